@@ -1,0 +1,414 @@
+"""The loop IR: one counted loop normalised to what a vectorizer needs to know.
+
+A loop becomes
+
+    for (iv = lower; iv <cmp> upper; iv += step) body
+
+where `body` is a sequence of statements over scalars and array `Access`es whose subscripts are
+affine in `iv` where possible. Every expression carries its C type *after* C's usual conversions: the
+builder inserts the implicit `Cast`s (integer promotion of `uint8_t + uint8_t` to `int`, int -> float
+in mixed arithmetic, the conversion on assignment), so a lowering that follows the IR node by node
+keeps C's semantics.
+
+Scalars get roles (see `ScalarRole`): reductions, inductions and carried values appear in the body as
+their own statement kinds, so that a lowering never has to rediscover them.
+
+Expressions and statements are frozen dataclasses; tuples, never lists.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Literal, Union
+
+from simdlens.core import Span
+
+# --------------------------------------------------------------------------------------------------
+# Types
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CType:
+    """A scalar element type: the machine type plus how the user spelled it.
+
+    `name` is canonical: int8 uint8 int16 uint16 int32 uint32 int64 uint64 float double.
+    C's `char` is signed on x86-64 (name int8), `_Bool`/`bool` is uint8 with `is_bool`.
+    """
+
+    name: str
+    spelling: str = ""  # "unsigned char", "uint8_t", "pixel_t" - for generated declarations
+
+    @property
+    def is_float(self) -> bool:
+        return self.name in ("float", "double")
+
+    @property
+    def bits(self) -> int:
+        if self.name == "float":
+            return 32
+        if self.name == "double":
+            return 64
+        return int(self.name.lstrip("uint"))
+
+    @property
+    def signed(self) -> bool:
+        return self.is_float or not self.name.startswith("u")
+
+    @property
+    def c(self) -> str:
+        """A spelling that compiles with only <stdint.h>: the user's if it is a builtin, else canonical."""
+        return _C_SPELLING[self.name]
+
+
+_C_SPELLING = {
+    "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t",
+    "int32": "int32_t", "uint32": "uint32_t", "int64": "int64_t", "uint64": "uint64_t",
+    "float": "float", "double": "double",
+}
+
+INT32 = CType("int32", "int")
+UINT32 = CType("uint32", "unsigned")
+INT64 = CType("int64", "long")
+UINT64 = CType("uint64", "size_t")
+FLOAT = CType("float", "float")
+DOUBLE = CType("double", "double")
+
+
+# --------------------------------------------------------------------------------------------------
+# Expressions
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int | float
+    type: CType
+    text: str = ""  # as written ("1.0f", "0x80", "LEN")
+
+
+@dataclass(frozen=True)
+class Var:
+    """A scalar read: a loop-invariant value, a body-local temporary, or a reduction/induction/carried
+    variable (its role is in `LoopIR.scalars`)."""
+
+    name: str
+    type: CType
+
+
+@dataclass(frozen=True)
+class IV:
+    """The induction variable's value itself (as in `a[i] = i * k`)."""
+
+    name: str
+    type: CType
+
+
+@dataclass(frozen=True)
+class Access:
+    """An array element: `base[coeff*iv + offset + symbolic]`.
+
+    `base` is C text for a pointer that is invariant in the loop ("a", "img[y]", "p->x", "v.data()");
+    `root` is the variable the storage belongs to ("a", "img", "p", "v"), which dependence and alias
+    tests compare. For a subscript that is not affine in `iv` (gather/scatter, `a[idx[i]]`, `a[i*i]`),
+    `coeff` is None and `index` holds the subscript expression.
+    """
+
+    root: str
+    base: str
+    elem: CType
+    coeff: int | None
+    offset: int = 0
+    symbolic: str = ""  # loop-invariant, non-constant part of the subscript as C text ("r*cols")
+    index: Expr | None = None
+    span: Span | None = None
+
+    @property
+    def affine(self) -> bool:
+        return self.coeff is not None
+
+
+@dataclass(frozen=True)
+class Load:
+    access: Access
+
+    @property
+    def type(self) -> CType:
+        return self.access.elem
+
+
+UnaryOp = Literal["-", "~", "!", "abs"]
+BinaryOp = Literal["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^", "&&", "||",
+                   "<", "<=", ">", ">=", "==", "!="]
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # UnaryOp
+    operand: Expr
+    type: CType
+
+
+@dataclass(frozen=True)
+class Binary:
+    """`lhs op rhs`, both operands already converted to `type` (comparisons: to the compared type,
+    and the result type is int32 as in C; see `operand_type`)."""
+
+    op: str  # BinaryOp
+    lhs: Expr
+    rhs: Expr
+    type: CType
+
+    @property
+    def operand_type(self) -> CType:
+        return expr_type(self.lhs)
+
+
+@dataclass(frozen=True)
+class Select:
+    """`cond ? then : else_` (also what an if-converted assignment becomes)."""
+
+    cond: Expr
+    then: Expr
+    else_: Expr
+    type: CType
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call to a known pure function (see `simdlens.analysis.mathcalls`): sqrtf, fabsf, fminf, fma..."""
+
+    func: str
+    args: tuple[Expr, ...]
+    type: CType
+
+
+@dataclass(frozen=True)
+class Cast:
+    """A conversion, explicit in the source or inserted by C's rules (`implicit`)."""
+
+    operand: Expr
+    type: CType
+    implicit: bool = False
+
+
+Expr = Union[Const, Var, IV, Load, Unary, Binary, Select, Call, Cast]
+
+
+def expr_type(e: Expr) -> CType:
+    if isinstance(e, Load):
+        return e.access.elem
+    return e.type
+
+
+# --------------------------------------------------------------------------------------------------
+# Statements
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Store:
+    """`access = value` (compound assignments are expanded: `a[i] += x` stores `a[i] + x`)."""
+
+    access: Access
+    value: Expr
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Let:
+    """A body-local temporary, defined before use in every iteration: `float t = a[i] * k;`."""
+
+    name: str
+    type: CType
+    value: Expr
+    span: Span | None = None
+
+
+class ReduceOp(enum.StrEnum):
+    ADD = "+"
+    SUB = "-"  # s -= x
+    MUL = "*"
+    AND = "&"
+    OR = "|"
+    XOR = "^"
+    MIN = "min"
+    MAX = "max"
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """`var = var op value`. For MIN/MAX, `cmp` records the scalar form exactly, because NaN and
+    signed-zero behaviour depend on it: the update is `var = (value <cmp> var) ? value : var`
+    ("<", "<=", ">", ">="), or `cmp == "fmin"/"fmax"` for the library calls (NaN ignored)."""
+
+    var: str
+    op: ReduceOp
+    value: Expr
+    type: CType
+    cmp: str = ""
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class ArgReduce:
+    """`if (value <cmp> best) { best = value; best_index = iv; }`: argmin/argmax.
+    With a strict `cmp` ("<" / ">") the first index wins ties, as in the scalar loop."""
+
+    value_var: str
+    index_var: str
+    cmp: str
+    value: Expr
+    index: Expr  # usually IV(...)
+    type: CType
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """A linear induction: `var += step` (step loop-invariant). Its position in the body matters:
+    uses of `var` before this statement see the value before the increment."""
+
+    var: str
+    step: Expr
+    type: CType
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Carry:
+    """A value carried into the next iteration that can be peeled: `prev = value;` at the end of the
+    body, where uses of `var` earlier in the body read the previous iteration's value."""
+
+    var: str
+    value: Expr
+    type: CType
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: tuple[Stmt, ...]
+    else_: tuple[Stmt, ...] = ()
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Exit:
+    """Leave the loop when `cond` holds: `break`, or `return value`. Search loops."""
+
+    cond: Expr
+    kind: Literal["break", "return"]
+    value: Expr | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Pack:
+    """`if (cond) dst[counter++] = value;`: compress/pack with a running output counter."""
+
+    cond: Expr
+    dst: Access  # coeff None: the subscript is `counter`
+    counter: str
+    value: Expr
+    span: Span | None = None
+
+
+Stmt = Union[Store, Let, Reduce, ArgReduce, Step, Carry, If, Exit, Pack]
+
+
+# --------------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------------
+
+
+class ScalarRole(enum.StrEnum):
+    INVARIANT = "invariant"  # read, never written in the loop
+    LOCAL = "local"  # Let temporary
+    REDUCTION = "reduction"
+    INDUCTION = "induction"  # Step
+    CARRIED = "carried"  # Carry (peelable)
+    ARG_VALUE = "arg_value"  # ArgReduce's best value
+    ARG_INDEX = "arg_index"  # ArgReduce's index
+    COUNTER = "counter"  # Pack's output counter
+    RECURRENCE = "recurrence"  # written from its own previous value in a way nothing above covers
+
+
+@dataclass(frozen=True)
+class Scalar:
+    name: str
+    type: CType
+    role: ScalarRole
+    live_out: bool = False  # its value after the loop is used (kernel returns it)
+    decl: str = ""  # the user's declaration text, if in the file
+
+
+@dataclass(frozen=True)
+class Array:
+    """Storage reached through a root variable."""
+
+    root: str
+    elem: CType
+    pointer: bool  # a pointer (may alias others) vs an array object (global/local/member array)
+    restrict: bool = False
+    const: bool = False
+    is_global: bool = False
+    is_param: bool = False
+    volatile: bool = False
+    extent: str = ""  # declared element count when known ("N", "1024")
+    decl: str = ""  # declaration text
+
+
+@dataclass(frozen=True)
+class LoopIR:
+    iv: str
+    iv_type: CType
+    lower: str  # C text of the first value of iv
+    upper: str  # C text of the bound as written
+    cmp: str  # "<", "<=", "!=", ">", ">="
+    step: int  # +1, -1, +c, -c
+    trip_count: str  # C expression for the number of iterations (>= 0)
+    body: tuple[Stmt, ...]
+    arrays: tuple[Array, ...]
+    scalars: tuple[Scalar, ...]
+    iv_declared_in_loop: bool = True  # `for (int i = ...)` vs an outside counter
+    iv_live_out: bool = False  # the counter's final value is used after the loop
+
+    def array(self, root: str) -> Array | None:
+        return next((a for a in self.arrays if a.root == root), None)
+
+    def scalar(self, name: str) -> Scalar | None:
+        return next((s for s in self.scalars if s.name == name), None)
+
+
+def walk_exprs(e: Expr) -> tuple[Expr, ...]:
+    """`e` and every sub-expression, pre-order."""
+    out: list[Expr] = []
+    stack: list[Expr] = [e]
+    while stack:
+        x = stack.pop()
+        out.append(x)
+        if isinstance(x, Unary | Cast):
+            stack.append(x.operand)
+        elif isinstance(x, Binary):
+            stack.extend((x.rhs, x.lhs))
+        elif isinstance(x, Select):
+            stack.extend((x.else_, x.then, x.cond))
+        elif isinstance(x, Call):
+            stack.extend(reversed(x.args))
+        elif isinstance(x, Load) and x.access.index is not None:
+            stack.append(x.access.index)
+    return tuple(out)
+
+
+def walk_stmts(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+    """Every statement, including those nested in `If`, pre-order."""
+    out: list[Stmt] = []
+    for s in body:
+        out.append(s)
+        if isinstance(s, If):
+            out.extend(walk_stmts(s.then))
+            out.extend(walk_stmts(s.else_))
+    return tuple(out)

@@ -1,0 +1,313 @@
+"""The core types passed between simdlens's pipeline stages.
+
+    document text -> analysis -> Kernel -> rules | model -> Candidate -> sandbox -> Verdict + Measurement
+
+Every stage takes and returns these frozen dataclasses, so each stage can be tested on its own and
+results can be cached by content. Nothing here knows about LSP or the terminal.
+
+Positions inside simdlens are byte-based (tree-sitter's native unit): a `Span` carries byte offsets and
+0-based (line, byte-column) points. They are converted to UTF-16 / UTF-8 LSP positions only at the
+edges (`simdlens.analysis.positions`, the server's position codec, the JSON report).
+
+The loop IR itself lives in `simdlens.analysis.ir`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from simdlens.analysis.ir import CType, LoopIR
+
+Language = Literal["c", "cpp"]
+
+
+@dataclass(frozen=True, order=True)
+class Point:
+    """A 0-based line and a 0-based *byte* column within that line."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Span:
+    """A range of source text: byte offsets plus the matching points."""
+
+    start_byte: int
+    end_byte: int
+    start: Point
+    end: Point
+
+    def contains(self, other: Span) -> bool:
+        return self.start_byte <= other.start_byte and other.end_byte <= self.end_byte
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace the bytes of `span` in the original file with `new_text` (LSP TextEdit, byte-based)."""
+
+    span: Span
+    new_text: str
+
+
+# --------------------------------------------------------------------------------------------------
+# Analysis results
+# --------------------------------------------------------------------------------------------------
+
+
+class LoopKind(enum.StrEnum):
+    FOR = "for"
+    WHILE = "while"
+    DO_WHILE = "do"
+
+
+class LoopRole(enum.StrEnum):
+    """Where a loop stands among its nest, for deciding which level to vectorize."""
+
+    INNERMOST = "innermost"  # no loop inside: the primary candidate
+    OUTER = "outer"  # an inner loop is the candidate; this level is not
+    OUTER_VECTORIZABLE = "outer_vectorizable"  # perfectly nested 2-deep, inner too short/carried: vectorize here
+
+
+@dataclass(frozen=True)
+class LoopSite:
+    """Where a loop is: enough to find it again, to show it, and to identify it across edits."""
+
+    path: str
+    language: Language
+    kind: LoopKind
+    span: Span  # the whole loop statement
+    header: Span  # `for (...)`, `while (...)`, or the `do` keyword: where diagnostics go
+    body: Span
+    function: str | None  # enclosing function/method name ("<lambda>" inside a lambda)
+    depth: int  # 0 = outermost loop of its function
+    role: LoopRole
+    loop_id: str  # stable: hash of the normalised loop text + function name + occurrence index
+
+
+class LoopVerdict(enum.StrEnum):
+    VECTORIZABLE = "vectorizable"
+    VECTORIZABLE_WITH_CHECKS = "vectorizable_with_checks"
+    NOT_VECTORIZABLE = "not_vectorizable"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a loop got its verdict, in words a C programmer understands, pointing at source.
+
+    `code` is a short stable keyword ("recurrence", "may_alias", "call", "break", "goto", ...): tests,
+    the scan table and the server's diagnostic codes key on it; `message` is the sentence shown.
+    """
+
+    code: str
+    message: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What simdlens understood about one loop."""
+
+    site: LoopSite
+    verdict: LoopVerdict
+    reasons: tuple[Reason, ...]
+    loop: LoopIR | None  # None when the loop could not be normalised (the reasons say why)
+    # Facts later stages key on: "float_reduction" (vectorizing reassociates), "search", "gather",
+    # "scatter", "compress", "peel", "split", "outer", "guarded_load", "fma_call", ...
+    facts: frozenset[str] = frozenset()
+    # Pointer pairs that may overlap and need a runtime overlap check (vectorizable_with_checks).
+    alias_checks: tuple[tuple[str, str], ...] = ()
+    # Largest vector length (in lanes) the dependences allow; None = unlimited.
+    max_lanes: int | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Kernels: the scalar reference a rewrite is tested against
+# --------------------------------------------------------------------------------------------------
+
+
+class ParamRole(enum.StrEnum):
+    IN = "in"  # array read only
+    OUT = "out"  # array written only
+    INOUT = "inout"  # array read and written
+    SCALAR = "scalar"  # loop-invariant scalar passed by value
+    COUNT = "count"  # a scalar the trip count depends on (the harness chooses it)
+    RESULT = "result"  # pointer to one element receiving a result (when a kernel has several)
+
+
+@dataclass(frozen=True)
+class KernelParam:
+    name: str  # the parameter name inside the kernel function
+    decl: str  # its full C declaration, e.g. "const float *restrict b", "int n"
+    role: ParamRole
+    elem: CType | None  # element type of an array / pointee, or the scalar's type
+    restrict: bool = False
+    source: str = ""  # the user's expression this parameter stands for ("p->x", "a[i]"); "" = same name
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """The elements of one array parameter the scalar loop may touch, as C expressions over the
+    kernel's COUNT/SCALAR parameters: indices lo..hi inclusive, relative to the pointer passed.
+
+    `lo` can be negative (`a[i-1]`): the harness then passes a pointer -lo elements into its buffer.
+    """
+
+    param: str
+    lo: str
+    hi: str
+    # True when only some of these elements are read (guarded by a condition): speculative reads
+    # of the others are errors the harness must catch.
+    guarded: bool = False
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A stand-alone scalar C/C++ function equivalent to one loop, plus what a harness needs."""
+
+    name: str  # function name, e.g. "simdlens_kernel"
+    language: Language
+    preamble: str  # #includes, #defines, typedefs the function needs
+    source: str  # the complete function definition (the reference)
+    signature: str  # "float simdlens_kernel(const float *a, int n, float s)"
+    return_type: CType | None  # None for void
+    params: tuple[KernelParam, ...]
+    footprints: tuple[Footprint, ...]
+    trip_count: str  # C expression over the params
+    loop_id: str
+    content_hash: str  # whitespace/comment-insensitive hash of preamble + source
+    # Facts copied from the analysis that decide tolerances and caveats.
+    facts: frozenset[str] = frozenset()
+    # Pairs of array params the user's code may pass overlapping (no restrict): the harness also
+    # tests them at small positive and negative offsets.
+    may_alias: tuple[tuple[str, str], ...] = ()
+    # The loop's own text in the user's file (what an edit replaces).
+    loop_span: Span | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Candidates, verdicts and measurements
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One proposed vector rewrite of a kernel."""
+
+    kernel_hash: str
+    isa: str  # "avx2", "avx512", "sse4"
+    origin: str  # "rules:<rule>" or "model:<name>"
+    function: str  # complete C definition with the kernel's exact signature: what the sandbox tests
+    edits: tuple[TextEdit, ...]  # what the code action applies to the user's file
+    caveats: tuple[str, ...] = ()  # "reassociates floating-point additions", "needs -mavx2", ...
+    flags: tuple[str, ...] = ()  # ISA flags the candidate needs, e.g. ("-mavx2", "-mfma")
+    support: str = ""  # extra top-level C code the function needs (static helpers), compiled before it
+
+    @property
+    def key(self) -> str:
+        """A short identity for logs and caches (not a security hash)."""
+        import hashlib
+
+        return hashlib.sha256(f"{self.isa}\0{self.origin}\0{self.support}\0{self.function}".encode()).hexdigest()[:16]
+
+
+class Status(enum.StrEnum):
+    VERIFIED = "verified"
+    MISMATCH = "mismatch"
+    COMPILE_ERROR = "compile_error"
+    CRASH = "crash"
+    SANITIZER = "sanitizer"
+    TIMEOUT = "timeout"
+    UNSUPPORTED_CPU = "unsupported_cpu"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    size: int
+    seed: int
+    array: str  # parameter name, or "return"
+    index: int
+    expected: str
+    got: str
+    overlap: int | None = None  # pointer offset when the failure needs overlapping arguments
+
+
+@dataclass(frozen=True)
+class CompileDiagnostic:
+    line: int  # 1-based line within the candidate's function text (0 if unknown)
+    column: int
+    severity: str  # "error" / "warning"
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Status
+    detail: str = ""  # one line for the user
+    counterexample: Counterexample | None = None
+    diagnostics: tuple[CompileDiagnostic, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A speedup: median of per-process ratios, with the min..max across processes."""
+
+    median: float
+    lo: float
+    hi: float
+    runs: int
+
+    @property
+    def spread(self) -> float:
+        return (self.hi - self.lo) / self.median if self.median else 0.0
+
+    @property
+    def noisy(self) -> bool:
+        return self.spread > 0.10
+
+
+@dataclass(frozen=True)
+class SizeMeasurement:
+    n: int
+    label: str  # "L1", "L2", "memory"
+    ns_per_element: dict[str, float] = field(default_factory=dict)  # variant -> median ns/element
+    vs_scalar: Ratio | None = None
+    vs_user_flags: Ratio | None = None
+    vs_native_autovec: Ratio | None = None
+    memory_bound: bool = False
+
+    def __hash__(self) -> int:  # dict field: hash by identity of the numbers that matter
+        return hash((self.n, self.label, self.vs_scalar, self.vs_user_flags, self.vs_native_autovec))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    sizes: tuple[SizeMeasurement, ...]
+    compiler: str  # "gcc 12.2.0"
+    cpu: str  # model name
+    user_flags: tuple[str, ...]
+    date: str  # ISO 8601
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    candidate: Candidate
+    verdict: Verdict
+    measurement: Measurement | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class LoopReport:
+    """Everything known about one loop: the unit the CLI prints and the server shows."""
+
+    analysis: Analysis
+    kernel: Kernel | None
+    results: tuple[CandidateResult, ...] = ()
+    # Why there is no candidate (e.g. "rules: gather with possible index conflicts is not supported").
+    notes: tuple[str, ...] = ()
