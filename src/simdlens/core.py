@@ -162,6 +162,9 @@ class Footprint:
     # True when only some of these elements are read (guarded by a condition): speculative reads
     # of the others are errors the harness must catch.
     guarded: bool = False
+    # The values of this (index) array are subscripts into the named parameter (gather/scatter):
+    # the harness fills it with indices inside that parameter's footprint.
+    indexes: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,10 @@ class Kernel:
     may_alias: tuple[tuple[str, str], ...] = ()
     # The loop's own text in the user's file (what an edit replaces).
     loop_span: Span | None = None
+    # The COUNT parameter a harness sets to choose the problem size (trip count grows with it);
+    # None when the trip count is a constant. Other COUNT params get small values (0..4).
+    size_param: str | None = None
+    path: str = ""  # the user's file, for looking up its compile flags
 
 
 # --------------------------------------------------------------------------------------------------

@@ -249,6 +249,9 @@ class Reduce:
     type: CType
     cmp: str = ""
     span: Span | None = None
+    # Set when the reduction accumulates into memory at a loop-invariant subscript
+    # (`c[i][j] += a[i][k] * b[k][j]` in the k loop) instead of a scalar; `var` is then its C text.
+    access: Access | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,8 @@ class Exit:
     kind: Literal["break", "return"]
     value: Expr | None = None
     span: Span | None = None
+    # `if (c) { var = value; break; }`: the scalar that receives `value` on the way out ("" = none).
+    var: str = ""
 
 
 @dataclass(frozen=True)

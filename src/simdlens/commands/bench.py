@@ -1,15 +1,66 @@
-"""`simdlens bench` (not implemented yet)."""
+"""`simdlens bench`: run the whole pipeline on the benchmark corpus and write docs/benchmarks.md."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime
 import sys
+import time
+from pathlib import Path
+
+from simdlens.commands.common import add_pipeline_arguments, settings_from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--corpus", default="benchmarks/corpus", metavar="DIR", help="the loop corpus (default: %(default)s)")
+    p.add_argument("--out", default="docs/benchmarks.md", metavar="FILE", help="report to write (default: %(default)s)")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="only corpus files whose name contains NAME (repeatable; CI runs a subset)")
+    p.add_argument("--quick", action="store_true", help="benchmark one (L1-resident) size only")
+    p.add_argument("--no-bench", action="store_true", help="verify but do not time")
+    p.add_argument("--no-chart", action="store_true", help="do not draw the PNG chart")
+    add_pipeline_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("simdlens: 'bench' is not implemented yet", file=sys.stderr)
-    return 2
+    from simdlens import corpus_report
+    from simdlens.cache.store import ResultStore
+    from simdlens.pipeline import scan
+
+    corpus = Path(args.corpus)
+    if not corpus.is_dir():
+        print(f"simdlens: {corpus}: no such corpus directory", file=sys.stderr)
+        return 2
+    entries = [e for e in corpus_report.read_corpus(corpus) if not args.only or any(s in e.path for s in args.only)]
+    if not entries:
+        print(f"simdlens: no '// bench:' loops found under {corpus}", file=sys.stderr)
+        return 2
+    settings = settings_from_args(args)
+    settings = settings.replace(bench=dataclasses.replace(settings.bench, quick=args.quick, enabled=not args.no_bench))
+    paths = sorted({e.path for e in entries})
+    store = ResultStore.open(settings, enabled=not args.no_cache)
+    started = time.monotonic()
+    try:
+        result = scan(paths, settings, store=store, bench=not args.no_bench, quick=args.quick, language=args.lang)
+    finally:
+        store.close()
+    wall = time.monotonic() - started
+    outcomes = corpus_report.match_outcomes(entries, {f.path: f.loops for f in result.files})
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    chart = None
+    if not args.no_bench and not args.no_chart:
+        png = out.with_name(out.stem + "-speedup.png")
+        if corpus_report.write_chart(outcomes, result.isas, png):
+            chart = png.name
+    compiler = result.toolchain.label if result.toolchain else "none"
+    ctx = corpus_report.BenchContext(
+        cpu=result.host.cpu_model, isa=sorted(result.host.isa), compiler=compiler, isas=result.isas,
+        wall_seconds=wall, quick=args.quick, bench=not args.no_bench,
+        date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        model=f"model: {settings.model.name} at {settings.model.base_url}" if settings.model.enabled else "",
+    )
+    out.write_text(corpus_report.render(outcomes, ctx, chart), encoding="utf-8")
+    print(f"simdlens: wrote {out} ({len(outcomes)} loops, {wall:.0f} s)", file=sys.stderr)
+    return 0

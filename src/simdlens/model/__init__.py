@@ -1,0 +1,145 @@
+"""Vector rewrites written by a local language model, verified like every other candidate.
+
+    await propose_with_model(kernel, analysis, isa, settings, sandbox) -> ModelProposal
+    doctor_lines(settings) -> list[str]          # for `simdlens doctor`
+
+The model is reached over the OpenAI-compatible chat API (`client`), asked with a prompt built from the
+kernel and the ISA tables (`prompts`), its answers are extracted and statically checked (`extract`)
+and then verified in the sandbox, with failures fed back for repair (`repair`). Only verified
+candidates come back, each with the edits that splice it into the user's file (`splice`).
+
+Nothing here raises for a bad model server: failures become attempts, notes and - once per run - a
+status line, so the rule engine's candidates keep flowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+import time
+
+from simdlens.config import ModelSettings, Settings
+from simdlens.core import Analysis, Kernel
+from simdlens.model.client import (
+    ModelAuthError,
+    ModelClient,
+    ModelError,
+    ModelProtocolError,
+    ModelUnavailable,
+    api_key,
+    display_url,
+    shared_health,
+    shared_limiter,
+)
+from simdlens.model.intrinsics import IntrinsicSet, intrinsics_for
+from simdlens.model.prompts import TEMPLATE_VERSION
+from simdlens.model.repair import Attempt, ModelProposal, RepairLoop, Verifier
+from simdlens.model.splice import splice_edits
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "TEMPLATE_VERSION",
+    "Attempt",
+    "ModelAuthError",
+    "ModelError",
+    "ModelProposal",
+    "ModelProtocolError",
+    "ModelUnavailable",
+    "cache_identity",
+    "doctor_lines",
+    "propose_with_model",
+]
+
+
+async def propose_with_model(
+    kernel: Kernel,
+    analysis: Analysis | None,
+    isa: str,
+    settings: Settings | ModelSettings,
+    sandbox: Verifier,
+    *,
+    intrinsics: IntrinsicSet | None = None,
+    stop_at_first: bool = True,
+    bypass_queue: bool = False,
+) -> ModelProposal:
+    """Ask the configured model for `isa` rewrites of `kernel`; return the verified ones.
+
+    `settings` may be the whole `Settings` (then FMA contraction and the guard style are honoured) or
+    just its `ModelSettings`. `stop_at_first=False` runs every sample to the end (for pass@k).
+    `bypass_queue=True` when the caller runs inside a sandbox job already (passed on as
+    `sandbox.verify(..., bypass=True)`). `intrinsics` replaces the ISA tables (tests).
+    """
+    full = settings if isinstance(settings, Settings) else Settings(model=settings)
+    model = full.model
+    if not model.enabled:
+        return ModelProposal(())
+    health = shared_health(model)
+    blocked = health.gate()
+    if blocked is not None:  # already reported once this run: fail fast and quietly
+        return ModelProposal((), (Attempt(0, 0, blocked.kind, blocked.message, 0.0),),
+                             notes=(f"model: {blocked.message}",))
+    table = intrinsics if intrinsics is not None else intrinsics_for(isa)
+    async with ModelClient(model, limiter=shared_limiter(model)) as client:
+        loop = RepairLoop(kernel, analysis, table, model, client, sandbox, health,
+                          allow_contraction=full.allow_contraction, stop_at_first=stop_at_first,
+                          bypass_queue=bypass_queue)
+        proposal = await loop.run()
+    with_edits = []
+    for candidate in proposal.candidates:
+        edits = splice_edits(kernel, candidate, guard=full.guard, macros=table.macros)
+        if edits is None:
+            proposal = dataclasses.replace(
+                proposal, notes=(*proposal.notes, "model: verified rewrite cannot be spliced into the file automatically"))
+            edits = ()
+        with_edits.append(dataclasses.replace(candidate, edits=edits))
+    return dataclasses.replace(proposal, candidates=tuple(with_edits))
+
+
+def cache_identity(settings: ModelSettings, isa: str) -> str:
+    """What a model result depends on besides the kernel: prompt template, server, model, sampling, ISA.
+
+    For cache keys. The API key is deliberately not part of it (it is never stored anywhere).
+    """
+    s = settings
+    return "|".join(str(v) for v in (TEMPLATE_VERSION, display_url(s.base_url), s.name, s.temperature, s.top_p,
+                                     s.max_tokens, s.samples, s.rounds, isa))
+
+
+def doctor_lines(settings: Settings | ModelSettings) -> list[str]:
+    """Lines for `simdlens doctor`: is the model server reachable, what it serves, is our model there."""
+    model = settings.model if isinstance(settings, Settings) else settings
+    if not model.base_url:
+        return ["model: not configured (optional; set simdlens.model.baseUrl and simdlens.model.name, "
+                "or pass --model-url and --model)"]
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_doctor(model))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # called from async code: use a fresh loop
+        return pool.submit(asyncio.run, _doctor(model)).result()
+
+
+async def _doctor(model: ModelSettings) -> list[str]:
+    url = display_url(model.base_url)
+    key_line = (f"model: API key from ${model.api_key_env} is set" if api_key(model)
+                else f"model: ${model.api_key_env} is not set (fine for servers without authentication)")
+    started = time.monotonic()
+    try:
+        async with ModelClient(model, max_retries=0) as client:
+            served = await client.models(deadline=time.monotonic() + model.connect_timeout + 10.0)
+    except ModelError as error:
+        return [f"model: {error.message}", key_line]
+    ms = (time.monotonic() - started) * 1000
+    shown = ", ".join(served[:8]) + (f", … ({len(served)} in all)" if len(served) > 8 else "")
+    lines = [f"model: server {url} reachable ({ms:.0f} ms); serves: {shown or 'nothing'}"]
+    if not model.name:
+        lines.append("model: no model name configured (simdlens.model.name)")
+    elif model.name in served:
+        lines.append(f"model: '{model.name}' is served")
+    else:
+        lines.append(f"model: '{model.name}' is NOT served by {url}; set simdlens.model.name to one of the above")
+    lines.append(key_line)
+    return lines

@@ -1,0 +1,274 @@
+"""The rule engine: deterministic, offline AVX2 / AVX-512 rewrites of analysed loops.
+
+    propose(analysis, kernel, isa, settings, *, source=None, user_flags=None) -> RuleProposal
+
+lowers the loop's IR through the ISA table (`rules/isa/<isa>.toml`, see `tables`) twice: once with the
+kernel's parameter names, giving `Candidate.function` (what the sandbox tests: exactly the kernel's
+signature, the loop replaced by vector code, no ISA guard so that the vector code is what runs), and
+once with the user's own names, giving the `TextEdit`s of the code action. A loop the rules cannot
+lower gets no candidate and a note saying why ("rules: indirect access x[...] (gather)").
+
+The user's file stays buildable without the ISA flag: by default the vector block sits in
+`#if defined(__AVX2__) ... #else <original loop> #endif` (`Settings.guard == "ifdef"`); with
+`guard == "dispatch"` it is outlined into a `static __attribute__((target(...)))` helper chosen at run
+time with `__builtin_cpu_supports` (see docs/rules.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from simdlens.analysis.ir import LoopIR
+from simdlens.config import Settings
+from simdlens.core import Analysis, Candidate, Kernel, LoopVerdict, ParamRole, Point, Span, TextEdit
+from simdlens.rules.idioms import rule_name
+from simdlens.rules.lower import Lowered, Lowering, Unsupported
+from simdlens.rules.scalar import ScalarPrinter
+from simdlens.rules.tables import IsaTable, TableError, available_isas, isa_flags, known_intrinsics, load_isa
+from simdlens.rules.text import (
+    enclosing_function_start,
+    include_edit,
+    kernel_loop_span,
+    line_indent,
+    rename_text,
+)
+
+__all__ = ["RuleProposal", "isa_flags", "known_intrinsics", "load_isa", "propose"]
+
+# -march values (and what they imply) that enable each ISA without explicit -m flags.
+_MARCH_IMPLIES = {
+    "-mavx2": ("native", "haswell", "broadwell", "skylake", "x86-64-v3", "x86-64-v4", "icelake", "sapphirerapids",
+               "alderlake", "znver", "skylake-avx512", "cascadelake", "tigerlake", "cooperlake"),
+    "-mfma": ("native", "haswell", "broadwell", "skylake", "x86-64-v3", "x86-64-v4", "icelake", "sapphirerapids",
+              "alderlake", "znver", "skylake-avx512", "cascadelake", "tigerlake", "cooperlake"),
+    "-mavx512f": ("native", "x86-64-v4", "skylake-avx512", "icelake", "sapphirerapids", "cascadelake", "tigerlake",
+                  "cooperlake", "znver4"),
+}
+
+
+@dataclass(frozen=True)
+class RuleProposal:
+    candidates: tuple[Candidate, ...]
+    notes: tuple[str, ...]
+
+
+def propose(analysis: Analysis, kernel: Kernel, isa: str, settings: Settings, *, source: bytes | None = None,
+            user_flags: tuple[str, ...] | None = None) -> RuleProposal:
+    """Rule-based candidates for one loop on one ISA (at most one), or notes saying why there are none.
+
+    `source` (the user's file) lets the edit keep the original loop text in the fallback branch and add
+    `#include <immintrin.h>`; `user_flags` (from compile_commands.json) decide the flag caveat.
+    """
+    if analysis.verdict == LoopVerdict.NOT_VECTORIZABLE or analysis.loop is None:
+        return RuleProposal((), ("rules: the loop is not vectorizable",))
+    if isa not in available_isas():
+        return RuleProposal((), (f"rules: no ISA table for {isa} (have {', '.join(available_isas())})",))
+    try:
+        table = load_isa(isa)
+    except TableError as exc:
+        return RuleProposal((), (f"rules: broken ISA table: {exc}",))
+    try:
+        candidate = _candidate(analysis, analysis.loop, kernel, table, settings, source, user_flags)
+    except Unsupported as exc:
+        return RuleProposal((), (f"rules: {exc}",))
+    return RuleProposal((candidate,), ())
+
+
+def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable, settings: Settings,
+               source: bytes | None, user_flags: tuple[str, ...] | None) -> Candidate:
+    kernel_names = {p.source: p.name for p in kernel.params if p.source and p.role != ParamRole.RESULT}
+
+    def to_kernel(text: str) -> str:
+        return rename_text(text, kernel_names)
+
+    def to_user(text: str) -> str:
+        return text
+
+    options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
+    in_kernel = Lowering(loop, table, to_kernel, **options).build()  # type: ignore[arg-type]
+    in_user = Lowering(loop, table, to_user, **options).build()  # type: ignore[arg-type]
+    rule = rule_name(in_kernel.features, loop)
+    caveats = list(in_kernel.caveats)
+
+    checks = analysis.verdict == LoopVerdict.VECTORIZABLE_WITH_CHECKS
+    if checks and not analysis.alias_checks:
+        raise Unsupported("the loop needs run-time checks the analysis did not name")
+    loop_span = kernel_loop_span(kernel.source, kernel.language)
+    if loop_span is None:
+        raise Unsupported("cannot find the loop inside the kernel function")
+    k_start, k_end = loop_span
+    kernel_loop_text = kernel.source[k_start:k_end]
+    header = f"/* simdlens rules:{rule} ({table.name}, {in_kernel.vf} lanes) */"
+    vector_k = _block(header, in_kernel)
+    if checks:
+        vector_k = _versioned(vector_k, _overlap_test(loop, analysis.alias_checks, to_kernel), kernel_loop_text)
+        pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
+        caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
+    function = kernel.source[:k_start] + "\n    ".join(vector_k) + kernel.source[k_end:]
+    flags = table.flags_for(function)
+
+    span = kernel.loop_span or analysis.site.span
+    original = source[span.start_byte:span.end_byte].decode("utf-8", "replace") if source is not None else None
+    if original is None:
+        printed = ScalarPrinter(loop.iv, to_user)
+        original = "\n".join(_scalar_loop(loop, printed))
+    vector_u = _block(header, in_user)
+    if checks:
+        vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user), original)
+    edits: list[TextEdit] = []
+    missing = [f for f in flags if not _enabled(f, user_flags)]
+    dispatch = settings.guard == "dispatch" and source is not None
+    helper_edit = None
+    if dispatch:
+        assert source is not None
+        helper_edit = _dispatch(kernel, function, table, flags, source, span, analysis.site.loop_id, original)
+        if helper_edit is None:
+            dispatch = False
+            caveats.append("run-time dispatch is not possible for this loop: guarded by #if instead")
+    if dispatch and helper_edit is not None:
+        edits.extend(helper_edit)
+        caveats.append(f"runs the {table.name} code only on CPUs that support it (__builtin_cpu_supports)")
+    else:
+        edits.append(_guarded_edit(vector_u, original, flags, table, span, source))
+        if missing:
+            caveats.append(f"needs {' '.join(missing)} (not in your flags): guarded by "
+                           f"#if {_guard_condition(flags, table)}, the original loop runs otherwise")
+    if source is not None:
+        inc = include_edit(source, span.start_byte)
+        if inc is not None:
+            edits.insert(0, inc)
+    return Candidate(kernel_hash=kernel.content_hash, isa=table.name, origin=f"rules:{rule}", function=function,
+                     edits=tuple(edits), caveats=tuple(caveats), flags=flags, support="")
+
+
+def _block(header: str, lowered: Lowered) -> list[str]:
+    return ["{", f"    {header}", *("    " + line for line in lowered.code), "}"]
+
+
+def _versioned(vector: list[str], no_overlap: str, original: str) -> list[str]:
+    original_lines = original.splitlines() or [original]
+    return [f"if ({no_overlap}) ", *vector, "else {", *("    " + x for x in _dedent(original_lines)), "}"]
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    """The loop text's first line starts at its column; re-indent the rest relative to the least indented."""
+    if len(lines) <= 1:
+        return lines
+    rest = [x for x in lines[1:] if x.strip()]
+    cut = min((len(x) - len(x.lstrip()) for x in rest), default=0)
+    # the closing line of a block sits at the loop's own column
+    cut = min(cut, len(lines[-1]) - len(lines[-1].lstrip())) if lines[-1].strip() else cut
+    return [lines[0], *(x[cut:] if len(x) >= cut else x.lstrip() for x in lines[1:])]
+
+
+def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: object) -> str:
+    """A C condition true when no two named arrays' touched ranges overlap (the loop's footprints)."""
+    assert callable(rename)
+    ranges: dict[str, tuple[str, str]] = {}
+    from simdlens.analysis.ir import Load, Store, walk_exprs, walk_stmts
+
+    accesses = []
+    for s in walk_stmts(loop.body):
+        if isinstance(s, Store):
+            accesses.append(s.access)
+        for attr in ("value", "cond", "index", "step"):
+            e = getattr(s, attr, None)
+            if e is not None and not isinstance(e, str | tuple):
+                accesses += [x.access for x in walk_exprs(e) if isinstance(x, Load)]
+    first = f"({rename(loop.lower)})"
+    last = f"({rename(loop.lower)} + ({loop.step}) * ((long long)({rename(loop.trip_count)}) - 1))"
+    lo_iv, hi_iv = (first, last) if loop.step > 0 else (last, first)
+    for root in {r for pair in pairs for r in pair}:
+        mine = [a for a in accesses if a.root == root]
+        if not mine:
+            raise Unsupported(f"cannot bound the accesses of {root} for an overlap check")
+        if any(a.coeff != 1 or a.base != mine[0].base or a.symbolic != mine[0].symbolic for a in mine):
+            raise Unsupported(f"cannot bound the accesses of {root} for an overlap check")
+        base, sym = rename(mine[0].base), (f" + ({rename(mine[0].symbolic)})" if mine[0].symbolic else "")
+        lo = min(a.offset for a in mine)
+        hi = max(a.offset for a in mine)
+        ranges[root] = (f"(__UINTPTR_TYPE__)(const void *)&{base}[{lo_iv} + ({lo}){sym}]",
+                        f"(__UINTPTR_TYPE__)(const void *)&{base}[{hi_iv} + ({hi + 1}){sym}]")
+    tests = []
+    for a, b in pairs:
+        (a_lo, a_hi), (b_lo, b_hi) = ranges[a], ranges[b]
+        tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo})")
+    return f"({rename(loop.trip_count)}) <= 0 || (" + " && ".join(tests) + ")"
+
+
+def _scalar_loop(loop: LoopIR, printer: ScalarPrinter) -> list[str]:
+    decl = f"{printer.iv} = {loop.lower}" if not loop.iv_declared_in_loop else \
+        f"{loop.iv_type.spelling or loop.iv_type.c} {printer.iv} = {loop.lower}"
+    inc = {1: f"{printer.iv}++", -1: f"{printer.iv}--"}.get(loop.step, f"{printer.iv} += {loop.step}")
+    return [f"for ({decl}; {printer.iv} {loop.cmp} {loop.upper}; {inc}) {{", *printer.stmts(loop.body, "    "), "}"]
+
+
+def _guard_condition(flags: tuple[str, ...], table: IsaTable) -> str:
+    return " && ".join(f"defined({table.flags[f].macro})" for f in flags) or "1"
+
+
+def _guarded_edit(vector: list[str], original: str, flags: tuple[str, ...], table: IsaTable, span: Span,
+                  source: bytes | None) -> TextEdit:
+    """Replace the loop by `#if <ISA macros>` vector block `#else` original loop `#endif`."""
+    indent, line_start = line_indent(source, span)
+    start = span
+    if line_start is not None:  # take the loop's indentation into the edit so `#if` starts its line
+        start = Span(line_start, span.end_byte, Point(span.start.line, 0), span.end)
+    else:
+        indent = " " * span.start.column
+    lines = [f"#if {_guard_condition(flags, table)}", *(indent + x for x in vector), "#else",
+             indent + original, "#endif"]
+    text = "\n".join(lines)
+    if line_start is None:
+        text = "\n" + text + "\n" + indent
+    elif source is not None:
+        rest = source[span.end_byte:source.find(b"\n", span.end_byte) if b"\n" in source[span.end_byte:] else len(source)]
+        if rest.strip():
+            text += "\n" + indent
+    return TextEdit(start, text)
+
+
+def _enabled(flag: str, user_flags: tuple[str, ...] | None) -> bool:
+    if not user_flags:
+        return False
+    if flag in user_flags:
+        return True
+    for f in user_flags:
+        if f.startswith("-march="):
+            arch = f.split("=", 1)[1]
+            if any(arch.startswith(x) for x in _MARCH_IMPLIES.get(flag, ())):
+                return True
+    return flag in ("-mavx2", "-mfma") and "-mavx512f" in user_flags
+
+
+def _dispatch(kernel: Kernel, function: str, table: IsaTable, flags: tuple[str, ...], source: bytes, span: Span,
+              loop_id: str, original: str) -> list[TextEdit] | None:
+    """Outline the vector kernel into a target-attributed static helper and call it when the CPU can."""
+    if any(p.role == ParamRole.RESULT and p.name.startswith("simdlens_returned") for p in kernel.params):
+        return None
+    where = enclosing_function_start(source, span, kernel.language)
+    if where is None:
+        return None
+    helper = f"simdlens_{re.sub(r'[^0-9A-Za-z]', '', loop_id)[:10]}_{table.name}"
+    targets = ",".join(table.flags[f].target for f in flags)
+    text = function.replace(f"{kernel.name}(", f"{helper}(", 1)
+    helper_text = f"static __attribute__((target(\"{targets}\"))) {text}\n"
+    args = []
+    for p in kernel.params:
+        user = p.source or p.name
+        args.append(f"&{user}" if p.role == ParamRole.RESULT else user)
+    call = f"{helper}({', '.join(args)})"
+    if kernel.return_type is not None:
+        m = re.search(r"return\s+([A-Za-z_]\w*)\s*;\s*}\s*$", kernel.source)
+        if m is None:
+            return None
+        result = next((p.source or p.name for p in kernel.params if p.name == m.group(1)), m.group(1))
+        call = f"{result} = {call}"
+    cpu = " && ".join(f"__builtin_cpu_supports(\"{table.flags[f].cpu}\")" for f in flags) or "1"
+    indent, _ = line_indent(source, span)
+    body = "\n".join(indent + "    " + x for x in original.splitlines()[1:])
+    orig = original.splitlines()[0] + ("\n" + body if body else "")
+    replacement = f"if ({cpu}) {{\n{indent}    {call};\n{indent}}} else {{\n{indent}    {orig}\n{indent}}}"
+    insert_at = Span(where[0], where[0], Point(where[1], 0), Point(where[1], 0))
+    return [TextEdit(insert_at, helper_text + "\n"), TextEdit(span, replacement)]

@@ -1,0 +1,218 @@
+"""The sandbox: compile every candidate, test it against the scalar original, and time it — isolated.
+
+Public API (used by the pipeline, the CLI and the server; keep it stable):
+
+    sandbox = Sandbox(settings)                       # cheap; finds compilers/bwrap on first use
+    results = await sandbox.verify(kernel, candidates, bench=True, quick=False, priority=0, bypass=False,
+                                   on_progress=None)  # -> tuple[CandidateResult, ...], one per candidate
+    job = sandbox.submit(kernel, candidates, ...)     # the same, as a `Job` (job.result(), job.cancel())
+    sandbox.cancel(kernel.content_hash)               # cancel that kernel's queued and running jobs
+    info = await sandbox.status()                     # compiler, host CPU, isolation (for `doctor`)
+    await sandbox.close()                             # kill what runs, remove the build directory
+
+`verify` never raises for a bad candidate: every failure is a `Verdict` (verified, mismatch,
+compile_error, crash, sanitizer, timeout, unsupported_cpu, rejected). It queues behind other kernels
+(`Settings.job_limit` run at once; higher `priority` first); `bypass=True` skips the queue for a
+caller that already holds a job slot (the model's repair loop inside a verification job). Cancelling
+the awaiting task, or `cancel(kernel_hash)`, kills the kernel's compilers and test programs.
+
+Modules: harness (test programs), compiler (gcc/clang, flags, PCH), isolate (bubblewrap, rlimits),
+run (one kernel's verification), bench (timing protocol), cpu (host ISA), jobs (queue).
+See docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from simdlens.compile_db import CompileDatabase, CompileFlags, sanitize_arguments
+from simdlens.config import Settings
+from simdlens.core import Candidate, CandidateResult, Kernel, Status, Verdict
+from simdlens.sandbox.compiler import Compiler, Toolchain, find_toolchain
+from simdlens.sandbox.cpu import HostCpu, host_cpu
+from simdlens.sandbox.isolate import Isolation, Limits
+from simdlens.sandbox.jobs import Job, JobQueue, Progress, ProgressCallback
+from simdlens.sandbox.run import Environment, KernelBuild, KernelRun
+
+__all__ = ["HostCpu", "Job", "Progress", "Sandbox", "SandboxStatus", "host_cpu"]
+
+log = logging.getLogger(__name__)
+MAX_KERNEL_BUILDS = 64
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    compiler: str  # "gcc 12.2.0 (/usr/bin/gcc)" or ""
+    cpu: HostCpu
+    isolated: bool  # bubblewrap in use
+    build_root: str
+
+
+class Sandbox:
+    def __init__(self, settings: Settings, *, host: HostCpu | None = None, isolation: Isolation | None = None) -> None:
+        self.settings = settings
+        self._host = host
+        self._isolation = isolation
+        self._env: Environment | None = None
+        self._env_lock: asyncio.Lock | None = None
+        self._queue: JobQueue | None = None
+        self._builds: OrderedDict[str, KernelBuild] = OrderedDict()
+        self._compilers: dict[str, Compiler | None] = {}
+        self._dbs: dict[str, CompileDatabase | None] = {}
+
+    # -- set-up -------------------------------------------------------------------------------------
+
+    async def _environment(self) -> Environment:
+        if self._env is not None:
+            return self._env
+        if self._env_lock is None:
+            self._env_lock = asyncio.Lock()
+        async with self._env_lock:
+            if self._env is None:
+                isolation = self._isolation or Isolation.detect()
+                toolchain = await find_toolchain(self.settings.compiler)
+                root = Path(tempfile.mkdtemp(prefix="simdlens-sandbox-"))
+                root.chmod(0o755)
+                pch_root = root / "pch"
+                pch_root.mkdir()
+                isolation.prepare_dir(pch_root)
+                env = Environment(self.settings, isolation, toolchain, self._host or host_cpu(), root, None)
+                env.compiler = self._make_compiler(toolchain, env) if toolchain else None
+                self._env = env
+        assert self._env is not None
+        return self._env
+
+    def _make_compiler(self, toolchain: Toolchain, env: Environment) -> Compiler:
+        limits = Limits(cpu_seconds=max(env.settings.sandbox.cpu_seconds, 20), memory_mb=max(env.settings.sandbox.memory_mb, 2048),
+                        wall_seconds=max(env.settings.sandbox.wall_seconds, 60.0), tmpfs_mb=max(env.settings.sandbox.tmpfs_mb, 64),
+                        output_kb=1024)
+        pch_cache: Path | None = self.settings.cache_path / "pch"
+        return Compiler(toolchain, env.isolation, limits, env.root / "pch", pch_cache)
+
+    def _queue_(self) -> JobQueue:
+        if self._queue is None:
+            self._queue = JobQueue(self.settings.job_limit)
+        return self._queue
+
+    def user_flags(self, kernel: Kernel) -> CompileFlags:
+        """The user's flags for the kernel's file (compile_commands.json, sanitized) plus extra flags."""
+        start = self.settings.compile_commands_dir or (os.path.dirname(os.path.abspath(kernel.path)) if kernel.path else "")
+        flags = CompileFlags()
+        if start:
+            if start not in self._dbs:
+                self._dbs[start] = CompileDatabase.find(start, self.settings.allowed_compilers)
+            db = self._dbs[start]
+            if db is not None and kernel.path:
+                flags = db.flags_for(kernel.path)
+        if self.settings.extra_flags:
+            extra = sanitize_arguments(list(self.settings.extra_flags))
+            flags = CompileFlags(
+                compiler=flags.compiler, include_dirs=flags.include_dirs, defines=(*flags.defines, *extra.defines),
+                flags=(*flags.flags, *extra.flags), std=extra.std or flags.std, opt_level=extra.opt_level or flags.opt_level,
+                dropped=(*flags.dropped, *extra.dropped), exact=flags.exact,
+            )
+        return flags
+
+    async def _build_for(self, kernel: Kernel) -> KernelBuild:
+        env = await self._environment()
+        user = self.user_flags(kernel)
+        compiler = env.compiler
+        if user.compiler:
+            if user.compiler not in self._compilers:
+                tc = await find_toolchain(user.compiler)
+                self._compilers[user.compiler] = self._make_compiler(tc, env) if tc else None
+            compiler = self._compilers[user.compiler] or compiler
+        identity = repr((kernel.name, kernel.language, kernel.preamble, kernel.source, kernel.signature, kernel.params,
+                         kernel.footprints, kernel.trip_count, kernel.size_param, kernel.may_alias, kernel.return_type,
+                         compiler.toolchain if compiler else None, user.user_args()))
+        key = hashlib.sha256(identity.encode()).hexdigest()[:24]
+        build = self._builds.get(key)
+        if build is None:
+            directory = env.root / key
+            directory.mkdir(exist_ok=True)
+            env.isolation.prepare_dir(directory)
+            kernel_env = env if compiler is env.compiler else Environment(env.settings, env.isolation, compiler.toolchain if compiler else None,
+                                                                          env.host, env.root, compiler)
+            build = KernelBuild(kernel_env, kernel, user, directory)
+            self._builds[key] = build
+            while len(self._builds) > MAX_KERNEL_BUILDS:
+                _, old = self._builds.popitem(last=False)
+                shutil.rmtree(old.directory, ignore_errors=True)
+        self._builds.move_to_end(key)
+        return build
+
+    # -- the API ------------------------------------------------------------------------------------
+
+    async def _verify_now(self, kernel: Kernel, candidates: tuple[Candidate, ...], bench: bool, quick: bool,
+                          progress: ProgressCallback | None = None) -> tuple[CandidateResult, ...]:
+        def report(stage: str, message: str) -> None:
+            if progress is not None:
+                progress(Progress(kernel.content_hash, stage, message))
+
+        try:
+            build = await self._build_for(kernel)
+            return await KernelRun(build, report).verify(tuple(candidates), bench=bench, quick=quick)
+        except (OSError, RuntimeError) as exc:  # the machine, not the candidate: say so on every result
+            log.warning("sandbox failure: %s", exc)
+            verdict = Verdict(Status.REJECTED, f"sandbox failure: {exc}")
+            return tuple(CandidateResult(c, verdict) for c in candidates)
+
+    def submit(self, kernel: Kernel, candidates: tuple[Candidate, ...] | list[Candidate], *, bench: bool = True,
+               quick: bool = False, priority: int = 0, on_progress: ProgressCallback | None = None) -> Job[tuple[CandidateResult, ...]]:
+        """Queue a verification; the Job's `result()` gives what `verify` returns."""
+        cands = tuple(candidates)
+
+        async def work(report: object) -> tuple[CandidateResult, ...]:
+            return await self._verify_now(kernel, cands, bench, quick, on_progress)
+
+        return self._queue_().submit(kernel.content_hash, work, priority=priority, on_progress=on_progress)
+
+    async def verify(self, kernel: Kernel, candidates: tuple[Candidate, ...] | list[Candidate], *, bench: bool = True,
+                     quick: bool = False, priority: int = 0, bypass: bool = False,
+                     on_progress: ProgressCallback | None = None) -> tuple[CandidateResult, ...]:
+        """Verify (and, when `bench`, time) every candidate of one kernel; one result per candidate."""
+        if not candidates:
+            return ()
+        if bypass:
+            return await self._verify_now(kernel, tuple(candidates), bench, quick, on_progress)
+        job = self.submit(kernel, candidates, bench=bench, quick=quick, priority=priority, on_progress=on_progress)
+        try:
+            return await job.result()
+        except asyncio.CancelledError:
+            job.cancel()
+            raise
+
+    def cancel(self, kernel_hash: str) -> int:
+        """Cancel the queued and running jobs of one kernel (its loop changed)."""
+        return self._queue.cancel_kernel(kernel_hash) if self._queue else 0
+
+    async def status(self) -> SandboxStatus:
+        env = await self._environment()
+        tc = env.toolchain
+        return SandboxStatus(compiler=f"{tc.version} ({tc.cc})" if tc else "", cpu=env.host,
+                             isolated=env.isolation.sandboxed, build_root=str(env.root))
+
+    async def close(self) -> None:
+        if self._queue is not None:
+            self._queue.cancel_all()
+            await asyncio.sleep(0)
+        if self._env is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(self._env.root, ignore_errors=True)
+            self._env = None
+        self._builds.clear()
+
+    async def __aenter__(self) -> Sandbox:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,1 @@
+"""The simdlens language server (pygls): the only package that speaks LSP; see `server.server`."""

@@ -1,0 +1,1 @@
+"""LSP features, one per module: each turns a `DocumentSnapshot` into lsprotocol answers."""

@@ -1,0 +1,253 @@
+"""How fast is the analysis stage on a big file?
+
+Generates a 10,000-line C file with about 1,000 varied loops, then measures
+
+1. full analysis: parse + find loops + file context + analyse every loop
+   (`simdlens.analysis.analyze_file`; when that is not available, parse + find_loops + FileContext only,
+   and the table says so);
+2. incremental re-analysis after a one-line edit inside one loop: `SourceDocument.apply_edit`
+   (incremental re-parse, re-finding loops in the touched function) plus analysing only the loops the
+   edit changed.
+
+Each figure is the median over several runs, with the min..max spread. Goals (issue 2, section 8):
+full <= 150 ms, re-analysis <= 20 ms on the project's 2-core machine.
+
+    .venv/bin/python benchmarks/analysis_speed.py [--runs 9] [--lines 10000] [--write FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from simdlens.analysis.context import FileContext
+from simdlens.analysis.document import SourceDocument
+from simdlens.analysis.loops import find_loops
+from simdlens.analysis.parse import parse
+
+GOAL_FULL_MS = 150.0
+GOAL_EDIT_MS = 20.0
+
+# Loop templates: {n} is a fresh index; each body is a handful of lines, like real kernels.
+_TEMPLATES = [
+    """void scale_{n}(float *restrict dst, const float *restrict src, float k, int n)
+{{
+    for (int i = 0; i < n; i++) {{
+        dst[i] = src[i] * k;
+    }}
+}}
+""",
+    """float dot_{n}(const float *a, const float *b, size_t n)
+{{
+    float s = 0.0f;
+    for (size_t i = 0; i < n; ++i)
+        s += a[i] * b[i];
+    return s;
+}}
+""",
+    """void brighten_{n}(pixel_t *img, int n, int add)
+{{
+    for (int i = 0; i < n; i++) {{
+        int v = img[i] + add;
+        img[i] = v > 255 ? 255 : (v < 0 ? 0 : v);
+    }}
+}}
+""",
+    """void blur_{n}(float out[H][W], const float in[H][W])
+{{
+    for (int y = 1; y < H - 1; y++) {{
+        for (int x = 1; x < W - 1; x++) {{
+            out[y][x] = (in[y][x - 1] + in[y][x] + in[y][x + 1]) / 3.0f;
+        }}
+    }}
+}}
+""",
+    """int find_{n}(const unsigned char *p, int n, unsigned char key)
+{{
+    int i = 0;
+    while (i < n) {{
+        if (p[i] == key)
+            return i;
+        i++;
+    }}
+    return -1;
+}}
+""",
+    """void prefix_{n}(int *a, int n)
+{{
+    for (int i = 1; i < n; i++) {{
+        a[i] = a[i - 1] + a[i]; /* a recurrence */
+    }}
+}}
+""",
+    """void transform_{n}(float (*out)[3], const float (*in)[3], const float m[3][3], int n)
+{{
+    for (int i = 0; i < n; i++) {{
+        for (int k = 0; k < 3; k++)
+            out[i][k] = m[k][0] * in[i][0] + m[k][1] * in[i][1] + m[k][2] * in[i][2];
+    }}
+}}
+""",
+    """long count_{n}(const short *v, long n, short t)
+{{
+    long c = 0;
+    long i = n;
+    do {{
+        --i;
+        c += v[i] > t;
+    }} while (i > 0);
+    return c;
+}}
+""",
+    """void clampmix_{n}(double *d, const double *a, const double *b, int n)
+{{
+    for (int i = n - 1; i >= 0; i -= 1) {{
+        double t = 0.25 * a[i] + 0.75 * b[i];
+        d[i] = fmin(fmax(t, -1.0), 1.0);
+    }}
+}}
+""",
+    """int gather_{n}(int *dst, const int *src, const int *idx, int n)
+{{
+    int packed = 0;
+    for (int i = 0; i < n; i++) {{
+        if (src[idx[i]] > 0)
+            dst[packed++] = src[idx[i]];
+    }}
+    return packed;
+}}
+""",
+]
+
+_PRELUDE = """#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+
+#define W 640
+#define H 480
+typedef uint8_t pixel_t;
+
+"""
+
+
+def generate(lines: int, seed: int = 1) -> bytes:
+    """A C file of about `lines` lines built from the templates, in a shuffled order."""
+    rng = random.Random(seed)
+    parts = [_PRELUDE]
+    count = _PRELUDE.count("\n")
+    n = 0
+    while count < lines:
+        t = _TEMPLATES[rng.randrange(len(_TEMPLATES))].format(n=n)
+        # A doc comment on every function, as in real code (and ~1 loop per 10 lines overall).
+        t = f"/*\n * Kernel {n}: {t.split('(')[0].split()[-1]}.\n */\n" + t
+        parts.append(t + "\n")
+        count += t.count("\n") + 1
+        n += 1
+    return "".join(parts).encode()
+
+
+def _optional(module: str, name: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _time(fn: Callable[[], Any], runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000.0)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--lines", type=int, default=10_000)
+    ap.add_argument("--write", help="also write the generated file here")
+    args = ap.parse_args(argv)
+
+    source = generate(args.lines)
+    if args.write:
+        with open(args.write, "wb") as f:
+            f.write(source)
+    path = "generated.c"
+    tree = parse(source, "c")
+    sites = find_loops(tree, source, path, "c")
+    line_count = source.count(b"\n")
+    print(f"generated {line_count} lines, {len(sites)} loops, {len(source) // 1024} KB")
+
+    # The analyser proper is written alongside this front end; measure it when it is there.
+    analyze_file = _optional("simdlens.analysis", "analyze_file")
+    analyze_loops = _optional("simdlens.analysis", "analyze_loops")
+
+    def front() -> None:
+        t = parse(source, "c")
+        find_loops(t, source, path, "c")
+        FileContext.build(source, path, "c", tree=t)
+
+    rows: list[tuple[str, list[float], float | None]] = []
+    rows.append(("parse", _time(lambda: parse(source, "c"), args.runs), None))
+    rows.append(("find_loops", _time(lambda: find_loops(tree, source, path, "c"), args.runs), None))
+    rows.append(("FileContext.build", _time(lambda: FileContext.build(source, path, "c", tree=tree), args.runs), None))
+    rows.append(("parse + find + context", _time(front, args.runs), None if analyze_file else GOAL_FULL_MS))
+    if analyze_file is not None:
+        rows.append(("full analysis (analyze_file)",
+                     _time(lambda: analyze_file(source, path, "c"), args.runs), GOAL_FULL_MS))
+    else:
+        print("note: simdlens.analysis.analyze_file is not available: 'full' covers parse + find + context only")
+
+    # Incremental: a one-line edit inside one loop body, alternating between two texts so every run
+    # really changes the loop.
+    doc = SourceDocument(source, path, "c")
+    ctx = FileContext.build(source, path, "c", tree=doc.tree)
+    anchor = b"dst[i] = src[i] * k;"
+    pos = source.index(anchor, len(source) // 2)
+    texts = [b"dst[i] = src[i] * k + 1.0f;", anchor]
+    state: dict[str, Any] = {"i": 0, "len": len(anchor), "changed": 0, "ctx": ctx}
+
+    apply_times: list[float] = []
+    analyse_times: list[float] = []
+
+    def edit() -> None:
+        new = texts[state["i"] % 2]
+        state["i"] += 1
+        t0 = time.perf_counter()
+        changed = doc.apply_edit(pos, pos + state["len"], new)
+        t1 = time.perf_counter()
+        state["len"] = len(new)
+        state["changed"] = len(changed.current)
+        if analyze_loops is not None:
+            sites = [site for lid in changed.current if (site := doc.site(lid)) is not None]
+            if changed.context_changed:  # not the case for this edit; kept for the honest general path
+                state["ctx"] = FileContext.build(doc.source, path, "c", tree=doc.tree)
+            analyze_loops(sites, doc.tree, doc.source, state["ctx"])
+        apply_times.append((t1 - t0) * 1000.0)
+        analyse_times.append((time.perf_counter() - t1) * 1000.0)
+
+    label = "edit + re-analyse changed loops" if analyze_loops is not None else "edit + re-find loops (no analyser)"
+    total = _time(edit, args.runs * 3)
+    rows.append(("  apply_edit (re-parse, re-find)", apply_times, None))
+    if analyze_loops is not None:
+        rows.append(("  analyze_loops (changed only)", analyse_times, None))
+    rows.append((label, total, GOAL_EDIT_MS))
+    print(f"loops changed per edit: {state['changed']}")
+
+    print(f"{'step':<34} {'median ms':>10} {'min':>8} {'max':>8}  goal")
+    for name, times, goal in rows:
+        med = statistics.median(times)
+        verdict = "" if goal is None else (f"<= {goal:.0f} ms  " + ("ok" if med <= goal else "MISSED"))
+        print(f"{name:<34} {med:>10.1f} {min(times):>8.1f} {max(times):>8.1f}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

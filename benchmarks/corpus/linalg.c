@@ -1,0 +1,116 @@
+/* simdlens benchmark corpus: dense linear algebra building blocks. */
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+
+#define TILE 64
+
+// bench: domain=linalg category=elementwise expect=vectorizable_with_checks
+void saxpy(float *y, const float *x, float a, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = a * x[i] + y[i];
+}
+
+// bench: domain=linalg category=elementwise expect=vectorizable
+void daxpy(double *restrict y, const double *restrict x, double a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+// bench: domain=linalg category=reduction expect=vectorizable
+float sdot(const float *x, const float *y, int n)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        s += x[i] * y[i];
+    return s;
+}
+
+// bench: domain=linalg category=reduction expect=vectorizable
+double dnrm2_sq(const double *x, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += x[i] * x[i];
+    return s;
+}
+
+// bench: domain=linalg category=reduction expect=vectorizable
+int64_t idot64(const int32_t *a, const int32_t *b, int n)
+{
+    int64_t s = 0;
+    for (int i = 0; i < n; i++)
+        s += (int64_t)a[i] * b[i];
+    return s;
+}
+
+// bench: domain=linalg category=argmax expect=vectorizable
+int isamax(const float *x, int n)
+{
+    int best = 0;
+    float bv = fabsf(x[0]);
+    for (int i = 1; i < n; i++) {
+        if (fabsf(x[i]) > bv) {
+            bv = fabsf(x[i]);
+            best = i;
+        }
+    }
+    return best;
+}
+
+// bench: domain=linalg category=matvec_row expect=vectorizable
+void gemv_row(float *restrict y, const float *restrict A, const float *restrict x, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        float acc = 0.0f;
+        for (int c = 0; c < cols; c++)
+            acc += A[r * cols + c] * x[c];
+        y[r] = acc;
+    }
+}
+
+// bench: domain=linalg category=elementwise expect=vectorizable
+void rank1_update_row(float *restrict row, const float *restrict v, float s, int n)
+{
+    for (int j = 0; j < n; j++)
+        row[j] -= s * v[j];
+}
+
+// bench: domain=linalg category=stride expect=vectorizable
+void column_copy(double *restrict col, const double *restrict M, int rows, int ld)
+{
+    for (int r = 0; r < rows; r++)
+        col[r] = M[r * ld];
+}
+
+// bench: domain=linalg category=gather expect=vectorizable
+double spmv_row(const double *restrict vals, const int *restrict cols, const double *restrict x, int nnz)
+{
+    double s = 0.0;
+    for (int k = 0; k < nnz; k++)
+        s += vals[k] * x[cols[k]];
+    return s;
+}
+
+// bench: domain=linalg category=recurrence expect=not_vectorizable
+void forward_subst_step(double *x, const double *l, int n)
+{
+    for (int i = 1; i < n; i++)
+        x[i] -= l[i] * x[i - 1];
+}
+
+// bench: domain=linalg category=elementwise expect=vectorizable
+void scale_tile(float tile[TILE], float s)
+{
+    for (int i = 0; i < TILE; i++)
+        tile[i] *= s;
+}
+
+// bench: domain=linalg category=math_call expect=vectorizable
+void vsqrt(double *restrict out, const double *restrict in, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = sqrt(in[i]);
+}

@@ -1,0 +1,115 @@
+/* simdlens benchmark corpus: ML inference kernels. */
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+
+// bench: domain=ml category=select expect=vectorizable
+void relu(float *restrict out, const float *restrict in, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+// bench: domain=ml category=select expect=vectorizable
+void leaky_relu(float *restrict x, int n, float slope)
+{
+    for (int i = 0; i < n; i++)
+        x[i] = x[i] >= 0.0f ? x[i] : x[i] * slope;
+}
+
+// bench: domain=ml category=elementwise expect=vectorizable
+void bias_add(float *restrict act, const float *restrict bias, int n)
+{
+    for (int i = 0; i < n; i++)
+        act[i] += bias[i];
+}
+
+// bench: domain=ml category=reduction expect=vectorizable
+int32_t dot_i8(const int8_t *restrict a, const int8_t *restrict b, int n)
+{
+    int32_t acc = 0;
+    for (int i = 0; i < n; i++)
+        acc += a[i] * b[i];
+    return acc;
+}
+
+// bench: domain=ml category=reduction expect=vectorizable
+int32_t dot_u8s8(const uint8_t *restrict a, const int8_t *restrict w, int n)
+{
+    int32_t acc = 0;
+    for (int i = 0; i < n; i++)
+        acc += a[i] * w[i];
+    return acc;
+}
+
+// bench: domain=ml category=conversion expect=vectorizable
+void quantize_u8(uint8_t *restrict q, const float *restrict x, int n, float inv_scale, int zero_point)
+{
+    for (int i = 0; i < n; i++) {
+        int v = (int)(x[i] * inv_scale) + zero_point;
+        q[i] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+    }
+}
+
+// bench: domain=ml category=conversion expect=vectorizable
+void dequantize_i8(float *restrict x, const int8_t *restrict q, int n, float scale)
+{
+    for (int i = 0; i < n; i++)
+        x[i] = q[i] * scale;
+}
+
+// bench: domain=ml category=reduction expect=vectorizable
+float row_max(const float *logits, int n)
+{
+    float m = logits[0];
+    for (int i = 1; i < n; i++)
+        m = logits[i] > m ? logits[i] : m;
+    return m;
+}
+
+// bench: domain=ml category=argmax expect=vectorizable
+int argmax_logits(const float *logits, int n)
+{
+    int best = 0;
+    float bv = logits[0];
+    for (int i = 1; i < n; i++) {
+        if (logits[i] > bv) {
+            bv = logits[i];
+            best = i;
+        }
+    }
+    return best;
+}
+
+// bench: domain=ml category=math_call expect=vectorizable
+void softmax_exp(float *restrict out, const float *restrict logits, int n, float maxv)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = expf(logits[i] - maxv);
+}
+
+// bench: domain=ml category=elementwise expect=vectorizable
+void layernorm_apply(float *restrict y, const float *restrict x, const float *restrict gamma,
+                     const float *restrict beta, int n, float mean, float rstd)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = (x[i] - mean) * rstd * gamma[i] + beta[i];
+}
+
+// bench: domain=ml category=reduction expect=vectorizable
+float sum_sq_diff(const float *restrict x, int n, float mean)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        s += d * d;
+    }
+    return s;
+}
+
+// bench: domain=ml category=gather expect=vectorizable
+void embedding_lookup(float *restrict out, const float *restrict table, const int32_t *restrict ids, int n, int dim, int d)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = table[ids[i] * dim + d];
+}

@@ -1,0 +1,177 @@
+"""How fast does `simdlens serve` answer an editor? (a script, not a test: these VMs are noisy)
+
+Starts the real server over stdio with pygls's client, generates a 10,000-line C file with about
+1,000 loops, and measures
+
+    didOpen -> first publishDiagnostics of that document
+    hover on loop headers            p50 / p95
+    codeAction on loop headers       p50 / p95
+    codeLens for the whole document  p50 / p95
+    the server's RSS after opening 50 such files (VmRSS from /proc)
+
+Verification is set to "demand" so the figures are the editor path alone (analysis and answers from
+snapshots); verification runs in the background and never sits on these paths. Goals (issue 7):
+first diagnostics <= 200 ms, hover and codeAction p95 <= 30 ms, RSS <= 250 MB.
+
+    .venv/bin/python benchmarks/lsp_latency.py [--lines 10000] [--requests 200] [--files 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+GOALS = {"first diagnostics": 200.0, "hover p95": 30.0, "codeAction p95": 30.0, "RSS": 250.0}
+
+_BODIES = [
+    "for (int i = 0; i < n; i++) y[i] = a * x[i] + y[i];",
+    "for (int i = 0; i < n; i++) s += x[i] * y[i];",
+    "for (int i = 1; i < n; i++) x[i] += x[i - 1];",
+    "for (int i = 0; i < n; i++) { if (x[i] > m) m = x[i]; }",
+    "for (int i = 0; i < n; i++) y[idx[i]] += x[i];",
+    "for (int i = 0; i < n; i++) { if (x[i] < 0) break; s += x[i]; }",
+]
+
+
+def generate(lines: int, seed: int = 0) -> tuple[str, list[int]]:
+    """A C file of about `lines` lines; returns the text and the 0-based lines of its loop headers."""
+    rng = random.Random(seed)
+    out = ["#include <stddef.h>", ""]
+    headers: list[int] = []
+    k = 0
+    while len(out) < lines:
+        body = rng.choice(_BODIES)
+        out += [
+            f"float kernel_{seed}_{k}(float *restrict y, const float *restrict x, const int *idx, float a, int n) {{",
+            "    float s = 0.0f, m = -1e30f;",
+            "    (void)idx; (void)m;",
+        ]
+        headers.append(len(out))
+        out += [f"    {body}", "    return s + a;", "}", "", f"/* filler {k} */", ""]
+        k += 1
+    return "\n".join(out) + "\n", headers
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run(lines: int, requests: int, files: int) -> dict[str, float]:
+    client = LanguageClient("simdlens-latency", "1")
+    first_diagnostics: dict[str, asyncio.Future[float]] = {}
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
+        future = first_diagnostics.get(params.uri)
+        if future is not None and not future.done() and params.diagnostics:
+            future.set_result(time.perf_counter())
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def on_log(params: types.LogMessageParams) -> None:
+        pass
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    def on_message(params: types.ShowMessageParams) -> None:
+        print(f"server says: {params.message}", file=sys.stderr)
+
+    cache = tempfile.mkdtemp(prefix="simdlens-latency-")
+    await client.start_io(sys.executable, "-m", "simdlens", "serve", "--stdio", "--cache-dir", cache)
+    options = {"simdlens": {"verifyOn": "demand"}}
+    await client.initialize_async(types.InitializeParams(
+        capabilities=types.ClientCapabilities(), initialization_options=options))
+    client.initialized(types.InitializedParams())
+    server = client._server  # the subprocess, for its RSS
+    assert server is not None
+
+    work = Path(tempfile.mkdtemp(prefix="simdlens-latency-src-"))
+    text, headers = generate(lines)
+    figures: dict[str, float] = {"loops": float(len(headers)), "lines": float(text.count("\n"))}
+
+    async def open_doc(name: str, body: str) -> float:
+        uri = (work / name).as_uri()
+        first_diagnostics[uri] = asyncio.get_running_loop().create_future()
+        started = time.perf_counter()
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="c", version=1, text=body)))
+        done = await asyncio.wait_for(first_diagnostics[uri], 60)
+        return 1000 * (done - started)
+
+    opens = [await open_doc(f"warmup{i}.c", generate(lines, seed=100 + i)[0]) for i in range(2)]
+    opens = [await open_doc("main.c", text)]
+    figures["first diagnostics"] = opens[0]
+    uri = (work / "main.c").as_uri()
+    ident = types.TextDocumentIdentifier(uri=uri)
+    rng = random.Random(1)
+
+    hovers: list[float] = []
+    for _ in range(requests):
+        line = rng.choice(headers)
+        started = time.perf_counter()
+        await client.text_document_hover_async(types.HoverParams(ident, types.Position(line, 6)))
+        hovers.append(1000 * (time.perf_counter() - started))
+    actions: list[float] = []
+    for _ in range(requests):
+        line = rng.choice(headers)
+        position = types.Position(line, 6)
+        started = time.perf_counter()
+        await client.text_document_code_action_async(types.CodeActionParams(
+            ident, types.Range(position, position), types.CodeActionContext(diagnostics=[])))
+        actions.append(1000 * (time.perf_counter() - started))
+    lenses: list[float] = []
+    for _ in range(max(10, requests // 10)):
+        started = time.perf_counter()
+        await client.text_document_code_lens_async(types.CodeLensParams(ident))
+        lenses.append(1000 * (time.perf_counter() - started))
+    figures |= {
+        "hover p50": statistics.median(hovers), "hover p95": percentile(hovers, 0.95),
+        "codeAction p50": statistics.median(actions), "codeAction p95": percentile(actions, 0.95),
+        "codeLens p50": statistics.median(lenses), "codeLens p95": percentile(lenses, 0.95),
+    }
+    for i in range(files - 1):
+        await open_doc(f"more{i}.c", generate(lines, seed=i + 1)[0])
+    await asyncio.sleep(0.5)
+    figures["RSS"] = rss_mb(server.pid)
+    figures["files open"] = float(files + 2)
+
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--files", type=int, default=50)
+    args = parser.parse_args(argv)
+    figures = asyncio.run(run(args.lines, args.requests, args.files))
+    print(f"| measure ({int(figures['lines'])}-line file, {int(figures['loops'])} loops) | value | goal |")
+    print("|---|---:|---:|")
+    for name in ("first diagnostics", "hover p50", "hover p95", "codeAction p50", "codeAction p95",
+                 "codeLens p50", "codeLens p95"):
+        goal = f"<= {GOALS[name]:.0f} ms" if name in GOALS else ""
+        print(f"| {name} | {figures[name]:.1f} ms | {goal} |")
+    print(f"| server RSS, {int(figures['files open'])} such files open | {figures['RSS']:.0f} MB | <= {GOALS['RSS']:.0f} MB |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

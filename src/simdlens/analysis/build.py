@@ -1,0 +1,2239 @@
+"""From a tree-sitter loop to the loop IR, with C's typing rules.
+
+`build_loop(site, tree, source, ctx)` normalises the loop header to `for (iv = lower; iv cmp upper;
+iv += step)` with a trip-count expression, and turns the body into IR statements whose expressions
+carry C's types after the usual conversions (integer promotions, usual arithmetic conversions,
+conversion on assignment: every conversion is an explicit `Cast`, `implicit=True` when C inserts it).
+Scalars written in the body are classified on the way (reduction, min/max, argmin/argmax, linear
+induction, carried value, pack counter, private temporary); anything the IR cannot express faithfully
+becomes a `Reason` instead of a guess. The function never raises on strange input.
+
+Forms understood in the header: `<`, `<=`, `!=`, `>`, `>=` (also with the counter on the right),
+`i++`, `++i`, `i--`, `i += c`, `i -= c`, `i = i + c`, counters declared outside the loop, bounds that
+are expressions or macros, `for (...; i < n && cond; ...)` (a search: `cond` becomes an early exit),
+`while (i < n) { ...; i++; }`, and pointer-walking loops (`while (n--) *d++ = *s++ * k;`), whose
+iterations are counted by a synthetic counter `simdlens_k`.
+
+Array storage: `Access.root` names the storage dependence and alias tests compare: the variable
+("a", "img"), or the member path for struct members ("p->x", "s.v"), or the container for C++
+`std::vector` / `std::array` ("v"); `Access.base` is C text for the (loop-invariant) pointer indexed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import tree_sitter
+
+from simdlens.analysis import mathcalls
+from simdlens.analysis.ir import (
+    DOUBLE,
+    FLOAT,
+    INT32,
+    INT64,
+    IV,
+    UINT32,
+    UINT64,
+    Access,
+    ArgReduce,
+    Array,
+    Binary,
+    Call,
+    Carry,
+    Cast,
+    Const,
+    CType,
+    Exit,
+    Expr,
+    If,
+    Let,
+    Load,
+    LoopIR,
+    Pack,
+    Reduce,
+    ReduceOp,
+    Scalar,
+    ScalarRole,
+    Select,
+    Step,
+    Stmt,
+    Store,
+    Unary,
+    Var,
+    expr_type,
+    walk_exprs,
+)
+from simdlens.analysis.positions import node_span
+from simdlens.core import LoopKind, LoopRole, LoopSite, Reason, Span
+
+WALK_IV = "simdlens_k"  # the synthetic counter of pointer-walking loops
+
+# --------------------------------------------------------------------------------------------------
+# C types
+# --------------------------------------------------------------------------------------------------
+
+_RANK = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 3, "uint32": 3, "int64": 4, "uint64": 4}
+
+_BUILTIN = {
+    "char": "int8", "signed char": "int8", "unsigned char": "uint8", "short": "int16", "short int": "int16",
+    "signed short": "int16", "signed short int": "int16", "unsigned short": "uint16",
+    "unsigned short int": "uint16", "int": "int32", "signed": "int32", "signed int": "int32",
+    "unsigned": "uint32", "unsigned int": "uint32", "long": "int64", "long int": "int64", "signed long": "int64",
+    "long long": "int64", "long long int": "int64", "signed long long": "int64", "unsigned long": "uint64",
+    "unsigned long int": "uint64", "unsigned long long": "uint64", "unsigned long long int": "uint64",
+    "float": "float", "double": "double", "_Bool": "uint8", "bool": "uint8",
+    "int8_t": "int8", "uint8_t": "uint8", "int16_t": "int16", "uint16_t": "uint16", "int32_t": "int32",
+    "uint32_t": "uint32", "int64_t": "int64", "uint64_t": "uint64", "size_t": "uint64", "ssize_t": "int64",
+    "ptrdiff_t": "int64", "intptr_t": "int64", "uintptr_t": "uint64",
+}
+
+
+def ctype_of(spelling: str, ctx: Any) -> CType | None:
+    """The canonical scalar type of a spelling ("unsigned char", "pixel_t"), or None."""
+    s = " ".join(w for w in spelling.replace("std::", "").split() if w not in ("const", "volatile", "static",
+                                                                                "register", "struct"))
+    name = _BUILTIN.get(s)
+    if name is not None:
+        return CType(name, spelling.strip())
+    resolve = getattr(ctx, "resolve_type", None)
+    if resolve is not None:
+        try:
+            t = resolve(spelling)
+        except Exception:  # a colleague's resolver must never take the analysis down
+            t = None
+        if t is not None:
+            return t if t.spelling else CType(t.name, spelling.strip())
+    return None
+
+
+def promote(t: CType) -> CType:
+    """C's integer promotions: anything narrower than int becomes int."""
+    if t.is_float or _RANK[t.name] >= 3:
+        return t
+    return INT32
+
+
+def usual(a: CType, b: CType) -> CType:
+    """C's usual arithmetic conversions (LP64)."""
+    if a.name == "double" or b.name == "double":
+        return DOUBLE if a.name != "double" else a
+    if a.name == "float" or b.name == "float":
+        return FLOAT if a.name != "float" else a
+    a, b = promote(a), promote(b)
+    if a.name == b.name:
+        return a
+    if a.signed == b.signed:
+        return a if _RANK[a.name] > _RANK[b.name] else b
+    u, s = (a, b) if not a.signed else (b, a)
+    if _RANK[u.name] >= _RANK[s.name]:
+        return u
+    return s  # a wider signed type represents every value of the unsigned one (LP64)
+
+
+def convert(e: Expr, t: CType) -> Expr:
+    """`e` converted to `t` as C would do implicitly (no node when the machine type is the same)."""
+    if expr_type(e).name == t.name:
+        return e
+    return Cast(e, t, implicit=True)
+
+
+def lanes(t: CType, bits: int) -> int:
+    return bits // t.bits
+
+
+# --------------------------------------------------------------------------------------------------
+# Declarations visible to a loop
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decl:
+    """A variable as declared: base type text, pointer depth, extents, qualifiers."""
+
+    name: str
+    type: str
+    pointer: int = 0
+    extents: tuple[str, ...] = ()
+    const: bool = False
+    volatile: bool = False
+    restrict: bool = False
+    atomic: bool = False
+    static: bool = False
+    reference: bool = False
+    func_ptr: bool = False
+    is_param: bool = False
+    is_global: bool = False
+    start: int = 0  # byte offset of the declaration
+    scope: tuple[int, int] = (0, 1 << 62)  # the block it is visible in
+    text: str = ""
+
+    @property
+    def container(self) -> str:
+        m = _CONTAINER.match(self.type)
+        return m.group(1) if m else ""
+
+
+_CONTAINER = re.compile(r"^(?:std::)?(vector|array|valarray)\s*<")
+
+
+def _text(node: tree_sitter.Node | None) -> str:
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", "replace")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _decls_of(node: tree_sitter.Node, *, is_param: bool = False, is_global: bool = False,
+              scope: tuple[int, int] = (0, 1 << 62)) -> list[Decl]:
+    """The variables a `declaration` / `parameter_declaration` / `field_declaration` declares."""
+    type_node = node.child_by_field_name("type")
+    base = " ".join(_text(type_node).split())
+    const = volatile = atomic = static = False
+    for c in node.children:
+        if c.type == "type_qualifier":
+            q = _text(c)
+            const |= q in ("const", "constexpr")
+            volatile |= q == "volatile"
+            atomic |= q == "_Atomic"
+        elif c.type == "storage_class_specifier":
+            static |= _text(c) == "static"
+    if type_node is not None and type_node.type == "sized_type_specifier":
+        base = " ".join(_text(type_node).split())
+    out: list[Decl] = []
+    text = _text(node).strip()
+    for d in node.children_by_field_name("declarator"):
+        pointer = 0
+        extents: list[str] = []
+        restrict = reference = func_ptr = False
+        cur: tree_sitter.Node | None = d
+        name = ""
+        for _ in range(32):
+            if cur is None:
+                break
+            t = cur.type
+            if t == "init_declarator":
+                cur = cur.child_by_field_name("declarator")
+            elif t == "pointer_declarator":
+                pointer += 1
+                for c in cur.children:
+                    if c.type in ("type_qualifier", "ms_pointer_modifier") and "restrict" in _text(c):
+                        restrict = True
+                cur = cur.child_by_field_name("declarator")
+            elif t == "reference_declarator":
+                reference = True
+                cur = cur.named_child(0)
+            elif t == "array_declarator":
+                extents.insert(0, _text(cur.child_by_field_name("size")))
+                cur = cur.child_by_field_name("declarator")
+            elif t == "function_declarator":
+                inner = cur.child_by_field_name("declarator")
+                if inner is not None and inner.type == "parenthesized_declarator":
+                    func_ptr = True
+                    cur = inner
+                else:
+                    cur = None
+            elif t in ("parenthesized_declarator", "attributed_declarator"):
+                cur = cur.named_child(0)
+            elif t in ("identifier", "field_identifier"):
+                name = _text(cur)
+                break
+            else:
+                break
+        if name:
+            out.append(Decl(name, base, pointer, tuple(extents), const, volatile, restrict, atomic, static,
+                            reference, func_ptr, is_param, is_global, node.start_byte, scope, text))
+    return out
+
+
+class _FunctionScope:
+    """The declarations of one function (parameters and locals), scanned once and cached."""
+
+    def __init__(self, fn: tree_sitter.Node | None) -> None:
+        self.by_name: dict[str, list[Decl]] = {}
+        self.node = fn
+        self.outer: _FunctionScope | None = None
+        if fn is None:
+            return
+        declarator = fn.child_by_field_name("declarator")
+        for _ in range(8):
+            if declarator is None or declarator.type in ("function_declarator", "abstract_function_declarator"):
+                break
+            declarator = declarator.child_by_field_name("declarator")
+        if declarator is not None:
+            params = declarator.child_by_field_name("parameters")
+            if params is not None:
+                for p in params.named_children:
+                    if p.type in ("parameter_declaration", "optional_parameter_declaration"):
+                        for d in _decls_of(p, is_param=True, scope=(fn.start_byte, fn.end_byte)):
+                            self.by_name.setdefault(d.name, []).append(d)
+        body = fn.child_by_field_name("body")
+        if body is None:
+            return
+        stack = [body]
+        while stack:
+            n = stack.pop()
+            for c in n.named_children:
+                t = c.type
+                if t == "declaration":
+                    parent = c.parent
+                    scope = (parent.start_byte, parent.end_byte) if parent is not None else (0, 1 << 62)
+                    for d in _decls_of(c, scope=scope):
+                        self.by_name.setdefault(d.name, []).append(d)
+                    stack.append(c)  # lambdas in initialisers
+                elif t in ("lambda_expression", "function_definition", "class_specifier", "struct_specifier"):
+                    continue
+                elif c.named_child_count:
+                    stack.append(c)
+
+    def lookup(self, name: str, at: int, end: int) -> Decl | None:
+        best = self._lookup(name, at, end)
+        if best is None and self.outer is not None:  # a lambda sees its enclosing function's variables
+            return self.outer.lookup(name, at, end)
+        return best
+
+    def _lookup(self, name: str, at: int, end: int) -> Decl | None:
+        best: Decl | None = None
+        for d in self.by_name.get(name, ()):
+            if d.is_param:
+                if best is None:
+                    best = d
+                continue
+            if d.start <= at and d.scope[0] <= at and end <= d.scope[1] and (best is None or best.is_param
+                                                                               or d.start >= best.start):
+                best = d
+        return best
+
+
+class _FileScan:
+    def __init__(self, tree: tree_sitter.Tree) -> None:
+        self.tree = tree  # keeps id(tree) valid while cached
+        self.functions: dict[int, _FunctionScope] = {}
+        self.macro_nodes: dict[str, tree_sitter.Node | None] = {}
+
+
+_SCANS: dict[int, _FileScan] = {}
+
+
+def _file_scan(tree: tree_sitter.Tree) -> _FileScan:
+    scan = _SCANS.get(id(tree))
+    if scan is None or scan.tree is not tree:
+        if len(_SCANS) > 8:
+            _SCANS.clear()
+        scan = _FileScan(tree)
+        _SCANS[id(tree)] = scan
+    return scan
+
+
+def enclosing_function(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    p = node.parent
+    while p is not None:
+        if p.type in ("function_definition", "lambda_expression"):
+            return p
+        p = p.parent
+    return None
+
+
+def function_scope(tree: tree_sitter.Tree, fn: tree_sitter.Node | None) -> _FunctionScope:
+    scan = _file_scan(tree)
+    key = fn.start_byte if fn is not None else -1
+    sc = scan.functions.get(key)
+    if sc is None:
+        sc = _FunctionScope(fn)
+        if fn is not None and fn.type == "lambda_expression":
+            sc.outer = function_scope(tree, enclosing_function(fn))
+        scan.functions[key] = sc
+    return sc
+
+
+def loop_node(tree: tree_sitter.Tree, site: LoopSite) -> tree_sitter.Node | None:
+    n: tree_sitter.Node | None = tree.root_node.descendant_for_byte_range(site.span.start_byte, site.span.end_byte)
+    while n is not None and not (n.start_byte == site.span.start_byte and n.end_byte == site.span.end_byte
+                                 and n.type in _LOOP_TYPES):
+        n = n.parent
+    return n
+
+
+_LOOP_TYPES = frozenset({"for_statement", "while_statement", "do_statement", "for_range_loop"})
+
+# --------------------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------------------
+
+
+class _Unsupported(Exception):
+    def __init__(self, code: str, message: str, node: tree_sitter.Node | None = None) -> None:
+        super().__init__(message)
+        self.reason = Reason(code, message, node_span(node) if node is not None else None)
+
+
+@dataclass
+class _Use:
+    pos: int
+    write: bool
+    cond: bool
+
+
+@dataclass
+class _Aff:
+    coeff: int
+    offset: int
+    sym: dict[str, int] = field(default_factory=dict)
+
+    def add(self, o: _Aff, sign: int = 1) -> _Aff:
+        sym = dict(self.sym)
+        for k, v in o.sym.items():
+            sym[k] = sym.get(k, 0) + sign * v
+        return _Aff(self.coeff + sign * o.coeff, self.offset + sign * o.offset, {k: v for k, v in sym.items() if v})
+
+    def scale(self, k: int) -> _Aff:
+        return _Aff(self.coeff * k, self.offset * k, {s: v * k for s, v in self.sym.items() if v * k})
+
+    @property
+    def symbolic(self) -> str:
+        parts = []
+        for s in sorted(self.sym):
+            v = self.sym[s]
+            term = s if v == 1 else f"-{s}" if v == -1 else f"{v}*{s}"
+            parts.append(term)
+        return "+".join(parts).replace("+-", "-")
+
+
+_ARITH = {"+", "-", "*", "/", "%", "&", "|", "^"}
+_CMP = {"<", "<=", ">", ">=", "==", "!="}
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_REDUCE_OPS = {"+": ReduceOp.ADD, "-": ReduceOp.SUB, "*": ReduceOp.MUL, "&": ReduceOp.AND, "|": ReduceOp.OR,
+               "^": ReduceOp.XOR}
+_CONTROL = {"goto_statement": ("goto", "uses goto"), "switch_statement": ("switch", "contains a switch"),
+            "gnu_asm_expression": ("asm", "contains inline assembly"), "asm_statement": ("asm", "contains inline assembly"),
+            "labeled_statement": ("goto", "contains a label (goto target)"),
+            "try_statement": ("exception", "contains try/catch"), "throw_statement": ("exception", "throws")}
+
+
+def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]]:
+    """The loop at `site` as IR, plus the reasons anything could not be expressed. Never raises."""
+    try:
+        node = loop_node(tree, site)
+        if node is None:
+            return None, (Reason("parse", "the loop could not be found in the syntax tree", site.header),)
+        if node.has_error:
+            return None, (Reason("syntax_error", "the loop has a syntax error", site.header),)
+        if site.role != LoopRole.INNERMOST:
+            inner = _first_inner_loop(node)
+            line = inner.start_point[0] + 1 if inner is not None else 0
+            if site.role == LoopRole.OUTER_VECTORIZABLE:
+                return None, (Reason("outer_loop", f"contains the short inner loop at line {line}: a candidate for "
+                                     "outer-loop vectorization (this level is not analysed further)", site.header),)
+            return None, (Reason("outer_loop", f"contains the loop at line {line}: the inner loop is the candidate",
+                                 site.header),)
+        fn = enclosing_function(node)
+        b = _Builder(site, node, fn, tree, source, ctx)
+        return b.run()
+    except RecursionError:
+        return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
+
+
+def _first_inner_loop(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    stack = list(reversed(node.named_children))
+    while stack:
+        n = stack.pop()
+        if n.type in _LOOP_TYPES:
+            return n
+        stack.extend(reversed(n.named_children))
+    return None
+
+
+def _strip(node: tree_sitter.Node | None) -> tree_sitter.Node | None:
+    while node is not None and node.type in ("parenthesized_expression", "condition_clause"):
+        inner = [c for c in node.named_children if c.type != "comment"]
+        if len(inner) != 1:
+            return node
+        node = inner[0]
+    return node
+
+
+def _field(node: tree_sitter.Node, name: str) -> tree_sitter.Node:
+    c = node.child_by_field_name(name)
+    if c is None:
+        raise _Unsupported("unsupported", f"cannot read this {node.type.replace('_', ' ')}", node)
+    return c
+
+
+def _op(node: tree_sitter.Node) -> str:
+    o = node.child_by_field_name("operator")
+    return _text(o) if o is not None else ""
+
+
+def _stmts_of(node: tree_sitter.Node | None) -> list[tree_sitter.Node]:
+    if node is None:
+        return []
+    if node.type == "compound_statement":
+        return [c for c in node.named_children if c.type != "comment"]
+    return [node]
+
+
+def _index_node(sub: tree_sitter.Node) -> tree_sitter.Node:
+    idx = sub.child_by_field_name("index")
+    if idx is None:
+        lst = sub.child_by_field_name("indices")
+        if lst is not None:
+            kids = [c for c in lst.named_children if c.type != "comment"]
+            if len(kids) == 1:
+                return kids[0]
+        raise _Unsupported("unsupported", "unsupported subscript", sub)
+    return idx
+
+
+class _Builder:
+    def __init__(self, site: LoopSite, node: tree_sitter.Node, fn: tree_sitter.Node | None, tree: tree_sitter.Tree,
+                 source: bytes, ctx: Any) -> None:
+        self.site = site
+        self.node = node
+        self.fn = fn
+        self.tree = tree
+        self.source = source
+        self.ctx = ctx
+        self.cpp = site.language == "cpp"
+        self.scope = function_scope(tree, fn)
+        self.reasons: list[Reason] = []
+        self.iv = ""
+        self.iv_type = INT32
+        self.locals: dict[str, CType] = {}
+        self.local_aff: dict[str, _Aff] = {}
+        self.arrays: dict[str, Array] = {}
+        self.scalars: dict[str, Scalar] = {}
+        self.uses: dict[str, list[_Use]] = {}
+        self.walkers: dict[str, int] = {}  # pointer -> elements advanced per iteration
+        self.walked: dict[str, int] = {}  # pointer -> elements advanced so far in this iteration
+        self.written_outer: set[str] = set()
+        self.exclude: tree_sitter.Node | None = None  # the while loop's own increment statement
+        self.body_node: tree_sitter.Node | None = None
+        self.pointer_walk = False
+
+    # ---- entry ---------------------------------------------------------------------------------
+
+    def run(self) -> tuple[LoopIR | None, tuple[Reason, ...]]:
+        try:
+            header = self._header()
+        except _Unsupported as e:
+            return None, (e.reason,)
+        body = self.body_node
+        if body is None:
+            return None, (Reason("parse", "the loop has no body", self.site.header),)
+        self._forbidden(body)
+        self._scan_uses(body)
+        pre: list[Stmt] = header.pop("exits")
+        stmts = pre + self._block(_stmts_of(body), cond=False)
+        iv_live = self._used_after(self.iv) if not header["declared"] else False
+        for name, sc in list(self.scalars.items()):
+            if sc.role in (ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRole.CARRIED, ScalarRole.ARG_VALUE,
+                           ScalarRole.ARG_INDEX, ScalarRole.COUNTER, ScalarRole.LOCAL) and name not in self.locals:
+                live = self._used_after(name)
+                if live != sc.live_out:
+                    self.scalars[name] = Scalar(sc.name, sc.type, sc.role, live, sc.decl)
+        if self.pointer_walk:
+            self.reasons.append(Reason("pointer_walk", "walks pointers (" + ", ".join(sorted(self.walkers))
+                                       + "): counted with a synthetic counter", self.site.header))
+        ir = LoopIR(
+            iv=self.iv, iv_type=self.iv_type, lower=header["lower"], upper=header["upper"], cmp=header["cmp"],
+            step=header["step"], trip_count=header["trip"], body=tuple(stmts),
+            arrays=tuple(sorted(self.arrays.values(), key=lambda a: a.root)),
+            scalars=tuple(sorted(self.scalars.values(), key=lambda s: s.name)),
+            iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
+        )
+        return ir, tuple(self.reasons)
+
+    # ---- header --------------------------------------------------------------------------------
+
+    def _header(self) -> dict[str, Any]:
+        node = self.node
+        kind = self.site.kind
+        if node.type == "for_range_loop":
+            raise _Unsupported("unsupported_loop", "range-based for loops are not normalised yet", node)
+        if kind == LoopKind.FOR:
+            return self._for_header(node)
+        if kind == LoopKind.WHILE:
+            return self._while_header(node)
+        raise _Unsupported("unsupported_loop", "do-while loops are not normalised (the body runs before the test)",
+                           self.node)
+
+    def _iv_decl(self, name: str) -> Decl | None:
+        return self.scope.lookup(name, self.node.start_byte, self.node.end_byte) or self._global(name)
+
+    def _global(self, name: str) -> Decl | None:
+        g = getattr(self.ctx, "globals", {}).get(name) if self.ctx is not None else None
+        if g is None:
+            return None
+        return Decl(g.name, g.type, g.pointer, tuple(g.extents), g.const, g.volatile, g.restrict, g.atomic, g.static,
+                    getattr(g, "reference", False), False, False, True, 0, (0, 1 << 62), g.text)
+
+    def _for_header(self, node: tree_sitter.Node) -> dict[str, Any]:
+        init = node.child_by_field_name("initializer")
+        cond = _strip(node.child_by_field_name("condition"))
+        updates = node.children_by_field_name("update")
+        self.body_node = node.child_by_field_name("body")
+        declared = False
+        lower = ""
+        iv = ""
+        iv_type: CType | None = None
+        if init is not None:
+            if init.type == "declaration":
+                ds = _decls_of(init)
+                values = [d.child_by_field_name("value") for d in init.children_by_field_name("declarator")]
+                if len(ds) != 1 or values[0] is None or ds[0].pointer or ds[0].extents:
+                    raise _Unsupported("unsupported_loop", "the loop header declares more than one counter or a "
+                                       "pointer", init)
+                iv, declared, lower = ds[0].name, True, _text(values[0])
+                iv_type = ctype_of(ds[0].type, self.ctx)
+                if iv_type is None:
+                    raise _Unsupported("unknown_type", f"unknown counter type '{ds[0].type}'", init)
+            elif init.type == "assignment_expression" and _op(init) == "=":
+                left = _strip(init.child_by_field_name("left"))
+                if left is None or left.type != "identifier":
+                    raise _Unsupported("unsupported_loop", "the loop header initialises something other than a counter",
+                                       init)
+                iv, lower = _text(left), _text(init.child_by_field_name("right"))
+            else:
+                raise _Unsupported("unsupported_loop", "the loop header initialises several variables", init)
+        if cond is None:
+            raise _Unsupported("not_counted", "the loop has no condition: it runs until a break", node)
+        exits: list[Stmt] = []
+        conjuncts = self._conjuncts(cond)
+        step_info: tuple[str, int] | None = None
+        walkers: dict[str, int] = {}
+        flat_updates: list[tree_sitter.Node] = []
+        for u in updates:
+            flat_updates.extend(self._comma_parts(u) if u.type == "comma_expression" else [u])
+        counter_cmp = None
+        if not iv:
+            # no initialiser: the counter is whatever the condition compares and the update steps
+            for u in flat_updates:
+                name = self._updated_name(u)
+                if name and any(self._cmp_on(c, name) for c in conjuncts):
+                    iv = name
+                    break
+        for c in conjuncts:
+            if iv and counter_cmp is None and self._cmp_on(c, iv) is not None:
+                counter_cmp = c
+        if not iv or counter_cmp is None:
+            raise _Unsupported("not_counted", "the loop condition does not compare a counter with a bound", cond)
+        for u in flat_updates:
+            name = self._updated_name(u)
+            if name == iv:
+                if step_info is not None:
+                    raise _Unsupported("unsupported_loop", f"{iv} is updated twice in the header", u)
+                step_info = (iv, self._step_of(u, iv))
+            elif name and self._is_pointer(name):
+                walkers[name] = walkers.get(name, 0) + self._step_of(u, name)
+            else:
+                raise _Unsupported("unsupported_loop", f"the loop header updates '{_text(u)}'", u)
+        if step_info is None:
+            raise _Unsupported("not_counted", f"the loop header does not step {iv}", node)
+        step = step_info[1]
+        decl = None if declared else self._iv_decl(iv)
+        if iv_type is None:
+            if decl is None:
+                raise _Unsupported("unknown_type", f"cannot find the declaration of the counter {iv}", node)
+            if decl.pointer or decl.extents:
+                raise _Unsupported("unsupported_loop", f"the counter {iv} is a pointer", node)
+            iv_type = ctype_of(decl.type, self.ctx)
+            if iv_type is None:
+                raise _Unsupported("unknown_type", f"unknown counter type '{decl.type}'", node)
+            if not lower:
+                lower = iv
+        if iv_type.is_float:
+            raise _Unsupported("float_counter", f"the counter {iv} is a floating-point variable", node)
+        self.iv, self.iv_type = iv, iv_type
+        cmp, upper = self._cmp_on(counter_cmp, iv)  # type: ignore[misc]
+        self._register_bound(counter_cmp, iv)
+        if init is not None and declared:
+            for v in init.children_by_field_name("declarator"):
+                val = v.child_by_field_name("value")
+                if val is not None:
+                    self._safe(lambda val=val: self._expr(val))
+        elif init is not None:
+            self._safe(lambda: self._expr(_field(init, "right")))
+        trip = self._trip(lower, upper, cmp, step, iv_type, counter_cmp)
+        if walkers:
+            if _squash(lower) != "0" or step != 1:
+                raise _Unsupported("pointer_walk", "pointers advance in the header of a loop that does not count from "
+                                   "0 by 1", node)
+            self.walkers = walkers
+        for c in conjuncts:
+            if c is counter_cmp:
+                continue
+            # Conditions after the counter test are only evaluated while the counter is in range.
+            e = self._cond(c, guarded=c.start_byte > counter_cmp.start_byte)
+            exits.append(Exit(Unary("!", e, INT32), "break", span=node_span(c)))
+        if exits:
+            self.written_outer.add(iv)
+        return {"lower": lower.strip(), "upper": upper.strip(), "cmp": cmp, "step": step, "trip": trip,
+                "declared": declared, "exits": exits}
+
+    def _while_header(self, node: tree_sitter.Node) -> dict[str, Any]:
+        cond = _strip(node.child_by_field_name("condition"))
+        body = node.child_by_field_name("body")
+        self.body_node = body
+        if cond is None:
+            raise _Unsupported("not_counted", "the loop has no condition", node)
+        # while (n--) / while (n-- > 0): a pointer walk counted by n
+        counted = None
+        if cond.type == "update_expression" and _op(cond) == "--" and self._postfix(cond):
+            counted = _strip(cond.child_by_field_name("argument"))
+        elif cond.type == "binary_expression" and _op(cond) in (">", "!="):
+            left, right = _strip(cond.child_by_field_name("left")), _strip(cond.child_by_field_name("right"))
+            if (left is not None and left.type == "update_expression" and _op(left) == "--" and self._postfix(left)
+                    and right is not None and _text(right).strip() == "0"):
+                counted = _strip(left.child_by_field_name("argument"))
+        if counted is not None and counted.type == "identifier":
+            name = _text(counted)
+            decl = self._iv_decl(name)
+            t = ctype_of(decl.type, self.ctx) if decl is not None and not decl.pointer else None
+            if t is None or t.is_float:
+                raise _Unsupported("unknown_type", f"cannot type the count {name}", cond)
+            self._walk_setup(body)
+            if not self.walkers:
+                raise _Unsupported("not_counted", f"while ({name}--) without pointers that advance: nothing to "
+                                   "index by", node)
+            self.iv, self.iv_type = WALK_IV, INT64
+            self.pointer_walk = True
+            self._count_var = name
+            # the count itself: passed in, counted down by the loop (not read in the body)
+            self.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
+            return {"lower": "0", "upper": name, "cmp": "<", "step": 1, "trip": f"(({name}) > 0 ? ({name}) : 0)",
+                    "declared": True, "exits": []}
+        conjuncts = self._conjuncts(cond)
+        stmts = _stmts_of(body)
+        last = stmts[-1] if stmts else None
+        if last is None or last.type != "expression_statement" or not last.named_children:
+            raise _Unsupported("not_counted", "the while loop does not end by stepping a counter", node)
+        upd = last.named_children[0]
+        name = self._updated_name(upd)
+        counter_cmp = next((c for c in conjuncts if name and self._cmp_on(c, name) is not None), None)
+        if not name or counter_cmp is None:
+            raise _Unsupported("not_counted", "the while loop is not counted (no counter compared with a bound and "
+                               "stepped at the end of the body)", cond)
+        step = self._step_of(upd, name)
+        decl = self._iv_decl(name)
+        t = ctype_of(decl.type, self.ctx) if decl is not None and not decl.pointer and not decl.extents else None
+        if t is None or t.is_float:
+            raise _Unsupported("unknown_type", f"cannot type the counter {name}", cond)
+        self.iv, self.iv_type = name, t
+        self.exclude = last
+        cmp, upper = self._cmp_on(counter_cmp, name)  # type: ignore[misc]
+        self._register_bound(counter_cmp, name)
+        trip = self._trip(name, upper, cmp, step, t, counter_cmp)
+        exits: list[Stmt] = []
+        for c in conjuncts:
+            if c is not counter_cmp:
+                e = self._cond(c, guarded=c.start_byte > counter_cmp.start_byte)
+                exits.append(Exit(Unary("!", e, INT32), "break", span=node_span(c)))
+        return {"lower": name, "upper": upper.strip(), "cmp": cmp, "step": step, "trip": trip, "declared": False,
+                "exits": exits}
+
+    def _register_bound(self, c: tree_sitter.Node, iv: str) -> None:
+        """Type the bound so the variables it names are known (kernels pass them in)."""
+        for side in ("left", "right"):
+            x = _strip(c.child_by_field_name(side))
+            if x is not None and not (x.type == "identifier" and _text(x) == iv):
+                got = self._safe(lambda x=x: self._expr(x))
+                if got is not None and expr_type(got).is_float:
+                    self.reasons.append(Reason("float_counter", "the bound is a floating-point value", node_span(x)))
+
+    def _postfix(self, upd: tree_sitter.Node) -> bool:
+        arg = upd.child_by_field_name("argument")
+        return arg is not None and arg.start_byte == upd.start_byte
+
+    def _walk_setup(self, body: tree_sitter.Node | None) -> None:
+        """Find pointers incremented once per iteration, unconditionally: `*d++`, `p++;`, `p += 2;`."""
+        if body is None:
+            return
+        stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
+        while stack:
+            n, cond = stack.pop()
+            t = n.type
+            if t in ("update_expression", "assignment_expression"):
+                name = self._updated_name(n)
+                if name and self._is_pointer(name):
+                    if cond:
+                        raise _Unsupported("pointer_walk", f"{name} advances only under a condition", n)
+                    self.walkers[name] = self.walkers.get(name, 0) + self._step_of(n, name)
+            c_cond = cond or t in ("if_statement", "conditional_expression") or (
+                t == "binary_expression" and _op(n) in ("&&", "||"))
+            for c in n.named_children:
+                stack.append((c, c_cond and not (t == "if_statement" and c.type == "condition_clause")
+                              and not (t == "if_statement" and c.type == "parenthesized_expression")))
+
+    def _conjuncts(self, cond: tree_sitter.Node) -> list[tree_sitter.Node]:
+        out: list[tree_sitter.Node] = []
+        stack = [cond]
+        while stack:
+            c = _strip(stack.pop())
+            if c is None:
+                continue
+            if c.type == "binary_expression" and _op(c) == "&&":
+                stack.append(_field(c, "right"))
+                stack.append(_field(c, "left"))
+            else:
+                out.append(c)
+        return out
+
+    def _cmp_on(self, c: tree_sitter.Node, iv: str) -> tuple[str, str] | None:
+        """`iv cmp bound` (flipped when the counter is on the right), or None."""
+        if c.type != "binary_expression":
+            return None
+        op = _op(c)
+        if op not in ("<", "<=", ">", ">=", "!="):
+            return None
+        left, right = _strip(c.child_by_field_name("left")), _strip(c.child_by_field_name("right"))
+        if left is not None and left.type == "identifier" and _text(left) == iv and right is not None:
+            return op, _text(right)
+        if right is not None and right.type == "identifier" and _text(right) == iv and left is not None:
+            return _FLIP[op], _text(left)
+        return None
+
+    def _comma_parts(self, n: tree_sitter.Node) -> list[tree_sitter.Node]:
+        if n.type != "comma_expression":
+            return [n]
+        return self._comma_parts(_field(n, "left")) + self._comma_parts(_field(n, "right"))
+
+    def _updated_name(self, u: tree_sitter.Node) -> str:
+        u2 = _strip(u)
+        if u2 is None:
+            return ""
+        if u2.type == "update_expression":
+            a = _strip(u2.child_by_field_name("argument"))
+            return _text(a) if a is not None and a.type == "identifier" else ""
+        if u2.type == "assignment_expression":
+            a = _strip(u2.child_by_field_name("left"))
+            return _text(a) if a is not None and a.type == "identifier" else ""
+        return ""
+
+    def _step_of(self, u: tree_sitter.Node, name: str) -> int:
+        u = _strip(u) or u
+        if u.type == "update_expression":
+            return 1 if _op(u) == "++" else -1
+        op = _op(u)
+        right = _field(u, "right")
+        if op in ("+=", "-="):
+            v = self._int_const(right)
+            if v is None:
+                raise _Unsupported("variable_step", f"{name} {op} {_text(right)}: the step is not a constant", u)
+            return v if op == "+=" else -v
+        if op == "=":
+            r = _strip(right)
+            if r is not None and r.type == "binary_expression" and _op(r) in ("+", "-"):
+                left, rr = _strip(r.child_by_field_name("left")), r.child_by_field_name("right")
+                if left is not None and _text(left) == name and rr is not None:
+                    v = self._int_const(rr)
+                    if v is not None:
+                        return v if _op(r) == "+" else -v
+                if _op(r) == "+" and rr is not None and _text(_strip(rr)) == name and left is not None:
+                    v = self._int_const(left)
+                    if v is not None:
+                        return v
+        raise _Unsupported("variable_step", f"'{_text(u)}' is not a constant step", u)
+
+    def _trip(self, lower: str, upper: str, cmp: str, step: int, t: CType, cnode: tree_sitter.Node) -> str:
+        L, U = f"({lower.strip()})", f"({upper.strip()})"
+        if step == 0:
+            raise _Unsupported("not_counted", "the counter does not change", cnode)
+        if step > 0 and cmp in (">", ">="):
+            raise _Unsupported("not_counted", "the counter grows but the condition waits for it to fall", cnode)
+        if step < 0 and cmp in ("<", "<="):
+            raise _Unsupported("not_counted", "the counter falls but the condition waits for it to grow", cnode)
+        if step < 0 and cmp == ">=" and not t.signed:
+            uv = self._int_text(upper)
+            if uv == 0:
+                raise _Unsupported("unsigned_wrap", f"{self.iv or 'the counter'} is unsigned, so '>= 0' is always "
+                                   "true: it wraps around at 0 and the loop never ends", cnode)
+        s = abs(step)
+        lv, uv2 = self._int_text(lower), self._int_text(upper)
+        if cmp == "!=":
+            if s != 1:
+                if lv is not None and uv2 is not None and (uv2 - lv) % step == 0 and (uv2 - lv) // step >= 0:
+                    return str((uv2 - lv) // step)
+                raise _Unsupported("not_counted", f"stepping by {step} with '!=' may jump over the bound", cnode)
+            return f"({U} - {L})" if step > 0 else f"({L} - {U})"
+        if lower.strip() == "0" and step > 0:
+            if cmp == "<":
+                return f"({U} > 0 ? {U} : 0)" if s == 1 else f"({U} > 0 ? ({U} + {s - 1}) / {s} : 0)"
+            return f"({U} >= 0 ? {U} / {s} + 1 : 0)" if s > 1 else f"({U} >= 0 ? {U} + 1 : 0)"
+        if lv is not None and uv2 is not None:
+            if step > 0:
+                span = uv2 - lv if cmp == "<" else uv2 - lv + 1
+            else:
+                span = lv - uv2 if cmp == ">" else lv - uv2 + 1
+            return str(max(0, (span + s - 1) // s))
+        hi, lo = (U, L) if step > 0 else (L, U)
+        if cmp in ("<", ">"):
+            return f"({hi} > {lo} ? ({hi} - {lo}" + (f" + {s - 1}) / {s}" if s > 1 else ")") + " : 0)"
+        return f"({hi} >= {lo} ? ({hi} - {lo})" + (f" / {s}" if s > 1 else "") + " + 1 : 0)"
+
+    def _int_text(self, text: str) -> int | None:
+        t = text.strip()
+        if re.fullmatch(r"\d+[uUlL]*", t):
+            return int(t.rstrip("uUlL"))
+        ev = getattr(self.ctx, "eval_int", None)
+        if ev is not None and re.fullmatch(r"[\w\s()+\-*/%<>]+", t) and not any(
+                self._is_variable(w) for w in re.findall(r"[A-Za-z_]\w*", t)):
+            try:
+                v = ev(t)
+            except Exception:
+                v = None
+            return v if isinstance(v, int) else None
+        return None
+
+    def _is_variable(self, name: str) -> bool:
+        return self._iv_decl(name) is not None and not self._is_macro(name)
+
+    def _int_const(self, node: tree_sitter.Node) -> int | None:
+        n = _strip(node)
+        if n is None:
+            return None
+        if n.type == "number_literal":
+            c = _literal(_text(n))
+            return c.value if isinstance(c.value, int) and not c.type.is_float else None
+        if n.type == "identifier" and self._is_variable(_text(n)):
+            return None
+        if n.type in ("identifier", "binary_expression", "unary_expression", "sizeof_expression", "cast_expression"):
+            return self._int_text(_text(n))
+        return None
+
+    def _is_macro(self, name: str) -> bool:
+        return bool(self.ctx is not None and (name in getattr(self.ctx, "macros", {})
+                                              or name in getattr(self.ctx, "enum_constants", {})))
+
+    def _is_pointer(self, name: str) -> bool:
+        d = self._iv_decl(name)
+        return d is not None and d.pointer > 0 and not d.extents
+
+    # ---- body checks ------------------------------------------------------------------------------
+
+    def _forbidden(self, body: tree_sitter.Node) -> None:
+        stack = [body]
+        while stack:
+            n = stack.pop()
+            t = n.type
+            hit = _CONTROL.get(t)
+            if hit is not None:
+                self.reasons.append(Reason(hit[0], hit[1], node_span(n)))
+                if t == "switch_statement":
+                    continue
+            stack.extend(n.named_children)
+
+    def _scan_uses(self, body: tree_sitter.Node) -> None:
+        """Where every identifier in the body is read or written, and whether under a condition."""
+        stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
+        while stack:
+            n, cond = stack.pop()
+            t = n.type
+            if t == "identifier":
+                parent = n.parent
+                write = parent is not None and (
+                    (parent.type == "assignment_expression" and parent.child_by_field_name("left") == n)
+                    or parent.type == "update_expression")
+                self.uses.setdefault(_text(n), []).append(_Use(n.start_byte, write, cond))
+                if (parent is not None and parent.type in ("update_expression",)) or (
+                        parent is not None and parent.type == "assignment_expression" and write
+                        and _op(parent) != "="):
+                    self.uses[_text(n)].append(_Use(n.start_byte, False, cond))  # x++ and x += e also read x
+                continue
+            if t == "if_statement":
+                for c in n.named_children:
+                    stack.append((c, cond or c.type not in ("condition_clause", "parenthesized_expression")))
+                continue
+            if t == "conditional_expression":
+                kids = n.named_children
+                for i, c in enumerate(kids):
+                    stack.append((c, cond or i > 0))
+                continue
+            if t == "binary_expression" and _op(n) in ("&&", "||"):
+                left = n.child_by_field_name("left")
+                for c in n.named_children:
+                    stack.append((c, cond or c != left))
+                continue
+            for c in n.named_children:
+                stack.append((c, cond))
+
+    def _used_after(self, name: str) -> bool:
+        """Whether `name` may be read after the loop: any later mention in the function, or any mention
+        in an enclosing loop (its next iteration comes back here)."""
+        fn = self.fn
+        if fn is None:
+            return True
+        pat = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
+        if pat.search(self.source, self.node.end_byte, fn.end_byte):
+            return True
+        p = self.node.parent
+        outer = None
+        while p is not None and p is not fn and p.id != fn.id:
+            if p.type in _LOOP_TYPES:
+                outer = p
+            p = p.parent
+        return outer is not None and pat.search(self.source, outer.start_byte, self.node.start_byte) is not None
+
+    # ---- statements -------------------------------------------------------------------------------
+
+    def _block(self, nodes: list[tree_sitter.Node], cond: bool) -> list[Stmt]:
+        out: list[Stmt] = []
+        for i, n in enumerate(nodes):
+            if self.exclude is not None and n.id == self.exclude.id:
+                continue
+            if n.type == "continue_statement":
+                break  # the rest of the block is dead
+            if n.type == "if_statement" and self._is_continue_if(n):
+                c = self._safe(lambda n=n: self._cond(_field(n, "condition"), cond))
+                rest = self._block(nodes[i + 1:], True)
+                if c is not None:
+                    out.append(If(Unary("!", c, INT32), tuple(rest), (), node_span(n)))
+                return out
+            if n.type in ("break_statement", "return_statement") and not cond:
+                self.reasons.append(Reason("unconditional_exit", "leaves the loop unconditionally: it runs once",
+                                           node_span(n)))
+                break
+            got = self._safe(lambda n=n: self._stmt(n, cond))
+            if got:
+                out.extend(got)
+        return out
+
+    def _safe(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except _Unsupported as e:
+            self.reasons.append(e.reason)
+            return None
+
+    def _is_continue_if(self, n: tree_sitter.Node) -> bool:
+        if n.child_by_field_name("alternative") is not None:
+            return False
+        body = _stmts_of(n.child_by_field_name("consequence"))
+        return len(body) == 1 and body[0].type == "continue_statement"
+
+    def _stmt(self, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
+        t = n.type
+        if t == "expression_statement":
+            kids = [c for c in n.named_children if c.type != "comment"]
+            if not kids:
+                return []
+            return self._expr_stmt(kids[0], cond)
+        if t == "compound_statement":
+            return self._block(_stmts_of(n), cond)
+        if t == "declaration":
+            return self._declaration(n)
+        if t == "if_statement":
+            return self._if(n, cond)
+        if t in _LOOP_TYPES:
+            raise _Unsupported("nested_loop", "contains another loop", n)
+        if t in ("break_statement", "return_statement", "continue_statement"):
+            raise _Unsupported("unsupported_control", f"'{_text(n).strip()}' in an unsupported position", n)
+        if t in _CONTROL:
+            return []  # already reported
+        if t == "comment" or t == ";":
+            return []
+        raise _Unsupported("unsupported", f"unsupported statement '{_text(n).strip()[:40]}'", n)
+
+    def _declaration(self, n: tree_sitter.Node) -> list[Stmt]:
+        out: list[Stmt] = []
+        ds = _decls_of(n)
+        decls = n.children_by_field_name("declarator")
+        for d, dn in zip(ds, decls, strict=False):
+            if d.static:
+                raise _Unsupported("static_local", f"'static {d.name}' keeps its value across iterations", n)
+            if d.extents:
+                raise _Unsupported("local_array", f"declares the array {d.name} inside the loop", n)
+            if d.pointer or d.reference:
+                raise _Unsupported("local_pointer", f"declares the pointer/reference {d.name} inside the loop", n)
+            if d.volatile or d.atomic:
+                raise _Unsupported("volatile", f"{d.name} is volatile/atomic", n)
+            t = ctype_of(d.type, self.ctx)
+            if t is None:
+                raise _Unsupported("unknown_type" if "long double" not in d.type else "long_double",
+                                   f"unknown type '{d.type}' of {d.name}", n)
+            self.locals[d.name] = t
+            self.scalars[d.name] = Scalar(d.name, t, ScalarRole.LOCAL)
+            value = dn.child_by_field_name("value") if dn.type == "init_declarator" else None
+            if value is not None:
+                if value.type == "initializer_list":
+                    raise _Unsupported("unsupported", "brace initialiser", value)
+                aff = self._aff(value) if not t.is_float else None
+                if aff is not None:
+                    self.local_aff[d.name] = aff
+                else:
+                    self.local_aff.pop(d.name, None)
+                out.append(Let(d.name, t, convert(self._expr(value), t), node_span(dn)))
+        return out
+
+    def _expr_stmt(self, e: tree_sitter.Node, cond: bool) -> list[Stmt]:
+        e = _strip(e) or e
+        t = e.type
+        if t == "comma_expression":
+            out: list[Stmt] = []
+            for p in self._comma_parts(e):
+                out.extend(self._expr_stmt(p, cond))
+            return out
+        if t == "assignment_expression":
+            return self._assign(e, cond)
+        if t == "update_expression":
+            name = self._updated_name(e)
+            arg = _strip(e.child_by_field_name("argument"))
+            if name:
+                if name == self.iv:
+                    raise _Unsupported("counter_modified", f"the body changes the counter {name}", e)
+                if name in self.walkers:
+                    self.walked[name] = self.walked.get(name, 0) + (1 if _op(e) == "++" else -1)
+                    return []
+                return self._scalar_update(name, "+=" if _op(e) == "++" else "-=", None, e, cond)
+            if arg is not None:
+                acc = self._access(arg)
+                one = Const(1, INT32, "1")
+                val = self._arith("+" if _op(e) == "++" else "-", Load(acc), one, e)
+                return [Store(acc, convert(val, acc.elem), node_span(e))]
+        if t == "call_expression":
+            name = _text(e.child_by_field_name("function"))
+            if mathcalls.lookup(name, cpp=self.cpp) is not None:
+                return []
+            raise _Unsupported("call", f"calls {name}", e)
+        if t in ("identifier", "number_literal"):
+            return []
+        if t == "gnu_asm_expression":
+            return []
+        self._expr(e)  # typed for its reasons, value unused
+        return []
+
+    # ---- assignments ------------------------------------------------------------------------------
+
+    def _assign(self, e: tree_sitter.Node, cond: bool) -> list[Stmt]:
+        left = _strip(_field(e, "left"))
+        op = _op(e)
+        right = _field(e, "right")
+        if left is None:
+            raise _Unsupported("unsupported", "unsupported assignment", e)
+        if _strip(right) is not None and _strip(right).type == "assignment_expression":  # type: ignore[union-attr]
+            inner = _strip(right)
+            assert inner is not None
+            first = self._assign(inner, cond)
+            right = _field(inner, "left")
+            return first + self._assign_value(left, op, right, e, cond)
+        return self._assign_value(left, op, right, e, cond)
+
+    def _assign_value(self, left: tree_sitter.Node, op: str, right: tree_sitter.Node, e: tree_sitter.Node,
+                      cond: bool) -> list[Stmt]:
+        if left.type == "identifier":
+            name = _text(left)
+            if name == self.iv or (self.pointer_walk and name == getattr(self, "_count_var", None)):
+                raise _Unsupported("counter_modified", f"the body changes the counter {name}", e)
+            if name in self.walkers:
+                return []
+            if name in self.locals:
+                t = self.locals[name]
+                value = self._expr(right)
+                if op != "=":
+                    value = self._arith(op[:-1], Var(name, t), value, e)
+                aff = self._aff(right) if op == "=" and not t.is_float else None
+                if aff is not None:
+                    self.local_aff[name] = aff
+                else:
+                    self.local_aff.pop(name, None)
+                return [Let(name, t, convert(value, t), node_span(e))]
+            return self._scalar_update(name, op, right, e, cond)
+        acc = self._access(left)
+        value = self._expr(right)
+        if op != "=":
+            value = self._arith(op[:-1], Load(acc), value, e)
+        stmt_value = convert(value, acc.elem)
+        if acc.coeff == 0 and op != "=" and op[:-1] in _REDUCE_OPS and not self._reads_root(right, acc.root):
+            red = self._memory_reduction(acc, op[:-1], right, e)
+            if red is not None:
+                return [red]
+        return [Store(acc, stmt_value, node_span(e))]
+
+    def _memory_reduction(self, acc: Access, op: str, right: tree_sitter.Node, e: tree_sitter.Node) -> Reduce | None:
+        rhs = self._expr(right)
+        comp = usual(acc.elem, expr_type(rhs)) if op not in ("<<", ">>") else promote(acc.elem)
+        if acc.elem.is_float and comp.name != acc.elem.name:
+            return None
+        if not acc.elem.is_float and comp.is_float:
+            return None
+        text = f"{acc.base}[{acc.symbolic or acc.offset}]" if acc.symbolic or acc.offset else f"{acc.base}[0]"
+        return Reduce(_squash(text), _REDUCE_OPS[op], convert(rhs, acc.elem), acc.elem, "", node_span(e), access=acc)
+
+    def _reads_root(self, node: tree_sitter.Node, root: str) -> bool:
+        txt = _text(node)
+        head = re.split(r"[\[.\-]", root)[0]
+        return re.search(r"(?<![\w.>])" + re.escape(head) + r"\b", txt) is not None
+
+    def _outer_scalar(self, name: str, node: tree_sitter.Node) -> CType:
+        d = self._iv_decl(name)
+        if d is None:
+            raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", node)
+        if d.pointer or d.extents or d.container:
+            raise _Unsupported("pointer_write", f"the loop assigns the pointer/array {name}", node)
+        if d.volatile or d.atomic:
+            raise _Unsupported("volatile", f"{name} is volatile/atomic", node)
+        t = ctype_of(d.type, self.ctx)
+        if t is None:
+            raise _Unsupported("long_double" if "long double" in d.type else "unknown_type",
+                               f"unknown type '{d.type}' of {name}", node)
+        return t
+
+    def _scalar_update(self, name: str, op: str, right: tree_sitter.Node | None, e: tree_sitter.Node,
+                       cond: bool) -> list[Stmt]:
+        """An assignment to a scalar declared outside the loop: classify it."""
+        t = self._outer_scalar(name, e)
+        self.written_outer.add(name)
+        decl_text = (self._iv_decl(name) or Decl(name, "")).text
+        uses = self.uses.get(name, [])
+        inside = [u for u in uses if e.start_byte <= u.pos < e.end_byte]
+        reads_elsewhere = [u for u in uses if not u.write and not (e.start_byte <= u.pos < e.end_byte)]
+        writes_elsewhere = [u for u in uses if u.write and not (e.start_byte <= u.pos < e.end_byte)]
+        span = node_span(e)
+        red_op = ""
+        value_node: tree_sitter.Node | None = None
+        if op in ("+=", "-=", "*=", "&=", "|=", "^="):
+            red_op, value_node = op[0], right
+        elif op == "=" and right is not None:
+            r = _strip(right)
+            if r is not None and r.type == "binary_expression" and _op(r) in _REDUCE_OPS:
+                lft, rgt = _strip(r.child_by_field_name("left")), _strip(r.child_by_field_name("right"))
+                if lft is not None and lft.type == "identifier" and _text(lft) == name:
+                    red_op, value_node = _op(r), r.child_by_field_name("right")
+                elif rgt is not None and rgt.type == "identifier" and _text(rgt) == name and _op(r) != "-":
+                    red_op, value_node = _op(r), r.child_by_field_name("left")
+                elif _op(r) in ("+", "-") and self._leftmost_is(r, name):
+                    red_op, value_node = "chain", r
+        elif op not in ("=",):
+            raise _Unsupported("recurrence", f"{name} {op} ...: a recurrence", e)
+        if op in ("+=", "-=") and right is None:  # ++ / --
+            red_op = op[0]
+        if red_op:
+            self_refs = [u for u in inside if value_node is not None and value_node.start_byte <= u.pos < value_node.end_byte]
+            if red_op == "chain":
+                assert value_node is not None
+                value = self._chain_without(value_node, name, t)
+                red_op = "+"
+                if value is None:
+                    raise _Unsupported("recurrence", f"{name} is updated from its own value in a way that is not a "
+                                       "reduction", e)
+            elif self_refs:
+                raise _Unsupported("recurrence", f"{name} is updated from its own previous value: a recurrence", e)
+            else:
+                value = self._expr(value_node) if value_node is not None else Const(1, INT32, "1")
+            invariant = value_node is None or self._invariant(value_node)
+            if red_op in "+-" and invariant and not cond and not writes_elsewhere:
+                step = value if red_op == "+" else Unary("-", value, promote(expr_type(value)))
+                self.scalars[name] = Scalar(name, t, ScalarRole.INDUCTION, decl=decl_text)
+                return [Step(name, step, t, span)]
+            if reads_elsewhere:
+                where = min(reads_elsewhere, key=lambda u: u.pos)
+                raise _Unsupported("recurrence", f"{name} accumulates across iterations and is also read in the loop "
+                                   f"(line {self._line(where.pos)}): a recurrence", e)
+            comp = usual(t, expr_type(value))
+            if t.is_float and comp.name != t.name:
+                raise _Unsupported("reduction_type", f"{name} is {t.spelling or t.name} but each update is computed in "
+                                   f"{comp.name} and rounded back: vectorizing would change the result", e)
+            if not t.is_float and comp.is_float:
+                raise _Unsupported("reduction_type", f"{name} is an integer updated with floating-point values "
+                                   "(converted back every iteration)", e)
+            prev = self.scalars.get(name)
+            if prev is not None and prev.role not in (ScalarRole.REDUCTION,):
+                raise _Unsupported("recurrence", f"{name} is updated in several ways", e)
+            self.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
+            return [Reduce(name, _REDUCE_OPS[red_op], convert(value, t), t, "", span)]
+        assert right is not None
+        mm = self._minmax_select(name, t, right, e)
+        if mm is not None:
+            if reads_elsewhere:
+                raise _Unsupported("recurrence", f"{name} is a running min/max that is also read in the loop", e)
+            self.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
+            return [mm]
+        if [u for u in inside if not u.write]:
+            raise _Unsupported("recurrence", f"{name} is computed from its own previous value: a recurrence", e)
+        value = convert(self._expr(right), t)
+        if cond:
+            raise _Unsupported("conditional_assign", f"{name} is assigned only on some iterations and keeps its old "
+                               "value otherwise: a conditional recurrence", e)
+        if writes_elsewhere:
+            raise _Unsupported("recurrence", f"{name} is assigned several times in the body", e)
+        if not [u for u in reads_elsewhere if u.pos < e.start_byte]:
+            self.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text)
+            self.locals_outer = getattr(self, "locals_outer", set()) | {name}
+            return [Let(name, t, value, span)]
+        self.scalars[name] = Scalar(name, t, ScalarRole.CARRIED, decl=decl_text)
+        return [Carry(name, value, t, span)]
+
+    def _leftmost_is(self, r: tree_sitter.Node, name: str) -> bool:
+        n: tree_sitter.Node | None = r
+        while n is not None and n.type == "binary_expression" and _op(n) in ("+", "-"):
+            n = _strip(n.child_by_field_name("left"))
+        return n is not None and n.type == "identifier" and _text(n) == name
+
+    def _chain_without(self, r: tree_sitter.Node, name: str, t: CType) -> Expr | None:
+        """`name + a + b - c` -> `a + b - c` (reassociation is part of vectorizing a reduction anyway)."""
+        terms: list[tuple[str, tree_sitter.Node]] = []
+        n: tree_sitter.Node | None = r
+        while n is not None and n.type == "binary_expression" and _op(n) in ("+", "-"):
+            terms.append((_op(n), _field(n, "right")))
+            n = _strip(n.child_by_field_name("left"))
+        acc: Expr | None = None
+        for sign, tn in reversed(terms):
+            if self._mentions(tn, name):
+                return None
+            v = self._expr(tn)
+            if acc is None:
+                acc = v if sign == "+" else Unary("-", convert(v, promote(expr_type(v))), promote(expr_type(v)))
+            else:
+                acc = self._arith(sign, acc, v, tn)
+        return acc
+
+    def _mentions(self, node: tree_sitter.Node, name: str) -> bool:
+        return any(node.start_byte <= u.pos < node.end_byte for u in self.uses.get(name, ()))
+
+    def _invariant(self, node: tree_sitter.Node) -> bool:
+        """No counter, no memory, no body-local or written variable, no call."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            t = n.type
+            if t in ("subscript_expression", "pointer_expression", "call_expression", "field_expression",
+                     "update_expression", "assignment_expression"):
+                return False
+            if t == "identifier":
+                nm = _text(n)
+                if nm == self.iv or nm in self.locals or nm in self.written_outer or nm in self.walkers:
+                    return False
+                if any(u.write for u in self.uses.get(nm, ())):
+                    return False
+            stack.extend(n.named_children)
+        return True
+
+    def _minmax_select(self, name: str, t: CType, right: tree_sitter.Node, e: tree_sitter.Node) -> Reduce | None:
+        r = _strip(right)
+        if r is None:
+            return None
+        span = node_span(e)
+        if r.type == "conditional_expression":
+            c = _strip(r.child_by_field_name("condition"))
+            a, b = r.child_by_field_name("consequence"), r.child_by_field_name("alternative")
+            if c is None or a is None or b is None or c.type != "binary_expression" or _op(c) not in ("<", "<=", ">", ">="):
+                return None
+            cl, cr = _strip(c.child_by_field_name("left")), _strip(c.child_by_field_name("right"))
+            if cl is None or cr is None:
+                return None
+            sa, sb, scl, scr = _squash(_text(a)), _squash(_text(b)), _squash(_text(cl)), _squash(_text(cr))
+            op = _op(c)
+            # Normalise to `var = (value cmp var) ? value : var`.
+            if sb == name and scr == name and sa == scl:  # (v cmp m) ? v : m
+                return self._mm(name, t, cl, op, span)
+            if sb == name and scl == name and sa == scr:  # (m cmp v) ? v : m  ==  (v flip m) ? v : m
+                return self._mm(name, t, cr, _FLIP[op], span)
+            if sa == name and not t.is_float and ((scr == name and sb == scl) or (scl == name and sb == scr)):
+                # (v cmp m) ? m : v -- the complement; exact only without NaNs: integers
+                v = cl if scr == name else cr
+                cmp = op if scr == name else _FLIP[op]
+                inv = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}[cmp]
+                return self._mm(name, t, v, inv, span)
+            return None
+        if r.type == "call_expression":
+            fname = _text(r.child_by_field_name("function"))
+            args = [a for a in _field(r, "arguments").named_children if a.type != "comment"]
+            if len(args) != 2:
+                return None
+            s0, s1 = _squash(_text(args[0])), _squash(_text(args[1]))
+            bare = fname.replace("std::", "")
+            if bare in ("fmaxf", "fmax", "fminf", "fmin") and name in (s0, s1):
+                v = args[1] if s0 == name else args[0]
+                if self._mentions(v, name):
+                    return None
+                value = self._expr(v)
+                fn = mathcalls.lookup(fname, (expr_type(value),), self.cpp)
+                if fn is None or fn.result.name != t.name:
+                    return None
+                return Reduce(name, ReduceOp.MAX if "max" in bare else ReduceOp.MIN, convert(value, t), t,
+                              "fmax" if "max" in bare else "fmin", span)
+            if self.cpp and fname in ("std::max", "std::min") and name in (s0, s1):
+                # std::max(a, b) = (a < b) ? b : a ; std::min(a, b) = (b < a) ? b : a
+                if fname == "std::max":
+                    if s0 == name:  # (m < v) ? v : m  == (v > m) ? v : m
+                        return self._mm(name, t, args[1], ">", span)
+                    if not t.is_float:  # (v < m) ? m : v == (v >= m) ? v : m for integers
+                        return self._mm(name, t, args[0], ">=", span)
+                else:
+                    if s0 == name:  # (v < m) ? v : m
+                        return self._mm(name, t, args[1], "<", span)
+                    if not t.is_float:
+                        return self._mm(name, t, args[0], "<=", span)
+            return None
+        return None
+
+    def _mm(self, name: str, t: CType, vnode: tree_sitter.Node, cmp: str, span: Span) -> Reduce | None:
+        if self._mentions(vnode, name):
+            return None
+        value = self._expr(vnode)
+        if usual(expr_type(value), t).name != t.name:
+            return None  # compared in a wider type than the variable: not a plain min/max
+        op = ReduceOp.MAX if cmp in (">", ">=") else ReduceOp.MIN
+        return Reduce(name, op, convert(value, t), t, cmp, span)
+
+    # ---- if -----------------------------------------------------------------------------------------
+
+    def _if(self, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
+        cnode = _field(n, "condition")
+        then = _stmts_of(n.child_by_field_name("consequence"))
+        alt = n.child_by_field_name("alternative")
+        else_nodes: list[tree_sitter.Node] = []
+        if alt is not None:
+            else_nodes = [c for c in alt.named_children if c.type != "comment"]
+            if len(else_nodes) == 1 and else_nodes[0].type == "compound_statement":
+                else_nodes = _stmts_of(else_nodes[0])
+        span = node_span(n)
+        # search: if (c) break; / if (c) return e; / if (c) { x = e; break; }
+        if then and then[-1].type in ("break_statement", "return_statement"):
+            c = self._cond(cnode, cond)
+            last = then[-1]
+            value: Expr | None = None
+            var = ""
+            if last.type == "return_statement":
+                rv = [k for k in last.named_children if k.type != "comment"]
+                if rv:
+                    value = self._expr(rv[0])
+            if len(then) == 2 and then[0].type == "expression_statement" and last.type == "break_statement":
+                a = _strip(then[0].named_children[0]) if then[0].named_children else None
+                if a is not None and a.type == "assignment_expression" and _op(a) == "=":
+                    lft = _strip(a.child_by_field_name("left"))
+                    if lft is not None and lft.type == "identifier" and _text(lft) not in self.locals:
+                        var = _text(lft)
+                        t = self._outer_scalar(var, a)
+                        value = convert(self._expr(_field(a, "right")), t)
+                        self.scalars[var] = Scalar(var, t, ScalarRole.LOCAL, decl=(self._iv_decl(var) or Decl(var, "")).text)
+                        self.written_outer.add(var)
+                    else:
+                        raise _Unsupported("unsupported_control", "unsupported statement before break", then[0])
+            elif len(then) != 1:
+                raise _Unsupported("unsupported_control", "statements before a break/return", n)
+            out: list[Stmt] = [Exit(c, "break" if last.type == "break_statement" else "return", value, span, var)]
+            out.extend(self._block(else_nodes, True))
+            return out
+        mm = self._if_minmax(cnode, then, else_nodes, span, cond)
+        if mm is not None:
+            return mm
+        pk = self._if_pack(cnode, then, else_nodes, span, cond)
+        if pk is not None:
+            return pk
+        c = self._cond(cnode, cond)
+        then_s = self._block(then, True)
+        else_s = self._block(else_nodes, True)
+        return [If(c, tuple(then_s), tuple(else_s), span)]
+
+    def _assign_parts(self, s: tree_sitter.Node) -> tuple[str, tree_sitter.Node] | None:
+        if s.type != "expression_statement" or not s.named_children:
+            return None
+        a = _strip(s.named_children[0])
+        if a is None or a.type != "assignment_expression" or _op(a) != "=":
+            return None
+        left = _strip(a.child_by_field_name("left"))
+        right = a.child_by_field_name("right")
+        if left is None or left.type != "identifier" or right is None:
+            return None
+        return _text(left), right
+
+    def _if_minmax(self, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
+                   span: Span, cond: bool) -> list[Stmt] | None:
+        c = _strip(cnode)
+        if else_nodes or c is None or c.type != "binary_expression" or _op(c) not in ("<", "<=", ">", ">=") or cond:
+            return None
+        if not then or len(then) > 2:
+            return None
+        parts = [self._assign_parts(s) for s in then]
+        if any(p is None for p in parts):
+            return None
+        cl, cr = _strip(c.child_by_field_name("left")), _strip(c.child_by_field_name("right"))
+        if cl is None or cr is None:
+            return None
+        scl, scr = _squash(_text(cl)), _squash(_text(cr))
+        best = None
+        for p in parts:
+            assert p is not None
+            nm, rhs = p
+            srhs = _squash(_text(rhs))
+            if nm not in self.locals and ((scr == nm and srhs == scl) or (scl == nm and srhs == scr)):
+                best = (nm, rhs)
+        if best is None:
+            return None
+        name, vnode = best
+        op = _op(c)
+        cmp = op if scr == name else _FLIP[op]  # value cmp var
+        t = self._outer_scalar(name, c)
+        uses = self.uses.get(name, [])
+        stmt_start, stmt_end = span.start_byte, span.end_byte
+        if any(not (stmt_start <= u.pos < stmt_end) for u in uses):
+            raise _Unsupported("recurrence", f"{name} is a running min/max that is also read elsewhere in the loop",
+                               c)
+        if self._mentions(vnode, name):
+            return None
+        value = self._expr(vnode)
+        if usual(expr_type(value), t).name != t.name:
+            raise _Unsupported("reduction_type", f"{name} is compared in a wider type than its own", c)
+        if len(parts) == 1:
+            self.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=(self._iv_decl(name) or Decl(name, "")).text)
+            self.written_outer.add(name)
+            return [Reduce(name, ReduceOp.MAX if cmp in (">", ">=") else ReduceOp.MIN, convert(value, t), t, cmp, span)]
+        other = next(p for p in parts if p is not None and p[0] != name)
+        iname, inode = other
+        if iname in self.locals or any(not (stmt_start <= u.pos < stmt_end) for u in self.uses.get(iname, [])):
+            raise _Unsupported("recurrence", f"{iname} is also used elsewhere in the loop", c)
+        it = self._outer_scalar(iname, c)
+        index = convert(self._expr(inode), it)
+        dt = (self._iv_decl(name) or Decl(name, "")).text
+        self.scalars[name] = Scalar(name, t, ScalarRole.ARG_VALUE, decl=dt)
+        self.scalars[iname] = Scalar(iname, it, ScalarRole.ARG_INDEX, decl=(self._iv_decl(iname) or Decl(iname, "")).text)
+        self.written_outer.update((name, iname))
+        return [ArgReduce(name, iname, cmp, convert(value, t), index, t, span)]
+
+    def _if_pack(self, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
+                 span: Span, cond: bool) -> list[Stmt] | None:
+        """if (c) b[j++] = x;  /  if (c) { b[j] = x; j++; }"""
+        if else_nodes or cond or not then or len(then) > 2:
+            return None
+        first = then[0]
+        if first.type != "expression_statement" or not first.named_children:
+            return None
+        a = _strip(first.named_children[0])
+        if a is None or a.type != "assignment_expression" or _op(a) != "=":
+            return None
+        left = _strip(a.child_by_field_name("left"))
+        if left is None or left.type != "subscript_expression":
+            return None
+        idx = _strip(_index_node(left))
+        if idx is None:
+            return None
+        counter = ""
+        if len(then) == 1 and idx.type == "update_expression" and _op(idx) == "++" and self._postfix(idx):
+            counter = self._updated_name(idx)
+        elif len(then) == 2 and idx.type == "identifier":
+            second = then[1]
+            if second.type == "expression_statement" and second.named_children:
+                u = _strip(second.named_children[0])
+                if u is not None and self._updated_name(u) == _text(idx) and u.type == "update_expression" and _op(u) == "++":
+                    counter = _text(idx)
+        if not counter or counter in self.locals:
+            return None
+        if any(not (span.start_byte <= u.pos < span.end_byte) for u in self.uses.get(counter, [])):
+            raise _Unsupported("recurrence", f"the output counter {counter} is also used elsewhere in the loop", a)
+        ct = self._outer_scalar(counter, a)
+        if ct.is_float:
+            return None
+        base = _strip(_field(left, "argument"))
+        assert base is not None
+        root, base_text, elem, arr = self._base(base)
+        self._note_array(root, arr, elem)
+        dst = Access(root, base_text, elem, None, 0, "", Var(counter, ct), node_span(left))
+        c = self._cond(cnode, False)
+        value = convert(self._expr(_field(a, "right")), elem)
+        self.scalars[counter] = Scalar(counter, ct, ScalarRole.COUNTER, decl=(self._iv_decl(counter) or Decl(counter, "")).text)
+        self.written_outer.add(counter)
+        return [Pack(c, dst, counter, value, span)]
+
+    # ---- expressions --------------------------------------------------------------------------------
+
+    def _cond(self, node: tree_sitter.Node, guarded: bool) -> Expr:
+        return self._expr(node)
+
+    def _line(self, pos: int) -> int:
+        return self.source.count(b"\n", 0, pos) + 1
+
+    def _arith(self, op: str, a: Expr, b: Expr, node: tree_sitter.Node) -> Expr:
+        ta, tb = expr_type(a), expr_type(b)
+        if op in ("<<", ">>"):
+            if ta.is_float or tb.is_float:
+                raise _Unsupported("type_error", "shift of a floating-point value", node)
+            t = promote(ta)
+            return Binary(op, convert(a, t), convert(b, t), t)
+        if op in ("%", "&", "|", "^") and (ta.is_float or tb.is_float):
+            raise _Unsupported("type_error", f"'{op}' on a floating-point value", node)
+        t = usual(ta, tb)
+        if op in _CMP:
+            return Binary(op, convert(a, t), convert(b, t), INT32)
+        return Binary(op, convert(a, t), convert(b, t), t)
+
+    def _expr(self, node: tree_sitter.Node) -> Expr:
+        n = _strip(node)
+        if n is None:
+            raise _Unsupported("unsupported", "empty expression", node)
+        t = n.type
+        if t == "number_literal":
+            c = _literal(_text(n))
+            if c.type.name == "long double":
+                raise _Unsupported("long_double", "uses a long double literal", n)
+            return c
+        if t == "char_literal":
+            v = _char_value(_text(n))
+            return Const(v, CType("int8", "char") if self.cpp else INT32, _text(n))
+        if t in ("true", "false"):
+            return Const(1 if t == "true" else 0, CType("uint8", "bool"), t)
+        if t == "identifier":
+            return self._ident(n)
+        if t in ("subscript_expression", "pointer_expression", "field_expression") or (
+                t == "call_expression" and self._is_data_call(n)):
+            if t == "pointer_expression" and _op(n) == "&":
+                raise _Unsupported("address_of", f"takes an address ('{_text(n)}')", n)
+            if t == "field_expression" and not self._is_container_size(n):
+                return self._member_scalar(n)
+            acc = self._access(n)
+            return Load(acc)
+        if t == "binary_expression":
+            op = _op(n)
+            a = self._expr(_field(n, "left"))
+            b = self._expr(_field(n, "right"))
+            if op in ("&&", "||"):
+                return Binary(op, a, b, INT32)
+            if op not in _ARITH and op not in _CMP and op not in ("<<", ">>"):
+                raise _Unsupported("unsupported", f"operator {op}", n)
+            return self._arith(op, a, b, n)
+        if t == "unary_expression":
+            op = _op(n)
+            a = self._expr(_field(n, "argument"))
+            ta = expr_type(a)
+            if op == "!":
+                return Unary("!", a, INT32)
+            if op == "+":
+                return convert(a, promote(ta))
+            if op == "~" and ta.is_float:
+                raise _Unsupported("type_error", "'~' on a floating-point value", n)
+            pt = promote(ta)
+            return Unary(op, convert(a, pt), pt)
+        if t == "conditional_expression":
+            cond_e = self._expr(_field(n, "condition"))
+            a = self._expr(_field(n, "consequence"))
+            b = self._expr(_field(n, "alternative"))
+            rt = usual(expr_type(a), expr_type(b))
+            return Select(cond_e, convert(a, rt), convert(b, rt), rt)
+        if t == "cast_expression":
+            tn = _field(n, "type")
+            spelled = " ".join(_text(tn).split())
+            if "*" in spelled:
+                raise _Unsupported("pointer_cast", f"casts to the pointer type {spelled}", n)
+            ct = ctype_of(spelled, self.ctx)
+            if ct is None:
+                raise _Unsupported("long_double" if "long double" in spelled else "unknown_type",
+                                   f"unknown type '{spelled}' in a cast", n)
+            return Cast(self._expr(_field(n, "value")), ct, implicit=False)
+        if t == "call_expression":
+            return self._call(n)
+        if t == "sizeof_expression":
+            size = self._int_text(_text(n))
+            if size is None:
+                raise _Unsupported("unsupported", f"cannot evaluate {_text(n)}", n)
+            return Const(size, UINT64, _text(n))
+        if t in ("update_expression",):
+            name = self._updated_name(n)
+            raise _Unsupported("counter_modified" if name == self.iv else "side_effect",
+                               f"'{_text(n)}' inside an expression", n)
+        if t == "assignment_expression":
+            raise _Unsupported("side_effect", f"assignment inside an expression ('{_text(n)}')", n)
+        if t == "comma_expression":
+            raise _Unsupported("side_effect", "comma expression", n)
+        if t == "gnu_asm_expression":
+            raise _Unsupported("asm", "contains inline assembly", n)
+        if t == "null":
+            raise _Unsupported("pointer_value", "uses NULL", n)
+        raise _Unsupported("unsupported", f"unsupported expression '{_text(n)[:40]}'", n)
+
+    def _ident(self, n: tree_sitter.Node) -> Expr:
+        name = _text(n)
+        if name == self.iv:
+            return IV(name, self.iv_type)
+        if name in self.locals:
+            return Var(name, self.locals[name])
+        d = self._iv_decl(name)
+        if d is not None:
+            if d.func_ptr:
+                raise _Unsupported("function_pointer", f"{name} is a function pointer", n)
+            if d.volatile:
+                raise _Unsupported("volatile", f"{name} is volatile: every access must happen as written", n)
+            if d.atomic or "atomic" in d.type:
+                raise _Unsupported("atomic", f"{name} is atomic", n)
+            if d.pointer or d.extents or d.container:
+                raise _Unsupported("pointer_value", f"uses the pointer/array {name} as a value", n)
+            ct = ctype_of(d.type, self.ctx)
+            if ct is None:
+                raise _Unsupported("long_double" if "long double" in d.type else "unknown_type",
+                                   f"unknown type '{d.type}' of {name}", n)
+            if name not in self.scalars:
+                self.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
+            return Var(name, ct)
+        if self.pointer_walk and name == getattr(self, "_count_var", None):
+            raise _Unsupported("counter_modified", f"the count {name} is used in the body", n)
+        # macros and enumerators
+        ctx = self.ctx
+        if ctx is not None:
+            macros = getattr(ctx, "macros", {})
+            if name in macros:
+                body = str(macros[name]).strip()
+                if re.fullmatch(r"\(?\s*[-+]?[\d.][\w.+\-']*\s*\)?", body):
+                    c = _literal(body.strip("() "))
+                    if c.type.name == "long double":
+                        raise _Unsupported("long_double", f"{name} is a long double constant", n)
+                    neg = body.replace("(", "").strip().startswith("-")
+                    return Const(-c.value if neg else c.value, c.type, name)
+                v = self._int_text(name)
+                if v is not None:
+                    return Const(v, INT32 if -(1 << 31) <= v < (1 << 31) else INT64, name)
+                raise _Unsupported("macro", f"cannot evaluate the macro {name}", n)
+            if name in getattr(ctx, "enum_constants", {}):
+                v = self._int_text(name)
+                if v is not None:
+                    return Const(v, INT32, name)
+        if name in ("NAN", "INFINITY", "HUGE_VALF"):
+            return Const(float("nan") if name == "NAN" else float("inf"), FLOAT, name)
+        if name in ("FLT_MAX", "DBL_MAX", "INT_MAX", "INT_MIN", "UINT_MAX", "FLT_MIN", "DBL_MIN"):
+            vals: dict[str, tuple[int | float, CType]] = {
+                "FLT_MAX": (3.4028234663852886e38, FLOAT), "DBL_MAX": (1.7976931348623157e308, DOUBLE),
+                "FLT_MIN": (1.1754943508222875e-38, FLOAT), "DBL_MIN": (2.2250738585072014e-308, DOUBLE),
+                "INT_MAX": (2147483647, INT32), "INT_MIN": (-2147483648, INT32), "UINT_MAX": (4294967295, UINT32)}
+            v2, ct2 = vals[name]
+            return Const(v2, ct2, name)
+        raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", n)
+
+    def _member_scalar(self, n: tree_sitter.Node) -> Expr:
+        """`p->n`, `s.k`: a loop-invariant scalar member read."""
+        ft = self._field_decl(n)
+        if ft is None:
+            raise _Unsupported("unknown_type", f"cannot find the type of {_text(n)}", n)
+        if ft.pointer or ft.extents:
+            raise _Unsupported("pointer_value", f"uses the pointer {_text(n)} as a value", n)
+        if ft.volatile or ft.atomic:
+            raise _Unsupported("volatile", f"{_text(n)} is volatile/atomic", n)
+        ct = ctype_of(ft.type, self.ctx)
+        if ct is None:
+            raise _Unsupported("unknown_type", f"unknown type '{ft.type}' of {_text(n)}", n)
+        name = _squash(_text(n))
+        root = re.split(r"->|\.", name)[0]
+        if root == self.iv or root in self.locals:
+            raise _Unsupported("unsupported", f"member of a loop-varying value {name}", n)
+        if name not in self.scalars:
+            self.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=ft.text)
+        return Var(name, ct)
+
+    def _field_decl(self, n: tree_sitter.Node) -> Decl | None:
+        """The declaration of the member a field_expression names."""
+        arg = _strip(n.child_by_field_name("argument"))
+        fname = _text(n.child_by_field_name("field"))
+        arrow = _op(n) == "->" or "->" in _text(n)[len(_text(arg)) if arg is not None else 0:][:3]
+        if arg is None:
+            return None
+        if arg.type == "identifier":
+            d = self._iv_decl(_text(arg))
+            if d is None:
+                return None
+            if arrow and d.pointer != 1 and not (d.extents and d.pointer == 0):
+                return None
+            type_text = d.type
+        elif arg.type == "field_expression":
+            inner = self._field_decl(arg)
+            if inner is None:
+                return None
+            type_text = inner.type
+        elif arg.type == "subscript_expression":
+            inner_arg = _strip(arg.child_by_field_name("argument"))
+            if inner_arg is None or inner_arg.type != "identifier":
+                return None
+            d = self._iv_decl(_text(inner_arg))
+            if d is None:
+                return None
+            type_text = d.type
+        else:
+            return None
+        struct_of = getattr(self.ctx, "struct_of", None)
+        st = struct_of(type_text) if struct_of is not None else None
+        if st is None:
+            return None
+        f = st.field(fname)
+        if f is None:
+            return None
+        return Decl(f.name, f.type, f.pointer, tuple(f.extents), f.const, f.volatile, f.restrict, f.atomic,
+                    text=f.text)
+
+    def _is_data_call(self, n: tree_sitter.Node) -> bool:
+        f = n.child_by_field_name("function")
+        return f is not None and f.type == "field_expression" and _text(f.child_by_field_name("field")) == "data"
+
+    def _is_container_size(self, n: tree_sitter.Node) -> bool:
+        return False
+
+    def _call(self, n: tree_sitter.Node) -> Expr:
+        f = _field(n, "function")
+        fname = _squash(_text(f))
+        args_node = _field(n, "arguments")
+        arg_nodes = [a for a in args_node.named_children if a.type != "comment"]
+        if f.type == "field_expression":
+            obj = _strip(f.child_by_field_name("argument"))
+            member = _text(f.child_by_field_name("field"))
+            if obj is not None and obj.type == "identifier" and member == "size" and not arg_nodes:
+                d = self._iv_decl(_text(obj))
+                if d is not None and d.container:
+                    if any(u.write for u in self.uses.get(_text(obj), ())):
+                        raise _Unsupported("call", f"calls {fname}", n)
+                    name = f"{_text(obj)}.size()"
+                    self.scalars.setdefault(name, Scalar(name, UINT64, ScalarRole.INVARIANT))
+                    return Var(name, UINT64)
+            raise _Unsupported("call", f"calls {fname}", n)
+        if self._is_func_ptr(fname):
+            raise _Unsupported("function_pointer", f"calls through the function pointer {fname}", n)
+        args = [self._expr(a) for a in arg_nodes]
+        if self.cpp and fname in ("std::max", "std::min", "max", "min") and len(args) == 2 and fname.startswith("std"):
+            a, b = args
+            ta, tb = expr_type(a), expr_type(b)
+            if ta.name != tb.name:
+                raise _Unsupported("type_error", f"{fname} with different argument types", n)
+            if fname == "std::max":
+                return Select(Binary("<", a, b, INT32), b, a, ta)
+            return Select(Binary("<", b, a, INT32), b, a, ta)
+        fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), self.cpp)
+        if fn is None:
+            if fname in getattr(self.ctx, "function_macros", {}):
+                raise _Unsupported("call", f"uses the function-like macro {fname} (not expanded by simdlens)", n)
+            raise _Unsupported("call", f"calls {fname}", n)
+        if len(args) != len(fn.args):
+            raise _Unsupported("call", f"calls {fname} with {len(args)} arguments", n)
+        conv = tuple(convert(a, t) for a, t in zip(args, fn.args, strict=True))
+        if fn.name in ("abs", "labs", "llabs"):
+            return Unary("abs", conv[0], fn.result)
+        if not fn.vector:
+            self.reasons.append(Reason("math_call", f"{fn.name} {fn.note}", node_span(n)))
+        if fn.name.startswith("fma"):
+            self.reasons.append(Reason("fma_call", f"{fn.name} must stay fused (one rounding): needs FMA "
+                                       "instructions", node_span(n)))
+        return Call(fn.name, conv, fn.result)
+
+    def _is_func_ptr(self, name: str) -> bool:
+        d = self._iv_decl(name)
+        return d is not None and d.func_ptr
+
+    # ---- array accesses -------------------------------------------------------------------------------
+
+    def _note_array(self, root: str, d: Decl | None, elem: CType, *, is_global: bool = False) -> None:
+        if root in self.arrays:
+            return
+        if d is None:
+            self.arrays[root] = Array(root, elem, pointer=True)
+            return
+        pointer = d.pointer > 0 and not d.extents and not d.container
+        extent = d.extents[0] if d.extents else ""
+        if d.container == "array":
+            m = re.search(r",\s*([^>]+)>", d.type)
+            extent = m.group(1).strip() if m else ""
+        self.arrays[root] = Array(root, elem, pointer=pointer, restrict=d.restrict, const=d.const,
+                                  is_global=d.is_global, is_param=d.is_param, volatile=d.volatile, extent=extent,
+                                  decl=d.text)
+
+    def _elem_of(self, d: Decl, node: tree_sitter.Node, depth: int) -> CType:
+        """Element type of a declared array/pointer indexed `depth` times."""
+        if d.container:
+            m = re.match(r"^(?:std::)?\w+\s*<\s*([^,>]+)", d.type)
+            spelled = m.group(1).strip() if m else ""
+        else:
+            if d.pointer + len(d.extents) != depth:
+                raise _Unsupported("pointer_value" if d.pointer + len(d.extents) > depth else "unsupported",
+                                   f"{d.name} is indexed {depth} time(s) but has {d.pointer + len(d.extents)} "
+                                   "level(s)", node)
+            spelled = d.type
+        if d.func_ptr:
+            raise _Unsupported("function_pointer", f"{d.name} holds function pointers", node)
+        if d.volatile:
+            raise _Unsupported("volatile", f"{d.name} points to volatile data: every access must happen as written",
+                               node)
+        if d.atomic or "atomic" in spelled:
+            raise _Unsupported("atomic", f"{d.name} holds atomic data", node)
+        ct = ctype_of(spelled, self.ctx)
+        if ct is None:
+            if "long double" in spelled:
+                raise _Unsupported("long_double", f"{d.name} holds long double (x87, no SIMD)", node)
+            raise _Unsupported("unknown_type", f"unknown element type '{spelled}' of {d.name}", node)
+        return ct
+
+    def _base(self, b: tree_sitter.Node) -> tuple[str, str, CType, Decl | None]:
+        """A pointer expression indexed once: root, base text, element type, declaration."""
+        t = b.type
+        if t == "identifier":
+            name = _text(b)
+            if name in self.locals or name == self.iv:
+                raise _Unsupported("unsupported", f"{name} is not an array", b)
+            d = self._iv_decl(name)
+            if d is None:
+                raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", b)
+            if d.container == "vector" or d.container == "array" or d.container == "valarray":
+                return name, f"{name}.data()", self._elem_of(d, b, 1), d
+            return name, name, self._elem_of(d, b, 1), d
+        if t == "field_expression":
+            fd = self._field_decl(b)
+            if fd is None:
+                raise _Unsupported("unknown_type", f"cannot find the type of {_text(b)}", b)
+            text = _squash(_text(b))
+            root0 = re.split(r"->|\.|\[", text)[0]
+            if root0 == self.iv or root0 in self.locals:
+                raise _Unsupported("unsupported", f"array member of a loop-varying value ({text})", b)
+            if fd.container:
+                return text, f"{text}.data()", self._elem_of(fd, b, 1), fd
+            return text, text, self._elem_of(fd, b, 1), fd
+        if t == "call_expression" and self._is_data_call(b):
+            obj = _strip(_field(b, "function").child_by_field_name("argument"))
+            if obj is None or obj.type not in ("identifier", "field_expression"):
+                raise _Unsupported("unsupported", f"unsupported {_text(b)}", b)
+            if obj.type == "identifier":
+                d = self._iv_decl(_text(obj))
+                if d is None or not d.container:
+                    raise _Unsupported("unknown_type", f"cannot find the container {_text(obj)}", b)
+                return _text(obj), f"{_text(obj)}.data()", self._elem_of(d, b, 1), d
+            root, _bt, elem, d2 = self._base(obj)
+            return root, f"{_squash(_text(obj))}.data()", elem, d2
+        if t == "subscript_expression":
+            # a row of a 2-D array or of a pointer-to-pointer: a[j][...]
+            inner = _strip(_field(b, "argument"))
+            if inner is None or inner.type != "identifier":
+                raise _Unsupported("unsupported", f"unsupported row expression {_text(b)}", b)
+            name = _text(inner)
+            d = self._iv_decl(name)
+            if d is None:
+                raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", b)
+            row = _index_node(b)
+            if not self._invariant_index(row):
+                raise _Unsupported("row_varies", "row varies", b)
+            elem = self._elem_of(d, b, 2)
+            return name, _squash(_text(b)), elem, d
+        raise _Unsupported("unsupported", f"unsupported array expression {_text(b)[:40]}", b)
+
+    def _invariant_index(self, n: tree_sitter.Node) -> bool:
+        a = self._aff(n)
+        return a is not None and a.coeff == 0
+
+    def _access(self, n: tree_sitter.Node) -> Access:
+        n = _strip(n) or n
+        span = node_span(n)
+        t = n.type
+        if t == "call_expression" and self._is_data_call(n):
+            raise _Unsupported("pointer_value", f"uses {_text(n)} as a value", n)
+        if t == "subscript_expression":
+            arg = _strip(_field(n, "argument"))
+            assert arg is not None
+            idx = _index_node(n)
+            try:
+                root, base, elem, d = self._base(arg)
+            except _Unsupported as e:
+                if e.reason.code != "row_varies":
+                    raise
+                return self._flat_2d(arg, idx, n)
+            self._note_array(root, d, elem)
+            if self.walkers.get(root):
+                w = self.walked.get(root, 0)
+                aff = self._aff(idx)
+                if aff is None or aff.coeff != 0:
+                    raise _Unsupported("pointer_walk", f"{_text(n)} indexes a walking pointer by the counter", n)
+                return Access(root, base, elem, self.walkers[root], aff.offset + w, aff.symbolic, None, span)
+            aff = self._aff(idx)
+            if aff is not None:
+                return Access(root, base, elem, aff.coeff, aff.offset, aff.symbolic, None, span)
+            index = self._expr(idx)
+            if expr_type(index).is_float:
+                raise _Unsupported("type_error", "floating-point subscript", idx)
+            return Access(root, base, elem, None, 0, "", index, span)
+        if t == "pointer_expression" and _op(n) == "*":
+            arg = _strip(_field(n, "argument"))
+            assert arg is not None
+            if arg.type == "update_expression":
+                p = _strip(arg.child_by_field_name("argument"))
+                name = _text(p) if p is not None and p.type == "identifier" else ""
+                if name in self.walkers:
+                    post = self._postfix(arg)
+                    inc = 1 if _op(arg) == "++" else -1
+                    before = self.walked.get(name, 0)
+                    self.walked[name] = before + inc
+                    off = before if post else before + inc
+                    d = self._iv_decl(name)
+                    assert d is not None
+                    elem = self._elem_of(d, n, 1)
+                    self._note_array(name, d, elem)
+                    return Access(name, name, elem, self.walkers[name], off, "", None, span)
+                raise _Unsupported("side_effect", f"'{_text(arg)}' inside an expression", arg)
+            if arg.type == "identifier":
+                name = _text(arg)
+                d = self._iv_decl(name)
+                if d is None:
+                    raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", arg)
+                elem = self._elem_of(d, n, 1)
+                self._note_array(name, d, elem)
+                if name in self.walkers:
+                    return Access(name, name, elem, self.walkers[name], self.walked.get(name, 0), "", None, span)
+                return Access(name, name, elem, 0, 0, "", None, span)
+            if arg.type == "binary_expression" and _op(arg) in ("+", "-"):
+                terms = self._sum_terms(arg, 1)
+                ptrs = [(s, x) for s, x in terms if self._pointerish(x)]
+                if len(ptrs) != 1 or ptrs[0][0] != 1:
+                    raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
+                root, base, elem, d = self._base(ptrs[0][1])
+                self._note_array(root, d, elem)
+                agg = _Aff(0, 0)
+                for s, x in terms:
+                    if x is ptrs[0][1]:
+                        continue
+                    ax = self._aff(x)
+                    if ax is None:
+                        raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
+                    agg = agg.add(ax, s)
+                return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
+            raise _Unsupported("pointer_arith", f"unsupported dereference {_text(n)}", n)
+        if t == "field_expression":
+            raise _Unsupported("unsupported", f"assignment to the member {_text(n)}", n)
+        raise _Unsupported("unsupported", f"unsupported assignment target {_text(n)[:40]}", n)
+
+    def _flat_2d(self, row_sub: tree_sitter.Node, col: tree_sitter.Node, n: tree_sitter.Node) -> Access:
+        """`a[i][j]` where the row moves with the counter: flatten when the row length is a constant."""
+        inner = _strip(_field(row_sub, "argument"))
+        assert inner is not None
+        name = _text(inner)
+        d = self._iv_decl(name)
+        if d is None:
+            raise _Unsupported("unknown_identifier", f"cannot find {name}", n)
+        elem = self._elem_of(d, n, 2)
+        self._note_array(name, d, elem)
+        if d.pointer or len(d.extents) != 2:
+            index = self._expr(_index_node(row_sub))
+            raise _Unsupported("indirect_rows", f"{_text(n)}: every iteration loads a different row pointer "
+                               f"({type(index).__name__})", n)
+        cols = self._int_text(d.extents[1])
+        ra, ca = self._aff(_index_node(row_sub)), self._aff(col)
+        if cols is None or ra is None or ca is None:
+            raise _Unsupported("unsupported", f"cannot flatten {_text(n)}", n)
+        flat = ra.scale(cols).add(ca)
+        return Access(name, f"{name}[0]", elem, flat.coeff, flat.offset, flat.symbolic, None, node_span(n))
+
+    def _sum_terms(self, n: tree_sitter.Node, sign: int) -> list[tuple[int, tree_sitter.Node]]:
+        n = _strip(n) or n
+        if n.type == "binary_expression" and _op(n) in ("+", "-"):
+            return self._sum_terms(_field(n, "left"), sign) + self._sum_terms(
+                _field(n, "right"), sign if _op(n) == "+" else -sign)
+        return [(sign, n)]
+
+    def _pointerish(self, n: tree_sitter.Node) -> bool:
+        if n.type == "identifier":
+            d = None if _text(n) in self.locals else self._iv_decl(_text(n))
+            return d is not None and (d.pointer > 0 or bool(d.extents))
+        if n.type == "field_expression":
+            fd = self._field_decl(n)
+            return fd is not None and (fd.pointer > 0 or bool(fd.extents))
+        return n.type == "call_expression" and self._is_data_call(n)
+
+    def _aff(self, node: tree_sitter.Node) -> _Aff | None:
+        """The subscript as coeff*iv + offset + invariant symbols, or None when it is not affine."""
+        n = _strip(node)
+        if n is None:
+            return None
+        t = n.type
+        if t == "number_literal":
+            c = _literal(_text(n))
+            return _Aff(0, c.value) if isinstance(c.value, int) and not c.type.is_float else None
+        if t == "identifier":
+            name = _text(n)
+            if name == self.iv:
+                return _Aff(1, 0)
+            if name in self.local_aff:
+                return self.local_aff[name]
+            if name in self.locals or name in self.walkers:
+                return None
+            if self.pointer_walk and name == getattr(self, "_count_var", None):
+                return None
+            if any(u.write for u in self.uses.get(name, ())):
+                return None
+            d = self._iv_decl(name)
+            if d is None:
+                v = self._int_text(name)
+                return _Aff(0, v) if v is not None else None
+            if d.pointer or d.extents or d.volatile:
+                return None
+            ct = ctype_of(d.type, self.ctx)
+            if ct is None or ct.is_float:
+                return None
+            if name not in self.scalars:
+                self.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
+            return _Aff(0, 0, {name: 1})
+        if t == "binary_expression":
+            op = _op(n)
+            if op in ("+", "-", "*", "<<"):
+                a, b = self._aff(_field(n, "left")), self._aff(_field(n, "right"))
+                if a is None or b is None:
+                    return None
+                if op == "+":
+                    return a.add(b)
+                if op == "-":
+                    return a.add(b, -1)
+                if op == "<<":
+                    if b.coeff or b.sym or not 0 <= b.offset < 31:
+                        return None
+                    return a.scale(1 << b.offset)
+                if not a.coeff and not a.sym:
+                    return b.scale(a.offset)
+                if not b.coeff and not b.sym:
+                    return a.scale(b.offset)
+                if not a.coeff and not b.coeff:  # product of invariants: one symbol
+                    return _Aff(0, 0, {_squash(_text(n)): 1})
+                return None
+            if not self._mentions_varying(n):
+                v = self._int_text(_text(n))
+                return _Aff(0, v) if v is not None else _Aff(0, 0, {_squash(_text(n)): 1})
+            return None
+        if t == "unary_expression" and _op(n) in ("-", "+"):
+            a = self._aff(_field(n, "argument"))
+            return None if a is None else (a.scale(-1) if _op(n) == "-" else a)
+        if t == "cast_expression":
+            ct = ctype_of(_text(n.child_by_field_name("type")), self.ctx)
+            if ct is not None and not ct.is_float and ct.bits >= 32:
+                return self._aff(_field(n, "value"))
+            return None
+        if t in ("sizeof_expression",):
+            v = self._int_text(_text(n))
+            return _Aff(0, v) if v is not None else None
+        if t == "field_expression" and not self._mentions_varying(n):
+            try:
+                e = self._member_scalar(n)
+            except _Unsupported:
+                return None
+            return _Aff(0, 0, {e.name: 1}) if isinstance(e, Var) and not e.type.is_float else None
+        return None
+
+    def _mentions_varying(self, n: tree_sitter.Node) -> bool:
+        stack = [n]
+        while stack:
+            x = stack.pop()
+            if x.type in ("subscript_expression", "call_expression", "pointer_expression", "update_expression",
+                          "assignment_expression"):
+                return True
+            if x.type == "identifier":
+                nm = _text(x)
+                if nm == self.iv or nm in self.locals or nm in self.walkers or any(
+                        u.write for u in self.uses.get(nm, ())):
+                    return True
+            stack.extend(x.named_children)
+        return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Literals
+# --------------------------------------------------------------------------------------------------
+
+_LONG_DOUBLE = CType("long double", "long double")
+
+
+def _literal(text: str) -> Const:
+    """A C number literal with its C type: `1.0` is double, `1.0f` float, `10` int, `3000000000` long,
+    `0xFFFFFFFF` unsigned int, `10u` unsigned, `10UL` unsigned long."""
+    raw = text.replace("'", "")
+    low = raw.lower()
+    is_hex = low.startswith("0x")
+    is_float = ("." in low or ("e" in low and not is_hex) or ("p" in low and is_hex)) and not low.startswith("0b")
+    if is_float:
+        suffix = ""
+        body = low
+        while body and body[-1] in "fl" and not (is_hex and body[-1] == "f" and "p" not in body):
+            suffix = body[-1] + suffix
+            body = body[:-1]
+        try:
+            value = float.fromhex(body) if is_hex else float(body)
+        except ValueError:
+            value = 0.0
+        if "f" in suffix:
+            return Const(value, FLOAT, text)
+        if "l" in suffix:
+            return Const(value, _LONG_DOUBLE, text)
+        return Const(value, DOUBLE, text)
+    body = low.rstrip("ul")
+    suffix = low[len(body):]
+    try:
+        if body.startswith("0b"):
+            value_i = int(body[2:], 2)
+        elif is_hex:
+            value_i = int(body, 16)
+        elif len(body) > 1 and body.startswith("0"):
+            value_i = int(body, 8)
+        else:
+            value_i = int(body or "0")
+    except ValueError:
+        value_i = 0
+    unsigned = "u" in suffix
+    longs = suffix.count("l")
+    decimal = not (is_hex or (len(body) > 1 and body.startswith("0")))
+    candidates: list[CType]
+    if unsigned:
+        candidates = [UINT32, UINT64] if not longs else [UINT64]
+    elif decimal:
+        candidates = [INT32, INT64] if not longs else [INT64]
+    else:
+        candidates = [INT32, UINT32, INT64, UINT64] if not longs else [INT64, UINT64]
+    for c in candidates:
+        lo, hi = (-(1 << (c.bits - 1)), (1 << (c.bits - 1)) - 1) if c.signed else (0, (1 << c.bits) - 1)
+        if lo <= value_i <= hi:
+            return Const(value_i, c, text)
+    return Const(value_i, UINT64, text)
+
+
+def _char_value(text: str) -> int:
+    inner = text.strip()
+    if inner.startswith(("u'", "U'", "L'")):
+        inner = inner[1:]
+    inner = inner.strip("'")
+    try:
+        s = inner.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except (UnicodeDecodeError, ValueError):
+        return 0
+    if not s:
+        return 0
+    v = ord(s[0])
+    return v - 256 if 128 <= v < 256 else v  # char is signed on x86-64
+
+
+def accesses_of(stmts: tuple[Stmt, ...]) -> list[tuple[Access, bool, Stmt]]:
+    """Every array access of a body as (access, is_write, top-level statement), in evaluation order."""
+    out: list[tuple[Access, bool, Stmt]] = []
+
+    def exprs(e: Expr, top: Stmt) -> None:
+        for x in walk_exprs(e):
+            if isinstance(x, Load):
+                out.append((x.access, False, top))
+
+    def visit(s: Stmt, top: Stmt) -> None:
+        if isinstance(s, Store):
+            exprs(s.value, top)
+            if s.access.index is not None:
+                exprs(s.access.index, top)
+            out.append((s.access, True, top))
+        elif isinstance(s, Let | Carry | Step):
+            exprs(s.value if not isinstance(s, Step) else s.step, top)
+        elif isinstance(s, Reduce):
+            exprs(s.value, top)
+            if s.access is not None:
+                out.append((s.access, False, top))
+                out.append((s.access, True, top))
+        elif isinstance(s, ArgReduce):
+            exprs(s.value, top)
+            exprs(s.index, top)
+        elif isinstance(s, If):
+            exprs(s.cond, top)
+            for x in s.then:
+                visit(x, top)
+            for x in s.else_:
+                visit(x, top)
+        elif isinstance(s, Exit):
+            exprs(s.cond, top)
+            if s.value is not None:
+                exprs(s.value, top)
+        elif isinstance(s, Pack):
+            exprs(s.cond, top)
+            exprs(s.value, top)
+            out.append((s.dst, True, top))
+
+    for s in stmts:
+        visit(s, s)
+    return out

@@ -1,0 +1,303 @@
+"""An open document: its text, its tree-sitter tree and its loops, kept current through edits.
+
+`SourceDocument(source, path, language)` parses once; `apply_edit(start_byte, old_end_byte, new_text)`
+splices the text, tells tree-sitter about the edit, re-parses incrementally from the old tree, and
+returns which loops were added, removed or changed, by loop id:
+
+- a loop whose text is unchanged keeps its id even when it moved (lines inserted above it), and is
+  not reported;
+- a loop whose text changed gets a new id; it is reported in `changed` (new id) with its old id at the
+  same position of `previous`, when it can be paired with the loop it replaced (same function, kind and
+  depth); otherwise it is `added`, and the loop that went away `removed`.
+
+An edit inside an inner loop also changes the text, hence the id, of the loops around it.
+
+Only the top-level functions touched by the edit (and any range tree-sitter reports as structurally
+changed) are searched for loops again; the other loops are reused, shifted by the edit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+import tree_sitter
+
+from simdlens.analysis.loops import LoopRecord, loop_id_for, scan_loops
+from simdlens.analysis.parse import parse
+from simdlens.analysis.positions import Encoding, LineIndex, LspRange
+from simdlens.core import Language, LoopSite, Point, Span
+
+log = logging.getLogger(__name__)
+
+_FUNCTION_TYPES = frozenset({"function_definition", "lambda_expression"})
+
+
+@dataclass(frozen=True)
+class ChangedLoops:
+    """Loop ids affected by one edit."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()  # new ids of loops edited in place
+    previous: tuple[str, ...] = ()  # the old id of each `changed` loop, same order
+    # True when the edit touched text outside function bodies (declarations, macros, includes):
+    # a `FileContext` built before the edit may be stale. False: it is still valid.
+    context_changed: bool = True
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    @property
+    def current(self) -> tuple[str, ...]:
+        """Ids that need (re-)analysis: added and changed."""
+        return self.added + self.changed
+
+
+@dataclass(frozen=True)
+class _Edit:
+    start_byte: int
+    old_end_byte: int
+    new_end_byte: int
+    start: Point
+    old_end: Point
+    new_end: Point
+
+    @property
+    def delta(self) -> int:
+        return self.new_end_byte - self.old_end_byte
+
+    def shift_point(self, p: Point) -> Point:
+        """A point at or after the edit's old end, moved to where it is after the edit."""
+        if p.line == self.old_end.line:
+            return Point(self.new_end.line, p.column - self.old_end.column + self.new_end.column)
+        lines = self.new_end.line - self.old_end.line
+        return Point(p.line + lines, p.column) if lines else p
+
+    def shift_span(self, s: Span) -> Span:
+        """A span lying after the edit, moved by it."""
+        d = self.new_end_byte - self.old_end_byte
+        return Span(s.start_byte + d, s.end_byte + d, self.shift_point(s.start), self.shift_point(s.end))
+
+    def shift_site(self, site: LoopSite) -> LoopSite:
+        """A loop lying after the edit, moved by it (same id)."""
+        d = self.new_end_byte - self.old_end_byte
+        span = self.shift_span(site.span)
+        h = site.header  # starts where the loop starts
+        header = Span(h.start_byte + d, h.end_byte + d, span.start, self.shift_point(h.end))
+        return LoopSite(site.path, site.language, site.kind, span, header, self.shift_span(site.body),
+                        site.function, site.depth, site.role, site.loop_id)
+
+
+def _point_at(source: bytes, offset: int) -> Point:
+    line = source.count(b"\n", 0, offset)
+    line_start = source.rfind(b"\n", 0, offset) + 1
+    return Point(line, offset - line_start)
+
+
+def _end_point(start: Point, text: bytes) -> Point:
+    newlines = text.count(b"\n")
+    if newlines == 0:
+        return Point(start.line, start.column + len(text))
+    return Point(start.line + newlines, len(text) - text.rfind(b"\n") - 1)
+
+
+class SourceDocument:
+    """One document's text, tree and loop sites (see the module doc)."""
+
+    def __init__(self, source: bytes, path: str, language: Language) -> None:
+        self.path = path
+        self.language = language
+        self.source = source
+        self.version = 0
+        self._inside_functions = True
+        self._id_cache: dict[tuple[str | None, bytes, int], str] = {}
+        self.tree = parse(source, language)
+        self._index: LineIndex | None = None
+        self._sites: tuple[LoopSite, ...] = ()
+        self._texts: list[bytes] = []  # identity text of each site, for re-assigning ids
+        self._by_id: dict[str, LoopSite] = {}
+        self._assign([(r, r.text) for r in scan_loops(self.tree, source, language)])
+
+    # ---- reading --------------------------------------------------------------------------------
+
+    @property
+    def sites(self) -> tuple[LoopSite, ...]:
+        """The document's loops, in source order."""
+        return self._sites
+
+    def site(self, loop_id: str) -> LoopSite | None:
+        return self._by_id.get(loop_id)
+
+    @property
+    def line_index(self) -> LineIndex:
+        if self._index is None:
+            self._index = LineIndex(self.source)
+        return self._index
+
+    # ---- editing --------------------------------------------------------------------------------
+
+    def apply_lsp_change(self, range_: LspRange | None, text: str, encoding: Encoding = "utf-16") -> ChangedLoops:
+        """Apply one LSP `TextDocumentContentChangeEvent`: `range_` ((line, char), (line, char)) in the
+        client's position encoding, or None to replace the whole text."""
+        data = text.encode("utf-8")
+        if range_ is None:
+            return self.apply_edit(0, len(self.source), data)
+        start, end = self.line_index.lsp_range_to_bytes(range_, encoding)
+        return self.apply_edit(start, max(start, end), data)
+
+    def apply_edit(self, start_byte: int, old_end_byte: int, new_text: bytes | str) -> ChangedLoops:
+        """Replace bytes [start_byte, old_end_byte) with `new_text`, re-parse incrementally, and
+        report the loops that changed. Offsets are clamped to the document."""
+        if isinstance(new_text, str):
+            new_text = new_text.encode("utf-8")
+        old = self.source
+        start_byte = max(0, min(start_byte, len(old)))
+        old_end_byte = max(start_byte, min(old_end_byte, len(old)))
+        start = _point_at(old, start_byte)
+        old_end = _point_at(old, old_end_byte) if old_end_byte != start_byte else start
+        edit = _Edit(start_byte, old_end_byte, start_byte + len(new_text), start, old_end, _end_point(start, new_text))
+        source = old[:start_byte] + new_text + old[old_end_byte:]
+
+        old_tree = self.tree
+        old_tree.edit(
+            start_byte=edit.start_byte, old_end_byte=edit.old_end_byte, new_end_byte=edit.new_end_byte,
+            start_point=(start.line, start.column), old_end_point=(old_end.line, old_end.column),
+            new_end_point=(edit.new_end.line, edit.new_end.column),
+        )
+        tree = parse(source, self.language, old_tree=old_tree)
+        ranges = [(r.start_byte, r.end_byte) for r in old_tree.changed_ranges(tree)]
+        ranges.append((edit.start_byte, edit.new_end_byte))
+
+        self.source = source
+        self.tree = tree
+        self._index = None
+        self.version += 1
+        old_sites = self._sites
+        self._inside_functions = True
+        items = self._incremental_items(tree, source, edit, ranges)
+        if items is None:
+            items = [(r, r.text) for r in scan_loops(tree, source, self.language)]
+            self._inside_functions = False
+        self._assign(items)
+        return _diff(old_sites, self._sites, context_changed=not self._inside_functions)
+
+    # ---- internals ------------------------------------------------------------------------------
+
+    def _incremental_items(
+        self, tree: tree_sitter.Tree, source: bytes, edit: _Edit, ranges: list[tuple[int, int]]
+    ) -> list[tuple[LoopSite | LoopRecord, bytes]] | None:
+        """The loops of the new text, re-scanning only the region the edit touched: old sites (kept or
+        shifted) and new records, in source order, with their identity texts. None = do a full scan."""
+        root = tree.root_node
+        lo, hi = len(source), 0
+        for a, b in ranges:
+            r0, r1, in_function = _region_of(root, a, b)
+            lo, hi = min(lo, r0), max(hi, r1)
+            self._inside_functions &= in_function
+        lo, hi = min(lo, edit.start_byte), max(hi, edit.new_end_byte)
+        old_lo, old_hi = lo, hi - edit.delta
+        if old_lo > edit.start_byte or old_hi < edit.old_end_byte:
+            return None
+
+        sites, texts = self._sites, self._texts
+        n_before = 0
+        first_after = len(sites)
+        for i, site in enumerate(sites):
+            s, e = site.span.start_byte, site.span.end_byte
+            if e <= old_lo:
+                n_before = i + 1
+            elif s >= old_hi:
+                first_after = i
+                break
+            elif s < old_lo or e > old_hi:
+                return None  # a loop straddles the region: the region is not a set of whole functions
+
+        middle = scan_loops(tree, source, self.language, lo, hi) if hi > lo else []
+        for rec in middle:
+            if rec.span.start_byte < lo or rec.span.end_byte > hi:
+                return None
+        items: list[tuple[LoopSite | LoopRecord, bytes]] = list(zip(sites[:n_before], texts[:n_before], strict=True))
+        items.extend((r, r.text) for r in middle)
+        after = zip(sites[first_after:], texts[first_after:], strict=True)
+        if edit.delta or edit.new_end != edit.old_end:
+            shift = edit.shift_site
+            items.extend((shift(site), text) for site, text in after)
+        else:
+            items.extend(after)
+        return items
+
+    def _assign(self, items: list[tuple[LoopSite | LoopRecord, bytes]]) -> None:
+        """Give every loop its id (occurrence indices may have moved) and store the sites."""
+        seen: dict[tuple[str | None, bytes], int] = {}
+        cache = self._id_cache
+        out: list[LoopSite] = []
+        for item, text in items:
+            key = (item.function, text)
+            occurrence = seen.get(key, 0)
+            seen[key] = occurrence + 1
+            ck = (item.function, text, occurrence)
+            lid = cache.get(ck)
+            if lid is None:
+                lid = loop_id_for(text, item.function, occurrence)
+                cache[ck] = lid
+            if isinstance(item, LoopSite):
+                out.append(item if item.loop_id == lid else dataclasses.replace(item, loop_id=lid))
+            else:
+                out.append(LoopSite(self.path, self.language, item.kind, item.span, item.header, item.body,
+                                    item.function, item.depth, item.role, lid))
+        if len(cache) > 4 * len(out) + 1024:
+            cache.clear()
+        self._sites = tuple(out)
+        self._texts = [text for _item, text in items]
+        self._by_id = {s.loop_id: s for s in self._sites}
+
+
+def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, bool]:
+    """The byte range of whole top-level units around [start, end): the outermost function containing
+    it (and True), or else the top-level declarations it touches (and False)."""
+    node = root.descendant_for_byte_range(start, end)
+    outermost: tree_sitter.Node | None = None
+    while node is not None and node.parent is not None:
+        if node.type in _FUNCTION_TYPES:
+            outermost = node
+        node = node.parent
+    if outermost is not None:
+        return outermost.start_byte, outermost.end_byte, True
+    lo, hi = start, end
+    # Not `first_child_for_byte`: in py-tree-sitter 0.26 it returns a dangling node when no child
+    # ends after the offset (use crashes the interpreter).
+    for child in root.children:
+        if child.end_byte < start:
+            continue
+        if child.start_byte > end:
+            break
+        lo, hi = min(lo, child.start_byte), max(hi, child.end_byte)
+    return lo, hi, False
+
+
+def _diff(old: tuple[LoopSite, ...], new: tuple[LoopSite, ...], context_changed: bool) -> ChangedLoops:
+    old_ids = {s.loop_id for s in old}
+    new_ids = {s.loop_id for s in new}
+    gone = [s for s in old if s.loop_id not in new_ids]
+    came = [s for s in new if s.loop_id not in old_ids]
+    if not gone and not came:
+        return ChangedLoops(context_changed=context_changed)
+    # Pair loops edited in place: same function, kind and depth, in source order.
+    pool: dict[tuple[str | None, str, int], list[LoopSite]] = {}
+    for s in gone:
+        pool.setdefault((s.function, s.kind.value, s.depth), []).append(s)
+    added: list[str] = []
+    changed: list[str] = []
+    previous: list[str] = []
+    for s in came:
+        candidates = pool.get((s.function, s.kind.value, s.depth))
+        if candidates:
+            changed.append(s.loop_id)
+            previous.append(candidates.pop(0).loop_id)
+        else:
+            added.append(s.loop_id)
+    paired = set(previous)
+    removed = tuple(s.loop_id for s in gone if s.loop_id not in paired)
+    return ChangedLoops(tuple(added), removed, tuple(changed), tuple(previous), context_changed)

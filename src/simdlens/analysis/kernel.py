@@ -1,0 +1,421 @@
+"""Extracting a loop as a stand-alone scalar function: the reference every rewrite is tested against.
+
+Kernel format (C11, or C++17 only when the loop's own text needs C++):
+
+    <preamble: #include <stdint.h>, <stddef.h>, <math.h>, ... and the file's macros / typedefs /
+     enums the loop uses, copied verbatim>
+
+    RET simdlens_kernel(PARAMS)
+    {
+        <declarations of counters declared outside the loop, and of results passed by pointer>
+        <the loop, exactly as the user wrote it, except for the renames listed in KernelParam.source>
+        <storing results / return>
+    }
+
+- Parameters are the loop's free variables, named like the user's variables so that a rewrite of the
+  kernel body splices back into the user's file: arrays and pointers as `T *name` (a global array or
+  a local array becomes a pointer parameter of the same name; a 2-D array `float m[N][M]` becomes
+  `float (*m)[M]`), `const` when the loop only reads them, `restrict` only when the user wrote it;
+  scalars by value. Member arrays and members read as scalars are renamed (`p->x` -> `p_x`,
+  `v.size()` -> `v_size`, `v.data()` -> `v`), recorded in `KernelParam.source`.
+- Results: the values the loop leaves behind (reductions, argmin/argmax, pack counters, inductions and
+  carried scalars used after the loop, the counter when it is used after the loop). One result is the
+  return value and its initial value is a by-value parameter of the same name; several results are
+  RESULT pointer parameters `simdlens_<name>` read at entry and written back at exit. A loop that
+  `return`s from the enclosing function returns that value, and sets `*simdlens_returned` to 1 when it
+  did (0 when the loop ran to its end).
+- Footprints give, per array parameter, the lowest and highest element index touched as C
+  expressions over the parameters (relative to the pointer passed; `lo` may be negative).
+- `content_hash` is a sha256 of the token stream of preamble + function (comments and layout do not
+  matter; the file's name and the loop's position do not enter it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from simdlens.analysis import mathcalls
+from simdlens.analysis.build import accesses_of
+from simdlens.analysis.ir import (
+    INT32,
+    Access,
+    Call,
+    CType,
+    Exit,
+    LoopIR,
+    Pack,
+    ScalarRole,
+    walk_exprs,
+    walk_stmts,
+)
+from simdlens.analysis.legality import _guarded_accesses
+from simdlens.analysis.parse import normalized_tokens, tokenize
+from simdlens.core import Analysis, Footprint, Kernel, KernelParam, LoopVerdict, ParamRole
+
+KERNEL_NAME = "simdlens_kernel"
+
+_C_KEYWORDS = frozenset(["auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool", "bool", "true", "false", "size_t", "NULL"])
+_CPP_MARKERS = re.compile(r"::|\bstatic_cast\b|\breinterpret_cast\b|\bnullptr\b|\btemplate\b|\bnamespace\b"
+                          r"|\busing\b|\bconstexpr\b|\bauto\b|\bclass\b")
+_RESULT_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.ARG_VALUE, ScalarRole.ARG_INDEX, ScalarRole.COUNTER})
+
+
+def extract_kernel(analysis: Analysis, source: bytes, ctx: Any = None) -> Kernel | None:
+    """The kernel of a vectorizable loop, or None (not vectorizable, or not expressible). Never raises."""
+    try:
+        return _extract(analysis, source, ctx)
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError, RecursionError):
+        return None
+
+
+def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
+    loop = analysis.loop
+    if loop is None or analysis.verdict == LoopVerdict.NOT_VECTORIZABLE:
+        return None
+    site = analysis.site
+    text = source[site.span.start_byte:site.span.end_byte].decode("utf-8", "replace")
+    renames: dict[str, str] = {}  # user expression -> kernel parameter name
+    taken = set(re.findall(r"[A-Za-z_]\w*", text))
+    accs = accesses_of(loop.body)
+    written = {a.root for a, w, _ in accs if w}
+    read = {a.root for a, w, _ in accs if not w}
+    guarded_roots = _guarded_roots(loop)
+    cpp_needed = site.language == "cpp" and bool(_CPP_MARKERS.search(_strip_comments(text)))
+    restrict_kw = "__restrict" if cpp_needed else "restrict"
+
+    params: list[tuple[int, KernelParam]] = []  # (first position in text, param)
+    pre_decls: list[str] = []
+    post: list[str] = []
+
+    def position(name: str) -> int:
+        m = re.search(r"(?<![\w.>])" + re.escape(name.split("->")[0].split(".")[0]) + r"\b", text)
+        return m.start() if m else len(text)
+
+    def fresh(base: str) -> str:
+        name = re.sub(r"\W+", "_", base).strip("_") or "p"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        return name
+
+    # arrays
+    for arr in loop.arrays:
+        root = arr.root
+        if root not in read and root not in written:
+            continue
+        if "->" in root or "." in root:
+            pname = fresh(root.replace("->", "_").replace(".", "_"))
+            renames[root] = pname
+            src = root
+        else:
+            pname = root
+            src = ""
+            if arr.elem and _is_container(arr.decl):
+                renames[f"{root}.data()"] = root
+                if root + ".size()" in {s.name for s in loop.scalars}:
+                    renames[f"{root}.size()"] = fresh(root + "_size")
+        role = ParamRole.INOUT if root in written and root in read else ParamRole.OUT if root in written else ParamRole.IN
+        const = "const " if root not in written else ""
+        rq = f"{restrict_kw} " if arr.restrict else ""
+        elem = arr.elem.c
+        rows = _row_extent(arr.decl, root)
+        if rows is not None:
+            if not _constant_extent(rows, ctx):
+                return None
+            decl = f"{const}{elem} (*{rq}{pname})[{rows}]"
+        else:
+            decl = f"{const}{elem} *{rq}{pname}"
+        params.append((position(root), KernelParam(pname, decl, role, arr.elem, arr.restrict, src)))
+
+    # scalars
+    results: list[tuple[str, CType]] = []
+    body_locals = _body_locals(loop, text)
+    for sc in loop.scalars:
+        name = sc.name
+        if name in body_locals:
+            continue
+        if name.endswith(".size()"):
+            pname = renames.get(name) or fresh(name.replace(".size()", "_size"))
+            renames[name] = pname
+            src = name
+        elif "->" in name or "." in name:
+            pname = fresh(name.replace("->", "_").replace(".", "_"))
+            renames[name] = pname
+            src = name
+        else:
+            pname, src = name, ""
+        in_bound = _mentions(loop.trip_count, name) or _mentions(loop.upper, name) or _mentions(loop.lower, name)
+        role = ParamRole.COUNT if in_bound and sc.role == ScalarRole.INVARIANT else ParamRole.SCALAR
+        params.append((position(name), KernelParam(pname, f"{sc.type.c} {pname}", role, sc.type, False, src)))
+        if sc.role in _RESULT_ROLES or (sc.role != ScalarRole.INVARIANT and sc.live_out):
+            results.append((pname, sc.type))
+    # the counter, when declared outside the loop
+    if not loop.iv_declared_in_loop:
+        if loop.lower.strip() == loop.iv:
+            role = ParamRole.COUNT
+            params.append((position(loop.iv), KernelParam(loop.iv, f"{loop.iv_type.c} {loop.iv}", role, loop.iv_type)))
+        else:
+            pre_decls.append(f"{loop.iv_type.c} {loop.iv};")
+        if loop.iv_live_out:
+            results.append((loop.iv, loop.iv_type))
+
+    exits = [s for s in walk_stmts(loop.body) if isinstance(s, Exit)]
+    returns = [s for s in exits if s.kind == "return"]
+    ret_type: CType | None = None
+    ret_void = False
+    if returns:
+        vals = [s.value for s in returns if s.value is not None]
+        if vals:
+            from simdlens.analysis.ir import expr_type
+
+            ret_type = expr_type(vals[0])
+        else:
+            ret_void = True
+    params.sort(key=lambda p: (p[0], p[1].name))
+    plist = [p for _, p in params]
+
+    if returns:
+        flag = fresh("simdlens_returned")
+        plist.append(KernelParam(flag, f"int *{flag}", ParamRole.RESULT, INT32))
+        pre_decls.append(f"*{flag} = 1;")
+        post.append(f"*{flag} = 0;")
+        for name, t in results:
+            _to_result_pointer(plist, name, t, pre_decls, post, fresh)
+        post.append("return;" if ret_type is None else "return 0;")
+        rtype = ret_type
+    elif len(results) == 1:
+        rtype = results[0][1]
+        post.append(f"return {results[0][0]};")
+    else:
+        for name, t in results:
+            _to_result_pointer(plist, name, t, pre_decls, post, fresh)
+        rtype = None
+    del ret_void
+
+    body_text = _rename(text, renames)
+    sig = f"{rtype.c if rtype else 'void'} {KERNEL_NAME}({', '.join(p.decl for p in plist) or 'void'})"
+    lines = [sig, "{"]
+    lines += ["    " + d for d in pre_decls]
+    lines.append("    " + body_text)
+    lines += ["    " + p for p in post]
+    lines.append("}")
+    func = "\n".join(lines) + "\n"
+
+    preamble, lang = _preamble(loop, text + "\n" + sig, ctx, {p.name for p in plist} | set(body_locals),
+                               site.language, cpp_needed)
+    trip = _rename(loop.trip_count, renames)
+    footprints = _footprints(loop, accs, renames, trip, guarded_roots, plist)
+    if footprints is None:
+        return None
+    size_param = _size_param(loop, renames, plist)
+    by_root = {p.source or p.name: p.name for p in plist}
+    pairs: set[tuple[str, str]] = set()
+    for a, b in analysis.alias_checks:
+        if a in by_root and b in by_root and by_root[a] != by_root[b]:
+            x, y = sorted((by_root[a], by_root[b]))
+            pairs.add((x, y))
+    may_alias = tuple(sorted(pairs))
+    content_hash = hashlib.sha256(normalized_tokens(preamble + "\n" + func).encode()).hexdigest()
+    return Kernel(
+        name=KERNEL_NAME, language=lang, preamble=preamble, source=func, signature=sig, return_type=rtype,
+        params=tuple(plist), footprints=tuple(footprints), trip_count=trip, loop_id=site.loop_id,
+        content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
+        size_param=size_param, path=site.path,
+    )
+
+
+def _to_result_pointer(plist: list[KernelParam], name: str, t: CType, pre: list[str], post: list[str],
+                       fresh: Any) -> None:
+    """Turn the by-value parameter `name` into a RESULT pointer read at entry and written back at exit."""
+    ptr = fresh(f"simdlens_{name}")
+    for i, p in enumerate(plist):
+        if p.name == name:
+            plist[i] = KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, p.source or name)
+            pre.append(f"{t.c} {name} = *{ptr};")
+            break
+    else:
+        plist.append(KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, name))
+    post.insert(0, f"*{ptr} = {name};")
+
+
+def _strip_comments(text: str) -> str:
+    return re.sub(r"//[^\n]*|/\*[\s\S]*?\*/", " ", text)
+
+
+def _is_container(decl: str) -> bool:
+    return bool(re.search(r"\b(?:std::)?(vector|array|valarray)\s*<", decl))
+
+
+def _row_extent(decl: str, root: str) -> str | None:
+    """The second extent of a 2-D array declaration `T root[A][B]`, else None."""
+    m = re.search(r"(?<![\w.>])" + re.escape(root) + r"\s*\[([^\]]*)\]\s*\[([^\]]*)\]", decl)
+    return m.group(2).strip() if m else None
+
+
+def _constant_extent(text: str, ctx: Any) -> bool:
+    if re.fullmatch(r"\d+[uUlL]*", text):
+        return True
+    ev = getattr(ctx, "eval_int", None)
+    try:
+        return ev is not None and ev(text) is not None
+    except Exception:
+        return False
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(r"(?<![\w.>])" + re.escape(name) + r"(?!\w)", text) is not None
+
+
+def _body_locals(loop: LoopIR, text: str) -> set[str]:
+    """Scalars declared inside the loop's own text (no parameter needed)."""
+    out: set[str] = set()
+    for sc in loop.scalars:
+        if sc.role == ScalarRole.LOCAL and not sc.decl:
+            out.add(sc.name)
+    return out
+
+
+def _rename(text: str, renames: dict[str, str]) -> str:
+    for src in sorted(renames, key=len, reverse=True):
+        dst = renames[src]
+        if src == dst:
+            continue
+        parts = re.split(r"(->|\.|\(\))", src)
+        pat = r"\s*".join(re.escape(p) for p in parts if p)
+        pat = pat.replace(r"\(\)", r"\(\s*\)")
+        text = re.sub(r"(?<![\w.>])" + pat + r"(?!\w)", dst, text)
+    return text
+
+
+def _guarded_roots(loop: LoopIR) -> set[str]:
+    guarded: dict[str, bool] = {}
+    for acc, write, guard in _guarded_accesses(loop.body):
+        if write and not guard:
+            guarded[acc.root] = False
+        elif not write:
+            guarded[acc.root] = guarded.get(acc.root, True) and guard
+    return {r for r, g in guarded.items() if g}
+
+
+def _preamble(loop: LoopIR, text: str, ctx: Any, params: set[str], language: str, cpp_needed: bool) -> tuple[str, Any]:
+    names = {t for t in tokenize(text) if re.fullmatch(r"[A-Za-z_]\w*", t)} - params - _C_KEYWORDS
+    names.discard(loop.iv)
+    extra = ""
+    pre = getattr(ctx, "preamble", None)
+    if pre is not None:
+        globals_ = getattr(ctx, "globals", {})
+        try:
+            extra = pre(sorted(n for n in names if n not in globals_))
+        except Exception:
+            extra = ""
+    uses_math = any(isinstance(e, Call) for s in walk_stmts(loop.body) for e in _stmt_exprs(s)) or bool(
+        names & (mathcalls.known_names() | {"NAN", "INFINITY", "HUGE_VAL", "HUGE_VALF"}))
+    lang = "cpp" if cpp_needed or (language == "cpp" and _CPP_MARKERS.search(extra)) else "c"
+    if lang == "cpp":
+        inc = ["#include <cstdint>", "#include <cstddef>", "#include <cmath>", "#include <algorithm>",
+               "#include <climits>", "#include <cfloat>"]
+    else:
+        inc = ["#include <stdint.h>", "#include <stddef.h>", "#include <stdbool.h>", "#include <limits.h>",
+               "#include <float.h>"]
+        if uses_math:
+            inc.append("#include <math.h>")
+    return "\n".join(inc) + ("\n" + extra if extra else "") + "\n", lang
+
+
+def _stmt_exprs(s: Any) -> list[Any]:
+    out: list[Any] = []
+    for attr in ("value", "cond", "step", "index"):
+        v = getattr(s, attr, None)
+        if v is not None and not isinstance(v, tuple | str):
+            out.extend(walk_exprs(v))
+    return out
+
+
+def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[str, str], trip: str,
+                guarded: set[str], params: list[KernelParam]) -> list[Footprint] | None:
+    by_param = {p.source or p.name: p.name for p in params}
+    first = _rename(loop.lower, renames) if loop.lower.strip() else "0"
+    last = f"({first}) + ({loop.step}) * (({trip}) - 1)"
+    per_root: dict[str, list[Access]] = {}
+    for a, _w, _s in accs:
+        per_root.setdefault(a.root, []).append(a)
+    index_arrays: dict[str, str] = {}
+    out: list[Footprint] = []
+    for root, items in sorted(per_root.items()):
+        pname = by_param.get(root)
+        if pname is None:
+            return None
+        los: list[str] = []
+        his: list[str] = []
+        for a in items:
+            row = _row_offset(a, loop, renames)
+            if a.index is not None:
+                pk = next((s for s in walk_stmts(loop.body) if isinstance(s, Pack) and s.dst is a), None)
+                if pk is not None:
+                    c = renames.get(pk.counter, pk.counter)
+                    los.append(f"({c})")
+                    his.append(f"({c}) + ({trip}) - 1")
+                    continue
+                for e in walk_exprs(a.index):
+                    if hasattr(e, "access") and e.access.root != root:
+                        index_arrays[e.access.root] = pname
+                los.append("0")
+                his.append(f"({trip}) - 1")
+                continue
+            sym = f" + ({_rename(a.symbolic, renames)})" if a.symbolic else ""
+            base = f"{row} + " if row else ""
+            if not a.coeff:
+                fixed = f"{base}{a.offset}{sym}"
+                los.append(fixed)
+                his.append(fixed)
+                continue
+            at_first = f"{base}{a.coeff} * ({first}) + {a.offset}{sym}"
+            at_last = f"{base}{a.coeff} * ({last}) + {a.offset}{sym}"
+            lo, hi = (at_first, at_last) if a.coeff * loop.step > 0 else (at_last, at_first)
+            los.append(lo)
+            his.append(hi)
+        out.append(Footprint(pname, _combine(los, "<"), _combine(his, ">"), root in guarded))
+    final = []
+    for f in out:
+        src_root = next((r for r, p in by_param.items() if p == f.param), "")
+        if src_root in index_arrays:
+            final.append(Footprint(f.param, f.lo, f.hi, f.guarded, index_arrays[src_root]))
+        else:
+            final.append(f)
+    return final
+
+
+def _row_offset(a: Access, loop: LoopIR, renames: dict[str, str]) -> str:
+    """For a row base `m[j]` of a 2-D array, the flat offset of the row: `(j) * (B)`."""
+    if not a.base.startswith(a.root + "["):
+        return ""
+    arr = loop.array(a.root)
+    ext = _row_extent(arr.decl, a.root) if arr is not None else None
+    row = a.base[len(a.root) + 1:-1]
+    if ext is None:
+        return ""
+    return f"({_rename(row, renames)}) * ({ext})"
+
+
+def _combine(exprs: list[str], op: str) -> str:
+    uniq: list[str] = []
+    for e in exprs:
+        if e not in uniq:
+            uniq.append(e)
+    acc = uniq[0]
+    for e in uniq[1:]:
+        acc = f"(({acc}) {op} ({e}) ? ({acc}) : ({e}))"
+    return acc
+
+
+def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam]) -> str | None:
+    names = [p.name for p in params if p.role == ParamRole.COUNT]
+    upper = _rename(loop.upper, renames)
+    lower = _rename(loop.lower, renames)
+    for text in (upper, lower):
+        for n in names:
+            if _mentions(text, n):
+                return n
+    return None

@@ -1,0 +1,648 @@
+"""Whether a loop may run on SIMD lanes, and why: dependences, aliasing, scalars, control flow.
+
+`judge(site, loop, reasons, ctx)` takes the IR from `build` and decides the verdict:
+
+- NOT_VECTORIZABLE when anything blocks it: a blocking reason from the builder (goto, calls, volatile,
+  a scalar recurrence, ...), a loop-carried dependence shorter than the narrowest SIMD width, a scatter
+  whose iterations may hit the same element, an unknown dependence;
+- VECTORIZABLE_WITH_CHECKS when it is safe only if pointers do not overlap (`alias_checks`) or an
+  unknown distance is large enough (a runtime check);
+- VECTORIZABLE otherwise, with a summary reason ("elementwise", "reduction", "search", "pack") and
+  informational reasons for what a rewrite must respect (float reassociation, guarded loads, ...).
+
+The lowering contract the dependence test assumes: a vector step executes the body's statements in
+order, each for all lanes (the loads of a statement before its store). Under it a dependence from an
+earlier statement to a later one is harmless at any width; a dependence going backwards (same
+statement, or to an earlier statement) with distance d is harmless for up to d lanes (`max_lanes`);
+a backward dependence between statements that do not form a cycle is removed by reordering them
+(fact "reorder": hoist those loads above the stores).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from simdlens.analysis.build import accesses_of
+from simdlens.analysis.ir import (
+    Access,
+    ArgReduce,
+    Array,
+    Binary,
+    Carry,
+    Exit,
+    Expr,
+    If,
+    Let,
+    Load,
+    LoopIR,
+    Pack,
+    Reduce,
+    ReduceOp,
+    Select,
+    Step,
+    Stmt,
+    Store,
+    Var,
+    walk_exprs,
+    walk_stmts,
+)
+from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
+
+# Reason codes that describe a vectorizable loop rather than block it.
+INFORMATIONAL = frozenset({
+    "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
+    "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
+    "pointer_walk", "if_convert", "last_value", "outer_vectorizable",
+})
+# Codes that need a runtime check rather than block.
+CHECKS = frozenset({"may_alias", "symbolic_distance", "rows_may_overlap"})
+
+_WIDTHS = (("SSE", 128), ("AVX2", 256), ("AVX-512", 512))
+
+
+def judge(site: LoopSite, loop: LoopIR | None, reasons: tuple[Reason, ...], ctx: Any = None) -> Analysis:
+    """The verdict for one loop, with its reasons, facts, alias checks and lane limit."""
+    if loop is None:
+        rs = reasons or (Reason("unsupported_loop", "the loop could not be normalised", site.header),)
+        facts = frozenset({"outer"}) if site.role != LoopRole.INNERMOST else frozenset()
+        return Analysis(site, LoopVerdict.NOT_VECTORIZABLE, rs, None, facts)
+    j = _Judge(site, loop)
+    j.reasons.extend(reasons)
+    j.run()
+    return j.result()
+
+
+class _Judge:
+    def __init__(self, site: LoopSite, loop: LoopIR) -> None:
+        self.site = site
+        self.loop = loop
+        self.reasons: list[Reason] = []
+        self.facts: set[str] = set()
+        self.alias: set[tuple[str, str]] = set()
+        self.max_lanes: int | None = None
+
+    # ---- verdict ------------------------------------------------------------------------------------
+
+    def result(self) -> Analysis:
+        codes = {r.code for r in self.reasons}
+        for c in codes:
+            if c == "pointer_walk":
+                self.facts.add("pointer_walk")
+            elif c == "math_call":
+                self.facts.add("svml")
+            elif c == "fma_call":
+                self.facts.add("fma_call")
+        blocking = [r for r in self.reasons if r.code not in INFORMATIONAL and r.code not in CHECKS]
+        if blocking:
+            verdict = LoopVerdict.NOT_VECTORIZABLE
+        elif any(r.code in CHECKS for r in self.reasons):
+            verdict = LoopVerdict.VECTORIZABLE_WITH_CHECKS
+        else:
+            verdict = LoopVerdict.VECTORIZABLE
+        if verdict != LoopVerdict.NOT_VECTORIZABLE:
+            self.reasons.insert(0, self._summary())
+        # blocking reasons first, then checks, then the rest; stable within each group
+        order = {True: 0, False: 1}
+        rs = sorted(self.reasons, key=lambda r: (order[r.code not in INFORMATIONAL and r.code not in CHECKS],
+                                                 r.code not in CHECKS))
+        if verdict != LoopVerdict.NOT_VECTORIZABLE:
+            rs = [self.reasons[0]] + [r for r in rs if r is not self.reasons[0]]
+        return Analysis(self.site, verdict, tuple(_dedupe(rs)), self.loop, frozenset(self.facts),
+                        tuple(sorted(self.alias)), self.max_lanes)
+
+    def _summary(self) -> Reason:
+        body = self.loop.body
+        stmts = walk_stmts(body)
+        if any(isinstance(s, Exit) for s in stmts):
+            ex = next(s for s in stmts if isinstance(s, Exit))
+            return Reason("search", "a search loop: leaves at the first iteration where its exit condition holds",
+                          ex.span or self.site.header)
+        if any(isinstance(s, Pack) for s in stmts):
+            pk = next(s for s in stmts if isinstance(s, Pack))
+            return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
+        reds = [s for s in stmts if isinstance(s, Reduce | ArgReduce)]
+        if reds:
+            names = sorted({s.var if isinstance(s, Reduce) else s.value_var for s in reds})
+            kinds = sorted({_red_word(s) for s in reds})
+            return Reason("reduction", f"{', '.join(kinds)} of {', '.join(names)}", self.site.header)
+        written = sorted({a.base for a, w, _ in accesses_of(body) if w})
+        read = sorted({a.base for a, w, _ in accesses_of(body) if not w} - set(written))
+        msg = "independent iterations"
+        if written:
+            msg += ": writes " + ", ".join(written)
+        if read:
+            msg += ", reads " + ", ".join(read)
+        return Reason("elementwise", msg, self.site.header)
+
+    # ---- analysis ----------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._scalars()
+        self._control()
+        self._dependences()
+        self._aliasing()
+
+    def _scalars(self) -> None:
+        for s in walk_stmts(self.loop.body):
+            if isinstance(s, Reduce):
+                if s.type.is_float and s.op in (ReduceOp.ADD, ReduceOp.SUB, ReduceOp.MUL):
+                    self.facts.add("float_reduction")
+                    self.reasons.append(Reason("float_reduction", f"vectorizing reorders the floating-point "
+                                               f"{'additions' if s.op != ReduceOp.MUL else 'multiplications'} into "
+                                               f"{s.var}: the result can differ in the last bits", s.span))
+                if s.op in (ReduceOp.MIN, ReduceOp.MAX):
+                    self.facts.add("minmax")
+                    if s.type.is_float:
+                        nan = ("NaN elements are ignored" if s.cmp in ("fmin", "fmax") else
+                               f"a NaN element never replaces {s.var} (compare '{s.cmp}'), but a NaN start value stays")
+                        self.reasons.append(Reason("minmax", f"running {s.op.value} of {s.var}: {nan}; a rewrite "
+                                                   "must keep that", s.span))
+                if s.access is not None:
+                    self.facts.add("memory_reduction")
+            elif isinstance(s, ArgReduce):
+                self.facts.add("argminmax")
+                tie = "first" if s.cmp in ("<", ">") else "last"
+                self.reasons.append(Reason("argminmax", f"arg{'max' if s.cmp in ('>', '>=') else 'min'}: "
+                                           f"{s.value_var} and its index {s.index_var} ({tie} index wins ties)",
+                                           s.span))
+            elif isinstance(s, Step):
+                self.facts.add("induction")
+                self.reasons.append(Reason("induction", f"{s.var} steps by a constant each iteration: computed "
+                                           "from the lane number", s.span))
+            elif isinstance(s, Carry):
+                self.facts.add("peel")
+                self.reasons.append(Reason("peel", f"{s.var} carries the previous iteration's value: the first "
+                                           "iteration is peeled and the rest shifts by one lane", s.span))
+            elif isinstance(s, Pack):
+                self.facts.add("compress")
+        for sc in self.loop.scalars:
+            if sc.role.value == "local" and sc.live_out:
+                self.facts.add("last_value")
+                self.reasons.append(Reason("last_value", f"{sc.name} is used after the loop: its last value is kept",
+                                           self.site.header))
+
+    def _control(self) -> None:
+        stmts = walk_stmts(self.loop.body)
+        if any(isinstance(s, Exit) for s in stmts):
+            self.facts.add("search")
+            if any(isinstance(s, Exit) and s.kind == "return" for s in stmts):
+                self.facts.add("return")
+            if any(isinstance(s, Store | Pack) or (isinstance(s, Reduce) and s.access is not None) for s in stmts):
+                self.facts.add("search_with_stores")
+        if any(isinstance(s, If) for s in self.loop.body) or any(isinstance(s, If) for s in stmts):
+            self.facts.add("if_convert")
+        if any(isinstance(s, If) and any(isinstance(x, Store) for x in walk_stmts(s.then + s.else_)) for s in stmts):
+            self.facts.add("masked_store")
+            self.reasons.append(Reason("masked_store", "stores only under a condition: needs masked stores",
+                                       self.site.header))
+        guarded: dict[str, bool] = {}
+        spans: dict[str, Any] = {}
+        for acc, write, guard in _guarded_accesses(self.loop.body):
+            if write:
+                if not guard:
+                    guarded[acc.root] = False
+                continue
+            guarded[acc.root] = guarded.get(acc.root, True) and guard
+            spans.setdefault(acc.root, acc.span)
+        cond_roots = sorted(r for r, g in guarded.items() if g)
+        if cond_roots:
+            self.facts.add("guarded_load")
+            for r in cond_roots:
+                self.reasons.append(Reason("guarded_load", f"{r} is read only under a condition: a rewrite must not "
+                                           "read it speculatively (masked loads)", spans.get(r)))
+        if any(acc.index is not None and not write for acc, write, _ in accesses_of(self.loop.body)):
+            self.facts.add("gather")
+
+    # ---- dependences --------------------------------------------------------------------------------
+
+    def _dependences(self) -> None:
+        loop = self.loop
+        accs = accesses_of(loop.body)
+        index_of = {id(s): k for k, s in enumerate(loop.body)}
+        by_root: dict[str, list[tuple[int, Access, bool, Stmt]]] = {}
+        for n, (acc, is_write, top) in enumerate(accs):
+            by_root.setdefault(acc.root, []).append((n, acc, is_write, top))
+        edges: set[tuple[int, int]] = self._scalar_edges()
+        backward: list[tuple[int, int, int, Access, Access, str]] = []  # (src stmt, dst stmt, k, w, a, kind)
+        for root, items in sorted(by_root.items()):
+            writes = [x for x in items if x[2]]
+            if not writes:
+                continue
+            arr = loop.array(root)
+            for wn, w, _ww, wtop in writes:
+                for an, a, aw, atop in items:
+                    if an == wn or (aw and an < wn):
+                        continue  # each write pair once
+                    if isinstance(wtop, Reduce) and wtop is atop and wtop.access is not None:
+                        continue  # a memory reduction's own read-modify-write
+                    si, ai = index_of[id(wtop)], index_of[id(atop)]
+                    self._pair(w, si, a, ai, aw, arr, edges, backward)
+        lanes: list[int] = []
+        for src, dst, k, w, a, kind in backward:
+            cyclic = src == dst or _reaches(edges, dst, src)
+            if not cyclic:
+                self.facts.add("reorder")
+                self.reasons.append(Reason("reorder", f"{_show(a)} and {_show(w)} ({kind}, distance {k}) need the "
+                                           "statements reordered (loads hoisted above the stores)", a.span))
+                continue
+            lanes.append(k)
+            if k == 1:
+                self.reasons.append(Reason("recurrence", _recurrence_message(w, a, kind, k), a.span))
+            else:
+                elem = (loop.array(w.root) or _dummy(w)).elem
+                fits = [f"{isa} ({bits // elem.bits} lanes)" for isa, bits in _WIDTHS if bits // elem.bits <= k]
+                nofit = [f"{isa} ({bits // elem.bits} lanes)" for isa, bits in _WIDTHS if bits // elem.bits > k]
+                if not fits:
+                    self.reasons.append(Reason("recurrence", _recurrence_message(w, a, kind, k)
+                                               + f"; no SIMD width of {elem.name} is that narrow", a.span))
+                else:
+                    msg = f"{_show(a)} / {_show(w)}: distance {k}, safe for up to {k} lanes: {', '.join(fits)}"
+                    if nofit:
+                        msg += f"; not {', '.join(nofit)}"
+                    self.reasons.append(Reason("distance", msg, a.span))
+        if lanes:
+            self.max_lanes = min(lanes)
+
+    def _scalar_edges(self) -> set[tuple[int, int]]:
+        """Statement i defines a temporary that statement j > i uses: i must stay before j."""
+        edges: set[tuple[int, int]] = set()
+        defs: dict[str, list[int]] = {}
+        for k, s in enumerate(self.loop.body):
+            for x in walk_stmts((s,)):
+                if isinstance(x, Let):
+                    defs.setdefault(x.name, []).append(k)
+        for k, s in enumerate(self.loop.body):
+            for name in _vars_used(s):
+                for d in defs.get(name, ()):
+                    if d < k:
+                        edges.add((d, k))
+        return edges
+
+    def _pair(self, w: Access, si: int, a: Access, ai: int, a_is_write: bool, arr: Array | None,
+              edges: set[tuple[int, int]], backward: list[tuple[int, int, int, Access, Access, str]]) -> None:
+        loop = self.loop
+        if w.index is not None or a.index is not None:
+            self._indirect(w, a, a_is_write)
+            return
+        if w.base != a.base:
+            rows = _rows(w.base, w.root), _rows(a.base, a.root)
+            if arr is not None and not arr.pointer and rows[0] is not None and rows[1] is not None:
+                d = _row_difference(rows[0], rows[1])
+                if d is not None and d != 0:
+                    return  # different rows of a true 2-D array
+                if d is None:
+                    self.alias.add(tuple(sorted((w.base, a.base))))  # type: ignore[arg-type]
+                    self.reasons.append(Reason("rows_may_overlap", f"{w.base} and {a.base} may be the same row: "
+                                               "needs a runtime check", a.span))
+                    return
+            else:
+                self.alias.add(tuple(sorted((w.base, a.base))))  # type: ignore[arg-type]
+                self.reasons.append(Reason("may_alias", f"{w.base} and {a.base} may point into the same storage: "
+                                           "needs a runtime overlap check", a.span))
+                return
+        c1, c2 = w.coeff or 0, a.coeff or 0
+        c1 *= loop.step
+        c2 *= loop.step
+        # in iteration units: element = c*k + o (+ symbolic), k = 0, 1, 2, ...
+        if c1 == 0 and c2 == 0:
+            if w.symbolic == a.symbolic and w.offset != a.offset:
+                return
+            if w.symbolic != a.symbolic:
+                self.reasons.append(Reason("unknown_dependence", f"{_show(w)} and {_show(a)} may be the same "
+                                           "element", a.span))
+                return
+            self.reasons.append(Reason("recurrence" if not a_is_write else "invariant_store",
+                                       f"{_show(w)} is written on every iteration and "
+                                       f"{'read' if not a_is_write else 'written'} again ({_show(a)}): a recurrence "
+                                       "through memory", a.span))
+            return
+        if c1 == 0 or c2 == 0:
+            if c1 == 0:
+                self.reasons.append(Reason("invariant_store", f"{_show(w)} is written on every iteration while "
+                                           f"{_show(a)} walks the same array", w.span))
+                return
+            if a.symbolic == w.symbolic and (a.offset - w.offset) % c1 != 0:
+                return
+            self.facts.add("split")
+            self.reasons.append(Reason("split", f"{_show(a)} reads the element that {_show(w)} overwrites in one "
+                                       "iteration: the loop is split there (one-time dependence)", a.span))
+            return
+        if w.symbolic != a.symbolic:
+            if c1 == c2:
+                self.facts.add("symbolic_dependence")
+                self.alias.add(tuple(sorted((_addr(w), _addr(a)))))  # type: ignore[arg-type]
+                self.reasons.append(Reason("symbolic_distance", f"{_show(w)} and {_show(a)} are a distance apart "
+                                           "that is unknown until run time: needs a runtime check", a.span))
+                return
+            self.reasons.append(Reason("unknown_dependence", f"{_show(w)} and {_show(a)} may touch the same element "
+                                       "in different iterations", a.span))
+            return
+        if c1 != c2:
+            g = math.gcd(abs(c1), abs(c2))
+            if (a.offset - w.offset) % g != 0:
+                return  # GCD test: never the same element
+            self.reasons.append(Reason("unknown_dependence", f"{_show(w)} and {_show(a)} may touch the same element "
+                                       "in different iterations (the GCD test cannot rule it out)", a.span))
+            return
+        diff = w.offset - a.offset
+        if diff % c1 != 0:
+            return
+        k = diff // c1  # a's iteration minus w's iteration
+        if k == 0:
+            if si != ai:
+                edges.add((min(si, ai), max(si, ai)))
+            return
+        if k > 0:  # w first (iteration t), then a (iteration t + k)
+            src, dst, dist = si, ai, k
+            kind = "output dependence" if a_is_write else "flow"
+        else:  # a first, then w
+            src, dst, dist = ai, si, -k
+            kind = "output dependence" if a_is_write else "anti"
+        if src < dst:
+            edges.add((src, dst))
+            return
+        if src == dst and kind == "anti":
+            return  # loads of a statement happen before its store
+        backward.append((src, dst, dist, w, a, kind))
+
+    def _indirect(self, w: Access, a: Access, a_is_write: bool) -> None:
+        if w.index is not None and isinstance(w.index, Var) and any(
+                isinstance(s, Pack) and s.counter == w.index.name for s in walk_stmts(self.loop.body)):
+            self.reasons.append(Reason("pack_in_place", f"packs into {w.base} while also accessing it "
+                                       f"({_show(a)})", a.span))
+            return
+        if w.index is not None:
+            self.reasons.append(Reason("scatter_conflict", f"{_show(w)} writes through an index array and "
+                                       f"{_show(a)} touches the same array: iterations may hit the same element",
+                                       w.span))
+            return
+        self.reasons.append(Reason("indirect_dependence", f"{_show(a)} reads through an index array the elements "
+                                   f"{_show(w)} writes: the dependence is unknown", a.span))
+
+    # ---- aliasing -----------------------------------------------------------------------------------
+
+    def _aliasing(self) -> None:
+        accs = accesses_of(self.loop.body)
+        written = {a.root for a, w, _ in accs if w}
+        for a, w, _ in accs:
+            if w and a.index is not None and not any(
+                    x.root == a.root for x, ww, _ in accs if x is not a and not (ww and x.index is a.index)):
+                self.facts.add("scatter")
+                if not any(r.code == "scatter" for r in self.reasons):
+                    self.reasons.append(Reason("scatter", f"writes {_show(a)} through an index array (scatter: "
+                                               "AVX-512; duplicate indices keep the last write, as the scalar loop "
+                                               "does)", a.span))
+        roots = sorted({a.root for a, _, _ in accs})
+        spans = {a.root: a.span for a, _, _ in accs}
+        for i, r1 in enumerate(roots):
+            for r2 in roots[i + 1:]:
+                if r1 not in written and r2 not in written:
+                    continue
+                a1, a2 = self.loop.array(r1), self.loop.array(r2)
+                if a1 is None or a2 is None:
+                    continue
+                if _may_alias(r1, a1, r2, a2):
+                    self.alias.add((r1, r2))
+                    self.reasons.append(Reason("may_alias", f"{r1} and {r2} are pointers without restrict and may "
+                                               "overlap: needs a runtime overlap check",
+                                               spans.get(r1 if r1 in written else r2)))
+
+
+def _red_word(s: Reduce | ArgReduce) -> str:
+    if isinstance(s, ArgReduce):
+        return "argmax" if s.cmp in (">", ">=") else "argmin"
+    return {ReduceOp.ADD: "sum", ReduceOp.SUB: "sum", ReduceOp.MUL: "product", ReduceOp.AND: "and-reduction",
+            ReduceOp.OR: "or-reduction", ReduceOp.XOR: "xor-reduction", ReduceOp.MIN: "min", ReduceOp.MAX: "max"}[s.op]
+
+
+def _dedupe(rs: Iterable[Reason]) -> list[Reason]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in rs:
+        k = (r.code, r.message)
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out
+
+
+def _show(a: Access) -> str:
+    """The access as the user would write it."""
+    if a.index is not None:
+        return f"{a.base}[...]"
+    parts = []
+    if a.coeff:
+        parts.append("i" if a.coeff == 1 else f"{a.coeff}*i")
+    if a.symbolic:
+        parts.append(a.symbolic)
+    if a.offset or not parts:
+        parts.append(str(a.offset))
+    txt = "+".join(parts).replace("+-", "-")
+    return f"{a.base}[{txt}]"
+
+
+def _addr(a: Access) -> str:
+    return f"{a.base}+{a.symbolic}" if a.symbolic else a.base
+
+
+def _dummy(a: Access) -> Array:
+    return Array(a.root, a.elem, pointer=True)
+
+
+def _recurrence_message(w: Access, a: Access, kind: str, k: int) -> str:
+    when = "one iteration earlier" if k == 1 else f"{k} iterations earlier"
+    if kind == "flow":
+        return f"{_show(a)} reads {_show(w)}'s element written {when}: a recurrence"
+    if kind == "anti":
+        return f"{_show(w)} overwrites what {_show(a)} still has to read {when.replace('earlier', 'later')}"
+    return f"{_show(w)} and {_show(a)} write the same element {k} iteration(s) apart"
+
+
+def _reaches(edges: set[tuple[int, int]], start: int, goal: int) -> bool:
+    todo, seen = [start], {start}
+    while todo:
+        x = todo.pop()
+        if x == goal:
+            return True
+        for s, d in edges:
+            if s == x and d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return False
+
+
+def _vars_used(s: Stmt) -> set[str]:
+    out: set[str] = set()
+    exprs: list[Expr] = []
+    for x in walk_stmts((s,)):
+        if isinstance(x, Store | Let | Carry | Reduce):
+            exprs.append(x.value)
+        elif isinstance(x, If):
+            exprs.append(x.cond)
+        elif isinstance(x, Exit):
+            exprs.append(x.cond)
+            if x.value is not None:
+                exprs.append(x.value)
+        elif isinstance(x, Pack):
+            exprs.extend((x.cond, x.value))
+        elif isinstance(x, ArgReduce):
+            exprs.extend((x.value, x.index))
+    for e in exprs:
+        for y in walk_exprs(e):
+            if isinstance(y, Var):
+                out.add(y.name)
+    return out
+
+
+_ROW = re.compile(r"^(.+?)\[(.*)\]$")
+
+
+def _rows(base: str, root: str) -> str | None:
+    if not base.startswith(root + "["):
+        return None
+    m = _ROW.match(base)
+    return m.group(2) if m else None
+
+
+def _row_difference(r1: str, r2: str) -> int | None:
+    """r1 - r2 when both are `x`, `x+c` or `x-c` of the same x (or constants); None when unknown."""
+    def split(r: str) -> tuple[str, int] | None:
+        m = re.fullmatch(r"([A-Za-z_]\w*)?([+-]\d+)?", r)
+        if m is None:
+            if re.fullmatch(r"\d+", r):
+                return "", int(r)
+            return None
+        return m.group(1) or "", int(m.group(2) or 0)
+
+    a, b = split(r1), split(r2)
+    if a is None or b is None or a[0] != b[0]:
+        if r1 == r2:
+            return 0
+        return None
+    return a[1] - b[1]
+
+
+_CHAR_TYPES = frozenset({"int8", "uint8"})
+
+
+def _may_alias(r1: str, a1: Array, r2: str, a2: Array) -> bool:
+    """Whether storage reached through roots r1 and r2 may overlap (C's rules, LP64)."""
+    if a1.restrict or a2.restrict:
+        return False
+    # strict aliasing: differently typed objects do not overlap (char types and signed/unsigned twins may)
+    if (a1.elem.name != a2.elem.name and a1.elem.name not in _CHAR_TYPES and a2.elem.name not in _CHAR_TYPES
+            and a1.elem.name.lstrip("u") != a2.elem.name.lstrip("u")):
+        return False
+    m1, m2 = "->" in r1 or "." in r1, "->" in r2 or "." in r2
+    if not a1.pointer and not a2.pointer:
+        if m1 and m2:
+            # p->x vs q->x: the same member of possibly the same object
+            o1, f1 = _member_split(r1)
+            o2, f2 = _member_split(r2)
+            return f1 == f2 and o1 != o2 and ("->" in r1 and "->" in r2)
+        return False
+    if a1.pointer and a2.pointer:
+        return True
+    arr, ptr = (a1, a2) if not a1.pointer else (a2, a1)
+    arr_root = r1 if not a1.pointer else r2
+    if "->" in arr_root:
+        return True  # an array member of a struct reached through a pointer
+    if arr.is_global:
+        return True
+    return not ptr.is_param and bool(ptr.decl)  # a local pointer may point into a local array
+
+
+def _member_split(r: str) -> tuple[str, str]:
+    i = max(r.rfind("->"), r.rfind("."))
+    return r[:i], r[i:].lstrip("->.")
+
+
+def _guarded_accesses(body: tuple[Stmt, ...]) -> list[tuple[Access, bool, bool]]:
+    """(access, is_write, only under a condition) for every access."""
+    out: list[tuple[Access, bool, bool]] = []
+
+    def expr(e: Expr, guard: bool) -> None:
+        if isinstance(e, Load):
+            out.append((e.access, False, guard))
+            if e.access.index is not None:
+                expr(e.access.index, guard)
+        elif isinstance(e, Binary):
+            expr(e.lhs, guard)
+            expr(e.rhs, guard or e.op in ("&&", "||"))
+        elif isinstance(e, Select):
+            expr(e.cond, guard)
+            expr(e.then, True)
+            expr(e.else_, True)
+        else:
+            for sub in _children(e):
+                expr(sub, guard)
+
+    def stmt(s: Stmt, guard: bool) -> None:
+        if isinstance(s, Store):
+            expr(s.value, guard)
+            out.append((s.access, True, guard))
+        elif isinstance(s, Let | Carry | Reduce | ArgReduce):
+            expr(s.value, guard)
+        elif isinstance(s, If):
+            expr(s.cond, guard)
+            for x in s.then + s.else_:
+                stmt(x, True)
+        elif isinstance(s, Exit):
+            expr(s.cond, guard)
+            if s.value is not None:
+                expr(s.value, True)
+        elif isinstance(s, Pack):
+            expr(s.cond, guard)
+            expr(s.value, True)
+            out.append((s.dst, True, True))
+
+    for s in body:
+        stmt(s, False)
+    return out
+
+
+def _children(e: Expr) -> tuple[Expr, ...]:
+    from simdlens.analysis.ir import Call, Cast, Unary
+
+    if isinstance(e, Unary | Cast):
+        return (e.operand,)
+    if isinstance(e, Call):
+        return e.args
+    return ()
+
+
+def refine_outer(outer: Analysis, inner: Analysis, source: bytes = b"") -> Analysis:
+    """An outer loop whose only inner loop carries a recurrence along its own counter, while each outer
+    iteration works on its own row of true 2-D arrays: vectorize the outer level instead."""
+    loop = inner.loop
+    if (outer.loop is not None or loop is None or inner.verdict != LoopVerdict.NOT_VECTORIZABLE
+            or outer.site.role != LoopRole.OUTER):
+        return outer
+    if any(r.code != "recurrence" for r in inner.reasons if r.code not in INFORMATIONAL):
+        return outer
+    if any(sc.role.value not in ("invariant", "local") for sc in loop.scalars):
+        return outer
+    rows: set[str] = set()
+    for a, _w, _s in accesses_of(loop.body):
+        arr = loop.array(a.root)
+        row = _rows(a.base, a.root)
+        if arr is None or arr.pointer or row is None or a.index is not None:
+            return outer
+        rows.add(row)
+    if len(rows) != 1:
+        return outer
+    row = next(iter(rows))
+    if not re.fullmatch(r"[A-Za-z_]\w*", row) or row == loop.iv:
+        return outer
+    header = source[outer.site.header.start_byte:outer.site.header.end_byte].decode("utf-8", "replace")
+    if not re.search(r"(\+\+|--)\s*" + row + r"\b|\b" + row + r"\s*(\+\+|--|\+=|-=)", header):
+        return outer  # the row must be the outer loop's own counter
+    from dataclasses import replace
+
+    site = replace(outer.site, role=LoopRole.OUTER_VECTORIZABLE)
+    reason = Reason("outer_vectorizable", f"the inner loop carries a recurrence along {loop.iv}, but each value of "
+                    f"{row} works on its own row: vectorize across {row} (outer-loop vectorization)", outer.site.header)
+    return Analysis(site, LoopVerdict.NOT_VECTORIZABLE, (reason, *outer.reasons), None, outer.facts | {"outer"})

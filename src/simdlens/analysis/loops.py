@@ -1,0 +1,380 @@
+"""Finding the loops of a file: every `for`, `while` and `do … while` at any depth.
+
+`find_loops(tree, source, path, language)` returns one `LoopSite` per loop statement, in source order,
+inside functions, C++ methods (in-class ones are named `Class::f`, out-of-class ones as written,
+`A::f`), lambdas (function `"<lambda>"`) and templates. A C++ range-based `for (x : v)` is a FOR loop
+too. Loops inside ERROR nodes are still found, so a syntax error elsewhere in a file does not hide
+well-formed loops.
+
+Spans:
+- `span`   the whole loop statement;
+- `header` `for (...)` / `while (...)` through the closing parenthesis; for a `do … while` loop the
+  `do` keyword (the start of the loop, where the reader's eye is);
+- `body`   the loop body statement.
+
+Roles (`LoopRole`): INNERMOST when no loop is nested inside; OUTER when one is; OUTER_VECTORIZABLE for
+a perfectly nested 2-deep `for` nest whose inner `for` runs a small constant number of times
+(fewer than 8, e.g. `for (k = 0; k < 3; k++)`), where vectorizing the outer level is the better choice.
+This is a syntactic check; the legality stage may refine it (an inner loop carrying a dependence on
+its own induction variable also favours the outer level).
+
+Ids: `loop_id` is a short sha256 of the loop's identity text (comments dropped, whitespace removed
+except where two tokens would join: layout-insensitive, token-exact), the enclosing function's name
+and the occurrence index among identical loops in that function. Moving or reformatting a loop keeps
+its id; editing any token of it (or of a loop inside it) changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import tree_sitter
+
+from simdlens.analysis.parse import normalized_tokens
+from simdlens.analysis.positions import node_span
+from simdlens.core import Language, LoopKind, LoopRole, LoopSite, Point, Span
+
+_LOOP_KINDS = {
+    "for_statement": LoopKind.FOR,
+    "for_range_loop": LoopKind.FOR,
+    "while_statement": LoopKind.WHILE,
+    "do_statement": LoopKind.DO_WHILE,
+}
+_FUNCTION_TYPES = frozenset({"function_definition", "lambda_expression"})
+_CLASS_TYPES = frozenset({"class_specifier", "struct_specifier", "union_specifier"})
+_DECLARATOR_WRAPPERS = frozenset({
+    "function_declarator", "pointer_declarator", "reference_declarator", "parenthesized_declarator",
+    "attributed_declarator",
+})
+SHORT_TRIP_COUNT = 8  # an inner loop running fewer times than this is too short to vectorize on its own
+
+# Loops are found from their keywords: a regex finds `for`/`while`/`do` in the text, tree-sitter says
+# which of them start a loop statement (not a comment, a string, a macro body or a do-while's `while`).
+# This is several times faster than a tree-sitter query over the whole tree.
+_KEYWORD = re.compile(rb"\b(?:for|while|do)\b")
+_COMMENT = re.compile(rb"//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)")
+# A space (marked \x01) must stay where removing it would join two tokens into another: between two
+# word characters, or two operator characters that form a longer operator.
+_KEEP_SPACE = re.compile(
+    rb"\x01(?:(?<=[\w.$]\x01)(?=[\w.$'\"])|(?<=\+\x01)(?=[+=])|(?<=-\x01)(?=[-=>])|(?<=[*/%^!=]\x01)(?==)"
+    rb"|(?<=&\x01)(?=[&=])|(?<=\|\x01)(?=[|=])|(?<=<\x01)(?=[<=:%])|(?<=>\x01)(?=[>=*])|(?<=:\x01)(?=[:>])"
+    rb"|(?<=/\x01)(?=[/*])|(?<==\x01)(?=>)|(?<=%\x01)(?=[:>=])|(?<=#\x01)(?=#))"
+)
+# A number ending in an exponent letter, then a space and a sign (`1e -5`): joining would make one
+# pp-number of it, so such texts take the exact path.
+_SPLIT_EXPONENT = re.compile(rb"(?<![A-Za-z0-9_$.])\.?[0-9][0-9A-Za-z_.]*[eEpP]\s+[-+]")
+
+
+_COMMENT_OR_LITERAL = re.compile(rb"""(//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?""")
+
+
+def _drop_comment(m: re.Match[bytes]) -> bytes:
+    return b" " if m.group(1) is not None else m.group(0)
+
+
+def identity_text(text: bytes) -> bytes:
+    """A compact whitespace- and comment-insensitive form of `text` that changes whenever a token
+    changes (spaces kept only where tokens would otherwise join). Used for loop ids: it is much
+    cheaper than `normalized_tokens`. Texts with quotes or a split exponent (`1e -5`) go through the
+    exact tokenizer."""
+    if b"/" in text:
+        if b'"' in text or b"'" in text:  # a comment may hold a quote, a string may hold `//`
+            text = _COMMENT_OR_LITERAL.sub(_drop_comment, text)
+        else:
+            text = _COMMENT.sub(b" ", text)
+    if b'"' in text or b"'" in text or b"\x01" in text or _SPLIT_EXPONENT.search(text):
+        # The exact token stream; the \x02 marker keeps it apart from every compact form.
+        return b"\x02" + normalized_tokens(text).encode("utf-8")
+    joined = b"\x01".join(text.split())
+    return _KEEP_SPACE.sub(b" ", joined).replace(b"\x01", b"")
+
+
+def normalized_text(node: tree_sitter.Node, source: bytes) -> str:
+    """Whitespace- and comment-insensitive text of a node: its tokens joined by single spaces.
+
+    Two pieces of code that differ only in layout or comments get the same text; any change to a
+    token changes it. Reusable for content hashes.
+    """
+    return normalized_tokens(source[node.start_byte : node.end_byte])
+
+
+def loop_id_for(text: bytes, function: str | None, occurrence: int) -> str:
+    """The stable id of a loop: sha256 of its identity text, its function and its occurrence index."""
+    h = hashlib.sha256(f"{function or ''}\0{occurrence}\0".encode())
+    h.update(text)
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LoopRecord:
+    """A found loop before ids are assigned: its site fields plus its identity key."""
+
+    kind: LoopKind
+    span: Span
+    header: Span
+    body: Span
+    function: str | None
+    depth: int
+    role: LoopRole
+    text: bytes  # `identity_text` of the loop
+
+    @property
+    def key(self) -> tuple[str | None, bytes]:
+        return self.function, self.text
+
+
+def find_loops(tree: tree_sitter.Tree, source: bytes, path: str, language: Language) -> tuple[LoopSite, ...]:
+    """Every loop of the file, in source order (outer loops before the loops inside them)."""
+    return assign_ids(scan_loops(tree, source, language), path, language)
+
+
+def assign_ids(
+    records: Iterable[LoopRecord], path: str, language: Language, cache: dict[tuple[str | None, bytes, int], str] | None = None
+) -> tuple[LoopSite, ...]:
+    """Turn records (in source order) into `LoopSite`s with their stable ids.
+
+    `cache` maps (function, text, occurrence) to an id already computed, to skip re-hashing.
+    """
+    seen: dict[tuple[str | None, bytes], int] = {}
+    out: list[LoopSite] = []
+    for r in records:
+        key = r.key
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        ck = (r.function, r.text, occurrence)
+        lid = cache.get(ck) if cache is not None else None
+        if lid is None:
+            lid = loop_id_for(r.text, r.function, occurrence)
+            if cache is not None:
+                cache[ck] = lid
+        out.append(LoopSite(path, language, r.kind, r.span, r.header, r.body, r.function, r.depth, r.role, lid))
+    return tuple(out)
+
+
+def scan_loops(
+    tree: tree_sitter.Tree, source: bytes, language: Language, start_byte: int = 0, end_byte: int | None = None
+) -> list[LoopRecord]:
+    """The loops of `tree` starting in [start_byte, end_byte), in source order.
+
+    When a range is given, the caller must make it cover whole top-level functions, so that each
+    loop's enclosing loops and function are inside it too.
+    """
+    root = tree.root_node
+    loop_types = _LOOP_KINDS
+    nodes: list[tree_sitter.Node] = []
+    end = len(source) if end_byte is None else end_byte
+    for m in _KEYWORD.finditer(source, start_byte, end):
+        s = m.start()
+        keyword = root.descendant_for_byte_range(s, m.end())
+        loop = keyword.parent if keyword is not None else None
+        if loop is not None and loop.type in loop_types and loop.start_byte == s:
+            nodes.append(loop)
+    if not nodes:
+        return []
+
+    index_of = {n.id: i for i, n in enumerate(nodes)}
+    fn_names: dict[int, str | None] = {}
+    found_fn: list[str | None] = []
+    found_depth: list[int] = []
+    children: list[list[int]] = [[] for _ in nodes]
+    # Walk up from each loop to its function: the loops met on the way enclose it.
+    for i, node in enumerate(nodes):
+        depth = 0
+        parent_loop = -1
+        fn: str | None = None
+        child: tree_sitter.Node | None = node
+        p = node.parent
+        while p is not None:
+            t = p.type
+            if t in loop_types:
+                if parent_loop < 0:
+                    parent_loop = index_of.get(p.id, -1)
+                depth += 1
+            elif t in _FUNCTION_TYPES:
+                key = p.id
+                if key not in fn_names:
+                    fn_names[key] = _function_name(p)
+                fn = fn_names[key]
+                break
+            elif t == "ERROR" and child is not None:
+                fn = _recover_function_name(child)  # a function whose header the parser lost
+                break
+            child = p
+            p = p.parent
+        if parent_loop >= 0:
+            children[parent_loop].append(i)
+        found_fn.append(fn)
+        found_depth.append(depth)
+
+    records: list[LoopRecord] = []
+    for i, node in enumerate(nodes):
+        kind = _LOOP_KINDS[node.type]
+        body = node.child_by_field_name("body")
+        span = node_span(node)
+        header, body_span = _header_and_body(node, body, kind, span)
+        kids = children[i]
+        if not kids:
+            role = LoopRole.INNERMOST
+        elif len(kids) == 1 and _short_perfect_inner(node, body, nodes[kids[0]], not children[kids[0]], source):
+            role = LoopRole.OUTER_VECTORIZABLE
+        else:
+            role = LoopRole.OUTER
+        records.append(LoopRecord(kind, span, header, body_span, found_fn[i], found_depth[i], role,
+                                  identity_text(source[span.start_byte : span.end_byte])))
+    return records
+
+
+def _header_and_body(node: tree_sitter.Node, body: tree_sitter.Node | None, kind: LoopKind, span: Span) -> tuple[Span, Span]:
+    if body is None:  # only in broken code
+        return span, span
+    body_span = node_span(body)
+    if kind == LoopKind.DO_WHILE:
+        first = node.child(0) if node.child_count else None
+        return (node_span(first) if first is not None else span), body_span
+    before = body.prev_sibling
+    if before is None or before.end_byte <= node.start_byte:
+        return Span(span.start_byte, body_span.start_byte, span.start, body_span.start), body_span
+    end = before.end_point
+    return Span(span.start_byte, before.end_byte, span.start, Point(end[0], end[1])), body_span
+
+
+def _function_name(node: tree_sitter.Node) -> str | None:
+    if node.type == "lambda_expression":
+        return "<lambda>"
+    decl = node.child_by_field_name("declarator")
+    for _ in range(16):
+        if decl is None or decl.type not in _DECLARATOR_WRAPPERS:
+            break
+        inner = decl.child_by_field_name("declarator")
+        if inner is None and decl.type != "function_declarator" and decl.named_child_count:
+            inner = decl.named_child(0)
+        decl = inner
+    if decl is None or decl.text is None:
+        return None
+    name = "".join(decl.text.decode("utf-8", "replace").split())
+    if "::" not in name:
+        cls = _enclosing_class(node)
+        if cls:
+            name = f"{cls}::{name}"
+    return name
+
+
+def _recover_function_name(block: tree_sitter.Node) -> str | None:
+    """In broken code, the name of the function whose body is `block` (a `{ … }` directly inside an
+    ERROR node): the last function declarator just before it, if any."""
+    if block.type != "compound_statement":
+        return None
+    prev = block.prev_named_sibling
+    if prev is None:
+        return None
+    best: tree_sitter.Node | None = None
+    todo = [prev]
+    budget = 200
+    while todo and budget:
+        budget -= 1
+        n = todo.pop()
+        if n.type == "function_declarator" and (best is None or n.end_byte > best.end_byte):
+            best = n
+        todo.extend(n.named_children)
+    if best is None or best.end_byte < prev.end_byte - 2:
+        return None
+    inner = best.child_by_field_name("declarator")
+    return "".join(inner.text.decode("utf-8", "replace").split()) if inner is not None and inner.text else None
+
+
+def _enclosing_class(node: tree_sitter.Node) -> str | None:
+    parent = node.parent
+    for _ in range(4):  # function_definition <- [template_declaration] <- field_declaration_list <- class
+        if parent is None:
+            return None
+        if parent.type in _CLASS_TYPES:
+            name = parent.child_by_field_name("name")
+            return name.text.decode("utf-8", "replace") if name is not None and name.text else None
+        parent = parent.parent
+    return None
+
+
+def _short_perfect_inner(
+    outer: tree_sitter.Node, outer_body: tree_sitter.Node | None, inner: tree_sitter.Node, inner_is_innermost: bool,
+    source: bytes,
+) -> bool:
+    """True for `for (...) { for (k = c0; k < C; k++) ... }` with C - c0 < 8, and nothing else in the
+    outer body."""
+    if outer.type != "for_statement" or inner.type != "for_statement" or not inner_is_innermost:
+        return False
+    if outer_body is None:
+        return False
+    if outer_body.id != inner.id:
+        if outer_body.type != "compound_statement":
+            return False
+        stmts = [c for c in outer_body.named_children if c.type != "comment"]
+        if len(stmts) != 1 or stmts[0].id != inner.id:
+            return False
+    trip = constant_trip_count(inner)
+    return trip is not None and 0 < trip < SHORT_TRIP_COUNT
+
+
+def _int_literal(node: tree_sitter.Node | None) -> int | None:
+    if node is None or node.type != "number_literal" or node.text is None:
+        return None
+    return parse_int_literal(node.text.decode("ascii", "replace"))
+
+
+def parse_int_literal(text: str) -> int | None:
+    """The value of a C integer literal ("42", "0x2Au", "010", "1'000", "8ULL"), or None."""
+    t = text.replace("'", "").rstrip("uUlLzZ")
+    try:
+        if len(t) > 1 and t[0] == "0" and t[1:].isdigit():
+            return int(t, 8)
+        return int(t, 0)
+    except ValueError:
+        return None
+
+
+def constant_trip_count(loop: tree_sitter.Node) -> int | None:
+    """The trip count of `for (iv = c0; iv < C; iv++)` (also `<=`, `!=`, `++iv`, `iv += 1`) when both
+    bounds are integer literals; None otherwise."""
+    init = loop.child_by_field_name("initializer")
+    cond = loop.child_by_field_name("condition")
+    update = loop.child_by_field_name("update")
+    if init is None or cond is None or update is None:
+        return None
+    iv: str | None = None
+    start: int | None = None
+    if init.type == "declaration":
+        d = init.child_by_field_name("declarator")
+        if d is not None and d.type == "init_declarator":
+            name = d.child_by_field_name("declarator")
+            iv = name.text.decode() if name is not None and name.text else None
+            start = _int_literal(d.child_by_field_name("value"))
+    elif init.type == "assignment_expression":
+        left = init.child_by_field_name("left")
+        iv = left.text.decode() if left is not None and left.text else None
+        start = _int_literal(init.child_by_field_name("right"))
+    if iv is None or start is None:
+        return None
+    if cond.type != "binary_expression":
+        return None
+    left, op, right = cond.child_by_field_name("left"), cond.child_by_field_name("operator"), cond.child_by_field_name("right")
+    if left is None or op is None or left.text is None or left.text.decode() != iv:
+        return None
+    bound = _int_literal(right)
+    if bound is None:
+        return None
+    if not _is_unit_increment(update, iv):
+        return None
+    opt = op.type
+    if opt in ("<", "!="):
+        return max(0, bound - start)
+    if opt == "<=":
+        return max(0, bound - start + 1)
+    return None
+
+
+def _is_unit_increment(update: tree_sitter.Node, iv: str) -> bool:
+    text = update.text.decode("utf-8", "replace") if update.text else ""
+    compact = "".join(text.split())
+    return compact in (f"{iv}++", f"++{iv}", f"{iv}+=1", f"{iv}={iv}+1")

@@ -1,0 +1,164 @@
+"""Converting between simdlens's byte positions and LSP positions.
+
+Inside simdlens every position is byte based (tree-sitter's unit): a `Span` holds byte offsets and
+0-based (line, byte-column) `Point`s. Editors speak LSP positions: a 0-based line and a character
+offset counted in UTF-16 code units (VS Code, the JSON report), UTF-8 bytes or UTF-32 code points,
+whichever encoding the client negotiated. `LineIndex` converts both ways for one document text.
+
+Lines end at "\\n"; a "\\r" before it belongs to the line ending, not the line's characters.
+Positions past the end of a line clamp to the end of that line, lines past the end of the document
+clamp to its end, as the LSP specification asks.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Literal, Protocol
+
+from simdlens.core import Point, Span
+
+Encoding = Literal["utf-8", "utf-16", "utf-32"]
+LspPosition = tuple[int, int]
+LspRange = tuple[LspPosition, LspPosition]
+
+ENCODINGS: tuple[Encoding, ...] = ("utf-8", "utf-16", "utf-32")
+
+
+class _NodeLike(Protocol):
+    @property
+    def start_byte(self) -> int: ...
+    @property
+    def end_byte(self) -> int: ...
+    @property
+    def start_point(self) -> tuple[int, int]: ...
+    @property
+    def end_point(self) -> tuple[int, int]: ...
+
+
+def node_span(node: _NodeLike) -> Span:
+    """The `Span` of a tree-sitter node."""
+    s, e = node.start_point, node.end_point
+    return Span(node.start_byte, node.end_byte, Point(s[0], s[1]), Point(e[0], e[1]))
+
+
+def join_spans(first: Span, last: Span) -> Span:
+    """The span from the start of `first` to the end of `last`."""
+    return Span(first.start_byte, last.end_byte, first.start, last.end)
+
+
+def _units(text: bytes, encoding: Encoding) -> int:
+    """How many code units of `encoding` the UTF-8 bytes `text` take."""
+    if encoding == "utf-8":
+        return len(text)
+    s = text.decode("utf-8", errors="replace")
+    if encoding == "utf-32" or s.isascii():
+        return len(s)
+    return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
+
+
+def _bytes_for_units(line: bytes, units: int, encoding: Encoding) -> int:
+    """The byte offset within `line` (UTF-8, no line ending) of `units` code units, clamped to the
+    line; a position inside a character (e.g. between the halves of a surrogate pair) rounds down."""
+    if units <= 0:
+        return 0
+    if encoding == "utf-8":
+        n = min(units, len(line))
+        # Never split a multi-byte character: back off continuation bytes.
+        while 0 < n < len(line) and (line[n] & 0xC0) == 0x80:
+            n -= 1
+        return n
+    if line.isascii():
+        return min(units, len(line))
+    s = line.decode("utf-8", errors="replace")
+    count = 0
+    offset = 0
+    for ch in s:
+        width = 2 if encoding == "utf-16" and ord(ch) > 0xFFFF else 1
+        if count + width > units:
+            break
+        count += width
+        offset += len(ch.encode("utf-8", errors="replace"))
+    return min(offset, len(line))
+
+
+class LineIndex:
+    """Line starts of one document text, for byte <-> LSP position conversion."""
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        starts = [0]
+        offset = 0
+        for line in source.split(b"\n")[:-1]:
+            offset += len(line) + 1
+            starts.append(offset)
+        self._starts = starts
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def line_start(self, line: int) -> int:
+        return self._starts[max(0, min(line, len(self._starts) - 1))]
+
+    def _line_end(self, line: int) -> int:
+        """Byte offset of the end of `line`'s text (before "\\r\\n" / "\\n")."""
+        if line + 1 < len(self._starts):
+            end = self._starts[line + 1] - 1
+            if end > self._starts[line] and self.source[end - 1 : end] == b"\r":
+                end -= 1
+            return end
+        end = len(self.source)
+        if end > self._starts[line] and self.source[end - 1 : end] == b"\r":
+            end -= 1
+        return end
+
+    def line_text(self, line: int) -> bytes:
+        """The bytes of `line` without its line ending."""
+        line = max(0, min(line, len(self._starts) - 1))
+        return self.source[self._starts[line] : self._line_end(line)]
+
+    def byte_to_point(self, offset: int) -> Point:
+        offset = max(0, min(offset, len(self.source)))
+        line = bisect.bisect_right(self._starts, offset) - 1
+        return Point(line, offset - self._starts[line])
+
+    def point_to_lsp(self, point: Point | tuple[int, int], encoding: Encoding = "utf-16") -> LspPosition:
+        """LSP (line, character) of a tree-sitter point (line, byte column)."""
+        line, column = (point.line, point.column) if isinstance(point, Point) else point
+        if line >= len(self._starts):
+            return self.byte_to_lsp(len(self.source), encoding)
+        line = max(0, line)
+        start = self._starts[line]
+        end = self._line_end(line)
+        byte = min(start + max(0, column), end)
+        return line, _units(self.source[start:byte], encoding)
+
+    def byte_to_lsp(self, offset: int, encoding: Encoding = "utf-16") -> LspPosition:
+        """LSP (line, character) of a byte offset (clamped to the document)."""
+        return self.point_to_lsp(self.byte_to_point(offset), encoding)
+
+    def lsp_to_byte(self, line: int, character: int, encoding: Encoding = "utf-16") -> int:
+        """Byte offset of an LSP position; past the end of a line clamps to the line's end, past the
+        last line to the end of the document."""
+        if line < 0:
+            return 0
+        if line >= len(self._starts):
+            return len(self.source)
+        start = self._starts[line]
+        text = self.source[start : self._line_end(line)]
+        return start + _bytes_for_units(text, character, encoding)
+
+    def lsp_to_point(self, line: int, character: int, encoding: Encoding = "utf-16") -> Point:
+        return self.byte_to_point(self.lsp_to_byte(line, character, encoding))
+
+    def span_to_lsp_range(self, span: Span, encoding: Encoding = "utf-16") -> LspRange:
+        """The LSP range ((line, character), (line, character)) of a span."""
+        return self.point_to_lsp(span.start, encoding), self.point_to_lsp(span.end, encoding)
+
+    def lsp_range_to_bytes(self, rng: LspRange, encoding: Encoding = "utf-16") -> tuple[int, int]:
+        (l1, c1), (l2, c2) = rng
+        return self.lsp_to_byte(l1, c1, encoding), self.lsp_to_byte(l2, c2, encoding)
+
+    # Names from the architecture notes' contract.
+    to_lsp = point_to_lsp
+    from_lsp = lsp_to_byte

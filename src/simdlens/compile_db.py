@@ -1,0 +1,255 @@
+"""The user's compile flags, taken from a `compile_commands.json` — which is untrusted input.
+
+A cloned repository can put anything in its compilation database: a "compiler" that is a script,
+`-fplugin=evil.so`, `-B/tmp/x` (a directory of substitute `as`/`ld`/`cc1`), `-wrapper`, `-specs=`,
+`@response-file`s, `-include /home/me/.ssh/id_rsa`. So we keep only an allow-list of flag kinds that
+change what the code means, never how the compiler runs:
+
+    -I / -isystem / -iquote / -idirafter <dir>    include directories (paths only)
+    -D / -U                                       macros
+    -std=<standard>                               language standard
+    -m<isa or tuning>                             target flags, without paths (`-mllvm` dropped)
+    -O<level>                                     optimisation level
+    -f<known-safe>                                see SAFE_F_FLAGS
+
+Everything else is dropped (and listed in `CompileFlags.dropped`). The database's compiler path is
+used only when it matches one of `Settings.allowed_compilers` (globs, as clangd's `--query-driver`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "compile_commands.json"
+MAX_DB_BYTES = 256 * 1024 * 1024
+
+# -f flags that only change code generation or language semantics (no paths, no plugins, no files).
+SAFE_F_FLAGS = re.compile(
+    r"^-f(no-)?("
+    r"strict-aliasing|wrapv|trapv|fast-math|math-errno|unsafe-math-optimizations|trapping-math|"
+    r"associative-math|reciprocal-math|signed-zeros|finite-math-only|rounding-math|"
+    r"fp-contract=(fast|on|off)|excess-precision=(fast|standard|16)|"
+    r"tree-vectorize|tree-loop-vectorize|tree-slp-vectorize|vectorize|slp-vectorize|"
+    r"unroll-loops|peel-loops|inline|inline-functions|builtin|common|"
+    r"PIC|pic|PIE|pie|plt|semantic-interposition|omit-frame-pointer|"
+    r"signed-char|unsigned-char|exceptions|rtti|threadsafe-statics|"
+    r"openmp-simd|ms-extensions|gnu89-inline|permissive|"
+    r"stack-protector|stack-protector-strong|stack-protector-all|"
+    r"visibility=(default|hidden|internal|protected)|cf-protection(=(full|none|branch|return))?|"
+    r"lax-vector-conversions|delete-null-pointer-checks|strict-overflow|"
+    r"vect-cost-model=(unlimited|dynamic|cheap|very-cheap)|simd-cost-model=(unlimited|dynamic|cheap|very-cheap)"
+    r")$"
+)
+SAFE_M_FLAG = re.compile(r"^-m(?!llvm$)[A-Za-z0-9][A-Za-z0-9_.,=+-]*$")
+STD_FLAG = re.compile(r"^-std=(c|gnu|c\+\+|gnu\+\+|iso9899:)[0-9a-z]+$")
+OPT_FLAG = re.compile(r"^-O([0-3sgz]|fast)?$")
+MACRO_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+INCLUDE_DIR_FLAGS = ("-I", "-isystem", "-iquote", "-idirafter")
+# Flags that take the next argument (so that argument is not mistaken for a source file).
+TAKES_ARGUMENT = frozenset({
+    "-o", "-MF", "-MT", "-MQ", "-include", "-imacros", "-x", "-Xclang", "-Xlinker", "-Xassembler",
+    "-Xpreprocessor", "-wrapper", "-B", "-L", "-isysroot", "--sysroot", "-target", "-iprefix",
+    "-iwithprefix", "-iwithprefixbefore", "-specs", "-aux-info", "-dumpbase", "-dumpdir", "-arch",
+    "-I", "-isystem", "-iquote", "-idirafter", "-D", "-U", "--param", "-mllvm", "-z",
+})
+
+
+@dataclass(frozen=True)
+class CompileFlags:
+    """The parts of one file's compile command that simdlens will use."""
+
+    compiler: str = ""  # "" = not given or not allow-listed: simdlens picks gcc/clang itself
+    include_dirs: tuple[str, ...] = ()
+    defines: tuple[tuple[str, str | None], ...] = ()  # (name, value); value None = -U name
+    flags: tuple[str, ...] = ()  # allowed -m / -f flags, in order
+    std: str = ""  # e.g. "-std=c11"; "" = compiler default
+    opt_level: str = ""  # e.g. "-O2"; "" = not given (simdlens then uses -O2)
+    dropped: tuple[str, ...] = ()  # what was refused, for `doctor` and logs
+    exact: bool = False  # True when the database had an entry for this very file
+
+    def define_map(self) -> dict[str, str]:
+        """Macros as a mapping (what `FileContext.build(defines=...)` takes); -U removes."""
+        out: dict[str, str] = {}
+        for name, value in self.defines:
+            if value is None:
+                out.pop(name, None)
+            else:
+                out[name] = value
+        return out
+
+    def define_args(self) -> tuple[str, ...]:
+        return tuple(f"-D{n}={v}" if v is not None else f"-U{n}" for n, v in self.defines)
+
+    def user_args(self) -> tuple[str, ...]:
+        """What the user's own build passes that matters for codegen: -O, -std, -m/-f, macros."""
+        return (self.opt_level or "-O2", *((self.std,) if self.std else ()), *self.flags, *self.define_args())
+
+
+def sanitize_arguments(args: list[str] | tuple[str, ...], directory: str = ".") -> CompileFlags:
+    """Keep only allow-listed flags from a compiler command line (without its argv[0])."""
+    include_dirs: list[str] = []
+    defines: list[tuple[str, str | None]] = []
+    flags: list[str] = []
+    dropped: list[str] = []
+    std = opt = ""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        consumed = 1
+        if arg.startswith("@"):
+            dropped.append(arg)  # response files: never read
+        elif arg in INCLUDE_DIR_FLAGS or any(arg.startswith(f) and len(arg) > len(f) for f in INCLUDE_DIR_FLAGS):
+            flag = next(f for f in sorted(INCLUDE_DIR_FLAGS, key=len, reverse=True) if arg.startswith(f))
+            path = arg[len(flag):]
+            if not path and nxt is not None:
+                path, consumed = nxt, 2
+            if path and "\0" not in path:
+                include_dirs.append(os.path.normpath(os.path.join(directory, path)))
+        elif arg in ("-D", "-U") or (arg[:2] in ("-D", "-U") and len(arg) > 2):
+            body = arg[2:]
+            if not body and nxt is not None:
+                body, consumed = nxt, 2
+            name, eq, value = body.partition("=")
+            if MACRO_NAME.match(name) and "\n" not in value:
+                defines.append((name, (value if eq else "1") if arg.startswith("-D") else None))
+            else:
+                dropped.append(arg if consumed == 1 else f"{arg} {body}")
+        elif STD_FLAG.match(arg):
+            std = arg
+        elif OPT_FLAG.match(arg):
+            opt = arg
+        elif SAFE_M_FLAG.match(arg) or _safe_f_flag(arg):
+            flags.append(arg)
+        elif arg.startswith("-"):
+            if arg in TAKES_ARGUMENT and nxt is not None:
+                consumed = 2
+                dropped.append(f"{arg} {nxt}")
+            elif arg not in ("-c", "-g", "-pipe") and not arg.startswith(("-W", "-g", "-M")):
+                dropped.append(arg)
+        # else: a source/object file name
+        i += consumed
+    return CompileFlags(
+        include_dirs=tuple(dict.fromkeys(include_dirs)), defines=tuple(defines), flags=tuple(flags),
+        std=std, opt_level=opt, dropped=tuple(dropped),
+    )
+
+
+def _safe_f_flag(arg: str) -> bool:
+    return bool(SAFE_F_FLAGS.match(arg))
+
+
+def compiler_allowed(path: str, allowed: tuple[str, ...]) -> bool:
+    """True when the database's compiler `path` matches one of the user's trusted globs."""
+    if not path or not allowed:
+        return False
+    candidates = {path}
+    try:
+        candidates.add(str(Path(path).resolve()))
+    except OSError:
+        pass
+    return any(fnmatch.fnmatchcase(c, glob) for c in candidates for glob in allowed)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    file: str  # absolute, normalised
+    directory: str
+    arguments: tuple[str, ...]
+
+
+@dataclass
+class CompileDatabase:
+    """A parsed compile_commands.json."""
+
+    path: Path
+    entries: list[_Entry] = field(default_factory=list)
+    allowed_compilers: tuple[str, ...] = ()
+
+    @classmethod
+    def find(cls, start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
+        """The nearest compile_commands.json at or above `start_dir` (also in a `build/` child, as
+        clangd looks); None when there is none or it cannot be read (logged as one line)."""
+        here = Path(start_dir).resolve()
+        for directory in (here, *here.parents):
+            for candidate in (directory / DB_NAME, directory / "build" / DB_NAME):
+                if candidate.is_file():
+                    return cls.load(candidate, allowed_compilers)
+        return None
+
+    @classmethod
+    def load(cls, path: Path, allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
+        try:
+            if path.stat().st_size > MAX_DB_BYTES:
+                log.warning("%s: larger than %d MB, ignored", path, MAX_DB_BYTES >> 20)
+                return None
+            data: Any = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, ValueError) as exc:
+            log.warning("%s: not a readable compilation database (%s), ignored", path, exc)
+            return None
+        if not isinstance(data, list):
+            log.warning("%s: not a JSON list of compile commands, ignored", path)
+            return None
+        entries: list[_Entry] = []
+        for item in data:
+            entry = _parse_entry(item, path.parent)
+            if entry is not None:
+                entries.append(entry)
+        return cls(path=path, entries=entries, allowed_compilers=allowed_compilers)
+
+    def flags_for(self, path: str | os.PathLike[str]) -> CompileFlags:
+        """The sanitized flags for `path`: its own entry, else a neighbour's (same directory, same
+        stem for headers), else the first entry; defaults when the database is empty."""
+        target = os.path.normpath(os.path.abspath(path))
+        entry = next((e for e in self.entries if e.file == target), None)
+        exact = entry is not None
+        if entry is None:
+            stem = os.path.splitext(target)[0]
+            same_dir = [e for e in self.entries if os.path.dirname(e.file) == os.path.dirname(target)]
+            entry = next((e for e in same_dir if os.path.splitext(e.file)[0] == stem), None)
+            entry = entry or (same_dir[0] if same_dir else (self.entries[0] if self.entries else None))
+        if entry is None:
+            return CompileFlags()
+        flags = sanitize_arguments(entry.arguments[1:], entry.directory)
+        compiler = entry.arguments[0] if entry.arguments else ""
+        if compiler and not os.path.isabs(compiler) and "/" in compiler:
+            compiler = os.path.normpath(os.path.join(entry.directory, compiler))
+        if not compiler_allowed(compiler, self.allowed_compilers):
+            if compiler:
+                log.debug("compile_commands.json compiler %r not allow-listed; using simdlens's own", compiler)
+            compiler = ""
+        return CompileFlags(
+            compiler=compiler, include_dirs=flags.include_dirs, defines=flags.defines, flags=flags.flags,
+            std=flags.std, opt_level=flags.opt_level, dropped=flags.dropped, exact=exact,
+        )
+
+
+def _parse_entry(item: Any, db_dir: Path) -> _Entry | None:
+    if not isinstance(item, dict):
+        return None
+    directory = item.get("directory")
+    file = item.get("file")
+    if not isinstance(file, str) or not isinstance(directory, str):
+        return None
+    directory = os.path.normpath(os.path.join(db_dir, directory))
+    arguments = item.get("arguments")
+    if isinstance(arguments, list) and all(isinstance(a, str) for a in arguments):
+        args = tuple(arguments)
+    elif isinstance(item.get("command"), str):
+        try:
+            args = tuple(shlex.split(item["command"]))
+        except ValueError:
+            return None
+    else:
+        return None
+    return _Entry(file=os.path.normpath(os.path.join(directory, file)), directory=directory, arguments=args)

@@ -1,0 +1,1000 @@
+"""Generic lowering of a loop's IR to intrinsic C through an ISA table.
+
+One vectorization factor VF (lanes) is chosen for the whole loop: vector_bits / the widest element type.
+A value of type T then fills VF * bits(T) bits of a register (a uint8 value next to int32 ones is 64
+bits of an xmm register), and every operation is looked up in the table by (op, T, that width). The
+loop becomes
+
+    preheader (broadcasts of invariants, reduction accumulators)
+    main loop: VF iterations per step, all loads of a step before its stores
+    remainder: the original scalar statements (tail = "scalar") or one masked step (tail = "masked")
+    reduction combine (lane by lane, in C, with the scalar loop's own comparison)
+
+Anything the tables or this lowering cannot express raises `Unsupported` with a one-line reason; the
+rule engine turns it into a note, never into a wrong candidate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from simdlens.analysis.ir import (
+    IV,
+    Access,
+    ArgReduce,
+    Binary,
+    Call,
+    Carry,
+    Cast,
+    Const,
+    CType,
+    Exit,
+    Expr,
+    If,
+    Let,
+    Load,
+    LoopIR,
+    Pack,
+    Reduce,
+    ReduceOp,
+    Select,
+    Step,
+    Stmt,
+    Store,
+    Unary,
+    Var,
+    expr_type,
+    walk_exprs,
+    walk_stmts,
+)
+from simdlens.rules.scalar import BUILTIN_C, ScalarPrinter, c_type, literal
+from simdlens.rules.tables import IsaTable
+
+
+class Unsupported(Exception):
+    """The rules cannot vectorize this loop; the message is the user-facing reason."""
+
+
+_CMP = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+_SWAP = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "eq": "eq", "ne": "ne"}
+_NEGATE_INT = {"le": "gt", "ge": "lt", "ne": "eq"}  # integer only: float compares are false on NaN
+_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "&": "and", "|": "or", "^": "xor",
+          "<<": "shl", ">>": "shr", "avg": "avg"}
+_CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf": "fma", "fma": "fma"}
+
+
+def ctype(name: str) -> CType:
+    return CType(name, BUILTIN_C[name])
+
+
+@dataclass(frozen=True)
+class VVal:
+    """A vector value held in C variable `name`: `elem` lanes filling `width` bits (a mask when `mask`)."""
+
+    name: str
+    elem: str
+    width: int
+    mask: bool = False
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """The vector code for one loop (no ISA guard, no alias check: the caller adds those)."""
+
+    code: list[str]
+    vf: int
+    caveats: tuple[str, ...]
+    features: frozenset[str]  # what the rewrite used: "reduction", "select", "search", "convert", ...
+
+
+@dataclass
+class _Pending:
+    access: Access
+    value: VVal
+    mask: VVal | None
+
+
+@dataclass
+class _Block:
+    """Per-step state: temporaries defined so far and stores waiting until all loads are done."""
+
+    env: dict[str, VVal] = field(default_factory=dict)
+    pending: dict[tuple[str, str, int, str], _Pending] = field(default_factory=dict)
+    stepped: set[str] = field(default_factory=set)
+
+
+def access_key(a: Access) -> tuple[str, str, int, str]:
+    return (a.root, a.base, a.offset, a.symbolic)
+
+
+class Lowering:
+    """Lower one `LoopIR` for one table; build once per naming context (user file or kernel)."""
+
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
+                 allow_contraction: bool = False, max_lanes: int | None = None):
+        self.loop = loop
+        self.t = table
+        self.rename = rename
+        self.allow_contraction = allow_contraction
+        self.features: set[str] = set()
+        self.caveats: list[str] = []
+        self.pre: list[str] = []  # preheader lines
+        self.lines: list[str] = []  # current block's lines
+        self._hoisted: dict[str, str] = {}
+        self._taken = _identifiers(loop)
+        self._counter = 0
+        self.body = demote_body(loop.body)
+        self.vf = self._choose_vf(max_lanes)
+        self.iv = rename(loop.iv)
+        self.base = self.iv  # C expression: the lowest element index of the current step
+        self.tail_mask: VVal | None = None
+        self.ctx_mask: VVal | None = None
+        self.unconditional = _unconditional_accesses(self.body)
+        self.block = _Block()
+        self.reductions: dict[str, VVal] = {}
+        self.arg_lanes: dict[str, tuple[VVal, VVal]] = {}
+        self.inductions: dict[str, str] = {}  # var -> hoisted lane-offset vector name
+
+    # ---- names and emission ----------------------------------------------------------------------
+
+    def fresh(self, hint: str) -> str:
+        """A C name that clashes with nothing in the loop: `hint` itself if free, else numbered."""
+        hint = re.sub(r"\W", "_", hint) or "t"
+        numbered = hint in ("t", "m", "k", "lane", "bits")
+        while True:
+            self._counter += 1
+            name = f"{hint}{self._counter}" if numbered else hint
+            numbered = True
+            if name not in self._taken:
+                self._taken.add(name)
+                return name
+
+    def ctype_of(self, v: VVal) -> str:
+        if v.mask and self.t.mask == "kmask":
+            return self.t.mask_ctype(self.vf)
+        vt = self.t.vtype(v.elem, v.width)
+        if vt is None:
+            raise Unsupported(f"no {self.t.name} register holds {self.vf} {v.elem} lanes")
+        return vt
+
+    def emit(self, text: str, elem: str, width: int, mask: bool = False, hint: str = "t") -> VVal:
+        v = VVal(self.fresh(hint), elem, width, mask)
+        self.lines.append(f"{self.ctype_of(v)} {v.name} = {text};")
+        return v
+
+    def hoist(self, text: str, elem: str, width: int, hint: str = "k") -> VVal:
+        key = f"{elem}/{width}/{text}"
+        probe = VVal("", elem, width)
+        if key not in self._hoisted:
+            name = self.fresh(hint)
+            self.pre.append(f"const {self.ctype_of(probe)} {name} = {text};")
+            self._hoisted[key] = name
+        return VVal(self._hoisted[key], elem, width)
+
+    def template(self, op: str, elem: str, width: int) -> str:
+        text = self.t.op(op, elem, width)
+        if text is None:
+            raise Unsupported(f"{self.t.name} has no {op} for {self.vf} {elem} lanes")
+        return text
+
+    def fill(self, template: str, **fields: str) -> str:
+        fields.setdefault("full", hex((1 << self.vf) - 1))
+        return re.sub(r"\{(\w+)\}", lambda m: fields[m.group(1)], template)
+
+    def op(self, op: str, elem: str, width: int, *, mask_out: bool = False, hint: str = "t", **fields: str) -> VVal:
+        return self.emit(self.fill(self.template(op, elem, width), **fields), elem, width, mask_out, hint)
+
+    def width(self, t: CType | str) -> int:
+        name = t if isinstance(t, str) else t.name
+        return self.vf * ctype(name).bits
+
+    # ---- choosing the vectorization factor ------------------------------------------------------
+
+    def _choose_vf(self, max_lanes: int | None) -> int:
+        bits = set()
+        for s in walk_stmts(self.body):
+            for e in _stmt_exprs(s):
+                for x in walk_exprs(e):
+                    bits.add(expr_type(x).bits)
+            if isinstance(s, Store):
+                bits.add(s.access.elem.bits)
+            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce):
+                bits.add(s.type.bits)
+            if isinstance(s, ArgReduce):
+                scalar = self.loop.scalar(s.index_var)
+                bits.add(scalar.type.bits if scalar else 32)
+        widest = max(bits or {32})
+        vf = self.t.vector_bits // widest
+        if max_lanes is not None and max_lanes < vf:
+            raise Unsupported(f"a dependence allows only {max_lanes} lanes; {self.t.name} needs {vf}")
+        if vf * min(bits or {32}) < 32:
+            raise Unsupported(f"mixes {min(bits)}-bit and {widest}-bit elements too narrow for {self.t.name}")
+        return vf
+
+    # ---- values ----------------------------------------------------------------------------------
+
+    def splat(self, text: str, t: CType) -> VVal:
+        return self.hoist(self.fill(self.template("set1", t.name, self.width(t)), x=text), t.name, self.width(t))
+
+    def splat_here(self, text: str, t: CType) -> VVal:
+        """A broadcast of a value that changes every step (emitted in the step, not hoisted)."""
+        return self.op("set1", t.name, self.width(t), x=text)
+
+    def zero(self, t: CType) -> VVal:
+        return self.splat(literal(0, t), t)
+
+    def iota(self, t: CType, scale: str = "1") -> VVal:
+        if t.is_float:
+            raise Unsupported("a floating-point induction (lane values would round differently)")
+        args = ", ".join(f"({c_type(t)})({k} * ({scale}))" if scale != "1" else str(k) for k in range(self.vf))
+        return self.hoist(self.fill(self.template("setr", t.name, self.width(t)), args=args), t.name,
+                          self.width(t), hint="lane")
+
+    def convert(self, v: VVal, dst: str) -> VVal:
+        if v.elem == dst:
+            return v
+        s, d = ctype(v.elem), ctype(dst)
+        if not s.is_float and not d.is_float and s.bits == d.bits:
+            return VVal(v.name, dst, v.width)  # same bits: C's conversion keeps the bit pattern
+        direct = self.t.convert(v.elem, dst, self.width(d))
+        if direct is not None:
+            self.features.add("convert")
+            return self.emit(self.fill(direct, a=v.name), dst, self.width(d))
+        for mid in _intermediates(s, d):
+            hop = self.t.convert(v.elem, mid.name, self.width(mid))
+            same = not s.is_float and not mid.is_float and s.bits == mid.bits
+            last = self.t.convert(mid.name, dst, self.width(d))
+            if (hop is not None or same) and last is not None:
+                return self.convert(self.convert(v, mid.name), dst)
+        raise Unsupported(f"{self.t.name}: no conversion from {v.elem} to {dst}")
+
+    def expr(self, e: Expr) -> VVal:
+        t = expr_type(e)
+        if isinstance(e, Const):
+            return self.splat(literal(e.value, t), t)
+        if isinstance(e, Var):
+            if e.name in self.block.env:
+                return self.block.env[e.name]
+            if e.name in self.inductions:
+                return self.induction_value(e.name, t)
+            scalar = self.loop.scalar(e.name)
+            if scalar is not None and scalar.role.value not in ("invariant", "local"):
+                raise Unsupported(f"`{e.name}` ({scalar.role.value}) is read inside the loop body")
+            return self.splat(self.rename(e.name), t)
+        if isinstance(e, IV):
+            start = self.splat_here(self.base, self.loop.iv_type)
+            v = self.op("add", self.loop.iv_type.name, self.width(self.loop.iv_type),
+                        a=start.name, b=self.iota(self.loop.iv_type).name)
+            return self.convert(v, t.name)
+        if isinstance(e, Load):
+            return self.load(e.access)
+        if isinstance(e, Cast):
+            return self.convert(self.expr(e.operand), t.name)
+        if isinstance(e, Unary):
+            return self.unary(e)
+        if isinstance(e, Binary):
+            if e.op in _CMP or e.op in ("&&", "||"):
+                return self.mask_value(self.cond(e), t)
+            return self.binary(e)
+        if isinstance(e, Select):
+            self.features.add("select")
+            m = self.cond(e.cond)
+            then = self.under(m, lambda: self.convert(self.expr(e.then), t.name))
+            other = self.under(self.mnot(m), lambda: self.convert(self.expr(e.else_), t.name))
+            return self.select(m, then, other)
+        if isinstance(e, Call):
+            return self.call(e)
+        raise Unsupported(f"expression {type(e).__name__} is not supported")
+
+    def unary(self, e: Unary) -> VVal:
+        t = e.type
+        if e.op == "!":
+            return self.mask_value(self.mnot(self.cond(e.operand)), t)
+        a = self.convert(self.expr(e.operand), t.name)
+        w = self.width(t)
+        if e.op == "-":
+            if t.is_float:
+                return self.op("neg", t.name, w, a=a.name)
+            return self.op("sub", t.name, w, a=self.zero(t).name, b=a.name)
+        if e.op == "~":
+            return self.op("not", t.name, w, a=a.name)
+        if e.op == "abs":
+            return self.op("abs", t.name, w, a=a.name)
+        raise Unsupported(f"unary operator {e.op}")
+
+    def binary(self, e: Binary) -> VVal:
+        t = e.type
+        name = _ARITH.get(e.op)
+        if name is None:
+            raise Unsupported(f"operator {e.op}")
+        if name == "div" and not t.is_float:
+            raise Unsupported("integer division (no SIMD integer divide)")
+        if name == "avg":
+            self.features.add("byte_avg")
+        w = self.width(t)
+        if (self.allow_contraction and t.is_float and e.op == "+"
+                and isinstance(e.lhs, Binary) and e.lhs.op == "*"):
+            a, b = self.expr(e.lhs.lhs), self.expr(e.lhs.rhs)
+            c = self.expr(e.rhs)
+            self.caveat("contracts a*b+c into a fused multiply-add (one rounding instead of two)")
+            return self.op("fma", t.name, w, a=a.name, b=b.name, c=c.name)
+        lhs = self.convert(self.expr(e.lhs), t.name)
+        rhs = self.convert(self.expr(e.rhs), t.name)
+        return self.op(name, t.name, w, a=lhs.name, b=rhs.name)
+
+    def call(self, e: Call) -> VVal:
+        name = _CALLS.get(e.func)
+        if name is None:
+            raise Unsupported(f"call to {e.func}()")
+        t = e.type
+        args = [self.convert(self.expr(a), t.name).name for a in e.args]
+        if name == "fma":
+            self.caveat("uses fused multiply-add as the source's fma() does")
+            return self.op("fma", t.name, self.width(t), a=args[0], b=args[1], c=args[2])
+        return self.op(name, t.name, self.width(t), a=args[0])
+
+    # ---- masks -----------------------------------------------------------------------------------
+
+    def under(self, m: VVal, build: Callable[[], VVal]) -> VVal:
+        saved = self.ctx_mask
+        self.ctx_mask = m if saved is None else self.mand(saved, m)
+        try:
+            return build()
+        finally:
+            self.ctx_mask = saved
+
+    def cond(self, e: Expr) -> VVal:
+        """`e` as a mask (true lanes = C truth)."""
+        if isinstance(e, Binary) and e.op in _CMP:
+            ot = e.operand_type
+            a = self.convert(self.expr(e.lhs), ot.name)
+            b = self.convert(self.expr(e.rhs), ot.name)
+            return self.compare(_CMP[e.op], a, b)
+        if isinstance(e, Binary) and e.op in ("&&", "||"):
+            left = self.cond(e.lhs)
+            guard = left if e.op == "&&" else self.mnot(left)
+            right = self.under(guard, lambda: self.cond(e.rhs))
+            return self.mand(left, right) if e.op == "&&" else self.mor(left, right)
+        if isinstance(e, Unary) and e.op == "!":
+            return self.mnot(self.cond(e.operand))
+        if isinstance(e, Cast) and not expr_type(e).is_float and not expr_type(e.operand).is_float \
+                and expr_type(e.operand).bits <= expr_type(e).bits:
+            return self.cond(e.operand)  # widening keeps zero / non-zero
+        v = self.expr(e)
+        return self.compare("ne", v, self.zero(ctype(v.elem)))
+
+    def compare(self, op: str, a: VVal, b: VVal) -> VVal:
+        t = ctype(a.elem)
+        lane = f"int{t.bits}"
+        text = self.t.op(op, a.elem, a.width)
+        if text is not None:
+            return self.emit(self.fill(text, a=a.name, b=b.name), lane, a.width, True, "m")
+        swapped = _SWAP[op]
+        if swapped != op and self.t.op(swapped, a.elem, a.width) is not None:
+            return self.compare(swapped, b, a)
+        if not t.is_float and op in _NEGATE_INT:
+            return self.mnot(self.compare(_NEGATE_INT[op], a, b))
+        raise Unsupported(f"{self.t.name} has no {op} compare for {a.elem}")
+
+    def mask_as(self, m: VVal, bits: int) -> VVal:
+        """`m` with lanes of `bits` bits (vector masks only; mask registers have no lane width)."""
+        if self.t.mask == "kmask" or int(m.elem[3:]) == bits:
+            return m
+        v = self.convert(VVal(m.name, m.elem, m.width), f"int{bits}")
+        return VVal(v.name, v.elem, v.width, True)
+
+    def mand(self, a: VVal, b: VVal) -> VVal:
+        b = self.mask_as(b, int(a.elem[3:]))
+        return self.op("mand", a.elem, a.width, mask_out=True, hint="m", a=a.name, b=b.name)
+
+    def mor(self, a: VVal, b: VVal) -> VVal:
+        b = self.mask_as(b, int(a.elem[3:]))
+        return self.op("mor", a.elem, a.width, mask_out=True, hint="m", a=a.name, b=b.name)
+
+    def mnot(self, a: VVal) -> VVal:
+        return self.op("mnot", a.elem, a.width, mask_out=True, hint="m", a=a.name)
+
+    def mask_value(self, m: VVal, t: CType) -> VVal:
+        """C's value of a comparison (1 / 0) as `t` lanes."""
+        m32 = self.mask_as(m, 32)
+        v = self.op("mtoint", "int32", self.width("int32"), m=m32.name)
+        return self.convert(v, t.name)
+
+    def select(self, m: VVal, then: VVal, other: VVal) -> VVal:
+        m = self.mask_as(m, ctype(then.elem).bits)
+        return self.op("select", then.elem, then.width, m=m.name, t=then.name, e=other.name)
+
+    def memory_mask(self, a: Access) -> VVal | None:
+        guard = None if access_key(a) in self.unconditional else self.ctx_mask
+        if guard is None:
+            return self.tail_mask
+        return guard if self.tail_mask is None else self.mand(guard, self.tail_mask)
+
+    # ---- memory ----------------------------------------------------------------------------------
+
+    def address(self, a: Access) -> str:
+        if a.coeff is None:
+            raise Unsupported(f"indirect access {a.base}[...] (gather)")
+        if a.coeff != 1:
+            raise Unsupported(f"strided access {a.base}[{a.coeff}*{self.loop.iv}...] (needs shuffles)")
+        index = self.base + (f" + {a.offset}" if a.offset > 0 else f" - {-a.offset}" if a.offset else "")
+        if a.symbolic:
+            index += f" + ({self.rename(a.symbolic)})"
+        return f"&{self.rename(a.base)}[{index}]"
+
+    def load(self, a: Access) -> VVal:
+        pending = self.block.pending.get(access_key(a))
+        if pending is not None:
+            if pending.mask is not None and pending.mask != self.tail_mask:
+                raise Unsupported(f"{a.base} is read after a conditional store in the same iteration")
+            return pending.value
+        w = self.width(a.elem)
+        m = self.memory_mask(a)
+        if m is None:
+            return self.op("load", a.elem.name, w, hint=_hint(a.root), p=self.address(a))
+        if self.t.op("maskload", a.elem.name, w) is None:
+            raise Unsupported(f"{self.t.name} cannot load {a.elem.name} elements under a mask "
+                              f"(guarded load of {a.base})")
+        if self.ctx_mask is not None:
+            self.features.add("masked")
+        m = self.mask_as(m, a.elem.bits)
+        return self.op("maskload", a.elem.name, w, hint=_hint(a.root), p=self.address(a), m=m.name)
+
+    def store(self, a: Access, value: VVal) -> None:
+        value = self.convert(value, a.elem.name)
+        m = self.ctx_mask  # stores are never speculative: the condition always applies
+        if self.tail_mask is not None:
+            m = self.tail_mask if m is None else self.mand(m, self.tail_mask)
+        key = access_key(a)
+        prev = self.block.pending.get(key)
+        if prev is None or m is None:
+            self.block.pending[key] = _Pending(a, value, m)
+            return
+        # a second store to the same element in one iteration: later lanes win where its mask is set
+        merged = self.select(m, value, prev.value)
+        self.block.pending[key] = _Pending(a, merged, None if prev.mask is None else self.mor(prev.mask, m))
+
+    def flush(self) -> None:
+        for p in self.block.pending.values():
+            w = self.width(p.access.elem)
+            if p.mask is None:
+                self.lines.append(self.fill(self.template("store", p.access.elem.name, w),
+                                            p=self.address(p.access), a=p.value.name) + ";")
+                continue
+            if self.t.op("maskstore", p.access.elem.name, w) is None:
+                raise Unsupported(f"{self.t.name} cannot store {p.access.elem.name} elements under a mask "
+                                  f"(conditional store to {p.access.base})")
+            if p.mask is not self.tail_mask:
+                self.features.add("masked")
+            m = self.mask_as(p.mask, p.access.elem.bits)
+            self.lines.append(self.fill(self.template("maskstore", p.access.elem.name, w),
+                                        p=self.address(p.access), m=m.name, a=p.value.name) + ";")
+        self.block.pending.clear()
+
+    # ---- statements ------------------------------------------------------------------------------
+
+    def statements(self, body: tuple[Stmt, ...]) -> None:
+        for s in body:
+            self.statement(s)
+
+    def statement(self, s: Stmt) -> None:
+        if isinstance(s, Store):
+            self.store(s.access, self.expr(s.value))
+        elif isinstance(s, Let):
+            self.block.env[s.name] = self.convert(self.expr(s.value), s.type.name)
+        elif isinstance(s, If):
+            self.features.add("select")
+            m = self.cond(s.cond)
+            saved = dict(self.block.env)
+            self.under(m, lambda: self._run(s.then))
+            self.block.env = dict(saved)
+            if s.else_:
+                self.under(self.mnot(m), lambda: self._run(s.else_))
+                self.block.env = saved
+        elif isinstance(s, Reduce):
+            self.reduce(s)
+        elif isinstance(s, ArgReduce):
+            self.arg_reduce(s)
+        elif isinstance(s, Step):
+            if self.ctx_mask is not None or s.var not in self.inductions:
+                raise Unsupported(f"`{s.var}` is stepped under a condition (a compress/pack counter)")
+            self.features.add("induction")
+            self.block.stepped.add(s.var)
+        elif isinstance(s, Exit):
+            raise Unsupported("an early exit that is not at the top of the loop body")
+        elif isinstance(s, Pack):
+            raise Unsupported(f"compress into {s.dst.base}[{s.counter}++] is not supported")
+        elif isinstance(s, Carry):
+            raise Unsupported(f"`{s.var}` carries a value into the next iteration (peeling not supported)")
+        else:
+            raise Unsupported(f"statement {type(s).__name__}")
+
+    def _run(self, body: tuple[Stmt, ...]) -> VVal:
+        self.statements(body)
+        return VVal("", "int32", 0)
+
+    # ---- reductions ------------------------------------------------------------------------------
+
+    def identity(self, op: ReduceOp, t: CType) -> str:
+        if op == ReduceOp.MUL:
+            return literal(1, t)
+        if op == ReduceOp.AND:
+            return literal(-1, t)
+        return literal(0, t)
+
+    def accumulator(self, s: Reduce) -> VVal:
+        acc = self.reductions.get(s.var)
+        if acc is None:
+            t = s.type
+            w = self.width(t)
+            start = self.rename(s.var) if s.op in (ReduceOp.MIN, ReduceOp.MAX) else self.identity(s.op, t)
+            name = self.fresh(f"{s.var}_acc")
+            acc = VVal(name, t.name, w)
+            init = self.fill(self.template("set1", t.name, w), x=start)
+            self.pre.append(f"{self.ctype_of(acc)} {name} = {init};")
+            self.reductions[s.var] = acc
+        return acc
+
+    def reduce(self, s: Reduce) -> None:
+        t = s.type
+        self.features.add("reduction")
+        if t.is_float and s.op in (ReduceOp.ADD, ReduceOp.SUB):
+            self.caveat("reassociates floating-point additions (partial sums per lane)")
+        if t.is_float and s.op == ReduceOp.MUL:
+            self.caveat("reassociates floating-point multiplications (partial products per lane)")
+        if s.op in (ReduceOp.MIN, ReduceOp.MAX) and s.cmp not in _CMP:
+            raise Unsupported(f"{s.cmp}() reduction (NaN and signed-zero rules differ from the min/max instructions)")
+        acc = self.accumulator(s)
+        value = self.convert(self.expr(s.value), t.name)
+        mask = self.ctx_mask if self.tail_mask is None else (
+            self.tail_mask if self.ctx_mask is None else self.mand(self.ctx_mask, self.tail_mask))
+        w = self.width(t)
+        if s.op in (ReduceOp.MIN, ReduceOp.MAX):
+            better = self.compare(_CMP[s.cmp], value, acc)
+            if mask is not None:
+                better = self.mand(better, mask)
+            new = self.select(better, value, acc)
+        else:
+            if mask is not None:
+                value = self.select(mask, value, self.splat(self.identity(s.op, t), t))
+            name = {"+": "add", "-": "add", "*": "mul", "&": "and", "|": "or", "^": "xor"}[s.op.value]
+            new = self.op(name, t.name, w, a=acc.name, b=value.name)
+        self.lines.append(f"{acc.name} = {new.name};")
+
+    def arg_reduce(self, s: ArgReduce) -> None:
+        if s.cmp not in ("<", ">"):
+            raise Unsupported("argmin/argmax with a non-strict comparison (last index wins)")
+        if self.loop.step != 1:
+            raise Unsupported("argmin/argmax over a reverse loop")
+        self.features.add("argminmax")
+        index_scalar = self.loop.scalar(s.index_var)
+        it = index_scalar.type if index_scalar else self.loop.iv_type
+        t = s.type
+        if s.value_var not in self.arg_lanes:
+            best = VVal(self.fresh(f"{s.value_var}_lanes"), t.name, self.width(t))
+            where = VVal(self.fresh(f"{s.index_var}_lanes"), it.name, self.width(it))
+            self.pre.append(f"{self.ctype_of(best)} {best.name} = "
+                            f"{self.fill(self.template('set1', t.name, best.width), x=self.rename(s.value_var))};")
+            self.pre.append(f"{self.ctype_of(where)} {where.name} = "
+                            f"{self.fill(self.template('set1', it.name, where.width), x=self.rename(s.index_var))};")
+            self.arg_lanes[s.value_var] = (best, where)
+        best, where = self.arg_lanes[s.value_var]
+        value = self.convert(self.expr(s.value), t.name)
+        index = self.convert(self.expr(s.index), it.name)
+        better = self.compare(_CMP[s.cmp], value, best)
+        mask = self.ctx_mask if self.tail_mask is None else (
+            self.tail_mask if self.ctx_mask is None else self.mand(self.ctx_mask, self.tail_mask))
+        if mask is not None:
+            better = self.mand(better, mask)
+        new_best = self.select(better, value, best)
+        new_where = self.select(better, index, where)
+        self.lines.append(f"{best.name} = {new_best.name};")
+        self.lines.append(f"{where.name} = {new_where.name};")
+
+    # ---- the whole loop -------------------------------------------------------------------------
+
+    def build(self) -> Lowered:
+        loop = self.loop
+        if loop.step not in (1, -1):
+            raise Unsupported(f"loop step {loop.step} (only +1 and -1 are lowered)")
+        body = self.body
+        exits = [s for s in walk_stmts(body) if isinstance(s, Exit)]
+        head: tuple[Stmt, ...] = ()
+        exit_stmt: Exit | None = None
+        if exits:
+            k = next((n for n, s in enumerate(body) if not isinstance(s, Let)), len(body))
+            if len(exits) > 1 or k >= len(body) or body[k] is not exits[0]:
+                raise Unsupported("an early exit that is not the first statement of the loop body")
+            head, exit_stmt, body = body[:k], exits[0], body[k + 1:]
+            self.features.add("search")
+        printer = ScalarPrinter(self.iv, self.rename)
+        for s in body:
+            if isinstance(s, Step):
+                if s.type.is_float:
+                    raise Unsupported(f"floating-point induction `{s.var}` (lanes would round differently)")
+                self.inductions[s.var] = f"({printer.expr(s.step)})"
+        if loop.step == -1:
+            self.features.add("reverse")
+
+        vf, iv = self.vf, self.iv
+        out: list[str] = []
+        if loop.iv_declared_in_loop:
+            out.append(f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};")
+        else:
+            out.append(f"{iv} = {self.rename(loop.lower)};")
+        left = self.fresh("left")
+        out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
+        start = self.fresh("start")
+        main = self._step(head, exit_stmt, body, tail=None)
+        step_text = f"{iv} += {vf};" if loop.step == 1 else f"{iv} -= {vf};"
+        advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
+        loop_lines = [f"for (; {left} >= {vf}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
+
+        tail_lines: list[str] = []
+        masked_tail = self.t.tail == "masked" and exit_stmt is None
+        if masked_tail:
+            mask_t = self.t.mask_ctype(vf)
+            tm = VVal(self.fresh("tail"), "int32", self.width("int32"), True)
+            self.tail_mask = tm
+            block = self._step(head, exit_stmt, body, tail=left)
+            self.tail_mask = None
+            moved = [f"{iv} += ({c_type(loop.iv_type)}){left};" if loop.step == 1
+                     else f"{iv} -= ({c_type(loop.iv_type)}){left};"]
+            moved += [f"{self.rename(v)} += {left} * {st};" for v, st in self.inductions.items()]
+            tail_lines = [f"if ({left} > 0) {{",
+                          f"    const {mask_t} {tm.name} = ({mask_t})((1ULL << {left}) - 1);",
+                          *_indent(block + moved), "}"]
+        combine = self._combine(printer, start)
+        epilogue: list[str] = []
+        if not masked_tail:
+            inc = {1: f"{iv}++", -1: f"{iv}--"}[loop.step]
+            epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {{",
+                        *printer.stmts(loop.body, "    "), "}"]
+        if exit_stmt is not None:
+            self.caveat(f"reads up to {vf - 1} elements past the one where the loop stops "
+                        f"(never past the loop's bound)")
+        fixups = [f"const {c_type(loop.iv_type)} {start} = {iv};"] if combine and "need_start" in self.features else []
+        self.features.discard("need_start")
+        code = [*out, *self.pre, *fixups, *loop_lines, *tail_lines, *combine, *epilogue]
+        return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
+
+    def _step(self, head: tuple[Stmt, ...], exit_stmt: Exit | None, body: tuple[Stmt, ...],
+              tail: str | None) -> list[str]:
+        """The lines of one vector step (all VF lanes, or the first `tail` lanes under the tail mask)."""
+        self.block = _Block()
+        self.lines = []
+        lines = self.lines
+        if self.loop.step == -1:
+            span = f"{tail} - 1" if tail else str(self.vf - 1)
+            self.base = self.fresh("base")
+            lines.append(f"const {c_type(self.loop.iv_type)} {self.base} = {self.iv} - ({span});")
+        else:
+            self.base = self.iv
+        self.statements(head)
+        if exit_stmt is not None:
+            m = self.cond(exit_stmt.cond)
+            bits = self.fresh("bits")
+            lines.append(f"unsigned long long {bits} = {self.fill(self.template('mbits', m.elem, m.width), m=m.name)}"
+                         f" & {hex((1 << self.vf) - 1)}ULL;")
+            if not body:  # nothing else happens in these iterations: jump to the exiting one
+                found = f"{self.base} + __builtin_ctzll({bits})" if self.loop.step == 1 \
+                    else f"{self.base} + (63 - __builtin_clzll({bits}))"
+                lines.append(f"if ({bits}) {{ {self.iv} = {found}; break; }}")
+            else:  # the scalar loop redoes this step and stops where the source stops
+                lines.append(f"if ({bits}) break;")
+        self.statements(body)
+        self.flush()
+        return lines
+
+    def _combine(self, printer: ScalarPrinter, start: str) -> list[str]:
+        """Fold the lanes of each reduction into the scalar variable, in C, with the loop's own operators."""
+        out: list[str] = []
+        vf = self.vf
+        reduces = {s.var: s for s in walk_stmts(self.body) if isinstance(s, Reduce)}
+        for var, acc in self.reductions.items():
+            s = reduces[var]
+            t = s.type
+            lanes, k, name = self.fresh(f"{var}_lane"), self.fresh("k"), self.rename(var)
+            store = self.fill(self.template("store", t.name, acc.width), p=lanes, a=acc.name)
+            if s.op in (ReduceOp.MIN, ReduceOp.MAX):
+                fold = f"if ({lanes}[{k}] {s.cmp} {name}) {name} = {lanes}[{k}];"
+            else:
+                op = "-" if s.op == ReduceOp.SUB else s.op.value
+                fold = f"{name} = {name} {op} {lanes}[{k}];"
+            out += [f"{{ {c_type(t)} {lanes}[{vf}]; {store};",
+                    f"  for (int {k} = 0; {k} < {vf}; {k}++) {fold} }}"]
+            if t.is_float and s.op in (ReduceOp.MIN, ReduceOp.MAX):
+                out += self._zero_fixup(s, printer, start)
+        for value_var, (best, where) in self.arg_lanes.items():
+            s = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and x.value_var == value_var)
+            it = ctype(where.elem)
+            bv, bi, k = self.fresh(f"{value_var}_lane"), self.fresh(f"{s.index_var}_lane"), self.fresh("k")
+            b, i = self.rename(value_var), self.rename(s.index_var)
+            out += [f"{{ {c_type(s.type)} {bv}[{vf}]; {c_type(it)} {bi}[{vf}];",
+                    f"  {self.fill(self.template('store', s.type.name, best.width), p=bv, a=best.name)};",
+                    f"  {self.fill(self.template('store', it.name, where.width), p=bi, a=where.name)};",
+                    f"  for (int {k} = 0; {k} < {vf}; {k}++)",
+                    f"    if ({bv}[{k}] {s.cmp} {b} || ({bv}[{k}] == {b} && {bi}[{k}] < {i})) "
+                    f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; }} }}"]
+        return out
+
+    def _zero_fixup(self, s: Reduce, printer: ScalarPrinter, start: str) -> list[str]:
+        """Lanes cannot tell +0 from -0 apart in order; when the result is a zero, find the scalar's one."""
+        if self.ctx_or_guarded(s):
+            raise Unsupported("a conditional floating-point min/max reduction")
+        lets = {x.name: x.value for x in self.body if isinstance(x, Let)}
+        k = self.fresh("k")
+        scan = ScalarPrinter(k, self.rename, inline=lets)
+        value = scan.expr(s.value)
+        name, t = self.rename(s.var), c_type(s.type)
+        init = self.fresh(f"{s.var}_init")
+        self.pre.append(f"const {t} {init} = {name};")
+        self.features.add("need_start")
+        step = "++" if self.loop.step == 1 else "--"
+        strict = s.cmp in ("<", ">")
+        take = f"{{ {name} = {k}_v; break; }}" if strict else f"{name} = {k}_v;"
+        guard = f"{name} == 0 && !({init} == 0)" if strict else f"{name} == 0"
+        return [f"if ({guard}) {{",
+                f"    for ({c_type(self.loop.iv_type)} {k} = {start}; {k} != {self.iv}; {k}{step}) {{",
+                f"        {t} {k}_v = {value};",
+                f"        if ({k}_v == 0) {take}",
+                "    }", "}"]
+
+    def ctx_or_guarded(self, s: Reduce) -> bool:
+        return s not in self.body
+
+    # ---- inductions ------------------------------------------------------------------------------
+
+    def induction_value(self, var: str, t: CType) -> VVal:
+        """`var` inside a step: lane k sees var + k*step, plus one step once its Step statement ran."""
+        step = self.inductions[var]
+        lanes = self.op("add", t.name, self.width(t), a=self.splat_here(self.rename(var), t).name,
+                        b=self.iota(t, step).name)
+        if var in self.block.stepped:
+            lanes = self.op("add", t.name, self.width(t), a=lanes.name, b=self.splat(step, t).name)
+        return lanes
+
+    def caveat(self, text: str) -> None:
+        if text not in self.caveats:
+            self.caveats.append(text)
+
+
+# --------------------------------------------------------------------------------------------------
+# Analysis helpers over the IR
+# --------------------------------------------------------------------------------------------------
+
+
+def _stmt_exprs(s: Stmt) -> Iterator[Expr]:
+    if isinstance(s, Store | Let | Reduce | Carry):
+        yield s.value
+    elif isinstance(s, ArgReduce):
+        yield s.value
+        yield s.index
+    elif isinstance(s, Step):
+        yield s.step
+    elif isinstance(s, If | Exit):
+        yield s.cond
+        if isinstance(s, Exit) and s.value is not None:
+            yield s.value
+    elif isinstance(s, Pack):
+        yield s.cond
+        yield s.value
+
+
+def _identifiers(loop: LoopIR) -> set[str]:
+    names: set[str] = {loop.iv}
+    texts = [loop.lower, loop.upper, loop.trip_count]
+    for s in walk_stmts(loop.body):
+        for e in _stmt_exprs(s):
+            for x in walk_exprs(e):
+                if isinstance(x, Var):
+                    names.add(x.name)
+                if isinstance(x, Load):
+                    texts += [x.access.base, x.access.symbolic]
+        if isinstance(s, Let | Reduce | Step | Carry):
+            names.add(s.name if isinstance(s, Let) else s.var)
+        if isinstance(s, Store):
+            texts += [s.access.base, s.access.symbolic]
+    for text in texts:
+        names.update(re.findall(r"[A-Za-z_]\w*", text))
+    names.update(a.root for a in loop.arrays)
+    names.update(s.name for s in loop.scalars)
+    return names
+
+
+def _unconditional_accesses(body: tuple[Stmt, ...]) -> set[tuple[str, str, int, str]]:
+    """Accesses every iteration performs: reading them for all lanes is not speculative."""
+    keys: set[tuple[str, str, int, str]] = set()
+
+    def visit(e: Expr) -> None:
+        if isinstance(e, Load):
+            keys.add(access_key(e.access))
+            if e.access.index is not None:
+                visit(e.access.index)
+        elif isinstance(e, Unary | Cast):
+            visit(e.operand)
+        elif isinstance(e, Binary):
+            visit(e.lhs)
+            if e.op not in ("&&", "||"):
+                visit(e.rhs)
+        elif isinstance(e, Select):
+            visit(e.cond)
+        elif isinstance(e, Call):
+            for a in e.args:
+                visit(a)
+
+    for s in body:
+        if isinstance(s, Store):
+            keys.add(access_key(s.access))
+        if isinstance(s, If | Exit):
+            visit(s.cond)
+        elif not isinstance(s, Pack):
+            for e in _stmt_exprs(s):
+                visit(e)
+    return keys
+
+
+def _intermediates(s: CType, d: CType) -> list[CType]:
+    """Types a conversion s -> d may pass through without changing C's result."""
+    out = []
+    for name in ("int16", "int32", "uint32", "int64", "float", "double"):
+        mid = ctype(name)
+        if name in (s.name, d.name):
+            continue
+        if s.is_float and not d.is_float and name == "int32" and d.bits <= 32 and d.name != "uint32":
+            out.append(mid)  # float -> int32 -> narrower int: identical wherever C defines the result
+        elif _represents(mid, s):
+            out.append(mid)
+    return out
+
+
+def _represents(big: CType, small: CType) -> bool:
+    if small.is_float:
+        return big.name == "double" and small.name == "float"
+    if big.is_float:
+        return small.bits <= (24 if big.name == "float" else 53) - (0 if small.signed else 1)
+    if small.signed:
+        return big.signed and big.bits > small.bits
+    return big.bits > small.bits
+
+
+def _indent(lines: list[str], by: str = "    ") -> list[str]:
+    return [by + line for line in lines]
+
+
+def _hint(root: str) -> str:
+    return re.sub(r"\W", "_", root)[:12] or "v"
+
+
+# --------------------------------------------------------------------------------------------------
+# Narrowing: arithmetic C promoted to int that can be done in the narrow element type
+# --------------------------------------------------------------------------------------------------
+
+_WRAPPING = ("+", "-", "&", "|", "^")
+
+
+def demote_body(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+    """Rewrite stores of narrow elements whose value only wraps (and narrow compares) to narrow types,
+    so that a byte loop runs 32 (AVX2) or 64 (AVX-512) lanes wide instead of 8 or 16."""
+    return tuple(_demote_stmt(s) for s in body)
+
+
+def _demote_stmt(s: Stmt) -> Stmt:
+    if isinstance(s, Store) and s.access.elem.bits < 32 and not s.access.elem.is_float:
+        value = s.value.operand if isinstance(s.value, Cast) else s.value
+        narrow = _demote(value, s.access.elem)
+        if narrow is not None:
+            return Store(s.access, narrow, s.span)
+        return Store(s.access, _demote_conds(s.value), s.span)
+    if isinstance(s, If):
+        return If(_demote_cond(s.cond), tuple(_demote_stmt(x) for x in s.then),
+                  tuple(_demote_stmt(x) for x in s.else_), s.span)
+    if isinstance(s, Exit):
+        return Exit(_demote_cond(s.cond), s.kind, s.value, s.span)
+    if isinstance(s, Store):
+        return Store(s.access, _demote_conds(s.value), s.span)
+    return s
+
+
+def _narrow_source(e: Expr) -> Expr | None:
+    """The narrower-typed expression `e` was widened from (an implicit/explicit integer widening)."""
+    if isinstance(e, Cast) and not e.type.is_float and not expr_type(e.operand).is_float \
+            and expr_type(e.operand).bits < e.type.bits:
+        return e.operand
+    return None
+
+
+def _demote(e: Expr, t: CType) -> Expr | None:
+    """`e` computed in narrow type `t` with the same low bits, or None."""
+    et = expr_type(e)
+    if et.is_float:
+        return None
+    if isinstance(e, Const):
+        return Const(int(e.value), t, e.text)
+    src = _narrow_source(e)
+    if src is not None:
+        st = expr_type(src)
+        if st.bits == t.bits:
+            return src if st.name == t.name else Cast(src, t, implicit=True)
+        if st.bits < t.bits:
+            return Cast(src, t, implicit=True)
+        return None
+    if isinstance(e, Load | Var) and et.bits == t.bits:
+        return e
+    if isinstance(e, Binary):
+        avg = _avg(e, t)
+        if avg is not None:
+            return avg
+        if e.op in _WRAPPING or (e.op == "*" and t.bits == 16):
+            lhs, rhs = _demote(e.lhs, t), _demote(e.rhs, t)
+            if lhs is not None and rhs is not None:
+                return Binary(e.op, lhs, rhs, t)
+        return None
+    if isinstance(e, Unary) and e.op in ("-", "~"):
+        inner = _demote(e.operand, t)
+        return Unary(e.op, inner, t) if inner is not None else None
+    if isinstance(e, Select):
+        then, other = _demote(e.then, t), _demote(e.else_, t)
+        if then is not None and other is not None:
+            return Select(_demote_cond(e.cond), then, other, t)
+    return None
+
+
+def _avg(e: Binary, t: CType) -> Expr | None:
+    """`(a + b + 1) >> 1` over zero-extended unsigned narrow values: a rounding average."""
+    if e.op != ">>" or not isinstance(e.rhs, Const) or e.rhs.value != 1 or t.signed:
+        return None
+    s = e.lhs
+    if not (isinstance(s, Binary) and s.op == "+"):
+        return None
+    pair = None
+    if isinstance(s.rhs, Const) and s.rhs.value == 1 and isinstance(s.lhs, Binary) and s.lhs.op == "+":
+        pair = (s.lhs.lhs, s.lhs.rhs)
+    elif isinstance(s.lhs, Binary) and s.lhs.op == "+" and isinstance(s.lhs.rhs, Const) and s.lhs.rhs.value == 1:
+        pair = (s.lhs.lhs, s.rhs)
+    if pair is None:
+        return None
+    sources = [_narrow_source(x) for x in pair]
+    if any(x is None or expr_type(x).name != t.name for x in sources):
+        return None
+    a, b = sources
+    assert a is not None and b is not None
+    return Binary("avg", a, b, t)
+
+
+def _demote_cond(e: Expr) -> Expr:
+    if isinstance(e, Binary) and e.op in _CMP:
+        a, b = _narrow_source(e.lhs), _narrow_source(e.rhs)
+        if a is None and b is not None and isinstance(e.lhs, Const) and _fits(e.lhs, expr_type(b)):
+            return Binary(e.op, Const(int(e.lhs.value), expr_type(b), e.lhs.text), b, e.type)
+        if b is None and a is not None and isinstance(e.rhs, Const) and _fits(e.rhs, expr_type(a)):
+            return Binary(e.op, a, Const(int(e.rhs.value), expr_type(a), e.rhs.text), e.type)
+        if a is not None and b is not None and expr_type(a).name == expr_type(b).name:
+            return Binary(e.op, a, b, e.type)
+        return e
+    if isinstance(e, Binary) and e.op in ("&&", "||"):
+        return Binary(e.op, _demote_cond(e.lhs), _demote_cond(e.rhs), e.type)
+    if isinstance(e, Unary) and e.op == "!":
+        return Unary("!", _demote_cond(e.operand), e.type)
+    return e
+
+
+def _demote_conds(e: Expr) -> Expr:
+    if isinstance(e, Select):
+        return Select(_demote_cond(e.cond), _demote_conds(e.then), _demote_conds(e.else_), e.type)
+    if isinstance(e, Cast):
+        return Cast(_demote_conds(e.operand), e.type, e.implicit)
+    return e
+
+
+def _fits(c: Const, t: CType) -> bool:
+    if t.is_float or isinstance(c.value, float):
+        return False
+    lo = -(1 << (t.bits - 1)) if t.signed else 0
+    hi = (1 << (t.bits - 1)) - 1 if t.signed else (1 << t.bits) - 1
+    return lo <= int(c.value) <= hi
+
+
+__all__ = ["Lowered", "Lowering", "ScalarPrinter", "Unsupported", "VVal", "demote_body"]

@@ -1,0 +1,177 @@
+"""Print loop IR back as scalar C: the epilogue of a vector loop and the scalar fix-ups it needs.
+
+The IR carries C's implicit conversions as `Cast(implicit=True)`; they are left out of the text because
+C applies them again, so the printed statements mean exactly what the user's statements mean.
+Names go through `rename` so that the same IR prints with the user's names (the code action) or with
+the kernel's parameter names (the sandbox).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+from simdlens.analysis.ir import (
+    IV,
+    Access,
+    ArgReduce,
+    Binary,
+    Call,
+    Carry,
+    Cast,
+    Const,
+    CType,
+    Exit,
+    Expr,
+    If,
+    Let,
+    Load,
+    Pack,
+    Reduce,
+    ReduceOp,
+    Select,
+    Step,
+    Stmt,
+    Store,
+    Unary,
+    Var,
+)
+
+# Builtin spellings that need no header, for declarations simdlens generates.
+BUILTIN_C = {
+    "int8": "signed char", "uint8": "unsigned char", "int16": "short", "uint16": "unsigned short",
+    "int32": "int", "uint32": "unsigned", "int64": "long long", "uint64": "unsigned long long",
+    "float": "float", "double": "double",
+}
+
+
+def c_type(t: CType) -> str:
+    return BUILTIN_C[t.name]
+
+
+def literal(value: int | float, t: CType) -> str:
+    """`value` as a C literal of type `t` (exact for every representable value)."""
+    if t.is_float:
+        v = float(value)
+        if math.isnan(v):
+            return "(0.0f/0.0f)" if t.name == "float" else "(0.0/0.0)"
+        if math.isinf(v):
+            return ("-" if v < 0 else "") + ("__builtin_inff()" if t.name == "float" else "__builtin_inf()")
+        text = repr(v)
+        return f"{text}f" if t.name == "float" else text
+    v = int(value)
+    bits = t.bits
+    v &= (1 << bits) - 1
+    if t.signed and v >= 1 << (bits - 1):
+        v -= 1 << bits
+    if bits == 64:
+        if t.signed:
+            return f"({v + 1}LL - 1)" if v == -(1 << 63) else f"{v}LL"
+        return f"{v}ULL"
+    if t.name == "uint32":
+        return f"{v}u"
+    if v == -(1 << 31):
+        return "(-2147483647 - 1)"
+    return str(v) if bits == 32 else f"(({BUILTIN_C[t.name]}){v})"
+
+
+class ScalarPrinter:
+    def __init__(self, iv: str, rename: Callable[[str], str], inline: Mapping[str, Expr] | None = None):
+        self.iv = iv
+        self.rename = rename
+        self.inline = dict(inline or {})  # Let temporaries to substitute (for fix-up scans)
+
+    def index(self, a: Access) -> str:
+        if a.coeff is None:
+            assert a.index is not None
+            return self.expr(a.index)
+        parts = []
+        if a.coeff == 1:
+            parts.append(self.iv)
+        elif a.coeff == -1:
+            parts.append(f"-{self.iv}")
+        elif a.coeff != 0:
+            parts.append(f"{a.coeff} * {self.iv}")
+        if a.offset:
+            parts.append(str(a.offset))
+        if a.symbolic:
+            parts.append(f"({self.rename(a.symbolic)})")
+        text = " + ".join(parts) or "0"
+        return text.replace("+ -", "- ")
+
+    def access(self, a: Access) -> str:
+        return f"{self.rename(a.base)}[{self.index(a)}]"
+
+    def expr(self, e: Expr) -> str:
+        if isinstance(e, Const):
+            return literal(e.value, e.type)
+        if isinstance(e, Var):
+            if e.name in self.inline:
+                return f"({self.expr(self.inline[e.name])})"
+            return self.rename(e.name)
+        if isinstance(e, IV):
+            return self.iv
+        if isinstance(e, Load):
+            return self.access(e.access)
+        if isinstance(e, Unary):
+            inner = self.expr(e.operand)
+            if e.op == "abs":
+                if e.type.is_float:
+                    return f"__builtin_fabs{'f' if e.type.name == 'float' else ''}({inner})"
+                return f"(({inner}) < 0 ? -({inner}) : ({inner}))"
+            return f"({e.op}{inner})"
+        if isinstance(e, Binary):
+            if e.op == "avg":
+                return f"(({self.expr(e.lhs)} + {self.expr(e.rhs)} + 1) >> 1)"
+            return f"({self.expr(e.lhs)} {e.op} {self.expr(e.rhs)})"
+        if isinstance(e, Select):
+            return f"({self.expr(e.cond)} ? {self.expr(e.then)} : {self.expr(e.else_)})"
+        if isinstance(e, Call):
+            return f"{e.func}({', '.join(self.expr(a) for a in e.args)})"
+        if isinstance(e, Cast):
+            if e.implicit:
+                return self.expr(e.operand)
+            return f"(({c_type(e.type)})({self.expr(e.operand)}))"
+        raise TypeError(f"unknown expression {e!r}")
+
+    def stmts(self, body: tuple[Stmt, ...], indent: str) -> list[str]:
+        out: list[str] = []
+        for s in body:
+            out.extend(self.stmt(s, indent))
+        return out
+
+    def stmt(self, s: Stmt, ind: str) -> list[str]:
+        if isinstance(s, Store):
+            return [f"{ind}{self.access(s.access)} = {self.expr(s.value)};"]
+        if isinstance(s, Let):
+            return [f"{ind}{c_type(s.type)} {self.rename(s.name)} = {self.expr(s.value)};"]
+        if isinstance(s, Reduce):
+            var = self.rename(s.var)
+            value = self.expr(s.value)
+            if s.op in (ReduceOp.MIN, ReduceOp.MAX):
+                if s.cmp in ("fmin", "fmax"):
+                    suffix = "f" if s.type.name == "float" else ""
+                    return [f"{ind}{var} = {s.cmp}{suffix}({var}, {value});"]
+                return [f"{ind}{{ {c_type(s.type)} simd_t = {value}; if (simd_t {s.cmp} {var}) {var} = simd_t; }}"]
+            op = "+" if s.op == ReduceOp.ADD else s.op.value
+            return [f"{ind}{var} = {var} {op} {value};"]
+        if isinstance(s, ArgReduce):
+            best, idx = self.rename(s.value_var), self.rename(s.index_var)
+            return [f"{ind}{{ {c_type(s.type)} simd_t = {self.expr(s.value)};",
+                    f"{ind}  if (simd_t {s.cmp} {best}) {{ {best} = simd_t; {idx} = {self.expr(s.index)}; }} }}"]
+        if isinstance(s, Step):
+            return [f"{ind}{self.rename(s.var)} += {self.expr(s.step)};"]
+        if isinstance(s, Carry):
+            return [f"{ind}{self.rename(s.var)} = {self.expr(s.value)};"]
+        if isinstance(s, If):
+            out = [f"{ind}if ({self.expr(s.cond)}) {{", *self.stmts(s.then, ind + "    ")]
+            if s.else_:
+                out += [f"{ind}}} else {{", *self.stmts(s.else_, ind + "    ")]
+            return [*out, f"{ind}}}"]
+        if isinstance(s, Exit):
+            what = "break;" if s.kind == "break" else (f"return {self.expr(s.value)};" if s.value else "return;")
+            return [f"{ind}if ({self.expr(s.cond)}) {what}"]
+        if isinstance(s, Pack):
+            dst = f"{self.rename(s.dst.base)}[{self.rename(s.counter)}++]"
+            return [f"{ind}if ({self.expr(s.cond)}) {dst} = {self.expr(s.value)};"]
+        raise TypeError(f"unknown statement {s!r}")

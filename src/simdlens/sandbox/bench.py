@@ -1,0 +1,118 @@
+"""The benchmark protocol: how a speedup becomes a number simdlens is willing to show.
+
+Measured on the development VMs: code layout alone moves ratios by 30%+, the VM's speed drifts every
+few hundred ms, and the minimum of samples is a worse statistic than the median. So:
+
+- every variant is built with -falign-functions=64 -falign-loops=64 (compiler.ALIGN_FLAGS);
+- variants: the original built scalar (-O3 -fno-tree-vectorize), with the user's flags (default -O2),
+  at -O3 -march=native (the compiler's own vectorizer), and every verified candidate;
+- one driver process: ~50 ms warm-up over all variants, then each variant's repetition count is set so
+  one sample takes ~0.75 ms; ROUNDS (21) rounds, each timing one sample of every variant, the order
+  rotated by one every round; the median per variant;
+- K = BenchSettings.processes (5) such processes, one after another, each sandboxed; per process the
+  ratio baseline/candidate; reported: the median of the per-process ratios and their min..max
+  (`Ratio`), `noisy` when (max - min) / median > 10%;
+- sizes: BenchSettings.sizes (4K: "L1", 64K: "L2", 1M: "memory", labelled by element count);
+  `quick` measures only the first. Kernels with data-dependent branches (an `if`, `?:`, `break`,
+  `while` or `return` in their loop, or analysis facts saying so) rotate over 16 input buffers, so the
+  branch predictor cannot learn one input.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from simdlens.core import Kernel, Measurement, Ratio, SizeMeasurement
+
+ROUNDS = 21
+SAMPLE_NS = 750_000
+WARMUP_NS = 50_000_000
+ROTATING_BUFFERS = 16
+BRANCH_FACTS = frozenset({"search", "compress", "guarded_load", "branch", "conditional", "early_exit"})
+_BRANCHY = re.compile(r"\bif\s*\(|\?|\bbreak\b|\bwhile\s*\(|\breturn\b[^;]*;\s*\S")
+BASELINES = ("scalar", "user_flags", "native_autovec")
+
+
+def size_label(n: int) -> str:
+    if n <= 16 * 1024:
+        return "L1"
+    if n <= 256 * 1024:
+        return "L2"
+    return "memory"
+
+
+def branchy(kernel: Kernel) -> bool:
+    """Whether the kernel's loop has data-dependent control flow (then inputs rotate)."""
+    if kernel.facts & BRANCH_FACTS:
+        return True
+    body = kernel.source[kernel.source.find("{") + 1:] if "{" in kernel.source else kernel.source
+    return bool(_BRANCHY.search(body.rsplit("}", 1)[0]))
+
+
+@dataclass(frozen=True)
+class ProcessTimes:
+    """One benchmark process's output: size -> (trip count, median ns/element per variant index)."""
+
+    sizes: dict[int, tuple[int, tuple[float, ...]]]
+
+
+def parse_bench_output(text: str, variants: int) -> ProcessTimes:
+    sizes: dict[int, tuple[int, tuple[float, ...]]] = {}
+    current: int | None = None
+    trip = 0
+    times: list[float] = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if parts[0] == "SIZE" and len(parts) >= 3:
+            if current is not None and len(times) == variants:
+                sizes[current] = (trip, tuple(times))
+            current, trip, times = int(parts[1]), int(parts[2]), []
+        elif parts[0] == "VAR" and len(parts) >= 3 and current is not None:
+            times.append(float(parts[2]))
+    if current is not None and len(times) == variants:
+        sizes[current] = (trip, tuple(times))
+    return ProcessTimes(sizes)
+
+
+def ratio(values: Sequence[float]) -> Ratio | None:
+    good = [v for v in values if v > 0 and v == v]
+    if not good:
+        return None
+    return Ratio(median=statistics.median(good), lo=min(good), hi=max(good), runs=len(good))
+
+
+def summarize(processes: Sequence[ProcessTimes], sizes: Sequence[int], candidate_index: int) -> tuple[SizeMeasurement, ...]:
+    """Per size: per-process ratios baseline/candidate -> median and min..max. Variant indices:
+    0 scalar, 1 user flags, 2 -O3 -march=native, 3.. candidates."""
+    out: list[SizeMeasurement] = []
+    for n in sizes:
+        rows = [p.sizes[n][1] for p in processes if n in p.sizes]
+        if not rows:
+            continue
+        cand = [r[candidate_index] for r in rows]
+        per_base = {name: [r[i] / c for r, c in zip(rows, cand, strict=True) if c > 0] for i, name in enumerate(BASELINES)}
+        ns = {name: statistics.median(r[i] for r in rows) for i, name in enumerate(BASELINES)}
+        ns["candidate"] = statistics.median(cand)
+        label = size_label(n)
+        out.append(SizeMeasurement(
+            n=n, label=label, ns_per_element=ns, vs_scalar=ratio(per_base["scalar"]),
+            vs_user_flags=ratio(per_base["user_flags"]), vs_native_autovec=ratio(per_base["native_autovec"]),
+            memory_bound=label == "memory",
+        ))
+    return tuple(out)
+
+
+def measurement(sizes: tuple[SizeMeasurement, ...], compiler: str, cpu: str, user_flags: tuple[str, ...]) -> Measurement:
+    return Measurement(sizes=sizes, compiler=compiler, cpu=cpu, user_flags=user_flags,
+                       date=datetime.now(timezone.utc).isoformat(timespec="seconds"), host=platform.node())
+
+
+def describe(r: Ratio) -> str:
+    """"7.6x (7.2-7.9), 5 runs" - how a ratio is shown; noisy ones say so."""
+    text = f"{r.median:.2f}x ({r.lo:.2f}–{r.hi:.2f}), {r.runs} runs"
+    return text + ", noisy" if r.noisy else text

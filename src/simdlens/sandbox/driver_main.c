@@ -1,0 +1,321 @@
+/* simdlens test driver, part 2 of 2: the differential test ("check") and the timing loop ("bench").
+ *
+ *   driver check <data mode> <plan>      plan = "size:seed:pair:offset;..." (pair -1 = no overlap)
+ *   driver bench <sizes,...> <rounds> <sample ns> <warm-up ns> <buffers>
+ *
+ * check: for every case, the reference (variant 0) and the candidate (variant 1) run on identical
+ * copies of exactly-footprint-sized buffers; the first difference is printed as a MISMATCH line and
+ * the driver exits 1. "@R"/"@C" markers before each call tell the caller who was running when a
+ * crash or timeout hit. bench: prints the median ns per element of every variant per size.
+ */
+
+#define SL_MAX_TRIP 4000000LL
+#define SL_MAX_ELEMS 64000000L
+
+typedef struct {
+    long long iv[SL_NPARAMS + 1];
+    double dv[SL_NPARAMS + 1];
+    long lo[SL_NPARAMS + 1], hi[SL_NPARAMS + 1];
+    long long trip;
+    int region[SL_NPARAMS + 1];  /* index of the param owning the buffer this array lives in */
+    long off_b[SL_NPARAMS + 1];  /* byte offset of this array's pointer from the region's origin */
+    long lo_b[SL_NPARAMS + 1], hi_b[SL_NPARAMS + 1];  /* region extents (for owners) */
+    char *golden[SL_NPARAMS + 1];
+    char *buf[2][SL_NPARAMS + 1];
+    long pad[SL_NPARAMS + 1];
+    void *ptr[2][SL_NPARAMS + 1];
+} sl_case_state;
+
+static int sl_is_array(int role) { return role == SL_IN || role == SL_OUT || role == SL_INOUT || role == SL_RESULT; }
+
+static void sl_scalars(sl_case_state *st, long size, sl_rng *r, int mode) {
+    for (int j = 0; j < SL_NPARAMS; j++) {
+        const sl_param *p = &sl_params[j];
+        st->iv[j] = 0;
+        st->dv[j] = 0;
+        if (p->role == SL_SIZE) {
+            st->iv[j] = size;
+            st->dv[j] = (double)size;
+        } else if (p->role == SL_COUNT) {
+            st->iv[j] = mode == SL_DATA_BENCH ? 1 : (long long)(sl_next(r) % 5);  /* other counts: small */
+            st->dv[j] = (double)st->iv[j];
+        } else if (p->role == SL_SCALAR) {
+            if (sl_is_float(p->kind)) {
+                double v = mode == SL_DATA_EXACT ? ((sl_next(r) & 1) ? -1.0 : 1.0) * (0.25 + 3.75 * sl_unit(r))
+                                                 : 0.5 + 1.5 * sl_unit(r);
+                st->dv[j] = v;
+                st->iv[j] = (long long)v;
+            } else {
+                st->iv[j] = p->kind == SL_BOOL ? (long long)(sl_next(r) & 1) : (long long)(sl_next(r) % 8);
+                st->dv[j] = (double)st->iv[j];
+            }
+        }
+    }
+}
+
+/* Footprints, regions (overlap pair `pair` shares one buffer at `off` elements) -> 0, or 2 = skip. */
+static int sl_layout(sl_case_state *st, int pair, long off) {
+    sl_footprints(st->iv, st->dv, st->lo, st->hi, &st->trip);
+    if (st->trip > SL_MAX_TRIP) return 2;
+    for (int j = 0; j < SL_NPARAMS; j++) {
+        st->region[j] = j;
+        st->off_b[j] = 0;
+        if (sl_is_array(sl_params[j].role) && st->hi[j] - st->lo[j] + 1 > SL_MAX_ELEMS) return 2;
+    }
+    if (pair >= 0) {
+        int p = sl_pairs[pair][0], q = sl_pairs[pair][1];
+        st->region[q] = p;
+        st->off_b[q] = off * sl_params[p].esz;
+    }
+    for (int j = 0; j < SL_NPARAMS; j++) {
+        st->lo_b[j] = 0;
+        st->hi_b[j] = 0;
+        st->golden[j] = NULL;
+    }
+    for (int j = 0; j < SL_NPARAMS; j++) {
+        if (!sl_is_array(sl_params[j].role) || st->hi[j] < st->lo[j]) continue;
+        int o = st->region[j];
+        long lo = st->off_b[j] + st->lo[j] * sl_params[j].esz;
+        long hi = st->off_b[j] + (st->hi[j] + 1) * sl_params[j].esz;
+        if (st->golden[o] == NULL) {  /* used as a "region has extents" flag until allocation */
+            st->lo_b[o] = lo;
+            st->hi_b[o] = hi;
+            st->golden[o] = (char *)1;
+        } else {
+            if (lo < st->lo_b[o]) st->lo_b[o] = lo;
+            if (hi > st->hi_b[o]) st->hi_b[o] = hi;
+        }
+    }
+    return 0;
+}
+
+static void sl_allocate(sl_case_state *st, sl_rng *r, int mode, int aligned, int copies) {
+    for (int j = 0; j < SL_NPARAMS; j++) {
+        if (!sl_is_array(sl_params[j].role) || st->region[j] != j) continue;
+        long bytes = st->hi_b[j] - st->lo_b[j];
+        st->golden[j] = (char *)calloc((size_t)(bytes > 0 ? bytes : 1), 1);
+        /* Misalign by whole 8-byte granules (ASan can poison those exactly): aligned-load bugs crash. */
+        st->pad[j] = aligned ? 0 : (long)(sl_next(r) % 8) * 8;
+        for (int c = 0; c < copies; c++) {
+            void *mem = NULL;
+            if (posix_memalign(&mem, 64, (size_t)(st->pad[j] + (bytes > 0 ? bytes : 0)) + (bytes > 0 ? 0 : 1)) != 0) {
+                fprintf(stderr, "simdlens driver: out of memory\n");
+                exit(3);
+            }
+            st->buf[c][j] = (char *)mem;
+        }
+    }
+    for (int j = 0; j < SL_NPARAMS; j++) {  /* fill every array's own range with its own type */
+        if (!sl_is_array(sl_params[j].role)) continue;
+        int o = st->region[j];
+        for (long e = st->lo[j]; e <= st->hi[j]; e++)
+            sl_store(st->golden[o] + st->off_b[j] + e * sl_params[j].esz - st->lo_b[o], sl_params[j].kind,
+                     sl_params[j].esz, r, mode);
+    }
+    for (int j = 0; j < SL_NPARAMS; j++) {
+        st->ptr[0][j] = st->ptr[1][j] = NULL;
+        if (!sl_is_array(sl_params[j].role)) continue;
+        int o = st->region[j];
+        long bytes = st->hi_b[o] - st->lo_b[o];
+        for (int c = 0; c < copies; c++) {
+            if (st->region[j] == j) {
+                memcpy(st->buf[c][j] + st->pad[j], st->golden[j], (size_t)(bytes > 0 ? bytes : 0));
+                if (st->pad[j]) SL_POISON(st->buf[c][j], (size_t)st->pad[j]);
+            }
+            st->ptr[c][j] = st->buf[c][o] + st->pad[o] - st->lo_b[o] + st->off_b[j];
+        }
+    }
+}
+
+static void sl_release(sl_case_state *st, int copies) {
+    for (int j = 0; j < SL_NPARAMS; j++) {
+        if (!sl_is_array(sl_params[j].role) || st->region[j] != j) continue;
+        for (int c = 0; c < copies; c++) {
+            if (st->pad[j]) SL_UNPOISON(st->buf[c][j], (size_t)st->pad[j]);
+            free(st->buf[c][j]);
+        }
+        free(st->golden[j]);
+    }
+}
+
+static void sl_mark(char who, long size, unsigned long long seed, int pair, long off) {
+    printf("@%c\t%ld\t%llu\t%d\t%ld\n", who, size, seed, pair, off);
+    fflush(stdout);
+}
+
+static void sl_report(long size, unsigned long long seed, const char *array, long index, const char *exp_s,
+                      const char *got_s, int pair, long off) {
+    char overlap[32] = "none";
+    if (pair >= 0) snprintf(overlap, sizeof overlap, "%ld", off);
+    printf("MISMATCH\t%ld\t%llu\t%s\t%ld\t%s\t%s\t%s\n", size, seed, array, index, exp_s, got_s, overlap);
+    fflush(stdout);
+}
+
+static int sl_check_case(long size, unsigned long long seed, int pair, long off, int mode, int aligned) {
+    sl_case_state st;
+    sl_rng r = {seed * 0x2545F4914F6CDD1Dull + 1};
+    sl_set_density(seed);
+    unsigned char ret[2][16];
+    memset(ret, 0, sizeof ret);
+    sl_scalars(&st, size, &r, mode);
+    if (sl_layout(&st, pair, off)) return 2;
+    sl_allocate(&st, &r, mode, aligned, 2);
+    sl_mark('R', size, seed, pair, off);
+    sl_call(sl_variants[0], st.ptr[0], st.iv, st.dv, ret[0]);
+    sl_mark('C', size, seed, pair, off);
+    sl_call(sl_variants[1], st.ptr[1], st.iv, st.dv, ret[1]);
+    sl_mark('D', size, seed, pair, off);
+
+    double rtol = 0, atol = 0;
+    if (mode == SL_DATA_TOLERANT) {
+        double trip = st.trip > 1 ? (double)st.trip : 1.0;
+        rtol = (8.0 + trip) * FLT_EPSILON;
+        atol = 64.0 * FLT_EPSILON;
+    }
+    int bad = 0;
+    char exp_s[64], got_s[64];
+    for (int j = 0; j < SL_NPARAMS && !bad; j++) {
+        const sl_param *p = &sl_params[j];
+        if (!sl_is_array(p->role)) continue;
+        double rt = p->kind == SL_F64 ? rtol * (DBL_EPSILON / FLT_EPSILON) : rtol;
+        double at = p->kind == SL_F64 ? atol * (DBL_EPSILON / FLT_EPSILON) : atol;
+        for (long e = st.lo[j]; e <= st.hi[j]; e++) {
+            const char *a = (const char *)st.ptr[0][j] + e * p->esz, *b = (const char *)st.ptr[1][j] + e * p->esz;
+            if (!sl_equal(a, b, p->kind, p->esz, rt, at)) {
+                sl_format(exp_s, sizeof exp_s, a, p->kind);
+                sl_format(got_s, sizeof got_s, b, p->kind);
+                sl_report(size, seed, p->name, e, exp_s, got_s, pair, off);
+                bad = 1;
+                break;
+            }
+        }
+    }
+    if (!bad && SL_RET_KIND >= 0) {
+        double rt = SL_RET_KIND == SL_F64 ? rtol * (DBL_EPSILON / FLT_EPSILON) : rtol;
+        double at = SL_RET_KIND == SL_F64 ? atol * (DBL_EPSILON / FLT_EPSILON) : atol;
+        if (!sl_equal(ret[0], ret[1], SL_RET_KIND, SL_RET_SIZE, rt, at)) {
+            sl_format(exp_s, sizeof exp_s, ret[0], SL_RET_KIND);
+            sl_format(got_s, sizeof got_s, ret[1], SL_RET_KIND);
+            sl_report(size, seed, "return", 0, exp_s, got_s, pair, off);
+            bad = 1;
+        }
+    }
+    sl_release(&st, 2);
+    return bad;
+}
+
+static int sl_check(int mode, const char *plan) {
+    int cases = 0, skipped = 0;
+    long last_size = -1;
+    const char *s = plan;
+    while (*s) {
+        long size, off;
+        unsigned long long seed;
+        int pair, used = 0;
+        if (sscanf(s, "%ld:%llu:%d:%ld%n", &size, &seed, &pair, &off, &used) != 4) break;
+        s += used;
+        if (*s == ';') s++;
+        int aligned = size != last_size;  /* the first case of each size is 64-byte aligned */
+        last_size = size;
+        int rc = sl_check_case(size, seed, pair, off, mode, aligned);
+        if (rc == 1) return 1;
+        if (rc == 2) skipped++;
+        else cases++;
+    }
+    printf("PASS\t%d\t%d\n", cases, skipped);
+    return 0;
+}
+
+static int sl_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static volatile unsigned char sl_sink;
+
+static double sl_sample(int v, sl_case_state *sets, int nsets, long reps) {
+    unsigned char ret[16];
+    double t0 = sl_now_ns();
+    for (long k = 0; k < reps; k++) {
+        sl_case_state *st = &sets[k % nsets];
+        sl_call(sl_variants[v], st->ptr[0], st->iv, st->dv, ret);
+    }
+    double t = sl_now_ns() - t0;
+    sl_sink = ret[0];
+    return t;
+}
+
+static void sl_restore(sl_case_state *sets, int nsets) {
+    for (int b = 0; b < nsets; b++)
+        for (int j = 0; j < SL_NPARAMS; j++) {
+            int role = sl_params[j].role;
+            if ((role == SL_INOUT || role == SL_RESULT) && sets[b].region[j] == j)
+                memcpy(sets[b].buf[0][j], sets[b].golden[j], (size_t)(sets[b].hi_b[j] - sets[b].lo_b[j]));
+        }
+}
+
+static int sl_bench(const char *sizes, int rounds, double sample_ns, double warm_ns, int nbuf) {
+    const char *s = sizes;
+    static double times[SL_NVARIANTS][512];
+    if (rounds > 512) rounds = 512;
+    while (*s) {
+        long size;
+        int used = 0;
+        if (sscanf(s, "%ld%n", &size, &used) != 1) break;
+        s += used;
+        if (*s == ',') s++;
+        sl_case_state *sets = (sl_case_state *)calloc((size_t)nbuf, sizeof(sl_case_state));
+        int nsets = 0;
+        for (int b = 0; b < nbuf; b++) {
+            sl_rng r = {(unsigned long long)size * 7919ull + 17};
+            sl_scalars(&sets[b], size, &r, SL_DATA_BENCH);  /* same scalars in every set */
+            if (sl_layout(&sets[b], -1, 0)) break;
+            sl_rng data = {(unsigned long long)size * 104729ull + (unsigned long long)b * 31 + 5};
+            sl_allocate(&sets[b], &data, SL_DATA_BENCH, 1, 1);
+            nsets++;
+        }
+        if (nsets == 0 || sets[0].trip <= 0) {
+            printf("SKIP\t%ld\n", size);
+            for (int b = 0; b < nsets; b++) sl_release(&sets[b], 1);
+            free(sets);
+            continue;
+        }
+        double elems = (double)sets[0].trip;
+        long reps[SL_NVARIANTS];
+        double t_start = sl_now_ns();
+        while (sl_now_ns() - t_start < warm_ns)
+            for (int v = 0; v < SL_NVARIANTS; v++) sl_sample(v, sets, nsets, 1);
+        for (int v = 0; v < SL_NVARIANTS; v++) {
+            double best = 1e300;
+            for (int k = 0; k < 3; k++) {
+                double t = sl_sample(v, sets, nsets, 1);
+                if (t < best) best = t;
+            }
+            reps[v] = (long)(sample_ns / (best > 1 ? best : 1)) + 1;
+        }
+        for (int round = 0; round < rounds; round++) {
+            for (int k = 0; k < SL_NVARIANTS; k++) {
+                int v = (k + round) % SL_NVARIANTS;  /* rotate the order every round */
+                sl_restore(sets, nsets);
+                times[v][round] = sl_sample(v, sets, nsets, reps[v]) / ((double)reps[v] * elems);
+            }
+        }
+        printf("SIZE\t%ld\t%lld\t%d\n", size, sets[0].trip, nsets);
+        for (int v = 0; v < SL_NVARIANTS; v++) {
+            qsort(times[v], (size_t)rounds, sizeof(double), sl_cmp_double);
+            printf("VAR\t%d\t%.6g\t%ld\n", v, times[v][rounds / 2], reps[v]);
+        }
+        fflush(stdout);
+        for (int b = 0; b < nsets; b++) sl_release(&sets[b], 1);
+        free(sets);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 4 && strcmp(argv[1], "check") == 0) return sl_check(atoi(argv[2]), argv[3]);
+    if (argc >= 7 && strcmp(argv[1], "bench") == 0)
+        return sl_bench(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]), atoi(argv[6]));
+    fprintf(stderr, "usage: driver check MODE PLAN | bench SIZES ROUNDS SAMPLE_NS WARM_NS BUFFERS\n");
+    return 2;
+}

@@ -1,0 +1,287 @@
+"""The differential test harness: from a `Kernel`, the C sources that test and time its candidates.
+
+Three kinds of translation unit are generated (see docs/sandbox.md for the whole picture):
+
+- a *variant* TU per compiled function: the kernel's preamble, then (for candidates) immintrin.h and
+  the candidate's support code, then the function renamed to `<symbol>_impl`, then an exported
+  wrapper `<symbol>` with the kernel's exact parameters (so `static` kernels link, and C++ kernels get
+  C linkage). `#line` directives make compile errors point into the candidate's own function text;
+- a *driver* TU: driver_head.h + the preamble + generated tables (parameter roles, element kinds,
+  footprint expressions, the call glue) + driver_main.c;
+- a *plan*: the list of test cases (size, seed, overlap pair, offset) passed on the command line.
+
+Test data (driver_head.h): a seeded splitmix64 stream; floats mix wide-range normals, small integers
+and special values (NaN, -NaN, +-0, +-inf, denormals, +-max, +-1); integers mix full-range values,
+small values in [-100, 100] and specials (0, 1, -1, min, max, high-bit values). Integer SCALAR
+parameters get values in [0, 7] (they are often shift counts), COUNT parameters other than the size
+get 0..4. Arrays are allocated with exactly their footprint; most cases also misalign the buffer by
+a multiple of 8 bytes (the gap is ASan-poisoned), so unaligned-load assumptions crash.
+
+Floats are compared exactly (bitwise; any NaN equals any NaN; -0 differs from +0) unless the
+candidate's caveats admit reassociation or FMA contraction. Then the data's finite values are drawn
+from [0.5, 2) (no cancellation, so the classic summation bound applies) and two values are equal when
+    |got - expected| <= (8 + trip) * eps * max(|expected|, |got|) + 64 * eps
+with eps the type's machine epsilon and trip the loop's trip count in that case: the worst-case
+difference of two summation orders of `trip` positive terms is below trip * eps relative.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from simdlens.analysis.ir import CType
+from simdlens.core import Candidate, Kernel, KernelParam, ParamRole
+
+ARRAY_ROLES = (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT, ParamRole.RESULT)
+_KIND = {
+    "int8": "SL_I8", "uint8": "SL_U8", "int16": "SL_I16", "uint16": "SL_U16", "int32": "SL_I32",
+    "uint32": "SL_U32", "int64": "SL_I64", "uint64": "SL_U64", "float": "SL_F32", "double": "SL_F64",
+}
+_ROLE = {
+    ParamRole.IN: "SL_IN", ParamRole.OUT: "SL_OUT", ParamRole.INOUT: "SL_INOUT", ParamRole.RESULT: "SL_RESULT",
+    ParamRole.SCALAR: "SL_SCALAR", ParamRole.COUNT: "SL_COUNT",
+}
+TOLERANT_CAVEATS = re.compile(r"reassociat|contract|fma|fused", re.IGNORECASE)
+STORAGE_WORDS = re.compile(r"\b(static|inline|__inline__|__inline|extern|__attribute__\s*\(\(.*?\)\))\s*")
+DATA_EXACT, DATA_TOLERANT, DATA_BENCH = 0, 1, 2
+LARGE_SIZE = 100_003
+RANDOM_SIZES = 4
+SEEDS_PER_EDGE_SIZE = 8  # seeds cycle through four special-value densities (driver_head.h)
+OVERLAP_OFFSETS = (0, 1, -1, 2, -2, 3, -3, 7, -7)
+
+
+class KernelNotTestable(ValueError):
+    """The kernel has a parameter shape the harness cannot drive (reported, never guessed around)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    size: int
+    seed: int
+    pair: int = -1  # index into Kernel.may_alias pairs the driver knows, -1 = separate buffers
+    offset: int = 0  # elements of the first array of the pair
+
+    def encode(self) -> str:
+        return f"{self.size}:{self.seed}:{self.pair}:{self.offset}"
+
+
+def kind_of(ctype: CType | None) -> str:
+    if ctype is None:
+        raise KernelNotTestable("a parameter has no element type")
+    if ctype.spelling in ("bool", "_Bool"):
+        return "SL_BOOL"
+    try:
+        return _KIND[ctype.name]
+    except KeyError:
+        raise KernelNotTestable(f"element type {ctype.name!r} is not supported") from None
+
+
+def uses_tolerance(candidate: Candidate) -> bool:
+    """Whether floats of this candidate are compared with the documented tolerance."""
+    return any(TOLERANT_CAVEATS.search(c) for c in candidate.caveats)
+
+
+def param_type(param: KernelParam) -> str:
+    """The C type of a parameter from its declaration ("const float *restrict b" -> "const float *restrict")."""
+    decl = param.decl.strip()
+    m = None
+    for m in re.finditer(rf"\b{re.escape(param.name)}\b", decl):
+        pass
+    if m is None:
+        raise KernelNotTestable(f"cannot read the type of parameter {param.name!r} from {decl!r}")
+    before, after = decl[: m.start()].rstrip(), decl[m.end():].strip()
+    if after.startswith("["):
+        return f"{before} *"
+    if after:
+        raise KernelNotTestable(f"parameter declaration {decl!r} is not supported")
+    return before
+
+
+def return_type(kernel: Kernel) -> str:
+    """The kernel's return type as written in its signature, without storage words."""
+    sig = kernel.signature
+    idx = re.search(rf"\b{re.escape(kernel.name)}\s*\(", sig)
+    text = STORAGE_WORDS.sub("", sig[: idx.start()] if idx else "").strip()
+    if text:
+        return text
+    return kernel.return_type.c if kernel.return_type else "void"
+
+
+def _param_list(kernel: Kernel) -> str:
+    return ", ".join(p.decl for p in kernel.params) or "void"
+
+
+def array_pairs(kernel: Kernel) -> tuple[tuple[int, int], ...]:
+    """`Kernel.may_alias` as parameter index pairs (pairs naming unknown params are ignored)."""
+    index = {p.name: i for i, p in enumerate(kernel.params)}
+    out = []
+    for a, b in kernel.may_alias:
+        if a in index and b in index and kernel.params[index[a]].role in ARRAY_ROLES and kernel.params[index[b]].role in ARRAY_ROLES:
+            out.append((index[a], index[b]))
+    return tuple(out)
+
+
+def validate(kernel: Kernel) -> None:
+    """Raise KernelNotTestable when the harness cannot drive this kernel."""
+    for p in kernel.params:
+        kind_of(p.elem)
+        param_type(p)
+    footprints = {f.param for f in kernel.footprints}
+    for p in kernel.params:
+        if p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT) and p.name not in footprints:
+            raise KernelNotTestable(f"array parameter {p.name!r} has no footprint")
+    if kernel.return_type is not None:
+        kind_of(kernel.return_type)
+
+
+# --------------------------------------------------------------------------------------------------
+# Variant translation units
+# --------------------------------------------------------------------------------------------------
+
+
+def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str = "", vector: bool = False) -> str:
+    """A TU defining `symbol` (C linkage) that behaves like `function` (kernel's signature)."""
+    cpp = kernel.language == "cpp"
+    ret = return_type(kernel)
+    args = ", ".join(p.name for p in kernel.params)
+    call = f"{symbol}_impl({args})"
+    body = f"{call};" if ret == "void" else f"return {call};"
+    linkage = 'extern "C" ' if cpp else ""
+    parts = [kernel.preamble.rstrip(), ""]
+    if vector:
+        parts += ["#include <immintrin.h>"]
+    if support.strip():
+        parts += ['#line 1 "support"', support.rstrip()]
+    parts += [
+        f"#define {kernel.name} {symbol}_impl",
+        '#line 1 "function"',
+        function.rstrip(),
+        '#line 1 "simdlens-wrapper"',
+        f"#undef {kernel.name}",
+        f"{linkage}{ret} {symbol}({_param_list(kernel)});",
+        f"{ret} {symbol}({_param_list(kernel)}) {{ {body} }}",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Driver
+# --------------------------------------------------------------------------------------------------
+
+
+def _runtime(name: str) -> str:
+    return resources.files("simdlens.sandbox").joinpath(name).read_text(encoding="utf-8")
+
+
+def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
+    """The driver TU calling `variants` (symbols; check: (reference, candidate); bench: several)."""
+    validate(kernel)
+    cpp = kernel.language == "cpp"
+    ret = return_type(kernel)
+    footprint = {f.param: f for f in kernel.footprints}
+    scalars = [(i, p) for i, p in enumerate(kernel.params) if p.role not in ARRAY_ROLES]
+    out = [_runtime("driver_head.h"), "/* ---- the kernel's preamble ---- */", kernel.preamble.rstrip(), "",
+           "/* ---- generated for this kernel ---- */"]
+    rows = []
+    for p in kernel.params:
+        role = "SL_SIZE" if p.role == ParamRole.COUNT and p.name == kernel.size_param else _ROLE[p.role]
+        size = f"(int)sizeof({p.elem.c})" if p.elem is not None and p.role in ARRAY_ROLES else "0"
+        rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}}},')
+    out += [f"#define SL_NPARAMS {len(kernel.params)}",
+            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0}', "};"]
+    pairs = array_pairs(kernel)
+    out += [f"#define SL_NPAIRS {len(pairs)}", "static const int sl_pairs[SL_NPAIRS + 1][2] = {"
+            + "".join(f"{{{a}, {b}}}, " for a, b in pairs) + "{0, 0}};"]
+    if kernel.return_type is None or ret == "void":
+        out += ["#define SL_RET_KIND (-1)", "#define SL_RET_SIZE 0"]
+    else:
+        out += [f"#define SL_RET_KIND {kind_of(kernel.return_type)}", f"#define SL_RET_SIZE (int)sizeof({ret})"]
+    types = ", ".join(param_type(p) for p in kernel.params) or "void"
+    out.append(f"typedef {ret} (*sl_fn)({types});")
+    linkage = 'extern "C" ' if cpp else ""
+    out += [f"{linkage}{ret} {v}({_param_list(kernel)});" for v in variants]
+    out += [f"#define SL_NVARIANTS {len(variants)}", f"static sl_fn const sl_variants[SL_NVARIANTS] = {{{', '.join(variants)}}};"]
+    # Call glue: every parameter from the case state, in order.
+    args = []
+    for i, p in enumerate(kernel.params):
+        if p.role in ARRAY_ROLES:
+            args.append(f"SL_P(sl_p[{i}])")
+        else:
+            src = "sl_dv" if p.elem is not None and p.elem.is_float else "sl_iv"
+            args.append(f"({param_type(p)}){src}[{i}]")
+    call = f"sl_f({', '.join(args)})"
+    store = (f"{call};" if ret == "void" or kernel.return_type is None
+             else f"{ret} sl_r = {call}; memcpy(sl_out, &sl_r, sizeof sl_r);")
+    out += [
+        "static void sl_call(sl_fn sl_f, void *const *sl_p, const long long *sl_iv, const double *sl_dv, void *sl_out) {",
+        "    (void)sl_p; (void)sl_iv; (void)sl_dv; (void)sl_out;",
+        f"    {store}",
+        "}",
+    ]
+    # Footprints: the scalar parameters as locals with their own declarations, then the bounds.
+    fp = ["static void sl_footprints(const long long *sl_iv, const double *sl_dv, long *sl_lo, long *sl_hi, long long *sl_trip) {",
+          "    (void)sl_iv; (void)sl_dv;"]
+    for i, p in scalars:
+        src = "sl_dv" if p.elem is not None and p.elem.is_float else "sl_iv"
+        fp.append(f"    {p.decl} = ({param_type(p)}){src}[{i}]; (void){p.name};")
+    for i, p in enumerate(kernel.params):
+        if p.role in ARRAY_ROLES:
+            f = footprint.get(p.name)
+            lo, hi = (f.lo, f.hi) if f else ("0", "0")
+            fp.append(f"    sl_lo[{i}] = (long)({lo}); sl_hi[{i}] = (long)({hi});")
+        else:
+            fp.append(f"    sl_lo[{i}] = 0; sl_hi[{i}] = -1;")
+    fp += [f"    *sl_trip = (long long)({kernel.trip_count or '0'});", "}"]
+    out += fp
+    out += ["/* ---- driver ---- */", _runtime("driver_main.c")]
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# Plans
+# --------------------------------------------------------------------------------------------------
+
+
+def vector_widths(kernel: Kernel, isas: tuple[str, ...]) -> tuple[int, ...]:
+    """Lanes per vector for every (array element size, ISA) in play."""
+    from simdlens.sandbox.cpu import ISA_VECTOR_BYTES
+
+    sizes = {p.elem.bits // 8 for p in kernel.params if p.role in ARRAY_ROLES and p.elem is not None} or {4}
+    return tuple(sorted({ISA_VECTOR_BYTES.get(isa, 32) // s for isa in isas for s in sizes if s}))
+
+
+def check_plan(kernel: Kernel, isas: tuple[str, ...], *, quick: bool = False) -> tuple[Case, ...]:
+    """The test cases: edge sizes around every vector width, random sizes, one large size, and the
+    overlap cases for every may-alias pair. Deterministic per kernel (seeds derive from its hash)."""
+    rng = random.Random(kernel.content_hash)
+    if kernel.size_param is None:
+        return tuple(Case(size=0, seed=s) for s in range(1, 9))
+    widths = vector_widths(kernel, isas)
+    edge = sorted({n for w in widths for n in (0, 1, 2, w - 1, w, w + 1, 2 * w + 1, 3 * w + 5) if n >= 0})
+    cases: list[Case] = []
+    seed = 1
+    for n in edge:
+        for _ in range(SEEDS_PER_EDGE_SIZE if n <= 64 else 2):
+            cases.append(Case(n, seed))
+            seed += 1
+    randoms = sorted(rng.sample(range(6, 5001), RANDOM_SIZES))
+    for n in [*randoms, *(() if quick else (LARGE_SIZE,))]:
+        cases.append(Case(n, seed))
+        seed += 1
+    w = max(widths)
+    overlap_sizes = sorted({w + 1, 2 * w + 1, 3 * w + 5, 37, 300})
+    for pair in range(len(array_pairs(kernel))):
+        offsets = sorted({*OVERLAP_OFFSETS, w, -w}, key=lambda o: (abs(o), o))
+        for n in overlap_sizes:
+            for off in offsets:
+                cases.append(Case(n, seed, pair, off))
+                seed += 1
+    return tuple(cases)
+
+
+def encode_plan(cases: tuple[Case, ...]) -> str:
+    return ";".join(c.encode() for c in cases)

@@ -1,0 +1,384 @@
+"""Verify (and benchmark) the candidates of one kernel: build, run the differential test, read the
+outcome as a `Verdict`, then time the survivors.
+
+Per kernel, once (a `KernelBuild`, kept while the kernel is unchanged): the reference's checking
+object, the check driver object, and later the three benchmark builds of the reference. Per candidate:
+its checking object (compile errors come from here), a link, one sandboxed run of the whole test plan,
+and, when it passed, its benchmark object.
+
+Who gets blamed: the driver prints "@R"/"@C" before calling the reference/candidate, so a crash,
+sanitizer report or timeout while the *reference* runs is the kernel's problem (REJECTED, "cannot
+verify"), not the candidate's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simdlens.compile_db import CompileFlags
+from simdlens.config import Settings
+from simdlens.core import Candidate, CandidateResult, Counterexample, Kernel, Measurement, Status, Verdict
+from simdlens.sandbox import bench as protocol
+from simdlens.sandbox import harness
+from simdlens.sandbox.compiler import ALIGN_FLAGS, ASAN_CANDIDATE, ASAN_REF, Compiler, Toolchain, candidate_flags, language_flags
+from simdlens.sandbox.cpu import ISA_FLAGS, HostCpu
+from simdlens.sandbox.isolate import INSTALL_HINT, Isolation, Limits, Mount, RunResult
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, str], None]  # (stage, message)
+
+
+@dataclass
+class Environment:
+    """What a Sandbox found on this machine; shared by every kernel it verifies."""
+
+    settings: Settings
+    isolation: Isolation
+    toolchain: Toolchain | None
+    host: HostCpu
+    root: Path  # private build root, readable by the sandboxed uid
+    compiler: Compiler | None
+
+    def limits(self, *, asan: bool) -> Limits:
+        s = self.settings.sandbox
+        return Limits(cpu_seconds=s.cpu_seconds, memory_mb=None if asan else s.memory_mb, wall_seconds=s.wall_seconds,
+                      tmpfs_mb=s.tmpfs_mb, output_kb=s.output_kb)
+
+    def asan_env(self) -> dict[str, str]:
+        mb = self.settings.sandbox.memory_mb
+        return {
+            "ASAN_OPTIONS": f"detect_leaks=0:allocator_may_return_null=0:max_allocation_size_mb={mb}:"
+                            f"hard_rss_limit_mb={mb}:symbolize=0:abort_on_error=0:exitcode=86:detect_odr_violation=0",
+            "UBSAN_OPTIONS": "print_stacktrace=0:halt_on_error=1:exitcode=87",
+        }
+
+
+def _symbol(candidate: Candidate) -> str:
+    return f"sl_c_{candidate.key}"
+
+
+@dataclass
+class KernelBuild:
+    """The per-kernel build directory and what has been built in it."""
+
+    env: Environment
+    kernel: Kernel
+    user: CompileFlags
+    directory: Path
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    check_ready: Verdict | None = None  # None = not built yet; VERIFIED = built fine; else why not
+    bench_ready: Verdict | None = None
+
+    @property
+    def compiler(self) -> Compiler:
+        assert self.env.compiler is not None
+        return self.env.compiler
+
+    @property
+    def lang(self) -> tuple[str, ...]:
+        return language_flags(self.kernel.language, self.user)
+
+    def user_flags(self) -> tuple[str, ...]:
+        return (*self.lang, *self.user.user_args())
+
+    def _non_opt(self) -> tuple[str, ...]:
+        return (*self.lang, *self.user.flags, *self.user.define_args())
+
+    def write(self, name: str, text: str) -> None:
+        (self.directory / name).write_text(text, encoding="utf-8")
+
+    async def ensure_check(self) -> Verdict:
+        """Reference + check driver objects, once per kernel."""
+        async with self.lock:
+            if self.check_ready is None:
+                self.check_ready = await self._build_check()
+            return self.check_ready
+
+    async def _build_check(self) -> Verdict:
+        try:
+            self.write("ref_check.c", harness.variant_source(self.kernel, "sl_ref", self.kernel.source))
+            self.write("driver_check.c", harness.driver_source(self.kernel, ("sl_ref", "sl_cand")))
+        except harness.KernelNotTestable as exc:
+            return Verdict(Status.REJECTED, f"the harness cannot test this kernel: {exc}")
+        ref_flags = (*self.user_flags(), "-fwrapv", *ASAN_REF)
+        ref, driver = await asyncio.gather(
+            self.compiler.compile(self.directory, "ref_check.c", "ref_check.o", self.kernel.language, ref_flags),
+            self.compiler.compile(self.directory, "driver_check.c", "driver_check.o", self.kernel.language,
+                                  (*self.lang, *self.user.define_args(), "-O1", *ASAN_REF)),
+        )
+        for what, outcome in (("the original loop", ref), ("the test driver", driver)):
+            if not outcome.ok:
+                first = outcome.diagnostics[0].message if outcome.diagnostics else outcome.stderr[-300:]
+                return Verdict(Status.REJECTED, f"{what} does not compile in the sandbox: {first}")
+        return Verdict(Status.VERIFIED)
+
+    async def ensure_bench(self) -> Verdict:
+        """The three baseline builds of the reference, once per kernel."""
+        async with self.lock:
+            if self.bench_ready is None:
+                self.bench_ready = await self._build_bench()
+            return self.bench_ready
+
+    async def _build_bench(self) -> Verdict:
+        tc = self.compiler.toolchain
+        variants = {
+            "scalar": (*self._non_opt(), *tc.scalar_flags(), *ALIGN_FLAGS),
+            "user": (*self.user_flags(), *ALIGN_FLAGS),
+            "native": (*self._non_opt(), "-O3", "-march=native", *ALIGN_FLAGS),
+        }
+        jobs = []
+        for name, flags in variants.items():
+            self.write(f"ref_{name}.c", harness.variant_source(self.kernel, f"sl_ref_{name}", self.kernel.source))
+            jobs.append(self.compiler.compile(self.directory, f"ref_{name}.c", f"ref_{name}.o", self.kernel.language, flags))
+        for outcome in await asyncio.gather(*jobs):
+            if not outcome.ok:
+                return Verdict(Status.REJECTED, f"baseline build failed: {outcome.diagnostics[0].message if outcome.diagnostics else ''}")
+        return Verdict(Status.VERIFIED)
+
+
+class KernelRun:
+    """Verifying one batch of candidates of one kernel."""
+
+    def __init__(self, build: KernelBuild, progress: ProgressFn | None = None) -> None:
+        self.build = build
+        self.env = build.env
+        self.kernel = build.kernel
+        self.progress = progress or (lambda stage, message: None)
+
+    def _isa_flags(self, candidate: Candidate) -> tuple[str, ...]:
+        """ISA flags, plus -ffp-contract=off unless contraction is allowed: gcc contracts a*b+c (also
+        `_mm256_add_ps(_mm256_mul_ps(..))`) into FMA once -mfma is on, which the original (built
+        without -mfma) never does - a silent semantic change the caveats must declare."""
+        contract_ok = (harness.uses_tolerance(candidate) or self.env.settings.allow_contraction
+                       or any(f.startswith("-ffp-contract") for f in self.build.user.flags))
+        return (*ISA_FLAGS.get(candidate.isa, ()), *candidate_flags(candidate.flags),
+                *(() if contract_ok else ("-ffp-contract=off",)))
+
+    async def verify(self, candidates: tuple[Candidate, ...], *, bench: bool, quick: bool) -> tuple[CandidateResult, ...]:
+        verdicts: dict[int, Verdict] = {}
+        pending: list[int] = []
+        for i, c in enumerate(candidates):
+            pre = self.precheck(c)
+            if pre is not None:
+                verdicts[i] = pre
+            else:
+                pending.append(i)
+        if pending:
+            ready = await self.build.ensure_check()
+            if ready.status != Status.VERIFIED:
+                for i in pending:
+                    verdicts[i] = ready
+                pending = []
+        for i in pending:
+            self.progress("check", f"testing candidate {i + 1}/{len(candidates)} ({candidates[i].origin})")
+            verdicts[i] = await self.check(candidates[i], quick=quick)
+        measurements: dict[int, Measurement] = {}
+        notes: dict[int, str] = {}
+        winners = [i for i in pending if verdicts[i].status == Status.VERIFIED]
+        if bench and winners and self.env.settings.bench.enabled:
+            self.progress("bench", f"timing {len(winners)} candidate(s)")
+            measurements, note = await self.benchmark([candidates[i] for i in winners], quick=quick)
+            if note:
+                for i in winners:
+                    notes[i] = note
+        results = []
+        for i, c in enumerate(candidates):
+            v = verdicts[i]
+            if i in notes:
+                v = Verdict(v.status, f"{v.detail}; {notes[i]}".strip("; "), v.counterexample, v.diagnostics)
+            results.append(CandidateResult(candidate=c, verdict=v, measurement=measurements.get(winners.index(i)) if i in winners else None))
+        return tuple(results)
+
+    def precheck(self, candidate: Candidate) -> Verdict | None:
+        if self.env.toolchain is None or self.env.compiler is None:
+            return Verdict(Status.REJECTED, "no C compiler found: install gcc or clang (apt-get install gcc)")
+        if not self.env.isolation.sandboxed:
+            if candidate.origin.startswith("model:"):
+                return Verdict(Status.REJECTED, f"model-written code is only run in a sandbox: {INSTALL_HINT}")
+            if self.env.settings.sandbox.require_bwrap_for_rules:
+                return Verdict(Status.REJECTED, f"the sandbox is required by the settings: {INSTALL_HINT}")
+        if candidate.isa not in ISA_FLAGS:
+            return Verdict(Status.REJECTED, f"unknown ISA {candidate.isa!r}")
+        return None
+
+    async def check(self, candidate: Candidate, *, quick: bool) -> Verdict:
+        build, kernel = self.build, self.kernel
+        sym = _symbol(candidate)
+        self.build.write(f"{sym}_check.c", harness.variant_source(kernel, sym, candidate.function, support=candidate.support, vector=True))
+        flags = (*build.user_flags(), *self._isa_flags(candidate), "-fwrapv", *ASAN_CANDIDATE)
+        outcome = await build.compiler.compile(build.directory, f"{sym}_check.c", f"{sym}_check.o", kernel.language, flags, pch=True)
+        if not outcome.ok:
+            first = outcome.diagnostics[0]
+            where = f"line {first.line}: " if first.line else ""
+            return Verdict(Status.COMPILE_ERROR, f"{where}{first.message}", diagnostics=outcome.diagnostics)
+        missing = self.env.host.missing_for(candidate.isa)
+        if missing:
+            return Verdict(Status.UNSUPPORTED_CPU, f"compiled, not run: this CPU lacks {', '.join(sorted(missing))}")
+        exe = f"check_{candidate.key}"
+        link = await build.compiler.link(build.directory, ("driver_check.o", "ref_check.o", f"{sym}_check.o"), exe,
+                                         kernel.language, (*ASAN_CANDIDATE, f"-Wl,--defsym=sl_cand={sym}"))
+        if not link.ok:
+            first = link.diagnostics[0]
+            return Verdict(Status.COMPILE_ERROR, first.message, diagnostics=link.diagnostics)
+        plan = harness.check_plan(kernel, (candidate.isa,), quick=quick)
+        mode = harness.DATA_TOLERANT if harness.uses_tolerance(candidate) else harness.DATA_EXACT
+        mount = Mount(build.directory, "/sb")
+        argv = [f"{self.env.isolation.path(mount)}/{exe}", "check", str(mode), harness.encode_plan(plan)]
+        result = await self.env.isolation.run(argv, mounts=(mount, *build.compiler.toolchain.mounts), cwd=mount,
+                                              limits=self.env.limits(asan=True), env=self.env.asan_env())
+        return interpret_check(result, self.env.limits(asan=True), tolerant=mode == harness.DATA_TOLERANT)
+
+    async def benchmark(self, candidates: list[Candidate], *, quick: bool) -> tuple[dict[int, Measurement], str]:
+        build, kernel = self.build, self.kernel
+        ready = await build.ensure_bench()
+        if ready.status != Status.VERIFIED:
+            return {}, f"not timed: {ready.detail}"
+        syms = [_symbol(c) for c in candidates]
+        for c, sym in zip(candidates, syms, strict=True):
+            flags = (*build.user_flags(), *self._isa_flags(c), *ALIGN_FLAGS)
+            outcome = await build.compiler.compile(build.directory, f"{sym}_check.c", f"{sym}_bench.o", kernel.language, flags, pch=True)
+            if not outcome.ok:
+                return {}, "not timed: the benchmark build failed"
+        variants = ("sl_ref_scalar", "sl_ref_user", "sl_ref_native", *syms)
+        tag = hashlib.sha256("\0".join(variants).encode()).hexdigest()[:12]
+        build.write(f"driver_bench_{tag}.c", harness.driver_source(kernel, variants))
+        driver = await build.compiler.compile(build.directory, f"driver_bench_{tag}.c", f"driver_bench_{tag}.o", kernel.language,
+                                              (*build.lang, *build.user.define_args(), "-O2", *ALIGN_FLAGS))
+        objs = (f"driver_bench_{tag}.o", "ref_scalar.o", "ref_user.o", "ref_native.o", *(f"{s}_bench.o" for s in syms))
+        exe = f"bench_{tag}"
+        link = await build.compiler.link(build.directory, objs, exe, kernel.language, ()) if driver.ok else driver
+        if not link.ok:
+            return {}, "not timed: the benchmark build failed"
+        settings = self.env.settings.bench
+        sizes = settings.sizes[:1] if (quick or settings.quick) else settings.sizes
+        buffers = protocol.ROTATING_BUFFERS if protocol.branchy(kernel) else 1
+        mount = Mount(build.directory, "/sb")
+        argv = [f"{self.env.isolation.path(mount)}/{exe}", "bench", ",".join(map(str, sizes)), str(protocol.ROUNDS),
+                str(protocol.SAMPLE_NS), str(protocol.WARMUP_NS), str(buffers)]
+        processes = []
+        for k in range(max(1, settings.processes)):
+            self_limits = self.env.limits(asan=False)
+            result = await self.env.isolation.run(argv, mounts=(mount, *build.compiler.toolchain.mounts), cwd=mount, limits=self_limits)
+            if result.returncode != 0:
+                log.info("benchmark process %d failed: %s", k, describe_failure(result, self_limits))
+                return {}, f"not timed: the benchmark run failed ({describe_failure(result, self_limits)})"
+            processes.append(protocol.parse_bench_output(result.stdout.decode(errors="replace"), len(variants)))
+        out: dict[int, Measurement] = {}
+        tc = build.compiler.toolchain
+        for i in range(len(candidates)):
+            sizes_m = protocol.summarize(processes, sizes, 3 + i)
+            if sizes_m:
+                out[i] = protocol.measurement(sizes_m, tc.version, self.env.host.model, build.user.user_args())
+        return out, ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading a check run
+# --------------------------------------------------------------------------------------------------
+
+
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def describe_failure(result: RunResult, limits: Limits) -> str:
+    if result.timed_out:
+        return f"did not finish within {limits.wall_seconds:g} s (wall clock)"
+    if result.output_exceeded:
+        return f"printed more than {limits.output_kb} KB of output"
+    if result.cpu_exceeded:
+        return f"exceeded the CPU-time limit of {limits.cpu_seconds} s"
+    if result.signal is not None:
+        return f"killed by {_signal_name(result.signal)}"
+    return f"exited with status {result.returncode}"
+
+
+def _last_marker(stdout: str) -> tuple[str, str] | None:
+    """(who, "size N, seed S[, overlap O]") of the last call the driver started."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("@") and line.count("\t") >= 4:
+            who, size, seed, pair, off = line[1:].split("\t")[:5]
+            where = f"size {size}, seed {seed}" + (f", pointers overlapping at offset {off}" if pair != "-1" else "")
+            return who, where
+    return None
+
+
+_ASAN = [
+    (("SEGV", "BUS", "FPE", "ILL", "stack-overflow"), Status.CRASH),
+    (("allocation-size-too-big", "out of memory", "out-of-memory", "rss limit", "calloc-overflow",
+      "requested allocation size", "allocator is out of memory", "Cannot allocate"), Status.CRASH),
+]
+
+
+def _sanitizer_summary(stderr: str) -> tuple[Status, str] | None:
+    for line in stderr.splitlines():
+        if "ERROR: AddressSanitizer:" in line or "ERROR: LeakSanitizer" in line:
+            what = line.split("ERROR: ", 1)[1].strip()
+            kind = what.split(":", 1)[1].strip() if ":" in what else what
+            short = kind.split(" on address")[0].split(" on unknown address")[0]
+            for words, status in _ASAN:
+                if any(w in kind for w in words):
+                    if status == Status.CRASH and any(w in kind for w in _ASAN[1][0]):
+                        return Status.CRASH, "exceeded the memory limit"
+                    return Status.CRASH, f"crashed ({short})"
+            access = next((ln.strip() for ln in stderr.splitlines() if ln.strip().startswith(("READ of size", "WRITE of size"))), "")
+            access = access.split(" at ")[0]
+            return Status.SANITIZER, f"AddressSanitizer: {short}" + (f" ({access})" if access else "")
+        if "runtime error:" in line:
+            return Status.SANITIZER, "UndefinedBehaviorSanitizer: " + line.split("runtime error:", 1)[1].strip()[:200]
+        if "hard rss limit exhausted" in line or "AddressSanitizer failed to allocate" in line:
+            return Status.CRASH, "exceeded the memory limit"
+    return None
+
+
+def interpret_check(result: RunResult, limits: Limits, *, tolerant: bool = False) -> Verdict:
+    stdout = result.stdout.decode(errors="replace")
+    stderr = result.stderr.decode(errors="replace")
+    marker = _last_marker(stdout)
+    where = f" at {marker[1]}" if marker else ""
+    blame_reference = marker is not None and marker[0] == "R"
+
+    def fail(status: Status, text: str) -> Verdict:
+        if blame_reference:
+            return Verdict(Status.REJECTED, f"cannot verify: the original loop itself failed{where}: {text}")
+        return Verdict(status, f"{text}{where}")
+
+    for line in stdout.splitlines():
+        if line.startswith("MISMATCH\t"):
+            parts = line.split("\t")
+            if len(parts) >= 8:
+                overlap = None if parts[7] == "none" else int(parts[7])
+                ce = Counterexample(size=int(parts[1]), seed=int(parts[2]), array=parts[3], index=int(parts[4]),
+                                    expected=parts[5], got=parts[6], overlap=overlap)
+                where_ov = f" with pointers overlapping at offset {overlap}" if overlap is not None else ""
+                name = "the return value" if ce.array == "return" else f"{ce.array}[{ce.index}]"
+                return Verdict(Status.MISMATCH, f"{name} is {ce.got}, expected {ce.expected} (size {ce.size}, seed {ce.seed}{where_ov})", ce)
+    if result.timed_out:
+        return fail(Status.TIMEOUT, f"did not finish within {limits.wall_seconds:g} s (wall clock)")
+    if result.output_exceeded:
+        return fail(Status.CRASH, f"printed more than {limits.output_kb} KB of output")
+    if result.cpu_exceeded:
+        return fail(Status.TIMEOUT, f"exceeded the CPU-time limit of {limits.cpu_seconds} s")
+    san = _sanitizer_summary(stderr)
+    if san is not None:
+        return fail(*san)
+    if result.returncode == 0:
+        for line in reversed(stdout.splitlines()):
+            if line.startswith("PASS\t"):
+                parts = line.split("\t")
+                rule = "within the documented float tolerance" if tolerant else "exactly"
+                return Verdict(Status.VERIFIED, f"{parts[1]} test cases agree with the original {rule}")
+        return fail(Status.CRASH, "exited before the test finished")
+    if result.signal is not None:
+        return fail(Status.CRASH, f"killed by {_signal_name(result.signal)}")
+    return fail(Status.CRASH, f"exited with status {result.returncode} before the test finished")

@@ -1,0 +1,449 @@
+"""Background work: analysing documents and verifying their loops without ever blocking the editor.
+
+* Analysis (tree-sitter + legality, tens of milliseconds) runs in the thread pool: at once on open,
+  debounced on change; a result for a version the user has already typed past is thrown away and the
+  newest text is analysed instead.
+* Verification (compile, differential test, benchmark: seconds) runs as asyncio tasks, at most
+  `Settings.job_limit` loops at a time, nearest to the cursor first. It starts on open or on save
+  (`verifyOn`), again for changed loops once typing pauses, or on demand. A job whose loop text
+  changes is cancelled; a result is moved onto the newest text along the edit log, or dropped when its
+  loop was edited meanwhile.
+* While jobs run, clients that support it see cancellable work-done progress.
+
+Every state change publishes a new immutable snapshot through `publish`; nothing here knows about
+diagnostics or lenses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from simdlens.config import Settings
+from simdlens.core import CandidateResult, Language, LoopReport
+from simdlens.server import summary
+from simdlens.server.documents import OpenDocument, merge
+from simdlens.server.positions import LineIndex
+from simdlens.server.state import AppliedNote, DocumentSnapshot, LoopState, LoopStatus, rebase_report
+
+log = logging.getLogger(__name__)
+
+CHANGE_DEBOUNCE = 0.15  # seconds of quiet before re-analysing an edited document
+VERIFY_DEBOUNCE = 1.0  # seconds of quiet before verifying loops that changed
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    reports: tuple[LoopReport, ...]
+    errors: tuple[str, ...] = ()
+    skipped: str = ""  # why the document is not analysed ("binary file", "larger than 2 MB")
+
+
+class Engine(Protocol):
+    """The pipeline as the server uses it (`simdlens.server.engine.PipelineEngine` is the real one)."""
+
+    def analyze(self, source: bytes, path: str, language: Language, settings: Settings) -> AnalysisResult: ...
+
+    async def verify(self, report: LoopReport, source: bytes, settings: Settings, *, bypass_cache: bool,
+                     priority: int) -> LoopReport: ...
+
+    def why_not_verify(self, settings: Settings) -> str: ...
+
+    def isas(self, settings: Settings) -> tuple[str, ...]: ...
+
+    async def remeasure(self, original: LoopReport, result: CandidateResult, settings: Settings) -> CandidateResult | None: ...
+
+    def clear_cache(self, settings: Settings) -> int: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    uri: str
+    loop_id: str
+    kernel_hash: str
+    version: int  # the snapshot version whose report is verified
+    line: int
+    bypass_cache: bool = False
+
+
+def _same_loop(uri: str, loop_id: str, job: Job) -> bool:
+    return job.uri == uri and job.loop_id == loop_id
+
+
+class Background:
+    def __init__(self, ls: LanguageServer, engine: Engine, settings: Callable[[], Settings],
+                 publish: Callable[[DocumentSnapshot], None], progress_supported: Callable[[], bool]) -> None:
+        self._ls = ls
+        self._engine = engine
+        self._settings = settings
+        self._publish = publish
+        self._progress_supported = progress_supported
+        self.documents: dict[str, OpenDocument] = {}
+        self._analysis: dict[str, asyncio.Task[None]] = {}
+        self._verify_timers: dict[str, asyncio.Task[None]] = {}
+        self._queue: list[Job] = []
+        self._running: dict[Job, asyncio.Task[None]] = {}
+        self._wakeup = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
+        self._focus: tuple[str, int] | None = None  # (uri, line) the user looked at last
+        self._progress: _Progress | None = None
+        self._done_in_batch = 0
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+
+    # ---------------------------------------------------------------- documents
+
+    def snapshot(self, uri: str) -> DocumentSnapshot | None:
+        doc = self.documents.get(uri)
+        return doc.snapshot if doc else None
+
+    def open(self, doc: OpenDocument) -> None:
+        self.close(doc.uri)
+        self.documents[doc.uri] = doc
+        self._schedule_analysis(doc.uri, delay=0.0, verify=self._settings().verify_on == "open")
+
+    def changed(self, uri: str) -> None:
+        if uri in self.documents:
+            self._schedule_analysis(uri, delay=CHANGE_DEBOUNCE, verify=False)
+
+    def saved(self, uri: str) -> None:
+        if uri in self.documents and self._settings().verify_on in ("open", "save"):
+            self._schedule_analysis(uri, delay=0.0, verify=True)
+
+    def close(self, uri: str) -> None:
+        self.documents.pop(uri, None)
+        for tasks in (self._analysis, self._verify_timers):
+            task = tasks.pop(uri, None)
+            if task:
+                task.cancel()
+        self._cancel_jobs(lambda job: job.uri == uri)
+
+    def focus(self, uri: str, line: int) -> None:
+        """The user is looking here (hover, code action, lens request): verify nearby loops first."""
+        self._focus = (uri, line)
+
+    async def analysed(self, uri: str) -> DocumentSnapshot | None:
+        """The snapshot of the newest version once it is analysed (for commands that need it)."""
+        task = self._analysis.get(uri)
+        if task is not None and not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+        return self.snapshot(uri)
+
+    def set_applied(self, uri: str, version: int, note: AppliedNote) -> None:
+        """Show the outcome of an applied rewrite on its text (replacing an older note there)."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            return
+        current = doc.applied_notes(LineIndex(doc.source))
+        doc.applied = [(doc.version, n) for n in current
+                       if n.span.end_byte <= note.span.start_byte or n.span.start_byte >= note.span.end_byte]
+        doc.applied.append((version, note))
+        if doc.snapshot is not None and doc.snapshot.version == doc.version:
+            self._set_snapshot(doc, dataclasses.replace(doc.snapshot, applied=doc.applied_notes(doc.snapshot.lines)))
+
+    def _schedule_analysis(self, uri: str, delay: float, verify: bool) -> None:
+        old = self._analysis.get(uri)
+        if old is not None and not old.done():
+            old.cancel()  # only ever cancels the wait or the await: a thread already running finishes alone
+        self._analysis[uri] = asyncio.create_task(self._analyse(uri, delay, verify), name=f"analyse {uri}")
+
+    async def _analyse(self, uri: str, delay: float, verify: bool) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        loop = asyncio.get_running_loop()
+        while (doc := self.documents.get(uri)) is not None:
+            version, source, settings = doc.version, doc.source, self._settings()
+            started = time.perf_counter()
+            try:
+                if doc.language is None:
+                    result = AnalysisResult((), skipped="not a C or C++ file")
+                else:
+                    result = await loop.run_in_executor(
+                        self._ls.thread_pool, self._engine.analyze, source, doc.path, doc.language, settings)
+            except Exception as exc:  # a bug in analysis must not take the server down
+                log.exception("analysis of %s failed", uri)
+                result = AnalysisResult((), errors=(f"analysis failed: {exc.__class__.__name__}: {exc}",))
+            if self.documents.get(uri) is not doc or doc.version != version:
+                continue  # the user typed on: analyse the newest text instead
+            log.debug("analysed %s v%s in %.1f ms", uri, version, 1000 * (time.perf_counter() - started))
+            waiting = self._waiting_reason(settings, verify)
+            snapshot = merge(doc, version, source, result.reports, result.errors, waiting)
+            if result.skipped:
+                snapshot = dataclasses.replace(snapshot, skipped=result.skipped, loops=())
+            self._set_snapshot(doc, snapshot)
+            self._cancel_jobs(lambda job: job.uri == uri and not self._job_alive(job))
+            if waiting:
+                return
+            if verify:
+                self.enqueue(uri)
+            elif any(s.status is LoopStatus.QUEUED for s in snapshot.loops):
+                self._debounce_verify(uri)
+            return
+
+    def _waiting_reason(self, settings: Settings, verify: bool) -> str:
+        """Why new candidate loops are not queued for verification ("" = they are)."""
+        problem = self._engine.why_not_verify(settings)
+        if problem:
+            return problem
+        if settings.verify_on == "demand":
+            return "verify on demand — click to verify"
+        if settings.verify_on == "save" and not verify:
+            return "verify on save"
+        return ""
+
+    def _set_snapshot(self, doc: OpenDocument, snapshot: DocumentSnapshot) -> None:
+        doc.snapshot = snapshot
+        self._publish(snapshot)
+
+    def _update_loop(self, uri: str, loop_id: str, kernel_hash: str, change: Callable[[LoopState], LoopState | None]) -> None:
+        doc = self.documents.get(uri)
+        if doc is None or doc.snapshot is None:
+            return
+        snapshot = doc.snapshot
+        states = list(snapshot.loops)
+        touched = False
+        for i, state in enumerate(states):
+            if state.loop_id == loop_id and state.kernel_hash == kernel_hash:
+                new = change(state)
+                if new is not None and new != state:
+                    states[i] = new
+                    touched = True
+        if touched:
+            self._set_snapshot(doc, snapshot.with_loops(states))
+
+    # ---------------------------------------------------------------- verification queue
+
+    def enqueue(self, uri: str, loop_ids: Iterable[str] | None = None, *, bypass_cache: bool = False,
+                force: bool = False) -> int:
+        """Queue the candidate loops of a document (all, or `loop_ids`); returns how many were queued.
+
+        `force` also queues loops that already have results (re-verify) or were skipped (on demand).
+        """
+        snapshot = self.snapshot(uri)
+        if snapshot is None:
+            return 0
+        wanted = set(loop_ids) if loop_ids is not None else None
+        queued = 0
+        for state in snapshot.loops:
+            if wanted is not None and state.loop_id not in wanted:
+                continue
+            if not summary.is_candidate(state.report) or state.kernel_hash is None:
+                continue
+            if state.status in (LoopStatus.VERIFYING,) and not force:
+                continue
+            if state.status in (LoopStatus.DONE, LoopStatus.SKIPPED, LoopStatus.FAILED) and not force:
+                continue
+            if force:
+                self._cancel_jobs(functools.partial(_same_loop, uri, state.loop_id))
+            job = Job(uri, state.loop_id, state.kernel_hash, snapshot.version, state.header.start.line, bypass_cache)
+            self._queue.append(job)
+            queued += 1
+            self._update_loop(uri, state.loop_id, state.kernel_hash, lambda s: dataclasses.replace(s, status=LoopStatus.QUEUED, detail=""))
+        if queued:
+            self._ensure_workers()
+            self._wakeup.set()
+        return queued
+
+    def _debounce_verify(self, uri: str) -> None:
+        old = self._verify_timers.get(uri)
+        if old is not None:
+            old.cancel()
+
+        async def later() -> None:
+            await asyncio.sleep(VERIFY_DEBOUNCE)
+            self.enqueue(uri)
+
+        self._verify_timers[uri] = asyncio.create_task(later(), name=f"verify later {uri}")
+
+    def _job_alive(self, job: Job) -> bool:
+        snapshot = self.snapshot(job.uri)
+        return snapshot is not None and any(
+            s.loop_id == job.loop_id and s.kernel_hash == job.kernel_hash for s in snapshot.loops)
+
+    def _cancel_jobs(self, which: Callable[[Job], bool]) -> None:
+        self._queue = [j for j in self._queue if not which(j)]
+        for job, task in list(self._running.items()):
+            if which(job):
+                log.info("cancelling verification of loop %s in %s: its text changed", job.loop_id, job.uri)
+                task.cancel()
+
+    def cancel_all(self, detail: str) -> None:
+        """The user cancelled (progress bar): stop everything queued or running."""
+        jobs = list(self._queue) + list(self._running)
+        self._queue.clear()
+        for task in self._running.values():
+            task.cancel()
+        for job in jobs:
+            self._update_loop(job.uri, job.loop_id, job.kernel_hash,
+                              lambda s: dataclasses.replace(s, status=LoopStatus.SKIPPED, detail=detail)
+                              if s.status in (LoopStatus.QUEUED, LoopStatus.VERIFYING) else s)
+
+    def _priority(self, job: Job) -> tuple[int, int]:
+        if self._focus is None:
+            return (1, job.line)
+        uri, line = self._focus
+        return (0, abs(job.line - line)) if job.uri == uri else (1, job.line)
+
+    def _ensure_workers(self) -> None:
+        self._workers = [w for w in self._workers if not w.done()]
+        while len(self._workers) < self._settings().job_limit:
+            self._workers.append(asyncio.create_task(self._worker(), name=f"verify worker {len(self._workers)}"))
+
+    async def _worker(self) -> None:
+        while True:
+            if not self._queue:
+                if not self._running:
+                    await self._end_progress()
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            job = min(self._queue, key=self._priority)
+            self._queue.remove(job)
+            if not self._job_alive(job):
+                continue
+            await self._begin_progress()
+            task = asyncio.create_task(self._verify(job), name=f"verify {job.loop_id}")
+            self._running[job] = task
+            try:
+                await asyncio.wait({task})
+            finally:
+                self._running.pop(job, None)
+            self._done_in_batch += 1
+            self._report_progress()
+
+    async def _verify(self, job: Job) -> None:
+        doc = self.documents.get(job.uri)
+        state = doc.snapshot.loop(job.loop_id) if doc and doc.snapshot else None
+        if state is not None and state.kernel_hash != job.kernel_hash:
+            state = None
+        if doc is None or doc.snapshot is None or state is None:
+            return
+        settings = self._settings()
+        isa = ",".join(self._engine.isas(settings))
+        version, source = doc.snapshot.version, doc.snapshot.source
+        self._update_loop(job.uri, job.loop_id, job.kernel_hash,
+                          lambda s: dataclasses.replace(s, status=LoopStatus.VERIFYING, detail="", isa=isa))
+        priority = self._priority(job)[0] * 1000 + min(self._priority(job)[1], 999)
+        try:
+            report = await self._engine.verify(state.report, source, settings,
+                                              bypass_cache=job.bypass_cache, priority=priority)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("verification of loop %s failed", job.loop_id)
+            message = f"{exc.__class__.__name__}: {exc}"
+            self._update_loop(job.uri, job.loop_id, job.kernel_hash,
+                              lambda s: dataclasses.replace(s, status=LoopStatus.FAILED, detail=message))
+            return
+        self._accept(job, version, report)
+
+    def _accept(self, job: Job, version: int, report: LoopReport) -> None:
+        """Put a verification result on the newest snapshot, or drop it if its loop changed."""
+        doc = self.documents.get(job.uri)
+        if doc is None or doc.snapshot is None:
+            return
+        moved = rebase_report(report, doc.log, version, doc.snapshot.lines)
+        if moved is None:
+            log.info("dropping results for loop %s: the document changed under them (v%s -> v%s)",
+                     job.loop_id, version, doc.snapshot.version)
+            self._update_loop(job.uri, job.loop_id, job.kernel_hash, lambda s: dataclasses.replace(s, status=LoopStatus.QUEUED))
+            self._debounce_verify(job.uri)
+            return
+
+        def done(state: LoopState) -> LoopState:
+            new_report = dataclasses.replace(state.report, results=moved.results, notes=moved.notes or state.report.notes)
+            best = summary.best(new_report)
+            isa = best.candidate.isa if best else state.isa
+            return LoopState(new_report, LoopStatus.DONE, "", isa)
+
+        self._update_loop(job.uri, job.loop_id, job.kernel_hash, done)
+        for waiter in self._waiters.pop(job.kernel_hash, []):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_for(self, uri: str, kernel_hash: str, timeout: float) -> LoopState | None:
+        """Wait until the loop with this kernel has results (for commands); None on timeout."""
+        snapshot = self.snapshot(uri)
+        state = next((s for s in snapshot.loops if s.kernel_hash == kernel_hash), None) if snapshot else None
+        if state is not None and state.status is LoopStatus.DONE:
+            return state
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(kernel_hash, []).append(future)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(future, timeout)
+        snapshot = self.snapshot(uri)
+        return next((s for s in snapshot.loops if s.kernel_hash == kernel_hash), None) if snapshot else None
+
+    # ---------------------------------------------------------------- progress
+
+    async def _begin_progress(self) -> None:
+        if self._progress is not None or not self._progress_supported():
+            return
+        self._done_in_batch = 0
+        self._progress = _Progress(self._ls, on_cancel=lambda: self.cancel_all("verification cancelled"))
+        await self._progress.begin(self._pending_count())
+
+    def _pending_count(self) -> int:
+        return len(self._queue) + len(self._running)
+
+    def _report_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.report(self._done_in_batch, self._done_in_batch + self._pending_count())
+
+    async def _end_progress(self) -> None:
+        progress, self._progress = self._progress, None
+        if progress is not None:
+            progress.end(self._done_in_batch)
+
+    def shutdown(self) -> None:
+        for task in [*self._analysis.values(), *self._verify_timers.values(), *self._running.values(), *self._workers]:
+            task.cancel()
+
+
+class _Progress:
+    """One work-done progress bar for a busy period of the verification queue."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, ls: LanguageServer, on_cancel: Callable[[], None]) -> None:
+        self._ls = ls
+        self._token = f"simdlens-verify-{next(self._ids)}"
+        self._on_cancel = on_cancel
+        self._ready = False
+
+    async def begin(self, total: int) -> None:
+        try:
+            await self._ls.work_done_progress.create_async(self._token)
+        except Exception as exc:  # the client refused: work on without a bar
+            log.debug("no progress bar: %s", exc)
+            return
+        self._ls.work_done_progress.begin(self._token, types.WorkDoneProgressBegin(
+            title="simdlens", message=f"verifying {total} loop{'s' if total != 1 else ''}", cancellable=True, percentage=0))
+        self._ready = True
+        future = self._ls.work_done_progress.tokens.get(self._token)
+        if future is not None:
+            future.add_done_callback(lambda f: self._on_cancel() if f.cancelled() else None)
+
+    def report(self, done: int, total: int) -> None:
+        if self._ready:
+            self._ls.work_done_progress.report(self._token, types.WorkDoneProgressReport(
+                message=f"verified {done} of {total} loops", percentage=int(100 * done / max(total, 1)), cancellable=True))
+
+    def end(self, done: int) -> None:
+        if self._ready:
+            self._ready = False
+            self._ls.work_done_progress.end(self._token, types.WorkDoneProgressEnd(message=f"verified {done} loops"))
+            future = self._ls.work_done_progress.tokens.pop(self._token, None)
+            if future is not None and not future.done():
+                future.set_result(None)

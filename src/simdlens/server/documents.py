@@ -1,0 +1,120 @@
+"""Open documents: their bytes as the client edits them, and how a new analysis meets old results.
+
+The client's incremental changes are applied to our own byte copy of the text (positions converted
+through the negotiated encoding), and each one is recorded in the document's `EditLog`, so results
+computed for an older version can be moved to the newest one - or dropped when the edit touched them.
+
+`merge` builds a fresh snapshot from a new analysis: a loop whose kernel is unchanged keeps its
+verification results (moved along the edits); a new or changed loop starts over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from simdlens.core import Language, LoopReport
+from simdlens.server import summary
+from simdlens.server.positions import Encoding, LineIndex, encode_text, span_of
+from simdlens.server.state import (
+    AppliedNote,
+    ByteEdit,
+    DocumentSnapshot,
+    EditLog,
+    LoopState,
+    LoopStatus,
+    rebase_report,
+)
+
+APPLIED = "part of an applied rewrite"  # detail of the loops inside a rewrite applied by applyAndBenchmark
+
+
+@dataclass(frozen=True)
+class Change:
+    """One content change as the client sent it: a range in client units, or None for the whole text."""
+
+    text: str
+    start: tuple[int, int] | None = None
+    end: tuple[int, int] | None = None
+
+
+@dataclass
+class OpenDocument:
+    uri: str
+    path: str
+    language: Language | None
+    version: int
+    source: bytes
+    log: EditLog = field(default_factory=EditLog)
+    snapshot: DocumentSnapshot | None = None
+    applied: list[tuple[int, AppliedNote]] = field(default_factory=list)  # (version of its span, note)
+
+    def apply(self, version: int, changes: Iterable[Change], encoding: Encoding) -> None:
+        source = self.source
+        for change in changes:
+            if change.start is None or change.end is None:
+                self.log.forget_before(version)
+                source = encode_text(change.text)
+                continue
+            lines = LineIndex(source)
+            start = lines.lsp_to_byte(*change.start, encoding)
+            end = max(start, lines.lsp_to_byte(*change.end, encoding))
+            new = encode_text(change.text)
+            source = source[:start] + new + source[end:]
+            self.log.record(ByteEdit(version, start, end, len(new)))
+        self.source = source
+        self.version = version
+
+    def applied_notes(self, lines: LineIndex) -> tuple[AppliedNote, ...]:
+        """The applyAndBenchmark notes whose text is still where it was."""
+        kept: list[tuple[int, AppliedNote]] = []
+        for since, note in self.applied:
+            moved = self.log.map_range(note.span.start_byte, note.span.end_byte, since)
+            if moved is not None:
+                kept.append((self.version, dataclasses.replace(note, span=span_of(lines, *moved))))
+        self.applied = kept
+        return tuple(note for _, note in kept)
+
+
+def fresh_state(report: LoopReport, waiting: str) -> LoopState:
+    """The state of a loop nobody has verified yet; `waiting` is why it is not queued ("" = queued)."""
+    if not summary.is_candidate(report):
+        return LoopState(report, LoopStatus.ANALYSED)
+    if waiting:
+        return LoopState(report, LoopStatus.SKIPPED, waiting)
+    return LoopState(report, LoopStatus.QUEUED)
+
+
+def carry_over(old: LoopState, new: LoopReport, log: EditLog, since: int, lines: LineIndex) -> LoopState | None:
+    """`old`'s results on the re-analysed loop `new`, if its kernel is the same and its edits still apply."""
+    if old.kernel_hash is None or old.kernel_hash != (new.kernel.content_hash if new.kernel else None):
+        return None
+    if old.status in (LoopStatus.ANALYSED, LoopStatus.SKIPPED):
+        return None
+    moved = rebase_report(old.report, log, since, lines)
+    if moved is None:
+        return None
+    report = dataclasses.replace(new, results=moved.results, notes=moved.notes or new.notes)
+    return LoopState(report, old.status, old.detail, old.isa)
+
+
+def merge(doc: OpenDocument, version: int, source: bytes, reports: Iterable[LoopReport], errors: tuple[str, ...],
+          waiting: str) -> DocumentSnapshot:
+    """A snapshot of `doc` at `version` from a new analysis, keeping what is still true of the old one."""
+    lines = LineIndex(source)
+    old = doc.snapshot
+    applied = doc.applied_notes(lines) if version == doc.version else ()
+    states: list[LoopState] = []
+    for report in reports:
+        loop = report.analysis.site.span
+        if any(n.span.start_byte <= loop.start_byte and loop.end_byte <= n.span.end_byte for n in applied):
+            states.append(LoopState(report, LoopStatus.ANALYSED, APPLIED))
+            continue  # the rewrite's own vector and tail loops: measured as a whole, not one by one
+        previous = old.loop(report.analysis.site.loop_id) if old else None
+        kept = carry_over(previous, report, doc.log, old.version, lines) if previous and old else None
+        states.append(kept or fresh_state(report, waiting))
+    return DocumentSnapshot(
+        uri=doc.uri, path=doc.path, version=version, source=source, language=doc.language, lines=lines,
+        loops=tuple(states), errors=errors, applied=applied,
+    )

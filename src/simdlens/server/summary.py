@@ -1,0 +1,154 @@
+"""What a loop's report means for the user, in the words every feature shares.
+
+Diagnostics, code lens, hover, code actions and the report command must never disagree about whether
+a loop has a win, which rewrite is best, or what its measured speedup is. They all ask this module.
+
+A verified rewrite is a *win* when it was measured faster than the compiler's own best effort
+(`-O3 -march=native`) by more than the noise we see on compute-bound loops; a verified rewrite that is
+not is reported as "the compiler already vectorizes this loop" and never offered as an improvement.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from simdlens.core import CandidateResult, LoopReport, LoopVerdict, Ratio, SizeMeasurement, Status
+
+WIN_MARGIN = 1.05  # layout/noise alone moves compute-bound ratios by ±3-4%
+
+ISA_NAMES = {"avx2": "AVX2", "avx512": "AVX-512", "sse4": "SSE4"}
+
+# Caveats that change what the program computes: they go into code-action titles, not just the hover.
+_SEMANTIC = re.compile(r"reassociat|contract|fma|alias|rounding|nan|order|overflow|saturat", re.IGNORECASE)
+
+
+class Outcome(enum.StrEnum):
+    NOT_CANDIDATE = "not_candidate"  # not vectorizable, or no kernel could be extracted
+    PENDING = "pending"  # candidate, nothing verified yet
+    WIN = "win"  # a verified rewrite, measured faster than -O3 -march=native
+    VERIFIED_UNMEASURED = "verified_unmeasured"  # verified, benchmarking disabled
+    COMPILER_WINS = "compiler_wins"  # verified, but not faster than -O3 -march=native
+    NO_SAFE_REWRITE = "no_safe_rewrite"  # every candidate failed verification, or none was proposed
+
+
+def isa_name(isa: str) -> str:
+    """"AVX2", "AVX-512"; "avx2,avx512" (several being verified) -> "AVX2 + AVX-512"."""
+    return " + ".join(ISA_NAMES.get(part, part.upper()) for part in isa.split(",") if part)
+
+
+def headline(result: CandidateResult) -> SizeMeasurement | None:
+    """The size quoted in one line: the first compute-bound size, else the first measured one."""
+    if result.measurement is None or not result.measurement.sizes:
+        return None
+    sizes = result.measurement.sizes
+    return next((s for s in sizes if not s.memory_bound and s.vs_user_flags), sizes[0])
+
+
+def vs_compiler(result: CandidateResult) -> Ratio | None:
+    size = headline(result)
+    if size is None:
+        return None
+    return size.vs_native_autovec or size.vs_user_flags
+
+
+def is_win(result: CandidateResult) -> bool:
+    ratio = vs_compiler(result)
+    return result.verdict.status is Status.VERIFIED and ratio is not None and ratio.median >= WIN_MARGIN
+
+
+def verified(report: LoopReport) -> list[CandidateResult]:
+    return [r for r in report.results if r.verdict.status is Status.VERIFIED]
+
+
+def ranked_wins(report: LoopReport) -> list[CandidateResult]:
+    """Verified rewrites worth offering, best first (by the speedup over the user's build)."""
+    wins = [r for r in verified(report) if is_win(r) or r.measurement is None]
+
+    def key(r: CandidateResult) -> float:
+        size = headline(r)
+        ratio = size.vs_user_flags if size else None
+        return ratio.median if ratio else 0.0
+
+    return sorted(wins, key=key, reverse=True)
+
+
+def best(report: LoopReport) -> CandidateResult | None:
+    wins = ranked_wins(report)
+    if wins:
+        return wins[0]
+    done = verified(report)
+    return max(done, key=lambda r: (vs_compiler(r) or Ratio(0, 0, 0, 0)).median, default=None)
+
+
+def is_candidate(report: LoopReport) -> bool:
+    return report.analysis.verdict is not LoopVerdict.NOT_VECTORIZABLE and report.kernel is not None
+
+
+def outcome(report: LoopReport, finished: bool) -> Outcome:
+    if not is_candidate(report):
+        return Outcome.NOT_CANDIDATE
+    wins = ranked_wins(report)
+    if wins:
+        return Outcome.WIN if wins[0].measurement is not None else Outcome.VERIFIED_UNMEASURED
+    if verified(report):
+        return Outcome.COMPILER_WINS
+    return Outcome.NO_SAFE_REWRITE if finished else Outcome.PENDING
+
+
+def user_opt_level(result: CandidateResult) -> str:
+    """"-O2" from the flags the baseline was built with ("" when the user gave none)."""
+    flags = result.measurement.user_flags if result.measurement else ()
+    levels = [f for f in flags if re.fullmatch(r"-O[0-3sgz]?|-Ofast", f)]
+    return levels[-1] if levels else ""
+
+
+def ratio_text(ratio: Ratio | None, with_range: bool = True) -> str:
+    if ratio is None:
+        return "n/a"
+    if with_range and ratio.runs > 1 and ratio.hi > ratio.lo:
+        return f"{ratio.median:.2f}x ({ratio.lo:.2f}–{ratio.hi:.2f})"
+    return f"{ratio.median:.2f}x"
+
+
+def short_ratio(ratio: Ratio) -> str:
+    text = f"{ratio.median:.1f}x"
+    if ratio.runs > 1 and ratio.hi > ratio.lo:
+        text += f" ({ratio.lo:.1f}–{ratio.hi:.1f})"
+    return text
+
+
+def semantic_caveats(result: CandidateResult) -> list[str]:
+    return [c for c in result.candidate.caveats if _SEMANTIC.search(c)]
+
+
+def failure_reason(report: LoopReport) -> str:
+    """One line: why there is no safe rewrite (analysis reason, notes, or the candidates' verdicts)."""
+    if report.analysis.verdict is LoopVerdict.NOT_VECTORIZABLE and report.analysis.reasons:
+        return report.analysis.reasons[0].message
+    failed = [r for r in report.results if r.verdict.status is not Status.VERIFIED]
+    if failed:
+        verdict = failed[0].verdict
+        return verdict.detail or verdict.status.value.replace("_", " ")
+    if report.notes:
+        return report.notes[0]
+    if report.analysis.reasons:
+        return report.analysis.reasons[0].message
+    return "no rewrite was proposed"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The one-line result of a loop's best rewrite."""
+
+    isa: str
+    ratio: Ratio | None
+    baseline: str  # "your -O2 build"
+
+
+def describe_best(result: CandidateResult) -> Headline:
+    size = headline(result)
+    level = user_opt_level(result)
+    baseline = f"your {level} build" if level else "your build"
+    return Headline(isa_name(result.candidate.isa), size.vs_user_flags if size else None, baseline)

@@ -1,0 +1,113 @@
+"""A scan with a model server: the second scan of an unchanged tree asks the model nothing.
+
+The model server is a small OpenAI-compatible HTTP server over real sockets that answers every request
+with the scalar reference function it was shown plus one harmless AVX intrinsic (so the static
+pre-check, which wants intrinsics, lets it through: correct, if unambitious), and counts requests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simdlens.cli import main
+
+MIN_LOOP = """\
+#include <math.h>
+
+void clamp_top(float *restrict out, const float *restrict in, float limit, int n) {
+    for (int i = 0; i < n; i++)
+        out[i] = fminf(in[i], limit);
+}
+"""
+
+
+class EchoModel:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                owner.requests.append(body)
+                user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+                found = re.search(r"```c\n(.*?)\n```", user, re.S)
+                code = found.group(1) if found else ""
+                body_at = code.find("{", code.find("simdlens_kernel")) + 1
+                code = ("#include <immintrin.h>\n" + code[:body_at]
+                        + "\n    __m256 unused = _mm256_set1_ps(0.0f);\n    (void)unused;" + code[body_at:])
+                content = f"```c\n{code}\n```"
+                reply = {"id": "x", "object": "chat.completion", "model": "echo",
+                         "choices": [{"index": 0, "finish_reason": "stop",
+                                      "message": {"role": "assistant", "content": content}}]}
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                data = json.dumps({"object": "list", "data": [{"id": "echo", "object": "model"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def model() -> Iterator[EchoModel]:
+    m = EchoModel()
+    yield m
+    m.server.shutdown()
+
+
+def scan_json(capsys: pytest.CaptureFixture[str], model: EchoModel, cache: Path, path: Path) -> Any:
+    code = main(["scan", "--json", "--no-bench", "--cache-dir", str(cache), "--model-url", model.url,
+                 "--model", "echo", "--model-rounds", "1", "--isa", "avx2", str(path)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out)
+
+
+def test_second_scan_makes_no_model_calls_and_no_compiles(tmp_path, capsys, model) -> None:
+    (tmp_path / "t").mkdir()
+    src = tmp_path / "t" / "clamp.c"
+    src.write_text(MIN_LOOP)
+    cache = tmp_path / "cache"
+    first = scan_json(capsys, model, cache, src)
+    assert first["counters"]["model_calls"] == 1 and len(model.requests) >= 1
+    assert first["counters"]["compiles"] >= 1
+    asked = len(model.requests)
+    second = scan_json(capsys, model, cache, src)
+    assert second["counters"]["model_calls"] == 0 and second["counters"]["compiles"] == 0
+    assert len(model.requests) == asked
+    statuses = [[c["status"] for c in loop["candidates"]] for f in (first, second) for loop in f["files"][0]["loops"]]
+    assert statuses[0] == statuses[1]
+
+    # The same loop further down another file: the stored answer is reused and spliced where it is now.
+    moved = tmp_path / "t" / "moved.c"
+    moved.write_text("#include <math.h>\n\nint unrelated;\n\n" + MIN_LOOP.split("\n", 2)[2])
+    third = scan_json(capsys, model, cache, moved)
+    assert third["counters"]["model_calls"] == 0 and len(model.requests) == asked
+    cands = third["files"][0]["loops"][0]["candidates"]
+    assert [c["status"] for c in cands] == statuses[0]
+    for c in cands:
+        if c["status"] == "verified" and c["edits"]:
+            assert any(e["range"]["start"]["line"] >= 4 for e in c["edits"])

@@ -1,0 +1,151 @@
+"""Splicing a verified model candidate into the user's file: the edited file must build with and
+without the ISA flags and compute what the original computed (checked by compiling and running it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from modelkit import ADD_OK, add_kernel, loop_span_in, sum_kernel
+
+from simdlens.core import Candidate, TextEdit
+from simdlens.model.splice import guard_condition, splice_edits
+
+USER_FILE = """\
+#include <stdint.h>
+
+struct buf { int32_t *data; };
+
+void add_arrays(struct buf *out, const int32_t *a, int32_t **bufs, int len) {
+    for (int i = 0; i < len; i++)
+        out->data[i] = a[i] + bufs[1][i];
+}
+
+int32_t sum_all(const int32_t *a, int count, int32_t start) {
+    int32_t acc = start;
+    for (int i = 0; i < count; i++)
+        acc += a[i];
+    return acc;
+}
+"""
+
+SUM_OK = """\
+int32_t simdlens_kernel(const int32_t *a, int n, int32_t s) {
+    __m256i v = _mm256_setzero_si256();
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        v = _mm256_add_epi32(v, _mm256_loadu_si256((const __m256i *)(a + i)));
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4E));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xB1));
+    int32_t total = s + _mm_cvtsi128_si32(x);
+    for (; i < n; i++)
+        total += a[i];
+    return total;
+}"""
+
+MAIN = """
+#include <stdio.h>
+int main(void) {
+    int32_t a[37], b[37], c[37];
+    int32_t *bufs[2] = {a, b};
+    struct buf out = {c};
+    for (int i = 0; i < 37; i++) { a[i] = i * 7 - 100; b[i] = 3 * i; c[i] = -1; }
+    for (int n = 0; n <= 37; n++) {
+        add_arrays(&out, a, bufs, n);
+        for (int i = 0; i < 37; i++)
+            if (c[i] != (i < n ? a[i] + b[i] : -1) && i < n) { printf("add n=%d i=%d\\n", n, i); return 1; }
+        int32_t want = 5;
+        for (int i = 0; i < n; i++) want += a[i];
+        if (sum_all(a, n, 5) != want) { printf("sum n=%d\\n", n); return 1; }
+    }
+    printf("ok\\n");
+    return 0;
+}
+"""
+
+
+def apply(text: str, edits: tuple[TextEdit, ...]) -> str:
+    data = text.encode()
+    for e in sorted(edits, key=lambda e: e.span.start_byte, reverse=True):
+        data = data[:e.span.start_byte] + e.new_text.encode() + data[e.span.end_byte:]
+    return data.decode()
+
+
+def candidate(function: str, **changes: object) -> Candidate:
+    base = Candidate("h", "avx2", "model:test-model", function, (), flags=("-mavx2",))
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def spliced_file() -> str:
+    add = add_kernel(loop_span_in(USER_FILE, "for (int i = 0; i < len", "bufs[1][i];"),
+                     sources=("out->data", "", "bufs[1]", "len"))
+    total = sum_kernel(loop_span_in(USER_FILE, "for (int i = 0; i < count", "acc += a[i];"),
+                       sources=("", "count", "acc"))
+    edits_add = splice_edits(add, candidate(ADD_OK.split("#include <stdint.h>\n", 1)[1]), source=USER_FILE.encode())
+    edits_sum = splice_edits(total, candidate(SUM_OK), source=USER_FILE.encode())
+    assert edits_add is not None and edits_sum is not None
+    # both add `#include <immintrin.h>` at the top: keep one
+    merged = [e for e in edits_add if e.span.start_byte > 0] + list(edits_sum)
+    return apply(USER_FILE, tuple(merged))
+
+
+def test_splice_text_reads_like_the_users_code() -> None:
+    text = spliced_file()
+    assert text.startswith("#include <immintrin.h>\n#include <stdint.h>")
+    assert "    #if defined(__AVX2__)\n    {\n        int i = 0;" in text
+    assert "(out->data + i)" in text and "(bufs[1] + i)" in text and "i + 8 <= len" in text
+    assert "acc = total;" in text  # the reduction's result goes to the user's variable
+    assert "    #else\n    for (int i = 0; i < len; i++)" in text  # the original loop stays as the fallback
+    assert text.count("#endif") == 2
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+@pytest.mark.parametrize("flags", [["-mavx2"], []], ids=["avx2", "no-isa-flags"])
+def test_spliced_file_builds_and_computes_the_same(tmp_path: Path, flags: list[str]) -> None:
+    src = tmp_path / "user.c"
+    src.write_text(spliced_file() + MAIN)
+    exe = tmp_path / "user"
+    build = subprocess.run(["gcc", "-std=c11", "-O1", "-Wall", "-Werror", *flags, str(src), "-o", str(exe)],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=20)
+    assert run.stdout.strip() == "ok"
+
+
+def test_a_parameter_the_candidate_modifies_gets_a_local_copy() -> None:
+    kernel = add_kernel(loop_span_in(USER_FILE, "for (int i = 0; i < len", "bufs[1][i];"))
+    code = ADD_OK.split("#include <stdint.h>\n", 1)[1].replace("c[i] = a[i] + b[i];", "*c++ = a[i] + b[i];")
+    edits = splice_edits(kernel, candidate(code))
+    assert edits is not None
+    block = edits[-2].new_text
+    assert "int32_t *restrict c_v = c;" in block and "*c_v++" in block
+
+
+def test_a_local_that_would_capture_a_user_name_is_renamed() -> None:
+    kernel = add_kernel(loop_span_in(USER_FILE, "for (int i = 0; i < len", "bufs[1][i];"),
+                        sources=("out->data", "", "", ""))
+    code = ADD_OK.split("#include <stdint.h>\n", 1)[1].replace("int i = 0;", "int out = 0; int i = out;")
+    edits = splice_edits(kernel, candidate(code))
+    assert edits is not None
+    block = edits[-2].new_text
+    assert "int out_v = 0; int i = out_v;" in block and "(out->data + i)" in block
+
+
+@pytest.mark.parametrize(("function", "change"), [
+    (SUM_OK.replace("int i = 0;", "if (n == 0) return s;\n    int i = 0;"), {}),  # early return
+    (ADD_OK, {"support": "static inline int helper(int x) { return x; }"}),  # helper needs file scope
+    (ADD_OK, {"flags": ()}),  # no ISA flags: no guard can be written
+])
+def test_unsafe_splices_give_no_edit(function: str, change: dict[str, object]) -> None:
+    kernel = sum_kernel(loop_span_in(USER_FILE, "for (int i = 0; i < count", "acc += a[i];")) \
+        if "int32_t simdlens_kernel" in function else add_kernel(loop_span_in(USER_FILE, "for (int i", "[i];"))
+    assert splice_edits(kernel, candidate(function, **change)) is None
+
+
+def test_guard_macros_come_from_the_table_or_the_flag_name() -> None:
+    assert guard_condition(("-mavx2", "-mfma")) == "defined(__AVX2__) && defined(__FMA__)"
+    assert guard_condition(("-mavx512f",), {"-mavx512f": "__AVX512F__"}) == "defined(__AVX512F__)"

@@ -1,0 +1,191 @@
+"""C loops exercising every rule family over the element types it applies to.
+
+Each entry is (id, C function source, expected family or None when the rules must refuse with a note
+containing the given text). The functions are analysed by simdlens.analysis like a user's file would be.
+"""
+
+from __future__ import annotations
+
+INT_TYPES = ("int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t", "uint64_t")
+FLOAT_TYPES = ("float", "double")
+ALL_TYPES = INT_TYPES + FLOAT_TYPES
+
+
+def _id(t: str) -> str:
+    return t.replace("_t", "")
+
+
+def elementwise(t: str) -> str:
+    ops = "a[i] * b[i] - (a[i] ^ b[i]) + (b[i] & 7)" if t not in FLOAT_TYPES else "a[i] * b[i] - a[i] / (b[i] + 2)"
+    if t in ("int64_t", "uint64_t"):
+        ops = "a[i] + b[i] - (a[i] ^ b[i]) + (b[i] | 7)"  # no 64-bit mullo on AVX2
+    return f"""void ew_{_id(t)}({t} *restrict d, const {t} *restrict a, const {t} *restrict b, int n) {{
+    for (int i = 0; i < n; i++) d[i] = ({t})({ops});
+}}"""
+
+
+def select(t: str) -> str:
+    return f"""void sel_{_id(t)}({t} *restrict d, const {t} *restrict a, const {t} *restrict b, {t} k, int n) {{
+    for (int i = 0; i < n; i++) d[i] = a[i] > b[i] ? (a[i] < k ? a[i] : k) : b[i];
+}}"""
+
+
+def cond_store(t: str) -> str:
+    return f"""void cst_{_id(t)}({t} *restrict d, const {t} *restrict a, int n) {{
+    for (int i = 0; i < n; i++) if (a[i] >= 3) d[i] = a[i] - 1;
+}}"""
+
+
+def sum_red(t: str) -> str:
+    return f"""{t} sum_{_id(t)}(const {t} *a, int n) {{
+    {t} s = 0;
+    for (int i = 0; i < n; i++) s += a[i];
+    return s;
+}}"""
+
+
+def min_red(t: str) -> str:
+    return f"""{t} min_{_id(t)}(const {t} *a, int n) {{
+    {t} m = a[0];
+    for (int i = 1; i < n; i++) if (a[i] < m) m = a[i];
+    return m;
+}}"""
+
+
+def max_red(t: str) -> str:
+    return f"""{t} max_{_id(t)}(const {t} *a, int n, {t} m) {{
+    for (int i = 0; i < n; i++) m = a[i] > m ? a[i] : m;
+    return m;
+}}"""
+
+
+def bit_red(t: str) -> str:
+    return f"""{t} bits_{_id(t)}(const {t} *a, int n) {{
+    {t} x = 0, o = 0;
+    for (int i = 0; i < n; i++) {{ x ^= a[i]; o |= a[i]; }}
+    return x + o;
+}}"""
+
+
+def argmin(t: str) -> str:
+    return f"""int argmin_{_id(t)}(const {t} *a, int n) {{
+    {t} best = a[0];
+    int at = 0;
+    for (int i = 1; i < n; i++) if (a[i] < best) {{ best = a[i]; at = i; }}
+    return at;
+}}"""
+
+
+def search(t: str) -> str:
+    return f"""int find_{_id(t)}(const {t} *a, int n, {t} v) {{
+    for (int i = 0; i < n; i++) if (a[i] == v) return i;
+    return -1;
+}}"""
+
+
+def widen(t: str) -> str:
+    return f"""void widen_{_id(t)}(double *restrict d, const {t} *restrict a, int n) {{
+    for (int i = 0; i < n; i++) d[i] = a[i] * 0.5;
+}}"""
+
+
+def to_float(t: str) -> str:
+    return f"""void tofloat_{_id(t)}(float *restrict d, const {t} *restrict a, int n) {{
+    for (int i = 0; i < n; i++) d[i] = (float)a[i] + 1.0f;
+}}"""
+
+
+MATRIX = {
+    "elementwise": (elementwise, ALL_TYPES),
+    "select": (select, ALL_TYPES),
+    "cond_store": (cond_store, ALL_TYPES),
+    "sum": (sum_red, ALL_TYPES),
+    "min": (min_red, ALL_TYPES),
+    "max": (max_red, ALL_TYPES),
+    "bits": (bit_red, INT_TYPES),
+    "argmin": (argmin, ("int32_t", "float", "uint32_t", "double")),
+    "search": (search, ALL_TYPES),
+    "widen": (widen, ALL_TYPES),
+    "tofloat": (to_float, ("int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "double")),
+}
+
+SPECIAL = {
+    "byte_avg": """void bavg(uint8_t *restrict d, const uint8_t *restrict a, const uint8_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) d[i] = (a[i] + b[i] + 1) >> 1;
+}""",
+    "clamp_u8": """void clamp_u8(uint8_t *restrict d, const int32_t *restrict s, int n) {
+    for (int i = 0; i < n; i++) { int v = s[i] >> 4; d[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+}""",
+    "dot": """float dot(const float *a, const float *b, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}""",
+    "dot_i16": """int dot_i16(const int16_t *a, const int16_t *b, int n) {
+    int s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}""",
+    "product": """double product(const double *a, int n) {
+    double p = 1.0;
+    for (int i = 0; i < n; i++) p *= a[i];
+    return p;
+}""",
+    "reverse": """void rev(float *restrict d, const float *restrict a, int n) {
+    for (int i = n - 1; i >= 0; i--) d[i] = a[i] * 3.0f + 1.0f;
+}""",
+    "induction": """void ramp(int *restrict d, int n, int start, int step) {
+    int v = start;
+    for (int i = 0; i < n; i++) { d[i] = v + i; v += step; }
+}""",
+    "iv_value": """void iota_f(float *restrict d, int n) {
+    for (int i = 0; i < n; i++) d[i] = (float)i * 0.25f;
+}""",
+    "shifts": """void shifts(uint32_t *restrict d, const uint32_t *restrict a, const int32_t *restrict b, int s, int n) {
+    for (int i = 0; i < n; i++) d[i] = (a[i] << s) ^ (a[i] >> 3) ^ (uint32_t)(b[i] >> s);
+}""",
+    "ucompare": """void ucmp(uint32_t *restrict d, const uint32_t *restrict a, const uint32_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
+}""",
+    "guarded_load": """void guarded(float *restrict d, const float *restrict a, const float *restrict b, int n) {
+    for (int i = 0; i < n; i++) if (a[i] > 0.0f) d[i] = b[i] * 2.0f;
+}""",
+    "abs_sqrt": """#include <math.h>
+void abs_sqrt(float *restrict d, const float *restrict a, int n) {
+    for (int i = 0; i < n; i++) d[i] = sqrtf(fabsf(a[i])) - a[i];
+}""",
+    "forward_dep": """void fwd(float *a, const float *restrict b, int n) {
+    for (int i = 0; i < n - 1; i++) a[i] = a[i + 1] + b[i];
+}""",
+    "count_if": """int count_pos(const float *a, int n) {
+    int c = 0;
+    for (int i = 0; i < n; i++) c += a[i] > 0.0f;
+    return c;
+}""",
+    "alias": """void alias_add(float *d, const float *s, int n) {
+    for (int i = 0; i < n; i++) d[i] = s[i] + 1.0f;
+}""",
+    "search_break": """int first_neg(const int *a, int n) {
+    int i;
+    for (i = 0; i < n; i++) if (a[i] < 0) break;
+    return i;
+}""",
+    "fmax_red": """double maxabs(const double *a, int n) {
+    double m = 0.0;
+    for (int i = 0; i < n; i++) { double v = a[i] < 0 ? -a[i] : a[i]; if (v > m) m = v; }
+    return m;
+}""",
+}
+
+REFUSED = {
+    "gather": ("""void gather(float *restrict d, const float *restrict a, const int *restrict idx, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[idx[i]];
+}""", "gather"),
+    "int_div": ("""void idiv(int *restrict d, const int *restrict a, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[i] / 3;
+}""", "division"),
+}
+
+
+def matrix_cases() -> list[tuple[str, str]]:
+    return [(f"{family}_{_id(t)}", make(t)) for family, (make, types) in MATRIX.items() for t in types]

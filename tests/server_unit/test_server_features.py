@@ -1,0 +1,162 @@
+"""The LSP features as a user sees them, driven by hand-built loop reports (no compiler needed)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from lsprotocol import types
+from server_builders import SOURCE, compiler_wins, dot_report, failed, prefix_report
+
+from simdlens.core import Status
+from simdlens.server.features import code_actions, code_lens, diagnostics, hover
+from simdlens.server.features.commands import APPLY_AND_BENCHMARK, VERIFY_LOOP, report_markdown
+from simdlens.server.positions import LineIndex
+from simdlens.server.state import DocumentSnapshot, LoopState, LoopStatus
+
+
+def snapshot(*states: LoopState, source: bytes = SOURCE) -> DocumentSnapshot:
+    return DocumentSnapshot("file:///tmp/t.c", "/tmp/t.c", 3, source, "c", LineIndex(source), states)
+
+
+def done(report) -> LoopState:  # type: ignore[no-untyped-def]
+    return LoopState(report, LoopStatus.DONE, isa="avx2")
+
+
+def by_code(diags: list[types.Diagnostic]) -> dict[str, types.Diagnostic]:
+    return {str(d.code): d for d in diags}
+
+
+def test_diagnostic_codes_per_outcome() -> None:
+    win = done(dot_report())
+    snap = snapshot(win, LoopState(prefix_report(), LoopStatus.ANALYSED))
+    diags = by_code(diagnostics.diagnostics(snap, "all", "utf-16"))
+    assert set(diags) == {"SL102", "SL201"}
+    assert diags["SL102"].message == "verified AVX-512 rewrite: 6.2x (5.9–6.6) vs your -O2 build"
+    assert diags["SL102"].severity == types.DiagnosticSeverity.Information
+    assert diags["SL201"].message == "not vectorizable: recurrence on a[i-1]"
+    assert diags["SL201"].severity == types.DiagnosticSeverity.Hint
+    assert all(d.source == "simdlens" for d in diags.values())
+    # the range is the loop header `for (...)` on line 3
+    assert diags["SL102"].range.start == types.Position(3, 4)
+    assert diags["SL102"].range.end == types.Position(3, 4 + len("for (int i = 0; i < n; i++)"))
+
+    slow = snapshot(done(compiler_wins(dot_report())))
+    (d,) = diagnostics.diagnostics(slow, "all", "utf-16")
+    assert d.code == "SL103" and "compiler already vectorizes" in d.message and "1.02x" in d.message
+
+    pending = snapshot(LoopState(dataclasses.replace(dot_report(), results=()), LoopStatus.VERIFYING, isa="avx2"))
+    (d,) = diagnostics.diagnostics(pending, "all", "utf-16")
+    assert d.code == "SL101" and d.message == "vectorizable loop"
+
+    bad = snapshot(done(failed(dot_report())))
+    (d,) = diagnostics.diagnostics(bad, "all", "utf-16")
+    assert d.code == "SL101" and "no rewrite passed verification: mismatch at n=17" in d.message
+
+
+def test_diagnostics_verbosity() -> None:
+    snap = snapshot(done(dot_report()), LoopState(prefix_report(), LoopStatus.ANALYSED))
+    assert [d.code for d in diagnostics.diagnostics(snap, "verified", "utf-16")] == ["SL102"]
+    assert diagnostics.diagnostics(snap, "off", "utf-16") == []
+
+
+def test_positions_follow_the_negotiated_encoding() -> None:
+    # A loop header on the line with non-ASCII text: UTF-8 counts bytes, UTF-16 code units.
+    source = b"/* \xc3\xa9 */ " + b"for (int i = 0; i < n; i++) s += a[i] * b[i];\n"
+    report = dot_report(source)
+    snap = snapshot(done(report), source=source)
+    utf16 = diagnostics.diagnostics(snap, "all", "utf-16")[0].range.start
+    utf8 = diagnostics.diagnostics(snap, "all", "utf-8")[0].range.start
+    assert (utf16.character, utf8.character) == (8, 9)
+
+
+def test_code_lens_titles_and_commands() -> None:
+    snap = snapshot(done(dot_report()), LoopState(prefix_report(), LoopStatus.ANALYSED))
+    lenses = code_lens.code_lenses(snap, "utf-16")
+    titles = [lens.command.title for lens in lenses if lens.command]
+    assert titles == ["AVX-512 6.2x (5.9–6.6) vs your -O2 build — apply", "no safe rewrite: recurrence on a[i-1]"]
+    apply = lenses[0].command
+    assert apply is not None and apply.command == APPLY_AND_BENCHMARK
+    assert apply.arguments is not None and apply.arguments[:2] == ["file:///tmp/t.c", "loop-dot"]
+
+    verifying = snapshot(LoopState(dataclasses.replace(dot_report(), results=()), LoopStatus.VERIFYING, isa="avx2"))
+    assert code_lens.code_lenses(verifying, "utf-16")[0].command.title == "verifying AVX2…"  # type: ignore[union-attr]
+    slow = snapshot(done(compiler_wins(dot_report())))
+    assert code_lens.code_lenses(slow, "utf-16")[0].command.title == "compiler already vectorizes this loop (1.02x)"  # type: ignore[union-attr]
+    skipped = snapshot(LoopState(dataclasses.replace(dot_report(), results=()), LoopStatus.SKIPPED, "no C compiler found"))
+    assert code_lens.code_lenses(skipped, "utf-16")[0].command.title == "not verified: no C compiler found"  # type: ignore[union-attr]
+    demand = snapshot(LoopState(dataclasses.replace(dot_report(), results=()), LoopStatus.SKIPPED,
+                                "verify on demand — click to verify"))
+    assert code_lens.code_lenses(demand, "utf-16")[0].command.command == VERIFY_LOOP  # type: ignore[union-attr]
+
+
+def test_hover_shows_table_caveats_and_preview() -> None:
+    snap = snapshot(done(dot_report()))
+    offset = SOURCE.index(b"for (int i = 0") + 2
+    result = hover.hover(snap, offset, "utf-16")
+    assert result is not None
+    text = result.contents.value  # type: ignore[union-attr]
+    assert "vectorizable" in text and "sum of products" in text
+    assert "| n | scalar | -O2 | -O3 -march=native | AVX2 |" in text
+    assert "| 4096 (L1) | 0.9 | 0.9 | 0.5 | 0.17 | 5.30x (4.90–5.60) | 3.10x (2.90–3.30) |" in text
+    assert "1048576 (memory, memory-bound)" in text
+    assert "5.30x (4.90–5.60)" in text
+    assert "Caveats: reassociates floating-point additions" in text
+    assert "```c\n#include <immintrin.h>\n\n{ avx512 }\n```" in text
+    assert hover.hover(snap, 0, "utf-16") is None  # not on a loop header
+
+
+def test_hover_says_when_the_compiler_wins() -> None:
+    snap = snapshot(done(compiler_wins(dot_report())))
+    text = hover.hover_markdown(snap.loops[0])
+    assert "compiler already vectorizes" in text and "-O3 -march=native" in text
+
+
+def test_code_actions_only_verified_wins_best_preferred() -> None:
+    report = dot_report()
+    mixed = dataclasses.replace(report, results=(*report.results, failed(report).results[0]))
+    snap = snapshot(done(mixed))
+    start = SOURCE.index(b"for (int i = 0")
+    actions = code_actions.code_actions(snap, start, start, "utf-16", lazy=False, document_changes=True)
+    assert [a.title for a in actions] == [
+        "Vectorize with AVX-512 — verified, 6.2x measured (reassociates floating-point additions)",
+        "Vectorize with AVX2 — verified, 5.3x measured (reassociates floating-point additions)",
+    ]
+    assert [a.is_preferred for a in actions] == [True, False]
+    assert all(a.kind == "refactor.rewrite.simdlens" and a.command is None for a in actions)
+    edit = actions[0].edit
+    assert edit is not None and edit.document_changes is not None
+    text_edit = edit.document_changes[0]
+    assert isinstance(text_edit, types.TextDocumentEdit) and text_edit.text_document.version == 3
+    assert [e.new_text for e in text_edit.edits] == ["#include <immintrin.h>\n", "{ avx512 }"]
+    # a cursor elsewhere gets nothing; the compiler-wins case offers nothing
+    assert code_actions.code_actions(snap, 0, 0, "utf-16", lazy=False, document_changes=True) == []
+    slow = snapshot(done(compiler_wins(dot_report())))
+    assert code_actions.code_actions(slow, start, start, "utf-16", lazy=False, document_changes=True) == []
+
+
+def test_large_edits_are_resolved_lazily() -> None:
+    report = dot_report()
+    big = dataclasses.replace(report.results[0].candidate, edits=tuple(
+        dataclasses.replace(e, new_text=e.new_text + " " * 5000) for e in report.results[0].candidate.edits))
+    report = dataclasses.replace(report, results=(dataclasses.replace(report.results[0], candidate=big),))
+    snap = snapshot(done(report))
+    start = SOURCE.index(b"for (int i = 0")
+    (action,) = code_actions.code_actions(snap, start, start, "utf-16", lazy=True, document_changes=False)
+    assert action.edit is None and action.data["candidate"] == big.key  # type: ignore[index]
+    resolved = code_actions.resolve(snap, action, "utf-16", document_changes=False)
+    assert resolved.edit is not None and resolved.edit.changes is not None
+    assert len(resolved.edit.changes["file:///tmp/t.c"]) == 2
+
+
+@pytest.mark.parametrize("status", [Status.MISMATCH, Status.COMPILE_ERROR])
+def test_failed_candidates_are_never_offered(status: Status) -> None:
+    snap = snapshot(done(failed(dot_report(), status)))
+    start = SOURCE.index(b"for (int i = 0")
+    assert code_actions.code_actions(snap, start, start, "utf-16", lazy=False, document_changes=True) == []
+
+
+def test_report_lists_every_loop() -> None:
+    text = report_markdown(snapshot(done(dot_report()), LoopState(prefix_report(), LoopStatus.ANALYSED)))
+    assert text.startswith("# simdlens report: t.c")
+    assert "## Line 4" in text and "## Line 8" in text and "recurrence on a[i-1]" in text
