@@ -83,9 +83,14 @@ async def run(lines: int, requests: int, files: int) -> dict[str, float]:
         if future is not None and not future.done() and params.diagnostics:
             future.set_result(time.perf_counter())
 
+    analysed: dict[str, asyncio.Future[float]] = {}
+
     @client.feature(types.WINDOW_LOG_MESSAGE)
     def on_log(params: types.LogMessageParams) -> None:
-        pass
+        # the server logs "analysed NAME vN: X loops in Y ms" when the whole file is analysed
+        for name, future in analysed.items():
+            if params.message.startswith(f"analysed {name} ") and not future.done():
+                future.set_result(time.perf_counter())
 
     @client.feature(types.WINDOW_SHOW_MESSAGE)
     def on_message(params: types.ShowMessageParams) -> None:
@@ -99,23 +104,30 @@ async def run(lines: int, requests: int, files: int) -> dict[str, float]:
     client.initialized(types.InitializedParams())
     server = client._server  # the subprocess, for its RSS
     assert server is not None
+    await asyncio.sleep(1)
+    idle = rss_mb(server.pid)
 
     work = Path(tempfile.mkdtemp(prefix="simdlens-latency-src-"))
     text, headers = generate(lines)
-    figures: dict[str, float] = {"loops": float(len(headers)), "lines": float(text.count("\n"))}
+    figures: dict[str, float] = {"loops": float(len(headers)), "lines": float(text.count("\n")), "RSS idle": idle}
 
     async def open_doc(name: str, body: str) -> float:
         uri = (work / name).as_uri()
         first_diagnostics[uri] = asyncio.get_running_loop().create_future()
+        analysed[name] = asyncio.get_running_loop().create_future()
         started = time.perf_counter()
         client.text_document_did_open(types.DidOpenTextDocumentParams(
             types.TextDocumentItem(uri=uri, language_id="c", version=1, text=body)))
         done = await asyncio.wait_for(first_diagnostics[uri], 60)
         return 1000 * (done - started)
 
-    opens = [await open_doc(f"warmup{i}.c", generate(lines, seed=100 + i)[0]) for i in range(2)]
-    opens = [await open_doc("main.c", text)]
-    figures["first diagnostics"] = opens[0]
+    for i in range(2):  # warm the server up (imports, grammar), then let it finish and go idle
+        await open_doc(f"warmup{i}.c", generate(lines, seed=100 + i)[0])
+    await asyncio.sleep(3)
+    started = time.perf_counter()
+    figures["first diagnostics"] = await open_doc("main.c", text)
+    figures["whole file analysed"] = 1000 * (await asyncio.wait_for(analysed["main.c"], 60) - started)
+    await asyncio.sleep(0.5)
     uri = (work / "main.c").as_uri()
     ident = types.TextDocumentIdentifier(uri=uri)
     rng = random.Random(1)
@@ -146,7 +158,7 @@ async def run(lines: int, requests: int, files: int) -> dict[str, float]:
     }
     for i in range(files - 1):
         await open_doc(f"more{i}.c", generate(lines, seed=i + 1)[0])
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(5)  # let the last analyses finish
     figures["RSS"] = rss_mb(server.pid)
     figures["files open"] = float(files + 2)
 
@@ -169,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                  "codeLens p50", "codeLens p95"):
         goal = f"<= {GOALS[name]:.0f} ms" if name in GOALS else ""
         print(f"| {name} | {figures[name]:.1f} ms | {goal} |")
+    print(f"| whole file analysed (all diagnostics) | {figures['whole file analysed']:.0f} ms | |")
+    print(f"| server RSS, idle after start | {figures['RSS idle']:.0f} MB | |")
     print(f"| server RSS, {int(figures['files open'])} such files open | {figures['RSS']:.0f} MB | <= {GOALS['RSS']:.0f} MB |")
     return 0
 

@@ -18,6 +18,7 @@ used only when it matches one of `Settings.allowed_compilers` (globs, as clangd'
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import logging
@@ -154,10 +155,8 @@ def compiler_allowed(path: str, allowed: tuple[str, ...]) -> bool:
     if not path or not allowed:
         return False
     candidates = {path}
-    try:
+    with contextlib.suppress(OSError):
         candidates.add(str(Path(path).resolve()))
-    except OSError:
-        pass
     return any(fnmatch.fnmatchcase(c, glob) for c in candidates for glob in allowed)
 
 

@@ -50,8 +50,10 @@ log = logging.getLogger("simdlens.pipeline")
 
 # The ISAs "auto" proposes for, each when the host runs it.
 AUTO_ISAS = ("avx2", "avx512")
-# Verdicts that say something about the candidate, not about the moment: worth remembering.
-_TRANSIENT = frozenset({Status.TIMEOUT})
+# Verdicts that may say more about the machine than about the candidate, never remembered: a timeout
+# (load), and the sandbox's `rejected` (no compiler, no bubblewrap, a sandbox failure, a baseline that
+# did not build). The model's static pre-check rejects before the sandbox, so nothing is lost.
+_TRANSIENT = frozenset({Status.TIMEOUT, Status.REJECTED})
 # Attempt statuses that say the model server or the machine failed, not the model: not remembered.
 _MODEL_INFRA_FAILURES = frozenset({"unavailable", "auth", "protocol", "budget", "sandbox_error", "cancelled"})
 
@@ -420,7 +422,10 @@ def collect_files(paths: Sequence[str], language: str | None, header_language: s
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for root, dirs, names in os.walk(p):
+            def unreadable(exc: OSError) -> None:
+                skipped.append(SkippedFile(str(exc.filename), f"unreadable directory ({exc.strerror})"))
+
+            for root, dirs, names in os.walk(p, onerror=unreadable):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
                     if not name.startswith("."):
@@ -499,7 +504,12 @@ async def scan_async(paths: Sequence[str], settings: Settings, *, store: ResultS
             if progress is not None:
                 progress(done, total, f"{analysis.site.path}:{analysis.site.span.start.line + 1}")
 
-    outcomes = await asyncio.gather(*(one(a, analysed[fi][3], analysed[fi][2]) for fi, a in jobs))
+    try:
+        outcomes = await asyncio.gather(*(one(a, analysed[fi][3], analysed[fi][2]) for fi, a in jobs))
+    finally:  # also on Ctrl-C: the sandbox kills what it runs and removes its build directory
+        close = getattr(sandbox, "close", None) if own_sandbox else None
+        if close is not None:
+            await close()
     by_loop = {(fi, a.site.loop_id): o for (fi, a), o in zip(jobs, outcomes, strict=True)}
 
     reports: list[FileReport] = []
@@ -515,9 +525,6 @@ async def scan_async(paths: Sequence[str], settings: Settings, *, store: ResultS
             if outcome.unverified:
                 unverified[a.site.loop_id] = outcome.unverified
         reports.append(FileReport(path, lang, data, tuple(loops), tuple(fa.errors), unverified))
-    close = getattr(sandbox, "close", None) if own_sandbox else None
-    if close is not None:
-        await close()
     toolchain = await toolchain_for(settings) if runs else None
     skipped.sort(key=lambda s: s.path)
     return ScanReport(host, isas, toolchain, tuple(reports), tuple(skipped), store.stats, None, counters,

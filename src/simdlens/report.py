@@ -10,7 +10,9 @@ The JSON schema is design.md's, plus the additions documented in docs/scan.md.
 
 from __future__ import annotations
 
+from pathlib import Path, PurePath
 from typing import Any
+from urllib.parse import quote
 
 from rich.table import Table
 
@@ -189,6 +191,14 @@ def _sarif_region(index: LineIndex, span: Span) -> dict[str, int]:
     return {"startLine": l1 + 1, "startColumn": c1 + 1, "endLine": l2 + 1, "endColumn": c2 + 1}
 
 
+def _artifact(path: str) -> dict[str, str]:
+    """A SARIF artifactLocation: relative paths against %SRCROOT%, absolute ones as file: URIs."""
+    p = PurePath(path)
+    if p.is_absolute():
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(p.as_posix()), "uriBaseId": "%SRCROOT%"}
+
+
 def _speedup_text(result: CandidateResult) -> str:
     size = summary.headline(result)
     if size is None:
@@ -217,8 +227,7 @@ def _sarif_result(f: FileReport, index: LineIndex, report: LoopReport, rule_ids:
         text = f"The compiler already vectorizes this loop; best verified {isa} rewrite: {_speedup_text(best)}."
     if best.candidate.caveats:
         text += " Caveats: " + "; ".join(best.candidate.caveats) + "."
-    location = {"physicalLocation": {"artifactLocation": {"uri": f.path.replace("\\", "/"), "uriBaseId": "%SRCROOT%"},
-                                     "region": _sarif_region(index, site.header)}}
+    location = {"physicalLocation": {"artifactLocation": _artifact(f.path), "region": _sarif_region(index, site.header)}}
     out: dict[str, Any] = {
         "ruleId": code,
         "ruleIndex": rule_ids.index(code),
@@ -232,7 +241,7 @@ def _sarif_result(f: FileReport, index: LineIndex, report: LoopReport, rule_ids:
         out["fixes"] = [{
             "description": {"text": f"Apply the verified {isa} rewrite"},
             "artifactChanges": [{
-                "artifactLocation": {"uri": f.path.replace("\\", "/"), "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": _artifact(f.path),
                 "replacements": [{"deletedRegion": _sarif_region(index, e.span), "insertedContent": {"text": e.new_text}}
                                  for e in best.candidate.edits],
             }],
@@ -260,7 +269,8 @@ def to_sarif(scan: ScanReport) -> dict[str, Any]:
             "tool": {"driver": {"name": "simdlens", "version": __version__, "semanticVersion": __version__,
                                 "informationUri": INFO_URI, "rules": rules}},
             "columnKind": "utf16CodeUnits",
-            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the directory simdlens scan ran in"}}},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/",
+                                                 "description": {"text": "the directory simdlens scan ran in"}}},
             "results": results,
             "invocations": [{"executionSuccessful": True,
                              "toolExecutionNotifications": [{"level": "note", "message": {"text": f"skipped {s.path}: {s.reason}"}}
@@ -287,11 +297,13 @@ def _result_text(report: LoopReport, unverified: tuple[Candidate, ...]) -> str:
     if outcome is Outcome.COMPILER_WINS:
         return "verified rewrite, but the compiler already vectorizes it as well"
     if outcome is Outcome.NOT_CANDIDATE:
-        if report.analysis.reasons:
+        if report.analysis.verdict is LoopVerdict.NOT_VECTORIZABLE and report.analysis.reasons:
             return report.analysis.reasons[0].message
-        return report.notes[0] if report.notes else "no kernel extracted"
+        return report.notes[0] if report.notes else "no stand-alone kernel could be extracted"
     if unverified:
         return f"{len(unverified)} rewrite(s) proposed, not verified"
+    if not report.results:
+        return "no rewrite proposed" + (f": {report.notes[0]}" if report.notes else "")
     return "no safe rewrite: " + summary.failure_reason(report)
 
 

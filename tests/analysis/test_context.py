@@ -132,6 +132,13 @@ def test_integer_macros_enums_and_const_globals() -> None:
     assert ctx.eval_int("LEN / 0") is None
 
 
+def test_macro_values_drop_comments_but_keep_strings() -> None:
+    ctx = FileContext.build(b'#define C /* three */ 3 // x\n#define S "a // b"\n#define B \\\n  (C * 2)\n', "x.c", "c")
+    assert ctx.macros["C"] == "3"
+    assert ctx.macros["S"] == '"a // b"'
+    assert ctx.macro_value("B") == 6
+
+
 def test_a_file_define_overrides_a_command_line_define() -> None:
     ctx = FileContext.build(b"#define N 8\n", "x.c", "c", defines={"N": "4", "M": "2"})
     assert ctx.macro_value("N") == 8 and ctx.macro_value("M") == 2
@@ -265,3 +272,10 @@ def test_random_declarations_and_spellings_never_raise(parts: list[str], languag
         ctx.int_constant(name)
         ctx.resolve_type(name)
     ctx.preamble(["B", "u", "s"])
+
+
+def test_preamble_follows_undef_and_redefinition() -> None:
+    src = b"#define N 4\n#undef N\n#define N 8\n#define GONE 1\n#undef GONE\ntypedef int v[N];\n"
+    ctx = FileContext.build(src, "x.c", "c")
+    assert ctx.preamble(["v", "GONE"]).splitlines() == ["#define N 8", "typedef int v[N];"]
+    assert ctx.macro_value("N") == 8

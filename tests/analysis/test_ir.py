@@ -217,3 +217,8 @@ def test_symbolic_and_strided_subscripts() -> None:
     s = store(loop_of("for (int c = 0; c < n; c++) a[r * cols + 2 * c + 1] = b[c];",
                       params="float *restrict a, const float *restrict b, int n, int r, int cols"))
     assert (s.access.coeff, s.access.offset, s.access.symbolic) == (2, 1, "r*cols")
+
+
+def test_constant_trip_respects_unsigned_comparison() -> None:
+    loop = loop_of("for (int i = -5; i < 10u; i++) a[0] += 1.0f;", params="float *restrict a")
+    assert loop.trip_count != "15"  # -5 < 10u is false in C: left to C to evaluate

@@ -67,7 +67,10 @@ def test_kernel_compiles(label: str, compile_results: dict[str, str]) -> None:
 # Equivalence: original function vs. kernel on the same random data
 # --------------------------------------------------------------------------------------------------
 
-# (corpus file, function, argument names of the original call, compare the function's return value)
+# (corpus file, function, argument names of the original call, what the function's return value is
+# compared with: True = the kernel's return value, "expr:E" = a C expression over the RESULT values r_<param>, "returned:V" = the
+# kernel's return value when it returned from inside the loop, else V; values the original sets
+# before its loop, for the kernel's parameters of the same name)
 RUN_CASES = [
     ("counted.c", "scale_lt", "out, in, n, k", False, {}),
     ("counted.c", "reverse_fill", "dst, src, n", False, {}),
@@ -85,6 +88,11 @@ RUN_CASES = [
     ("control.c", "guarded_read", "out, a, n, m", False, {"m": "n / 3"}),
     ("control.c", "signed_chars", "dst, src, n", False, {}),
     ("access.c", "flat_image", "img, src, r, cols", False, {"r": "2", "cols": "n"}),
+    ("scalars.c", "argmax", "a, n", "expr:r_simdlens_at", {"best": "o_a[16]", "at": "0"}),
+    ("scalars.c", "all_bits", "a, n", "expr:r_simdlens_m ^ r_simdlens_o ^ r_simdlens_x", {"m": "~0u", "o": "0", "x": "0"}),
+    ("control.c", "find_first", "a, n, key", "returned:-1", {"key": "(int)(rnd(&seed) * 30)"}),
+    ("counted.c", "down_by_three", "dst, n", False, {}),
+    ("deps.c", "symbolic_offset", "x, n, k", False, {"k": "3"}),
 ]
 
 
@@ -98,10 +106,11 @@ def _kernel_of(file: str, function: str) -> Kernel:
     raise AssertionError(f"no loop in {function}")
 
 
-def _driver(file: str, function: str, call: str, compare_return: bool, init: dict[str, str], k: Kernel) -> str:
+def _driver(file: str, function: str, call: str, compare_return: bool | str, init: dict[str, str],
+            k: Kernel) -> str:
     pad, cap = 16, 4096
     lines = [f'#include "{CORPUS / file}"', "#include <stdlib.h>", "#include <string.h>", "#include <stdio.h>",
-             k.source.replace("simdlens_kernel", "kernel_under_test"),
+             k.preamble, k.source.replace("simdlens_kernel", "kernel_under_test"),
              "static double rnd(unsigned *s) { *s = *s * 1103515245u + 12345u; return (double)((*s >> 8) % 2000) / 250.0 - 4.0; }",
              "int main(int argc, char **argv) {", " unsigned seed = (unsigned)atoi(argv[1]); int n = atoi(argv[2]);",
              " int fails = 0;"]
@@ -116,7 +125,7 @@ def _driver(file: str, function: str, call: str, compare_return: bool, init: dic
             kargs.append(f"{star}(k_{p.name} + {pad})")
             oargs[p.name] = f"{star}(o_{p.name} + {pad})"
         elif p.role == ParamRole.RESULT:
-            lines.append(f" {t} r_{p.name} = 0;")
+            lines.append(f" {t} r_{p.name} = {init.get(p.source, '0')};")
             kargs.append(f"&r_{p.name}")
         else:
             # the size drives the trip count; values the original sets before its loop are set likewise
@@ -126,7 +135,19 @@ def _driver(file: str, function: str, call: str, compare_return: bool, init: dic
             oargs[p.name] = f"v_{p.name}"
     args = ", ".join(oargs.get(a.strip(), f"v_{a.strip()}") for a in call.split(","))
     kcall = f"kernel_under_test({', '.join(kargs)})"
-    if compare_return and k.return_type is not None:
+    if isinstance(compare_return, str) and compare_return.startswith("expr:"):
+        got = compare_return[len("expr:"):]
+        lines.append(f" __typeof__({function}({args})) want = {function}({args});")
+        lines.append(f" {kcall};")
+        lines.append(f" __typeof__(want) got = {got};")
+        lines.append(' if (memcmp(&want, &got, sizeof want)) { printf("result differs\\n"); fails++; }')
+    elif isinstance(compare_return, str) and compare_return.startswith("returned:") and k.return_type:
+        flag = next(p.name for p in k.params if p.name.startswith("simdlens_returned"))
+        lines.append(f" {k.return_type.c} want = {function}({args});")
+        lines.append(f" {k.return_type.c} got = {kcall};")
+        lines.append(f" if (!r_{flag}) got = {compare_return[len('returned:'):]};")
+        lines.append(' if (memcmp(&want, &got, sizeof want)) { printf("return differs\\n"); fails++; }')
+    elif compare_return and k.return_type is not None:
         lines.append(f" {k.return_type.c} want = {function}({args});")
         lines.append(f" {k.return_type.c} got = {kcall};")
         lines.append(' if (memcmp(&want, &got, sizeof want)) { printf("return differs\\n"); fails++; }')
@@ -162,8 +183,41 @@ def run_binaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("case", RUN_CASES, ids=[c[1] for c in RUN_CASES])
-def test_kernel_matches_original(case: tuple[str, str, str, bool, dict[str, str]], run_binaries: dict[str, Path]) -> None:
+def test_kernel_matches_original(case: tuple[str, str, str, bool | str, dict[str, str]], run_binaries: dict[str, Path]) -> None:
     exe = run_binaries[case[1]]
     for seed, n in ((1, 100), (2, 37), (3, 0), (4, 1), (5, 1000)):
         proc = subprocess.run([str(exe), str(seed), str(n)], capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0, f"seed {seed} n {n}: {proc.stdout}"
+
+
+def _only_kernel(src: str, path: str) -> Kernel:
+    from simdlens.analysis import analyze_file
+
+    fa = analyze_file(src.encode(), path, "c")
+    ks = list(fa.kernels.values())
+    assert len(ks) == 1
+    return ks[0]
+
+
+def test_content_hash_ignores_layout_comments_and_file_name() -> None:
+    a = _only_kernel("#define K 3\nvoid f(float *restrict a, int n) {\n for (int i = 0; i < n; i++) a[i] *= K;\n}\n",
+                     "one.c")
+    b = _only_kernel("/* moved */\n#define K 3\n\n\nvoid f(float *restrict a,int n){for(int i=0;i<n;i++)\n"
+                     "    a[i] *= K; // same loop\n}\n", "elsewhere/two.c")
+    c = _only_kernel("#define K 4\nvoid f(float *restrict a, int n) {\n for (int i = 0; i < n; i++) a[i] *= K;\n}\n",
+                     "one.c")
+    assert a.content_hash == b.content_hash
+    assert a.content_hash != c.content_hash  # the macro's value is part of the kernel
+
+
+def test_kernel_keeps_user_names_and_records_renames() -> None:
+    src = ("struct img { float *px; int w; };\n"
+           "void f(struct img *p, const float *restrict g, float k) {\n"
+           "  for (int x = 0; x < p->w; x++) p->px[x] = g[x] * k;\n}\n")
+    k = _only_kernel(src, "r.c")
+    by_name = {p.name: p for p in k.params}
+    assert by_name["p_px"].source == "p->px" and by_name["p_w"].source == "p->w"
+    assert by_name["g"].source == "" and by_name["g"].decl == "const float *restrict g"
+    assert by_name["p_w"].role == ParamRole.COUNT and k.size_param == "p_w"
+    assert "p_px[x] = g[x] * k;" in k.source
+    assert k.may_alias == ()  # g is restrict

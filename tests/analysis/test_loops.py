@@ -94,6 +94,9 @@ def test_cpp_methods_lambdas_templates_and_range_for() -> None:
         (LoopKind.DO_WHILE, "Matrix::rows", 0),
     ]
     assert text(CPP, sites[0].header.start_byte, sites[0].header.end_byte) == "for (auto &x : v)"
+    assert text(CPP, sites[3].header.start_byte, sites[3].header.end_byte) == "while (i < n)"
+    assert text(CPP, sites[4].header.start_byte, sites[4].header.end_byte) == "do"
+    assert text(CPP, sites[3].body.start_byte, sites[3].body.end_byte) == "{ s += p[i]; i++; }"
 
 
 def test_loops_inside_a_lambda_inside_a_loop_count_depth_from_the_lambda() -> None:

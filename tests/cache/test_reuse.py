@@ -126,15 +126,17 @@ def test_failures_are_remembered_with_their_counterexample(settings: Settings) -
     assert result.verdict.counterexample is not None and result.verdict.counterexample.index == 3
 
 
-def test_a_timeout_is_not_remembered(settings: Settings) -> None:
+@pytest.mark.parametrize(("status", "detail"), [(Status.TIMEOUT, "did not finish within 30 s"),
+                                                (Status.REJECTED, "no C compiler found: install gcc or clang")])
+def test_machine_dependent_failures_are_not_remembered(settings: Settings, status: Status, detail: str) -> None:
     k = make_kernel()
 
-    class SlowSandbox(CountingSandbox):
+    class FailingSandbox(CountingSandbox):
         async def verify(self, kernel, candidates, **kw):  # type: ignore[no-untyped-def,override]
             await super().verify(kernel, candidates, **kw)
-            return tuple(CandidateResult(c, Verdict(Status.TIMEOUT, "30 s")) for c in candidates)
+            return tuple(CandidateResult(c, Verdict(status, detail)) for c in candidates)
 
-    verify(settings, SlowSandbox(), k, [make_candidate(k)])
+    verify(settings, FailingSandbox(), k, [make_candidate(k)])
     sandbox = CountingSandbox()
     verify(settings, sandbox, k, [make_candidate(k)])
     assert sandbox.compiled == 1

@@ -7,6 +7,8 @@ not the point here.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -19,6 +21,7 @@ import pytest
 from scan_schema import check_sarif, check_scan_json
 
 from simdlens import pipeline
+from simdlens.cache.keys import HostIdentity
 from simdlens.cli import main
 
 KERNELS = """\
@@ -81,10 +84,11 @@ def first_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, An
     """One cold scan of the tree: (tree, cache dir, JSON)."""
     root = write_tree(tmp_path_factory.mktemp("tree"))
     cache = tmp_path_factory.mktemp("cache") / "c"
-    done = subprocess.run([sys.executable, "-m", "simdlens", "scan", "--json", "--no-bench", "--cache-dir", str(cache),
-                           str(root / "src")], capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    return root, cache, json.loads(done.stdout)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["scan", "--json", "--no-bench", "--cache-dir", str(cache), str(root / "src")])
+    assert code == 0
+    return root, cache, json.loads(out.getvalue())
 
 
 def warm_cache(first_scan: tuple[Path, Path, Any], tmp_path: Path) -> Path:
@@ -149,6 +153,18 @@ def test_the_same_loop_moved_to_another_file_and_line_hits_the_cache(first_scan,
     # The edits point at where the loop is now.
     verified = [c for c in loop["candidates"] if c["status"] == "verified"]
     assert verified and any(e["range"]["start"]["line"] >= 6 for e in verified[0]["edits"])
+
+
+@pytest.mark.skipif(shutil.which("clang-19") is None, reason="needs a second compiler (clang-19)")
+def test_results_from_another_compiler_are_not_reused(first_scan, tmp_path, capsys) -> None:
+    root = first_scan[0]
+    cache = warm_cache(first_scan, tmp_path)
+    run = scan(capsys, "--json", "--no-bench", "--isa", "avx2", "--compiler", "clang-19", "--cache-dir", str(cache), str(root / "src"))
+    assert run.code == 0, run.err
+    assert "clang" in run.json["toolchain"]["version"]
+    candidates = [c for f in run.json["files"] for loop in f["loops"] for c in loop["candidates"]]
+    assert candidates and not any(c["cached"] for c in candidates)
+    assert run.json["counters"]["compiles"] == len(candidates)
 
 
 def test_table_shows_location_verdict_and_reason(first_scan, tmp_path, capsys) -> None:
@@ -258,9 +274,10 @@ def test_an_unwritable_cache_location_falls_back_to_memory(tmp_path) -> None:
 
 def test_server_and_cli_scans_share_the_cache_at_once(tmp_path) -> None:
     """Two processes scanning at once (a CLI scan next to the language server's verification)."""
-    root = write_tree(tmp_path / "t")
+    root = write_tree(tmp_path / "t", KERNELS[:KERNELS.index("void add_i32")])
     cache = tmp_path / "c"
-    cmd = [sys.executable, "-m", "simdlens", "scan", "--json", "--no-bench", "--cache-dir", str(cache), str(root)]
+    cmd = [sys.executable, "-m", "simdlens", "scan", "--json", "--no-bench", "--isa", "avx2", "--cache-dir", str(cache),
+           str(root)]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     docs = []
     for p in procs:
@@ -272,3 +289,49 @@ def test_server_and_cli_scans_share_the_cache_at_once(tmp_path) -> None:
     assert key[0] == key[1]
     third = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert third.returncode == 0 and json.loads(third.stdout)["counters"]["compiles"] == 0
+
+
+def test_quick_benchmark_quotes_measured_speedups_and_reuses_them_on_this_cpu_only(tmp_path, capsys,
+                                                                                    monkeypatch) -> None:
+    src = tmp_path / "scale.c"
+    src.write_text(KERNELS[:KERNELS.index("void add_i32")])
+    cache = tmp_path / "c"
+    run = scan(capsys, "--json", "--quick", "--isa", "avx512", "--cache-dir", str(cache), str(src))
+    assert run.code == 0, run.err
+    doc = run.json
+    assert check_scan_json(doc) == []
+    (loop,) = doc["files"][0]["loops"]
+    verified = [c for c in loop["candidates"] if c["status"] == "verified"]
+    assert verified
+    for c in verified:
+        sp = c["speedup"]
+        assert sp["n"] == 4096 and sp["vs_scalar"] > 0 and sp["vs_user_flags"] > 0 and sp["vs_native_autovec"] > 0
+        assert c["measurement"]["cpu"] == doc["host"]["cpu"]
+        assert [s["label"] for s in c["measurement"]["sizes"]] == ["L1"]
+    assert loop["code"] in ("SL102", "SL103")
+    again = scan(capsys, "--json", "--quick", "--isa", "avx512", "--cache-dir", str(cache), str(src))
+    assert again.json["counters"]["compiles"] == 0
+    (loop2,) = again.json["files"][0]["loops"]
+    assert [c["speedup"] for c in loop2["candidates"]] == [c["speedup"] for c in loop["candidates"]]
+    # The same cache on a machine with another CPU model (same ISA extensions): verdicts would hold,
+    # but the speedups were measured elsewhere, so every candidate is benchmarked again.
+    real = pipeline.host_identity()
+    monkeypatch.setattr(pipeline, "host_identity", lambda: HostIdentity("Another CPU model", real.isa))
+    other = scan(capsys, "--json", "--quick", "--isa", "avx512", "--cache-dir", str(cache), str(src))
+    (loop3,) = other.json["files"][0]["loops"]
+    assert other.json["counters"]["compiles"] == len(loop3["candidates"]) > 0
+    assert not any(c["cached"] for c in loop3["candidates"])
+
+
+def test_an_untrusted_workspace_compiles_and_runs_nothing(tmp_path) -> None:
+    from simdlens.config import Settings
+
+    root = write_tree(tmp_path / "t")
+    calls: list[tuple[int, int]] = []
+    result = pipeline.scan([str(root)], Settings(trusted=False, cache_dir=str(tmp_path / "c")),
+                           lambda done, total, what: calls.append((done, total)))
+    assert result.counters.compiles == 0 and result.counters.sandbox_calls == 0 and not result.verified
+    assert any("not trusted" in n for n in result.notes)
+    (f,) = result.files
+    assert f.unverified and all(not lr.results for lr in f.loops)
+    assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1] == len(f.unverified)  # progress reaches its total

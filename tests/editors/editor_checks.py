@@ -73,6 +73,15 @@ def own_lines(preprocessed: str, name: str) -> str:
     return "\n".join(out)
 
 
+def host_runs_avx2() -> bool:
+    """The editor tests verify AVX2 rewrites, which only a CPU with AVX2 (and FMA) can run."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return bool(re.search(r"^flags\s*:.*\bavx2\b", flags, re.M)) and bool(re.search(r"^flags\s*:.*\bfma\b", flags, re.M))
+
+
 def assert_live_avx2_loop_that_compiles(source: Path, work: Path) -> None:
     text = source.read_text()
     assert "_mm256_" in text, text

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from editor_checks import FIXTURE, assert_live_avx2_loop_that_compiles, assert_same_results_as_original
+from editor_checks import (
+    FIXTURE,
+    assert_live_avx2_loop_that_compiles,
+    assert_same_results_as_original,
+    host_runs_avx2,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -39,6 +44,8 @@ def emacs_session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         pytest.skip("eglot is not available to this Emacs (Debian: apt-get install elpa-eglot, or Emacs >= 29)")
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed: simdlens cannot verify rewrites, so there is nothing to apply")
+    if not host_runs_avx2():
+        pytest.skip("this CPU does not run AVX2: simdlens cannot verify an AVX2 rewrite here")
     work = tmp_path_factory.mktemp("emacs")
     (work / ".git").mkdir()  # a project root for eglot
     source = work / "kernels.c"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from editor_checks import (
     PREFIX_SUM_HEADER_LINE,
     assert_live_avx2_loop_that_compiles,
     assert_same_results_as_original,
+    host_runs_avx2,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -41,6 +43,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         pytest.skip("nvim is not installed (Debian: apt-get install neovim); the Neovim client is untested here")
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed: simdlens cannot verify rewrites, so there is nothing to apply")
+    if not host_runs_avx2():
+        pytest.skip("this CPU does not run AVX2: simdlens cannot verify an AVX2 rewrite here")
     work = tmp_path_factory.mktemp("nvim")
     source = work / "kernels.c"
     shutil.copyfile(FIXTURE, source)
@@ -130,6 +134,9 @@ def test_the_server_follows_the_edit_and_reports(session: dict[str, Any]) -> Non
     assert refused == [header], result["diagnostics_after"]
     report = result["report"]
     assert report.startswith("# simdlens report: kernels.c"), report[:200]
+    # :SimdlensVerify! queued the file's candidate loops again
+    assert len(result["verify_command"]) == 1, result["verify_command"]
+    assert re.fullmatch(r"simdlens: verifying [1-9]\d* loop\(s\)", result["verify_command"][0])
 
 
 def test_missing_server_is_one_clear_error_and_the_011_config_is_well_formed(tmp_path: Path) -> None:
@@ -156,4 +163,7 @@ def test_missing_server_is_one_clear_error_and_the_011_config_is_well_formed(tmp
         "Install it with: pipx install simdlens"]
     assert result["lsp_config"] == {"cmd": ["simdlens", "serve"], "filetypes": ["c", "cpp"],
                                     "root_markers": ["compile_commands.json", "compile_flags.txt", ".git"],
-                                    "has_settings": True, "on_attach": True}
+                                    "settings_json": '{"simdlens":{}}', "on_attach": True}
+    # empty sections go out as JSON objects, never as the `[]` an empty Lua table becomes
+    assert json.loads(result["default_json"]) == {"init": {"simdlens": {}}, "settings": {"simdlens": {}}}
+    assert json.loads(result["custom_json"]) == {"simdlens": {"isa": "avx2", "model": {}, "bench": {"sizes": [4096]}}}

@@ -58,6 +58,8 @@ class ScriptedServer:
         self.script: list[Reply] = []
         self.requests: list[dict[str, Any]] = []  # {"path", "headers", "json"}
         self.served = ["test-model", "other-model"]
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most chat requests the server was handling at once
         self._lock = threading.Lock()
         server = self
 
@@ -84,7 +86,7 @@ class ScriptedServer:
 
             def do_GET(self) -> None:
                 server.requests.append({"path": self.path, "headers": dict(self.headers), "json": None})
-                if self.path.endswith("/models"):
+                if self.path == "/v1/models":
                     self._send(Reply({"object": "list", "data": [{"id": m, "object": "model"} for m in server.served]}))
                 else:
                     self._send(Reply({"error": {"message": "not found"}}, status=404))
@@ -93,10 +95,19 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 payload = json.loads(self.rfile.read(length) or b"null")
                 server.requests.append({"path": self.path, "headers": dict(self.headers), "json": payload})
+                if self.path != "/v1/chat/completions":
+                    self._send(Reply({"error": {"message": f"no route {self.path}"}}, status=404))
+                    return
                 with server._lock:
                     reply = server.script.pop(0) if server.script else Reply(
                         {"error": {"message": "test server: no scripted answer left"}}, status=500)
-                self._send(reply)
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._send(reply)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -153,3 +153,11 @@ def test_health_reports_each_failure_kind_once_and_fails_fast_while_down() -> No
 def test_display_url_hides_credentials() -> None:
     assert display_url("http://user:pw@gpu-box:8000/v1/") == "http://gpu-box:8000/v1"
     assert display_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
+
+
+async def test_a_wrong_base_url_gets_a_hint(server: ScriptedServer) -> None:
+    settings = settings_for(server, base_url=server.base_url.removesuffix("/v1"))
+    async with ModelClient(settings) as client:
+        with pytest.raises(ModelUnavailable) as info:
+            await client.models()
+    assert "HTTP 404" in info.value.message and "ends in /v1" in info.value.message

@@ -27,6 +27,8 @@ def test_an_unclosed_fence_is_flagged_as_cut_off() -> None:
     assert got.unterminated and got.code.startswith("void f(int *a)")
     closed_then_cut = extract_code("```c\nint a;\n```\nExplanation, then again:\n```c\nint b")
     assert closed_then_cut.unterminated and closed_then_cut.code == "int b"
+    still_thinking = extract_code("<think>The loop adds two arrays, so I could use")
+    assert still_thinking.unterminated and still_thinking.code == ""
 
 
 def test_good_code_passes_and_is_split_into_function_and_support(avx2: IntrinsicSet) -> None:
@@ -131,6 +133,7 @@ def test_equivalent_spellings_of_the_signature_are_accepted(avx2: IntrinsicSet) 
 
 
 def test_without_tables_intrinsics_are_not_checked_but_everything_else_is() -> None:
+    # (propose_with_model does not ask the model at all without a table; see test_model_repair.py)
     empty = IntrinsicSet("avx2", {}, available=False)
     assert check_answer(ADD_AVX512, add_kernel(), empty).ok
     assert not check_answer(ADD_MALICIOUS, add_kernel(), empty).ok

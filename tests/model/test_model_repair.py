@@ -4,6 +4,7 @@ sandbox are in test_model_sandbox.py."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
@@ -24,7 +25,15 @@ from modelkit import (
 )
 
 from simdlens.config import Settings
-from simdlens.core import CompileDiagnostic, Counterexample, Status, Verdict
+from simdlens.core import (
+    Candidate,
+    CandidateResult,
+    CompileDiagnostic,
+    Counterexample,
+    Kernel,
+    Status,
+    Verdict,
+)
 from simdlens.model import ModelProposal, propose_with_model
 from simdlens.model.intrinsics import IntrinsicSet
 
@@ -110,11 +119,14 @@ async def test_malicious_code_is_rejected_and_never_run(server: ScriptedServer, 
     assert not os.path.exists(MARKER)
 
 
-async def test_rounds_are_bounded(server: ScriptedServer, avx2: IntrinsicSet) -> None:
+async def test_rounds_are_bounded_and_the_conversation_does_not_grow(server: ScriptedServer,
+                                                                     avx2: IntrinsicSet) -> None:
     server.script += [answer(fenced(ADD_NO_REMAINDER))] * 5
-    proposal = await propose(server, scripted_verifier(), avx2, rounds=1)
-    assert [a.round for a in proposal.attempts] == [0, 1]
-    assert proposal.candidates == () and len(server.chat_requests()) == 2
+    proposal = await propose(server, scripted_verifier(), avx2, rounds=2)
+    assert [a.round for a in proposal.attempts] == [0, 1, 2]
+    assert proposal.candidates == () and len(server.chat_requests()) == 3
+    # system + request, then only the latest answer and its feedback
+    assert [len(r["messages"]) for r in server.chat_requests()] == [2, 4, 4]
 
 
 async def test_samples_stop_at_the_first_verified_unless_all_are_wanted(server: ScriptedServer,
@@ -122,7 +134,7 @@ async def test_samples_stop_at_the_first_verified_unless_all_are_wanted(server: 
     server.script += [answer(fenced(ADD_OK))] * 3
     proposal = await propose_with_model(add_kernel(), None, "avx2", settings_for(server, samples=3),
                                         scripted_verifier(), intrinsics=avx2, stop_at_first=False)
-    assert proposal.samples == 3
+    assert proposal.samples == 3 and proposal.verified_samples == 3
     assert all(proposal.verified_round(s) == 0 for s in range(3))
     assert len(proposal.candidates) == 1  # the same code three times is one candidate
 
@@ -156,6 +168,7 @@ async def test_a_slow_server_gives_one_status_line_per_run_and_later_loops_fail_
     second = await propose(server, scripted_verifier(), avx2, timeout=0.3)
     assert time.monotonic() - started < 0.2  # no second wait on a server known to be down
     assert second.status_line == "" and second.attempts[0].status == "unavailable"
+    assert second.notes == ("model: not asked (the model server was unavailable earlier in this run)",)
     assert len(server.chat_requests()) == 1
 
 
@@ -198,14 +211,16 @@ async def test_no_model_configured_means_no_requests(server: ScriptedServer, avx
 
 
 class BrokenVerifier(FakeVerifier):
-    async def verify(self, kernel, candidates, *, bench=True, bypass=False):  # type: ignore[no-untyped-def]
+    """A sandbox whose machine fails (not the candidate)."""
+
+    async def verify(self, kernel: Kernel, candidates: list[Candidate], *, bench: bool = True,
+                     bypass: bool = False) -> tuple[CandidateResult, ...]:
         raise OSError("No space left on device")
 
 
 class SlowVerifier(FakeVerifier):
-    async def verify(self, kernel, candidates, *, bench=True, bypass=False):  # type: ignore[no-untyped-def]
-        import asyncio
-
+    async def verify(self, kernel: Kernel, candidates: list[Candidate], *, bench: bool = True,
+                     bypass: bool = False) -> tuple[CandidateResult, ...]:
         await asyncio.sleep(5)
         return await super().verify(kernel, candidates, bench=bench)
 
@@ -226,3 +241,42 @@ async def test_the_budget_also_bounds_verification(server: ScriptedServer, avx2:
     proposal = await propose(server, SlowVerifier(), avx2, loop_budget=0.5)
     assert time.monotonic() - started < 2.0
     assert proposal.candidates == () and proposal.attempts[-1].status == "budget"
+
+
+def test_pass_at_k_estimate() -> None:
+    from simdlens.model.repair import pass_at_k
+
+    assert pass_at_k(5, 0, 1) == 0.0 and pass_at_k(5, 5, 1) == 1.0
+    assert abs(pass_at_k(5, 1, 1) - 0.2) < 1e-12
+    assert abs(pass_at_k(5, 1, 2) - 0.4) < 1e-12  # 1 - C(4,2)/C(5,2) = 1 - 6/10
+    assert pass_at_k(5, 4, 2) == 1.0
+
+
+async def test_an_isa_without_a_table_is_not_asked_for(server: ScriptedServer) -> None:
+    proposal = await propose_with_model(add_kernel(), None, "sse4", settings_for(server), scripted_verifier())
+    assert proposal.candidates == () and any("no ISA table for sse4" in n for n in proposal.notes)
+    assert server.requests == []
+
+
+async def test_concurrent_requests_are_limited_across_loops(server: ScriptedServer, avx2: IntrinsicSet) -> None:
+    server.script += [Reply(answer(fenced(ADD_OK)).body, delay=0.15)] * 4
+    settings = settings_for(server, samples=2, max_concurrent=1)
+    loops = [propose_with_model(add_kernel(), None, "avx2", settings, scripted_verifier(), intrinsics=avx2,
+                                stop_at_first=False) for _ in range(2)]
+    proposals = await asyncio.gather(*loops)
+    assert all(p.verified_samples == 2 for p in proposals)
+    assert len(server.chat_requests()) == 4 and server.max_in_flight == 1
+
+
+async def test_an_internal_error_becomes_one_line_not_a_crash(server: ScriptedServer, avx2: IntrinsicSet,
+                                                              monkeypatch) -> None:
+    import simdlens.model.repair as repair
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ValueError("tree-sitter exploded")
+
+    monkeypatch.setattr(repair, "check_answer", broken)
+    server.script.append(answer(fenced(ADD_OK)))
+    proposal = await propose(server, scripted_verifier(), avx2)
+    assert proposal.candidates == ()
+    assert "internal error: ValueError: tree-sitter exploded" in proposal.status_line

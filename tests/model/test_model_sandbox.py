@@ -16,6 +16,7 @@ from modelkit import (
     ADD_NOT_COMPILING,
     ADD_OK,
     MARKER,
+    Reply,
     ScriptedServer,
     add_kernel,
     answer,
@@ -26,6 +27,7 @@ from modelkit import (
 
 from simdlens.config import Settings
 from simdlens.model import ModelProposal, propose_with_model
+from simdlens.model.client import reset_shared_state
 from simdlens.sandbox import Sandbox
 
 pytestmark = [
@@ -69,7 +71,8 @@ async def sandbox(sandbox_cache: Path) -> AsyncIterator[Sandbox]:
 
 async def propose(server: ScriptedServer, sandbox: Sandbox, **changes: object) -> ModelProposal:
     kernel = add_kernel(loop_span_in(USER_FILE, "for (int i", "b[i];"))
-    return await propose_with_model(kernel, None, "avx2", settings_for(server, **changes), sandbox)
+    return await propose_with_model(kernel, None, "avx2", settings_for(server, **changes), sandbox,
+                                    source=USER_FILE.encode())
 
 
 def last_feedback(server: ScriptedServer) -> str:
@@ -82,7 +85,8 @@ async def test_correct_code_is_verified_and_comes_with_edits(server: ScriptedSer
     assert [a.status for a in proposal.attempts] == ["verified"]
     (cand,) = proposal.candidates
     assert cand.origin == "model:test-model" and cand.flags == ("-mavx2",)
-    assert any("#if defined(__AVX2__)" in e.new_text for e in cand.edits)
+    assert any(e.new_text.startswith("#if defined(__AVX2__)\n    {") for e in cand.edits)  # loop's indentation kept
+    assert any("#include <immintrin.h>" in e.new_text for e in cand.edits)
 
 
 async def test_remainder_bug_is_caught_and_repaired_with_the_counterexample(server: ScriptedServer,
@@ -129,3 +133,20 @@ async def test_code_that_writes_past_the_footprint_is_contained_and_not_verified
     first = proposal.attempts[0]
     assert first.status in ("crash", "sanitizer", "mismatch"), first
     assert proposal.attempts[-1].status == "verified"
+
+
+async def test_http_500_then_success_is_verified(server: ScriptedServer, sandbox: Sandbox) -> None:
+    server.script += [Reply({"error": {"message": "overloaded"}}, status=500), answer(fenced(ADD_OK))]
+    proposal = await propose(server, sandbox)
+    assert [a.status for a in proposal.attempts] == ["verified"] and proposal.status_line == ""
+
+
+async def test_slow_or_garbled_servers_end_quietly_with_one_line(server: ScriptedServer, sandbox: Sandbox) -> None:
+    server.script += [Reply(answer("late").body, delay=1.5), Reply("{garbage")]
+    slow = await propose(server, sandbox, timeout=0.3)
+    again = await propose(server, sandbox, timeout=0.3)  # fails fast: the server was found unresponsive
+    assert slow.candidates == again.candidates == ()
+    assert "did not answer within 0.3 s" in slow.status_line and again.status_line == ""
+    reset_shared_state()  # a new run
+    garbled = await propose(server, sandbox)
+    assert "malformed JSON" in garbled.status_line and garbled.candidates == ()

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from modelkit import ADD_OK, add_kernel, loop_span_in, sum_kernel
+from modelkit import ADD_OK, I32, add_kernel, loop_span_in, sum_kernel
 
-from simdlens.core import Candidate, TextEdit
+from simdlens.core import Candidate, KernelParam, ParamRole, TextEdit
 from simdlens.model.splice import guard_condition, splice_edits
 
 USER_FILE = """\
@@ -81,26 +81,27 @@ def candidate(function: str, **changes: object) -> Candidate:
 
 
 def spliced_file() -> str:
+    """USER_FILE after applying the model's rewrite of the first loop, then of the second (the way a
+    user applies two code actions one after the other: the second is computed on the edited text)."""
     add = add_kernel(loop_span_in(USER_FILE, "for (int i = 0; i < len", "bufs[1][i];"),
                      sources=("out->data", "", "bufs[1]", "len"))
-    total = sum_kernel(loop_span_in(USER_FILE, "for (int i = 0; i < count", "acc += a[i];"),
-                       sources=("", "count", "acc"))
-    edits_add = splice_edits(add, candidate(ADD_OK.split("#include <stdint.h>\n", 1)[1]), source=USER_FILE.encode())
-    edits_sum = splice_edits(total, candidate(SUM_OK), source=USER_FILE.encode())
-    assert edits_add is not None and edits_sum is not None
-    # both add `#include <immintrin.h>` at the top: keep one
-    merged = [e for e in edits_add if e.span.start_byte > 0] + list(edits_sum)
-    return apply(USER_FILE, tuple(merged))
+    edits = splice_edits(add, candidate(ADD_OK.split("#include <stdint.h>\n", 1)[1]), source=USER_FILE.encode())
+    assert edits is not None
+    text = apply(USER_FILE, edits)
+    total = sum_kernel(loop_span_in(text, "for (int i = 0; i < count", "acc += a[i];"), sources=("", "count", "acc"))
+    edits = splice_edits(total, candidate(SUM_OK), source=text.encode())
+    assert edits is not None
+    return apply(text, edits)
 
 
 def test_splice_text_reads_like_the_users_code() -> None:
     text = spliced_file()
-    assert text.startswith("#include <immintrin.h>\n#include <stdint.h>")
+    assert text.startswith("#include <stdint.h>\n#if defined(__AVX2__)\n#include <immintrin.h>\n#endif\n\nstruct")
     assert "    #if defined(__AVX2__)\n    {\n        int i = 0;" in text
     assert "(out->data + i)" in text and "(bufs[1] + i)" in text and "i + 8 <= len" in text
     assert "acc = total;" in text  # the reduction's result goes to the user's variable
     assert "    #else\n    for (int i = 0; i < len; i++)" in text  # the original loop stays as the fallback
-    assert text.count("#endif") == 2
+    assert text.count("#endif") == 3  # the include guard and one per loop
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
@@ -137,7 +138,7 @@ def test_a_local_that_would_capture_a_user_name_is_renamed() -> None:
 
 @pytest.mark.parametrize(("function", "change"), [
     (SUM_OK.replace("int i = 0;", "if (n == 0) return s;\n    int i = 0;"), {}),  # early return
-    (ADD_OK, {"support": "static inline int helper(int x) { return x; }"}),  # helper needs file scope
+    (ADD_OK, {"support": "static inline int helper(int x) { return x; }"}),  # helper, but no source text
     (ADD_OK, {"flags": ()}),  # no ISA flags: no guard can be written
 ])
 def test_unsafe_splices_give_no_edit(function: str, change: dict[str, object]) -> None:
@@ -149,3 +150,47 @@ def test_unsafe_splices_give_no_edit(function: str, change: dict[str, object]) -
 def test_guard_macros_come_from_the_table_or_the_flag_name() -> None:
     assert guard_condition(("-mavx2", "-mfma")) == "defined(__AVX2__) && defined(__FMA__)"
     assert guard_condition(("-mavx512f",), {"-mavx512f": "__AVX512F__"}) == "defined(__AVX512F__)"
+
+
+HELPER_ANSWER = """\
+void simdlens_kernel(int32_t *restrict c, const int32_t *restrict a, const int32_t *restrict b, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_si256((__m256i *)(c + i), add8(a + i, b + i));
+    for (; i < n; i++)
+        c[i] = a[i] + b[i];
+}"""
+HELPER = """static inline __m256i add8(const int32_t *x, const int32_t *y) {
+    return _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)x), _mm256_loadu_si256((const __m256i *)y));
+}"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_helpers_go_guarded_before_the_enclosing_function(tmp_path: Path) -> None:
+    kernel = add_kernel(loop_span_in(USER_FILE, "for (int i = 0; i < len", "bufs[1][i];"),
+                        sources=("out->data", "", "bufs[1]", "len"))
+    cand = candidate(HELPER_ANSWER, support="#include <immintrin.h>\n" + HELPER)
+    edits = splice_edits(kernel, cand, source=USER_FILE.encode())
+    assert edits is not None
+    text = apply(USER_FILE, edits)
+    assert "#if defined(__AVX2__)\nstatic inline __m256i add8" in text
+    assert text.index("add8(const") < text.index("void add_arrays")
+    src = tmp_path / "user.c"
+    src.write_text(text)
+    for flags in (["-mavx2"], []):
+        build = subprocess.run(["gcc", "-std=c11", "-O1", "-Wall", "-Werror", "-c", *flags, str(src), "-o",
+                                str(tmp_path / "user.o")], capture_output=True, text=True)
+        assert build.returncode == 0, build.stderr
+    # a helper whose name the user's file already uses is not spliced
+    clash = candidate(HELPER_ANSWER.replace("add8", "sum_all"), support=HELPER.replace("add8", "sum_all"))
+    assert splice_edits(kernel, clash, source=USER_FILE.encode()) is None
+
+
+def test_a_result_pointer_becomes_the_address_of_the_users_variable() -> None:
+    kernel = add_kernel(loop_span_in(USER_FILE, "for (int i = 0; i < len", "bufs[1][i];"))
+    kernel = dataclasses.replace(kernel, params=(*kernel.params, KernelParam(
+        "simdlens_result", "int32_t *simdlens_result", ParamRole.RESULT, I32, source="last")))
+    code = ADD_OK.split("#include <stdint.h>\n", 1)[1].replace(
+        "int n) {", "int n, int32_t *simdlens_result) {").replace("c[i] = a[i] + b[i];", "*simdlens_result = c[i] = a[i] + b[i];")
+    edits = splice_edits(kernel, candidate(code))
+    assert edits is not None and "*(&last) = c[i]" in edits[-2].new_text

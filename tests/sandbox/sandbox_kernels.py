@@ -278,3 +278,26 @@ SAXPY_CRASH = """void simdlens_kernel(float *restrict y, const float *restrict x
     for (int i = 0; i < n; i++) y[i] = a * x[i] + y[i];
 }
 """
+
+# --- float sum (reassociation changes rounding; allowed only when declared) -------------------------
+
+FSUM = make_kernel(
+    "fsum",
+    "float simdlens_kernel(const float *a, int n) {\n"
+    "    float s = 0.0f;\n    for (int i = 0; i < n; i++) s += a[i];\n    return s;\n}\n",
+    "float simdlens_kernel(const float *a, int n)",
+    (KernelParam("a", "const float *a", ParamRole.IN, FLOAT), n_param()),
+    (fp("a"),),
+    return_type=FLOAT,
+)
+FSUM_AVX2 = """float simdlens_kernel(const float *a, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(a + i));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc);
+    float s = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    for (; i < n; i++) s += a[i];
+    return s;
+}
+"""

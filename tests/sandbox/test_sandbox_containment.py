@@ -94,6 +94,9 @@ def attacks(w: World) -> dict[str, str]:
         "fill_tmp": hostile(
             '    FILE *f = fopen("/tmp/fill", "w"); static char blk[1 << 20]; memset(blk, 7, sizeof blk);\n'
             "    if (!f) abort();\n    for (int k = 0; k < 100000; k++) if (fwrite(blk, 1, sizeof blk, f) != sizeof blk || fflush(f)) abort();\n"),
+        # Would work in an empty network namespace and under RLIMIT_NPROC: only the seccomp filter stops them.
+        "unix_socketpair": hostile("    int sv[2];\n    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) abort();\n"),
+        "one_fork": hostile("    pid_t p = fork();\n    if (p < 0) abort();\n    if (p == 0) _exit(0);\n"),
         "print_gigabytes": hostile(
             "    static char blk[1 << 16]; memset(blk, 'A', sizeof blk);\n"
             "    for (long k = 0; k < (1L << 15); k++) fwrite(blk, 1, sizeof blk, stdout);\n"),
@@ -144,13 +147,11 @@ def outcome(tmp_path_factory: pytest.TempPathFactory, base_settings: Settings) -
                 seconds[name] = time.monotonic() - started
         return out
 
-    res = run(go)
-    print("DEBUG", seconds, {k: (v.verdict.status, v.verdict.detail[:150]) for k, v in res.items()})
-    return w, res, seconds
+    return w, run(go), seconds
 
 
 def test_secrets_do_not_come_back(outcome: tuple[World, dict[str, CandidateResult], dict[str, float]]) -> None:
-    w, results, _ = outcome
+    _, results, _ = outcome
     everything = repr(results)
     assert SECRET not in everything and "root:x:0:0" not in everything
     assert results["read_secrets"].verdict.status == Status.CRASH
@@ -179,6 +180,12 @@ def test_runaway_programs_time_out_and_leave_nothing_behind(outcome: tuple[World
     assert "limit" in v.detail or "within" in v.detail
     assert seconds[name] < 5.0 + 8.0  # wall limit + compile and teardown
     assert _processes_of(MARKERS) == []
+
+
+@pytest.mark.parametrize("name", ["unix_socketpair", "one_fork"])
+def test_seccomp_filter_refuses_sockets_and_processes(outcome: tuple[World, dict[str, CandidateResult], dict[str, float]], name: str) -> None:
+    v = outcome[1][name].verdict
+    assert v.status == Status.CRASH and "SIGABRT" in v.detail, v
 
 
 def test_huge_allocation_hits_the_memory_limit(outcome: tuple[World, dict[str, CandidateResult], dict[str, float]]) -> None:

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from conftest import needs_compiler, run
 from sandbox_kernels import (
-    FMAX, FMAX_AVX2, FMAX_NAN_BUG, GUARDED, GUARDED_UNCONDITIONAL_LOAD_BUG, INC, INC_OVERLAP_BUG, INC_OVERLAP_SAFE,
-    ISUM, ISUM_AVX512, SAXPY, SAXPY_AVX2, SAXPY_AVX512, SAXPY_COMPILE_ERROR, SAXPY_CRASH, SAXPY_FMA,
-    SAXPY_REMAINDER_BUG, U8ADD, U8ADD_AVX2, U8ADD_SATURATING_BUG, UMAX, UMAX_AVX2, UMAX_SIGNED_BUG, cand,
+    FMAX,
+    FMAX_AVX2,
+    FMAX_NAN_BUG,
+    FSUM,
+    FSUM_AVX2,
+    GUARDED,
+    GUARDED_UNCONDITIONAL_LOAD_BUG,
+    INC,
+    INC_OVERLAP_BUG,
+    INC_OVERLAP_SAFE,
+    ISUM,
+    ISUM_AVX512,
+    SAXPY,
+    SAXPY_AVX2,
+    SAXPY_AVX512,
+    SAXPY_COMPILE_ERROR,
+    SAXPY_CRASH,
+    SAXPY_FMA,
+    SAXPY_REMAINDER_BUG,
+    U8ADD,
+    U8ADD_AVX2,
+    U8ADD_SATURATING_BUG,
+    UMAX,
+    UMAX_AVX2,
+    UMAX_SIGNED_BUG,
+    cand,
 )
 
 from simdlens.config import Settings
@@ -16,6 +41,10 @@ from simdlens.sandbox import Sandbox
 from simdlens.sandbox.cpu import HostCpu, host_cpu
 
 pytestmark = [needs_compiler, pytest.mark.sandbox]
+
+# The same loop as a C++ file with a `static` kernel: C++ compilers, C linkage wrapper, restrict.
+SAXPY_CPP = dataclasses.replace(SAXPY, language="cpp", preamble="#include <cstdint>\n#include <vector>", content_hash="saxpy-cpp",
+                                source=SAXPY.source.replace("void simdlens_kernel", "static void simdlens_kernel"))
 
 BATCHES = {
     SAXPY: {
@@ -33,6 +62,10 @@ BATCHES = {
     INC: {"inc_overlap_safe": cand(INC, "avx2", INC_OVERLAP_SAFE), "inc_overlap_bug": cand(INC, "avx2", INC_OVERLAP_BUG)},
     FMAX: {"fmax_avx2": cand(FMAX, "avx2", FMAX_AVX2), "fmax_nan_bug": cand(FMAX, "avx2", FMAX_NAN_BUG)},
     ISUM: {"isum_avx512": cand(ISUM, "avx512", ISUM_AVX512)},
+    FSUM: {"fsum_declared": cand(FSUM, "avx2", FSUM_AVX2, caveats=("reassociates floating-point additions",)),
+           "fsum_undeclared": cand(FSUM, "avx2", FSUM_AVX2)},
+    SAXPY_CPP: {"cpp_saxpy_avx2": cand(SAXPY_CPP, "avx2", SAXPY_AVX2),
+                "cpp_saxpy_remainder_bug": cand(SAXPY_CPP, "avx2", SAXPY_REMAINDER_BUG)},
 }
 
 
@@ -55,7 +88,7 @@ def _runs(isa: str) -> bool:
     return host_cpu().runs(isa)
 
 
-@pytest.mark.parametrize("name", ["saxpy_avx2", "umax_avx2", "u8add_avx2", "inc_overlap_safe", "fmax_avx2"])
+@pytest.mark.parametrize("name", ["saxpy_avx2", "umax_avx2", "u8add_avx2", "inc_overlap_safe", "fmax_avx2", "cpp_saxpy_avx2"])
 def test_correct_avx2_rewrites_are_verified(results: dict[str, CandidateResult], name: str) -> None:
     if not _runs("avx2"):
         pytest.skip("host lacks AVX2")
@@ -77,8 +110,16 @@ def test_fma_contraction_passes_only_when_declared(results: dict[str, CandidateR
     assert undeclared.status == Status.MISMATCH  # an unannounced rounding change is a change
 
 
-def test_remainder_bug_is_a_mismatch_at_a_tail_size(results: dict[str, CandidateResult]) -> None:
-    v = results["saxpy_remainder_bug"].verdict
+def test_reassociated_float_sum_passes_only_when_declared(results: dict[str, CandidateResult]) -> None:
+    declared, undeclared = results["fsum_declared"].verdict, results["fsum_undeclared"].verdict
+    assert declared.status == Status.VERIFIED and "tolerance" in declared.detail, declared
+    assert undeclared.status == Status.MISMATCH and undeclared.counterexample is not None
+    assert undeclared.counterexample.array == "return"
+
+
+@pytest.mark.parametrize("name", ["saxpy_remainder_bug", "cpp_saxpy_remainder_bug"])
+def test_remainder_bug_is_a_mismatch_at_a_tail_size(results: dict[str, CandidateResult], name: str) -> None:
+    v = results[name].verdict
     assert v.status == Status.MISMATCH
     ce = v.counterexample
     assert ce is not None and ce.array == "y" and ce.size % 8 != 0 and ce.overlap is None

@@ -11,7 +11,7 @@ from server_builders import SOURCE, dot_report, kernel, site
 
 from simdlens.config import Settings
 from simdlens.core import Analysis, Language, LoopReport, LoopVerdict
-from simdlens.server.background import AnalysisResult, Background
+from simdlens.server.background import AnalysisResult, Background, FullAnalysis
 from simdlens.server.documents import Change, OpenDocument
 from simdlens.server.server import SimdlensServer
 from simdlens.server.state import DocumentSnapshot, LoopStatus
@@ -28,14 +28,16 @@ class ScriptedEngine:
         self.cancelled = 0
         self.verified = 0
 
-    def analyze(self, source: bytes, path: str, language: Language, settings: Settings) -> AnalysisResult:
+    def analyze(self, source: bytes, path: str, language: Language, settings: Settings,
+                first: int | None = None) -> AnalysisResult:
         m = LOOP.search(source)
         if m is None:
             return AnalysisResult(())
         text = m.group(0)
-        digest = hashlib.sha256(text).hexdigest()[:12]
-        analysis = Analysis(site(source, text, "dot", "loop-" + digest), LoopVerdict.VECTORIZABLE, (), None)
-        return AnalysisResult((LoopReport(analysis, kernel("loop-" + digest, digest)),))
+        loop_id = "loop-" + hashlib.sha256(text).hexdigest()[:12]
+        analysis = Analysis(site(source, text, "dot", loop_id), LoopVerdict.VECTORIZABLE, (), None)
+        full = FullAnalysis({loop_id: analysis}, {loop_id: kernel(loop_id, "k-" + loop_id)})
+        return AnalysisResult((LoopReport(analysis, None),), full=full)
 
     async def verify(self, report: LoopReport, source: bytes, settings: Settings, *, bypass_cache: bool,
                      priority: int) -> LoopReport:

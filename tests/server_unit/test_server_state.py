@@ -6,7 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from server_builders import DOT_LOOP, SOURCE, dot_report
+from server_builders import DOT_LOOP, SOURCE, dot_report, kernel
 
 from simdlens.config import Settings
 from simdlens.server.config import ServerConfig
@@ -46,7 +46,7 @@ def test_results_survive_edits_elsewhere_and_not_edits_of_the_loop() -> None:
     # v2: a comment line inserted above the function
     doc.apply(2, [Change("// new\n", (1, 0), (1, 0))], "utf-16")
     fresh = dataclasses.replace(dot_report(doc.source), results=())
-    second = merge(doc, 2, doc.source, [fresh], (), "")
+    second = merge(doc, 2, doc.source, [fresh], (), "", {"loop-dot": kernel("loop-dot")})
     (state,) = second.loops
     assert state.status is LoopStatus.DONE and len(state.report.results) == 2
     loop_edit = state.report.results[0].candidate.edits[1]
@@ -58,8 +58,21 @@ def test_results_survive_edits_elsewhere_and_not_edits_of_the_loop() -> None:
     line = doc.source[:where].count(b"\n")
     col = where - doc.source.rindex(b"\n", 0, where) - 1
     doc.apply(3, [Change("a[i]*b[i]", (line, col), (line, col + len("a[i] * b[i]")))], "utf-16")
-    third = merge(doc, 3, doc.source, [dataclasses.replace(dot_report(SOURCE), results=())], (), "")
+    third = merge(doc, 3, doc.source, [dataclasses.replace(dot_report(SOURCE), results=())], (), "",
+                  {"loop-dot": kernel("loop-dot")})
     assert third.loops[0].status is LoopStatus.QUEUED and third.loops[0].report.results == ()
+
+
+def test_results_are_dropped_when_the_kernel_changes() -> None:
+    # same loop text (same id), but e.g. a typedef it uses changed: the kernel hash differs
+    doc = OpenDocument("file:///t.c", "/t.c", "c", 1, SOURCE)
+    first = merge(doc, 1, SOURCE, [dot_report()], (), "")
+    doc.snapshot = dataclasses.replace(first, loops=tuple(dataclasses.replace(s, status=LoopStatus.DONE)
+                                                          for s in first.loops))
+    doc.apply(2, [Change("typedef double real;\n", (0, 0), (0, 0))], "utf-16")
+    fresh = dataclasses.replace(dot_report(doc.source), results=())
+    second = merge(doc, 2, doc.source, [fresh], (), "", {"loop-dot": kernel("loop-dot", "another-hash")})
+    assert second.loops[0].status is LoopStatus.QUEUED and second.loops[0].report.results == ()
 
 
 def test_waiting_reason_marks_new_loops_skipped() -> None:

@@ -43,8 +43,13 @@ export interface ServerClient {
   stop(): Promise<void>;
   sendNotification(method: string, params: unknown): Promise<void>;
   onNotification(method: string, handler: (params: unknown) => void): vscode.Disposable;
+  /** vscode-languageclient's State: 1 stopped, 2 running, 3 starting. */
+  onDidChangeState(listener: (e: { oldState: number; newState: number }) => void): vscode.Disposable;
   readonly initializeResult: unknown;
 }
+
+const CLIENT_STOPPED = 1;
+const CLIENT_RUNNING = 2;
 
 /** What the client needs from the extension; `client.ts` turns it into LanguageClient options. */
 export interface ClientSetup {
@@ -75,10 +80,11 @@ async function defaultDependencies(): Promise<Dependencies> {
 
 let running: SimdlensExtension | undefined;
 
+/** Returns at once; finding and starting the server (`ready`) goes on in the background. */
 export async function activate(context: vscode.ExtensionContext, deps?: Dependencies): Promise<SimdlensExtension> {
   const extension = new SimdlensExtension(context, deps ?? (await defaultDependencies()));
   running = extension;
-  await extension.start();
+  extension.ready = extension.start();
   return extension;
 }
 
@@ -93,6 +99,8 @@ export class SimdlensExtension {
   readonly statusItem: vscode.StatusBarItem;
   readonly state: StatusState;
   client: ServerClient | undefined;
+  /** Settles when the first start attempt has finished (it never rejects). */
+  ready: Promise<void> = Promise.resolve();
   lastSelection: { selected?: ServerCommand; attempts: Attempt[]; installCommand: string } | undefined;
   private missingNotified = false;
   private serverIsa: string | undefined;
@@ -172,7 +180,19 @@ export class SimdlensExtension {
     if (!this.state.trusted) this.log('workspace not trusted: limited mode (analysis only; nothing is compiled or run)');
     const client = this.deps.createClient(this.clientSetup(server));
     this.client = client;
-    this.clientListeners.push(client.onNotification('simdlens/status', (params) => this.onServerStatus(params)));
+    this.clientListeners.push(
+      client.onNotification('simdlens/status', (params) => this.onServerStatus(params)),
+      // the client restarts a crashed server a few times, then gives up: show both in the status bar
+      client.onDidChangeState((e) => {
+        if (this.client !== client) return;
+        if (e.newState === CLIENT_STOPPED) {
+          this.state.progress.clear();
+          this.setServer('stopped', 'The server exited (see the log); run "simdlens: Restart Server".');
+        } else if (e.newState === CLIENT_RUNNING && this.state.server === 'stopped') {
+          this.setServer('running', `${selection.version ?? 'simdlens'} via ${server.source}`);
+        }
+      }),
+    );
     try {
       await client.start();
     } catch (error) {
@@ -190,6 +210,7 @@ export class SimdlensExtension {
     const client = this.client;
     this.client = undefined;
     this.serverIsa = undefined;
+    this.state.isa = this.configuredIsa();
     this.state.progress.clear();
     for (const listener of this.clientListeners.splice(0)) listener.dispose();
     if (client) {
@@ -309,7 +330,9 @@ export class SimdlensExtension {
 
   /** The server may report the ISA it resolved `auto` to: `simdlens/status` or `capabilities.experimental.simdlens`. */
   private onServerStatus(params: unknown): void {
-    const isa = params && typeof params === 'object' ? (params as { isa?: unknown }).isa : undefined;
+    const raw = params && typeof params === 'object' ? (params as { isa?: unknown }).isa : undefined;
+    // one ISA ("avx512") or every ISA `auto` resolved to (["avx2", "avx512"])
+    const isa = Array.isArray(raw) ? raw.filter((x) => typeof x === 'string').join('+') : raw;
     if (typeof isa === 'string' && isa) {
       this.serverIsa = isa;
       this.state.isa = isa;

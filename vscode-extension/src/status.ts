@@ -30,7 +30,10 @@ export interface Rendered {
 const ISA_LABEL: Record<string, string> = { avx2: 'AVX2', avx512: 'AVX-512', sse4: 'SSE4', auto: 'auto' };
 
 export function isaLabel(isa: string): string {
-  return ISA_LABEL[isa] ?? isa.toUpperCase();
+  return isa
+    .split('+')
+    .map((one) => ISA_LABEL[one] ?? one.toUpperCase())
+    .join(' + ');
 }
 
 export function render(state: StatusState): Rendered {

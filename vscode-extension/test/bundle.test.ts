@@ -23,7 +23,10 @@ test('the shipped bundle loads with the real language client and reports a missi
     return request === 'vscode' ? vscode : original.call(this, request, ...rest);
   };
   try {
-    const ext = require(bundle) as { activate(c: unknown): Promise<{ state: { server: string } }>; deactivate(): Promise<void> };
+    const ext = require(bundle) as {
+      activate(c: unknown): Promise<{ state: { server: string }; ready: Promise<void> }>;
+      deactivate(): Promise<void>;
+    };
     assert.equal(typeof ext.activate, 'function');
     assert.equal(typeof ext.deactivate, 'function');
     mock.reset();
@@ -35,6 +38,7 @@ test('the shipped bundle loads with the real language client and reports a missi
     process.env.PATH = dir; // only the broken one is on PATH, so nothing works
     try {
       const running = await ext.activate({ subscriptions: [] });
+      await running.ready;
       assert.equal(running.state.server, 'not-installed');
     } finally {
       process.env.PATH = savedPath;

@@ -11,6 +11,7 @@ class FakeClient implements ServerClient {
   stopped = false;
   notifications: { method: string; params: unknown }[] = [];
   handlers = new Map<string, (params: unknown) => void>();
+  stateListeners: ((e: { oldState: number; newState: number }) => void)[] = [];
   initializeResult: unknown = { capabilities: {} };
   constructor(
     readonly setup: ClientSetup,
@@ -26,18 +27,23 @@ class FakeClient implements ServerClient {
   async sendNotification(method: string, params: unknown): Promise<void> {
     this.notifications.push({ method, params });
   }
+  onDidChangeState(listener: (e: { oldState: number; newState: number }) => void): vscode.Disposable {
+    this.stateListeners.push(listener);
+    return { dispose: () => (this.stateListeners = this.stateListeners.filter((l) => l !== listener)) };
+  }
   onNotification(method: string, handler: (params: unknown) => void): vscode.Disposable {
     this.handlers.set(method, handler);
     return { dispose: () => this.handlers.delete(method) };
   }
 }
 
-function harness(options: { working?: string[]; onPath?: string; failStart?: string } = {}) {
+function harness(options: { working?: string[]; onPath?: string; failStart?: string; initializeResult?: unknown } = {}) {
   const clients: FakeClient[] = [];
   const probed: ServerCommand[] = [];
   const deps: Dependencies = {
     createClient: (setup) => {
       const c = new FakeClient(setup, options.failStart);
+      if (options.initializeResult) c.initializeResult = options.initializeResult;
       clients.push(c);
       return c;
     },
@@ -48,7 +54,12 @@ function harness(options: { working?: string[]; onPath?: string; failStart?: str
     findOnPath: () => options.onPath,
   };
   const context = { subscriptions: [] as { dispose(): unknown }[] };
-  return { clients, probed, deps, context, start: () => activate(context as unknown as vscode.ExtensionContext, deps) };
+  const start = async () => {
+    const ext = await activate(context as unknown as vscode.ExtensionContext, deps);
+    await ext.ready;
+    return ext;
+  };
+  return { clients, probed, deps, context, start };
 }
 
 const status = () => mock.statusItems[0];
@@ -58,6 +69,25 @@ describe('activation', () => {
   beforeEach(() => mock.reset());
   afterEach(async () => {
     await deactivate();
+  });
+
+  test('activation returns before the server search finishes', async () => {
+    let release: (r: { ok: boolean; detail: string }) => void = () => undefined;
+    let probing: () => void = () => undefined;
+    const probed = new Promise<void>((resolve) => (probing = resolve));
+    const h = harness({ onPath: '/usr/bin/simdlens' });
+    h.deps.probe = () =>
+      new Promise((resolve) => {
+        release = resolve;
+        probing();
+      });
+    const ext = await activate(h.context as unknown as vscode.ExtensionContext, h.deps);
+    await probed; // the probe hangs: activation has returned all the same
+    assert.equal(ext.state.server, 'starting');
+    assert.equal(status().text, '$(loading~spin) simdlens');
+    release({ ok: true, detail: 'simdlens 0.1.0' });
+    await ext.ready;
+    assert.equal(ext.state.server, 'running');
   });
 
   test('activates on C and C++ only', () => {
@@ -86,6 +116,18 @@ describe('activation', () => {
     assert.equal(status().text, '$(pulse) simdlens AVX2');
     h.clients[0].handlers.get('simdlens/status')?.({ isa: 'avx512' });
     assert.equal(status().text, '$(pulse) simdlens AVX-512');
+    h.clients[0].handlers.get('simdlens/status')?.({ isa: ['avx2', 'avx512'] });
+    assert.equal(status().text, '$(pulse) simdlens AVX2 + AVX-512');
+  });
+
+  test('or announces it in its initialize result', async () => {
+    const h = harness({
+      onPath: '/usr/bin/simdlens',
+      working: ['/usr/bin/simdlens'],
+      initializeResult: { capabilities: { experimental: { simdlens: { isa: ['avx2', 'avx512'] } } } },
+    });
+    await h.start();
+    assert.equal(status().text, '$(pulse) simdlens AVX2 + AVX-512');
   });
 
   test('background verification progress shows in the status bar and clears when done', async () => {
@@ -133,6 +175,18 @@ describe('activation', () => {
     assert.equal(ext.state.server, 'failed');
     assert.match(status().text, /failed/);
     assert.ok(mock.output.some((l) => l.includes('exited with code 1')));
+  });
+
+  test('a server that dies later shows as stopped, and running again when the client restarts it', async () => {
+    const h = harness({ onPath: '/usr/bin/simdlens', working: ['/usr/bin/simdlens'] });
+    const ext = await h.start();
+    h.clients[0].setup.onProgress('t', { kind: 'begin', title: 'simdlens', message: 'verifying 1 loop' });
+    for (const l of h.clients[0].stateListeners) l({ oldState: 2, newState: 1 });
+    assert.equal(ext.state.server, 'stopped');
+    assert.match(status().text, /stopped/);
+    assert.match(String(status().tooltip), /Restart Server/);
+    for (const l of h.clients[0].stateListeners) l({ oldState: 3, newState: 2 });
+    assert.equal(status().text, '$(pulse) simdlens auto');
   });
 
   test('restart command stops the client and starts a new one', async () => {

@@ -12,7 +12,8 @@ return {
   filetypes = { 'c', 'cpp' },
   root_markers = { 'compile_commands.json', 'compile_flags.txt', '.git' },
   -- the `simdlens` section (camelCase, nested model/sandbox/bench), read via workspace/configuration
-  settings = { simdlens = {} },
+  -- (vim.empty_dict(): an empty Lua table would go out as the JSON array `[]`)
+  settings = { simdlens = vim.empty_dict() },
   on_attach = function(client, bufnr)
     local ok, simdlens = pcall(require, 'simdlens')
     if ok then

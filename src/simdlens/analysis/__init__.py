@@ -10,8 +10,9 @@ failure is listed in `FileAnalysis.errors`.
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,15 +60,28 @@ def analyze_file(source: bytes, path: str, language: Language, *, include_dirs: 
 
 
 def analyze_loops(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: bytes,
-                  ctx: Any) -> tuple[tuple[Analysis, ...], dict[str, Kernel], tuple[str, ...]]:
+                  ctx: Any) -> tuple[tuple[Analysis, ...], Mapping[str, Kernel], tuple[str, ...]]:
     """Judge `sites` of an already parsed file; returns (analyses, kernels by loop id, errors)."""
+    analyses: list[Analysis] = []
+    errors: list[str] = []
+    # The analysis allocates many short-lived acyclic objects; collecting cycles meanwhile only costs
+    # time (about a third of it), so the cyclic collector waits until this file is done.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _judge_all(sites, tree, source, ctx, analyses, errors)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    kernels = LazyKernels(tuple(analyses), source, ctx)
+    return tuple(analyses), kernels, tuple(errors)
+
+
+def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: bytes, ctx: Any,
+               analyses: list[Analysis], errors: list[str]) -> None:
     from simdlens.analysis.build import build_loop
-    from simdlens.analysis.kernel import extract_kernel
     from simdlens.analysis.legality import judge, refine_outer
 
-    analyses: list[Analysis] = []
-    kernels: dict[str, Kernel] = {}
-    errors: list[str] = []
     for site in sites:
         try:
             loop, reasons = build_loop(site, tree, source, ctx)
@@ -83,20 +97,60 @@ def analyze_loops(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, sourc
     for i, a in enumerate(analyses):
         if a.site.role != LoopRole.OUTER:
             continue
-        inner = [b for b in analyses if b.site.depth == a.site.depth + 1 and a.site.span.contains(b.site.span)]
+        inner = []
+        for b in analyses[i + 1:]:  # source order: a loop's inner loops follow it
+            if not a.site.span.contains(b.site.span):
+                break
+            if b.site.depth == a.site.depth + 1:
+                inner.append(b)
         if len(inner) == 1:
             try:
                 analyses[i] = refine_outer(a, inner[0], source)
             except Exception as e:
                 errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error: {e}")
-    for a in analyses:
-        if a.verdict == LoopVerdict.NOT_VECTORIZABLE:
-            continue
-        try:
-            k = extract_kernel(a, source, ctx)
-        except Exception as e:
-            errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error extracting the kernel: {e}")
-            k = None
-        if k is not None:
-            kernels[a.site.loop_id] = k
-    return tuple(analyses), kernels, tuple(errors)
+
+
+class LazyKernels(Mapping[str, Kernel]):
+    """Kernels by loop id, extracted on first use (most loops in an editor are never verified).
+
+    Keys are the loops that are not NOT_VECTORIZABLE and whose kernel could be extracted; asking for
+    the keys extracts them all. Extraction is deterministic, so laziness never changes a result."""
+
+    def __init__(self, analyses: tuple[Analysis, ...], source: bytes, ctx: Any) -> None:
+        self._candidates = {a.site.loop_id: a for a in analyses if a.verdict != LoopVerdict.NOT_VECTORIZABLE}
+        self._source = source
+        self._ctx = ctx
+        self._done: dict[str, Kernel | None] = {}
+        self.errors: list[str] = []
+
+    def _get(self, loop_id: str) -> Kernel | None:
+        if loop_id in self._done:
+            return self._done[loop_id]
+        a = self._candidates.get(loop_id)
+        k = None
+        if a is not None:
+            from simdlens.analysis.kernel import extract_kernel
+
+            try:
+                k = extract_kernel(a, self._source, self._ctx)
+            except Exception as e:  # extract_kernel never raises by contract; belt and braces
+                log.exception("kernel of %s", loop_id)
+                self.errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error extracting the "
+                                   f"kernel: {e}")
+        self._done[loop_id] = k
+        return k
+
+    def __getitem__(self, loop_id: str) -> Kernel:
+        k = self._get(loop_id)
+        if k is None:
+            raise KeyError(loop_id)
+        return k
+
+    def __contains__(self, loop_id: object) -> bool:
+        return isinstance(loop_id, str) and self._get(loop_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([lid for lid in self._candidates if self._get(lid) is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -253,10 +253,12 @@ def _decls_of(node: tree_sitter.Node, *, is_param: bool = False, is_global: bool
 class _FunctionScope:
     """The declarations of one function (parameters and locals), scanned once and cached."""
 
-    def __init__(self, fn: tree_sitter.Node | None) -> None:
+    def __init__(self, fn: tree_sitter.Node | None, language: tree_sitter.Language) -> None:
         self.by_name: dict[str, list[Decl]] = {}
         self.node = fn
         self.outer: _FunctionScope | None = None
+        self._decl_nodes: list[tree_sitter.Node] = []
+        self._parsed: set[str] = set()
         if fn is None:
             return
         declarator = fn.child_by_field_name("declarator")
@@ -272,23 +274,22 @@ class _FunctionScope:
                         for d in _decls_of(p, is_param=True, scope=(fn.start_byte, fn.end_byte)):
                             self.by_name.setdefault(d.name, []).append(d)
         body = fn.child_by_field_name("body")
-        if body is None:
-            return
-        stack = [body]
-        while stack:
-            n = stack.pop()
-            for c in n.named_children:
-                t = c.type
-                if t == "declaration":
-                    parent = c.parent
-                    scope = (parent.start_byte, parent.end_byte) if parent is not None else (0, 1 << 62)
-                    for d in _decls_of(c, scope=scope):
-                        self.by_name.setdefault(d.name, []).append(d)
-                    stack.append(c)  # lambdas in initialisers
-                elif t in ("lambda_expression", "function_definition", "class_specifier", "struct_specifier"):
-                    continue
-                elif c.named_child_count:
-                    stack.append(c)
+        # Local declarations are found by a query (fast, in C) and parsed only when a name is asked for.
+        if body is not None:
+            self._decl_nodes = tree_sitter.QueryCursor(_decl_query(language)).captures(body).get("d", [])
+
+    def _parse_for(self, name: str) -> None:
+        self._parsed.add(name)
+        key = name.encode()
+        for c in self._decl_nodes:
+            text = c.text or b""
+            if key not in text:
+                continue
+            parent = c.parent
+            scope = (parent.start_byte, parent.end_byte) if parent is not None else (0, 1 << 62)
+            for d in _decls_of(c, scope=scope):
+                if d.name == name:
+                    self.by_name.setdefault(d.name, []).append(d)
 
     def lookup(self, name: str, at: int, end: int) -> Decl | None:
         best = self._lookup(name, at, end)
@@ -297,6 +298,8 @@ class _FunctionScope:
         return best
 
     def _lookup(self, name: str, at: int, end: int) -> Decl | None:
+        if name not in self._parsed and self.node is not None:
+            self._parse_for(name)
         best: Decl | None = None
         for d in self.by_name.get(name, ()):
             if d.is_param:
@@ -307,6 +310,17 @@ class _FunctionScope:
                                                                                or d.start >= best.start):
                 best = d
         return best
+
+
+_DECL_QUERIES: dict[int, tree_sitter.Query] = {}
+
+
+def _decl_query(lang: tree_sitter.Language) -> tree_sitter.Query:
+    q = _DECL_QUERIES.get(id(lang))
+    if q is None:
+        q = tree_sitter.Query(lang, "(declaration) @d")
+        _DECL_QUERIES[id(lang)] = q
+    return q
 
 
 class _FileScan:
@@ -343,7 +357,7 @@ def function_scope(tree: tree_sitter.Tree, fn: tree_sitter.Node | None) -> _Func
     key = fn.start_byte if fn is not None else -1
     sc = scan.functions.get(key)
     if sc is None:
-        sc = _FunctionScope(fn)
+        sc = _FunctionScope(fn, tree.language)
         if fn is not None and fn.type == "lambda_expression":
             sc.outer = function_scope(tree, enclosing_function(fn))
         scan.functions[key] = sc
@@ -513,6 +527,9 @@ class _Builder:
         self.exclude: tree_sitter.Node | None = None  # the while loop's own increment statement
         self.body_node: tree_sitter.Node | None = None
         self.pointer_walk = False
+        self._decl_cache: dict[str, Decl | None] = {}
+        self.range_ref: tuple[str, Access] | None = None  # `for (T &x : v)`: x is v[k]
+        self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
 
     # ---- entry ---------------------------------------------------------------------------------
 
@@ -528,6 +545,11 @@ class _Builder:
         self._scan_uses(body)
         pre: list[Stmt] = header.pop("exits")
         stmts = pre + self._block(_stmts_of(body), cond=False)
+        bound_names = set(re.findall(r"[A-Za-z_]\w*", header["upper"])) - {self.iv}
+        for name in sorted(bound_names):
+            if any(u.write for u in self.uses.get(name, ())):
+                self.reasons.append(Reason("not_counted", f"the body changes {name}, which the loop bound uses: the "
+                                           "trip count is not known on entry", self.site.header))
         iv_live = self._used_after(self.iv) if not header["declared"] else False
         for name, sc in list(self.scalars.items()):
             if sc.role in (ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRole.CARRIED, ScalarRole.ARG_VALUE,
@@ -553,7 +575,7 @@ class _Builder:
         node = self.node
         kind = self.site.kind
         if node.type == "for_range_loop":
-            raise _Unsupported("unsupported_loop", "range-based for loops are not normalised yet", node)
+            return self._range_header(node)
         if kind == LoopKind.FOR:
             return self._for_header(node)
         if kind == LoopKind.WHILE:
@@ -562,14 +584,33 @@ class _Builder:
                            self.node)
 
     def _iv_decl(self, name: str) -> Decl | None:
-        return self.scope.lookup(name, self.node.start_byte, self.node.end_byte) or self._global(name)
+        """The declaration of `name` visible at the loop (function scope first, then globals)."""
+        if name in self._decl_cache:
+            return self._decl_cache[name]
+        d = self.scope.lookup(name, self.node.start_byte, self.node.end_byte) or self._global(name)
+        self._decl_cache[name] = d
+        return d
 
     def _global(self, name: str) -> Decl | None:
         g = getattr(self.ctx, "globals", {}).get(name) if self.ctx is not None else None
         if g is None:
-            return None
+            return self._member(name)
         return Decl(g.name, g.type, g.pointer, tuple(g.extents), g.const, g.volatile, g.restrict, g.atomic, g.static,
                     getattr(g, "reference", False), False, False, True, 0, (0, 1 << 62), g.text)
+
+    def _member(self, name: str) -> Decl | None:
+        """In a C++ method, a field of its class used without `this->`."""
+        fn = self.site.function or ""
+        if not self.cpp or "::" not in fn:
+            return None
+        cls = fn.rsplit("::", 1)[0]
+        struct_of = getattr(self.ctx, "struct_of", None)
+        st = struct_of(cls) if struct_of is not None else None
+        f = st.field(name) if st is not None else None
+        if f is None:
+            return None
+        return Decl(f.name, f.type, f.pointer, tuple(f.extents), f.const, f.volatile, f.restrict, f.atomic,
+                    text=f.text)
 
     def _for_header(self, node: tree_sitter.Node) -> dict[str, Any]:
         init = node.child_by_field_name("initializer")
@@ -674,6 +715,54 @@ class _Builder:
         return {"lower": lower.strip(), "upper": upper.strip(), "cmp": cmp, "step": step, "trip": trip,
                 "declared": declared, "exits": exits}
 
+    def _range_header(self, node: tree_sitter.Node) -> dict[str, Any]:
+        """`for (T &x : v)` / `for (T x : v)` over a std::vector, std::array or array: x is v[k]."""
+        self.body_node = node.child_by_field_name("body")
+        rng = _strip(node.child_by_field_name("right"))
+        decl = node.child_by_field_name("declarator")
+        if rng is None or decl is None or rng.type not in ("identifier", "field_expression"):
+            raise _Unsupported("unsupported_loop", "range-based for over something other than a named container", node)
+        reference = decl.type == "reference_declarator"
+        name_node = decl.named_child(0) if reference else decl
+        if name_node is None or name_node.type != "identifier":
+            raise _Unsupported("unsupported_loop", "range-based for with a structured binding", node)
+        root, base, elem, d = self._base(rng)
+        if d is None or (d.pointer and not d.container):
+            raise _Unsupported("unsupported_loop", "range-based for over a pointer", node)
+        if d.container == "vector":
+            upper = f"{_squash(_text(rng))}.size()"
+            self.scalars[upper] = Scalar(upper, UINT64, ScalarRole.INVARIANT)
+        elif d.container == "array":
+            m = re.search(r",\s*([^>]+)>", d.type)
+            upper = m.group(1).strip() if m else ""
+        elif d.extents and not d.is_param:
+            upper = d.extents[0]
+        else:
+            upper = ""
+        if not upper:
+            raise _Unsupported("unsupported_loop", f"cannot tell how many elements {_text(rng)} has", node)
+        spelled = " ".join(_text(node.child_by_field_name("type")).split())
+        var_t = elem if spelled in ("auto", "") else ctype_of(spelled, self.ctx)
+        if var_t is None:
+            raise _Unsupported("unknown_type", f"unknown type '{spelled}'", node)
+        if reference and var_t.name != elem.name:
+            raise _Unsupported("type_error", "a reference of another type than the elements", node)
+        self.iv, self.iv_type = WALK_IV, UINT64
+        self._note_array(root, d, elem)
+        acc = Access(root, base, elem, 1, 0, "", None, node_span(rng))
+        name = _text(name_node)
+        pre: list[Stmt] = []
+        if reference:
+            self.range_ref = (name, acc)
+        else:
+            self.locals[name] = var_t
+            self.scalars[name] = Scalar(name, var_t, ScalarRole.LOCAL)
+            pre.append(Let(name, var_t, convert(Load(acc), var_t), node_span(decl)))
+        self.reasons.append(Reason("range_for", f"a range-based for over {_text(rng)}: counted by a synthetic "
+                                   "counter", self.site.header))
+        return {"lower": "0", "upper": upper, "cmp": "<", "step": 1, "trip": f"(({upper}) > 0 ? ({upper}) : 0)",
+                "declared": True, "exits": pre}
+
     def _while_header(self, node: tree_sitter.Node) -> dict[str, Any]:
         cond = _strip(node.child_by_field_name("condition"))
         body = node.child_by_field_name("body")
@@ -724,6 +813,8 @@ class _Builder:
             raise _Unsupported("unknown_type", f"cannot type the counter {name}", cond)
         self.iv, self.iv_type = name, t
         self.exclude = last
+        if self._has_continue(body):
+            raise _Unsupported("not_counted", f"'continue' skips the increment of {name} at the end of the body", node)
         cmp, upper = self._cmp_on(counter_cmp, name)  # type: ignore[misc]
         self._register_bound(counter_cmp, name)
         trip = self._trip(name, upper, cmp, step, t, counter_cmp)
@@ -859,16 +950,17 @@ class _Builder:
                     return str((uv2 - lv) // step)
                 raise _Unsupported("not_counted", f"stepping by {step} with '!=' may jump over the bound", cnode)
             return f"({U} - {L})" if step > 0 else f"({L} - {U})"
-        if lower.strip() == "0" and step > 0:
-            if cmp == "<":
-                return f"({U} > 0 ? {U} : 0)" if s == 1 else f"({U} > 0 ? ({U} + {s - 1}) / {s} : 0)"
-            return f"({U} >= 0 ? {U} / {s} + 1 : 0)" if s > 1 else f"({U} >= 0 ? {U} + 1 : 0)"
-        if lv is not None and uv2 is not None:
+        # Both bounds constant and non-negative: signed and unsigned comparisons agree, count here.
+        if lv is not None and uv2 is not None and lv >= 0 and uv2 >= 0:
             if step > 0:
                 span = uv2 - lv if cmp == "<" else uv2 - lv + 1
             else:
                 span = lv - uv2 if cmp == ">" else lv - uv2 + 1
             return str(max(0, (span + s - 1) // s))
+        if lower.strip() == "0" and step > 0:
+            if cmp == "<":
+                return f"({U} > 0 ? {U} : 0)" if s == 1 else f"({U} > 0 ? ({U} + {s - 1}) / {s} : 0)"
+            return f"({U} >= 0 ? {U} / {s} + 1 : 0)" if s > 1 else f"({U} >= 0 ? {U} + 1 : 0)"
         hi, lo = (U, L) if step > 0 else (L, U)
         if cmp in ("<", ">"):
             return f"({hi} > {lo} ? ({hi} - {lo}" + (f" + {s - 1}) / {s}" if s > 1 else ")") + " : 0)"
@@ -1081,6 +1173,10 @@ class _Builder:
         if t == "update_expression":
             name = self._updated_name(e)
             arg = _strip(e.child_by_field_name("argument"))
+            if name and self.range_ref is not None and name == self.range_ref[0]:
+                acc = self.range_ref[1]
+                val = self._arith("+" if _op(e) == "++" else "-", Load(acc), Const(1, INT32, "1"), e)
+                return [Store(acc, convert(val, acc.elem), node_span(e))]
             if name:
                 if name == self.iv:
                     raise _Unsupported("counter_modified", f"the body changes the counter {name}", e)
@@ -1123,6 +1219,12 @@ class _Builder:
 
     def _assign_value(self, left: tree_sitter.Node, op: str, right: tree_sitter.Node, e: tree_sitter.Node,
                       cond: bool) -> list[Stmt]:
+        if left.type == "identifier" and self.range_ref is not None and _text(left) == self.range_ref[0]:
+            acc = self.range_ref[1]
+            value = self._expr(right)
+            if op != "=":
+                value = self._arith(op[:-1], Load(acc), value, e)
+            return [Store(acc, convert(value, acc.elem), node_span(e))]
         if left.type == "identifier":
             name = _text(left)
             if name == self.iv or (self.pointer_walk and name == getattr(self, "_count_var", None)):
@@ -1252,6 +1354,13 @@ class _Builder:
             self.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
             return [mm]
         if [u for u in inside if not u.write]:
+            try:
+                mm = _minmax_ir(name, t, self._expr(right), span)  # e.g. through a MAX(a, b) macro
+            except _Unsupported as err:
+                raise _Unsupported(err.reason.code, err.reason.message, e) from None
+            if mm is not None and not reads_elsewhere and not writes_elsewhere and not cond:
+                self.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
+                return [mm]
             raise _Unsupported("recurrence", f"{name} is computed from its own previous value: a recurrence", e)
         value = convert(self._expr(right), t)
         if cond:
@@ -1263,8 +1372,22 @@ class _Builder:
             self.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text)
             self.locals_outer = getattr(self, "locals_outer", set()) | {name}
             return [Let(name, t, value, span)]
+        if [u for u in reads_elsewhere if u.pos >= e.end_byte]:
+            raise _Unsupported("unsupported_scalar", f"{name} is read both before its assignment (last iteration's "
+                               "value) and after it (this iteration's value)", e)
         self.scalars[name] = Scalar(name, t, ScalarRole.CARRIED, decl=decl_text)
         return [Carry(name, value, t, span)]
+
+    def _has_continue(self, body: tree_sitter.Node | None) -> bool:
+        stack = [body] if body is not None else []
+        while stack:
+            n = stack.pop()
+            if n.type == "continue_statement":
+                return True
+            if n.type in _LOOP_TYPES or n.type == "lambda_expression":
+                continue
+            stack.extend(n.named_children)
+        return False
 
     def _leftmost_is(self, r: tree_sitter.Node, name: str) -> bool:
         n: tree_sitter.Node | None = r
@@ -1374,7 +1497,7 @@ class _Builder:
         if self._mentions(vnode, name):
             return None
         value = self._expr(vnode)
-        if usual(expr_type(value), t).name != t.name:
+        if not _minmax_exact(expr_type(value), t):
             return None  # compared in a wider type than the variable: not a plain min/max
         op = ReduceOp.MAX if cmp in (">", ">=") else ReduceOp.MIN
         return Reduce(name, op, convert(value, t), t, cmp, span)
@@ -1476,7 +1599,7 @@ class _Builder:
         if self._mentions(vnode, name):
             return None
         value = self._expr(vnode)
-        if usual(expr_type(value), t).name != t.name:
+        if not _minmax_exact(expr_type(value), t):
             raise _Unsupported("reduction_type", f"{name} is compared in a wider type than its own", c)
         if len(parts) == 1:
             self.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=(self._iv_decl(name) or Decl(name, "")).text)
@@ -1645,8 +1768,12 @@ class _Builder:
 
     def _ident(self, n: tree_sitter.Node) -> Expr:
         name = _text(n)
+        if self.macro_args and name in self.macro_args[-1]:
+            return self.macro_args[-1][name]
         if name == self.iv:
             return IV(name, self.iv_type)
+        if self.range_ref is not None and name == self.range_ref[0]:
+            return Load(self.range_ref[1])
         if name in self.locals:
             return Var(name, self.locals[name])
         d = self._iv_decl(name)
@@ -1726,6 +1853,8 @@ class _Builder:
         arrow = _op(n) == "->" or "->" in _text(n)[len(_text(arg)) if arg is not None else 0:][:3]
         if arg is None:
             return None
+        if arg.type == "this":
+            return self._member(fname)
         if arg.type == "identifier":
             d = self._iv_decl(_text(arg))
             if d is None:
@@ -1770,6 +1899,12 @@ class _Builder:
         fname = _squash(_text(f))
         args_node = _field(n, "arguments")
         arg_nodes = [a for a in args_node.named_children if a.type != "comment"]
+        inner = _strip(f) if f.type == "parenthesized_expression" else None
+        if inner is not None and inner.type == "identifier" and len(arg_nodes) == 1 and self._iv_decl(_text(inner)) is None:
+            # `(pixel_t)(x)`: the parser cannot know pixel_t is a type; it is a cast
+            ct = ctype_of(_text(inner), self.ctx)
+            if ct is not None:
+                return Cast(self._expr(arg_nodes[0]), ct, implicit=False)
         if f.type == "field_expression":
             obj = _strip(f.child_by_field_name("argument"))
             member = _text(f.child_by_field_name("field"))
@@ -1795,8 +1930,9 @@ class _Builder:
             return Select(Binary("<", b, a, INT32), b, a, ta)
         fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), self.cpp)
         if fn is None:
-            if fname in getattr(self.ctx, "function_macros", {}):
-                raise _Unsupported("call", f"uses the function-like macro {fname} (not expanded by simdlens)", n)
+            macro = getattr(self.ctx, "function_macros", {}).get(fname)
+            if macro is not None:
+                return self._expand(fname, str(macro), args, n)
             raise _Unsupported("call", f"calls {fname}", n)
         if len(args) != len(fn.args):
             raise _Unsupported("call", f"calls {fname} with {len(args)} arguments", n)
@@ -1810,6 +1946,25 @@ class _Builder:
                                        "instructions", node_span(n)))
         return Call(fn.name, conv, fn.result)
 
+    def _expand(self, name: str, define: str, args: list[Expr], n: tree_sitter.Node) -> Expr:
+        """A function-like macro used as an expression (`MAX(a[i], m)`): its body typed with the
+        parameters bound to the arguments' IR (C duplicates the argument text; loads are pure)."""
+        if len(self.macro_args) > 8:
+            raise _Unsupported("macro", f"{name} expands too deeply", n)
+        parsed = _macro_body(define, self.site.language)
+        if parsed is None:
+            raise _Unsupported("macro", f"cannot read the definition of the macro {name}", n)
+        params, body = parsed
+        if len(params) != len(args):
+            raise _Unsupported("macro", f"{name} takes {len(params)} arguments", n)
+        self.macro_args.append(dict(zip(params, args, strict=True)))
+        try:
+            return self._expr(body)
+        except _Unsupported as e:
+            raise _Unsupported(e.reason.code, f"in the macro {name}: {e.reason.message}", n) from None
+        finally:
+            self.macro_args.pop()
+
     def _is_func_ptr(self, name: str) -> bool:
         d = self._iv_decl(name)
         return d is not None and d.func_ptr
@@ -1822,7 +1977,9 @@ class _Builder:
         if d is None:
             self.arrays[root] = Array(root, elem, pointer=True)
             return
-        pointer = d.pointer > 0 and not d.extents and not d.container
+        # an array parameter is a pointer (`const float b[3]` is `const float *b`)
+        pointer = (d.pointer > 0 and not d.extents and not d.container) or (d.is_param and bool(d.extents)
+                                                                             and not d.reference)
         extent = d.extents[0] if d.extents else ""
         if d.container == "array":
             m = re.search(r",\s*([^>]+)>", d.type)
@@ -2118,6 +2275,109 @@ class _Builder:
                     return True
             stack.extend(x.named_children)
         return False
+
+
+_MACRO_BODIES: dict[tuple[str, str], tuple[list[str], tree_sitter.Node, tree_sitter.Tree] | None] = {}
+
+
+def _macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node] | None:
+    """The parameters and the parsed body expression of `#define NAME(params) body`."""
+    key = (define, language)
+    if key not in _MACRO_BODIES:
+        from simdlens.analysis.parse import parse
+
+        m = re.match(r"\s*#\s*define\s+\w+\(([^)]*)\)\s*(.*)", define.replace("\\\n", " "), re.DOTALL)
+        got = None
+        if m is not None and "#" not in m.group(2) and "..." not in m.group(1):
+            params = [p.strip() for p in m.group(1).split(",") if p.strip()]
+            tree = parse(f"int simdlens_macro = ({m.group(2).strip()});".encode(), language)  # type: ignore[arg-type]
+            decl = tree.root_node.named_child(0)
+            init = decl.child_by_field_name("declarator") if decl is not None else None
+            value = init.child_by_field_name("value") if init is not None else None
+            if value is not None and not tree.root_node.has_error:
+                got = (params, value, tree)
+        if len(_MACRO_BODIES) > 256:
+            _MACRO_BODIES.clear()
+        _MACRO_BODIES[key] = got
+    entry = _MACRO_BODIES[key]
+    return None if entry is None else (entry[0], entry[1])
+
+
+def _bare(e: Expr) -> Expr:
+    while isinstance(e, Cast) and e.implicit:
+        e = e.operand
+    return e
+
+
+def _shape(e: Expr) -> object:
+    """A comparable form of an expression that ignores source spans and implicit casts."""
+    e = _bare(e)
+    if isinstance(e, Load):
+        a = e.access
+        return ("load", a.base, a.coeff, a.offset, a.symbolic, _shape(a.index) if a.index is not None else None)
+    if isinstance(e, Unary | Cast):
+        return (type(e).__name__, getattr(e, "op", ""), e.type.name, _shape(e.operand))
+    if isinstance(e, Binary):
+        return ("bin", e.op, _shape(e.lhs), _shape(e.rhs))
+    if isinstance(e, Select):
+        return ("sel", _shape(e.cond), _shape(e.then), _shape(e.else_))
+    if isinstance(e, Call):
+        return ("call", e.func, tuple(_shape(x) for x in e.args))
+    return e
+
+
+def _mentions_var(e: Expr, name: str) -> bool:
+    return any(isinstance(x, Var) and x.name == name for x in walk_exprs(e))
+
+
+def _minmax_ir(name: str, t: CType, value: Expr, span: Span) -> Reduce | None:
+    """`var = (x cmp y) ? p : q` where {x, y} and {p, q} are {var, v}: a min/max, normalised to
+    `var = (v cmp' var) ? v : var`. The complementary form (the old value kept when the comparison
+    holds) is exact only without NaNs: integers."""
+    sel = _bare(value)
+    if not isinstance(sel, Select):
+        return None
+    c = _bare(sel.cond)
+    if not isinstance(c, Binary) or c.op not in ("<", "<=", ">", ">="):
+        return None
+    lhs, rhs = _bare(c.lhs), _bare(c.rhs)
+    me = ("var", name)
+
+    def is_me(x: Expr) -> bool:
+        return isinstance(x, Var) and x.name == name
+
+    if is_me(rhs) and not is_me(lhs):
+        v, op = lhs, c.op  # v op var
+    elif is_me(lhs) and not is_me(rhs):
+        v, op = rhs, _FLIP[c.op]
+    else:
+        return None
+    if _mentions_var(v, name):
+        return None
+    then, other = _bare(sel.then), _bare(sel.else_)
+    vs = _shape(v)
+    if _shape(then) == vs and is_me(other):
+        cmp = op
+    elif is_me(then) and _shape(other) == vs:
+        if t.is_float:
+            raise _Unsupported("minmax_nan_order", f"{name} takes a NaN element and drops it again at the next "
+                               "element, so the result depends on where NaNs sit: a vector reduction, which reorders, "
+                               "cannot reproduce that (fmaxf/fminf or swapping the operands would be order-free)", None)
+        cmp = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}[op]
+    else:
+        return None
+    del me
+    if not _minmax_exact(expr_type(v), t):
+        return None
+    return Reduce(name, ReduceOp.MAX if cmp in (">", ">=") else ReduceOp.MIN, convert(v, t), t, cmp, span)
+
+
+def _minmax_exact(value: CType, var: CType) -> bool:
+    """Whether `var = value cmp var ? value : var` keeps exact values: the comparison happens in the
+    variable's own type (after promotion) and the value fits the variable unchanged."""
+    if value.name == var.name:
+        return True
+    return usual(value, var).name == var.name and (value.is_float == var.is_float)
 
 
 # --------------------------------------------------------------------------------------------------

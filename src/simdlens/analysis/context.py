@@ -774,21 +774,26 @@ class _Builder:
         elif t == "preproc_def":
             name = _text(node.child_by_field_name("name"))
             value = _text(node.child_by_field_name("value")).strip()
+            if "//" in value or "/*" in value:  # a trailing comment must not travel with the value
+                value = " ".join(tokenize(value))
             if name:
                 self.macros[name] = value
                 self.function_macros.pop(name, None)
+                self._forget_macro(name)  # a redefinition replaces the old text in preambles
                 self.decls.append(Declaration("macro", (name,), _text(node).rstrip(), path))
         elif t == "preproc_function_def":
             name = _text(node.child_by_field_name("name"))
             if name:
                 self.function_macros[name] = _text(node).rstrip()
                 self.macros.pop(name, None)
+                self._forget_macro(name)
                 self.decls.append(Declaration("macro", (name,), _text(node).rstrip(), path))
         elif t == "preproc_call":
             if _text(node.child_by_field_name("directive")).strip() == "#undef":
                 name = _text(node.child_by_field_name("argument")).strip()
                 self.macros.pop(name, None)
                 self.function_macros.pop(name, None)
+                self._forget_macro(name)
         elif t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_elifdef"):
             self._conditional(node, path, here, depth, top)
         elif t == "preproc_else":
@@ -809,6 +814,10 @@ class _Builder:
         elif t in _CONTAINERS:
             body = node.child_by_field_name("body")
             self._visit_children(body if body is not None else node, path, here, depth, top)
+
+    def _forget_macro(self, name: str) -> None:
+        if any(d.kind == "macro" and d.names == (name,) for d in self.decls):
+            self.decls = [d for d in self.decls if not (d.kind == "macro" and d.names == (name,))]
 
     def _conditional(self, node: tree_sitter.Node, path: str, here: Path, depth: int, top: bool) -> None:
         t = node.type

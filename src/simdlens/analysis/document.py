@@ -14,6 +14,10 @@ An edit inside an inner loop also changes the text, hence the id, of the loops a
 
 Only the top-level functions touched by the edit (and any range tree-sitter reports as structurally
 changed) are searched for loops again; the other loops are reused, shifted by the edit.
+
+LSP clients send a list of changes per notification, each relative to the text after the previous
+one: call `apply_lsp_change` once per change, in order. A document is not thread-safe; keep one
+document per thread or lock around edits.
 """
 
 from __future__ import annotations
@@ -176,7 +180,11 @@ class SourceDocument:
         self.version += 1
         old_sites = self._sites
         self._inside_functions = True
-        items = self._incremental_items(tree, source, edit, ranges)
+        try:
+            items = self._incremental_items(tree, source, edit, ranges)
+        except Exception:  # never leave the document half-updated: fall back to a full scan
+            log.exception("incremental loop update of %s failed; rescanning the file", self.path)
+            items = None
         if items is None:
             items = [(r, r.text) for r in scan_loops(tree, source, self.language)]
             self._inside_functions = False

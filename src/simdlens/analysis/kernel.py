@@ -37,7 +37,7 @@ import re
 from typing import Any
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.build import accesses_of
+from simdlens.analysis.build import WALK_IV, accesses_of
 from simdlens.analysis.ir import (
     INT32,
     Access,
@@ -50,7 +50,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.legality import _guarded_accesses
+from simdlens.analysis.legality import guarded_roots
 from simdlens.analysis.parse import normalized_tokens, tokenize
 from simdlens.core import Analysis, Footprint, Kernel, KernelParam, LoopVerdict, ParamRole
 
@@ -82,7 +82,18 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
     written = {a.root for a, w, _ in accs if w}
     read = {a.root for a, w, _ in accs if not w}
     guarded_roots = _guarded_roots(loop)
-    cpp_needed = site.language == "cpp" and bool(_CPP_MARKERS.search(_strip_comments(text)))
+    range_for = "range_for" in analysis.facts
+    if range_for:
+        # `for (T &x : v) body` -> an indexed loop over the pointer parameter v, body unchanged
+        header = source[site.header.start_byte:site.header.end_byte].decode("utf-8", "replace")
+        body = source[site.body.start_byte:site.body.end_byte].decode("utf-8", "replace")
+        m = re.fullmatch(r"\s*for\s*\((?P<decl>.*?)(?<!:):(?!:)(?P<rng>.*)\)\s*", header, re.DOTALL)
+        if m is None:
+            return None
+        k = WALK_IV
+        text = (f"for (size_t {k} = 0; {k} < {loop.upper}; {k}++) {{\n        {m.group('decl').strip()} = "
+                f"{m.group('rng').strip()}[{k}];\n        {body}\n    }}")
+    cpp_needed = site.language == "cpp" and (range_for or bool(_CPP_MARKERS.search(_strip_comments(text))))
     restrict_kw = "__restrict" if cpp_needed else "restrict"
 
     params: list[tuple[int, KernelParam]] = []  # (first position in text, param)
@@ -121,6 +132,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         rq = f"{restrict_kw} " if arr.restrict else ""
         elem = arr.elem.c
         rows = _row_extent(arr.decl, root)
+        if arr.pointer and any(a.root == root and a.base.startswith(root + "[") for a, _w, _s in accs):
+            return None  # rows of a pointer-to-pointer: separate allocations, no single footprint
         if rows is not None:
             if not _constant_extent(rows, ctx):
                 return None
@@ -290,13 +303,7 @@ def _rename(text: str, renames: dict[str, str]) -> str:
 
 
 def _guarded_roots(loop: LoopIR) -> set[str]:
-    guarded: dict[str, bool] = {}
-    for acc, write, guard in _guarded_accesses(loop.body):
-        if write and not guard:
-            guarded[acc.root] = False
-        elif not write:
-            guarded[acc.root] = guarded.get(acc.root, True) and guard
-    return {r for r, g in guarded.items() if g}
+    return guarded_roots(loop)
 
 
 def _preamble(loop: LoopIR, text: str, ctx: Any, params: set[str], language: str, cpp_needed: bool) -> tuple[str, Any]:
@@ -337,7 +344,8 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                 guarded: set[str], params: list[KernelParam]) -> list[Footprint] | None:
     by_param = {p.source or p.name: p.name for p in params}
     first = _rename(loop.lower, renames) if loop.lower.strip() else "0"
-    last = f"({first}) + ({loop.step}) * (({trip}) - 1)"
+    last = (f"({trip}) - 1" if first.strip() == "0" and loop.step == 1 else
+            f"({first}) + ({loop.step}) * (({trip}) - 1)")
     per_root: dict[str, list[Access]] = {}
     for a, _w, _s in accs:
         per_root.setdefault(a.root, []).append(a)
@@ -364,15 +372,14 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                 los.append("0")
                 his.append(f"({trip}) - 1")
                 continue
-            sym = f" + ({_rename(a.symbolic, renames)})" if a.symbolic else ""
-            base = f"{row} + " if row else ""
+            sym = _rename(a.symbolic, renames) if a.symbolic else ""
             if not a.coeff:
-                fixed = f"{base}{a.offset}{sym}"
+                fixed = _index_text(row, 0, "", a.offset, sym)
                 los.append(fixed)
                 his.append(fixed)
                 continue
-            at_first = f"{base}{a.coeff} * ({first}) + {a.offset}{sym}"
-            at_last = f"{base}{a.coeff} * ({last}) + {a.offset}{sym}"
+            at_first = _index_text(row, a.coeff, first, a.offset, sym)
+            at_last = _index_text(row, a.coeff, last, a.offset, sym)
             lo, hi = (at_first, at_last) if a.coeff * loop.step > 0 else (at_last, at_first)
             los.append(lo)
             his.append(hi)
@@ -385,6 +392,21 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
         else:
             final.append(f)
     return final
+
+
+def _index_text(row: str, coeff: int, iv: str, offset: int, sym: str) -> str:
+    """`row + coeff*(iv) + offset + (sym)` as compact C."""
+    terms: list[str] = []
+    if row:
+        terms.append(row)
+    if coeff and iv.strip() != "0":
+        terms.append(f"({iv})" if coeff == 1 else f"{coeff} * ({iv})")
+    if sym:
+        terms.append(f"({sym})")
+    text = " + ".join(terms)
+    if offset or not text:
+        text = f"{text} {'-' if offset < 0 else '+'} {abs(offset)}" if text else str(offset)
+    return text
 
 
 def _row_offset(a: Access, loop: LoopIR, renames: dict[str, str]) -> str:

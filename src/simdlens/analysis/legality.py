@@ -55,7 +55,7 @@ from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 INFORMATIONAL = frozenset({
     "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
-    "pointer_walk", "if_convert", "last_value", "outer_vectorizable",
+    "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
 })
 # Codes that need a runtime check rather than block.
 CHECKS = frozenset({"may_alias", "symbolic_distance", "rows_may_overlap"})
@@ -83,14 +83,15 @@ class _Judge:
         self.facts: set[str] = set()
         self.alias: set[tuple[str, str]] = set()
         self.max_lanes: int | None = None
+        self.accs = accesses_of(loop.body)
 
     # ---- verdict ------------------------------------------------------------------------------------
 
     def result(self) -> Analysis:
         codes = {r.code for r in self.reasons}
         for c in codes:
-            if c == "pointer_walk":
-                self.facts.add("pointer_walk")
+            if c in ("pointer_walk", "range_for"):
+                self.facts.add(c)
             elif c == "math_call":
                 self.facts.add("svml")
             elif c == "fma_call":
@@ -128,8 +129,11 @@ class _Judge:
             names = sorted({s.var if isinstance(s, Reduce) else s.value_var for s in reds})
             kinds = sorted({_red_word(s) for s in reds})
             return Reason("reduction", f"{', '.join(kinds)} of {', '.join(names)}", self.site.header)
-        written = sorted({a.base for a, w, _ in accesses_of(body) if w})
-        read = sorted({a.base for a, w, _ in accesses_of(body) if not w} - set(written))
+        def shown(a: Access) -> str:
+            return a.root if a.base == a.root + ".data()" else a.base
+
+        written = sorted({shown(a) for a, w, _ in self.accs if w})
+        read = sorted({shown(a) for a, w, _ in self.accs if not w} - set(written))
         msg = "independent iterations"
         if written:
             msg += ": writes " + ", ".join(written)
@@ -158,8 +162,9 @@ class _Judge:
                     if s.type.is_float:
                         nan = ("NaN elements are ignored" if s.cmp in ("fmin", "fmax") else
                                f"a NaN element never replaces {s.var} (compare '{s.cmp}'), but a NaN start value stays")
-                        self.reasons.append(Reason("minmax", f"running {s.op.value} of {s.var}: {nan}; a rewrite "
-                                                   "must keep that", s.span))
+                        self.reasons.append(Reason("minmax", f"running {s.op.value} of {s.var}: {nan}, and which of "
+                                                   "-0.0 / +0.0 survives a tie depends on the order; a rewrite must "
+                                                   "keep that", s.span))
                 if s.access is not None:
                     self.facts.add("memory_reduction")
             elif isinstance(s, ArgReduce):
@@ -198,29 +203,26 @@ class _Judge:
             self.facts.add("masked_store")
             self.reasons.append(Reason("masked_store", "stores only under a condition: needs masked stores",
                                        self.site.header))
-        guarded: dict[str, bool] = {}
-        spans: dict[str, Any] = {}
-        for acc, write, guard in _guarded_accesses(self.loop.body):
-            if write:
-                if not guard:
-                    guarded[acc.root] = False
-                continue
-            guarded[acc.root] = guarded.get(acc.root, True) and guard
-            spans.setdefault(acc.root, acc.span)
-        cond_roots = sorted(r for r, g in guarded.items() if g)
+        cond_roots = sorted(guarded_roots(self.loop))
+        spans = {a.root: a.span for a, _w, _g in _guarded_accesses(self.loop.body)}
+        if any(_guarded_division(s) for s in self.loop.body):
+            self.facts.add("guarded_division")
+            self.reasons.append(Reason("guarded_division", "divides integers only under a condition: a rewrite must "
+                                       "not divide in the other lanes (division by zero traps)", self.site.header))
         if cond_roots:
             self.facts.add("guarded_load")
             for r in cond_roots:
                 self.reasons.append(Reason("guarded_load", f"{r} is read only under a condition: a rewrite must not "
                                            "read it speculatively (masked loads)", spans.get(r)))
-        if any(acc.index is not None and not write for acc, write, _ in accesses_of(self.loop.body)):
+        if any(acc.index is not None and not write for acc, write, _ in self.accs):
             self.facts.add("gather")
 
     # ---- dependences --------------------------------------------------------------------------------
 
     def _dependences(self) -> None:
+        iv = self.loop.iv
         loop = self.loop
-        accs = accesses_of(loop.body)
+        accs = self.accs
         index_of = {id(s): k for k, s in enumerate(loop.body)}
         by_root: dict[str, list[tuple[int, Access, bool, Stmt]]] = {}
         for n, (acc, is_write, top) in enumerate(accs):
@@ -245,21 +247,21 @@ class _Judge:
             cyclic = src == dst or _reaches(edges, dst, src)
             if not cyclic:
                 self.facts.add("reorder")
-                self.reasons.append(Reason("reorder", f"{_show(a)} and {_show(w)} ({kind}, distance {k}) need the "
+                self.reasons.append(Reason("reorder", f"{_show(a, iv)} and {_show(w, iv)} ({kind}, distance {k}) need the "
                                            "statements reordered (loads hoisted above the stores)", a.span))
                 continue
             lanes.append(k)
             if k == 1:
-                self.reasons.append(Reason("recurrence", _recurrence_message(w, a, kind, k), a.span))
+                self.reasons.append(Reason("recurrence", _recurrence_message(w, a, kind, k, iv), a.span))
             else:
                 elem = (loop.array(w.root) or _dummy(w)).elem
                 fits = [f"{isa} ({bits // elem.bits} lanes)" for isa, bits in _WIDTHS if bits // elem.bits <= k]
                 nofit = [f"{isa} ({bits // elem.bits} lanes)" for isa, bits in _WIDTHS if bits // elem.bits > k]
                 if not fits:
-                    self.reasons.append(Reason("recurrence", _recurrence_message(w, a, kind, k)
+                    self.reasons.append(Reason("recurrence", _recurrence_message(w, a, kind, k, iv)
                                                + f"; no SIMD width of {elem.name} is that narrow", a.span))
                 else:
-                    msg = f"{_show(a)} / {_show(w)}: distance {k}, safe for up to {k} lanes: {', '.join(fits)}"
+                    msg = f"{_show(a, iv)} / {_show(w, iv)}: distance {k}, safe for up to {k} lanes: {', '.join(fits)}"
                     if nofit:
                         msg += f"; not {', '.join(nofit)}"
                     self.reasons.append(Reason("distance", msg, a.span))
@@ -283,6 +285,7 @@ class _Judge:
 
     def _pair(self, w: Access, si: int, a: Access, ai: int, a_is_write: bool, arr: Array | None,
               edges: set[tuple[int, int]], backward: list[tuple[int, int, int, Access, Access, str]]) -> None:
+        iv = self.loop.iv
         loop = self.loop
         if w.index is not None or a.index is not None:
             self._indirect(w, a, a_is_write)
@@ -311,46 +314,81 @@ class _Judge:
             if w.symbolic == a.symbolic and w.offset != a.offset:
                 return
             if w.symbolic != a.symbolic:
-                self.reasons.append(Reason("unknown_dependence", f"{_show(w)} and {_show(a)} may be the same "
+                self.reasons.append(Reason("unknown_dependence", f"{_show(w, iv)} and {_show(a, iv)} may be the same "
                                            "element", a.span))
                 return
             self.reasons.append(Reason("recurrence" if not a_is_write else "invariant_store",
-                                       f"{_show(w)} is written on every iteration and "
-                                       f"{'read' if not a_is_write else 'written'} again ({_show(a)}): a recurrence "
+                                       f"{_show(w, iv)} is written on every iteration and "
+                                       f"{'read' if not a_is_write else 'written'} again ({_show(a, iv)}): a recurrence "
                                        "through memory", a.span))
             return
         if c1 == 0 or c2 == 0:
             if c1 == 0:
-                self.reasons.append(Reason("invariant_store", f"{_show(w)} is written on every iteration while "
-                                           f"{_show(a)} walks the same array", w.span))
+                self.reasons.append(Reason("invariant_store", f"{_show(w, iv)} is written on every iteration while "
+                                           f"{_show(a, iv)} walks the same array", w.span))
                 return
             if a.symbolic == w.symbolic and (a.offset - w.offset) % c1 != 0:
                 return
             self.facts.add("split")
-            self.reasons.append(Reason("split", f"{_show(a)} reads the element that {_show(w)} overwrites in one "
+            self.reasons.append(Reason("split", f"{_show(a, iv)} reads the element that {_show(w, iv)} overwrites in one "
                                        "iteration: the loop is split there (one-time dependence)", a.span))
             return
         if w.symbolic != a.symbolic:
             if c1 == c2:
                 self.facts.add("symbolic_dependence")
                 self.alias.add(tuple(sorted((_addr(w), _addr(a)))))  # type: ignore[arg-type]
-                self.reasons.append(Reason("symbolic_distance", f"{_show(w)} and {_show(a)} are a distance apart "
+                self.reasons.append(Reason("symbolic_distance", f"{_show(w, iv)} and {_show(a, iv)} are a distance apart "
                                            "that is unknown until run time: needs a runtime check", a.span))
                 return
-            self.reasons.append(Reason("unknown_dependence", f"{_show(w)} and {_show(a)} may touch the same element "
+            self.reasons.append(Reason("unknown_dependence", f"{_show(w, iv)} and {_show(a, iv)} may touch the same element "
                                        "in different iterations", a.span))
             return
         if c1 != c2:
             g = math.gcd(abs(c1), abs(c2))
             if (a.offset - w.offset) % g != 0:
                 return  # GCD test: never the same element
-            self.reasons.append(Reason("unknown_dependence", f"{_show(w)} and {_show(a)} may touch the same element "
-                                       "in different iterations (the GCD test cannot rule it out)", a.span))
-            return
-        diff = w.offset - a.offset
-        if diff % c1 != 0:
-            return
-        k = diff // c1  # a's iteration minus w's iteration
+            ks = self._enumerate(w, a)
+            if ks is None:
+                self.reasons.append(Reason("unknown_dependence", f"{_show(w, iv)} and {_show(a, iv)} may touch the same "
+                                           "element in different iterations (the GCD test cannot rule it out)", a.span))
+                return
+        else:
+            diff = w.offset - a.offset
+            if diff % c1 != 0:
+                return
+            ks = [diff // c1]  # a's iteration minus w's iteration
+        # one dependence per direction is enough: the closest one limits the lanes
+        pos = [k for k in ks if k > 0]
+        neg = [k for k in ks if k < 0]
+        picked = ([min(pos)] if pos else []) + ([max(neg)] if neg else []) + ([0] if 0 in ks else [])
+        for k in picked:
+            self._distance(k, w, si, a, ai, a_is_write, edges, backward)
+
+    def _enumerate(self, w: Access, a: Access) -> list[int] | None:
+        """Every iteration distance at which `w` and `a` touch the same element, by enumerating the
+        iterations of a loop with constant bounds (None when the bounds are not constants)."""
+        loop = self.loop
+        try:
+            lower, trip = int(loop.lower), int(loop.trip_count)
+        except ValueError:
+            return None
+        if trip > 1 << 16 or w.coeff is None or a.coeff is None:
+            return None
+        c1, c2 = w.coeff * loop.step, a.coeff * loop.step
+        o1, o2 = w.coeff * lower + w.offset, a.coeff * lower + a.offset
+        out: set[int] = set()
+        for x in range(trip):
+            e = c1 * x + o1 - o2
+            if e % c2 == 0:
+                y = e // c2
+                if 0 <= y < trip:
+                    out.add(y - x)
+        return sorted(out)
+
+    def _distance(self, k: int, w: Access, si: int, a: Access, ai: int, a_is_write: bool,
+                  edges: set[tuple[int, int]], backward: list[tuple[int, int, int, Access, Access, str]]) -> None:
+        """Classify one dependence: `a` touches `w`'s element k iterations after `w` (k < 0: before)."""
+        iv = self.loop.iv
         if k == 0:
             if si != ai:
                 edges.add((min(si, ai), max(si, ai)))
@@ -364,35 +402,45 @@ class _Judge:
         if src < dst:
             edges.add((src, dst))
             return
-        if src == dst and kind == "anti":
-            return  # loads of a statement happen before its store
+        if kind == "anti":
+            if src != dst:
+                # the load must see the old value: hoisting it above the earlier store (node splitting)
+                # is always possible, since loads of old values never wait for anything
+                self.facts.add("reorder")
+                self.reasons.append(Reason("reorder", f"{_show(a, iv)} must be loaded before {_show(w, iv)} is stored "
+                                           f"(it reads the old value, {dist} iteration(s) ahead): hoist the load "
+                                           "(node splitting)", a.span))
+            return  # within one statement its loads happen before its store anyway
         backward.append((src, dst, dist, w, a, kind))
 
     def _indirect(self, w: Access, a: Access, a_is_write: bool) -> None:
+        iv = self.loop.iv
         if w.index is not None and isinstance(w.index, Var) and any(
                 isinstance(s, Pack) and s.counter == w.index.name for s in walk_stmts(self.loop.body)):
             self.reasons.append(Reason("pack_in_place", f"packs into {w.base} while also accessing it "
-                                       f"({_show(a)})", a.span))
+                                       f"({_show(a, iv)})", a.span))
             return
         if w.index is not None:
-            self.reasons.append(Reason("scatter_conflict", f"{_show(w)} writes through an index array and "
-                                       f"{_show(a)} touches the same array: iterations may hit the same element",
+            self.reasons.append(Reason("scatter_conflict", f"{_show(w, iv)} writes through an index array and "
+                                       f"{_show(a, iv)} touches the same array: iterations may hit the same element",
                                        w.span))
             return
-        self.reasons.append(Reason("indirect_dependence", f"{_show(a)} reads through an index array the elements "
-                                   f"{_show(w)} writes: the dependence is unknown", a.span))
+        self.reasons.append(Reason("indirect_dependence", f"{_show(a, iv)} reads through an index array the elements "
+                                   f"{_show(w, iv)} writes: the dependence is unknown", a.span))
 
     # ---- aliasing -----------------------------------------------------------------------------------
 
     def _aliasing(self) -> None:
-        accs = accesses_of(self.loop.body)
+        iv = self.loop.iv
+        accs = self.accs
         written = {a.root for a, w, _ in accs if w}
+        packed = {id(s.dst) for s in walk_stmts(self.loop.body) if isinstance(s, Pack)}
         for a, w, _ in accs:
-            if w and a.index is not None and not any(
+            if w and a.index is not None and id(a) not in packed and not any(
                     x.root == a.root for x, ww, _ in accs if x is not a and not (ww and x.index is a.index)):
                 self.facts.add("scatter")
                 if not any(r.code == "scatter" for r in self.reasons):
-                    self.reasons.append(Reason("scatter", f"writes {_show(a)} through an index array (scatter: "
+                    self.reasons.append(Reason("scatter", f"writes {_show(a, iv)} through an index array (scatter: "
                                                "AVX-512; duplicate indices keep the last write, as the scalar loop "
                                                "does)", a.span))
         roots = sorted({a.root for a, _, _ in accs})
@@ -429,13 +477,13 @@ def _dedupe(rs: Iterable[Reason]) -> list[Reason]:
     return out
 
 
-def _show(a: Access) -> str:
+def _show(a: Access, iv: str = "i") -> str:
     """The access as the user would write it."""
     if a.index is not None:
         return f"{a.base}[...]"
     parts = []
     if a.coeff:
-        parts.append("i" if a.coeff == 1 else f"{a.coeff}*i")
+        parts.append(iv if a.coeff == 1 else f"{a.coeff}*{iv}")
     if a.symbolic:
         parts.append(a.symbolic)
     if a.offset or not parts:
@@ -452,13 +500,13 @@ def _dummy(a: Access) -> Array:
     return Array(a.root, a.elem, pointer=True)
 
 
-def _recurrence_message(w: Access, a: Access, kind: str, k: int) -> str:
+def _recurrence_message(w: Access, a: Access, kind: str, k: int, iv: str) -> str:
     when = "one iteration earlier" if k == 1 else f"{k} iterations earlier"
     if kind == "flow":
-        return f"{_show(a)} reads {_show(w)}'s element written {when}: a recurrence"
+        return f"{_show(a, iv)} reads {_show(w, iv)}'s element written {when}: a recurrence"
     if kind == "anti":
-        return f"{_show(w)} overwrites what {_show(a)} still has to read {when.replace('earlier', 'later')}"
-    return f"{_show(w)} and {_show(a)} write the same element {k} iteration(s) apart"
+        return f"{_show(w, iv)} overwrites what {_show(a, iv)} still has to read {when.replace('earlier', 'later')}"
+    return f"{_show(w, iv)} and {_show(a, iv)} write the same element {k} iteration(s) apart"
 
 
 def _reaches(edges: set[tuple[int, int]], start: int, goal: int) -> bool:
@@ -602,6 +650,34 @@ def _guarded_accesses(body: tuple[Stmt, ...]) -> list[tuple[Access, bool, bool]]
     for s in body:
         stmt(s, False)
     return out
+
+
+def _signature(a: Access) -> tuple[object, ...]:
+    return (a.base, a.coeff, a.offset, a.symbolic, a.index)
+
+
+def guarded_roots(loop: LoopIR) -> set[str]:
+    """Arrays with an element read only under a condition (an element no unconditional access
+    touches): a rewrite must not load those speculatively, and a harness must not allocate them."""
+    accs = _guarded_accesses(loop.body)
+    sure = {_signature(a) for a, _w, g in accs if not g}
+    return {a.root for a, w, g in accs if g and not w and _signature(a) not in sure}
+
+
+def _guarded_division(s: Stmt, guard: bool = False) -> bool:
+    def expr(e: Expr, g: bool) -> bool:
+        if isinstance(e, Binary):
+            if g and e.op in ("/", "%") and not e.type.is_float:
+                return True
+            return expr(e.lhs, g) or expr(e.rhs, g or e.op in ("&&", "||"))
+        if isinstance(e, Select):
+            return expr(e.cond, g) or expr(e.then, True) or expr(e.else_, True)
+        return any(expr(c, g) for c in _children(e))
+
+    if isinstance(s, If):
+        return expr(s.cond, guard) or any(_guarded_division(x, True) for x in s.then + s.else_)
+    values = [getattr(s, "value", None), getattr(s, "cond", None)]
+    return any(v is not None and not isinstance(v, str) and expr(v, guard or isinstance(s, Pack)) for v in values)
 
 
 def _children(e: Expr) -> tuple[Expr, ...]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import tree_sitter
 
@@ -65,6 +65,7 @@ _KEEP_SPACE = re.compile(
 )
 # A number ending in an exponent letter, then a space and a sign (`1e -5`): joining would make one
 # pp-number of it, so such texts take the exact path.
+_EXPONENT_SIGN = re.compile(rb"[eEpP]\s+[-+]")  # cheap pre-check: the full pattern is slow to search
 _SPLIT_EXPONENT = re.compile(rb"(?<![A-Za-z0-9_$.])\.?[0-9][0-9A-Za-z_.]*[eEpP]\s+[-+]")
 
 
@@ -85,7 +86,8 @@ def identity_text(text: bytes) -> bytes:
             text = _COMMENT_OR_LITERAL.sub(_drop_comment, text)
         else:
             text = _COMMENT.sub(b" ", text)
-    if b'"' in text or b"'" in text or b"\x01" in text or _SPLIT_EXPONENT.search(text):
+    if (b'"' in text or b"'" in text or b"\x01" in text
+            or (_EXPONENT_SIGN.search(text) and _SPLIT_EXPONENT.search(text))):
         # The exact token stream; the \x02 marker keeps it apart from every compact form.
         return b"\x02" + normalized_tokens(text).encode("utf-8")
     joined = b"\x01".join(text.split())
@@ -108,9 +110,9 @@ def loop_id_for(text: bytes, function: str | None, occurrence: int) -> str:
     return h.hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class LoopRecord:
-    """A found loop before ids are assigned: its site fields plus its identity key."""
+class LoopRecord(NamedTuple):
+    """A found loop before ids are assigned: its site fields plus its identity text (a named tuple:
+    cheap to create, there is one per loop)."""
 
     kind: LoopKind
     span: Span

@@ -185,7 +185,21 @@ def _check_database(path: Path) -> None:
     change_counter, valid_for = struct.unpack(">I", header[24:28])[0], struct.unpack(">I", header[92:96])[0]
     # The in-header page count is only trustworthy when it was written by the last change.
     if pages and change_counter == valid_for and size < pages * page_size:
-        raise CacheCorrupt(f"{db} is truncated ({size} of {pages * page_size} bytes)")
+        # Another process may be mid-checkpoint (page 1 written, the file not yet grown): ask SQLite,
+        # which reads a consistent snapshot under its locks, before calling it corrupted.
+        problem = _integrity_problem(db)
+        if problem:
+            raise CacheCorrupt(f"{db} is truncated ({size} of {pages * page_size} bytes): {problem}")
+
+
+def _integrity_problem(db: Path) -> str:
+    """SQLite's own quick check of `db`: "" when it is intact, else what is wrong."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=30)) as con:
+            rows = con.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return "" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:3])
 
 
 def _move_aside(path: Path) -> Path | None:
@@ -237,7 +251,7 @@ class ResultStore:
                 log.warning("%s", note)
                 notes.append(note)
             except (OSError, sqlite3.Error) as exc:
-                note = f"cache location {path} is not writable ({_why(exc)}); using an in-memory cache for this run"
+                note = f"cache location {path} is not usable ({_why(exc)}); using an in-memory cache for this run"
                 log.warning("%s", note)
                 notes.append(note)
                 return cls.memory(size_limit, notes=tuple(notes))
@@ -258,12 +272,10 @@ class ResultStore:
         try:
             cache = diskcache.Cache(str(path), size_limit=size_limit, eviction_policy="least-recently-used")
             len(cache)  # one real query: a database that opens but cannot be read fails here
-        except sqlite3.OperationalError as exc:
-            if _is_readonly(exc):
-                raise
-            raise CacheCorrupt(str(exc)) from exc
         except sqlite3.DatabaseError as exc:
-            raise CacheCorrupt(str(exc)) from exc
+            if _is_corruption(exc):
+                raise CacheCorrupt(str(exc)) from exc
+            raise  # locked, read-only, I/O: not the directory's fault; the caller falls back to memory
         if not os.access(path, os.W_OK):
             cache.close()
             raise PermissionError(f"{path} is not writable")
@@ -360,7 +372,7 @@ class ResultStore:
                 return
             with contextlib.suppress(Exception):
                 self._backend.close()
-            corrupt = isinstance(exc, sqlite3.DatabaseError) and not _is_readonly(exc)
+            corrupt = _is_corruption(exc)
             if corrupt and self.path is not None:
                 moved = _move_aside(self.path)
                 note = (f"cache at {self.path} is corrupted ({exc}); moved it aside to {moved}; "
@@ -420,9 +432,11 @@ def _parse(raw: Any, kind: str) -> Any:
     return record.get("data")
 
 
-def _is_readonly(exc: BaseException) -> bool:
+def _is_corruption(exc: BaseException) -> bool:
+    """A damaged database, as opposed to a busy, read-only or failing one (never moved aside)."""
     text = str(exc).lower()
-    return "readonly" in text or "read-only" in text or "unable to open" in text or "disk i/o" in text
+    return isinstance(exc, sqlite3.DatabaseError) and any(
+        w in text for w in ("malformed", "not a database", "corrupt", "file is encrypted"))
 
 
 def _why(exc: BaseException) -> str:

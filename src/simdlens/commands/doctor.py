@@ -69,7 +69,7 @@ async def _report(args: argparse.Namespace) -> tuple[list[str], bool]:
     try:
         from simdlens import model
 
-        doctor_lines = model.doctor_lines  # type: ignore[attr-defined]
+        doctor_lines = model.doctor_lines
         model_lines = doctor_lines(settings)
         if asyncio.iscoroutine(model_lines):
             model_lines = await model_lines

@@ -64,13 +64,16 @@ async def propose_with_model(
     intrinsics: IntrinsicSet | None = None,
     stop_at_first: bool = True,
     bypass_queue: bool = False,
+    source: bytes | None = None,
 ) -> ModelProposal:
     """Ask the configured model for `isa` rewrites of `kernel`; return the verified ones.
 
-    `settings` may be the whole `Settings` (then FMA contraction and the guard style are honoured) or
-    just its `ModelSettings`. `stop_at_first=False` runs every sample to the end (for pass@k).
+    `settings` may be the whole `Settings` (then `allow_contraction` is honoured) or just its
+    `ModelSettings`. Edits always use the `#if` guard, also when `settings.guard` is "dispatch". `stop_at_first=False` runs every sample to the end (for pass@k).
     `bypass_queue=True` when the caller runs inside a sandbox job already (passed on as
-    `sandbox.verify(..., bypass=True)`). `intrinsics` replaces the ISA tables (tests).
+    `sandbox.verify(..., bypass=True)`). `source` is the user's document (as for `rules.propose`): with
+    it the edits keep the loop's indentation and can place helper functions; it is never sent to the
+    model. `intrinsics` replaces the ISA tables (tests).
     """
     full = settings if isinstance(settings, Settings) else Settings(model=settings)
     model = full.model
@@ -79,17 +82,23 @@ async def propose_with_model(
     health = shared_health(model)
     blocked = health.gate()
     if blocked is not None:  # already reported once this run: fail fast and quietly
-        return ModelProposal((), (Attempt(0, 0, blocked.kind, blocked.message, 0.0),),
-                             notes=(f"model: {blocked.message}",))
+        return ModelProposal((), (Attempt(0, 0, blocked.kind, blocked.message, 0.0),), notes=(health.skipped(blocked),))
     table = intrinsics if intrinsics is not None else intrinsics_for(isa)
-    async with ModelClient(model, limiter=shared_limiter(model)) as client:
-        loop = RepairLoop(kernel, analysis, table, model, client, sandbox, health,
-                          allow_contraction=full.allow_contraction, stop_at_first=stop_at_first,
-                          bypass_queue=bypass_queue)
-        proposal = await loop.run()
+    if not table.available:  # without the table neither the prompt nor the pre-check can be trusted
+        return ModelProposal((), notes=(f"model: no ISA table for {isa}; not asking the model",))
+    try:
+        async with ModelClient(model, limiter=shared_limiter(model)) as client:
+            loop = RepairLoop(kernel, analysis, table, model, client, sandbox, health,
+                              allow_contraction=full.allow_contraction, stop_at_first=stop_at_first,
+                              bypass_queue=bypass_queue)
+            proposal = await loop.run()
+    except Exception as exc:  # a bug on our side must not take the rule engine's results down with it
+        log.debug("model proposal failed", exc_info=True)
+        message = f"model: internal error: {exc.__class__.__name__}: {exc} (run with -vv for details)"
+        return ModelProposal((), status_line=health.note("internal_error", message), notes=(message,))
     with_edits = []
     for candidate in proposal.candidates:
-        edits = splice_edits(kernel, candidate, guard=full.guard, macros=table.macros)
+        edits = splice_edits(kernel, candidate, guard=full.guard, source=source, macros=table.macros)
         if edits is None:
             proposal = dataclasses.replace(
                 proposal, notes=(*proposal.notes, "model: verified rewrite cannot be spliced into the file automatically"))
@@ -131,7 +140,7 @@ async def _doctor(model: ModelSettings) -> list[str]:
         async with ModelClient(model, max_retries=0) as client:
             served = await client.models(deadline=time.monotonic() + model.connect_timeout + 10.0)
     except ModelError as error:
-        return [f"model: {error.message}", key_line]
+        return [error.message, key_line]  # "model server ... is not reachable (...)"
     ms = (time.monotonic() - started) * 1000
     shown = ", ".join(served[:8]) + (f", … ({len(served)} in all)" if len(served) > 8 else "")
     lines = [f"model: server {url} reachable ({ms:.0f} ms); serves: {shown or 'nothing'}"]

@@ -201,9 +201,11 @@ class ModelClient:
                     raise ModelAuthError(f"model server {self.url} refused the request (HTTP {status}): {hint}")
                 if status != 429 and status < 500:
                     message = _error_message(response)
-                    if status == 404 and path == "chat/completions":
+                    if status == 404:
+                        hint = "" if self.url.endswith("/v1") else "; the base URL usually ends in /v1"
                         raise ModelUnavailable(
-                            f"model server {self.url} does not serve model '{self.settings.name}' (HTTP 404{message})")
+                            f"model server {self.url} answered HTTP 404 for /{path}{message} "
+                            f"(is model '{self.settings.name}' served{hint}?)")
                     raise ModelProtocolError(f"model server {self.url} rejected the request (HTTP {status}{message})")
                 error = ModelUnavailable(f"model server {self.url} answered HTTP {status}{_error_message(response)}")
                 retry_after = _retry_after(response)
@@ -301,6 +303,12 @@ class ModelHealth:
         if isinstance(self._blocked, ModelAuthError) or time.monotonic() < self._blocked_until:
             return self._blocked
         return None
+
+    @staticmethod
+    def skipped(error: ModelError) -> str:
+        """The short per-loop note for a loop not asked because of an earlier, already reported failure."""
+        why = "refused the API key" if isinstance(error, ModelAuthError) else "was unavailable"
+        return f"model: not asked (the model server {why} earlier in this run)"
 
     def failed(self, error: ModelError) -> str:
         """Record a failure; returns its status line the first time this kind of failure is seen."""

@@ -42,6 +42,8 @@ class ExtractedCode:
 
 def extract_code(answer: str) -> ExtractedCode:
     """The last fenced code block of `answer`; the whole answer when it has no fences."""
+    if re.search(r"<think>", answer, re.IGNORECASE) and not re.search(r"</think>", answer, re.IGNORECASE):
+        return ExtractedCode("", unterminated=True)  # cut off while still reasoning: no answer yet
     text = _THINK.sub("", answer)
     blocks: list[list[str]] = []
     inside = False
@@ -115,6 +117,7 @@ _DIRECTIVES_OK = frozenset({"define", "undef", "if", "ifdef", "ifndef", "elif", 
 
 _LEXEME = re.compile(r"//[^\n]*|/\*.*?(\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.DOTALL)
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+_NAME = re.compile(r"(->|\.)?\s*\b([A-Za-z_]\w*)")  # group 1: member access before the name
 _ATTRIBUTE = re.compile(r"__attribute__\s*\(\((.*?)\)\)(?!\))|__declspec\s*\((.*?)\)|\[\[(.*?)\]\]", re.DOTALL)
 _TRIGRAPH = re.compile(r"\?\?[=/'()!<>-]")
 
@@ -175,9 +178,9 @@ def _check_text(code: str, intrinsics: IntrinsicSet) -> str:
             return reason
 
     uses_simd = "vector_size" in bare
-    for m in _IDENT.finditer(bare):
-        name = m.group(0)
-        if bare[:m.start()].rstrip().endswith((".", "->")):
+    for m in _NAME.finditer(bare):
+        name = m.group(2)
+        if m.group(1):
             continue  # a struct member (`p->read`) is not the library function
         if name in _ASM:
             return "inline assembly is not allowed"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -73,6 +74,19 @@ class ModelProposal:
     def samples(self) -> int:
         return len({a.sample for a in self.attempts})
 
+    @property
+    def verified_samples(self) -> int:
+        return sum(1 for s in {a.sample for a in self.attempts} if self.verified_round(s) is not None)
+
+
+def pass_at_k(samples: int, verified: int, k: int) -> float:
+    """The unbiased pass@k estimate for one task: 1 - C(n-c, k) / C(n, k) (n samples, c verified)."""
+    if samples <= 0 or k <= 0:
+        return 0.0
+    if samples - verified < k:
+        return 1.0
+    return 1.0 - math.comb(samples - verified, k) / math.comb(samples, k)
+
 
 class RepairLoop:
     """One run of the state machine for one kernel; `await run()` once."""
@@ -128,14 +142,17 @@ class RepairLoop:
             await asyncio.gather(*tasks, return_exceptions=True)
         verified.sort(key=lambda pair: pair[0])
         unique = list({c.key: c for _, c in verified}.values())
-        return ModelProposal(tuple(unique), tuple(self.attempts), " ".join(s for s in self.status_lines if s),
+        return ModelProposal(tuple(unique), tuple(self.attempts), "; ".join(s for s in self.status_lines if s),
                              tuple(dict.fromkeys(self.notes)))
 
     # ---------------------------------------------------------------------------------------------
 
     async def _sample(self, sample: int) -> Candidate | None:
-        messages = build_messages(self.kernel, self.analysis, self.intrinsics,
-                                  allow_contraction=self.allow_contraction)
+        request = build_messages(self.kernel, self.analysis, self.intrinsics,
+                                 allow_contraction=self.allow_contraction)
+        # Each repair round sends the request plus only the latest answer and its feedback: local models
+        # have small contexts, and the feedback is about the latest code anyway.
+        messages = request
         rnd = 0
         started = time.monotonic()
         try:
@@ -146,7 +163,8 @@ class RepairLoop:
                 blocked = self.health.gate()
                 if blocked is not None:
                     self._record(sample, rnd, blocked.kind, blocked.message, started)
-                    self._stop(blocked.message)
+                    self._stopped = True
+                    self.notes.append(self.health.skipped(blocked))
                     return None
                 try:
                     completion = await self.client.chat(messages, deadline=self.deadline)
@@ -167,8 +185,8 @@ class RepairLoop:
                     self.status_lines.append(self.health.note(
                         "truncated", f"model answers are cut off at max_tokens={tokens}; "
                         "raise simdlens.model.maxTokens"))
-                    messages = [*messages, answer, repair_message(Verdict(Status.REJECTED), self.kernel,
-                                                                  truncated_at=tokens)]
+                    messages = [*request, answer, repair_message(Verdict(Status.REJECTED), self.kernel,
+                                                                 truncated_at=tokens)]
                     continue
                 candidate, verdict = await self._judge(extracted.code, sample, rnd, started)
                 self._record(sample, rnd, verdict.status.value, verdict.detail, started)
@@ -177,7 +195,7 @@ class RepairLoop:
                 if verdict.status == Status.UNSUPPORTED_CPU:
                     return None  # the model cannot fix the host
                 function = candidate.function if candidate is not None else ""
-                messages = [*messages, answer, repair_message(verdict, self.kernel, function=function)]
+                messages = [*request, answer, repair_message(verdict, self.kernel, function=function)]
         except _Stop:
             return None
         except asyncio.CancelledError:

@@ -28,7 +28,8 @@ from collections.abc import Mapping
 import tree_sitter
 
 from simdlens.analysis.parse import parse
-from simdlens.core import Candidate, Kernel, KernelParam, Point, Span, TextEdit
+from simdlens.core import Candidate, Kernel, KernelParam, Language, ParamRole, Point, Span, TextEdit
+from simdlens.rules.text import enclosing_function_start, line_indent
 
 _SIMPLE = re.compile(r"^[A-Za-z_]\w*((->|\.)[A-Za-z_]\w*|\[[^\[\]]*\])*$")  # needs no parentheses
 _INTRINSIC_HEADERS = ("immintrin.h", "x86intrin.h")
@@ -47,46 +48,81 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
                  macros: Mapping[str, str] | None = None) -> tuple[TextEdit, ...] | None:
     """The edits that put `candidate` into the user's file, or None when that cannot be done safely.
 
-    With `source` (the document's bytes) the guard lines reuse the loop's indentation; without it they
-    start on lines of their own, which is always valid C.
+    With `source` (the document's bytes) the guard lines reuse the loop's indentation, `#include`s go
+    after the file's own, and helper functions the candidate needs go (guarded) before the enclosing
+    function; without it the guard starts on lines of its own (always valid C), includes go at the top,
+    and a candidate with helpers cannot be spliced. Only the `ifdef` guard style is produced for model
+    candidates (`guard` is accepted for symmetry with the rule engine).
     """
     span = kernel.loop_span
     condition = guard_condition(candidate.flags, macros)
     if span is None or not condition:
         return None
-    includes, rest = _split_support(candidate.support)
-    if rest.strip():
-        return None  # helpers would need a place at file scope before the enclosing function
+    includes, helpers = _split_support(candidate.support)
     block = _inline_body(kernel, candidate.function)
     if block is None:
         return None
+    edits: list[TextEdit] = []
 
-    prefix_ok = suffix_ok = False
-    indent = " " * span.start.column
+    def missing(header: str) -> bool:
+        return header not in kernel.preamble and (
+            source is None or not re.search(rf"#\s*include\s*<{re.escape(header)}>".encode(), source))
+
+    lines = [f"#include <{h}>\n" for h in dict.fromkeys(includes) if h not in _INTRINSIC_HEADERS and missing(h)]
+    if all(missing(h) for h in _INTRINSIC_HEADERS):
+        # guarded like the code using it: the file must still build where the header does not exist (ARM)
+        lines.append(f"#if {condition}\n#include <immintrin.h>\n#endif\n")
+    if lines:
+        edits.append(TextEdit(_include_point(source, span.start_byte), "".join(lines)))
+
+    if helpers.strip():
+        if source is None or _collides(helpers, source, kernel.language):
+            return None
+        where = enclosing_function_start(source, span, kernel.language)
+        if where is None:
+            return None
+        point = Point(where[1], 0)
+        edits.append(TextEdit(Span(where[0], where[0], point, point),
+                              f"#if {condition}\n{helpers.strip()}\n#endif\n\n"))
+
+    indent, line_start = line_indent(source, span)
+    prefix_ok = line_start is not None
+    suffix_ok = False
     if source is not None:
-        line_start = source.rfind(b"\n", 0, span.start_byte) + 1
         line_end = source.find(b"\n", span.end_byte)
-        prefix = source[line_start:span.start_byte]
-        prefix_ok = not prefix.strip()
         suffix_ok = not source[span.end_byte:line_end if line_end >= 0 else len(source)].strip()
-        if prefix_ok:
-            indent = prefix.decode(errors="replace")
-    body = textwrap.indent(block, indent).lstrip() if prefix_ok else textwrap.indent(block, indent)
-    before = ("" if prefix_ok else "\n") + f"#if {condition}\n"
-    directive_indent = indent if prefix_ok else ""
-    before += directive_indent + body + f"\n{directive_indent}#else\n" + indent
-    after = f"\n{directive_indent}#endif" + ("" if suffix_ok else "\n" + indent)
-    edits = [
-        TextEdit(Span(span.start_byte, span.start_byte, span.start, span.start), before),
-        TextEdit(Span(span.end_byte, span.end_byte, span.end, span.end), after),
-    ]
-    if not any(h in kernel.preamble for h in _INTRINSIC_HEADERS):
-        includes.append("immintrin.h")
-    wanted = [h for h in dict.fromkeys(includes) if h not in kernel.preamble]
-    if wanted:  # at the very top: always valid, and a second include of a standard header is harmless
-        top = Point(0, 0)
-        edits.insert(0, TextEdit(Span(0, 0, top, top), "".join(f"#include <{h}>\n" for h in wanted)))
+    directive = indent if prefix_ok else ""  # the loop's own indentation already precedes the first one
+    body = textwrap.indent(block, indent)
+    before = ("" if prefix_ok else "\n") + f"#if {condition}\n{body}\n{directive}#else\n{indent}"
+    after = f"\n{directive}#endif" + ("" if suffix_ok else "\n" + indent)
+    edits.append(TextEdit(Span(span.start_byte, span.start_byte, span.start, span.start), before))
+    edits.append(TextEdit(Span(span.end_byte, span.end_byte, span.end, span.end), after))
     return tuple(edits)
+
+
+def _include_point(source: bytes | None, before: int) -> Span:
+    """Where new `#include`s go: after the file's last #include above the loop (the top without source)."""
+    offset = 0
+    if source is not None:
+        for m in re.finditer(rb"^[ \t]*#[ \t]*include[^\n]*\n", source[:before], re.M):
+            offset = m.end()
+    line = source.count(b"\n", 0, offset) if source is not None else 0
+    return Span(offset, offset, Point(line, 0), Point(line, 0))
+
+
+def _collides(helpers: str, source: bytes, language: Language) -> bool:
+    """Whether a file-scope name the helpers define is already used in the user's file."""
+    tree = parse(helpers.encode(), language)
+    for node in tree.root_node.children:
+        declarator = node.child_by_field_name("declarator")
+        while declarator is not None and declarator.type not in ("identifier", "type_identifier"):
+            declarator = declarator.child_by_field_name("declarator")
+        if declarator is not None and declarator.text is not None:
+            if re.search(rb"\b" + re.escape(declarator.text) + rb"\b", source):
+                return True
+        elif node.type not in ("comment", "preproc_include"):
+            return True  # something we cannot name: do not risk it
+    return False
 
 
 def _split_support(support: str) -> tuple[list[str], str]:
@@ -129,6 +165,8 @@ def _inline_body(kernel: Kernel, function: str) -> str | None:
     written = _written(idents, params)
     for name, param in params.items():
         user = param.source or param.name
+        if param.role == ParamRole.RESULT:
+            user = f"&{user}"  # the kernel gets a pointer to the user's result variable
         if name in written:
             fresh = _fresh(name, taken)
             declaration = _declaration(param, fresh)

@@ -78,6 +78,9 @@ def propose(analysis: Analysis, kernel: Kernel, isa: str, settings: Settings, *,
 def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable, settings: Settings,
                source: bytes | None, user_flags: tuple[str, ...] | None) -> Candidate:
     kernel_names = {p.source: p.name for p in kernel.params if p.source and p.role != ParamRole.RESULT}
+    for p in kernel.params:  # the kernel passes a container's storage as a plain pointer of its name
+        if p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT) and not p.source:
+            kernel_names.setdefault(f"{p.name}.data()", p.name)
 
     def to_kernel(text: str) -> str:
         return rename_text(text, kernel_names)
@@ -102,7 +105,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     header = f"/* simdlens rules:{rule} ({table.name}, {in_kernel.vf} lanes) */"
     vector_k = _block(header, in_kernel)
     if checks:
-        vector_k = _versioned(vector_k, _overlap_test(loop, analysis.alias_checks, to_kernel), kernel_loop_text)
+        k_column = k_start - (kernel.source.rfind("\n", 0, k_start) + 1)
+        vector_k = _versioned(vector_k, _overlap_test(loop, analysis.alias_checks, to_kernel), kernel_loop_text,
+                              k_column)
         pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
         caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
     function = kernel.source[:k_start] + "\n    ".join(vector_k) + kernel.source[k_end:]
@@ -115,7 +120,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         original = "\n".join(_scalar_loop(loop, printed))
     vector_u = _block(header, in_user)
     if checks:
-        vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user), original)
+        vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user), original,
+                              span.start.column if source is not None else 0)
     edits: list[TextEdit] = []
     missing = [f for f in flags if not _enabled(f, user_flags)]
     dispatch = settings.guard == "dispatch" and source is not None
@@ -146,20 +152,18 @@ def _block(header: str, lowered: Lowered) -> list[str]:
     return ["{", f"    {header}", *("    " + line for line in lowered.code), "}"]
 
 
-def _versioned(vector: list[str], no_overlap: str, original: str) -> list[str]:
+def _versioned(vector: list[str], no_overlap: str, original: str, column: int) -> list[str]:
     original_lines = original.splitlines() or [original]
-    return [f"if ({no_overlap}) ", *vector, "else {", *("    " + x for x in _dedent(original_lines)), "}"]
+    return [f"if ({no_overlap})", *vector, "else {", *("    " + x for x in _dedent(original_lines, column)), "}"]
 
 
-def _dedent(lines: list[str]) -> list[str]:
-    """The loop text's first line starts at its column; re-indent the rest relative to the least indented."""
-    if len(lines) <= 1:
-        return lines
-    rest = [x for x in lines[1:] if x.strip()]
-    cut = min((len(x) - len(x.lstrip()) for x in rest), default=0)
-    # the closing line of a block sits at the loop's own column
-    cut = min(cut, len(lines[-1]) - len(lines[-1].lstrip())) if lines[-1].strip() else cut
-    return [lines[0], *(x[cut:] if len(x) >= cut else x.lstrip() for x in lines[1:])]
+def _dedent(lines: list[str], column: int) -> list[str]:
+    """The loop text's first line starts at `column`; shift the other lines left by as much."""
+    out = [lines[0]]
+    for x in lines[1:]:
+        lead = len(x) - len(x.lstrip(" \t"))
+        out.append(x[min(lead, column):])
+    return out
 
 
 def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: object) -> str:

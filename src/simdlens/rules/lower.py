@@ -90,18 +90,10 @@ class Lowered:
 
 
 @dataclass
-class _Pending:
-    access: Access
-    value: VVal
-    mask: VVal | None
-
-
-@dataclass
 class _Block:
     """Per-step state: temporaries defined so far and stores waiting until all loads are done."""
 
     env: dict[str, VVal] = field(default_factory=dict)
-    pending: dict[tuple[str, str, int, str], _Pending] = field(default_factory=dict)
     stepped: set[str] = field(default_factory=set)
 
 
@@ -124,6 +116,9 @@ class Lowering:
         self.lines: list[str] = []  # current block's lines
         self._hoisted: dict[str, str] = {}
         self._taken = _identifiers(loop)
+        self._taken |= {x for name in list(self._taken) for x in re.findall(r"[A-Za-z_]\w*", rename(name))}
+        self._taken |= {x for a in loop.arrays for x in re.findall(r"[A-Za-z_]\w*", rename(a.root))}
+        self._roots = {_hint(a.root) for a in loop.arrays}
         self._counter = 0
         self.body = demote_body(loop.body)
         self.vf = self._choose_vf(max_lanes)
@@ -135,14 +130,18 @@ class Lowering:
         self.block = _Block()
         self.reductions: dict[str, VVal] = {}
         self.arg_lanes: dict[str, tuple[VVal, VVal]] = {}
-        self.inductions: dict[str, str] = {}  # var -> hoisted lane-offset vector name
+        self.inductions: dict[str, str] = {}  # var -> its step as C text
+        self.carried: dict[str, Expr] = {}  # var -> its value one iteration earlier, as an expression
+        self.split_roots: set[str] = set()
+        self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
+            s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack)}
 
     # ---- names and emission ----------------------------------------------------------------------
 
     def fresh(self, hint: str) -> str:
         """A C name that clashes with nothing in the loop: `hint` itself if free, else numbered."""
         hint = re.sub(r"\W", "_", hint) or "t"
-        numbered = hint in ("t", "m", "k", "lane", "bits")
+        numbered = hint in ("t", "m", "k", "lane", "bits") or hint in self._roots
         while True:
             self._counter += 1
             name = f"{hint}{self._counter}" if numbered else hint
@@ -195,8 +194,13 @@ class Lowering:
     def _choose_vf(self, max_lanes: int | None) -> int:
         bits = set()
         for s in walk_stmts(self.body):
-            for e in _stmt_exprs(s):
+            exprs = (s.cond,) if isinstance(s, Exit) else tuple(_stmt_exprs(s))  # an exit's value is scalar
+            for e in exprs:
                 for x in walk_exprs(e):
+                    if isinstance(x, Binary) and (x.op in _CMP or x.op in ("&&", "||")):
+                        continue  # a condition is a mask; its int result type holds no lanes
+                    if isinstance(x, Unary) and x.op == "!":
+                        continue
                     bits.add(expr_type(x).bits)
             if isinstance(s, Store):
                 bits.add(s.access.elem.bits)
@@ -259,6 +263,8 @@ class Lowering:
                 return self.block.env[e.name]
             if e.name in self.inductions:
                 return self.induction_value(e.name, t)
+            if e.name in self.carried:
+                return self.convert(self.expr(self.carried[e.name]), t.name)
             scalar = self.loop.scalar(e.name)
             if scalar is not None and scalar.role.value not in ("invariant", "local"):
                 raise Unsupported(f"`{e.name}` ({scalar.role.value}) is read inside the loop body")
@@ -266,7 +272,7 @@ class Lowering:
         if isinstance(e, IV):
             start = self.splat_here(self.base, self.loop.iv_type)
             v = self.op("add", self.loop.iv_type.name, self.width(self.loop.iv_type),
-                        a=start.name, b=self.iota(self.loop.iv_type).name)
+                        a=start.name, b=self.iota(self.loop.iv_type, str(abs(self.loop.step))).name)
             return self.convert(v, t.name)
         if isinstance(e, Load):
             return self.load(e.access)
@@ -414,24 +420,56 @@ class Lowering:
 
     # ---- memory ----------------------------------------------------------------------------------
 
+    def stride(self, a: Access) -> int | None:
+        """Elements between neighbouring lanes of an access (None: indirect, `a[idx[i]]`)."""
+        return None if a.coeff is None else a.coeff * abs(self.loop.step)
+
     def address(self, a: Access) -> str:
-        if a.coeff is None:
-            raise Unsupported(f"indirect access {a.base}[...] (gather)")
-        if a.coeff != 1:
-            raise Unsupported(f"strided access {a.base}[{a.coeff}*{self.loop.iv}...] (needs shuffles)")
-        index = self.base + (f" + {a.offset}" if a.offset > 0 else f" - {-a.offset}" if a.offset else "")
+        """The address of lane 0's element of a contiguous access."""
+        assert a.coeff is not None
+        first = self.base if a.coeff == 1 else f"{a.coeff} * {self.base}"
+        index = first + (f" + {a.offset}" if a.offset > 0 else f" - {-a.offset}" if a.offset else "")
         if a.symbolic:
             index += f" + ({self.rename(a.symbolic)})"
         return f"&{self.rename(a.base)}[{index}]"
 
+    def lane_indices(self, a: Access) -> tuple[str, VVal]:
+        """(pointer, int32 lane indices relative to it) for a strided or indirect access."""
+        if a.elem.bits < 32:
+            raise Unsupported(f"{self.t.name} has no gather/scatter of {a.elem.name} elements ({a.base}[...])")
+        pointer = self.rename(a.base) if not a.symbolic else f"&{self.rename(a.base)}[{self.rename(a.symbolic)}]"
+        i32 = ctype("int32")
+        if a.coeff is None:
+            assert a.index is not None
+            it = expr_type(a.index)
+            if it.is_float or it.bits > 32 or (it.bits == 32 and not it.signed):
+                raise Unsupported(f"indirect access {a.base}[...] with a {it.name} index (gathers take int32)")
+            return pointer, self.convert(self.expr(a.index), "int32")
+        start = f"{a.coeff} * ({self.base}) + {a.offset}"
+        first = self.splat_here(f"(int)({start})", i32)
+        steps = self.iota(i32, str(self.stride(a)))
+        return pointer, self.op("add", "int32", self.width(i32), a=first.name, b=steps.name)
+
     def load(self, a: Access) -> VVal:
-        pending = self.block.pending.get(access_key(a))
-        if pending is not None:
-            if pending.mask is not None and pending.mask != self.tail_mask:
-                raise Unsupported(f"{a.base} is read after a conditional store in the same iteration")
-            return pending.value
         w = self.width(a.elem)
         m = self.memory_mask(a)
+        stride = self.stride(a)
+        if stride == 0:  # one element for every lane
+            if a.root in self.stored_roots and a.root not in self.split_roots:
+                raise Unsupported(f"{a.base}[...] is read at a fixed index while {a.root} is written "
+                                  f"(a one-time dependence: needs loop splitting)")
+            if access_key(a) not in self.unconditional:
+                raise Unsupported(f"{a.base}[{a.offset}] is read only under a condition")
+            index = f"{a.offset}" + (f" + ({self.rename(a.symbolic)})" if a.symbolic else "")
+            return self.splat_here(f"{self.rename(a.base)}[{index}]", a.elem)  # read in the step: never speculative
+        if stride != 1:
+            self.features.add("gather" if a.coeff is None else "strided")
+            pointer, lanes = self.lane_indices(a)
+            if m is None:
+                return self.op("gather", a.elem.name, w, hint=_hint(a.root), p=pointer, a=lanes.name)
+            m = self.mask_as(m, a.elem.bits)
+            return self.op("maskgather", a.elem.name, w, hint=_hint(a.root), p=pointer, a=lanes.name, m=m.name,
+                           e=self.zero(a.elem).name)
         if m is None:
             return self.op("load", a.elem.name, w, hint=_hint(a.root), p=self.address(a))
         if self.t.op("maskload", a.elem.name, w) is None:
@@ -443,35 +481,58 @@ class Lowering:
         return self.op("maskload", a.elem.name, w, hint=_hint(a.root), p=self.address(a), m=m.name)
 
     def store(self, a: Access, value: VVal) -> None:
+        """Stores happen where the schedule puts their statement; a condition always applies to them."""
         value = self.convert(value, a.elem.name)
-        m = self.ctx_mask  # stores are never speculative: the condition always applies
+        m = self.ctx_mask
         if self.tail_mask is not None:
             m = self.tail_mask if m is None else self.mand(m, self.tail_mask)
-        key = access_key(a)
-        prev = self.block.pending.get(key)
-        if prev is None or m is None:
-            self.block.pending[key] = _Pending(a, value, m)
+        w = self.width(a.elem)
+        stride = self.stride(a)
+        if stride is None:
+            raise Unsupported(f"scatter to {a.base}[...] with possible index conflicts is not supported")
+        if stride == 0:
+            raise Unsupported(f"every iteration stores to the same element of {a.base}")
+        if stride != 1:
+            op = "scatter" if m is None else "maskscatter"
+            if self.t.op(op, a.elem.name, w) is None:
+                raise Unsupported(f"{self.t.name} cannot store to {a.base} with a stride of {stride} (no scatter)")
+            self.features.add("strided")
+            pointer, index = self.lane_indices(a)
+            fields = {"p": pointer, "a": index.name, "t": value.name}
+            if m is not None:
+                fields["m"] = self.mask_as(m, a.elem.bits).name
+            self.lines.append(self.fill(self.template(op, a.elem.name, w), **fields) + ";")
             return
-        # a second store to the same element in one iteration: later lanes win where its mask is set
-        merged = self.select(m, value, prev.value)
-        self.block.pending[key] = _Pending(a, merged, None if prev.mask is None else self.mor(prev.mask, m))
+        if m is None:
+            self.lines.append(self.fill(self.template("store", a.elem.name, w), p=self.address(a), a=value.name) + ";")
+            return
+        if self.t.op("maskstore", a.elem.name, w) is None:
+            raise Unsupported(f"{self.t.name} cannot store {a.elem.name} elements under a mask "
+                              f"(conditional store to {a.base})")
+        if self.ctx_mask is not None:
+            self.features.add("masked")
+        m = self.mask_as(m, a.elem.bits)
+        self.lines.append(self.fill(self.template("maskstore", a.elem.name, w), p=self.address(a), m=m.name,
+                                    a=value.name) + ";")
 
-    def flush(self) -> None:
-        for p in self.block.pending.values():
-            w = self.width(p.access.elem)
-            if p.mask is None:
-                self.lines.append(self.fill(self.template("store", p.access.elem.name, w),
-                                            p=self.address(p.access), a=p.value.name) + ";")
-                continue
-            if self.t.op("maskstore", p.access.elem.name, w) is None:
-                raise Unsupported(f"{self.t.name} cannot store {p.access.elem.name} elements under a mask "
-                                  f"(conditional store to {p.access.base})")
-            if p.mask is not self.tail_mask:
-                self.features.add("masked")
-            m = self.mask_as(p.mask, p.access.elem.bits)
-            self.lines.append(self.fill(self.template("maskstore", p.access.elem.name, w),
-                                        p=self.address(p.access), m=m.name, a=p.value.name) + ";")
-        self.block.pending.clear()
+    def pack(self, s: Pack) -> None:
+        """`if (cond) dst[counter++] = value`: store the selected lanes contiguously, count them."""
+        t = s.dst.elem
+        w = self.width(t)
+        if self.t.op("compress", t.name, w) is None:
+            raise Unsupported(f"compress into {s.dst.base}[{s.counter}++] needs AVX-512 (vpcompress)"
+                              if self.t.mask != "kmask" else f"{self.t.name} has no compress of {t.name} elements")
+        m = self.cond(s.cond)
+        for extra in (self.ctx_mask, self.tail_mask):
+            if extra is not None:
+                m = self.mand(m, extra)
+        value = self.convert(self.expr(s.value), t.name)
+        counter = self.rename(s.counter)
+        self.features.add("compress")
+        self.lines.append(self.fill(self.template("compress", t.name, w), p=f"&{self.rename(s.dst.base)}[{counter}]",
+                                    m=m.name, a=value.name) + ";")
+        bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
+        self.lines.append(f"{counter} += __builtin_popcountll({bits});")
 
     # ---- statements ------------------------------------------------------------------------------
 
@@ -505,9 +566,10 @@ class Lowering:
         elif isinstance(s, Exit):
             raise Unsupported("an early exit that is not at the top of the loop body")
         elif isinstance(s, Pack):
-            raise Unsupported(f"compress into {s.dst.base}[{s.counter}++] is not supported")
+            self.pack(s)
         elif isinstance(s, Carry):
-            raise Unsupported(f"`{s.var}` carries a value into the next iteration (peeling not supported)")
+            if s.var not in self.carried:
+                raise Unsupported(f"`{s.var}` carries a value into the next iteration under a condition")
         else:
             raise Unsupported(f"statement {type(s).__name__}")
 
@@ -597,8 +659,8 @@ class Lowering:
 
     def build(self) -> Lowered:
         loop = self.loop
-        if loop.step not in (1, -1):
-            raise Unsupported(f"loop step {loop.step} (only +1 and -1 are lowered)")
+        if loop.step == 0:
+            raise Unsupported("a loop whose counter does not move")
         body = self.body
         exits = [s for s in walk_stmts(body) if isinstance(s, Exit)]
         head: tuple[Stmt, ...] = ()
@@ -615,9 +677,16 @@ class Lowering:
                 if s.type.is_float:
                     raise Unsupported(f"floating-point induction `{s.var}` (lanes would round differently)")
                 self.inductions[s.var] = f"({printer.expr(s.step)})"
-        if loop.step == -1:
+        if loop.step < 0:
             self.features.add("reverse")
+        for s in body:
+            if isinstance(s, Carry):
+                if exit_stmt is not None:
+                    raise Unsupported("a carried value in a loop with an early exit")
+                self.carried[s.var] = _shift(s.value, loop, self.stored_roots, s.var)
+                self.features.add("peel")
 
+        split = self._split_point(body, exit_stmt)
         vf, iv = self.vf, self.iv
         out: list[str] = []
         if loop.iv_declared_in_loop:
@@ -627,8 +696,15 @@ class Lowering:
         left = self.fresh("left")
         out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
         start = self.fresh("start")
+        peel: list[str] = []
+        peeled = ""
+        if self.carried:  # the first iteration reads the value from before the loop: run it in scalar
+            peeled = self.fresh("peeled")
+            inc = f"{iv} += {loop.step};" if loop.step > 0 else f"{iv} -= {-loop.step};"
+            peel = [f"if ({left} > 0) {{", *printer.stmts(loop.body, "    "), f"    {inc}", f"    {left}--;", "}",
+                    f"const {c_type(loop.iv_type)} {peeled} = {iv};"]
         main = self._step(head, exit_stmt, body, tail=None)
-        step_text = f"{iv} += {vf};" if loop.step == 1 else f"{iv} -= {vf};"
+        step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
         loop_lines = [f"for (; {left} >= {vf}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
 
@@ -640,16 +716,21 @@ class Lowering:
             self.tail_mask = tm
             block = self._step(head, exit_stmt, body, tail=left)
             self.tail_mask = None
-            moved = [f"{iv} += ({c_type(loop.iv_type)}){left};" if loop.step == 1
-                     else f"{iv} -= ({c_type(loop.iv_type)}){left};"]
+            moved = [f"{iv} += ({c_type(loop.iv_type)})({left} * {loop.step});" if loop.step > 0
+                     else f"{iv} -= ({c_type(loop.iv_type)})({left} * {-loop.step});"]
             moved += [f"{self.rename(v)} += {left} * {st};" for v, st in self.inductions.items()]
             tail_lines = [f"if ({left} > 0) {{",
                           f"    const {mask_t} {tm.name} = ({mask_t})((1ULL << {left}) - 1);",
                           *_indent(block + moved), "}"]
         combine = self._combine(printer, start)
+        if self.carried:  # hand the last vector iteration's value on to the scalar epilogue
+            before = ScalarPrinter(f"({iv} - ({loop.step}))", self.rename)
+            for s in body:
+                if isinstance(s, Carry):
+                    combine.append(f"if ({iv} != {peeled}) {self.rename(s.var)} = {before.expr(s.value)};")
         epilogue: list[str] = []
         if not masked_tail:
-            inc = {1: f"{iv}++", -1: f"{iv}--"}[loop.step]
+            inc = {1: f"{iv}++", -1: f"{iv}--"}.get(loop.step, f"{iv} += {loop.step}")
             epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {{",
                         *printer.stmts(loop.body, "    "), "}"]
         if exit_stmt is not None:
@@ -657,8 +738,49 @@ class Lowering:
                         f"(never past the loop's bound)")
         fixups = [f"const {c_type(loop.iv_type)} {start} = {iv};"] if combine and "need_start" in self.features else []
         self.features.discard("need_start")
-        code = [*out, *self.pre, *fixups, *loop_lines, *tail_lines, *combine, *epilogue]
+        if split is not None:  # the same vector code over both halves; each half ends with a counted remainder
+            inc = f"{iv} += {loop.step}" if loop.step > 0 else f"{iv} -= {-loop.step}"
+            counted = [] if masked_tail else [f"for (; {left} > 0; {left}--, {inc}) {{",
+                                               *printer.stmts(loop.body, "    "), "}"]
+            rest = self.fresh("rest")
+            half = [*loop_lines, *tail_lines, *counted]
+            out[-1] = (f"long long {rest} = (long long)({self.rename(loop.trip_count)}), "
+                       f"{left} = {split} < 0 ? 0 : {split} > {rest} ? {rest} : {split};")
+            code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *half]
+            return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
+        code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
+
+    def _split_point(self, body: tuple[Stmt, ...], exit_stmt: Exit | None) -> str | None:
+        """For `a[i] = a[k] + ...` (a[k] read while the loop writes a): how many iterations read the old
+        a[k] (C text), so the loop can run as two halves in which a[k] is invariant; None if no such read."""
+        loop = self.loop
+        fixed = [x.access for st in walk_stmts(body) for e in _stmt_exprs(st) for x in walk_exprs(e)
+                 if isinstance(x, Load) and x.access.coeff == 0 and x.access.root in self.stored_roots]
+        if not fixed:
+            return None
+        what = f"{fixed[0].base}[...] read at a fixed index while the loop writes it"
+        if exit_stmt is not None or abs(loop.step) != 1 or any(
+                isinstance(st, Reduce | ArgReduce | Carry | Step | Pack) for st in walk_stmts(body)):
+            raise Unsupported(f"{what}, together with a reduction, exit or carried value")
+        if len({(a.root, a.base, a.offset, a.symbolic) for a in fixed}) != 1:
+            raise Unsupported(f"{what}, at more than one index")
+        a = fixed[0]
+        stores = [st.access for st in walk_stmts(body) if isinstance(st, Store) and st.access.root == a.root]
+        if len({(x.coeff, x.base, x.offset, x.symbolic) for x in stores}) != 1 or stores[0].coeff != 1 \
+                or stores[0].base != a.base:
+            raise Unsupported(f"{what}, stored in a way simdlens cannot split at")
+        self.split_roots.add(a.root)
+        self.features.add("split")
+        st = stores[0]
+
+        def index(x: Access) -> str:
+            return f"{x.offset}" + (f" + ({self.rename(x.symbolic)})" if x.symbolic else "")
+
+        writer = f"({index(a)} - ({index(st)}))"  # the iteration that writes a[k] (and reads it last)
+        lower = f"({self.rename(loop.lower)})"
+        count = f"({writer} - {lower} + 1)" if loop.step > 0 else f"({lower} - {writer} + 1)"
+        return f"((long long){count})"
 
     def _step(self, head: tuple[Stmt, ...], exit_stmt: Exit | None, body: tuple[Stmt, ...],
               tail: str | None) -> list[str]:
@@ -666,8 +788,9 @@ class Lowering:
         self.block = _Block()
         self.lines = []
         lines = self.lines
-        if self.loop.step == -1:
-            span = f"{tail} - 1" if tail else str(self.vf - 1)
+        if self.loop.step < 0:
+            lanes = f"({tail} - 1)" if tail else str(self.vf - 1)
+            span = f"{lanes} * {-self.loop.step}"
             self.base = self.fresh("base")
             lines.append(f"const {c_type(self.loop.iv_type)} {self.base} = {self.iv} - ({span});")
         else:
@@ -679,13 +802,12 @@ class Lowering:
             lines.append(f"unsigned long long {bits} = {self.fill(self.template('mbits', m.elem, m.width), m=m.name)}"
                          f" & {hex((1 << self.vf) - 1)}ULL;")
             if not body:  # nothing else happens in these iterations: jump to the exiting one
-                found = f"{self.base} + __builtin_ctzll({bits})" if self.loop.step == 1 \
-                    else f"{self.base} + (63 - __builtin_clzll({bits}))"
+                lane = f"__builtin_ctzll({bits})" if self.loop.step > 0 else f"(63 - __builtin_clzll({bits}))"
+                found = f"{self.base} + {lane}" + (f" * {abs(self.loop.step)}" if abs(self.loop.step) != 1 else "")
                 lines.append(f"if ({bits}) {{ {self.iv} = {found}; break; }}")
             else:  # the scalar loop redoes this step and stops where the source stops
                 lines.append(f"if ({bits}) break;")
-        self.statements(body)
-        self.flush()
+        self.statements(schedule(body, self.loop.step))
         return lines
 
     def _combine(self, printer: ScalarPrinter, start: str) -> list[str]:
@@ -708,15 +830,15 @@ class Lowering:
             if t.is_float and s.op in (ReduceOp.MIN, ReduceOp.MAX):
                 out += self._zero_fixup(s, printer, start)
         for value_var, (best, where) in self.arg_lanes.items():
-            s = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and x.value_var == value_var)
+            ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and x.value_var == value_var)
             it = ctype(where.elem)
-            bv, bi, k = self.fresh(f"{value_var}_lane"), self.fresh(f"{s.index_var}_lane"), self.fresh("k")
-            b, i = self.rename(value_var), self.rename(s.index_var)
-            out += [f"{{ {c_type(s.type)} {bv}[{vf}]; {c_type(it)} {bi}[{vf}];",
-                    f"  {self.fill(self.template('store', s.type.name, best.width), p=bv, a=best.name)};",
+            bv, bi, k = self.fresh(f"{value_var}_lane"), self.fresh(f"{ar.index_var}_lane"), self.fresh("k")
+            b, i = self.rename(value_var), self.rename(ar.index_var)
+            out += [f"{{ {c_type(ar.type)} {bv}[{vf}]; {c_type(it)} {bi}[{vf}];",
+                    f"  {self.fill(self.template('store', ar.type.name, best.width), p=bv, a=best.name)};",
                     f"  {self.fill(self.template('store', it.name, where.width), p=bi, a=where.name)};",
                     f"  for (int {k} = 0; {k} < {vf}; {k}++)",
-                    f"    if ({bv}[{k}] {s.cmp} {b} || ({bv}[{k}] == {b} && {bi}[{k}] < {i})) "
+                    f"    if ({bv}[{k}] {ar.cmp} {b} || ({bv}[{k}] == {b} && {bi}[{k}] < {i})) "
                     f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; }} }}"]
         return out
 
@@ -732,7 +854,7 @@ class Lowering:
         init = self.fresh(f"{s.var}_init")
         self.pre.append(f"const {t} {init} = {name};")
         self.features.add("need_start")
-        step = "++" if self.loop.step == 1 else "--"
+        step = f" += {self.loop.step}"
         strict = s.cmp in ("<", ">")
         take = f"{{ {name} = {k}_v; break; }}" if strict else f"{name} = {k}_v;"
         guard = f"{name} == 0 && !({init} == 0)" if strict else f"{name} == 0"
@@ -860,12 +982,113 @@ def _represents(big: CType, small: CType) -> bool:
     return big.bits > small.bits
 
 
+def _shift(e: Expr, loop: LoopIR, stored: set[str], var: str) -> Expr:
+    """`e` as it was one iteration earlier (for a carried value), or `Unsupported`."""
+    if isinstance(e, Const):
+        return e
+    if isinstance(e, IV):
+        return Binary("-", e, Const(loop.step, loop.iv_type), e.type)
+    if isinstance(e, Var):
+        scalar = loop.scalar(e.name)
+        if e.name == var or (scalar is not None and scalar.role.value != "invariant"):
+            raise Unsupported(f"`{var}` is carried from a value that is not a plain function of the counter")
+        return e
+    if isinstance(e, Load):
+        a = e.access
+        if a.coeff is None or a.root in stored:
+            raise Unsupported(f"`{var}` is carried from {a.base}[...], which the loop writes or indexes indirectly")
+        return Load(Access(a.root, a.base, a.elem, a.coeff, a.offset - a.coeff * loop.step, a.symbolic, None, a.span))
+    if isinstance(e, Unary):
+        return Unary(e.op, _shift(e.operand, loop, stored, var), e.type)
+    if isinstance(e, Cast):
+        return Cast(_shift(e.operand, loop, stored, var), e.type, e.implicit)
+    if isinstance(e, Binary):
+        return Binary(e.op, _shift(e.lhs, loop, stored, var), _shift(e.rhs, loop, stored, var), e.type)
+    if isinstance(e, Select):
+        return Select(_shift(e.cond, loop, stored, var), _shift(e.then, loop, stored, var),
+                      _shift(e.else_, loop, stored, var), e.type)
+    if isinstance(e, Call):
+        return Call(e.func, tuple(_shift(x, loop, stored, var) for x in e.args), e.type)
+    raise Unsupported(f"`{var}` is carried from an expression simdlens cannot shift")
+
+
 def _indent(lines: list[str], by: str = "    ") -> list[str]:
     return [by + line for line in lines]
 
 
 def _hint(root: str) -> str:
     return re.sub(r"\W", "_", root)[:12] or "v"
+
+
+# --------------------------------------------------------------------------------------------------
+# Ordering the statements of one vector step
+# --------------------------------------------------------------------------------------------------
+
+
+def _memory(s: Stmt) -> tuple[list[Access], list[Access]]:
+    """(loads, stores) of a statement, nested ones included."""
+    loads: list[Access] = []
+    stores: list[Access] = []
+    for x in walk_stmts((s,)):
+        if isinstance(x, Store):
+            stores.append(x.access)
+        for e in _stmt_exprs(x):
+            loads += [y.access for y in walk_exprs(e) if isinstance(y, Load)]
+    return loads, stores
+
+
+def _names_used(s: Stmt) -> set[str]:
+    return {y.name for x in walk_stmts((s,)) for e in _stmt_exprs(x) for y in walk_exprs(e) if isinstance(y, Var)}
+
+
+def schedule(body: tuple[Stmt, ...], step: int) -> tuple[Stmt, ...]:
+    """Program order, except where a vector step must differ: a load of an element a later iteration
+    writes must come before that store (it reads the old value), a load of an element an earlier
+    iteration wrote must come after it, and of two stores to one element the later iteration's wins.
+    Raises `Unsupported` when the constraints conflict."""
+    n = len(body)
+    mem = [_memory(s) for s in body]
+    after: dict[int, set[int]] = {j: set() for j in range(n)}  # j must come after every i in after[j]
+
+    def same(a: Access, b: Access) -> bool:
+        return a.root == b.root and a.base == b.base and a.symbolic == b.symbolic and a.affine and b.affine
+
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            for ld in mem[j][0]:  # statement j loads, statement i stores
+                for st in mem[i][1]:
+                    if not same(ld, st):
+                        continue
+                    d = (ld.offset - st.offset) * step
+                    if d < 0 or (d == 0 and i < j):
+                        after[j].add(i)  # j reads what i wrote (this step or before)
+            for sj in mem[j][1]:  # both store
+                for si in mem[i][1]:
+                    if same(sj, si) and ((si.offset - sj.offset) * step > 0 or (si.offset == sj.offset and i < j)):
+                        after[j].add(i)  # i's write belongs to an earlier iteration: j overwrites it
+        defined = {s.name for s in walk_stmts((body[i],)) if isinstance(s, Let)}
+        for j in range(i + 1, n):
+            if defined & _names_used(body[j]):
+                after[j].add(i)
+    for j in range(n):  # loads that must precede a store: i must come after j
+        for i in range(n):
+            if i == j:
+                continue
+            for ld in mem[j][0]:
+                for st in mem[i][1]:
+                    if same(ld, st) and ((ld.offset - st.offset) * step > 0 or (ld.offset == st.offset and j < i)):
+                        after[i].add(j)
+    order: list[int] = []
+    done: set[int] = set()
+    while len(order) < n:
+        ready = [k for k in range(n) if k not in done and after[k] <= done]
+        if not ready:
+            raise Unsupported("the statements' dependences leave no order for a vector step")
+        order.append(ready[0])
+        done.add(ready[0])
+    return tuple(body[k] for k in order)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import tempfile
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from simdlens.config import Settings
 from simdlens.core import Candidate, CandidateResult, Kernel, Status, Verdict
 from simdlens.sandbox.compiler import Compiler, Toolchain, find_toolchain
 from simdlens.sandbox.cpu import HostCpu, host_cpu
-from simdlens.sandbox.isolate import Isolation, Limits
+from simdlens.sandbox.isolate import Isolation, Limits, self_test
 from simdlens.sandbox.jobs import Job, JobQueue, Progress, ProgressCallback
 from simdlens.sandbox.run import Environment, KernelBuild, KernelRun
 
@@ -68,6 +69,7 @@ class Sandbox:
         self._builds: OrderedDict[str, KernelBuild] = OrderedDict()
         self._compilers: dict[str, Compiler | None] = {}
         self._dbs: dict[str, CompileDatabase | None] = {}
+        self._cleanup: weakref.finalize[..., object] | None = None
 
     # -- set-up -------------------------------------------------------------------------------------
 
@@ -79,9 +81,15 @@ class Sandbox:
         async with self._env_lock:
             if self._env is None:
                 isolation = self._isolation or Isolation.detect()
+                if self._isolation is None and isolation.sandboxed:
+                    works, why = await self_test(isolation)
+                    if not works:  # e.g. user namespaces disabled: never pretend to isolate
+                        log.warning("sandbox unusable, model code will not run: %s", why)
+                        isolation = Isolation(bwrap=None)
                 toolchain = await find_toolchain(self.settings.compiler)
                 root = Path(tempfile.mkdtemp(prefix="simdlens-sandbox-"))
                 root.chmod(0o755)
+                self._cleanup = weakref.finalize(self, shutil.rmtree, str(root), True)  # even if never closed
                 pch_root = root / "pch"
                 pch_root.mkdir()
                 isolation.prepare_dir(pch_root)
@@ -208,6 +216,8 @@ class Sandbox:
         if self._env is not None:
             with contextlib.suppress(OSError):
                 shutil.rmtree(self._env.root, ignore_errors=True)
+            if self._cleanup is not None:
+                self._cleanup.detach()
             self._env = None
         self._builds.clear()
 

@@ -25,7 +25,7 @@ import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from simdlens.core import Kernel, Measurement, Ratio, SizeMeasurement
 
@@ -109,7 +109,7 @@ def summarize(processes: Sequence[ProcessTimes], sizes: Sequence[int], candidate
 
 def measurement(sizes: tuple[SizeMeasurement, ...], compiler: str, cpu: str, user_flags: tuple[str, ...]) -> Measurement:
     return Measurement(sizes=sizes, compiler=compiler, cpu=cpu, user_flags=user_flags,
-                       date=datetime.now(timezone.utc).isoformat(timespec="seconds"), host=platform.node())
+                       date=datetime.now(UTC).isoformat(timespec="seconds"), host=platform.node())
 
 
 def describe(r: Ratio) -> str:

@@ -88,7 +88,7 @@ async def _version(cc: str) -> tuple[str, str] | None:
         proc = await asyncio.create_subprocess_exec(
             cc, "--version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return None
     if proc.returncode != 0:
         return None
@@ -209,7 +209,8 @@ class Compiler:
         return await self._run(argv, build_dir)
 
     async def link(self, build_dir: Path, objs: tuple[str, ...], exe: str, language: str, flags: tuple[str, ...]) -> CompileOutcome:
-        argv = [self.toolchain.driver(language), *self._quiet(), *(self.path(build_dir, o) for o in objs),
+        fast_ld = ("-fuse-ld=gold",) if self.toolchain.family == "gcc" and shutil.which("ld.gold") else ()  # links ASan binaries 3x faster than bfd
+        argv = [self.toolchain.driver(language), *self._quiet(), *fast_ld, *(self.path(build_dir, o) for o in objs),
                 "-o", self.path(build_dir, exe), *flags, "-lm"]
         return await self._run(argv, build_dir)
 
@@ -221,6 +222,7 @@ class Compiler:
     async def _run(self, argv: list[str], build_dir: Path) -> CompileOutcome:
         mounts = self._mounts(build_dir, writable=True)
         result = await self.isolation.run(argv, mounts=mounts, cwd=mounts[0], limits=self.limits)
+        log.debug("%s: %.3f s", os.path.basename(argv[-1]) if "-c" in argv else "link " + os.path.basename(argv[argv.index("-o") + 1]), result.wall)
         text = result.stderr.decode(errors="replace")
         if result.timed_out or result.cpu_exceeded:
             diag = (CompileDiagnostic(0, 0, "error", "the compiler exceeded its time limit"),)

@@ -87,9 +87,8 @@ def uses_tolerance(candidate: Candidate) -> bool:
 def param_type(param: KernelParam) -> str:
     """The C type of a parameter from its declaration ("const float *restrict b" -> "const float *restrict")."""
     decl = param.decl.strip()
-    m = None
-    for m in re.finditer(rf"\b{re.escape(param.name)}\b", decl):
-        pass
+    matches = list(re.finditer(rf"\b{re.escape(param.name)}\b", decl))
+    m = matches[-1] if matches else None
     if m is None:
         raise KernelNotTestable(f"cannot read the type of parameter {param.name!r} from {decl!r}")
     before, after = decl[: m.start()].rstrip(), decl[m.end():].strip()

@@ -177,12 +177,13 @@ class Isolation:
         exceeded = asyncio.Event()
 
         async def drain(stream: asyncio.StreamReader, cap: int, sink: bytearray) -> None:
+            # Past the cap: flag it (the run gets killed) but keep reading to EOF, so the pipe closes.
             while chunk := await stream.read(65536):
                 room = cap - len(sink)
-                sink += chunk[: max(room, 0)]
+                if room > 0:
+                    sink += chunk[:room]
                 if len(chunk) > room:
                     exceeded.set()
-                    return
 
         stdout, stderr = bytearray(), bytearray()
         readers = asyncio.gather(drain(proc.stdout, out_cap, stdout), drain(proc.stderr, STDERR_CAP, stderr))
@@ -206,6 +207,9 @@ class Isolation:
             readers.cancel()
             with contextlib.suppress(BaseException):
                 await readers
+            transport = getattr(proc, "_transport", None)  # a pipe held open by a stray writer
+            if transport is not None:
+                transport.close()
         wall = time.monotonic() - started
         rc = proc.returncode
         sig: int | None = None

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import logging
@@ -95,7 +96,8 @@ class JobQueue:
     def submit(self, kernel_hash: str, work: Callable[[Callable[[str, str], None]], Awaitable[T]], *,
                priority: int = 0, on_progress: ProgressCallback | None = None) -> Job[T]:
         job: Job[T] = Job(kernel_hash, priority, work, on_progress)
-        heapq.heappush(self._pending, (-priority, next(self._seq), job))  # type: ignore[arg-type]
+        entry: tuple[int, int, Job[object]] = (-priority, next(self._seq), job)  # type: ignore[assignment]
+        heapq.heappush(self._pending, entry)
         job.report("queued")
         self._pump()
         return job
@@ -134,9 +136,9 @@ class JobQueue:
                 continue
             self._running.add(job)
             job.task = asyncio.ensure_future(job._run())
-            job.task.add_done_callback(lambda _t, j=job: self._finished(j))
+            job.task.add_done_callback(functools.partial(self._finished, job))
 
-    def _finished(self, job: Job[object]) -> None:
+    def _finished(self, job: Job[object], _task: object = None) -> None:
         self._running.discard(job)
         if not job.future.done():
             job.future.cancel()

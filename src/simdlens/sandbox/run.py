@@ -26,7 +26,15 @@ from simdlens.config import Settings
 from simdlens.core import Candidate, CandidateResult, Counterexample, Kernel, Measurement, Status, Verdict
 from simdlens.sandbox import bench as protocol
 from simdlens.sandbox import harness
-from simdlens.sandbox.compiler import ALIGN_FLAGS, ASAN_CANDIDATE, ASAN_REF, Compiler, Toolchain, candidate_flags, language_flags
+from simdlens.sandbox.compiler import (
+    ALIGN_FLAGS,
+    ASAN_CANDIDATE,
+    ASAN_REF,
+    Compiler,
+    Toolchain,
+    candidate_flags,
+    language_flags,
+)
 from simdlens.sandbox.cpu import ISA_FLAGS, HostCpu
 from simdlens.sandbox.isolate import INSTALL_HINT, Isolation, Limits, Mount, RunResult
 
@@ -111,7 +119,7 @@ class KernelBuild:
         ref, driver = await asyncio.gather(
             self.compiler.compile(self.directory, "ref_check.c", "ref_check.o", self.kernel.language, ref_flags),
             self.compiler.compile(self.directory, "driver_check.c", "driver_check.o", self.kernel.language,
-                                  (*self.lang, *self.user.define_args(), "-O1", *ASAN_REF)),
+                                  (*self.lang, *self.user.define_args(), "-O0", *ASAN_REF)),  # compile time matters more
         )
         for what, outcome in (("the original loop", ref), ("the test driver", driver)):
             if not outcome.ok:
@@ -233,6 +241,7 @@ class KernelRun:
         argv = [f"{self.env.isolation.path(mount)}/{exe}", "check", str(mode), harness.encode_plan(plan)]
         result = await self.env.isolation.run(argv, mounts=(mount, *build.compiler.toolchain.mounts), cwd=mount,
                                               limits=self.env.limits(asan=True), env=self.env.asan_env())
+        log.debug("check run %s: %.3f s, %d cases", exe, result.wall, len(plan))
         return interpret_check(result, self.env.limits(asan=True), tolerant=mode == harness.DATA_TOLERANT)
 
     async def benchmark(self, candidates: list[Candidate], *, quick: bool) -> tuple[dict[int, Measurement], str]:

@@ -23,7 +23,8 @@ import functools
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,7 +32,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from simdlens.config import Settings
-from simdlens.core import CandidateResult, Language, LoopReport
+from simdlens.core import Analysis, CandidateResult, Kernel, Language, LoopReport
 from simdlens.server import summary
 from simdlens.server.documents import OpenDocument, merge
 from simdlens.server.positions import LineIndex
@@ -43,17 +44,32 @@ CHANGE_DEBOUNCE = 0.15  # seconds of quiet before re-analysing an edited documen
 VERIFY_DEBOUNCE = 1.0  # seconds of quiet before verifying loops that changed
 
 
+FIRST_LOOPS = 100  # on open, loops analysed (and published) before the rest of a big file
+FULL_ANALYSES_KEPT = 2  # documents whose full analyses (IR, kernels) are kept for verification
+
+
+@dataclass(frozen=True)
+class FullAnalysis:
+    """What verification needs and features do not: the loop IR and (lazily extracted) kernels."""
+
+    analyses: Mapping[str, Analysis]  # by loop id
+    kernels: Mapping[str, Kernel]
+
+
 @dataclass(frozen=True)
 class AnalysisResult:
-    reports: tuple[LoopReport, ...]
+    reports: tuple[LoopReport, ...]  # slim: analyses without IR, no kernels
     errors: tuple[str, ...] = ()
     skipped: str = ""  # why the document is not analysed ("binary file", "larger than 2 MB")
+    full: FullAnalysis | None = None
+    rest: Callable[[], AnalysisResult] | None = None  # the loops not analysed yet (progressive open)
 
 
 class Engine(Protocol):
     """The pipeline as the server uses it (`simdlens.server.engine.PipelineEngine` is the real one)."""
 
-    def analyze(self, source: bytes, path: str, language: Language, settings: Settings) -> AnalysisResult: ...
+    def analyze(self, source: bytes, path: str, language: Language, settings: Settings,
+                first: int | None = None) -> AnalysisResult: ...
 
     async def verify(self, report: LoopReport, source: bytes, settings: Settings, *, bypass_cache: bool,
                      priority: int) -> LoopReport: ...
@@ -69,10 +85,10 @@ class Engine(Protocol):
 
 @dataclass(frozen=True)
 class Job:
+    """Verify one loop (its id changes whenever its text does)."""
+
     uri: str
     loop_id: str
-    kernel_hash: str
-    version: int  # the snapshot version whose report is verified
     line: int
     bypass_cache: bool = False
 
@@ -99,7 +115,7 @@ class Background:
         self._focus: tuple[str, int] | None = None  # (uri, line) the user looked at last
         self._progress: _Progress | None = None
         self._done_in_batch = 0
-        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._full: OrderedDict[str, tuple[int, FullAnalysis]] = OrderedDict()
 
     # ---------------------------------------------------------------- documents
 
@@ -122,6 +138,7 @@ class Background:
 
     def close(self, uri: str) -> None:
         self.documents.pop(uri, None)
+        self._full.pop(uri, None)
         for tasks in (self._analysis, self._verify_timers):
             task = tasks.pop(uri, None)
             if task:
@@ -161,26 +178,30 @@ class Background:
     async def _analyse(self, uri: str, delay: float, verify: bool) -> None:
         if delay:
             await asyncio.sleep(delay)
-        loop = asyncio.get_running_loop()
         while (doc := self.documents.get(uri)) is not None:
             version, source, settings = doc.version, doc.source, self._settings()
             started = time.perf_counter()
-            try:
-                if doc.language is None:
-                    result = AnalysisResult((), skipped="not a C or C++ file")
-                else:
-                    result = await loop.run_in_executor(
-                        self._ls.thread_pool, self._engine.analyze, source, doc.path, doc.language, settings)
-            except Exception as exc:  # a bug in analysis must not take the server down
-                log.exception("analysis of %s failed", uri)
-                result = AnalysisResult((), errors=(f"analysis failed: {exc.__class__.__name__}: {exc}",))
+            # A first open publishes the top of a big file before the rest is analysed.
+            first = FIRST_LOOPS if doc.snapshot is None else None
+            result = await self._run_analysis(doc, source, settings, first)
             if self.documents.get(uri) is not doc or doc.version != version:
                 continue  # the user typed on: analyse the newest text instead
-            log.debug("analysed %s v%s in %.1f ms", uri, version, 1000 * (time.perf_counter() - started))
+            if result.rest is not None:
+                self._set_snapshot(doc, self._snapshot(doc, version, source, result, "verify later"))
+                try:
+                    result = await asyncio.get_running_loop().run_in_executor(self._ls.thread_pool, result.rest)
+                except Exception as exc:
+                    log.exception("analysis of %s failed", uri)
+                    result = dataclasses.replace(result, rest=None, errors=(*result.errors, f"analysis failed: {exc}"))
+                if self.documents.get(uri) is not doc or doc.version != version:
+                    continue
+            log.info("analysed %s v%s: %d loops in %.0f ms", uri.rsplit("/", 1)[-1], version, len(result.reports),
+                     1000 * (time.perf_counter() - started))
+            kernels = await self._kernels_to_compare(doc, result)
+            if self.documents.get(uri) is not doc or doc.version != version:
+                continue
             waiting = self._waiting_reason(settings, verify)
-            snapshot = merge(doc, version, source, result.reports, result.errors, waiting)
-            if result.skipped:
-                snapshot = dataclasses.replace(snapshot, skipped=result.skipped, loops=())
+            snapshot = self._snapshot(doc, version, source, result, waiting, kernels)
             self._set_snapshot(doc, snapshot)
             self._cancel_jobs(lambda job: job.uri == uri and not self._job_alive(job))
             if waiting:
@@ -190,6 +211,56 @@ class Background:
             elif any(s.status is LoopStatus.QUEUED for s in snapshot.loops):
                 self._debounce_verify(uri)
             return
+
+    async def _run_analysis(self, doc: OpenDocument, source: bytes, settings: Settings,
+                            first: int | None) -> AnalysisResult:
+        if doc.language is None:
+            return AnalysisResult((), skipped="not a C or C++ file")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._ls.thread_pool, self._engine.analyze, source, doc.path, doc.language, settings, first)
+        except Exception as exc:  # a bug in analysis must not take the server down
+            log.exception("analysis of %s failed", doc.uri)
+            return AnalysisResult((), errors=(f"analysis failed: {exc.__class__.__name__}: {exc}",))
+
+    async def _kernels_to_compare(self, doc: OpenDocument, result: AnalysisResult) -> dict[str, Kernel | None]:
+        """The new kernels of the loops that have results, extracted off the event loop: a result is
+        kept only while its loop's kernel is unchanged."""
+        full = result.full
+        wanted = [s.loop_id for s in doc.snapshot.loops if s.report.kernel is not None] if doc.snapshot else []
+        if full is None or not wanted:
+            return {}
+        return await asyncio.get_running_loop().run_in_executor(
+            self._ls.thread_pool, lambda: {lid: full.kernels.get(lid) for lid in wanted})
+
+    def _snapshot(self, doc: OpenDocument, version: int, source: bytes, result: AnalysisResult,
+                  waiting: str, kernels: Mapping[str, Kernel | None] | None = None) -> DocumentSnapshot:
+        if result.full is not None:
+            self._remember_full(doc.uri, version, result.full)
+        snapshot = merge(doc, version, source, result.reports, result.errors, waiting, kernels or {})
+        if result.skipped:
+            snapshot = dataclasses.replace(snapshot, skipped=result.skipped, loops=())
+        return snapshot
+
+    def _remember_full(self, uri: str, version: int, full: FullAnalysis) -> None:
+        self._full[uri] = (version, full)
+        self._full.move_to_end(uri)
+        while len(self._full) > FULL_ANALYSES_KEPT:
+            self._full.popitem(last=False)
+
+    async def full_analysis(self, snapshot: DocumentSnapshot) -> FullAnalysis | None:
+        """The full analysis of a snapshot's text: kept for recently analysed documents, else redone."""
+        kept = self._full.get(snapshot.uri)
+        if kept is not None and kept[0] == snapshot.version:
+            self._full.move_to_end(snapshot.uri)
+            return kept[1]
+        doc = self.documents.get(snapshot.uri)
+        if doc is None or snapshot.language is None:
+            return None
+        result = await self._run_analysis(doc, snapshot.source, self._settings(), None)
+        if result.full is not None:
+            self._remember_full(snapshot.uri, snapshot.version, result.full)
+        return result.full
 
     def _waiting_reason(self, settings: Settings, verify: bool) -> str:
         """Why new candidate loops are not queued for verification ("" = they are)."""
@@ -206,21 +277,17 @@ class Background:
         doc.snapshot = snapshot
         self._publish(snapshot)
 
-    def _update_loop(self, uri: str, loop_id: str, kernel_hash: str, change: Callable[[LoopState], LoopState | None]) -> None:
+    def _update_loop(self, uri: str, loop_id: str, change: Callable[[LoopState], LoopState | None]) -> None:
         doc = self.documents.get(uri)
         if doc is None or doc.snapshot is None:
             return
         snapshot = doc.snapshot
-        states = list(snapshot.loops)
-        touched = False
-        for i, state in enumerate(states):
-            if state.loop_id == loop_id and state.kernel_hash == kernel_hash:
-                new = change(state)
-                if new is not None and new != state:
-                    states[i] = new
-                    touched = True
-        if touched:
-            self._set_snapshot(doc, snapshot.with_loops(states))
+        state = snapshot.loop(loop_id)
+        if state is None:
+            return
+        new = change(state)
+        if new is not None and new != state:
+            self._set_snapshot(doc, snapshot.replace_loop(new))
 
     # ---------------------------------------------------------------- verification queue
 
@@ -238,7 +305,7 @@ class Background:
         for state in snapshot.loops:
             if wanted is not None and state.loop_id not in wanted:
                 continue
-            if not summary.is_candidate(state.report) or state.kernel_hash is None:
+            if not summary.is_candidate(state.report):
                 continue
             if state.status in (LoopStatus.VERIFYING,) and not force:
                 continue
@@ -246,10 +313,9 @@ class Background:
                 continue
             if force:
                 self._cancel_jobs(functools.partial(_same_loop, uri, state.loop_id))
-            job = Job(uri, state.loop_id, state.kernel_hash, snapshot.version, state.header.start.line, bypass_cache)
-            self._queue.append(job)
+            self._queue.append(Job(uri, state.loop_id, state.header.start.line, bypass_cache))
             queued += 1
-            self._update_loop(uri, state.loop_id, state.kernel_hash, lambda s: dataclasses.replace(s, status=LoopStatus.QUEUED, detail=""))
+            self._update_loop(uri, state.loop_id, lambda s: dataclasses.replace(s, status=LoopStatus.QUEUED, detail=""))
         if queued:
             self._ensure_workers()
             self._wakeup.set()
@@ -268,8 +334,7 @@ class Background:
 
     def _job_alive(self, job: Job) -> bool:
         snapshot = self.snapshot(job.uri)
-        return snapshot is not None and any(
-            s.loop_id == job.loop_id and s.kernel_hash == job.kernel_hash for s in snapshot.loops)
+        return snapshot is not None and snapshot.loop(job.loop_id) is not None
 
     def _cancel_jobs(self, which: Callable[[Job], bool]) -> None:
         self._queue = [j for j in self._queue if not which(j)]
@@ -285,7 +350,7 @@ class Background:
         for task in self._running.values():
             task.cancel()
         for job in jobs:
-            self._update_loop(job.uri, job.loop_id, job.kernel_hash,
+            self._update_loop(job.uri, job.loop_id,
                               lambda s: dataclasses.replace(s, status=LoopStatus.SKIPPED, detail=detail)
                               if s.status in (LoopStatus.QUEUED, LoopStatus.VERIFYING) else s)
 
@@ -324,66 +389,69 @@ class Background:
 
     async def _verify(self, job: Job) -> None:
         doc = self.documents.get(job.uri)
-        state = doc.snapshot.loop(job.loop_id) if doc and doc.snapshot else None
-        if state is not None and state.kernel_hash != job.kernel_hash:
-            state = None
-        if doc is None or doc.snapshot is None or state is None:
+        snapshot = doc.snapshot if doc else None
+        state = snapshot.loop(job.loop_id) if snapshot else None
+        if doc is None or snapshot is None or state is None:
             return
         settings = self._settings()
         isa = ",".join(self._engine.isas(settings))
-        version, source = doc.snapshot.version, doc.snapshot.source
-        self._update_loop(job.uri, job.loop_id, job.kernel_hash,
+        self._update_loop(job.uri, job.loop_id,
                           lambda s: dataclasses.replace(s, status=LoopStatus.VERIFYING, detail="", isa=isa))
-        priority = self._priority(job)[0] * 1000 + min(self._priority(job)[1], 999)
         try:
-            report = await self._engine.verify(state.report, source, settings,
-                                              bypass_cache=job.bypass_cache, priority=priority)
+            full = await self.full_analysis(snapshot)
+            analysis = full.analyses.get(job.loop_id) if full else None
+            kernel = await asyncio.get_running_loop().run_in_executor(
+                self._ls.thread_pool, full.kernels.get, job.loop_id) if full and analysis else None
+            if analysis is None or kernel is None:
+                note = "no stand-alone kernel could be extracted for this loop"
+                self._update_loop(job.uri, job.loop_id, lambda s: LoopState(
+                    dataclasses.replace(s.report, notes=(note,)), LoopStatus.DONE, "", s.isa))
+                return
+            priority = self._priority(job)[0] * 1000 + min(self._priority(job)[1], 999)
+            report = await self._engine.verify(LoopReport(analysis, kernel), snapshot.source, settings,
+                                               bypass_cache=job.bypass_cache, priority=priority)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("verification of loop %s failed", job.loop_id)
             message = f"{exc.__class__.__name__}: {exc}"
-            self._update_loop(job.uri, job.loop_id, job.kernel_hash,
+            self._update_loop(job.uri, job.loop_id,
                               lambda s: dataclasses.replace(s, status=LoopStatus.FAILED, detail=message))
             return
-        self._accept(job, version, report)
+        await self._accept(job, snapshot.version, report)
 
-    def _accept(self, job: Job, version: int, report: LoopReport) -> None:
+    async def _accept(self, job: Job, version: int, report: LoopReport) -> None:
         """Put a verification result on the newest snapshot, or drop it if its loop changed."""
         doc = self.documents.get(job.uri)
-        if doc is None or doc.snapshot is None:
+        current = doc.snapshot if doc else None
+        if current is not None and current.version != version and report.kernel is not None:
+            # Same loop text, but a typedef or macro it uses may have changed: compare the kernels.
+            full = await self.full_analysis(current)
+            now = full.kernels.get(job.loop_id) if full else None
+            if now is None or now.content_hash != report.kernel.content_hash:
+                self._requeue(job, version, "its kernel changed")
+                return
+        doc = self.documents.get(job.uri)
+        current = doc.snapshot if doc else None
+        if doc is None or current is None or current.loop(job.loop_id) is None:
             return
-        moved = rebase_report(report, doc.log, version, doc.snapshot.lines)
+        moved = rebase_report(report, doc.log, version, current.lines)
         if moved is None:
-            log.info("dropping results for loop %s: the document changed under them (v%s -> v%s)",
-                     job.loop_id, version, doc.snapshot.version)
-            self._update_loop(job.uri, job.loop_id, job.kernel_hash, lambda s: dataclasses.replace(s, status=LoopStatus.QUEUED))
-            self._debounce_verify(job.uri)
+            self._requeue(job, version, "an edit touched its rewrite")
             return
 
         def done(state: LoopState) -> LoopState:
-            new_report = dataclasses.replace(state.report, results=moved.results, notes=moved.notes or state.report.notes)
+            new_report = dataclasses.replace(state.report, kernel=report.kernel, results=moved.results,
+                                             notes=moved.notes or state.report.notes)
             best = summary.best(new_report)
-            isa = best.candidate.isa if best else state.isa
-            return LoopState(new_report, LoopStatus.DONE, "", isa)
+            return LoopState(new_report, LoopStatus.DONE, "", best.candidate.isa if best else state.isa)
 
-        self._update_loop(job.uri, job.loop_id, job.kernel_hash, done)
-        for waiter in self._waiters.pop(job.kernel_hash, []):
-            if not waiter.done():
-                waiter.set_result(None)
+        self._update_loop(job.uri, job.loop_id, done)
 
-    async def wait_for(self, uri: str, kernel_hash: str, timeout: float) -> LoopState | None:
-        """Wait until the loop with this kernel has results (for commands); None on timeout."""
-        snapshot = self.snapshot(uri)
-        state = next((s for s in snapshot.loops if s.kernel_hash == kernel_hash), None) if snapshot else None
-        if state is not None and state.status is LoopStatus.DONE:
-            return state
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(kernel_hash, []).append(future)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(future, timeout)
-        snapshot = self.snapshot(uri)
-        return next((s for s in snapshot.loops if s.kernel_hash == kernel_hash), None) if snapshot else None
+    def _requeue(self, job: Job, version: int, why: str) -> None:
+        log.info("dropping the results of v%s for loop %s: %s", version, job.loop_id, why)
+        self._update_loop(job.uri, job.loop_id, lambda s: dataclasses.replace(s, status=LoopStatus.QUEUED))
+        self._debounce_verify(job.uri)
 
     # ---------------------------------------------------------------- progress
 

@@ -11,10 +11,10 @@ verification results (moved along the edits); a new or changed loop starts over.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from simdlens.core import Language, LoopReport
+from simdlens.core import Kernel, Language, LoopReport
 from simdlens.server import summary
 from simdlens.server.positions import Encoding, LineIndex, encode_text, span_of
 from simdlens.server.state import (
@@ -86,21 +86,27 @@ def fresh_state(report: LoopReport, waiting: str) -> LoopState:
     return LoopState(report, LoopStatus.QUEUED)
 
 
-def carry_over(old: LoopState, new: LoopReport, log: EditLog, since: int, lines: LineIndex) -> LoopState | None:
-    """`old`'s results on the re-analysed loop `new`, if its kernel is the same and its edits still apply."""
-    if old.kernel_hash is None or old.kernel_hash != (new.kernel.content_hash if new.kernel else None):
-        return None
+def carry_over(old: LoopState, new: LoopReport, log: EditLog, since: int, lines: LineIndex,
+               kernels: Mapping[str, Kernel | None]) -> LoopState | None:
+    """`old`'s verification state on the re-analysed loop `new` (same loop id, hence same text), if its
+    kernel is unchanged (a typedef or macro may have changed) and its edits still apply."""
     if old.status in (LoopStatus.ANALYSED, LoopStatus.SKIPPED):
         return None
+    kernel = old.report.kernel
+    if kernel is not None:
+        now = kernels.get(old.loop_id)
+        if now is None or now.content_hash != kernel.content_hash:
+            return None
+        kernel = now
     moved = rebase_report(old.report, log, since, lines)
     if moved is None:
         return None
-    report = dataclasses.replace(new, results=moved.results, notes=moved.notes or new.notes)
+    report = dataclasses.replace(new, kernel=kernel, results=moved.results, notes=moved.notes or new.notes)
     return LoopState(report, old.status, old.detail, old.isa)
 
 
 def merge(doc: OpenDocument, version: int, source: bytes, reports: Iterable[LoopReport], errors: tuple[str, ...],
-          waiting: str) -> DocumentSnapshot:
+          waiting: str, kernels: Mapping[str, Kernel | None] | None = None) -> DocumentSnapshot:
     """A snapshot of `doc` at `version` from a new analysis, keeping what is still true of the old one."""
     lines = LineIndex(source)
     old = doc.snapshot
@@ -112,7 +118,7 @@ def merge(doc: OpenDocument, version: int, source: bytes, reports: Iterable[Loop
             states.append(LoopState(report, LoopStatus.ANALYSED, APPLIED))
             continue  # the rewrite's own vector and tail loops: measured as a whole, not one by one
         previous = old.loop(report.analysis.site.loop_id) if old else None
-        kept = carry_over(previous, report, doc.log, old.version, lines) if previous and old else None
+        kept = carry_over(previous, report, doc.log, old.version, lines, kernels or {}) if previous and old else None
         states.append(kept or fresh_state(report, waiting))
     return DocumentSnapshot(
         uri=doc.uri, path=doc.path, version=version, source=source, language=doc.language, lines=lines,

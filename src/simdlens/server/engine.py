@@ -8,16 +8,19 @@ settings they depend on change.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import dataclasses
 import logging
 import os
 import shutil
 import threading
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from simdlens.analysis.parse import check_source
 from simdlens.config import Settings
-from simdlens.core import CandidateResult, Language, LoopReport
-from simdlens.server.background import AnalysisResult
+from simdlens.core import Analysis, CandidateResult, Kernel, Language, LoopReport
+from simdlens.server.background import AnalysisResult, FullAnalysis
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,63 @@ def compiler_missing(settings: Settings) -> str:
     return ""
 
 
+def _compile_flags(settings: Settings, path: str) -> Any:
+    """The file's flags from compile_commands.json (include dirs and defines matter to analysis)."""
+    from simdlens import pipeline
+
+    finder = getattr(pipeline, "_compile_flags", None)
+    return finder(settings, path) if finder is not None else None
+
+
+def _release_memory() -> None:
+    """Give the memory of a finished analysis back: the analysis keeps a per-tree scan cache alive
+    (simdlens.analysis.build._SCANS, useful only while one file is analysed), and glibc keeps freed
+    arenas mapped unless asked. An editor with fifty big files open notices both."""
+    from simdlens.analysis import build
+
+    scans = getattr(build, "_SCANS", None)
+    if isinstance(scans, dict):
+        scans.clear()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return None
+
+
+_LIBC = _load_libc()
+
+
+def _slim(analyses: Iterable[Analysis]) -> tuple[LoopReport, ...]:
+    """Reports without the loop IR: what diagnostics, lenses and hovers need, at a fraction of the
+    memory. The full analysis is kept for the few documents being verified (`FullAnalysis`)."""
+    return tuple(LoopReport(dataclasses.replace(a, loop=None), None) for a in analyses)
+
+
+class _Chain(Mapping[str, Kernel]):
+    """Kernels of a file analysed in two parts."""
+
+    def __init__(self, *parts: Mapping[str, Kernel]) -> None:
+        self._parts = parts
+
+    def __getitem__(self, loop_id: str) -> Kernel:
+        for part in self._parts:
+            kernel = part.get(loop_id)
+            if kernel is not None:
+                return kernel
+        raise KeyError(loop_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for part in self._parts for k in part)
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._parts)
+
+
 class PipelineEngine:
     def __init__(self, use_cache: bool = True) -> None:
         self._use_cache = use_cache
@@ -45,15 +105,50 @@ class PipelineEngine:
 
     # ---------------------------------------------------------------- analysis (runs in a thread)
 
-    def analyze(self, source: bytes, path: str, language: Language, settings: Settings) -> AnalysisResult:
-        from simdlens.pipeline import analyze_document
+    def analyze(self, source: bytes, path: str, language: Language, settings: Settings,
+                first: int | None = None) -> AnalysisResult:
+        """Analyse a document; with `first`, only about that many loops from the top now and the rest
+        in `AnalysisResult.rest` (so a big file's first screen gets diagnostics at once)."""
+        from simdlens.analysis import analyze_loops
+        from simdlens.analysis.context import FileContext
+        from simdlens.analysis.loops import find_loops
+        from simdlens.analysis.parse import parse
 
         reason = check_source(source, path)
         if reason is not None:
             return AnalysisResult((), skipped=reason)
-        analysis = analyze_document(source, path, language, settings)
-        reports = tuple(LoopReport(a, analysis.kernels.get(a.site.loop_id)) for a in analysis.analyses)
-        return AnalysisResult(reports, tuple(analysis.errors))
+        flags = _compile_flags(settings, path)
+        tree = parse(source, language)
+        errors: list[str] = []
+        try:
+            ctx = FileContext.build(source, path, language, tree=tree,
+                                    include_dirs=tuple(getattr(flags, "include_dirs", ()) or ()),
+                                    defines=dict(getattr(flags, "defines", {}) or {}))
+        except Exception as exc:  # declarations unreadable: loops are still analysed, with less context
+            log.exception("file context of %s", path)
+            errors.append(f"{path}: cannot read declarations: {exc}")
+            ctx = None
+        sites = find_loops(tree, source, path, language)
+        split = len(sites)
+        if first is not None and len(sites) > 2 * first:
+            split = first
+            while split < len(sites) and sites[split].depth != 0:
+                split += 1  # keep loop nests together: outer verdicts look at their inner loops
+        analyses, kernels, errs = analyze_loops(sites[:split], tree, source, ctx)
+        head = FullAnalysis({a.site.loop_id: a for a in analyses}, kernels)
+        result = AnalysisResult(_slim(analyses), (*errors, *errs), full=head)
+        if split == len(sites):
+            _release_memory()
+            return result
+
+        def rest() -> AnalysisResult:
+            more, more_kernels, more_errs = analyze_loops(sites[split:], tree, source, ctx)
+            full = FullAnalysis({**head.analyses, **{a.site.loop_id: a for a in more}},
+                                _Chain(head.kernels, more_kernels))
+            _release_memory()
+            return AnalysisResult((*result.reports, *_slim(more)), (*result.errors, *more_errs), full=full)
+
+        return dataclasses.replace(result, rest=rest)
 
     # ---------------------------------------------------------------- verification (event loop)
 

@@ -83,7 +83,8 @@ def best(report: LoopReport) -> CandidateResult | None:
 
 
 def is_candidate(report: LoopReport) -> bool:
-    return report.analysis.verdict is not LoopVerdict.NOT_VECTORIZABLE and report.kernel is not None
+    """Worth verifying (its kernel is extracted when it is verified)."""
+    return report.analysis.verdict is not LoopVerdict.NOT_VECTORIZABLE
 
 
 def outcome(report: LoopReport, finished: bool) -> Outcome:

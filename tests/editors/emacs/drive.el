@@ -38,7 +38,7 @@
       (simdlens-test-step 'first_diagnostics (vconcat (simdlens-test-diagnostics)))
       (let ((verified (simdlens-test-wait
                        (string-to-number (or (getenv "SIMDLENS_VERIFY_TIMEOUT_S") "90"))
-                       (lambda () (seq-find (lambda (d) (string-match-p "verified" (cdr (assq 'message d))))
+                       (lambda () (seq-find (lambda (d) (string-match-p "\\[SL102\\]" (cdr (assq 'message d))))
                                             (simdlens-test-diagnostics))))))
         (simdlens-test-step 'diagnostics_before (vconcat (simdlens-test-diagnostics)))
         (unless verified (error "no verified rewrite diagnostic in time"))

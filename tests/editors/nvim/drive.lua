@@ -3,10 +3,12 @@
 -- goes to the JSON file $SIMDLENS_NVIM_RESULT; Neovim always quits, each wait has a timeout.
 local out_path = vim.env.SIMDLENS_NVIM_RESULT
 local verify_timeout = tonumber(vim.env.SIMDLENS_VERIFY_TIMEOUT_MS or '90000')
-local result = { steps = {} }
+local result = { steps = {}, ms = {} }
+local t0 = vim.loop.hrtime()
 
 local function step(name, value)
   table.insert(result.steps, name)
+  result.ms[name] = math.floor((vim.loop.hrtime() - t0) / 1e6) -- figures for the log, never asserted
   if value ~= nil then
     result[name] = value
   end
@@ -92,9 +94,19 @@ local ok, err = pcall(function()
   step('buffer', table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n'))
 
   -- the server sees the edit: the rewritten loop is analysed again without errors
-  vim.wait(3000, function() return false end, 100)
+  local before = vim.inspect(result.diagnostics_before)
+  vim.wait(10000, function() return vim.inspect(diagnostics(bufnr)) ~= before end, 100)
   step('diagnostics_after', diagnostics(bufnr))
   step('report', simdlens.report(bufnr, true, 10000) or '')
+
+  -- :SimdlensVerify! re-queues the whole file, bypassing the cache; the answer arrives as a notification
+  local notes = {}
+  local notify = vim.notify
+  vim.notify = function(message) table.insert(notes, message) end
+  vim.cmd('SimdlensVerify!')
+  vim.wait(10000, function() return #notes > 0 end, 50)
+  vim.notify = notify
+  step('verify_command', notes)
 end)
 
 if not ok then

@@ -12,13 +12,18 @@ local ok, err = pcall(function()
   vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.SIMDLENS_C_FILE))
   vim.wait(500, function() return false end, 50)
   result.filetype = vim.bo.filetype
+  local simdlens = require('simdlens')
+  local default = simdlens.client_config('/tmp')
+  result.default_json = vim.json.encode({ init = default.init_options, settings = default.settings })
+  simdlens.config.settings = { isa = 'avx2', model = {}, bench = { sizes = { 4096 } } }
+  result.custom_json = vim.json.encode(simdlens.client_config('/tmp').settings)
   result.clients = #vim.lsp.get_active_clients()
   local config = dofile(vim.env.SIMDLENS_NVIM_PLUGIN .. '/lsp/simdlens.lua')
   result.lsp_config = {
     cmd = config.cmd,
     filetypes = config.filetypes,
     root_markers = config.root_markers,
-    has_settings = type(config.settings) == 'table' and type(config.settings.simdlens) == 'table',
+    settings_json = vim.json.encode(config.settings),
     on_attach = type(config.on_attach) == 'function',
   }
 end)

@@ -128,16 +128,14 @@ function M.code_actions(bufnr, timeout_ms)
   if response.err then
     return nil, response.err.message or vim.inspect(response.err)
   end
-  local actions = {}
+  -- preferred first, otherwise in the server's order (table.sort is not stable)
+  local preferred, others = {}, {}
   for _, action in ipairs(response.result or {}) do
     if action.kind == ACTION_KIND then
-      table.insert(actions, action)
+      table.insert(action.isPreferred and preferred or others, action)
     end
   end
-  table.sort(actions, function(a, b)
-    return (a.isPreferred and 1 or 0) > (b.isPreferred and 1 or 0)
-  end)
-  return actions, client
+  return vim.list_extend(preferred, others), client
 end
 
 -- Apply one code action's edit in the buffer (resolving it first when the server sent it lazily).
@@ -289,13 +287,26 @@ function M.capabilities()
   return capabilities
 end
 
+-- The `simdlens` section as JSON objects: an empty Lua table would be encoded as `[]`, which the
+-- server rightly refuses as "not an object".
+function M.section(settings)
+  local out = vim.deepcopy(settings or {})
+  for _, key in ipairs({ 'model', 'sandbox', 'bench' }) do
+    if type(out[key]) == 'table' and vim.tbl_isempty(out[key]) then
+      out[key] = vim.empty_dict()
+    end
+  end
+  return vim.tbl_isempty(out) and vim.empty_dict() or out
+end
+
 function M.client_config(root_dir)
+  local section = M.section(M.config.settings)
   return {
     name = 'simdlens',
     cmd = M.config.cmd,
     root_dir = root_dir,
-    init_options = { simdlens = M.config.settings },
-    settings = { simdlens = M.config.settings }, -- answers workspace/configuration
+    init_options = { simdlens = section },
+    settings = { simdlens = section }, -- answers workspace/configuration
     capabilities = M.capabilities(),
     handlers = { ['workspace/codeLens/refresh'] = codelens_refresh_handler },
     on_attach = M.on_attach,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("search", "argminmax", "byte_avg", "dot_product", "reduction", "select", "convert", "induction",
-            "reverse", "elementwise")
+FAMILIES = ("search", "compress", "argminmax", "byte_avg", "dot_product", "reduction", "peel", "split", "gather",
+            "strided", "select", "convert", "induction", "reverse", "elementwise")
 
 
 def rule_name(features: frozenset[str], loop: LoopIR) -> str:

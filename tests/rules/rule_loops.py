@@ -187,5 +187,42 @@ REFUSED = {
 }
 
 
-def matrix_cases() -> list[tuple[str, str]]:
-    return [(f"{family}_{_id(t)}", make(t)) for family, (make, types) in MATRIX.items() for t in types]
+# Types every default test run covers; the others run with `-m slow` (the whole matrix takes ~2 min).
+DEFAULT_TYPES = ("uint8_t", "int16_t", "uint32_t", "int64_t", "float", "double")
+
+
+def matrix_cases(full: bool | None = None) -> list[tuple[str, str]]:
+    """(case id, C source) for every family x type; `full` True / False = only the slow / default part."""
+    return [(f"{family}_{_id(t)}", make(t)) for family, (make, types) in MATRIX.items() for t in types
+            if full is None or (t not in DEFAULT_TYPES) == full]
+
+SPECIAL.update({
+    "gather": """void gather(float *restrict d, const float *restrict a, const int *restrict idx, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[idx[i]] * 2.0f;
+}""",
+    "strided_load": """void deint(double *restrict d, const double *restrict b, int n) {
+    for (int i = 0; i < n; i++) d[i] = b[2 * i + 1] - b[2 * i];
+}""",
+    "step_two": """void every_other(int *restrict a, const int *restrict b, int n) {
+    for (int i = 1; i < n; i += 2) a[i] = b[i] + b[i - 1];
+}""",
+    "peel": """void diff(float *restrict out, const float *restrict in, int n) {
+    float prev = 0.0f;
+    for (int i = 0; i < n; i++) { out[i] = in[i] - prev; prev = in[i]; }
+}""",
+    "compress": """int pack_pos(int *restrict out, const int *restrict in, int n) {
+    int j = 0;
+    for (int i = 0; i < n; i++) if (in[i] > 0) out[j++] = in[i];
+    return j;
+}""",
+    "guarded_gather": """void gg(float *restrict d, const float *restrict a, const int *restrict idx, int n) {
+    for (int i = 0; i < n; i++) if (idx[i] >= 0) d[i] = a[idx[i]];
+}""",
+})
+
+SPECIAL["split"] = """void one_time(float *restrict a, const float *restrict b, int n) {
+    for (int i = 0; i < n; i++) a[i] = a[n / 2] + b[i];
+}"""
+SPECIAL["invariant_element"] = """void scale_by_first(float *restrict d, const float *restrict a, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[i] * a[0];
+}"""

@@ -1,0 +1,105 @@
+"""Every rule family, over every element type it applies to, verified through the sandbox harness:
+the rewrite is compiled with the scalar original and both run on sizes around the vector width, large
+odd sizes, random data and special values (NaN, +-0, +-inf, INT_MIN/INT_MAX, high-bit values), and
+compared exactly (floats bitwise) unless a caveat allows reassociation."""
+
+from __future__ import annotations
+
+import pytest
+import rule_loops
+from rules_support import ISAS, CaseResult, needs_compiler
+
+from simdlens.core import Status
+
+pytestmark = [needs_compiler, pytest.mark.sandbox]
+
+# Combinations the rules refuse on purpose (the note must say why), everything else must verify.
+REFUSED = {
+    # AVX2 has no masked byte / 16-bit stores: a conditional store would write unselected elements.
+    ("cond_store_int8", "avx2"): "under a mask",
+    ("cond_store_uint8", "avx2"): "under a mask",
+    ("cond_store_int16", "avx2"): "under a mask",
+    ("cond_store_uint16", "avx2"): "under a mask",
+    ("widen_int64", "avx2"): "no conversion from int64",
+    ("widen_uint64", "avx2"): "no conversion from uint64",
+    ("step_two", "avx2"): "no scatter",  # a stride-2 store needs AVX-512 scatters
+    ("compress", "avx2"): "needs AVX-512",
+}
+# The analysis (not the rules) judges narrow min/max updates a recurrence: no kernel to rewrite.
+NO_KERNEL = {f"{f}_{t}" for f in ("min", "max") for t in ("int8", "uint8", "int16", "uint16")}
+
+CASES = [name for name, _ in rule_loops.matrix_cases(full=False)] + list(rule_loops.SPECIAL)
+SLOW_CASES = [name for name, _ in rule_loops.matrix_cases(full=True)]
+
+EXPECTED_FAMILY = {
+    "byte_avg": "byte_avg", "dot": "dot_product", "dot_i16": "dot_product", "reverse": "reverse",
+    "induction": "induction", "guarded_load": "select", "search_break": "search", "count_if": "reduction",
+    "gather": "gather", "guarded_gather": "gather", "strided_load": "strided", "step_two": "strided", "peel": "peel",
+    "compress": "compress", "split": "split", "invariant_element": "elementwise",
+}
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("name", CASES)
+def test_rule_candidate_is_verified(verified: dict[str, CaseResult], name: str, isa: str) -> None:
+    check_case(verified[name], name, isa)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("name", SLOW_CASES)
+def test_rule_candidate_is_verified_other_types(verified_full: dict[str, CaseResult], name: str, isa: str) -> None:
+    check_case(verified_full[name], name, isa)
+
+
+def check_case(case: CaseResult, name: str, isa: str) -> None:
+    if name in NO_KERNEL and case.kernel is None:
+        pytest.skip("the analysis gives no kernel for this loop")
+    assert case.kernel is not None, f"{name}: the analysis gave no kernel"
+    refused = REFUSED.get((name, isa))
+    if refused is not None:
+        assert isa not in case.results
+        assert any(refused in note for note in case.notes[isa]), case.notes[isa]
+        return
+    assert isa in case.results, f"{name} {isa}: no candidate: {case.notes.get(isa)}"
+    result = case.results[isa]
+    if result.verdict.status == Status.REJECTED and "original loop itself failed" in result.verdict.detail:
+        pytest.skip(f"the harness cannot run this kernel's original loop: {result.verdict.detail}")
+    assert result.verdict.status == Status.VERIFIED, (
+        f"{name} {isa}: {result.verdict.status} {result.verdict.detail}\n{result.candidate.function}")
+    family = result.candidate.origin.removeprefix("rules:")
+    if name in EXPECTED_FAMILY:
+        assert family == EXPECTED_FAMILY[name]
+    elif name.startswith("search_"):
+        assert family == "search"
+    elif name.startswith(("sum_", "bits_", "min_", "max_")):
+        assert family == "reduction"
+    elif name.startswith("argmin_"):
+        assert family == "argminmax"
+
+
+def test_float_reductions_carry_their_caveat(verified: dict[str, CaseResult]) -> None:
+    for name in ("sum_float", "sum_double", "dot", "product"):
+        for isa in ISAS:
+            caveats = " ".join(verified[name].results[isa].candidate.caveats)
+            assert "reassociates floating-point" in caveats, name
+
+
+def test_exact_rewrites_carry_no_reassociation_caveat(verified: dict[str, CaseResult]) -> None:
+    for name in ("sum_uint32", "min_float", "max_double", "elementwise_float", "argmin_float"):
+        for isa in ISAS:
+            assert not any("reassociates" in c for c in verified[name].results[isa].candidate.caveats), name
+
+
+def test_byte_loops_run_full_width(verified: dict[str, CaseResult]) -> None:
+    """(a + b + 1) >> 1 on uint8 is promoted to int by C; the rule narrows it back to 32 / 64 lanes."""
+    assert "_mm256_avg_epu8" in verified["byte_avg"].results["avx2"].candidate.function
+    assert "_mm512_avg_epu8" in verified["byte_avg"].results["avx512"].candidate.function
+    assert "32 lanes" in verified["search_uint8"].results["avx2"].candidate.function
+
+
+def test_avx512_uses_masked_tail_and_avx2_a_scalar_epilogue(verified: dict[str, CaseResult]) -> None:
+    f512 = verified["elementwise_float"].results["avx512"].candidate.function
+    f2 = verified["elementwise_float"].results["avx2"].candidate.function
+    assert "_mm512_mask_storeu_ps" in f512 and "_mm512_maskz_loadu_ps" in f512
+    assert "maskstore" not in f2 and f2.count("for (") == 2

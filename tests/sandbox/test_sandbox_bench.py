@@ -1,0 +1,65 @@
+"""The benchmark protocol end to end: timed variants, per-process ratios, labels, noise flags."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import needs_compiler, run
+from sandbox_kernels import ICOND, ICOND_AVX2, SAXPY, SAXPY_AVX2, SAXPY_REMAINDER_BUG, cand
+
+from simdlens.config import BenchSettings, Settings
+from simdlens.core import CandidateResult, Status
+from simdlens.sandbox import Sandbox
+from simdlens.sandbox.cpu import host_cpu
+
+pytestmark = [needs_compiler, pytest.mark.sandbox,
+              pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")]
+
+
+def _verify(settings: Settings, kernel, candidates, quick: bool, progress=None) -> tuple[CandidateResult, ...]:  # type: ignore[no-untyped-def]
+    async def go() -> tuple[CandidateResult, ...]:
+        async with Sandbox(settings) as sandbox:
+            return await sandbox.verify(kernel, candidates, bench=True, quick=quick, on_progress=progress)
+
+    return run(go)
+
+
+def test_quick_benchmark_times_only_verified_candidates_against_three_baselines(base_settings: Settings) -> None:
+    stages: list[str] = []
+    good, bad = _verify(base_settings, SAXPY, [cand(SAXPY, "avx2", SAXPY_AVX2), cand(SAXPY, "avx2", SAXPY_REMAINDER_BUG)],
+                        quick=True, progress=lambda p: stages.append(p.stage))
+    assert stages[:2] == ["queued", "started"] and stages.count("check") == 2 and "bench" in stages and stages[-1] == "done"
+    assert bad.verdict.status == Status.MISMATCH and bad.measurement is None  # never timed
+    assert good.verdict.status == Status.VERIFIED
+    m = good.measurement
+    assert m is not None and m.compiler.startswith(("gcc", "clang")) and m.cpu == host_cpu().model
+    assert m.user_flags[0] == "-O2"
+    (size,) = m.sizes  # quick: one size
+    assert size.n == 4096 and size.label == "L1"
+    assert set(size.ns_per_element) == {"scalar", "user_flags", "native_autovec", "candidate"}
+    assert size.vs_scalar is not None and size.vs_user_flags is not None and size.vs_native_autovec is not None
+    assert size.vs_scalar.runs == base_settings.bench.processes
+    assert size.vs_scalar.lo <= size.vs_scalar.median <= size.vs_scalar.hi
+    # 8 floats per instruction against a scalar loop: a real, large speedup.
+    assert size.vs_scalar.median > 2.0
+
+
+@pytest.mark.slow
+def test_full_protocol_labels_sizes_and_repeats_within_noise(base_settings: Settings) -> None:
+    settings = base_settings.replace(bench=BenchSettings(sizes=(4096, 65536, 1048576), processes=5))
+    (result,) = _verify(settings, SAXPY, [cand(SAXPY, "avx2", SAXPY_AVX2)], quick=False)
+    m = result.measurement
+    assert m is not None
+    assert [(s.n, s.label, s.memory_bound) for s in m.sizes] == [(4096, "L1", False), (65536, "L2", False), (1048576, "memory", True)]
+    l1 = m.sizes[0].vs_scalar
+    assert l1 is not None and l1.runs == 5 and l1.noisy == (l1.spread > 0.10)
+
+
+@pytest.mark.slow
+def test_branchy_int_loop_is_timed_over_rotating_buffers(base_settings: Settings) -> None:
+    settings = base_settings.replace(bench=BenchSettings(sizes=(4096,), processes=5))
+    (result,) = _verify(settings, ICOND, [cand(ICOND, "avx2", ICOND_AVX2)], quick=False)
+    assert result.verdict.status == Status.VERIFIED
+    m = result.measurement
+    assert m is not None and m.sizes[0].vs_scalar is not None
+    # Branch mispredictions on random signs make the scalar loop slow; the blend has none.
+    assert m.sizes[0].vs_scalar.median > 1.5
