@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"
 
 
-async def run(isas: list[str], jobs: int, corpus: Path) -> dict[str, object]:
+async def run(isas: list[str], jobs: int, corpus: Path, only: list[str] | None = None) -> dict[str, object]:
     settings = Settings(jobs=jobs)
     per_isa: dict[str, Counter[str]] = {isa: Counter() for isa in isas}
     refused: dict[str, list[str]] = defaultdict(list)
@@ -42,7 +42,7 @@ async def run(isas: list[str], jobs: int, corpus: Path) -> dict[str, object]:
         source = path.read_bytes()
         fa = analyze_file(source, str(path), language)
         for a in fa.analyses:
-            if a.verdict == LoopVerdict.NOT_VECTORIZABLE:
+            if a.verdict == LoopVerdict.NOT_VECTORIZABLE or (only and a.site.function not in only):
                 continue
             total += 1
             where = f"{path.name}:{a.site.span.start.line + 1} ({a.site.function})"
@@ -82,9 +82,10 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--only", action="append", default=None, help="only loops in these functions")
     args = parser.parse_args()
     start = time.monotonic()
-    report = asyncio.run(run(args.isa or ["avx2", "avx512"], args.jobs, args.corpus))
+    report = asyncio.run(run(args.isa or ["avx2", "avx512"], args.jobs, args.corpus, args.only))
     print(f"corpus: {args.corpus}  ({time.monotonic() - start:.0f} s)")
     print(f"loops judged vectorizable: {report['vectorizable_loops']}")
     for isa, counts in report["per_isa"].items():  # type: ignore[attr-defined]

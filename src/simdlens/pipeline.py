@@ -68,6 +68,7 @@ class Counters:
     sandbox_calls: int = 0  # sandbox.verify calls (one per kernel and batch)
     model_calls: int = 0  # propose_with_model calls (each may make several HTTP requests)
     cached_results: int = 0  # candidate results served from the cache
+    model_status: list[str] = field(default_factory=list)  # the model server's health lines, once each
 
     def as_dict(self) -> dict[str, int]:
         return {"compiles": self.compiles, "sandbox_calls": self.sandbox_calls, "model_calls": self.model_calls,
@@ -290,12 +291,16 @@ async def _model_candidates(analysis: Analysis, kernel: Kernel, isa: str, settin
     counters.model_calls += 1
     verifier = CachedVerifier(sandbox, store, settings, counters)
     try:
-        proposal = await propose_with_model(kernel, analysis, isa, settings, verifier)
+        proposal = await propose_with_model(kernel, analysis, isa, settings, verifier, source=source)
     except Exception as exc:  # a down or confused model server costs this loop's model rewrites only
         log.warning("model failed on %s:%d: %s", analysis.site.path, analysis.site.span.start.line + 1, exc)
         return [], [f"model: {exc.__class__.__name__}: {exc}"]
     found = list(getattr(proposal, "candidates", ()))
     notes = [str(n) for n in getattr(proposal, "notes", ())]
+    status = getattr(proposal, "status_line", "")
+    if status and status not in counters.model_status:  # the model's health: said once per run, not per loop
+        counters.model_status.append(status)
+        log.warning("model: %s", status)
     if not _model_failed(proposal):  # a server that was down is asked again next time
         store.put_proposal(key, StoredProposal(tuple(replace(c, edits=()) for c in found), tuple(notes)))
     return found, notes
@@ -527,6 +532,7 @@ async def scan_async(paths: Sequence[str], settings: Settings, *, store: ResultS
         reports.append(FileReport(path, lang, data, tuple(loops), tuple(fa.errors), unverified))
     toolchain = await toolchain_for(settings) if runs else None
     skipped.sort(key=lambda s: s.path)
+    notes.extend(f"model: {line}" for line in counters.model_status)
     return ScanReport(host, isas, toolchain, tuple(reports), tuple(skipped), store.stats, None, counters,
                       verified=runs, bench=bench and runs, quick=quick, notes=tuple(notes))
 

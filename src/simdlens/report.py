@@ -319,6 +319,10 @@ def _speed_text(report: LoopReport) -> str:
         parts.append(f"{summary.short_ratio(size.vs_user_flags)} vs yours")
     if size.vs_native_autovec:
         parts.append(f"{size.vs_native_autovec.median:.2f}x vs -O3 native")
+    if any(r is not None and r.noisy for r in (size.vs_user_flags, size.vs_native_autovec)):
+        parts.append("noisy")
+    if size.memory_bound:
+        parts.append("memory-bound")
     return ", ".join(parts) or "—"
 
 

@@ -221,3 +221,71 @@ def test_kernel_keeps_user_names_and_records_renames() -> None:
     assert by_name["p_w"].role == ParamRole.COUNT and k.size_param == "p_w"
     assert "p_px[x] = g[x] * k;" in k.source
     assert k.may_alias == ()  # g is restrict
+
+
+# --------------------------------------------------------------------------------------------------
+# Footprints: every C kernel of the corpus runs under AddressSanitizer with each array allocated to
+# exactly its footprint; a touch outside it is a reported overflow.
+# --------------------------------------------------------------------------------------------------
+
+
+def _footprint_driver(n: int, k: Kernel) -> str:
+    size = 37
+    lines = [k.preamble, k.source.replace("simdlens_kernel", f"kernel_{n}"), "#include <stdlib.h>",
+             f"int run_{n}(void) {{"]
+    args = []
+    for p in k.params:
+        if p.role in (ParamRole.COUNT, ParamRole.SCALAR):
+            t = p.elem.c if p.elem else "int"
+            value = size if p.name == k.size_param else (3 if p.role == ParamRole.COUNT else 2)
+            lines.append(f" {t} {p.name} = ({t}){value};")
+    fps = {f.param: f for f in k.footprints}
+    for p in k.params:
+        f = fps.get(p.name)
+        if f is not None:
+            lines.append(f" long long lo_{p.name} = (long long)({f.lo}), hi_{p.name} = (long long)({f.hi});")
+            lines.append(f" if (hi_{p.name} < lo_{p.name}) hi_{p.name} = lo_{p.name};")
+    for p in k.params:
+        t = p.elem.c if p.elem else "int"
+        if p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
+            f = fps[p.name]
+            lines.append(f" {t} *buf_{p.name} = malloc(sizeof({t}) * (size_t)(hi_{p.name} - lo_{p.name} + 1));")
+            fill = (f"({t})(lo_{f.indexes} + q % (hi_{f.indexes} - lo_{f.indexes} + 1))" if f.indexes
+                    else f"({t})((q * 7) % 5)")
+            lines.append(f" for (long long q = 0; q <= hi_{p.name} - lo_{p.name}; q++) buf_{p.name}[q] = {fill};")
+            decl = p.decl.replace("const ", "")
+            lines.append(f" {decl} = (void *)(buf_{p.name} - lo_{p.name});")
+            args.append(p.name)
+        elif p.role == ParamRole.RESULT:
+            lines.append(f" {t} r_{p.name} = 0;")
+            args.append(f"&r_{p.name}")
+        else:
+            args.append(p.name)
+    lines.append(f" kernel_{n}({', '.join(args)});")
+    for p in k.params:
+        if p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
+            lines.append(f" free(buf_{p.name});")
+    lines += [" return 0;", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_footprints_cover_every_access(tmp_path: Path) -> None:
+    kernels = [(label, k) for label, k in _all_kernels() if k.language == "c"]
+    files = []
+    for n, (_label, k) in enumerate(kernels):
+        f = tmp_path / f"fp{n}.c"
+        f.write_text(_footprint_driver(n, k))
+        files.append(f)
+    main = tmp_path / "main.c"
+    calls = "\n".join(f"    {{ int run_{n}(void); fprintf(stderr, \"kernel {n}\\n\"); run_{n}(); }}"
+                      for n in range(len(kernels)))
+    main.write_text(f"#include <stdio.h>\nint main(void) {{\n{calls}\n    return 0;\n}}\n")
+    exe = tmp_path / "fp"
+    proc = subprocess.run(["gcc", "-std=c11", "-O0", "-w", "-fsanitize=address", "-o", str(exe), str(main),
+                           *(str(f) for f in files), "-lm"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    if run.returncode != 0:
+        last = [line for line in run.stderr.splitlines() if line.startswith("kernel ")][-1]
+        label = kernels[int(last.split()[1])][0]
+        pytest.fail(f"{label}: access outside the footprint\n{run.stderr[-2000:]}")

@@ -295,3 +295,25 @@ def test_find_loops_never_raises_on_random_bytes(data: bytes, language: Language
     data = b"void f(int n) { for (;;) { while (n) do ; while (0); } }" + data
     sites = find_loops(parse(data, language), data, "r.c", language)
     assert all(s.span.contains(s.body) and s.span.contains(s.header) for s in sites)
+
+
+NEST_BODY = "for (int i = 0; i < n; i++) { while (n > i) { do { n--; } while (n > 100); } }"
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "function"),
+    [
+        ("void plain(int n) {{ {body} }}", "plain"),
+        ("struct K {{ void method(int n) {{ {body} }} }};", "K::method"),
+        ("struct K {{ void out(int n); }};\nvoid K::out(int n) {{ {body} }}", "K::out"),
+        ("void host(int m) {{ auto f = [](int n) {{ {body} }}; f(m); }}", "<lambda>"),
+        ("template <typename T> T tmpl(T n) {{ {body} return n; }}", "tmpl"),
+        ("namespace ns {{ class C {{ public: template <class T> void deep(T n) {{ {body} }} }}; }}", "C::deep"),
+    ],
+)
+def test_every_kind_at_every_depth_in_each_kind_of_function(wrapper: str, function: str) -> None:
+    sites = loops_of(wrapper.format(body=NEST_BODY), "cpp")
+    assert [(s.kind, s.depth, s.function) for s in sites] == [
+        (LoopKind.FOR, 0, function), (LoopKind.WHILE, 1, function), (LoopKind.DO_WHILE, 2, function),
+    ]
+    assert [s.role for s in sites] == [LoopRole.OUTER, LoopRole.OUTER, LoopRole.INNERMOST]

@@ -111,3 +111,25 @@ def test_second_scan_makes_no_model_calls_and_no_compiles(tmp_path, capsys, mode
     for c in cands:
         if c["status"] == "verified" and c["edits"]:
             assert any(e["range"]["start"]["line"] >= 4 for e in c["edits"])
+
+
+def test_a_model_server_that_is_down_is_reported_once_and_rule_rewrites_still_flow(tmp_path, capsys) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    src = tmp_path / "two.c"
+    # The first loop is the rules' (the model is not asked); the second is left to the model.
+    src.write_text("void scale(float *restrict a, int n) { for (int i = 0; i < n; i++) a[i] *= 2.0f; }\n"
+                   + MIN_LOOP + MIN_LOOP.split("\n", 2)[2].replace("clamp_top", "clamp_again"))
+    code = main(["scan", "--json", "--no-bench", "--cache-dir", str(tmp_path / "c"), "--model-url", dead,
+                 "--model", "m", "--model-timeout", "2", "--isa", "avx2", str(src)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    doc = json.loads(out.out)
+    model_notes = [n for n in doc.get("notes", []) if n.startswith("model:")]
+    assert len(model_notes) == 1, doc.get("notes")
+    loops = doc["files"][0]["loops"]
+    assert len(loops) == 3
+    assert any(c["status"] == "verified" and c["origin"].startswith("rules:") for c in loops[0]["candidates"])

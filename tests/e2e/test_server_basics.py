@@ -13,9 +13,11 @@ from pytest_lsp import LanguageClient
 ON_DEMAND = {"verifyOn": "demand"}
 
 
-@pytest.mark.simdlens_settings(ON_DEMAND)
-async def test_open_a_c_file_and_get_diagnostics(client: LanguageClient, tmp_path: Path) -> None:
-    uri = client.editor.open(tmp_path / "dot.c", DOT_C)  # type: ignore[attr-defined]
+@pytest.mark.simdlens_settings({"verifyOn": "demand", "cacheDir": tempfile.mkdtemp(prefix="simdlens-e2e-own-")})
+async def test_open_a_c_file_diagnostics_hover_report(client: LanguageClient, tmp_path: Path) -> None:
+    """Nothing verified (on demand): diagnostics, lens, hover, the report and clearing the cache."""
+    editor = client.editor  # type: ignore[attr-defined]
+    uri = editor.open(tmp_path / "dot.c", DOT_C)
     codes = await wait_until(lambda: diagnostic_codes(client, uri), 10, "diagnostics")
     assert codes[DOT_HEADER_LINE] == "SL101"
     assert codes[PREFIX_HEADER_LINE] == "SL201"
@@ -29,12 +31,6 @@ async def test_open_a_c_file_and_get_diagnostics(client: LanguageClient, tmp_pat
     # on demand: the lens offers to verify, nothing ran
     assert await lens_title(client, uri, DOT_HEADER_LINE) == "not verified: verify on demand — click to verify"
 
-
-@pytest.mark.simdlens_settings(ON_DEMAND)
-async def test_hover_on_a_loop_header(client: LanguageClient, tmp_path: Path) -> None:
-    editor = client.editor  # type: ignore[attr-defined]
-    uri = editor.open(tmp_path / "dot.c", DOT_C)
-    await wait_until(lambda: diagnostic_codes(client, uri), 10, "diagnostics")
     hover = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=editor.position_of(uri, "for (int i = 1", 3)))
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
@@ -44,6 +40,15 @@ async def test_hover_on_a_loop_header(client: LanguageClient, tmp_path: Path) ->
     nothing = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(0, 0)))
     assert nothing is None
+
+    report = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="simdlens.showReport", arguments=[uri]))
+    assert report["markdown"].startswith("# simdlens report: dot.c")
+    assert "## Line 11" in report["markdown"] and "not vectorizable" in report["markdown"]
+    assert [d.uri for d in client.shown_documents] == [report["uri"]]
+    cleared = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="simdlens.clearCache", arguments=[]))
+    assert cleared["cleared"] >= 0 and "error" not in cleared
 
 
 @pytest.mark.simdlens_settings({"verifyOn": "demand", "diagnostics": "all"})
@@ -69,11 +74,13 @@ async def test_huge_binary_and_unknown_documents(client: LanguageClient, tmp_pat
     huge = "int x;\n" * 400_000  # 2.8 MB
     huge_uri = editor.open(tmp_path / "huge.c", huge)
     binary_uri = editor.open(tmp_path / "blob.c", "\x00\x01\x02ELF" * 100)
-    await wait_until(lambda: sum("skipped" in m.message for m in client.messages) >= 2, 20, "skip messages")
+    latin1_uri = editor.open(tmp_path / "latin1.c", "int caf\udce9 = 1;\n")  # a Latin-1 byte the editor kept raw
+    await wait_until(lambda: sum("skipped" in m.message for m in client.messages) >= 3, 20, "skip messages")
     skipped = [m.message for m in client.messages if "skipped" in m.message]
     assert any("huge.c" in m and "2 MB" in m for m in skipped)
     assert any("blob.c" in m and "binary" in m for m in skipped)
-    for uri in (huge_uri, binary_uri, (tmp_path / "never-opened.c").as_uri()):
+    assert any("latin1.c" in m and "not UTF-8" in m for m in skipped)
+    for uri in (huge_uri, binary_uri, latin1_uri, (tmp_path / "never-opened.c").as_uri()):
         ident = types.TextDocumentIdentifier(uri=uri)
         assert await client.text_document_hover_async(types.HoverParams(text_document=ident, position=types.Position(0, 0))) is None
         assert not await client.text_document_code_lens_async(types.CodeLensParams(text_document=ident))
@@ -106,16 +113,3 @@ async def test_untrusted_workspace_compiles_nothing(client: LanguageClient, tmp_
     assert answer["queued"] == 0 and "not trusted" in answer["reason"]
     assert client.progress_reports == {}  # no verification ever started
 
-
-@pytest.mark.simdlens_settings({"verifyOn": "demand", "cacheDir": tempfile.mkdtemp(prefix="simdlens-e2e-own-")})
-async def test_show_report_and_clear_cache(client: LanguageClient, tmp_path: Path) -> None:
-    uri = client.editor.open(tmp_path / "dot.c", DOT_C)  # type: ignore[attr-defined]
-    await wait_until(lambda: diagnostic_codes(client, uri), 10, "diagnostics")
-    report = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="simdlens.showReport", arguments=[uri]))
-    assert report["markdown"].startswith("# simdlens report: dot.c")
-    assert "## Line 11" in report["markdown"] and "not vectorizable" in report["markdown"]
-    assert [d.uri for d in client.shown_documents] == [report["uri"]]
-    cleared = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="simdlens.clearCache", arguments=[]))
-    assert cleared["cleared"] >= 0 and "error" not in cleared

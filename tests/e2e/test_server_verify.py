@@ -110,6 +110,11 @@ async def test_code_action_edit_compiles_and_matches_the_original(client: Langua
     edited = editor.text(uri)
     assert edited != DOT_C and "immintrin.h" in edited
     assert _compile_and_compare(DOT_C, edited, tmp_path) == "ok"
+    # the rewritten loop (vector, tail and the original kept under #else) is not offered again
+    await wait_until(lambda: not [d for d in client.diagnostics.get(uri, []) if str(d.code) in ("SL101", "SL102")],
+                     20, "the rewritten loop to stop being offered")
+    assert [d for d in client.diagnostics[uri] if str(d.code) == "SL201"]  # prefix_sum is still there
+    assert not [lens for lens in (await lenses(client, uri)).values() if lens.command and "apply" in lens.command.title]
 
 
 async def test_apply_and_benchmark(client: LanguageClient, tmp_path: Path) -> None:

@@ -226,3 +226,20 @@ SPECIAL["split"] = """void one_time(float *restrict a, const float *restrict b, 
 SPECIAL["invariant_element"] = """void scale_by_first(float *restrict d, const float *restrict a, int n) {
     for (int i = 0; i < n; i++) d[i] = a[i] * a[0];
 }"""
+
+SPECIAL["symbolic_distance"] = """void shift_by(float *x, int n, int k) {
+    for (int i = 0; i < n; i++) x[i + k] = x[i] * 2.0f;
+}"""
+SPECIAL["down_by_three"] = """void down3(int *restrict dst, int n) {
+    for (int i = n; i > 0; i -= 3) dst[i] = i;
+}"""
+
+SPECIAL["node_splitting"] = """void node_split(float *restrict a, float *restrict b, const float *restrict c, const float *restrict d, int n) {
+    for (int i = 0; i < n - 1; i++) { a[i] = b[i] + c[i]; b[i] = a[i + 1] * d[i]; }
+}"""
+SPECIAL["reorder"] = """void reorder(float *restrict a, float *restrict d, const float *restrict b, int n) {
+    for (int i = 1; i < n; i++) { d[i] = a[i - 1] * 2.0f; a[i] = b[i] + 1.0f; }
+}"""
+SPECIAL["anti_after_store"] = """void anti(float *restrict a, const float *restrict b, float *restrict c, int n) {
+    for (int i = 0; i < n - 1; i++) { a[i] = b[i] * 2.0f; c[i] = a[i + 1] + a[i]; }
+}"""

@@ -24,6 +24,7 @@ REFUSED = {
     ("widen_uint64", "avx2"): "no conversion from uint64",
     ("step_two", "avx2"): "no scatter",  # a stride-2 store needs AVX-512 scatters
     ("compress", "avx2"): "needs AVX-512",
+    ("down_by_three", "avx2"): "no scatter",
 }
 # The analysis (not the rules) judges narrow min/max updates a recurrence: no kernel to rewrite.
 NO_KERNEL = {f"{f}_{t}" for f in ("min", "max") for t in ("int8", "uint8", "int16", "uint16")}
@@ -35,7 +36,9 @@ EXPECTED_FAMILY = {
     "byte_avg": "byte_avg", "dot": "dot_product", "dot_i16": "dot_product", "reverse": "reverse",
     "induction": "induction", "guarded_load": "select", "search_break": "search", "count_if": "reduction",
     "gather": "gather", "guarded_gather": "gather", "strided_load": "strided", "step_two": "strided", "peel": "peel",
-    "compress": "compress", "split": "split", "invariant_element": "elementwise",
+    "compress": "compress", "split": "split", "invariant_element": "elementwise", "down_by_three": "strided",
+    "node_splitting": "elementwise", "reorder": "elementwise", "anti_after_store": "elementwise",
+    "symbolic_distance": "elementwise",
 }
 
 

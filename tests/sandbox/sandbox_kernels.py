@@ -301,3 +301,24 @@ FSUM_AVX2 = """float simdlens_kernel(const float *a, int n) {
     return s;
 }
 """
+
+# --- a stencil reading a[i-1]: the footprint starts below the pointer ------------------------------
+
+STENCIL = make_kernel(
+    "stencil",
+    "void simdlens_kernel(float *restrict b, const float *restrict a, int n) {\n"
+    "    for (int i = 0; i < n; i++) b[i] = a[i - 1] + a[i];\n}\n",
+    "void simdlens_kernel(float *restrict b, const float *restrict a, int n)",
+    (KernelParam("b", "float *restrict b", ParamRole.OUT, FLOAT, restrict=True),
+     KernelParam("a", "const float *restrict a", ParamRole.IN, FLOAT, restrict=True), n_param()),
+    (fp("b"), Footprint("a", "-1", "n - 1")),
+)
+_STENCIL_BODY = """void simdlens_kernel(float *restrict b, const float *restrict a, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(b + i, _mm256_add_ps(_mm256_loadu_ps(a + i - LAG), _mm256_loadu_ps(a + i)));
+    for (; i < n; i++) b[i] = a[i - 1] + a[i];
+}
+"""
+STENCIL_AVX2 = _STENCIL_BODY.replace("LAG", "1")
+STENCIL_READS_BEFORE_START_BUG = _STENCIL_BODY.replace("LAG", "2")  # off by one, below the array

@@ -63,7 +63,7 @@ def test_without_bubblewrap_model_code_is_not_run_and_rule_code_runs_with_rlimit
             return await sandbox.verify(SAXPY, [cand(SAXPY, "avx2", SAXPY_AVX2, origin="model:some-llm"),
                                                 cand(SAXPY, "avx2", SAXPY_AVX2, origin="rules:elementwise")], bench=False)
 
-    model, rules = run(lambda: go(base_settings))
+    model, rules = run(lambda: go(base_settings))  # (no bwrap: this also exercises rlimits-only runs)
     assert model.verdict.status == Status.REJECTED
     assert "apt-get install bubblewrap" in model.verdict.detail and "\n" not in model.verdict.detail
     assert rules.verdict.status == Status.VERIFIED, rules.verdict
@@ -119,3 +119,38 @@ def _running(program: str) -> bool:
             except OSError:
                 pass
     return False
+
+
+def _clang() -> str | None:
+    import shutil
+
+    return next((n for n in ("clang", *(f"clang-{v}" for v in range(21, 13, -1))) if shutil.which(n)), None)
+
+
+@pytest.mark.skipif(_clang() is None, reason="clang not installed")
+def test_clang_builds_verify_and_catch_the_same_bugs(base_settings: Settings) -> None:
+    from sandbox_kernels import GUARDED, GUARDED_UNCONDITIONAL_LOAD_BUG, SAXPY_REMAINDER_BUG
+
+    settings = base_settings.replace(compiler=_clang())
+
+    async def go() -> tuple[CandidateResult, ...]:
+        async with Sandbox(settings) as sandbox:
+            saxpy = await sandbox.verify(SAXPY, [cand(SAXPY, "avx2", SAXPY_AVX2), cand(SAXPY, "avx2", SAXPY_REMAINDER_BUG)], bench=False)
+            guarded = await sandbox.verify(GUARDED, [cand(GUARDED, "avx2", GUARDED_UNCONDITIONAL_LOAD_BUG)], bench=False)
+            return (*saxpy, *guarded)
+
+    good, remainder, guard = run(go)
+    assert good.verdict.status == Status.VERIFIED, good.verdict
+    assert remainder.verdict.status == Status.MISMATCH
+    assert guard.verdict.status == Status.SANITIZER
+
+
+def test_candidate_that_does_not_define_the_kernel_function_is_rejected_before_compiling(base_settings: Settings) -> None:
+    renamed = cand(SAXPY, "avx2", SAXPY_AVX2.replace("simdlens_kernel", "saxpy_avx2"))
+
+    async def go() -> tuple[CandidateResult, ...]:
+        async with Sandbox(base_settings) as sandbox:
+            return await sandbox.verify(SAXPY, [renamed], bench=False)
+
+    (result,) = run(go)
+    assert result.verdict.status == Status.REJECTED and "simdlens_kernel()" in result.verdict.detail

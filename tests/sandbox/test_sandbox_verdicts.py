@@ -26,6 +26,9 @@ from sandbox_kernels import (
     SAXPY_CRASH,
     SAXPY_FMA,
     SAXPY_REMAINDER_BUG,
+    STENCIL,
+    STENCIL_AVX2,
+    STENCIL_READS_BEFORE_START_BUG,
     U8ADD,
     U8ADD_AVX2,
     U8ADD_SATURATING_BUG,
@@ -64,6 +67,8 @@ BATCHES = {
     ISUM: {"isum_avx512": cand(ISUM, "avx512", ISUM_AVX512)},
     FSUM: {"fsum_declared": cand(FSUM, "avx2", FSUM_AVX2, caveats=("reassociates floating-point additions",)),
            "fsum_undeclared": cand(FSUM, "avx2", FSUM_AVX2)},
+    STENCIL: {"stencil_avx2": cand(STENCIL, "avx2", STENCIL_AVX2),
+              "stencil_underflow_bug": cand(STENCIL, "avx2", STENCIL_READS_BEFORE_START_BUG)},
     SAXPY_CPP: {"cpp_saxpy_avx2": cand(SAXPY_CPP, "avx2", SAXPY_AVX2),
                 "cpp_saxpy_remainder_bug": cand(SAXPY_CPP, "avx2", SAXPY_REMAINDER_BUG)},
 }
@@ -88,7 +93,8 @@ def _runs(isa: str) -> bool:
     return host_cpu().runs(isa)
 
 
-@pytest.mark.parametrize("name", ["saxpy_avx2", "umax_avx2", "u8add_avx2", "inc_overlap_safe", "fmax_avx2", "cpp_saxpy_avx2"])
+@pytest.mark.parametrize("name", ["saxpy_avx2", "umax_avx2", "u8add_avx2", "inc_overlap_safe", "fmax_avx2", "cpp_saxpy_avx2",
+                                  "stencil_avx2"])
 def test_correct_avx2_rewrites_are_verified(results: dict[str, CandidateResult], name: str) -> None:
     if not _runs("avx2"):
         pytest.skip("host lacks AVX2")
@@ -145,6 +151,11 @@ def test_unconditional_load_past_a_guard_is_a_sanitizer_finding(results: dict[st
     v = results["guarded_load_bug"].verdict
     assert v.status == Status.SANITIZER, v
     assert "heap-buffer-overflow" in v.detail and "READ" in v.detail
+
+
+def test_read_below_a_footprint_that_starts_at_minus_one_is_a_sanitizer_finding(results: dict[str, CandidateResult]) -> None:
+    v = results["stencil_underflow_bug"].verdict
+    assert v.status == Status.SANITIZER and "heap-buffer-overflow" in v.detail, v
 
 
 def test_rewrite_that_breaks_on_overlapping_pointers_is_a_mismatch_with_the_overlap(results: dict[str, CandidateResult]) -> None:

@@ -10,7 +10,7 @@ from server_builders import DOT_LOOP, SOURCE, dot_report, kernel
 
 from simdlens.config import Settings
 from simdlens.server.config import ServerConfig
-from simdlens.server.documents import Change, OpenDocument, merge
+from simdlens.server.documents import Change, OpenDocument, merge, rewritten_regions
 from simdlens.server.features import commands
 from simdlens.server.positions import LineIndex
 from simdlens.server.state import ByteEdit, EditLog, LoopStatus
@@ -73,6 +73,35 @@ def test_results_are_dropped_when_the_kernel_changes() -> None:
     fresh = dataclasses.replace(dot_report(doc.source), results=())
     second = merge(doc, 2, doc.source, [fresh], (), "", {"loop-dot": kernel("loop-dot", "another-hash")})
     assert second.loops[0].status is LoopStatus.QUEUED and second.loops[0].report.results == ()
+
+
+REWRITTEN = b"""float dot(const float *a, const float *b, int n) {
+    float s = 0.0f;
+#if defined(__AVX2__)
+    {
+        /* simdlens rules:dot_product (avx2, 8 lanes) */
+        int i = 0;
+        for (; i + 8 <= n; i += 8) { }
+        for (; i < n; i++) s += a[i] * b[i];
+    }
+#else
+    for (int i = 0; i < n; i++)
+        s += a[i] * b[i];
+#endif
+#ifdef OTHER
+    for (int j = 0; j < n; j++) s += a[j];
+#endif
+    return s;
+}
+"""
+
+
+def test_loops_of_a_written_rewrite_are_not_offered_again() -> None:
+    (region,) = rewritten_regions(REWRITTEN)
+    text = REWRITTEN[region[0]:region[1]]
+    assert text.startswith(b"#if defined(__AVX2__)") and text.endswith(b"#endif")
+    assert b"for (int j" not in text  # the next, unrelated conditional block is not part of it
+    assert rewritten_regions(SOURCE) == []
 
 
 def test_waiting_reason_marks_new_loops_skipped() -> None:

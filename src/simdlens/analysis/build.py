@@ -139,10 +139,6 @@ def convert(e: Expr, t: CType) -> Expr:
     return Cast(e, t, implicit=True)
 
 
-def lanes(t: CType, bits: int) -> int:
-    return bits // t.bits
-
-
 # --------------------------------------------------------------------------------------------------
 # Declarations visible to a loop
 # --------------------------------------------------------------------------------------------------
@@ -327,7 +323,6 @@ class _FileScan:
     def __init__(self, tree: tree_sitter.Tree) -> None:
         self.tree = tree  # keeps id(tree) valid while cached
         self.functions: dict[int, _FunctionScope] = {}
-        self.macro_nodes: dict[str, tree_sitter.Node | None] = {}
 
 
 _SCANS: dict[int, _FileScan] = {}
@@ -439,9 +434,17 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
         if site.role != LoopRole.INNERMOST:
             inner = _first_inner_loop(node)
             line = inner.start_point[0] + 1 if inner is not None else 0
-            if site.role == LoopRole.OUTER_VECTORIZABLE:
+            if site.role == LoopRole.OUTER_VECTORIZABLE and inner is not None:
+                # the inner loop runs a few constant times: unrolled, the outer loop is an ordinary candidate
+                b = _Builder(site, node, enclosing_function(node), tree, source, ctx)
+                b.unroll = inner
+                ir, reasons = b.run()
+                if ir is not None:
+                    return ir, (Reason("outer_vectorizable", f"the inner loop at line {line} runs a few constant "
+                                       "times: analysed unrolled, for vectorizing this outer loop", site.header),
+                                *reasons)
                 return None, (Reason("outer_loop", f"contains the short inner loop at line {line}: a candidate for "
-                                     "outer-loop vectorization (this level is not analysed further)", site.header),)
+                                     "outer-loop vectorization, but not analysable", site.header), *reasons)
             return None, (Reason("outer_loop", f"contains the loop at line {line}: the inner loop is the candidate",
                                  site.header),)
         fn = enclosing_function(node)
@@ -530,6 +533,7 @@ class _Builder:
         self._decl_cache: dict[str, Decl | None] = {}
         self.range_ref: tuple[str, Access] | None = None  # `for (T &x : v)`: x is v[k]
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
+        self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
 
     # ---- entry ---------------------------------------------------------------------------------
 
@@ -541,7 +545,6 @@ class _Builder:
         body = self.body_node
         if body is None:
             return None, (Reason("parse", "the loop has no body", self.site.header),)
-        self._forbidden(body)
         self._scan_uses(body)
         pre: list[Stmt] = header.pop("exits")
         stmts = pre + self._block(_stmts_of(body), cond=False)
@@ -708,7 +711,7 @@ class _Builder:
             if c is counter_cmp:
                 continue
             # Conditions after the counter test are only evaluated while the counter is in range.
-            e = self._cond(c, guarded=c.start_byte > counter_cmp.start_byte)
+            e = self._expr(c)
             exits.append(Exit(Unary("!", e, INT32), "break", span=node_span(c)))
         if exits:
             self.written_outer.add(iv)
@@ -821,7 +824,7 @@ class _Builder:
         exits: list[Stmt] = []
         for c in conjuncts:
             if c is not counter_cmp:
-                e = self._cond(c, guarded=c.start_byte > counter_cmp.start_byte)
+                e = self._expr(c)
                 exits.append(Exit(Unary("!", e, INT32), "break", span=node_span(c)))
         return {"lower": name, "upper": upper.strip(), "cmp": cmp, "step": step, "trip": trip, "declared": False,
                 "exits": exits}
@@ -937,6 +940,13 @@ class _Builder:
             raise _Unsupported("not_counted", "the counter grows but the condition waits for it to fall", cnode)
         if step < 0 and cmp in ("<", "<="):
             raise _Unsupported("not_counted", "the counter falls but the condition waits for it to grow", cnode)
+        if t.bits < 32:
+            # a narrow counter wraps (or overflows) before reaching a bound outside its range
+            lo_t, hi_t = (-(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1) if t.signed else (0, (1 << t.bits) - 1)
+            ub = self._int_text(upper)
+            if ub is None or not lo_t <= ub <= hi_t or (cmp == "<=" and ub == hi_t) or (cmp == ">=" and ub == lo_t):
+                raise _Unsupported("not_counted", f"the counter is {t.spelling or t.name} ({t.bits} bits): a bound "
+                                   "outside its range makes it wrap and the loop never end", cnode)
         if step < 0 and cmp == ">=" and not t.signed:
             uv = self._int_text(upper)
             if uv == 0:
@@ -1006,24 +1016,16 @@ class _Builder:
 
     # ---- body checks ------------------------------------------------------------------------------
 
-    def _forbidden(self, body: tree_sitter.Node) -> None:
-        stack = [body]
-        while stack:
-            n = stack.pop()
-            t = n.type
-            hit = _CONTROL.get(t)
-            if hit is not None:
-                self.reasons.append(Reason(hit[0], hit[1], node_span(n)))
-                if t == "switch_statement":
-                    continue
-            stack.extend(n.named_children)
-
     def _scan_uses(self, body: tree_sitter.Node) -> None:
-        """Where every identifier in the body is read or written, and whether under a condition."""
+        """Where every identifier in the body is read or written, and whether under a condition; and
+        the control flow the IR cannot express (goto, switch, asm, ...), as reasons."""
         stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
         while stack:
             n, cond = stack.pop()
             t = n.type
+            hit = _CONTROL.get(t)
+            if hit is not None:
+                self.reasons.append(Reason(hit[0], hit[1], node_span(n)))
             if t == "identifier":
                 parent = n.parent
                 write = parent is not None and (
@@ -1079,7 +1081,7 @@ class _Builder:
             if n.type == "continue_statement":
                 break  # the rest of the block is dead
             if n.type == "if_statement" and self._is_continue_if(n):
-                c = self._safe(lambda n=n: self._cond(_field(n, "condition"), cond))
+                c = self._safe(lambda n=n: self._expr(_field(n, "condition")))
                 rest = self._block(nodes[i + 1:], True)
                 if c is not None:
                     out.append(If(Unary("!", c, INT32), tuple(rest), (), node_span(n)))
@@ -1120,6 +1122,8 @@ class _Builder:
         if t == "if_statement":
             return self._if(n, cond)
         if t in _LOOP_TYPES:
+            if self.unroll is not None and n.id == self.unroll.id:
+                return self._unrolled(n, cond)
             raise _Unsupported("nested_loop", "contains another loop", n)
         if t in ("break_statement", "return_statement", "continue_statement"):
             raise _Unsupported("unsupported_control", f"'{_text(n).strip()}' in an unsupported position", n)
@@ -1128,6 +1132,44 @@ class _Builder:
         if t == "comment" or t == ";":
             return []
         raise _Unsupported("unsupported", f"unsupported statement '{_text(n).strip()[:40]}'", n)
+
+    def _unrolled(self, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
+        """The short inner loop `for (k = c0; k < c1; k++) body` as c1 - c0 copies of body, k constant."""
+        init = n.child_by_field_name("initializer")
+        c = _strip(n.child_by_field_name("condition"))
+        upd = n.child_by_field_name("update")
+        if init is None or c is None or upd is None:
+            raise _Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
+        if init.type == "declaration":
+            ds = _decls_of(init)
+            vals = [d.child_by_field_name("value") for d in init.children_by_field_name("declarator")]
+            if len(ds) != 1 or vals[0] is None:
+                raise _Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
+            k, start = ds[0].name, self._int_const(vals[0])
+        elif init.type == "assignment_expression":
+            left = _strip(init.child_by_field_name("left"))
+            k, start = (_text(left) if left is not None else ""), self._int_const(_field(init, "right"))
+            if self._used_after(k):
+                raise _Unsupported("nested_loop", f"the inner counter {k} is used after the loop", n)
+        else:
+            raise _Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
+        got = self._cmp_on(c, k) if k else None
+        if start is None or got is None or got[0] not in ("<", "<=") or self._step_of(upd, k) != 1:
+            raise _Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
+        end = self._int_text(got[1])
+        if end is None:
+            raise _Unsupported("nested_loop", "the inner loop's bound is not a constant", n)
+        stop = end + (1 if got[0] == "<=" else 0)
+        if stop - start > 16:
+            raise _Unsupported("nested_loop", "the inner loop is too long to unroll", n)
+        out: list[Stmt] = []
+        for v in range(start, stop):
+            self.macro_args.append({k: Const(v, INT32, str(v))})
+            try:
+                out.extend(self._block(_stmts_of(n.child_by_field_name("body")), cond))
+            finally:
+                self.macro_args.pop()
+        return out
 
     def _declaration(self, n: tree_sitter.Node) -> list[Stmt]:
         out: list[Stmt] = []
@@ -1516,7 +1558,7 @@ class _Builder:
         span = node_span(n)
         # search: if (c) break; / if (c) return e; / if (c) { x = e; break; }
         if then and then[-1].type in ("break_statement", "return_statement"):
-            c = self._cond(cnode, cond)
+            c = self._expr(cnode)
             last = then[-1]
             value: Expr | None = None
             var = ""
@@ -1547,7 +1589,7 @@ class _Builder:
         pk = self._if_pack(cnode, then, else_nodes, span, cond)
         if pk is not None:
             return pk
-        c = self._cond(cnode, cond)
+        c = self._expr(cnode)
         then_s = self._block(then, True)
         else_s = self._block(else_nodes, True)
         return [If(c, tuple(then_s), tuple(else_s), span)]
@@ -1655,16 +1697,13 @@ class _Builder:
         root, base_text, elem, arr = self._base(base)
         self._note_array(root, arr, elem)
         dst = Access(root, base_text, elem, None, 0, "", Var(counter, ct), node_span(left))
-        c = self._cond(cnode, False)
+        c = self._expr(cnode)
         value = convert(self._expr(_field(a, "right")), elem)
         self.scalars[counter] = Scalar(counter, ct, ScalarRole.COUNTER, decl=(self._iv_decl(counter) or Decl(counter, "")).text)
         self.written_outer.add(counter)
         return [Pack(c, dst, counter, value, span)]
 
     # ---- expressions --------------------------------------------------------------------------------
-
-    def _cond(self, node: tree_sitter.Node, guarded: bool) -> Expr:
-        return self._expr(node)
 
     def _line(self, pos: int) -> int:
         return self.source.count(b"\n", 0, pos) + 1
@@ -2195,6 +2234,9 @@ class _Builder:
             return _Aff(0, c.value) if isinstance(c.value, int) and not c.type.is_float else None
         if t == "identifier":
             name = _text(n)
+            if self.macro_args and name in self.macro_args[-1]:
+                bound = self.macro_args[-1][name]
+                return _Aff(0, bound.value) if isinstance(bound, Const) and isinstance(bound.value, int) else None
             if name == self.iv:
                 return _Aff(1, 0)
             if name in self.local_aff:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from typing import Any
 
 from simdlens.analysis import mathcalls
@@ -357,8 +358,27 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
             return None
         los: list[str] = []
         his: list[str] = []
+        # accesses that differ only in their constant offset: keep the extreme offsets only
+        spread: dict[tuple[str, int | None, str], tuple[int, int]] = {}
         for a in items:
-            row = _row_offset(a, loop, renames)
+            if a.index is None:
+                key = (a.base, a.coeff, a.symbolic)
+                lo_o, hi_o = spread.get(key, (a.offset, a.offset))
+                spread[key] = (min(lo_o, a.offset), max(hi_o, a.offset))
+        done: set[tuple[str, int | None, str]] = set()
+        for a in items:
+            if a.index is None:
+                key = (a.base, a.coeff, a.symbolic)
+                if key not in done:
+                    done.add(key)
+                    lo_o, hi_o = spread[key]
+                    lo_list: list[str] = []
+                    hi_list: list[str] = []
+                    _span_of(replace(a, offset=lo_o), loop, renames, first, last, lo_list, [])
+                    _span_of(replace(a, offset=hi_o), loop, renames, first, last, [], hi_list)
+                    los.extend(lo_list)
+                    his.extend(hi_list)
+                continue
             if a.index is not None:
                 pk = next((s for s in walk_stmts(loop.body) if isinstance(s, Pack) and s.dst is a), None)
                 if pk is not None:
@@ -372,17 +392,6 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                 los.append("0")
                 his.append(f"({trip}) - 1")
                 continue
-            sym = _rename(a.symbolic, renames) if a.symbolic else ""
-            if not a.coeff:
-                fixed = _index_text(row, 0, "", a.offset, sym)
-                los.append(fixed)
-                his.append(fixed)
-                continue
-            at_first = _index_text(row, a.coeff, first, a.offset, sym)
-            at_last = _index_text(row, a.coeff, last, a.offset, sym)
-            lo, hi = (at_first, at_last) if a.coeff * loop.step > 0 else (at_last, at_first)
-            los.append(lo)
-            his.append(hi)
         out.append(Footprint(pname, _combine(los, "<"), _combine(his, ">"), root in guarded))
     final = []
     for f in out:
@@ -392,6 +401,23 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
         else:
             final.append(f)
     return final
+
+
+def _span_of(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str, los: list[str],
+             his: list[str]) -> None:
+    """The lowest and highest element an affine access touches over the loop, as C."""
+    row = _row_offset(a, loop, renames)
+    sym = _rename(a.symbolic, renames) if a.symbolic else ""
+    if not a.coeff:
+        fixed = _index_text(row, 0, "", a.offset, sym)
+        los.append(fixed)
+        his.append(fixed)
+        return
+    at_first = _index_text(row, a.coeff, first, a.offset, sym)
+    at_last = _index_text(row, a.coeff, last, a.offset, sym)
+    lo, hi = (at_first, at_last) if a.coeff * loop.step > 0 else (at_last, at_first)
+    los.append(lo)
+    his.append(hi)
 
 
 def _index_text(row: str, coeff: int, iv: str, offset: int, sym: str) -> str:

@@ -41,6 +41,7 @@ from simdlens.analysis.ir import (
     Pack,
     Reduce,
     ReduceOp,
+    ScalarRole,
     Select,
     Step,
     Stmt,
@@ -92,6 +93,8 @@ class _Judge:
         for c in codes:
             if c in ("pointer_walk", "range_for"):
                 self.facts.add(c)
+            elif c == "outer_vectorizable":
+                self.facts.add("outer")
             elif c == "math_call":
                 self.facts.add("svml")
             elif c == "fma_call":
@@ -457,6 +460,21 @@ class _Judge:
                     self.reasons.append(Reason("may_alias", f"{r1} and {r2} are pointers without restrict and may "
                                                "overlap: needs a runtime overlap check",
                                                spans.get(r1 if r1 in written else r2)))
+        # A scalar read through a pointer on every iteration (`p->scale`) may sit inside an array the loop
+        # writes: the check proves it does not.
+        for sc in self.loop.scalars:
+            if "->" not in sc.name or sc.role != ScalarRole.INVARIANT:
+                continue
+            for r in sorted(written):
+                arr = self.loop.array(r)
+                if arr is None or not arr.pointer or arr.restrict or r == sc.name.split("->")[0]:
+                    continue
+                if arr.elem.name != sc.type.name and arr.elem.name not in _CHAR_TYPES and (
+                        arr.elem.name.lstrip("u") != sc.type.name.lstrip("u")):
+                    continue
+                self.alias.add((f"&{sc.name}", r))
+                self.reasons.append(Reason("may_alias", f"{r} may point at {sc.name}, which the loop reads on every "
+                                           "iteration: needs a runtime check", spans.get(r)))
 
 
 def _red_word(s: Reduce | ArgReduce) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from simdlens.analysis.ir import LoopIR
+from simdlens.analysis.ir import Access, LoopIR
 from simdlens.config import Settings
 from simdlens.core import Analysis, Candidate, Kernel, LoopVerdict, ParamRole, Point, Span, TextEdit
 from simdlens.rules.idioms import rule_name
@@ -106,7 +106,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     vector_k = _block(header, in_kernel)
     if checks:
         k_column = k_start - (kernel.source.rfind("\n", 0, k_start) + 1)
-        vector_k = _versioned(vector_k, _overlap_test(loop, analysis.alias_checks, to_kernel), kernel_loop_text,
+        vector_k = _versioned(vector_k, _overlap_test(loop, analysis.alias_checks, to_kernel, in_kernel.vf), kernel_loop_text,
                               k_column)
         pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
         caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
@@ -120,7 +120,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         original = "\n".join(_scalar_loop(loop, printed))
     vector_u = _block(header, in_user)
     if checks:
-        vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user), original,
+        vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf), original,
                               span.start.column if source is not None else 0)
     edits: list[TextEdit] = []
     missing = [f for f in flags if not _enabled(f, user_flags)]
@@ -166,39 +166,76 @@ def _dedent(lines: list[str], column: int) -> list[str]:
     return out
 
 
-def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: object) -> str:
-    """A C condition true when no two named arrays' touched ranges overlap (the loop's footprints)."""
+def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: object, vf: int) -> str:
+    """A C condition under which the vector code is correct for the pairs the analysis could not
+    separate: their touched byte ranges are disjoint (different storage), or, for two offsets into the
+    same array, the run-time distance is 0 or at least a whole vector step."""
     assert callable(rename)
-    ranges: dict[str, tuple[str, str]] = {}
     from simdlens.analysis.ir import Load, Store, walk_exprs, walk_stmts
 
-    accesses = []
+    accesses: list[tuple[Access, bool]] = []
     for s in walk_stmts(loop.body):
         if isinstance(s, Store):
-            accesses.append(s.access)
+            accesses.append((s.access, True))
         for attr in ("value", "cond", "index", "step"):
             e = getattr(s, attr, None)
             if e is not None and not isinstance(e, str | tuple):
-                accesses += [x.access for x in walk_exprs(e) if isinstance(x, Load)]
+                accesses += [(x.access, False) for x in walk_exprs(e) if isinstance(x, Load)]
+
+    def squash(text: str) -> str:
+        return re.sub(r"\s+", "", text)
+
+    def group(name: str) -> list[tuple[Access, bool]]:
+        key = squash(name)
+        mine = [(a, w) for a, w in accesses
+                if squash(f"{a.base}+{a.symbolic}" if a.symbolic else a.base) == key
+                or (not a.symbolic and a.base == a.root and squash(a.root) == key)]
+        if not mine or any(a.coeff != 1 for a, _ in mine):
+            raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
+        return mine
+
+    def where(a: Access) -> str:
+        return f"({a.offset})" + (f" + ({rename(a.symbolic)})" if a.symbolic else "")
+
     first = f"({rename(loop.lower)})"
     last = f"({rename(loop.lower)} + ({loop.step}) * ((long long)({rename(loop.trip_count)}) - 1))"
     lo_iv, hi_iv = (first, last) if loop.step > 0 else (last, first)
-    for root in {r for pair in pairs for r in pair}:
-        mine = [a for a in accesses if a.root == root]
-        if not mine:
-            raise Unsupported(f"cannot bound the accesses of {root} for an overlap check")
-        if any(a.coeff != 1 or a.base != mine[0].base or a.symbolic != mine[0].symbolic for a in mine):
-            raise Unsupported(f"cannot bound the accesses of {root} for an overlap check")
-        base, sym = rename(mine[0].base), (f" + ({rename(mine[0].symbolic)})" if mine[0].symbolic else "")
-        lo = min(a.offset for a in mine)
-        hi = max(a.offset for a in mine)
-        ranges[root] = (f"(__UINTPTR_TYPE__)(const void *)&{base}[{lo_iv} + ({lo}){sym}]",
-                        f"(__UINTPTR_TYPE__)(const void *)&{base}[{hi_iv} + ({hi + 1}){sym}]")
     tests = []
-    for a, b in pairs:
-        (a_lo, a_hi), (b_lo, b_hi) = ranges[a], ranges[b]
+    for x, y in pairs:
+        if x.startswith("&") or y.startswith("&"):  # a scalar the loop reads through a pointer vs an array
+            obj, arr = (x, y) if x.startswith("&") else (y, x)
+            g = group(arr)
+            if len({(a.base, a.symbolic) for a, _ in g}) != 1:
+                raise Unsupported(f"cannot bound the accesses of {arr} for a run-time check")
+            a0 = g[0][0]
+            base, sym = rename(a0.base), (f" + ({rename(a0.symbolic)})" if a0.symbolic else "")
+            lo, hi = min(a.offset for a, _ in g), max(a.offset for a, _ in g)
+            a_lo = f"(__UINTPTR_TYPE__)(const void *)&{base}[{lo_iv} + ({lo}){sym}]"
+            a_hi = f"(__UINTPTR_TYPE__)(const void *)&{base}[{hi_iv} + ({hi + 1}){sym}]"
+            o = f"({rename(obj[1:])})"
+            tests.append(f"({a_hi} <= (__UINTPTR_TYPE__)(const void *)&{o} || "
+                         f"(__UINTPTR_TYPE__)(const void *)(&{o} + 1) <= {a_lo})")
+            continue
+        gx, gy = group(x), group(y)
+        if {a.base for a, _ in gx} == {a.base for a, _ in gy} and len({a.base for a, _ in gx}) == 1:
+            for a, wa in gx:  # one array, two symbolic offsets: a distance check
+                for b, wb in gy:
+                    if wa or wb:
+                        d = f"(long long)(({where(a)}) - ({where(b)}))"
+                        tests.append(f"({d} == 0 || {d} >= {vf} || {d} <= -{vf})")
+            continue
+        spans = []
+        for g in (gx, gy):
+            if len({(a.base, a.symbolic) for a, _ in g}) != 1:
+                raise Unsupported(f"cannot bound the accesses of {x if g is gx else y} for a run-time check")
+            a0 = g[0][0]
+            base, sym = rename(a0.base), (f" + ({rename(a0.symbolic)})" if a0.symbolic else "")
+            lo, hi = min(a.offset for a, _ in g), max(a.offset for a, _ in g)
+            spans.append((f"(__UINTPTR_TYPE__)(const void *)&{base}[{lo_iv} + ({lo}){sym}]",
+                          f"(__UINTPTR_TYPE__)(const void *)&{base}[{hi_iv} + ({hi + 1}){sym}]"))
+        (a_lo, a_hi), (b_lo, b_hi) = spans
         tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo})")
-    return f"({rename(loop.trip_count)}) <= 0 || (" + " && ".join(tests) + ")"
+    return f"({rename(loop.trip_count)}) <= 0 || (" + " && ".join(tests or ["1"]) + ")"
 
 
 def _scalar_loop(loop: LoopIR, printer: ScalarPrinter) -> list[str]:

@@ -95,6 +95,7 @@ class _Block:
 
     env: dict[str, VVal] = field(default_factory=dict)
     stepped: set[str] = field(default_factory=set)
+    preloaded: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)
 
 
 def access_key(a: Access) -> tuple[str, str, int, str]:
@@ -211,8 +212,11 @@ class Lowering:
                 bits.add(scalar.type.bits if scalar else 32)
         widest = max(bits or {32})
         vf = self.t.vector_bits // widest
-        if max_lanes is not None and max_lanes < vf:
-            raise Unsupported(f"a dependence allows only {max_lanes} lanes; {self.t.name} needs {vf}")
+        if max_lanes is not None and max_lanes < vf:  # a dependence distance caps the lanes: use a narrower register
+            fit = 1 << (max(max_lanes, 1).bit_length() - 1)
+            if fit * widest < 128 or self.t.vtype("int", fit * widest) is None:
+                raise Unsupported(f"a dependence allows only {max_lanes} lanes, too few for {self.t.name}")
+            vf = fit
         if vf * min(bits or {32}) < 32:
             raise Unsupported(f"mixes {min(bits)}-bit and {widest}-bit elements too narrow for {self.t.name}")
         return vf
@@ -451,6 +455,8 @@ class Lowering:
         return pointer, self.op("add", "int32", self.width(i32), a=first.name, b=steps.name)
 
     def load(self, a: Access) -> VVal:
+        if access_key(a) in self.block.preloaded:
+            return self.block.preloaded[access_key(a)]
         w = self.width(a.elem)
         m = self.memory_mask(a)
         stride = self.stride(a)
@@ -807,7 +813,12 @@ class Lowering:
                 lines.append(f"if ({bits}) {{ {self.iv} = {found}; break; }}")
             else:  # the scalar loop redoes this step and stops where the source stops
                 lines.append(f"if ({bits}) break;")
-        self.statements(schedule(body, self.loop.step))
+        order, preload = schedule(body, self.loop.step)
+        for st in body:  # loads that must see the memory as it was before this step's stores
+            for a in _memory(st)[0]:
+                if access_key(a) in preload and access_key(a) not in self.block.preloaded:
+                    self.block.preloaded[access_key(a)] = self.load(a)
+        self.statements(order)
         return lines
 
     def _combine(self, printer: ScalarPrinter, start: str) -> list[str]:
@@ -1041,10 +1052,13 @@ def _names_used(s: Stmt) -> set[str]:
     return {y.name for x in walk_stmts((s,)) for e in _stmt_exprs(x) for y in walk_exprs(e) if isinstance(y, Var)}
 
 
-def schedule(body: tuple[Stmt, ...], step: int) -> tuple[Stmt, ...]:
-    """Program order, except where a vector step must differ: a load of an element a later iteration
-    writes must come before that store (it reads the old value), a load of an element an earlier
-    iteration wrote must come after it, and of two stores to one element the later iteration's wins.
+def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[tuple[str, str, int, str]]]:
+    """The statements of one vector step in a valid order, and the loads to issue before all of them.
+
+    Program order, except where a vector step must differ: a load of an element an earlier iteration
+    wrote must come after that store; a load of an element a later iteration writes must read the old
+    value, so it is issued at the start of the step ("preloaded") or, if it also has to see another
+    store, ordered before the store; of two stores to one element the later iteration's comes last.
     Raises `Unsupported` when the constraints conflict."""
     n = len(body)
     mem = [_memory(s) for s in body]
@@ -1053,18 +1067,19 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[Stmt, ...]:
     def same(a: Access, b: Access) -> bool:
         return a.root == b.root and a.base == b.base and a.symbolic == b.symbolic and a.affine and b.affine
 
+    sees: set[tuple[int, tuple[str, str, int, str]]] = set()  # loads that must see a store of this step
     for i in range(n):
         for j in range(n):
+            for ld in mem[j][0]:
+                for st in mem[i][1]:
+                    if i != j and same(ld, st):
+                        d = (ld.offset - st.offset) * step
+                        if d < 0 or (d == 0 and i < j):
+                            after[j].add(i)  # j reads what i wrote (this step or before)
+                            sees.add((j, access_key(ld)))
             if i == j:
                 continue
-            for ld in mem[j][0]:  # statement j loads, statement i stores
-                for st in mem[i][1]:
-                    if not same(ld, st):
-                        continue
-                    d = (ld.offset - st.offset) * step
-                    if d < 0 or (d == 0 and i < j):
-                        after[j].add(i)  # j reads what i wrote (this step or before)
-            for sj in mem[j][1]:  # both store
+            for sj in mem[j][1]:
                 for si in mem[i][1]:
                     if same(sj, si) and ((si.offset - sj.offset) * step > 0 or (si.offset == sj.offset and i < j)):
                         after[j].add(i)  # i's write belongs to an earlier iteration: j overwrites it
@@ -1072,14 +1087,20 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[Stmt, ...]:
         for j in range(i + 1, n):
             if defined & _names_used(body[j]):
                 after[j].add(i)
-    for j in range(n):  # loads that must precede a store: i must come after j
+    unconditional = _unconditional_accesses(body)
+    preload: set[tuple[str, str, int, str]] = set()
+    for j in range(n):  # loads that must read the old value of an element a store of this step changes
         for i in range(n):
             if i == j:
                 continue
             for ld in mem[j][0]:
                 for st in mem[i][1]:
                     if same(ld, st) and ((ld.offset - st.offset) * step > 0 or (ld.offset == st.offset and j < i)):
-                        after[i].add(j)
+                        key = access_key(ld)
+                        if key in unconditional and not any(k == key for _, k in sees):
+                            preload.add(key)
+                        else:
+                            after[i].add(j)
     order: list[int] = []
     done: set[int] = set()
     while len(order) < n:
@@ -1088,7 +1109,7 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[Stmt, ...]:
             raise Unsupported("the statements' dependences leave no order for a vector step")
         order.append(ready[0])
         done.add(ready[0])
-    return tuple(body[k] for k in order)
+    return tuple(body[k] for k in order), preload
 
 
 # --------------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import shutil
 import tempfile
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,11 +162,7 @@ class Sandbox:
     # -- the API ------------------------------------------------------------------------------------
 
     async def _verify_now(self, kernel: Kernel, candidates: tuple[Candidate, ...], bench: bool, quick: bool,
-                          progress: ProgressCallback | None = None) -> tuple[CandidateResult, ...]:
-        def report(stage: str, message: str) -> None:
-            if progress is not None:
-                progress(Progress(kernel.content_hash, stage, message))
-
+                          report: Callable[[str, str], None]) -> tuple[CandidateResult, ...]:
         try:
             build = await self._build_for(kernel)
             return await KernelRun(build, report).verify(tuple(candidates), bench=bench, quick=quick)
@@ -179,8 +176,8 @@ class Sandbox:
         """Queue a verification; the Job's `result()` gives what `verify` returns."""
         cands = tuple(candidates)
 
-        async def work(report: object) -> tuple[CandidateResult, ...]:
-            return await self._verify_now(kernel, cands, bench, quick, on_progress)
+        async def work(report: Callable[[str, str], None]) -> tuple[CandidateResult, ...]:
+            return await self._verify_now(kernel, cands, bench, quick, report)
 
         return self._queue_().submit(kernel.content_hash, work, priority=priority, on_progress=on_progress)
 
@@ -191,7 +188,14 @@ class Sandbox:
         if not candidates:
             return ()
         if bypass:
-            return await self._verify_now(kernel, tuple(candidates), bench, quick, on_progress)
+            def report(stage: str, message: str) -> None:
+                if on_progress is not None:
+                    try:
+                        on_progress(Progress(kernel.content_hash, stage, message))
+                    except Exception:  # a broken callback must not break verification
+                        log.exception("progress callback failed")
+
+            return await self._verify_now(kernel, tuple(candidates), bench, quick, report)
         job = self.submit(kernel, candidates, bench=bench, quick=quick, priority=priority, on_progress=on_progress)
         try:
             return await job.result()

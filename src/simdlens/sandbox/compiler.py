@@ -13,9 +13,10 @@ Builds (all with `-falign-functions=64 -falign-loops=64`, because code layout al
             candidate  user flags + ISA flags
             driver     -O2
 
-A compile that includes immintrin.h costs ~0.3 s with gcc, ~0.04 s with a precompiled header, so gcc
-builds use one PCH per (compiler, language, flag set), built once (inside the sandbox) and kept in the
-cache directory.
+A compile that includes immintrin.h costs ~0.3 s with gcc, ~0.04 s with a precompiled header (clang:
+~0.2 s / ~0.09 s), so builds use one PCH per (compiler, language, flag set), built once (inside the
+sandbox) and kept in the cache directory. A PCH the compiler rejects means a plain retry, never a
+compile error for the candidate.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ PCH_HEADER = "simdlens_pch.h"
 MAX_DIAGNOSTICS = 20
 
 _DIAG = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:(?P<col>\d+):)? ?(?P<sev>fatal error|error|Error|warning|Warning): (?P<msg>.*)$")
+_PCH_TROUBLE = re.compile(r"AST file|precompiled header|PCH file|\.gch|\.pch")
 _LINK = re.compile(r"(undefined reference to .*|multiple definition of .*|ld returned .*|cannot find .*)$")
 
 
@@ -206,7 +208,11 @@ class Compiler:
         lang = ("-x", "c++" if language == "cpp" else "c")
         argv = [self.toolchain.driver(language), "-c", *self._quiet(), *lang, *flags, *include,
                 "-o", self.path(build_dir, obj), self.path(build_dir, source)]
-        return await self._run(argv, build_dir)
+        outcome = await self._run(argv, build_dir)
+        if include and not outcome.ok and _PCH_TROUBLE.search(outcome.stderr):  # never blame the candidate
+            log.info("precompiled header rejected; compiling without it")
+            return await self.compile(build_dir, source, obj, language, flags)
+        return outcome
 
     async def link(self, build_dir: Path, objs: tuple[str, ...], exe: str, language: str, flags: tuple[str, ...]) -> CompileOutcome:
         fast_ld = ("-fuse-ld=gold",) if self.toolchain.family == "gcc" and shutil.which("ld.gold") else ()  # links ASan binaries 3x faster than bfd
@@ -236,9 +242,7 @@ class Compiler:
         return CompileOutcome(False, diags, text, result.wall)
 
     async def pch(self, language: str, flags: tuple[str, ...]) -> str | None:
-        """Inside path of a header whose precompiled form matches `flags` (gcc only), or None."""
-        if self.toolchain.family != "gcc":
-            return None
+        """Inside path of a header whose precompiled form matches `flags`, or None."""
         relevant = tuple(f for f in flags if not f.startswith(("-D", "-U")))
         key = hashlib.sha256("\0".join((self.toolchain.cc, self.toolchain.version, language, *relevant)).encode()).hexdigest()[:20]
         task = self._pch_tasks.get(key)
@@ -249,7 +253,8 @@ class Compiler:
 
     async def _build_pch(self, key: str, language: str, flags: tuple[str, ...]) -> str | None:
         directory = self.pch_root / key
-        header, gch = directory / PCH_HEADER, directory / (PCH_HEADER + ".gch")
+        # gcc and clang both pick up "<header>.gch" / "<header>.pch" for `-include <header>`.
+        header, gch = directory / PCH_HEADER, directory / (PCH_HEADER + (".pch" if self.toolchain.family == "clang" else ".gch"))
         inside = f"{self.isolation.path(Mount(self.pch_root, '/pch'))}/{key}/{PCH_HEADER}"
         directory.mkdir(parents=True, exist_ok=True)
         header.write_text("#include <immintrin.h>\n", encoding="utf-8")

@@ -267,6 +267,13 @@ static int sl_bench(const char *sizes, int rounds, double sample_ns, double warm
         sl_case_state *sets = (sl_case_state *)calloc((size_t)nbuf, sizeof(sl_case_state));
         int nsets = 0;
         for (int b = 0; b < nbuf; b++) {
+            if (b == 1) {  /* rotating buffers: at most ~64 MB in all (they only matter below L3 sizes) */
+                long bytes = 0;
+                for (int j = 0; j < SL_NPARAMS; j++)
+                    if (sl_is_array(sl_params[j].role) && sets[0].region[j] == j) bytes += sets[0].hi_b[j] - sets[0].lo_b[j];
+                if (bytes > 0 && (long)nbuf * bytes > (64L << 20)) nbuf = (int)((64L << 20) / bytes) > 1 ? (int)((64L << 20) / bytes) : 1;
+                if (b >= nbuf) break;
+            }
             sl_rng r = {(unsigned long long)size * 7919ull + 17};
             sl_scalars(&sets[b], size, &r, SL_DATA_BENCH);  /* same scalars in every set */
             if (sl_layout(&sets[b], -1, 0)) break;

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -214,6 +215,8 @@ class KernelRun:
                 return Verdict(Status.REJECTED, f"the sandbox is required by the settings: {INSTALL_HINT}")
         if candidate.isa not in ISA_FLAGS:
             return Verdict(Status.REJECTED, f"unknown ISA {candidate.isa!r}")
+        if not re.search(rf"\b{re.escape(self.kernel.name)}\s*\(", candidate.function):
+            return Verdict(Status.REJECTED, f"the candidate does not define {self.kernel.name}() with the kernel's signature")
         return None
 
     async def check(self, candidate: Candidate, *, quick: bool) -> Verdict:
@@ -322,31 +325,27 @@ def _last_marker(stdout: str) -> tuple[str, str] | None:
     return None
 
 
-_ASAN = [
-    (("SEGV", "BUS", "FPE", "ILL", "stack-overflow"), Status.CRASH),
-    (("allocation-size-too-big", "out of memory", "out-of-memory", "rss limit", "calloc-overflow",
-      "requested allocation size", "allocator is out of memory", "Cannot allocate"), Status.CRASH),
-]
+_MEMORY_WORDS = ("allocation-size-too-big", "out of memory", "out-of-memory", "rss limit", "calloc-overflow",
+                 "requested allocation size", "allocator is out of memory", "Cannot allocate", "failed to allocate")
+_CRASH_WORDS = ("SEGV", "BUS", "FPE", "ILL", "ABRT", "stack-overflow")
 
 
 def _sanitizer_summary(stderr: str) -> tuple[Status, str] | None:
-    for line in stderr.splitlines():
-        if "ERROR: AddressSanitizer:" in line or "ERROR: LeakSanitizer" in line:
-            what = line.split("ERROR: ", 1)[1].strip()
-            kind = what.split(":", 1)[1].strip() if ":" in what else what
+    """The first sanitizer report in `stderr`: memory exhaustion and signals are crashes, the rest
+    (out-of-bounds, use-after-free, undefined behaviour) are sanitizer findings."""
+    lines = stderr.splitlines()
+    for line in lines:
+        if "ERROR: AddressSanitizer" in line or "hard rss limit exhausted" in line:
+            kind = line.split("AddressSanitizer", 1)[-1].lstrip(": ").strip()
+            if any(w in line for w in _MEMORY_WORDS):
+                return Status.CRASH, "exceeded the memory limit"
             short = kind.split(" on address")[0].split(" on unknown address")[0]
-            for words, status in _ASAN:
-                if any(w in kind for w in words):
-                    if status == Status.CRASH and any(w in kind for w in _ASAN[1][0]):
-                        return Status.CRASH, "exceeded the memory limit"
-                    return Status.CRASH, f"crashed ({short})"
-            access = next((ln.strip() for ln in stderr.splitlines() if ln.strip().startswith(("READ of size", "WRITE of size"))), "")
-            access = access.split(" at ")[0]
+            if any(w in kind for w in _CRASH_WORDS):
+                return Status.CRASH, f"crashed ({short})"
+            access = next((ln.strip().split(" at ")[0] for ln in lines if ln.strip().startswith(("READ of size", "WRITE of size"))), "")
             return Status.SANITIZER, f"AddressSanitizer: {short}" + (f" ({access})" if access else "")
         if "runtime error:" in line:
             return Status.SANITIZER, "UndefinedBehaviorSanitizer: " + line.split("runtime error:", 1)[1].strip()[:200]
-        if "hard rss limit exhausted" in line or "AddressSanitizer failed to allocate" in line:
-            return Status.CRASH, "exceeded the memory limit"
     return None
 
 

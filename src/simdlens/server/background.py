@@ -34,7 +34,7 @@ from pygls.lsp.server import LanguageServer
 from simdlens.config import Settings
 from simdlens.core import Analysis, CandidateResult, Kernel, Language, LoopReport
 from simdlens.server import summary
-from simdlens.server.documents import OpenDocument, merge
+from simdlens.server.documents import APPLIED, OpenDocument, merge
 from simdlens.server.positions import LineIndex
 from simdlens.server.state import AppliedNote, DocumentSnapshot, LoopState, LoopStatus, rebase_report
 
@@ -305,7 +305,7 @@ class Background:
         for state in snapshot.loops:
             if wanted is not None and state.loop_id not in wanted:
                 continue
-            if not summary.is_candidate(state.report):
+            if not summary.is_candidate(state.report) or state.detail == APPLIED:
                 continue
             if state.status in (LoopStatus.VERIFYING,) and not force:
                 continue

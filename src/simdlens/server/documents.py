@@ -11,6 +11,7 @@ verification results (moved along the edits); a new or changed loop starts over.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ from simdlens.server.state import (
     rebase_report,
 )
 
-APPLIED = "part of an applied rewrite"  # detail of the loops inside a rewrite applied by applyAndBenchmark
+APPLIED = "part of an applied rewrite"  # detail of the loops inside a rewrite simdlens wrote
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,46 @@ class OpenDocument:
         return tuple(note for _, note in kept)
 
 
+_MARKER = b"/* simdlens "  # the first line of every rewrite simdlens writes
+_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|endif)\b[^\n]*", re.MULTILINE)
+
+
+def rewritten_regions(source: bytes) -> list[tuple[int, int]]:
+    """Byte ranges holding a rewrite simdlens wrote (the `#if ISA ... #else original #endif` around
+    it): their loops - vector, tail and the kept original - are not offered for rewriting again."""
+    if _MARKER not in source:
+        return []
+    directives = [(m.start(), m.end(), m.group(1)) for m in _DIRECTIVE.finditer(source)]
+    regions: list[tuple[int, int]] = []
+    pos = source.find(_MARKER)
+    while pos != -1:
+        start = end = None
+        depth = 0
+        for d_start, _, kind in reversed([d for d in directives if d[0] < pos]):
+            if kind == b"endif":
+                depth += 1
+            elif depth == 0:
+                start = d_start
+                break
+            else:
+                depth -= 1
+        depth = 0
+        for _, d_end, kind in (d for d in directives if d[0] > pos):
+            if kind != b"endif":
+                depth += 1
+            elif depth == 0:
+                end = d_end
+                break
+            else:
+                depth -= 1
+        if start is not None and end is not None:
+            regions.append((start, end))
+            pos = source.find(_MARKER, end)
+        else:
+            pos = source.find(_MARKER, pos + 1)
+    return regions
+
+
 def fresh_state(report: LoopReport, waiting: str) -> LoopState:
     """The state of a loop nobody has verified yet; `waiting` is why it is not queued ("" = queued)."""
     if not summary.is_candidate(report):
@@ -111,10 +152,12 @@ def merge(doc: OpenDocument, version: int, source: bytes, reports: Iterable[Loop
     lines = LineIndex(source)
     old = doc.snapshot
     applied = doc.applied_notes(lines) if version == doc.version else ()
+    regions = [(n.span.start_byte, n.span.end_byte) for n in applied] + rewritten_regions(source)
     states: list[LoopState] = []
     for report in reports:
         loop = report.analysis.site.span
-        if any(n.span.start_byte <= loop.start_byte and loop.end_byte <= n.span.end_byte for n in applied):
+        in_helper = (report.analysis.site.function or "").startswith("simdlens_")  # a dispatch helper
+        if in_helper or any(start <= loop.start_byte and loop.end_byte <= end for start, end in regions):
             states.append(LoopState(report, LoopStatus.ANALYSED, APPLIED))
             continue  # the rewrite's own vector and tail loops: measured as a whole, not one by one
         previous = old.loop(report.analysis.site.loop_id) if old else None

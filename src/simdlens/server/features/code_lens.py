@@ -16,6 +16,7 @@ from lsprotocol import types
 
 from simdlens.core import LoopRole, LoopVerdict, Span
 from simdlens.server import summary
+from simdlens.server.documents import APPLIED
 from simdlens.server.features.commands import APPLY_AND_BENCHMARK, SHOW_REPORT, VERIFY_LOOP
 from simdlens.server.positions import Encoding, lsp_range, span_of
 from simdlens.server.state import DocumentSnapshot, LoopState, LoopStatus
@@ -71,8 +72,8 @@ def code_lenses(snapshot: DocumentSnapshot, encoding: Encoding) -> list[types.Co
             command=types.Command(title=title, command=SHOW_REPORT, arguments=[snapshot.uri]),
         ))
     for state in snapshot.loops:
-        if any(span.start_byte <= state.span.start_byte < span.end_byte for span in covered):
-            continue  # the applied rewrite's own lens speaks for this text
+        if state.detail == APPLIED or any(span.start_byte <= state.span.start_byte < span.end_byte for span in covered):
+            continue  # a rewrite simdlens wrote: not offered again (its own lens speaks when it has one)
         title, command = lens_title(state)
         if not title:
             continue
