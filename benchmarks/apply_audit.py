@@ -91,6 +91,8 @@ class Param:
     ctype: str  # element type for buffer/vector, the type for scalars
     index_like: bool = False
     stride_like: bool = False
+    const: bool = False  # pointee is const
+    restrict: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,41 @@ def function_signature(source: bytes, language: str, loop_line: int, loop_header
         in_header = [p for p in sizes if p.name in header_ids]
         keep = in_header[:1] or sizes[:1]
         params = [p if p.kind != "size" or p in keep else Param(p.name, "dim", p.ctype) for p in params]
-    return Signature(_text(name_node), tuple(params), returns_void)
+    qualified = _text(name_node)
+    scope = fn.parent
+    while scope is not None:
+        if scope.type == "namespace_definition":
+            ns = scope.child_by_field_name("name")
+            if ns is None:
+                raise Unsupported("function in an anonymous namespace")
+            qualified = f"{_text(ns)}::{qualified}"
+        scope = scope.parent
+    return Signature(qualified, tuple(params), returns_void)
+
+
+_RESTRICT = ("restrict", "__restrict", "__restrict__")
+
+
+def _descendants(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    out = []
+    for c in node.children:
+        out.append(c)
+        out.extend(_descendants(c))
+    return out
+
+
+def alias_pairs(params: tuple[Param, ...]) -> list[tuple[int, int]]:
+    """(i, j) buffer pairs C allows to overlap (neither restrict) where one is written: j is placed inside i's buffer."""
+    pairs = []
+    for i, a in enumerate(params):
+        for j, b in enumerate(params):
+            if (i != j and a.kind == b.kind == "buffer" and a.ctype == b.ctype and not a.restrict and not b.restrict
+                    and not (a.const and b.const) and not b.const):
+                pairs.append((i, j))
+    return pairs
+
+
+ALIAS_DELTAS = (0, 1, -1, 2, 7, -7, 8, -8, 16, 33)
 
 
 def _classify_param(p: tree_sitter.Node, header_ids: set[str]) -> Param:
@@ -291,7 +327,11 @@ def _classify_param(p: tree_sitter.Node, header_ids: set[str]) -> Param:
     if depth == 1:
         if ttext == "void":
             raise Unsupported(f"void * parameter {name}")
-        return Param(name, "buffer", ttext, index_like=bool(INDEX_NAMES.search(name)))
+        quals = {_text(c) for c in p.children if c.type == "type_qualifier"}
+        restrict = any(c.type in ("ms_restrict_modifier", "ms_pointer_modifier") or _text(c) in _RESTRICT
+                       for c in _descendants(decl))
+        return Param(name, "buffer", ttext, index_like=bool(INDEX_NAMES.search(name)), const="const" in quals,
+                     restrict=restrict)
     if SIZE_NAMES.match(name) or (name in header_ids and not STRIDE_NAMES.match(name)):
         return Param(name, "size", ttext)
     return Param(name, "scalar", ttext, stride_like=bool(STRIDE_NAMES.match(name)))
@@ -415,8 +455,13 @@ def build_driver(sig: Signature, language: str, tolerant: bool, has_size: bool) 
     w("    return (long)(aud_next() % 19) - 9; }")
     w("static double aud_scalar_f(int mode) { if (mode == 2) return (double)((int)(aud_next() % 4) - 1);")
     w("    return aud_unit() * 4.0 - 2.0; }")
+    pairs = alias_pairs(P)
+    configs = [(i, j, d) for i, j in pairs for d in ALIAS_DELTAS]
+    w("static const long aud_alias[][3] = {" + ", ".join(f"{{{i}, {j}, {d}}}" for i, j, d in configs) +
+      ("" if configs else "{-1, -1, 0}") + "};")
     w("static int aud_fail(const char *what, long idx, size_t n, int trial, int mode, const char *e, const char *g) {")
-    w('    printf("MISMATCH size=%zu trial=%d mode=%s what=%s index=%ld expected=%s got=%s\\n", n, trial, aud_modes[mode], what, idx, e, g);')
+    w('    if (trial >= 4) printf("MISMATCH size=%zu trial=%d mode=aliased(param %ld inside param %ld at %+ld) what=%s index=%ld expected=%s got=%s\\n", n, trial, aud_alias[trial - 4][1], aud_alias[trial - 4][0], aud_alias[trial - 4][2], what, idx, e, g);')
+    w('    else printf("MISMATCH size=%zu trial=%d mode=%s what=%s index=%ld expected=%s got=%s\\n", n, trial, aud_modes[mode], what, idx, e, g);')
     w("    return 1; }")
     w("int main(int argc, char **argv) {")
     w("    int asan = argc > 1 && strcmp(argv[1], \"edit\") == 0 ? 2 : argc > 1 && strcmp(argv[1], \"orig\") == 0 ? 1 : 0;")
@@ -425,8 +470,10 @@ def build_driver(sig: Signature, language: str, tolerant: bool, has_size: bool) 
     w("    long checks = 0;")
     w("    for (size_t si = 0; si < sizeof aud_sizes / sizeof aud_sizes[0]; si++) {")
     w("    size_t n = aud_sizes[si];")
-    w("    for (int trial = 0; trial < (asan ? 1 : 4); trial++) {")
-    w("    int mode = trial == 3 ? 0 : trial;")
+    w(f"    int aud_trials = asan ? 1 : 4 + {len(configs)};")
+    w("    for (int trial = 0; trial < aud_trials; trial++) {")
+    w("    int atr = trial >= 4 ? trial - 4 : -1;")
+    w("    int mode = trial >= 3 ? 0 : trial;")
     w("    size_t off = asan ? 0 : (trial >= 2 ? 33 : 32);")
     w("    size_t cnt = asan ? mult * n : 8 * n + 128;")
     w("    aud_rng = 0x9E3779B97F4A7C15ull ^ (n * 1315423911ull) ^ ((uint64_t)trial << 32);")
@@ -439,8 +486,8 @@ def build_driver(sig: Signature, language: str, tolerant: bool, has_size: bool) 
             w(f"    aud_fill(aud_o{i}, cnt, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), AUD_ISBOOL({t}), mode, "
               f"{int(p.index_like)}, n);")
             w(f"    memcpy(aud_e{i}, aud_o{i}, cnt * sizeof({t}));")
-            args_o.append(f"aud_o{i} + off")
-            args_e.append(f"aud_e{i} + off")
+            args_o.append(f"aud_po{i}")
+            args_e.append(f"aud_pe{i}")
         elif p.kind == "vector":
             w(f"    std::vector<{t}> aud_o{i}(n), aud_e{i}(n);")
             w(f"    if (n) aud_fill(aud_o{i}.data(), n, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), AUD_ISBOOL({t}), "
@@ -460,6 +507,16 @@ def build_driver(sig: Signature, language: str, tolerant: bool, has_size: bool) 
             w(f"    {t} aud_s{i} = AUD_ISFLT({t}) ? ({t})aud_scalar_f(mode) : ({t})aud_scalar_i({int(p.stride_like)}, mode);")
             args_o.append(f"aud_s{i}")
             args_e.append(f"aud_s{i}")
+    for i, p in enumerate(P):
+        if p.kind != "buffer":
+            continue
+        t = f"aud_t{i}"
+        w(f"    {t} *aud_po{i} = aud_o{i} + off, *aud_pe{i} = aud_e{i} + off;")
+        for a, b in pairs:
+            if b == i:
+                w(f"    if (atr >= 0 && aud_alias[atr][0] == {a} && aud_alias[atr][1] == {i}) {{")
+                w(f"        aud_po{i} = ({t} *)(void *)aud_o{a} + off + aud_alias[atr][2];")
+                w(f"        aud_pe{i} = ({t} *)(void *)aud_e{a} + off + aud_alias[atr][2]; }}")
     call_o = f"{sig.name}({', '.join(args_o)})"
     call_e = f"aud_edit_ptr({', '.join(args_e)})"
     if sig.returns_void:
@@ -522,6 +579,34 @@ def _compile(args: list[str], cwd: Path) -> tuple[bool, str]:
     return proc.returncode == 0, (errs[0] if errs else proc.stderr.strip()[:300])
 
 
+def _clang(language: str) -> tuple[str, ...]:
+    """clang too when installed: users build with it, and it rejects things gcc lets pass."""
+    for name in ("clang-19", "clang"):
+        found = shutil.which(name.replace("clang", "clang++") if language == "cpp" else name)
+        if found:
+            return (found,)
+    return ()
+
+
+_WARNING = re.compile(r"warning: (.*)$")
+
+
+def _new_warnings(cc: str, flags: list[str], inc: list[str], orig: Path, edited: Path, work: Path) -> list[str]:
+    """-Wall -Wextra warnings the edit adds (a -Werror build would break on them)."""
+    def warnings(src: Path) -> list[str]:
+        proc = subprocess.run([cc, "-O2", *flags, "-Wall", "-Wextra", "-fsyntax-only", *inc, str(src)],
+                              capture_output=True, text=True, cwd=work, timeout=COMPILE_TIMEOUT)
+        return [m.group(1).strip() for ln in proc.stderr.splitlines() if (m := _WARNING.search(ln))]
+    before = warnings(orig)
+    added = []
+    for w in warnings(edited):
+        if w in before:
+            before.remove(w)
+        else:
+            added.append(w)
+    return added
+
+
 def _run(exe: Path, args: list[str], cwd: Path) -> tuple[int, str]:
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
@@ -571,12 +656,14 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
     cc = _compiler(language)
     inc = ["-I", str(path.parent)]
     flags = list(ISA_FLAGS[isa])
-    ok, msg = _compile([cc, "-O2", "-c", *inc, str(edit_file), "-o", str(work / "noflags.o")], work)
-    if not ok:
-        return AuditRow(result="compile-fail-noflags", detail=msg, **row)  # type: ignore[arg-type]
-    ok, msg = _compile([cc, "-O2", *flags, "-c", *inc, str(edit_file), "-o", str(work / "flags.o")], work)
-    if not ok:
-        return AuditRow(result="compile-fail-flags", detail=msg, **row)  # type: ignore[arg-type]
+    for compiler in (cc, *_clang(language)):
+        ok, msg = _compile([compiler, "-O2", "-c", *inc, str(edit_file), "-o", str(work / "noflags.o")], work)
+        if not ok:
+            return AuditRow(result="compile-fail-noflags", detail=f"{Path(compiler).name}: {msg}", **row)  # type: ignore[arg-type]
+        ok, msg = _compile([compiler, "-O2", *flags, "-c", *inc, str(edit_file), "-o", str(work / "flags.o")], work)
+        if not ok:
+            return AuditRow(result="compile-fail-flags", detail=f"{Path(compiler).name}: {msg}", **row)  # type: ignore[arg-type]
+    new_warnings = _new_warnings(cc, flags, inc, orig_file, edit_file, work)
 
     lines = original.splitlines()
     header = lines[line0] if line0 < len(lines) else ""
@@ -644,7 +731,8 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
         note = f"tight buffers ({mult}n elements)"
     if rc != 0:
         return AuditRow(result="sanitizer", detail=f"{note}: {_sanitizer_line(out)}", **row)  # type: ignore[arg-type]
-    return AuditRow(result="ok", detail=f"{checks}; sanitizer clean, {note}", **row)  # type: ignore[arg-type]
+    warn = f"; {len(new_warnings)} new -Wall -Wextra warning(s): {new_warnings[0]}" if new_warnings else ""
+    return AuditRow(result="ok", detail=f"{checks}; sanitizer clean, {note}{warn}", **row)  # type: ignore[arg-type]
 
 
 # -------------------------------------------------------------------------------------- driving

@@ -222,3 +222,11 @@ def test_symbolic_and_strided_subscripts() -> None:
 def test_constant_trip_respects_unsigned_comparison() -> None:
     loop = loop_of("for (int i = -5; i < 10u; i++) a[0] += 1.0f;", params="float *restrict a")
     assert loop.trip_count != "15"  # -5 < 10u is false in C: left to C to evaluate
+
+
+def test_conversion_to_bool_is_a_comparison_not_a_truncation() -> None:
+    s = store(loop_of("for (int i = 0; i < n; i++) f[i] = x[i] & 6;",
+                      params="_Bool *restrict f, const int *restrict x, int n"))
+    assert isinstance(s.value, Cast) and s.value.type.name == "uint8"
+    ne = s.value.operand
+    assert isinstance(ne, Binary) and ne.op == "!=" and ne.type.name == "int32"

@@ -289,3 +289,12 @@ def test_footprints_cover_every_access(tmp_path: Path) -> None:
         last = [line for line in run.stderr.splitlines() if line.startswith("kernel ")][-1]
         label = kernels[int(last.split()[1])][0]
         pytest.fail(f"{label}: access outside the footprint\n{run.stderr[-2000:]}")
+
+
+def test_a_loop_without_observable_effect_has_no_kernel() -> None:
+    from simdlens.analysis import analyze_file
+
+    src = b"void f(const int *a, int n) { for (int i = 0; i < n; i++) { if (a[i] == 3) break; } }\n"
+    fa = analyze_file(src, "dead.c", "c")
+    assert fa.analyses[0].verdict.value == "vectorizable"
+    assert dict(fa.kernels) == {}

@@ -133,6 +133,14 @@ def diagnostic_codes(client: LanguageClient, uri: str) -> dict[int, str]:
     return {d.range.start.line: str(d.code) for d in client.diagnostics.get(uri, [])}
 
 
+async def run_command(client: LanguageClient, command: str, *arguments: Any) -> dict[str, Any]:
+    """Execute a simdlens command; its result is always a JSON object."""
+    answer = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command=command, arguments=list(arguments)))
+    assert isinstance(answer, dict), answer
+    return answer
+
+
 async def lenses(client: LanguageClient, uri: str) -> dict[int, types.CodeLens]:
     found = await client.text_document_code_lens_async(types.CodeLensParams(
         text_document=types.TextDocumentIdentifier(uri=uri)))

@@ -6,7 +6,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import DOT_C, DOT_HEADER_LINE, PREFIX_HEADER_LINE, diagnostic_codes, lens_title, wait_until
+from conftest import (
+    DOT_C,
+    DOT_HEADER_LINE,
+    PREFIX_HEADER_LINE,
+    diagnostic_codes,
+    lens_title,
+    run_command,
+    wait_until,
+)
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -41,13 +49,11 @@ async def test_open_a_c_file_diagnostics_hover_report(client: LanguageClient, tm
         text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(0, 0)))
     assert nothing is None
 
-    report = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="simdlens.showReport", arguments=[uri]))
+    report = await run_command(client, "simdlens.showReport", uri)
     assert report["markdown"].startswith("# simdlens report: dot.c")
     assert "## Line 11" in report["markdown"] and "not vectorizable" in report["markdown"]
     assert [d.uri for d in client.shown_documents] == [report["uri"]]
-    cleared = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="simdlens.clearCache", arguments=[]))
+    cleared = await run_command(client, "simdlens.clearCache")
     assert cleared["cleared"] >= 0 and "error" not in cleared
 
 
@@ -108,8 +114,7 @@ async def test_untrusted_workspace_compiles_nothing(client: LanguageClient, tmp_
     uri = client.editor.open(tmp_path / "dot.c", DOT_C)  # type: ignore[attr-defined]
     await wait_until(lambda: diagnostic_codes(client, uri), 10, "diagnostics")
     assert await lens_title(client, uri, DOT_HEADER_LINE) == "not verified: workspace not trusted: nothing is compiled or run"
-    answer = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="simdlens.verifyLoop", arguments=[uri]))
+    answer = await run_command(client, "simdlens.verifyLoop", uri)
     assert answer["queued"] == 0 and "not trusted" in answer["reason"]
     assert client.progress_reports == {}  # no verification ever started
 

@@ -243,3 +243,14 @@ SPECIAL["reorder"] = """void reorder(float *restrict a, float *restrict d, const
 SPECIAL["anti_after_store"] = """void anti(float *restrict a, const float *restrict b, float *restrict c, int n) {
     for (int i = 0; i < n - 1; i++) { a[i] = b[i] * 2.0f; c[i] = a[i + 1] + a[i]; }
 }"""
+
+SPECIAL["sad"] = """#include <stdlib.h>
+int sad(const uint8_t *a, const uint8_t *b, int n) {
+    int s = 0;
+    for (int i = 0; i < n; i++) s += abs(a[i] - b[i]);
+    return s;
+}"""
+SPECIAL["search_after"] = """int find_store(int *restrict d, const int *restrict a, int n) {
+    for (int i = 0; i < n; i++) { if (a[i] > 100) return i; d[i] = a[i] * 2; }
+    return -1;
+}"""

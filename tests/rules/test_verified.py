@@ -38,7 +38,7 @@ EXPECTED_FAMILY = {
     "gather": "gather", "guarded_gather": "gather", "strided_load": "strided", "step_two": "strided", "peel": "peel",
     "compress": "compress", "split": "split", "invariant_element": "elementwise", "down_by_three": "strided",
     "node_splitting": "elementwise", "reorder": "elementwise", "anti_after_store": "elementwise",
-    "symbolic_distance": "elementwise",
+    "symbolic_distance": "elementwise", "sad": "reduction", "search_after": "search",
 }
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import needs_compiler, run
 from sandbox_kernels import ICOND, ICOND_AVX2, SAXPY, SAXPY_AVX2, SAXPY_REMAINDER_BUG, cand
+from sandbox_testkit import needs_compiler, run
 
 from simdlens.config import BenchSettings, Settings
 from simdlens.core import CandidateResult, Status

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import needs_bwrap, needs_compiler, run
 from sandbox_kernels import INT32, cand, fp, make_kernel, n_param
+from sandbox_testkit import needs_bwrap, needs_compiler, run
 
 from simdlens.config import BenchSettings, SandboxSettings, Settings
 from simdlens.core import CandidateResult, KernelParam, ParamRole, Status

@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from sandbox_testkit import needs_bwrap
 
 from simdlens.cli import main
 from simdlens.sandbox.cpu import host_cpu
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("bwrap") is None, reason="needs gcc and bubblewrap")
+@needs_bwrap
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def test_doctor_reports_compiler_cpu_sandbox_cache_and_model(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
     code = main(["doctor", "--cache-dir", str(tmp_path / "cache")])
     out = capsys.readouterr().out

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import needs_bwrap, needs_compiler, run
 from sandbox_kernels import SAXPY, SAXPY_AVX2, cand, make_kernel
+from sandbox_testkit import needs_bwrap, needs_compiler, run
 
 from simdlens.config import SandboxSettings, Settings
 from simdlens.core import CandidateResult, Footprint, Status
@@ -95,7 +95,7 @@ def test_cancelling_a_kernel_kills_its_running_test(base_settings: Settings) -> 
     async def go() -> float:
         async with Sandbox(settings) as sandbox:
             task = asyncio.ensure_future(sandbox.verify(SAXPY, [spin], bench=False))
-            for _ in range(200):  # until the test program runs
+            for _ in range(400):  # until the test program runs (compiling comes first)
                 await asyncio.sleep(0.05)
                 if _running(program):
                     break
@@ -154,3 +154,28 @@ def test_candidate_that_does_not_define_the_kernel_function_is_rejected_before_c
 
     (result,) = run(go)
     assert result.verdict.status == Status.REJECTED and "simdlens_kernel()" in result.verdict.detail
+
+
+@needs_bwrap
+def test_closing_the_sandbox_kills_running_tests_and_removes_its_files(base_settings: Settings) -> None:
+    spin = cand(SAXPY, "avx2", SAXPY_AVX2.replace("__m256 va", "for (volatile int k = 1;; k++) {}\n    __m256 va"))
+    settings = base_settings.replace(sandbox=SandboxSettings(cpu_seconds=60, wall_seconds=60.0))
+    program = f"/sb/check_{spin.key}"
+
+    async def go() -> str:
+        sandbox = Sandbox(settings)
+        root = (await sandbox.status()).build_root
+        task = asyncio.ensure_future(sandbox.verify(SAXPY, [spin], bench=False))
+        for _ in range(400):
+            await asyncio.sleep(0.05)
+            if _running(program):
+                break
+        assert _running(program)
+        await sandbox.close()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return root
+
+    root = run(go)
+    assert not _running(program)
+    assert not Path(root).exists()

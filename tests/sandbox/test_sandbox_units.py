@@ -220,3 +220,54 @@ async def test_cancelling_a_running_job_stops_it() -> None:
         await job.result()
     await asyncio.sleep(0)
     assert queue.running == 0
+
+
+# --- reading a test run ----------------------------------------------------------------------------
+
+
+def _result(stdout: str = "", stderr: str = "", **kw):  # type: ignore[no-untyped-def]
+    from simdlens.sandbox.isolate import RunResult
+
+    fields = {"returncode": 1, "signal": None, "wall": 0.1, **kw}
+    return RunResult(stdout=stdout.encode(), stderr=stderr.encode(), **fields)
+
+
+def test_check_output_becomes_the_right_verdict() -> None:
+    from simdlens.core import Status
+    from simdlens.sandbox.isolate import Limits
+    from simdlens.sandbox.run import interpret_check
+
+    limits = Limits(wall_seconds=7, output_kb=100)
+    marker = "@R\t5\t3\t-1\t0\n@C\t5\t3\t-1\t0\n"
+    v = interpret_check(_result(marker + "MISMATCH\t5\t3\tout\t4\t1.5\tnan\t-2\n"), limits)
+    assert v.status == Status.MISMATCH and v.counterexample is not None and v.counterexample.overlap == -2
+    assert v.detail == "out[4] is nan, expected 1.5 (size 5, seed 3 with pointers overlapping at offset -2)"
+    ub = interpret_check(_result(marker, "function:7:12: runtime error: load of misaligned address 0x1 for type 'int'\n"), limits)
+    assert ub.status == Status.SANITIZER and ub.detail.startswith("UndefinedBehaviorSanitizer: load of misaligned")
+    assert "size 5, seed 3" in ub.detail
+    segv = interpret_check(_result(marker, "==1==ERROR: AddressSanitizer: SEGV on unknown address 0x000\n"), limits)
+    assert segv.status == Status.CRASH and segv.detail.startswith("crashed (SEGV)")
+    assert interpret_check(_result(marker, timed_out=True, returncode=None), limits).status == Status.TIMEOUT
+    assert interpret_check(_result(marker, cpu_exceeded=True, returncode=None, signal=24), limits).status == Status.TIMEOUT
+    assert interpret_check(_result("PASS\t10\t0\n", returncode=0), limits).status == Status.VERIFIED
+    assert "exited before" in interpret_check(_result(marker, returncode=0), limits).detail
+    ref = interpret_check(_result("@R\t9\t1\t-1\t0\n", signal=11, returncode=None), limits)
+    assert ref.status == Status.REJECTED and "original loop itself failed" in ref.detail  # not the candidate's fault
+
+
+async def test_build_roots_of_dead_processes_are_swept(tmp_path: Path) -> None:
+    import subprocess
+    import tempfile
+
+    from simdlens.config import Settings
+    from simdlens.sandbox import Sandbox
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = Path(tempfile.gettempdir()) / f"simdlens-sandbox-{dead.pid}-test"
+    stale.mkdir()
+    (stale / "leftover.o").write_bytes(b"x")
+    async with Sandbox(Settings(cache_dir=str(tmp_path))) as sandbox:
+        root = Path((await sandbox.status()).build_root)
+        assert root.is_dir() and not stale.exists()
+    assert not root.exists()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import needs_compiler, run
 from sandbox_kernels import (
     FMAX,
     FMAX_AVX2,
@@ -37,6 +36,7 @@ from sandbox_kernels import (
     UMAX_SIGNED_BUG,
     cand,
 )
+from sandbox_testkit import needs_compiler, run
 
 from simdlens.config import Settings
 from simdlens.core import CandidateResult, Status

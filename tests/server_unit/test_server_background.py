@@ -66,8 +66,8 @@ async def _until(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-un
 
 def _background(engine: ScriptedEngine) -> tuple[Background, list[DocumentSnapshot]]:
     published: list[DocumentSnapshot] = []
-    ls = SimdlensServer(engine)  # type: ignore[arg-type]
-    bg = Background(ls, engine, lambda: Settings(jobs=1), published.append, lambda: False)  # type: ignore[arg-type]
+    ls = SimdlensServer(engine)
+    bg = Background(ls, engine, lambda: Settings(jobs=1), published.append, lambda: False)
     return bg, published
 
 

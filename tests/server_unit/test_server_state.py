@@ -156,7 +156,7 @@ def test_contract_matches_settings_and_commands() -> None:
     assert contract["commands"] == list(commands.ALL)
     from simdlens.server.server import build_server
 
-    ls = build_server(engine=object())  # type: ignore[arg-type]
+    ls = build_server(engine=object())
     assert set(ls.protocol.fm.commands) == set(contract["commands"])
 
 
@@ -164,5 +164,5 @@ def test_line_index_round_trip() -> None:
     lines = LineIndex(SOURCE)
     for encoding in ("utf-8", "utf-16", "utf-32"):
         for offset in (0, SOURCE.index(b"float"), len(SOURCE)):
-            line, character = lines.byte_to_lsp(offset, encoding)  # type: ignore[arg-type]
-            assert lines.lsp_to_byte(line, character, encoding) == offset  # type: ignore[arg-type]
+            line, character = lines.byte_to_lsp(offset, encoding)
+            assert lines.lsp_to_byte(line, character, encoding) == offset

@@ -132,9 +132,21 @@ def usual(a: CType, b: CType) -> CType:
     return s  # a wider signed type represents every value of the unsigned one (LP64)
 
 
+_BOOL_SPELLINGS = frozenset({"bool", "_Bool", "const bool", "const _Bool"})
+
+
 def convert(e: Expr, t: CType) -> Expr:
-    """`e` converted to `t` as C would do implicitly (no node when the machine type is the same)."""
-    if expr_type(e).name == t.name:
+    """`e` converted to `t` as C would do implicitly (no node when the machine type is the same).
+
+    Conversion to `_Bool` / `bool` is `e != 0` (2 becomes 1), not a truncation, so it is spelled out."""
+    et = expr_type(e)
+    if t.spelling in _BOOL_SPELLINGS and et.spelling not in _BOOL_SPELLINGS:
+        if not (isinstance(e, Binary) and e.op in ("<", "<=", ">", ">=", "==", "!=", "&&", "||")) and not (
+                isinstance(e, Unary) and e.op == "!"):
+            e = Binary("!=", e, Cast(Const(0, INT32, "0"), et, implicit=True) if et.name != "int32"
+                       else Const(0, INT32, "0"), INT32)
+        return Cast(e, t, implicit=True)
+    if et.name == t.name:
         return e
     return Cast(e, t, implicit=True)
 
@@ -482,7 +494,7 @@ def _field(node: tree_sitter.Node, name: str) -> tree_sitter.Node:
 
 def _op(node: tree_sitter.Node) -> str:
     o = node.child_by_field_name("operator")
-    return _text(o) if o is not None else ""
+    return o.type if o is not None else ""  # an operator token's node type is its text
 
 
 def _stmts_of(node: tree_sitter.Node | None) -> list[tree_sitter.Node]:
@@ -534,6 +546,7 @@ class _Builder:
         self.range_ref: tuple[str, Access] | None = None  # `for (T &x : v)`: x is v[k]
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
         self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
+        self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
 
     # ---- entry ---------------------------------------------------------------------------------
 
@@ -793,7 +806,7 @@ class _Builder:
                                    "index by", node)
             self.iv, self.iv_type = WALK_IV, INT64
             self.pointer_walk = True
-            self._count_var = name
+            self.count_var = name
             # the count itself: passed in, counted down by the loop (not read in the body)
             self.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
             return {"lower": "0", "upper": name, "cmp": "<", "step": 1, "trip": f"(({name}) > 0 ? ({name}) : 0)",
@@ -1269,7 +1282,7 @@ class _Builder:
             return [Store(acc, convert(value, acc.elem), node_span(e))]
         if left.type == "identifier":
             name = _text(left)
-            if name == self.iv or (self.pointer_walk and name == getattr(self, "_count_var", None)):
+            if name == self.iv or (self.pointer_walk and name == self.count_var):
                 raise _Unsupported("counter_modified", f"the body changes the counter {name}", e)
             if name in self.walkers:
                 return []
@@ -1412,7 +1425,6 @@ class _Builder:
             raise _Unsupported("recurrence", f"{name} is assigned several times in the body", e)
         if not [u for u in reads_elsewhere if u.pos < e.start_byte]:
             self.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text)
-            self.locals_outer = getattr(self, "locals_outer", set()) | {name}
             return [Let(name, t, value, span)]
         if [u for u in reads_elsewhere if u.pos >= e.end_byte]:
             raise _Unsupported("unsupported_scalar", f"{name} is read both before its assignment (last iteration's "
@@ -1832,7 +1844,7 @@ class _Builder:
             if name not in self.scalars:
                 self.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
             return Var(name, ct)
-        if self.pointer_walk and name == getattr(self, "_count_var", None):
+        if self.pointer_walk and name == self.count_var:
             raise _Unsupported("counter_modified", f"the count {name} is used in the body", n)
         # macros and enumerators
         ctx = self.ctx
@@ -2243,7 +2255,7 @@ class _Builder:
                 return self.local_aff[name]
             if name in self.locals or name in self.walkers:
                 return None
-            if self.pointer_walk and name == getattr(self, "_count_var", None):
+            if self.pointer_walk and name == self.count_var:
                 return None
             if any(u.write for u in self.uses.get(name, ())):
                 return None

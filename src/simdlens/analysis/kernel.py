@@ -38,16 +38,22 @@ from dataclasses import replace
 from typing import Any
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.build import WALK_IV, accesses_of
+from simdlens.analysis.build import WALK_IV, _bare, accesses_of
 from simdlens.analysis.ir import (
     INT32,
     Access,
+    Binary,
     Call,
+    Const,
     CType,
     Exit,
+    Load,
     LoopIR,
     Pack,
     ScalarRole,
+    Step,
+    Unary,
+    Var,
     walk_exprs,
     walk_stmts,
 )
@@ -67,7 +73,7 @@ def extract_kernel(analysis: Analysis, source: bytes, ctx: Any = None) -> Kernel
     """The kernel of a vectorizable loop, or None (not vectorizable, or not expressible). Never raises."""
     try:
         return _extract(analysis, source, ctx)
-    except (ValueError, KeyError, IndexError, AttributeError, TypeError, RecursionError):
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError, AssertionError, RecursionError):
         return None
 
 
@@ -208,6 +214,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         rtype = None
     del ret_void
 
+    if not returns and not results and not any(p.role in (ParamRole.OUT, ParamRole.INOUT) for p in plist):
+        return None  # nothing observable: a harness could not tell a wrong rewrite from a right one
     body_text = _rename(text, renames)
     sig = f"{rtype.c if rtype else 'void'} {KERNEL_NAME}({', '.join(p.decl for p in plist) or 'void'})"
     lines = [sig, "{"]
@@ -386,9 +394,17 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                     los.append(f"({c})")
                     his.append(f"({c}) + ({trip}) - 1")
                     continue
-                for e in walk_exprs(a.index):
-                    if hasattr(e, "access") and e.access.root != root:
-                        index_arrays[e.access.root] = pname
+                ind = _induction_span(a, loop, renames, trip)
+                if ind is not None:
+                    los.append(ind[0])
+                    his.append(ind[1])
+                    continue
+                direct = _bare(a.index)
+                if not isinstance(direct, Load) or direct.access.root == root or direct.access.index is not None:
+                    return None  # a computed subscript (a[i*i], a[idx[i]*dim]): no footprint we can state
+                sources = [direct.access.root]
+                for r in sources:
+                    index_arrays[r] = pname
                 los.append("0")
                 his.append(f"({trip}) - 1")
                 continue
@@ -401,6 +417,42 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
         else:
             final.append(f)
     return final
+
+
+def _induction_span(a: Access, loop: LoopIR, renames: dict[str, str], trip: str) -> tuple[str, str] | None:
+    """`x[j + c]` where `j += s` once per iteration (a Step): j0 + s*k (+ s after the step) + c."""
+    idx, off = a.index, 0
+    if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(_bare(idx.rhs), Const):
+        rhs = _bare(idx.rhs)
+        assert isinstance(rhs, Const)
+        if not isinstance(rhs.value, int):
+            return None
+        off = rhs.value if idx.op == "+" else -rhs.value
+        idx = idx.lhs
+    idx = _bare(idx) if idx is not None else None
+    if not isinstance(idx, Var):
+        return None
+    steps = [(n, s) for n, s in enumerate(loop.body) if isinstance(s, Step) and s.var == idx.name]
+    if len(steps) != 1:
+        return None
+    pos, step = steps[0]
+    inc = _bare(step.step)
+    sign = 1
+    if isinstance(inc, Unary) and inc.op == "-":
+        inc, sign = _bare(inc.operand), -1
+    if not isinstance(inc, Const) or not isinstance(inc.value, int):
+        return None
+    per = sign * inc.value
+    at = next((n for n, (acc, _w, top) in enumerate(accesses_of(loop.body)) if acc is a), None)
+    tops = [top for acc, _w, top in accesses_of(loop.body) if acc is a]
+    if at is None or not tops:
+        return None
+    after = loop.body.index(tops[0]) > pos
+    j0 = renames.get(idx.name, idx.name)
+    base = per if after else 0
+    first = _index_text("", 0, "", base + off, j0)
+    last = _index_text("", per, f"({trip}) - 1", base + off, j0)
+    return (first, last) if per >= 0 else (last, first)
 
 
 def _span_of(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str, los: list[str],

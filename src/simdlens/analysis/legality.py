@@ -71,6 +71,7 @@ def judge(site: LoopSite, loop: LoopIR | None, reasons: tuple[Reason, ...], ctx:
         facts = frozenset({"outer"}) if site.role != LoopRole.INNERMOST else frozenset()
         return Analysis(site, LoopVerdict.NOT_VECTORIZABLE, rs, None, facts)
     j = _Judge(site, loop)
+    j.globals = getattr(ctx, "globals", {}) or {}
     j.reasons.extend(reasons)
     j.run()
     return j.result()
@@ -80,6 +81,7 @@ class _Judge:
     def __init__(self, site: LoopSite, loop: LoopIR) -> None:
         self.site = site
         self.loop = loop
+        self.globals: Any = {}  # the file's global variables (name -> declaration), from the context
         self.reasons: list[Reason] = []
         self.facts: set[str] = set()
         self.alias: set[tuple[str, str]] = set()
@@ -460,12 +462,16 @@ class _Judge:
                     self.reasons.append(Reason("may_alias", f"{r1} and {r2} are pointers without restrict and may "
                                                "overlap: needs a runtime overlap check",
                                                spans.get(r1 if r1 in written else r2)))
-        # A scalar read through a pointer on every iteration (`p->scale`) may sit inside an array the loop
-        # writes: the check proves it does not.
+        # A scalar read through a pointer (`p->scale`) or a global scalar may sit inside an array the
+        # loop writes: the check proves it does not.
         for sc in self.loop.scalars:
-            if "->" not in sc.name or sc.role != ScalarRole.INVARIANT:
+            g = self.globals.get(sc.name)
+            is_global = g is not None and getattr(g, "text", None) == sc.decl and bool(sc.decl)
+            if not is_global and ("->" not in sc.name or sc.role != ScalarRole.INVARIANT):
                 continue
-            for r in sorted(written):
+            # a scalar the loop updates may also be read back through any pointer
+            candidates = written if sc.role == ScalarRole.INVARIANT else {a.root for a, _w, _s in self.accs}
+            for r in sorted(candidates):
                 arr = self.loop.array(r)
                 if arr is None or not arr.pointer or arr.restrict or r == sc.name.split("->")[0]:
                     continue
@@ -473,7 +479,8 @@ class _Judge:
                         arr.elem.name.lstrip("u") != sc.type.name.lstrip("u")):
                     continue
                 self.alias.add((f"&{sc.name}", r))
-                self.reasons.append(Reason("may_alias", f"{r} may point at {sc.name}, which the loop reads on every "
+                what = "reads" if sc.role == ScalarRole.INVARIANT else "updates"
+                self.reasons.append(Reason("may_alias", f"{r} may point at {sc.name}, which the loop {what} on every "
                                            "iteration: needs a runtime check", spans.get(r)))
 
 

@@ -16,6 +16,7 @@ time with `__builtin_cpu_supports` (see docs/rules.md).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ from simdlens.rules.text import (
 )
 
 __all__ = ["RuleProposal", "isa_flags", "known_intrinsics", "load_isa", "propose"]
+
+log = logging.getLogger(__name__)
 
 # -march values (and what they imply) that enable each ISA without explicit -m flags.
 _MARCH_IMPLIES = {
@@ -72,6 +75,9 @@ def propose(analysis: Analysis, kernel: Kernel, isa: str, settings: Settings, *,
         candidate = _candidate(analysis, analysis.loop, kernel, table, settings, source, user_flags)
     except Unsupported as exc:
         return RuleProposal((), (f"rules: {exc}",))
+    except Exception as exc:  # a bug here must cost one loop its candidate, never the scan or the editor
+        log.exception("rule engine failed on loop %s", analysis.site.loop_id)
+        return RuleProposal((), (f"rules: internal error ({type(exc).__name__}); please report this loop",))
     return RuleProposal((candidate,), ())
 
 

@@ -710,9 +710,23 @@ class Lowering:
             peel = [f"if ({left} > 0) {{", *printer.stmts(loop.body, "    "), f"    {inc}", f"    {left}--;", "}",
                     f"const {c_type(loop.iv_type)} {peeled} = {iv};"]
         main = self._step(head, exit_stmt, body, tail=None)
+        align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
         loop_lines = [f"for (; {left} >= {vf}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
+        if align is not None and exit_stmt is not None:
+            # scalar iterations until the searched array is aligned to a whole vector: from then on every
+            # vector load stays inside one aligned block holding an element the scalar loop reads
+            go = self.fresh("go")
+            k = len(head)
+            address, chunk = align
+            loop_lines = [f"int {go} = 1;",
+                          f"for (; {left} > 0 && ((__UINTPTR_TYPE__)(const void *){address} & {chunk - 1}) != 0; "
+                          f"{left}--, {iv}++) {{",
+                          *printer.stmts(loop.body[:k], "    "),
+                          f"    if ({printer.expr(exit_stmt.cond)}) {{ {go} = 0; break; }}",
+                          *printer.stmts(loop.body[k + 1:], "    "), "}",
+                          f"if ({go})", *loop_lines]
 
         tail_lines: list[str] = []
         masked_tail = self.t.tail == "masked" and exit_stmt is None
@@ -740,8 +754,9 @@ class Lowering:
             epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {{",
                         *printer.stmts(loop.body, "    "), "}"]
         if exit_stmt is not None:
-            self.caveat(f"reads up to {vf - 1} elements past the one where the loop stops "
-                        f"(never past the loop's bound)")
+            where = (f"inside the aligned {align[1]}-byte block of the last element it checks"
+                     if align is not None else "never past the loop's bound")
+            self.caveat(f"reads up to {vf - 1} elements past the one where the loop stops ({where})")
         fixups = [f"const {c_type(loop.iv_type)} {start} = {iv};"] if combine and "need_start" in self.features else []
         self.features.discard("need_start")
         if split is not None:  # the same vector code over both halves; each half ends with a counted remainder
@@ -756,6 +771,20 @@ class Lowering:
             return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
         code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
+
+    def _search_alignment(self, head: tuple[Stmt, ...], exit_stmt: Exit) -> tuple[str, int] | None:
+        """(address of the searched element, vector bytes) when the exit test reads one array at one
+        offset, so that aligned steps never read beyond the block of an element the scalar loop reads."""
+        if self.loop.step != 1:
+            return None
+        exprs = [exit_stmt.cond, *(s.value for s in head if isinstance(s, Let))]
+        loads = {access_key(x.access): x.access for e in exprs for x in walk_exprs(e) if isinstance(x, Load)}
+        if len(loads) != 1:
+            return None
+        a = next(iter(loads.values()))
+        if a.coeff != 1:
+            return None
+        return self.address(a).replace(self.base, self.iv, 1), self.width(a.elem) // 8
 
     def _split_point(self, body: tuple[Stmt, ...], exit_stmt: Exit | None) -> str | None:
         """For `a[i] = a[k] + ...` (a[k] read while the loop writes a): how many iterations read the old

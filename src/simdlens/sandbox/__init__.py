@@ -49,6 +49,23 @@ __all__ = ["HostCpu", "Job", "Progress", "Sandbox", "SandboxStatus", "host_cpu"]
 
 log = logging.getLogger(__name__)
 MAX_KERNEL_BUILDS = 64
+ROOT_PREFIX = "simdlens-sandbox-"
+
+
+def _sweep_stale_roots() -> None:
+    """Remove build roots left by simdlens processes that died without closing (SIGKILL, OOM)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*-*"):
+        pid_text = path.name[len(ROOT_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            if path.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,8 @@ class Sandbox:
                         log.warning("sandbox unusable, model code will not run: %s", why)
                         isolation = Isolation(bwrap=None)
                 toolchain = await find_toolchain(self.settings.compiler)
-                root = Path(tempfile.mkdtemp(prefix="simdlens-sandbox-"))
+                _sweep_stale_roots()
+                root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))
                 root.chmod(0o755)
                 self._cleanup = weakref.finalize(self, shutil.rmtree, str(root), True)  # even if never closed
                 pch_root = root / "pch"
@@ -133,7 +151,7 @@ class Sandbox:
 
     async def _build_for(self, kernel: Kernel) -> KernelBuild:
         env = await self._environment()
-        user = self.user_flags(kernel)
+        user = await asyncio.to_thread(self.user_flags, kernel)  # a big compile_commands.json takes a while
         compiler = env.compiler
         if user.compiler:
             if user.compiler not in self._compilers:
@@ -215,8 +233,7 @@ class Sandbox:
 
     async def close(self) -> None:
         if self._queue is not None:
-            self._queue.cancel_all()
-            await asyncio.sleep(0)
+            await self._queue.close()
         if self._env is not None:
             with contextlib.suppress(OSError):
                 shutil.rmtree(self._env.root, ignore_errors=True)

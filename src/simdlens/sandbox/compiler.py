@@ -261,10 +261,14 @@ class Compiler:
         cached = self.pch_cache / key / gch.name if self.pch_cache else None
         if cached is not None and cached.is_file():
             try:
-                shutil.copyfile(cached, gch)
+                os.link(cached, gch)  # 25 MB: a hard link when the cache is on the same file system
                 return inside
             except OSError:
-                pass
+                try:
+                    await asyncio.to_thread(shutil.copyfile, cached, gch)
+                    return inside
+                except OSError:
+                    pass
         self.isolation.prepare_dir(directory)
         lang = ["-x", "c++-header"] if language == "cpp" else ["-x", "c-header"]
         argv = [self.toolchain.driver(language), *lang, *flags, "-o", f"/pch/{key}/{gch.name}" if self.isolation.sandboxed else str(gch),
@@ -277,7 +281,9 @@ class Compiler:
         if cached is not None:
             try:
                 cached.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(gch, cached)
+                partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
+                await asyncio.to_thread(shutil.copyfile, gch, partial)
+                os.replace(partial, cached)  # atomic: others may hold hard links to the old one
             except OSError:
                 pass
         return inside

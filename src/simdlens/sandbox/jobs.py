@@ -129,6 +129,13 @@ class JobQueue:
         for job in list(self._running):
             job.cancel()
 
+    async def close(self, timeout: float = 15.0) -> None:
+        """Cancel everything and wait until running jobs have killed their processes."""
+        tasks = [j.task for j in self._running if j.task is not None]
+        self.cancel_all()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
     def _pump(self) -> None:
         while self._pending and len(self._running) < self.limit:
             _, _, job = heapq.heappop(self._pending)

@@ -57,8 +57,9 @@ class Environment:
 
     def limits(self, *, asan: bool) -> Limits:
         s = self.settings.sandbox
+        # The driver's own progress markers need ~30 KB for a full plan: never cap below 64 KB.
         return Limits(cpu_seconds=s.cpu_seconds, memory_mb=None if asan else s.memory_mb, wall_seconds=s.wall_seconds,
-                      tmpfs_mb=s.tmpfs_mb, output_kb=s.output_kb)
+                      tmpfs_mb=s.tmpfs_mb, output_kb=max(s.output_kb, 64))
 
     def asan_env(self) -> dict[str, str]:
         mb = self.settings.sandbox.memory_mb
@@ -82,8 +83,8 @@ class KernelBuild:
     user: CompileFlags
     directory: Path
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    check_ready: Verdict | None = None  # None = not built yet; VERIFIED = built fine; else why not
-    bench_ready: Verdict | None = None
+    check_ready: Verdict | None = None  # VERIFIED once the reference + driver are built
+    bench_ready: Verdict | None = None  # VERIFIED once the three baselines are built
 
     @property
     def compiler(self) -> Compiler:
@@ -107,7 +108,10 @@ class KernelBuild:
         """Reference + check driver objects, once per kernel."""
         async with self.lock:
             if self.check_ready is None:
-                self.check_ready = await self._build_check()
+                verdict = await self._build_check()
+                if verdict.status != Status.VERIFIED:
+                    return verdict  # not remembered: it may have been the machine (a timeout under load)
+                self.check_ready = verdict
             return self.check_ready
 
     async def _build_check(self) -> Verdict:
@@ -132,7 +136,10 @@ class KernelBuild:
         """The three baseline builds of the reference, once per kernel."""
         async with self.lock:
             if self.bench_ready is None:
-                self.bench_ready = await self._build_bench()
+                verdict = await self._build_bench()
+                if verdict.status != Status.VERIFIED:
+                    return verdict
+                self.bench_ready = verdict
             return self.bench_ready
 
     async def _build_bench(self) -> Verdict:

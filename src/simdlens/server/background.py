@@ -367,25 +367,36 @@ class Background:
 
     async def _worker(self) -> None:
         while True:
-            if not self._queue:
-                if not self._running:
-                    await self._end_progress()
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            job = min(self._queue, key=self._priority)
-            self._queue.remove(job)
-            if not self._job_alive(job):
-                continue
-            await self._begin_progress()
-            task = asyncio.create_task(self._verify(job), name=f"verify {job.loop_id}")
-            self._running[job] = task
             try:
-                await asyncio.wait({task})
-            finally:
-                self._running.pop(job, None)
-            self._done_in_batch += 1
-            self._report_progress()
+                await self._work_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug here must not silently stop verification for the session
+                log.exception("verification worker error")
+                await asyncio.sleep(0.1)
+
+    async def _work_once(self) -> None:
+        if not self._queue:
+            if not self._running:
+                await self._end_progress()
+            self._wakeup.clear()
+            await self._wakeup.wait()
+            return
+        job = min(self._queue, key=self._priority)
+        self._queue.remove(job)
+        if not self._job_alive(job):
+            return
+        await self._begin_progress()
+        task = asyncio.create_task(self._verify(job), name=f"verify {job.loop_id}")
+        self._running[job] = task
+        try:
+            await asyncio.wait({task})
+        finally:
+            self._running.pop(job, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("verifying loop %s failed", job.loop_id, exc_info=task.exception())
+        self._done_in_batch += 1
+        self._report_progress()
 
     async def _verify(self, job: Job) -> None:
         doc = self.documents.get(job.uri)
