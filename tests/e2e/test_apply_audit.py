@@ -12,6 +12,7 @@ import importlib.util
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,7 +78,7 @@ def sum_file(tmp_path: Path) -> Path:
     return path
 
 
-def _audit(path: Path, loop: dict, cand: dict, work: Path) -> apply_audit.AuditRow:
+def _audit(path: Path, loop: dict, cand: dict, work: Path) -> Any:
     return apply_audit.audit_candidate(path, path.name, loop, cand, work)
 
 
@@ -162,7 +163,7 @@ def test_edits_use_utf16_columns_and_apply_back_to_front() -> None:
                                         "newText": "x"}])  # inside the surrogate pair of 😀
 
 
-def _assert_clean(rows: list[apply_audit.AuditRow]) -> None:
+def _assert_clean(rows: list[Any]) -> None:
     bad = [r for r in rows if r.result in apply_audit.FAILURES]
     report = apply_audit.format_table(bad) + "\n\n" + "\n\n".join(r.edited_excerpt for r in bad)
     assert not bad, report

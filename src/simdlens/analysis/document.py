@@ -119,20 +119,56 @@ class SourceDocument:
         self._id_cache: dict[tuple[str | None, bytes, int], str] = {}
         self.tree = parse(source, language)
         self._index: LineIndex | None = None
-        self._sites: tuple[LoopSite, ...] = ()
+        # The loops in source order. Sites from index `_tail` on have not yet been moved by the edits in
+        # `_pending` (all of which lie before them): moving them is deferred until they are read, so
+        # that typing costs nothing for the loops below the cursor.
+        self._sites: list[LoopSite] = []
+        self._tail = 0
+        self._pending: list[_Edit] = []
+        self._pending_delta = 0  # the byte shift of the pending edits together
         self._texts: list[bytes] = []  # identity text of each site, for re-assigning ids
-        self._by_id: dict[str, LoopSite] = {}
-        self._assign([(r, r.text) for r in scan_loops(self.tree, source, language)])
+        self._index_of: dict[str, int] = {}
+        self._assign([(r, r.text) for r in scan_loops(self.tree, source, language)], len(self._sites))
 
     # ---- reading --------------------------------------------------------------------------------
 
     @property
     def sites(self) -> tuple[LoopSite, ...]:
         """The document's loops, in source order."""
-        return self._sites
+        self._settle(len(self._sites))
+        return tuple(self._sites)
+
+    @property
+    def loop_ids(self) -> tuple[str, ...]:
+        """The loop ids in source order (cheaper than `sites`: no positions are brought up to date)."""
+        return tuple(s.loop_id for s in self._sites)
 
     def site(self, loop_id: str) -> LoopSite | None:
-        return self._by_id.get(loop_id)
+        """The site of one loop, up to date, or None."""
+        i = self._index_of.get(loop_id)
+        if i is None:
+            return None
+        site = self._sites[i]
+        if i >= self._tail:
+            for e in self._pending:
+                site = e.shift_site(site)
+        return site
+
+    def _settle(self, upto: int) -> None:
+        """Apply the pending edits to the deferred sites before index `upto`."""
+        if not self._pending or upto <= self._tail:
+            return
+        sites = self._sites
+        for i in range(self._tail, upto):
+            site = sites[i]
+            for e in self._pending:
+                site = e.shift_site(site)
+            sites[i] = site
+        self._tail = upto
+        if upto >= len(sites):
+            self._tail = len(sites)
+            self._pending = []
+            self._pending_delta = 0
 
     @property
     def line_index(self) -> LineIndex:
@@ -178,7 +214,7 @@ class SourceDocument:
         self.tree = tree
         self._index = None
         self.version += 1
-        old_sites = self._sites
+        old_sites = list(self._sites)  # ids, functions, kinds and depths only: positions may be deferred
         self._inside_functions = True
         try:
             items = self._incremental_items(tree, source, edit, ranges)
@@ -186,18 +222,22 @@ class SourceDocument:
             log.exception("incremental loop update of %s failed; rescanning the file", self.path)
             items = None
         if items is None:
-            items = [(r, r.text) for r in scan_loops(tree, source, self.language)]
+            self._pending, self._pending_delta = [], 0
+            records = scan_loops(tree, source, self.language)
             self._inside_functions = False
-        self._assign(items)
+            self._assign([(r, r.text) for r in records], len(records))
+        else:
+            self._assign(*items)
         return _diff(old_sites, self._sites, context_changed=not self._inside_functions)
 
     # ---- internals ------------------------------------------------------------------------------
 
     def _incremental_items(
         self, tree: tree_sitter.Tree, source: bytes, edit: _Edit, ranges: list[tuple[int, int]]
-    ) -> list[tuple[LoopSite | LoopRecord, bytes]] | None:
-        """The loops of the new text, re-scanning only the region the edit touched: old sites (kept or
-        shifted) and new records, in source order, with their identity texts. None = do a full scan."""
+    ) -> tuple[list[tuple[LoopSite | LoopRecord, bytes]], int] | None:
+        """The loops of the new text, re-scanning only the region the edit touched: old sites (kept,
+        moved, or left for `_pending` to move) and new records, in source order, with their identity
+        texts; and the index where the deferred tail starts. None = do a full scan."""
         root = tree.root_node
         lo, hi = len(source), 0
         for a, b in ranges:
@@ -209,11 +249,12 @@ class SourceDocument:
         if old_lo > edit.start_byte or old_hi < edit.old_end_byte:
             return None
 
-        sites, texts = self._sites, self._texts
+        sites, texts, tail, pend = self._sites, self._texts, self._tail, self._pending_delta
         n_before = 0
         first_after = len(sites)
         for i, site in enumerate(sites):
-            s, e = site.span.start_byte, site.span.end_byte
+            shift = pend if i >= tail else 0
+            s, e = site.span.start_byte + shift, site.span.end_byte + shift
             if e <= old_lo:
                 n_before = i + 1
             elif s >= old_hi:
@@ -226,18 +267,28 @@ class SourceDocument:
         for rec in middle:
             if rec.span.start_byte < lo or rec.span.end_byte > hi:
                 return None
+        # Loops before the region leave the deferred tail: move them now.
+        self._settle(n_before)
+        # Old loops from index `tail` on still wait for the pending edits; with none pending, every loop
+        # after the region can start waiting for this edit.
+        tail = self._tail if self._pending else first_after
+        moved = edit.delta != 0 or edit.new_end != edit.old_end
         items: list[tuple[LoopSite | LoopRecord, bytes]] = list(zip(sites[:n_before], texts[:n_before], strict=True))
         items.extend((r, r.text) for r in middle)
-        after = zip(sites[first_after:], texts[first_after:], strict=True)
-        if edit.delta or edit.new_end != edit.old_end:
-            shift = edit.shift_site
-            items.extend((shift(site), text) for site, text in after)
-        else:
-            items.extend(after)
-        return items
+        new_tail = len(items) + max(0, tail - first_after)
+        for i in range(first_after, len(sites)):
+            site = sites[i]
+            if i < tail and moved:  # between the region and the deferred tail: move it now
+                site = edit.shift_site(site)
+            items.append((site, texts[i]))
+        if moved:
+            self._pending.append(edit)
+            self._pending_delta += edit.delta
+        return items, new_tail
 
-    def _assign(self, items: list[tuple[LoopSite | LoopRecord, bytes]]) -> None:
-        """Give every loop its id (occurrence indices may have moved) and store the sites."""
+    def _assign(self, items: list[tuple[LoopSite | LoopRecord, bytes]], tail: int) -> None:
+        """Give every loop its id (occurrence indices may have moved) and store the sites; those from
+        `tail` on still await the pending edits."""
         seen: dict[tuple[str | None, bytes], int] = {}
         cache = self._id_cache
         out: list[LoopSite] = []
@@ -257,9 +308,12 @@ class SourceDocument:
                                     item.function, item.depth, item.role, lid))
         if len(cache) > 4 * len(out) + 1024:
             cache.clear()
-        self._sites = tuple(out)
+        self._sites = out
+        self._tail = tail
+        if tail >= len(out):
+            self._pending, self._pending_delta = [], 0
         self._texts = [text for _item, text in items]
-        self._by_id = {s.loop_id: s for s in self._sites}
+        self._index_of = {s.loop_id: i for i, s in enumerate(out)}
 
 
 def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, bool]:
@@ -285,7 +339,7 @@ def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, 
     return lo, hi, False
 
 
-def _diff(old: tuple[LoopSite, ...], new: tuple[LoopSite, ...], context_changed: bool) -> ChangedLoops:
+def _diff(old: list[LoopSite], new: list[LoopSite], context_changed: bool) -> ChangedLoops:
     old_ids = {s.loop_id for s in old}
     new_ids = {s.loop_id for s in new}
     gone = [s for s in old if s.loop_id not in new_ids]

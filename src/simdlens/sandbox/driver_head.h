@@ -56,6 +56,7 @@ typedef struct {
     int role;
     int kind;
     int esz;
+    int indexes; /* an index array: the parameter its values subscript (gather/scatter), else -1 */
 } sl_param;
 
 typedef struct {

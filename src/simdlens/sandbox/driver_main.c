@@ -107,10 +107,16 @@ static void sl_allocate(sl_case_state *st, sl_rng *r, int mode, int aligned, int
     }
     for (int j = 0; j < SL_NPARAMS; j++) {  /* fill every array's own range with its own type */
         if (!sl_is_array(sl_params[j].role)) continue;
-        int o = st->region[j];
-        for (long e = st->lo[j]; e <= st->hi[j]; e++)
-            sl_store(st->golden[o] + st->off_b[j] + e * sl_params[j].esz - st->lo_b[o], sl_params[j].kind,
-                     sl_params[j].esz, r, mode);
+        int o = st->region[j], t = sl_params[j].indexes;
+        for (long e = st->lo[j]; e <= st->hi[j]; e++) {
+            char *dst = st->golden[o] + st->off_b[j] + e * sl_params[j].esz - st->lo_b[o];
+            if (t >= 0 && st->hi[t] >= st->lo[t]) {  /* subscripts stay inside the indexed array's footprint */
+                int64_t v = st->lo[t] + (int64_t)(sl_next(r) % (uint64_t)(st->hi[t] - st->lo[t] + 1));
+                memcpy(dst, &v, (size_t)sl_params[j].esz); /* little endian: the low bytes */
+            } else {
+                sl_store(dst, sl_params[j].kind, sl_params[j].esz, r, mode);
+            }
+        }
     }
     for (int j = 0; j < SL_NPARAMS; j++) {
         st->ptr[0][j] = st->ptr[1][j] = NULL;

@@ -182,6 +182,7 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     cpp = kernel.language == "cpp"
     ret = return_type(kernel)
     footprint = {f.param: f for f in kernel.footprints}
+    position = {p.name: i for i, p in enumerate(kernel.params)}
     scalars = [(i, p) for i, p in enumerate(kernel.params) if p.role not in ARRAY_ROLES]
     out = [_runtime("driver_head.h"), "/* ---- the kernel's preamble ---- */", kernel.preamble.rstrip(), "",
            "/* ---- generated for this kernel ---- */"]
@@ -189,9 +190,11 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     for p in kernel.params:
         role = "SL_SIZE" if p.role == ParamRole.COUNT and p.name == kernel.size_param else _ROLE[p.role]
         size = f"(int)sizeof({p.elem.c})" if p.elem is not None and p.role in ARRAY_ROLES else "0"
-        rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}}},')
+        target = footprint.get(p.name)
+        indexes = position.get(target.indexes, -1) if target is not None and target.indexes else -1
+        rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}, {indexes}}},')
     out += [f"#define SL_NPARAMS {len(kernel.params)}",
-            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0}', "};"]
+            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1}', "};"]
     pairs = array_pairs(kernel)
     out += [f"#define SL_NPAIRS {len(pairs)}", "static const int sl_pairs[SL_NPAIRS + 1][2] = {"
             + "".join(f"{{{a}, {b}}}, " for a, b in pairs) + "{0, 0}};"]
