@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import difflib
 import itertools
 import json
 import os
@@ -460,24 +461,32 @@ def build_driver(sig: Signature, language: str, tolerant: bool, has_size: bool) 
     configs = [(i, j, d) for i, j in pairs for d in ALIAS_DELTAS]
     w("static const long aud_alias[][3] = {" + ", ".join(f"{{{i}, {j}, {d}}}" for i, j, d in configs) +
       ("" if configs else "{-1, -1, 0}") + "};")
-    w("static int aud_fail(const char *what, long idx, size_t n, int trial, int mode, const char *e, const char *g) {")
-    w('    if (trial >= 4) printf("MISMATCH size=%zu trial=%d mode=aliased(param %ld inside param %ld at %+ld) what=%s index=%ld expected=%s got=%s\\n", n, trial, aud_alias[trial - 4][1], aud_alias[trial - 4][0], aud_alias[trial - 4][2], what, idx, e, g);')
-    w('    else printf("MISMATCH size=%zu trial=%d mode=%s what=%s index=%ld expected=%s got=%s\\n", n, trial, aud_modes[mode], what, idx, e, g);')
+    w("static int aud_fail(const char *what, long idx, long n, int trial, int mode, const char *e, const char *g) {")
+    w('    if (trial >= 4) printf("MISMATCH size=%ld trial=%d mode=aliased(param %ld inside param %ld at %+ld) what=%s index=%ld expected=%s got=%s\\n", n, trial, aud_alias[trial - 4][1], aud_alias[trial - 4][0], aud_alias[trial - 4][2], what, idx, e, g);')
+    w('    else printf("MISMATCH size=%ld trial=%d mode=%s what=%s index=%ld expected=%s got=%s\\n", n, trial, aud_modes[mode], what, idx, e, g);')
     w("    return 1; }")
     w("int main(int argc, char **argv) {")
     w("    int asan = argc > 1 && strcmp(argv[1], \"edit\") == 0 ? 2 : argc > 1 && strcmp(argv[1], \"orig\") == 0 ? 1 : 0;")
     w("    size_t mult = argc > 2 ? (size_t)atol(argv[2]) : 1;")
+    w("    size_t pad = argc > 3 ? (size_t)atol(argv[3]) : 0;")
     w(f"    aud_tol = {1 if tolerant else 0};")
     w("    long checks = 0;")
-    w("    for (size_t si = 0; si < sizeof aud_sizes / sizeof aud_sizes[0]; si++) {")
-    w("    size_t n = aud_sizes[si];")
+    # Past the listed sizes come negative trip counts (signed size parameters only): no iteration may run.
+    sizes = [p for p in P if p.kind == "size"]
+    neg_ok = " && ".join(f"AUD_ISSGN(aud_t{P.index(p)})" for p in sizes) or "0"
+    w("    static const long aud_negs[] = {-1, -8, -100};")
+    w("    size_t aud_ns = sizeof aud_sizes / sizeof aud_sizes[0];")
+    w("    for (size_t si = 0; si < aud_ns + 3; si++) {")
+    w(f"    if (si >= aud_ns && (asan || !({neg_ok}))) break;")
+    w("    size_t n = si < aud_ns ? aud_sizes[si] : 0;")
+    w("    long aud_sizev = si < aud_ns ? (long)n : aud_negs[si - aud_ns];")
     w(f"    int aud_trials = asan ? 1 : 4 + {len(configs)};")
     w("    for (int trial = 0; trial < aud_trials; trial++) {")
     w("    int atr = trial >= 4 ? trial - 4 : -1;")
     w("    int mode = trial >= 3 ? 0 : trial;")
     w("    int tight = asan && mult > 0;")
     w("    size_t off = tight ? 0 : (trial >= 2 ? 33 : 32);")
-    w("    size_t cnt = tight ? mult * n : 8 * n + 128;")
+    w("    size_t cnt = tight ? mult * n + pad : 8 * n + 128;")
     w("    aud_rng = 0x9E3779B97F4A7C15ull ^ (n * 1315423911ull) ^ ((uint64_t)trial << 32);")
     args_o, args_e = [], []
     for i, p in enumerate(P):
@@ -498,7 +507,7 @@ def build_driver(sig: Signature, language: str, tolerant: bool, has_size: bool) 
             args_o.append(f"aud_o{i}")
             args_e.append(f"aud_e{i}")
         elif p.kind == "size":
-            w(f"    {t} aud_s{i} = ({t})n;")
+            w(f"    {t} aud_s{i} = ({t})aud_sizev;")
             args_o.append(f"aud_s{i}")
             args_e.append(f"aud_s{i}")
         elif p.kind == "dim":
@@ -536,7 +545,7 @@ def build_driver(sig: Signature, language: str, tolerant: bool, has_size: bool) 
         w("        if (aud_cmp(&aud_ro, &aud_re, 1, sizeof(aud_rt), AUD_ISFLT(aud_rt)) >= 0) {")
         w("            aud_show(aud_x, sizeof aud_x, &aud_ro, sizeof(aud_rt), AUD_ISFLT(aud_rt), AUD_ISSGN(aud_rt));")
         w("            aud_show(aud_y, sizeof aud_y, &aud_re, sizeof(aud_rt), AUD_ISFLT(aud_rt), AUD_ISSGN(aud_rt));")
-        w("            return aud_fail(\"return\", 0, n, trial, trial == 3 ? 3 : mode, aud_x, aud_y); }")
+        w("            return aud_fail(\"return\", 0, aud_sizev, trial, trial == 3 ? 3 : mode, aud_x, aud_y); }")
     for i, p in enumerate(P):
         t = f"aud_t{i}"
         if p.kind in ("buffer", "vector"):
@@ -547,11 +556,11 @@ def build_driver(sig: Signature, language: str, tolerant: bool, has_size: bool) 
             w("        {")
             w(f"        long aud_k = aud_cmp({data_o}, {data_e}, {count}, sizeof({t}), AUD_ISFLT({t}));")
             if p.kind == "vector":
-                w(f"        if (aud_o{i}.size() != aud_e{i}.size()) return aud_fail(\"{p.name}.size()\", 0, n, trial, mode, \"?\", \"?\");")
+                w(f"        if (aud_o{i}.size() != aud_e{i}.size()) return aud_fail(\"{p.name}.size()\", 0, aud_sizev, trial, mode, \"?\", \"?\");")
             w("        if (aud_k >= 0) {")
             w(f"            aud_show(aud_x, sizeof aud_x, {data_o} + aud_k, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}));")
             w(f"            aud_show(aud_y, sizeof aud_y, {data_e} + aud_k, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}));")
-            w(f"            return aud_fail(\"{p.name}\", aud_k - (long){base}, n, trial, trial == 3 ? 3 : mode, aud_x, aud_y); }}")
+            w(f"            return aud_fail(\"{p.name}\", aud_k - (long){base}, aud_sizev, trial, trial == 3 ? 3 : mode, aud_x, aud_y); }}")
             w("        }")
     w("    }")
     w("    checks++;")
@@ -646,21 +655,22 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
     def row(result: str, detail: str) -> AuditRow:
         return replace(base, result=result, detail=detail)
 
-    original = path.read_text(encoding="utf-8")
+    original = path.read_bytes().decode("utf-8")  # not read_text: it would turn \r\n into \n
     try:
         edited = apply_edits(original, cand["edits"])
     except ValueError as e:
         return row("edit-error", str(e))
-    excerpt = "\n".join(ln for ln in edited.splitlines()[max(0, line0 - 2):line0 + 60])
+    excerpt = "".join(difflib.unified_diff(original.splitlines(keepends=True), edited.splitlines(keepends=True),
+                                           f"a/{rel}", f"b/{rel}", n=2))
     base = replace(base, edited_excerpt=excerpt)
     ext = path.suffix
     work.mkdir(parents=True, exist_ok=True)
     orig_file = work / f"original{ext}"
     edit_file = work / f"edited{ext}"
-    orig_file.write_text(original, encoding="utf-8")
-    edit_file.write_text(edited, encoding="utf-8")
+    orig_file.write_bytes(original.encode("utf-8"))
+    edit_file.write_bytes(edited.encode("utf-8"))
     cc = _compiler(language)
-    inc = ["-I", str(path.parent)]
+    inc = ["-x", "c++" if language == "cpp" else "c", "-I", str(path.parent)]  # -x: a .h is not a PCH
     flags = list(ISA_FLAGS[isa])
     ok, msg = _compile([cc, "-O2", "-c", *inc, str(edit_file), "-o", str(work / "noflags.o")], work)
     if not ok:
@@ -670,6 +680,11 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
             ok, msg = _compile([clang, "-O2", *extra, "-c", *inc, str(edit_file), "-o", str(work / "clang.o")], work)
             if not ok:
                 return row(f"compile-fail-{mode}", f"{Path(clang).name}: {msg}")
+    if re.search(r"^\s*#\s*pragma\s+omp\b", original, re.M):
+        # The file uses OpenMP, so its users build with -fopenmp: `#pragma omp simd` must still precede a loop.
+        ok, msg = _compile([cc, "-O2", *flags, "-fopenmp", "-c", *inc, str(edit_file), "-o", str(work / "omp.o")], work)
+        if not ok:
+            return row("compile-fail-flags", f"{cc} -fopenmp: {msg}")
     new_warnings = _new_warnings(cc, flags, inc, orig_file, edit_file, work)
 
     def flags_check() -> AuditRow | None:
@@ -698,9 +713,14 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
     ok, msg = _compile([cc, *std, "-O0", "-w", *inc, "-c", str(work / f"driver{ext}"), "-o", str(work / "driver.o")], work)
     if not ok:
         return row("skipped", f"cannot drive this signature: {msg}")
+    cpp_localize = False
     if language == "c":
         subprocess.run(["objcopy", "--keep-global-symbol=aud_edit_ptr", str(work / "edit_tu.o")], check=True, cwd=work)
     ok, msg = _compile([cc, str(work / "driver.o"), str(work / "edit_tu.o"), *libs, "-o", str(work / "audit")], work)
+    if not ok and language == "cpp":  # extern "C" functions escape the namespace: localize them too
+        subprocess.run(["objcopy", "--keep-global-symbol=aud_edit_ptr", str(work / "edit_tu.o")], check=True, cwd=work)
+        ok, msg = _compile([cc, str(work / "driver.o"), str(work / "edit_tu.o"), *libs, "-o", str(work / "audit")], work)
+        cpp_localize = True
     if not ok:
         return row("skipped", f"driver link failed: {msg}")
     rc, out = _run(work / "audit", [], work)
@@ -724,16 +744,17 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
                           "-o", str(work / "edit_san.o")], work)
     if not (ok and ok2):
         return row("ok", f"{checks}; sanitizer build failed: {msg or msg2}")
-    if language == "c":
+    if language == "c" or cpp_localize:
         subprocess.run(["objcopy", "--keep-global-symbol=aud_edit_ptr", str(work / "edit_san.o")], check=True, cwd=work)
     ok, msg = _compile([cc, *san, str(work / "driver_san.o"), str(work / "edit_san.o"), *libs, "-o", str(work / "audit_san")], work)
     if not ok:
         return row("ok", f"{checks}; sanitizer link failed: {msg}")
+    # Smallest buffers (k * n + pad elements, no slack before the start) the ORIGINAL runs clean with.
     mult, probe = None, ""
-    for k in (1, 2, 3, 4, 8):
-        rc, probe = _run(work / "audit_san", ["orig", str(k)], work)
+    for k, pad in ((1, 0), (2, 0), (3, 0), (4, 0), (8, 0), (1, 8), (4, 8), (8, 8), (8, 64)):
+        rc, probe = _run(work / "audit_san", ["orig", str(k), str(pad)], work)
         if rc == 0:
-            mult = k
+            mult = (k, pad)
             break
         if "runtime error:" in probe:
             break  # UB in the ORIGINAL (its own bug on these inputs), not a too-small buffer
@@ -745,15 +766,27 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
         rc, out = _run(work / "audit_san", ["edit", "0"], work)
         note = "original needs more than 8n elements or reads before the start: generous buffers"
     else:
-        rc, out = _run(work / "audit_san", ["edit", str(mult)], work)
-        note = f"tight buffers ({mult}n elements)"
+        rc, out = _run(work / "audit_san", ["edit", str(mult[0]), str(mult[1])], work)
+        note = f"tight buffers ({mult[0]}n{f' + {mult[1]}' if mult[1] else ''} elements)"
     if rc != 0:
         return row("sanitizer", f"{note}: {_sanitizer_line(out)}")
     warn = f"; {len(new_warnings)} new -Wall -Wextra warning(s): {new_warnings[0]}" if new_warnings else ""
+    if "\r\n" in original and re.search(r"(?<!\r)\n", "".join(e["newText"] for e in cand["edits"])):
+        warn += "; the edit writes \\n line ends into a \\r\\n file"
     return row("ok", f"{checks}; sanitizer clean, {note}{warn}")
 
 
 # -------------------------------------------------------------------------------------- driving
+
+
+def _audit_safely(path: Path, rel: str, loop: dict, cand: dict, work: Path) -> AuditRow:
+    """audit_candidate, with a failure of the audit itself reported as a row ("audit-error"), not a crash."""
+    try:
+        return audit_candidate(path, rel, loop, cand, work)
+    except Exception as e:
+        return AuditRow(file=rel, function=loop.get("function") or "?", line=loop["range"]["start"]["line"] + 1,
+                        isa=cand.get("isa", "?"), origin=cand.get("origin", "?"), result="audit-error",
+                        detail=f"{type(e).__name__}: {e}")
 
 
 def audit(paths: list[Path], isas: list[str], *, jobs: int = 2, keep: Path | None = None,
@@ -778,7 +811,7 @@ def audit(paths: list[Path], isas: list[str], *, jobs: int = 2, keep: Path | Non
             futs = []
             for i, (full, rel, loop, cand) in enumerate(tasks):
                 name = f"{i:03d}-{Path(rel).stem}-{loop.get('function', 'fn')}-{cand['isa']}".replace(":", "_")
-                futs.append(pool.submit(audit_candidate, full, rel, loop, cand, work_root / name))
+                futs.append(pool.submit(_audit_safely, full, rel, loop, cand, work_root / name))
             for fut in futs:
                 row = fut.result()
                 rows.append(row)

@@ -254,3 +254,10 @@ SPECIAL["search_after"] = """int find_store(int *restrict d, const int *restrict
     for (int i = 0; i < n; i++) { if (a[i] > 100) return i; d[i] = a[i] * 2; }
     return -1;
 }"""
+
+SPECIAL["strided_store_cond"] = """void sst(float *restrict d, const float *restrict a, int n) {
+    for (int i = 0; i < n; i++) if (a[i] > 0.0f) d[3 * i + 1] = a[i] * 2.0f;
+}"""
+SPECIAL["interleave"] = """void inter(float *restrict d, const float *restrict re, const float *restrict im, int n) {
+    for (int i = 0; i < n; i++) { d[2 * i] = re[i]; d[2 * i + 1] = im[i]; }
+}"""

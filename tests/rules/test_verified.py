@@ -22,9 +22,7 @@ REFUSED = {
     ("cond_store_uint16", "avx2"): "under a mask",
     ("widen_int64", "avx2"): "no conversion from int64",
     ("widen_uint64", "avx2"): "no conversion from uint64",
-    ("step_two", "avx2"): "no scatter",  # a stride-2 store needs AVX-512 scatters
     ("compress", "avx2"): "needs AVX-512",
-    ("down_by_three", "avx2"): "no scatter",
 }
 # The analysis (not the rules) judges narrow min/max updates a recurrence: no kernel to rewrite.
 NO_KERNEL = {f"{f}_{t}" for f in ("min", "max") for t in ("int8", "uint8", "int16", "uint16")}

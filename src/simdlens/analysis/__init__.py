@@ -72,6 +72,11 @@ def analyze_loops(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, sourc
         _judge_all(sites, tree, source, ctx, analyses, errors)
     finally:
         if gc_was_enabled:
+            # What survives is the (acyclic) analyses, which live as long as the document: scanning them
+            # in the young generations, as re-enabling would do at once, finds nothing and cost ~30 ms
+            # per 1,000 loops. freeze + unfreeze hands them straight to the oldest generation instead.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
     kernels = LazyKernels(tuple(analyses), source, ctx)
     return tuple(analyses), kernels, tuple(errors)

@@ -66,6 +66,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
 )
 from simdlens.analysis.positions import node_span
+from simdlens.analysis.rewritten import Rewrite, rewrite_containing, rewrites, uses_intrinsics
 from simdlens.core import LoopKind, LoopRole, LoopSite, Reason, Span
 
 WALK_IV = "simdlens_k"  # the synthetic counter of pointer-walking loops
@@ -90,8 +91,55 @@ _BUILTIN = {
 }
 
 
+_BUILTIN_CTYPES: dict[str, CType | None] = {}
+
+
+class _CtxCache:
+    """Answers that depend only on the file context (types of spellings, constant expressions),
+    remembered for the file's loops: the same few spellings and bounds come back in every loop."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx  # keeps id(ctx) valid while cached
+        self.ctypes: dict[str, CType | None] = {}
+        self.ints: dict[str, int | None] = {}
+
+
+_CTX_CACHES: dict[int, _CtxCache] = {}
+
+
+def _ctx_cache(ctx: Any) -> _CtxCache:
+    c = _CTX_CACHES.get(id(ctx))
+    if c is None or c.ctx is not ctx:
+        if len(_CTX_CACHES) > 8:
+            _CTX_CACHES.clear()
+        c = _CTX_CACHES[id(ctx)] = _CtxCache(ctx)
+    return c
+
+
 def ctype_of(spelling: str, ctx: Any) -> CType | None:
     """The canonical scalar type of a spelling ("unsigned char", "pixel_t"), or None."""
+    t = _BUILTIN_CTYPES.get(spelling)
+    if t is not None:
+        return t
+    cache = _ctx_cache(ctx).ctypes
+    if spelling in cache:
+        return cache[spelling]
+    t = _ctype_of(spelling, ctx)
+    if t is not None and t.name == _BUILTIN.get(_plain_spelling(spelling)):
+        if len(_BUILTIN_CTYPES) > 4096:
+            _BUILTIN_CTYPES.clear()
+        _BUILTIN_CTYPES[spelling] = t  # a builtin spelling means the same in every file
+    else:
+        cache[spelling] = t
+    return t
+
+
+def _plain_spelling(spelling: str) -> str:
+    return " ".join(w for w in spelling.replace("std::", "").split() if w not in ("const", "volatile", "static",
+                                                                                  "register", "struct"))
+
+
+def _ctype_of(spelling: str, ctx: Any) -> CType | None:
     s = " ".join(w for w in spelling.replace("std::", "").split() if w not in ("const", "volatile", "static",
                                                                                 "register", "struct"))
     name = _BUILTIN.get(s)
@@ -156,7 +204,7 @@ def convert(e: Expr, t: CType) -> Expr:
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ is several times slower, and these are many
 class Decl:
     """A variable as declared: base type text, pointer depth, extents, qualifiers."""
 
@@ -179,21 +227,34 @@ class Decl:
 
     @property
     def container(self) -> str:
-        m = _CONTAINER.match(self.type)
-        return m.group(1) if m else ""
+        return _container_kind(self.type)
 
 
-_CONTAINER = re.compile(r"^(?:std::)?(vector|array|valarray)\s*<")
+_CONTAINER = re.compile(r"^(?:std::)?(vector|array|valarray|span)\s*<")
+_DECIMAL = re.compile(r"\d+[uUlL]*")
+_CONSTANT_CHARS = re.compile(r"[\w\s()+\-*/%<>]+")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_CONTAINER_KINDS: dict[str, str] = {}
+
+
+def _container_kind(type_text: str) -> str:
+    k = _CONTAINER_KINDS.get(type_text)
+    if k is None:
+        m = _CONTAINER.match(type_text)
+        k = m.group(1) if m else ""
+        if len(_CONTAINER_KINDS) > 4096:
+            _CONTAINER_KINDS.clear()
+        _CONTAINER_KINDS[type_text] = k
+    return k
 
 
 def _text(node: tree_sitter.Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
+    t = node.text if node is not None else None
+    return t.decode("utf-8", "replace") if t is not None else ""
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    return "".join(text.split())
 
 
 def _decls_of(node: tree_sitter.Node, *, is_param: bool = False, is_global: bool = False,
@@ -202,18 +263,17 @@ def _decls_of(node: tree_sitter.Node, *, is_param: bool = False, is_global: bool
     type_node = node.child_by_field_name("type")
     base = " ".join(_text(type_node).split())
     const = volatile = atomic = static = False
-    for c in node.children:
-        if c.type == "type_qualifier":
-            q = _text(c)
-            const |= q in ("const", "constexpr")
-            volatile |= q == "volatile"
-            atomic |= q == "_Atomic"
-        elif c.type == "storage_class_specifier":
-            static |= _text(c) == "static"
-    if type_node is not None and type_node.type == "sized_type_specifier":
-        base = " ".join(_text(type_node).split())
-    out: list[Decl] = []
     text = _text(node).strip()
+    if "const" in text or "volatile" in text or "_Atomic" in text or "static" in text:  # most have none
+        for c in node.children:
+            if c.type == "type_qualifier":
+                q = _text(c)
+                const |= q in ("const", "constexpr")
+                volatile |= q == "volatile"
+                atomic |= q == "_Atomic"
+            elif c.type == "storage_class_specifier":
+                static |= _text(c) == "static"
+    out: list[Decl] = []
     for d in node.children_by_field_name("declarator"):
         pointer = 0
         extents: list[str] = []
@@ -266,7 +326,7 @@ class _FunctionScope:
         self.node = fn
         self.outer: _FunctionScope | None = None
         self._decl_nodes: list[tree_sitter.Node] = []
-        self._parsed: set[str] = set()
+        self._parsed = False
         if fn is None:
             return
         declarator = fn.child_by_field_name("declarator")
@@ -286,18 +346,14 @@ class _FunctionScope:
         if body is not None:
             self._decl_nodes = tree_sitter.QueryCursor(_decl_query(language)).captures(body).get("d", [])
 
-    def _parse_for(self, name: str) -> None:
-        self._parsed.add(name)
-        key = name.encode()
+    def _parse_locals(self) -> None:
+        """Every local declaration, parsed once, the first time a name is looked up."""
+        self._parsed = True
         for c in self._decl_nodes:
-            text = c.text or b""
-            if key not in text:
-                continue
             parent = c.parent
             scope = (parent.start_byte, parent.end_byte) if parent is not None else (0, 1 << 62)
             for d in _decls_of(c, scope=scope):
-                if d.name == name:
-                    self.by_name.setdefault(d.name, []).append(d)
+                self.by_name.setdefault(d.name, []).append(d)
 
     def lookup(self, name: str, at: int, end: int) -> Decl | None:
         best = self._lookup(name, at, end)
@@ -306,8 +362,8 @@ class _FunctionScope:
         return best
 
     def _lookup(self, name: str, at: int, end: int) -> Decl | None:
-        if name not in self._parsed and self.node is not None:
-            self._parse_for(name)
+        if not self._parsed and self.node is not None:
+            self._parse_locals()
         best: Decl | None = None
         for d in self.by_name.get(name, ()):
             if d.is_param:
@@ -331,13 +387,91 @@ def _decl_query(lang: tree_sitter.Language) -> tree_sitter.Query:
     return q
 
 
+_USES_QUERIES: dict[int, tree_sitter.Query] = {}
+
+
+def _uses_query(lang: tree_sitter.Language) -> tree_sitter.Query:
+    """Identifiers (@id), written ones (@w; @rw when also read: `x++`, `x += e`), subtrees evaluated
+    only under a condition (@c) and control flow the IR does not express (@x)."""
+    q = _USES_QUERIES.get(id(lang))
+    if q is None:
+        def known(kind: str, named: bool = True) -> bool:
+            return bool(lang.id_for_node_kind(kind, named))
+
+        compound = " ".join(f'"{o}"' for o in ("+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=",
+                                                "and_eq", "or_eq", "xor_eq") if known(o, False))
+        logical = " ".join(f'"{o}"' for o in ("&&", "||", "and", "or") if known(o, False))
+        patterns = [
+            "(identifier) @id",
+            "(assignment_expression left: (identifier) @w)",
+            f"(assignment_expression left: (identifier) @rw operator: [{compound}])",
+            "(update_expression argument: (identifier) @w @rw)",
+            "(if_statement consequence: (_) @c)",
+            "(if_statement alternative: (_) @c)",
+            "(conditional_expression consequence: (_) @c)",
+            "(conditional_expression alternative: (_) @c)",
+            f"(binary_expression operator: [{logical}] right: (_) @c)",
+        ]
+        patterns += [f"({kind}) @x" for kind in _CONTROL if known(kind)]
+        q = tree_sitter.Query(lang, "\n".join(patterns))
+        _USES_QUERIES[id(lang)] = q
+    return q
+
+
 class _FileScan:
     def __init__(self, tree: tree_sitter.Tree) -> None:
         self.tree = tree  # keeps id(tree) valid while cached
         self.functions: dict[int, _FunctionScope] = {}
+        self.rewrites: tuple[Rewrite, ...] | None = None  # simdlens rewrites applied in the file
+        self._size_members: dict[str, str] | None = None
+
+    def size_member(self, cls: str) -> str:
+        """For a class of the file with `size() const { return m.size(); }`, the member m ("" if none)."""
+        if self._size_members is None:
+            self._size_members = _size_members(self.tree)
+        return self._size_members.get(cls, "")
+
+    def rewrites_in(self, source: bytes) -> tuple[Rewrite, ...]:
+        if self.rewrites is None:
+            self.rewrites = rewrites(source, self.tree)
+        return self.rewrites
 
 
 _SCANS: dict[int, _FileScan] = {}
+_SIZE_QUERIES: dict[int, tree_sitter.Query] = {}
+
+
+def _size_members(tree: tree_sitter.Tree) -> dict[str, str]:
+    """Classes of the file whose `size() const` method returns a member's `.size()`: class -> member."""
+    lang = tree.language
+    if not lang.id_for_node_kind("field_declaration_list", True):
+        return {}
+    q = _SIZE_QUERIES.get(id(lang))
+    if q is None:
+        q = _SIZE_QUERIES[id(lang)] = tree_sitter.Query(lang, """
+            (_ name: (type_identifier) @cls
+               body: (field_declaration_list
+                 (function_definition
+                   declarator: (function_declarator
+                     declarator: (field_identifier) @fn
+                     parameters: (parameter_list) @params
+                     (type_qualifier) @q)
+                   body: (compound_statement
+                     . (return_statement
+                         (call_expression
+                           function: (field_expression argument: (identifier) @member
+                                                       field: (field_identifier) @size)
+                           arguments: (argument_list) @args)) .))))""")
+    out: dict[str, str] = {}
+    for _i, m in tree_sitter.QueryCursor(q).matches(tree.root_node):
+        def one(key: str) -> str:
+            nodes = m.get(key) or []
+            return _text(nodes[0]) if nodes else ""
+
+        if (one("fn") == "size" and one("size") == "size" and one("q") == "const"
+                and _squash(one("params")) == "()" and _squash(one("args")) == "()"):
+            out[one("cls")] = one("member")
+    return out
 
 
 def _file_scan(tree: tree_sitter.Tree) -> _FileScan:
@@ -392,7 +526,7 @@ class _Unsupported(Exception):
         self.reason = Reason(code, message, node_span(node) if node is not None else None)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Use:
     pos: int
     write: bool
@@ -443,6 +577,9 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
             return None, (Reason("parse", "the loop could not be found in the syntax tree", site.header),)
         if node.has_error:
             return None, (Reason("syntax_error", "the loop has a syntax error", site.header),)
+        done = _already_vectorized(site, node, tree, source)
+        if done is not None:
+            return None, (done,)
         if site.role != LoopRole.INNERMOST:
             inner = _first_inner_loop(node)
             line = inner.start_point[0] + 1 if inner is not None else 0
@@ -461,9 +598,29 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
                                  site.header),)
         fn = enclosing_function(node)
         b = _Builder(site, node, fn, tree, source, ctx)
-        return b.run()
+        ir, reasons = b.run()
+        for r in reasons:  # `__m256 *v` used without any intrinsic call: still SIMD code
+            if r.code == "unknown_type" and (simd := uses_intrinsics(r.message.encode())):
+                return None, (Reason("intrinsics", f"already written with SIMD types ({simd})", site.header),)
+        return ir, reasons
     except RecursionError:
         return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
+
+
+def _already_vectorized(site: LoopSite, node: tree_sitter.Node, tree: tree_sitter.Tree, source: bytes) -> Reason | None:
+    """A loop of a rewrite simdlens applied (vector loop, tail, or the original kept under #else), or
+    a loop written with SIMD intrinsics: proposing it again would vectorize vectorized code."""
+    regions = _file_scan(tree).rewrites_in(source)
+    if regions:
+        rw = rewrite_containing(regions, site.span.start_byte, site.span.end_byte)
+        if rw is not None:
+            return Reason("simdlens_rewrite", f"part of a simdlens rewrite ({rw.description})", site.header)
+    if site.role == LoopRole.OUTER:
+        return None  # its inner loop says it
+    found = uses_intrinsics(source[node.start_byte:node.end_byte])
+    if found:
+        return Reason("intrinsics", f"already written with SIMD intrinsics ({found})", site.header)
+    return None
 
 
 def _first_inner_loop(node: tree_sitter.Node) -> tree_sitter.Node | None:
@@ -536,6 +693,7 @@ class _Builder:
         self.arrays: dict[str, Array] = {}
         self.scalars: dict[str, Scalar] = {}
         self.uses: dict[str, list[_Use]] = {}
+        self.written_names: set[str] = set()  # identifiers the body assigns or steps
         self.walkers: dict[str, int] = {}  # pointer -> elements advanced per iteration
         self.walked: dict[str, int] = {}  # pointer -> elements advanced so far in this iteration
         self.written_outer: set[str] = set()
@@ -543,6 +701,7 @@ class _Builder:
         self.body_node: tree_sitter.Node | None = None
         self.pointer_walk = False
         self._decl_cache: dict[str, Decl | None] = {}
+        self._ints: dict[str, int | None] = {}  # _int_text answers
         self.range_ref: tuple[str, Access] | None = None  # `for (T &x : v)`: x is v[k]
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
         self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
@@ -563,7 +722,7 @@ class _Builder:
         stmts = pre + self._block(_stmts_of(body), cond=False)
         bound_names = set(re.findall(r"[A-Za-z_]\w*", header["upper"])) - {self.iv}
         for name in sorted(bound_names):
-            if any(u.write for u in self.uses.get(name, ())):
+            if name in self.written_names:
                 self.reasons.append(Reason("not_counted", f"the body changes {name}, which the loop bound uses: the "
                                            "trip count is not known on entry", self.site.header))
         iv_live = self._used_after(self.iv) if not header["declared"] else False
@@ -745,7 +904,7 @@ class _Builder:
         root, base, elem, d = self._base(rng)
         if d is None or (d.pointer and not d.container):
             raise _Unsupported("unsupported_loop", "range-based for over a pointer", node)
-        if d.container == "vector":
+        if d.container in ("vector", "span"):
             upper = f"{_squash(_text(rng))}.size()"
             self.scalars[upper] = Scalar(upper, UINT64, ScalarRole.INVARIANT)
         elif d.container == "array":
@@ -990,17 +1149,27 @@ class _Builder:
         return f"({hi} >= {lo} ? ({hi} - {lo})" + (f" / {s}" if s > 1 else "") + " + 1 : 0)"
 
     def _int_text(self, text: str) -> int | None:
+        if text in self._ints:
+            return self._ints[text]
+        v = self._ints[text] = self._int_text_uncached(text)
+        return v
+
+    def _int_text_uncached(self, text: str) -> int | None:
         t = text.strip()
-        if re.fullmatch(r"\d+[uUlL]*", t):
+        if _DECIMAL.fullmatch(t):
             return int(t.rstrip("uUlL"))
         ev = getattr(self.ctx, "eval_int", None)
-        if ev is not None and re.fullmatch(r"[\w\s()+\-*/%<>]+", t) and not any(
-                self._is_variable(w) for w in re.findall(r"[A-Za-z_]\w*", t)):
+        if ev is not None and _CONSTANT_CHARS.fullmatch(t) and not any(
+                self._is_variable(w) for w in _IDENTIFIER.findall(t)):
+            cache = _ctx_cache(self.ctx).ints
+            if t in cache:
+                return cache[t]
             try:
                 v = ev(t)
             except Exception:
                 v = None
-            return v if isinstance(v, int) else None
+            cache[t] = v if isinstance(v, int) else None
+            return cache[t]
         return None
 
     def _is_variable(self, name: str) -> bool:
@@ -1031,41 +1200,41 @@ class _Builder:
 
     def _scan_uses(self, body: tree_sitter.Node) -> None:
         """Where every identifier in the body is read or written, and whether under a condition; and
-        the control flow the IR cannot express (goto, switch, asm, ...), as reasons."""
-        stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
-        while stack:
-            n, cond = stack.pop()
-            t = n.type
-            hit = _CONTROL.get(t)
-            if hit is not None:
-                self.reasons.append(Reason(hit[0], hit[1], node_span(n)))
-            if t == "identifier":
-                parent = n.parent
-                write = parent is not None and (
-                    (parent.type == "assignment_expression" and parent.child_by_field_name("left") == n)
-                    or parent.type == "update_expression")
-                self.uses.setdefault(_text(n), []).append(_Use(n.start_byte, write, cond))
-                if (parent is not None and parent.type in ("update_expression",)) or (
-                        parent is not None and parent.type == "assignment_expression" and write
-                        and _op(parent) != "="):
-                    self.uses[_text(n)].append(_Use(n.start_byte, False, cond))  # x++ and x += e also read x
-                continue
-            if t == "if_statement":
-                for c in n.named_children:
-                    stack.append((c, cond or c.type not in ("condition_clause", "parenthesized_expression")))
-                continue
-            if t == "conditional_expression":
-                kids = n.named_children
-                for i, c in enumerate(kids):
-                    stack.append((c, cond or i > 0))
-                continue
-            if t == "binary_expression" and _op(n) in ("&&", "||"):
-                left = n.child_by_field_name("left")
-                for c in n.named_children:
-                    stack.append((c, cond or c != left))
-                continue
-            for c in n.named_children:
-                stack.append((c, cond))
+        the control flow the IR cannot express (goto, switch, asm, ...), as reasons.
+
+        One tree-sitter query finds them all (in C, not node by node in Python): identifiers, the
+        written ones, the subtrees evaluated only under a condition, and the control-flow statements."""
+        caps = tree_sitter.QueryCursor(_uses_query(self.tree.language)).captures(body)
+        control = caps.get("x")
+        if control:
+            # in the order the reasons were always reported: enclosing statements first, later ones first
+            for n in sorted(control, key=lambda n: (-n.end_byte, n.start_byte)):
+                hit = _CONTROL.get(n.type)
+                if hit is not None:
+                    self.reasons.append(Reason(hit[0], hit[1], node_span(n)))
+        written = {n.start_byte for n in caps.get("w", ())}
+        read_written = {n.start_byte for n in caps.get("rw", ())}
+        conds = [(n.start_byte, n.end_byte) for n in caps.get("c", ())]
+        src = self.source
+        uses = self.uses
+        for n in caps.get("id", ()):
+            start = n.start_byte
+            name = src[start:n.end_byte].decode("utf-8", "replace")
+            cond = False
+            for lo, hi in conds:
+                if lo <= start < hi:
+                    cond = True
+                    break
+            lst = uses.get(name)
+            if lst is None:
+                lst = uses[name] = []
+            if start in written:
+                self.written_names.add(name)
+                lst.append(_Use(start, True, cond))
+                if start in read_written:
+                    lst.append(_Use(start, False, cond))  # x++ and x += e also read x
+            else:
+                lst.append(_Use(start, False, cond))
 
     def _used_after(self, name: str) -> bool:
         """Whether `name` may be read after the loop: any later mention in the function, or any mention
@@ -1483,7 +1652,7 @@ class _Builder:
                 nm = _text(n)
                 if nm == self.iv or nm in self.locals or nm in self.written_outer or nm in self.walkers:
                     return False
-                if any(u.write for u in self.uses.get(nm, ())):
+                if nm in self.written_names:
                     return False
             stack.extend(n.named_children)
         return True
@@ -1961,8 +2130,8 @@ class _Builder:
             member = _text(f.child_by_field_name("field"))
             if obj is not None and obj.type == "identifier" and member == "size" and not arg_nodes:
                 d = self._iv_decl(_text(obj))
-                if d is not None and d.container:
-                    if any(u.write for u in self.uses.get(_text(obj), ())):
+                if d is not None and (d.container or (not d.pointer and self._pure_size_method(d.type))):
+                    if _text(obj) in self.written_names:
                         raise _Unsupported("call", f"calls {fname}", n)
                     name = f"{_text(obj)}.size()"
                     self.scalars.setdefault(name, Scalar(name, UINT64, ScalarRole.INVARIANT))
@@ -2016,6 +2185,19 @@ class _Builder:
         finally:
             self.macro_args.pop()
 
+    def _pure_size_method(self, type_text: str) -> bool:
+        """Whether the class `type_text` has `size() const { return m.size(); }` with `m` a std
+        container member: then `obj.size()` is the container's size, invariant while the loop (which
+        calls no other method of obj) runs."""
+        words = [w for w in _IDENTIFIER.findall(type_text) if w not in ("const", "volatile", "struct", "class")]
+        if len(words) != 1 or not self.cpp:
+            return False
+        member = _file_scan(self.tree).size_member(words[0])
+        struct_of = getattr(self.ctx, "struct_of", None)
+        st = struct_of(words[0]) if member and struct_of is not None else None
+        f = st.field(member) if st is not None else None
+        return f is not None and not f.pointer and bool(_container_kind(" ".join(f.type.split())))
+
     def _is_func_ptr(self, name: str) -> bool:
         d = self._iv_decl(name)
         return d is not None and d.func_ptr
@@ -2031,6 +2213,7 @@ class _Builder:
         # an array parameter is a pointer (`const float b[3]` is `const float *b`)
         pointer = (d.pointer > 0 and not d.extents and not d.container) or (d.is_param and bool(d.extents)
                                                                              and not d.reference)
+        pointer = pointer or d.container == "span"  # a view: two spans may show the same elements
         extent = d.extents[0] if d.extents else ""
         if d.container == "array":
             m = re.search(r",\s*([^>]+)>", d.type)
@@ -2074,7 +2257,7 @@ class _Builder:
             d = self._iv_decl(name)
             if d is None:
                 raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", b)
-            if d.container == "vector" or d.container == "array" or d.container == "valarray":
+            if d.container in ("vector", "array", "valarray", "span"):
                 return name, f"{name}.data()", self._elem_of(d, b, 1), d
             return name, name, self._elem_of(d, b, 1), d
         if t == "field_expression":
@@ -2257,7 +2440,7 @@ class _Builder:
                 return None
             if self.pointer_walk and name == self.count_var:
                 return None
-            if any(u.write for u in self.uses.get(name, ())):
+            if name in self.written_names:
                 return None
             d = self._iv_decl(name)
             if d is None:
@@ -2324,8 +2507,7 @@ class _Builder:
                 return True
             if x.type == "identifier":
                 nm = _text(x)
-                if nm == self.iv or nm in self.locals or nm in self.walkers or any(
-                        u.write for u in self.uses.get(nm, ())):
+                if nm == self.iv or nm in self.locals or nm in self.walkers or nm in self.written_names:
                     return True
             stack.extend(x.named_children)
         return False
@@ -2441,9 +2623,21 @@ def _minmax_exact(value: CType, var: CType) -> bool:
 _LONG_DOUBLE = CType("long double", "long double")
 
 
+_LITERALS: dict[str, Const] = {}
+
+
 def _literal(text: str) -> Const:
     """A C number literal with its C type: `1.0` is double, `1.0f` float, `10` int, `3000000000` long,
     `0xFFFFFFFF` unsigned int, `10u` unsigned, `10UL` unsigned long."""
+    c = _LITERALS.get(text)
+    if c is None:
+        if len(_LITERALS) > 4096:
+            _LITERALS.clear()
+        c = _LITERALS[text] = _parse_literal(text)
+    return c
+
+
+def _parse_literal(text: str) -> Const:
     raw = text.replace("'", "")
     low = raw.lower()
     is_hex = low.startswith("0x")
@@ -2511,43 +2705,46 @@ def _char_value(text: str) -> int:
 def accesses_of(stmts: tuple[Stmt, ...]) -> list[tuple[Access, bool, Stmt]]:
     """Every array access of a body as (access, is_write, top-level statement), in evaluation order."""
     out: list[tuple[Access, bool, Stmt]] = []
-
-    def exprs(e: Expr, top: Stmt) -> None:
-        for x in walk_exprs(e):
-            if isinstance(x, Load):
-                out.append((x.access, False, top))
-
-    def visit(s: Stmt, top: Stmt) -> None:
-        if isinstance(s, Store):
-            exprs(s.value, top)
-            if s.access.index is not None:
-                exprs(s.access.index, top)
-            out.append((s.access, True, top))
-        elif isinstance(s, Let | Carry | Step):
-            exprs(s.value if not isinstance(s, Step) else s.step, top)
-        elif isinstance(s, Reduce):
-            exprs(s.value, top)
-            if s.access is not None:
-                out.append((s.access, False, top))
-                out.append((s.access, True, top))
-        elif isinstance(s, ArgReduce):
-            exprs(s.value, top)
-            exprs(s.index, top)
-        elif isinstance(s, If):
-            exprs(s.cond, top)
-            for x in s.then:
-                visit(x, top)
-            for x in s.else_:
-                visit(x, top)
-        elif isinstance(s, Exit):
-            exprs(s.cond, top)
-            if s.value is not None:
-                exprs(s.value, top)
-        elif isinstance(s, Pack):
-            exprs(s.cond, top)
-            exprs(s.value, top)
-            out.append((s.dst, True, top))
-
     for s in stmts:
-        visit(s, s)
+        _visit_accesses(s, s, out)
     return out
+
+
+def _expr_accesses(e: Expr, top: Stmt, out: list[tuple[Access, bool, Stmt]]) -> None:
+    for x in walk_exprs(e):
+        if isinstance(x, Load):
+            out.append((x.access, False, top))
+
+
+# A module-level walker, not a nested closure: recursive closures are reference cycles, and the cyclic
+# garbage collector then costs more than the analysis.
+def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) -> None:
+    if isinstance(s, Store):
+        _expr_accesses(s.value, top, out)
+        if s.access.index is not None:
+            _expr_accesses(s.access.index, top, out)
+        out.append((s.access, True, top))
+    elif isinstance(s, Let | Carry | Step):
+        _expr_accesses(s.value if not isinstance(s, Step) else s.step, top, out)
+    elif isinstance(s, Reduce):
+        _expr_accesses(s.value, top, out)
+        if s.access is not None:
+            out.append((s.access, False, top))
+            out.append((s.access, True, top))
+    elif isinstance(s, ArgReduce):
+        _expr_accesses(s.value, top, out)
+        _expr_accesses(s.index, top, out)
+    elif isinstance(s, If):
+        _expr_accesses(s.cond, top, out)
+        for x in s.then:
+            _visit_accesses(x, top, out)
+        for x in s.else_:
+            _visit_accesses(x, top, out)
+    elif isinstance(s, Exit):
+        _expr_accesses(s.cond, top, out)
+        if s.value is not None:
+            _expr_accesses(s.value, top, out)
+    elif isinstance(s, Pack):
+        _expr_accesses(s.cond, top, out)
+        _expr_accesses(s.value, top, out)
+        out.append((s.dst, True, top))

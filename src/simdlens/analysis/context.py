@@ -31,7 +31,6 @@ Data models are LP64 (x86-64 Linux): `long` is 64-bit, `char` is signed.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections import ChainMap
@@ -44,8 +43,6 @@ import tree_sitter
 from simdlens.analysis.ir import CType
 from simdlens.analysis.parse import MAX_SOURCE_BYTES, check_source, parse, tokenize
 from simdlens.core import Language
-
-log = logging.getLogger(__name__)
 
 MAX_INCLUDE_DEPTH = 8
 MAX_HEADERS = 64
@@ -671,7 +668,6 @@ _SYSTEM_INCLUDE = re.compile(r"#\s*include\s*<")
 # Building
 # --------------------------------------------------------------------------------------------------
 
-_CONDITIONALS = frozenset({"preproc_if", "preproc_ifdef", "preproc_elif", "preproc_elifdef", "preproc_else"})
 _CONTAINERS = frozenset({"linkage_specification", "namespace_definition", "declaration_list", "ERROR"})
 _RECORD_TYPES = {"struct_specifier": "struct", "class_specifier": "class", "union_specifier": "union"}
 
@@ -882,7 +878,8 @@ class _Builder:
                     self.notes.append(f"{name}: {problem}; not read")
                     return
                 cached = (data, parse(data, self.language))
-                if len(_header_cache) > 256:
+                # Headers are re-read on every build (the server rebuilds on edits): keep a bounded cache.
+                if len(_header_cache) >= 128 or sum(len(v[0]) for v in _header_cache.values()) > 16 * 1024 * 1024:
                     _header_cache.clear()
                 _header_cache[key] = cached
         except OSError as e:

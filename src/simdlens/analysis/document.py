@@ -13,7 +13,9 @@ returns which loops were added, removed or changed, by loop id:
 An edit inside an inner loop also changes the text, hence the id, of the loops around it.
 
 Only the top-level functions touched by the edit (and any range tree-sitter reports as structurally
-changed) are searched for loops again; the other loops are reused, shifted by the edit.
+changed) are searched for loops again; the other loops are reused. The positions of the loops below
+the edit are moved lazily: `sites` brings them up to date when read, `site(loop_id)` one at a time,
+and `loop_ids` needs no positions at all, so a keystroke costs nothing for the rest of the file.
 
 LSP clients send a list of changes per notification, each relative to the text after the previous
 one: call `apply_lsp_change` once per change, in order. A document is not thread-safe; keep one
@@ -94,6 +96,46 @@ class _Edit:
                         site.function, site.depth, site.role, site.loop_id)
 
 
+class _Shift:
+    """The combined move of a run of edits, for positions lying after all of them: bytes move by a
+    total delta; a point moves to another line, and its column moves only on a line where an edit
+    ended. Composing is O(1) per edit, so deferring many edits costs no more than deferring one."""
+
+    def __init__(self) -> None:
+        self.delta = 0
+        self.lines = 0
+        self.special: dict[int, tuple[int, int]] = {}  # old line -> (new line, column change)
+
+    def then(self, e: _Edit) -> None:
+        """Follow this shift by edit `e`."""
+        a, b = e.old_end.line, e.new_end.line
+        dc = e.new_end.column - e.old_end.column
+        dl = b - a
+        special = {line: ((b, c + dc) if nl == a else (nl + dl, c)) for line, (nl, c) in self.special.items()}
+        first = a - self.lines  # the old line that lands on the edit's line
+        if first not in special:
+            special[first] = (b, dc)
+        self.special = special
+        self.lines += dl
+        self.delta += e.delta
+
+    def point(self, p: Point) -> Point:
+        moved = self.special.get(p.line)
+        if moved is not None:
+            return Point(moved[0], p.column + moved[1])
+        return Point(p.line + self.lines, p.column) if self.lines else p
+
+    def span(self, s: Span) -> Span:
+        return Span(s.start_byte + self.delta, s.end_byte + self.delta, self.point(s.start), self.point(s.end))
+
+    def site(self, site: LoopSite) -> LoopSite:
+        span = self.span(site.span)
+        h = site.header  # starts where the loop starts
+        header = Span(h.start_byte + self.delta, h.end_byte + self.delta, span.start, self.point(h.end))
+        return LoopSite(site.path, site.language, site.kind, span, header, self.span(site.body),
+                        site.function, site.depth, site.role, site.loop_id)
+
+
 def _point_at(source: bytes, offset: int) -> Point:
     line = source.count(b"\n", 0, offset)
     line_start = source.rfind(b"\n", 0, offset) + 1
@@ -124,8 +166,7 @@ class SourceDocument:
         # that typing costs nothing for the loops below the cursor.
         self._sites: list[LoopSite] = []
         self._tail = 0
-        self._pending: list[_Edit] = []
-        self._pending_delta = 0  # the byte shift of the pending edits together
+        self._pending: _Shift | None = None
         self._texts: list[bytes] = []  # identity text of each site, for re-assigning ids
         self._index_of: dict[str, int] = {}
         self._assign([(r, r.text) for r in scan_loops(self.tree, source, language)], len(self._sites))
@@ -149,26 +190,22 @@ class SourceDocument:
         if i is None:
             return None
         site = self._sites[i]
-        if i >= self._tail:
-            for e in self._pending:
-                site = e.shift_site(site)
+        if i >= self._tail and self._pending is not None:
+            site = self._pending.site(site)
         return site
 
     def _settle(self, upto: int) -> None:
-        """Apply the pending edits to the deferred sites before index `upto`."""
-        if not self._pending or upto <= self._tail:
+        """Apply the pending shift to the deferred sites before index `upto`."""
+        shift = self._pending
+        if shift is None or upto <= self._tail:
             return
         sites = self._sites
-        for i in range(self._tail, upto):
-            site = sites[i]
-            for e in self._pending:
-                site = e.shift_site(site)
-            sites[i] = site
+        for i in range(self._tail, min(upto, len(sites))):
+            sites[i] = shift.site(sites[i])
         self._tail = upto
         if upto >= len(sites):
             self._tail = len(sites)
-            self._pending = []
-            self._pending_delta = 0
+            self._pending = None
 
     @property
     def line_index(self) -> LineIndex:
@@ -222,7 +259,7 @@ class SourceDocument:
             log.exception("incremental loop update of %s failed; rescanning the file", self.path)
             items = None
         if items is None:
-            self._pending, self._pending_delta = [], 0
+            self._pending = None
             records = scan_loops(tree, source, self.language)
             self._inside_functions = False
             self._assign([(r, r.text) for r in records], len(records))
@@ -249,7 +286,8 @@ class SourceDocument:
         if old_lo > edit.start_byte or old_hi < edit.old_end_byte:
             return None
 
-        sites, texts, tail, pend = self._sites, self._texts, self._tail, self._pending_delta
+        sites, texts, tail = self._sites, self._texts, self._tail
+        pend = self._pending.delta if self._pending is not None else 0
         n_before = 0
         first_after = len(sites)
         for i, site in enumerate(sites):
@@ -271,7 +309,7 @@ class SourceDocument:
         self._settle(n_before)
         # Old loops from index `tail` on still wait for the pending edits; with none pending, every loop
         # after the region can start waiting for this edit.
-        tail = self._tail if self._pending else first_after
+        tail = self._tail if self._pending is not None else first_after
         moved = edit.delta != 0 or edit.new_end != edit.old_end
         items: list[tuple[LoopSite | LoopRecord, bytes]] = list(zip(sites[:n_before], texts[:n_before], strict=True))
         items.extend((r, r.text) for r in middle)
@@ -282,8 +320,9 @@ class SourceDocument:
                 site = edit.shift_site(site)
             items.append((site, texts[i]))
         if moved:
-            self._pending.append(edit)
-            self._pending_delta += edit.delta
+            if self._pending is None:
+                self._pending = _Shift()
+            self._pending.then(edit)
         return items, new_tail
 
     def _assign(self, items: list[tuple[LoopSite | LoopRecord, bytes]], tail: int) -> None:
@@ -311,14 +350,18 @@ class SourceDocument:
         self._sites = out
         self._tail = tail
         if tail >= len(out):
-            self._pending, self._pending_delta = [], 0
+            self._pending = None
         self._texts = [text for _item, text in items]
         self._index_of = {s.loop_id: i for i, s in enumerate(out)}
 
 
 def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, bool]:
     """The byte range of whole top-level units around [start, end): the outermost function containing
-    it (and True), or else the top-level declarations it touches (and False)."""
+    it (and True), or else the top-level declarations it touches (and False).
+
+    In broken code a block inside an ERROR node takes its function name from the node before it
+    (see `loops`), so the unit after the region is included too when it may be such a block.
+    """
     node = root.descendant_for_byte_range(start, end)
     outermost: tree_sitter.Node | None = None
     while node is not None and node.parent is not None:
@@ -326,16 +369,22 @@ def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, 
             outermost = node
         node = node.parent
     if outermost is not None:
-        return outermost.start_byte, outermost.end_byte, True
+        hi = outermost.end_byte
+        parent = outermost.parent
+        if parent is not None and parent.type == "ERROR":
+            following = outermost.next_sibling
+            if following is not None:
+                hi = max(hi, following.end_byte)
+        return outermost.start_byte, hi, True
     lo, hi = start, end
     # Not `first_child_for_byte`: in py-tree-sitter 0.26 it returns a dangling node when no child
     # ends after the offset (use crashes the interpreter).
     for child in root.children:
         if child.end_byte < start:
             continue
-        if child.start_byte > end:
-            break
         lo, hi = min(lo, child.start_byte), max(hi, child.end_byte)
+        if child.start_byte > end:
+            break  # the first unit after the edit: included (see above)
     return lo, hi, False
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal, TypeAlias
 
 from simdlens.core import Span
 
@@ -193,7 +193,7 @@ class Cast:
     implicit: bool = False
 
 
-Expr = Union[Const, Var, IV, Load, Unary, Binary, Select, Call, Cast]
+Expr: TypeAlias = Const | Var | IV | Load | Unary | Binary | Select | Call | Cast
 
 
 def expr_type(e: Expr) -> CType:
@@ -321,7 +321,7 @@ class Pack:
     span: Span | None = None
 
 
-Stmt = Union[Store, Let, Reduce, ArgReduce, Step, Carry, If, Exit, Pack]
+Stmt: TypeAlias = Store | Let | Reduce | ArgReduce | Step | Carry | If | Exit | Pack
 
 
 # --------------------------------------------------------------------------------------------------

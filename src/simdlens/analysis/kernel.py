@@ -267,7 +267,7 @@ def _strip_comments(text: str) -> str:
 
 
 def _is_container(decl: str) -> bool:
-    return bool(re.search(r"\b(?:std::)?(vector|array|valarray)\s*<", decl))
+    return bool(re.search(r"\b(?:std::)?(vector|array|valarray|span)\s*<", decl))
 
 
 def _row_extent(decl: str, root: str) -> str | None:

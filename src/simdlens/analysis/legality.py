@@ -58,6 +58,8 @@ INFORMATIONAL = frozenset({
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
     "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
 })
+# Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
+ALREADY_VECTORIZED = frozenset({"intrinsics", "simdlens_rewrite"})
 # Codes that need a runtime check rather than block.
 CHECKS = frozenset({"may_alias", "symbolic_distance", "rows_may_overlap"})
 
@@ -68,8 +70,10 @@ def judge(site: LoopSite, loop: LoopIR | None, reasons: tuple[Reason, ...], ctx:
     """The verdict for one loop, with its reasons, facts, alias checks and lane limit."""
     if loop is None:
         rs = reasons or (Reason("unsupported_loop", "the loop could not be normalised", site.header),)
-        facts = frozenset({"outer"}) if site.role != LoopRole.INNERMOST else frozenset()
-        return Analysis(site, LoopVerdict.NOT_VECTORIZABLE, rs, None, facts)
+        facts = {"outer"} if site.role != LoopRole.INNERMOST else set()
+        if any(r.code in ALREADY_VECTORIZED for r in rs):
+            facts.add("already_vectorized")
+        return Analysis(site, LoopVerdict.NOT_VECTORIZABLE, rs, None, frozenset(facts))
     j = _Judge(site, loop)
     j.globals = getattr(ctx, "globals", {}) or {}
     j.reasons.extend(reasons)
@@ -208,8 +212,9 @@ class _Judge:
             self.facts.add("masked_store")
             self.reasons.append(Reason("masked_store", "stores only under a condition: needs masked stores",
                                        self.site.header))
-        cond_roots = sorted(guarded_roots(self.loop))
-        spans = {a.root: a.span for a, _w, _g in _guarded_accesses(self.loop.body)}
+        guarded = _guarded_accesses(self.loop.body)
+        cond_roots = sorted(_guarded_roots_of(guarded))
+        spans = {a.root: a.span for a, _w, _g in guarded}
         if any(_guarded_division(s) for s in self.loop.body):
             self.facts.add("guarded_division")
             self.reasons.append(Reason("guarded_division", "divides integers only under a condition: a rewrite must "
@@ -636,45 +641,48 @@ def _member_split(r: str) -> tuple[str, str]:
 def _guarded_accesses(body: tuple[Stmt, ...]) -> list[tuple[Access, bool, bool]]:
     """(access, is_write, only under a condition) for every access."""
     out: list[tuple[Access, bool, bool]] = []
-
-    def expr(e: Expr, guard: bool) -> None:
-        if isinstance(e, Load):
-            out.append((e.access, False, guard))
-            if e.access.index is not None:
-                expr(e.access.index, guard)
-        elif isinstance(e, Binary):
-            expr(e.lhs, guard)
-            expr(e.rhs, guard or e.op in ("&&", "||"))
-        elif isinstance(e, Select):
-            expr(e.cond, guard)
-            expr(e.then, True)
-            expr(e.else_, True)
-        else:
-            for sub in _children(e):
-                expr(sub, guard)
-
-    def stmt(s: Stmt, guard: bool) -> None:
-        if isinstance(s, Store):
-            expr(s.value, guard)
-            out.append((s.access, True, guard))
-        elif isinstance(s, Let | Carry | Reduce | ArgReduce):
-            expr(s.value, guard)
-        elif isinstance(s, If):
-            expr(s.cond, guard)
-            for x in s.then + s.else_:
-                stmt(x, True)
-        elif isinstance(s, Exit):
-            expr(s.cond, guard)
-            if s.value is not None:
-                expr(s.value, True)
-        elif isinstance(s, Pack):
-            expr(s.cond, guard)
-            expr(s.value, True)
-            out.append((s.dst, True, True))
-
     for s in body:
-        stmt(s, False)
+        _guarded_stmt(s, False, out)
     return out
+
+
+# Module-level walkers rather than nested closures: a recursive closure is a reference cycle, and a
+# file's worth of them made the cyclic garbage collector the slowest step of the analysis.
+def _guarded_expr(e: Expr, guard: bool, out: list[tuple[Access, bool, bool]]) -> None:
+    if isinstance(e, Load):
+        out.append((e.access, False, guard))
+        if e.access.index is not None:
+            _guarded_expr(e.access.index, guard, out)
+    elif isinstance(e, Binary):
+        _guarded_expr(e.lhs, guard, out)
+        _guarded_expr(e.rhs, guard or e.op in ("&&", "||"), out)
+    elif isinstance(e, Select):
+        _guarded_expr(e.cond, guard, out)
+        _guarded_expr(e.then, True, out)
+        _guarded_expr(e.else_, True, out)
+    else:
+        for sub in _children(e):
+            _guarded_expr(sub, guard, out)
+
+
+def _guarded_stmt(s: Stmt, guard: bool, out: list[tuple[Access, bool, bool]]) -> None:
+    if isinstance(s, Store):
+        _guarded_expr(s.value, guard, out)
+        out.append((s.access, True, guard))
+    elif isinstance(s, Let | Carry | Reduce | ArgReduce):
+        _guarded_expr(s.value, guard, out)
+    elif isinstance(s, If):
+        _guarded_expr(s.cond, guard, out)
+        for x in s.then + s.else_:
+            _guarded_stmt(x, True, out)
+    elif isinstance(s, Exit):
+        _guarded_expr(s.cond, guard, out)
+        if s.value is not None:
+            _guarded_expr(s.value, True, out)
+    elif isinstance(s, Pack):
+        _guarded_expr(s.cond, guard, out)
+        _guarded_expr(s.value, True, out)
+        out.append((s.dst, True, True))
 
 
 def _signature(a: Access) -> tuple[object, ...]:
@@ -684,25 +692,31 @@ def _signature(a: Access) -> tuple[object, ...]:
 def guarded_roots(loop: LoopIR) -> set[str]:
     """Arrays with an element read only under a condition (an element no unconditional access
     touches): a rewrite must not load those speculatively, and a harness must not allocate them."""
-    accs = _guarded_accesses(loop.body)
+    return _guarded_roots_of(_guarded_accesses(loop.body))
+
+
+def _guarded_roots_of(accs: list[tuple[Access, bool, bool]]) -> set[str]:
     sure = {_signature(a) for a, _w, g in accs if not g}
     return {a.root for a, w, g in accs if g and not w and _signature(a) not in sure}
 
 
 def _guarded_division(s: Stmt, guard: bool = False) -> bool:
-    def expr(e: Expr, g: bool) -> bool:
-        if isinstance(e, Binary):
-            if g and e.op in ("/", "%") and not e.type.is_float:
-                return True
-            return expr(e.lhs, g) or expr(e.rhs, g or e.op in ("&&", "||"))
-        if isinstance(e, Select):
-            return expr(e.cond, g) or expr(e.then, True) or expr(e.else_, True)
-        return any(expr(c, g) for c in _children(e))
-
     if isinstance(s, If):
-        return expr(s.cond, guard) or any(_guarded_division(x, True) for x in s.then + s.else_)
+        return _division_in(s.cond, guard) or any(_guarded_division(x, True) for x in s.then + s.else_)
     values = [getattr(s, "value", None), getattr(s, "cond", None)]
-    return any(v is not None and not isinstance(v, str) and expr(v, guard or isinstance(s, Pack)) for v in values)
+    return any(v is not None and not isinstance(v, str) and _division_in(v, guard or isinstance(s, Pack))
+               for v in values)
+
+
+def _division_in(e: Expr, g: bool) -> bool:
+    """An integer division or remainder evaluated only under a condition (`g`) in `e`."""
+    if isinstance(e, Binary):
+        if g and e.op in ("/", "%") and not e.type.is_float:
+            return True
+        return _division_in(e.lhs, g) or _division_in(e.rhs, g or e.op in ("&&", "||"))
+    if isinstance(e, Select):
+        return _division_in(e.cond, g) or _division_in(e.then, True) or _division_in(e.else_, True)
+    return any(_division_in(c, g) for c in _children(e))
 
 
 def _children(e: Expr) -> tuple[Expr, ...]:

@@ -4,7 +4,8 @@
 inside functions, C++ methods (in-class ones are named `Class::f`, out-of-class ones as written,
 `A::f`), lambdas (function `"<lambda>"`) and templates. A C++ range-based `for (x : v)` is a FOR loop
 too. Loops inside ERROR nodes are still found, so a syntax error elsewhere in a file does not hide
-well-formed loops.
+well-formed loops; when the parser lost the header of their function, its name is recovered from the
+declarator just before the body when there is one.
 
 Spans:
 - `span`   the whole loop statement;
@@ -81,7 +82,7 @@ def identity_text(text: bytes) -> bytes:
     changes (spaces kept only where tokens would otherwise join). Used for loop ids: it is much
     cheaper than `normalized_tokens`. Texts with quotes or a split exponent (`1e -5`) go through the
     exact tokenizer."""
-    if b"/" in text:
+    if b"//" in text or b"/*" in text:
         if b'"' in text or b"'" in text:  # a comment may hold a quote, a string may hold `//`
             text = _COMMENT_OR_LITERAL.sub(_drop_comment, text)
         else:

@@ -3,6 +3,8 @@
 `language_for` picks the grammar from a file name, `parse` turns bytes into a tree-sitter tree (never
 raising: malformed code yields a tree with ERROR nodes, which later stages skip around), and
 `check_source` says in one line why a file should not be analysed at all (binary, not UTF-8, huge).
+`tokenize` / `normalized_tokens` split C/C++ text into tokens, for layout- and comment-insensitive
+content hashes.
 
 Parsers and grammars are created once per language and reused; a `Parser` is not thread-safe, so each
 thread gets its own.
@@ -10,7 +12,6 @@ thread gets its own.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from pathlib import PurePath
@@ -20,8 +21,6 @@ import tree_sitter_c
 import tree_sitter_cpp
 
 from simdlens.core import Language
-
-log = logging.getLogger(__name__)
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 

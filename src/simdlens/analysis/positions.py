@@ -3,7 +3,8 @@
 Inside simdlens every position is byte based (tree-sitter's unit): a `Span` holds byte offsets and
 0-based (line, byte-column) `Point`s. Editors speak LSP positions: a 0-based line and a character
 offset counted in UTF-16 code units (VS Code, the JSON report), UTF-8 bytes or UTF-32 code points,
-whichever encoding the client negotiated. `LineIndex` converts both ways for one document text.
+whichever encoding the client negotiated. `LineIndex` converts both ways for one document text;
+`node_span` turns a tree-sitter node into a `Span`.
 
 Lines end at "\\n"; a "\\r" before it belongs to the line ending, not the line's characters.
 Positions past the end of a line clamp to the end of that line, lines past the end of the document

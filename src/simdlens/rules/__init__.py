@@ -85,8 +85,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
                source: bytes | None, user_flags: tuple[str, ...] | None) -> Candidate:
     kernel_names = {p.source: p.name for p in kernel.params if p.source and p.role != ParamRole.RESULT}
     for p in kernel.params:  # the kernel passes a container's storage as a plain pointer of its name
-        if p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT) and not p.source:
-            kernel_names.setdefault(f"{p.name}.data()", p.name)
+        if p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
+            kernel_names.setdefault(f"{p.source or p.name}.data()", p.name)
 
     def to_kernel(text: str) -> str:
         return rename_text(text, kernel_names)
@@ -294,6 +294,9 @@ def _dispatch(kernel: Kernel, function: str, table: IsaTable, flags: tuple[str, 
     """Outline the vector kernel into a target-attributed static helper and call it when the CPU can."""
     if any(p.role == ParamRole.RESULT and p.name.startswith("simdlens_returned") for p in kernel.params):
         return None
+    if (kernel.language == "cpp" and re.search(r"\.data\(\)|\bfor\s*\([^;)]*:", original + kernel.source)) \
+            or re.search(r"\b(?:std::)?(?:vector|array|valarray|span)\s*<", source.decode("utf-8", "replace")):
+        return None  # containers are passed to the kernel as pointers: the call cannot be written generically
     where = enclosing_function_start(source, span, kernel.language)
     if where is None:
         return None

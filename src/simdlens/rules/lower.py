@@ -500,9 +500,10 @@ class Lowering:
             raise Unsupported(f"every iteration stores to the same element of {a.base}")
         if stride != 1:
             op = "scatter" if m is None else "maskscatter"
-            if self.t.op(op, a.elem.name, w) is None:
-                raise Unsupported(f"{self.t.name} cannot store to {a.base} with a stride of {stride} (no scatter)")
             self.features.add("strided")
+            if self.t.op(op, a.elem.name, w) is None:  # no scatter: vector compute, lane stores in order
+                self.lane_stores(a, value, m, stride)
+                return
             pointer, index = self.lane_indices(a)
             fields = {"p": pointer, "a": index.name, "t": value.name}
             if m is not None:
@@ -520,6 +521,22 @@ class Lowering:
         m = self.mask_as(m, a.elem.bits)
         self.lines.append(self.fill(self.template("maskstore", a.elem.name, w), p=self.address(a), m=m.name,
                                     a=value.name) + ";")
+
+    def lane_stores(self, a: Access, value: VVal, m: VVal | None, stride: int) -> None:
+        """A strided store without a scatter instruction: spill the lanes, store them one by one in
+        iteration order (only the selected ones under a mask)."""
+        t = a.elem
+        lanes, k = self.fresh(f"{_hint(a.root)}_lanes"), self.fresh("k")
+        spill = self.fill(self.template("store", t.name, value.width), p=lanes, a=value.name)
+        sym = f" + ({self.rename(a.symbolic)})" if a.symbolic else ""
+        target = f"{self.rename(a.base)}[{a.coeff} * ({self.base}) + {a.offset}{sym} + {k} * {stride}]"
+        line = f"{{ {c_type(t)} {lanes}[{self.vf}]; {spill}; for (int {k} = 0; {k} < {self.vf}; {k}++) "
+        if m is None:
+            self.lines.append(line + f"{target} = {lanes}[{k}]; }}")
+            return
+        m = self.mask_as(m, t.bits)
+        bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
+        self.lines.append(line + f"if (({bits}) >> {k} & 1) {target} = {lanes}[{k}]; }}")
 
     def pack(self, s: Pack) -> None:
         """`if (cond) dst[counter++] = value`: store the selected lanes contiguously, count them."""
@@ -1094,7 +1111,13 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
     after: dict[int, set[int]] = {j: set() for j in range(n)}  # j must come after every i in after[j]
 
     def same(a: Access, b: Access) -> bool:
-        return a.root == b.root and a.base == b.base and a.symbolic == b.symbolic and a.affine and b.affine
+        return (a.root == b.root and a.base == b.base and a.symbolic == b.symbolic and a.affine
+                and a.coeff == b.coeff and a.coeff != 0)
+
+    def later(x: Access, y: Access) -> int:
+        """> 0 when the iteration touching an element through `y` comes after the one through `x`."""
+        assert x.coeff is not None
+        return (x.offset - y.offset) * step * x.coeff
 
     sees: set[tuple[int, tuple[str, str, int, str]]] = set()  # loads that must see a store of this step
     for i in range(n):
@@ -1102,7 +1125,7 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
             for ld in mem[j][0]:
                 for st in mem[i][1]:
                     if i != j and same(ld, st):
-                        d = (ld.offset - st.offset) * step
+                        d = later(ld, st)
                         if d < 0 or (d == 0 and i < j):
                             after[j].add(i)  # j reads what i wrote (this step or before)
                             sees.add((j, access_key(ld)))
@@ -1110,7 +1133,7 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
                 continue
             for sj in mem[j][1]:
                 for si in mem[i][1]:
-                    if same(sj, si) and ((si.offset - sj.offset) * step > 0 or (si.offset == sj.offset and i < j)):
+                    if same(sj, si) and (later(si, sj) > 0 or (si.offset == sj.offset and i < j)):
                         after[j].add(i)  # i's write belongs to an earlier iteration: j overwrites it
         defined = {s.name for s in walk_stmts((body[i],)) if isinstance(s, Let)}
         for j in range(i + 1, n):
@@ -1124,7 +1147,7 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
                 continue
             for ld in mem[j][0]:
                 for st in mem[i][1]:
-                    if same(ld, st) and ((ld.offset - st.offset) * step > 0 or (ld.offset == st.offset and j < i)):
+                    if same(ld, st) and (later(ld, st) > 0 or (ld.offset == st.offset and j < i)):
                         key = access_key(ld)
                         if key in unconditional and not any(k == key for _, k in sees):
                             preload.add(key)
