@@ -111,10 +111,10 @@ class Unsupported(Exception):
 # --------------------------------------------------------------------------------------- scanning
 
 
-def run_scan(paths: list[Path], isa: str, cache_dir: Path, retries: int = 3) -> dict:
+def run_scan(paths: list[Path], isa: str, cache_dir: Path, retries: int = 3, guard: str | None = None) -> dict:
     """The scan's JSON document for `paths` (re-run when the scan crashes: the pipeline is in flux)."""
     cmd = [str(ROOT / ".venv" / "bin" / "simdlens"), "scan", "--json", "--no-bench", "--isa", isa,
-           "--cache-dir", str(cache_dir), *map(str, paths)]
+           "--cache-dir", str(cache_dir), *(("--guard", guard) if guard else ()), *map(str, paths)]
     last = ""
     for _ in range(retries):
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800)
@@ -645,7 +645,7 @@ def _edited_tu(edited: Path, text: str, fn: str, language: str) -> str:
     return f"#include \"{edited}\"\n__typeof__(&{fn}) aud_edit_ptr = &{fn};\n"
 
 
-def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) -> AuditRow:
+def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path, guard: str | None = None) -> AuditRow:
     language = language_for(path) or "c"
     isa = cand["isa"]
     line0 = loop["range"]["start"]["line"]
@@ -706,7 +706,9 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
     libs = ["-lm"]
 
     # The edited TU doubles as the with-ISA-flags compile check (it only adds a line after the file).
-    ok, msg = _compile([cc, *std, "-O2", *flags, "-ffp-contract=off", *inc, "-c", str(work / f"edit_tu{ext}"),
+    # With --guard dispatch the user builds WITHOUT ISA flags and the CPU check picks the vector code.
+    run_flags = [] if guard == "dispatch" else flags
+    ok, msg = _compile([cc, *std, "-O2", *run_flags, "-ffp-contract=off", *inc, "-c", str(work / f"edit_tu{ext}"),
                         "-o", str(work / "edit_tu.o")], work)
     if not ok:
         return flags_check() or row("skipped", f"cannot wrap the edited file: {msg}")
@@ -740,7 +742,7 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
     if language == "cpp":
         san.append("-D_GLIBCXX_SANITIZE_VECTOR=1")
     ok, msg = _compile([cc, *std, "-O0", "-w", *san, *inc, "-c", str(work / f"driver{ext}"), "-o", str(work / "driver_san.o")], work)
-    ok2, msg2 = _compile([cc, *std, "-O2", *flags, "-ffp-contract=off", *san, *inc, "-c", str(work / f"edit_tu{ext}"),
+    ok2, msg2 = _compile([cc, *std, "-O2", *run_flags, "-ffp-contract=off", *san, *inc, "-c", str(work / f"edit_tu{ext}"),
                           "-o", str(work / "edit_san.o")], work)
     if not (ok and ok2):
         return row("ok", f"{checks}; sanitizer build failed: {msg or msg2}")
@@ -779,10 +781,10 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path) ->
 # -------------------------------------------------------------------------------------- driving
 
 
-def _audit_safely(path: Path, rel: str, loop: dict, cand: dict, work: Path) -> AuditRow:
+def _audit_safely(path: Path, rel: str, loop: dict, cand: dict, work: Path, guard: str | None) -> AuditRow:
     """audit_candidate, with a failure of the audit itself reported as a row ("audit-error"), not a crash."""
     try:
-        return audit_candidate(path, rel, loop, cand, work)
+        return audit_candidate(path, rel, loop, cand, work, guard)
     except Exception as e:
         return AuditRow(file=rel, function=loop.get("function") or "?", line=loop["range"]["start"]["line"] + 1,
                         isa=cand.get("isa", "?"), origin=cand.get("origin", "?"), result="audit-error",
@@ -790,13 +792,14 @@ def _audit_safely(path: Path, rel: str, loop: dict, cand: dict, work: Path) -> A
 
 
 def audit(paths: list[Path], isas: list[str], *, jobs: int = 2, keep: Path | None = None,
-          cache_dir: Path | None = None, log: Callable[[AuditRow], None] | None = None) -> list[AuditRow]:
+          cache_dir: Path | None = None, guard: str | None = None,
+          log: Callable[[AuditRow], None] | None = None) -> list[AuditRow]:
     """Scan `paths` for each ISA and audit every verified candidate."""
     base = Path(tempfile.mkdtemp(prefix="simdlens-apply-audit-"))
     try:
         tasks = []
         for isa in isas:
-            doc = run_scan(paths, isa, cache_dir or base / "cache")
+            doc = run_scan(paths, isa, cache_dir or base / "cache", guard=guard)
             for f in doc.get("files", []):
                 fpath = Path(f["path"])
                 full = fpath if fpath.is_absolute() else ROOT / fpath
@@ -811,7 +814,7 @@ def audit(paths: list[Path], isas: list[str], *, jobs: int = 2, keep: Path | Non
             futs = []
             for i, (full, rel, loop, cand) in enumerate(tasks):
                 name = f"{i:03d}-{Path(rel).stem}-{loop.get('function', 'fn')}-{cand['isa']}".replace(":", "_")
-                futs.append(pool.submit(_audit_safely, full, rel, loop, cand, work_root / name))
+                futs.append(pool.submit(_audit_safely, full, rel, loop, cand, work_root / name, guard))
             for fut in futs:
                 row = fut.result()
                 rows.append(row)
@@ -850,6 +853,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-j", "--jobs", type=int, default=2, help="candidates audited at once (default 2)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
     ap.add_argument("--keep", type=Path, help="keep the generated sources and binaries under this directory")
+    ap.add_argument("--guard", choices=("ifdef", "dispatch"), help="passed to simdlens scan (default: its default)")
     ap.add_argument("--cache-dir", type=Path, help="scan cache directory (default: a fresh temporary one)")
     ap.add_argument("--excerpts", action="store_true", help="print the edited code of every failing candidate")
     args = ap.parse_args(argv)
@@ -858,7 +862,7 @@ def main(argv: list[str] | None = None) -> int:
         if not p.exists():
             print(f"apply_audit: no such path: {p}", file=sys.stderr)
             return 2
-    rows = audit(paths, args.isa or ["avx2", "avx512"], jobs=args.jobs, keep=args.keep, cache_dir=args.cache_dir,
+    rows = audit(paths, args.isa or ["avx2", "avx512"], jobs=args.jobs, keep=args.keep, cache_dir=args.cache_dir, guard=args.guard,
                  log=lambda r: print(f"  {r.file}:{r.function} {r.isa}: {r.result}", file=sys.stderr))
     print(format_table(rows))
     print(summary(rows))

@@ -260,7 +260,8 @@ def _rule_candidates(analysis: Analysis, kernel: Kernel, isa: str, settings: Set
     except ImportError:
         return [], ["rules: the rule engine is not available in this build"]
     try:
-        proposal = propose(analysis, kernel, isa, settings, source=source)
+        user_flags = (*compile_flags(settings, analysis.site.path).user_args(), *settings.extra_flags)
+        proposal = propose(analysis, kernel, isa, settings, source=source, user_flags=user_flags)
     except Exception as exc:  # a rule-engine bug must cost one loop, not the scan
         log.warning("rules failed on %s:%d: %s", analysis.site.path, analysis.site.span.start.line + 1, exc)
         log.debug("rules failure", exc_info=True)

@@ -93,6 +93,7 @@ RUN_CASES = [
     ("control.c", "find_first", "a, n, key", "returned:-1", {"key": "(int)(rnd(&seed) * 30)"}),
     ("counted.c", "down_by_three", "dst, n", False, {}),
     ("deps.c", "symbolic_offset", "x, n, k", False, {"k": "3"}),
+    ("counted.c", "skip_from", "s, i, n", True, {"i": "1"}),
 ]
 
 

@@ -180,6 +180,13 @@ def test_verified_edits_in_the_examples_match_the_original_avx2() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(reason="--guard dispatch helpers use uint64_t without <stdint.h> (audio_mixer.c)", strict=True)
+def test_dispatch_guard_edits_in_the_examples_match_the_original_avx2() -> None:
+    rows = apply_audit.audit([ROOT / "examples"], ["avx2"], jobs=2, guard="dispatch")
+    _assert_clean(rows)
+
+
+@pytest.mark.slow
 def test_verified_edits_in_the_whole_corpus_match_the_original() -> None:
     rows = apply_audit.audit(list(apply_audit.DEFAULT_PATHS), ["avx2", "avx512"], jobs=2)
     _assert_clean(rows)

@@ -65,8 +65,8 @@ def test_rewritten_corpus_file_compiles(tmp_path: Path, name: str, isa: str, gua
         pytest.skip("no rule candidate in this file")
     out = tmp_path / name
     out.write_bytes(text)
-    compiler = "g++" if language_for(path) == "cpp" else "gcc"
+    compiler = ["g++", "-std=gnu++20"] if language_for(path) == "cpp" else ["gcc"]
     for extra in ([], list(flags)) if guard == "ifdef" else ([],):  # dispatch: the point is building without them
-        proc = subprocess.run([compiler, "-fsyntax-only", "-w", "-I", str(CORPUS), *extra, str(out)],
+        proc = subprocess.run([*compiler, "-fsyntax-only", "-w", "-I", str(CORPUS), *extra, str(out)],
                               capture_output=True, text=True)
         assert proc.returncode == 0, f"{name} {isa} {guard} {extra}: {proc.stderr[:3000]}"

@@ -37,6 +37,7 @@ EXPECTED_FAMILY = {
     "compress": "compress", "split": "split", "invariant_element": "elementwise", "down_by_three": "strided",
     "node_splitting": "elementwise", "reorder": "elementwise", "anti_after_store": "elementwise",
     "symbolic_distance": "elementwise", "sad": "reduction", "search_after": "search",
+    "strided_store_cond": "strided", "interleave": "strided",
 }
 
 

@@ -74,9 +74,12 @@ def analyze_loops(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, sourc
         if gc_was_enabled:
             # What survives is the (acyclic) analyses, which live as long as the document: scanning them
             # in the young generations, as re-enabling would do at once, finds nothing and cost ~30 ms
-            # per 1,000 loops. freeze + unfreeze hands them straight to the oldest generation instead.
-            gc.freeze()
-            gc.unfreeze()
+            # per 1,000 loops. For a big file, freeze + unfreeze hands them straight to the oldest
+            # generation instead (anything else young goes there too and waits for a full collection,
+            # so small, frequent re-analyses keep the ordinary path).
+            if len(sites) >= 64:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
     kernels = LazyKernels(tuple(analyses), source, ctx)
     return tuple(analyses), kernels, tuple(errors)

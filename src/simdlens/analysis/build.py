@@ -257,21 +257,64 @@ def _squash(text: str) -> str:
     return "".join(text.split())
 
 
-def _decls_of(node: tree_sitter.Node, *, is_param: bool = False, is_global: bool = False,
+class _Kinds:
+    """Node kind ids of one grammar, for walks that compare ints rather than decode type names."""
+
+    def __init__(self, lang: tree_sitter.Language) -> None:
+        def kid(name: str, named: bool = True) -> int:
+            return lang.id_for_node_kind(name, named) or -1
+
+        self.identifier = kid("identifier")
+        self.assignment = kid("assignment_expression")
+        self.update = kid("update_expression")
+        self.if_statement = kid("if_statement")
+        self.conditional = kid("conditional_expression")
+        self.binary = kid("binary_expression")
+        self.assign_plain = kid("=", False)
+        self.logical = frozenset(kid(o, False) for o in ("&&", "||"))
+        self.control = {kid(k): v for k, v in _CONTROL.items() if kid(k) != -1}
+        self.condition_kinds = frozenset(kid(k) for k in ("condition_clause", "parenthesized_expression"))
+        # declarators
+        self.type_qualifier = kid("type_qualifier")
+        self.storage_class = kid("storage_class_specifier")
+        self.pointer_qualifiers = frozenset(kid(k) for k in ("type_qualifier", "ms_pointer_modifier"))
+        self.init_declarator = kid("init_declarator")
+        self.pointer_declarator = kid("pointer_declarator")
+        self.reference_declarator = kid("reference_declarator")
+        self.array_declarator = kid("array_declarator")
+        self.function_declarator = kid("function_declarator")
+        self.parenthesized_declarator = kid("parenthesized_declarator")
+        self.wrapping_declarators = frozenset(kid(k) for k in ("parenthesized_declarator", "attributed_declarator"))
+        self.names = frozenset(kid(k) for k in ("identifier", "field_identifier"))
+
+
+_KINDS: dict[int, _Kinds] = {}
+
+
+def _kinds(lang: tree_sitter.Language) -> _Kinds:
+    k = _KINDS.get(id(lang))
+    if k is None:
+        k = _KINDS[id(lang)] = _Kinds(lang)
+    return k
+
+
+def _decls_of(node: tree_sitter.Node, kinds: _Kinds, *, is_param: bool = False, is_global: bool = False,
               scope: tuple[int, int] = (0, 1 << 62)) -> list[Decl]:
     """The variables a `declaration` / `parameter_declaration` / `field_declaration` declares."""
+    k = kinds
     type_node = node.child_by_field_name("type")
     base = " ".join(_text(type_node).split())
     const = volatile = atomic = static = False
     text = _text(node).strip()
     if "const" in text or "volatile" in text or "_Atomic" in text or "static" in text:  # most have none
         for c in node.children:
-            if c.type == "type_qualifier":
+            ck = c.kind_id
+            if ck == k.type_qualifier:
                 q = _text(c)
                 const |= q in ("const", "constexpr")
                 volatile |= q == "volatile"
                 atomic |= q == "_Atomic"
-            elif c.type == "storage_class_specifier":
+            elif ck == k.storage_class:
                 static |= _text(c) == "static"
     out: list[Decl] = []
     for d in node.children_by_field_name("declarator"):
@@ -283,31 +326,31 @@ def _decls_of(node: tree_sitter.Node, *, is_param: bool = False, is_global: bool
         for _ in range(32):
             if cur is None:
                 break
-            t = cur.type
-            if t == "init_declarator":
+            t = cur.kind_id
+            if t == k.init_declarator:
                 cur = cur.child_by_field_name("declarator")
-            elif t == "pointer_declarator":
+            elif t == k.pointer_declarator:
                 pointer += 1
                 for c in cur.children:
-                    if c.type in ("type_qualifier", "ms_pointer_modifier") and "restrict" in _text(c):
+                    if c.kind_id in k.pointer_qualifiers and "restrict" in _text(c):
                         restrict = True
                 cur = cur.child_by_field_name("declarator")
-            elif t == "reference_declarator":
+            elif t == k.reference_declarator:
                 reference = True
                 cur = cur.named_child(0)
-            elif t == "array_declarator":
+            elif t == k.array_declarator:
                 extents.insert(0, _text(cur.child_by_field_name("size")))
                 cur = cur.child_by_field_name("declarator")
-            elif t == "function_declarator":
+            elif t == k.function_declarator:
                 inner = cur.child_by_field_name("declarator")
-                if inner is not None and inner.type == "parenthesized_declarator":
+                if inner is not None and inner.kind_id == k.parenthesized_declarator:
                     func_ptr = True
                     cur = inner
                 else:
                     cur = None
-            elif t in ("parenthesized_declarator", "attributed_declarator"):
+            elif t in k.wrapping_declarators:
                 cur = cur.named_child(0)
-            elif t in ("identifier", "field_identifier"):
+            elif t in k.names:
                 name = _text(cur)
                 break
             else:
@@ -324,6 +367,7 @@ class _FunctionScope:
     def __init__(self, fn: tree_sitter.Node | None, language: tree_sitter.Language) -> None:
         self.by_name: dict[str, list[Decl]] = {}
         self.node = fn
+        self.kinds = _kinds(language)
         self.outer: _FunctionScope | None = None
         self._decl_nodes: list[tree_sitter.Node] = []
         self._parsed = False
@@ -339,7 +383,7 @@ class _FunctionScope:
             if params is not None:
                 for p in params.named_children:
                     if p.type in ("parameter_declaration", "optional_parameter_declaration"):
-                        for d in _decls_of(p, is_param=True, scope=(fn.start_byte, fn.end_byte)):
+                        for d in _decls_of(p, self.kinds, is_param=True, scope=(fn.start_byte, fn.end_byte)):
                             self.by_name.setdefault(d.name, []).append(d)
         body = fn.child_by_field_name("body")
         # Local declarations are found by a query (fast, in C) and parsed only when a name is asked for.
@@ -352,7 +396,7 @@ class _FunctionScope:
         for c in self._decl_nodes:
             parent = c.parent
             scope = (parent.start_byte, parent.end_byte) if parent is not None else (0, 1 << 62)
-            for d in _decls_of(c, scope=scope):
+            for d in _decls_of(c, self.kinds, scope=scope):
                 self.by_name.setdefault(d.name, []).append(d)
 
     def lookup(self, name: str, at: int, end: int) -> Decl | None:
@@ -387,37 +431,6 @@ def _decl_query(lang: tree_sitter.Language) -> tree_sitter.Query:
     return q
 
 
-_USES_QUERIES: dict[int, tree_sitter.Query] = {}
-
-
-def _uses_query(lang: tree_sitter.Language) -> tree_sitter.Query:
-    """Identifiers (@id), written ones (@w; @rw when also read: `x++`, `x += e`), subtrees evaluated
-    only under a condition (@c) and control flow the IR does not express (@x)."""
-    q = _USES_QUERIES.get(id(lang))
-    if q is None:
-        def known(kind: str, named: bool = True) -> bool:
-            return bool(lang.id_for_node_kind(kind, named))
-
-        compound = " ".join(f'"{o}"' for o in ("+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=",
-                                                "and_eq", "or_eq", "xor_eq") if known(o, False))
-        logical = " ".join(f'"{o}"' for o in ("&&", "||", "and", "or") if known(o, False))
-        patterns = [
-            "(identifier) @id",
-            "(assignment_expression left: (identifier) @w)",
-            f"(assignment_expression left: (identifier) @rw operator: [{compound}])",
-            "(update_expression argument: (identifier) @w @rw)",
-            "(if_statement consequence: (_) @c)",
-            "(if_statement alternative: (_) @c)",
-            "(conditional_expression consequence: (_) @c)",
-            "(conditional_expression alternative: (_) @c)",
-            f"(binary_expression operator: [{logical}] right: (_) @c)",
-        ]
-        patterns += [f"({kind}) @x" for kind in _CONTROL if known(kind)]
-        q = tree_sitter.Query(lang, "\n".join(patterns))
-        _USES_QUERIES[id(lang)] = q
-    return q
-
-
 class _FileScan:
     def __init__(self, tree: tree_sitter.Tree) -> None:
         self.tree = tree  # keeps id(tree) valid while cached
@@ -444,11 +457,26 @@ _SIZE_QUERIES: dict[int, tree_sitter.Query] = {}
 def _size_members(tree: tree_sitter.Tree) -> dict[str, str]:
     """Classes of the file whose `size() const` method returns a member's `.size()`: class -> member."""
     lang = tree.language
-    if not lang.id_for_node_kind("field_declaration_list", True):
-        return {}
     q = _SIZE_QUERIES.get(id(lang))
     if q is None:
-        q = _SIZE_QUERIES[id(lang)] = tree_sitter.Query(lang, """
+        try:
+            q = _SIZE_QUERIES[id(lang)] = _size_query(lang)
+        except tree_sitter.QueryError:  # a grammar without methods in classes (C)
+            return {}
+    out: dict[str, str] = {}
+    for _i, m in tree_sitter.QueryCursor(q).matches(tree.root_node):
+        def one(key: str, m: dict[str, list[tree_sitter.Node]] = m) -> str:
+            nodes = m.get(key) or []
+            return _text(nodes[0]) if nodes else ""
+
+        if (one("fn") == "size" and one("size") == "size" and one("q") == "const"
+                and _squash(one("params")) == "()" and _squash(one("args")) == "()"):
+            out[one("cls")] = one("member")
+    return out
+
+
+def _size_query(lang: tree_sitter.Language) -> tree_sitter.Query:
+    return tree_sitter.Query(lang, """
             (_ name: (type_identifier) @cls
                body: (field_declaration_list
                  (function_definition
@@ -462,16 +490,6 @@ def _size_members(tree: tree_sitter.Tree) -> dict[str, str]:
                            function: (field_expression argument: (identifier) @member
                                                        field: (field_identifier) @size)
                            arguments: (argument_list) @args)) .))))""")
-    out: dict[str, str] = {}
-    for _i, m in tree_sitter.QueryCursor(q).matches(tree.root_node):
-        def one(key: str) -> str:
-            nodes = m.get(key) or []
-            return _text(nodes[0]) if nodes else ""
-
-        if (one("fn") == "size" and one("size") == "size" and one("q") == "const"
-                and _squash(one("params")) == "()" and _squash(one("args")) == "()"):
-            out[one("cls")] = one("member")
-    return out
 
 
 def _file_scan(tree: tree_sitter.Tree) -> _FileScan:
@@ -798,7 +816,7 @@ class _Builder:
         iv_type: CType | None = None
         if init is not None:
             if init.type == "declaration":
-                ds = _decls_of(init)
+                ds = _decls_of(init, _kinds(self.tree.language))
                 values = [d.child_by_field_name("value") for d in init.children_by_field_name("declarator")]
                 if len(ds) != 1 or values[0] is None or ds[0].pointer or ds[0].extents:
                     raise _Unsupported("unsupported_loop", "the loop header declares more than one counter or a "
@@ -1202,39 +1220,64 @@ class _Builder:
         """Where every identifier in the body is read or written, and whether under a condition; and
         the control flow the IR cannot express (goto, switch, asm, ...), as reasons.
 
-        One tree-sitter query finds them all (in C, not node by node in Python): identifiers, the
-        written ones, the subtrees evaluated only under a condition, and the control-flow statements."""
-        caps = tree_sitter.QueryCursor(_uses_query(self.tree.language)).captures(body)
-        control = caps.get("x")
-        if control:
-            # in the order the reasons were always reported: enclosing statements first, later ones first
-            for n in sorted(control, key=lambda n: (-n.end_byte, n.start_byte)):
-                hit = _CONTROL.get(n.type)
-                if hit is not None:
-                    self.reasons.append(Reason(hit[0], hit[1], node_span(n)))
-        written = {n.start_byte for n in caps.get("w", ())}
-        read_written = {n.start_byte for n in caps.get("rw", ())}
-        conds = [(n.start_byte, n.end_byte) for n in caps.get("c", ())]
+        A plain walk comparing kind ids: for a loop body this is several times cheaper than a
+        tree-sitter query, whose fixed cost per call dominates on small trees."""
+        k = _kinds(self.tree.language)
+        identifier, assignment, update = k.identifier, k.assignment, k.update
+        if_statement, conditional, binary = k.if_statement, k.conditional, k.binary
+        control = k.control
         src = self.source
         uses = self.uses
-        for n in caps.get("id", ()):
-            start = n.start_byte
-            name = src[start:n.end_byte].decode("utf-8", "replace")
-            cond = False
-            for lo, hi in conds:
-                if lo <= start < hi:
-                    cond = True
-                    break
-            lst = uses.get(name)
-            if lst is None:
-                lst = uses[name] = []
-            if start in written:
-                self.written_names.add(name)
-                lst.append(_Use(start, True, cond))
-                if start in read_written:
-                    lst.append(_Use(start, False, cond))  # x++ and x += e also read x
-            else:
-                lst.append(_Use(start, False, cond))
+        written: dict[int, bool] = {}  # start byte of a written identifier -> whether it is also read
+        stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
+        while stack:
+            n, cond = stack.pop()
+            kind = n.kind_id
+            if kind == identifier:
+                start = n.start_byte
+                name = src[start:n.end_byte].decode("utf-8", "replace")
+                lst = uses.get(name)
+                if lst is None:
+                    lst = uses[name] = []
+                also_read = written.get(start)
+                if also_read is None:
+                    lst.append(_Use(start, False, cond))
+                else:
+                    self.written_names.add(name)
+                    lst.append(_Use(start, True, cond))
+                    if also_read:
+                        lst.append(_Use(start, False, cond))  # x++ and x += e also read x
+                continue
+            if kind == assignment:
+                left = n.child_by_field_name("left")
+                if left is not None and left.kind_id == identifier:
+                    op = n.child_by_field_name("operator")
+                    written[left.start_byte] = op is None or op.kind_id != k.assign_plain
+            elif kind == update:
+                arg = n.child_by_field_name("argument")
+                if arg is not None and arg.kind_id == identifier:
+                    written[arg.start_byte] = True
+            elif kind == if_statement:
+                for c in n.named_children:
+                    stack.append((c, cond or c.kind_id not in k.condition_kinds))
+                continue
+            elif kind == conditional:
+                for i, c in enumerate(n.named_children):
+                    stack.append((c, cond or i > 0))
+                continue
+            elif kind == binary:
+                kids = n.children
+                op_node = kids[1] if len(kids) == 3 else n.child_by_field_name("operator")
+                if op_node is not None and op_node.kind_id in k.logical:  # the right side runs only sometimes
+                    for c in reversed(kids[1:]):
+                        stack.append((c, True))
+                    stack.append((kids[0], cond))
+                    continue
+            elif kind in control:
+                hit = control[kind]
+                self.reasons.append(Reason(hit[0], hit[1], node_span(n)))
+            for c in n.children:
+                stack.append((c, cond))
 
     def _used_after(self, name: str) -> bool:
         """Whether `name` may be read after the loop: any later mention in the function, or any mention
@@ -1323,7 +1366,7 @@ class _Builder:
         if init is None or c is None or upd is None:
             raise _Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
         if init.type == "declaration":
-            ds = _decls_of(init)
+            ds = _decls_of(init, _kinds(self.tree.language))
             vals = [d.child_by_field_name("value") for d in init.children_by_field_name("declarator")]
             if len(ds) != 1 or vals[0] is None:
                 raise _Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
@@ -1355,7 +1398,7 @@ class _Builder:
 
     def _declaration(self, n: tree_sitter.Node) -> list[Stmt]:
         out: list[Stmt] = []
-        ds = _decls_of(n)
+        ds = _decls_of(n, _kinds(self.tree.language))
         decls = n.children_by_field_name("declarator")
         for d, dn in zip(ds, decls, strict=False):
             if d.static:

@@ -31,7 +31,9 @@ from simdlens.analysis.ir import (
     ArgReduce,
     Array,
     Binary,
+    Call,
     Carry,
+    Cast,
     Exit,
     Expr,
     If,
@@ -46,6 +48,7 @@ from simdlens.analysis.ir import (
     Step,
     Stmt,
     Store,
+    Unary,
     Var,
     walk_exprs,
     walk_stmts,
@@ -91,6 +94,7 @@ class _Judge:
         self.alias: set[tuple[str, str]] = set()
         self.max_lanes: int | None = None
         self.accs = accesses_of(loop.body)
+        self.stmts = walk_stmts(loop.body)  # every statement, nested ones included
 
     # ---- verdict ------------------------------------------------------------------------------------
 
@@ -124,8 +128,7 @@ class _Judge:
                         tuple(sorted(self.alias)), self.max_lanes)
 
     def _summary(self) -> Reason:
-        body = self.loop.body
-        stmts = walk_stmts(body)
+        stmts = self.stmts
         if any(isinstance(s, Exit) for s in stmts):
             ex = next(s for s in stmts if isinstance(s, Exit))
             return Reason("search", "a search loop: leaves at the first iteration where its exit condition holds",
@@ -159,7 +162,7 @@ class _Judge:
         self._aliasing()
 
     def _scalars(self) -> None:
-        for s in walk_stmts(self.loop.body):
+        for s in self.stmts:
             if isinstance(s, Reduce):
                 if s.type.is_float and s.op in (ReduceOp.ADD, ReduceOp.SUB, ReduceOp.MUL):
                     self.facts.add("float_reduction")
@@ -199,7 +202,7 @@ class _Judge:
                                            self.site.header))
 
     def _control(self) -> None:
-        stmts = walk_stmts(self.loop.body)
+        stmts = self.stmts
         if any(isinstance(s, Exit) for s in stmts):
             self.facts.add("search")
             if any(isinstance(s, Exit) and s.kind == "return" for s in stmts):
@@ -286,6 +289,8 @@ class _Judge:
             for x in walk_stmts((s,)):
                 if isinstance(x, Let):
                     defs.setdefault(x.name, []).append(k)
+        if not defs:
+            return edges  # no temporaries: nothing orders the statements
         for k, s in enumerate(self.loop.body):
             for name in _vars_used(s):
                 for d in defs.get(name, ()):
@@ -426,7 +431,7 @@ class _Judge:
     def _indirect(self, w: Access, a: Access, a_is_write: bool) -> None:
         iv = self.loop.iv
         if w.index is not None and isinstance(w.index, Var) and any(
-                isinstance(s, Pack) and s.counter == w.index.name for s in walk_stmts(self.loop.body)):
+                isinstance(s, Pack) and s.counter == w.index.name for s in self.stmts):
             self.reasons.append(Reason("pack_in_place", f"packs into {w.base} while also accessing it "
                                        f"({_show(a, iv)})", a.span))
             return
@@ -444,7 +449,7 @@ class _Judge:
         iv = self.loop.iv
         accs = self.accs
         written = {a.root for a, w, _ in accs if w}
-        packed = {id(s.dst) for s in walk_stmts(self.loop.body) if isinstance(s, Pack)}
+        packed = {id(s.dst) for s in self.stmts if isinstance(s, Pack)}
         for a, w, _ in accs:
             if w and a.index is not None and id(a) not in packed and not any(
                     x.root == a.root for x, ww, _ in accs if x is not a and not (ww and x.index is a.index)):
@@ -720,8 +725,6 @@ def _division_in(e: Expr, g: bool) -> bool:
 
 
 def _children(e: Expr) -> tuple[Expr, ...]:
-    from simdlens.analysis.ir import Call, Cast, Unary
-
     if isinstance(e, Unary | Cast):
         return (e.operand,)
     if isinstance(e, Call):
