@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 Language = Literal["c", "cpp"]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Point:
     """A 0-based line and a 0-based *byte* column within that line."""
 
@@ -32,7 +32,7 @@ class Point:
     column: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """A range of source text: byte offsets plus the matching points."""
 
@@ -45,7 +45,7 @@ class Span:
         return self.start_byte <= other.start_byte and other.end_byte <= self.end_byte
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextEdit:
     """Replace the bytes of `span` in the original file with `new_text` (LSP TextEdit, byte-based)."""
 
@@ -72,7 +72,7 @@ class LoopRole(enum.StrEnum):
     OUTER_VECTORIZABLE = "outer_vectorizable"  # perfectly nested 2-deep, inner too short/carried: vectorize here
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoopSite:
     """Where a loop is: enough to find it again, to show it, and to identify it across edits."""
 
@@ -94,7 +94,7 @@ class LoopVerdict(enum.StrEnum):
     NOT_VECTORIZABLE = "not_vectorizable"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reason:
     """Why a loop got its verdict, in words a C programmer understands, pointing at source.
 
@@ -107,7 +107,7 @@ class Reason:
     span: Span | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Analysis:
     """What simdlens understood about one loop."""
 

@@ -198,14 +198,17 @@ class _LoopOutcome:
 
 async def verify_loop(analysis: Analysis, kernel: Kernel | None, source: bytes, settings: Settings,
                       store: ResultStore, sandbox: Verifier | None, *, bypass_cache: bool = False,
-                      bench: bool = True, quick: bool = False, counters: Counters | None = None) -> LoopReport:
+                      bench: bool = True, quick: bool = False, counters: Counters | None = None,
+                      priority: int = 0) -> LoopReport:
     """Propose rewrites for one loop and verify (and measure) them, the cache in front of the sandbox.
 
     `bypass_cache` re-verifies even when a result is stored (the new result replaces it).
+    `priority` orders the sandbox's queue (higher first: the loop under the cursor).
     `sandbox` may be None only when `settings.trusted` is False (nothing is compiled then).
     """
     outcome = await _process_loop(analysis, kernel, source, settings, store, sandbox, bypass_cache=bypass_cache,
-                                  bench=bench, quick=quick, verify=True, counters=counters or Counters())
+                                  bench=bench, quick=quick, verify=True, counters=counters or Counters(),
+                                  priority=priority)
     return outcome.report
 
 
@@ -215,7 +218,7 @@ def worth_verifying(analysis: Analysis, kernel: Kernel | None) -> bool:
 
 async def _process_loop(analysis: Analysis, kernel: Kernel | None, source: bytes, settings: Settings,
                         store: ResultStore, sandbox: Verifier | None, *, bypass_cache: bool, bench: bool,
-                        quick: bool, verify: bool, counters: Counters) -> _LoopOutcome:
+                        quick: bool, verify: bool, counters: Counters, priority: int = 0) -> _LoopOutcome:
     if kernel is None or not worth_verifying(analysis, kernel):
         return _LoopOutcome(LoopReport(analysis, kernel))
     host = host_identity()
@@ -245,7 +248,8 @@ async def _process_loop(analysis: Analysis, kernel: Kernel | None, source: bytes
         return _LoopOutcome(LoopReport(analysis, kernel, (), tuple(_dedupe(notes))), tuple(candidates))
     assert sandbox is not None
     results = await verify_candidates(kernel, candidates, settings, store, sandbox, host,
-                                   bypass_cache=bypass_cache, bench=bench, quick=quick, counters=counters)
+                                   bypass_cache=bypass_cache, bench=bench, quick=quick, counters=counters,
+                                   options={"priority": priority} if priority else None)
     return _LoopOutcome(LoopReport(analysis, kernel, results, tuple(_dedupe(notes))))
 
 

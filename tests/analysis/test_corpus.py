@@ -70,3 +70,24 @@ def test_applied_rule_rewrite_is_not_proposed_again(file: str, function: str) ->
     others_before = sorted((x.site.function, x.verdict.value) for x in fa.analyses if x.site.function != function)
     others_after = sorted((x.site.function, x.verdict.value) for x in after.analyses if x.site.function != function)
     assert others_before == others_after
+
+
+def test_rewrite_marker_without_a_guard_covers_its_block_only() -> None:
+    source = b"""void f(float *restrict a, const float *restrict b, int n)
+{
+    {
+        /* simdlens model:coder (avx512, 16 lanes) */
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+            a[i] = b[i];
+        for (; i < n; i++)
+            a[i] = b[i];
+    }
+    for (int i = 0; i < n; i++)
+        a[i] = a[i] * 2.0f;
+}
+"""
+    fa = analyze_file(source, "f.c", "c")
+    codes = [a.reasons[0].code for a in fa.analyses]
+    assert codes == ["simdlens_rewrite", "simdlens_rewrite", "elementwise"]
+    assert "model:coder, avx512" in fa.analyses[0].reasons[0].message

@@ -261,3 +261,38 @@ SPECIAL["strided_store_cond"] = """void sst(float *restrict d, const float *rest
 SPECIAL["interleave"] = """void inter(float *restrict d, const float *restrict re, const float *restrict im, int n) {
     for (int i = 0; i < n; i++) { d[2 * i] = re[i]; d[2 * i + 1] = im[i]; }
 }"""
+
+# C's fminf/fmaxf: a NaN operand yields the other one; (+0, -0) gives the second operand (glibc x86-64).
+# `fminf(a[i], -a[i])` puts +0/-0 pairs in both orders whenever the harness feeds a zero.
+SPECIAL["fmin_clamp"] = """#include <math.h>
+void clamp(float *buf, int n, float limit) {
+    for (int i = 0; i < n; i++) buf[i] = fminf(fmaxf(buf[i], -limit), limit);
+}"""
+SPECIAL["fmin_signed_zero"] = """#include <math.h>
+void fzero(float *restrict d, float *restrict e, const float *restrict a, const float *restrict b, int n) {
+    for (int i = 0; i < n; i++) { d[i] = fminf(a[i], -a[i]); e[i] = fmaxf(b[i], a[i]); }
+}"""
+SPECIAL["fmax_double"] = """#include <math.h>
+void dminmax(double *restrict d, double *restrict e, const double *restrict a, const double *restrict b, int n) {
+    for (int i = 0; i < n; i++) { d[i] = fmax(a[i], -a[i]); e[i] = fmin(b[i], a[i]); }
+}"""
+
+# Sum of absolute byte differences into 32/64-bit accumulators: psadbw (rules:sad).
+SPECIAL["sad_u32"] = """#include <stdlib.h>
+uint32_t sad_u32(const uint8_t *a, const uint8_t *b, int n) {
+    uint32_t s = 7;
+    for (int i = 0; i < n; i++) s += abs(a[i] - b[i]);
+    return s;
+}"""
+SPECIAL["sad_i64"] = """#include <stdlib.h>
+long long sad_i64(const uint8_t *a, const uint8_t *b, int n, long long s) {
+    for (int i = 0; i < n; i++) s += abs(b[i] - a[i]);
+    return s;
+}"""
+# Signed bytes have no psadbw: the generic 32-bit path.
+SPECIAL["sad_int8"] = """#include <stdlib.h>
+int sad_i8(const int8_t *a, const int8_t *b, int n) {
+    int s = 0;
+    for (int i = 0; i < n; i++) s += abs(a[i] - b[i]);
+    return s;
+}"""

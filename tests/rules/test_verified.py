@@ -5,6 +5,8 @@ compared exactly (floats bitwise) unless a caveat allows reassociation."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import rule_loops
 from rules_support import ISAS, CaseResult, needs_compiler
@@ -36,7 +38,9 @@ EXPECTED_FAMILY = {
     "gather": "gather", "guarded_gather": "gather", "strided_load": "strided", "step_two": "strided", "peel": "peel",
     "compress": "compress", "split": "split", "invariant_element": "elementwise", "down_by_three": "strided",
     "node_splitting": "elementwise", "reorder": "elementwise", "anti_after_store": "elementwise",
-    "symbolic_distance": "elementwise", "sad": "reduction", "search_after": "search",
+    "symbolic_distance": "elementwise", "sad": "sad", "sad_u32": "sad", "sad_i64": "sad", "sad_int8": "reduction",
+    "search_after": "search", "fmin_clamp": "elementwise", "fmin_signed_zero": "elementwise",
+    "fmax_double": "elementwise",
     "strided_store_cond": "strided", "interleave": "strided",
 }
 
@@ -105,3 +109,45 @@ def test_avx512_uses_masked_tail_and_avx2_a_scalar_epilogue(verified: dict[str, 
     f2 = verified["elementwise_float"].results["avx2"].candidate.function
     assert "_mm512_mask_storeu_ps" in f512 and "_mm512_maskz_loadu_ps" in f512
     assert "maskstore" not in f2 and f2.count("for (") == 2
+
+
+def test_byte_sad_uses_psadbw(verified: dict[str, CaseResult]) -> None:
+    """abs(a[i] - b[i]) summed over uint8 runs one lane per byte through psadbw, not 8/16 int32 lanes."""
+    for name in ("sad", "sad_u32", "sad_i64"):
+        assert "_mm256_sad_epu8" in verified[name].results["avx2"].candidate.function, name
+        assert "_mm512_sad_epu8" in verified[name].results["avx512"].candidate.function, name
+    assert "32 lanes" in verified["sad"].results["avx2"].candidate.function
+    assert "sad_epu8" not in verified["sad_int8"].results["avx2"].candidate.function
+
+
+def test_fmin_fmax_keep_c_semantics(verified: dict[str, CaseResult]) -> None:
+    """fminf/fmaxf: NaN fix-up present and the signed-zero caveat shown (the harness checks the values)."""
+    for name in ("fmin_clamp", "fmin_signed_zero", "fmax_double"):
+        for isa in ISAS:
+            candidate = verified[name].results[isa].candidate
+            assert "_CMP_UNORD_Q" in candidate.function, name
+            assert any("+0 and -0" in c for c in candidate.caveats), name
+
+
+def test_harness_catches_wrong_fmin_zero_and_nan_rules(verified: dict[str, CaseResult], rule_settings) -> None:  # type: ignore[no-untyped-def]
+    """The test data reaches the cases that matter: the same rewrite with the min operands swapped
+    (wrong sign for (+0, -0)) or without the NaN fix-up is rejected by the harness."""
+    import asyncio
+    import dataclasses
+
+    from simdlens.sandbox import Sandbox
+
+    case = verified["fmin_signed_zero"]
+    good = case.results["avx2"].candidate
+    assert case.kernel is not None
+    swapped = re.sub(r"_mm256_min_ps\((\w+), (\w+)\)", r"_mm256_min_ps(\2, \1)", good.function)
+    no_nan_fix = re.sub(r"_mm256_cmp_ps\((\w+), \w+, _CMP_UNORD_Q\)", "_mm256_setzero_ps()", good.function)
+    assert swapped != good.function and no_nan_fix != good.function
+    mutants = tuple(dataclasses.replace(good, function=f) for f in (swapped, no_nan_fix))
+
+    async def run() -> tuple:  # type: ignore[type-arg]
+        async with Sandbox(rule_settings) as sandbox:
+            return await sandbox.verify(case.kernel, mutants, bench=False)
+
+    for result in asyncio.run(run()):
+        assert result.verdict.status == Status.MISMATCH, (result.verdict.status, result.verdict.detail)

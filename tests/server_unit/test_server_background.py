@@ -116,3 +116,22 @@ async def test_edit_elsewhere_keeps_verification_and_moves_its_result() -> None:
     edit = published[-1].loops[0].report.results[0].candidate.edits[1]
     assert doc.source[edit.span.start_byte:edit.span.end_byte].startswith(b"for (int i = 0")
     bg.shutdown()
+
+
+async def test_verify_on_save_waits_for_the_save() -> None:
+    engine = ScriptedEngine()
+    engine.release.set()
+    published: list[DocumentSnapshot] = []
+    ls = SimdlensServer(engine)
+    bg = Background(ls, engine, lambda: Settings(jobs=1, verify_on="save"), published.append,
+                    lambda: False)
+    bg.open(OpenDocument("file:///t.c", "/t.c", "c", 1, SOURCE))
+    await _until(lambda: bool(published))
+    state = published[-1].loops[0]
+    assert (state.status, state.detail) == (LoopStatus.SKIPPED, "verify on save")
+    await asyncio.sleep(0.2)
+    assert engine.verified == 0
+    bg.saved("file:///t.c")
+    await _until(lambda: published[-1].loops[0].status is LoopStatus.DONE)
+    assert engine.verified == 1
+    bg.shutdown()

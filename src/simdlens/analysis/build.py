@@ -12,7 +12,8 @@ Forms understood in the header: `<`, `<=`, `!=`, `>`, `>=` (also with the counte
 `i++`, `++i`, `i--`, `i += c`, `i -= c`, `i = i + c`, counters declared outside the loop, bounds that
 are expressions or macros, `for (...; i < n && cond; ...)` (a search: `cond` becomes an early exit),
 `while (i < n) { ...; i++; }`, and pointer-walking loops (`while (n--) *d++ = *s++ * k;`), whose
-iterations are counted by a synthetic counter `simdlens_k`.
+iterations are counted by a synthetic counter `simdlens_k`. Loops that are SIMD code already (written
+with intrinsics, or part of a rewrite simdlens applied: see `rewritten`) are refused before anything else.
 
 Array storage: `Access.root` names the storage dependence and alias tests compare: the variable
 ("a", "img"), or the member path for struct members ("p->x", "s.v"), or the container for C++
@@ -369,7 +370,8 @@ class _FunctionScope:
         self.node = fn
         self.kinds = _kinds(language)
         self.outer: _FunctionScope | None = None
-        self._decl_nodes: list[tree_sitter.Node] = []
+        self._body: tree_sitter.Node | None = None
+        self._language = language
         self._parsed = False
         if fn is None:
             return
@@ -385,15 +387,15 @@ class _FunctionScope:
                     if p.type in ("parameter_declaration", "optional_parameter_declaration"):
                         for d in _decls_of(p, self.kinds, is_param=True, scope=(fn.start_byte, fn.end_byte)):
                             self.by_name.setdefault(d.name, []).append(d)
-        body = fn.child_by_field_name("body")
-        # Local declarations are found by a query (fast, in C) and parsed only when a name is asked for.
-        if body is not None:
-            self._decl_nodes = tree_sitter.QueryCursor(_decl_query(language)).captures(body).get("d", [])
+        # Local declarations are found by a query and parsed when the first name is asked for.
+        self._body = fn.child_by_field_name("body")
 
     def _parse_locals(self) -> None:
         """Every local declaration, parsed once, the first time a name is looked up."""
         self._parsed = True
-        for c in self._decl_nodes:
+        if self._body is None:
+            return
+        for c in tree_sitter.QueryCursor(_decl_query(self._language)).captures(self._body).get("d", []):
             parent = c.parent
             scope = (parent.start_byte, parent.end_byte) if parent is not None else (0, 1 << 62)
             for d in _decls_of(c, self.kinds, scope=scope):

@@ -29,7 +29,7 @@ from simdlens.core import Span
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CType:
     """A scalar element type: the machine type plus how the user spelled it.
 
@@ -81,14 +81,14 @@ DOUBLE = CType("double", "double")
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Const:
     value: int | float
     type: CType
     text: str = ""  # as written ("1.0f", "0x80", "LEN")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Var:
     """A scalar read: a loop-invariant value, a body-local temporary, or a reduction/induction/carried
     variable (its role is in `LoopIR.scalars`)."""
@@ -97,7 +97,7 @@ class Var:
     type: CType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IV:
     """The induction variable's value itself (as in `a[i] = i * k`)."""
 
@@ -105,7 +105,7 @@ class IV:
     type: CType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Access:
     """An array element: `base[coeff*iv + offset + symbolic]`.
 
@@ -129,7 +129,7 @@ class Access:
         return self.coeff is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Load:
     access: Access
 
@@ -143,14 +143,14 @@ BinaryOp = Literal["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^", "&&", "||
                    "<", "<=", ">", ">=", "==", "!="]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unary:
     op: str  # UnaryOp
     operand: Expr
     type: CType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Binary:
     """`lhs op rhs`, both operands already converted to `type` (comparisons: to the compared type,
     and the result type is int32 as in C; see `operand_type`)."""
@@ -165,7 +165,7 @@ class Binary:
         return expr_type(self.lhs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Select:
     """`cond ? then : else_` (also what an if-converted assignment becomes)."""
 
@@ -175,7 +175,7 @@ class Select:
     type: CType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     """A call to a known pure function (see `simdlens.analysis.mathcalls`): sqrtf, fabsf, fminf, fma..."""
 
@@ -184,7 +184,7 @@ class Call:
     type: CType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cast:
     """A conversion, explicit in the source or inserted by C's rules (`implicit`)."""
 
@@ -207,7 +207,7 @@ def expr_type(e: Expr) -> CType:
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Store:
     """`access = value` (compound assignments are expanded: `a[i] += x` stores `a[i] + x`)."""
 
@@ -216,7 +216,7 @@ class Store:
     span: Span | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Let:
     """A body-local temporary, defined before use in every iteration: `float t = a[i] * k;`."""
 
@@ -237,7 +237,7 @@ class ReduceOp(enum.StrEnum):
     MAX = "max"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reduce:
     """`var = var op value`. For MIN/MAX, `cmp` records the scalar form exactly, because NaN and
     signed-zero behaviour depend on it: the update is `var = (value <cmp> var) ? value : var`
@@ -254,7 +254,7 @@ class Reduce:
     access: Access | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArgReduce:
     """`if (value <cmp> best) { best = value; best_index = iv; }`: argmin/argmax.
     With a strict `cmp` ("<" / ">") the first index wins ties, as in the scalar loop."""
@@ -268,7 +268,7 @@ class ArgReduce:
     span: Span | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """A linear induction: `var += step` (step loop-invariant). Its position in the body matters:
     uses of `var` before this statement see the value before the increment."""
@@ -279,7 +279,7 @@ class Step:
     span: Span | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Carry:
     """A value carried into the next iteration that can be peeled: `prev = value;` at the end of the
     body, where uses of `var` earlier in the body read the previous iteration's value."""
@@ -290,7 +290,7 @@ class Carry:
     span: Span | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class If:
     cond: Expr
     then: tuple[Stmt, ...]
@@ -298,7 +298,7 @@ class If:
     span: Span | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exit:
     """Leave the loop when `cond` holds: `break`, or `return value`. Search loops."""
 
@@ -310,7 +310,7 @@ class Exit:
     var: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pack:
     """`if (cond) dst[counter++] = value;`: compress/pack with a running output counter."""
 
@@ -341,7 +341,7 @@ class ScalarRole(enum.StrEnum):
     RECURRENCE = "recurrence"  # written from its own previous value in a way nothing above covers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scalar:
     name: str
     type: CType
@@ -350,7 +350,7 @@ class Scalar:
     decl: str = ""  # the user's declaration text, if in the file
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Array:
     """Storage reached through a root variable."""
 
@@ -366,7 +366,7 @@ class Array:
     decl: str = ""  # declaration text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoopIR:
     iv: str
     iv_type: CType

@@ -57,6 +57,7 @@ typedef struct {
     int kind;
     int esz;
     int indexes; /* an index array: the parameter its values subscript (gather/scatter), else -1 */
+    int spread;  /* an integer scalar in subscripts (a dependence distance...): odd seeds give it 8..127 */
 } sl_param;
 
 typedef struct {
@@ -82,7 +83,7 @@ static int sl_special_rate = 8;   /* one element in N is special; 0 = none */
 static int sl_special_kinds = 12; /* floats: the first K entries of the list below */
 
 static void sl_set_density(unsigned long long seed) {
-    switch (seed % 4) {
+    switch ((seed >> 1) % 4) { /* seed bit 0 picks small or spread scalars: every pairing occurs */
     case 0: sl_special_rate = 8; sl_special_kinds = 12; break;
     case 1: sl_special_rate = 2; sl_special_kinds = 12; break;
     case 2: sl_special_rate = 0; sl_special_kinds = 12; break;

@@ -45,6 +45,7 @@ _ROLE = {
     ParamRole.SCALAR: "SL_SCALAR", ParamRole.COUNT: "SL_COUNT",
 }
 TOLERANT_CAVEATS = re.compile(r"reassociat|contract|fma|fused", re.IGNORECASE)
+ROW_POINTER = re.compile(r"\)\s*(\[[^\]]*\]\s*)+")
 STORAGE_WORDS = re.compile(r"\b(static|inline|__inline__|__inline|extern|__attribute__\s*\(\(.*?\)\))\s*")
 DATA_EXACT, DATA_TOLERANT, DATA_BENCH = 0, 1, 2
 LARGE_SIZE = 100_003
@@ -62,7 +63,7 @@ class Case:
     size: int
     seed: int
     pair: int = -1  # index into Kernel.may_alias pairs the driver knows, -1 = separate buffers
-    offset: int = 0  # elements of the first array of the pair
+    offset: int = 0  # in elements of the pair's larger element type (so both pointers stay aligned)
 
     def encode(self) -> str:
         return f"{self.size}:{self.seed}:{self.pair}:{self.offset}"
@@ -94,9 +95,24 @@ def param_type(param: KernelParam) -> str:
     before, after = decl[: m.start()].rstrip(), decl[m.end():].strip()
     if after.startswith("["):
         return f"{before} *"
+    if ROW_POINTER.fullmatch(after):  # `float (*grid)[COLS]`: a pointer to whole rows of a 2-D array
+        return f"{decl[: m.start()]}{decl[m.end():]}".strip()
     if after:
         raise KernelNotTestable(f"parameter declaration {decl!r} is not supported")
     return before
+
+
+def spread_params(kernel: Kernel) -> frozenset[str]:
+    """Integer COUNT/SCALAR parameters (other than the size) that move a footprint: they appear in
+    subscripts, e.g. a dependence distance `k` in `a[i + k]`. The driver gives them values up to 127
+    in half of the cases, so a run-time check such as `k >= lanes` takes both of its paths."""
+    text = " ".join(f"{f.lo} {f.hi}" for f in kernel.footprints)
+    return frozenset(
+        p.name for p in kernel.params
+        if p.role in (ParamRole.SCALAR, ParamRole.COUNT) and p.name != kernel.size_param
+        and p.elem is not None and not p.elem.is_float and p.elem.spelling not in ("bool", "_Bool")
+        and re.search(rf"(?<![\w.>]){re.escape(p.name)}(?!\w)", text)
+    )
 
 
 def return_type(kernel: Kernel) -> str:
@@ -186,15 +202,16 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     scalars = [(i, p) for i, p in enumerate(kernel.params) if p.role not in ARRAY_ROLES]
     out = [_runtime("driver_head.h"), "/* ---- the kernel's preamble ---- */", kernel.preamble.rstrip(), "",
            "/* ---- generated for this kernel ---- */"]
+    spread = spread_params(kernel)
     rows = []
     for p in kernel.params:
         role = "SL_SIZE" if p.role == ParamRole.COUNT and p.name == kernel.size_param else _ROLE[p.role]
         size = f"(int)sizeof({p.elem.c})" if p.elem is not None and p.role in ARRAY_ROLES else "0"
         target = footprint.get(p.name)
         indexes = position.get(target.indexes, -1) if target is not None and target.indexes else -1
-        rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}, {indexes}}},')
+        rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}, {indexes}, {int(p.name in spread)}}},')
     out += [f"#define SL_NPARAMS {len(kernel.params)}",
-            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1}', "};"]
+            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1, 0}', "};"]
     pairs = array_pairs(kernel)
     out += [f"#define SL_NPAIRS {len(pairs)}", "static const int sl_pairs[SL_NPAIRS + 1][2] = {"
             + "".join(f"{{{a}, {b}}}, " for a, b in pairs) + "{0, 0}};"]

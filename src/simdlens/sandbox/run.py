@@ -120,7 +120,9 @@ class KernelBuild:
             self.write("driver_check.c", harness.driver_source(self.kernel, ("sl_ref", "sl_cand")))
         except harness.KernelNotTestable as exc:
             return Verdict(Status.REJECTED, f"the harness cannot test this kernel: {exc}")
-        ref_flags = (*self.user_flags(), "-fwrapv", *ASAN_REF)
+        # The original gets the candidate's sanitizers too: its own UB (a misaligned load, say) must
+        # show up while it runs (blamed on the kernel), not first in a candidate that kept its loop.
+        ref_flags = (*self.user_flags(), "-fwrapv", *ASAN_CANDIDATE)
         ref, driver = await asyncio.gather(
             self.compiler.compile(self.directory, "ref_check.c", "ref_check.o", self.kernel.language, ref_flags),
             self.compiler.compile(self.directory, "driver_check.c", "driver_check.o", self.kernel.language,

@@ -44,7 +44,7 @@ CHANGE_DEBOUNCE = 0.15  # seconds of quiet before re-analysing an edited documen
 VERIFY_DEBOUNCE = 1.0  # seconds of quiet before verifying loops that changed
 
 
-FIRST_LOOPS = 100  # on open, loops analysed (and published) before the rest of a big file
+FIRST_LOOPS = 40  # on open, loops analysed (and published) before the rest of a big file (a screenful and more)
 FULL_ANALYSES_KEPT = 2  # documents whose full analyses (IR, kernels) are kept for verification
 
 

@@ -39,10 +39,9 @@ def compiler_missing(settings: Settings) -> str:
 
 def _compile_flags(settings: Settings, path: str) -> Any:
     """The file's flags from compile_commands.json (include dirs and defines matter to analysis)."""
-    from simdlens import pipeline
+    from simdlens.pipeline import compile_flags
 
-    finder = getattr(pipeline, "_compile_flags", None)
-    return finder(settings, path) if finder is not None else None
+    return compile_flags(settings, path)
 
 
 def _release_memory() -> None:
@@ -201,14 +200,18 @@ class PipelineEngine:
 
         return await verify_loop(report.analysis, report.kernel, source, settings, self.store(settings),
                                  self.sandbox(settings), bypass_cache=bypass_cache, bench=settings.bench.enabled,
-                                 quick=settings.bench.quick)
+                                 quick=settings.bench.quick, priority=priority)
 
     async def remeasure(self, original: LoopReport, result: CandidateResult, settings: Settings) -> CandidateResult | None:
         """Verify and benchmark one candidate again against the original loop, bypassing the cache."""
         if original.kernel is None:
             return None
-        fresh = await self.sandbox(settings).verify(original.kernel, [result.candidate], bench=settings.bench.enabled,
-                                                    quick=settings.bench.quick)
+        from simdlens.pipeline import verify_candidates
+
+        # Through the pipeline so the new measurement replaces the stored one (later opens show it).
+        fresh = await verify_candidates(original.kernel, [result.candidate], settings, self.store(settings),
+                                        self.sandbox(settings), bypass_cache=True, bench=settings.bench.enabled,
+                                        quick=settings.bench.quick)
         return next((r for r in fresh if r.candidate.key == result.candidate.key), None)
 
     def clear_cache(self, settings: Settings) -> int:

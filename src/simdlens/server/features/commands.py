@@ -24,6 +24,8 @@ from lsprotocol import types
 
 from simdlens.core import LoopReport, Status
 from simdlens.server import summary
+from simdlens.server.features.code_actions import find_result, workspace_edit
+from simdlens.server.features.hover import hover_markdown
 from simdlens.server.positions import LineIndex, span_of
 from simdlens.server.state import AppliedNote, DocumentSnapshot, LoopStatus
 
@@ -56,8 +58,6 @@ def _tell(ls: SimdlensServer, message: str, kind: types.MessageType = types.Mess
 async def apply_and_benchmark(ls: SimdlensServer, *args: Any) -> dict[str, Any]:
     uri, loop_id, key = str(_arg(args, 0, "")), str(_arg(args, 1, "")), str(_arg(args, 2, ""))
     snapshot = await ls.background.analysed(uri)
-    from simdlens.server.features.code_actions import find_result, workspace_edit
-
     result = find_result(snapshot, loop_id, key) if snapshot else None
     if snapshot is None or result is None:
         _tell(ls, "that rewrite is no longer available (the loop changed); nothing applied", types.MessageType.Warning)
@@ -157,8 +157,6 @@ async def verify_loop(ls: SimdlensServer, *args: Any) -> dict[str, Any]:
 
 
 def report_markdown(snapshot: DocumentSnapshot) -> str:
-    from simdlens.server.features.hover import hover_markdown
-
     name = Path(snapshot.path).name or snapshot.uri
     lines = [f"# simdlens report: {name}", ""]
     if snapshot.skipped:
