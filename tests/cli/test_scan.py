@@ -288,7 +288,10 @@ def test_server_and_cli_scans_share_the_cache_at_once(tmp_path) -> None:
     key = [[(c["isa"], c["status"]) for f in d["files"] for loop in f["loops"] for c in loop["candidates"]] for d in docs]
     assert key[0] == key[1]
     third = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert third.returncode == 0 and json.loads(third.stdout)["counters"]["compiles"] == 0
+    assert third.returncode == 0
+    # Everything is reused except verdicts that blame the moment, not the code (a timeout on a loaded machine).
+    transient = sum(1 for _, status in key[0] if status == "timeout")
+    assert json.loads(third.stdout)["counters"]["compiles"] <= transient
 
 
 def test_quick_benchmark_quotes_measured_speedups_and_reuses_them_on_this_cpu_only(tmp_path, capsys,

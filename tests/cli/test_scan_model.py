@@ -19,12 +19,13 @@ import pytest
 
 from simdlens.cli import main
 
+# Integer division by a varying divisor has no SIMD instruction: the rules refuse it, the model is asked.
 MIN_LOOP = """\
-#include <math.h>
+#include <stdint.h>
 
-void clamp_top(float *restrict out, const float *restrict in, float limit, int n) {
+void ratio(uint32_t *restrict out, const uint32_t *restrict num, const uint32_t *restrict den, int n) {
     for (int i = 0; i < n; i++)
-        out[i] = fminf(in[i], limit);
+        out[i] = num[i] / (den[i] | 1);
 }
 """
 
@@ -103,7 +104,7 @@ def test_second_scan_makes_no_model_calls_and_no_compiles(tmp_path, capsys, mode
 
     # The same loop further down another file: the stored answer is reused and spliced where it is now.
     moved = tmp_path / "t" / "moved.c"
-    moved.write_text("#include <math.h>\n\nint unrelated;\n\n" + MIN_LOOP.split("\n", 2)[2])
+    moved.write_text("#include <stdint.h>\n\nint unrelated;\n\n" + MIN_LOOP.split("\n", 2)[2])
     third = scan_json(capsys, model, cache, moved)
     assert third["counters"]["model_calls"] == 0 and len(model.requests) == asked
     cands = third["files"][0]["loops"][0]["candidates"]
@@ -122,7 +123,7 @@ def test_a_model_server_that_is_down_is_reported_once_and_rule_rewrites_still_fl
     src = tmp_path / "two.c"
     # The first loop is the rules' (the model is not asked); the second is left to the model.
     src.write_text("void scale(float *restrict a, int n) { for (int i = 0; i < n; i++) a[i] *= 2.0f; }\n"
-                   + MIN_LOOP + MIN_LOOP.split("\n", 2)[2].replace("clamp_top", "clamp_again"))
+                   + MIN_LOOP + MIN_LOOP.split("\n", 2)[2].replace("ratio", "ratio_again"))
     code = main(["scan", "--json", "--no-bench", "--cache-dir", str(tmp_path / "c"), "--model-url", dead,
                  "--model", "m", "--model-timeout", "2", "--isa", "avx2", str(src)])
     out = capsys.readouterr()

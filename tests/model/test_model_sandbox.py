@@ -85,7 +85,8 @@ async def test_correct_code_is_verified_and_comes_with_edits(server: ScriptedSer
     assert [a.status for a in proposal.attempts] == ["verified"]
     (cand,) = proposal.candidates
     assert cand.origin == "model:test-model" and cand.flags == ("-mavx2",)
-    assert any(e.new_text.startswith("#if defined(__AVX2__)\n    {") for e in cand.edits)  # loop's indentation kept
+    assert any(e.new_text.startswith("#if defined(__AVX2__)\n    /* simdlens model:test-model (avx2) */\n    {")
+               for e in cand.edits)  # loop's indentation kept
     assert any("#include <immintrin.h>" in e.new_text for e in cand.edits)
 
 

@@ -97,7 +97,7 @@ def spliced_file() -> str:
 def test_splice_text_reads_like_the_users_code() -> None:
     text = spliced_file()
     assert text.startswith("#include <stdint.h>\n#if defined(__AVX2__)\n#include <immintrin.h>\n#endif\n\nstruct")
-    assert "    #if defined(__AVX2__)\n    {\n        int i = 0;" in text
+    assert "    #if defined(__AVX2__)\n    /* simdlens model:test-model (avx2) */\n    {\n        int i = 0;" in text
     assert "(out->data + i)" in text and "(bufs[1] + i)" in text and "i + 8 <= len" in text
     assert "acc = total;" in text  # the reduction's result goes to the user's variable
     assert "    #else\n    for (int i = 0; i < len; i++)" in text  # the original loop stays as the fallback
@@ -194,3 +194,11 @@ def test_a_result_pointer_becomes_the_address_of_the_users_variable() -> None:
         "int n) {", "int n, int32_t *simdlens_result) {").replace("c[i] = a[i] + b[i];", "*simdlens_result = c[i] = a[i] + b[i];")
     edits = splice_edits(kernel, candidate(code))
     assert edits is not None and "*(&last) = c[i]" in edits[-2].new_text
+
+
+def test_the_analysis_leaves_a_spliced_model_rewrite_alone() -> None:
+    from simdlens.analysis import analyze_file
+
+    text = spliced_file().encode()
+    analyses = analyze_file(text, "user.c", "c").analyses
+    assert analyses and all(any(r.code == "simdlens_rewrite" for r in a.reasons) for a in analyses)

@@ -130,7 +130,7 @@ def test_fmin_fmax_keep_c_semantics(verified: dict[str, CaseResult]) -> None:
 
 
 def test_harness_catches_wrong_fmin_zero_and_nan_rules(verified: dict[str, CaseResult], rule_settings) -> None:  # type: ignore[no-untyped-def]
-    """The test data reaches the cases that matter: the same rewrite with the min operands swapped
+    """The test data reaches the cases that matter: the same rewrite with the min/max operands swapped
     (wrong sign for (+0, -0)) or without the NaN fix-up is rejected by the harness."""
     import asyncio
     import dataclasses
@@ -140,7 +140,7 @@ def test_harness_catches_wrong_fmin_zero_and_nan_rules(verified: dict[str, CaseR
     case = verified["fmin_signed_zero"]
     good = case.results["avx2"].candidate
     assert case.kernel is not None
-    swapped = re.sub(r"_mm256_min_ps\((\w+), (\w+)\)", r"_mm256_min_ps(\2, \1)", good.function)
+    swapped = re.sub(r"_mm256_(min|max)_ps\((\w+), (\w+)\)", r"_mm256_\1_ps(\3, \2)", good.function)
     no_nan_fix = re.sub(r"_mm256_cmp_ps\((\w+), \w+, _CMP_UNORD_Q\)", "_mm256_setzero_ps()", good.function)
     assert swapped != good.function and no_nan_fix != good.function
     mutants = tuple(dataclasses.replace(good, function=f) for f in (swapped, no_nan_fix))

@@ -4,6 +4,7 @@ take both of its paths. Every kernel comes from the analysis of real C, as the r
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ ROW = corpus_kernel("access.c", "row_of_grid")
 COLUMN = corpus_kernel("access.c", "column_of_grid")
 ROWS = corpus_kernel("deps.c", "rows_independent")
 BYTES = corpus_kernel("access.c", "bytes_alias_anything")
+COLUMN_CPP = dataclasses.replace(COLUMN, language="cpp", content_hash="column-of-grid-cpp")  # T (*)[B] from void* in C++
 SHIFT = analysed("void shift_add(float *a, int n, int k)\n{\n    for (int i = 0; i < n; i++)\n        a[i + k] = a[i] + 1.0f;\n}\n")
 
 # --- 2-D arrays ------------------------------------------------------------------------------------
@@ -125,6 +127,7 @@ def shift(lanes: int, vector_add: str = "1.0f", fallback_add: str = "1.0f") -> s
 BATCHES: dict[Kernel, dict[str, str]] = {
     ROW: {"row": ROW_AVX2.replace("LAG", "0"), "row_one_past_the_row": ROW_AVX2.replace("LAG", "1")},
     COLUMN: {"column": COLUMN_AVX2.replace("STRIDE", "COLS"), "column_wrong_stride": COLUMN_AVX2.replace("STRIDE", "(COLS - 1)")},
+    COLUMN_CPP: {"cpp_column": COLUMN_AVX2.replace("STRIDE", "COLS")},
     ROWS: {"rows": ROWS_AVX2.replace("SOURCE_ROW", "j - 1"), "rows_reads_own_row": ROWS_AVX2.replace("SOURCE_ROW", "j")},
     BYTES: {"bytes": BYTES_AVX2},
     MISALIGNED: {"misaligned_original": MISALIGNED_AVX2},
@@ -158,7 +161,7 @@ def test_row_pointer_parameters_get_their_own_type() -> None:
     assert "(*restrict)" in harness.param_type(KernelParam("m", "float (*restrict m)[8]", ParamRole.IN, FLOAT)).replace(" ", "")
 
 
-@pytest.mark.parametrize("name", ["row", "column", "rows", "bytes", "shift"])
+@pytest.mark.parametrize("name", ["row", "column", "cpp_column", "rows", "bytes", "shift"])
 def test_correct_rewrites_of_these_shapes_are_verified(results: dict[str, CandidateResult], name: str) -> None:
     verdict = results[name].verdict
     assert verdict.status is Status.VERIFIED, verdict.detail
@@ -191,6 +194,8 @@ def test_subscript_scalars_get_spread_values_other_scalars_stay_small() -> None:
     assert harness.spread_params(SHIFT) == frozenset({"k"})
     assert harness.spread_params(ROW) == frozenset({"r"}) and harness.spread_params(ROWS) == frozenset({"j"})
     assert harness.spread_params(BYTES) == frozenset()  # n is the size
+    shifted = analysed("void shr(int *a, int n, int k)\n{\n    for (int i = 0; i < n; i++)\n        a[i + k] = a[i] >> k;\n}\n")
+    assert harness.spread_params(shifted) == frozenset()  # a shift count too: 8..127 would be UB
 
 
 @pytest.mark.parametrize("name", ["shift_vector_bug", "shift_vector_bug_from_64", "shift_fallback_bug"])

@@ -302,11 +302,30 @@ def _kinds(lang: tree_sitter.Language) -> _Kinds:
 def _decls_of(node: tree_sitter.Node, kinds: _Kinds, *, is_param: bool = False, is_global: bool = False,
               scope: tuple[int, int] = (0, 1 << 62)) -> list[Decl]:
     """The variables a `declaration` / `parameter_declaration` / `field_declaration` declares."""
+    text = _text(node).strip()
+    # The same declaration text parses the same way: files repeat `float *restrict dst`, `int n`, ...
+    key = (id(kinds), node.kind_id, text)
+    shapes = _DECL_SHAPES.get(key)
+    if shapes is None:
+        if len(_DECL_SHAPES) > 8192:
+            _DECL_SHAPES.clear()
+        shapes = _DECL_SHAPES[key] = _decl_shapes(node, kinds, text)
+    return [Decl(name, base, pointer, extents, const, volatile, restrict, atomic, static, reference, func_ptr,
+                 is_param, is_global, node.start_byte, scope, text)
+            for name, base, pointer, extents, const, volatile, restrict, atomic, static, reference, func_ptr in shapes]
+
+
+# name, base type, pointer depth, extents, const, volatile, restrict, atomic, static, reference, func_ptr
+_DeclShape = tuple[str, str, int, tuple[str, ...], bool, bool, bool, bool, bool, bool, bool]
+_DECL_SHAPES: dict[tuple[int, int, str], list[_DeclShape]] = {}
+
+
+def _decl_shapes(node: tree_sitter.Node, kinds: _Kinds, text: str) -> list[_DeclShape]:
+    """`Decl` fields name .. func_ptr of each variable a declaration declares."""
     k = kinds
     type_node = node.child_by_field_name("type")
     base = " ".join(_text(type_node).split())
     const = volatile = atomic = static = False
-    text = _text(node).strip()
     if "const" in text or "volatile" in text or "_Atomic" in text or "static" in text:  # most have none
         for c in node.children:
             ck = c.kind_id
@@ -317,7 +336,7 @@ def _decls_of(node: tree_sitter.Node, kinds: _Kinds, *, is_param: bool = False, 
                 atomic |= q == "_Atomic"
             elif ck == k.storage_class:
                 static |= _text(c) == "static"
-    out: list[Decl] = []
+    out: list[_DeclShape] = []
     for d in node.children_by_field_name("declarator"):
         pointer = 0
         extents: list[str] = []
@@ -357,8 +376,8 @@ def _decls_of(node: tree_sitter.Node, kinds: _Kinds, *, is_param: bool = False, 
             else:
                 break
         if name:
-            out.append(Decl(name, base, pointer, tuple(extents), const, volatile, restrict, atomic, static,
-                            reference, func_ptr, is_param, is_global, node.start_byte, scope, text))
+            out.append((name, base, pointer, tuple(extents), const, volatile, restrict, atomic, static, reference,
+                        func_ptr))
     return out
 
 

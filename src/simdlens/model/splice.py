@@ -93,7 +93,9 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
         suffix_ok = not source[span.end_byte:line_end if line_end >= 0 else len(source)].strip()
     directive = indent if prefix_ok else ""  # the loop's own indentation already precedes the first one
     body = textwrap.indent(block, indent)
-    before = ("" if prefix_ok else "\n") + f"#if {condition}\n{body}\n{directive}#else\n{indent}"
+    # The marker names where the rewrite came from; the analysis uses it to leave the rewrite alone.
+    marker = f"{indent}/* simdlens {candidate.origin} ({candidate.isa}) */\n"
+    before = ("" if prefix_ok else "\n") + f"#if {condition}\n{marker}{body}\n{directive}#else\n{indent}"
     after = f"\n{directive}#endif" + ("" if suffix_ok else "\n" + indent)
     edits.append(TextEdit(Span(span.start_byte, span.start_byte, span.start, span.start), before))
     edits.append(TextEdit(Span(span.end_byte, span.end_byte, span.end, span.end), after))

@@ -355,7 +355,7 @@ class Lowering:
             return self.op("fma", t.name, self.width(t), a=args[0], b=args[1], c=args[2])
         if name in ("fmin", "fmax"):
             # (the wording must not trip the harness's float-tolerance keywords: it is an exact rewrite)
-            self.caveat("min/max library calls return the second operand for +0 vs -0, as glibc on x86-64 "
+            self.caveat("min/max library calls return the first operand for +0 vs -0, as glibc on x86-64 "
                         "does (other C libraries may order the zeros)")
             return self.op(name, t.name, self.width(t), a=args[0], b=args[1])
         return self.op(name, t.name, self.width(t), a=args[0])
