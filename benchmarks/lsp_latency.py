@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -173,8 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--files", type=int, default=50)
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON (for `simdlens bench --lsp-figures`)")
     args = parser.parse_args(argv)
     figures = asyncio.run(run(args.lines, args.requests, args.files))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(figures, f, indent=1)
     print(f"| measure ({int(figures['lines'])}-line file, {int(figures['loops'])} loops) | value | goal |")
     print("|---|---:|---:|")
     for name in ("first diagnostics", "hover p50", "hover p95", "codeAction p50", "codeAction p95",

@@ -231,10 +231,12 @@ def render(outcomes: Sequence[LoopOutcome], ctx: BenchContext, chart: str | None
       f"{per_min:.1f} loops per minute ({'with' if ctx.bench else 'without'} benchmarking, cold cache).\n")
     if ctx.lsp_figures:
         w("## Language server latency\n")
+        w("Measured by `benchmarks/lsp_latency.py` on a generated 10,000-line file.\n")
         w("| figure | value |")
         w("|---|---:|")
         for name, value in ctx.lsp_figures.items():
-            w(f"| {name} | {value:.1f} |")
+            unit = " MB" if "RSS" in name else "" if name in ("files open", "lines", "loops") else " ms"
+            w(f"| {name} | {value:.1f}{unit} |")
         w("")
     w("## Model\n")
     w(f"{ctx.model or 'No model server was configured for this run; the figures above are the rule engine alone.'}\n")

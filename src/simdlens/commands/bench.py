@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import json
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="benchmark one (L1-resident) size only")
     p.add_argument("--no-bench", action="store_true", help="verify but do not time")
     p.add_argument("--no-chart", action="store_true", help="do not draw the PNG chart")
+    p.add_argument("--lsp-figures", metavar="FILE",
+                   help="language-server latency figures to include (JSON from benchmarks/lsp_latency.py --json)")
     add_pipeline_arguments(p)
 
 
@@ -55,9 +58,15 @@ def run(args: argparse.Namespace) -> int:
         if corpus_report.write_chart(outcomes, result.isas, png):
             chart = png.name
     compiler = result.toolchain.label if result.toolchain else "none"
+    lsp = None
+    if args.lsp_figures:
+        try:
+            lsp = {str(k): float(v) for k, v in json.loads(Path(args.lsp_figures).read_text()).items()}
+        except (OSError, ValueError, AttributeError) as exc:
+            print(f"simdlens: {args.lsp_figures}: not a figures file ({exc}); left out", file=sys.stderr)
     ctx = corpus_report.BenchContext(
         cpu=result.host.cpu_model, isa=sorted(result.host.isa), compiler=compiler, isas=result.isas,
-        wall_seconds=wall, quick=args.quick, bench=not args.no_bench,
+        wall_seconds=wall, quick=args.quick, bench=not args.no_bench, lsp_figures=lsp,
         date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         model=f"model: {settings.model.name} at {settings.model.base_url}" if settings.model.enabled else "",
     )

@@ -355,8 +355,8 @@ class Lowering:
             return self.op("fma", t.name, self.width(t), a=args[0], b=args[1], c=args[2])
         if name in ("fmin", "fmax"):
             # (the wording must not trip the harness's float-tolerance keywords: it is an exact rewrite)
-            self.caveat("min/max library calls return the first operand for +0 vs -0, as glibc on x86-64 "
-                        "does (other C libraries may order the zeros)")
+            self.caveat("the sign of a zero from min/max library calls (+0 vs -0) is unspecified in C: the rewrite "
+                        "gives the first operand, as gcc + glibc do for one call on fresh operands")
             return self.op(name, t.name, self.width(t), a=args[0], b=args[1])
         return self.op(name, t.name, self.width(t), a=args[0])
 
