@@ -263,19 +263,23 @@ SPECIAL["interleave"] = """void inter(float *restrict d, const float *restrict r
 }"""
 
 # C's fminf/fmaxf: a NaN operand yields the other one. The sign of a zero result (+0 vs -0) is unspecified
-# in C; gcc treats the calls as commutative and passes the operands in its own order (glibc then returns
-# the second), which for one call on fresh operands is the first source operand. Hence one call per loop.
+# in C and gcc picks the operand order itself (differently at -O0 and -O2), so the rules take only calls
+# with a nonzero constant operand (no +0/-0 tie possible) and refuse the others.
 SPECIAL["fmin_clamp"] = """#include <math.h>
-void clamp(float *buf, int n, float limit) {
-    for (int i = 0; i < n; i++) buf[i] = fminf(fmaxf(buf[i], -limit), limit);
+void clamp(float *buf, int n) {
+    for (int i = 0; i < n; i++) buf[i] = fminf(fmaxf(buf[i], -1.0f), 1.0f);
+}"""
+SPECIAL["fmax_double"] = """#include <math.h>
+void dmax(double *restrict d, const double *restrict a, int n) {
+    for (int i = 0; i < n; i++) d[i] = fmax(0.5, a[i]) * 2.0 + fmin(a[i], -3.0);
 }"""
 SPECIAL["fmin_signed_zero"] = """#include <math.h>
 void fpair(float *restrict d, const float *restrict a, const float *restrict b, int n) {
     for (int i = 0; i < n; i++) d[i] = fminf(a[i], b[i]);
 }"""
-SPECIAL["fmax_double"] = """#include <math.h>
-void dmax(double *restrict d, const double *restrict a, const double *restrict b, int n) {
-    for (int i = 0; i < n; i++) d[i] = fmax(a[i], b[i]) * 2.0;
+SPECIAL["fmin_variable_clamp"] = """#include <math.h>
+void vclamp(float *buf, int n, float limit) {
+    for (int i = 0; i < n; i++) buf[i] = fminf(fmaxf(buf[i], -limit), limit);
 }"""
 
 # Sum of absolute byte differences into 32/64-bit accumulators: psadbw (rules:sad).
@@ -296,4 +300,13 @@ int sad_i8(const int8_t *a, const int8_t *b, int n) {
     int s = 0;
     for (int i = 0; i < n; i++) s += abs(a[i] - b[i]);
     return s;
+}"""
+
+# Integer division / modulo by a constant power of two: shifts with C's truncation toward zero.
+SPECIAL["div_pow2"] = """void idiv(int *restrict d, int *restrict r, const int *restrict a, const unsigned *restrict b,
+          unsigned *restrict e, int n) {
+    for (int i = 0; i < n; i++) { d[i] = a[i] / 4 + a[i] % 8; r[i] = a[i] % 16 - a[i] / 1; e[i] = b[i] / 8u + b[i] % 32u; }
+}"""
+SPECIAL["div_pow2_i64"] = """void ldiv2(long long *restrict d, const long long *restrict a, const unsigned char *restrict c, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[i] / 1024 - a[i] % 2 + c[i] / 2 + c[i] % 4;
 }"""

@@ -5,6 +5,7 @@ take both of its paths. Every kernel comes from the analysis of real C, as the r
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -112,9 +113,12 @@ SHIFT_CHECKED = """void simdlens_kernel(int32_t n, float *a, int32_t k)
     if (k >= LANES) {  /* the distance covers a whole vector: no lane reads what another lane writes */
         for (; i + 8 <= n; i += 8)
             _mm256_storeu_ps(a + i + k, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_set1_ps(VECTOR_ADD)));
+        for (; i < n; i++)
+            a[i + k] = a[i] + 1.0f;
+    } else {  /* the fallback: the original loop */
+        for (; i < n; i++)
+            a[i + k] = a[i] + FALLBACK_ADD;
     }
-    for (; i < n; i++)
-        a[i + k] = a[i] + FALLBACK_ADD;
 }
 """
 
@@ -203,3 +207,5 @@ def test_both_paths_of_a_run_time_distance_check_are_tested(results: dict[str, C
     verdict = results[name].verdict
     assert verdict.status is Status.MISMATCH, verdict.detail
     assert verdict.counterexample is not None and verdict.counterexample.array == "a"
+    k = int(re.search(r"\bk = (\d+)", verdict.detail).group(1))  # type: ignore[union-attr]  # the case's k is shown
+    assert (k >= 64) if name == "shift_vector_bug_from_64" else (k >= 8) if name == "shift_vector_bug" else (k < 8), verdict.detail

@@ -242,6 +242,8 @@ def test_check_output_becomes_the_right_verdict() -> None:
     v = interpret_check(_result(marker + "MISMATCH\t5\t3\tout\t4\t1.5\tnan\t-2\n"), limits)
     assert v.status == Status.MISMATCH and v.counterexample is not None and v.counterexample.overlap == -2
     assert v.detail == "out[4] is nan, expected 1.5 (size 5, seed 3 with pointers overlapping at offset -2)"
+    with_k = interpret_check(_result(marker + "MISMATCH\t5\t3\tout\t4\t1.5\tnan\tnone\tk = 64, s = 0.5\n"), limits)
+    assert with_k.detail == "out[4] is nan, expected 1.5 (size 5, seed 3, k = 64, s = 0.5)"
     ub = interpret_check(_result(marker, "function:7:12: runtime error: load of misaligned address 0x1 for type 'int'\n"), limits)
     assert ub.status == Status.SANITIZER and ub.detail.startswith("UndefinedBehaviorSanitizer: load of misaligned")
     assert "size 5, seed 3" in ub.detail

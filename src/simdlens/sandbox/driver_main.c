@@ -54,6 +54,11 @@ static void sl_scalars(sl_case_state *st, long size, sl_rng *r, int mode, long s
             if (sl_is_float(p->kind)) {
                 double v = mode == SL_DATA_EXACT ? ((sl_next(r) & 1) ? -1.0 : 1.0) * (0.25 + 3.75 * sl_unit(r))
                                                  : 0.5 + 1.5 * sl_unit(r);
+                /* Exact cases: one scalar in four is special too (a clamp limit of -0.0 meets a +0.0 element). */
+                if (mode == SL_DATA_EXACT && sl_next(r) % 4 == 0) {
+                    static const double specials[] = {0.0, -0.0, NAN, INFINITY, -INFINITY, 1.0, -1.0};
+                    v = specials[sl_next(r) % (sizeof specials / sizeof specials[0])];
+                }
                 st->dv[j] = v;
                 st->iv[j] = (long long)v;
             } else {
@@ -175,11 +180,20 @@ static void sl_mark(char who, long size, unsigned long long seed, int pair, long
     fflush(stdout);
 }
 
-static void sl_report(long size, unsigned long long seed, const char *array, long index, const char *exp_s,
-                      const char *got_s, int pair, long off) {
-    char overlap[32] = "none";
+static void sl_report(const sl_case_state *st, long size, unsigned long long seed, const char *array, long index,
+                      const char *exp_s, const char *got_s, int pair, long off) {
+    char overlap[32] = "none", scalars[256] = "";
     if (pair >= 0) snprintf(overlap, sizeof overlap, "%ld", off);
-    printf("MISMATCH\t%ld\t%llu\t%s\t%ld\t%s\t%s\t%s\n", size, seed, array, index, exp_s, got_s, overlap);
+    size_t used = 0;  /* the scalar parameters of the case ("k = 64, s = -1.5"): part of the counterexample */
+    for (int j = 0; j < SL_NPARAMS && used < sizeof scalars; j++) {
+        const sl_param *p = &sl_params[j];
+        if (p->role != SL_SCALAR && p->role != SL_COUNT) continue;
+        int w = sl_is_float(p->kind) ? snprintf(scalars + used, sizeof scalars - used, "%s%s = %g", used ? ", " : "", p->name, st->dv[j])
+                                     : snprintf(scalars + used, sizeof scalars - used, "%s%s = %lld", used ? ", " : "", p->name, st->iv[j]);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+    printf("MISMATCH\t%ld\t%llu\t%s\t%ld\t%s\t%s\t%s\t%s\n", size, seed, array, index, exp_s, got_s, overlap, scalars);
     fflush(stdout);
 }
 
@@ -218,7 +232,7 @@ static int sl_check_case(long size, unsigned long long seed, int pair, long off,
             if (!sl_equal(a, b, p->kind, p->esz, rt, at)) {
                 sl_format(exp_s, sizeof exp_s, a, p->kind);
                 sl_format(got_s, sizeof got_s, b, p->kind);
-                sl_report(size, seed, p->name, e, exp_s, got_s, pair, off);
+                sl_report(&st, size, seed, p->name, e, exp_s, got_s, pair, off);
                 bad = 1;
                 break;
             }
@@ -230,7 +244,7 @@ static int sl_check_case(long size, unsigned long long seed, int pair, long off,
         if (!sl_equal(ret[0], ret[1], SL_RET_KIND, SL_RET_SIZE, rt, at)) {
             sl_format(exp_s, sizeof exp_s, ret[0], SL_RET_KIND);
             sl_format(got_s, sizeof got_s, ret[1], SL_RET_KIND);
-            sl_report(size, seed, "return", 0, exp_s, got_s, pair, off);
+            sl_report(&st, size, seed, "return", 0, exp_s, got_s, pair, off);
             bad = 1;
         }
     }

@@ -378,6 +378,8 @@ def interpret_check(result: RunResult, limits: Limits, *, tolerant: bool = False
                 ce = Counterexample(size=int(parts[1]), seed=int(parts[2]), array=parts[3], index=int(parts[4]),
                                     expected=parts[5], got=parts[6], overlap=overlap)
                 where_ov = f" with pointers overlapping at offset {overlap}" if overlap is not None else ""
+                if len(parts) >= 9 and parts[8].strip():  # the case's scalar parameters, e.g. "k = 64"
+                    where_ov += f", {parts[8].strip()}"
                 name = "the return value" if ce.array == "return" else f"{ce.array}[{ce.index}]"
                 return Verdict(Status.MISMATCH, f"{name} is {ce.got}, expected {ce.expected} (size {ce.size}, seed {ce.seed}{where_ov})", ce)
     if result.timed_out:
