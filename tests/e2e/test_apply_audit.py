@@ -283,11 +283,6 @@ int first_zero(const int32_t *a, int n)
     "one_line_crlf.c": "#include <stdint.h>\r\nint total(const int32_t *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i]; return s; }\r\n",
 }
 KNOWN_SPLICE_BUGS = {
-    "include_in_comment.c": "the #include <immintrin.h> edit lands inside a /* */ comment",
-    "include_in_conditional.c": "the #include <immintrin.h> edit lands inside an #ifdef block",
-    "pragma_unroll.c": "#pragma GCC unroll is left in front of the #if block instead of the loop",
-    "pragma_ivdep.c": "#pragma GCC ivdep is left in front of the #if block instead of the loop",
-    "pragma_omp.c": "#pragma omp simd is left in front of the #if block (fails with -fopenmp)",
 }
 
 

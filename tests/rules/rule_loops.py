@@ -310,3 +310,7 @@ SPECIAL["div_pow2"] = """void idiv(int *restrict d, int *restrict r, const int *
 SPECIAL["div_pow2_i64"] = """void ldiv2(long long *restrict d, const long long *restrict a, const unsigned char *restrict c, int n) {
     for (int i = 0; i < n; i++) d[i] = a[i] / 1024 - a[i] % 2 + c[i] / 2 + c[i] % 4;
 }"""
+SPECIAL["div_pow2_narrow"] = """void sdiv(int16_t *restrict d, const int16_t *restrict a, uint8_t *restrict e, const uint8_t *restrict b,
+          int n) {
+    for (int i = 0; i < n; i++) { d[i] = a[i] / 8 + a[i] % 4; e[i] = b[i] / 2 + b[i] % 64; }
+}"""

@@ -44,7 +44,7 @@ EXPECTED_FAMILY = {
     "node_splitting": "elementwise", "reorder": "elementwise", "anti_after_store": "elementwise",
     "symbolic_distance": "elementwise", "sad": "sad", "sad_u32": "sad", "sad_i64": "sad", "sad_int8": "reduction",
     "search_after": "search", "fmin_clamp": "elementwise",
-    "fmax_double": "elementwise", "div_pow2": "elementwise",
+    "fmax_double": "elementwise", "div_pow2": "elementwise", "div_pow2_narrow": "convert",
     "strided_store_cond": "strided", "interleave": "strided",
 }
 

@@ -29,7 +29,13 @@ import tree_sitter
 
 from simdlens.analysis.parse import parse
 from simdlens.core import Candidate, Kernel, KernelParam, Language, ParamRole, Point, Span, TextEdit
-from simdlens.rules.text import enclosing_function_start, line_indent
+from simdlens.rules.text import (
+    enclosing_function_start,
+    file_includes,
+    insertion_at,
+    line_indent,
+    with_leading_pragmas,
+)
 
 _SIMPLE = re.compile(r"^[A-Za-z_]\w*((->|\.)[A-Za-z_]\w*|\[[^\[\]]*\])*$")  # needs no parentheses
 _INTRINSIC_HEADERS = ("immintrin.h", "x86intrin.h")
@@ -54,7 +60,7 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
     and a candidate with helpers cannot be spliced. Only the `ifdef` guard style is produced for model
     candidates (`guard` is accepted for symmetry with the rule engine).
     """
-    span = kernel.loop_span
+    span = with_leading_pragmas(source, kernel.loop_span) if kernel.loop_span is not None else None
     condition = guard_condition(candidate.flags, macros)
     if span is None or not condition:
         return None
@@ -64,16 +70,18 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
         return None
     edits: list[TextEdit] = []
 
+    offset, present = file_includes(source, span.start_byte, kernel.language) if source is not None else (0, frozenset())
+
     def missing(header: str) -> bool:
-        return header not in kernel.preamble and (
-            source is None or not re.search(rf"#\s*include\s*<{re.escape(header)}>".encode(), source))
+        return header not in kernel.preamble and f"<{header}>" not in present
 
     lines = [f"#include <{h}>\n" for h in dict.fromkeys(includes) if h not in _INTRINSIC_HEADERS and missing(h)]
-    if all(missing(h) for h in _INTRINSIC_HEADERS):
+    guarded_include = f"#if {condition}\n#include <immintrin.h>\n#endif\n"
+    if all(missing(h) for h in _INTRINSIC_HEADERS) and (source is None or guarded_include.encode() not in source):
         # guarded like the code using it: the file must still build where the header does not exist (ARM)
-        lines.append(f"#if {condition}\n#include <immintrin.h>\n#endif\n")
+        lines.append(guarded_include)
     if lines:
-        edits.append(TextEdit(_include_point(source, span.start_byte), "".join(lines)))
+        edits.append(insertion_at(source, offset, "".join(lines)))
 
     if helpers.strip():
         if source is None or _collides(helpers, source, kernel.language):
@@ -100,16 +108,6 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
     edits.append(TextEdit(Span(span.start_byte, span.start_byte, span.start, span.start), before))
     edits.append(TextEdit(Span(span.end_byte, span.end_byte, span.end, span.end), after))
     return tuple(edits)
-
-
-def _include_point(source: bytes | None, before: int) -> Span:
-    """Where new `#include`s go: after the file's last #include above the loop (the top without source)."""
-    offset = 0
-    if source is not None:
-        for m in re.finditer(rb"^[ \t]*#[ \t]*include[^\n]*\n", source[:before], re.M):
-            offset = m.end()
-    line = source.count(b"\n", 0, offset) if source is not None else 0
-    return Span(offset, offset, Point(line, 0), Point(line, 0))
 
 
 def _collides(helpers: str, source: bytes, language: Language) -> bool:

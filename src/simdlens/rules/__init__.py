@@ -33,6 +33,7 @@ from simdlens.rules.text import (
     kernel_loop_span,
     line_indent,
     rename_text,
+    with_leading_pragmas,
 )
 
 __all__ = ["RuleProposal", "isa_flags", "known_intrinsics", "load_isa", "propose"]
@@ -119,7 +120,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     function = kernel.source[:k_start] + "\n    ".join(vector_k) + kernel.source[k_end:]
     flags = table.flags_for(function)
 
-    span = kernel.loop_span or analysis.site.span
+    span = with_leading_pragmas(source, kernel.loop_span or analysis.site.span)
     original = source[span.start_byte:span.end_byte].decode("utf-8", "replace") if source is not None else None
     if original is None:
         printed = ScalarPrinter(loop.iv, to_user)
@@ -147,7 +148,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
             caveats.append(f"needs {' '.join(missing)} (not in your flags): guarded by "
                            f"#if {_guard_condition(flags, table)}, the original loop runs otherwise")
     if source is not None:
-        inc = include_edit(source, span.start_byte)
+        inc = include_edit(source, span.start_byte, kernel.language)
         if inc is not None:
             edits.insert(0, inc)
     return Candidate(kernel_hash=kernel.content_hash, isa=table.name, origin=f"rules:{rule}", function=function,

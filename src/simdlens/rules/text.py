@@ -59,16 +59,66 @@ def line_indent(source: bytes | None, span: Span) -> tuple[str, int | None]:
     return prefix.decode("utf-8", "replace"), line_start
 
 
-def include_edit(source: bytes, before: int) -> TextEdit | None:
-    """Insert `#include <immintrin.h>` after the file's last #include above `before`, if it is missing."""
-    if re.search(rb"#\s*include\s*[<\"](immintrin|x86intrin)\.h[>\"]", source):
-        return None
+def with_leading_pragmas(source: bytes | None, span: Span) -> Span:
+    """`span` widened to the `#pragma` lines directly above the loop (`GCC unroll`, `omp simd`, ...).
+
+    A loop pragma belongs to its loop: an edit that replaces only the loop would leave the pragma in
+    front of whatever replaces it, which does not compile. Widened, the pragma moves with the original
+    loop into the fallback branch.
+    """
+    if source is None:
+        return span
+    line_start = source.rfind(b"\n", 0, span.start_byte) + 1
+    if source[line_start:span.start_byte].strip():
+        return span
+    start, line = span.start_byte, span.start.line
+    while line_start > 0:
+        prev = source.rfind(b"\n", 0, line_start - 1) + 1
+        text = source[prev:line_start]
+        if not text.strip().startswith((b"#pragma", b"_Pragma")):
+            break
+        start, line, line_start = prev + len(text) - len(text.lstrip()), line - 1, prev
+    if start == span.start_byte:
+        return span
+    return Span(start, span.end_byte, Point(line, start - line_start), span.end)
+
+
+def file_includes(source: bytes, before: int, language: Language = "c") -> tuple[int, frozenset[str]]:
+    """Where a new `#include` goes (after the last unconditional file-scope `#include` above `before`)
+    and the headers those includes name, e.g. `<immintrin.h>`, `"util.h"`.
+
+    Parsed, not pattern-matched: an `#include` in a comment, inside an `#if` block or below the loop
+    neither counts as present nor decides where the new one goes.
+    """
     offset = 0
-    for m in re.finditer(rb"^[ \t]*#[ \t]*include[^\n]*\n", source[:before], re.M):
-        offset = m.end()
-    line = source.count(b"\n", 0, offset)
-    at = Span(offset, offset, Point(line, 0), Point(line, 0))
-    return TextEdit(at, "#include <immintrin.h>\n")
+    names: set[str] = set()
+    for node in parse(source, language).root_node.children:
+        if node.start_byte >= before:
+            break
+        if node.type == "preproc_include":
+            path = node.child_by_field_name("path")
+            if path is not None:
+                names.add(source[path.start_byte:path.end_byte].decode("utf-8", "replace"))
+            offset = node.end_byte
+    return offset, frozenset(names)
+
+
+def insertion_at(source: bytes | None, offset: int, text: str) -> TextEdit:
+    """Insert whole lines of `text` at `offset`, starting a new line if `offset` is not at one."""
+    if source is None:
+        return TextEdit(Span(0, 0, Point(0, 0), Point(0, 0)), text)
+    line_start = source.rfind(b"\n", 0, offset) + 1
+    at = Span(offset, offset, Point(source.count(b"\n", 0, offset), offset - line_start),
+              Point(source.count(b"\n", 0, offset), offset - line_start))
+    return TextEdit(at, ("" if offset == line_start else "\n") + text)
+
+
+def include_edit(source: bytes, before: int, language: Language = "c") -> TextEdit | None:
+    """Insert `#include <immintrin.h>` after the file's includes above `before`, if it is missing."""
+    offset, names = file_includes(source, before, language)
+    if names & {"<immintrin.h>", "<x86intrin.h>"}:
+        return None
+    return insertion_at(source, offset, "#include <immintrin.h>\n")
 
 
 def enclosing_function_start(source: bytes, span: Span, language: Language) -> tuple[int, int] | None:
