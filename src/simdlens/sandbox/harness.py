@@ -47,7 +47,8 @@ _ROLE = {
     ParamRole.IN: "SL_IN", ParamRole.OUT: "SL_OUT", ParamRole.INOUT: "SL_INOUT", ParamRole.RESULT: "SL_RESULT",
     ParamRole.SCALAR: "SL_SCALAR", ParamRole.COUNT: "SL_COUNT",
 }
-TOLERANT_CAVEATS = re.compile(r"reassociat|contract|fma|fused", re.IGNORECASE)
+# Caveats that allow a float tolerance; whole words, so "fmaxf" or "-mfma" never loosen the comparison.
+TOLERANT_CAVEATS = re.compile(r"reassociat|\bcontract|\bfma\b(?!-)|\bfused\b", re.IGNORECASE)
 ROW_POINTER = re.compile(r"\)\s*(\[[^\]]*\]\s*)+")
 STORAGE_WORDS = re.compile(r"\b(static|inline|__inline__|__inline|extern|__attribute__\s*\(\(.*?\)\))\s*")
 DATA_EXACT, DATA_TOLERANT, DATA_BENCH = 0, 1, 2
