@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simdlens.core import Candidate
-from simdlens.sandbox.harness import TOLERANT_CAVEATS
+from simdlens.sandbox.harness import uses_tolerance
 
 
 @pytest.mark.parametrize(("caveat", "tolerant"), [
@@ -17,4 +17,4 @@ from simdlens.sandbox.harness import TOLERANT_CAVEATS
 ])
 def test_which_caveats_allow_a_float_tolerance(caveat: str, tolerant: bool) -> None:
     cand = Candidate("k", "avx2", "rules:test", "", (), (caveat,))
-    assert any(TOLERANT_CAVEATS.search(c) for c in cand.caveats) is tolerant
+    assert uses_tolerance(cand) is tolerant
