@@ -156,7 +156,27 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
 
 
 def _block(header: str, lowered: Lowered) -> list[str]:
-    return ["{", f"    {header}", *("    " + line for line in lowered.code), "}"]
+    return ["{", f"    {header}", *("    " + line for line in without_dead_vectors(lowered.code)), "}"]
+
+
+_VECTOR_DECL = re.compile(r"^\s*(?:const\s+)?__m(?:mask)?\w*\s+(\w+)\s*=")
+
+
+def without_dead_vectors(code: list[str]) -> list[str]:
+    """Drop vector/mask temporaries nobody reads (a negated mask an if-conversion did not need).
+
+    Their initialisers are pure intrinsics, so dropping them changes nothing but the warnings a
+    user's `-Wall -Werror` build would stop on.
+    """
+    lines = list(code)
+    while True:
+        text = "\n".join(lines)
+        dead = {i for i, line in enumerate(lines)
+                if (m := _VECTOR_DECL.match(line)) and line.rstrip().endswith(";")
+                and len(re.findall(rf"\b{m.group(1)}\b", text)) == 1}
+        if not dead:
+            return lines
+        lines = [line for i, line in enumerate(lines) if i not in dead]
 
 
 def _versioned(vector: list[str], no_overlap: str, original: str, column: int) -> list[str]:
