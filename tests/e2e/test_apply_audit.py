@@ -180,7 +180,6 @@ def test_verified_edits_in_the_examples_match_the_original_avx2() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="--guard dispatch helpers use uint64_t without <stdint.h> (audio_mixer.c)", strict=True)
 def test_dispatch_guard_edits_in_the_examples_match_the_original_avx2() -> None:
     rows = apply_audit.audit([ROOT / "examples"], ["avx2"], jobs=2, guard="dispatch")
     _assert_clean(rows)

@@ -22,13 +22,24 @@ from dataclasses import dataclass
 
 from simdlens.analysis.ir import Access, LoopIR
 from simdlens.config import Settings
-from simdlens.core import Analysis, Candidate, Kernel, LoopVerdict, ParamRole, Point, Span, TextEdit
+from simdlens.core import (
+    Analysis,
+    Candidate,
+    Kernel,
+    KernelParam,
+    LoopVerdict,
+    ParamRole,
+    Point,
+    Span,
+    TextEdit,
+)
 from simdlens.rules.idioms import rule_name
 from simdlens.rules.lower import Lowered, Lowering, Unsupported
 from simdlens.rules.scalar import ScalarPrinter
 from simdlens.rules.tables import IsaTable, TableError, available_isas, isa_flags, known_intrinsics, load_isa
 from simdlens.rules.text import (
     enclosing_function_start,
+    file_includes,
     include_edit,
     kernel_loop_span,
     line_indent,
@@ -310,6 +321,15 @@ def _enabled(flag: str, user_flags: tuple[str, ...] | None) -> bool:
     return flag in ("-mavx2", "-mfma") and "-mavx512f" in user_flags
 
 
+def _cast_type(param: KernelParam) -> str:
+    """The parameter's type as a cast: its declaration without the name and restrict qualifiers."""
+    decl = re.sub(r"\b(?:restrict|__restrict__|__restrict)\b", "", param.decl)
+    named = list(re.finditer(rf"\b{re.escape(param.name)}\b", decl))
+    if named:
+        decl = decl[:named[-1].start()] + decl[named[-1].end():]
+    return re.sub(r"\s+", " ", decl).strip()
+
+
 def _dispatch(kernel: Kernel, function: str, table: IsaTable, flags: tuple[str, ...], source: bytes, span: Span,
               loop_id: str, original: str) -> list[TextEdit] | None:
     """Outline the vector kernel into a target-attributed static helper and call it when the CPU can."""
@@ -324,11 +344,21 @@ def _dispatch(kernel: Kernel, function: str, table: IsaTable, flags: tuple[str, 
     helper = f"simdlens_{re.sub(r'[^0-9A-Za-z]', '', loop_id)[:10]}_{table.name}"
     targets = ",".join(table.flags[f].target for f in flags)
     text = function.replace(f"{kernel.name}(", f"{helper}(", 1)
-    helper_text = f"static __attribute__((target(\"{targets}\"))) {text}\n"
+    # The helper's signature spells types as the kernel does (<stdint.h> names): bring those headers.
+    _, present = file_includes(source, where[0], kernel.language)
+    headers = "".join(f"{line}\n" for line in re.findall(r"^#include\s*<[^>]+>", kernel.preamble, re.M)
+                      if line.split(None, 1)[1].replace(" ", "") not in present)
+    helper_text = f"{headers}static __attribute__((target(\"{targets}\"))) {text}\n"
     args = []
     for p in kernel.params:
         user = p.source or p.name
-        args.append(f"&{user}" if p.role == ParamRole.RESULT else user)
+        if p.role == ParamRole.RESULT:
+            args.append(f"&{user}")
+        elif p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
+            # `char *` is not `int8_t *` to C++ (nor without a warning to C): convert explicitly.
+            args.append(f"({_cast_type(p)}){user}")
+        else:
+            args.append(user)
     call = f"{helper}({', '.join(args)})"
     if kernel.return_type is not None:
         m = re.search(r"return\s+([A-Za-z_]\w*)\s*;\s*}\s*$", kernel.source)
