@@ -16,7 +16,7 @@ FLAGS = {"avx2": ["-mavx2", "-mfma"], "avx512": ["-mavx512f", "-mavx512vl", "-ma
 
 
 @pytest.mark.parametrize("isa", ["avx2", "avx512"])
-@pytest.mark.parametrize("name", ["ml.c", "image.c", "codec.c"])
+@pytest.mark.parametrize("name", ["ml.c", "image.c", "codec.c", "audio.c"])
 def test_rewrites_of_a_corpus_file_compile_without_unused_variables(tmp_path: Path, name: str, isa: str) -> None:
     source = (CORPUS / name).read_bytes()
     fa = analyze_file(source, name, "c")

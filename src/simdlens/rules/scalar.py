@@ -80,6 +80,7 @@ class ScalarPrinter:
         self.iv = iv
         self.rename = rename
         self.inline = dict(inline or {})  # Let temporaries to substitute (for fix-up scans)
+        self._scopes: list[set[str]] = []  # names declared in the blocks being printed, innermost last
 
     def index(self, a: Access) -> str:
         if a.coeff is None:
@@ -135,16 +136,27 @@ class ScalarPrinter:
         raise TypeError(f"unknown expression {e!r}")
 
     def stmts(self, body: tuple[Stmt, ...], indent: str) -> list[str]:
-        out: list[str] = []
-        for s in body:
-            out.extend(self.stmt(s, indent))
-        return out
+        # Each statement list is a C block: a temporary assigned again in it (or in a nested block)
+        # is the same variable, printed as an assignment, not declared twice.
+        self._scopes.append(set())
+        try:
+            out: list[str] = []
+            for s in body:
+                out.extend(self.stmt(s, indent))
+            return out
+        finally:
+            self._scopes.pop()
 
     def stmt(self, s: Stmt, ind: str) -> list[str]:
         if isinstance(s, Store):
             return [f"{ind}{self.access(s.access)} = {self.expr(s.value)};"]
         if isinstance(s, Let):
-            return [f"{ind}{c_type(s.type)} {self.rename(s.name)} = {self.expr(s.value)};"]
+            name = self.rename(s.name)
+            if any(name in scope for scope in self._scopes):
+                return [f"{ind}{name} = {self.expr(s.value)};"]
+            if self._scopes:
+                self._scopes[-1].add(name)
+            return [f"{ind}{c_type(s.type)} {name} = {self.expr(s.value)};"]
         if isinstance(s, Reduce):
             var = self.rename(s.var)
             value = self.expr(s.value)
