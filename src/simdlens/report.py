@@ -1,7 +1,7 @@
 """Scan results for people and machines: a terminal table, the JSON document, SARIF 2.1.0.
 
 All three say the same thing as the editor, because they ask the same questions of a loop report
-(`simdlens.server.summary`: is a verified rewrite a win over `-O3 -march=native`, which one is best).
+(`simdlens.summary`: is a verified rewrite a win over `-O3 -march=native`, which one is best).
 Positions become LSP positions here (0-based lines, UTF-16 characters) through the file's `LineIndex`;
 SARIF regions are 1-based, in UTF-16 code units (`columnKind`).
 
@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from rich.table import Table
 
-from simdlens import __version__
+from simdlens import __version__, summary
 from simdlens.analysis.positions import LineIndex
 from simdlens.core import (
     Candidate,
@@ -29,8 +29,7 @@ from simdlens.core import (
     Status,
 )
 from simdlens.pipeline import FileReport, ScanReport
-from simdlens.server import summary
-from simdlens.server.summary import Outcome
+from simdlens.summary import Outcome
 
 JSON_FORMAT_VERSION = 1
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

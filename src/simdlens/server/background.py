@@ -31,9 +31,9 @@ from typing import Protocol
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
+from simdlens import summary
 from simdlens.config import Settings
 from simdlens.core import Analysis, CandidateResult, Kernel, Language, LoopReport
-from simdlens.server import summary
 from simdlens.server.documents import APPLIED, OpenDocument, merge
 from simdlens.server.positions import LineIndex
 from simdlens.server.state import AppliedNote, DocumentSnapshot, LoopState, LoopStatus, rebase_report

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from simdlens import summary
 from simdlens.core import Kernel, Language, LoopReport
-from simdlens.server import summary
 from simdlens.server.positions import Encoding, LineIndex, encode_text, span_of
 from simdlens.server.state import (
     AppliedNote,

@@ -15,8 +15,8 @@ from typing import Any
 
 from lsprotocol import types
 
+from simdlens import summary
 from simdlens.core import CandidateResult
-from simdlens.server import summary
 from simdlens.server.positions import Encoding, lsp_range
 from simdlens.server.state import DocumentSnapshot
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from simdlens import summary
 from simdlens.core import LoopRole, LoopVerdict, Span
-from simdlens.server import summary
 from simdlens.server.documents import APPLIED
 from simdlens.server.features.commands import APPLY_AND_BENCHMARK, SHOW_REPORT, VERIFY_LOOP
 from simdlens.server.positions import Encoding, lsp_range, span_of
 from simdlens.server.state import DocumentSnapshot, LoopState, LoopStatus
-from simdlens.server.summary import Outcome
+from simdlens.summary import Outcome
 
 
 def lens_title(state: LoopState) -> tuple[str, str]:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from simdlens import summary
 from simdlens.core import LoopReport, Status
-from simdlens.server import summary
 from simdlens.server.features.code_actions import find_result, workspace_edit
 from simdlens.server.features.hover import hover_markdown
 from simdlens.server.positions import LineIndex, span_of

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from simdlens import summary
 from simdlens.core import LoopRole, LoopVerdict
-from simdlens.server import summary
 from simdlens.server.documents import APPLIED
 from simdlens.server.positions import Encoding, lsp_range
 from simdlens.server.state import DocumentSnapshot, LoopState, LoopStatus
-from simdlens.server.summary import Outcome
+from simdlens.summary import Outcome
 
 SOURCE = "simdlens"
 

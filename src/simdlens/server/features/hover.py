@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from simdlens import summary
 from simdlens.core import CandidateResult, LoopReport, Ratio, Status
-from simdlens.server import summary
 from simdlens.server.positions import Encoding, lsp_range
 from simdlens.server.state import DocumentSnapshot, LoopState, LoopStatus
-from simdlens.server.summary import Outcome
+from simdlens.summary import Outcome
 
 _VERDICT_WORDS = {
     "vectorizable": "vectorizable",
