@@ -98,7 +98,7 @@ async def propose_with_model(
         return ModelProposal((), status_line=health.note("internal_error", message), notes=(message,))
     with_edits = []
     for candidate in proposal.candidates:
-        edits = splice_edits(kernel, candidate, guard=full.guard, source=source, macros=table.macros)
+        edits = splice_edits(kernel, candidate, guard=full.guard, source=source)
         if edits is None:
             proposal = dataclasses.replace(
                 proposal, notes=(*proposal.notes, "model: verified rewrite cannot be spliced into the file automatically"))

@@ -61,6 +61,10 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
     candidates (`guard` is accepted for symmetry with the rule engine).
     """
     span = with_leading_pragmas(source, kernel.loop_span) if kernel.loop_span is not None else None
+    if macros is None:  # the ISA table names the macros, as it does for the rule engine's guards
+        from simdlens.model.intrinsics import intrinsics_for
+
+        macros = intrinsics_for(candidate.isa).macros
     condition = guard_condition(candidate.flags, macros)
     if span is None or not condition:
         return None
