@@ -229,7 +229,8 @@ async def _process_loop(analysis: Analysis, kernel: Kernel | None, source: bytes
     can_run = verify and settings.trusted and sandbox is not None
     candidates: list[Candidate] = []
     for isa in isas:
-        found, isa_notes = _rule_candidates(analysis, kernel, isa, settings, source)
+        # Rules take milliseconds but read compile_commands.json the first time: off the server's event loop.
+        found, isa_notes = await asyncio.to_thread(_rule_candidates, analysis, kernel, isa, settings, source)
         notes.extend(isa_notes)
         if settings.model.enabled and (not found or settings.model.alternatives):
             if can_run:

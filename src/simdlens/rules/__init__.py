@@ -53,12 +53,12 @@ log = logging.getLogger(__name__)
 
 # -march values (and what they imply) that enable each ISA without explicit -m flags.
 _MARCH_IMPLIES = {
-    "-mavx2": ("native", "haswell", "broadwell", "skylake", "x86-64-v3", "x86-64-v4", "icelake", "sapphirerapids",
+    "-mavx2": ("haswell", "broadwell", "skylake", "x86-64-v3", "x86-64-v4", "icelake", "sapphirerapids",
                "alderlake", "znver", "skylake-avx512", "cascadelake", "tigerlake", "cooperlake"),
-    "-mfma": ("native", "haswell", "broadwell", "skylake", "x86-64-v3", "x86-64-v4", "icelake", "sapphirerapids",
+    "-mfma": ("haswell", "broadwell", "skylake", "x86-64-v3", "x86-64-v4", "icelake", "sapphirerapids",
               "alderlake", "znver", "skylake-avx512", "cascadelake", "tigerlake", "cooperlake"),
-    "-mavx512f": ("native", "x86-64-v4", "skylake-avx512", "icelake", "sapphirerapids", "cascadelake", "tigerlake",
-                  "cooperlake", "znver4"),
+    "-mavx512f": ("x86-64-v4", "skylake-avx512", "icelake", "sapphirerapids", "cascadelake", "tigerlake",
+                  "cooperlake", "znver4", "znver5"),
 }
 
 
@@ -316,7 +316,12 @@ def _enabled(flag: str, user_flags: tuple[str, ...] | None) -> bool:
     for f in user_flags:
         if f.startswith("-march="):
             arch = f.split("=", 1)[1]
-            if any(arch.startswith(x) for x in _MARCH_IMPLIES.get(flag, ())):
+            if arch == "native":  # what this machine has, not what a list of CPU names suggests
+                from simdlens.sandbox.cpu import host_cpu
+
+                if flag[2:] in host_cpu().isa:
+                    return True
+            elif any(arch.startswith(x) for x in _MARCH_IMPLIES.get(flag, ())):
                 return True
     return flag in ("-mavx2", "-mfma") and "-mavx512f" in user_flags
 

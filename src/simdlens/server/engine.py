@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from simdlens.analysis.parse import check_source
+from simdlens.compile_db import CompileFlags
 from simdlens.config import Settings
 from simdlens.core import Analysis, CandidateResult, Kernel, Language, LoopReport
 from simdlens.server.background import AnalysisResult, FullAnalysis
@@ -37,7 +38,7 @@ def compiler_missing(settings: Settings) -> str:
     return ""
 
 
-def _compile_flags(settings: Settings, path: str) -> Any:
+def _compile_flags(settings: Settings, path: str) -> CompileFlags:
     """The file's flags from compile_commands.json (include dirs and defines matter to analysis)."""
     from simdlens.pipeline import compile_flags
 
@@ -121,8 +122,7 @@ class PipelineEngine:
         errors: list[str] = []
         try:
             ctx = FileContext.build(source, path, language, tree=tree,
-                                    include_dirs=tuple(getattr(flags, "include_dirs", ()) or ()),
-                                    defines=dict(getattr(flags, "defines", {}) or {}))
+                                    include_dirs=flags.include_dirs, defines=flags.define_map())
         except Exception as exc:  # declarations unreadable: loops are still analysed, with less context
             log.exception("file context of %s", path)
             errors.append(f"{path}: cannot read declarations: {exc}")
@@ -186,7 +186,9 @@ class PipelineEngine:
     def sandbox(self, settings: Settings) -> Any:
         from simdlens.sandbox import Sandbox
 
-        if self._sandbox is None or self._sandbox_settings != settings:
+        # Display-only settings (diagnostics verbosity) must not cost the running verifications.
+        if self._sandbox is None or self._sandbox_settings is None or \
+                dataclasses.replace(settings, diagnostics=self._sandbox_settings.diagnostics) != self._sandbox_settings:
             if self._sandbox is not None:  # settings changed: the old one's running jobs are stale anyway
                 old = self._sandbox
                 asyncio.get_running_loop().create_task(old.close())
@@ -198,7 +200,8 @@ class PipelineEngine:
                      priority: int) -> LoopReport:
         from simdlens.pipeline import verify_loop
 
-        return await verify_loop(report.analysis, report.kernel, source, settings, self.store(settings),
+        store = await asyncio.to_thread(self.store, settings)  # opening may check a damaged database: not on the loop
+        return await verify_loop(report.analysis, report.kernel, source, settings, store,
                                  self.sandbox(settings), bypass_cache=bypass_cache, bench=settings.bench.enabled,
                                  quick=settings.bench.quick, priority=priority)
 
@@ -209,7 +212,8 @@ class PipelineEngine:
         from simdlens.pipeline import verify_candidates
 
         # Through the pipeline so the new measurement replaces the stored one (later opens show it).
-        fresh = await verify_candidates(original.kernel, [result.candidate], settings, self.store(settings),
+        store = await asyncio.to_thread(self.store, settings)
+        fresh = await verify_candidates(original.kernel, [result.candidate], settings, store,
                                         self.sandbox(settings), bypass_cache=True, bench=settings.bench.enabled,
                                         quick=settings.bench.quick)
         return next((r for r in fresh if r.candidate.key == result.candidate.key), None)
