@@ -159,7 +159,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
             caveats.append(f"needs {' '.join(missing)} (not in your flags): guarded by "
                            f"#if {_guard_condition(flags, table)}, the original loop runs otherwise")
     if source is not None:
-        inc = include_edit(source, span.start_byte, kernel.language)
+        # dispatch calls the helper only after a CPU check, so its header must always be there (x86 only)
+        condition = "" if dispatch and helper_edit is not None else _guard_condition(flags, table)
+        inc = include_edit(source, span.start_byte, kernel.language, condition)
         if inc is not None:
             edits.insert(0, inc)
     return Candidate(kernel_hash=kernel.content_hash, isa=table.name, origin=f"rules:{rule}", function=function,

@@ -113,12 +113,19 @@ def insertion_at(source: bytes | None, offset: int, text: str) -> TextEdit:
     return TextEdit(at, ("" if offset == line_start else "\n") + text)
 
 
-def include_edit(source: bytes, before: int, language: Language = "c") -> TextEdit | None:
-    """Insert `#include <immintrin.h>` after the file's includes above `before`, if it is missing."""
+def include_edit(source: bytes, before: int, language: Language = "c", condition: str = "") -> TextEdit | None:
+    """Insert `#include <immintrin.h>` after the file's includes above `before`, if it is missing.
+
+    With a `condition` the include is guarded like the code that uses it, so the file still builds
+    where the header does not exist (another architecture); an identical guarded include counts as present.
+    """
     offset, names = file_includes(source, before, language)
     if names & {"<immintrin.h>", "<x86intrin.h>"}:
         return None
-    return insertion_at(source, offset, "#include <immintrin.h>\n")
+    text = f"#if {condition}\n#include <immintrin.h>\n#endif\n" if condition else "#include <immintrin.h>\n"
+    if condition and text.encode() in source:
+        return None
+    return insertion_at(source, offset, text)
 
 
 def enclosing_function_start(source: bytes, span: Span, language: Language) -> tuple[int, int] | None:
