@@ -314,3 +314,37 @@ SPECIAL["div_pow2_narrow"] = """void sdiv(int16_t *restrict d, const int16_t *re
           int n) {
     for (int i = 0; i < n; i++) { d[i] = a[i] / 8 + a[i] % 4; e[i] = b[i] / 2 + b[i] % 64; }
 }"""
+
+# A local reassigned inside `if` branches: after the if, each lane holds the value of the branch it took
+# (the bundled image_filter.c brightness loop once lost both clamps).
+SPECIAL["branch_clamp_u8"] = """void brighten(uint8_t *restrict d, const uint8_t *restrict s, int n, int delta) {
+    for (int i = 0; i < n; i++) {
+        int v = s[i] + delta;
+        if (v < 0)
+            v = 0;
+        if (v > 255)
+            v = 255;
+        d[i] = (uint8_t)v;
+    }
+}"""
+SPECIAL["branch_if_else"] = """void pick(float *restrict d, const float *restrict a, const float *restrict b, int n) {
+    for (int i = 0; i < n; i++) {
+        float t = a[i];
+        if (a[i] > b[i]) { t = a[i] - b[i]; } else { t = b[i] * 2.0f; }
+        if (t > 100.0f) { float u = t * 0.5f; t = u + 1.0f; }
+        d[i] = t;
+    }
+}"""
+SPECIAL["branch_nested"] = """void nest(int *restrict d, const int *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        int v = a[i];
+        int w = 1;
+        if (v > 0) {
+            w = 2;
+            if (v > 1000) v = 1000;
+        } else {
+            v = 3 - (v >> 1);
+        }
+        d[i] = v * w;
+    }
+}"""

@@ -46,6 +46,7 @@ EXPECTED_FAMILY = {
     "search_after": "search", "fmin_clamp": "elementwise",
     "fmax_double": "elementwise", "div_pow2": "elementwise", "div_pow2_narrow": "convert",
     "strided_store_cond": "strided", "interleave": "strided",
+    "branch_clamp_u8": "select", "branch_if_else": "select", "branch_nested": "select",
 }
 
 

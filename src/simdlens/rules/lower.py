@@ -590,10 +590,12 @@ class Lowering:
             m = self.cond(s.cond)
             saved = dict(self.block.env)
             self.under(m, lambda: self._run(s.then))
+            then_env = self.block.env
             self.block.env = dict(saved)
             if s.else_:
                 self.under(self.mnot(m), lambda: self._run(s.else_))
-                self.block.env = saved
+            else_env = self.block.env
+            self.block.env = self._merge(m, saved, then_env, else_env)
         elif isinstance(s, Reduce):
             self.reduce(s)
         elif isinstance(s, ArgReduce):
@@ -612,6 +614,17 @@ class Lowering:
                 raise Unsupported(f"`{s.var}` carries a value into the next iteration under a condition")
         else:
             raise Unsupported(f"statement {type(s).__name__}")
+
+    def _merge(self, m: VVal, before: dict[str, VVal], then_env: dict[str, VVal],
+               else_env: dict[str, VVal]) -> dict[str, VVal]:
+        """The locals after an if-converted `if`: a value reassigned in either branch becomes a blend
+        (lanes where the condition held take the then-value); names declared inside a branch end with it."""
+        merged = dict(before)
+        for name, old in before.items():
+            a, b = then_env.get(name, old), else_env.get(name, old)
+            if a is not old or b is not old:
+                merged[name] = self.select(m, a, self.convert(b, a.elem) if b.elem != a.elem else b)
+        return merged
 
     def _run(self, body: tuple[Stmt, ...]) -> VVal:
         self.statements(body)
