@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("simdlens").addHandler(logging.NullHandler())
     logging.getLogger("simdlens").propagate = False
 
+    load_before = os.getloadavg()[0]
     source = generate(args.lines)
     if args.write:
         with open(args.write, "wb") as f:
@@ -265,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("  then reading all sites", settle_times, None))
     print(f"loops changed per edit: {state['changed']}")
 
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {args.runs} runs per step")
+    # Other processes on a small machine inflate wall time (and, less, CPU time): say how busy it was.
+    print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs; "
+          f"{args.runs} runs per step")
     print(f"{'step':<34} {'median ms':>10} {'min':>8} {'max':>8} {'cpu ms':>8}  goal (on median wall time)")
     for name, samples, goal in rows:
         wall = [w for w, _c in samples]

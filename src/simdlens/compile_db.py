@@ -14,6 +14,10 @@ change what the code means, never how the compiler runs:
 
 Everything else is dropped (and listed in `CompileFlags.dropped`). The database's compiler path is
 used only when it matches one of `Settings.allowed_compilers` (globs, as clangd's `--query-driver`).
+
+`flags_for_file(path, compile_commands_dir, allowed_compilers)` is the one lookup the rest of simdlens
+uses: it parses a database once and keeps it while the file's path, size, mtime and inode are
+unchanged, so an edited (or regenerated) compile_commands.json is read again on the next lookup.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import logging
 import os
 import re
 import shlex
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "compile_commands.json"
 MAX_DB_BYTES = 256 * 1024 * 1024
+MAX_CACHED_DATABASES = 16
 
 # -f flags that only change code generation or language semantics (no paths, no plugins, no files).
 SAFE_F_FLAGS = re.compile(
@@ -174,17 +181,20 @@ class CompileDatabase:
     path: Path
     entries: list[_Entry] = field(default_factory=list)
     allowed_compilers: tuple[str, ...] = ()
+    _by_file: dict[str, _Entry] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Indexed once, before the database is shared between threads (it can have thousands of entries).
+        self._by_file = {}
+        for e in self.entries:
+            self._by_file.setdefault(e.file, e)
 
     @classmethod
     def find(cls, start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
         """The nearest compile_commands.json at or above `start_dir` (also in a `build/` child, as
         clangd looks); None when there is none or it cannot be read (logged as one line)."""
-        here = Path(start_dir).resolve()
-        for directory in (here, *here.parents):
-            for candidate in (directory / DB_NAME, directory / "build" / DB_NAME):
-                if candidate.is_file():
-                    return cls.load(candidate, allowed_compilers)
-        return None
+        path = locate(start_dir)
+        return cls.load(path, allowed_compilers) if path is not None else None
 
     @classmethod
     def load(cls, path: Path, allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
@@ -193,7 +203,7 @@ class CompileDatabase:
                 log.warning("%s: larger than %d MB, ignored", path, MAX_DB_BYTES >> 20)
                 return None
             data: Any = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
             log.warning("%s: not a readable compilation database (%s), ignored", path, exc)
             return None
         if not isinstance(data, list):
@@ -210,7 +220,7 @@ class CompileDatabase:
         """The sanitized flags for `path`: its own entry, else a neighbour's (same directory, same
         stem for headers), else the first entry; defaults when the database is empty."""
         target = os.path.normpath(os.path.abspath(path))
-        entry = next((e for e in self.entries if e.file == target), None)
+        entry = self._by_file.get(target)
         exact = entry is not None
         if entry is None:
             stem = os.path.splitext(target)[0]
@@ -231,6 +241,60 @@ class CompileDatabase:
             compiler=compiler, include_dirs=flags.include_dirs, defines=flags.defines, flags=flags.flags,
             std=flags.std, opt_level=flags.opt_level, dropped=flags.dropped, exact=exact,
         )
+
+
+def locate(start_dir: str | os.PathLike[str]) -> Path | None:
+    """The nearest compile_commands.json at or above `start_dir`, also in a `build/` child (as clangd looks)."""
+    here = Path(start_dir).resolve()
+    for directory in (here, *here.parents):
+        for candidate in (directory / DB_NAME, directory / "build" / DB_NAME):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+_databases: OrderedDict[tuple[str, int, int, int, tuple[str, ...]], CompileDatabase | None] = OrderedDict()
+_databases_lock = threading.Lock()  # the pipeline and the sandbox look up from worker threads
+
+
+def cached_database(start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
+    """`CompileDatabase.find`, parsed once per version of the file (path, size, mtime, inode)."""
+    path = locate(start_dir)
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, tuple(allowed_compilers))
+    with _databases_lock:
+        if key in _databases:
+            _databases.move_to_end(key)
+            return _databases[key]
+        db = CompileDatabase.load(path, tuple(allowed_compilers))
+        for old in [k for k in _databases if k[0] == key[0] and k[4] == key[4]]:
+            del _databases[old]  # an older version of the same file
+        _databases[key] = db
+        while len(_databases) > MAX_CACHED_DATABASES:
+            _databases.popitem(last=False)
+        return db
+
+
+def flags_for_file(path: str, compile_commands_dir: str = "", allowed_compilers: tuple[str, ...] = ()) -> CompileFlags:
+    """The sanitized flags of `path` from the nearest compile_commands.json (searched from
+    `compile_commands_dir` when given, else from the file's directory); defaults when there is none.
+
+    Never raises: a database that cannot be used costs its flags (one logged line), not the scan.
+    """
+    start = compile_commands_dir or (os.path.dirname(os.path.abspath(path)) if path else "")
+    if not start or not path:
+        return CompileFlags()
+    try:
+        db = cached_database(start, allowed_compilers)
+    except Exception as exc:  # e.g. a directory we may not stat: no flags rather than no scan
+        log.warning("compile_commands.json near %s: %s", start, exc)
+        return CompileFlags()
+    return db.flags_for(path) if db is not None else CompileFlags()
 
 
 def _parse_entry(item: Any, db_dir: Path) -> _Entry | None:

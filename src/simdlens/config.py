@@ -68,6 +68,10 @@ class BenchSettings:
     quick: bool = False  # one size (the L1 one)
     enabled: bool = True
 
+    def effective_sizes(self, quick: bool = False) -> tuple[int, ...]:
+        """The sizes a run measures: only the first (L1-resident) one when this run or the settings say quick."""
+        return self.sizes[:1] if quick or self.quick else self.sizes
+
 
 @dataclass(frozen=True)
 class Settings:

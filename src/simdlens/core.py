@@ -309,7 +309,7 @@ class CandidateResult:
     cached: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoopReport:
     """Everything known about one loop: the unit the CLI prints and the server shows."""
 

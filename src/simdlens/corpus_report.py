@@ -4,8 +4,9 @@
 `// bench: domain=... category=... expect=...` line) for AVX2 and AVX-512 and turns the scan into
 `docs/benchmarks.md`: verdicts against the expected ones, candidates by origin, what the sandbox
 caught, how many rewrites beat the scalar build, a typical -O2 build and `-O3 -march=native`,
-geometric-mean speedups per category, and verification throughput. Every number in it comes from the
-scan it describes; nothing is typed in by hand.
+geometric-mean speedups per category, verification throughput, and - when a model is configured - the
+model's pass@1 / pass@k per ISA. Every number in it comes from the scan it describes; nothing is typed
+in by hand.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import math
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from simdlens.core import CandidateResult, LoopReport, LoopRole, Ratio, SizeMeasurement, Status
+from simdlens.model.repair import ModelProposal, pass_at_k
 
 _META = re.compile(r"//\s*bench:\s*(.*)")
 _FUNC = re.compile(r"^[A-Za-z_][\w\s\*:<>&,]*?\b([A-Za-z_]\w*)\s*\(")
@@ -122,6 +124,61 @@ class BenchContext:
     date: str
     lsp_figures: dict[str, float] | None = None
     model: str = ""
+    model_rates: Sequence[PassRate] = ()
+
+
+# Attempt statuses that say the model server, the sandbox or the clock failed, not the model's code:
+# such a loop says nothing about the model's pass rate and is left out of it (and counted as left out).
+_NOT_JUDGED = frozenset({"unavailable", "auth", "protocol", "budget", "sandbox_error", "cancelled", "internal_error"})
+
+
+@dataclass(frozen=True)
+class PassRate:
+    """How often the model's samples for one ISA were verified, over the corpus loops it was asked about."""
+
+    isa: str
+    loops: int  # loops whose every sample was judged by the sandbox
+    k: int  # samples asked per loop
+    pass_at_1: float  # mean over those loops of the unbiased estimate
+    pass_at_k: float
+    answers: int  # model answers (attempts, repair rounds included) over those loops
+    first_round: int  # samples verified without feedback
+    after_repair: int  # samples verified only after feedback
+    left_out: int  # loops the server, the sandbox or the time budget failed on
+
+
+def model_pass_rates(outcomes: Sequence[LoopOutcome], proposals: Mapping[tuple[str, str], ModelProposal],
+                     isas: Sequence[str], k: int) -> list[PassRate]:
+    """pass@1 and pass@k per ISA over the corpus loops the model was asked about in this run."""
+    rates = []
+    for isa in isas:
+        judged: list[ModelProposal] = []
+        left_out = 0
+        seen: set[str] = set()
+        for o in outcomes:
+            kernel = o.report.kernel if o.report else None
+            if kernel is None or kernel.content_hash in seen:
+                continue
+            seen.add(kernel.content_hash)
+            proposal = proposals.get((kernel.content_hash, isa))
+            if proposal is None:
+                continue  # not asked: the rule engine covered the loop
+            if not proposal.attempts or any(a.status in _NOT_JUDGED for a in proposal.attempts):
+                left_out += 1
+            else:
+                judged.append(proposal)
+        if not judged and not left_out:
+            continue
+        rounds = [p.verified_round(s) for p in judged for s in {a.sample for a in p.attempts}]
+        rates.append(PassRate(
+            isa=isa, loops=len(judged), k=k,
+            pass_at_1=statistics.fmean(pass_at_k(p.samples, p.verified_samples, 1) for p in judged) if judged else 0.0,
+            pass_at_k=statistics.fmean(pass_at_k(p.samples, p.verified_samples, k) for p in judged) if judged else 0.0,
+            answers=sum(len(p.attempts) for p in judged),
+            first_round=sum(1 for r in rounds if r == 0), after_repair=sum(1 for r in rounds if r is not None and r > 0),
+            left_out=left_out,
+        ))
+    return rates
 
 
 def render(outcomes: Sequence[LoopOutcome], ctx: BenchContext, chart: str | None = None) -> str:
@@ -240,7 +297,28 @@ def render(outcomes: Sequence[LoopOutcome], ctx: BenchContext, chart: str | None
         w("")
     w("## Model\n")
     w(f"{ctx.model or 'No model server was configured for this run; the figures above are the rule engine alone.'}\n")
+    if ctx.model:
+        _render_pass_rates(w, ctx.model_rates)
     return "\n".join(out) + "\n"
+
+
+def _render_pass_rates(w: Callable[[str], None], rates: Sequence[PassRate]) -> None:
+    if not rates:
+        w("The model was not asked about any corpus loop in this run (the rule engine covered them all).\n")
+        return
+    k = rates[0].k
+    w(f"Loops the rule engine could not rewrite were sent to the model, {k} sample(s) per loop, each run to "
+      "its end (up to the configured repair rounds); a sample passes when the sandbox verifies one of its "
+      "answers. pass@k is the unbiased estimate 1 - C(n-c, k) / C(n, k), averaged over loops.\n")
+    w(f"| ISA | loops | pass@1 | pass@{k} | answers | verified first time | verified after repair | left out |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rates:
+        w(f"| {r.isa} | {r.loops} | {_fmt(r.pass_at_1) if r.loops else '–'} | {_fmt(r.pass_at_k) if r.loops else '–'} "
+          f"| {r.answers} | {r.first_round} | {r.after_repair} | {r.left_out} |")
+    if any(r.left_out for r in rates):
+        w("\n\"Left out\": loops where the model server or the sandbox failed, or the loop's time budget ran "
+          "out, before every sample was judged; they are not in the rates.")
+    w("")
 
 
 def write_chart(outcomes: Sequence[LoopOutcome], isas: Sequence[str], path: Path) -> bool:

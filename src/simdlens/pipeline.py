@@ -2,9 +2,11 @@
 
     file -> check_source -> analyze_file -> per loop: Kernel -> rules (+ model) -> cache | sandbox -> LoopReport
 
-The CLI calls `scan(paths, settings)`; the language server calls the two halves separately:
-`analyze_document` synchronously on every change (parsing and analysis only, milliseconds), and
-`await verify_loop(...)` in the background for each loop worth verifying.
+`scan(paths, settings)` runs all of it for the CLI (`simdlens scan`, `simdlens bench`). The language
+server analyses documents itself, incrementally (`simdlens.server.incremental`), and calls only the
+second half: `await verify_loop(...)` in the background for each loop worth verifying, and
+`verify_candidates` to re-measure one rewrite. A file's flags come from `compile_db.flags_for_file`, one
+cached read of compile_commands.json shared with the sandbox.
 
 In front of the sandbox sits the result cache: a candidate whose verdict (and, when benchmarking, whose
 measurement on this CPU with this compiler) is stored is not compiled again, and a model proposal for
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from simdlens.analysis.parse import check_source, language_for
 from simdlens.cache.keys import HostIdentity, Toolchain, measurement_key, proposal_key, verdict_key
 from simdlens.cache.store import CacheInfo, CacheStats, ResultStore, StoredProposal
-from simdlens.compile_db import CompileDatabase, CompileFlags
+from simdlens.compile_db import CompileFlags, flags_for_file
 from simdlens.config import Settings
 from simdlens.core import (
     Analysis,
@@ -156,20 +158,10 @@ async def toolchain_for(settings: Settings, kernel: Kernel | None = None, sandbo
     return Toolchain(path, version, tuple(flags))
 
 
-@functools.lru_cache(maxsize=64)
-def _database(start: str, allowed: tuple[str, ...]) -> CompileDatabase | None:
-    try:
-        return CompileDatabase.find(start, allowed)
-    except Exception as exc:  # a broken compile_commands.json must not stop the scan
-        log.warning("compile_commands.json near %s: %s", start, exc)
-        return None
-
-
 def compile_flags(settings: Settings, path: str) -> CompileFlags:
-    """The file's flags from compile_commands.json (allow-listed only), or none."""
-    start = settings.compile_commands_dir or (os.path.dirname(os.path.abspath(path)) if path else "")
-    db = _database(start, settings.allowed_compilers) if start else None
-    return db.flags_for(path) if db is not None and path else CompileFlags()
+    """The file's flags from compile_commands.json (allow-listed only), or none: one cached read of the
+    database, shared with the sandbox."""
+    return flags_for_file(path, settings.compile_commands_dir, settings.allowed_compilers)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -284,7 +276,7 @@ async def _model_candidates(analysis: Analysis, kernel: Kernel, isa: str, settin
         return [], ["model: the model client is not available in this build"]
     key = proposal_key(kernel, isa, settings.model, settings.allow_contraction)
     if not bypass_cache:
-        stored = store.get_proposal(key)
+        stored = await asyncio.to_thread(store.get_proposal, key)  # a cache read: off the event loop
         if stored is not None:
             # Edits depend on where the loop is now (it may have moved): splice them afresh.
             found, notes = [], list(stored.notes)
@@ -308,7 +300,8 @@ async def _model_candidates(analysis: Analysis, kernel: Kernel, isa: str, settin
         counters.model_status.append(status)
         log.warning("model: %s", status)
     if not _model_failed(proposal):  # a server that was down is asked again next time
-        store.put_proposal(key, StoredProposal(tuple(replace(c, edits=()) for c in found), tuple(notes)))
+        await asyncio.to_thread(store.put_proposal, key,
+                                StoredProposal(tuple(replace(c, edits=()) for c in found), tuple(notes)))
     return found, notes
 
 
@@ -358,11 +351,17 @@ async def verify_candidates(kernel: Kernel, candidates: Sequence[Candidate], set
     results: dict[int, CandidateResult] = {}
     keys: dict[int, tuple[str, str]] = {}
     to_run: list[int] = []
-    for i, cand in enumerate(candidates):
-        vkey = verdict_key(kernel, cand, toolchain, host.isa, settings.sandbox, settings.allow_contraction)
-        mkey = measurement_key(vkey, host.cpu_model, settings.bench, quick)
-        keys[i] = (vkey, mkey)
-        cached = None if bypass_cache else _cached_result(cand, vkey, mkey, store, host, bench)
+
+    def lookup() -> list[CandidateResult | None]:  # hashing and cache reads: off the event loop
+        found: list[CandidateResult | None] = []
+        for i, cand in enumerate(candidates):
+            vkey = verdict_key(kernel, cand, toolchain, host.isa, settings.sandbox, settings.allow_contraction)
+            mkey = measurement_key(vkey, host.cpu_model, settings.bench, quick)
+            keys[i] = (vkey, mkey)
+            found.append(None if bypass_cache else _cached_result(cand, vkey, mkey, store, host, bench))
+        return found
+
+    for i, cached in enumerate(await asyncio.to_thread(lookup)):
         if cached is None:
             to_run.append(i)
         else:
@@ -374,6 +373,7 @@ async def verify_candidates(kernel: Kernel, candidates: Sequence[Candidate], set
         counters.sandbox_calls += 1
         fresh = await sandbox.verify(kernel, batch, bench=bench, quick=quick, **(options or {}))
         by_key = {r.candidate.key: r for r in fresh}
+        writes: list[Callable[[], None]] = []
         for i in to_run:
             cand = candidates[i]
             result = by_key.get(cand.key)
@@ -382,9 +382,11 @@ async def verify_candidates(kernel: Kernel, candidates: Sequence[Candidate], set
             results[i] = replace(result, candidate=cand, cached=False)
             vkey, mkey = keys[i]
             if result.verdict.status not in _TRANSIENT:
-                store.put_verdict(vkey, result.verdict)
+                writes.append(functools.partial(store.put_verdict, vkey, result.verdict))
             if result.measurement is not None and result.verdict.status == Status.VERIFIED:
-                store.put_measurement(mkey, result.measurement)
+                writes.append(functools.partial(store.put_measurement, mkey, result.measurement))
+        if writes:  # cache writes: off the event loop
+            await asyncio.to_thread(lambda: [write() for write in writes])
     return tuple(results[i] for i in sorted(results))
 
 

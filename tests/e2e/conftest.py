@@ -142,9 +142,13 @@ async def run_command(client: LanguageClient, command: str, *arguments: Any) -> 
 
 
 async def lenses(client: LanguageClient, uri: str) -> dict[int, types.CodeLens]:
+    """The document's lenses, each with its command: resolved (`codeLens/resolve`) when the server sent
+    it without one, as an editor does for the lenses it shows."""
     found = await client.text_document_code_lens_async(types.CodeLensParams(
         text_document=types.TextDocumentIdentifier(uri=uri)))
-    return {lens.range.start.line: lens for lens in found or []}
+    resolved = [lens if lens.command is not None else await client.code_lens_resolve_async(lens)
+                for lens in found or []]
+    return {lens.range.start.line: lens for lens in resolved}
 
 
 async def lens_title(client: LanguageClient, uri: str, line: int) -> str:

@@ -118,3 +118,25 @@ async def test_untrusted_workspace_compiles_nothing(client: LanguageClient, tmp_
     assert answer["queued"] == 0 and "not trusted" in answer["reason"]
     assert client.progress_reports == {}  # no verification ever started
 
+
+
+@pytest.mark.simdlens_settings(ON_DEMAND)
+async def test_lenses_are_resolved_lazily_by_clients_that_can(client: LanguageClient, tmp_path: Path) -> None:
+    """Neovim declares `codeLens.resolveSupport` for "command": its lenses come bare and are resolved
+    one by one; VS Code's profile does not, so its lenses carry their commands at once."""
+    uri = client.editor.open(tmp_path / "dot.c", DOT_C)  # type: ignore[attr-defined]
+    await wait_until(lambda: diagnostic_codes(client, uri), 10, "diagnostics")
+    raw = await client.text_document_code_lens_async(types.CodeLensParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert raw and {lens.range.start.line for lens in raw} == {DOT_HEADER_LINE, PREFIX_HEADER_LINE}
+    caps = client.capabilities
+    support = caps.text_document.code_lens.resolve_support if caps and caps.text_document and \
+        caps.text_document.code_lens else None
+    if support is not None and "command" in support.properties:
+        assert all(lens.command is None and isinstance(lens.data, dict) for lens in raw)
+        resolved = await client.code_lens_resolve_async(raw[0])
+        assert resolved.command is not None and resolved.command.title == \
+            "not verified: verify on demand — click to verify"
+        assert resolved.command.command == "simdlens.verifyLoop"
+    else:
+        assert all(lens.command is not None for lens in raw)

@@ -202,3 +202,29 @@ def test_the_analysis_leaves_a_spliced_model_rewrite_alone() -> None:
     text = spliced_file().encode()
     analyses = analyze_file(text, "user.c", "c").analyses
     assert analyses and all(any(r.code == "simdlens_rewrite" for r in a.reasons) for a in analyses)
+
+
+def test_rules_and_model_guard_a_loop_with_the_same_condition_around_the_same_original() -> None:
+    from simdlens.analysis import analyze_file
+    from simdlens.config import Settings
+    from simdlens.rules import propose
+
+    source = ("#include <stdint.h>\n\nvoid add(int32_t *restrict c, const int32_t *restrict a, const int32_t *restrict b,"
+              " int n) {\n    for (int i = 0; i < n; i++)\n        c[i] = a[i] + b[i];\n}\n")
+    fa = analyze_file(source.encode(), "add.c", "c")
+    (analysis,) = fa.analyses
+    kernel = fa.kernels[analysis.site.loop_id]
+    (rule,) = propose(analysis, kernel, "avx2", Settings(), source=source.encode()).candidates
+    model = candidate(ADD_OK, flags=rule.flags)
+    edits = splice_edits(kernel, model, source=source.encode())
+    assert edits is not None
+
+    def guard(text: str) -> tuple[list[str], str]:
+        lines = text.splitlines()
+        directives = [ln.strip() for ln in lines if ln.strip().startswith(("#if defined", "#else", "#endif"))]
+        original = text[text.index("#else\n") + len("#else\n"):text.index("#endif", text.index("#else\n"))]
+        return directives, original.strip()
+
+    ruled, modelled = guard(apply(source, rule.edits)), guard(apply(source, edits))
+    assert ruled == modelled
+    assert ruled[1] == "for (int i = 0; i < n; i++)\n        c[i] = a[i] + b[i];"

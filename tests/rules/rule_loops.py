@@ -181,8 +181,8 @@ REFUSED = {
     "gather": ("""void gather(float *restrict d, const float *restrict a, const int *restrict idx, int n) {
     for (int i = 0; i < n; i++) d[i] = a[idx[i]];
 }""", "gather"),
-    "int_div": ("""void idiv(int *restrict d, const int *restrict a, int n) {
-    for (int i = 0; i < n; i++) d[i] = a[i] / 3;
+    "int_div": ("""void idiv(int *restrict d, const int *restrict a, int k, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[i] / k;
 }""", "division"),
 }
 
@@ -347,4 +347,196 @@ SPECIAL["branch_nested"] = """void nest(int *restrict d, const int *restrict a, 
         }
         d[i] = v * w;
     }
+}"""
+
+# do-while loops: the body runs once even when the counter starts at or past the bound (the harness's
+# size 0 with a counter i >= 0 is exactly that case), so the trip count is max(1, ...) and the scalar
+# remainder is counted rather than re-tested.
+SPECIAL["do_while"] = """void dw_scale(float *restrict a, const float *restrict b, int i, int n) {
+    do { a[i] = b[i] * 2.0f; i++; } while (i < n);
+}"""
+SPECIAL["do_while_sum"] = """int dw_sum(const int *a, int i, int n) {
+    int s = 5;
+    do {
+        s += a[i] - 3;
+        i += 1;
+    } while (i < n);
+    return s;
+}"""
+SPECIAL["do_while_down"] = """void dw_down(int *restrict d, const int *restrict a, int n) {
+    int i = n;
+    do { d[i] = a[i] + i; --i; } while (i > 0);
+}"""
+
+# Integer division / modulo by any other constant: multiply-high by a magic number (rules/divide.py), exact
+# for every dividend (INT_MIN, INT_MAX, -1, 0 and the multiples of the divisor are in the harness's data).
+SPECIAL["div_const_i32"] = """void sdivc(int *restrict q, int *restrict r, const int *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        q[i] = a[i] / 3 + a[i] / 7 - a[i] / 10 + a[i] / -3 + a[i] / 255;
+        r[i] = a[i] % 255 - a[i] % 641 + a[i] / 641 + a[i] % -7 + a[i] % 10;
+    }
+}"""
+SPECIAL["div_const_u32"] = """void udivc(unsigned *restrict q, unsigned *restrict r, const unsigned *restrict b, int n) {
+    for (int i = 0; i < n; i++) {
+        q[i] = b[i] / 3 + b[i] / 7u - b[i] / 10 + b[i] / 641 + b[i] / 255 + b[i] / 0x80000000u + b[i] / -3;
+        r[i] = b[i] % 255u + b[i] % 7 - b[i] % 1000000007u + b[i] % 641 + b[i] % 3;
+    }
+}"""
+SPECIAL["div_minus_one"] = """void neg1(int *restrict q, int *restrict r, const int *restrict a, int n) {
+    for (int i = 0; i < n; i++) { q[i] = a[i] / -1 + a[i] / 1; r[i] = a[i] % -1 + a[i] % 1; }
+}"""
+SPECIAL["div_const_16"] = """void div16(int16_t *restrict q, const int16_t *restrict a, uint16_t *restrict u, const uint16_t *restrict b,
+           int n) {
+    for (int i = 0; i < n; i++) { q[i] = a[i] / 7 + a[i] % -10 + a[i] / -3; u[i] = b[i] / 10 + b[i] % 255 + b[i] / 641; }
+}"""
+# examples/image_filter.c's 3-tap box blur: the byte sum fits 16 bits, so it is divided in uint16 lanes.
+SPECIAL["div_box_blur"] = """void box_blur_row(uint8_t *restrict dst, const uint8_t *restrict src, int width) {
+    for (int x = 1; x < width - 1; x++) {
+        int sum = src[x - 1] + src[x] + src[x + 1];
+        dst[x] = (uint8_t)(sum / 3);
+    }
+}"""
+SPECIAL["div_signed_narrow"] = """void hp(int8_t *restrict dst, const uint8_t *restrict src, int width) {
+    for (int x = 1; x < width - 1; x++) {
+        int v = 2 * src[x] - src[x - 1] - src[x + 1];
+        dst[x] = (int8_t)(v / 7 + v % -5);
+    }
+}"""
+SPECIAL["div_mod_u16"] = """void bm(uint16_t *restrict dst, const uint8_t *restrict a, const uint8_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) dst[i] = (a[i] * b[i] + 5) % 1000;
+}"""
+SPECIAL["mod_seven"] = """void mod7(int *restrict dst, const int *restrict src, int n) {
+    for (int i = 0; i < n; i++) dst[i] = (src[i] % 7) << 2;
+}"""
+# Refused: a divisor known only at run time, and 64-bit lanes (no 64-bit multiply-high).
+SPECIAL["div_variable"] = """void divv(int *restrict d, const int *restrict a, int k, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[i] / k;
+}"""
+SPECIAL["div_const_i64"] = """void div64(long long *restrict d, const long long *restrict a, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[i] / 3;
+}"""
+
+# Strided groups (rules/interleave.py): whole blocks loaded / stored and (de-)interleaved with shuffles.
+SPECIAL["cmul_f32"] = """void cmul(float *restrict c, const float *restrict a, const float *restrict b, int n) {
+    for (int i = 0; i < n; i++) {
+        c[2 * i] = a[2 * i] * b[2 * i] - a[2 * i + 1] * b[2 * i + 1];
+        c[2 * i + 1] = a[2 * i] * b[2 * i + 1] + a[2 * i + 1] * b[2 * i];
+    }
+}"""
+SPECIAL["cmul_f64"] = """void zmul(double *restrict c, const double *restrict a, const double *restrict b, int n) {
+    for (int i = 0; i < n; i++) {
+        c[2 * i] = a[2 * i] * b[2 * i] - a[2 * i + 1] * b[2 * i + 1];
+        c[2 * i + 1] = a[2 * i] * b[2 * i + 1] + a[2 * i + 1] * b[2 * i];
+    }
+}"""
+SPECIAL["stereo_split"] = """void split(float *restrict l, float *restrict r, const float *restrict s, int n) {
+    for (int i = 0; i < n; i++) { l[i] = s[2 * i]; r[i] = s[2 * i + 1]; }
+}"""
+SPECIAL["stereo_split_i16"] = """void split16(int16_t *restrict l, int16_t *restrict r, const int16_t *restrict s, int n) {
+    for (int i = 0; i < n; i++) { l[i] = s[2 * i]; r[i] = s[2 * i + 1]; }
+}"""
+SPECIAL["rgb_grey"] = """void grey(float *restrict g, const float *restrict rgb, int n) {
+    for (int i = 0; i < n; i++) g[i] = 0.299f * rgb[3 * i] + 0.587f * rgb[3 * i + 1] + 0.114f * rgb[3 * i + 2];
+}"""
+# Only the odd element is read: the block of the last lane would end one element past b[2*(n-1)+1]'s pair
+# partner... it is b[2*n], which the loop never reads: the vector loop must stop one iteration early.
+SPECIAL["odd_only"] = """void odd(double *restrict d, const double *restrict b, int n) {
+    for (int i = 0; i < n; i++) d[i] = b[2 * i + 1];
+}"""
+SPECIAL["even_only_u32"] = """void third(uint32_t *restrict d, const uint32_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) d[i] = b[4 * i + 2] * 3u;
+}"""
+SPECIAL["rgba_sum_i32"] = """void rgba_sum(int32_t *restrict d, const int32_t *restrict p, int n) {
+    for (int i = 0; i < n; i++) d[i] = p[4 * i] + p[4 * i + 1] + p[4 * i + 2] + p[4 * i + 3];
+}"""
+SPECIAL["interleave3"] = """void xyz(float *restrict d, const float *restrict x, const float *restrict y, const float *restrict z,
+         int n) {
+    for (int i = 0; i < n; i++) { d[3 * i] = x[i]; d[3 * i + 1] = y[i]; d[3 * i + 2] = z[i]; }
+}"""
+SPECIAL["interleave4_u32"] = """void pack4(uint32_t *restrict d, const uint32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) { d[4 * i + 3] = a[i]; d[4 * i] = a[i] + 1u; d[4 * i + 1] = a[i] ^ 5u; d[4 * i + 2] = 7u; }
+}"""
+SPECIAL["pairs_i64"] = """void pairs(int64_t *restrict d, const int64_t *restrict a, const int64_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) { d[2 * i] = a[i] + b[i]; d[2 * i + 1] = a[i] - b[i]; }
+}"""
+# Writes only every third element: a masked store, the other elements are never written.
+SPECIAL["aos_scale"] = """void aos_scale(float *restrict xyz, int n, float s) {
+    for (int i = 0; i < n; i++) xyz[3 * i] *= s;
+}"""
+# In place: the second statement reads x[2i], which the first one does not write (stores wait, loads don't).
+SPECIAL["inplace_pair"] = """void inplace(float *restrict x, int n, float c, float s) {
+    for (int i = 0; i < n; i++) { x[2 * i + 1] = x[2 * i] * s; x[2 * i] = x[2 * i] * c; }
+}"""
+# Reverse with only the odd element read: the block would reach above what the loop read first, so this
+# one keeps the gather.
+SPECIAL["odd_only_reverse"] = """void odd_rev(float *restrict d, const float *restrict b, int n) {
+    for (int i = n - 1; i >= 0; i--) d[i] = b[2 * i + 1] + 1.0f;
+}"""
+SPECIAL["cmul_mixed"] = """void cmul_acc(double *restrict acc, const float *restrict a, int n) {
+    for (int i = 0; i < n; i++) { acc[2 * i] += a[2 * i] * 0.5; acc[2 * i + 1] += a[2 * i + 1] * 0.25; }
+}"""
+
+# Byte / 16-bit compress: AVX-512 VBMI2 vpcompressb / vpcompressw (only when the host CPU has it).
+SPECIAL["compress_int8"] = """int pack8(int8_t *restrict out, const int8_t *restrict in, int n) {
+    int j = 0;
+    for (int i = 0; i < n; i++) if (in[i] > 0) out[j++] = in[i];
+    return j;
+}"""
+SPECIAL["compress_uint16"] = """int pack16(uint16_t *restrict out, const uint16_t *restrict in, uint16_t lo, int n) {
+    int j = 0;
+    for (int i = 0; i < n; i++) if (in[i] >= lo && in[i] != 0x8000) out[j++] = (uint16_t)(in[i] - lo);
+    return j;
+}"""
+SPECIAL["alpha_u8"] = """void alpha(uint8_t *restrict a, const uint8_t *restrict rgba, int n) {
+    for (int i = 0; i < n; i++) a[i] = rgba[4 * i + 3];
+}"""
+SPECIAL["rgb_grey_u8"] = """void grey8(uint8_t *restrict g, const uint8_t *restrict rgb, int n) {
+    for (int i = 0; i < n; i++) g[i] = (uint8_t)((77 * rgb[3 * i] + 150 * rgb[3 * i + 1] + 29 * rgb[3 * i + 2]) >> 8);
+}"""
+SPECIAL["interleave_u8"] = """void zip8(uint8_t *restrict d, const uint8_t *restrict a, const uint8_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) { d[2 * i] = a[i]; d[2 * i + 1] = (uint8_t)(b[i] + 1); }
+}"""
+SPECIAL["stereo_mix_i16"] = """void mix16(int16_t *restrict m, const int16_t *restrict s, int n) {
+    for (int i = 0; i < n; i++) m[i] = (int16_t)((s[2 * i] + s[2 * i + 1]) >> 1);
+}"""
+
+# Byte table lookups: no byte gather; a 32-bit gather would read past the table's end. Refused (measured).
+SPECIAL["gather_u8_table"] = """void lut8(uint8_t *restrict d, const uint8_t *restrict lut, const int *restrict idx, const uint8_t *restrict a,
+          int n) {
+    for (int i = 0; i < n; i++) d[i] = (uint8_t)((lut[idx[i]] * a[i] + 128) >> 8);
+}"""
+SPECIAL["do_while_alias"] = """void dw_alias(float *a, const float *b, int i, int n) {
+    do { a[i] = b[i] + 1.0f; i++; } while (i < n);
+}"""
+# Odd to even in place: a masked store of position 0 after the block load of the same pairs.
+SPECIAL["odd_to_even"] = """void odd_to_even(float *restrict x, int n) {
+    for (int i = 0; i < n; i++) x[2 * i] = x[2 * i + 1] + 1.0f;
+}"""
+# The odd element is read only under a condition: it stays a masked gather, the even one is a block.
+SPECIAL["group_cond_read"] = """void cond_pair(float *restrict d, const float *restrict b, int n) {
+    for (int i = 0; i < n; i++) if (b[2 * i] > 0.0f) d[i] = b[2 * i + 1];
+}"""
+SPECIAL["group_symbolic"] = """void sym_pair(int32_t *restrict d, const int32_t *restrict p, int n, int off) {
+    for (int i = 0; i < n; i++) d[i] = p[2 * i + off] - p[2 * i + off + 1];
+}"""
+# Division inside a reduction and a condition, and under a select on 16-bit lanes.
+SPECIAL["div_reduce_cond"] = """int digits(const int *a, const unsigned short *b, int n) {
+    int s = 0, c = 0;
+    for (int i = 0; i < n; i++) { s += a[i] / 10 - b[i] % 9; c += (a[i] % 3 == 0); }
+    return s + 7 * c;
+}"""
+SPECIAL["div_select_i16"] = """void ds(int16_t *restrict d, const int16_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) d[i] = a[i] > 0 ? a[i] / 5 : a[i] % -6;
+}"""
+SPECIAL["do_while_prefix"] = """void dw_prefix(double *restrict d, const double *restrict a, int i, int n) {
+    do d[i] = a[i] * a[i]; while (++i < n);
+}"""
+SPECIAL["aos_norm_f64"] = """void norm3(double *restrict s, const double *restrict p, int n) {
+    for (int i = 0; i < n; i++) s[i] = p[3 * i] * p[3 * i] + p[3 * i + 1] * p[3 * i + 1] + p[3 * i + 2] * p[3 * i + 2];
+}"""
+SPECIAL["quad_store_i64"] = """void quad(int64_t *restrict d, const int64_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) { d[4 * i] = a[i]; d[4 * i + 1] = -a[i]; d[4 * i + 2] = a[i] << 1; d[4 * i + 3] = 9; }
+}"""
+SPECIAL["xyz_store_f64"] = """void xyz_d(double *restrict d, const double *restrict x, const double *restrict y, int n) {
+    for (int i = 0; i < n; i++) { d[3 * i] = x[i]; d[3 * i + 1] = y[i]; d[3 * i + 2] = x[i] * y[i]; }
 }"""

@@ -47,6 +47,12 @@ EXPECTED_FAMILY = {
     "fmax_double": "elementwise", "div_pow2": "elementwise", "div_pow2_narrow": "convert",
     "strided_store_cond": "strided", "interleave": "strided",
     "branch_clamp_u8": "select", "branch_if_else": "select", "branch_nested": "select",
+    **{name: "strided" for name in ("cmul_f32", "cmul_f64", "stereo_split", "rgb_grey", "odd_only", "even_only_u32",
+                                    "rgba_sum_i32", "interleave3", "interleave4_u32", "pairs_i64", "aos_scale",
+                                    "inplace_pair", "odd_only_reverse", "cmul_mixed", "stereo_split_i16",
+                                    "alpha_u8", "interleave_u8", "stereo_mix_i16", "odd_to_even", "group_cond_read",
+                                    "group_symbolic", "aos_norm_f64", "quad_store_i64", "xyz_store_f64")},
+    "rgb_grey_u8": "strided",
 }
 
 
@@ -148,3 +154,104 @@ def test_fmin_fmax_keep_c_semantics(verified: dict[str, CaseResult], rule_settin
 
     (result,) = asyncio.run(run())
     assert result.verdict.status == Status.MISMATCH, (result.verdict.status, result.verdict.detail)
+
+
+EXPECTED_FAMILY.update({"do_while": "elementwise", "do_while_sum": "reduction", "do_while_down": "reverse",
+                        "do_while_alias": "elementwise", "do_while_prefix": "elementwise"})
+
+
+# ---- division by a constant (rules/divide.py) -------------------------------------------------------
+
+REFUSED.update({
+    **{("div_variable", isa): "not a compile-time constant" for isa in ISAS},
+    **{("div_const_i64", isa): "no 64-bit multiply-high" for isa in ISAS},
+})
+EXPECTED_FAMILY.update({
+    "div_const_i32": "divide", "div_const_u32": "divide", "div_minus_one": "divide",
+    "div_const_16": "divide", "div_box_blur": "divide", "div_signed_narrow": "divide",
+    "div_mod_u16": "divide", "mod_seven": "divide",
+})
+
+
+def test_division_by_a_constant_uses_multiply_high(verified: dict[str, CaseResult]) -> None:
+    """32-bit lanes multiply even and odd lanes (vpmuldq / vpmuludq); a byte sum that fits 16 bits is
+    divided in 16-bit lanes (vpmulhuw), twice as many per register as in C's int."""
+    assert "_mm256_mul_epi32" in verified["div_const_i32"].results["avx2"].candidate.function
+    assert "_mm512_mul_epu32" in verified["div_const_u32"].results["avx512"].candidate.function
+    blur2 = verified["div_box_blur"].results["avx2"].candidate.function
+    assert "_mm256_mulhi_epu16" in blur2 and "16 lanes" in blur2
+    assert "_mm512_mulhi_epu16" in verified["div_box_blur"].results["avx512"].candidate.function
+    assert "_mm256_mulhi_epi16" in verified["div_const_16"].results["avx2"].candidate.function
+
+
+def test_a_wrong_magic_number_is_caught(verified: dict[str, CaseResult], rule_settings) -> None:  # type: ignore[no-untyped-def]
+    """The harness's data reaches the values where an off-by-one magic number goes wrong (x = 10 with the
+    magic of 10 one too small gives 0): the sandbox is a real check of the constants, not only the templates."""
+    import asyncio
+    import dataclasses
+
+    from simdlens.rules.divide import choose_multiplier
+    from simdlens.sandbox import Sandbox
+
+    case = verified["div_const_u32"]
+    good = case.results["avx2"].candidate
+    assert case.kernel is not None
+    magic = choose_multiplier(10, 32, 32)[0]
+    literal = f"({magic}u)"
+    assert magic < 1 << 32 and literal in good.function
+    bad = good.function.replace(literal, f"({magic - 1}u)")
+
+    async def run() -> tuple:  # type: ignore[type-arg]
+        async with Sandbox(rule_settings) as sandbox:
+            return await sandbox.verify(case.kernel, (dataclasses.replace(good, function=bad),), bench=False)
+
+    (result,) = asyncio.run(run())
+    assert result.verdict.status == Status.MISMATCH, (result.verdict.status, result.verdict.detail)
+
+
+# ---- byte / 16-bit compress (AVX-512 VBMI2) -----------------------------------------------------------
+
+def _host_has_vbmi2() -> bool:
+    from simdlens.sandbox.cpu import host_cpu
+
+    return "avx512_vbmi2" in host_cpu().isa
+
+
+REFUSED.update({(name, "avx2"): "needs AVX-512" for name in ("compress_int8", "compress_uint16")})
+if not _host_has_vbmi2():
+    REFUSED.update({(name, "avx512"): "which this CPU lacks" for name in ("compress_int8", "compress_uint16")})
+EXPECTED_FAMILY.update({"compress_int8": "compress", "compress_uint16": "compress"})
+
+
+def test_byte_compress_runs_one_lane_per_byte(verified: dict[str, CaseResult]) -> None:
+    if not _host_has_vbmi2():
+        pytest.skip("this CPU has no AVX-512 VBMI2")
+    cand = verified["compress_int8"].results["avx512"].candidate
+    assert "_mm512_mask_compressstoreu_epi8" in cand.function and "64 lanes" in cand.function
+    assert "-mavx512vbmi2" in cand.flags
+    assert "_mm512_mask_compressstoreu_epi16" in verified["compress_uint16"].results["avx512"].candidate.function
+
+REFUSED.update({("gather_u8_table", isa): "no 8-bit gather" for isa in ISAS})
+EXPECTED_FAMILY.update({"div_reduce_cond": "reduction", "div_select_i16": "select"})
+
+
+GROUPED = ("cmul_f32", "cmul_f64", "stereo_split", "stereo_split_i16", "rgb_grey", "odd_only", "even_only_u32",
+           "rgba_sum_i32", "interleave3", "interleave4_u32", "pairs_i64", "aos_scale", "inplace_pair", "strided_load",
+           "interleave", "step_two", "cmul_mixed", "alpha_u8", "interleave_u8", "stereo_mix_i16", "rgb_grey_u8",
+           "aos_norm_f64", "quad_store_i64", "xyz_store_f64", "odd_to_even", "group_symbolic")
+
+
+def test_strided_groups_load_and_store_whole_blocks(verified: dict[str, CaseResult]) -> None:
+    """Constant-stride accesses are block loads / stores plus shuffles: no gather, scatter or lane-by-lane
+    store is left in the vector loop (those measured 2-10x slower than the scalar loop)."""
+    for name in GROUPED:
+        for isa in ISAS:
+            f = verified[name].results[isa].candidate.function
+            assert not re.search(r"gather|scatter|_lanes\[", f), (name, isa, f)
+    # only the odd element is read: AVX2 stops one iteration early so the last pair stays inside b
+    assert "left >= 5;" in verified["odd_only"].results["avx2"].candidate.function
+    assert "left >= 4;" in verified["cmul_f64"].results["avx2"].candidate.function
+    # xyz[3*i] *= s writes only every third element: masked stores, never a plain store of the block
+    f = verified["aos_scale"].results["avx2"].candidate.function
+    assert "_mm256_maskstore_ps" in f and "_mm256_storeu_ps(&xyz" not in f
+    assert "_mm512_permutex2var_ps" in verified["cmul_f32"].results["avx512"].candidate.function

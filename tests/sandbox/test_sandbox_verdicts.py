@@ -201,3 +201,20 @@ def test_candidate_for_an_isa_the_host_lacks_is_compiled_not_run(base_settings: 
     assert broken512.verdict.status == Status.COMPILE_ERROR  # compiled, so its errors still show
     if _runs("avx2"):
         assert ok2.verdict.status == Status.VERIFIED
+
+
+def test_candidate_needing_an_extension_the_host_lacks_is_compiled_not_run(base_settings: Settings) -> None:
+    """An AVX-512 candidate that also needs VBMI2 on an AVX-512 host without VBMI2: compiled, never run."""
+    import dataclasses
+
+    base = frozenset({"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq"})
+    no_vbmi2 = HostCpu("test CPU with AVX-512 but no VBMI2", base)
+
+    async def go() -> tuple[CandidateResult, ...]:
+        async with Sandbox(base_settings, host=no_vbmi2) as sandbox:
+            needs_vbmi2 = dataclasses.replace(cand(SAXPY, "avx512", SAXPY_AVX512), flags=("-mavx512vbmi2",))
+            return await sandbox.verify(SAXPY, [needs_vbmi2], bench=False)
+
+    (result,) = run(go)
+    assert result.verdict.status == Status.UNSUPPORTED_CPU
+    assert "avx512_vbmi2" in result.verdict.detail and result.measurement is None

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import hashlib
 import re
+from collections.abc import Collection
 
 from server_builders import SOURCE, dot_report, kernel, site
 
@@ -13,6 +14,7 @@ from simdlens.config import Settings
 from simdlens.core import Analysis, Language, LoopReport, LoopVerdict
 from simdlens.server.background import AnalysisResult, Background, FullAnalysis
 from simdlens.server.documents import Change, OpenDocument
+from simdlens.server.incremental import EditedDocument
 from simdlens.server.server import SimdlensServer
 from simdlens.server.state import DocumentSnapshot, LoopStatus
 
@@ -29,7 +31,7 @@ class ScriptedEngine:
         self.verified = 0
 
     def analyze(self, source: bytes, path: str, language: Language, settings: Settings,
-                first: int | None = None) -> AnalysisResult:
+                first: int | None = None, *, uri: str = "", version: int = 0) -> AnalysisResult:
         m = LOOP.search(source)
         if m is None:
             return AnalysisResult(())
@@ -38,6 +40,15 @@ class ScriptedEngine:
         analysis = Analysis(site(source, text, "dot", loop_id), LoopVerdict.VECTORIZABLE, (), None)
         full = FullAnalysis({loop_id: analysis}, {loop_id: kernel(loop_id, "k-" + loop_id)})
         return AnalysisResult((LoopReport(analysis, None),), full=full)
+
+    def analyze_edits(self, request: EditedDocument, settings: Settings) -> AnalysisResult | None:
+        return None  # always the whole text
+
+    def judge_loops(self, uri: str, version: int, loop_ids: Collection[str]) -> FullAnalysis | None:
+        return None  # no kept tree: the whole text
+
+    def forget(self, uri: str) -> None:
+        pass
 
     async def verify(self, report: LoopReport, source: bytes, settings: Settings, *, bypass_cache: bool,
                      priority: int) -> LoopReport:

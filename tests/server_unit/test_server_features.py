@@ -161,3 +161,19 @@ def test_report_lists_every_loop() -> None:
     text = report_markdown(snapshot(done(dot_report()), LoopState(prefix_report(), LoopStatus.ANALYSED)))
     assert text.startswith("# simdlens report: t.c")
     assert "## Line 4" in text and "## Line 8" in text and "recurrence on a[i-1]" in text
+
+
+def test_diagnostics_of_unchanged_loops_are_reused_between_publishes() -> None:
+    reuse = diagnostics.Reuse()
+    pending = LoopState(dataclasses.replace(dot_report(), results=()), LoopStatus.VERIFYING, isa="avx2")
+    first = snapshot(pending, LoopState(prefix_report(), LoopStatus.ANALYSED))
+    before = by_code(diagnostics.diagnostics(first, "all", "utf-16", reuse))
+    assert set(before) == {"SL101", "SL201"}
+    # the dot product's verification finished: only its diagnostic is built again
+    second = first.replace_loop(done(dot_report()))
+    after = by_code(diagnostics.diagnostics(second, "all", "utf-16", reuse))
+    assert set(after) == {"SL102", "SL201"}
+    assert after["SL201"] is before["SL201"]
+    # another encoding: positions differ, nothing is reused
+    utf8 = by_code(diagnostics.diagnostics(second, "all", "utf-8", reuse))
+    assert utf8["SL201"] is not after["SL201"]

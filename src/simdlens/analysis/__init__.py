@@ -51,7 +51,7 @@ def analyze_file(source: bytes, path: str, language: Language, *, include_dirs: 
             errors.append(f"{path}: cannot read declarations: {e}")
             ctx = None
     try:
-        sites = find_loops(tree, source, path, language)
+        sites = find_loops(tree, source, path, language, ctx=ctx)
     except Exception as e:
         log.exception("finding loops in %s", path)
         return FileAnalysis(path, language, (), {}, (*errors, f"{path}: cannot find loops: {e}"))
@@ -106,7 +106,8 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
         if a.site.role != LoopRole.OUTER:
             continue
         inner = []
-        for b in analyses[i + 1:]:  # source order: a loop's inner loops follow it
+        for j in range(i + 1, len(analyses)):  # source order: a loop's inner loops follow it
+            b = analyses[j]
             if not a.site.span.contains(b.site.span):
                 break
             if b.site.depth == a.site.depth + 1:

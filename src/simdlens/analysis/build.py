@@ -23,12 +23,13 @@ Array storage: `Access.root` names the storage dependence and alias tests compar
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import tree_sitter
 
 from simdlens.analysis import mathcalls
+from simdlens.analysis.context import live_branch, skipping_directive
 from simdlens.analysis.ir import (
     DOUBLE,
     FLOAT,
@@ -66,6 +67,7 @@ from simdlens.analysis.ir import (
     expr_type,
     walk_exprs,
 )
+from simdlens.analysis.loops import found_loop
 from simdlens.analysis.positions import node_span
 from simdlens.analysis.rewritten import Rewrite, rewrite_containing, rewrites, uses_intrinsics
 from simdlens.core import LoopKind, LoopRole, LoopSite, Reason, Span
@@ -228,7 +230,8 @@ class Decl:
 
     @property
     def container(self) -> str:
-        return _container_kind(self.type)
+        k = _CONTAINER_KINDS.get(self.type)
+        return k if k is not None else _container_kind(self.type)
 
 
 _CONTAINER = re.compile(r"^(?:std::)?(vector|array|valarray|span)\s*<")
@@ -318,6 +321,32 @@ def _decls_of(node: tree_sitter.Node, kinds: _Kinds, *, is_param: bool = False, 
 # name, base type, pointer depth, extents, const, volatile, restrict, atomic, static, reference, func_ptr
 _DeclShape = tuple[str, str, int, tuple[str, ...], bool, bool, bool, bool, bool, bool, bool]
 _DECL_SHAPES: dict[tuple[int, int, str], list[_DeclShape]] = {}
+# A parameter list's text -> (shape, declaration text, offset of the declaration in the list) per parameter.
+_PARAM_SHAPES: dict[tuple[int, str], list[tuple[_DeclShape, str, int]]] = {}
+
+
+def _param_decls(params: tree_sitter.Node, kinds: _Kinds, scope: tuple[int, int]) -> list[Decl]:
+    """The parameters a `parameter_list` declares. Files repeat whole parameter lists (`(float *restrict
+    dst, const float *restrict src, int n)`), so the list's text is parsed once, not its nodes each time."""
+    key = (id(kinds), _text(params))
+    entries = _PARAM_SHAPES.get(key)
+    if entries is None:
+        entries = []
+        base = params.start_byte
+        for p in params.named_children:
+            if p.type in ("parameter_declaration", "optional_parameter_declaration"):
+                text = _text(p).strip()
+                for d in _decls_of(p, kinds, is_param=True, scope=scope):
+                    entries.append(((d.name, d.type, d.pointer, d.extents, d.const, d.volatile, d.restrict, d.atomic,
+                                     d.static, d.reference, d.func_ptr), text, p.start_byte - base))
+        if len(_PARAM_SHAPES) > 4096:
+            _PARAM_SHAPES.clear()
+        _PARAM_SHAPES[key] = entries
+    start = params.start_byte
+    return [Decl(name, base_type, pointer, extents, const, volatile, restrict, atomic, static, reference, func_ptr,
+                 True, False, start + offset, scope, text)
+            for (name, base_type, pointer, extents, const, volatile, restrict, atomic, static, reference, func_ptr),
+            text, offset in entries]
 
 
 def _decl_shapes(node: tree_sitter.Node, kinds: _Kinds, text: str) -> list[_DeclShape]:
@@ -391,7 +420,7 @@ class _FunctionScope:
         self.outer: _FunctionScope | None = None
         self._body: tree_sitter.Node | None = None
         self._language = language
-        self._parsed = False
+        self._parsed_until = 0  # local declarations starting before this byte are in `by_name`
         if fn is None:
             return
         declarator = fn.child_by_field_name("declarator")
@@ -402,19 +431,27 @@ class _FunctionScope:
         if declarator is not None:
             params = declarator.child_by_field_name("parameters")
             if params is not None:
-                for p in params.named_children:
-                    if p.type in ("parameter_declaration", "optional_parameter_declaration"):
-                        for d in _decls_of(p, self.kinds, is_param=True, scope=(fn.start_byte, fn.end_byte)):
-                            self.by_name.setdefault(d.name, []).append(d)
-        # Local declarations are found by a query and parsed when the first name is asked for.
+                for d in _param_decls(params, self.kinds, (fn.start_byte, fn.end_byte)):
+                    self.by_name.setdefault(d.name, []).append(d)
+        # Local declarations are found by a query and parsed when a name is asked for.
         self._body = fn.child_by_field_name("body")
 
-    def _parse_locals(self) -> None:
-        """Every local declaration, parsed once, the first time a name is looked up."""
-        self._parsed = True
+    def _parse_locals(self, upto: int) -> None:
+        """The local declarations starting before byte `upto` not parsed yet. A loop sees no declaration
+        that starts after it, so the query only reads the function up to the loop being analysed."""
+        lo = self._parsed_until
+        self._parsed_until = upto
         if self._body is None:
             return
-        for c in tree_sitter.QueryCursor(_decl_query(self._language)).captures(self._body).get("d", []):
+        if lo == 0:
+            first = self._body.named_child(0)
+            if first is None or first.start_byte >= upto - 1:
+                return  # the loop is the function's first statement: nothing is declared before it
+        cursor = tree_sitter.QueryCursor(_decl_query(self._language))
+        cursor.set_byte_range(lo, upto)
+        for c in cursor.captures(self._body).get("d", []):
+            if not lo <= c.start_byte < upto:
+                continue  # an enclosing declaration parsed already, or one starting after `upto`
             parent = c.parent
             scope = (parent.start_byte, parent.end_byte) if parent is not None else (0, 1 << 62)
             for d in _decls_of(c, self.kinds, scope=scope):
@@ -427,8 +464,8 @@ class _FunctionScope:
         return best
 
     def _lookup(self, name: str, at: int, end: int) -> Decl | None:
-        if not self._parsed and self.node is not None:
-            self._parse_locals()
+        if self._parsed_until <= at and self.node is not None:
+            self._parse_locals(at + 1)
         best: Decl | None = None
         for d in self.by_name.get(name, ()):
             if d.is_param:
@@ -565,6 +602,13 @@ class _Unsupported(Exception):
         self.reason = Reason(code, message, node_span(node) if node is not None else None)
 
 
+_NO_SYMBOLS: dict[str, int] = {}  # shared by every `_Aff` without symbols: never written to
+# Roles of scalars the loop writes (a set: reading enum members costs more than a hash lookup)
+_WRITTEN_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRole.CARRIED, ScalarRole.ARG_VALUE,
+                            ScalarRole.ARG_INDEX, ScalarRole.COUNTER, ScalarRole.LOCAL})
+_USE_PATTERNS: dict[str, re.Pattern[bytes]] = {}  # name -> a mention of it (`_used_after`)
+
+
 @dataclass(slots=True)
 class _Use:
     pos: int
@@ -572,23 +616,43 @@ class _Use:
     cond: bool
 
 
-@dataclass
 class _Aff:
-    coeff: int
-    offset: int
-    sym: dict[str, int] = field(default_factory=dict)
+    """A subscript as `coeff*iv + offset + sum(sym[s] * s)` over loop-invariant symbols `s`. Never
+    mutated once built (its `sym` may be shared)."""
+
+    __slots__ = ("coeff", "offset", "sym")
+
+    def __init__(self, coeff: int, offset: int, sym: dict[str, int] | None = None) -> None:
+        self.coeff = coeff
+        self.offset = offset
+        self.sym: dict[str, int] = sym if sym is not None else _NO_SYMBOLS
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Aff) and (self.coeff, self.offset, self.sym) == (other.coeff, other.offset,
+                                                                                   other.sym)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"_Aff(coeff={self.coeff!r}, offset={self.offset!r}, sym={self.sym!r})"
 
     def add(self, o: _Aff, sign: int = 1) -> _Aff:
+        if not self.sym and not o.sym:
+            return _Aff(self.coeff + sign * o.coeff, self.offset + sign * o.offset)
         sym = dict(self.sym)
         for k, v in o.sym.items():
             sym[k] = sym.get(k, 0) + sign * v
         return _Aff(self.coeff + sign * o.coeff, self.offset + sign * o.offset, {k: v for k, v in sym.items() if v})
 
     def scale(self, k: int) -> _Aff:
+        if not self.sym:
+            return _Aff(self.coeff * k, self.offset * k)
         return _Aff(self.coeff * k, self.offset * k, {s: v * k for s, v in self.sym.items() if v * k})
 
     @property
     def symbolic(self) -> str:
+        if not self.sym:
+            return ""
         parts = []
         for s in sorted(self.sym):
             v = self.sym[s]
@@ -611,7 +675,16 @@ _CONTROL = {"goto_statement": ("goto", "uses goto"), "switch_statement": ("switc
 def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     """The loop at `site` as IR, plus the reasons anything could not be expressed. Never raises."""
     try:
-        node = loop_node(tree, site)
+        if getattr(ctx, "unread_includes", None) is not None:  # a FileContext: it knows the build's macros
+            skipped = skipping_directive(tree, source, ctx, site.span.start_byte)
+            if skipped is not None:  # only when the caller's find_loops did not already leave it out
+                return None, (Reason("inactive", f"in code the preprocessor skips with this build's macros: {skipped}",
+                                     site.header),)
+        scoped = getattr(ctx, "at", None)
+        if scoped is not None:  # with the typedefs its function declared before it (`typedef double dd;`)
+            ctx = scoped(site.span.start_byte)
+        found = found_loop(tree, site.span.start_byte, site.span.end_byte)
+        node = found[0] if found is not None else loop_node(tree, site)
         if node is None:
             return None, (Reason("parse", "the loop could not be found in the syntax tree", site.header),)
         if node.has_error:
@@ -624,7 +697,8 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
             line = inner.start_point[0] + 1 if inner is not None else 0
             if site.role == LoopRole.OUTER_VECTORIZABLE and inner is not None:
                 # the inner loop runs a few constant times: unrolled, the outer loop is an ordinary candidate
-                b = _Builder(site, node, enclosing_function(node), tree, source, ctx)
+                b = _Builder(site, node, found[1] if found is not None else enclosing_function(node), tree, source,
+                             ctx)
                 b.unroll = inner
                 ir, reasons = b.run()
                 if ir is not None:
@@ -635,7 +709,7 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
                                      "outer-loop vectorization, but not analysable", site.header), *reasons)
             return None, (Reason("outer_loop", f"contains the loop at line {line}: the inner loop is the candidate",
                                  site.header),)
-        fn = enclosing_function(node)
+        fn = found[1] if found is not None else enclosing_function(node)
         b = _Builder(site, node, fn, tree, source, ctx)
         ir, reasons = b.run()
         for r in reasons:  # `__m256 *v` used without any intrinsic call: still SIMD code
@@ -672,8 +746,24 @@ def _first_inner_loop(node: tree_sitter.Node) -> tree_sitter.Node | None:
     return None
 
 
+def _wrapper_kind_ids() -> frozenset[int]:
+    """Kind ids that are `parenthesized_expression` / `condition_clause` in the C or the C++ grammar (a
+    cheap pre-test: most nodes `_strip` sees are neither, and reading an int costs less than a name)."""
+    from simdlens.analysis.parse import grammar
+
+    ids: set[int] = set()
+    for g in (grammar("c"), grammar("cpp")):
+        ids.update(i for i in range(g.node_kind_count)
+                   if g.node_kind_for_id(i) in ("parenthesized_expression", "condition_clause"))
+    return frozenset(ids)
+
+
+_WRAPPER_KIND_IDS = _wrapper_kind_ids()
+
+
 def _strip(node: tree_sitter.Node | None) -> tree_sitter.Node | None:
-    while node is not None and node.type in ("parenthesized_expression", "condition_clause"):
+    while node is not None and node.kind_id in _WRAPPER_KIND_IDS and node.type in ("parenthesized_expression",
+                                                                                    "condition_clause"):
         inner = [c for c in node.named_children if c.type != "comment"]
         if len(inner) != 1:
             return node
@@ -745,6 +835,9 @@ class _Builder:
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
         self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
         self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
+        self._outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
+        self._invariant_vars: dict[str, Var] = {}  # `_ident` answers for variables declared outside the body
+        self._bases: dict[str, tuple[str, str, CType, Decl | None]] = {}  # `_base` answers for named arrays
 
     # ---- entry ---------------------------------------------------------------------------------
 
@@ -759,15 +852,14 @@ class _Builder:
         self._scan_uses(body)
         pre: list[Stmt] = header.pop("exits")
         stmts = pre + self._block(_stmts_of(body), cond=False)
-        bound_names = set(re.findall(r"[A-Za-z_]\w*", header["upper"])) - {self.iv}
+        bound_names = set(_IDENTIFIER.findall(header["upper"])) - {self.iv}
         for name in sorted(bound_names):
             if name in self.written_names:
                 self.reasons.append(Reason("not_counted", f"the body changes {name}, which the loop bound uses: the "
                                            "trip count is not known on entry", self.site.header))
         iv_live = self._used_after(self.iv) if not header["declared"] else False
         for name, sc in list(self.scalars.items()):
-            if sc.role in (ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRole.CARRIED, ScalarRole.ARG_VALUE,
-                           ScalarRole.ARG_INDEX, ScalarRole.COUNTER, ScalarRole.LOCAL) and name not in self.locals:
+            if sc.role in _WRITTEN_ROLES and name not in self.locals:
                 live = self._used_after(name)
                 if live != sc.live_out:
                     self.scalars[name] = Scalar(sc.name, sc.type, sc.role, live, sc.decl)
@@ -780,6 +872,7 @@ class _Builder:
             arrays=tuple(sorted(self.arrays.values(), key=lambda a: a.root)),
             scalars=tuple(sorted(self.scalars.values(), key=lambda s: s.name)),
             iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
+            runs_at_least_once=header.get("once", False),
         )
         return ir, tuple(self.reasons)
 
@@ -794,8 +887,7 @@ class _Builder:
             return self._for_header(node)
         if kind == LoopKind.WHILE:
             return self._while_header(node)
-        raise _Unsupported("unsupported_loop", "do-while loops are not normalised (the body runs before the test)",
-                           self.node)
+        return self._do_header(node)
 
     def _iv_decl(self, name: str) -> Decl | None:
         """The declaration of `name` visible at the loop (function scope first, then globals)."""
@@ -871,10 +963,13 @@ class _Builder:
                 if name and any(self._cmp_on(c, name) for c in conjuncts):
                     iv = name
                     break
+        counter_test: tuple[str, str] | None = None
         for c in conjuncts:
-            if iv and counter_cmp is None and self._cmp_on(c, iv) is not None:
-                counter_cmp = c
-        if not iv or counter_cmp is None:
+            if iv and counter_cmp is None:
+                counter_test = self._cmp_on(c, iv)
+                if counter_test is not None:
+                    counter_cmp = c
+        if not iv or counter_cmp is None or counter_test is None:
             raise _Unsupported("not_counted", "the loop condition does not compare a counter with a bound", cond)
         for u in flat_updates:
             name = self._updated_name(u)
@@ -903,7 +998,7 @@ class _Builder:
         if iv_type.is_float:
             raise _Unsupported("float_counter", f"the counter {iv} is a floating-point variable", node)
         self.iv, self.iv_type = iv, iv_type
-        cmp, upper = self._cmp_on(counter_cmp, iv)  # type: ignore[misc]
+        cmp, upper = counter_test
         self._register_bound(counter_cmp, iv)
         if init is not None and declared:
             for v in init.children_by_field_name("declarator"):
@@ -1039,6 +1134,86 @@ class _Builder:
                 exits.append(Exit(Unary("!", e, INT32), "break", span=node_span(c)))
         return {"lower": name, "upper": upper.strip(), "cmp": cmp, "step": step, "trip": trip, "declared": False,
                 "exits": exits}
+
+    def _do_header(self, node: tree_sitter.Node) -> dict[str, Any]:
+        """`do { ...; i++; } while (i < n);` (or `do { ... } while (++i < n);`): the counted while form,
+        except that the first iteration runs before the test, so the trip count is max(1, the while
+        loop's)."""
+        cond = _strip(node.child_by_field_name("condition"))
+        stepped = self._prefix_step_test(cond) if cond is not None else None
+        if stepped is not None:
+            header = self._do_prefix_header(node, cond, *stepped)  # type: ignore[arg-type]  # cond is not None
+        else:
+            stmts = _stmts_of(node.child_by_field_name("body"))
+            last = stmts[-1] if stmts else None
+            name = self._updated_name(last.named_children[0]) if (
+                last is not None and last.type == "expression_statement" and last.named_children) else ""
+            on_counter = self._cmp_on(cond, name) if cond is not None and name else None
+            if on_counter is None:
+                raise _Unsupported("unsupported_loop", "do-while: only `do { …; i++; } while (i < n);` (a counter "
+                                   "stepped at the end of the body or by `++i` in the test, and compared with a "
+                                   "bound) is normalised", cond or node)
+            if on_counter[0] == "!=":
+                raise _Unsupported("not_counted", f"do-while with '{name} != …': when {name} starts at the bound the "
+                                   "loop does not stop there", cond)
+            try:
+                header = self._while_header(node)
+            except _Unsupported as e:
+                e.reason = Reason(e.reason.code, e.reason.message.replace("the while loop", "the do-while loop"),
+                                  e.reason.span)
+                raise
+        name, t, step = self.iv, self.iv_type, header["step"]
+        # The forced first iteration steps the counter before any test: from the end of its range it wraps
+        # around, and the test then holds again (an unsigned counter counting down from 0, a narrow one).
+        if t.bits < 32 or (not t.signed and step < 0):
+            raise _Unsupported("not_counted", f"do-while with a{' narrow' if t.bits < 32 else 'n unsigned'} counter "
+                               f"{name} ({t.spelling or t.name}) counting {'down' if step < 0 else 'up'}: the first "
+                               "step can wrap it around before the test", cond)
+        trip = header["trip"]
+        if trip.isdigit():
+            trip = str(max(1, int(trip)))
+        elif trip.endswith(" : 0)"):  # `(first test holds ? count : 0)`: a failing first test still runs once
+            trip = trip[:-len(" : 0)")] + " : 1)"
+        else:
+            trip = f"(({trip}) > 0 ? ({trip}) : 1)"
+        header["trip"] = trip
+        header["once"] = True
+        return header
+
+    def _prefix_step_test(self, cond: tree_sitter.Node) -> tuple[str, int, str, tree_sitter.Node] | None:
+        """`++i < n` / `n > --i`: (counter, step, comparison with the counter on the left, bound), else None."""
+        if cond.type != "binary_expression" or _op(cond) not in ("<", "<=", ">", ">=", "!="):
+            return None
+        for side, other, flip in (("left", "right", False), ("right", "left", True)):
+            u = _strip(cond.child_by_field_name(side))
+            bound = cond.child_by_field_name(other)
+            if u is None or bound is None or u.type != "update_expression" or self._postfix(u):
+                continue
+            arg = _strip(u.child_by_field_name("argument"))
+            if arg is not None and arg.type == "identifier":
+                op = _FLIP[_op(cond)] if flip else _op(cond)
+                return _text(arg), (1 if _op(u) == "++" else -1), op, bound
+        return None
+
+    def _do_prefix_header(self, node: tree_sitter.Node, cond: tree_sitter.Node, name: str, step: int, cmp: str,
+                          bound: tree_sitter.Node) -> dict[str, Any]:
+        """`do { body } while (++i < n);`: the body runs at i, then i is stepped and tested."""
+        if cmp == "!=":
+            raise _Unsupported("not_counted", f"do-while with '{name} != …': when {name} starts at the bound the "
+                               "loop does not stop there", cond)
+        self.body_node = node.child_by_field_name("body")
+        decl = self._iv_decl(name)
+        t = ctype_of(decl.type, self.ctx) if decl is not None and not decl.pointer and not decl.extents else None
+        if t is None or t.is_float:
+            raise _Unsupported("unknown_type", f"cannot type the counter {name}", cond)
+        self.iv, self.iv_type = name, t
+        got = self._safe(lambda: self._expr(bound))  # typed, so the names it uses become kernel parameters
+        if got is not None and expr_type(got).is_float:
+            self.reasons.append(Reason("float_counter", "the bound is a floating-point value", node_span(bound)))
+        upper = _text(bound).strip()
+        trip = self._trip(name, upper, cmp, step, t, cond)
+        return {"lower": name, "upper": upper, "cmp": cmp, "step": step, "trip": trip, "declared": False,
+                "exits": []}
 
     def _register_bound(self, c: tree_sitter.Node, iv: str) -> None:
         """Type the bound so the variables it names are known (kernels pass them in)."""
@@ -1198,18 +1373,22 @@ class _Builder:
         if _DECIMAL.fullmatch(t):
             return int(t.rstrip("uUlL"))
         ev = getattr(self.ctx, "eval_int", None)
-        if ev is not None and _CONSTANT_CHARS.fullmatch(t) and not any(
-                self._is_variable(w) for w in _IDENTIFIER.findall(t)):
-            cache = _ctx_cache(self.ctx).ints
-            if t in cache:
-                return cache[t]
-            try:
-                v = ev(t)
-            except Exception:
-                v = None
-            cache[t] = v if isinstance(v, int) else None
+        if ev is None:
+            return None
+        if t.isascii() and t.isidentifier():  # a bare name (`n`, `LEN`): what the regexes below find
+            if self._is_variable(t):
+                return None
+        elif not _CONSTANT_CHARS.fullmatch(t) or any(self._is_variable(w) for w in _IDENTIFIER.findall(t)):
+            return None
+        cache = _ctx_cache(self.ctx).ints
+        if t in cache:
             return cache[t]
-        return None
+        try:
+            v = ev(t)
+        except Exception:
+            v = None
+        cache[t] = v if isinstance(v, int) else None
+        return cache[t]
 
     def _is_variable(self, name: str) -> bool:
         return self._iv_decl(name) is not None and not self._is_macro(name)
@@ -1249,25 +1428,32 @@ class _Builder:
         control = k.control
         src = self.source
         uses = self.uses
+        written_names = self.written_names
         written: dict[int, bool] = {}  # start byte of a written identifier -> whether it is also read
+
+        def use(n: tree_sitter.Node, cond: bool) -> None:
+            start = n.start_byte
+            name = src[start:n.end_byte].decode("utf-8", "replace")
+            lst = uses.get(name)
+            if lst is None:
+                lst = uses[name] = []
+            also_read = written.get(start)
+            if also_read is None:
+                lst.append(_Use(start, False, cond))
+            else:
+                written_names.add(name)
+                lst.append(_Use(start, True, cond))
+                if also_read:
+                    lst.append(_Use(start, False, cond))  # x++ and x += e also read x
+
         stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
+        pop, push = stack.pop, stack.append
         while stack:
-            n, cond = stack.pop()
+            n, cond = pop()
             kind = n.kind_id
+            kids = None
             if kind == identifier:
-                start = n.start_byte
-                name = src[start:n.end_byte].decode("utf-8", "replace")
-                lst = uses.get(name)
-                if lst is None:
-                    lst = uses[name] = []
-                also_read = written.get(start)
-                if also_read is None:
-                    lst.append(_Use(start, False, cond))
-                else:
-                    self.written_names.add(name)
-                    lst.append(_Use(start, True, cond))
-                    if also_read:
-                        lst.append(_Use(start, False, cond))  # x++ and x += e also read x
+                use(n, cond)
                 continue
             if kind == assignment:
                 left = n.child_by_field_name("left")
@@ -1280,25 +1466,30 @@ class _Builder:
                     written[arg.start_byte] = True
             elif kind == if_statement:
                 for c in n.named_children:
-                    stack.append((c, cond or c.kind_id not in k.condition_kinds))
+                    push((c, cond or c.kind_id not in k.condition_kinds))
                 continue
             elif kind == conditional:
                 for i, c in enumerate(n.named_children):
-                    stack.append((c, cond or i > 0))
+                    push((c, cond or i > 0))
                 continue
             elif kind == binary:
                 kids = n.children
                 op_node = kids[1] if len(kids) == 3 else n.child_by_field_name("operator")
                 if op_node is not None and op_node.kind_id in k.logical:  # the right side runs only sometimes
                     for c in reversed(kids[1:]):
-                        stack.append((c, True))
-                    stack.append((kids[0], cond))
+                        push((c, True))
+                    push((kids[0], cond))
                     continue
             elif kind in control:
                 hit = control[kind]
                 self.reasons.append(Reason(hit[0], hit[1], node_span(n)))
-            for c in n.children:
-                stack.append((c, cond))
+            # Identifiers are recorded at once (an assignment above has marked them written already);
+            # leaves (tokens, literals, type and field names) hold nothing and are not visited.
+            for c in kids if kids is not None else n.children:
+                if c.kind_id == identifier:
+                    use(c, cond)
+                elif c.child_count:
+                    push((c, cond))
 
     def _used_after(self, name: str) -> bool:
         """Whether `name` may be read after the loop: any later mention in the function, or any mention
@@ -1306,16 +1497,23 @@ class _Builder:
         fn = self.fn
         if fn is None:
             return True
-        pat = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
+        pat = _USE_PATTERNS.get(name)
+        if pat is None:
+            if len(_USE_PATTERNS) > 4096:
+                _USE_PATTERNS.clear()
+            pat = _USE_PATTERNS[name] = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
         if pat.search(self.source, self.node.end_byte, fn.end_byte):
             return True
-        p = self.node.parent
-        outer = None
-        while p is not None and p is not fn and p.id != fn.id:
-            if p.type in _LOOP_TYPES:
-                outer = p
-            p = p.parent
-        return outer is not None and pat.search(self.source, outer.start_byte, self.node.start_byte) is not None
+        if self._outermost_start is None:  # the same for every name: found once
+            p = self.node.parent
+            outer = None
+            while p is not None and p is not fn and p.id != fn.id:
+                if p.type in _LOOP_TYPES:
+                    outer = p
+                p = p.parent
+            self._outermost_start = outer.start_byte if outer is not None else -1
+        start = self._outermost_start
+        return start >= 0 and pat.search(self.source, start, self.node.start_byte) is not None
 
     # ---- statements -------------------------------------------------------------------------------
 
@@ -1324,19 +1522,24 @@ class _Builder:
         for i, n in enumerate(nodes):
             if self.exclude is not None and n.id == self.exclude.id:
                 continue
-            if n.type == "continue_statement":
+            t = n.type
+            if t == "continue_statement":
                 break  # the rest of the block is dead
-            if n.type == "if_statement" and self._is_continue_if(n):
+            if t == "if_statement" and self._is_continue_if(n):
                 c = self._safe(lambda n=n: self._expr(_field(n, "condition")))
                 rest = self._block(nodes[i + 1:], True)
                 if c is not None:
                     out.append(If(Unary("!", c, INT32), tuple(rest), (), node_span(n)))
                 return out
-            if n.type in ("break_statement", "return_statement") and not cond:
+            if t in ("break_statement", "return_statement") and not cond:
                 self.reasons.append(Reason("unconditional_exit", "leaves the loop unconditionally: it runs once",
                                            node_span(n)))
                 break
-            got = self._safe(lambda n=n: self._stmt(n, cond))
+            try:  # `_safe`, without a closure per statement
+                got = self._stmt(n, cond)
+            except _Unsupported as e:
+                self.reasons.append(e.reason)
+                continue
             if got:
                 out.extend(got)
         return out
@@ -1357,6 +1560,10 @@ class _Builder:
     def _stmt(self, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
         t = n.type
         if t == "expression_statement":
+            if n.named_child_count == 1:  # the usual case: the expression alone
+                only = n.named_child(0)
+                if only is not None and only.type != "comment":
+                    return self._expr_stmt(only, cond)
             kids = [c for c in n.named_children if c.type != "comment"]
             if not kids:
                 return []
@@ -1377,6 +1584,12 @@ class _Builder:
             return []  # already reported
         if t == "comment" or t == ";":
             return []
+        if t in ("preproc_if", "preproc_ifdef"):  # `#if 0` in the body: the branch that is compiled, if certain
+            live = live_branch(self.tree, self.source, self.site.language, n)
+            if live is not None:
+                return self._block(live, cond)
+            raise _Unsupported("unsupported", f"'{_text(n).splitlines()[0].strip()[:40]}' inside the loop: which "
+                               "branch is compiled depends on the build", n)
         raise _Unsupported("unsupported", f"unsupported statement '{_text(n).strip()[:40]}'", n)
 
     def _unrolled(self, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
@@ -1497,9 +1710,8 @@ class _Builder:
         right = _field(e, "right")
         if left is None:
             raise _Unsupported("unsupported", "unsupported assignment", e)
-        if _strip(right) is not None and _strip(right).type == "assignment_expression":  # type: ignore[union-attr]
-            inner = _strip(right)
-            assert inner is not None
+        inner = _strip(right) if right.kind_id in _WRAPPER_KIND_IDS else right
+        if inner is not None and inner.type == "assignment_expression":
             first = self._assign(inner, cond)
             right = _field(inner, "left")
             return first + self._assign_value(left, op, right, e, cond)
@@ -1968,10 +2180,13 @@ class _Builder:
         return Binary(op, convert(a, t), convert(b, t), t)
 
     def _expr(self, node: tree_sitter.Node) -> Expr:
-        n = _strip(node)
+        # `_strip` inlined for the usual case (no parentheses): this runs for every expression node
+        n = _strip(node) if node is None or node.kind_id in _WRAPPER_KIND_IDS else node
         if n is None:
             raise _Unsupported("unsupported", "empty expression", node)
         t = n.type
+        if t == "identifier":  # the node types are tested most frequent first
+            return self._ident(n)
         if t == "number_literal":
             c = _literal(_text(n))
             if c.type.name == "long double":
@@ -1982,8 +2197,6 @@ class _Builder:
             return Const(v, CType("int8", "char") if self.cpp else INT32, _text(n))
         if t in ("true", "false"):
             return Const(1 if t == "true" else 0, CType("uint8", "bool"), t)
-        if t == "identifier":
-            return self._ident(n)
         if t in ("subscript_expression", "pointer_expression", "field_expression") or (
                 t == "call_expression" and self._is_data_call(n)):
             if t == "pointer_expression" and _op(n) == "&":
@@ -2060,6 +2273,9 @@ class _Builder:
             return Load(self.range_ref[1])
         if name in self.locals:
             return Var(name, self.locals[name])
+        known = self._invariant_vars.get(name)
+        if known is not None:  # read before: the checks below passed and its scalar is registered
+            return known
         d = self._iv_decl(name)
         if d is not None:
             if d.func_ptr:
@@ -2076,7 +2292,8 @@ class _Builder:
                                    f"unknown type '{d.type}' of {name}", n)
             if name not in self.scalars:
                 self.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
-            return Var(name, ct)
+            var = self._invariant_vars[name] = Var(name, ct)
+            return var
         if self.pointer_walk and name == self.count_var:
             raise _Unsupported("counter_modified", f"the count {name} is used in the body", n)
         # macros and enumerators
@@ -2274,12 +2491,13 @@ class _Builder:
         if d is None:
             self.arrays[root] = Array(root, elem, pointer=True)
             return
+        container = d.container
         # an array parameter is a pointer (`const float b[3]` is `const float *b`)
-        pointer = (d.pointer > 0 and not d.extents and not d.container) or (d.is_param and bool(d.extents)
-                                                                             and not d.reference)
-        pointer = pointer or d.container == "span"  # a view: two spans may show the same elements
+        pointer = (d.pointer > 0 and not d.extents and not container) or (d.is_param and bool(d.extents)
+                                                                            and not d.reference)
+        pointer = pointer or container == "span"  # a view: two spans may show the same elements
         extent = d.extents[0] if d.extents else ""
-        if d.container == "array":
+        if container == "array":
             m = re.search(r",\s*([^>]+)>", d.type)
             extent = m.group(1).strip() if m else ""
         self.arrays[root] = Array(root, elem, pointer=pointer, restrict=d.restrict, const=d.const,
@@ -2318,12 +2536,18 @@ class _Builder:
             name = _text(b)
             if name in self.locals or name == self.iv:
                 raise _Unsupported("unsupported", f"{name} is not an array", b)
+            known = self._bases.get(name)
+            if known is not None:  # indexed before (`a[i] = a[i] + ...`): the same answer
+                return known
             d = self._iv_decl(name)
             if d is None:
                 raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", b)
-            if d.container in ("vector", "array", "valarray", "span"):
-                return name, f"{name}.data()", self._elem_of(d, b, 1), d
-            return name, name, self._elem_of(d, b, 1), d
+            if d.container:  # vector, array, valarray or span
+                known = name, f"{name}.data()", self._elem_of(d, b, 1), d
+            else:
+                known = name, name, self._elem_of(d, b, 1), d
+            self._bases[name] = known
+            return known
         if t == "field_expression":
             fd = self._field_decl(b)
             if fd is None:
@@ -2367,7 +2591,8 @@ class _Builder:
         return a is not None and a.coeff == 0
 
     def _access(self, n: tree_sitter.Node) -> Access:
-        n = _strip(n) or n
+        if n.kind_id in _WRAPPER_KIND_IDS:
+            n = _strip(n) or n
         span = node_span(n)
         t = n.type
         if t == "call_expression" and self._is_data_call(n):
@@ -2484,7 +2709,7 @@ class _Builder:
 
     def _aff(self, node: tree_sitter.Node) -> _Aff | None:
         """The subscript as coeff*iv + offset + invariant symbols, or None when it is not affine."""
-        n = _strip(node)
+        n = _strip(node) if node is None or node.kind_id in _WRAPPER_KIND_IDS else node
         if n is None:
             return None
         t = n.type
@@ -2615,7 +2840,7 @@ def _shape(e: Expr) -> object:
     if isinstance(e, Load):
         a = e.access
         return ("load", a.base, a.coeff, a.offset, a.symbolic, _shape(a.index) if a.index is not None else None)
-    if isinstance(e, Unary | Cast):
+    if isinstance(e, (Unary, Cast)):
         return (type(e).__name__, getattr(e, "op", ""), e.type.name, _shape(e.operand))
     if isinstance(e, Binary):
         return ("bin", e.op, _shape(e.lhs), _shape(e.rhs))
@@ -2788,7 +3013,7 @@ def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) ->
         if s.access.index is not None:
             _expr_accesses(s.access.index, top, out)
         out.append((s.access, True, top))
-    elif isinstance(s, Let | Carry | Step):
+    elif isinstance(s, (Let, Carry, Step)):
         _expr_accesses(s.value if not isinstance(s, Step) else s.step, top, out)
     elif isinstance(s, Reduce):
         _expr_accesses(s.value, top, out)

@@ -380,31 +380,43 @@ class LoopIR:
     scalars: tuple[Scalar, ...]
     iv_declared_in_loop: bool = True  # `for (int i = ...)` vs an outside counter
     iv_live_out: bool = False  # the counter's final value is used after the loop
+    # A `do … while`: the first iteration runs before the test, so `trip_count` is at least 1 (it says
+    # so itself) and a scalar remainder must be counted, not re-tested with `cmp`/`upper`.
+    runs_at_least_once: bool = False
 
     def array(self, root: str) -> Array | None:
-        return next((a for a in self.arrays if a.root == root), None)
+        for a in self.arrays:
+            if a.root == root:
+                return a
+        return None
 
     def scalar(self, name: str) -> Scalar | None:
-        return next((s for s in self.scalars if s.name == name), None)
+        for s in self.scalars:
+            if s.name == name:
+                return s
+        return None
 
 
 def walk_exprs(e: Expr) -> tuple[Expr, ...]:
     """`e` and every sub-expression, pre-order."""
     out: list[Expr] = []
     stack: list[Expr] = [e]
+    pop, push, add = stack.pop, stack.append, out.append
     while stack:
-        x = stack.pop()
-        out.append(x)
-        if isinstance(x, Unary | Cast):
-            stack.append(x.operand)
-        elif isinstance(x, Binary):
-            stack.extend((x.rhs, x.lhs))
-        elif isinstance(x, Select):
-            stack.extend((x.else_, x.then, x.cond))
-        elif isinstance(x, Call):
-            stack.extend(reversed(x.args))
-        elif isinstance(x, Load) and x.access.index is not None:
-            stack.append(x.access.index)
+        x = pop()
+        add(x)
+        t = type(x)  # IR classes are final: comparing types is exact and cheaper than isinstance
+        if t is Binary:
+            stack.extend((x.rhs, x.lhs))  # type: ignore[union-attr]
+        elif t is Cast or t is Unary:
+            push(x.operand)  # type: ignore[union-attr]
+        elif t is Load:
+            if x.access.index is not None:  # type: ignore[union-attr]
+                push(x.access.index)  # type: ignore[union-attr]
+        elif t is Select:
+            stack.extend((x.else_, x.then, x.cond))  # type: ignore[union-attr]
+        elif t is Call:
+            stack.extend(reversed(x.args))  # type: ignore[union-attr]
     return tuple(out)
 
 
@@ -417,3 +429,4 @@ def walk_stmts(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
             out.extend(walk_stmts(s.then))
             out.extend(walk_stmts(s.else_))
     return tuple(out)
+

@@ -82,6 +82,9 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
     if loop is None or analysis.verdict == LoopVerdict.NOT_VECTORIZABLE:
         return None
     site = analysis.site
+    scoped = getattr(ctx, "at", None)
+    if scoped is not None:  # the typedefs its function declared before the loop go into the preamble too
+        ctx = scoped(site.span.start_byte)
     text = source[site.span.start_byte:site.span.end_byte].decode("utf-8", "replace")
     renames: dict[str, str] = {}  # user expression -> kernel parameter name
     taken = set(re.findall(r"[A-Za-z_]\w*", text))

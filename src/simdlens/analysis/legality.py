@@ -109,21 +109,25 @@ class _Judge:
                 self.facts.add("svml")
             elif c == "fma_call":
                 self.facts.add("fma_call")
-        blocking = [r for r in self.reasons if r.code not in INFORMATIONAL and r.code not in CHECKS]
+        # blocking reasons first, then checks, then the rest; in their order within each group
+        blocking: list[Reason] = []
+        checks: list[Reason] = []
+        rest: list[Reason] = []
+        for r in self.reasons:
+            if r.code in CHECKS:
+                checks.append(r)
+            elif r.code in INFORMATIONAL:
+                rest.append(r)
+            else:
+                blocking.append(r)
         if blocking:
             verdict = LoopVerdict.NOT_VECTORIZABLE
-        elif any(r.code in CHECKS for r in self.reasons):
-            verdict = LoopVerdict.VECTORIZABLE_WITH_CHECKS
+            rs = blocking + checks + rest
         else:
-            verdict = LoopVerdict.VECTORIZABLE
-        if verdict != LoopVerdict.NOT_VECTORIZABLE:
-            self.reasons.insert(0, self._summary())
-        # blocking reasons first, then checks, then the rest; stable within each group
-        order = {True: 0, False: 1}
-        rs = sorted(self.reasons, key=lambda r: (order[r.code not in INFORMATIONAL and r.code not in CHECKS],
-                                                 r.code not in CHECKS))
-        if verdict != LoopVerdict.NOT_VECTORIZABLE:
-            rs = [self.reasons[0]] + [r for r in rs if r is not self.reasons[0]]
+            verdict = LoopVerdict.VECTORIZABLE_WITH_CHECKS if checks else LoopVerdict.VECTORIZABLE
+            summary = self._summary()
+            self.reasons.insert(0, summary)
+            rs = [summary, *checks, *rest]
         return Analysis(self.site, verdict, tuple(_dedupe(rs)), self.loop, frozenset(self.facts),
                         tuple(sorted(self.alias)), self.max_lanes)
 
@@ -136,7 +140,7 @@ class _Judge:
         if any(isinstance(s, Pack) for s in stmts):
             pk = next(s for s in stmts if isinstance(s, Pack))
             return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
-        reds = [s for s in stmts if isinstance(s, Reduce | ArgReduce)]
+        reds = [s for s in stmts if isinstance(s, (Reduce, ArgReduce))]
         if reds:
             names = sorted({s.var if isinstance(s, Reduce) else s.value_var for s in reds})
             kinds = sorted({_red_word(s) for s in reds})
@@ -196,25 +200,27 @@ class _Judge:
             elif isinstance(s, Pack):
                 self.facts.add("compress")
         for sc in self.loop.scalars:
-            if sc.role.value == "local" and sc.live_out:
+            if sc.role == "local" and sc.live_out:  # a StrEnum: comparing with its value is exact
                 self.facts.add("last_value")
                 self.reasons.append(Reason("last_value", f"{sc.name} is used after the loop: its last value is kept",
                                            self.site.header))
 
     def _control(self) -> None:
         stmts = self.stmts
-        if any(isinstance(s, Exit) for s in stmts):
+        kinds = {type(s) for s in stmts}  # IR statement classes are final
+        if Exit in kinds:
             self.facts.add("search")
             if any(isinstance(s, Exit) and s.kind == "return" for s in stmts):
                 self.facts.add("return")
-            if any(isinstance(s, Store | Pack) or (isinstance(s, Reduce) and s.access is not None) for s in stmts):
+            if any(isinstance(s, (Store, Pack)) or (isinstance(s, Reduce) and s.access is not None) for s in stmts):
                 self.facts.add("search_with_stores")
-        if any(isinstance(s, If) for s in self.loop.body) or any(isinstance(s, If) for s in stmts):
+        if If in kinds:
             self.facts.add("if_convert")
-        if any(isinstance(s, If) and any(isinstance(x, Store) for x in walk_stmts(s.then + s.else_)) for s in stmts):
-            self.facts.add("masked_store")
-            self.reasons.append(Reason("masked_store", "stores only under a condition: needs masked stores",
-                                       self.site.header))
+            if any(isinstance(s, If) and any(isinstance(x, Store) for x in walk_stmts(s.then + s.else_))
+                   for s in stmts):
+                self.facts.add("masked_store")
+                self.reasons.append(Reason("masked_store", "stores only under a condition: needs masked stores",
+                                           self.site.header))
         guarded = _guarded_accesses(self.loop.body)
         cond_roots = sorted(_guarded_roots_of(guarded))
         spans = {a.root: a.span for a, _w, _g in guarded}
@@ -561,7 +567,7 @@ def _vars_used(s: Stmt) -> set[str]:
     out: set[str] = set()
     exprs: list[Expr] = []
     for x in walk_stmts((s,)):
-        if isinstance(x, Store | Let | Carry | Reduce):
+        if isinstance(x, (Store, Let, Carry, Reduce)):
             exprs.append(x.value)
         elif isinstance(x, If):
             exprs.append(x.cond)
@@ -654,19 +660,22 @@ def _guarded_accesses(body: tuple[Stmt, ...]) -> list[tuple[Access, bool, bool]]
 # Module-level walkers rather than nested closures: a recursive closure is a reference cycle, and a
 # file's worth of them made the cyclic garbage collector the slowest step of the analysis.
 def _guarded_expr(e: Expr, guard: bool, out: list[tuple[Access, bool, bool]]) -> None:
-    if isinstance(e, Load):
-        out.append((e.access, False, guard))
-        if e.access.index is not None:
-            _guarded_expr(e.access.index, guard, out)
-    elif isinstance(e, Binary):
-        _guarded_expr(e.lhs, guard, out)
-        _guarded_expr(e.rhs, guard or e.op in ("&&", "||"), out)
-    elif isinstance(e, Select):
-        _guarded_expr(e.cond, guard, out)
-        _guarded_expr(e.then, True, out)
-        _guarded_expr(e.else_, True, out)
-    else:
-        for sub in _children(e):
+    t = type(e)  # IR expression classes are final: comparing types is exact and cheaper than isinstance
+    if t is Load:
+        out.append((e.access, False, guard))  # type: ignore[union-attr]
+        if e.access.index is not None:  # type: ignore[union-attr]
+            _guarded_expr(e.access.index, guard, out)  # type: ignore[union-attr]
+    elif t is Binary:
+        _guarded_expr(e.lhs, guard, out)  # type: ignore[union-attr]
+        _guarded_expr(e.rhs, guard or e.op in ("&&", "||"), out)  # type: ignore[union-attr]
+    elif t is Cast or t is Unary:
+        _guarded_expr(e.operand, guard, out)  # type: ignore[union-attr]
+    elif t is Select:
+        _guarded_expr(e.cond, guard, out)  # type: ignore[union-attr]
+        _guarded_expr(e.then, True, out)  # type: ignore[union-attr]
+        _guarded_expr(e.else_, True, out)  # type: ignore[union-attr]
+    elif t is Call:
+        for sub in e.args:  # type: ignore[union-attr]
             _guarded_expr(sub, guard, out)
 
 
@@ -674,7 +683,7 @@ def _guarded_stmt(s: Stmt, guard: bool, out: list[tuple[Access, bool, bool]]) ->
     if isinstance(s, Store):
         _guarded_expr(s.value, guard, out)
         out.append((s.access, True, guard))
-    elif isinstance(s, Let | Carry | Reduce | ArgReduce):
+    elif isinstance(s, (Let, Carry, Reduce, ArgReduce)):
         _guarded_expr(s.value, guard, out)
     elif isinstance(s, If):
         _guarded_expr(s.cond, guard, out)
@@ -708,28 +717,28 @@ def _guarded_roots_of(accs: list[tuple[Access, bool, bool]]) -> set[str]:
 def _guarded_division(s: Stmt, guard: bool = False) -> bool:
     if isinstance(s, If):
         return _division_in(s.cond, guard) or any(_guarded_division(x, True) for x in s.then + s.else_)
-    values = [getattr(s, "value", None), getattr(s, "cond", None)]
-    return any(v is not None and not isinstance(v, str) and _division_in(v, guard or isinstance(s, Pack))
-               for v in values)
+    g = guard or isinstance(s, Pack)
+    v = getattr(s, "value", None)
+    if v is not None and not isinstance(v, str) and _division_in(v, g):
+        return True
+    c = getattr(s, "cond", None)
+    return c is not None and not isinstance(c, str) and _division_in(c, g)
 
 
 def _division_in(e: Expr, g: bool) -> bool:
     """An integer division or remainder evaluated only under a condition (`g`) in `e`."""
-    if isinstance(e, Binary):
-        if g and e.op in ("/", "%") and not e.type.is_float:
+    t = type(e)
+    if t is Binary:
+        if g and e.op in ("/", "%") and not e.type.is_float:  # type: ignore[union-attr]
             return True
-        return _division_in(e.lhs, g) or _division_in(e.rhs, g or e.op in ("&&", "||"))
-    if isinstance(e, Select):
-        return _division_in(e.cond, g) or _division_in(e.then, True) or _division_in(e.else_, True)
-    return any(_division_in(c, g) for c in _children(e))
-
-
-def _children(e: Expr) -> tuple[Expr, ...]:
-    if isinstance(e, Unary | Cast):
-        return (e.operand,)
-    if isinstance(e, Call):
-        return e.args
-    return ()
+        return _division_in(e.lhs, g) or _division_in(e.rhs, g or e.op in ("&&", "||"))  # type: ignore[union-attr]
+    if t is Cast or t is Unary:
+        return _division_in(e.operand, g)  # type: ignore[union-attr]
+    if t is Select:
+        return _division_in(e.cond, g) or _division_in(e.then, True) or _division_in(e.else_, True)  # type: ignore[union-attr]
+    if t is Call:
+        return any(_division_in(c, g) for c in e.args)  # type: ignore[union-attr]
+    return False
 
 
 def refine_outer(outer: Analysis, inner: Analysis, source: bytes = b"") -> Analysis:

@@ -28,12 +28,14 @@ its id; editing any token of it (or of a loop inside it) changes it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
 import tree_sitter
 
+from simdlens.analysis.context import FileContext, in_regions, inactive_regions
 from simdlens.analysis.parse import normalized_tokens
 from simdlens.analysis.positions import node_span
 from simdlens.core import Language, LoopKind, LoopRole, LoopSite, Point, Span
@@ -50,6 +52,7 @@ _DECLARATOR_WRAPPERS = frozenset({
     "function_declarator", "pointer_declarator", "reference_declarator", "parenthesized_declarator",
     "attributed_declarator",
 })
+log = logging.getLogger(__name__)
 SHORT_TRIP_COUNT = 8  # an inner loop running fewer times than this is too short to vectorize on its own
 
 # Loops are found from their keywords: a regex finds `for`/`while`/`do` in the text, tree-sitter says
@@ -129,9 +132,12 @@ class LoopRecord(NamedTuple):
         return self.function, self.text
 
 
-def find_loops(tree: tree_sitter.Tree, source: bytes, path: str, language: Language) -> tuple[LoopSite, ...]:
-    """Every loop of the file, in source order (outer loops before the loops inside them)."""
-    return assign_ids(scan_loops(tree, source, language), path, language)
+def find_loops(tree: tree_sitter.Tree, source: bytes, path: str, language: Language, *,
+               ctx: FileContext | None = None) -> tuple[LoopSite, ...]:
+    """Every loop of the file, in source order (outer loops before the loops inside them), except
+    those the preprocessor skips (`#if 0`; with `ctx`, also branches its macros and `-D` defines rule
+    out: see `context.inactive_regions`)."""
+    return assign_ids(scan_loops(tree, source, language, ctx=ctx), path, language)
 
 
 def assign_ids(
@@ -158,9 +164,11 @@ def assign_ids(
 
 
 def scan_loops(
-    tree: tree_sitter.Tree, source: bytes, language: Language, start_byte: int = 0, end_byte: int | None = None
+    tree: tree_sitter.Tree, source: bytes, language: Language, start_byte: int = 0, end_byte: int | None = None,
+    *, ctx: FileContext | None = None,
 ) -> list[LoopRecord]:
-    """The loops of `tree` starting in [start_byte, end_byte), in source order.
+    """The loops of `tree` starting in [start_byte, end_byte), in source order, except those in
+    preprocessor branches that are certainly skipped (see `find_loops`).
 
     When a range is given, the caller must make it cover whole top-level functions, so that each
     loop's enclosing loops and function are inside it too.
@@ -175,6 +183,14 @@ def scan_loops(
         loop = keyword.parent if keyword is not None else None
         if loop is not None and loop.type in loop_types and loop.start_byte == s:
             nodes.append(loop)
+    if nodes:
+        try:
+            skipped = inactive_regions(tree, source, language, ctx)
+        except Exception:  # deciding `#if`s must never cost the file its loops
+            log.exception("preprocessor conditions of a %s file", language)
+            skipped = ()
+        if skipped:  # dead code, as an editor greys it out: not a loop of the program
+            nodes = [n for n in nodes if in_regions(skipped, n.start_byte) is None]
     if not nodes:
         return []
 
@@ -183,6 +199,7 @@ def scan_loops(
     found_fn: list[str | None] = []
     found_depth: list[int] = []
     children: list[list[int]] = [[] for _ in nodes]
+    known = _found_in(tree)
     # Walk up from each loop to its function: the loops met on the way enclose it.
     for i, node in enumerate(nodes):
         depth = 0
@@ -207,6 +224,10 @@ def scan_loops(
                 break
             child = p
             p = p.parent
+        else:
+            known[node.start_byte] = (node, None)  # outside any function
+        if p is not None and p.type in _FUNCTION_TYPES:
+            known[node.start_byte] = (node, p)
         if parent_loop >= 0:
             children[parent_loop].append(i)
         found_fn.append(fn)
@@ -228,6 +249,34 @@ def scan_loops(
         records.append(LoopRecord(kind, span, header, body_span, found_fn[i], found_depth[i], role,
                                   identity_text(source[span.start_byte : span.end_byte])))
     return records
+
+
+# The loop statement nodes of the last trees scanned, with their enclosing function nodes (None outside
+# any function), by start byte: the analysis needs both for every loop, and finding them again from a
+# `LoopSite` costs a search of the tree and two walks up its parents.
+_FOUND: dict[int, tuple[tree_sitter.Tree, dict[int, tuple[tree_sitter.Node, tree_sitter.Node | None]]]] = {}
+
+
+def _found_in(tree: tree_sitter.Tree) -> dict[int, tuple[tree_sitter.Node, tree_sitter.Node | None]]:
+    entry = _FOUND.get(id(tree))
+    if entry is None or entry[0] is not tree:
+        if len(_FOUND) >= 2:
+            _FOUND.clear()
+        entry = _FOUND[id(tree)] = (tree, {})
+    return entry[1]
+
+
+def found_loop(tree: tree_sitter.Tree, start_byte: int,
+               end_byte: int) -> tuple[tree_sitter.Node, tree_sitter.Node | None] | None:
+    """The loop statement node spanning [start_byte, end_byte) of `tree` and its enclosing function node,
+    if a scan of this tree found it (else None: search the tree)."""
+    entry = _FOUND.get(id(tree))
+    if entry is None or entry[0] is not tree:
+        return None
+    got = entry[1].get(start_byte)
+    if got is None or got[0].start_byte != start_byte or got[0].end_byte != end_byte:
+        return None
+    return got
 
 
 def _header_and_body(node: tree_sitter.Node, body: tree_sitter.Node | None, kind: LoopKind, span: Span) -> tuple[Span, Span]:

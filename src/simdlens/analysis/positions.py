@@ -14,6 +14,7 @@ clamp to its end, as the LSP specification asks.
 from __future__ import annotations
 
 import bisect
+from array import array
 from typing import Literal, Protocol
 
 from simdlens.core import Point, Span
@@ -36,10 +37,30 @@ class _NodeLike(Protocol):
     def end_point(self) -> tuple[int, int]: ...
 
 
+# `Span` and `Point` are frozen slotted dataclasses, whose generated `__init__` sets each field through
+# `object.__setattr__`; the analysis makes thousands of spans per file, so `node_span` fills the slots
+# directly (the same objects, about twice as fast).
+_new = object.__new__
+_set_line, _set_column = Point.line.__set__, Point.column.__set__  # type: ignore[attr-defined,misc]
+_set_start_byte, _set_end_byte = Span.start_byte.__set__, Span.end_byte.__set__  # type: ignore[attr-defined,misc]
+_set_start, _set_end = Span.start.__set__, Span.end.__set__  # type: ignore[attr-defined,misc]
+
+
 def node_span(node: _NodeLike) -> Span:
     """The `Span` of a tree-sitter node."""
     s, e = node.start_point, node.end_point
-    return Span(node.start_byte, node.end_byte, Point(s[0], s[1]), Point(e[0], e[1]))
+    a = _new(Point)
+    _set_line(a, s[0])
+    _set_column(a, s[1])
+    b = _new(Point)
+    _set_line(b, e[0])
+    _set_column(b, e[1])
+    span = _new(Span)
+    _set_start_byte(span, node.start_byte)
+    _set_end_byte(span, node.end_byte)
+    _set_start(span, a)
+    _set_end(span, b)
+    return span
 
 
 def join_spans(first: Span, last: Span) -> Span:
@@ -87,7 +108,8 @@ class LineIndex:
 
     def __init__(self, source: bytes) -> None:
         self.source = source
-        starts = [0]
+        # machine ints, not a list of Python ints: 80 KB instead of 360 KB for 10,000 lines (an editor keeps one per file)
+        starts = array("q", [0])
         offset = 0
         for line in source.split(b"\n")[:-1]:
             offset += len(line) + 1

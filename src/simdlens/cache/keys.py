@@ -24,12 +24,14 @@ import functools
 import hashlib
 import importlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from simdlens import __version__
+from simdlens.analysis.parse import tokenize
 from simdlens.config import BenchSettings, ModelSettings, SandboxSettings
 from simdlens.core import Candidate, Kernel
 
@@ -113,22 +115,55 @@ def _jsonable(value: Any) -> Any:
 
 
 def kernel_identity(kernel: Kernel) -> dict[str, Any]:
-    """The kernel as the harness sees it: normalised source plus the shape the harness builds from.
+    """The kernel as the harness and the compiler see it: everything a build or a verdict depends on.
 
-    Positions, file names and the loop id are deliberately absent: the same loop moved to another
-    line or file is the same kernel.
+    The one definition of "the same kernel", used for cache keys here and for the sandbox's per-kernel
+    build directories (`kernel_build_key`). The text enters as its token stream (`content_hash`), so
+    the same loop re-indented, re-commented, moved to another line or file is the same kernel; the
+    lines of preprocessor directives enter too, because there a line break or the space in
+    `#define F (x)` changes the meaning, and text that stringizes (`#x`) enters verbatim.
+    Positions, file names and the loop id are deliberately absent.
     """
     return {
         "hash": kernel.content_hash,
+        "directives": _directive_lines(kernel.preamble + "\n" + kernel.source),
+        "name": kernel.name,
         "language": kernel.language,
         "signature": " ".join(kernel.signature.split()),
-        "params": [(p.name, p.role.value, p.restrict) for p in kernel.params],
-        "footprints": [(f.param, f.lo, f.hi, f.guarded) for f in kernel.footprints],
+        "return_type": kernel.return_type,
+        "params": [(p.name, " ".join(p.decl.split()), p.role.value, p.elem, p.restrict) for p in kernel.params],
+        "footprints": [(f.param, f.lo, f.hi, f.guarded, f.indexes) for f in kernel.footprints],
         "trip_count": kernel.trip_count,
         "size_param": kernel.size_param,
         "facts": sorted(kernel.facts),
         "may_alias": sorted(kernel.may_alias),
     }
+
+
+_DIRECTIVE = re.compile(r"^[ \t]*#(?:[^\n]*\\\n)*[^\n]*", re.MULTILINE)
+_FUNCTION_LIKE = re.compile(r"#\s*define\s+[A-Za-z_]\w*\(")
+
+
+def _directive_lines(text: str) -> list[str]:
+    """Each preprocessor directive of `text` as one line of tokens (layout inside a line does not matter);
+    the whole text verbatim when a macro stringizes (`#x` turns the spacing of its argument into data)."""
+    lines = []
+    for m in _DIRECTIVE.finditer(text):
+        line = m.group(0).replace("\\\n", " ").strip()
+        tokens = tokenize(line)
+        if "#" in tokens[1:]:
+            return ["verbatim", text]
+        if tokens[1:2] == ["include"]:  # a header name may contain spaces
+            lines.append(" ".join(line.split()))
+        else:
+            lines.append(("function-like " if _FUNCTION_LIKE.match(line) else "") + " ".join(tokens))
+    return lines
+
+
+def kernel_build_key(kernel: Kernel, compiler: Iterable[str], flags: Iterable[str]) -> str:
+    """A short name for the sandbox's build of `kernel` with one compiler and the user's flags."""
+    return _digest("build", {"kernel": kernel_identity(kernel), "compiler": list(compiler),
+                             "flags": list(flags)}).split(":", 1)[1][:24]
 
 
 def candidate_identity(candidate: Candidate) -> dict[str, Any]:
@@ -162,8 +197,7 @@ def verdict_key(kernel: Kernel, candidate: Candidate, toolchain: Toolchain, host
 
 def measurement_key(verdict: str, cpu_model: str, bench: BenchSettings, quick: bool) -> str:
     """`verdict` (a verdict key) already covers kernel, candidate, compiler and flags."""
-    sizes = bench.sizes[:1] if quick or bench.quick else bench.sizes
-    return _digest("measure", {"verdict": verdict, "cpu": cpu_model, "sizes": list(sizes),
+    return _digest("measure", {"verdict": verdict, "cpu": cpu_model, "sizes": list(bench.effective_sizes(quick)),
                                "processes": bench.processes})
 
 

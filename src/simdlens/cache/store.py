@@ -227,6 +227,9 @@ class ResultStore:
         self.size_limit = size_limit
         self.notes = notes  # what went wrong while opening, one line each (already logged)
         self.stats = CacheStats()
+        # False: stored model proposals are not served (`simdlens bench` asks the model afresh for its
+        # pass@k figures); verdicts and new proposals are still read and written.
+        self.read_proposals = True
         self._warned = False
         self._lock = threading.Lock()
 
@@ -301,6 +304,8 @@ class ResultStore:
         self._put(key, "measurement", encode(measurement))
 
     def get_proposal(self, key: str) -> StoredProposal | None:
+        if not self.read_proposals:
+            return None
         data = self._get(key, "proposal")
         if data is None:
             return None

@@ -3,6 +3,9 @@
     await propose_with_model(kernel, analysis, isa, settings, sandbox) -> ModelProposal
     doctor_lines(settings) -> list[str]          # for `simdlens doctor`
 
+`recording()` collects every proposal made while it is active, each sample run to its end, for the
+pass@k figures of `simdlens bench`.
+
 The model is reached over the OpenAI-compatible chat API (`client`), asked with a prompt built from the
 kernel and the ISA tables (`prompts`), its answers are extracted and statically checked (`extract`)
 and then verified in the sandbox, with failures fed back for repair (`repair`). Only verified
@@ -16,9 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import contextvars
 import dataclasses
 import logging
 import time
+from collections.abc import Iterator
 
 from simdlens.config import ModelSettings, Settings
 from simdlens.core import Analysis, Kernel
@@ -48,10 +54,35 @@ __all__ = [
     "ModelProposal",
     "ModelProtocolError",
     "ModelUnavailable",
+    "ProposalLog",
     "cache_identity",
     "doctor_lines",
     "propose_with_model",
+    "recording",
 ]
+
+
+@dataclasses.dataclass
+class ProposalLog:
+    """The proposals made while `recording()` was active: (kernel content hash, ISA) -> proposal."""
+
+    proposals: dict[tuple[str, str], ModelProposal] = dataclasses.field(default_factory=dict)
+
+
+_recording: contextvars.ContextVar[ProposalLog | None] = contextvars.ContextVar("simdlens_model_recording",
+                                                                                 default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[ProposalLog]:
+    """Record every `propose_with_model` call in this context (and the event loops it starts), and run
+    every sample to its end instead of stopping at the first verified one: pass@k needs all of them."""
+    log_ = ProposalLog()
+    token = _recording.set(log_)
+    try:
+        yield log_
+    finally:
+        _recording.reset(token)
 
 
 async def propose_with_model(
@@ -79,6 +110,19 @@ async def propose_with_model(
     model = full.model
     if not model.enabled:
         return ModelProposal(())
+    record = _recording.get()
+    if record is not None:
+        stop_at_first = False
+    proposal = await _propose(kernel, analysis, isa, full, sandbox, intrinsics, stop_at_first, bypass_queue, source)
+    if record is not None:
+        record.proposals[(kernel.content_hash, isa)] = proposal
+    return proposal
+
+
+async def _propose(kernel: Kernel, analysis: Analysis | None, isa: str, full: Settings, sandbox: Verifier,
+                   intrinsics: IntrinsicSet | None, stop_at_first: bool, bypass_queue: bool,
+                   source: bytes | None) -> ModelProposal:
+    model = full.model
     health = shared_health(model)
     blocked = health.gate()
     if blocked is not None:  # already reported once this run: fail fast and quietly

@@ -9,6 +9,7 @@ fields (object attributes or mapping keys).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import logging
@@ -66,6 +67,15 @@ class IntrinsicSet:
             return f"{name} belongs to {other}, not to the target ISA {self.isa}"
         return f"{name} is not an intrinsic simdlens knows for {self.isa}"
 
+    def without_flags(self, flags: Iterable[str]) -> IntrinsicSet:
+        """This set minus the intrinsics needing any of `flags` (extensions this CPU lacks), and those flags."""
+        drop = set(flags)
+        if not drop:
+            return self
+        allowed = {n: i for n, i in self.allowed.items() if not drop.intersection(i.flags)}
+        macros = {f: m for f, m in self.macros.items() if f not in drop}
+        return dataclasses.replace(self, allowed=allowed, macros=macros)
+
     @classmethod
     def from_tables(cls, isa: str, tables: Mapping[str, Any]) -> IntrinsicSet:
         """Build from loaded ISA tables (name -> table); `isa` must be one of them."""
@@ -110,7 +120,19 @@ def intrinsics_for(isa: str) -> IntrinsicSet:
     if isa not in tables:
         log.warning("no ISA table for %s: model intrinsics are not checked", isa)
         return IntrinsicSet(isa, {}, available=False)
-    return IntrinsicSet.from_tables(isa, tables)
+    # a model answer using an extension this CPU lacks could never be verified here: don't offer it
+    return IntrinsicSet.from_tables(isa, tables).without_flags(_lacking_on_host(tables[isa]))
+
+
+def _lacking_on_host(table: Any) -> list[str]:
+    """The table's `host_only` flags (extensions beyond the ISA's baseline) whose feature this CPU lacks."""
+    from simdlens.sandbox.cpu import host_cpu
+
+    host = host_cpu().isa
+    flags = _field(table, "flags")
+    if not isinstance(flags, Mapping):
+        return []
+    return [str(f) for f, info in flags.items() if _get(info, "host_only") and _get(info, "feature") not in host]
 
 
 def _isa_names(tables_module: Any) -> list[str]:

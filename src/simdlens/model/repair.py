@@ -80,9 +80,12 @@ class ModelProposal:
 
 
 def pass_at_k(samples: int, verified: int, k: int) -> float:
-    """The unbiased pass@k estimate for one task: 1 - C(n-c, k) / C(n, k) (n samples, c verified)."""
-    if samples <= 0 or k <= 0:
+    """The unbiased pass@k estimate for one task: 1 - C(n-c, k) / C(n, k) (n samples, c verified).
+
+    With fewer samples than k, it is the chance that one of the n samples passes (k = n)."""
+    if samples <= 0 or k <= 0 or verified <= 0:
         return 0.0
+    k = min(k, samples)
     if samples - verified < k:
         return 1.0
     return 1.0 - math.comb(samples - verified, k) / math.comb(samples, k)

@@ -32,22 +32,16 @@ from simdlens.core import Candidate, Kernel, KernelParam, Language, ParamRole, P
 from simdlens.rules.text import (
     enclosing_function_start,
     file_includes,
+    guard_condition,
+    guard_wrap,
     insertion_at,
+    intrinsics_include,
     line_indent,
     with_leading_pragmas,
 )
 
 _SIMPLE = re.compile(r"^[A-Za-z_]\w*((->|\.)[A-Za-z_]\w*|\[[^\[\]]*\])*$")  # needs no parentheses
 _INTRINSIC_HEADERS = ("immintrin.h", "x86intrin.h")
-
-
-def guard_condition(flags: tuple[str, ...], macros: Mapping[str, str] | None = None) -> str:
-    """`("-mavx2", "-mfma")` -> `defined(__AVX2__) && defined(__FMA__)`.
-
-    The macro comes from the ISA table when it names one, else from gcc/clang's rule: -mx defines __X__.
-    """
-    names = [(macros or {}).get(f) or f"__{f[2:].upper().replace('-', '_')}__" for f in flags if f.startswith("-m")]
-    return " && ".join(dict.fromkeys(f"defined({m})" for m in names))
 
 
 def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", source: bytes | None = None,
@@ -80,7 +74,7 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
         return header not in kernel.preamble and f"<{header}>" not in present
 
     lines = [f"#include <{h}>\n" for h in dict.fromkeys(includes) if h not in _INTRINSIC_HEADERS and missing(h)]
-    guarded_include = f"#if {condition}\n#include <immintrin.h>\n#endif\n"
+    guarded_include = intrinsics_include(condition)
     if all(missing(h) for h in _INTRINSIC_HEADERS) and (source is None or guarded_include.encode() not in source):
         # guarded like the code using it: the file must still build where the header does not exist (ARM)
         lines.append(guarded_include)
@@ -107,8 +101,8 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
     body = textwrap.indent(block, indent)
     # The marker names where the rewrite came from; the analysis uses it to leave the rewrite alone.
     marker = f"{indent}/* simdlens {candidate.origin} ({candidate.isa}) */\n"
-    before = ("" if prefix_ok else "\n") + f"#if {condition}\n{marker}{body}\n{directive}#else\n{indent}"
-    after = f"\n{directive}#endif" + ("" if suffix_ok else "\n" + indent)
+    before, after = guard_wrap(condition, marker + body, indent, directive_indent=directive, line_start=prefix_ok,
+                               line_continues=not suffix_ok)
     edits.append(TextEdit(Span(span.start_byte, span.start_byte, span.start, span.start), before))
     edits.append(TextEdit(Span(span.end_byte, span.end_byte, span.end, span.end), after))
     return tuple(edits)

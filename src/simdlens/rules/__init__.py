@@ -27,6 +27,7 @@ from simdlens.core import (
     Candidate,
     Kernel,
     KernelParam,
+    LoopSite,
     LoopVerdict,
     ParamRole,
     Point,
@@ -40,6 +41,8 @@ from simdlens.rules.tables import IsaTable, TableError, available_isas, isa_flag
 from simdlens.rules.text import (
     enclosing_function_start,
     file_includes,
+    guard_condition,
+    guard_wrap,
     include_edit,
     kernel_loop_span,
     line_indent,
@@ -103,8 +106,11 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     def to_kernel(text: str) -> str:
         return rename_text(text, kernel_names)
 
+    # std::valarray has no .data(): in the user's file its storage is std::begin(v) (a T* in libstdc++ and libc++)
+    user_names = {f"{a.root}.data()": f"std::begin({a.root})" for a in loop.arrays if _VALARRAY.search(a.decl)}
+
     def to_user(text: str) -> str:
-        return text
+        return rename_text(text, user_names) if user_names else text
 
     options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     in_kernel = Lowering(loop, table, to_kernel, **options).build()  # type: ignore[arg-type]
@@ -141,12 +147,12 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf), original,
                               span.start.column if source is not None else 0)
     edits: list[TextEdit] = []
-    missing = [f for f in flags if not _enabled(f, user_flags)]
+    missing = [f for f in flags if not _enabled(f, user_flags, table)]
     dispatch = settings.guard == "dispatch" and source is not None
     helper_edit = None
     if dispatch:
         assert source is not None
-        helper_edit = _dispatch(kernel, function, table, flags, source, span, analysis.site.loop_id, original)
+        helper_edit = _dispatch(kernel, loop, function, table, flags, source, span, analysis.site, original)
         if helper_edit is None:
             dispatch = False
             caveats.append("run-time dispatch is not possible for this loop: guarded by #if instead")
@@ -166,6 +172,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
             edits.insert(0, inc)
     return Candidate(kernel_hash=kernel.content_hash, isa=table.name, origin=f"rules:{rule}", function=function,
                      edits=tuple(edits), caveats=tuple(caveats), flags=flags, support="")
+
+
+_VALARRAY = re.compile(r"\b(?:std::)?valarray\s*<")
 
 
 def _block(header: str, lowered: Lowered) -> list[str]:
@@ -282,11 +291,16 @@ def _scalar_loop(loop: LoopIR, printer: ScalarPrinter) -> list[str]:
     decl = f"{printer.iv} = {loop.lower}" if not loop.iv_declared_in_loop else \
         f"{loop.iv_type.spelling or loop.iv_type.c} {printer.iv} = {loop.lower}"
     inc = {1: f"{printer.iv}++", -1: f"{printer.iv}--"}.get(loop.step, f"{printer.iv} += {loop.step}")
-    return [f"for ({decl}; {printer.iv} {loop.cmp} {loop.upper}; {inc}) {{", *printer.stmts(loop.body, "    "), "}"]
+    test = f"{printer.iv} {loop.cmp} {loop.upper}"
+    if loop.runs_at_least_once:  # a do-while's body runs before its first test
+        start = [] if loop.lower.strip() == printer.iv else [f"    {decl};"]  # `i = i` says nothing
+        return ["{", *start, "    do {", *printer.stmts(loop.body, "        "), f"        {inc};",
+                f"    }} while ({test});", "}"]
+    return [f"for ({decl}; {test}; {inc}) {{", *printer.stmts(loop.body, "    "), "}"]
 
 
 def _guard_condition(flags: tuple[str, ...], table: IsaTable) -> str:
-    return " && ".join(f"defined({table.flags[f].macro})" for f in flags) or "1"
+    return guard_condition(flags, {f: info.macro for f, info in table.flags.items()}) or "1"
 
 
 def _guarded_edit(vector: list[str], original: str, flags: tuple[str, ...], table: IsaTable, span: Span,
@@ -298,19 +312,16 @@ def _guarded_edit(vector: list[str], original: str, flags: tuple[str, ...], tabl
         start = Span(line_start, span.end_byte, Point(span.start.line, 0), span.end)
     else:
         indent = " " * span.start.column
-    lines = [f"#if {_guard_condition(flags, table)}", *(indent + x for x in vector), "#else",
-             indent + original, "#endif"]
-    text = "\n".join(lines)
-    if line_start is None:
-        text = "\n" + text + "\n" + indent
-    elif source is not None:
+    continues = line_start is None
+    if line_start is not None and source is not None:
         rest = source[span.end_byte:source.find(b"\n", span.end_byte) if b"\n" in source[span.end_byte:] else len(source)]
-        if rest.strip():
-            text += "\n" + indent
-    return TextEdit(start, text)
+        continues = bool(rest.strip())
+    before, after = guard_wrap(_guard_condition(flags, table), "\n".join(indent + x for x in vector), indent,
+                               line_start=line_start is not None, line_continues=continues)
+    return TextEdit(start, before + original + after)
 
 
-def _enabled(flag: str, user_flags: tuple[str, ...] | None) -> bool:
+def _enabled(flag: str, user_flags: tuple[str, ...] | None, table: IsaTable) -> bool:
     if not user_flags:
         return False
     if flag in user_flags:
@@ -321,7 +332,8 @@ def _enabled(flag: str, user_flags: tuple[str, ...] | None) -> bool:
             if arch == "native":  # what this machine has, not what a list of CPU names suggests
                 from simdlens.sandbox.cpu import host_cpu
 
-                if flag[2:] in host_cpu().isa:
+                known = table.flags.get(flag)
+                if (known.feature if known is not None else flag.removeprefix("-m")) in host_cpu().isa:
                     return True
             elif any(arch.startswith(x) for x in _MARCH_IMPLIES.get(flag, ())):
                 return True
@@ -337,18 +349,37 @@ def _cast_type(param: KernelParam) -> str:
     return re.sub(r"\s+", " ", decl).strip()
 
 
-def _dispatch(kernel: Kernel, function: str, table: IsaTable, flags: tuple[str, ...], source: bytes, span: Span,
-              loop_id: str, original: str) -> list[TextEdit] | None:
+# C++ containers whose storage `.data()` hands to the helper as the pointer the kernel takes.
+_CONTIGUOUS = re.compile(r"\b(?:std::)?(?:vector|array|span)\s*<\s*(?!bool\b)")
+
+
+def _storage_argument(param: KernelParam, loop: LoopIR, language: str) -> str | None:
+    """What the dispatch call passes for an array parameter: the user's pointer or array, or a
+    container's `.data()`; None when the user's object is something else (a `std::valarray`, a type
+    simdlens does not know) and no pointer to its elements can be written."""
+    user = param.source or param.name
+    array = next((a for a in loop.arrays if a.root == user), None)
+    decl = array.decl if array is not None else ""
+    if _CONTIGUOUS.search(decl):
+        if re.search(r">\s*(?:const\s*)?\*", decl):
+            return None  # a pointer to a container
+        return f"({_cast_type(param)})({user}).data()"
+    plain = array is not None and (array.pointer or "[" in decl) and "<" not in decl
+    if language == "cpp" and not plain:
+        return None  # a typedef'd or templated object: its storage cannot be named reliably
+    # `char *` is not `int8_t *` to C++ (nor without a warning to C): convert explicitly.
+    return f"({_cast_type(param)}){user}"
+
+
+def _dispatch(kernel: Kernel, loop: LoopIR, function: str, table: IsaTable, flags: tuple[str, ...], source: bytes,
+              span: Span, site: LoopSite, original: str) -> list[TextEdit] | None:
     """Outline the vector kernel into a target-attributed static helper and call it when the CPU can."""
     if any(p.role == ParamRole.RESULT and p.name.startswith("simdlens_returned") for p in kernel.params):
         return None
-    if (kernel.language == "cpp" and re.search(r"\.data\(\)|\bfor\s*\([^;)]*:", original + kernel.source)) \
-            or re.search(r"\b(?:std::)?(?:vector|array|valarray|span)\s*<", source.decode("utf-8", "replace")):
-        return None  # containers are passed to the kernel as pointers: the call cannot be written generically
     where = enclosing_function_start(source, span, kernel.language)
     if where is None:
         return None
-    helper = f"simdlens_{re.sub(r'[^0-9A-Za-z]', '', loop_id)[:10]}_{table.name}"
+    helper = f"simdlens_{re.sub(r'[^0-9A-Za-z]', '', site.loop_id)[:10]}_{table.name}"
     targets = ",".join(table.flags[f].target for f in flags)
     text = function.replace(f"{kernel.name}(", f"{helper}(", 1)
     # The helper's signature spells types as the kernel does (<stdint.h> names): bring those headers.
@@ -362,8 +393,10 @@ def _dispatch(kernel: Kernel, function: str, table: IsaTable, flags: tuple[str, 
         if p.role == ParamRole.RESULT:
             args.append(f"&{user}")
         elif p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
-            # `char *` is not `int8_t *` to C++ (nor without a warning to C): convert explicitly.
-            args.append(f"({_cast_type(p)}){user}")
+            storage = _storage_argument(p, loop, site.language)  # the user's file's language, not the kernel's
+            if storage is None:
+                return None
+            args.append(storage)
         else:
             args.append(user)
     call = f"{helper}({', '.join(args)})"
@@ -375,7 +408,7 @@ def _dispatch(kernel: Kernel, function: str, table: IsaTable, flags: tuple[str, 
         call = f"{result} = {call}"
     cpu = " && ".join(f"__builtin_cpu_supports(\"{table.flags[f].cpu}\")" for f in flags) or "1"
     indent, _ = line_indent(source, span)
-    body = "\n".join(indent + "    " + x for x in original.splitlines()[1:])
+    body = "\n".join("    " + x for x in original.splitlines()[1:])  # they carry the loop's indentation
     orig = original.splitlines()[0] + ("\n" + body if body else "")
     replacement = f"if ({cpu}) {{\n{indent}    {call};\n{indent}}} else {{\n{indent}    {orig}\n{indent}}}"
     insert_at = Span(where[0], where[0], Point(where[1], 0), Point(where[1], 0))

@@ -49,6 +49,14 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
+from simdlens.rules.divide import (
+    NoDivisionPlan,
+    inline_division_locals,
+    lower_division,
+    magic_divisor,
+    narrow_division,
+)
+from simdlens.rules.interleave import StridedGroups
 from simdlens.rules.scalar import BUILTIN_C, ScalarPrinter, c_type, literal
 from simdlens.rules.tables import IsaTable
 
@@ -143,6 +151,7 @@ class Lowering:
         self.split_roots: set[str] = set()
         self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
             s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack)}
+        self.strided = StridedGroups(self)  # constant-stride groups: block loads/stores + shuffles
 
     # ---- names and emission ----------------------------------------------------------------------
 
@@ -326,8 +335,14 @@ class Lowering:
 
     def binary(self, e: Binary) -> VVal:
         t = e.type
-        if e.op in ("/", "%") and not t.is_float:  # no SIMD integer divide: only powers of two, as shifts
-            return self.expr(_divide_by_power_of_two(e))
+        if e.op in ("/", "%") and not t.is_float:  # no SIMD integer divide: shifts, or a multiply-high (divide.py)
+            divisor = magic_divisor(e)
+            if divisor is None:
+                return self.expr(_divide_by_power_of_two(e))
+            try:
+                return lower_division(self, e, divisor)
+            except NoDivisionPlan as exc:
+                raise Unsupported(str(exc)) from None
         name = _ARITH.get(e.op)
         if name is None:
             raise Unsupported(f"operator {e.op}")
@@ -456,6 +471,10 @@ class Lowering:
 
     def lane_indices(self, a: Access) -> tuple[str, VVal]:
         """(pointer, int32 lane indices relative to it) for a strided or indirect access."""
+        if a.elem.bits < 32 and a.coeff is None:  # measured, see docs/rules.md "Byte and 16-bit tables"
+            raise Unsupported(f"indirect access {a.base}[...] of {a.elem.name} elements: no {a.elem.bits}-bit gather "
+                              f"(a 32-bit gather would read past the table's end, and lane-by-lane loads measured "
+                              f"slower than the scalar loop)")
         if a.elem.bits < 32:
             raise Unsupported(f"{self.t.name} has no gather/scatter of {a.elem.name} elements ({a.base}[...])")
         pointer = self.rename(a.base) if not a.symbolic else f"&{self.rename(a.base)}[{self.rename(a.symbolic)}]"
@@ -486,6 +505,9 @@ class Lowering:
             index = f"{a.offset}" + (f" + ({self.rename(a.symbolic)})" if a.symbolic else "")
             return self.splat_here(f"{self.rename(a.base)}[{index}]", a.elem)  # read in the step: never speculative
         if stride != 1:
+            grouped = self.strided.load(a)
+            if grouped is not None:
+                return grouped
             self.features.add("gather" if a.coeff is None else "strided")
             pointer, lanes = self.lane_indices(a)
             if m is None:
@@ -516,6 +538,8 @@ class Lowering:
         if stride == 0:
             raise Unsupported(f"every iteration stores to the same element of {a.base}")
         if stride != 1:
+            if self.strided.store(a, value):
+                return
             op = "scatter" if m is None else "maskscatter"
             self.features.add("strided")
             if self.t.op(op, a.elem.name, w) is None:  # no scatter: vector compute, lane stores in order
@@ -559,9 +583,16 @@ class Lowering:
         """`if (cond) dst[counter++] = value`: store the selected lanes contiguously, count them."""
         t = s.dst.elem
         w = self.width(t)
-        if self.t.op("compress", t.name, w) is None:
+        compress = self.t.op("compress", t.name, w)
+        if compress is None:
             raise Unsupported(f"compress into {s.dst.base}[{s.counter}++] needs AVX-512 (vpcompress)"
                               if self.t.mask != "kmask" else f"{self.t.name} has no compress of {t.name} elements")
+        from simdlens.sandbox.cpu import host_cpu  # an extension beyond the ISA: only if this CPU runs it
+
+        lacking = self.t.missing_on_host(compress, host_cpu().isa)
+        if lacking:
+            raise Unsupported(f"compress of {t.name} elements needs {' '.join(lacking)} (vpcompressb/w), "
+                              f"which this CPU lacks")
         m = self.cond(s.cond)
         for extra in (self.ctx_mask, self.tail_mask):
             if extra is not None:
@@ -781,7 +812,7 @@ class Lowering:
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
-        loop_lines = [f"for (; {left} >= {vf}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
+        loop_lines = [f"for (; {left} >= {vf + self.strided.reserve}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
         if align is not None and exit_stmt is not None:
             # scalar iterations until the searched array is aligned to a whole vector: from then on every
             # vector load stays inside one aligned block holding an element the scalar loop reads
@@ -821,6 +852,8 @@ class Lowering:
             inc = {1: f"{iv}++", -1: f"{iv}--"}.get(loop.step, f"{iv} += {loop.step}")
             epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {{",
                         *printer.stmts(loop.body, "    "), "}"]
+            if loop.runs_at_least_once:  # a do-while: re-testing the bound would skip a forced first iteration
+                epilogue[0] = f"for (; {left} > 0; {left}--, {inc}) {{"
         if exit_stmt is not None:
             where = (f"inside the aligned {align[1]}-byte block of the last element it checks"
                      if align is not None else "never past the loop's bound")
@@ -1090,7 +1123,7 @@ def _divide_by_power_of_two(e: Binary) -> Expr:
         d = d.operand
     if not isinstance(d, Const) or isinstance(d.value, float) or int(d.value) <= 0 \
             or int(d.value) & (int(d.value) - 1) or int(d.value) >= 1 << (t.bits - 1):
-        raise Unsupported("integer division or % by something other than a constant power of two "
+        raise Unsupported("integer division or % by a value that is not a compile-time constant "
                           "(no SIMD integer divide)")
     k = int(d.value).bit_length() - 1
     if k == 0:
@@ -1280,7 +1313,7 @@ _WRAPPING = ("+", "-", "&", "|", "^")
 def demote_body(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
     """Rewrite stores of narrow elements whose value only wraps (and narrow compares) to narrow types,
     so that a byte loop runs 32 (AVX2) or 64 (AVX-512) lanes wide instead of 8 or 16."""
-    return tuple(_demote_stmt(s) for s in body)
+    return tuple(_demote_stmt(s) for s in inline_division_locals(body))
 
 
 def _demote_stmt(s: Stmt) -> Stmt:
@@ -1297,6 +1330,9 @@ def _demote_stmt(s: Stmt) -> Stmt:
         return Exit(_demote_cond(s.cond), s.kind, s.value, s.span)
     if isinstance(s, Store):
         return Store(s.access, _demote_conds(s.value), s.span)
+    if isinstance(s, Pack) and s.dst.elem.bits < 32 and not s.dst.elem.is_float:  # byte / 16-bit compress
+        narrow = _demote(s.value.operand if isinstance(s.value, Cast) else s.value, s.dst.elem)
+        return Pack(_demote_cond(s.cond), s.dst, s.counter, s.value if narrow is None else narrow, s.span)
     return s
 
 
@@ -1333,6 +1369,8 @@ def _demote(e: Expr, t: CType) -> Expr | None:
             lhs, rhs = _demote(e.lhs, t), _demote(e.rhs, t)
             if lhs is not None and rhs is not None:
                 return Binary(e.op, lhs, rhs, t)
+        if e.op in ("/", "%"):
+            return narrow_division(e, t, _demote)  # by a constant, on 16-bit lanes (divide.py)
         return None
     if isinstance(e, Unary) and e.op in ("-", "~"):
         inner = _demote(e.operand, t)

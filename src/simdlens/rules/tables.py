@@ -23,7 +23,8 @@ ELEMENT_TYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
 WIDTHS = (32, 64, 128, 256, 512)
 MASK_KINDS = ("vector", "kmask")
 TAILS = ("scalar", "masked")
-PLACEHOLDERS = frozenset({"a", "b", "c", "p", "m", "t", "e", "x", "args", "full"})
+# {d}: the fourth operand of the stride-4 de-interleave / interleave ops
+PLACEHOLDERS = frozenset({"a", "b", "c", "d", "p", "m", "t", "e", "x", "args", "full"})
 # Memory operations touch exactly `width` bits, so a 64-bit access never falls back to a 128-bit row.
 MEMORY_OPS = frozenset({"load", "store", "maskload", "maskstore"})
 
@@ -50,6 +51,13 @@ class IsaFlag:
     macro: str  # "__AVX2__"
     cpu: str  # __builtin_cpu_supports name
     target: str  # __attribute__((target(...))) name
+    cpuinfo: str = ""  # the /proc/cpuinfo flag name ("avx512_vbmi2"); default: the flag without "-m"
+    # an extension beyond the ISA's baseline: templates needing it are used only if the host CPU has it
+    host_only: bool = False
+
+    @property
+    def feature(self) -> str:
+        return self.cpuinfo or self.flag.removeprefix("-m")
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,10 @@ class IsaTable:
     @property
     def all_flags(self) -> tuple[str, ...]:
         return tuple(self.flags)
+
+    def missing_on_host(self, code: str, host: frozenset[str]) -> tuple[str, ...]:
+        """The `host_only` flags `code` needs whose CPU feature (/proc/cpuinfo names) `host` lacks."""
+        return tuple(f for f in self.flags_for(code) if self.flags[f].host_only and self.flags[f].feature not in host)
 
 
 def available_isas() -> tuple[str, ...]:
@@ -159,8 +171,9 @@ def _build(name: str, data: dict[str, Any], parent: IsaTable | None) -> IsaTable
     flags = dict(parent.flags) if parent else {}
     for flag, info in _table(data, "flags", where).items():
         try:
-            flags[flag] = IsaFlag(flag, info["macro"], info["cpu"], info["target"])
-        except (KeyError, TypeError):
+            flags[flag] = IsaFlag(flag, info["macro"], info["cpu"], info["target"], str(info.get("cpuinfo", "")),
+                                  bool(info.get("host_only", False)))
+        except (KeyError, TypeError, AttributeError):
             raise TableError(f"{where}: flags.{flag} needs macro, cpu and target") from None
     for flag in base_flags:
         if flag not in flags:

@@ -1,11 +1,14 @@
-"""Source-text plumbing for rewrites: renaming, finding the loop in a kernel, indentation, includes.
+"""Source-text plumbing for rewrites: renaming, finding the loop in a kernel, indentation, includes,
+and the preprocessor guard that keeps a rewritten file buildable without the ISA flags.
 
-Everything here works on text and byte offsets; nothing knows about vectorization.
+Everything here works on text and byte offsets; nothing knows about vectorization. Used by the rule
+engine and by the model's splicing (`simdlens.model.splice`), so both write the same guards.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 from simdlens.analysis.parse import parse
 from simdlens.core import Language, Point, Span, TextEdit
@@ -122,10 +125,46 @@ def include_edit(source: bytes, before: int, language: Language = "c", condition
     offset, names = file_includes(source, before, language)
     if names & {"<immintrin.h>", "<x86intrin.h>"}:
         return None
-    text = f"#if {condition}\n#include <immintrin.h>\n#endif\n" if condition else "#include <immintrin.h>\n"
+    text = intrinsics_include(condition)
     if condition and text.encode() in source:
         return None
     return insertion_at(source, offset, text)
+
+
+def guard_condition(flags: Iterable[str], macros: Mapping[str, str] | None = None) -> str:
+    """`("-mavx2", "-mfma")` -> `defined(__AVX2__) && defined(__FMA__)`; "" when no -m flag is given.
+
+    The macro comes from `macros` (the ISA table's flag -> macro) when it names one, else from gcc's and
+    clang's rule that -mx defines __X__.
+    """
+    names = [(macros or {}).get(f) or f"__{f[2:].upper().replace('-', '_')}__" for f in flags if f.startswith("-m")]
+    return " && ".join(dict.fromkeys(f"defined({m})" for m in names))
+
+
+def intrinsics_include(condition: str = "") -> str:
+    """The `#include <immintrin.h>` line(s), guarded like the code using them when there is a condition
+    (so the file still builds where the header does not exist, e.g. on ARM)."""
+    return f"#if {condition}\n#include <immintrin.h>\n#endif\n" if condition else "#include <immintrin.h>\n"
+
+
+def guard_wrap(condition: str, vector: str, indent: str, *, directive_indent: str = "", line_start: bool = True,
+               line_continues: bool = False) -> tuple[str, str]:
+    """The text before and after the original loop that turns it into
+
+        #if <condition>
+        <vector>
+        #else
+        <original loop>
+        #endif
+
+    `vector` is already indented; `indent` goes before the original loop's first line, and
+    `directive_indent` before `#else` and `#endif` (the `#if` follows whatever precedes the insertion).
+    `line_start`: only indentation precedes the insertion point (else the guard starts a new line);
+    `line_continues`: code follows the loop on its last line (it moves to a line of its own).
+    """
+    before = ("" if line_start else "\n") + f"#if {condition}\n{vector}\n{directive_indent}#else\n{indent}"
+    after = f"\n{directive_indent}#endif" + ("\n" + indent if line_continues else "")
+    return before, after
 
 
 def enclosing_function_start(source: bytes, span: Span, language: Language) -> tuple[int, int] | None:

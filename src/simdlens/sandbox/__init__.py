@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import shutil
@@ -36,7 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from simdlens.compile_db import CompileDatabase, CompileFlags, sanitize_arguments
+from simdlens.cache.keys import kernel_build_key
+from simdlens.compile_db import CompileFlags, flags_for_file, sanitize_arguments
 from simdlens.config import Settings
 from simdlens.core import Candidate, CandidateResult, Kernel, Status, Verdict
 from simdlens.sandbox.compiler import Compiler, Toolchain, find_toolchain
@@ -86,7 +86,6 @@ class Sandbox:
         self._queue: JobQueue | None = None
         self._builds: OrderedDict[str, KernelBuild] = OrderedDict()
         self._compilers: dict[str, Compiler | None] = {}
-        self._dbs: dict[str, CompileDatabase | None] = {}
         self._cleanup: weakref.finalize[..., object] | None = None
 
     # -- set-up -------------------------------------------------------------------------------------
@@ -132,14 +131,7 @@ class Sandbox:
 
     def user_flags(self, kernel: Kernel) -> CompileFlags:
         """The user's flags for the kernel's file (compile_commands.json, sanitized) plus extra flags."""
-        start = self.settings.compile_commands_dir or (os.path.dirname(os.path.abspath(kernel.path)) if kernel.path else "")
-        flags = CompileFlags()
-        if start:
-            if start not in self._dbs:
-                self._dbs[start] = CompileDatabase.find(start, self.settings.allowed_compilers)
-            db = self._dbs[start]
-            if db is not None and kernel.path:
-                flags = db.flags_for(kernel.path)
+        flags = flags_for_file(kernel.path, self.settings.compile_commands_dir, self.settings.allowed_compilers)
         if self.settings.extra_flags:
             extra = sanitize_arguments(list(self.settings.extra_flags))
             flags = CompileFlags(
@@ -158,10 +150,8 @@ class Sandbox:
                 tc = await find_toolchain(user.compiler)
                 self._compilers[user.compiler] = self._make_compiler(tc, env) if tc else None
             compiler = self._compilers[user.compiler] or compiler
-        identity = repr((kernel.name, kernel.language, kernel.preamble, kernel.source, kernel.signature, kernel.params,
-                         kernel.footprints, kernel.trip_count, kernel.size_param, kernel.may_alias, kernel.return_type,
-                         compiler.toolchain if compiler else None, user.user_args()))
-        key = hashlib.sha256(identity.encode()).hexdigest()[:24]
+        tc = compiler.toolchain if compiler else None
+        key = kernel_build_key(kernel, (tc.cc, tc.cxx, tc.version) if tc else (), user.user_args())
         build = self._builds.get(key)
         if build is None:
             directory = env.root / key

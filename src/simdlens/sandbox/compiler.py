@@ -1,22 +1,30 @@
-"""Compilers and flags: find gcc/clang, build the flag sets of every build, compile inside the
-sandbox, keep a precompiled immintrin.h, and turn compiler output into structured diagnostics.
+"""Compilers: find gcc/clang, compile and link inside the sandbox, keep a precompiled immintrin.h,
+and turn compiler output into structured diagnostics.
 
-Builds (all with `-falign-functions=64 -falign-loops=64`, because code layout alone moves ratios):
+Builds (the flag sets themselves are put together in `sandbox.run`; "user flags" are the file's
+allow-listed compile_commands.json flags plus `Settings.extra_flags`, default -O2):
 
-    check   reference  user flags + -fwrapv -fsanitize=address              (finds footprint bugs)
-            candidate  user flags + ISA + -fwrapv -fsanitize=address,undefined
-                       (minus signed-overflow/shift checks: wrapping is what SIMD integer ops do)
-            driver     -O1 -fsanitize=address
+    check   reference  user flags + -fwrapv + the candidate's sanitizers (ASAN_CANDIDATE), so the
+                       original's own undefined behaviour is blamed on the kernel, not a candidate
+            candidate  user flags + ISA flags + -fwrapv + ASAN_CANDIDATE: -fsanitize=address,undefined
+                       minus signed-overflow/shift checks (wrapping is what SIMD integer ops do);
+                       -ffp-contract=off unless contraction is declared or allowed
+            driver     -O0 + ASAN_REF (-fsanitize=address): its compile time matters more than its speed
     bench   scalar     -O3 -fno-tree-vectorize   (clang: -O3 -fno-vectorize -fno-slp-vectorize)
-            user       the user's flags (compile_commands.json; default -O2)
+            user       the user flags
             native     -O3 -march=native          (what the compiler's own vectorizer gives)
-            candidate  user flags + ISA flags
+            candidate  user flags + ISA flags (+ -ffp-contract=off as above)
             driver     -O2
 
-A compile that includes immintrin.h costs ~0.3 s with gcc, ~0.04 s with a precompiled header (clang:
-~0.2 s / ~0.09 s), so builds use one PCH per (compiler, language, flag set), built once (inside the
-sandbox) and kept in the cache directory. A PCH the compiler rejects means a plain retry, never a
-compile error for the candidate.
+Every bench build also gets ALIGN_FLAGS (-falign-functions=64 -falign-loops=64): code layout alone
+moves the ratios.
+
+Including immintrin.h dominates a candidate's compile: gcc 12 ~0.65 s without and ~0.1 s with a
+precompiled header, clang 19 ~0.3-0.4 s / ~0.1 s (one small AVX2 function, -O2 -mavx2 -mfma, outside
+the sandbox, mean of 10 compiles on the 2-core development VM under a load of ~5). So candidate builds
+use one PCH per (compiler, language, flag set without -D/-U), built once inside the sandbox and kept
+in the cache directory. A PCH the compiler rejects means a plain retry, never a compile error for the
+candidate.
 """
 
 from __future__ import annotations

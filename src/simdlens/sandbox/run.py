@@ -83,8 +83,9 @@ class KernelBuild:
     user: CompileFlags
     directory: Path
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    check_ready: Verdict | None = None  # VERIFIED once the reference + driver are built
-    bench_ready: Verdict | None = None  # VERIFIED once the three baselines are built
+    # A build is not a verdict: these only say the objects exist (a failure is a REJECTED verdict instead).
+    check_built: bool = False  # the reference and the check driver
+    bench_built: bool = False  # the three baselines
 
     @property
     def compiler(self) -> Compiler:
@@ -104,17 +105,18 @@ class KernelBuild:
     def write(self, name: str, text: str) -> None:
         (self.directory / name).write_text(text, encoding="utf-8")
 
-    async def ensure_check(self) -> Verdict:
-        """Reference + check driver objects, once per kernel."""
+    async def ensure_check(self) -> Verdict | None:
+        """Reference + check driver objects, once per kernel: None when built, else the REJECTED
+        verdict every candidate of the kernel gets."""
         async with self.lock:
-            if self.check_ready is None:
-                verdict = await self._build_check()
-                if verdict.status != Status.VERIFIED:
-                    return verdict  # not remembered: it may have been the machine (a timeout under load)
-                self.check_ready = verdict
-            return self.check_ready
+            if not self.check_built:
+                failure = await self._build_check()
+                if failure is not None:
+                    return failure  # not remembered: it may have been the machine (a timeout under load)
+                self.check_built = True
+            return None
 
-    async def _build_check(self) -> Verdict:
+    async def _build_check(self) -> Verdict | None:
         try:
             self.write("ref_check.c", harness.variant_source(self.kernel, "sl_ref", self.kernel.source))
             self.write("driver_check.c", harness.driver_source(self.kernel, ("sl_ref", "sl_cand")))
@@ -132,19 +134,19 @@ class KernelBuild:
             if not outcome.ok:
                 first = outcome.diagnostics[0].message if outcome.diagnostics else outcome.stderr[-300:]
                 return Verdict(Status.REJECTED, f"{what} does not compile in the sandbox: {first}")
-        return Verdict(Status.VERIFIED)
+        return None
 
-    async def ensure_bench(self) -> Verdict:
-        """The three baseline builds of the reference, once per kernel."""
+    async def ensure_bench(self) -> str | None:
+        """The three baseline builds of the reference, once per kernel: None when built, else why not."""
         async with self.lock:
-            if self.bench_ready is None:
-                verdict = await self._build_bench()
-                if verdict.status != Status.VERIFIED:
-                    return verdict
-                self.bench_ready = verdict
-            return self.bench_ready
+            if not self.bench_built:
+                failure = await self._build_bench()
+                if failure is not None:
+                    return failure
+                self.bench_built = True
+            return None
 
-    async def _build_bench(self) -> Verdict:
+    async def _build_bench(self) -> str | None:
         tc = self.compiler.toolchain
         variants = {
             "scalar": (*self._non_opt(), *tc.scalar_flags(), *ALIGN_FLAGS),
@@ -157,8 +159,8 @@ class KernelBuild:
             jobs.append(self.compiler.compile(self.directory, f"ref_{name}.c", f"ref_{name}.o", self.kernel.language, flags))
         for outcome in await asyncio.gather(*jobs):
             if not outcome.ok:
-                return Verdict(Status.REJECTED, f"baseline build failed: {outcome.diagnostics[0].message if outcome.diagnostics else ''}")
-        return Verdict(Status.VERIFIED)
+                return f"baseline build failed: {outcome.diagnostics[0].message if outcome.diagnostics else ''}"
+        return None
 
 
 class KernelRun:
@@ -189,10 +191,10 @@ class KernelRun:
             else:
                 pending.append(i)
         if pending:
-            ready = await self.build.ensure_check()
-            if ready.status != Status.VERIFIED:
+            failure = await self.build.ensure_check()
+            if failure is not None:
                 for i in pending:
-                    verdicts[i] = ready
+                    verdicts[i] = failure
                 pending = []
         for i in pending:
             self.progress("check", f"testing candidate {i + 1}/{len(candidates)} ({candidates[i].origin})")
@@ -238,7 +240,7 @@ class KernelRun:
             first = outcome.diagnostics[0]
             where = f"line {first.line}: " if first.line else ""
             return Verdict(Status.COMPILE_ERROR, f"{where}{first.message}", diagnostics=outcome.diagnostics)
-        missing = self.env.host.missing_for(candidate.isa)
+        missing = self.env.host.missing_for(candidate.isa) | self.env.host.missing_for_flags(candidate.flags)
         if missing:
             return Verdict(Status.UNSUPPORTED_CPU, f"compiled, not run: this CPU lacks {', '.join(sorted(missing))}")
         exe = f"check_{candidate.key}"
@@ -258,9 +260,9 @@ class KernelRun:
 
     async def benchmark(self, candidates: list[Candidate], *, quick: bool) -> tuple[dict[int, Measurement], str]:
         build, kernel = self.build, self.kernel
-        ready = await build.ensure_bench()
-        if ready.status != Status.VERIFIED:
-            return {}, f"not timed: {ready.detail}"
+        failure = await build.ensure_bench()
+        if failure is not None:
+            return {}, f"not timed: {failure}"
         syms = [_symbol(c) for c in candidates]
         for c, sym in zip(candidates, syms, strict=True):
             flags = (*build.user_flags(), *self._isa_flags(c), *ALIGN_FLAGS)
@@ -278,7 +280,7 @@ class KernelRun:
         if not link.ok:
             return {}, "not timed: the benchmark build failed"
         settings = self.env.settings.bench
-        sizes = settings.sizes[:1] if (quick or settings.quick) else settings.sizes
+        sizes = settings.effective_sizes(quick)
         buffers = protocol.ROTATING_BUFFERS if protocol.branchy(kernel) else 1
         mount = Mount(build.directory, "/sb")
         argv = [f"{self.env.isolation.path(mount)}/{exe}", "bench", ",".join(map(str, sizes)), str(protocol.ROUNDS),

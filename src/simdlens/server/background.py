@@ -1,8 +1,10 @@
 """Background work: analysing documents and verifying their loops without ever blocking the editor.
 
-* Analysis (tree-sitter + legality, tens of milliseconds) runs in the thread pool: at once on open,
-  debounced on change; a result for a version the user has already typed past is thrown away and the
-  newest text is analysed instead.
+* Analysis (tree-sitter + legality) runs in the thread pool: the whole file on open, and after an
+  edit (debounced) only the loops the edits touched (`incremental`; the others keep their analysis
+  and their verification results, moved). A result for a version the user has already typed past is
+  thrown away and the newest text is analysed instead. Full analyses that verification asks for are
+  run once per document version, however many loops wait for one.
 * Verification (compile, differential test, benchmark: seconds) runs as asyncio tasks, at most
   `Settings.job_limit` loops at a time, nearest to the cursor first. It starts on open or on save
   (`verifyOn`), again for changed loops once typing pauses, or on demand. A job whose loop text
@@ -24,7 +26,7 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,8 +37,16 @@ from simdlens import summary
 from simdlens.config import Settings
 from simdlens.core import Analysis, CandidateResult, Kernel, Language, LoopReport
 from simdlens.server.documents import APPLIED, OpenDocument, merge
+from simdlens.server.incremental import EditedDocument
 from simdlens.server.positions import LineIndex
-from simdlens.server.state import AppliedNote, DocumentSnapshot, LoopState, LoopStatus, rebase_report
+from simdlens.server.state import (
+    AppliedNote,
+    DocumentSnapshot,
+    LoopState,
+    LoopStatus,
+    compact_kernel,
+    rebase_report,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +73,21 @@ class AnalysisResult:
     skipped: str = ""  # why the document is not analysed ("binary file", "larger than 2 MB")
     full: FullAnalysis | None = None
     rest: Callable[[], AnalysisResult] | None = None  # the loops not analysed yet (progressive open)
+    reused: frozenset[str] = frozenset()  # loops whose analysis was moved from the last snapshot, not redone
+    judged: int = 0  # loops analysed (again) for this result
 
 
 class Engine(Protocol):
     """The pipeline as the server uses it (`simdlens.server.engine.PipelineEngine` is the real one)."""
 
     def analyze(self, source: bytes, path: str, language: Language, settings: Settings,
-                first: int | None = None) -> AnalysisResult: ...
+                first: int | None = None, *, uri: str = "", version: int = 0) -> AnalysisResult: ...
+
+    def analyze_edits(self, request: EditedDocument, settings: Settings) -> AnalysisResult | None: ...
+
+    def judge_loops(self, uri: str, version: int, loop_ids: Collection[str]) -> FullAnalysis | None: ...
+
+    def forget(self, uri: str) -> None: ...
 
     async def verify(self, report: LoopReport, source: bytes, settings: Settings, *, bypass_cache: bool,
                      priority: int) -> LoopReport: ...
@@ -116,6 +134,7 @@ class Background:
         self._progress: _Progress | None = None
         self._done_in_batch = 0
         self._full: OrderedDict[str, tuple[int, FullAnalysis]] = OrderedDict()
+        self._inflight: dict[tuple[str, int], asyncio.Future[AnalysisResult]] = {}  # full analyses running
 
     # ---------------------------------------------------------------- documents
 
@@ -139,6 +158,7 @@ class Background:
     def close(self, uri: str) -> None:
         self.documents.pop(uri, None)
         self._full.pop(uri, None)
+        self._engine.forget(uri)
         for tasks in (self._analysis, self._verify_timers):
             task = tasks.pop(uri, None)
             if task:
@@ -181,9 +201,11 @@ class Background:
         while (doc := self.documents.get(uri)) is not None:
             version, source, settings = doc.version, doc.source, self._settings()
             started = time.perf_counter()
-            # A first open publishes the top of a big file before the rest is analysed.
-            first = FIRST_LOOPS if doc.snapshot is None else None
-            result = await self._run_analysis(doc, source, settings, first)
+            result = await self._run_incremental(doc, version, source, settings)
+            if result is None:
+                # A first open publishes the top of a big file before the rest is analysed.
+                first = FIRST_LOOPS if doc.snapshot is None else None
+                result = await self._run_analysis(doc, source, settings, first, version=version)
             if self.documents.get(uri) is not doc or doc.version != version:
                 continue  # the user typed on: analyse the newest text instead
             if result.rest is not None:
@@ -195,8 +217,8 @@ class Background:
                     result = dataclasses.replace(result, rest=None, errors=(*result.errors, f"analysis failed: {exc}"))
                 if self.documents.get(uri) is not doc or doc.version != version:
                     continue
-            log.info("analysed %s v%s: %d loops in %.0f ms", uri.rsplit("/", 1)[-1], version, len(result.reports),
-                     1000 * (time.perf_counter() - started))
+            log.info("analysed %s v%s: %d loops (%d judged, %d moved) in %.0f ms", uri.rsplit("/", 1)[-1], version,
+                     len(result.reports), result.judged, len(result.reused), 1000 * (time.perf_counter() - started))
             kernels = await self._kernels_to_compare(doc, result)
             if self.documents.get(uri) is not doc or doc.version != version:
                 continue
@@ -212,13 +234,35 @@ class Background:
                 self._debounce_verify(uri)
             return
 
-    async def _run_analysis(self, doc: OpenDocument, source: bytes, settings: Settings,
-                            first: int | None) -> AnalysisResult:
-        if doc.language is None:
-            return AnalysisResult((), skipped="not a C or C++ file")
+    async def _run_incremental(self, doc: OpenDocument, version: int, source: bytes,
+                               settings: Settings) -> AnalysisResult | None:
+        """Only the loops edited since the last snapshot judged again; None: analyse the whole text."""
+        base = doc.snapshot
+        if base is None or base.skipped or doc.language is None or base.language != doc.language:
+            return None
+        edits = doc.log.since(base.version)
+        if edits is None:
+            return None
+        request = EditedDocument(doc.uri, doc.path, doc.language, version, source, base.version, base.source,
+                                 tuple(s.report.analysis for s in base.loops), edits)
         try:
             return await asyncio.get_running_loop().run_in_executor(
-                self._ls.thread_pool, self._engine.analyze, source, doc.path, doc.language, settings, first)
+                self._ls.thread_pool, self._engine.analyze_edits, request, settings)
+        except Exception:  # a bug in the incremental path costs a full analysis, never the document
+            log.exception("incremental analysis of %s failed", doc.uri)
+            self._engine.forget(doc.uri)
+            return None
+
+    async def _run_analysis(self, doc: OpenDocument, source: bytes, settings: Settings,
+                            first: int | None, *, version: int | None = None) -> AnalysisResult:
+        """The whole text analysed; with `version`, the engine keeps its tree for later edits."""
+        if doc.language is None:
+            return AnalysisResult((), skipped="not a C or C++ file")
+        analyze = functools.partial(self._engine.analyze, source, doc.path, doc.language, settings, first)
+        if version is not None:
+            analyze = functools.partial(analyze, uri=doc.uri, version=version)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._ls.thread_pool, analyze)
         except Exception as exc:  # a bug in analysis must not take the server down
             log.exception("analysis of %s failed", doc.uri)
             return AnalysisResult((), errors=(f"analysis failed: {exc.__class__.__name__}: {exc}",))
@@ -227,7 +271,8 @@ class Background:
         """The new kernels of the loops that have results, extracted off the event loop: a result is
         kept only while its loop's kernel is unchanged."""
         full = result.full
-        wanted = [s.loop_id for s in doc.snapshot.loops if s.report.kernel is not None] if doc.snapshot else []
+        wanted = [s.loop_id for s in doc.snapshot.loops
+                  if s.report.kernel is not None and s.loop_id not in result.reused] if doc.snapshot else []
         if full is None or not wanted:
             return {}
         return await asyncio.get_running_loop().run_in_executor(
@@ -235,9 +280,11 @@ class Background:
 
     def _snapshot(self, doc: OpenDocument, version: int, source: bytes, result: AnalysisResult,
                   waiting: str, kernels: Mapping[str, Kernel | None] | None = None) -> DocumentSnapshot:
-        if result.full is not None:
+        if result.full is not None and not waiting:  # IR and kernels only where verification will want them
             self._remember_full(doc.uri, version, result.full)
-        snapshot = merge(doc, version, source, result.reports, result.errors, waiting, kernels or {})
+        snapshot = merge(doc, version, source, result.reports, result.errors, waiting, kernels or {}, result.reused)
+        doc.judged_at = {s.loop_id: doc.judged_at.get(s.loop_id, version) if s.loop_id in result.reused else version
+                         for s in snapshot.loops}
         if result.skipped:
             snapshot = dataclasses.replace(snapshot, skipped=result.skipped, loops=())
         return snapshot
@@ -248,16 +295,31 @@ class Background:
         while len(self._full) > FULL_ANALYSES_KEPT:
             self._full.popitem(last=False)
 
-    async def full_analysis(self, snapshot: DocumentSnapshot) -> FullAnalysis | None:
-        """The full analysis of a snapshot's text: kept for recently analysed documents, else redone."""
+    async def full_analysis(self, snapshot: DocumentSnapshot, loop_id: str) -> FullAnalysis | None:
+        """A full analysis (IR, kernels) of a snapshot's text holding `loop_id`: kept for recently
+        analysed documents, else redone - once per version, however many jobs ask meanwhile."""
         kept = self._full.get(snapshot.uri)
-        if kept is not None and kept[0] == snapshot.version:
+        if kept is not None and kept[0] == snapshot.version and loop_id in kept[1].analyses:
             self._full.move_to_end(snapshot.uri)
             return kept[1]
         doc = self.documents.get(snapshot.uri)
         if doc is None or snapshot.language is None:
             return None
-        result = await self._run_analysis(doc, snapshot.source, self._settings(), None)
+        try:  # the document's tree is kept at this version: judge just this loop (milliseconds)
+            some = await asyncio.get_running_loop().run_in_executor(
+                self._ls.thread_pool, self._engine.judge_loops, snapshot.uri, snapshot.version, (loop_id,))
+        except Exception:
+            log.exception("analysing loop %s of %s failed", loop_id, snapshot.uri)
+            some = None
+        if some is not None and loop_id in some.analyses:
+            return some
+        key = (snapshot.uri, snapshot.version)
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._run_analysis(doc, snapshot.source, self._settings(), None))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _done: self._inflight.pop(key, None))
+        result = await asyncio.shield(task)
         if result.full is not None:
             self._remember_full(snapshot.uri, snapshot.version, result.full)
         return result.full
@@ -409,7 +471,7 @@ class Background:
         self._update_loop(job.uri, job.loop_id,
                           lambda s: dataclasses.replace(s, status=LoopStatus.VERIFYING, detail="", isa=isa))
         try:
-            full = await self.full_analysis(snapshot)
+            full = await self.full_analysis(snapshot, job.loop_id)
             analysis = full.analyses.get(job.loop_id) if full else None
             kernel = await asyncio.get_running_loop().run_in_executor(
                 self._ls.thread_pool, full.kernels.get, job.loop_id) if full and analysis else None
@@ -435,9 +497,11 @@ class Background:
         """Put a verification result on the newest snapshot, or drop it if its loop changed."""
         doc = self.documents.get(job.uri)
         current = doc.snapshot if doc else None
-        if current is not None and current.version != version and report.kernel is not None:
-            # Same loop text, but a typedef or macro it uses may have changed: compare the kernels.
-            full = await self.full_analysis(current)
+        if current is not None and current.version != version and report.kernel is not None \
+                and doc is not None and doc.judged_at.get(job.loop_id, current.version) > version:
+            # Same loop text, judged again since (a typedef, a macro or the function around it changed):
+            # compare the kernels. A loop only moved since keeps its kernel.
+            full = await self.full_analysis(current, job.loop_id)
             now = full.kernels.get(job.loop_id) if full else None
             if now is None or now.content_hash != report.kernel.content_hash:
                 self._requeue(job, version, "its kernel changed")
@@ -452,7 +516,7 @@ class Background:
             return
 
         def done(state: LoopState) -> LoopState:
-            new_report = dataclasses.replace(state.report, kernel=report.kernel, results=moved.results,
+            new_report = dataclasses.replace(state.report, kernel=compact_kernel(report.kernel), results=moved.results,
                                              notes=moved.notes or state.report.notes)
             best = summary.best(new_report)
             return LoopState(new_report, LoopStatus.DONE, "", best.candidate.isa if best else state.isa)

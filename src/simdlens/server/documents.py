@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from simdlens import summary
@@ -50,6 +50,14 @@ class OpenDocument:
     log: EditLog = field(default_factory=EditLog)
     snapshot: DocumentSnapshot | None = None
     applied: list[tuple[int, AppliedNote]] = field(default_factory=list)  # (version of its span, note)
+    _lines: LineIndex | None = field(default=None, repr=False, compare=False)
+    judged_at: dict[str, int] = field(default_factory=dict)  # loop id -> the version it was last analysed at
+
+    def lines_of(self, source: bytes) -> LineIndex:
+        """The line index of `source` (built once per text: every edit and every snapshot needs one)."""
+        if self._lines is None or self._lines.source is not source:
+            self._lines = LineIndex(source)
+        return self._lines
 
     def apply(self, version: int, changes: Iterable[Change], encoding: Encoding) -> None:
         source = self.source
@@ -58,12 +66,12 @@ class OpenDocument:
                 self.log.forget_before(version)
                 source = encode_text(change.text)
                 continue
-            lines = LineIndex(source)
+            lines = self.lines_of(source)
             start = lines.lsp_to_byte(*change.start, encoding)
             end = max(start, lines.lsp_to_byte(*change.end, encoding))
             new = encode_text(change.text)
             source = source[:start] + new + source[end:]
-            self.log.record(ByteEdit(version, start, end, len(new)))
+            self.log.record(ByteEdit(version, start, end, len(new), new))
         self.source = source
         self.version = version
 
@@ -128,28 +136,37 @@ def fresh_state(report: LoopReport, waiting: str) -> LoopState:
 
 
 def carry_over(old: LoopState, new: LoopReport, log: EditLog, since: int, lines: LineIndex,
-               kernels: Mapping[str, Kernel | None]) -> LoopState | None:
+               kernels: Mapping[str, Kernel | None], *, moved: bool = False) -> LoopState | None:
     """`old`'s verification state on the re-analysed loop `new` (same loop id, hence same text), if its
-    kernel is unchanged (a typedef or macro may have changed) and its edits still apply."""
+    kernel is unchanged (a typedef or macro may have changed) and its edits still apply. `moved`: the
+    analysis was not redone (nothing the loop depends on changed), so neither is the kernel: it moves."""
     if old.status in (LoopStatus.ANALYSED, LoopStatus.SKIPPED):
         return None
     kernel = old.report.kernel
-    if kernel is not None:
+    if kernel is not None and moved:
+        if kernel.loop_span is not None:
+            where = log.map_range(kernel.loop_span.start_byte, kernel.loop_span.end_byte, since)
+            if where is None:
+                return None
+            kernel = dataclasses.replace(kernel, loop_span=span_of(lines, *where))
+    elif kernel is not None:
         now = kernels.get(old.loop_id)
         if now is None or now.content_hash != kernel.content_hash:
             return None
         kernel = now
-    moved = rebase_report(old.report, log, since, lines)
-    if moved is None:
+    rebased = rebase_report(old.report, log, since, lines)
+    if rebased is None:
         return None
-    report = dataclasses.replace(new, kernel=kernel, results=moved.results, notes=moved.notes or new.notes)
+    report = dataclasses.replace(new, kernel=kernel, results=rebased.results, notes=rebased.notes or new.notes)
     return LoopState(report, old.status, old.detail, old.isa)
 
 
 def merge(doc: OpenDocument, version: int, source: bytes, reports: Iterable[LoopReport], errors: tuple[str, ...],
-          waiting: str, kernels: Mapping[str, Kernel | None] | None = None) -> DocumentSnapshot:
-    """A snapshot of `doc` at `version` from a new analysis, keeping what is still true of the old one."""
-    lines = LineIndex(source)
+          waiting: str, kernels: Mapping[str, Kernel | None] | None = None,
+          moved: Collection[str] = ()) -> DocumentSnapshot:
+    """A snapshot of `doc` at `version` from a new analysis, keeping what is still true of the old one.
+    `moved`: loops whose analysis was carried over from the old snapshot rather than redone."""
+    lines = doc.lines_of(source)
     old = doc.snapshot
     applied = doc.applied_notes(lines) if version == doc.version else ()
     regions = [(n.span.start_byte, n.span.end_byte) for n in applied] + rewritten_regions(source)
@@ -160,8 +177,10 @@ def merge(doc: OpenDocument, version: int, source: bytes, reports: Iterable[Loop
         if in_helper or any(start <= loop.start_byte and loop.end_byte <= end for start, end in regions):
             states.append(LoopState(report, LoopStatus.ANALYSED, APPLIED))
             continue  # the rewrite's own vector and tail loops: measured as a whole, not one by one
-        previous = old.loop(report.analysis.site.loop_id) if old else None
-        kept = carry_over(previous, report, doc.log, old.version, lines, kernels or {}) if previous and old else None
+        loop_id = report.analysis.site.loop_id
+        previous = old.loop(loop_id) if old else None
+        kept = carry_over(previous, report, doc.log, old.version, lines, kernels or {},
+                          moved=loop_id in moved) if previous and old else None
         states.append(kept or fresh_state(report, waiting))
     return DocumentSnapshot(
         uri=doc.uri, path=doc.path, version=version, source=source, language=doc.language, lines=lines,

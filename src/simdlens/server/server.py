@@ -18,13 +18,14 @@ import dataclasses
 import functools
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from simdlens import __version__
 from simdlens.analysis.parse import language_for
@@ -38,21 +39,47 @@ from simdlens.server.state import DocumentSnapshot
 
 log = logging.getLogger("simdlens.server")
 
+DIAGNOSTICS_KEPT = 2  # documents whose last diagnostics are kept for reuse (those being verified, mostly)
+
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DocumentsOwnProtocol(LanguageServerProtocol):
+    """pygls's protocol without its own copy of every open document: simdlens keeps the bytes it
+    analyses (`documents.OpenDocument`), and a second copy of fifty big files costs the editor memory
+    (and re-splicing pygls's copy costs every keystroke time). Only the handlers are called."""
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+    def _user_handler(self, method: str, params: Any) -> Generator[Any, Any, None]:
+        handler = self.fm.features.get(method)
+        if handler is not None:
+            yield handler, (params,), None
 
 
 class SimdlensServer(LanguageServer):
     """pygls's server plus simdlens's state: settings, open documents and background work."""
 
     def __init__(self, engine: Engine, base: Settings | None = None) -> None:
-        super().__init__("simdlens", __version__)
+        super().__init__("simdlens", __version__, protocol_cls=DocumentsOwnProtocol)
         self.engine = engine
         self.config = server_config.ServerConfig(base)
         self.background = Background(self, engine, lambda: self.config.settings, self.publish,
                                      lambda: self._capability("window.work_done_progress"))
         self._refresh_pending = False
         self._skip_told: set[str] = set()
+        self._diagnostics: dict[str, diagnostics.Reuse] = {}  # by document: the last publish's diagnostics
 
     # ---------------------------------------------------------------- client capabilities
 
@@ -75,6 +102,13 @@ class SimdlensServer(LanguageServer):
         return self._capability("window.show_document.support")
 
     @property
+    def lazy_lenses(self) -> bool:
+        """The client resolves lenses' commands itself (`codeLens.resolveSupport`, LSP 3.18)."""
+        lens = self.client_capabilities.text_document and self.client_capabilities.text_document.code_lens
+        support = getattr(lens, "resolve_support", None) if lens else None
+        return bool(support and "command" in support.properties)
+
+    @property
     def lazy_edits(self) -> bool:
         resolve = self.client_capabilities.text_document and self.client_capabilities.text_document.code_action
         support = resolve.resolve_support if resolve else None
@@ -85,7 +119,11 @@ class SimdlensServer(LanguageServer):
     def publish(self, snapshot: DocumentSnapshot) -> None:
         """A new snapshot: diagnostics now, lenses on the client's next refresh."""
         try:
-            found = diagnostics.diagnostics(snapshot, self.config.settings.diagnostics, self.encoding)
+            reuse = self._diagnostics.pop(snapshot.uri, None) or diagnostics.Reuse()
+            self._diagnostics[snapshot.uri] = reuse  # the documents published last keep theirs (memory)
+            while len(self._diagnostics) > DIAGNOSTICS_KEPT:
+                del self._diagnostics[next(iter(self._diagnostics))]
+            found = diagnostics.diagnostics(snapshot, self.config.settings.diagnostics, self.encoding, reuse)
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=snapshot.uri, diagnostics=found, version=snapshot.version))
             if snapshot.skipped and snapshot.uri not in self._skip_told:
@@ -301,6 +339,7 @@ def build_server(engine: Engine | None = None, base: Settings | None = None) -> 
     @guarded(nothing)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
         background.close(params.text_document.uri)
+        ls._diagnostics.pop(params.text_document.uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
     # -------------------------------------------------------------- features (read-only, from snapshots)
@@ -318,7 +357,16 @@ def build_server(engine: Engine | None = None, base: Settings | None = None) -> 
     @guarded(list)
     def on_code_lens(params: types.CodeLensParams) -> list[types.CodeLens]:
         snapshot = background.snapshot(params.text_document.uri)
-        return code_lens.code_lenses(snapshot, ls.encoding) if snapshot else []
+        return code_lens.code_lenses(snapshot, ls.encoding, lazy=ls.lazy_lenses) if snapshot else []
+
+    @ls.feature(types.CODE_LENS_RESOLVE)
+    def on_code_lens_resolve(lens: types.CodeLens) -> types.CodeLens:
+        try:
+            data = lens.data if isinstance(lens.data, dict) else {}
+            return code_lens.resolve(background.snapshot(str(data.get("uri", ""))), lens)
+        except Exception:
+            log.exception("codeLens/resolve failed")
+            return lens
 
     @ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
         code_action_kinds=[code_actions.KIND], resolve_provider=True))

@@ -14,8 +14,25 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from simdlens.core import CandidateResult, Language, LoopReport, Span, TextEdit
+from simdlens.core import CandidateResult, Kernel, Language, LoopReport, Span, TextEdit
 from simdlens.server.positions import LineIndex, span_of
+
+_TEXTS: dict[str, str] = {}  # reason texts, function names, kernel preambles: the same few over and over
+
+
+def shared_text(text: str) -> str:
+    """One object for equal strings the server keeps for many loops (an editor holds thousands)."""
+    if len(_TEXTS) > 200_000:  # bounded: a long session must not grow it forever
+        _TEXTS.clear()
+    return _TEXTS.setdefault(text, text)
+
+
+def compact_kernel(kernel: Kernel | None) -> Kernel | None:
+    """A kernel kept in a snapshot, its preamble (the file's includes and declarations, alike for
+    every loop of a file) shared with the other loops'."""
+    if kernel is None:
+        return None
+    return dataclasses.replace(kernel, preamble=shared_text(kernel.preamble))
 
 
 class LoopStatus(enum.StrEnum):
@@ -29,7 +46,7 @@ class LoopStatus(enum.StrEnum):
     FAILED = "failed"  # the pipeline itself failed for this loop; `detail` says how
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoopState:
     report: LoopReport
     status: LoopStatus
@@ -109,6 +126,7 @@ class ByteEdit:
     start: int
     old_end: int
     new_length: int
+    text: bytes = b""  # the new bytes (new_length of them), for re-parsing incrementally
 
 
 class EditLog:
@@ -131,21 +149,32 @@ class EditLog:
         self._edits = [e for e in self._edits if e.version > version]
         self._oldest = max(self._oldest, version)
 
+    def since(self, version: int) -> tuple[ByteEdit, ...] | None:
+        """The edits made after `version`, oldest first; None when they are no longer all known."""
+        if version < self._oldest:
+            return None
+        return tuple(e for e in self._edits if e.version > version)
+
     def map_range(self, start: int, end: int, since: int) -> tuple[int, int] | None:
         """Where bytes [start, end) of version `since` are now; None if an edit touched them."""
         if since < self._oldest:
             return None
-        for e in self._edits:
-            if e.version <= since:
-                continue
-            if end <= e.start:
-                continue  # the edit is entirely after the range
-            if start >= e.old_end:
-                delta = e.new_length - (e.old_end - e.start)
-                start, end = start + delta, end + delta
-                continue
-            return None
-        return start, end
+        return map_range(self._edits, start, end, since)
+
+
+def map_range(edits: Iterable[ByteEdit], start: int, end: int, since: int) -> tuple[int, int] | None:
+    """Where bytes [start, end) of version `since` are after `edits`; None if one of them touched them."""
+    for e in edits:
+        if e.version <= since:
+            continue
+        if end <= e.start:
+            continue  # the edit is entirely after the range
+        if start >= e.old_end:
+            delta = e.new_length - (e.old_end - e.start)
+            start, end = start + delta, end + delta
+            continue
+        return None
+    return start, end
 
 
 def rebase_report(report: LoopReport, log: EditLog, since: int, lines: LineIndex) -> LoopReport | None:

@@ -11,7 +11,7 @@ from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_s
 
 # Most specific first.
 FAMILIES = ("search", "compress", "argminmax", "byte_avg", "sad", "dot_product", "reduction", "peel", "split", "gather",
-            "strided", "select", "convert", "induction", "reverse", "elementwise")
+            "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
 def rule_name(features: frozenset[str], loop: LoopIR) -> str:

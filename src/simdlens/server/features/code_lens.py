@@ -6,8 +6,11 @@
     no safe rewrite: recurrence on a[i-1]                   -> simdlens.showReport / simdlens.verifyLoop
     not verified: no C compiler found                       -> simdlens.showReport
 
-Every lens carries its command, so no `codeLens/resolve` round trip is needed. The server asks the
-client to refresh lenses (`workspace/codeLens/refresh`) when verification results arrive.
+A client that declares it resolves lenses (`codeLens.resolveSupport` with "command", LSP 3.18)
+gets them without commands, each with `data` naming its loop, and asks `codeLens/resolve` for the
+ones it shows: a 10,000-line file's thousand lenses are then cheap to send. Other clients get every
+lens with its command. The server asks the client to refresh lenses (`workspace/codeLens/refresh`)
+when verification results arrive.
 """
 
 from __future__ import annotations
@@ -60,7 +63,34 @@ def lens_title(state: LoopState) -> tuple[str, str]:
     return "vectorizable — verify", VERIFY_LOOP
 
 
-def code_lenses(snapshot: DocumentSnapshot, encoding: Encoding) -> list[types.CodeLens]:
+def lens_command(snapshot: DocumentSnapshot, state: LoopState) -> types.Command | None:
+    """The command (title and click) of one loop's lens; None when the loop gets no lens."""
+    title, command = lens_title(state)
+    if not title:
+        return None
+    arguments: list[object] = [snapshot.uri, state.loop_id]
+    if command == APPLY_AND_BENCHMARK:
+        best = summary.ranked_wins(state.report)[0]
+        arguments += [best.candidate.key, snapshot.version]
+    elif command == SHOW_REPORT:
+        arguments = [snapshot.uri]
+    return types.Command(title=title, command=command, arguments=arguments)
+
+
+def resolve(snapshot: DocumentSnapshot | None, lens: types.CodeLens) -> types.CodeLens:
+    """Fill in the command of a lens sent without one, from the newest snapshot."""
+    data = lens.data if isinstance(lens.data, dict) else {}
+    if lens.command is not None:
+        return lens
+    state = snapshot.loop(str(data.get("loopId", ""))) if snapshot is not None else None
+    command = lens_command(snapshot, state) if snapshot is not None and state is not None else None
+    # The loop changed since the lens was sent: a refresh is on its way; until then say so.
+    lens.command = command or types.Command(title="simdlens: updating…", command="")
+    return lens
+
+
+def code_lenses(snapshot: DocumentSnapshot, encoding: Encoding, *, lazy: bool = False) -> list[types.CodeLens]:
+    """The document's lenses; `lazy`: loops' lenses without their commands (see the module doc)."""
     if snapshot.skipped:
         return []
     lenses: list[types.CodeLens] = []
@@ -74,19 +104,15 @@ def code_lenses(snapshot: DocumentSnapshot, encoding: Encoding) -> list[types.Co
     for state in snapshot.loops:
         if state.detail == APPLIED or any(span.start_byte <= state.span.start_byte < span.end_byte for span in covered):
             continue  # a rewrite simdlens wrote: not offered again (its own lens speaks when it has one)
-        title, command = lens_title(state)
-        if not title:
+        if lazy:
+            if not lens_title(state)[0]:
+                continue
+            lenses.append(types.CodeLens(range=lsp_range(snapshot.lines, state.header, encoding),
+                                         data={"uri": snapshot.uri, "loopId": state.loop_id}))
             continue
-        arguments: list[object] = [snapshot.uri, state.loop_id]
-        if command == APPLY_AND_BENCHMARK:
-            best = summary.ranked_wins(state.report)[0]
-            arguments += [best.candidate.key, snapshot.version]
-        elif command == SHOW_REPORT:
-            arguments = [snapshot.uri]
-        lenses.append(types.CodeLens(
-            range=lsp_range(snapshot.lines, state.header, encoding),
-            command=types.Command(title=title, command=command, arguments=arguments),
-        ))
+        command = lens_command(snapshot, state)
+        if command is not None:
+            lenses.append(types.CodeLens(range=lsp_range(snapshot.lines, state.header, encoding), command=command))
     return lenses
 
 

@@ -180,21 +180,25 @@ async def show_report(ls: SimdlensServer, *args: Any) -> dict[str, Any]:
     snapshot = await ls.background.analysed(uri)
     if snapshot is None:
         return {"markdown": "", "reason": "document is not open"}
-    markdown = report_markdown(snapshot)
+    markdown = await asyncio.to_thread(report_markdown, snapshot)  # a snapshot is immutable: safe in a thread
     answer: dict[str, Any] = {"markdown": markdown}
     if ls.show_document_supported:
         try:
             folder = ls.config.settings.cache_path / "reports"
-            folder.mkdir(parents=True, exist_ok=True)
             digest = hashlib.sha256(uri.encode()).hexdigest()[:8]
             path = folder / f"{Path(snapshot.path).stem or 'document'}-{digest}.md"
-            path.write_text(markdown, encoding="utf-8")
+            await asyncio.to_thread(_write_report, path, markdown)  # a slow disk must not stall the editor
             shown = await ls.window_show_document_async(types.ShowDocumentParams(uri=path.as_uri(), take_focus=True))
             answer["uri"] = path.as_uri()
             answer["shown"] = bool(shown.success)
         except OSError as exc:  # no writable cache dir: the result still carries the report
             log.warning("could not write the report: %s", exc)
     return answer
+
+
+def _write_report(path: Path, markdown: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(markdown, encoding="utf-8")
 
 
 # -------------------------------------------------------------------------------- clearCache

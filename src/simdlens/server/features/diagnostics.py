@@ -67,11 +67,33 @@ def _diagnostic(snapshot: DocumentSnapshot, state: LoopState, encoding: Encoding
     )
 
 
-def diagnostics(snapshot: DocumentSnapshot, verbosity: str, encoding: Encoding) -> list[types.Diagnostic]:
+class Reuse:
+    """The diagnostics of the last publish of one document, by loop: a loop whose state object is
+    the same (only another loop's verification finished) keeps its diagnostic, so a result costs one
+    diagnostic, not a thousand."""
+
+    def __init__(self) -> None:
+        self._key: tuple[object, str] | None = None
+        self._by_loop: dict[str, tuple[LoopState, types.Diagnostic | None]] = {}
+
+    def get(self, snapshot: DocumentSnapshot, state: LoopState, encoding: Encoding) -> types.Diagnostic | None:
+        key = (snapshot.lines, encoding)  # positions depend on the text and the encoding
+        if self._key is None or self._key[0] is not key[0] or self._key[1] != key[1]:
+            self._key, self._by_loop = key, {}
+        kept = self._by_loop.get(state.loop_id)
+        if kept is not None and kept[0] is state:
+            return kept[1]
+        found = _diagnostic(snapshot, state, encoding)
+        self._by_loop[state.loop_id] = (state, found)
+        return found
+
+
+def diagnostics(snapshot: DocumentSnapshot, verbosity: str, encoding: Encoding,
+                reuse: Reuse | None = None) -> list[types.Diagnostic]:
     if verbosity == "off" or snapshot.skipped:
         return []
-    found = [d for s in snapshot.loops
-             if s.detail != APPLIED and (d := _diagnostic(snapshot, s, encoding)) is not None]
+    make = reuse.get if reuse is not None else _diagnostic
+    found = [d for s in snapshot.loops if s.detail != APPLIED and (d := make(snapshot, s, encoding)) is not None]
     if verbosity == "verified":
         found = [d for d in found if d.code == "SL102"]
     return found
