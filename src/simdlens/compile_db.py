@@ -95,6 +95,12 @@ class CompileFlags:
                 out[name] = value
         return out
 
+    @property
+    def defines_complete(self) -> bool:
+        """Whether `defines` are every macro the build gives this file: its own database entry, and no
+        `-include`, `-imacros` or response file that could define more (then an undefined name is known)."""
+        return self.exact and not any(d.startswith(("-include", "-imacros", "@")) for d in self.dropped)
+
     def define_args(self) -> tuple[str, ...]:
         return tuple(f"-D{n}={v}" if v is not None else f"-U{n}" for n, v in self.defines)
 

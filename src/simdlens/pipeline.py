@@ -174,7 +174,8 @@ def analyze_document(source: bytes, path: str, language: Language, settings: Set
     from simdlens.analysis import analyze_file
 
     flags = compile_flags(settings, path)
-    return analyze_file(source, path, language, include_dirs=flags.include_dirs, defines=flags.define_map())
+    return analyze_file(source, path, language, include_dirs=flags.include_dirs, defines=flags.define_map(),
+                        defines_complete=flags.defines_complete)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -3,6 +3,12 @@ and go into its kernel's preamble so the kernel compiles on its own."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
 from simdlens.analysis import analyze_file
 from simdlens.analysis.context import FileContext
 from simdlens.analysis.parse import parse
@@ -85,3 +91,26 @@ def test_a_typedef_is_not_seen_outside_its_block_or_before_it() -> None:
     for a, name in ((before, "late_t"), (after, "inner_t")):
         assert a.verdict.value == "not_vectorizable"
         assert any(r.code == "unknown_type" and f"'{name}'" in r.message for r in a.reasons), a.reasons
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_a_local_typedef_shadowing_a_file_typedef_gives_a_kernel_that_compiles(tmp_path: Path) -> None:
+    src = b"""typedef float real;
+void f(double *restrict a, const double *restrict b, int n)
+{
+    typedef double real;
+    for (int i = 0; i < n; i++) { real t = b[i] * 2.0; a[i] = t; }
+}
+"""
+    fa = analyze_file(src, "t.c", "c")
+    a = fa.analyses[0]
+    assert a.verdict.value == "vectorizable", a.reasons
+    assert a.loop is not None and {s.name: s.type.name for s in a.loop.scalars}["t"] == "double"
+    kernel = fa.kernels[a.site.loop_id]
+    assert "typedef float real;" not in kernel.preamble  # both would be "conflicting types for 'real'"
+    code = tmp_path / "k.c"
+    # the kernel's `real` is the function's double, not the file's float
+    code.write_text(kernel.preamble + "\n" + kernel.source + '\n_Static_assert(sizeof(real) == 8, "double");\n')
+    proc = subprocess.run(["gcc", "-std=c11", "-c", "-Wall", "-o", str(tmp_path / "k.o"), str(code)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr

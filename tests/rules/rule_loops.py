@@ -540,3 +540,24 @@ SPECIAL["quad_store_i64"] = """void quad(int64_t *restrict d, const int64_t *res
 SPECIAL["xyz_store_f64"] = """void xyz_d(double *restrict d, const double *restrict x, const double *restrict y, int n) {
     for (int i = 0; i < n; i++) { d[3 * i] = x[i]; d[3 * i + 1] = y[i]; d[3 * i + 2] = x[i] * y[i]; }
 }"""
+# A signed 16-bit value divided by an unsigned constant: C divides the huge unsigned image of a negative
+# value, so the result must never come from a signed 16-bit multiply-high.
+SPECIAL["div_int16_by_unsigned"] = """void du(int16_t *restrict o, const int16_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) o[i] = a[i] / 7u;
+}"""
+# A local declared without a value and assigned in both branches; block-local temporaries of one name in
+# sibling branches.
+SPECIAL["branch_declared_later"] = """void sib(int *restrict o, const int *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        int v;
+        if (a[i] > 0) { int t = a[i] * 2; v = t; } else { int t = 3 - a[i]; v = t; }
+        o[i] = v;
+    }
+}"""
+# A body local whose last value is read after the loop: refused (no lane extraction), never a rewrite that
+# returns the value from before the loop.
+SPECIAL["live_out_local"] = """int keep_last(int *restrict d, const int *restrict a, int n) {
+    int last = 0;
+    for (int i = 0; i < n; i++) { last = a[i] * 2; d[i] = last; }
+    return last;
+}"""

@@ -27,6 +27,7 @@ REFUSED = {
     ("compress", "avx2"): "needs AVX-512",
     # AVX2 has no 64-bit arithmetic shift right (signed division by 2^k needs one).
     ("div_pow2_i64", "avx2"): "no shr for 4 int64",
+    **{("live_out_local", isa): "used after the loop" for isa in ("avx2", "avx512")},
     # fminf of two values that can both be zero: the zero's sign depends on gcc's operand order.
     **{(name, isa): "can both be zero" for name in ("fmin_signed_zero", "fmin_variable_clamp") for isa in ISAS},
 }
@@ -232,7 +233,8 @@ def test_byte_compress_runs_one_lane_per_byte(verified: dict[str, CaseResult]) -
     assert "_mm512_mask_compressstoreu_epi16" in verified["compress_uint16"].results["avx512"].candidate.function
 
 REFUSED.update({("gather_u8_table", isa): "no 8-bit gather" for isa in ISAS})
-EXPECTED_FAMILY.update({"div_reduce_cond": "reduction", "div_select_i16": "select"})
+EXPECTED_FAMILY.update({"div_reduce_cond": "reduction", "div_select_i16": "select",
+                        "div_int16_by_unsigned": "divide", "branch_declared_later": "select"})
 
 
 GROUPED = ("cmul_f32", "cmul_f64", "stereo_split", "stereo_split_i16", "rgb_grey", "odd_only", "even_only_u32",

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import Counter
+from collections.abc import Iterable
 
 from server_builders import candidate, measurement, ratio
 
 from simdlens.config import Settings
-from simdlens.core import CandidateResult, Kernel, Language, LoopReport, Status, Verdict
+from simdlens.core import Analysis, CandidateResult, Kernel, Language, LoopReport, Status, Verdict
 from simdlens.server.background import AnalysisResult, Background
 from simdlens.server.documents import Change, OpenDocument
 from simdlens.server.engine import PipelineEngine
@@ -225,3 +226,108 @@ def test_the_unit_of_an_edit_is_the_function_around_it_or_the_top_level_text_it_
     brace = SOURCE.index(b"}\n")
     assert edited_unit(root, brace, brace + 2) == dot  # new text over dot()'s closing brace: dot()
 
+
+
+PRECISION = b"""\
+#ifdef USE_FLOAT
+typedef float real;
+#else
+typedef double real;
+#endif
+
+void twice(real *restrict y, const real *restrict x, int n) {
+    for (int i = 0; i < n; i++)
+        y[i] = 2 * x[i];
+}
+
+void plus_one(real *restrict y, const real *restrict x, int n) {
+    for (int i = 0; i < n; i++)
+        y[i] = x[i] + 1;
+}
+"""
+
+
+def test_changed_compile_flags_judge_the_loops_outside_the_edit_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from simdlens.compile_db import CompileFlags
+    from simdlens.server import engine as engine_module
+    from simdlens.server.state import ByteEdit
+
+    flags = {"now": CompileFlags()}  # compile_commands.json as it is on disk when asked
+    monkeypatch.setattr(engine_module, "_compile_flags", lambda settings, path: flags["now"])
+    engine = PipelineEngine(use_cache=False)
+    uri, path = "file:///tmp/precision.c", "/tmp/precision.c"
+    opened = engine.analyze(PRECISION, path, "c", Settings(), uri=uri, version=1)
+    twice = next(r.analysis.site.loop_id for r in opened.reports if r.analysis.site.function == "twice")
+    assert opened.full is not None and "double *restrict y" in opened.full.kernels[twice].signature
+
+    flags["now"] = CompileFlags(defines=(("USE_FLOAT", "1"),))  # regenerated with -DUSE_FLOAT
+    where = PRECISION.index(b"x[i] + 1") + len(b"x[i] + 1")
+    source = PRECISION[:where] + b".0" + PRECISION[where:]  # typed in plus_one() only
+    request = EditedDocument(uri, path, "c", 2, source, 1, PRECISION, tuple(r.analysis for r in opened.reports),
+                             (ByteEdit(2, where, where, 2, b".0"),))
+    result = engine.analyze_edits(request, Settings())
+    assert result is not None and result.judged == 2 and not result.reused
+    assert result.full is not None and "float *restrict y" in result.full.kernels[twice].signature
+
+
+NEST = b"""\
+void add_rows(float *restrict c, const float *restrict a, int n, int m) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            c[i * m + j] += a[j];
+}
+
+#if USE_SLOW_PATH
+void first(float *y, int n) {
+    for (int i = 0; i < n; i++)
+        y[i] = 0;
+}
+
+void second(float *y, int n) {
+    for (int i = 0; i < n; i++)
+        y[i] = 1;
+}
+#endif
+"""
+SLOW_PATH_OFF = {"USE_SLOW_PATH": "0"}  # -DUSE_SLOW_PATH=0: the loops under it are skipped, naming its line
+
+
+def _messages(analyses: Iterable[Analysis]) -> dict[str, tuple[str, ...]]:
+    return {a.site.loop_id: tuple(r.message for r in a.reasons) for a in analyses}
+
+
+def _fresh(source: bytes) -> tuple[Analysis, ...]:
+    from simdlens.analysis import analyze_loops
+    from simdlens.server.incremental import LiveDocument
+
+    live = LiveDocument.build(source, "/tmp/nest.c", "c", 1, (), SLOW_PATH_OFF)
+    return analyze_loops(live.document.sites, live.document.tree, source, live.ctx)[0]
+
+
+def test_a_moved_loop_whose_reasons_name_a_line_is_judged_again() -> None:
+    from simdlens.server.incremental import LiveDocument
+    from simdlens.server.state import ByteEdit
+
+    base = _fresh(NEST)
+    messages = [m for ms in _messages(base).values() for m in ms]
+    assert any("contains the loop at line 3" in m for m in messages)  # the outer loop names its inner loop's line
+    assert sum("`#if USE_SLOW_PATH` (line 7)" in m for m in messages) == 2  # skipped loops name the #if's line
+    live = LiveDocument.build(NEST, "/tmp/nest.c", "c", 1, (), SLOW_PATH_OFF)
+
+    # a line typed above everything: every named line moves
+    typed = ByteEdit(2, 0, 0, 12, b"// add rows\n")
+    source = b"// add rows\n" + NEST
+    update = live.update(EditedDocument("u", "/tmp/nest.c", "c", 2, source, 1, NEST, base, (typed,)))
+    assert update is not None
+    got = _messages((*update.judged, *update.moved.values()))
+    assert got == _messages(_fresh(source))
+    assert any("contains the loop at line 4" in m for ms in got.values() for m in ms)
+    assert len(update.moved) == 1  # the inner loop names no line: moved, not judged again
+
+    # a line typed inside first(): second()'s loop moves down, the #if it names does not
+    at = source.index(b"y[i] = 0;")
+    newer = source[:at] + b"\n        " + source[at:]
+    update = live.update(EditedDocument("u", "/tmp/nest.c", "c", 3, newer, 1, NEST, base,
+                                        (typed, ByteEdit(3, at, at, 9, b"\n        "))))
+    assert update is not None
+    assert _messages((*update.judged, *update.moved.values())) == _messages(_fresh(newer))

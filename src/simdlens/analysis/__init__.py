@@ -31,8 +31,12 @@ class FileAnalysis:
 
 
 def analyze_file(source: bytes, path: str, language: Language, *, include_dirs: tuple[str, ...] | list[str] = (),
-                 defines: Mapping[str, str] | None = None, ctx: Any = None) -> FileAnalysis:
-    """Every loop of `source`, judged, with a kernel for each vectorizable one."""
+                 defines: Mapping[str, str] | None = None, defines_complete: bool = False,
+                 ctx: Any = None) -> FileAnalysis:
+    """Every loop of `source`, judged, with a kernel for each vectorizable one.
+
+    `defines_complete`: `defines` are all the build gives the file (its compile_commands.json entry), so
+    a macro defined nowhere is known to be undefined and the code it guards is skipped."""
     from simdlens.analysis.context import FileContext
     from simdlens.analysis.loops import find_loops
     from simdlens.analysis.parse import parse
@@ -45,7 +49,7 @@ def analyze_file(source: bytes, path: str, language: Language, *, include_dirs: 
     if ctx is None:
         try:
             ctx = FileContext.build(source, path, language, tree=tree, include_dirs=include_dirs,
-                                    defines=dict(defines or {}))
+                                    defines=dict(defines or {}), defines_complete=defines_complete)
         except Exception as e:
             log.exception("file context of %s", path)
             errors.append(f"{path}: cannot read declarations: {e}")

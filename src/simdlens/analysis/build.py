@@ -818,6 +818,7 @@ class _Builder:
         self.iv = ""
         self.iv_type = INT32
         self.locals: dict[str, CType] = {}
+        self.scopes: list[set[str]] = []  # names declared in each enclosing block of the body, innermost last
         self.local_aff: dict[str, _Aff] = {}
         self.arrays: dict[str, Array] = {}
         self.scalars: dict[str, Scalar] = {}
@@ -1518,6 +1519,13 @@ class _Builder:
     # ---- statements -------------------------------------------------------------------------------
 
     def _block(self, nodes: list[tree_sitter.Node], cond: bool) -> list[Stmt]:
+        self.scopes.append(set())
+        try:
+            return self._block_in_scope(nodes, cond)
+        finally:
+            self.scopes.pop()
+
+    def _block_in_scope(self, nodes: list[tree_sitter.Node], cond: bool) -> list[Stmt]:
         out: list[Stmt] = []
         for i, n in enumerate(nodes):
             if self.exclude is not None and n.id == self.exclude.id:
@@ -1647,6 +1655,12 @@ class _Builder:
             if t is None:
                 raise _Unsupported("unknown_type" if "long double" not in d.type else "long_double",
                                    f"unknown type '{d.type}' of {d.name}", n)
+            # the IR names a local by its name only: an inner `int t` hiding the body's `t` would merge them
+            if any(d.name in outer for outer in self.scopes[:-1]):
+                raise _Unsupported("shadowing", f"declares {d.name} again inside the loop body, hiding the outer "
+                                   f"{d.name}: rename one of them", n)
+            if self.scopes:
+                self.scopes[-1].add(d.name)
             self.locals[d.name] = t
             self.scalars[d.name] = Scalar(d.name, t, ScalarRole.LOCAL)
             value = dn.child_by_field_name("value") if dn.type == "init_declarator" else None
@@ -1659,6 +1673,8 @@ class _Builder:
                 else:
                     self.local_aff.pop(d.name, None)
                 out.append(Let(d.name, t, convert(self._expr(value), t), node_span(dn)))
+            else:  # `int v;`: its value is indeterminate until assigned, so any value (0) is the C program's
+                out.append(Let(d.name, t, Const(0, t, "0"), node_span(dn)))
         return out
 
     def _expr_stmt(self, e: tree_sitter.Node, cond: bool) -> list[Stmt]:
@@ -2046,6 +2062,9 @@ class _Builder:
         pk = self._if_pack(cnode, then, else_nodes, span, cond)
         if pk is not None:
             return pk
+        sel = self._if_select(cnode, then, else_nodes, span, cond)
+        if sel is not None:
+            return sel
         c = self._expr(cnode)
         then_s = self._block(then, True)
         else_s = self._block(else_nodes, True)
@@ -2115,6 +2134,32 @@ class _Builder:
         self.scalars[iname] = Scalar(iname, it, ScalarRole.ARG_INDEX, decl=(self._iv_decl(iname) or Decl(iname, "")).text)
         self.written_outer.update((name, iname))
         return [ArgReduce(name, iname, cmp, convert(value, t), index, t, span)]
+
+    def _if_select(self, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
+                   span: Span, cond: bool) -> list[Stmt] | None:
+        """`if (c) t = a; else t = b;` with `t` declared outside the loop and read only after it: assigned
+        on every iteration before any read, `t` is a private temporary, `t = c ? a : b`."""
+        if cond or len(then) != 1 or len(else_nodes) != 1:
+            return None
+        first, second = self._assign_parts(then[0]), self._assign_parts(else_nodes[0])
+        if first is None or second is None or first[0] != second[0]:
+            return None
+        name = first[0]
+        if name in self.locals or name == self.iv or name in self.walkers or name == self.count_var or (
+                self.range_ref is not None and name == self.range_ref[0]):
+            return None
+        uses = self.uses.get(name, [])
+        inside = [u for u in uses if span.start_byte <= u.pos < span.end_byte]
+        # exactly the two assignments here, every other use a read after them
+        if len(inside) != 2 or not all(u.write for u in inside):
+            return None
+        if any(u.write or u.pos < span.end_byte for u in uses if u not in inside):
+            return None
+        t = self._outer_scalar(name, cnode)
+        value = Select(self._expr(cnode), convert(self._expr(first[1]), t), convert(self._expr(second[1]), t), t)
+        self.written_outer.add(name)
+        self.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=(self._iv_decl(name) or Decl(name, "")).text)
+        return [Let(name, t, value, span)]
 
     def _if_pack(self, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
                  span: Span, cond: bool) -> list[Stmt] | None:

@@ -443,9 +443,12 @@ class FileContext:
     defines: Mapping[str, str] = field(default_factory=dict)  # the -D defines given to build()
     notes: tuple[str, ...] = ()  # one line per header that could not be used
     local_typedefs: tuple[LocalTypedef, ...] = ()  # typedefs in function bodies, by scope (see `at`)
-    # Local or project headers that were not found or not read: macros simdlens cannot see may come from
-    # them, so a macro it does not know is not known to be undefined (see `inactive_regions`).
+    # Headers that were not found or not read (system ones too: <limits.h> defines CHAR_BIT): macros
+    # simdlens cannot see may come from them, so a macro it does not know is not known to be undefined.
     unread_includes: tuple[str, ...] = ()
+    # True when `defines` are all the build's -D flags for this file (its compile database entry, no
+    # `-include`/`-imacros`); otherwise any macro could come from a flag simdlens was not told about.
+    defines_complete: bool = False
     _values: dict[str, int | None] = field(default_factory=dict, repr=False)
     _scoped: dict[tuple[int, ...], FileContext] = field(default_factory=dict, repr=False)
 
@@ -460,9 +463,11 @@ class FileContext:
         tree: tree_sitter.Tree | None = None,
         include_dirs: Iterable[str | os.PathLike[str]] = (),
         defines: Mapping[str, str] | None = None,
+        defines_complete: bool = False,
     ) -> FileContext:
         """Collect the context of `source` (already parsed as `tree` if given). `defines` are `-D`
-        macros (pass "1" for a bare `-DNAME`). Never raises: unreadable headers become `notes`."""
+        macros (pass "1" for a bare `-DNAME`); `defines_complete` says they are all of them (the file's
+        compile database entry). Never raises: unreadable headers become `notes`."""
         defines = dict(defines or {})
         b = _Builder(language, tuple(Path(d) for d in include_dirs), defines)
         if tree is None:
@@ -475,7 +480,7 @@ class FileContext:
             enums=b.enums, enum_constants=b.enum_constants, globals=b.globals, declarations=tuple(b.decls),
             defines=defines, notes=tuple(b.notes),
             local_typedefs=_local_typedefs(tree.root_node, source, path, language),
-            unread_includes=tuple(dict.fromkeys(b.unread)),
+            unread_includes=tuple(dict.fromkeys(b.unread)), defines_complete=defines_complete,
         )
 
     def at(self, byte: int) -> FileContext:
@@ -489,10 +494,13 @@ class FileContext:
             return self
         scoped = self._scoped.get(visible)
         if scoped is None:
-            seen = [self.local_typedefs[k] for k in visible]  # file order: an inner block's typedef wins
-            scoped = replace(self, typedefs=ChainMap({lt.typedef.name: lt.typedef for lt in seen}, dict(self.typedefs)),
-                             declarations=self.declarations + tuple(lt.declaration for lt in seen),
-                             local_typedefs=(), _values={}, _scoped={})
+            # file order: an inner block's typedef wins over an outer one of the same name
+            innermost = {lt.typedef.name: lt for lt in [self.local_typedefs[k] for k in visible]}
+            local = tuple(dict.fromkeys(lt.declaration for lt in innermost.values()))
+            # A shadowed file-level declaration must not reach a kernel preamble: gcc rejects both.
+            kept = tuple(d for d in self.declarations if d.kind == "macro" or not innermost.keys() & set(d.names))
+            scoped = replace(self, typedefs=ChainMap({n: lt.typedef for n, lt in innermost.items()}, dict(self.typedefs)),
+                             declarations=kept + local, local_typedefs=(), _values={}, _scoped={})
             self._scoped[visible] = scoped
         return scoped
 
@@ -941,8 +949,7 @@ class _Builder:
         dirs = ([here] if quoted else []) + list(self.include_dirs)
         found = next((d / name for d in dirs if (d / name).is_file()), None)
         if found is None:
-            if quoted or not _standard_header(name):
-                self.unread.append(name)
+            self.unread.append(name)  # even <limits.h>: its macros (CHAR_BIT) are not known here
             return  # system headers and missing headers are fine: the compiler will tell
         real = str(found.resolve())
         if real in self.visited:
@@ -1115,30 +1122,17 @@ class _Builder:
 # Inactive preprocessor branches
 # --------------------------------------------------------------------------------------------------
 
-# Headers of the C and C++ standard libraries, POSIX and the compilers' intrinsics: not reading them
-# hides no user macro. Any other `#include <…>` simdlens did not find may define the macros a `#if` tests.
-_STANDARD_C_HEADERS = frozenset({
-    "assert.h", "complex.h", "ctype.h", "errno.h", "fenv.h", "float.h", "inttypes.h", "iso646.h", "limits.h",
-    "locale.h", "math.h", "setjmp.h", "signal.h", "stdalign.h", "stdarg.h", "stdatomic.h", "stdbit.h",
-    "stdbool.h", "stdckdint.h", "stddef.h", "stdint.h", "stdio.h", "stdlib.h", "stdnoreturn.h", "string.h",
-    "tgmath.h", "threads.h", "time.h", "uchar.h", "wchar.h", "wctype.h", "unistd.h", "pthread.h", "fcntl.h",
-    "dirent.h", "dlfcn.h", "poll.h", "sched.h", "semaphore.h", "strings.h", "syslog.h", "termios.h",
-    "alloca.h", "malloc.h", "memory.h", "endian.h", "byteswap.h", "cpuid.h", "omp.h", "arm_neon.h",
-    "arm_sve.h",
-})
-_SYSTEM_DIRS = ("sys/", "bits/", "linux/", "asm/", "arpa/", "netinet/", "net/", "gnu/")
-
-
-def _standard_header(name: str) -> bool:
-    if name in _STANDARD_C_HEADERS or name.endswith("intrin.h") or name.startswith(_SYSTEM_DIRS):
-        return True
-    return "/" not in name and "." not in name  # <vector>, <cstdint>: the C++ library
-
-
 _DIRECTIVE = re.compile(rb"#[ \t]*(ifdef|ifndef|if|define|undef)\b")
 _CONDITIONALS = frozenset({"preproc_if", "preproc_ifdef", "preproc_elif", "preproc_elifdef", "preproc_else"})
 _RESERVED = re.compile(r"__|_[A-Z]")
 _UNKNOWN = object()  # a macro whose definition is not known here (defined, or not, or with which value)
+_GNU_PREDEFINED = frozenset({"unix", "linux", "i386"})  # gcc defines these in its default -std=gnu* modes
+
+
+def _compiler_may_define(name: str) -> bool:
+    """Whether the compiler itself may define `name` depending on its flags (`__AVX2__`, `_OPENMP`, `unix`)."""
+    return bool(_RESERVED.match(name)) or name in _GNU_PREDEFINED
+
 
 Regions = tuple[tuple[int, int], ...]
 _region_cache: list[tuple[tree_sitter.Tree, bytes, object, _Conditions]] = []
@@ -1152,10 +1146,11 @@ def inactive_regions(tree: tree_sitter.Tree, source: bytes, language: Language,
     Only conditions simdlens can decide for sure count: integer literals, `defined(X)`, `#ifdef`,
     `#ifndef`, `!`, `&&`, `||` and comparisons over macros whose values it knows at that point of the
     file. Without `ctx` that is the file's own `#define`/`#undef`s only (a `-D` flag could define any
-    other name); with `ctx` also its `-D` defines and the local headers it read, and a name defined
-    nowhere counts as undefined unless an include was not read or the name is reserved (`__AVX2__`,
-    `_OPENMP`: the compiler's flags decide). Anything else keeps every branch: a loop is never hidden
-    because of a guess."""
+    other name); with `ctx` also its `-D` defines and the headers it read. A name defined nowhere
+    counts as undefined only when that is certain: `ctx.defines_complete` (the compile database gave
+    every -D), every `#include` was read (`<limits.h>` not being read hides CHAR_BIT, `<math.h>`
+    M_PI) and the compiler does not define it itself (`__AVX2__`, `_OPENMP`, `unix`). Anything else
+    keeps every branch: a loop is never hidden because of a guess."""
     return _conditions(tree, source, language, ctx).regions
 
 
@@ -1219,7 +1214,7 @@ class _Conditions:
                     self.directives.append((m.group(1).decode(), node))
             at = source.find(b"#", at + 1)
         if ctx is not None:
-            self.complete = not ctx.unread_includes and not ctx.notes
+            self.complete = ctx.defines_complete and not ctx.unread_includes and not ctx.notes
             for d in ctx.declarations:
                 if d.kind == "macro" and d.origin != ctx.path and d.names:
                     name = d.names[0]
@@ -1351,7 +1346,7 @@ class _Conditions:
 
     def _value(self, name: str) -> str | None:
         """The replacement text of `name` in `#if`: "0" when it is certainly not defined."""
-        value = self.known.get(name, _UNKNOWN if not self.complete or _RESERVED.match(name) else None)
+        value = self.known.get(name, _UNKNOWN if not self.complete or _compiler_may_define(name) else None)
         if value is None:
             return "0"
         return value if isinstance(value, str) and value else None
@@ -1361,7 +1356,7 @@ class _Conditions:
             return None
         if name == "__cplusplus":
             return self.language == "cpp"
-        value = self.known.get(name, _UNKNOWN if not self.complete or _RESERVED.match(name) else None)
+        value = self.known.get(name, _UNKNOWN if not self.complete or _compiler_may_define(name) else None)
         if value is _UNKNOWN:
             return None
         return value is not None

@@ -37,30 +37,10 @@ class _NodeLike(Protocol):
     def end_point(self) -> tuple[int, int]: ...
 
 
-# `Span` and `Point` are frozen slotted dataclasses, whose generated `__init__` sets each field through
-# `object.__setattr__`; the analysis makes thousands of spans per file, so `node_span` fills the slots
-# directly (the same objects, about twice as fast).
-_new = object.__new__
-_set_line, _set_column = Point.line.__set__, Point.column.__set__  # type: ignore[attr-defined,misc]
-_set_start_byte, _set_end_byte = Span.start_byte.__set__, Span.end_byte.__set__  # type: ignore[attr-defined,misc]
-_set_start, _set_end = Span.start.__set__, Span.end.__set__  # type: ignore[attr-defined,misc]
-
-
 def node_span(node: _NodeLike) -> Span:
     """The `Span` of a tree-sitter node."""
     s, e = node.start_point, node.end_point
-    a = _new(Point)
-    _set_line(a, s[0])
-    _set_column(a, s[1])
-    b = _new(Point)
-    _set_line(b, e[0])
-    _set_column(b, e[1])
-    span = _new(Span)
-    _set_start_byte(span, node.start_byte)
-    _set_end_byte(span, node.end_byte)
-    _set_start(span, a)
-    _set_end(span, b)
-    return span
+    return Span(node.start_byte, node.end_byte, Point(s[0], s[1]), Point(e[0], e[1]))
 
 
 def join_spans(first: Span, last: Span) -> Span:

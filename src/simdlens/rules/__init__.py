@@ -267,11 +267,12 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             continue
         gx, gy = group(x), group(y)
         if {a.base for a, _ in gx} == {a.base for a, _ in gy} and len({a.base for a, _ in gx}) == 1:
+            reach = vf * abs(loop.step)  # elements one vector step spans: `i += 2` covers twice as many
             for a, wa in gx:  # one array, two symbolic offsets: a distance check
                 for b, wb in gy:
                     if wa or wb:
                         d = f"(long long)(({where(a)}) - ({where(b)}))"
-                        tests.append(f"({d} == 0 || {d} >= {vf} || {d} <= -{vf})")
+                        tests.append(f"({d} == 0 || {d} >= {reach} || {d} <= -{reach})")
             continue
         spans = []
         for g in (gx, gy):

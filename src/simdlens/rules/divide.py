@@ -256,7 +256,9 @@ def narrow_division(e: Binary, t: CType, demote: Callable[[Expr, CType], Expr | 
     if source is not None and t.bits == 16:
         st = expr_type(source)
         fits = st.name == t.name or (st.bits < t.bits and (t.signed or not st.signed))
-        if fits and (t.signed or d > 0) and wrap(d, 16, t.signed) == d:
+        # an unsigned division (`x / 7u`) sees a negative x as a huge value: never a signed 16-bit one
+        same_sign_rules = e.type.signed or not st.signed
+        if fits and same_sign_rules and (t.signed or d > 0) and wrap(d, 16, t.signed) == d:
             operand = source if st.name == t.name else Cast(source, t, implicit=True)
             return Binary(e.op, operand, Const(d, t), t)
     span = value_range(e.lhs)

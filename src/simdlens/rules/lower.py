@@ -39,6 +39,7 @@ from simdlens.analysis.ir import (
     Pack,
     Reduce,
     ReduceOp,
+    ScalarRole,
     Select,
     Step,
     Stmt,
@@ -767,6 +768,11 @@ class Lowering:
         if loop.step == 0:
             raise Unsupported("a loop whose counter does not move")
         body = self.body
+        assigned = {s.name for s in walk_stmts(body) if isinstance(s, Let)}
+        for scalar in loop.scalars:
+            if scalar.role == ScalarRole.LOCAL and scalar.live_out and scalar.name in assigned:
+                raise Unsupported(f"`{scalar.name}` is used after the loop: its last value would have to come "
+                                  "from the last lane")
         exits = [s for s in walk_stmts(body) if isinstance(s, Exit)]
         head: tuple[Stmt, ...] = ()
         exit_stmt: Exit | None = None

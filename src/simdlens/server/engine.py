@@ -172,7 +172,8 @@ class PipelineEngine:
         if reason is not None:
             return AnalysisResult((), skipped=reason)
         flags = _compile_flags(settings, path)
-        live = LiveDocument.build(source, path, language, version, flags.include_dirs, flags.define_map())
+        live = LiveDocument.build(source, path, language, version, flags.include_dirs, flags.define_map(),
+                                  flags.defines_complete)
         tree, ctx, errors = live.document.tree, live.ctx, live.ctx_errors
         sites = live.document.sites
         split = len(sites)
@@ -210,10 +211,13 @@ class PipelineEngine:
         flags = _compile_flags(settings, request.path)
         with self._lock:
             live = self._live.get(request.uri)
-        if live is None or live.include_dirs != flags.include_dirs or live.defines != flags.define_map():
-            # Not kept (or its flags changed): start from the base text and replay the edits.
+        if (live is None or live.include_dirs != flags.include_dirs or live.defines != flags.define_map()
+                or live.defines_complete != flags.defines_complete):
+            # Not kept (or its flags changed): start from the base text and replay the edits. The base
+            # snapshot may have been made with other flags (-D, include dirs): judge every loop again.
             live = LiveDocument.build(request.base_source, request.path, request.language, request.base_version,
-                                      flags.include_dirs, flags.define_map())
+                                      flags.include_dirs, flags.define_map(), flags.defines_complete)
+            live.context_changed_at = request.version
         self._keep_live(request.uri, live, edited=True)
         with live.lock:
             update = live.update(request, compact_site)

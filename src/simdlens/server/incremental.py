@@ -9,6 +9,8 @@ analyses (version B) and the edits since, and returns every loop of the newest t
 
 * loops in a region an edit touched since B, loops B did not have (a loop's id changes with its
   text), or every loop when the file's declarations changed, are judged again;
+* loops whose reasons name a line ("contains the loop at line 14") that is now on another line
+  are judged again (one loop: cheaper than rewriting the analysis's sentences);
 * every other loop keeps its analysis (same text, same function around it, same declarations),
   moved to where it now is.
 
@@ -19,7 +21,9 @@ Nothing here knows about LSP; positions are bytes and `Point`s, as everywhere in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,6 +81,7 @@ class LiveDocument:
     version: int
     include_dirs: tuple[str, ...] = ()
     defines: Mapping[str, str] = field(default_factory=dict)
+    defines_complete: bool = False  # the defines are all the build gives the file (see FileContext)
     origin: int = 0  # the version it was built from: edits before it are unknown to it
     context_changed_at: int = 0  # the newest version whose declarations differ from the one before
     applied: list[_Applied] = field(default_factory=list)
@@ -84,11 +89,11 @@ class LiveDocument:
 
     @classmethod
     def build(cls, source: bytes, path: str, language: Language, version: int,
-              include_dirs: tuple[str, ...], defines: Mapping[str, str]) -> LiveDocument:
+              include_dirs: tuple[str, ...], defines: Mapping[str, str], defines_complete: bool = False) -> LiveDocument:
         """Parse `source` and read its declarations (a full parse: the starting point)."""
         document = SourceDocument(source, path, language)
-        ctx, errors = file_context(document, include_dirs, defines)
-        return cls(document, ctx, errors, version, include_dirs, dict(defines), origin=version,
+        ctx, errors = file_context(document, include_dirs, defines, defines_complete)
+        return cls(document, ctx, errors, version, include_dirs, dict(defines), defines_complete, origin=version,
                    context_changed_at=version)
 
     def update(self, request: EditedDocument,
@@ -118,7 +123,7 @@ class LiveDocument:
         if edited:
             # Read again after every edit (milliseconds): declarations may sit anywhere, and positions
             # inside the context (typedefs in function bodies) move. Compared by what they declare.
-            ctx, errors = file_context(self.document, self.include_dirs, self.defines)
+            ctx, errors = file_context(self.document, self.include_dirs, self.defines, self.defines_complete)
             if in_class or not same_context(self.ctx, ctx):
                 self.context_changed_at = self.version
             self.ctx, self.ctx_errors = ctx, errors
@@ -126,13 +131,14 @@ class LiveDocument:
         regions = dirty_regions(self.applied)
         everything = self.context_changed_at > base
         old = {a.site.loop_id: a for a in request.base_analyses}
-        lines = _Lazy(source)
+        lines, base_lines = _Lazy(source), _Lazy(request.base_source)
         sites = self.document.sites
         judge: list[LoopSite] = []
         moved: dict[str, Analysis] = {}
         for site in sites:
             previous = old.get(site.loop_id)
-            if everything or previous is None or _touches(site.span, regions):
+            if everything or previous is None or _touches(site.span, regions) or \
+                    _names_a_moved_line(previous, base_lines, lines, request.edits, base):
                 judge.append(site)
             else:
                 moved[site.loop_id] = previous if site == previous.site else \
@@ -185,14 +191,15 @@ def edited_unit(root: Any, start: int, end: int) -> Region:
 _FUNCTION_TYPES = frozenset({"function_definition", "lambda_expression"})
 
 
-def file_context(document: SourceDocument, include_dirs: tuple[str, ...],
-                 defines: Mapping[str, str]) -> tuple[Any, tuple[str, ...]]:
+def file_context(document: SourceDocument, include_dirs: tuple[str, ...], defines: Mapping[str, str],
+                 defines_complete: bool = False) -> tuple[Any, tuple[str, ...]]:
     """The document's `FileContext` (None, with an error line, when its declarations are unreadable)."""
     from simdlens.analysis.context import FileContext
 
     try:
         return FileContext.build(document.source, document.path, document.language, tree=document.tree,
-                                 include_dirs=include_dirs, defines=dict(defines)), ()
+                                 include_dirs=include_dirs, defines=dict(defines),
+                                 defines_complete=defines_complete), ()
     except Exception as exc:  # declarations unreadable: loops are still analysed, with less context
         log.exception("file context of %s", document.path)
         return None, (f"{document.path}: cannot read declarations: {exc}",)
@@ -237,10 +244,44 @@ class _Lazy:
         self._source = source
         self._index: LineIndex | None = None
 
-    def byte_to_point(self, offset: int) -> Point:
+    @property
+    def index(self) -> LineIndex:
         if self._index is None:
             self._index = LineIndex(self._source)
-        return self._index.byte_to_point(offset)
+        return self._index
+
+    def byte_to_point(self, offset: int) -> Point:
+        return self.index.byte_to_point(offset)
+
+
+# How the analysis's reasons name a line (1-based): "contains the loop at line 14", "the inner loop at
+# line 14 runs…", "…also read in the loop (line 14)", "`#ifdef NEVER` (line 3)" (analysis/build.py, context.py).
+_LINE_MENTION = re.compile(r"\bline (\d+)\b")
+
+
+@functools.lru_cache(maxsize=4096)
+def _mentioned_lines(message: str) -> tuple[int, ...]:
+    """The 0-based lines a reason's message names (most name none)."""
+    return tuple(int(m.group(1)) - 1 for m in _LINE_MENTION.finditer(message))
+
+
+def _names_a_moved_line(previous: Analysis, base_lines: _Lazy, lines: _Lazy, edits: Sequence[ByteEdit],
+                        since: int) -> bool:
+    """Whether one of `previous`'s reasons (made at version `since`) names a line whose number the
+    edits changed (or whose first byte they touched): its message would be stale if moved. The line
+    may lie outside the loop (an `#ifdef` above its function), so the loop's own shift does not say."""
+    for reason in previous.reasons:
+        for line in _mentioned_lines(reason.message):
+            if line < 0:
+                continue
+            if line >= base_lines.index.line_count:
+                return True
+            start = base_lines.index.line_start(line)
+            # the line's first byte: text inserted right at its start moves it too
+            where = map_range(edits, start, start + 1, since)
+            if where is None or lines.byte_to_point(where[0]).line != line:
+                return True
+    return False
 
 
 _ANALYSIS_FIELDS = tuple(f.name for f in dataclasses.fields(Analysis))
