@@ -561,3 +561,20 @@ SPECIAL["live_out_local"] = """int keep_last(int *restrict d, const int *restric
     for (int i = 0; i < n; i++) { last = a[i] * 2; d[i] = last; }
     return last;
 }"""
+# Lanes that run backwards in memory (stride -1): one contiguous block load / store plus a lane reversal
+# (rules/reverse.py), in the main loop and in AVX-512's masked last step.
+SPECIAL["reverse_copy_f32"] = """void rev_copy(float *restrict dst, const float *restrict src, int n) {
+    for (int i = n - 1; i >= 0; i--) dst[n - 1 - i] = src[i];
+}"""
+SPECIAL["reverse_read_i32"] = """void rev_read(int32_t *restrict d, const int32_t *restrict s, int n) {
+    for (int i = 0; i < n; i++) d[i] = s[n - 1 - i] * 3 + 1;
+}"""
+SPECIAL["reverse_read_f64"] = """void rev_read_d(double *restrict d, const double *restrict s, int n) {
+    for (int i = 0; i < n; i++) d[i] = s[n - 1 - i] - 0.5;
+}"""
+SPECIAL["reverse_read_i16"] = """void rev_read_h(int16_t *restrict d, const int16_t *restrict s, int n) {
+    for (int i = 0; i < n; i++) d[i] = s[n - 1 - i];
+}"""
+SPECIAL["reverse_store_f32"] = """void rev_store(float *restrict d, const float *restrict a, const float *restrict b, int n) {
+    for (int i = 0; i < n; i++) d[n - 1 - i] = a[i] + b[i];
+}"""

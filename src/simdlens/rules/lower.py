@@ -58,6 +58,7 @@ from simdlens.rules.divide import (
     narrow_division,
 )
 from simdlens.rules.interleave import StridedGroups
+from simdlens.rules.reverse import ReversedAccesses
 from simdlens.rules.scalar import BUILTIN_C, ScalarPrinter, c_type, literal
 from simdlens.rules.tables import IsaTable
 
@@ -153,6 +154,7 @@ class Lowering:
         self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
             s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack)}
         self.strided = StridedGroups(self)  # constant-stride groups: block loads/stores + shuffles
+        self.reversed = ReversedAccesses(self)  # stride -1: a block load/store + a lane reversal
 
     # ---- names and emission ----------------------------------------------------------------------
 
@@ -507,6 +509,8 @@ class Lowering:
             return self.splat_here(f"{self.rename(a.base)}[{index}]", a.elem)  # read in the step: never speculative
         if stride != 1:
             grouped = self.strided.load(a)
+            if grouped is None:
+                grouped = self.reversed.load(a, m)
             if grouped is not None:
                 return grouped
             self.features.add("gather" if a.coeff is None else "strided")
@@ -539,7 +543,7 @@ class Lowering:
         if stride == 0:
             raise Unsupported(f"every iteration stores to the same element of {a.base}")
         if stride != 1:
-            if self.strided.store(a, value):
+            if self.strided.store(a, value) or self.reversed.store(a, value, m):
                 return
             op = "scatter" if m is None else "maskscatter"
             self.features.add("strided")
