@@ -234,7 +234,8 @@ def test_byte_compress_runs_one_lane_per_byte(verified: dict[str, CaseResult]) -
 
 REFUSED.update({("gather_u8_table", isa): "no 8-bit gather" for isa in ISAS})
 EXPECTED_FAMILY.update({"div_reduce_cond": "reduction", "div_select_i16": "select",
-                        "div_int16_by_unsigned": "divide", "branch_declared_later": "select"})
+                        "div_int16_by_unsigned": "divide", "branch_declared_later": "select",
+                        "div_int16_by_min": "divide"})
 
 
 GROUPED = ("cmul_f32", "cmul_f64", "stereo_split", "stereo_split_i16", "rgb_grey", "odd_only", "even_only_u32",

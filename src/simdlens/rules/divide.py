@@ -252,6 +252,8 @@ def narrow_division(e: Binary, t: CType, demote: Callable[[Expr, CType], Expr | 
     d = constant_value(e.rhs)
     if d is None or d == 0 or t.is_float or t.bits > 16 or (d > 0 and d & (d - 1) == 0):
         return None
+    if d == -(1 << 15):  # no 16-bit plan divides by the most negative value: stay in C's int lanes
+        return None
     source = _narrow(e.lhs)
     if source is not None and t.bits == 16:
         st = expr_type(source)
