@@ -659,7 +659,7 @@ class Lowering:
         for name, old in before.items():
             a, b = then_env.get(name, old), else_env.get(name, old)
             if a is not old or b is not old:
-                merged[name] = self.select(m, a, self.convert(b, a.elem) if b.elem != a.elem else b)
+                merged[name] = self.select(m, a, self.convert(b, a.elem))
         return merged
 
     def _run(self, body: tuple[Stmt, ...]) -> VVal:

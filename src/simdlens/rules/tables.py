@@ -144,6 +144,21 @@ def isa_flags(name: str) -> tuple[str, ...]:
 
 
 @functools.cache
+def cpu_features() -> dict[str, str]:
+    """Every -m flag any table declares -> the /proc/cpuinfo name of the CPU feature it needs
+    ("-mavx512vbmi2" -> "avx512_vbmi2"); tables that cannot be loaded are left out."""
+    out: dict[str, str] = {}
+    for isa in available_isas():
+        try:
+            table = load_isa(isa)
+        except TableError:
+            continue
+        for flag, info in table.flags.items():
+            out.setdefault(flag, info.feature)
+    return out
+
+
+@functools.cache
 def known_intrinsics() -> dict[str, str]:
     """Every intrinsic any table declares -> the ISA table that declares it first (avx2 before avx512)."""
     out: dict[str, str] = {}

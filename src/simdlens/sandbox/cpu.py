@@ -24,12 +24,6 @@ ISA_FLAGS: dict[str, tuple[str, ...]] = {
     "avx2": ("-mavx2", "-mfma"),
     "avx512": ("-mavx2", "-mfma", "-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq"),
 }
-# Compiler flags whose /proc/cpuinfo name is not the flag without "-m" (the kernel adds underscores).
-CPUINFO_NAMES: dict[str, str] = {
-    "-mavx512vbmi2": "avx512_vbmi2", "-mavx512vnni": "avx512_vnni", "-mavx512bitalg": "avx512_bitalg",
-    "-mavx512vpopcntdq": "avx512_vpopcntdq", "-mavx512bf16": "avx512_bf16", "-mavx512fp16": "avx512_fp16",
-    "-mavxvnni": "avx_vnni", "-msse4.1": "sse4_1", "-msse4.2": "sse4_2",
-}
 # Vector register width in bytes, for choosing the sizes at which remainder bugs show.
 ISA_VECTOR_BYTES: dict[str, int] = {"sse4": 16, "avx2": 32, "avx512": 64}
 
@@ -48,7 +42,10 @@ class HostCpu:
 
     def missing_for_flags(self, flags: tuple[str, ...]) -> frozenset[str]:
         """The extensions a candidate's extra `-m` flags ("-mavx512vbmi2") need that this host lacks."""
-        needed = {CPUINFO_NAMES.get(f, f.removeprefix("-m")) for f in flags if f.startswith("-m") and "=" not in f}
+        from simdlens.rules.tables import cpu_features  # the ISA tables name each flag's CPU feature
+
+        features = cpu_features()
+        needed = {features.get(f, f.removeprefix("-m")) for f in flags if f.startswith("-m") and "=" not in f}
         return frozenset(needed - self.isa)
 
     def runs(self, isa: str) -> bool:
