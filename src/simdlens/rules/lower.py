@@ -476,8 +476,8 @@ class Lowering:
         """(pointer, int32 lane indices relative to it) for a strided or indirect access."""
         if a.elem.bits < 32 and a.coeff is None:  # measured, see docs/rules.md "Byte and 16-bit tables"
             raise Unsupported(f"indirect access {a.base}[...] of {a.elem.name} elements: no {a.elem.bits}-bit gather "
-                              f"(a 32-bit gather would read past the table's end, and lane-by-lane loads measured "
-                              f"slower than the scalar loop)")
+                              f"(a 32-bit gather would read past the table's end, and lane-by-lane loads were slower "
+                              f"than the scalar loop in simdlens's own benchmarks)")
         if a.elem.bits < 32:
             raise Unsupported(f"{self.t.name} has no gather/scatter of {a.elem.name} elements ({a.base}[...])")
         pointer = self.rename(a.base) if not a.symbolic else f"&{self.rename(a.base)}[{self.rename(a.symbolic)}]"
