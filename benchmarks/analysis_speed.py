@@ -193,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     sites = find_loops(tree, source, path, "c")
     line_count = source.count(b"\n")
     print(f"generated {line_count} lines, {len(sites)} loops, {len(source) // 1024} KB")
+    from simdlens._native import HOT_PATH
+
+    print(f"analysis hot path: {HOT_PATH.why}")
 
     # The analyser proper is written alongside this front end; measure it when it is there.
     analyze_file = _optional("simdlens.analysis", "analyze_file")

@@ -13,9 +13,11 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from simdlens import _native  # noqa: F401  (first: it picks compiled or source hot modules)
 from simdlens.core import Analysis, Kernel, Language, LoopRole, LoopSite, LoopVerdict, Reason
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,12 @@ def analyze_file(source: bytes, path: str, language: Language, *, include_dirs: 
 
     `defines_complete`: `defines` are all the build gives the file (its compile_commands.json entry), so
     a macro defined nowhere is known to be undefined and the code it guards is skipped."""
+    with _cyclic_gc_paused(big=len(source) >= 16384):  # about 64 loops and more
+        return _analyze_file(source, path, language, include_dirs, defines, defines_complete, ctx)
+
+
+def _analyze_file(source: bytes, path: str, language: Language, include_dirs: tuple[str, ...] | list[str],
+                  defines: Mapping[str, str] | None, defines_complete: bool, ctx: Any) -> FileAnalysis:
     from simdlens.analysis.context import FileContext
     from simdlens.analysis.loops import find_loops
     from simdlens.analysis.parse import parse
@@ -68,25 +76,33 @@ def analyze_loops(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, sourc
     """Judge `sites` of an already parsed file; returns (analyses, kernels by loop id, errors)."""
     analyses: list[Analysis] = []
     errors: list[str] = []
-    # The analysis allocates many short-lived acyclic objects; collecting cycles meanwhile only costs
-    # time (about a third of it), so the cyclic collector waits until this file is done.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _cyclic_gc_paused(big=len(sites) >= 64):
         _judge_all(sites, tree, source, ctx, analyses, errors)
-    finally:
-        if gc_was_enabled:
-            # What survives is the (acyclic) analyses, which live as long as the document: scanning them
-            # in the young generations, as re-enabling would do at once, finds nothing and cost ~30 ms
-            # per 1,000 loops. For a big file, freeze + unfreeze hands them straight to the oldest
-            # generation instead (anything else young goes there too and waits for a full collection,
-            # so small, frequent re-analyses keep the ordinary path).
-            if len(sites) >= 64:
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
     kernels = LazyKernels(tuple(analyses), source, ctx)
     return tuple(analyses), kernels, tuple(errors)
+
+
+@contextmanager
+def _cyclic_gc_paused(big: bool) -> Iterator[None]:
+    """The analysis allocates many short-lived acyclic objects (tree nodes, IR); collecting cycles
+    meanwhile only costs time (about a third of it), so the cyclic collector waits until it is done.
+    Nested uses leave the decision to the outermost."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        # What survives is the (acyclic) analyses, which live as long as the document: scanning them in
+        # the young generations, as re-enabling would do at once, finds nothing and cost ~30 ms per 1,000
+        # loops. For a big file, freeze + unfreeze hands them straight to the oldest generation instead
+        # (anything else young goes there too and waits for a full collection, so small, frequent
+        # re-analyses keep the ordinary path).
+        if big:
+            gc.freeze()
+            gc.unfreeze()
+        gc.enable()
 
 
 def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: bytes, ctx: Any,

@@ -1142,8 +1142,8 @@ class _Builder:
         loop's)."""
         cond = _strip(node.child_by_field_name("condition"))
         stepped = self._prefix_step_test(cond) if cond is not None else None
-        if stepped is not None:
-            header = self._do_prefix_header(node, cond, *stepped)  # type: ignore[arg-type]  # cond is not None
+        if stepped is not None and cond is not None:
+            header = self._do_prefix_header(node, cond, *stepped)
         else:
             stmts = _stmts_of(node.child_by_field_name("body"))
             last = stmts[-1] if stmts else None

@@ -1,6 +1,6 @@
 """`simdlens doctor`: is this machine ready to verify and benchmark rewrites?
 
-Reports the compilers found (with versions), the host CPU and its SIMD extensions, the sandbox
+Reports whether the analysis runs compiled (mypyc) or as Python source, the compilers found (with versions), the host CPU and its SIMD extensions, the sandbox
 (it actually runs a trivial program in bubblewrap), the cache directory, and the model server (via
 `simdlens.model.doctor_lines` when the model package provides it). Exit 0 when simdlens can verify
 candidates here (a compiler, and either a working sandbox or rule-only mode), 1 otherwise.
@@ -27,12 +27,13 @@ def _interesting_isa(isa: frozenset[str]) -> list[str]:
 
 
 async def _report(args: argparse.Namespace) -> tuple[list[str], bool]:
+    from simdlens._native import HOT_PATH
     from simdlens.sandbox import cpu
     from simdlens.sandbox.compiler import find_toolchain, list_compilers
     from simdlens.sandbox.isolate import Isolation, self_test
 
     settings = settings_from_args(args)
-    lines: list[str] = []
+    lines: list[str] = [f"analysis: {HOT_PATH.why}"]
     usable = True
     compilers = await list_compilers()
     chosen = await find_toolchain(settings.compiler)
