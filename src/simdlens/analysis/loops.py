@@ -60,13 +60,17 @@ SHORT_TRIP_COUNT = 8  # an inner loop running fewer times than this is too short
 # This is several times faster than a tree-sitter query over the whole tree.
 _KEYWORD = re.compile(rb"\b(?:for|while|do)\b")
 _COMMENT = re.compile(rb"//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)")
-# A space (marked \x01) must stay where removing it would join two tokens into another: between two
-# word characters, or two operator characters that form a longer operator.
-_KEEP_SPACE = re.compile(
-    rb"\x01(?:(?<=[\w.$]\x01)(?=[\w.$'\"])|(?<=\+\x01)(?=[+=])|(?<=-\x01)(?=[-=>])|(?<=[*/%^!=]\x01)(?==)"
-    rb"|(?<=&\x01)(?=[&=])|(?<=\|\x01)(?=[|=])|(?<=<\x01)(?=[<=:%])|(?<=>\x01)(?=[>=*])|(?<=:\x01)(?=[:>])"
-    rb"|(?<=/\x01)(?=[/*])|(?<==\x01)(?=>)|(?<=%\x01)(?=[:>=])|(?<=#\x01)(?=#))"
-)
+# Between two whitespace-separated chunks a space must stay where removing it would join two tokens into
+# another: after a word character, before a word character or a quote; after an operator character,
+# before one that would make a longer operator (`+ +`, `- >`, `< <=`, `/ *`, ...). By the chunk's last
+# byte: the first bytes of the next chunk that need the space.
+_WORD = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+_SPACE_BEFORE: dict[int, bytes] = {
+    **{c: _WORD + b".$'\"" for c in _WORD + b".$"},
+    ord("+"): b"+=", ord("-"): b"-=>", ord("*"): b"=", ord("/"): b"=/*", ord("%"): b"=:>", ord("^"): b"=",
+    ord("!"): b"=", ord("="): b"=>", ord("&"): b"&=", ord("|"): b"|=", ord("<"): b"<=:%", ord(">"): b">=*",
+    ord(":"): b":>", ord("#"): b"#",
+}
 # A number ending in an exponent letter, then a space and a sign (`1e -5`): joining would make one
 # pp-number of it, so such texts take the exact path.
 _EXPONENT_SIGN = re.compile(rb"[eEpP]\s+[-+]")  # cheap pre-check: the full pattern is slow to search
@@ -94,8 +98,18 @@ def identity_text(text: bytes) -> bytes:
             or (_EXPONENT_SIGN.search(text) and _SPLIT_EXPONENT.search(text))):
         # The exact token stream; the \x02 marker keeps it apart from every compact form.
         return b"\x02" + normalized_tokens(text).encode("utf-8")
-    joined = b"\x01".join(text.split())
-    return _KEEP_SPACE.sub(b" ", joined).replace(b"\x01", b"")
+    chunks = text.split()
+    if not chunks:
+        return b""
+    out = [chunks[0]]
+    last = chunks[0][-1]
+    for chunk in chunks[1:]:
+        follow = _SPACE_BEFORE.get(last)
+        if follow is not None and chunk[0] in follow:
+            out.append(b" ")
+        out.append(chunk)
+        last = chunk[-1]
+    return b"".join(out)
 
 
 def normalized_text(node: tree_sitter.Node, source: bytes) -> str:
