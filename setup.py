@@ -1,15 +1,17 @@
 """Build hook: compile the analysis hot path with mypyc when this machine can, else stay pure Python.
 
 Everything else about the package is in pyproject.toml. The modules in `simdlens._native.HOT_MODULES`
-are ordinary typed Python; mypyc turns them into C extensions that analyse a file about 1.4x faster
+are ordinary typed Python; mypyc turns them into C extensions that analyse a file about 1.5x faster
 (benchmarks/analysis_speed.py). A machine without Python headers or a C compiler, or a build failure of
 any kind, gets the same modules as Python source: the install never fails for the sake of speed.
 
     SIMDLENS_PURE_PYTHON=1 pip install .    # skip compiling
+    pip install --no-build-isolation .      # offline: uses the mypy installed, plain Python without one
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import sys
@@ -19,9 +21,16 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-# The same list as src/simdlens/_native.py (read at runtime there; this file cannot import the package).
-HOT = ("analysis/build.py", "analysis/ir.py", "analysis/legality.py", "analysis/loops.py")
 GROUP = "simdlens_native"  # mypyc's shared library for the group: simdlens_native__mypyc.*.so
+
+
+def _hot_modules() -> list[str]:
+    """`HOT_MODULES` of src/simdlens/_native.py, read without importing the package (not installed yet)."""
+    tree = ast.parse(Path("src/simdlens/_native.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "HOT_MODULES" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise LookupError("HOT_MODULES not found in src/simdlens/_native.py")
 
 
 def _say(message: str) -> None:
@@ -51,8 +60,8 @@ def _extensions() -> list:
     except ImportError as e:
         _say(f"pure Python analysis: mypyc is not available ({e})")
         return []
-    paths = [str(Path("src/simdlens") / p) for p in HOT]
     try:
+        paths = [str(Path("src", *m.split("."))) + ".py" for m in _hot_modules()]
         return list(mypycify(paths, opt_level="3", group_name=GROUP))
     except BaseException as e:  # mypyc exits through SystemExit on a type error
         _say(f"pure Python analysis: mypyc could not translate the hot path ({type(e).__name__}: {e})")

@@ -21,6 +21,7 @@ import importlib.util
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -51,7 +52,7 @@ def module_files(package_dir: Path, module: str) -> tuple[Path, Path | None]:
     return folder / (rel[-1] + ".py"), None
 
 
-def decide(package_dir: Path, environ: os._Environ[str] | dict[str, str]) -> HotPath:
+def decide(package_dir: Path, environ: Mapping[str, str]) -> HotPath:
     """Whether the compiled hot path can run, and why (not)."""
     if environ.get("SIMDLENS_PURE_PYTHON"):
         return HotPath(False, "Python source (SIMDLENS_PURE_PYTHON is set)")

@@ -1176,6 +1176,16 @@ class _Builder:
                                f"{name} ({t.spelling or t.name}) counting {'down' if step < 0 else 'up'}: the first "
                                "step can wrap it around before the test", cond)
         trip = header["trip"]
+        lower, cmp = header["lower"], header["cmp"]
+        if not t.signed and step > 0 and cmp in ("<", "<=") and self._int_text(lower) is None:
+            # From the top of its range the first step wraps the counter to 0, where the test holds again
+            # (`i = UINT_MAX` runs n + 1 times). Count the first iteration, then the while loop from the
+            # stepped value, in the counter's type: the same count whenever nothing wraps.
+            unsigned = "unsigned int" if t.bits == 32 else "unsigned long long"
+            after = self._trip(f"(({unsigned})(({lower}) + {step}u))", header["upper"], cmp, step, t, cond or node)
+            header["trip"] = f"(1 + {after})"
+            header["once"] = True
+            return header
         if trip.isdigit():
             trip = str(max(1, int(trip)))
         elif trip.endswith(" : 0)"):  # `(first test holds ? count : 0)`: a failing first test still runs once

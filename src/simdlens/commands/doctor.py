@@ -1,7 +1,8 @@
 """`simdlens doctor`: is this machine ready to verify and benchmark rewrites?
 
-Reports whether the analysis runs compiled (mypyc) or as Python source, the compilers found (with versions), the host CPU and its SIMD extensions, the sandbox
-(it actually runs a trivial program in bubblewrap), the cache directory, and the model server (via
+Reports whether the analysis runs compiled (mypyc) or as Python source, the compilers found (with
+versions), the host CPU and its SIMD extensions, the sandbox (it actually runs a trivial program in
+bubblewrap), the cache directory, and the model server (via
 `simdlens.model.doctor_lines` when the model package provides it). Exit 0 when simdlens can verify
 candidates here (a compiler, and either a working sandbox or rule-only mode), 1 otherwise.
 """
