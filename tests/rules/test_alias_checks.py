@@ -6,17 +6,16 @@ every distance around the vector's reach."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from rules_support import ISAS
+from rules_support import ISAS, apply_edits, build_and_run
 
 from simdlens.analysis import analyze_file
 from simdlens.config import Settings
-from simdlens.core import LoopVerdict, TextEdit
+from simdlens.core import LoopVerdict
 from simdlens.rules import propose
-from simdlens.sandbox.cpu import ISA_FLAGS, host_cpu
+from simdlens.sandbox.cpu import host_cpu
 
 SOURCE = b"""void shift_step2(float *a, int k, int n)
 {
@@ -46,12 +45,6 @@ int main(void)
 """
 
 
-def apply_edits(source: bytes, edits: tuple[TextEdit, ...]) -> bytes:
-    for edit in sorted(edits, key=lambda e: e.span.start_byte, reverse=True):
-        source = source[:edit.span.start_byte] + edit.new_text.encode() + source[edit.span.end_byte:]
-    return source
-
-
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 @pytest.mark.parametrize("isa", ISAS)
 def test_distance_check_of_a_loop_stepping_by_two_keeps_every_distance_correct(tmp_path: Path, isa: str) -> None:
@@ -64,9 +57,5 @@ def test_distance_check_of_a_loop_stepping_by_two_keeps_every_distance_correct(t
     (tmp_path / "edited.c").write_bytes(apply_edits(SOURCE, cand.edits))
     (tmp_path / "original.c").write_bytes(SOURCE.replace(b"shift_step2", b"original"))
     (tmp_path / "main.c").write_text(MAIN)
-    exe = tmp_path / "check"
-    build = subprocess.run(["gcc", "-O2", *ISA_FLAGS[isa], "-o", str(exe), *(str(tmp_path / f) for f in
-                            ("edited.c", "original.c", "main.c"))], capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"))
     assert run.returncode == 0, run.stdout[:2000]

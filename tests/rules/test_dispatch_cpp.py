@@ -11,10 +11,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from rules_support import apply_edits
 
 from simdlens.analysis import analyze_file
 from simdlens.config import SandboxSettings, Settings
-from simdlens.core import Candidate, Kernel, Status, TextEdit
+from simdlens.core import Candidate, Kernel, Status
 from simdlens.rules import propose
 from simdlens.sandbox import Sandbox
 
@@ -91,13 +92,6 @@ int main()
 
 needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
 
-
-def apply_edits(source: bytes, edits: tuple[TextEdit, ...]) -> bytes:
-    text = source
-    # back to front; inserts at one position keep their array order in the result (LSP semantics)
-    for _, edit in sorted(enumerate(edits), key=lambda t: (t[1].span.start_byte, t[0]), reverse=True):
-        text = text[:edit.span.start_byte] + edit.new_text.encode() + text[edit.span.end_byte:]
-    return text
 
 
 def dispatch_candidates(source: bytes, path: str) -> dict[str, tuple[Kernel, Candidate]]:

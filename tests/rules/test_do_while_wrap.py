@@ -6,18 +6,16 @@ and at the top of the range."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from rules_support import ISAS
-from test_alias_checks import apply_edits
+from rules_support import ISAS, apply_edits, build_and_run
 
 from simdlens.analysis import analyze_file
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict
 from simdlens.rules import propose
-from simdlens.sandbox.cpu import ISA_FLAGS, host_cpu
+from simdlens.sandbox.cpu import host_cpu
 
 SOURCE = b"""unsigned tally(unsigned start, unsigned n, const int *restrict w)
 {
@@ -88,9 +86,5 @@ def test_unsigned_do_while_starting_at_the_top_of_its_range_runs_as_often_as_the
     (tmp_path / "original.c").write_bytes(SOURCE.replace(b"unsigned tally(", b"unsigned original_tally(")
                                           .replace(b"long tally_to(", b"long original_tally_to("))
     (tmp_path / "main.c").write_text(MAIN)
-    exe = tmp_path / "check"
-    build = subprocess.run(["gcc", "-O2", *ISA_FLAGS[isa], "-o", str(exe), *(str(tmp_path / f) for f in
-                            ("edited.c", "original.c", "main.c"))], capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"))
     assert run.returncode == 0, run.stdout[:2000]

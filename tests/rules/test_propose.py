@@ -8,11 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from rules_support import analyse, needs_compiler
+from rules_support import analyse, apply_edits, needs_compiler
 
 from simdlens.analysis import analyze_file
 from simdlens.config import Settings
-from simdlens.core import TextEdit
 from simdlens.rules import propose
 
 PROGRAM = """#include <stdio.h>
@@ -42,12 +41,6 @@ int main(void)
 }
 """
 
-
-def apply_edits(source: bytes, edits: tuple[TextEdit, ...] | list[TextEdit]) -> bytes:
-    out = source
-    for e in sorted(edits, key=lambda e: e.span.start_byte, reverse=True):
-        out = out[:e.span.start_byte] + e.new_text.encode() + out[e.span.end_byte:]
-    return out
 
 
 def build_and_run(path: Path, source: bytes, flags: list[str], compiler: str = "gcc") -> str:
