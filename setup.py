@@ -18,7 +18,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 GROUP = "simdlens_native"  # mypyc's shared library for the group: simdlens_native__mypyc.*.so
@@ -50,7 +50,7 @@ def _can_compile() -> str:
     return ""
 
 
-def _extensions() -> list:
+def _extensions() -> list[Extension]:
     why = _can_compile()
     if why:
         _say(f"pure Python analysis: {why}")
@@ -68,20 +68,37 @@ def _extensions() -> list:
         return []
 
 
+_translated: list[Extension] | None = None  # mypyc's extensions, once per process
+
+
 class OptionalBuildExt(build_ext):
-    """Builds the compiled hot path as a whole or not at all: a group half built would not import."""
+    """Builds the compiled hot path as a whole or not at all: a group half built would not import.
+
+    mypyc translates the modules here, when the extensions are really built, not when setup.py is
+    loaded: pip loads it three times per install (requirements, metadata, wheel)."""
+
+    def finalize_options(self) -> None:
+        global _translated
+        if _translated is None:  # commands finalize this one several times: translate once
+            _translated = _extensions()
+        self.distribution.ext_modules = list(_translated)
+        super().finalize_options()
 
     def run(self) -> None:
+        if not self.extensions:
+            self._remove_compiled()  # a build folder or checkout may hold an earlier compiled build
+            return
         try:
             super().run()
         except Exception as e:  # CompileError, LinkError, OSError...
             _say(f"pure Python analysis: compiling failed ({type(e).__name__}: {e})")
-            for out in self.get_outputs():
-                Path(out).unlink(missing_ok=True)
-            if self.inplace:  # an editable install builds next to the sources
-                for ext in self.extensions:
-                    Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
+            self._remove_compiled()
             self.extensions = []
 
+    def _remove_compiled(self) -> None:
+        for name in [GROUP + "__mypyc", *_hot_modules()]:
+            Path(self.get_ext_fullpath(name)).unlink(missing_ok=True)
 
-setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})
+
+# A stand-in until build_ext runs: with it the wheel is marked as holding compiled code.
+setup(ext_modules=[Extension(GROUP + "__mypyc", sources=[])], cmdclass={"build_ext": OptionalBuildExt})

@@ -1178,7 +1178,7 @@ class _Builder:
                                "step can wrap it around before the test", cond)
         trip = header["trip"]
         lower, cmp = header["lower"], header["cmp"]
-        if not t.signed and step > 0 and cmp in ("<", "<=") and self._int_text(lower) is None:
+        if not t.signed and step > 0 and cmp in ("<", "<="):
             # From the top of its range the first step wraps the counter to 0, where the test holds again
             # (`i = UINT_MAX` runs n + 1 times). Count the first iteration, then the while loop from the
             # stepped value, in the counter's type: the same count whenever nothing wraps.
