@@ -151,11 +151,23 @@ async def toolchain_for(settings: Settings, kernel: Kernel | None = None, sandbo
     """The compiler and the user's flags a result for `kernel` is produced with (as the sandbox builds it)."""
     user = (sandbox.user_flags(kernel) if kernel is not None and hasattr(sandbox, "user_flags")
             else compile_flags(settings, kernel.path if kernel is not None else ""))
-    path, version = await _compiler_identity(user.compiler or settings.compiler)
+    if user.compiler:  # the database's compiler never runs outside the sandbox: identified by its file
+        path, version = user.compiler, _file_identity(user.compiler)
+    else:
+        path, version = await _compiler_identity(settings.compiler)
     flags = (*user.user_args(), *(f"-I{d}" for d in user.include_dirs))
     if not hasattr(sandbox, "user_flags"):
         flags = (*flags, *settings.extra_flags)
     return Toolchain(path, version, tuple(flags))
+
+
+def _file_identity(path: str) -> str:
+    """A compiler's identity without running it: its size, mtime and inode."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"file {st.st_size}-{st.st_mtime_ns}-{st.st_ino}"
 
 
 def compile_flags(settings: Settings, path: str) -> CompileFlags:

@@ -103,7 +103,7 @@ class Sandbox:
                     if not works:  # e.g. user namespaces disabled: never pretend to isolate
                         log.warning("sandbox unusable, model code will not run: %s", why)
                         isolation = Isolation(bwrap=None)
-                toolchain = await find_toolchain(self.settings.compiler)
+                toolchain = await find_toolchain(self.settings.compiler, isolation)
                 _sweep_stale_roots()
                 root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))
                 root.chmod(0o755)
@@ -145,9 +145,11 @@ class Sandbox:
         env = await self._environment()
         user = await asyncio.to_thread(self.user_flags, kernel)  # a big compile_commands.json takes a while
         compiler = env.compiler
-        if user.compiler:
+        if user.compiler and not env.isolation.sandboxed:
+            log.info("compile_commands.json compiler %s not used: a database's compiler only runs in the sandbox", user.compiler)
+        elif user.compiler:
             if user.compiler not in self._compilers:
-                tc = await find_toolchain(user.compiler)
+                tc = await find_toolchain(user.compiler, env.isolation)  # probed inside the sandbox
                 self._compilers[user.compiler] = self._make_compiler(tc, env) if tc else None
             compiler = self._compilers[user.compiler] or compiler
         tc = compiler.toolchain if compiler else None
