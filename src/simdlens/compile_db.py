@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simdlens.workspace_files import UnreadableFile, read_workspace_file
+
 log = logging.getLogger(__name__)
 
 DB_NAME = "compile_commands.json"
@@ -255,21 +257,23 @@ class CompileDatabase:
             self._by_file.setdefault(e.file, e)
 
     @classmethod
-    def find(cls, start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
-        """The nearest compile_commands.json at or above `start_dir` (also in a `build/` child, as
-        clangd looks); None when there is none or it cannot be read (logged as one line)."""
-        path = locate(start_dir)
+    def find(cls, start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = (),
+             root: str | os.PathLike[str] | None = None) -> CompileDatabase | None:
+        """The nearest compile_commands.json at or above `start_dir` up to `root` (also in a `build/`
+        child, as clangd looks); None when there is none or it cannot be read (logged as one line)."""
+        path = locate(start_dir, root if root is not None else start_dir)
         return cls.load(path, allowed_compilers) if path is not None else None
 
     @classmethod
     def load(cls, path: Path, allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
         try:
-            if path.stat().st_size > MAX_DB_BYTES:
-                log.warning("%s: larger than %d MB, ignored", path, MAX_DB_BYTES >> 20)
-                return None
-            data: Any = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
-            log.warning("%s: not a readable compilation database (%s), ignored", path, exc)
+            raw = read_workspace_file(path, MAX_DB_BYTES)  # regular files only, bounded: never /proc/kmsg
+            data: Any = json.loads(raw.decode("utf-8", errors="replace"))
+        except UnreadableFile as exc:
+            log.warning("%s: %s", path, exc)
+            return None
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
+            log.warning("%s: not a readable compilation database (%s), ignored", path, str(exc).splitlines()[0][:200])
             return None
         if not isinstance(data, list):
             log.warning("%s: not a JSON list of compile commands, ignored", path)
@@ -337,23 +341,40 @@ def _real_roots(roots: Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(os.path.realpath(r) for r in roots if str(r)))
 
 
-def locate(start_dir: str | os.PathLike[str]) -> Path | None:
-    """The nearest compile_commands.json at or above `start_dir`, also in a `build/` child (as clangd looks)."""
-    here = Path(start_dir).resolve()
+def locate(start_dir: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest compile_commands.json in `start_dir` or a parent of it up to `root` (never above:
+    one planted in /tmp must not apply to every file below it), also in a `build/` child (as clangd
+    looks). Without `root`, or when `root` does not contain `start_dir`, only `start_dir` is searched.
+    A name that is there but not a regular file is returned, so that loading it says why it is unusable."""
+    here = Path(os.path.realpath(start_dir))
+    top = Path(os.path.realpath(root)) if root is not None else here
+    if top != here and top not in here.parents:
+        top = here
     for directory in (here, *here.parents):
         for candidate in (directory / DB_NAME, directory / "build" / DB_NAME):
-            if candidate.is_file():
+            if os.path.lexists(candidate) and not os.path.isdir(candidate):
                 return candidate
+        if directory == top:
+            break
     return None
 
 
+def search_root(path: str) -> str:
+    """Where the upward search for `path`'s database stops: the outermost workspace root holding it,
+    else the file's own directory."""
+    real = os.path.realpath(path)
+    holding = [r for r in workspace_roots() if real == r or real.startswith(r.rstrip("/") + "/")]
+    return min(holding, key=len) if holding else os.path.dirname(real)
+
+
 _databases: OrderedDict[tuple[str, int, int, int, tuple[str, ...]], CompileDatabase | None] = OrderedDict()
-_databases_lock = threading.Lock()  # the pipeline and the sandbox look up from worker threads
+_databases_lock = threading.Lock()  # the pipeline and the sandbox look up from worker threads; never held while reading
 
 
-def cached_database(start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
+def cached_database(start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = (),
+                    root: str | os.PathLike[str] | None = None) -> CompileDatabase | None:
     """`CompileDatabase.find`, parsed once per version of the file (path, size, mtime, inode)."""
-    path = locate(start_dir)
+    path = locate(start_dir, root if root is not None else start_dir)
     if path is None:
         return None
     try:
@@ -365,8 +386,9 @@ def cached_database(start_dir: str | os.PathLike[str], allowed_compilers: tuple[
         if key in _databases:
             _databases.move_to_end(key)
             return _databases[key]
-        db = CompileDatabase.load(path, tuple(allowed_compilers))
-        for old in [k for k in _databases if k[0] == key[0] and k[4] == key[4]]:
+    db = CompileDatabase.load(path, tuple(allowed_compilers))  # outside the lock: a slow read blocks no one else
+    with _databases_lock:
+        for old in [k for k in _databases if k[0] == key[0] and k[4] == key[4] and k != key]:
             del _databases[old]  # an older version of the same file
         _databases[key] = db
         while len(_databases) > MAX_CACHED_DATABASES:
@@ -375,16 +397,21 @@ def cached_database(start_dir: str | os.PathLike[str], allowed_compilers: tuple[
 
 
 def flags_for_file(path: str, compile_commands_dir: str = "", allowed_compilers: tuple[str, ...] = ()) -> CompileFlags:
-    """The sanitized flags of `path` from the nearest compile_commands.json (searched from
-    `compile_commands_dir` when given, else from the file's directory); defaults when there is none.
+    """The sanitized flags of `path` from its compile_commands.json; defaults when there is none.
 
-    Never raises: a database that cannot be used costs its flags (one logged line), not the scan.
+    `compile_commands_dir` (configured explicitly) is used as it is: the database in it or in its
+    `build/` child. Otherwise the search starts at the file's directory and stops at the workspace root
+    holding the file (`search_root`). Never raises: a database that cannot be used costs its flags
+    (one logged line), not the scan.
     """
-    start = compile_commands_dir or (os.path.dirname(os.path.abspath(path)) if path else "")
-    if not start or not path:
+    if not path:
         return CompileFlags()
+    if compile_commands_dir:
+        start = root = compile_commands_dir
+    else:
+        start, root = os.path.dirname(os.path.abspath(path)), search_root(path)
     try:
-        db = cached_database(start, allowed_compilers)
+        db = cached_database(start, allowed_compilers, root)
     except Exception as exc:  # e.g. a directory we may not stat: no flags rather than no scan
         log.warning("compile_commands.json near %s: %s", start, exc)
         return CompileFlags()

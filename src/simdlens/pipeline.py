@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from simdlens.analysis.parse import check_source, language_for
+from simdlens.analysis.parse import MAX_SOURCE_BYTES, check_source, language_for
 from simdlens.cache.keys import HostIdentity, Toolchain, measurement_key, proposal_key, verdict_key
 from simdlens.cache.store import CacheInfo, CacheStats, ResultStore, StoredProposal
-from simdlens.compile_db import CompileFlags, flags_for_file
+from simdlens.compile_db import CompileFlags, flags_for_file, scoped_workspace_roots
 from simdlens.config import Settings
 from simdlens.core import (
     Analysis,
@@ -44,6 +44,7 @@ from simdlens.core import (
     Status,
 )
 from simdlens.sandbox.cpu import HostCpu, host_cpu
+from simdlens.workspace_files import UnreadableFile, is_regular_file, read_workspace_file
 
 if TYPE_CHECKING:
     from simdlens.analysis import FileAnalysis
@@ -442,6 +443,9 @@ def collect_files(paths: Sequence[str], language: str | None, header_language: s
             if explicit:
                 skipped.append(SkippedFile(str(path), "not a C/C++ file (use --lang c|cpp to scan it anyway)"))
             return
+        if not is_regular_file(path):  # a FIFO named x.c would block the read; /proc never ends
+            skipped.append(SkippedFile(str(path), "not a regular file (a FIFO, device, socket or /proc file)"))
+            return
         seen.add(key)
         files.append((str(path), lang))
 
@@ -463,13 +467,45 @@ def collect_files(paths: Sequence[str], language: str | None, header_language: s
     return files, skipped
 
 
+def scan_roots(paths: Sequence[str]) -> tuple[str, ...]:
+    """The workspace roots of a scan: each scanned directory (a file's own directory), widened to the
+    current directory or the git work tree holding it when only the user may write there (never a
+    shared /tmp). A compile_commands.json above these is used only when configured explicitly."""
+    roots: list[str] = []
+    cwd = os.path.realpath(os.getcwd())
+    for raw in paths:
+        real = os.path.realpath(raw)
+        base = real if os.path.isdir(real) else os.path.dirname(real)
+        roots.append(base)
+        for wider in (cwd, _git_top(base)):
+            if wider and (base == wider or base.startswith(wider.rstrip("/") + "/")) and _private_dir(wider):
+                roots.append(wider)
+    return tuple(dict.fromkeys(roots))
+
+
+def _git_top(directory: str) -> str:
+    here = Path(directory)
+    for d in (here, *here.parents):
+        if (d / ".git").exists():
+            return str(d)
+    return ""
+
+
+def _private_dir(directory: str) -> bool:
+    """Owned by this user and writable by no one else (a shared /tmp is not a workspace root)."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return False
+    return directory != "/" and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
 def read_source(path: str) -> bytes | str:
     """The file's bytes, or a one-line reason why it is not analysed."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(16 * 1024 * 1024 + 1)
-    except OSError as exc:
-        return f"unreadable ({exc.strerror or exc.__class__.__name__})"
+        data = read_workspace_file(path, MAX_SOURCE_BYTES)
+    except UnreadableFile as exc:
+        return str(exc)
     reason = check_source(data, path)
     return reason if reason is not None else data
 
@@ -478,6 +514,14 @@ async def scan_async(paths: Sequence[str], settings: Settings, *, store: ResultS
                      progress: Progress | None = None, verify: bool = True, bench: bool = True,
                      quick: bool = False, language: str | None = None) -> ScanReport:
     """Scan files and directories; see `scan`."""
+    with scoped_workspace_roots(scan_roots(paths)):  # also for the tasks and threads started below
+        return await _scan_async(paths, settings, store=store, sandbox=sandbox, progress=progress, verify=verify,
+                                 bench=bench, quick=quick, language=language)
+
+
+async def _scan_async(paths: Sequence[str], settings: Settings, *, store: ResultStore, sandbox: Verifier | None,
+                      progress: Progress | None, verify: bool, bench: bool, quick: bool,
+                      language: str | None) -> ScanReport:
     counters = Counters()
     host = host_identity()
     isas = target_isas(settings, host)

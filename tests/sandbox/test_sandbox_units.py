@@ -46,7 +46,7 @@ def test_database_compiler_is_used_only_when_allow_listed(tmp_path: Path) -> Non
         {"directory": str(tmp_path), "file": "other.c", "command": "/usr/bin/gcc -O1 -DX=2 -c other.c"},
     ]))
     (tmp_path / "sub").mkdir()
-    db = CompileDatabase.find(tmp_path / "sub")
+    db = CompileDatabase.find(tmp_path / "sub", root=tmp_path)
     assert db is not None
     main = db.flags_for(tmp_path / "main.c")
     assert main.compiler == "" and main.exact and main.opt_level == "-O3"
