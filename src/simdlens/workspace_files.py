@@ -47,12 +47,12 @@ def in_pseudo_filesystem(real: str) -> bool:
 
 def is_regular_file(path: str | os.PathLike[str]) -> bool:
     """A regular file outside /proc, /sys and /dev (symlinks followed); never blocks, never raises."""
-    real = os.path.realpath(path)
-    if in_pseudo_filesystem(real):
-        return False
     try:
+        real = os.path.realpath(path)
+        if in_pseudo_filesystem(real):
+            return False
         st = os.stat(real)
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         return False
     return stat.S_ISREG(st.st_mode) and st.st_dev not in _pseudo_devices()
 

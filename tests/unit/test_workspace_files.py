@@ -63,6 +63,7 @@ def test_the_byte_bound_holds_whatever_the_size_says(tmp_path: Path) -> None:
 
 def test_a_missing_or_dangling_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "dangling.h").symlink_to(tmp_path / "nowhere")
-    for path in (tmp_path / "missing.h", tmp_path / "dangling.h", tmp_path):
+    for path in (tmp_path / "missing.h", tmp_path / "dangling.h", tmp_path, tmp_path / "nul\0.h"):
+        assert not is_regular_file(path)
         reason = read_in_thread(path)
         assert isinstance(reason, str) and "\n" not in reason
