@@ -23,7 +23,7 @@ from simdlens import compile_db
 from simdlens.compile_db import CompileDatabase, trusted_compiler
 from simdlens.config import Settings
 from simdlens.pipeline import toolchain_for
-from simdlens.sandbox.compiler import Toolchain, find_toolchain, toolchain_mounts
+from simdlens.sandbox.compiler import Toolchain, find_toolchain, runnable_name, toolchain_mounts
 from simdlens.sandbox.isolate import Isolation
 
 SAXPY = "void saxpy(float *restrict y, const float *restrict x, float a, int n) {\n" \
@@ -148,3 +148,20 @@ def test_scan_with_a_hostile_database_runs_nothing_of_it(tmp_path: Path) -> None
     statuses = [c["status"] for f in report["files"] for lp in f["loops"] for c in lp["candidates"]]
     assert "verified" in statuses, report  # simdlens's own compiler did the work, in the sandbox
     assert "Traceback" not in done.stderr
+
+
+def test_a_compiler_is_run_by_its_name_only_through_system_links(tmp_path: Path) -> None:
+    workspace, _, _ = plant(tmp_path)
+    if SYSTEM_GCC:
+        (workspace / "gcc").symlink_to(SYSTEM_GCC)
+        # A link the workspace owns could be swapped after the check: the resolved file runs instead.
+        assert runnable_name(str(workspace / "gcc")) == os.path.realpath(SYSTEM_GCC)
+        assert runnable_name("/usr/bin/gcc") == "/usr/bin/gcc"  # root's own links keep the driver's name
+
+
+@needs_bwrap
+@pytest.mark.skipif(shutil.which("clang-19") is None, reason="no clang-19")
+def test_a_resolved_clang_still_compiles_cpp_as_clangxx() -> None:
+    real = os.path.realpath(shutil.which("clang-19") or "")
+    tc = run(lambda: find_toolchain(real, Isolation(shutil.which("bwrap"))))
+    assert tc is not None and tc.family == "clang" and os.path.basename(tc.cxx).startswith("clang++")

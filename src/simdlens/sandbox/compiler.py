@@ -182,25 +182,46 @@ async def _version(cc: str, isolation: Isolation | None = None) -> tuple[str, st
 async def find_toolchain(preferred: str = "", isolation: Isolation | None = None) -> Toolchain | None:
     """The compiler named in the settings (a name on PATH or a path), else gcc, else clang.
 
-    With a sandboxing `isolation` the compiler is resolved (realpath), must be a system toolchain
-    (`toolchain_mounts`) and its `--version` probe runs inside the sandbox."""
+    With a sandboxing `isolation` the compiler must be a system toolchain (`toolchain_mounts`, on its
+    resolved path) and its `--version` probe runs inside the sandbox."""
+    sandboxed = isolation is not None and isolation.sandboxed
     names = [preferred] if preferred else ["gcc", "clang", *(f"clang-{v}" for v in range(21, 13, -1))]
     for name in names:
         path = shutil.which(name)
         if path is None:
             continue
-        if isolation is not None and isolation.sandboxed:
-            path = os.path.realpath(path)
+        if sandboxed:
+            path = runnable_name(path)
         probed = await _version(path, isolation)
         if probed is not None:
             family, version = probed
             cxx = _cxx_for(path)
-            if isolation is not None and isolation.sandboxed:
-                cxx = os.path.realpath(cxx)
+            if sandboxed:
+                cxx = runnable_name(cxx)
                 if toolchain_mounts((path, cxx)) is None:
                     cxx = path
             return Toolchain(cc=path, cxx=cxx, family=family, version=version)
     return None
+
+
+def runnable_name(path: str) -> str:
+    """The name to run `path` by inside the sandbox: the path itself when each link on its way lives in
+    a system directory under /usr or /opt (nobody but root can swap it, and a driver such as clang++ or
+    ccache knows what to be by its name), else the resolved file (e.g. via /etc/alternatives, which the
+    sandbox does not bind)."""
+    current = os.path.abspath(path)
+    for _ in range(40):
+        directory = os.path.realpath(os.path.dirname(current))
+        inside = directory == "/usr" or directory.startswith(("/usr/", "/opt/"))
+        if not inside or not _system_owned(directory, ""):
+            return os.path.realpath(path)
+        if not os.path.islink(current):
+            return os.path.abspath(path)
+        try:
+            current = os.path.normpath(os.path.join(directory, os.readlink(current)))
+        except OSError:
+            break
+    return os.path.realpath(path)
 
 
 async def list_compilers() -> list[Toolchain]:
