@@ -12,8 +12,9 @@ change what the code means, never how the compiler runs:
     -O<level>                                     optimisation level
     -f<known-safe>                                see SAFE_F_FLAGS
 
-Everything else is dropped (and listed in `CompileFlags.dropped`). The database's compiler path is
-used only when it matches one of `Settings.allowed_compilers` (globs, as clangd's `--query-driver`).
+Everything else is dropped (and listed in `CompileFlags.dropped`). The database's compiler is used
+only when its resolved path (realpath) matches one of `Settings.allowed_compilers` (globs, as clangd's
+`--query-driver`, matched per path component), and then only inside the sandbox (`sandbox.compiler`).
 
 `flags_for_file(path, compile_commands_dir, allowed_compilers)` is the one lookup the rest of simdlens
 uses: it parses a database once and keeps it while the file's path, size, mtime and inode are
@@ -23,23 +24,33 @@ unchanged, so an edited (or regenerated) compile_commands.json is read again on 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fnmatch
+import functools
+import glob as globlib
+import itertools
 import json
 import logging
 import os
 import re
 import shlex
+import shutil
+import stat
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from simdlens.workspace_files import UnreadableFile, read_workspace_file
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "compile_commands.json"
 MAX_DB_BYTES = 256 * 1024 * 1024
 MAX_CACHED_DATABASES = 16
+MAX_GLOB_MATCHES = 4096  # files one allow-list glob may name
 
 # -f flags that only change code generation or language semantics (no paths, no plugins, no files).
 SAFE_F_FLAGS = re.compile(
@@ -163,14 +174,64 @@ def _safe_f_flag(arg: str) -> bool:
     return bool(SAFE_F_FLAGS.match(arg))
 
 
-def compiler_allowed(path: str, allowed: tuple[str, ...]) -> bool:
-    """True when the database's compiler `path` matches one of the user's trusted globs."""
-    if not path or not allowed:
+def compiler_allowed(path: str, allowed: tuple[str, ...], directory: str = ".") -> bool:
+    """True when the database's compiler `path` is one the user trusts (see `trusted_compiler`)."""
+    return bool(trusted_compiler(path, allowed, directory))
+
+
+def trusted_compiler(path: str, allowed: tuple[str, ...], directory: str = ".") -> str:
+    """The resolved executable of the database's compiler `path` when the user trusts it, else "".
+
+    `path` (relative to the entry's `directory`, or a bare name looked up on PATH) is resolved with
+    realpath first, so `..` and symlinks cannot smuggle a workspace file past a glob. The resolved file
+    is trusted when it matches one of `allowed` component by component (a `*` never matches `/`, and a
+    resolved path has no `..`), or when it is what one of the user's globs names on this machine
+    (`/usr/bin/gcc*` names /usr/bin/gcc, whose real file is /usr/bin/x86_64-linux-gnu-gcc-12).
+    """
+    if not path or not allowed or "\0" in path:
+        return ""
+    if "/" in path:
+        absolute = os.path.normpath(os.path.join(os.path.abspath(directory), path))
+    else:  # a bare name: the user's PATH, never a relative PATH entry (the workspace's cwd)
+        search = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(d))
+        found = shutil.which(path, path=search)
+        if found is None:
+            return ""
+        absolute = found
+    real = os.path.realpath(absolute)
+    if not _is_executable_file(real):
+        return ""
+    # A workspace file is trusted only when a glob names it itself, never as a symlink's target.
+    in_workspace = any(real.startswith(root + "/") for root in workspace_roots() if root != "/")
+    for glob in allowed:
+        pattern = os.path.normpath(glob) if os.path.isabs(glob) else ""
+        if pattern and (_match_components(real, pattern) or (not in_workspace and real in _named_by(pattern))):
+            return real
+    return ""
+
+
+def _is_executable_file(path: str) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
         return False
-    candidates = {path}
-    with contextlib.suppress(OSError):
-        candidates.add(str(Path(path).resolve()))
-    return any(fnmatch.fnmatchcase(c, glob) for c in candidates for glob in allowed)
+    return stat.S_ISREG(st.st_mode) and os.access(path, os.X_OK)
+
+
+def _match_components(path: str, pattern: str) -> bool:
+    """`fnmatch` per path component: `/usr/bin/*gcc*` matches /usr/bin/gcc-12, never /usr/bin/../x/gcc."""
+    parts, globs = path.split("/"), pattern.split("/")
+    return len(parts) == len(globs) and all(
+        p not in (".", "..") and fnmatch.fnmatchcase(p, g) for p, g in zip(parts, globs, strict=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _named_by(pattern: str) -> frozenset[str]:
+    """The real files the user's glob names on this machine (at most MAX_GLOB_MATCHES)."""
+    found: set[str] = set()
+    for match in itertools.islice(globlib.iglob(pattern), MAX_GLOB_MATCHES):
+        found.add(os.path.realpath(match))
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -196,21 +257,23 @@ class CompileDatabase:
             self._by_file.setdefault(e.file, e)
 
     @classmethod
-    def find(cls, start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
-        """The nearest compile_commands.json at or above `start_dir` (also in a `build/` child, as
-        clangd looks); None when there is none or it cannot be read (logged as one line)."""
-        path = locate(start_dir)
+    def find(cls, start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = (),
+             root: str | os.PathLike[str] | None = None) -> CompileDatabase | None:
+        """The nearest compile_commands.json at or above `start_dir` up to `root` (also in a `build/`
+        child, as clangd looks); None when there is none or it cannot be read (logged as one line)."""
+        path = locate(start_dir, root if root is not None else start_dir)
         return cls.load(path, allowed_compilers) if path is not None else None
 
     @classmethod
     def load(cls, path: Path, allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
         try:
-            if path.stat().st_size > MAX_DB_BYTES:
-                log.warning("%s: larger than %d MB, ignored", path, MAX_DB_BYTES >> 20)
-                return None
-            data: Any = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
-            log.warning("%s: not a readable compilation database (%s), ignored", path, exc)
+            raw = read_workspace_file(path, MAX_DB_BYTES)  # regular files only, bounded: never /proc/kmsg
+            data: Any = json.loads(raw.decode("utf-8", errors="replace"))
+        except UnreadableFile as exc:
+            log.warning("%s: %s", path, exc)
+            return None
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
+            log.warning("%s: not a readable compilation database (%s), ignored", path, str(exc).splitlines()[0][:200])
             return None
         if not isinstance(data, list):
             log.warning("%s: not a JSON list of compile commands, ignored", path)
@@ -236,36 +299,82 @@ class CompileDatabase:
         if entry is None:
             return CompileFlags()
         flags = sanitize_arguments(entry.arguments[1:], entry.directory)
-        compiler = entry.arguments[0] if entry.arguments else ""
-        if compiler and not os.path.isabs(compiler) and "/" in compiler:
-            compiler = os.path.normpath(os.path.join(entry.directory, compiler))
-        if not compiler_allowed(compiler, self.allowed_compilers):
-            if compiler:
-                log.debug("compile_commands.json compiler %r not allow-listed; using simdlens's own", compiler)
-            compiler = ""
+        named = entry.arguments[0] if entry.arguments else ""
+        compiler = trusted_compiler(named, self.allowed_compilers, entry.directory)
+        if named and not compiler:
+            log.debug("compile_commands.json compiler %r not allow-listed; using simdlens's own", named)
         return CompileFlags(
             compiler=compiler, include_dirs=flags.include_dirs, defines=flags.defines, flags=flags.flags,
             std=flags.std, opt_level=flags.opt_level, dropped=flags.dropped, exact=exact,
         )
 
 
-def locate(start_dir: str | os.PathLike[str]) -> Path | None:
-    """The nearest compile_commands.json at or above `start_dir`, also in a `build/` child (as clangd looks)."""
-    here = Path(start_dir).resolve()
+# The workspace roots: the server's workspace folders (set once at `initialize`), or what one `scan`
+# covers (scoped to that scan's context). A compile_commands.json above every root is never used
+# unless configured explicitly, and the sandbox never binds a directory holding a root.
+_process_roots: tuple[str, ...] = ()
+_scoped_roots: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar("simdlens_workspace_roots", default=None)
+
+
+def set_workspace_roots(roots: Iterable[str | os.PathLike[str]]) -> None:
+    """The process's workspace roots (the language server's folders)."""
+    global _process_roots
+    _process_roots = _real_roots(roots)
+
+
+@contextlib.contextmanager
+def scoped_workspace_roots(roots: Iterable[str | os.PathLike[str]]) -> Iterator[None]:
+    """Workspace roots for the code run inside this block (and the tasks and threads it starts)."""
+    token = _scoped_roots.set(_real_roots(roots))
+    try:
+        yield
+    finally:
+        _scoped_roots.reset(token)
+
+
+def workspace_roots() -> tuple[str, ...]:
+    scoped = _scoped_roots.get()
+    return scoped if scoped is not None else _process_roots
+
+
+def _real_roots(roots: Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(os.path.realpath(r) for r in roots if str(r)))
+
+
+def locate(start_dir: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest compile_commands.json in `start_dir` or a parent of it up to `root` (never above:
+    one planted in /tmp must not apply to every file below it), also in a `build/` child (as clangd
+    looks). Without `root`, or when `root` does not contain `start_dir`, only `start_dir` is searched.
+    A name that is there but not a regular file is returned, so that loading it says why it is unusable."""
+    here = Path(os.path.realpath(start_dir))
+    top = Path(os.path.realpath(root)) if root is not None else here
+    if top != here and top not in here.parents:
+        top = here
     for directory in (here, *here.parents):
         for candidate in (directory / DB_NAME, directory / "build" / DB_NAME):
-            if candidate.is_file():
+            if os.path.lexists(candidate) and not os.path.isdir(candidate):
                 return candidate
+        if directory == top:
+            break
     return None
 
 
+def search_root(path: str) -> str:
+    """Where the upward search for `path`'s database stops: the outermost workspace root holding it,
+    else the file's own directory."""
+    real = os.path.realpath(path)
+    holding = [r for r in workspace_roots() if real == r or real.startswith(r.rstrip("/") + "/")]
+    return min(holding, key=len) if holding else os.path.dirname(real)
+
+
 _databases: OrderedDict[tuple[str, int, int, int, tuple[str, ...]], CompileDatabase | None] = OrderedDict()
-_databases_lock = threading.Lock()  # the pipeline and the sandbox look up from worker threads
+_databases_lock = threading.Lock()  # the pipeline and the sandbox look up from worker threads; never held while reading
 
 
-def cached_database(start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = ()) -> CompileDatabase | None:
+def cached_database(start_dir: str | os.PathLike[str], allowed_compilers: tuple[str, ...] = (),
+                    root: str | os.PathLike[str] | None = None) -> CompileDatabase | None:
     """`CompileDatabase.find`, parsed once per version of the file (path, size, mtime, inode)."""
-    path = locate(start_dir)
+    path = locate(start_dir, root if root is not None else start_dir)
     if path is None:
         return None
     try:
@@ -277,8 +386,9 @@ def cached_database(start_dir: str | os.PathLike[str], allowed_compilers: tuple[
         if key in _databases:
             _databases.move_to_end(key)
             return _databases[key]
-        db = CompileDatabase.load(path, tuple(allowed_compilers))
-        for old in [k for k in _databases if k[0] == key[0] and k[4] == key[4]]:
+    db = CompileDatabase.load(path, tuple(allowed_compilers))  # outside the lock: a slow read blocks no one else
+    with _databases_lock:
+        for old in [k for k in _databases if k[0] == key[0] and k[4] == key[4] and k != key]:
             del _databases[old]  # an older version of the same file
         _databases[key] = db
         while len(_databases) > MAX_CACHED_DATABASES:
@@ -287,16 +397,21 @@ def cached_database(start_dir: str | os.PathLike[str], allowed_compilers: tuple[
 
 
 def flags_for_file(path: str, compile_commands_dir: str = "", allowed_compilers: tuple[str, ...] = ()) -> CompileFlags:
-    """The sanitized flags of `path` from the nearest compile_commands.json (searched from
-    `compile_commands_dir` when given, else from the file's directory); defaults when there is none.
+    """The sanitized flags of `path` from its compile_commands.json; defaults when there is none.
 
-    Never raises: a database that cannot be used costs its flags (one logged line), not the scan.
+    `compile_commands_dir` (configured explicitly) is used as it is: the database in it or in its
+    `build/` child. Otherwise the search starts at the file's directory and stops at the workspace root
+    holding the file (`search_root`). Never raises: a database that cannot be used costs its flags
+    (one logged line), not the scan.
     """
-    start = compile_commands_dir or (os.path.dirname(os.path.abspath(path)) if path else "")
-    if not start or not path:
+    if not path:
         return CompileFlags()
+    if compile_commands_dir:
+        start = root = compile_commands_dir
+    else:
+        start, root = os.path.dirname(os.path.abspath(path)), search_root(path)
     try:
-        db = cached_database(start, allowed_compilers)
+        db = cached_database(start, allowed_compilers, root)
     except Exception as exc:  # e.g. a directory we may not stat: no flags rather than no scan
         log.warning("compile_commands.json near %s: %s", start, exc)
         return CompileFlags()

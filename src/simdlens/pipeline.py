@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from simdlens.analysis.parse import check_source, language_for
+from simdlens.analysis.parse import MAX_SOURCE_BYTES, check_source, language_for
 from simdlens.cache.keys import HostIdentity, Toolchain, measurement_key, proposal_key, verdict_key
 from simdlens.cache.store import CacheInfo, CacheStats, ResultStore, StoredProposal
-from simdlens.compile_db import CompileFlags, flags_for_file
+from simdlens.compile_db import CompileFlags, flags_for_file, scoped_workspace_roots
 from simdlens.config import Settings
 from simdlens.core import (
     Analysis,
@@ -44,6 +44,7 @@ from simdlens.core import (
     Status,
 )
 from simdlens.sandbox.cpu import HostCpu, host_cpu
+from simdlens.workspace_files import UnreadableFile, is_regular_file, read_workspace_file
 
 if TYPE_CHECKING:
     from simdlens.analysis import FileAnalysis
@@ -151,11 +152,23 @@ async def toolchain_for(settings: Settings, kernel: Kernel | None = None, sandbo
     """The compiler and the user's flags a result for `kernel` is produced with (as the sandbox builds it)."""
     user = (sandbox.user_flags(kernel) if kernel is not None and hasattr(sandbox, "user_flags")
             else compile_flags(settings, kernel.path if kernel is not None else ""))
-    path, version = await _compiler_identity(user.compiler or settings.compiler)
+    if user.compiler:  # the database's compiler never runs outside the sandbox: identified by its file
+        path, version = user.compiler, _file_identity(user.compiler)
+    else:
+        path, version = await _compiler_identity(settings.compiler)
     flags = (*user.user_args(), *(f"-I{d}" for d in user.include_dirs))
     if not hasattr(sandbox, "user_flags"):
         flags = (*flags, *settings.extra_flags)
     return Toolchain(path, version, tuple(flags))
+
+
+def _file_identity(path: str) -> str:
+    """A compiler's identity without running it: its size, mtime and inode."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"file {st.st_size}-{st.st_mtime_ns}-{st.st_ino}"
 
 
 def compile_flags(settings: Settings, path: str) -> CompileFlags:
@@ -430,6 +443,9 @@ def collect_files(paths: Sequence[str], language: str | None, header_language: s
             if explicit:
                 skipped.append(SkippedFile(str(path), "not a C/C++ file (use --lang c|cpp to scan it anyway)"))
             return
+        if not is_regular_file(path):  # a FIFO named x.c would block the read; /proc never ends
+            skipped.append(SkippedFile(str(path), "not a regular file (a FIFO, device, socket or /proc file)"))
+            return
         seen.add(key)
         files.append((str(path), lang))
 
@@ -451,13 +467,45 @@ def collect_files(paths: Sequence[str], language: str | None, header_language: s
     return files, skipped
 
 
+def scan_roots(paths: Sequence[str]) -> tuple[str, ...]:
+    """The workspace roots of a scan: each scanned directory (a file's own directory), widened to the
+    current directory or the git work tree holding it when only the user may write there (never a
+    shared /tmp). A compile_commands.json above these is used only when configured explicitly."""
+    roots: list[str] = []
+    cwd = os.path.realpath(os.getcwd())
+    for raw in paths:
+        real = os.path.realpath(raw)
+        base = real if os.path.isdir(real) else os.path.dirname(real)
+        roots.append(base)
+        for wider in (cwd, _git_top(base)):
+            if wider and (base == wider or base.startswith(wider.rstrip("/") + "/")) and _private_dir(wider):
+                roots.append(wider)
+    return tuple(dict.fromkeys(roots))
+
+
+def _git_top(directory: str) -> str:
+    here = Path(directory)
+    for d in (here, *here.parents):
+        if (d / ".git").exists():
+            return str(d)
+    return ""
+
+
+def _private_dir(directory: str) -> bool:
+    """Owned by this user and writable by no one else (a shared /tmp is not a workspace root)."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return False
+    return directory != "/" and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
 def read_source(path: str) -> bytes | str:
     """The file's bytes, or a one-line reason why it is not analysed."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(16 * 1024 * 1024 + 1)
-    except OSError as exc:
-        return f"unreadable ({exc.strerror or exc.__class__.__name__})"
+        data = read_workspace_file(path, MAX_SOURCE_BYTES)
+    except UnreadableFile as exc:
+        return str(exc)
     reason = check_source(data, path)
     return reason if reason is not None else data
 
@@ -466,6 +514,14 @@ async def scan_async(paths: Sequence[str], settings: Settings, *, store: ResultS
                      progress: Progress | None = None, verify: bool = True, bench: bool = True,
                      quick: bool = False, language: str | None = None) -> ScanReport:
     """Scan files and directories; see `scan`."""
+    with scoped_workspace_roots(scan_roots(paths)):  # also for the tasks and threads started below
+        return await _scan_async(paths, settings, store=store, sandbox=sandbox, progress=progress, verify=verify,
+                                 bench=bench, quick=quick, language=language)
+
+
+async def _scan_async(paths: Sequence[str], settings: Settings, *, store: ResultStore, sandbox: Verifier | None,
+                      progress: Progress | None, verify: bool, bench: bool, quick: bool,
+                      language: str | None) -> ScanReport:
     counters = Counters()
     host = host_identity()
     isas = target_isas(settings, host)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -45,14 +46,14 @@ def test_database_compiler_is_used_only_when_allow_listed(tmp_path: Path) -> Non
         {"directory": str(tmp_path), "file": "other.c", "command": "/usr/bin/gcc -O1 -DX=2 -c other.c"},
     ]))
     (tmp_path / "sub").mkdir()
-    db = CompileDatabase.find(tmp_path / "sub")
+    db = CompileDatabase.find(tmp_path / "sub", root=tmp_path)
     assert db is not None
     main = db.flags_for(tmp_path / "main.c")
     assert main.compiler == "" and main.exact and main.opt_level == "-O3"
     other = db.flags_for(tmp_path / "other.c")
     assert other.compiler == "" and other.opt_level == "-O1" and other.define_map() == {"X": "2"}
     trusted = CompileDatabase.find(tmp_path, allowed_compilers=("/usr/bin/gcc*",))
-    assert trusted is not None and trusted.flags_for(tmp_path / "other.c").compiler == "/usr/bin/gcc"
+    assert trusted is not None and trusted.flags_for(tmp_path / "other.c").compiler == os.path.realpath("/usr/bin/gcc")
     assert trusted.flags_for(tmp_path / "main.c").compiler == ""  # /tmp/evil/cc is not allow-listed
     header = db.flags_for(tmp_path / "other.h")  # no entry: a neighbour's flags
     assert not header.exact and header.opt_level in ("-O1", "-O3")

@@ -47,6 +47,7 @@ import tree_sitter
 from simdlens.analysis.ir import CType
 from simdlens.analysis.parse import MAX_SOURCE_BYTES, check_source, parse, tokenize
 from simdlens.core import Language
+from simdlens.workspace_files import UnreadableFile, is_regular_file, read_workspace_file
 
 MAX_INCLUDE_DEPTH = 8
 MAX_HEADERS = 64
@@ -947,7 +948,7 @@ class _Builder:
         if not name:
             return
         dirs = ([here] if quoted else []) + list(self.include_dirs)
-        found = next((d / name for d in dirs if (d / name).is_file()), None)
+        found = next((d / name for d in dirs if is_regular_file(d / name)), None)  # never a FIFO or /proc file
         if found is None:
             self.unread.append(name)  # even <limits.h>: its macros (CHAR_BIT) are not known here
             return  # system headers and missing headers are fine: the compiler will tell
@@ -969,7 +970,7 @@ class _Builder:
             key = (real, st.st_mtime_ns, st.st_size, self.language)
             cached = _header_cache.get(key)
             if cached is None:
-                data = found.read_bytes()
+                data = read_workspace_file(real, MAX_HEADER_BYTES)
                 problem = check_source(data[:MAX_SOURCE_BYTES], real)
                 if problem:
                     self.notes.append(f"{name}: {problem}; not read")
@@ -979,6 +980,9 @@ class _Builder:
                 if len(_header_cache) >= 128 or sum(len(v[0]) for v in _header_cache.values()) > 16 * 1024 * 1024:
                     _header_cache.clear()
                 _header_cache[key] = cached
+        except UnreadableFile as e:
+            self.notes.append(f"{name}: {e}")
+            return
         except OSError as e:
             self.notes.append(f"{name}: cannot read ({e.strerror or e}); not read")
             return

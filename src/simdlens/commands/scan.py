@@ -1,7 +1,9 @@
 """`simdlens scan PATH...`: analyse C/C++ files, propose rewrites, verify and benchmark them.
 
 Prints a table (default), the JSON document (`--json`, schema in docs/scan.md) and/or writes SARIF
-(`--sarif FILE`). Skipped files get one line each on stderr; a progress bar is drawn on stderr only
+(`--sarif FILE`). The scanned tree is trusted unless `--untrusted` says otherwise (then nothing from it
+is compiled or run: the same limited mode as the server in an untrusted workspace).
+Skipped files get one line each on stderr; a progress bar is drawn on stderr only
 when it is a terminal. Exit codes: 0 success, 2 usage error (e.g. a path that does not exist),
 1 internal error.
 """
@@ -31,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--quick", action="store_true", help="benchmark one (L1-resident) size only")
     run.add_argument("--no-verify", action="store_true",
                      help="only analyse and propose: compile and run nothing (rewrites listed as unverified)")
+    run.add_argument("--untrusted", action="store_true",
+                     help="the tree is not trusted (a fresh clone): analyse and propose only; nothing is compiled "
+                          "or run, no compile_commands.json compiler is used, no model is asked (default: trusted)")
     add_pipeline_arguments(p)
 
 
@@ -49,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from simdlens.pipeline import scan
 
     settings = settings_from_args(args)
+    if args.untrusted:  # the server's untrusted-workspace mode: analysis only
+        settings = settings.replace(trusted=False, allowed_compilers=())
     settings = settings.replace(bench=dataclasses.replace(settings.bench, quick=args.quick, enabled=not args.no_bench))
     store = ResultStore.open(settings, enabled=not args.no_cache)
     try:

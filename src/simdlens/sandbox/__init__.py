@@ -28,6 +28,7 @@ import contextlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import weakref
 from collections import OrderedDict
@@ -52,9 +53,54 @@ MAX_KERNEL_BUILDS = 64
 ROOT_PREFIX = "simdlens-sandbox-"
 
 
-def _sweep_stale_roots() -> None:
+# Where the build root goes when $TMPDIR is private (0700) and the sandbox runs as another uid: a
+# directory of our own, 0711 (others may traverse it, never list it), in a shared temp directory.
+SHARED_TEMP_DIRS = ("/tmp", "/var/tmp")
+
+
+def build_base(drop_uid: bool) -> Path:
+    """A directory for the build root that the sandboxed uid can reach: $TMPDIR when it can, else a
+    0711 directory of ours in /tmp or /var/tmp. RuntimeError (one line) when there is none."""
+    tmp = Path(tempfile.gettempdir())
+    if not drop_uid or _traversable_by_others(tmp):
+        return tmp
+    for shared in SHARED_TEMP_DIRS:
+        if not _traversable_by_others(Path(shared)):
+            continue
+        own = Path(shared) / f"simdlens-{os.geteuid()}"
+        try:
+            os.mkdir(own, 0o711)
+        except FileExistsError:
+            pass
+        except OSError:
+            continue
+        try:
+            st = os.lstat(own)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            continue  # someone else's, or a symlink: not ours to use
+        os.chmod(own, 0o711)
+        log.info("%s is private: the sandbox's build directories go to %s", tmp, own)
+        return own
+    raise RuntimeError(f"the sandbox user cannot reach {tmp} (mode 0700?) and no shared temp directory is usable: "
+                       "set TMPDIR to a directory others may traverse (chmod o+x)")
+
+
+def _traversable_by_others(path: Path) -> bool:
+    real = Path(os.path.realpath(path))
+    for p in (real, *real.parents):
+        try:
+            if not os.stat(p).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _sweep_stale_roots(base: Path) -> None:
     """Remove build roots left by simdlens processes that died without closing (SIGKILL, OOM)."""
-    for path in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*-*"):
+    for path in base.glob(f"{ROOT_PREFIX}*-*"):
         pid_text = path.name[len(ROOT_PREFIX):].split("-", 1)[0]
         if not pid_text.isdigit() or int(pid_text) == os.getpid():
             continue
@@ -103,9 +149,10 @@ class Sandbox:
                     if not works:  # e.g. user namespaces disabled: never pretend to isolate
                         log.warning("sandbox unusable, model code will not run: %s", why)
                         isolation = Isolation(bwrap=None)
-                toolchain = await find_toolchain(self.settings.compiler)
-                _sweep_stale_roots()
-                root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))
+                toolchain = await find_toolchain(self.settings.compiler, isolation)
+                base = build_base(isolation.drop_uid)
+                _sweep_stale_roots(base)
+                root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-", dir=base))
                 root.chmod(0o755)
                 self._cleanup = weakref.finalize(self, shutil.rmtree, str(root), True)  # even if never closed
                 pch_root = root / "pch"
@@ -145,9 +192,11 @@ class Sandbox:
         env = await self._environment()
         user = await asyncio.to_thread(self.user_flags, kernel)  # a big compile_commands.json takes a while
         compiler = env.compiler
-        if user.compiler:
+        if user.compiler and not env.isolation.sandboxed:
+            log.info("compile_commands.json compiler %s not used: a database's compiler only runs in the sandbox", user.compiler)
+        elif user.compiler:
             if user.compiler not in self._compilers:
-                tc = await find_toolchain(user.compiler)
+                tc = await find_toolchain(user.compiler, env.isolation)  # probed inside the sandbox
                 self._compilers[user.compiler] = self._make_compiler(tc, env) if tc else None
             compiler = self._compilers[user.compiler] or compiler
         tc = compiler.toolchain if compiler else None

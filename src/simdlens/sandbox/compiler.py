@@ -56,6 +56,12 @@ _PCH_TROUBLE = re.compile(r"AST file|precompiled header|PCH file|\.gch|\.pch")
 _LINK = re.compile(r"(undefined reference to .*|multiple definition of .*|ld returned .*|cannot find .*)$")
 
 
+# Where a toolchain may live: these are bound read-only into the sandbox (/usr always; one
+# /opt/<name> per toolchain installed there). A compiler anywhere else is not run in the sandbox.
+SYSTEM_TOOLCHAIN_DIRS = ("/usr", "/opt")
+PROBE_LIMITS = Limits(cpu_seconds=10, wall_seconds=20.0, output_kb=64)
+
+
 @dataclass(frozen=True)
 class Toolchain:
     cc: str  # absolute path of the C compiler
@@ -68,14 +74,8 @@ class Toolchain:
 
     @property
     def mounts(self) -> tuple[Mount, ...]:
-        """Directories outside /usr the compiler needs, bound read-only at the same path."""
-        out: list[Mount] = []
-        for exe in (self.cc, self.cxx):
-            real = Path(os.path.realpath(exe))
-            if not str(real).startswith("/usr/"):
-                prefix = real.parent.parent
-                out.append(Mount(prefix, str(prefix)))
-        return tuple(dict.fromkeys(out))
+        """The toolchain's own install directory outside /usr (e.g. /opt/gcc-14), bound read-only."""
+        return toolchain_mounts((self.cc, self.cxx)) or ()
 
     def scalar_flags(self) -> tuple[str, ...]:
         if self.family == "clang":
@@ -83,43 +83,145 @@ class Toolchain:
         return ("-O3", "-fno-tree-vectorize")
 
 
+def toolchain_mounts(executables: tuple[str, ...]) -> tuple[Mount, ...] | None:
+    """What the sandbox must bind for these compilers: nothing for /usr, `/opt/<name>` for a toolchain
+    installed there; None when one of them lives anywhere else or in a directory that is not the
+    system's (not root-owned, writable by others, or holding a workspace) - then it is not run."""
+    out: list[Mount] = []
+    for exe in executables:
+        real = os.path.realpath(exe)
+        parts = real.split("/")
+        if real.startswith("/usr/"):
+            prefix = "/usr"
+        elif real.startswith("/opt/") and len(parts) > 3:
+            prefix = "/".join(parts[:3])
+        else:
+            return None
+        if not _system_owned(real, prefix):
+            return None
+        if prefix != "/usr":  # /usr is always bound read-only; anything else must hold no workspace
+            if _holds_workspace(prefix):
+                return None
+            out.append(Mount(Path(prefix), prefix))
+    return tuple(dict.fromkeys(out))
+
+
+def _system_owned(real: str, prefix: str) -> bool:
+    """Every directory from / to the file, and the file, belong to root and only root may write them."""
+    path = Path(real)
+    for p in (path, *path.parents):
+        try:
+            st = p.stat()
+        except OSError:
+            return False
+        if st.st_uid != 0 or st.st_mode & 0o022:
+            return False
+        if str(p) == "/":
+            break
+    return real.startswith(prefix + "/")
+
+
+def _holds_workspace(prefix: str) -> bool:
+    """True when a workspace root lies inside `prefix` or `prefix` inside one (binding it would show it)."""
+    from simdlens.compile_db import workspace_roots
+
+    return any(root == prefix or root.startswith(prefix + "/") or prefix.startswith(root.rstrip("/") + "/")
+               for root in workspace_roots())
+
+
+def _in_workspace(real: str) -> bool:
+    from simdlens.compile_db import workspace_roots
+
+    return any(real == root or real.startswith(root + "/") for root in workspace_roots() if root != "/")
+
+
 def _cxx_for(cc: str) -> str:
+    """The C++ driver next to `cc` (gcc -> g++, x86_64-linux-gnu-gcc-12 -> x86_64-linux-gnu-g++-12)."""
     base = os.path.basename(cc)
     for c_name, cxx_name in (("clang", "clang++"), ("gcc", "g++"), ("cc", "c++")):
-        if base.startswith(c_name) and not base.startswith(cxx_name):
-            candidate = os.path.join(os.path.dirname(cc), cxx_name + base[len(c_name):])
+        at = base.rfind(c_name)
+        if at >= 0 and not base[at:].startswith(cxx_name):
+            candidate = os.path.join(os.path.dirname(cc), base[:at] + cxx_name + base[at + len(c_name):])
             if os.path.exists(candidate):
                 return candidate
     return cc
 
 
-async def _version(cc: str) -> tuple[str, str] | None:
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            cc, "--version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
-    except (TimeoutError, OSError):
-        return None
-    if proc.returncode != 0:
-        return None
+async def _version(cc: str, isolation: Isolation | None = None) -> tuple[str, str] | None:
+    """(family, "gcc 12.2.0") from `cc --version`: inside the sandbox when `isolation` has one."""
+    if isolation is not None and isolation.sandboxed:
+        mounts = toolchain_mounts((cc,))
+        if mounts is None:
+            log.warning("%s: not a system toolchain (outside %s); not run", cc, ", ".join(SYSTEM_TOOLCHAIN_DIRS))
+            return None
+        try:
+            result = await isolation.run([cc, "--version"], mounts=mounts, limits=PROBE_LIMITS)
+        except (OSError, RuntimeError):
+            return None
+        if result.returncode != 0:
+            return None
+        out = result.stdout
+    else:
+        if _in_workspace(os.path.realpath(cc)):  # no bubblewrap: only the user's own toolchains run here
+            log.warning("%s: inside the workspace; not run outside the sandbox", cc)
+            return None
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                cc, "--version", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
+        except (TimeoutError, OSError):
+            return None
+        if proc.returncode != 0:
+            return None
     first = out.decode(errors="replace").splitlines()[0] if out else ""
     number = re.search(r"(\d+\.\d+(\.\d+)?)", first)
     family = "clang" if "clang" in first.lower() else "gcc"
     return family, f"{family} {number.group(1) if number else '?'}"
 
 
-async def find_toolchain(preferred: str = "") -> Toolchain | None:
-    """The compiler named in the settings (a name on PATH or a path), else gcc, else clang."""
+async def find_toolchain(preferred: str = "", isolation: Isolation | None = None) -> Toolchain | None:
+    """The compiler named in the settings (a name on PATH or a path), else gcc, else clang.
+
+    With a sandboxing `isolation` the compiler must be a system toolchain (`toolchain_mounts`, on its
+    resolved path) and its `--version` probe runs inside the sandbox."""
+    sandboxed = isolation is not None and isolation.sandboxed
     names = [preferred] if preferred else ["gcc", "clang", *(f"clang-{v}" for v in range(21, 13, -1))]
     for name in names:
         path = shutil.which(name)
         if path is None:
             continue
-        probed = await _version(path)
+        if sandboxed:
+            path = runnable_name(path)
+        probed = await _version(path, isolation)
         if probed is not None:
             family, version = probed
-            return Toolchain(cc=path, cxx=_cxx_for(path), family=family, version=version)
+            cxx = _cxx_for(path)
+            if sandboxed:
+                cxx = runnable_name(cxx)
+                if toolchain_mounts((path, cxx)) is None:
+                    cxx = path
+            return Toolchain(cc=path, cxx=cxx, family=family, version=version)
     return None
+
+
+def runnable_name(path: str) -> str:
+    """The name to run `path` by inside the sandbox: the path itself when each link on its way lives in
+    a system directory under /usr or /opt (nobody but root can swap it, and a driver such as clang++ or
+    ccache knows what to be by its name), else the resolved file (e.g. via /etc/alternatives, which the
+    sandbox does not bind)."""
+    current = os.path.abspath(path)
+    for _ in range(40):
+        directory = os.path.realpath(os.path.dirname(current))
+        inside = directory == "/usr" or directory.startswith(("/usr/", "/opt/"))
+        if not inside or not _system_owned(directory, ""):
+            return os.path.realpath(path)
+        if not os.path.islink(current):
+            return os.path.abspath(path)
+        try:
+            current = os.path.normpath(os.path.join(directory, os.readlink(current)))
+        except OSError:
+            break
+    return os.path.realpath(path)
 
 
 async def list_compilers() -> list[Toolchain]:

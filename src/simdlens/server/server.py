@@ -27,7 +27,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
-from simdlens import __version__
+from simdlens import __version__, compile_db
 from simdlens.analysis.parse import language_for
 from simdlens.config import Settings
 from simdlens.server import config as server_config
@@ -273,6 +273,9 @@ def build_server(engine: Engine | None = None, base: Settings | None = None) -> 
     @guarded(nothing)
     def initialize(params: types.InitializeParams) -> None:
         ls.apply_settings_warnings(ls.config.set_initialization_options(params.initialization_options))
+        # compile_commands.json is not searched above these (and the sandbox never binds them).
+        folders = [f.uri for f in params.workspace_folders or ()] or [params.root_uri or params.root_path or ""]
+        compile_db.set_workspace_roots(path_of(uri) for uri in folders if uri)
 
     @ls.feature(types.INITIALIZED)
     @guarded_async(nothing)
