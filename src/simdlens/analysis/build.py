@@ -23,7 +23,7 @@ Array storage: `Access.root` names the storage dependence and alias tests compar
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tree_sitter
@@ -53,6 +53,7 @@ from simdlens.analysis.ir import (
     Let,
     Load,
     LoopIR,
+    Moved,
     Pack,
     Reduce,
     ReduceOp,
@@ -66,6 +67,7 @@ from simdlens.analysis.ir import (
     Var,
     expr_type,
     walk_exprs,
+    walk_stmts,
 )
 from simdlens.analysis.loops import found_loop
 from simdlens.analysis.positions import node_span
@@ -842,6 +844,8 @@ class _Builder:
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
         self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
         self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
+        self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
+        self._reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
         self._outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
         self._invariant_vars: dict[str, Var] = {}  # `_ident` answers for variables declared outside the body
         self._bases: dict[str, tuple[str, str, CType, Decl | None]] = {}  # `_base` answers for named arrays
@@ -860,6 +864,8 @@ class _Builder:
         pre: list[Stmt] = header.pop("exits")
         stmts = pre + self._block(_stmts_of(body), cond=False)
         bound_names = set(_IDENTIFIER.findall(header["upper"])) - {self.iv}
+        if self.pointer_walk and self.count_var:  # stepped by the excluded statement or the header only
+            bound_names.discard(self.count_var)
         for name in sorted(bound_names):
             if name in self.written_names:
                 self.reasons.append(Reason("not_counted", f"the body changes {name}, which the loop bound uses: the "
@@ -870,16 +876,32 @@ class _Builder:
                 live = self._used_after(name)
                 if live != sc.live_out:
                     self.scalars[name] = Scalar(sc.name, sc.type, sc.role, live, sc.decl)
+        unrolled = 0
+        if self.pointer_walk and self.walkers and not any(isinstance(x, IV) for st in stmts for x in _stmt_ivs(st)):
+            again = reroll(stmts, self.walkers)
+            if again is not None and self.count_move[1] == 0:
+                stmts, unrolled = again
+                header["trip"] = header["upper"] = f"(({unrolled}) * ({header['trip']}))"
+                self.walkers = {name: 1 for name in self.walkers}
+        moved: list[Moved] = []
+        if self.walkers or self.count_var:
+            for name in sorted(self.walkers):
+                if self._used_after(name):
+                    moved.append(Moved(name, self.walkers[name], 0, pointer=True))
+            if self.count_var and self._used_after(self.count_var):
+                moved.append(Moved(self.count_var, self.count_move[0], self.count_move[1], every=max(unrolled, 1)))
         if self.pointer_walk:
             self.reasons.append(Reason("pointer_walk", "walks pointers (" + ", ".join(sorted(self.walkers))
-                                       + "): counted with a synthetic counter", self.site.header))
+                                       + "): counted with a synthetic counter"
+                                       + (f"; the body is {unrolled} hand-unrolled copies of one iteration" if unrolled
+                                          else ""), self.site.header))
         ir = LoopIR(
             iv=self.iv, iv_type=self.iv_type, lower=header["lower"], upper=header["upper"], cmp=header["cmp"],
             step=header["step"], trip_count=header["trip"], body=tuple(stmts),
             arrays=tuple(sorted(self.arrays.values(), key=lambda a: a.root)),
             scalars=tuple(sorted(self.scalars.values(), key=lambda s: s.name)),
             iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
-            runs_at_least_once=header.get("once", False),
+            runs_at_least_once=header.get("once", False), moved=tuple(moved),
         )
         return ir, tuple(self.reasons)
 
@@ -1015,11 +1037,15 @@ class _Builder:
         elif init is not None:
             self._safe(lambda: self._expr(_field(init, "right")))
         trip = self._trip(lower, upper, cmp, step, iv_type, counter_cmp)
-        if walkers:
-            if _squash(lower) != "0" or step != 1:
-                raise _Unsupported("pointer_walk", "pointers advance in the header of a loop that does not count from "
-                                   "0 by 1", node)
-            self.walkers = walkers
+        self._walk_setup(self.body_node)
+        for name, w in walkers.items():
+            self.walkers[name] = self.walkers.get(name, 0) + w
+        if self.walkers and (_squash(lower) != "0" or step != 1):
+            # `for (; n >= 8; n -= 8) { ...; p += 8; }`: iterations are not the counter's values
+            if len(conjuncts) > 1:
+                raise _Unsupported("pointer_walk", "pointers advance in a loop with several conditions that does "
+                                   "not count from 0 by 1", node)
+            return self._walk_counted_by(iv, iv_type, step, trip, node, skip=None)
         for c in conjuncts:
             if c is counter_cmp:
                 continue
@@ -1107,6 +1133,7 @@ class _Builder:
             self.iv, self.iv_type = WALK_IV, INT64
             self.pointer_walk = True
             self.count_var = name
+            self.count_move = (-1, -1)  # tested once more than the body runs, and decremented by that test too
             # the count itself: passed in, counted down by the loop (not read in the body)
             self.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
             return {"lower": "0", "upper": name, "cmp": "<", "step": 1, "trip": f"(({name}) > 0 ? ({name}) : 0)",
@@ -1134,6 +1161,13 @@ class _Builder:
         cmp, upper = self._cmp_on(counter_cmp, name)  # type: ignore[misc]
         self._register_bound(counter_cmp, name)
         trip = self._trip(name, upper, cmp, step, t, counter_cmp)
+        if node.type == "while_statement":
+            self._walk_setup(body)
+            if self.walkers:  # `while (blk > 0u) { *d++ = ...; blk--; }`: the CMSIS-DSP style
+                if len(conjuncts) > 1:
+                    raise _Unsupported("pointer_walk", "pointers advance in a while loop with several conditions",
+                                       node)
+                return self._walk_counted_by(name, t, step, trip, node, skip=last)
         exits: list[Stmt] = []
         for c in conjuncts:
             if c is not counter_cmp:
@@ -1240,6 +1274,24 @@ class _Builder:
                 got = self._safe(lambda x=x: self._expr(x))
                 if got is not None and expr_type(got).is_float:
                     self.reasons.append(Reason("float_counter", "the bound is a floating-point value", node_span(x)))
+
+    def _walk_counted_by(self, name: str, t: CType, step: int, trip: str, node: tree_sitter.Node,
+                         skip: tree_sitter.Node | None) -> dict[str, Any]:
+        """Pointers walk in a loop whose counter `name` does not count iterations from 0 by 1: count them
+        with the synthetic counter instead, and `name` becomes a count the loop moves by `step`."""
+        mention = re.compile(r"(?<![\w.>])" + re.escape(name) + r"\b")
+        for c in _stmts_of(self.body_node):
+            if (skip is None or c.id != skip.id) and mention.search(_text(c)):
+                raise _Unsupported("pointer_walk", f"pointers advance in a loop whose counter {name} does not count "
+                                   f"from 0 by 1 and is read in the body: index the pointers by {name} instead",
+                                   c)
+        decl = self._iv_decl(name)
+        self.iv, self.iv_type = WALK_IV, INT64
+        self.pointer_walk = True
+        self.count_var = name
+        self.count_move = (step, 0)
+        self.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
+        return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
 
     def _postfix(self, upd: tree_sitter.Node) -> bool:
         arg = upd.child_by_field_name("argument")
@@ -1761,7 +1813,8 @@ class _Builder:
             name = _text(left)
             if name == self.iv or (self.pointer_walk and name == self.count_var):
                 raise _Unsupported("counter_modified", f"the body changes the counter {name}", e)
-            if name in self.walkers:
+            if name in self.walkers:  # `p += 4;`: later accesses through p are 4 elements further on
+                self.walked[name] = self.walked.get(name, 0) + self._step_of(e, name)
                 return []
             if name in self.locals:
                 t = self.locals[name]
@@ -1862,6 +1915,10 @@ class _Builder:
                 step = value if red_op == "+" else Unary("-", value, promote(expr_type(value)))
                 self.scalars[name] = Scalar(name, t, ScalarRole.INDUCTION, decl=decl_text)
                 return [Step(name, step, t, span)]
+            if reads_elsewhere and not cond:
+                # `sum += x0; sum += x1; ...` (hand-unrolled): the other reads are the same unconditional update
+                same = self._compound_updates(name, red_op)
+                reads_elsewhere = [u for u in reads_elsewhere if u.pos not in same]
             if reads_elsewhere:
                 where = min(reads_elsewhere, key=lambda u: u.pos)
                 raise _Unsupported("recurrence", f"{name} accumulates across iterations and is also read in the loop "
@@ -1876,6 +1933,8 @@ class _Builder:
             prev = self.scalars.get(name)
             if prev is not None and prev.role not in (ScalarRole.REDUCTION,):
                 raise _Unsupported("recurrence", f"{name} is updated in several ways", e)
+            if self._reduce_ops.setdefault(name, red_op) != red_op:
+                raise _Unsupported("recurrence", f"{name} is updated with different operators", e)
             self.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
             return [Reduce(name, _REDUCE_OPS[red_op], convert(value, t), t, "", span)]
         assert right is not None
@@ -1908,6 +1967,26 @@ class _Builder:
                                "value) and after it (this iteration's value)", e)
         self.scalars[name] = Scalar(name, t, ScalarRole.CARRIED, decl=decl_text)
         return [Carry(name, value, t, span)]
+
+    def _compound_updates(self, name: str, red_op: str) -> set[int]:
+        """Start bytes of `name` in the body's statements `name op= e;` / `name++;` with operator `red_op`
+        that run on every iteration (statements of the body itself, not under a condition)."""
+        out: set[int] = set()
+        for st in _stmts_of(self.body_node):
+            ex = _strip(st.named_children[0]) if st.type == "expression_statement" and st.named_children else None
+            if ex is None:
+                continue
+            if ex.type == "assignment_expression":
+                left = _strip(ex.child_by_field_name("left"))
+                op = _op(ex)
+                if (left is not None and left.type == "identifier" and _text(left) == name and op.endswith("=")
+                        and op[:-1] == red_op and not self._mentions(_field(ex, "right"), name)):
+                    out.add(left.start_byte)
+            elif ex.type == "update_expression" and red_op in "+-" and _op(ex) == red_op * 2:
+                arg = _strip(ex.child_by_field_name("argument"))
+                if arg is not None and _text(arg) == name:
+                    out.add(arg.start_byte)
+        return out
 
     def _has_continue(self, body: tree_sitter.Node | None) -> bool:
         stack = [body] if body is not None else []
@@ -2334,6 +2413,8 @@ class _Builder:
             return Load(self.range_ref[1])
         if name in self.locals:
             return Var(name, self.locals[name])
+        if self.pointer_walk and name == self.count_var:
+            raise _Unsupported("counter_modified", f"the count {name} is used in the body", n)
         known = self._invariant_vars.get(name)
         if known is not None:  # read before: the checks below passed and its scalar is registered
             return known
@@ -2355,8 +2436,6 @@ class _Builder:
                 self.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
             var = self._invariant_vars[name] = Var(name, ct)
             return var
-        if self.pointer_walk and name == self.count_var:
-            raise _Unsupported("counter_modified", f"the count {name} is used in the body", n)
         # macros and enumerators
         ctx = self.ctx
         if ctx is not None:
@@ -2909,6 +2988,91 @@ def _shape(e: Expr) -> object:
         return ("sel", _shape(e.cond), _shape(e.then), _shape(e.else_))
     if isinstance(e, Call):
         return ("call", e.func, tuple(_shape(x) for x in e.args))
+    return e
+
+
+def _stmt_ivs(s: Stmt) -> list[Expr]:
+    """Every expression node of `s` and its nested statements."""
+    out: list[Expr] = []
+    for x in walk_stmts((s,)):
+        for e in (getattr(x, "value", None), getattr(x, "cond", None), getattr(x, "index", None),
+                  getattr(x, "step", None)):
+            if e is not None and not isinstance(e, str):
+                out.extend(walk_exprs(e))
+    return out
+
+
+def reroll(stmts: list[Stmt], walkers: dict[str, int]) -> tuple[list[Stmt], int] | None:
+    """A hand-unrolled pointer walk as the loop it unrolls: when every walker advances `u` elements per
+    iteration and the body is `u` copies of one statement list, copy j reading and writing through the
+    walkers `j` elements further on (`d[0] = s[0] * g; ... d[3] = s[3] * g; d += 4; s += 4;`), the loop
+    is copy 0 run `u` times as often. (copy 0, u), or None when the body is not such copies."""
+    steps = set(walkers.values())
+    if len(steps) != 1:
+        return None
+    u = steps.pop()
+    if u < 2 or not stmts or len(stmts) % u:
+        return None
+    m = len(stmts) // u
+    first = [_moved_stmt(x, 0, walkers) for x in stmts[:m]]
+    if any(x is None for x in first):
+        return None
+    for j in range(1, u):
+        if [_moved_stmt(x, j, walkers) for x in stmts[j * m:(j + 1) * m]] != first:
+            return None
+    rolled: list[Stmt] = []
+    for x in stmts[:m]:
+        got = _moved_stmt(x, 0, walkers, keep_spans=True, rolled=True)
+        assert got is not None
+        rolled.append(got)
+    return rolled, u
+
+
+def _moved_stmt(s: Stmt, back: int, walkers: dict[str, int], *, keep_spans: bool = False,
+                rolled: bool = False) -> Stmt | None:
+    """`s` with its accesses through walkers moved `back` elements back (and, `rolled`, advancing one
+    element per iteration), spans dropped unless `keep_spans`; None for statements a copy cannot be."""
+    def ex(e: Expr) -> Expr:
+        return _moved_expr(e, back, walkers, rolled)
+
+    if isinstance(s, Store):
+        return Store(_moved_access(s.access, back, walkers, rolled), ex(s.value), s.span if keep_spans else None)
+    if isinstance(s, Let):
+        return Let(s.name, s.type, ex(s.value), s.span if keep_spans else None)
+    if isinstance(s, Reduce) and s.access is None:
+        return Reduce(s.var, s.op, ex(s.value), s.type, s.cmp, s.span if keep_spans else None)
+    if isinstance(s, If):
+        then = [_moved_stmt(x, back, walkers, keep_spans=keep_spans, rolled=rolled) for x in s.then]
+        other = [_moved_stmt(x, back, walkers, keep_spans=keep_spans, rolled=rolled) for x in s.else_]
+        if any(x is None for x in then) or any(x is None for x in other):
+            return None
+        return If(ex(s.cond), tuple(x for x in then if x is not None), tuple(x for x in other if x is not None),
+                  s.span if keep_spans else None)
+    return None
+
+
+def _moved_access(a: Access, back: int, walkers: dict[str, int], rolled: bool) -> Access:
+    if a.root in walkers and a.index is None and a.coeff == walkers[a.root]:
+        return replace(a, offset=a.offset - back, coeff=1 if rolled else a.coeff, span=a.span if rolled else None)
+    return replace(a, span=a.span if rolled else None,
+                   index=_moved_expr(a.index, back, walkers, rolled) if a.index is not None else None)
+
+
+def _moved_expr(e: Expr, back: int, walkers: dict[str, int], rolled: bool) -> Expr:
+    if isinstance(e, Load):
+        return Load(_moved_access(e.access, back, walkers, rolled))
+    if isinstance(e, Binary):
+        return Binary(e.op, _moved_expr(e.lhs, back, walkers, rolled), _moved_expr(e.rhs, back, walkers, rolled),
+                      e.type)
+    if isinstance(e, Unary):
+        return Unary(e.op, _moved_expr(e.operand, back, walkers, rolled), e.type)
+    if isinstance(e, Cast):
+        return Cast(_moved_expr(e.operand, back, walkers, rolled), e.type, e.implicit)
+    if isinstance(e, Select):
+        return Select(_moved_expr(e.cond, back, walkers, rolled), _moved_expr(e.then, back, walkers, rolled),
+                      _moved_expr(e.else_, back, walkers, rolled), e.type)
+    if isinstance(e, Call):
+        return Call(e.func, tuple(_moved_expr(x, back, walkers, rolled) for x in e.args), e.type)
     return e
 
 

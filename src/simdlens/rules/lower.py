@@ -778,6 +778,9 @@ class Lowering:
                 raise Unsupported(f"`{scalar.name}` is used after the loop: its last value would have to come "
                                   "from the last lane")
         exits = [s for s in walk_stmts(body) if isinstance(s, Exit)]
+        if loop.moved and (exits or loop.step != 1 or loop.lower.strip() != "0"):
+            raise Unsupported("pointers or counts the loop moves are used after it, and this loop does not count "
+                              "its iterations from 0 by 1 without leaving early")
         head: tuple[Stmt, ...] = ()
         exit_stmt: Exit | None = None
         if exits:
@@ -878,10 +881,20 @@ class Lowering:
             half = [*loop_lines, *tail_lines, *counted]
             out[-1] = (f"long long {rest} = (long long)({self.rename(loop.trip_count)}), "
                        f"{left} = {split} < 0 ? 0 : {split} > {rest} ? {rest} : {split};")
-            code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *half]
+            code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *half, *self._moves()]
             return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
-        code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue]
+        code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue, *self._moves()]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
+
+    def _moves(self) -> list[str]:
+        """Leave walking pointers and counts where the original loop leaves them: the vector code indexes
+        off their entry values, and the counter (from 0 by 1) now holds the number of iterations run."""
+        out = []
+        for mv in self.loop.moved:
+            runs = self.iv if mv.every == 1 else f"({self.iv} / {mv.every})"
+            extra = f" + ({mv.extra})" if mv.extra else ""
+            out.append(f"{self.rename(mv.name)} += ({mv.per_iteration}) * {runs}{extra};")
+        return out
 
     def _search_alignment(self, head: tuple[Stmt, ...], exit_stmt: Exit) -> tuple[str, int] | None:
         """(address of the searched element, vector bytes) when the exit test reads one array at one
