@@ -846,6 +846,7 @@ class _Builder:
         self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
         self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
         self._reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
+        self.setup: list[str] = []  # declarations before the loop its condition needs (`const float *end = p + n;`)
         self._outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
         self._invariant_vars: dict[str, Var] = {}  # `_ident` answers for variables declared outside the body
         self._bases: dict[str, tuple[str, str, CType, Decl | None]] = {}  # `_base` answers for named arrays
@@ -872,7 +873,7 @@ class _Builder:
                                            "trip count is not known on entry", self.site.header))
         iv_live = self._used_after(self.iv) if not header["declared"] else False
         for name, sc in list(self.scalars.items()):
-            if sc.role in _WRITTEN_ROLES and name not in self.locals:
+            if sc.role in _WRITTEN_ROLES and (name not in self.locals or sc.decl):  # body-declared: never live
                 live = self._used_after(name)
                 if live != sc.live_out:
                     self.scalars[name] = Scalar(sc.name, sc.type, sc.role, live, sc.decl)
@@ -901,7 +902,7 @@ class _Builder:
             arrays=tuple(sorted(self.arrays.values(), key=lambda a: a.root)),
             scalars=tuple(sorted(self.scalars.values(), key=lambda s: s.name)),
             iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
-            runs_at_least_once=header.get("once", False), moved=tuple(moved),
+            runs_at_least_once=header.get("once", False), moved=tuple(moved), setup=tuple(self.setup),
         )
         return ir, tuple(self.reasons)
 
@@ -1138,6 +1139,9 @@ class _Builder:
             self.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
             return {"lower": "0", "upper": name, "cmp": "<", "step": 1, "trip": f"(({name}) > 0 ? ({name}) : 0)",
                     "declared": True, "exits": []}
+        ended = self._end_pointer_header(node, cond, body)
+        if ended is not None:
+            return ended
         conjuncts = self._conjuncts(cond)
         stmts = _stmts_of(body)
         last = stmts[-1] if stmts else None
@@ -1274,6 +1278,74 @@ class _Builder:
                 got = self._safe(lambda x=x: self._expr(x))
                 if got is not None and expr_type(got).is_float:
                     self.reasons.append(Reason("float_counter", "the bound is a floating-point value", node_span(x)))
+
+    def _end_pointer_header(self, node: tree_sitter.Node, cond: tree_sitter.Node,
+                            body: tree_sitter.Node | None) -> dict[str, Any] | None:
+        """`const T *end = p + n; while (p < end) { ... *p++ ... }` (or `p != end`): a pointer walk of
+        ceil(n / step) iterations. None when the condition is not a pointer compared with such an end."""
+        if cond.type != "binary_expression" or _op(cond) not in ("<", "!=", ">"):
+            return None
+        left, right = _strip(cond.child_by_field_name("left")), _strip(cond.child_by_field_name("right"))
+        if left is None or right is None or left.type != "identifier" or right.type != "identifier":
+            return None
+        p, end = (_text(left), _text(right)) if _op(cond) != ">" else (_text(right), _text(left))
+        pd, ed = self._iv_decl(p), self._iv_decl(end)
+        if pd is None or ed is None or not pd.pointer or not ed.pointer or ed.is_param or ed.is_global:
+            return None
+        span = self._end_value(ed, p)
+        if span is None:
+            raise _Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {end} is not declared "
+                               f"as `{end} = {p} + count` in this function", cond)
+        value, count = span
+        between = self.source[value.end_byte:node.start_byte].decode("utf-8", "replace")
+        for name in {p, end, *_IDENTIFIER.findall(_text(count))}:
+            if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
+                         + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
+                raise _Unsupported("not_counted", f"{name} changes between the declaration of {end} and the loop",
+                                   cond)
+        self._walk_setup(body)
+        step = self.walkers.get(p, 0)
+        if step <= 0:
+            raise _Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {p} does not move "
+                               "forward once per iteration", cond)
+        if end in self.walkers or re.search(r"(?<![\w.>])" + re.escape(end) + r"\s*(?:\+\+|--|[-+]?=(?!=))|"
+                                            r"(?:\+\+|--)\s*" + re.escape(end) + r"\b", _text(body)):
+            raise _Unsupported("not_counted", f"the body changes the end pointer {end}", cond)
+        got = self._safe(lambda: self._expr(count))  # typed, so the names it uses become kernel parameters
+        if got is not None and expr_type(got).is_float:
+            raise _Unsupported("type_error", "a floating-point pointer offset", count)
+        n = f"({_squash(_text(count))})"
+        rounded = n if step == 1 or _op(cond) == "!=" else f"({n} + {step - 1})"
+        trip = f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
+        self.iv, self.iv_type = WALK_IV, INT64
+        self.pointer_walk = True
+        const = "const " if ed.const else ""
+        self.setup.append(f"{const}{ed.type} {'*' * ed.pointer}{end} = {p} + {n};")
+        return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
+    def _end_value(self, d: Decl, p: str) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:
+        """For `T *end = p + count;`: (the initialiser, count)."""
+        node = self.tree.root_node.descendant_for_byte_range(d.start, d.start)
+        while node is not None and node.type != "declaration":
+            node = node.parent
+        if node is None:
+            return None
+        for dn in node.children_by_field_name("declarator"):
+            value = dn.child_by_field_name("value") if dn.type == "init_declarator" else None
+            inner = dn.child_by_field_name("declarator")
+            while inner is not None and inner.type != "identifier":
+                inner = inner.child_by_field_name("declarator")
+            if value is None or inner is None or _text(inner) != d.name:
+                continue
+            v = _strip(value)
+            if v is None or v.type != "binary_expression" or _op(v) != "+":
+                return None
+            a, b = _strip(v.child_by_field_name("left")), _strip(v.child_by_field_name("right"))
+            if a is not None and b is not None and a.type == "identifier" and _text(a) == p:
+                return value, b
+            if a is not None and b is not None and b.type == "identifier" and _text(b) == p:
+                return value, a
+        return None
 
     def _walk_counted_by(self, name: str, t: CType, step: int, trip: str, node: tree_sitter.Node,
                          skip: tree_sitter.Node | None) -> dict[str, Any]:
@@ -1879,6 +1951,17 @@ class _Builder:
         reads_elsewhere = [u for u in uses if not u.write and not (e.start_byte <= u.pos < e.end_byte)]
         writes_elsewhere = [u for u in uses if u.write and not (e.start_byte <= u.pos < e.end_byte)]
         span = node_span(e)
+        if op == "=" and right is not None and not cond and not [u for u in uses if u.pos < e.start_byte] \
+                and not [u for u in inside if not u.write]:
+            # assigned on every iteration before any read: a temporary of the iteration, wherever declared
+            # (`r = x[i] * s; if (r > hi) r = hi; out[i] = r;`); its value after the loop is the last one
+            value = convert(self._expr(right), t)
+            self.locals[name] = t
+            self.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text or name)
+            aff = self._aff(right) if not t.is_float else None
+            if aff is not None:
+                self.local_aff[name] = aff
+            return [Let(name, t, value, span)]
         red_op = ""
         value_node: tree_sitter.Node | None = None
         if op in ("+=", "-=", "*=", "&=", "|=", "^="):

@@ -402,6 +402,9 @@ class LoopIR:
     # Pointers and counts the loop moves and the code after it reads (see `Moved`); the counter then
     # is `iv` from 0 by 1, so it equals the number of iterations run when the loop ends.
     moved: tuple[Moved, ...] = ()
+    # Declarations the loop's own text needs from before it, as C the kernel puts before the loop: the end
+    # pointer of `while (p < end)`, spelled `const float *end = p + (n);`.
+    setup: tuple[str, ...] = ()
 
     def array(self, root: str) -> Array | None:
         for a in self.arrays:

@@ -187,6 +187,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
 
     exits = [s for s in walk_stmts(loop.body) if isinstance(s, Exit)]
     returns = [s for s in exits if s.kind == "return"]
+    pre_decls += loop.setup
     # pointers and counts the loop moves and the user's code reads after it: how far they moved is a result
     moved_post: list[str] = []
     for mv in loop.moved:
@@ -251,7 +252,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
     lines.append("}")
     func = "\n".join(lines) + "\n"
 
-    preamble, lang = _preamble(loop, text + "\n" + sig, ctx, {p.name for p in plist} | set(body_locals),
+    preamble, lang = _preamble(loop, text + "\n" + sig + "\n" + "\n".join(loop.setup), ctx, {p.name for p in plist} | set(body_locals),
                                site.language, cpp_needed)
     trip = _rename(loop.trip_count, renames)
     footprints = _footprints(loop, accs, renames, trip, guarded_roots, plist)
