@@ -696,6 +696,9 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
         if node is None:
             return None, (Reason("parse", "the loop could not be found in the syntax tree", site.header),)
         if node.has_error:
+            gnu = _GNU_COMPLEX_PART.search(source, node.start_byte, node.end_byte)
+            if gnu is not None:  # tree-sitter does not know these unary operators
+                return None, (_complex_part_reason(gnu.group().decode(), site.header),)
             return None, (Reason("syntax_error", "the loop has a syntax error", site.header),)
         done = _already_vectorized(site, node, tree, source)
         if done is not None:
@@ -861,6 +864,8 @@ class _Builder:
         body = self.body_node
         if body is None:
             return None, (Reason("parse", "the loop has no body", self.site.header),)
+        if _PARENTHESISED_NAME.search(self.source, body.start_byte, body.end_byte):
+            body = self._without_misread_casts(body)
         self._scan_uses(body)
         pre: list[Stmt] = header.pop("exits")
         stmts = pre + self._block(_stmts_of(body), cond=False)
@@ -905,6 +910,38 @@ class _Builder:
             runs_at_least_once=header.get("once", False), moved=tuple(moved), setup=tuple(self.setup),
         )
         return ir, tuple(self.reasons)
+
+    def _without_misread_casts(self, body: tree_sitter.Node) -> tree_sitter.Node:
+        """The body re-read where the parser took a parenthesised value for a cast (`(k) + a[i] * 2`):
+        the file parsed again with those parentheses blanked, which moves no byte."""
+        def is_value(name: str) -> bool:
+            if ctype_of(name, self.ctx) is not None:
+                return False
+            ctx = self.ctx
+            return (name == self.iv or self._iv_decl(name) is not None
+                    or (ctx is not None and (name in getattr(ctx, "macros", {})
+                                             or name in getattr(ctx, "enum_constants", {}))))
+
+        fixed = _unparenthesised_values(self.source, body, is_value)
+        if fixed is None:
+            return body
+        from simdlens.analysis.parse import parse
+
+        root = parse(fixed, self.site.language).root_node
+
+        def same(old: tree_sitter.Node) -> tree_sitter.Node | None:
+            new = root.descendant_for_byte_range(old.start_byte, old.end_byte)
+            while new is not None and (new.start_byte, new.end_byte, new.type) != (old.start_byte, old.end_byte,
+                                                                                     old.type):
+                new = new.parent if new.parent is not None and new.parent.end_byte <= old.end_byte else None
+            return new
+
+        new_body = same(body)
+        new_exclude = same(self.exclude) if self.exclude is not None else None
+        if new_body is None or new_body.has_error or (self.exclude is not None and new_exclude is None):
+            return body
+        self.body_node, self.exclude = new_body, new_exclude
+        return new_body
 
     # ---- header --------------------------------------------------------------------------------
 
@@ -1955,13 +1992,13 @@ class _Builder:
                 and not [u for u in inside if not u.write]:
             # assigned on every iteration before any read: a temporary of the iteration, wherever declared
             # (`r = x[i] * s; if (r > hi) r = hi; out[i] = r;`); its value after the loop is the last one
-            value = convert(self._expr(right), t)
+            first = convert(self._expr(right), t)
             self.locals[name] = t
             self.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text or name)
             aff = self._aff(right) if not t.is_float else None
             if aff is not None:
                 self.local_aff[name] = aff
-            return [Let(name, t, value, span)]
+            return [Let(name, t, first, span)]
         red_op = ""
         value_node: tree_sitter.Node | None = None
         if op in ("+=", "-=", "*=", "&=", "|=", "^="):
@@ -2430,6 +2467,11 @@ class _Builder:
             return Load(acc)
         if t == "binary_expression":
             op = _op(n)
+            left_node = n.child_by_field_name("left")
+            if op in ("+", "-", "*", "&") and left_node is not None and left_node.type == "parenthesized_expression":
+                cast = self._type_in_parentheses(n)
+                if cast is not None:
+                    return cast
             a = self._expr(_field(n, "left"))
             b = self._expr(_field(n, "right"))
             if op in ("&&", "||"):
@@ -2486,6 +2528,28 @@ class _Builder:
             raise _Unsupported("pointer_value", "uses NULL", n)
         raise _Unsupported("unsupported", f"unsupported expression '{_text(n)[:40]}'", n)
 
+    def _type_in_parentheses(self, n: tree_sitter.Node) -> Expr | None:
+        """`(real_t) - x`: the parser, not knowing real_t is a type, reads a subtraction; it is a cast of
+        `-x`. None when the parenthesised name is not a type."""
+        inner = _strip(_field(n, "left"))
+        if inner is None or inner.type not in ("identifier", "type_identifier"):
+            return None
+        name = _text(inner)
+        if self._iv_decl(name) is not None or name in self.locals or name == self.iv:
+            return None
+        ct = ctype_of(name, self.ctx)
+        if ct is None:
+            return None
+        op, right = _op(n), _field(n, "right")
+        r = _strip(right)
+        if op in ("*", "&") or r is None or r.type in ("binary_expression", "conditional_expression",
+                                                          "assignment_expression", "comma_expression"):
+            raise _Unsupported("unsupported", f"'{_text(n)[:40]}' is a cast to {name} of '{op}…', which the "
+                               "syntax tree reads as an operation: add parentheses around the operand", n)
+        value = self._expr(right)
+        pt = promote(expr_type(value))
+        return Cast(Unary(op, convert(value, pt), pt) if op == "-" else convert(value, pt), ct, implicit=False)
+
     def _ident(self, n: tree_sitter.Node) -> Expr:
         name = _text(n)
         if self.macro_args and name in self.macro_args[-1]:
@@ -2539,6 +2603,8 @@ class _Builder:
                 v = self._int_text(name)
                 if v is not None:
                     return Const(v, INT32, name)
+        if name in ("_Complex_I", "__builtin_complex"):
+            raise _Unsupported("complex", f"uses {name}: loops over complex values are not vectorized", n)
         if name in ("NAN", "INFINITY", "HUGE_VALF"):
             return Const(float("nan") if name == "NAN" else float("inf"), FLOAT, name)
         if name in ("FLT_MAX", "DBL_MAX", "INT_MAX", "INT_MIN", "UINT_MAX", "FLT_MIN", "DBL_MIN"):
@@ -2623,6 +2689,8 @@ class _Builder:
         fname = _squash(_text(f))
         args_node = _field(n, "arguments")
         arg_nodes = [a for a in args_node.named_children if a.type != "comment"]
+        if fname in ("__real__", "__imag__"):  # GNU operators on complex values, not functions
+            raise _Unsupported("complex", _complex_part_reason(fname, node_span(n)).message, n)
         inner = _strip(f) if f.type == "parenthesized_expression" else None
         if inner is not None and inner.type == "identifier" and len(arg_nodes) == 1 and self._iv_decl(_text(inner)) is None:
             # `(pixel_t)(x)`: the parser cannot know pixel_t is a type; it is a cast
@@ -3028,6 +3096,37 @@ class _Builder:
 _MACRO_BODIES: dict[tuple[str, str], tuple[list[str], tree_sitter.Node, tree_sitter.Tree] | None] = {}
 
 
+_GNU_COMPLEX_PART = re.compile(rb"\b__(?:real|imag)__\b")
+_PARENTHESISED_NAME = re.compile(rb"\(\s*[A-Za-z_]\w*\s*\)\s*[-+*&]")
+
+
+def _complex_part_reason(op: str, span: Span) -> Reason:
+    return Reason("complex", f"GNU {op} (the {'real' if 'real' in op else 'imaginary'} part of a complex value): "
+                  "loops over complex elements are not vectorized", span)
+
+
+def _unparenthesised_values(text: bytes, root: tree_sitter.Node, is_value: Any) -> bytes | None:
+    """`text` with the parentheses of every `(x)` the parser read as a cast blanked out, where x names a
+    value rather than a type (`((r) + _Complex_I * (i))` in a macro, `(k) + a[i] * 2`): the parser
+    cannot tell them apart without knowing the names, and a cast binds tighter than `+`, so the reading
+    is wrong twice over. Same length, so every byte offset stays put. None when there is none."""
+    out: bytearray | None = None
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "cast_expression":
+            tn = n.child_by_field_name("type")
+            name = _text(tn).strip()
+            kids = n.children
+            if (_IDENTIFIER.fullmatch(name) and is_value(name) and len(kids) >= 3 and kids[0].type == "("
+                    and kids[2].type == ")"):
+                if out is None:
+                    out = bytearray(text)
+                out[kids[0].start_byte] = out[kids[2].start_byte] = 0x20
+        stack.extend(n.children)
+    return bytes(out) if out is not None else None
+
+
 def _macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node] | None:
     """The parameters and the parsed body expression of `#define NAME(params) body`."""
     key = (define, language)
@@ -3038,7 +3137,11 @@ def _macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node
         got = None
         if m is not None and "#" not in m.group(2) and "..." not in m.group(1):
             params = [p.strip() for p in m.group(1).split(",") if p.strip()]
-            tree = parse(f"int simdlens_macro = ({m.group(2).strip()});".encode(), language)  # type: ignore[arg-type]
+            text = f"int simdlens_macro = ({m.group(2).strip()});".encode()
+            tree = parse(text, language)  # type: ignore[arg-type]
+            fixed = _unparenthesised_values(text, tree.root_node, lambda name: name in params)  # `(r)` is a parameter
+            if fixed is not None:
+                tree = parse(fixed, language)  # type: ignore[arg-type]
             decl = tree.root_node.named_child(0)
             init = decl.child_by_field_name("declarator") if decl is not None else None
             value = init.child_by_field_name("value") if init is not None else None

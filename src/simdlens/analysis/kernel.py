@@ -194,21 +194,21 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         if returns or mv.name in renames:
             return None
         if mv.pointer:
-            arr = loop.array(mv.name)
-            if arr is None:
+            walker = loop.array(mv.name)
+            if walker is None:
                 return None
             at, far = fresh(f"{mv.name}_at"), fresh(f"{mv.name}_moved")
-            pre_decls += [f"const {arr.elem.c} *const {at} = {mv.name};", f"int64_t {far} = 0;"]
+            pre_decls += [f"const {walker.elem.c} *const {at} = {mv.name};", f"int64_t {far} = 0;"]
             moved_post.append(f"{far} = {mv.name} - {at};")
             results.append((far, INT64))
         else:
-            sc = loop.scalar(mv.name)
-            if sc is None:
+            count = loop.scalar(mv.name)
+            if count is None:
                 return None
             final = fresh(f"{mv.name}_final")
-            pre_decls.append(f"{sc.type.c} {final} = 0;")
+            pre_decls.append(f"{count.type.c} {final} = 0;")
             moved_post.append(f"{final} = {mv.name};")
-            results.append((final, sc.type))
+            results.append((final, count.type))
     ret_type: CType | None = None
     ret_void = False
     if returns:
