@@ -2542,10 +2542,14 @@ class _Builder:
             return None
         op, right = _op(n), _field(n, "right")
         r = _strip(right)
-        if op in ("*", "&") or r is None or r.type in ("binary_expression", "conditional_expression",
-                                                          "assignment_expression", "comma_expression"):
+        if op == "&" or r is None or r.type in ("binary_expression", "conditional_expression",
+                                                 "assignment_expression", "comma_expression"):
             raise _Unsupported("unsupported", f"'{_text(n)[:40]}' is a cast to {name} of '{op}…', which the "
                                "syntax tree reads as an operation: add parentheses around the operand", n)
+        if op == "*":  # `(q31)*a++ * *b++`: the cast of `*a++`
+            return Cast(Load(self._deref(r, right, Span(n.children[1].start_byte, right.end_byte,
+                                                          node_span(n.children[1]).start, node_span(right).end))),
+                        ct, implicit=False)
         value = self._expr(right)
         pt = promote(expr_type(value))
         return Cast(Unary(op, convert(value, pt), pt) if op == "-" else convert(value, pt), ct, implicit=False)
@@ -2607,12 +2611,8 @@ class _Builder:
             raise _Unsupported("complex", f"uses {name}: loops over complex values are not vectorized", n)
         if name in ("NAN", "INFINITY", "HUGE_VALF"):
             return Const(float("nan") if name == "NAN" else float("inf"), FLOAT, name)
-        if name in ("FLT_MAX", "DBL_MAX", "INT_MAX", "INT_MIN", "UINT_MAX", "FLT_MIN", "DBL_MIN"):
-            vals: dict[str, tuple[int | float, CType]] = {
-                "FLT_MAX": (3.4028234663852886e38, FLOAT), "DBL_MAX": (1.7976931348623157e308, DOUBLE),
-                "FLT_MIN": (1.1754943508222875e-38, FLOAT), "DBL_MIN": (2.2250738585072014e-308, DOUBLE),
-                "INT_MAX": (2147483647, INT32), "INT_MIN": (-2147483648, INT32), "UINT_MAX": (4294967295, UINT32)}
-            v2, ct2 = vals[name]
+        if name in _LIMITS:
+            v2, ct2 = _LIMITS[name]
             return Const(v2, ct2, name)
         raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", n)
 
@@ -2915,51 +2915,55 @@ class _Builder:
         if t == "pointer_expression" and _op(n) == "*":
             arg = _strip(_field(n, "argument"))
             assert arg is not None
-            if arg.type == "update_expression":
-                p = _strip(arg.child_by_field_name("argument"))
-                name = _text(p) if p is not None and p.type == "identifier" else ""
-                if name in self.walkers:
-                    post = self._postfix(arg)
-                    inc = 1 if _op(arg) == "++" else -1
-                    before = self.walked.get(name, 0)
-                    self.walked[name] = before + inc
-                    off = before if post else before + inc
-                    d = self._iv_decl(name)
-                    assert d is not None
-                    elem = self._elem_of(d, n, 1)
-                    self._note_array(name, d, elem)
-                    return Access(name, name, elem, self.walkers[name], off, "", None, span)
-                raise _Unsupported("side_effect", f"'{_text(arg)}' inside an expression", arg)
-            if arg.type == "identifier":
-                name = _text(arg)
-                d = self._iv_decl(name)
-                if d is None:
-                    raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", arg)
-                elem = self._elem_of(d, n, 1)
-                self._note_array(name, d, elem)
-                if name in self.walkers:
-                    return Access(name, name, elem, self.walkers[name], self.walked.get(name, 0), "", None, span)
-                return Access(name, name, elem, 0, 0, "", None, span)
-            if arg.type == "binary_expression" and _op(arg) in ("+", "-"):
-                terms = self._sum_terms(arg, 1)
-                ptrs = [(s, x) for s, x in terms if self._pointerish(x)]
-                if len(ptrs) != 1 or ptrs[0][0] != 1:
-                    raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
-                root, base, elem, d = self._base(ptrs[0][1])
-                self._note_array(root, d, elem)
-                agg = _Aff(0, 0)
-                for s, x in terms:
-                    if x is ptrs[0][1]:
-                        continue
-                    ax = self._aff(x)
-                    if ax is None:
-                        raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
-                    agg = agg.add(ax, s)
-                return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
-            raise _Unsupported("pointer_arith", f"unsupported dereference {_text(n)}", n)
+            return self._deref(arg, n, span)
         if t == "field_expression":
             raise _Unsupported("unsupported", f"assignment to the member {_text(n)}", n)
         raise _Unsupported("unsupported", f"unsupported assignment target {_text(n)[:40]}", n)
+
+    def _deref(self, arg: tree_sitter.Node, n: tree_sitter.Node, span: Span) -> Access:
+        """`*arg` (the dereference `n`): a walking pointer, a pointer, or pointer + offset."""
+        if arg.type == "update_expression":
+            p = _strip(arg.child_by_field_name("argument"))
+            name = _text(p) if p is not None and p.type == "identifier" else ""
+            if name in self.walkers:
+                post = self._postfix(arg)
+                inc = 1 if _op(arg) == "++" else -1
+                before = self.walked.get(name, 0)
+                self.walked[name] = before + inc
+                off = before if post else before + inc
+                d = self._iv_decl(name)
+                assert d is not None
+                elem = self._elem_of(d, n, 1)
+                self._note_array(name, d, elem)
+                return Access(name, name, elem, self.walkers[name], off, "", None, span)
+            raise _Unsupported("side_effect", f"'{_text(arg)}' inside an expression", arg)
+        if arg.type == "identifier":
+            name = _text(arg)
+            d = self._iv_decl(name)
+            if d is None:
+                raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", arg)
+            elem = self._elem_of(d, n, 1)
+            self._note_array(name, d, elem)
+            if name in self.walkers:
+                return Access(name, name, elem, self.walkers[name], self.walked.get(name, 0), "", None, span)
+            return Access(name, name, elem, 0, 0, "", None, span)
+        if arg.type == "binary_expression" and _op(arg) in ("+", "-"):
+            terms = self._sum_terms(arg, 1)
+            ptrs = [(s, x) for s, x in terms if self._pointerish(x)]
+            if len(ptrs) != 1 or ptrs[0][0] != 1:
+                raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
+            root, base, elem, d = self._base(ptrs[0][1])
+            self._note_array(root, d, elem)
+            agg = _Aff(0, 0)
+            for s, x in terms:
+                if x is ptrs[0][1]:
+                    continue
+                ax = self._aff(x)
+                if ax is None:
+                    raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
+                agg = agg.add(ax, s)
+            return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
+        raise _Unsupported("pointer_arith", f"unsupported dereference {_text(n)}", n)
 
     def _flat_2d(self, row_sub: tree_sitter.Node, col: tree_sitter.Node, n: tree_sitter.Node) -> Access:
         """`a[i][j]` where the row moves with the counter: flatten when the row length is a constant."""
@@ -3096,6 +3100,15 @@ class _Builder:
 _MACRO_BODIES: dict[tuple[str, str], tuple[list[str], tree_sitter.Node, tree_sitter.Tree] | None] = {}
 
 
+# <float.h>, <limits.h> and <stdint.h> limits: value and type (the intN_t limits are int: promoted)
+_LIMITS: dict[str, tuple[int | float, CType]] = {
+    "FLT_MAX": (3.4028234663852886e38, FLOAT), "DBL_MAX": (1.7976931348623157e308, DOUBLE),
+    "FLT_MIN": (1.1754943508222875e-38, FLOAT), "DBL_MIN": (2.2250738585072014e-308, DOUBLE),
+    "INT_MAX": (2147483647, INT32), "INT_MIN": (-2147483648, INT32), "UINT_MAX": (4294967295, UINT32),
+    "INT8_MIN": (-128, INT32), "INT8_MAX": (127, INT32), "UINT8_MAX": (255, INT32),
+    "INT16_MIN": (-32768, INT32), "INT16_MAX": (32767, INT32), "UINT16_MAX": (65535, INT32),
+    "INT32_MIN": (-2147483648, INT32), "INT32_MAX": (2147483647, INT32), "UINT32_MAX": (4294967295, UINT32),
+}
 _GNU_COMPLEX_PART = re.compile(rb"\b__(?:real|imag)__\b")
 _PARENTHESISED_NAME = re.compile(rb"\(\s*[A-Za-z_]\w*\s*\)\s*[-+*&]")
 
