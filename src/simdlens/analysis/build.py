@@ -1410,6 +1410,10 @@ class _Builder:
         """Find pointers incremented once per iteration, unconditionally: `*d++`, `p++;`, `p += 2;`."""
         if body is None:
             return
+        # the tree walk only when a pointer is among the names the body steps or assigns (a regex is cheap)
+        stepped = {a or b for a, b in _STEPPED_NAMES.findall(self.source, body.start_byte, body.end_byte)}
+        if not any(self._is_pointer(name.decode("utf-8", "replace")) for name in stepped):
+            return
         stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
         while stack:
             n, cond = stack.pop()
@@ -3109,6 +3113,7 @@ _LIMITS: dict[str, tuple[int | float, CType]] = {
     "INT16_MIN": (-32768, INT32), "INT16_MAX": (32767, INT32), "UINT16_MAX": (65535, INT32),
     "INT32_MIN": (-2147483648, INT32), "INT32_MAX": (2147483647, INT32), "UINT32_MAX": (4294967295, UINT32),
 }
+_STEPPED_NAMES = re.compile(rb"([A-Za-z_]\w*)\s*(?:\+\+|--|[-+*/%&|^<>]*=(?!=))|(?:\+\+|--)\s*([A-Za-z_]\w*)")
 _GNU_COMPLEX_PART = re.compile(rb"\b__(?:real|imag)__\b")
 _PARENTHESISED_NAME = re.compile(rb"\(\s*[A-Za-z_]\w*\s*\)\s*[-+*&]")
 
