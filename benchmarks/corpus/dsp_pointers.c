@@ -276,3 +276,20 @@ unsigned dsp_keep_positive_f32(float *restrict dst, const float *restrict src, u
     }
     return (unsigned)(dst - start);
 }
+
+// bench: domain=dsp category=reduction expect=vectorizable
+float dsp_energy_f32(const float *restrict src, int n)
+{
+    float energy = 0.0f;
+    for (const float *p = src; p < src + n; p++)
+        energy += *p * *p;
+    return energy;
+}
+
+// bench: domain=dsp category=stride expect=vectorizable
+void dsp_side_f32(float *restrict side, const float *restrict stereo, size_t frames)
+{
+    const float *end = stereo + 2 * frames;
+    for (const float *p = stereo; p != end; p += 2)
+        *side++ = 0.5f * (p[0] - p[1]);
+}

@@ -224,3 +224,26 @@ def test_the_walked_pointers_iv_is_the_synthetic_counter() -> None:
     (st,) = lp.body
     assert isinstance(st, Store) and isinstance(st.value, Binary)
     assert isinstance(st.value.lhs, Load) and not isinstance(st.value.lhs, IV)
+
+
+def test_a_pointer_declared_in_the_for_header_walks_its_array() -> None:
+    a = one("""float f(const float *src, int n) {
+        float acc = 0.0f;
+        for (const float *p = src; p < src + n; p++) acc += *p;
+        return acc;
+    }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None and a.loop.trip_count == "((n) > 0 ? (n) : 0)" and a.loop.moved == ()
+    (red,) = a.loop.body
+    assert isinstance(red, Reduce)
+    assert [(x.access.root, x.access.coeff) for x in walk_exprs(red.value) if isinstance(x, Load)] == [("src", 1)]
+
+
+def test_a_header_pointer_with_a_stride_and_an_end_pointer() -> None:
+    a = one("""void f(float *restrict d, const float *restrict s, size_t n) {
+        const float *end = s + 2 * n;
+        for (const float *p = s; p != end; p += 2) *d++ = p[0] - p[1];
+    }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None and a.loop.setup == ("const float *end = s + (2*n);",)
+    assert a.loop.trip_count == "((2*n) > 0 ? (2*n) / 2 : 0)"

@@ -849,6 +849,7 @@ class _Builder:
         self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
         self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
         self._reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
+        self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
         self.setup: list[str] = []  # declarations before the loop its condition needs (`const float *end = p + n;`)
         self._outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
         self._invariant_vars: dict[str, Var] = {}  # `_ident` answers for variables declared outside the body
@@ -892,7 +893,7 @@ class _Builder:
         moved: list[Moved] = []
         if self.walkers or self.count_var:
             for name in sorted(self.walkers):
-                if self._used_after(name):
+                if name not in self.walk_alias and self._used_after(name):  # a header's pointer dies with it
                     moved.append(Moved(name, self.walkers[name], 0, pointer=True))
             if self.count_var and self._used_after(self.count_var):
                 moved.append(Moved(self.count_var, self.count_move[0], self.count_move[1], every=max(unrolled, 1)))
@@ -998,6 +999,8 @@ class _Builder:
             if init.type == "declaration":
                 ds = _decls_of(init, _kinds(self.tree.language))
                 values = [d.child_by_field_name("value") for d in init.children_by_field_name("declarator")]
+                if len(ds) == 1 and values[0] is not None and ds[0].pointer == 1 and not ds[0].extents:
+                    return self._pointer_for_header(node, ds[0], values[0])
                 if len(ds) != 1 or values[0] is None or ds[0].pointer or ds[0].extents:
                     raise _Unsupported("unsupported_loop", "the loop header declares more than one counter or a "
                                        "pointer", init)
@@ -1360,6 +1363,72 @@ class _Builder:
         self.setup.append(f"{const}{ed.type} {'*' * ed.pointer}{end} = {p} + {n};")
         return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
 
+    def _pointer_for_header(self, node: tree_sitter.Node, d: Decl, value: tree_sitter.Node) -> dict[str, Any]:
+        """`for (const T *p = a; p < a + n; p++)` / `p < end` / `p != end` (end = a + n declared before):
+        p walks the array a, ceil(n / step) iterations."""
+        p = d.name
+        base_node = _strip(value)
+        cond = _strip(node.child_by_field_name("condition"))
+        bd = self._iv_decl(_text(base_node)) if base_node is not None and base_node.type == "identifier" else None
+        refuse = _Unsupported("unsupported_loop", f"the loop header declares the pointer {p}: only `{p} = a; "
+                              f"{p} < a + n` (or an end pointer declared as a + n) is understood", node)
+        if bd is None or base_node is None or cond is None or cond.type != "binary_expression" \
+                or _op(cond) not in ("<", "!=", ">") or not bd.pointer or bd.extents:
+            raise refuse
+        base = _text(base_node)
+        left, right = _strip(cond.child_by_field_name("left")), _strip(cond.child_by_field_name("right"))
+        mine, bound = (left, right) if _op(cond) != ">" else (right, left)
+        if mine is None or bound is None or mine.type != "identifier" or _text(mine) != p:
+            raise refuse
+        count: tree_sitter.Node | None = None
+        end_decl = ""
+        if bound.type == "binary_expression" and _op(bound) == "+":
+            a, b = _strip(bound.child_by_field_name("left")), _strip(bound.child_by_field_name("right"))
+            if a is not None and a.type == "identifier" and _text(a) == base:
+                count = b
+            elif b is not None and b.type == "identifier" and _text(b) == base:
+                count = a
+        elif bound.type == "identifier":
+            ed = self._iv_decl(_text(bound))
+            got = self._end_value(ed, base) if ed is not None and ed.pointer and not ed.is_param else None
+            if got is not None and ed is not None:
+                count = got[1]
+                between = self.source[got[0].end_byte:node.start_byte].decode("utf-8", "replace")
+                for name in {base, _text(bound), *_IDENTIFIER.findall(_text(count))}:
+                    if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
+                                 + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
+                        raise _Unsupported("not_counted", f"{name} changes between the declaration of "
+                                           f"{_text(bound)} and the loop", cond)
+                const = "const " if ed.const else ""
+                end_decl = f"{const}{ed.type} {'*' * ed.pointer}{_text(bound)} = {base} + ({_squash(_text(count))});"
+        if count is None:
+            raise refuse
+        walkers: dict[str, int] = {}
+        for u in node.children_by_field_name("update"):
+            for part in self._comma_parts(u) if u.type == "comma_expression" else [u]:
+                name = self._updated_name(part)
+                if not name or not (name == p or self._is_pointer(name)):
+                    raise _Unsupported("unsupported_loop", f"the loop header updates '{_text(part)}'", part)
+                walkers[name] = walkers.get(name, 0) + self._step_of(part, name)
+        self.walk_alias[p] = base
+        self._walk_setup(self.body_node)
+        for name, w in walkers.items():
+            self.walkers[name] = self.walkers.get(name, 0) + w
+        step = self.walkers.get(p, 0)
+        if step <= 0:
+            raise _Unsupported("not_counted", f"{p} does not move forward once per iteration", node)
+        got_count = self._safe(lambda: self._expr(count))  # typed: the names it uses become kernel parameters
+        if got_count is not None and expr_type(got_count).is_float:
+            raise _Unsupported("type_error", "a floating-point pointer offset", count)
+        n = f"({_squash(_text(count))})"
+        rounded = n if step == 1 or _op(cond) == "!=" else f"({n} + {step - 1})"
+        trip = f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
+        self.iv, self.iv_type = WALK_IV, INT64
+        self.pointer_walk = True
+        if end_decl:
+            self.setup.append(end_decl)
+        return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
     def _end_value(self, d: Decl, p: str) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:
         """For `T *end = p + count;`: (the initialiser, count)."""
         node = self.tree.root_node.descendant_for_byte_range(d.start, d.start)
@@ -1593,6 +1662,8 @@ class _Builder:
                                               or name in getattr(self.ctx, "enum_constants", {})))
 
     def _is_pointer(self, name: str) -> bool:
+        if name in self.walk_alias:
+            return True
         d = self._iv_decl(name)
         return d is not None and d.pointer > 0 and not d.extents
 
@@ -2831,6 +2902,10 @@ class _Builder:
             name = _text(b)
             if name in self.locals or name == self.iv:
                 raise _Unsupported("unsupported", f"{name} is not an array", b)
+            if name in self.walk_alias:  # p of `for (T *p = a; ...)`: elements of a (root a, see _access)
+                d0 = self._iv_decl(self.walk_alias[name])
+                assert d0 is not None
+                return name, name, self._elem_of(d0, b, 1), d0
             known = self._bases.get(name)
             if known is not None:  # indexed before (`a[i] = a[i] + ...`): the same answer
                 return known
@@ -2902,13 +2977,14 @@ class _Builder:
                 if e.reason.code != "row_varies":
                     raise
                 return self._flat_2d(arg, idx, n)
-            self._note_array(root, d, elem)
+            real = self.walk_alias.get(root, root)
+            self._note_array(real, d, elem)
             if self.walkers.get(root):
                 w = self.walked.get(root, 0)
                 aff = self._aff(idx)
                 if aff is None or aff.coeff != 0:
                     raise _Unsupported("pointer_walk", f"{_text(n)} indexes a walking pointer by the counter", n)
-                return Access(root, base, elem, self.walkers[root], aff.offset + w, aff.symbolic, None, span)
+                return Access(real, real, elem, self.walkers[root], aff.offset + w, aff.symbolic, None, span)
             aff = self._aff(idx)
             if aff is not None:
                 return Access(root, base, elem, aff.coeff, aff.offset, aff.symbolic, None, span)
@@ -2935,21 +3011,23 @@ class _Builder:
                 before = self.walked.get(name, 0)
                 self.walked[name] = before + inc
                 off = before if post else before + inc
-                d = self._iv_decl(name)
+                real = self.walk_alias.get(name, name)
+                d = self._iv_decl(real)
                 assert d is not None
                 elem = self._elem_of(d, n, 1)
-                self._note_array(name, d, elem)
-                return Access(name, name, elem, self.walkers[name], off, "", None, span)
+                self._note_array(real, d, elem)
+                return Access(real, real, elem, self.walkers[name], off, "", None, span)
             raise _Unsupported("side_effect", f"'{_text(arg)}' inside an expression", arg)
         if arg.type == "identifier":
             name = _text(arg)
-            d = self._iv_decl(name)
+            real = self.walk_alias.get(name, name)
+            d = self._iv_decl(real)
             if d is None:
                 raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", arg)
             elem = self._elem_of(d, n, 1)
-            self._note_array(name, d, elem)
+            self._note_array(real, d, elem)
             if name in self.walkers:
-                return Access(name, name, elem, self.walkers[name], self.walked.get(name, 0), "", None, span)
+                return Access(real, real, elem, self.walkers[name], self.walked.get(name, 0), "", None, span)
             return Access(name, name, elem, 0, 0, "", None, span)
         if arg.type == "binary_expression" and _op(arg) in ("+", "-"):
             terms = self._sum_terms(arg, 1)

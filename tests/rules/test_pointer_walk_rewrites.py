@@ -89,6 +89,12 @@ CASES = {
     }
     return r;
 }""",
+    "header_pointer": """void negate(float *restrict d, const float *restrict s, size_t n)
+{
+    const float *end = s + 2 * n;
+    for (const float *p = s; p != end; p += 2)
+        *d++ = p[1] - p[0];
+}""",
     "interleaved_pairs": """float *mag2(float *restrict d, const float *restrict s, unsigned n)
 {
     while (n--) {
