@@ -247,3 +247,13 @@ def test_a_header_pointer_with_a_stride_and_an_end_pointer() -> None:
     assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
     assert a.loop is not None and a.loop.setup == ("const float *end = s + (2*n);",)
     assert a.loop.trip_count == "((2*n) > 0 ? (2*n) / 2 : 0)"
+
+
+def test_a_variable_the_condition_reads_before_the_body_assigns_it_is_not_a_temporary() -> None:
+    a = one("""int f(const int *a, int n, int *out) {
+        int x = 1, i;
+        for (i = 0; i < n && x != 0; i++) { x = a[i]; out[i] = x; }
+        return i;
+    }""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert "condition reads x before the body assigns it" in messages(a)

@@ -849,6 +849,7 @@ class _Builder:
         self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
         self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
         self._reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
+        self.header_reads: set[str] = set()
         self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
         self.setup: list[str] = []  # declarations before the loop its condition needs (`const float *end = p + n;`)
         self._outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
@@ -865,6 +866,7 @@ class _Builder:
         body = self.body_node
         if body is None:
             return None, (Reason("parse", "the loop has no body", self.site.header),)
+        self.header_reads = set(self.scalars)  # read by the condition before each iteration's body
         if _PARENTHESISED_NAME.search(self.source, body.start_byte, body.end_byte):
             body = self._without_misread_casts(body)
         self._scan_uses(body)
@@ -2063,6 +2065,9 @@ class _Builder:
         reads_elsewhere = [u for u in uses if not u.write and not (e.start_byte <= u.pos < e.end_byte)]
         writes_elsewhere = [u for u in uses if u.write and not (e.start_byte <= u.pos < e.end_byte)]
         span = node_span(e)
+        if name in self.header_reads and name not in self.locals and name != self.count_var:
+            raise _Unsupported("recurrence", f"the loop's condition reads {name} before the body assigns it: "
+                               "each test sees the previous iteration's value", e)
         if op == "=" and right is not None and not cond and not [u for u in uses if u.pos < e.start_byte] \
                 and not [u for u in inside if not u.write]:
             # assigned on every iteration before any read: a temporary of the iteration, wherever declared
