@@ -866,7 +866,8 @@ class _Builder:
         body = self.body_node
         if body is None:
             return None, (Reason("parse", "the loop has no body", self.site.header),)
-        self.header_reads = set(self.scalars)  # read by the condition before each iteration's body
+        # read by the condition before each iteration's body (a bound the body changes has its own reason)
+        self.header_reads = set(self.scalars) - set(_IDENTIFIER.findall(header["upper"]))
         if _PARENTHESISED_NAME.search(self.source, body.start_byte, body.end_byte):
             body = self._without_misread_casts(body)
         self._scan_uses(body)
