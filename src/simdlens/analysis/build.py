@@ -1493,9 +1493,16 @@ class _Builder:
             if t in ("update_expression", "assignment_expression"):
                 name = self._updated_name(n)
                 if name and self._is_pointer(name):
-                    if cond:
+                    try:
+                        step: int | None = self._step_of(n, name)
+                    except _Unsupported:
+                        if t != "assignment_expression" or _op(n) != "=":
+                            raise
+                        step = None  # `p = q`: not a walk (the statement itself says why it is refused)
+                    if step is not None and cond:
                         raise _Unsupported("pointer_walk", f"{name} advances only under a condition", n)
-                    self.walkers[name] = self.walkers.get(name, 0) + self._step_of(n, name)
+                    if step is not None:
+                        self.walkers[name] = self.walkers.get(name, 0) + step
             c_cond = cond or t in ("if_statement", "conditional_expression") or (
                 t == "binary_expression" and _op(n) in ("&&", "||"))
             for c in n.named_children:
