@@ -27,7 +27,6 @@ REFUSED = {
     ("compress", "avx2"): "needs AVX-512",
     # AVX2 has no 64-bit arithmetic shift right (signed division by 2^k needs one).
     ("div_pow2_i64", "avx2"): "no shr for 4 int64",
-    **{("live_out_local", isa): "used after the loop" for isa in ("avx2", "avx512")},
     # fminf of two values that can both be zero: the zero's sign depends on gcc's operand order.
     **{(name, isa): "can both be zero" for name in ("fmin_signed_zero", "fmin_variable_clamp") for isa in ISAS},
 }

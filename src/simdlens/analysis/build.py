@@ -23,7 +23,7 @@ Array storage: `Access.root` names the storage dependence and alias tests compar
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tree_sitter
@@ -53,6 +53,7 @@ from simdlens.analysis.ir import (
     Let,
     Load,
     LoopIR,
+    Moved,
     Pack,
     Reduce,
     ReduceOp,
@@ -66,6 +67,7 @@ from simdlens.analysis.ir import (
     Var,
     expr_type,
     walk_exprs,
+    walk_stmts,
 )
 from simdlens.analysis.loops import found_loop
 from simdlens.analysis.positions import node_span
@@ -694,6 +696,9 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
         if node is None:
             return None, (Reason("parse", "the loop could not be found in the syntax tree", site.header),)
         if node.has_error:
+            gnu = _GNU_COMPLEX_PART.search(source, node.start_byte, node.end_byte)
+            if gnu is not None:  # tree-sitter does not know these unary operators
+                return None, (_complex_part_reason(gnu.group().decode(), site.header),)
             return None, (Reason("syntax_error", "the loop has a syntax error", site.header),)
         done = _already_vectorized(site, node, tree, source)
         if done is not None:
@@ -842,6 +847,11 @@ class _Builder:
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
         self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
         self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
+        self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
+        self._reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
+        self.header_reads: set[str] = set()
+        self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
+        self.setup: list[str] = []  # declarations before the loop its condition needs (`const float *end = p + n;`)
         self._outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
         self._invariant_vars: dict[str, Var] = {}  # `_ident` answers for variables declared outside the body
         self._bases: dict[str, tuple[str, str, CType, Decl | None]] = {}  # `_base` answers for named arrays
@@ -856,32 +866,86 @@ class _Builder:
         body = self.body_node
         if body is None:
             return None, (Reason("parse", "the loop has no body", self.site.header),)
+        # read by the condition before each iteration's body (a bound the body changes has its own reason)
+        self.header_reads = set(self.scalars) - set(_IDENTIFIER.findall(header["upper"]))
+        if _PARENTHESISED_NAME.search(self.source, body.start_byte, body.end_byte):
+            body = self._without_misread_casts(body)
         self._scan_uses(body)
         pre: list[Stmt] = header.pop("exits")
         stmts = pre + self._block(_stmts_of(body), cond=False)
         bound_names = set(_IDENTIFIER.findall(header["upper"])) - {self.iv}
+        if self.pointer_walk and self.count_var:  # stepped by the excluded statement or the header only
+            bound_names.discard(self.count_var)
         for name in sorted(bound_names):
             if name in self.written_names:
                 self.reasons.append(Reason("not_counted", f"the body changes {name}, which the loop bound uses: the "
                                            "trip count is not known on entry", self.site.header))
         iv_live = self._used_after(self.iv) if not header["declared"] else False
         for name, sc in list(self.scalars.items()):
-            if sc.role in _WRITTEN_ROLES and name not in self.locals:
+            if sc.role in _WRITTEN_ROLES and (name not in self.locals or sc.decl):  # body-declared: never live
                 live = self._used_after(name)
                 if live != sc.live_out:
                     self.scalars[name] = Scalar(sc.name, sc.type, sc.role, live, sc.decl)
+        unrolled = 0
+        if self.pointer_walk and self.walkers and not any(isinstance(x, IV) for st in stmts for x in _stmt_ivs(st)):
+            again = reroll(stmts, self.walkers)
+            if again is not None and self.count_move[1] == 0:
+                stmts, unrolled = again
+                header["trip"] = header["upper"] = f"(({unrolled}) * ({header['trip']}))"
+                self.walkers = {name: 1 for name in self.walkers}
+        moved: list[Moved] = []
+        if self.walkers or self.count_var:
+            for name in sorted(self.walkers):
+                if name not in self.walk_alias and self._used_after(name):  # a header's pointer dies with it
+                    moved.append(Moved(name, self.walkers[name], 0, pointer=True))
+            if self.count_var and self._used_after(self.count_var):
+                moved.append(Moved(self.count_var, self.count_move[0], self.count_move[1], every=max(unrolled, 1)))
         if self.pointer_walk:
             self.reasons.append(Reason("pointer_walk", "walks pointers (" + ", ".join(sorted(self.walkers))
-                                       + "): counted with a synthetic counter", self.site.header))
+                                       + "): counted with a synthetic counter"
+                                       + (f"; the body is {unrolled} hand-unrolled copies of one iteration" if unrolled
+                                          else ""), self.site.header))
         ir = LoopIR(
             iv=self.iv, iv_type=self.iv_type, lower=header["lower"], upper=header["upper"], cmp=header["cmp"],
             step=header["step"], trip_count=header["trip"], body=tuple(stmts),
             arrays=tuple(sorted(self.arrays.values(), key=lambda a: a.root)),
             scalars=tuple(sorted(self.scalars.values(), key=lambda s: s.name)),
             iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
-            runs_at_least_once=header.get("once", False),
+            runs_at_least_once=header.get("once", False), moved=tuple(moved), setup=tuple(self.setup),
         )
         return ir, tuple(self.reasons)
+
+    def _without_misread_casts(self, body: tree_sitter.Node) -> tree_sitter.Node:
+        """The body re-read where the parser took a parenthesised value for a cast (`(k) + a[i] * 2`):
+        the file parsed again with those parentheses blanked, which moves no byte."""
+        def is_value(name: str) -> bool:
+            if ctype_of(name, self.ctx) is not None:
+                return False
+            ctx = self.ctx
+            return (name == self.iv or self._iv_decl(name) is not None
+                    or (ctx is not None and (name in getattr(ctx, "macros", {})
+                                             or name in getattr(ctx, "enum_constants", {}))))
+
+        fixed = _unparenthesised_values(self.source, body, is_value)
+        if fixed is None:
+            return body
+        from simdlens.analysis.parse import parse
+
+        root = parse(fixed, self.site.language).root_node
+
+        def same(old: tree_sitter.Node) -> tree_sitter.Node | None:
+            new = root.descendant_for_byte_range(old.start_byte, old.end_byte)
+            while new is not None and (new.start_byte, new.end_byte, new.type) != (old.start_byte, old.end_byte,
+                                                                                     old.type):
+                new = new.parent if new.parent is not None and new.parent.end_byte <= old.end_byte else None
+            return new
+
+        new_body = same(body)
+        new_exclude = same(self.exclude) if self.exclude is not None else None
+        if new_body is None or new_body.has_error or (self.exclude is not None and new_exclude is None):
+            return body
+        self.body_node, self.exclude = new_body, new_exclude
+        return new_body
 
     # ---- header --------------------------------------------------------------------------------
 
@@ -938,6 +1002,8 @@ class _Builder:
             if init.type == "declaration":
                 ds = _decls_of(init, _kinds(self.tree.language))
                 values = [d.child_by_field_name("value") for d in init.children_by_field_name("declarator")]
+                if len(ds) == 1 and values[0] is not None and ds[0].pointer == 1 and not ds[0].extents:
+                    return self._pointer_for_header(node, ds[0], values[0])
                 if len(ds) != 1 or values[0] is None or ds[0].pointer or ds[0].extents:
                     raise _Unsupported("unsupported_loop", "the loop header declares more than one counter or a "
                                        "pointer", init)
@@ -1015,11 +1081,15 @@ class _Builder:
         elif init is not None:
             self._safe(lambda: self._expr(_field(init, "right")))
         trip = self._trip(lower, upper, cmp, step, iv_type, counter_cmp)
-        if walkers:
-            if _squash(lower) != "0" or step != 1:
-                raise _Unsupported("pointer_walk", "pointers advance in the header of a loop that does not count from "
-                                   "0 by 1", node)
-            self.walkers = walkers
+        self._walk_setup(self.body_node)
+        for name, w in walkers.items():
+            self.walkers[name] = self.walkers.get(name, 0) + w
+        if self.walkers and (_squash(lower) != "0" or step != 1):
+            # `for (; n >= 8; n -= 8) { ...; p += 8; }`: iterations are not the counter's values
+            if len(conjuncts) > 1:
+                raise _Unsupported("pointer_walk", "pointers advance in a loop with several conditions that does "
+                                   "not count from 0 by 1", node)
+            return self._walk_counted_by(iv, iv_type, step, trip, node, skip=None)
         for c in conjuncts:
             if c is counter_cmp:
                 continue
@@ -1107,10 +1177,14 @@ class _Builder:
             self.iv, self.iv_type = WALK_IV, INT64
             self.pointer_walk = True
             self.count_var = name
+            self.count_move = (-1, -1)  # tested once more than the body runs, and decremented by that test too
             # the count itself: passed in, counted down by the loop (not read in the body)
             self.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
             return {"lower": "0", "upper": name, "cmp": "<", "step": 1, "trip": f"(({name}) > 0 ? ({name}) : 0)",
                     "declared": True, "exits": []}
+        ended = self._end_pointer_header(node, cond, body)
+        if ended is not None:
+            return ended
         conjuncts = self._conjuncts(cond)
         stmts = _stmts_of(body)
         last = stmts[-1] if stmts else None
@@ -1134,6 +1208,13 @@ class _Builder:
         cmp, upper = self._cmp_on(counter_cmp, name)  # type: ignore[misc]
         self._register_bound(counter_cmp, name)
         trip = self._trip(name, upper, cmp, step, t, counter_cmp)
+        if node.type == "while_statement":
+            self._walk_setup(body)
+            if self.walkers:  # `while (blk > 0u) { *d++ = ...; blk--; }`: the CMSIS-DSP style
+                if len(conjuncts) > 1:
+                    raise _Unsupported("pointer_walk", "pointers advance in a while loop with several conditions",
+                                       node)
+                return self._walk_counted_by(name, t, step, trip, node, skip=last)
         exits: list[Stmt] = []
         for c in conjuncts:
             if c is not counter_cmp:
@@ -1241,6 +1322,158 @@ class _Builder:
                 if got is not None and expr_type(got).is_float:
                     self.reasons.append(Reason("float_counter", "the bound is a floating-point value", node_span(x)))
 
+    def _end_pointer_header(self, node: tree_sitter.Node, cond: tree_sitter.Node,
+                            body: tree_sitter.Node | None) -> dict[str, Any] | None:
+        """`const T *end = p + n; while (p < end) { ... *p++ ... }` (or `p != end`): a pointer walk of
+        ceil(n / step) iterations. None when the condition is not a pointer compared with such an end."""
+        if cond.type != "binary_expression" or _op(cond) not in ("<", "!=", ">"):
+            return None
+        left, right = _strip(cond.child_by_field_name("left")), _strip(cond.child_by_field_name("right"))
+        if left is None or right is None or left.type != "identifier" or right.type != "identifier":
+            return None
+        p, end = (_text(left), _text(right)) if _op(cond) != ">" else (_text(right), _text(left))
+        pd, ed = self._iv_decl(p), self._iv_decl(end)
+        if pd is None or ed is None or not pd.pointer or not ed.pointer or ed.is_param or ed.is_global:
+            return None
+        span = self._end_value(ed, p)
+        if span is None:
+            raise _Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {end} is not declared "
+                               f"as `{end} = {p} + count` in this function", cond)
+        value, count = span
+        between = self.source[value.end_byte:node.start_byte].decode("utf-8", "replace")
+        for name in {p, end, *_IDENTIFIER.findall(_text(count))}:
+            if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
+                         + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
+                raise _Unsupported("not_counted", f"{name} changes between the declaration of {end} and the loop",
+                                   cond)
+        self._walk_setup(body)
+        step = self.walkers.get(p, 0)
+        if step <= 0:
+            raise _Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {p} does not move "
+                               "forward once per iteration", cond)
+        if end in self.walkers or re.search(r"(?<![\w.>])" + re.escape(end) + r"\s*(?:\+\+|--|[-+]?=(?!=))|"
+                                            r"(?:\+\+|--)\s*" + re.escape(end) + r"\b", _text(body)):
+            raise _Unsupported("not_counted", f"the body changes the end pointer {end}", cond)
+        got = self._safe(lambda: self._expr(count))  # typed, so the names it uses become kernel parameters
+        if got is not None and expr_type(got).is_float:
+            raise _Unsupported("type_error", "a floating-point pointer offset", count)
+        n = f"({_squash(_text(count))})"
+        rounded = n if step == 1 or _op(cond) == "!=" else f"({n} + {step - 1})"
+        trip = f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
+        self.iv, self.iv_type = WALK_IV, INT64
+        self.pointer_walk = True
+        const = "const " if ed.const else ""
+        self.setup.append(f"{const}{ed.type} {'*' * ed.pointer}{end} = {p} + {n};")
+        return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
+    def _pointer_for_header(self, node: tree_sitter.Node, d: Decl, value: tree_sitter.Node) -> dict[str, Any]:
+        """`for (const T *p = a; p < a + n; p++)` / `p < end` / `p != end` (end = a + n declared before):
+        p walks the array a, ceil(n / step) iterations."""
+        p = d.name
+        base_node = _strip(value)
+        cond = _strip(node.child_by_field_name("condition"))
+        bd = self._iv_decl(_text(base_node)) if base_node is not None and base_node.type == "identifier" else None
+        refuse = _Unsupported("unsupported_loop", f"the loop header declares the pointer {p}: only `{p} = a; "
+                              f"{p} < a + n` (or an end pointer declared as a + n) is understood", node)
+        if bd is None or base_node is None or cond is None or cond.type != "binary_expression" \
+                or _op(cond) not in ("<", "!=", ">") or not bd.pointer or bd.extents:
+            raise refuse
+        base = _text(base_node)
+        left, right = _strip(cond.child_by_field_name("left")), _strip(cond.child_by_field_name("right"))
+        mine, bound = (left, right) if _op(cond) != ">" else (right, left)
+        if mine is None or bound is None or mine.type != "identifier" or _text(mine) != p:
+            raise refuse
+        count: tree_sitter.Node | None = None
+        end_decl = ""
+        if bound.type == "binary_expression" and _op(bound) == "+":
+            a, b = _strip(bound.child_by_field_name("left")), _strip(bound.child_by_field_name("right"))
+            if a is not None and a.type == "identifier" and _text(a) == base:
+                count = b
+            elif b is not None and b.type == "identifier" and _text(b) == base:
+                count = a
+        elif bound.type == "identifier":
+            ed = self._iv_decl(_text(bound))
+            got = self._end_value(ed, base) if ed is not None and ed.pointer and not ed.is_param else None
+            if got is not None and ed is not None:
+                count = got[1]
+                between = self.source[got[0].end_byte:node.start_byte].decode("utf-8", "replace")
+                for name in {base, _text(bound), *_IDENTIFIER.findall(_text(count))}:
+                    if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
+                                 + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
+                        raise _Unsupported("not_counted", f"{name} changes between the declaration of "
+                                           f"{_text(bound)} and the loop", cond)
+                const = "const " if ed.const else ""
+                end_decl = f"{const}{ed.type} {'*' * ed.pointer}{_text(bound)} = {base} + ({_squash(_text(count))});"
+        if count is None:
+            raise refuse
+        walkers: dict[str, int] = {}
+        for u in node.children_by_field_name("update"):
+            for part in self._comma_parts(u) if u.type == "comma_expression" else [u]:
+                name = self._updated_name(part)
+                if not name or not (name == p or self._is_pointer(name)):
+                    raise _Unsupported("unsupported_loop", f"the loop header updates '{_text(part)}'", part)
+                walkers[name] = walkers.get(name, 0) + self._step_of(part, name)
+        self.walk_alias[p] = base
+        self._walk_setup(self.body_node)
+        for name, w in walkers.items():
+            self.walkers[name] = self.walkers.get(name, 0) + w
+        step = self.walkers.get(p, 0)
+        if step <= 0:
+            raise _Unsupported("not_counted", f"{p} does not move forward once per iteration", node)
+        got_count = self._safe(lambda: self._expr(count))  # typed: the names it uses become kernel parameters
+        if got_count is not None and expr_type(got_count).is_float:
+            raise _Unsupported("type_error", "a floating-point pointer offset", count)
+        n = f"({_squash(_text(count))})"
+        rounded = n if step == 1 or _op(cond) == "!=" else f"({n} + {step - 1})"
+        trip = f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
+        self.iv, self.iv_type = WALK_IV, INT64
+        self.pointer_walk = True
+        if end_decl:
+            self.setup.append(end_decl)
+        return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
+    def _end_value(self, d: Decl, p: str) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:
+        """For `T *end = p + count;`: (the initialiser, count)."""
+        node = self.tree.root_node.descendant_for_byte_range(d.start, d.start)
+        while node is not None and node.type != "declaration":
+            node = node.parent
+        if node is None:
+            return None
+        for dn in node.children_by_field_name("declarator"):
+            value = dn.child_by_field_name("value") if dn.type == "init_declarator" else None
+            inner = dn.child_by_field_name("declarator")
+            while inner is not None and inner.type != "identifier":
+                inner = inner.child_by_field_name("declarator")
+            if value is None or inner is None or _text(inner) != d.name:
+                continue
+            v = _strip(value)
+            if v is None or v.type != "binary_expression" or _op(v) != "+":
+                return None
+            a, b = _strip(v.child_by_field_name("left")), _strip(v.child_by_field_name("right"))
+            if a is not None and b is not None and a.type == "identifier" and _text(a) == p:
+                return value, b
+            if a is not None and b is not None and b.type == "identifier" and _text(b) == p:
+                return value, a
+        return None
+
+    def _walk_counted_by(self, name: str, t: CType, step: int, trip: str, node: tree_sitter.Node,
+                         skip: tree_sitter.Node | None) -> dict[str, Any]:
+        """Pointers walk in a loop whose counter `name` does not count iterations from 0 by 1: count them
+        with the synthetic counter instead, and `name` becomes a count the loop moves by `step`."""
+        mention = re.compile(r"(?<![\w.>])" + re.escape(name) + r"\b")
+        for c in _stmts_of(self.body_node):
+            if (skip is None or c.id != skip.id) and mention.search(_text(c)):
+                raise _Unsupported("pointer_walk", f"pointers advance in a loop whose counter {name} does not count "
+                                   f"from 0 by 1 and is read in the body: index the pointers by {name} instead",
+                                   c)
+        decl = self._iv_decl(name)
+        self.iv, self.iv_type = WALK_IV, INT64
+        self.pointer_walk = True
+        self.count_var = name
+        self.count_move = (step, 0)
+        self.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
+        return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
     def _postfix(self, upd: tree_sitter.Node) -> bool:
         arg = upd.child_by_field_name("argument")
         return arg is not None and arg.start_byte == upd.start_byte
@@ -1249,6 +1482,10 @@ class _Builder:
         """Find pointers incremented once per iteration, unconditionally: `*d++`, `p++;`, `p += 2;`."""
         if body is None:
             return
+        # the tree walk only when a pointer is among the names the body steps or assigns (a regex is cheap)
+        stepped = {a or b for a, b in _STEPPED_NAMES.findall(self.source, body.start_byte, body.end_byte)}
+        if not any(self._is_pointer(name.decode("utf-8", "replace")) for name in stepped):
+            return
         stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
         while stack:
             n, cond = stack.pop()
@@ -1256,9 +1493,16 @@ class _Builder:
             if t in ("update_expression", "assignment_expression"):
                 name = self._updated_name(n)
                 if name and self._is_pointer(name):
-                    if cond:
+                    try:
+                        step: int | None = self._step_of(n, name)
+                    except _Unsupported:
+                        if t != "assignment_expression" or _op(n) != "=":
+                            raise
+                        step = None  # `p = q`: not a walk (the statement itself says why it is refused)
+                    if step is not None and cond:
                         raise _Unsupported("pointer_walk", f"{name} advances only under a condition", n)
-                    self.walkers[name] = self.walkers.get(name, 0) + self._step_of(n, name)
+                    if step is not None:
+                        self.walkers[name] = self.walkers.get(name, 0) + step
             c_cond = cond or t in ("if_statement", "conditional_expression") or (
                 t == "binary_expression" and _op(n) in ("&&", "||"))
             for c in n.named_children:
@@ -1428,6 +1672,8 @@ class _Builder:
                                               or name in getattr(self.ctx, "enum_constants", {})))
 
     def _is_pointer(self, name: str) -> bool:
+        if name in self.walk_alias:
+            return True
         d = self._iv_decl(name)
         return d is not None and d.pointer > 0 and not d.extents
 
@@ -1761,7 +2007,8 @@ class _Builder:
             name = _text(left)
             if name == self.iv or (self.pointer_walk and name == self.count_var):
                 raise _Unsupported("counter_modified", f"the body changes the counter {name}", e)
-            if name in self.walkers:
+            if name in self.walkers:  # `p += 4;`: later accesses through p are 4 elements further on
+                self.walked[name] = self.walked.get(name, 0) + self._step_of(e, name)
                 return []
             if name in self.locals:
                 t = self.locals[name]
@@ -1826,6 +2073,20 @@ class _Builder:
         reads_elsewhere = [u for u in uses if not u.write and not (e.start_byte <= u.pos < e.end_byte)]
         writes_elsewhere = [u for u in uses if u.write and not (e.start_byte <= u.pos < e.end_byte)]
         span = node_span(e)
+        if name in self.header_reads and name not in self.locals and name != self.count_var:
+            raise _Unsupported("recurrence", f"the loop's condition reads {name} before the body assigns it: "
+                               "each test sees the previous iteration's value", e)
+        if op == "=" and right is not None and not cond and not [u for u in uses if u.pos < e.start_byte] \
+                and not [u for u in inside if not u.write]:
+            # assigned on every iteration before any read: a temporary of the iteration, wherever declared
+            # (`r = x[i] * s; if (r > hi) r = hi; out[i] = r;`); its value after the loop is the last one
+            first = convert(self._expr(right), t)
+            self.locals[name] = t
+            self.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text or name)
+            aff = self._aff(right) if not t.is_float else None
+            if aff is not None:
+                self.local_aff[name] = aff
+            return [Let(name, t, first, span)]
         red_op = ""
         value_node: tree_sitter.Node | None = None
         if op in ("+=", "-=", "*=", "&=", "|=", "^="):
@@ -1862,6 +2123,10 @@ class _Builder:
                 step = value if red_op == "+" else Unary("-", value, promote(expr_type(value)))
                 self.scalars[name] = Scalar(name, t, ScalarRole.INDUCTION, decl=decl_text)
                 return [Step(name, step, t, span)]
+            if reads_elsewhere and not cond:
+                # `sum += x0; sum += x1; ...` (hand-unrolled): the other reads are the same unconditional update
+                same = self._compound_updates(name, red_op)
+                reads_elsewhere = [u for u in reads_elsewhere if u.pos not in same]
             if reads_elsewhere:
                 where = min(reads_elsewhere, key=lambda u: u.pos)
                 raise _Unsupported("recurrence", f"{name} accumulates across iterations and is also read in the loop "
@@ -1876,6 +2141,8 @@ class _Builder:
             prev = self.scalars.get(name)
             if prev is not None and prev.role not in (ScalarRole.REDUCTION,):
                 raise _Unsupported("recurrence", f"{name} is updated in several ways", e)
+            if self._reduce_ops.setdefault(name, red_op) != red_op:
+                raise _Unsupported("recurrence", f"{name} is updated with different operators", e)
             self.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
             return [Reduce(name, _REDUCE_OPS[red_op], convert(value, t), t, "", span)]
         assert right is not None
@@ -1908,6 +2175,26 @@ class _Builder:
                                "value) and after it (this iteration's value)", e)
         self.scalars[name] = Scalar(name, t, ScalarRole.CARRIED, decl=decl_text)
         return [Carry(name, value, t, span)]
+
+    def _compound_updates(self, name: str, red_op: str) -> set[int]:
+        """Start bytes of `name` in the body's statements `name op= e;` / `name++;` with operator `red_op`
+        that run on every iteration (statements of the body itself, not under a condition)."""
+        out: set[int] = set()
+        for st in _stmts_of(self.body_node):
+            ex = _strip(st.named_children[0]) if st.type == "expression_statement" and st.named_children else None
+            if ex is None:
+                continue
+            if ex.type == "assignment_expression":
+                left = _strip(ex.child_by_field_name("left"))
+                op = _op(ex)
+                if (left is not None and left.type == "identifier" and _text(left) == name and op.endswith("=")
+                        and op[:-1] == red_op and not self._mentions(_field(ex, "right"), name)):
+                    out.add(left.start_byte)
+            elif ex.type == "update_expression" and red_op in "+-" and _op(ex) == red_op * 2:
+                arg = _strip(ex.child_by_field_name("argument"))
+                if arg is not None and _text(arg) == name:
+                    out.add(arg.start_byte)
+        return out
 
     def _has_continue(self, body: tree_sitter.Node | None) -> bool:
         stack = [body] if body is not None else []
@@ -2268,6 +2555,11 @@ class _Builder:
             return Load(acc)
         if t == "binary_expression":
             op = _op(n)
+            left_node = n.child_by_field_name("left")
+            if op in ("+", "-", "*", "&") and left_node is not None and left_node.type == "parenthesized_expression":
+                cast = self._type_in_parentheses(n)
+                if cast is not None:
+                    return cast
             a = self._expr(_field(n, "left"))
             b = self._expr(_field(n, "right"))
             if op in ("&&", "||"):
@@ -2324,6 +2616,32 @@ class _Builder:
             raise _Unsupported("pointer_value", "uses NULL", n)
         raise _Unsupported("unsupported", f"unsupported expression '{_text(n)[:40]}'", n)
 
+    def _type_in_parentheses(self, n: tree_sitter.Node) -> Expr | None:
+        """`(real_t) - x`: the parser, not knowing real_t is a type, reads a subtraction; it is a cast of
+        `-x`. None when the parenthesised name is not a type."""
+        inner = _strip(_field(n, "left"))
+        if inner is None or inner.type not in ("identifier", "type_identifier"):
+            return None
+        name = _text(inner)
+        if self._iv_decl(name) is not None or name in self.locals or name == self.iv:
+            return None
+        ct = ctype_of(name, self.ctx)
+        if ct is None:
+            return None
+        op, right = _op(n), _field(n, "right")
+        r = _strip(right)
+        if op == "&" or r is None or r.type in ("binary_expression", "conditional_expression",
+                                                 "assignment_expression", "comma_expression"):
+            raise _Unsupported("unsupported", f"'{_text(n)[:40]}' is a cast to {name} of '{op}…', which the "
+                               "syntax tree reads as an operation: add parentheses around the operand", n)
+        if op == "*":  # `(q31)*a++ * *b++`: the cast of `*a++`
+            return Cast(Load(self._deref(r, right, Span(n.children[1].start_byte, right.end_byte,
+                                                          node_span(n.children[1]).start, node_span(right).end))),
+                        ct, implicit=False)
+        value = self._expr(right)
+        pt = promote(expr_type(value))
+        return Cast(Unary(op, convert(value, pt), pt) if op == "-" else convert(value, pt), ct, implicit=False)
+
     def _ident(self, n: tree_sitter.Node) -> Expr:
         name = _text(n)
         if self.macro_args and name in self.macro_args[-1]:
@@ -2334,6 +2652,8 @@ class _Builder:
             return Load(self.range_ref[1])
         if name in self.locals:
             return Var(name, self.locals[name])
+        if self.pointer_walk and name == self.count_var:
+            raise _Unsupported("counter_modified", f"the count {name} is used in the body", n)
         known = self._invariant_vars.get(name)
         if known is not None:  # read before: the checks below passed and its scalar is registered
             return known
@@ -2355,8 +2675,6 @@ class _Builder:
                 self.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
             var = self._invariant_vars[name] = Var(name, ct)
             return var
-        if self.pointer_walk and name == self.count_var:
-            raise _Unsupported("counter_modified", f"the count {name} is used in the body", n)
         # macros and enumerators
         ctx = self.ctx
         if ctx is not None:
@@ -2377,14 +2695,12 @@ class _Builder:
                 v = self._int_text(name)
                 if v is not None:
                     return Const(v, INT32, name)
+        if name in ("_Complex_I", "__builtin_complex"):
+            raise _Unsupported("complex", f"uses {name}: loops over complex values are not vectorized", n)
         if name in ("NAN", "INFINITY", "HUGE_VALF"):
             return Const(float("nan") if name == "NAN" else float("inf"), FLOAT, name)
-        if name in ("FLT_MAX", "DBL_MAX", "INT_MAX", "INT_MIN", "UINT_MAX", "FLT_MIN", "DBL_MIN"):
-            vals: dict[str, tuple[int | float, CType]] = {
-                "FLT_MAX": (3.4028234663852886e38, FLOAT), "DBL_MAX": (1.7976931348623157e308, DOUBLE),
-                "FLT_MIN": (1.1754943508222875e-38, FLOAT), "DBL_MIN": (2.2250738585072014e-308, DOUBLE),
-                "INT_MAX": (2147483647, INT32), "INT_MIN": (-2147483648, INT32), "UINT_MAX": (4294967295, UINT32)}
-            v2, ct2 = vals[name]
+        if name in _LIMITS:
+            v2, ct2 = _LIMITS[name]
             return Const(v2, ct2, name)
         raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", n)
 
@@ -2461,6 +2777,8 @@ class _Builder:
         fname = _squash(_text(f))
         args_node = _field(n, "arguments")
         arg_nodes = [a for a in args_node.named_children if a.type != "comment"]
+        if fname in ("__real__", "__imag__"):  # GNU operators on complex values, not functions
+            raise _Unsupported("complex", _complex_part_reason(fname, node_span(n)).message, n)
         inner = _strip(f) if f.type == "parenthesized_expression" else None
         if inner is not None and inner.type == "identifier" and len(arg_nodes) == 1 and self._iv_decl(_text(inner)) is None:
             # `(pixel_t)(x)`: the parser cannot know pixel_t is a type; it is a cast
@@ -2597,6 +2915,10 @@ class _Builder:
             name = _text(b)
             if name in self.locals or name == self.iv:
                 raise _Unsupported("unsupported", f"{name} is not an array", b)
+            if name in self.walk_alias:  # p of `for (T *p = a; ...)`: elements of a (root a, see _access)
+                d0 = self._iv_decl(self.walk_alias[name])
+                assert d0 is not None
+                return name, name, self._elem_of(d0, b, 1), d0
             known = self._bases.get(name)
             if known is not None:  # indexed before (`a[i] = a[i] + ...`): the same answer
                 return known
@@ -2668,13 +2990,14 @@ class _Builder:
                 if e.reason.code != "row_varies":
                     raise
                 return self._flat_2d(arg, idx, n)
-            self._note_array(root, d, elem)
+            real = self.walk_alias.get(root, root)
+            self._note_array(real, d, elem)
             if self.walkers.get(root):
                 w = self.walked.get(root, 0)
                 aff = self._aff(idx)
                 if aff is None or aff.coeff != 0:
                     raise _Unsupported("pointer_walk", f"{_text(n)} indexes a walking pointer by the counter", n)
-                return Access(root, base, elem, self.walkers[root], aff.offset + w, aff.symbolic, None, span)
+                return Access(real, real, elem, self.walkers[root], aff.offset + w, aff.symbolic, None, span)
             aff = self._aff(idx)
             if aff is not None:
                 return Access(root, base, elem, aff.coeff, aff.offset, aff.symbolic, None, span)
@@ -2685,51 +3008,57 @@ class _Builder:
         if t == "pointer_expression" and _op(n) == "*":
             arg = _strip(_field(n, "argument"))
             assert arg is not None
-            if arg.type == "update_expression":
-                p = _strip(arg.child_by_field_name("argument"))
-                name = _text(p) if p is not None and p.type == "identifier" else ""
-                if name in self.walkers:
-                    post = self._postfix(arg)
-                    inc = 1 if _op(arg) == "++" else -1
-                    before = self.walked.get(name, 0)
-                    self.walked[name] = before + inc
-                    off = before if post else before + inc
-                    d = self._iv_decl(name)
-                    assert d is not None
-                    elem = self._elem_of(d, n, 1)
-                    self._note_array(name, d, elem)
-                    return Access(name, name, elem, self.walkers[name], off, "", None, span)
-                raise _Unsupported("side_effect", f"'{_text(arg)}' inside an expression", arg)
-            if arg.type == "identifier":
-                name = _text(arg)
-                d = self._iv_decl(name)
-                if d is None:
-                    raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", arg)
-                elem = self._elem_of(d, n, 1)
-                self._note_array(name, d, elem)
-                if name in self.walkers:
-                    return Access(name, name, elem, self.walkers[name], self.walked.get(name, 0), "", None, span)
-                return Access(name, name, elem, 0, 0, "", None, span)
-            if arg.type == "binary_expression" and _op(arg) in ("+", "-"):
-                terms = self._sum_terms(arg, 1)
-                ptrs = [(s, x) for s, x in terms if self._pointerish(x)]
-                if len(ptrs) != 1 or ptrs[0][0] != 1:
-                    raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
-                root, base, elem, d = self._base(ptrs[0][1])
-                self._note_array(root, d, elem)
-                agg = _Aff(0, 0)
-                for s, x in terms:
-                    if x is ptrs[0][1]:
-                        continue
-                    ax = self._aff(x)
-                    if ax is None:
-                        raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
-                    agg = agg.add(ax, s)
-                return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
-            raise _Unsupported("pointer_arith", f"unsupported dereference {_text(n)}", n)
+            return self._deref(arg, n, span)
         if t == "field_expression":
             raise _Unsupported("unsupported", f"assignment to the member {_text(n)}", n)
         raise _Unsupported("unsupported", f"unsupported assignment target {_text(n)[:40]}", n)
+
+    def _deref(self, arg: tree_sitter.Node, n: tree_sitter.Node, span: Span) -> Access:
+        """`*arg` (the dereference `n`): a walking pointer, a pointer, or pointer + offset."""
+        if arg.type == "update_expression":
+            p = _strip(arg.child_by_field_name("argument"))
+            name = _text(p) if p is not None and p.type == "identifier" else ""
+            if name in self.walkers:
+                post = self._postfix(arg)
+                inc = 1 if _op(arg) == "++" else -1
+                before = self.walked.get(name, 0)
+                self.walked[name] = before + inc
+                off = before if post else before + inc
+                real = self.walk_alias.get(name, name)
+                d = self._iv_decl(real)
+                assert d is not None
+                elem = self._elem_of(d, n, 1)
+                self._note_array(real, d, elem)
+                return Access(real, real, elem, self.walkers[name], off, "", None, span)
+            raise _Unsupported("side_effect", f"'{_text(arg)}' inside an expression", arg)
+        if arg.type == "identifier":
+            name = _text(arg)
+            real = self.walk_alias.get(name, name)
+            d = self._iv_decl(real)
+            if d is None:
+                raise _Unsupported("unknown_identifier", f"cannot find the declaration of {name}", arg)
+            elem = self._elem_of(d, n, 1)
+            self._note_array(real, d, elem)
+            if name in self.walkers:
+                return Access(real, real, elem, self.walkers[name], self.walked.get(name, 0), "", None, span)
+            return Access(name, name, elem, 0, 0, "", None, span)
+        if arg.type == "binary_expression" and _op(arg) in ("+", "-"):
+            terms = self._sum_terms(arg, 1)
+            ptrs = [(s, x) for s, x in terms if self._pointerish(x)]
+            if len(ptrs) != 1 or ptrs[0][0] != 1:
+                raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
+            root, base, elem, d = self._base(ptrs[0][1])
+            self._note_array(root, d, elem)
+            agg = _Aff(0, 0)
+            for s, x in terms:
+                if x is ptrs[0][1]:
+                    continue
+                ax = self._aff(x)
+                if ax is None:
+                    raise _Unsupported("pointer_arith", f"unsupported pointer arithmetic {_text(arg)}", arg)
+                agg = agg.add(ax, s)
+            return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
+        raise _Unsupported("pointer_arith", f"unsupported dereference {_text(n)}", n)
 
     def _flat_2d(self, row_sub: tree_sitter.Node, col: tree_sitter.Node, n: tree_sitter.Node) -> Access:
         """`a[i][j]` where the row moves with the counter: flatten when the row length is a constant."""
@@ -2866,6 +3195,47 @@ class _Builder:
 _MACRO_BODIES: dict[tuple[str, str], tuple[list[str], tree_sitter.Node, tree_sitter.Tree] | None] = {}
 
 
+# <float.h>, <limits.h> and <stdint.h> limits: value and type (the intN_t limits are int: promoted)
+_LIMITS: dict[str, tuple[int | float, CType]] = {
+    "FLT_MAX": (3.4028234663852886e38, FLOAT), "DBL_MAX": (1.7976931348623157e308, DOUBLE),
+    "FLT_MIN": (1.1754943508222875e-38, FLOAT), "DBL_MIN": (2.2250738585072014e-308, DOUBLE),
+    "INT_MAX": (2147483647, INT32), "INT_MIN": (-2147483648, INT32), "UINT_MAX": (4294967295, UINT32),
+    "INT8_MIN": (-128, INT32), "INT8_MAX": (127, INT32), "UINT8_MAX": (255, INT32),
+    "INT16_MIN": (-32768, INT32), "INT16_MAX": (32767, INT32), "UINT16_MAX": (65535, INT32),
+    "INT32_MIN": (-2147483648, INT32), "INT32_MAX": (2147483647, INT32), "UINT32_MAX": (4294967295, UINT32),
+}
+_STEPPED_NAMES = re.compile(rb"([A-Za-z_]\w*)\s*(?:\+\+|--|[-+*/%&|^<>]*=(?!=))|(?:\+\+|--)\s*([A-Za-z_]\w*)")
+_GNU_COMPLEX_PART = re.compile(rb"\b__(?:real|imag)__\b")
+_PARENTHESISED_NAME = re.compile(rb"\(\s*[A-Za-z_]\w*\s*\)\s*[-+*&]")
+
+
+def _complex_part_reason(op: str, span: Span) -> Reason:
+    return Reason("complex", f"GNU {op} (the {'real' if 'real' in op else 'imaginary'} part of a complex value): "
+                  "loops over complex elements are not vectorized", span)
+
+
+def _unparenthesised_values(text: bytes, root: tree_sitter.Node, is_value: Any) -> bytes | None:
+    """`text` with the parentheses of every `(x)` the parser read as a cast blanked out, where x names a
+    value rather than a type (`((r) + _Complex_I * (i))` in a macro, `(k) + a[i] * 2`): the parser
+    cannot tell them apart without knowing the names, and a cast binds tighter than `+`, so the reading
+    is wrong twice over. Same length, so every byte offset stays put. None when there is none."""
+    out: bytearray | None = None
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "cast_expression":
+            tn = n.child_by_field_name("type")
+            name = _text(tn).strip()
+            kids = n.children
+            if (_IDENTIFIER.fullmatch(name) and is_value(name) and len(kids) >= 3 and kids[0].type == "("
+                    and kids[2].type == ")"):
+                if out is None:
+                    out = bytearray(text)
+                out[kids[0].start_byte] = out[kids[2].start_byte] = 0x20
+        stack.extend(n.children)
+    return bytes(out) if out is not None else None
+
+
 def _macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node] | None:
     """The parameters and the parsed body expression of `#define NAME(params) body`."""
     key = (define, language)
@@ -2876,7 +3246,11 @@ def _macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node
         got = None
         if m is not None and "#" not in m.group(2) and "..." not in m.group(1):
             params = [p.strip() for p in m.group(1).split(",") if p.strip()]
-            tree = parse(f"int simdlens_macro = ({m.group(2).strip()});".encode(), language)  # type: ignore[arg-type]
+            text = f"int simdlens_macro = ({m.group(2).strip()});".encode()
+            tree = parse(text, language)  # type: ignore[arg-type]
+            fixed = _unparenthesised_values(text, tree.root_node, lambda name: name in params)  # `(r)` is a parameter
+            if fixed is not None:
+                tree = parse(fixed, language)  # type: ignore[arg-type]
             decl = tree.root_node.named_child(0)
             init = decl.child_by_field_name("declarator") if decl is not None else None
             value = init.child_by_field_name("value") if init is not None else None
@@ -2909,6 +3283,91 @@ def _shape(e: Expr) -> object:
         return ("sel", _shape(e.cond), _shape(e.then), _shape(e.else_))
     if isinstance(e, Call):
         return ("call", e.func, tuple(_shape(x) for x in e.args))
+    return e
+
+
+def _stmt_ivs(s: Stmt) -> list[Expr]:
+    """Every expression node of `s` and its nested statements."""
+    out: list[Expr] = []
+    for x in walk_stmts((s,)):
+        for e in (getattr(x, "value", None), getattr(x, "cond", None), getattr(x, "index", None),
+                  getattr(x, "step", None)):
+            if e is not None and not isinstance(e, str):
+                out.extend(walk_exprs(e))
+    return out
+
+
+def reroll(stmts: list[Stmt], walkers: dict[str, int]) -> tuple[list[Stmt], int] | None:
+    """A hand-unrolled pointer walk as the loop it unrolls: when every walker advances `u` elements per
+    iteration and the body is `u` copies of one statement list, copy j reading and writing through the
+    walkers `j` elements further on (`d[0] = s[0] * g; ... d[3] = s[3] * g; d += 4; s += 4;`), the loop
+    is copy 0 run `u` times as often. (copy 0, u), or None when the body is not such copies."""
+    steps = set(walkers.values())
+    if len(steps) != 1:
+        return None
+    u = steps.pop()
+    if u < 2 or not stmts or len(stmts) % u:
+        return None
+    m = len(stmts) // u
+    first = [_moved_stmt(x, 0, walkers) for x in stmts[:m]]
+    if any(x is None for x in first):
+        return None
+    for j in range(1, u):
+        if [_moved_stmt(x, j, walkers) for x in stmts[j * m:(j + 1) * m]] != first:
+            return None
+    rolled: list[Stmt] = []
+    for x in stmts[:m]:
+        got = _moved_stmt(x, 0, walkers, keep_spans=True, rolled=True)
+        assert got is not None
+        rolled.append(got)
+    return rolled, u
+
+
+def _moved_stmt(s: Stmt, back: int, walkers: dict[str, int], *, keep_spans: bool = False,
+                rolled: bool = False) -> Stmt | None:
+    """`s` with its accesses through walkers moved `back` elements back (and, `rolled`, advancing one
+    element per iteration), spans dropped unless `keep_spans`; None for statements a copy cannot be."""
+    def ex(e: Expr) -> Expr:
+        return _moved_expr(e, back, walkers, rolled)
+
+    if isinstance(s, Store):
+        return Store(_moved_access(s.access, back, walkers, rolled), ex(s.value), s.span if keep_spans else None)
+    if isinstance(s, Let):
+        return Let(s.name, s.type, ex(s.value), s.span if keep_spans else None)
+    if isinstance(s, Reduce) and s.access is None:
+        return Reduce(s.var, s.op, ex(s.value), s.type, s.cmp, s.span if keep_spans else None)
+    if isinstance(s, If):
+        then = [_moved_stmt(x, back, walkers, keep_spans=keep_spans, rolled=rolled) for x in s.then]
+        other = [_moved_stmt(x, back, walkers, keep_spans=keep_spans, rolled=rolled) for x in s.else_]
+        if any(x is None for x in then) or any(x is None for x in other):
+            return None
+        return If(ex(s.cond), tuple(x for x in then if x is not None), tuple(x for x in other if x is not None),
+                  s.span if keep_spans else None)
+    return None
+
+
+def _moved_access(a: Access, back: int, walkers: dict[str, int], rolled: bool) -> Access:
+    if a.root in walkers and a.index is None and a.coeff == walkers[a.root]:
+        return replace(a, offset=a.offset - back, coeff=1 if rolled else a.coeff, span=a.span if rolled else None)
+    return replace(a, span=a.span if rolled else None,
+                   index=_moved_expr(a.index, back, walkers, rolled) if a.index is not None else None)
+
+
+def _moved_expr(e: Expr, back: int, walkers: dict[str, int], rolled: bool) -> Expr:
+    if isinstance(e, Load):
+        return Load(_moved_access(e.access, back, walkers, rolled))
+    if isinstance(e, Binary):
+        return Binary(e.op, _moved_expr(e.lhs, back, walkers, rolled), _moved_expr(e.rhs, back, walkers, rolled),
+                      e.type)
+    if isinstance(e, Unary):
+        return Unary(e.op, _moved_expr(e.operand, back, walkers, rolled), e.type)
+    if isinstance(e, Cast):
+        return Cast(_moved_expr(e.operand, back, walkers, rolled), e.type, e.implicit)
+    if isinstance(e, Select):
+        return Select(_moved_expr(e.cond, back, walkers, rolled), _moved_expr(e.then, back, walkers, rolled),
+                      _moved_expr(e.else_, back, walkers, rolled), e.type)
+    if isinstance(e, Call):
+        return Call(e.func, tuple(_moved_expr(x, back, walkers, rolled) for x in e.args), e.type)
     return e
 
 

@@ -367,6 +367,22 @@ class Array:
 
 
 @dataclass(frozen=True, slots=True)
+class Moved:
+    """A variable declared outside the loop that the loop moves by a constant amount per iteration and
+    that is read after the loop: a walking pointer (`*d++`, `d += 8`), or the count of a pointer walk
+    (`n` of `while (n--)`, `for (; n >= 8; n -= 8)`, `while (blk > 0u) { ...; blk--; }`). After `t`
+    iterations it holds its value on entry + `per_iteration * (t / every) + extra` (elements, for a
+    pointer; `every` > 1 when a hand-unrolled body was re-rolled, t being a multiple of it), so a rewrite
+    that indexes off the entry values can set it afterwards."""
+
+    name: str
+    per_iteration: int
+    extra: int = 0
+    pointer: bool = False
+    every: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class LoopIR:
     iv: str
     iv_type: CType
@@ -383,6 +399,12 @@ class LoopIR:
     # A `do … while`: the first iteration runs before the test, so `trip_count` is at least 1 (it says
     # so itself) and a scalar remainder must be counted, not re-tested with `cmp`/`upper`.
     runs_at_least_once: bool = False
+    # Pointers and counts the loop moves and the code after it reads (see `Moved`); the counter then
+    # is `iv` from 0 by 1, so it equals the number of iterations run when the loop ends.
+    moved: tuple[Moved, ...] = ()
+    # Declarations the loop's own text needs from before it, as C the kernel puts before the loop: the end
+    # pointer of `while (p < end)`, spelled `const float *end = p + (n);`.
+    setup: tuple[str, ...] = ()
 
     def array(self, root: str) -> Array | None:
         for a in self.arrays:

@@ -41,6 +41,7 @@ from simdlens.analysis import mathcalls
 from simdlens.analysis.build import WALK_IV, _bare, accesses_of
 from simdlens.analysis.ir import (
     INT32,
+    INT64,
     Access,
     Binary,
     Call,
@@ -186,6 +187,28 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
 
     exits = [s for s in walk_stmts(loop.body) if isinstance(s, Exit)]
     returns = [s for s in exits if s.kind == "return"]
+    pre_decls += loop.setup
+    # pointers and counts the loop moves and the user's code reads after it: how far they moved is a result
+    moved_post: list[str] = []
+    for mv in loop.moved:
+        if returns or mv.name in renames:
+            return None
+        if mv.pointer:
+            walker = loop.array(mv.name)
+            if walker is None:
+                return None
+            at, far = fresh(f"{mv.name}_at"), fresh(f"{mv.name}_moved")
+            pre_decls += [f"const {walker.elem.c} *const {at} = {mv.name};", f"int64_t {far} = 0;"]
+            moved_post.append(f"{far} = {mv.name} - {at};")
+            results.append((far, INT64))
+        else:
+            count = loop.scalar(mv.name)
+            if count is None:
+                return None
+            final = fresh(f"{mv.name}_final")
+            pre_decls.append(f"{count.type.c} {final} = 0;")
+            moved_post.append(f"{final} = {mv.name};")
+            results.append((final, count.type))
     ret_type: CType | None = None
     ret_void = False
     if returns:
@@ -216,6 +239,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
             _to_result_pointer(plist, name, t, pre_decls, post, fresh)
         rtype = None
     del ret_void
+    post[0:0] = moved_post
 
     if not returns and not results and not any(p.role in (ParamRole.OUT, ParamRole.INOUT) for p in plist):
         return None  # nothing observable: a harness could not tell a wrong rewrite from a right one
@@ -228,7 +252,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
     lines.append("}")
     func = "\n".join(lines) + "\n"
 
-    preamble, lang = _preamble(loop, text + "\n" + sig, ctx, {p.name for p in plist} | set(body_locals),
+    preamble, lang = _preamble(loop, text + "\n" + sig + "\n" + "\n".join(loop.setup), ctx, {p.name for p in plist} | set(body_locals),
                                site.language, cpp_needed)
     trip = _rename(loop.trip_count, renames)
     footprints = _footprints(loop, accs, renames, trip, guarded_roots, plist)

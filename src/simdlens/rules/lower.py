@@ -773,11 +773,17 @@ class Lowering:
             raise Unsupported("a loop whose counter does not move")
         body = self.body
         assigned = {s.name for s in walk_stmts(body) if isinstance(s, Let)}
-        for scalar in loop.scalars:
-            if scalar.role == ScalarRole.LOCAL and scalar.live_out and scalar.name in assigned:
-                raise Unsupported(f"`{scalar.name}` is used after the loop: its last value would have to come "
-                                  "from the last lane")
+        # temporaries used after the loop: the last iteration always runs in the scalar remainder, so they
+        # keep the value the original leaves in them
+        last_values = [sc.name for sc in loop.scalars
+                       if sc.role == ScalarRole.LOCAL and sc.live_out and sc.name in assigned]
         exits = [s for s in walk_stmts(body) if isinstance(s, Exit)]
+        if last_values and (exits or any(isinstance(s, Carry) for s in body)):
+            raise Unsupported(f"`{last_values[0]}` is used after the loop: its last value would have to come "
+                              "from the last lane of a loop that may leave early or carries a value")
+        if loop.moved and (exits or loop.step != 1 or loop.lower.strip() != "0"):
+            raise Unsupported("pointers or counts the loop moves are used after it, and this loop does not count "
+                              "its iterations from 0 by 1 without leaving early")
         head: tuple[Stmt, ...] = ()
         exit_stmt: Exit | None = None
         if exits:
@@ -786,7 +792,8 @@ class Lowering:
                 raise Unsupported("an early exit that is not the first statement of the loop body")
             head, exit_stmt, body = body[:k], exits[0], body[k + 1:]
             self.features.add("search")
-        printer = ScalarPrinter(self.iv, self.rename)
+        outer = frozenset(sc.name for sc in loop.scalars if sc.role == ScalarRole.LOCAL and sc.decl)
+        printer = ScalarPrinter(self.iv, self.rename, outer=outer)
         for s in body:
             if isinstance(s, Step):
                 if s.type.is_float:
@@ -802,6 +809,9 @@ class Lowering:
                 self.features.add("peel")
 
         split = self._split_point(body, exit_stmt)
+        if last_values and split is not None:
+            raise Unsupported(f"`{last_values[0]}` is used after the loop, which is vectorized in two halves")
+        last = 1 if last_values else 0  # iterations kept for the scalar remainder
         vf, iv = self.vf, self.iv
         out: list[str] = []
         if loop.iv_declared_in_loop:
@@ -810,6 +820,8 @@ class Lowering:
             out.append(f"{iv} = {self.rename(loop.lower)};")
         left = self.fresh("left")
         out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
+        for decl in loop.setup:  # `end` of `while (p < end)`: the vector code counts instead
+            out += [f"(void){m.group(1)};" for m in [re.search(r"(\w+)\s*=", decl)] if m]
         start = self.fresh("start")
         peel: list[str] = []
         peeled = ""
@@ -822,7 +834,8 @@ class Lowering:
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
-        loop_lines = [f"for (; {left} >= {vf + self.strided.reserve}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
+        loop_lines = [f"for (; {left} >= {vf + max(self.strided.reserve, last)}; {left} -= {vf}) {{",
+                      *_indent(main + advance), "}"]
         if align is not None and exit_stmt is not None:
             # scalar iterations until the searched array is aligned to a whole vector: from then on every
             # vector load stays inside one aligned block holding an element the scalar loop reads
@@ -838,7 +851,7 @@ class Lowering:
                           f"if ({go})", *loop_lines]
 
         tail_lines: list[str] = []
-        masked_tail = self.t.tail == "masked" and exit_stmt is None
+        masked_tail = self.t.tail == "masked" and exit_stmt is None and not last_values
         if masked_tail:
             mask_t = self.t.mask_ctype(vf)
             tm = VVal(self.fresh("tail"), "int32", self.width("int32"), True)
@@ -878,10 +891,20 @@ class Lowering:
             half = [*loop_lines, *tail_lines, *counted]
             out[-1] = (f"long long {rest} = (long long)({self.rename(loop.trip_count)}), "
                        f"{left} = {split} < 0 ? 0 : {split} > {rest} ? {rest} : {split};")
-            code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *half]
+            code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *half, *self._moves()]
             return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
-        code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue]
+        code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue, *self._moves()]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
+
+    def _moves(self) -> list[str]:
+        """Leave walking pointers and counts where the original loop leaves them: the vector code indexes
+        off their entry values, and the counter (from 0 by 1) now holds the number of iterations run."""
+        out = []
+        for mv in self.loop.moved:
+            runs = self.iv if mv.every == 1 else f"({self.iv} / {mv.every})"
+            extra = f" + ({mv.extra})" if mv.extra else ""
+            out.append(f"{self.rename(mv.name)} += ({mv.per_iteration}) * {runs}{extra};")
+        return out
 
     def _search_alignment(self, head: tuple[Stmt, ...], exit_stmt: Exit) -> tuple[str, int] | None:
         """(address of the searched element, vector bytes) when the exit test reads one array at one

@@ -76,8 +76,10 @@ def literal(value: int | float, t: CType) -> str:
 
 
 class ScalarPrinter:
-    def __init__(self, iv: str, rename: Callable[[str], str], inline: Mapping[str, Expr] | None = None):
+    def __init__(self, iv: str, rename: Callable[[str], str], inline: Mapping[str, Expr] | None = None,
+                 outer: frozenset[str] = frozenset()):
         self.iv = iv
+        self.outer = outer  # temporaries declared before the loop: assigned, never declared again
         self.rename = rename
         self.inline = dict(inline or {})  # Let temporaries to substitute (for fix-up scans)
         self._scopes: list[set[str]] = []  # names declared in the blocks being printed, innermost last
@@ -152,7 +154,7 @@ class ScalarPrinter:
             return [f"{ind}{self.access(s.access)} = {self.expr(s.value)};"]
         if isinstance(s, Let):
             name = self.rename(s.name)
-            if any(name in scope for scope in self._scopes):
+            if s.name in self.outer or any(name in scope for scope in self._scopes):
                 return [f"{ind}{name} = {self.expr(s.value)};"]
             if self._scopes:
                 self._scopes[-1].add(name)

@@ -1,0 +1,259 @@
+"""DSP-style loops: pointers walked inside expressions, hand-unrolled blocks, `while (p < end)`, counts
+moved by the loop and read after it, temporaries assigned on every iteration, and parenthesised names
+the parser takes for casts. What the analysis makes of them (the rewrites are run in tests/rules)."""
+
+from __future__ import annotations
+
+from simdlens.analysis import analyze_file
+from simdlens.analysis.ir import (
+    IV,
+    Binary,
+    Cast,
+    Let,
+    Load,
+    LoopIR,
+    Moved,
+    Reduce,
+    ScalarRole,
+    Store,
+    Unary,
+    Var,
+    walk_exprs,
+)
+from simdlens.core import Analysis, LoopVerdict
+
+PRE = "#include <stdint.h>\n#include <stddef.h>\n#include <math.h>\ntypedef int16_t q15;\ntypedef int32_t q31;\n"
+
+
+def analyses(code: str) -> list[Analysis]:
+    return list(analyze_file((PRE + code).encode(), "dsp.c", "c").analyses)
+
+
+def one(code: str) -> Analysis:
+    (a,) = analyses(code)
+    return a
+
+
+def loop(code: str) -> LoopIR:
+    a = one(code)
+    assert a.loop is not None and a.verdict != LoopVerdict.NOT_VECTORIZABLE, a.reasons
+    return a.loop
+
+
+def messages(a: Analysis) -> str:
+    return " | ".join(r.message for r in a.reasons)
+
+
+def test_post_increments_inside_expressions_of_a_counted_loop_index_by_the_counter() -> None:
+    lp = loop("""void f(float *restrict d, const float *restrict s, float g, int n) {
+        for (int i = 0; i < n; i++) *d++ = *s++ * g;
+    }""")
+    (st,) = lp.body
+    assert isinstance(st, Store) and (st.access.root, st.access.coeff, st.access.offset) == ("d", 1, 0)
+    assert lp.iv == "i" and lp.moved == ()  # nothing reads d or s afterwards
+
+
+def test_pointers_read_after_the_loop_are_moved_by_the_trip_count() -> None:
+    lp = loop("""float *f(float *restrict d, const float *restrict s, unsigned n) {
+        while (n--) { *d++ = *s++; *d++ = 0.0f; }
+        return d;
+    }""")
+    assert lp.moved == (Moved("d", 2, 0, pointer=True),)
+    stores = [s for s in lp.body if isinstance(s, Store)]
+    assert [(s.access.coeff, s.access.offset) for s in stores] == [(2, 0), (2, 1)]
+
+
+def test_the_count_of_while_n_minus_minus_ends_one_below_zero() -> None:
+    lp = loop("""unsigned f(float *restrict d, unsigned n) {
+        while (n--) *d++ = 1.0f;
+        return n;
+    }""")
+    assert Moved("n", -1, -1) in lp.moved
+
+
+def test_a_hand_unrolled_block_is_re_rolled_and_its_count_moves_per_block() -> None:
+    a, rest = analyses("""void f(q31 *restrict d, const q31 *restrict s, q31 k, unsigned n) {
+        for (; n >= 4; n -= 4) {
+            d[0] = s[0] + k; d[1] = s[1] + k; d[2] = s[2] + k; d[3] = s[3] + k;
+            d += 4; s += 4;
+        }
+        for (; n > 0; n--) *d++ = *s++ + k;
+    }""")
+    assert a.loop is not None and rest.loop is not None and rest.loop.moved == ()
+    (st,) = a.loop.body
+    assert isinstance(st, Store) and (st.access.coeff, st.access.offset) == (1, 0)
+    assert a.loop.trip_count.startswith("((4) * (")
+    assert set(a.loop.moved) == {Moved("d", 1, 0, pointer=True), Moved("s", 1, 0, pointer=True),
+                                 Moved("n", -4, 0, every=4)}
+    assert "4 hand-unrolled copies" in messages(a)
+
+
+def test_cmsis_style_block_loop_with_repeated_accumulation() -> None:
+    a = one("""int64_t f(const q15 *a, const q15 *b, uint32_t n) {
+        int64_t sum = 0;
+        uint32_t blk = n >> 2;
+        while (blk > 0u) {
+            sum += (q31)*a++ * *b++;
+            sum += (q31)*a++ * *b++;
+            sum += (q31)*a++ * *b++;
+            sum += (q31)*a++ * *b++;
+            blk--;
+        }
+        return sum;
+    }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None
+    (red,) = a.loop.body
+    assert isinstance(red, Reduce) and red.var == "sum"
+    loads = sorted((x.access.root, x.access.coeff, x.access.offset) for x in walk_exprs(red.value)
+                   if isinstance(x, Load))
+    assert loads == [("a", 1, 0), ("b", 1, 0)]  # (q31)*a++ is a cast of the dereference, not a product
+    assert a.loop.moved == ()  # a, b and blk are not read after the loop
+
+
+def test_while_pointer_below_end_counts_the_distance() -> None:
+    a = one("""void f(float *restrict d, const float *restrict s, size_t n, float lo) {
+        const float *end = s + n;
+        while (s < end) { float v = *s++; if (v < lo) v = lo; *d++ = v; }
+    }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None and a.loop.trip_count == "((n) > 0 ? (n) : 0)"
+    assert a.loop.setup == ("const float *end = s + (n);",)
+
+
+def test_while_pointer_below_end_refuses_an_end_it_cannot_see() -> None:
+    a = one("""void f(float *restrict d, const float *restrict s, const float *end) {
+        while (s < end) *d++ = *s++;
+    }""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+
+
+def test_a_counter_read_in_the_body_of_a_walk_that_does_not_count_from_zero_is_refused() -> None:
+    a = one("""void f(float *restrict d, int n) {
+        for (; n > 0; n--) *d++ = (float)n;
+    }""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert "read in the body" in messages(a)
+
+
+def test_a_pointer_advanced_only_sometimes_is_refused_with_that_reason() -> None:
+    a = one("""void f(float *restrict d, const float *restrict s, unsigned n) {
+        while (n--) { float v = *s++; if (v > 0.0f) *d++ = v; }
+    }""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE and "advances only under a condition" in messages(a)
+
+
+def test_a_temporary_declared_outside_and_assigned_first_is_a_local_of_the_iteration() -> None:
+    a = one("""void f(float *restrict out, const float *restrict x, int n, float s, float hi) {
+        float r;
+        for (int i = 0; i < n; i++) { r = x[i] * s; if (r > hi) r = hi; out[i] = r; }
+    }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None
+    sc = a.loop.scalar("r")
+    assert sc is not None and sc.role == ScalarRole.LOCAL and not sc.live_out
+    assert isinstance(a.loop.body[0], Let)
+
+
+def test_a_temporary_read_after_the_loop_is_a_live_out_last_value() -> None:
+    a = one("""float f(float *restrict out, const float *restrict x, int n, float s) {
+        float r = 0.0f;
+        for (int i = 0; i < n; i++) { r = x[i] * s; out[i] = r; }
+        return r;
+    }""")
+    assert a.loop is not None
+    sc = a.loop.scalar("r")
+    assert sc is not None and sc.role == ScalarRole.LOCAL and sc.live_out
+
+
+def test_a_temporary_read_before_its_assignment_stays_a_recurrence() -> None:
+    a = one("""void f(float *restrict out, const float *restrict x, int n) {
+        float r = 0.0f;
+        for (int i = 0; i < n; i++) { out[i] = r; r = x[i]; if (r > 1.0f) r = 1.0f; }
+    }""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+
+
+def test_a_macro_parameter_in_parentheses_is_not_a_cast() -> None:
+    a = one("""#define AXPY(a, x, y) ((a) * (x) + (y))
+    void f(float *restrict out, const float *restrict x, const float *restrict y, float k, int n) {
+        for (int i = 0; i < n; i++) out[i] = AXPY(k, x[i], y[i]);
+    }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None
+    (st,) = a.loop.body
+    assert isinstance(st, Store) and isinstance(st.value, Binary) and st.value.op == "+"
+
+
+def test_a_parenthesised_variable_before_plus_keeps_c_precedence() -> None:
+    lp = loop("""void f(float *restrict out, const float *restrict a, float k, int n) {
+        for (int i = 0; i < n; i++) out[i] = (k) + a[i] * 2.0f;
+    }""")
+    (st,) = lp.body
+    value = st.value if isinstance(st, Store) else None
+    assert isinstance(value, Binary) and value.op == "+"  # k + (a[i] * 2), not ((k)(+a[i])) * 2
+    assert isinstance(value.lhs, Var) and value.lhs.name == "k"
+    assert isinstance(value.rhs, Binary) and value.rhs.op == "*"
+
+
+def test_a_parenthesised_type_before_minus_is_a_cast() -> None:
+    lp = loop("""typedef float real_t;
+    void f(float *restrict out, const int *restrict a, int n) {
+        for (int i = 0; i < n; i++) out[i] = (real_t)-a[i];
+    }""")
+    (st,) = lp.body
+    assert isinstance(st, Store) and isinstance(st.value, Cast) and not st.value.implicit
+    assert isinstance(st.value.operand, Unary) and st.value.operand.op == "-"
+
+
+def test_gnu_real_and_imag_are_complex_operators_not_calls() -> None:
+    for op in ("__real__ z[i]", "__imag__ (z[i])"):
+        a = one(f"""void f(float *restrict out, const float _Complex *restrict z, int n) {{
+            for (int i = 0; i < n; i++) out[i] = {op};
+        }}""")
+        assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+        assert [r.code for r in a.reasons] == ["complex"], a.reasons
+        assert "calls" not in messages(a)
+
+
+def test_the_walked_pointers_iv_is_the_synthetic_counter() -> None:
+    lp = loop("""void f(float *restrict d, const float *restrict s, unsigned n) {
+        while (n-- > 0) *d++ = *s++ + 1.0f;
+    }""")
+    assert lp.iv == "simdlens_k" and lp.lower == "0" and lp.step == 1
+    (st,) = lp.body
+    assert isinstance(st, Store) and isinstance(st.value, Binary)
+    assert isinstance(st.value.lhs, Load) and not isinstance(st.value.lhs, IV)
+
+
+def test_a_pointer_declared_in_the_for_header_walks_its_array() -> None:
+    a = one("""float f(const float *src, int n) {
+        float acc = 0.0f;
+        for (const float *p = src; p < src + n; p++) acc += *p;
+        return acc;
+    }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None and a.loop.trip_count == "((n) > 0 ? (n) : 0)" and a.loop.moved == ()
+    (red,) = a.loop.body
+    assert isinstance(red, Reduce)
+    assert [(x.access.root, x.access.coeff) for x in walk_exprs(red.value) if isinstance(x, Load)] == [("src", 1)]
+
+
+def test_a_header_pointer_with_a_stride_and_an_end_pointer() -> None:
+    a = one("""void f(float *restrict d, const float *restrict s, size_t n) {
+        const float *end = s + 2 * n;
+        for (const float *p = s; p != end; p += 2) *d++ = p[0] - p[1];
+    }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None and a.loop.setup == ("const float *end = s + (2*n);",)
+    assert a.loop.trip_count == "((2*n) > 0 ? (2*n) / 2 : 0)"
+
+
+def test_a_variable_the_condition_reads_before_the_body_assigns_it_is_not_a_temporary() -> None:
+    a = one("""int f(const int *a, int n, int *out) {
+        int x = 1, i;
+        for (i = 0; i < n && x != 0; i++) { x = a[i]; out[i] = x; }
+        return i;
+    }""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert "condition reads x before the body assigns it" in messages(a)
