@@ -12,10 +12,17 @@ import pytest
 
 from simdlens.analysis import analyze_file
 from simdlens.core import Analysis, CandidateResult, Kernel, TextEdit
-from simdlens.sandbox.cpu import ISA_FLAGS
+from simdlens.sandbox.cpu import ISA_FLAGS, host_cpu
 
 needs_compiler = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
 ISAS = ("avx2", "avx512")
+
+
+def require_host(isa: str) -> None:
+    """Skip the rest of a test that must *run* `isa` code when this machine's CPU cannot (it still built it)."""
+    missing = host_cpu().missing_for(isa)
+    if missing:
+        pytest.skip(f"this CPU lacks {', '.join(sorted(missing))}: {isa} code is built but cannot run here")
 
 
 @dataclass

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from rules_support import analyse, needs_compiler
+from rules_support import analyse, needs_compiler, require_host
 
 from simdlens.config import Settings
 from simdlens.rules import propose
@@ -74,5 +74,6 @@ def test_gather_matches_the_scalar_loop(tmp_path: Path, name: str, isa: str) -> 
     build = subprocess.run(["gcc", "-O2", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", *cand.flags,
                             str(path), "-o", str(exe)], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[:2000]
+    require_host(isa)
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stdout + run.stderr[:2000]

@@ -9,7 +9,7 @@ import re
 
 import pytest
 import rule_loops
-from rules_support import ISAS, CaseResult, needs_compiler
+from rules_support import ISAS, CaseResult, needs_compiler, require_host
 
 from simdlens.core import Status
 
@@ -83,6 +83,9 @@ def check_case(case: CaseResult, name: str, isa: str) -> None:
     result = case.results[isa]
     if result.verdict.status == Status.REJECTED and "original loop itself failed" in result.verdict.detail:
         pytest.skip(f"the harness cannot run this kernel's original loop: {result.verdict.detail}")
+    if result.verdict.status == Status.UNSUPPORTED_CPU:
+        assert "this CPU lacks" in result.verdict.detail, result.verdict.detail  # says why, names the features
+        require_host(isa)
     assert result.verdict.status == Status.VERIFIED, (
         f"{name} {isa}: {result.verdict.status} {result.verdict.detail}\n{result.candidate.function}")
     family = result.candidate.origin.removeprefix("rules:")
