@@ -18,8 +18,11 @@ SCANS = {
     "scan_int_in_place": """void psum(int32_t *x, int n) {
     for (int i = 1; i < n; i++) x[i] += x[i - 1];
 }""",
-    "scan_weighted_i64": """void wsum(int64_t *restrict x, const int32_t *restrict w, const int32_t *restrict v, int n) {
-    for (int i = 1; i < n; i++) x[i] = x[i - 1] + (int64_t)w[i] * v[i];
+    "scan_widened_i64": """void wsum(int64_t *restrict x, const int32_t *restrict w, int n) {
+    for (int i = 1; i < n; i++) x[i] = x[i - 1] + w[i];
+}""",
+    "scan_weighted_float": """void wsum(float *restrict x, const float *restrict w, const float *restrict v, int n) {
+    for (int i = 1; i < n; i++) x[i] = x[i - 1] + w[i] * v[i];
 }""",
     "scan_double_may_alias": """void cum(double *cum, const double *m, int n) {
     for (int i = 1; i < n; i++) cum[i] = cum[i - 1] + m[i];
