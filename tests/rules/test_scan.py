@@ -30,7 +30,15 @@ SCANS = {
     "scan_uint32_invariant": """void ramp(uint32_t *restrict a, uint32_t k, int n) {
     for (int i = 1; i < n; i++) a[i] = a[i - 1] + k;
 }""",
+    # first-order linear recurrences (one-pole IIR filters, decays)
+    "linear_float_iir": """void iir1(float *restrict y, const float *restrict c, const float *restrict x, int n) {
+    for (int i = 1; i < n; i++) y[i] = c[i] * y[i - 1] + x[i];
+}""",
+    "linear_double_decay": """void decay(double *restrict y, const double *restrict x, double a, int n) {
+    for (int i = 1; i < n; i++) y[i] = x[i] + y[i - 1] * a;
+}""",
 }
+LINEAR = {"linear_float_iir", "linear_double_decay"}
 
 NOT_SCANS = {
     # a product and a non-linear update: no log-step scan of additions computes them
@@ -48,6 +56,14 @@ NOT_SCANS = {
     "narrow": """void dpcm(int16_t *out, const int16_t *d, int n) {
     for (int i = 1; i < n; i++) out[i] = (int16_t)(out[i - 1] + d[i]);
 }""",
+    # a linear recurrence whose terms cancel (forward substitution): no tolerance bounds its reassociation
+    "linear_minus": """void fsub(double *restrict x, const double *restrict l, int n) {
+    for (int i = 1; i < n; i++) x[i] -= l[i] * x[i - 1];
+}""",
+    # integer products overflow (undefined for int): only sums are integer scans
+    "linear_int": """void lcg(int32_t *restrict x, const int32_t *restrict a, int n) {
+    for (int i = 1; i < n; i++) x[i] = a[i] * x[i - 1] + 1;
+}""",
 }
 
 
@@ -59,6 +75,7 @@ def test_a_running_sum_is_a_candidate_with_the_reason_a_simd_engineer_gives(name
     summary = a.reasons[0]
     assert summary.code == "scan"
     assert "Compilers leave this recurrence scalar" in summary.message and "SIMD scan" in summary.message
+    assert ("linear recurrence" in summary.message) == (name in LINEAR)
     assert kernel is not None
 
 
@@ -87,6 +104,8 @@ def test_the_scan_rewrite_verifies(scans: dict[str, CaseResult], name: str, isa:
     assert cand.origin == "rules:scan"
     floats = "float" in name or "double" in name
     assert any("reassociates floating-point additions" in c for c in cand.caveats) == floats
+    # combined factors can overflow or meet inf * 0 where the loop's order does not: such steps run in scalar
+    assert any("recomputed in scalar" in c for c in cand.caveats) == (name in LINEAR)
     # log-step: the in-vector shifts and the carry from the previous vector come from the ISA table
     assert "carry" in cand.function
     if result.verdict.status == Status.UNSUPPORTED_CPU:

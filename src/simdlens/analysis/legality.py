@@ -144,8 +144,10 @@ class _Judge:
             return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
         reds = [s for s in stmts if isinstance(s, (Reduce, ArgReduce))]
         if "scan" in self.facts:
-            return Reason("scan", "a running sum: each element adds the one before it. Compilers leave this "
-                          "recurrence scalar; a SIMD scan computes a vector of sums at once", self.site.header)
+            what = ("a first-order linear recurrence: each element is a multiple of the one before it plus a "
+                    "term" if "linear_recurrence" in self.facts else "a running sum: each element adds the one before it")
+            return Reason("scan", f"{what}. Compilers leave this recurrence scalar; a SIMD scan computes a vector "
+                          "of results at once", self.site.header)
         if reds:
             names = sorted({s.var if isinstance(s, Reduce) else s.value_var for s in reds})
             kinds = sorted({_red_word(s) for s in reds})
@@ -299,10 +301,12 @@ class _Judge:
     def _scan_found(self, scan: Any) -> None:
         """The one recurrence is a running sum: a SIMD scan handles it (reassociating float additions)."""
         self.facts.add("scan")
+        if scan.factor is not None:
+            self.facts.add("linear_recurrence")
         if scan.elem.is_float:
             self.facts.add("float_reduction")
-            self.reasons.append(Reason("float_reduction", "a SIMD scan reorders the floating-point additions of "
-                                       "the running sum: the sums can differ in the last bits", scan.target.span))
+            self.reasons.append(Reason("float_reduction", "a SIMD scan reorders the floating-point operations of "
+                                       "the recurrence: the results can differ in the last bits", scan.target.span))
 
     def _scalar_edges(self) -> set[tuple[int, int]]:
         """Statement i defines a temporary that statement j > i uses: i must stay before j."""

@@ -1,14 +1,15 @@
-"""Running sums: loops compilers call a recurrence, which a SIMD scan computes anyway.
+"""Running sums and first-order linear recurrences: loops compilers leave scalar, SIMD scans compute.
 
-    for (i = 1; i < n; i++) b[i] = b[i - 1] + a[i];      // inclusive prefix sum of a into b
-    for (i = 1; i < n; i++) x[i] += x[i - 1];             // in place
+    for (i = 1; i < n; i++) b[i] = b[i - 1] + a[i];           // prefix sum of a into b
+    for (i = 1; i < n; i++) x[i] += x[i - 1];                 // in place
+    for (i = 1; i < n; i++) y[i] = c[i] * y[i - 1] + x[i];    // first-order linear recurrence (IIR)
 
-Each element depends on the one before it, so gcc and clang leave the loop scalar: one addition per
-element on the critical path. A SIMD engineer computes W prefix sums at once with log2(W) lane shifts
-and adds, then adds the last sum of the previous vector (the carry). `first_order_scan` recognises the
-loops this algorithm computes exactly (integers) or up to reassociation (floats); the analysis then
-keeps the loop a candidate (fact "scan") instead of calling it not vectorizable, and `rules.scan`
-lowers it.
+Each element depends on the one before it, so gcc and clang keep one operation per element on the
+critical path. A SIMD engineer computes W results at once: log2(W) rounds of lane shifts combine the
+pairs (factor, term) of neighbouring lanes, then one multiply-add with the last result of the previous
+vector (the carry) finishes them. `first_order_scan` recognises the loops this algorithm computes
+exactly (integer sums) or up to reassociation (floats); the analysis keeps them candidates (fact
+"scan") instead of calling them not vectorizable, and `rules.scan` lowers them.
 """
 
 from __future__ import annotations
@@ -23,42 +24,74 @@ SCAN_TYPES = frozenset({"int32", "uint32", "int64", "uint64", "float", "double"}
 
 @dataclass(frozen=True)
 class FirstOrderScan:
-    """`target[i] = target[i - 1] + term(i)`: `term` reads no element of target but target[i] itself."""
+    """`target[i] = factor(i) * target[i - 1] + term(i)`; `factor` None means 1 (a running sum).
+
+    Neither expression reads an element of target other than target[i] itself (its old value)."""
 
     target: Access
     term: Expr
     elem: CType
+    factor: Expr | None = None
 
 
 def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
-    """The running sum this loop computes, or None when it is anything else."""
+    """The scan this loop computes, or None when it is anything else."""
     if loop.step != 1 or len(loop.body) != 1:
         return None
     store = loop.body[0]
     if not isinstance(store, Store) or not _contiguous(store.access):
         return None
     target, value = store.access, store.value
-    if not isinstance(value, Binary) or value.op != "+" or value.type.name != target.elem.name:
+    if target.elem.name not in SCAN_TYPES or not isinstance(value, Binary) or value.type.name != target.elem.name:
         return None
-    if target.elem.name not in SCAN_TYPES:
+    found = _split(value, target)
+    if found is None:
         return None
-    if _previous(value.lhs, target):
-        term = value.rhs
-    elif _previous(value.rhs, target):
-        term = value.lhs
-    else:
-        return None
-    for e in walk_exprs(term):
-        if isinstance(e, Load):
-            a = e.access
+    factor, term = found
+    if factor is not None and not target.elem.is_float:
+        return None  # signed products overflow (undefined in the loop itself); sums wrap the same way
+    for e in (term, *((factor,) if factor is not None else ())):
+        if not _clean(e, target):
+            return None
+    return FirstOrderScan(target, term, target.elem, factor)
+
+
+def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:
+    """(factor, term) of `value` as a function of the previous element, or None."""
+    if value.op == "+":
+        for prev_side, term in ((value.lhs, value.rhs), (value.rhs, value.lhs)):
+            if _previous(prev_side, target):
+                return None, term
+            factor = _times_previous(prev_side, target)
+            if factor is not None:
+                return factor, term
+    # `x[i] -= l[i] * x[i - 1]` is one too (factor -l[i]), but its terms cancel: the reassociated results
+    # can differ by more than any tolerance the sandbox can justify, so it stays a recurrence
+    return None
+
+
+def _times_previous(e: Expr, target: Access) -> Expr | None:
+    if isinstance(e, Binary) and e.op == "*" and e.type.name == target.elem.name:
+        if _previous(e.rhs, target):
+            return e.lhs
+        if _previous(e.lhs, target):
+            return e.rhs
+    return None
+
+
+def _clean(e: Expr, target: Access) -> bool:
+    """`e` reads only contiguous elements, and of target only the one being replaced."""
+    for x in walk_exprs(e):
+        if isinstance(x, Load):
+            a = x.access
             if not _contiguous(a):
-                return None
+                return False
             if a.root == target.root and (a.base, a.offset, a.symbolic) != (target.base, target.offset,
                                                                              target.symbolic):
-                return None  # reads another element of the array being summed: not a plain scan
-        elif isinstance(e, Call):
-            return None  # a call's lanes would need the math-call rules too
-    return FirstOrderScan(target, term, target.elem)
+                return False
+        elif isinstance(x, Call):
+            return False  # a call's lanes would need the math-call rules too
+    return True
 
 
 def _contiguous(a: Access) -> bool:
