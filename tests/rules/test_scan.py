@@ -5,8 +5,7 @@ integers, within the summation tolerance for floats). Recurrences no scan comput
 from __future__ import annotations
 
 import pytest
-from conftest import verify_cases
-from rules_support import CaseResult, analyse, needs_compiler, require_host
+from rules_support import CaseResult, analyse, needs_compiler, require_host, verify_cases
 
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
@@ -30,6 +29,13 @@ SCANS = {
     "scan_uint32_invariant": """void ramp(uint32_t *restrict a, uint32_t k, int n) {
     for (int i = 1; i < n; i++) a[i] = a[i - 1] + k;
 }""",
+    # 8/16-bit sums: C adds in int and truncates, wrapping narrow lanes give the same bits
+    "scan_int16_dpcm": """void dpcm(int16_t *out, const int16_t *d, int n) {
+    for (int i = 1; i < n; i++) out[i] = (int16_t)(out[i - 1] + d[i]);
+}""",
+    "scan_uint8": """void acc8(uint8_t *restrict out, const uint8_t *restrict d, int n) {
+    for (int i = 1; i < n; i++) out[i] = out[i - 1] + d[i];
+}""",
     # first-order linear recurrences (one-pole IIR filters, decays)
     "linear_float_iir": """void iir1(float *restrict y, const float *restrict c, const float *restrict x, int n) {
     for (int i = 1; i < n; i++) y[i] = c[i] * y[i - 1] + x[i];
@@ -51,10 +57,6 @@ NOT_SCANS = {
     # reads two earlier elements: a second-order recurrence
     "two_back": """void fib(int32_t *f, int n) {
     for (int i = 2; i < n; i++) f[i] = f[i - 1] + f[i - 2];
-}""",
-    # 16-bit sums wrap through int: not kept in their own lane width by this rule
-    "narrow": """void dpcm(int16_t *out, const int16_t *d, int n) {
-    for (int i = 1; i < n; i++) out[i] = (int16_t)(out[i - 1] + d[i]);
 }""",
     # a linear recurrence whose terms cancel (forward substitution): no tolerance bounds its reassociation
     "linear_minus": """void fsub(double *restrict x, const double *restrict l, int n) {

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simdlens.analysis.ir import Access, Binary, Call, CType, Expr, Load, LoopIR, Store, walk_exprs
+from simdlens.analysis.ir import Access, Binary, Call, Cast, CType, Expr, Load, LoopIR, Store, expr_type, walk_exprs
 
 # Lane types the scan keeps in their own width: the sum wraps (integers) or rounds (floats) like C's.
 SCAN_TYPES = frozenset({"int32", "uint32", "int64", "uint64", "float", "double"})
+# Narrower integers: C sums them in int and truncates the result, which wrapping lanes reproduce.
+NARROW_TYPES = frozenset({"int8", "uint8", "int16", "uint16"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     if not isinstance(store, Store) or not _contiguous(store.access):
         return None
     target, value = store.access, store.value
+    if target.elem.name in NARROW_TYPES:
+        return _narrow_sum(target, value)
     if target.elem.name not in SCAN_TYPES or not isinstance(value, Binary) or value.type.name != target.elem.name:
         return None
     found = _split(value, target)
@@ -54,6 +58,21 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
         if not _clean(e, target):
             return None
     return FirstOrderScan(target, term, target.elem, factor)
+
+
+def _narrow_sum(target: Access, value: Expr) -> FirstOrderScan | None:
+    """`out[i] = (int16_t)(out[i - 1] + d[i])`: C adds in int and truncates; 8/16-bit lanes that wrap
+    give the same bits (truncation commutes with addition modulo 2^bits)."""
+    if isinstance(value, Cast) and value.type.name == target.elem.name:
+        value = value.operand
+    if not isinstance(value, Binary) or value.op != "+" or value.type.is_float or value.type.bits < target.elem.bits:
+        return None
+    for prev_side, term in ((value.lhs, value.rhs), (value.rhs, value.lhs)):
+        if isinstance(prev_side, Cast) and _previous(prev_side.operand, target) and not expr_type(term).is_float:
+            if not _clean(term, target):
+                return None
+            return FirstOrderScan(target, Cast(term, target.elem), target.elem)
+    return None
 
 
 def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simdlens.analysis.ir import Load, LoopIR
+from simdlens.analysis.ir import Cast, Load, LoopIR
 from simdlens.analysis.scans import FirstOrderScan, first_order_scan
-from simdlens.rules.lower import Lowered, Lowering, Unsupported, _Block
+from simdlens.rules.lower import Lowered, Lowering, Unsupported, _Block, _demote
 from simdlens.rules.scalar import ScalarPrinter, c_type, literal
 
 
@@ -53,7 +53,13 @@ class ScanLowering(Lowering):
         # one step: the (factor, term) pairs of VF iterations, combined lane by lane, then the carry
         self.block, self.lines, self.base = _Block(), [], iv
         zero, one = self.zero(scan.elem), self.splat(literal(1, scan.elem), scan.elem)
-        sums = self.convert(self.expr(scan.term), elem)
+        term = scan.term
+        if scan.elem.bits < 32 and isinstance(term, Cast):  # computed in int by C, the same bits in narrow lanes
+            narrow = _demote(term.operand, scan.elem)
+            if narrow is None:
+                raise Unsupported(f"the terms of the {scan.elem.name} running sum are not plain wrapping integer sums")
+            term = narrow
+        sums = self.convert(self.expr(term), elem)
         factor = self.convert(self.expr(scan.factor), elem) if scan.factor is not None else None
         k = 1
         while k < vf:
