@@ -45,6 +45,7 @@ SCANS = {
 }""",
 }
 LINEAR = {"linear_float_iir", "linear_double_decay"}
+NARROW = {"scan_int16_dpcm", "scan_uint8"}
 
 NOT_SCANS = {
     # a product and a non-linear update: no log-step scan of additions computes them
@@ -100,6 +101,9 @@ def scans(rule_settings: Settings) -> dict[str, CaseResult]:
 @pytest.mark.parametrize("name", list(SCANS))
 def test_the_scan_rewrite_verifies(scans: dict[str, CaseResult], name: str, isa: str) -> None:
     case = scans[name]
+    if isa == "avx512" and name in NARROW:  # no 512-bit lane shift of bytes / words in the table yet
+        assert isa not in case.results and any("no scan_shift1" in note for note in case.notes[isa]), case.notes
+        return
     assert isa in case.results, case.notes
     result = case.results[isa]
     cand = result.candidate

@@ -87,6 +87,8 @@ class ScanLowering(Lowering):
                     "} else {",
                     f"    for (int {redo} = 0; {redo} < {vf}; {redo}++, {iv}++) {{",
                     *printer.stmts(loop.body, "        "), "    }",
+                    # a non-finite running value stays so: the scalar remainder finishes at scalar speed
+                    f"    if (!({previous} - {previous} == 0)) {{ {left} -= {vf}; break; }}",
                     f"    {carry} = {self.fill(self.template('set1', elem, width), x=previous)};",
                     "}"]
             self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
