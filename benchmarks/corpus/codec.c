@@ -60,7 +60,7 @@ int last_significant(const int16_t *coef, int n)
     return -1;
 }
 
-// bench: domain=codec category=recurrence expect=not_vectorizable
+// bench: domain=codec category=scan expect=vectorizable_with_checks
 void dpcm_decode(int16_t *out, const int16_t *delta, int n)
 {
     for (int i = 1; i < n; i++)

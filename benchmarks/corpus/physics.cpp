@@ -58,7 +58,7 @@ void diffuse_1d(double *__restrict next, const double *__restrict cur, int n, do
         next[i] = cur[i] + k * (cur[i - 1] - 2.0 * cur[i] + cur[i + 1]);
 }
 
-// bench: domain=physics category=recurrence expect=not_vectorizable
+// bench: domain=physics category=scan expect=vectorizable_with_checks
 void prefix_mass(double *cum, const double *m, int n)
 {
     for (int i = 1; i < n; i++)

@@ -44,6 +44,7 @@ from simdlens.core import (
     Status,
 )
 from simdlens.sandbox.cpu import HostCpu, host_cpu
+from simdlens.summary import is_win
 from simdlens.workspace_files import UnreadableFile, is_regular_file, read_workspace_file
 
 if TYPE_CHECKING:
@@ -234,11 +235,13 @@ async def _process_loop(analysis: Analysis, kernel: Kernel | None, source: bytes
         notes.append("this CPU runs neither AVX2 nor AVX-512: nothing to propose (use --isa to choose one)")
     can_run = verify and settings.trusted and sandbox is not None
     candidates: list[Candidate] = []
+    asked: set[str] = set()  # the ISAs the model was asked for before verification
     for isa in isas:
         # Rules take milliseconds but read compile_commands.json the first time: off the server's event loop.
         found, isa_notes = await asyncio.to_thread(_rule_candidates, analysis, kernel, isa, settings, source)
         notes.extend(isa_notes)
         if settings.model.enabled and (not found or settings.model.alternatives):
+            asked.add(isa)
             if can_run:
                 assert sandbox is not None
                 model_found, model_notes = await _model_candidates(analysis, kernel, isa, settings, source, store,
@@ -254,10 +257,31 @@ async def _process_loop(analysis: Analysis, kernel: Kernel | None, source: bytes
             notes.append(f"{len(candidates)} rewrite(s) proposed but not verified: {why}")
         return _LoopOutcome(LoopReport(analysis, kernel, (), tuple(_dedupe(notes))), tuple(candidates))
     assert sandbox is not None
+    options = {"priority": priority} if priority else None
     results = await verify_candidates(kernel, candidates, settings, store, sandbox, host,
                                    bypass_cache=bypass_cache, bench=bench, quick=quick, counters=counters,
-                                   options={"priority": priority} if priority else None)
+                                   options=options)
+    late = [isa for isa in isas if isa not in asked] if settings.model.enabled and rules_left_room(results, bench) else []
+    extra: list[Candidate] = []
+    for isa in late:  # the rules' rewrites did not beat the compiler: where the model can still help
+        model_found, model_notes = await _model_candidates(analysis, kernel, isa, settings, source, store, sandbox,
+                                                           bypass_cache, counters)
+        extra.extend(model_found)
+        notes.extend(model_notes)
+    if extra:
+        results = (*results, *await verify_candidates(kernel, extra, settings, store, sandbox, host,
+                                                      bypass_cache=bypass_cache, bench=bench, quick=quick,
+                                                      counters=counters, options=options))
     return _LoopOutcome(LoopReport(analysis, kernel, results, tuple(_dedupe(notes))))
+
+
+def rules_left_room(results: Sequence[CandidateResult], bench: bool) -> bool:
+    """Whether the model is still worth asking after the rules' rewrites were verified: none verified,
+    or (when they were measured) none faster than -O3 -march=native."""
+    verified = [r for r in results if r.verdict.status is Status.VERIFIED]
+    if not verified:
+        return True
+    return bench and not any(is_win(r) for r in verified)
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:

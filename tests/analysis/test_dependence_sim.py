@@ -175,7 +175,7 @@ def loops(draw: st.DrawFn) -> str:
             f"    for (int i = 12; i < {upper}; i += {step}) {{\n        " + "\n        ".join(stmts) + "\n    }\n}\n")
 
 
-SKIP_FACTS = {"reorder", "split", "symbolic_dependence"}  # these need a transformation first
+SKIP_FACTS = {"reorder", "split", "symbolic_dependence", "scan"}  # these need a transformation first
 
 
 @settings(max_examples=300, deadline=None)
@@ -194,7 +194,7 @@ def test_vectorizable_verdicts_hold_when_executed(src: str) -> None:
 
 
 def test_the_simulator_catches_a_recurrence() -> None:
-    src = "float A[512], B[512], C[512];\nvoid f(void) { for (int i = 12; i < 60; i++) A[i] = A[i - 1] + B[i]; }\n"
+    src = "float A[512], B[512], C[512];\nvoid f(void) { for (int i = 12; i < 60; i++) A[i] = A[i - 1] * B[i]; }\n"
     (a,) = analyze_file(src.encode(), "sim.c", "c").analyses
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE and a.loop is not None
     assert run_vector(a.loop, 4) != run_scalar(a.loop)

@@ -134,3 +134,35 @@ def test_a_model_server_that_is_down_is_reported_once_and_rule_rewrites_still_fl
     loops = doc["files"][0]["loops"]
     assert len(loops) == 3
     assert any(c["status"] == "verified" and c["origin"].startswith("rules:") for c in loops[0]["candidates"])
+
+
+def test_the_model_is_asked_where_the_rules_did_not_beat_the_compiler() -> None:
+    """After verification: asked when no rule rewrite verified, or when the verified ones were measured and
+    none is faster than -O3 -march=native; not asked when a rule rewrite is a measured win, nor (without
+    measurements) when one verified."""
+    from simdlens.core import (
+        Candidate,
+        CandidateResult,
+        Measurement,
+        Ratio,
+        SizeMeasurement,
+        Status,
+        Verdict,
+    )
+    from simdlens.pipeline import rules_left_room
+
+    cand = Candidate(kernel_hash="k", isa="avx2", origin="rules:elementwise", function="", edits=(), caveats=(),
+                     flags=("-mavx2",), support="")
+
+    def result(status: Status, vs_native: float | None) -> CandidateResult:
+        m = None
+        if vs_native is not None:
+            r = Ratio(vs_native, vs_native * 0.98, vs_native * 1.02, 5)
+            m = Measurement((SizeMeasurement(4096, "L1", vs_user_flags=r, vs_native_autovec=r),), "gcc", "cpu", (), "")
+        return CandidateResult(cand, Verdict(status), m)
+
+    assert rules_left_room([], bench=True)
+    assert rules_left_room([result(Status.MISMATCH, None)], bench=False)
+    assert rules_left_room([result(Status.VERIFIED, 0.95)], bench=True)  # the compiler is as fast: ask
+    assert not rules_left_room([result(Status.VERIFIED, 0.95), result(Status.VERIFIED, 1.6)], bench=True)
+    assert not rules_left_room([result(Status.VERIFIED, None)], bench=False)  # unmeasured: keep today's rule

@@ -40,13 +40,13 @@ float dot(const float *a, const float *b, int n) {
     return s;
 }
 
-void prefix_sum(float *a, int n) {
+void damped_chain(float *a, int n) {
     for (int i = 1; i < n; i++)
-        a[i] += a[i - 1];
+        a[i] = a[i] / (1.0f + a[i - 1] * a[i - 1]);
 }
 """
 DOT_HEADER_LINE = 4  # 0-based line of `for (...)` in dot()
-PREFIX_HEADER_LINE = 10
+RECURRENCE_HEADER_LINE = 10
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from conftest import (
     DOT_C,
     DOT_HEADER_LINE,
-    PREFIX_HEADER_LINE,
+    RECURRENCE_HEADER_LINE,
     diagnostic_codes,
     lens_title,
     run_command,
@@ -28,9 +28,9 @@ async def test_open_a_c_file_diagnostics_hover_report(client: LanguageClient, tm
     uri = editor.open(tmp_path / "dot.c", DOT_C)
     codes = await wait_until(lambda: diagnostic_codes(client, uri), 10, "diagnostics")
     assert codes[DOT_HEADER_LINE] == "SL101"
-    assert codes[PREFIX_HEADER_LINE] == "SL201"
+    assert codes[RECURRENCE_HEADER_LINE] == "SL201"
     by_line = {d.range.start.line: d for d in client.diagnostics[uri]}
-    assert "not vectorizable" in by_line[PREFIX_HEADER_LINE].message
+    assert "not vectorizable" in by_line[RECURRENCE_HEADER_LINE].message
     assert all(d.source == "simdlens" for d in by_line.values())
     assert by_line[DOT_HEADER_LINE].severity in (types.DiagnosticSeverity.Hint, types.DiagnosticSeverity.Information)
     # the range is the loop header
@@ -44,7 +44,7 @@ async def test_open_a_c_file_diagnostics_hover_report(client: LanguageClient, tm
     assert hover is not None and isinstance(hover.contents, types.MarkupContent)
     assert hover.contents.kind == types.MarkupKind.Markdown
     assert "not vectorizable" in hover.contents.value
-    assert hover.range is not None and hover.range.start.line == PREFIX_HEADER_LINE
+    assert hover.range is not None and hover.range.start.line == RECURRENCE_HEADER_LINE
     nothing = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(0, 0)))
     assert nothing is None
@@ -104,7 +104,7 @@ async def test_huge_binary_and_unknown_documents(client: LanguageClient, tmp_pat
 async def test_missing_compiler(client: LanguageClient, tmp_path: Path) -> None:
     uri = client.editor.open(tmp_path / "dot.c", DOT_C)  # type: ignore[attr-defined]
     codes = await wait_until(lambda: diagnostic_codes(client, uri), 10, "diagnostics")
-    assert codes[DOT_HEADER_LINE] == "SL101" and codes[PREFIX_HEADER_LINE] == "SL201"
+    assert codes[DOT_HEADER_LINE] == "SL101" and codes[RECURRENCE_HEADER_LINE] == "SL201"
     title = await lens_title(client, uri, DOT_HEADER_LINE)
     assert title.startswith("not verified: no C compiler found")
 
@@ -128,7 +128,7 @@ async def test_lenses_are_resolved_lazily_by_clients_that_can(client: LanguageCl
     await wait_until(lambda: diagnostic_codes(client, uri), 10, "diagnostics")
     raw = await client.text_document_code_lens_async(types.CodeLensParams(
         text_document=types.TextDocumentIdentifier(uri=uri)))
-    assert raw and {lens.range.start.line for lens in raw} == {DOT_HEADER_LINE, PREFIX_HEADER_LINE}
+    assert raw and {lens.range.start.line for lens in raw} == {DOT_HEADER_LINE, RECURRENCE_HEADER_LINE}
     caps = client.capabilities
     support = caps.text_document.code_lens.resolve_support if caps and caps.text_document and \
         caps.text_document.code_lens else None

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import DOT_C, DOT_HEADER_LINE, PREFIX_HEADER_LINE, lens_title, lenses, run_command, wait_until
+from conftest import DOT_C, DOT_HEADER_LINE, RECURRENCE_HEADER_LINE, lens_title, lenses, run_command, wait_until
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -78,7 +78,7 @@ def _compile_and_compare(original: str, edited: str, work: Path) -> str:
     (work / "edited.c").write_text(edited)
     (work / "driver.c").write_text(DRIVER_C)
     steps = [
-        ["gcc", "-O2", "-c", "original.c", "-Ddot=dot_ref", "-Dprefix_sum=prefix_sum_ref", "-o", "ref.o"],
+        ["gcc", "-O2", "-c", "original.c", "-Ddot=dot_ref", "-Ddamped_chain=damped_chain_ref", "-o", "ref.o"],
         ["gcc", "-O2", "-march=native", "-c", "edited.c", "-o", "edited.o"],
         ["gcc", "-O2", "driver.c", "ref.o", "edited.o", "-lm", "-o", "check"],
         ["./check"],
@@ -97,7 +97,7 @@ async def test_code_action_edit_compiles_and_matches_the_original(client: Langua
     top = types.Position(1, 0)
     editor.change(uri, [types.TextEdit(range=types.Range(top, top), new_text="/* two\n   lines */\n")])
     await wait_until(lambda: {d.range.start.line for d in client.diagnostics.get(uri, [])}
-                     == {DOT_HEADER_LINE + 2, PREFIX_HEADER_LINE + 2}, 20, "the diagnostics to move down")
+                     == {DOT_HEADER_LINE + 2, RECURRENCE_HEADER_LINE + 2}, 20, "the diagnostics to move down")
     assert any(m.message.startswith("analysed dot.c v2: 2 loops (0 judged, 2 moved)") for m in client.log_messages)
     moved = (await lenses(client, uri)).get(DOT_HEADER_LINE + 2)
     assert moved is not None and moved.command is not None and APPLY.match(moved.command.title), moved
@@ -122,7 +122,7 @@ async def test_code_action_edit_compiles_and_matches_the_original(client: Langua
     # the rewritten loop (vector, tail and the original kept under #else) is not offered again
     await wait_until(lambda: not [d for d in client.diagnostics.get(uri, []) if str(d.code) in ("SL101", "SL102")],
                      20, "the rewritten loop to stop being offered")
-    assert [d for d in client.diagnostics[uri] if str(d.code) == "SL201"]  # prefix_sum is still there
+    assert [d for d in client.diagnostics[uri] if str(d.code) == "SL201"]  # damped_chain is still there
     assert not [lens for lens in (await lenses(client, uri)).values() if lens.command and "apply" in lens.command.title]
 
 

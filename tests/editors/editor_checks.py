@@ -12,8 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "fixtures" / "kernels.c"
 # 0-based line of the header of the recurrence loop simdlens must refuse (SL201)
-PREFIX_SUM_HEADER_LINE = FIXTURE.read_text().splitlines().index("    for (int i = 1; i < n; i++)", 20)
-FUNCTIONS = ("add_i32", "scale_f32", "max_i32", "prefix_sum")
+RECURRENCE_HEADER_LINE = FIXTURE.read_text().splitlines().index("    for (int i = 1; i < n; i++)", 20)
+FUNCTIONS = ("add_i32", "scale_f32", "max_i32", "mod_chain")
 
 # Calls the original (orig_*) and the edited functions on the same inputs; any difference fails.
 COMPARE_C = r"""
@@ -26,8 +26,8 @@ void scale_f32(float *restrict, const float *restrict, float, int);
 void orig_scale_f32(float *restrict, const float *restrict, float, int);
 int max_i32(const int *, int);
 int orig_max_i32(const int *, int);
-void prefix_sum(int *, int);
-void orig_prefix_sum(int *, int);
+void mod_chain(int *, int);
+void orig_mod_chain(int *, int);
 int main(void) {
     static const int sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 64, 100, 1000, 4099};
     srand(12345);
@@ -46,8 +46,8 @@ int main(void) {
         if (memcmp(y1, y2, n * sizeof *y1)) { printf("scale_f32 differs at n=%d\n", n); return 1; }
         if (max_i32(a, n) != orig_max_i32(a, n)) { printf("max_i32 differs at n=%d\n", n); return 1; }
         for (int i = 0; i < n; i++) c1[i] = c2[i] = a[i] % 1000;
-        prefix_sum(c1, n); orig_prefix_sum(c2, n);
-        if (memcmp(c1, c2, n * sizeof *c1)) { printf("prefix_sum differs at n=%d\n", n); return 1; }
+        mod_chain(c1, n); orig_mod_chain(c2, n);
+        if (memcmp(c1, c2, n * sizeof *c1)) { printf("mod_chain differs at n=%d\n", n); return 1; }
         free(a); free(b); free(c1); free(c2); free(x); free(y1); free(y2);
     }
     puts("same");

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from editor_checks import (
     FIXTURE,
-    PREFIX_SUM_HEADER_LINE,
+    RECURRENCE_HEADER_LINE,
     assert_live_avx2_loop_that_compiles,
     assert_same_results_as_original,
     host_runs_avx2,
@@ -103,9 +103,9 @@ def test_diagnostics_code_action_and_applied_edit(session: dict[str, Any]) -> No
     result = _result(session)
     codes = {d["code"] for d in result["first_diagnostics"]}
     assert codes <= {"SL101", "SL102", "SL103", "SL201"}, codes
-    # the recurrence in prefix_sum is refused with a reason on its own header line (0-based 26)
+    # the recurrence in mod_chain is refused with a reason on its own header line (0-based 26)
     refused = [d for d in result["diagnostics_before"] if d["code"] == "SL201"]
-    assert any(d["line"] == PREFIX_SUM_HEADER_LINE for d in refused), result["diagnostics_before"]
+    assert any(d["line"] == RECURRENCE_HEADER_LINE for d in refused), result["diagnostics_before"]
     actions = result["actions"]
     assert actions[0]["preferred"] is True
     assert all(a["title"].startswith("Vectorize with AVX2 — verified") for a in actions), actions
@@ -126,10 +126,10 @@ def test_edited_functions_compute_what_the_original_computes(session: dict[str, 
 
 def test_the_server_follows_the_edit_and_reports(session: dict[str, Any]) -> None:
     result = _result(session)
-    # the edit inserted lines above prefix_sum: its SL201 must now sit on its new header line
+    # the edit inserted lines above mod_chain: its SL201 must now sit on its new header line
     lines = result["buffer"].splitlines()
-    header = lines.index("    for (int i = 1; i < n; i++)", lines.index("void prefix_sum(int *a, int n)"))
-    assert header > PREFIX_SUM_HEADER_LINE
+    header = lines.index("    for (int i = 1; i < n; i++)", lines.index("void mod_chain(int *a, int n)"))
+    assert header > RECURRENCE_HEADER_LINE
     refused = [d["line"] for d in result["diagnostics_after"] if d["code"] == "SL201" and "recurrence" in d["message"]]
     assert refused == [header], result["diagnostics_after"]
     report = result["report"]

@@ -78,3 +78,21 @@ def test_cache_identity_changes_with_template_and_model_but_never_holds_the_key(
     assert cache_identity(a, "avx2") != cache_identity(dataclasses.replace(a, name="m2"), "avx2")
     assert cache_identity(a, "avx2") != cache_identity(a, "avx512")
     assert "sk-should-not-appear" not in cache_identity(a, "avx2") and "pw" not in cache_identity(a, "avx2")
+
+
+def test_the_prompt_gives_structured_facts_and_the_known_algorithm() -> None:
+    """Precise facts (each reason with its code and line, the overlap pairs) and, for a loop compilers
+    leave scalar, the SIMD algorithm that computes it: exact remarks help models, vague ones mislead."""
+    from simdlens.analysis import analyze_file
+    from simdlens.model.intrinsics import intrinsics_for
+
+    source = b"void iir(float *y, const float *c, const float *x, int n) {\n" \
+             b"    for (int i = 1; i < n; i++) y[i] = c[i] * y[i - 1] + x[i];\n}\n"
+    fa = analyze_file(source, "/tmp/iir.c", "c")
+    (a,) = fa.analyses
+    text = build_messages(fa.kernels[a.site.loop_id], a, intrinsics_for("avx2"))[1]["content"]
+    assert "(verdict: vectorizable_with_checks)" in text
+    assert "- [scan] (line 2) a first-order linear recurrence" in text
+    assert "pointers that may overlap" in text and "c/y" in text
+    assert "Known SIMD algorithm for this loop: a SIMD scan" in text and "f*carry + t" in text
+    assert "accumulators" not in text  # the reduction hint does not apply to a scan

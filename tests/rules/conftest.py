@@ -7,16 +7,11 @@ kernel, two kernels at a time), so the per-case tests only look results up.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import rule_loops
-from rules_support import ISAS, CaseResult, analyse
+from rules_support import CaseResult, verify_cases
 
 from simdlens.config import SandboxSettings, Settings
-from simdlens.core import Kernel
-from simdlens.rules import propose
-from simdlens.sandbox import Sandbox
 
 
 @pytest.fixture(scope="session")
@@ -35,32 +30,3 @@ def verified(rule_settings: Settings) -> dict[str, CaseResult]:
 def verified_full(rule_settings: Settings) -> dict[str, CaseResult]:
     """The rest of the family x element type matrix (slow tests)."""
     return verify_cases(rule_loops.matrix_cases(full=True), rule_settings)
-
-
-def verify_cases(cases: list[tuple[str, str]], rule_settings: Settings) -> dict[str, CaseResult]:
-    out: dict[str, CaseResult] = {}
-    work = []
-    for name, code in cases:
-        source, a, kernel = analyse(name, code)
-        case = CaseResult(name, a, kernel)
-        out[name] = case
-        if kernel is None:
-            continue
-        candidates = []
-        for isa in ISAS:
-            proposal = propose(a, kernel, isa, rule_settings, source=source)
-            case.notes[isa] = proposal.notes
-            candidates += proposal.candidates
-        if candidates:
-            work.append((case, kernel, tuple(candidates)))
-
-    async def main() -> None:
-        async with Sandbox(rule_settings) as sandbox:
-            async def one(case: CaseResult, kernel: Kernel, candidates: tuple) -> None:  # type: ignore[type-arg]
-                for r in await sandbox.verify(kernel, candidates, bench=False):
-                    case.results[r.candidate.isa] = r
-
-            await asyncio.gather(*(one(*w) for w in work))
-
-    asyncio.run(main())
-    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -11,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from simdlens.analysis import analyze_file
+from simdlens.config import Settings
 from simdlens.core import Analysis, CandidateResult, Kernel, TextEdit
+from simdlens.rules import propose
+from simdlens.sandbox import Sandbox
 from simdlens.sandbox.cpu import ISA_FLAGS, host_cpu
 
 needs_compiler = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
@@ -59,3 +63,33 @@ def build_and_run(folder: Path, isa: str, sources: Sequence[str]) -> subprocess.
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     return subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+
+
+def verify_cases(cases: list[tuple[str, str]], rule_settings: Settings) -> dict[str, CaseResult]:
+    """Analyse each (name, code) like a user's file, propose AVX2 and AVX-512 candidates, verify them all."""
+    out: dict[str, CaseResult] = {}
+    work = []
+    for name, code in cases:
+        source, a, kernel = analyse(name, code)
+        case = CaseResult(name, a, kernel)
+        out[name] = case
+        if kernel is None:
+            continue
+        candidates = []
+        for isa in ISAS:
+            proposal = propose(a, kernel, isa, rule_settings, source=source)
+            case.notes[isa] = proposal.notes
+            candidates += proposal.candidates
+        if candidates:
+            work.append((case, kernel, tuple(candidates)))
+
+    async def main() -> None:
+        async with Sandbox(rule_settings) as sandbox:
+            async def one(case: CaseResult, kernel: Kernel, candidates: tuple) -> None:  # type: ignore[type-arg]
+                for r in await sandbox.verify(kernel, candidates, bench=False):
+                    case.results[r.candidate.isa] = r
+
+            await asyncio.gather(*(one(*w) for w in work))
+
+    asyncio.run(main())
+    return out

@@ -102,7 +102,7 @@ def test_every_template_compiles_with_the_table_flags(isa: str, tmp_path: Path) 
                            "-c", str(path), "-o", str(tmp_path / "all.o")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[:3000]
     # and every declared intrinsic of this table appeared in that file
-    referenced = set(re.findall(r"\b_mm\w+", code))
+    referenced = set(re.findall(r"\b_mm\w+|\b_p(?:ext|dep)_u(?:32|64)\b", code))
     missing = sorted(n for n, i in load_isa(isa).intrinsics.items() if i.isa == isa and n not in referenced)
     assert not missing
 
@@ -113,7 +113,8 @@ def test_lookup_api_for_prompts_and_prechecks() -> None:
     add = avx2.intrinsics["_mm256_add_epi32"]
     assert add.elem == "int32" and "wrap" in add.semantics and add.flags == ("-mavx2",)
     assert avx2.intrinsics["_mm256_fmadd_ps"].flags == ("-mfma",)
-    assert isa_flags("avx2") == ("-mavx2", "-mfma")
+    assert isa_flags("avx2") == ("-mavx2", "-mfma", "-mbmi2")  # BMI2: AVX2 compress (pdep / pext)
+    assert avx2.intrinsics["_pext_u64"].flags == ("-mbmi2",)
     assert "-mavx512bw" in isa_flags("avx512")
     known = known_intrinsics()
     assert known["_mm256_add_epi32"] == "avx2" and known["_mm512_add_epi32"] == "avx512"

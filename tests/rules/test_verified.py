@@ -24,7 +24,6 @@ REFUSED = {
     ("cond_store_uint16", "avx2"): "under a mask",
     ("widen_int64", "avx2"): "no conversion from int64",
     ("widen_uint64", "avx2"): "no conversion from uint64",
-    ("compress", "avx2"): "needs AVX-512",
     # AVX2 has no 64-bit arithmetic shift right (signed division by 2^k needs one).
     ("div_pow2_i64", "avx2"): "no shr for 4 int64",
     # fminf of two values that can both be zero: the zero's sign depends on gcc's operand order.
@@ -224,6 +223,14 @@ REFUSED.update({(name, "avx2"): "needs AVX-512" for name in ("compress_int8", "c
 if not _host_has_vbmi2():
     REFUSED.update({(name, "avx512"): "which this CPU lacks" for name in ("compress_int8", "compress_uint16")})
 EXPECTED_FAMILY.update({"compress_int8": "compress", "compress_uint16": "compress"})
+
+
+def test_avx2_compress_packs_lane_indices_with_bmi2(verified: dict[str, CaseResult]) -> None:
+    """AVX2 has no vpcompress: pext/pdep give the selected lanes' indices, one permute moves them, and a
+    masked store writes exactly their count (no element past the packed ones is touched)."""
+    cand = verified["compress"].results["avx2"].candidate
+    assert "_pext_u64" in cand.function and "_mm256_maskstore_ps" in cand.function
+    assert "-mbmi2" in cand.flags
 
 
 def test_byte_compress_runs_one_lane_per_byte(verified: dict[str, CaseResult]) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from simdlens.analysis.build import accesses_of
+from simdlens.analysis.scans import first_order_scan
 from simdlens.analysis.ir import (
     Access,
     ArgReduce,
@@ -60,6 +61,7 @@ INFORMATIONAL = frozenset({
     "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
     "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
+    "scan",
 })
 # Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
 ALREADY_VECTORIZED = frozenset({"intrinsics", "simdlens_rewrite"})
@@ -141,6 +143,11 @@ class _Judge:
             pk = next(s for s in stmts if isinstance(s, Pack))
             return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
         reds = [s for s in stmts if isinstance(s, (Reduce, ArgReduce))]
+        if "scan" in self.facts:
+            what = ("a first-order linear recurrence: each element is a multiple of the one before it plus a "
+                    "term" if "linear_recurrence" in self.facts else "a running sum: each element adds the one before it")
+            return Reason("scan", f"{what}. Compilers leave this recurrence scalar; a SIMD scan computes a vector "
+                          "of results at once", self.site.header)
         if reds:
             names = sorted({s.var if isinstance(s, Reduce) else s.value_var for s in reds})
             kinds = sorted({_red_word(s) for s in reds})
@@ -262,8 +269,12 @@ class _Judge:
                     si, ai = index_of[id(wtop)], index_of[id(atop)]
                     self._pair(w, si, a, ai, aw, arr, edges, backward)
         lanes: list[int] = []
+        scan = first_order_scan(loop) if backward else None
         for src, dst, k, w, a, kind in backward:
             cyclic = src == dst or _reaches(edges, dst, src)
+            if scan is not None and k == 1 and w.root == scan.target.root:
+                self._scan_found(scan)
+                continue
             if not cyclic:
                 self.facts.add("reorder")
                 self.reasons.append(Reason("reorder", f"{_show(a, iv)} and {_show(w, iv)} ({kind}, distance {k}) need the "
@@ -286,6 +297,16 @@ class _Judge:
                     self.reasons.append(Reason("distance", msg, a.span))
         if lanes:
             self.max_lanes = min(lanes)
+
+    def _scan_found(self, scan: Any) -> None:
+        """The one recurrence is a running sum: a SIMD scan handles it (reassociating float additions)."""
+        self.facts.add("scan")
+        if scan.factor is not None:
+            self.facts.add("linear_recurrence")
+        if scan.elem.is_float:
+            self.facts.add("float_reduction")
+            self.reasons.append(Reason("float_reduction", "a SIMD scan reorders the floating-point operations of "
+                                       "the recurrence: the results can differ in the last bits", scan.target.span))
 
     def _scalar_edges(self) -> set[tuple[int, int]]:
         """Statement i defines a temporary that statement j > i uses: i must stay before j."""

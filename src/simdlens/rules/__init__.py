@@ -37,6 +37,7 @@ from simdlens.core import (
 from simdlens.rules.idioms import rule_name
 from simdlens.rules.lower import Lowered, Lowering, Unsupported
 from simdlens.rules.scalar import ScalarPrinter
+from simdlens.rules.scan import ScanLowering
 from simdlens.rules.tables import IsaTable, TableError, available_isas, isa_flags, known_intrinsics, load_isa
 from simdlens.rules.text import (
     enclosing_function_start,
@@ -113,8 +114,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         return rename_text(text, user_names) if user_names else text
 
     options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
-    in_kernel = Lowering(loop, table, to_kernel, **options).build()  # type: ignore[arg-type]
-    in_user = Lowering(loop, table, to_user, **options).build()  # type: ignore[arg-type]
+    lowering = ScanLowering if "scan" in analysis.facts else Lowering  # a running sum: the scan algorithm
+    in_kernel = lowering(loop, table, to_kernel, **options).build()  # type: ignore[arg-type]
+    in_user = lowering(loop, table, to_user, **options).build()  # type: ignore[arg-type]
     rule = rule_name(in_kernel.features, loop)
     caveats = list(in_kernel.caveats)
 

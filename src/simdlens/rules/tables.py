@@ -28,7 +28,7 @@ PLACEHOLDERS = frozenset({"a", "b", "c", "d", "p", "m", "t", "e", "x", "args", "
 # Memory operations touch exactly `width` bits, so a 64-bit access never falls back to a 128-bit row.
 MEMORY_OPS = frozenset({"load", "store", "maskload", "maskstore"})
 
-_INTRINSIC = re.compile(r"\b_mm(?:256|512)?_\w+")
+_INTRINSIC = re.compile(r"\b_mm(?:256|512)?_\w+|\b_p(?:ext|dep)_u(?:32|64)\b")
 _FIELD = re.compile(r"\{(\w+)\}")
 
 

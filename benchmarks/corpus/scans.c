@@ -1,0 +1,74 @@
+/* simdlens benchmark corpus: recurrences a SIMD scan computes (compilers leave them scalar). */
+#include <stddef.h>
+#include <stdint.h>
+
+// bench: domain=scan category=scan expect=vectorizable
+void cumulative_histogram(uint32_t *restrict cdf, const uint32_t *restrict hist, int bins)
+{
+    cdf[0] = hist[0];
+    for (int b = 1; b < bins; b++)
+        cdf[b] = cdf[b - 1] + hist[b];
+}
+
+// bench: domain=scan category=scan expect=vectorizable
+void integral_row(float *restrict acc, const float *restrict row, int width)
+{
+    for (int x = 1; x < width; x++)
+        acc[x] = acc[x - 1] + row[x];
+}
+
+// bench: domain=scan category=scan expect=vectorizable
+void running_energy(double *restrict e, const float *restrict s, int n)
+{
+    for (int i = 1; i < n; i++)
+        e[i] = e[i - 1] + (double)s[i] * s[i];
+}
+
+// bench: domain=scan category=scan expect=vectorizable
+void offsets_from_sizes(int64_t *restrict offset, const int32_t *restrict size, int count)
+{
+    for (int i = 1; i < count; i++)
+        offset[i] = offset[i - 1] + size[i - 1];
+}
+
+// bench: domain=scan category=scan expect=vectorizable
+void in_place_prefix(int32_t *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        v[i] += v[i - 1];
+}
+
+// bench: domain=scan category=linear_recurrence expect=vectorizable
+void leaky_integrator(float *restrict y, const float *restrict x, float leak, int n)
+{
+    for (int i = 1; i < n; i++)
+        y[i] = leak * y[i - 1] + x[i];
+}
+
+// bench: domain=scan category=linear_recurrence expect=vectorizable
+void varying_gain_iir(float *restrict y, const float *restrict g, const float *restrict x, int n)
+{
+    for (int i = 1; i < n; i++)
+        y[i] = g[i] * y[i - 1] + x[i];
+}
+
+// bench: domain=scan category=linear_recurrence expect=vectorizable
+void compound_balance(double *restrict bal, const double *restrict rate, const double *restrict deposit, int months)
+{
+    for (int m = 1; m < months; m++)
+        bal[m] = bal[m - 1] * rate[m] + deposit[m];
+}
+
+// bench: domain=scan category=recurrence expect=not_vectorizable
+void logistic_chain(float *x, float r, int n)
+{
+    for (int i = 1; i < n; i++)
+        x[i] = r * x[i - 1] * (1.0f - x[i - 1]);
+}
+
+// bench: domain=scan category=recurrence expect=not_vectorizable
+void second_order(float *restrict y, const float *restrict x, float a1, float a2, int n)
+{
+    for (int i = 2; i < n; i++)
+        y[i] = x[i] + a1 * y[i - 1] + a2 * y[i - 2];
+}

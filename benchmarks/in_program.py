@@ -1,0 +1,256 @@
+"""In-program check: is every rewrite simdlens offers as a win faster in a program, as claimed?
+
+The sandbox measures an extracted kernel; the user runs their whole function inside their program. For
+every candidate `simdlens scan` verifies and measures faster than `-O3 -march=native` (its headline
+ratio at least `summary.WIN_MARGIN`), this script
+
+1. applies the candidate's edits to a copy of its file (as the code action does);
+2. builds a program that links the ORIGINAL file and the EDITED file, both with
+   `-O3 -march=native -falign-functions=64 -falign-loops=64` (the compiler's best against the rewrite;
+   the edited file's ISA guard is on because -march=native enables the ISA);
+3. calls the user's own function (found and driven as in `apply_audit.py`: buffers, sizes, scalars) at
+   each size of `--sizes` (default 4096 and 1,048,576 elements: in L1/L2 and from memory), both through
+   function pointers, in rounds that alternate which variant goes first, each sample repeating the
+   call for about 5 ms; the ratio of a round is original / edited time;
+4. runs that program in `--processes` separate processes and reports the median of the per-process
+   medians, with the min–max of the per-process medians.
+
+A claim "holds" when the in-program ratio at the size it was measured at is above 1.0 (the rewrite is
+faster where the user calls it); the table also shows the memory-bound size. Exit status: 0 when every
+offered win holds at its claimed size, 1 otherwise, 2 on usage errors.
+
+Usage: .venv/bin/python benchmarks/in_program.py [PATH...] [--isa avx2] [--sizes 4096,1048576]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from apply_audit import (  # noqa: E402  (a sibling script, not a package)
+    DRIVER_RUNTIME,
+    ROOT,
+    Signature,
+    Unsupported,
+    _compile,
+    _compiler,
+    _edited_tu,
+    apply_edits,
+    function_signature,
+)
+
+from simdlens.analysis.parse import language_for  # noqa: E402
+from simdlens.sandbox.cpu import host_cpu  # noqa: E402
+from simdlens.summary import WIN_MARGIN  # noqa: E402
+
+BUILD = ["-O3", "-march=native", "-falign-functions=64", "-falign-loops=64", "-ffp-contract=off"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    file: Path
+    function: str
+    line: int
+    isa: str
+    origin: str
+    claimed: dict[int, float]  # n -> median ratio vs -O3 -march=native the scan measured
+    candidate: dict  # type: ignore[type-arg]
+
+
+@dataclass(frozen=True)
+class InProgram:
+    claim: Claim
+    ratios: dict[int, tuple[float, float, float]]  # n -> (median, lo, hi) across processes
+    note: str = ""
+
+    def holds(self) -> bool:
+        sizes = [n for n in self.claim.claimed if n in self.ratios] or list(self.ratios)
+        return bool(sizes) and all(self.ratios[n][0] > 1.0 for n in sizes)
+
+
+def scan(paths: list[Path], isa: str, quick: bool) -> dict:  # type: ignore[type-arg]
+    cmd = [sys.executable, "-m", "simdlens", "scan", "--json", "--isa", isa, "--no-cache",
+           *(("--quick",) if quick else ()), *map(str, paths)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=3600)
+    if proc.returncode != 0:
+        raise SystemExit(f"in_program: simdlens scan failed: {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout)
+
+
+def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
+    """The candidates the product offers as wins: verified, headline ratio vs native >= WIN_MARGIN."""
+    out = []
+    for f in doc["files"]:
+        for loop in f["loops"]:
+            for c in loop["candidates"]:
+                sp = c.get("speedup") or {}
+                if c["status"] != "verified" or (sp.get("vs_native_autovec") or 0) < WIN_MARGIN:
+                    continue
+                sizes = (c.get("measurement") or {}).get("sizes") or []
+                claimed = {s["n"]: s["vs_native_autovec"]["median"] for s in sizes if s.get("vs_native_autovec")}
+                out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
+                                 c["isa"], c["origin"], claimed, c))
+    return out
+
+
+def timing_driver(sig: Signature, sizes: list[int], rounds: int) -> str:
+    """A main() that times the original and the edited function, alternating, at each size."""
+    P = sig.params
+    L = ["extern __typeof__(&" + sig.name + ") aud_edit_ptr;", DRIVER_RUNTIME.replace("AUD_SIZES", "1"),
+         "#include <time.h>",
+         "static double aud_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); "
+         "return t.tv_sec * 1e9 + t.tv_nsec; }",
+         "static volatile double aud_sink;"]
+    for i, p in enumerate(P):
+        L.append(f"typedef {p.ctype} aud_t{i};")
+    L.append("int main(void) {")
+    L.append(f"    static const size_t aud_ns[] = {{{', '.join(map(str, sizes))}}};")
+    L.append(f"    __typeof__(&{sig.name}) volatile aud_fn[2] = {{&{sig.name}, aud_edit_ptr}};")
+    L.append("    for (size_t si = 0; si < sizeof aud_ns / sizeof aud_ns[0]; si++) {")
+    L.append("    size_t n = aud_ns[si], cnt = 8 * n + 128;")
+    L.append("    aud_rng = 0x9E3779B97F4A7C15ull ^ n;")
+    args: list[list[str]] = [[], []]
+    for i, p in enumerate(P):
+        t = f"aud_t{i}"
+        if p.kind == "buffer":
+            for v in (0, 1):
+                L.append(f"    {t} *aud_b{v}_{i} = ({t} *)malloc(cnt * sizeof({t}) + 64);")
+            L.append(f"    aud_fill(aud_b0_{i}, cnt, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), AUD_ISBOOL({t}), 0, "
+                     f"{int(p.index_like)}, n);")
+            L.append(f"    memcpy(aud_b1_{i}, aud_b0_{i}, cnt * sizeof({t}));")
+            for v in (0, 1):
+                args[v].append(f"aud_b{v}_{i} + 32")
+        elif p.kind == "size":
+            L.append(f"    {t} aud_s{i} = ({t})n;")
+            args[0].append(f"aud_s{i}")
+            args[1].append(f"aud_s{i}")
+        elif p.kind == "dim":
+            L.append(f"    {t} aud_s{i} = ({t})3;")
+            args[0].append(f"aud_s{i}")
+            args[1].append(f"aud_s{i}")
+        elif p.kind == "scalar":
+            L.append(f"    {t} aud_s{i} = AUD_ISFLT({t}) ? ({t})0.75 : ({t})(1 + (long)(aud_next() % 7));")
+            args[0].append(f"aud_s{i}")
+            args[1].append(f"aud_s{i}")
+        else:
+            raise Unsupported(f"parameter {p.name}: a {p.kind} is not driven by the timing program")
+    calls = []
+    for v in (0, 1):
+        call = f"aud_fn[{v}]({', '.join(args[v])})"
+        calls.append(f"{call};" if sig.returns_void else f"aud_sink += (double){call};")
+    L.append(f"    double one = aud_now(); {calls[0]} one = aud_now() - one;")
+    L.append("    long reps = one > 0 ? (long)(5e6 / one) : 1000; if (reps < 1) reps = 1;")
+    L.append(f"    for (int r = 0; r < {rounds}; r++) {{")
+    L.append("        double ns[2];")
+    L.append("        for (int k = 0; k < 2; k++) {")
+    L.append("            int v = (r + k) % 2;")
+    L.append("            double t0 = aud_now();")
+    L.append(f"            if (v == 0) for (long q = 0; q < reps; q++) {{ {calls[0]} }}")
+    L.append(f"            else for (long q = 0; q < reps; q++) {{ {calls[1]} }}")
+    L.append("            ns[v] = (aud_now() - t0) / reps; }")
+    L.append('        printf("n=%zu orig=%.1f edit=%.1f\\n", n, ns[0], ns[1]); }')
+    for i, p in enumerate(P):
+        if p.kind == "buffer":
+            L.append(f"    free(aud_b0_{i}); free(aud_b1_{i});")
+    L.append("    }")
+    L.append("    return 0; }")
+    return "\n".join(L) + "\n"
+
+
+def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: Path) -> InProgram:
+    path = claim.file if claim.file.is_absolute() else ROOT / claim.file
+    language = language_for(path) or "c"
+    if language != "c":
+        return InProgram(claim, {}, "C++ files are not driven by this script")
+    original = path.read_bytes().decode("utf-8")
+    edited = apply_edits(original, claim.candidate["edits"])
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "original.c").write_text(original, encoding="utf-8")
+    (work / "edited.c").write_text(edited, encoding="utf-8")
+    line0 = claim.line - 1
+    try:
+        sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
+        driver = timing_driver(sig, sizes, rounds)
+    except Unsupported as e:
+        return InProgram(claim, {}, f"skipped: {e}")
+    (work / "driver.c").write_text(f"#include \"{work / 'original.c'}\"\n" + driver, encoding="utf-8")
+    (work / "edit_tu.c").write_text(_edited_tu(work / "edited.c", edited, sig.name, language), encoding="utf-8")
+    cc = _compiler(language)
+    inc = ["-I", str(path.parent)]
+    for src, obj in (("driver.c", "driver.o"), ("edit_tu.c", "edit_tu.o")):
+        ok, msg = _compile([cc, *BUILD, "-w", *inc, "-c", str(work / src), "-o", str(work / obj)], work)
+        if not ok:
+            return InProgram(claim, {}, f"skipped: build failed: {msg}")
+    subprocess.run(["objcopy", "--keep-global-symbol=aud_edit_ptr", str(work / "edit_tu.o")], check=True, cwd=work)
+    ok, msg = _compile([cc, str(work / "driver.o"), str(work / "edit_tu.o"), "-lm", "-o", str(work / "timing")], work)
+    if not ok:
+        return InProgram(claim, {}, f"skipped: link failed: {msg}")
+    per_process: dict[int, list[float]] = {}
+    for _ in range(processes):
+        out = subprocess.run([str(work / "timing")], capture_output=True, text=True, timeout=600, cwd=work).stdout
+        rounds_by_n: dict[int, list[float]] = {}
+        for line in out.splitlines():
+            fields = dict(kv.split("=") for kv in line.split())
+            n, orig, edit = int(fields["n"]), float(fields["orig"]), float(fields["edit"])
+            if edit > 0:
+                rounds_by_n.setdefault(n, []).append(orig / edit)
+        for n, rs in rounds_by_n.items():
+            per_process.setdefault(n, []).append(statistics.median(rs))
+    ratios = {n: (statistics.median(v), min(v), max(v)) for n, v in per_process.items()}
+    return InProgram(claim, ratios)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("paths", nargs="*", type=Path, help="C files or directories (default: benchmarks/corpus/)")
+    ap.add_argument("--isa", default=None, help="the ISA to rewrite for (default: the best this CPU runs)")
+    ap.add_argument("--sizes", default="4096,1048576", help="element counts to call the function with")
+    ap.add_argument("--rounds", type=int, default=9, help="alternating rounds per process (default 9)")
+    ap.add_argument("--processes", type=int, default=3, help="separate processes (default 3)")
+    ap.add_argument("--quick", action="store_true", help="pass --quick to the scan (claims at one size)")
+    ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = ap.parse_args(argv)
+    isa = args.isa or host_cpu().best_isa
+    if isa is None:
+        print("in_program: this CPU runs neither AVX2 nor AVX-512", file=sys.stderr)
+        return 2
+    paths = [p.resolve() for p in (args.paths or [ROOT / "benchmarks" / "corpus"])]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    claims = offered_wins(scan(paths, isa, args.quick))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="simdlens-inprog-") as tmp:
+        for k, claim in enumerate(claims):
+            row = measure(claim, sizes, args.rounds, args.processes, Path(tmp) / str(k))
+            rows.append(row)
+            print(f"  {claim.file.name}:{claim.line} {claim.function} {claim.isa}: "
+                  f"{row.note or ', '.join(f'{n}: {r[0]:.2f}x' for n, r in row.ratios.items())}", file=sys.stderr)
+    print(f"| loop | ISA | rule | claimed vs -O3 native | in program, {' / '.join(map(str, sizes))} elements | holds |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        c = row.claim
+        claimed = ", ".join(f"{v:.2f}x at {n}" for n, v in sorted(c.claimed.items()))
+        measured = row.note or " / ".join(f"{m:.2f}x ({lo:.2f}–{hi:.2f})" for m, lo, hi in
+                                          (row.ratios[n] for n in sizes if n in row.ratios))
+        print(f"| {c.file.name}:{c.line} `{c.function}` | {c.isa} | {c.origin} | {claimed} | {measured} | "
+              f"{'yes' if row.holds() else 'no' if not row.note else '—'} |")
+    measured_rows = [r for r in rows if not r.note]
+    held = sum(1 for r in measured_rows if r.holds())
+    print(f"\n{len(claims)} offered win(s); {len(measured_rows)} driven in a program; {held} faster there as claimed.")
+    if args.json:
+        args.json.write_text(json.dumps([{"file": str(r.claim.file), "line": r.claim.line, "function": r.claim.function,
+                                          "isa": r.claim.isa, "origin": r.claim.origin, "claimed": r.claim.claimed,
+                                          "in_program": {str(n): v for n, v in r.ratios.items()}, "note": r.note}
+                                         for r in rows], indent=1), encoding="utf-8")
+    return 0 if held == len(measured_rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Running sums and first-order linear recurrences: loops compilers leave scalar, SIMD scans compute.
+
+    for (i = 1; i < n; i++) b[i] = b[i - 1] + a[i];           // prefix sum of a into b
+    for (i = 1; i < n; i++) x[i] += x[i - 1];                 // in place
+    for (i = 1; i < n; i++) y[i] = c[i] * y[i - 1] + x[i];    // first-order linear recurrence (IIR)
+
+Each element depends on the one before it, so gcc and clang keep one operation per element on the
+critical path. A SIMD engineer computes W results at once: log2(W) rounds of lane shifts combine the
+pairs (factor, term) of neighbouring lanes, then one multiply-add with the last result of the previous
+vector (the carry) finishes them. `first_order_scan` recognises the loops this algorithm computes
+exactly (integer sums) or up to reassociation (floats); the analysis keeps them candidates (fact
+"scan") instead of calling them not vectorizable, and `rules.scan` lowers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simdlens.analysis.ir import Access, Binary, Call, Cast, CType, Expr, Load, LoopIR, Store, expr_type, walk_exprs
+
+# Lane types the scan keeps in their own width: the sum wraps (integers) or rounds (floats) like C's.
+SCAN_TYPES = frozenset({"int32", "uint32", "int64", "uint64", "float", "double"})
+# Narrower integers: C sums them in int and truncates the result, which wrapping lanes reproduce.
+NARROW_TYPES = frozenset({"int8", "uint8", "int16", "uint16"})
+
+
+@dataclass(frozen=True)
+class FirstOrderScan:
+    """`target[i] = factor(i) * target[i - 1] + term(i)`; `factor` None means 1 (a running sum).
+
+    Neither expression reads an element of target other than target[i] itself (its old value)."""
+
+    target: Access
+    term: Expr
+    elem: CType
+    factor: Expr | None = None
+
+
+def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
+    """The scan this loop computes, or None when it is anything else."""
+    if loop.step != 1 or len(loop.body) != 1:
+        return None
+    store = loop.body[0]
+    if not isinstance(store, Store) or not _contiguous(store.access):
+        return None
+    target, value = store.access, store.value
+    if target.elem.name in NARROW_TYPES:
+        return _narrow_sum(target, value)
+    if target.elem.name not in SCAN_TYPES or not isinstance(value, Binary) or value.type.name != target.elem.name:
+        return None
+    found = _split(value, target)
+    if found is None:
+        return None
+    factor, term = found
+    if factor is not None and not target.elem.is_float:
+        return None  # signed products overflow (undefined in the loop itself); sums wrap the same way
+    for e in (term, *((factor,) if factor is not None else ())):
+        if not _clean(e, target):
+            return None
+    return FirstOrderScan(target, term, target.elem, factor)
+
+
+def _narrow_sum(target: Access, value: Expr) -> FirstOrderScan | None:
+    """`out[i] = (int16_t)(out[i - 1] + d[i])`: C adds in int and truncates; 8/16-bit lanes that wrap
+    give the same bits (truncation commutes with addition modulo 2^bits)."""
+    if isinstance(value, Cast) and value.type.name == target.elem.name:
+        value = value.operand
+    if not isinstance(value, Binary) or value.op != "+" or value.type.is_float or value.type.bits < target.elem.bits:
+        return None
+    for prev_side, term in ((value.lhs, value.rhs), (value.rhs, value.lhs)):
+        if isinstance(prev_side, Cast) and _previous(prev_side.operand, target) and not expr_type(term).is_float:
+            if not _clean(term, target):
+                return None
+            return FirstOrderScan(target, Cast(term, target.elem), target.elem)
+    return None
+
+
+def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:
+    """(factor, term) of `value` as a function of the previous element, or None."""
+    if value.op == "+":
+        for prev_side, term in ((value.lhs, value.rhs), (value.rhs, value.lhs)):
+            if _previous(prev_side, target):
+                return None, term
+            factor = _times_previous(prev_side, target)
+            if factor is not None:
+                return factor, term
+    # `x[i] -= l[i] * x[i - 1]` is one too (factor -l[i]), but its terms cancel: the reassociated results
+    # can differ by more than any tolerance the sandbox can justify, so it stays a recurrence
+    return None
+
+
+def _times_previous(e: Expr, target: Access) -> Expr | None:
+    if isinstance(e, Binary) and e.op == "*" and e.type.name == target.elem.name:
+        if _previous(e.rhs, target):
+            return e.lhs
+        if _previous(e.lhs, target):
+            return e.rhs
+    return None
+
+
+def _clean(e: Expr, target: Access) -> bool:
+    """`e` reads only contiguous elements, and of target only the one being replaced."""
+    for x in walk_exprs(e):
+        if isinstance(x, Load):
+            a = x.access
+            if not _contiguous(a):
+                return False
+            if a.root == target.root and (a.base, a.offset, a.symbolic) != (target.base, target.offset,
+                                                                             target.symbolic):
+                return False
+        elif isinstance(x, Call):
+            return False  # a call's lanes would need the math-call rules too
+    return True
+
+
+def _contiguous(a: Access) -> bool:
+    return a.coeff == 1 and a.index is None
+
+
+def _previous(e: Expr, target: Access) -> bool:
+    """`e` reads the element the previous iteration stored."""
+    if not isinstance(e, Load):
+        return False
+    a = e.access
+    return (_contiguous(a) and a.root == target.root and a.base == target.base and a.symbolic == target.symbolic
+            and a.offset == target.offset - 1 and a.elem.name == target.elem.name)

@@ -1,0 +1,118 @@
+"""The scan rule: `x[i] = factor(i) * x[i - 1] + term(i)` (factor 1: a running sum) as an in-register
+SIMD scan.
+
+One vector step computes VF results at once. Each lane holds the pair (factor, term) of its iteration;
+log2(VF) rounds combine every lane with the lane k below it (k = 1, 2, 4, …):
+
+    term[j]   = factor[j] * term[j - k] + term[j]        (a running sum: term[j] += term[j - k])
+    factor[j] = factor[j] * factor[j - k]
+
+with lanes moved up by the table rows `scan_shift1`, `scan_shift2`, … (the k lowest lanes filled with
+the identity: term 0, factor 1). Then lane j holds the composition of iterations up to j, and
+`factor * carry + term` (the carry: every lane holding the last result of the previous step, table
+row `last_lane`) gives the VF results. The chain left between vectors is one multiply-add and one
+permute per VF elements instead of one per element. The remainder runs the loop's own statement.
+
+Integer sums wrap exactly as the scalar loop's; float results are reassociated (a caveat), which the
+sandbox checks with its summation tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from simdlens.analysis.ir import Cast, Load, LoopIR
+from simdlens.analysis.scans import FirstOrderScan, first_order_scan
+from simdlens.rules.lower import Lowered, Lowering, Unsupported, _Block, _demote
+from simdlens.rules.scalar import ScalarPrinter, c_type, literal
+
+
+class ScanLowering(Lowering):
+    """Lower a loop `first_order_scan` recognises; every other shape raises `Unsupported`."""
+
+    def scan(self) -> FirstOrderScan:
+        scan = first_order_scan(self.loop)
+        if scan is None:
+            raise Unsupported("the running sum has a shape the scan rule does not cover")
+        return scan
+
+    def build(self) -> Lowered:
+        loop: LoopIR = self.loop
+        scan = self.scan()
+        elem = scan.elem.name
+        vf, iv = self.vf, self.iv
+        width = self.width(elem)
+        printer = ScalarPrinter(iv, self.rename)
+        out = [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
+               else f"{iv} = {self.rename(loop.lower)};"]
+        left = self.fresh("left")
+        out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
+        previous = printer.expr(Load(replace(scan.target, offset=scan.target.offset - 1)))
+        carry = self.fresh("carry")
+
+        # one step: the (factor, term) pairs of VF iterations, combined lane by lane, then the carry
+        self.block, self.lines, self.base = _Block(), [], iv
+        zero, one = self.zero(scan.elem), self.splat(literal(1, scan.elem), scan.elem)
+        term = scan.term
+        if scan.elem.bits < 32 and isinstance(term, Cast):  # computed in int by C, the same bits in narrow lanes
+            narrow = _demote(term.operand, scan.elem)
+            if narrow is None:
+                raise Unsupported(f"the terms of the {scan.elem.name} running sum are not plain wrapping integer sums")
+            term = narrow
+        sums = self.convert(self.expr(term), elem)
+        factor = self.convert(self.expr(scan.factor), elem) if scan.factor is not None else None
+        k = 1
+        while k < vf:
+            shifted = self.op(f"scan_shift{k}", elem, width, a=sums.name, b=zero.name, hint="shifted")
+            if factor is not None:
+                shifted = self.op("mul", elem, width, a=factor.name, b=shifted.name, hint="scaled")
+            sums = self.op("add", elem, width, a=sums.name, b=shifted.name, hint="sums")
+            if factor is not None:  # lane j's factor becomes the product of the factors of lanes 0..j
+                below = self.op(f"scan_shift{k}", elem, width, a=factor.name, b=one.name, hint="below")
+                factor = self.op("mul", elem, width, a=factor.name, b=below.name, hint="factor")
+            k *= 2
+        carried = carry if factor is None else self.op("mul", elem, width, a=factor.name, b=carry, hint="scaled").name
+        sums = self.op("add", elem, width, a=sums.name, b=carried, hint="sums")
+        store = self.fill(self.template("store", elem, width), p=self.address(scan.target), a=sums.name) + ";"
+        take_carry = f"{carry} = {self.fill(self.template('last_lane', elem, width), a=sums.name)};"
+        if factor is not None and scan.elem.is_float:
+            # Combined factors can meet inf * 0 or inf - inf where the scalar order does not (and overflow
+            # where it does not): a step with a non-finite result redoes its iterations in scalar.
+            finite = self.compare("eq", self.op("sub", elem, width, a=sums.name, b=sums.name, hint="zeroes"), zero)
+            bits = self.fill(self.template("mbits", finite.elem, finite.width), m=finite.name)
+            redo = self.fresh("lane")
+            step = [*self.lines,
+                    f"if (({bits} & {hex((1 << vf) - 1)}u) == {hex((1 << vf) - 1)}u) {{",
+                    f"    {store}", f"    {take_carry}", f"    {iv} += {vf};",
+                    "} else {",
+                    f"    for (int {redo} = 0; {redo} < {vf}; {redo}++, {iv}++) {{",
+                    *printer.stmts(loop.body, "        "), "    }",
+                    # a non-finite running value stays so: the scalar remainder finishes at scalar speed
+                    f"    if (!({previous} - {previous} == 0)) {{ {left} -= {vf}; break; }}",
+                    f"    {carry} = {self.fill(self.template('set1', elem, width), x=previous)};",
+                    "}"]
+            self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
+        else:
+            step = [*self.lines, store, take_carry, f"{iv} += {vf};"]
+        splat = self.fill(self.template("set1", elem, width), x=previous)
+        vector = [f"if ({left} >= {vf}) {{",
+                  f"    {self.ctype_of(sums)} {carry} = {splat};",
+                  *self.pre_lines(),
+                  f"    for (; {left} >= {vf}; {left} -= {vf}) {{",
+                  *("        " + line for line in step),
+                  "    }",
+                  "}"]
+        inc = f"{iv}++"
+        epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {{",
+                    *printer.stmts(loop.body, "    "), "}"]
+        if loop.runs_at_least_once:  # a do-while: the counted remainder, not the re-tested bound
+            epilogue[0] = f"for (; {left} > 0; {left}--, {inc}) {{"
+        self.features.add("scan")
+        if scan.elem.is_float:
+            what = "additions and multiplications" if scan.factor is not None else "additions"
+            self.caveat(f"reassociates floating-point {what} (a SIMD scan combines within each vector first)")
+        return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
+
+    def pre_lines(self) -> list[str]:
+        """Broadcasts of loop invariants the term needs, inside the vector branch."""
+        return ["    " + line for line in self.pre]
