@@ -13,7 +13,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import DOT_C, DOT_HEADER_LINE, RECURRENCE_HEADER_LINE, lens_title, lenses, run_command, wait_until
+from conftest import (
+    DOT_C,
+    DOT_HEADER_LINE,
+    RECURRENCE_HEADER_LINE,
+    lens_title,
+    lenses,
+    run_command,
+    wait_until,
+)
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 

@@ -26,7 +26,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from simdlens.analysis.build import accesses_of
-from simdlens.analysis.scans import first_order_scan
 from simdlens.analysis.ir import (
     Access,
     ArgReduce,
@@ -54,6 +53,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
+from simdlens.analysis.scans import first_order_scan
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
 # Reason codes that describe a vectorizable loop rather than block it.

@@ -16,7 +16,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simdlens.analysis.ir import Access, Binary, Call, Cast, CType, Expr, Load, LoopIR, Store, expr_type, walk_exprs
+from simdlens.analysis.ir import (
+    Access,
+    Binary,
+    Call,
+    Cast,
+    CType,
+    Expr,
+    Load,
+    LoopIR,
+    Store,
+    expr_type,
+    walk_exprs,
+)
 
 # Lane types the scan keeps in their own width: the sum wraps (integers) or rounds (floats) like C's.
 SCAN_TYPES = frozenset({"int32", "uint32", "int64", "uint64", "float", "double"})
