@@ -2523,6 +2523,8 @@ class _Builder:
         if f.type == "field_expression":
             obj = _strip(f.child_by_field_name("argument"))
             member = _text(f.child_by_field_name("field"))
+            if member in ("real", "imag") and not arg_nodes and obj is not None:  # std::complex's own accessors
+                return self._complex_part_call(member, obj, n)
             if obj is not None and obj.type == "identifier" and member == "size" and not arg_nodes:
                 d = self._iv_decl(_text(obj))
                 if d is not None and (d.container or (not d.pointer and self._pure_size_method(d.type))):
