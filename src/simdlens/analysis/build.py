@@ -200,6 +200,13 @@ def _ctype_of(spelling: str, ctx: Any) -> CType | None:
             t = None
         if t is not None:
             return t if t.spelling else CType(t.name, spelling.strip())
+    # `#define REAL double`: an object-like macro naming a type (until the clang pass answers it)
+    words = [w for w in spelling.split() if w not in ("const", "volatile", "static", "register")]
+    body = getattr(ctx, "macros", {}).get(words[0]) if len(words) == 1 else None
+    if body is not None and re.fullmatch(r"[A-Za-z_][\w\s]*", str(body).strip()) and str(body).strip() != words[0]:
+        t = _ctype_of(str(body).strip(), ctx)
+        if t is not None:
+            return CType(t.name, spelling.strip(), t.is_complex)
     return None
 
 
@@ -1855,10 +1862,13 @@ class _Builder:
             raise _Unsupported("pointer_write", f"the loop assigns the pointer/array {name}", node)
         if d.volatile or d.atomic:
             raise _Unsupported("volatile", f"{name} is volatile/atomic", node)
-        t = ctype_of(d.type, self.ctx)
+        t = ctype_of(_complex_spelling(d) or d.type, self.ctx)
         if t is None:
             raise _Unsupported("long_double" if "long double" in d.type else "unknown_type",
                                f"unknown type '{d.type}' of {name}", node)
+        if t.is_complex:
+            raise _Unsupported("complex", f"the loop updates the complex scalar {name} ('{t.spelling}'): complex "
+                               "reductions (sums, dot products) are not rewritten", node)
         return t
 
     def _scalar_update(self, name: str, op: str, right: tree_sitter.Node | None, e: tree_sitter.Node,
@@ -2293,11 +2303,11 @@ class _Builder:
             raise _Unsupported("unsupported", "empty expression", node)
         t = n.type
         if t == "identifier":  # the node types are tested most frequent first
-            v = self._ident(n)
-            if expr_type(v).is_complex:
-                raise _Unsupported("complex", f"{_text(n)} is a complex scalar ('{expr_type(v).spelling}'): complex "
-                                   "reductions and complex temporaries are not rewritten", n)
-            return v
+            ident = self._ident(n)
+            if expr_type(ident).is_complex:
+                raise _Unsupported("complex", f"{_text(n)} is a complex scalar ('{expr_type(ident).spelling}'): "
+                                   "complex reductions and complex temporaries are not rewritten", n)
+            return ident
         if t == "number_literal":
             c = _literal(_text(n))
             if c.type.name == "long double":
@@ -2657,10 +2667,10 @@ class _Builder:
                                "rules) is not rewritten", n)
         if op == "*":
             if a[2] is not None and b[2] is not None:
-                raise _Unsupported("complex", f"complex multiply of '{ct.spelling}' is not rewritten: C computes "
-                                   "a*b with inf/NaN recovery (Annex G, __mulsc3/__muldc3) unless -fcx-limited-range, "
-                                   "and gcc fuses its products under -mfma despite -ffp-contract=off, so no lane-wise "
-                                   "multiply matches the original exactly", n)
+                raise _Unsupported("complex", f"complex multiply of '{ct.spelling}' is not rewritten: a*b "
+                                   "recomputes inf/NaN results (C Annex G; gcc's __mulsc3/__muldc3, also behind "
+                                   "std::complex) unless -fcx-limited-range or -ffast-math, and gcc fuses its products "
+                                   "under -mfma despite -ffp-contract=off, so no lane-wise multiply matches it exactly", n)
             z, r = (a, b) if a[2] is not None else (b, a)
             assert z[1] is not None
             return self._arith("*", z[0], r[0], n), self._arith("*", z[1], r[0], n), ct
@@ -2917,7 +2927,9 @@ class _Builder:
         if cols is None or ra is None or ca is None:
             raise _Unsupported("unsupported", f"cannot flatten {_text(n)}", n)
         flat = ra.scale(cols).add(ca)
-        return Access(name, f"{name}[0]", elem, flat.coeff, flat.offset, flat.symbolic, None, node_span(n))
+        # the whole array as one pointer: `aa[0][256*i + j]` would index row 0 past its end (UB, and
+        # -fsanitize=bounds says so); `(&aa[0][0])[256*i + j]` is pointer arithmetic over the object
+        return Access(name, f"(&{name}[0][0])", elem, flat.coeff, flat.offset, flat.symbolic, None, node_span(n))
 
     def _sum_terms(self, n: tree_sitter.Node, sign: int) -> list[tuple[int, tree_sitter.Node]]:
         n = _strip(n) or n

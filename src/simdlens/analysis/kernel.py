@@ -617,9 +617,31 @@ def _int_value(text: str, ctx: Any) -> int | None:
     ev = getattr(ctx, "eval_int", None)
     try:
         v = ev(t) if ev is not None else None
+        if v is None and ev is not None and "(" in t:
+            v = ev(_expand_function_macros(t, getattr(ctx, "function_macros", {})))
     except Exception:
         return None
     return v if isinstance(v, int) else None
+
+
+def _expand_function_macros(text: str, macros: Any, depth: int = 0) -> str:
+    """`NITER(n)` with `#define NITER(n) ((n) / 2)` -> `((n) / 2)`: flat arguments only, for bounds."""
+    def one(m: re.Match[str]) -> str:
+        define = re.fullmatch(r"\s*#\s*define\s+\w+\(([^)]*)\)\s*(.*)", str(macros.get(m.group(1), "")), re.DOTALL)
+        if define is None:
+            return m.group(0)
+        params = [p.strip() for p in define.group(1).split(",") if p.strip()]
+        args = [a.strip() for a in m.group(2).split(",")] if m.group(2).strip() else []
+        if len(params) != len(args):
+            return m.group(0)
+        body = define.group(2).strip()
+        for p, a in zip(params, args, strict=True):
+            body = re.sub(r"\b" + re.escape(p) + r"\b", a, body)
+        return f"({body})"
+
+    out = re.sub(r"\b([A-Za-z_]\w*)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)", lambda m: one(m) if m.group(1) in macros
+                 else m.group(0), text)
+    return out if out == text or depth > 4 else _expand_function_macros(out, macros, depth + 1)
 
 
 def _first_last(lower: int, upper: int, cmp: str, step: int) -> tuple[int, int] | None:

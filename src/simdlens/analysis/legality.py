@@ -147,7 +147,8 @@ class _Judge:
             return Reason("reduction", f"{', '.join(kinds)} of {', '.join(names)}", self.site.header)
         def shown(a: Access) -> str:
             # a container's storage, or the parts of a complex array (`((float *)(c))`): the user's name
-            return a.root if a.base in (a.root + ".data()", f"((float *)({a.root}))", f"((double *)({a.root}))") else a.base
+            return a.root if a.base in (a.root + ".data()", f"((float *)({a.root}))", f"((double *)({a.root}))",
+                                        f"(&{a.root}[0][0])") else a.base
 
         written = sorted({shown(a) for a, w, _ in self.accs if w})
         read = sorted({shown(a) for a, w, _ in self.accs if not w} - set(written))
