@@ -522,8 +522,9 @@ def _dedupe(rs: Iterable[Reason]) -> list[Reason]:
 
 def _show(a: Access, iv: str = "i") -> str:
     """The access as the user would write it."""
+    base = a.root if a.base.startswith(("(&", "((")) else a.base  # a flattened 2-D array, a complex one's parts
     if a.index is not None:
-        return f"{a.base}[...]"
+        return f"{base}[...]"
     parts = []
     if a.coeff:
         parts.append(iv if a.coeff == 1 else f"{a.coeff}*{iv}")
@@ -532,7 +533,7 @@ def _show(a: Access, iv: str = "i") -> str:
     if a.offset or not parts:
         parts.append(str(a.offset))
     txt = "+".join(parts).replace("+-", "-")
-    return f"{a.base}[{txt}]"
+    return f"{base}[{txt}]"
 
 
 def _addr(a: Access) -> str:
