@@ -301,3 +301,16 @@ def test_edited_file_matches_the_original_on_2d_and_complex_loops(tmp_path: Path
     (tmp_path / "main.c").write_text(MAIN)
     run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"))
     assert run.returncode == 0, run.stdout[:2000] + run.stderr[:2000]
+
+
+def test_complex_parts_computed_alike_run_as_one_contiguous_loop() -> None:
+    """add / sub / scale by a real compute both parts alike: one flat loop over the parts, no shuffles;
+    conj and creal/cimag treat the parts differently and keep the de-interleaving path."""
+    loops = _loops(SOURCE_COMPLEX, "iq.c", "c")
+    for name, flat in (("cadd", True), ("csub_scale", True), ("zscale", True), ("zconj", False), ("cpower", False)):
+        a, kernel = loops[name]
+        assert kernel is not None
+        (cand,) = propose(a, kernel, "avx2", Settings(), source=SOURCE_COMPLEX).candidates
+        shuffles = any(w in cand.function for w in ("unpack", "permute", "shuffle"))
+        assert shuffles != flat, (name, cand.function)
+        assert cand.origin == ("rules:elementwise" if flat else "rules:strided"), name

@@ -34,6 +34,7 @@ from simdlens.core import (
     Span,
     TextEdit,
 )
+from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.idioms import rule_name
 from simdlens.rules.lower import Lowered, Lowering, Unsupported
 from simdlens.rules.scalar import ScalarPrinter
@@ -112,6 +113,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     def to_user(text: str) -> str:
         return rename_text(text, user_names) if user_names else text
 
+    loop = flat_parts(loop) or loop  # complex parts computed alike: one contiguous loop over the parts
     options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     in_kernel = Lowering(loop, table, to_kernel, **options).build()  # type: ignore[arg-type]
     in_user = Lowering(loop, table, to_user, **options).build()  # type: ignore[arg-type]
