@@ -10,9 +10,24 @@ creal/cimag, a real array next to the complex ones) keeps the strided-group path
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 
-from simdlens.analysis.ir import IV, Access, CType, Expr, Load, LoopIR, Store, walk_exprs
+from simdlens.analysis.ir import (
+    IV,
+    Access,
+    Binary,
+    Call,
+    Cast,
+    CType,
+    Expr,
+    Load,
+    LoopIR,
+    Select,
+    Store,
+    Unary,
+    walk_exprs,
+)
 
 PART_IV = "simdlens_part"  # the flat counter over parts: 2*i + p
 _PART_IV_TYPE = CType("int64", "long long")
@@ -52,21 +67,19 @@ def _flat(a: Access) -> Access:
     return replace(a, coeff=1)
 
 
-def _map_loads(e: Expr, fn: object) -> Expr:
+def _map_loads(e: Expr, fn: Callable[[Access], Access]) -> Expr:
     """`e` with every Load's access replaced by fn(access)."""
-    assert callable(fn)
     if isinstance(e, Load):
         return Load(fn(e.access))
-    if not is_dataclass(e):
-        return e
-    changes = {}
-    for f in fields(e):
-        v = getattr(e, f.name)
-        if isinstance(v, tuple):
-            changes[f.name] = tuple(_map_loads(x, fn) if is_dataclass(x) else x for x in v)
-        elif is_dataclass(v) and not isinstance(v, CType):
-            changes[f.name] = _map_loads(v, fn)  # type: ignore[arg-type]
-    return replace(e, **changes) if changes else e  # type: ignore[type-var]
+    if isinstance(e, Binary):
+        return replace(e, lhs=_map_loads(e.lhs, fn), rhs=_map_loads(e.rhs, fn))
+    if isinstance(e, Unary | Cast):
+        return replace(e, operand=_map_loads(e.operand, fn))
+    if isinstance(e, Select):
+        return replace(e, cond=_map_loads(e.cond, fn), then=_map_loads(e.then, fn), else_=_map_loads(e.else_, fn))
+    if isinstance(e, Call):
+        return replace(e, args=tuple(_map_loads(x, fn) for x in e.args))
+    return e  # Const, Var, IV
 
 
 def _moved(e: Expr) -> Expr:
