@@ -208,7 +208,9 @@ MAIN = r"""
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-extern double G[100][200];
+extern double G[100][200], G2[100][200];
+void global_rows(int rows, int cols, double s);
+void original_global_rows(int rows, int cols, double s);
 void fixed_param(int n, int m, double A[100][200], const double B[100][200]);
 void original_fixed_param(int n, int m, double A[100][200], const double B[100][200]);
 void row_pointer(int n, double (*A)[64], const double (*B)[64]);
@@ -258,6 +260,13 @@ int main(void) {
             bad |= same(A1, A2, sizeof A1, "flat", n * 1000 + m);
         }
         fill();
+        for (int cols = 0; cols <= 200; cols += 13) {
+            fill();
+            memcpy(G, B, sizeof B); memcpy(G2, B, sizeof B);
+            global_rows(n, cols, 1.5); original_global_rows(n, cols, 1.5);
+            bad |= same(G, G2, sizeof G, "global_rows", n * 1000 + cols);
+        }
+        fill();
         row_pointer(n, (double (*)[64])&A1[0][0], (const double (*)[64])&B[0][0]);
         original_row_pointer(n, (double (*)[64])&A2[0][0], (const double (*)[64])&B[0][0]);
         bad |= same(A1, A2, sizeof A1, "row_pointer", n);
@@ -280,7 +289,7 @@ def test_edited_file_matches_the_original_on_2d_and_complex_loops(tmp_path: Path
     """The code action's edits, applied to the user's file and built with gcc, against the original."""
     if not host_cpu().runs(isa):
         pytest.skip(f"this CPU does not run {isa}")
-    wanted = {"fixed_param", "row_pointer", "vla", "flat", "zconj", "cadd"}
+    wanted = {"fixed_param", "row_pointer", "vla", "global_rows", "flat", "zconj", "cadd"}
     source = SOURCE_2D + SOURCE_COMPLEX.split(b"void cadd(")[0] + b"void cadd(" + \
         SOURCE_COMPLEX.split(b"void cadd(")[1].split(b"void csub_scale(")[0] + \
         b"void zconj(" + SOURCE_COMPLEX.split(b"void zconj(")[1].split(b"void cpower(")[0]
@@ -295,8 +304,7 @@ def test_edited_file_matches_the_original_on_2d_and_complex_loops(tmp_path: Path
             edits[(e.span.start_byte, e.span.end_byte, e.new_text)] = e
     assert len({k[2] for k in edits}) >= len(wanted)
     (tmp_path / "edited.c").write_bytes(apply_edits(source, tuple(edits.values())))
-    original = source.replace(b"double G[100][200];", b"extern double G[100][200];")
-    original = original.replace(b"void ", b"void original_")
+    original = source.replace(b"G[", b"G2[").replace(b"void ", b"void original_")  # its own global
     (tmp_path / "original.c").write_bytes(original)
     (tmp_path / "main.c").write_text(MAIN)
     run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"))
