@@ -455,6 +455,13 @@ def _decl_shapes(node: tree_sitter.Node, kinds: _Kinds, text: str) -> list[_Decl
                 break
             else:
                 break
+        if name in ("complex", "_Complex", "__complex__"):
+            # `double complex s = 0;` without <complex.h> seen: the parser takes `complex` for the name
+            # and `s` for an error; the variable is `s` of type `double complex`
+            err = next((c for c in (*d.children, *node.children) if c.type == "ERROR"), None)
+            real = next((c for c in err.children if c.type == "identifier"), None) if err is not None else None
+            if real is not None:
+                base, name = f"{base} {name}", _text(real)
         if name:
             out.append((name, base, pointer, tuple(extents), const, volatile, restrict, atomic, static, reference,
                         func_ptr))
