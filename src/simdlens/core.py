@@ -193,6 +193,9 @@ class Kernel:
     # None when the trip count is a constant. Other COUNT params get small values (0..4).
     size_param: str | None = None
     path: str = ""  # the user's file, for looking up its compile flags
+    # The largest size_param the arrays' declared extents allow (`double A[100][200]` with `j < n`:
+    # 200); the harness never tests or times past it. None = no declared limit.
+    size_max: int | None = None
 
 
 # --------------------------------------------------------------------------------------------------

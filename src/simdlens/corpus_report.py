@@ -35,6 +35,14 @@ class CorpusLoop:
     domain: str
     category: str
     expect: str
+    style: str = ""  # how the code is written (`style=` in the annotation, else by file; "" = textbook)
+
+
+# Corpus files written in one of the styles real code uses (issue 14), for entries without `style=`.
+STYLE_OF_FILE = {"dsp_pointers.c": "dsp_pointer", "hpc_2d.c": "hpc_2d", "complex_arith.c": "complex"}
+STYLE_NAMES = {"dsp_pointer": "DSP pointer style (`*out++ = *a++ * *b++`)",
+               "hpc_2d": "macro-heavy HPC kernels over 2-D arrays",
+               "complex": "complex arithmetic (`float complex`, typedefs)"}
 
 
 def read_corpus(root: Path) -> list[CorpusLoop]:
@@ -49,7 +57,7 @@ def read_corpus(root: Path) -> list[CorpusLoop]:
             fields = dict(kv.split("=", 1) for kv in meta.group(1).split() if "=" in kv)
             func = next((m.group(1) for m in (_FUNC.match(s) for s in lines[i + 1:i + 4]) if m), "")
             entries.append(CorpusLoop(str(path), func, fields.get("domain", "?"), fields.get("category", "?"),
-                                      fields.get("expect", "?")))
+                                      fields.get("expect", "?"), fields.get("style", STYLE_OF_FILE.get(path.name, ""))))
     return entries
 
 
@@ -238,6 +246,10 @@ def render(outcomes: Sequence[LoopOutcome], ctx: BenchContext, chart: str | None
             w(f"- `{Path(o.entry.path).name}:{o.entry.function}` ({o.entry.category}): {note}")
     w("")
 
+    styled = [o for o in outcomes if o.entry.style]
+    if styled:
+        out.extend(render_styles(styled, ctx.isas))
+
     if ctx.bench:
         w("## Speedups (best verified rewrite per loop, L1-resident size)\n")
         for isa in ctx.isas:
@@ -350,3 +362,56 @@ def write_chart(outcomes: Sequence[LoopOutcome], isas: Sequence[str], path: Path
 def _best_native(outcome: LoopOutcome, isa: str) -> float | None:
     best = outcome.best(isa)
     return _ratio(best, "vs_native_autovec") if best else None
+
+
+def _stop_reason(o: LoopOutcome, isas: Sequence[str]) -> str:
+    """Why a loop ends without a verified rewrite: the analysis' reason, the rule engine's note or the
+    sandbox's verdict, in that order (the stage that stopped it)."""
+    if o.report is None:
+        return "the analysis found no loop in this function"
+    a = o.report.analysis
+    if a.verdict.value == "not_vectorizable":
+        return f"analysis: {a.reasons[0].message}" if a.reasons else "analysis: not vectorizable"
+    if o.report.kernel is None:
+        return "no kernel could be extracted"
+    if not o.report.results:
+        return "; ".join(o.report.notes) or "rules: no rule applies"
+    r = next((r for r in o.report.results if r.candidate.isa in isas), o.report.results[0])
+    return f"sandbox ({r.candidate.isa}): {r.verdict.status.value} — {r.verdict.detail}"
+
+
+def render_styles(outcomes: Sequence[LoopOutcome], isas: Sequence[str]) -> list[str]:
+    """The section on the styles real code is written in: per style, how many loops get a verified
+    rewrite (on any ISA of the run), how many are vectorizable but end without one, how many are
+    refused, and every loop's stopping reason."""
+    out = ["## Loops written the way real code is\n",
+           "Corpus files in the styles of issue 14 (written for this project). \"verified\": a rewrite "
+           "verified by the sandbox on at least one ISA of this run; \"vectorizable, no verified rewrite\": "
+           "the analysis accepts the loop but no rewrite was verified; \"refused\": the analysis judges it not "
+           "vectorizable.\n",
+           "| style | loops | verified | vectorizable, no verified rewrite | refused |", "|---|---:|---:|---:|---:|"]
+    by_style: dict[str, list[LoopOutcome]] = defaultdict(list)
+    for o in outcomes:
+        by_style[o.entry.style].append(o)
+
+    def verified(o: LoopOutcome) -> bool:
+        return any(o.best(isa) is not None for isa in isas)
+
+    totals = [0, 0, 0, 0]
+    for style, items in sorted(by_style.items()):
+        ok = sum(1 for o in items if verified(o))
+        refused = sum(1 for o in items if not verified(o) and o.verdict in ("not_vectorizable", "missing"))
+        row = [len(items), ok, len(items) - ok - refused, refused]
+        totals = [t + x for t, x in zip(totals, row, strict=True)]
+        out.append(f"| {STYLE_NAMES.get(style, style)} | " + " | ".join(map(str, row)) + " |")
+    out.append("| **all** | " + " | ".join(map(str, totals)) + " |")
+    for style, items in sorted(by_style.items()):
+        stopped = [(o, _stop_reason(o, isas)) for o in items if not verified(o)]
+        if not stopped:
+            continue
+        out.append(f"\n{STYLE_NAMES.get(style, style)}: why the other loops stop\n")
+        for o, why in stopped:
+            out.append(f"- `{Path(o.entry.path).name}:{o.entry.function}` ({o.entry.category}, {o.verdict}): "
+                       f"{why[:300]}")
+    out.append("")
+    return out

@@ -49,3 +49,34 @@ def test_bench_subset_writes_a_report_with_the_runs_numbers(tmp_path: Path) -> N
     assert "| verdict | loops | expected by the corpus |" in text
     assert "## Candidates and the sandbox" in text
     assert "loops per minute" in text
+
+
+def test_style_corpus_files_have_their_styles_and_at_least_40_loops() -> None:
+    entries = [e for e in read_corpus(CORPUS) if e.style]
+    styles = Counter(e.style for e in entries)
+    assert styles["hpc_2d"] >= 25 and styles["complex"] >= 12
+    assert sum(styles.values()) >= 40
+
+
+@pytest.mark.sandbox
+def test_bench_reports_each_style_with_the_stage_that_stopped_every_other_loop(tmp_path: Path) -> None:
+    """The complex corpus: verified element-wise loops, and every other loop with a reason that names the
+    user's complex type or the operation C gives special semantics."""
+    out = tmp_path / "bench.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "simdlens", "bench", "--corpus", str(CORPUS), "--only", "complex_arith.c", "--no-bench",
+         "--no-chart", "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--isa", "avx2"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    section = text.split("## Loops written the way real code is")[1].split("\n## ")[0]
+    row = next(line for line in section.splitlines() if line.startswith("| complex arithmetic"))
+    loops, verified, no_rewrite, refused = (int(x) for x in row.strip("| ").split("|")[1:])
+    n = sum(1 for e in read_corpus(CORPUS) if e.path.endswith("complex_arith.c"))
+    assert loops == n and verified + no_rewrite + refused == n
+    assert verified >= 8  # add, sub, scale, conj, creal/cimag: exact, NaN and inf included
+    reasons = [line for line in section.splitlines() if line.startswith("- `complex_arith.c:")]
+    assert len(reasons) == n - verified
+    assert any("complex multiply of 'cf32'" in r for r in reasons)
+    assert any("cabsf" in r and "hypot" in r for r in reasons)

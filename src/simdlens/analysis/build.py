@@ -144,7 +144,51 @@ def _plain_spelling(spelling: str) -> str:
                                                                                   "register", "struct"))
 
 
+_COMPLEX_WORD = re.compile(r"\b(?:_Complex|__complex__|complex)\b")
+_STD_COMPLEX = re.compile(r"\b(?:std\s*::\s*)?complex\s*<\s*([^<>]+?)\s*>")
+_TYPE_NOISE = frozenset({"const", "volatile", "static", "register", "typedef", "extern", "inline"})
+
+
+def complex_type(spelling: str, ctx: Any, depth: int = 0) -> tuple[bool, CType | None]:
+    """(is it a complex type, its CType with `is_complex`) for `float complex`, `_Complex double`,
+    `std::complex<float>` and typedefs / macros naming one; (True, None) for a complex type of other
+    parts (long double, integers)."""
+    m = _STD_COMPLEX.search(spelling)
+    words = [w for w in re.findall(r"[A-Za-z_]\w*", spelling) if w not in _TYPE_NOISE]
+    if "struct" in words or "union" in words or "class" in words:
+        return False, None
+    if m is not None:
+        parts = m.group(1)
+    elif _COMPLEX_WORD.search(spelling):
+        parts = _COMPLEX_WORD.sub(" ", spelling)
+    else:
+        if len(words) != 1 or depth > 8 or ctx is None:
+            return False, None
+        typedefs = getattr(ctx, "typedefs", {})
+        td = typedefs.get(words[0])
+        if td is None:  # `typedef double _Complex z_t;` can be filed under the wrong name by the fallback reader
+            td = next((x for x in typedefs.values() if _COMPLEX_WORD.search(str(x.text))
+                       and re.search(r"\b" + re.escape(words[0]) + r"\s*;\s*$", str(x.text))), None)
+        if td is not None:  # the typedef's own text: `typedef float complex sample32f_t;`
+            inner = re.sub(r"^\s*typedef\b|\b" + re.escape(words[0]) + r"\b|;\s*$", " ", str(td.text))
+            inner = re.sub(r"^\s*using\s*=", " ", inner)
+            found, t = complex_type(inner, ctx, depth + 1)
+        else:
+            body = getattr(ctx, "macros", {}).get(words[0])
+            if body is None:
+                return False, None
+            found, t = complex_type(str(body), ctx, depth + 1)
+        return found, (CType(t.name, spelling.strip(), True) if t is not None else None)
+    part = _ctype_of(" ".join(parts.split()), ctx) if parts.strip() else None
+    if part is None or not part.is_float or part.is_complex:
+        return True, None
+    return True, CType(part.name, " ".join(spelling.split()), True)
+
+
 def _ctype_of(spelling: str, ctx: Any) -> CType | None:
+    is_complex, cx = complex_type(spelling, ctx)
+    if is_complex:
+        return cx
     s = " ".join(w for w in spelling.replace("std::", "").split() if w not in ("const", "volatile", "static",
                                                                                 "register", "struct"))
     name = _BUILTIN.get(s)
@@ -158,6 +202,13 @@ def _ctype_of(spelling: str, ctx: Any) -> CType | None:
             t = None
         if t is not None:
             return t if t.spelling else CType(t.name, spelling.strip())
+    # `#define REAL double`: an object-like macro naming a type (until the clang pass answers it)
+    words = [w for w in spelling.split() if w not in ("const", "volatile", "static", "register")]
+    body = getattr(ctx, "macros", {}).get(words[0]) if len(words) == 1 else None
+    if body is not None and re.fullmatch(r"[A-Za-z_][\w\s]*", str(body).strip()) and str(body).strip() != words[0]:
+        t = _ctype_of(str(body).strip(), ctx)
+        if t is not None:
+            return CType(t.name, spelling.strip(), t.is_complex)
     return None
 
 
@@ -406,6 +457,13 @@ def _decl_shapes(node: tree_sitter.Node, kinds: _Kinds, text: str) -> list[_Decl
                 break
             else:
                 break
+        if name in ("complex", "_Complex", "__complex__"):
+            # `double complex s = 0;` without <complex.h> seen: the parser takes `complex` for the name
+            # and `s` for an error; the variable is `s` of type `double complex`
+            err = next((c for c in (*d.children, *node.children) if c.type == "ERROR"), None)
+            real = next((c for c in err.children if c.type == "identifier"), None) if err is not None else None
+            if real is not None:
+                base, name = f"{base} {name}", _text(real)
         if name:
             out.append((name, base, pointer, tuple(extents), const, volatile, restrict, atomic, static, reference,
                         func_ptr))
@@ -2023,6 +2081,8 @@ class _Builder:
                 return [Let(name, t, convert(value, t), node_span(e))]
             return self._scalar_update(name, op, right, e, cond)
         acc = self._access(left)
+        if acc.elem.is_complex:
+            return self._complex_store(acc, op, right, e)
         value = self._expr(right)
         if op != "=":
             value = self._arith(op[:-1], Load(acc), value, e)
@@ -2056,10 +2116,13 @@ class _Builder:
             raise _Unsupported("pointer_write", f"the loop assigns the pointer/array {name}", node)
         if d.volatile or d.atomic:
             raise _Unsupported("volatile", f"{name} is volatile/atomic", node)
-        t = ctype_of(d.type, self.ctx)
+        t = ctype_of(_complex_spelling(d) or d.type, self.ctx)
         if t is None:
             raise _Unsupported("long_double" if "long double" in d.type else "unknown_type",
                                f"unknown type '{d.type}' of {name}", node)
+        if t.is_complex:
+            raise _Unsupported("complex", f"the loop updates the complex scalar {name} ('{t.spelling}'): complex "
+                               "reductions (sums, dot products) are not rewritten", node)
         return t
 
     def _scalar_update(self, name: str, op: str, right: tree_sitter.Node | None, e: tree_sitter.Node,
@@ -2534,7 +2597,11 @@ class _Builder:
             raise _Unsupported("unsupported", "empty expression", node)
         t = n.type
         if t == "identifier":  # the node types are tested most frequent first
-            return self._ident(n)
+            ident = self._ident(n)
+            if expr_type(ident).is_complex:
+                raise _Unsupported("complex", f"{_text(n)} is a complex scalar ('{expr_type(ident).spelling}'): "
+                                   "complex reductions and complex temporaries are not rewritten", n)
+            return ident
         if t == "number_literal":
             c = _literal(_text(n))
             if c.type.name == "long double":
@@ -2552,6 +2619,9 @@ class _Builder:
             if t == "field_expression" and not self._is_container_size(n):
                 return self._member_scalar(n)
             acc = self._access(n)
+            if acc.elem.is_complex:
+                raise _Unsupported("complex", f"uses the complex value {_text(n)} ('{acc.elem.spelling}') where "
+                                   f"a real one is needed: {COMPLEX_SUPPORTED}", n)
             return Load(acc)
         if t == "binary_expression":
             op = _op(n)
@@ -2667,7 +2737,7 @@ class _Builder:
                 raise _Unsupported("atomic", f"{name} is atomic", n)
             if d.pointer or d.extents or d.container:
                 raise _Unsupported("pointer_value", f"uses the pointer/array {name} as a value", n)
-            ct = ctype_of(d.type, self.ctx)
+            ct = ctype_of(_complex_spelling(d) or d.type, self.ctx)
             if ct is None:
                 raise _Unsupported("long_double" if "long double" in d.type else "unknown_type",
                                    f"unknown type '{d.type}' of {name}", n)
@@ -2788,6 +2858,8 @@ class _Builder:
         if f.type == "field_expression":
             obj = _strip(f.child_by_field_name("argument"))
             member = _text(f.child_by_field_name("field"))
+            if member in ("real", "imag") and not arg_nodes and obj is not None:  # std::complex's own accessors
+                return self._complex_part_call(member, obj, n)
             if obj is not None and obj.type == "identifier" and member == "size" and not arg_nodes:
                 d = self._iv_decl(_text(obj))
                 if d is not None and (d.container or (not d.pointer and self._pure_size_method(d.type))):
@@ -2799,6 +2871,8 @@ class _Builder:
             raise _Unsupported("call", f"calls {fname}", n)
         if self._is_func_ptr(fname):
             raise _Unsupported("function_pointer", f"calls through the function pointer {fname}", n)
+        if fname in _COMPLEX_CALLS and len(arg_nodes) == 1:
+            return self._complex_part_call(fname, arg_nodes[0], n)
         args = [self._expr(a) for a in arg_nodes]
         if self.cpp and fname in ("std::max", "std::min", "max", "min") and len(args) == 2 and fname.startswith("std"):
             a, b = args
@@ -2864,6 +2938,106 @@ class _Builder:
 
     # ---- array accesses -------------------------------------------------------------------------------
 
+    # ---- complex numbers: interleaved (real, imaginary) pairs ------------------------------------
+
+    def _complex_parts(self, acc: Access, n: tree_sitter.Node) -> tuple[Access, Access]:
+        """The real and imaginary parts of a complex element as accesses of the array seen as its parts
+        (C11 6.2.5p13, C++ [complex.numbers]: a complex is an array of two reals)."""
+        if acc.coeff is None:
+            raise _Unsupported("complex", f"indirect access to the complex array {acc.root} ('{acc.elem.spelling}')", n)
+        part = FLOAT if acc.elem.name == "float" else DOUBLE
+        base = f"(({part.c} *)({acc.base}))"
+        sym = f"2 * ({acc.symbolic})" if acc.symbolic else ""
+        real = Access(acc.root, base, part, 2 * acc.coeff, 2 * acc.offset, sym, None, acc.span)
+        return real, Access(acc.root, base, part, 2 * acc.coeff, 2 * acc.offset + 1, sym, None, acc.span)
+
+    def _complex_value(self, node: tree_sitter.Node) -> tuple[Expr, Expr | None, CType | None]:
+        """(real part, imaginary part or None for a real value, the complex type or None)."""
+        n = _strip(node) or node
+        t = n.type
+        if t in ("subscript_expression", "pointer_expression") and _op(n) != "&":
+            acc = self._access(n)
+            if not acc.elem.is_complex:
+                return Load(acc), None, None
+            real, imag = self._complex_parts(acc, n)
+            return Load(real), Load(imag), acc.elem
+        if t == "binary_expression" and _op(n) in ("+", "-", "*", "/"):
+            return self._complex_arith(_op(n), self._complex_value(_field(n, "left")),
+                                       self._complex_value(_field(n, "right")), n)
+        if t == "unary_expression" and _op(n) in ("-", "+"):
+            re_, im, ct = self._complex_value(_field(n, "argument"))
+            if ct is None:
+                return self._expr(n), None, None
+            if _op(n) == "+":
+                return re_, im, ct
+            return _negate(re_), _negate(im) if im is not None else None, ct
+        if t == "call_expression":
+            fname = _squash(_text(_field(n, "function")))
+            args = [a for a in _field(n, "arguments").named_children if a.type != "comment"]
+            if fname in _CONJ_CALLS and len(args) == 1:
+                re_, im, ct = self._complex_value(args[0])
+                if ct is None or im is None:
+                    raise _Unsupported("complex", f"{fname} of a real value", n)
+                return re_, _negate(im), ct
+        return self._expr(n), None, None
+
+    def _complex_arith(self, op: str, a: tuple[Expr, Expr | None, CType | None],
+                       b: tuple[Expr, Expr | None, CType | None], n: tree_sitter.Node) -> tuple[Expr, Expr | None, CType | None]:
+        if a[2] is None and b[2] is None:
+            return self._arith(op, a[0], b[0], n), None, None
+        ct = a[2] or b[2]
+        assert ct is not None
+        if op == "/":
+            raise _Unsupported("complex", f"complex division of '{ct.spelling}' (C's Annex G scaling and inf/NaN "
+                               "rules) is not rewritten", n)
+        if op == "*":
+            if a[2] is not None and b[2] is not None:
+                raise _Unsupported("complex", f"complex multiply of '{ct.spelling}' is not rewritten: a*b "
+                                   "recomputes inf/NaN results (C Annex G; gcc's __mulsc3/__muldc3, also behind "
+                                   "std::complex) unless -fcx-limited-range or -ffast-math, and gcc fuses its products "
+                                   "under -mfma despite -ffp-contract=off, so no lane-wise multiply matches it exactly", n)
+            z, r = (a, b) if a[2] is not None else (b, a)
+            assert z[1] is not None
+            return self._arith("*", z[0], r[0], n), self._arith("*", z[1], r[0], n), ct
+        real = self._arith(op, a[0], b[0], n)
+        if a[1] is None:  # real - complex: the imaginary part is negated, never computed as 0 - im
+            imag = b[1] if op == "+" or b[1] is None else _negate(b[1])
+        elif b[1] is None:
+            imag = a[1]
+        else:
+            imag = self._arith(op, a[1], b[1], n)
+        if a[2] is not None and b[2] is not None and a[2].name != b[2].name:
+            ct = a[2] if a[2].name == "double" else b[2]
+        return real, imag, ct
+
+    def _complex_store(self, acc: Access, op: str, right: tree_sitter.Node, e: tree_sitter.Node) -> list[Stmt]:
+        """`c[i] = <complex expression>`: two stores, the real part and the imaginary part."""
+        real, imag = self._complex_parts(acc, e)
+        value = self._complex_value(right)
+        if op != "=":
+            value = self._complex_arith(op[:-1], (Load(real), Load(imag), acc.elem), value, e)
+        re_v, im_v, _ct = value
+        if im_v is None:  # a real value stored into a complex: imaginary part +0
+            im_v = Const(0.0, real.elem, "0")
+        span = node_span(e)
+        return [Store(real, convert(re_v, real.elem), span), Store(imag, convert(im_v, imag.elem), span)]
+
+    def _complex_part_call(self, fname: str, arg: tree_sitter.Node, n: tree_sitter.Node) -> Expr:
+        """crealf / cimagf / std::real / std::imag of a complex value; cabsf and friends are refused."""
+        if fname in _CONJ_CALLS:
+            raise _Unsupported("complex", f"uses the complex value {_text(n)} where a real one is needed: "
+                               f"{COMPLEX_SUPPORTED}", n)
+        if fname in _ABS_CALLS:
+            raise _Unsupported("complex", f"{fname} of a complex value is not rewritten: it is hypot (scaled against "
+                               "overflow, correctly rounded), which sqrt(re*re + im*im) does not match exactly", n)
+        re_, im, ct = self._complex_value(arg)
+        if ct is None:
+            raise _Unsupported("call", f"calls {fname} on a real value", n)
+        if fname in _REAL_CALLS:
+            return re_
+        assert im is not None
+        return im
+
     def _note_array(self, root: str, d: Decl | None, elem: CType, *, is_global: bool = False) -> None:
         if root in self.arrays:
             return
@@ -2885,6 +3059,16 @@ class _Builder:
 
     def _elem_of(self, d: Decl, node: tree_sitter.Node, depth: int) -> CType:
         """Element type of a declared array/pointer indexed `depth` times."""
+        cx = _complex_spelling(d)
+        if cx and not d.container:
+            ct = ctype_of(cx, self.ctx)
+            if ct is None:
+                raise _Unsupported("complex", f"{d.name} holds '{cx}': only float and double complex numbers are "
+                                   "rewritten", node)
+            if d.pointer + len(d.extents) != depth:
+                raise _Unsupported("unsupported", f"{d.name} is indexed {depth} time(s) but has "
+                                   f"{d.pointer + len(d.extents)} level(s)", node)
+            return ct
         if d.container:
             m = re.match(r"^(?:std::)?\w+\s*<\s*([^,>]+)", d.type)
             spelled = m.group(1).strip() if m else ""
@@ -3079,7 +3263,9 @@ class _Builder:
         if cols is None or ra is None or ca is None:
             raise _Unsupported("unsupported", f"cannot flatten {_text(n)}", n)
         flat = ra.scale(cols).add(ca)
-        return Access(name, f"{name}[0]", elem, flat.coeff, flat.offset, flat.symbolic, None, node_span(n))
+        # the whole array as one pointer: `aa[0][256*i + j]` would index row 0 past its end (UB, and
+        # -fsanitize=bounds says so); `(&aa[0][0])[256*i + j]` is pointer arithmetic over the object
+        return Access(name, f"(&{name}[0][0])", elem, flat.coeff, flat.offset, flat.symbolic, None, node_span(n))
 
     def _sum_terms(self, n: tree_sitter.Node, sign: int) -> list[tuple[int, tree_sitter.Node]]:
         n = _strip(n) or n
@@ -3261,6 +3447,33 @@ def _macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node
         _MACRO_BODIES[key] = got
     entry = _MACRO_BODIES[key]
     return None if entry is None else (entry[0], entry[1])
+
+
+COMPLEX_SUPPORTED = ("complex arrays are rewritten for element-wise +, -, conj and scaling by a real, and "
+                     "creal/cimag of their elements")
+_REAL_CALLS = frozenset({"creal", "crealf", "std::real", "real", "__real__"})
+_IMAG_CALLS = frozenset({"cimag", "cimagf", "std::imag", "imag", "__imag__"})
+_CONJ_CALLS = frozenset({"conj", "conjf", "std::conj"})
+_ABS_CALLS = frozenset({"cabs", "cabsf", "cabsl", "std::abs", "abs", "std::norm", "norm", "carg", "cargf"})
+_COMPLEX_CALLS = _REAL_CALLS | _IMAG_CALLS | _CONJ_CALLS | frozenset({"cabs", "cabsf", "carg", "cargf", "std::norm"})
+
+
+def _complex_spelling(d: Decl) -> str:
+    """`float complex` when the declaration's text spells a complex type that its parsed base type
+    (`float`) lost, else ""."""
+    if not d.text or not _COMPLEX_WORD.search(d.text) or _COMPLEX_WORD.search(d.type):
+        return ""
+    m = re.match(r"(.*?)[\s*&(]*\b" + re.escape(d.name) + r"\b", d.text, re.DOTALL)
+    head = m.group(1) if m else ""
+    if not _COMPLEX_WORD.search(head):
+        return ""
+    words = [w for w in re.findall(r"[A-Za-z_]\w*", head) if w not in _TYPE_NOISE and w not in (
+        "restrict", "__restrict", "__restrict__")]
+    return " ".join(words)
+
+
+def _negate(e: Expr) -> Expr:
+    return Unary("-", e, expr_type(e))
 
 
 def _bare(e: Expr) -> Expr:

@@ -39,6 +39,9 @@ class CType:
 
     name: str
     spelling: str = ""  # "unsigned char", "uint8_t", "pixel_t" - for generated declarations
+    # A complex number (`float complex`, `_Complex double`, `std::complex<float>`, a typedef of one):
+    # `name` is then the type of its real and imaginary parts.
+    is_complex: bool = False
 
     @property
     def is_float(self) -> bool:

@@ -143,15 +143,23 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         rq = f"{restrict_kw} " if arr.restrict else ""
         elem = arr.elem.c
         rows = _row_extent(arr.decl, root)
-        if arr.pointer and any(a.root == root and a.base.startswith(root + "[") for a, _w, _s in accs):
+        if rows is None and any(a.root == root and a.base.startswith(root + "[") for a, _w, _s in accs):
             return None  # rows of a pointer-to-pointer: separate allocations, no single footprint
+        at = position(root)
         if rows is not None:
+            # a 2-D array (`T A[N][M]`, `T (*A)[M]`, VLA `T A[n][m]`) is passed as a pointer to its rows
             if not _constant_extent(rows, ctx):
-                return None
+                names = _extent_names(rows)
+                if cpp_needed or site.language == "cpp" or not names or not all(
+                        loop.scalar(n) is not None for n in names):
+                    return None  # a run-time row length the kernel cannot declare before the array
+                at = max([at, *(position(n) + 1 for n in names)])  # a VLA's extents come first
             decl = f"{const}{elem} (*{rq}{pname})[{rows}]"
+        elif arr.elem.is_complex:  # its own spelling: the rewrite reads it as (real, imaginary) pairs
+            decl = f"{const}{arr.elem.spelling} *{rq}{pname}"
         else:
             decl = f"{const}{elem} *{rq}{pname}"
-        params.append((position(root), KernelParam(pname, decl, role, arr.elem, arr.restrict, src)))
+        params.append((at, KernelParam(pname, decl, role, arr.elem, arr.restrict, src)))
 
     # scalars
     results: list[tuple[str, CType]] = []
@@ -254,11 +262,17 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
 
     preamble, lang = _preamble(loop, text + "\n" + sig + "\n" + "\n".join(loop.setup), ctx, {p.name for p in plist} | set(body_locals),
                                site.language, cpp_needed)
+    if any(p.elem is not None and p.elem.is_complex for p in plist):
+        header = "#include <complex>" if lang == "cpp" else "#include <complex.h>"
+        if header not in preamble:
+            preamble = header + "\n" + preamble
+        preamble += _misfiled_complex_typedefs(plist, preamble, ctx)
     trip = _rename(loop.trip_count, renames)
     footprints = _footprints(loop, accs, renames, trip, guarded_roots, plist)
     if footprints is None:
         return None
     size_param = _size_param(loop, renames, plist)
+    size_max = _size_max(loop, accs, renames, size_param, ctx) if size_param is not None else None
     by_root = {p.source or p.name: p.name for p in plist}
     pairs: set[tuple[str, str]] = set()
     for a, b in analysis.alias_checks:
@@ -271,7 +285,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         name=KERNEL_NAME, language=lang, preamble=preamble, source=func, signature=sig, return_type=rtype,
         params=tuple(plist), footprints=tuple(footprints), trip_count=trip, loop_id=site.loop_id,
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
-        size_param=size_param, path=site.path,
+        size_param=size_param, path=site.path, size_max=size_max,
     )
 
 
@@ -289,6 +303,21 @@ def _to_result_pointer(plist: list[KernelParam], name: str, t: CType, pre: list[
     post.insert(0, f"*{ptr} = {name};")
 
 
+def _misfiled_complex_typedefs(plist: list[KernelParam], preamble: str, ctx: Any) -> str:
+    """Typedefs of complex types the declaration reader filed under another name (`typedef double
+    _Complex z_t;` under `_Complex`), which the preamble therefore lacks: their text as written."""
+    out = ""
+    for p in plist:
+        name = p.elem.spelling if p.elem is not None and p.elem.is_complex else ""
+        if not re.fullmatch(r"[A-Za-z_]\w*", name) or re.search(r"\b" + re.escape(name) + r"\s*;", preamble + out):
+            continue
+        for td in getattr(ctx, "typedefs", {}).values():
+            if re.search(r"\b" + re.escape(name) + r"\s*;\s*$", str(td.text)):
+                out += str(td.text) + "\n"
+                break
+    return out
+
+
 def _strip_comments(text: str) -> str:
     return re.sub(r"//[^\n]*|/\*[\s\S]*?\*/", " ", text)
 
@@ -298,9 +327,18 @@ def _is_container(decl: str) -> bool:
 
 
 def _row_extent(decl: str, root: str) -> str | None:
-    """The second extent of a 2-D array declaration `T root[A][B]`, else None."""
-    m = re.search(r"(?<![\w.>])" + re.escape(root) + r"\s*\[([^\]]*)\]\s*\[([^\]]*)\]", decl)
-    return m.group(2).strip() if m else None
+    """The row length of a 2-D array declaration (`T root[A][B]`, `T root[][B]`, `T (*root)[B]`), else
+    None (also for 3-D and deeper arrays)."""
+    name = r"(?<![\w.>])" + re.escape(root)
+    m = (re.search(name + r"\s*\[[^\]]*\]\s*\[([^\]]*)\](?!\s*\[)", decl)
+         or re.search(r"\(\s*\*\s*(?:(?:const|restrict|__restrict__|__restrict|volatile)\s+)*" + re.escape(root)
+                      + r"\s*\)\s*\[([^\]]*)\](?!\s*\[)", decl))
+    return m.group(1).strip() or None if m else None
+
+
+def _extent_names(text: str) -> list[str]:
+    """The variables a run-time (VLA) extent reads: `m`, `n + 1` -> ["n"]."""
+    return [t for t in re.findall(r"[A-Za-z_]\w*", text) if t not in _C_KEYWORDS]
 
 
 def _constant_extent(text: str, ctx: Any) -> bool:
@@ -545,4 +583,102 @@ def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam]
         for n in names:
             if _mentions(text, n):
                 return n
+    return None
+
+
+_SIZE_SEARCH_LIMIT = 1 << 24
+
+
+def _size_max(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[str, str], size: str,
+              ctx: Any) -> int | None:
+    """The largest value of the size parameter for which every row access `A[r][c*iv + k]` of a 2-D
+    array with a constant row length M stays inside its row (0 <= column < M), or None when no such
+    access exists or its column cannot be evaluated. Past it the user's own loop indexes out of its
+    declared extent, which -fsanitize=bounds reports against the original."""
+    rows: list[tuple[int, int, int]] = []  # (coeff, offset, row length)
+    for a, _w, _s in accs:
+        arr = loop.array(a.root)
+        if arr is None or not a.base.startswith(a.root + "[") or not a.coeff or a.symbolic:
+            continue
+        ext = _row_extent(arr.decl, a.root)
+        length = _int_value(ext, ctx) if ext is not None else None
+        if length is not None and length > 0:
+            rows.append((a.coeff, a.offset, length))
+    if not rows:
+        return None
+    lower_text, upper_text = _rename(loop.lower, renames), _rename(loop.upper, renames)
+
+    def columns_fit(n: int) -> bool | None:
+        lower = _int_value(_substitute(lower_text, size, n), ctx)
+        upper = _int_value(_substitute(upper_text, size, n), ctx)
+        if lower is None or upper is None:
+            return None
+        ivs = _first_last(lower, upper, loop.cmp, loop.step)
+        if ivs is None:
+            return True  # the loop does not run
+        return all(0 <= c * iv + k < length for c, k, length in rows for iv in ivs)
+
+    if columns_fit(_SIZE_SEARCH_LIMIT) is not False or columns_fit(0) is not True:
+        return None
+    ok, bad = 0, _SIZE_SEARCH_LIMIT  # columns_fit(ok) and not columns_fit(bad); sizes move bounds monotonically
+    while bad - ok > 1:
+        mid = (ok + bad) // 2
+        if columns_fit(mid):
+            ok = mid
+        else:
+            bad = mid
+    return ok
+
+
+def _substitute(text: str, name: str, value: int) -> str:
+    return re.sub(r"(?<![\w.>])" + re.escape(name) + r"(?!\w)", f"({value})", text)
+
+
+def _int_value(text: str, ctx: Any) -> int | None:
+    t = text.strip()
+    if re.fullmatch(r"\d+[uUlL]*", t):
+        return int(t.rstrip("uUlL"))
+    ev = getattr(ctx, "eval_int", None)
+    try:
+        v = ev(t) if ev is not None else None
+        if v is None and ev is not None and "(" in t:
+            v = ev(_expand_function_macros(t, getattr(ctx, "function_macros", {})))
+    except Exception:
+        return None
+    return v if isinstance(v, int) else None
+
+
+def _expand_function_macros(text: str, macros: Any, depth: int = 0) -> str:
+    """`NITER(n)` with `#define NITER(n) ((n) / 2)` -> `((n) / 2)`: flat arguments only, for bounds."""
+    def one(m: re.Match[str]) -> str:
+        define = re.fullmatch(r"\s*#\s*define\s+\w+\(([^)]*)\)\s*(.*)", str(macros.get(m.group(1), "")), re.DOTALL)
+        if define is None:
+            return m.group(0)
+        params = [p.strip() for p in define.group(1).split(",") if p.strip()]
+        args = [a.strip() for a in m.group(2).split(",")] if m.group(2).strip() else []
+        if len(params) != len(args):
+            return m.group(0)
+        body = define.group(2).strip()
+        for p, a in zip(params, args, strict=True):
+            body = re.sub(r"\b" + re.escape(p) + r"\b", a, body)
+        return f"({body})"
+
+    out = re.sub(r"\b([A-Za-z_]\w*)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)", lambda m: one(m) if m.group(1) in macros
+                 else m.group(0), text)
+    return out if out == text or depth > 4 else _expand_function_macros(out, macros, depth + 1)
+
+
+def _first_last(lower: int, upper: int, cmp: str, step: int) -> tuple[int, int] | None:
+    """The counter's first and last values of `for (iv = lower; iv cmp upper; iv += step)`, None if it
+    runs no iteration."""
+    if step > 0 and cmp in ("<", "!=", "<="):
+        end = upper + 1 if cmp == "<=" else upper
+        if end <= lower:
+            return None
+        return lower, lower + step * ((end - lower - 1) // step)
+    if step < 0 and cmp in (">", "!=", ">="):
+        end = upper - 1 if cmp == ">=" else upper
+        if end >= lower:
+            return None
+        return lower, lower + step * ((lower - end - 1) // -step)
     return None

@@ -153,7 +153,9 @@ class _Judge:
             kinds = sorted({_red_word(s) for s in reds})
             return Reason("reduction", f"{', '.join(kinds)} of {', '.join(names)}", self.site.header)
         def shown(a: Access) -> str:
-            return a.root if a.base == a.root + ".data()" else a.base
+            # a container's storage, or the parts of a complex array (`((float *)(c))`): the user's name
+            return a.root if a.base in (a.root + ".data()", f"((float *)({a.root}))", f"((double *)({a.root}))",
+                                        f"(&{a.root}[0][0])") else a.base
 
         written = sorted({shown(a) for a, w, _ in self.accs if w})
         read = sorted({shown(a) for a, w, _ in self.accs if not w} - set(written))
@@ -541,8 +543,9 @@ def _dedupe(rs: Iterable[Reason]) -> list[Reason]:
 
 def _show(a: Access, iv: str = "i") -> str:
     """The access as the user would write it."""
+    base = a.root if a.base.startswith(("(&", "((")) else a.base  # a flattened 2-D array, a complex one's parts
     if a.index is not None:
-        return f"{a.base}[...]"
+        return f"{base}[...]"
     parts = []
     if a.coeff:
         parts.append(iv if a.coeff == 1 else f"{a.coeff}*{iv}")
@@ -551,7 +554,7 @@ def _show(a: Access, iv: str = "i") -> str:
     if a.offset or not parts:
         parts.append(str(a.offset))
     txt = "+".join(parts).replace("+-", "-")
-    return f"{a.base}[{txt}]"
+    return f"{base}[{txt}]"
 
 
 def _addr(a: Access) -> str:

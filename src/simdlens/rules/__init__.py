@@ -34,6 +34,7 @@ from simdlens.core import (
     Span,
     TextEdit,
 )
+from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.idioms import rule_name
 from simdlens.rules.lower import Lowered, Lowering, Unsupported
 from simdlens.rules.scalar import ScalarPrinter
@@ -113,6 +114,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     def to_user(text: str) -> str:
         return rename_text(text, user_names) if user_names else text
 
+    loop = flat_parts(loop) or loop  # complex parts computed alike: one contiguous loop over the parts
     options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     lowering = ScanLowering if "scan" in analysis.facts else Lowering  # a running sum: the scan algorithm
     in_kernel = lowering(loop, table, to_kernel, **options).build()  # type: ignore[arg-type]
@@ -241,7 +243,11 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
         mine = [(a, w) for a, w in accesses
                 if squash(f"{a.base}+{a.symbolic}" if a.symbolic else a.base) == key
                 or (not a.symbolic and a.base == a.root and squash(a.root) == key)]
-        if not mine or any(a.coeff != 1 for a, _ in mine):
+        if not mine:  # rows of a 2-D array (`A[i][j]`: base `A[i]`) or a flat `A[i*ld + j]`: all its accesses
+            mine = [(a, w) for a, w in accesses if squash(a.root) == key]
+        # a forward walk of one element per iteration, or of a fixed group (`2*i`, `2*i + 1`: the parts
+        # of a complex number)
+        if not mine or any(a.coeff is None or a.coeff < 1 for a, _ in mine) or len({a.coeff for a, _ in mine}) != 1:
             raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
         return mine
 
@@ -269,6 +275,8 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             continue
         gx, gy = group(x), group(y)
         if {a.base for a, _ in gx} == {a.base for a, _ in gy} and len({a.base for a, _ in gx}) == 1:
+            if any(a.coeff != 1 for a, _ in gx + gy):
+                raise Unsupported(f"cannot bound the accesses of {x} and {y} for a run-time check")
             reach = vf * abs(loop.step)  # elements one vector step spans: `i += 2` covers twice as many
             for a, wa in gx:  # one array, two symbolic offsets: a distance check
                 for b, wb in gy:
@@ -278,16 +286,28 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             continue
         spans = []
         for g in (gx, gy):
-            if len({(a.base, a.symbolic) for a, _ in g}) != 1:
-                raise Unsupported(f"cannot bound the accesses of {x if g is gx else y} for a run-time check")
-            a0 = g[0][0]
-            base, sym = rename(a0.base), (f" + ({rename(a0.symbolic)})" if a0.symbolic else "")
-            lo, hi = min(a.offset for a, _ in g), max(a.offset for a, _ in g)
-            spans.append((f"(__UINTPTR_TYPE__)(const void *)&{base}[{lo_iv} + ({lo}){sym}]",
-                          f"(__UINTPTR_TYPE__)(const void *)&{base}[{hi_iv} + ({hi + 1}){sym}]"))
+            # one address range per row / symbolic offset (`A[i-1][j]`, `A[i+1][j]`), then their hull
+            los, his = [], []
+            for key in sorted({(a.base, a.symbolic) for a, _ in g}):
+                sub = [a for a, _ in g if (a.base, a.symbolic) == key]
+                base, sym = rename(key[0]), (f" + ({rename(key[1])})" if key[1] else "")
+                lo, hi = min(a.offset for a in sub), max(a.offset for a in sub)
+                k = sub[0].coeff
+                scale = "" if k == 1 else f"{k} * "
+                los.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{lo_iv} + ({lo}){sym}]")
+                his.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{hi_iv} + ({hi + 1}){sym}]")
+            spans.append((_hull(los, "<"), _hull(his, ">")))
         (a_lo, a_hi), (b_lo, b_hi) = spans
         tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo})")
     return f"({rename(loop.trip_count)}) <= 0 || (" + " && ".join(tests or ["1"]) + ")"
+
+
+def _hull(addresses: list[str], op: str) -> str:
+    """The lowest (`op` "<") or highest (">") of several address expressions, as one C expression."""
+    acc = addresses[0]
+    for x in addresses[1:]:
+        acc = f"({x} {op} {acc} ? {x} : {acc})"
+    return acc
 
 
 def _scalar_loop(loop: LoopIR, printer: ScalarPrinter) -> list[str]:

@@ -107,8 +107,10 @@ static double sl_gen_real(sl_rng *r, int kind, int mode) {
         case 5: return -INFINITY;
         case 6: return tiny / 4;   /* denormal */
         case 7: return -tiny / 3;  /* denormal */
-        case 8: return huge;
-        case 9: return -huge;
+        /* tolerant data: +-max would absorb and then cancel whole partial sums, so two summation orders
+         * differ by anything; +-inf keeps the special without that (inf - inf is NaN in every order) */
+        case 8: return mode == SL_DATA_TOLERANT ? INFINITY : huge;
+        case 9: return mode == SL_DATA_TOLERANT ? -INFINITY : -huge;
         case 10: return 1.0;
         default: return -1.0;
         }

@@ -89,8 +89,10 @@ def uses_tolerance(candidate: Candidate) -> bool:
     return any(TOLERANT_CAVEATS.search(c) for c in candidate.caveats)
 
 
-def param_type(param: KernelParam) -> str:
-    """The C type of a parameter from its declaration ("const float *restrict b" -> "const float *restrict")."""
+def param_type(param: KernelParam, scalars: frozenset[str] = frozenset()) -> str:
+    """The C type of a parameter from its declaration ("const float *restrict b" -> "const float *restrict").
+
+    `scalars`: the kernel's scalar parameters; a row length naming one is a VLA's (`double (*)[*]`)."""
     decl = param.decl.strip()
     matches = list(re.finditer(rf"\b{re.escape(param.name)}\b", decl))
     m = matches[-1] if matches else None
@@ -100,7 +102,10 @@ def param_type(param: KernelParam) -> str:
     if after.startswith("["):
         return f"{before} *"
     if ROW_POINTER.fullmatch(after):  # `float (*grid)[COLS]`: a pointer to whole rows of a 2-D array
-        return f"{decl[: m.start()]}{decl[m.end():]}".strip()
+        # a VLA row length (`double (*A)[m]`) is not in scope in a type name: `[*]` (C11 6.7.6.2)
+        after = re.sub(r"\[([^\]]*)\]", lambda x: "[*]" if set(re.findall(r"[A-Za-z_]\w*", x.group(1))) & scalars
+                       else x.group(0), after)
+        return f"{decl[: m.start()]}{after}".strip()
     if after:
         raise KernelNotTestable(f"parameter declaration {decl!r} is not supported")
     return before
@@ -225,7 +230,8 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
         out += ["#define SL_RET_KIND (-1)", "#define SL_RET_SIZE 0"]
     else:
         out += [f"#define SL_RET_KIND {kind_of(kernel.return_type)}", f"#define SL_RET_SIZE (int)sizeof({ret})"]
-    types = ", ".join(param_type(p) for p in kernel.params) or "void"
+    scalar_names = frozenset(p.name for p in kernel.params if p.role not in ARRAY_ROLES)
+    types = ", ".join(param_type(p, scalar_names) for p in kernel.params) or "void"
     out.append(f"typedef {ret} (*sl_fn)({types});")
     linkage = 'extern "C" ' if cpp else ""
     out += [f"{linkage}{ret} {v}({_param_list(kernel)});" for v in variants]
@@ -286,19 +292,20 @@ def check_plan(kernel: Kernel, isas: tuple[str, ...], *, quick: bool = False) ->
     if kernel.size_param is None:
         return tuple(Case(size=0, seed=s) for s in range(1, 9))
     widths = vector_widths(kernel, isas)
-    edge = sorted({n for w in widths for n in (0, 1, 2, w - 1, w, w + 1, 2 * w + 1, 3 * w + 5) if n >= 0})
+    cap = kernel.size_max if kernel.size_max is not None else LARGE_SIZE  # declared extents (2-D rows)
+    edge = sorted({min(n, cap) for w in widths for n in (0, 1, 2, w - 1, w, w + 1, 2 * w + 1, 3 * w + 5) if n >= 0})
     cases: list[Case] = []
     seed = 1
     for n in edge:
         for _ in range(SEEDS_PER_EDGE_SIZE if n <= 64 else 2):
             cases.append(Case(n, seed))
             seed += 1
-    randoms = sorted(rng.sample(range(6, 5001), RANDOM_SIZES))
-    for n in [*randoms, *(() if quick else (LARGE_SIZE,))]:
+    randoms = sorted({min(n, cap) for n in rng.sample(range(6, 5001), RANDOM_SIZES)})
+    for n in [*randoms, *(() if quick or cap < LARGE_SIZE else (LARGE_SIZE,))]:
         cases.append(Case(n, seed))
         seed += 1
     w = max(widths)
-    overlap_sizes = sorted({w + 1, 2 * w + 1, 3 * w + 5, 37, 300})
+    overlap_sizes = sorted({min(n, cap) for n in (w + 1, 2 * w + 1, 3 * w + 5, 37, 300)})
     for pair in range(len(array_pairs(kernel))):
         offsets = sorted({*OVERLAP_OFFSETS, w, -w}, key=lambda o: (abs(o), o))
         for n in overlap_sizes:
@@ -306,6 +313,13 @@ def check_plan(kernel: Kernel, isas: tuple[str, ...], *, quick: bool = False) ->
                 cases.append(Case(n, seed, pair, off))
                 seed += 1
     return tuple(cases)
+
+
+def bench_sizes(kernel: Kernel, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """The benchmark sizes, none past what the kernel's declared extents allow (`Kernel.size_max`)."""
+    if kernel.size_max is None or kernel.size_param is None:
+        return sizes
+    return tuple(sorted({min(n, kernel.size_max) for n in sizes}))
 
 
 def encode_plan(cases: tuple[Case, ...]) -> str:

@@ -280,7 +280,7 @@ class KernelRun:
         if not link.ok:
             return {}, "not timed: the benchmark build failed"
         settings = self.env.settings.bench
-        sizes = settings.effective_sizes(quick)
+        sizes = harness.bench_sizes(kernel, settings.effective_sizes(quick))
         buffers = protocol.ROTATING_BUFFERS if protocol.branchy(kernel) else 1
         mount = Mount(build.directory, "/sb")
         argv = [f"{self.env.isolation.path(mount)}/{exe}", "bench", ",".join(map(str, sizes)), str(protocol.ROUNDS),

@@ -1,0 +1,120 @@
+/* simdlens benchmark corpus: complex arithmetic on arrays of C99 complex numbers (baseband samples,
+ * FFT twiddles, spectra). Written for this project. */
+#include <complex.h>
+#include <math.h>
+#include <stddef.h>
+
+typedef float complex cf32;
+typedef double _Complex cf64;
+#define SAMPLE float complex
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_add(cf32 *restrict out, const cf32 *restrict a, const cf32 *restrict b, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable_with_checks style=complex
+void iq_sub(cf32 *out, const cf32 *a, const cf32 *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = a[i] - b[i];
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_gain(cf32 *restrict out, const cf32 *restrict in, float gain, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] * gain;
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_conj(SAMPLE *restrict out, const SAMPLE *restrict in, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = conjf(in[i]);
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void spectrum_accumulate(cf64 *restrict acc, const cf64 *restrict x, int n)
+{
+    for (int i = 0; i < n; i++)
+        acc[i] += x[i];
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void spectrum_scale(double complex *restrict x, double s, int n)
+{
+    for (int i = 0; i < n; i++)
+        x[i] = s * x[i];
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_power(float *restrict p, const cf32 *restrict x, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = crealf(x[i]) * crealf(x[i]) + cimagf(x[i]) * cimagf(x[i]);
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_split(float *restrict re, float *restrict im, const cf32 *restrict x, int n)
+{
+    for (int i = 0; i < n; i++) {
+        re[i] = crealf(x[i]);
+        im[i] = cimagf(x[i]);
+    }
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_mirror(cf32 *restrict out, const cf32 *restrict a, const cf32 *restrict b, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = conjf(a[i]) - b[i] * 0.5f;
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_mix(cf32 *restrict out, const cf32 *restrict a, const cf32 *restrict lo, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = a[i] * lo[i];
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void zmul(cf64 *restrict c, const cf64 *restrict a, const cf64 *restrict b, int n)
+{
+    for (int i = 0; i < n; i++)
+        c[i] = a[i] * b[i];
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_magnitude(float *restrict mag, const cf32 *restrict x, int n)
+{
+    for (int i = 0; i < n; i++)
+        mag[i] = cabsf(x[i]);
+}
+
+// bench: domain=complex category=reduction expect=vectorizable style=complex
+cf32 iq_dot(const cf32 *a, const cf32 *b, int n)
+{
+    cf32 s = 0;
+    for (int i = 0; i < n; i++)
+        s += a[i] * conjf(b[i]);
+    return s;
+}
+
+// bench: domain=complex category=reduction expect=vectorizable style=complex
+double complex spectrum_total(const double complex *x, int n)
+{
+    double complex s = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    return s;
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_normalize(cf32 *restrict out, const cf32 *restrict a, const cf32 *restrict b, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = a[i] / b[i];
+}

@@ -1,0 +1,259 @@
+/* simdlens benchmark corpus: macro-heavy HPC kernels over 2-D arrays, in the style of classic loop
+ * benchmark suites (sizes and the element type from #define, global square matrices, row sweeps,
+ * column sweeps, i-k-j products, stencils). Written for this project. */
+#include <math.h>
+
+#define LEN 256
+#define LEN2 128
+#define REAL double
+#define HALF ((REAL)0.5)
+#define NITER(n) ((n) / 2)
+
+REAL aa[LEN][LEN];
+REAL bb[LEN][LEN];
+REAL cc[LEN][LEN];
+REAL dd[LEN2][LEN2];
+REAL a[LEN];
+REAL b[LEN];
+float ff[LEN][LEN];
+float gg[LEN][LEN];
+int ii[LEN][LEN];
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void row_add(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            aa[i][j] = bb[i][j] + cc[i][j];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void row_scale_macro(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            aa[i][j] = aa[i][j] * HALF;
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void row_triad(REAL s)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            aa[i][j] = bb[i][j] + s * cc[i][j];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void row_broadcast_vector(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            aa[i][j] = bb[i][j] * a[j] + b[i];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void ikj_matmul(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int k = 0; k < LEN; k++)
+            for (int j = 0; j < LEN; j++)
+                aa[i][j] += bb[i][k] * cc[k][j];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void ikj_matmul_small(void)
+{
+    for (int i = 0; i < LEN2; i++)
+        for (int k = 0; k < LEN2; k++)
+            for (int j = 0; j < LEN2; j++)
+                dd[i][j] += aa[i][k] * bb[k][j];
+}
+
+// bench: domain=hpc category=reduction expect=vectorizable style=hpc_2d
+REAL row_sum(int i)
+{
+    REAL s = 0;
+    for (int j = 0; j < LEN; j++)
+        s += aa[i][j];
+    return s;
+}
+
+// bench: domain=hpc category=reduction expect=vectorizable style=hpc_2d
+REAL matrix_sum(void)
+{
+    REAL s = 0;
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            s += aa[i][j] * bb[i][j];
+    return s;
+}
+
+// bench: domain=hpc category=reduction expect=vectorizable style=hpc_2d
+REAL row_max(int i)
+{
+    REAL m = aa[i][0];
+    for (int j = 1; j < LEN; j++)
+        if (aa[i][j] > m)
+            m = aa[i][j];
+    return m;
+}
+
+// bench: domain=hpc category=stride expect=vectorizable style=hpc_2d
+void column_sweep(int j)
+{
+    for (int i = 0; i < LEN; i++)
+        aa[i][j] = bb[i][j] + 1.0;
+}
+
+// bench: domain=hpc category=recurrence expect=not_vectorizable style=hpc_2d
+void column_recurrence(void)
+{
+    for (int j = 0; j < LEN; j++)
+        for (int i = 1; i < LEN; i++)
+            aa[i][j] = aa[i - 1][j] + bb[i][j];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void row_from_previous_row(void)
+{
+    for (int i = 1; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            aa[i][j] = aa[i - 1][j] + bb[i][j];
+}
+
+// bench: domain=hpc category=recurrence expect=not_vectorizable style=hpc_2d
+void row_prefix(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 1; j < LEN; j++)
+            aa[i][j] = aa[i][j - 1] + bb[i][j];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void stencil_five_point(void)
+{
+    for (int i = 1; i < LEN - 1; i++)
+        for (int j = 1; j < LEN - 1; j++)
+            aa[i][j] = 0.2 * (bb[i][j] + bb[i - 1][j] + bb[i + 1][j] + bb[i][j - 1] + bb[i][j + 1]);
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void stencil_horizontal(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 1; j < LEN - 1; j++)
+            aa[i][j] = (bb[i][j - 1] + bb[i][j] + bb[i][j + 1]) * (1.0 / 3.0);
+}
+
+// bench: domain=hpc category=stride expect=vectorizable style=hpc_2d
+void transpose_copy(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            aa[i][j] = bb[j][i];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void diagonal_shift(void)
+{
+    for (int i = 1; i < LEN; i++)
+        for (int j = 1; j < LEN; j++)
+            aa[i][j] = bb[i - 1][j - 1] * cc[i][j];
+}
+
+// bench: domain=hpc category=select expect=vectorizable style=hpc_2d
+void row_clamp(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            aa[i][j] = bb[i][j] > 1.0 ? 1.0 : bb[i][j];
+}
+
+// bench: domain=hpc category=conversion expect=vectorizable style=hpc_2d
+void row_float_to_double(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            aa[i][j] = (REAL)ff[i][j];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void row_int_scale(int k)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            ii[i][j] = ii[i][j] * k + 3;
+}
+
+// bench: domain=hpc category=math_call expect=vectorizable style=hpc_2d
+void row_sqrt(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < LEN; j++)
+            gg[i][j] = sqrtf(ff[i][j]);
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable_with_checks style=hpc_2d
+void param_fixed(int n, int m, REAL A[LEN][LEN], const REAL B[LEN][LEN], REAL s)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            A[i][j] = B[i][j] * s;
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable_with_checks style=hpc_2d
+void param_row_pointer(int n, REAL (*A)[LEN2], const REAL (*B)[LEN2])
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < LEN2; j++)
+            A[i][j] += B[i][j];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable_with_checks style=hpc_2d
+void param_vla(int n, int m, REAL A[n][m], REAL B[n][m])
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            A[i][j] = A[i][j] - HALF * B[i][j];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void param_vla_restrict(int n, int m, REAL A[restrict n][m], const REAL B[restrict n][m])
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            A[i][j] = B[i][j] * B[i][j];
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable_with_checks style=hpc_2d
+void flat_leading_dimension(int n, int m, int ld, REAL *A, const REAL *B)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            A[i * ld + j] = B[i * ld + j] + 1.0;
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable_with_checks style=hpc_2d
+void flat_gemv_row(int n, int m, int ld, REAL *y, const REAL *A, const REAL *x)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            y[i * ld + j] += A[i * ld + j] * x[j];
+}
+
+// bench: domain=hpc category=reduction expect=vectorizable style=hpc_2d
+REAL flat_dot_rows(int n, int ld, const REAL *restrict A, int r0, int r1)
+{
+    REAL s = 0;
+    for (int j = 0; j < n; j++)
+        s += A[r0 * ld + j] * A[r1 * ld + j];
+    return s;
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
+void half_iterations(int n)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j < NITER(n); j++)
+            aa[i][j] = bb[i][j] + cc[i][j];
+}
