@@ -205,9 +205,9 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
             walker = loop.array(mv.name)
             if walker is None:
                 return None
-            at, far = fresh(f"{mv.name}_at"), fresh(f"{mv.name}_moved")
-            pre_decls += [f"const {walker.elem.c} *const {at} = {mv.name};", f"int64_t {far} = 0;"]
-            moved_post.append(f"{far} = {mv.name} - {at};")
+            entry, far = fresh(f"{mv.name}_at"), fresh(f"{mv.name}_moved")
+            pre_decls += [f"const {walker.elem.c} *const {entry} = {mv.name};", f"int64_t {far} = 0;"]
+            moved_post.append(f"{far} = {mv.name} - {entry};")
             results.append((far, INT64))
         else:
             count = loop.scalar(mv.name)
