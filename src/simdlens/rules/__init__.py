@@ -284,8 +284,41 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             spans.append((f"(__UINTPTR_TYPE__)(const void *)&{base}[{lo_iv} + ({lo}){sym}]",
                           f"(__UINTPTR_TYPE__)(const void *)&{base}[{hi_iv} + ({hi + 1}){sym}]"))
         (a_lo, a_hi), (b_lo, b_hi) = spans
-        tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo})")
+        if _exact_alias_safe(loop, gx, gy):  # f(x, x, n): the same element in every iteration
+            tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo} || {a_lo} == {b_lo})")
+        else:
+            tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo})")
     return f"({rename(loop.trip_count)}) <= 0 || (" + " && ".join(tests or ["1"]) + ")"
+
+
+def _exact_alias_safe(loop: LoopIR, gx: list[tuple[Access, bool]], gy: list[tuple[Access, bool]]) -> bool:
+    """Whether the vector code stays correct when the two pointers of an alias pair are equal (an
+    in-place call, `f(x, x, n)`): iteration i touches only element i + c of both, with one element type,
+    one side is only read, and every read of either happens before the first write in the body's order
+    (a vector step loads all its lanes before it stores, as the scalar loop reads element i before
+    writing it)."""
+    from simdlens.analysis.ir import Load, Pack, Store, walk_exprs, walk_stmts
+
+    every = gx + gy
+    if any(a.coeff != 1 for a, _ in every) or len({(a.offset, a.elem.name) for a, _ in every}) != 1:
+        return False
+    if any(w for _, w in gx) and any(w for _, w in gy):
+        return False  # two outputs on one element: their order is a question the check does not ask
+    bases = {a.base for a, _ in every}
+    written = False
+    for s in walk_stmts(loop.body):
+        if isinstance(s, Pack):
+            return False
+        reads = []
+        for attr in ("value", "cond", "index", "step"):
+            e = getattr(s, attr, None)
+            if e is not None and not isinstance(e, str | tuple):
+                reads += [x.access for x in walk_exprs(e) if isinstance(x, Load) and x.access.base in bases]
+        if reads and written:
+            return False  # element i would be read after this iteration wrote it
+        if isinstance(s, Store) and s.access.base in bases:
+            written = True
+    return True
 
 
 def _scalar_loop(loop: LoopIR, printer: ScalarPrinter) -> list[str]:

@@ -148,6 +148,11 @@ class Lowering:
         self.block = _Block()
         self.reductions: dict[str, VVal] = {}
         self.arg_lanes: dict[str, tuple[VVal, VVal]] = {}
+        # independent accumulators (`accumulators`): copy 0 is `reductions` / `arg_lanes`, the others are here
+        self.copies = 1
+        self.copy = 0
+        self.spare: dict[tuple[str, int], VVal] = {}
+        self.spare_args: dict[tuple[str, int], tuple[VVal, VVal]] = {}
         self.inductions: dict[str, str] = {}  # var -> its step as C text
         self.carried: dict[str, Expr] = {}  # var -> its value one iteration earlier, as an expression
         self.split_roots: set[str] = set()
@@ -676,25 +681,46 @@ class Lowering:
         return literal(0, t)
 
     def accumulator(self, s: Reduce) -> VVal:
-        acc = self.reductions.get(s.var)
+        acc = self.reductions.get(s.var) if self.copy == 0 else self.spare.get((s.var, self.copy))
         if acc is None:
             t = s.type
             w = self.width(t)
             start = self.rename(s.var) if s.op in (ReduceOp.MIN, ReduceOp.MAX) else self.identity(s.op, t)
-            name = self.fresh(f"{s.var}_acc")
+            name = self.fresh(f"{s.var}_acc" + (str(self.copy) if self.copy else ""))
             acc = VVal(name, t.name, w)
             init = self.fill(self.template("set1", t.name, w), x=start)
             self.pre.append(f"{self.ctype_of(acc)} {name} = {init};")
-            self.reductions[s.var] = acc
+            if self.copy == 0:
+                self.reductions[s.var] = acc
+            else:
+                self.spare[(s.var, self.copy)] = acc
         return acc
+
+    def accumulators(self, body: tuple[Stmt, ...]) -> int:
+        """Independent accumulators per reduction: enough to cover the latency of the op on the
+        accumulator chain at the rate the loop can start steps (ISA table `[[reduction]]` rows)."""
+        loads = {access_key(x.access) for st in walk_stmts(body) for e in _stmt_exprs(st) for x in walk_exprs(e)
+                 if isinstance(x, Load)}
+        chains: list[tuple[str, str]] = []
+        for st in walk_stmts(body):
+            if isinstance(st, Reduce):
+                if st.var in self.sad_vars:
+                    chains.append(("add", "uint64"))
+                else:
+                    chains.append(({ReduceOp.ADD: "add", ReduceOp.SUB: "add"}.get(st.op, st.op.name.lower()),
+                                   st.type.name))
+            elif isinstance(st, ArgReduce):
+                chains.append(("argmin" if st.cmp == "<" else "argmax", st.type.name))
+        return max((self.t.accumulators(op, elem, len(loads)) for op, elem in chains), default=1)
 
     def reduce(self, s: Reduce) -> None:
         t = s.type
         self.features.add("reduction")
+        spread = "per lane" if self.copies == 1 else f"per lane in {self.copies} accumulators"
         if t.is_float and s.op in (ReduceOp.ADD, ReduceOp.SUB):
-            self.caveat("reassociates floating-point additions (partial sums per lane)")
+            self.caveat(f"reassociates floating-point additions (partial sums {spread})")
         if t.is_float and s.op == ReduceOp.MUL:
-            self.caveat("reassociates floating-point multiplications (partial products per lane)")
+            self.caveat(f"reassociates floating-point multiplications (partial products {spread})")
         if s.op in (ReduceOp.MIN, ReduceOp.MAX) and s.cmp not in _CMP:
             raise Unsupported(f"{s.cmp}() reduction (NaN and signed-zero rules differ from the min/max instructions)")
         if s.var in self.sad_vars:
@@ -723,12 +749,15 @@ class Lowering:
         assert pair is not None
         self.features.add("sad")
         w = self.width("uint8")
-        acc = self.reductions.get(s.var)
+        acc = self.reductions.get(s.var) if self.copy == 0 else self.spare.get((s.var, self.copy))
         if acc is None:
-            acc = VVal(self.fresh(f"{s.var}_acc"), "uint64", w)
+            acc = VVal(self.fresh(f"{s.var}_acc" + (str(self.copy) if self.copy else "")), "uint64", w)
             self.pre.append(f"{self.ctype_of(acc)} {acc.name} = "
                             f"{self.fill(self.template('set1', 'uint64', w), x='0')};")
-            self.reductions[s.var] = acc
+            if self.copy == 0:
+                self.reductions[s.var] = acc
+            else:
+                self.spare[(s.var, self.copy)] = acc
         # masked (tail) lanes load as zero in both operands: |0 - 0| adds nothing
         x, y = (self.convert(self.expr(e), "uint8") for e in pair)
         sums = self.op("sad", "uint8", w, a=x.name, b=y.name)
@@ -744,15 +773,21 @@ class Lowering:
         index_scalar = self.loop.scalar(s.index_var)
         it = index_scalar.type if index_scalar else self.loop.iv_type
         t = s.type
-        if s.value_var not in self.arg_lanes:
-            best = VVal(self.fresh(f"{s.value_var}_lanes"), t.name, self.width(t))
-            where = VVal(self.fresh(f"{s.index_var}_lanes"), it.name, self.width(it))
+        lanes = self.arg_lanes if self.copy == 0 else {v: x for (v, j), x in self.spare_args.items() if j == self.copy}
+        if s.value_var not in lanes:
+            suffix = str(self.copy) if self.copy else ""
+            best = VVal(self.fresh(f"{s.value_var}_lanes{suffix}"), t.name, self.width(t))
+            where = VVal(self.fresh(f"{s.index_var}_lanes{suffix}"), it.name, self.width(it))
             self.pre.append(f"{self.ctype_of(best)} {best.name} = "
                             f"{self.fill(self.template('set1', t.name, best.width), x=self.rename(s.value_var))};")
             self.pre.append(f"{self.ctype_of(where)} {where.name} = "
                             f"{self.fill(self.template('set1', it.name, where.width), x=self.rename(s.index_var))};")
-            self.arg_lanes[s.value_var] = (best, where)
-        best, where = self.arg_lanes[s.value_var]
+            if self.copy == 0:
+                self.arg_lanes[s.value_var] = (best, where)
+            else:
+                self.spare_args[(s.value_var, self.copy)] = (best, where)
+            lanes[s.value_var] = (best, where)
+        best, where = lanes[s.value_var]
         value = self.convert(self.expr(s.value), t.name)
         index = self.convert(self.expr(s.index), it.name)
         better = self.compare(_CMP[s.cmp], value, best)
@@ -803,6 +838,8 @@ class Lowering:
 
         split = self._split_point(body, exit_stmt)
         vf, iv = self.vf, self.iv
+        if exit_stmt is None and split is None and not self.carried:
+            self.copies = self.accumulators(body)
         out: list[str] = []
         if loop.iv_declared_in_loop:
             out.append(f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};")
@@ -823,6 +860,17 @@ class Lowering:
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
         loop_lines = [f"for (; {left} >= {vf + self.strided.reserve}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
+        if self.copies > 1:  # the same step with accumulator copy j; the loop above then runs at most copies - 1 times
+            unrolled: list[str] = []
+            for copy in range(self.copies):
+                self.copy = copy
+                unrolled += self._step(head, exit_stmt, body, tail=None) + advance
+            self.copy = 0
+            span = self.copies * vf
+            loop_lines = [f"/* {self.copies} vector steps per iteration, each into its own accumulators "
+                          f"(they do not wait for each other) */",
+                          f"for (; {left} >= {span + self.strided.reserve}; {left} -= {span}) {{",
+                          *_indent(unrolled), "}", *loop_lines]
         if align is not None and exit_stmt is not None:
             # scalar iterations until the searched array is aligned to a whole vector: from then on every
             # vector load stays inside one aligned block holding an element the scalar loop reads
@@ -966,6 +1014,7 @@ class Lowering:
         out: list[str] = []
         vf = self.vf
         reduces = {s.var: s for s in walk_stmts(self.body) if isinstance(s, Reduce)}
+        out += self._merge_copies(reduces)
         for var, acc in self.reductions.items():
             s = reduces[var]
             t = s.type
@@ -989,7 +1038,9 @@ class Lowering:
                     f"  for (int {k} = 0; {k} < {vf}; {k}++) {fold} }}"]
             if t.is_float and s.op in (ReduceOp.MIN, ReduceOp.MAX):
                 out += self._zero_fixup(s, printer, start)
-        for value_var, (best, where) in self.arg_lanes.items():
+        arg_copies = [(v, x) for v, x in self.arg_lanes.items()]
+        arg_copies += [(v, x) for (v, _), x in sorted(self.spare_args.items(), key=lambda kv: kv[0][1])]
+        for value_var, (best, where) in arg_copies:  # the fold takes the best value, then the lowest index
             ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and x.value_var == value_var)
             it = ctype(where.elem)
             bv, bi, k = self.fresh(f"{value_var}_lane"), self.fresh(f"{ar.index_var}_lane"), self.fresh("k")
@@ -1001,6 +1052,23 @@ class Lowering:
                     f"    if ({bv}[{k}] {ar.cmp} {b} || ({bv}[{k}] == {b} && {bi}[{k}] < {i})) "
                     f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; }} }}"]
         return out
+
+    def _merge_copies(self, reduces: dict[str, Reduce]) -> list[str]:
+        """Fold accumulator copies 1.. into copy 0, vector by vector, with the reduction's own operation
+        (min/max: the loop's comparison and a blend, so NaN and ties behave as in the lane fold)."""
+        saved, self.lines = self.lines, []
+        for (var, _), spare in sorted(self.spare.items(), key=lambda kv: kv[0][1]):
+            acc, s = self.reductions[var], reduces[var]
+            if var in self.sad_vars:
+                new = self.op("add", "uint64", acc.width, a=acc.name, b=spare.name)
+            elif s.op in (ReduceOp.MIN, ReduceOp.MAX):
+                new = self.select(self.compare(_CMP[s.cmp], spare, acc), spare, acc)
+            else:
+                name = {"+": "add", "-": "add", "*": "mul", "&": "and", "|": "or", "^": "xor"}[s.op.value]
+                new = self.op(name, acc.elem, acc.width, a=acc.name, b=spare.name)
+            self.lines.append(f"{acc.name} = {new.name};")
+        merged, self.lines = self.lines, saved
+        return merged
 
     def _zero_fixup(self, s: Reduce, printer: ScalarPrinter, start: str) -> list[str]:
         """Lanes cannot tell +0 from -0 apart in order; when the result is a zero, find the scalar's one."""
