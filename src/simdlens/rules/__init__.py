@@ -239,9 +239,24 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
         mine = [(a, w) for a, w in accesses
                 if squash(f"{a.base}+{a.symbolic}" if a.symbolic else a.base) == key
                 or (not a.symbolic and a.base == a.root and squash(a.root) == key)]
-        if not mine or any(a.coeff != 1 for a, _ in mine):
+        if not mine or any(a.coeff is None for a, _ in mine):
             raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
         return mine
+
+    def span(g: list[tuple[Access, bool]], name: str) -> tuple[str, str]:
+        """Addresses of the lowest element the loop touches and one past the highest (`z[2*i + 1]`: the
+        stride scales the counter's range; a group needs one base and one stride)."""
+        if len({(a.base, a.symbolic, a.coeff) for a, _ in g}) != 1:
+            raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
+        a0 = g[0][0]
+        base, sym = rename(a0.base), (f" + ({rename(a0.symbolic)})" if a0.symbolic else "")
+        lo, hi = min(a.offset for a, _ in g), max(a.offset for a, _ in g)
+        c = a0.coeff
+        assert c is not None
+        low_iv, high_iv = (lo_iv, hi_iv) if c >= 0 else (hi_iv, lo_iv)
+        scale = "" if c == 1 else f"{c} * "
+        return (f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{low_iv} + ({lo}){sym}]",
+                f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{high_iv} + ({hi + 1}){sym}]")
 
     def where(a: Access) -> str:
         return f"({a.offset})" + (f" + ({rename(a.symbolic)})" if a.symbolic else "")
@@ -253,20 +268,15 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
     for x, y in pairs:
         if x.startswith("&") or y.startswith("&"):  # a scalar the loop reads through a pointer vs an array
             obj, arr = (x, y) if x.startswith("&") else (y, x)
-            g = group(arr)
-            if len({(a.base, a.symbolic) for a, _ in g}) != 1:
-                raise Unsupported(f"cannot bound the accesses of {arr} for a run-time check")
-            a0 = g[0][0]
-            base, sym = rename(a0.base), (f" + ({rename(a0.symbolic)})" if a0.symbolic else "")
-            lo, hi = min(a.offset for a, _ in g), max(a.offset for a, _ in g)
-            a_lo = f"(__UINTPTR_TYPE__)(const void *)&{base}[{lo_iv} + ({lo}){sym}]"
-            a_hi = f"(__UINTPTR_TYPE__)(const void *)&{base}[{hi_iv} + ({hi + 1}){sym}]"
+            a_lo, a_hi = span(group(arr), arr)
             o = f"({rename(obj[1:])})"
             tests.append(f"({a_hi} <= (__UINTPTR_TYPE__)(const void *)&{o} || "
                          f"(__UINTPTR_TYPE__)(const void *)(&{o} + 1) <= {a_lo})")
             continue
         gx, gy = group(x), group(y)
         if {a.base for a, _ in gx} == {a.base for a, _ in gy} and len({a.base for a, _ in gx}) == 1:
+            if any(a.coeff != 1 for a, _ in gx + gy):
+                raise Unsupported(f"cannot bound the accesses of {x} for a run-time check")
             reach = vf * abs(loop.step)  # elements one vector step spans: `i += 2` covers twice as many
             for a, wa in gx:  # one array, two symbolic offsets: a distance check
                 for b, wb in gy:
@@ -274,16 +284,7 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
                         d = f"(long long)(({where(a)}) - ({where(b)}))"
                         tests.append(f"({d} == 0 || {d} >= {reach} || {d} <= -{reach})")
             continue
-        spans = []
-        for g in (gx, gy):
-            if len({(a.base, a.symbolic) for a, _ in g}) != 1:
-                raise Unsupported(f"cannot bound the accesses of {x if g is gx else y} for a run-time check")
-            a0 = g[0][0]
-            base, sym = rename(a0.base), (f" + ({rename(a0.symbolic)})" if a0.symbolic else "")
-            lo, hi = min(a.offset for a, _ in g), max(a.offset for a, _ in g)
-            spans.append((f"(__UINTPTR_TYPE__)(const void *)&{base}[{lo_iv} + ({lo}){sym}]",
-                          f"(__UINTPTR_TYPE__)(const void *)&{base}[{hi_iv} + ({hi + 1}){sym}]"))
-        (a_lo, a_hi), (b_lo, b_hi) = spans
+        (a_lo, a_hi), (b_lo, b_hi) = span(gx, x), span(gy, y)
         if _exact_alias_safe(loop, gx, gy):  # f(x, x, n): the same element in every iteration
             tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo} || {a_lo} == {b_lo})")
         else:
