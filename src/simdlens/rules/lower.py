@@ -59,6 +59,7 @@ from simdlens.rules.divide import (
 )
 from simdlens.rules.interleave import StridedGroups
 from simdlens.rules.reverse import ReversedAccesses
+from simdlens.rules.saturate import saturating_stores
 from simdlens.rules.scalar import BUILTIN_C, ScalarPrinter, c_type, literal
 from simdlens.rules.tables import IsaTable
 
@@ -71,7 +72,7 @@ _CMP = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 _SWAP = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "eq": "eq", "ne": "ne"}
 _NEGATE_INT = {"le": "gt", "ge": "lt", "ne": "eq"}  # integer only: float compares are false on NaN
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "&": "and", "|": "or", "^": "xor",
-          "<<": "shl", ">>": "shr", "avg": "avg"}
+          "<<": "shl", ">>": "shr", "avg": "avg", "adds": "adds", "subs": "subs"}
 _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf": "fma", "fma": "fma",
           "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax"}
 
@@ -132,7 +133,7 @@ class Lowering:
         self._taken |= {x for a in loop.arrays for x in re.findall(r"[A-Za-z_]\w*", rename(a.root))}
         self._roots = {_hint(a.root) for a in loop.arrays}
         self._counter = 0
-        self.body = demote_body(loop.body)
+        self.body = demote_body(saturating_stores(loop.body, loop))
         # `acc += abs(x - y)` on bytes: psadbw sums 8 byte differences per 64-bit lane, so a loop made only
         # of such sums runs one lane per byte (32 / 64) instead of one per 32-bit accumulator lane
         self.sad_vars: set[str] = set()
@@ -356,6 +357,8 @@ class Lowering:
             raise Unsupported(f"operator {e.op}")
         if name == "avg":
             self.features.add("byte_avg")
+        if name in ("adds", "subs"):
+            self.features.add("saturate")
         w = self.width(t)
         if (self.allow_contraction and t.is_float and e.op == "+"
                 and isinstance(e.lhs, Binary) and e.lhs.op == "*"):
