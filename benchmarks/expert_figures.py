@@ -17,6 +17,7 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import simdlens.rules as rules_module
 import simdlens.rules.lower as lower_module
@@ -143,7 +144,8 @@ def _show(title: str, results: tuple[CandidateResult, ...]) -> None:
 async def main(quick: bool) -> None:
     settings = Settings(cache_dir=tempfile.mkdtemp(prefix="simdlens-figures-"), jobs=2,
                         sandbox=SandboxSettings(cpu_seconds=20, wall_seconds=120.0))
-    print("load average:", " ".join(open("/proc/loadavg").read().split()[:3]), "| cpus:", os.cpu_count())
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print("load average:", load, "| cpus:", os.cpu_count())
     async with Sandbox(settings) as sandbox:
         source, analysis, kernel = _kernel("dot", DOT)
         batch = [_rule_candidate(source, analysis, kernel, settings, "simdlens 1 accumulator", _one_accumulator),

@@ -42,7 +42,7 @@ def test_expert_files_compile(path: str) -> None:
 
 def test_a_link_without_its_block_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "x.c").write_text("// expert: corpus=a.c function=f isa=avx2\nvoid f(void) {}\n")
-    with pytest.raises(ExpertSetError, match="x.c:1"):
+    with pytest.raises(ExpertSetError, match=r"x\.c:1"):
         read_expert_set(tmp_path)
 
 

@@ -108,3 +108,48 @@ def test_reductions_with_several_accumulators_match_the_scalar_loop(tmp_path: Pa
     (tmp_path / "main.c").write_text(MAIN)
     run = build_and_run(tmp_path, isa, (*(f"{name}.c" for name in KERNELS), "original.c", "main.c"))
     assert run.returncode == 0, run.stdout[:2000]
+
+
+NARROW = {
+    "umax8": ("uint8_t", "int umax8(const uint8_t *p, int n, int m)\n"
+                         "{ for (int i = 0; i < n; i++) if (p[i] > m) m = p[i]; return m; }"),
+    "smin16": ("int16_t", "int smin16(const int16_t *p, int n, int m)\n"
+                          "{ for (int i = 0; i < n; i++) if (p[i] < m) m = p[i]; return m; }"),
+}
+
+NARROW_MAIN = """
+#include <stdio.h>
+#include <stdint.h>
+typedef ELEM T;
+int NAME(const T *p, int n, int m);
+int original(const T *p, int n, int m);
+int main(void)
+{
+    static T p[300];
+    unsigned r = 99u;
+    for (int j = 0; j < 300; j++) { r = r * 1103515245u + 12345u; p[j] = (T)(r >> 9); }
+    const int starts[] = {-100000, -1, 0, 7, 200, 255, 256, 100000};
+    for (int n = 0; n <= 300; n++)
+        for (int s = 0; s < 8; s++)
+            if (NAME(p, n, starts[s]) != original(p, n, starts[s])) { printf("n=%d m=%d\\n", n, starts[s]); return 1; }
+    return 0;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.parametrize("name", list(NARROW))
+def test_a_min_max_over_narrow_values_runs_in_narrow_lanes_and_keeps_the_start_value(tmp_path: Path, name: str) -> None:
+    elem, code = NARROW[name]
+    source, analysis, kernel = analyse(name, code)
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
+    lanes = 256 // (8 if elem == "uint8_t" else 16)
+    assert f"(avx2, {lanes} lanes)" in cand.function, cand.function  # bytes fill the register
+    if not host_cpu().runs("avx2"):
+        pytest.skip("this CPU does not run avx2")
+    (tmp_path / "edited.c").write_bytes(apply_edits(source, cand.edits))
+    (tmp_path / "original.c").write_text("#include <stdint.h>\n" + code.replace(f"{name}(", "original("))
+    (tmp_path / "main.c").write_text(NARROW_MAIN.replace("ELEM", elem).replace("NAME", name))
+    run = build_and_run(tmp_path, "avx2", ("edited.c", "original.c", "main.c"))
+    assert run.returncode == 0, run.stdout[:2000]

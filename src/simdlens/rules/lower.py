@@ -140,6 +140,13 @@ class Lowering:
         if (max_lanes is None and self.body and all(_sad_pair(s) is not None for s in self.body)
                 and table.op("sad", "uint8", table.vector_bits) is not None):
             self.sad_vars = {s.var for s in self.body if isinstance(s, Reduce)}
+        # `if (img[i] > m) m = img[i]` with int m over bytes: the lanes keep bytes (32 / 64 per register),
+        # start at the byte type's identity and meet m only in the fold after the loop
+        self.narrowed: set[str] = set()
+        if max_lanes is None and not self.sad_vars:
+            narrow = narrow_minmax(self.body, table)
+            if narrow is not None:
+                self.body, self.narrowed = narrow
         self.vf = self._choose_vf(max_lanes)
         self.iv = rename(loop.iv)
         self.base = self.iv  # C expression: the lowest element index of the current step
@@ -689,6 +696,10 @@ class Lowering:
             t = s.type
             w = self.width(t)
             start = self.rename(s.var) if s.op in (ReduceOp.MIN, ReduceOp.MAX) else self.identity(s.op, t)
+            if s.var in self.narrowed:  # the narrow type's identity: m itself may not fit the lanes
+                lo, hi = _int_range(t)
+                start = literal(lo if s.op == ReduceOp.MAX else hi, t)
+                self.features.add("need_start")
             name = self.fresh(f"{s.var}_acc" + (str(self.copy) if self.copy else ""))
             acc = VVal(name, t.name, w)
             init = self.fill(self.template("set1", t.name, w), x=start)
@@ -734,7 +745,12 @@ class Lowering:
         mask = self.ctx_mask if self.tail_mask is None else (
             self.tail_mask if self.ctx_mask is None else self.mand(self.ctx_mask, self.tail_mask))
         w = self.width(t)
-        if s.op in (ReduceOp.MIN, ReduceOp.MAX):
+        minmax = "max" if s.op == ReduceOp.MAX else "min"
+        if s.op in (ReduceOp.MIN, ReduceOp.MAX) and not t.is_float and self.t.op(minmax, t.name, w) is not None:
+            new = self.op(minmax, t.name, w, a=acc.name, b=value.name)  # integers: which of two equals wins is moot
+            if mask is not None:
+                new = self.select(mask, new, acc)
+        elif s.op in (ReduceOp.MIN, ReduceOp.MAX):
             better = self.compare(_CMP[s.cmp], value, acc)
             if mask is not None:
                 better = self.mand(better, mask)
@@ -1034,6 +1050,8 @@ class Lowering:
             store = self.fill(self.template("store", t.name, acc.width), p=lanes, a=acc.name)
             if s.op in (ReduceOp.MIN, ReduceOp.MAX):
                 fold = f"if ({lanes}[{k}] {s.cmp} {name}) {name} = {lanes}[{k}];"
+                if var in self.narrowed:  # lanes that saw no element hold the identity, which m must not meet
+                    fold = f"if ({self.iv} != {start} && {lanes}[{k}] {s.cmp} {name}) {name} = {lanes}[{k}];"
             else:
                 op = "-" if s.op == ReduceOp.SUB else s.op.value
                 fold = f"{name} = {name} {op} {lanes}[{k}];"
@@ -1065,7 +1083,11 @@ class Lowering:
             if var in self.sad_vars:
                 new = self.op("add", "uint64", acc.width, a=acc.name, b=spare.name)
             elif s.op in (ReduceOp.MIN, ReduceOp.MAX):
-                new = self.select(self.compare(_CMP[s.cmp], spare, acc), spare, acc)
+                minmax = "max" if s.op == ReduceOp.MAX else "min"
+                if not s.type.is_float and self.t.op(minmax, acc.elem, acc.width) is not None:
+                    new = self.op(minmax, acc.elem, acc.width, a=acc.name, b=spare.name)
+                else:
+                    new = self.select(self.compare(_CMP[s.cmp], spare, acc), spare, acc)
             else:
                 name = {"+": "add", "-": "add", "*": "mul", "&": "and", "|": "or", "^": "xor"}[s.op.value]
                 new = self.op(name, acc.elem, acc.width, a=acc.name, b=spare.name)
@@ -1233,6 +1255,36 @@ def _sad_pair(s: Stmt) -> tuple[Expr, Expr] | None:
     if x is None or y is None or expr_type(x).name != "uint8" or expr_type(y).name != "uint8":
         return None
     return x, y
+
+
+def narrow_minmax(body: tuple[Stmt, ...], table: IsaTable) -> tuple[tuple[Stmt, ...], set[str]] | None:
+    """A body made only of integer min/max reductions of values widened from one narrower integer
+    type, reduced in that type (the table must have its min/max), or None."""
+    out: list[Stmt] = []
+    narrow: CType | None = None
+    for s in body:
+        if not (isinstance(s, Reduce) and s.op in (ReduceOp.MIN, ReduceOp.MAX) and s.access is None
+                and not s.type.is_float and s.cmp in _CMP):
+            return None
+        src = _narrow_source(s.value)
+        if src is None:
+            return None
+        t = expr_type(src)
+        if t.is_float or (narrow is not None and t.name != narrow.name) or not _represents(s.type, t):
+            return None
+        if table.op("max" if s.op == ReduceOp.MAX else "min", t.name, table.vector_bits) is None:
+            return None
+        narrow = t
+        out.append(Reduce(s.var, s.op, src, t, s.cmp, s.span, s.access))
+    if not out:
+        return None
+    return tuple(out), {s.var for s in out if isinstance(s, Reduce)}
+
+
+def _int_range(t: CType) -> tuple[int, int]:
+    if t.signed:
+        return -(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1
+    return 0, (1 << t.bits) - 1
 
 
 def _intermediates(s: CType, d: CType) -> list[CType]:
