@@ -74,7 +74,8 @@ _NEGATE_INT = {"le": "gt", "ge": "lt", "ne": "eq"}  # integer only: float compar
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "&": "and", "|": "or", "^": "xor",
           "<<": "shl", ">>": "shr", "avg": "avg", "adds": "adds", "subs": "subs"}
 _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf": "fma", "fma": "fma",
-          "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax"}
+          "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax",
+          "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint"}
 
 
 def ctype(name: str) -> CType:
