@@ -153,3 +153,51 @@ def test_a_min_max_over_narrow_values_runs_in_narrow_lanes_and_keeps_the_start_v
     (tmp_path / "main.c").write_text(NARROW_MAIN.replace("ELEM", elem).replace("NAME", name))
     run = build_and_run(tmp_path, "avx2", ("edited.c", "original.c", "main.c"))
     assert run.returncode == 0, run.stdout[:2000]
+
+
+MADD = {  # name -> (type of a, type of b)
+    "dot_s8": ("int8_t", "int8_t"),
+    "dot_u8s8": ("uint8_t", "int8_t"),
+    "dot_s16": ("int16_t", "int16_t"),
+}
+
+MADD_MAIN = """
+#include <stdio.h>
+#include <stdint.h>
+typedef A TA; typedef B TB;
+int NAME(const TA *a, const TB *b, int n);
+int original(const TA *a, const TB *b, int n);
+int main(void)
+{
+    static TA a[300]; static TB b[300];
+    unsigned r = 5u;
+    for (int j = 0; j < 300; j++) {
+        r = r * 1103515245u + 12345u;
+        a[j] = (TA)(j % 5 == 0 ? -32768 : (int)(r >> 7));  /* extremes: the int16 pair sum 2^31 wraps */
+        b[j] = (TB)(j % 3 == 0 ? -32768 : (int)(r >> 17));
+    }
+    for (int n = 0; n <= 300; n++)
+        if (NAME(a, b, n) != original(a, b, n)) { printf("n=%d\\n", n); return 1; }
+    return 0;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.parametrize("name", list(MADD))
+def test_a_small_integer_dot_product_uses_pmaddwd_and_matches_modulo_2_32(tmp_path: Path, name: str) -> None:
+    ta, tb = MADD[name]
+    code = (f"int {name}(const {ta} *a, const {tb} *b, int n)\n"
+            f"{{ int s = 0; for (int i = 0; i < n; i++) s += a[i] * b[i]; return s; }}")
+    source, analysis, kernel = analyse(name, code)
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
+    assert "_mm256_madd_epi16(" in cand.function and cand.origin == "rules:madd", cand.function
+    if not host_cpu().runs("avx2"):
+        pytest.skip("this CPU does not run avx2")
+    (tmp_path / "edited.c").write_bytes(apply_edits(source, cand.edits))
+    (tmp_path / "original.c").write_text("#include <stdint.h>\n" + code.replace(f"{name}(", "original("))
+    (tmp_path / "main.c").write_text(MADD_MAIN.replace("typedef A", f"typedef {ta}").replace("typedef B", f"typedef {tb}")
+                                     .replace("NAME", name))
+    run = build_and_run(tmp_path, "avx2", ("edited.c", "original.c", "main.c"))
+    assert run.returncode == 0, run.stdout[:2000]

@@ -141,10 +141,17 @@ class Lowering:
         if (max_lanes is None and self.body and all(_sad_pair(s) is not None for s in self.body)
                 and table.op("sad", "uint8", table.vector_bits) is not None):
             self.sad_vars = {s.var for s in self.body if isinstance(s, Reduce)}
+        # `acc += a[i] * b[i]` on 8/16-bit values into a 32-bit acc: pmaddwd multiplies 16-bit lanes and adds
+        # neighbouring products into one int32 lane, so the loop runs one lane per 16-bit value
+        self.madd_vars: set[str] = set()
+        if (max_lanes is None and not self.sad_vars and self.body
+                and all(_madd_pair(s) is not None for s in self.body)
+                and table.op("madd", "int16", table.vector_bits) is not None):
+            self.madd_vars = {s.var for s in self.body if isinstance(s, Reduce)}
         # `if (img[i] > m) m = img[i]` with int m over bytes: the lanes keep bytes (32 / 64 per register),
         # start at the byte type's identity and meet m only in the fold after the loop
         self.narrowed: set[str] = set()
-        if max_lanes is None and not self.sad_vars:
+        if max_lanes is None and not self.sad_vars and not self.madd_vars:
             narrow = narrow_minmax(self.body, table)
             if narrow is not None:
                 self.body, self.narrowed = narrow
@@ -230,6 +237,9 @@ class Lowering:
         for s in walk_stmts(self.body):
             if isinstance(s, Reduce) and s.var in self.sad_vars:
                 bits.add(8)  # its lanes are the bytes; the 32-bit difference never exists as a vector
+                continue
+            if isinstance(s, Reduce) and s.var in self.madd_vars:
+                bits.add(16)  # one lane per 16-bit operand; products exist only as pair sums
                 continue
             exprs = (s.cond,) if isinstance(s, Exit) else tuple(_stmt_exprs(s))  # an exit's value is scalar
             for e in exprs:
@@ -741,6 +751,9 @@ class Lowering:
         if s.var in self.sad_vars:
             self.sad_reduce(s)
             return
+        if s.var in self.madd_vars:
+            self.madd_reduce(s)
+            return
         acc = self.accumulator(s)
         value = self.convert(self.expr(s.value), t.name)
         mask = self.ctx_mask if self.tail_mask is None else (
@@ -782,6 +795,26 @@ class Lowering:
         x, y = (self.convert(self.expr(e), "uint8") for e in pair)
         sums = self.op("sad", "uint8", w, a=x.name, b=y.name)
         new = self.op("add", "uint64", w, a=acc.name, b=sums.name)
+        self.lines.append(f"{acc.name} = {new.name};")
+
+    def madd_reduce(self, s: Reduce) -> None:
+        """`acc += x * y` with x, y in int16's range: pmaddwd's pair sums added into int32 lanes (modulo
+        2^32, as the scalar's int additions; masked tail lanes load as zero and add nothing)."""
+        pair = _madd_pair(s)
+        assert pair is not None
+        self.features.add("madd")
+        w = self.width("int16")
+        acc = self.reductions.get(s.var) if self.copy == 0 else self.spare.get((s.var, self.copy))
+        if acc is None:
+            acc = VVal(self.fresh(f"{s.var}_acc" + (str(self.copy) if self.copy else "")), "int32", w)
+            self.pre.append(f"{self.ctype_of(acc)} {acc.name} = {self.fill(self.template('set1', 'int32', w), x='0')};")
+            if self.copy == 0:
+                self.reductions[s.var] = acc
+            else:
+                self.spare[(s.var, self.copy)] = acc
+        x, y = (self.convert(self.expr(e), "int16") for e in pair)
+        sums = self.op("madd", "int16", w, a=x.name, b=y.name)
+        new = self.op("add", "int32", w, a=acc.name, b=sums.name)
         self.lines.append(f"{acc.name} = {new.name};")
 
     def arg_reduce(self, s: ArgReduce) -> None:
@@ -1048,6 +1081,13 @@ class Lowering:
                         f"  {name} = ({c_type(t)})((unsigned long long){name} + {total}); }}"]
                 continue
             lanes, k, name = self.fresh(f"{var}_lane"), self.fresh("k"), self.rename(var)
+            count = acc.width // ctype(acc.elem).bits  # vf, or vf / 2 for pmaddwd's pair sums
+            if var in self.madd_vars:  # int32 pair sums, added modulo 2^bits like the scalar's additions
+                store = self.fill(self.template("store", "int32", acc.width), p=lanes, a=acc.name)
+                out += [f"{{ int {lanes}[{count}]; {store};",
+                        f"  for (int {k} = 0; {k} < {count}; {k}++) {name} = ({c_type(t)})((unsigned){name} "
+                        f"+ (unsigned){lanes}[{k}]); }}"]
+                continue
             store = self.fill(self.template("store", t.name, acc.width), p=lanes, a=acc.name)
             if s.op in (ReduceOp.MIN, ReduceOp.MAX):
                 fold = f"if ({lanes}[{k}] {s.cmp} {name}) {name} = {lanes}[{k}];"
@@ -1254,6 +1294,22 @@ def _sad_pair(s: Stmt) -> tuple[Expr, Expr] | None:
         return None
     x, y = _narrow_source(v.operand.lhs), _narrow_source(v.operand.rhs)
     if x is None or y is None or expr_type(x).name != "uint8" or expr_type(y).name != "uint8":
+        return None
+    return x, y
+
+
+def _madd_pair(s: Stmt) -> tuple[Expr, Expr] | None:
+    """(x, y) when `s` is `acc += x * y` with x, y integers widened from at most 16 bits that int16 holds
+    (int8, uint8, int16) and acc a 32-bit integer."""
+    if not isinstance(s, Reduce) or s.op != ReduceOp.ADD or s.type.is_float or s.type.bits != 32 or s.access:
+        return None
+    v = s.value
+    if isinstance(v, Cast) and not expr_type(v.operand).is_float and expr_type(v.operand).bits == 32:
+        v = v.operand
+    if not (isinstance(v, Binary) and v.op == "*" and v.type.bits == 32 and not v.type.is_float):
+        return None
+    x, y = _narrow_source(v.lhs), _narrow_source(v.rhs)
+    if x is None or y is None or any(expr_type(e).name not in ("int8", "uint8", "int16") for e in (x, y)):
         return None
     return x, y
 
