@@ -141,17 +141,25 @@ class Lowering:
         if (max_lanes is None and self.body and all(_sad_pair(s) is not None for s in self.body)
                 and table.op("sad", "uint8", table.vector_bits) is not None):
             self.sad_vars = {s.var for s in self.body if isinstance(s, Reduce)}
+        # `n += buf[i] == '\n'` on bytes: 0/1 bytes added into byte counters, folded into 64-bit sums with
+        # psadbw every 255 steps (before a counter could wrap), one lane per byte
+        self.count_vars: set[str] = set()
+        self.count_bytes: dict[str, VVal] = {}
+        if (max_lanes is None and not self.sad_vars and self.body
+                and all(_count_cond(s) is not None for s in self.body)
+                and table.op("sad", "uint8", table.vector_bits) is not None):
+            self.count_vars = {s.var for s in self.body if isinstance(s, Reduce)}
         # `acc += a[i] * b[i]` on 8/16-bit values into a 32-bit acc: pmaddwd multiplies 16-bit lanes and adds
         # neighbouring products into one int32 lane, so the loop runs one lane per 16-bit value
         self.madd_vars: set[str] = set()
-        if (max_lanes is None and not self.sad_vars and self.body
+        if (max_lanes is None and not self.sad_vars and not self.count_vars and self.body
                 and all(_madd_pair(s) is not None for s in self.body)
                 and table.op("madd", "int16", table.vector_bits) is not None):
             self.madd_vars = {s.var for s in self.body if isinstance(s, Reduce)}
         # `if (img[i] > m) m = img[i]` with int m over bytes: the lanes keep bytes (32 / 64 per register),
         # start at the byte type's identity and meet m only in the fold after the loop
         self.narrowed: set[str] = set()
-        if max_lanes is None and not self.sad_vars and not self.madd_vars:
+        if max_lanes is None and not self.sad_vars and not self.madd_vars and not self.count_vars:
             narrow = narrow_minmax(self.body, table)
             if narrow is not None:
                 self.body, self.narrowed = narrow
@@ -237,6 +245,9 @@ class Lowering:
         for s in walk_stmts(self.body):
             if isinstance(s, Reduce) and s.var in self.sad_vars:
                 bits.add(8)  # its lanes are the bytes; the 32-bit difference never exists as a vector
+                continue
+            if isinstance(s, Reduce) and s.var in self.count_vars:
+                bits.add(8)  # byte compares, byte counters
                 continue
             if isinstance(s, Reduce) and s.var in self.madd_vars:
                 bits.add(16)  # one lane per 16-bit operand; products exist only as pair sums
@@ -724,6 +735,8 @@ class Lowering:
     def accumulators(self, body: tuple[Stmt, ...]) -> int:
         """Independent accumulators per reduction: enough to cover the latency of the op on the
         accumulator chain at the rate the loop can start steps (ISA table `[[reduction]]` rows)."""
+        if self.count_vars:
+            return 1  # the byte counters are the many chains; psadbw runs once per 255 steps
         loads = {access_key(x.access) for st in walk_stmts(body) for e in _stmt_exprs(st) for x in walk_exprs(e)
                  if isinstance(x, Load)}
         chains: list[tuple[str, str]] = []
@@ -753,6 +766,9 @@ class Lowering:
             return
         if s.var in self.madd_vars:
             self.madd_reduce(s)
+            return
+        if s.var in self.count_vars:
+            self.count_reduce(s)
             return
         acc = self.accumulator(s)
         value = self.convert(self.expr(s.value), t.name)
@@ -796,6 +812,64 @@ class Lowering:
         sums = self.op("sad", "uint8", w, a=x.name, b=y.name)
         new = self.op("add", "uint64", w, a=acc.name, b=sums.name)
         self.lines.append(f"{acc.name} = {new.name};")
+
+    def count_reduce(self, s: Reduce) -> None:
+        """`acc += (byte compare)`: in the main loop 0/1 bytes into a byte counter (`build` folds it with
+        psadbw every 255 steps); in a masked tail step straight into the 64-bit sums."""
+        cond = _count_cond(s)
+        assert cond is not None
+        self.features.add("count")
+        u8 = ctype("uint8")
+        w = self.width(u8)
+        acc = self.reductions.get(s.var)
+        if acc is None:
+            acc = VVal(self.fresh(f"{s.var}_acc"), "uint64", w)
+            self.pre.append(f"{self.ctype_of(acc)} {acc.name} = {self.fill(self.template('set1', 'uint64', w), x='0')};")
+            self.reductions[s.var] = acc
+        m = self.cond(cond)
+        if self.tail_mask is not None:
+            m = self.mand(m, self.tail_mask)
+        if self.tail_mask is None and self.t.mask == "vector":  # a true lane is -1: subtracting it counts
+            counter = self._count_counter(s.var, w)
+            new = self.op("sub", "uint8", w, a=counter.name, b=self.mask_as(m, 8).name)
+            self.lines.append(f"{counter.name} = {new.name};")
+            return
+        ones = self.select(m, self.splat(literal(1, u8), u8), self.zero(u8))
+        if self.tail_mask is not None:
+            sums = self.op("sad", "uint8", w, a=ones.name, b=self.zero(u8).name)
+            new = self.op("add", "uint64", w, a=acc.name, b=sums.name)
+            self.lines.append(f"{acc.name} = {new.name};")
+            return
+        counter = self._count_counter(s.var, w)
+        new = self.op("add", "uint8", w, a=counter.name, b=ones.name)
+        self.lines.append(f"{counter.name} = {new.name};")
+
+    def _count_counter(self, var: str, w: int) -> VVal:
+        counter = self.count_bytes.get(var)
+        if counter is None:
+            counter = VVal(self.fresh(f"{var}_bytes"), "uint8", w)
+            self.count_bytes[var] = counter
+        return counter
+
+    def _count_blocks(self, left: str, main: list[str]) -> list[str]:
+        """The main loop of a byte-count reduction: blocks of at most 255 steps, each ending with the
+        byte counters folded into the 64-bit sums."""
+        vf, reserve = self.vf, self.strided.reserve
+        u8 = ctype("uint8")
+        zero = self.zero(u8)
+        block = self.fresh("block")
+        decls = [f"{self.ctype_of(b)} {b.name} = {zero.name};" for b in self.count_bytes.values()]
+        flush = []
+        for var, b in self.count_bytes.items():
+            acc = self.reductions[var]
+            sums = self.fill(self.template("sad", "uint8", b.width), a=b.name, b=zero.name)
+            flush.append(f"{acc.name} = {self.fill(self.template('add', 'uint64', acc.width), a=acc.name, b=sums)};")
+        return ["/* byte counters, folded into the 64-bit sums every 255 steps (before a counter could wrap) */",
+                f"while ({left} >= {vf + reserve}) {{", *_indent(decls),
+                f"    long long {block} = " + (f"({left} - {reserve}) / {vf};" if reserve else f"{left} / {vf};"),
+                f"    if ({block} > 255) {block} = 255;",
+                f"    for (; {block} > 0; {block}--, {left} -= {vf}) {{", *_indent(main, "        "), "    }",
+                *_indent(flush), "}"]
 
     def madd_reduce(self, s: Reduce) -> None:
         """`acc += x * y` with x, y in int16's range: pmaddwd's pair sums added into int32 lanes (modulo
@@ -913,6 +987,8 @@ class Lowering:
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
         loop_lines = [f"for (; {left} >= {vf + self.strided.reserve}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
+        if self.count_vars:
+            loop_lines = self._count_blocks(left, main + advance)
         if self.copies > 1:  # the same step with accumulator copy j; the loop above then runs at most copies - 1 times
             unrolled: list[str] = []
             for copy in range(self.copies):
@@ -1071,7 +1147,7 @@ class Lowering:
         for var, acc in self.reductions.items():
             s = reduces[var]
             t = s.type
-            if var in self.sad_vars:  # sum the uint64 lanes, then add modulo 2^bits like the scalar's adds
+            if var in self.sad_vars or var in self.count_vars:  # sum the uint64 lanes, then add modulo 2^bits
                 lanes, k, total = self.fresh(f"{var}_lane"), self.fresh("k"), self.fresh(f"{var}_total")
                 n = acc.width // 64
                 store = self.fill(self.template("store", "uint64", acc.width), p=lanes, a=acc.name)
@@ -1296,6 +1372,26 @@ def _sad_pair(s: Stmt) -> tuple[Expr, Expr] | None:
     if x is None or y is None or expr_type(x).name != "uint8" or expr_type(y).name != "uint8":
         return None
     return x, y
+
+
+def _count_cond(s: Stmt) -> Expr | None:
+    """The byte comparison `c` when `s` is `acc += c` (C's 0 / 1) with c comparing 8-bit values (after
+    narrowing) and acc an integer of >= 32 bits; None otherwise."""
+    if not isinstance(s, Reduce) or s.op != ReduceOp.ADD or s.type.is_float or s.type.bits < 32 or s.access:
+        return None
+    v = s.value
+    while isinstance(v, Cast) and not v.type.is_float and not expr_type(v.operand).is_float:
+        v = v.operand
+    if not (isinstance(v, Binary) and (v.op in _CMP or v.op in ("&&", "||"))) and not (
+            isinstance(v, Unary) and v.op == "!"):
+        return None
+    cond = _demote_cond(v)
+    for x in walk_exprs(cond):
+        if isinstance(x, Binary) and x.op in _CMP and (expr_type(x.lhs).bits != 8 or expr_type(x.rhs).bits != 8):
+            return None
+        if isinstance(x, Load | Var | IV | Call) and expr_type(x).bits != 8:
+            return None
+    return cond
 
 
 def _madd_pair(s: Stmt) -> tuple[Expr, Expr] | None:
