@@ -85,3 +85,49 @@ def test_saturating_forms_use_one_instruction_and_match_the_original(tmp_path: P
     (tmp_path / "main.c").write_text(MAIN.replace("ELEM", elem).replace("NAME", name))
     run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"))
     assert run.returncode == 0, run.stdout[:2000]
+
+
+RESIDUAL = """void residual(uint8_t *out, const uint8_t *pred, const int16_t *res, int n)
+{ for (int i = 0; i < n; i++) { int v = pred[i] + res[i]; out[i] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v)); } }"""
+
+RESIDUAL_MAIN = """
+#include <stdio.h>
+#include <string.h>
+#include <stdint.h>
+void residual(uint8_t *out, const uint8_t *pred, const int16_t *res, int n);
+void original(uint8_t *out, const uint8_t *pred, const int16_t *res, int n);
+int main(void)
+{
+    static uint8_t p[1000], x[1000], y[1000]; static int16_t r[1000];
+    const int extremes[] = {-32768, -32767, -256, -255, -1, 0, 1, 254, 255, 256, 32512, 32767};
+    unsigned s = 11u;
+    for (int j = 0; j < 1000; j++) {
+        s = s * 1103515245u + 12345u;
+        p[j] = j < 144 ? (uint8_t)(j % 12 * 23) : (uint8_t)(s >> 9);
+        r[j] = j < 144 ? (int16_t)extremes[j / 12] : (int16_t)(s >> 13);
+    }
+    for (int n = 0; n <= 1000; n += (n < 70 ? 1 : 97)) {
+        memset(x, 0x5a, sizeof x); memset(y, 0x5a, sizeof y);
+        residual(x, p, r, n); original(y, p, r, n);
+        if (memcmp(x, y, sizeof x) != 0) { printf("n=%d differ\\n", n); return 1; }
+    }
+    return 0;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.parametrize("isa", ISAS)
+def test_a_byte_clamp_of_a_16_bit_sum_saturates_in_int16_lanes(tmp_path: Path, isa: str) -> None:
+    source, analysis, kernel = analyse("residual", RESIDUAL)
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, isa, Settings(), source=source).candidates
+    lanes = 16 if isa == "avx2" else 32  # int16 lanes, not int32 ones
+    assert "_adds_epi16(" in cand.function and f"{lanes} lanes" in cand.function, cand.function
+    if not host_cpu().runs(isa):
+        pytest.skip(f"this CPU does not run {isa}")
+    (tmp_path / "edited.c").write_bytes(apply_edits(source, cand.edits))
+    (tmp_path / "original.c").write_text("#include <stdint.h>\n" + RESIDUAL.replace("residual(", "original("))
+    (tmp_path / "main.c").write_text(RESIDUAL_MAIN)
+    run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"))
+    assert run.returncode == 0, run.stdout[:2000]

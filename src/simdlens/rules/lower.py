@@ -72,7 +72,8 @@ _CMP = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 _SWAP = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "eq": "eq", "ne": "ne"}
 _NEGATE_INT = {"le": "gt", "ge": "lt", "ne": "eq"}  # integer only: float compares are false on NaN
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "&": "and", "|": "or", "^": "xor",
-          "<<": "shl", ">>": "shr", "avg": "avg", "adds": "adds", "subs": "subs"}
+          "<<": "shl", ">>": "shr", "avg": "avg", "adds": "adds", "subs": "subs",
+          "min": "min", "max": "max"}
 _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf": "fma", "fma": "fma",
           "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax",
           "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint"}

@@ -113,7 +113,7 @@ def _saturating(value: Expr, elem: CType) -> Expr | None:
         return None
     lhs, rhs = _narrow(x.lhs, elem), _narrow(x.rhs, elem)
     if lhs is None or rhs is None:
-        return None
+        return _clamped_in_int16(x, lo, hi, elem)
     low, high = bounds
     if elem.signed:
         exact = (lo, hi) == (low, high)  # a sum of two int16 can leave the range on either side
@@ -122,8 +122,34 @@ def _saturating(value: Expr, elem: CType) -> Expr | None:
     else:
         exact = lo == 0 and hi in (None, high)  # never above the maximum
     if not exact:
-        return None
+        return _clamped_in_int16(x, lo, hi, elem)
     return Binary("adds" if x.op == "+" else "subs", lhs, rhs, elem)
+
+
+_INT16 = CType("int16", "int16_t")
+
+
+def _clamped_in_int16(x: Binary, lo: int | None, hi: int | None, elem: CType) -> Expr | None:
+    """`clamp(a + b, lo, hi)` stored as an 8-bit type, with a and b values int16 holds (`pred[i] +
+    res[i]`, uint8 + int16, clamped to 0..255): the int16 saturating op, then min/max to [lo, hi] in
+    int16 lanes. Exact: [lo, hi] lies inside int16's range, so clamping the saturated sum clamps the sum."""
+    if elem.bits != 8 or lo is None or hi is None or not -32768 <= lo <= hi <= 32767:
+        return None
+    elem_lo, elem_hi = _RANGE[elem.name]
+    if lo < elem_lo or hi > elem_hi:
+        return None  # the store would wrap what the clamp lets through
+    operands = [_widened(e) for e in (x.lhs, x.rhs)]
+    if any(e is None for e in operands):
+        return None
+    a, b = (e if expr_type(e).name == "int16" else Cast(e, _INT16, implicit=True) for e in operands if e is not None)
+    saturated = Binary("adds" if x.op == "+" else "subs", a, b, _INT16)
+    return Binary("min", Binary("max", saturated, Const(lo, _INT16, str(lo)), _INT16), Const(hi, _INT16, str(hi)), _INT16)
+
+
+def _widened(e: Expr) -> Expr | None:
+    """`e` as a value of at most 16 bits that int16 holds (int8, uint8, int16), or None."""
+    inner = e.operand if isinstance(e, Cast) else e
+    return inner if expr_type(inner).name in ("int8", "uint8", "int16") else None
 
 
 def _narrow(e: Expr, elem: CType) -> Expr | None:
