@@ -1169,7 +1169,12 @@ class Lowering:
             if s.op in (ReduceOp.MIN, ReduceOp.MAX):
                 fold = f"if ({lanes}[{k}] {s.cmp} {name}) {name} = {lanes}[{k}];"
                 if var in self.narrowed:  # lanes that saw no element hold the identity, which m must not meet
-                    fold = f"if ({self.iv} != {start} && {lanes}[{k}] {s.cmp} {name}) {name} = {lanes}[{k}];"
+                    best, above = self.fresh(f"{var}_best"), ">" if s.op == ReduceOp.MAX else "<"
+                    out += [f"{{ {c_type(t)} {lanes}[{vf}]; {store}; {c_type(t)} {best} = {lanes}[0];",
+                            f"  for (int {k} = 0; {k} < {vf}; {k}++) {best} = {lanes}[{k}] {above} {best} ? "
+                            f"{lanes}[{k}] : {best};  /* branch-free: the compiler vectorizes it */",
+                            f"  if ({self.iv} != {start} && {best} {s.cmp} {name}) {name} = {best}; }}"]
+                    continue
             else:
                 op = "-" if s.op == ReduceOp.SUB else s.op.value
                 fold = f"{name} = {name} {op} {lanes}[{k}];"
