@@ -103,7 +103,18 @@ def _rule_candidate(source: bytes, analysis: object, kernel: Kernel, settings: S
 
 
 def _one_accumulator() -> Callable[[], None]:
-    table = dataclasses.replace(load_isa("avx2"), max_accumulators=1)
+    return _accumulators(1)
+
+
+def _four_accumulators() -> Callable[[], None]:
+    return _accumulators(4)
+
+
+def _accumulators(count: int) -> Callable[[], None]:
+    """The avx2 table with every reduction held in `count` accumulators."""
+    base = load_isa("avx2")
+    table = dataclasses.replace(base, max_accumulators=count, loads_per_cycle=100.0,
+                                chains={key: (float(count), 1.0) for key in base.chains})
     saved = rules_module.load_isa
     rules_module.load_isa = lambda name: table  # type: ignore[assignment]
 
@@ -150,6 +161,7 @@ async def main(quick: bool) -> None:
         source, analysis, kernel = _kernel("dot", DOT)
         batch = [_rule_candidate(source, analysis, kernel, settings, "simdlens 1 accumulator", _one_accumulator),
                  _rule_candidate(source, analysis, kernel, settings, "simdlens N accumulators"),
+                 _rule_candidate(source, analysis, kernel, settings, "simdlens 4 accumulators", _four_accumulators),
                  dataclasses.replace(expert_candidate(kernel, ExpertKernel("-", 0, "linalg", "-", "dot", "avx2", True,
                                                                            DOT_EXPERT)), origin="expert 4 FMA chains")]
         print(f"(simdlens N = {load_isa('avx2').accumulators('add', 'float', 2)} for this loop)")
