@@ -5,10 +5,11 @@ A value of type T then fills VF * bits(T) bits of a register (a uint8 value next
 bits of an xmm register), and every operation is looked up in the table by (op, T, that width). The
 loop becomes
 
-    preheader (broadcasts of invariants, reduction accumulators)
-    main loop: VF iterations per step, all loads of a step before its stores
+    preheader (broadcasts of invariants, reduction accumulators: N copies, N from the ISA table)
+    main loop: VF iterations per step, all loads of a step before its stores; with reductions N steps
+        per iteration, step k into accumulator copy k, then single steps
     remainder: the original scalar statements (tail = "scalar") or one masked step (tail = "masked")
-    reduction combine (lane by lane, in C, with the scalar loop's own comparison)
+    reduction combine (the copies vector by vector, then lane by lane in C with the loop's own operator)
 
 Anything the tables or this lowering cannot express raises `Unsupported` with a one-line reason; the
 rule engine turns it into a note, never into a wrong candidate.
