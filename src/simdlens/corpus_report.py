@@ -364,7 +364,7 @@ def _speed(expert_ns: float | None, ours_ns: float | None) -> float | None:
     return expert_ns / ours_ns if expert_ns and ours_ns else None
 
 
-def render_expert(rows: Sequence[ExpertRow], *, quick: bool, load: str = "", command: str = "") -> str:
+def render_expert(rows: Sequence[ExpertRow], *, quick: bool, load: str = "", command: str = "", date: str = "") -> str:
     """The expert section: per category, simdlens's rewrite and the expert kernel timed in the same runs."""
     out: list[str] = [EXPERT_HEADING, ""]
     w = out.append
@@ -374,7 +374,7 @@ def render_expert(rows: Sequence[ExpertRow], *, quick: bool, load: str = "", com
       "the differential test against the original loop, then interleaved timing in the same processes. "
       f"simdlens / expert is the expert's time over simdlens's (1.00x: as fast; the goal is ≥ {EXPERT_GOAL:.2f}x).\n")
     if command or load:
-        w(f"Command: `{command}`" + (f"; load average before the run: {load}" if load else "")
+        w(f"Command: `{command}`" + (f", run {date}" if date else "") + (f"; load average before the run: {load}" if load else "")
           + ("; one (L1-resident) size" if quick else "") + ".\n")
     w("| category | corpus loop | ISA | simdlens rewrite | expert | ns/element simdlens | ns/element expert | "
       "ns/element -O3 -march=native | simdlens / expert |")

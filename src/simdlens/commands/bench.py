@@ -114,7 +114,8 @@ def _expert_section(args: argparse.Namespace, corpus: Path, settings: object) ->
     load = _load_average()
     rows = expert_set.compare(experts, corpus, settings, quick=args.quick)  # type: ignore[arg-type]
     command = "simdlens bench" + (" --quick" if args.quick else "") + "".join(f" --only {x}" for x in args.only)
-    return corpus_report.render_expert(rows, quick=args.quick, load=load, command=command)
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return corpus_report.render_expert(rows, quick=args.quick, load=load, command=command, date=date)
 
 
 def _expert_only(args: argparse.Namespace, corpus: Path) -> int:

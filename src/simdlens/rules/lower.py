@@ -1170,11 +1170,11 @@ class Lowering:
             if s.op in (ReduceOp.MIN, ReduceOp.MAX):
                 fold = f"if ({lanes}[{k}] {s.cmp} {name}) {name} = {lanes}[{k}];"
                 if var in self.narrowed:  # lanes that saw no element hold the identity, which m must not meet
-                    best, above = self.fresh(f"{var}_best"), ">" if s.op == ReduceOp.MAX else "<"
-                    out += [f"{{ {c_type(t)} {lanes}[{vf}]; {store}; {c_type(t)} {best} = {lanes}[0];",
-                            f"  for (int {k} = 0; {k} < {vf}; {k}++) {best} = {lanes}[{k}] {above} {best} ? "
-                            f"{lanes}[{k}] : {best};  /* branch-free: the compiler vectorizes it */",
-                            f"  if ({self.iv} != {start} && {best} {s.cmp} {name}) {name} = {best}; }}"]
+                    top, above = self.fresh(f"{var}_best"), ">" if s.op == ReduceOp.MAX else "<"
+                    out += [f"{{ {c_type(t)} {lanes}[{vf}]; {store}; {c_type(t)} {top} = {lanes}[0];",
+                            f"  for (int {k} = 0; {k} < {vf}; {k}++) {top} = {lanes}[{k}] {above} {top} ? "
+                            f"{lanes}[{k}] : {top};  /* branch-free: the compiler vectorizes it */",
+                            f"  if ({self.iv} != {start} && {top} {s.cmp} {name}) {name} = {top}; }}"]
                     continue
             else:
                 op = "-" if s.op == ReduceOp.SUB else s.op.value
