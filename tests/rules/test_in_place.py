@@ -80,3 +80,16 @@ def test_a_read_after_the_write_keeps_the_strict_check() -> None:
     _, _, condition = _candidate("reread", REREAD, "avx2")
     pairs = re.findall(r"&(\w+)\[\(0\) \+ \(0\)\] == \(__UINTPTR_TYPE__\)\(const void \*\)&(\w+)", condition)
     assert ("in", "out") not in pairs and ("out", "in") not in pairs, condition
+
+
+# the vector code reads `in[i - 1]` again for the carried value: with out == in the previous step overwrote it
+CARRIED = ("void diff(float *out, const float *in, int n)\n"
+           "{ float prev = 0.0f; for (int i = 0; i < n; i++) { float d = in[i] - prev; prev = in[i]; out[i] = d; } }")
+
+
+def test_a_carried_value_keeps_the_strict_check() -> None:
+    source, analysis, kernel = analyse("diff", CARRIED)
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
+    assert cand.origin == "rules:peel"
+    assert "] == (__UINTPTR_TYPE__)" not in cand.function, cand.function

@@ -298,7 +298,7 @@ def _exact_alias_safe(loop: LoopIR, gx: list[tuple[Access, bool]], gy: list[tupl
     one side is only read, and every read of either happens before the first write in the body's order
     (a vector step loads all its lanes before it stores, as the scalar loop reads element i before
     writing it)."""
-    from simdlens.analysis.ir import Load, Pack, Store, walk_exprs, walk_stmts
+    from simdlens.analysis.ir import Carry, Load, Pack, Store, walk_exprs, walk_stmts
 
     every = gx + gy
     if any(a.coeff != 1 for a, _ in every) or len({(a.offset, a.elem.name) for a, _ in every}) != 1:
@@ -308,8 +308,8 @@ def _exact_alias_safe(loop: LoopIR, gx: list[tuple[Access, bool]], gy: list[tupl
     bases = {a.base for a, _ in every}
     written = False
     for s in walk_stmts(loop.body):
-        if isinstance(s, Pack):
-            return False
+        if isinstance(s, Pack | Carry):
+            return False  # a carried value is re-read from memory one element back, after its step stored it
         reads = []
         for attr in ("value", "cond", "index", "step"):
             e = getattr(s, attr, None)
