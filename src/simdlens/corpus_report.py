@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simdlens.core import CandidateResult, LoopReport, LoopRole, Ratio, SizeMeasurement, Status
+from simdlens.expert_set import ExpertRow
 from simdlens.model.repair import ModelProposal, pass_at_k
 
 _META = re.compile(r"//\s*bench:\s*(.*)")
@@ -415,3 +416,79 @@ def render_styles(outcomes: Sequence[LoopOutcome], isas: Sequence[str]) -> list[
                        f"{why[:300]}")
     out.append("")
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# simdlens vs the expert reference set (benchmarks/expert, simdlens.expert_set)
+
+EXPERT_HEADING = "## simdlens vs hand-tuned expert kernels"
+EXPERT_GOAL = 0.95
+
+
+def _speed(expert_ns: float | None, ours_ns: float | None) -> float | None:
+    return expert_ns / ours_ns if expert_ns and ours_ns else None
+
+
+def render_expert(rows: Sequence[ExpertRow], *, quick: bool, load: str = "", command: str = "", date: str = "") -> str:
+    """The expert section: per category, simdlens's rewrite and the expert kernel timed in the same runs."""
+    out: list[str] = [EXPERT_HEADING, ""]
+    w = out.append
+    w("Every corpus category has at least one loop hand-tuned the way a SIMD engineer writes it "
+      "(`benchmarks/expert/<category>.c`, linked to its corpus loop by an `// expert:` line). The expert "
+      "kernel and simdlens's rule rewrite of the same loop go through the same sandbox in one batch: "
+      "the differential test against the original loop, then interleaved timing in the same processes. "
+      f"simdlens / expert is the expert's time over simdlens's (1.00x: as fast; the goal is ≥ {EXPERT_GOAL:.2f}x).\n")
+    if command or load:
+        w(f"Command: `{command}`" + (f", run {date}" if date else "") + (f"; load average before the run: {load}" if load else "")
+          + ("; one (L1-resident) size" if quick else "") + ".\n")
+    w("| category | corpus loop | ISA | simdlens rewrite | expert | ns/element simdlens | ns/element expert | "
+      "ns/element -O3 -march=native | simdlens / expert |")
+    w("|---|---|---|---|---|---:|---:|---:|---:|")
+    behind: list[str] = []
+    for row in rows:
+        e = row.expert
+        ours = row.simdlens
+        status = ours.verdict.status.value if ours else "no rewrite"
+        family = f"{ours.candidate.origin} ({status})" if ours else "no rewrite"
+        theirs = row.reference.verdict.status.value if row.reference else "not run"
+        speeds = []
+        for k, n in enumerate(row.sizes()):
+            s = _speed(row.ns("expert", k), row.ns("simdlens", k))
+            if s is not None:
+                speeds.append(f"{s:.2f}x" + (f" at {n // 1024}K" if len(row.sizes()) > 1 else ""))
+        w(f"| {e.category} | `{e.corpus}:{e.function}` | {e.isa} | {family} | {theirs} | "
+          f"{_fmt(row.ns('simdlens'), 3)} | {_fmt(row.ns('expert'), 3)} | {_fmt(row.ns('native'), 3)} | "
+          f"{', '.join(speeds) or '–'} |")
+        first = _speed(row.ns("expert"), row.ns("simdlens"))
+        technique = _technique(e.block)
+        if ours is None or ours.verdict.status is not Status.VERIFIED:
+            why = "; ".join(row.notes) or "no verified rewrite"
+            behind.append(f"- {e.category} `{e.function}`: simdlens has no verified rewrite ({why}); "
+                          f"the expert: {technique}")
+        elif first is not None and round(first, 2) < EXPERT_GOAL:  # as the table shows it
+            behind.append(f"- {e.category} `{e.function}` ({first:.2f}x): the expert {technique}")
+    w("")
+    if behind:
+        w(f"Where simdlens is behind (below {EXPERT_GOAL:.2f}x of the expert, or no rewrite), and what the expert "
+          "does differently:\n")
+        out.extend(behind)
+        w("")
+    else:
+        w(f"simdlens reaches {EXPERT_GOAL:.2f}x of the expert in every category.\n")
+    return "\n".join(out)
+
+
+def _technique(block: str) -> str:
+    """The expert block's first comment: what the hand-tuned code does."""
+    m = re.search(r"/\*(.*?)\*/", block, re.S)
+    return " ".join(m.group(1).split()) if m else "hand-tuned intrinsics"
+
+
+def splice_expert_section(document: str, section: str) -> str:
+    """`document` with its expert section replaced by `section` (appended when it has none)."""
+    start = document.find(EXPERT_HEADING)
+    if start < 0:
+        return document.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+    nxt = document.find("\n## ", start + len(EXPERT_HEADING))
+    rest = document[nxt + 1:] if nxt >= 0 else ""
+    return document[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")

@@ -56,10 +56,10 @@ def apply_edits(source: bytes, edits: Sequence[TextEdit]) -> bytes:
     return text
 
 
-def build_and_run(folder: Path, isa: str, sources: Sequence[str]) -> subprocess.CompletedProcess[str]:
+def build_and_run(folder: Path, isa: str, sources: Sequence[str], libs: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
     """Build the C files `sources` of `folder` with gcc -O2 for `isa` and run the program (it must build)."""
     exe = folder / "check"
-    build = subprocess.run(["gcc", "-O2", *ISA_FLAGS[isa], "-o", str(exe), *(str(folder / f) for f in sources)],
+    build = subprocess.run(["gcc", "-O2", *ISA_FLAGS[isa], "-o", str(exe), *(str(folder / f) for f in sources), *libs],
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     return subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)

@@ -251,6 +251,21 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
         return mine
 
+    def span(g: list[tuple[Access, bool]], name: str) -> tuple[str, str]:
+        """Addresses of the lowest element the loop touches and one past the highest (`z[2*i + 1]`: the
+        stride scales the counter's range; a group needs one base and one stride)."""
+        if len({(a.base, a.symbolic, a.coeff) for a, _ in g}) != 1:
+            raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
+        a0 = g[0][0]
+        base, sym = rename(a0.base), (f" + ({rename(a0.symbolic)})" if a0.symbolic else "")
+        lo, hi = min(a.offset for a, _ in g), max(a.offset for a, _ in g)
+        c = a0.coeff
+        assert c is not None
+        low_iv, high_iv = (lo_iv, hi_iv) if c >= 0 else (hi_iv, lo_iv)
+        scale = "" if c == 1 else f"{c} * "
+        return (f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{low_iv} + ({lo}){sym}]",
+                f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{high_iv} + ({hi + 1}){sym}]")
+
     def where(a: Access) -> str:
         return f"({a.offset})" + (f" + ({rename(a.symbolic)})" if a.symbolic else "")
 
@@ -261,14 +276,7 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
     for x, y in pairs:
         if x.startswith("&") or y.startswith("&"):  # a scalar the loop reads through a pointer vs an array
             obj, arr = (x, y) if x.startswith("&") else (y, x)
-            g = group(arr)
-            if len({(a.base, a.symbolic) for a, _ in g}) != 1:
-                raise Unsupported(f"cannot bound the accesses of {arr} for a run-time check")
-            a0 = g[0][0]
-            base, sym = rename(a0.base), (f" + ({rename(a0.symbolic)})" if a0.symbolic else "")
-            lo, hi = min(a.offset for a, _ in g), max(a.offset for a, _ in g)
-            a_lo = f"(__UINTPTR_TYPE__)(const void *)&{base}[{lo_iv} + ({lo}){sym}]"
-            a_hi = f"(__UINTPTR_TYPE__)(const void *)&{base}[{hi_iv} + ({hi + 1}){sym}]"
+            a_lo, a_hi = span(group(arr), arr)
             o = f"({rename(obj[1:])})"
             tests.append(f"({a_hi} <= (__UINTPTR_TYPE__)(const void *)&{o} || "
                          f"(__UINTPTR_TYPE__)(const void *)(&{o} + 1) <= {a_lo})")
@@ -298,7 +306,10 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
                 his.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{hi_iv} + ({hi + 1}){sym}]")
             spans.append((_hull(los, "<"), _hull(his, ">")))
         (a_lo, a_hi), (b_lo, b_hi) = spans
-        tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo})")
+        if _exact_alias_safe(loop, gx, gy):  # f(x, x, n): the same element in every iteration
+            tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo} || {a_lo} == {b_lo})")
+        else:
+            tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo})")
     return f"({rename(loop.trip_count)}) <= 0 || (" + " && ".join(tests or ["1"]) + ")"
 
 
@@ -308,6 +319,38 @@ def _hull(addresses: list[str], op: str) -> str:
     for x in addresses[1:]:
         acc = f"({x} {op} {acc} ? {x} : {acc})"
     return acc
+
+
+def _exact_alias_safe(loop: LoopIR, gx: list[tuple[Access, bool]], gy: list[tuple[Access, bool]]) -> bool:
+    """Whether the vector code stays correct when the two pointers of an alias pair are equal (an
+    in-place call, `f(x, x, n)`): iteration i touches only element i + c of both, with one element type,
+    one side is only read, and every read of either happens before the first write in the body's order
+    (a vector step loads all its lanes before it stores, as the scalar loop reads element i before
+    writing it)."""
+    from simdlens.analysis.ir import Carry, Load, Pack, Store, walk_exprs, walk_stmts
+
+    every = gx + gy
+    if len({(a.base, a.symbolic) for a, _ in gx}) != 1 or len({(a.base, a.symbolic) for a, _ in gy}) != 1:
+        return False  # several rows of one array: their hull's start says nothing about element i
+    if any(a.coeff != 1 for a, _ in every) or len({(a.offset, a.elem.name) for a, _ in every}) != 1:
+        return False
+    if any(w for _, w in gx) and any(w for _, w in gy):
+        return False  # two outputs on one element: their order is a question the check does not ask
+    bases = {a.base for a, _ in every}
+    written = False
+    for s in walk_stmts(loop.body):
+        if isinstance(s, Pack | Carry):
+            return False  # a carried value is re-read from memory one element back, after its step stored it
+        reads = []
+        for attr in ("value", "cond", "index", "step"):
+            e = getattr(s, attr, None)
+            if e is not None and not isinstance(e, str | tuple):
+                reads += [x.access for x in walk_exprs(e) if isinstance(x, Load) and x.access.base in bases]
+        if reads and written:
+            return False  # element i would be read after this iteration wrote it
+        if isinstance(s, Store) and s.access.base in bases:
+            written = True
+    return True
 
 
 def _scalar_loop(loop: LoopIR, printer: ScalarPrinter) -> list[str]:

@@ -5,10 +5,11 @@ A value of type T then fills VF * bits(T) bits of a register (a uint8 value next
 bits of an xmm register), and every operation is looked up in the table by (op, T, that width). The
 loop becomes
 
-    preheader (broadcasts of invariants, reduction accumulators)
-    main loop: VF iterations per step, all loads of a step before its stores
+    preheader (broadcasts of invariants, reduction accumulators: N copies, N from the ISA table)
+    main loop: VF iterations per step, all loads of a step before its stores; with reductions N steps
+        per iteration, step k into accumulator copy k, then single steps
     remainder: the original scalar statements (tail = "scalar") or one masked step (tail = "masked")
-    reduction combine (lane by lane, in C, with the scalar loop's own comparison)
+    reduction combine (the copies vector by vector, then lane by lane in C with the loop's own operator)
 
 Anything the tables or this lowering cannot express raises `Unsupported` with a one-line reason; the
 rule engine turns it into a note, never into a wrong candidate.
@@ -59,6 +60,7 @@ from simdlens.rules.divide import (
 )
 from simdlens.rules.interleave import StridedGroups
 from simdlens.rules.reverse import ReversedAccesses
+from simdlens.rules.saturate import saturating_stores
 from simdlens.rules.scalar import BUILTIN_C, ScalarPrinter, c_type, literal
 from simdlens.rules.tables import IsaTable
 
@@ -71,9 +73,11 @@ _CMP = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 _SWAP = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "eq": "eq", "ne": "ne"}
 _NEGATE_INT = {"le": "gt", "ge": "lt", "ne": "eq"}  # integer only: float compares are false on NaN
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "&": "and", "|": "or", "^": "xor",
-          "<<": "shl", ">>": "shr", "avg": "avg"}
+          "<<": "shl", ">>": "shr", "avg": "avg", "adds": "adds", "subs": "subs",
+          "min": "min", "max": "max"}
 _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf": "fma", "fma": "fma",
-          "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax"}
+          "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax",
+          "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint"}
 
 
 def ctype(name: str) -> CType:
@@ -132,13 +136,35 @@ class Lowering:
         self._taken |= {x for a in loop.arrays for x in re.findall(r"[A-Za-z_]\w*", rename(a.root))}
         self._roots = {_hint(a.root) for a in loop.arrays}
         self._counter = 0
-        self.body = demote_body(loop.body)
+        self.body = demote_body(saturating_stores(loop.body, loop))
         # `acc += abs(x - y)` on bytes: psadbw sums 8 byte differences per 64-bit lane, so a loop made only
         # of such sums runs one lane per byte (32 / 64) instead of one per 32-bit accumulator lane
         self.sad_vars: set[str] = set()
         if (max_lanes is None and self.body and all(_sad_pair(s) is not None for s in self.body)
                 and table.op("sad", "uint8", table.vector_bits) is not None):
             self.sad_vars = {s.var for s in self.body if isinstance(s, Reduce)}
+        # `n += buf[i] == '\n'` on bytes: 0/1 bytes added into byte counters, folded into 64-bit sums with
+        # psadbw every 255 steps (before a counter could wrap), one lane per byte
+        self.count_vars: set[str] = set()
+        self.count_bytes: dict[str, VVal] = {}
+        if (max_lanes is None and not self.sad_vars and self.body
+                and all(_count_cond(s) is not None for s in self.body)
+                and table.op("sad", "uint8", table.vector_bits) is not None):
+            self.count_vars = {s.var for s in self.body if isinstance(s, Reduce)}
+        # `acc += a[i] * b[i]` on 8/16-bit values into a 32-bit acc: pmaddwd multiplies 16-bit lanes and adds
+        # neighbouring products into one int32 lane, so the loop runs one lane per 16-bit value
+        self.madd_vars: set[str] = set()
+        if (max_lanes is None and not self.sad_vars and not self.count_vars and self.body
+                and all(_madd_pair(s) is not None for s in self.body)
+                and table.op("madd", "int16", table.vector_bits) is not None):
+            self.madd_vars = {s.var for s in self.body if isinstance(s, Reduce)}
+        # `if (img[i] > m) m = img[i]` with int m over bytes: the lanes keep bytes (32 / 64 per register),
+        # start at the byte type's identity and meet m only in the fold after the loop
+        self.narrowed: set[str] = set()
+        if max_lanes is None and not self.sad_vars and not self.madd_vars and not self.count_vars:
+            narrow = narrow_minmax(self.body, table)
+            if narrow is not None:
+                self.body, self.narrowed = narrow
         self.vf = self._choose_vf(max_lanes)
         self.iv = rename(loop.iv)
         self.base = self.iv  # C expression: the lowest element index of the current step
@@ -148,6 +174,11 @@ class Lowering:
         self.block = _Block()
         self.reductions: dict[str, VVal] = {}
         self.arg_lanes: dict[str, tuple[VVal, VVal]] = {}
+        # independent accumulators (`accumulators`): copy 0 is `reductions` / `arg_lanes`, the others are here
+        self.copies = 1
+        self.copy = 0
+        self.spare: dict[tuple[str, int], VVal] = {}
+        self.spare_args: dict[tuple[str, int], tuple[VVal, VVal]] = {}
         self.inductions: dict[str, str] = {}  # var -> its step as C text
         self.carried: dict[str, Expr] = {}  # var -> its value one iteration earlier, as an expression
         self.split_roots: set[str] = set()
@@ -216,6 +247,12 @@ class Lowering:
         for s in walk_stmts(self.body):
             if isinstance(s, Reduce) and s.var in self.sad_vars:
                 bits.add(8)  # its lanes are the bytes; the 32-bit difference never exists as a vector
+                continue
+            if isinstance(s, Reduce) and s.var in self.count_vars:
+                bits.add(8)  # byte compares, byte counters
+                continue
+            if isinstance(s, Reduce) and s.var in self.madd_vars:
+                bits.add(16)  # one lane per 16-bit operand; products exist only as pair sums
                 continue
             exprs = (s.cond,) if isinstance(s, Exit) else tuple(_stmt_exprs(s))  # an exit's value is scalar
             for e in exprs:
@@ -351,6 +388,8 @@ class Lowering:
             raise Unsupported(f"operator {e.op}")
         if name == "avg":
             self.features.add("byte_avg")
+        if name in ("adds", "subs"):
+            self.features.add("saturate")
         w = self.width(t)
         if (self.allow_contraction and t.is_float and e.op == "+"
                 and isinstance(e.lhs, Binary) and e.lhs.op == "*"):
@@ -676,36 +715,74 @@ class Lowering:
         return literal(0, t)
 
     def accumulator(self, s: Reduce) -> VVal:
-        acc = self.reductions.get(s.var)
+        acc = self.reductions.get(s.var) if self.copy == 0 else self.spare.get((s.var, self.copy))
         if acc is None:
             t = s.type
             w = self.width(t)
             start = self.rename(s.var) if s.op in (ReduceOp.MIN, ReduceOp.MAX) else self.identity(s.op, t)
-            name = self.fresh(f"{s.var}_acc")
+            if s.var in self.narrowed:  # the narrow type's identity: m itself may not fit the lanes
+                lo, hi = _int_range(t)
+                start = literal(lo if s.op == ReduceOp.MAX else hi, t)
+                self.features.add("need_start")
+            name = self.fresh(f"{s.var}_acc" + (str(self.copy) if self.copy else ""))
             acc = VVal(name, t.name, w)
             init = self.fill(self.template("set1", t.name, w), x=start)
             self.pre.append(f"{self.ctype_of(acc)} {name} = {init};")
-            self.reductions[s.var] = acc
+            if self.copy == 0:
+                self.reductions[s.var] = acc
+            else:
+                self.spare[(s.var, self.copy)] = acc
         return acc
+
+    def accumulators(self, body: tuple[Stmt, ...]) -> int:
+        """Independent accumulators per reduction: enough to cover the latency of the op on the
+        accumulator chain at the rate the loop can start steps (ISA table `[[reduction]]` rows)."""
+        if self.count_vars:
+            return 1  # the byte counters are the many chains; psadbw runs once per 255 steps
+        loads = {access_key(x.access) for st in walk_stmts(body) for e in _stmt_exprs(st) for x in walk_exprs(e)
+                 if isinstance(x, Load)}
+        chains: list[tuple[str, str]] = []
+        for st in walk_stmts(body):
+            if isinstance(st, Reduce):
+                if st.var in self.sad_vars:
+                    chains.append(("add", "uint64"))
+                else:
+                    chains.append(({ReduceOp.ADD: "add", ReduceOp.SUB: "add"}.get(st.op, st.op.name.lower()),
+                                   st.type.name))
+            elif isinstance(st, ArgReduce):
+                chains.append(("argmin" if st.cmp == "<" else "argmax", st.type.name))
+        return max((self.t.accumulators(op, elem, len(loads)) for op, elem in chains), default=1)
 
     def reduce(self, s: Reduce) -> None:
         t = s.type
         self.features.add("reduction")
+        spread = "per lane" if self.copies == 1 else f"per lane in {self.copies} accumulators"
         if t.is_float and s.op in (ReduceOp.ADD, ReduceOp.SUB):
-            self.caveat("reassociates floating-point additions (partial sums per lane)")
+            self.caveat(f"reassociates floating-point additions (partial sums {spread})")
         if t.is_float and s.op == ReduceOp.MUL:
-            self.caveat("reassociates floating-point multiplications (partial products per lane)")
+            self.caveat(f"reassociates floating-point multiplications (partial products {spread})")
         if s.op in (ReduceOp.MIN, ReduceOp.MAX) and s.cmp not in _CMP:
             raise Unsupported(f"{s.cmp}() reduction (NaN and signed-zero rules differ from the min/max instructions)")
         if s.var in self.sad_vars:
             self.sad_reduce(s)
+            return
+        if s.var in self.madd_vars:
+            self.madd_reduce(s)
+            return
+        if s.var in self.count_vars:
+            self.count_reduce(s)
             return
         acc = self.accumulator(s)
         value = self.convert(self.expr(s.value), t.name)
         mask = self.ctx_mask if self.tail_mask is None else (
             self.tail_mask if self.ctx_mask is None else self.mand(self.ctx_mask, self.tail_mask))
         w = self.width(t)
-        if s.op in (ReduceOp.MIN, ReduceOp.MAX):
+        minmax = "max" if s.op == ReduceOp.MAX else "min"
+        if s.op in (ReduceOp.MIN, ReduceOp.MAX) and not t.is_float and self.t.op(minmax, t.name, w) is not None:
+            new = self.op(minmax, t.name, w, a=acc.name, b=value.name)  # integers: which of two equals wins is moot
+            if mask is not None:
+                new = self.select(mask, new, acc)
+        elif s.op in (ReduceOp.MIN, ReduceOp.MAX):
             better = self.compare(_CMP[s.cmp], value, acc)
             if mask is not None:
                 better = self.mand(better, mask)
@@ -723,16 +800,97 @@ class Lowering:
         assert pair is not None
         self.features.add("sad")
         w = self.width("uint8")
-        acc = self.reductions.get(s.var)
+        acc = self.reductions.get(s.var) if self.copy == 0 else self.spare.get((s.var, self.copy))
         if acc is None:
-            acc = VVal(self.fresh(f"{s.var}_acc"), "uint64", w)
+            acc = VVal(self.fresh(f"{s.var}_acc" + (str(self.copy) if self.copy else "")), "uint64", w)
             self.pre.append(f"{self.ctype_of(acc)} {acc.name} = "
                             f"{self.fill(self.template('set1', 'uint64', w), x='0')};")
-            self.reductions[s.var] = acc
+            if self.copy == 0:
+                self.reductions[s.var] = acc
+            else:
+                self.spare[(s.var, self.copy)] = acc
         # masked (tail) lanes load as zero in both operands: |0 - 0| adds nothing
         x, y = (self.convert(self.expr(e), "uint8") for e in pair)
         sums = self.op("sad", "uint8", w, a=x.name, b=y.name)
         new = self.op("add", "uint64", w, a=acc.name, b=sums.name)
+        self.lines.append(f"{acc.name} = {new.name};")
+
+    def count_reduce(self, s: Reduce) -> None:
+        """`acc += (byte compare)`: in the main loop 0/1 bytes into a byte counter (`build` folds it with
+        psadbw every 255 steps); in a masked tail step straight into the 64-bit sums."""
+        cond = _count_cond(s)
+        assert cond is not None
+        self.features.add("count")
+        u8 = ctype("uint8")
+        w = self.width(u8)
+        acc = self.reductions.get(s.var)
+        if acc is None:
+            acc = VVal(self.fresh(f"{s.var}_acc"), "uint64", w)
+            self.pre.append(f"{self.ctype_of(acc)} {acc.name} = {self.fill(self.template('set1', 'uint64', w), x='0')};")
+            self.reductions[s.var] = acc
+        m = self.cond(cond)
+        if self.tail_mask is not None:
+            m = self.mand(m, self.tail_mask)
+        if self.tail_mask is None and self.t.mask == "vector":  # a true lane is -1: subtracting it counts
+            counter = self._count_counter(s.var, w)
+            new = self.op("sub", "uint8", w, a=counter.name, b=self.mask_as(m, 8).name)
+            self.lines.append(f"{counter.name} = {new.name};")
+            return
+        ones = self.select(m, self.splat(literal(1, u8), u8), self.zero(u8))
+        if self.tail_mask is not None:
+            sums = self.op("sad", "uint8", w, a=ones.name, b=self.zero(u8).name)
+            new = self.op("add", "uint64", w, a=acc.name, b=sums.name)
+            self.lines.append(f"{acc.name} = {new.name};")
+            return
+        counter = self._count_counter(s.var, w)
+        new = self.op("add", "uint8", w, a=counter.name, b=ones.name)
+        self.lines.append(f"{counter.name} = {new.name};")
+
+    def _count_counter(self, var: str, w: int) -> VVal:
+        counter = self.count_bytes.get(var)
+        if counter is None:
+            counter = VVal(self.fresh(f"{var}_bytes"), "uint8", w)
+            self.count_bytes[var] = counter
+        return counter
+
+    def _count_blocks(self, left: str, main: list[str]) -> list[str]:
+        """The main loop of a byte-count reduction: blocks of at most 255 steps, each ending with the
+        byte counters folded into the 64-bit sums."""
+        vf, reserve = self.vf, self.strided.reserve
+        u8 = ctype("uint8")
+        zero = self.zero(u8)
+        block = self.fresh("block")
+        decls = [f"{self.ctype_of(b)} {b.name} = {zero.name};" for b in self.count_bytes.values()]
+        flush = []
+        for var, b in self.count_bytes.items():
+            acc = self.reductions[var]
+            sums = self.fill(self.template("sad", "uint8", b.width), a=b.name, b=zero.name)
+            flush.append(f"{acc.name} = {self.fill(self.template('add', 'uint64', acc.width), a=acc.name, b=sums)};")
+        return ["/* byte counters, folded into the 64-bit sums every 255 steps (before a counter could wrap) */",
+                f"while ({left} >= {vf + reserve}) {{", *_indent(decls),
+                f"    long long {block} = " + (f"({left} - {reserve}) / {vf};" if reserve else f"{left} / {vf};"),
+                f"    if ({block} > 255) {block} = 255;",
+                f"    for (; {block} > 0; {block}--, {left} -= {vf}) {{", *_indent(main, "        "), "    }",
+                *_indent(flush), "}"]
+
+    def madd_reduce(self, s: Reduce) -> None:
+        """`acc += x * y` with x, y in int16's range: pmaddwd's pair sums added into int32 lanes (modulo
+        2^32, as the scalar's int additions; masked tail lanes load as zero and add nothing)."""
+        pair = _madd_pair(s)
+        assert pair is not None
+        self.features.add("madd")
+        w = self.width("int16")
+        acc = self.reductions.get(s.var) if self.copy == 0 else self.spare.get((s.var, self.copy))
+        if acc is None:
+            acc = VVal(self.fresh(f"{s.var}_acc" + (str(self.copy) if self.copy else "")), "int32", w)
+            self.pre.append(f"{self.ctype_of(acc)} {acc.name} = {self.fill(self.template('set1', 'int32', w), x='0')};")
+            if self.copy == 0:
+                self.reductions[s.var] = acc
+            else:
+                self.spare[(s.var, self.copy)] = acc
+        x, y = (self.convert(self.expr(e), "int16") for e in pair)
+        sums = self.op("madd", "int16", w, a=x.name, b=y.name)
+        new = self.op("add", "int32", w, a=acc.name, b=sums.name)
         self.lines.append(f"{acc.name} = {new.name};")
 
     def arg_reduce(self, s: ArgReduce) -> None:
@@ -744,15 +902,21 @@ class Lowering:
         index_scalar = self.loop.scalar(s.index_var)
         it = index_scalar.type if index_scalar else self.loop.iv_type
         t = s.type
-        if s.value_var not in self.arg_lanes:
-            best = VVal(self.fresh(f"{s.value_var}_lanes"), t.name, self.width(t))
-            where = VVal(self.fresh(f"{s.index_var}_lanes"), it.name, self.width(it))
+        lanes = self.arg_lanes if self.copy == 0 else {v: x for (v, j), x in self.spare_args.items() if j == self.copy}
+        if s.value_var not in lanes:
+            suffix = str(self.copy) if self.copy else ""
+            best = VVal(self.fresh(f"{s.value_var}_lanes{suffix}"), t.name, self.width(t))
+            where = VVal(self.fresh(f"{s.index_var}_lanes{suffix}"), it.name, self.width(it))
             self.pre.append(f"{self.ctype_of(best)} {best.name} = "
                             f"{self.fill(self.template('set1', t.name, best.width), x=self.rename(s.value_var))};")
             self.pre.append(f"{self.ctype_of(where)} {where.name} = "
                             f"{self.fill(self.template('set1', it.name, where.width), x=self.rename(s.index_var))};")
-            self.arg_lanes[s.value_var] = (best, where)
-        best, where = self.arg_lanes[s.value_var]
+            if self.copy == 0:
+                self.arg_lanes[s.value_var] = (best, where)
+            else:
+                self.spare_args[(s.value_var, self.copy)] = (best, where)
+            lanes[s.value_var] = (best, where)
+        best, where = lanes[s.value_var]
         value = self.convert(self.expr(s.value), t.name)
         index = self.convert(self.expr(s.index), it.name)
         better = self.compare(_CMP[s.cmp], value, best)
@@ -813,6 +977,8 @@ class Lowering:
             raise Unsupported(f"`{last_values[0]}` is used after the loop, which is vectorized in two halves")
         last = 1 if last_values else 0  # iterations kept for the scalar remainder
         vf, iv = self.vf, self.iv
+        if exit_stmt is None and split is None and not self.carried:
+            self.copies = self.accumulators(body)
         out: list[str] = []
         if loop.iv_declared_in_loop:
             out.append(f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};")
@@ -834,8 +1000,21 @@ class Lowering:
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
-        loop_lines = [f"for (; {left} >= {vf + max(self.strided.reserve, last)}; {left} -= {vf}) {{",
-                      *_indent(main + advance), "}"]
+        reserve = max(self.strided.reserve, last)  # elements the scalar remainder must keep for itself
+        loop_lines = [f"for (; {left} >= {vf + reserve}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
+        if self.count_vars:
+            loop_lines = self._count_blocks(left, main + advance)
+        if self.copies > 1:  # the same step with accumulator copy j; the loop above then runs at most copies - 1 times
+            unrolled: list[str] = []
+            for copy in range(self.copies):
+                self.copy = copy
+                unrolled += self._step(head, exit_stmt, body, tail=None) + advance
+            self.copy = 0
+            span = self.copies * vf
+            loop_lines = [f"/* {self.copies} vector steps per iteration, each into its own accumulators "
+                          f"(they do not wait for each other) */",
+                          f"for (; {left} >= {span + reserve}; {left} -= {span}) {{",
+                          *_indent(unrolled), "}", *loop_lines]
         if align is not None and exit_stmt is not None:
             # scalar iterations until the searched array is aligned to a whole vector: from then on every
             # vector load stays inside one aligned block holding an element the scalar loop reads
@@ -989,10 +1168,11 @@ class Lowering:
         out: list[str] = []
         vf = self.vf
         reduces = {s.var: s for s in walk_stmts(self.body) if isinstance(s, Reduce)}
+        out += self._merge_copies(reduces)
         for var, acc in self.reductions.items():
             s = reduces[var]
             t = s.type
-            if var in self.sad_vars:  # sum the uint64 lanes, then add modulo 2^bits like the scalar's adds
+            if var in self.sad_vars or var in self.count_vars:  # sum the uint64 lanes, then add modulo 2^bits
                 lanes, k, total = self.fresh(f"{var}_lane"), self.fresh("k"), self.fresh(f"{var}_total")
                 n = acc.width // 64
                 store = self.fill(self.template("store", "uint64", acc.width), p=lanes, a=acc.name)
@@ -1002,9 +1182,23 @@ class Lowering:
                         f"  {name} = ({c_type(t)})((unsigned long long){name} + {total}); }}"]
                 continue
             lanes, k, name = self.fresh(f"{var}_lane"), self.fresh("k"), self.rename(var)
+            count = acc.width // ctype(acc.elem).bits  # vf, or vf / 2 for pmaddwd's pair sums
+            if var in self.madd_vars:  # int32 pair sums, added modulo 2^bits like the scalar's additions
+                store = self.fill(self.template("store", "int32", acc.width), p=lanes, a=acc.name)
+                out += [f"{{ int {lanes}[{count}]; {store};",
+                        f"  for (int {k} = 0; {k} < {count}; {k}++) {name} = ({c_type(t)})((unsigned){name} "
+                        f"+ (unsigned){lanes}[{k}]); }}"]
+                continue
             store = self.fill(self.template("store", t.name, acc.width), p=lanes, a=acc.name)
             if s.op in (ReduceOp.MIN, ReduceOp.MAX):
                 fold = f"if ({lanes}[{k}] {s.cmp} {name}) {name} = {lanes}[{k}];"
+                if var in self.narrowed:  # lanes that saw no element hold the identity, which m must not meet
+                    top, above = self.fresh(f"{var}_best"), ">" if s.op == ReduceOp.MAX else "<"
+                    out += [f"{{ {c_type(t)} {lanes}[{vf}]; {store}; {c_type(t)} {top} = {lanes}[0];",
+                            f"  for (int {k} = 0; {k} < {vf}; {k}++) {top} = {lanes}[{k}] {above} {top} ? "
+                            f"{lanes}[{k}] : {top};  /* branch-free: the compiler vectorizes it */",
+                            f"  if ({self.iv} != {start} && {top} {s.cmp} {name}) {name} = {top}; }}"]
+                    continue
             else:
                 op = "-" if s.op == ReduceOp.SUB else s.op.value
                 fold = f"{name} = {name} {op} {lanes}[{k}];"
@@ -1012,7 +1206,9 @@ class Lowering:
                     f"  for (int {k} = 0; {k} < {vf}; {k}++) {fold} }}"]
             if t.is_float and s.op in (ReduceOp.MIN, ReduceOp.MAX):
                 out += self._zero_fixup(s, printer, start)
-        for value_var, (best, where) in self.arg_lanes.items():
+        arg_copies = [(v, x) for v, x in self.arg_lanes.items()]
+        arg_copies += [(v, x) for (v, _), x in sorted(self.spare_args.items(), key=lambda kv: kv[0][1])]
+        for value_var, (best, where) in arg_copies:  # the fold takes the best value, then the lowest index
             ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and x.value_var == value_var)
             it = ctype(where.elem)
             bv, bi, k = self.fresh(f"{value_var}_lane"), self.fresh(f"{ar.index_var}_lane"), self.fresh("k")
@@ -1024,6 +1220,27 @@ class Lowering:
                     f"    if ({bv}[{k}] {ar.cmp} {b} || ({bv}[{k}] == {b} && {bi}[{k}] < {i})) "
                     f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; }} }}"]
         return out
+
+    def _merge_copies(self, reduces: dict[str, Reduce]) -> list[str]:
+        """Fold accumulator copies 1.. into copy 0, vector by vector, with the reduction's own operation
+        (min/max: the loop's comparison and a blend, so NaN and ties behave as in the lane fold)."""
+        saved, self.lines = self.lines, []
+        for (var, _), spare in sorted(self.spare.items(), key=lambda kv: kv[0][1]):
+            acc, s = self.reductions[var], reduces[var]
+            if var in self.sad_vars:
+                new = self.op("add", "uint64", acc.width, a=acc.name, b=spare.name)
+            elif s.op in (ReduceOp.MIN, ReduceOp.MAX):
+                minmax = "max" if s.op == ReduceOp.MAX else "min"
+                if not s.type.is_float and self.t.op(minmax, acc.elem, acc.width) is not None:
+                    new = self.op(minmax, acc.elem, acc.width, a=acc.name, b=spare.name)
+                else:
+                    new = self.select(self.compare(_CMP[s.cmp], spare, acc), spare, acc)
+            else:
+                name = {"+": "add", "-": "add", "*": "mul", "&": "and", "|": "or", "^": "xor"}[s.op.value]
+                new = self.op(name, acc.elem, acc.width, a=acc.name, b=spare.name)
+            self.lines.append(f"{acc.name} = {new.name};")
+        merged, self.lines = self.lines, saved
+        return merged
 
     def _zero_fixup(self, s: Reduce, printer: ScalarPrinter, start: str) -> list[str]:
         """Lanes cannot tell +0 from -0 apart in order; when the result is a zero, find the scalar's one."""
@@ -1185,6 +1402,72 @@ def _sad_pair(s: Stmt) -> tuple[Expr, Expr] | None:
     if x is None or y is None or expr_type(x).name != "uint8" or expr_type(y).name != "uint8":
         return None
     return x, y
+
+
+def _count_cond(s: Stmt) -> Expr | None:
+    """The byte comparison `c` when `s` is `acc += c` (C's 0 / 1) with c comparing 8-bit values (after
+    narrowing) and acc an integer of >= 32 bits; None otherwise."""
+    if not isinstance(s, Reduce) or s.op != ReduceOp.ADD or s.type.is_float or s.type.bits < 32 or s.access:
+        return None
+    v = s.value
+    while isinstance(v, Cast) and not v.type.is_float and not expr_type(v.operand).is_float:
+        v = v.operand
+    if not (isinstance(v, Binary) and (v.op in _CMP or v.op in ("&&", "||"))) and not (
+            isinstance(v, Unary) and v.op == "!"):
+        return None
+    cond = _demote_cond(v)
+    for x in walk_exprs(cond):
+        if isinstance(x, Binary) and x.op in _CMP and (expr_type(x.lhs).bits != 8 or expr_type(x.rhs).bits != 8):
+            return None
+        if isinstance(x, Load | Var | IV | Call) and expr_type(x).bits != 8:
+            return None
+    return cond
+
+
+def _madd_pair(s: Stmt) -> tuple[Expr, Expr] | None:
+    """(x, y) when `s` is `acc += x * y` with x, y integers widened from at most 16 bits that int16 holds
+    (int8, uint8, int16) and acc a 32-bit integer."""
+    if not isinstance(s, Reduce) or s.op != ReduceOp.ADD or s.type.is_float or s.type.bits != 32 or s.access:
+        return None
+    v = s.value
+    if isinstance(v, Cast) and not expr_type(v.operand).is_float and expr_type(v.operand).bits == 32:
+        v = v.operand
+    if not (isinstance(v, Binary) and v.op == "*" and v.type.bits == 32 and not v.type.is_float):
+        return None
+    x, y = _narrow_source(v.lhs), _narrow_source(v.rhs)
+    if x is None or y is None or any(expr_type(e).name not in ("int8", "uint8", "int16") for e in (x, y)):
+        return None
+    return x, y
+
+
+def narrow_minmax(body: tuple[Stmt, ...], table: IsaTable) -> tuple[tuple[Stmt, ...], set[str]] | None:
+    """A body made only of integer min/max reductions of values widened from one narrower integer
+    type, reduced in that type (the table must have its min/max), or None."""
+    out: list[Stmt] = []
+    narrow: CType | None = None
+    for s in body:
+        if not (isinstance(s, Reduce) and s.op in (ReduceOp.MIN, ReduceOp.MAX) and s.access is None
+                and not s.type.is_float and s.cmp in _CMP):
+            return None
+        src = _narrow_source(s.value)
+        if src is None:
+            return None
+        t = expr_type(src)
+        if t.is_float or (narrow is not None and t.name != narrow.name) or not _represents(s.type, t):
+            return None
+        if table.op("max" if s.op == ReduceOp.MAX else "min", t.name, table.vector_bits) is None:
+            return None
+        narrow = t
+        out.append(Reduce(s.var, s.op, src, t, s.cmp, s.span, s.access))
+    if not out:
+        return None
+    return tuple(out), {s.var for s in out if isinstance(s, Reduce)}
+
+
+def _int_range(t: CType) -> tuple[int, int]:
+    if t.signed:
+        return -(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1
+    return 0, (1 << t.bits) - 1
 
 
 def _intermediates(s: CType, d: CType) -> list[CType]:

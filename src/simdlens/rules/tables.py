@@ -13,6 +13,7 @@ naming the file and the row.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -72,6 +73,10 @@ class IsaTable:
     ops: dict[tuple[str, str, int], str]  # (op, element type, width) -> template
     converts: dict[tuple[str, str, int], str]  # (from, to, destination width) -> template
     semantics: dict[tuple[str, str], str] = field(default_factory=dict)  # (op, type) -> note from the row
+    # (chain op, element type) -> (latency in cycles, steps started per cycle): see `accumulators`
+    chains: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    loads_per_cycle: float = 2.0
+    max_accumulators: int = 1
 
     def op(self, name: str, elem: str, width: int) -> str | None:
         """The template for `name` on `elem` lanes filling `width` bits, or None if the ISA has none."""
@@ -82,6 +87,17 @@ class IsaTable:
 
     def convert(self, src: str, dst: str, width: int) -> str | None:
         return self.converts.get((src, dst, width))
+
+    def accumulators(self, chain_op: str, elem: str, loads_per_step: int) -> int:
+        """How many independent accumulators a reduction whose chain is `chain_op` on `elem` lanes needs:
+        latency x steps per cycle (the op's throughput, or the loads a step waits for), capped."""
+        hit = self.chains.get((chain_op, elem))
+        if hit is None:
+            return 1
+        latency, per_cycle = hit
+        if loads_per_step > 0:
+            per_cycle = min(per_cycle, self.loads_per_cycle / loads_per_step)
+        return max(1, min(self.max_accumulators, math.ceil(latency * per_cycle - 1e-9)))
 
     def vtype(self, elem: str, width: int) -> str | None:
         cls = elem if elem in ("float", "double") else "int"
@@ -244,8 +260,28 @@ def _build(name: str, data: dict[str, Any], parent: IsaTable | None) -> IsaTable
                 for dst in targets:
                     converts[(src, dst, width)] = template
 
+    chains = dict(parent.chains) if parent else {}
+    for index, row in enumerate(data.get("reduction", [])):
+        row_where = f"{where}: reduction #{index + 1}"
+        names = row.get("op")
+        names = [names] if isinstance(names, str) else list(names or [])
+        latency, per_cycle = row.get("latency"), row.get("per_cycle")
+        if not names or not isinstance(latency, int | float) or not isinstance(per_cycle, int | float) \
+                or latency <= 0 or per_cycle <= 0:
+            raise TableError(f"{row_where}: needs op, a positive latency and a positive per_cycle")
+        for chain_op in names:
+            for elem in _types(row, row_where):
+                chains[(chain_op, elem)] = (float(latency), float(per_cycle))
+    machine = _table(data, "reduction_machine", where)
+    loads_per_cycle = machine.get("loads_per_cycle", parent.loads_per_cycle if parent else 2)
+    max_accumulators = machine.get("max_accumulators", parent.max_accumulators if parent else 1)
+    if not isinstance(loads_per_cycle, int | float) or loads_per_cycle <= 0 \
+            or not isinstance(max_accumulators, int) or not 1 <= max_accumulators <= 16:
+        raise TableError(f"{where}: reduction_machine needs loads_per_cycle > 0 and max_accumulators in 1..16")
+
     return IsaTable(name=name, vector_bits=vector_bits, mask=mask, tail=tail, flags=flags, vtypes=vtypes,
-                    intrinsics=intrinsics, ops=ops, converts=converts, semantics=semantics)
+                    intrinsics=intrinsics, ops=ops, converts=converts, semantics=semantics, chains=chains,
+                    loads_per_cycle=float(loads_per_cycle), max_accumulators=max_accumulators)
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
