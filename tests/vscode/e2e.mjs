@@ -1,9 +1,11 @@
 // The simdlens extension in a real VS Code: code-server (VS Code in the browser) driven by headless
 // Chromium through playwright-core. Opens a C file with an early-exit search loop and does what a user
 // does: waits for the diagnostic, reads the hover, opens the code-action menu (Ctrl+.), applies the
-// AVX-512 rewrite, saves, shows the report; then builds the saved file with gcc with and without
-// -mavx512f and runs both. Every step that does not happen within its time limit fails the run
-// (exit 1) with the step's name; screenshots go to $SCREENSHOTS (default docs/img).
+// AVX-512 rewrite (AVX2 on a CPU without AVX-512: simdlens verifies only what the CPU runs), saves,
+// runs Verify Loop and Show Report; then builds the saved file with gcc with and without -mavx2 /
+// -mavx512f and runs the builds the CPU can run against the original loop. Every step that does not happen within its time limit fails the run
+// (exit 1) with the step's name; screenshots go to --screenshots (default tests/vscode/out; the ones in
+// docs/img come from `tests/vscode/run.sh --screenshots docs/img`).
 //
 //   node e2e.mjs --server /path/to/.venv/bin/simdlens --vsix ../../vscode-extension/simdlens.vsix
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,7 +24,7 @@ const { values: opts } = parseArgs({
     server: { type: 'string', default: path.join(repo, '.venv/bin/simdlens') },
     vsix: { type: 'string', default: path.join(repo, 'vscode-extension/simdlens.vsix') },
     chromium: { type: 'string', default: process.env.CHROMIUM ?? '/usr/bin/chromium' },
-    screenshots: { type: 'string', default: process.env.SCREENSHOTS ?? path.join(repo, 'docs/img') },
+    screenshots: { type: 'string', default: process.env.SCREENSHOTS ?? path.join(here, 'out') },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -203,11 +205,17 @@ async function main() {
     await waitFor('the SL102 diagnostic (verified rewrite) on the loop', () => squiggle.isVisible(), 300000, 500);
     say('diagnostic shown');
     const during = [...statusTexts];
-    // the lens must not still say "verifying…" once the diagnostic is final (VS Code asks again ~250 ms
-    // after the server's workspace/codeLens/refresh)
-    await page.waitForTimeout(1000);
-    const lensesThen = (await page.locator('.monaco-editor .codelens-decoration').allInnerTexts()).map(plain);
-    say(`lens 1 s after the diagnostic: ${lensesThen.join(' | ')}`);
+    // how long the lens still says "verifying…" once the diagnostic is final (VS Code asks for lenses
+    // again a debounce after the server's workspace/codeLens/refresh)
+    const lensTexts = async () => (await page.locator('.monaco-editor .codelens-decoration').allInnerTexts()).map(plain);
+    const diagnosticAt = Date.now();
+    let lensesThen = await lensTexts();
+    while (lensesThen.some((t) => /verifying/.test(t)) && Date.now() - diagnosticAt < 5000) {
+      await page.waitForTimeout(50);
+      lensesThen = await lensTexts();
+    }
+    const lensLagMs = Date.now() - diagnosticAt;
+    say(`lens ${lensLagMs} ms after the diagnostic: ${lensesThen.join(' | ')}`);
 
     // the hover: diagnostic + simdlens's summary
     const hover = page.locator('.monaco-hover').filter({ hasText: 'simdlens' }).first();
@@ -262,7 +270,7 @@ async function main() {
     await page.mouse.move(1000, 650);
     await page.waitForTimeout(1000);
     await page.screenshot({ path: path.join(opts.screenshots, 'vscode-applied.png') });
-    const lensesAfter = (await page.locator('.monaco-editor .codelens-decoration').allInnerTexts()).map(plain);
+    const lensesAfter = await lensTexts();
 
     // Verify Loop on the rewritten file says why nothing is verified; Show Report names the applied result
     await runCommand(page, 'simdlens: Verify Loop');
@@ -311,7 +319,7 @@ async function main() {
       [`code-action menu offers the ${ISA} rewrite as a quick fix`, /Quick Fix/.test(menuText) && menuText.includes(`Vectorize with ${ISA}`)],
       ['action titles quote every measured size', /at 4K/.test(menuText) && /at 1M/.test(menuText)],
       [`saved file holds ${INTRINSIC}* intrinsics`, new RegExp(`${INTRINSIC}\\w+`).test(saved)],
-      ['no lens says "verifying" 1 s after the final diagnostic', !lensesThen.some((t) => /verifying/.test(t))],
+      [`the lens caught up with the final diagnostic within 1 s (${lensLagMs} ms)`, lensLagMs < 1000 && !lensesThen.some((t) => /verifying/.test(t))],
       ['no lens offers the rewritten loop again', !lensesAfter.some((t) => /— apply|verifying/.test(t))],
       ['Verify Loop on the rewritten file says why nothing is verified', /nothing to verify/.test(verifyMessage)],
       ['report names the applied rewrite', new RegExp(`applied ${ISA}`).test(report)],
