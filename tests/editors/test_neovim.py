@@ -112,6 +112,17 @@ def test_diagnostics_code_action_and_applied_edit(session: dict[str, Any]) -> No
     assert result["applied"] == actions[0]["title"]
 
 
+def test_hover_leads_with_the_verdict_in_a_few_lines(session: dict[str, Any]) -> None:
+    result = _result(session)
+    hover = result["hover"]
+    assert hover["kind"] == "markdown"
+    lines = hover["lines"]
+    # benchmarks are off in this session: verified, not benchmarked, said in the first line
+    assert lines[0].startswith("**simdlens:** a verified rewrite is available"), lines
+    assert len(lines) <= 12 and not any(line.startswith("```") for line in lines), lines
+    assert not any("\\_" in line or "\\#" in line for line in lines), lines  # no backslash escapes on screen
+
+
 def test_saved_file_holds_a_live_avx2_loop_that_compiles(session: dict[str, Any]) -> None:
     _result(session)
     source: Path = session["source"]

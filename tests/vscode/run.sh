@@ -29,6 +29,6 @@ server="$repo/$VENV/bin/simdlens"
 [ -x "$server" ] || server="$VENV/bin/simdlens"
 vsix="$repo/vscode-extension/simdlens.vsix"
 if [ ! -f "$vsix" ] || [ -n "$(find vscode-extension/src vscode-extension/package.json -newer "$vsix" | head -1)" ]; then
-  (cd vscode-extension && npm ci --no-audit --no-fund && npm run package)
+  (cd vscode-extension && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run package)
 fi
 exec node "$here/e2e.mjs" --server "$server" --vsix "$vsix" "$@"

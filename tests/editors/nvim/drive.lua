@@ -72,6 +72,24 @@ local ok, err = pcall(function()
   end
   step('verified', verified)
 
+  -- the hover on the loop header, as Neovim's K shows it (markdown lines in a float)
+  local hover_params = {
+    textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+    position = { line = verified.line, character = 6 },
+  }
+  local hovers = vim.lsp.buf_request_sync(bufnr, 'textDocument/hover', hover_params, 10000) or {}
+  local hover
+  for _, response in pairs(hovers) do
+    if response.result and response.result.contents then
+      hover = response.result.contents
+    end
+  end
+  if not hover then
+    error('no hover on the verified loop')
+  end
+  local shown = vim.lsp.util.trim_empty_lines(vim.lsp.util.convert_input_to_markdown_lines(hover))
+  step('hover', { kind = hover.kind, lines = shown })
+
   vim.api.nvim_win_set_cursor(0, { verified.line + 1, 0 })
   local actions, client_or_reason = simdlens.code_actions(bufnr, 10000)
   if not actions then

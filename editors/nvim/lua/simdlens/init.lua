@@ -211,9 +211,9 @@ local function verify(bufnr, whole_file)
   }, function(err, result)
     if err then
       notify('verify failed: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
-    elseif result then
-      notify(result.reason and ('not verifying: ' .. result.reason) or (('verifying %d loop(s)'):format(result.queued or 0)))
-    end
+    elseif result and not result.reason then
+      notify(('verifying %d loop(s)'):format(result.queued or 0))
+    end -- when nothing is queued the server says why (window/showMessage)
   end, bufnr)
 end
 

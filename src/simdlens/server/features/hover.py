@@ -9,7 +9,7 @@ The lead line is the verdict, the best speedup with its range and size, and the 
 has one row per verified rewrite and one column per measured size (speedup over the user's build).
 The long form (ns per element per variant, every caveat, rejected candidates, a preview of the
 rewrite) is `loop_report_markdown`, used by `simdlens.showReport`; the code action previews the edit.
-Text from the analysis and the sandbox is escaped for markdown (`__AVX512F__` is no bold).
+Text from the analysis and the sandbox is escaped for markdown (`__AVX512F__` is code, not bold).
 Everything is read from the snapshot; a hover never computes, compiles or waits.
 """
 
@@ -33,13 +33,16 @@ _VERDICT_WORDS = {
 }
 PREVIEW_LINES = 40
 _CODE_SPAN = re.compile(r"(`[^`\n]*`)")
-_MARKDOWN_SPECIAL = re.compile(r"([\\*_<>|#~])")
+# a word holding a character markdown would act on (`__AVX512F__`, `#if`, `a*b`): shown as code
+_CODE_WORD = re.compile(r"(?<!\S)([^\s`]*[_*#|<>~\\][^\s`]*?)([,.;:!?]*)(?!\S)")
 
 
 def escape(text: str) -> str:
-    """Plain text for markdown: `_`, `*`, `#`, `|`… escaped, except inside `code spans` (which the
-    analysis's reasons use on purpose)."""
-    return "".join(part if _CODE_SPAN.fullmatch(part) else _MARKDOWN_SPECIAL.sub(r"\\\1", part)
+    """Plain text for markdown: words that markdown would turn into emphasis, headings, tables or HTML
+    become code spans (`#if` `defined(__AVX512F__)`), which every client shows as written (a backslash
+    escape would show as a backslash in clients that do not render markdown, like Neovim 0.7); text
+    already in code spans (the analysis's reasons use them) stays as it is."""
+    return "".join(part if _CODE_SPAN.fullmatch(part) else _CODE_WORD.sub(r"`\1`\2", part)
                    for part in _CODE_SPAN.split(text))
 
 
@@ -186,8 +189,8 @@ def hover_markdown(state: LoopState) -> str:
     failures = _failures(report)
     if failures and not ranked:
         parts.append("Rejected:\n" + "\n".join(failures[:3]))
-    more = "The code action (Ctrl+.) applies the rewrite; " if ranked else ""
-    parts.append(f"{more}*simdlens: Show Report* has every variant's timings and the rewritten code.")
+    more = "The code action applies the rewrite; " if ranked else ""
+    parts.append(f"{more}the *simdlens: Show Report* command shows every timing and the rewritten code.")
     return "\n\n".join(parts)
 
 
