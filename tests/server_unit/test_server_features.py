@@ -9,9 +9,14 @@ from lsprotocol import types
 from server_builders import DOT_LOOP, SOURCE, compiler_wins, dot_report, failed, prefix_report, ratio
 
 from simdlens.core import Status
-from simdlens.server.features import code_actions, code_lens, diagnostics, hover
 from simdlens.server.documents import APPLIED
-from simdlens.server.features.commands import APPLY_AND_BENCHMARK, VERIFY_LOOP, nothing_to_verify, report_markdown
+from simdlens.server.features import code_actions, code_lens, diagnostics, hover
+from simdlens.server.features.commands import (
+    APPLY_AND_BENCHMARK,
+    VERIFY_LOOP,
+    nothing_to_verify,
+    report_markdown,
+)
 from simdlens.server.features.measured import size_name
 from simdlens.server.positions import LineIndex
 from simdlens.server.state import DocumentSnapshot, LoopState, LoopStatus
