@@ -178,3 +178,35 @@ def test_missing_server_is_one_clear_error_and_the_011_config_is_well_formed(tmp
     # empty sections go out as JSON objects, never as the `[]` an empty Lua table becomes
     assert json.loads(result["default_json"]) == {"init": {"simdlens": {}}, "settings": {"simdlens": {}}}
     assert json.loads(result["custom_json"]) == {"simdlens": {"isa": "avx2", "model": {}, "bench": {"sizes": [4096]}}}
+
+
+def test_an_empty_lens_answer_clears_the_last_lens(tmp_path: Path) -> None:
+    """Neovim 0.7's codelens display ignores an empty answer: after applying the file's only rewrite its
+    "— apply" lens stayed on screen (moved onto the rewrite's `#endif`). The plugin's handler clears it."""
+    nvim = _nvim()
+    if nvim is None:
+        pytest.skip("nvim is not installed (Debian: apt-get install neovim); the Neovim client is untested here")
+    out = tmp_path / "lenses.json"
+    script = tmp_path / "check.lua"
+    script.write_text(f"""
+vim.opt.runtimepath:prepend({json.dumps(str(PLUGIN))})
+local simdlens = require('simdlens')
+local buf = vim.api.nvim_get_current_buf()
+vim.api.nvim_buf_set_lines(buf, 0, -1, false, {{'for (;;) {{}}', '#endif'}})
+local lens = {{ range = {{ start = {{ line = 1, character = 0 }}, ['end'] = {{ line = 1, character = 6 }} }},
+               command = {{ title = 'AVX2 5.2x vs your -O2 build — apply', command = '' }} }}
+local ctx = {{ bufnr = buf, client_id = 7, method = 'textDocument/codeLens' }}
+vim.lsp.codelens.display({{ lens }}, buf, 7)
+local ns = vim.api.nvim_create_namespace('vim_lsp_codelens:7')
+local before = #vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, {{}})
+simdlens.on_codelens(nil, {{}}, ctx, {{}})
+local after = #vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, {{}})
+local f = io.open({json.dumps(str(out))}, 'w')
+f:write(vim.fn.json_encode({{ before = before, after = after }}))
+f:close()
+vim.cmd('qa!')
+""")
+    proc = subprocess.run([nvim, "--headless", "-n", "-i", "NONE", "-u", "NONE", "-c", f"luafile {script}"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
+    assert out.exists(), proc.stderr
+    assert json.loads(out.read_text()) == {"before": 1, "after": 0}

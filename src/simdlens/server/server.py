@@ -152,7 +152,7 @@ class SimdlensServer(LanguageServer):
         self._refresh_pending = True
 
         async def refresh() -> None:
-            await asyncio.sleep(0.05)  # one refresh for a burst of results
+            await asyncio.sleep(0)  # one refresh for the results of one loop iteration; VS Code debounces too
             self._refresh_pending = False
             try:
                 await self.workspace_code_lens_refresh_async(None)

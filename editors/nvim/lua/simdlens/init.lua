@@ -83,6 +83,27 @@ local function client_for(bufnr)
   return nil
 end
 
+-- Neovim 0.7's codelens display returns early on an empty answer, so after the last lens goes (a
+-- rewrite applied) the old "… — apply" lens stayed on screen, moved onto a line of the rewrite.
+function M.on_codelens(err, result, ctx, config)
+  if not err and (result == nil or vim.tbl_isempty(result)) and ctx and ctx.bufnr and vim.api.nvim_buf_is_valid(ctx.bufnr) then
+    local ns = vim.api.nvim_create_namespace('vim_lsp_codelens:' .. ctx.client_id) -- the one vim.lsp.codelens draws in
+    vim.api.nvim_buf_clear_namespace(ctx.bufnr, ns, 0, -1)
+  end
+  return vim.lsp.codelens.on_codelens(err, result, ctx, config)
+end
+
+-- Ask for the buffer's lenses with M.on_codelens (vim.lsp.codelens.refresh() would use its own handler).
+local function refresh_lenses(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  if not vim.api.nvim_buf_is_valid(bufnr) then
+    return
+  end
+  local params = { textDocument = { uri = vim.uri_from_bufnr(bufnr) } }
+  pcall(vim.lsp.buf_request, bufnr, 'textDocument/codeLens', params, M.on_codelens)
+end
+
+
 local function has_command(client, command)
   local provider = client.server_capabilities and client.server_capabilities.executeCommandProvider
   return type(provider) == 'table' and vim.tbl_contains(provider.commands or {}, command)
@@ -182,7 +203,7 @@ local function apply_and_benchmark(bufnr)
       notify(result.message)
     end
     if M.config.codelens then
-      pcall(vim.lsp.codelens.refresh)
+      refresh_lenses(bufnr)
     end
   end, bufnr)
 end
@@ -263,10 +284,10 @@ function M.on_attach(client, bufnr)
       group = group,
       buffer = bufnr,
       callback = function()
-        pcall(vim.lsp.codelens.refresh)
+        refresh_lenses(bufnr)
       end,
     })
-    pcall(vim.lsp.codelens.refresh)
+    refresh_lenses(bufnr)
   end
 end
 
@@ -274,7 +295,7 @@ end
 local function codelens_refresh_handler()
   if M.config.codelens then
     vim.schedule(function()
-      pcall(vim.lsp.codelens.refresh)
+      refresh_lenses(0)
     end)
   end
   return vim.NIL
@@ -308,7 +329,9 @@ function M.client_config(root_dir)
     init_options = { simdlens = section },
     settings = { simdlens = section }, -- answers workspace/configuration
     capabilities = M.capabilities(),
-    handlers = { ['workspace/codeLens/refresh'] = codelens_refresh_handler },
+    handlers = {
+      ['workspace/codeLens/refresh'] = codelens_refresh_handler,
+    },
     on_attach = M.on_attach,
   }
 end

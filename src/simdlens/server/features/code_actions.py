@@ -120,6 +120,10 @@ def code_actions(snapshot: DocumentSnapshot, start: int, end: int, encoding: Enc
         return []
     if not (_wanted(KIND, only) or _wanted(QUICKFIX, only)):
         return []
+    if start == end:  # a bare cursor (Neovim's code_action() in the indentation): the whole line counts
+        point = snapshot.lines.byte_to_point(start)
+        start = start - point.column
+        end = start + len(snapshot.lines.line_text(point.line))
     actions: list[types.CodeAction] = []
     for state in snapshot.loops_touching(start, end):
         wins = summary.ranked_wins(state.report)

@@ -206,7 +206,8 @@ def loop_report_markdown(state: LoopState) -> str:
         parts.append("\n".join(f"- {escape(r.message)}" for r in analysis.reasons))
     status = _status_line(state)
     if status:
-        parts.append(f"**{status[0].upper()}{status[1:]}.**" if not status.endswith("…") else f"*{status}*")
+        plain = status.replace("**", "")
+        parts.append(f"**{plain[0].upper()}{plain[1:]}.**" if not plain.endswith("…") else f"*{plain}*")
     for isa, result in _best_per_isa(report).items():
         cached = " (cached)" if result.cached else ""
         parts.append(f"**{summary.isa_name(isa)}** — `{result.candidate.origin}`, verified{cached}\n\n"
