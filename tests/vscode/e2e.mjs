@@ -314,6 +314,20 @@ async function main() {
     outputs.original = execFileSync(path.join(build, 'original'), { encoding: 'utf8' }).trim();
     const ran = builds.filter(([, , runs]) => runs).map(([name]) => name);
 
+    // the extension's output channel, as VS Code wrote it to its log dir: each server line once
+    const outputLogs = [];
+    const walk = (dir) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (/simdlens\.log$/.test(entry.name)) outputLogs.push(full);
+      }
+    };
+    walk(path.join(userData, 'logs'));
+    const output = outputLogs.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    const analysedLines = output.split('\n').filter((l) => /analysed search\.c v1:/.test(l));
+    say(`output channel: ${analysedLines.length} "analysed search.c v1" line(s)`);
+
     const checks = [
       ...hoverChecks.map(([what, ok]) => [`hover ${what}`, ok]),
       [`code-action menu offers the ${ISA} rewrite as a quick fix`, /Quick Fix/.test(menuText) && menuText.includes(`Vectorize with ${ISA}`)],
@@ -323,6 +337,7 @@ async function main() {
       ['no lens offers the rewritten loop again', !lensesAfter.some((t) => /— apply|verifying/.test(t))],
       ['Verify Loop on the rewritten file says why nothing is verified', /nothing to verify/.test(verifyMessage)],
       ['report names the applied rewrite', new RegExp(`applied ${ISA}`).test(report)],
+      ['the output channel shows each server log line once', analysedLines.length === 1],
       ['status item never said "verifying 0 loops"', !statusAll.some((t) => /verifying 0 loops/.test(t))],
       ['status item shows the resolved ISA (not "auto")', statusAll.some((t) => /simdlens (AVX2|AVX-512)/.test(t))],
       ['status item counted the loop being verified', during.some((t) => /verifying [1-9]\d* loop/.test(t))],
