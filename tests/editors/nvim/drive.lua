@@ -36,13 +36,16 @@ end
 local ok, err = pcall(function()
   local simdlens = require('simdlens')
   local bufnr = vim.api.nvim_get_current_buf()
+  local function clients()
+    return vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = bufnr }) or vim.lsp.buf_get_clients(bufnr)
+  end
   local attached = vim.wait(20000, function()
-    return #vim.lsp.buf_get_clients(bufnr) > 0
+    return next(clients()) ~= nil
   end, 50)
   if not attached then
     error('the simdlens client never attached')
   end
-  local client = vim.lsp.buf_get_clients(bufnr)[next(vim.lsp.buf_get_clients(bufnr))]
+  local client = clients()[next(clients())]
   step('attached', { name = client.name, encoding = client.offset_encoding })
   vim.wait(10000, function()
     return vim.api.nvim_buf_get_commands(bufnr, {}).SimdlensApply ~= nil
@@ -121,6 +124,9 @@ local ok, err = pcall(function()
   local notes = {}
   local notify = vim.notify
   vim.notify = function(message) table.insert(notes, message) end
+  if vim.api.nvim_get_current_buf() ~= bufnr then
+    error('the C buffer is no longer the current one (the report replaced it?)')
+  end
   vim.cmd('SimdlensVerify!')
   vim.wait(10000, function() return #notes > 0 end, 50)
   vim.notify = notify

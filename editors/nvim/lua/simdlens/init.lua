@@ -87,7 +87,7 @@ end
 -- rewrite applied) the old "… — apply" lens stayed on screen, moved onto a line of the rewrite.
 function M.on_codelens(err, result, ctx, config)
   if not err and (result == nil or vim.tbl_isempty(result)) and ctx and ctx.bufnr and vim.api.nvim_buf_is_valid(ctx.bufnr) then
-    local ns = vim.api.nvim_create_namespace('vim_lsp_codelens:' .. ctx.client_id) -- the one vim.lsp.codelens draws in
+    local ns = vim.lsp.codelens.__namespaces[ctx.client_id] -- the one vim.lsp.codelens draws in
     vim.api.nvim_buf_clear_namespace(ctx.bufnr, ns, 0, -1)
   end
   return vim.lsp.codelens.on_codelens(err, result, ctx, config)
@@ -305,6 +305,10 @@ function M.capabilities()
   local capabilities = vim.lsp.protocol.make_client_capabilities()
   capabilities.workspace = capabilities.workspace or {}
   capabilities.workspace.codeLens = { refreshSupport = true }
+  -- :SimdlensReport shows the report in a split; Neovim >= 0.10's window/showDocument would also open
+  -- it in the current window, in place of the C buffer
+  capabilities.window = capabilities.window or {}
+  capabilities.window.showDocument = { support = false }
   return capabilities
 end
 
