@@ -136,6 +136,12 @@ def test_hover_leads_with_the_verdict_in_a_few_lines(session: dict[str, Any]) ->
     assert not any("\\_" in line or "\\#" in line for line in lines), lines  # no backslash escapes on screen
 
 
+def test_the_lens_follows_the_final_diagnostic(session: dict[str, Any]) -> None:
+    result = _result(session)
+    lens = result["lens_after_verified"]
+    assert lens["title"].startswith("AVX2 verified (not benchmarked) — apply"), lens  # not "verifying AVX2…"
+
+
 def test_saved_file_holds_a_live_avx2_loop_that_compiles(session: dict[str, Any]) -> None:
     _result(session)
     source: Path = session["source"]

@@ -75,6 +75,19 @@ local ok, err = pcall(function()
   end
   step('verified', verified)
 
+  -- the lens follows within moments (the server's workspace/codeLens/refresh; no cursor moves here)
+  local function lens_title()
+    for _, lens in ipairs(vim.lsp.codelens.get(bufnr) or {}) do
+      if lens.range.start.line == verified.line and lens.command then
+        return lens.command.title
+      end
+    end
+    return ''
+  end
+  local lens_t0 = vim.loop.hrtime()
+  vim.wait(3000, function() return lens_title() ~= '' and not lens_title():find('verifying', 1, true) end, 20)
+  step('lens_after_verified', { title = lens_title(), ms = math.floor((vim.loop.hrtime() - lens_t0) / 1e6) })
+
   -- the hover on the loop header, as Neovim's K shows it (markdown lines in a float)
   local hover_params = {
     textDocument = { uri = vim.uri_from_bufnr(bufnr) },

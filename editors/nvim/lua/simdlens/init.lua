@@ -291,11 +291,20 @@ function M.on_attach(client, bufnr)
   end
 end
 
--- Neovim < 0.10 has no handler for the server's `workspace/codeLens/refresh` request.
-local function codelens_refresh_handler()
+-- Neovim 0.7 - 0.11 have no handler for the server's `workspace/codeLens/refresh` request (the lens
+-- kept "verifying AVX2…" after the diagnostic was final, until the cursor rested): refresh the lenses
+-- of every buffer the server is attached to.
+function M.on_codelens_refresh(_, _, ctx)
   if M.config.codelens then
     vim.schedule(function()
-      refresh_lenses(0)
+      local client = ctx and vim.lsp.get_client_by_id(ctx.client_id)
+      local buffers = client and client.attached_buffers or {}
+      if next(buffers) == nil then
+        refresh_lenses(0)
+      end
+      for bufnr in pairs(buffers) do
+        refresh_lenses(bufnr)
+      end
     end)
   end
   return vim.NIL
@@ -334,7 +343,7 @@ function M.client_config(root_dir)
     settings = { simdlens = section }, -- answers workspace/configuration
     capabilities = M.capabilities(),
     handlers = {
-      ['workspace/codeLens/refresh'] = codelens_refresh_handler,
+      ['workspace/codeLens/refresh'] = M.on_codelens_refresh,
     },
     on_attach = M.on_attach,
   }
