@@ -119,6 +119,7 @@ def test_hover_leads_with_one_line_then_a_compact_table() -> None:
     assert "```" not in text and "immintrin" not in text and "scalar" not in text
     assert len(text.splitlines()) < 15
     assert hover.hover(snap, 0, "utf-16") is None  # not on a loop header
+    assert hover.hover(snap, offset - 2 - 4, "utf-16") == result  # in the header line's indentation
 
 
 def test_report_keeps_the_long_table_and_the_preview() -> None:

@@ -234,6 +234,11 @@ def hover(snapshot: DocumentSnapshot, offset: int, encoding: Encoding) -> types.
     if snapshot.skipped:
         return None
     state = snapshot.loop_at(offset)
+    if state is None:  # the cursor in the header line's indentation (Neovim's `6G`, then K)
+        point = snapshot.lines.byte_to_point(offset)
+        text = snapshot.lines.line_text(point.line)
+        if not text[:point.column].strip():
+            state = snapshot.loop_at(offset - point.column + len(text) - len(text.lstrip()))
     if state is None:
         return None
     return types.Hover(
