@@ -174,6 +174,7 @@ async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest):  #
     result = await lsp_client.initialize_session(types.InitializeParams(
         capabilities=capabilities, initialization_options={"simdlens": options},
         workspace_folders=[types.WorkspaceFolder(uri=Path(tempfile.gettempdir()).as_uri(), name="tmp")]))
+    lsp_client.initialize_result = result  # type: ignore[attr-defined]
     negotiated = result.capabilities.position_encoding or "utf-16"
     editor = Editor(lsp_client, str(getattr(negotiated, "value", negotiated)))
     lsp_client.editor = editor  # type: ignore[attr-defined]
@@ -182,6 +183,12 @@ async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest):  #
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         applied = editor.apply_workspace_edit(params.edit)
         return types.ApplyWorkspaceEditResult(applied=applied, failure_reason=None if applied else "stale version")
+
+    lsp_client.statuses = []  # type: ignore[attr-defined]
+
+    @lsp_client.feature("simdlens/status")
+    def status(params: Any) -> None:
+        lsp_client.statuses.append(params)  # type: ignore[attr-defined]
 
     @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
     def refresh_lenses(params: None) -> None:

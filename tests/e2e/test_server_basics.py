@@ -140,3 +140,22 @@ async def test_lenses_are_resolved_lazily_by_clients_that_can(client: LanguageCl
         assert resolved.command.command == "simdlens.verifyLoop"
     else:
         assert all(lens.command is not None for lens in raw)
+
+
+async def test_the_server_tells_the_editor_its_resolved_isa(client: LanguageClient) -> None:
+    """The status item shows what `isa: auto` resolved to: in the initialize result and as `simdlens/status`."""
+    from simdlens.config import Settings
+    from simdlens.pipeline import target_isas
+
+    expected = list(target_isas(Settings()))
+    assert expected and "auto" not in expected
+    experimental = client.initialize_result.capabilities.experimental  # type: ignore[attr-defined]
+    assert experimental == {"simdlens": {"isa": expected}}
+    statuses = await wait_until(lambda: client.statuses, 10, "a simdlens/status notification")  # type: ignore[attr-defined]
+    assert list(getattr(statuses[-1], "isa", None) or statuses[-1]["isa"]) == expected
+    chosen = "sse4" if expected == ["avx2"] else "avx2"  # another ISA than `auto` resolved to
+    client.set_configuration({"simdlens": {"isa": chosen, "verifyOn": "demand"}})
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await wait_until(lambda: len(client.statuses) >= 2, 10, "a second simdlens/status")  # type: ignore[attr-defined]
+    last = client.statuses[-1]  # type: ignore[attr-defined]
+    assert list(getattr(last, "isa", None) or last["isa"]) == [chosen]

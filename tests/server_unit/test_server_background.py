@@ -146,3 +146,23 @@ async def test_verify_on_save_waits_for_the_save() -> None:
     await _until(lambda: published[-1].loops[0].status is LoopStatus.DONE)
     assert engine.verified == 1
     bg.shutdown()
+
+
+async def test_progress_counts_the_loop_being_started(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The bar's first message names the loops about to be verified ("verifying 1 loop", not 0)."""
+    from simdlens.server import background
+
+    totals: list[int] = []
+
+    async def begin(self, total: int) -> None:  # type: ignore[no-untyped-def]
+        totals.append(total)
+
+    monkeypatch.setattr(background._Progress, "begin", begin)
+    engine = ScriptedEngine()
+    engine.release.set()
+    published: list[DocumentSnapshot] = []
+    bg = Background(SimdlensServer(engine), engine, lambda: Settings(jobs=1), published.append, lambda: True)
+    bg.open(OpenDocument("file:///t.c", "/t.c", "c", 1, SOURCE))
+    await _until(lambda: bool(published) and published[-1].loops[0].status is LoopStatus.DONE)
+    assert totals == [1]
+    bg.shutdown()

@@ -6,11 +6,18 @@ import dataclasses
 
 import pytest
 from lsprotocol import types
-from server_builders import SOURCE, compiler_wins, dot_report, failed, prefix_report
+from server_builders import DOT_LOOP, SOURCE, compiler_wins, dot_report, failed, prefix_report, ratio
 
 from simdlens.core import Status
+from simdlens.server.documents import APPLIED
 from simdlens.server.features import code_actions, code_lens, diagnostics, hover
-from simdlens.server.features.commands import APPLY_AND_BENCHMARK, VERIFY_LOOP, report_markdown
+from simdlens.server.features.commands import (
+    APPLY_AND_BENCHMARK,
+    VERIFY_LOOP,
+    nothing_to_verify,
+    report_markdown,
+)
+from simdlens.server.features.measured import size_name
 from simdlens.server.positions import LineIndex
 from simdlens.server.state import DocumentSnapshot, LoopState, LoopStatus
 
@@ -90,20 +97,53 @@ def test_code_lens_titles_and_commands() -> None:
     assert code_lens.code_lenses(demand, "utf-16")[0].command.command == VERIFY_LOOP
 
 
-def test_hover_shows_table_caveats_and_preview() -> None:
+def test_hover_leads_with_one_line_then_a_compact_table() -> None:
     snap = snapshot(done(dot_report()))
     offset = SOURCE.index(b"for (int i = 0") + 2
     result = hover.hover(snap, offset, "utf-16")
     assert result is not None
     text = result.contents.value
-    assert "vectorizable" in text and "sum of products" in text
+    lead, table = text.split("\n\n")[:2]
+    # verdict, best speedup with its range and size, main caveat: one line
+    assert lead == ("**simdlens:** verified AVX-512 rewrite, **6.2x (5.9–6.6)** vs your -O2 build at 4K"
+                    " · reassociates floating-point additions")
+    # one row per rewrite, one column per measured size
+    assert table.splitlines() == [
+        "| vs -O2 | 4K (L1) | 1M (memory-bound) |",
+        "|---|---:|---:|",
+        "| AVX-512 | 6.2x (5.9–6.6) | 1.3x (1.0–1.6) |",
+        "| AVX2 | 5.3x (4.9–5.6) | 1.3x (1.0–1.6) |",
+    ]
+    assert "sum of products" in text
+    # no code preview and no ns-per-element table: those are in the report
+    assert "```" not in text and "immintrin" not in text and "scalar" not in text
+    assert len(text.splitlines()) < 15
+    assert hover.hover(snap, 0, "utf-16") is None  # not on a loop header
+    assert hover.hover(snap, offset - 2 - 4, "utf-16") == result  # in the header line's indentation
+
+
+def test_report_keeps_the_long_table_and_the_preview() -> None:
+    text = report_markdown(snapshot(done(dot_report())))
     assert "| n | scalar | -O2 | -O3 -march=native | AVX2 |" in text
     assert "| 4096 (L1) | 0.9 | 0.9 | 0.5 | 0.17 | 5.30x (4.90–5.60) | 3.10x (2.90–3.30) |" in text
     assert "1048576 (memory, memory-bound)" in text
-    assert "5.30x (4.90–5.60)" in text
     assert "Caveats: reassociates floating-point additions" in text
     assert "```c\n#include <immintrin.h>\n\n{ avx512 }\n```" in text
-    assert hover.hover(snap, 0, "utf-16") is None  # not on a loop header
+    assert "**Verified AVX-512 rewrite, 6.2x (5.9–6.6) vs your -O2 build at 4K.**" in text  # no nested bold
+
+
+def test_hover_escapes_text_for_markdown() -> None:
+    report = dot_report()
+    guard = "needs -mavx512f (not in your flags): guarded by #if defined(__AVX512F__)"
+    best = report.results[1]
+    best = dataclasses.replace(best, candidate=dataclasses.replace(best.candidate, caveats=(guard,)))
+    report = dataclasses.replace(report, results=(report.results[0], best))
+    text = hover.hover_markdown(done(report))
+    guarded = "guarded by `#if` `defined(__AVX512F__)`"  # code: shown as written, never bold
+    report_text = report_markdown(snapshot(done(report)))
+    assert guarded in report_text and "Caveats: needs -mavx512f" in report_text
+    assert " __AVX512F__" not in text and "(__AVX512F__)" not in text.replace("`defined(__AVX512F__)`", "")
+    assert hover.escape("`a_b` and a_b, *c* x|y a[i-1]") == "`a_b` and `a_b`, `*c*` `x|y` a[i-1]"
 
 
 def test_hover_says_when_the_compiler_wins() -> None:
@@ -119,8 +159,8 @@ def test_code_actions_only_verified_wins_best_preferred() -> None:
     start = SOURCE.index(b"for (int i = 0")
     actions = code_actions.code_actions(snap, start, start, "utf-16", lazy=False, document_changes=True)
     assert [a.title for a in actions] == [
-        "Vectorize with AVX-512 — verified, 6.2x measured (reassociates floating-point additions)",
-        "Vectorize with AVX2 — verified, 5.3x measured (reassociates floating-point additions)",
+        "Vectorize with AVX-512 — verified, 6.2x at 4K, 1.3x at 1M (reassociates floating-point additions)",
+        "Vectorize with AVX2 — verified, 5.3x at 4K, 1.3x at 1M (reassociates floating-point additions)",
     ]
     assert [a.is_preferred for a in actions] == [True, False]
     assert all(a.kind == "refactor.rewrite.simdlens" and a.command is None for a in actions)
@@ -130,6 +170,10 @@ def test_code_actions_only_verified_wins_best_preferred() -> None:
     assert isinstance(text_edit, types.TextDocumentEdit) and text_edit.text_document.version == 3
     assert [e.new_text for e in text_edit.edits if isinstance(e, types.TextEdit)] == [
         "#include <immintrin.h>\n", "{ avx512 }"]
+    # a cursor in the loop line's indentation counts (Neovim sends the bare cursor)
+    indent = start - 4
+    assert [a.title for a in code_actions.code_actions(snap, indent, indent, "utf-16", lazy=False,
+                                                       document_changes=True)] == [a.title for a in actions]
     # a cursor elsewhere gets nothing; the compiler-wins case offers nothing
     assert code_actions.code_actions(snap, 0, 0, "utf-16", lazy=False, document_changes=True) == []
     slow = snapshot(done(compiler_wins(dot_report())))
@@ -161,6 +205,69 @@ def test_report_lists_every_loop() -> None:
     text = report_markdown(snapshot(done(dot_report()), LoopState(prefix_report(), LoopStatus.ANALYSED)))
     assert text.startswith("# simdlens report: t.c")
     assert "## Line 4" in text and "## Line 8" in text and "recurrence on a[i-1]" in text
+
+
+def test_titles_quote_every_measured_size() -> None:
+    report = dot_report()
+    small_win = dataclasses.replace(report.results[0].measurement.sizes[0], vs_user_flags=ratio(7.2, 6.9, 7.5))
+    big_loss = dataclasses.replace(report.results[0].measurement.sizes[1], vs_user_flags=ratio(0.49, 0.4, 0.6))
+    m = dataclasses.replace(report.results[0].measurement, sizes=(small_win, big_loss))
+    result = dataclasses.replace(report.results[0], measurement=m)
+    assert code_actions.action_title(result) == (
+        "Vectorize with AVX2 — verified, 7.2x at 4K, 0.49x at 1M (reassociates floating-point additions)")
+    assert [size_name(n) for n in (4096, 65536, 1048576, 1000)] == ["4K", "64K", "1M", "1000"]
+
+
+def _diagnostic_for(snap: DocumentSnapshot) -> types.Diagnostic:
+    (diag,) = [d for d in diagnostics.diagnostics(snap, "all", "utf-16") if d.code == "SL102"]
+    return diag
+
+
+def test_rewrites_are_quick_fixes_of_their_diagnostic() -> None:
+    snap = snapshot(done(dot_report()), LoopState(prefix_report(), LoopStatus.ANALYSED))
+    start = SOURCE.index(b"for (int i = 0")
+    diag = _diagnostic_for(snap)
+    other = types.Diagnostic(range=diag.range, message="unused variable", source="clangd")
+
+    def ask(only: list[str] | None, diags: list[types.Diagnostic]) -> list[types.CodeAction]:
+        return code_actions.code_actions(snap, start, start, "utf-16", lazy=False, document_changes=True,
+                                         only=only, diagnostics=diags)
+
+    # Ctrl+. on the diagnostic (VS Code sends it in the context): quick fixes tied to it, best preferred
+    fixes = ask(None, [other, diag])
+    assert [(a.kind, a.is_preferred) for a in fixes] == [("quickfix", True), ("quickfix", False)]
+    assert all(a.diagnostics == [diag] for a in fixes)
+    assert fixes[0].title.startswith("Vectorize with AVX-512")
+    # the diagnostic's hover asks for quick fixes only
+    assert [a.kind for a in ask(["quickfix"], [diag])] == ["quickfix", "quickfix"]
+    # the Refactor… menu still gets the refactor entries, without diagnostics
+    refactors = ask(["refactor"], [diag])
+    assert [a.kind for a in refactors] == [code_actions.KIND] * 2 and all(a.diagnostics is None for a in refactors)
+    # no simdlens diagnostic in the context (diagnostics off, another tool's only): refactor entries
+    assert [a.kind for a in ask(None, [other])] == [code_actions.KIND] * 2
+    assert ask(["quickfix"], [other]) == []
+
+
+def test_verify_loop_on_an_applied_rewrite_says_why_nothing_is_verified() -> None:
+    applied = LoopState(dot_report(), LoopStatus.ANALYSED, APPLIED)
+    snap = snapshot(applied, LoopState(prefix_report(), LoopStatus.ANALYSED))
+    assert nothing_to_verify(snap, None) == "no vectorizable loops in this file (1 in a rewrite simdlens applied)"
+    assert nothing_to_verify(snapshot(applied), None) == "every loop in this file is part of a rewrite simdlens applied"
+    assert nothing_to_verify(snapshot(applied), "loop-dot") == \
+        "this is a rewrite simdlens applied (its loops are not verified again)"
+
+
+def test_report_after_applying_names_the_applied_rewrite() -> None:
+    snap = snapshot(done(dot_report()))
+    start = SOURCE.index(b"for (int i = 0")
+    code_actions.code_actions(snap, start, start, "utf-16", lazy=False, document_changes=True)  # offered
+    # the user applies the offered AVX-512 rewrite: its loops are now part of an applied rewrite
+    rewritten = SOURCE.replace(DOT_LOOP, b"{ avx512 }")
+    rewritten = b"#include <immintrin.h>\n" + rewritten
+    after = snapshot(LoopState(prefix_report(rewritten), LoopStatus.ANALYSED), source=rewritten)
+    text = report_markdown(after)
+    assert "**Line 5: applied AVX-512 — verified, 6.2x at 4K, 1.3x at 1M" in text, text
+    assert "1 loop: 1 not candidate" in text and "applied AVX2" not in text
 
 
 def test_diagnostics_of_unchanged_loops_are_reused_between_publishes() -> None:

@@ -169,13 +169,21 @@ export class SimdlensExtension {
       this.log(`${candidate.source}: ${describe(candidate)} -> ${result.ok ? result.detail : 'unusable: ' + result.detail}`);
     }
     const server = selection.selected;
+    // a path the user set that does not work is named, whatever else was found
+    const brokenPath = selection.attempts.find((a) => a.candidate.source === 'simdlens.server.path' && !a.result.ok);
+    const pathProblem = brokenPath ? `simdlens.server.path "${brokenPath.candidate.command}" did not start: ${brokenPath.result.detail}` : '';
     if (!server) {
       const tried = selection.attempts.map((a) => `${a.candidate.source} (${a.result.detail})`).join(', ');
-      const detail = `Install it with: ${selection.installCommand}`;
+      const detail = pathProblem ? `${pathProblem}. Fix the setting, or clear it and install simdlens: ${selection.installCommand}` : `Install it with: ${selection.installCommand}`;
       this.log(`no simdlens server found${tried ? '; tried ' + tried : ' (simdlens is not on PATH)'}. ${detail}`);
       this.setServer('not-installed', detail);
-      this.notifyMissing(selection.installCommand);
+      this.notifyMissing(selection.installCommand, pathProblem);
       return;
+    }
+    if (pathProblem && !this.missingNotified) {
+      this.missingNotified = true;
+      this.log(`${pathProblem}; using ${describe(server)} (${server.source}) instead`);
+      void vscode.window.showWarningMessage(`simdlens: ${pathProblem}; using ${describe(server)} (${server.source}) instead.`);
     }
     if (!this.state.trusted) this.log('workspace not trusted: limited mode (analysis only; nothing is compiled or run)');
     const client = this.deps.createClient(this.clientSetup(server));
@@ -284,17 +292,17 @@ export class SimdlensExtension {
     });
   }
 
-  private notifyMissing(installCommand: string): void {
+  /** `pathProblem`: the configured `simdlens.server.path` that failed, and how; said first when set. */
+  private notifyMissing(installCommand: string, pathProblem = ''): void {
     if (this.missingNotified) return;
     this.missingNotified = true;
     const copy = 'Copy Install Command';
     const settings = 'Set Server Path';
+    const message = pathProblem
+      ? `simdlens: ${pathProblem}. Fix the setting (or clear it and install the server with: ${installCommand}) — then run "simdlens: Restart Server".`
+      : `simdlens: the language server is not installed. Install it with: ${installCommand} — then run "simdlens: Restart Server".`;
     void vscode.window
-      .showErrorMessage(
-        `simdlens: the language server is not installed. Install it with: ${installCommand} — then run "simdlens: Restart Server".`,
-        copy,
-        settings,
-      )
+      .showErrorMessage(message, copy, settings)
       .then((choice) => {
         if (choice === copy) void vscode.env.clipboard.writeText(installCommand);
         if (choice === settings) void vscode.commands.executeCommand('workbench.action.openSettings', 'simdlens.server');

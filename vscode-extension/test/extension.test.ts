@@ -162,6 +162,25 @@ describe('activation', () => {
     assert.match(status().text, /not installed/);
   });
 
+  test('a broken simdlens.server.path is named, with why it failed', async () => {
+    mock.set('server.path', '/opt/nowhere/simdlens');
+    const h = harness();
+    const ext = await h.start();
+    assert.equal(ext.state.server, 'not-installed');
+    assert.equal(mock.errors.length, 1);
+    assert.match(mock.errors[0].message, /simdlens\.server\.path "\/opt\/nowhere\/simdlens" did not start: not found/);
+    assert.match(String(status().tooltip), /\/opt\/nowhere\/simdlens/);
+  });
+
+  test('a broken simdlens.server.path with a server on PATH: that one runs, and the user is told', async () => {
+    mock.set('server.path', '/opt/nowhere/simdlens');
+    const h = harness({ onPath: '/usr/bin/simdlens', working: ['/usr/bin/simdlens'] });
+    const ext = await h.start();
+    assert.equal(ext.state.server, 'running');
+    assert.equal(mock.warnings.length, 1);
+    assert.match(mock.warnings[0].message, /"\/opt\/nowhere\/simdlens" did not start: not found; using \/usr\/bin\/simdlens serve \(PATH\)/);
+  });
+
   test('a python interpreter without simdlens gets its own pip command', async () => {
     mock.set('server.python', '/home/u/venv/bin/python');
     const h = harness();

@@ -72,6 +72,7 @@ export const mock = {
   commands: new Map<string, (...args: unknown[]) => unknown>(),
   executed: [] as { command: string; args: unknown[] }[],
   errors: [] as { message: string; items: string[] }[],
+  warnings: [] as { message: string; items: string[] }[],
   errorChoice: undefined as string | undefined,
   clipboard: '',
   output: [] as string[],
@@ -89,6 +90,7 @@ export const mock = {
     this.commands.clear();
     this.executed = [];
     this.errors = [];
+    this.warnings = [];
     this.errorChoice = undefined;
     this.clipboard = '';
     this.output = [];
@@ -178,6 +180,10 @@ export const window = {
   showErrorMessage(message: string, ...items: string[]): Promise<string | undefined> {
     mock.errors.push({ message, items });
     return Promise.resolve(mock.errorChoice);
+  },
+  showWarningMessage(message: string, ...items: string[]): Promise<string | undefined> {
+    mock.warnings.push({ message, items });
+    return Promise.resolve(undefined);
   },
   get activeTextEditor() {
     return mock.activeTextEditor;

@@ -14,6 +14,18 @@ return {
   -- the `simdlens` section (camelCase, nested model/sandbox/bench), read via workspace/configuration
   -- (vim.empty_dict(): an empty Lua table would go out as the JSON array `[]`)
   settings = { simdlens = vim.empty_dict() },
+  -- code lens refresh support, and no window/showDocument (the report opens in a split instead)
+  handlers = {
+    -- Neovim 0.11 has no handler for it: lenses would change only when the cursor rests
+    ['workspace/codeLens/refresh'] = function(...)
+      local ok, simdlens = pcall(require, 'simdlens')
+      return ok and simdlens.on_codelens_refresh(...) or vim.NIL
+    end,
+  },
+  capabilities = (function()
+    local ok, simdlens = pcall(require, 'simdlens')
+    return ok and simdlens.capabilities() or nil
+  end)(),
   on_attach = function(client, bufnr)
     local ok, simdlens = pcall(require, 'simdlens')
     if ok then

@@ -448,7 +448,7 @@ class Background:
         self._queue.remove(job)
         if not self._job_alive(job):
             return
-        await self._begin_progress()
+        await self._begin_progress(starting=1)  # `job` is in neither the queue nor `_running` yet
         task = asyncio.create_task(self._verify(job), name=f"verify {job.loop_id}")
         self._running[job] = task
         try:
@@ -530,12 +530,12 @@ class Background:
 
     # ---------------------------------------------------------------- progress
 
-    async def _begin_progress(self) -> None:
+    async def _begin_progress(self, starting: int = 0) -> None:
         if self._progress is not None or not self._progress_supported():
             return
         self._done_in_batch = 0
         self._progress = _Progress(self._ls, on_cancel=lambda: self.cancel_all("verification cancelled"))
-        await self._progress.begin(self._pending_count())
+        await self._progress.begin(self._pending_count() + starting)
 
     def _pending_count(self) -> int:
         return len(self._queue) + len(self._running)

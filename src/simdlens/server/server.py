@@ -5,8 +5,9 @@
     commands    simdlens.applyAndBenchmark / verifyLoop / showReport / clearCache -> features/commands.py
     settings    initializationOptions, workspace/configuration `simdlens`, didChangeConfiguration -> config.py
 
-Every handler is guarded: an exception is logged (stderr and window/logMessage) and the request gets
-an empty answer. The server never writes to stdout except the protocol itself.
+Every handler is guarded: an exception is logged and the request gets an empty answer. simdlens's
+log lines go to window/logMessage once the client has initialized, to stderr before (one or the other,
+never both: editors show both in one panel). The server never writes to stdout except the protocol itself.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from simdlens.server.state import DocumentSnapshot
 
 log = logging.getLogger("simdlens.server")
 
+STATUS_NOTIFICATION = "simdlens/status"  # {"isa": ["avx2", "avx512"]}: what the editor's status item shows
+STATUS_SECTION = "simdlens"  # capabilities.experimental.simdlens: the same object, at initialize
 DIAGNOSTICS_KEPT = 2  # documents whose last diagnostics are kept for reuse (those being verified, mostly)
 
 T = TypeVar("T")
@@ -62,6 +65,13 @@ class DocumentsOwnProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Generator[Any, Any, None]:
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
+        result = yield from super().lsp_initialize(params)
+        server = cast(SimdlensServer, self._server)
+        result.capabilities.experimental = {STATUS_SECTION: server.status()}  # the ISA `auto` resolved to
+        return result
+
     def _user_handler(self, method: str, params: Any) -> Generator[Any, Any, None]:
         handler = self.fm.features.get(method)
         if handler is not None:
@@ -79,6 +89,7 @@ class SimdlensServer(LanguageServer):
                                      lambda: self._capability("window.work_done_progress"))
         self._refresh_pending = False
         self._skip_told: set[str] = set()
+        self._status_sent: dict[str, Any] | None = None
         self._diagnostics: dict[str, diagnostics.Reuse] = {}  # by document: the last publish's diagnostics
 
     # ---------------------------------------------------------------- client capabilities
@@ -141,7 +152,7 @@ class SimdlensServer(LanguageServer):
         self._refresh_pending = True
 
         async def refresh() -> None:
-            await asyncio.sleep(0.05)  # one refresh for a burst of results
+            await asyncio.sleep(0)  # one refresh for the results of one loop iteration; VS Code debounces too
             self._refresh_pending = False
             try:
                 await self.workspace_code_lens_refresh_async(None)
@@ -149,6 +160,18 @@ class SimdlensServer(LanguageServer):
                 log.debug("codeLens refresh failed: %s", exc)
 
         asyncio.get_running_loop().create_task(refresh())
+
+    # ---------------------------------------------------------------- status (editor's status item)
+
+    def status(self) -> dict[str, Any]:
+        return {"isa": list(self.engine.isas(self.config.settings))}
+
+    def send_status(self) -> None:
+        """`simdlens/status` when what the status item shows changed (and once after initialized)."""
+        status = self.status()
+        if status != self._status_sent:
+            self._status_sent = status
+            self.protocol.notify(STATUS_NOTIFICATION, status)
 
     # ---------------------------------------------------------------- settings
 
@@ -187,20 +210,25 @@ class SimdlensServer(LanguageServer):
 
 
 class ClientLogHandler(logging.Handler):
-    """Mirrors simdlens's log records to the client's output panel (window/logMessage)."""
+    """simdlens's log, each line once: to the client's output panel (window/logMessage) once the client
+    has initialized, to stderr before that (an editor shows the server's stderr in the same panel, so
+    sending a line both ways showed it twice)."""
 
     _TYPES: ClassVar[dict[int, types.MessageType]] = {
         logging.ERROR: types.MessageType.Error, logging.WARNING: types.MessageType.Warning,
         logging.INFO: types.MessageType.Info}
 
-    def __init__(self, ls: SimdlensServer) -> None:
+    def __init__(self, ls: SimdlensServer, before_initialized: logging.Handler | None = None) -> None:
         super().__init__(logging.INFO)
         self._ls = ls
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stderr = before_initialized or logging.StreamHandler(sys.stderr)
+        self._stderr.setFormatter(logging.Formatter(STDERR_FORMAT))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self._ls.protocol.client_capabilities:
-            return  # not initialized yet
+        if not getattr(self._ls.protocol, "client_capabilities", None):
+            self._stderr.handle(record)  # not initialized yet
+            return
         kind = next((t for level, t in sorted(self._TYPES.items(), reverse=True) if record.levelno >= level),
                     types.MessageType.Log)
         params = types.LogMessageParams(type=kind, message=self.format(record))
@@ -208,10 +236,26 @@ class ClientLogHandler(logging.Handler):
             try:
                 self._loop = asyncio.get_running_loop()
             except RuntimeError:  # a worker thread: hand the message to the event loop
-                if self._loop is not None:
+                if self._loop is None:
+                    self._stderr.handle(record)
+                else:
                     self._loop.call_soon_threadsafe(self._ls.window_log_message, params)
                 return
             self._ls.window_log_message(params)
+
+
+STDERR_FORMAT = "simdlens: %(levelname)s: %(message)s"
+
+
+def log_to_client(ls: SimdlensServer) -> ClientLogHandler:
+    """Route the `simdlens` loggers through `ClientLogHandler` only (not also the root's stderr)."""
+    handler = ClientLogHandler(ls)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("simdlens")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return handler
 
 
 def path_of(uri: str) -> str:
@@ -283,6 +327,7 @@ def build_server(engine: Engine | None = None, base: Settings | None = None) -> 
         before = ls.config.settings
         await ls.pull_configuration()
         ls.settings_changed(before)
+        ls.send_status()
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     @guarded_async(nothing)
@@ -294,6 +339,7 @@ def build_server(engine: Engine | None = None, base: Settings | None = None) -> 
         else:
             await ls.pull_configuration()  # the usual pull model: the notification only says "changed"
         ls.settings_changed(before)
+        ls.send_status()
 
     @ls.feature(types.SHUTDOWN)
     @guarded_async(nothing)
@@ -372,7 +418,7 @@ def build_server(engine: Engine | None = None, base: Settings | None = None) -> 
             return lens
 
     @ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-        code_action_kinds=[code_actions.KIND], resolve_provider=True))
+        code_action_kinds=[code_actions.QUICKFIX, code_actions.KIND], resolve_provider=True))
     @guarded(list)
     def on_code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
         snapshot = background.snapshot(params.text_document.uri)
@@ -383,7 +429,8 @@ def build_server(engine: Engine | None = None, base: Settings | None = None) -> 
         background.focus(snapshot.uri, params.range.start.line)
         only = [str(k) for k in params.context.only] if params.context.only else None
         return code_actions.code_actions(snapshot, start, end, ls.encoding, lazy=ls.lazy_edits,
-                                         document_changes=ls.document_changes, only=only)
+                                         document_changes=ls.document_changes, only=only,
+                                         diagnostics=list(params.context.diagnostics))
 
     @ls.feature(types.CODE_ACTION_RESOLVE)
     def on_code_action_resolve(action: types.CodeAction) -> types.CodeAction:
@@ -423,14 +470,11 @@ def main(args: argparse.Namespace | None = None) -> int:
         base = base.replace(bench=bench)
     use_cache = not getattr(args, "no_cache", False)
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="simdlens: %(levelname)s: %(message)s")
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=STDERR_FORMAT)  # other libraries' lines
     from simdlens.server.engine import PipelineEngine
 
     ls = build_server(PipelineEngine(use_cache=use_cache), base)
-    handler = ClientLogHandler(ls)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logging.getLogger("simdlens").addHandler(handler)
-    logging.getLogger("simdlens").setLevel(logging.INFO)
+    log_to_client(ls)
     tcp = getattr(args, "tcp", None)
     if tcp:
         host, _, port = tcp.rpartition(":")

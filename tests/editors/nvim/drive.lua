@@ -36,13 +36,16 @@ end
 local ok, err = pcall(function()
   local simdlens = require('simdlens')
   local bufnr = vim.api.nvim_get_current_buf()
+  local function clients()
+    return vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = bufnr }) or vim.lsp.buf_get_clients(bufnr)
+  end
   local attached = vim.wait(20000, function()
-    return #vim.lsp.buf_get_clients(bufnr) > 0
+    return next(clients()) ~= nil
   end, 50)
   if not attached then
     error('the simdlens client never attached')
   end
-  local client = vim.lsp.buf_get_clients(bufnr)[next(vim.lsp.buf_get_clients(bufnr))]
+  local client = clients()[next(clients())]
   step('attached', { name = client.name, encoding = client.offset_encoding })
   vim.wait(10000, function()
     return vim.api.nvim_buf_get_commands(bufnr, {}).SimdlensApply ~= nil
@@ -71,6 +74,37 @@ local ok, err = pcall(function()
     error(('no verified rewrite (SL102) within %d ms'):format(verify_timeout))
   end
   step('verified', verified)
+
+  -- the lens follows within moments (the server's workspace/codeLens/refresh; no cursor moves here)
+  local function lens_title()
+    for _, lens in ipairs(vim.lsp.codelens.get(bufnr) or {}) do
+      if lens.range.start.line == verified.line and lens.command then
+        return lens.command.title
+      end
+    end
+    return ''
+  end
+  local lens_t0 = vim.loop.hrtime()
+  vim.wait(3000, function() return lens_title() ~= '' and not lens_title():find('verifying', 1, true) end, 20)
+  step('lens_after_verified', { title = lens_title(), ms = math.floor((vim.loop.hrtime() - lens_t0) / 1e6) })
+
+  -- the hover on the loop header, as Neovim's K shows it (markdown lines in a float)
+  local hover_params = {
+    textDocument = { uri = vim.uri_from_bufnr(bufnr) },
+    position = { line = verified.line, character = 6 },
+  }
+  local hovers = vim.lsp.buf_request_sync(bufnr, 'textDocument/hover', hover_params, 10000) or {}
+  local hover
+  for _, response in pairs(hovers) do
+    if response.result and response.result.contents then
+      hover = response.result.contents
+    end
+  end
+  if not hover then
+    error('no hover on the verified loop')
+  end
+  local shown = vim.lsp.util.trim_empty_lines(vim.lsp.util.convert_input_to_markdown_lines(hover))
+  step('hover', { kind = hover.kind, lines = shown })
 
   vim.api.nvim_win_set_cursor(0, { verified.line + 1, 0 })
   local actions, client_or_reason = simdlens.code_actions(bufnr, 10000)
@@ -103,6 +137,9 @@ local ok, err = pcall(function()
   local notes = {}
   local notify = vim.notify
   vim.notify = function(message) table.insert(notes, message) end
+  if vim.api.nvim_get_current_buf() ~= bufnr then
+    error('the C buffer is no longer the current one (the report replaced it?)')
+  end
   vim.cmd('SimdlensVerify!')
   vim.wait(10000, function() return #notes > 0 end, 50)
   vim.notify = notify

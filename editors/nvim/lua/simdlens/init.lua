@@ -83,6 +83,27 @@ local function client_for(bufnr)
   return nil
 end
 
+-- Neovim 0.7's codelens display returns early on an empty answer, so after the last lens goes (a
+-- rewrite applied) the old "… — apply" lens stayed on screen, moved onto a line of the rewrite.
+function M.on_codelens(err, result, ctx, config)
+  if not err and (result == nil or vim.tbl_isempty(result)) and ctx and ctx.bufnr and vim.api.nvim_buf_is_valid(ctx.bufnr) then
+    local ns = vim.lsp.codelens.__namespaces[ctx.client_id] -- the one vim.lsp.codelens draws in
+    vim.api.nvim_buf_clear_namespace(ctx.bufnr, ns, 0, -1)
+  end
+  return vim.lsp.codelens.on_codelens(err, result, ctx, config)
+end
+
+-- Ask for the buffer's lenses with M.on_codelens (vim.lsp.codelens.refresh() would use its own handler).
+local function refresh_lenses(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  if not vim.api.nvim_buf_is_valid(bufnr) then
+    return
+  end
+  local params = { textDocument = { uri = vim.uri_from_bufnr(bufnr) } }
+  pcall(vim.lsp.buf_request, bufnr, 'textDocument/codeLens', params, M.on_codelens)
+end
+
+
 local function has_command(client, command)
   local provider = client.server_capabilities and client.server_capabilities.executeCommandProvider
   return type(provider) == 'table' and vim.tbl_contains(provider.commands or {}, command)
@@ -182,7 +203,7 @@ local function apply_and_benchmark(bufnr)
       notify(result.message)
     end
     if M.config.codelens then
-      pcall(vim.lsp.codelens.refresh)
+      refresh_lenses(bufnr)
     end
   end, bufnr)
 end
@@ -211,9 +232,9 @@ local function verify(bufnr, whole_file)
   }, function(err, result)
     if err then
       notify('verify failed: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
-    elseif result then
-      notify(result.reason and ('not verifying: ' .. result.reason) or (('verifying %d loop(s)'):format(result.queued or 0)))
-    end
+    elseif result and not result.reason then
+      notify(('verifying %d loop(s)'):format(result.queued or 0))
+    end -- when nothing is queued the server says why (window/showMessage)
   end, bufnr)
 end
 
@@ -263,18 +284,27 @@ function M.on_attach(client, bufnr)
       group = group,
       buffer = bufnr,
       callback = function()
-        pcall(vim.lsp.codelens.refresh)
+        refresh_lenses(bufnr)
       end,
     })
-    pcall(vim.lsp.codelens.refresh)
+    refresh_lenses(bufnr)
   end
 end
 
--- Neovim < 0.10 has no handler for the server's `workspace/codeLens/refresh` request.
-local function codelens_refresh_handler()
+-- Neovim 0.7 - 0.11 have no handler for the server's `workspace/codeLens/refresh` request (the lens
+-- kept "verifying AVX2…" after the diagnostic was final, until the cursor rested): refresh the lenses
+-- of every buffer the server is attached to.
+function M.on_codelens_refresh(_, _, ctx)
   if M.config.codelens then
     vim.schedule(function()
-      pcall(vim.lsp.codelens.refresh)
+      local client = ctx and vim.lsp.get_client_by_id(ctx.client_id)
+      local buffers = client and client.attached_buffers or {}
+      if next(buffers) == nil then
+        refresh_lenses(0)
+      end
+      for bufnr in pairs(buffers) do
+        refresh_lenses(bufnr)
+      end
     end)
   end
   return vim.NIL
@@ -284,6 +314,10 @@ function M.capabilities()
   local capabilities = vim.lsp.protocol.make_client_capabilities()
   capabilities.workspace = capabilities.workspace or {}
   capabilities.workspace.codeLens = { refreshSupport = true }
+  -- :SimdlensReport shows the report in a split; Neovim >= 0.10's window/showDocument would also open
+  -- it in the current window, in place of the C buffer
+  capabilities.window = capabilities.window or {}
+  capabilities.window.showDocument = { support = false }
   return capabilities
 end
 
@@ -308,7 +342,9 @@ function M.client_config(root_dir)
     init_options = { simdlens = section },
     settings = { simdlens = section }, -- answers workspace/configuration
     capabilities = M.capabilities(),
-    handlers = { ['workspace/codeLens/refresh'] = codelens_refresh_handler },
+    handlers = {
+      ['workspace/codeLens/refresh'] = M.on_codelens_refresh,
+    },
     on_attach = M.on_attach,
   }
 end

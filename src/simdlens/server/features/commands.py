@@ -24,8 +24,9 @@ from lsprotocol import types
 
 from simdlens import summary
 from simdlens.core import LoopReport, Status
-from simdlens.server.features.code_actions import find_result, workspace_edit
-from simdlens.server.features.hover import hover_markdown
+from simdlens.server.documents import APPLIED
+from simdlens.server.features.code_actions import applied_offers, find_result, workspace_edit
+from simdlens.server.features.hover import escape, loop_report_markdown
 from simdlens.server.positions import LineIndex, span_of
 from simdlens.server.state import AppliedNote, DocumentSnapshot, LoopStatus
 
@@ -150,7 +151,26 @@ async def verify_loop(ls: SimdlensServer, *args: Any) -> dict[str, Any]:
     if snapshot is None:
         return {"queued": 0, "reason": "document is not open"}
     queued = ls.background.enqueue(uri, [str(loop_id)] if loop_id else None, bypass_cache=True, force=True)
-    return {"queued": queued}
+    if not queued:
+        reason = nothing_to_verify(snapshot, str(loop_id) if loop_id else None)
+        _tell(ls, f"nothing to verify: {reason}")
+        return {"queued": 0, "reason": reason}
+    return {"queued": queued}  # the lens and the progress bar show it
+
+
+def nothing_to_verify(snapshot: DocumentSnapshot, loop_id: str | None) -> str:
+    """Why Verify Loop queued nothing, in the user's words."""
+    states = [s for s in snapshot.loops if loop_id is None or s.loop_id == loop_id]
+    if loop_id is not None and not states:
+        return "the loop changed since the command was offered"
+    if states and all(s.detail == APPLIED for s in states):
+        return "this is a rewrite simdlens applied (its loops are not verified again)" if loop_id else \
+            "every loop in this file is part of a rewrite simdlens applied"
+    if not states:
+        return "no loops in this file"
+    applied = sum(s.detail == APPLIED for s in states)
+    also = f" ({applied} in a rewrite simdlens applied)" if applied else ""
+    return f"no vectorizable loop{'' if loop_id else 's in this file'}{also}"
 
 
 # -------------------------------------------------------------------------------- showReport
@@ -161,17 +181,31 @@ def report_markdown(snapshot: DocumentSnapshot) -> str:
     lines = [f"# simdlens report: {name}", ""]
     if snapshot.skipped:
         return "\n".join([*lines, f"Not analysed: {snapshot.skipped}.", ""])
+    for note in snapshot.applied:
+        busy = " (still running)" if note.busy else ""
+        lines += [f"**Line {note.span.start.line + 1}: {escape(note.title)}{busy}.**", ""]
+    noted = {note.span.start.line for note in snapshot.applied}
+    for at, offer in applied_offers(snapshot.uri, snapshot.source):
+        line = snapshot.lines.byte_to_point(at).line
+        if line not in noted:
+            what = offer.title.removeprefix("Vectorize with ")
+            lines += [f"**Line {line + 1}: applied {escape(what)}** (as measured before it was applied).", ""]
     counts: dict[str, int] = {}
     for state in snapshot.loops:
-        finished = state.status in (LoopStatus.DONE, LoopStatus.FAILED)
-        outcome = summary.outcome(state.report, finished).value
+        if state.detail == APPLIED:
+            outcome = "in an applied rewrite"
+        else:
+            finished = state.status in (LoopStatus.DONE, LoopStatus.FAILED)
+            outcome = summary.outcome(state.report, finished).value.replace("_", " ")
         counts[outcome] = counts.get(outcome, 0) + 1
-    lines.append(f"{len(snapshot.loops)} loops: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items())))
+    lines.append(f"{len(snapshot.loops)} loop{'' if len(snapshot.loops) == 1 else 's'}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     lines.append("")
     for error in snapshot.errors:
-        lines.append(f"> {error}")
+        lines.append(f"> {escape(error)}")
     for state in snapshot.loops:
-        lines += [f"## Line {state.header.start.line + 1}", "", hover_markdown(state), ""]
+        if state.detail == APPLIED:
+            continue  # the vector, tail and kept original loops of a rewrite: the note above speaks for them
+        lines += [f"## Line {state.header.start.line + 1}", "", loop_report_markdown(state), ""]
     return "\n".join(lines)
 
 
