@@ -60,6 +60,7 @@ INFORMATIONAL = frozenset({
     "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
     "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
+    "macro_expanded", "semantic_facts",  # notes on where the reading came from (analysis.clang_facts)
 })
 # Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
 ALREADY_VECTORIZED = frozenset({"intrinsics", "simdlens_rewrite"})
