@@ -172,10 +172,13 @@ def compile_flags(settings: Settings, path: str) -> CompileFlags:
 def analyze_document(source: bytes, path: str, language: Language, settings: Settings) -> FileAnalysis:
     """Parse and analyse one document: loops, verdicts with reasons, kernels. No compiling."""
     from simdlens.analysis import analyze_file
+    from simdlens.analysis.clang_facts import flag_arguments, semantic_facts
 
     flags = compile_flags(settings, path)
+    # clang's pass (types, macro expansions, declarations) once per file; cached by content and flags
+    facts = semantic_facts(source, path, language, **flag_arguments(flags))
     return analyze_file(source, path, language, include_dirs=flags.include_dirs, defines=flags.define_map(),
-                        defines_complete=flags.defines_complete)
+                        defines_complete=flags.defines_complete, facts=facts)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -149,9 +149,9 @@ class SemanticFacts:
         """The declaration of `name` visible at `byte` of the main file (innermost scope first)."""
         best: VarFact | None = None
         for v in self.variables:
-            if v.name == name and v.scope[0] <= byte < v.scope[1] and (v.role == "global" or v.start <= byte):
-                if best is None or v.scope[0] >= best.scope[0]:
-                    best = v
+            visible = v.name == name and v.scope[0] <= byte < v.scope[1] and (v.role == "global" or v.start <= byte)
+            if visible and (best is None or v.scope[0] >= best.scope[0]):
+                best = v
         return best
 
     def use_at(self, start: int, end: int) -> MacroUse | None:
@@ -196,8 +196,9 @@ def libclang_version() -> str:
     if isinstance(ci, str):
         return ""
     try:
-        v = ci.conf.lib.clang_getClangVersion()
-        return str(ci._CXString.from_result(v)) if not isinstance(v, str) else v
+        from importlib.metadata import version
+
+        return f"libclang {version('libclang')} from PyPI, {ci.conf.get_filename()}"
     except Exception:
         return "unknown version"
 
@@ -271,6 +272,12 @@ def clear_cache() -> None:
     _memory.clear()
 
 
+def flag_arguments(flags: Any) -> dict[str, Any]:
+    """`semantic_facts` keyword arguments from a `compile_db.CompileFlags`: include dirs, -D/-U, -std, -m/-f."""
+    extra = tuple(flags.flags) + ((flags.std,) if flags.std else ())
+    return {"include_dirs": tuple(flags.include_dirs), "defines": tuple(flags.defines), "flags": extra}
+
+
 # --------------------------------------------------------------------------------------------------
 # Parsing
 # --------------------------------------------------------------------------------------------------
@@ -284,7 +291,7 @@ def _arguments(path: str, language: Language, include_dirs: Iterable[str],
     for name, value in items:
         args.append(f"-U{name}" if value is None else f"-D{name}={value}")
     args += [f"-I{d}" for d in include_dirs]
-    args += [f for f in flags if f.startswith(("-std=", "-m", "-f")) and "=" not in f[2:] or f.startswith("-std=")]
+    args += [f for f in flags if (f.startswith(("-std=", "-m", "-f")) and "=" not in f[2:]) or f.startswith("-std=")]
     return tuple(args)
 
 
@@ -298,6 +305,8 @@ def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs
     if hit is not None and _headers_unchanged(hit[0]):
         _memory.move_to_end(key)
         return hit[1]
+    if os.environ.get("SIMDLENS_NO_CLANG"):
+        return unavailable(path, "libclang disabled (SIMDLENS_NO_CLANG is set)")
     ci = _cindex()
     if isinstance(ci, str):
         return unavailable(path, f"libclang unavailable ({ci})")
@@ -481,8 +490,8 @@ class _Extractor:
             canon.is_restrict_qualified()
         if canon.kind == ci.TypeKind.ENUM:
             under = canon.get_declaration().enum_type.get_canonical()
-            scalar = _SCALAR_KINDS.get(under.kind.name, "")
-            return TypeFact(t.spelling, canon.spelling, scalar or "other", scalar, const, volatile, restrict)
+            underlying = _SCALAR_KINDS.get(under.kind.name, "")
+            return TypeFact(t.spelling, canon.spelling, underlying or "other", underlying, const, volatile, restrict)
         scalar = _SCALAR_KINDS.get(kind_name)
         if scalar is not None:
             return TypeFact(t.spelling, canon.spelling, scalar, scalar, const, volatile, restrict)
@@ -531,7 +540,7 @@ class _Extractor:
                     and c.is_definition():
                 scope = (c.extent.start.offset, c.extent.end.offset)
                 for d in c.walk_preorder():
-                    if d.kind == ci.CursorKind.PARM_DECL and d.semantic_parent == c or (
+                    if (d.kind == ci.CursorKind.PARM_DECL and d.semantic_parent == c) or (
                             d.kind == ci.CursorKind.PARM_DECL and d.lexical_parent == c):
                         out.append(self._var(d, "param", c.spelling, scope, macro_ranges))
                     elif d.kind == ci.CursorKind.VAR_DECL and self._in_main(d):
@@ -562,7 +571,7 @@ class _Extractor:
                 dims.append("")
                 cur = cur.element_type
             elif k == ci.TypeKind.VARIABLEARRAY and cur.kind == ci.TypeKind.VARIABLEARRAY:
-                dims.append(_outer_extent(cur.spelling, cur.element_type.spelling))
+                dims.append(_outer_extent(cur.spelling))
                 cur = cur.element_type
             elif cur.kind == ci.TypeKind.ELABORATED and cur.get_named_type().kind in (
                     ci.TypeKind.POINTER, ci.TypeKind.CONSTANTARRAY, ci.TypeKind.INCOMPLETEARRAY,
@@ -576,19 +585,15 @@ class _Extractor:
                        tuple(dims), restrict, through)
 
 
-def _outer_extent(spelling: str, element: str) -> str:
-    """The outermost extent of a VLA type's spelling: "double[n][m]" with element "double[m]" -> "n"."""
-    s = " ".join(spelling.split())
-    e = " ".join(element.split())
-    # the element's spelling is the array's with the first bracket group removed
-    i = s.find("[")
+def _outer_extent(spelling: str) -> str:
+    """The outermost extent of a VLA type as clang prints it: "double[n][m]" -> "n" (clang prints the
+    size expression after macro expansion)."""
+    i = spelling.find("[")
     depth = 0
-    for j in range(i, len(s)):
-        depth += {"[": 1, "]": -1}.get(s[j], 0)
-        if depth == 0:
-            rest = s[:i] + s[j + 1:]
-            if " ".join(rest.split()) == e or True:
-                return s[i + 1:j].strip()
+    for j in range(max(i, 0), len(spelling)):
+        depth += {"[": 1, "]": -1}.get(spelling[j], 0)
+        if i >= 0 and depth == 0:
+            return spelling[i + 1:j].strip()
     return ""
 
 

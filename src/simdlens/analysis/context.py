@@ -492,6 +492,7 @@ class FileContext:
     # clang's semantic facts of the file (`analysis.clang_facts.SemanticFacts`), None when not (yet)
     # known: types, macro expansions and declarations are then read by the hand-written code below.
     facts: Any = field(default=None, compare=False, repr=False)
+    facts_problem: str = field(default="", compare=False)  # why there are no facts ("" = not asked for)
     _values: dict[str, int | None] = field(default_factory=dict, repr=False)
     _scoped: dict[tuple[int, ...], FileContext] = field(default_factory=dict, repr=False)
 
@@ -532,7 +533,8 @@ class FileContext:
         written through macros. Object-like macros take clang's full expansion (`#define N LB(100, n)`
         reads "(100)" or "(n)" as this build expands it)."""
         if facts is None or not getattr(facts, "ok", False):
-            return self if self.facts is None else replace(self, facts=None, _values={}, _scoped={})
+            return replace(self, facts=None, facts_problem=getattr(facts, "problem", "") or "not computed",
+                           _values={}, _scoped={})
         macros = dict(self.macros)
         function_macros = dict(self.function_macros)
         for name, m in facts.macros.items():
@@ -545,11 +547,9 @@ class FileContext:
     def semantic_note(self) -> str:
         """One line for reasons: where this context's types come from when clang's facts are missing
         ("" when they are present)."""
-        facts = self.facts
-        if facts is not None and getattr(facts, "ok", False):
+        if self.facts is not None:
             return ""
-        why = getattr(facts, "problem", "") or "not computed"
-        return f"semantic facts: {why}; types read by simdlens's own reader"
+        return f"semantic facts: {self.facts_problem or 'not computed'}; types read by simdlens's own reader"
 
     def at(self, byte: int) -> FileContext:
         """This context as seen from `byte` of the file: with the typedefs that the enclosing function

@@ -195,11 +195,12 @@ def file_context(document: SourceDocument, include_dirs: tuple[str, ...], define
                  defines_complete: bool = False) -> tuple[Any, tuple[str, ...]]:
     """The document's `FileContext` (None, with an error line, when its declarations are unreadable)."""
     from simdlens.analysis.context import FileContext
+    from simdlens.server.semantic import attach
 
     try:
-        return FileContext.build(document.source, document.path, document.language, tree=document.tree,
-                                 include_dirs=include_dirs, defines=dict(defines),
-                                 defines_complete=defines_complete), ()
+        ctx = FileContext.build(document.source, document.path, document.language, tree=document.tree,
+                                include_dirs=include_dirs, defines=dict(defines), defines_complete=defines_complete)
+        return attach(ctx, document.source, document.path, document.language, include_dirs, defines), ()
     except Exception as exc:  # declarations unreadable: loops are still analysed, with less context
         log.exception("file context of %s", document.path)
         return None, (f"{document.path}: cannot read declarations: {exc}",)
