@@ -28,6 +28,7 @@ why; the analysis then reads types with simdlens's own reader (`analysis.context
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import logging
@@ -326,6 +327,19 @@ def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs
 
 
 _PROBE_PREFIX = "simdlens_probe_"
+_CREATE_PREAMBLE_ON_FIRST_PARSE = 0x100  # CXTranslationUnit_CreatePreambleOnFirstParse
+
+
+@functools.cache
+def _from_main_file(ci: Any) -> Any:
+    """clang_Location_isFromMainFile (not wrapped by the Python bindings): far cheaper than comparing
+    file names for every cursor."""
+    import ctypes
+
+    f = ci.conf.lib.clang_Location_isFromMainFile
+    f.argtypes = [ci.SourceLocation]
+    f.restype = ctypes.c_int
+    return f
 _STRINGIFY = ("\n#define SIMDLENS_STR_(...) #__VA_ARGS__\n"
               "#define SIMDLENS_STR(...) SIMDLENS_STR_(__VA_ARGS__)\n")
 _WORDS = re.compile(r"[A-Za-z_][\w\s*]*")
@@ -340,29 +354,30 @@ class _Extractor:
         self.language = language
         self.args = (*args, *builtin_headers()[0], "-ferror-limit=0", "-w")
         self.typedefs: dict[str, TypeFact] = {}
+        self.from_main = _from_main_file(ci)
 
     def _parse(self, text: bytes) -> Any:
         ci = self.ci
         index = ci.Index.create()
-        opts = ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | ci.TranslationUnit.PARSE_INCOMPLETE
+        # The preamble (the headers) is compiled once and reused by the probe pass's reparse.
+        opts = (ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | ci.TranslationUnit.PARSE_INCOMPLETE
+                | ci.TranslationUnit.PARSE_PRECOMPILED_PREAMBLE | _CREATE_PREAMBLE_ON_FIRST_PARSE)
         return index.parse(self.path, args=list(self.args), unsaved_files=[(self.path, text.decode("utf-8", "replace"))],
                            options=opts)
 
     def run(self) -> tuple[tuple[tuple[str, int, int], ...], SemanticFacts]:
         ci = self.ci
-        first = self._parse(self.source)
-        if first is None:
+        tu = self._parse(self.source)
+        if tu is None:
             return (), unavailable(self.path, "clang could not parse the file")
         # Pass 1 (the file as written): declarations, typedefs, macro definitions and uses.
-        macros, uses = self._macros(first)
-        variables = self._variables(first)
-        self._typedefs(first)
-        errors = tuple(f"line {d.location.line}: {d.spelling}" for d in first.diagnostics
+        macros, uses, variables = self._scan(tu)
+        errors = tuple(f"line {d.location.line}: {d.spelling}" for d in tu.diagnostics
                        if d.severity >= ci.Diagnostic.Error and d.location.file is not None
                        and os.path.abspath(d.location.file.name) == self.path)[:20]
-        stamps = tuple(self._stamps(first))
+        stamps = tuple(self._stamps(tu))
         # Pass 2: the same file with probe lines: clang expands and evaluates the macros.
-        macro_facts, use_facts = self._probe(macros, uses)
+        macro_facts, use_facts = self._probe(tu, macros, uses)
         return stamps, SemanticFacts(self.path, True, "", errors, _headers_note(), 0.0, dict(self.typedefs),
                                      macro_facts, tuple(variables), use_facts)
 
@@ -381,39 +396,81 @@ class _Extractor:
             yield name, st.st_mtime_ns, st.st_size
 
     def _in_main(self, cursor: Any) -> bool:
-        f = cursor.location.file
-        return f is not None and os.path.abspath(f.name) == self.path
+        return bool(self.from_main(cursor.location))
+
+    def _scan(self, tu: Any) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, int, int]], list[VarFact]]:
+        """One walk over the top level: object-like macros worth probing (name -> (definition,
+        origin)), function-like macro uses in the main file (text -> (name, start, end)), typedefs,
+        and the variables of the main file. System headers contribute their top-level typedefs and
+        nothing else (their function bodies are never walked)."""
+        ci = self.ci
+        K = ci.CursorKind
+        macros: dict[str, tuple[str, str]] = {}
+        uses: dict[str, tuple[str, int, int]] = {}
+        ranges: list[tuple[int, int]] = []
+        later: list[Any] = []
+        is_function_like = ci.conf.lib.clang_Cursor_isMacroFunctionLike
+        for c in tu.cursor.get_children():
+            kind = c.kind
+            if kind == K.MACRO_INSTANTIATION:
+                if not self.from_main(c.location):
+                    continue
+                start, end = c.extent.start.offset, c.extent.end.offset
+                ranges.append((start, end))
+                if end <= start or start < 0 or len(uses) >= MAX_PROBED_USES:
+                    continue
+                text = self.source[start:end].decode("utf-8", "replace")
+                if "(" in text:
+                    uses.setdefault(text, (c.spelling, start, end))
+                    uses.setdefault(f"{text}@{start}", (c.spelling, start, end))
+            elif kind == K.MACRO_DEFINITION:
+                loc = c.location
+                if loc.is_in_system_header or c.spelling.startswith("SIMDLENS_"):
+                    continue
+                f = loc.file
+                if f is None:
+                    continue  # the compiler's own (__GNUC__, __x86_64__)
+                if is_function_like(c):
+                    macros.pop(c.spelling, None)
+                elif len(macros) < MAX_PROBED_MACROS:
+                    toks = [t.spelling for t in c.get_tokens()][1:]
+                    macros[c.spelling] = (" ".join(toks), os.path.abspath(f.name))
+            elif kind in (K.TYPEDEF_DECL, K.TYPE_ALIAS_DECL):
+                self._typedef(c)
+            elif kind == K.INCLUSION_DIRECTIVE:
+                continue
+            elif not c.location.is_in_system_header:
+                later.append(c)
+        variables: list[VarFact] = []
+        end_of_file = len(self.source) + 1
+        for c in later:  # declarations of the main file and its local headers
+            kind = c.kind
+            main = self.from_main(c.location)
+            if kind == K.VAR_DECL and main:
+                variables.append(self._var(c, "global", "", (0, end_of_file), ranges))
+                continue
+            if kind in (K.FUNCTION_DECL, K.CXX_METHOD, K.FUNCTION_TEMPLATE):
+                # Parameters only: locals and typedefs in bodies are simdlens's reader's (scoped by block),
+                # and walking every body costs more than the parse.
+                if main and c.is_definition():
+                    scope = (c.extent.start.offset, c.extent.end.offset)
+                    variables.extend(self._var(d, "param", c.spelling, scope, ranges) for d in c.get_children()
+                                     if d.kind == K.PARM_DECL)
+                continue
+            for d in c.walk_preorder():  # structs, namespaces, linkage blocks: their typedefs
+                if d.kind in (K.TYPEDEF_DECL, K.TYPE_ALIAS_DECL):
+                    self._typedef(d)
+        return macros, uses, [v for v in variables if v.name]
+
+    def _typedef(self, c: Any) -> None:
+        if c.spelling and not c.spelling.startswith(_PROBE_PREFIX):
+            fact = self._type_fact(c.underlying_typedef_type)
+            if fact.kind != "other" or c.spelling not in self.typedefs:
+                self.typedefs[c.spelling] = fact
 
     # ---- macros -----------------------------------------------------------------------------------
 
-    def _macros(self, tu: Any) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, int, int]]]:
-        """Object-like macros worth probing (name -> (definition text, origin)) and function-like
-        macro uses in the main file (text -> (name, start, end))."""
-        ci = self.ci
-        macros: dict[str, tuple[str, str]] = {}
-        uses: dict[str, tuple[str, int, int]] = {}
-        for c in tu.cursor.get_children():
-            if c.kind == ci.CursorKind.MACRO_DEFINITION:
-                f = c.location.file
-                if f is None or c.location.is_in_system_header or c.spelling.startswith("SIMDLENS_"):
-                    continue
-                if ci.conf.lib.clang_Cursor_isMacroFunctionLike(c):
-                    macros.pop(c.spelling, None)
-                    continue
-                if len(macros) < MAX_PROBED_MACROS:
-                    toks = [t.spelling for t in c.get_tokens()][1:]
-                    macros[c.spelling] = (" ".join(toks), os.path.abspath(f.name))
-            elif c.kind == ci.CursorKind.MACRO_INSTANTIATION and self._in_main(c):
-                start, end = c.extent.start.offset, c.extent.end.offset
-                if end <= start or start < 0:
-                    continue
-                text = self.source[start:end].decode("utf-8", "replace")
-                if "(" in text and len(uses) < MAX_PROBED_USES:
-                    uses.setdefault(text, (c.spelling, start, end))
-                    uses.setdefault(f"{text}@{start}", (c.spelling, start, end))
-        return macros, uses
-
-    def _probe(self, macros: dict[str, tuple[str, str]], uses: dict[str, tuple[str, int, int]]
+    def _probe(self, tu: Any, macros: dict[str, tuple[str, str]], uses: dict[str, tuple[str, int, int]]
                ) -> tuple[dict[str, MacroFact], tuple[MacroUse, ...]]:
         ci = self.ci
         lines: list[str] = []
@@ -438,9 +495,7 @@ class _Extractor:
         if not lines:
             return {}, ()
         probed = self.source + tail + _STRINGIFY.encode() + "\n".join(lines).encode() + b"\n"
-        tu = self._parse(probed)
-        if tu is None:
-            return {name: MacroFact(name, "", None, None, origin) for name, (_d, origin) in macros.items()}, ()
+        tu.reparse(unsaved_files=[(self.path, probed.decode("utf-8", "replace"))])
         bad: set[int] = set()
         for d in tu.diagnostics:
             if d.severity >= ci.Diagnostic.Error and d.location.file is not None and \
@@ -513,44 +568,7 @@ class _Extractor:
                 "FUNCTIONNOPROTO": "function"}.get(kind_name, "other")
         return TypeFact(t.spelling, canon.spelling, kind, "", const, volatile, restrict)
 
-    def _typedefs(self, tu: Any) -> None:
-        ci = self.ci
-        kinds = (ci.CursorKind.TYPEDEF_DECL, ci.CursorKind.TYPE_ALIAS_DECL)
-        for c in tu.cursor.walk_preorder():
-            if c.kind in kinds and c.spelling and not c.spelling.startswith(_PROBE_PREFIX):
-                fact = self._type_fact(c.underlying_typedef_type)
-                if fact.kind != "other" or c.spelling not in self.typedefs:
-                    self.typedefs[c.spelling] = fact
-            elif c.kind in (ci.CursorKind.FUNCTION_DECL, ci.CursorKind.CXX_METHOD) and not self._in_main(c):
-                continue
-
     # ---- variables --------------------------------------------------------------------------------
-
-    def _variables(self, tu: Any) -> list[VarFact]:
-        ci = self.ci
-        out: list[VarFact] = []
-        macro_ranges = self._macro_ranges(tu)
-        end_of_file = len(self.source) + 1
-        for c in tu.cursor.get_children():
-            if not self._in_main(c):
-                continue
-            if c.kind == ci.CursorKind.VAR_DECL:
-                out.append(self._var(c, "global", "", (0, end_of_file), macro_ranges))
-            elif c.kind in (ci.CursorKind.FUNCTION_DECL, ci.CursorKind.CXX_METHOD, ci.CursorKind.FUNCTION_TEMPLATE) \
-                    and c.is_definition():
-                scope = (c.extent.start.offset, c.extent.end.offset)
-                for d in c.walk_preorder():
-                    if (d.kind == ci.CursorKind.PARM_DECL and d.semantic_parent == c) or (
-                            d.kind == ci.CursorKind.PARM_DECL and d.lexical_parent == c):
-                        out.append(self._var(d, "param", c.spelling, scope, macro_ranges))
-                    elif d.kind == ci.CursorKind.VAR_DECL and self._in_main(d):
-                        out.append(self._var(d, "local", c.spelling, scope, macro_ranges))
-        return [v for v in out if v.name]
-
-    def _macro_ranges(self, tu: Any) -> list[tuple[int, int]]:
-        ci = self.ci
-        return [(c.extent.start.offset, c.extent.end.offset) for c in tu.cursor.get_children()
-                if c.kind == ci.CursorKind.MACRO_INSTANTIATION and self._in_main(c)]
 
     def _var(self, c: Any, role: str, function: str, scope: tuple[int, int],
              macro_ranges: list[tuple[int, int]]) -> VarFact:
@@ -580,7 +598,9 @@ class _Extractor:
             else:
                 break
         start, end = c.extent.start.offset, c.extent.end.offset
-        through = any(lo < end and start < hi for lo, hi in macro_ranges)
+        k = bisect.bisect_left(macro_ranges, (end, -1))  # sorted by start: the last use starting before `end`
+        through = k > 0 and macro_ranges[k - 1][1] > start and macro_ranges[k - 1][0] < end
+        through = through or any(lo < end and start < hi for lo, hi in macro_ranges[max(0, k - 8):k])
         return VarFact(c.spelling, role, function, scope, start, self._type_fact(t), self._type_fact(cur),
                        tuple(dims), restrict, through)
 
