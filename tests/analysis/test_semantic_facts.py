@@ -203,3 +203,16 @@ def test_scan_path_uses_the_facts() -> None:
 
     fa = analyze_document(FIXTURE.read_bytes(), str(FIXTURE), "c", Settings())
     assert all(a.verdict != LoopVerdict.NOT_VECTORIZABLE for a in fa.analyses)
+
+
+def test_facts_kept_on_disk_are_reused_by_a_new_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = b"#define LEN 32\ntypedef float complex_t;\n"
+    first = semantic_facts(src, "t.c", "c", disk=tmp_path)
+    clang_facts.clear_cache()  # as a new process would start
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(clang_facts, "_Extractor", no_parse)
+    again = semantic_facts(src, "t.c", "c", disk=tmp_path)
+    assert again == first and again.macros["LEN"].value == 32

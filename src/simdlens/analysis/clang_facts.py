@@ -298,11 +298,16 @@ def _arguments(path: str, language: Language, include_dirs: Iterable[str],
 
 def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs: Iterable[str] = (),
                    defines: Mapping[str, str | None] | Iterable[tuple[str, str | None]] = (),
-                   flags: Iterable[str] = ()) -> SemanticFacts:
-    """Parse `source` (the text of `path`) with its flags; cached. Never raises."""
+                   flags: Iterable[str] = (), disk: str | os.PathLike[str] | None = None) -> SemanticFacts:
+    """Parse `source` (the text of `path`) with its flags; cached in memory and, with `disk` (a
+    directory), on disk across runs. Never raises."""
     args = _arguments(path, language, tuple(include_dirs), defines, tuple(flags))
     key = _key(source, path, language, args)
     hit = _memory.get(key)
+    if hit is None and disk is not None:
+        hit = _disk_get(disk, key)
+        if hit is not None:
+            _remember(key, hit)
     if hit is not None and _headers_unchanged(hit[0]):
         _memory.move_to_end(key)
         return hit[1]
@@ -320,10 +325,56 @@ def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs
         return unavailable(path, f"clang could not parse the file ({type(e).__name__}: {e})")
     facts = SemanticFacts(facts.path, facts.ok, facts.problem, facts.errors, facts.builtin_headers,
                           time.perf_counter() - started, facts.typedefs, facts.macros, facts.variables, facts.uses)
-    _memory[key] = (stamps, facts)
+    _remember(key, (stamps, facts))
+    if disk is not None and facts.ok:
+        _disk_put(disk, key, (stamps, facts))
+    return facts
+
+
+def _remember(key: str, entry: tuple[tuple[tuple[str, int, int], ...], SemanticFacts]) -> None:
+    _memory[key] = entry
+    _memory.move_to_end(key)
     while len(_memory) > _CACHE_ENTRIES:
         _memory.popitem(last=False)
-    return facts
+
+
+_DISK_LIMIT = 64 * 1024 * 1024
+_disks: dict[str, Any] = {}
+
+
+def _disk_cache(directory: str | os.PathLike[str]) -> Any:
+    """A diskcache.Cache in `directory` (None when it cannot be opened: the memory cache then suffices)."""
+    d = os.fspath(directory)
+    if d not in _disks:
+        try:
+            import diskcache
+
+            _disks[d] = diskcache.Cache(d, size_limit=_DISK_LIMIT, eviction_policy="least-recently-used")
+        except Exception as e:  # read-only, corrupt, locked: facts are cheap to recompute
+            log.info("semantic facts cache at %s not usable: %s", d, e)
+            _disks[d] = None
+    return _disks[d]
+
+
+def _disk_get(directory: str | os.PathLike[str], key: str) -> Any:
+    cache = _disk_cache(directory)
+    if cache is None:
+        return None
+    try:
+        entry = cache.get(key)
+    except Exception:  # an unreadable entry is a miss
+        return None
+    ok = isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], SemanticFacts)
+    return entry if ok else None
+
+
+def _disk_put(directory: str | os.PathLike[str], key: str, entry: Any) -> None:
+    cache = _disk_cache(directory)
+    if cache is not None:
+        try:
+            cache.set(key, entry)
+        except Exception as e:
+            log.info("semantic facts not stored: %s", e)
 
 
 _PROBE_PREFIX = "simdlens_probe_"
