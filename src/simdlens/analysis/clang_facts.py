@@ -239,6 +239,7 @@ def _headers_note() -> str:
 # --------------------------------------------------------------------------------------------------
 
 _memory: OrderedDict[str, tuple[tuple[tuple[str, int, int], ...], SemanticFacts]] = OrderedDict()
+_cache_lock = threading.Lock()  # the server's worker threads and the analysis threads share the cache
 
 
 def _headers_unchanged(stamps: tuple[tuple[str, int, int], ...]) -> bool:
@@ -265,12 +266,14 @@ def cached_facts(source: bytes, path: str, language: Language, *, include_dirs: 
                  flags: Iterable[str] = ()) -> SemanticFacts | None:
     """The facts of this very version of the file when they are already known (never parses)."""
     args = _arguments(path, language, include_dirs, defines, flags)
-    hit = _memory.get(_key(source, path, language, args))
+    with _cache_lock:
+        hit = _memory.get(_key(source, path, language, args))
     return hit[1] if hit is not None and _headers_unchanged(hit[0]) else None
 
 
 def clear_cache() -> None:
-    _memory.clear()
+    with _cache_lock:
+        _memory.clear()
 
 
 def flag_arguments(flags: Any) -> dict[str, Any]:
@@ -292,7 +295,7 @@ def _arguments(path: str, language: Language, include_dirs: Iterable[str],
     for name, value in items:
         args.append(f"-U{name}" if value is None else f"-D{name}={value}")
     args += [f"-I{d}" for d in include_dirs]
-    args += [f for f in flags if (f.startswith(("-std=", "-m", "-f")) and "=" not in f[2:]) or f.startswith("-std=")]
+    args += [f for f in flags if f.startswith(("-std=", "-m", "-f"))]  # compile_db's allow-listed flags
     return tuple(args)
 
 
@@ -303,13 +306,13 @@ def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs
     directory), on disk across runs. Never raises."""
     args = _arguments(path, language, tuple(include_dirs), defines, tuple(flags))
     key = _key(source, path, language, args)
-    hit = _memory.get(key)
+    with _cache_lock:
+        hit = _memory.get(key)
     if hit is None and disk is not None:
         hit = _disk_get(disk, key)
         if hit is not None:
             _remember(key, hit)
     if hit is not None and _headers_unchanged(hit[0]):
-        _memory.move_to_end(key)
         return hit[1]
     if os.environ.get("SIMDLENS_NO_CLANG"):
         return unavailable(path, "libclang disabled (SIMDLENS_NO_CLANG is set)")
@@ -332,10 +335,11 @@ def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs
 
 
 def _remember(key: str, entry: tuple[tuple[tuple[str, int, int], ...], SemanticFacts]) -> None:
-    _memory[key] = entry
-    _memory.move_to_end(key)
-    while len(_memory) > _CACHE_ENTRIES:
-        _memory.popitem(last=False)
+    with _cache_lock:
+        _memory[key] = entry
+        _memory.move_to_end(key)
+        while len(_memory) > _CACHE_ENTRIES:
+            _memory.popitem(last=False)
 
 
 _DISK_LIMIT = 64 * 1024 * 1024
@@ -406,6 +410,11 @@ class _Extractor:
         self.args = (*args, *builtin_headers()[0], "-ferror-limit=0", "-w")
         self.typedefs: dict[str, TypeFact] = {}
         self.from_main = _from_main_file(ci)
+        try:
+            source.decode("utf-8")
+            self.utf8 = True
+        except UnicodeDecodeError:
+            self.utf8 = False
 
     def _parse(self, text: bytes) -> Any:
         ci = self.ci
@@ -471,7 +480,7 @@ class _Extractor:
                 if end <= start or start < 0 or len(uses) >= MAX_PROBED_USES:
                     continue
                 text = self.source[start:end].decode("utf-8", "replace")
-                if "(" in text:
+                if "(" in text and self.utf8:  # clang's offsets are those of the UTF-8 text it was given
                     uses.setdefault(text, (c.spelling, start, end))
                     uses.setdefault(f"{text}@{start}", (c.spelling, start, end))
             elif kind == K.MACRO_DEFINITION:
