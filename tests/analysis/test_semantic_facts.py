@@ -216,3 +216,15 @@ def test_facts_kept_on_disk_are_reused_by_a_new_process(tmp_path: Path, monkeypa
     monkeypatch.setattr(clang_facts, "_Extractor", no_parse)
     again = semantic_facts(src, "t.c", "c", disk=tmp_path)
     assert again == first and again.macros["LEN"].value == 32
+
+
+def test_two_dimensional_parameters_declared_through_macros_are_read() -> None:
+    fixture = FIXTURE.with_name("hpc_2d_macros.c")
+    src, path = fixture.read_bytes(), str(fixture)
+    without = analyze_file(src, path, "c", ctx=FileContext.build(src, path, "c"))
+    assert any(r.code == "unknown_identifier" for a in without.analyses for r in a.reasons)
+    fa = analyze_file(src, path, "c", ctx=_ctx(src, path))
+    codes = {r.code for a in fa.analyses for r in a.reasons}
+    assert not codes & {"macro", "unknown_identifier", "unknown_type", "semantic_facts"}, codes
+    scale = [a for a in fa.analyses if a.site.function == "kernel_scale2d" and a.site.depth == 1]
+    assert [a.verdict for a in scale] == [LoopVerdict.VECTORIZABLE]
