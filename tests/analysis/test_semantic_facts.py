@@ -228,3 +228,15 @@ def test_two_dimensional_parameters_declared_through_macros_are_read() -> None:
     assert not codes & {"macro", "unknown_identifier", "unknown_type", "semantic_facts"}, codes
     scale = [a for a in fa.analyses if a.site.function == "kernel_scale2d" and a.site.depth == 1]
     assert [a.verdict for a in scale] == [LoopVerdict.VECTORIZABLE]
+
+
+def test_an_earlier_versions_facts_serve_only_while_declarations_are_unchanged() -> None:
+    src = FIXTURE.read_bytes()
+    path = str(FIXTURE)
+    earlier = _ctx(src, path)
+    body_edit = src.replace(b"a[i] = ALPHA * b[i];", b"a[i] = ALPHA * b[i] + 1;")
+    ctx = FileContext.build(body_edit, path, "c").with_earlier_facts(earlier)
+    assert ctx.facts is not None and "earlier version" in ctx.semantic_note
+    assert all(v != LoopVerdict.NOT_VECTORIZABLE for v, _ in _verdicts(body_edit, ctx, path))
+    define_edit = src.replace(b"#define REAL double", b"#define REAL float")
+    assert FileContext.build(define_edit, path, "c").with_earlier_facts(earlier).facts is None

@@ -50,3 +50,35 @@ async def test_macro_heavy_file_is_refined_when_the_facts_arrive(tmp_path: Path)
     await _until(lambda: LoopVerdict.NOT_VECTORIZABLE not in verdicts(published[-1]))
     assert published[-1].version == 1 and len(published[-1].loops) == 3
     bg.shutdown()
+
+
+async def test_an_edit_keeps_the_facts_verdicts_while_new_facts_are_computed(tmp_path: Path) -> None:
+    from simdlens.server.documents import Change
+
+    clang_facts.clear_cache()
+    path = tmp_path / "hpc.c"
+    source = FIXTURE.read_bytes()
+    path.write_bytes(source)
+    engine = PipelineEngine(use_cache=False)
+    published: list[DocumentSnapshot] = []
+    ls = SimdlensServer(engine)
+    bg = Background(ls, engine, lambda: Settings(jobs=1, trusted=False), published.append, lambda: False)
+    doc = OpenDocument(f"file://{path}", str(path), "c", 1, source)
+    bg.open(doc)
+
+    def verdicts(snapshot: DocumentSnapshot) -> list[LoopVerdict]:
+        return [s.report.analysis.verdict for s in snapshot.loops]
+
+    await _until(lambda: bool(published) and LoopVerdict.NOT_VECTORIZABLE not in verdicts(published[-1]))
+    seen = len(published)
+    where = source.index(b"ALPHA * b[i];") + len(b"ALPHA * b[i]")
+    line = source[:where].count(b"\n")
+    col = where - source.rindex(b"\n", 0, where) - 1
+    doc.apply(2, [Change(" + 1", (line, col), (line, col))], "utf-8")
+    bg.changed(doc.uri)
+    await _until(lambda: published[-1].version == 2)
+    await asyncio.sleep(0.5)
+    after_edit = published[seen:]
+    # declarations did not change: the earlier facts hold meanwhile, no loop flips to "not vectorizable"
+    assert after_edit and all(LoopVerdict.NOT_VECTORIZABLE not in verdicts(s) for s in after_edit)
+    bg.shutdown()

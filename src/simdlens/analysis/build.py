@@ -953,7 +953,8 @@ class _Builder:
         if g is None:
             member = self._member(name)
             declared = getattr(self.ctx, "declaration", None)  # clang's: `REAL VEC(x, N)` parameters
-            g = declared(name, self.node.start_byte) if member is None and declared is not None else None
+            g = declared(name, self.node.start_byte, self.site.function or "") if member is None and \
+                declared is not None else None
             if g is None:
                 return member
         param = getattr(g, "param", False)

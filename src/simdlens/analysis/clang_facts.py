@@ -138,13 +138,14 @@ class SemanticFacts:
     path: str
     ok: bool  # clang produced an AST for the file
     problem: str = ""  # why there are no facts (libclang unavailable, parse failure)
-    errors: tuple[str, ...] = ()  # clang's error diagnostics in the file (facts may then be partial)
-    builtin_headers: str = ""  # see `builtin_headers()`
-    seconds: float = 0.0  # the parse and extraction (0 when served from the cache)
+    # Equal facts declare the same types and macros; where they sit in the text does not count.
+    errors: tuple[str, ...] = field(default=(), compare=False)  # clang's errors in the file (facts may be partial)
+    builtin_headers: str = field(default="", compare=False)  # see `builtin_headers()`
+    seconds: float = field(default=0.0, compare=False)  # the parse and extraction
     typedefs: Mapping[str, TypeFact] = field(default_factory=dict)
     macros: Mapping[str, MacroFact] = field(default_factory=dict)
-    variables: tuple[VarFact, ...] = ()
-    uses: tuple[MacroUse, ...] = ()
+    variables: tuple[VarFact, ...] = field(default=(), compare=False)
+    uses: tuple[MacroUse, ...] = field(default=(), compare=False)
 
     def variable(self, name: str, byte: int) -> VarFact | None:
         """The declaration of `name` visible at `byte` of the main file (innermost scope first)."""

@@ -492,7 +492,10 @@ class FileContext:
     # clang's semantic facts of the file (`analysis.clang_facts.SemanticFacts`), None when not (yet)
     # known: types, macro expansions and declarations are then read by the hand-written code below.
     facts: Any = field(default=None, compare=False, repr=False)
-    facts_problem: str = field(default="", compare=False)  # why there are no facts ("" = not asked for)
+    # Why there are no facts ("" = not asked for), or why they are an earlier version's. Private: two
+    # contexts that differ only in this declare the same things (the server's `same_context`).
+    _facts_problem: str = field(default="", compare=False)
+    _plain: FileContext | None = field(default=None, compare=False, repr=False)  # before the facts were attached
     _values: dict[str, int | None] = field(default_factory=dict, repr=False)
     _scoped: dict[tuple[int, ...], FileContext] = field(default_factory=dict, repr=False)
 
@@ -532,24 +535,42 @@ class FileContext:
         with `ok` False give `self` back): canonical types, macro expansions and values, declarations
         written through macros. Object-like macros take clang's full expansion (`#define N LB(100, n)`
         reads "(100)" or "(n)" as this build expands it)."""
+        plain = self._plain if self._plain is not None else self
         if facts is None or not getattr(facts, "ok", False):
-            return replace(self, facts=None, facts_problem=getattr(facts, "problem", "") or "not computed",
-                           _values={}, _scoped={})
-        macros = dict(self.macros)
-        function_macros = dict(self.function_macros)
+            return replace(plain, facts=None, _facts_problem=getattr(facts, "problem", "") or "not computed",
+                           _values={}, _scoped={}, _plain=None)
+        macros = dict(plain.macros)
+        function_macros = dict(plain.function_macros)
         for name, m in facts.macros.items():
             if m.expansion:
                 macros[name] = m.expansion
                 function_macros.pop(name, None)
-        return replace(self, macros=macros, function_macros=function_macros, facts=facts, _values={}, _scoped={})
+        return replace(plain, macros=macros, function_macros=function_macros, facts=facts, _facts_problem="",
+                       _values={}, _scoped={}, _plain=plain)
+
+    def with_earlier_facts(self, earlier: FileContext) -> FileContext:
+        """This context (of an edited text) with the facts of `earlier` (the text before the edit) while
+        its own are computed: only when the edit changed no declaration simdlens reads (then clang's
+        macros and typedefs are still right), and without relying on their positions, which moved
+        (macro uses are dropped, declarations are matched by function). `self` otherwise."""
+        facts = earlier.facts
+        if facts is None or self.facts is not None or earlier._plain is None:
+            return self
+        plain = earlier._plain
+        mine = self._plain if self._plain is not None else self
+        if any(getattr(plain, f) != getattr(mine, f) for f in ("macros", "function_macros", "typedefs", "structs",
+                                                              "enums", "enum_constants", "globals", "defines")):
+            return self
+        ctx = self.with_facts(replace(facts, uses=()))  # declarations are then matched by function (`declaration`)
+        return replace(ctx, _facts_problem="an earlier version's (this version's are being computed)")
 
     @property
     def semantic_note(self) -> str:
         """One line for reasons: where this context's types come from when clang's facts are missing
-        ("" when they are present)."""
+        or are an earlier version's ("" when they are this text's)."""
         if self.facts is not None:
-            return ""
-        return f"semantic facts: {self.facts_problem or 'not computed'}; types read by simdlens's own reader"
+            return f"semantic facts: {self._facts_problem}" if self._facts_problem else ""
+        return f"semantic facts: {self._facts_problem or 'not computed'}; types read by simdlens's own reader"
 
     def at(self, byte: int) -> FileContext:
         """This context as seen from `byte` of the file: with the typedefs that the enclosing function
@@ -641,13 +662,20 @@ class FileContext:
             return f"{spelling.strip()} is {what[fact.kind]}{canonical}"
         return ""
 
-    def declaration(self, name: str, byte: int) -> VarDecl | None:
-        """A variable visible at `byte` as clang declares it, for declarations simdlens's reader cannot
-        read (parameters written through a macro: `REAL VEC(x, N)`); None without facts."""
+    def declaration(self, name: str, byte: int, function: str = "") -> VarDecl | None:
+        """A variable visible at `byte` (in `function`) as clang declares it, for declarations simdlens's
+        reader cannot read (parameters written through a macro: `REAL VEC(x, N)`); None without facts.
+        With an earlier version's facts, whose positions moved, a parameter is matched by its function."""
         facts = self.facts
         if facts is None:
             return None
-        v = facts.variable(name, byte)
+        if self._facts_problem:  # an earlier version's: by name within the function, globals by name
+            short = function.rsplit("::", 1)[-1]
+            v = next((x for x in facts.variables if x.name == name and x.role == "param" and short
+                      and x.function == short), None) or \
+                next((x for x in facts.variables if x.name == name and x.role == "global"), None)
+        else:
+            v = facts.variable(name, byte)
         if v is None:
             return None
         element = " ".join(w for w in _SPELLING_TOKEN.findall(v.element.spelling) if w not in _QUALIFIERS)

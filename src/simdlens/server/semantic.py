@@ -22,18 +22,23 @@ _running: set[tuple[str, int]] = set()  # (uri, version) whose facts are being c
 
 
 def attach(ctx: Any, source: bytes, path: str, language: Language, include_dirs: tuple[str, ...],
-           defines: Mapping[str, str]) -> Any:
-    """`ctx` with the facts of this very text when they are already known (never parses)."""
+           defines: Mapping[str, str], earlier: Any = None) -> Any:
+    """`ctx` with the facts of this very text when they are already known (never parses); else, after
+    an edit that changed no declaration, with the `earlier` context's facts minus their positions, so
+    verdicts do not flip back and forth while the new facts are computed."""
     from simdlens.analysis.clang_facts import cached_facts
 
     if ctx is None:
         return None
     facts = cached_facts(source, path, language, include_dirs=include_dirs, defines=defines)
-    return ctx.with_facts(facts) if facts is not None else ctx
+    if facts is not None:
+        return ctx.with_facts(facts)
+    return ctx.with_earlier_facts(earlier) if earlier is not None else ctx
 
 
 def wanted(reason_codes: set[str]) -> bool:
-    """Whether a document whose loops carry these reason codes may be judged differently with facts."""
+    """Whether a document whose loops carry these reason codes may be judged differently with (this
+    version's) facts: the `semantic_facts` reason says they are missing or an earlier version's."""
     return "semantic_facts" in reason_codes
 
 
