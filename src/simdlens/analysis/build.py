@@ -742,7 +742,9 @@ def _expanded_build(site: LoopSite, tree: tree_sitter.Tree, source: bytes,
     if facts is None or not getattr(facts, "ok", False):
         return None
     lo, hi = site.span.start_byte, site.span.end_byte
-    uses = sorted((u for u in facts.uses if lo <= u.start and u.end <= hi), key=lambda u: (u.start, -u.end))
+    # a use counts where its text still is (facts of an earlier version of the text have moved)
+    uses = sorted((u for u in facts.uses if lo <= u.start and u.end <= hi and source[u.start:u.end] == u.text.encode()),
+                  key=lambda u: (u.start, -u.end))
     outer: list[Any] = []
     for u in uses:  # outermost uses only: an argument's macro is inside its caller's expansion
         if not outer or u.start >= outer[-1].end:

@@ -552,7 +552,8 @@ class FileContext:
         """This context (of an edited text) with the facts of `earlier` (the text before the edit) while
         its own are computed: only when the edit changed no declaration simdlens reads (then clang's
         macros and typedefs are still right), and without relying on their positions, which moved
-        (macro uses are dropped, declarations are matched by function). `self` otherwise."""
+        (declarations are matched by function, a macro use only where its text still is). `self`
+        otherwise."""
         facts = earlier.facts
         if facts is None or self.facts is not None or earlier._plain is None:
             return self
@@ -561,7 +562,7 @@ class FileContext:
         if any(getattr(plain, f) != getattr(mine, f) for f in ("macros", "function_macros", "typedefs", "structs",
                                                               "enums", "enum_constants", "globals", "defines")):
             return self
-        ctx = self.with_facts(replace(facts, uses=()))  # declarations are then matched by function (`declaration`)
+        ctx = self.with_facts(facts)  # declarations are then matched by function, macro uses by their text
         return replace(ctx, _facts_problem="an earlier version's (this version's are being computed)")
 
     @property
