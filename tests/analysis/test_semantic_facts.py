@@ -240,3 +240,20 @@ def test_an_earlier_versions_facts_serve_only_while_declarations_are_unchanged()
     assert all(v != LoopVerdict.NOT_VECTORIZABLE for v, _ in _verdicts(body_edit, ctx, path))
     define_edit = src.replace(b"#define REAL double", b"#define REAL float")
     assert FileContext.build(define_edit, path, "c").with_earlier_facts(earlier).facts is None
+
+
+def test_doctor_says_which_builtin_headers_libclang_uses() -> None:
+    from simdlens.commands.doctor import _semantic_lines
+
+    lines = _semantic_lines()
+    assert any("libclang" in line and "PyPI" in line for line in lines)
+    headers = [line for line in lines if "builtin headers" in line]
+    assert headers and ("resource dir" in headers[0] or "gcc's include directory" in headers[0])
+
+
+def test_doctor_says_when_libclang_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simdlens.commands.doctor import _semantic_lines
+
+    monkeypatch.setattr(clang_facts, "_cindex", lambda: "LibclangError: libclang.so: cannot open shared object file")
+    [line] = _semantic_lines()
+    assert "libclang unavailable" in line and "simdlens's own reader" in line
