@@ -257,3 +257,11 @@ def test_doctor_says_when_libclang_is_unavailable(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(clang_facts, "_cindex", lambda: "LibclangError: libclang.so: cannot open shared object file")
     [line] = _semantic_lines()
     assert "libclang unavailable" in line and "simdlens's own reader" in line
+
+
+def test_a_typedef_in_a_function_body_shadows_the_file_level_one() -> None:
+    src = (b"typedef float real;\n"
+           b"void f(double *a, int n) {\n  typedef double real;\n  for (int i = 0; i < n; i++) a[i] = (real)i;\n}\n")
+    ctx = _ctx(src)
+    assert ctx.resolve_type("real").name == "float"  # type: ignore[union-attr]
+    assert ctx.at(src.index(b"for")).resolve_type("real").name == "double"  # type: ignore[union-attr]

@@ -622,6 +622,8 @@ class FileContext:
         if len(words) != 1 or words[0] in _BUILTIN_WORDS:
             return None
         word = words[0]
+        if isinstance(self.typedefs, ChainMap) and word in self.typedefs.maps[0]:
+            return None  # a typedef of the enclosing function's body (`at`): clang's facts are file-level
         m = facts.macros.get(word)
         if m is not None and m.type is not None:
             return m.type
