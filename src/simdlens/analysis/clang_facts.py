@@ -586,8 +586,13 @@ class _Extractor:
                 for e in c.get_children():
                     if e.kind == ci.CursorKind.ENUM_CONSTANT_DECL and line_of.get(("value", key)) == i:
                         found_value[key] = e.enum_value
-        facts = {name: MacroFact(name, found_text.get(f"text:{name}", ""), found_value.get(name),
-                                 found_type.get(name), origin) for name, (_d, origin) in macros.items()}
+        facts = {}
+        for name, (_d, origin) in macros.items():
+            text = found_text.get(f"text:{name}", "")
+            if text == name:  # #undef'd before the end of the file: its expansion where it is used is unknown
+                facts[name] = MacroFact(name, "", None, None, origin)
+            else:
+                facts[name] = MacroFact(name, text, found_value.get(name), found_type.get(name), origin)
         out: list[MacroUse] = []
         for text, (name, start, end) in uses.items():
             plain = text.split("@")[0] if "@" in text and text.rsplit("@", 1)[1].isdigit() else text
