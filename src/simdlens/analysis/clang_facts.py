@@ -326,7 +326,9 @@ def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs
             stamps, facts = _Extractor(ci, source, path, language, args).run()
     except Exception as e:  # a crash in the bindings must not take the analysis down
         log.exception("clang facts of %s", path)
-        return unavailable(path, f"clang could not parse the file ({type(e).__name__}: {e})")
+        failed = unavailable(path, f"clang could not parse the file ({type(e).__name__}: {e})")
+        _remember(key, ((), failed))  # this text fails again: the server must not retry it on every pass
+        return failed
     facts = SemanticFacts(facts.path, facts.ok, facts.problem, facts.errors, facts.builtin_headers,
                           time.perf_counter() - started, facts.typedefs, facts.macros, facts.variables, facts.uses)
     _remember(key, (stamps, facts))
