@@ -413,6 +413,9 @@ class _Extractor:
         self.args = (*args, *builtin_headers()[0], "-ferror-limit=0", "-w")
         self.typedefs: dict[str, TypeFact] = {}
         self.from_main = _from_main_file(ci)
+        # Macros to probe can only come from the file, a local header or an -I directory: without any,
+        # there is no probe pass, and building a preamble for it would only cost time.
+        self.may_probe = b"define" in source or b'include "' in source or any(a.startswith("-I") for a in args)
         try:
             source.decode("utf-8")
             self.utf8 = True
@@ -422,9 +425,9 @@ class _Extractor:
     def _parse(self, text: bytes) -> Any:
         ci = self.ci
         index = ci.Index.create()
-        # The preamble (the headers) is compiled once and reused by the probe pass's reparse.
-        opts = (ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | ci.TranslationUnit.PARSE_INCOMPLETE
-                | ci.TranslationUnit.PARSE_PRECOMPILED_PREAMBLE | _CREATE_PREAMBLE_ON_FIRST_PARSE)
+        opts = ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | ci.TranslationUnit.PARSE_INCOMPLETE
+        if self.may_probe:  # the preamble (the headers) is compiled once and reused by the probe reparse
+            opts |= ci.TranslationUnit.PARSE_PRECOMPILED_PREAMBLE | _CREATE_PREAMBLE_ON_FIRST_PARSE
         return index.parse(self.path, args=list(self.args), unsaved_files=[(self.path, text.decode("utf-8", "replace"))],
                            options=opts)
 
