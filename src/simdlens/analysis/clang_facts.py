@@ -412,6 +412,7 @@ class _Extractor:
         self.language = language
         self.args = (*args, *builtin_headers()[0], "-ferror-limit=0", "-w")
         self.typedefs: dict[str, TypeFact] = {}
+        self._types: dict[str, TypeFact] = {}
         self.from_main = _from_main_file(ci)
         # Macros to probe can only come from the file, a local header or an -I directory: without any,
         # there is no probe pass, and building a preamble for it would only cost time.
@@ -609,6 +610,14 @@ class _Extractor:
     # ---- types ------------------------------------------------------------------------------------
 
     def _type_fact(self, t: Any) -> TypeFact:
+        # Parameter and typedef types are file-scope types: one spelling means one type in the file.
+        spelling = t.spelling
+        fact = self._types.get(spelling)
+        if fact is None:
+            fact = self._types[spelling] = self._new_type_fact(t)
+        return fact
+
+    def _new_type_fact(self, t: Any) -> TypeFact:
         ci = self.ci
         canon = t.get_canonical()
         kind_name = canon.kind.name
