@@ -738,22 +738,13 @@ def _expanded_build(site: LoopSite, tree: tree_sitter.Tree, source: bytes,
     """The loop built from its text with clang's expansion of the function-like macros it uses (a body
     that is `BODY(i)`, a statement macro); None without facts, without such macros, or when the
     expanded text does not parse either. Positions after an expansion are those of the expanded text."""
-    facts = getattr(ctx, "facts", None)
-    if facts is None or not getattr(facts, "ok", False):
-        return None
+    from simdlens.analysis.clang_facts import expanded_text
+
     lo, hi = site.span.start_byte, site.span.end_byte
-    # a use counts where its text still is (facts of an earlier version of the text have moved)
-    uses = sorted((u for u in facts.uses if lo <= u.start and u.end <= hi and source[u.start:u.end] == u.text.encode()),
-                  key=lambda u: (u.start, -u.end))
-    outer: list[Any] = []
-    for u in uses:  # outermost uses only: an argument's macro is inside its caller's expansion
-        if not outer or u.start >= outer[-1].end:
-            outer.append(u)
-    if not outer:
+    expanded = expanded_text(getattr(ctx, "facts", None), source, lo, hi)
+    if expanded is None:
         return None
-    text = source
-    for u in reversed(outer):
-        text = text[:u.start] + u.expansion.encode() + text[u.end:]
+    text, what = expanded
     delta = len(text) - len(source)
     from simdlens.analysis.parse import parse
 
@@ -766,8 +757,7 @@ def _expanded_build(site: LoopSite, tree: tree_sitter.Tree, source: bytes,
         return None
     b = _Builder(wider, node, enclosing_function(node), new_tree, text, ctx)
     ir, reasons = b.run()
-    note = Reason("macro_expanded", "read through clang's expansion of " +
-                  ", ".join(dict.fromkeys(f"{u.text} -> {u.expansion}" for u in outer))[:200], site.header)
+    note = Reason("macro_expanded", f"read through clang's expansion of {what}", site.header)
     return ir, annotate_reasons((note, *reasons), ctx)
 
 

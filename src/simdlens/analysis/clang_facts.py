@@ -164,6 +164,27 @@ class SemanticFacts:
         return None
 
 
+def expanded_text(facts: SemanticFacts | None, source: bytes, lo: int, hi: int) -> tuple[bytes, str] | None:
+    """`source` with the outermost function-like macro uses inside bytes [lo, hi) replaced by clang's
+    expansion, and a description of them ("STEP(i) -> y[i] = …;"); None when there is none. A use
+    counts only where its text still is (facts of an earlier version of the text have moved)."""
+    if facts is None or not facts.ok:
+        return None
+    uses = sorted((u for u in facts.uses if lo <= u.start and u.end <= hi and source[u.start:u.end] == u.text.encode()),
+                  key=lambda u: (u.start, -u.end))
+    outer: list[MacroUse] = []
+    for u in uses:  # an argument's macro is inside its caller's expansion
+        if not outer or u.start >= outer[-1].end:
+            outer.append(u)
+    if not outer:
+        return None
+    text = source
+    for u in reversed(outer):
+        text = text[:u.start] + u.expansion.encode() + text[u.end:]
+    what = ", ".join(dict.fromkeys(f"{u.text} -> {u.expansion}" for u in outer))
+    return text, what[:200]
+
+
 def unavailable(path: str, problem: str) -> SemanticFacts:
     return SemanticFacts(path, ok=False, problem=problem, builtin_headers=_headers_note())
 
