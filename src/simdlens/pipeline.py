@@ -183,13 +183,19 @@ def compile_flags(settings: Settings, path: str) -> CompileFlags:
 # --------------------------------------------------------------------------------------------------
 
 
-def analyze_document(source: bytes, path: str, language: Language, settings: Settings) -> FileAnalysis:
-    """Parse and analyse one document: loops, verdicts with reasons, kernels. No compiling."""
+def analyze_document(source: bytes, path: str, language: Language, settings: Settings,
+                     facts_cache: Path | None = None) -> FileAnalysis:
+    """Parse and analyse one document: loops, verdicts with reasons, kernels. No compiling.
+    `facts_cache`: the result cache's directory, where clang's facts are kept across runs too."""
     from simdlens.analysis import analyze_file
+    from simdlens.analysis.clang_facts import flag_arguments, semantic_facts
 
     flags = compile_flags(settings, path)
+    # clang's pass (types, macro expansions, declarations) once per file; cached by content and flags
+    facts = semantic_facts(source, path, language, **flag_arguments(flags),
+                           disk=facts_cache / "semantic-facts" if facts_cache is not None else None)
     return analyze_file(source, path, language, include_dirs=flags.include_dirs, defines=flags.define_map(),
-                        defines_complete=flags.defines_complete)
+                        defines_complete=flags.defines_complete, facts=facts)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -569,7 +575,7 @@ async def _scan_async(paths: Sequence[str], settings: Settings, *, store: Result
             skipped.append(SkippedFile(path, data))
             continue
         try:
-            analysed.append((path, lang, data, analyze_document(data, path, lang, settings)))
+            analysed.append((path, lang, data, analyze_document(data, path, lang, settings, store.path)))
         except Exception as exc:  # an analyser bug costs one file, reported in one line
             log.debug("analysis failed for %s", path, exc_info=True)
             skipped.append(SkippedFile(path, f"analysis failed ({exc.__class__.__name__}: {exc})"))

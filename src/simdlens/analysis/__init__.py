@@ -34,17 +34,18 @@ class FileAnalysis:
 
 def analyze_file(source: bytes, path: str, language: Language, *, include_dirs: tuple[str, ...] | list[str] = (),
                  defines: Mapping[str, str] | None = None, defines_complete: bool = False,
-                 ctx: Any = None) -> FileAnalysis:
+                 ctx: Any = None, facts: Any = None) -> FileAnalysis:
     """Every loop of `source`, judged, with a kernel for each vectorizable one.
 
     `defines_complete`: `defines` are all the build gives the file (its compile_commands.json entry), so
-    a macro defined nowhere is known to be undefined and the code it guards is skipped."""
+    a macro defined nowhere is known to be undefined and the code it guards is skipped. `facts`: clang's
+    semantic facts of the file (`clang_facts.semantic_facts`), answering types and macros first."""
     with _cyclic_gc_paused(big=len(source) >= 16384):  # about 64 loops and more
-        return _analyze_file(source, path, language, include_dirs, defines, defines_complete, ctx)
+        return _analyze_file(source, path, language, include_dirs, defines, defines_complete, ctx, facts)
 
 
 def _analyze_file(source: bytes, path: str, language: Language, include_dirs: tuple[str, ...] | list[str],
-                  defines: Mapping[str, str] | None, defines_complete: bool, ctx: Any) -> FileAnalysis:
+                  defines: Mapping[str, str] | None, defines_complete: bool, ctx: Any, facts: Any = None) -> FileAnalysis:
     from simdlens.analysis.context import FileContext
     from simdlens.analysis.loops import find_loops
     from simdlens.analysis.parse import parse
@@ -58,6 +59,8 @@ def _analyze_file(source: bytes, path: str, language: Language, include_dirs: tu
         try:
             ctx = FileContext.build(source, path, language, tree=tree, include_dirs=include_dirs,
                                     defines=dict(defines or {}), defines_complete=defines_complete)
+            if facts is not None:
+                ctx = ctx.with_facts(facts)
         except Exception as e:
             log.exception("file context of %s", path)
             errors.append(f"{path}: cannot read declarations: {e}")

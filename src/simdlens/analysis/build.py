@@ -29,7 +29,7 @@ from typing import Any
 import tree_sitter
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.context import live_branch, skipping_directive
+from simdlens.analysis.context import annotate_reasons, live_branch, skipping_directive
 from simdlens.analysis.ir import (
     DOUBLE,
     FLOAT,
@@ -757,7 +757,10 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
             gnu = _GNU_COMPLEX_PART.search(source, node.start_byte, node.end_byte)
             if gnu is not None:  # tree-sitter does not know these unary operators
                 return None, (_complex_part_reason(gnu.group().decode(), site.header),)
-            return None, (Reason("syntax_error", "the loop has a syntax error", site.header),)
+            expanded = _expanded_build(site, tree, source, ctx)  # `for (…) BODY(i)`: read clang's expansion
+            if expanded is not None:
+                return expanded
+            return None, annotate_reasons((Reason("syntax_error", "the loop has a syntax error", site.header),), ctx)
         done = _already_vectorized(site, node, tree, source)
         if done is not None:
             return None, (done,)
@@ -784,9 +787,41 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
         for r in reasons:  # `__m256 *v` used without any intrinsic call: still SIMD code
             if r.code == "unknown_type" and (simd := uses_intrinsics(r.message.encode())):
                 return None, (Reason("intrinsics", f"already written with SIMD types ({simd})", site.header),)
-        return ir, reasons
+        if ir is None and any(r.code in ("macro", "unknown_identifier") for r in reasons):
+            expanded = _expanded_build(site, tree, source, ctx)  # a statement macro, a macro-made declaration
+            if expanded is not None and expanded[0] is not None:
+                return expanded
+        return ir, annotate_reasons(reasons, ctx)
     except RecursionError:
         return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
+
+
+def _expanded_build(site: LoopSite, tree: tree_sitter.Tree, source: bytes,
+                    ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]] | None:
+    """The loop built from its text with clang's expansion of the function-like macros it uses (a body
+    that is `BODY(i)`, a statement macro); None without facts, without such macros, or when the
+    expanded text does not parse either. Positions after an expansion are those of the expanded text."""
+    from simdlens.analysis.clang_facts import expanded_text
+
+    lo, hi = site.span.start_byte, site.span.end_byte
+    expanded = expanded_text(getattr(ctx, "facts", None), source, lo, hi)
+    if expanded is None:
+        return None
+    text, what = expanded
+    delta = len(text) - len(source)
+    from simdlens.analysis.parse import parse
+
+    new_tree = parse(text, site.language)
+    wider = replace(site, span=replace(site.span, end_byte=hi + delta))
+    node = new_tree.root_node.descendant_for_byte_range(lo, lo + 1)
+    while node is not None and not (node.type in _LOOP_TYPES and node.start_byte == lo):
+        node = node.parent
+    if node is None or node.end_byte != hi + delta or node.has_error:
+        return None
+    b = _Builder(wider, node, enclosing_function(node), new_tree, text, ctx)
+    ir, reasons = b.run()
+    note = Reason("macro_expanded", f"read through clang's expansion of {what}", site.header)
+    return ir, annotate_reasons((note, *reasons), ctx)
 
 
 def _already_vectorized(site: LoopSite, node: tree_sitter.Node, tree: tree_sitter.Tree, source: bytes) -> Reason | None:
@@ -903,6 +938,7 @@ class _Builder:
         self._ints: dict[str, int | None] = {}  # _int_text answers
         self.range_ref: tuple[str, Access] | None = None  # `for (T &x : v)`: x is v[k]
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
+        self.macro_args_seen: set[str] = set()  # object-like macros being read from clang's expansion
         self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
         self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
         self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
@@ -1029,9 +1065,15 @@ class _Builder:
     def _global(self, name: str) -> Decl | None:
         g = getattr(self.ctx, "globals", {}).get(name) if self.ctx is not None else None
         if g is None:
-            return self._member(name)
+            member = self._member(name)
+            declared = getattr(self.ctx, "declaration", None)  # clang's: `REAL VEC(x, N)` parameters
+            g = declared(name, self.node.start_byte, self.site.function or "") if member is None and \
+                declared is not None else None
+            if g is None:
+                return member
+        param = getattr(g, "param", False)
         return Decl(g.name, g.type, g.pointer, tuple(g.extents), g.const, g.volatile, g.restrict, g.atomic, g.static,
-                    getattr(g, "reference", False), False, False, True, 0, (0, 1 << 62), g.text)
+                    getattr(g, "reference", False), False, param, not param, 0, (0, 1 << 62), g.text)
 
     def _member(self, name: str) -> Decl | None:
         """In a C++ method, a field of its class used without `this->`."""
@@ -2760,6 +2802,16 @@ class _Builder:
                 v = self._int_text(name)
                 if v is not None:
                     return Const(v, INT32 if -(1 << 31) <= v < (1 << 31) else INT64, name)
+                if getattr(ctx, "facts", None) is not None and name not in self.macro_args_seen:
+                    parsed = _macro_body(f"#define {name}() {body}", self.site.language)  # clang's full expansion
+                    if parsed is not None:
+                        self.macro_args.append({})
+                        self.macro_args_seen.add(name)
+                        try:
+                            return self._expr(parsed[1])
+                        finally:
+                            self.macro_args.pop()
+                            self.macro_args_seen.discard(name)
                 raise _Unsupported("macro", f"cannot evaluate the macro {name}", n)
             if name in getattr(ctx, "enum_constants", {}):
                 v = self._int_text(name)

@@ -41,12 +41,13 @@ from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import tree_sitter
 
 from simdlens.analysis.ir import CType
 from simdlens.analysis.parse import MAX_SOURCE_BYTES, check_source, parse, tokenize
-from simdlens.core import Language
+from simdlens.core import Language, Reason
 from simdlens.workspace_files import UnreadableFile, is_regular_file, read_workspace_file
 
 MAX_INCLUDE_DEPTH = 8
@@ -83,6 +84,7 @@ class VarDecl:
     reference: bool = False  # C++ `T &x`
     init: str = ""  # initializer text, "" if none
     text: str = ""  # the whole declaration as written
+    param: bool = False  # a function parameter (only from clang's facts: `FileContext.declaration`)
 
     @property
     def is_array(self) -> bool:
@@ -178,6 +180,20 @@ _NAMED_TYPES: dict[str, str] = {
     "__uint64_t": "uint64", "u_int8_t": "uint8", "u_int16_t": "uint16", "u_int32_t": "uint32", "u_int64_t": "uint64",
 }
 _SPELLING_TOKEN = re.compile(r"::|[A-Za-z_]\w*|\S")
+_COMPLEX_WORD = re.compile(r"\b(_Complex|complex)\b")
+
+
+def _declaration_text(v: Any, element: str) -> str:
+    """A declaration of a clang `VarFact` in C syntax ("const double *restrict x", "double (*A)[200]")."""
+    const = "const " if v.element.const else ""
+    stars = 0
+    while stars < len(v.dims) and v.dims[stars] == "*":
+        stars += 1
+    arrays = "".join(f"[{d}]" for d in v.dims[stars:] if d != "*")
+    ptr = "*" * stars + (" restrict " if v.restrict and stars else "")
+    if stars and arrays:
+        return f"{const}{element} ({ptr.strip()}{v.name}){arrays}"
+    return f"{const}{element} {ptr}{v.name}{arrays}".replace("  ", " ")
 
 
 def _builtin(words: list[str]) -> str | None:
@@ -229,6 +245,30 @@ def _spelling_words(spelling: str) -> list[str] | None:
         words.append(t)
         i += 1
     return words
+
+
+_CLANG_ANSWERS = frozenset({"unknown_type", "unknown_identifier", "macro", "syntax_error"})
+_QUOTED_TYPE = re.compile(r"unknown (?:\w+ )?type '([^']+)'")
+
+
+def annotate_reasons(reasons: tuple[Reason, ...], ctx: Any) -> tuple[Reason, ...]:
+    """`reasons` saying what an unknown type really is ("cf32_t is the complex type _Complex float"),
+    plus, when clang's facts were not used, one reason saying so: the reader that answered instead may
+    be the cause (a macro it cannot expand, a type it cannot see)."""
+    if not reasons or ctx is None or not hasattr(ctx, "explain_type"):
+        return reasons
+    out: list[Reason] = []
+    for r in reasons:
+        m = _QUOTED_TYPE.search(r.message) if r.code in ("unknown_type", "long_double") else None
+        why = ctx.explain_type(m.group(1)) if m is not None else ""
+        if why:
+            code = "complex_type" if " complex type " in why else r.code
+            r = Reason(code, f"{r.message.replace('unknown ', '', 1)}: {why}", r.span)
+        out.append(r)
+    note = ctx.semantic_note
+    if note and any(r.code in _CLANG_ANSWERS for r in out) and not any(r.code == "semantic_facts" for r in out):
+        out.append(Reason("semantic_facts", note, out[0].span))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -450,6 +490,13 @@ class FileContext:
     # True when `defines` are all the build's -D flags for this file (its compile database entry, no
     # `-include`/`-imacros`); otherwise any macro could come from a flag simdlens was not told about.
     defines_complete: bool = False
+    # clang's semantic facts of the file (`analysis.clang_facts.SemanticFacts`), None when not (yet)
+    # known: types, macro expansions and declarations are then read by the hand-written code below.
+    facts: Any = field(default=None, compare=False, repr=False)
+    # Why there are no facts ("" = not asked for), or why they are an earlier version's. Private: two
+    # contexts that differ only in this declare the same things (the server's `same_context`).
+    _facts_problem: str = field(default="", compare=False)
+    _plain: FileContext | None = field(default=None, compare=False, repr=False)  # before the facts were attached
     _values: dict[str, int | None] = field(default_factory=dict, repr=False)
     _scoped: dict[tuple[int, ...], FileContext] = field(default_factory=dict, repr=False)
 
@@ -484,6 +531,49 @@ class FileContext:
             unread_includes=tuple(dict.fromkeys(b.unread)), defines_complete=defines_complete,
         )
 
+    def with_facts(self, facts: Any) -> FileContext:
+        """This context answered from clang's facts first (`clang_facts.SemanticFacts`; None or facts
+        with `ok` False give `self` back): canonical types, macro expansions and values, declarations
+        written through macros. Object-like macros take clang's full expansion (`#define N LB(100, n)`
+        reads "(100)" or "(n)" as this build expands it)."""
+        plain = self._plain if self._plain is not None else self
+        if facts is None or not getattr(facts, "ok", False):
+            return replace(plain, facts=None, _facts_problem=getattr(facts, "problem", "") or "not computed",
+                           _values={}, _scoped={}, _plain=None)
+        macros = dict(plain.macros)
+        function_macros = dict(plain.function_macros)
+        for name, m in facts.macros.items():
+            if m.expansion:
+                macros[name] = m.expansion
+                function_macros.pop(name, None)
+        return replace(plain, macros=macros, function_macros=function_macros, facts=facts, _facts_problem="",
+                       _values={}, _scoped={}, _plain=plain)
+
+    def with_earlier_facts(self, earlier: FileContext) -> FileContext:
+        """This context (of an edited text) with the facts of `earlier` (the text before the edit) while
+        its own are computed: only when the edit changed no declaration simdlens reads (then clang's
+        macros and typedefs are still right), and without relying on their positions, which moved
+        (declarations are matched by function, a macro use only where its text still is). `self`
+        otherwise."""
+        facts = earlier.facts
+        if facts is None or self.facts is not None or earlier._plain is None:
+            return self
+        plain = earlier._plain
+        mine = self._plain if self._plain is not None else self
+        if any(getattr(plain, f) != getattr(mine, f) for f in ("macros", "function_macros", "typedefs", "structs",
+                                                              "enums", "enum_constants", "globals", "defines")):
+            return self
+        ctx = self.with_facts(facts)  # declarations are then matched by function, macro uses by their text
+        return replace(ctx, _facts_problem="an earlier version's (this version's are being computed)")
+
+    @property
+    def semantic_note(self) -> str:
+        """One line for reasons: where this context's types come from when clang's facts are missing
+        or are an earlier version's ("" when they are this text's)."""
+        if self.facts is not None:
+            return f"semantic facts: {self._facts_problem}" if self._facts_problem else ""
+        return f"semantic facts: {self._facts_problem or 'not computed'}; types read by simdlens's own reader"
+
     def at(self, byte: int) -> FileContext:
         """This context as seen from `byte` of the file: with the typedefs that the enclosing function
         (or block) declared before it, `typedef double dd;` in a function body. `self` when there are
@@ -510,10 +600,94 @@ class FileContext:
     def resolve_type(self, spelling: str) -> CType | None:
         """The canonical scalar type of `spelling`, or None (pointer, struct, template, `long double`,
         unknown name). Qualifiers and storage classes are ignored; typedef chains are followed."""
+        fact = self.type_fact(spelling)
+        if fact is not None:
+            if not fact.is_scalar:
+                return None  # complex, long double, struct, vector, pointer: not a scalar element
+            shown = " ".join(w for w in _SPELLING_TOKEN.findall(spelling) if w not in _QUALIFIERS)
+            return CType(fact.scalar, shown)
         try:
             return self._resolve(spelling, 0)
         except RecursionError:  # pragma: no cover - depth is bounded; belt and braces
             return None
+
+    def type_fact(self, spelling: str) -> Any:
+        """clang's `TypeFact` for a type spelling that is one name (a typedef, a type macro), with
+        qualifiers; None without facts or for other spellings (builtins are read directly)."""
+        facts = self.facts
+        if facts is None:
+            return None
+        words = [w for w in _SPELLING_TOKEN.findall(spelling) if w not in _QUALIFIERS]
+        if len(words) == 2 and words[0] in ("struct", "union", "enum", "class"):
+            words = words[1:]
+        if len(words) != 1 or words[0] in _BUILTIN_WORDS:
+            return None
+        word = words[0]
+        if isinstance(self.typedefs, ChainMap) and word in self.typedefs.maps[0]:
+            return None  # a typedef of the enclosing function's body (`at`): clang's facts are file-level
+        m = facts.macros.get(word)
+        if m is not None and m.type is not None:
+            return m.type
+        return facts.typedefs.get(word)
+
+    def complex_type(self, spelling: str) -> CType | None:
+        """For a complex type (`float complex`, `_Complex double`, `std::complex<float>`, a typedef or
+        macro of one, whatever its name): a `CType` of its parts with `is_complex` set; None otherwise."""
+        fact = self.type_fact(spelling)
+        if fact is not None:
+            return CType(fact.scalar, spelling.strip(), is_complex=True) if fact.is_complex and fact.scalar else None
+        words = [w for w in _SPELLING_TOKEN.findall(spelling) if w not in _QUALIFIERS]
+        for _ in range(_MAX_TYPEDEF_CHAIN):  # without facts: the spelling or its typedef chain says complex
+            if any(w in ("complex", "_Complex") for w in words):
+                base = [w for w in words if w not in ("complex", "_Complex", "std", "::", "<", ">")]
+                name = _builtin(base) if base and all(w in _BUILTIN_WORDS for w in base) else None
+                return CType(name, spelling.strip(), is_complex=True) if name in ("float", "double") else None
+            if len(words) != 1 or words[0] not in self.typedefs:
+                return None
+            td = self.typedefs[words[0]]
+            words = [w for w in _SPELLING_TOKEN.findall(td.text or td.target) if w not in _QUALIFIERS
+                     and w not in ("typedef", td.name, ";")]
+        return None
+
+    def explain_type(self, spelling: str) -> str:
+        """Why `spelling` is not a scalar simdlens vectorizes, naming what it really is ("cf32_t is the
+        complex type _Complex float"); "" when there is nothing more to say than "unknown"."""
+        c = self.complex_type(spelling)
+        if c is not None:
+            canonical = getattr(self.type_fact(spelling), "canonical", "") or f"{c.name} complex"
+            return f"{spelling.strip()} is the complex type {canonical}: complex arithmetic is not vectorized"
+        fact = self.type_fact(spelling)
+        if fact is None:
+            return ""
+        what = {"long_double": "long double (x87, no SIMD lanes)", "struct": "a struct", "union": "a union",
+                "vector": "a vector type", "pointer": "a pointer", "array": "an array", "function": "a function type"}
+        if fact.kind in what:
+            canonical = f" ({fact.canonical})" if fact.kind in ("struct", "union", "vector") else ""
+            return f"{spelling.strip()} is {what[fact.kind]}{canonical}"
+        return ""
+
+    def declaration(self, name: str, byte: int, function: str = "") -> VarDecl | None:
+        """A variable visible at `byte` (in `function`) as clang declares it, for declarations simdlens's
+        reader cannot read (parameters written through a macro: `REAL VEC(x, N)`); None without facts.
+        With an earlier version's facts, whose positions moved, a parameter is matched by its function."""
+        facts = self.facts
+        if facts is None:
+            return None
+        if self._facts_problem:  # an earlier version's: by name within the function, globals by name
+            short = function.rsplit("::", 1)[-1]
+            v = next((x for x in facts.variables if x.name == name and x.role == "param" and short
+                      and x.function == short), None) or \
+                next((x for x in facts.variables if x.name == name and x.role == "global"), None)
+        else:
+            v = facts.variable(name, byte)
+        if v is None:
+            return None
+        element = " ".join(w for w in _SPELLING_TOKEN.findall(v.element.spelling) if w not in _QUALIFIERS)
+        pointer = sum(1 for d in v.dims if d == "*")
+        extents = tuple(d for d in v.dims if d != "*")
+        decl_text = _declaration_text(v, element)
+        return VarDecl(name, element, pointer, extents, v.element.const, v.element.volatile, v.restrict,
+                       static=False, extern=False, text=decl_text, param=v.role == "param")
 
     def _resolve(self, spelling: str, depth: int) -> CType | None:
         if depth > _MAX_TYPEDEF_CHAIN:
@@ -538,8 +712,8 @@ class FileContext:
             return CType(canonical, shown)
         td = self.typedefs.get(word)
         if td is not None:
-            if not td.is_alias:
-                return None
+            if not td.is_alias or _COMPLEX_WORD.search(td.text):
+                return None  # `typedef float complex cf_t;` is not a float
             inner = self._resolve(td.target, depth + 1)
             return CType(inner.name, shown) if inner else None
         if word in self.enums:
@@ -654,6 +828,11 @@ class FileContext:
         if name in active or len(active) > _MAX_MACRO_DEPTH:
             return None
         inner = active | {name}
+        facts = self.facts
+        if facts is not None:
+            m = facts.macros.get(name)
+            if m is not None and m.value is not None:
+                return int(m.value)
         if name in self.macros:
             return self._eval(self.macros[name], inner, preprocessor=False)
         if name in self.enum_constants:
@@ -1022,6 +1201,11 @@ class _Builder:
             d = _unwrap(decl)
             if not d.name:
                 continue
+            if d.name in ("_Complex", "complex"):  # `typedef float _Complex cf_t;` is read as declaring `_Complex`
+                m = re.search(r"(\w+)\s*;?\s*$", _text(node).strip())
+                if m is None or m.group(1) in ("_Complex", "complex"):
+                    continue
+                d = replace(d, name=m.group(1))
             names.append(d.name)
             self.typedefs[d.name] = Typedef(
                 d.name, target, d.pointer, tuple(d.extents), const, volatile, d.restrict, d.function,

@@ -35,6 +35,9 @@ class CType:
 
     `name` is canonical: int8 uint8 int16 uint16 int32 uint32 int64 uint64 float double.
     C's `char` is signed on x86-64 (name int8), `_Bool`/`bool` is uint8 with `is_bool`.
+    `is_complex` marks a complex number whose real and imaginary parts are each `name` (`_Complex float`,
+    `std::complex<double>`, any typedef of them): two lanes per element, never an ordinary scalar.
+    `FileContext.resolve_type` never returns one; `FileContext.complex_type` does.
     """
 
     name: str

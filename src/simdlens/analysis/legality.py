@@ -62,6 +62,7 @@ INFORMATIONAL = frozenset({
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
     "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
     "scan",
+    "macro_expanded", "semantic_facts",  # notes on where the reading came from (analysis.clang_facts)
 })
 # Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
 ALREADY_VECTORIZED = frozenset({"intrinsics", "simdlens_rewrite"})

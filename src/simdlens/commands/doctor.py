@@ -1,6 +1,7 @@
 """`simdlens doctor`: is this machine ready to verify and benchmark rewrites?
 
-Reports whether the analysis runs compiled (mypyc) or as Python source, the compilers found (with
+Reports whether the analysis runs compiled (mypyc) or as Python source, where semantic facts come
+from (libclang and the builtin headers it is given, or simdlens's own reader), the compilers found (with
 versions), the host CPU and its SIMD extensions, the sandbox (it actually runs a trivial program in
 bubblewrap), the cache directory, and the model server (via
 `simdlens.model.doctor_lines` when the model package provides it). Exit 0 when simdlens can verify
@@ -27,6 +28,22 @@ def _interesting_isa(isa: frozenset[str]) -> list[str]:
     return [f for f in keep if f in isa]
 
 
+def _semantic_lines() -> list[str]:
+    """Where the analysis's types and macro expansions come from: libclang (and its builtin headers) or,
+    without it, simdlens's own reader."""
+    from simdlens.analysis import clang_facts
+
+    problem = clang_facts.libclang_problem()
+    if problem:
+        return [f"semantic facts: libclang unavailable ({problem}): types and macros read by simdlens's own "
+                "reader; install it: pip install libclang"]
+    lines = [f"semantic facts: {clang_facts.libclang_version()}",
+             f"semantic facts: builtin headers from {clang_facts.builtin_headers()[1]}"]
+    if os.environ.get("SIMDLENS_NO_CLANG"):
+        lines.append("semantic facts: disabled by SIMDLENS_NO_CLANG")
+    return lines
+
+
 async def _report(args: argparse.Namespace) -> tuple[list[str], bool]:
     from simdlens._native import HOT_PATH
     from simdlens.sandbox import cpu
@@ -46,6 +63,7 @@ async def _report(args: argparse.Namespace) -> tuple[list[str], bool]:
         want = settings.compiler or "gcc or clang"
         lines.append(f"compiler: {want} not found — install one: apt-get install gcc")
         usable = False
+    lines.extend(_semantic_lines())
     host = cpu.host_cpu()
     lines.append(f"cpu: {host.model}")
     isa = _interesting_isa(host.isa)

@@ -135,6 +135,7 @@ class Background:
         self._done_in_batch = 0
         self._full: OrderedDict[str, tuple[int, FullAnalysis]] = OrderedDict()
         self._inflight: dict[tuple[str, int], asyncio.Future[AnalysisResult]] = {}  # full analyses running
+        self._with_facts: set[str] = set()  # documents to analyse whole again: clang's facts arrived
 
     # ---------------------------------------------------------------- documents
 
@@ -225,6 +226,7 @@ class Background:
             waiting = self._waiting_reason(settings, verify)
             snapshot = self._snapshot(doc, version, source, result, waiting, kernels)
             self._set_snapshot(doc, snapshot)
+            self._refine_with_clang(doc, version, source, snapshot, settings)
             self._cancel_jobs(lambda job: job.uri == uri and not self._job_alive(job))
             if waiting:
                 return
@@ -234,10 +236,32 @@ class Background:
                 self._debounce_verify(uri)
             return
 
+    def _refine_with_clang(self, doc: OpenDocument, version: int, source: bytes, snapshot: DocumentSnapshot,
+                           settings: Settings) -> None:
+        """clang's semantic facts in the background when a loop's reasons say they may change its
+        verdict; the document is analysed again when they arrive (`server.semantic`)."""
+        from simdlens.pipeline import compile_flags
+        from simdlens.server import semantic
+
+        codes = {r.code for s in snapshot.loops for r in s.report.analysis.reasons}
+        if doc.language is None or not semantic.wanted(codes):
+            return
+        uri, flags = doc.uri, compile_flags(settings, doc.path)
+
+        def again() -> None:
+            self._with_facts.add(uri)  # the whole text again: its declarations now read with the facts
+            self._schedule_analysis(uri, delay=0.0, verify=False)
+
+        semantic.refine_later(uri, version, source, doc.path, doc.language, flags.include_dirs, flags.define_map(),
+                              lambda: self.documents.get(uri) is doc and doc.version == version, again)
+
     async def _run_incremental(self, doc: OpenDocument, version: int, source: bytes,
                                settings: Settings) -> AnalysisResult | None:
         """Only the loops edited since the last snapshot judged again; None: analyse the whole text."""
         base = doc.snapshot
+        if doc.uri in self._with_facts:
+            self._with_facts.discard(doc.uri)
+            return None
         if base is None or base.skipped or doc.language is None or base.language != doc.language:
             return None
         edits = doc.log.since(base.version)

@@ -123,7 +123,8 @@ class LiveDocument:
         if edited:
             # Read again after every edit (milliseconds): declarations may sit anywhere, and positions
             # inside the context (typedefs in function bodies) move. Compared by what they declare.
-            ctx, errors = file_context(self.document, self.include_dirs, self.defines, self.defines_complete)
+            ctx, errors = file_context(self.document, self.include_dirs, self.defines, self.defines_complete,
+                                       earlier=self.ctx)
             if in_class or not same_context(self.ctx, ctx):
                 self.context_changed_at = self.version
             self.ctx, self.ctx_errors = ctx, errors
@@ -192,14 +193,15 @@ _FUNCTION_TYPES = frozenset({"function_definition", "lambda_expression"})
 
 
 def file_context(document: SourceDocument, include_dirs: tuple[str, ...], defines: Mapping[str, str],
-                 defines_complete: bool = False) -> tuple[Any, tuple[str, ...]]:
+                 defines_complete: bool = False, earlier: Any = None) -> tuple[Any, tuple[str, ...]]:
     """The document's `FileContext` (None, with an error line, when its declarations are unreadable)."""
     from simdlens.analysis.context import FileContext
+    from simdlens.server.semantic import attach
 
     try:
-        return FileContext.build(document.source, document.path, document.language, tree=document.tree,
-                                 include_dirs=include_dirs, defines=dict(defines),
-                                 defines_complete=defines_complete), ()
+        ctx = FileContext.build(document.source, document.path, document.language, tree=document.tree,
+                                include_dirs=include_dirs, defines=dict(defines), defines_complete=defines_complete)
+        return attach(ctx, document.source, document.path, document.language, include_dirs, defines, earlier), ()
     except Exception as exc:  # declarations unreadable: loops are still analysed, with less context
         log.exception("file context of %s", document.path)
         return None, (f"{document.path}: cannot read declarations: {exc}",)
