@@ -59,7 +59,7 @@ from simdlens.analysis.ir import (
 )
 from simdlens.analysis.legality import guarded_roots
 from simdlens.analysis.parse import normalized_tokens, tokenize
-from simdlens.core import Analysis, Footprint, Kernel, KernelParam, LoopVerdict, ParamRole
+from simdlens.core import Analysis, Footprint, Kernel, KernelParam, LoopVerdict, ParamRole, TypeFact, UserContext
 
 KERNEL_NAME = "simdlens_kernel"
 
@@ -69,18 +69,31 @@ _CPP_MARKERS = re.compile(r"::|\bstatic_cast\b|\breinterpret_cast\b|\bnullptr\b|
 _RESULT_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.ARG_VALUE, ScalarRole.ARG_INDEX, ScalarRole.COUNTER})
 
 
+class NoKernel(ValueError):
+    """Why a loop judged vectorizable has no kernel (a sentence for the user)."""
+
+
 def extract_kernel(analysis: Analysis, source: bytes, ctx: Any = None) -> Kernel | None:
     """The kernel of a vectorizable loop, or None (not vectorizable, or not expressible). Never raises."""
+    found = kernel_or_reason(analysis, source, ctx)
+    return found if isinstance(found, Kernel) else None
+
+
+def kernel_or_reason(analysis: Analysis, source: bytes, ctx: Any = None) -> Kernel | str:
+    """The kernel of a loop, or the reason there is none ("the loop is not vectorizable", "a computed
+    subscript a[i*i] has no footprint the harness can allocate", ...). Never raises."""
     try:
         return _extract(analysis, source, ctx)
-    except (ValueError, KeyError, IndexError, AttributeError, TypeError, AssertionError, RecursionError):
-        return None
+    except NoKernel as exc:
+        return str(exc)
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError, AssertionError, RecursionError) as exc:
+        return f"simdlens could not write this loop as a stand-alone function (internal: {type(exc).__name__})"
 
 
-def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
+def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     loop = analysis.loop
     if loop is None or analysis.verdict == LoopVerdict.NOT_VECTORIZABLE:
-        return None
+        raise NoKernel("the loop is not vectorizable")
     site = analysis.site
     scoped = getattr(ctx, "at", None)
     if scoped is not None:  # the typedefs its function declared before the loop go into the preamble too
@@ -99,13 +112,14 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         body = source[site.body.start_byte:site.body.end_byte].decode("utf-8", "replace")
         m = re.fullmatch(r"\s*for\s*\((?P<decl>.*?)(?<!:):(?!:)(?P<rng>.*)\)\s*", header, re.DOTALL)
         if m is None:
-            return None
+            raise NoKernel("cannot read the range-for header")
         k = WALK_IV
         text = (f"for (size_t {k} = 0; {k} < {loop.upper}; {k}++) {{\n        {m.group('decl').strip()} = "
                 f"{m.group('rng').strip()}[{k}];\n        {body}\n    }}")
     cpp_needed = site.language == "cpp" and (range_for or bool(_CPP_MARKERS.search(_strip_comments(text))))
     restrict_kw = "__restrict" if cpp_needed else "restrict"
 
+    user = _UserDeclarations(source, site)
     params: list[tuple[int, KernelParam]] = []  # (first position in text, param)
     pre_decls: list[str] = []
     post: list[str] = []
@@ -143,14 +157,16 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         elem = arr.elem.c
         rows = _row_extent(arr.decl, root)
         if arr.pointer and any(a.root == root and a.base.startswith(root + "[") for a, _w, _s in accs):
-            return None  # rows of a pointer-to-pointer: separate allocations, no single footprint
+            raise NoKernel(f"{root} is a pointer to pointers (rows in separate allocations): the harness cannot "
+                           "allocate its footprint")
         if rows is not None:
             if not _constant_extent(rows, ctx):
-                return None
+                raise NoKernel(f"the row length {rows} of the 2-D array {root} is not a constant simdlens can evaluate")
             decl = f"{const}{elem} (*{rq}{pname})[{rows}]"
         else:
             decl = f"{const}{elem} *{rq}{pname}"
-        params.append((position(root), KernelParam(pname, decl, role, arr.elem, arr.restrict, src)))
+        spelled = "" if src else user.array_param(root, pname, const, rq, rows is not None)
+        params.append((position(root), KernelParam(pname, decl, role, arr.elem, arr.restrict, src, spelled)))
 
     # scalars
     results: list[tuple[str, CType]] = []
@@ -171,16 +187,18 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
             pname, src = name, ""
         in_bound = _mentions(loop.trip_count, name) or _mentions(loop.upper, name) or _mentions(loop.lower, name)
         role = ParamRole.COUNT if in_bound and sc.role == ScalarRole.INVARIANT else ParamRole.SCALAR
-        params.append((position(name), KernelParam(pname, f"{sc.type.c} {pname}", role, sc.type, False, src)))
+        spelled = "" if src else user.scalar_param(name, pname)
+        params.append((position(name), KernelParam(pname, f"{sc.type.c} {pname}", role, sc.type, False, src, spelled)))
         if sc.role in _RESULT_ROLES or (sc.role != ScalarRole.INVARIANT and sc.live_out):
             results.append((pname, sc.type))
     # the counter, when declared outside the loop
     if not loop.iv_declared_in_loop:
         if loop.lower.strip() == loop.iv:
             role = ParamRole.COUNT
-            params.append((position(loop.iv), KernelParam(loop.iv, f"{loop.iv_type.c} {loop.iv}", role, loop.iv_type)))
+            params.append((position(loop.iv), KernelParam(loop.iv, f"{loop.iv_type.c} {loop.iv}", role, loop.iv_type,
+                                                           spelled=user.scalar_param(loop.iv, loop.iv))))
         else:
-            pre_decls.append(f"{loop.iv_type.c} {loop.iv};")
+            pre_decls.append(f"{user.type_of(loop.iv) or loop.iv_type.c} {loop.iv};")
         if loop.iv_live_out:
             results.append((loop.iv, loop.iv_type))
 
@@ -205,7 +223,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         pre_decls.append(f"*{flag} = 1;")
         post.append(f"*{flag} = 0;")
         for name, t in results:
-            _to_result_pointer(plist, name, t, pre_decls, post, fresh)
+            _to_result_pointer(plist, name, t, pre_decls, post, fresh, user)
         post.append("return;" if ret_type is None else "return 0;")
         rtype = ret_type
     elif len(results) == 1:
@@ -213,14 +231,18 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         post.append(f"return {results[0][0]};")
     else:
         for name, t in results:
-            _to_result_pointer(plist, name, t, pre_decls, post, fresh)
+            _to_result_pointer(plist, name, t, pre_decls, post, fresh, user)
         rtype = None
     del ret_void
 
     if not returns and not results and not any(p.role in (ParamRole.OUT, ParamRole.INOUT) for p in plist):
-        return None  # nothing observable: a harness could not tell a wrong rewrite from a right one
+        # nothing observable: a harness could not tell a wrong rewrite from a right one
+        raise NoKernel("the loop leaves no result a test can observe (it writes no array and no value used after it)")
     body_text = _rename(text, renames)
-    sig = f"{rtype.c if rtype else 'void'} {KERNEL_NAME}({', '.join(p.decl for p in plist) or 'void'})"
+    rtext = rtype.c if rtype else "void"
+    if rtype is not None and not returns and results:
+        rtext = user.type_of(results[0][0]) or rtext  # the user's own spelling of the result's type
+    sig = f"{rtext} {KERNEL_NAME}({', '.join(p.signature_decl for p in plist) or 'void'})"
     lines = [sig, "{"]
     lines += ["    " + d for d in pre_decls]
     lines.append("    " + body_text)
@@ -232,8 +254,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
                                site.language, cpp_needed)
     trip = _rename(loop.trip_count, renames)
     footprints = _footprints(loop, accs, renames, trip, guarded_roots, plist)
-    if footprints is None:
-        return None
+    if isinstance(footprints, str):
+        raise NoKernel(footprints)
     size_param = _size_param(loop, renames, plist)
     by_root = {p.source or p.name: p.name for p in plist}
     pairs: set[tuple[str, str]] = set()
@@ -242,23 +264,28 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
             x, y = sorted((by_root[a], by_root[b]))
             pairs.add((x, y))
     may_alias = tuple(sorted(pairs))
-    content_hash = hashlib.sha256(normalized_tokens(preamble + "\n" + func).encode()).hexdigest()
+    context = user.context(set(tokenize(text)))
+    facts = _type_facts(plist, user)
+    keyed = preamble + "\n" + func + "".join(f"\n{f.expr}:{f.type}" for f in facts)
+    content_hash = hashlib.sha256((normalized_tokens(keyed) + (context.digest if context else "")).encode()).hexdigest()
     return Kernel(
         name=KERNEL_NAME, language=lang, preamble=preamble, source=func, signature=sig, return_type=rtype,
         params=tuple(plist), footprints=tuple(footprints), trip_count=trip, loop_id=site.loop_id,
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
-        size_param=size_param, path=site.path,
+        size_param=size_param, path=site.path, context=context, type_facts=facts,
     )
 
 
 def _to_result_pointer(plist: list[KernelParam], name: str, t: CType, pre: list[str], post: list[str],
-                       fresh: Any) -> None:
+                       fresh: Any, user: _UserDeclarations) -> None:
     """Turn the by-value parameter `name` into a RESULT pointer read at entry and written back at exit."""
     ptr = fresh(f"simdlens_{name}")
     for i, p in enumerate(plist):
         if p.name == name:
-            plist[i] = KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, p.source or name)
-            pre.append(f"{t.c} {name} = *{ptr};")
+            spelled_type = user.type_of(name) if not p.source else ""
+            plist[i] = KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, p.source or name,
+                                   f"{spelled_type} *{ptr}" if spelled_type else "")
+            pre.append(f"{spelled_type or t.c} {name} = *{ptr};")
             break
     else:
         plist.append(KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, name))
@@ -353,7 +380,8 @@ def _stmt_exprs(s: Any) -> list[Any]:
 
 
 def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[str, str], trip: str,
-                guarded: set[str], params: list[KernelParam]) -> list[Footprint] | None:
+                guarded: set[str], params: list[KernelParam]) -> list[Footprint] | str:
+    """Each array parameter's footprint, or the reason one cannot be stated."""
     by_param = {p.source or p.name: p.name for p in params}
     first = _rename(loop.lower, renames) if loop.lower.strip() else "0"
     last = (f"({trip}) - 1" if first.strip() == "0" and loop.step == 1 else
@@ -366,7 +394,7 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
     for root, items in sorted(per_root.items()):
         pname = by_param.get(root)
         if pname is None:
-            return None
+            return f"{root} is reached in a way the kernel has no parameter for"
         los: list[str] = []
         his: list[str] = []
         # accesses that differ only in their constant offset: keep the extreme offsets only
@@ -404,7 +432,8 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                     continue
                 direct = _bare(a.index)
                 if not isinstance(direct, Load) or direct.access.root == root or direct.access.index is not None:
-                    return None  # a computed subscript (a[i*i], a[idx[i]*dim]): no footprint we can state
+                    # a computed subscript (a[i*i], a[idx[i]*dim]): no footprint we can state
+                    return f"the subscript of {root}[...] is computed: no footprint (elements touched) the harness can allocate"
                 sources = [direct.access.root]
                 for r in sources:
                     index_arrays[r] = pname
@@ -522,3 +551,302 @@ def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam]
             if _mentions(text, n):
                 return n
     return None
+
+
+# --------------------------------------------------------------------------------------------------
+# The user's own declarations and file context (docs/sandbox.md, "The reference")
+# --------------------------------------------------------------------------------------------------
+
+_TRANSPARENT = frozenset({"namespace_definition", "linkage_specification", "declaration_list", "preproc_if",
+                          "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"})
+_SCOPES = frozenset({"translation_unit", "declaration_list", "preproc_if", "preproc_ifdef", "preproc_else",
+                     "preproc_elif", "preproc_elifdef"})
+_NOT_A_TYPE_WORD = re.compile(r"\b(?:constexpr|constinit|thread_local|inline|__inline__|__inline|mutable)\b\s*")
+_CONTAINER_TYPE = re.compile(r"^(?:::)?(?:std::)?(?:vector|array|span)\s*<")
+_COMMENT_OR_SPACE = re.compile(rb"//[^\n]*|/\*[\s\S]*?\*/|\s+")
+_SYNTAX_CACHE: list[_FileSyntax] = []
+
+
+class _FileSyntax:
+    """One parse of a file, shared by the kernels of its loops (extraction asks for it per loop)."""
+
+    def __init__(self, source: bytes, language: str) -> None:
+        from simdlens.analysis.parse import parse
+
+        self.source = source
+        self.language = language
+        self.root = parse(source, language).root_node  # type: ignore[arg-type]
+        self.file_scope: list[Any] = []  # file-scope `declaration` nodes in source order
+        self.functions: list[Any] = []  # file-scope function definitions, in source order
+        self._walk(self.root)
+        self._digests: dict[tuple[int, frozenset[str]], str] = {}
+
+    @classmethod
+    def of(cls, source: bytes, language: str) -> _FileSyntax:
+        for entry in _SYNTAX_CACHE:
+            if entry.source is source and entry.language == language:
+                return entry
+        entry = cls(source, language)
+        _SYNTAX_CACHE.insert(0, entry)
+        del _SYNTAX_CACHE[4:]
+        return entry
+
+    def _walk(self, node: Any) -> None:
+        for child in node.named_children:
+            if child.type == "declaration":
+                self.file_scope.append(child)
+            elif child.type == "function_definition":
+                self.functions.append(child)
+            elif child.type in ("namespace_definition", "linkage_specification"):
+                body = child.child_by_field_name("body")
+                if body is not None:
+                    self._walk(body)
+            elif child.type in _SCOPES:
+                self._walk(child)
+
+    def text(self, node: Any) -> str:
+        return self.source[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+    def digest(self, end: int, called: frozenset[str]) -> str:
+        """A hash of source[:end] without comments, layout, and the bodies of functions not in `called`."""
+        key = (end, called)
+        if key not in self._digests:
+            h = hashlib.sha256()
+            at = 0
+            for fn in self.functions:
+                if fn.start_byte >= end:
+                    break
+                body = fn.child_by_field_name("body")
+                if body is None or _function_name(self, fn) in called:
+                    continue
+                h.update(_COMMENT_OR_SPACE.sub(b" ", self.source[at:body.start_byte]))
+                at = body.end_byte
+            h.update(_COMMENT_OR_SPACE.sub(b" ", self.source[at:end]))
+            self._digests[key] = h.hexdigest()
+        return self._digests[key]
+
+
+def _function_name(syntax: _FileSyntax, fn: Any) -> str:
+    node = fn.child_by_field_name("declarator")
+    while node is not None and node.type != "function_declarator":
+        node = node.child_by_field_name("declarator")
+    name = node.child_by_field_name("declarator") if node is not None else None
+    return syntax.text(name).split("::")[-1] if name is not None else ""
+
+
+def _chain(node: Any) -> tuple[Any, list[tuple[str, str]]] | None:
+    """(identifier node, declarator operators read from the name outward): `*p` -> [("ptr", "")],
+    `q[3][N]` -> [("arr", "3"), ("arr", "N")], `(*m)[4]` -> [("ptr", ""), ("arr", "4")]."""
+    ops: list[tuple[str, str]] = []
+    while node is not None:
+        kind = node.type
+        if kind == "identifier":
+            return node, ops[::-1]
+        if kind == "init_declarator":
+            node = node.child_by_field_name("declarator")
+        elif kind == "pointer_declarator":
+            ops.append(("ptr", ""))
+            node = node.child_by_field_name("declarator")
+        elif kind == "array_declarator":
+            size = node.child_by_field_name("size")
+            ops.append(("arr", size.text.decode("utf-8", "replace") if size is not None and size.text else ""))
+            node = node.child_by_field_name("declarator")
+        elif kind == "parenthesized_declarator":
+            node = node.named_children[0] if node.named_children else None
+        elif kind == "reference_declarator":
+            ops.append(("ref", ""))
+            node = node.named_children[-1] if node.named_children else None
+        else:
+            return None
+    return None
+
+
+class _UserDeclarations:
+    """How the user declared the names a loop uses, as written (a typedef or macro name stays itself):
+    the kernel's parameter types are spelled from these, never re-synthesised from simdlens's reading."""
+
+    def __init__(self, source: bytes, site: Any) -> None:
+        self.site = site
+        try:
+            self.syntax: _FileSyntax | None = _FileSyntax.of(source, site.language)
+        except Exception:  # no tree: every parameter keeps simdlens's spelling
+            self.syntax = None
+        self.function = self._enclosing_function()
+        self._decls: dict[str, tuple[str, list[tuple[str, str]], str]] | None = None
+
+    def _enclosing_function(self) -> Any:
+        if self.syntax is None:
+            return None
+        span = self.site.span
+        node = self.syntax.root.descendant_for_byte_range(span.start_byte, span.end_byte)
+        while node is not None and node.type != "function_definition":
+            node = node.parent
+        return node
+
+    def _add(self, decl: Any, out: dict[str, tuple[str, list[tuple[str, str]], str]]) -> None:
+        assert self.syntax is not None
+        type_node = decl.child_by_field_name("type")
+        if type_node is None:
+            return
+        parts = [self.syntax.text(c) for c in decl.named_children if c.type == "type_qualifier" or c.id == type_node.id]
+        type_text = _NOT_A_TYPE_WORD.sub("", " ".join(parts)).strip()
+        if not type_text or "{" in type_text or type_node.type == "placeholder_type_specifier" or type_text == "auto":
+            return  # an anonymous struct, `auto`: nothing the kernel can spell
+        element = ""
+        if _CONTAINER_TYPE.match(type_text):
+            args = next((c for c in type_node.named_children if c.type == "template_argument_list"), None)
+            if args is None and type_node.type == "qualified_identifier":
+                name = type_node.child_by_field_name("name")
+                args = next((c for c in name.named_children if c.type == "template_argument_list"), None) if name else None
+            first = args.named_children[0] if args is not None and args.named_children else None
+            element = self.syntax.text(first) if first is not None and first.type == "type_descriptor" else ""
+        for child in decl.children_by_field_name("declarator"):
+            chained = _chain(child)
+            if chained is not None:
+                out[self.syntax.text(chained[0])] = (type_text, chained[1], element)
+
+    def _declarations(self) -> dict[str, tuple[str, list[tuple[str, str]], str]]:
+        if self._decls is not None:
+            return self._decls
+        out: dict[str, tuple[str, list[tuple[str, str]], str]] = {}
+        self._decls = out
+        if self.syntax is None or self.function is None:
+            return out
+        fn = self.function
+        for decl in self.syntax.file_scope:
+            if decl.start_byte >= fn.start_byte:
+                break
+            self._add(decl, out)
+        node = fn.child_by_field_name("declarator")
+        while node is not None and node.type != "function_declarator":
+            node = node.child_by_field_name("declarator")
+        params = node.child_by_field_name("parameters") if node is not None else None
+        for p in params.named_children if params is not None else ():
+            if p.type in ("parameter_declaration", "optional_parameter_declaration"):
+                self._add(p, out)
+        loop_start, loop_end = self.site.span.start_byte, self.site.span.end_byte
+        body = fn.child_by_field_name("body")
+        stack = [body] if body is not None else []
+        found: list[Any] = []
+        while stack:
+            node = stack.pop()
+            for child in node.named_children:
+                if child.start_byte >= loop_start:
+                    break
+                if child.type == "declaration" and node.start_byte <= loop_start and loop_end <= node.end_byte:
+                    found.append(child)  # declared in a block that holds the loop, before it
+                elif child.end_byte > loop_start or child.type in ("compound_statement", "for_statement"):
+                    stack.append(child)
+        for decl in sorted(found, key=lambda d: d.start_byte):
+            self._add(decl, out)
+        return out
+
+    def type_of(self, name: str) -> str:
+        """The declared type of a scalar `name` ("REAL", "const uint32_t"), "" when not known."""
+        found = self._declarations().get(name)
+        if found is None or any(op != "ref" for op, _ in found[1]) or found[2]:
+            return ""
+        return found[0]
+
+    def scalar_param(self, name: str, pname: str) -> str:
+        spelled = self.type_of(name)
+        return f"{spelled} {pname}" if spelled else ""
+
+    def array_param(self, root: str, pname: str, const: str, restrict: str, two_d: bool) -> str:
+        """The kernel parameter for array `root` spelled from its declaration: `const REAL *a`,
+        `float (*m)[M]`, a container's element type; "" when the declaration is not one of these."""
+        found = self._declarations().get(root)
+        if found is None:
+            return ""
+        type_text, ops, element = found
+        if element:
+            if any(op != "ref" for op, _ in ops) or two_d:
+                return ""
+            type_text = element
+        elif two_d:
+            if len(ops) != 2 or ops[0][0] not in ("ptr", "arr") or ops[1][0] != "arr" or not ops[1][1]:
+                return ""
+            c = const if const and not re.search(r"\bconst\b", type_text) else ""
+            return f"{c}{type_text} (*{restrict}{pname})[{ops[1][1]}]"
+        elif len(ops) != 1 or ops[0][0] not in ("ptr", "arr"):
+            return ""
+        c = const if const and not re.search(r"\bconst\b", type_text) else ""
+        return f"{c}{type_text} *{restrict}{pname}"
+
+    def member_base(self, source: str) -> tuple[str, str] | None:
+        """For a renamed member `p->x` / `s.x`: (`((T *)0)->x`, "p->x") in the user's declared type of the root."""
+        m = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*(->|\.)\s*([A-Za-z_]\w*)\s*", source)
+        if m is None:
+            return None
+        found = self._declarations().get(m.group(1))
+        if found is None or found[2]:
+            return None
+        type_text, ops, _ = found
+        pointers = [op for op, _ in ops if op != "ref"]
+        if (m.group(2) == "->") != (pointers == ["ptr"]) or len(pointers) > 1:
+            return None
+        return f"(({type_text} *)0)->{m.group(3)}", source.strip()
+
+    def context(self, loop_tokens: set[str]) -> UserContext | None:
+        """The user's file up to the outermost declaration holding the loop that is not a namespace,
+        `extern "C"` block or `#if` (a function, a class, a template), with what is open there closed."""
+        if self.syntax is None or self.function is None:
+            return None
+        cut = self.function
+        open_scopes: list[Any] = []
+        node = self.function.parent
+        while node is not None and node.type != "translation_unit":
+            if node.type in _TRANSPARENT:
+                open_scopes.append(node)
+            else:  # a class body or a template: the kernel goes before all of it
+                cut, open_scopes = node, []
+            node = node.parent
+        closers: list[str] = []
+        namespaces: list[str] = []
+        for scope in open_scopes:  # innermost first
+            if scope.type in ("preproc_if", "preproc_ifdef"):
+                closers.append("#endif")
+            elif scope.type == "declaration_list":
+                closers.append("}")
+                if scope.parent is not None and scope.parent.type == "namespace_definition":
+                    name = scope.parent.child_by_field_name("name")
+                    if name is not None:
+                        namespaces.insert(0, self.syntax.text(name))
+        usings = ["using namespace " + "::".join(namespaces[:k + 1]) + ";" for k in range(len(namespaces))]
+        called = frozenset(n for n in loop_tokens if re.fullmatch(r"[A-Za-z_]\w*", n))
+        digest = self.syntax.digest(cut.start_byte, called)
+        text = "".join(line + "\n" for line in (*closers, *usings))
+        return UserContext(self.syntax.source, cut.start_byte, text, self.site.language, self.site.path,
+                           hashlib.sha256(f"{digest}\0{text}".encode()).hexdigest())
+
+
+def fact_type(ctype: CType) -> str:
+    """The `TypeFact.type` of a simdlens element type: its canonical name, or "bool"."""
+    return "bool" if ctype.spelling in ("bool", "_Bool") else ctype.name
+
+
+def _type_facts(params: list[KernelParam], user: _UserDeclarations) -> tuple[TypeFact, ...]:
+    """What the harness assumes about each parameter whose type comes from the user's declarations:
+    the element type of every array, the type of every scalar and result."""
+    facts: list[TypeFact] = []
+    arrays = (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT)
+    for p in params:
+        if p.elem is None:
+            continue
+        t = fact_type(p.elem)
+        if p.spelled:
+            if p.role in arrays:
+                facts.append(TypeFact(f"{p.name}[0][0]" if "(*" in p.spelled else f"{p.name}[0]", t, f"{p.name}[]"))
+            elif p.role == ParamRole.RESULT:
+                facts.append(TypeFact(f"*{p.name}", t, p.source or p.name))
+            else:
+                facts.append(TypeFact(p.name, t, p.name))
+        elif p.source and not p.source.endswith(")"):
+            member = user.member_base(p.source)
+            if member is not None:
+                expr, subject = member
+                if p.role in arrays:
+                    facts.append(TypeFact(f"{expr}[0]", t, f"{subject}[]"))
+                else:
+                    facts.append(TypeFact(expr, t, subject))
+    return tuple(facts)

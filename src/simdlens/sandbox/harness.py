@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from simdlens.analysis.ir import CType
-from simdlens.core import Candidate, Kernel, KernelParam, ParamRole
+from simdlens.core import Candidate, CompileDiagnostic, Kernel, KernelParam, ParamRole, TypeFact
 
 ARRAY_ROLES = (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT, ParamRole.RESULT)
 _KIND = {
@@ -121,8 +121,11 @@ def spread_params(kernel: Kernel) -> frozenset[str]:
     )
 
 
-def return_type(kernel: Kernel) -> str:
-    """The kernel's return type as written in its signature, without storage words."""
+def return_type(kernel: Kernel, *, spelled: bool = True) -> str:
+    """The kernel's return type as written in its signature, without storage words (`spelled=False`:
+    simdlens's canonical spelling, for the driver, which does not see the user's file)."""
+    if not spelled:
+        return kernel.return_type.c if kernel.return_type else "void"
     sig = kernel.signature
     idx = re.search(rf"\b{re.escape(kernel.name)}\s*\(", sig)
     text = STORAGE_WORDS.sub("", sig[: idx.start()] if idx else "").strip()
@@ -131,8 +134,76 @@ def return_type(kernel: Kernel) -> str:
     return kernel.return_type.c if kernel.return_type else "void"
 
 
-def _param_list(kernel: Kernel) -> str:
-    return ", ".join(p.decl for p in kernel.params) or "void"
+def _param_list(kernel: Kernel, *, spelled: bool = False) -> str:
+    return ", ".join(p.signature_decl if spelled else p.decl for p in kernel.params) or "void"
+
+
+# --------------------------------------------------------------------------------------------------
+# Type facts: what simdlens assumes about types, asserted at compile time
+# --------------------------------------------------------------------------------------------------
+
+FACT_MARK = "simdlens type fact: "
+_FACT_FAILED = re.compile(re.escape(FACT_MARK) + r"(?P<subject>.*?) is (?P<type>[\w ,-]+?)\"?\s*$")
+_FACT_LITERAL = {"float": "1.0f", "double": "1.0", "bool": "true"}
+_FACT_WORDS = {
+    "float": "float", "double": "double", "bool": "bool",
+    **{f"{s}int{b}": f"{'an unsigned' if s else 'a signed'} {b}-bit integer" for s in ("", "u") for b in (8, 16, 32, 64)},
+}
+
+
+def facts_of(kernel: Kernel) -> tuple[TypeFact, ...]:
+    """What the harness itself assumes (element kinds and sizes of every parameter): the kernel's facts."""
+    return kernel.type_facts
+
+
+def fact_assertion(fact: TypeFact, language: str) -> str:
+    """A block-scope compile-time assertion that `fact.expr` has exactly the assumed type: the same
+    floating type, or an integer of the same size and signedness (`long` and `long long` are one
+    machine type on x86-64), or a boolean. A struct, a complex or a wider float fails."""
+    message = f'"{FACT_MARK}{fact.subject} is {_FACT_WORDS.get(fact.type, fact.type)}"'
+    # the type named by a literal: a user's `#define float double` cannot rewrite the assertion too
+    literal = _FACT_LITERAL.get(fact.type, "")
+    if language == "cpp":
+        t = f"std::remove_cv<std::remove_reference<decltype({fact.expr})>::type>::type"
+        if literal:
+            test = f"std::is_same<{t}, decltype({literal})>::value"
+        else:
+            bits = int(fact.type.lstrip("uint"))
+            sign = "" if fact.type.startswith("u") else "!"
+            test = (f"(std::is_integral<{t}>::value || std::is_enum<{t}>::value) && !std::is_same<{t}, bool>::value"
+                    f" && sizeof({t}) == {bits // 8} && {sign}std::is_unsigned<{t}>::value")
+        return f"static_assert({test}, {message});"
+    if literal:
+        name = "_Bool" if fact.type == "bool" else f"__typeof__({literal})"
+        return f"_Static_assert(__builtin_types_compatible_p(__typeof__({fact.expr}), {name}), {message});"
+    bits = int(fact.type.lstrip("uint"))
+    cmp = ">" if fact.type.startswith("u") else "<"
+    # the class first: a cast of a struct to test its sign would be an error of its own
+    kind = f"(__builtin_classify_type({fact.expr}) == 1 || __builtin_classify_type({fact.expr}) == 3)"
+    return (f"_Static_assert({kind}, {message});\n"
+            f"    _Static_assert(sizeof({fact.expr}) == {bits // 8} && (__typeof__({fact.expr}))-1 {cmp} 0, {message});")
+
+
+def facts_function(kernel: Kernel, facts: tuple[TypeFact, ...], language: str) -> str:
+    """A never-called function with the kernel's parameters whose body asserts `facts`."""
+    if not facts:
+        return ""
+    lines = ['#line 1 "simdlens-type-facts"']
+    if language == "cpp":
+        lines.append("#include <type_traits>")
+    lines.append(f"__attribute__((unused)) static void simdlens_type_facts({_param_list(kernel, spelled=True)}) {{")
+    lines += [f"    {fact_assertion(f, language)}" for f in dict.fromkeys(facts)]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def type_fact_failure(diagnostics: tuple[CompileDiagnostic, ...]) -> str | None:
+    """The clear reason when a build failed because simdlens misread a type, else None."""
+    for d in diagnostics:
+        m = _FACT_FAILED.search(d.message)
+        if m:
+            return f"simdlens misread the type of {m['subject']} (the compiler says it is not {m['type']})"
+    return None
 
 
 def array_pairs(kernel: Kernel) -> tuple[tuple[int, int], ...]:
@@ -163,15 +234,29 @@ def validate(kernel: Kernel) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str = "", vector: bool = False) -> str:
-    """A TU defining `symbol` (C linkage) that behaves like `function` (kernel's signature)."""
+def context_source(kernel: Kernel) -> str:
+    """What a variant TU starts with: the user's file context followed by the standard headers the
+    synthesised preamble names (never its copies of the user's macros and typedefs); or, without a
+    context, the synthesised preamble."""
+    if kernel.context is None:
+        return kernel.preamble.rstrip()
+    headers = [line for line in kernel.preamble.splitlines()
+               if line.startswith("#include") and "stdbool" not in line]  # <stdbool.h> would redefine a user's `bool`
+    return kernel.context.text() + "\n".join(headers)
+
+
+def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str = "", vector: bool = False,
+                   facts: tuple[TypeFact, ...] = ()) -> str:
+    """A TU defining `symbol` (C linkage) that behaves like `function` (kernel's signature), after the
+    user's file context (`Kernel.context`, when set) or the synthesised preamble, asserting the
+    kernel's type facts and `facts`."""
     cpp = kernel.language == "cpp"
     ret = return_type(kernel)
     args = ", ".join(p.name for p in kernel.params)
     call = f"{symbol}_impl({args})"
     body = f"{call};" if ret == "void" else f"return {call};"
     linkage = 'extern "C" ' if cpp else ""
-    parts = [kernel.preamble.rstrip(), ""]
+    parts = [context_source(kernel), ""]
     if vector:
         parts += ["#include <immintrin.h>"]
     if support.strip():
@@ -180,10 +265,11 @@ def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str =
         f"#define {kernel.name} {symbol}_impl",
         '#line 1 "function"',
         function.rstrip(),
+        facts_function(kernel, (*facts_of(kernel), *facts), kernel.language),
         '#line 1 "simdlens-wrapper"',
         f"#undef {kernel.name}",
-        f"{linkage}{ret} {symbol}({_param_list(kernel)});",
-        f"{ret} {symbol}({_param_list(kernel)}) {{ {body} }}",
+        f"{linkage}{ret} {symbol}({_param_list(kernel, spelled=True)});",
+        f"{ret} {symbol}({_param_list(kernel, spelled=True)}) {{ {body} }}",
         "",
     ]
     return "\n".join(parts)
@@ -202,7 +288,7 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     """The driver TU calling `variants` (symbols; check: (reference, candidate); bench: several)."""
     validate(kernel)
     cpp = kernel.language == "cpp"
-    ret = return_type(kernel)
+    ret = return_type(kernel, spelled=False)  # the driver does not see the user's file: canonical types
     footprint = {f.param: f for f in kernel.footprints}
     position = {p.name: i for i, p in enumerate(kernel.params)}
     scalars = [(i, p) for i, p in enumerate(kernel.params) if p.role not in ARRAY_ROLES]
