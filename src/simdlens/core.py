@@ -15,8 +15,8 @@ The loop IR itself lives in `simdlens.analysis.ir`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:

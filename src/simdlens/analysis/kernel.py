@@ -59,7 +59,17 @@ from simdlens.analysis.ir import (
 )
 from simdlens.analysis.legality import guarded_roots
 from simdlens.analysis.parse import normalized_tokens, tokenize
-from simdlens.core import Analysis, Footprint, Kernel, KernelParam, LoopVerdict, ParamRole, TypeFact, UserContext
+from simdlens.analysis.typefacts import fact_type
+from simdlens.core import (
+    Analysis,
+    Footprint,
+    Kernel,
+    KernelParam,
+    LoopVerdict,
+    ParamRole,
+    TypeFact,
+    UserContext,
+)
 
 KERNEL_NAME = "simdlens_kernel"
 
@@ -563,7 +573,8 @@ _SCOPES = frozenset({"translation_unit", "declaration_list", "preproc_if", "prep
                      "preproc_elif", "preproc_elifdef"})
 _NOT_A_TYPE_WORD = re.compile(r"\b(?:constexpr|constinit|thread_local|inline|__inline__|__inline|mutable)\b\s*")
 _CONTAINER_TYPE = re.compile(r"^(?:::)?(?:std::)?(?:vector|array|span)\s*<")
-_COMMENT_OR_SPACE = re.compile(rb"//[^\n]*|/\*[\s\S]*?\*/|\s+")
+_COMMENT = re.compile(rb"//[^\n]*|/\*[\s\S]*?\*/")
+_LAYOUT = re.compile(rb"[ \t\r\f\v]*\n\s*|[ \t\r\f\v]+")
 _SYNTAX_CACHE: list[_FileSyntax] = []
 
 
@@ -619,11 +630,16 @@ class _FileSyntax:
                 body = fn.child_by_field_name("body")
                 if body is None or _function_name(self, fn) in called:
                     continue
-                h.update(_COMMENT_OR_SPACE.sub(b" ", self.source[at:body.start_byte]))
+                h.update(_declarations_only(self.source[at:body.start_byte]))
                 at = body.end_byte
-            h.update(_COMMENT_OR_SPACE.sub(b" ", self.source[at:end]))
+            h.update(_declarations_only(self.source[at:end]))
             self._digests[key] = h.hexdigest()
         return self._digests[key]
+
+
+def _declarations_only(text: bytes) -> bytes:
+    """`text` without comments and layout (line breaks stay: they end preprocessor directives)."""
+    return _LAYOUT.sub(lambda m: b"\n" if b"\n" in m.group(0) else b" ", _COMMENT.sub(b" ", text)).strip() + b"\n"
 
 
 def _function_name(syntax: _FileSyntax, fn: Any) -> str:
@@ -818,11 +834,6 @@ class _UserDeclarations:
         text = "".join(line + "\n" for line in (*closers, *usings))
         return UserContext(self.syntax.source, cut.start_byte, text, self.site.language, self.site.path,
                            hashlib.sha256(f"{digest}\0{text}".encode()).hexdigest())
-
-
-def fact_type(ctype: CType) -> str:
-    """The `TypeFact.type` of a simdlens element type: its canonical name, or "bool"."""
-    return "bool" if ctype.spelling in ("bool", "_Bool") else ctype.name
 
 
 def _type_facts(params: list[KernelParam], user: _UserDeclarations) -> tuple[TypeFact, ...]:

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 from simdlens.analysis.ir import CType
-from simdlens.core import Candidate, CompileDiagnostic, Kernel, KernelParam, ParamRole, TypeFact
+from simdlens.analysis.typefacts import fact_assertion
+from simdlens.core import Candidate, Kernel, KernelParam, ParamRole, TypeFact
 
 ARRAY_ROLES = (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT, ParamRole.RESULT)
 _KIND = {
@@ -142,46 +143,9 @@ def _param_list(kernel: Kernel, *, spelled: bool = False) -> str:
 # Type facts: what simdlens assumes about types, asserted at compile time
 # --------------------------------------------------------------------------------------------------
 
-FACT_MARK = "simdlens type fact: "
-_FACT_FAILED = re.compile(re.escape(FACT_MARK) + r"(?P<subject>.*?) is (?P<type>[\w ,-]+?)\"?\s*$")
-_FACT_LITERAL = {"float": "1.0f", "double": "1.0", "bool": "true"}
-_FACT_WORDS = {
-    "float": "float", "double": "double", "bool": "bool",
-    **{f"{s}int{b}": f"{'an unsigned' if s else 'a signed'} {b}-bit integer" for s in ("", "u") for b in (8, 16, 32, 64)},
-}
-
-
 def facts_of(kernel: Kernel) -> tuple[TypeFact, ...]:
     """What the harness itself assumes (element kinds and sizes of every parameter): the kernel's facts."""
     return kernel.type_facts
-
-
-def fact_assertion(fact: TypeFact, language: str) -> str:
-    """A block-scope compile-time assertion that `fact.expr` has exactly the assumed type: the same
-    floating type, or an integer of the same size and signedness (`long` and `long long` are one
-    machine type on x86-64), or a boolean. A struct, a complex or a wider float fails."""
-    message = f'"{FACT_MARK}{fact.subject} is {_FACT_WORDS.get(fact.type, fact.type)}"'
-    # the type named by a literal: a user's `#define float double` cannot rewrite the assertion too
-    literal = _FACT_LITERAL.get(fact.type, "")
-    if language == "cpp":
-        t = f"std::remove_cv<std::remove_reference<decltype({fact.expr})>::type>::type"
-        if literal:
-            test = f"std::is_same<{t}, decltype({literal})>::value"
-        else:
-            bits = int(fact.type.lstrip("uint"))
-            sign = "" if fact.type.startswith("u") else "!"
-            test = (f"(std::is_integral<{t}>::value || std::is_enum<{t}>::value) && !std::is_same<{t}, bool>::value"
-                    f" && sizeof({t}) == {bits // 8} && {sign}std::is_unsigned<{t}>::value")
-        return f"static_assert({test}, {message});"
-    if literal:
-        name = "_Bool" if fact.type == "bool" else f"__typeof__({literal})"
-        return f"_Static_assert(__builtin_types_compatible_p(__typeof__({fact.expr}), {name}), {message});"
-    bits = int(fact.type.lstrip("uint"))
-    cmp = ">" if fact.type.startswith("u") else "<"
-    # the class first: a cast of a struct to test its sign would be an error of its own
-    kind = f"(__builtin_classify_type({fact.expr}) == 1 || __builtin_classify_type({fact.expr}) == 3)"
-    return (f"_Static_assert({kind}, {message});\n"
-            f"    _Static_assert(sizeof({fact.expr}) == {bits // 8} && (__typeof__({fact.expr}))-1 {cmp} 0, {message});")
 
 
 def facts_function(kernel: Kernel, facts: tuple[TypeFact, ...], language: str) -> str:
@@ -192,18 +156,10 @@ def facts_function(kernel: Kernel, facts: tuple[TypeFact, ...], language: str) -
     if language == "cpp":
         lines.append("#include <type_traits>")
     lines.append(f"__attribute__((unused)) static void simdlens_type_facts({_param_list(kernel, spelled=True)}) {{")
-    lines += [f"    {fact_assertion(f, language)}" for f in dict.fromkeys(facts)]
+    for fact in dict.fromkeys(facts):
+        lines += [f"    {line}" for line in fact_assertion(fact, language, literal_types=True).splitlines()]
     lines.append("}")
     return "\n".join(lines)
-
-
-def type_fact_failure(diagnostics: tuple[CompileDiagnostic, ...]) -> str | None:
-    """The clear reason when a build failed because simdlens misread a type, else None."""
-    for d in diagnostics:
-        m = _FACT_FAILED.search(d.message)
-        if m:
-            return f"simdlens misread the type of {m['subject']} (the compiler says it is not {m['type']})"
-    return None
 
 
 def array_pairs(kernel: Kernel) -> tuple[tuple[int, int], ...]:

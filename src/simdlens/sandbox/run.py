@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from simdlens.analysis.typefacts import type_fact_failure
 from simdlens.compile_db import CompileFlags
 from simdlens.config import Settings
 from simdlens.core import Candidate, CandidateResult, Counterexample, Kernel, Measurement, Status, Verdict
@@ -176,7 +177,7 @@ class KernelBuild:
             self.compiler.compile(self.directory, "driver_check.c", "driver_check.o", self.kernel.language,
                                   (*self.lang, *self.user.define_args(), "-O0", *ASAN_REF)),  # compile time matters more
         )
-        misread = harness.type_fact_failure(ref.diagnostics)
+        misread = type_fact_failure(ref.diagnostics)
         if misread is not None:
             return Verdict(Status.REJECTED, f"cannot verify: {misread}", diagnostics=ref.diagnostics), None
         for what, outcome in (("the original loop", ref), ("the test driver", driver)):
@@ -298,7 +299,7 @@ class KernelRun:
         outcome = await build.compiler.compile(build.directory, f"{sym}_check.c", f"{sym}_check.o", kernel.language, flags, pch=True,
                                                mounts=build.mounts())
         if not outcome.ok:
-            misread = harness.type_fact_failure(outcome.diagnostics)
+            misread = type_fact_failure(outcome.diagnostics)
             if misread is not None:
                 return Verdict(Status.COMPILE_ERROR, misread, diagnostics=outcome.diagnostics)
             first = outcome.diagnostics[0]
