@@ -179,3 +179,31 @@ def enclosing_function_start(source: bytes, span: Span, language: Language) -> t
     # keep a template<> or attribute line attached to its function: insert above the function's line
     line_start = source.rfind(b"\n", 0, start) + 1
     return line_start, source.count(b"\n", 0, line_start)
+
+
+def local_scalar_types(function: str, language: Language, span: tuple[int, int]) -> dict[str, str]:
+    """The declared types of the plain scalars declared inside `function[span[0]:span[1]]` (the loop of
+    a kernel): `{"t": "REAL", "i": "unsigned"}`. A declaration simdlens cannot spell (`auto`, an
+    anonymous struct, a pointer or array declarator) is left out."""
+    data = function.encode("utf-8")
+    lo, hi = len(function[:span[0]].encode("utf-8")), len(function[:span[1]].encode("utf-8"))
+    out: dict[str, str] = {}
+    stack = [parse(data, language).root_node]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= lo or node.start_byte >= hi:
+            continue
+        if node.type == "declaration" and node.start_byte >= lo:
+            type_node = node.child_by_field_name("type")
+            parts = [data[c.start_byte:c.end_byte].decode("utf-8", "replace") for c in node.named_children
+                     if c.type == "type_qualifier" or (type_node is not None and c.id == type_node.id)]
+            type_text = re.sub(r"\b(?:constexpr|static|register)\b\s*", "", " ".join(parts)).strip()
+            if type_node is None or not type_text or "{" in type_text or type_text == "auto":
+                continue
+            for decl in node.children_by_field_name("declarator"):
+                target = decl.child_by_field_name("declarator") if decl.type == "init_declarator" else decl
+                if target is not None and target.type == "identifier":
+                    out[data[target.start_byte:target.end_byte].decode("utf-8", "replace")] = type_text
+            continue
+        stack.extend(node.named_children)
+    return out
