@@ -21,14 +21,13 @@ import re
 from dataclasses import dataclass
 
 from simdlens.analysis.ir import Access, LoopIR, ScalarRole
-from simdlens.analysis.typefacts import describe, fact_assertion, fact_type
+from simdlens.analysis.typefacts import fact_type
 from simdlens.config import Settings
 from simdlens.core import (
     Analysis,
     Candidate,
     Kernel,
     KernelParam,
-    Language,
     LoopSite,
     LoopVerdict,
     ParamRole,
@@ -42,6 +41,7 @@ from simdlens.rules.lower import Lowered, Lowering, Unsupported
 from simdlens.rules.scalar import ScalarPrinter
 from simdlens.rules.tables import IsaTable, TableError, available_isas, isa_flags, known_intrinsics, load_isa
 from simdlens.rules.text import (
+    edit_guards,
     enclosing_function_start,
     file_includes,
     guard_condition,
@@ -149,7 +149,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         printed = ScalarPrinter(loop.iv, to_user)
         original = "\n".join(_scalar_loop(loop, printed))
     vector_u = _block(header, in_user)
-    guards = _edit_guards(facts, kernel, analysis.site.language)
+    guards = edit_guards(facts, kernel, analysis.site.language)
     vector_u[2:2] = ["    " + line for line in guards]
     if checks:
         vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf), original,
@@ -206,20 +206,6 @@ def _type_facts(loop: LoopIR, kernel: Kernel, loop_span: tuple[int, int]) -> tup
     return tuple(facts)
 
 
-def _edit_guards(facts: tuple[TypeFact, ...], kernel: Kernel, language: Language) -> list[str]:
-    """The facts, as compile-time assertions at the top of the vector block of the user's edit: they
-    cost nothing at run time and stop the build if a type the rewrite relies on changes later
-    (docs/sandbox.md, "Type facts"). Only facts whose expression means the same in the user's scope."""
-    same_name = {p.name for p in kernel.params if not p.source and p.role != ParamRole.RESULT}
-    lines: list[str] = []
-    for fact in facts:
-        if not fact.subject.endswith("[]") and fact.type not in ("float", "double"):
-            continue  # counters and integer scalars: the vector code converts them explicitly
-        head = re.match(r"[A-Za-z_]\w*", fact.expr)
-        if (head is not None and head.group(0) in same_name) or fact.expr.startswith(("((", "*(")):
-            message = f"simdlens: this rewrite needs {fact.subject} to be {describe(fact.type)}"
-            lines += fact_assertion(fact, language, message=message).splitlines()
-    return lines
 
 
 _VALARRAY = re.compile(r"\b(?:std::)?valarray\s*<")

@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 
 from simdlens.analysis.parse import parse
-from simdlens.core import Language, Point, Span, TextEdit
+from simdlens.analysis.typefacts import describe, fact_assertion
+from simdlens.core import Kernel, Language, ParamRole, Point, Span, TextEdit, TypeFact
 
 _LOOPS = ("for_statement", "while_statement", "do_statement", "for_range_loop")
 
@@ -207,3 +208,19 @@ def local_scalar_types(function: str, language: Language, span: tuple[int, int])
             continue
         stack.extend(node.named_children)
     return out
+
+
+def edit_guards(facts: tuple[TypeFact, ...], kernel: Kernel, language: Language) -> list[str]:
+    """The facts, as compile-time assertions at the top of the vector block of the user's edit: they
+    cost nothing at run time and stop the build if a type the rewrite relies on changes later
+    (docs/sandbox.md, "Type facts"). Only facts whose expression means the same in the user's scope."""
+    same_name = {p.name for p in kernel.params if not p.source and p.role != ParamRole.RESULT}
+    lines: list[str] = []
+    for fact in facts:
+        if not fact.subject.endswith("[]") and fact.type not in ("float", "double"):
+            continue  # counters and integer scalars: the vector code converts them explicitly
+        head = re.match(r"[A-Za-z_]\w*", fact.expr)
+        if (head is not None and head.group(0) in same_name) or fact.expr.startswith(("((", "*(")):
+            message = f"simdlens: this rewrite needs {fact.subject} to be {describe(fact.type)}"
+            lines += fact_assertion(fact, language, message=message).splitlines()
+    return lines
