@@ -376,8 +376,9 @@ def _enabled(flag: str, user_flags: tuple[str, ...] | None, table: IsaTable) -> 
 
 
 def _cast_type(param: KernelParam) -> str:
-    """The parameter's type as a cast: its declaration without the name and restrict qualifiers."""
-    decl = re.sub(r"\b(?:restrict|__restrict__|__restrict)\b", "", param.decl)
+    """The parameter's type as a cast: its declaration (as the helper spells it) without the name and
+    restrict qualifiers."""
+    decl = re.sub(r"\b(?:restrict|__restrict__|__restrict)\b", "", param.signature_decl)
     named = list(re.finditer(rf"\b{re.escape(param.name)}\b", decl))
     if named:
         decl = decl[:named[-1].start()] + decl[named[-1].end():]
