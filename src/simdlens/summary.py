@@ -175,13 +175,13 @@ def failure_reason(report: LoopReport) -> str:
     """One line: why there is no safe rewrite (analysis reason, notes, or the candidates' verdicts)."""
     if report.analysis.verdict is LoopVerdict.NOT_VECTORIZABLE and report.analysis.reasons:
         return report.analysis.reasons[0].message
+    failed = [r for r in report.results if r.verdict.status is not Status.VERIFIED]
+    if failed:  # the features already say "no rewrite passed verification": the verdict says why
+        verdict = failed[0].verdict
+        return verdict.detail or verdict.status.value.replace("_", " ")
     stopped = stop(report)
     if stopped is not None and stopped.stage != "benchmark":
         return str(stopped)
-    failed = [r for r in report.results if r.verdict.status is not Status.VERIFIED]
-    if failed:
-        verdict = failed[0].verdict
-        return verdict.detail or verdict.status.value.replace("_", " ")
     if report.notes:
         return report.notes[0]
     if report.analysis.reasons:
