@@ -26,8 +26,15 @@ Kernel format (C11, or C++17 only when the loop's own text needs C++):
   did (0 when the loop ran to its end).
 - Footprints give, per array parameter, the lowest and highest element index touched as C
   expressions over the parameters (relative to the pointer passed; `lo` may be negative).
-- `content_hash` is a sha256 of the token stream of preamble + function (comments and layout do not
-  matter; the file's name and the loop's position do not enter it).
+- Parameter types are spelled from the user's own declarations (`KernelParam.spelled`: `sample32f_t *c`,
+  `const REAL *x`), read from the syntax tree, never re-synthesised; `KernelParam.decl` keeps simdlens's
+  canonical reading for the harness's driver. `Kernel.context` is the user's file up to the enclosing
+  function: the sandbox compiles the kernel after it (the preamble above is the fallback), and
+  `Kernel.type_facts` are the types the harness assumes, asserted at compile time there.
+- A loop judged vectorizable without a kernel gets a reason (`kernel_or_reason`), never silence.
+- `content_hash` is a sha256 of the token stream of preamble + function + type facts, plus the digest
+  of the file context's declarations (comments and layout do not matter; the file's name and the
+  loop's position do not enter it).
 """
 
 from __future__ import annotations
