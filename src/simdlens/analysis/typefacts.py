@@ -62,7 +62,8 @@ def fact_assertion(fact: TypeFact, language: str, *, literal_types: bool = False
         return (f"static_assert((std::is_integral<{t}>::value || std::is_enum<{t}>::value) && !std::is_same<{t}, bool>::value"
                 f" && sizeof({t}) == {bits // 8} && {'' if unsigned else '!'}std::is_unsigned<{t}>::value, {quoted});")
     # the class first (1 integer, 3 enum): a cast of a struct, to test its sign, is an error of its own
-    kind = f"(__builtin_classify_type({fact.expr}) == 1 || __builtin_classify_type({fact.expr}) == 3)"
+    kind = (f"(__builtin_classify_type({fact.expr}) == 1 || __builtin_classify_type({fact.expr}) == 3)"
+            f" && !__builtin_types_compatible_p(__typeof__({fact.expr}), _Bool)")  # gcc classes _Bool as an integer
     return (f"_Static_assert({kind}, {quoted});\n"
             f"_Static_assert(sizeof({fact.expr}) == {bits // 8} && (__typeof__({fact.expr}))-1 {'>' if unsigned else '<'} 0, {quoted});")
 
