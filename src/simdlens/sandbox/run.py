@@ -151,7 +151,7 @@ class KernelBuild:
             if failure is None:
                 self.context_note = ""
                 return None
-            if why is None:  # a type fact, or the harness: the same in any context
+            if why is None or "time limit" in why:  # a type fact or the harness (the same in any context), or load
                 return failure
             log.info("kernel %s: the user's file context does not build (%s); using the synthesised preamble",
                      kernel.loop_id, why)
