@@ -764,6 +764,28 @@ class _UserDeclarations:
             self._add(decl, out)
         return out
 
+    def _local_types(self) -> list[str]:
+        """The typedefs and macros the enclosing function defines before the loop, in blocks that hold it
+        (`typedef double acc_t;`), `#line`-mapped: the kernel's signature may spell its types with them."""
+        assert self.syntax is not None and self.function is not None
+        loop_start, loop_end = self.site.span.start_byte, self.site.span.end_byte
+        body = self.function.child_by_field_name("body")
+        out: list[str] = []
+        stack = [body] if body is not None else []
+        while stack:
+            node = stack.pop()
+            holds = node.start_byte <= loop_start and loop_end <= node.end_byte
+            for child in node.named_children:
+                if child.start_byte >= loop_start:
+                    break
+                if child.type in ("type_definition", "preproc_def", "preproc_function_def") and holds:
+                    name = self.site.path.replace("\\", "/").replace('"', "")
+                    line = self.syntax.source.count(b"\n", 0, child.start_byte) + 1
+                    out += [f'#line {line} "{name}"', self.syntax.text(child).rstrip()]
+                elif child.end_byte > loop_start:
+                    stack.append(child)
+        return out
+
     def type_of(self, name: str) -> str:
         """The declared type of a scalar `name` ("REAL", "const uint32_t"), "" when not known."""
         found = self._declarations().get(name)
@@ -838,7 +860,7 @@ class _UserDeclarations:
         usings = ["using namespace " + "::".join(namespaces[:k + 1]) + ";" for k in range(len(namespaces))]
         called = frozenset(n for n in loop_tokens if re.fullmatch(r"[A-Za-z_]\w*", n))
         digest = self.syntax.digest(cut.start_byte, called)
-        text = "".join(line + "\n" for line in (*closers, *usings))
+        text = "".join(line + "\n" for line in (*closers, *usings, *self._local_types()))
         return UserContext(self.syntax.source, cut.start_byte, text, self.site.language, self.site.path,
                            hashlib.sha256(f"{digest}\0{text}".encode()).hexdigest())
 
