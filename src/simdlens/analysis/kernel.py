@@ -583,6 +583,9 @@ _CONTAINER_TYPE = re.compile(r"^(?:::)?(?:std::)?(?:vector|array|span)\s*<")
 _COMMENT = re.compile(rb"//[^\n]*|/\*[\s\S]*?\*/")
 _LAYOUT = re.compile(rb"[ \t\r\f\v]*\n\s*|[ \t\r\f\v]+")
 _SYNTAX_CACHE: list[_FileSyntax] = []
+_TYPE_DECLARATIONS = frozenset({"type_definition", "struct_specifier", "union_specifier", "enum_specifier",
+                                "class_specifier", "template_declaration", "alias_declaration", "using_declaration",
+                                "namespace_alias_definition", "static_assert_declaration", "concept_definition"})
 
 
 class _FileSyntax:
@@ -626,22 +629,49 @@ class _FileSyntax:
         return self.source[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
     def digest(self, end: int, called: frozenset[str]) -> str:
-        """A hash of source[:end] without comments, layout, and the bodies of functions not in `called`."""
+        """A hash of what in source[:end] can change the meaning of a kernel whose text has the tokens
+        `called`: every preprocessor directive, every type declaration, and the declarations (with
+        bodies, for functions) of the names it mentions. Comments, layout, unrelated variables and the
+        bodies of functions it does not call do not count (the same loop moved keeps its verdicts)."""
         key = (end, called)
         if key not in self._digests:
             h = hashlib.sha256()
-            at = 0
-            for fn in self.functions:
-                if fn.start_byte >= end:
-                    break
-                body = fn.child_by_field_name("body")
-                if body is None or _function_name(self, fn) in called:
-                    continue
-                h.update(_declarations_only(self.source[at:body.start_byte]))
-                at = body.end_byte
-            h.update(_declarations_only(self.source[at:end]))
+            self._hash_scope(self.root, end, called, h)
             self._digests[key] = h.hexdigest()
         return self._digests[key]
+
+    def _hash_scope(self, node: Any, end: int, called: frozenset[str], h: Any) -> None:
+        for child in node.named_children:
+            if child.start_byte >= end:
+                break
+            kind = child.type
+            if kind in ("namespace_definition", "linkage_specification"):
+                body = child.child_by_field_name("body")
+                h.update(_declarations_only(self.source[child.start_byte:body.start_byte if body else child.end_byte]))
+                if body is not None:
+                    self._hash_scope(body, end, called, h)
+            elif kind in _SCOPES:  # an #if block: its directive line, then what it holds
+                h.update(_declarations_only(self.source[child.start_byte:child.end_byte].split(b"\n", 1)[0]))
+                self._hash_scope(child, end, called, h)
+            elif kind.startswith("preproc_") or kind in _TYPE_DECLARATIONS:
+                h.update(_declarations_only(self.source[child.start_byte:min(child.end_byte, end)]))
+            elif kind == "function_definition":
+                if _function_name(self, child) in called:
+                    h.update(_declarations_only(self.source[child.start_byte:child.end_byte]))
+            elif kind == "declaration":
+                type_node = child.child_by_field_name("type")
+                declares_type = type_node is not None and type_node.child_by_field_name("body") is not None
+                names = {_declared_name(self, d) for d in child.children_by_field_name("declarator")}
+                if declares_type or names & called:
+                    h.update(_declarations_only(self.source[child.start_byte:child.end_byte]))
+
+
+def _declared_name(syntax: _FileSyntax, declarator: Any) -> str:
+    node = declarator
+    while node is not None and node.type not in ("identifier", "field_identifier", "qualified_identifier",
+                                                  "operator_name", "destructor_name"):
+        node = node.child_by_field_name("declarator") or (node.named_children[0] if node.named_children else None)
+    return syntax.text(node).split("::")[-1] if node is not None else ""
 
 
 def _declarations_only(text: bytes) -> bytes:

@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import signal
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -114,7 +115,19 @@ class KernelBuild:
             return ()
         here = os.path.dirname(os.path.abspath(self.kernel.context.path)) if self.kernel.context.path else ""
         dirs = (here, *self.user.include_dirs) if here else self.user.include_dirs
-        return tuple(d for d in dict.fromkeys(dirs) if os.path.isdir(d))
+        return tuple(d for d in dict.fromkeys(dirs) if os.path.isdir(d) and self._reachable(d))
+
+    def _reachable(self, directory: str) -> bool:
+        """Whether the sandbox's compiler can read `directory` (as root it runs as an unprivileged uid,
+        which a 0700 directory on the way keeps out)."""
+        if not self.env.isolation.sandboxed or not getattr(self.env.isolation, "drop_uid", False):
+            return True
+        path = Path(directory)
+        try:
+            return bool(path.stat().st_mode & stat.S_IROTH) and all(
+                p.stat().st_mode & stat.S_IXOTH for p in (path, *path.parents))
+        except OSError:
+            return False
 
     def context_flags(self) -> tuple[str, ...]:
         """Where the user's file finds its own headers: its directory (`"..."`) and its -I directories."""
@@ -145,6 +158,11 @@ class KernelBuild:
         header the sandbox cannot see, a file that does not compile on its own), fall back to the
         synthesised preamble, whose kernel asserts the same type facts. A misread type never falls back."""
         kernel = self.kernel
+        here = os.path.dirname(os.path.abspath(kernel.context.path)) if kernel.context and kernel.context.path else ""
+        if kernel.context is not None and here and not self._reachable(here):
+            self.kernel = kernel = replace(kernel, context=None)
+            self.context_note = ("reference built from simdlens's reading of your declarations, not in your file "
+                                 f"(the sandbox's unprivileged user cannot read {here})")
         if kernel.context is not None:
             self.kernel = replace(kernel, language=kernel.context.language)
             failure, why = await self._build_check_in_context()
