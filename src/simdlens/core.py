@@ -15,6 +15,7 @@ The loop IR itself lives in `simdlens.analysis.ir`.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from simdlens.analysis.ir import CType, LoopIR
 
 Language = Literal["c", "cpp"]
+_PRAGMA_ONCE = re.compile(r"^[ \t]*#[ \t]*pragma[ \t]+once\b", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -146,6 +148,54 @@ class KernelParam:
     elem: CType | None  # element type of an array / pointee, or the scalar's type
     restrict: bool = False
     source: str = ""  # the user's expression this parameter stands for ("p->x", "a[i]"); "" = same name
+    # The declaration spelled from the user's own declaration ("const sample32f_t *a", "REAL s"): what the
+    # kernel function's signature uses. "" = not found; `decl` (simdlens's canonical reading) is used.
+    spelled: str = ""
+
+    @property
+    def signature_decl(self) -> str:
+        """How the kernel function declares this parameter: the user's spelling when known."""
+        return self.spelled or self.decl
+
+
+@dataclass(frozen=True)
+class TypeFact:
+    """One assumption about a type, asserted at compile time wherever a kernel or a rewrite is built.
+
+    `expr` is a C expression valid inside the kernel function (its parameters are in scope) whose type
+    is assumed: "c[0]", "n", "((const struct S *)0)->x[0]". `type` is a canonical element type
+    (`CType.name`: int8 .. uint64, float, double) or "bool". `subject` names it for the user: "c[]".
+    """
+
+    expr: str
+    type: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class UserContext:
+    """The user's own file up to the declaration that holds the loop: what a kernel is compiled after,
+    so that the reference is the user's code with the user's includes, macros, typedefs and declarations.
+
+    `source` is the document's bytes (shared by every kernel of the file, not copied); `end` is where the
+    kept prefix ends; `closers` closes what is still open there (namespaces, `extern "C" {`, `#if`s).
+    `digest` identifies the declarations of the prefix (function bodies the loop does not call and
+    comments do not count), so an edit elsewhere in a function above does not change the kernel.
+    """
+
+    source: bytes
+    end: int
+    closers: str
+    language: Language
+    path: str
+    digest: str
+
+    def text(self) -> str:
+        prefix = self.source[:self.end].decode("utf-8", "replace")
+        prefix = _PRAGMA_ONCE.sub("", prefix)  # a header scanned on its own: not "in the main file"
+        name = self.path.replace("\\", "/").replace('"', "")
+        return (f'#define main simdlens_user_main\n#line 1 "{name}"\n{prefix}\n'
+                f"#line 1 \"simdlens-context\"\n{self.closers}#undef main\n")
 
 
 @dataclass(frozen=True)
@@ -196,6 +246,12 @@ class Kernel:
     # The largest size_param the arrays' declared extents allow (`double A[100][200]` with `j < n`:
     # 200); the harness never tests or times past it. None = no declared limit.
     size_max: int | None = None
+    # The user's file context the sandbox compiles the kernel after (None: only the synthesised
+    # `preamble`). See docs/sandbox.md, "The reference".
+    context: UserContext | None = None
+    # What the harness assumes about the types of the parameters (element kinds, sizes, signedness):
+    # asserted at compile time in every build of this kernel.
+    type_facts: tuple[TypeFact, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -215,13 +271,17 @@ class Candidate:
     caveats: tuple[str, ...] = ()  # "reassociates floating-point additions", "needs -mavx2", ...
     flags: tuple[str, ...] = ()  # ISA flags the candidate needs, e.g. ("-mavx2", "-mfma")
     support: str = ""  # extra top-level C code the function needs (static helpers), compiled before it
+    # The type assumptions the rewrite relies on (element types of what it loads and stores with a
+    # given intrinsic, scalar types): asserted at compile time in the candidate's build.
+    type_facts: tuple[TypeFact, ...] = ()
 
     @property
     def key(self) -> str:
         """A short identity for logs and caches (not a security hash)."""
         import hashlib
 
-        return hashlib.sha256(f"{self.isa}\0{self.origin}\0{self.support}\0{self.function}".encode()).hexdigest()[:16]
+        facts = "".join(f"\0{f.expr}\1{f.type}" for f in self.type_facts)  # a different assumption is another test
+        return hashlib.sha256(f"{self.isa}\0{self.origin}\0{self.support}\0{self.function}{facts}".encode()).hexdigest()[:16]
 
 
 class Status(enum.StrEnum):

@@ -233,12 +233,12 @@ async def _process_loop(analysis: Analysis, kernel: Kernel | None, source: bytes
                         store: ResultStore, sandbox: Verifier | None, *, bypass_cache: bool, bench: bool,
                         quick: bool, verify: bool, counters: Counters, priority: int = 0) -> _LoopOutcome:
     if kernel is None or not worth_verifying(analysis, kernel):
-        return _LoopOutcome(LoopReport(analysis, kernel))
+        return _LoopOutcome(LoopReport(analysis, kernel))  # the caller says why there is no kernel
     host = host_identity()
     isas = target_isas(settings, host)
     notes: list[str] = []
     if not isas:
-        notes.append("this CPU runs neither AVX2 nor AVX-512: nothing to propose (use --isa to choose one)")
+        notes.append("proposals: this CPU runs neither AVX2 nor AVX-512: nothing to propose (use --isa to choose one)")
     can_run = verify and settings.trusted and sandbox is not None
     candidates: list[Candidate] = []
     asked: set[str] = set()  # the ISAs the model was asked for before verification
@@ -255,12 +255,12 @@ async def _process_loop(analysis: Analysis, kernel: Kernel | None, source: bytes
                 found.extend(model_found)
                 notes.extend(model_notes)
             else:
-                notes.append(f"model not asked for {isa}: its rewrites could not be verified in this run")
+                notes.append(f"model: not asked for {isa}: its rewrites could not be verified in this run")
         candidates.extend(found)
     if not can_run:
         why = "workspace not trusted" if not settings.trusted else "verification disabled (--no-verify)"
         if candidates:
-            notes.append(f"{len(candidates)} rewrite(s) proposed but not verified: {why}")
+            notes.append(f"verification: {len(candidates)} rewrite(s) proposed but not verified: {why}")
         return _LoopOutcome(LoopReport(analysis, kernel, (), tuple(_dedupe(notes))), tuple(candidates))
     assert sandbox is not None
     options = {"priority": priority} if priority else None
@@ -288,6 +288,16 @@ def rules_left_room(results: Sequence[CandidateResult], bench: bool) -> bool:
     if not verified:
         return True
     return bench and not any(is_win(r) for r in verified)
+
+
+def _without_kernel(analysis: Analysis, fa: FileAnalysis) -> LoopReport:
+    """The report of a loop that was not verified: a vectorizable one says why it has no kernel."""
+    kernel = fa.kernels.get(analysis.site.loop_id)
+    if analysis.verdict == LoopVerdict.NOT_VECTORIZABLE or kernel is not None:
+        return LoopReport(analysis, kernel)
+    from simdlens.analysis import why_no_kernel
+
+    return LoopReport(analysis, None, notes=(f"kernel: {why_no_kernel(fa.kernels, analysis.site.loop_id)}",))
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:
@@ -597,7 +607,7 @@ async def _scan_async(paths: Sequence[str], settings: Settings, *, store: Result
             log.warning("%s:%d: %s", analysis.site.path, analysis.site.span.start.line + 1, exc)
             log.debug("loop failure", exc_info=True)
             report = LoopReport(analysis, fa.kernels.get(analysis.site.loop_id),
-                                notes=(f"internal error: {exc.__class__.__name__}: {exc}",))
+                                notes=(f"pipeline: internal error: {exc.__class__.__name__}: {exc}",))
             return _LoopOutcome(report)
         finally:
             done += 1
@@ -619,7 +629,7 @@ async def _scan_async(paths: Sequence[str], settings: Settings, *, store: Result
         for a in fa.analyses:
             outcome = by_loop.get((fi, a.site.loop_id))
             if outcome is None:
-                loops.append(LoopReport(a, fa.kernels.get(a.site.loop_id)))
+                loops.append(_without_kernel(a, fa))
                 continue
             loops.append(outcome.report)
             if outcome.unverified:

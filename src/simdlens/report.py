@@ -145,7 +145,14 @@ def _loop_json(index: LineIndex, report: LoopReport, unverified: tuple[Candidate
         "kind": a.site.kind.value,
         "role": a.site.role.value,
         "notes": list(report.notes),
+        # Why a vectorizable loop has no verified rewrite that beats the compiler: {stage, reason}.
+        "stopped": _stopped_json(report),
     }
+
+
+def _stopped_json(report: LoopReport) -> dict[str, str] | None:
+    stopped = summary.stop(report)
+    return {"stage": stopped.stage, "reason": stopped.reason} if stopped is not None else None
 
 
 def _host_isa(flags: frozenset[str]) -> list[str]:
@@ -301,9 +308,10 @@ def _result_text(report: LoopReport, unverified: tuple[Candidate, ...]) -> str:
         return report.notes[0] if report.notes else "no stand-alone kernel could be extracted"
     if unverified:
         return f"{len(unverified)} rewrite(s) proposed, not verified"
+    stopped = summary.stop(report)
     if not report.results:
-        return "no rewrite proposed" + (f": {report.notes[0]}" if report.notes else "")
-    return "no safe rewrite: " + summary.failure_reason(report)
+        return "no rewrite proposed" + (f": {stopped}" if stopped else "")
+    return "no safe rewrite: " + (str(stopped) if stopped else summary.failure_reason(report))
 
 
 def _speed_text(report: LoopReport) -> str:

@@ -124,14 +124,64 @@ def semantic_caveats(result: CandidateResult) -> list[str]:
     return [c for c in result.candidate.caveats if _SEMANTIC.search(c)]
 
 
+@dataclass(frozen=True)
+class Stop:
+    """Where a loop judged vectorizable stopped short of a verified rewrite, and why."""
+
+    stage: str  # "kernel", "rules", "model", "proposals", "verification", "sandbox", "benchmark", "pipeline"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.reason}"
+
+
+_STAGE = re.compile(r"^(kernel|rules|model|proposals|verification|sandbox|benchmark|pipeline): ")
+# The most telling failure first when several candidates failed: a misread type above a slow compile.
+_FAILURE_ORDER = (Status.REJECTED, Status.COMPILE_ERROR, Status.MISMATCH, Status.SANITIZER, Status.CRASH,
+                  Status.TIMEOUT, Status.UNSUPPORTED_CPU)
+
+
+def stop(report: LoopReport) -> Stop | None:
+    """Why a loop judged vectorizable (with or without checks) has no verified rewrite that beats the
+    compiler, as recorded by the stage that stopped; None when it has one, when it is not vectorizable
+    (its analysis reasons say why), or when no stage said why (a silent drop: a bug)."""
+    if not is_candidate(report):
+        return None
+    wins = ranked_wins(report)
+    if wins:
+        return None
+    done = verified(report)
+    if done:
+        ratio = vs_compiler(max(done, key=lambda r: (vs_compiler(r) or Ratio(0, 0, 0, 0)).median))
+        measured = f" (best verified rewrite: {ratio.median:.2f}x vs -O3 -march=native)" if ratio else ""
+        return Stop("benchmark", f"the compiler already vectorizes this loop as well{measured}")
+    failed = sorted((r for r in report.results if r.verdict.status is not Status.VERIFIED),
+                    key=lambda r: _FAILURE_ORDER.index(r.verdict.status) if r.verdict.status in _FAILURE_ORDER else 99)
+    if failed:
+        r = failed[0]
+        what = r.verdict.status.value.replace("_", " ")
+        detail = f": {r.verdict.detail}" if r.verdict.detail else ""
+        return Stop("sandbox", f"{r.candidate.origin} ({isa_name(r.candidate.isa)}) {what}{detail}")
+    for note in report.notes:
+        m = _STAGE.match(note)
+        if m:
+            return Stop(m.group(1), note[m.end():])
+    if report.notes:
+        return Stop("pipeline", report.notes[0])
+    return None
+
+
 def failure_reason(report: LoopReport) -> str:
     """One line: why there is no safe rewrite (analysis reason, notes, or the candidates' verdicts)."""
     if report.analysis.verdict is LoopVerdict.NOT_VECTORIZABLE and report.analysis.reasons:
         return report.analysis.reasons[0].message
     failed = [r for r in report.results if r.verdict.status is not Status.VERIFIED]
-    if failed:
+    if failed:  # the features already say "no rewrite passed verification": the verdict says why
         verdict = failed[0].verdict
         return verdict.detail or verdict.status.value.replace("_", " ")
+    stopped = stop(report)
+    if stopped is not None and stopped.stage != "benchmark":
+        return str(stopped)
     if report.notes:
         return report.notes[0]
     if report.analysis.reasons:

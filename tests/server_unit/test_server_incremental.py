@@ -258,7 +258,8 @@ def test_changed_compile_flags_judge_the_loops_outside_the_edit_again(monkeypatc
     uri, path = "file:///tmp/precision.c", "/tmp/precision.c"
     opened = engine.analyze(PRECISION, path, "c", Settings(), uri=uri, version=1)
     twice = next(r.analysis.site.loop_id for r in opened.reports if r.analysis.site.function == "twice")
-    assert opened.full is not None and "double *restrict y" in opened.full.kernels[twice].signature
+    # the signature keeps the user's `real`; simdlens's reading of it is the parameter's canonical decl
+    assert opened.full is not None and "double *restrict y" in [p.decl for p in opened.full.kernels[twice].params]
 
     flags["now"] = CompileFlags(defines=(("USE_FLOAT", "1"),))  # regenerated with -DUSE_FLOAT
     where = PRECISION.index(b"x[i] + 1") + len(b"x[i] + 1")
@@ -267,7 +268,7 @@ def test_changed_compile_flags_judge_the_loops_outside_the_edit_again(monkeypatc
                              (ByteEdit(2, where, where, 2, b".0"),))
     result = engine.analyze_edits(request, Settings())
     assert result is not None and result.judged == 2 and not result.reused
-    assert result.full is not None and "float *restrict y" in result.full.kernels[twice].signature
+    assert result.full is not None and "float *restrict y" in [p.decl for p in result.full.kernels[twice].params]
 
 
 NEST = b"""\

@@ -142,6 +142,13 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
                 errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error: {e}")
 
 
+def why_no_kernel(kernels: Mapping[str, Kernel], loop_id: str) -> str:
+    """Why `kernels` (a file's, as `analyze_loops` returns them) holds no kernel for a loop."""
+    reason = getattr(kernels, "reason", None)
+    found = reason(loop_id) if callable(reason) else ""
+    return str(found) or "no stand-alone kernel could be extracted for this loop"
+
+
 class LazyKernels(Mapping[str, Kernel]):
     """Kernels by loop id, extracted on first use (most loops in an editor are never verified).
 
@@ -153,6 +160,7 @@ class LazyKernels(Mapping[str, Kernel]):
         self._source = source
         self._ctx = ctx
         self._done: dict[str, Kernel | None] = {}
+        self._why: dict[str, str] = {}  # loop id -> why it has no kernel
         self.errors: list[str] = []
 
     def _get(self, loop_id: str) -> Kernel | None:
@@ -161,16 +169,28 @@ class LazyKernels(Mapping[str, Kernel]):
         a = self._candidates.get(loop_id)
         k = None
         if a is not None:
-            from simdlens.analysis.kernel import extract_kernel
+            from simdlens.analysis.kernel import kernel_or_reason
 
             try:
-                k = extract_kernel(a, self._source, self._ctx)
-            except Exception as e:  # extract_kernel never raises by contract; belt and braces
+                found = kernel_or_reason(a, self._source, self._ctx)
+            except Exception as e:  # kernel_or_reason never raises by contract; belt and braces
                 log.exception("kernel of %s", loop_id)
                 self.errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error extracting the "
                                    f"kernel: {e}")
+                found = f"internal error extracting the kernel ({type(e).__name__})"
+            if isinstance(found, str):
+                self._why[loop_id] = found
+            else:
+                k = found
         self._done[loop_id] = k
         return k
+
+    def reason(self, loop_id: str) -> str:
+        """Why a loop has no kernel ("" when it has one): the stage that stopped, in words."""
+        if loop_id not in self._candidates:
+            return "the loop is not vectorizable"
+        self._get(loop_id)
+        return self._why.get(loop_id, "")
 
     def __getitem__(self, loop_id: str) -> Kernel:
         k = self._get(loop_id)

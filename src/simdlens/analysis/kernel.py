@@ -26,8 +26,15 @@ Kernel format (C11, or C++17 only when the loop's own text needs C++):
   did (0 when the loop ran to its end).
 - Footprints give, per array parameter, the lowest and highest element index touched as C
   expressions over the parameters (relative to the pointer passed; `lo` may be negative).
-- `content_hash` is a sha256 of the token stream of preamble + function (comments and layout do not
-  matter; the file's name and the loop's position do not enter it).
+- Parameter types are spelled from the user's own declarations (`KernelParam.spelled`: `sample32f_t *c`,
+  `const REAL *x`), read from the syntax tree, never re-synthesised; `KernelParam.decl` keeps simdlens's
+  canonical reading for the harness's driver. `Kernel.context` is the user's file up to the enclosing
+  function: the sandbox compiles the kernel after it (the preamble above is the fallback), and
+  `Kernel.type_facts` are the types the harness assumes, asserted at compile time there.
+- A loop judged vectorizable without a kernel gets a reason (`kernel_or_reason`), never silence.
+- `content_hash` is a sha256 of the token stream of preamble + function + type facts, plus the digest
+  of the file context's declarations (comments and layout do not matter; the file's name and the
+  loop's position do not enter it).
 """
 
 from __future__ import annotations
@@ -60,7 +67,17 @@ from simdlens.analysis.ir import (
 )
 from simdlens.analysis.legality import guarded_roots
 from simdlens.analysis.parse import normalized_tokens, tokenize
-from simdlens.core import Analysis, Footprint, Kernel, KernelParam, LoopVerdict, ParamRole
+from simdlens.analysis.typefacts import fact_type
+from simdlens.core import (
+    Analysis,
+    Footprint,
+    Kernel,
+    KernelParam,
+    LoopVerdict,
+    ParamRole,
+    TypeFact,
+    UserContext,
+)
 
 KERNEL_NAME = "simdlens_kernel"
 
@@ -70,18 +87,31 @@ _CPP_MARKERS = re.compile(r"::|\bstatic_cast\b|\breinterpret_cast\b|\bnullptr\b|
 _RESULT_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.ARG_VALUE, ScalarRole.ARG_INDEX, ScalarRole.COUNTER})
 
 
+class NoKernel(ValueError):
+    """Why a loop judged vectorizable has no kernel (a sentence for the user)."""
+
+
 def extract_kernel(analysis: Analysis, source: bytes, ctx: Any = None) -> Kernel | None:
     """The kernel of a vectorizable loop, or None (not vectorizable, or not expressible). Never raises."""
+    found = kernel_or_reason(analysis, source, ctx)
+    return found if isinstance(found, Kernel) else None
+
+
+def kernel_or_reason(analysis: Analysis, source: bytes, ctx: Any = None) -> Kernel | str:
+    """The kernel of a loop, or the reason there is none ("the loop is not vectorizable", "a computed
+    subscript a[i*i] has no footprint the harness can allocate", ...). Never raises."""
     try:
         return _extract(analysis, source, ctx)
-    except (ValueError, KeyError, IndexError, AttributeError, TypeError, AssertionError, RecursionError):
-        return None
+    except NoKernel as exc:
+        return str(exc)
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError, AssertionError, RecursionError) as exc:
+        return f"simdlens could not write this loop as a stand-alone function (internal: {type(exc).__name__})"
 
 
-def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
+def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     loop = analysis.loop
     if loop is None or analysis.verdict == LoopVerdict.NOT_VECTORIZABLE:
-        return None
+        raise NoKernel("the loop is not vectorizable")
     site = analysis.site
     scoped = getattr(ctx, "at", None)
     if scoped is not None:  # the typedefs its function declared before the loop go into the preamble too
@@ -100,13 +130,14 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         body = source[site.body.start_byte:site.body.end_byte].decode("utf-8", "replace")
         m = re.fullmatch(r"\s*for\s*\((?P<decl>.*?)(?<!:):(?!:)(?P<rng>.*)\)\s*", header, re.DOTALL)
         if m is None:
-            return None
+            raise NoKernel("cannot read the range-for header")
         k = WALK_IV
         text = (f"for (size_t {k} = 0; {k} < {loop.upper}; {k}++) {{\n        {m.group('decl').strip()} = "
                 f"{m.group('rng').strip()}[{k}];\n        {body}\n    }}")
     cpp_needed = site.language == "cpp" and (range_for or bool(_CPP_MARKERS.search(_strip_comments(text))))
     restrict_kw = "__restrict" if cpp_needed else "restrict"
 
+    user = _UserDeclarations(source, site)
     params: list[tuple[int, KernelParam]] = []  # (first position in text, param)
     pre_decls: list[str] = []
     post: list[str] = []
@@ -144,7 +175,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         elem = arr.elem.c
         rows = _row_extent(arr.decl, root)
         if rows is None and any(a.root == root and a.base.startswith(root + "[") for a, _w, _s in accs):
-            return None  # rows of a pointer-to-pointer: separate allocations, no single footprint
+            raise NoKernel(f"{root} is a pointer to pointers (rows in separate allocations): the harness cannot "
+                           "allocate its footprint")
         at = position(root)
         if rows is not None:
             # a 2-D array (`T A[N][M]`, `T (*A)[M]`, VLA `T A[n][m]`) is passed as a pointer to its rows
@@ -152,14 +184,16 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
                 names = _extent_names(rows)
                 if cpp_needed or site.language == "cpp" or not names or not all(
                         loop.scalar(n) is not None for n in names):
-                    return None  # a run-time row length the kernel cannot declare before the array
+                    raise NoKernel(f"the row length {rows} of the 2-D array {root} is neither a constant nor a parameter "
+                                   "the kernel can declare before it")
                 at = max([at, *(position(n) + 1 for n in names)])  # a VLA's extents come first
             decl = f"{const}{elem} (*{rq}{pname})[{rows}]"
         elif arr.elem.is_complex:  # its own spelling: the rewrite reads it as (real, imaginary) pairs
             decl = f"{const}{arr.elem.spelling} *{rq}{pname}"
         else:
             decl = f"{const}{elem} *{rq}{pname}"
-        params.append((at, KernelParam(pname, decl, role, arr.elem, arr.restrict, src)))
+        spelled = "" if src else user.array_param(root, pname, const, rq, rows is not None)
+        params.append((at, KernelParam(pname, decl, role, arr.elem, arr.restrict, src, spelled)))
 
     # scalars
     results: list[tuple[str, CType]] = []
@@ -180,16 +214,18 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
             pname, src = name, ""
         in_bound = _mentions(loop.trip_count, name) or _mentions(loop.upper, name) or _mentions(loop.lower, name)
         role = ParamRole.COUNT if in_bound and sc.role == ScalarRole.INVARIANT else ParamRole.SCALAR
-        params.append((position(name), KernelParam(pname, f"{sc.type.c} {pname}", role, sc.type, False, src)))
+        spelled = "" if src else user.scalar_param(name, pname)
+        params.append((position(name), KernelParam(pname, f"{sc.type.c} {pname}", role, sc.type, False, src, spelled)))
         if sc.role in _RESULT_ROLES or (sc.role != ScalarRole.INVARIANT and sc.live_out):
             results.append((pname, sc.type))
     # the counter, when declared outside the loop
     if not loop.iv_declared_in_loop:
         if loop.lower.strip() == loop.iv:
             role = ParamRole.COUNT
-            params.append((position(loop.iv), KernelParam(loop.iv, f"{loop.iv_type.c} {loop.iv}", role, loop.iv_type)))
+            params.append((position(loop.iv), KernelParam(loop.iv, f"{loop.iv_type.c} {loop.iv}", role, loop.iv_type,
+                                                           spelled=user.scalar_param(loop.iv, loop.iv))))
         else:
-            pre_decls.append(f"{loop.iv_type.c} {loop.iv};")
+            pre_decls.append(f"{user.type_of(loop.iv) or loop.iv_type.c} {loop.iv};")
         if loop.iv_live_out:
             results.append((loop.iv, loop.iv_type))
 
@@ -200,11 +236,11 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
     moved_post: list[str] = []
     for mv in loop.moved:
         if returns or mv.name in renames:
-            return None
+            raise NoKernel(f"{mv.name} is moved by the loop and read after it, in a loop that returns or renames it")
         if mv.pointer:
             walker = loop.array(mv.name)
             if walker is None:
-                return None
+                raise NoKernel(f"the walking pointer {mv.name} reaches no array the kernel can allocate")
             entry, far = fresh(f"{mv.name}_at"), fresh(f"{mv.name}_moved")
             pre_decls += [f"const {walker.elem.c} *const {entry} = {mv.name};", f"int64_t {far} = 0;"]
             moved_post.append(f"{far} = {mv.name} - {entry};")
@@ -212,7 +248,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         else:
             count = loop.scalar(mv.name)
             if count is None:
-                return None
+                raise NoKernel(f"the count {mv.name} the loop moves is not a scalar the kernel can pass")
             final = fresh(f"{mv.name}_final")
             pre_decls.append(f"{count.type.c} {final} = 0;")
             moved_post.append(f"{final} = {mv.name};")
@@ -236,7 +272,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         pre_decls.append(f"*{flag} = 1;")
         post.append(f"*{flag} = 0;")
         for name, t in results:
-            _to_result_pointer(plist, name, t, pre_decls, post, fresh)
+            _to_result_pointer(plist, name, t, pre_decls, post, fresh, user)
         post.append("return;" if ret_type is None else "return 0;")
         rtype = ret_type
     elif len(results) == 1:
@@ -244,15 +280,19 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         post.append(f"return {results[0][0]};")
     else:
         for name, t in results:
-            _to_result_pointer(plist, name, t, pre_decls, post, fresh)
+            _to_result_pointer(plist, name, t, pre_decls, post, fresh, user)
         rtype = None
     del ret_void
     post[0:0] = moved_post
 
     if not returns and not results and not any(p.role in (ParamRole.OUT, ParamRole.INOUT) for p in plist):
-        return None  # nothing observable: a harness could not tell a wrong rewrite from a right one
+        # nothing observable: a harness could not tell a wrong rewrite from a right one
+        raise NoKernel("the loop leaves no result a test can observe (it writes no array and no value used after it)")
     body_text = _rename(text, renames)
-    sig = f"{rtype.c if rtype else 'void'} {KERNEL_NAME}({', '.join(p.decl for p in plist) or 'void'})"
+    rtext = rtype.c if rtype else "void"
+    if rtype is not None and not returns and results:
+        rtext = user.type_of(results[0][0]) or rtext  # the user's own spelling of the result's type
+    sig = f"{rtext} {KERNEL_NAME}({', '.join(p.signature_decl for p in plist) or 'void'})"
     lines = [sig, "{"]
     lines += ["    " + d for d in pre_decls]
     lines.append("    " + body_text)
@@ -269,8 +309,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
         preamble += _misfiled_complex_typedefs(plist, preamble, ctx)
     trip = _rename(loop.trip_count, renames)
     footprints = _footprints(loop, accs, renames, trip, guarded_roots, plist)
-    if footprints is None:
-        return None
+    if isinstance(footprints, str):
+        raise NoKernel(footprints)
     size_param = _size_param(loop, renames, plist)
     size_max = _size_max(loop, accs, renames, size_param, ctx) if size_param is not None else None
     by_root = {p.source or p.name: p.name for p in plist}
@@ -280,23 +320,28 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel | None:
             x, y = sorted((by_root[a], by_root[b]))
             pairs.add((x, y))
     may_alias = tuple(sorted(pairs))
-    content_hash = hashlib.sha256(normalized_tokens(preamble + "\n" + func).encode()).hexdigest()
+    context = user.context(set(tokenize(text)))
+    facts = _type_facts(plist, user)
+    keyed = preamble + "\n" + func + "".join(f"\n{f.expr}:{f.type}" for f in facts)
+    content_hash = hashlib.sha256((normalized_tokens(keyed) + (context.digest if context else "")).encode()).hexdigest()
     return Kernel(
         name=KERNEL_NAME, language=lang, preamble=preamble, source=func, signature=sig, return_type=rtype,
         params=tuple(plist), footprints=tuple(footprints), trip_count=trip, loop_id=site.loop_id,
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
-        size_param=size_param, path=site.path, size_max=size_max,
+        size_param=size_param, path=site.path, size_max=size_max, context=context, type_facts=facts,
     )
 
 
 def _to_result_pointer(plist: list[KernelParam], name: str, t: CType, pre: list[str], post: list[str],
-                       fresh: Any) -> None:
+                       fresh: Any, user: _UserDeclarations) -> None:
     """Turn the by-value parameter `name` into a RESULT pointer read at entry and written back at exit."""
     ptr = fresh(f"simdlens_{name}")
     for i, p in enumerate(plist):
         if p.name == name:
-            plist[i] = KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, p.source or name)
-            pre.append(f"{t.c} {name} = *{ptr};")
+            spelled_type = user.type_of(name) if not p.source else ""
+            plist[i] = KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, p.source or name,
+                                   f"{spelled_type} *{ptr}" if spelled_type else "")
+            pre.append(f"{spelled_type or t.c} {name} = *{ptr};")
             break
     else:
         plist.append(KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, name))
@@ -415,7 +460,8 @@ def _stmt_exprs(s: Any) -> list[Any]:
 
 
 def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[str, str], trip: str,
-                guarded: set[str], params: list[KernelParam]) -> list[Footprint] | None:
+                guarded: set[str], params: list[KernelParam]) -> list[Footprint] | str:
+    """Each array parameter's footprint, or the reason one cannot be stated."""
     by_param = {p.source or p.name: p.name for p in params}
     first = _rename(loop.lower, renames) if loop.lower.strip() else "0"
     last = (f"({trip}) - 1" if first.strip() == "0" and loop.step == 1 else
@@ -428,7 +474,7 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
     for root, items in sorted(per_root.items()):
         pname = by_param.get(root)
         if pname is None:
-            return None
+            return f"{root} is reached in a way the kernel has no parameter for"
         los: list[str] = []
         his: list[str] = []
         # accesses that differ only in their constant offset: keep the extreme offsets only
@@ -466,7 +512,8 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                     continue
                 direct = _bare(a.index)
                 if not isinstance(direct, Load) or direct.access.root == root or direct.access.index is not None:
-                    return None  # a computed subscript (a[i*i], a[idx[i]*dim]): no footprint we can state
+                    # a computed subscript (a[i*i], a[idx[i]*dim]): no footprint we can state
+                    return f"the subscript of {root}[...] is computed: no footprint (elements touched) the harness can allocate"
                 sources = [direct.access.root]
                 for r in sources:
                     index_arrays[r] = pname
@@ -682,3 +729,355 @@ def _first_last(lower: int, upper: int, cmp: str, step: int) -> tuple[int, int] 
             return None
         return lower, lower + step * ((lower - end - 1) // -step)
     return None
+
+
+# --------------------------------------------------------------------------------------------------
+# The user's own declarations and file context (docs/sandbox.md, "The reference")
+# --------------------------------------------------------------------------------------------------
+
+_TRANSPARENT = frozenset({"namespace_definition", "linkage_specification", "declaration_list", "preproc_if",
+                          "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"})
+_SCOPES = frozenset({"translation_unit", "declaration_list", "preproc_if", "preproc_ifdef", "preproc_else",
+                     "preproc_elif", "preproc_elifdef"})
+_NOT_A_TYPE_WORD = re.compile(r"\b(?:constexpr|constinit|thread_local|inline|__inline__|__inline|mutable)\b\s*")
+_CONTAINER_TYPE = re.compile(r"^(?:::)?(?:std::)?(?:vector|array|span)\s*<")
+_COMMENT = re.compile(rb"//[^\n]*|/\*[\s\S]*?\*/")
+_LAYOUT = re.compile(rb"[ \t\r\f\v]*\n\s*|[ \t\r\f\v]+")
+_SYNTAX_CACHE: list[_FileSyntax] = []
+_TYPE_DECLARATIONS = frozenset({"type_definition", "struct_specifier", "union_specifier", "enum_specifier",
+                                "class_specifier", "template_declaration", "alias_declaration", "using_declaration",
+                                "namespace_alias_definition", "static_assert_declaration", "concept_definition"})
+
+
+class _FileSyntax:
+    """One parse of a file, shared by the kernels of its loops (extraction asks for it per loop)."""
+
+    def __init__(self, source: bytes, language: str) -> None:
+        from simdlens.analysis.parse import parse
+
+        self.source = source
+        self.language = language
+        self.root = parse(source, language).root_node  # type: ignore[arg-type]
+        self.file_scope: list[Any] = []  # file-scope `declaration` nodes in source order
+        self.functions: list[Any] = []  # file-scope function definitions, in source order
+        self._walk(self.root)
+        self._digests: dict[tuple[int, frozenset[str]], str] = {}
+
+    @classmethod
+    def of(cls, source: bytes, language: str) -> _FileSyntax:
+        for entry in _SYNTAX_CACHE:
+            if entry.source is source and entry.language == language:
+                return entry
+        entry = cls(source, language)
+        _SYNTAX_CACHE.insert(0, entry)
+        del _SYNTAX_CACHE[4:]
+        return entry
+
+    def _walk(self, node: Any) -> None:
+        for child in node.named_children:
+            if child.type == "declaration":
+                self.file_scope.append(child)
+            elif child.type == "function_definition":
+                self.functions.append(child)
+            elif child.type in ("namespace_definition", "linkage_specification"):
+                body = child.child_by_field_name("body")
+                if body is not None:
+                    self._walk(body)
+            elif child.type in _SCOPES:
+                self._walk(child)
+
+    def text(self, node: Any) -> str:
+        return self.source[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+    def digest(self, end: int, called: frozenset[str]) -> str:
+        """A hash of what in source[:end] can change the meaning of a kernel whose text has the tokens
+        `called`: every preprocessor directive, every type declaration, and the declarations (with
+        bodies, for functions) of the names it mentions. Comments, layout, unrelated variables and the
+        bodies of functions it does not call do not count (the same loop moved keeps its verdicts)."""
+        key = (end, called)
+        if key not in self._digests:
+            h = hashlib.sha256()
+            self._hash_scope(self.root, end, called, h)
+            self._digests[key] = h.hexdigest()
+        return self._digests[key]
+
+    def _hash_scope(self, node: Any, end: int, called: frozenset[str], h: Any) -> None:
+        for child in node.named_children:
+            if child.start_byte >= end:
+                break
+            kind = child.type
+            if kind in ("namespace_definition", "linkage_specification"):
+                body = child.child_by_field_name("body")
+                h.update(_declarations_only(self.source[child.start_byte:body.start_byte if body else child.end_byte]))
+                if body is not None:
+                    self._hash_scope(body, end, called, h)
+            elif kind in _SCOPES:  # an #if block: its directive line, then what it holds
+                h.update(_declarations_only(self.source[child.start_byte:child.end_byte].split(b"\n", 1)[0]))
+                self._hash_scope(child, end, called, h)
+            elif kind.startswith("preproc_") or kind in _TYPE_DECLARATIONS:
+                h.update(_declarations_only(self.source[child.start_byte:min(child.end_byte, end)]))
+            elif kind == "function_definition":
+                if _function_name(self, child) in called:
+                    h.update(_declarations_only(self.source[child.start_byte:child.end_byte]))
+            elif kind == "declaration":
+                type_node = child.child_by_field_name("type")
+                declares_type = type_node is not None and type_node.child_by_field_name("body") is not None
+                names = {_declared_name(self, d) for d in child.children_by_field_name("declarator")}
+                if declares_type or names & called:
+                    h.update(_declarations_only(self.source[child.start_byte:child.end_byte]))
+
+
+def _declared_name(syntax: _FileSyntax, declarator: Any) -> str:
+    node = declarator
+    while node is not None and node.type not in ("identifier", "field_identifier", "qualified_identifier",
+                                                  "operator_name", "destructor_name"):
+        node = node.child_by_field_name("declarator") or (node.named_children[0] if node.named_children else None)
+    return syntax.text(node).split("::")[-1] if node is not None else ""
+
+
+def _declarations_only(text: bytes) -> bytes:
+    """`text` without comments and layout (line breaks stay: they end preprocessor directives)."""
+    return _LAYOUT.sub(lambda m: b"\n" if b"\n" in m.group(0) else b" ", _COMMENT.sub(b" ", text)).strip() + b"\n"
+
+
+def _function_name(syntax: _FileSyntax, fn: Any) -> str:
+    node = fn.child_by_field_name("declarator")
+    while node is not None and node.type != "function_declarator":
+        node = node.child_by_field_name("declarator")
+    name = node.child_by_field_name("declarator") if node is not None else None
+    return syntax.text(name).split("::")[-1] if name is not None else ""
+
+
+def _chain(node: Any) -> tuple[Any, list[tuple[str, str]]] | None:
+    """(identifier node, declarator operators read from the name outward): `*p` -> [("ptr", "")],
+    `q[3][N]` -> [("arr", "3"), ("arr", "N")], `(*m)[4]` -> [("ptr", ""), ("arr", "4")]."""
+    ops: list[tuple[str, str]] = []
+    while node is not None:
+        kind = node.type
+        if kind == "identifier":
+            return node, ops[::-1]
+        if kind == "init_declarator":
+            node = node.child_by_field_name("declarator")
+        elif kind == "pointer_declarator":
+            ops.append(("ptr", ""))
+            node = node.child_by_field_name("declarator")
+        elif kind == "array_declarator":
+            size = node.child_by_field_name("size")
+            ops.append(("arr", size.text.decode("utf-8", "replace") if size is not None and size.text else ""))
+            node = node.child_by_field_name("declarator")
+        elif kind == "parenthesized_declarator":
+            node = node.named_children[0] if node.named_children else None
+        elif kind == "reference_declarator":
+            ops.append(("ref", ""))
+            node = node.named_children[-1] if node.named_children else None
+        else:
+            return None
+    return None
+
+
+class _UserDeclarations:
+    """How the user declared the names a loop uses, as written (a typedef or macro name stays itself):
+    the kernel's parameter types are spelled from these, never re-synthesised from simdlens's reading."""
+
+    def __init__(self, source: bytes, site: Any) -> None:
+        self.site = site
+        try:
+            self.syntax: _FileSyntax | None = _FileSyntax.of(source, site.language)
+        except Exception:  # no tree: every parameter keeps simdlens's spelling
+            self.syntax = None
+        self.function = self._enclosing_function()
+        self._decls: dict[str, tuple[str, list[tuple[str, str]], str]] | None = None
+
+    def _enclosing_function(self) -> Any:
+        if self.syntax is None:
+            return None
+        span = self.site.span
+        node = self.syntax.root.descendant_for_byte_range(span.start_byte, span.end_byte)
+        while node is not None and node.type != "function_definition":
+            node = node.parent
+        return node
+
+    def _add(self, decl: Any, out: dict[str, tuple[str, list[tuple[str, str]], str]]) -> None:
+        assert self.syntax is not None
+        type_node = decl.child_by_field_name("type")
+        if type_node is None:
+            return
+        parts = [self.syntax.text(c) for c in decl.named_children if c.type == "type_qualifier" or c.id == type_node.id]
+        type_text = _NOT_A_TYPE_WORD.sub("", " ".join(parts)).strip()
+        if not type_text or "{" in type_text or type_node.type == "placeholder_type_specifier" or type_text == "auto":
+            return  # an anonymous struct, `auto`: nothing the kernel can spell
+        element = ""
+        if _CONTAINER_TYPE.match(type_text):
+            args = next((c for c in type_node.named_children if c.type == "template_argument_list"), None)
+            if args is None and type_node.type == "qualified_identifier":
+                name = type_node.child_by_field_name("name")
+                args = next((c for c in name.named_children if c.type == "template_argument_list"), None) if name else None
+            first = args.named_children[0] if args is not None and args.named_children else None
+            element = self.syntax.text(first) if first is not None and first.type == "type_descriptor" else ""
+        for child in decl.children_by_field_name("declarator"):
+            chained = _chain(child)
+            if chained is not None:
+                out[self.syntax.text(chained[0])] = (type_text, chained[1], element)
+
+    def _declarations(self) -> dict[str, tuple[str, list[tuple[str, str]], str]]:
+        if self._decls is not None:
+            return self._decls
+        out: dict[str, tuple[str, list[tuple[str, str]], str]] = {}
+        self._decls = out
+        if self.syntax is None or self.function is None:
+            return out
+        fn = self.function
+        for decl in self.syntax.file_scope:
+            if decl.start_byte >= fn.start_byte:
+                break
+            self._add(decl, out)
+        node = fn.child_by_field_name("declarator")
+        while node is not None and node.type != "function_declarator":
+            node = node.child_by_field_name("declarator")
+        params = node.child_by_field_name("parameters") if node is not None else None
+        for p in params.named_children if params is not None else ():
+            if p.type in ("parameter_declaration", "optional_parameter_declaration"):
+                self._add(p, out)
+        loop_start, loop_end = self.site.span.start_byte, self.site.span.end_byte
+        body = fn.child_by_field_name("body")
+        stack = [body] if body is not None else []
+        found: list[Any] = []
+        while stack:
+            node = stack.pop()
+            for child in node.named_children:
+                if child.start_byte >= loop_start:
+                    break
+                if child.type == "declaration" and node.start_byte <= loop_start and loop_end <= node.end_byte:
+                    found.append(child)  # declared in a block that holds the loop, before it
+                elif child.end_byte > loop_start or child.type in ("compound_statement", "for_statement"):
+                    stack.append(child)
+        for decl in sorted(found, key=lambda d: d.start_byte):
+            self._add(decl, out)
+        return out
+
+    def _local_types(self) -> list[str]:
+        """The typedefs and macros the enclosing function defines before the loop, in blocks that hold it
+        (`typedef double acc_t;`), `#line`-mapped: the kernel's signature may spell its types with them."""
+        assert self.syntax is not None and self.function is not None
+        loop_start, loop_end = self.site.span.start_byte, self.site.span.end_byte
+        body = self.function.child_by_field_name("body")
+        out: list[str] = []
+        stack = [body] if body is not None else []
+        while stack:
+            node = stack.pop()
+            holds = node.start_byte <= loop_start and loop_end <= node.end_byte
+            for child in node.named_children:
+                if child.start_byte >= loop_start:
+                    break
+                if child.type in ("type_definition", "preproc_def", "preproc_function_def") and holds:
+                    name = self.site.path.replace("\\", "/").replace('"', "")
+                    line = self.syntax.source.count(b"\n", 0, child.start_byte) + 1
+                    out += [f'#line {line} "{name}"', self.syntax.text(child).rstrip()]
+                elif child.end_byte > loop_start:
+                    stack.append(child)
+        return out
+
+    def type_of(self, name: str) -> str:
+        """The declared type of a scalar `name` ("REAL", "const uint32_t"), "" when not known."""
+        found = self._declarations().get(name)
+        if found is None or any(op != "ref" for op, _ in found[1]) or found[2]:
+            return ""
+        return found[0]
+
+    def scalar_param(self, name: str, pname: str) -> str:
+        spelled = self.type_of(name)
+        return f"{spelled} {pname}" if spelled else ""
+
+    def array_param(self, root: str, pname: str, const: str, restrict: str, two_d: bool) -> str:
+        """The kernel parameter for array `root` spelled from its declaration: `const REAL *a`,
+        `float (*m)[M]`, a container's element type; "" when the declaration is not one of these."""
+        found = self._declarations().get(root)
+        if found is None:
+            return ""
+        type_text, ops, element = found
+        if element:
+            if any(op != "ref" for op, _ in ops) or two_d:
+                return ""
+            type_text = element
+        elif two_d:
+            if len(ops) != 2 or ops[0][0] not in ("ptr", "arr") or ops[1][0] != "arr" or not ops[1][1]:
+                return ""
+            c = const if const and not re.search(r"\bconst\b", type_text) else ""
+            return f"{c}{type_text} (*{restrict}{pname})[{ops[1][1]}]"
+        elif len(ops) != 1 or ops[0][0] not in ("ptr", "arr"):
+            return ""
+        c = const if const and not re.search(r"\bconst\b", type_text) else ""
+        return f"{c}{type_text} *{restrict}{pname}"
+
+    def member_base(self, source: str) -> tuple[str, str] | None:
+        """For a renamed member `p->x` / `s.x`: (`((T *)0)->x`, "p->x") in the user's declared type of the root."""
+        m = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*(->|\.)\s*([A-Za-z_]\w*)\s*", source)
+        if m is None:
+            return None
+        found = self._declarations().get(m.group(1))
+        if found is None or found[2]:
+            return None
+        type_text, ops, _ = found
+        pointers = [op for op, _ in ops if op != "ref"]
+        if (m.group(2) == "->") != (pointers == ["ptr"]) or len(pointers) > 1:
+            return None
+        return f"(({type_text} *)0)->{m.group(3)}", source.strip()
+
+    def context(self, loop_tokens: set[str]) -> UserContext | None:
+        """The user's file up to the outermost declaration holding the loop that is not a namespace,
+        `extern "C"` block or `#if` (a function, a class, a template), with what is open there closed."""
+        if self.syntax is None or self.function is None:
+            return None
+        cut = self.function
+        open_scopes: list[Any] = []
+        node = self.function.parent
+        while node is not None and node.type != "translation_unit":
+            if node.type in _TRANSPARENT:
+                open_scopes.append(node)
+            else:  # a class body or a template: the kernel goes before all of it
+                cut, open_scopes = node, []
+            node = node.parent
+        closers: list[str] = []
+        namespaces: list[str] = []
+        for scope in open_scopes:  # innermost first
+            if scope.type in ("preproc_if", "preproc_ifdef"):
+                closers.append("#endif")
+            elif scope.type == "declaration_list":
+                closers.append("}")
+                if scope.parent is not None and scope.parent.type == "namespace_definition":
+                    name = scope.parent.child_by_field_name("name")
+                    if name is not None:
+                        namespaces.insert(0, self.syntax.text(name))
+        usings = ["using namespace " + "::".join(namespaces[:k + 1]) + ";" for k in range(len(namespaces))]
+        called = frozenset(n for n in loop_tokens if re.fullmatch(r"[A-Za-z_]\w*", n))
+        digest = self.syntax.digest(cut.start_byte, called)
+        text = "".join(line + "\n" for line in (*closers, *usings, *self._local_types()))
+        return UserContext(self.syntax.source, cut.start_byte, text, self.site.language, self.site.path,
+                           hashlib.sha256(f"{digest}\0{text}".encode()).hexdigest())
+
+
+def _type_facts(params: list[KernelParam], user: _UserDeclarations) -> tuple[TypeFact, ...]:
+    """What the harness assumes about each parameter whose type comes from the user's declarations:
+    the element type of every array, the type of every scalar and result."""
+    facts: list[TypeFact] = []
+    arrays = (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT)
+    for p in params:
+        if p.elem is None:
+            continue
+        t = fact_type(p.elem)
+        if p.spelled:
+            if p.role in arrays:
+                facts.append(TypeFact(f"{p.name}[0][0]" if "(*" in p.spelled else f"{p.name}[0]", t, f"{p.name}[]"))
+            elif p.role == ParamRole.RESULT:
+                facts.append(TypeFact(f"*{p.name}", t, p.source or p.name))
+            else:
+                facts.append(TypeFact(p.name, t, p.name))
+        elif p.source and not p.source.endswith(")"):
+            member = user.member_base(p.source)
+            if member is not None:
+                expr, subject = member
+                if p.role in arrays:
+                    facts.append(TypeFact(f"{expr}[0]", t, f"{subject}[]"))
+                else:
+                    facts.append(TypeFact(expr, t, subject))
+    return tuple(facts)

@@ -25,6 +25,7 @@ from simdlens.core import (
     SizeMeasurement,
     Span,
     TextEdit,
+    TypeFact,
     Verdict,
 )
 
@@ -33,7 +34,7 @@ T = TypeVar("T")
 # Only these classes are ever rebuilt from cache data.
 STORABLE: tuple[type, ...] = (
     Point, Span, TextEdit, Candidate, Counterexample, CompileDiagnostic, Verdict, Ratio, SizeMeasurement,
-    Measurement,
+    Measurement, TypeFact,
 )
 
 

@@ -174,6 +174,7 @@ def candidate_identity(candidate: Candidate) -> dict[str, Any]:
         "support": candidate.support,
         "flags": list(candidate.flags),
         "caveats": sorted(candidate.caveats),
+        "type_facts": [(f.expr, f.type) for f in candidate.type_facts],  # asserted in its build
     }
 
 

@@ -220,6 +220,7 @@ class RepairLoop:
             caveats=self._caveats(checked.function + checked.support),
             flags=self.intrinsics.flags_for(re.findall(r"\b_mm\w+", checked.function + checked.support)),
             support=checked.support,
+            type_facts=self.kernel.type_facts,  # what the harness tests it under: the kernel's element types
         )
         left = self.deadline - time.monotonic()
         if left <= 0:

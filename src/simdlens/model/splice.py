@@ -30,6 +30,7 @@ import tree_sitter
 from simdlens.analysis.parse import parse
 from simdlens.core import Candidate, Kernel, KernelParam, Language, ParamRole, Point, Span, TextEdit
 from simdlens.rules.text import (
+    edit_guards,
     enclosing_function_start,
     file_includes,
     guard_condition,
@@ -73,6 +74,10 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
     def missing(header: str) -> bool:
         return header not in kernel.preamble and f"<{header}>" not in present
 
+    language = kernel.context.language if kernel.context is not None else kernel.language  # the user's file's
+    guards = edit_guards(candidate.type_facts, kernel, language)
+    if guards and language == "cpp":
+        includes = [*includes, "type_traits"]  # the guards' std::is_same
     lines = [f"#include <{h}>\n" for h in dict.fromkeys(includes) if h not in _INTRINSIC_HEADERS and missing(h)]
     guarded_include = intrinsics_include(condition)
     if all(missing(h) for h in _INTRINSIC_HEADERS) and (source is None or guarded_include.encode() not in source):
@@ -98,6 +103,8 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
         line_end = source.find(b"\n", span.end_byte)
         suffix_ok = not source[span.end_byte:line_end if line_end >= 0 else len(source)].strip()
     directive = indent if prefix_ok else ""  # the loop's own indentation already precedes the first one
+    if guards:  # the type facts the rewrite was verified under, asserted where it runs (docs/sandbox.md)
+        block = _with_guards(block, guards)
     body = textwrap.indent(block, indent)
     # The marker names where the rewrite came from; the analysis uses it to leave the rewrite alone.
     marker = f"{indent}/* simdlens {candidate.origin} ({candidate.isa}) */\n"
@@ -121,6 +128,14 @@ def _collides(helpers: str, source: bytes, language: Language) -> bool:
         elif node.type not in ("comment", "preproc_include"):
             return True  # something we cannot name: do not risk it
     return False
+
+
+def _with_guards(block: str, guards: list[str]) -> str:
+    """`{ ... }` with the assertion lines first inside the braces."""
+    head, brace, rest = block.partition("{")
+    if not brace:
+        return block
+    return head + brace + "\n" + "\n".join("    " + g for g in guards) + rest
 
 
 def _split_support(support: str) -> tuple[list[str], str]:

@@ -20,7 +20,8 @@ import logging
 import re
 from dataclasses import dataclass
 
-from simdlens.analysis.ir import Access, LoopIR
+from simdlens.analysis.ir import Access, LoopIR, ScalarRole
+from simdlens.analysis.typefacts import fact_type
 from simdlens.config import Settings
 from simdlens.core import (
     Analysis,
@@ -33,6 +34,7 @@ from simdlens.core import (
     Point,
     Span,
     TextEdit,
+    TypeFact,
 )
 from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.idioms import rule_name
@@ -41,13 +43,16 @@ from simdlens.rules.scalar import ScalarPrinter
 from simdlens.rules.scan import ScanLowering
 from simdlens.rules.tables import IsaTable, TableError, available_isas, isa_flags, known_intrinsics, load_isa
 from simdlens.rules.text import (
+    edit_guards,
     enclosing_function_start,
     file_includes,
     guard_condition,
     guard_wrap,
     include_edit,
+    insertion_at,
     kernel_loop_span,
     line_indent,
+    local_scalar_types,
     rename_text,
     with_leading_pragmas,
 )
@@ -140,6 +145,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
     function = kernel.source[:k_start] + "\n    ".join(vector_k) + kernel.source[k_end:]
     flags = table.flags_for(function)
+    facts = _type_facts(loop, kernel, (k_start, k_end))
 
     span = with_leading_pragmas(source, kernel.loop_span or analysis.site.span)
     original = source[span.start_byte:span.end_byte].decode("utf-8", "replace") if source is not None else None
@@ -147,6 +153,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         printed = ScalarPrinter(loop.iv, to_user)
         original = "\n".join(_scalar_loop(loop, printed))
     vector_u = _block(header, in_user)
+    guards = edit_guards(facts, kernel, analysis.site.language)
+    vector_u[2:2] = ["    " + line for line in guards]
     if checks:
         vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf), original,
                               span.start.column if source is not None else 0)
@@ -171,11 +179,37 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     if source is not None:
         # dispatch calls the helper only after a CPU check, so its header must always be there (x86 only)
         condition = "" if dispatch and helper_edit is not None else _guard_condition(flags, table)
-        inc = include_edit(source, span.start_byte, kernel.language, condition)
+        inc = include_edit(source, span.start_byte, analysis.site.language, condition)
+        if guards and analysis.site.language == "cpp":  # the guards' std::is_same
+            offset, present = file_includes(source, span.start_byte, analysis.site.language)
+            if "<type_traits>" not in present:
+                if inc is not None and not dispatch:
+                    inc = TextEdit(inc.span, inc.new_text.replace("#include <immintrin.h>\n",
+                                                                  "#include <immintrin.h>\n#include <type_traits>\n"))
+                elif not dispatch:
+                    edits.insert(0, insertion_at(source, offset, "#include <type_traits>\n"))
         if inc is not None:
             edits.insert(0, inc)
     return Candidate(kernel_hash=kernel.content_hash, isa=table.name, origin=f"rules:{rule}", function=function,
-                     edits=tuple(edits), caveats=tuple(caveats), flags=flags, support="")
+                     edits=tuple(edits), caveats=tuple(caveats), flags=flags, support="", type_facts=facts)
+
+
+def _type_facts(loop: LoopIR, kernel: Kernel, loop_span: tuple[int, int]) -> tuple[TypeFact, ...]:
+    """The type assumptions of a rule rewrite: the element types of the arrays it loads and stores and
+    the types of the scalars it reads (the kernel's facts, from the IR types the lowering used), and
+    the types of the loop's own temporaries and counter, as declared in the loop."""
+    facts = list(kernel.type_facts)
+    declared = local_scalar_types(kernel.source, kernel.language, loop_span)
+    typed = {s.name: s.type for s in loop.scalars if s.role == ScalarRole.LOCAL}
+    if loop.iv_declared_in_loop:
+        typed[loop.iv] = loop.iv_type
+    for name, ctype in sorted(typed.items()):
+        spelled = declared.get(name)
+        if spelled:  # a type-level expression: the temporary itself only exists in the loop
+            facts.append(TypeFact(f"*({spelled} *)0", fact_type(ctype), name))
+    return tuple(facts)
+
+
 
 
 _VALARRAY = re.compile(r"\b(?:std::)?valarray\s*<")
@@ -407,8 +441,9 @@ def _enabled(flag: str, user_flags: tuple[str, ...] | None, table: IsaTable) -> 
 
 
 def _cast_type(param: KernelParam) -> str:
-    """The parameter's type as a cast: its declaration without the name and restrict qualifiers."""
-    decl = re.sub(r"\b(?:restrict|__restrict__|__restrict)\b", "", param.decl)
+    """The parameter's type as a cast: its declaration (as the helper spells it) without the name and
+    restrict qualifiers."""
+    decl = re.sub(r"\b(?:restrict|__restrict__|__restrict)\b", "", param.signature_decl)
     named = list(re.finditer(rf"\b{re.escape(param.name)}\b", decl))
     if named:
         decl = decl[:named[-1].start()] + decl[named[-1].end():]

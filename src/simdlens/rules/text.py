@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 
 from simdlens.analysis.parse import parse
-from simdlens.core import Language, Point, Span, TextEdit
+from simdlens.analysis.typefacts import describe, fact_assertion
+from simdlens.core import Kernel, Language, ParamRole, Point, Span, TextEdit, TypeFact
 
 _LOOPS = ("for_statement", "while_statement", "do_statement", "for_range_loop")
 
@@ -179,3 +180,47 @@ def enclosing_function_start(source: bytes, span: Span, language: Language) -> t
     # keep a template<> or attribute line attached to its function: insert above the function's line
     line_start = source.rfind(b"\n", 0, start) + 1
     return line_start, source.count(b"\n", 0, line_start)
+
+
+def local_scalar_types(function: str, language: Language, span: tuple[int, int]) -> dict[str, str]:
+    """The declared types of the plain scalars declared inside `function[span[0]:span[1]]` (the loop of
+    a kernel): `{"t": "REAL", "i": "unsigned"}`. A declaration simdlens cannot spell (`auto`, an
+    anonymous struct, a pointer or array declarator) is left out."""
+    data = function.encode("utf-8")
+    lo, hi = len(function[:span[0]].encode("utf-8")), len(function[:span[1]].encode("utf-8"))
+    out: dict[str, str] = {}
+    stack = [parse(data, language).root_node]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= lo or node.start_byte >= hi:
+            continue
+        if node.type == "declaration" and node.start_byte >= lo:
+            type_node = node.child_by_field_name("type")
+            parts = [data[c.start_byte:c.end_byte].decode("utf-8", "replace") for c in node.named_children
+                     if c.type == "type_qualifier" or (type_node is not None and c.id == type_node.id)]
+            type_text = re.sub(r"\b(?:constexpr|static|register)\b\s*", "", " ".join(parts)).strip()
+            if type_node is None or not type_text or "{" in type_text or type_text == "auto":
+                continue
+            for decl in node.children_by_field_name("declarator"):
+                target = decl.child_by_field_name("declarator") if decl.type == "init_declarator" else decl
+                if target is not None and target.type == "identifier":
+                    out[data[target.start_byte:target.end_byte].decode("utf-8", "replace")] = type_text
+            continue
+        stack.extend(node.named_children)
+    return out
+
+
+def edit_guards(facts: tuple[TypeFact, ...], kernel: Kernel, language: Language) -> list[str]:
+    """The facts, as compile-time assertions at the top of the vector block of the user's edit: they
+    cost nothing at run time and stop the build if a type the rewrite relies on changes later
+    (docs/sandbox.md, "Type facts"). Only facts whose expression means the same in the user's scope."""
+    same_name = {p.name for p in kernel.params if not p.source and p.role != ParamRole.RESULT}
+    lines: list[str] = []
+    for fact in facts:
+        if not fact.subject.endswith("[]") and fact.type not in ("float", "double"):
+            continue  # counters and integer scalars: the vector code converts them explicitly
+        head = re.match(r"[A-Za-z_]\w*", fact.expr)
+        if (head is not None and head.group(0) in same_name) or fact.expr.startswith(("((", "*(")):
+            message = f"simdlens: this rewrite needs {fact.subject} to be {describe(fact.type)}"
+            lines += fact_assertion(fact, language, message=message).splitlines()
+    return lines

@@ -308,8 +308,9 @@ class Compiler:
         return f"{self.isolation.path(Mount(build_dir, '/sb'))}/{name}"
 
     async def compile(self, build_dir: Path, source: str, obj: str, language: str, flags: tuple[str, ...],
-                      *, pch: bool = False) -> CompileOutcome:
-        """Compile build_dir/source to build_dir/obj (names relative to the build directory)."""
+                      *, pch: bool = False, mounts: tuple[Mount, ...] = ()) -> CompileOutcome:
+        """Compile build_dir/source to build_dir/obj (names relative to the build directory); `mounts`:
+        the user's source and include directories, read-only, for a kernel built in the user's file context."""
         include: tuple[str, ...] = ()
         if pch:
             header = await self.pch(language, flags)
@@ -318,10 +319,10 @@ class Compiler:
         lang = ("-x", "c++" if language == "cpp" else "c")
         argv = [self.toolchain.driver(language), "-c", *self._quiet(), *lang, *flags, *include,
                 "-o", self.path(build_dir, obj), self.path(build_dir, source)]
-        outcome = await self._run(argv, build_dir)
+        outcome = await self._run(argv, build_dir, mounts)
         if include and not outcome.ok and _PCH_TROUBLE.search(outcome.stderr):  # never blame the candidate
             log.info("precompiled header rejected; compiling without it")
-            return await self.compile(build_dir, source, obj, language, flags)
+            return await self.compile(build_dir, source, obj, language, flags, mounts=mounts)
         return outcome
 
     async def link(self, build_dir: Path, objs: tuple[str, ...], exe: str, language: str, flags: tuple[str, ...]) -> CompileOutcome:
@@ -335,8 +336,8 @@ class Compiler:
             return ("-fno-color-diagnostics", "-fno-caret-diagnostics")
         return ("-fdiagnostics-plain-output", "-fdiagnostics-color=never")
 
-    async def _run(self, argv: list[str], build_dir: Path) -> CompileOutcome:
-        mounts = self._mounts(build_dir, writable=True)
+    async def _run(self, argv: list[str], build_dir: Path, extra: tuple[Mount, ...] = ()) -> CompileOutcome:
+        mounts = (*self._mounts(build_dir, writable=True), *extra)
         result = await self.isolation.run(argv, mounts=mounts, cwd=mounts[0], limits=self.limits)
         log.debug("%s: %.3f s", os.path.basename(argv[-1]) if "-c" in argv else "link " + os.path.basename(argv[argv.index("-o") + 1]), result.wall)
         text = result.stderr.decode(errors="replace")

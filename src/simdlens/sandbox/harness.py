@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 from simdlens.analysis.ir import CType
-from simdlens.core import Candidate, Kernel, KernelParam, ParamRole
+from simdlens.analysis.typefacts import fact_assertion
+from simdlens.core import Candidate, Kernel, KernelParam, ParamRole, TypeFact
 
 ARRAY_ROLES = (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT, ParamRole.RESULT)
 _KIND = {
@@ -126,8 +127,11 @@ def spread_params(kernel: Kernel) -> frozenset[str]:
     )
 
 
-def return_type(kernel: Kernel) -> str:
-    """The kernel's return type as written in its signature, without storage words."""
+def return_type(kernel: Kernel, *, spelled: bool = True) -> str:
+    """The kernel's return type as written in its signature, without storage words (`spelled=False`:
+    simdlens's canonical spelling, for the driver, which does not see the user's file)."""
+    if not spelled:
+        return kernel.return_type.c if kernel.return_type else "void"
     sig = kernel.signature
     idx = re.search(rf"\b{re.escape(kernel.name)}\s*\(", sig)
     text = STORAGE_WORDS.sub("", sig[: idx.start()] if idx else "").strip()
@@ -136,8 +140,31 @@ def return_type(kernel: Kernel) -> str:
     return kernel.return_type.c if kernel.return_type else "void"
 
 
-def _param_list(kernel: Kernel) -> str:
-    return ", ".join(p.decl for p in kernel.params) or "void"
+def _param_list(kernel: Kernel, *, spelled: bool = False) -> str:
+    return ", ".join(p.signature_decl if spelled else p.decl for p in kernel.params) or "void"
+
+
+# --------------------------------------------------------------------------------------------------
+# Type facts: what simdlens assumes about types, asserted at compile time
+# --------------------------------------------------------------------------------------------------
+
+def facts_of(kernel: Kernel) -> tuple[TypeFact, ...]:
+    """What the harness itself assumes (element kinds and sizes of every parameter): the kernel's facts."""
+    return kernel.type_facts
+
+
+def facts_function(kernel: Kernel, facts: tuple[TypeFact, ...], language: str) -> str:
+    """A never-called function with the kernel's parameters whose body asserts `facts`."""
+    if not facts:
+        return ""
+    lines = ['#line 1 "simdlens-type-facts"']
+    if language == "cpp":
+        lines.append("#include <type_traits>")
+    lines.append(f"__attribute__((unused)) static void simdlens_type_facts({_param_list(kernel, spelled=True)}) {{")
+    for fact in dict.fromkeys(facts):
+        lines += [f"    {line}" for line in fact_assertion(fact, language, literal_types=True).splitlines()]
+    lines.append("}")
+    return "\n".join(lines)
 
 
 def array_pairs(kernel: Kernel) -> tuple[tuple[int, int], ...]:
@@ -168,15 +195,29 @@ def validate(kernel: Kernel) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str = "", vector: bool = False) -> str:
-    """A TU defining `symbol` (C linkage) that behaves like `function` (kernel's signature)."""
+def context_source(kernel: Kernel) -> str:
+    """What a variant TU starts with: the user's file context followed by the standard headers the
+    synthesised preamble names (never its copies of the user's macros and typedefs); or, without a
+    context, the synthesised preamble."""
+    if kernel.context is None:
+        return kernel.preamble.rstrip()
+    headers = [line for line in kernel.preamble.splitlines()
+               if line.startswith("#include") and "stdbool" not in line]  # <stdbool.h> would redefine a user's `bool`
+    return kernel.context.text() + "\n".join(headers)
+
+
+def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str = "", vector: bool = False,
+                   facts: tuple[TypeFact, ...] = ()) -> str:
+    """A TU defining `symbol` (C linkage) that behaves like `function` (kernel's signature), after the
+    user's file context (`Kernel.context`, when set) or the synthesised preamble, asserting the
+    kernel's type facts and `facts`."""
     cpp = kernel.language == "cpp"
     ret = return_type(kernel)
     args = ", ".join(p.name for p in kernel.params)
     call = f"{symbol}_impl({args})"
     body = f"{call};" if ret == "void" else f"return {call};"
     linkage = 'extern "C" ' if cpp else ""
-    parts = [kernel.preamble.rstrip(), ""]
+    parts = [context_source(kernel), ""]
     if vector:
         parts += ["#include <immintrin.h>"]
     if support.strip():
@@ -185,10 +226,11 @@ def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str =
         f"#define {kernel.name} {symbol}_impl",
         '#line 1 "function"',
         function.rstrip(),
+        facts_function(kernel, (*facts_of(kernel), *facts), kernel.language),
         '#line 1 "simdlens-wrapper"',
         f"#undef {kernel.name}",
-        f"{linkage}{ret} {symbol}({_param_list(kernel)});",
-        f"{ret} {symbol}({_param_list(kernel)}) {{ {body} }}",
+        f"{linkage}{ret} {symbol}({_param_list(kernel, spelled=True)});",
+        f"{ret} {symbol}({_param_list(kernel, spelled=True)}) {{ {body} }}",
         "",
     ]
     return "\n".join(parts)
@@ -207,7 +249,7 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     """The driver TU calling `variants` (symbols; check: (reference, candidate); bench: several)."""
     validate(kernel)
     cpp = kernel.language == "cpp"
-    ret = return_type(kernel)
+    ret = return_type(kernel, spelled=False)  # the driver does not see the user's file: canonical types
     footprint = {f.param: f for f in kernel.footprints}
     position = {p.name: i for i, p in enumerate(kernel.params)}
     scalars = [(i, p) for i, p in enumerate(kernel.params) if p.role not in ARRAY_ROLES]

@@ -16,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import re
 import signal
+import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from simdlens.analysis.typefacts import type_fact_failure
 from simdlens.compile_db import CompileFlags
 from simdlens.config import Settings
 from simdlens.core import Candidate, CandidateResult, Counterexample, Kernel, Measurement, Status, Verdict
@@ -42,6 +45,9 @@ from simdlens.sandbox.isolate import INSTALL_HINT, Isolation, Limits, Mount, Run
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, str], None]  # (stage, message)
+# Every variant object carries its own copy of the user's file context, so a function or variable the
+# file defines (not `static`) is defined in each: the copies are identical, the linker keeps one.
+SHARED_CONTEXT = ("-Wl,--allow-multiple-definition",)
 
 
 @dataclass
@@ -86,6 +92,8 @@ class KernelBuild:
     # A build is not a verdict: these only say the objects exist (a failure is a REJECTED verdict instead).
     check_built: bool = False  # the reference and the check driver
     bench_built: bool = False  # the three baselines
+    # Which context the reference was built in, said in the verdicts ("" = the user's file context).
+    context_note: str = ""
 
     @property
     def compiler(self) -> Compiler:
@@ -97,10 +105,39 @@ class KernelBuild:
         return language_flags(self.kernel.language, self.user)
 
     def user_flags(self) -> tuple[str, ...]:
-        return (*self.lang, *self.user.user_args())
+        return (*self.lang, *self.user.user_args(), *self.context_flags())
 
     def _non_opt(self) -> tuple[str, ...]:
-        return (*self.lang, *self.user.flags, *self.user.define_args())
+        return (*self.lang, *self.user.flags, *self.user.define_args(), *self.context_flags())
+
+    def _user_dirs(self) -> tuple[str, ...]:
+        if self.kernel.context is None:
+            return ()
+        here = os.path.dirname(os.path.abspath(self.kernel.context.path)) if self.kernel.context.path else ""
+        dirs = (here, *self.user.include_dirs) if here else self.user.include_dirs
+        return tuple(d for d in dict.fromkeys(dirs) if os.path.isdir(d) and self._reachable(d))
+
+    def _reachable(self, directory: str) -> bool:
+        """Whether the sandbox's compiler can read `directory` (as root it runs as an unprivileged uid,
+        which a 0700 directory on the way keeps out)."""
+        if not self.env.isolation.sandboxed or not getattr(self.env.isolation, "drop_uid", False):
+            return True
+        path = Path(directory)
+        try:
+            return bool(path.stat().st_mode & stat.S_IROTH) and all(
+                p.stat().st_mode & stat.S_IXOTH for p in (path, *path.parents))
+        except OSError:
+            return False
+
+    def context_flags(self) -> tuple[str, ...]:
+        """Where the user's file finds its own headers: its directory (`"..."`) and its -I directories."""
+        dirs = self._user_dirs()
+        here = dirs[0] if dirs and self.kernel.context is not None and self.kernel.context.path else ""
+        return (*(("-iquote", here) if here else ()), *(f"-I{d}" for d in dirs if d != here))
+
+    def mounts(self) -> tuple[Mount, ...]:
+        """The user's source and include directories, read-only at the same path (compiles only)."""
+        return tuple(Mount(Path(d), d) for d in self._user_dirs())
 
     def write(self, name: str, text: str) -> None:
         (self.directory / name).write_text(text, encoding="utf-8")
@@ -117,24 +154,56 @@ class KernelBuild:
             return None
 
     async def _build_check(self) -> Verdict | None:
+        """Build the reference in the user's file context; when that context does not build here (a
+        header the sandbox cannot see, a file that does not compile on its own), fall back to the
+        synthesised preamble, whose kernel asserts the same type facts. A misread type never falls back."""
+        kernel = self.kernel
+        here = os.path.dirname(os.path.abspath(kernel.context.path)) if kernel.context and kernel.context.path else ""
+        if kernel.context is not None and here and not self._reachable(here):
+            self.kernel = kernel = replace(kernel, context=None)
+            self.context_note = ("reference built from simdlens's reading of your declarations, not in your file "
+                                 f"(the sandbox's unprivileged user cannot read {here})")
+        if kernel.context is not None:
+            self.kernel = replace(kernel, language=kernel.context.language)
+            failure, why = await self._build_check_in_context()
+            if failure is None:
+                self.context_note = ""
+                return None
+            if why is None or "time limit" in why:  # a type fact or the harness (the same in any context), or load
+                return failure
+            log.info("kernel %s: the user's file context does not build (%s); using the synthesised preamble",
+                     kernel.loop_id, why)
+            self.kernel = replace(kernel, context=None)
+            self.context_note = (f"reference built from simdlens's reading of your declarations, not in your file "
+                                 f"(it does not compile on its own here: {why})")
+        failure, _ = await self._build_check_in_context()
+        return failure
+
+    async def _build_check_in_context(self) -> tuple[Verdict | None, str | None]:
+        """(None, None) when built; else (the verdict, why the context failed when another may work)."""
         try:
             self.write("ref_check.c", harness.variant_source(self.kernel, "sl_ref", self.kernel.source))
             self.write("driver_check.c", harness.driver_source(self.kernel, ("sl_ref", "sl_cand")))
         except harness.KernelNotTestable as exc:
-            return Verdict(Status.REJECTED, f"the harness cannot test this kernel: {exc}")
+            return Verdict(Status.REJECTED, f"the harness cannot test this kernel: {exc}"), None
         # The original gets the candidate's sanitizers too: its own UB (a misaligned load, say) must
         # show up while it runs (blamed on the kernel), not first in a candidate that kept its loop.
         ref_flags = (*self.user_flags(), "-fwrapv", *ASAN_CANDIDATE)
         ref, driver = await asyncio.gather(
-            self.compiler.compile(self.directory, "ref_check.c", "ref_check.o", self.kernel.language, ref_flags),
+            self.compiler.compile(self.directory, "ref_check.c", "ref_check.o", self.kernel.language, ref_flags,
+                                  mounts=self.mounts()),
             self.compiler.compile(self.directory, "driver_check.c", "driver_check.o", self.kernel.language,
                                   (*self.lang, *self.user.define_args(), "-O0", *ASAN_REF)),  # compile time matters more
         )
+        misread = type_fact_failure(ref.diagnostics)
+        if misread is not None:
+            return Verdict(Status.REJECTED, f"cannot verify: {misread}", diagnostics=ref.diagnostics), None
         for what, outcome in (("the original loop", ref), ("the test driver", driver)):
             if not outcome.ok:
                 first = outcome.diagnostics[0].message if outcome.diagnostics else outcome.stderr[-300:]
-                return Verdict(Status.REJECTED, f"{what} does not compile in the sandbox: {first}")
-        return None
+                return (Verdict(Status.REJECTED, f"{what} does not compile in the sandbox: {first}"),
+                        first if outcome is ref else None)
+        return None, None
 
     async def ensure_bench(self) -> str | None:
         """The three baseline builds of the reference, once per kernel: None when built, else why not."""
@@ -156,7 +225,8 @@ class KernelBuild:
         jobs = []
         for name, flags in variants.items():
             self.write(f"ref_{name}.c", harness.variant_source(self.kernel, f"sl_ref_{name}", self.kernel.source))
-            jobs.append(self.compiler.compile(self.directory, f"ref_{name}.c", f"ref_{name}.o", self.kernel.language, flags))
+            jobs.append(self.compiler.compile(self.directory, f"ref_{name}.c", f"ref_{name}.o", self.kernel.language, flags,
+                                              mounts=self.mounts()))
         for outcome in await asyncio.gather(*jobs):
             if not outcome.ok:
                 return f"baseline build failed: {outcome.diagnostics[0].message if outcome.diagnostics else ''}"
@@ -169,8 +239,12 @@ class KernelRun:
     def __init__(self, build: KernelBuild, progress: ProgressFn | None = None) -> None:
         self.build = build
         self.env = build.env
-        self.kernel = build.kernel
         self.progress = progress or (lambda stage, message: None)
+
+    @property
+    def kernel(self) -> Kernel:
+        """The kernel as built: in the user's file context, or (fallback) with the synthesised preamble."""
+        return self.build.kernel
 
     def _isa_flags(self, candidate: Candidate) -> tuple[str, ...]:
         """ISA flags, plus -ffp-contract=off unless contraction is allowed: gcc contracts a*b+c (also
@@ -213,6 +287,10 @@ class KernelRun:
             v = verdicts[i]
             if i in notes:
                 v = Verdict(v.status, f"{v.detail}; {notes[i]}".strip("; "), v.counterexample, v.diagnostics)
+            if i in pending and self.build.context_note:  # say which reference the verdict is about
+                v = Verdict(v.status, f"{v.detail} ({self.build.context_note})", v.counterexample, v.diagnostics)
+            elif v.status == Status.VERIFIED and self.kernel.context is not None:
+                v = Verdict(v.status, f"{v.detail}, built in your file's context", v.counterexample, v.diagnostics)
             results.append(CandidateResult(candidate=c, verdict=v, measurement=measurements.get(winners.index(i)) if i in winners else None))
         return tuple(results)
 
@@ -233,10 +311,15 @@ class KernelRun:
     async def check(self, candidate: Candidate, *, quick: bool) -> Verdict:
         build, kernel = self.build, self.kernel
         sym = _symbol(candidate)
-        self.build.write(f"{sym}_check.c", harness.variant_source(kernel, sym, candidate.function, support=candidate.support, vector=True))
+        self.build.write(f"{sym}_check.c", harness.variant_source(kernel, sym, candidate.function, support=candidate.support,
+                                                                  vector=True, facts=candidate.type_facts))
         flags = (*build.user_flags(), *self._isa_flags(candidate), "-fwrapv", *ASAN_CANDIDATE)
-        outcome = await build.compiler.compile(build.directory, f"{sym}_check.c", f"{sym}_check.o", kernel.language, flags, pch=True)
+        outcome = await build.compiler.compile(build.directory, f"{sym}_check.c", f"{sym}_check.o", kernel.language, flags, pch=True,
+                                               mounts=build.mounts())
         if not outcome.ok:
+            misread = type_fact_failure(outcome.diagnostics)
+            if misread is not None:
+                return Verdict(Status.COMPILE_ERROR, misread, diagnostics=outcome.diagnostics)
             first = outcome.diagnostics[0]
             where = f"line {first.line}: " if first.line else ""
             return Verdict(Status.COMPILE_ERROR, f"{where}{first.message}", diagnostics=outcome.diagnostics)
@@ -245,7 +328,7 @@ class KernelRun:
             return Verdict(Status.UNSUPPORTED_CPU, f"compiled, not run: this CPU lacks {', '.join(sorted(missing))}")
         exe = f"check_{candidate.key}"
         link = await build.compiler.link(build.directory, ("driver_check.o", "ref_check.o", f"{sym}_check.o"), exe,
-                                         kernel.language, (*ASAN_CANDIDATE, f"-Wl,--defsym=sl_cand={sym}"))
+                                         kernel.language, (*ASAN_CANDIDATE, f"-Wl,--defsym=sl_cand={sym}", *SHARED_CONTEXT))
         if not link.ok:
             first = link.diagnostics[0]
             return Verdict(Status.COMPILE_ERROR, first.message, diagnostics=link.diagnostics)
@@ -266,7 +349,8 @@ class KernelRun:
         syms = [_symbol(c) for c in candidates]
         for c, sym in zip(candidates, syms, strict=True):
             flags = (*build.user_flags(), *self._isa_flags(c), *ALIGN_FLAGS)
-            outcome = await build.compiler.compile(build.directory, f"{sym}_check.c", f"{sym}_bench.o", kernel.language, flags, pch=True)
+            outcome = await build.compiler.compile(build.directory, f"{sym}_check.c", f"{sym}_bench.o", kernel.language, flags, pch=True,
+                                                   mounts=build.mounts())
             if not outcome.ok:
                 return {}, "not timed: the benchmark build failed"
         variants = ("sl_ref_scalar", "sl_ref_user", "sl_ref_native", *syms)
@@ -276,7 +360,7 @@ class KernelRun:
                                               (*build.lang, *build.user.define_args(), "-O2", *ALIGN_FLAGS))
         objs = (f"driver_bench_{tag}.o", "ref_scalar.o", "ref_user.o", "ref_native.o", *(f"{s}_bench.o" for s in syms))
         exe = f"bench_{tag}"
-        link = await build.compiler.link(build.directory, objs, exe, kernel.language, ()) if driver.ok else driver
+        link = await build.compiler.link(build.directory, objs, exe, kernel.language, SHARED_CONTEXT) if driver.ok else driver
         if not link.ok:
             return {}, "not timed: the benchmark build failed"
         settings = self.env.settings.bench

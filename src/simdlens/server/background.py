@@ -500,7 +500,10 @@ class Background:
             kernel = await asyncio.get_running_loop().run_in_executor(
                 self._ls.thread_pool, full.kernels.get, job.loop_id) if full and analysis else None
             if analysis is None or kernel is None:
-                note = "no stand-alone kernel could be extracted for this loop"
+                from simdlens.analysis import why_no_kernel
+
+                note = "kernel: " + (why_no_kernel(full.kernels, job.loop_id) if full and analysis
+                                     else "no stand-alone kernel could be extracted for this loop")
                 self._update_loop(job.uri, job.loop_id, lambda s: LoopState(
                     dataclasses.replace(s.report, notes=(note,)), LoopStatus.DONE, "", s.isa))
                 return

@@ -147,6 +147,13 @@ class _Chain(Mapping[str, Kernel]):
     def __len__(self) -> int:
         return sum(len(part) for part in self._parts)
 
+    def reason(self, loop_id: str) -> str:
+        """Why no part has a kernel for the loop (the part that judged it says)."""
+        from simdlens.analysis import why_no_kernel
+
+        reasons = [why_no_kernel(part, loop_id) for part in self._parts if loop_id not in part]
+        return next((r for r in reasons if r != "the loop is not vectorizable"), reasons[0] if reasons else "")
+
 
 class PipelineEngine:
     def __init__(self, use_cache: bool = True) -> None:
