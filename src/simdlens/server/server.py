@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import unquote, urlparse
 
+import cattrs
+from cattrs.v import format_exception
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
 
 from simdlens import __version__
 from simdlens.analysis.parse import language_for
@@ -66,6 +69,41 @@ class DocumentsOwnProtocol(LanguageServerProtocol):
         handler = self.fm.features.get(method)
         if handler is not None:
             yield handler, (params,), None
+
+    # pygls answers nothing to a request whose params do not fit the protocol (a `character` beyond
+    # 2^31-1, a line of -1, a missing field): it logs a traceback and the client waits forever.
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """A message from the client as lsprotocol's type; a request or notification whose params do not
+        fit gets a one-line log, and a request its JSON-RPC error (-32602 InvalidParams)."""
+        if not (isinstance(data, dict) and "jsonrpc" in data and isinstance(data.get("method"), str)
+                and "error" not in data):
+            return super().structure_message(data)
+        method = data["method"]
+        kind = self.get_message_type(method) or (JsonRPCRequestMessage if "id" in data else JsonRPCNotification)
+        try:
+            return self._converter.structure(data, kind)
+        except Exception as exc:
+            why = "; ".join(cattrs.transform_error(exc, format_exception=_why_invalid)) \
+                if isinstance(exc, cattrs.ClassValidationError) else str(exc)
+            why = " ".join(why.split())[:300]
+            if "id" not in data:
+                log.warning("ignored %s: invalid params: %s", method, why)
+                return _ANSWERED
+            log.warning("%s request %s: invalid params: %s", method, data["id"], why)
+            self._send_response(data["id"], None, types.ResponseError(
+                code=types.ErrorCodes.InvalidParams, message=f"invalid params: {why}"))
+            return _ANSWERED
+
+    def handle_message(self, message: Any) -> None:
+        if message is not _ANSWERED:
+            super().handle_message(message)
+
+
+def _why_invalid(exc: BaseException, kind: type | None) -> str:
+    return str(exc) if type(exc) is ValueError and str(exc) else format_exception(exc, kind)
+
+
+_ANSWERED = object()  # a malformed message, already answered (or dropped) by `structure_message`
 
 
 class SimdlensServer(LanguageServer):
@@ -215,8 +253,11 @@ class ClientLogHandler(logging.Handler):
 
 
 def path_of(uri: str) -> str:
+    """The file path of a document URI. A NUL byte names no file (and makes every file call raise):
+    `%00` stays as written."""
     parsed = urlparse(uri)
-    return unquote(parsed.path) if parsed.scheme in ("file", "") else unquote(parsed.path or uri)
+    path = unquote(parsed.path) if parsed.scheme in ("file", "") else unquote(parsed.path or uri)
+    return path.replace("\x00", "%00")
 
 
 def guarded(default: Callable[[], Any]) -> Callable[[F], F]:
