@@ -24,7 +24,7 @@ from simdlens.core import Analysis, Kernel, Language, LoopRole, LoopSite, LoopVe
 log = logging.getLogger(__name__)
 
 TOO_DEEP = "the loop is too deeply nested to analyse"
-GIL_SLICE_S = 0.005  # the longest the analysis of a file holds the GIL without a pause (as Python's switch interval)
+GIL_SLICE_S = 0.002  # the longest the analysis of a file holds the GIL without a pause
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from simdlens.server.state import DocumentSnapshot
 
 log = logging.getLogger("simdlens.server")
 
+SWITCH_INTERVAL_S = 0.0005  # how long the event loop waits at most for a busy worker thread's GIL
 DIAGNOSTICS_KEPT = 2  # documents whose last diagnostics are kept for reuse (those being verified, mostly)
 
 T = TypeVar("T")
@@ -460,6 +461,9 @@ def main(args: argparse.Namespace | None = None) -> int:
                                     enabled=not getattr(args, "no_bench", False))
         base = base.replace(bench=bench)
     use_cache = not getattr(args, "no_cache", False)
+    # Analyses run in threads and hold the GIL between pauses; the event loop, back from reading a
+    # request, waits for it up to the switch interval each time (5 ms by default, several per request).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="simdlens: %(levelname)s: %(message)s")
     from simdlens.server.engine import PipelineEngine
