@@ -21,8 +21,8 @@ its own induction variable also favours the outer level).
 
 Ids: `loop_id` is a short sha256 of the loop's identity text (comments dropped, whitespace removed
 except where two tokens would join: layout-insensitive, token-exact), the enclosing function's name
-and the occurrence index among identical loops in that function. A loop longer than 2 KB that holds
-other loops stands for them by a digest of their identity texts (so deep nests cost linear time). Moving or reformatting a loop keeps
+and the occurrence index among identical loops in that function. A loop holding 8 loops or more stands for
+its inner loops by a digest of their identity texts (so deep nests cost linear time, not quadratic). Moving or reformatting a loop keeps
 its id; editing any token of it (or of a loop inside it) changes it.
 """
 
@@ -54,8 +54,8 @@ _DECLARATOR_WRAPPERS = frozenset({
     "attributed_declarator",
 })
 log = logging.getLogger(__name__)
-# A loop longer than this holding other loops gets a composite identity text (`_composite_identity`).
-COMPOSITE_IDENTITY_BYTES = 2048
+# A loop holding this many loops or more gets a composite identity text (`_composite_identity`).
+COMPOSITE_IDENTITY_LOOPS = 8
 SHORT_TRIP_COUNT = 8  # an inner loop running fewer times than this is too short to vectorize on its own
 
 # Loops are found from their keywords: a regex finds `for`/`while`/`do` in the text, tree-sitter says
@@ -222,10 +222,12 @@ def scan_loops(
     # Inner loops first: a big loop's identity text is built from its inner loops' (nested loops
     # would otherwise cost time and memory quadratic in their depth, each holding all the others' text).
     texts: list[bytes] = [b""] * len(nodes)
+    inside = [0] * len(nodes)  # loops nested in each, at any depth (layout-insensitive, unlike its length)
     for i in range(len(nodes) - 1, -1, -1):
         node = nodes[i]
         s, e = node.start_byte, node.end_byte
-        if children[i] and e - s > COMPOSITE_IDENTITY_BYTES:
+        inside[i] = sum(1 + inside[k] for k in children[i])
+        if inside[i] >= COMPOSITE_IDENTITY_LOOPS:
             texts[i] = _composite_identity(source, s, e, [(nodes[k].start_byte, nodes[k].end_byte, texts[k])
                                                            for k in children[i]])
         else:

@@ -160,10 +160,14 @@ class LineIndex:
             return self.byte_to_lsp(len(self.source), encoding)
         line = max(0, line)
         start = self._starts[line]
+        if self._lsp_starts is not self._starts:  # the row may hold several LSP lines: go through its byte
+            end = self._starts[line + 1] - 1 if line + 1 < len(self._starts) else len(self.source)
+            byte = min(start + max(0, column), end)
+            if 0 < byte < len(self.source) and self.source[byte - 1 : byte + 1] == b"\r\n":
+                byte -= 1  # not between the halves of a line ending
+            return self._byte_to_lsp(byte, encoding)
         end = self._line_end(line)
         byte = min(start + max(0, column), end)
-        if self._lsp_starts is not self._starts:
-            return self._byte_to_lsp(byte, encoding)
         return line, _units(self.source[start:byte], encoding)
 
     def byte_to_lsp(self, offset: int, encoding: Encoding = "utf-16") -> LspPosition:
