@@ -5,6 +5,7 @@ crashes. Time bounds are in benchmarks/ (analysis_speed.py, lsp_latency.py --nes
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -97,7 +98,7 @@ def test_every_loop_of_a_deep_nest_is_found_with_its_depth_and_parent() -> None:
     assert [s.role for s in sites] == [LoopRole.OUTER] * (n - 1) + [LoopRole.INNERMOST]
     assert all(s.function == "f" for s in sites)
     assert len({s.loop_id for s in sites}) == n
-    for outer, inner in zip(sites, sites[1:], strict=False):
+    for outer, inner in itertools.pairwise(sites):
         assert outer.span.contains(inner.span)
 
 
