@@ -276,6 +276,7 @@ class _Where(NamedTuple):
 
 
 _OUTSIDE = _Where(None, None, -1, 0)
+_CONTEXT_TYPES = frozenset({*_LOOP_KINDS, *_FUNCTION_TYPES, "ERROR"})  # the nodes `_inside` changes anything for
 
 
 def _walk_to_loops(tree: tree_sitter.Tree, keywords: list[tuple[int, int]]) -> tuple[list[tree_sitter.Node], list[_Where]]:
@@ -291,21 +292,25 @@ def _walk_to_loops(tree: tree_sitter.Tree, keywords: list[tuple[int, int]]) -> t
     # (None below an ERROR node: that depends on the child).
     path: list[tuple[tree_sitter.Node, _Where | None, _Where | None]] = [
         (root, None, _inside(root, _OUTSIDE, index_of, names))]
+    ends = [root.end_byte]  # of the nodes on the path: each holds the previous keyword, so starts before this one
     nodes: list[tree_sitter.Node] = []
     wheres: list[_Where] = []
     for start, end in keywords:
-        while len(path) > 1 and not (path[-1][0].start_byte <= start and end <= path[-1][0].end_byte):
+        while len(path) > 1 and end > ends[-1]:
             cursor.goto_parent()
             path.pop()
+            ends.pop()
         while cursor.goto_first_child_for_byte(start) is not None:  # down to the smallest node holding the keyword
             child = cursor.node
-            if child is None or not (child.start_byte <= start and end <= child.end_byte):
+            child_end = child.end_byte if child is not None else -1
+            if child is None or child.start_byte > start or end > child_end:
                 cursor.goto_parent()
                 break
             inner = path[-1][2]
             # Below an ERROR node, its child is the body of a function whose header was lost, if any.
             here = _Where(_recover_function_name(child), False, -1, 0) if inner is None else inner
-            path.append((child, here, _inside(child, here, index_of, names)))
+            path.append((child, here, _inside(child, here, index_of, names) if child.type in _CONTEXT_TYPES else here))
+            ends.append(child_end)
         if len(path) < 2:
             continue
         loop, where, _ = path[-2]  # the keyword token's parent: a loop statement when it starts there
