@@ -141,3 +141,18 @@ def test_nesting_that_overflowed_the_compiled_build_is_refused_in_a_live_process
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
     answer = json.loads(done.stdout)
     assert TOO_DEEP in answer["reasons"], answer
+
+
+def test_an_edit_deep_inside_nested_braces_updates_the_document() -> None:
+    """Finding the function around an edit walked up `parent` from the edit: minutes at this depth."""
+    from simdlens.analysis.document import SourceDocument
+
+    source = hostile("braces", 20_000).encode()
+    doc = SourceDocument(source, "deep.c", "c")
+    (before,) = doc.loop_ids
+    at = source.index(b"a[i] = 0;")
+    changed = doc.apply_edit(at, at + 1, b"b")
+    (after,) = doc.loop_ids
+    assert after != before
+    assert changed.changed == (after,) and changed.previous == (before,)
+    assert doc.sites[0].function == "f"

@@ -363,14 +363,9 @@ def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, 
     (see `loops`), so the unit after the region is included too when it may be such a block.
     """
     node = root.descendant_for_byte_range(start, end)
-    outermost: tree_sitter.Node | None = None
-    while node is not None and node.parent is not None:
-        if node.type in _FUNCTION_TYPES:
-            outermost = node
-        node = node.parent
+    outermost, parent = _outermost_function(root, node) if node is not None else (None, None)
     if outermost is not None:
         hi = outermost.end_byte
-        parent = outermost.parent
         if parent is not None and parent.type == "ERROR":
             following = outermost.next_sibling
             if following is not None:
@@ -386,6 +381,38 @@ def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, 
         if child.start_byte > end:
             break  # the first unit after the edit: included (see above)
     return lo, hi, False
+
+
+def _outermost_function(root: tree_sitter.Node, node: tree_sitter.Node,
+                        ) -> tuple[tree_sitter.Node | None, tree_sitter.Node | None]:
+    """The outermost function (definition or lambda) around `node`, and its parent. Found walking down
+    from the root (the first one met), not up `node.parent`: tree-sitter finds a parent by walking down
+    from the root, so walking up from deep in a hostile file (50,000 nested braces) took minutes."""
+    cursor = root.walk()
+    above = root
+    s, e = node.start_byte, node.end_byte
+    while True:
+        here = cursor.node
+        if here is None:
+            break
+        if here.id == node.id:
+            return (node, above) if node.type in _FUNCTION_TYPES and node.id != root.id else (None, None)
+        if here.type in _FUNCTION_TYPES and here.id != root.id:
+            return here, above
+        if cursor.goto_first_child_for_byte(s) is None:
+            break
+        child = cursor.node
+        if child is None or child.start_byte > s or e > child.end_byte:
+            break
+        above = here
+    # Not on the way down (a zero-width node at a child's edge): the slow way up.
+    outermost: tree_sitter.Node | None = None
+    walk: tree_sitter.Node | None = node
+    while walk is not None and walk.parent is not None:
+        if walk.type in _FUNCTION_TYPES:
+            outermost = walk
+        walk = walk.parent
+    return outermost, outermost.parent if outermost is not None else None
 
 
 def _diff(old: list[LoopSite], new: list[LoopSite], context_changed: bool) -> ChangedLoops:
