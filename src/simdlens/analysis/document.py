@@ -25,6 +25,7 @@ document per thread or lock around edits.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -385,34 +386,34 @@ def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, 
 
 def _outermost_function(root: tree_sitter.Node, node: tree_sitter.Node,
                         ) -> tuple[tree_sitter.Node | None, tree_sitter.Node | None]:
-    """The outermost function (definition or lambda) around `node`, and its parent. Found walking down
-    from the root (the first one met), not up `node.parent`: tree-sitter finds a parent by walking down
-    from the root, so walking up from deep in a hostile file (50,000 nested braces) took minutes."""
-    cursor = root.walk()
-    above = root
-    s, e = node.start_byte, node.end_byte
-    while True:
-        here = cursor.node
-        if here is None:
-            break
-        if here.id == node.id:
-            return (node, above) if node.type in _FUNCTION_TYPES and node.id != root.id else (None, None)
-        if here.type in _FUNCTION_TYPES and here.id != root.id:
+    """The outermost function (definition or lambda) around `node` (itself included), and its parent."""
+    path = path_to(root, node)
+    for above, here in itertools.pairwise(path):
+        if here.type in _FUNCTION_TYPES:
             return here, above
+    return None, None
+
+
+def path_to(root: tree_sitter.Node, node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The nodes from `root` down to `node` (both included), found walking down from the root: linear
+    in depth. Walking up `node.parent` is not (tree-sitter finds a parent by walking down from the
+    root): from 50,000 nested braces it took minutes."""
+    cursor = root.walk()
+    path = [root]
+    s, e = node.start_byte, node.end_byte
+    while path[-1].id != node.id:
         if cursor.goto_first_child_for_byte(s) is None:
             break
         child = cursor.node
         if child is None or child.start_byte > s or e > child.end_byte:
             break
-        above = here
-    # Not on the way down (a zero-width node at a child's edge): the slow way up.
-    outermost: tree_sitter.Node | None = None
-    walk: tree_sitter.Node | None = node
-    while walk is not None and walk.parent is not None:
-        if walk.type in _FUNCTION_TYPES:
-            outermost = walk
-        walk = walk.parent
-    return outermost, outermost.parent if outermost is not None else None
+        path.append(child)
+    if path[-1].id == node.id:
+        return path
+    up = [node]  # not on the way down (a zero-width node at a child's edge): the slow way up
+    while (parent := up[-1].parent) is not None:
+        up.append(parent)
+    return up[::-1]
 
 
 def _diff(old: list[LoopSite], new: list[LoopSite], context_changed: bool) -> ChangedLoops:
