@@ -13,11 +13,17 @@ Each figure is the median over several runs, with the min..max spread. Goals (is
 full <= 150 ms, re-analysis <= 20 ms on the project's 2-core machine.
 
     .venv/bin/python benchmarks/analysis_speed.py [--runs 9] [--lines 10000] [--write FILE]
+    .venv/bin/python benchmarks/analysis_speed.py --hostile [--runs 3]
+
+`--hostile` times hostile files instead (issue 17): N nested `for` loops for growing N (the loop
+search must stay linear in depth: time / N should not grow with N), and the deep-nesting inputs that
+crashed the compiled build (each must end with "too deeply nested", quickly).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import os
@@ -178,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--lines", type=int, default=10_000)
     ap.add_argument("--write", help="also write the generated file here")
+    ap.add_argument("--hostile", action="store_true", help="time deep nesting instead (issue 17)")
     args = ap.parse_args(argv)
+    if args.hostile:
+        return hostile(args.runs)
     # The analyser logs each loop it fails on; count those (below) instead of flooding the table.
     logging.getLogger("simdlens").addHandler(logging.NullHandler())
     logging.getLogger("simdlens").propagate = False
@@ -279,6 +288,43 @@ def main(argv: list[str] | None = None) -> int:
         cpu = statistics.median(c for _w, c in samples)
         verdict = "" if goal is None else (f"<= {goal:.0f} ms  " + ("ok" if med <= goal else "MISSED"))
         print(f"{name:<34} {med:>10.1f} {min(wall):>8.1f} {max(wall):>8.1f} {cpu:>8.1f}  {verdict}")
+    return 0
+
+
+def hostile(runs: int) -> int:
+    """find_loops and analyze_file on nests of N loops, and on the inputs that crashed the compiled build."""
+    from simdlens._native import HOT_PATH
+    from simdlens.analysis import analyze_file
+
+    logging.getLogger("simdlens").addHandler(logging.NullHandler())
+    logging.getLogger("simdlens").propagate = False
+    load_before = os.getloadavg()[0]
+    print(f"analysis hot path: {HOT_PATH.why}")
+    print(f"{'input':<40} {'find_loops ms':>14} {'per loop us':>12} {'analyze_file ms':>16}  verdict")
+    for n in (500, 1000, 2000, 4000):
+        source = ("void f(float *a, int n) {\n" + "for (int i = 0; i < n; i++)\n" * n + "a[0] += 1;\n}\n").encode()
+        tree = parse(source, "c")
+        found = statistics.median(w for w, _c in _time(functools.partial(find_loops, tree, source, "n.c", "c"), runs))
+        whole = statistics.median(w for w, _c in _time(functools.partial(analyze_file, source, "n.c", "c"), runs))
+        print(f"{f'{n} nested for loops':<40} {found:>14.1f} {1000 * found / n:>12.1f} {whole:>16.1f}")
+    deep = {
+        "35,000-term sum": "void f(float *a, float *b, int n) { for (int i = 0; i < n; i++) a[i] = "
+                           + " + ".join(["b[i]"] * 35_000) + "; }\n",
+        "50,000 nested braces": "void f(float *a, int n) { for (int i = 0; i < n; i++) " + "{" * 50_000
+                                + "a[i] = 0;" + "}" * 50_000 + " }\n",
+        "20,000 nested ifs": "void f(float *a, int n) { for (int i = 0; i < n; i++) { " + "if (a[i] > 0) " * 20_000
+                             + "a[i] = 0; } }\n",
+        "50,000 casts": "void f(float *a, int n) { for (int i = 0; i < n; i++) a[i] = " + "(float)" * 50_000
+                        + "a[i]; }\n",
+    }
+    for name, text in deep.items():
+        source = text.encode()
+        result = analyze_file(source, "deep.c", "c")
+        whole = statistics.median(w for w, _c in _time(functools.partial(analyze_file, source, "deep.c", "c"), runs))
+        reasons = "; ".join(r.message for a in result.analyses for r in a.reasons)
+        print(f"{name:<40} {'':>14} {'':>12} {whole:>16.1f}  {reasons[:60]}")
+    print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs; "
+          f"median of {runs} runs")
     return 0
 
 

@@ -16,6 +16,13 @@ snapshots); verification runs in the background and never sits on these paths. G
 first diagnostics <= 200 ms, hover and codeAction p95 <= 30 ms, RSS <= 250 MB.
 
     .venv/bin/python benchmarks/lsp_latency.py [--lines 10000] [--requests 200] [--files 50] [--lazy-lenses]
+
+Two more modes measure answers while the server is busy (issue 17: "the editor never waits"):
+
+    --while-verifying   the file opens with verifyOn "open" (quick benchmarks): hover and codeAction
+                        p50 / p95 while the background verifies its loops (compiles, tests, times them)
+    --nested N          a file of N nested `for` loops: how long the first hover, sent right after
+                        didOpen, waits while the analysis runs, and the analysis time itself
 """
 
 from __future__ import annotations
@@ -76,13 +83,22 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run(lines: int, requests: int, files: int, lazy_lenses: bool = False) -> dict[str, float]:
+def nested_loops(depth: int) -> str:
+    """A function of `depth` nested `for` loops (a hostile file: the analysis must stay linear in depth)."""
+    return ("void nest(float *a, int n) {\n" + "for (int i = 0; i < n; i++)\n" * depth + "a[0] += 1;\n}\n")
+
+
+async def run(lines: int, requests: int, files: int, lazy_lenses: bool = False, mode: str = "idle",
+              nested: int = 0) -> dict[str, float]:
     client = LanguageClient("simdlens-latency", "1")
     first_diagnostics: dict[str, asyncio.Future[float]] = {}
     versions: dict[tuple[str, int], asyncio.Future[float]] = {}
 
+    published: dict[str, int] = {}
+
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
+        published[params.uri] = published.get(params.uri, 0) + 1
         future = first_diagnostics.get(params.uri)
         if future is not None and not future.done() and params.diagnostics:
             future.set_result(time.perf_counter())
@@ -105,7 +121,9 @@ async def run(lines: int, requests: int, files: int, lazy_lenses: bool = False) 
 
     cache = tempfile.mkdtemp(prefix="simdlens-latency-")
     await client.start_io(sys.executable, "-m", "simdlens", "serve", "--stdio", "--cache-dir", cache)
-    options = {"simdlens": {"verifyOn": "demand"}}
+    options: dict[str, object] = {"simdlens": {"verifyOn": "demand"}}
+    if mode == "verifying":
+        options = {"simdlens": {"verifyOn": "open", "bench": {"quick": True}}}
     capabilities = types.ClientCapabilities()
     if lazy_lenses:  # a client that resolves lenses itself (LSP 3.18), as Neovim's profile declares
         capabilities = types.ClientCapabilities(text_document=types.TextDocumentClientCapabilities(
@@ -135,7 +153,12 @@ async def run(lines: int, requests: int, files: int, lazy_lenses: bool = False) 
 
     for i in range(2):  # warm the server up (imports, grammar), then let it finish and go idle
         await open_doc(f"warmup{i}.c", generate(lines, seed=100 + i)[0])
+        if mode == "verifying":  # only main.c is to be verified
+            client.text_document_did_close(types.DidCloseTextDocumentParams(
+                types.TextDocumentIdentifier(uri=(work / f"warmup{i}.c").as_uri())))
     await asyncio.sleep(3)
+    if mode == "nested":
+        return await _nested(client, work, nested, figures, analysed)
     started = time.perf_counter()
     figures["first diagnostics"] = await open_doc("main.c", text)
     figures["whole file analysed"] = 1000 * (await asyncio.wait_for(analysed["main.c"], 60) - started)
@@ -144,6 +167,9 @@ async def run(lines: int, requests: int, files: int, lazy_lenses: bool = False) 
     ident = types.TextDocumentIdentifier(uri=uri)
     rng = random.Random(1)
 
+    if mode == "verifying":
+        await asyncio.sleep(2)  # verification under way
+    published_before = published.get(uri, 0)
     hovers: list[float] = []
     for _ in range(requests):
         line = rng.choice(headers)
@@ -191,12 +217,45 @@ async def run(lines: int, requests: int, files: int, lazy_lenses: bool = False) 
     if resolves:
         figures |= {"codeLens resolve x30 p50": statistics.median(resolves),
                     "codeLens resolve x30 p95": percentile(resolves, 0.95)}
+    if mode == "verifying":  # each verification result publishes the document again
+        figures["diagnostics published while measuring"] = float(published.get(uri, 0) - published_before)
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()
+        return figures
     for i in range(files - 1):
         await open_doc(f"more{i}.c", generate(lines, seed=i + 1)[0])
     await asyncio.sleep(5)  # let the last analyses finish
     figures["RSS"] = rss_mb(server.pid)
     figures["files open"] = float(files + 2)
 
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return figures
+
+
+async def _nested(client: LanguageClient, work: Path, depth: int, figures: dict[str, float],
+                  analysed: dict[str, asyncio.Future[float]]) -> dict[str, float]:
+    """didOpen of `depth` nested loops, then at once hovers every 50 ms: the latency of each until the
+    analysis is done (the event loop must keep answering meanwhile)."""
+    uri = (work / "nested.c").as_uri()
+    analysed["nested.c"] = asyncio.get_running_loop().create_future()
+    started = time.perf_counter()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="c", version=1, text=nested_loops(depth))))
+    hovers: list[float] = []
+    while not analysed["nested.c"].done() and time.perf_counter() - started < 600:
+        sent = time.perf_counter()
+        await client.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri=uri),
+                                                                 types.Position(depth // 2, 4)))
+        hovers.append(1000 * (time.perf_counter() - sent))
+        await asyncio.sleep(0.05)
+    done = analysed["nested.c"].result() if analysed["nested.c"].done() else float("nan")
+    figures |= {"nested loops": float(depth), "nested analysed": 1000 * (done - started),
+                "hovers meanwhile": float(len(hovers)), "hover meanwhile max": max(hovers, default=float("nan")),
+                "hover meanwhile p50": statistics.median(hovers) if hovers else float("nan"),
+                "first hover": hovers[0] if hovers else float("nan")}
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
@@ -211,8 +270,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lazy-lenses", action="store_true",
                         help="declare codeLens.resolveSupport (lenses sent without commands, then resolved)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON (for `simdlens bench --lsp-figures`)")
+    parser.add_argument("--while-verifying", action="store_true",
+                        help="hover and codeAction while the server verifies the file (verifyOn open, quick)")
+    parser.add_argument("--nested", type=int, default=0, metavar="N",
+                        help="hover while the server analyses N nested loops")
     args = parser.parse_args(argv)
-    figures = asyncio.run(run(args.lines, args.requests, args.files, args.lazy_lenses))
+    mode = "nested" if args.nested else "verifying" if args.while_verifying else "idle"
+    figures = asyncio.run(run(args.lines, args.requests, args.files, args.lazy_lenses, mode, args.nested))
+    if mode != "idle":
+        print(json.dumps(figures, indent=1))
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(figures, f, indent=1)
+        return 0
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(figures, f, indent=1)

@@ -94,3 +94,59 @@ def test_round_trip_at_every_character_boundary(chars: list[str], encoding: str)
                         "utf-32": len(prefix)}[encoding]
             assert character == expected
             offset += len(part.encode())
+
+
+def _lsp_lines(text: str) -> list[str]:
+    """The document's lines as LSP counts them: "\\n", "\\r\\n" and a lone "\\r" end a line."""
+    out, start, i = [], 0, 0
+    while i < len(text):
+        if text[i] in "\r\n":
+            out.append(text[start:i])
+            i += 2 if text[i : i + 2] == "\r\n" else 1
+            start = i
+        else:
+            i += 1
+    out.append(text[start:])
+    return out
+
+
+def _units(text: str, encoding: str) -> int:
+    return len(text.encode("utf-16-le")) // 2 if encoding == "utf-16" else len(text.encode()) \
+        if encoding == "utf-8" else len(text)
+
+
+def test_a_lone_cr_ends_an_lsp_line_but_not_a_tree_sitter_row() -> None:
+    text = "int a;\rint b; // é\r\nint c;\nint d;\r"
+    idx = LineIndex(text.encode())
+    b = text.encode().index(b"int b")
+    assert idx.byte_to_lsp(b, "utf-16") == (1, 0)  # the editor's second line
+    assert idx.byte_to_point(b) == Point(0, b)  # tree-sitter's first row
+    assert idx.point_to_lsp(Point(0, b), "utf-16") == (1, 0)
+    assert idx.lsp_to_byte(1, 0, "utf-16") == b
+    assert idx.lsp_to_byte(1, 99, "utf-16") == text.encode().index(b"\r\n")  # clamps before the line ending
+    assert idx.lsp_to_byte(2, 4, "utf-16") == text.encode().index(b"int c") + 4
+    assert idx.lsp_to_byte(4, 0, "utf-16") == len(text.encode())  # after the final lone \r: an empty line
+    assert idx.byte_to_lsp(len(text.encode()), "utf-16") == (4, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["a", " ", "é", "😀", "\n", "\r", "\r\n", "\t"]), max_size=40),
+       st.sampled_from(ENCODINGS))
+def test_lsp_positions_follow_lsp_lines_whatever_the_line_endings(chars: list[str], encoding: str) -> None:
+    text = "".join(chars)
+    data = text.encode()
+    idx = LineIndex(data)
+    lines = _lsp_lines(text)
+    offset = 0
+    for number, line in enumerate(lines):
+        for cut in range(len(line) + 1):
+            character = _units(line[:cut], encoding)
+            byte = offset + len(line[:cut].encode())
+            assert idx.lsp_to_byte(number, character, encoding) == byte  # type: ignore[arg-type]
+            assert idx.byte_to_lsp(byte, encoding) == (number, character)  # type: ignore[arg-type]
+            point = idx.byte_to_point(byte)  # tree-sitter's row and byte column, whatever LSP counts
+            assert point.line == data.count(b"\n", 0, byte)
+            assert idx.point_to_lsp(point, encoding) == (number, character)  # type: ignore[arg-type]
+        offset += len(line.encode())
+        rest = text.encode()[offset:]
+        offset += 2 if rest.startswith(b"\r\n") else 1 if rest[:1] in (b"\r", b"\n") else 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from simdlens import _native  # noqa: F401  (first: it picks compiled or source 
 from simdlens.core import Analysis, Kernel, Language, LoopRole, LoopSite, LoopVerdict, Reason
 
 log = logging.getLogger(__name__)
+
+TOO_DEEP = "the loop is too deeply nested to analyse"
+GIL_SLICE_S = 0.002  # the longest the analysis of a file holds the GIL without a pause
 
 
 @dataclass(frozen=True)
@@ -113,9 +117,11 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
     from simdlens.analysis.build import build_loop
     from simdlens.analysis.legality import judge, refine_outer
 
+    pause = time.perf_counter() + GIL_SLICE_S
     for site in sites:
         try:
-            loop, reasons = build_loop(site, tree, source, ctx)
+            deep = _too_deep(site, tree)
+            loop, reasons = (None, (deep,)) if deep is not None else build_loop(site, tree, source, ctx)
             a = judge(site, loop, reasons, ctx)
         except Exception as e:  # one loop must not take the file down
             log.exception("analysing the loop at %s:%d", site.path, site.span.start.line + 1)
@@ -124,22 +130,57 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
                          (Reason("internal_error", f"simdlens could not analyse this loop ({type(e).__name__})",
                                  site.header),), None)
         analyses.append(a)
+        if time.perf_counter() > pause:
+            # The compiled analysis never lets go of the GIL by itself: without this, the server's event
+            # loop (another thread) would answer nothing until the whole file is analysed.
+            time.sleep(0)
+            pause = time.perf_counter() + GIL_SLICE_S
     # outer loops whose inner loop carries a recurrence along its own counter
-    for i, a in enumerate(analyses):
-        if a.site.role != LoopRole.OUTER:
-            continue
-        inner = []
-        for j in range(i + 1, len(analyses)):  # source order: a loop's inner loops follow it
-            b = analyses[j]
-            if not a.site.span.contains(b.site.span):
-                break
-            if b.site.depth == a.site.depth + 1:
-                inner.append(b)
-        if len(inner) == 1:
-            try:
-                analyses[i] = refine_outer(a, inner[0], source)
-            except Exception as e:
-                errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error: {e}")
+    for i, inner in _only_inner_loops(analyses):
+        try:
+            analyses[i] = refine_outer(analyses[i], inner, source)
+        except Exception as e:
+            a = analyses[i]
+            errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error: {e}")
+
+
+def _too_deep(site: LoopSite, tree: Any) -> Reason | None:
+    """"too deeply nested" for a loop the builder would follow deeper than `loops.MAX_NESTING` levels
+    (an outer loop is not built: its inner loops are)."""
+    from simdlens.analysis.loops import found_loop, nested_beyond
+
+    if site.role == LoopRole.OUTER:
+        return None
+    found = found_loop(tree, site.span.start_byte, site.span.end_byte)
+    if found is None:
+        from simdlens.analysis.build import loop_node
+
+        node = loop_node(tree, site)
+    else:
+        node = found[0]
+    if node is None or not nested_beyond(node):
+        return None
+    return Reason("too_complex", TOO_DEEP, site.header)
+
+
+def _only_inner_loops(analyses: list[Analysis]) -> Iterator[tuple[int, Analysis]]:
+    """(index, its inner loop) of each OUTER loop with exactly one loop one level deeper inside it.
+    One pass with the loops around the current one on a stack: linear in nesting depth."""
+    open_loops: list[int] = []  # indices of the loops containing the current one, outermost first
+    by_depth: dict[int, list[int]] = {}  # of those, by their depth
+    inner: dict[int, list[int]] = {}
+    for j, b in enumerate(analyses):  # source order: a loop's inner loops follow it
+        span = b.site.span
+        while open_loops and not analyses[open_loops[-1]].site.span.contains(span):
+            by_depth[analyses[open_loops.pop()].site.depth].pop()
+        for i in by_depth.get(b.site.depth - 1, ()):
+            if analyses[i].site.role == LoopRole.OUTER and len(inner.setdefault(i, [])) < 2:
+                inner[i].append(j)
+        open_loops.append(j)
+        by_depth.setdefault(b.site.depth, []).append(j)
+    for i, found in inner.items():
+        if len(found) == 1:
+            yield i, analyses[found[0]]
 
 
 def why_no_kernel(kernels: Mapping[str, Kernel], loop_id: str) -> str:

@@ -25,6 +25,7 @@ document per thread or lock around edits.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -363,14 +364,9 @@ def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, 
     (see `loops`), so the unit after the region is included too when it may be such a block.
     """
     node = root.descendant_for_byte_range(start, end)
-    outermost: tree_sitter.Node | None = None
-    while node is not None and node.parent is not None:
-        if node.type in _FUNCTION_TYPES:
-            outermost = node
-        node = node.parent
+    outermost, parent = _outermost_function(root, node) if node is not None else (None, None)
     if outermost is not None:
         hi = outermost.end_byte
-        parent = outermost.parent
         if parent is not None and parent.type == "ERROR":
             following = outermost.next_sibling
             if following is not None:
@@ -386,6 +382,38 @@ def _region_of(root: tree_sitter.Node, start: int, end: int) -> tuple[int, int, 
         if child.start_byte > end:
             break  # the first unit after the edit: included (see above)
     return lo, hi, False
+
+
+def _outermost_function(root: tree_sitter.Node, node: tree_sitter.Node,
+                        ) -> tuple[tree_sitter.Node | None, tree_sitter.Node | None]:
+    """The outermost function (definition or lambda) around `node` (itself included), and its parent."""
+    path = path_to(root, node)
+    for above, here in itertools.pairwise(path):
+        if here.type in _FUNCTION_TYPES:
+            return here, above
+    return None, None
+
+
+def path_to(root: tree_sitter.Node, node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The nodes from `root` down to `node` (both included), found walking down from the root: linear
+    in depth. Walking up `node.parent` is not (tree-sitter finds a parent by walking down from the
+    root): from 50,000 nested braces it took minutes."""
+    cursor = root.walk()
+    path = [root]
+    s, e = node.start_byte, node.end_byte
+    while path[-1].id != node.id:
+        if cursor.goto_first_child_for_byte(s) is None:
+            break
+        child = cursor.node
+        if child is None or child.start_byte > s or e > child.end_byte:
+            break
+        path.append(child)
+    if path[-1].id == node.id:
+        return path
+    up = [node]  # not on the way down (a zero-width node at a child's edge): the slow way up
+    while (parent := up[-1].parent) is not None:
+        up.append(parent)
+    return up[::-1]
 
 
 def _diff(old: list[LoopSite], new: list[LoopSite], context_changed: bool) -> ChangedLoops:

@@ -21,7 +21,8 @@ its own induction variable also favours the outer level).
 
 Ids: `loop_id` is a short sha256 of the loop's identity text (comments dropped, whitespace removed
 except where two tokens would join: layout-insensitive, token-exact), the enclosing function's name
-and the occurrence index among identical loops in that function. Moving or reformatting a loop keeps
+and the occurrence index among identical loops in that function. A loop holding 8 loops or more stands for
+its inner loops by a digest of their identity texts (so deep nests cost linear time, not quadratic). Moving or reformatting a loop keeps
 its id; editing any token of it (or of a loop inside it) changes it.
 """
 
@@ -53,6 +54,8 @@ _DECLARATOR_WRAPPERS = frozenset({
     "attributed_declarator",
 })
 log = logging.getLogger(__name__)
+# A loop holding this many loops or more gets a composite identity text (`_composite_identity`).
+COMPOSITE_IDENTITY_LOOPS = 8
 SHORT_TRIP_COUNT = 8  # an inner loop running fewer times than this is too short to vectorize on its own
 
 # Loops are found from their keywords: a regex finds `for`/`while`/`do` in the text, tree-sitter says
@@ -187,66 +190,48 @@ def scan_loops(
     When a range is given, the caller must make it cover whole top-level functions, so that each
     loop's enclosing loops and function are inside it too.
     """
-    root = tree.root_node
-    loop_types = _LOOP_KINDS
-    nodes: list[tree_sitter.Node] = []
     end = len(source) if end_byte is None else end_byte
-    for m in _KEYWORD.finditer(source, start_byte, end):
-        s = m.start()
-        keyword = root.descendant_for_byte_range(s, m.end())
-        loop = keyword.parent if keyword is not None else None
-        if loop is not None and loop.type in loop_types and loop.start_byte == s:
-            nodes.append(loop)
-    if nodes:
+    keywords = [(m.start(), m.end()) for m in _KEYWORD.finditer(source, start_byte, end)]
+    if keywords:
         try:
             skipped = inactive_regions(tree, source, language, ctx)
         except Exception:  # deciding `#if`s must never cost the file its loops
             log.exception("preprocessor conditions of a %s file", language)
             skipped = ()
         if skipped:  # dead code, as an editor greys it out: not a loop of the program
-            nodes = [n for n in nodes if in_regions(skipped, n.start_byte) is None]
+            keywords = [k for k in keywords if in_regions(skipped, k[0]) is None]
+    if not keywords:
+        return []
+    nodes, wheres = _walk_to_loops(tree, keywords)
     if not nodes:
         return []
 
-    index_of = {n.id: i for i, n in enumerate(nodes)}
-    fn_names: dict[int, str | None] = {}
     found_fn: list[str | None] = []
     found_depth: list[int] = []
     children: list[list[int]] = [[] for _ in nodes]
     known = _found_in(tree)
-    # Walk up from each loop to its function: the loops met on the way enclose it.
-    for i, node in enumerate(nodes):
-        depth = 0
-        parent_loop = -1
-        fn: str | None = None
-        child: tree_sitter.Node | None = node
-        p = node.parent
-        while p is not None:
-            t = p.type
-            if t in loop_types:
-                if parent_loop < 0:
-                    parent_loop = index_of.get(p.id, -1)
-                depth += 1
-            elif t in _FUNCTION_TYPES:
-                key = p.id
-                if key not in fn_names:
-                    fn_names[key] = _function_name(p)
-                fn = fn_names[key]
-                break
-            elif t == "ERROR" and child is not None:
-                fn = _recover_function_name(child)  # a function whose header the parser lost
-                break
-            child = p
-            p = p.parent
-        else:
-            known[node.start_byte] = (node, None)  # outside any function
-        if p is not None and p.type in _FUNCTION_TYPES:
-            known[node.start_byte] = (node, p)
-        if parent_loop >= 0:
-            children[parent_loop].append(i)
-        found_fn.append(fn)
-        found_depth.append(depth)
+    for i, (node, where) in enumerate(zip(nodes, wheres, strict=True)):
+        known_fn: tree_sitter.Node | bool | None = where.function_node
+        if known_fn is not False:  # False: in broken code (an ERROR node), not known
+            known[node.start_byte] = (node, known_fn if isinstance(known_fn, tree_sitter.Node) else None)
+        if where.loop >= 0:
+            children[where.loop].append(i)
+        found_fn.append(where.function)
+        found_depth.append(where.depth)
 
+    # Inner loops first: a big loop's identity text is built from its inner loops' (nested loops
+    # would otherwise cost time and memory quadratic in their depth, each holding all the others' text).
+    texts: list[bytes] = [b""] * len(nodes)
+    inside = [0] * len(nodes)  # loops nested in each, at any depth (layout-insensitive, unlike its length)
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        s, e = node.start_byte, node.end_byte
+        inside[i] = sum(1 + inside[k] for k in children[i])
+        if inside[i] >= COMPOSITE_IDENTITY_LOOPS:
+            texts[i] = _composite_identity(source, s, e, [(nodes[k].start_byte, nodes[k].end_byte, texts[k])
+                                                           for k in children[i]])
+        else:
+            texts[i] = identity_text(source[s:e])
     records: list[LoopRecord] = []
     for i, node in enumerate(nodes):
         kind = _LOOP_KINDS[node.type]
@@ -260,10 +245,126 @@ def scan_loops(
             role = LoopRole.OUTER_VECTORIZABLE
         else:
             role = LoopRole.OUTER
-        records.append(LoopRecord(kind, span, header, body_span, found_fn[i], found_depth[i], role,
-                                  identity_text(source[span.start_byte : span.end_byte])))
+        records.append(LoopRecord(kind, span, header, body_span, found_fn[i], found_depth[i], role, texts[i]))
     return records
 
+
+def _composite_identity(source: bytes, start: int, end: int, inner: list[tuple[int, int, bytes]]) -> bytes:
+    """The identity text of the loop [start, end) holding the loops `inner` (start, end, identity text; in
+    source order): its own text between them, compacted, and a digest of each inner loop's text. Like
+    `identity_text`, any token changed in it or in an inner loop changes it; layout does not."""
+    out = [b"\x03"]  # a marker: apart from `identity_text`'s forms
+    at = start
+    for s, e, text in inner:
+        piece = identity_text(source[at:s])
+        out += [len(piece).to_bytes(4, "little"), piece, hashlib.sha256(text).digest()]
+        at = e
+    piece = identity_text(source[at:end])
+    out += [len(piece).to_bytes(4, "little"), piece]
+    return b"".join(out)
+
+
+class _Where(NamedTuple):
+    """What encloses a node, up to its function: the function's name and node (None outside any
+    function, False when an ERROR node cut the way up), the nearest found loop around it (index, -1
+    when none) and how many loop statements lie between it and its function."""
+
+    function: str | None
+    function_node: tree_sitter.Node | bool | None
+    loop: int
+    depth: int
+
+
+_OUTSIDE = _Where(None, None, -1, 0)
+_CONTEXT_TYPES = frozenset({*_LOOP_KINDS, *_FUNCTION_TYPES, "ERROR"})  # the nodes `_inside` changes anything for
+
+
+def _walk_to_loops(tree: tree_sitter.Tree, keywords: list[tuple[int, int]]) -> tuple[list[tree_sitter.Node], list[_Where]]:
+    """The loop statements that the keywords at `keywords` ((start, end) in source order) begin, with what
+    encloses each. One walk down the tree, carrying the enclosing function and loops along: linear in
+    nesting depth (a node's `parent` is not: tree-sitter finds it by walking down from the root, so
+    walking up from every loop was cubic in depth)."""
+    cursor = tree.walk()
+    names: dict[int, str | None] = {}
+    index_of: dict[int, int] = {}  # loop node id -> its index in `nodes`
+    root = tree.root_node
+    # The path from the root to the cursor: each node, what encloses it and what encloses its children
+    # (None below an ERROR node: that depends on the child).
+    path: list[tuple[tree_sitter.Node, _Where | None, _Where | None]] = [
+        (root, None, _inside(root, _OUTSIDE, index_of, names))]
+    ends = [root.end_byte]  # of the nodes on the path: each holds the previous keyword, so starts before this one
+    nodes: list[tree_sitter.Node] = []
+    wheres: list[_Where] = []
+    for start, end in keywords:
+        while len(path) > 1 and end > ends[-1]:
+            cursor.goto_parent()
+            path.pop()
+            ends.pop()
+        while cursor.goto_first_child_for_byte(start) is not None:  # down to the smallest node holding the keyword
+            child = cursor.node
+            child_end = child.end_byte if child is not None else -1
+            if child is None or child.start_byte > start or end > child_end:
+                cursor.goto_parent()
+                break
+            inner = path[-1][2]
+            # Below an ERROR node, its child is the body of a function whose header was lost, if any.
+            here = _Where(_recover_function_name(child), False, -1, 0) if inner is None else inner
+            path.append((child, here, _inside(child, here, index_of, names) if child.type in _CONTEXT_TYPES else here))
+            ends.append(child_end)
+        if len(path) < 2:
+            continue
+        loop, where, _ = path[-2]  # the keyword token's parent: a loop statement when it starts there
+        if where is None or loop.type not in _LOOP_KINDS or loop.start_byte != start or loop.id in index_of:
+            continue
+        index_of[loop.id] = len(nodes)
+        path[-2] = (loop, where, _inside(loop, where, index_of, names))
+        nodes.append(loop)
+        wheres.append(where)
+    return nodes, wheres
+
+
+def _inside(node: tree_sitter.Node, where: _Where, index_of: dict[int, int], names: dict[int, str | None]) -> _Where | None:
+    """What encloses the children of `node`, which `where` encloses (None: `node` is an ERROR node)."""
+    t = node.type
+    if t in _LOOP_KINDS:
+        return _Where(where.function, where.function_node, index_of.get(node.id, where.loop), where.depth + 1)
+    if t in _FUNCTION_TYPES:
+        key = node.id
+        if key not in names:
+            names[key] = _function_name(node)
+        return _Where(names[key], node, -1, 0)
+    if t == "ERROR":
+        return None
+    return where
+
+# Syntax-tree levels below a loop that the analysis follows. Its builder recurses once or more per level;
+# the compiled (mypyc) build has no recursion limit and overflows the C stack instead (about 400 bytes
+# a level: 1,000 levels fit in any thread's stack many times over), and the pure-Python build would
+# stop at its recursion limit anyway. Deeper loops are refused with a reason, the same in both.
+MAX_NESTING = 1000
+
+
+def nested_beyond(node: tree_sitter.Node, limit: int = MAX_NESTING) -> bool:
+    """Whether the syntax tree below `node` is more than `limit` levels deep. Iterative, and it only
+    walks down subtrees big enough to be that deep (a subtree of n nodes is at most n levels deep)."""
+    if node.descendant_count <= limit:
+        return False
+    cursor = node.walk()
+    depth = 0  # of the cursor's node below `node`
+    descend = True
+    while True:
+        if descend and cursor.goto_first_child():
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            while not cursor.goto_next_sibling():
+                if depth <= 1:
+                    return False
+                cursor.goto_parent()
+                depth -= 1
+        here = cursor.node
+        descend = here is not None and here.descendant_count > limit - depth
 
 # The loop statement nodes of the last trees scanned, with their enclosing function nodes (None outside
 # any function), by start byte: the analysis needs both for every loop, and finding them again from a
@@ -300,7 +401,11 @@ def _header_and_body(node: tree_sitter.Node, body: tree_sitter.Node | None, kind
     if kind == LoopKind.DO_WHILE:
         first = node.child(0) if node.child_count else None
         return (node_span(first) if first is not None else span), body_span
-    before = body.prev_sibling
+    before = None  # the token before the body (not `body.prev_sibling`: that walks down from the root)
+    for child in node.children:
+        if child.id == body.id:
+            break
+        before = child
     if before is None or before.end_byte <= node.start_byte:
         return Span(span.start_byte, body_span.start_byte, span.start, body_span.start), body_span
     end = before.end_point

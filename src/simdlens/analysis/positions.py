@@ -6,14 +6,18 @@ offset counted in UTF-16 code units (VS Code, the JSON report), UTF-8 bytes or U
 whichever encoding the client negotiated. `LineIndex` converts both ways for one document text;
 `node_span` turns a tree-sitter node into a `Span`.
 
-Lines end at "\\n"; a "\\r" before it belongs to the line ending, not the line's characters.
-Positions past the end of a line clamp to the end of that line, lines past the end of the document
-clamp to its end, as the LSP specification asks.
+Two notions of line meet here. tree-sitter's rows (a `Point`'s line) end at "\\n" only; LSP lines
+end at "\\n", "\\r\\n" or a lone "\\r", as the specification says. They differ only in a text with a
+lone "\\r": there `LineIndex` keeps both, and converts between them through byte offsets. A "\\r"
+before "\\n" belongs to the line ending, not the line's characters. Positions past the end of a line
+clamp to the end of that line, lines past the end of the document clamp to its end, as the LSP
+specification asks.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 from array import array
 from typing import Literal, Protocol
 
@@ -83,8 +87,15 @@ def _bytes_for_units(line: bytes, units: int, encoding: Encoding) -> int:
     return min(offset, len(line))
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_LSP_BREAK = re.compile(rb"\r\n?|\n")
+
+
 class LineIndex:
-    """Line starts of one document text, for byte <-> LSP position conversion."""
+    """Line starts of one document text, for byte <-> LSP position conversion.
+
+    `line_start`, `line_text`, `line_count` and `byte_to_point` count tree-sitter's rows; every method
+    with `lsp` in its name counts LSP lines (see the module doc)."""
 
     def __init__(self, source: bytes) -> None:
         self.source = source
@@ -95,6 +106,11 @@ class LineIndex:
             offset += len(line) + 1
             starts.append(offset)
         self._starts = starts
+        self._lsp_starts = starts  # the same lines unless a lone "\r" ends one
+        if b"\r" in source and _LONE_CR.search(source):
+            lsp = array("q", [0])
+            lsp.extend(m.end() for m in _LSP_BREAK.finditer(source))
+            self._lsp_starts = lsp
 
     @property
     def line_count(self) -> int:
@@ -115,6 +131,18 @@ class LineIndex:
             end -= 1
         return end
 
+    def _lsp_line_end(self, line: int) -> int:
+        """Byte offset of the end of LSP line `line`'s text (before its "\\r", "\\n" or "\\r\\n")."""
+        starts = self._lsp_starts
+        if starts is self._starts:
+            return self._line_end(line)
+        if line + 1 >= len(starts):
+            return len(self.source)
+        end = starts[line + 1] - 1  # the last byte of the line break
+        if self.source[end : end + 1] == b"\n" and end > starts[line] and self.source[end - 1 : end] == b"\r":
+            end -= 1
+        return end
+
     def line_text(self, line: int) -> bytes:
         """The bytes of `line` without its line ending."""
         line = max(0, min(line, len(self._starts) - 1))
@@ -132,23 +160,37 @@ class LineIndex:
             return self.byte_to_lsp(len(self.source), encoding)
         line = max(0, line)
         start = self._starts[line]
+        if self._lsp_starts is not self._starts:  # the row may hold several LSP lines: go through its byte
+            end = self._starts[line + 1] - 1 if line + 1 < len(self._starts) else len(self.source)
+            byte = min(start + max(0, column), end)
+            if 0 < byte < len(self.source) and self.source[byte - 1 : byte + 1] == b"\r\n":
+                byte -= 1  # not between the halves of a line ending
+            return self._byte_to_lsp(byte, encoding)
         end = self._line_end(line)
         byte = min(start + max(0, column), end)
         return line, _units(self.source[start:byte], encoding)
 
     def byte_to_lsp(self, offset: int, encoding: Encoding = "utf-16") -> LspPosition:
         """LSP (line, character) of a byte offset (clamped to the document)."""
+        if self._lsp_starts is not self._starts:
+            return self._byte_to_lsp(max(0, min(offset, len(self.source))), encoding)
         return self.point_to_lsp(self.byte_to_point(offset), encoding)
+
+    def _byte_to_lsp(self, offset: int, encoding: Encoding) -> LspPosition:
+        line = bisect.bisect_right(self._lsp_starts, offset) - 1
+        start = self._lsp_starts[line]
+        return line, _units(self.source[start : min(offset, self._lsp_line_end(line))], encoding)
 
     def lsp_to_byte(self, line: int, character: int, encoding: Encoding = "utf-16") -> int:
         """Byte offset of an LSP position; past the end of a line clamps to the line's end, past the
         last line to the end of the document."""
         if line < 0:
             return 0
-        if line >= len(self._starts):
+        starts = self._lsp_starts
+        if line >= len(starts):
             return len(self.source)
-        start = self._starts[line]
-        text = self.source[start : self._line_end(line)]
+        start = starts[line]
+        text = self.source[start : self._lsp_line_end(line)]
         return start + _bytes_for_units(text, character, encoding)
 
     def lsp_to_point(self, line: int, character: int, encoding: Encoding = "utf-16") -> Point:

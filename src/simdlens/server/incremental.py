@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from simdlens.analysis.document import SourceDocument
+from simdlens.analysis.document import SourceDocument, path_to
 from simdlens.analysis.positions import LineIndex
 from simdlens.core import Analysis, Kernel, Language, LoopSite, Point, Reason, Span
 from simdlens.server.state import ByteEdit, map_range
@@ -155,10 +155,8 @@ class LiveDocument:
         root = self.document.tree.root_node
         for lo, hi in regions:
             node = root.descendant_for_byte_range(lo, max(lo, hi - 1))
-            while node is not None:
-                if node.type == "field_declaration_list":
-                    return True
-                node = node.parent
+            if node is not None and any(n.type == "field_declaration_list" for n in path_to(root, node)):
+                return True
         return False
 
 
@@ -174,10 +172,8 @@ def edited_unit(root: Any, start: int, end: int) -> Region:
 
     node = root.descendant_for_byte_range(start, max(start, end - 1))
     outermost = None
-    while node is not None and node.parent is not None:
-        if node.type in _FUNCTION_TYPES and holds(node):
-            outermost = node
-        node = node.parent
+    if node is not None:  # the first function on the way down is the outermost (see `path_to`)
+        outermost = next((n for n in path_to(root, node)[1:] if n.type in _FUNCTION_TYPES and holds(n)), None)
     if outermost is not None:
         return outermost.start_byte, outermost.end_byte
     lo, hi = start, end

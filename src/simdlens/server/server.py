@@ -24,9 +24,12 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import unquote, urlparse
 
+import cattrs
+from cattrs.v import format_exception
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
 
 from simdlens import __version__, compile_db
 from simdlens.analysis.parse import language_for
@@ -42,6 +45,7 @@ log = logging.getLogger("simdlens.server")
 
 STATUS_NOTIFICATION = "simdlens/status"  # {"isa": ["avx2", "avx512"]}: what the editor's status item shows
 STATUS_SECTION = "simdlens"  # capabilities.experimental.simdlens: the same object, at initialize
+SWITCH_INTERVAL_S = 0.0005  # how long the event loop waits at most for a busy worker thread's GIL
 DIAGNOSTICS_KEPT = 2  # documents whose last diagnostics are kept for reuse (those being verified, mostly)
 
 T = TypeVar("T")
@@ -76,6 +80,41 @@ class DocumentsOwnProtocol(LanguageServerProtocol):
         handler = self.fm.features.get(method)
         if handler is not None:
             yield handler, (params,), None
+
+    # pygls answers nothing to a request whose params do not fit the protocol (a `character` beyond
+    # 2^31-1, a line of -1, a missing field): it logs a traceback and the client waits forever.
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """A message from the client as lsprotocol's type; a request or notification whose params do not
+        fit gets a one-line log, and a request its JSON-RPC error (-32602 InvalidParams)."""
+        if not (isinstance(data, dict) and "jsonrpc" in data and isinstance(data.get("method"), str)
+                and "error" not in data):
+            return super().structure_message(data)
+        method = data["method"]
+        kind = self.get_message_type(method) or (JsonRPCRequestMessage if "id" in data else JsonRPCNotification)
+        try:
+            return self._converter.structure(data, kind)
+        except Exception as exc:
+            why = "; ".join(cattrs.transform_error(exc, format_exception=_why_invalid)) \
+                if isinstance(exc, cattrs.ClassValidationError) else str(exc)
+            why = " ".join(why.split())[:300]
+            if "id" not in data:
+                log.warning("ignored %s: invalid params: %s", method, why)
+                return _ANSWERED
+            log.warning("%s request %s: invalid params: %s", method, data["id"], why)
+            self._send_response(data["id"], None, types.ResponseError(
+                code=types.ErrorCodes.InvalidParams, message=f"invalid params: {why}"))
+            return _ANSWERED
+
+    def handle_message(self, message: Any) -> None:
+        if message is not _ANSWERED:
+            super().handle_message(message)
+
+
+def _why_invalid(exc: BaseException, kind: type | None) -> str:
+    return str(exc) if type(exc) is ValueError and str(exc) else format_exception(exc, kind)
+
+
+_ANSWERED = object()  # a malformed message, already answered (or dropped) by `structure_message`
 
 
 class SimdlensServer(LanguageServer):
@@ -259,8 +298,11 @@ def log_to_client(ls: SimdlensServer) -> ClientLogHandler:
 
 
 def path_of(uri: str) -> str:
+    """The file path of a document URI. A NUL byte names no file (and makes every file call raise):
+    `%00` stays as written."""
     parsed = urlparse(uri)
-    return unquote(parsed.path) if parsed.scheme in ("file", "") else unquote(parsed.path or uri)
+    path = unquote(parsed.path) if parsed.scheme in ("file", "") else unquote(parsed.path or uri)
+    return path.replace("\x00", "%00")
 
 
 def guarded(default: Callable[[], Any]) -> Callable[[F], F]:
@@ -469,6 +511,9 @@ def main(args: argparse.Namespace | None = None) -> int:
                                     enabled=not getattr(args, "no_bench", False))
         base = base.replace(bench=bench)
     use_cache = not getattr(args, "no_cache", False)
+    # Analyses run in threads and hold the GIL between pauses; the event loop, back from reading a
+    # request, waits for it up to the switch interval each time (5 ms by default, several per request).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=STDERR_FORMAT)  # other libraries' lines
     from simdlens.server.engine import PipelineEngine
