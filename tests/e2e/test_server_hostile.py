@@ -96,6 +96,16 @@ class RawClient:
             time.sleep(0.2)
         raise AssertionError(f"no diagnostics for {uri}")
 
+    def wait_version(self, uri: str, version: int) -> None:
+        deadline = time.monotonic() + HANG_GUARD_S
+        while time.monotonic() < deadline:
+            if any(n["method"] == "textDocument/publishDiagnostics" and n["params"]["uri"] == uri
+                   and n["params"].get("version") == version for n in self.notifications):
+                return
+            self.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}})
+            time.sleep(0.2)
+        raise AssertionError(f"no diagnostics for version {version} of {uri}")
+
     def close(self) -> int:
         try:
             self.request("shutdown", None)
@@ -191,8 +201,8 @@ DEEP = {
                   + "a[i] = 0; } }\n",
     "a long sum": "void f(float *a, float *b, int n) { for (int i = 0; i < n; i++) a[i] = "
                   + " + ".join(["b[i]"] * 5000) + "; }\n",
-    "nested braces": "void f(float *a, int n) { for (int i = 0; i < n; i++) " + "{" * 5000 + "a[i] = 0;"
-                     + "}" * 5000 + " }\n",
+    "nested braces": "void f(float *a, int n) { for (int i = 0; i < n; i++) " + "{" * 20_000 + "a[i] = 0;"
+                     + "}" * 20_000 + " }\n",
     "a huge line": "void f(float *a, int n) { for (int i = 0; i < n; i++) a[i] = 0; }" + " " * 1_000_000 + "\n",
 }
 
@@ -209,6 +219,13 @@ def test_deeply_nested_documents_are_analysed_and_the_server_answers(server: Raw
         if kind in ("nested ifs", "a long sum", "nested braces"):
             messages = [d["message"] for d in diagnostics]
             assert any("too deeply nested" in m for m in messages), (kind, messages)
+        if kind == "nested braces":  # an edit deep inside: the incremental path must cope too
+            column = text.index("a[i] = 0;")
+            server.notify("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": 2},
+                "contentChanges": [{"range": {"start": {"line": 0, "character": column},
+                                              "end": {"line": 0, "character": column + 1}}, "text": "b"}]})
+            server.wait_version(uri, 2)
         server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     assert server.close() == 0
     assert "Traceback" not in server.stderr()
