@@ -344,9 +344,14 @@ def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs
     started = time.perf_counter()
     try:
         with _lock:
-            stamps, facts = _Extractor(ci, source, path, language, args).run()
+            stamps, facts = _isolated(source, path, language, args)
+    except TimeoutError:  # an include of a device or /proc file, or a pathological file: never a hang
+        failed = unavailable(path, f"clang did not finish within {CLANG_TIMEOUT_S:.0f} s (an include that never "
+                                   "ends, such as a /proc or device file, or a pathological file)")
+        _remember(key, ((), failed))
+        return failed
     except Exception as e:  # a crash in the bindings must not take the analysis down
-        log.exception("clang facts of %s", path)
+        log.warning("clang facts of %s: %s: %s", path, type(e).__name__, e)
         failed = unavailable(path, f"clang could not parse the file ({type(e).__name__}: {e})")
         _remember(key, ((), failed))  # this text fails again: the server must not retry it on every pass
         return failed
@@ -356,6 +361,72 @@ def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs
     if disk is not None and facts.ok:
         _disk_put(disk, key, (stamps, facts))
     return facts
+
+
+# libclang reads every header the file includes, in-process and uninterruptibly: a `#include
+# "/proc/kmsg"` (or a FIFO, a device) would block it forever. It runs in a worker process that is
+# killed when a parse takes longer than this.
+CLANG_TIMEOUT_S = 30.0
+
+
+class _Worker:
+    """One long-lived child process that parses with libclang; killed (and replaced on the next call)
+    when a parse overruns."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), name="simdlens-clang", daemon=True)
+        self.process.start()
+        child.close()
+
+    def call(self, payload: tuple[Any, ...], timeout: float) -> Any:
+        self.conn.send(payload)
+        if not self.conn.poll(timeout):
+            self.kill()
+            raise TimeoutError
+        status, value = self.conn.recv()
+        if status != "ok":
+            raise RuntimeError(value)
+        return value
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+_worker: _Worker | None = None
+
+
+def _isolated(source: bytes, path: str, language: Language, args: tuple[str, ...]) -> Any:
+    """`_Extractor(...).run()` in the worker process, bounded by CLANG_TIMEOUT_S (call with `_lock` held)."""
+    global _worker
+    if _worker is None or not _worker.process.is_alive():
+        _worker = _Worker()
+    try:
+        return _worker.call((source, path, language, args), CLANG_TIMEOUT_S)
+    except (TimeoutError, EOFError, OSError, BrokenPipeError):
+        _worker = None  # killed or died: the next file gets a fresh worker
+        raise
+
+
+def _serve(conn: Any) -> None:
+    """The worker's loop: one parse per message, answered with ("ok", result) or ("error", text)."""
+    while True:
+        try:
+            source, path, language, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            ci = _cindex()
+            if isinstance(ci, str):
+                raise RuntimeError(f"libclang unavailable ({ci})")
+            conn.send(("ok", _Extractor(ci, source, path, language, args).run()))
+        except Exception as e:
+            conn.send(("error", f"{type(e).__name__}: {e}"))
 
 
 def _remember(key: str, entry: tuple[tuple[tuple[str, int, int], ...], SemanticFacts]) -> None:

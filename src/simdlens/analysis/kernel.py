@@ -193,6 +193,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         else:
             decl = f"{const}{elem} *{rq}{pname}"
         spelled = "" if src else user.array_param(root, pname, const, rq, rows is not None)
+        if arr.elem.is_complex and _COMPLEX_WORD.search(arr.decl) and not _COMPLEX_WORD.search(spelled):
+            spelled = ""  # tree-sitter reads `float complex *c` as `float` and a declarator `complex`
         params.append((at, KernelParam(pname, decl, role, arr.elem, arr.restrict, src, spelled)))
 
     # scalars
@@ -740,6 +742,7 @@ _TRANSPARENT = frozenset({"namespace_definition", "linkage_specification", "decl
 _SCOPES = frozenset({"translation_unit", "declaration_list", "preproc_if", "preproc_ifdef", "preproc_else",
                      "preproc_elif", "preproc_elifdef"})
 _NOT_A_TYPE_WORD = re.compile(r"\b(?:constexpr|constinit|thread_local|inline|__inline__|__inline|mutable)\b\s*")
+_COMPLEX_WORD = re.compile(r"\b(?:_Complex|complex)\b")
 _CONTAINER_TYPE = re.compile(r"^(?:::)?(?:std::)?(?:vector|array|span)\s*<")
 _COMMENT = re.compile(rb"//[^\n]*|/\*[\s\S]*?\*/")
 _LAYOUT = re.compile(rb"[ \t\r\f\v]*\n\s*|[ \t\r\f\v]+")

@@ -23,15 +23,22 @@ from simdlens.core import CompileDiagnostic, TypeFact
 
 FACT_MARK = "simdlens type fact: "
 _FACT_FAILED = re.compile(re.escape(FACT_MARK) + r"(?P<subject>.*?) is (?P<type>[\w ,-]+?)\"?\s*$")
-_FACT_LITERAL = {"float": "1.0f", "double": "1.0", "bool": "true"}
+_FACT_LITERAL = {"float": "1.0f", "double": "1.0", "bool": "true",
+                 "complex float": "(1.0f + 1.0fi)", "complex double": "(1.0 + 1.0i)"}  # GNU imaginary constants
+# complex element types by name: C's _Complex, C++'s std::complex (the rewrite reads either as part pairs)
+_COMPLEX_NAMES = {"c": {"complex float": "_Complex float", "complex double": "_Complex double"},
+                  "cpp": {"complex float": "std::complex<float>", "complex double": "std::complex<double>"}}
 _FACT_WORDS = {
     "float": "float", "double": "double", "bool": "bool",
+    "complex float": "a complex float", "complex double": "a complex double",
     **{f"{s}int{b}": f"{'an unsigned' if s else 'a signed'} {b}-bit integer" for s in ("", "u") for b in (8, 16, 32, 64)},
 }
 
 
 def fact_type(ctype: CType) -> str:
-    """The `TypeFact.type` of a simdlens element type: its canonical name, or "bool"."""
+    """The `TypeFact.type` of a simdlens element type: its canonical name, "bool", or "complex float"."""
+    if ctype.is_complex:
+        return f"complex {ctype.name}"
     return "bool" if ctype.spelling in ("bool", "_Bool") else ctype.name
 
 
@@ -48,6 +55,13 @@ def fact_assertion(fact: TypeFact, language: str, *, literal_types: bool = False
     form); without it the plain names read better (the form in the user's edit)."""
     text = message or f"{FACT_MARK}{fact.subject} is {describe(fact.type)}"
     quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if fact.type in _COMPLEX_NAMES["c"]:
+        named = _COMPLEX_NAMES["cpp" if language == "cpp" else "c"][fact.type]
+        if language == "cpp":
+            t = f"std::remove_cv<std::remove_reference<decltype({fact.expr})>::type>::type"
+            return f"static_assert(std::is_same<{t}, {named}>::value, {quoted});"
+        name = f"__typeof__({_FACT_LITERAL[fact.type]})" if literal_types else named
+        return f"_Static_assert(__builtin_types_compatible_p(__typeof__({fact.expr}), {name}), {quoted});"
     if fact.type in _FACT_LITERAL:
         literal = _FACT_LITERAL[fact.type] if literal_types else ""
         if language == "cpp":
