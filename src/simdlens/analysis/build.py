@@ -1422,6 +1422,15 @@ class _Builder:
                 if got is not None and expr_type(got).is_float:
                     self.reasons.append(Reason("float_counter", "the bound is a floating-point value", node_span(x)))
 
+
+    def _walk_trip(self, count: tree_sitter.Node, cond: tree_sitter.Node, step: int) -> str:
+        """The trip count of a pointer walk over `count` elements, `step` per iteration, as C text."""
+        got = self._safe(lambda: self._expr(count))  # typed, so the names it uses become kernel parameters
+        if got is not None and expr_type(got).is_float:
+            raise _Unsupported("type_error", "a floating-point pointer offset", count)
+        n = f"({_squash(_text(count))})"
+        rounded = n if step == 1 or _op(cond) == "!=" else f"({n} + {step - 1})"
+        return f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
     def _end_pointer_header(self, node: tree_sitter.Node, cond: tree_sitter.Node,
                             body: tree_sitter.Node | None) -> dict[str, Any] | None:
         """`const T *end = p + n; while (p < end) { ... *p++ ... }` (or `p != end`): a pointer walk of
@@ -1454,16 +1463,11 @@ class _Builder:
         if end in self.walkers or re.search(r"(?<![\w.>])" + re.escape(end) + r"\s*(?:\+\+|--|[-+]?=(?!=))|"
                                             r"(?:\+\+|--)\s*" + re.escape(end) + r"\b", _text(body)):
             raise _Unsupported("not_counted", f"the body changes the end pointer {end}", cond)
-        got = self._safe(lambda: self._expr(count))  # typed, so the names it uses become kernel parameters
-        if got is not None and expr_type(got).is_float:
-            raise _Unsupported("type_error", "a floating-point pointer offset", count)
-        n = f"({_squash(_text(count))})"
-        rounded = n if step == 1 or _op(cond) == "!=" else f"({n} + {step - 1})"
-        trip = f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
+        trip = self._walk_trip(count, cond, step)
         self.iv, self.iv_type = WALK_IV, INT64
         self.pointer_walk = True
         const = "const " if ed.const else ""
-        self.setup.append(f"{const}{ed.type} {'*' * ed.pointer}{end} = {p} + {n};")
+        self.setup.append(f"{const}{ed.type} {'*' * ed.pointer}{end} = {p} + ({_squash(_text(count))});")
         return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
 
     def _pointer_for_header(self, node: tree_sitter.Node, d: Decl, value: tree_sitter.Node) -> dict[str, Any]:
@@ -1520,12 +1524,7 @@ class _Builder:
         step = self.walkers.get(p, 0)
         if step <= 0:
             raise _Unsupported("not_counted", f"{p} does not move forward once per iteration", node)
-        got_count = self._safe(lambda: self._expr(count))  # typed: the names it uses become kernel parameters
-        if got_count is not None and expr_type(got_count).is_float:
-            raise _Unsupported("type_error", "a floating-point pointer offset", count)
-        n = f"({_squash(_text(count))})"
-        rounded = n if step == 1 or _op(cond) == "!=" else f"({n} + {step - 1})"
-        trip = f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
+        trip = self._walk_trip(count, cond, step)
         self.iv, self.iv_type = WALK_IV, INT64
         self.pointer_walk = True
         if end_decl:
