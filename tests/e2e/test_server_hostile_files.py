@@ -34,6 +34,7 @@ class Client:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.stderr: list[bytes] = []
+        self.logged: list[str] = []  # window/logMessage lines (where the server logs once initialized)
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr or []), daemon=True).start()
         self._id = 0
@@ -71,6 +72,8 @@ class Client:
                 assert self.proc.stdin is not None
                 self.proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
                 self.proc.stdin.flush()
+            if msg.get("method") == "window/logMessage":
+                self.logged.append(str(msg["params"].get("message", "")))
             if match(msg):
                 return msg
 
@@ -103,3 +106,4 @@ def test_server_answers_and_exits_in_a_workspace_of_proc_files(tmp_path: Path) -
             client.proc.kill()
             client.proc.wait()
     assert b"Traceback" not in b"".join(client.stderr)
+    assert not any("Traceback" in line for line in client.logged)
