@@ -285,20 +285,19 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
         return mine
 
-    def span(g: list[tuple[Access, bool]], name: str) -> tuple[str, str]:
-        """Addresses of the lowest element the loop touches and one past the highest (`z[2*i + 1]`: the
-        stride scales the counter's range; a group needs one base and one stride)."""
-        if len({(a.base, a.symbolic, a.coeff) for a, _ in g}) != 1:
-            raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
-        a0 = g[0][0]
-        base, sym = rename(a0.base), (f" + ({rename(a0.symbolic)})" if a0.symbolic else "")
-        lo, hi = min(a.offset for a, _ in g), max(a.offset for a, _ in g)
-        c = a0.coeff
-        assert c is not None
-        low_iv, high_iv = (lo_iv, hi_iv) if c >= 0 else (hi_iv, lo_iv)
-        scale = "" if c == 1 else f"{c} * "
-        return (f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{low_iv} + ({lo}){sym}]",
-                f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{high_iv} + ({hi + 1}){sym}]")
+    def span(g: list[tuple[Access, bool]]) -> tuple[str, str]:
+        """Addresses of the lowest element the loop touches and one past the highest: one range per row
+        or symbolic offset (`A[i-1][j]`, `A[i+1][j]`), then their hull; the stride (`z[2*i + 1]`, one
+        per group, see `group`) scales the counter's range."""
+        los, his = [], []
+        for key in sorted({(a.base, a.symbolic) for a, _ in g}):
+            sub = [a for a, _ in g if (a.base, a.symbolic) == key]
+            base, sym = rename(key[0]), (f" + ({rename(key[1])})" if key[1] else "")
+            lo, hi = min(a.offset for a in sub), max(a.offset for a in sub)
+            scale = "" if sub[0].coeff == 1 else f"{sub[0].coeff} * "
+            los.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{lo_iv} + ({lo}){sym}]")
+            his.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{hi_iv} + ({hi + 1}){sym}]")
+        return _hull(los, "<"), _hull(his, ">")
 
     def where(a: Access) -> str:
         return f"({a.offset})" + (f" + ({rename(a.symbolic)})" if a.symbolic else "")
@@ -310,7 +309,7 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
     for x, y in pairs:
         if x.startswith("&") or y.startswith("&"):  # a scalar the loop reads through a pointer vs an array
             obj, arr = (x, y) if x.startswith("&") else (y, x)
-            a_lo, a_hi = span(group(arr), arr)
+            a_lo, a_hi = span(group(arr))
             o = f"({rename(obj[1:])})"
             tests.append(f"({a_hi} <= (__UINTPTR_TYPE__)(const void *)&{o} || "
                          f"(__UINTPTR_TYPE__)(const void *)(&{o} + 1) <= {a_lo})")
@@ -326,20 +325,7 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
                         d = f"(long long)(({where(a)}) - ({where(b)}))"
                         tests.append(f"({d} == 0 || {d} >= {reach} || {d} <= -{reach})")
             continue
-        spans = []
-        for g in (gx, gy):
-            # one address range per row / symbolic offset (`A[i-1][j]`, `A[i+1][j]`), then their hull
-            los, his = [], []
-            for key in sorted({(a.base, a.symbolic) for a, _ in g}):
-                sub = [a for a, _ in g if (a.base, a.symbolic) == key]
-                base, sym = rename(key[0]), (f" + ({rename(key[1])})" if key[1] else "")
-                lo, hi = min(a.offset for a in sub), max(a.offset for a in sub)
-                k = sub[0].coeff
-                scale = "" if k == 1 else f"{k} * "
-                los.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{lo_iv} + ({lo}){sym}]")
-                his.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{hi_iv} + ({hi + 1}){sym}]")
-            spans.append((_hull(los, "<"), _hull(his, ">")))
-        (a_lo, a_hi), (b_lo, b_hi) = spans
+        (a_lo, a_hi), (b_lo, b_hi) = span(gx), span(gy)
         if _exact_alias_safe(loop, gx, gy):  # f(x, x, n): the same element in every iteration
             tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo} || {a_lo} == {b_lo})")
         else:

@@ -52,7 +52,8 @@ class ScanLowering(Lowering):
 
         # one step: the (factor, term) pairs of VF iterations, combined lane by lane, then the carry
         self.block, self.lines, self.base = _Block(), [], iv
-        zero, one = self.zero(scan.elem), self.splat(literal(1, scan.elem), scan.elem)
+        zero = self.zero(scan.elem)
+        one = self.splat(literal(1, scan.elem), scan.elem) if scan.factor is not None else zero  # factors' fill
         term = scan.term
         if scan.elem.bits < 32 and isinstance(term, Cast):  # computed in int by C, the same bits in narrow lanes
             narrow = _demote(term.operand, scan.elem)
@@ -97,7 +98,7 @@ class ScanLowering(Lowering):
         splat = self.fill(self.template("set1", elem, width), x=previous)
         vector = [f"if ({left} >= {vf}) {{",
                   f"    {self.ctype_of(sums)} {carry} = {splat};",
-                  *self.pre_lines(),
+                  *("    " + line for line in self.pre),  # broadcasts the step needs, inside the vector branch
                   f"    for (; {left} >= {vf}; {left} -= {vf}) {{",
                   *("        " + line for line in step),
                   "    }",
@@ -112,7 +113,3 @@ class ScanLowering(Lowering):
             what = "additions and multiplications" if scan.factor is not None else "additions"
             self.caveat(f"reassociates floating-point {what} (a SIMD scan combines within each vector first)")
         return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
-
-    def pre_lines(self) -> list[str]:
-        """Broadcasts of loop invariants the term needs, inside the vector branch."""
-        return ["    " + line for line in self.pre]
