@@ -24,7 +24,7 @@ import simdlens.rules.lower as lower_module
 from simdlens.analysis import analyze_file
 from simdlens.config import SandboxSettings, Settings
 from simdlens.core import Candidate, CandidateResult, Kernel
-from simdlens.expert_set import ExpertKernel, expert_candidate
+from simdlens.expert_set import ExpertKernel, expert_candidate, read_expert_set
 from simdlens.rules import propose
 from simdlens.rules.tables import load_isa
 from simdlens.sandbox import Sandbox
@@ -38,23 +38,9 @@ DOT = """float dot(const float *x, const float *y, int n)
 }
 """
 
-DOT_EXPERT = """__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-int i = 0;
-for (; i + 32 <= n; i += 32) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), s1);
-    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), s2);
-    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), s3);
-}
-for (; i + 8 <= n; i += 8)
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
-__m256 t = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
-__m128 h = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
-h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-h = _mm_add_ss(h, _mm_movehdup_ps(h));
-s += _mm_cvtss_f32(h);
-for (; i < n; i++)
-    s += x[i] * y[i];"""
+# the expert set's own dot product (benchmarks/expert/linalg.c, `sdot`: the same names x, y, n, s)
+DOT_EXPERT = next(e.block for e in read_expert_set(Path(__file__).resolve().parent / "expert")
+                  if e.corpus == "linalg.c" and e.function == "sdot")
 
 SAT = """#include <stdint.h>
 void sat_add(int16_t *restrict out, const int16_t *restrict a, const int16_t *restrict b, int n)
