@@ -258,11 +258,12 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
     separate: their touched byte ranges are disjoint (different storage), or, for two offsets into the
     same array, the run-time distance is 0 or at least a whole vector step."""
     assert callable(rename)
-    from simdlens.analysis.ir import Load, Store, walk_exprs, walk_stmts
+    from simdlens.analysis.ir import Load, Reduce, Store, walk_exprs, walk_stmts
 
     accesses: list[tuple[Access, bool]] = []
     for s in walk_stmts(loop.body):
-        if isinstance(s, Store):
+        if isinstance(s, Store) or (isinstance(s, Reduce) and s.access is not None):  # `c[i] += …`: written
+            assert s.access is not None
             accesses.append((s.access, True))
         for attr in ("value", "cond", "index", "step"):
             e = getattr(s, attr, None)
@@ -279,9 +280,12 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
                 or (not a.symbolic and a.base == a.root and squash(a.root) == key)]
         if not mine:  # rows of a 2-D array (`A[i][j]`: base `A[i]`) or a flat `A[i*ld + j]`: all its accesses
             mine = [(a, w) for a, w in accesses if squash(a.root) == key]
-        # a forward walk of one element per iteration, or of a fixed group (`2*i`, `2*i + 1`: the parts
-        # of a complex number)
-        if not mine or any(a.coeff is None or a.coeff < 1 for a, _ in mine) or len({a.coeff for a, _ in mine}) != 1:
+        # per row/offset: a forward walk of one element per iteration, a fixed group (`2*i`, `2*i + 1`:
+        # the parts of a complex number), or elements the counter does not move (`x[i]` in a `j` loop)
+        walks = {(a.base, a.symbolic): {b.coeff for b, _ in mine if (b.base, b.symbolic) == (a.base, a.symbolic)}
+                 for a, _ in mine}
+        if (not mine or any(a.coeff is None or a.coeff < 0 for a, _ in mine)
+                or any(len(c) != 1 for c in walks.values()) or len(set().union(*walks.values()) - {0}) > 1):
             raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
         return mine
 
@@ -294,9 +298,11 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             sub = [a for a, _ in g if (a.base, a.symbolic) == key]
             base, sym = rename(key[0]), (f" + ({rename(key[1])})" if key[1] else "")
             lo, hi = min(a.offset for a in sub), max(a.offset for a in sub)
-            scale = "" if sub[0].coeff == 1 else f"{sub[0].coeff} * "
-            los.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{lo_iv} + ({lo}){sym}]")
-            his.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{scale}{hi_iv} + ({hi + 1}){sym}]")
+            coeff = sub[0].coeff
+            scale = "" if coeff == 1 else f"{coeff} * "
+            low, high = (f"{scale}{lo_iv} + ", f"{scale}{hi_iv} + ") if coeff else ("", "")  # 0: fixed elements
+            los.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{low}({lo}){sym}]")
+            his.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{high}({hi + 1}){sym}]")
         return _hull(los, "<"), _hull(his, ">")
 
     def where(a: Access) -> str:
