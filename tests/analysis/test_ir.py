@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from simdlens.analysis import analyze_file
-from simdlens.analysis.build import _literal, promote, usual
+from simdlens.analysis.build import literal, promote, usual
 from simdlens.analysis.ir import (
     DOUBLE,
     FLOAT,
@@ -65,7 +65,7 @@ def test_integer_promotions_and_usual_conversions() -> None:
     ("10UL", "uint64", 10), ("010", "int32", 8), ("0x1p4", "double", 16.0), ("1'000", "int32", 1000),
 ])
 def test_literal_types(text: str, name: str, value: float) -> None:
-    c = _literal(text)
+    c = literal(text)
     assert (c.type.name, c.value) == (name, value)
 
 

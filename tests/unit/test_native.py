@@ -51,7 +51,7 @@ def test_an_edited_source_wins_over_its_stale_extension(tmp_path: Path) -> None:
 
 def test_a_source_unpacked_just_after_its_extension_is_not_an_edit(tmp_path: Path) -> None:
     pkg = _fake_package(tmp_path, compiled=True)
-    source = pkg / "analysis" / "build.py"
+    source = pkg / "analysis" / "build" / "loop.py"
     t = source.stat().st_mtime + 0.5
     os.utime(source, (t, t))
     assert decide(pkg, {}).compiled
@@ -66,13 +66,13 @@ def test_the_environment_can_ask_for_the_source(tmp_path: Path) -> None:
 def test_source_first_finder_points_hot_modules_at_their_py_file(tmp_path: Path) -> None:
     pkg = _fake_package(tmp_path, compiled=True)
     finder = SourceFirst(pkg)
-    spec = finder.find_spec("simdlens.analysis.build")
-    assert spec is not None and spec.origin == str(pkg / "analysis" / "build.py")
+    spec = finder.find_spec("simdlens.analysis.build.loop")
+    assert spec is not None and spec.origin == str(pkg / "analysis" / "build" / "loop.py")
     assert finder.find_spec("simdlens.analysis.kernel") is None  # not a hot module: normal import
 
 
 def test_the_running_copy_is_the_one_decided() -> None:
-    import simdlens.analysis.build as build
+    import simdlens.analysis.build.loop as build
 
     origin = Path(build.__file__ or "")
     assert (origin.suffix == ".py") == (not _native.HOT_PATH.compiled)

@@ -45,7 +45,7 @@ from dataclasses import replace
 from typing import Any
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.build import WALK_IV, _bare, accesses_of
+from simdlens.analysis.build import WALK_IV, accesses_of, strip_implicit_casts
 from simdlens.analysis.ir import (
     INT32,
     INT64,
@@ -512,7 +512,7 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                     los.append(ind[0])
                     his.append(ind[1])
                     continue
-                direct = _bare(a.index)
+                direct = strip_implicit_casts(a.index)
                 if not isinstance(direct, Load) or direct.access.root == root or direct.access.index is not None:
                     # a computed subscript (a[i*i], a[idx[i]*dim]): no footprint we can state
                     return f"the subscript of {root}[...] is computed: no footprint (elements touched) the harness can allocate"
@@ -536,24 +536,24 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
 def _induction_span(a: Access, loop: LoopIR, renames: dict[str, str], trip: str) -> tuple[str, str] | None:
     """`x[j + c]` where `j += s` once per iteration (a Step): j0 + s*k (+ s after the step) + c."""
     idx, off = a.index, 0
-    if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(_bare(idx.rhs), Const):
-        rhs = _bare(idx.rhs)
+    if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(strip_implicit_casts(idx.rhs), Const):
+        rhs = strip_implicit_casts(idx.rhs)
         assert isinstance(rhs, Const)
         if not isinstance(rhs.value, int):
             return None
         off = rhs.value if idx.op == "+" else -rhs.value
         idx = idx.lhs
-    idx = _bare(idx) if idx is not None else None
+    idx = strip_implicit_casts(idx) if idx is not None else None
     if not isinstance(idx, Var):
         return None
     steps = [(n, s) for n, s in enumerate(loop.body) if isinstance(s, Step) and s.var == idx.name]
     if len(steps) != 1:
         return None
     pos, step = steps[0]
-    inc = _bare(step.step)
+    inc = strip_implicit_casts(step.step)
     sign = 1
     if isinstance(inc, Unary) and inc.op == "-":
-        inc, sign = _bare(inc.operand), -1
+        inc, sign = strip_implicit_casts(inc.operand), -1
     if not isinstance(inc, Const) or not isinstance(inc.value, int):
         return None
     per = sign * inc.value

@@ -62,13 +62,11 @@ def _compile_flags(settings: Settings, path: str) -> CompileFlags:
 
 def _release_memory() -> None:
     """Give the memory of a finished analysis back: the analysis keeps a per-tree scan cache alive
-    (simdlens.analysis.build._SCANS, useful only while one file is analysed), and glibc keeps freed
+    (simdlens.analysis.build.declarations, useful only while one file is analysed), and glibc keeps freed
     arenas mapped unless asked. An editor with fifty big files open notices both."""
-    from simdlens.analysis import build
+    from simdlens.analysis.build import release_file_scans
 
-    scans = getattr(build, "_SCANS", None)
-    if isinstance(scans, dict):
-        scans.clear()
+    release_file_scans()
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
 

@@ -1,0 +1,495 @@
+"""Memory accesses: subscripts, dereferences, pointer arithmetic and 2-D arrays as `Access` (storage
+root, base pointer, element type, index `coeff*iv + offset + invariant symbols`); and the accesses of
+a built body, for the stages after the builder.
+"""
+
+from __future__ import annotations
+
+import re
+
+import tree_sitter
+
+from simdlens.analysis.build import counters, expressions
+from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.c_types import ctype_of, literal
+from simdlens.analysis.build.declarations import Decl, complex_spelling
+from simdlens.analysis.build.syntax import (
+    WRAPPER_KIND_IDS,
+    Unsupported,
+    field_of,
+    index_node,
+    node_text,
+    op_of,
+    squash,
+    unwrap,
+)
+from simdlens.analysis.ir import (
+    Access,
+    ArgReduce,
+    Array,
+    Carry,
+    Const,
+    CType,
+    Exit,
+    Expr,
+    If,
+    Let,
+    Load,
+    Pack,
+    Reduce,
+    Scalar,
+    ScalarRole,
+    Step,
+    Stmt,
+    Store,
+    Var,
+    expr_type,
+    walk_exprs,
+)
+from simdlens.analysis.positions import node_span
+from simdlens.core import Span
+
+_NO_SYMBOLS: dict[str, int] = {}  # shared by every `Aff` without symbols: never written to
+
+
+class Aff:
+    """A subscript as `coeff*iv + offset + sum(sym[s] * s)` over loop-invariant symbols `s`. Never
+    mutated once built (its `sym` may be shared)."""
+
+    __slots__ = ("coeff", "offset", "sym")
+
+    def __init__(self, coeff: int, offset: int, sym: dict[str, int] | None = None) -> None:
+        self.coeff = coeff
+        self.offset = offset
+        self.sym: dict[str, int] = sym if sym is not None else _NO_SYMBOLS
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Aff) and (self.coeff, self.offset, self.sym) == (other.coeff, other.offset,
+                                                                                   other.sym)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Aff(coeff={self.coeff!r}, offset={self.offset!r}, sym={self.sym!r})"
+
+    def add(self, o: Aff, sign: int = 1) -> Aff:
+        if not self.sym and not o.sym:
+            return Aff(self.coeff + sign * o.coeff, self.offset + sign * o.offset)
+        sym = dict(self.sym)
+        for k, v in o.sym.items():
+            sym[k] = sym.get(k, 0) + sign * v
+        return Aff(self.coeff + sign * o.coeff, self.offset + sign * o.offset, {k: v for k, v in sym.items() if v})
+
+    def scale(self, k: int) -> Aff:
+        if not self.sym:
+            return Aff(self.coeff * k, self.offset * k)
+        return Aff(self.coeff * k, self.offset * k, {s: v * k for s, v in self.sym.items() if v * k})
+
+    @property
+    def symbolic(self) -> str:
+        if not self.sym:
+            return ""
+        parts = []
+        for s in sorted(self.sym):
+            v = self.sym[s]
+            term = s if v == 1 else f"-{s}" if v == -1 else f"{v}*{s}"
+            parts.append(term)
+        return "+".join(parts).replace("+-", "-")
+
+
+def note_array(lb: LoopBuilder, root: str, d: Decl | None, elem: CType, *, is_global: bool = False) -> None:
+    if root in lb.arrays:
+        return
+    if d is None:
+        lb.arrays[root] = Array(root, elem, pointer=True)
+        return
+    container = d.container
+    # an array parameter is a pointer (`const float b[3]` is `const float *b`)
+    pointer = (d.pointer > 0 and not d.extents and not container) or (d.is_param and bool(d.extents)
+                                                                        and not d.reference)
+    pointer = pointer or container == "span"  # a view: two spans may show the same elements
+    extent = d.extents[0] if d.extents else ""
+    if container == "array":
+        m = re.search(r",\s*([^>]+)>", d.type)
+        extent = m.group(1).strip() if m else ""
+    lb.arrays[root] = Array(root, elem, pointer=pointer, restrict=d.restrict, const=d.const,
+                              is_global=d.is_global, is_param=d.is_param, volatile=d.volatile, extent=extent,
+                              decl=d.text)
+
+
+def elem_of(lb: LoopBuilder, d: Decl, node: tree_sitter.Node, depth: int) -> CType:
+    """Element type of a declared array/pointer indexed `depth` times."""
+    cx = complex_spelling(d)
+    if cx and not d.container:
+        ct = ctype_of(cx, lb.ctx)
+        if ct is None:
+            raise Unsupported("complex", f"{d.name} holds '{cx}': only float and double complex numbers are "
+                               "rewritten", node)
+        if d.pointer + len(d.extents) != depth:
+            raise Unsupported("unsupported", f"{d.name} is indexed {depth} time(s) but has "
+                               f"{d.pointer + len(d.extents)} level(s)", node)
+        return ct
+    if d.container:
+        m = re.match(r"^(?:std::)?\w+\s*<\s*([^,>]+)", d.type)
+        spelled = m.group(1).strip() if m else ""
+    else:
+        if d.pointer + len(d.extents) != depth:
+            raise Unsupported("pointer_value" if d.pointer + len(d.extents) > depth else "unsupported",
+                               f"{d.name} is indexed {depth} time(s) but has {d.pointer + len(d.extents)} "
+                               "level(s)", node)
+        spelled = d.type
+    if d.func_ptr:
+        raise Unsupported("function_pointer", f"{d.name} holds function pointers", node)
+    if d.volatile:
+        raise Unsupported("volatile", f"{d.name} points to volatile data: every access must happen as written",
+                           node)
+    if d.atomic or "atomic" in spelled:
+        raise Unsupported("atomic", f"{d.name} holds atomic data", node)
+    ct = ctype_of(spelled, lb.ctx)
+    if ct is None:
+        if "long double" in spelled:
+            raise Unsupported("long_double", f"{d.name} holds long double (x87, no SIMD)", node)
+        raise Unsupported("unknown_type", f"unknown element type '{spelled}' of {d.name}", node)
+    return ct
+
+
+def array_base(lb: LoopBuilder, b: tree_sitter.Node) -> tuple[str, str, CType, Decl | None]:
+    """A pointer expression indexed once: root, base text, element type, declaration."""
+    t = b.type
+    if t == "identifier":
+        name = node_text(b)
+        if name in lb.locals or name == lb.iv:
+            raise Unsupported("unsupported", f"{name} is not an array", b)
+        if name in lb.walk_alias:  # p of `for (T *p = a; ...)`: elements of a (root a, see `access`)
+            d0 = lb.decl_of(lb.walk_alias[name])
+            assert d0 is not None
+            return name, name, elem_of(lb, d0, b, 1), d0
+        known = lb.bases.get(name)
+        if known is not None:  # indexed before (`a[i] = a[i] + ...`): the same answer
+            return known
+        d = lb.decl_of(name)
+        if d is None:
+            raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", b)
+        if d.container:  # vector, array, valarray or span
+            known = name, f"{name}.data()", elem_of(lb, d, b, 1), d
+        else:
+            known = name, name, elem_of(lb, d, b, 1), d
+        lb.bases[name] = known
+        return known
+    if t == "field_expression":
+        fd = expressions.field_decl(lb, b)
+        if fd is None:
+            raise Unsupported("unknown_type", f"cannot find the type of {node_text(b)}", b)
+        text = squash(node_text(b))
+        root0 = re.split(r"->|\.|\[", text)[0]
+        if root0 == lb.iv or root0 in lb.locals:
+            raise Unsupported("unsupported", f"array member of a loop-varying value ({text})", b)
+        if fd.container:
+            return text, f"{text}.data()", elem_of(lb, fd, b, 1), fd
+        return text, text, elem_of(lb, fd, b, 1), fd
+    if t == "call_expression" and expressions.is_data_call(b):
+        obj = unwrap(field_of(b, "function").child_by_field_name("argument"))
+        if obj is None or obj.type not in ("identifier", "field_expression"):
+            raise Unsupported("unsupported", f"unsupported {node_text(b)}", b)
+        if obj.type == "identifier":
+            d = lb.decl_of(node_text(obj))
+            if d is None or not d.container:
+                raise Unsupported("unknown_type", f"cannot find the container {node_text(obj)}", b)
+            return node_text(obj), f"{node_text(obj)}.data()", elem_of(lb, d, b, 1), d
+        root, _bt, elem, d2 = array_base(lb, obj)
+        return root, f"{squash(node_text(obj))}.data()", elem, d2
+    if t == "subscript_expression":
+        # a row of a 2-D array or of a pointer-to-pointer: a[j][...]
+        inner = unwrap(field_of(b, "argument"))
+        if inner is None or inner.type != "identifier":
+            raise Unsupported("unsupported", f"unsupported row expression {node_text(b)}", b)
+        name = node_text(inner)
+        d = lb.decl_of(name)
+        if d is None:
+            raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", b)
+        row = index_node(b)
+        if not invariant_index(lb, row):
+            raise Unsupported("row_varies", "row varies", b)
+        elem = elem_of(lb, d, b, 2)
+        return name, squash(node_text(b)), elem, d
+    raise Unsupported("unsupported", f"unsupported array expression {node_text(b)[:40]}", b)
+
+
+def invariant_index(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
+    a = affine(lb, n)
+    return a is not None and a.coeff == 0
+
+
+def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
+    if n.kind_id in WRAPPER_KIND_IDS:
+        n = unwrap(n) or n
+    span = node_span(n)
+    t = n.type
+    if t == "call_expression" and expressions.is_data_call(n):
+        raise Unsupported("pointer_value", f"uses {node_text(n)} as a value", n)
+    if t == "subscript_expression":
+        arg = unwrap(field_of(n, "argument"))
+        assert arg is not None
+        idx = index_node(n)
+        try:
+            root, base, elem, d = array_base(lb, arg)
+        except Unsupported as e:
+            if e.reason.code != "row_varies":
+                raise
+            return flat_2d(lb, arg, idx, n)
+        real = lb.walk_alias.get(root, root)
+        note_array(lb, real, d, elem)
+        if lb.walkers.get(root):
+            w = lb.walked.get(root, 0)
+            aff = affine(lb, idx)
+            if aff is None or aff.coeff != 0:
+                raise Unsupported("pointer_walk", f"{node_text(n)} indexes a walking pointer by the counter", n)
+            return Access(real, real, elem, lb.walkers[root], aff.offset + w, aff.symbolic, None, span)
+        aff = affine(lb, idx)
+        if aff is not None:
+            return Access(root, base, elem, aff.coeff, aff.offset, aff.symbolic, None, span)
+        index = expressions.expr(lb, idx)
+        if expr_type(index).is_float:
+            raise Unsupported("type_error", "floating-point subscript", idx)
+        return Access(root, base, elem, None, 0, "", index, span)
+    if t == "pointer_expression" and op_of(n) == "*":
+        arg = unwrap(field_of(n, "argument"))
+        assert arg is not None
+        return deref(lb, arg, n, span)
+    if t == "field_expression":
+        raise Unsupported("unsupported", f"assignment to the member {node_text(n)}", n)
+    raise Unsupported("unsupported", f"unsupported assignment target {node_text(n)[:40]}", n)
+
+
+def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Span) -> Access:
+    """`*arg` (the dereference `n`): a walking pointer, a pointer, or pointer + offset."""
+    if arg.type == "update_expression":
+        p = unwrap(arg.child_by_field_name("argument"))
+        name = node_text(p) if p is not None and p.type == "identifier" else ""
+        if name in lb.walkers:
+            post = counters.is_postfix(arg)
+            inc = 1 if op_of(arg) == "++" else -1
+            before = lb.walked.get(name, 0)
+            lb.walked[name] = before + inc
+            off = before if post else before + inc
+            real = lb.walk_alias.get(name, name)
+            d = lb.decl_of(real)
+            assert d is not None
+            elem = elem_of(lb, d, n, 1)
+            note_array(lb, real, d, elem)
+            return Access(real, real, elem, lb.walkers[name], off, "", None, span)
+        raise Unsupported("side_effect", f"'{node_text(arg)}' inside an expression", arg)
+    if arg.type == "identifier":
+        name = node_text(arg)
+        real = lb.walk_alias.get(name, name)
+        d = lb.decl_of(real)
+        if d is None:
+            raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", arg)
+        elem = elem_of(lb, d, n, 1)
+        note_array(lb, real, d, elem)
+        if name in lb.walkers:
+            return Access(real, real, elem, lb.walkers[name], lb.walked.get(name, 0), "", None, span)
+        return Access(name, name, elem, 0, 0, "", None, span)
+    if arg.type == "binary_expression" and op_of(arg) in ("+", "-"):
+        terms = sum_terms(lb, arg, 1)
+        ptrs = [(s, x) for s, x in terms if pointerish(lb, x)]
+        if len(ptrs) != 1 or ptrs[0][0] != 1:
+            raise Unsupported("pointer_arith", f"unsupported pointer arithmetic {node_text(arg)}", arg)
+        root, base, elem, d = array_base(lb, ptrs[0][1])
+        note_array(lb, root, d, elem)
+        agg = Aff(0, 0)
+        for s, x in terms:
+            if x is ptrs[0][1]:
+                continue
+            ax = affine(lb, x)
+            if ax is None:
+                raise Unsupported("pointer_arith", f"unsupported pointer arithmetic {node_text(arg)}", arg)
+            agg = agg.add(ax, s)
+        return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
+    raise Unsupported("pointer_arith", f"unsupported dereference {node_text(n)}", n)
+
+
+def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n: tree_sitter.Node) -> Access:
+    """`a[i][j]` where the row moves with the counter: flatten when the row length is a constant."""
+    inner = unwrap(field_of(row_sub, "argument"))
+    assert inner is not None
+    name = node_text(inner)
+    d = lb.decl_of(name)
+    if d is None:
+        raise Unsupported("unknown_identifier", f"cannot find {name}", n)
+    elem = elem_of(lb, d, n, 2)
+    note_array(lb, name, d, elem)
+    if d.pointer or len(d.extents) != 2:
+        index = expressions.expr(lb, index_node(row_sub))
+        raise Unsupported("indirect_rows", f"{node_text(n)}: every iteration loads a different row pointer "
+                           f"({type(index).__name__})", n)
+    cols = lb.int_text(d.extents[1])
+    ra, ca = affine(lb, index_node(row_sub)), affine(lb, col)
+    if cols is None or ra is None or ca is None:
+        raise Unsupported("unsupported", f"cannot flatten {node_text(n)}", n)
+    flat = ra.scale(cols).add(ca)
+    # the whole array as one pointer: `aa[0][256*i + j]` would index row 0 past its end (UB, and
+    # -fsanitize=bounds says so); `(&aa[0][0])[256*i + j]` is pointer arithmetic over the object
+    return Access(name, f"(&{name}[0][0])", elem, flat.coeff, flat.offset, flat.symbolic, None, node_span(n))
+
+
+def sum_terms(lb: LoopBuilder, n: tree_sitter.Node, sign: int) -> list[tuple[int, tree_sitter.Node]]:
+    n = unwrap(n) or n
+    if n.type == "binary_expression" and op_of(n) in ("+", "-"):
+        return sum_terms(lb, field_of(n, "left"), sign) + sum_terms(lb,
+            field_of(n, "right"), sign if op_of(n) == "+" else -sign)
+    return [(sign, n)]
+
+
+def pointerish(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
+    if n.type == "identifier":
+        d = None if node_text(n) in lb.locals else lb.decl_of(node_text(n))
+        return d is not None and (d.pointer > 0 or bool(d.extents))
+    if n.type == "field_expression":
+        fd = expressions.field_decl(lb, n)
+        return fd is not None and (fd.pointer > 0 or bool(fd.extents))
+    return n.type == "call_expression" and expressions.is_data_call(n)
+
+
+def affine(lb: LoopBuilder, node: tree_sitter.Node) -> Aff | None:
+    """The subscript as coeff*iv + offset + invariant symbols, or None when it is not affine."""
+    n = unwrap(node) if node is None or node.kind_id in WRAPPER_KIND_IDS else node
+    if n is None:
+        return None
+    t = n.type
+    if t == "number_literal":
+        c = literal(node_text(n))
+        return Aff(0, c.value) if isinstance(c.value, int) and not c.type.is_float else None
+    if t == "identifier":
+        name = node_text(n)
+        if lb.macro_args and name in lb.macro_args[-1]:
+            bound = lb.macro_args[-1][name]
+            return Aff(0, bound.value) if isinstance(bound, Const) and isinstance(bound.value, int) else None
+        if name == lb.iv:
+            return Aff(1, 0)
+        if name in lb.local_aff:
+            return lb.local_aff[name]
+        if name in lb.locals or name in lb.walkers:
+            return None
+        if lb.pointer_walk and name == lb.count_var:
+            return None
+        if name in lb.written_names:
+            return None
+        d = lb.decl_of(name)
+        if d is None:
+            v = lb.int_text(name)
+            return Aff(0, v) if v is not None else None
+        if d.pointer or d.extents or d.volatile:
+            return None
+        ct = ctype_of(d.type, lb.ctx)
+        if ct is None or ct.is_float:
+            return None
+        if name not in lb.scalars:
+            lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
+        return Aff(0, 0, {name: 1})
+    if t == "binary_expression":
+        op = op_of(n)
+        if op in ("+", "-", "*", "<<"):
+            a, b = affine(lb, field_of(n, "left")), affine(lb, field_of(n, "right"))
+            if a is None or b is None:
+                return None
+            if op == "+":
+                return a.add(b)
+            if op == "-":
+                return a.add(b, -1)
+            if op == "<<":
+                if b.coeff or b.sym or not 0 <= b.offset < 31:
+                    return None
+                return a.scale(1 << b.offset)
+            if not a.coeff and not a.sym:
+                return b.scale(a.offset)
+            if not b.coeff and not b.sym:
+                return a.scale(b.offset)
+            if not a.coeff and not b.coeff:  # product of invariants: one symbol
+                return Aff(0, 0, {squash(node_text(n)): 1})
+            return None
+        if not mentions_varying(lb, n):
+            v = lb.int_text(node_text(n))
+            return Aff(0, v) if v is not None else Aff(0, 0, {squash(node_text(n)): 1})
+        return None
+    if t == "unary_expression" and op_of(n) in ("-", "+"):
+        a = affine(lb, field_of(n, "argument"))
+        return None if a is None else (a.scale(-1) if op_of(n) == "-" else a)
+    if t == "cast_expression":
+        ct = ctype_of(node_text(n.child_by_field_name("type")), lb.ctx)
+        if ct is not None and not ct.is_float and ct.bits >= 32:
+            return affine(lb, field_of(n, "value"))
+        return None
+    if t in ("sizeof_expression",):
+        v = lb.int_text(node_text(n))
+        return Aff(0, v) if v is not None else None
+    if t == "field_expression" and not mentions_varying(lb, n):
+        try:
+            e = expressions.member_scalar(lb, n)
+        except Unsupported:
+            return None
+        return Aff(0, 0, {e.name: 1}) if isinstance(e, Var) and not e.type.is_float else None
+    return None
+
+
+def mentions_varying(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
+    stack = [n]
+    while stack:
+        x = stack.pop()
+        if x.type in ("subscript_expression", "call_expression", "pointer_expression", "update_expression",
+                      "assignment_expression"):
+            return True
+        if x.type == "identifier":
+            nm = node_text(x)
+            if nm == lb.iv or nm in lb.locals or nm in lb.walkers or nm in lb.written_names:
+                return True
+        stack.extend(x.named_children)
+    return False
+
+
+def accesses_of(stmts: tuple[Stmt, ...]) -> list[tuple[Access, bool, Stmt]]:
+    """Every array access of a body as (access, is_write, top-level statement), in evaluation order."""
+    out: list[tuple[Access, bool, Stmt]] = []
+    for s in stmts:
+        _visit_accesses(s, s, out)
+    return out
+
+
+def _expr_accesses(e: Expr, top: Stmt, out: list[tuple[Access, bool, Stmt]]) -> None:
+    for x in walk_exprs(e):
+        if isinstance(x, Load):
+            out.append((x.access, False, top))
+
+
+# A module-level walker, not a nested closure: recursive closures are reference cycles, and the cyclic
+# garbage collector then costs more than the analysis.
+def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) -> None:
+    if isinstance(s, Store):
+        _expr_accesses(s.value, top, out)
+        if s.access.index is not None:
+            _expr_accesses(s.access.index, top, out)
+        out.append((s.access, True, top))
+    elif isinstance(s, (Let, Carry, Step)):
+        _expr_accesses(s.value if not isinstance(s, Step) else s.step, top, out)
+    elif isinstance(s, Reduce):
+        _expr_accesses(s.value, top, out)
+        if s.access is not None:
+            out.append((s.access, False, top))
+            out.append((s.access, True, top))
+    elif isinstance(s, ArgReduce):
+        _expr_accesses(s.value, top, out)
+        _expr_accesses(s.index, top, out)
+    elif isinstance(s, If):
+        _expr_accesses(s.cond, top, out)
+        for x in s.then:
+            _visit_accesses(x, top, out)
+        for x in s.else_:
+            _visit_accesses(x, top, out)
+    elif isinstance(s, Exit):
+        _expr_accesses(s.cond, top, out)
+        if s.value is not None:
+            _expr_accesses(s.value, top, out)
+    elif isinstance(s, Pack):
+        _expr_accesses(s.cond, top, out)
+        _expr_accesses(s.value, top, out)
+        out.append((s.dst, True, top))

@@ -1,0 +1,185 @@
+"""The state shared while one loop becomes IR (`LoopBuilder`), and the lookups every stage asks of it:
+the declaration a name has, whether a text is an integer constant, whether a name is a pointer.
+
+The stages are functions over this state, one module per concern: `headers` (loop headers), `counters`
+(conditions, steps, trip counts), `walks` (pointer-walking loops), `uses` (where names are read and
+written), `statements` (statements and control flow), `scalars` (reductions and other scalar updates),
+`expressions`, `macros`, `accesses` (memory accesses) and `complex_values`; `loop` runs them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import tree_sitter
+
+from simdlens.analysis.build.c_types import ctx_cache, literal
+from simdlens.analysis.build.declarations import Decl, function_scope
+from simdlens.analysis.build.syntax import IDENTIFIER, Unsupported, node_text, unwrap
+from simdlens.analysis.ir import INT32, Access, Array, CType, Expr, Scalar, Var
+from simdlens.core import LoopSite, Reason
+
+if TYPE_CHECKING:
+    from simdlens.analysis.build.accesses import Aff
+    from simdlens.analysis.build.uses import Use
+
+
+WALK_IV = "simdlens_k"  # the synthetic counter of pointer-walking loops
+
+_DECIMAL = re.compile(r"\d+[uUlL]*")
+
+_CONSTANT_CHARS = re.compile(r"[\w\s()+\-*/%<>]+")
+
+
+class LoopBuilder:
+    """What the stages learn about one loop while they build its IR: the counter, locals, arrays,
+    scalars and their roles, walking pointers, the reasons collected; and lookups of names in scope."""
+
+    def __init__(self, site: LoopSite, node: tree_sitter.Node, fn: tree_sitter.Node | None, tree: tree_sitter.Tree,
+                 source: bytes, ctx: Any) -> None:
+        self.site = site
+        self.node = node
+        self.fn = fn
+        self.tree = tree
+        self.source = source
+        self.ctx = ctx
+        self.cpp = site.language == "cpp"
+        self.scope = function_scope(tree, fn)
+        self.reasons: list[Reason] = []
+        self.iv = ""
+        self.iv_type = INT32
+        self.locals: dict[str, CType] = {}
+        self.scopes: list[set[str]] = []  # names declared in each enclosing block of the body, innermost last
+        self.local_aff: dict[str, Aff] = {}
+        self.arrays: dict[str, Array] = {}
+        self.scalars: dict[str, Scalar] = {}
+        self.uses: dict[str, list[Use]] = {}
+        self.written_names: set[str] = set()  # identifiers the body assigns or steps
+        self.walkers: dict[str, int] = {}  # pointer -> elements advanced per iteration
+        self.walked: dict[str, int] = {}  # pointer -> elements advanced so far in this iteration
+        self.written_outer: set[str] = set()
+        self.exclude: tree_sitter.Node | None = None  # the while loop's own increment statement
+        self.body_node: tree_sitter.Node | None = None
+        self.pointer_walk = False
+        self.decl_cache: dict[str, Decl | None] = {}
+        self.ints: dict[str, int | None] = {}  # `int_text` answers
+        self.range_ref: tuple[str, Access] | None = None  # `for (T &x : v)`: x is v[k]
+        self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
+        self.macro_args_seen: set[str] = set()  # object-like macros being read from clang's expansion
+        self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
+        self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
+        self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
+        self.reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
+        self.header_reads: set[str] = set()
+        self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
+        self.setup: list[str] = []  # declarations before the loop its condition needs (`const float *end = p + n;`)
+        self.outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
+        self.invariant_vars: dict[str, Var] = {}  # `expressions.identifier` answers for variables declared outside the body
+        self.bases: dict[str, tuple[str, str, CType, Decl | None]] = {}  # `accesses.array_base` answers for named arrays
+
+    def decl_of(self, name: str) -> Decl | None:
+        """The declaration of `name` visible at the loop (function scope first, then globals)."""
+        if name in self.decl_cache:
+            return self.decl_cache[name]
+        d = self.scope.lookup(name, self.node.start_byte, self.node.end_byte) or self.global_decl(name)
+        self.decl_cache[name] = d
+        return d
+
+    def global_decl(self, name: str) -> Decl | None:
+        g = getattr(self.ctx, "globals", {}).get(name) if self.ctx is not None else None
+        if g is None:
+            member = self.member_decl(name)
+            declared = getattr(self.ctx, "declaration", None)  # clang's: `REAL VEC(x, N)` parameters
+            g = declared(name, self.node.start_byte, self.site.function or "") if member is None and \
+                declared is not None else None
+            if g is None:
+                return member
+        param = getattr(g, "param", False)
+        return Decl(g.name, g.type, g.pointer, tuple(g.extents), g.const, g.volatile, g.restrict, g.atomic, g.static,
+                    getattr(g, "reference", False), False, param, not param, 0, (0, 1 << 62), g.text)
+
+    def member_decl(self, name: str) -> Decl | None:
+        """In a C++ method, a field of its class used without `this->`."""
+        fn = self.site.function or ""
+        if not self.cpp or "::" not in fn:
+            return None
+        cls = fn.rsplit("::", 1)[0]
+        struct_of = getattr(self.ctx, "struct_of", None)
+        st = struct_of(cls) if struct_of is not None else None
+        f = st.field(name) if st is not None else None
+        if f is None:
+            return None
+        return Decl(f.name, f.type, f.pointer, tuple(f.extents), f.const, f.volatile, f.restrict, f.atomic,
+                    text=f.text)
+
+    def int_text(self, text: str) -> int | None:
+        if text in self.ints:
+            return self.ints[text]
+        v = self.ints[text] = self._int_text_uncached(text)
+        return v
+
+    def _int_text_uncached(self, text: str) -> int | None:
+        t = text.strip()
+        if _DECIMAL.fullmatch(t):
+            return int(t.rstrip("uUlL"))
+        ev = getattr(self.ctx, "eval_int", None)
+        if ev is None:
+            return None
+        if t.isascii() and t.isidentifier():  # a bare name (`n`, `LEN`): what the regexes below find
+            if self.is_variable(t):
+                return None
+        elif not _CONSTANT_CHARS.fullmatch(t) or any(self.is_variable(w) for w in IDENTIFIER.findall(t)):
+            return None
+        cache = ctx_cache(self.ctx).ints
+        if t in cache:
+            return cache[t]
+        try:
+            v = ev(t)
+        except Exception:
+            v = None
+        cache[t] = v if isinstance(v, int) else None
+        return cache[t]
+
+    def is_variable(self, name: str) -> bool:
+        return self.decl_of(name) is not None and not self.is_macro(name)
+
+    def int_const(self, node: tree_sitter.Node) -> int | None:
+        n = unwrap(node)
+        if n is None:
+            return None
+        if n.type == "number_literal":
+            c = literal(node_text(n))
+            return c.value if isinstance(c.value, int) and not c.type.is_float else None
+        if n.type == "identifier" and self.is_variable(node_text(n)):
+            return None
+        if n.type in ("identifier", "binary_expression", "unary_expression", "sizeof_expression", "cast_expression"):
+            return self.int_text(node_text(n))
+        return None
+
+    def is_macro(self, name: str) -> bool:
+        return bool(self.ctx is not None and (name in getattr(self.ctx, "macros", {})
+                                              or name in getattr(self.ctx, "enum_constants", {})))
+
+    def is_pointer(self, name: str) -> bool:
+        if name in self.walk_alias:
+            return True
+        d = self.decl_of(name)
+        return d is not None and d.pointer > 0 and not d.extents
+
+    def safe(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except Unsupported as e:
+            self.reasons.append(e.reason)
+            return None
+
+    def mentions(self, node: tree_sitter.Node, name: str) -> bool:
+        return any(node.start_byte <= u.pos < node.end_byte for u in self.uses.get(name, ()))
+
+    def line_of(self, pos: int) -> int:
+        return self.source.count(b"\n", 0, pos) + 1
+
+    def is_func_ptr(self, name: str) -> bool:
+        d = self.decl_of(name)
+        return d is not None and d.func_ptr

@@ -1,0 +1,136 @@
+"""The pieces of a counted loop's header: the conjuncts of a condition, the comparison on the counter,
+how an update steps a name, and the trip count as C text.
+"""
+
+from __future__ import annotations
+
+import tree_sitter
+
+from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.syntax import FLIP, Unsupported, field_of, node_text, op_of, unwrap
+from simdlens.analysis.ir import CType
+
+
+def is_postfix(upd: tree_sitter.Node) -> bool:
+    arg = upd.child_by_field_name("argument")
+    return arg is not None and arg.start_byte == upd.start_byte
+
+
+def conjuncts(cond: tree_sitter.Node) -> list[tree_sitter.Node]:
+    out: list[tree_sitter.Node] = []
+    stack = [cond]
+    while stack:
+        c = unwrap(stack.pop())
+        if c is None:
+            continue
+        if c.type == "binary_expression" and op_of(c) == "&&":
+            stack.append(field_of(c, "right"))
+            stack.append(field_of(c, "left"))
+        else:
+            out.append(c)
+    return out
+
+
+def cmp_on(c: tree_sitter.Node, iv: str) -> tuple[str, str] | None:
+    """`iv cmp bound` (flipped when the counter is on the right), or None."""
+    if c.type != "binary_expression":
+        return None
+    op = op_of(c)
+    if op not in ("<", "<=", ">", ">=", "!="):
+        return None
+    left, right = unwrap(c.child_by_field_name("left")), unwrap(c.child_by_field_name("right"))
+    if left is not None and left.type == "identifier" and node_text(left) == iv and right is not None:
+        return op, node_text(right)
+    if right is not None and right.type == "identifier" and node_text(right) == iv and left is not None:
+        return FLIP[op], node_text(left)
+    return None
+
+
+def comma_parts(lb: LoopBuilder, n: tree_sitter.Node) -> list[tree_sitter.Node]:
+    if n.type != "comma_expression":
+        return [n]
+    return comma_parts(lb, field_of(n, "left")) + comma_parts(lb, field_of(n, "right"))
+
+
+def updated_name(u: tree_sitter.Node) -> str:
+    u2 = unwrap(u)
+    if u2 is None:
+        return ""
+    if u2.type == "update_expression":
+        a = unwrap(u2.child_by_field_name("argument"))
+        return node_text(a) if a is not None and a.type == "identifier" else ""
+    if u2.type == "assignment_expression":
+        a = unwrap(u2.child_by_field_name("left"))
+        return node_text(a) if a is not None and a.type == "identifier" else ""
+    return ""
+
+
+def step_of(lb: LoopBuilder, u: tree_sitter.Node, name: str) -> int:
+    u = unwrap(u) or u
+    if u.type == "update_expression":
+        return 1 if op_of(u) == "++" else -1
+    op = op_of(u)
+    right = field_of(u, "right")
+    if op in ("+=", "-="):
+        v = lb.int_const(right)
+        if v is None:
+            raise Unsupported("variable_step", f"{name} {op} {node_text(right)}: the step is not a constant", u)
+        return v if op == "+=" else -v
+    if op == "=":
+        r = unwrap(right)
+        if r is not None and r.type == "binary_expression" and op_of(r) in ("+", "-"):
+            left, rr = unwrap(r.child_by_field_name("left")), r.child_by_field_name("right")
+            if left is not None and node_text(left) == name and rr is not None:
+                v = lb.int_const(rr)
+                if v is not None:
+                    return v if op_of(r) == "+" else -v
+            if op_of(r) == "+" and rr is not None and node_text(unwrap(rr)) == name and left is not None:
+                v = lb.int_const(left)
+                if v is not None:
+                    return v
+    raise Unsupported("variable_step", f"'{node_text(u)}' is not a constant step", u)
+
+
+def trip_count(lb: LoopBuilder, lower: str, upper: str, cmp: str, step: int, t: CType, cnode: tree_sitter.Node) -> str:
+    L, U = f"({lower.strip()})", f"({upper.strip()})"
+    if step == 0:
+        raise Unsupported("not_counted", "the counter does not change", cnode)
+    if step > 0 and cmp in (">", ">="):
+        raise Unsupported("not_counted", "the counter grows but the condition waits for it to fall", cnode)
+    if step < 0 and cmp in ("<", "<="):
+        raise Unsupported("not_counted", "the counter falls but the condition waits for it to grow", cnode)
+    if t.bits < 32:
+        # a narrow counter wraps (or overflows) before reaching a bound outside its range
+        lo_t, hi_t = (-(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1) if t.signed else (0, (1 << t.bits) - 1)
+        ub = lb.int_text(upper)
+        if ub is None or not lo_t <= ub <= hi_t or (cmp == "<=" and ub == hi_t) or (cmp == ">=" and ub == lo_t):
+            raise Unsupported("not_counted", f"the counter is {t.spelling or t.name} ({t.bits} bits): a bound "
+                               "outside its range makes it wrap and the loop never end", cnode)
+    if step < 0 and cmp == ">=" and not t.signed:
+        uv = lb.int_text(upper)
+        if uv == 0:
+            raise Unsupported("unsigned_wrap", f"{lb.iv or 'the counter'} is unsigned, so '>= 0' is always "
+                               "true: it wraps around at 0 and the loop never ends", cnode)
+    s = abs(step)
+    lv, uv2 = lb.int_text(lower), lb.int_text(upper)
+    if cmp == "!=":
+        if s != 1:
+            if lv is not None and uv2 is not None and (uv2 - lv) % step == 0 and (uv2 - lv) // step >= 0:
+                return str((uv2 - lv) // step)
+            raise Unsupported("not_counted", f"stepping by {step} with '!=' may jump over the bound", cnode)
+        return f"({U} - {L})" if step > 0 else f"({L} - {U})"
+    # Both bounds constant and non-negative: signed and unsigned comparisons agree, count here.
+    if lv is not None and uv2 is not None and lv >= 0 and uv2 >= 0:
+        if step > 0:
+            span = uv2 - lv if cmp == "<" else uv2 - lv + 1
+        else:
+            span = lv - uv2 if cmp == ">" else lv - uv2 + 1
+        return str(max(0, (span + s - 1) // s))
+    if lower.strip() == "0" and step > 0:
+        if cmp == "<":
+            return f"({U} > 0 ? {U} : 0)" if s == 1 else f"({U} > 0 ? ({U} + {s - 1}) / {s} : 0)"
+        return f"({U} >= 0 ? {U} / {s} + 1 : 0)" if s > 1 else f"({U} >= 0 ? {U} + 1 : 0)"
+    hi, lo = (U, L) if step > 0 else (L, U)
+    if cmp in ("<", ">"):
+        return f"({hi} > {lo} ? ({hi} - {lo}" + (f" + {s - 1}) / {s}" if s > 1 else ")") + " : 0)"
+    return f"({hi} >= {lo} ? ({hi} - {lo})" + (f" / {s}" if s > 1 else "") + " + 1 : 0)"

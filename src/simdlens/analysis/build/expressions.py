@@ -1,0 +1,415 @@
+"""Expressions as typed IR: operators with C's conversions, identifiers (variables, macros, enumerators,
+limits), members, casts, and calls (math functions, function-like macros, container sizes).
+"""
+
+from __future__ import annotations
+
+import re
+
+import tree_sitter
+
+from simdlens.analysis import mathcalls
+from simdlens.analysis.build import accesses, complex_values, counters, macros
+from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.c_types import char_value, convert, ctype_of, literal, promote, usual
+from simdlens.analysis.build.declarations import Decl, complex_spelling, container_kind, file_scan
+from simdlens.analysis.build.syntax import (
+    ARITH,
+    CMP,
+    IDENTIFIER,
+    WRAPPER_KIND_IDS,
+    Unsupported,
+    field_of,
+    node_text,
+    op_of,
+    squash,
+    unwrap,
+)
+from simdlens.analysis.ir import (
+    DOUBLE,
+    FLOAT,
+    INT32,
+    INT64,
+    IV,
+    UINT32,
+    UINT64,
+    Binary,
+    Call,
+    Cast,
+    Const,
+    CType,
+    Expr,
+    Load,
+    Scalar,
+    ScalarRole,
+    Select,
+    Unary,
+    Var,
+    expr_type,
+)
+from simdlens.analysis.positions import node_span
+from simdlens.core import Reason, Span
+
+
+def arith(op: str, a: Expr, b: Expr, node: tree_sitter.Node) -> Expr:
+    ta, tb = expr_type(a), expr_type(b)
+    if op in ("<<", ">>"):
+        if ta.is_float or tb.is_float:
+            raise Unsupported("type_error", "shift of a floating-point value", node)
+        t = promote(ta)
+        return Binary(op, convert(a, t), convert(b, t), t)
+    if op in ("%", "&", "|", "^") and (ta.is_float or tb.is_float):
+        raise Unsupported("type_error", f"'{op}' on a floating-point value", node)
+    t = usual(ta, tb)
+    if op in CMP:
+        return Binary(op, convert(a, t), convert(b, t), INT32)
+    return Binary(op, convert(a, t), convert(b, t), t)
+
+
+def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
+    # `unwrap` inlined for the usual case (no parentheses): this runs for every expression node
+    n = unwrap(node) if node is None or node.kind_id in WRAPPER_KIND_IDS else node
+    if n is None:
+        raise Unsupported("unsupported", "empty expression", node)
+    t = n.type
+    if t == "identifier":  # the node types are tested most frequent first
+        ident = identifier(lb, n)
+        if expr_type(ident).is_complex:
+            raise Unsupported("complex", f"{node_text(n)} is a complex scalar ('{expr_type(ident).spelling}'): "
+                               "complex reductions and complex temporaries are not rewritten", n)
+        return ident
+    if t == "number_literal":
+        c = literal(node_text(n))
+        if c.type.name == "long double":
+            raise Unsupported("long_double", "uses a long double literal", n)
+        return c
+    if t == "char_literal":
+        v = char_value(node_text(n))
+        return Const(v, CType("int8", "char") if lb.cpp else INT32, node_text(n))
+    if t in ("true", "false"):
+        return Const(1 if t == "true" else 0, CType("uint8", "bool"), t)
+    if t in ("subscript_expression", "pointer_expression", "field_expression") or (
+            t == "call_expression" and is_data_call(n)):
+        if t == "pointer_expression" and op_of(n) == "&":
+            raise Unsupported("address_of", f"takes an address ('{node_text(n)}')", n)
+        if t == "field_expression":
+            return member_scalar(lb, n)
+        acc = accesses.access(lb, n)
+        if acc.elem.is_complex:
+            raise Unsupported("complex", f"uses the complex value {node_text(n)} ('{acc.elem.spelling}') where "
+                               f"a real one is needed: {complex_values.COMPLEX_SUPPORTED}", n)
+        return Load(acc)
+    if t == "binary_expression":
+        op = op_of(n)
+        left_node = n.child_by_field_name("left")
+        if op in ("+", "-", "*", "&") and left_node is not None and left_node.type == "parenthesized_expression":
+            cast = type_in_parentheses(lb, n)
+            if cast is not None:
+                return cast
+        a = expr(lb, field_of(n, "left"))
+        b = expr(lb, field_of(n, "right"))
+        if op in ("&&", "||"):
+            return Binary(op, a, b, INT32)
+        if op not in ARITH and op not in CMP and op not in ("<<", ">>"):
+            raise Unsupported("unsupported", f"operator {op}", n)
+        return arith(op, a, b, n)
+    if t == "unary_expression":
+        op = op_of(n)
+        a = expr(lb, field_of(n, "argument"))
+        ta = expr_type(a)
+        if op == "!":
+            return Unary("!", a, INT32)
+        if op == "+":
+            return convert(a, promote(ta))
+        if op == "~" and ta.is_float:
+            raise Unsupported("type_error", "'~' on a floating-point value", n)
+        pt = promote(ta)
+        return Unary(op, convert(a, pt), pt)
+    if t == "conditional_expression":
+        cond_e = expr(lb, field_of(n, "condition"))
+        a = expr(lb, field_of(n, "consequence"))
+        b = expr(lb, field_of(n, "alternative"))
+        rt = usual(expr_type(a), expr_type(b))
+        return Select(cond_e, convert(a, rt), convert(b, rt), rt)
+    if t == "cast_expression":
+        tn = field_of(n, "type")
+        spelled = " ".join(node_text(tn).split())
+        if "*" in spelled:
+            raise Unsupported("pointer_cast", f"casts to the pointer type {spelled}", n)
+        ct = ctype_of(spelled, lb.ctx)
+        if ct is None:
+            raise Unsupported("long_double" if "long double" in spelled else "unknown_type",
+                               f"unknown type '{spelled}' in a cast", n)
+        return Cast(expr(lb, field_of(n, "value")), ct, implicit=False)
+    if t == "call_expression":
+        return call(lb, n)
+    if t == "sizeof_expression":
+        size = lb.int_text(node_text(n))
+        if size is None:
+            raise Unsupported("unsupported", f"cannot evaluate {node_text(n)}", n)
+        return Const(size, UINT64, node_text(n))
+    if t in ("update_expression",):
+        name = counters.updated_name(n)
+        raise Unsupported("counter_modified" if name == lb.iv else "side_effect",
+                           f"'{node_text(n)}' inside an expression", n)
+    if t == "assignment_expression":
+        raise Unsupported("side_effect", f"assignment inside an expression ('{node_text(n)}')", n)
+    if t == "comma_expression":
+        raise Unsupported("side_effect", "comma expression", n)
+    if t == "gnu_asm_expression":
+        raise Unsupported("asm", "contains inline assembly", n)
+    if t == "null":
+        raise Unsupported("pointer_value", "uses NULL", n)
+    raise Unsupported("unsupported", f"unsupported expression '{node_text(n)[:40]}'", n)
+
+
+def type_in_parentheses(lb: LoopBuilder, n: tree_sitter.Node) -> Expr | None:
+    """`(real_t) - x`: the parser, not knowing real_t is a type, reads a subtraction; it is a cast of
+    `-x`. None when the parenthesised name is not a type."""
+    inner = unwrap(field_of(n, "left"))
+    if inner is None or inner.type not in ("identifier", "type_identifier"):
+        return None
+    name = node_text(inner)
+    if lb.decl_of(name) is not None or name in lb.locals or name == lb.iv:
+        return None
+    ct = ctype_of(name, lb.ctx)
+    if ct is None:
+        return None
+    op, right = op_of(n), field_of(n, "right")
+    r = unwrap(right)
+    if op == "&" or r is None or r.type in ("binary_expression", "conditional_expression",
+                                             "assignment_expression", "comma_expression"):
+        raise Unsupported("unsupported", f"'{node_text(n)[:40]}' is a cast to {name} of '{op}…', which the "
+                           "syntax tree reads as an operation: add parentheses around the operand", n)
+    if op == "*":  # `(q31)*a++ * *b++`: the cast of `*a++`
+        return Cast(Load(accesses.deref(lb, r, right, Span(n.children[1].start_byte, right.end_byte,
+                                                      node_span(n.children[1]).start, node_span(right).end))),
+                    ct, implicit=False)
+    value = expr(lb, right)
+    pt = promote(expr_type(value))
+    return Cast(Unary(op, convert(value, pt), pt) if op == "-" else convert(value, pt), ct, implicit=False)
+
+
+def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
+    name = node_text(n)
+    if lb.macro_args and name in lb.macro_args[-1]:
+        return lb.macro_args[-1][name]
+    if name == lb.iv:
+        return IV(name, lb.iv_type)
+    if lb.range_ref is not None and name == lb.range_ref[0]:
+        return Load(lb.range_ref[1])
+    if name in lb.locals:
+        return Var(name, lb.locals[name])
+    if lb.pointer_walk and name == lb.count_var:
+        raise Unsupported("counter_modified", f"the count {name} is used in the body", n)
+    known = lb.invariant_vars.get(name)
+    if known is not None:  # read before: the checks below passed and its scalar is registered
+        return known
+    d = lb.decl_of(name)
+    if d is not None:
+        if d.func_ptr:
+            raise Unsupported("function_pointer", f"{name} is a function pointer", n)
+        if d.volatile:
+            raise Unsupported("volatile", f"{name} is volatile: every access must happen as written", n)
+        if d.atomic or "atomic" in d.type:
+            raise Unsupported("atomic", f"{name} is atomic", n)
+        if d.pointer or d.extents or d.container:
+            raise Unsupported("pointer_value", f"uses the pointer/array {name} as a value", n)
+        ct = ctype_of(complex_spelling(d) or d.type, lb.ctx)
+        if ct is None:
+            raise Unsupported("long_double" if "long double" in d.type else "unknown_type",
+                               f"unknown type '{d.type}' of {name}", n)
+        if name not in lb.scalars:
+            lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
+        var = lb.invariant_vars[name] = Var(name, ct)
+        return var
+    # macros and enumerators
+    ctx = lb.ctx
+    if ctx is not None:
+        defined = getattr(ctx, "macros", {})
+        if name in defined:
+            body = str(defined[name]).strip()
+            if re.fullmatch(r"\(?\s*[-+]?[\d.][\w.+\-']*\s*\)?", body):
+                c = literal(body.strip("() "))
+                if c.type.name == "long double":
+                    raise Unsupported("long_double", f"{name} is a long double constant", n)
+                neg = body.replace("(", "").strip().startswith("-")
+                return Const(-c.value if neg else c.value, c.type, name)
+            v = lb.int_text(name)
+            if v is not None:
+                return Const(v, INT32 if -(1 << 31) <= v < (1 << 31) else INT64, name)
+            if getattr(ctx, "facts", None) is not None and name not in lb.macro_args_seen:
+                parsed = macros.macro_body(f"#define {name}() {body}", lb.site.language)  # clang's full expansion
+                if parsed is not None:
+                    lb.macro_args.append({})
+                    lb.macro_args_seen.add(name)
+                    try:
+                        return expr(lb, parsed[1])
+                    finally:
+                        lb.macro_args.pop()
+                        lb.macro_args_seen.discard(name)
+            raise Unsupported("macro", f"cannot evaluate the macro {name}", n)
+        if name in getattr(ctx, "enum_constants", {}):
+            v = lb.int_text(name)
+            if v is not None:
+                return Const(v, INT32, name)
+    if name in ("_Complex_I", "__builtin_complex"):
+        raise Unsupported("complex", f"uses {name}: loops over complex values are not vectorized", n)
+    if name in ("NAN", "INFINITY", "HUGE_VALF"):
+        return Const(float("nan") if name == "NAN" else float("inf"), FLOAT, name)
+    if name in _LIMITS:
+        v2, ct2 = _LIMITS[name]
+        return Const(v2, ct2, name)
+    raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", n)
+
+
+def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
+    """`p->n`, `s.k`: a loop-invariant scalar member read."""
+    ft = field_decl(lb, n)
+    if ft is None:
+        raise Unsupported("unknown_type", f"cannot find the type of {node_text(n)}", n)
+    if ft.pointer or ft.extents:
+        raise Unsupported("pointer_value", f"uses the pointer {node_text(n)} as a value", n)
+    if ft.volatile or ft.atomic:
+        raise Unsupported("volatile", f"{node_text(n)} is volatile/atomic", n)
+    ct = ctype_of(ft.type, lb.ctx)
+    if ct is None:
+        raise Unsupported("unknown_type", f"unknown type '{ft.type}' of {node_text(n)}", n)
+    name = squash(node_text(n))
+    root = re.split(r"->|\.", name)[0]
+    if root == lb.iv or root in lb.locals:
+        raise Unsupported("unsupported", f"member of a loop-varying value {name}", n)
+    if name not in lb.scalars:
+        lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=ft.text)
+    return Var(name, ct)
+
+
+def field_decl(lb: LoopBuilder, n: tree_sitter.Node) -> Decl | None:
+    """The declaration of the member a field_expression names."""
+    arg = unwrap(n.child_by_field_name("argument"))
+    fname = node_text(n.child_by_field_name("field"))
+    arrow = op_of(n) == "->" or "->" in node_text(n)[len(node_text(arg)) if arg is not None else 0:][:3]
+    if arg is None:
+        return None
+    if arg.type == "this":
+        return lb.member_decl(fname)
+    if arg.type == "identifier":
+        d = lb.decl_of(node_text(arg))
+        if d is None:
+            return None
+        if arrow and d.pointer != 1 and not (d.extents and d.pointer == 0):
+            return None
+        type_text = d.type
+    elif arg.type == "field_expression":
+        inner = field_decl(lb, arg)
+        if inner is None:
+            return None
+        type_text = inner.type
+    elif arg.type == "subscript_expression":
+        inner_arg = unwrap(arg.child_by_field_name("argument"))
+        if inner_arg is None or inner_arg.type != "identifier":
+            return None
+        d = lb.decl_of(node_text(inner_arg))
+        if d is None:
+            return None
+        type_text = d.type
+    else:
+        return None
+    struct_of = getattr(lb.ctx, "struct_of", None)
+    st = struct_of(type_text) if struct_of is not None else None
+    if st is None:
+        return None
+    f = st.field(fname)
+    if f is None:
+        return None
+    return Decl(f.name, f.type, f.pointer, tuple(f.extents), f.const, f.volatile, f.restrict, f.atomic,
+                text=f.text)
+
+
+def is_data_call(n: tree_sitter.Node) -> bool:
+    f = n.child_by_field_name("function")
+    return f is not None and f.type == "field_expression" and node_text(f.child_by_field_name("field")) == "data"
+
+
+def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
+    f = field_of(n, "function")
+    fname = squash(node_text(f))
+    args_node = field_of(n, "arguments")
+    arg_nodes = [a for a in args_node.named_children if a.type != "comment"]
+    if fname in ("__real__", "__imag__"):  # GNU operators on complex values, not functions
+        raise Unsupported("complex", complex_values.complex_part_reason(fname, node_span(n)).message, n)
+    inner = unwrap(f) if f.type == "parenthesized_expression" else None
+    if inner is not None and inner.type == "identifier" and len(arg_nodes) == 1 and lb.decl_of(node_text(inner)) is None:
+        # `(pixel_t)(x)`: the parser cannot know pixel_t is a type; it is a cast
+        ct = ctype_of(node_text(inner), lb.ctx)
+        if ct is not None:
+            return Cast(expr(lb, arg_nodes[0]), ct, implicit=False)
+    if f.type == "field_expression":
+        obj = unwrap(f.child_by_field_name("argument"))
+        member = node_text(f.child_by_field_name("field"))
+        if member in ("real", "imag") and not arg_nodes and obj is not None:  # std::complex's own accessors
+            return complex_values.complex_part_call(lb, member, obj, n)
+        if obj is not None and obj.type == "identifier" and member == "size" and not arg_nodes:
+            d = lb.decl_of(node_text(obj))
+            if d is not None and (d.container or (not d.pointer and pure_size_method(lb, d.type))):
+                if node_text(obj) in lb.written_names:
+                    raise Unsupported("call", f"calls {fname}", n)
+                name = f"{node_text(obj)}.size()"
+                lb.scalars.setdefault(name, Scalar(name, UINT64, ScalarRole.INVARIANT))
+                return Var(name, UINT64)
+        raise Unsupported("call", f"calls {fname}", n)
+    if lb.is_func_ptr(fname):
+        raise Unsupported("function_pointer", f"calls through the function pointer {fname}", n)
+    if fname in complex_values.COMPLEX_CALLS and len(arg_nodes) == 1:
+        return complex_values.complex_part_call(lb, fname, arg_nodes[0], n)
+    args = [expr(lb, a) for a in arg_nodes]
+    if lb.cpp and fname in ("std::max", "std::min", "max", "min") and len(args) == 2 and fname.startswith("std"):
+        a, b = args
+        ta, tb = expr_type(a), expr_type(b)
+        if ta.name != tb.name:
+            raise Unsupported("type_error", f"{fname} with different argument types", n)
+        if fname == "std::max":
+            return Select(Binary("<", a, b, INT32), b, a, ta)
+        return Select(Binary("<", b, a, INT32), b, a, ta)
+    fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), lb.cpp)
+    if fn is None:
+        macro = getattr(lb.ctx, "function_macros", {}).get(fname)
+        if macro is not None:
+            return macros.expand_macro(lb, fname, str(macro), args, n)
+        raise Unsupported("call", f"calls {fname}", n)
+    if len(args) != len(fn.args):
+        raise Unsupported("call", f"calls {fname} with {len(args)} arguments", n)
+    conv = tuple(convert(a, t) for a, t in zip(args, fn.args, strict=True))
+    if fn.name in ("abs", "labs", "llabs"):
+        return Unary("abs", conv[0], fn.result)
+    if not fn.vector:
+        lb.reasons.append(Reason("math_call", f"{fn.name} {fn.note}", node_span(n)))
+    if fn.name.startswith("fma"):
+        lb.reasons.append(Reason("fma_call", f"{fn.name} must stay fused (one rounding): needs FMA "
+                                   "instructions", node_span(n)))
+    return Call(fn.name, conv, fn.result)
+
+
+def pure_size_method(lb: LoopBuilder, type_text: str) -> bool:
+    """Whether the class `type_text` has `size() const { return m.size(); }` with `m` a std
+    container member: then `obj.size()` is the container's size, invariant while the loop (which
+    calls no other method of obj) runs."""
+    words = [w for w in IDENTIFIER.findall(type_text) if w not in ("const", "volatile", "struct", "class")]
+    if len(words) != 1 or not lb.cpp:
+        return False
+    member = file_scan(lb.tree).size_member(words[0])
+    struct_of = getattr(lb.ctx, "struct_of", None)
+    st = struct_of(words[0]) if member and struct_of is not None else None
+    f = st.field(member) if st is not None else None
+    return f is not None and not f.pointer and bool(container_kind(" ".join(f.type.split())))
+
+
+# <float.h>, <limits.h> and <stdint.h> limits: value and type (the intN_t limits are int: promoted)
+_LIMITS: dict[str, tuple[int | float, CType]] = {
+    "FLT_MAX": (3.4028234663852886e38, FLOAT), "DBL_MAX": (1.7976931348623157e308, DOUBLE),
+    "FLT_MIN": (1.1754943508222875e-38, FLOAT), "DBL_MIN": (2.2250738585072014e-308, DOUBLE),
+    "INT_MAX": (2147483647, INT32), "INT_MIN": (-2147483648, INT32), "UINT_MAX": (4294967295, UINT32),
+    "INT8_MIN": (-128, INT32), "INT8_MAX": (127, INT32), "UINT8_MAX": (255, INT32),
+    "INT16_MIN": (-32768, INT32), "INT16_MAX": (32767, INT32), "UINT16_MAX": (65535, INT32),
+    "INT32_MIN": (-2147483648, INT32), "INT32_MAX": (2147483647, INT32), "UINT32_MAX": (4294967295, UINT32),
+}

@@ -1,0 +1,235 @@
+"""The entry point, `build_loop(site, tree, source, ctx)`: finds the loop, refuses code that is SIMD
+already, and runs the stages over a `LoopBuilder`: the header, the uses of names, the body, the
+liveness of written scalars, and rolling a hand-unrolled pointer walk back up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+import tree_sitter
+
+from simdlens.analysis.build import complex_values, headers, macros, statements, uses, walks
+from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.c_types import ctype_of
+from simdlens.analysis.build.declarations import enclosing_function, file_scan, loop_node
+from simdlens.analysis.build.syntax import IDENTIFIER, LOOP_TYPES, Unsupported, stmts_of
+from simdlens.analysis.context import annotate_reasons, skipping_directive
+from simdlens.analysis.ir import IV, LoopIR, Moved, Scalar, ScalarRole, Stmt
+from simdlens.analysis.loops import found_loop
+from simdlens.analysis.rewritten import rewrite_containing, uses_intrinsics
+from simdlens.core import LoopRole, LoopSite, Reason
+
+# Roles of scalars the loop writes (a set: reading enum members costs more than a hash lookup)
+_WRITTEN_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRole.CARRIED, ScalarRole.ARG_VALUE,
+                            ScalarRole.ARG_INDEX, ScalarRole.COUNTER, ScalarRole.LOCAL})
+
+
+def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]]:
+    """The loop at `site` as IR, plus the reasons anything could not be expressed. Never raises."""
+    try:
+        if getattr(ctx, "unread_includes", None) is not None:  # a FileContext: it knows the build's macros
+            skipped = skipping_directive(tree, source, ctx, site.span.start_byte)
+            if skipped is not None:  # only when the caller's find_loops did not already leave it out
+                return None, (Reason("inactive", f"in code the preprocessor skips with this build's macros: {skipped}",
+                                     site.header),)
+        scoped = getattr(ctx, "at", None)
+        if scoped is not None:  # with the typedefs its function declared before it (`typedef double dd;`)
+            ctx = scoped(site.span.start_byte)
+        found = found_loop(tree, site.span.start_byte, site.span.end_byte)
+        node = found[0] if found is not None else loop_node(tree, site)
+        if node is None:
+            return None, (Reason("parse", "the loop could not be found in the syntax tree", site.header),)
+        if node.has_error:
+            gnu = _GNU_COMPLEX_PART.search(source, node.start_byte, node.end_byte)
+            if gnu is not None:  # tree-sitter does not know these unary operators
+                return None, (complex_values.complex_part_reason(gnu.group().decode(), site.header),)
+            expanded = _expanded_build(site, tree, source, ctx)  # `for (…) BODY(i)`: read clang's expansion
+            if expanded is not None:
+                return expanded
+            return None, annotate_reasons((Reason("syntax_error", "the loop has a syntax error", site.header),), ctx)
+        done = _already_vectorized(site, node, tree, source)
+        if done is not None:
+            return None, (done,)
+        if site.role != LoopRole.INNERMOST:
+            inner = _first_inner_loop(node)
+            line = inner.start_point[0] + 1 if inner is not None else 0
+            if site.role == LoopRole.OUTER_VECTORIZABLE and inner is not None:
+                # the inner loop runs a few constant times: unrolled, the outer loop is an ordinary candidate
+                b = LoopBuilder(site, node, found[1] if found is not None else enclosing_function(node), tree, source,
+                             ctx)
+                b.unroll = inner
+                ir, reasons = build_ir(b)
+                if ir is not None:
+                    return ir, (Reason("outer_vectorizable", f"the inner loop at line {line} runs a few constant "
+                                       "times: analysed unrolled, for vectorizing this outer loop", site.header),
+                                *reasons)
+                return None, (Reason("outer_loop", f"contains the short inner loop at line {line}: a candidate for "
+                                     "outer-loop vectorization, but not analysable", site.header), *reasons)
+            return None, (Reason("outer_loop", f"contains the loop at line {line}: the inner loop is the candidate",
+                                 site.header),)
+        fn = found[1] if found is not None else enclosing_function(node)
+        b = LoopBuilder(site, node, fn, tree, source, ctx)
+        ir, reasons = build_ir(b)
+        for r in reasons:  # `__m256 *v` used without any intrinsic call: still SIMD code
+            if r.code == "unknown_type" and (simd := uses_intrinsics(r.message.encode())):
+                return None, (Reason("intrinsics", f"already written with SIMD types ({simd})", site.header),)
+        if ir is None and any(r.code in ("macro", "unknown_identifier") for r in reasons):
+            expanded = _expanded_build(site, tree, source, ctx)  # a statement macro, a macro-made declaration
+            if expanded is not None and expanded[0] is not None:
+                return expanded
+        return ir, annotate_reasons(reasons, ctx)
+    except RecursionError:
+        return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
+
+
+def _expanded_build(site: LoopSite, tree: tree_sitter.Tree, source: bytes,
+                    ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]] | None:
+    """The loop built from its text with clang's expansion of the function-like macros it uses (a body
+    that is `BODY(i)`, a statement macro); None without facts, without such macros, or when the
+    expanded text does not parse either. Positions after an expansion are those of the expanded text."""
+    from simdlens.analysis.clang_facts import expanded_text
+
+    lo, hi = site.span.start_byte, site.span.end_byte
+    expanded = expanded_text(getattr(ctx, "facts", None), source, lo, hi)
+    if expanded is None:
+        return None
+    text, what = expanded
+    delta = len(text) - len(source)
+    from simdlens.analysis.parse import parse
+
+    new_tree = parse(text, site.language)
+    wider = replace(site, span=replace(site.span, end_byte=hi + delta))
+    node = new_tree.root_node.descendant_for_byte_range(lo, lo + 1)
+    while node is not None and not (node.type in LOOP_TYPES and node.start_byte == lo):
+        node = node.parent
+    if node is None or node.end_byte != hi + delta or node.has_error:
+        return None
+    b = LoopBuilder(wider, node, enclosing_function(node), new_tree, text, ctx)
+    ir, reasons = build_ir(b)
+    note = Reason("macro_expanded", f"read through clang's expansion of {what}", site.header)
+    return ir, annotate_reasons((note, *reasons), ctx)
+
+
+def _already_vectorized(site: LoopSite, node: tree_sitter.Node, tree: tree_sitter.Tree, source: bytes) -> Reason | None:
+    """A loop of a rewrite simdlens applied (vector loop, tail, or the original kept under #else), or
+    a loop written with SIMD intrinsics: proposing it again would vectorize vectorized code."""
+    regions = file_scan(tree).rewrites_in(source)
+    if regions:
+        rw = rewrite_containing(regions, site.span.start_byte, site.span.end_byte)
+        if rw is not None:
+            return Reason("simdlens_rewrite", f"part of a simdlens rewrite ({rw.description})", site.header)
+    if site.role == LoopRole.OUTER:
+        return None  # its inner loop says it
+    found = uses_intrinsics(source[node.start_byte:node.end_byte])
+    if found:
+        return Reason("intrinsics", f"already written with SIMD intrinsics ({found})", site.header)
+    return None
+
+
+def _first_inner_loop(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    stack = list(reversed(node.named_children))
+    while stack:
+        n = stack.pop()
+        if n.type in LOOP_TYPES:
+            return n
+        stack.extend(reversed(n.named_children))
+    return None
+
+
+def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
+    try:
+        header = headers.header(lb)
+    except Unsupported as e:
+        return None, (e.reason,)
+    body = lb.body_node
+    if body is None:
+        return None, (Reason("parse", "the loop has no body", lb.site.header),)
+    # read by the condition before each iteration's body (a bound the body changes has its own reason)
+    lb.header_reads = set(lb.scalars) - set(IDENTIFIER.findall(header["upper"]))
+    if _PARENTHESISED_NAME.search(lb.source, body.start_byte, body.end_byte):
+        body = without_misread_casts(lb, body)
+    uses.scan_uses(lb, body)
+    pre: list[Stmt] = header.pop("exits")
+    stmts = pre + statements.block(lb, stmts_of(body), cond=False)
+    bound_names = set(IDENTIFIER.findall(header["upper"])) - {lb.iv}
+    if lb.pointer_walk and lb.count_var:  # stepped by the excluded statement or the header only
+        bound_names.discard(lb.count_var)
+    for name in sorted(bound_names):
+        if name in lb.written_names:
+            lb.reasons.append(Reason("not_counted", f"the body changes {name}, which the loop bound uses: the "
+                                       "trip count is not known on entry", lb.site.header))
+    iv_live = uses.used_after(lb, lb.iv) if not header["declared"] else False
+    for name, sc in list(lb.scalars.items()):
+        if sc.role in _WRITTEN_ROLES and (name not in lb.locals or sc.decl):  # body-declared: never live
+            live = uses.used_after(lb, name)
+            if live != sc.live_out:
+                lb.scalars[name] = Scalar(sc.name, sc.type, sc.role, live, sc.decl)
+    unrolled = 0
+    if lb.pointer_walk and lb.walkers and not any(isinstance(x, IV) for st in stmts for x in walks.stmt_exprs(st)):
+        again = walks.reroll(stmts, lb.walkers)
+        if again is not None and lb.count_move[1] == 0:
+            stmts, unrolled = again
+            header["trip"] = header["upper"] = f"(({unrolled}) * ({header['trip']}))"
+            lb.walkers = {name: 1 for name in lb.walkers}
+    moved: list[Moved] = []
+    if lb.walkers or lb.count_var:
+        for name in sorted(lb.walkers):
+            if name not in lb.walk_alias and uses.used_after(lb, name):  # a header's pointer dies with it
+                moved.append(Moved(name, lb.walkers[name], 0, pointer=True))
+        if lb.count_var and uses.used_after(lb, lb.count_var):
+            moved.append(Moved(lb.count_var, lb.count_move[0], lb.count_move[1], every=max(unrolled, 1)))
+    if lb.pointer_walk:
+        lb.reasons.append(Reason("pointer_walk", "walks pointers (" + ", ".join(sorted(lb.walkers))
+                                   + "): counted with a synthetic counter"
+                                   + (f"; the body is {unrolled} hand-unrolled copies of one iteration" if unrolled
+                                      else ""), lb.site.header))
+    ir = LoopIR(
+        iv=lb.iv, iv_type=lb.iv_type, lower=header["lower"], upper=header["upper"], cmp=header["cmp"],
+        step=header["step"], trip_count=header["trip"], body=tuple(stmts),
+        arrays=tuple(sorted(lb.arrays.values(), key=lambda a: a.root)),
+        scalars=tuple(sorted(lb.scalars.values(), key=lambda s: s.name)),
+        iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
+        runs_at_least_once=header.get("once", False), moved=tuple(moved), setup=tuple(lb.setup),
+    )
+    return ir, tuple(lb.reasons)
+
+
+def without_misread_casts(lb: LoopBuilder, body: tree_sitter.Node) -> tree_sitter.Node:
+    """The body re-read where the parser took a parenthesised value for a cast (`(k) + a[i] * 2`):
+    the file parsed again with those parentheses blanked, which moves no byte."""
+    def is_value(name: str) -> bool:
+        if ctype_of(name, lb.ctx) is not None:
+            return False
+        ctx = lb.ctx
+        return (name == lb.iv or lb.decl_of(name) is not None
+                or (ctx is not None and (name in getattr(ctx, "macros", {})
+                                         or name in getattr(ctx, "enum_constants", {}))))
+
+    fixed = macros.unparenthesised_values(lb.source, body, is_value)
+    if fixed is None:
+        return body
+    from simdlens.analysis.parse import parse
+
+    root = parse(fixed, lb.site.language).root_node
+
+    def same(old: tree_sitter.Node) -> tree_sitter.Node | None:
+        new = root.descendant_for_byte_range(old.start_byte, old.end_byte)
+        while new is not None and (new.start_byte, new.end_byte, new.type) != (old.start_byte, old.end_byte,
+                                                                                 old.type):
+            new = new.parent if new.parent is not None and new.parent.end_byte <= old.end_byte else None
+        return new
+
+    new_body = same(body)
+    new_exclude = same(lb.exclude) if lb.exclude is not None else None
+    if new_body is None or new_body.has_error or (lb.exclude is not None and new_exclude is None):
+        return body
+    lb.body_node, lb.exclude = new_body, new_exclude
+    return new_body
+
+
+_GNU_COMPLEX_PART = re.compile(rb"\b__(?:real|imag)__\b")
+
+_PARENTHESISED_NAME = re.compile(rb"\(\s*[A-Za-z_]\w*\s*\)\s*[-+*&]")

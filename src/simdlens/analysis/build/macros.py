@@ -1,0 +1,87 @@
+"""Function-like macros read as expressions: a definition's body parsed once and typed with its
+parameters bound to the arguments' IR; and the repair of `(x)` that the parser misread as a cast.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import tree_sitter
+
+from simdlens.analysis.build import expressions
+from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.syntax import IDENTIFIER, Unsupported, node_text
+from simdlens.analysis.ir import Expr
+
+
+def expand_macro(lb: LoopBuilder, name: str, define: str, args: list[Expr], n: tree_sitter.Node) -> Expr:
+    """A function-like macro used as an expression (`MAX(a[i], m)`): its body typed with the
+    parameters bound to the arguments' IR (C duplicates the argument text; loads are pure)."""
+    if len(lb.macro_args) > 8:
+        raise Unsupported("macro", f"{name} expands too deeply", n)
+    parsed = macro_body(define, lb.site.language)
+    if parsed is None:
+        raise Unsupported("macro", f"cannot read the definition of the macro {name}", n)
+    params, body = parsed
+    if len(params) != len(args):
+        raise Unsupported("macro", f"{name} takes {len(params)} arguments", n)
+    lb.macro_args.append(dict(zip(params, args, strict=True)))
+    try:
+        return expressions.expr(lb, body)
+    except Unsupported as e:
+        raise Unsupported(e.reason.code, f"in the macro {name}: {e.reason.message}", n) from None
+    finally:
+        lb.macro_args.pop()
+
+
+_MACRO_BODIES: dict[tuple[str, str], tuple[list[str], tree_sitter.Node, tree_sitter.Tree] | None] = {}
+
+
+def unparenthesised_values(text: bytes, root: tree_sitter.Node, is_value: Any) -> bytes | None:
+    """`text` with the parentheses of every `(x)` the parser read as a cast blanked out, where x names a
+    value rather than a type (`((r) + _Complex_I * (i))` in a macro, `(k) + a[i] * 2`): the parser
+    cannot tell them apart without knowing the names, and a cast binds tighter than `+`, so the reading
+    is wrong twice over. Same length, so every byte offset stays put. None when there is none."""
+    out: bytearray | None = None
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "cast_expression":
+            tn = n.child_by_field_name("type")
+            name = node_text(tn).strip()
+            kids = n.children
+            if (IDENTIFIER.fullmatch(name) and is_value(name) and len(kids) >= 3 and kids[0].type == "("
+                    and kids[2].type == ")"):
+                if out is None:
+                    out = bytearray(text)
+                out[kids[0].start_byte] = out[kids[2].start_byte] = 0x20
+        stack.extend(n.children)
+    return bytes(out) if out is not None else None
+
+
+def macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node] | None:
+    """The parameters and the parsed body expression of `#define NAME(params) body`."""
+    key = (define, language)
+    if key not in _MACRO_BODIES:
+        from simdlens.analysis.parse import parse
+
+        m = re.match(r"\s*#\s*define\s+\w+\(([^)]*)\)\s*(.*)", define.replace("\\\n", " "), re.DOTALL)
+        got = None
+        if m is not None and "#" not in m.group(2) and "..." not in m.group(1):
+            params = [p.strip() for p in m.group(1).split(",") if p.strip()]
+            text = f"int simdlens_macro = ({m.group(2).strip()});".encode()
+            tree = parse(text, language)  # type: ignore[arg-type]
+            fixed = unparenthesised_values(text, tree.root_node, lambda name: name in params)  # `(r)` is a parameter
+            if fixed is not None:
+                tree = parse(fixed, language)  # type: ignore[arg-type]
+            decl = tree.root_node.named_child(0)
+            init = decl.child_by_field_name("declarator") if decl is not None else None
+            value = init.child_by_field_name("value") if init is not None else None
+            if value is not None and not tree.root_node.has_error:
+                got = (params, value, tree)
+        if len(_MACRO_BODIES) > 256:
+            _MACRO_BODIES.clear()
+        _MACRO_BODIES[key] = got
+    entry = _MACRO_BODIES[key]
+    return None if entry is None else (entry[0], entry[1])

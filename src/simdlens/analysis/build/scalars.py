@@ -1,0 +1,519 @@
+"""Scalars the body writes, classified: reductions, min/max and argmin/argmax, inductions, carried
+values, pack counters and private temporaries; a reason instead when an update is a recurrence.
+"""
+
+from __future__ import annotations
+
+import tree_sitter
+
+from simdlens.analysis import mathcalls
+from simdlens.analysis.build import accesses, counters, expressions, statements
+from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.c_types import convert, ctype_of, promote, strip_implicit_casts, usual
+from simdlens.analysis.build.declarations import Decl, complex_spelling
+from simdlens.analysis.build.syntax import (
+    FLIP,
+    REDUCE_OPS,
+    Unsupported,
+    field_of,
+    index_node,
+    node_text,
+    op_of,
+    squash,
+    stmts_of,
+    unwrap,
+)
+from simdlens.analysis.ir import (
+    INT32,
+    Access,
+    ArgReduce,
+    Binary,
+    Call,
+    Carry,
+    Cast,
+    Const,
+    CType,
+    Expr,
+    Let,
+    Load,
+    Pack,
+    Reduce,
+    ReduceOp,
+    Scalar,
+    ScalarRole,
+    Select,
+    Step,
+    Stmt,
+    Unary,
+    Var,
+    expr_type,
+    walk_exprs,
+)
+from simdlens.analysis.positions import node_span
+from simdlens.core import Span
+
+
+def outer_scalar(lb: LoopBuilder, name: str, node: tree_sitter.Node) -> CType:
+    d = lb.decl_of(name)
+    if d is None:
+        raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", node)
+    if d.pointer or d.extents or d.container:
+        raise Unsupported("pointer_write", f"the loop assigns the pointer/array {name}", node)
+    if d.volatile or d.atomic:
+        raise Unsupported("volatile", f"{name} is volatile/atomic", node)
+    t = ctype_of(complex_spelling(d) or d.type, lb.ctx)
+    if t is None:
+        raise Unsupported("long_double" if "long double" in d.type else "unknown_type",
+                           f"unknown type '{d.type}' of {name}", node)
+    if t.is_complex:
+        raise Unsupported("complex", f"the loop updates the complex scalar {name} ('{t.spelling}'): complex "
+                           "reductions (sums, dot products) are not rewritten", node)
+    return t
+
+
+def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node | None, e: tree_sitter.Node,
+                   cond: bool) -> list[Stmt]:
+    """An assignment to a scalar declared outside the loop: classify it."""
+    t = outer_scalar(lb, name, e)
+    lb.written_outer.add(name)
+    decl_text = (lb.decl_of(name) or Decl(name, "")).text
+    uses = lb.uses.get(name, [])
+    inside = [u for u in uses if e.start_byte <= u.pos < e.end_byte]
+    reads_elsewhere = [u for u in uses if not u.write and not (e.start_byte <= u.pos < e.end_byte)]
+    writes_elsewhere = [u for u in uses if u.write and not (e.start_byte <= u.pos < e.end_byte)]
+    span = node_span(e)
+    if name in lb.header_reads and name not in lb.locals and name != lb.count_var:
+        raise Unsupported("recurrence", f"the loop's condition reads {name} before the body assigns it: "
+                           "each test sees the previous iteration's value", e)
+    if op == "=" and right is not None and not cond and not [u for u in uses if u.pos < e.start_byte] \
+            and not [u for u in inside if not u.write]:
+        # assigned on every iteration before any read: a temporary of the iteration, wherever declared
+        # (`r = x[i] * s; if (r > hi) r = hi; out[i] = r;`); its value after the loop is the last one
+        first = convert(expressions.expr(lb, right), t)
+        lb.locals[name] = t
+        lb.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text or name)
+        aff = accesses.affine(lb, right) if not t.is_float else None
+        if aff is not None:
+            lb.local_aff[name] = aff
+        return [Let(name, t, first, span)]
+    red_op = ""
+    value_node: tree_sitter.Node | None = None
+    if op in ("+=", "-=", "*=", "&=", "|=", "^="):
+        red_op, value_node = op[0], right
+    elif op == "=" and right is not None:
+        r = unwrap(right)
+        if r is not None and r.type == "binary_expression" and op_of(r) in REDUCE_OPS:
+            lft, rgt = unwrap(r.child_by_field_name("left")), unwrap(r.child_by_field_name("right"))
+            if lft is not None and lft.type == "identifier" and node_text(lft) == name:
+                red_op, value_node = op_of(r), r.child_by_field_name("right")
+            elif rgt is not None and rgt.type == "identifier" and node_text(rgt) == name and op_of(r) != "-":
+                red_op, value_node = op_of(r), r.child_by_field_name("left")
+            elif op_of(r) in ("+", "-") and leftmost_is(r, name):
+                red_op, value_node = "chain", r
+    elif op not in ("=",):
+        raise Unsupported("recurrence", f"{name} {op} ...: a recurrence", e)
+    if op in ("+=", "-=") and right is None:  # ++ / --
+        red_op = op[0]
+    if red_op:
+        self_refs = [u for u in inside if value_node is not None and value_node.start_byte <= u.pos < value_node.end_byte]
+        if red_op == "chain":
+            assert value_node is not None
+            value = chain_without(lb, value_node, name, t)
+            red_op = "+"
+            if value is None:
+                raise Unsupported("recurrence", f"{name} is updated from its own value in a way that is not a "
+                                   "reduction", e)
+        elif self_refs:
+            raise Unsupported("recurrence", f"{name} is updated from its own previous value: a recurrence", e)
+        else:
+            value = expressions.expr(lb, value_node) if value_node is not None else Const(1, INT32, "1")
+        invariant = value_node is None or is_invariant(lb, value_node)
+        if red_op in "+-" and invariant and not cond and not writes_elsewhere:
+            step = value if red_op == "+" else Unary("-", value, promote(expr_type(value)))
+            lb.scalars[name] = Scalar(name, t, ScalarRole.INDUCTION, decl=decl_text)
+            return [Step(name, step, t, span)]
+        if reads_elsewhere and not cond:
+            # `sum += x0; sum += x1; ...` (hand-unrolled): the other reads are the same unconditional update
+            same = compound_updates(lb, name, red_op)
+            reads_elsewhere = [u for u in reads_elsewhere if u.pos not in same]
+        if reads_elsewhere:
+            where = min(reads_elsewhere, key=lambda u: u.pos)
+            raise Unsupported("recurrence", f"{name} accumulates across iterations and is also read in the loop "
+                               f"(line {lb.line_of(where.pos)}): a recurrence", e)
+        comp = usual(t, expr_type(value))
+        if t.is_float and comp.name != t.name:
+            raise Unsupported("reduction_type", f"{name} is {t.spelling or t.name} but each update is computed in "
+                               f"{comp.name} and rounded back: vectorizing would change the result", e)
+        if not t.is_float and comp.is_float:
+            raise Unsupported("reduction_type", f"{name} is an integer updated with floating-point values "
+                               "(converted back every iteration)", e)
+        prev = lb.scalars.get(name)
+        if prev is not None and prev.role not in (ScalarRole.REDUCTION,):
+            raise Unsupported("recurrence", f"{name} is updated in several ways", e)
+        if lb.reduce_ops.setdefault(name, red_op) != red_op:
+            raise Unsupported("recurrence", f"{name} is updated with different operators", e)
+        lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
+        return [Reduce(name, REDUCE_OPS[red_op], convert(value, t), t, "", span)]
+    assert right is not None
+    mm = minmax_select(lb, name, t, right, e)
+    if mm is not None:
+        if reads_elsewhere:
+            raise Unsupported("recurrence", f"{name} is a running min/max that is also read in the loop", e)
+        lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
+        return [mm]
+    if [u for u in inside if not u.write]:
+        try:
+            mm = minmax_ir(name, t, expressions.expr(lb, right), span)  # e.g. through a MAX(a, b) macro
+        except Unsupported as err:
+            raise Unsupported(err.reason.code, err.reason.message, e) from None
+        if mm is not None and not reads_elsewhere and not writes_elsewhere and not cond:
+            lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
+            return [mm]
+        raise Unsupported("recurrence", f"{name} is computed from its own previous value: a recurrence", e)
+    value = convert(expressions.expr(lb, right), t)
+    if cond:
+        raise Unsupported("conditional_assign", f"{name} is assigned only on some iterations and keeps its old "
+                           "value otherwise: a conditional recurrence", e)
+    if writes_elsewhere:
+        raise Unsupported("recurrence", f"{name} is assigned several times in the body", e)
+    if not [u for u in reads_elsewhere if u.pos < e.start_byte]:
+        lb.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text)
+        return [Let(name, t, value, span)]
+    if [u for u in reads_elsewhere if u.pos >= e.end_byte]:
+        raise Unsupported("unsupported_scalar", f"{name} is read both before its assignment (last iteration's "
+                           "value) and after it (this iteration's value)", e)
+    lb.scalars[name] = Scalar(name, t, ScalarRole.CARRIED, decl=decl_text)
+    return [Carry(name, value, t, span)]
+
+
+def compound_updates(lb: LoopBuilder, name: str, red_op: str) -> set[int]:
+    """Start bytes of `name` in the body's statements `name op= e;` / `name++;` with operator `red_op`
+    that run on every iteration (statements of the body itself, not under a condition)."""
+    out: set[int] = set()
+    for st in stmts_of(lb.body_node):
+        ex = unwrap(st.named_children[0]) if st.type == "expression_statement" and st.named_children else None
+        if ex is None:
+            continue
+        if ex.type == "assignment_expression":
+            left = unwrap(ex.child_by_field_name("left"))
+            op = op_of(ex)
+            if (left is not None and left.type == "identifier" and node_text(left) == name and op.endswith("=")
+                    and op[:-1] == red_op and not lb.mentions(field_of(ex, "right"), name)):
+                out.add(left.start_byte)
+        elif ex.type == "update_expression" and red_op in "+-" and op_of(ex) == red_op * 2:
+            arg = unwrap(ex.child_by_field_name("argument"))
+            if arg is not None and node_text(arg) == name:
+                out.add(arg.start_byte)
+    return out
+
+
+def leftmost_is(r: tree_sitter.Node, name: str) -> bool:
+    n: tree_sitter.Node | None = r
+    while n is not None and n.type == "binary_expression" and op_of(n) in ("+", "-"):
+        n = unwrap(n.child_by_field_name("left"))
+    return n is not None and n.type == "identifier" and node_text(n) == name
+
+
+def chain_without(lb: LoopBuilder, r: tree_sitter.Node, name: str, t: CType) -> Expr | None:
+    """`name + a + b - c` -> `a + b - c` (reassociation is part of vectorizing a reduction anyway)."""
+    terms: list[tuple[str, tree_sitter.Node]] = []
+    n: tree_sitter.Node | None = r
+    while n is not None and n.type == "binary_expression" and op_of(n) in ("+", "-"):
+        terms.append((op_of(n), field_of(n, "right")))
+        n = unwrap(n.child_by_field_name("left"))
+    acc: Expr | None = None
+    for sign, tn in reversed(terms):
+        if lb.mentions(tn, name):
+            return None
+        v = expressions.expr(lb, tn)
+        if acc is None:
+            acc = v if sign == "+" else Unary("-", convert(v, promote(expr_type(v))), promote(expr_type(v)))
+        else:
+            acc = expressions.arith(sign, acc, v, tn)
+    return acc
+
+
+def is_invariant(lb: LoopBuilder, node: tree_sitter.Node) -> bool:
+    """No counter, no memory, no body-local or written variable, no call."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        t = n.type
+        if t in ("subscript_expression", "pointer_expression", "call_expression", "field_expression",
+                 "update_expression", "assignment_expression"):
+            return False
+        if t == "identifier":
+            nm = node_text(n)
+            if nm == lb.iv or nm in lb.locals or nm in lb.written_outer or nm in lb.walkers:
+                return False
+            if nm in lb.written_names:
+                return False
+        stack.extend(n.named_children)
+    return True
+
+
+def minmax_select(lb: LoopBuilder, name: str, t: CType, right: tree_sitter.Node, e: tree_sitter.Node) -> Reduce | None:
+    r = unwrap(right)
+    if r is None:
+        return None
+    span = node_span(e)
+    if r.type == "conditional_expression":
+        c = unwrap(r.child_by_field_name("condition"))
+        a, b = r.child_by_field_name("consequence"), r.child_by_field_name("alternative")
+        if c is None or a is None or b is None or c.type != "binary_expression" or op_of(c) not in ("<", "<=", ">", ">="):
+            return None
+        cl, cr = unwrap(c.child_by_field_name("left")), unwrap(c.child_by_field_name("right"))
+        if cl is None or cr is None:
+            return None
+        sa, sb, scl, scr = squash(node_text(a)), squash(node_text(b)), squash(node_text(cl)), squash(node_text(cr))
+        op = op_of(c)
+        # Normalise to `var = (value cmp var) ? value : var`.
+        if sb == name and scr == name and sa == scl:  # (v cmp m) ? v : m
+            return minmax_reduce(lb, name, t, cl, op, span)
+        if sb == name and scl == name and sa == scr:  # (m cmp v) ? v : m  ==  (v flip m) ? v : m
+            return minmax_reduce(lb, name, t, cr, FLIP[op], span)
+        if sa == name and not t.is_float and ((scr == name and sb == scl) or (scl == name and sb == scr)):
+            # (v cmp m) ? m : v -- the complement; exact only without NaNs: integers
+            v = cl if scr == name else cr
+            cmp = op if scr == name else FLIP[op]
+            inv = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}[cmp]
+            return minmax_reduce(lb, name, t, v, inv, span)
+        return None
+    if r.type == "call_expression":
+        fname = node_text(r.child_by_field_name("function"))
+        args = [a for a in field_of(r, "arguments").named_children if a.type != "comment"]
+        if len(args) != 2:
+            return None
+        s0, s1 = squash(node_text(args[0])), squash(node_text(args[1]))
+        bare = fname.replace("std::", "")
+        if bare in ("fmaxf", "fmax", "fminf", "fmin") and name in (s0, s1):
+            v = args[1] if s0 == name else args[0]
+            if lb.mentions(v, name):
+                return None
+            value = expressions.expr(lb, v)
+            fn = mathcalls.lookup(fname, (expr_type(value),), lb.cpp)
+            if fn is None or fn.result.name != t.name:
+                return None
+            return Reduce(name, ReduceOp.MAX if "max" in bare else ReduceOp.MIN, convert(value, t), t,
+                          "fmax" if "max" in bare else "fmin", span)
+        if lb.cpp and fname in ("std::max", "std::min") and name in (s0, s1):
+            # std::max(a, b) = (a < b) ? b : a ; std::min(a, b) = (b < a) ? b : a
+            if fname == "std::max":
+                if s0 == name:  # (m < v) ? v : m  == (v > m) ? v : m
+                    return minmax_reduce(lb, name, t, args[1], ">", span)
+                if not t.is_float:  # (v < m) ? m : v == (v >= m) ? v : m for integers
+                    return minmax_reduce(lb, name, t, args[0], ">=", span)
+            else:
+                if s0 == name:  # (v < m) ? v : m
+                    return minmax_reduce(lb, name, t, args[1], "<", span)
+                if not t.is_float:
+                    return minmax_reduce(lb, name, t, args[0], "<=", span)
+        return None
+    return None
+
+
+def minmax_reduce(lb: LoopBuilder, name: str, t: CType, vnode: tree_sitter.Node, cmp: str, span: Span) -> Reduce | None:
+    if lb.mentions(vnode, name):
+        return None
+    value = expressions.expr(lb, vnode)
+    if not minmax_exact(expr_type(value), t):
+        return None  # compared in a wider type than the variable: not a plain min/max
+    op = ReduceOp.MAX if cmp in (">", ">=") else ReduceOp.MIN
+    return Reduce(name, op, convert(value, t), t, cmp, span)
+
+
+def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
+               span: Span, cond: bool) -> list[Stmt] | None:
+    c = unwrap(cnode)
+    if else_nodes or c is None or c.type != "binary_expression" or op_of(c) not in ("<", "<=", ">", ">=") or cond:
+        return None
+    if not then or len(then) > 2:
+        return None
+    parts = [statements.assign_parts(s) for s in then]
+    if any(p is None for p in parts):
+        return None
+    cl, cr = unwrap(c.child_by_field_name("left")), unwrap(c.child_by_field_name("right"))
+    if cl is None or cr is None:
+        return None
+    scl, scr = squash(node_text(cl)), squash(node_text(cr))
+    best = None
+    for p in parts:
+        assert p is not None
+        nm, rhs = p
+        srhs = squash(node_text(rhs))
+        if nm not in lb.locals and ((scr == nm and srhs == scl) or (scl == nm and srhs == scr)):
+            best = (nm, rhs)
+    if best is None:
+        return None
+    name, vnode = best
+    op = op_of(c)
+    cmp = op if scr == name else FLIP[op]  # value cmp var
+    t = outer_scalar(lb, name, c)
+    uses = lb.uses.get(name, [])
+    stmt_start, stmt_end = span.start_byte, span.end_byte
+    if any(not (stmt_start <= u.pos < stmt_end) for u in uses):
+        raise Unsupported("recurrence", f"{name} is a running min/max that is also read elsewhere in the loop",
+                           c)
+    if lb.mentions(vnode, name):
+        return None
+    value = expressions.expr(lb, vnode)
+    if not minmax_exact(expr_type(value), t):
+        raise Unsupported("reduction_type", f"{name} is compared in a wider type than its own", c)
+    if len(parts) == 1:
+        lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=(lb.decl_of(name) or Decl(name, "")).text)
+        lb.written_outer.add(name)
+        return [Reduce(name, ReduceOp.MAX if cmp in (">", ">=") else ReduceOp.MIN, convert(value, t), t, cmp, span)]
+    other = next(p for p in parts if p is not None and p[0] != name)
+    iname, inode = other
+    if iname in lb.locals or any(not (stmt_start <= u.pos < stmt_end) for u in lb.uses.get(iname, [])):
+        raise Unsupported("recurrence", f"{iname} is also used elsewhere in the loop", c)
+    it = outer_scalar(lb, iname, c)
+    index = convert(expressions.expr(lb, inode), it)
+    dt = (lb.decl_of(name) or Decl(name, "")).text
+    lb.scalars[name] = Scalar(name, t, ScalarRole.ARG_VALUE, decl=dt)
+    lb.scalars[iname] = Scalar(iname, it, ScalarRole.ARG_INDEX, decl=(lb.decl_of(iname) or Decl(iname, "")).text)
+    lb.written_outer.update((name, iname))
+    return [ArgReduce(name, iname, cmp, convert(value, t), index, t, span)]
+
+
+def if_select(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
+               span: Span, cond: bool) -> list[Stmt] | None:
+    """`if (c) t = a; else t = b;` with `t` declared outside the loop and read only after it: assigned
+    on every iteration before any read, `t` is a private temporary, `t = c ? a : b`."""
+    if cond or len(then) != 1 or len(else_nodes) != 1:
+        return None
+    first, second = statements.assign_parts(then[0]), statements.assign_parts(else_nodes[0])
+    if first is None or second is None or first[0] != second[0]:
+        return None
+    name = first[0]
+    if name in lb.locals or name == lb.iv or name in lb.walkers or name == lb.count_var or (
+            lb.range_ref is not None and name == lb.range_ref[0]):
+        return None
+    uses = lb.uses.get(name, [])
+    inside = [u for u in uses if span.start_byte <= u.pos < span.end_byte]
+    # exactly the two assignments here, every other use a read after them
+    if len(inside) != 2 or not all(u.write for u in inside):
+        return None
+    if any(u.write or u.pos < span.end_byte for u in uses if u not in inside):
+        return None
+    t = outer_scalar(lb, name, cnode)
+    value = Select(expressions.expr(lb, cnode), convert(expressions.expr(lb, first[1]), t), convert(expressions.expr(lb, second[1]), t), t)
+    lb.written_outer.add(name)
+    lb.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=(lb.decl_of(name) or Decl(name, "")).text)
+    return [Let(name, t, value, span)]
+
+
+def if_pack(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
+             span: Span, cond: bool) -> list[Stmt] | None:
+    """if (c) b[j++] = x;  /  if (c) { b[j] = x; j++; }"""
+    if else_nodes or cond or not then or len(then) > 2:
+        return None
+    first = then[0]
+    if first.type != "expression_statement" or not first.named_children:
+        return None
+    a = unwrap(first.named_children[0])
+    if a is None or a.type != "assignment_expression" or op_of(a) != "=":
+        return None
+    left = unwrap(a.child_by_field_name("left"))
+    if left is None or left.type != "subscript_expression":
+        return None
+    idx = unwrap(index_node(left))
+    if idx is None:
+        return None
+    counter = ""
+    if len(then) == 1 and idx.type == "update_expression" and op_of(idx) == "++" and counters.is_postfix(idx):
+        counter = counters.updated_name(idx)
+    elif len(then) == 2 and idx.type == "identifier":
+        second = then[1]
+        if second.type == "expression_statement" and second.named_children:
+            u = unwrap(second.named_children[0])
+            if u is not None and counters.updated_name(u) == node_text(idx) and u.type == "update_expression" and op_of(u) == "++":
+                counter = node_text(idx)
+    if not counter or counter in lb.locals:
+        return None
+    if any(not (span.start_byte <= u.pos < span.end_byte) for u in lb.uses.get(counter, [])):
+        raise Unsupported("recurrence", f"the output counter {counter} is also used elsewhere in the loop", a)
+    ct = outer_scalar(lb, counter, a)
+    if ct.is_float:
+        return None
+    base = unwrap(field_of(left, "argument"))
+    assert base is not None
+    root, base_text, elem, arr = accesses.array_base(lb, base)
+    accesses.note_array(lb, root, arr, elem)
+    dst = Access(root, base_text, elem, None, 0, "", Var(counter, ct), node_span(left))
+    c = expressions.expr(lb, cnode)
+    value = convert(expressions.expr(lb, field_of(a, "right")), elem)
+    lb.scalars[counter] = Scalar(counter, ct, ScalarRole.COUNTER, decl=(lb.decl_of(counter) or Decl(counter, "")).text)
+    lb.written_outer.add(counter)
+    return [Pack(c, dst, counter, value, span)]
+
+
+def _shape(e: Expr) -> object:
+    """A comparable form of an expression that ignores source spans and implicit casts."""
+    e = strip_implicit_casts(e)
+    if isinstance(e, Load):
+        a = e.access
+        return ("load", a.base, a.coeff, a.offset, a.symbolic, _shape(a.index) if a.index is not None else None)
+    if isinstance(e, (Unary, Cast)):
+        return (type(e).__name__, getattr(e, "op", ""), e.type.name, _shape(e.operand))
+    if isinstance(e, Binary):
+        return ("bin", e.op, _shape(e.lhs), _shape(e.rhs))
+    if isinstance(e, Select):
+        return ("sel", _shape(e.cond), _shape(e.then), _shape(e.else_))
+    if isinstance(e, Call):
+        return ("call", e.func, tuple(_shape(x) for x in e.args))
+    return e
+
+
+def _mentions_var(e: Expr, name: str) -> bool:
+    return any(isinstance(x, Var) and x.name == name for x in walk_exprs(e))
+
+
+def minmax_ir(name: str, t: CType, value: Expr, span: Span) -> Reduce | None:
+    """`var = (x cmp y) ? p : q` where {x, y} and {p, q} are {var, v}: a min/max, normalised to
+    `var = (v cmp' var) ? v : var`. The complementary form (the old value kept when the comparison
+    holds) is exact only without NaNs: integers."""
+    sel = strip_implicit_casts(value)
+    if not isinstance(sel, Select):
+        return None
+    c = strip_implicit_casts(sel.cond)
+    if not isinstance(c, Binary) or c.op not in ("<", "<=", ">", ">="):
+        return None
+    lhs, rhs = strip_implicit_casts(c.lhs), strip_implicit_casts(c.rhs)
+    me = ("var", name)
+
+    def is_me(x: Expr) -> bool:
+        return isinstance(x, Var) and x.name == name
+
+    if is_me(rhs) and not is_me(lhs):
+        v, op = lhs, c.op  # v op var
+    elif is_me(lhs) and not is_me(rhs):
+        v, op = rhs, FLIP[c.op]
+    else:
+        return None
+    if _mentions_var(v, name):
+        return None
+    then, other = strip_implicit_casts(sel.then), strip_implicit_casts(sel.else_)
+    vs = _shape(v)
+    if _shape(then) == vs and is_me(other):
+        cmp = op
+    elif is_me(then) and _shape(other) == vs:
+        if t.is_float:
+            raise Unsupported("minmax_nan_order", f"{name} takes a NaN element and drops it again at the next "
+                               "element, so the result depends on where NaNs sit: a vector reduction, which reorders, "
+                               "cannot reproduce that (fmaxf/fminf or swapping the operands would be order-free)", None)
+        cmp = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}[op]
+    else:
+        return None
+    del me
+    if not minmax_exact(expr_type(v), t):
+        return None
+    return Reduce(name, ReduceOp.MAX if cmp in (">", ">=") else ReduceOp.MIN, convert(v, t), t, cmp, span)
+
+
+def minmax_exact(value: CType, var: CType) -> bool:
+    """Whether `var = value cmp var ? value : var` keeps exact values: the comparison happens in the
+    variable's own type (after promotion) and the value fits the variable unchanged."""
+    if value.name == var.name:
+        return True
+    return usual(value, var).name == var.name and (value.is_float == var.is_float)

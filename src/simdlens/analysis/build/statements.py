@@ -1,0 +1,399 @@
+"""Statements and control flow of the loop body: blocks, declarations, expression statements,
+assignments, if/else, `continue`, searches (`if (c) break;`), preprocessor branches, and short inner
+loops analysed unrolled.
+"""
+
+from __future__ import annotations
+
+import re
+
+import tree_sitter
+
+from simdlens.analysis import mathcalls
+from simdlens.analysis.build import accesses, complex_values, counters, expressions, scalars, uses
+from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.c_types import convert, ctype_of, promote, usual
+from simdlens.analysis.build.declarations import Decl, decls_of, kinds_of
+from simdlens.analysis.build.syntax import (
+    CONTROL,
+    LOOP_TYPES,
+    REDUCE_OPS,
+    WRAPPER_KIND_IDS,
+    Unsupported,
+    field_of,
+    node_text,
+    op_of,
+    squash,
+    stmts_of,
+    unwrap,
+)
+from simdlens.analysis.context import live_branch
+from simdlens.analysis.ir import (
+    INT32,
+    Access,
+    Const,
+    Exit,
+    Expr,
+    If,
+    Let,
+    Load,
+    Reduce,
+    Scalar,
+    ScalarRole,
+    Stmt,
+    Store,
+    Unary,
+    Var,
+    expr_type,
+)
+from simdlens.analysis.positions import node_span
+from simdlens.core import Reason
+
+
+def block(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -> list[Stmt]:
+    lb.scopes.append(set())
+    try:
+        return block_in_scope(lb, nodes, cond)
+    finally:
+        lb.scopes.pop()
+
+
+def block_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -> list[Stmt]:
+    out: list[Stmt] = []
+    for i, n in enumerate(nodes):
+        if lb.exclude is not None and n.id == lb.exclude.id:
+            continue
+        t = n.type
+        if t == "continue_statement":
+            break  # the rest of the block is dead
+        if t == "if_statement" and is_continue_if(n):
+            c = lb.safe(lambda n=n: expressions.expr(lb, field_of(n, "condition")))
+            rest = block(lb, nodes[i + 1:], True)
+            if c is not None:
+                out.append(If(Unary("!", c, INT32), tuple(rest), (), node_span(n)))
+            return out
+        if t in ("break_statement", "return_statement") and not cond:
+            lb.reasons.append(Reason("unconditional_exit", "leaves the loop unconditionally: it runs once",
+                                       node_span(n)))
+            break
+        try:  # `lb.safe`, without a closure per statement
+            got = statement(lb, n, cond)
+        except Unsupported as e:
+            lb.reasons.append(e.reason)
+            continue
+        if got:
+            out.extend(got)
+    return out
+
+
+def is_continue_if(n: tree_sitter.Node) -> bool:
+    if n.child_by_field_name("alternative") is not None:
+        return False
+    body = stmts_of(n.child_by_field_name("consequence"))
+    return len(body) == 1 and body[0].type == "continue_statement"
+
+
+def statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
+    t = n.type
+    if t == "expression_statement":
+        if n.named_child_count == 1:  # the usual case: the expression alone
+            only = n.named_child(0)
+            if only is not None and only.type != "comment":
+                return expression_statement(lb, only, cond)
+        kids = [c for c in n.named_children if c.type != "comment"]
+        if not kids:
+            return []
+        return expression_statement(lb, kids[0], cond)
+    if t == "compound_statement":
+        return block(lb, stmts_of(n), cond)
+    if t == "declaration":
+        return declaration(lb, n)
+    if t == "if_statement":
+        return if_statement(lb, n, cond)
+    if t in LOOP_TYPES:
+        if lb.unroll is not None and n.id == lb.unroll.id:
+            return unrolled(lb, n, cond)
+        raise Unsupported("nested_loop", "contains another loop", n)
+    if t in ("break_statement", "return_statement", "continue_statement"):
+        raise Unsupported("unsupported_control", f"'{node_text(n).strip()}' in an unsupported position", n)
+    if t in CONTROL:
+        return []  # already reported
+    if t == "comment" or t == ";":
+        return []
+    if t in ("preproc_if", "preproc_ifdef"):  # `#if 0` in the body: the branch that is compiled, if certain
+        live = live_branch(lb.tree, lb.source, lb.site.language, n)
+        if live is not None:
+            return block(lb, live, cond)
+        raise Unsupported("unsupported", f"'{node_text(n).splitlines()[0].strip()[:40]}' inside the loop: which "
+                           "branch is compiled depends on the build", n)
+    raise Unsupported("unsupported", f"unsupported statement '{node_text(n).strip()[:40]}'", n)
+
+
+def unrolled(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
+    """The short inner loop `for (k = c0; k < c1; k++) body` as c1 - c0 copies of body, k constant."""
+    init = n.child_by_field_name("initializer")
+    c = unwrap(n.child_by_field_name("condition"))
+    upd = n.child_by_field_name("update")
+    if init is None or c is None or upd is None:
+        raise Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
+    if init.type == "declaration":
+        ds = decls_of(init, kinds_of(lb.tree.language))
+        vals = [d.child_by_field_name("value") for d in init.children_by_field_name("declarator")]
+        if len(ds) != 1 or vals[0] is None:
+            raise Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
+        k, start = ds[0].name, lb.int_const(vals[0])
+    elif init.type == "assignment_expression":
+        left = unwrap(init.child_by_field_name("left"))
+        k, start = (node_text(left) if left is not None else ""), lb.int_const(field_of(init, "right"))
+        if uses.used_after(lb, k):
+            raise Unsupported("nested_loop", f"the inner counter {k} is used after the loop", n)
+    else:
+        raise Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
+    got = counters.cmp_on(c, k) if k else None
+    if start is None or got is None or got[0] not in ("<", "<=") or counters.step_of(lb, upd, k) != 1:
+        raise Unsupported("nested_loop", "the inner loop is not a simple counted loop", n)
+    end = lb.int_text(got[1])
+    if end is None:
+        raise Unsupported("nested_loop", "the inner loop's bound is not a constant", n)
+    stop = end + (1 if got[0] == "<=" else 0)
+    if stop - start > 16:
+        raise Unsupported("nested_loop", "the inner loop is too long to unroll", n)
+    out: list[Stmt] = []
+    for v in range(start, stop):
+        lb.macro_args.append({k: Const(v, INT32, str(v))})
+        try:
+            out.extend(block(lb, stmts_of(n.child_by_field_name("body")), cond))
+        finally:
+            lb.macro_args.pop()
+    return out
+
+
+def declaration(lb: LoopBuilder, n: tree_sitter.Node) -> list[Stmt]:
+    out: list[Stmt] = []
+    ds = decls_of(n, kinds_of(lb.tree.language))
+    decls = n.children_by_field_name("declarator")
+    for d, dn in zip(ds, decls, strict=False):
+        if d.static:
+            raise Unsupported("static_local", f"'static {d.name}' keeps its value across iterations", n)
+        if d.extents:
+            raise Unsupported("local_array", f"declares the array {d.name} inside the loop", n)
+        if d.pointer or d.reference:
+            raise Unsupported("local_pointer", f"declares the pointer/reference {d.name} inside the loop", n)
+        if d.volatile or d.atomic:
+            raise Unsupported("volatile", f"{d.name} is volatile/atomic", n)
+        t = ctype_of(d.type, lb.ctx)
+        if t is None:
+            raise Unsupported("unknown_type" if "long double" not in d.type else "long_double",
+                               f"unknown type '{d.type}' of {d.name}", n)
+        # the IR names a local by its name only: an inner `int t` hiding the body's `t` would merge them
+        if any(d.name in outer for outer in lb.scopes[:-1]):
+            raise Unsupported("shadowing", f"declares {d.name} again inside the loop body, hiding the outer "
+                               f"{d.name}: rename one of them", n)
+        if lb.scopes:
+            lb.scopes[-1].add(d.name)
+        lb.locals[d.name] = t
+        lb.scalars[d.name] = Scalar(d.name, t, ScalarRole.LOCAL)
+        value = dn.child_by_field_name("value") if dn.type == "init_declarator" else None
+        if value is not None:
+            if value.type == "initializer_list":
+                raise Unsupported("unsupported", "brace initialiser", value)
+            aff = accesses.affine(lb, value) if not t.is_float else None
+            if aff is not None:
+                lb.local_aff[d.name] = aff
+            else:
+                lb.local_aff.pop(d.name, None)
+            out.append(Let(d.name, t, convert(expressions.expr(lb, value), t), node_span(dn)))
+        else:  # `int v;`: its value is indeterminate until assigned, so any value (0) is the C program's
+            out.append(Let(d.name, t, Const(0, t, "0"), node_span(dn)))
+    return out
+
+
+def expression_statement(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> list[Stmt]:
+    e = unwrap(e) or e
+    t = e.type
+    if t == "comma_expression":
+        out: list[Stmt] = []
+        for p in counters.comma_parts(lb, e):
+            out.extend(expression_statement(lb, p, cond))
+        return out
+    if t == "assignment_expression":
+        return assign(lb, e, cond)
+    if t == "update_expression":
+        name = counters.updated_name(e)
+        arg = unwrap(e.child_by_field_name("argument"))
+        if name and lb.range_ref is not None and name == lb.range_ref[0]:
+            acc = lb.range_ref[1]
+            val = expressions.arith("+" if op_of(e) == "++" else "-", Load(acc), Const(1, INT32, "1"), e)
+            return [Store(acc, convert(val, acc.elem), node_span(e))]
+        if name:
+            if name == lb.iv:
+                raise Unsupported("counter_modified", f"the body changes the counter {name}", e)
+            if name in lb.walkers:
+                lb.walked[name] = lb.walked.get(name, 0) + (1 if op_of(e) == "++" else -1)
+                return []
+            return scalars.scalar_update(lb, name, "+=" if op_of(e) == "++" else "-=", None, e, cond)
+        if arg is not None:
+            acc = accesses.access(lb, arg)
+            one = Const(1, INT32, "1")
+            val = expressions.arith("+" if op_of(e) == "++" else "-", Load(acc), one, e)
+            return [Store(acc, convert(val, acc.elem), node_span(e))]
+    if t == "call_expression":
+        name = node_text(e.child_by_field_name("function"))
+        if mathcalls.lookup(name, cpp=lb.cpp) is not None:
+            return []
+        raise Unsupported("call", f"calls {name}", e)
+    if t in ("identifier", "number_literal"):
+        return []
+    if t == "gnu_asm_expression":
+        return []
+    expressions.expr(lb, e)  # typed for its reasons, value unused
+    return []
+
+
+def assign(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> list[Stmt]:
+    left = unwrap(field_of(e, "left"))
+    op = op_of(e)
+    right = field_of(e, "right")
+    if left is None:
+        raise Unsupported("unsupported", "unsupported assignment", e)
+    inner = unwrap(right) if right.kind_id in WRAPPER_KIND_IDS else right
+    if inner is not None and inner.type == "assignment_expression":
+        first = assign(lb, inner, cond)
+        right = field_of(inner, "left")
+        return first + assign_value(lb, left, op, right, e, cond)
+    return assign_value(lb, left, op, right, e, cond)
+
+
+def assign_value(lb: LoopBuilder, left: tree_sitter.Node, op: str, right: tree_sitter.Node, e: tree_sitter.Node,
+                  cond: bool) -> list[Stmt]:
+    if left.type == "identifier" and lb.range_ref is not None and node_text(left) == lb.range_ref[0]:
+        acc = lb.range_ref[1]
+        value = expressions.expr(lb, right)
+        if op != "=":
+            value = expressions.arith(op[:-1], Load(acc), value, e)
+        return [Store(acc, convert(value, acc.elem), node_span(e))]
+    if left.type == "identifier":
+        name = node_text(left)
+        if name == lb.iv or (lb.pointer_walk and name == lb.count_var):
+            raise Unsupported("counter_modified", f"the body changes the counter {name}", e)
+        if name in lb.walkers:  # `p += 4;`: later accesses through p are 4 elements further on
+            lb.walked[name] = lb.walked.get(name, 0) + counters.step_of(lb, e, name)
+            return []
+        if name in lb.locals:
+            t = lb.locals[name]
+            value = expressions.expr(lb, right)
+            if op != "=":
+                value = expressions.arith(op[:-1], Var(name, t), value, e)
+            aff = accesses.affine(lb, right) if op == "=" and not t.is_float else None
+            if aff is not None:
+                lb.local_aff[name] = aff
+            else:
+                lb.local_aff.pop(name, None)
+            return [Let(name, t, convert(value, t), node_span(e))]
+        return scalars.scalar_update(lb, name, op, right, e, cond)
+    acc = accesses.access(lb, left)
+    if acc.elem.is_complex:
+        return complex_values.complex_store(lb, acc, op, right, e)
+    value = expressions.expr(lb, right)
+    if op != "=":
+        value = expressions.arith(op[:-1], Load(acc), value, e)
+    stmt_value = convert(value, acc.elem)
+    if acc.coeff == 0 and op != "=" and op[:-1] in REDUCE_OPS and not reads_root(right, acc.root):
+        red = memory_reduction(lb, acc, op[:-1], right, e)
+        if red is not None:
+            return [red]
+    return [Store(acc, stmt_value, node_span(e))]
+
+
+def memory_reduction(lb: LoopBuilder, acc: Access, op: str, right: tree_sitter.Node, e: tree_sitter.Node) -> Reduce | None:
+    rhs = expressions.expr(lb, right)
+    comp = usual(acc.elem, expr_type(rhs)) if op not in ("<<", ">>") else promote(acc.elem)
+    if acc.elem.is_float and comp.name != acc.elem.name:
+        return None
+    if not acc.elem.is_float and comp.is_float:
+        return None
+    text = f"{acc.base}[{acc.symbolic or acc.offset}]" if acc.symbolic or acc.offset else f"{acc.base}[0]"
+    return Reduce(squash(text), REDUCE_OPS[op], convert(rhs, acc.elem), acc.elem, "", node_span(e), access=acc)
+
+
+def reads_root(node: tree_sitter.Node, root: str) -> bool:
+    txt = node_text(node)
+    head = re.split(r"[\[.\-]", root)[0]
+    return re.search(r"(?<![\w.>])" + re.escape(head) + r"\b", txt) is not None
+
+
+def has_continue(body: tree_sitter.Node | None) -> bool:
+    stack = [body] if body is not None else []
+    while stack:
+        n = stack.pop()
+        if n.type == "continue_statement":
+            return True
+        if n.type in LOOP_TYPES or n.type == "lambda_expression":
+            continue
+        stack.extend(n.named_children)
+    return False
+
+
+def if_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
+    cnode = field_of(n, "condition")
+    then = stmts_of(n.child_by_field_name("consequence"))
+    alt = n.child_by_field_name("alternative")
+    else_nodes: list[tree_sitter.Node] = []
+    if alt is not None:
+        else_nodes = [c for c in alt.named_children if c.type != "comment"]
+        if len(else_nodes) == 1 and else_nodes[0].type == "compound_statement":
+            else_nodes = stmts_of(else_nodes[0])
+    span = node_span(n)
+    # search: if (c) break; / if (c) return e; / if (c) { x = e; break; }
+    if then and then[-1].type in ("break_statement", "return_statement"):
+        c = expressions.expr(lb, cnode)
+        last = then[-1]
+        value: Expr | None = None
+        var = ""
+        if last.type == "return_statement":
+            rv = [k for k in last.named_children if k.type != "comment"]
+            if rv:
+                value = expressions.expr(lb, rv[0])
+        if len(then) == 2 and then[0].type == "expression_statement" and last.type == "break_statement":
+            a = unwrap(then[0].named_children[0]) if then[0].named_children else None
+            if a is not None and a.type == "assignment_expression" and op_of(a) == "=":
+                lft = unwrap(a.child_by_field_name("left"))
+                if lft is not None and lft.type == "identifier" and node_text(lft) not in lb.locals:
+                    var = node_text(lft)
+                    t = scalars.outer_scalar(lb, var, a)
+                    value = convert(expressions.expr(lb, field_of(a, "right")), t)
+                    lb.scalars[var] = Scalar(var, t, ScalarRole.LOCAL, decl=(lb.decl_of(var) or Decl(var, "")).text)
+                    lb.written_outer.add(var)
+                else:
+                    raise Unsupported("unsupported_control", "unsupported statement before break", then[0])
+        elif len(then) != 1:
+            raise Unsupported("unsupported_control", "statements before a break/return", n)
+        out: list[Stmt] = [Exit(c, "break" if last.type == "break_statement" else "return", value, span, var)]
+        out.extend(block(lb, else_nodes, True))
+        return out
+    mm = scalars.if_minmax(lb, cnode, then, else_nodes, span, cond)
+    if mm is not None:
+        return mm
+    pk = scalars.if_pack(lb, cnode, then, else_nodes, span, cond)
+    if pk is not None:
+        return pk
+    sel = scalars.if_select(lb, cnode, then, else_nodes, span, cond)
+    if sel is not None:
+        return sel
+    c = expressions.expr(lb, cnode)
+    then_s = block(lb, then, True)
+    else_s = block(lb, else_nodes, True)
+    return [If(c, tuple(then_s), tuple(else_s), span)]
+
+
+def assign_parts(s: tree_sitter.Node) -> tuple[str, tree_sitter.Node] | None:
+    if s.type != "expression_statement" or not s.named_children:
+        return None
+    a = unwrap(s.named_children[0])
+    if a is None or a.type != "assignment_expression" or op_of(a) != "=":
+        return None
+    left = unwrap(a.child_by_field_name("left"))
+    right = a.child_by_field_name("right")
+    if left is None or left.type != "identifier" or right is None:
+        return None
+    return node_text(left), right

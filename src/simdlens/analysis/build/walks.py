@@ -1,0 +1,315 @@
+"""Pointer-walking loops (`while (n--) *d++ = *s++;`, `for (T *p = a; p < a + n; p++)`, `p < end`):
+which pointers advance how far per iteration, the trip count, and a hand-unrolled body rolled back
+into the one iteration it repeats.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+import tree_sitter
+
+from simdlens.analysis.build import counters, expressions
+from simdlens.analysis.build.builder import WALK_IV, LoopBuilder
+from simdlens.analysis.build.declarations import Decl
+from simdlens.analysis.build.syntax import IDENTIFIER, Unsupported, node_text, op_of, squash, stmts_of, unwrap
+from simdlens.analysis.ir import (
+    INT64,
+    Access,
+    Binary,
+    Call,
+    Cast,
+    CType,
+    Expr,
+    If,
+    Let,
+    Load,
+    Reduce,
+    Scalar,
+    ScalarRole,
+    Select,
+    Stmt,
+    Store,
+    Unary,
+    expr_type,
+    walk_exprs,
+    walk_stmts,
+)
+
+
+def walk_trip(lb: LoopBuilder, count: tree_sitter.Node, cond: tree_sitter.Node, step: int) -> str:
+    """The trip count of a pointer walk over `count` elements, `step` per iteration, as C text."""
+    got = lb.safe(lambda: expressions.expr(lb, count))  # typed, so the names it uses become kernel parameters
+    if got is not None and expr_type(got).is_float:
+        raise Unsupported("type_error", "a floating-point pointer offset", count)
+    n = f"({squash(node_text(count))})"
+    rounded = n if step == 1 or op_of(cond) == "!=" else f"({n} + {step - 1})"
+    return f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
+
+
+def end_pointer_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitter.Node,
+                        body: tree_sitter.Node | None) -> dict[str, Any] | None:
+    """`const T *end = p + n; while (p < end) { ... *p++ ... }` (or `p != end`): a pointer walk of
+    ceil(n / step) iterations. None when the condition is not a pointer compared with such an end."""
+    if cond.type != "binary_expression" or op_of(cond) not in ("<", "!=", ">"):
+        return None
+    left, right = unwrap(cond.child_by_field_name("left")), unwrap(cond.child_by_field_name("right"))
+    if left is None or right is None or left.type != "identifier" or right.type != "identifier":
+        return None
+    p, end = (node_text(left), node_text(right)) if op_of(cond) != ">" else (node_text(right), node_text(left))
+    pd, ed = lb.decl_of(p), lb.decl_of(end)
+    if pd is None or ed is None or not pd.pointer or not ed.pointer or ed.is_param or ed.is_global:
+        return None
+    span = end_value(lb, ed, p)
+    if span is None:
+        raise Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {end} is not declared "
+                           f"as `{end} = {p} + count` in this function", cond)
+    value, count = span
+    between = lb.source[value.end_byte:node.start_byte].decode("utf-8", "replace")
+    for name in {p, end, *IDENTIFIER.findall(node_text(count))}:
+        if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
+                     + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
+            raise Unsupported("not_counted", f"{name} changes between the declaration of {end} and the loop",
+                               cond)
+    walk_setup(lb, body)
+    step = lb.walkers.get(p, 0)
+    if step <= 0:
+        raise Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {p} does not move "
+                           "forward once per iteration", cond)
+    if end in lb.walkers or re.search(r"(?<![\w.>])" + re.escape(end) + r"\s*(?:\+\+|--|[-+]?=(?!=))|"
+                                        r"(?:\+\+|--)\s*" + re.escape(end) + r"\b", node_text(body)):
+        raise Unsupported("not_counted", f"the body changes the end pointer {end}", cond)
+    trip = walk_trip(lb, count, cond, step)
+    lb.iv, lb.iv_type = WALK_IV, INT64
+    lb.pointer_walk = True
+    const = "const " if ed.const else ""
+    lb.setup.append(f"{const}{ed.type} {'*' * ed.pointer}{end} = {p} + ({squash(node_text(count))});")
+    return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
+
+def pointer_for_header(lb: LoopBuilder, node: tree_sitter.Node, d: Decl, value: tree_sitter.Node) -> dict[str, Any]:
+    """`for (const T *p = a; p < a + n; p++)` / `p < end` / `p != end` (end = a + n declared before):
+    p walks the array a, ceil(n / step) iterations."""
+    p = d.name
+    base_node = unwrap(value)
+    cond = unwrap(node.child_by_field_name("condition"))
+    bd = lb.decl_of(node_text(base_node)) if base_node is not None and base_node.type == "identifier" else None
+    refuse = Unsupported("unsupported_loop", f"the loop header declares the pointer {p}: only `{p} = a; "
+                          f"{p} < a + n` (or an end pointer declared as a + n) is understood", node)
+    if bd is None or base_node is None or cond is None or cond.type != "binary_expression" \
+            or op_of(cond) not in ("<", "!=", ">") or not bd.pointer or bd.extents:
+        raise refuse
+    base = node_text(base_node)
+    left, right = unwrap(cond.child_by_field_name("left")), unwrap(cond.child_by_field_name("right"))
+    mine, bound = (left, right) if op_of(cond) != ">" else (right, left)
+    if mine is None or bound is None or mine.type != "identifier" or node_text(mine) != p:
+        raise refuse
+    count: tree_sitter.Node | None = None
+    end_decl = ""
+    if bound.type == "binary_expression" and op_of(bound) == "+":
+        a, b = unwrap(bound.child_by_field_name("left")), unwrap(bound.child_by_field_name("right"))
+        if a is not None and a.type == "identifier" and node_text(a) == base:
+            count = b
+        elif b is not None and b.type == "identifier" and node_text(b) == base:
+            count = a
+    elif bound.type == "identifier":
+        ed = lb.decl_of(node_text(bound))
+        got = end_value(lb, ed, base) if ed is not None and ed.pointer and not ed.is_param else None
+        if got is not None and ed is not None:
+            count = got[1]
+            between = lb.source[got[0].end_byte:node.start_byte].decode("utf-8", "replace")
+            for name in {base, node_text(bound), *IDENTIFIER.findall(node_text(count))}:
+                if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
+                             + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
+                    raise Unsupported("not_counted", f"{name} changes between the declaration of "
+                                       f"{node_text(bound)} and the loop", cond)
+            const = "const " if ed.const else ""
+            end_decl = f"{const}{ed.type} {'*' * ed.pointer}{node_text(bound)} = {base} + ({squash(node_text(count))});"
+    if count is None:
+        raise refuse
+    walkers: dict[str, int] = {}
+    for u in node.children_by_field_name("update"):
+        for part in counters.comma_parts(lb, u) if u.type == "comma_expression" else [u]:
+            name = counters.updated_name(part)
+            if not name or not (name == p or lb.is_pointer(name)):
+                raise Unsupported("unsupported_loop", f"the loop header updates '{node_text(part)}'", part)
+            walkers[name] = walkers.get(name, 0) + counters.step_of(lb, part, name)
+    lb.walk_alias[p] = base
+    walk_setup(lb, lb.body_node)
+    for name, w in walkers.items():
+        lb.walkers[name] = lb.walkers.get(name, 0) + w
+    step = lb.walkers.get(p, 0)
+    if step <= 0:
+        raise Unsupported("not_counted", f"{p} does not move forward once per iteration", node)
+    trip = walk_trip(lb, count, cond, step)
+    lb.iv, lb.iv_type = WALK_IV, INT64
+    lb.pointer_walk = True
+    if end_decl:
+        lb.setup.append(end_decl)
+    return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
+
+def end_value(lb: LoopBuilder, d: Decl, p: str) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:
+    """For `T *end = p + count;`: (the initialiser, count)."""
+    node = lb.tree.root_node.descendant_for_byte_range(d.start, d.start)
+    while node is not None and node.type != "declaration":
+        node = node.parent
+    if node is None:
+        return None
+    for dn in node.children_by_field_name("declarator"):
+        value = dn.child_by_field_name("value") if dn.type == "init_declarator" else None
+        inner = dn.child_by_field_name("declarator")
+        while inner is not None and inner.type != "identifier":
+            inner = inner.child_by_field_name("declarator")
+        if value is None or inner is None or node_text(inner) != d.name:
+            continue
+        v = unwrap(value)
+        if v is None or v.type != "binary_expression" or op_of(v) != "+":
+            return None
+        a, b = unwrap(v.child_by_field_name("left")), unwrap(v.child_by_field_name("right"))
+        if a is not None and b is not None and a.type == "identifier" and node_text(a) == p:
+            return value, b
+        if a is not None and b is not None and b.type == "identifier" and node_text(b) == p:
+            return value, a
+    return None
+
+
+def walk_counted_by(lb: LoopBuilder, name: str, t: CType, step: int, trip: str, node: tree_sitter.Node,
+                     skip: tree_sitter.Node | None) -> dict[str, Any]:
+    """Pointers walk in a loop whose counter `name` does not count iterations from 0 by 1: count them
+    with the synthetic counter instead, and `name` becomes a count the loop moves by `step`."""
+    mention = re.compile(r"(?<![\w.>])" + re.escape(name) + r"\b")
+    for c in stmts_of(lb.body_node):
+        if (skip is None or c.id != skip.id) and mention.search(node_text(c)):
+            raise Unsupported("pointer_walk", f"pointers advance in a loop whose counter {name} does not count "
+                               f"from 0 by 1 and is read in the body: index the pointers by {name} instead",
+                               c)
+    decl = lb.decl_of(name)
+    lb.iv, lb.iv_type = WALK_IV, INT64
+    lb.pointer_walk = True
+    lb.count_var = name
+    lb.count_move = (step, 0)
+    lb.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
+    return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
+
+def walk_setup(lb: LoopBuilder, body: tree_sitter.Node | None) -> None:
+    """Find pointers incremented once per iteration, unconditionally: `*d++`, `p++;`, `p += 2;`."""
+    if body is None:
+        return
+    # the tree walk only when a pointer is among the names the body steps or assigns (a regex is cheap)
+    stepped = {a or b for a, b in _STEPPED_NAMES.findall(lb.source, body.start_byte, body.end_byte)}
+    if not any(lb.is_pointer(name.decode("utf-8", "replace")) for name in stepped):
+        return
+    stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
+    while stack:
+        n, cond = stack.pop()
+        t = n.type
+        if t in ("update_expression", "assignment_expression"):
+            name = counters.updated_name(n)
+            if name and lb.is_pointer(name):
+                try:
+                    step: int | None = counters.step_of(lb, n, name)
+                except Unsupported:
+                    if t != "assignment_expression" or op_of(n) != "=":
+                        raise
+                    step = None  # `p = q`: not a walk (the statement itself says why it is refused)
+                if step is not None and cond:
+                    raise Unsupported("pointer_walk", f"{name} advances only under a condition", n)
+                if step is not None:
+                    lb.walkers[name] = lb.walkers.get(name, 0) + step
+        c_cond = cond or t in ("if_statement", "conditional_expression") or (
+            t == "binary_expression" and op_of(n) in ("&&", "||"))
+        for c in n.named_children:
+            stack.append((c, c_cond and not (t == "if_statement" and c.type == "condition_clause")
+                          and not (t == "if_statement" and c.type == "parenthesized_expression")))
+
+
+_STEPPED_NAMES = re.compile(rb"([A-Za-z_]\w*)\s*(?:\+\+|--|[-+*/%&|^<>]*=(?!=))|(?:\+\+|--)\s*([A-Za-z_]\w*)")
+
+
+def stmt_exprs(s: Stmt) -> list[Expr]:
+    """Every expression node of `s` and its nested statements."""
+    out: list[Expr] = []
+    for x in walk_stmts((s,)):
+        for e in (getattr(x, "value", None), getattr(x, "cond", None), getattr(x, "index", None),
+                  getattr(x, "step", None)):
+            if e is not None and not isinstance(e, str):
+                out.extend(walk_exprs(e))
+    return out
+
+
+def reroll(stmts: list[Stmt], walkers: dict[str, int]) -> tuple[list[Stmt], int] | None:
+    """A hand-unrolled pointer walk as the loop it unrolls: when every walker advances `u` elements per
+    iteration and the body is `u` copies of one statement list, copy j reading and writing through the
+    walkers `j` elements further on (`d[0] = s[0] * g; ... d[3] = s[3] * g; d += 4; s += 4;`), the loop
+    is copy 0 run `u` times as often. (copy 0, u), or None when the body is not such copies."""
+    steps = set(walkers.values())
+    if len(steps) != 1:
+        return None
+    u = steps.pop()
+    if u < 2 or not stmts or len(stmts) % u:
+        return None
+    m = len(stmts) // u
+    first = [_moved_stmt(x, 0, walkers) for x in stmts[:m]]
+    if any(x is None for x in first):
+        return None
+    for j in range(1, u):
+        if [_moved_stmt(x, j, walkers) for x in stmts[j * m:(j + 1) * m]] != first:
+            return None
+    rolled: list[Stmt] = []
+    for x in stmts[:m]:
+        got = _moved_stmt(x, 0, walkers, keep_spans=True, rolled=True)
+        assert got is not None
+        rolled.append(got)
+    return rolled, u
+
+
+def _moved_stmt(s: Stmt, back: int, walkers: dict[str, int], *, keep_spans: bool = False,
+                rolled: bool = False) -> Stmt | None:
+    """`s` with its accesses through walkers moved `back` elements back (and, `rolled`, advancing one
+    element per iteration), spans dropped unless `keep_spans`; None for statements a copy cannot be."""
+    def ex(e: Expr) -> Expr:
+        return _moved_expr(e, back, walkers, rolled)
+
+    if isinstance(s, Store):
+        return Store(_moved_access(s.access, back, walkers, rolled), ex(s.value), s.span if keep_spans else None)
+    if isinstance(s, Let):
+        return Let(s.name, s.type, ex(s.value), s.span if keep_spans else None)
+    if isinstance(s, Reduce) and s.access is None:
+        return Reduce(s.var, s.op, ex(s.value), s.type, s.cmp, s.span if keep_spans else None)
+    if isinstance(s, If):
+        then = [_moved_stmt(x, back, walkers, keep_spans=keep_spans, rolled=rolled) for x in s.then]
+        other = [_moved_stmt(x, back, walkers, keep_spans=keep_spans, rolled=rolled) for x in s.else_]
+        if any(x is None for x in then) or any(x is None for x in other):
+            return None
+        return If(ex(s.cond), tuple(x for x in then if x is not None), tuple(x for x in other if x is not None),
+                  s.span if keep_spans else None)
+    return None
+
+
+def _moved_access(a: Access, back: int, walkers: dict[str, int], rolled: bool) -> Access:
+    if a.root in walkers and a.index is None and a.coeff == walkers[a.root]:
+        return replace(a, offset=a.offset - back, coeff=1 if rolled else a.coeff, span=a.span if rolled else None)
+    return replace(a, span=a.span if rolled else None,
+                   index=_moved_expr(a.index, back, walkers, rolled) if a.index is not None else None)
+
+
+def _moved_expr(e: Expr, back: int, walkers: dict[str, int], rolled: bool) -> Expr:
+    if isinstance(e, Load):
+        return Load(_moved_access(e.access, back, walkers, rolled))
+    if isinstance(e, Binary):
+        return Binary(e.op, _moved_expr(e.lhs, back, walkers, rolled), _moved_expr(e.rhs, back, walkers, rolled),
+                      e.type)
+    if isinstance(e, Unary):
+        return Unary(e.op, _moved_expr(e.operand, back, walkers, rolled), e.type)
+    if isinstance(e, Cast):
+        return Cast(_moved_expr(e.operand, back, walkers, rolled), e.type, e.implicit)
+    if isinstance(e, Select):
+        return Select(_moved_expr(e.cond, back, walkers, rolled), _moved_expr(e.then, back, walkers, rolled),
+                      _moved_expr(e.else_, back, walkers, rolled), e.type)
+    if isinstance(e, Call):
+        return Call(e.func, tuple(_moved_expr(x, back, walkers, rolled) for x in e.args), e.type)
+    return e
