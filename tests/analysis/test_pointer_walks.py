@@ -15,10 +15,12 @@ from simdlens.analysis.ir import (
     Moved,
     Reduce,
     ScalarRole,
+    Step,
     Store,
     Unary,
     Var,
     walk_exprs,
+    walk_stmts,
 )
 from simdlens.core import Analysis, LoopVerdict
 
@@ -257,3 +259,47 @@ def test_a_variable_the_condition_reads_before_the_body_assigns_it_is_not_a_temp
     }""")
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
     assert "condition reads x before the body assigns it" in messages(a)
+
+
+def test_a_pointer_both_branches_advance_alike_walks_on_every_iteration() -> None:
+    ir = loop("""void slice(int *o, const float *a, unsigned n) {
+        for (unsigned k = 0; k < n; k++) { if (*a++ >= 0) *o++ = 1; else *o++ = 0; }
+    }""")
+    stores = [s for s in walk_stmts(ir.body) if isinstance(s, Store)]
+    # both branches store the same element: the one the walk has reached in this iteration
+    assert len(stores) == 2 and {(s.access.root, s.access.coeff, s.access.offset) for s in stores} == {("o", 1, 0)}
+
+
+def test_a_pointer_the_branches_advance_differently_is_refused() -> None:
+    for body in ("if (*a++ > 0) *o++ = *b++; else *o++ = *c++;",
+                 "if (a[k] > 0) { *o++ = a[k]; *o++ = a[k]; } else { *o++ = 0; }"):
+        a = one("void f(float *o, const float *a, const float *b, const float *c, unsigned n) {\n"
+                f"    for (unsigned k = 0; k < n; k++) {{ {body} }}\n}}")
+        assert a.verdict == LoopVerdict.NOT_VECTORIZABLE and "advances only under a condition" in messages(a), body
+
+
+def test_an_update_both_branches_begin_or_end_with_runs_on_every_iteration() -> None:
+    for body in ("if (a[i] > 0) { cnt++; b[i] = a[i]; } else { cnt++; b[i] = 0; }",
+                 "if (a[i] > 0) { b[i] = a[i]; cnt += 2; } else { b[i] = -a[i]; cnt += 2; }"):
+        ir = loop(f"int f(float *b, const float *a, int n) {{ int cnt = 0;\n"
+                  f"    for (int i = 0; i < n; i++) {{ {body} }}\n    return cnt; }}")
+        assert [s.var for s in walk_stmts(ir.body) if isinstance(s, Step)] == ["cnt"], body
+
+
+def test_an_update_the_condition_reads_is_not_moved_before_it() -> None:
+    a = one("int f(float *b, const float *a, int n) { int cnt = 0;\n"
+            "    for (int i = 0; i < n; i++) { if (cnt < 5) { cnt++; b[i] = a[i]; } else { cnt++; b[i] = 0; } }\n"
+            "    return cnt; }")
+    assert a.loop is None or not any(isinstance(s, Step) for s in walk_stmts(a.loop.body))
+
+
+def test_a_shared_last_statement_naming_each_branchs_own_temporary_stays_in_the_branches() -> None:
+    ir = loop("""void f(int *restrict o, const int *restrict a, int n) {
+        for (int i = 0; i < n; i++) {
+            int v;
+            if (a[i] > 0) { int t = a[i] * 2; v = t; } else { int t = 3 - a[i]; v = t; }
+            o[i] = v;
+        }
+    }""")
+    # `v = t` is not moved after the branches, where neither t is in scope
+    assert not any(isinstance(s, Let) and isinstance(s.value, Var) and s.value.name == "t" for s in ir.body)

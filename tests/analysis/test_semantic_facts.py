@@ -143,6 +143,19 @@ def test_a_loop_whose_whole_body_is_a_macro_is_read_through_its_expansion() -> N
     assert any(r.startswith("macro_expanded:") and "STEP(i)" in r for r in reasons)
 
 
+def test_a_macro_around_a_complex_accessor_is_read_through_its_expansion() -> None:
+    src = (b"#include <complex.h>\n#include <math.h>\ntypedef float complex fc32_t;\n"
+           b"#define re_of(x) (crealf(x))\n#define im_of(x) (cimagf(x))\n#define conj_of(x) (conjf(x))\n"
+           b"void mag(float *m, const fc32_t *c, unsigned n) {\n"
+           b"  for (unsigned k = 0; k < n; k++) { const float r = re_of(*c); const float i = im_of(*c);\n"
+           b"    *m++ = sqrtf(r * r + i * i); c++; }\n}\n"
+           b"void cj(fc32_t *o, const fc32_t *a, unsigned n) {\n  while (n-- > 0) *o++ = conj_of(*a++);\n}\n")
+    ctx = _ctx(src)
+    for verdict, reasons in _verdicts(src, ctx):
+        assert verdict != LoopVerdict.NOT_VECTORIZABLE, reasons
+        assert any(r.startswith("macro_expanded:") for r in reasons)
+
+
 def test_hpc_style_file_goes_from_not_vectorizable_to_vectorizable() -> None:
     src = FIXTURE.read_bytes()
     path = str(FIXTURE)

@@ -76,13 +76,22 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
         for r in reasons:  # `__m256 *v` used without any intrinsic call: still SIMD code
             if r.code == "unknown_type" and (simd := uses_intrinsics(r.message.encode())):
                 return None, (Reason("intrinsics", f"already written with SIMD types ({simd})", site.header),)
-        if ir is None and any(r.code in ("macro", "unknown_identifier") for r in reasons):
-            expanded = _expanded_build(site, tree, source, ctx)  # a statement macro, a macro-made declaration
-            if expanded is not None and expanded[0] is not None:
+        if ir is None or _blocking(reasons):
+            # a statement macro, a macro-made declaration, a macro around a value the builder reads by its
+            # syntax (`re_of(*p)` for `crealf(*p)`): try clang's expansion of the loop's function-like macros
+            expanded = _expanded_build(site, tree, source, ctx)
+            if expanded is not None and expanded[0] is not None and (ir is None or not _blocking(expanded[1])):
                 return expanded
         return ir, annotate_reasons(reasons, ctx)
     except RecursionError:
         return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
+
+
+def _blocking(reasons: tuple[Reason, ...]) -> bool:
+    """Whether a reason stops the loop from being a candidate (not a note, not a run-time check)."""
+    from simdlens.analysis.legality import CHECKS, INFORMATIONAL
+
+    return any(r.code not in INFORMATIONAL and r.code not in CHECKS for r in reasons)
 
 
 def _expanded_build(site: LoopSite, tree: tree_sitter.Tree, source: bytes,

@@ -47,7 +47,7 @@ from simdlens.analysis.ir import (
     expr_type,
 )
 from simdlens.analysis.positions import node_span
-from simdlens.core import Reason
+from simdlens.core import Reason, Span
 
 
 def block(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -> list[Stmt]:
@@ -294,15 +294,32 @@ def assign_value(lb: LoopBuilder, left: tree_sitter.Node, op: str, right: tree_s
     acc = accesses.access(lb, left)
     if acc.elem.is_complex:
         return complex_values.complex_store(lb, acc, op, right, e)
+    if acc.coeff == 0:  # the same element on every iteration: `c[i] += x` or `c[i] = c[i] + x` reduces into it
+        red_op, operand = (op[:-1], right) if op != "=" else _self_update(left, right)
+        if red_op in REDUCE_OPS and operand is not None and not reads_root(operand, acc.root):
+            walked = dict(lb.walked)
+            red = memory_reduction(lb, acc, red_op, operand, e)
+            if red is not None:
+                return [red]
+            lb.walked = walked  # not a reduction after all: the value is read again below
     value = expressions.expr(lb, right)
     if op != "=":
         value = expressions.arith(op[:-1], Load(acc), value, e)
-    stmt_value = convert(value, acc.elem)
-    if acc.coeff == 0 and op != "=" and op[:-1] in REDUCE_OPS and not reads_root(right, acc.root):
-        red = memory_reduction(lb, acc, op[:-1], right, e)
-        if red is not None:
-            return [red]
-    return [Store(acc, stmt_value, node_span(e))]
+    return [Store(acc, convert(value, acc.elem), node_span(e))]
+
+
+def _self_update(left: tree_sitter.Node, right: tree_sitter.Node) -> tuple[str, tree_sitter.Node | None]:
+    """`x[i] = x[i] op v` (or `v op x[i]` for a commutative op): (op, v); else ("", None)."""
+    r = unwrap(right)
+    if r is None or r.type != "binary_expression" or op_of(r) not in REDUCE_OPS:
+        return "", None
+    a, b = r.child_by_field_name("left"), r.child_by_field_name("right")
+    target = squash(node_text(left))
+    if a is not None and unwrap(a) is not None and squash(node_text(unwrap(a))) == target:
+        return op_of(r), b
+    if b is not None and unwrap(b) is not None and squash(node_text(unwrap(b))) == target and op_of(r) in ("+", "*", "&", "|", "^"):
+        return op_of(r), a
+    return "", None
 
 
 def memory_reduction(lb: LoopBuilder, acc: Access, op: str, right: tree_sitter.Node, e: tree_sitter.Node) -> Reduce | None:
@@ -371,6 +388,52 @@ def if_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]
         out: list[Stmt] = [Exit(c, "break" if last.type == "break_statement" else "return", value, span, var)]
         out.extend(block(lb, else_nodes, True))
         return out
+    if then and else_nodes:
+        # `if (c) { j++; a[j] = x; } else { j++; a[j] = y; }`: a statement both branches begin with runs
+        # on every pass, after the condition; one both end with runs after the branch
+        head, tail = _shared_scalar_update(then[0], else_nodes[0], cnode), _shared_tail(then[-1], else_nodes[-1])
+        if head is not None and (len(then) > 1 or len(else_nodes) > 1):
+            _forget_uses(lb, else_nodes[0])
+            return [*block(lb, [head], cond), *_branches(lb, n, cnode, then[1:], else_nodes[1:], span, cond)]
+        if tail is not None and (len(then) > 1 or len(else_nodes) > 1) and not any(
+                x.type == "declaration" for x in (*then, *else_nodes)):  # `v = t;` may name each branch's own t
+            _forget_uses(lb, else_nodes[-1])
+            return [*_branches(lb, n, cnode, then[:-1], else_nodes[:-1], span, cond), *block(lb, [tail], cond)]
+    return _branches(lb, n, cnode, then, else_nodes, span, cond)
+
+
+def _shared_scalar_update(a: tree_sitter.Node, b: tree_sitter.Node, cnode: tree_sitter.Node) -> tree_sitter.Node | None:
+    """`a` when `a` and `b` are the same update of a plain variable (`j++;`, `k += 2;`) that the condition
+    does not read (then running it before the branches leaves the condition's value as it was)."""
+    if a.type != "expression_statement" or squash(node_text(a)) != squash(node_text(b)) or not a.named_children:
+        return None
+    e = unwrap(a.named_children[0])
+    if e is None or e.type not in ("update_expression", "assignment_expression"):
+        return None
+    target = unwrap(e.child_by_field_name("argument") if e.type == "update_expression" else e.child_by_field_name("left"))
+    if target is None or target.type != "identifier":
+        return None
+    if re.search(r"\b" + re.escape(node_text(target)) + r"\b", node_text(cnode)) or "(" in node_text(e):
+        return None  # the condition reads it, or the update calls something
+    return a
+
+
+def _forget_uses(lb: LoopBuilder, twin: tree_sitter.Node) -> None:
+    """The else branch's copy of a merged statement is never built: its reads and writes are not uses."""
+    for name, found in lb.uses.items():
+        lb.uses[name] = [u for u in found if not twin.start_byte <= u.pos < twin.end_byte]
+
+
+def _shared_tail(a: tree_sitter.Node, b: tree_sitter.Node) -> tree_sitter.Node | None:
+    """`a` when both branches end with the same expression statement (it runs after either branch)."""
+    if a.type != "expression_statement" or squash(node_text(a)) != squash(node_text(b)):
+        return None
+    return a
+
+
+def _branches(lb: LoopBuilder, n: tree_sitter.Node, cnode: tree_sitter.Node, then: list[tree_sitter.Node],
+              else_nodes: list[tree_sitter.Node], span: Span, cond: bool) -> list[Stmt]:
+    """The IR of `if (cnode) then else else_nodes`: a min/max, a pack, a select, or an if-converted branch."""
     mm = scalars.if_minmax(lb, cnode, then, else_nodes, span, cond)
     if mm is not None:
         return mm
@@ -381,8 +444,12 @@ def if_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]
     if sel is not None:
         return sel
     c = expressions.expr(lb, cnode)
+    before = dict(lb.walked)
     then_s = block(lb, then, True)
+    after_then, lb.walked = lb.walked, before  # each branch starts where the pointers stood before it
     else_s = block(lb, else_nodes, True)
+    if lb.walked != after_then:  # walk_setup let them through only when both branches advance them alike
+        raise Unsupported("pointer_walk", "the branches advance the walking pointers differently", n)
     return [If(c, tuple(then_s), tuple(else_s), span)]
 
 

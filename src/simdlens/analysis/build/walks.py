@@ -203,7 +203,16 @@ def walk_setup(lb: LoopBuilder, body: tree_sitter.Node | None) -> None:
     stepped = {a or b for a, b in _STEPPED_NAMES.findall(lb.source, body.start_byte, body.end_byte)}
     if not any(lb.is_pointer(name.decode("utf-8", "replace")) for name in stepped):
         return
-    stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
+    for name, step in _steps(lb, body).items():
+        lb.walkers[name] = lb.walkers.get(name, 0) + step
+
+
+def _steps(lb: LoopBuilder, root: tree_sitter.Node) -> dict[str, int]:
+    """Pointer -> elements it advances on every pass through `root`; raises for one that advances only
+    under a condition. An if/else whose branches advance a pointer alike (`if (c) *o++ = 1; else *o++ = 0;`)
+    advances it on every pass."""
+    steps: dict[str, int] = {}
+    stack: list[tuple[tree_sitter.Node, bool]] = [(root, False)]
     while stack:
         n, cond = stack.pop()
         t = n.type
@@ -219,12 +228,22 @@ def walk_setup(lb: LoopBuilder, body: tree_sitter.Node | None) -> None:
                 if step is not None and cond:
                     raise Unsupported("pointer_walk", f"{name} advances only under a condition", n)
                 if step is not None:
-                    lb.walkers[name] = lb.walkers.get(name, 0) + step
+                    steps[name] = steps.get(name, 0) + step
+        then, alt = n.child_by_field_name("consequence"), n.child_by_field_name("alternative")
+        if t == "if_statement" and not cond and then is not None and alt is not None:
+            a, b = _steps(lb, then), _steps(lb, alt)
+            for name in sorted(a.keys() | b.keys()):
+                if a.get(name) != b.get(name):
+                    raise Unsupported("pointer_walk", f"{name} advances only under a condition", n)
+                steps[name] = steps.get(name, 0) + a[name]
+            stack.extend((c, False) for c in n.named_children if c.id not in (then.id, alt.id))
+            continue
         c_cond = cond or t in ("if_statement", "conditional_expression") or (
             t == "binary_expression" and op_of(n) in ("&&", "||"))
         for c in n.named_children:
             stack.append((c, c_cond and not (t == "if_statement" and c.type == "condition_clause")
                           and not (t == "if_statement" and c.type == "parenthesized_expression")))
+    return steps
 
 
 _STEPPED_NAMES = re.compile(rb"([A-Za-z_]\w*)\s*(?:\+\+|--|[-+*/%&|^<>]*=(?!=))|(?:\+\+|--)\s*([A-Za-z_]\w*)")

@@ -1,0 +1,49 @@
+"""Reductions into one array element the inner loop does not move (`w[i] += A[i][j] * x[j]`, and the
+same written out, `w[i] = w[i] + …`, as HPC kernels usually do): a reduction, not a recurrence."""
+
+from __future__ import annotations
+
+import pytest
+
+from simdlens.analysis import analyze_file
+from simdlens.analysis.ir import Reduce, ReduceOp, Store, walk_stmts
+from simdlens.core import Analysis, LoopVerdict
+
+NEST = """#define N 64
+void gemv(double w[N], const double A[N][N], const double x[N], double alpha) {{
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < N; j++)
+      {body}
+}}
+"""
+
+
+def inner(body: str) -> Analysis:
+    fa = analyze_file(NEST.format(body=body).encode(), "k.c", "c")
+    return fa.analyses[-1]
+
+
+@pytest.mark.parametrize(("body", "op"), [
+    ("w[i] += alpha * A[i][j] * x[j];", ReduceOp.ADD),
+    ("w[i] = w[i] + alpha * A[i][j] * x[j];", ReduceOp.ADD),
+    ("w[i] = alpha * A[i][j] * x[j] + w[i];", ReduceOp.ADD),
+    ("w[i] = w[i] - A[i][j];", ReduceOp.SUB),
+    ("w[i] = w[i] * x[j];", ReduceOp.MUL),
+])
+def test_an_update_of_an_invariant_element_is_a_reduction_into_it(body: str, op: ReduceOp) -> None:
+    a = inner(body)
+    assert a.loop is not None and a.verdict != LoopVerdict.NOT_VECTORIZABLE, a.reasons
+    (red,) = [s for s in walk_stmts(a.loop.body) if isinstance(s, Reduce)]
+    assert red.op == op and red.access is not None and red.access.root == "w"
+
+
+def test_an_element_updated_from_a_different_element_stays_a_store() -> None:
+    a = inner("w[i] = w[0] + A[i][j];")
+    assert a.loop is None or not any(isinstance(s, Reduce) for s in walk_stmts(a.loop.body))
+
+
+def test_a_non_commutative_update_written_the_other_way_round_is_not_a_reduction() -> None:
+    a = inner("w[i] = A[i][j] - w[i];")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE or not any(
+        isinstance(s, Reduce) for s in walk_stmts(a.loop.body))  # type: ignore[union-attr]
+    assert a.loop is None or any(isinstance(s, Store) for s in walk_stmts(a.loop.body))
