@@ -303,3 +303,11 @@ def test_a_shared_last_statement_naming_each_branchs_own_temporary_stays_in_the_
     }""")
     # `v = t` is not moved after the branches, where neither t is in scope
     assert not any(isinstance(s, Let) and isinstance(s.value, Var) and s.value.name == "t" for s in ir.body)
+
+
+def test_a_member_of_an_array_of_structures_is_refused_saying_so() -> None:
+    a = one("""typedef struct { float x, y, z; } vec3;
+    void move(vec3 *p, const vec3 *v, float dt, int n) {
+        for (int i = 0; i < n; i++) { p[i].x += v[i].x * dt; p[i].y += v[i].y * dt; }
+    }""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE and "array of structures" in messages(a)
