@@ -258,7 +258,7 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
         return deref(lb, arg, n, span)
     if t == "field_expression":
         obj = unwrap(n.child_by_field_name("argument"))
-        if obj is not None and obj.type == "subscript_expression" or op_of(n) == "->":
+        if obj is not None and obj.type == "subscript_expression":
             # `p[i].x = …`: an array of structures, strided by the structure's size
             raise Unsupported("array_of_structs", f"{node_text(n)} writes a member of an array of structures: "
                               "not rewritten (a structure of arrays, one array per member, vectorizes)", n)
