@@ -53,6 +53,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
+from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.scans import first_order_scan
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
@@ -61,7 +62,7 @@ INFORMATIONAL = frozenset({
     "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
     "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
-    "scan",
+    "scan", "histogram",
     "macro_expanded", "semantic_facts",  # notes on where the reading came from (analysis.clang_facts)
 })
 # Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
@@ -144,6 +145,13 @@ class _Judge:
             pk = next(s for s in stmts if isinstance(s, Pack))
             return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
         reds = [s for s in stmts if isinstance(s, (Reduce, ArgReduce))]
+        if "histogram" in self.facts:
+            hist = histogram_update(self.loop)
+            assert hist is not None
+            bins = _show(hist.target, self.loop.iv)
+            return Reason("histogram", f"a histogram update of {bins}: two iterations may add to the same bin, so "
+                          "compilers leave it scalar; AVX-512 finds the equal indices of a vector (vpconflictd), adds "
+                          "their weights together and scatters one total per bin", self.site.header)
         if "scan" in self.facts:
             what = ("a first-order linear recurrence: each element is a multiple of the one before it plus a "
                     "term" if "linear_recurrence" in self.facts else "a running sum: each element adds the one before it")
@@ -465,6 +473,8 @@ class _Judge:
             self.reasons.append(Reason("pack_in_place", f"packs into {w.base} while also accessing it "
                                        f"({_show(a, iv)})", a.span))
             return
+        if w.index is not None and self._histogram(w):
+            return
         if w.index is not None:
             self.reasons.append(Reason("scatter_conflict", f"{_show(w, iv)} writes through an index array and "
                                        f"{_show(a, iv)} touches the same array: iterations may hit the same element",
@@ -472,6 +482,20 @@ class _Judge:
             return
         self.reasons.append(Reason("indirect_dependence", f"{_show(a, iv)} reads through an index array the elements "
                                    f"{_show(w, iv)} writes: the dependence is unknown", a.span))
+
+    def _histogram(self, w: Access) -> bool:
+        """The conflicting scatter is a histogram update: conflict detection handles equal bins."""
+        hist = histogram_update(self.loop)
+        if hist is None or hist.target.root != w.root:
+            return False
+        if "histogram" not in self.facts:
+            self.facts.add("histogram")
+            if hist.elem.is_float:
+                self.facts.add("float_reduction")
+                self.reasons.append(Reason("float_reduction", "the weights that fall into one bin within a vector are "
+                                           "added together before they meet the bin: float bins can differ in the "
+                                           "last bits", w.span))
+        return True
 
     # ---- aliasing -----------------------------------------------------------------------------------
 
@@ -481,7 +505,7 @@ class _Judge:
         written = {a.root for a, w, _ in accs if w}
         packed = {id(s.dst) for s in self.stmts if isinstance(s, Pack)}
         for a, w, _ in accs:
-            if w and a.index is not None and id(a) not in packed and not any(
+            if w and a.index is not None and id(a) not in packed and "histogram" not in self.facts and not any(
                     x.root == a.root for x, ww, _ in accs if x is not a and not (ww and x.index is a.index)):
                 self.facts.add("scatter")
                 if not any(r.code == "scatter" for r in self.reasons):
