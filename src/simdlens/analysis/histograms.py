@@ -15,7 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simdlens.analysis.ir import Access, Binary, Call, Cast, CType, Expr, Load, LoopIR, Store, expr_type, walk_exprs
+from simdlens.analysis.ir import (
+    Access,
+    Binary,
+    Call,
+    Cast,
+    CType,
+    Expr,
+    Load,
+    LoopIR,
+    Store,
+    expr_type,
+    walk_exprs,
+)
 
 # Bin types the conflict-detection algorithm handles: 32-bit lanes with 32-bit indices (vpconflictd).
 BIN_TYPES = frozenset({"int32", "uint32", "float"})

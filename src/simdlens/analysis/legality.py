@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from simdlens.analysis.build import accesses_of
+from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.ir import (
     Access,
     ArgReduce,
@@ -53,7 +54,6 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.scans import first_order_scan
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
