@@ -139,8 +139,14 @@ class _Judge:
         stmts = self.stmts
         if any(isinstance(s, Exit) for s in stmts):
             ex = next(s for s in stmts if isinstance(s, Exit))
-            return Reason("search", "a search loop: leaves at the first iteration where its exit condition holds",
-                          ex.span or self.site.header)
+            if "search_with_stores" in self.facts:
+                return Reason("search", "a search loop that stores before it leaves: compilers do not vectorize an "
+                              "early exit with stores; a SIMD rewrite tests a whole vector (compare + movemask), stores "
+                              "the vectors before the exit lane whole and finishes the exit vector's lanes up to the "
+                              "exit in scalar", ex.span or self.site.header)
+            return Reason("search", "a search loop: leaves at the first iteration where its exit condition holds; "
+                          "a SIMD rewrite tests a whole vector at once (compare + movemask) and finds the first lane "
+                          "with a bit scan", ex.span or self.site.header)
         if any(isinstance(s, Pack) for s in stmts):
             pk = next(s for s in stmts if isinstance(s, Pack))
             return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
@@ -148,7 +154,11 @@ class _Judge:
         if "histogram" in self.facts:
             hist = histogram_update(self.loop)
             assert hist is not None
-            bins = _show(hist.target, self.loop.iv)
+            index = hist.target.index
+            while isinstance(index, Cast):
+                index = index.operand
+            bins = (f"{hist.target.base}[{index.access.base}[{self.loop.iv}]]" if isinstance(index, Load)
+                    else _show(hist.target, self.loop.iv))
             return Reason("histogram", f"a histogram update of {bins}: two iterations may add to the same bin, so "
                           "compilers leave it scalar; AVX-512 finds the equal indices of a vector (vpconflictd), adds "
                           "their weights together and scatters one total per bin", self.site.header)

@@ -951,10 +951,11 @@ class Lowering:
         head: tuple[Stmt, ...] = ()
         exit_stmt: Exit | None = None
         if exits:
-            k = next((n for n, s in enumerate(body) if not isinstance(s, Let)), len(body))
+            k = next((n for n, s in enumerate(body) if not isinstance(s, Let | Store)), len(body))
             if len(exits) > 1 or k >= len(body) or body[k] is not exits[0]:
                 raise Unsupported("an early exit that is not the first statement of the loop body")
             head, exit_stmt, body = body[:k], exits[0], body[k + 1:]
+            _check_stores_before_exit(head, exit_stmt)
             self.features.add("search")
         outer = frozenset(sc.name for sc in loop.scalars if sc.role == ScalarRole.LOCAL and sc.decl)
         printer = ScalarPrinter(self.iv, self.rename, outer=outer)
@@ -1143,18 +1144,25 @@ class Lowering:
             lines.append(f"const {c_type(self.loop.iv_type)} {self.base} = {self.iv} - ({span});")
         else:
             self.base = self.iv
-        self.statements(head)
+        # stores before the exit happen only in steps no lane leaves: the exit test comes first, and a step
+        # holding the exit lane is redone by the scalar loop, which stores exactly the lanes up to it
+        stores_first = tuple(s for s in head if isinstance(s, Store))
+        self.statements(tuple(s for s in head if not isinstance(s, Store)))
         if exit_stmt is not None:
             m = self.cond(exit_stmt.cond)
             bits = self.fresh("bits")
             lines.append(f"unsigned long long {bits} = {self.fill(self.template('mbits', m.elem, m.width), m=m.name)}"
                          f" & {hex((1 << self.vf) - 1)}ULL;")
-            if not body:  # nothing else happens in these iterations: jump to the exiting one
+            if stores_first:
+                lines.append(f"if ({bits}) break;")
+                self.features.add("stores_before_exit")
+            elif not body:  # nothing else happens in these iterations: jump to the exiting one
                 lane = f"__builtin_ctzll({bits})" if self.loop.step > 0 else f"(63 - __builtin_clzll({bits}))"
                 found = f"{self.base} + {lane}" + (f" * {abs(self.loop.step)}" if abs(self.loop.step) != 1 else "")
                 lines.append(f"if ({bits}) {{ {self.iv} = {found}; break; }}")
             else:  # the scalar loop redoes this step and stops where the source stops
                 lines.append(f"if ({bits}) break;")
+        self.statements(stores_first)
         order, preload = schedule(body, self.loop.step)
         for st in body:  # loads that must see the memory as it was before this step's stores
             for a in _memory(st)[0]:
@@ -1286,6 +1294,26 @@ class Lowering:
 # --------------------------------------------------------------------------------------------------
 # Analysis helpers over the IR
 # --------------------------------------------------------------------------------------------------
+
+
+def _check_stores_before_exit(head: tuple[Stmt, ...], exit_stmt: Exit) -> None:
+    """The exit test is computed before the stores that precede it in the source: it must not read
+    what they write (nor may the temporaries it uses)."""
+    stored = {s.access.root for s in head if isinstance(s, Store)}
+    if not stored:
+        return
+    read = {x.access.root for e in (exit_stmt.cond, *(s.value for s in head if isinstance(s, Let)))
+            for x in walk_exprs(e) if isinstance(x, Load)}
+    if stored & read:
+        raise Unsupported(f"the exit test reads {', '.join(sorted(stored & read))}, which the loop stores to "
+                          "before it")
+    rewritten = {x.access.root for s in head if isinstance(s, Store) for x in walk_exprs(s.value) if isinstance(x, Load)}
+    if stored & rewritten:  # the scalar loop may run the exit iteration's stores twice: they must not accumulate
+        raise Unsupported(f"a store before the exit reads {', '.join(sorted(stored & rewritten))}, which the loop "
+                          "stores to")
+    if any(isinstance(s, Let) and n > next(k for k, x in enumerate(head) if isinstance(x, Store))
+           for n, s in enumerate(head)):
+        raise Unsupported("a temporary computed after a store that precedes the exit")
 
 
 def _stmt_exprs(s: Stmt) -> Iterator[Expr]:

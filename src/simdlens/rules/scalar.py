@@ -184,6 +184,8 @@ class ScalarPrinter:
             return [*out, f"{ind}}}"]
         if isinstance(s, Exit):
             what = "break;" if s.kind == "break" else (f"return {self.expr(s.value)};" if s.value else "return;")
+            if s.kind == "break" and s.var and s.value is not None:  # `if (c) { pos = i; break; }`
+                what = f"{{ {self.rename(s.var)} = {self.expr(s.value)}; break; }}"
             return [f"{ind}if ({self.expr(s.cond)}) {what}"]
         if isinstance(s, Pack):
             dst = f"{self.rename(s.dst.base)}[{self.rename(s.counter)}++]"
