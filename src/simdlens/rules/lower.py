@@ -533,6 +533,8 @@ class Lowering:
         return pointer, self.op("add", "int32", self.width(i32), a=first.name, b=steps.name)
 
     def load(self, a: Access) -> VVal:
+        if a.coeff is None and self.carried:
+            a = self.carried_affine(a) or a
         if access_key(a) in self.block.preloaded:
             return self.block.preloaded[access_key(a)]
         w = self.width(a.elem)
@@ -966,12 +968,7 @@ class Lowering:
                 self.inductions[s.var] = f"({printer.expr(s.step)})"
         if loop.step < 0:
             self.features.add("reverse")
-        for s in body:
-            if isinstance(s, Carry):
-                if exit_stmt is not None:
-                    raise Unsupported("a carried value in a loop with an early exit")
-                self.carried[s.var] = _shift(s.value, loop, self.stored_roots, s.var)
-                self.features.add("peel")
+        depth = self._carries(body, exit_stmt)
 
         split = self._split_point(body, exit_stmt)
         if last_values and split is not None:
@@ -995,8 +992,8 @@ class Lowering:
         if self.carried:  # the first iteration reads the value from before the loop: run it in scalar
             peeled = self.fresh("peeled")
             inc = f"{iv} += {loop.step};" if loop.step > 0 else f"{iv} -= {-loop.step};"
-            peel = [f"if ({left} > 0) {{", *printer.stmts(loop.body, "    "), f"    {inc}", f"    {left}--;", "}",
-                    f"const {c_type(loop.iv_type)} {peeled} = {iv};"]
+            once = [f"if ({left} > 0) {{", *printer.stmts(loop.body, "    "), f"    {inc}", f"    {left}--;", "}"]
+            peel = [*once * depth, f"const {c_type(loop.iv_type)} {peeled} = {iv};"]
         main = self._step(head, exit_stmt, body, tail=None)
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
@@ -1045,11 +1042,11 @@ class Lowering:
                           f"    const {mask_t} {tm.name} = ({mask_t})((1ULL << {left}) - 1);",
                           *_indent(block + moved), "}"]
         combine = self._combine(printer, start)
-        if self.carried:  # hand the last vector iteration's value on to the scalar epilogue
-            before = ScalarPrinter(f"({iv} - ({loop.step}))", self.rename)
+        if self.carried:  # hand the values at the start of iteration iv on to the scalar epilogue
+            now = ScalarPrinter(iv, self.rename)
             for s in body:
                 if isinstance(s, Carry):
-                    combine.append(f"if ({iv} != {peeled}) {self.rename(s.var)} = {before.expr(s.value)};")
+                    combine.append(f"if ({iv} != {peeled}) {self.rename(s.var)} = {now.expr(self.carried[s.var])};")
         epilogue: list[str] = []
         if not masked_tail:
             inc = {1: f"{iv}++", -1: f"{iv}--"}.get(loop.step, f"{iv} += {loop.step}")
@@ -1075,6 +1072,46 @@ class Lowering:
             return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
         code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue, *self._moves()]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
+
+    def _carries(self, body: tuple[Stmt, ...], exit_stmt: Exit | None) -> int:
+        """Each carried scalar's value as an expression of the iteration that reads it; returns how many
+        first iterations read a value from before the loop (2 for `im2 = im1; im1 = i;`: peeled)."""
+        carries = [(n, s) for n, s in enumerate(body) if isinstance(s, Carry)]
+        if carries and exit_stmt is not None:
+            raise Unsupported("a carried value in a loop with an early exit")
+        at = {s.var: n for n, s in carries}
+        depth: dict[str, int] = {}
+        for n, s in reversed(carries):  # `im2 = im1; im1 = i;`: im1 is resolved first
+            source = _bare_var(s.value)
+            if source is not None and source in at:
+                if at[source] < n or source not in self.carried:
+                    raise Unsupported(f"`{s.var}` is carried from `{source}` after `{source}` is reassigned")
+                # im2 is what im1 held one iteration earlier: a two-deep wrap-around
+                self.carried[s.var] = _shift(self.carried[source], self.loop, self.stored_roots, s.var)
+                depth[s.var] = depth[source] + 1
+            else:
+                self.carried[s.var] = _shift(s.value, self.loop, self.stored_roots, s.var)
+                depth[s.var] = 1
+            self.features.add("peel")
+        return max(depth.values(), default=0)
+
+    def carried_affine(self, a: Access) -> Access | None:
+        """`x[im1 + c]` with im1 carrying the counter: the contiguous access `x[i - 1 + c]`."""
+        idx, off = a.index, 0
+        if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(idx.rhs, Const) \
+                and isinstance(idx.rhs.value, int):
+            off, idx = (idx.rhs.value if idx.op == "+" else -idx.rhs.value), idx.lhs
+        name = _bare_var(idx) if idx is not None else None
+        if name is None or name not in self.carried:
+            return None
+        value = self.carried[name]
+        while isinstance(value, Binary) and value.op in ("+", "-") and isinstance(value.rhs, Const) \
+                and isinstance(value.rhs.value, int):
+            off += value.rhs.value if value.op == "+" else -value.rhs.value
+            value = value.lhs
+        if not isinstance(value, IV):
+            return None
+        return Access(a.root, a.base, a.elem, 1, off, a.symbolic, None, a.span)
 
     def _moves(self) -> list[str]:
         """Leave walking pointers and counts where the original loop leaves them: the vector code indexes
@@ -1520,6 +1557,12 @@ def _represents(big: CType, small: CType) -> bool:
     if small.signed:
         return big.signed and big.bits > small.bits
     return big.bits > small.bits
+
+
+def _bare_var(e: Expr) -> str | None:
+    while isinstance(e, Cast):
+        e = e.operand
+    return e.name if isinstance(e, Var) else None
 
 
 def _shift(e: Expr, loop: LoopIR, stored: set[str], var: str) -> Expr:
