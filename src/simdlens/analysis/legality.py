@@ -28,6 +28,7 @@ from typing import Any
 from simdlens.analysis.build import accesses_of
 from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.ir import (
+    IV,
     Access,
     ArgReduce,
     Array,
@@ -223,8 +224,16 @@ class _Judge:
                                            "from the lane number", s.span))
             elif isinstance(s, Carry):
                 self.facts.add("peel")
-                self.reasons.append(Reason("peel", f"{s.var} carries the previous iteration's value: the first "
-                                           "iteration is peeled and the rest shifts by one lane", s.span))
+                if _is_counter(s.value, self.loop) or _is_carried_var(s.value, self.stmts):
+                    self.facts.add("wrap_around")
+                    back = "one lane" if _is_counter(s.value, self.loop) else "one lane further"
+                    self.reasons.append(Reason("peel", f"{s.var} is a wrap-around variable (it takes the previous "
+                                               "iteration's counter): compilers do not see through it; after the "
+                                               "first iterations, which are peeled, an element indexed by it is a "
+                                               f"contiguous load {back} back", s.span))
+                else:
+                    self.reasons.append(Reason("peel", f"{s.var} carries the previous iteration's value: the first "
+                                               "iteration is peeled and the rest shifts by one lane", s.span))
             elif isinstance(s, Pack):
                 self.facts.add("compress")
         for sc in self.loop.scalars:
@@ -563,6 +572,19 @@ def _red_word(s: Reduce | ArgReduce) -> str:
         return "argmax" if s.cmp in (">", ">=") else "argmin"
     return {ReduceOp.ADD: "sum", ReduceOp.SUB: "sum", ReduceOp.MUL: "product", ReduceOp.AND: "and-reduction",
             ReduceOp.OR: "or-reduction", ReduceOp.XOR: "xor-reduction", ReduceOp.MIN: "min", ReduceOp.MAX: "max"}[s.op]
+
+
+def _is_counter(e: Expr, loop: LoopIR) -> bool:
+    while isinstance(e, Cast):
+        e = e.operand
+    return isinstance(e, IV)
+
+
+def _is_carried_var(e: Expr, stmts: Iterable[Stmt]) -> bool:
+    """`im2 = im1` where im1 is itself carried: the second level of a wrap-around."""
+    while isinstance(e, Cast):
+        e = e.operand
+    return isinstance(e, Var) and any(isinstance(s, Carry) and s.var == e.name for s in stmts)
 
 
 def _dedupe(rs: Iterable[Reason]) -> list[Reason]:
