@@ -81,3 +81,28 @@ def test_the_histogram_rewrite_verifies(histograms: dict[str, CaseResult], name:
         require_host(isa)
     assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{cand.function}"
     assert ("exactly" in result.verdict.detail) == (isa == "avx2" or name not in FLOATS), result.verdict.detail
+
+
+@needs_compiler
+@pytest.mark.sandbox
+def test_a_slower_histogram_rewrite_is_not_offered_and_the_stop_says_compilers_leave_it_scalar(
+        histograms: dict[str, CaseResult]) -> None:
+    """Measurement decides: a verified rewrite slower than -O3 is no win, and the reason must not claim
+    that the compiler vectorizes a loop it leaves scalar."""
+    from dataclasses import replace
+
+    from simdlens import summary
+    from simdlens.core import LoopReport, Measurement, Ratio, SizeMeasurement
+
+    case = histograms["hist_bytes"]
+    assert case.analysis is not None
+    slow = Ratio(0.4, 0.38, 0.42, 3)
+    measured = replace(case.results["avx2"], measurement=Measurement(
+        (SizeMeasurement(4096, "L1", vs_scalar=slow, vs_user_flags=slow, vs_native_autovec=slow),),
+        "gcc 12", "cpu", ("-O2",), "2026-12-07"))
+    loop = LoopReport(case.analysis, case.kernel, (measured,))
+    assert not summary.ranked_wins(loop)
+    stopped = summary.stop(loop)
+    assert stopped is not None and stopped.stage == "benchmark"
+    assert "compilers leave this loop scalar" in stopped.reason and "0.40x" in stopped.reason
+    assert "already vectorizes" not in stopped.reason
