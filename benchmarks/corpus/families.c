@@ -157,3 +157,23 @@ void ring_gradient(float *restrict g, const float *restrict f, int n)
         left = i;
     }
 }
+
+// bench: domain=families category=last_value expect=vectorizable
+int last_dropout(const float *restrict level, float floor_db, int frames)
+{
+    int last = -1;
+    for (int f = 0; f < frames; f++)
+        if (level[f] < floor_db)
+            last = f;
+    return last;
+}
+
+// bench: domain=families category=last_value expect=vectorizable
+int32_t last_valid_reading(const int32_t *restrict reading, const uint8_t *restrict ok, int32_t fallback, int n)
+{
+    int32_t value = fallback;
+    for (int i = 0; i < n; i++)
+        if (ok[i])
+            value = reading[i];
+    return value;
+}

@@ -50,6 +50,7 @@ from simdlens.analysis.ir import (
     Exit,
     Expr,
     If,
+    LastValue,
     Let,
     Load,
     LoopIR,
@@ -665,7 +666,7 @@ class _Unsupported(Exception):
 _NO_SYMBOLS: dict[str, int] = {}  # shared by every `_Aff` without symbols: never written to
 # Roles of scalars the loop writes (a set: reading enum members costs more than a hash lookup)
 _WRITTEN_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRole.CARRIED, ScalarRole.ARG_VALUE,
-                            ScalarRole.ARG_INDEX, ScalarRole.COUNTER, ScalarRole.LOCAL})
+                            ScalarRole.ARG_INDEX, ScalarRole.COUNTER, ScalarRole.LOCAL, ScalarRole.LAST})
 _USE_PATTERNS: dict[str, re.Pattern[bytes]] = {}  # name -> a mention of it (`_used_after`)
 
 
@@ -2266,6 +2267,10 @@ class _Builder:
                 return [mm]
             raise _Unsupported("recurrence", f"{name} is computed from its own previous value: a recurrence", e)
         value = convert(self._expr(right), t)
+        if cond and not reads_elsewhere and not writes_elsewhere and not [u for u in inside if not u.write]:
+            # `if (c) last = v;` with last read nowhere in the body: the last iteration where c held wins
+            self.scalars[name] = Scalar(name, t, ScalarRole.LAST, decl=decl_text)
+            return [LastValue(name, value, t, span)]
         if cond:
             raise _Unsupported("conditional_assign", f"{name} is assigned only on some iterations and keeps its old "
                                "value otherwise: a conditional recurrence", e)
@@ -3797,7 +3802,7 @@ def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) ->
         if s.access.index is not None:
             _expr_accesses(s.access.index, top, out)
         out.append((s.access, True, top))
-    elif isinstance(s, (Let, Carry, Step)):
+    elif isinstance(s, (Let, Carry, Step, LastValue)):
         _expr_accesses(s.value if not isinstance(s, Step) else s.step, top, out)
     elif isinstance(s, Reduce):
         _expr_accesses(s.value, top, out)

@@ -39,6 +39,7 @@ from simdlens.analysis.ir import (
     Exit,
     Expr,
     If,
+    LastValue,
     Let,
     Load,
     LoopIR,
@@ -152,6 +153,11 @@ class _Judge:
             pk = next(s for s in stmts if isinstance(s, Pack))
             return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
         reds = [s for s in stmts if isinstance(s, (Reduce, ArgReduce))]
+        lasts = sorted({s.var for s in stmts if isinstance(s, LastValue)})
+        if lasts and not reds and not any(isinstance(s, Store) for s in stmts):
+            return Reason("last_value", f"{', '.join(lasts)} keeps the value of the last iteration whose condition "
+                          "holds: a SIMD rewrite tests a whole vector (compare + movemask) and takes the value of its "
+                          "highest such lane (a bit scan)", self.site.header)
         if "histogram" in self.facts:
             hist = histogram_update(self.loop)
             assert hist is not None
@@ -236,6 +242,10 @@ class _Judge:
                                                "iteration is peeled and the rest shifts by one lane", s.span))
             elif isinstance(s, Pack):
                 self.facts.add("compress")
+            elif isinstance(s, LastValue):
+                self.facts.add("last_value")
+                self.reasons.append(Reason("last_value", f"{s.var} is set only where the condition holds and keeps its "
+                                           "value otherwise: the last such iteration's value is kept", s.span))
         for sc in self.loop.scalars:
             if sc.role == "local" and sc.live_out:  # a StrEnum: comparing with its value is exact
                 self.facts.add("last_value")

@@ -34,6 +34,7 @@ from simdlens.analysis.ir import (
     Exit,
     Expr,
     If,
+    LastValue,
     Let,
     Load,
     LoopIR,
@@ -264,7 +265,7 @@ class Lowering:
                     bits.add(expr_type(x).bits)
             if isinstance(s, Store):
                 bits.add(s.access.elem.bits)
-            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce):
+            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce | LastValue):
                 bits.add(s.type.bits)
             if isinstance(s, ArgReduce):
                 scalar = self.loop.scalar(s.index_var)
@@ -686,11 +687,31 @@ class Lowering:
             raise Unsupported("an early exit that is not at the top of the loop body")
         elif isinstance(s, Pack):
             self.pack(s)
+        elif isinstance(s, LastValue):
+            self.last_value(s)
         elif isinstance(s, Carry):
             if s.var not in self.carried:
                 raise Unsupported(f"`{s.var}` carries a value into the next iteration under a condition")
         else:
             raise Unsupported(f"statement {type(s).__name__}")
+
+    def last_value(self, s: LastValue) -> None:
+        """`if (c) last = v;`: the highest lane of this step whose condition holds sets last (bit scan)."""
+        m = self.ctx_mask
+        if self.tail_mask is not None:
+            m = self.tail_mask if m is None else self.mand(m, self.tail_mask)
+        value = self.convert(self.expr(s.value), s.type.name)
+        spill, lanes = self.fresh("lanes"), self.fresh("lane")
+        store = self.fill(self.template("store", s.type.name, value.width), p=spill, a=value.name) + ";"
+        var = self.rename(s.var)
+        self.features.add("last_value")
+        if m is None:  # every lane assigns: the last one wins
+            self.lines.append(f"{{ {c_type(s.type)} {spill}[{self.vf}]; {store} {var} = {spill}[{self.vf - 1}]; }}")
+            return
+        bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
+        self.lines.append(f"{{ unsigned long long {lanes} = ({bits}) & {hex((1 << self.vf) - 1)}ULL;")
+        self.lines.append(f"  if ({lanes}) {{ {c_type(s.type)} {spill}[{self.vf}]; {store} "
+                          f"{var} = {spill}[63 - __builtin_clzll({lanes})]; }} }}")
 
     def _merge(self, m: VVal, before: dict[str, VVal], then_env: dict[str, VVal],
                else_env: dict[str, VVal]) -> dict[str, VVal]:
@@ -1354,7 +1375,7 @@ def _check_stores_before_exit(head: tuple[Stmt, ...], exit_stmt: Exit) -> None:
 
 
 def _stmt_exprs(s: Stmt) -> Iterator[Expr]:
-    if isinstance(s, Store | Let | Reduce | Carry):
+    if isinstance(s, Store | Let | Reduce | Carry | LastValue):
         yield s.value
     elif isinstance(s, ArgReduce):
         yield s.value
@@ -1380,7 +1401,7 @@ def _identifiers(loop: LoopIR) -> set[str]:
                     names.add(x.name)
                 if isinstance(x, Load):
                     texts += [x.access.base, x.access.symbolic]
-        if isinstance(s, Let | Reduce | Step | Carry):
+        if isinstance(s, Let | Reduce | Step | Carry | LastValue):
             names.add(s.name if isinstance(s, Let) else s.var)
         if isinstance(s, Store):
             texts += [s.access.base, s.access.symbolic]
