@@ -1,6 +1,7 @@
 """Which corpus loops do gcc and clang leave scalar at `-O3 -march=native`? (the compiler-resistant set)
 
-For every loop simdlens finds in the given files, this script asks each compiler's own vectorization
+For every loop simdlens finds in the given files (outer loops of a nest excepted: their inner loop is
+the candidate and the one the compilers report), this script asks each compiler's own vectorization
 report whether it vectorized the loop:
 
     gcc      -O3 -march=native -fopt-info-vec-optimized -c FILE      ("FILE:LINE:COL: optimized: loop vectorized")
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from simdlens.analysis import analyze_file
 from simdlens.analysis.parse import language_for
+from simdlens.core import LoopRole
 from simdlens.summary import WIN_MARGIN
 
 _GCC_DONE = re.compile(r":(\d+):\d+: optimized: loop vectorized")
@@ -91,6 +93,8 @@ def main() -> int:
         by_clang = vectorized_lines(args.clang, path, ["-Rpass=loop-vectorize"], _CLANG_DONE)
         family = _families(source)
         for a in fa.analyses:
+            if a.site.role == LoopRole.OUTER:
+                continue  # the compilers report its inner loop, the candidate; this level is no loop of the set
             line = a.site.header.start.line + 1
             key = (path.name, a.site.function)
             rows.append({"file": path.name, "line": line, "function": a.site.function, "verdict": a.verdict.value,
