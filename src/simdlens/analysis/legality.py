@@ -56,7 +56,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.scans import first_order_scan
+from simdlens.analysis.scans import SecondOrderScan, first_order_scan, second_order_scan
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
 # Reason codes that describe a vectorizable loop rather than block it.
@@ -170,6 +170,11 @@ class _Judge:
                           "compilers leave it scalar; AVX-512 finds the equal indices of a vector (vpconflictd), adds "
                           "their weights together and scatters one total per bin", self.site.header)
         if "scan" in self.facts:
+            if "second_order" in self.facts:
+                return Reason("scan", "a second-order linear recurrence: each element is a constant combination of "
+                              "the two before it plus a term. Compilers leave this recurrence scalar; a SIMD rewrite "
+                              "computes a vector of results at once from the filter's impulse response and the two "
+                              "results carried from the previous vector", self.site.header)
             what = ("a first-order linear recurrence: each element is a multiple of the one before it plus a "
                     "term" if "linear_recurrence" in self.facts else "a running sum: each element adds the one before it")
             return Reason("scan", f"{what}. Compilers leave this recurrence scalar; a SIMD scan computes a vector "
@@ -310,10 +315,14 @@ class _Judge:
                     self._pair(w, si, a, ai, aw, arr, edges, backward)
         lanes: list[int] = []
         scan = first_order_scan(loop) if backward else None
+        second = second_order_scan(loop) if backward and scan is None else None
         for src, dst, k, w, a, kind in backward:
             cyclic = src == dst or _reaches(edges, dst, src)
             if scan is not None and k == 1 and w.root == scan.target.root:
                 self._scan_found(scan)
+                continue
+            if second is not None and k in (1, 2) and w.root == second.target.root:
+                self._scan_found(second)
                 continue
             if not cyclic:
                 self.facts.add("reorder")
@@ -341,7 +350,9 @@ class _Judge:
     def _scan_found(self, scan: Any) -> None:
         """The one recurrence is a running sum: a SIMD scan handles it (reassociating float additions)."""
         self.facts.add("scan")
-        if scan.factor is not None:
+        if isinstance(scan, SecondOrderScan):
+            self.facts.add("second_order")
+        elif scan.factor is not None:
             self.facts.add("linear_recurrence")
         if scan.elem.is_float:
             self.facts.add("float_reduction")
