@@ -20,6 +20,7 @@ faster where the user calls it); the table also shows the memory-bound size. Exi
 offered win holds at its claimed size, 1 otherwise, 2 on usage errors.
 
 Usage: .venv/bin/python benchmarks/in_program.py [PATH...] [--isa avx2] [--sizes 4096,1048576]
+       [--json rows.json] [--save-scan scan.json]
 """
 
 from __future__ import annotations
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=3, help="separate processes (default 3)")
     ap.add_argument("--quick", action="store_true", help="pass --quick to the scan (claims at one size)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--save-scan", type=Path, help="also write the scan's --json document (every loop, every candidate)")
     args = ap.parse_args(argv)
     isa = args.isa or host_cpu().best_isa
     if isa is None:
@@ -224,7 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     paths = [p.resolve() for p in (args.paths or [ROOT / "benchmarks" / "corpus"])]
     sizes = [int(s) for s in args.sizes.split(",")]
-    claims = offered_wins(scan(paths, isa, args.quick))
+    document = scan(paths, isa, args.quick)
+    if args.save_scan:
+        args.save_scan.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    claims = offered_wins(document)
     rows = []
     with tempfile.TemporaryDirectory(prefix="simdlens-inprog-") as tmp:
         for k, claim in enumerate(claims):

@@ -66,7 +66,7 @@ void logistic_chain(float *x, float r, int n)
         x[i] = r * x[i - 1] * (1.0f - x[i - 1]);
 }
 
-// bench: domain=scan category=recurrence expect=not_vectorizable
+// bench: domain=scan category=second_order expect=vectorizable
 void second_order(float *restrict y, const float *restrict x, float a1, float a2, int n)
 {
     for (int i = 2; i < n; i++)

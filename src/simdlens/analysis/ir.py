@@ -297,6 +297,17 @@ class Carry:
 
 
 @dataclass(frozen=True, slots=True)
+class LastValue:
+    """`var = value;` under the enclosing `If`'s condition, `var` read nowhere in the body: after the loop
+    it holds the value of the last iteration whose condition held (its entry value if none did)."""
+
+    var: str
+    value: Expr
+    type: CType
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class If:
     cond: Expr
     then: tuple[Stmt, ...]
@@ -327,7 +338,7 @@ class Pack:
     span: Span | None = None
 
 
-Stmt: TypeAlias = Store | Let | Reduce | ArgReduce | Step | Carry | If | Exit | Pack
+Stmt: TypeAlias = Store | Let | Reduce | ArgReduce | Step | Carry | LastValue | If | Exit | Pack
 
 
 # --------------------------------------------------------------------------------------------------
@@ -344,6 +355,7 @@ class ScalarRole(enum.StrEnum):
     ARG_VALUE = "arg_value"  # ArgReduce's best value
     ARG_INDEX = "arg_index"  # ArgReduce's index
     COUNTER = "counter"  # Pack's output counter
+    LAST = "last"  # LastValue: assigned under a condition, the last assignment wins
     RECURRENCE = "recurrence"  # written from its own previous value in a way nothing above covers
 
 

@@ -49,9 +49,11 @@ from simdlens.analysis.build import WALK_IV, accesses_of, strip_implicit_casts
 from simdlens.analysis.ir import (
     INT32,
     INT64,
+    IV,
     Access,
     Binary,
     Call,
+    Carry,
     Const,
     CType,
     Exit,
@@ -507,7 +509,7 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                     los.append(f"({c})")
                     his.append(f"({c}) + ({trip}) - 1")
                     continue
-                ind = _induction_span(a, loop, renames, trip)
+                ind = _induction_span(a, loop, renames, trip) or _carried_span(a, loop, renames, first, last)
                 if ind is not None:
                     los.append(ind[0])
                     his.append(ind[1])
@@ -567,6 +569,36 @@ def _induction_span(a: Access, loop: LoopIR, renames: dict[str, str], trip: str)
     first = _index_text("", 0, "", base + off, j0)
     last = _index_text("", per, f"({trip}) - 1", base + off, j0)
     return (first, last) if per >= 0 else (last, first)
+
+
+def _carried_span(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str) -> tuple[str, str] | None:
+    """`x[im1 + c]` where `im1 = i` (or `im2 = im1; im1 = i`) closes the body: the entry value of im1
+    in the first iterations, then counter values; both ends of the counter's range bound it."""
+    idx, off = a.index, 0
+    if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(strip_implicit_casts(idx.rhs), Const):
+        rhs = strip_implicit_casts(idx.rhs)
+        assert isinstance(rhs, Const)
+        if not isinstance(rhs.value, int):
+            return None
+        off = rhs.value if idx.op == "+" else -rhs.value
+        idx = idx.lhs
+    idx = strip_implicit_casts(idx) if idx is not None else None
+    if not isinstance(idx, Var):
+        return None
+    carries = {s.var: s for s in loop.body if isinstance(s, Carry)}
+    entries = []
+    name = idx.name
+    while name in carries and name not in entries:  # im2 <- im1 <- i: every entry value is read once
+        entries.append(name)
+        value = strip_implicit_casts(carries[name].value)
+        if isinstance(value, Var):
+            name = value.name
+            continue
+        if not isinstance(value, IV):
+            return None
+        ends = [f"({first}) + {off}", f"({last}) + {off}", *(f"({renames.get(e, e)}) + {off}" for e in entries)]
+        return _combine(ends, "<"), _combine(ends, ">")
+    return None
 
 
 def _span_of(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str, los: list[str],

@@ -26,7 +26,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from simdlens.analysis.build import accesses_of
+from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.ir import (
+    IV,
     Access,
     ArgReduce,
     Array,
@@ -37,6 +39,7 @@ from simdlens.analysis.ir import (
     Exit,
     Expr,
     If,
+    LastValue,
     Let,
     Load,
     LoopIR,
@@ -53,7 +56,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.scans import first_order_scan
+from simdlens.analysis.scans import SecondOrderScan, first_order_scan, second_order_scan
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
 # Reason codes that describe a vectorizable loop rather than block it.
@@ -61,7 +64,7 @@ INFORMATIONAL = frozenset({
     "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
     "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
-    "scan",
+    "scan", "histogram",
     "macro_expanded", "semantic_facts",  # notes on where the reading came from (analysis.clang_facts)
 })
 # Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
@@ -138,13 +141,40 @@ class _Judge:
         stmts = self.stmts
         if any(isinstance(s, Exit) for s in stmts):
             ex = next(s for s in stmts if isinstance(s, Exit))
-            return Reason("search", "a search loop: leaves at the first iteration where its exit condition holds",
-                          ex.span or self.site.header)
+            if "search_with_stores" in self.facts:
+                return Reason("search", "a search loop that stores before it leaves: compilers do not vectorize an "
+                              "early exit with stores; a SIMD rewrite tests a whole vector (compare + movemask), stores "
+                              "the vectors before the exit lane whole and finishes the exit vector's lanes up to the "
+                              "exit in scalar", ex.span or self.site.header)
+            return Reason("search", "a search loop: leaves at the first iteration where its exit condition holds; "
+                          "a SIMD rewrite tests a whole vector at once (compare + movemask) and finds the first lane "
+                          "with a bit scan", ex.span or self.site.header)
         if any(isinstance(s, Pack) for s in stmts):
             pk = next(s for s in stmts if isinstance(s, Pack))
             return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
         reds = [s for s in stmts if isinstance(s, (Reduce, ArgReduce))]
+        lasts = sorted({s.var for s in stmts if isinstance(s, LastValue)})
+        if lasts and not reds and not any(isinstance(s, Store) for s in stmts):
+            return Reason("last_value", f"{', '.join(lasts)} keeps the value of the last iteration whose condition "
+                          "holds: a SIMD rewrite tests a whole vector (compare + movemask) and takes the value of its "
+                          "highest such lane (a bit scan)", self.site.header)
+        if "histogram" in self.facts:
+            hist = histogram_update(self.loop)
+            assert hist is not None
+            index = hist.target.index
+            while isinstance(index, Cast):
+                index = index.operand
+            bins = (f"{hist.target.base}[{index.access.base}[{self.loop.iv}]]" if isinstance(index, Load)
+                    else _show(hist.target, self.loop.iv))
+            return Reason("histogram", f"a histogram update of {bins}: two iterations may add to the same bin, so "
+                          "compilers leave it scalar; AVX-512 finds the equal indices of a vector (vpconflictd), adds "
+                          "their weights together and scatters one total per bin", self.site.header)
         if "scan" in self.facts:
+            if "second_order" in self.facts:
+                return Reason("scan", "a second-order linear recurrence: each element is a constant combination of "
+                              "the two before it plus a term. Compilers leave this recurrence scalar; a SIMD rewrite "
+                              "computes a vector of results at once from the filter's impulse response and the two "
+                              "results carried from the previous vector", self.site.header)
             what = ("a first-order linear recurrence: each element is a multiple of the one before it plus a "
                     "term" if "linear_recurrence" in self.facts else "a running sum: each element adds the one before it")
             return Reason("scan", f"{what}. Compilers leave this recurrence scalar; a SIMD scan computes a vector "
@@ -205,10 +235,22 @@ class _Judge:
                                            "from the lane number", s.span))
             elif isinstance(s, Carry):
                 self.facts.add("peel")
-                self.reasons.append(Reason("peel", f"{s.var} carries the previous iteration's value: the first "
-                                           "iteration is peeled and the rest shifts by one lane", s.span))
+                if _is_counter(s.value, self.loop) or _is_carried_var(s.value, self.stmts):
+                    self.facts.add("wrap_around")
+                    back = "one lane" if _is_counter(s.value, self.loop) else "one lane further"
+                    self.reasons.append(Reason("peel", f"{s.var} is a wrap-around variable (it takes the previous "
+                                               "iteration's counter): compilers do not see through it; after the "
+                                               "first iterations, which are peeled, an element indexed by it is a "
+                                               f"contiguous load {back} back", s.span))
+                else:
+                    self.reasons.append(Reason("peel", f"{s.var} carries the previous iteration's value: the first "
+                                               "iteration is peeled and the rest shifts by one lane", s.span))
             elif isinstance(s, Pack):
                 self.facts.add("compress")
+            elif isinstance(s, LastValue):
+                self.facts.add("last_value")
+                self.reasons.append(Reason("last_value", f"{s.var} is set only where the condition holds and keeps its "
+                                           "value otherwise: the last such iteration's value is kept", s.span))
         for sc in self.loop.scalars:
             if sc.role == "local" and sc.live_out:  # a StrEnum: comparing with its value is exact
                 self.facts.add("last_value")
@@ -273,10 +315,14 @@ class _Judge:
                     self._pair(w, si, a, ai, aw, arr, edges, backward)
         lanes: list[int] = []
         scan = first_order_scan(loop) if backward else None
+        second = second_order_scan(loop) if backward and scan is None else None
         for src, dst, k, w, a, kind in backward:
             cyclic = src == dst or _reaches(edges, dst, src)
             if scan is not None and k == 1 and w.root == scan.target.root:
                 self._scan_found(scan)
+                continue
+            if second is not None and k in (1, 2) and w.root == second.target.root:
+                self._scan_found(second)
                 continue
             if not cyclic:
                 self.facts.add("reorder")
@@ -304,7 +350,9 @@ class _Judge:
     def _scan_found(self, scan: Any) -> None:
         """The one recurrence is a running sum: a SIMD scan handles it (reassociating float additions)."""
         self.facts.add("scan")
-        if scan.factor is not None:
+        if isinstance(scan, SecondOrderScan):
+            self.facts.add("second_order")
+        elif scan.factor is not None:
             self.facts.add("linear_recurrence")
         if scan.elem.is_float:
             self.facts.add("float_reduction")
@@ -465,6 +513,8 @@ class _Judge:
             self.reasons.append(Reason("pack_in_place", f"packs into {w.base} while also accessing it "
                                        f"({_show(a, iv)})", a.span))
             return
+        if w.index is not None and self._histogram(w):
+            return
         if w.index is not None:
             self.reasons.append(Reason("scatter_conflict", f"{_show(w, iv)} writes through an index array and "
                                        f"{_show(a, iv)} touches the same array: iterations may hit the same element",
@@ -472,6 +522,20 @@ class _Judge:
             return
         self.reasons.append(Reason("indirect_dependence", f"{_show(a, iv)} reads through an index array the elements "
                                    f"{_show(w, iv)} writes: the dependence is unknown", a.span))
+
+    def _histogram(self, w: Access) -> bool:
+        """The conflicting scatter is a histogram update: conflict detection handles equal bins."""
+        hist = histogram_update(self.loop)
+        if hist is None or hist.target.root != w.root:
+            return False
+        if "histogram" not in self.facts:
+            self.facts.add("histogram")
+            if hist.elem.is_float:
+                self.facts.add("float_reduction")
+                self.reasons.append(Reason("float_reduction", "the weights that fall into one bin within a vector are "
+                                           "added together before they meet the bin: float bins can differ in the "
+                                           "last bits", w.span))
+        return True
 
     # ---- aliasing -----------------------------------------------------------------------------------
 
@@ -481,7 +545,7 @@ class _Judge:
         written = {a.root for a, w, _ in accs if w}
         packed = {id(s.dst) for s in self.stmts if isinstance(s, Pack)}
         for a, w, _ in accs:
-            if w and a.index is not None and id(a) not in packed and not any(
+            if w and a.index is not None and id(a) not in packed and "histogram" not in self.facts and not any(
                     x.root == a.root for x, ww, _ in accs if x is not a and not (ww and x.index is a.index)):
                 self.facts.add("scatter")
                 if not any(r.code == "scatter" for r in self.reasons):
@@ -529,6 +593,19 @@ def _red_word(s: Reduce | ArgReduce) -> str:
         return "argmax" if s.cmp in (">", ">=") else "argmin"
     return {ReduceOp.ADD: "sum", ReduceOp.SUB: "sum", ReduceOp.MUL: "product", ReduceOp.AND: "and-reduction",
             ReduceOp.OR: "or-reduction", ReduceOp.XOR: "xor-reduction", ReduceOp.MIN: "min", ReduceOp.MAX: "max"}[s.op]
+
+
+def _is_counter(e: Expr, loop: LoopIR) -> bool:
+    while isinstance(e, Cast):
+        e = e.operand
+    return isinstance(e, IV)
+
+
+def _is_carried_var(e: Expr, stmts: Iterable[Stmt]) -> bool:
+    """`im2 = im1` where im1 is itself carried: the second level of a wrap-around."""
+    while isinstance(e, Cast):
+        e = e.operand
+    return isinstance(e, Var) and any(isinstance(s, Carry) and s.var == e.name for s in stmts)
 
 
 def _dedupe(rs: Iterable[Reason]) -> list[Reason]:

@@ -21,11 +21,13 @@ from simdlens.analysis.ir import (
     Binary,
     Call,
     Cast,
+    Const,
     CType,
     Expr,
     Load,
     LoopIR,
     Store,
+    Var,
     expr_type,
     walk_exprs,
 )
@@ -136,3 +138,89 @@ def _previous(e: Expr, target: Access) -> bool:
     a = e.access
     return (_contiguous(a) and a.root == target.root and a.base == target.base and a.symbolic == target.symbolic
             and a.offset == target.offset - 1 and a.elem.name == target.elem.name)
+
+
+@dataclass(frozen=True)
+class SecondOrderScan:
+    """`target[i] = term(i) + c1 * target[i - 1] + c2 * target[i - 2]` with loop-invariant c1, c2 (a
+    biquad's feedback, a damped oscillator): float or double, the terms reading no element of target."""
+
+    target: Access
+    term: Expr
+    c1: Expr
+    c2: Expr
+    elem: CType
+
+
+def second_order_scan(loop: LoopIR) -> SecondOrderScan | None:
+    """The second-order linear recurrence with constant coefficients this loop is, or None.
+
+    A vector of W results is the zero-state response (the terms convolved with the filter's impulse
+    response h, h[0] = 1, h[1] = c1, h[k] = c1 h[k-1] + c2 h[k-2]) plus h[k+1] * y[i-1] + c2 h[k] * y[i-2]
+    from the two results carried from the previous vector."""
+    if loop.step != 1 or len(loop.body) != 1:
+        return None
+    store = loop.body[0]
+    if not isinstance(store, Store) or not _contiguous(store.access):
+        return None
+    target, value = store.access, store.value
+    if not target.elem.is_float or not isinstance(value, Binary) or value.type.name != target.elem.name:
+        return None
+    addends: list[Expr] = []
+    if not _addends(store.value, addends):
+        return None
+    c1: Expr | None = None
+    c2: Expr | None = None
+    terms: list[Expr] = []
+    for e in addends:
+        back, coeff = _times_earlier(e, target, loop)
+        if back == 1 and c1 is None:
+            c1 = coeff
+        elif back == 2 and c2 is None:
+            c2 = coeff
+        elif back == 0 and _clean(e, target):
+            terms.append(e)
+        else:
+            return None
+    if c1 is None or c2 is None:
+        return None
+    if not terms:  # `f[i] = f[i - 1] + f[i - 2]`: no input, the carried values alone
+        terms.append(Const(0.0, target.elem, "0"))
+    term = terms[0]
+    for t in terms[1:]:
+        term = Binary("+", term, t, target.elem)
+    return SecondOrderScan(target, term, c1, c2, target.elem)
+
+
+def _addends(e: Expr, out: list[Expr]) -> bool:
+    """The operands of a chain of `+` of the element type, in order."""
+    if isinstance(e, Binary) and e.op == "+":
+        return _addends(e.lhs, out) and _addends(e.rhs, out)
+    out.append(e)
+    return True
+
+
+def _times_earlier(e: Expr, target: Access, loop: LoopIR) -> tuple[int, Expr]:
+    """(k, c) when `e` is `c * target[i - k]` (c loop-invariant; k 1 or 2), else (0, e)."""
+    shapes: list[tuple[Expr, Expr]] = [(e, Const(1, target.elem, "1"))]
+    if isinstance(e, Binary) and e.op == "*":
+        shapes += [(e.rhs, e.lhs), (e.lhs, e.rhs)]
+    for value, coeff in shapes:
+        if isinstance(value, Load) and _contiguous(value.access) and value.access.root == target.root:
+            a = value.access
+            back = target.offset - a.offset
+            same = (a.base, a.symbolic, a.elem.name) == (target.base, target.symbolic, target.elem.name)
+            if same and back in (1, 2) and _invariant(coeff, loop):
+                return back, coeff
+    return 0, e
+
+
+def _invariant(e: Expr, loop: LoopIR) -> bool:
+    for x in walk_exprs(e):
+        if isinstance(x, Load | Call):
+            return False
+        if isinstance(x, Var):
+            sc = loop.scalar(x.name)
+            if sc is None or sc.role.value != "invariant":
+                return False
+    return True

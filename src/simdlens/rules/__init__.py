@@ -37,6 +37,7 @@ from simdlens.core import (
     TypeFact,
 )
 from simdlens.rules.complex_parts import flat_parts
+from simdlens.rules.histogram import HistogramLowering
 from simdlens.rules.idioms import rule_name
 from simdlens.rules.lower import Lowered, Lowering, Unsupported
 from simdlens.rules.scalar import ScalarPrinter
@@ -121,7 +122,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
 
     loop = flat_parts(loop) or loop  # complex parts computed alike: one contiguous loop over the parts
     options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
-    lowering = ScanLowering if "scan" in analysis.facts else Lowering  # a running sum: the scan algorithm
+    # a running sum: the scan algorithm; a histogram update: conflict detection
+    lowering = (ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
+                else Lowering)
     in_kernel = lowering(loop, table, to_kernel, **options).build()  # type: ignore[arg-type]
     in_user = lowering(loop, table, to_user, **options).build()  # type: ignore[arg-type]
     rule = rule_name(in_kernel.features, loop)

@@ -34,6 +34,7 @@ from simdlens.analysis.ir import (
     Exit,
     Expr,
     If,
+    LastValue,
     Let,
     Load,
     LoopIR,
@@ -264,7 +265,7 @@ class Lowering:
                     bits.add(expr_type(x).bits)
             if isinstance(s, Store):
                 bits.add(s.access.elem.bits)
-            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce):
+            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce | LastValue):
                 bits.add(s.type.bits)
             if isinstance(s, ArgReduce):
                 scalar = self.loop.scalar(s.index_var)
@@ -533,6 +534,8 @@ class Lowering:
         return pointer, self.op("add", "int32", self.width(i32), a=first.name, b=steps.name)
 
     def load(self, a: Access) -> VVal:
+        if a.coeff is None and self.carried:
+            a = self.carried_affine(a) or a
         if access_key(a) in self.block.preloaded:
             return self.block.preloaded[access_key(a)]
         w = self.width(a.elem)
@@ -684,11 +687,31 @@ class Lowering:
             raise Unsupported("an early exit that is not at the top of the loop body")
         elif isinstance(s, Pack):
             self.pack(s)
+        elif isinstance(s, LastValue):
+            self.last_value(s)
         elif isinstance(s, Carry):
             if s.var not in self.carried:
                 raise Unsupported(f"`{s.var}` carries a value into the next iteration under a condition")
         else:
             raise Unsupported(f"statement {type(s).__name__}")
+
+    def last_value(self, s: LastValue) -> None:
+        """`if (c) last = v;`: the highest lane of this step whose condition holds sets last (bit scan)."""
+        m = self.ctx_mask
+        if self.tail_mask is not None:
+            m = self.tail_mask if m is None else self.mand(m, self.tail_mask)
+        value = self.convert(self.expr(s.value), s.type.name)
+        spill, lanes = self.fresh("lanes"), self.fresh("lane")
+        store = self.fill(self.template("store", s.type.name, value.width), p=spill, a=value.name) + ";"
+        var = self.rename(s.var)
+        self.features.add("last_value")
+        if m is None:  # every lane assigns: the last one wins
+            self.lines.append(f"{{ {c_type(s.type)} {spill}[{self.vf}]; {store} {var} = {spill}[{self.vf - 1}]; }}")
+            return
+        bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
+        self.lines.append(f"{{ unsigned long long {lanes} = ({bits}) & {hex((1 << self.vf) - 1)}ULL;")
+        self.lines.append(f"  if ({lanes}) {{ {c_type(s.type)} {spill}[{self.vf}]; {store} "
+                          f"{var} = {spill}[63 - __builtin_clzll({lanes})]; }} }}")
 
     def _merge(self, m: VVal, before: dict[str, VVal], then_env: dict[str, VVal],
                else_env: dict[str, VVal]) -> dict[str, VVal]:
@@ -951,10 +974,11 @@ class Lowering:
         head: tuple[Stmt, ...] = ()
         exit_stmt: Exit | None = None
         if exits:
-            k = next((n for n, s in enumerate(body) if not isinstance(s, Let)), len(body))
+            k = next((n for n, s in enumerate(body) if not isinstance(s, Let | Store)), len(body))
             if len(exits) > 1 or k >= len(body) or body[k] is not exits[0]:
                 raise Unsupported("an early exit that is not the first statement of the loop body")
             head, exit_stmt, body = body[:k], exits[0], body[k + 1:]
+            _check_stores_before_exit(head, exit_stmt)
             self.features.add("search")
         outer = frozenset(sc.name for sc in loop.scalars if sc.role == ScalarRole.LOCAL and sc.decl)
         printer = ScalarPrinter(self.iv, self.rename, outer=outer)
@@ -965,12 +989,7 @@ class Lowering:
                 self.inductions[s.var] = f"({printer.expr(s.step)})"
         if loop.step < 0:
             self.features.add("reverse")
-        for s in body:
-            if isinstance(s, Carry):
-                if exit_stmt is not None:
-                    raise Unsupported("a carried value in a loop with an early exit")
-                self.carried[s.var] = _shift(s.value, loop, self.stored_roots, s.var)
-                self.features.add("peel")
+        depth = self._carries(body, exit_stmt)
 
         split = self._split_point(body, exit_stmt)
         if last_values and split is not None:
@@ -994,8 +1013,8 @@ class Lowering:
         if self.carried:  # the first iteration reads the value from before the loop: run it in scalar
             peeled = self.fresh("peeled")
             inc = f"{iv} += {loop.step};" if loop.step > 0 else f"{iv} -= {-loop.step};"
-            peel = [f"if ({left} > 0) {{", *printer.stmts(loop.body, "    "), f"    {inc}", f"    {left}--;", "}",
-                    f"const {c_type(loop.iv_type)} {peeled} = {iv};"]
+            once = [f"if ({left} > 0) {{", *printer.stmts(loop.body, "    "), f"    {inc}", f"    {left}--;", "}"]
+            peel = [*once * depth, f"const {c_type(loop.iv_type)} {peeled} = {iv};"]
         main = self._step(head, exit_stmt, body, tail=None)
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
@@ -1044,11 +1063,11 @@ class Lowering:
                           f"    const {mask_t} {tm.name} = ({mask_t})((1ULL << {left}) - 1);",
                           *_indent(block + moved), "}"]
         combine = self._combine(printer, start)
-        if self.carried:  # hand the last vector iteration's value on to the scalar epilogue
-            before = ScalarPrinter(f"({iv} - ({loop.step}))", self.rename)
+        if self.carried:  # hand the values at the start of iteration iv on to the scalar epilogue
+            now = ScalarPrinter(iv, self.rename)
             for s in body:
                 if isinstance(s, Carry):
-                    combine.append(f"if ({iv} != {peeled}) {self.rename(s.var)} = {before.expr(s.value)};")
+                    combine.append(f"if ({iv} != {peeled}) {self.rename(s.var)} = {now.expr(self.carried[s.var])};")
         epilogue: list[str] = []
         if not masked_tail:
             inc = {1: f"{iv}++", -1: f"{iv}--"}.get(loop.step, f"{iv} += {loop.step}")
@@ -1074,6 +1093,46 @@ class Lowering:
             return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
         code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue, *self._moves()]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
+
+    def _carries(self, body: tuple[Stmt, ...], exit_stmt: Exit | None) -> int:
+        """Each carried scalar's value as an expression of the iteration that reads it; returns how many
+        first iterations read a value from before the loop (2 for `im2 = im1; im1 = i;`: peeled)."""
+        carries = [(n, s) for n, s in enumerate(body) if isinstance(s, Carry)]
+        if carries and exit_stmt is not None:
+            raise Unsupported("a carried value in a loop with an early exit")
+        at = {s.var: n for n, s in carries}
+        depth: dict[str, int] = {}
+        for n, s in reversed(carries):  # `im2 = im1; im1 = i;`: im1 is resolved first
+            source = _bare_var(s.value)
+            if source is not None and source in at:
+                if at[source] < n or source not in self.carried:
+                    raise Unsupported(f"`{s.var}` is carried from `{source}` after `{source}` is reassigned")
+                # im2 is what im1 held one iteration earlier: a two-deep wrap-around
+                self.carried[s.var] = _shift(self.carried[source], self.loop, self.stored_roots, s.var)
+                depth[s.var] = depth[source] + 1
+            else:
+                self.carried[s.var] = _shift(s.value, self.loop, self.stored_roots, s.var)
+                depth[s.var] = 1
+            self.features.add("peel")
+        return max(depth.values(), default=0)
+
+    def carried_affine(self, a: Access) -> Access | None:
+        """`x[im1 + c]` with im1 carrying the counter: the contiguous access `x[i - 1 + c]`."""
+        idx, off = a.index, 0
+        if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(idx.rhs, Const) \
+                and isinstance(idx.rhs.value, int):
+            off, idx = (idx.rhs.value if idx.op == "+" else -idx.rhs.value), idx.lhs
+        name = _bare_var(idx) if idx is not None else None
+        if name is None or name not in self.carried:
+            return None
+        value = self.carried[name]
+        while isinstance(value, Binary) and value.op in ("+", "-") and isinstance(value.rhs, Const) \
+                and isinstance(value.rhs.value, int):
+            off += value.rhs.value if value.op == "+" else -value.rhs.value
+            value = value.lhs
+        if not isinstance(value, IV):
+            return None
+        return Access(a.root, a.base, a.elem, 1, off, a.symbolic, None, a.span)
 
     def _moves(self) -> list[str]:
         """Leave walking pointers and counts where the original loop leaves them: the vector code indexes
@@ -1143,18 +1202,25 @@ class Lowering:
             lines.append(f"const {c_type(self.loop.iv_type)} {self.base} = {self.iv} - ({span});")
         else:
             self.base = self.iv
-        self.statements(head)
+        # stores before the exit happen only in steps no lane leaves: the exit test comes first, and a step
+        # holding the exit lane is redone by the scalar loop, which stores exactly the lanes up to it
+        stores_first = tuple(s for s in head if isinstance(s, Store))
+        self.statements(tuple(s for s in head if not isinstance(s, Store)))
         if exit_stmt is not None:
             m = self.cond(exit_stmt.cond)
             bits = self.fresh("bits")
             lines.append(f"unsigned long long {bits} = {self.fill(self.template('mbits', m.elem, m.width), m=m.name)}"
                          f" & {hex((1 << self.vf) - 1)}ULL;")
-            if not body:  # nothing else happens in these iterations: jump to the exiting one
+            if stores_first:
+                lines.append(f"if ({bits}) break;")
+                self.features.add("stores_before_exit")
+            elif not body:  # nothing else happens in these iterations: jump to the exiting one
                 lane = f"__builtin_ctzll({bits})" if self.loop.step > 0 else f"(63 - __builtin_clzll({bits}))"
                 found = f"{self.base} + {lane}" + (f" * {abs(self.loop.step)}" if abs(self.loop.step) != 1 else "")
                 lines.append(f"if ({bits}) {{ {self.iv} = {found}; break; }}")
             else:  # the scalar loop redoes this step and stops where the source stops
                 lines.append(f"if ({bits}) break;")
+        self.statements(stores_first)
         order, preload = schedule(body, self.loop.step)
         for st in body:  # loads that must see the memory as it was before this step's stores
             for a in _memory(st)[0]:
@@ -1288,8 +1354,28 @@ class Lowering:
 # --------------------------------------------------------------------------------------------------
 
 
+def _check_stores_before_exit(head: tuple[Stmt, ...], exit_stmt: Exit) -> None:
+    """The exit test is computed before the stores that precede it in the source: it must not read
+    what they write (nor may the temporaries it uses)."""
+    stored = {s.access.root for s in head if isinstance(s, Store)}
+    if not stored:
+        return
+    read = {x.access.root for e in (exit_stmt.cond, *(s.value for s in head if isinstance(s, Let)))
+            for x in walk_exprs(e) if isinstance(x, Load)}
+    if stored & read:
+        raise Unsupported(f"the exit test reads {', '.join(sorted(stored & read))}, which the loop stores to "
+                          "before it")
+    rewritten = {x.access.root for s in head if isinstance(s, Store) for x in walk_exprs(s.value) if isinstance(x, Load)}
+    if stored & rewritten:  # the scalar loop may run the exit iteration's stores twice: they must not accumulate
+        raise Unsupported(f"a store before the exit reads {', '.join(sorted(stored & rewritten))}, which the loop "
+                          "stores to")
+    if any(isinstance(s, Let) and n > next(k for k, x in enumerate(head) if isinstance(x, Store))
+           for n, s in enumerate(head)):
+        raise Unsupported("a temporary computed after a store that precedes the exit")
+
+
 def _stmt_exprs(s: Stmt) -> Iterator[Expr]:
-    if isinstance(s, Store | Let | Reduce | Carry):
+    if isinstance(s, Store | Let | Reduce | Carry | LastValue):
         yield s.value
     elif isinstance(s, ArgReduce):
         yield s.value
@@ -1315,7 +1401,7 @@ def _identifiers(loop: LoopIR) -> set[str]:
                     names.add(x.name)
                 if isinstance(x, Load):
                     texts += [x.access.base, x.access.symbolic]
-        if isinstance(s, Let | Reduce | Step | Carry):
+        if isinstance(s, Let | Reduce | Step | Carry | LastValue):
             names.add(s.name if isinstance(s, Let) else s.var)
         if isinstance(s, Store):
             texts += [s.access.base, s.access.symbolic]
@@ -1492,6 +1578,12 @@ def _represents(big: CType, small: CType) -> bool:
     if small.signed:
         return big.signed and big.bits > small.bits
     return big.bits > small.bits
+
+
+def _bare_var(e: Expr) -> str | None:
+    while isinstance(e, Cast):
+        e = e.operand
+    return e.name if isinstance(e, Var) else None
 
 
 def _shift(e: Expr, loop: LoopIR, stored: set[str], var: str) -> Expr:

@@ -24,6 +24,7 @@ from simdlens.analysis.ir import (
     Exit,
     Expr,
     If,
+    LastValue,
     Let,
     Load,
     Pack,
@@ -175,7 +176,7 @@ class ScalarPrinter:
                     f"{ind}  if (simd_t {s.cmp} {best}) {{ {best} = simd_t; {idx} = {self.expr(s.index)}; }} }}"]
         if isinstance(s, Step):
             return [f"{ind}{self.rename(s.var)} += {self.expr(s.step)};"]
-        if isinstance(s, Carry):
+        if isinstance(s, Carry | LastValue):
             return [f"{ind}{self.rename(s.var)} = {self.expr(s.value)};"]
         if isinstance(s, If):
             out = [f"{ind}if ({self.expr(s.cond)}) {{", *self.stmts(s.then, ind + "    ")]
@@ -184,6 +185,8 @@ class ScalarPrinter:
             return [*out, f"{ind}}}"]
         if isinstance(s, Exit):
             what = "break;" if s.kind == "break" else (f"return {self.expr(s.value)};" if s.value else "return;")
+            if s.kind == "break" and s.var and s.value is not None:  # `if (c) { pos = i; break; }`
+                what = f"{{ {self.rename(s.var)} = {self.expr(s.value)}; break; }}"
             return [f"{ind}if ({self.expr(s.cond)}) {what}"]
         if isinstance(s, Pack):
             dst = f"{self.rename(s.dst.base)}[{self.rename(s.counter)}++]"

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from simdlens.analysis.ir import Cast, Load, LoopIR
-from simdlens.analysis.scans import FirstOrderScan, first_order_scan
+from simdlens.analysis.scans import FirstOrderScan, SecondOrderScan, first_order_scan, second_order_scan
 from simdlens.rules.lower import Lowered, Lowering, Unsupported, _Block, _demote
 from simdlens.rules.scalar import ScalarPrinter, c_type, literal
 
@@ -37,6 +37,9 @@ class ScanLowering(Lowering):
         return scan
 
     def build(self) -> Lowered:
+        second = second_order_scan(self.loop)
+        if second is not None:
+            return self.build_second_order(second)
         loop: LoopIR = self.loop
         scan = self.scan()
         elem = scan.elem.name
@@ -112,4 +115,81 @@ class ScanLowering(Lowering):
         if scan.elem.is_float:
             what = "additions and multiplications" if scan.factor is not None else "additions"
             self.caveat(f"reassociates floating-point {what} (a SIMD scan combines within each vector first)")
+        return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
+
+    def build_second_order(self, rec: SecondOrderScan) -> Lowered:
+        """`y[i] = t(i) + c1 y[i-1] + c2 y[i-2]`: per vector, the terms convolved with the impulse response h
+        (lane k: sum over j <= k of h[k - j] t[j], by VF - 1 one-lane shifts), plus h[k + 1] y[i-1] and
+        c2 h[k] y[i-2] from the two results carried from the previous vector."""
+        loop: LoopIR = self.loop
+        elem = rec.elem.name
+        vf, iv = self.vf, self.iv
+        width = self.width(elem)
+        ct = c_type(rec.elem)
+        printer = ScalarPrinter(iv, self.rename)
+        out = [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
+               else f"{iv} = {self.rename(loop.lower)};"]
+        left = self.fresh("left")
+        out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
+        one_back = printer.expr(Load(replace(rec.target, offset=rec.target.offset - 1)))
+        two_back = printer.expr(Load(replace(rec.target, offset=rec.target.offset - 2)))
+        h, k = self.fresh("impulse"), self.fresh("k")
+        c1, c2 = printer.expr(rec.c1), printer.expr(rec.c2)
+        # the impulse response in the element type, in the recurrence's own order of operations
+        response = [f"{ct} {h}[{vf + 1}];", f"{h}[0] = 1; {h}[1] = {c1};",
+                    f"for (int {k} = 2; {k} <= {vf}; {k}++) {h}[{k}] = {h}[{k} - 1] * ({c1}) + {h}[{k} - 2] * ({c2});"]
+        self.block, self.lines, self.base = _Block(), [], iv
+        zero = self.zero(rec.elem)
+        weights = [self.hoist(self.fill(self.template("set1", elem, width), x=f"{h}[{j}]"), elem, width, hint="h")
+                   for j in range(1, vf)]
+        of_one = self.hoist(self.fill(self.template("load", elem, width), p=f"&{h}[1]"), elem, width, hint="from1")
+        at_two = self.hoist(self.fill(self.template("load", elem, width), p=f"&{h}[0]"), elem, width, hint="h0")
+        c2v = self.splat(f"({c2})", rec.elem)
+        of_two = self.hoist(self.fill(self.template("mul", elem, width), a=at_two.name, b=c2v.name), elem, width,
+                            hint="from2")
+        terms = self.convert(self.expr(rec.term), elem)
+        sums, shifted = terms, terms
+        for weight in weights:
+            shifted = self.op("scan_shift1", elem, width, a=shifted.name, b=zero.name, hint="shifted")
+            scaled = self.op("mul", elem, width, a=weight.name, b=shifted.name, hint="scaled")
+            sums = self.op("add", elem, width, a=sums.name, b=scaled.name, hint="sums")
+        p1, p2 = self.fresh("carry1"), self.fresh("carry2")
+        from1 = self.op("mul", elem, width, a=of_one.name, b=p1, hint="from1")
+        from2 = self.op("mul", elem, width, a=of_two.name, b=p2, hint="from2")
+        sums = self.op("add", elem, width, a=sums.name, b=self.op("add", elem, width, a=from1.name, b=from2.name).name,
+                       hint="results")
+        store = self.fill(self.template("store", elem, width), p=self.address(rec.target), a=sums.name) + ";"
+        carry = [f"{p1} = {self.fill(self.template('last_lane', elem, width), a=sums.name)};",
+                 f"{p2} = {self.fill(self.template('last_lane2', elem, width), a=sums.name)};"]
+        # an unstable filter overflows; a step with a non-finite result redoes its iterations in scalar
+        finite = self.compare("eq", self.op("sub", elem, width, a=sums.name, b=sums.name, hint="zeroes"), zero)
+        bits = self.fill(self.template("mbits", finite.elem, finite.width), m=finite.name)
+        redo = self.fresh("lane")
+        full = hex((1 << vf) - 1)
+        step = [*self.lines,
+                f"if (({bits} & {full}u) == {full}u) {{", f"    {store}", *("    " + c for c in carry), f"    {iv} += {vf};",
+                "} else {",
+                f"    for (int {redo} = 0; {redo} < {vf}; {redo}++, {iv}++) {{",
+                *printer.stmts(loop.body, "        "), "    }",
+                f"    if (!({one_back} - {one_back} == 0 && {two_back} - {two_back} == 0)) {{ {left} -= {vf}; break; }}",
+                f"    {p1} = {self.fill(self.template('set1', elem, width), x=one_back)};",
+                f"    {p2} = {self.fill(self.template('set1', elem, width), x=two_back)};",
+                "}"]
+        vt = self.ctype_of(sums)
+        vector = [f"if ({left} >= {vf}) {{",
+                  *("    " + line for line in response),
+                  *("    " + line for line in self.pre),
+                  f"    {vt} {p1} = {self.fill(self.template('set1', elem, width), x=one_back)};",
+                  f"    {vt} {p2} = {self.fill(self.template('set1', elem, width), x=two_back)};",
+                  f"    for (; {left} >= {vf}; {left} -= {vf}) {{",
+                  *("        " + line for line in step),
+                  "    }",
+                  "}"]
+        epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {iv}++) {{", *printer.stmts(loop.body, "    "), "}"]
+        if loop.runs_at_least_once:
+            epilogue[0] = f"for (; {left} > 0; {left}--, {iv}++) {{"
+        self.features.add("scan")
+        self.caveat("reassociates floating-point additions and multiplications (each vector is computed from the "
+                    "filter's impulse response)")
+        self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
         return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))

@@ -33,6 +33,7 @@ from simdlens.analysis.ir import (
     Exit,
     Expr,
     If,
+    LastValue,
     Let,
     Load,
     Pack,
@@ -474,7 +475,7 @@ def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) ->
         if s.access.index is not None:
             _expr_accesses(s.access.index, top, out)
         out.append((s.access, True, top))
-    elif isinstance(s, (Let, Carry, Step)):
+    elif isinstance(s, (Let, Carry, Step, LastValue)):
         _expr_accesses(s.value if not isinstance(s, Step) else s.step, top, out)
     elif isinstance(s, Reduce):
         _expr_accesses(s.value, top, out)

@@ -34,6 +34,7 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Expr,
+    LastValue,
     Let,
     Load,
     Pack,
@@ -171,6 +172,10 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
             return [mm]
         raise Unsupported("recurrence", f"{name} is computed from its own previous value: a recurrence", e)
     value = convert(expressions.expr(lb, right), t)
+    if cond and not reads_elsewhere and not writes_elsewhere and not [u for u in inside if not u.write]:
+        # `if (c) last = v;` with last read nowhere in the body: the last iteration where c held wins
+        lb.scalars[name] = Scalar(name, t, ScalarRole.LAST, decl=decl_text)
+        return [LastValue(name, value, t, span)]
     if cond:
         raise Unsupported("conditional_assign", f"{name} is assigned only on some iterations and keeps its old "
                            "value otherwise: a conditional recurrence", e)

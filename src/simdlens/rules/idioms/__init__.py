@@ -10,7 +10,7 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("scan", "search", "compress", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
+FAMILIES = ("scan", "histogram", "search", "compress", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
             "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
