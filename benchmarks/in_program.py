@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apply_audit import (  # noqa: E402  (a sibling script, not a package)
+from apply_audit import (
     DRIVER_RUNTIME,
     ROOT,
     Signature,
@@ -48,8 +48,8 @@ from apply_audit import (  # noqa: E402  (a sibling script, not a package)
     function_signature,
 )
 
-from simdlens.analysis.parse import language_for  # noqa: E402
-from simdlens.sandbox.cpu import host_cpu  # noqa: E402
+from simdlens.analysis.parse import language_for
+from simdlens.sandbox.cpu import host_cpu
 
 BUILD = ["-O3", "-march=native", "-falign-functions=64", "-falign-loops=64", "-ffp-contract=off"]
 
