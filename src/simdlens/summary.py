@@ -59,11 +59,13 @@ def isa_name(isa: str) -> str:
 
 
 def headline(result: CandidateResult) -> SizeMeasurement | None:
-    """The size quoted in one line: the first compute-bound size, else the first measured one."""
+    """The size quoted in one line: the code's own size when it was measured, else the first
+    compute-bound size, else the first measured one."""
     if result.measurement is None or not result.measurement.sizes:
         return None
     sizes = result.measurement.sizes
-    return next((s for s in sizes if not s.memory_bound and s.vs_user_flags), sizes[0])
+    return next((s for s in sizes if s.real and s.vs_user_flags),
+                next((s for s in sizes if not s.memory_bound and s.vs_user_flags), sizes[0]))
 
 
 def vs_compiler(result: CandidateResult) -> Ratio | None:

@@ -76,3 +76,9 @@ def test_titles_say_when_the_speedup_depends_on_size() -> None:
     flat = _result(_size(4096, (2.0, 1.9, 2.1), user=3.0), _size(65536, (1.9, 1.8, 2.0), user=2.5, real=True))
     assert not summary.size_dependent(flat)
     assert per_size(flat) == "3.0x at 4K, 2.5x at 64K (your size)"
+
+
+def test_the_one_line_quotes_the_codes_own_size() -> None:
+    result = _result(_size(4096, (2.0, 1.9, 2.1), user=7.0), _size(32000, (1.5, 1.4, 1.6), user=4.0, real=True))
+    size = summary.headline(result)
+    assert size is not None and size.n == 32000

@@ -31,6 +31,10 @@ Kernel format (C11, or C++17 only when the loop's own text needs C++):
   canonical reading for the harness's driver. `Kernel.context` is the user's file up to the enclosing
   function: the sandbox compiles the kernel after it (the preamble above is the fallback), and
   `Kernel.type_facts` are the types the harness assumes, asserted at compile time there.
+- `Kernel.real_sizes`: the size the code itself uses when its arrays say it (a 1-D array object's
+  declared extent, a 2-D row length); `Kernel.nest`: when the loop is the inner loop of a nest that
+  analysis/nest.py can time, the nest kernel (the outer loop as written around `simdlens_inner(...)`);
+  both enter `content_hash` (they change what is measured).
 - A loop judged vectorizable without a kernel gets a reason (`kernel_or_reason`), never silence.
 - `content_hash` is a sha256 of the token stream of preamble + function + type facts, plus the digest
   of the file context's declarations (comments and layout do not matter; the file's name and the
@@ -372,7 +376,9 @@ def _in_nest(kernel: Kernel, site: Any, source: bytes, ctx: Any) -> Kernel:
         return kernel
     if isinstance(nest, str):
         return kernel
-    return replace(kernel, nest=nest)
+    # what is timed is part of what the kernel is: another outer loop, another measurement (cache keys)
+    content_hash = hashlib.sha256(f"{kernel.content_hash}\0nest:{nest.content_hash}".encode()).hexdigest()
+    return replace(kernel, nest=nest, content_hash=content_hash)
 
 
 def _to_result_pointer(plist: list[KernelParam], name: str, t: CType, pre: list[str], post: list[str],

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from simdlens.analysis.ir import INT32, INT64, UINT32, UINT64, CType
+from simdlens.analysis.parse import normalized_tokens
 from simdlens.core import Footprint, Kernel, KernelParam, ParamRole
 
 INNER_NAME = "simdlens_inner"  # what the nest function calls; the sandbox defines it per variant
@@ -198,7 +199,7 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
     args = ", ".join(p.name for p in inner.params)
     sig = f"void {inner.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     source = f"{sig}\n{{\n{declare}    {loop.header}\n        {INNER_NAME}({args});\n}}\n"
-    digest = hashlib.sha256(f"{inner.content_hash}\0{source}\0{trip}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{inner.content_hash}\0{normalized_tokens(source)}\0{trip}".encode()).hexdigest()
     return replace(
         inner, source=source, signature=sig, params=params, footprints=tuple(footprints),
         trip_count=f"(long long)({trip}) * ({inner.trip_count})", content_hash=digest, size_param=size,
