@@ -155,3 +155,18 @@ def test_constant_and_scaled_sizes_are_named_by_the_elements_they_run() -> None:
     times = bench.ProcessTimes({1: (65536, (4.0, 2.0, 1.0, 0.5))})
     (size,) = bench.summarize([times], (1,), 3, real=frozenset({1}), by_trip=True)
     assert (size.n, size.label, size.real) == (65536, "L2", True)
+
+
+def test_scan_json_carries_the_column_sweep_reason(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from simdlens.cli import main
+
+    path = tmp_path / "nests.c"
+    path.write_bytes(NESTS)
+    assert main(["scan", "--json", "--no-verify", "--no-cache", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    loops = [lp for lp in doc["files"][0]["loops"] if lp["function"] == "column_sweep"]
+    inner = next(lp for lp in loops if lp["role"] == "innermost")
+    assert inner["verdict"] == "not_vectorizable" and inner["reason_codes"][0] == "column_sweep"
+    assert inner["code"] == "SL201" and inner["candidates"] == [] and "walks a column of aa" in inner["reasons"][0]

@@ -289,3 +289,22 @@ def test_diagnostics_of_unchanged_loops_are_reused_between_publishes() -> None:
     # another encoding: positions differ, nothing is reused
     utf8 = by_code(diagnostics.diagnostics(second, "all", "utf-8", reuse))
     assert utf8["SL201"] is not after["SL201"]
+
+
+def test_a_column_sweep_says_why_in_the_diagnostic_and_the_hover() -> None:
+    from simdlens.analysis import analyze_file
+    from simdlens.core import LoopReport
+
+    source = (b"#define N 64\nfloat aa[N][N], bb[N][N];\nvoid col(void) {\n"
+              b"    for (int i = 0; i < N; i++)\n        for (int j = 0; j < N; j++)\n"
+              b"            aa[j][i] = bb[j][i] * 2.0f;\n}\n")
+    fa = analyze_file(source, "/tmp/t.c", "c")
+    states = [LoopState(LoopReport(a, None), LoopStatus.ANALYSED) for a in fa.analyses]
+    snap = snapshot(*states, source=source)
+    (diag,) = diagnostics.diagnostics(snap, "all", "utf-16")  # the inner loop; the outer one stays quiet
+    assert diag.code == "SL201" and diag.message.startswith(
+        "not vectorizable: the inner loop walks a column of bb, aa (stride 64): the compiler vectorizes the outer "
+        "loop over i, contiguous; simdlens does not rewrite the outer loop yet")
+    text = hover.hover_markdown(states[1])
+    assert "walks a column of bb, aa" in text and "outer loop over i" in text
+    assert code_actions.code_actions(snap, 0, len(source), "utf-16", lazy=False, document_changes=True) == []
