@@ -49,3 +49,32 @@ def test_a_nested_loop_is_timed_in_its_nest(base_settings: Settings) -> None:
     (size,) = m.sizes
     assert size.n == 4096 and size.label == "L1"  # 64 rows x 64 columns: named by the elements of the nest
     assert size.vs_native_autovec is not None and size.vs_native_autovec.runs >= base_settings.bench.processes
+
+
+def test_an_undecided_measurement_is_measured_again_by_a_fresh_batch(base_settings: Settings,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from sandbox_kernels import SAXPY, SAXPY_AVX2
+
+    from simdlens import summary
+
+    asked: list[int] = []
+
+    def undecided_once(m: object) -> bool:  # the first batch cannot decide, the second can
+        asked.append(1)
+        return len(asked) == 1
+
+    monkeypatch.setattr(summary, "undecided", undecided_once)
+    messages: list[str] = []
+
+    async def go() -> tuple[CandidateResult, ...]:
+        async with Sandbox(base_settings) as sandbox:
+            return await sandbox.verify(SAXPY, [cand(SAXPY, "avx2", SAXPY_AVX2)], bench=True, quick=True,
+                                        on_progress=lambda p: messages.append(p.message))
+
+    (result,) = run(go)
+    assert result.verdict.status is Status.VERIFIED and result.measurement is not None
+    assert len(asked) == 2  # judged after each batch: once undecided, then decided
+    assert any("measuring 1 candidate(s) again" in m for m in messages), messages
+    (size,) = result.measurement.sizes
+    # the fresh batch replaces the first: its K processes, not 2K pooled
+    assert size.vs_native_autovec is not None and size.vs_native_autovec.runs == base_settings.bench.processes
