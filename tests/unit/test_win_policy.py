@@ -82,3 +82,13 @@ def test_the_one_line_quotes_the_codes_own_size() -> None:
     result = _result(_size(4096, (2.0, 1.9, 2.1), user=7.0), _size(32000, (1.5, 1.4, 1.6), user=4.0, real=True))
     size = summary.headline(result)
     assert size is not None and size.n == 32000
+
+
+def test_the_reason_a_rewrite_is_not_offered_says_where_it_falls_short() -> None:
+    partial = _result(_size(4096, (2.0, 1.9, 2.1)), _size(65536, (1.0, 0.97, 1.02)))
+    assert summary.not_a_win(partial) == "faster than -O3 -march=native at some sizes only: 2.00x at n=4096, 1.00x at n=65536"
+    tie = _result(_size(4096, (1.01, 0.98, 1.03)))
+    assert summary.not_a_win(tie) == "the compiler already vectorizes this loop as well (best verified rewrite: 1.01x vs -O3 -march=native)"
+    # a memory-bound preset does not veto when the code's own size decided
+    own = _result(_size(65536, (1.5, 1.4, 1.6), real=True), _size(1048576, (0.8, 0.7, 0.9)))
+    assert summary.is_win(own)
