@@ -1,8 +1,9 @@
 """In-program check: is every rewrite simdlens offers as a win faster in a program, as claimed?
 
 The sandbox measures an extracted kernel; the user runs their whole function inside their program. For
-every candidate `simdlens scan` verifies and measures faster than `-O3 -march=native` (its headline
-ratio at least `summary.WIN_MARGIN`), this script
+every candidate `simdlens scan` offers as a win (`"win": true` in its JSON: verified, and the low end
+of its measured range beats `-O3 -march=native` by `summary.WIN_MARGIN` at the deciding sizes), this
+script
 
 1. applies the candidate's edits to a copy of its file (as the code action does);
 2. builds a program that links the ORIGINAL file and the EDITED file, both with
@@ -36,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from apply_audit import (  # noqa: E402  (a sibling script, not a package)
+from apply_audit import (
     DRIVER_RUNTIME,
     ROOT,
     Signature,
@@ -48,9 +49,8 @@ from apply_audit import (  # noqa: E402  (a sibling script, not a package)
     function_signature,
 )
 
-from simdlens.analysis.parse import language_for  # noqa: E402
-from simdlens.sandbox.cpu import host_cpu  # noqa: E402
-from simdlens.summary import WIN_MARGIN  # noqa: E402
+from simdlens.analysis.parse import language_for
+from simdlens.sandbox.cpu import host_cpu
 
 BUILD = ["-O3", "-march=native", "-falign-functions=64", "-falign-loops=64", "-ffp-contract=off"]
 
@@ -87,13 +87,12 @@ def scan(paths: list[Path], isa: str, quick: bool) -> dict:  # type: ignore[type
 
 
 def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
-    """The candidates the product offers as wins: verified, headline ratio vs native >= WIN_MARGIN."""
+    """The candidates the product offers as wins (`summary.is_win`, as `scan --json` reports it)."""
     out = []
     for f in doc["files"]:
         for loop in f["loops"]:
             for c in loop["candidates"]:
-                sp = c.get("speedup") or {}
-                if c["status"] != "verified" or (sp.get("vs_native_autovec") or 0) < WIN_MARGIN:
+                if c["status"] != "verified" or not c.get("win"):
                     continue
                 sizes = (c.get("measurement") or {}).get("sizes") or []
                 claimed = {s["n"]: s["vs_native_autovec"]["median"] for s in sizes if s.get("vs_native_autovec")}

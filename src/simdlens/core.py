@@ -252,6 +252,18 @@ class Kernel:
     # What the harness assumes about the types of the parameters (element kinds, sizes, signedness):
     # asserted at compile time in every build of this kernel.
     type_facts: tuple[TypeFact, ...] = ()
+    # Values of `size_param` the code itself uses (the declared extent of the arrays it walks): timed
+    # besides the cache presets, and they decide a win. A constant trip count is its own real size.
+    real_sizes: tuple[int, ...] = ()
+    # The loop nest around this (inner) loop, when the analysis knows its outer loop: a kernel whose
+    # function runs the outer loop as the user wrote it around a call of `simdlens_inner` (this kernel's
+    # function, or a candidate's). The benchmark times the nest, so a rewrite is judged where it runs.
+    nest: Kernel | None = None
+    # A nest kernel's other bounds that the benchmark sets to the size too (`m` of `j < m` beside `n`).
+    also_size: tuple[str, ...] = ()
+    # (k, c): the elements run grow as c * size**k (a nest over n x n: (2, 1); 256 rows of n: (1, 256)),
+    # so the benchmark presets (element counts) become sizes round((preset / c) ** (1 / k)).
+    size_scale: tuple[int, int] = (1, 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -349,9 +361,12 @@ class SizeMeasurement:
     vs_user_flags: Ratio | None = None
     vs_native_autovec: Ratio | None = None
     memory_bound: bool = False
+    # A size the code itself uses (a constant trip count, its arrays' declared extent, a nest's constant
+    # bounds), not only a cache preset: such sizes decide whether a rewrite is a win (summary.py).
+    real: bool = False
 
     def __hash__(self) -> int:  # dict field: hash by identity of the numbers that matter
-        return hash((self.n, self.label, self.vs_scalar, self.vs_user_flags, self.vs_native_autovec))
+        return hash((self.n, self.label, self.vs_scalar, self.vs_user_flags, self.vs_native_autovec, self.real))
 
 
 @dataclass(frozen=True)

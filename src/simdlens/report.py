@@ -105,6 +105,8 @@ def _candidate_json(index: LineIndex, result: CandidateResult) -> dict[str, Any]
         # Only a verified rewrite carries edits: nothing unverified can be applied from this document.
         "edits": [{"range": _position(index, e.span), "newText": e.new_text} for e in cand.edits] if verified else [],
         "speedup": _speedup(result) if verified else None,
+        # offered as a win: the low end of its range beats the compiler at the deciding sizes (summary.is_win)
+        "win": summary.is_win(result),
         "detail": verdict.detail,
         "cached": result.cached,
     }
@@ -119,7 +121,7 @@ def _candidate_json(index: LineIndex, result: CandidateResult) -> dict[str, Any]
     if verified and m is not None:
         out["measurement"] = {
             "compiler": m.compiler, "cpu": m.cpu, "user_flags": list(m.user_flags), "date": m.date, "host": m.host,
-            "sizes": [{"n": s.n, "label": s.label, "memory_bound": s.memory_bound,
+            "sizes": [{"n": s.n, "label": s.label, "memory_bound": s.memory_bound, "real": s.real,
                        "vs_scalar": _ratio(s.vs_scalar), "vs_user_flags": _ratio(s.vs_user_flags),
                        "vs_native_autovec": _ratio(s.vs_native_autovec)} for s in m.sizes],
         }

@@ -3,9 +3,12 @@
 Diagnostics, code lens, hover, code actions and the report command must never disagree about whether
 a loop has a win, which rewrite is best, or what its measured speedup is. They all ask this module.
 
-A verified rewrite is a *win* when it was measured faster than the compiler's own best effort
-(`-O3 -march=native`) by more than the noise we see on compute-bound loops; a verified rewrite that is
-not is reported as "the compiler already vectorizes this loop" and never offered as an improvement.
+A verified rewrite is a *win* when the LOW end of its measured range (the slowest of the sandboxed
+benchmark processes) beats the compiler's own best effort (`-O3 -march=native`) by more than the noise
+we see on compute-bound loops, at every size that decides (`deciding_sizes`); a verified rewrite that
+is not is reported as "the compiler already vectorizes this loop" and never offered as an improvement.
+A measurement that cannot decide (`undecided`: the low end just under the margin while the median is
+above it, or a wide spread) is measured again by the sandbox before anything is offered.
 """
 
 from __future__ import annotations
@@ -14,9 +17,26 @@ import enum
 import re
 from dataclasses import dataclass
 
-from simdlens.core import CandidateResult, LoopReport, LoopVerdict, Ratio, SizeMeasurement, Status
+from simdlens.core import (
+    CandidateResult,
+    LoopReport,
+    LoopVerdict,
+    Measurement,
+    Ratio,
+    SizeMeasurement,
+    Status,
+)
 
 WIN_MARGIN = 1.05  # layout/noise alone moves compute-bound ratios by ±3-4%
+# A memory-bound size (not the loop's own) is never what makes a win (it ties: DRAM bandwidth, and it
+# repeats badly), but its median below this is a loss beyond noise that vetoes the win.
+MEMORY_FLOOR = 1 / WIN_MARGIN
+# max/min of the per-process ratios above this: one process was disturbed (another job, a frequency
+# change); measured again before it is offered. 1.15 is three times the layout noise above.
+NOISY_SPREAD = 1.15
+# A size whose best/worst median speedups differ by more than this is said to "depend on size" in titles
+# and hovers (cache-resident vs memory-bound, or a nest's real extent).
+SIZE_DEPENDENCE = 2.0
 
 ISA_NAMES = {"avx2": "AVX2", "avx512": "AVX-512", "sse4": "SSE4"}
 
@@ -39,11 +59,13 @@ def isa_name(isa: str) -> str:
 
 
 def headline(result: CandidateResult) -> SizeMeasurement | None:
-    """The size quoted in one line: the first compute-bound size, else the first measured one."""
+    """The size quoted in one line: the code's own size when it was measured, else the first
+    compute-bound size, else the first measured one."""
     if result.measurement is None or not result.measurement.sizes:
         return None
     sizes = result.measurement.sizes
-    return next((s for s in sizes if not s.memory_bound and s.vs_user_flags), sizes[0])
+    return next((s for s in sizes if s.real and s.vs_user_flags),
+                next((s for s in sizes if not s.memory_bound and s.vs_user_flags), sizes[0]))
 
 
 def vs_compiler(result: CandidateResult) -> Ratio | None:
@@ -53,9 +75,88 @@ def vs_compiler(result: CandidateResult) -> Ratio | None:
     return size.vs_native_autovec or size.vs_user_flags
 
 
-def is_win(result: CandidateResult) -> bool:
+def compiler_ratio(size: SizeMeasurement) -> Ratio | None:
+    """The speedup over the compiler's best effort at one size (over the user's build when the
+    -O3 -march=native baseline was not measured)."""
+    return size.vs_native_autovec or size.vs_user_flags
+
+
+def deciding_sizes(sizes: tuple[SizeMeasurement, ...]) -> tuple[SizeMeasurement, ...]:
+    """The sizes whose low end must beat the compiler: the sizes the code itself uses (`real`: a
+    constant trip count, the declared extent of its arrays, a nest's constant bounds) when any was
+    measured; else every cache-resident size (memory-bound ones can only veto, see MEMORY_FLOOR)."""
+    real = tuple(s for s in sizes if s.real and compiler_ratio(s) is not None)
+    if real:
+        return real
+    resident = tuple(s for s in sizes if not s.memory_bound and compiler_ratio(s) is not None)
+    return resident or tuple(s for s in sizes if compiler_ratio(s) is not None)
+
+
+def _vetoed(sizes: tuple[SizeMeasurement, ...]) -> SizeMeasurement | None:
+    """A memory-bound preset size that the rewrite loses beyond noise (None: none). Only when no size
+    of the code's own was measured: then those decide alone."""
+    if any(s.real for s in sizes):
+        return None
+    return next((s for s in sizes if s.memory_bound and (r := compiler_ratio(s)) is not None
+                 and r.median < MEMORY_FLOOR), None)
+
+
+def measured_win(m: Measurement) -> bool:
+    """The low end of the range beats the compiler by the margin at every deciding size (no veto)."""
+    deciding = deciding_sizes(m.sizes)
+    return bool(deciding) and _vetoed(m.sizes) is None and all(
+        (r := compiler_ratio(s)) is not None and r.lo >= WIN_MARGIN for s in deciding)
+
+
+def undecided(m: Measurement) -> bool:
+    """Whether the measurement is too noisy to decide on: at a deciding size the median beats the
+    margin but the low end does not, or the spread (max/min) is wide while the median beats it. The
+    sandbox measures such a rewrite again (sandbox/bench.py, REMEASURES)."""
+    for s in deciding_sizes(m.sizes):
+        r = compiler_ratio(s)
+        if r is None or r.median < WIN_MARGIN:
+            continue
+        if r.lo < WIN_MARGIN or (r.lo > 0 and r.hi / r.lo > NOISY_SPREAD):
+            return True
+    return False
+
+
+def size_dependent(result: CandidateResult) -> bool:
+    """Whether the speedup over the user's build changes with the size by more than SIZE_DEPENDENCE
+    (best/worst median): titles and hovers then say "depends on size"."""
+    m = result.measurement
+    medians = [s.vs_user_flags.median for s in m.sizes if s.vs_user_flags and s.vs_user_flags.median > 0] if m else []
+    return len(medians) > 1 and max(medians) / min(medians) > SIZE_DEPENDENCE
+
+
+def not_a_win(result: CandidateResult, *, scalar_loop: bool = False) -> str:
+    """Why a verified, measured rewrite is not offered, in words: faster by its median only (its low
+    end, after re-measuring, does not beat the margin), faster at some deciding sizes only, slower from
+    memory, or the compiler is as fast (`scalar_loop`: a loop compilers leave scalar, whose scalar code is)."""
+    m = result.measurement
+    if m is None:
+        return "not benchmarked"
+    deciding = [(s, r) for s in deciding_sizes(m.sizes) if (r := compiler_ratio(s)) is not None]
+    for s, r in deciding:
+        if r.median >= WIN_MARGIN and r.lo < WIN_MARGIN:
+            return (f"not reliably faster than -O3 -march=native: {r.median:.2f}x ({r.lo:.2f}–{r.hi:.2f}) at n={s.n}, "
+                    f"its slowest run under {WIN_MARGIN:.2f}x")
+    if any(r.lo >= WIN_MARGIN for _, r in deciding) and any(r.lo < WIN_MARGIN for _, r in deciding):
+        text = ", ".join(f"{r.median:.2f}x at n={s.n}" for s, r in deciding)
+        return f"faster than -O3 -march=native at some sizes only: {text}"
+    veto = _vetoed(m.sizes)
+    if veto is not None and (r := compiler_ratio(veto)) is not None:
+        return f"slower than -O3 -march=native from memory: {r.median:.2f}x at n={veto.n}"
     ratio = vs_compiler(result)
-    return result.verdict.status is Status.VERIFIED and ratio is not None and ratio.median >= WIN_MARGIN
+    measured = f" (best verified rewrite: {ratio.median:.2f}x vs -O3 -march=native)" if ratio else ""
+    if scalar_loop:
+        return f"compilers leave this loop scalar, and their scalar code is as fast as the verified rewrite here{measured}"
+    return f"the compiler already vectorizes this loop as well{measured}"
+
+
+def is_win(result: CandidateResult) -> bool:
+    m = result.measurement
+    return result.verdict.status is Status.VERIFIED and m is not None and measured_win(m)
 
 
 def verified(report: LoopReport) -> list[CandidateResult]:
@@ -157,12 +258,8 @@ def stop(report: LoopReport) -> Stop | None:
         return None
     done = verified(report)
     if done:
-        ratio = vs_compiler(max(done, key=lambda r: (vs_compiler(r) or Ratio(0, 0, 0, 0)).median))
-        measured = f" (best verified rewrite: {ratio.median:.2f}x vs -O3 -march=native)" if ratio else ""
-        if report.analysis.facts & COMPILERS_LEAVE_SCALAR:
-            return Stop("benchmark", f"compilers leave this loop scalar, and their scalar code is as fast as the "
-                        f"verified rewrite here{measured}")
-        return Stop("benchmark", f"the compiler already vectorizes this loop as well{measured}")
+        best = max(done, key=lambda r: (vs_compiler(r) or Ratio(0, 0, 0, 0)).median)
+        return Stop("benchmark", not_a_win(best, scalar_loop=bool(report.analysis.facts & COMPILERS_LEAVE_SCALAR)))
     failed = sorted((r for r in report.results if r.verdict.status is not Status.VERIFIED),
                     key=lambda r: _FAILURE_ORDER.index(r.verdict.status) if r.verdict.status in _FAILURE_ORDER else 99)
     if failed:

@@ -105,8 +105,9 @@ def test_hover_leads_with_one_line_then_a_compact_table() -> None:
     text = result.contents.value
     lead, table = text.split("\n\n")[:2]
     # verdict, best speedup with its range and size, main caveat: one line
-    assert lead == ("**simdlens:** verified AVX-512 rewrite, **6.2x (5.9–6.6)** vs your -O2 build at 4K"
-                    " · reassociates floating-point additions")
+    # 6.2x at 4K but 1.3x at 1M: the lead line says the speedup depends on the size
+    assert lead == ("**simdlens:** verified AVX-512 rewrite, **6.2x (5.9–6.6)** vs your -O2 build at 4K;"
+                    " 1.3x at 1M (memory-bound); depends on size · reassociates floating-point additions")
     # one row per rewrite, one column per measured size
     assert table.splitlines() == [
         "| vs -O2 | 4K (L1) | 1M (memory-bound) |",
@@ -129,7 +130,8 @@ def test_report_keeps_the_long_table_and_the_preview() -> None:
     assert "1048576 (memory, memory-bound)" in text
     assert "Caveats: reassociates floating-point additions" in text
     assert "```c\n#include <immintrin.h>\n\n{ avx512 }\n```" in text
-    assert "**Verified AVX-512 rewrite, 6.2x (5.9–6.6) vs your -O2 build at 4K.**" in text  # no nested bold
+    assert ("**Verified AVX-512 rewrite, 6.2x (5.9–6.6) vs your -O2 build at 4K; 1.3x at 1M (memory-bound); "
+            "depends on size.**") in text  # no nested bold
 
 
 def test_hover_escapes_text_for_markdown() -> None:
@@ -159,8 +161,10 @@ def test_code_actions_only_verified_wins_best_preferred() -> None:
     start = SOURCE.index(b"for (int i = 0")
     actions = code_actions.code_actions(snap, start, start, "utf-16", lazy=False, document_changes=True)
     assert [a.title for a in actions] == [
-        "Vectorize with AVX-512 — verified, 6.2x at 4K, 1.3x at 1M (reassociates floating-point additions)",
-        "Vectorize with AVX2 — verified, 5.3x at 4K, 1.3x at 1M (reassociates floating-point additions)",
+        "Vectorize with AVX-512 — verified, 6.2x at 4K, 1.3x at 1M (memory-bound); depends on size "
+        "(reassociates floating-point additions)",
+        "Vectorize with AVX2 — verified, 5.3x at 4K, 1.3x at 1M (memory-bound); depends on size "
+        "(reassociates floating-point additions)",
     ]
     assert [a.is_preferred for a in actions] == [True, False]
     assert all(a.kind == "refactor.rewrite.simdlens" and a.command is None for a in actions)
@@ -214,7 +218,8 @@ def test_titles_quote_every_measured_size() -> None:
     m = dataclasses.replace(report.results[0].measurement, sizes=(small_win, big_loss))
     result = dataclasses.replace(report.results[0], measurement=m)
     assert code_actions.action_title(result) == (
-        "Vectorize with AVX2 — verified, 7.2x at 4K, 0.49x at 1M (reassociates floating-point additions)")
+        "Vectorize with AVX2 — verified, 7.2x at 4K, 0.49x at 1M (memory-bound); depends on size "
+        "(reassociates floating-point additions)")
     assert [size_name(n) for n in (4096, 65536, 1048576, 1000)] == ["4K", "64K", "1M", "1000"]
 
 
@@ -266,7 +271,7 @@ def test_report_after_applying_names_the_applied_rewrite() -> None:
     rewritten = b"#include <immintrin.h>\n" + rewritten
     after = snapshot(LoopState(prefix_report(rewritten), LoopStatus.ANALYSED), source=rewritten)
     text = report_markdown(after)
-    assert "**Line 5: applied AVX-512 — verified, 6.2x at 4K, 1.3x at 1M" in text, text
+    assert "**Line 5: applied AVX-512 — verified, 6.2x at 4K, 1.3x at 1M (memory-bound); depends on size" in text, text
     assert "1 loop: 1 not candidate" in text and "applied AVX2" not in text
 
 
@@ -284,3 +289,22 @@ def test_diagnostics_of_unchanged_loops_are_reused_between_publishes() -> None:
     # another encoding: positions differ, nothing is reused
     utf8 = by_code(diagnostics.diagnostics(second, "all", "utf-8", reuse))
     assert utf8["SL201"] is not after["SL201"]
+
+
+def test_a_column_sweep_says_why_in_the_diagnostic_and_the_hover() -> None:
+    from simdlens.analysis import analyze_file
+    from simdlens.core import LoopReport
+
+    source = (b"#define N 64\nfloat aa[N][N], bb[N][N];\nvoid col(void) {\n"
+              b"    for (int i = 0; i < N; i++)\n        for (int j = 0; j < N; j++)\n"
+              b"            aa[j][i] = bb[j][i] * 2.0f;\n}\n")
+    fa = analyze_file(source, "/tmp/t.c", "c")
+    states = [LoopState(LoopReport(a, None), LoopStatus.ANALYSED) for a in fa.analyses]
+    snap = snapshot(*states, source=source)
+    (diag,) = diagnostics.diagnostics(snap, "all", "utf-16")  # the inner loop; the outer one stays quiet
+    assert diag.code == "SL201" and diag.message.startswith(
+        "not vectorizable: the inner loop walks a column of bb, aa (stride 64): the compiler vectorizes the outer "
+        "loop over i, contiguous; simdlens does not rewrite the outer loop yet")
+    text = hover.hover_markdown(states[1])
+    assert "walks a column of bb, aa" in text and "outer loop over i" in text
+    assert code_actions.code_actions(snap, 0, len(source), "utf-16", lazy=False, document_changes=True) == []

@@ -135,6 +135,7 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
             # loop (another thread) would answer nothing until the whole file is analysed.
             time.sleep(0)
             pause = time.perf_counter() + GIL_SLICE_S
+    _column_sweeps(analyses, tree, source)
     # outer loops whose inner loop carries a recurrence along its own counter
     for i, inner in _only_inner_loops(analyses):
         try:
@@ -142,6 +143,38 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
         except Exception as e:
             a = analyses[i]
             errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error: {e}")
+
+
+def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes) -> None:
+    """Inner loops that walk a column of what their outer loop walks contiguously (`a[j][i]`, `j`
+    inner) are not rewritten (gather/scatter would lose to the compiler's outer-loop vectorization):
+    they say so, and so does the outer loop (analysis/nest.py)."""
+    from dataclasses import replace
+
+    from simdlens.analysis.nest import COLUMN_SWEEP, column_arrays, column_sweep_message, outer_loop
+
+    for k, a in enumerate(analyses):
+        if a.loop is None or a.site.depth == 0 or a.verdict == LoopVerdict.NOT_VECTORIZABLE:
+            continue
+        try:
+            outer = outer_loop(tree.root_node, source, a.site.span.start_byte, a.site.span.end_byte)
+            columns = column_arrays(a.loop, outer.iv) if outer is not None else []
+        except Exception:  # a judgement about the nest must not take the loop down
+            log.exception("column sweep of the loop at %s:%d", a.site.path, a.site.span.start.line + 1)
+            continue
+        if outer is None or not columns:
+            continue
+        message = column_sweep_message(columns, outer.iv)
+        analyses[k] = replace(a, verdict=LoopVerdict.NOT_VECTORIZABLE,
+                              reasons=(Reason(COLUMN_SWEEP, message, a.site.header), *a.reasons))
+        i = next((j for j in range(k - 1, -1, -1) if analyses[j].site.depth == a.site.depth - 1
+                  and analyses[j].site.span.contains(a.site.span)), None)
+        if i is not None:
+            o = analyses[i]
+            line = a.site.span.start.line + 1
+            note = Reason(COLUMN_SWEEP, f"the inner loop at line {line} walks a column: the compiler vectorizes this "
+                          f"loop over {outer.iv}, contiguous; simdlens does not rewrite outer loops yet", o.site.header)
+            analyses[i] = replace(o, reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")))
 
 
 def _too_deep(site: LoopSite, tree: Any) -> Reason | None:

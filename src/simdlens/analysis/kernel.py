@@ -31,6 +31,10 @@ Kernel format (C11, or C++17 only when the loop's own text needs C++):
   canonical reading for the harness's driver. `Kernel.context` is the user's file up to the enclosing
   function: the sandbox compiles the kernel after it (the preamble above is the fallback), and
   `Kernel.type_facts` are the types the harness assumes, asserted at compile time there.
+- `Kernel.real_sizes`: the size the code itself uses when its arrays say it (a 1-D array object's
+  declared extent, a 2-D row length); `Kernel.nest`: when the loop is the inner loop of a nest that
+  analysis/nest.py can time, the nest kernel (the outer loop as written around `simdlens_inner(...)`);
+  both enter `content_hash` (they change what is measured).
 - A loop judged vectorizable without a kernel gets a reason (`kernel_or_reason`), never silence.
 - `content_hash` is a sha256 of the token stream of preamble + function + type facts, plus the digest
   of the file context's declarations (comments and layout do not matter; the file's name and the
@@ -328,12 +332,55 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     facts = _type_facts(plist, user)
     keyed = preamble + "\n" + func + "".join(f"\n{f.expr}:{f.type}" for f in facts)
     content_hash = hashlib.sha256((normalized_tokens(keyed) + (context.digest if context else "")).encode()).hexdigest()
-    return Kernel(
+    real_sizes = _real_sizes(loop, accs, size_max, ctx) if size_param is not None else ()
+    if real_sizes:  # they are timed and decide a win: part of what the kernel is
+        content_hash = hashlib.sha256(f"{content_hash}\0real:{real_sizes}".encode()).hexdigest()
+    kernel = Kernel(
         name=KERNEL_NAME, language=lang, preamble=preamble, source=func, signature=sig, return_type=rtype,
         params=tuple(plist), footprints=tuple(footprints), trip_count=trip, loop_id=site.loop_id,
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
         size_param=size_param, path=site.path, size_max=size_max, context=context, type_facts=facts,
+        real_sizes=real_sizes,
     )
+    return _in_nest(kernel, site, source, ctx)
+
+
+def _real_sizes(loop: LoopIR, accs: list[tuple[Access, bool, Any]], size_max: int | None, ctx: Any) -> tuple[int, ...]:
+    """The size the code itself uses, when its arrays say it: the row length a 2-D row access allows
+    (`size_max`), else the smallest declared extent of a 1-D array the loop walks element by element
+    (`float a[LEN]`; a global or a local array, not a pointer)."""
+    if size_max is not None:
+        return (size_max,)
+    extents = []
+    for a, _w, _s in accs:
+        arr = loop.array(a.root)
+        if arr is None or arr.pointer or not arr.extent or a.base != a.root or a.coeff not in (1, -1):
+            continue
+        value = _int_value(arr.extent, ctx)
+        if value is not None and value > 0:
+            extents.append(value)
+    return (min(extents),) if extents else ()
+
+
+def _in_nest(kernel: Kernel, site: Any, source: bytes, ctx: Any) -> Kernel:
+    """`kernel` with its nest (`Kernel.nest`) when its loop is the inner loop of a nest simdlens can time."""
+    from simdlens.analysis.nest import nest_kernel, outer_loop
+
+    if site.depth == 0:
+        return kernel
+    try:
+        syntax = _FileSyntax.of(source, site.language)
+        outer = outer_loop(syntax.root, source, site.span.start_byte, site.span.end_byte)
+        if outer is None:
+            return kernel
+        nest = nest_kernel(kernel, outer, lambda text: _int_value(text, ctx))
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError, RecursionError):
+        return kernel
+    if isinstance(nest, str):
+        return kernel
+    # what is timed is part of what the kernel is: another outer loop, another measurement (cache keys)
+    content_hash = hashlib.sha256(f"{kernel.content_hash}\0nest:{nest.content_hash}".encode()).hexdigest()
+    return replace(kernel, nest=nest, content_hash=content_hash)
 
 
 def _to_result_pointer(plist: list[KernelParam], name: str, t: CType, pre: list[str], post: list[str],

@@ -12,8 +12,14 @@ few hundred ms, and the minimum of samples is a worse statistic than the median.
 - K = BenchSettings.processes (5) such processes, one after another, each sandboxed; per process the
   ratio baseline/candidate; reported: the median of the per-process ratios and their min..max
   (`Ratio`), `noisy` when (max - min) / median > 10%;
-- sizes: BenchSettings.sizes (4K: "L1", 64K: "L2", 1M: "memory", labelled by element count);
-  `quick` measures only the first. Kernels with data-dependent branches (an `if`, `?:`, `break`,
+- re-measured once when undecided (`summary.undecided`: at a deciding size the low end is under the
+  win margin while the median is over it, or max/min of the per-process ratios is wide): a fresh
+  batch of K processes replaces the first (REMEASURES); the quoted and judged numbers are the fresh
+  batch's. A rewrite is offered as a win only when the low end beats the compiler (summary.is_win);
+- sizes: BenchSettings.sizes (4K: "L1", 64K: "L2", 1M: "memory", labelled by element count), capped
+  by the arrays' declared extents, plus the sizes the code itself uses (`Kernel.real_sizes`, marked
+  `real`); a constant trip count is timed once, at itself (marked `real`, labelled by its element
+  count); `quick` measures only the first preset (or only the real sizes). Kernels with data-dependent branches (an `if`, `?:`, `break`,
   `while` or `return` in their loop, or analysis facts saying so) rotate over 16 input buffers, so the
   branch predictor cannot learn one input.
 """
@@ -36,6 +42,9 @@ ROTATING_BUFFERS = 16
 BRANCH_FACTS = frozenset({"search", "compress", "guarded_load", "branch", "conditional", "early_exit"})
 _BRANCHY = re.compile(r"\bif\s*\(|\?|\bbreak\b|\bwhile\s*\(|\breturn\b[^;]*;\s*\S")
 BASELINES = ("scalar", "user_flags", "native_autovec")
+# Fresh batches measured when a batch cannot decide a win (summary.undecided); one is enough to get
+# past a disturbed process, more would only hunt for a lucky batch.
+REMEASURES = 1
 
 
 def size_label(n: int) -> str:
@@ -86,14 +95,19 @@ def ratio(values: Sequence[float]) -> Ratio | None:
     return Ratio(median=statistics.median(good), lo=min(good), hi=max(good), runs=len(good))
 
 
-def summarize(processes: Sequence[ProcessTimes], sizes: Sequence[int], candidate_index: int) -> tuple[SizeMeasurement, ...]:
+def summarize(processes: Sequence[ProcessTimes], sizes: Sequence[int], candidate_index: int, *,
+              real: frozenset[int] = frozenset(), by_trip: bool = False) -> tuple[SizeMeasurement, ...]:
     """Per size: per-process ratios baseline/candidate -> median and min..max. Variant indices:
-    0 scalar, 1 user flags, 2 -O3 -march=native, 3.. candidates."""
+    0 scalar, 1 user flags, 2 -O3 -march=native, 3.. candidates. `real`: the sizes the code itself
+    uses; `by_trip`: a size is named by the elements it runs (a constant trip count, or a nest
+    whose size sets several bounds)."""
     out: list[SizeMeasurement] = []
-    for n in sizes:
-        rows = [p.sizes[n][1] for p in processes if n in p.sizes]
+    for requested in sizes:
+        rows = [p.sizes[requested][1] for p in processes if requested in p.sizes]
         if not rows:
             continue
+        trips = [p.sizes[requested][0] for p in processes if requested in p.sizes]
+        n = trips[0] if by_trip and trips and trips[0] > 0 else requested
         cand = [r[candidate_index] for r in rows]
         per_base = {name: [r[i] / c for r, c in zip(rows, cand, strict=True) if c > 0] for i, name in enumerate(BASELINES)}
         ns = {name: statistics.median(r[i] for r in rows) for i, name in enumerate(BASELINES)}
@@ -102,7 +116,7 @@ def summarize(processes: Sequence[ProcessTimes], sizes: Sequence[int], candidate
         out.append(SizeMeasurement(
             n=n, label=label, ns_per_element=ns, vs_scalar=ratio(per_base["scalar"]),
             vs_user_flags=ratio(per_base["user_flags"]), vs_native_autovec=ratio(per_base["native_autovec"]),
-            memory_bound=label == "memory",
+            memory_bound=label == "memory", real=requested in real,
         ))
     return tuple(out)
 

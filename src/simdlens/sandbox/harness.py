@@ -236,6 +236,44 @@ def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str =
     return "\n".join(parts)
 
 
+def nest_variant_source(kernel: Kernel, symbol: str, function: str, *, support: str = "", vector: bool = False) -> str:
+    """A TU defining `symbol` (C linkage) that runs `kernel.nest`: the user's outer loop around
+    `function` (the inner kernel's signature: the original loop or a candidate), which is declared
+    `static inline` and always inlined, so the compiler optimises the nest as one, as in the user's
+    build (it may vectorize across the outer loop)."""
+    nest = kernel.nest
+    assert nest is not None
+    from simdlens.analysis.nest import INNER_NAME
+
+    cpp = kernel.language == "cpp"
+    inner = f"{symbol}_inner"
+    args = ", ".join(p.name for p in nest.params)
+    linkage = 'extern "C" ' if cpp else ""
+    parts = [context_source(kernel), ""]
+    if vector:
+        parts += ["#include <immintrin.h>"]
+    if support.strip():
+        parts += ['#line 1 "support"', support.rstrip()]
+    parts += [
+        f"#define {kernel.name} {inner}",
+        f"static inline __attribute__((always_inline)) {STORAGE_WORDS.sub('', kernel.signature).strip()};",
+        '#line 1 "function"',
+        function.rstrip(),
+        f"#undef {kernel.name}",
+        f"#define {INNER_NAME} {inner}",
+        f"#define {kernel.name} {symbol}_impl",
+        '#line 1 "nest"',
+        nest.source.rstrip(),
+        '#line 1 "simdlens-wrapper"',
+        f"#undef {kernel.name}",
+        f"#undef {INNER_NAME}",
+        f"{linkage}void {symbol}({_param_list(nest, spelled=True)});",
+        f"void {symbol}({_param_list(nest, spelled=True)}) {{ {symbol}_impl({args}); }}",
+        "",
+    ]
+    return "\n".join(parts)
+
+
 # --------------------------------------------------------------------------------------------------
 # Driver
 # --------------------------------------------------------------------------------------------------
@@ -258,7 +296,8 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     spread = spread_params(kernel)
     rows = []
     for p in kernel.params:
-        role = "SL_SIZE" if p.role == ParamRole.COUNT and p.name == kernel.size_param else _ROLE[p.role]
+        sized = p.name == kernel.size_param or p.name in kernel.also_size
+        role = "SL_SIZE" if p.role == ParamRole.COUNT and sized else _ROLE[p.role]
         size = f"(int)sizeof({p.elem.c})" if p.elem is not None and p.role in ARRAY_ROLES else "0"
         target = footprint.get(p.name)
         indexes = position.get(target.indexes, -1) if target is not None and target.indexes else -1
@@ -357,11 +396,31 @@ def check_plan(kernel: Kernel, isas: tuple[str, ...], *, quick: bool = False) ->
     return tuple(cases)
 
 
-def bench_sizes(kernel: Kernel, sizes: tuple[int, ...]) -> tuple[int, ...]:
-    """The benchmark sizes, none past what the kernel's declared extents allow (`Kernel.size_max`)."""
-    if kernel.size_max is None or kernel.size_param is None:
-        return sizes
-    return tuple(sorted({min(n, kernel.size_max) for n in sizes}))
+CONSTANT_SIZE = 1  # what the driver is asked for when the trip count is a constant (it ignores it)
+
+
+def bench_sizes(kernel: Kernel, sizes: tuple[int, ...], *, quick: bool = False) -> tuple[int, ...]:
+    """The benchmark sizes: the presets, none past what the kernel's declared extents allow
+    (`Kernel.size_max`), plus the sizes the code itself uses (`Kernel.real_sizes`, also when quick);
+    one run for a constant trip count (every size would time the same thing)."""
+    if kernel.size_param is None:
+        return (CONSTANT_SIZE,)
+    cap = kernel.size_max
+    real = {min(n, cap) if cap is not None else n for n in kernel.real_sizes if n > 0}
+    power, factor = kernel.size_scale
+    scaled = (max(1, round((n / max(1, factor)) ** (1 / max(1, power)))) for n in sizes)
+    presets = {min(n, cap) if cap is not None else n for n in scaled}
+    if quick and real:
+        presets = set()
+    return tuple(sorted(presets | real))
+
+
+def real_size_set(kernel: Kernel) -> frozenset[int]:
+    """The benchmark sizes that are the code's own (see `bench_sizes`)."""
+    if kernel.size_param is None:
+        return frozenset({CONSTANT_SIZE})
+    cap = kernel.size_max
+    return frozenset(min(n, cap) if cap is not None else n for n in kernel.real_sizes if n > 0)
 
 
 def encode_plan(cases: tuple[Case, ...]) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from simdlens import summary
 from simdlens.analysis.typefacts import type_fact_failure
 from simdlens.compile_db import CompileFlags
 from simdlens.config import Settings
@@ -91,7 +92,7 @@ class KernelBuild:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # A build is not a verdict: these only say the objects exist (a failure is a REJECTED verdict instead).
     check_built: bool = False  # the reference and the check driver
-    bench_built: bool = False  # the three baselines
+    bench_built: set[bool] = field(default_factory=set)  # the three baselines (True: of the nest)
     # Which context the reference was built in, said in the verdicts ("" = the user's file context).
     context_note: str = ""
 
@@ -205,17 +206,18 @@ class KernelBuild:
                         first if outcome is ref else None)
         return None, None
 
-    async def ensure_bench(self) -> str | None:
-        """The three baseline builds of the reference, once per kernel: None when built, else why not."""
+    async def ensure_bench(self, nest: bool = False) -> str | None:
+        """The three baseline builds of the reference (of its nest when `nest`), once per kernel: None
+        when built, else why not."""
         async with self.lock:
-            if not self.bench_built:
-                failure = await self._build_bench()
+            if nest not in self.bench_built:
+                failure = await self._build_bench(nest)
                 if failure is not None:
                     return failure
-                self.bench_built = True
+                self.bench_built.add(nest)
             return None
 
-    async def _build_bench(self) -> str | None:
+    async def _build_bench(self, nest: bool) -> str | None:
         tc = self.compiler.toolchain
         variants = {
             "scalar": (*self._non_opt(), *tc.scalar_flags(), *ALIGN_FLAGS),
@@ -224,13 +226,20 @@ class KernelBuild:
         }
         jobs = []
         for name, flags in variants.items():
-            self.write(f"ref_{name}.c", harness.variant_source(self.kernel, f"sl_ref_{name}", self.kernel.source))
-            jobs.append(self.compiler.compile(self.directory, f"ref_{name}.c", f"ref_{name}.o", self.kernel.language, flags,
+            stem = f"{bench_prefix(nest)}ref_{name}"
+            text = (harness.nest_variant_source(self.kernel, f"sl_ref_{name}", self.kernel.source) if nest
+                    else harness.variant_source(self.kernel, f"sl_ref_{name}", self.kernel.source))
+            self.write(f"{stem}.c", text)
+            jobs.append(self.compiler.compile(self.directory, f"{stem}.c", f"{stem}.o", self.kernel.language, flags,
                                               mounts=self.mounts()))
         for outcome in await asyncio.gather(*jobs):
             if not outcome.ok:
                 return f"baseline build failed: {outcome.diagnostics[0].message if outcome.diagnostics else ''}"
         return None
+
+
+def bench_prefix(nest: bool) -> str:
+    return "nest_" if nest else ""
 
 
 class KernelRun:
@@ -240,6 +249,7 @@ class KernelRun:
         self.build = build
         self.env = build.env
         self.progress = progress or (lambda stage, message: None)
+        self.timed_in_nest = False  # the measurements are of the loop's nest (Kernel.nest)
 
     @property
     def kernel(self) -> Kernel:
@@ -287,6 +297,8 @@ class KernelRun:
             v = verdicts[i]
             if i in notes:
                 v = Verdict(v.status, f"{v.detail}; {notes[i]}".strip("; "), v.counterexample, v.diagnostics)
+            elif i in winners and self.timed_in_nest:
+                v = Verdict(v.status, f"{v.detail}; timed in its loop nest".strip("; "), v.counterexample, v.diagnostics)
             if i in pending and self.build.context_note:  # say which reference the verdict is about
                 v = Verdict(v.status, f"{v.detail} ({self.build.context_note})", v.counterexample, v.diagnostics)
             elif v.status == Status.VERIFIED and self.kernel.context is not None:
@@ -342,47 +354,78 @@ class KernelRun:
         return interpret_check(result, self.env.limits(asan=True), tolerant=mode == harness.DATA_TOLERANT)
 
     async def benchmark(self, candidates: list[Candidate], *, quick: bool) -> tuple[dict[int, Measurement], str]:
+        """Time the candidates against the three baselines: in the loop's nest when the kernel has one
+        (`Kernel.nest`; the loop alone when the nest does not build), else the loop alone."""
+        if self.kernel.nest is not None:
+            out, note = await self._benchmark(candidates, quick=quick, nest=True)
+            if not note:
+                self.timed_in_nest = bool(out)
+                return out, note
+            log.info("the nest of %s was not timed (%s): timing the loop alone", self.kernel.loop_id, note)
+        return await self._benchmark(candidates, quick=quick, nest=False)
+
+    async def _benchmark(self, candidates: list[Candidate], *, quick: bool, nest: bool) -> tuple[dict[int, Measurement], str]:
         build, kernel = self.build, self.kernel
-        failure = await build.ensure_bench()
+        timed = kernel.nest if nest and kernel.nest is not None else kernel
+        prefix = bench_prefix(nest)
+        failure = await build.ensure_bench(nest)
         if failure is not None:
             return {}, f"not timed: {failure}"
         syms = [_symbol(c) for c in candidates]
         for c, sym in zip(candidates, syms, strict=True):
             flags = (*build.user_flags(), *self._isa_flags(c), *ALIGN_FLAGS)
-            outcome = await build.compiler.compile(build.directory, f"{sym}_check.c", f"{sym}_bench.o", kernel.language, flags, pch=True,
-                                                   mounts=build.mounts())
+            source = f"{sym}_check.c"
+            if nest:
+                source = f"{sym}_nest.c"
+                build.write(source, harness.nest_variant_source(kernel, sym, c.function, support=c.support, vector=True))
+            outcome = await build.compiler.compile(build.directory, source, f"{prefix}{sym}_bench.o", kernel.language, flags,
+                                                   pch=not nest, mounts=build.mounts())
             if not outcome.ok:
                 return {}, "not timed: the benchmark build failed"
         variants = ("sl_ref_scalar", "sl_ref_user", "sl_ref_native", *syms)
-        tag = hashlib.sha256("\0".join(variants).encode()).hexdigest()[:12]
-        build.write(f"driver_bench_{tag}.c", harness.driver_source(kernel, variants))
+        tag = hashlib.sha256("\0".join((prefix, *variants)).encode()).hexdigest()[:12]
+        build.write(f"driver_bench_{tag}.c", harness.driver_source(timed, variants))
         driver = await build.compiler.compile(build.directory, f"driver_bench_{tag}.c", f"driver_bench_{tag}.o", kernel.language,
                                               (*build.lang, *build.user.define_args(), "-O2", *ALIGN_FLAGS))
-        objs = (f"driver_bench_{tag}.o", "ref_scalar.o", "ref_user.o", "ref_native.o", *(f"{s}_bench.o" for s in syms))
+        objs = (f"driver_bench_{tag}.o", f"{prefix}ref_scalar.o", f"{prefix}ref_user.o", f"{prefix}ref_native.o",
+                *(f"{prefix}{s}_bench.o" for s in syms))
         exe = f"bench_{tag}"
         link = await build.compiler.link(build.directory, objs, exe, kernel.language, SHARED_CONTEXT) if driver.ok else driver
         if not link.ok:
             return {}, "not timed: the benchmark build failed"
         settings = self.env.settings.bench
-        sizes = harness.bench_sizes(kernel, settings.effective_sizes(quick))
+        sizes = harness.bench_sizes(timed, settings.effective_sizes(quick), quick=quick)
         buffers = protocol.ROTATING_BUFFERS if protocol.branchy(kernel) else 1
         mount = Mount(build.directory, "/sb")
         argv = [f"{self.env.isolation.path(mount)}/{exe}", "bench", ",".join(map(str, sizes)), str(protocol.ROUNDS),
                 str(protocol.SAMPLE_NS), str(protocol.WARMUP_NS), str(buffers)]
-        processes = []
-        for k in range(max(1, settings.processes)):
-            self_limits = self.env.limits(asan=False)
-            result = await self.env.isolation.run(argv, mounts=(mount, *build.compiler.toolchain.mounts), cwd=mount, limits=self_limits)
-            if result.returncode != 0:
-                log.info("benchmark process %d failed: %s", k, describe_failure(result, self_limits))
-                return {}, f"not timed: the benchmark run failed ({describe_failure(result, self_limits)})"
-            processes.append(protocol.parse_bench_output(result.stdout.decode(errors="replace"), len(variants)))
-        out: dict[int, Measurement] = {}
+        real = harness.real_size_set(timed)
+        by_trip = timed.size_param is None or timed.size_scale != (1, 1)
         tc = build.compiler.toolchain
-        for i in range(len(candidates)):
-            sizes_m = protocol.summarize(processes, sizes, 3 + i)
-            if sizes_m:
-                out[i] = protocol.measurement(sizes_m, tc.version, self.env.host.model, build.user.user_args())
+        undecided = list(range(len(candidates)))
+        out: dict[int, Measurement] = {}
+        for batch in range(1 + protocol.REMEASURES):
+            processes = []
+            for k in range(max(1, settings.processes)):
+                self_limits = self.env.limits(asan=False)
+                result = await self.env.isolation.run(argv, mounts=(mount, *build.compiler.toolchain.mounts), cwd=mount,
+                                                      limits=self_limits)
+                if result.returncode != 0:
+                    log.info("benchmark process %d failed: %s", k, describe_failure(result, self_limits))
+                    if out:
+                        return out, ""
+                    return {}, f"not timed: the benchmark run failed ({describe_failure(result, self_limits)})"
+                processes.append(protocol.parse_bench_output(result.stdout.decode(errors="replace"), len(variants)))
+            for i in undecided:
+                sizes_m = protocol.summarize(processes, sizes, 3 + i, real=real, by_trip=by_trip)
+                if sizes_m:
+                    out[i] = protocol.measurement(sizes_m, tc.version, self.env.host.model, build.user.user_args())
+            # a batch that cannot decide a candidate is replaced by a fresh one (bench.py, REMEASURES)
+            undecided = [i for i in undecided if i in out and summary.undecided(out[i])]
+            if not undecided:
+                break
+            if batch < protocol.REMEASURES:
+                self.progress("bench", f"measuring {len(undecided)} candidate(s) again: the first measurement was noisy")
         return out, ""
 
 

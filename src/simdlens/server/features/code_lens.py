@@ -48,6 +48,8 @@ def lens_title(state: LoopState) -> tuple[str, str]:
         best = summary.best(report)
         ratio = summary.vs_compiler(best) if best else None
         suffix = f" ({ratio.median:.2f}x)" if ratio else ""
+        if ratio is not None and ratio.median >= summary.WIN_MARGIN:  # a win by its median only
+            return f"not reliably faster than the compiler ({ratio.median:.2f}x, slowest {ratio.lo:.2f}x)", SHOW_REPORT
         return f"compiler already vectorizes this loop{suffix}", SHOW_REPORT
     if outcome is Outcome.NO_SAFE_REWRITE:
         return f"no safe rewrite: {summary.failure_reason(report)}", SHOW_REPORT

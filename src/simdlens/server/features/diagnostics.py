@@ -44,11 +44,8 @@ def _diagnostic(snapshot: DocumentSnapshot, state: LoopState, encoding: Encoding
             message = f"verified {line.isa} rewrite: {summary.short_ratio(line.ratio)} vs {line.baseline}"
     elif outcome is Outcome.COMPILER_WINS:
         closest = summary.best(report)
-        ratio = summary.vs_compiler(closest) if closest else None
         code, severity = "SL103", hint
-        message = "the compiler already vectorizes this loop"
-        if ratio is not None:
-            message += f" (best verified rewrite: {ratio.median:.2f}x vs -O3 -march=native)"
+        message = summary.not_a_win(closest) if closest is not None else "the compiler already vectorizes this loop"
     else:
         code, severity = "SL101", hint
         checks = " with runtime overlap checks" if report.analysis.verdict is LoopVerdict.VECTORIZABLE_WITH_CHECKS else ""

@@ -21,7 +21,7 @@ from lsprotocol import types
 
 from simdlens import summary
 from simdlens.core import CandidateResult, LoopReport, Ratio, Status
-from simdlens.server.features.measured import size_name, times_range
+from simdlens.server.features.measured import per_size, size_name, times_range
 from simdlens.server.positions import Encoding, lsp_range
 from simdlens.server.state import DocumentSnapshot, LoopState, LoopStatus
 from simdlens.summary import Outcome
@@ -89,11 +89,16 @@ def _status_line(state: LoopState) -> str:
         assert line.ratio is not None
         size = summary.headline(best)
         at = f" at {size_name(size.n)}" if size is not None else ""
-        return f"verified {line.isa} rewrite, **{times_range(line.ratio)}** vs {line.baseline}{at}"
+        depends = f"; {per_size(best, skip=size.n if size else None)}" if summary.size_dependent(best) else ""
+        return f"verified {line.isa} rewrite, **{times_range(line.ratio)}** vs {line.baseline}{at}{depends}"
     if outcome is Outcome.VERIFIED_UNMEASURED:
         return "a verified rewrite is available (not benchmarked)"
     if outcome is Outcome.COMPILER_WINS:
-        return "the compiler already vectorizes this loop: no verified rewrite is faster than `-O3 -march=native`"
+        closest = summary.best(state.report)
+        why = summary.not_a_win(closest) if closest is not None else ""
+        if why.startswith("the compiler already") or not why:
+            return "the compiler already vectorizes this loop: no verified rewrite is faster than `-O3 -march=native`"
+        return escape(why)
     if outcome is Outcome.NO_SAFE_REWRITE:
         return f"no safe rewrite: {escape(summary.failure_reason(state.report))}"
     if state.status is LoopStatus.VERIFYING:

@@ -2,12 +2,14 @@
 
 A rewrite 7.2x faster on an L1-resident array may be 0.49x on a 1M-element one; quoting only the
 first would promise what the user does not see, so short forms list each measured size:
-"7.2x at 4K, 0.49x at 1M".
+"7.2x at 4K, 0.49x at 1M (memory-bound); depends on size". A size the code itself uses (its constant
+trip count, its arrays' extent, its nest's bounds) says "(your size)".
 """
 
 from __future__ import annotations
 
-from simdlens.core import CandidateResult, Ratio
+from simdlens import summary
+from simdlens.core import CandidateResult, Ratio, SizeMeasurement
 
 
 def size_name(n: int) -> str:
@@ -36,10 +38,18 @@ def times_range(ratio: Ratio) -> str:
     return text
 
 
-def per_size(result: CandidateResult) -> str:
-    """"7.2x at 4K, 0.49x at 1M": the speedup over the user's build at every measured size; "" when
-    nothing was measured."""
+def _size_words(size: SizeMeasurement) -> str:
+    notes = [w for w, on in (("your size", size.real), ("memory-bound", size.memory_bound)) if on]
+    return f"{size_name(size.n)}" + (f" ({', '.join(notes)})" if notes else "")
+
+
+def per_size(result: CandidateResult, *, skip: int | None = None) -> str:
+    """"7.2x at 4K, 0.49x at 1M (memory-bound); depends on size": the speedup over the user's build
+    at every measured size (but `skip`), and whether it depends strongly on the size; "" when nothing
+    was measured."""
     m = result.measurement
     if m is None:
         return ""
-    return ", ".join(f"{times(s.vs_user_flags.median)} at {size_name(s.n)}" for s in m.sizes if s.vs_user_flags)
+    text = ", ".join(f"{times(s.vs_user_flags.median)} at {_size_words(s)}" for s in m.sizes
+                     if s.vs_user_flags and s.n != skip)
+    return f"{text}; depends on size" if text and summary.size_dependent(result) else text

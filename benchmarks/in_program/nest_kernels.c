@@ -1,0 +1,82 @@
+/* The loops of a small program (benchmarks/in_program_nest.py): nests with the sizes the program
+ * really uses, in-place calls, large arrays. simdlens scans and rewrites THIS file; nest_main.c calls
+ * these functions the way the program does. */
+#include <stdint.h>
+
+#define LEN_2D 256
+float aa[LEN_2D][LEN_2D], bb[LEN_2D][LEN_2D], cc[LEN_2D][LEN_2D];
+
+/* a column sweep (s2275-like): the compiler vectorizes the outer loop */
+void column_sweep(void)
+{
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            aa[j][i] = aa[j][i] + bb[j][i] * cc[j][i];
+}
+
+/* rows of a global matrix, constant bounds */
+void rows_global(void)
+{
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            aa[i][j] = bb[i][j] * cc[i][j] + 1.0f;
+}
+
+/* an image-like nest, called in place: scale_rows(x, x, rows, cols) */
+void scale_rows(float *x, const float *y, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            x[r * cols + c] = x[r * cols + c] * 0.5f + y[r * cols + c];
+}
+
+/* short rows: the inner loop runs 12 times per outer iteration */
+void short_rows(int *restrict out, const int *restrict in, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            out[r * cols + c] = in[r * cols + c] > 0 ? in[r * cols + c] : -in[r * cols + c];
+}
+
+/* element-wise, called in place on a large array: saxpy(x, x, a, n) */
+void saxpy(float *y, const float *x, float a, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = a * x[i] + y[i];
+}
+
+/* clamp, in place on a large array */
+void clamp16(int16_t *dst, const int16_t *src, int16_t lo, int16_t hi, int n)
+{
+    for (int i = 0; i < n; i++)
+        dst[i] = src[i] < lo ? lo : (src[i] > hi ? hi : src[i]);
+}
+
+/* a sum over a large array (memory-bound in the program) */
+float total(const float *x, int n)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    return s;
+}
+
+/* a dot product, called with the same array twice: dot(x, x, n) */
+float dot(const float *a, const float *b, int n)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* row sums of a matrix: a reduction in a nest (timed alone: reductions are not yet timed in their nest) */
+void row_sums(float *restrict s, const float *restrict m, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        float t = 0.0f;
+        for (int c = 0; c < cols; c++)
+            t += m[r * cols + c];
+        s[r] = t;
+    }
+}

@@ -1,0 +1,263 @@
+"""A loop in its nest: the outer loop around an inner loop's kernel, so the benchmark times the nest.
+
+A rewrite of an inner loop can win alone and lose where it runs: the compiler may vectorize the whole
+nest differently (across the outer index), the real trip counts may be short, the real strides may
+thrash the cache. When the inner loop's only enclosing statement is a counted `for` whose bounds the
+analysis can read, its kernel gets a *nest kernel* (`Kernel.nest`): a function with the same arrays
+whose body is the outer loop as the user wrote it, calling `simdlens_inner(...)` (the inner kernel's
+function, or a candidate's) once per outer iteration. The sandbox times that function for every
+variant, so the outer loop, its strides and its trip counts are part of what is measured.
+
+Handled (the common 2-level nest): a perfect nest (the outer body is the inner loop alone), an outer
+`for (T v = lo; v CMP hi; v++ / v-- / v += c / v -= c)` whose bounds are constants (macros, literals)
+or integer parameters, an inner kernel with no results (element-wise: nothing returned, nothing
+reduced) whose trip count does not depend on `v` (not triangular). The size of the nest: constant
+bounds make a constant nest (timed once, at its real size); a parameter bound is set to the size as
+the inner loop's is, and `Kernel.size_scale` says how the elements grow with it, so the presets (4K,
+64K, 1M elements) stay element counts of the whole nest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from simdlens.analysis.ir import INT32, INT64, UINT32, UINT64, CType
+from simdlens.analysis.parse import normalized_tokens
+from simdlens.core import Footprint, Kernel, KernelParam, ParamRole
+
+INNER_NAME = "simdlens_inner"  # what the nest function calls; the sandbox defines it per variant
+_HEADER = re.compile(
+    r"for\s*\(\s*(?:(?P<type>[A-Za-z_][\w\s]*?)\s+)?(?P<iv>[A-Za-z_]\w*)\s*=\s*(?P<lo>[^;]+?)\s*;"
+    r"\s*(?P=iv)\s*(?P<cmp><=|<|>=|>|!=)\s*(?P<hi>[^;]+?)\s*;\s*(?P<step>[^)]*?)\s*\)\s*$", re.DOTALL)
+_INT_TYPES: dict[str, CType] = {
+    "int": INT32, "signed": INT32, "signed int": INT32, "unsigned": UINT32, "unsigned int": UINT32,
+    "long": INT64, "long int": INT64, "long long": INT64, "ptrdiff_t": INT64, "ssize_t": INT64,
+    "size_t": UINT64, "unsigned long": UINT64, "unsigned long long": UINT64,
+}
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+@dataclass(frozen=True)
+class OuterLoop:
+    """The counted `for` directly around an inner loop, as written."""
+
+    iv: str
+    iv_type: str  # "" when the counter is declared before the loop
+    lower: str
+    upper: str
+    cmp: str
+    step: int
+    header: str  # `for (int j = 0; j < m; j++)`
+    function_text: str  # the enclosing function (for the types of bound parameters)
+
+
+def step_of(text: str, iv: str) -> int | None:
+    t = re.sub(r"\s+", "", text)
+    if t in (f"{iv}++", f"++{iv}"):
+        return 1
+    if t in (f"{iv}--", f"--{iv}"):
+        return -1
+    m = re.fullmatch(rf"{re.escape(iv)}(\+|-)=(\d+)", t)
+    if m:
+        return int(m.group(2)) * (1 if m.group(1) == "+" else -1)
+    return None
+
+
+def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int) -> OuterLoop | None:
+    """The `for` loop whose body is exactly the loop at [start_byte, end_byte), or None."""
+    node = root.descendant_for_byte_range(start_byte, end_byte)
+    while node is not None and not (node.start_byte == start_byte and node.end_byte == end_byte
+                                    and node.type in ("for_statement", "while_statement", "do_statement")):
+        node = node.parent
+    if node is None:
+        return None
+    parent = node.parent
+    if parent is not None and parent.type == "compound_statement":
+        statements = [c for c in parent.named_children if c.type != "comment"]
+        if len(statements) != 1:
+            return None  # not a perfect nest: the outer loop does more than run the inner one
+        parent = parent.parent
+    if parent is None or parent.type != "for_statement":
+        return None
+    body = parent.child_by_field_name("body")
+    if body is None:
+        return None
+    header = source[parent.start_byte:body.start_byte].decode("utf-8", "replace").strip()
+    m = _HEADER.fullmatch(header)
+    if m is None:
+        return None
+    step = step_of(m.group("step"), m.group("iv"))
+    if step is None or (m.group("cmp") in ("<", "<=") and step < 0) or (m.group("cmp") in (">", ">=") and step > 0) \
+            or m.group("cmp") == "!=":
+        return None
+    fn = parent
+    while fn is not None and fn.type != "function_definition":
+        fn = fn.parent
+    fn_text = source[fn.start_byte:fn.end_byte].decode("utf-8", "replace") if fn is not None else ""
+    return OuterLoop(m.group("iv"), " ".join((m.group("type") or "").split()), m.group("lo").strip(),
+                     m.group("hi").strip(), m.group("cmp"), step, header, fn_text)
+
+
+def substitute(text: str, name: str, value: str) -> str:
+    return re.sub(r"(?<![\w.>])" + re.escape(name) + r"(?!\w)", f"({value})", text)
+
+
+def outer_trip(loop: OuterLoop, lower: str, upper: str) -> str:
+    """The outer loop's iteration count as C (>= 0), over the bounds as given."""
+    s = abs(loop.step)
+    if loop.cmp == "<":
+        return f"(({upper}) > ({lower}) ? (({upper}) - ({lower}) + {s - 1}) / {s} : 0)"
+    if loop.cmp == "<=":
+        return f"(({upper}) >= ({lower}) ? (({upper}) - ({lower})) / {s} + 1 : 0)"
+    if loop.cmp == ">":
+        return f"(({lower}) > ({upper}) ? (({lower}) - ({upper}) + {s - 1}) / {s} : 0)"
+    return f"(({lower}) >= ({upper}) ? (({lower}) - ({upper})) / {s} + 1 : 0)"
+
+
+def _constant_trip(loop: OuterLoop, lower: Any, upper: Any) -> int:
+    if not isinstance(lower, int) or not isinstance(upper, int):
+        return 1
+    s = abs(loop.step)
+    span = {"<": upper - lower, "<=": upper - lower + 1, ">": lower - upper, ">=": lower - upper + 1}[loop.cmp]
+    return max(0, (span + s - 1) // s)
+
+
+def _declared_type(name: str, function_text: str) -> CType | None:
+    """The integer type `name` is declared with in the enclosing function (parameter or local)."""
+    words = "|".join(sorted((re.escape(t) for t in _INT_TYPES), key=len, reverse=True))
+    m = re.search(rf"(?<![\w])(?:const\s+)?({words})\s+{re.escape(name)}\s*[,;)=]", function_text)
+    return _INT_TYPES.get(" ".join(m.group(1).split())) if m else None
+
+
+def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
+    """The nest kernel around `inner`, or why there is none (a sentence). `int_value(text)` evaluates a
+    constant expression of the user's file (macros, enums), None when it is not one."""
+    if inner.return_type is not None or any(p.role is ParamRole.RESULT for p in inner.params):
+        return "the inner loop leaves a result (a reduction): only element-wise nests are timed in their nest"
+    by_name = {p.name: p for p in inner.params}
+    iv = loop.iv
+    if iv in by_name and by_name[iv].role not in (ParamRole.SCALAR, ParamRole.COUNT):
+        return f"the outer counter {iv} is an array"
+    if re.search(rf"(?<![\w.>]){re.escape(iv)}(?!\w)", inner.trip_count):
+        return "the inner loop's trip count depends on the outer counter (a triangular nest)"
+    constants: dict[str, int] = {}
+    new_params: list[KernelParam] = []
+    bound_params: list[str] = []
+    for name in dict.fromkeys(_IDENT.findall(f"{loop.lower} {loop.upper}")):
+        if name == iv:
+            return "the outer loop's bounds use its own counter"
+        if name in by_name:
+            if by_name[name].role is not ParamRole.COUNT:
+                return f"the outer bound {name} is not a count"
+            bound_params.append(name)
+            continue
+        value = int_value(name)
+        if isinstance(value, int):
+            constants[name] = value
+            continue
+        ctype = _declared_type(name, loop.function_text)
+        if ctype is None:
+            return f"the type of the outer bound {name} is not known"
+        new_params.append(KernelParam(name, f"{ctype.spelling} {name}", ParamRole.COUNT, ctype))
+        bound_params.append(name)
+    lower, upper = loop.lower, loop.upper
+    for name, value in constants.items():  # the driver does not see the user's macros: numbers there
+        lower, upper = substitute(lower, name, str(value)), substitute(upper, name, str(value))
+    trip = outer_trip(loop, lower, upper)
+    last = f"({lower}) + ({trip} - 1) * ({loop.step})"
+    footprints = []
+    for f in inner.footprints:
+        lo_a, lo_b = substitute(f.lo, iv, lower), substitute(f.lo, iv, last)
+        hi_a, hi_b = substitute(f.hi, iv, lower), substitute(f.hi, iv, last)
+        lo = f.lo if lo_a == f.lo else f"(({lo_a}) < ({lo_b}) ? ({lo_a}) : ({lo_b}))"
+        hi = f.hi if hi_a == f.hi else f"(({hi_a}) > ({hi_b}) ? ({hi_a}) : ({hi_b}))"
+        footprints.append(Footprint(f.param, lo, hi, f.guarded, f.indexes))
+    iv_param = by_name.get(iv)
+    params = tuple(p for p in inner.params if p.name != iv) + tuple(new_params)
+    size = inner.size_param if inner.size_param != iv else None
+    also: list[str] = []
+    for name in bound_params:
+        if size is None:
+            size = name
+        elif name != size:
+            also.append(name)
+    if size is None:
+        exponent, factor = 1, 1
+    elif inner.size_param == size:
+        exponent = 2 if bound_params else 1
+        factor = 1 if bound_params else max(1, _constant_trip(loop, int_value(lower), int_value(upper)))
+    else:  # the outer bound is the size; the inner trip count is a constant
+        exponent, factor = 1, max(1, int_value(inner.trip_count) or 1)
+    declare = ""
+    if not loop.iv_type:  # the counter is declared before the loop: so it is in the nest function
+        if iv_param is None:
+            return f"the type of the outer counter {iv} is not known"
+        declare = f"    {iv_param.signature_decl};\n"
+    args = ", ".join(p.name for p in inner.params)
+    sig = f"void {inner.name}({', '.join(p.signature_decl for p in params) or 'void'})"
+    source = f"{sig}\n{{\n{declare}    {loop.header}\n        {INNER_NAME}({args});\n}}\n"
+    digest = hashlib.sha256(f"{inner.content_hash}\0{normalized_tokens(source)}\0{trip}".encode()).hexdigest()
+    return replace(
+        inner, source=source, signature=sig, params=params, footprints=tuple(footprints),
+        trip_count=f"(long long)({trip}) * ({inner.trip_count})", content_hash=digest, size_param=size,
+        size_max=inner.size_max if size == inner.size_param else None,
+        real_sizes=inner.real_sizes if size == inner.size_param and not bound_params else (),
+        type_facts=(), nest=None, also_size=tuple(also), size_scale=(exponent, factor),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Column sweeps: never a gather/scatter rewrite where the nest has a contiguous formulation
+# --------------------------------------------------------------------------------------------------
+
+COLUMN_SWEEP = "column_sweep"
+
+
+def _outer_term(symbolic: str, iv: str) -> bool:
+    """Whether `iv` is a term of its own (coefficient 1) in a subscript's invariant part ("i", "r*n + i")."""
+    return iv in (t.strip().strip("()") for t in re.split(r"[+]", symbolic))
+
+
+def _column_index(index: Any, inner_iv: str, outer_iv: str) -> bool:
+    """`j*n + i` / `i + n*j` (inner counter times a row length, plus the outer counter)."""
+    from simdlens.analysis.ir import IV, Binary, Var
+
+    if not isinstance(index, Binary) or index.op != "+":
+        return False
+    for prod, rest in ((index.lhs, index.rhs), (index.rhs, index.lhs)):
+        if isinstance(rest, Var | IV) and rest.name == outer_iv and isinstance(prod, Binary) and prod.op == "*":
+            names = {getattr(prod.lhs, "name", None), getattr(prod.rhs, "name", None)}
+            if inner_iv in names and isinstance(prod.lhs, IV) != isinstance(prod.rhs, IV):
+                return True
+    return False
+
+
+def column_arrays(inner: Any, outer_iv: str) -> list[tuple[str, int | None]]:
+    """(array, stride) of each access of the inner loop `inner` (a LoopIR) that walks a column: strided
+    by a row length along the inner counter and contiguous along `outer_iv`. Empty unless EVERY access
+    moving with the inner counter does so (then the outer loop walks all of them contiguously)."""
+    from simdlens.analysis.build import accesses_of
+
+    found: list[tuple[str, int | None]] = []
+    for a, _w, _s in accesses_of(inner.body):
+        if a.coeff == 0:
+            continue  # the same element every inner iteration
+        if a.coeff is not None and abs(a.coeff) > 1 and _outer_term(a.symbolic, outer_iv):
+            found.append((a.root, abs(a.coeff)))
+        elif a.coeff is None and _column_index(a.index, inner.iv, outer_iv):
+            found.append((a.root, None))
+        else:
+            return []
+    return found
+
+
+def column_sweep_message(columns: list[tuple[str, int | None]], outer_iv: str) -> str:
+    names = ", ".join(dict.fromkeys(root for root, _ in columns))
+    strides = {s for _, s in columns}
+    stride = f" (stride {next(iter(strides))})" if len(strides) == 1 and None not in strides else ""
+    return (f"the inner loop walks a column of {names}{stride}: the compiler vectorizes the outer loop over "
+            f"{outer_iv}, contiguous; simdlens does not rewrite the outer loop yet (a gather/scatter rewrite "
+            "of this loop would be slower in its nest)")

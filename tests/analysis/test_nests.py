@@ -1,0 +1,172 @@
+"""Loops in a nest: column sweeps are not rewritten (the compiler vectorizes the outer loop), inner
+loops get a nest kernel that the benchmark times (outer loop as written, real bounds), and the sizes
+the code uses are timed too."""
+
+from __future__ import annotations
+
+from simdlens.analysis import analyze_file
+from simdlens.core import Analysis, Kernel, LoopVerdict
+from simdlens.sandbox import bench, harness
+
+NESTS = b"""\
+#define LEN_2D 256
+#define LEN_1D 32000
+float aa[LEN_2D][LEN_2D], bb[LEN_2D][LEN_2D], cc[LEN_2D][LEN_2D];
+float a[LEN_1D], b[LEN_1D];
+
+/* s2275-style: the inner loop walks columns of the arrays the outer loop walks contiguously */
+void column_sweep(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            aa[j][i] = aa[j][i] + bb[j][i] * cc[j][i];
+}
+
+void column_sweep_flat(float *restrict x, const float *restrict y, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            x[j * n + i] = y[j * n + i] * 3.0f;
+}
+
+void transpose_copy(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            aa[i][j] = bb[j][i];
+}
+
+void rows_const(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            aa[i][j] = bb[i][j] * cc[i][j] + 1.0f;
+}
+
+void rows_rect(int *restrict out, const int *restrict in, int rows, int cols) {
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            out[r * cols + c] = in[r * cols + c] + 1;
+}
+
+void rows_square(float *x, const float *y, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            x[i * n + j] = x[i * n + j] * 0.5f + y[i * n + j];
+}
+
+void row_sums(float *restrict s, const float *restrict m, int n) {
+    for (int i = 0; i < n; i++) {
+        float t = 0.0f;
+        for (int j = 0; j < n; j++)
+            t += m[i * n + j];
+        s[i] = t;
+    }
+}
+
+void triangle(float *restrict x, const float *restrict y, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            x[i * n + j] = y[i * n + j] + 1.0f;
+}
+
+void global_extent(int n) {
+    for (int i = 0; i < n; i++)
+        a[i] = b[i] * 2.0f;
+}
+"""
+
+
+def _file() -> tuple[dict[str, list[Analysis]], dict[str, Kernel]]:
+    fa = analyze_file(NESTS, "nests.c", "c")
+    by_fn: dict[str, list[Analysis]] = {}
+    kernels: dict[str, Kernel] = {}
+    for an in fa.analyses:
+        by_fn.setdefault(an.site.function or "", []).append(an)
+        k = fa.kernels.get(an.site.loop_id)
+        if k is not None:
+            kernels[an.site.function or ""] = k
+    return by_fn, kernels
+
+
+def test_column_sweeps_get_a_reason_instead_of_a_gather_scatter_rewrite() -> None:
+    by_fn, kernels = _file()
+    outer, inner = by_fn["column_sweep"]
+    assert inner.verdict is LoopVerdict.NOT_VECTORIZABLE and "column_sweep" not in kernels
+    assert inner.reasons[0].code == "column_sweep"
+    assert inner.reasons[0].message.startswith(
+        "the inner loop walks a column of aa, bb, cc (stride 256): the compiler vectorizes the outer loop over i, "
+        "contiguous; simdlens does not rewrite the outer loop yet")
+    assert outer.reasons[0].code == "column_sweep" and "line 9 walks a column" in outer.reasons[0].message
+    # the flat spelling j*n + i too (before, a scatter rewrite for AVX-512)
+    flat = by_fn["column_sweep_flat"][1]
+    assert flat.verdict is LoopVerdict.NOT_VECTORIZABLE and flat.reasons[0].code == "column_sweep"
+    # a transpose has no contiguous formulation of both arrays: still a candidate
+    assert by_fn["transpose_copy"][1].verdict is not LoopVerdict.NOT_VECTORIZABLE
+
+
+def test_inner_loops_are_timed_in_their_nest() -> None:
+    _, kernels = _file()
+    const = kernels["rows_const"].nest
+    assert const is not None and const.size_param is None  # constant bounds: timed once, at its real size
+    assert "for (int i = 0; i < LEN_2D; i++)\n        simdlens_inner(aa, i, bb, cc);" in const.source
+    assert [p.name for p in const.params] == ["aa", "bb", "cc"]  # the outer counter is the nest's own
+    assert harness.bench_sizes(const, (4096, 65536, 1048576)) == (harness.CONSTANT_SIZE,)
+    assert harness.real_size_set(const) == {harness.CONSTANT_SIZE}
+
+    rect = kernels["rows_rect"].nest
+    assert rect is not None and rect.size_param == "cols" and rect.also_size == ("rows",)
+    assert rect.size_scale == (2, 1)  # rows x cols elements: the presets are square roots
+    assert harness.bench_sizes(rect, (4096, 65536, 1048576)) == (64, 256, 1024)
+    assert "for (int r = 0; r < rows; r++)" in rect.source and rect.signature.endswith("int rows)")
+    # the footprint covers every row the outer loop reaches
+    out = next(f for f in rect.footprints if f.param == "out")
+    assert "rows" in out.hi and "r" not in out.hi.replace("rows", "")
+    driver = harness.driver_source(rect, ("v0", "v1"))
+    assert '{"rows", SL_SIZE' in driver and '{"cols", SL_SIZE' in driver
+
+    square = kernels["rows_square"].nest
+    assert square is not None and square.size_param == "n" and square.also_size == () and square.size_scale == (2, 1)
+    assert square.may_alias == kernels["rows_square"].may_alias  # in-place calls are still tested and timed
+
+    # reductions and triangular nests are timed alone (not yet in their nest)
+    assert kernels["row_sums"].nest is None and kernels["triangle"].nest is None
+
+
+def test_nest_variant_runs_the_outer_loop_around_the_inlined_inner_function() -> None:
+    _, kernels = _file()
+    inner = kernels["rows_rect"]
+    text = harness.nest_variant_source(inner, "sl_c_x", "void simdlens_kernel(int cols, int *restrict out, int r, "
+                                       "const int *restrict in) { /* candidate */ }", vector=True)
+    assert "#include <immintrin.h>" in text
+    assert "static inline __attribute__((always_inline)) void simdlens_kernel(" in text
+    assert text.index("/* candidate */") < text.index("simdlens_inner(cols, out, r, in);")
+    assert "void sl_c_x(int cols, int *restrict out, const int *restrict in, int rows)" in text
+
+
+def test_the_sizes_the_code_uses_are_timed_and_marked_real() -> None:
+    _, kernels = _file()
+    k = kernels["global_extent"]
+    assert k.real_sizes == (32000,)  # the declared extent of a[] and b[]
+    assert harness.bench_sizes(k, (4096, 65536, 1048576)) == (4096, 32000, 65536, 1048576)
+    assert harness.bench_sizes(k, (4096,), quick=True) == (32000,)
+    rows = {32000: (32000, (4.0, 2.0, 1.0, 0.5))}
+    (size,) = bench.summarize([bench.ProcessTimes(rows)], (32000,), 3, real=harness.real_size_set(k))
+    assert size.real and size.n == 32000 and size.vs_native_autovec is not None and size.vs_native_autovec.median == 2.0
+
+
+def test_constant_and_scaled_sizes_are_named_by_the_elements_they_run() -> None:
+    times = bench.ProcessTimes({1: (65536, (4.0, 2.0, 1.0, 0.5))})
+    (size,) = bench.summarize([times], (1,), 3, real=frozenset({1}), by_trip=True)
+    assert (size.n, size.label, size.real) == (65536, "L2", True)
+
+
+def test_scan_json_carries_the_column_sweep_reason(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from simdlens.cli import main
+
+    path = tmp_path / "nests.c"
+    path.write_bytes(NESTS)
+    assert main(["scan", "--json", "--no-verify", "--no-cache", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    loops = [lp for lp in doc["files"][0]["loops"] if lp["function"] == "column_sweep"]
+    inner = next(lp for lp in loops if lp["role"] == "innermost")
+    assert inner["verdict"] == "not_vectorizable" and inner["reason_codes"][0] == "column_sweep"
+    assert inner["code"] == "SL201" and inner["candidates"] == [] and "walks a column of aa" in inner["reasons"][0]

@@ -1,0 +1,94 @@
+"""When a verified rewrite is offered as a win: the low end of its measured range, at the sizes that
+decide, must beat the compiler; noisy measurements are measured again first (synthetic numbers)."""
+
+from __future__ import annotations
+
+from simdlens import summary
+from simdlens.core import Candidate, CandidateResult, Measurement, Ratio, SizeMeasurement, Status, Verdict
+from simdlens.sandbox import bench
+from simdlens.server.features.code_actions import action_title
+from simdlens.server.features.measured import per_size
+
+
+def _size(n: int, native: tuple[float, float, float], *, user: float = 3.0, real: bool = False) -> SizeMeasurement:
+    label = bench.size_label(n)
+    median, lo, hi = native
+    return SizeMeasurement(n, label, {}, Ratio(user, user, user, 5), Ratio(user, user * 0.95, user * 1.05, 5),
+                           Ratio(median, lo, hi, 5), memory_bound=label == "memory", real=real)
+
+
+def _result(*sizes: SizeMeasurement, status: Status = Status.VERIFIED) -> CandidateResult:
+    cand = Candidate("k", "avx2", "rules:elementwise", "void simdlens_kernel(void) {}", ())
+    return CandidateResult(cand, Verdict(status), Measurement(tuple(sizes), "gcc 12", "cpu", ("-O2",), "2026-12-07"))
+
+
+def test_the_low_end_decides_not_the_median() -> None:
+    clear = _result(_size(4096, (1.40, 1.30, 1.45)))
+    assert summary.is_win(clear)
+    # the median beats the margin, the slowest process does not: not offered
+    median_only = _result(_size(4096, (1.20, 1.01, 1.25)))
+    assert not summary.is_win(median_only)
+    assert "not reliably faster" in summary.not_a_win(median_only) and "1.01" in summary.not_a_win(median_only)
+    # an unverified rewrite is never a win, however fast
+    assert not summary.is_win(_result(_size(4096, (3.0, 2.9, 3.1)), status=Status.MISMATCH))
+
+
+def test_every_cache_resident_size_must_win() -> None:
+    assert summary.is_win(_result(_size(4096, (2.0, 1.9, 2.1)), _size(65536, (1.5, 1.4, 1.6))))
+    # wins at 4K, loses at 64K (L2): not a win
+    assert not summary.is_win(_result(_size(4096, (2.0, 1.9, 2.1)), _size(65536, (1.02, 0.98, 1.04))))
+
+
+def test_memory_bound_sizes_only_veto_a_clear_loss() -> None:
+    tie = _result(_size(4096, (2.0, 1.9, 2.1)), _size(1048576, (1.0, 0.7, 1.2)))
+    assert summary.is_win(tie)  # a DRAM-bound tie does not hide an L1 win
+    loss = _result(_size(4096, (2.0, 1.9, 2.1)), _size(1048576, (0.80, 0.75, 0.85)))
+    assert not summary.is_win(loss)
+    assert "from memory" in summary.not_a_win(loss)
+
+
+def test_real_sizes_decide_when_measured() -> None:
+    # the code's own arrays are 1M elements: the L1 win does not count there
+    at_home = _result(_size(4096, (2.0, 1.9, 2.1)), _size(1048576, (1.01, 0.99, 1.03), real=True))
+    assert not summary.is_win(at_home)
+    assert summary.deciding_sizes(at_home.measurement.sizes) == (at_home.measurement.sizes[1],)  # type: ignore[union-attr]
+    # and a real size that wins is a win even when a preset does not
+    real_win = _result(_size(4096, (1.02, 0.99, 1.04)), _size(65536, (1.3, 1.2, 1.35), real=True))
+    assert summary.is_win(real_win)
+
+
+def test_undecided_measurements_are_measured_again() -> None:
+    # low end just under the margin while the median is over it
+    assert summary.undecided(_result(_size(4096, (1.20, 1.03, 1.22))).measurement)  # type: ignore[arg-type]
+    # a clear win with a wide spread (one process disturbed): measured again too
+    assert summary.undecided(_result(_size(4096, (1.60, 1.30, 1.90))).measurement)  # type: ignore[arg-type]
+    # clear wins, clear losses and quiet ties are decided at once
+    assert not summary.undecided(_result(_size(4096, (1.40, 1.35, 1.45))).measurement)  # type: ignore[arg-type]
+    assert not summary.undecided(_result(_size(4096, (0.90, 0.70, 1.20))).measurement)  # type: ignore[arg-type]
+    assert bench.REMEASURES >= 1
+
+
+def test_titles_say_when_the_speedup_depends_on_size() -> None:
+    steep = _result(_size(4096, (2.0, 1.9, 2.1), user=7.2), _size(1048576, (1.0, 0.9, 1.1), user=1.3))
+    assert summary.size_dependent(steep)
+    assert per_size(steep) == "7.2x at 4K, 1.3x at 1M (memory-bound); depends on size"
+    assert action_title(steep) == "Vectorize with AVX2 — verified, 7.2x at 4K, 1.3x at 1M (memory-bound); depends on size"
+    flat = _result(_size(4096, (2.0, 1.9, 2.1), user=3.0), _size(65536, (1.9, 1.8, 2.0), user=2.5, real=True))
+    assert not summary.size_dependent(flat)
+    assert per_size(flat) == "3.0x at 4K, 2.5x at 64K (your size)"
+
+
+def test_the_one_line_quotes_the_codes_own_size() -> None:
+    result = _result(_size(4096, (2.0, 1.9, 2.1), user=7.0), _size(32000, (1.5, 1.4, 1.6), user=4.0, real=True))
+    size = summary.headline(result)
+    assert size is not None and size.n == 32000
+
+
+def test_the_reason_a_rewrite_is_not_offered_says_where_it_falls_short() -> None:
+    partial = _result(_size(4096, (2.0, 1.9, 2.1)), _size(65536, (1.0, 0.97, 1.02)))
+    assert summary.not_a_win(partial) == "faster than -O3 -march=native at some sizes only: 2.00x at n=4096, 1.00x at n=65536"
+    tie = _result(_size(4096, (1.01, 0.98, 1.03)))
+    assert summary.not_a_win(tie) == "the compiler already vectorizes this loop as well (best verified rewrite: 1.01x vs -O3 -march=native)"
+    # a memory-bound preset does not veto when the code's own size decided
+    own = _result(_size(65536, (1.5, 1.4, 1.6), real=True), _size(1048576, (0.8, 0.7, 0.9)))
+    assert summary.is_win(own)
