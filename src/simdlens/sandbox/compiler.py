@@ -317,8 +317,10 @@ class Compiler:
             if header:
                 include = ("-include", header)
         lang = ("-x", "c++" if language == "cpp" else "c")
+        # one section per function: the link drops the user's other functions, and with them their calls
+        # into files the sandbox never sees (`dummy(a)` defined elsewhere in the user's program)
         argv = [self.toolchain.driver(language), "-c", *self._quiet(), *lang, *flags, *include,
-                "-o", self.path(build_dir, obj), self.path(build_dir, source)]
+                "-ffunction-sections", "-fdata-sections", "-o", self.path(build_dir, obj), self.path(build_dir, source)]
         outcome = await self._run(argv, build_dir, mounts)
         if include and not outcome.ok and _PCH_TROUBLE.search(outcome.stderr):  # never blame the candidate
             log.info("precompiled header rejected; compiling without it")
@@ -328,7 +330,7 @@ class Compiler:
     async def link(self, build_dir: Path, objs: tuple[str, ...], exe: str, language: str, flags: tuple[str, ...]) -> CompileOutcome:
         fast_ld = ("-fuse-ld=gold",) if self.toolchain.family == "gcc" and shutil.which("ld.gold") else ()  # links ASan binaries 3x faster than bfd
         argv = [self.toolchain.driver(language), *self._quiet(), *fast_ld, *(self.path(build_dir, o) for o in objs),
-                "-o", self.path(build_dir, exe), *flags, "-lm"]
+                "-o", self.path(build_dir, exe), *flags, "-Wl,--gc-sections", "-lm"]
         return await self._run(argv, build_dir)
 
     def _quiet(self) -> tuple[str, ...]:
@@ -355,7 +357,7 @@ class Compiler:
     async def pch(self, language: str, flags: tuple[str, ...]) -> str | None:
         """Inside path of a header whose precompiled form matches `flags`, or None."""
         relevant = tuple(f for f in flags if not f.startswith(("-D", "-U")))
-        key = hashlib.sha256("\0".join((self.toolchain.cc, self.toolchain.version, language, *relevant)).encode()).hexdigest()[:20]
+        key = hashlib.sha256("\0".join((self.toolchain.cc, self.toolchain.version, language, "-ffunction-sections", *relevant)).encode()).hexdigest()[:20]
         task = self._pch_tasks.get(key)
         if task is None:
             task = asyncio.ensure_future(self._build_pch(key, language, relevant))
@@ -382,7 +384,8 @@ class Compiler:
                     pass
         self.isolation.prepare_dir(directory)
         lang = ["-x", "c++-header"] if language == "cpp" else ["-x", "c-header"]
-        argv = [self.toolchain.driver(language), *lang, *flags, "-o", f"/pch/{key}/{gch.name}" if self.isolation.sandboxed else str(gch),
+        argv = [self.toolchain.driver(language), *lang, *flags, "-ffunction-sections", "-fdata-sections",
+                "-o", f"/pch/{key}/{gch.name}" if self.isolation.sandboxed else str(gch),
                 f"/pch/{key}/{PCH_HEADER}" if self.isolation.sandboxed else str(header)]
         mounts = (Mount(self.pch_root, "/pch", writable=True), *self.toolchain.mounts)
         result = await self.isolation.run(argv, mounts=mounts, cwd=mounts[0], limits=self.limits)
