@@ -28,7 +28,7 @@ C_TYPE = {"int8": "signed char", "uint8": "unsigned char", "int16": "short", "ui
 BITS = {"int8": 8, "uint8": 8, "int16": 16, "uint16": 16, "int32": 32, "uint32": 32, "int64": 64,
         "uint64": 64, "float": 32, "double": 64}
 STATEMENT_OPS = ("store", "maskstore", "scatter", "maskscatter", "compress")
-INDEXED_OPS = ("gather", "maskgather", "scatter", "maskscatter")  # {a} holds int32 lane indices
+INDEXED_OPS = ("gather", "maskgather", "scatter", "maskscatter", "lane_from")  # {a} holds int32 lane indices
 
 
 def _instances(isa: str) -> list[str]:

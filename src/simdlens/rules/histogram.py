@@ -76,7 +76,7 @@ class HistogramLowering(Lowering):
         fill = self.fill
         jump = [f"while ({pending.name}) {{",
                 f"    {self.ctype_of(sums)} {earlier} = "
-                f"{fill(self.template('lane_from', elem, width), b=prev.name, a=sums.name)};",
+                f"{fill(self.template('lane_from', elem, width), a=prev.name, b=sums.name)};",
                 f"    {sums.name} = {fill(self.template('mask_add', elem, width), a=sums.name, m=pending.name, b=earlier)};",
                 f"    {prev.name} = {fill(self.template('mask_lane_from', 'int32', i32), a=prev.name, m=pending.name, b=prev.name)};",
                 f"    {pending.name} = {fill(self.template('mask_nonneg', 'int32', i32), m=pending.name, a=prev.name)};",
