@@ -60,6 +60,7 @@ from simdlens.rules.divide import (
 )
 from simdlens.rules.interleave import StridedGroups
 from simdlens.rules.reverse import ReversedAccesses
+from simdlens.rules.round_convert import ROUND_TO_INT32, rounded_stores
 from simdlens.rules.saturate import saturating_stores
 from simdlens.rules.scalar import BUILTIN_C, ScalarPrinter, c_type, literal
 from simdlens.rules.tables import IsaTable
@@ -136,7 +137,8 @@ class Lowering:
         self._taken |= {x for a in loop.arrays for x in re.findall(r"[A-Za-z_]\w*", rename(a.root))}
         self._roots = {_hint(a.root) for a in loop.arrays}
         self._counter = 0
-        self.body = demote_body(saturating_stores(loop.body, loop))
+        self.body = demote_body(rounded_stores(saturating_stores(loop.body, loop), loop))
+        self.guarded = False  # a step may stop before its stores and leave the block to the scalar loop
         # `acc += abs(x - y)` on bytes: psadbw sums 8 byte differences per 64-bit lane, so a loop made only
         # of such sums runs one lane per byte (32 / 64) instead of one per 32-bit accumulator lane
         self.sad_vars: set[str] = set()
@@ -402,6 +404,8 @@ class Lowering:
         return self.op(name, t.name, w, a=lhs.name, b=rhs.name)
 
     def call(self, e: Call) -> VVal:
+        if e.func == ROUND_TO_INT32:
+            return self.round_to_int32(e)
         name = _CALLS.get(e.func.removeprefix("std::"))
         if name is None:
             raise Unsupported(f"call to {e.func}()")
@@ -418,6 +422,22 @@ class Lowering:
                                   f"returns depends on the operand order the compiler picks")
             return self.op(name, t.name, self.width(t), a=args[0], b=args[1])
         return self.op(name, t.name, self.width(t), a=args[0])
+
+    def round_to_int32(self, e: Call) -> VVal:
+        """cvtps2dq of the clamped float, after a check that stops the step where a lane is outside the
+        exact range (rules/round_convert.py); the scalar loop then runs the rest as the user wrote it."""
+        clamped, inside = e.args
+        m = self.cond(inside)
+        bits = self.fresh("inside")
+        full = hex((1 << self.vf) - 1)
+        self.lines.append(f"unsigned long long {bits} = {self.fill(self.template('mbits', m.elem, m.width), m=m.name)}"
+                          f" & {full}ULL;")
+        self.lines.append(f"if ({bits} != {full}ULL) break;  /* a NaN or out-of-range lane: the scalar loop gives C's value */")
+        self.guarded = True
+        self.features.add("convert")
+        x = self.convert(self.expr(clamped), "float")
+        return self.emit(self.fill(self.template("round_to_int32", "float", x.width), a=x.name), "int32", x.width,
+                         hint="rounded")
 
     # ---- masks -----------------------------------------------------------------------------------
 
@@ -1030,7 +1050,7 @@ class Lowering:
                           f"if ({go})", *loop_lines]
 
         tail_lines: list[str] = []
-        masked_tail = self.t.tail == "masked" and exit_stmt is None and not last_values
+        masked_tail = self.t.tail == "masked" and exit_stmt is None and not last_values and not self.guarded
         if masked_tail:
             mask_t = self.t.mask_ctype(vf)
             tm = VVal(self.fresh("tail"), "int32", self.width("int32"), True)
