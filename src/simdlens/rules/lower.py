@@ -53,8 +53,10 @@ from simdlens.analysis.ir import (
 )
 from simdlens.rules.divide import (
     NoDivisionPlan,
+    constant_value,
     inline_division_locals,
     lower_division,
+    lower_division_through_double,
     magic_divisor,
     narrow_division,
 )
@@ -225,6 +227,10 @@ class Lowering:
             self._hoisted[key] = name
         return VVal(self._hoisted[key], elem, width)
 
+    def hoisted_names(self) -> set[str]:
+        """The values computed once before the loop."""
+        return set(self._hoisted.values())
+
     def template(self, op: str, elem: str, width: int) -> str:
         text = self.t.op(op, elem, width)
         if text is None:
@@ -379,6 +385,11 @@ class Lowering:
         t = e.type
         if e.op in ("/", "%") and not t.is_float:  # no SIMD integer divide: shifts, or a multiply-high (divide.py)
             divisor = magic_divisor(e)
+            if divisor is None and constant_value(e.rhs) is None:
+                try:
+                    return lower_division_through_double(self, e)
+                except NoDivisionPlan as exc:
+                    raise Unsupported(str(exc)) from None
             if divisor is None:
                 return self.expr(_divide_by_power_of_two(e))
             try:
