@@ -83,6 +83,12 @@ _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf"
           "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint"}
 
 
+# Names for the temporaries an operator makes (numbered from the second one on): readable rewrites.
+_RESULT_NAMES = {"add": "sum", "sub": "diff", "mul": "prod", "div": "quot", "min": "lo", "max": "hi",
+                 "and": "bits_and", "or": "bits_or", "xor": "bits_xor", "shl": "shifted", "shr": "shifted",
+                 "avg": "avg", "adds": "sat_sum", "subs": "sat_diff"}
+
+
 def ctype(name: str) -> CType:
     return CType(name, BUILTIN_C[name])
 
@@ -114,6 +120,7 @@ class _Block:
     env: dict[str, VVal] = field(default_factory=dict)
     stepped: set[str] = field(default_factory=set)
     preloaded: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)
+    loaded: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)  # plain loads since the last store
 
 
 def access_key(a: Access) -> tuple[str, str, int, str]:
@@ -124,8 +131,10 @@ class Lowering:
     """Lower one `LoopIR` for one table; build once per naming context (user file or kernel)."""
 
     def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
-                 allow_contraction: bool = False, max_lanes: int | None = None):
+                 allow_contraction: bool = False, max_lanes: int | None = None,
+                 scalar_body: list[str] | None = None):
         self.loop = loop
+        self.scalar_body = scalar_body  # the user's own loop body for the scalar remainder (None: print the IR)
         self.t = table
         self.rename = rename
         self.allow_contraction = allow_contraction
@@ -412,7 +421,7 @@ class Lowering:
             return self.op("fma", t.name, w, a=a.name, b=b.name, c=c.name)
         lhs = self.convert(self.expr(e.lhs), t.name)
         rhs = self.convert(self.expr(e.rhs), t.name)
-        return self.op(name, t.name, w, a=lhs.name, b=rhs.name)
+        return self.op(name, t.name, w, a=lhs.name, b=rhs.name, hint=_RESULT_NAMES.get(name, "t"))
 
     def call(self, e: Call) -> VVal:
         if e.func == ROUND_TO_INT32:
@@ -590,8 +599,10 @@ class Lowering:
             m = self.mask_as(m, a.elem.bits)
             return self.op("maskgather", a.elem.name, w, hint=_hint(a.root), p=pointer, a=lanes.name, m=m.name,
                            e=self.zero(a.elem).name)
-        if m is None:
-            return self.op("load", a.elem.name, w, hint=_hint(a.root), p=self.address(a))
+        if m is None:  # `x[i] * x[i]` loads x[i] once
+            if access_key(a) not in self.block.loaded:
+                self.block.loaded[access_key(a)] = self.op("load", a.elem.name, w, hint=_hint(a.root), p=self.address(a))
+            return self.block.loaded[access_key(a)]
         if self.t.op("maskload", a.elem.name, w) is None:
             raise Unsupported(f"{self.t.name} cannot load {a.elem.name} elements under a mask "
                               f"(guarded load of {a.base})")
@@ -602,6 +613,7 @@ class Lowering:
 
     def store(self, a: Access, value: VVal) -> None:
         """Stores happen where the schedule puts their statement; a condition always applies to them."""
+        self.block.loaded.clear()  # a later load may read what this store writes
         value = self.convert(value, a.elem.name)
         m = self.ctx_mask
         if self.tail_mask is not None:
@@ -656,6 +668,7 @@ class Lowering:
 
     def pack(self, s: Pack) -> None:
         """`if (cond) dst[counter++] = value`: store the selected lanes contiguously, count them."""
+        self.block.loaded.clear()
         t = s.dst.elem
         w = self.width(t)
         compress = self.t.op("compress", t.name, w)
@@ -1085,6 +1098,9 @@ class Lowering:
             inc = {1: f"{iv}++", -1: f"{iv}--"}.get(loop.step, f"{iv} += {loop.step}")
             epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {{",
                         *printer.stmts(loop.body, "    "), "}"]
+            if self.scalar_body:  # the remaining iterations, as the user wrote them
+                epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {self.scalar_body[0]}",
+                            *self.scalar_body[1:]]
             if loop.runs_at_least_once:  # a do-while: re-testing the bound would skip a forced first iteration
                 epilogue[0] = f"for (; {left} > 0; {left}--, {inc}) {{"
         if exit_stmt is not None:
