@@ -1,4 +1,4 @@
-"""`lrintf` to int, clamped to 16 or 8 bits by a macro or by `if`s, becomes `cvtps2dq` (the current
+"""`lrintf` to int, clamped to 16 or 8 bits by a macro, a `static inline` helper function or by `if`s, becomes `cvtps2dq` (the current
 rounding mode) with the clamp applied to the float first; lanes that are NaN or out of the exact range
 leave the block to the user's scalar loop. Checked against the user's loop in every rounding mode, for
 ties, NaN, infinities and values past int32 and int64, and through the sandbox."""
@@ -15,13 +15,16 @@ from simdlens.core import Status
 from simdlens.rules import propose
 from simdlens.sandbox.cpu import host_cpu
 
-PRELUDE = "#include <math.h>\n#define SSAT16(v) ((v) < -32768 ? -32768 : (v) > 32767 ? 32767 : (v))\n"
+PRELUDE = ("#include <math.h>\n#define SSAT16(v) ((v) < -32768 ? -32768 : (v) > 32767 ? 32767 : (v))\n"
+           "static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }\n")
 
 LOOPS = {
     "lrint_to_int": ("int", "float s",
                      "for (int i = 0; i < n; i++) out[i] = lrintf(x[i] * s);"),
     "lrint_ssat_macro": ("int16_t", "float s",
                          "for (int i = 0; i < n; i++) { long v = lrintf(x[i] * s); out[i] = (int16_t)SSAT16(v); }"),
+    "lrint_helper_function": ("int16_t", "float s",
+                              "for (int i = 0; i < n; i++) out[i] = (int16_t)clampi(lrintf(x[i] * s), -32768, 32767);"),
     "lrint_int_ifs": ("int16_t", "float s",
                       "for (int i = 0; i < n; i++) { int v = (int)lrintf(x[i] * s); if (v > 32767) v = 32767;"
                       " if (v < -32768) v = -32768; out[i] = (int16_t)v; }"),
@@ -115,3 +118,35 @@ def test_lrintf_stored_as_long_is_left_to_the_compiler() -> None:
     proposal = propose(analysis, kernel, "avx2", Settings(), source=source)
     assert not proposal.candidates
     assert any("lrintf" in n for n in proposal.notes), proposal.notes
+
+
+def test_a_static_helper_function_is_read_like_a_macro_with_its_parameter_conversions() -> None:
+    code = ("static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }\n"
+            "static int twostep(int v) { int w = v * 2; return w + 1; }\n"
+            "void sat(int16_t *restrict out, const long long *restrict x, int n)\n"
+            "{ for (int i = 0; i < n; i++) out[i] = (int16_t)clampi(x[i], -32768, 32767); }\n"
+            "void ptr(int *restrict out, const int *restrict x, int n)\n"
+            "{ for (int i = 0; i < n; i++) out[i] = twostep(x[i]); }\n")
+    from simdlens.analysis import analyze_file
+
+    fa = analyze_file(("#include <stdint.h>\n" + code).encode(), "/tmp/helpers.c", "c")
+    by_function = {a.site.function: a for a in fa.analyses}
+    sat, ptr = by_function["sat"], by_function["ptr"]
+    assert sat.loop is not None
+    # the long long argument is converted to the helper's int first: (int)x[i], then compared
+    casts = [e for e in _exprs(sat.loop.body) if type(e).__name__ == "Cast" and e.type.name == "int32"
+             and getattr(e.operand, "access", None) is not None and e.operand.access.elem.name == "int64"]
+    assert casts, sat.loop.body
+    assert any("calls twostep" in r.message for r in ptr.reasons), ptr.reasons  # more than `return expr;`
+
+
+def _exprs(body: tuple) -> list:  # type: ignore[type-arg]
+    from simdlens.analysis.ir import walk_exprs, walk_stmts
+
+    out = []
+    for s in walk_stmts(body):
+        for f in ("value", "cond"):
+            e = getattr(s, f, None)
+            if e is not None:
+                out.extend(walk_exprs(e))
+    return out

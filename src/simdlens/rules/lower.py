@@ -84,7 +84,7 @@ _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf"
 
 
 # Names for the temporaries an operator makes (numbered from the second one on): readable rewrites.
-_RESULT_NAMES = {"add": "sum", "sub": "diff", "mul": "prod", "div": "quot", "min": "lo", "max": "hi",
+_RESULT_NAMES = {"add": "sum", "sub": "diff", "mul": "prod", "div": "quot", "min": "smaller", "max": "larger",
                  "and": "bits_and", "or": "bits_or", "xor": "bits_xor", "shl": "shifted", "shr": "shifted",
                  "avg": "avg", "adds": "sat_sum", "subs": "sat_diff"}
 
@@ -1714,10 +1714,17 @@ def _demote(e: Expr, t: CType) -> Expr | None:
         return None
     if isinstance(e, Const):
         return Const(int(e.value), t, e.text)
+    if isinstance(e, Cast) and not expr_type(e.operand).is_float and expr_type(e.operand).bits > et.bits >= t.bits:
+        inner = _demote(e.operand, t)  # `(char)(ch - 32)`: a narrowing keeps the low bits t holds
+        if inner is not None:
+            return inner
     src = _narrow_source(e)
     if src is not None:
         st = expr_type(src)
         if st.bits == t.bits:
+            narrowed = _demote(src, t) if isinstance(src, Cast) else None
+            if narrowed is not None:
+                return narrowed
             return src if st.name == t.name else Cast(src, t, implicit=True)
         if st.bits < t.bits:
             return Cast(src, t, implicit=True)
