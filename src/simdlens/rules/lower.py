@@ -365,6 +365,9 @@ class Lowering:
                 return self.mask_value(self.cond(e), t)
             return self.binary(e)
         if isinstance(e, Select):
+            bounded = _min_max(e)
+            if bounded is not None:  # `x > K ? K : x`: one min/max instead of a compare and a blend
+                return self.expr(bounded)
             self.features.add("select")
             m = self.cond(e.cond)
             then = self.under(m, lambda: self.convert(self.expr(e.then), t.name))
@@ -1403,6 +1406,50 @@ def _unconditional_accesses(body: tuple[Stmt, ...]) -> set[tuple[str, str, int, 
             for e in _stmt_exprs(s):
                 visit(e)
     return keys
+
+
+def _min_max(e: Select) -> Expr | None:
+    """`x > K ? K : o` as min(K, o) and `x < K ? K : o` as max(K, o), where o is x or the other bound's
+    `x < L ? L : x` (L <= K): the table's min is `a < b ? a : b` (max: `a > b ? a : b`), the very C
+    expression, NaN and signed zeros included; `>=`/`<=` only where equality cannot tell K from x (an
+    integer, or K != 0)."""
+    side = _bound_of(e)
+    if side is None:
+        return None
+    kind, k, x, other = side
+    t = e.type
+    if not _same_expr(other, x):
+        inner = _bound_of(other) if isinstance(other, Select) else None
+        if inner is None or inner[0] == kind or not _same_expr(inner[2], x) or not _same_expr(inner[3], x):
+            return None  # only the other bound's clamp of the same x
+        lo, hi = (inner[1], k) if kind == "hi" else (k, inner[1])
+        if not lo <= hi:
+            return None
+    return Binary("min" if kind == "hi" else "max", Const(k, t, literal(k, t)), other, t)
+
+
+def _bound_of(e: Select) -> tuple[str, int | float, Expr, Expr] | None:
+    """("hi" | "lo", K, x, the other arm) for `x > K ? K : other` / `x < K ? K : other` (and K on the left)."""
+    c, t = e.cond, e.type
+    if not isinstance(c, Binary) or c.op not in ("<", "<=", ">", ">=") or expr_type(c.lhs).name != t.name:
+        return None
+    x, op, k = c.lhs, c.op, c.rhs
+    if isinstance(x, Const) and not isinstance(k, Const):
+        x, k, op = k, x, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+    arm = e.then
+    while isinstance(arm, Cast) and isinstance(arm.operand, Const) and arm.type.name == t.name:
+        arm = arm.operand
+    if not isinstance(k, Const) or not isinstance(arm, Const) or arm.value != k.value or isinstance(x, Const):
+        return None
+    if op in ("<=", ">=") and t.is_float and k.value == 0:
+        return None  # x == +-0: C returns K's zero, min/max x's
+    return ("hi" if op in (">", ">=") else "lo"), k.value, x, e.else_
+
+
+def _same_expr(a: Expr, b: Expr) -> bool:
+    from simdlens.rules.saturate import _same
+
+    return _same(a, b)
 
 
 def _nonzero_constant(e: Expr) -> bool:
