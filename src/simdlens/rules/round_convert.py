@@ -49,8 +49,8 @@ _EXACT_BOUND = 1 << 24  # integer clamp bounds a float holds exactly
 def rounded_stores(body: tuple[Stmt, ...], loop: LoopIR) -> tuple[Stmt, ...]:
     """`body` with a recognised `lrintf` store (see module doc) rewritten to `ROUND_TO_INT32`.
 
-    Only a store that nothing but pure locals precedes: the vector step may stop at it and let the scalar
-    loop redo the step, which must not repeat an earlier store."""
+    Only a loop whose one effect is that store (the rest: locals): the vector step may stop at it and let
+    the scalar loop redo the step, which must not repeat a store or a reduction step."""
     env: dict[str, Expr] = {}
     defined: dict[str, list[int]] = {}
     out: list[Stmt | None] = list(body)
@@ -68,8 +68,8 @@ def rounded_stores(body: tuple[Stmt, ...], loop: LoopIR) -> tuple[Stmt, ...]:
         if not isinstance(s, Store) or s.access.elem.is_float or s.access.elem.bits > 32:
             return body
         rounded = _rounded(_inline(s.value, env), loop)
-        if rounded is None:
-            return body
+        if rounded is None or any(not isinstance(x, Let) for x in body[k + 1:]):
+            return body  # a later statement with an effect could be scheduled before the check
         f, value = rounded
         out[k] = Store(s.access, value, s.span)
         for name in {x.name for x in walk_exprs(s.value) if isinstance(x, Var)}:
