@@ -27,3 +27,27 @@ size_t count_newlines(const char *buf, size_t n)
     // } expert loop
     return lines;
 }
+
+// expert: corpus=strings.c function=to_upper_ascii isa=avx2
+void to_upper_ascii(char *restrict dst, const char *restrict src, int n)
+{
+    // expert loop {
+    /* 64 bytes a step: 'a' <= c <= 'z' as two signed byte compares, then clear bit 5 (0x20) of the
+       letters with an and-not of the masked constant (no blend) */
+    const __m256i below = _mm256_set1_epi8('a' - 1), above = _mm256_set1_epi8('z' + 1);
+    const __m256i bit5 = _mm256_set1_epi8(0x20);
+    int i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m256i c0 = _mm256_loadu_si256((const __m256i *)(src + i));
+        __m256i c1 = _mm256_loadu_si256((const __m256i *)(src + i + 32));
+        __m256i l0 = _mm256_and_si256(_mm256_cmpgt_epi8(c0, below), _mm256_cmpgt_epi8(above, c0));
+        __m256i l1 = _mm256_and_si256(_mm256_cmpgt_epi8(c1, below), _mm256_cmpgt_epi8(above, c1));
+        _mm256_storeu_si256((__m256i *)(dst + i), _mm256_andnot_si256(_mm256_and_si256(l0, bit5), c0));
+        _mm256_storeu_si256((__m256i *)(dst + i + 32), _mm256_andnot_si256(_mm256_and_si256(l1, bit5), c1));
+    }
+    for (; i < n; i++) {
+        char ch = src[i];
+        dst[i] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+    }
+    // } expert loop
+}

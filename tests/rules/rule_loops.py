@@ -408,8 +408,9 @@ SPECIAL["div_mod_u16"] = """void bm(uint16_t *restrict dst, const uint8_t *restr
 SPECIAL["mod_seven"] = """void mod7(int *restrict dst, const int *restrict src, int n) {
     for (int i = 0; i < n; i++) dst[i] = (src[i] % 7) << 2;
 }"""
-# Refused: a divisor known only at run time, and 64-bit lanes (no 64-bit multiply-high).
-SPECIAL["div_variable"] = """void divv(int *restrict d, const int *restrict a, int k, int n) {
+# Refused: a 64-bit divisor known only at run time (int32 goes through double, test_divide_variable.py), and
+# 64-bit lanes (no 64-bit multiply-high).
+SPECIAL["div_variable"] = """void divv(long long *restrict d, const long long *restrict a, long long k, int n) {
     for (int i = 0; i < n; i++) d[i] = a[i] / k;
 }"""
 SPECIAL["div_const_i64"] = """void div64(long long *restrict d, const long long *restrict a, int n) {

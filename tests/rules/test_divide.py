@@ -113,7 +113,7 @@ def test_constants_and_ranges_follow_c() -> None:
 
 
 @pytest.mark.parametrize(("code", "note"), [
-    ("""void f(int *restrict d, const int *restrict a, int k, int n) {
+    ("""void f(long long *restrict d, const long long *restrict a, long long k, int n) {
     for (int i = 0; i < n; i++) d[i] = a[i] / k;
 }""", "not a compile-time constant"),
     ("""void f(long long *restrict d, const long long *restrict a, int n) {

@@ -134,7 +134,7 @@ def test_flags_caveat_follows_the_users_flags() -> None:
 
 
 @pytest.mark.parametrize(("code", "note"), [
-    ("""void idiv(int *restrict d, const int *restrict a, int k, int n) {
+    ("""void idiv(long long *restrict d, const long long *restrict a, long long k, int n) {
     for (int i = 0; i < n; i++) d[i] = a[i] / k;
 }""", "rules: integer division"),
     ("""void scatter(float *restrict out, const float *restrict a, const int *restrict idx, int n) {

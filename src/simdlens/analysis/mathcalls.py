@@ -73,6 +73,9 @@ for _fn in (
     + _family("erfc", 1, False, _SVML)
     + _family("fmod", 2, False, "has no SIMD instruction (computed with a division and truncation)")
     + [
+        # long result: exact in SIMD for the values int32 holds (cvtps2dq), see rules/round_convert.py
+        MathFunction("lrintf", (FLOAT,), INT64, True, "rounds in the current mode; cvtps2dq for int32-range values"),
+        MathFunction("lrint", (DOUBLE,), INT64, True, "rounds in the current mode; cvtpd2dq for int32-range values"),
         MathFunction("abs", (INT32,), INT32, True),
         MathFunction("labs", (INT64,), INT64, True),
         MathFunction("llabs", (INT64,), INT64, True),

@@ -20,7 +20,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from simdlens.analysis.ir import Access, LoopIR, ScalarRole
+from simdlens.analysis.ir import Access, Carry, LoopIR, ScalarRole, Step, walk_stmts
 from simdlens.analysis.typefacts import fact_type
 from simdlens.config import Settings
 from simdlens.core import (
@@ -38,7 +38,7 @@ from simdlens.core import (
 )
 from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.histogram import HistogramLowering
-from simdlens.rules.idioms import rule_name
+from simdlens.rules.idioms import rule_name, summary
 from simdlens.rules.lower import Lowered, Lowering, Unsupported
 from simdlens.rules.scalar import ScalarPrinter
 from simdlens.rules.scan import ScanLowering
@@ -47,6 +47,7 @@ from simdlens.rules.text import (
     edit_guards,
     enclosing_function_start,
     file_includes,
+    for_body_lines,
     guard_condition,
     guard_wrap,
     include_edit,
@@ -120,13 +121,25 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     def to_user(text: str) -> str:
         return rename_text(text, user_names) if user_names else text
 
-    loop = flat_parts(loop) or loop  # complex parts computed alike: one contiguous loop over the parts
+    flat = flat_parts(loop)  # complex parts computed alike: one contiguous loop over the parts
+    loop = flat or loop
     options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     # a running sum: the scan algorithm; a histogram update: conflict detection
     lowering = (ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
                 else Lowering)
-    in_kernel = lowering(loop, table, to_kernel, **options).build()  # type: ignore[arg-type]
-    in_user = lowering(loop, table, to_user, **options).build()  # type: ignore[arg-type]
+    kernel_span = kernel_loop_span(kernel.source, kernel.language)
+    kernel_body = user_body = None
+    if flat is None and _own_body_fits(loop) and kernel_span is not None:
+        k_column = kernel_span[0] - (kernel.source.rfind("\n", 0, kernel_span[0]) + 1)
+        kernel_body = for_body_lines(kernel.source[kernel_span[0]:kernel_span[1]], k_column, kernel.language)
+        if source is not None and kernel_body is not None:
+            site = kernel.loop_span or analysis.site.span
+            user_body = for_body_lines(source[site.start_byte:site.end_byte].decode("utf-8", "replace"),
+                                       site.start.column, analysis.site.language)
+        if user_body is None or not _body_text_fits(loop, "\n".join(user_body)):
+            kernel_body = user_body = None  # both or neither: the sandbox verifies the code the user gets
+    in_kernel = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options).build()  # type: ignore[arg-type]
+    in_user = lowering(loop, table, to_user, scalar_body=user_body, **options).build()  # type: ignore[arg-type]
     rule = rule_name(in_kernel.features, loop)
     caveats = list(in_kernel.caveats)
 
@@ -138,7 +151,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         raise Unsupported("cannot find the loop inside the kernel function")
     k_start, k_end = loop_span
     kernel_loop_text = kernel.source[k_start:k_end]
-    header = f"/* simdlens rules:{rule} ({table.name}, {in_kernel.vf} lanes) */"
+    header = f"/* simdlens rules:{rule} ({table.name}, {in_kernel.vf} lanes): {summary(rule, in_kernel.vf)} */"
     vector_k = _block(header, in_kernel)
     if checks:
         k_column = k_start - (kernel.source.rfind("\n", 0, k_start) + 1)
@@ -380,6 +393,25 @@ def _exact_alias_safe(loop: LoopIR, gx: list[tuple[Access, bool]], gy: list[tupl
         if isinstance(s, Store) and s.access.base in bases:
             written = True
     return True
+
+
+def _own_body_fits(loop: LoopIR) -> bool:
+    """The user's loop body can run the scalar remainder unchanged: nothing it does lives in the loop header
+    or moves with the vector code (inductions, carried values, walking pointers, setup)."""
+    return not loop.moved and not loop.setup and not any(
+        isinstance(s, Step | Carry) for s in walk_stmts(loop.body))
+
+
+_ASSIGNED = re.compile(r"(?<![\w\].>])\s*\b([A-Za-z_]\w*)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)")
+
+
+def _body_text_fits(loop: LoopIR, text: str) -> bool:
+    """The body's own text assigns only the loop's scalars (no pointer it walks with `p++` or `p += 4`:
+    the vector code indexes from the start and the scalar remainder continues by index)."""
+    if "++" in text or "--" in text:
+        return False
+    scalars = {sc.name for sc in loop.scalars}
+    return all(m.group(1) in scalars for m in _ASSIGNED.finditer(text))
 
 
 def _scalar_loop(loop: LoopIR, printer: ScalarPrinter) -> list[str]:

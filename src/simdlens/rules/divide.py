@@ -445,6 +445,59 @@ def emit_plan(low: Lowering, plan: DivisionPlan, x: VVal) -> VVal:
     return values[plan.result]
 
 
+def lower_division_through_double(low: Lowering, e: Binary) -> VVal:
+    """`x / d` or `x % d` on int32 with a divisor that is not a constant: both converted to double, one
+    `div_pd`, truncated back (`cvttpd_epi32`, toward zero as C does); `%` is x - q*d.
+
+    Exact for every int32 x, d with d != 0 and not (x == INT_MIN and d == -1) - the two cases C leaves
+    undefined. Both operands are exact in double (53 bits), so the only error is the division's one rounding,
+    at most |x/d| * 2^-53 <= 2^31/|d| * 2^-53 = 2^-22/|d|. If x/d is an integer it is exact (|q| <= 2^31);
+    otherwise x/d = (m*d + r)/d with 0 < |r| < |d|, at least 1/|d| away from every integer, so the rounded
+    quotient stays strictly between the same two integers and truncation gives C's quotient. (int16 and
+    int8 operands arrive promoted to int32.)"""
+    t = e.type
+    if t.name != "int32":
+        raise NoDivisionPlan(f"integer division or % of {t.name} by a value that is not a compile-time constant: "
+                             "only int32 divides exactly through double (no SIMD integer divide)")
+    table = low.t
+    x = low.convert(low.expr(e.lhs), t.name)
+    d = low.convert(low.expr(e.rhs), t.name)
+    w = x.width
+    if table.op("div", "double", 2 * w if 2 * w <= table.vector_bits else w) is None:
+        raise NoDivisionPlan(f"integer division by a variable: {table.name} has no double divide")
+    invariant = d.name in low.hoisted_names()  # a broadcast made before the loop (`a[i] / d`)
+
+    def half(part: str, v: VVal, hint: str, hoisted: bool) -> VVal:
+        text = low.fill(low.template(f"{part}_half", t.name, w), a=v.name)
+        return low.hoist(text, t.name, w // 2, hint=hint) if hoisted else low.emit(text, t.name, w // 2, hint=hint)
+
+    halves: list[tuple[VVal, VVal]] = [(x, d)]
+    if 2 * w > table.vector_bits:  # 8 int32 lanes make two registers of 4 doubles
+        halves = [(half(part, x, f"x_{part}", False), half(part, d, f"d_{part}", invariant))
+                  for part in ("low", "high")]
+    quotients = []
+    for xh, dh in halves:
+        wd = 2 * xh.width
+        to_double = table.convert(t.name, "double", wd)
+        back = table.convert("double", t.name, xh.width)
+        if to_double is None or back is None:
+            raise NoDivisionPlan(f"integer division by a variable: {table.name} has no int32 <-> double conversion")
+        num = low.emit(low.fill(to_double, a=xh.name), "double", wd, hint="num")
+        den_text = low.fill(to_double, a=dh.name)  # a loop-invariant divisor is converted once, before the loop
+        den = low.hoist(den_text, "double", wd, hint="den") if invariant else low.emit(den_text, "double", wd, hint="den")
+        q = low.op("div", "double", wd, a=num.name, b=den.name, hint="quot")
+        quotients.append(low.emit(low.fill(back, a=q.name), t.name, xh.width, hint="q"))
+    q = quotients[0]
+    if len(quotients) == 2:
+        joined = low.fill(low.template("join_halves", t.name, w // 2), a=quotients[0].name, b=quotients[1].name)
+        q = low.emit(joined, t.name, w, hint="q")
+    low.features.add("divide")
+    low.caveat("a zero divisor gives INT_MIN instead of the scalar loop's SIGFPE (both undefined in C)")
+    if e.op == "/":
+        return q
+    return low.op("sub", t.name, w, a=x.name, b=low.op("mul", t.name, w, a=q.name, b=d.name).name, hint="rem")
+
+
 __all__ = ["DivisionPlan", "NoDivisionPlan", "PlanStep", "c_divide", "choose_multiplier", "constant_value",
-           "emit_plan", "inline_division_locals", "lower_division", "magic_divisor", "narrow_division", "plan_division",
+           "emit_plan", "inline_division_locals", "lower_division", "lower_division_through_double", "magic_divisor", "narrow_division", "plan_division",
            "run_plan", "value_range", "wrap"]

@@ -54,13 +54,16 @@ from simdlens.analysis.ir import (
 )
 from simdlens.rules.divide import (
     NoDivisionPlan,
+    constant_value,
     inline_division_locals,
     lower_division,
+    lower_division_through_double,
     magic_divisor,
     narrow_division,
 )
 from simdlens.rules.interleave import StridedGroups
 from simdlens.rules.reverse import ReversedAccesses
+from simdlens.rules.round_convert import ROUND_TO_INT32, rounded_stores
 from simdlens.rules.saturate import saturating_stores
 from simdlens.rules.scalar import BUILTIN_C, ScalarPrinter, c_type, literal
 from simdlens.rules.tables import IsaTable
@@ -79,6 +82,12 @@ _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "&": "and", "|": "or",
 _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf": "fma", "fma": "fma",
           "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax",
           "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint"}
+
+
+# Names for the temporaries an operator makes (numbered from the second one on): readable rewrites.
+_RESULT_NAMES = {"add": "sum", "sub": "diff", "mul": "prod", "div": "quot", "min": "smaller", "max": "larger",
+                 "and": "bits_and", "or": "bits_or", "xor": "bits_xor", "shl": "shifted", "shr": "shifted",
+                 "avg": "avg", "adds": "sat_sum", "subs": "sat_diff"}
 
 
 def ctype(name: str) -> CType:
@@ -112,6 +121,7 @@ class _Block:
     env: dict[str, VVal] = field(default_factory=dict)
     stepped: set[str] = field(default_factory=set)
     preloaded: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)
+    loaded: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)  # plain loads since the last store
 
 
 def access_key(a: Access) -> tuple[str, str, int, str]:
@@ -122,8 +132,10 @@ class Lowering:
     """Lower one `LoopIR` for one table; build once per naming context (user file or kernel)."""
 
     def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
-                 allow_contraction: bool = False, max_lanes: int | None = None):
+                 allow_contraction: bool = False, max_lanes: int | None = None,
+                 scalar_body: list[str] | None = None):
         self.loop = loop
+        self.scalar_body = scalar_body  # the user's own loop body for the scalar remainder (None: print the IR)
         self.t = table
         self.rename = rename
         self.allow_contraction = allow_contraction
@@ -137,7 +149,8 @@ class Lowering:
         self._taken |= {x for a in loop.arrays for x in re.findall(r"[A-Za-z_]\w*", rename(a.root))}
         self._roots = {_hint(a.root) for a in loop.arrays}
         self._counter = 0
-        self.body = demote_body(saturating_stores(loop.body, loop))
+        self.body = demote_body(rounded_stores(saturating_stores(loop.body, loop), loop))
+        self.guarded = False  # a step may stop before its stores and leave the block to the scalar loop
         # `acc += abs(x - y)` on bytes: psadbw sums 8 byte differences per 64-bit lane, so a loop made only
         # of such sums runs one lane per byte (32 / 64) instead of one per 32-bit accumulator lane
         self.sad_vars: set[str] = set()
@@ -223,6 +236,10 @@ class Lowering:
             self.pre.append(f"const {self.ctype_of(probe)} {name} = {text};")
             self._hoisted[key] = name
         return VVal(self._hoisted[key], elem, width)
+
+    def hoisted_names(self) -> set[str]:
+        """The values computed once before the loop."""
+        return set(self._hoisted.values())
 
     def template(self, op: str, elem: str, width: int) -> str:
         text = self.t.op(op, elem, width)
@@ -349,6 +366,9 @@ class Lowering:
                 return self.mask_value(self.cond(e), t)
             return self.binary(e)
         if isinstance(e, Select):
+            bounded = _min_max(e)
+            if bounded is not None:  # `x > K ? K : x`: one min/max instead of a compare and a blend
+                return self.expr(bounded)
             self.features.add("select")
             m = self.cond(e.cond)
             then = self.under(m, lambda: self.convert(self.expr(e.then), t.name))
@@ -378,6 +398,11 @@ class Lowering:
         t = e.type
         if e.op in ("/", "%") and not t.is_float:  # no SIMD integer divide: shifts, or a multiply-high (divide.py)
             divisor = magic_divisor(e)
+            if divisor is None and constant_value(e.rhs) is None:
+                try:
+                    return lower_division_through_double(self, e)
+                except NoDivisionPlan as exc:
+                    raise Unsupported(str(exc)) from None
             if divisor is None:
                 return self.expr(_divide_by_power_of_two(e))
             try:
@@ -400,9 +425,11 @@ class Lowering:
             return self.op("fma", t.name, w, a=a.name, b=b.name, c=c.name)
         lhs = self.convert(self.expr(e.lhs), t.name)
         rhs = self.convert(self.expr(e.rhs), t.name)
-        return self.op(name, t.name, w, a=lhs.name, b=rhs.name)
+        return self.op(name, t.name, w, a=lhs.name, b=rhs.name, hint=_RESULT_NAMES.get(name, "t"))
 
     def call(self, e: Call) -> VVal:
+        if e.func == ROUND_TO_INT32:
+            return self.round_to_int32(e)
         name = _CALLS.get(e.func.removeprefix("std::"))
         if name is None:
             raise Unsupported(f"call to {e.func}()")
@@ -419,6 +446,22 @@ class Lowering:
                                   f"returns depends on the operand order the compiler picks")
             return self.op(name, t.name, self.width(t), a=args[0], b=args[1])
         return self.op(name, t.name, self.width(t), a=args[0])
+
+    def round_to_int32(self, e: Call) -> VVal:
+        """cvtps2dq of the clamped float, after a check that stops the step where a lane is outside the
+        exact range (rules/round_convert.py); the scalar loop then runs the rest as the user wrote it."""
+        clamped, inside = e.args
+        m = self.cond(inside)
+        bits = self.fresh("inside")
+        full = hex((1 << self.vf) - 1)
+        self.lines.append(f"unsigned long long {bits} = {self.fill(self.template('mbits', m.elem, m.width), m=m.name)}"
+                          f" & {full}ULL;")
+        self.lines.append(f"if ({bits} != {full}ULL) break;  /* a NaN or out-of-range lane: the scalar loop gives C's value */")
+        self.guarded = True
+        self.features.add("convert")
+        x = self.convert(self.expr(clamped), "float")
+        return self.emit(self.fill(self.template("round_to_int32", "float", x.width), a=x.name), "int32", x.width,
+                         hint="rounded")
 
     # ---- masks -----------------------------------------------------------------------------------
 
@@ -562,8 +605,10 @@ class Lowering:
             m = self.mask_as(m, a.elem.bits)
             return self.op("maskgather", a.elem.name, w, hint=_hint(a.root), p=pointer, a=lanes.name, m=m.name,
                            e=self.zero(a.elem).name)
-        if m is None:
-            return self.op("load", a.elem.name, w, hint=_hint(a.root), p=self.address(a))
+        if m is None:  # `x[i] * x[i]` loads x[i] once
+            if access_key(a) not in self.block.loaded:
+                self.block.loaded[access_key(a)] = self.op("load", a.elem.name, w, hint=_hint(a.root), p=self.address(a))
+            return self.block.loaded[access_key(a)]
         if self.t.op("maskload", a.elem.name, w) is None:
             raise Unsupported(f"{self.t.name} cannot load {a.elem.name} elements under a mask "
                               f"(guarded load of {a.base})")
@@ -574,6 +619,7 @@ class Lowering:
 
     def store(self, a: Access, value: VVal) -> None:
         """Stores happen where the schedule puts their statement; a condition always applies to them."""
+        self.block.loaded.clear()  # a later load may read what this store writes
         value = self.convert(value, a.elem.name)
         m = self.ctx_mask
         if self.tail_mask is not None:
@@ -628,6 +674,7 @@ class Lowering:
 
     def pack(self, s: Pack) -> None:
         """`if (cond) dst[counter++] = value`: store the selected lanes contiguously, count them."""
+        self.block.loaded.clear()
         t = s.dst.elem
         w = self.width(t)
         compress = self.t.op("compress", t.name, w)
@@ -1049,7 +1096,7 @@ class Lowering:
                           f"if ({go})", *loop_lines]
 
         tail_lines: list[str] = []
-        masked_tail = self.t.tail == "masked" and exit_stmt is None and not last_values
+        masked_tail = self.t.tail == "masked" and exit_stmt is None and not last_values and not self.guarded
         if masked_tail:
             mask_t = self.t.mask_ctype(vf)
             tm = VVal(self.fresh("tail"), "int32", self.width("int32"), True)
@@ -1073,6 +1120,9 @@ class Lowering:
             inc = {1: f"{iv}++", -1: f"{iv}--"}.get(loop.step, f"{iv} += {loop.step}")
             epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {{",
                         *printer.stmts(loop.body, "    "), "}"]
+            if self.scalar_body:  # the remaining iterations, as the user wrote them
+                epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {self.scalar_body[0]}",
+                            *self.scalar_body[1:]]
             if loop.runs_at_least_once:  # a do-while: re-testing the bound would skip a forced first iteration
                 epilogue[0] = f"for (; {left} > 0; {left}--, {inc}) {{"
         if exit_stmt is not None:
@@ -1444,6 +1494,50 @@ def _unconditional_accesses(body: tuple[Stmt, ...]) -> set[tuple[str, str, int, 
     return keys
 
 
+def _min_max(e: Select) -> Expr | None:
+    """`x > K ? K : o` as min(K, o) and `x < K ? K : o` as max(K, o), where o is x or the other bound's
+    `x < L ? L : x` (L <= K): the table's min is `a < b ? a : b` (max: `a > b ? a : b`), the very C
+    expression, NaN and signed zeros included; `>=`/`<=` only where equality cannot tell K from x (an
+    integer, or K != 0)."""
+    side = _bound_of(e)
+    if side is None:
+        return None
+    kind, k, x, other = side
+    t = e.type
+    if not _same_expr(other, x):
+        inner = _bound_of(other) if isinstance(other, Select) else None
+        if inner is None or inner[0] == kind or not _same_expr(inner[2], x) or not _same_expr(inner[3], x):
+            return None  # only the other bound's clamp of the same x
+        lo, hi = (inner[1], k) if kind == "hi" else (k, inner[1])
+        if not lo <= hi:
+            return None
+    return Binary("min" if kind == "hi" else "max", Const(k, t, literal(k, t)), other, t)
+
+
+def _bound_of(e: Select) -> tuple[str, int | float, Expr, Expr] | None:
+    """("hi" | "lo", K, x, the other arm) for `x > K ? K : other` / `x < K ? K : other` (and K on the left)."""
+    c, t = e.cond, e.type
+    if not isinstance(c, Binary) or c.op not in ("<", "<=", ">", ">=") or expr_type(c.lhs).name != t.name:
+        return None
+    x, op, k = c.lhs, c.op, c.rhs
+    if isinstance(x, Const) and not isinstance(k, Const):
+        x, k, op = k, x, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+    arm = e.then
+    while isinstance(arm, Cast) and isinstance(arm.operand, Const) and arm.type.name == t.name:
+        arm = arm.operand
+    if not isinstance(k, Const) or not isinstance(arm, Const) or arm.value != k.value or isinstance(x, Const):
+        return None
+    if op in ("<=", ">=") and t.is_float and k.value == 0:
+        return None  # x == +-0: C returns K's zero, min/max x's
+    return ("hi" if op in (">", ">=") else "lo"), k.value, x, e.else_
+
+
+def _same_expr(a: Expr, b: Expr) -> bool:
+    from simdlens.rules.saturate import _same
+
+    return _same(a, b)
+
+
 def _nonzero_constant(e: Expr) -> bool:
     """A constant other than +-0 (NaN included): no +0/-0 tie can involve it."""
     while isinstance(e, Cast | Unary) and (not isinstance(e, Unary) or e.op == "-"):
@@ -1759,10 +1853,17 @@ def _demote(e: Expr, t: CType) -> Expr | None:
         return None
     if isinstance(e, Const):
         return Const(int(e.value), t, e.text)
+    if isinstance(e, Cast) and not expr_type(e.operand).is_float and expr_type(e.operand).bits > et.bits >= t.bits:
+        inner = _demote(e.operand, t)  # `(char)(ch - 32)`: a narrowing keeps the low bits t holds
+        if inner is not None:
+            return inner
     src = _narrow_source(e)
     if src is not None:
         st = expr_type(src)
         if st.bits == t.bits:
+            narrowed = _demote(src, t) if isinstance(src, Cast) else None
+            if narrowed is not None:
+                return narrowed
             return src if st.name == t.name else Cast(src, t, implicit=True)
         if st.bits < t.bits:
             return Cast(src, t, implicit=True)

@@ -207,21 +207,30 @@ def _unplaced(e: Expr) -> Expr:
     return e
 
 
+def _widened_const(e: Expr) -> Const | None:
+    """An integer constant, also when C widened it to the other operand's type (`v > 32767`, long v)."""
+    while isinstance(e, Cast) and not e.type.is_float and isinstance(e.operand, Const | Cast) \
+            and e.type.bits >= expr_type(e.operand).bits and (e.type.signed or not expr_type(e.operand).signed):
+        e = e.operand
+    return e if isinstance(e, Const) and not e.type.is_float else None
+
+
 def _bound(s: Select) -> tuple[str, int, Expr, Expr] | None:
     """One level of a clamp: ("hi" | "lo", the bound, the clamped expression, the other arm)."""
     c = s.cond
     if not isinstance(c, Binary) or c.op not in ("<", "<=", ">", ">="):
         return None
-    x, op, k = c.lhs, c.op, c.rhs
-    if isinstance(x, Const) and not isinstance(k, Const):  # `C < x`: the same test as `x > C`
-        x, k, op = k, x, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
-    if not isinstance(k, Const) or not isinstance(k.value, int):
+    x, op, k = c.lhs, c.op, _widened_const(c.rhs)
+    if _widened_const(x) is not None and k is None:  # `C < x`: the same test as `x > C`
+        x, k, op = c.rhs, _widened_const(x), {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+    if k is None or not isinstance(k.value, int):
         return None
-    arm = s.then if isinstance(s.then, Const) else s.else_ if isinstance(s.else_, Const) else None
-    if not isinstance(arm, Const) or arm.value != k.value:
+    then, else_ = _widened_const(s.then), _widened_const(s.else_)
+    arm = then if then is not None else else_
+    if arm is None or arm.value != k.value:
         return None
-    other = s.else_ if arm is s.then else s.then
+    other = s.else_ if arm is then else s.then
     above = op in (">", ">=")
-    if arm is s.then:  # `x > C ? C : ...` caps above; `x < C ? C : ...` raises below
+    if arm is then:  # `x > C ? C : ...` caps above; `x < C ? C : ...` raises below
         return ("hi" if above else "lo"), k.value, x, other
     return ("lo" if above else "hi"), k.value, x, other  # `x > C ? ... : C` keeps x only above C

@@ -50,6 +50,28 @@ def kernel_loop_span(function: str, language: Language) -> tuple[int, int] | Non
     return None
 
 
+def for_body_lines(loop_text: str, column: int, language: Language) -> list[str] | None:
+    """The body of the `for` statement `loop_text` as the user wrote it (its first line starts at
+    `column` in the file; later lines lose that much indentation), or None if it is not a `for`."""
+    prefix = "void simdlens_probe(void) {\n"
+    data = (prefix + loop_text + "\n}").encode("utf-8")
+    root = parse(data, language).root_node
+    fn = next((n for n in root.named_children if n.type == "function_definition"), None)
+    block = fn.child_by_field_name("body") if fn is not None else None
+    loops = [n for n in block.named_children if n.type != "comment"] if block is not None else []
+    if len(loops) != 1 or loops[0].type != "for_statement" or loops[0].has_error:
+        return None
+    body = loops[0].child_by_field_name("body")
+    if body is None:
+        return None
+    lines = data[body.start_byte:body.end_byte].decode("utf-8").splitlines()
+    out = [lines[0]]
+    for x in lines[1:]:
+        lead = len(x) - len(x.lstrip(" \t"))
+        out.append(x[min(lead, column):])
+    return out
+
+
 def line_indent(source: bytes | None, span: Span) -> tuple[str, int | None]:
     """The whitespace before the loop on its first line and that line's start byte (None when the
     loop does not start its line, or the source is unknown)."""

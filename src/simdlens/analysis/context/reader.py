@@ -168,7 +168,10 @@ class DeclarationReader:
 
     def _visit(self, node: tree_sitter.Node, path: str, here: Path, depth: int, top: bool) -> None:
         t = node.type
-        if t == "function_definition" or t == "comment":
+        if t == "function_definition":
+            self._helper_function(node)
+            return
+        if t == "comment":
             return
         if t == "preproc_include":
             self._include(node, path, here, depth, top)
@@ -215,6 +218,32 @@ class DeclarationReader:
         elif t in _CONTAINERS:
             body = node.child_by_field_name("body")
             self._visit_children(body if body is not None else node, path, here, depth, top)
+
+    def _helper_function(self, node: tree_sitter.Node) -> None:
+        """`static inline int clamp(int v, int lo, int hi) { return ...; }` (issue 15's __SSAT-style helpers):
+        the analysis expands a call of it like the macro `((int)(body))` with each parameter `((T)(p))`, the
+        conversions a call makes (arguments are evaluated once, before the expansion: its IR is pure)."""
+        storage = {node_text(c) for c in node.named_children if c.type == "storage_class_specifier"}
+        decl, body, rtype = (node.child_by_field_name(f) for f in ("declarator", "body", "type"))
+        if "static" not in storage or decl is None or decl.type != "function_declarator" or body is None or rtype is None:
+            return
+        name, plist = node_text(decl.child_by_field_name("declarator")), decl.child_by_field_name("parameters")
+        stmts = [c for c in body.named_children if c.type != "comment"]
+        if (plist is None or not re.fullmatch(r"[A-Za-z_]\w*", name) or name in self.macros
+                or name in self.function_macros or len(stmts) != 1 or stmts[0].type != "return_statement"
+                or not stmts[0].named_children):
+            return
+        params: list[tuple[str, str]] = []
+        for p in plist.named_children:
+            pdecl, ptype = p.child_by_field_name("declarator"), p.child_by_field_name("type")
+            if p.type != "parameter_declaration" or pdecl is None or pdecl.type != "identifier" or ptype is None:
+                return  # pointers, arrays, `void`, variadic: not an expression helper
+            params.append((node_text(pdecl), " ".join(node_text(c) for c in p.children if c.type in ("type_qualifier",))
+                           + " " + node_text(ptype)))
+        expr = node_text(stmts[0].named_children[0])
+        for pname, spelled in params:
+            expr = re.sub(rf"(?<![\w.>])\b{re.escape(pname)}\b", f"(({spelled.strip()})({pname}))", expr)
+        self.function_macros[name] = f"#define {name}({', '.join(p for p, _ in params)}) (({node_text(rtype)})({expr}))"
 
     def _forget_macro(self, name: str) -> None:
         if any(d.kind == "macro" and d.names == (name,) for d in self.decls):

@@ -14,6 +14,37 @@ FAMILIES = ("scan", "histogram", "search", "compress", "last_value", "argminmax"
             "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
+# What the vector loop of each family does, for the comment line at the top of a rewrite ({vf}: lanes per step).
+SUMMARY = {
+    "scan": "running sums across the {vf} lanes of each step, carried from one step to the next",
+    "search": "tests {vf} elements per step and stops at the first step with a match",
+    "compress": "packs the selected elements of each {vf}-element step next to each other",
+    "argminmax": "keeps each lane's best value and its index; the lanes are compared after the loop",
+    "byte_avg": "rounding averages of {vf} elements per step",
+    "saturate": "saturating add/subtract of {vf} elements per step (the clamp is part of the instruction)",
+    "sad": "absolute byte differences summed by psadbw, {vf} per step",
+    "madd": "16-bit products added in pairs (pmaddwd) into 32-bit sums, {vf} per step",
+    "count": "counts matches in byte counters, folded into 64-bit sums before they could wrap",
+    "dot_product": "multiplies and adds {vf} pairs per step into vector accumulators, added up after the loop",
+    "reduction": "folds {vf} elements per step into vector accumulators, combined after the loop",
+    "peel": "{vf} elements per step, the value carried from the previous iteration taken from the previous step",
+    "split": "{vf} elements per step, in two halves around the element the loop reads at a fixed index",
+    "gather": "{vf} elements per step, the indexed ones loaded with a gather",
+    "strided": "{vf} elements per step, the strided ones loaded as blocks and shuffled apart",
+    "select": "{vf} elements per step, both sides of the condition computed and blended",
+    "divide": "{vf} elements per step, divided without an integer divide instruction",
+    "convert": "converts {vf} elements per step",
+    "induction": "{vf} elements per step, the counters advanced by {vf} steps at a time",
+    "reverse": "{vf} elements per step, walking backwards with the lanes reversed",
+    "elementwise": "computes {vf} elements per step",
+}
+
+
+def summary(rule: str, vf: int) -> str:
+    """One line saying what the vector loop of `rule` does (the scalar loop after it runs the rest)."""
+    return SUMMARY.get(rule, SUMMARY["elementwise"]).format(vf=vf) + "; the scalar loop after it runs the rest"
+
+
 def rule_name(features: frozenset[str], loop: LoopIR) -> str:
     found = set(features)
     if "reduction" in found and _is_dot(loop):
