@@ -1,9 +1,8 @@
 """int32 division and remainder by a value that changes in the loop (or is only known at run time) go
 through double: convert, one `div_pd`, truncate. The exactness argument (rules/divide.py
 `lower_division_through_double`) is checked on the numbers that would break it, and the generated code
-against the user's loop in C on data without C's undefined cases. (The sandbox cannot verify these
-rewrites yet: its integer data includes zero divisors, so the user's own loop fails under UBSan and the
-result is "cannot verify".)"""
+against the user's loop in C on data without C's undefined cases (the sandbox's verification of them is
+in tests/sandbox/test_sandbox_divisors.py)."""
 
 from __future__ import annotations
 

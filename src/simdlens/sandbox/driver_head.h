@@ -58,6 +58,7 @@ typedef struct {
     int esz;
     int indexes; /* an index array: the parameter its values subscript (gather/scatter), else -1 */
     int spread;  /* an integer scalar in subscripts (a dependence distance...): odd seeds give it 8..127 */
+    int divisor; /* an integer divisor (`a[i] / b[i]`): never 0 or -1, which C leaves undefined (x / 0, INT_MIN / -1) */
 } sl_param;
 
 typedef struct {

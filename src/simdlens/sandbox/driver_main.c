@@ -62,7 +62,8 @@ static void sl_scalars(sl_case_state *st, long size, sl_rng *r, int mode, long s
                 st->dv[j] = v;
                 st->iv[j] = (long long)v;
             } else {
-                st->iv[j] = p->kind == SL_BOOL ? (long long)(sl_next(r) & 1) : (long long)(sl_next(r) % 8);
+                st->iv[j] = p->kind == SL_BOOL ? (long long)(sl_next(r) & 1)
+                          : p->divisor ? 1 + (long long)(sl_next(r) % 7) : (long long)(sl_next(r) % 8);
                 st->dv[j] = (double)st->iv[j];
             }
         }
@@ -146,6 +147,15 @@ static void sl_allocate(sl_case_state *st, sl_rng *r, int mode, int aligned, int
                 memcpy(dst, &v, (size_t)sl_params[j].esz); /* little endian: the low bytes */
             } else {
                 sl_store(dst, sl_params[j].kind, sl_params[j].esz, r, mode);
+                if (sl_params[j].divisor && !sl_is_float(sl_params[j].kind)) {
+                    uint64_t v = 0, ones = 0;
+                    memcpy(&v, dst, (size_t)sl_params[j].esz);
+                    memset(&ones, 0xff, (size_t)sl_params[j].esz);
+                    if (v == 0 || v == ones) {  /* 0 or -1: the user's own loop would be undefined */
+                        v = 2;
+                        memcpy(dst, &v, (size_t)sl_params[j].esz);
+                    }
+                }
             }
         }
     }

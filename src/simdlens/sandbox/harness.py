@@ -127,6 +127,14 @@ def spread_params(kernel: Kernel) -> frozenset[str]:
     )
 
 
+def divisor_params(kernel: Kernel) -> frozenset[str]:
+    """Integer parameters the loop divides by (`a[i] / b[i]`, `x % d`, through casts): their test values
+    avoid 0 and -1, where C's division is undefined in the user's own loop (x / 0, INT_MIN / -1)."""
+    divided = set(re.findall(r"(?<![/*])[/%](?![/*])=?\s*(?:\(\s*[\w\s]+\)\s*)*\(*\s*([A-Za-z_]\w*)", kernel.source))
+    return frozenset(p.name for p in kernel.params
+                     if p.name in divided and p.elem is not None and not p.elem.is_float)
+
+
 def return_type(kernel: Kernel, *, spelled: bool = True) -> str:
     """The kernel's return type as written in its signature, without storage words (`spelled=False`:
     simdlens's canonical spelling, for the driver, which does not see the user's file)."""
@@ -293,7 +301,7 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     scalars = [(i, p) for i, p in enumerate(kernel.params) if p.role not in ARRAY_ROLES]
     out = [_runtime("driver_head.h"), "/* ---- the kernel's preamble ---- */", kernel.preamble.rstrip(), "",
            "/* ---- generated for this kernel ---- */"]
-    spread = spread_params(kernel)
+    spread, divisors = spread_params(kernel), divisor_params(kernel)
     rows = []
     for p in kernel.params:
         sized = p.name == kernel.size_param or p.name in kernel.also_size
@@ -301,9 +309,10 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
         size = f"(int)sizeof({p.elem.c})" if p.elem is not None and p.role in ARRAY_ROLES else "0"
         target = footprint.get(p.name)
         indexes = position.get(target.indexes, -1) if target is not None and target.indexes else -1
-        rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}, {indexes}, {int(p.name in spread)}}},')
+        rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}, {indexes}, {int(p.name in spread)}, '
+                    f'{int(p.name in divisors)}}},')
     out += [f"#define SL_NPARAMS {len(kernel.params)}",
-            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1, 0}', "};"]
+            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1, 0, 0}', "};"]
     pairs = array_pairs(kernel)
     out += [f"#define SL_NPAIRS {len(pairs)}", "static const int sl_pairs[SL_NPAIRS + 1][2] = {"
             + "".join(f"{{{a}, {b}}}, " for a, b in pairs) + "{0, 0}};"]
