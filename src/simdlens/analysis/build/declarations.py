@@ -100,7 +100,7 @@ def kinds_of(lang: tree_sitter.Language) -> Kinds:
 
 
 def decls_of(node: tree_sitter.Node, kinds: Kinds, *, is_param: bool = False, is_global: bool = False,
-              scope: tuple[int, int] = (0, 1 << 62)) -> list[Decl]:
+             scope: tuple[int, int] = (0, 1 << 62)) -> list[Decl]:
     """The variables a `declaration` / `parameter_declaration` / `field_declaration` declares."""
     text = node_text(node).strip()
     # The same declaration text parses the same way: files repeat `float *restrict dst`, `int n`, ...
@@ -280,7 +280,7 @@ class FunctionScope:
                     best = d
                 continue
             if d.start <= at and d.scope[0] <= at and end <= d.scope[1] and (best is None or best.is_param
-                                                                               or d.start >= best.start):
+                                                                             or d.start >= best.start):
                 best = d
         return best
 
