@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -132,8 +133,11 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
         analyses.append(a)
         if time.perf_counter() > pause:
             # The compiled analysis never lets go of the GIL by itself: without this, the server's event
-            # loop (another thread) would answer nothing until the whole file is analysed.
-            time.sleep(0)
+            # loop (another thread) would answer nothing until the whole file is analysed. Alone in its
+            # process (scan, benchmarks) there is no one to hand it to, and on a busy machine each pause
+            # gives the core away to other processes for a whole time slice.
+            if threading.active_count() > 1:
+                time.sleep(0)
             pause = time.perf_counter() + GIL_SLICE_S
     _column_sweeps(analyses, tree, source)
     # outer loops whose inner loop carries a recurrence along its own counter

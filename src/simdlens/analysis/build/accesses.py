@@ -66,7 +66,7 @@ class Aff:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Aff) and (self.coeff, self.offset, self.sym) == (other.coeff, other.offset,
-                                                                                   other.sym)
+                                                                                  other.sym)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -107,15 +107,15 @@ def note_array(lb: LoopBuilder, root: str, d: Decl | None, elem: CType, *, is_gl
     container = d.container
     # an array parameter is a pointer (`const float b[3]` is `const float *b`)
     pointer = (d.pointer > 0 and not d.extents and not container) or (d.is_param and bool(d.extents)
-                                                                        and not d.reference)
+                                                                      and not d.reference)
     pointer = pointer or container == "span"  # a view: two spans may show the same elements
     extent = d.extents[0] if d.extents else ""
     if container == "array":
         m = re.search(r",\s*([^>]+)>", d.type)
         extent = m.group(1).strip() if m else ""
     lb.arrays[root] = Array(root, elem, pointer=pointer, restrict=d.restrict, const=d.const,
-                              is_global=d.is_global, is_param=d.is_param, volatile=d.volatile, extent=extent,
-                              decl=d.text)
+                            is_global=d.is_global, is_param=d.is_param, volatile=d.volatile, extent=extent,
+                            decl=d.text)
 
 
 def elem_of(lb: LoopBuilder, d: Decl, node: tree_sitter.Node, depth: int) -> CType:
@@ -125,10 +125,10 @@ def elem_of(lb: LoopBuilder, d: Decl, node: tree_sitter.Node, depth: int) -> CTy
         ct = ctype_of(cx, lb.ctx)
         if ct is None:
             raise Unsupported("complex", f"{d.name} holds '{cx}': only float and double complex numbers are "
-                               "rewritten", node)
+                              "rewritten", node)
         if d.pointer + len(d.extents) != depth:
             raise Unsupported("unsupported", f"{d.name} is indexed {depth} time(s) but has "
-                               f"{d.pointer + len(d.extents)} level(s)", node)
+                              f"{d.pointer + len(d.extents)} level(s)", node)
         return ct
     if d.container:
         m = re.match(r"^(?:std::)?\w+\s*<\s*([^,>]+)", d.type)
@@ -136,14 +136,14 @@ def elem_of(lb: LoopBuilder, d: Decl, node: tree_sitter.Node, depth: int) -> CTy
     else:
         if d.pointer + len(d.extents) != depth:
             raise Unsupported("pointer_value" if d.pointer + len(d.extents) > depth else "unsupported",
-                               f"{d.name} is indexed {depth} time(s) but has {d.pointer + len(d.extents)} "
-                               "level(s)", node)
+                              f"{d.name} is indexed {depth} time(s) but has {d.pointer + len(d.extents)} "
+                              "level(s)", node)
         spelled = d.type
     if d.func_ptr:
         raise Unsupported("function_pointer", f"{d.name} holds function pointers", node)
     if d.volatile:
         raise Unsupported("volatile", f"{d.name} points to volatile data: every access must happen as written",
-                           node)
+                          node)
     if d.atomic or "atomic" in spelled:
         raise Unsupported("atomic", f"{d.name} holds atomic data", node)
     ct = ctype_of(spelled, lb.ctx)
@@ -328,7 +328,7 @@ def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n
     if d.pointer or len(d.extents) != 2:
         index = expressions.expr(lb, index_node(row_sub))
         raise Unsupported("indirect_rows", f"{node_text(n)}: every iteration loads a different row pointer "
-                           f"({type(index).__name__})", n)
+                          f"({type(index).__name__})", n)
     cols = lb.int_text(d.extents[1])
     ra, ca = affine(lb, index_node(row_sub)), affine(lb, col)
     if cols is None or ra is None or ca is None:
@@ -342,8 +342,8 @@ def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n
 def sum_terms(lb: LoopBuilder, n: tree_sitter.Node, sign: int) -> list[tuple[int, tree_sitter.Node]]:
     n = unwrap(n) or n
     if n.type == "binary_expression" and op_of(n) in ("+", "-"):
-        return sum_terms(lb, field_of(n, "left"), sign) + sum_terms(lb,
-            field_of(n, "right"), sign if op_of(n) == "+" else -sign)
+        return sum_terms(lb, field_of(n, "left"), sign) + sum_terms(
+            lb, field_of(n, "right"), sign if op_of(n) == "+" else -sign)
     return [(sign, n)]
 
 

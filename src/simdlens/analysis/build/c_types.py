@@ -135,7 +135,7 @@ def _ctype_of(spelling: str, ctx: Any) -> CType | None:
     if is_complex:
         return cx
     s = " ".join(w for w in spelling.replace("std::", "").split() if w not in ("const", "volatile", "static",
-                                                                                "register", "struct"))
+                                                                               "register", "struct"))
     name = _BUILTIN.get(s)
     if name is not None:
         return CType(name, spelling.strip())

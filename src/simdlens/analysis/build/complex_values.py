@@ -52,7 +52,7 @@ def complex_value(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr |
         return Load(real), Load(imag), acc.elem
     if t == "binary_expression" and op_of(n) in ("+", "-", "*", "/"):
         return complex_arith(op_of(n), complex_value(lb, field_of(n, "left")),
-                                   complex_value(lb, field_of(n, "right")), n)
+                             complex_value(lb, field_of(n, "right")), n)
     if t == "unary_expression" and op_of(n) in ("-", "+"):
         re_, im, ct = complex_value(lb, field_of(n, "argument"))
         if ct is None:
@@ -72,20 +72,20 @@ def complex_value(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr |
 
 
 def complex_arith(op: str, a: tuple[Expr, Expr | None, CType | None],
-                   b: tuple[Expr, Expr | None, CType | None], n: tree_sitter.Node) -> tuple[Expr, Expr | None, CType | None]:
+                  b: tuple[Expr, Expr | None, CType | None], n: tree_sitter.Node) -> tuple[Expr, Expr | None, CType | None]:
     if a[2] is None and b[2] is None:
         return expressions.arith(op, a[0], b[0], n), None, None
     ct = a[2] or b[2]
     assert ct is not None
     if op == "/":
         raise Unsupported("complex", f"complex division of '{ct.spelling}' (C's Annex G scaling and inf/NaN "
-                           "rules) is not rewritten", n)
+                          "rules) is not rewritten", n)
     if op == "*":
         if a[2] is not None and b[2] is not None:
             raise Unsupported("complex", f"complex multiply of '{ct.spelling}' is not rewritten: a*b "
-                               "recomputes inf/NaN results (C Annex G; gcc's __mulsc3/__muldc3, also behind "
-                               "std::complex) unless -fcx-limited-range or -ffast-math, and gcc fuses its products "
-                               "under -mfma despite -ffp-contract=off, so no lane-wise multiply matches it exactly", n)
+                              "recomputes inf/NaN results (C Annex G; gcc's __mulsc3/__muldc3, also behind "
+                              "std::complex) unless -fcx-limited-range or -ffast-math, and gcc fuses its products "
+                              "under -mfma despite -ffp-contract=off, so no lane-wise multiply matches it exactly", n)
         z, r = (a, b) if a[2] is not None else (b, a)
         assert z[1] is not None
         return expressions.arith("*", z[0], r[0], n), expressions.arith("*", z[1], r[0], n), ct
@@ -118,10 +118,10 @@ def complex_part_call(lb: LoopBuilder, fname: str, arg: tree_sitter.Node, n: tre
     """crealf / cimagf / std::real / std::imag of a complex value; cabsf and friends are refused."""
     if fname in CONJ_CALLS:
         raise Unsupported("complex", f"uses the complex value {node_text(n)} where a real one is needed: "
-                           f"{COMPLEX_SUPPORTED}", n)
+                          f"{COMPLEX_SUPPORTED}", n)
     if fname in ABS_CALLS:
         raise Unsupported("complex", f"{fname} of a complex value is not rewritten: it is hypot (scaled against "
-                           "overflow, correctly rounded), which sqrt(re*re + im*im) does not match exactly", n)
+                          "overflow, correctly rounded), which sqrt(re*re + im*im) does not match exactly", n)
     re_, im, ct = complex_value(lb, arg)
     if ct is None:
         raise Unsupported("call", f"calls {fname} on a real value", n)

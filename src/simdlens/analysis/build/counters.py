@@ -105,12 +105,12 @@ def trip_count(lb: LoopBuilder, lower: str, upper: str, cmp: str, step: int, t: 
         ub = lb.int_text(upper)
         if ub is None or not lo_t <= ub <= hi_t or (cmp == "<=" and ub == hi_t) or (cmp == ">=" and ub == lo_t):
             raise Unsupported("not_counted", f"the counter is {t.spelling or t.name} ({t.bits} bits): a bound "
-                               "outside its range makes it wrap and the loop never end", cnode)
+                              "outside its range makes it wrap and the loop never end", cnode)
     if step < 0 and cmp == ">=" and not t.signed:
         uv = lb.int_text(upper)
         if uv == 0:
             raise Unsupported("unsigned_wrap", f"{lb.iv or 'the counter'} is unsigned, so '>= 0' is always "
-                               "true: it wraps around at 0 and the loop never ends", cnode)
+                              "true: it wraps around at 0 and the loop never ends", cnode)
     s = abs(step)
     lv, uv2 = lb.int_text(lower), lb.int_text(upper)
     if cmp == "!=":

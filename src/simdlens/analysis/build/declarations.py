@@ -100,7 +100,7 @@ def kinds_of(lang: tree_sitter.Language) -> Kinds:
 
 
 def decls_of(node: tree_sitter.Node, kinds: Kinds, *, is_param: bool = False, is_global: bool = False,
-              scope: tuple[int, int] = (0, 1 << 62)) -> list[Decl]:
+             scope: tuple[int, int] = (0, 1 << 62)) -> list[Decl]:
     """The variables a `declaration` / `parameter_declaration` / `field_declaration` declares."""
     text = node_text(node).strip()
     # The same declaration text parses the same way: files repeat `float *restrict dst`, `int n`, ...
@@ -256,12 +256,16 @@ class FunctionScope:
                 return  # the loop is the function's first statement: nothing is declared before it
         cursor = tree_sitter.QueryCursor(_decl_query(self._language))
         cursor.set_byte_range(lo, upto)
-        for c in cursor.captures(self._body).get("d", []):
-            if not lo <= c.start_byte < upto:
-                continue  # an enclosing declaration parsed already, or one starting after `upto`
-            parent = c.parent
-            scope = (parent.start_byte, parent.end_byte) if parent is not None else (0, 1 << 62)
-            for d in decls_of(c, self.kinds, scope=scope):
+        # The query hands over each declaration's parent (its scope): asking a node for its parent costs
+        # a walk down from the root, quadratic over the counters of a deep loop nest.
+        found: list[tuple[tree_sitter.Node, tree_sitter.Node]] = []
+        for _i, m in cursor.matches(self._body):
+            for c in m.get("d", []):
+                if lo <= c.start_byte < upto:  # else an enclosing one parsed already, or one after `upto`
+                    found.extend((c, parent) for parent in m.get("scope", []))
+        found.sort(key=lambda pair: pair[0].start_byte)
+        for c, parent in found:
+            for d in decls_of(c, self.kinds, scope=(parent.start_byte, parent.end_byte)):
                 self.by_name.setdefault(d.name, []).append(d)
 
     def lookup(self, name: str, at: int, end: int) -> Decl | None:
@@ -280,7 +284,7 @@ class FunctionScope:
                     best = d
                 continue
             if d.start <= at and d.scope[0] <= at and end <= d.scope[1] and (best is None or best.is_param
-                                                                               or d.start >= best.start):
+                                                                             or d.start >= best.start):
                 best = d
         return best
 
@@ -291,7 +295,7 @@ _DECL_QUERIES: dict[int, tree_sitter.Query] = {}
 def _decl_query(lang: tree_sitter.Language) -> tree_sitter.Query:
     q = _DECL_QUERIES.get(id(lang))
     if q is None:
-        q = tree_sitter.Query(lang, "(declaration) @d")
+        q = tree_sitter.Query(lang, "(_ (declaration) @d) @scope")
         _DECL_QUERIES[id(lang)] = q
     return q
 

@@ -76,7 +76,7 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
         ident = identifier(lb, n)
         if expr_type(ident).is_complex:
             raise Unsupported("complex", f"{node_text(n)} is a complex scalar ('{expr_type(ident).spelling}'): "
-                               "complex reductions and complex temporaries are not rewritten", n)
+                              "complex reductions and complex temporaries are not rewritten", n)
         return ident
     if t == "number_literal":
         c = literal(node_text(n))
@@ -97,7 +97,7 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
         acc = accesses.access(lb, n)
         if acc.elem.is_complex:
             raise Unsupported("complex", f"uses the complex value {node_text(n)} ('{acc.elem.spelling}') where "
-                               f"a real one is needed: {complex_values.COMPLEX_SUPPORTED}", n)
+                              f"a real one is needed: {complex_values.COMPLEX_SUPPORTED}", n)
         return Load(acc)
     if t == "binary_expression":
         op = op_of(n)
@@ -139,7 +139,7 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
         ct = ctype_of(spelled, lb.ctx)
         if ct is None:
             raise Unsupported("long_double" if "long double" in spelled else "unknown_type",
-                               f"unknown type '{spelled}' in a cast", n)
+                              f"unknown type '{spelled}' in a cast", n)
         return Cast(expr(lb, field_of(n, "value")), ct, implicit=False)
     if t == "call_expression":
         return call(lb, n)
@@ -151,7 +151,7 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
     if t in ("update_expression",):
         name = counters.updated_name(n)
         raise Unsupported("counter_modified" if name == lb.iv else "side_effect",
-                           f"'{node_text(n)}' inside an expression", n)
+                          f"'{node_text(n)}' inside an expression", n)
     if t == "assignment_expression":
         raise Unsupported("side_effect", f"assignment inside an expression ('{node_text(n)}')", n)
     if t == "comma_expression":
@@ -178,12 +178,12 @@ def type_in_parentheses(lb: LoopBuilder, n: tree_sitter.Node) -> Expr | None:
     op, right = op_of(n), field_of(n, "right")
     r = unwrap(right)
     if op == "&" or r is None or r.type in ("binary_expression", "conditional_expression",
-                                             "assignment_expression", "comma_expression"):
+                                            "assignment_expression", "comma_expression"):
         raise Unsupported("unsupported", f"'{node_text(n)[:40]}' is a cast to {name} of '{op}…', which the "
-                           "syntax tree reads as an operation: add parentheses around the operand", n)
+                          "syntax tree reads as an operation: add parentheses around the operand", n)
     if op == "*":  # `(q31)*a++ * *b++`: the cast of `*a++`
         return Cast(Load(accesses.deref(lb, r, right, Span(n.children[1].start_byte, right.end_byte,
-                                                      node_span(n.children[1]).start, node_span(right).end))),
+                                                           node_span(n.children[1]).start, node_span(right).end))),
                     ct, implicit=False)
     value = expr(lb, right)
     pt = promote(expr_type(value))
@@ -218,7 +218,7 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         ct = ctype_of(complex_spelling(d) or d.type, lb.ctx)
         if ct is None:
             raise Unsupported("long_double" if "long double" in d.type else "unknown_type",
-                               f"unknown type '{d.type}' of {name}", n)
+                              f"unknown type '{d.type}' of {name}", n)
         if name not in lb.scalars:
             lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
         var = lb.invariant_vars[name] = Var(name, ct)
@@ -386,7 +386,7 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         lb.reasons.append(Reason("math_call", f"{fn.name} {fn.note}", node_span(n)))
     if fn.name.startswith("fma"):
         lb.reasons.append(Reason("fma_call", f"{fn.name} must stay fused (one rounding): needs FMA "
-                                   "instructions", node_span(n)))
+                                 "instructions", node_span(n)))
     return Call(fn.name, conv, fn.result)
 
 

@@ -71,7 +71,7 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
                 return walks.pointer_for_header(lb, node, ds[0], values[0])
             if len(ds) != 1 or values[0] is None or ds[0].pointer or ds[0].extents:
                 raise Unsupported("unsupported_loop", "the loop header declares more than one counter or a "
-                                   "pointer", init)
+                                  "pointer", init)
             iv, declared, lower = ds[0].name, True, node_text(values[0])
             iv_type = ctype_of(ds[0].type, lb.ctx)
             if iv_type is None:
@@ -80,7 +80,7 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
             left = unwrap(init.child_by_field_name("left"))
             if left is None or left.type != "identifier":
                 raise Unsupported("unsupported_loop", "the loop header initialises something other than a counter",
-                                   init)
+                                  init)
             iv, lower = node_text(left), node_text(init.child_by_field_name("right"))
         else:
             raise Unsupported("unsupported_loop", "the loop header initialises several variables", init)
@@ -153,7 +153,7 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         # `for (; n >= 8; n -= 8) { ...; p += 8; }`: iterations are not the counter's values
         if len(conjuncts) > 1:
             raise Unsupported("pointer_walk", "pointers advance in a loop with several conditions that does "
-                               "not count from 0 by 1", node)
+                              "not count from 0 by 1", node)
         return walks.walk_counted_by(lb, iv, iv_type, step, trip, node, skip=None)
     for c in conjuncts:
         if c is counter_cmp:
@@ -211,7 +211,7 @@ def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         lb.scalars[name] = Scalar(name, var_t, ScalarRole.LOCAL)
         pre.append(Let(name, var_t, convert(Load(acc), var_t), node_span(decl)))
     lb.reasons.append(Reason("range_for", f"a range-based for over {node_text(rng)}: counted by a synthetic "
-                               "counter", lb.site.header))
+                             "counter", lb.site.header))
     return {"lower": "0", "upper": upper, "cmp": "<", "step": 1, "trip": f"(({upper}) > 0 ? ({upper}) : 0)",
             "declared": True, "exits": pre}
 
@@ -240,7 +240,7 @@ def while_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         walks.walk_setup(lb, body)
         if not lb.walkers:
             raise Unsupported("not_counted", f"while ({name}--) without pointers that advance: nothing to "
-                               "index by", node)
+                              "index by", node)
         lb.iv, lb.iv_type = WALK_IV, INT64
         lb.pointer_walk = True
         lb.count_var = name
@@ -262,7 +262,7 @@ def while_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     counter_cmp = next((c for c in conjuncts if name and counters.cmp_on(c, name) is not None), None)
     if not name or counter_cmp is None:
         raise Unsupported("not_counted", "the while loop is not counted (no counter compared with a bound and "
-                           "stepped at the end of the body)", cond)
+                          "stepped at the end of the body)", cond)
     step = counters.step_of(lb, upd, name)
     decl = lb.decl_of(name)
     t = ctype_of(decl.type, lb.ctx) if decl is not None and not decl.pointer and not decl.extents else None
@@ -280,7 +280,7 @@ def while_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         if lb.walkers:  # `while (blk > 0u) { *d++ = ...; blk--; }`: the CMSIS-DSP style
             if len(conjuncts) > 1:
                 raise Unsupported("pointer_walk", "pointers advance in a while loop with several conditions",
-                                   node)
+                                  node)
             return walks.walk_counted_by(lb, name, t, step, trip, node, skip=last)
     exits: list[Stmt] = []
     for c in conjuncts:
@@ -307,11 +307,11 @@ def do_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         on_counter = counters.cmp_on(cond, name) if cond is not None and name else None
         if on_counter is None:
             raise Unsupported("unsupported_loop", "do-while: only `do { …; i++; } while (i < n);` (a counter "
-                               "stepped at the end of the body or by `++i` in the test, and compared with a "
-                               "bound) is normalised", cond or node)
+                              "stepped at the end of the body or by `++i` in the test, and compared with a "
+                              "bound) is normalised", cond or node)
         if on_counter[0] == "!=":
             raise Unsupported("not_counted", f"do-while with '{name} != …': when {name} starts at the bound the "
-                               "loop does not stop there", cond)
+                              "loop does not stop there", cond)
         try:
             header = while_header(lb, node)
         except Unsupported as e:
@@ -323,8 +323,8 @@ def do_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     # around, and the test then holds again (an unsigned counter counting down from 0, a narrow one).
     if t.bits < 32 or (not t.signed and step < 0):
         raise Unsupported("not_counted", f"do-while with a{' narrow' if t.bits < 32 else 'n unsigned'} counter "
-                           f"{name} ({t.spelling or t.name}) counting {'down' if step < 0 else 'up'}: the first "
-                           "step can wrap it around before the test", cond)
+                          f"{name} ({t.spelling or t.name}) counting {'down' if step < 0 else 'up'}: the first "
+                          "step can wrap it around before the test", cond)
     trip = header["trip"]
     lower, cmp = header["lower"], header["cmp"]
     if not t.signed and step > 0 and cmp in ("<", "<="):
@@ -364,11 +364,11 @@ def prefix_step_test(cond: tree_sitter.Node) -> tuple[str, int, str, tree_sitter
 
 
 def do_prefix_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitter.Node, name: str, step: int, cmp: str,
-                      bound: tree_sitter.Node) -> dict[str, Any]:
+                     bound: tree_sitter.Node) -> dict[str, Any]:
     """`do { body } while (++i < n);`: the body runs at i, then i is stepped and tested."""
     if cmp == "!=":
         raise Unsupported("not_counted", f"do-while with '{name} != …': when {name} starts at the bound the "
-                           "loop does not stop there", cond)
+                          "loop does not stop there", cond)
     lb.body_node = node.child_by_field_name("body")
     decl = lb.decl_of(name)
     t = ctype_of(decl.type, lb.ctx) if decl is not None and not decl.pointer and not decl.extents else None

@@ -59,7 +59,7 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
             if site.role == LoopRole.OUTER_VECTORIZABLE and inner is not None:
                 # the inner loop runs a few constant times: unrolled, the outer loop is an ordinary candidate
                 b = LoopBuilder(site, node, found[1] if found is not None else enclosing_function(node), tree, source,
-                             ctx)
+                                ctx)
                 b.unroll = inner
                 ir, reasons = build_ir(b)
                 if ir is not None:
@@ -169,7 +169,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     for name in sorted(bound_names):
         if name in lb.written_names:
             lb.reasons.append(Reason("not_counted", f"the body changes {name}, which the loop bound uses: the "
-                                       "trip count is not known on entry", lb.site.header))
+                                     "trip count is not known on entry", lb.site.header))
     iv_live = uses.used_after(lb, lb.iv) if not header["declared"] else False
     for name, sc in list(lb.scalars.items()):
         if sc.role in _WRITTEN_ROLES and (name not in lb.locals or sc.decl):  # body-declared: never live
@@ -192,9 +192,9 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
             moved.append(Moved(lb.count_var, lb.count_move[0], lb.count_move[1], every=max(unrolled, 1)))
     if lb.pointer_walk:
         lb.reasons.append(Reason("pointer_walk", "walks pointers (" + ", ".join(sorted(lb.walkers))
-                                   + "): counted with a synthetic counter"
-                                   + (f"; the body is {unrolled} hand-unrolled copies of one iteration" if unrolled
-                                      else ""), lb.site.header))
+                                 + "): counted with a synthetic counter"
+                                 + (f"; the body is {unrolled} hand-unrolled copies of one iteration" if unrolled
+                                    else ""), lb.site.header))
     ir = LoopIR(
         iv=lb.iv, iv_type=lb.iv_type, lower=header["lower"], upper=header["upper"], cmp=header["cmp"],
         step=header["step"], trip_count=header["trip"], body=tuple(stmts),
@@ -227,7 +227,7 @@ def without_misread_casts(lb: LoopBuilder, body: tree_sitter.Node) -> tree_sitte
     def same(old: tree_sitter.Node) -> tree_sitter.Node | None:
         new = root.descendant_for_byte_range(old.start_byte, old.end_byte)
         while new is not None and (new.start_byte, new.end_byte, new.type) != (old.start_byte, old.end_byte,
-                                                                                 old.type):
+                                                                               old.type):
             new = new.parent if new.parent is not None and new.parent.end_byte <= old.end_byte else None
         return new
 

@@ -65,15 +65,15 @@ def outer_scalar(lb: LoopBuilder, name: str, node: tree_sitter.Node) -> CType:
     t = ctype_of(complex_spelling(d) or d.type, lb.ctx)
     if t is None:
         raise Unsupported("long_double" if "long double" in d.type else "unknown_type",
-                           f"unknown type '{d.type}' of {name}", node)
+                          f"unknown type '{d.type}' of {name}", node)
     if t.is_complex:
         raise Unsupported("complex", f"the loop updates the complex scalar {name} ('{t.spelling}'): complex "
-                           "reductions (sums, dot products) are not rewritten", node)
+                          "reductions (sums, dot products) are not rewritten", node)
     return t
 
 
 def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node | None, e: tree_sitter.Node,
-                   cond: bool) -> list[Stmt]:
+                  cond: bool) -> list[Stmt]:
     """An assignment to a scalar declared outside the loop: classify it."""
     t = outer_scalar(lb, name, e)
     lb.written_outer.add(name)
@@ -85,7 +85,7 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
     span = node_span(e)
     if name in lb.header_reads and name not in lb.locals and name != lb.count_var:
         raise Unsupported("recurrence", f"the loop's condition reads {name} before the body assigns it: "
-                           "each test sees the previous iteration's value", e)
+                          "each test sees the previous iteration's value", e)
     if op == "=" and right is not None and not cond and not [u for u in uses if u.pos < e.start_byte] \
             and not [u for u in inside if not u.write]:
         # assigned on every iteration before any read: a temporary of the iteration, wherever declared
@@ -123,7 +123,7 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
             red_op = "+"
             if value is None:
                 raise Unsupported("recurrence", f"{name} is updated from its own value in a way that is not a "
-                                   "reduction", e)
+                                  "reduction", e)
         elif self_refs:
             raise Unsupported("recurrence", f"{name} is updated from its own previous value: a recurrence", e)
         else:
@@ -140,14 +140,14 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         if reads_elsewhere:
             where = min(reads_elsewhere, key=lambda u: u.pos)
             raise Unsupported("recurrence", f"{name} accumulates across iterations and is also read in the loop "
-                               f"(line {lb.line_of(where.pos)}): a recurrence", e)
+                              f"(line {lb.line_of(where.pos)}): a recurrence", e)
         comp = usual(t, expr_type(value))
         if t.is_float and comp.name != t.name:
             raise Unsupported("reduction_type", f"{name} is {t.spelling or t.name} but each update is computed in "
-                               f"{comp.name} and rounded back: vectorizing would change the result", e)
+                              f"{comp.name} and rounded back: vectorizing would change the result", e)
         if not t.is_float and comp.is_float:
             raise Unsupported("reduction_type", f"{name} is an integer updated with floating-point values "
-                               "(converted back every iteration)", e)
+                              "(converted back every iteration)", e)
         prev = lb.scalars.get(name)
         if prev is not None and prev.role not in (ScalarRole.REDUCTION,):
             raise Unsupported("recurrence", f"{name} is updated in several ways", e)
@@ -178,7 +178,7 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         return [LastValue(name, value, t, span)]
     if cond:
         raise Unsupported("conditional_assign", f"{name} is assigned only on some iterations and keeps its old "
-                           "value otherwise: a conditional recurrence", e)
+                          "value otherwise: a conditional recurrence", e)
     if writes_elsewhere:
         raise Unsupported("recurrence", f"{name} is assigned several times in the body", e)
     if not [u for u in reads_elsewhere if u.pos < e.start_byte]:
@@ -186,7 +186,7 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         return [Let(name, t, value, span)]
     if [u for u in reads_elsewhere if u.pos >= e.end_byte]:
         raise Unsupported("unsupported_scalar", f"{name} is read both before its assignment (last iteration's "
-                           "value) and after it (this iteration's value)", e)
+                          "value) and after it (this iteration's value)", e)
     lb.scalars[name] = Scalar(name, t, ScalarRole.CARRIED, decl=decl_text)
     return [Carry(name, value, t, span)]
 
@@ -328,7 +328,7 @@ def minmax_reduce(lb: LoopBuilder, name: str, t: CType, vnode: tree_sitter.Node,
 
 
 def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
-               span: Span, cond: bool) -> list[Stmt] | None:
+              span: Span, cond: bool) -> list[Stmt] | None:
     c = unwrap(cnode)
     if else_nodes or c is None or c.type != "binary_expression" or op_of(c) not in ("<", "<=", ">", ">=") or cond:
         return None
@@ -358,7 +358,7 @@ def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
     stmt_start, stmt_end = span.start_byte, span.end_byte
     if any(not (stmt_start <= u.pos < stmt_end) for u in uses):
         raise Unsupported("recurrence", f"{name} is a running min/max that is also read elsewhere in the loop",
-                           c)
+                          c)
     if lb.mentions(vnode, name):
         return None
     value = expressions.expr(lb, vnode)
@@ -382,7 +382,7 @@ def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
 
 
 def if_select(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
-               span: Span, cond: bool) -> list[Stmt] | None:
+              span: Span, cond: bool) -> list[Stmt] | None:
     """`if (c) t = a; else t = b;` with `t` declared outside the loop and read only after it: assigned
     on every iteration before any read, `t` is a private temporary, `t = c ? a : b`."""
     if cond or len(then) != 1 or len(else_nodes) != 1:
@@ -409,7 +409,7 @@ def if_select(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
 
 
 def if_pack(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
-             span: Span, cond: bool) -> list[Stmt] | None:
+            span: Span, cond: bool) -> list[Stmt] | None:
     """if (c) b[j++] = x;  /  if (c) { b[j] = x; j++; }"""
     if else_nodes or cond or not then or len(then) > 2:
         return None
@@ -505,8 +505,8 @@ def minmax_ir(name: str, t: CType, value: Expr, span: Span) -> Reduce | None:
     elif is_me(then) and _shape(other) == vs:
         if t.is_float:
             raise Unsupported("minmax_nan_order", f"{name} takes a NaN element and drops it again at the next "
-                               "element, so the result depends on where NaNs sit: a vector reduction, which reorders, "
-                               "cannot reproduce that (fmaxf/fminf or swapping the operands would be order-free)", None)
+                              "element, so the result depends on where NaNs sit: a vector reduction, which reorders, "
+                              "cannot reproduce that (fmaxf/fminf or swapping the operands would be order-free)", None)
         cmp = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}[op]
     else:
         return None

@@ -74,7 +74,7 @@ def block_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -
             return out
         if t in ("break_statement", "return_statement") and not cond:
             lb.reasons.append(Reason("unconditional_exit", "leaves the loop unconditionally: it runs once",
-                                       node_span(n)))
+                                     node_span(n)))
             break
         try:  # `lb.safe`, without a closure per statement
             got = statement(lb, n, cond)
@@ -125,7 +125,7 @@ def statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
         if live is not None:
             return block(lb, live, cond)
         raise Unsupported("unsupported", f"'{node_text(n).splitlines()[0].strip()[:40]}' inside the loop: which "
-                           "branch is compiled depends on the build", n)
+                          "branch is compiled depends on the build", n)
     raise Unsupported("unsupported", f"unsupported statement '{node_text(n).strip()[:40]}'", n)
 
 
@@ -184,11 +184,11 @@ def declaration(lb: LoopBuilder, n: tree_sitter.Node) -> list[Stmt]:
         t = ctype_of(d.type, lb.ctx)
         if t is None:
             raise Unsupported("unknown_type" if "long double" not in d.type else "long_double",
-                               f"unknown type '{d.type}' of {d.name}", n)
+                              f"unknown type '{d.type}' of {d.name}", n)
         # the IR names a local by its name only: an inner `int t` hiding the body's `t` would merge them
         if any(d.name in outer for outer in lb.scopes[:-1]):
             raise Unsupported("shadowing", f"declares {d.name} again inside the loop body, hiding the outer "
-                               f"{d.name}: rename one of them", n)
+                              f"{d.name}: rename one of them", n)
         if lb.scopes:
             lb.scopes[-1].add(d.name)
         lb.locals[d.name] = t
@@ -265,7 +265,7 @@ def assign(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> list[Stmt]:
 
 
 def assign_value(lb: LoopBuilder, left: tree_sitter.Node, op: str, right: tree_sitter.Node, e: tree_sitter.Node,
-                  cond: bool) -> list[Stmt]:
+                 cond: bool) -> list[Stmt]:
     if left.type == "identifier" and lb.range_ref is not None and node_text(left) == lb.range_ref[0]:
         acc = lb.range_ref[1]
         value = expressions.expr(lb, right)

@@ -40,13 +40,13 @@ CMP = {"<", "<=", ">", ">=", "==", "!="}
 FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 REDUCE_OPS = {"+": ReduceOp.ADD, "-": ReduceOp.SUB, "*": ReduceOp.MUL, "&": ReduceOp.AND, "|": ReduceOp.OR,
-               "^": ReduceOp.XOR}
+              "^": ReduceOp.XOR}
 
 
 CONTROL = {"goto_statement": ("goto", "uses goto"), "switch_statement": ("switch", "contains a switch"),
-            "gnu_asm_expression": ("asm", "contains inline assembly"), "asm_statement": ("asm", "contains inline assembly"),
-            "labeled_statement": ("goto", "contains a label (goto target)"),
-            "try_statement": ("exception", "contains try/catch"), "throw_statement": ("exception", "throws")}
+           "gnu_asm_expression": ("asm", "contains inline assembly"), "asm_statement": ("asm", "contains inline assembly"),
+           "labeled_statement": ("goto", "contains a label (goto target)"),
+           "try_statement": ("exception", "contains try/catch"), "throw_statement": ("exception", "throws")}
 
 
 def _wrapper_kind_ids() -> frozenset[int]:
@@ -66,7 +66,7 @@ WRAPPER_KIND_IDS = _wrapper_kind_ids()
 
 def unwrap(node: tree_sitter.Node | None) -> tree_sitter.Node | None:
     while node is not None and node.kind_id in WRAPPER_KIND_IDS and node.type in ("parenthesized_expression",
-                                                                                    "condition_clause"):
+                                                                                  "condition_clause"):
         inner = [c for c in node.named_children if c.type != "comment"]
         if len(inner) != 1:
             return node

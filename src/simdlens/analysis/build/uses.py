@@ -44,21 +44,6 @@ def scan_uses(lb: LoopBuilder, body: tree_sitter.Node) -> None:
     written_names = lb.written_names
     written: dict[int, bool] = {}  # start byte of a written identifier -> whether it is also read
 
-    def use(n: tree_sitter.Node, cond: bool) -> None:
-        start = n.start_byte
-        name = src[start:n.end_byte].decode("utf-8", "replace")
-        lst = uses.get(name)
-        if lst is None:
-            lst = uses[name] = []
-        also_read = written.get(start)
-        if also_read is None:
-            lst.append(Use(start, False, cond))
-        else:
-            written_names.add(name)
-            lst.append(Use(start, True, cond))
-            if also_read:
-                lst.append(Use(start, False, cond))  # x++ and x += e also read x
-
     stack: list[tuple[tree_sitter.Node, bool]] = [(body, False)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -66,7 +51,7 @@ def scan_uses(lb: LoopBuilder, body: tree_sitter.Node) -> None:
         kind = n.kind_id
         kids = None
         if kind == identifier:
-            use(n, cond)
+            _record(uses, written, written_names, src, n, cond)
             continue
         if kind == assignment:
             left = n.child_by_field_name("left")
@@ -100,9 +85,28 @@ def scan_uses(lb: LoopBuilder, body: tree_sitter.Node) -> None:
         # leaves (tokens, literals, type and field names) hold nothing and are not visited.
         for c in kids if kids is not None else n.children:
             if c.kind_id == identifier:
-                use(c, cond)
+                _record(uses, written, written_names, src, c, cond)
             elif c.child_count:
                 push((c, cond))
+
+
+# A module-level function, not a closure: compiled, a call to it is a plain C call.
+def _record(uses: dict[str, list[Use]], written: dict[int, bool], written_names: set[str], src: bytes,
+            n: tree_sitter.Node, cond: bool) -> None:
+    """One mention of the identifier `n`: a read, or a write (and a read for `x++`, `x += e`)."""
+    start = n.start_byte
+    name = src[start:n.end_byte].decode("utf-8", "replace")
+    lst = uses.get(name)
+    if lst is None:
+        lst = uses[name] = []
+    also_read = written.get(start)
+    if also_read is None:
+        lst.append(Use(start, False, cond))
+    else:
+        written_names.add(name)
+        lst.append(Use(start, True, cond))
+        if also_read:
+            lst.append(Use(start, False, cond))  # x++ and x += e also read x
 
 
 def used_after(lb: LoopBuilder, name: str) -> bool:

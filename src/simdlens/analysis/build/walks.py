@@ -50,7 +50,7 @@ def walk_trip(lb: LoopBuilder, count: tree_sitter.Node, cond: tree_sitter.Node, 
 
 
 def end_pointer_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitter.Node,
-                        body: tree_sitter.Node | None) -> dict[str, Any] | None:
+                       body: tree_sitter.Node | None) -> dict[str, Any] | None:
     """`const T *end = p + n; while (p < end) { ... *p++ ... }` (or `p != end`): a pointer walk of
     ceil(n / step) iterations. None when the condition is not a pointer compared with such an end."""
     if cond.type != "binary_expression" or op_of(cond) not in ("<", "!=", ">"):
@@ -65,21 +65,21 @@ def end_pointer_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitte
     span = end_value(lb, ed, p)
     if span is None:
         raise Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {end} is not declared "
-                           f"as `{end} = {p} + count` in this function", cond)
+                          f"as `{end} = {p} + count` in this function", cond)
     value, count = span
     between = lb.source[value.end_byte:node.start_byte].decode("utf-8", "replace")
     for name in {p, end, *IDENTIFIER.findall(node_text(count))}:
         if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
                      + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
             raise Unsupported("not_counted", f"{name} changes between the declaration of {end} and the loop",
-                               cond)
+                              cond)
     walk_setup(lb, body)
     step = lb.walkers.get(p, 0)
     if step <= 0:
         raise Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {p} does not move "
-                           "forward once per iteration", cond)
+                          "forward once per iteration", cond)
     if end in lb.walkers or re.search(r"(?<![\w.>])" + re.escape(end) + r"\s*(?:\+\+|--|[-+]?=(?!=))|"
-                                        r"(?:\+\+|--)\s*" + re.escape(end) + r"\b", node_text(body)):
+                                      r"(?:\+\+|--)\s*" + re.escape(end) + r"\b", node_text(body)):
         raise Unsupported("not_counted", f"the body changes the end pointer {end}", cond)
     trip = walk_trip(lb, count, cond, step)
     lb.iv, lb.iv_type = WALK_IV, INT64
@@ -97,7 +97,7 @@ def pointer_for_header(lb: LoopBuilder, node: tree_sitter.Node, d: Decl, value: 
     cond = unwrap(node.child_by_field_name("condition"))
     bd = lb.decl_of(node_text(base_node)) if base_node is not None and base_node.type == "identifier" else None
     refuse = Unsupported("unsupported_loop", f"the loop header declares the pointer {p}: only `{p} = a; "
-                          f"{p} < a + n` (or an end pointer declared as a + n) is understood", node)
+                         f"{p} < a + n` (or an end pointer declared as a + n) is understood", node)
     if bd is None or base_node is None or cond is None or cond.type != "binary_expression" \
             or op_of(cond) not in ("<", "!=", ">") or not bd.pointer or bd.extents:
         raise refuse
@@ -124,7 +124,7 @@ def pointer_for_header(lb: LoopBuilder, node: tree_sitter.Node, d: Decl, value: 
                 if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
                              + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
                     raise Unsupported("not_counted", f"{name} changes between the declaration of "
-                                       f"{node_text(bound)} and the loop", cond)
+                                      f"{node_text(bound)} and the loop", cond)
             const = "const " if ed.const else ""
             end_decl = f"{const}{ed.type} {'*' * ed.pointer}{node_text(bound)} = {base} + ({squash(node_text(count))});"
     if count is None:
@@ -177,15 +177,15 @@ def end_value(lb: LoopBuilder, d: Decl, p: str) -> tuple[tree_sitter.Node, tree_
 
 
 def walk_counted_by(lb: LoopBuilder, name: str, t: CType, step: int, trip: str, node: tree_sitter.Node,
-                     skip: tree_sitter.Node | None) -> dict[str, Any]:
+                    skip: tree_sitter.Node | None) -> dict[str, Any]:
     """Pointers walk in a loop whose counter `name` does not count iterations from 0 by 1: count them
     with the synthetic counter instead, and `name` becomes a count the loop moves by `step`."""
     mention = re.compile(r"(?<![\w.>])" + re.escape(name) + r"\b")
     for c in stmts_of(lb.body_node):
         if (skip is None or c.id != skip.id) and mention.search(node_text(c)):
             raise Unsupported("pointer_walk", f"pointers advance in a loop whose counter {name} does not count "
-                               f"from 0 by 1 and is read in the body: index the pointers by {name} instead",
-                               c)
+                              f"from 0 by 1 and is read in the body: index the pointers by {name} instead",
+                              c)
     decl = lb.decl_of(name)
     lb.iv, lb.iv_type = WALK_IV, INT64
     lb.pointer_walk = True

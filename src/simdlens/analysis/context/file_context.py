@@ -173,7 +173,7 @@ class FileContext:
         plain = earlier._plain
         mine = self._plain if self._plain is not None else self
         if any(getattr(plain, f) != getattr(mine, f) for f in ("macros", "function_macros", "typedefs", "structs",
-                                                              "enums", "enum_constants", "globals", "defines")):
+                                                               "enums", "enum_constants", "globals", "defines")):
             return self
         ctx = self.with_facts(facts)  # declarations are then matched by function, macro uses by their text
         return replace(ctx, _facts_problem="an earlier version's (this version's are being computed)")

@@ -157,7 +157,7 @@ class DeclarationReader:
     def _pp_context(self) -> file_context.FileContext:
         macros = ChainMap(self.macros, self.predefined)  # a view, not a copy: headers have many #ifs
         return file_context.FileContext("", self.language, macros=macros, function_macros=self.function_macros,
-                           typedefs=self.typedefs, enums=self.enums)
+                                        typedefs=self.typedefs, enums=self.enums)
 
     def visit_file(self, root: tree_sitter.Node, source: bytes, path: str, here: Path, depth: int, top: bool) -> None:
         self._visit_children(root, path, here, depth, top)

@@ -15,7 +15,7 @@ QUALIFIERS = {
 }
 
 BUILTIN_WORDS = frozenset({"signed", "unsigned", "char", "short", "int", "long", "float", "double", "_Bool", "bool",
-                            "__signed__", "__signed"})
+                           "__signed__", "__signed"})
 
 NAMED_TYPES: dict[str, str] = {
     "int8_t": "int8", "uint8_t": "uint8", "int16_t": "int16", "uint16_t": "uint16",
