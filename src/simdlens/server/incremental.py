@@ -253,7 +253,7 @@ class _Lazy:
 
 
 # How the analysis's reasons name a line (1-based): "contains the loop at line 14", "the inner loop at
-# line 14 runs…", "…also read in the loop (line 14)", "`#ifdef NEVER` (line 3)" (analysis/build.py, context.py).
+# line 14 runs…", "…also read in the loop (line 14)", "`#ifdef NEVER` (line 3)" (analysis/build/, analysis/context/).
 _LINE_MENTION = re.compile(r"\bline (\d+)\b")
 
 
