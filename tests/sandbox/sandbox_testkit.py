@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -35,3 +35,25 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         return await coro_fn()
 
     return asyncio.run(main())
+
+
+def scan_json_in_user_folder(name: str, source: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """`simdlens scan --json --no-bench --no-cache --isa avx2` of `source` saved as `name` in a folder the
+    sandbox's unprivileged uid can read (pytest's tmp_path is 0700), so the kernel is built in its file context."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from simdlens.cli import main
+
+    folder = Path(tempfile.mkdtemp(prefix="simdlens-user-file-", dir="/tmp"))
+    folder.chmod(0o755)
+    try:
+        src = folder / name
+        src.write_text(source)
+        src.chmod(0o644)
+        main(["scan", "--json", "--no-bench", "--no-cache", "--isa", "avx2", str(src)])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    doc: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return doc

@@ -4,14 +4,11 @@ defined on every test case instead of trapping and making the rewrite "cannot ve
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
+from sandbox_testkit import needs_compiler, scan_json_in_user_folder
 
-from simdlens.cli import main
 from simdlens.core import Kernel
 from simdlens.sandbox.harness import divisor_params
 
@@ -29,18 +26,10 @@ void qmod(int *restrict r, const int *restrict a, int d, int n)
 """
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+@needs_compiler
 def test_a_division_by_test_data_is_verified(capsys: pytest.CaptureFixture[str]) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="simdlens-divisors-", dir="/tmp"))
-    folder.chmod(0o755)  # the sandbox's unprivileged uid reads the user's file (pytest's tmp_path is 0700)
-    try:
-        src = folder / "div.c"
-        src.write_text(SOURCE)
-        src.chmod(0o644)
-        main(["scan", "--json", "--no-bench", "--no-cache", "--isa", "avx2", str(src)])
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    loops = json.loads(capsys.readouterr().out)["files"][0]["loops"]
+    doc = scan_json_in_user_folder("div.c", SOURCE, capsys)
+    loops = doc["files"][0]["loops"]
     for lp in loops:
         assert [c["status"] for c in lp["candidates"]] == ["verified"], lp
 

@@ -4,14 +4,8 @@ sandbox never sees those files, and the link drops the functions that need them.
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
-
-from simdlens.cli import main
+from sandbox_testkit import needs_compiler, scan_json_in_user_folder
 
 SOURCE = """#define LEN 4096
 float a[LEN], b[LEN], c[LEN];
@@ -31,18 +25,9 @@ float second(void) {
 """
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+@needs_compiler
 def test_a_loop_after_functions_calling_other_files_is_verified(capsys: pytest.CaptureFixture[str]) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="simdlens-other-files-", dir="/tmp"))
-    folder.chmod(0o755)  # the sandbox's unprivileged uid reads the user's file (pytest's tmp_path is 0700)
-    try:
-        src = folder / "kernels.c"
-        src.write_text(SOURCE)
-        src.chmod(0o644)
-        main(["scan", "--json", "--no-bench", "--no-cache", "--isa", "avx2", str(src)])
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    doc = json.loads(capsys.readouterr().out)
+    doc = scan_json_in_user_folder("kernels.c", SOURCE, capsys)
     loops = [lp for f in doc["files"] for lp in f["loops"]]
     second_loop = next(lp for lp in loops if lp["function"] == "second")
     statuses = [c["status"] for c in second_loop.get("candidates", [])]
