@@ -76,7 +76,8 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
         for r in reasons:  # `__m256 *v` used without any intrinsic call: still SIMD code
             if r.code == "unknown_type" and (simd := uses_intrinsics(r.message.encode())):
                 return None, (Reason("intrinsics", f"already written with SIMD types ({simd})", site.header),)
-        if ir is None or _blocking(reasons):
+        if (ir is None and any(r.code in ("macro", "unknown_identifier") for r in reasons)) or _blocked_in_macro(
+                reasons, ctx):
             # a statement macro, a macro-made declaration, a macro around a value the builder reads by its
             # syntax (`re_of(*p)` for `crealf(*p)`): try clang's expansion of the loop's function-like macros
             expanded = _expanded_build(site, tree, source, ctx)
@@ -85,6 +86,16 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
         return ir, annotate_reasons(reasons, ctx)
     except RecursionError:
         return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
+
+
+def _blocked_in_macro(reasons: tuple[Reason, ...], ctx: Any) -> bool:
+    """Whether a blocking reason points inside a function-like macro's arguments or name (the only case
+    where clang's expansion can read the loop differently; re-parsing the file for every blocked loop
+    would cost the editor a parse per loop)."""
+    uses = getattr(getattr(ctx, "facts", None), "uses", ())
+    return bool(uses) and any(
+        r.span is not None and any(u.start < r.span.end_byte and r.span.start_byte < u.end for u in uses)
+        for r in reasons if _blocking((r,)))
 
 
 def _blocking(reasons: tuple[Reason, ...]) -> bool:
