@@ -170,3 +170,28 @@ def test_scan_json_carries_the_column_sweep_reason(tmp_path, capsys) -> None:  #
     inner = next(lp for lp in loops if lp["role"] == "innermost")
     assert inner["verdict"] == "not_vectorizable" and inner["reason_codes"][0] == "column_sweep"
     assert inner["code"] == "SL201" and inner["candidates"] == [] and "walks a column of aa" in inner["reasons"][0]
+
+
+MVT = b"""\
+#define N 512
+double A[N][N], x[N], y[N];
+void mvt_column(void) {
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            x[i] = x[i] + A[j][i] * y[j];
+}
+void mvt_row(void) {
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            x[i] = x[i] + A[i][j] * y[j];
+}
+"""
+
+
+def test_a_column_next_to_values_the_outer_loop_broadcasts_is_a_column_sweep() -> None:
+    # gcc vectorizes mvt's outer loop (x[i] and A[j][i] contiguous in i, y[j] one value per j): an inner
+    # gather rewrite, timed alone, would be a win that loses in the program
+    column, row = [a for a in analyze_file(MVT, "mvt.c", "c").analyses if a.site.depth == 1]
+    assert column.verdict is LoopVerdict.NOT_VECTORIZABLE and column.reasons[0].code == "column_sweep"
+    assert "column of A (stride 512)" in column.reasons[0].message
+    assert row.verdict is not LoopVerdict.NOT_VECTORIZABLE  # a row: a dot product of contiguous rows

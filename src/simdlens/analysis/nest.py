@@ -237,8 +237,10 @@ def _column_index(index: Any, inner_iv: str, outer_iv: str) -> bool:
 
 def column_arrays(inner: Any, outer_iv: str) -> list[tuple[str, int | None]]:
     """(array, stride) of each access of the inner loop `inner` (a LoopIR) that walks a column: strided
-    by a row length along the inner counter and contiguous along `outer_iv`. Empty unless EVERY access
-    moving with the inner counter does so (then the outer loop walks all of them contiguously)."""
+    by a row length along the inner counter and contiguous along `outer_iv`. Empty unless every access
+    moving with the inner counter does so or does not depend on `outer_iv` at all (`y[j]` in
+    `x[i] += A[j][i] * y[j]`: one value per inner iteration, a broadcast when the outer loop is the
+    vector loop, as gcc vectorizes such a nest)."""
     from simdlens.analysis.build import accesses_of
 
     found: list[tuple[str, int | None]] = []
@@ -249,6 +251,8 @@ def column_arrays(inner: Any, outer_iv: str) -> list[tuple[str, int | None]]:
             found.append((a.root, abs(a.coeff)))
         elif a.coeff is None and _column_index(a.index, inner.iv, outer_iv):
             found.append((a.root, None))
+        elif a.coeff is not None and not re.search(rf"(?<![\w.>]){re.escape(outer_iv)}\b", f"{a.base} {a.symbolic}"):
+            continue  # the same for every outer iteration
         else:
             return []
     return found
