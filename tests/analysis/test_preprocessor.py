@@ -12,6 +12,7 @@ from simdlens.analysis import analyze_file
 from simdlens.analysis.context import FileContext
 from simdlens.analysis.loops import find_loops
 from simdlens.analysis.parse import parse
+from simdlens.core import LoopVerdict
 
 
 def body(tag: int) -> str:
@@ -203,3 +204,16 @@ def test_the_files_own_macros_and_flags_still_decide_after_a_system_include() ->
 def test_names_gcc_predefines_in_gnu_mode_are_not_known_undefined() -> None:
     src = fn("#ifdef linux\n" + body(1) + "#else\n" + body(2) + "#endif\n")
     assert found(src, ctx=True) == [1, 2]  # gcc's default -std=gnu17 defines `linux`; -std=c11 does not
+
+
+def test_a_static_helper_function_is_read_in_expressions_but_is_not_a_macro_to_the_preprocessor() -> None:
+    src = (b"static inline int clamp0(int v) { return v < 0 ? 0 : v; }\n"
+           b"#if defined(clamp0)\n"
+           b"void never(int *o, int n) { for (int i = 0; i < n; i++) o[i] = 1; }\n"
+           b"#endif\n"
+           b"void g(int *restrict o, const int *restrict a, int n) { for (int i = 0; i < n; i++) o[i] = clamp0(a[i]); }\n")
+    assert not FileContext.build(src, "h.c", "c", defines_complete=True).is_defined("clamp0")
+    fa = analyze_file(src, "h.c", "c", defines_complete=True)
+    functions = [a.site.function for a in fa.analyses]
+    assert functions == ["g"]  # `#if defined(clamp0)` is false: clamp0 is a function, not a macro
+    assert fa.analyses[0].verdict is not LoopVerdict.NOT_VECTORIZABLE, fa.analyses[0].reasons  # read through

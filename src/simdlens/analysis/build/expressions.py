@@ -373,7 +373,7 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return Select(Binary("<", b, a, INT32), b, a, ta)
     fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), lb.cpp)
     if fn is None:
-        macro = getattr(lb.ctx, "function_macros", {}).get(fname)
+        macro = getattr(lb.ctx, "function_macros", {}).get(fname) or getattr(lb.ctx, "helper_functions", {}).get(fname)
         if macro is not None:
             return macros.expand_macro(lb, fname, str(macro), args, n)
         raise Unsupported("call", f"calls {fname}", n)

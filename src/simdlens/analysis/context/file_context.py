@@ -88,6 +88,8 @@ class FileContext:
     headers: tuple[str, ...] = ()  # local headers that were read (resolved paths)
     macros: Mapping[str, str] = field(default_factory=dict)
     function_macros: Mapping[str, str] = field(default_factory=dict)  # name -> the whole `#define` line
+    # `static` one-`return` helper functions, read like function-like macros in expressions (never in `#if`)
+    helper_functions: Mapping[str, str] = field(default_factory=dict)
     typedefs: Mapping[str, Typedef] = field(default_factory=dict)
     structs: Mapping[str, StructDef] = field(default_factory=dict)
     enums: Mapping[str, str] = field(default_factory=dict)  # enum type name -> underlying type spelling
@@ -136,7 +138,8 @@ class FileContext:
         b.visit_file(tree.root_node, source, path, here, depth=0, top=True)
         return cls(
             path=path, language=language, includes=tuple(b.includes), headers=tuple(b.headers),
-            macros=b.macros, function_macros=b.function_macros, typedefs=b.typedefs, structs=b.structs,
+            macros=b.macros, function_macros=b.function_macros, helper_functions=b.helper_functions,
+            typedefs=b.typedefs, structs=b.structs,
             enums=b.enums, enum_constants=b.enum_constants, globals=b.globals, declarations=tuple(b.decls),
             defines=defines, notes=tuple(b.notes),
             local_typedefs=reader.read_local_typedefs(tree.root_node, source, path, language),

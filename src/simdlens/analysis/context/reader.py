@@ -140,6 +140,7 @@ class DeclarationReader:
         self.headers: list[str] = []
         self.macros: dict[str, str] = dict(defines)
         self.function_macros: dict[str, str] = {}
+        self.helper_functions: dict[str, str] = {}  # see _helper_function: expressions only, never `defined()`
         self.typedefs: dict[str, Typedef] = {}
         self.structs: dict[str, StructDef] = {}
         self.enums: dict[str, str] = {}
@@ -230,7 +231,7 @@ class DeclarationReader:
         name, plist = node_text(decl.child_by_field_name("declarator")), decl.child_by_field_name("parameters")
         stmts = [c for c in body.named_children if c.type != "comment"]
         if (plist is None or not re.fullmatch(r"[A-Za-z_]\w*", name) or name in self.macros
-                or name in self.function_macros or len(stmts) != 1 or stmts[0].type != "return_statement"
+                or name in self.function_macros or name in self.helper_functions or len(stmts) != 1 or stmts[0].type != "return_statement"
                 or not stmts[0].named_children):
             return
         params: list[tuple[str, str]] = []
@@ -243,7 +244,7 @@ class DeclarationReader:
         expr = node_text(stmts[0].named_children[0])
         for pname, spelled in params:
             expr = re.sub(rf"(?<![\w.>])\b{re.escape(pname)}\b", f"(({spelled.strip()})({pname}))", expr)
-        self.function_macros[name] = f"#define {name}({', '.join(p for p, _ in params)}) (({node_text(rtype)})({expr}))"
+        self.helper_functions[name] = f"#define {name}({', '.join(p for p, _ in params)}) (({node_text(rtype)})({expr}))"
 
     def _forget_macro(self, name: str) -> None:
         if any(d.kind == "macro" and d.names == (name,) for d in self.decls):
