@@ -311,3 +311,16 @@ def test_a_member_of_an_array_of_structures_is_refused_saying_so() -> None:
         for (int i = 0; i < n; i++) { p[i].x += v[i].x * dt; p[i].y += v[i].y * dt; }
     }""")
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE and "array of structures" in messages(a)
+
+
+def test_an_update_is_not_moved_before_a_condition_with_side_effects() -> None:
+    a = one("""float f(float *restrict o, const float *restrict p, unsigned n) {
+        float k = 0.0f;
+        for (unsigned i = 0; i < n; i++) { if (*p++ > 0.0f) { k += *p; o[i] = 1.0f; } else { k += *p; o[i] = 0.0f; } }
+        return k;
+    }""")
+    # `k += *p` reads the element after the one the condition stepped past: never p's current one
+    if a.loop is not None:
+        reads = [x.access for s in walk_stmts(a.loop.body) if isinstance(s, Reduce) for x in walk_exprs(s.value)
+                 if isinstance(x, Load)]
+        assert all(r.offset == 1 for r in reads if r.root == "p"), reads

@@ -415,6 +415,8 @@ def _shared_scalar_update(a: tree_sitter.Node, b: tree_sitter.Node, cnode: tree_
         return None
     if re.search(r"\b" + re.escape(node_text(target)) + r"\b", node_text(cnode)) or "(" in node_text(e):
         return None  # the condition reads it, or the update calls something
+    if re.search(r"\+\+|--|(?<![=!<>])=(?!=)", node_text(cnode)):
+        return None  # the condition has side effects (`*p++ > 0`): the IR evaluates it after the update
     return a
 
 
