@@ -60,6 +60,7 @@ from simdlens.analysis.ir import (
     Carry,
     Const,
     CType,
+    Expr,
     Exit,
     Load,
     LoopIR,
@@ -582,19 +583,24 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
     return final
 
 
-def _induction_span(a: Access, loop: LoopIR, renames: dict[str, str], trip: str) -> tuple[str, str] | None:
-    """`x[j + c]` where `j += s` once per iteration (a Step): j0 + s*k (+ s after the step) + c."""
-    idx, off = a.index, 0
-    if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(strip_implicit_casts(idx.rhs), Const):
-        rhs = strip_implicit_casts(idx.rhs)
-        assert isinstance(rhs, Const)
+def _var_plus_const(index: Expr | None) -> tuple[Var, int] | None:
+    """`v`, `v + c` or `v - c` (integer c, implicit casts aside) as (v, c); else None."""
+    idx, off = index, 0
+    if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(rhs := strip_implicit_casts(idx.rhs), Const):
         if not isinstance(rhs.value, int):
             return None
         off = rhs.value if idx.op == "+" else -rhs.value
         idx = idx.lhs
     idx = strip_implicit_casts(idx) if idx is not None else None
-    if not isinstance(idx, Var):
+    return (idx, off) if isinstance(idx, Var) else None
+
+
+def _induction_span(a: Access, loop: LoopIR, renames: dict[str, str], trip: str) -> tuple[str, str] | None:
+    """`x[j + c]` where `j += s` once per iteration (a Step): j0 + s*k (+ s after the step) + c."""
+    found = _var_plus_const(a.index)
+    if found is None:
         return None
+    idx, off = found
     steps = [(n, s) for n, s in enumerate(loop.body) if isinstance(s, Step) and s.var == idx.name]
     if len(steps) != 1:
         return None
@@ -606,9 +612,8 @@ def _induction_span(a: Access, loop: LoopIR, renames: dict[str, str], trip: str)
     if not isinstance(inc, Const) or not isinstance(inc.value, int):
         return None
     per = sign * inc.value
-    at = next((n for n, (acc, _w, top) in enumerate(accesses_of(loop.body)) if acc is a), None)
     tops = [top for acc, _w, top in accesses_of(loop.body) if acc is a]
-    if at is None or not tops:
+    if not tops:
         return None
     after = loop.body.index(tops[0]) > pos
     j0 = renames.get(idx.name, idx.name)
@@ -621,17 +626,10 @@ def _induction_span(a: Access, loop: LoopIR, renames: dict[str, str], trip: str)
 def _carried_span(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str) -> tuple[str, str] | None:
     """`x[im1 + c]` where `im1 = i` (or `im2 = im1; im1 = i`) closes the body: the entry value of im1
     in the first iterations, then counter values; both ends of the counter's range bound it."""
-    idx, off = a.index, 0
-    if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(strip_implicit_casts(idx.rhs), Const):
-        rhs = strip_implicit_casts(idx.rhs)
-        assert isinstance(rhs, Const)
-        if not isinstance(rhs.value, int):
-            return None
-        off = rhs.value if idx.op == "+" else -rhs.value
-        idx = idx.lhs
-    idx = strip_implicit_casts(idx) if idx is not None else None
-    if not isinstance(idx, Var):
+    found = _var_plus_const(a.index)
+    if found is None:
         return None
+    idx, off = found
     carries = {s.var: s for s in loop.body if isinstance(s, Carry)}
     entries = []
     name = idx.name
