@@ -155,10 +155,18 @@ def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes) -> None:
     they say so, and so does the outer loop (analysis/nest.py)."""
     from dataclasses import replace
 
-    from simdlens.analysis.nest import COLUMN_SWEEP, column_arrays, column_sweep_message, outer_loop
+    from simdlens.analysis.nest import (
+        COLUMN_SWEEP,
+        column_arrays,
+        column_sweep_message,
+        may_walk_column,
+        outer_loop,
+    )
 
     for k, a in enumerate(analyses):
         if a.loop is None or a.site.depth == 0 or a.verdict == LoopVerdict.NOT_VECTORIZABLE:
+            continue
+        if not may_walk_column(a.loop):  # the common case, on the editor's path: no outer loop to read
             continue
         try:
             outer = outer_loop(tree.root_node, source, a.site.span.start_byte, a.site.span.end_byte)

@@ -235,6 +235,14 @@ def _column_index(index: Any, inner_iv: str, outer_iv: str) -> bool:
     return False
 
 
+def may_walk_column(inner: Any) -> bool:
+    """Whether some access of `inner` (a LoopIR) is strided or indirect: only then can it walk a column
+    (checked before the outer loop is looked up, which reads its header and function text)."""
+    from simdlens.analysis.build import accesses_of
+
+    return any(a.coeff is None or abs(a.coeff) > 1 for a, _w, _s in accesses_of(inner.body))
+
+
 def column_arrays(inner: Any, outer_iv: str) -> list[tuple[str, int | None]]:
     """(array, stride) of each access of the inner loop `inner` (a LoopIR) that walks a column: strided
     by a row length along the inner counter and contiguous along `outer_iv`. Empty unless every access
