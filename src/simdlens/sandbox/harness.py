@@ -46,7 +46,7 @@ _KIND = {
 }
 _ROLE = {
     ParamRole.IN: "SL_IN", ParamRole.OUT: "SL_OUT", ParamRole.INOUT: "SL_INOUT", ParamRole.RESULT: "SL_RESULT",
-    ParamRole.SCALAR: "SL_SCALAR", ParamRole.COUNT: "SL_COUNT",
+    ParamRole.SCALAR: "SL_SCALAR", ParamRole.COUNT: "SL_COUNT", ParamRole.EXTENT: "SL_EXTENT",
 }
 # Caveats that allow a float tolerance; whole words, so "fmaxf" or "-mfma" never loosen the comparison.
 TOLERANT_CAVEATS = re.compile(r"reassociat|\bcontract|\bfma\b(?!-)|\bfused\b", re.IGNORECASE)
