@@ -138,6 +138,14 @@ SPECIAL = {
     int v = start;
     for (int i = 0; i < n; i++) { d[i] = v + i; v += step; }
 }""",
+    # a second counter stepping with the loop (`a[j]`, j++ every iteration) subscripts contiguously
+    "induction_store": """void copy_from(float *a, const float *b, int n, int j) {
+    for (int i = 0; i < n; i++) { a[j] = b[i] * 2.0f; j++; }
+}""",
+    "induction_load_after_step": """int take(int *restrict d, const int *restrict s, int n, int j) {
+    for (int i = 0; i < n; i++) { j++; d[i] = s[j + 1] - s[j]; }
+    return j;
+}""",
     "iv_value": """void iota_f(float *restrict d, int n) {
     for (int i = 0; i < n; i++) d[i] = (float)i * 0.25f;
 }""",
