@@ -146,6 +146,15 @@ SPECIAL = {
     for (int i = 0; i < n; i++) { j++; d[i] = s[j + 1] - s[j]; }
     return j;
 }""",
+    "induction_same_array": """void shift_copy(float *a, int n, int j) {
+    for (int i = 0; i < n; i++) { a[j] = a[i] * 0.5f; j++; }
+}""",
+    "induction_both_branches": """void pick(float *restrict a, const float *restrict b, const float *restrict c, int n) {
+    int j = -1;
+    for (int i = 0; i < n; i++) {
+        if (b[i] > 0.0f) { j++; a[j] = b[i] * c[i]; } else { j++; a[j] = c[i] - b[i]; }
+    }
+}""",
     "iv_value": """void iota_f(float *restrict d, int n) {
     for (int i = 0; i < n; i++) d[i] = (float)i * 0.25f;
 }""",

@@ -27,6 +27,7 @@ from typing import Any
 
 from simdlens.analysis.build import accesses_of
 from simdlens.analysis.histograms import histogram_update
+from simdlens.analysis.inductions import induction_affine, induction_subscript
 from simdlens.analysis.ir import (
     IV,
     Access,
@@ -381,8 +382,11 @@ class _Judge:
         iv = self.loop.iv
         loop = self.loop
         if w.index is not None or a.index is not None:
-            self._indirect(w, a, a_is_write)
-            return
+            w2, a2 = self._unit_walk(w, si), self._unit_walk(a, ai)
+            if w2.index is not None or a2.index is not None:
+                self._indirect(w, a, a_is_write)
+                return
+            w, a = w2, a2  # `x[j]` of a second counter stepping with the loop: an affine walk
         if w.base != a.base:
             rows = _rows(w.base, w.root), _rows(a.base, a.root)
             if arr is not None and not arr.pointer and rows[0] is not None and rows[1] is not None:
@@ -505,6 +509,15 @@ class _Judge:
                                            "(node splitting)", a.span))
             return  # within one statement its loads happen before its store anyway
         backward.append((src, dst, dist, w, a, kind))
+
+    def _unit_walk(self, acc: Access, at: int) -> Access:
+        """`x[j + c]` with `j++` once per iteration as an affine access (j's Step before statement `at`
+        adds one), or `acc` unchanged."""
+        found = induction_subscript(acc)
+        if found is None:
+            return acc
+        steps = [k for k, s in enumerate(self.loop.body) if isinstance(s, Step) and s.var == found[0]]
+        return induction_affine(self.loop, acc, bool(steps) and steps[0] < at)
 
     def _indirect(self, w: Access, a: Access, a_is_write: bool) -> None:
         iv = self.loop.iv

@@ -274,21 +274,26 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
     separate: their touched byte ranges are disjoint (different storage), or, for two offsets into the
     same array, the run-time distance is 0 or at least a whole vector step."""
     assert callable(rename)
+    from simdlens.analysis.inductions import induction_affine, induction_subscript
     from simdlens.analysis.ir import Load, Reduce, Step, Store, walk_exprs, walk_stmts
 
     accesses: list[tuple[Access, bool]] = []
     stepped: set[str] = set()
+
+    def affine(a: Access) -> Access:  # `x[j]` of a second counter j: bounded from j at entry
+        found = induction_subscript(a)
+        return a if found is None else induction_affine(loop, a, found[0] in stepped)
+
     for s in walk_stmts(loop.body):
         if isinstance(s, Step):
             stepped.add(s.var)
         if isinstance(s, Store) or (isinstance(s, Reduce) and s.access is not None):  # `c[i] += …`: written
             assert s.access is not None
-            accesses.append((_induction_affine(loop, s.access, stepped), True))
+            accesses.append((affine(s.access), True))
         for attr in ("value", "cond", "index", "step"):
             e = getattr(s, attr, None)
             if e is not None and not isinstance(e, str | tuple):
-                accesses += [(_induction_affine(loop, x.access, stepped), False)
-                             for x in walk_exprs(e) if isinstance(x, Load)]
+                accesses += [(affine(x.access), False) for x in walk_exprs(e) if isinstance(x, Load)]
 
     def squash(text: str) -> str:
         return re.sub(r"\s+", "", text)
@@ -357,28 +362,6 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
         else:
             tests.append(f"({a_hi} <= {b_lo} || {b_hi} <= {a_lo})")
     return f"({rename(loop.trip_count)}) <= 0 || (" + " && ".join(tests or ["1"]) + ")"
-
-
-def _induction_affine(loop: LoopIR, a: Access, stepped: set[str]) -> Access:
-    """`x[j + c]` with `j++` on every iteration of a counter stepping by 1 is `x[i + (j - lower) + c]`
-    in terms of j's value at loop entry (plus one once the step ran): an affine access to bound."""
-    from simdlens.analysis.build import strip_implicit_casts
-    from simdlens.analysis.ir import Binary, Const, Var
-
-    if a.coeff is not None or a.index is None or loop.step != 1 or a.symbolic:
-        return a
-    idx, off = strip_implicit_casts(a.index), 0
-    if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(idx.rhs, Const) and isinstance(idx.rhs.value, int):
-        off, idx = (idx.rhs.value if idx.op == "+" else -idx.rhs.value), strip_implicit_casts(idx.lhs)
-    if not isinstance(idx, Var):
-        return a
-    steps = [s for s in walk_stmts(loop.body) if isinstance(s, Step) and s.var == idx.name]
-    top = [s for s in loop.body if isinstance(s, Step) and s.var == idx.name]
-    if len(steps) != 1 or top != steps or not (isinstance(st := strip_implicit_casts(steps[0].step), Const)
-                                                and st.value == 1):
-        return a
-    return Access(a.root, a.base, a.elem, 1, off + (idx.name in stepped), f"({idx.name}) - ({loop.lower or 0})",
-                  None, a.span)
 
 
 def _hull(addresses: list[str], op: str) -> str:

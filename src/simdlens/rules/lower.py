@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from simdlens.analysis.inductions import induction_subscript, unit_induction
 from simdlens.analysis.ir import (
     IV,
     Access,
@@ -551,13 +552,10 @@ class Lowering:
     def induction_index(self, a: Access) -> str | None:
         """Lane 0's index of `x[j + c]` where `j++` runs once every iteration of a counter stepping by 1:
         lanes k read x[j + c + k] (plus one once the step ran), a contiguous access."""
-        idx, off = a.index, 0
-        if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(rhs := idx.rhs, Const) \
-                and isinstance(rhs.value, int):
-            off, idx = (rhs.value if idx.op == "+" else -rhs.value), idx.lhs
-        name = _bare_var(idx) if idx is not None else None
-        if name is None or self.inductions.get(name) != "(1)" or self.loop.step != 1 or a.symbolic:
+        found = induction_subscript(a)
+        if found is None or found[0] not in self.inductions or not unit_induction(self.loop, found[0]):
             return None
+        name, off = found
         off += 1 if name in self.block.stepped else 0
         return self.rename(name) + (f" + {off}" if off > 0 else f" - {-off}" if off else "")
 
