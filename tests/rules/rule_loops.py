@@ -155,6 +155,10 @@ SPECIAL = {
         if (b[i] > 0.0f) { j++; a[j] = b[i] * c[i]; } else { j++; a[j] = c[i] - b[i]; }
     }
 }""",
+    # a reduction into x[i] while the walk reads x[j], j > i (back substitution); u may overlap x
+    "triangular_back": """void back(int i, int n, double *x, const double *u) {
+    for (int j = i + 1; j < n; j++) x[i] -= u[j] * x[j];
+}""",
     "iv_value": """void iota_f(float *restrict d, int n) {
     for (int i = 0; i < n; i++) d[i] = (float)i * 0.25f;
 }""",

@@ -53,6 +53,14 @@ void gemm_row(int ni, int nj, int nk, double alpha, double C[ni][nj], double A[n
             for (int j = 0; j < nj; j++)
                 C[i][j] += alpha * A[i][k] * B[k][j];
 }
+void trisolv(int n, double L[n][n], double x[n], const double b[n]) {
+    for (int i = 0; i < n; i++) {
+        x[i] = b[i];
+        for (int j = 0; j < i; j++)
+            x[i] -= L[i][j] * x[j];
+        x[i] = x[i] / L[i][i];
+    }
+}
 void global_rows(int rows, int cols, double s) {
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++)
@@ -164,6 +172,8 @@ def test_every_2d_shape_gets_a_kernel_and_a_verified_rewrite(tmp_path: Path) -> 
     assert sig["vla"].index("m") < sig["vla"].index("double (*A)[m]")
     # a row length only A's type reads (A[i][k] in the loop over j) is a parameter of its own, before A
     assert sig["gemm_row"].index("int nk") < sig["gemm_row"].index("double (*A)[nk]")
+    # trisolv's row length n: the driver keeps it past the size, which the columns `j < i` reach
+    assert "double (*L)[n]" in sig["trisolv"]
     assert "double (*G)[200]" in sig["global_rows"]
     statuses = _verify(SOURCE_2D, "grid.c", "c", tmp_path)
     assert set(statuses) == set(loops)

@@ -28,6 +28,7 @@ from typing import Any
 from simdlens.analysis.build import accesses_of
 from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.inductions import induction_affine, induction_subscript
+from simdlens.analysis.ranges import outside_walk
 from simdlens.analysis.ir import (
     IV,
     Access,
@@ -310,7 +311,8 @@ class _Judge:
                 for an, a, aw, atop in items:
                     if an == wn or (aw and an < wn):
                         continue  # each write pair once
-                    if isinstance(wtop, Reduce) and wtop is atop and wtop.access is not None:
+                    if isinstance(wtop, Reduce) and wtop is atop and wtop.access is not None and (
+                            a == wtop.access or a == w):
                         continue  # a memory reduction's own read-modify-write
                     si, ai = index_of[id(wtop)], index_of[id(atop)]
                     self._pair(w, si, a, ai, aw, arr, edges, backward)
@@ -420,6 +422,9 @@ class _Judge:
                                        "through memory", a.span))
             return
         if c1 == 0 or c2 == 0:
+            fixed, walk = (w, a) if c1 == 0 else (a, w)
+            if outside_walk(fixed, walk, loop.lower, loop.upper, loop.cmp, loop.step):
+                return  # `x[i]` against `x[j]` for j < i: the walk never reaches the fixed element
             if c1 == 0:
                 self.reasons.append(Reason("invariant_store", f"{_show(w, iv)} is written on every iteration while "
                                            f"{_show(a, iv)} walks the same array", w.span))

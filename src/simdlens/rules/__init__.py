@@ -305,6 +305,9 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
                 or (not a.symbolic and a.base == a.root and squash(a.root) == key)]
         if not mine:  # rows of a 2-D array (`A[i][j]`: base `A[i]`) or a flat `A[i*ld + j]`: all its accesses
             mine = [(a, w) for a, w in accesses if squash(a.root) == key]
+        # the element a memory reduction updates (`x[i] -= u[j] * x[j]`) is part of the array's range too
+        mine += [(a, w) for a, w in accesses if a.coeff == 0 and squash(a.root) == key and a.base == a.root
+                 and (a, w) not in mine]
         # per row/offset: a forward walk of one element per iteration, a fixed group (`2*i`, `2*i + 1`:
         # the parts of a complex number), or elements the counter does not move (`x[i]` in a `j` loop)
         walks = {(a.base, a.symbolic): {b.coeff for b, _ in mine if (b.base, b.symbolic) == (a.base, a.symbolic)}

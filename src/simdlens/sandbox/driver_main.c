@@ -48,8 +48,9 @@ static void sl_scalars(sl_case_state *st, long size, sl_rng *r, int mode, long s
             st->iv[j] = sl_spread_values[(spread * 7 + j * 5) % SL_NSPREAD];
             st->dv[j] = (double)st->iv[j];
         } else if (p->role == SL_EXTENT) {
-            /* a row length past every subscript scalar (<= 127), varied so a misread row stride shows */
-            st->iv[j] = 128 + (long long)(sl_next(r) % 5);
+            /* a row length past every subscript scalar (<= 127) and the size (a column `j < i` of a
+             * triangular loop), varied so that a misread row stride shows */
+            st->iv[j] = (size > 120 ? size + 8 : 128) + (long long)(sl_next(r) % 5);
             st->dv[j] = (double)st->iv[j];
         } else if (p->role == SL_COUNT) {
             st->iv[j] = mode == SL_DATA_BENCH ? 1 : (long long)(sl_next(r) % 5);  /* other counts: small */

@@ -348,6 +348,9 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
           "    (void)sl_iv; (void)sl_dv;"]
     for i, p in scalars:
         src = "sl_dv" if p.elem is not None and p.elem.is_float else "sl_iv"
+        if p.role == ParamRole.EXTENT:  # a row length multiplies a row index: no int overflow in `(i) * (n)`
+            fp.append(f"    long long {p.name} = sl_iv[{i}]; (void){p.name};")
+            continue
         fp.append(f"    {p.decl} = ({param_type(p)}){src}[{i}]; (void){p.name};")
     for i, p in enumerate(kernel.params):
         if p.role in ARRAY_ROLES:
