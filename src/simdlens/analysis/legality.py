@@ -28,7 +28,6 @@ from typing import Any
 from simdlens.analysis.build import accesses_of
 from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.inductions import induction_affine, induction_subscript
-from simdlens.analysis.ranges import outside_walk
 from simdlens.analysis.ir import (
     IV,
     Access,
@@ -58,6 +57,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
+from simdlens.analysis.ranges import outside_walk
 from simdlens.analysis.scans import SecondOrderScan, first_order_scan, second_order_scan
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
