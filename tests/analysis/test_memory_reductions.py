@@ -81,3 +81,17 @@ def test_a_walk_that_can_reach_the_updated_element_is_a_recurrence(header: str, 
     fa = analyze_file(TRIANGULAR.format(header=header, body=body).encode(), "t.c", "c")
     a = fa.analyses[-1]
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE, [r.message for r in a.reasons]
+
+
+def test_a_column_of_a_vla_with_a_run_time_row_length_says_so() -> None:
+    """2mm's `tmp[i][j] += A[i][k] * B[k][j]` with k inner: B's column is strided by nj, known at run time."""
+    src = b"""void mm(int ni, int nj, int nk, double tmp[ni][nj], double A[ni][nk], double B[nk][nj]) {
+  for (int i = 0; i < ni; i++)
+    for (int j = 0; j < nj; j++)
+      for (int k = 0; k < nk; k++) tmp[i][j] += A[i][k] * B[k][j];
+}
+"""
+    a = analyze_file(src, "mm.c", "c").analyses[-1]
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    (why,) = [r for r in a.reasons if r.code == "column_walk"]
+    assert "B[k][j] walks a column of B" in why.message and "nj" in why.message
