@@ -61,6 +61,19 @@ void trisolv(int n, double L[n][n], double x[n], const double b[n]) {
         x[i] = x[i] / L[i][i];
     }
 }
+void heat3d(int n, double A[n][n][n], double B[n][n][n]) {
+    for (int i = 1; i < n - 1; i++)
+        for (int j = 1; j < n - 1; j++)
+            for (int k = 1; k < n - 1; k++)
+                B[i][j][k] = 0.125 * (A[i+1][j][k] - 2.0 * A[i][j][k] + A[i-1][j][k])
+                           + 0.125 * (A[i][j+1][k] - 2.0 * A[i][j][k] + A[i][j-1][k]) + A[i][j][k];
+}
+void planes(int nr, int nq, int np, float V[nr][nq][np], const float (*W)[16][32]) {
+    for (int r = 0; r < nr; r++)
+        for (int q = 0; q < nq; q++)
+            for (int p = 0; p < np; p++)
+                V[r][q][p] = V[r][q][p] * 0.5f + W[r][q][p];  /* the caller keeps nq <= 16, np <= 32 */
+}
 void global_rows(int rows, int cols, double s) {
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++)
@@ -174,6 +187,8 @@ def test_every_2d_shape_gets_a_kernel_and_a_verified_rewrite(tmp_path: Path) -> 
     assert sig["gemm_row"].index("int nk") < sig["gemm_row"].index("double (*A)[nk]")
     # trisolv's row length n: the driver keeps it past the size, which the columns `j < i` reach
     assert "double (*L)[n]" in sig["trisolv"]
+    # a 3-D array is a pointer to its planes, spelled as declared
+    assert "double (*A)[n][n]" in sig["heat3d"] and "float (*V)[nq][np]" in sig["planes"]
     assert "double (*G)[200]" in sig["global_rows"]
     statuses = _verify(SOURCE_2D, "grid.c", "c", tmp_path)
     assert set(statuses) == set(loops)
