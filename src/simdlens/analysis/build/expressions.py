@@ -378,6 +378,12 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         if fname == "std::max":
             return Select(Binary("<", a, b, INT32), b, a, ta)
         return Select(Binary("<", b, a, INT32), b, a, ta)
+    if lb.cpp and fname == "std::clamp" and len(args) == 3:
+        v, lo, hi = args
+        if len({expr_type(x).name for x in args}) != 1:
+            raise Unsupported("type_error", f"{fname} with different argument types", n)
+        t = expr_type(v)  # comp(v, lo) ? lo : comp(hi, v) ? hi : v, as the standard defines it
+        return Select(Binary("<", v, lo, INT32), lo, Select(Binary("<", hi, v, INT32), hi, v, t), t)
     fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), lb.cpp)
     if fn is None:
         macro = getattr(lb.ctx, "function_macros", {}).get(fname) or getattr(lb.ctx, "helper_functions", {}).get(fname)
