@@ -41,9 +41,14 @@ SUMMARY = {
 }
 
 
+# Families whose last partial step runs as a masked vector step instead of the scalar loop.
+MASKED_REMAINDER = frozenset({"complex_multiply"})
+
+
 def summary(rule: str, vf: int) -> str:
-    """One line saying what the vector loop of `rule` does (the scalar loop after it runs the rest)."""
-    return SUMMARY.get(rule, SUMMARY["elementwise"]).format(vf=vf) + "; the scalar loop after it runs the rest"
+    """One line saying what the vector loop of `rule` does and what runs the rest."""
+    rest = "the last partial step is masked" if rule in MASKED_REMAINDER else "the scalar loop after it runs the rest"
+    return SUMMARY.get(rule, SUMMARY["elementwise"]).format(vf=vf) + "; " + rest
 
 
 def rule_name(features: frozenset[str], loop: LoopIR) -> str:
