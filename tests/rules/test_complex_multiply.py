@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,16 +60,17 @@ def _loops(source: bytes, path: str, lang: str) -> dict[str, tuple[Analysis, Ker
 
 
 def _candidate(name: str, flags: tuple[str, ...] = ("-O2",), source: bytes = SOURCE, path: str = "iq.c",
-               lang: str = "c") -> tuple[Kernel, Candidate]:
+               lang: str = "c", compiler: str = "") -> tuple[Kernel, Candidate]:
     a, kernel = _loops(source, path, lang)[name]
     assert kernel is not None, (name, a.reasons)
-    proposal = propose(a, kernel, "avx2", Settings(), source=source, user_flags=flags)
+    proposal = propose(a, kernel, "avx2", Settings(compiler=compiler), source=source, user_flags=flags)
     assert proposal.candidates, (name, proposal.notes)
     return kernel, proposal.candidates[0]
 
 
-def _verify(work: list[tuple[Kernel, Candidate]], tmp_path: Path, extra: tuple[str, ...] = ()) -> list[tuple[Status, str]]:
-    settings = Settings(cache_dir=str(tmp_path / "cache"), jobs=2, extra_flags=extra,
+def _verify(work: list[tuple[Kernel, Candidate]], tmp_path: Path, extra: tuple[str, ...] = (),
+            compiler: str = "") -> list[tuple[Status, str]]:
+    settings = Settings(cache_dir=str(tmp_path / "cache"), jobs=2, extra_flags=extra, compiler=compiler,
                         sandbox=SandboxSettings(cpu_seconds=10, wall_seconds=30.0))
 
     async def run() -> list[tuple[Status, str]]:
@@ -135,6 +137,17 @@ def test_fused_products_verify_under_the_users_mfma(tmp_path: Path) -> None:
     work = [_candidate("zmul", flags), _candidate("zmul_inplace", flags), _candidate("cmul_cf32", flags)]
     assert "fmaddsub" in work[0][1].function and "fmaddsub" not in work[2][1].function
     for status, detail in _verify(work, tmp_path, extra=("-mfma",)):
+        assert status == Status.VERIFIED and "exactly" in detail, detail
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(shutil.which("clang-19") is None, reason="clang-19 not installed")
+def test_clang_never_fuses_the_products(tmp_path: Path) -> None:
+    """clang 19 keeps every product rounded, -mfma or not: the double product verifies without fmaddsub."""
+    flags = ("-O2", "-mfma")
+    work = [_candidate("zmul", flags, compiler="clang-19"), _candidate("cmul_cf32", flags, compiler="clang-19")]
+    assert all("fmaddsub" not in cand.function for _, cand in work)
+    for status, detail in _verify(work, tmp_path, extra=("-mfma",), compiler="clang-19"):
         assert status == Status.VERIFIED and "exactly" in detail, detail
 
 

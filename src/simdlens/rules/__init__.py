@@ -132,6 +132,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     if complex_product(loop) is not None:  # a*b of complex elements: as the user's build computes it (Annex G)
         lowering = ComplexMultiplyLowering
         options["user_flags"] = tuple(user_flags or ())
+        options["compiler"] = settings.compiler
     kernel_span = kernel_loop_span(kernel.source, kernel.language)
     kernel_body = user_body = None
     if flat is None and _own_body_fits(loop) and kernel_span is not None:

@@ -23,6 +23,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY
@@ -101,7 +102,8 @@ _FMA_MARCH = re.compile(r"-march=(native|haswell|broadwell|skylake\S*|x86-64-v[3
                         r"alderlake|znver\d|cascadelake|tigerlake|cooperlake|cannonlake|rocketlake)$")
 
 
-def build_facts(flags: tuple[str, ...], part: str, conj: bool, square: bool = False) -> dict[str, Any]:
+def build_facts(flags: tuple[str, ...], part: str, conj: bool, square: bool = False,
+                compiler: str = "") -> dict[str, Any]:
     """The facts `complex_multiply.toml` is keyed on, read from the user's flags (last one wins, as in gcc)."""
     fma = False
     opt = "-O2"
@@ -130,17 +132,17 @@ def build_facts(flags: tuple[str, ...], part: str, conj: bool, square: bool = Fa
             std_iso = f.startswith("-std=c") and not f.startswith("-std=c++")
     if not contract:
         contract = "off" if std_iso else "fast"
-    return {"part": part, "fma": fma, "opt": opt, "slp": slp and tree and opt in ("-O2", "-O3"),
+    return {"compiler": "clang" if "clang" in Path(compiler).name else "gcc", "part": part, "fma": fma, "opt": opt, "slp": slp and tree and opt in ("-O2", "-O3"),
             "contract": contract, "tuned": tuned, "conj": conj, "square": square}
 
 
-def products_fused(product: ComplexProduct, flags: tuple[str, ...]) -> bool:
+def products_fused(product: ComplexProduct, flags: tuple[str, ...], compiler: str = "") -> bool:
     """Whether the user's gcc build fuses two of the products (see `complex_multiply.toml`)."""
     for flag in flags:
         if flag in ("-ffast-math", "-Ofast", "-funsafe-math-optimizations") or flag.startswith("-fcx-fortran"):
             raise Unsupported(f"complex multiply of '{product.spelling}' under {flag}: the compiler may reassociate "
                               "and vectorize it its own way, so no rewrite can match the build exactly")
-    facts = build_facts(flags, product.part, product.conj_a or product.conj_b, product.square)
+    facts = build_facts(flags, product.part, product.conj_a or product.conj_b, product.square, compiler)
     unknown, cases = _cases()
     for when, products, reason in cases:
         if all(facts.get(k) == v or (isinstance(v, list) and facts.get(k) in v) for k, v in when.items()):
@@ -161,7 +163,7 @@ class ComplexMultiplyLowering:
 
     def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
                  allow_contraction: bool = False, max_lanes: int | None = None,
-                 scalar_body: list[str] | None = None, user_flags: tuple[str, ...] = ()):
+                 scalar_body: list[str] | None = None, user_flags: tuple[str, ...] = (), compiler: str = ""):
         product = complex_product(loop)
         if product is None:
             raise Unsupported("not a complex multiply stored as it is")
@@ -172,7 +174,7 @@ class ComplexMultiplyLowering:
         if max_lanes is not None and max_lanes < self.vf:
             raise Unsupported(f"a dependence allows only {max_lanes} elements per step")
         flags = user_flags or ("-O2",)
-        self.fused = products_fused(product, flags)
+        self.fused = products_fused(product, flags, compiler)
         self._taken = set(re.findall(r"[A-Za-z_]\w*", "\n".join(scalar_body or []) + " " + rename(loop.iv)))
         for arr in loop.arrays:
             self._taken.update(re.findall(r"[A-Za-z_]\w*", rename(arr.root)))
