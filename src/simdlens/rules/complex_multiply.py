@@ -29,6 +29,7 @@ from typing import Any
 from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY
 from simdlens.analysis.ir import Access, Call, Expr, Load, LoopIR, Store, Unary
 from simdlens.rules.lower import Lowered, Unsupported
+from simdlens.rules.lower import _identifiers as identifiers
 from simdlens.rules.scalar import c_type
 from simdlens.rules.tables import IsaTable
 
@@ -114,7 +115,7 @@ def build_facts(flags: tuple[str, ...], part: str, conj: bool, square: bool = Fa
     for f in flags:
         if f == "-mfma" or _FMA_MARCH.match(f):
             fma = True
-        elif f in ("-mno-fma", "-mno-avx2", "-mno-avx"):
+        elif f in ("-mno-fma", "-mno-avx"):
             fma = False
         if f.startswith("-march=native") or f.startswith("-mtune="):
             tuned = True
@@ -175,9 +176,9 @@ class ComplexMultiplyLowering:
             raise Unsupported(f"a dependence allows only {max_lanes} elements per step")
         flags = user_flags or ("-O2",)
         self.fused = products_fused(product, flags, compiler)
-        self._taken = set(re.findall(r"[A-Za-z_]\w*", "\n".join(scalar_body or []) + " " + rename(loop.iv)))
-        for arr in loop.arrays:
-            self._taken.update(re.findall(r"[A-Za-z_]\w*", rename(arr.root)))
+        # nothing the loop, its bounds or the user's statement name (in either naming context)
+        names = identifiers(loop)
+        self._taken = names | set(re.findall(r"[A-Za-z_]\w*", " ".join([*(scalar_body or []), *map(rename, names)])))
 
     def fresh(self, hint: str) -> str:
         name, n = hint, 1
