@@ -191,7 +191,8 @@ class ComplexMultiplyLowering:
     def op(self, name: str, **fields: str) -> str:
         template = self.t.op(name, self.p.part, self.t.vector_bits)
         if template is None:
-            raise Unsupported(f"{self.t.name} has no {name} for {self.p.part} lanes (complex multiply)")
+            raise Unsupported(f"complex multiply of '{self.p.spelling}': the {self.t.name} table has no {name} row "
+                              f"for {self.p.part} lanes (rewritten for AVX2 only so far)")
         return re.sub(r"\{(\w+)\}", lambda m: fields[m.group(1)], template)
 
     def address(self, a: Access, iv: str) -> str:
