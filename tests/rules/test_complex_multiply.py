@@ -101,6 +101,25 @@ def test_the_rewrite_follows_the_builds_products() -> None:
         assert not any(re.search(r"\bfused\b|\bfma\b|reassoc", c) for c in cand.caveats)  # compared exactly
 
 
+@pytest.mark.parametrize(("name", "flags", "fused"), [
+    ("cmul", ("-O1", "-mfma"), False),
+    ("cmul", ("-Os", "-mfma"), False),
+    ("cmul", ("-O3", "-march=native"), False),
+    ("zmul", ("-O3", "-march=haswell"), True),
+    ("zmul", ("-O3", "-march=native"), True),
+    ("zmul", ("-O2", "-mfma", "-fno-tree-vectorize"), True),
+    ("zmul", ("-O2", "-mfma", "-fno-tree-vectorize", "-ffp-contract=off"), False),
+    ("zmul", ("-std=c11", "-O2", "-mfma", "-fno-tree-vectorize"), False),  # ISO C: contraction off by default
+    ("zmul", ("-O2", "-mfma", "-mno-fma"), False),  # the last flag wins
+])
+def test_products_per_flag_set_as_read_from_gccs_code(name: str, flags: tuple[str, ...], fused: bool) -> None:
+    """What objdump showed for each flag set (docs/rules.md "Complex multiply"). The sandbox verified such
+    rewrites under each of these flag sets on the development VM, except -std=c11 (the sandbox's test
+    driver does not build under strict ISO C: CLOCK_MONOTONIC)."""
+    _, cand = _candidate(name, flags)
+    assert ("fmaddsub" in cand.function) == fused
+
+
 @pytest.mark.parametrize(("name", "flags", "words"), [
     ("cmul", ("-O2", "-ffast-math"), ("'sample32f_t'", "-ffast-math")),
     ("zmul", ("-O3", "-march=native", "-ffp-contract=off"), ("'z_t'", "-march=native", "not measured")),
