@@ -177,8 +177,8 @@ def complex_part_reason(op: str, span: Span) -> Reason:
                   "loops over complex elements are not vectorized", span)
 
 
-COMPLEX_SUPPORTED = ("complex arrays are rewritten for element-wise +, -, conj and scaling by a real, and "
-                     "creal/cimag of their elements")
+COMPLEX_SUPPORTED = ("complex arrays are rewritten for element-wise +, -, conj, scaling by a real, a product "
+                     "stored as it is (c[i] = a[i] * b[i]), and creal/cimag of their elements")
 
 
 REAL_CALLS = frozenset({"creal", "crealf", "std::real", "real", "__real__"})
