@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from simdlens.analysis.ir import Access, Carry, LoopIR, ScalarRole, Step, walk_stmts
 from simdlens.analysis.typefacts import fact_type
@@ -36,6 +37,7 @@ from simdlens.core import (
     TextEdit,
     TypeFact,
 )
+from simdlens.rules.complex_multiply import ComplexMultiplyLowering, complex_product
 from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.histogram import HistogramLowering
 from simdlens.rules.idioms import rule_name, summary
@@ -123,10 +125,14 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
 
     flat = flat_parts(loop)  # complex parts computed alike: one contiguous loop over the parts
     loop = flat or loop
-    options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
+    options: dict[str, Any] = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     # a running sum: the scan algorithm; a histogram update: conflict detection
-    lowering = (ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
+    lowering: Any = (ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
                 else Lowering)
+    if complex_product(loop) is not None:  # a*b of complex elements: as the user's build computes it (Annex G)
+        lowering = ComplexMultiplyLowering
+        options["user_flags"] = tuple(user_flags or ())
+        options["compiler"] = settings.compiler
     kernel_span = kernel_loop_span(kernel.source, kernel.language)
     kernel_body = user_body = None
     if flat is None and _own_body_fits(loop) and kernel_span is not None:
@@ -138,8 +144,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
                                        site.start.column, analysis.site.language)
         if user_body is None or not _body_text_fits(loop, "\n".join(user_body)):
             kernel_body = user_body = None  # both or neither: the sandbox verifies the code the user gets
-    in_kernel = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options).build()  # type: ignore[arg-type]
-    in_user = lowering(loop, table, to_user, scalar_body=user_body, **options).build()  # type: ignore[arg-type]
+    in_kernel: Lowered = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options).build()
+    in_user: Lowered = lowering(loop, table, to_user, scalar_body=user_body, **options).build()
     rule = rule_name(in_kernel.features, loop)
     caveats = list(in_kernel.caveats)
 
