@@ -194,7 +194,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
                 ext_params = [] if cpp_needed or site.language == "cpp" or not names else [
                     n if loop.scalar(n) is not None else _extent_param(n, user, ctx) for n in names]
                 if not ext_params or None in ext_params:
-                    raise NoKernel(f"the row length {rows} of the 2-D array {root} is neither a constant nor a parameter "
+                    shape = f"row length {rows}" if len(extents) == 1 else f"inner extents [{rows}]"
+                    raise NoKernel(f"the {shape} of the array {root} is neither a constant nor a parameter "
                                    "the kernel can declare before it")
                 for extent in ext_params:
                     if isinstance(extent, KernelParam) and extent.name not in {q.name for _, q in params}:
