@@ -159,6 +159,20 @@ SPECIAL = {
     "triangular_back": """void back(int i, int n, double *x, const double *u) {
     for (int j = i + 1; j < n; j++) x[i] -= u[j] * x[j];
 }""",
+    # both branches store the same element: one blended store (AVX2 has no masked byte store)
+    "branch_store_int8": """void slicer(int8_t *c, const float *a, int n) {
+    for (int i = 0; i < n; i++) {
+        if (*a++ >= 0) *c++ = 1;
+        else *c++ = 0;
+    }
+}""",
+    # the header's pointer is the walk: the scalar remainder cannot reuse the body, which reads `*p`
+    "walk_header_pointer_sum": """float energy(const float *restrict src, int n) {
+    float e = 0.0f;
+    for (const float *p = src; p < src + n; p++)
+        e += *p * *p;
+    return e;
+}""",
     "iv_value": """void iota_f(float *restrict d, int n) {
     for (int i = 0; i < n; i++) d[i] = (float)i * 0.25f;
 }""",

@@ -57,12 +57,14 @@ def complex_value(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr |
     if t == "binary_expression" and op_of(n) in ("+", "-", "*", "/"):
         return complex_arith(op_of(n), complex_value(lb, field_of(n, "left")),
                              complex_value(lb, field_of(n, "right")), n)
-    if t == "unary_expression" and op_of(n) in ("-", "+"):
+    if t == "unary_expression" and op_of(n) in ("-", "+", "~"):
         re_, im, ct = complex_value(lb, field_of(n, "argument"))
         if ct is None:
             return expressions.expr(lb, n), None, None
         if op_of(n) == "+":
             return re_, im, ct
+        if op_of(n) == "~":  # GNU C: `~z` of a complex value is its conjugate
+            return re_, negate(im) if im is not None else None, ct
         return negate(re_), negate(im) if im is not None else None, ct
     if t == "call_expression":
         fname = squash(node_text(field_of(n, "function")))

@@ -40,6 +40,7 @@ from simdlens.analysis.ir import (
     Reduce,
     Scalar,
     ScalarRole,
+    Select,
     Stmt,
     Store,
     Unary,
@@ -471,7 +472,20 @@ def _branches(lb: LoopBuilder, n: tree_sitter.Node, cnode: tree_sitter.Node, the
     else_s = block(lb, else_nodes, True)
     if lb.walked != after_then:  # walk_setup let them through only when both branches advance them alike
         raise Unsupported("pointer_walk", "the branches advance the walking pointers differently", n)
-    return [If(c, tuple(then_s), tuple(else_s), span)]
+    merged = _one_store_of_either(c, then_s, else_s, span)
+    return [merged] if merged is not None else [If(c, tuple(then_s), tuple(else_s), span)]
+
+
+def _one_store_of_either(c: Expr, then_s: list[Stmt], else_s: list[Stmt], span: Span) -> Store | None:
+    """`if (c) *o++ = 1; else *o++ = 0;`: each branch stores to the same element, so the element is
+    stored on every iteration with the value of the branch taken (no masked store needed)."""
+    if len(then_s) != 1 or len(else_s) != 1 or not isinstance(then_s[0], Store) or not isinstance(else_s[0], Store):
+        return None
+    a, b = then_s[0].access, else_s[0].access
+    if a.index is not None or b.index is not None or (a.root, a.base, a.coeff, a.offset, a.symbolic, a.elem) != (
+            b.root, b.base, b.coeff, b.offset, b.symbolic, b.elem):
+        return None
+    return Store(a, Select(c, then_s[0].value, else_s[0].value, a.elem), span)
 
 
 def assign_parts(s: tree_sitter.Node) -> tuple[str, tree_sitter.Node] | None:
