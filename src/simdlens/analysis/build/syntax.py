@@ -42,10 +42,6 @@ class Unsupported(Exception):
             self._reason = Reason(self.code, self.message, node_span(self.node) if self.node is not None else None)
         return self._reason
 
-    @reason.setter
-    def reason(self, value: Reason) -> None:
-        self._reason = value
-
 
 ARITH = {"+", "-", "*", "/", "%", "&", "|", "^"}
 
