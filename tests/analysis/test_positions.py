@@ -156,7 +156,7 @@ def test_lsp_positions_follow_lsp_lines_whatever_the_line_endings(chars: list[st
 
 def test_node_span_makes_the_objects_the_constructors_make() -> None:
     """node_span fills the slots of Span and Point directly: every field set, equal, hashing and printing alike."""
-    source = "int f(int *a, int n) {\n  for (int i = 0; i < n; i++)\n    a[i] = 2 * a[i];\n  return 0;\n}\n".encode()
+    source = b"int f(int *a, int n) {\n  for (int i = 0; i < n; i++)\n    a[i] = 2 * a[i];\n  return 0;\n}\n"
     nodes = [parse(source, "c").root_node]
     while nodes:
         node = nodes.pop()
