@@ -230,3 +230,28 @@ def test_conversion_to_bool_is_a_comparison_not_a_truncation() -> None:
     assert isinstance(s.value, Cast) and s.value.type.name == "uint8"
     ne = s.value.operand
     assert isinstance(ne, Binary) and ne.op == "!=" and ne.type.name == "int32"
+
+
+def test_written_out_inits_take_exactly_the_fields() -> None:
+    """The IR nodes whose __init__ is written out (for speed, see ir.py) take every field, in order, with the
+    dataclass's defaults, and set each one: an added field cannot be forgotten there."""
+    import dataclasses
+    import inspect
+
+    from simdlens.analysis import ir
+    from simdlens.analysis.build.declarations import Decl
+
+    classes = [c for c in vars(ir).values() if isinstance(c, type) and dataclasses.is_dataclass(c)] + [Decl]
+    # dataclass makes its __init__ from a string: any other is written out
+    written = [c for c in classes if getattr(getattr(c.__init__, "__code__", None), "co_filename", "") != "<string>"]
+    assert {c.__name__ for c in written} >= {"Access", "Load", "Binary", "Var", "Array", "Scalar", "Decl"}
+    for cls in written:
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        fields = dataclasses.fields(cls)
+        assert [p.name for p in params] == [f.name for f in fields], cls.__name__
+        for p, f in zip(params, fields, strict=True):
+            want = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+            assert p.default == want, (cls.__name__, f.name)
+        values = {f.name: f"value of {f.name}" for f in fields}
+        made = cls(**values)
+        assert all(getattr(made, name) == value for name, value in values.items()), cls.__name__

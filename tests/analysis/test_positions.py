@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simdlens.analysis.parse import parse
 from simdlens.analysis.positions import ENCODINGS, LineIndex, node_span
-from simdlens.core import Point
+from simdlens.core import Point, Span
 
 # "é" is 2 bytes in UTF-8 and 1 UTF-16 unit; "😀" is 4 bytes, 2 UTF-16 units (a surrogate pair), 1 code point.
 TEXT = "int a; // é\nchar *s = \"😀\"; int b;\n".encode()
@@ -150,3 +152,18 @@ def test_lsp_positions_follow_lsp_lines_whatever_the_line_endings(chars: list[st
         offset += len(line.encode())
         rest = text.encode()[offset:]
         offset += 2 if rest.startswith(b"\r\n") else 1 if rest[:1] in (b"\r", b"\n") else 0
+
+
+def test_node_span_makes_the_objects_the_constructors_make() -> None:
+    """node_span fills the slots of Span and Point directly: every field set, equal, hashing and printing alike."""
+    source = b"int f(int *a, int n) {\n  for (int i = 0; i < n; i++)\n    a[i] = 2 * a[i];\n  return 0;\n}\n"
+    nodes = [parse(source, "c").root_node]
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.children)
+        got = node_span(node)
+        s, e = node.start_point, node.end_point
+        want = Span(node.start_byte, node.end_byte, Point(s[0], s[1]), Point(e[0], e[1]))
+        assert got == want and hash(got) == hash(want) and repr(got) == repr(want)
+        for obj in (got, got.start, got.end):
+            assert all(hasattr(obj, f.name) for f in dataclasses.fields(obj))

@@ -24,6 +24,11 @@ from typing import Literal, TypeAlias
 
 from simdlens.core import Span
 
+# The most numerous IR nodes (thousands per file) write their `__init__` out: compiled, it is a native
+# __init__ ~20x faster than the one `dataclass` generates, which mypyc leaves to the interpreter. The
+# dataclass keeps everything else (frozen, eq, hash, repr, replace); tests/analysis/test_ir.py checks that
+# each written-out __init__ takes exactly the fields, with their defaults.
+
 # --------------------------------------------------------------------------------------------------
 # Types
 # --------------------------------------------------------------------------------------------------
@@ -93,6 +98,11 @@ class Const:
     type: CType
     text: str = ""  # as written ("1.0f", "0x80", "LEN")
 
+    def __init__(self, value: int | float, type: CType, text: str = "") -> None:  # written out: see the top of the module
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "text", text)
+
 
 @dataclass(frozen=True, slots=True)
 class Var:
@@ -102,6 +112,10 @@ class Var:
     name: str
     type: CType
 
+    def __init__(self, name: str, type: CType) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "type", type)
+
 
 @dataclass(frozen=True, slots=True)
 class IV:
@@ -109,6 +123,10 @@ class IV:
 
     name: str
     type: CType
+
+    def __init__(self, name: str, type: CType) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "type", type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +148,17 @@ class Access:
     index: Expr | None = None
     span: Span | None = None
 
+    def __init__(self, root: str, base: str, elem: CType, coeff: int | None, offset: int = 0, symbolic: str = "",
+                 index: Expr | None = None, span: Span | None = None) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "root", root)
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "elem", elem)
+        object.__setattr__(self, "coeff", coeff)
+        object.__setattr__(self, "offset", offset)
+        object.__setattr__(self, "symbolic", symbolic)
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "span", span)
+
     @property
     def affine(self) -> bool:
         return self.coeff is not None
@@ -138,6 +167,9 @@ class Access:
 @dataclass(frozen=True, slots=True)
 class Load:
     access: Access
+
+    def __init__(self, access: Access) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "access", access)
 
     @property
     def type(self) -> CType:
@@ -165,6 +197,12 @@ class Binary:
     lhs: Expr
     rhs: Expr
     type: CType
+
+    def __init__(self, op: str, lhs: Expr, rhs: Expr, type: CType) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "lhs", lhs)
+        object.__setattr__(self, "rhs", rhs)
+        object.__setattr__(self, "type", type)
 
     @property
     def operand_type(self) -> CType:
@@ -198,6 +236,11 @@ class Cast:
     type: CType
     implicit: bool = False
 
+    def __init__(self, operand: Expr, type: CType, implicit: bool = False) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "operand", operand)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "implicit", implicit)
+
 
 Expr: TypeAlias = Const | Var | IV | Load | Unary | Binary | Select | Call | Cast
 
@@ -220,6 +263,11 @@ class Store:
     access: Access
     value: Expr
     span: Span | None = None
+
+    def __init__(self, access: Access, value: Expr, span: Span | None = None) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "access", access)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "span", span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +415,13 @@ class Scalar:
     live_out: bool = False  # its value after the loop is used (kernel returns it)
     decl: str = ""  # the user's declaration text, if in the file
 
+    def __init__(self, name: str, type: CType, role: ScalarRole, live_out: bool = False, decl: str = "") -> None:  # written out: see the top of the module
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "role", role)
+        object.__setattr__(self, "live_out", live_out)
+        object.__setattr__(self, "decl", decl)
+
 
 @dataclass(frozen=True, slots=True)
 class Array:
@@ -382,6 +437,20 @@ class Array:
     volatile: bool = False
     extent: str = ""  # declared element count when known ("N", "1024")
     decl: str = ""  # declaration text
+
+    def __init__(self, root: str, elem: CType, pointer: bool, restrict: bool = False, const: bool = False,
+                 is_global: bool = False, is_param: bool = False, volatile: bool = False, extent: str = "",
+                 decl: str = "") -> None:  # written out: see the top of the module
+        object.__setattr__(self, "root", root)
+        object.__setattr__(self, "elem", elem)
+        object.__setattr__(self, "pointer", pointer)
+        object.__setattr__(self, "restrict", restrict)
+        object.__setattr__(self, "const", const)
+        object.__setattr__(self, "is_global", is_global)
+        object.__setattr__(self, "is_param", is_param)
+        object.__setattr__(self, "volatile", volatile)
+        object.__setattr__(self, "extent", extent)
+        object.__setattr__(self, "decl", decl)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,8 @@ Kernel format (C11, or C++17 only when the loop's own text needs C++):
   both enter `content_hash` (they change what is measured).
 - A loop judged vectorizable without a kernel gets a reason (`kernel_or_reason`), never silence.
 - `content_hash` is a sha256 of the token stream of preamble + function + type facts, plus the digest
-  of the file context's declarations (comments and layout do not matter; the file's name and the
-  loop's position do not enter it).
+  of the file context's declarations and of the text of the local headers it includes (comments and
+  layout in the file do not matter; the file's name and the loop's position do not enter it).
 """
 
 from __future__ import annotations
@@ -340,6 +340,9 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     facts = _type_facts(plist, user)
     keyed = preamble + "\n" + func + "".join(f"\n{f.expr}:{f.type}" for f in facts)
     content_hash = hashlib.sha256((normalized_tokens(keyed) + (context.digest if context else "")).encode()).hexdigest()
+    headers = getattr(ctx, "header_digest", "")
+    if headers:  # the local headers it is compiled after: an edit of one must not serve a stored verdict
+        content_hash = hashlib.sha256(f"{content_hash}\0headers:{headers}".encode()).hexdigest()
     real_sizes = _real_sizes(loop, accs, size_max, ctx) if size_param is not None else ()
     if real_sizes:  # they are timed and decide a win: part of what the kernel is
         content_hash = hashlib.sha256(f"{content_hash}\0real:{real_sizes}".encode()).hexdigest()

@@ -44,7 +44,27 @@ class _NodeLike(Protocol):
 def node_span(node: _NodeLike) -> Span:
     """The `Span` of a tree-sitter node."""
     s, e = node.start_point, node.end_point
-    return Span(node.start_byte, node.end_byte, Point(s[0], s[1]), Point(e[0], e[1]))
+    start = _new(Point)
+    _set_line(start, s[0])
+    _set_column(start, s[1])
+    end = _new(Point)
+    _set_line(end, e[0])
+    _set_column(end, e[1])
+    span = _new(Span)
+    _set_start_byte(span, node.start_byte)
+    _set_end_byte(span, node.end_byte)
+    _set_start(span, start)
+    _set_end(span, end)
+    return span
+
+
+# The analysis makes ~8,000 spans per 1,000 loops. A frozen dataclass's generated __init__ sets each field
+# with object.__setattr__ by name; filling the slots directly makes the same objects in a third of the time
+# (tests/analysis/test_positions.py checks they equal the ones the constructors make).
+_new = object.__new__
+_set_line, _set_column = Point.__dict__["line"].__set__, Point.__dict__["column"].__set__
+_set_start_byte, _set_end_byte = Span.__dict__["start_byte"].__set__, Span.__dict__["end_byte"].__set__
+_set_start, _set_end = Span.__dict__["start"].__set__, Span.__dict__["end"].__set__
 
 
 def join_spans(first: Span, last: Span) -> Span:

@@ -243,7 +243,7 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
         try:
             root, base, elem, d = array_base(lb, arg)
         except Unsupported as e:
-            if e.reason.code != "row_varies":
+            if e.code != "row_varies":
                 raise
             return flat_2d(lb, arg, idx, n)
         real = lb.walk_alias.get(root, root)

@@ -315,9 +315,7 @@ def do_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         try:
             header = while_header(lb, node)
         except Unsupported as e:
-            e.reason = Reason(e.reason.code, e.reason.message.replace("the while loop", "the do-while loop"),
-                              e.reason.span)
-            raise
+            raise Unsupported(e.code, e.message.replace("the while loop", "the do-while loop"), e.node) from None
     name, t, step = lb.iv, lb.iv_type, header["step"]
     # The forced first iteration steps the counter before any test: from the end of its range it wraps
     # around, and the test then holds again (an unsigned counter counting down from 0, a narrow one).

@@ -30,7 +30,17 @@ LOOP_TYPES = frozenset({"for_statement", "while_statement", "do_statement", "for
 class Unsupported(Exception):
     def __init__(self, code: str, message: str, node: tree_sitter.Node | None = None) -> None:
         super().__init__(message)
-        self.reason = Reason(code, message, node_span(node) if node is not None else None)
+        self.code = code
+        self.message = message
+        self.node = node
+        self._reason: Reason | None = None
+
+    @property
+    def reason(self) -> Reason:
+        # made when asked: some refusals are caught and dropped at once (`row_varies`: read the row another way)
+        if self._reason is None:
+            self._reason = Reason(self.code, self.message, node_span(self.node) if self.node is not None else None)
+        return self._reason
 
 
 ARITH = {"+", "-", "*", "/", "%", "&", "|", "^"}

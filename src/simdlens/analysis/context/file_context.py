@@ -5,6 +5,7 @@ answered from clang's facts first when they are attached.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections import ChainMap
@@ -86,6 +87,9 @@ class FileContext:
     language: Language
     includes: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()  # local headers that were read (resolved paths)
+    # sha256 of the local headers' paths and texts as read ("" without any): a kernel compiled after
+    # `#include "x.h"` means something else when x.h changes, so its content hash includes this
+    header_digest: str = ""
     macros: Mapping[str, str] = field(default_factory=dict)
     function_macros: Mapping[str, str] = field(default_factory=dict)  # name -> the whole `#define` line
     # `static` one-`return` helper functions, read like function-like macros in expressions (never in `#if`)
@@ -138,6 +142,7 @@ class FileContext:
         b.visit_file(tree.root_node, source, path, here, depth=0, top=True)
         return cls(
             path=path, language=language, includes=tuple(b.includes), headers=tuple(b.headers),
+            header_digest=_header_digest(b.headers, b.header_hashes),
             macros=b.macros, function_macros=b.function_macros, helper_functions=b.helper_functions,
             typedefs=b.typedefs, structs=b.structs,
             enums=b.enums, enum_constants=b.enum_constants, globals=b.globals, declarations=tuple(b.decls),
@@ -489,8 +494,6 @@ class FileContext:
     @property
     def fingerprint(self) -> str:
         """A short hash of everything here that can change a loop's analysis (for cache keys)."""
-        import hashlib
-
         h = hashlib.sha256()
         for d in self.declarations:
             h.update(d.kind.encode())
@@ -499,9 +502,16 @@ class FileContext:
             h.update(b"\n")
         for line in self.includes:
             h.update(line.encode())
+        h.update(self.header_digest.encode())
         return h.hexdigest()[:16]
 
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 
 SYSTEM_INCLUDE = re.compile(r"#\s*include\s*<")
+
+
+def _header_digest(paths: list[str], hashes: list[str]) -> str:
+    if not paths:
+        return ""
+    return hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in zip(paths, hashes, strict=True)).encode()).hexdigest()

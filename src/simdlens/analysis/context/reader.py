@@ -4,6 +4,7 @@ and globals, following `#if` as far as the macros seen allow; and typedefs decla
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import ChainMap
 from dataclasses import dataclass, field, replace
@@ -75,7 +76,8 @@ _CONTAINERS = frozenset({"linkage_specification", "namespace_definition", "decla
 
 _RECORD_TYPES = {"struct_specifier": "struct", "class_specifier": "class", "union_specifier": "union"}
 
-_header_cache: dict[tuple[str, int, int, str], tuple[bytes, tree_sitter.Tree]] = {}
+# (resolved path, sha256 of its text, language) -> the header's text, its tree and that sha256
+_header_cache: dict[tuple[str, str, str], tuple[bytes, tree_sitter.Tree, str]] = {}
 
 
 def node_text(node: tree_sitter.Node | None) -> str:
@@ -138,6 +140,7 @@ class DeclarationReader:
         self.include_dirs = include_dirs
         self.includes: list[str] = []
         self.headers: list[str] = []
+        self.header_hashes: list[str] = []  # sha256 of each of `headers`' text as it was read
         self.macros: dict[str, str] = dict(defines)
         self.function_macros: dict[str, str] = {}
         self.helper_functions: dict[str, str] = {}  # see _helper_function: expressions only, never `defined()`
@@ -306,15 +309,17 @@ class DeclarationReader:
             if st.st_size > MAX_HEADER_BYTES:
                 self.notes.append(f"{name}: larger than {MAX_HEADER_BYTES // 1024} KB; not read")
                 return
-            key = (real, st.st_mtime_ns, st.st_size, self.language)
+            # Keyed by the text, not the mtime: an edit within the clock's tick (a few ms) keeps both mtime and size
+            data = read_workspace_file(real, MAX_HEADER_BYTES)
+            digest = hashlib.sha256(data).hexdigest()
+            key = (real, digest, self.language)
             cached = _header_cache.get(key)
             if cached is None:
-                data = read_workspace_file(real, MAX_HEADER_BYTES)
                 problem = check_source(data[:MAX_SOURCE_BYTES], real)
                 if problem:
                     self.notes.append(f"{name}: {problem}; not read")
                     return
-                cached = (data, parse(data, self.language))
+                cached = (data, parse(data, self.language), digest)
                 # Headers are re-read on every build (the server rebuilds on edits): keep a bounded cache.
                 if len(_header_cache) >= 128 or sum(len(v[0]) for v in _header_cache.values()) > 16 * 1024 * 1024:
                     _header_cache.clear()
@@ -326,6 +331,7 @@ class DeclarationReader:
             self.notes.append(f"{name}: cannot read ({e.strerror or e}); not read")
             return
         self.headers.append(real)
+        self.header_hashes.append(cached[2])
         self.visit_file(cached[1].root_node, cached[0], real, found.parent, depth + 1, top=False)
 
 
