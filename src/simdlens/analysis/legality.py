@@ -38,6 +38,7 @@ from simdlens.analysis.ir import (
     Cast,
     Exit,
     Expr,
+    Hold,
     If,
     LastValue,
     Let,
@@ -46,6 +47,7 @@ from simdlens.analysis.ir import (
     Pack,
     Reduce,
     ReduceOp,
+    Running,
     ScalarRole,
     Select,
     Step,
@@ -56,7 +58,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.scans import SecondOrderScan, first_order_scan, second_order_scan
+from simdlens.analysis.scans import SecondOrderScan, first_order_scan, scalar_scan, second_order_scan
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
 # Reason codes that describe a vectorizable loop rather than block it.
@@ -169,6 +171,20 @@ class _Judge:
             return Reason("histogram", f"a histogram update of {bins}: two iterations may add to the same bin, so "
                           "compilers leave it scalar; AVX-512 finds the equal indices of a vector (vpconflictd), adds "
                           "their weights together and scatters one total per bin", self.site.header)
+        if "scalar_scan" in self.facts:
+            upd = next(x for x in stmts if isinstance(x, Running | Hold))
+            if isinstance(upd, Hold):
+                return Reason("scan", f"a last value seen: {upd.var} is set only where the condition holds and every "
+                              "iteration reads it. Compilers leave this scalar; a SIMD rewrite computes a vector of "
+                              "its values at once (a prefix of the selected lanes, then the value carried from the "
+                              "previous vector)", self.site.header)
+            what = ("a first-order linear recurrence carried in the scalar " + upd.var if upd.factor is not None
+                    else "a running sum carried in the scalar " + upd.var)
+            how = ", reassociating the " + ("additions and multiplications" if upd.factor is not None
+                                            else "additions") if upd.type.is_float else ""
+            return Reason("scan", f"{what}, read on every iteration. Compilers do not vectorize it; a SIMD scan "
+                          f"does{how}: log2(lanes) shift-and-add steps per vector and one carried value",
+                          self.site.header)
         if "scan" in self.facts:
             if "second_order" in self.facts:
                 return Reason("scan", "a second-order linear recurrence: each element is a constant combination of "
@@ -251,11 +267,39 @@ class _Judge:
                 self.facts.add("last_value")
                 self.reasons.append(Reason("last_value", f"{s.var} is set only where the condition holds and keeps its "
                                            "value otherwise: the last such iteration's value is kept", s.span))
+            elif isinstance(s, Running | Hold):
+                self._scalar_scan(s)
         for sc in self.loop.scalars:
             if sc.role == "local" and sc.live_out:  # a StrEnum: comparing with its value is exact
                 self.facts.add("last_value")
                 self.reasons.append(Reason("last_value", f"{sc.name} is used after the loop: its last value is kept",
                                            self.site.header))
+
+    def _scalar_scan(self, s: Running | Hold) -> None:
+        """A scalar read in the body and carried from iteration to iteration: a scan when the body has the
+        shape `scalar_scan` covers, a recurrence otherwise."""
+        found = scalar_scan(self.loop)
+        if found is None:
+            what = "updated from its own value" if isinstance(s, Running) else "set only under a condition"
+            self.reasons.append(Reason("recurrence", f"{s.var} is {what} and read in the loop, in a body the scan "
+                                       "rule does not cover (other carried values, conditional stores, or its "
+                                       "inputs read it): a recurrence", s.span))
+            return
+        self.facts.update(("scan", "scalar_scan"))
+        if isinstance(s, Hold):
+            self.facts.add("hold")
+            self.reasons.append(Reason("scan", f"{s.var} keeps the value of the last iteration whose condition held "
+                                       "and is read on every iteration: compilers leave this conditional "
+                                       "recurrence scalar; a SIMD rewrite propagates the last selected lane's "
+                                       "value across each vector in log2(lanes) shift-and-blend steps and carries "
+                                       "it between vectors (exact: values are only moved, never computed)", s.span))
+            return
+        if s.factor is not None:
+            self.facts.add("linear_recurrence")
+        if s.type.is_float:
+            self.facts.add("float_reduction")
+            self.reasons.append(Reason("float_reduction", f"a SIMD scan reorders the floating-point operations that "
+                                       f"update {s.var}: the stored values can differ in the last bits", s.span))
 
     def _control(self) -> None:
         stmts = self.stmts
@@ -669,8 +713,10 @@ def _vars_used(s: Stmt) -> set[str]:
     out: set[str] = set()
     exprs: list[Expr] = []
     for x in walk_stmts((s,)):
-        if isinstance(x, (Store, Let, Carry, Reduce)):
+        if isinstance(x, (Store, Let, Carry, Reduce, Hold)):
             exprs.append(x.value)
+        elif isinstance(x, Running):
+            exprs.extend((x.value, *((x.factor,) if x.factor is not None else ())))
         elif isinstance(x, If):
             exprs.append(x.cond)
         elif isinstance(x, Exit):
@@ -785,8 +831,12 @@ def _guarded_stmt(s: Stmt, guard: bool, out: list[tuple[Access, bool, bool]]) ->
     if isinstance(s, Store):
         _guarded_expr(s.value, guard, out)
         out.append((s.access, True, guard))
-    elif isinstance(s, (Let, Carry, Reduce, ArgReduce)):
+    elif isinstance(s, (Let, Carry, Reduce, ArgReduce, Hold)):
         _guarded_expr(s.value, guard, out)
+    elif isinstance(s, Running):
+        _guarded_expr(s.value, guard, out)
+        if s.factor is not None:
+            _guarded_expr(s.factor, guard, out)
     elif isinstance(s, If):
         _guarded_expr(s.cond, guard, out)
         for x in s.then + s.else_:

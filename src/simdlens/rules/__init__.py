@@ -36,6 +36,7 @@ from simdlens.core import (
     TextEdit,
     TypeFact,
 )
+from simdlens.rules.carried_scan import CarriedScanLowering
 from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.histogram import HistogramLowering
 from simdlens.rules.idioms import rule_name, summary
@@ -125,7 +126,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     loop = flat or loop
     options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     # a running sum: the scan algorithm; a histogram update: conflict detection
-    lowering = (ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
+    lowering = (CarriedScanLowering if "scalar_scan" in analysis.facts else
+                ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
                 else Lowering)
     kernel_span = kernel_loop_span(kernel.source, kernel.language)
     kernel_body = user_body = None

@@ -33,6 +33,7 @@ from simdlens.analysis.ir import (
     CType,
     Exit,
     Expr,
+    Hold,
     If,
     LastValue,
     Let,
@@ -41,6 +42,7 @@ from simdlens.analysis.ir import (
     Pack,
     Reduce,
     ReduceOp,
+    Running,
     ScalarRole,
     Select,
     Step,
@@ -282,7 +284,7 @@ class Lowering:
                     bits.add(expr_type(x).bits)
             if isinstance(s, Store):
                 bits.add(s.access.elem.bits)
-            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce | LastValue):
+            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce | LastValue | Running | Hold):
                 bits.add(s.type.bits)
             if isinstance(s, ArgReduce):
                 scalar = self.loop.scalar(s.index_var)
@@ -1425,8 +1427,12 @@ def _check_stores_before_exit(head: tuple[Stmt, ...], exit_stmt: Exit) -> None:
 
 
 def _stmt_exprs(s: Stmt) -> Iterator[Expr]:
-    if isinstance(s, Store | Let | Reduce | Carry | LastValue):
+    if isinstance(s, Store | Let | Reduce | Carry | LastValue | Hold):
         yield s.value
+    elif isinstance(s, Running):
+        yield s.value
+        if s.factor is not None:
+            yield s.factor
     elif isinstance(s, ArgReduce):
         yield s.value
         yield s.index
@@ -1451,7 +1457,7 @@ def _identifiers(loop: LoopIR) -> set[str]:
                     names.add(x.name)
                 if isinstance(x, Load):
                     texts += [x.access.base, x.access.symbolic]
-        if isinstance(s, Let | Reduce | Step | Carry | LastValue):
+        if isinstance(s, Let | Reduce | Step | Carry | LastValue | Running | Hold):
             names.add(s.name if isinstance(s, Let) else s.var)
         if isinstance(s, Store):
             texts += [s.access.base, s.access.symbolic]

@@ -23,6 +23,7 @@ from simdlens.analysis.ir import (
     CType,
     Exit,
     Expr,
+    Hold,
     If,
     LastValue,
     Let,
@@ -30,6 +31,7 @@ from simdlens.analysis.ir import (
     Pack,
     Reduce,
     ReduceOp,
+    Running,
     Select,
     Step,
     Stmt,
@@ -176,7 +178,12 @@ class ScalarPrinter:
                     f"{ind}  if (simd_t {s.cmp} {best}) {{ {best} = simd_t; {idx} = {self.expr(s.index)}; }} }}"]
         if isinstance(s, Step):
             return [f"{ind}{self.rename(s.var)} += {self.expr(s.step)};"]
-        if isinstance(s, Carry | LastValue):
+        if isinstance(s, Running):
+            var = self.rename(s.var)
+            if s.factor is None:
+                return [f"{ind}{var} = {var} + {self.expr(s.value)};"]
+            return [f"{ind}{var} = ({self.expr(s.factor)}) * {var} + {self.expr(s.value)};"]
+        if isinstance(s, Carry | LastValue | Hold):
             return [f"{ind}{self.rename(s.var)} = {self.expr(s.value)};"]
         if isinstance(s, If):
             out = [f"{ind}if ({self.expr(s.cond)}) {{", *self.stmts(s.then, ind + "    ")]

@@ -32,12 +32,14 @@ from simdlens.analysis.ir import (
     CType,
     Exit,
     Expr,
+    Hold,
     If,
     LastValue,
     Let,
     Load,
     Pack,
     Reduce,
+    Running,
     Scalar,
     ScalarRole,
     Step,
@@ -477,6 +479,12 @@ def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) ->
         out.append((s.access, True, top))
     elif isinstance(s, (Let, Carry, Step, LastValue)):
         _expr_accesses(s.value if not isinstance(s, Step) else s.step, top, out)
+    elif isinstance(s, Running):
+        _expr_accesses(s.value, top, out)
+        if s.factor is not None:
+            _expr_accesses(s.factor, top, out)
+    elif isinstance(s, Hold):
+        _expr_accesses(s.value, top, out)
     elif isinstance(s, Reduce):
         _expr_accesses(s.value, top, out)
         if s.access is not None:
