@@ -147,7 +147,7 @@ class CarriedScanLowering(Lowering):
             below = self.op(f"scan_shift{k}", elem, width, a=values.name, b=filler.name, hint="below")
             values = self.select(selected, values, below)
             if self.t.op("mask_up", lane, width) is not None:  # mask registers: a shift of the bits
-                moved = self.op("mask_up", lane, width, mask_out=True, hint="m", a=selected.name, k=str(k))
+                moved = self.op("mask_up", lane, width, mask_out=True, hint="m", a=selected.name, b=str(k))
             else:  # vector masks: the lanes move like values, no lane selected below lane 0
                 moved = self.op(f"scan_shift{k}", lane, width, mask_out=True, hint="m", a=selected.name, b=no_lane.name)
             selected = self.mor(selected, moved)

@@ -18,7 +18,7 @@ import tree_sitter
 from simdlens.analysis.build import expressions, statements
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.syntax import Unsupported, field_of, node_text
-from simdlens.analysis.ir import INT32, Binary, Const, Expr, If, Stmt, Unary
+from simdlens.analysis.ir import INT32, Access, Binary, Const, Expr, If, Select, Stmt, Store, Unary
 from simdlens.analysis.positions import node_span
 
 _STOPS = ("break_statement", "continue_statement", "return_statement", "goto_statement", "labeled_statement")
@@ -66,14 +66,29 @@ def switch_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[S
     if not [g for g in groups if not g[2] and g[0]]:
         return statements.block(lb, defaults[0], cond) if defaults else []
     chain: tuple[Stmt, ...] = tuple(statements.block(lb, defaults[0], True)) if defaults else ()
+    stored = _single_store(chain) if defaults else None  # every case stores one element: one blended store
     for group_labels, stmts, is_default in reversed(groups):
         if is_default or not group_labels:
             continue
         test: Expr = expressions.arith("==", value, group_labels[0], n)
         for c in group_labels[1:]:
             test = Binary("||", test, expressions.arith("==", value, c, n), INT32)
-        chain = (If(test, tuple(statements.block(lb, stmts, True)), chain, span),)
-    return list(chain)
+        then = tuple(statements.block(lb, stmts, True))
+        mine = _single_store(then)
+        if stored is not None and mine is not None and _same_place(mine.access, stored.access):
+            stored = Store(stored.access, Select(test, mine.value, stored.value, stored.access.elem), span)
+        else:
+            stored = None
+        chain = (If(test, then, chain, span),)
+    return [stored] if stored is not None else list(chain)
+
+
+def _single_store(stmts: tuple[Stmt, ...]) -> Store | None:
+    return stmts[0] if len(stmts) == 1 and isinstance(stmts[0], Store) and stmts[0].access.index is None else None
+
+
+def _same_place(a: Access, b: Access) -> bool:
+    return (a.root, a.base, a.coeff, a.offset, a.symbolic) == (b.root, b.base, b.coeff, b.offset, b.symbolic)
 
 
 def goto_skip(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> tuple[list[Stmt], int] | None:
