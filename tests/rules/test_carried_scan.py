@@ -6,7 +6,15 @@ before its update) and inclusive forms alike. Bodies the algorithm does not cove
 from __future__ import annotations
 
 import pytest
-from rules_support import CaseResult, analyse, apply_edits, build_and_run, needs_compiler, require_host, verify_cases
+from rules_support import (
+    CaseResult,
+    analyse,
+    apply_edits,
+    build_and_run,
+    needs_compiler,
+    require_host,
+    verify_cases,
+)
 
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
