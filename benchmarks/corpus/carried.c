@@ -1,6 +1,7 @@
 /* simdlens benchmark corpus: values carried in a scalar from one iteration to the next and stored on
    every iteration (issue 16): running totals and filters kept in a local variable, and the last value
-   seen under a condition (sample-and-hold, forward fill). Written for this project. */
+   seen under a condition (sample-and-hold, forward fill), and the inverse of packing (unpack / expand:
+   `if (m[i]) out[i] = packed[j++];`). Written for this project. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,4 +108,42 @@ void samples_since_beat(int32_t *restrict since, const float *restrict level, fl
             beat = i;
         since[i] = i - beat;
     }
+}
+
+// bench: domain=families category=expand expect=vectorizable
+int scatter_corrections(float *restrict y, const float *restrict x, const float *restrict correction, float limit, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (x[i] > limit)
+            y[i] = correction[k++];
+    return k;
+}
+
+// bench: domain=families category=expand expect=vectorizable
+int unpack_coefficients(int32_t *restrict coef, const int32_t *restrict level, const uint8_t *restrict significant, int n)
+{
+    int next = 0;
+    for (int i = 0; i < n; i++) {
+        if (significant[i]) {
+            coef[i] = level[next];
+            next++;
+        } else {
+            coef[i] = 0;
+        }
+    }
+    return next;
+}
+
+// bench: domain=families category=expand expect=vectorizable
+int restore_valid(double *restrict series, const double *restrict kept, const uint8_t *restrict present, double gap, int n)
+{
+    int j = 0;
+    for (int i = 0; i < n; i++) {
+        if (present[i])
+            series[i] = kept[j++];
+        else
+            series[i] = gap;
+    }
+    return j;
 }

@@ -364,7 +364,20 @@ class Pack:
     span: Span | None = None
 
 
-Stmt: TypeAlias = Store | Let | Reduce | ArgReduce | Step | Carry | LastValue | Running | Hold | If | Exit | Pack
+@dataclass(frozen=True, slots=True)
+class Expand:
+    """`if (cond) dst[i] = src[counter++];` (with `else dst[i] = fill;` when `fill`): unpack/expand, the
+    inverse of `Pack`: consecutive elements of src go to the selected elements of dst."""
+
+    cond: Expr
+    dst: Access  # contiguous
+    src: Access  # coeff None: the subscript is `counter`
+    counter: str
+    fill: Expr | None = None
+    span: Span | None = None
+
+
+Stmt: TypeAlias = Store | Let | Reduce | ArgReduce | Step | Carry | LastValue | Running | Hold | If | Exit | Pack | Expand
 
 
 # --------------------------------------------------------------------------------------------------

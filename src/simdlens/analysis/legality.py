@@ -37,6 +37,7 @@ from simdlens.analysis.ir import (
     Carry,
     Cast,
     Exit,
+    Expand,
     Expr,
     Hold,
     If,
@@ -66,7 +67,7 @@ INFORMATIONAL = frozenset({
     "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
     "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
-    "scan", "histogram",
+    "scan", "histogram", "expand",
     "macro_expanded", "semantic_facts",  # notes on where the reading came from (analysis.clang_facts)
 })
 # Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
@@ -151,6 +152,12 @@ class _Judge:
             return Reason("search", "a search loop: leaves at the first iteration where its exit condition holds; "
                           "a SIMD rewrite tests a whole vector at once (compare + movemask) and finds the first lane "
                           "with a bit scan", ex.span or self.site.header)
+        if any(isinstance(s, Expand) for s in stmts):
+            xp = next(s for s in stmts if isinstance(s, Expand))
+            return Reason("expand", f"unpacks consecutive elements of {xp.src.base} into the elements of {xp.dst.base} "
+                          "where the condition holds (expand, the inverse of a pack): compilers leave it scalar; a "
+                          "SIMD rewrite loads as many elements as a vector selects and moves them into place with a "
+                          "permutation built from the mask (AVX-512 vexpand; AVX2 a permutation from pdep)", xp.span)
         if any(isinstance(s, Pack) for s in stmts):
             pk = next(s for s in stmts if isinstance(s, Pack))
             return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
@@ -269,6 +276,8 @@ class _Judge:
                                            "value otherwise: the last such iteration's value is kept", s.span))
             elif isinstance(s, Running | Hold):
                 self._scalar_scan(s)
+            elif isinstance(s, Expand):
+                self.facts.add("expand")
         for sc in self.loop.scalars:
             if sc.role == "local" and sc.live_out:  # a StrEnum: comparing with its value is exact
                 self.facts.add("last_value")
@@ -725,6 +734,8 @@ def _vars_used(s: Stmt) -> set[str]:
                 exprs.append(x.value)
         elif isinstance(x, Pack):
             exprs.extend((x.cond, x.value))
+        elif isinstance(x, Expand):
+            exprs.extend((x.cond, *((x.fill,) if x.fill is not None else ())))
         elif isinstance(x, ArgReduce):
             exprs.extend((x.value, x.index))
     for e in exprs:

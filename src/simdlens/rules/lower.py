@@ -32,6 +32,7 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Exit,
+    Expand,
     Expr,
     Hold,
     If,
@@ -199,7 +200,7 @@ class Lowering:
         self.carried: dict[str, Expr] = {}  # var -> its value one iteration earlier, as an expression
         self.split_roots: set[str] = set()
         self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
-            s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack)}
+            s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack | Expand)}
         self.strided = StridedGroups(self)  # constant-stride groups: block loads/stores + shuffles
         self.reversed = ReversedAccesses(self)  # stride -1: a block load/store + a lane reversal
 
@@ -284,6 +285,8 @@ class Lowering:
                     bits.add(expr_type(x).bits)
             if isinstance(s, Store):
                 bits.add(s.access.elem.bits)
+            if isinstance(s, Expand):
+                bits.add(s.dst.elem.bits)
             if isinstance(s, Reduce | Let | Step | Carry | ArgReduce | LastValue | Running | Hold):
                 bits.add(s.type.bits)
             if isinstance(s, ArgReduce):
@@ -701,6 +704,40 @@ class Lowering:
         bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
         self.lines.append(f"{counter} += __builtin_popcountll({bits});")
 
+    def expand(self, s: Expand) -> None:
+        """`if (cond) dst[i] = src[counter++]`: load as many elements from src[counter] as lanes are selected,
+        move them to the selected lanes (table row `expand_load`), store them there, count them."""
+        self.block.loaded.clear()
+        t = s.dst.elem
+        w = self.width(t)
+        load = self.t.op("expand_load", t.name, w)
+        if load is None:
+            raise Unsupported(f"{self.t.name} has no expand of {t.name} elements")
+        from simdlens.sandbox.cpu import host_cpu  # an extension beyond the ISA: only if this CPU runs it
+
+        lacking = self.t.missing_on_host(load, host_cpu().isa)
+        if lacking:
+            raise Unsupported(f"expand of {t.name} elements needs {' '.join(lacking)}, which this CPU lacks")
+        m = self.cond(s.cond)
+        for extra in (self.ctx_mask, self.tail_mask):
+            if extra is not None:
+                m = self.mand(m, extra)
+        m = self.mask_as(m, t.bits)
+        counter = self.rename(s.counter)
+        self.features.add("expand")
+        moved = self.emit(self.fill(load, p=f"&{self.rename(s.src.base)}[{counter}]", m=m.name), t.name, w, hint="moved")
+        if s.fill is None:
+            self.under(m, lambda: self._stored(s.dst, moved))
+        else:
+            other = self.under(self.mnot(m), lambda: self.convert(self.expr(s.fill), t.name))  # type: ignore[arg-type]
+            self.store(s.dst, self.select(m, moved, other))
+        bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
+        self.lines.append(f"{counter} += __builtin_popcountll({bits});")
+
+    def _stored(self, a: Access, value: VVal) -> VVal:
+        self.store(a, value)
+        return value
+
     # ---- statements ------------------------------------------------------------------------------
 
     def statements(self, body: tuple[Stmt, ...]) -> None:
@@ -736,6 +773,8 @@ class Lowering:
             raise Unsupported("an early exit that is not at the top of the loop body")
         elif isinstance(s, Pack):
             self.pack(s)
+        elif isinstance(s, Expand):
+            self.expand(s)
         elif isinstance(s, LastValue):
             self.last_value(s)
         elif isinstance(s, Carry):
@@ -1220,7 +1259,7 @@ class Lowering:
             return None
         what = f"{fixed[0].base}[...] read at a fixed index while the loop writes it"
         if exit_stmt is not None or abs(loop.step) != 1 or any(
-                isinstance(st, Reduce | ArgReduce | Carry | Step | Pack) for st in walk_stmts(body)):
+                isinstance(st, Reduce | ArgReduce | Carry | Step | Pack | Expand) for st in walk_stmts(body)):
             raise Unsupported(f"{what}, together with a reduction, exit or carried value")
         if len({(a.root, a.base, a.offset, a.symbolic) for a in fixed}) != 1:
             raise Unsupported(f"{what}, at more than one index")
@@ -1445,6 +1484,10 @@ def _stmt_exprs(s: Stmt) -> Iterator[Expr]:
     elif isinstance(s, Pack):
         yield s.cond
         yield s.value
+    elif isinstance(s, Expand):
+        yield s.cond
+        if s.fill is not None:
+            yield s.fill
 
 
 def _identifiers(loop: LoopIR) -> set[str]:
@@ -1461,6 +1504,9 @@ def _identifiers(loop: LoopIR) -> set[str]:
             names.add(s.name if isinstance(s, Let) else s.var)
         if isinstance(s, Store):
             texts += [s.access.base, s.access.symbolic]
+        if isinstance(s, Expand):
+            names.add(s.counter)
+            texts += [s.src.base, s.dst.base, s.dst.symbolic]
     for text in texts:
         names.update(re.findall(r"[A-Za-z_]\w*", text))
     names.update(a.root for a in loop.arrays)
@@ -1492,7 +1538,7 @@ def _unconditional_accesses(body: tuple[Stmt, ...]) -> set[tuple[str, str, int, 
     for s in body:
         if isinstance(s, Store):
             keys.add(access_key(s.access))
-        if isinstance(s, If | Exit):
+        if isinstance(s, If | Exit | Expand):  # an expand's fill is read only where its condition fails
             visit(s.cond)
         elif not isinstance(s, Pack):
             for e in _stmt_exprs(s):

@@ -22,6 +22,7 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Exit,
+    Expand,
     Expr,
     Hold,
     If,
@@ -195,6 +196,12 @@ class ScalarPrinter:
             if s.kind == "break" and s.var and s.value is not None:  # `if (c) { pos = i; break; }`
                 what = f"{{ {self.rename(s.var)} = {self.expr(s.value)}; break; }}"
             return [f"{ind}if ({self.expr(s.cond)}) {what}"]
+        if isinstance(s, Expand):
+            src = f"{self.rename(s.src.base)}[{self.rename(s.counter)}++]"
+            out = [f"{ind}if ({self.expr(s.cond)}) {self.access(s.dst)} = {src};"]
+            if s.fill is not None:
+                out.append(f"{ind}else {self.access(s.dst)} = {self.expr(s.fill)};")
+            return out
         if isinstance(s, Pack):
             dst = f"{self.rename(s.dst.base)}[{self.rename(s.counter)}++]"
             return [f"{ind}if ({self.expr(s.cond)}) {dst} = {self.expr(s.value)};"]

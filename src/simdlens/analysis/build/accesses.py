@@ -31,6 +31,7 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Exit,
+    Expand,
     Expr,
     Hold,
     If,
@@ -506,4 +507,10 @@ def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) ->
     elif isinstance(s, Pack):
         _expr_accesses(s.cond, top, out)
         _expr_accesses(s.value, top, out)
+        out.append((s.dst, True, top))
+    elif isinstance(s, Expand):
+        _expr_accesses(s.cond, top, out)
+        if s.fill is not None:
+            _expr_accesses(s.fill, top, out)
+        out.append((s.src, False, top))
         out.append((s.dst, True, top))

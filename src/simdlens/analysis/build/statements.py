@@ -10,7 +10,16 @@ import re
 import tree_sitter
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.build import accesses, complex_values, counters, expressions, scalars, switches, uses
+from simdlens.analysis.build import (
+    accesses,
+    complex_values,
+    counters,
+    expands,
+    expressions,
+    scalars,
+    switches,
+    uses,
+)
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert, ctype_of, promote, usual
 from simdlens.analysis.build.declarations import Decl, decls_of, kinds_of
@@ -449,7 +458,8 @@ def _branches(lb: LoopBuilder, n: tree_sitter.Node, cnode: tree_sitter.Node, the
     mm = scalars.if_minmax(lb, cnode, then, else_nodes, span, cond)
     if mm is not None:
         return mm
-    pk = scalars.if_pack(lb, cnode, then, else_nodes, span, cond)
+    pk = scalars.if_pack(lb, cnode, then, else_nodes, span, cond) or expands.if_expand(lb, cnode, then, else_nodes,
+                                                                                       span, cond)
     if pk is not None:
         return pk
     sel = scalars.if_select(lb, cnode, then, else_nodes, span, cond)
