@@ -344,6 +344,10 @@ class Lowering:
         t = expr_type(e)
         if isinstance(e, Const):
             return self.splat(literal(e.value, t), t)
+        if isinstance(e, Binary | Cast) and not t.is_float and self._invariant_int(e):
+            # `(long)r * cols` in a row's loop: computed once in scalar, as C computes it, and broadcast (a
+            # lane-wise multiply of 64-bit lanes would need AVX-512)
+            return self.splat(ScalarPrinter(self.iv, self.rename).expr(e), t)
         if isinstance(e, Var):
             if e.name in self.block.env:
                 return self.block.env[e.name]
@@ -382,6 +386,24 @@ class Lowering:
         if isinstance(e, Call):
             return self.call(e)
         raise Unsupported(f"expression {type(e).__name__} is not supported")
+
+    def _invariant_int(self, e: Expr) -> bool:
+        """`e` is integer arithmetic (no division: it could trap) on constants and loop-invariant scalars."""
+        for x in walk_exprs(e):
+            if isinstance(x, Binary):
+                if x.op not in ("+", "-", "*", "&", "|", "^", "<<", ">>") or x.type.is_float:
+                    return False
+            elif isinstance(x, Cast):
+                if x.type.is_float or expr_type(x.operand).is_float:
+                    return False
+            elif isinstance(x, Var):
+                scalar = self.loop.scalar(x.name)
+                if (scalar is None or scalar.role.value != "invariant" or x.name in self.block.env
+                        or x.name in self.inductions or x.name in self.carried):
+                    return False
+            elif not isinstance(x, Const):
+                return False
+        return True
 
     def unary(self, e: Unary) -> VVal:
         t = e.type
