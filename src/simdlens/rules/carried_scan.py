@@ -31,6 +31,8 @@ class CarriedScanLowering(Lowering):
         found = scalar_scan(loop)
         if found is None:
             raise Unsupported("the scalar carried through the loop has a shape the scan rule does not cover")
+        if loop.moved:
+            raise Unsupported(f"the loop moves {loop.moved[0].name}, read after it: the scan rule does not advance it")
         elem = found.elem.name
         vf, iv = self.vf, self.iv
         width = self.width(elem)
