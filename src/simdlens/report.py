@@ -303,6 +303,8 @@ def _result_text(report: LoopReport, unverified: tuple[Candidate, ...]) -> str:
         caveat = f"; {best.candidate.caveats[0]}" if best.candidate.caveats else ""
         return f"verified {summary.isa_name(best.candidate.isa)} rewrite ({best.candidate.origin}){caveat}"
     if outcome is Outcome.COMPILER_WINS:
+        if report.analysis.facts & summary.COMPILERS_LEAVE_SCALAR:
+            return "verified rewrite, but compilers leave this loop scalar and their scalar code is as fast here"
         return "verified rewrite, but the compiler already vectorizes it as well"
     if outcome is Outcome.NOT_CANDIDATE:
         if report.analysis.verdict is LoopVerdict.NOT_VECTORIZABLE and report.analysis.reasons:

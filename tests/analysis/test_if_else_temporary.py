@@ -51,9 +51,14 @@ def test_its_last_value_is_kept_when_read_after_the_loop() -> None:
 @pytest.mark.parametrize("body", [
     "o[i] = t; if (c[i]) t = x[i]; else t = y;",  # last iteration's value is read first: carried
     "if (y > i) { if (c[i]) t = x[i]; else t = y; } o[i] = t;",  # not assigned on every iteration
-    "if (c[i]) t = x[i]; o[i] = t;",  # no else: keeps its old value
     "if (c[i]) t = t + x[i]; else t = y; o[i] = t;",  # reads itself
 ])
 def test_anything_else_stays_refused(body: str) -> None:
     a, _ = analyse(body)
     assert a.verdict.value == "not_vectorizable", body
+
+
+def test_without_else_it_is_a_held_value() -> None:
+    # `if (c[i]) t = x[i]; o[i] = t;` keeps its old value otherwise: the last value seen (a SIMD scan)
+    a, _ = analyse("if (c[i]) t = x[i]; o[i] = t;")
+    assert a.verdict.value == "vectorizable" and "hold" in a.facts, a.reasons

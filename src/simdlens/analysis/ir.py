@@ -356,6 +356,32 @@ class LastValue:
 
 
 @dataclass(frozen=True, slots=True)
+class Running:
+    """`var = factor * var + value;` on every iteration (factor None: `var += value`), with `var` also read
+    in the body: a running sum or first-order linear recurrence carried in a scalar (`s += a[i]; b[i] = s;`).
+    Reads before this statement see the previous iteration's value, reads after it this iteration's;
+    `value` and `factor` do not read `var`."""
+
+    var: str
+    value: Expr
+    type: CType
+    factor: Expr | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """`var = value;` under the enclosing `If`'s condition, with `var` also read in the body: every
+    iteration sees the value of the last iteration so far whose condition held (a "last value seen",
+    `if (a[i] > 0) x = a[i]; b[i] = x;`), its entry value before the first."""
+
+    var: str
+    value: Expr
+    type: CType
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class If:
     cond: Expr
     then: tuple[Stmt, ...]
@@ -386,7 +412,20 @@ class Pack:
     span: Span | None = None
 
 
-Stmt: TypeAlias = Store | Let | Reduce | ArgReduce | Step | Carry | LastValue | If | Exit | Pack
+@dataclass(frozen=True, slots=True)
+class Expand:
+    """`if (cond) dst[i] = src[counter++];` (with `else dst[i] = fill;` when `fill`): unpack/expand, the
+    inverse of `Pack`: consecutive elements of src go to the selected elements of dst."""
+
+    cond: Expr
+    dst: Access  # contiguous
+    src: Access  # coeff None: the subscript is `counter`
+    counter: str
+    fill: Expr | None = None
+    span: Span | None = None
+
+
+Stmt: TypeAlias = Store | Let | Reduce | ArgReduce | Step | Carry | LastValue | Running | Hold | If | Exit | Pack | Expand
 
 
 # --------------------------------------------------------------------------------------------------
@@ -404,6 +443,8 @@ class ScalarRole(enum.StrEnum):
     ARG_INDEX = "arg_index"  # ArgReduce's index
     COUNTER = "counter"  # Pack's output counter
     LAST = "last"  # LastValue: assigned under a condition, the last assignment wins
+    RUNNING = "running"  # Running: a scan carried in a scalar, read in the body
+    HELD = "held"  # Hold: set under a condition and read in the body
     RECURRENCE = "recurrence"  # written from its own previous value in a way nothing above covers
 
 

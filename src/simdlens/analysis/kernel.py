@@ -61,6 +61,7 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Exit,
+    Expand,
     Expr,
     Load,
     LoopIR,
@@ -612,8 +613,9 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                     his.extend(hi_list)
                 continue
             if a.index is not None:
-                pk = next((s for s in walk_stmts(loop.body) if isinstance(s, Pack) and s.dst is a), None)
-                if pk is not None:
+                pk = next((s for s in walk_stmts(loop.body) if (isinstance(s, Pack) and s.dst is a)
+                           or (isinstance(s, Expand) and s.src is a)), None)
+                if pk is not None:  # a pack writes, an expand reads, at most one element per iteration from counter
                     c = renames.get(pk.counter, pk.counter)
                     los.append(f"({c})")
                     his.append(f"({c}) + ({trip}) - 1")

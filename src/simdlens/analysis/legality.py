@@ -38,7 +38,9 @@ from simdlens.analysis.ir import (
     Carry,
     Cast,
     Exit,
+    Expand,
     Expr,
+    Hold,
     If,
     LastValue,
     Let,
@@ -47,6 +49,7 @@ from simdlens.analysis.ir import (
     Pack,
     Reduce,
     ReduceOp,
+    Running,
     ScalarRole,
     Select,
     Step,
@@ -58,7 +61,7 @@ from simdlens.analysis.ir import (
     walk_stmts,
 )
 from simdlens.analysis.ranges import outside_walk
-from simdlens.analysis.scans import SecondOrderScan, first_order_scan, second_order_scan
+from simdlens.analysis.scans import SecondOrderScan, first_order_scan, scalar_scan, second_order_scan
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
 # Reason codes that describe a vectorizable loop rather than block it.
@@ -66,7 +69,7 @@ INFORMATIONAL = frozenset({
     "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
     "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
-    "scan", "histogram",
+    "scan", "histogram", "expand",
     "macro_expanded", "semantic_facts",  # notes on where the reading came from (analysis.clang_facts)
 })
 # Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
@@ -151,6 +154,12 @@ class _Judge:
             return Reason("search", "a search loop: leaves at the first iteration where its exit condition holds; "
                           "a SIMD rewrite tests a whole vector at once (compare + movemask) and finds the first lane "
                           "with a bit scan", ex.span or self.site.header)
+        if any(isinstance(s, Expand) for s in stmts):
+            xp = next(s for s in stmts if isinstance(s, Expand))
+            return Reason("expand", f"unpacks consecutive elements of {xp.src.base} into the elements of {xp.dst.base} "
+                          "where the condition holds (expand, the inverse of a pack): compilers leave it scalar; a "
+                          "SIMD rewrite loads as many elements as a vector selects and moves them into place with a "
+                          "permutation built from the mask (AVX-512 vexpand; AVX2 a permutation from pdep)", xp.span)
         if any(isinstance(s, Pack) for s in stmts):
             pk = next(s for s in stmts if isinstance(s, Pack))
             return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
@@ -171,6 +180,20 @@ class _Judge:
             return Reason("histogram", f"a histogram update of {bins}: two iterations may add to the same bin, so "
                           "compilers leave it scalar; AVX-512 finds the equal indices of a vector (vpconflictd), adds "
                           "their weights together and scatters one total per bin", self.site.header)
+        if "scalar_scan" in self.facts:
+            upd = next(x for x in stmts if isinstance(x, Running | Hold))
+            if isinstance(upd, Hold):
+                return Reason("scan", f"a last value seen: {upd.var} is set only where the condition holds and every "
+                              "iteration reads it. Compilers leave this scalar; a SIMD rewrite computes a vector of "
+                              "its values at once (a prefix of the selected lanes, then the value carried from the "
+                              "previous vector)", self.site.header)
+            what = ("a first-order linear recurrence carried in the scalar " + upd.var if upd.factor is not None
+                    else "a running sum carried in the scalar " + upd.var)
+            how = ", reassociating the " + ("additions and multiplications" if upd.factor is not None
+                                            else "additions") if upd.type.is_float else ""
+            return Reason("scan", f"{what}, read on every iteration. Compilers do not vectorize it; a SIMD scan "
+                          f"does{how}: log2(lanes) shift-and-add steps per vector and one carried value",
+                          self.site.header)
         if "scan" in self.facts:
             if "second_order" in self.facts:
                 return Reason("scan", "a second-order linear recurrence: each element is a constant combination of "
@@ -253,11 +276,41 @@ class _Judge:
                 self.facts.add("last_value")
                 self.reasons.append(Reason("last_value", f"{s.var} is set only where the condition holds and keeps its "
                                            "value otherwise: the last such iteration's value is kept", s.span))
+            elif isinstance(s, Running | Hold):
+                self._scalar_scan(s)
+            elif isinstance(s, Expand):
+                self.facts.add("expand")
         for sc in self.loop.scalars:
             if sc.role == "local" and sc.live_out:  # a StrEnum: comparing with its value is exact
                 self.facts.add("last_value")
                 self.reasons.append(Reason("last_value", f"{sc.name} is used after the loop: its last value is kept",
                                            self.site.header))
+
+    def _scalar_scan(self, s: Running | Hold) -> None:
+        """A scalar read in the body and carried from iteration to iteration: a scan when the body has the
+        shape `scalar_scan` covers, a recurrence otherwise."""
+        found = scalar_scan(self.loop)
+        if found is None:
+            what = "updated from its own value" if isinstance(s, Running) else "set only under a condition"
+            self.reasons.append(Reason("recurrence", f"{s.var} is {what} and read in the loop, in a body the scan "
+                                       "rule does not cover (other carried values, conditional stores, or its "
+                                       "inputs read it): a recurrence", s.span))
+            return
+        self.facts.update(("scan", "scalar_scan"))
+        if isinstance(s, Hold):
+            self.facts.add("hold")
+            self.reasons.append(Reason("scan", f"{s.var} keeps the value of the last iteration whose condition held "
+                                       "and is read on every iteration: compilers leave this conditional "
+                                       "recurrence scalar; a SIMD rewrite propagates the last selected lane's "
+                                       "value across each vector in log2(lanes) shift-and-blend steps and carries "
+                                       "it between vectors (exact: values are only moved, never computed)", s.span))
+            return
+        if s.factor is not None:
+            self.facts.add("linear_recurrence")
+        if s.type.is_float:
+            self.facts.add("float_reduction")
+            self.reasons.append(Reason("float_reduction", f"a SIMD scan reorders the floating-point operations that "
+                                       f"update {s.var}: the stored values can differ in the last bits", s.span))
 
     def _control(self) -> None:
         stmts = self.stmts
@@ -687,8 +740,10 @@ def _vars_used(s: Stmt) -> set[str]:
     out: set[str] = set()
     exprs: list[Expr] = []
     for x in walk_stmts((s,)):
-        if isinstance(x, (Store, Let, Carry, Reduce)):
+        if isinstance(x, (Store, Let, Carry, Reduce, Hold)):
             exprs.append(x.value)
+        elif isinstance(x, Running):
+            exprs.extend((x.value, *((x.factor,) if x.factor is not None else ())))
         elif isinstance(x, If):
             exprs.append(x.cond)
         elif isinstance(x, Exit):
@@ -697,6 +752,8 @@ def _vars_used(s: Stmt) -> set[str]:
                 exprs.append(x.value)
         elif isinstance(x, Pack):
             exprs.extend((x.cond, x.value))
+        elif isinstance(x, Expand):
+            exprs.extend((x.cond, *((x.fill,) if x.fill is not None else ())))
         elif isinstance(x, ArgReduce):
             exprs.extend((x.value, x.index))
     for e in exprs:
@@ -803,8 +860,12 @@ def _guarded_stmt(s: Stmt, guard: bool, out: list[tuple[Access, bool, bool]]) ->
     if isinstance(s, Store):
         _guarded_expr(s.value, guard, out)
         out.append((s.access, True, guard))
-    elif isinstance(s, (Let, Carry, Reduce, ArgReduce)):
+    elif isinstance(s, (Let, Carry, Reduce, ArgReduce, Hold)):
         _guarded_expr(s.value, guard, out)
+    elif isinstance(s, Running):
+        _guarded_expr(s.value, guard, out)
+        if s.factor is not None:
+            _guarded_expr(s.factor, guard, out)
     elif isinstance(s, If):
         _guarded_expr(s.cond, guard, out)
         for x in s.then + s.else_:

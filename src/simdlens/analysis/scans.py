@@ -24,12 +24,18 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Expr,
+    Hold,
+    If,
+    Let,
     Load,
     LoopIR,
+    Running,
+    Stmt,
     Store,
     Var,
     expr_type,
     walk_exprs,
+    walk_stmts,
 )
 
 # Lane types the scan keeps in their own width: the sum wraps (integers) or rounds (floats) like C's.
@@ -231,3 +237,114 @@ def _invariant(e: Expr, loop: LoopIR) -> bool:
             if sc is None or sc.role.value != "invariant":
                 return False
     return True
+
+
+def linear_update(var: str, t: CType, value: Expr) -> tuple[Expr, Expr] | None:
+    """(factor, term) when `value` is `factor * var + term` (either order of either operation) with neither
+    reading var: `s = s * c + a[i]`, `s = alpha * x[i] + (1 - alpha) * s`. Floating point only (integer
+    products of lanes would overflow where the loop's do not), computed in var's own type."""
+    if not t.is_float or not isinstance(value, Binary) or value.op != "+" or value.type.name != t.name:
+        return None
+    for side, term in ((value.lhs, value.rhs), (value.rhs, value.lhs)):
+        if isinstance(side, Binary) and side.op == "*" and side.type.name == t.name:
+            for v, factor in ((side.lhs, side.rhs), (side.rhs, side.lhs)):
+                if isinstance(v, Var) and v.name == var and not _reads(factor, var) and not _reads(term, var):
+                    return factor, term
+    return None
+
+
+def _reads(e: Expr, var: str) -> bool:
+    return any(isinstance(x, Var) and x.name == var for x in walk_exprs(e))
+
+
+@dataclass(frozen=True)
+class ScalarScan:
+    """A loop whose one carried scalar is a `Running` (a scan) or a `Hold` (a last value seen), read by the
+    other statements of the body: `s += a[i]; b[i] = s;`, `if (a[i] > 0) x = a[i]; b[i] = x;`.
+
+    `update` is the body's top-level statement that sets the scalar (the `Running`, or the `If` holding
+    the `Hold`); `before` are the statements ahead of it that read the previous value (directly or through
+    a temporary): the rewrite computes them after the scan, from the values shifted one lane."""
+
+    var: str
+    elem: CType
+    update: Stmt
+    index: int
+    before: frozenset[int]
+
+
+def scalar_scan(loop: LoopIR) -> ScalarScan | None:
+    """The loop as a scan carried in a scalar, or None when its body has another shape.
+
+    The body is contiguous stores and temporaries around one update; the update's inputs read neither the
+    scalar nor a temporary computed from it; an array both read and written is read and written at the
+    same element only (each iteration reads before it writes, as a vector step does)."""
+    if loop.step != 1:
+        return None
+    found = [(n, s) for n, s in enumerate(loop.body) if _update_of(s) is not None]
+    if len(found) != 1:
+        return None
+    index, update = found[0]
+    var, elem, inputs = _update_of(update)  # type: ignore[misc]
+    tainted = {var}
+    before: set[int] = set()
+    for n, s in enumerate(loop.body):
+        if n == index:
+            continue
+        if isinstance(s, Let) or (isinstance(s, Store) and _contiguous(s.access)):
+            reads = _reads_any(s.value, tainted)
+        else:
+            return None
+        if n < index and reads:
+            before.add(n)
+            if isinstance(s, Let):
+                tainted.add(s.name)
+    if any(_reads_any(e, tainted) for e in inputs):
+        return None  # the update's inputs read the scalar it sets
+    loads: dict[str, set[tuple[str, int, str]]] = {}
+    stores: dict[str, set[tuple[str, int, str]]] = {}
+    for s in walk_stmts(loop.body):
+        for e in _exprs_of(s):
+            for x in walk_exprs(e):
+                if isinstance(x, Load):
+                    if not _contiguous(x.access) and x.access.index is None:
+                        return None
+                    loads.setdefault(x.access.root, set()).add((x.access.base, x.access.offset, x.access.symbolic))
+        if isinstance(s, Store):
+            stores.setdefault(s.access.root, set()).add((s.access.base, s.access.offset, s.access.symbolic))
+    stored = [s.access.root for s in loop.body if isinstance(s, Store)]
+    if len(stored) != len(set(stored)):
+        return None  # two stores to one array: their order would have to be kept across the scan
+    for root, at in stores.items():
+        if root in loads and (len(at) != 1 or loads[root] != at):
+            return None
+        if any(root in _roots(loop.body[n]) for n in before if isinstance(loop.body[n], Store)) and root in loads:
+            return None
+    return ScalarScan(var, elem, update, index, frozenset(before))
+
+
+def _update_of(s: Stmt) -> tuple[str, CType, tuple[Expr, ...]] | None:
+    """(scalar, its type, the expressions it is computed from) when `s` sets a scanned scalar."""
+    if isinstance(s, Running):
+        return s.var, s.type, (s.value, *((s.factor,) if s.factor is not None else ()))
+    if isinstance(s, If) and not s.else_ and len(s.then) == 1 and isinstance(s.then[0], Hold):
+        return s.then[0].var, s.then[0].type, (s.cond, s.then[0].value)
+    return None
+
+
+def _exprs_of(s: Stmt) -> tuple[Expr, ...]:
+    if isinstance(s, Store | Let | Hold):
+        return (s.value,)
+    if isinstance(s, Running):
+        return (s.value, *((s.factor,) if s.factor is not None else ()))
+    if isinstance(s, If):
+        return (s.cond,)
+    return ()
+
+
+def _reads_any(e: Expr, names: set[str]) -> bool:
+    return any(isinstance(x, Var) and x.name in names for x in walk_exprs(e))
+
+
+def _roots(s: Stmt) -> set[str]:
+    return {s.access.root} if isinstance(s, Store) else set()

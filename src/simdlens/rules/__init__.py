@@ -37,6 +37,7 @@ from simdlens.core import (
     TextEdit,
     TypeFact,
 )
+from simdlens.rules.carried_scan import CarriedScanLowering
 from simdlens.rules.complex_multiply import ComplexMultiplyLowering, complex_product
 from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.histogram import HistogramLowering
@@ -127,8 +128,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     loop = flat or loop
     options: dict[str, Any] = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     # a running sum: the scan algorithm; a histogram update: conflict detection
-    lowering: Any = (ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
-                else Lowering)
+    lowering: Any = (CarriedScanLowering if "scalar_scan" in analysis.facts else
+                     ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
+                     else Lowering)
     if complex_product(loop) is not None:  # a*b of complex elements: as the user's build computes it (Annex G)
         lowering = ComplexMultiplyLowering
         options["user_flags"] = tuple(user_flags or ())
@@ -296,7 +298,7 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
         if isinstance(s, Store) or (isinstance(s, Reduce) and s.access is not None):  # `c[i] += …`: written
             assert s.access is not None
             accesses.append((affine(s.access), True))
-        for attr in ("value", "cond", "index", "step"):
+        for attr in ("value", "cond", "index", "step", "factor", "fill"):
             e = getattr(s, attr, None)
             if e is not None and not isinstance(e, str | tuple):
                 accesses += [(affine(x.access), False) for x in walk_exprs(e) if isinstance(x, Load)]
@@ -387,7 +389,7 @@ def _exact_alias_safe(loop: LoopIR, gx: list[tuple[Access, bool]], gy: list[tupl
     one side is only read, and every read of either happens before the first write in the body's order
     (a vector step loads all its lanes before it stores, as the scalar loop reads element i before
     writing it)."""
-    from simdlens.analysis.ir import Carry, Load, Pack, Store, walk_exprs, walk_stmts
+    from simdlens.analysis.ir import Carry, Expand, Load, Pack, Store, walk_exprs, walk_stmts
 
     every = gx + gy
     if len({(a.base, a.symbolic) for a, _ in gx}) != 1 or len({(a.base, a.symbolic) for a, _ in gy}) != 1:
@@ -399,10 +401,10 @@ def _exact_alias_safe(loop: LoopIR, gx: list[tuple[Access, bool]], gy: list[tupl
     bases = {a.base for a, _ in every}
     written = False
     for s in walk_stmts(loop.body):
-        if isinstance(s, Pack | Carry):
+        if isinstance(s, Pack | Carry | Expand):
             return False  # a carried value is re-read from memory one element back, after its step stored it
         reads = []
-        for attr in ("value", "cond", "index", "step"):
+        for attr in ("value", "cond", "index", "step", "factor", "fill"):
             e = getattr(s, attr, None)
             if e is not None and not isinstance(e, str | tuple):
                 reads += [x.access for x in walk_exprs(e) if isinstance(x, Load) and x.access.base in bases]

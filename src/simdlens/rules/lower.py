@@ -34,7 +34,9 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Exit,
+    Expand,
     Expr,
+    Hold,
     If,
     LastValue,
     Let,
@@ -43,6 +45,7 @@ from simdlens.analysis.ir import (
     Pack,
     Reduce,
     ReduceOp,
+    Running,
     ScalarRole,
     Select,
     Step,
@@ -199,7 +202,7 @@ class Lowering:
         self.carried: dict[str, Expr] = {}  # var -> its value one iteration earlier, as an expression
         self.split_roots: set[str] = set()
         self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
-            s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack)}
+            s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack | Expand)}
         self.strided = StridedGroups(self)  # constant-stride groups: block loads/stores + shuffles
         self.reversed = ReversedAccesses(self)  # stride -1: a block load/store + a lane reversal
 
@@ -284,7 +287,9 @@ class Lowering:
                     bits.add(expr_type(x).bits)
             if isinstance(s, Store):
                 bits.add(s.access.elem.bits)
-            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce | LastValue):
+            if isinstance(s, Expand):
+                bits.add(s.dst.elem.bits)
+            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce | LastValue | Running | Hold):
                 bits.add(s.type.bits)
             if isinstance(s, ArgReduce):
                 scalar = self.loop.scalar(s.index_var)
@@ -341,6 +346,10 @@ class Lowering:
         t = expr_type(e)
         if isinstance(e, Const):
             return self.splat(literal(e.value, t), t)
+        if isinstance(e, Binary | Cast) and not t.is_float and self._invariant_int(e):
+            # `(long)r * cols` in a row's loop: computed once in scalar, as C computes it, and broadcast (a
+            # lane-wise multiply of 64-bit lanes would need AVX-512)
+            return self.splat(ScalarPrinter(self.iv, self.rename).expr(e), t)
         if isinstance(e, Var):
             if e.name in self.block.env:
                 return self.block.env[e.name]
@@ -379,6 +388,24 @@ class Lowering:
         if isinstance(e, Call):
             return self.call(e)
         raise Unsupported(f"expression {type(e).__name__} is not supported")
+
+    def _invariant_int(self, e: Expr) -> bool:
+        """`e` is integer arithmetic (no division: it could trap) on constants and loop-invariant scalars."""
+        for x in walk_exprs(e):
+            if isinstance(x, Binary):
+                if x.op not in ("+", "-", "*", "&", "|", "^", "<<", ">>") or x.type.is_float:
+                    return False
+            elif isinstance(x, Cast):
+                if x.type.is_float or expr_type(x.operand).is_float:
+                    return False
+            elif isinstance(x, Var):
+                scalar = self.loop.scalar(x.name)
+                if (scalar is None or scalar.role.value != "invariant" or x.name in self.block.env
+                        or x.name in self.inductions or x.name in self.carried):
+                    return False
+            elif not isinstance(x, Const):
+                return False
+        return True
 
     def unary(self, e: Unary) -> VVal:
         t = e.type
@@ -719,6 +746,40 @@ class Lowering:
         bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
         self.lines.append(f"{counter} += __builtin_popcountll({bits});")
 
+    def expand(self, s: Expand) -> None:
+        """`if (cond) dst[i] = src[counter++]`: load as many elements from src[counter] as lanes are selected,
+        move them to the selected lanes (table row `expand_load`), store them there, count them."""
+        self.block.loaded.clear()
+        t = s.dst.elem
+        w = self.width(t)
+        load = self.t.op("expand_load", t.name, w)
+        if load is None:
+            raise Unsupported(f"{self.t.name} has no expand of {t.name} elements")
+        from simdlens.sandbox.cpu import host_cpu  # an extension beyond the ISA: only if this CPU runs it
+
+        lacking = self.t.missing_on_host(load, host_cpu().isa)
+        if lacking:
+            raise Unsupported(f"expand of {t.name} elements needs {' '.join(lacking)}, which this CPU lacks")
+        m = self.cond(s.cond)
+        for extra in (self.ctx_mask, self.tail_mask):
+            if extra is not None:
+                m = self.mand(m, extra)
+        m = self.mask_as(m, t.bits)
+        counter = self.rename(s.counter)
+        self.features.add("expand")
+        moved = self.emit(self.fill(load, p=f"&{self.rename(s.src.base)}[{counter}]", m=m.name), t.name, w, hint="moved")
+        if s.fill is None:
+            self.under(m, lambda: self._stored(s.dst, moved))
+        else:
+            other = self.under(self.mnot(m), lambda: self.convert(self.expr(s.fill), t.name))  # type: ignore[arg-type]
+            self.store(s.dst, self.select(m, moved, other))
+        bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
+        self.lines.append(f"{counter} += __builtin_popcountll({bits});")
+
+    def _stored(self, a: Access, value: VVal) -> VVal:
+        self.store(a, value)
+        return value
+
     # ---- statements ------------------------------------------------------------------------------
 
     def statements(self, body: tuple[Stmt, ...]) -> None:
@@ -754,6 +815,8 @@ class Lowering:
             raise Unsupported("an early exit that is not at the top of the loop body")
         elif isinstance(s, Pack):
             self.pack(s)
+        elif isinstance(s, Expand):
+            self.expand(s)
         elif isinstance(s, LastValue):
             self.last_value(s)
         elif isinstance(s, Carry):
@@ -1238,7 +1301,7 @@ class Lowering:
             return None
         what = f"{fixed[0].base}[...] read at a fixed index while the loop writes it"
         if exit_stmt is not None or abs(loop.step) != 1 or any(
-                isinstance(st, Reduce | ArgReduce | Carry | Step | Pack) for st in walk_stmts(body)):
+                isinstance(st, Reduce | ArgReduce | Carry | Step | Pack | Expand) for st in walk_stmts(body)):
             raise Unsupported(f"{what}, together with a reduction, exit or carried value")
         if len({(a.root, a.base, a.offset, a.symbolic) for a in fixed}) != 1:
             raise Unsupported(f"{what}, at more than one index")
@@ -1445,8 +1508,12 @@ def _check_stores_before_exit(head: tuple[Stmt, ...], exit_stmt: Exit) -> None:
 
 
 def _stmt_exprs(s: Stmt) -> Iterator[Expr]:
-    if isinstance(s, Store | Let | Reduce | Carry | LastValue):
+    if isinstance(s, Store | Let | Reduce | Carry | LastValue | Hold):
         yield s.value
+    elif isinstance(s, Running):
+        yield s.value
+        if s.factor is not None:
+            yield s.factor
     elif isinstance(s, ArgReduce):
         yield s.value
         yield s.index
@@ -1459,6 +1526,10 @@ def _stmt_exprs(s: Stmt) -> Iterator[Expr]:
     elif isinstance(s, Pack):
         yield s.cond
         yield s.value
+    elif isinstance(s, Expand):
+        yield s.cond
+        if s.fill is not None:
+            yield s.fill
 
 
 def _identifiers(loop: LoopIR) -> set[str]:
@@ -1471,10 +1542,13 @@ def _identifiers(loop: LoopIR) -> set[str]:
                     names.add(x.name)
                 if isinstance(x, Load):
                     texts += [x.access.base, x.access.symbolic]
-        if isinstance(s, Let | Reduce | Step | Carry | LastValue):
+        if isinstance(s, Let | Reduce | Step | Carry | LastValue | Running | Hold):
             names.add(s.name if isinstance(s, Let) else s.var)
         if isinstance(s, Store):
             texts += [s.access.base, s.access.symbolic]
+        if isinstance(s, Expand):
+            names.add(s.counter)
+            texts += [s.src.base, s.dst.base, s.dst.symbolic]
     for text in texts:
         names.update(re.findall(r"[A-Za-z_]\w*", text))
     names.update(a.root for a in loop.arrays)
@@ -1506,7 +1580,7 @@ def _unconditional_accesses(body: tuple[Stmt, ...]) -> set[tuple[str, str, int, 
     for s in body:
         if isinstance(s, Store):
             keys.add(access_key(s.access))
-        if isinstance(s, If | Exit):
+        if isinstance(s, If | Exit | Expand):  # an expand's fill is read only where its condition fails
             visit(s.cond)
         elif not isinstance(s, Pack):
             for e in _stmt_exprs(s):

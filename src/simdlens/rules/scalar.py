@@ -22,7 +22,9 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Exit,
+    Expand,
     Expr,
+    Hold,
     If,
     LastValue,
     Let,
@@ -30,6 +32,7 @@ from simdlens.analysis.ir import (
     Pack,
     Reduce,
     ReduceOp,
+    Running,
     Select,
     Step,
     Stmt,
@@ -176,7 +179,12 @@ class ScalarPrinter:
                     f"{ind}  if (simd_t {s.cmp} {best}) {{ {best} = simd_t; {idx} = {self.expr(s.index)}; }} }}"]
         if isinstance(s, Step):
             return [f"{ind}{self.rename(s.var)} += {self.expr(s.step)};"]
-        if isinstance(s, Carry | LastValue):
+        if isinstance(s, Running):
+            var = self.rename(s.var)
+            if s.factor is None:
+                return [f"{ind}{var} = {var} + {self.expr(s.value)};"]
+            return [f"{ind}{var} = ({self.expr(s.factor)}) * {var} + {self.expr(s.value)};"]
+        if isinstance(s, Carry | LastValue | Hold):
             return [f"{ind}{self.rename(s.var)} = {self.expr(s.value)};"]
         if isinstance(s, If):
             out = [f"{ind}if ({self.expr(s.cond)}) {{", *self.stmts(s.then, ind + "    ")]
@@ -188,6 +196,12 @@ class ScalarPrinter:
             if s.kind == "break" and s.var and s.value is not None:  # `if (c) { pos = i; break; }`
                 what = f"{{ {self.rename(s.var)} = {self.expr(s.value)}; break; }}"
             return [f"{ind}if ({self.expr(s.cond)}) {what}"]
+        if isinstance(s, Expand):
+            src = f"{self.rename(s.src.base)}[{self.rename(s.counter)}++]"
+            out = [f"{ind}if ({self.expr(s.cond)}) {self.access(s.dst)} = {src};"]
+            if s.fill is not None:
+                out.append(f"{ind}else {self.access(s.dst)} = {self.expr(s.fill)};")
+            return out
         if isinstance(s, Pack):
             dst = f"{self.rename(s.dst.base)}[{self.rename(s.counter)}++]"
             return [f"{ind}if ({self.expr(s.cond)}) {dst} = {self.expr(s.value)};"]

@@ -31,13 +31,16 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Exit,
+    Expand,
     Expr,
+    Hold,
     If,
     LastValue,
     Let,
     Load,
     Pack,
     Reduce,
+    Running,
     Scalar,
     ScalarRole,
     Step,
@@ -489,6 +492,12 @@ def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) ->
         out.append((s.access, True, top))
     elif isinstance(s, (Let, Carry, Step, LastValue)):
         _expr_accesses(s.value if not isinstance(s, Step) else s.step, top, out)
+    elif isinstance(s, Running):
+        _expr_accesses(s.value, top, out)
+        if s.factor is not None:
+            _expr_accesses(s.factor, top, out)
+    elif isinstance(s, Hold):
+        _expr_accesses(s.value, top, out)
     elif isinstance(s, Reduce):
         _expr_accesses(s.value, top, out)
         if s.access is not None:
@@ -510,4 +519,10 @@ def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) ->
     elif isinstance(s, Pack):
         _expr_accesses(s.cond, top, out)
         _expr_accesses(s.value, top, out)
+        out.append((s.dst, True, top))
+    elif isinstance(s, Expand):
+        _expr_accesses(s.cond, top, out)
+        if s.fill is not None:
+            _expr_accesses(s.fill, top, out)
+        out.append((s.src, False, top))
         out.append((s.dst, True, top))

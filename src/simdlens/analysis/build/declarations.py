@@ -92,6 +92,7 @@ class Kinds:
         self.assignment = kid("assignment_expression")
         self.update = kid("update_expression")
         self.if_statement = kid("if_statement")
+        self.switch_statement = kid("switch_statement")
         self.conditional = kid("conditional_expression")
         self.binary = kid("binary_expression")
         self.assign_plain = kid("=", False)

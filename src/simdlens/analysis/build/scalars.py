@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tree_sitter
 
-from simdlens.analysis import mathcalls
+from simdlens.analysis import mathcalls, scans
 from simdlens.analysis.build import accesses, counters, expressions, statements
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert, ctype_of, promote, strip_implicit_casts, usual
@@ -34,12 +34,14 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Expr,
+    Hold,
     LastValue,
     Let,
     Load,
     Pack,
     Reduce,
     ReduceOp,
+    Running,
     Scalar,
     ScalarRole,
     Select,
@@ -137,7 +139,8 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
             # `sum += x0; sum += x1; ...` (hand-unrolled): the other reads are the same unconditional update
             same = compound_updates(lb, name, red_op)
             reads_elsewhere = [u for u in reads_elsewhere if u.pos not in same]
-        if reads_elsewhere:
+        running = red_op in "+-" and not cond and not writes_elsewhere and t.name in scans.SCAN_TYPES
+        if reads_elsewhere and not running:
             where = min(reads_elsewhere, key=lambda u: u.pos)
             raise Unsupported("recurrence", f"{name} accumulates across iterations and is also read in the loop "
                               f"(line {lb.line_of(where.pos)}): a recurrence", e)
@@ -148,6 +151,10 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         if not t.is_float and comp.is_float:
             raise Unsupported("reduction_type", f"{name} is an integer updated with floating-point values "
                               "(converted back every iteration)", e)
+        if reads_elsewhere:  # `s += a[i]; b[i] = s;`: a running sum carried in s (a scan)
+            lb.scalars[name] = Scalar(name, t, ScalarRole.RUNNING, decl=decl_text)
+            term = value if red_op == "+" else Unary("-", convert(value, comp), comp)
+            return [Running(name, convert(term, t), t, None, span)]
         prev = lb.scalars.get(name)
         if prev is not None and prev.role not in (ScalarRole.REDUCTION,):
             raise Unsupported("recurrence", f"{name} is updated in several ways", e)
@@ -170,12 +177,21 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         if mm is not None and not reads_elsewhere and not writes_elsewhere and not cond:
             lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
             return [mm]
+        linear = scans.linear_update(name, t, expressions.expr(lb, right)) if not cond and not writes_elsewhere \
+            and len([u for u in inside if not u.write]) == 1 else None
+        if linear is not None:  # `s = s * c + a[i]`: a first-order recurrence carried in s (a scan)
+            lb.scalars[name] = Scalar(name, t, ScalarRole.RUNNING, decl=decl_text)
+            return [Running(name, linear[1], t, linear[0], span)]
         raise Unsupported("recurrence", f"{name} is computed from its own previous value: a recurrence", e)
     value = convert(expressions.expr(lb, right), t)
     if cond and not reads_elsewhere and not writes_elsewhere and not [u for u in inside if not u.write]:
         # `if (c) last = v;` with last read nowhere in the body: the last iteration where c held wins
         lb.scalars[name] = Scalar(name, t, ScalarRole.LAST, decl=decl_text)
         return [LastValue(name, value, t, span)]
+    if cond and not writes_elsewhere and not [u for u in inside if not u.write]:
+        # `if (a[i] > 0) x = a[i]; b[i] = x;`: each iteration reads the last value set so far
+        lb.scalars[name] = Scalar(name, t, ScalarRole.HELD, decl=decl_text)
+        return [Hold(name, value, t, span)]
     if cond:
         raise Unsupported("conditional_assign", f"{name} is assigned only on some iterations and keeps its old "
                           "value otherwise: a conditional recurrence", e)

@@ -10,7 +10,16 @@ import re
 import tree_sitter
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.build import accesses, complex_values, counters, expressions, scalars, uses
+from simdlens.analysis.build import (
+    accesses,
+    complex_values,
+    counters,
+    expands,
+    expressions,
+    scalars,
+    switches,
+    uses,
+)
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert, ctype_of, promote, usual
 from simdlens.analysis.build.declarations import Decl, decls_of, kinds_of
@@ -75,6 +84,14 @@ def block_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -
             if c is not None:
                 out.append(If(Unary("!", c, INT32), tuple(rest), (), node_span(n)))
             return out
+        if t == "if_statement" and n.child_by_field_name("alternative") is None:
+            skip = switches.goto_skip(lb, nodes, i)  # `if (c) goto L; A; L: B` is `if (!c) { A } B`
+            if skip is not None:
+                out.extend(skip[0])
+                target = nodes[skip[1]]
+                inner = [c for c in target.named_children if c.type not in ("statement_identifier", "comment")]
+                out.extend(block_in_scope(lb, inner + nodes[skip[1] + 1:], cond))
+                return out
         if t in ("break_statement", "return_statement") and not cond:
             lb.reasons.append(Reason("unconditional_exit", "leaves the loop unconditionally: it runs once",
                                      node_span(n)))
@@ -119,6 +136,8 @@ def statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
         raise Unsupported("nested_loop", "contains another loop", n)
     if t in ("break_statement", "return_statement", "continue_statement"):
         raise Unsupported("unsupported_control", f"'{node_text(n).strip()}' in an unsupported position", n)
+    if t == "switch_statement":
+        return switches.switch_statement(lb, n, cond)
     if t in CONTROL:
         return []  # already reported
     if t == "comment" or t == ";":
@@ -459,7 +478,8 @@ def _branches(lb: LoopBuilder, n: tree_sitter.Node, cnode: tree_sitter.Node, the
     mm = scalars.if_minmax(lb, cnode, then, else_nodes, span, cond)
     if mm is not None:
         return mm
-    pk = scalars.if_pack(lb, cnode, then, else_nodes, span, cond)
+    pk = scalars.if_pack(lb, cnode, then, else_nodes, span, cond) or expands.if_expand(lb, cnode, then, else_nodes,
+                                                                                       span, cond)
     if pk is not None:
         return pk
     sel = scalars.if_select(lb, cnode, then, else_nodes, span, cond)

@@ -53,7 +53,7 @@ REDUCE_OPS = {"+": ReduceOp.ADD, "-": ReduceOp.SUB, "*": ReduceOp.MUL, "&": Redu
               "^": ReduceOp.XOR}
 
 
-CONTROL = {"goto_statement": ("goto", "uses goto"), "switch_statement": ("switch", "contains a switch"),
+CONTROL = {"goto_statement": ("goto", "uses goto"),
            "gnu_asm_expression": ("asm", "contains inline assembly"), "asm_statement": ("asm", "contains inline assembly"),
            "labeled_statement": ("goto", "contains a label (goto target)"),
            "try_statement": ("exception", "contains try/catch"), "throw_statement": ("exception", "throws")}

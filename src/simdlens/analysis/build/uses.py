@@ -62,7 +62,7 @@ def scan_uses(lb: LoopBuilder, body: tree_sitter.Node) -> None:
             arg = n.child_by_field_name("argument")
             if arg is not None and arg.kind_id == identifier:
                 written[arg.start_byte] = True
-        elif kind == if_statement:
+        elif kind == if_statement or kind == k.switch_statement:
             for c in n.named_children:
                 push((c, cond or c.kind_id not in k.condition_kinds))
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("complex_multiply", "scan", "histogram", "search", "compress", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
+FAMILIES = ("complex_multiply", "hold", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
             "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
@@ -20,6 +20,8 @@ SUMMARY = {
     "scan": "running sums across the {vf} lanes of each step, carried from one step to the next",
     "search": "tests {vf} elements per step and stops at the first step with a match",
     "compress": "packs the selected elements of each {vf}-element step next to each other",
+    "expand": "moves the next elements of the source into the selected lanes of each {vf}-element step",
+    "hold": "each lane takes the value last set at or below it in the step, else the one carried from the step before",
     "argminmax": "keeps each lane's best value and its index; the lanes are compared after the loop",
     "byte_avg": "rounding averages of {vf} elements per step",
     "saturate": "saturating add/subtract of {vf} elements per step (the clamp is part of the instruction)",

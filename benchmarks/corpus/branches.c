@@ -1,0 +1,92 @@
+/* simdlens benchmark corpus: control flow in the loop body that if-converts to blends (issue 16):
+   a switch on a per-element code with break-terminated cases, and a forward goto that skips the rest of
+   an iteration. Written for this project. */
+#include <stddef.h>
+#include <stdint.h>
+
+enum blend_op { BLEND_NORMAL, BLEND_ADD, BLEND_MULTIPLY, BLEND_SCREEN };
+
+// bench: domain=families category=switch expect=vectorizable
+void blend_layers(float *restrict out, const float *restrict base, const float *restrict top,
+                  const uint8_t *restrict mode, int n)
+{
+    for (int i = 0; i < n; i++) {
+        switch (mode[i]) {
+        case BLEND_NORMAL:
+            out[i] = top[i];
+            break;
+        case BLEND_ADD:
+            out[i] = base[i] + top[i];
+            break;
+        case BLEND_MULTIPLY:
+            out[i] = base[i] * top[i];
+            break;
+        case BLEND_SCREEN:
+            out[i] = 1.0f - (1.0f - base[i]) * (1.0f - top[i]);
+            break;
+        default:
+            out[i] = base[i];
+            break;
+        }
+    }
+}
+
+// bench: domain=families category=switch expect=vectorizable
+void decode_deltas(int32_t *restrict value, const int32_t *restrict raw, const int8_t *restrict tag, int n)
+{
+    for (int i = 0; i < n; i++) {
+        switch (tag[i]) {
+        case 0:
+            value[i] = 0;
+            break;
+        case 1:
+        case 2:
+            value[i] = raw[i];
+            break;
+        case 3:
+            value[i] = -raw[i];
+            break;
+        default:
+            value[i] = raw[i] << 4;
+            break;
+        }
+    }
+}
+
+// bench: domain=families category=switch expect=vectorizable
+void material_density(float *restrict rho, const int32_t *restrict material, const float *restrict porosity, int cells)
+{
+    for (int c = 0; c < cells; c++) {
+        float d;
+        switch (material[c]) {
+        case 1: d = 2.65f; break;
+        case 2: d = 1.00f; break;
+        case 3: d = 7.87f; break;
+        default: d = 0.0f; break;
+        }
+        rho[c] = d * (1.0f - porosity[c]);
+    }
+}
+
+// bench: domain=families category=goto expect=vectorizable
+void scale_valid(float *restrict out, const float *restrict in, const uint8_t *restrict valid, float gain, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!valid[i])
+            goto next;
+        out[i] = in[i] * gain;
+    next:;
+    }
+}
+
+// bench: domain=families category=goto expect=vectorizable
+void denoise_above_floor(int16_t *restrict pcm, const int16_t *restrict noise, int16_t floor_level, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (noise[i] <= floor_level)
+            goto done;
+        pcm[i] = (int16_t)(pcm[i] - noise[i]);
+    done:
+        ;
+    }
+}

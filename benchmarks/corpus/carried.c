@@ -1,0 +1,149 @@
+/* simdlens benchmark corpus: values carried in a scalar from one iteration to the next and stored on
+   every iteration (issue 16): running totals and filters kept in a local variable, and the last value
+   seen under a condition (sample-and-hold, forward fill), and the inverse of packing (unpack / expand:
+   `if (m[i]) out[i] = packed[j++];`). Written for this project. */
+#include <stddef.h>
+#include <stdint.h>
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+void cumulative_rainfall(float *restrict total, const float *restrict rain, int days)
+{
+    float sum = 0.0f;
+    for (int d = 0; d < days; d++) {
+        sum += rain[d];
+        total[d] = sum;
+    }
+}
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+double balance_history(double *restrict history, const double *restrict delta, double opening, int n)
+{
+    double balance = opening;
+    for (int i = 0; i < n; i++) {
+        balance += delta[i];
+        history[i] = balance;
+    }
+    return balance;
+}
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+void energy_envelope(float *restrict env, const float *restrict x, int n)
+{
+    float e = 0.0f;
+    for (int i = 0; i < n; i++) {
+        e += x[i] * x[i];
+        env[i] = e;
+    }
+}
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+void clip_start_times(float *restrict start, const float *restrict duration, float t0, int clips)
+{
+    float t = t0;
+    for (int c = 0; c < clips; c++) {
+        start[c] = t;
+        t += duration[c];
+    }
+}
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+void exponential_smoothing(float *restrict smooth, const float *restrict x, float alpha, int n)
+{
+    float s = x[0];
+    for (int i = 0; i < n; i++) {
+        s = alpha * x[i] + (1.0f - alpha) * s;
+        smooth[i] = s;
+    }
+}
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+void drift_corrected(double *restrict pos, const double *restrict vel, const double *restrict bias, double dt, int n)
+{
+    double p = 0.0;
+    for (int i = 0; i < n; i++) {
+        p += (vel[i] - bias[i]) * dt;
+        pos[i] = p;
+    }
+}
+
+// bench: domain=families category=hold expect=vectorizable
+void hold_last_valid(float *restrict out, const float *restrict sample, const uint8_t *restrict valid, int n)
+{
+    float last = 0.0f;
+    for (int i = 0; i < n; i++) {
+        if (valid[i])
+            last = sample[i];
+        out[i] = last;
+    }
+}
+
+// bench: domain=families category=hold expect=vectorizable
+void forward_fill(double *restrict filled, const double *restrict price, double first, int n)
+{
+    double last = first;
+    for (int i = 0; i < n; i++) {
+        if (price[i] == price[i])
+            last = price[i];
+        filled[i] = last;
+    }
+}
+
+// bench: domain=families category=hold expect=vectorizable
+void current_setpoint(int32_t *restrict target, const int32_t *restrict command, int32_t initial, int n)
+{
+    int32_t setpoint = initial;
+    for (int i = 0; i < n; i++) {
+        if (command[i] >= 0)
+            setpoint = command[i];
+        target[i] = setpoint;
+    }
+}
+
+// bench: domain=families category=hold expect=vectorizable
+void samples_since_beat(int32_t *restrict since, const float *restrict level, float threshold, int n)
+{
+    int beat = 0;
+    for (int i = 0; i < n; i++) {
+        if (level[i] > threshold)
+            beat = i;
+        since[i] = i - beat;
+    }
+}
+
+// bench: domain=families category=expand expect=vectorizable
+int scatter_corrections(float *restrict y, const float *restrict x, const float *restrict correction, float limit, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (x[i] > limit)
+            y[i] = correction[k++];
+    return k;
+}
+
+// bench: domain=families category=expand expect=vectorizable
+int unpack_coefficients(int32_t *restrict coef, const int32_t *restrict level, const uint8_t *restrict significant, int n)
+{
+    int next = 0;
+    for (int i = 0; i < n; i++) {
+        if (significant[i]) {
+            coef[i] = level[next];
+            next++;
+        } else {
+            coef[i] = 0;
+        }
+    }
+    return next;
+}
+
+// bench: domain=families category=expand expect=vectorizable
+int restore_valid(double *restrict series, const double *restrict kept, const uint8_t *restrict present, double gap, int n)
+{
+    int j = 0;
+    for (int i = 0; i < n; i++) {
+        if (present[i])
+            series[i] = kept[j++];
+        else
+            series[i] = gap;
+    }
+    return j;
+}

@@ -1,0 +1,137 @@
+"""`switch` and forward `goto` in a loop body as if-converted branches.
+
+    switch (op[i]) { case 0: case 1: A; break; case 2: B; break; default: C; }
+        -> if (op[i] == 0 || op[i] == 1) { A } else if (op[i] == 2) { B } else { C }
+    if (c) goto next; A; next: B;
+        -> if (!c) { A } B
+
+Each lane then takes the branch of its own value (blends, masked stores), as for any `if`. A case that
+runs on into the next one (statements and no `break`), a `break` or `goto` inside a case's statements,
+a case label that is not a constant, or a label reached from anywhere but one forward `goto` of the
+same block stays unconverted, with the reason saying which.
+"""
+
+from __future__ import annotations
+
+import tree_sitter
+
+from simdlens.analysis.build import expressions, statements
+from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.syntax import Unsupported, field_of, node_text
+from simdlens.analysis.ir import INT32, Access, Binary, Const, Expr, If, Select, Stmt, Store, Unary
+from simdlens.analysis.positions import node_span
+
+_STOPS = ("break_statement", "continue_statement", "return_statement", "goto_statement", "labeled_statement")
+
+
+def switch_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
+    """The `If` chain a switch on a value of the iteration stands for, or `Unsupported` saying why not."""
+    value = expressions.expr(lb, field_of(n, "condition"))
+    body = n.child_by_field_name("body")
+    cases = [c for c in (body.named_children if body is not None else []) if c.type == "case_statement"]
+    groups: list[tuple[list[Expr], list[tree_sitter.Node], bool]] = []  # (labels, statements, has default)
+    labels: list[Expr] = []
+    default = False
+    for k, case in enumerate(cases):
+        label = case.child_by_field_name("value")
+        if label is None:
+            default = True
+        else:
+            c = expressions.expr(lb, label)
+            if not isinstance(c, Const):
+                raise Unsupported("switch", f"the case label '{node_text(label)}' is not a constant: the switch "
+                                  "is not if-converted", label)
+            labels.append(c)
+        stmts = [s for s in case.named_children if s.type != "comment" and s != label]
+        if not stmts:
+            continue  # `case 0: case 1:` share the statements that follow
+        ends = stmts[-1].type == "break_statement"
+        if ends:
+            stmts = stmts[:-1]
+        elif k != len(cases) - 1:
+            raise Unsupported("switch", f"case '{node_text(case).split(':')[0].strip()}' falls through into the next "
+                              "case: the switch is not if-converted (give each case its own break)", case)
+        for s in stmts:
+            if s.type in _STOPS or _contains(s, _STOPS):
+                raise Unsupported("switch", "a case leaves or jumps from inside its statements "
+                                  f"('{node_text(s).strip()[:30]}'): the switch is not if-converted", s)
+        groups.append((labels, stmts, default))
+        labels, default = [], False
+    if labels or default:  # trailing labels without statements: those values do nothing
+        groups.append((labels, [], default))
+    span = node_span(n)
+    # a value no label matches runs the default's statements; so do the default group's own labels (C's
+    # labels are distinct, so they match no other group)
+    defaults = [stmts for _labels, stmts, is_default in groups if is_default]
+    if not [g for g in groups if not g[2] and g[0]]:
+        return statements.block(lb, defaults[0], cond) if defaults else []
+    chain: tuple[Stmt, ...] = tuple(statements.block(lb, defaults[0], True)) if defaults else ()
+    stored = _single_store(chain) if defaults else None  # every case stores one element: one blended store
+    for group_labels, stmts, is_default in reversed(groups):
+        if is_default or not group_labels:
+            continue
+        test: Expr = expressions.arith("==", value, group_labels[0], n)
+        for c in group_labels[1:]:
+            test = Binary("||", test, expressions.arith("==", value, c, n), INT32)
+        then = tuple(statements.block(lb, stmts, True))
+        mine = _single_store(then)
+        if stored is not None and mine is not None and _same_place(mine.access, stored.access):
+            stored = Store(stored.access, Select(test, mine.value, stored.value, stored.access.elem), span)
+        else:
+            stored = None
+        chain = (If(test, then, chain, span),)
+    return [stored] if stored is not None else list(chain)
+
+
+def _single_store(stmts: tuple[Stmt, ...]) -> Store | None:
+    return stmts[0] if len(stmts) == 1 and isinstance(stmts[0], Store) and stmts[0].access.index is None else None
+
+
+def _same_place(a: Access, b: Access) -> bool:
+    return (a.root, a.base, a.coeff, a.offset, a.symbolic) == (b.root, b.base, b.coeff, b.offset, b.symbolic)
+
+
+def goto_skip(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> tuple[list[Stmt], int] | None:
+    """`if (c) goto L; A; L: B` in one block: (`[if (!c) { A }]`, the index of `L: B`), or None."""
+    n = nodes[i]
+    if n.type != "if_statement" or n.child_by_field_name("alternative") is not None:
+        return None
+    then = statements.stmts_of(n.child_by_field_name("consequence"))
+    if len(then) != 1 or then[0].type != "goto_statement":
+        return None
+    label = then[0].child_by_field_name("label")
+    if label is None:
+        return None
+    name = node_text(label)
+    for j in range(i + 1, len(nodes)):
+        target = nodes[j]
+        if target.type == "labeled_statement" and node_text(target.child_by_field_name("label") or target) == name:
+            break
+    else:
+        return None
+    whole = lb.body_node
+    if whole is None or _count(whole, "goto_statement") != 1 or _count(whole, "labeled_statement") != 1:
+        return None  # another jump or another label could reach the code between
+    c = expressions.expr(lb, field_of(n, "condition"))
+    skipped = statements.block(lb, nodes[i + 1:j], True)
+    lb.reasons[:] = [r for r in lb.reasons if r.code != "goto"]  # reported by the uses walk: converted now
+    return [If(Unary("!", c, INT32), tuple(skipped), (), node_span(n))], j
+
+
+def _contains(n: tree_sitter.Node, kinds: tuple[str, ...]) -> bool:
+    stack = list(n.children)
+    while stack:
+        x = stack.pop()
+        if x.type in kinds:
+            return True
+        stack.extend(x.children)
+    return False
+
+
+def _count(n: tree_sitter.Node, kind: str) -> int:
+    found, stack = 0, [n]
+    while stack:
+        x = stack.pop()
+        found += x.type == kind
+        stack.extend(x.children)
+    return found

@@ -1,0 +1,90 @@
+"""Unpack / expand (`if (m[i]) out[i] = packed[j++];`, optionally `else out[i] = v;`), the inverse of a
+pack: compilers leave it scalar; simdlens calls it a candidate, and its rewrite (AVX2: a masked load of
+exactly the selected count and a permutation from pdep; AVX-512: vexpand) verifies, the counter's final
+value included. Shapes it does not cover keep their reasons."""
+
+from __future__ import annotations
+
+import pytest
+from rules_support import CaseResult, analyse, needs_compiler, require_host, verify_cases
+
+from simdlens.analysis.ir import Expand
+from simdlens.config import Settings
+from simdlens.core import LoopVerdict, Status
+
+EXPANDS = {
+    "float_flags": """void expand(float *restrict out, const float *restrict packed, const uint8_t *restrict m, int n) {
+    int j = 0;
+    for (int i = 0; i < n; i++)
+        if (m[i])
+            out[i] = packed[j++];
+}""",
+    "int_with_fill_counter_returned": """int unpack(int32_t *restrict coef, const int32_t *restrict level, const uint8_t *restrict sig, int n) {
+    int next = 0;
+    for (int i = 0; i < n; i++) {
+        if (sig[i]) {
+            coef[i] = level[next];
+            next++;
+        } else {
+            coef[i] = -1;
+        }
+    }
+    return next;
+}""",
+    "double_compare_fill_from_array": """long restore(double *restrict s, const double *restrict kept, const double *restrict x, const double *restrict old, long j, int n) {
+    for (int i = 0; i < n; i++) {
+        if (x[i] > 0.0)
+            s[i] = kept[j++];
+        else
+            s[i] = old[i];
+    }
+    return j;
+}""",
+}
+
+NOT_EXPANDS = {
+    # the counter is read elsewhere in the body: not a plain expand
+    "counter_read": """void f(float *restrict out, const float *restrict packed, const uint8_t *restrict m, int *restrict at, int n) {
+    int j = 0;
+    for (int i = 0; i < n; i++) {
+        if (m[i])
+            out[i] = packed[j++];
+        at[i] = j;
+    }
+}""",
+}
+
+
+def test_an_expand_is_a_candidate_that_says_why() -> None:
+    _, a, kernel = analyse("float_flags", EXPANDS["float_flags"])
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.reasons[0].code == "expand" and "compilers leave it scalar" in a.reasons[0].message
+    assert a.loop is not None and isinstance(a.loop.body[0], Expand)
+    assert kernel is not None
+
+
+@pytest.mark.parametrize("name", list(NOT_EXPANDS))
+def test_other_uses_of_the_counter_are_not_an_expand(name: str) -> None:
+    _, a, _ = analyse(name, NOT_EXPANDS[name])
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert a.loop is None or not any(isinstance(s, Expand) for s in a.loop.body)
+
+
+@pytest.fixture(scope="module")
+def expands(rule_settings: Settings) -> dict[str, CaseResult]:
+    return verify_cases(list(EXPANDS.items()), rule_settings)
+
+
+@needs_compiler
+@pytest.mark.sandbox
+@pytest.mark.parametrize("isa", ["avx2", "avx512"])
+@pytest.mark.parametrize("name", list(EXPANDS))
+def test_the_expand_rewrite_verifies(expands: dict[str, CaseResult], name: str, isa: str) -> None:
+    case = expands[name]
+    assert isa in case.results, case.notes
+    result = case.results[isa]
+    assert result.candidate.origin == "rules:expand"
+    assert ("_pdep_u64" if isa == "avx2" else "expandloadu") in result.candidate.function
+    if result.verdict.status == Status.UNSUPPORTED_CPU:
+        require_host(isa)
+    assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{result.candidate.function}"

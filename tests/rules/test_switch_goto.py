@@ -1,0 +1,141 @@
+"""`switch` and forward `goto` in a loop body: a switch on a per-element value whose cases end in `break`
+if-converts (one blended store when every case stores the same element), and `if (c) goto L; ...; L:`
+is `if (!c) { ... }`; both rewrites verify against the user's loop. A case that falls through, a case
+that leaves the loop, or a label another jump can reach keeps the loop scalar with the reason."""
+
+from __future__ import annotations
+
+import pytest
+from rules_support import CaseResult, analyse, needs_compiler, require_host, verify_cases
+
+from simdlens.analysis.ir import If, Select, Store
+from simdlens.config import Settings
+from simdlens.core import LoopVerdict, Status
+
+CONVERTED = {
+    "switch_one_store": """void blend(float *restrict out, const float *restrict a, const float *restrict b, const uint8_t *restrict mode, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (mode[i]) {
+        case 0: out[i] = a[i]; break;
+        case 1: case 2: out[i] = a[i] + b[i]; break;
+        case 3: out[i] = a[i] * b[i]; break;
+        default: out[i] = b[i]; break;
+        }
+    }
+}""",
+    "switch_without_default": """void decode(int32_t *restrict v, const int32_t *restrict raw, const int8_t *restrict tag, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (tag[i]) {
+        case 1: v[i] = raw[i]; break;
+        case 3: v[i] = -raw[i]; break;
+        }
+    }
+}""",
+    "switch_sets_a_local": """void density(float *restrict rho, const int32_t *restrict m, const float *restrict p, int n) {
+    for (int c = 0; c < n; c++) {
+        float d;
+        switch (m[c]) {
+        case 1: d = 2.5f; break;
+        case 2: d = 1.0f; break;
+        default: d = 0.0f; break;
+        }
+        rho[c] = d * (1.0f - p[c]);
+    }
+}""",
+    "default_first_and_last_case_without_break": """void pick(int32_t *restrict out, const int32_t *restrict a, const int32_t *restrict k, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (k[i] & 3) {
+        default: out[i] = 0; break;
+        case 1: out[i] = a[i]; break;
+        case 2: out[i] = 2 * a[i];
+        }
+    }
+}""",
+    "goto_skip": """void scale_valid(float *restrict out, const float *restrict in, const uint8_t *restrict ok, float g, int n) {
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            goto next;
+        out[i] = in[i] * g;
+    next:;
+    }
+}""",
+}
+
+REFUSED = {
+    "falls_through": ("""void f(int32_t *restrict out, const int32_t *restrict op, const int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (op[i]) {
+        case 0: out[i] = a[i] + 1;
+        case 1: out[i] = a[i] * 2; break;
+        default: out[i] = 0; break;
+        }
+    }
+}""", "falls through into the next case"),
+    "case_leaves": ("""void f(int32_t *restrict out, const int32_t *restrict op, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (op[i]) {
+        case 0: if (out[i] < 0) return; out[i] = 1; break;
+        default: out[i] = 0; break;
+        }
+    }
+}""", "leaves or jumps"),
+    "two_jumps_to_one_label": ("""void f(int32_t *restrict out, const int32_t *restrict op, int k, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (op[i]) {
+        case 0: out[i] = 1; break;
+        default: out[i] = 0; break;
+        }
+        if (op[i] == k) goto out;
+        out[i] += 1;
+    out:;
+        if (op[i] == 2) goto out;
+    }
+}""", "goto"),
+}
+
+
+def test_a_switch_with_one_store_per_case_is_one_blended_store() -> None:
+    _, a, _ = analyse("switch_one_store", CONVERTED["switch_one_store"])
+    assert a.loop is not None
+    (store,) = a.loop.body
+    assert isinstance(store, Store) and isinstance(store.value, Select)
+
+
+def test_a_switch_without_default_keeps_the_other_lanes() -> None:
+    _, a, _ = analyse("switch_without_default", CONVERTED["switch_without_default"])
+    assert a.loop is not None
+    (chain,) = a.loop.body
+    assert isinstance(chain, If) and isinstance(chain.else_[0], If) and not chain.else_[0].else_
+
+
+@pytest.mark.parametrize("name", list(CONVERTED))
+def test_switch_and_goto_loops_are_candidates(name: str) -> None:
+    _, a, kernel = analyse(name, CONVERTED[name])
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert kernel is not None
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_unconvertible_control_flow_keeps_its_reason(name: str) -> None:
+    code, words = REFUSED[name]
+    _, a, _ = analyse(name, code)
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert any(words in r.message for r in a.reasons), a.reasons
+
+
+@pytest.fixture(scope="module")
+def converted(rule_settings: Settings) -> dict[str, CaseResult]:
+    return verify_cases(list(CONVERTED.items()), rule_settings)
+
+
+@needs_compiler
+@pytest.mark.sandbox
+@pytest.mark.parametrize("isa", ["avx2", "avx512"])
+@pytest.mark.parametrize("name", list(CONVERTED))
+def test_the_if_converted_rewrite_verifies(converted: dict[str, CaseResult], name: str, isa: str) -> None:
+    case = converted[name]
+    assert isa in case.results, case.notes
+    result = case.results[isa]
+    if result.verdict.status == Status.UNSUPPORTED_CPU:
+        require_host(isa)
+    assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{result.candidate.function}"
