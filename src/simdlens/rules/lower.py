@@ -591,6 +591,8 @@ class Lowering:
             if access_key(a) not in self.unconditional:
                 raise Unsupported(f"{a.base}[{a.offset}] is read only under a condition")
             index = f"{a.offset}" + (f" + ({self.rename(a.symbolic)})" if a.symbolic else "")
+            if a.symbolic and not a.offset:  # `y[j]`, not `y[0 + (j)]`
+                index = self.rename(a.symbolic)
             return self.splat_here(f"{self.rename(a.base)}[{index}]", a.elem)  # read in the step: never speculative
         if stride != 1:
             grouped = self.strided.load(a)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("scan", "histogram", "search", "compress", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
+FAMILIES = ("interchange", "outer_loop", "scan", "histogram", "search", "compress", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
             "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
 # What the vector loop of each family does, for the comment line at the top of a rewrite ({vf}: lanes per step).
 SUMMARY = {
+    "interchange": "the nest's loops swapped: for each value of the inner loop's counter, {vf} contiguous elements per step",
+    "outer_loop": "{vf} columns of the outer loop per step, the inner loop run once per step on vectors of them",
     "scan": "running sums across the {vf} lanes of each step, carried from one step to the next",
     "search": "tests {vf} elements per step and stops at the first step with a match",
     "compress": "packs the selected elements of each {vf}-element step next to each other",

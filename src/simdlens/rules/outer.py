@@ -1,0 +1,106 @@
+"""Outer-loop vectorization: the generic lowering of a nest's outer loop, the inner loop inside each step.
+
+The analysis (analysis/outer_vector.py) hands over the nest as one loop over the outer counter whose
+accesses are contiguous (or broadcast) in it, with `LoopIR.inner` naming the inner loop. This lowering
+is the generic `Lowering` with two changes to the loop skeleton:
+
+- each vector step runs inside the inner loop's header as the user wrote it (`for (int j = 1; j < n;
+  j++) { <one step over lanes i..i+W> }`), so the dependence the inner loop carries stays sequential;
+- an element the inner loop does not move (`x1[i]` of `x1[i] += A[j][i] * y[j]`) lives in a register
+  across the inner loop: loaded before it, stored after it (a vector accumulator over `i`).
+
+The tail is always the scalar remainder (the outer loop's last iterations, the user's own inner loop):
+a masked tail would run the whole inner loop once more under a mask.
+
+`InterchangeLowering` is the other formulation of the same nest (the loops swapped, rows streamed):
+which one wins depends on the nest (a register accumulator over `i` vs whole cache lines per row), so
+both are proposed, verified and measured, and the faster one is offered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from simdlens.analysis.ir import Access, Exit, LoopIR, Stmt, Store, walk_stmts
+from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _indent, access_key
+from simdlens.rules.tables import IsaTable
+
+
+class OuterLoopLowering(Lowering):
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], **options: object) -> None:
+        if loop.inner is None:
+            raise Unsupported("not an outer loop with its inner loop")
+        super().__init__(loop, replace(table, tail="scalar"), rename, **options)  # type: ignore[arg-type]
+        self.inner = loop.inner
+        self.features.add("outer_loop")
+        self.kept = self._kept_in_registers()
+        self.registers: dict[tuple[str, str, int, str], VVal] = {}
+
+    def _kept_in_registers(self) -> dict[tuple[str, str, int, str], Access]:
+        """The written elements the inner loop does not move, touched nowhere else in their array."""
+        from simdlens.analysis.build import accesses_of
+
+        j = self.inner.iv
+        moves = re.compile(rf"(?<![\w.>]){re.escape(j)}(?!\w)")
+        accs = accesses_of(self.body)
+        kept: dict[tuple[str, str, int, str], Access] = {}
+        for s in walk_stmts(self.body):
+            if not isinstance(s, Store):
+                continue
+            a = s.access
+            if moves.search(f"{a.base} {a.symbolic}") or a.coeff != 1:
+                continue
+            if all(access_key(b) == access_key(a) for b, _w, _s in accs if b.root == a.root):
+                kept[access_key(a)] = a
+        return kept
+
+    def load(self, a: Access) -> VVal:
+        reg = self.registers.get(access_key(a))
+        if reg is not None:  # a copy: the statement storing it later must not change what this read saw
+            return self.emit(reg.name, reg.elem, reg.width, hint=reg.name)
+        return super().load(a)
+
+    def store(self, a: Access, value: VVal) -> None:
+        reg = self.registers.get(access_key(a))
+        if reg is None:
+            super().store(a, value)
+            return
+        value = self.convert(value, a.elem.name)
+        self.lines.append(f"{reg.name} = {value.name};")
+
+    def _step(self, head: tuple[Stmt, ...], exit_stmt: Exit | None, body: tuple[Stmt, ...],
+              tail: str | None) -> list[str]:
+        if exit_stmt is not None or tail is not None:
+            raise Unsupported("an outer-loop rewrite with an early exit or a masked tail")
+        self.block = _Block()
+        self.lines = []
+        self.registers = {}
+        for key, a in self.kept.items():  # the accumulators over i, read once before the inner loop
+            self.registers[key] = super().load(a)
+        before = self.lines
+        step = super()._step(head, exit_stmt, body, tail)
+        after = [self.fill(self.template("store", a.elem.name, self.width(a.elem)), p=self.address(a),
+                           a=self.registers[key].name) + ";" for key, a in self.kept.items()]
+        self.registers = {}
+        return [*before, f"{self.rename(self.inner.header)} {{", *_indent(step), "}", *after]
+
+
+class InterchangeLowering(Lowering):
+    """The same nest with its loops swapped: the inner loop's header outside, the outer counter's loop
+    vectorized inside it (contiguous rows streamed one after another), its remainder the inner loop's
+    body as the user wrote it. Legal whenever the outer-loop rewrite is: every dependence joins two
+    iterations of the same outer counter (analysis/outer_vector.py), whose order over `j` both keep."""
+
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], **options: object) -> None:
+        if loop.inner is None:
+            raise Unsupported("not an outer loop with its inner loop")
+        super().__init__(loop, table, rename, **options)  # type: ignore[arg-type]
+        self.inner = loop.inner
+        self.features.add("interchange")
+
+    def build(self) -> Lowered:
+        lowered = super().build()
+        code = [f"{self.rename(self.inner.header)} {{", *_indent(lowered.code), "}"]
+        return Lowered(code, lowered.vf, lowered.caveats, lowered.features)
