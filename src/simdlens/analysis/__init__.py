@@ -217,13 +217,19 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes) -
         return
     if a.verdict == LoopVerdict.NOT_VECTORIZABLE:
         return  # refused already (a recurrence the outer loop cannot take over): its own reason stands
-    why = f" ({nest})" if isinstance(nest, str) else ""
-    message = column_sweep_message(columns, outer.iv)
+    if isinstance(nest, str):  # the nest has no contiguous formulation simdlens can write: say why
+        message = (f"the inner loop walks a column of {columns_text(columns)}: a gather/scatter rewrite of it would "
+                   f"be slower in its nest, and the nest is not vectorized across {outer.iv}: {nest}")
+        outer_note = (f"the inner loop at line {line} walks a column; this nest is not vectorized across {outer.iv}: "
+                      f"{nest}")
+    else:
+        message = column_sweep_message(columns, outer.iv)
+        outer_note = (f"the inner loop at line {line} walks a column: the compiler vectorizes this loop over "
+                      f"{outer.iv}, contiguous; simdlens does not rewrite this nest")
     analyses[k] = replace(a, verdict=LoopVerdict.NOT_VECTORIZABLE,
-                          reasons=(Reason(COLUMN_SWEEP, message + why, a.site.header), *a.reasons))
+                          reasons=(Reason(COLUMN_SWEEP, message, a.site.header), *a.reasons))
     if o is not None and i is not None:
-        note = Reason(COLUMN_SWEEP, f"the inner loop at line {line} walks a column: the compiler vectorizes this "
-                      f"loop over {outer.iv}, contiguous; simdlens does not rewrite this nest{why}", o.site.header)
+        note = Reason(COLUMN_SWEEP, outer_note, o.site.header)
         analyses[i] = replace(o, reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")))
 
 

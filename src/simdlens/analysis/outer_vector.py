@@ -219,7 +219,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str) -> LoopIR | str
         _lanes_independent(body, reader, inner, i)
     except _Refused as exc:
         return str(exc)
-    scalars = tuple(sc for sc in inner.scalars if sc.name != i) + (Scalar(j, iv_type, ScalarRole.LOCAL),)
+    scalars = (*(sc for sc in inner.scalars if sc.name != i), Scalar(j, iv_type, ScalarRole.LOCAL))
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=inner.arrays,

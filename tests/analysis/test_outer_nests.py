@@ -1,0 +1,104 @@
+"""Column sweeps (the inner loop walks a column, the outer loop is contiguous) become one candidate for
+the whole nest, attached to the outer loop: vectorized across the outer counter, the inner loop inside
+each step. Nests whose lanes over the outer counter would depend on each other stay refused."""
+
+from __future__ import annotations
+
+from simdlens.analysis import analyze_file, why_no_kernel
+from simdlens.analysis.ir import Load, Store, walk_exprs
+from simdlens.core import Analysis, LoopRole, LoopVerdict
+
+SWEEPS = b"""\
+#define LEN_2D 256
+float aa[LEN_2D][LEN_2D], bb[LEN_2D][LEN_2D];
+float x1[LEN_2D], y1[LEN_2D];
+
+/* TSVC-like: a recurrence along j, column by column */
+void sweep(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j-1][i] + bb[j][i];
+}
+
+/* mvt: a reduction over j into x1[i] */
+void mvt(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            x1[i] += aa[j][i] * y1[j];
+}
+
+/* lane i reads what lane i+1 wrote one row before: the lanes over i depend on each other */
+void skewed(void) {
+    for (int i = 0; i < LEN_2D - 1; i++)
+        for (int j = 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j-1][i+1] + bb[j][i];
+}
+
+/* pointers that may overlap (a[j * LEN_2D + i]: a column of a flat matrix) */
+void maybe_overlap(float *a, const float *b) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            a[j * LEN_2D + i] = b[j * LEN_2D + i] * 2.0f;
+}
+"""
+
+
+def _by_function() -> tuple[dict[str, list[Analysis]], object]:
+    fa = analyze_file(SWEEPS, "sweeps.c", "c")
+    by_fn: dict[str, list[Analysis]] = {}
+    for a in fa.analyses:
+        by_fn.setdefault(a.site.function or "", []).append(a)
+    return by_fn, fa.kernels
+
+
+def test_a_column_sweep_with_a_recurrence_along_j_is_vectorized_across_i() -> None:
+    by_fn, kernels = _by_function()
+    outer, inner = by_fn["sweep"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.site.role is LoopRole.OUTER_VECTORIZABLE
+    assert outer.reasons[0].code == "outer_vectorizable" and "replaces the whole nest" in outer.reasons[0].message
+    loop = outer.loop
+    assert loop is not None and loop.iv == "i" and loop.inner is not None
+    assert loop.inner.header == "for (int j = 1; j < LEN_2D; j++)"
+    # every access is contiguous in i, read the way the user wrote it
+    accesses = {(x.access.base, x.access.coeff) for s in loop.body if isinstance(s, Store)
+                for x in walk_exprs(s.value) if isinstance(x, Load)}
+    assert accesses == {("aa[j - 1]", 1), ("bb[j]", 1)}
+    # the inner loop is never a candidate of its own (no gather/scatter rewrite), and says where the rewrite is
+    assert inner.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.site.loop_id not in kernels  # type: ignore[operator]
+    assert inner.reasons[0].code == "column_sweep" and "the outer loop (line 7)" in inner.reasons[0].message
+    # the reference is the user's whole nest, distinct array objects declared restrict as in the file
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert kernel.signature == "void simdlens_kernel(float (*restrict aa)[LEN_2D], const float (*restrict bb)[LEN_2D])"
+    assert "for (int i = 0; i < LEN_2D; i++)" in kernel.source and "aa[j][i] = aa[j-1][i] + bb[j][i];" in kernel.source
+    assert kernel.nest is None and kernel.loop_span == outer.site.span
+
+
+def test_a_reduction_over_j_into_x_of_i_becomes_a_store_of_contiguous_lanes() -> None:
+    by_fn, kernels = _by_function()
+    outer, inner = by_fn["mvt"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.loop is not None
+    (store,) = outer.loop.body
+    assert isinstance(store, Store) and store.access.base == "x1" and store.access.coeff == 1
+    # y1[j] is one value for every lane: a broadcast
+    (y,) = [x.access for x in walk_exprs(store.value) if isinstance(x, Load) and x.access.root == "y1"]
+    assert y.coeff == 0 and y.symbolic == "j"
+    assert inner.reasons[0].code == "column_sweep"
+
+
+def test_lanes_that_depend_on_each_other_keep_the_column_sweep_reason() -> None:
+    by_fn, kernels = _by_function()
+    outer, inner = by_fn["skewed"]
+    assert outer.verdict is LoopVerdict.NOT_VECTORIZABLE and outer.loop is None
+    assert inner.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.reasons[0].code == "column_sweep"
+    assert "aa is written at one column of i and read at another" in inner.reasons[0].message
+    assert outer.site.loop_id not in kernels  # type: ignore[operator]
+    assert why_no_kernel(kernels, outer.site.loop_id) == "the loop is not vectorizable"  # type: ignore[arg-type]
+
+
+def test_pointers_that_may_overlap_keep_the_column_sweep_reason() -> None:
+    by_fn, _ = _by_function()
+    outer, inner = by_fn["maybe_overlap"]
+    assert outer.verdict is LoopVerdict.NOT_VECTORIZABLE
+    assert inner.reasons[0].code == "column_sweep" and inner.reasons[0].message.endswith(
+        "the nest is not vectorized across i: a and b may overlap (pointers without restrict)")
+    assert outer.reasons[0].code == "column_sweep"
