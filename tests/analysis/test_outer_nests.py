@@ -74,7 +74,7 @@ def test_a_column_sweep_with_a_recurrence_along_j_is_vectorized_across_i() -> No
 
 
 def test_a_reduction_over_j_into_x_of_i_becomes_a_store_of_contiguous_lanes() -> None:
-    by_fn, kernels = _by_function()
+    by_fn, _ = _by_function()
     outer, inner = by_fn["mvt"]
     assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.loop is not None
     (store,) = outer.loop.body

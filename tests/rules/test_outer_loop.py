@@ -1,0 +1,132 @@
+"""A column sweep is rewritten as a nest: the outer loop vectorized across its contiguous counter (the
+inner loop inside each vector step), and the same nest interchanged; both verified against the user's
+whole nest, no gather or scatter anywhere, and the code action's edit computes what the original does."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+from rules_support import apply_edits, build_and_run, needs_compiler
+
+from simdlens.analysis import analyze_file
+from simdlens.config import Settings
+from simdlens.core import Candidate, Kernel, Status
+from simdlens.rules import propose
+from simdlens.sandbox import Sandbox
+from simdlens.sandbox.cpu import host_cpu
+
+HEAD = """#define LEN_2D 256
+float aa[LEN_2D][LEN_2D], bb[LEN_2D][LEN_2D];
+float x1[LEN_2D], y1[LEN_2D];
+"""
+SWEEP = HEAD + """void sweep(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j-1][i] + bb[j][i];
+}
+"""
+MVT = HEAD + """void mvt(void) {
+    for (int i = 0; i < LEN_2D - 3; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            x1[i] += aa[j][i] * y1[j];
+}
+"""
+MAIN = """
+#include <stdio.h>
+int main(void)
+{
+    for (int j = 0; j < LEN_2D; j++) {
+        x1[j] = (float)(j %% 7) - 3.0f; y1[j] = (float)(j %% 5) * 0.25f;
+        for (int i = 0; i < LEN_2D; i++) { aa[j][i] = (float)((i * 3 + j) %% 11) * 0.5f; bb[j][i] = (float)(i %% 3); }
+    }
+    %s();
+    double sum = 0;
+    for (int j = 0; j < LEN_2D; j++) {
+        sum += x1[j] * (j + 1);
+        for (int i = 0; i < LEN_2D; i++) sum += aa[j][i] * (1 + (i ^ j) %% 5);
+    }
+    printf("%%.6f\\n", sum);
+    return 0;
+}
+"""
+
+
+def _proposal(code: str, isa: str = "avx2") -> tuple[bytes, Kernel, tuple[Candidate, ...]]:
+    source = code.encode()
+    fa = analyze_file(source, "/tmp/outer_nest.c", "c")
+    outer = next(a for a in fa.analyses if a.site.depth == 0)
+    kernel = fa.kernels[outer.site.loop_id]
+    return source, kernel, propose(outer, kernel, isa, Settings(), source=source).candidates
+
+
+def test_both_formulations_are_proposed_without_gather_or_scatter() -> None:
+    for code in (SWEEP, MVT):
+        for isa in ("avx2", "avx512"):
+            _, _, candidates = _proposal(code, isa)
+            assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+            for c in candidates:
+                assert not re.search(r"gather|scatter", c.function), c.function
+
+
+def test_the_outer_loop_rewrite_keeps_x_of_i_in_a_register_and_broadcasts_y_of_j() -> None:
+    _, _, candidates = _proposal(MVT)
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    text = outer.function
+    start, inner, end = text.index("_mm256_loadu_ps(&x1[i])"), text.index("for (int j = 0; j < LEN_2D; j++)"), \
+        text.index("_mm256_storeu_ps(&x1[i]")
+    assert start < inner < text.index("_mm256_set1_ps(y1[j])") < end  # one load and one store of x1 per 8 columns
+    assert "for (; i < LEN_2D - 3; i++) {" in text  # the outer loop's last iterations, as the user wrote them
+    (swapped,) = [c for c in candidates if c.origin == "rules:interchange"]
+    assert swapped.function.index("for (int j = 0; j < LEN_2D; j++) {") < swapped.function.index("int i = 0;")
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_the_edited_file_computes_what_the_original_does(tmp_path: Path) -> None:
+    for name, code in (("sweep", SWEEP), ("mvt", MVT)):
+        source, _, candidates = _proposal(code)
+        (tmp_path / "original.c").write_text(code + MAIN % name)
+        expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
+        for c in candidates:
+            edited = apply_edits(source, c.edits).decode()
+            assert "#if defined(__AVX2__)" in edited and edited.count("for (int i = 0;") == 1  # the #else branch
+            (tmp_path / "edited.c").write_text(edited + MAIN % name)
+            assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected, (name, c.origin)
+
+
+@needs_compiler
+@pytest.mark.sandbox
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_the_sandbox_verifies_the_rewrites_against_the_users_nest(rule_settings: Settings) -> None:
+    kernels = [_proposal(SWEEP)[1:], _proposal(MVT)[1:]]
+    sweep_kernel, sweep = kernels[0]
+    # a rewrite that reads the row it writes instead of the one before: the nest's reference must catch it
+    (outer,) = [c for c in sweep if c.origin == "rules:outer_loop"]
+    wrong = Candidate(outer.kernel_hash, outer.isa, "rules:wrong", outer.function.replace("&aa[j - 1][i]", "&aa[j][i]"),
+                      outer.edits, flags=outer.flags, type_facts=outer.type_facts)
+
+    async def main() -> list[list[tuple[str, Status]]]:
+        async with Sandbox(rule_settings) as sandbox:
+            out = []
+            for kernel, candidates in [(sweep_kernel, (*sweep, wrong)), kernels[1]]:
+                results = await sandbox.verify(kernel, candidates, bench=False)
+                out.append([(r.candidate.origin, r.verdict.status) for r in results])
+            return out
+
+    sweep_results, mvt_results = asyncio.run(main())
+    assert dict(sweep_results) == {"rules:interchange": Status.VERIFIED, "rules:outer_loop": Status.VERIFIED,
+                                   "rules:wrong": Status.MISMATCH}
+    assert dict(mvt_results) == {"rules:interchange": Status.VERIFIED, "rules:outer_loop": Status.VERIFIED}
+
+
+def test_a_nest_with_dependent_lanes_gets_no_candidate() -> None:
+    code = HEAD + """void skewed(void) {
+    for (int i = 0; i < LEN_2D - 1; i++)
+        for (int j = 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j-1][i+1] + bb[j][i];
+}"""
+    fa = analyze_file(code.encode(), "/tmp/skewed.c", "c")
+    assert not fa.kernels  # neither the outer loop nor a gather/scatter rewrite of the inner loop
