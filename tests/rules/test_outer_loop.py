@@ -130,3 +130,52 @@ def test_a_nest_with_dependent_lanes_gets_no_candidate() -> None:
 }"""
     fa = analyze_file(code.encode(), "/tmp/skewed.c", "c")
     assert not fa.kernels  # neither the outer loop nor a gather/scatter rewrite of the inner loop
+
+
+COLUMNS = """#define N 64
+void scale_cols(float *a, const float *b) {
+    for (int i = 0; i < N - 5; i++)
+        for (int j = 0; j < N; j++)
+            a[j * N + i] = b[j * N + i] * 2.0f + 1.0f;
+}
+"""
+IN_PLACE_MAIN = """
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+void original(float *a, const float *b);
+int vector_path(float *a, const float *b);
+int main(void)
+{
+    static float x[3 * N * N], y[3 * N * N];
+    int bad = 0;
+    for (int shift = -2; shift <= 2; shift++) {
+        for (int k = 0; k < 3 * N * N; k++) x[k] = y[k] = (float)(k % 13) - 6.0f;
+        scale_cols(x + N * N + shift, x + N * N);
+        original(y + N * N + shift, y + N * N);
+        if (memcmp(x, y, sizeof x) != 0) { printf("shift=%d differs\\n", shift); bad = 1; }
+    }
+    /* in place, one element apart, disjoint */
+    printf("%d %d %d\\n", vector_path(x + N * N, x + N * N), vector_path(x + N * N + 1, x + N * N),
+           vector_path(x, x + N * N));
+    return bad;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_an_in_place_call_of_a_nest_runs_the_vector_code_and_overlaps_fall_back(tmp_path: Path) -> None:
+    source, _, candidates = _proposal(COLUMNS)
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    for c in candidates:
+        condition = re.search(r"^\s*if \((.*)\)\s*$", c.function, re.M)
+        assert condition is not None, c.function
+        (tmp_path / "edited.c").write_bytes(apply_edits(source, c.edits))
+        (tmp_path / "original.c").write_text(COLUMNS.replace("scale_cols(", "original("))
+        (tmp_path / "path.c").write_text(f"#include <stdint.h>\n#define N 64\nint vector_path(float *a, const float *b) "
+                                         f"{{ return {condition.group(1)}; }}\n")
+        (tmp_path / "main.c").write_text("#define N 64\nvoid scale_cols(float *a, const float *b);\n" + IN_PLACE_MAIN)
+        run = build_and_run(tmp_path, "avx2", ("edited.c", "original.c", "path.c", "main.c"))
+        assert run.returncode == 0, run.stdout[:2000]
+        assert run.stdout.splitlines()[-1] == "1 0 1", (c.origin, run.stdout)

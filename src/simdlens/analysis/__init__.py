@@ -202,6 +202,7 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes) -
         header = source[a.site.header.start_byte:a.site.header.end_byte].decode("utf-8", "replace")
         nest = outer_ir(a.loop, outer, " ".join(header.split()))
     if o is not None and i is not None and nest is not None and not isinstance(nest, str):
+        nest_loop, checks = nest
         names = columns_text(columns)
         analyses[k] = replace(a, verdict=LoopVerdict.NOT_VECTORIZABLE, reasons=(Reason(
             COLUMN_SWEEP, f"the inner loop walks a column of {names}: the outer loop (line {o.site.span.start.line + 1}) "
@@ -211,7 +212,8 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes) -
                       f"across {outer.iv} (contiguous), the inner loop running inside each vector step; the rewrite "
                       "replaces the whole nest", o.site.header)
         analyses[i] = replace(o, site=replace(o.site, role=LoopRole.OUTER_VECTORIZABLE),
-                              verdict=LoopVerdict.VECTORIZABLE, loop=nest,
+                              verdict=LoopVerdict.VECTORIZABLE_WITH_CHECKS if checks else LoopVerdict.VECTORIZABLE,
+                              loop=nest_loop, alias_checks=checks,
                               reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")),
                               facts=o.facts | {"outer", OUTER_NEST})
         return

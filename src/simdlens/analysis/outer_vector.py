@@ -197,9 +197,10 @@ def _key(a: Access) -> tuple[str, str, int, str]:
     return (a.root, a.base, a.offset, a.symbolic)
 
 
-def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str) -> LoopIR | str:
-    """The nest as one loop over the outer counter whose body runs inside the inner loop (`LoopIR.inner`),
-    or why the lanes over the outer counter are not independent (a sentence)."""
+def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
+    """The nest as one loop over the outer counter whose body runs inside the inner loop (`LoopIR.inner`)
+    and the pointer pairs the rewrite checks at run time (they may overlap: no restrict), or why the
+    lanes over the outer counter are not independent (a sentence)."""
     i, j = outer.iv, inner.iv
     try:
         if not inner.iv_declared_in_loop or inner.moved or inner.setup or inner.runs_at_least_once:
@@ -216,7 +217,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str) -> LoopIR | str
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
         reader = _Reader(inner, outer)
         body = tuple(reader.stmt(s) for s in inner.body)
-        _lanes_independent(body, reader, inner, i)
+        checks = _lanes_independent(body, reader, inner, i)
     except _Refused as exc:
         return str(exc)
     scalars = (*(sc for sc in inner.scalars if sc.name != i), Scalar(j, iv_type, ScalarRole.LOCAL))
@@ -224,7 +225,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str) -> LoopIR | str
         iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=inner.arrays,
         scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header),
-    )
+    ), checks
 
 
 def _trip(outer: OuterLoop) -> str:
@@ -234,7 +235,11 @@ def _trip(outer: OuterLoop) -> str:
     return f"({outer.upper}){lower}" + (" + 1" if outer.cmp == "<=" else "")
 
 
-def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR, i: str) -> None:
+def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR,
+                       i: str) -> tuple[tuple[str, str], ...]:
+    """Refuses lanes that depend on each other; returns the pairs of pointers (no restrict) the rewrite
+    must check at run time: their elements over the whole nest disjoint, or (rules/outer.py) the very
+    same pointer where each iteration reads an element before writing it (an in-place call)."""
     from simdlens.analysis.build import accesses_of
 
     accs = accesses_of(body)
@@ -247,6 +252,7 @@ def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR, i
             raise _Refused(f"{root} is written at one column of {i} and read at another: the lanes over {i} "
                            "depend on each other")
     roots = {a.root for a, _w, _s in accs}
+    checks: set[tuple[str, str]] = set()
     for w in sorted(written):
         aw = inner.array(w)
         for x in sorted(roots - {w}):
@@ -254,7 +260,10 @@ def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR, i
             if aw is None or ax is None:
                 raise _Refused(f"cannot tell whether {w} and {x} overlap")
             if (aw.pointer or ax.pointer) and not (aw.restrict or ax.restrict):
-                raise _Refused(f"{w} and {x} may overlap (pointers without restrict)")
+                if "->" in w + x or "." in w + x:
+                    raise _Refused(f"{w} and {x} may overlap (pointers without restrict)")
+                checks.add((min(w, x), max(w, x)))
+    return tuple(sorted(checks))
 
 
 def is_outer_nest(analysis: Analysis) -> bool:
@@ -284,12 +293,25 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
     i = outer.loop.iv if outer.loop is not None else ""
     facts = tuple(f for f in found.type_facts if not (i and _mentions(f.expr, i)))
     params = tuple(_distinct(p, inner, nest.language) for p in nest.params)
+    prints = tuple(replace(f, lo=_folded(f.lo, ctx), hi=_folded(f.hi, ctx)) for f in nest.footprints)
+    by_root = {p.source or p.name: p.name for p in params}
+    overlap = {tuple(sorted((by_root[x], by_root[y]))) for x, y in outer.alias_checks if x in by_root and y in by_root}
+    may_alias = tuple(sorted({*nest.may_alias, *overlap}))  # the harness tests them at small offsets too
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = text.replace(nest.signature, sig, 1)
     digest = hashlib.sha256(f"outer\0{nest.content_hash}\0{found.content_hash}\0{normalized_tokens(text)}".encode())
-    return replace(nest, source=text, signature=sig, params=params, loop_id=outer.site.loop_id,
+    return replace(nest, source=text, signature=sig, params=params, footprints=prints, may_alias=may_alias,  # type: ignore[arg-type]
+                   loop_id=outer.site.loop_id,
                    loop_span=outer.site.span, facts=outer.facts, type_facts=facts, nest=None,
                    content_hash=digest.hexdigest(), context=found.context)
+
+
+def _folded(text: str, ctx: Any) -> str:
+    """A footprint bound of a constant nest as its number (the run-time overlap check reads it)."""
+    from simdlens.analysis.kernel import _int_value
+
+    value = _int_value(text, ctx)
+    return str(value) if value is not None else text
 
 
 def _distinct(p: KernelParam, inner: Analysis, language: str) -> KernelParam:

@@ -40,7 +40,7 @@ from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.histogram import HistogramLowering
 from simdlens.rules.idioms import rule_name, summary
 from simdlens.rules.lower import Lowered, Lowering, Unsupported
-from simdlens.rules.outer import InterchangeLowering, OuterLoopLowering
+from simdlens.rules.outer import InterchangeLowering, OuterLoopLowering, nest_overlap_test
 from simdlens.rules.scalar import ScalarPrinter
 from simdlens.rules.scan import ScanLowering
 from simdlens.rules.tables import IsaTable, TableError, available_isas, isa_flags, known_intrinsics, load_isa
@@ -173,7 +173,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     vector_k = _block(header, in_kernel)
     if checks:
         k_column = k_start - (kernel.source.rfind("\n", 0, k_start) + 1)
-        vector_k = _versioned(vector_k, _overlap_test(loop, analysis.alias_checks, to_kernel, in_kernel.vf), kernel_loop_text,
+        overlap = (nest_overlap_test(loop, kernel, analysis.alias_checks, to_kernel) if loop.inner is not None
+                   else _overlap_test(loop, analysis.alias_checks, to_kernel, in_kernel.vf))
+        vector_k = _versioned(vector_k, overlap, kernel_loop_text,
                               k_column)
         pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
         caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
@@ -190,7 +192,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     guards = edit_guards(facts, kernel, analysis.site.language)
     vector_u[2:2] = ["    " + line for line in guards]
     if checks:
-        vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf), original,
+        overlap = (nest_overlap_test(loop, kernel, analysis.alias_checks, to_user) if loop.inner is not None
+                   else _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf))
+        vector_u = _versioned(vector_u, overlap, original,
                               span.start.column if source is not None else 0)
     edits: list[TextEdit] = []
     missing = [f for f in flags if not _enabled(f, user_flags, table)]

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from simdlens.analysis.ir import Access, Exit, LoopIR, Stmt, Store, walk_stmts
+from simdlens.core import Footprint, Kernel, KernelParam
 from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _indent, access_key
 from simdlens.rules.tables import IsaTable
 
@@ -104,3 +105,60 @@ class InterchangeLowering(Lowering):
         lowered = super().build()
         code = [f"{self.rename(self.inner.header)} {{", *_indent(lowered.code), "}"]
         return Lowered(code, lowered.vf, lowered.caveats, lowered.features)
+
+
+def nest_overlap_test(loop: LoopIR, kernel: Kernel, pairs: tuple[tuple[str, str], ...],
+                      rename: Callable[[str], str]) -> str:
+    """The run-time condition under which a nest rewrite is correct for pointers that may overlap: the
+    elements each touches over the whole nest (the kernel's footprints) are disjoint, or, for an in-place
+    call (`f(x, x)`), the two are the same pointer and every iteration touches the same element of both,
+    reading before it writes (a vector step loads all its lanes before storing them)."""
+    by_root = {p.source or p.name: p for p in kernel.params}
+    if any(p.source for p in kernel.params):
+        raise Unsupported("a nest whose arrays the kernel renames cannot be checked for overlap at run time")
+    prints = {f.param: f for f in kernel.footprints}
+    tests = []
+    for x, y in pairs:
+        px, py = by_root.get(x), by_root.get(y)
+        if px is None or py is None or px.elem is None or py.elem is None or px.name not in prints \
+                or py.name not in prints:
+            raise Unsupported(f"cannot bound the accesses of {x} and {y} for a run-time check")
+        (x_lo, x_hi), (y_lo, y_hi) = (_bounds(p, prints[p.name], rename) for p in (px, py))
+        disjoint = f"({x_hi} <= {y_lo} || {y_hi} <= {x_lo})"
+        if _same_elements_in_place(loop, x, y):
+            disjoint = f"({disjoint} || {x_lo} == {y_lo})"
+        tests.append(disjoint)
+    return " && ".join(tests) or "1"
+
+
+def _bounds(p: KernelParam, f: Footprint, rename: Callable[[str], str]) -> tuple[str, str]:
+    assert p.elem is not None
+    base = f"(const {p.elem.c} *)(const void *){rename(p.name)}"
+
+    def at(index: str) -> str:
+        return f"(__UINTPTR_TYPE__)({base})" if index == "0" else f"(__UINTPTR_TYPE__)({base} + {index})"
+
+    hi = str(int(f.hi) + 1) if f.hi.isdigit() else f"({rename(f.hi)}) + 1"
+    return at(f.lo if f.lo.lstrip("-").isdigit() else f"({rename(f.lo)})"), at(hi)
+
+
+def _same_elements_in_place(loop: LoopIR, x: str, y: str) -> bool:
+    """Whether the nest stays correct when `x` and `y` are the same pointer: every access of either is the
+    same element of the step (one offset, one row), one of them is only read, and no statement reads
+    either after a statement wrote one (the scalar nest reads element i before writing it)."""
+    from simdlens.analysis.build import accesses_of
+
+    mine = [(a, w) for a, w, _s in accesses_of(loop.body) if a.root in (x, y)]
+    if any(a.coeff != 1 or a.base != a.root for a, _w in mine):
+        return False
+    if len({(a.offset, a.symbolic, a.elem.name) for a, _w in mine}) != 1:
+        return False
+    if len({a.root for a, w in mine if w}) > 1:
+        return False
+    written = False
+    for s in loop.body:
+        touched = [(a, w) for a, w, _s in accesses_of((s,)) if a.root in (x, y)]
+        if written and any(not w for _a, w in touched):
+            return False
+        written = written or any(w for _a, w in touched)
+    return True
