@@ -83,7 +83,8 @@ class RuleProposal:
 
 def propose(analysis: Analysis, kernel: Kernel, isa: str, settings: Settings, *, source: bytes | None = None,
             user_flags: tuple[str, ...] | None = None) -> RuleProposal:
-    """Rule-based candidates for one loop on one ISA (at most one), or notes saying why there are none.
+    """Rule-based candidates for one loop on one ISA (one; two formulations for a nest vectorized across
+    its outer counter, rules/outer.py), or notes saying why there are none.
 
     `source` (the user's file) lets the edit keep the original loop text in the fallback branch and add
     `#include <immintrin.h>`; `user_flags` (from compile_commands.json) decide the flag caveat.

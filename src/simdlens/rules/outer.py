@@ -57,6 +57,9 @@ class OuterLoopLowering(Lowering):
                 kept[access_key(a)] = a
         return kept
 
+    def hoists_fixed_loads(self) -> bool:
+        return False  # `y[j]` changes with the inner loop, which runs inside the vector loop
+
     def load(self, a: Access) -> VVal:
         reg = self.registers.get(access_key(a))
         if reg is not None:  # a copy: the statement storing it later must not change what this read saw
