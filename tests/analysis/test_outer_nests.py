@@ -34,6 +34,13 @@ void skewed(void) {
             aa[j][i] = aa[j-1][i+1] + bb[j][i];
 }
 
+/* columns past a pointer's row length (4): lane i + 4 is the next row's lane i */
+void past_the_row(float *restrict a, const float *restrict b) {
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 64; j++)
+            a[j * 4 + i] = a[j * 4 + i + 4] + b[j * 4 + i];
+}
+
 /* pointers that may overlap (a[j * LEN_2D + i]: a column of a flat matrix): checked at run time */
 void maybe_overlap(float *a, const float *b) {
     for (int i = 0; i < LEN_2D; i++)
@@ -93,6 +100,13 @@ def test_lanes_that_depend_on_each_other_keep_the_column_sweep_reason() -> None:
     assert "aa is written at one column of i and read at another" in inner.reasons[0].message
     assert outer.site.loop_id not in kernels  # type: ignore[operator]
     assert why_no_kernel(kernels, outer.site.loop_id) == "the loop is not vectorizable"  # type: ignore[arg-type]
+
+
+def test_columns_past_a_pointers_row_length_keep_the_column_sweep_reason() -> None:
+    by_fn, _ = _by_function()
+    outer, inner = by_fn["past_the_row"]
+    assert outer.verdict is LoopVerdict.NOT_VECTORIZABLE
+    assert inner.reasons[0].message.endswith("the columns i of a may run past its row length 4 into the next row")
 
 
 def test_pointers_that_may_overlap_are_checked_at_run_time() -> None:

@@ -179,3 +179,29 @@ def test_an_in_place_call_of_a_nest_runs_the_vector_code_and_overlaps_fall_back(
         run = build_and_run(tmp_path, "avx2", ("edited.c", "original.c", "path.c", "main.c"))
         assert run.returncode == 0, run.stdout[:2000]
         assert run.stdout.splitlines()[-1] == "1 0 1", (c.origin, run.stdout)
+
+
+MATMUL = """#define N 128
+float A[N][N], B[N][N], C[N][N];
+void matmul_ikj(void) {
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < N; k++)
+            for (int j = 0; j < N; j++)
+                C[i][j] += A[i][k] * B[k][j];
+}
+"""
+
+
+def test_the_ikj_matrix_product_broadcasts_a_once_and_fuses_over_j() -> None:
+    source = MATMUL.encode()
+    fa = analyze_file(source, "/tmp/matmul.c", "c")
+    inner = fa.analyses[-1]
+    kernel = fa.kernels[inner.site.loop_id]
+    # timed in its k loop (i is a parameter the harness sets): N x N elements per call
+    assert kernel.nest is not None and "for (int k = 0; k < N; k++)" in kernel.nest.source
+    (fused,) = propose(inner, kernel, "avx2", Settings(allow_contraction=True), source=source).candidates
+    text = fused.function
+    assert text.index("const __m256 k3 = _mm256_set1_ps(A[i][k]);") < text.index("for (; left >= 8")
+    assert "_mm256_fmadd_ps(k3, B4, C5)" in text and "_mm256_mul_ps" not in text
+    (plain,) = propose(inner, kernel, "avx2", Settings(), source=source).candidates
+    assert "_mm256_fmadd_ps" not in plain.function  # contraction changes rounding: only when the user allows it

@@ -25,7 +25,6 @@ from simdlens.core import Analysis, Kernel, Language, LoopRole, LoopSite, LoopVe
 log = logging.getLogger(__name__)
 
 TOO_DEEP = "the loop is too deeply nested to analyse"
-OUTER_NEST = "outer_nest"  # analysis.outer_vector.OUTER_NEST, without importing the rules' inputs here
 GIL_SLICE_S = 0.002  # the longest the analysis of a file holds the GIL without a pause
 
 
@@ -140,7 +139,7 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
             if threading.active_count() > 1:
                 time.sleep(0)
             pause = time.perf_counter() + GIL_SLICE_S
-    _column_sweeps(analyses, tree, source)
+    _column_sweeps(analyses, tree, source, ctx)
     # outer loops whose inner loop carries a recurrence along its own counter
     for i, inner in _only_inner_loops(analyses):
         try:
@@ -150,7 +149,7 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
             errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error: {e}")
 
 
-def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes) -> None:
+def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes, ctx: Any = None) -> None:
     """Inner loops that walk a column of what their outer loop walks contiguously (`a[j][i]`, `j`
     inner) are never rewritten alone (gather/scatter would lose to outer-loop vectorization): when the
     lanes over the outer counter are independent, the OUTER loop becomes the candidate, vectorized
@@ -168,7 +167,7 @@ def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes) -> None:
         try:
             outer = outer_loop(tree.root_node, source, a.site.span.start_byte, a.site.span.end_byte)
             if outer is not None:
-                _column_sweep(analyses, k, outer, source)
+                _column_sweep(analyses, k, outer, source, ctx)
         except Exception:  # a judgement about the nest must not take the loop down
             log.exception("column sweep of the loop at %s:%d", a.site.path, a.site.span.start.line + 1)
 
@@ -182,9 +181,10 @@ def _carried_by_inner_only(a: Analysis) -> bool:
         r.code in INFORMATIONAL or r.code == "recurrence" for r in a.reasons)
 
 
-def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes) -> None:
+def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, ctx: Any) -> None:
     from dataclasses import replace
 
+    from simdlens.analysis.kernel import _int_value
     from simdlens.analysis.nest import COLUMN_SWEEP, column_arrays, column_sweep_message, columns_text
     from simdlens.analysis.outer_vector import OUTER_NEST, outer_ir
 
@@ -200,7 +200,7 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes) -
     nest = None
     if o is not None and o.loop is None and o.site.role == LoopRole.OUTER:
         header = source[a.site.header.start_byte:a.site.header.end_byte].decode("utf-8", "replace")
-        nest = outer_ir(a.loop, outer, " ".join(header.split()))
+        nest = outer_ir(a.loop, outer, " ".join(header.split()), lambda text: _int_value(text, ctx))
     if o is not None and i is not None and nest is not None and not isinstance(nest, str):
         nest_loop, checks = nest
         names = columns_text(columns)
@@ -305,6 +305,8 @@ class LazyKernels(Mapping[str, Kernel]):
             from simdlens.analysis.kernel import kernel_or_reason
 
             try:
+                from simdlens.analysis.outer_vector import OUTER_NEST
+
                 found = self._nest_reference(a) if OUTER_NEST in a.facts else kernel_or_reason(a, self._source, self._ctx)
             except Exception as e:  # kernel_or_reason never raises by contract; belt and braces
                 log.exception("kernel of %s", loop_id)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -87,8 +88,9 @@ def _terms(symbolic: str) -> list[str]:
 class _Reader:
     """The inner loop's body re-read with the outer counter `i` as the loop counter."""
 
-    def __init__(self, inner: LoopIR, outer: OuterLoop) -> None:
+    def __init__(self, inner: LoopIR, outer: OuterLoop, int_value: Callable[[str], int | None]) -> None:
         self.inner = inner
+        self.int_value = int_value
         self.j = inner.iv
         self.i = outer.iv
         self.outer = outer
@@ -110,9 +112,13 @@ class _Reader:
             self.lanes[_key(new)] = None
             return new
         row = abs(c)
-        oi = o - round(o / row) * row if row > 1 else (o if c == 0 else 0)
+        if row == 1:
+            raise _Refused(f"{a.root} is walked along a diagonal of {i} and {j}")
+        oi = o - round(o / row) * row if row > 1 else o
         if row > 1 and 2 * abs(oi) >= row:
             raise _Refused(f"cannot tell the row from the column in a subscript of {a.root}")
+        if row > 1 and not _FLAT_2D.match(a.base) and not self._within_row(row, oi):
+            raise _Refused(f"the columns {i} of {a.root} may run past its row length {row} into the next row")
         oj = o - oi  # elements: rows times the row length
         m = _FLAT_2D.match(a.base)
         if m is not None and c > 1 and oj % c == 0:  # `aa[j - 1][i]` as the user reads it
@@ -125,6 +131,17 @@ class _Reader:
             new = Access(a.root, a.base, a.elem, 1, oi, sym.removeprefix(" + "), None, a.span)
         self.lanes[_key(new)] = (oi, " + ".join(others))
         return new
+
+    def _within_row(self, row: int, offset: int) -> bool:
+        """Whether every column the outer loop reaches (plus `offset`) lies inside one row of `row`
+        elements: a pointer's rows are only as far apart as the subscript says, so a column past the row
+        would be the next row's element, which another lane touches (a true 2-D array's columns are
+        inside its rows, or the user's code breaks the declared extent)."""
+        lo, hi = self.int_value(self.outer.lower), self.int_value(self.outer.upper)
+        if lo is None or hi is None:
+            return False
+        last = hi - 1 if self.outer.cmp == "<" else hi
+        return lo + offset >= 0 and last + offset < row
 
     def _flat(self, a: Access) -> Access:
         """`x[j * n + i]`: a row length `n` that is the outer loop's own bound (`i < n` from 0), so the
@@ -197,10 +214,12 @@ def _key(a: Access) -> tuple[str, str, int, str]:
     return (a.root, a.base, a.offset, a.symbolic)
 
 
-def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
+def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
+             int_value: Callable[[str], int | None] = lambda _text: None) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
     """The nest as one loop over the outer counter whose body runs inside the inner loop (`LoopIR.inner`)
     and the pointer pairs the rewrite checks at run time (they may overlap: no restrict), or why the
-    lanes over the outer counter are not independent (a sentence)."""
+    lanes over the outer counter are not independent (a sentence). `int_value(text)` evaluates a constant
+    expression of the user's file (None when it is not one)."""
     i, j = outer.iv, inner.iv
     try:
         if not inner.iv_declared_in_loop or inner.moved or inner.setup or inner.runs_at_least_once:
@@ -215,7 +234,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str) -> tuple[LoopIR
         for sc in inner.scalars:
             if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL):
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
-        reader = _Reader(inner, outer)
+        reader = _Reader(inner, outer, int_value)
         body = tuple(reader.stmt(s) for s in inner.body)
         checks = _lanes_independent(body, reader, inner, i)
     except _Refused as exc:
