@@ -34,6 +34,14 @@ MVT = HEAD + """void mvt(void) {
             x1[i] += aa[j][i] * y1[j];
 }
 """
+# x1[i] is touched only where the condition holds: masked loads and stores, no register across j
+COND = HEAD + """void cond_sum(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            if (aa[j][i] > 2.0f)
+                x1[i] += aa[j][i] * 0.5f;
+}
+"""
 MAIN = """
 #include <stdio.h>
 int main(void)
@@ -71,6 +79,14 @@ def test_both_formulations_are_proposed_without_gather_or_scatter() -> None:
                 assert not re.search(r"gather|scatter", c.function), c.function
 
 
+def test_an_element_touched_under_a_condition_is_never_read_or_written_speculatively() -> None:
+    _, _, candidates = _proposal(COND)
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    inner = outer.function.index("for (int j = 0; j < LEN_2D; j++)")
+    assert inner < outer.function.index("_mm256_maskload_ps(&x1[i]") < outer.function.index("_mm256_maskstore_ps(&x1[i]")
+    assert "_mm256_loadu_ps(&x1[i])" not in outer.function
+
+
 def test_the_outer_loop_rewrite_keeps_x_of_i_in_a_register_and_broadcasts_y_of_j() -> None:
     _, _, candidates = _proposal(MVT)
     (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
@@ -86,7 +102,7 @@ def test_the_outer_loop_rewrite_keeps_x_of_i_in_a_register_and_broadcasts_y_of_j
 @needs_compiler
 @pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
 def test_the_edited_file_computes_what_the_original_does(tmp_path: Path) -> None:
-    for name, code in (("sweep", SWEEP), ("mvt", MVT)):
+    for name, code in (("sweep", SWEEP), ("mvt", MVT), ("cond_sum", COND)):
         source, _, candidates = _proposal(code)
         (tmp_path / "original.c").write_text(code + MAIN % name)
         expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout

@@ -40,7 +40,8 @@ class OuterLoopLowering(Lowering):
         self.registers: dict[tuple[str, str, int, str], VVal] = {}
 
     def _kept_in_registers(self) -> dict[tuple[str, str, int, str], Access]:
-        """The written elements the inner loop does not move, touched nowhere else in their array."""
+        """The written elements the inner loop does not move, touched in every iteration and nowhere else in
+        their array."""
         from simdlens.analysis.build import accesses_of
 
         j = self.inner.iv
@@ -51,8 +52,8 @@ class OuterLoopLowering(Lowering):
             if not isinstance(s, Store):
                 continue
             a = s.access
-            if moves.search(f"{a.base} {a.symbolic}") or a.coeff != 1:
-                continue
+            if moves.search(f"{a.base} {a.symbolic}") or a.coeff != 1 or access_key(a) not in self.unconditional:
+                continue  # (an element touched only under a condition is never read or written speculatively)
             if all(access_key(b) == access_key(a) for b, _w, _s in accs if b.root == a.root):
                 kept[access_key(a)] = a
         return kept
@@ -62,8 +63,10 @@ class OuterLoopLowering(Lowering):
 
     def load(self, a: Access) -> VVal:
         reg = self.registers.get(access_key(a))
-        if reg is not None:  # a copy: the statement storing it later must not change what this read saw
-            return self.emit(reg.name, reg.elem, reg.width, hint=reg.name)
+        if reg is not None:
+            # the register itself: a kept element is the only element of its array the body touches, so no
+            # read is scheduled before a store it must not see (those are reads of other elements)
+            return reg
         return super().load(a)
 
     def store(self, a: Access, value: VVal) -> None:
@@ -72,6 +75,8 @@ class OuterLoopLowering(Lowering):
             super().store(a, value)
             return
         value = self.convert(value, a.elem.name)
+        if self.ctx_mask is not None:  # a store under a condition: the lanes where it holds take the value
+            value = self.select(self.mask_as(self.ctx_mask, a.elem.bits), value, reg)
         self.lines.append(f"{reg.name} = {value.name};")
 
     def _step(self, head: tuple[Stmt, ...], exit_stmt: Exit | None, body: tuple[Stmt, ...],
