@@ -45,7 +45,7 @@ HERE = ROOT / "benchmarks" / "in_program"
 KERNELS = HERE / "nest_kernels.c"
 MAIN = HERE / "nest_main.c"
 BUILD = ["-O3", "-march=native", "-falign-functions=64", "-falign-loops=64", "-ffp-contract=off"]
-CALLS = ("column_sweep", "column_recurrence", "mvt", "rows_global", "scale_rows", "short_rows", "saxpy", "clamp16", "total", "dot", "row_sums")
+CALLS = ("column_sweep", "column_recurrence", "column_recurrence_n", "mvt", "rows_global", "scale_rows", "short_rows", "saxpy", "clamp16", "total", "dot", "row_sums")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,14 @@ void column_recurrence(void)
             aa[j][i] = aa[j-1][i] + bb[j][i];
 }
 
+/* the same with the size as a parameter (called with 256) */
+void column_recurrence_n(int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 1; j < n; j++)
+            aa[j][i] = aa[j-1][i] + bb[j][i];
+}
+
 /* mvt: a reduction over j into xs[i], j inner (a column of aa, ys[j] one value per j) */
 void mvt(void)
 {

@@ -12,6 +12,7 @@ extern float aa[LEN_2D][LEN_2D], bb[LEN_2D][LEN_2D], cc[LEN_2D][LEN_2D];
 extern float xs[LEN_2D], ys[LEN_2D];
 void column_sweep(void);
 void column_recurrence(void);
+void column_recurrence_n(int n);
 void mvt(void);
 void rows_global(void);
 void scale_rows(float *x, const float *y, int rows, int cols);
@@ -30,6 +31,7 @@ static volatile float sink;
 
 static void run_column_sweep(void) { column_sweep(); }
 static void run_column_recurrence(void) { column_recurrence(); }
+static void run_column_recurrence_n(void) { column_recurrence_n(LEN_2D); }
 static void run_mvt(void) { mvt(); }
 static void run_rows_global(void) { rows_global(); }
 static void run_scale_rows(void) { scale_rows(fx, fx, ROWS, COLS); }          /* in place */
@@ -41,7 +43,8 @@ static void run_dot(void) { sink = dot(fy, fy, LARGE); }                     /* 
 static void run_row_sums(void) { row_sums(fs, fy, ROWS, COLS); }
 
 static const struct { const char *name; void (*run)(void); } calls[] = {
-    {"column_sweep", run_column_sweep}, {"column_recurrence", run_column_recurrence}, {"mvt", run_mvt},
+    {"column_sweep", run_column_sweep}, {"column_recurrence", run_column_recurrence},
+    {"column_recurrence_n", run_column_recurrence_n}, {"mvt", run_mvt},
     {"rows_global", run_rows_global}, {"scale_rows", run_scale_rows},
     {"short_rows", run_short_rows}, {"saxpy", run_saxpy}, {"clamp16", run_clamp16}, {"total", run_total},
     {"dot", run_dot}, {"row_sums", run_row_sums},

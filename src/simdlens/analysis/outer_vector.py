@@ -318,11 +318,36 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
     may_alias = tuple(sorted({*nest.may_alias, *overlap}))  # the harness tests them at small offsets too
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = text.replace(nest.signature, sig, 1)
-    digest = hashlib.sha256(f"outer\0{nest.content_hash}\0{found.content_hash}\0{normalized_tokens(text)}".encode())
+    size_max, real = nest.size_max, nest.real_sizes
+    if nest.size_param is not None and size_max is None and inner.loop is not None:
+        size_max = _declared_extent(inner.loop, ctx)
+        real = (size_max,) if size_max is not None else real
+    digest = hashlib.sha256(f"outer\0{nest.content_hash}\0{found.content_hash}\0{normalized_tokens(text)}"
+                            f"\0{size_max}\0{real}".encode())
     return replace(nest, source=text, signature=sig, params=params, footprints=prints, may_alias=may_alias,  # type: ignore[arg-type]
                    loop_id=outer.site.loop_id,
-                   loop_span=outer.site.span, facts=outer.facts, type_facts=facts, nest=None,
+                   loop_span=outer.site.span, facts=outer.facts, type_facts=facts, nest=None, size_max=size_max,
+                   real_sizes=real,
                    content_hash=digest.hexdigest(), context=found.context)
+
+
+def _declared_extent(loop: LoopIR, ctx: Any) -> int | None:
+    """The smallest extent of the 2-D array objects the nest walks (`float aa[256][256]`: 256), which
+    bounds both counters of a column sweep over them: the harness never sets the size past it (the
+    user's own nest would break the declared extent there), and it is the size the code uses."""
+    from simdlens.analysis.kernel import _int_value
+
+    extents = []
+    for arr in loop.arrays:
+        m = re.search(rf"(?<![\w.]){re.escape(arr.root)}\s*\[([^\]]+)\]\s*\[([^\]]+)\]", arr.decl)
+        if arr.pointer or m is None:
+            continue
+        for text in m.groups():
+            value = _int_value(text, ctx)
+            if value is None or value <= 0:
+                return None
+            extents.append(value)
+    return min(extents) if extents else None
 
 
 def _folded(text: str, ctx: Any) -> str:
