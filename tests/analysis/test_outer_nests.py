@@ -20,6 +20,13 @@ void sweep(void) {
             aa[j][i] = aa[j-1][i] + bb[j][i];
 }
 
+/* the size as a parameter: tested and timed only up to the arrays' declared extent */
+void sweep_n(int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 1; j < n; j++)
+            aa[j][i] = aa[j-1][i] + bb[j][i];
+}
+
 /* mvt: a reduction over j into x1[i] */
 void mvt(void) {
     for (int i = 0; i < LEN_2D; i++)
@@ -78,6 +85,14 @@ def test_a_column_sweep_with_a_recurrence_along_j_is_vectorized_across_i() -> No
     assert kernel.signature == "void simdlens_kernel(float (*restrict aa)[LEN_2D], const float (*restrict bb)[LEN_2D])"
     assert "for (int i = 0; i < LEN_2D; i++)" in kernel.source and "aa[j][i] = aa[j-1][i] + bb[j][i];" in kernel.source
     assert kernel.nest is None and kernel.loop_span == outer.site.span
+
+
+def test_a_parameter_bound_is_never_set_past_the_declared_extent() -> None:
+    by_fn, kernels = _by_function()
+    outer = by_fn["sweep_n"][0]
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert kernel.size_param == "n" and kernel.size_scale == (2, 1)  # n x n elements
+    assert kernel.size_max == 256 and kernel.real_sizes == (256,)
 
 
 def test_a_reduction_over_j_into_x_of_i_becomes_a_store_of_contiguous_lanes() -> None:
