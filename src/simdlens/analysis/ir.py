@@ -407,6 +407,7 @@ class InnerLoop:
 
     iv: str
     header: str  # `for (int j = 1; j < n; j++)`
+    trip_count: str = ""  # its iteration count as C (>= 0), over names outside the nest
 
 
 @dataclass(frozen=True, slots=True)

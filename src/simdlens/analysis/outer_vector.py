@@ -243,7 +243,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=inner.arrays,
-        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header),
+        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count),
     ), checks
 
 

@@ -129,7 +129,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     def to_user(text: str) -> str:
         return rename_text(text, user_names) if user_names else text
 
-    flat = flat_parts(loop)  # complex parts computed alike: one contiguous loop over the parts
+    flat = flat_parts(loop) if loop.inner is None else None  # complex parts computed alike: one contiguous loop
     loop = flat or loop
     options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     # a running sum: the scan algorithm; a histogram update: conflict detection

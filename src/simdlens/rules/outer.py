@@ -93,7 +93,11 @@ class OuterLoopLowering(Lowering):
         after = [self.fill(self.template("store", a.elem.name, self.width(a.elem)), p=self.address(a),
                            a=self.registers[key].name) + ";" for key, a in self.kept.items()]
         self.registers = {}
-        return [*before, f"{self.rename(self.inner.header)} {{", *_indent(step), "}", *after]
+        code = [*before, f"{self.rename(self.inner.header)} {{", *_indent(step), "}", *after]
+        trip = self.inner.trip_count.strip().strip("()")
+        if self.kept and not (trip.isdigit() and int(trip) > 0):  # no inner iteration: the nest touches nothing
+            return [f"if (({self.rename(self.inner.trip_count)}) > 0) {{", *_indent(code), "}"]
+        return code
 
 
 class InterchangeLowering(Lowering):
