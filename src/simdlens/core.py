@@ -138,6 +138,7 @@ class ParamRole(enum.StrEnum):
     SCALAR = "scalar"  # loop-invariant scalar passed by value
     COUNT = "count"  # a scalar the trip count depends on (the harness chooses it)
     RESULT = "result"  # pointer to one element receiving a result (when a kernel has several)
+    EXTENT = "extent"  # a VLA row length only the array's type reads (`double (*A)[nk]`; the harness sets it)
 
 
 @dataclass(frozen=True)

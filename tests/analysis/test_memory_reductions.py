@@ -47,3 +47,51 @@ def test_a_non_commutative_update_written_the_other_way_round_is_not_a_reduction
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE or not any(
         isinstance(s, Reduce) for s in walk_stmts(a.loop.body))  # type: ignore[union-attr]
     assert a.loop is None or any(isinstance(s, Store) for s in walk_stmts(a.loop.body))
+
+
+TRIANGULAR = """void solve(int n, double *x, const double *u) {{
+  for (int i = 0; i < n; i++)
+    for ({header}) {body}
+}}
+"""
+
+
+@pytest.mark.parametrize(("header", "body"), [
+    ("int j = 0; j < i; j++", "x[i] -= u[j] * x[j];"),                # forward substitution
+    ("int j = i + 1; j < n; j++", "x[i] -= u[j] * x[j];"),            # back substitution
+    ("int j = i - 1; j >= 0; j--", "x[i] = x[i] - u[j] * x[j];"),     # walking down to 0
+    ("int j = 0; j < i - 1; j++", "x[i] += u[j] * x[j + 1];"),        # x[j + 1] stops at x[i - 1]
+])
+def test_a_walk_that_never_reaches_the_updated_element_keeps_the_reduction(header: str, body: str) -> None:
+    fa = analyze_file(TRIANGULAR.format(header=header, body=body).encode(), "t.c", "c")
+    a = fa.analyses[-1]
+    assert a.loop is not None and a.verdict != LoopVerdict.NOT_VECTORIZABLE, [r.message for r in a.reasons]
+    (red,) = [s for s in walk_stmts(a.loop.body) if isinstance(s, Reduce)]
+    assert red.access is not None and red.access.symbolic == "i"
+    assert fa.kernels.get(a.site.loop_id) is not None
+
+
+@pytest.mark.parametrize(("header", "body"), [
+    ("int j = 0; j <= i; j++", "x[i] -= u[j] * x[j];"),      # reaches x[i] on its last iteration
+    ("int j = 0; j < i; j++", "x[i] -= u[j] * x[j + 1];"),   # x[j + 1] reaches x[i]
+    ("int j = i; j < n; j++", "x[i] -= u[j] * x[j];"),       # starts at x[i]
+    ("int j = 0; j < n; j++", "x[i] -= u[j] * x[j];"),       # walks over x[i]
+])
+def test_a_walk_that_can_reach_the_updated_element_is_a_recurrence(header: str, body: str) -> None:
+    fa = analyze_file(TRIANGULAR.format(header=header, body=body).encode(), "t.c", "c")
+    a = fa.analyses[-1]
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE, [r.message for r in a.reasons]
+
+
+def test_a_column_of_a_vla_with_a_run_time_row_length_says_so() -> None:
+    """2mm's `tmp[i][j] += A[i][k] * B[k][j]` with k inner: B's column is strided by nj, known at run time."""
+    src = b"""void mm(int ni, int nj, int nk, double tmp[ni][nj], double A[ni][nk], double B[nk][nj]) {
+  for (int i = 0; i < ni; i++)
+    for (int j = 0; j < nj; j++)
+      for (int k = 0; k < nk; k++) tmp[i][j] += A[i][k] * B[k][j];
+}
+"""
+    a = analyze_file(src, "mm.c", "c").analyses[-1]
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    (why,) = [r for r in a.reasons if r.code == "column_walk"]
+    assert "B[k][j] walks a column of B" in why.message and "nj" in why.message

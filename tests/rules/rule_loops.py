@@ -138,6 +138,27 @@ SPECIAL = {
     int v = start;
     for (int i = 0; i < n; i++) { d[i] = v + i; v += step; }
 }""",
+    # a second counter stepping with the loop (`a[j]`, j++ every iteration) subscripts contiguously
+    "induction_store": """void copy_from(float *a, const float *b, int n, int j) {
+    for (int i = 0; i < n; i++) { a[j] = b[i] * 2.0f; j++; }
+}""",
+    "induction_load_after_step": """int take(int *restrict d, const int *restrict s, int n, int j) {
+    for (int i = 0; i < n; i++) { j++; d[i] = s[j + 1] - s[j]; }
+    return j;
+}""",
+    "induction_same_array": """void shift_copy(float *a, int n, int j) {
+    for (int i = 0; i < n; i++) { a[j] = a[i] * 0.5f; j++; }
+}""",
+    "induction_both_branches": """void pick(float *restrict a, const float *restrict b, const float *restrict c, int n) {
+    int j = -1;
+    for (int i = 0; i < n; i++) {
+        if (b[i] > 0.0f) { j++; a[j] = b[i] * c[i]; } else { j++; a[j] = c[i] - b[i]; }
+    }
+}""",
+    # a reduction into x[i] while the walk reads x[j], j > i (back substitution); u may overlap x
+    "triangular_back": """void back(int i, int n, double *x, const double *u) {
+    for (int j = i + 1; j < n; j++) x[i] -= u[j] * x[j];
+}""",
     "iv_value": """void iota_f(float *restrict d, int n) {
     for (int i = 0; i < n; i++) d[i] = (float)i * 0.25f;
 }""",

@@ -47,6 +47,20 @@ void vla(int n, int m, double A[n][m], double B[n][m]) {
         for (int j = 0; j < m; j++)
             A[i][j] = A[i][j] - B[i][j];
 }
+void gemm_row(int ni, int nj, int nk, double alpha, double C[ni][nj], double A[ni][nk], double B[nk][nj]) {
+    for (int i = 0; i < ni; i++)
+        for (int k = 0; k < nk; k++)
+            for (int j = 0; j < nj; j++)
+                C[i][j] += alpha * A[i][k] * B[k][j];
+}
+void trisolv(int n, double L[n][n], double x[n], const double b[n]) {
+    for (int i = 0; i < n; i++) {
+        x[i] = b[i];
+        for (int j = 0; j < i; j++)
+            x[i] -= L[i][j] * x[j];
+        x[i] = x[i] / L[i][i];
+    }
+}
 void global_rows(int rows, int cols, double s) {
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++)
@@ -156,6 +170,10 @@ def test_every_2d_shape_gets_a_kernel_and_a_verified_rewrite(tmp_path: Path) -> 
     assert "double (*A)[200]" in sig["fixed_param"]
     assert "double (*A)[64]" in sig["row_pointer"]
     assert sig["vla"].index("m") < sig["vla"].index("double (*A)[m]")
+    # a row length only A's type reads (A[i][k] in the loop over j) is a parameter of its own, before A
+    assert sig["gemm_row"].index("int nk") < sig["gemm_row"].index("double (*A)[nk]")
+    # trisolv's row length n: the driver keeps it past the size, which the columns `j < i` reach
+    assert "double (*L)[n]" in sig["trisolv"]
     assert "double (*G)[200]" in sig["global_rows"]
     statuses = _verify(SOURCE_2D, "grid.c", "c", tmp_path)
     assert set(statuses) == set(loops)
@@ -216,6 +234,8 @@ void original_fixed_param(int n, int m, double A[100][200], const double B[100][
 void row_pointer(int n, double (*A)[64], const double (*B)[64]);
 void original_row_pointer(int n, double (*A)[64], const double (*B)[64]);
 void vla(int n, int m, double A[n][m], double B[n][m]);
+void gemm_row(int ni, int nj, int nk, double alpha, double C[ni][nj], double A[ni][nk], double B[nk][nj]);
+void original_gemm_row(int ni, int nj, int nk, double alpha, double C[ni][nj], double A[ni][nk], double B[nk][nj]);
 void original_vla(int n, int m, double A[n][m], double B[n][m]);
 void flat(int n, int m, int ld, double *A, const double *B);
 void original_flat(int n, int m, int ld, double *A, const double *B);
@@ -255,6 +275,9 @@ int main(void) {
             fill();
             vla(n, m, A1, B); original_vla(n, m, A2, B);
             bad |= same(A1, A2, sizeof A1, "vla", n * 1000 + m);
+            fill();  /* A (n x 37 rows) and B (37 x m rows) laid out in the same 100 x 200 storage */
+            gemm_row(n, m, 37, 0.75, A1, B, B); original_gemm_row(n, m, 37, 0.75, A2, B, B);
+            bad |= same(A1, A2, sizeof A1, "gemm_row", n * 1000 + m);
             fill();
             flat(n, m, 200, &A1[0][0], &B[0][0]); original_flat(n, m, 200, &A2[0][0], &B[0][0]);
             bad |= same(A1, A2, sizeof A1, "flat", n * 1000 + m);
@@ -289,7 +312,7 @@ def test_edited_file_matches_the_original_on_2d_and_complex_loops(tmp_path: Path
     """The code action's edits, applied to the user's file and built with gcc, against the original."""
     if not host_cpu().runs(isa):
         pytest.skip(f"this CPU does not run {isa}")
-    wanted = {"fixed_param", "row_pointer", "vla", "global_rows", "flat", "zconj", "cadd"}
+    wanted = {"fixed_param", "row_pointer", "vla", "gemm_row", "global_rows", "flat", "zconj", "cadd"}
     source = SOURCE_2D + SOURCE_COMPLEX.split(b"void cadd(")[0] + b"void cadd(" + \
         SOURCE_COMPLEX.split(b"void cadd(")[1].split(b"void csub_scale(")[0] + \
         b"void zconj(" + SOURCE_COMPLEX.split(b"void zconj(")[1].split(b"void cpower(")[0]

@@ -37,7 +37,8 @@ SLOW_CASES = [name for name, _ in rule_loops.matrix_cases(full=True)]
 
 EXPECTED_FAMILY = {
     "byte_avg": "byte_avg", "dot": "dot_product", "dot_i16": "madd", "reverse": "reverse",
-    "induction": "induction", "guarded_load": "select", "search_break": "search", "count_if": "reduction",
+    "induction": "induction", "induction_store": "induction", "induction_load_after_step": "induction", "induction_same_array": "induction",
+    "induction_both_branches": "select", "triangular_back": "reduction", "guarded_load": "select", "search_break": "search", "count_if": "reduction",
     "gather": "gather", "guarded_gather": "gather", "strided_load": "strided", "step_two": "strided", "peel": "peel",
     "compress": "compress", "split": "split", "invariant_element": "elementwise", "down_by_three": "strided",
     "node_splitting": "elementwise", "reorder": "elementwise", "anti_after_store": "elementwise",

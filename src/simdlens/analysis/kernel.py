@@ -189,11 +189,15 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             # a 2-D array (`T A[N][M]`, `T (*A)[M]`, VLA `T A[n][m]`) is passed as a pointer to its rows
             if not _constant_extent(rows, ctx):
                 names = _extent_names(rows)
-                if cpp_needed or site.language == "cpp" or not names or not all(
-                        loop.scalar(n) is not None for n in names):
+                extents = [] if cpp_needed or site.language == "cpp" or not names else [
+                    n if loop.scalar(n) is not None else _extent_param(n, user, ctx) for n in names]
+                if not extents or None in extents:
                     raise NoKernel(f"the row length {rows} of the 2-D array {root} is neither a constant nor a parameter "
                                    "the kernel can declare before it")
-                at = max([at, *(position(n) + 1 for n in names)])  # a VLA's extents come first
+                for extent in extents:
+                    if isinstance(extent, KernelParam) and extent.name not in {q.name for _, q in params}:
+                        params.append((-1, extent))  # read by the array's type only: declared first
+                at = max([at, *(position(n) + 1 for n in names if loop.scalar(n) is not None)])
             decl = f"{const}{elem} (*{rq}{pname})[{rows}]"
         elif arr.elem.is_complex:  # its own spelling: the rewrite reads it as (real, imaginary) pairs
             decl = f"{const}{arr.elem.spelling} *{rq}{pname}"
@@ -431,6 +435,17 @@ def _row_extent(decl: str, root: str) -> str | None:
          or re.search(r"\(\s*\*\s*(?:(?:const|restrict|__restrict__|__restrict|volatile)\s+)*" + re.escape(root)
                       + r"\s*\)\s*\[([^\]]*)\](?!\s*\[)", decl))
     return m.group(1).strip() or None if m else None
+
+
+def _extent_param(name: str, user: _UserDeclarations, ctx: Any) -> KernelParam | None:
+    """A VLA row length the loop itself does not read (`A[i][k]` of `double A[ni][nk]` in a loop over j):
+    an integer the kernel takes as a parameter, spelled as the user declared it; None when it is not one."""
+    spelled = user.type_of(name)
+    resolve = getattr(ctx, "resolve_type", None)
+    ctype = resolve(spelled) if resolve is not None and spelled else None
+    if ctype is None or ctype.is_float or ctype.is_complex or ctype.spelling in ("bool", "_Bool"):
+        return None
+    return KernelParam(name, f"{ctype.c} {name}", ParamRole.EXTENT, ctype, False, "", f"{spelled} {name}")
 
 
 def _extent_names(text: str) -> list[str]:

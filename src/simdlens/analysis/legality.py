@@ -27,6 +27,7 @@ from typing import Any
 
 from simdlens.analysis.build import accesses_of
 from simdlens.analysis.histograms import histogram_update
+from simdlens.analysis.inductions import induction_affine, induction_subscript
 from simdlens.analysis.ir import (
     IV,
     Access,
@@ -56,6 +57,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
+from simdlens.analysis.ranges import outside_walk
 from simdlens.analysis.scans import SecondOrderScan, first_order_scan, second_order_scan
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
@@ -309,7 +311,8 @@ class _Judge:
                 for an, a, aw, atop in items:
                     if an == wn or (aw and an < wn):
                         continue  # each write pair once
-                    if isinstance(wtop, Reduce) and wtop is atop and wtop.access is not None:
+                    if isinstance(wtop, Reduce) and wtop is atop and wtop.access is not None and (
+                            a == wtop.access or a == w):
                         continue  # a memory reduction's own read-modify-write
                     si, ai = index_of[id(wtop)], index_of[id(atop)]
                     self._pair(w, si, a, ai, aw, arr, edges, backward)
@@ -381,8 +384,11 @@ class _Judge:
         iv = self.loop.iv
         loop = self.loop
         if w.index is not None or a.index is not None:
-            self._indirect(w, a, a_is_write)
-            return
+            w2, a2 = self._unit_walk(w, si), self._unit_walk(a, ai)
+            if w2.index is not None or a2.index is not None:
+                self._indirect(w, a, a_is_write)
+                return
+            w, a = w2, a2  # `x[j]` of a second counter stepping with the loop: an affine walk
         if w.base != a.base:
             rows = _rows(w.base, w.root), _rows(a.base, a.root)
             if arr is not None and not arr.pointer and rows[0] is not None and rows[1] is not None:
@@ -416,6 +422,9 @@ class _Judge:
                                        "through memory", a.span))
             return
         if c1 == 0 or c2 == 0:
+            fixed, walk = (w, a) if c1 == 0 else (a, w)
+            if outside_walk(fixed, walk, loop.lower, loop.upper, loop.cmp, loop.step):
+                return  # `x[i]` against `x[j]` for j < i: the walk never reaches the fixed element
             if c1 == 0:
                 self.reasons.append(Reason("invariant_store", f"{_show(w, iv)} is written on every iteration while "
                                            f"{_show(a, iv)} walks the same array", w.span))
@@ -505,6 +514,15 @@ class _Judge:
                                            "(node splitting)", a.span))
             return  # within one statement its loads happen before its store anyway
         backward.append((src, dst, dist, w, a, kind))
+
+    def _unit_walk(self, acc: Access, at: int) -> Access:
+        """`x[j + c]` with `j++` once per iteration as an affine access (j's Step before statement `at`
+        adds one), or `acc` unchanged."""
+        found = induction_subscript(acc)
+        if found is None:
+            return acc
+        steps = [k for k, s in enumerate(self.loop.body) if isinstance(s, Step) and s.var == found[0]]
+        return induction_affine(self.loop, acc, bool(steps) and steps[0] < at)
 
     def _indirect(self, w: Access, a: Access, a_is_write: bool) -> None:
         iv = self.loop.iv

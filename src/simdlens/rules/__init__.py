@@ -312,17 +312,26 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
     separate: their touched byte ranges are disjoint (different storage), or, for two offsets into the
     same array, the run-time distance is 0 or at least a whole vector step."""
     assert callable(rename)
-    from simdlens.analysis.ir import Load, Reduce, Store, walk_exprs, walk_stmts
+    from simdlens.analysis.inductions import induction_affine, induction_subscript
+    from simdlens.analysis.ir import Load, Reduce, Step, Store, walk_exprs, walk_stmts
 
     accesses: list[tuple[Access, bool]] = []
+    stepped: set[str] = set()
+
+    def affine(a: Access) -> Access:  # `x[j]` of a second counter j: bounded from j at entry
+        found = induction_subscript(a)
+        return a if found is None else induction_affine(loop, a, found[0] in stepped)
+
     for s in walk_stmts(loop.body):
+        if isinstance(s, Step):
+            stepped.add(s.var)
         if isinstance(s, Store) or (isinstance(s, Reduce) and s.access is not None):  # `c[i] += …`: written
             assert s.access is not None
-            accesses.append((s.access, True))
+            accesses.append((affine(s.access), True))
         for attr in ("value", "cond", "index", "step"):
             e = getattr(s, attr, None)
             if e is not None and not isinstance(e, str | tuple):
-                accesses += [(x.access, False) for x in walk_exprs(e) if isinstance(x, Load)]
+                accesses += [(affine(x.access), False) for x in walk_exprs(e) if isinstance(x, Load)]
 
     def squash(text: str) -> str:
         return re.sub(r"\s+", "", text)
@@ -334,6 +343,9 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
                 or (not a.symbolic and a.base == a.root and squash(a.root) == key)]
         if not mine:  # rows of a 2-D array (`A[i][j]`: base `A[i]`) or a flat `A[i*ld + j]`: all its accesses
             mine = [(a, w) for a, w in accesses if squash(a.root) == key]
+        # the element a memory reduction updates (`x[i] -= u[j] * x[j]`) is part of the array's range too
+        mine += [(a, w) for a, w in accesses if a.coeff == 0 and squash(a.root) == key and a.base == a.root
+                 and (a, w) not in mine]
         # per row/offset: a forward walk of one element per iteration, a fixed group (`2*i`, `2*i + 1`:
         # the parts of a complex number), or elements the counter does not move (`x[i]` in a `j` loop)
         walks = {(a.base, a.symbolic): {b.coeff for b, _ in mine if (b.base, b.symbolic) == (a.base, a.symbolic)}

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from simdlens.analysis.inductions import induction_subscript, unit_induction
 from simdlens.analysis.ir import (
     IV,
     Access,
@@ -546,11 +547,26 @@ class Lowering:
 
     def stride(self, a: Access) -> int | None:
         """Elements between neighbouring lanes of an access (None: indirect, `a[idx[i]]`)."""
-        return None if a.coeff is None else a.coeff * abs(self.loop.step)
+        if a.coeff is None:
+            return 1 if self.induction_index(a) is not None else None
+        return a.coeff * abs(self.loop.step)
+
+    def induction_index(self, a: Access) -> str | None:
+        """Lane 0's index of `x[j + c]` where `j++` runs once every iteration of a counter stepping by 1:
+        lanes k read x[j + c + k] (plus one once the step ran), a contiguous access."""
+        found = induction_subscript(a)
+        if found is None or found[0] not in self.inductions or not unit_induction(self.loop, found[0]):
+            return None
+        name, off = found
+        off += 1 if name in self.block.stepped else 0
+        return self.rename(name) + (f" + {off}" if off > 0 else f" - {-off}" if off else "")
 
     def address(self, a: Access) -> str:
         """The address of lane 0's element of a contiguous access."""
-        assert a.coeff is not None
+        if a.coeff is None:
+            index = self.induction_index(a)
+            assert index is not None
+            return f"&{self.rename(a.base)}[{index}]"
         first = self.base if a.coeff == 1 else f"{a.coeff} * {self.base}"
         index = first + (f" + {a.offset}" if a.offset > 0 else f" - {-a.offset}" if a.offset else "")
         if a.symbolic:
@@ -611,8 +627,8 @@ class Lowering:
             m = self.mask_as(m, a.elem.bits)
             return self.op("maskgather", a.elem.name, w, hint=_hint(a.root), p=pointer, a=lanes.name, m=m.name,
                            e=self.zero(a.elem).name)
-        if m is None:  # `x[i] * x[i]` loads x[i] once
-            if access_key(a) not in self.block.loaded:
+        if m is None:  # `x[i] * x[i]` loads x[i] once (`x[j]` moves when j steps: loaded each time)
+            if access_key(a) not in self.block.loaded or a.coeff is None:
                 self.block.loaded[access_key(a)] = self.op("load", a.elem.name, w, hint=_hint(a.root), p=self.address(a))
             return self.block.loaded[access_key(a)]
         if self.t.op("maskload", a.elem.name, w) is None:

@@ -48,7 +48,7 @@ static inline sl_any SL_P(void *p) { sl_any a = {p}; return a; }
 #endif
 
 enum { SL_I8, SL_U8, SL_I16, SL_U16, SL_I32, SL_U32, SL_I64, SL_U64, SL_F32, SL_F64, SL_BOOL };
-enum { SL_IN, SL_OUT, SL_INOUT, SL_RESULT, SL_SCALAR, SL_COUNT, SL_SIZE };
+enum { SL_IN, SL_OUT, SL_INOUT, SL_RESULT, SL_SCALAR, SL_COUNT, SL_SIZE, SL_EXTENT };
 enum { SL_DATA_EXACT = 0, SL_DATA_TOLERANT = 1, SL_DATA_BENCH = 2 };
 
 typedef struct {

@@ -47,6 +47,11 @@ static void sl_scalars(sl_case_state *st, long size, sl_rng *r, int mode, long s
         } else if (spread >= 0 && p->spread) {
             st->iv[j] = sl_spread_values[(spread * 7 + j * 5) % SL_NSPREAD];
             st->dv[j] = (double)st->iv[j];
+        } else if (p->role == SL_EXTENT) {
+            /* a row length past every subscript scalar (<= 127) and the size (a column `j < i` of a
+             * triangular loop), varied so that a misread row stride shows */
+            st->iv[j] = (size > 120 ? size + 8 : 128) + (long long)(sl_next(r) % 5);
+            st->dv[j] = (double)st->iv[j];
         } else if (p->role == SL_COUNT) {
             st->iv[j] = mode == SL_DATA_BENCH ? 1 : (long long)(sl_next(r) % 5);  /* other counts: small */
             st->dv[j] = (double)st->iv[j];
@@ -197,7 +202,7 @@ static void sl_report(const sl_case_state *st, long size, unsigned long long see
     size_t used = 0;  /* the scalar parameters of the case ("k = 64, s = -1.5"): part of the counterexample */
     for (int j = 0; j < SL_NPARAMS && used < sizeof scalars; j++) {
         const sl_param *p = &sl_params[j];
-        if (p->role != SL_SCALAR && p->role != SL_COUNT) continue;
+        if (p->role != SL_SCALAR && p->role != SL_COUNT && p->role != SL_EXTENT) continue;
         int w = sl_is_float(p->kind) ? snprintf(scalars + used, sizeof scalars - used, "%s%s = %g", used ? ", " : "", p->name, st->dv[j])
                                      : snprintf(scalars + used, sizeof scalars - used, "%s%s = %lld", used ? ", " : "", p->name, st->iv[j]);
         if (w < 0) break;

@@ -46,7 +46,7 @@ _KIND = {
 }
 _ROLE = {
     ParamRole.IN: "SL_IN", ParamRole.OUT: "SL_OUT", ParamRole.INOUT: "SL_INOUT", ParamRole.RESULT: "SL_RESULT",
-    ParamRole.SCALAR: "SL_SCALAR", ParamRole.COUNT: "SL_COUNT",
+    ParamRole.SCALAR: "SL_SCALAR", ParamRole.COUNT: "SL_COUNT", ParamRole.EXTENT: "SL_EXTENT",
 }
 # Caveats that allow a float tolerance; whole words, so "fmaxf" or "-mfma" never loosen the comparison.
 TOLERANT_CAVEATS = re.compile(r"reassociat|\bcontract|\bfma\b(?!-)|\bfused\b", re.IGNORECASE)
@@ -348,6 +348,9 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
           "    (void)sl_iv; (void)sl_dv;"]
     for i, p in scalars:
         src = "sl_dv" if p.elem is not None and p.elem.is_float else "sl_iv"
+        if p.role == ParamRole.EXTENT:  # a row length multiplies a row index: no int overflow in `(i) * (n)`
+            fp.append(f"    long long {p.name} = sl_iv[{i}]; (void){p.name};")
+            continue
         fp.append(f"    {p.decl} = ({param_type(p)}){src}[{i}]; (void){p.name};")
     for i, p in enumerate(kernel.params):
         if p.role in ARRAY_ROLES:

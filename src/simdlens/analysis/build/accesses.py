@@ -331,6 +331,10 @@ def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n
                           f"({type(index).__name__})", n)
     cols = lb.int_text(d.extents[1])
     ra, ca = affine(lb, index_node(row_sub)), affine(lb, col)
+    if cols is None and ra is not None and ra.coeff != 0 and ca is not None and ca.coeff == 0:
+        raise Unsupported("column_walk", f"{node_text(n)} walks a column of {name}, whose row length "
+                          f"{d.extents[1]} is known only at run time: a strided access (vectorizing the loop over "
+                          "its columns, or interchanging the loops, reads rows contiguously)", n)
     if cols is None or ra is None or ca is None:
         raise Unsupported("unsupported", f"cannot flatten {node_text(n)}", n)
     flat = ra.scale(cols).add(ca)

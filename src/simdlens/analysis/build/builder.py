@@ -72,6 +72,7 @@ class LoopBuilder:
         self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
         self.reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
         self.header_reads: set[str] = set()
+        self.bounds: tuple[str, str, str, int] | None = None  # (lower, upper, cmp, step) once the header is read
         self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
         self.setup: list[str] = []  # declarations before the loop its condition needs (`const float *end = p + n;`)
         self.outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known

@@ -45,8 +45,10 @@ from simdlens.analysis.ir import (
     Unary,
     Var,
     expr_type,
+    walk_exprs,
 )
 from simdlens.analysis.positions import node_span
+from simdlens.analysis.ranges import outside_walk
 from simdlens.core import Reason, Span
 
 
@@ -296,7 +298,8 @@ def assign_value(lb: LoopBuilder, left: tree_sitter.Node, op: str, right: tree_s
         return complex_values.complex_store(lb, acc, op, right, e)
     if acc.coeff == 0:  # the same element on every iteration: `c[i] += x` or `c[i] = c[i] + x` reduces into it
         red_op, operand = (op[:-1], right) if op != "=" else _self_update(left, right)
-        if red_op in REDUCE_OPS and operand is not None and not reads_root(operand, acc.root):
+        if red_op in REDUCE_OPS and operand is not None and (not reads_root(operand, acc.root)
+                                                              or _reads_only_other_elements(lb, acc, operand)):
             walked = dict(lb.walked)
             red = memory_reduction(lb, acc, red_op, operand, e)
             if red is not None:
@@ -331,6 +334,22 @@ def memory_reduction(lb: LoopBuilder, acc: Access, op: str, right: tree_sitter.N
         return None
     text = f"{acc.base}[{acc.symbolic or acc.offset}]" if acc.symbolic or acc.offset else f"{acc.base}[0]"
     return Reduce(squash(text), REDUCE_OPS[op], convert(rhs, acc.elem), acc.elem, "", node_span(e), access=acc)
+
+
+def _reads_only_other_elements(lb: LoopBuilder, acc: Access, operand: tree_sitter.Node) -> bool:
+    """`x[i] -= L[i][j] * x[j]` for `j < i`: every read of x in the operand walks elements the loop's
+    bounds keep away from x[i], so the update is still a reduction into x[i]."""
+    if lb.bounds is None:
+        return False
+    walked = dict(lb.walked)
+    try:
+        value = expressions.expr(lb, operand)
+    except Unsupported:
+        return False
+    finally:
+        lb.walked = walked  # read again by memory_reduction
+    reads = [x.access for x in walk_exprs(value) if isinstance(x, Load) and x.access.root == acc.root]
+    return bool(reads) and all(outside_walk(acc, r, *lb.bounds) for r in reads)
 
 
 def reads_root(node: tree_sitter.Node, root: str) -> bool:

@@ -1,0 +1,46 @@
+"""Subscripts by a second counter: `a[j]` where `j++` runs once on every iteration of a counter that
+steps by 1 walks memory like `a[i]`, at a distance fixed when the loop starts.
+
+The IR keeps such an access indirect (its index is the variable j); this module gives its affine form,
+`coeff` 1 and the symbolic offset `j - (lower)` in j's value at loop entry, so the dependence test,
+the run-time overlap check and the lowering read it as a contiguous walk instead of a scatter."""
+
+from __future__ import annotations
+
+from simdlens.analysis.build import strip_implicit_casts
+from simdlens.analysis.ir import Access, Binary, Const, LoopIR, Step, Var, walk_stmts
+
+
+def unit_induction(loop: LoopIR, name: str) -> bool:
+    """`name` is stepped by exactly 1 once on every iteration (one top-level `Step`), the counter by 1."""
+    if loop.step != 1:
+        return False
+    steps = [s for s in walk_stmts(loop.body) if isinstance(s, Step) and s.var == name]
+    top = [s for s in loop.body if isinstance(s, Step) and s.var == name]
+    if len(steps) != 1 or top != steps:
+        return False
+    step = strip_implicit_casts(steps[0].step)
+    return isinstance(step, Const) and step.value == 1
+
+
+def induction_subscript(a: Access) -> tuple[str, int] | None:
+    """(j, c) for an access `x[j + c]` / `x[j - c]` / `x[j]` whose index is a bare variable plus a constant."""
+    if a.coeff is not None or a.index is None or a.symbolic:
+        return None
+    idx, off = strip_implicit_casts(a.index), 0
+    if isinstance(idx, Binary) and idx.op in ("+", "-") and isinstance(rhs := strip_implicit_casts(idx.rhs), Const) \
+            and isinstance(rhs.value, int) and not isinstance(rhs.value, bool):
+        off, idx = (rhs.value if idx.op == "+" else -rhs.value), strip_implicit_casts(idx.lhs)
+    return (idx.name, off) if isinstance(idx, Var) else None
+
+
+def induction_affine(loop: LoopIR, a: Access, stepped: bool) -> Access:
+    """The affine form of `x[j + c]` for a unit induction j (`stepped`: its Step ran before the access,
+    so the access sees one more), or `a` itself when it is not one."""
+    found = induction_subscript(a)
+    if found is None or not unit_induction(loop, found[0]):
+        return a
+    name, off = found
+    lower = loop.lower.strip() or "0"
+    entry = name if lower == "0" else f"{name} - ({lower})"
+    return Access(a.root, a.base, a.elem, 1, off + int(stepped), entry, None, a.span)
