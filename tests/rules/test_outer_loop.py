@@ -221,3 +221,21 @@ def test_the_ikj_matrix_product_broadcasts_a_once_and_fuses_over_j() -> None:
     assert "_mm256_fmadd_ps(k3, B4, C5)" in text and "_mm256_mul_ps" not in text
     (plain,) = propose(inner, kernel, "avx2", Settings(), source=source).candidates
     assert "_mm256_fmadd_ps" not in plain.function  # contraction changes rounding: only when the user allows it
+
+
+def test_mvt_written_with_i_inner_is_the_inner_loops_rewrite_with_y_of_j_broadcast_once() -> None:
+    code = HEAD + """void mvt_rows(void) {
+    for (int j = 0; j < LEN_2D; j++)
+        for (int i = 0; i < LEN_2D; i++)
+            x1[i] += aa[j][i] * y1[j];
+}
+"""
+    source = code.encode()
+    fa = analyze_file(source, "/tmp/mvt_rows.c", "c")
+    outer, inner = fa.analyses
+    assert "outer_nest" not in outer.facts and outer.site.loop_id not in fa.kernels  # not a column sweep
+    kernel = fa.kernels[inner.site.loop_id]
+    assert kernel.nest is not None  # timed in its j loop
+    (cand,) = propose(inner, kernel, "avx2", Settings(), source=source).candidates
+    text = cand.function
+    assert text.index("_mm256_set1_ps(y1[j])") < text.index("for (; left >= 8")
