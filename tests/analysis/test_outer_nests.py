@@ -133,3 +133,19 @@ def test_pointers_that_may_overlap_are_checked_at_run_time() -> None:
     kernel = kernels[outer.site.loop_id]  # type: ignore[index]
     assert kernel.may_alias == (("a", "b"),)
     assert {(f.param, f.lo, f.hi) for f in kernel.footprints} == {("a", "0", "65535"), ("b", "0", "65535")}
+
+
+def test_an_array_object_the_harness_passes_overlapping_is_not_declared_restrict() -> None:
+    code = b"""#define N 256
+float aa[N][N];
+void mixed(const float *p) {
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            aa[j][i] = p[j * N + i] * 2.0f;
+}
+"""
+    fa = analyze_file(code, "mixed.c", "c")
+    outer = fa.analyses[0]
+    kernel = fa.kernels[outer.site.loop_id]
+    assert outer.alias_checks == (("aa", "p"),) and kernel.may_alias == (("aa", "p"),)
+    assert kernel.signature == "void simdlens_kernel(float (*aa)[N], const float *p)"  # p may point into aa
