@@ -257,3 +257,59 @@ void half_iterations(int n)
         for (int j = 0; j < NITER(n); j++)
             aa[i][j] = bb[i][j] + cc[i][j];
 }
+
+// bench: domain=hpc category=elementwise expect=vectorizable_with_checks style=hpc_2d
+void vla_gemm_ikj(int ni, int nj, int nk, REAL alpha, REAL C[ni][nj], REAL A[ni][nk], REAL B[nk][nj])
+{
+    for (int i = 0; i < ni; i++)
+        for (int k = 0; k < nk; k++)
+            for (int j = 0; j < nj; j++)
+                C[i][j] += alpha * A[i][k] * B[k][j];
+}
+
+// bench: domain=hpc category=reduction expect=vectorizable_with_checks style=hpc_2d
+void lower_solve(int n, REAL L[n][n], REAL x[n], const REAL rhs[n])
+{
+    for (int i = 0; i < n; i++) {
+        x[i] = rhs[i];
+        for (int j = 0; j < i; j++)
+            x[i] -= L[i][j] * x[j];
+        x[i] = x[i] / L[i][i];
+    }
+}
+
+// bench: domain=hpc category=reduction expect=vectorizable_with_checks style=hpc_2d
+void upper_solve(int n, REAL U[n][n], REAL x[n])
+{
+    for (int i = n - 1; i >= 0; i--) {
+        for (int j = i + 1; j < n; j++)
+            x[i] = x[i] - U[i][j] * x[j];
+        x[i] = x[i] / U[i][i];
+    }
+}
+
+// bench: domain=hpc category=elementwise expect=vectorizable_with_checks style=hpc_2d
+void heat_3d_step(int n, REAL A[n][n][n], REAL B[n][n][n])
+{
+    for (int i = 1; i < n - 1; i++)
+        for (int j = 1; j < n - 1; j++)
+            for (int k = 1; k < n - 1; k++)
+                B[i][j][k] = 0.125 * (A[i + 1][j][k] - 2.0 * A[i][j][k] + A[i - 1][j][k])
+                           + 0.125 * (A[i][j + 1][k] - 2.0 * A[i][j][k] + A[i][j - 1][k])
+                           + 0.125 * (A[i][j][k + 1] - 2.0 * A[i][j][k] + A[i][j][k - 1]) + A[i][j][k];
+}
+
+// bench: domain=hpc category=select expect=vectorizable style=hpc_2d
+void pick_by_sign(void)
+{
+    int j = -1;
+    for (int i = 0; i < LEN; i++) {
+        if (b[i] > 0.0) {
+            j++;
+            a[j] = b[i] * HALF;
+        } else {
+            j++;
+            a[j] = -b[i];
+        }
+    }
+}

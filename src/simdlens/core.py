@@ -265,6 +265,9 @@ class Kernel:
     # (k, c): the elements run grow as c * size**k (a nest over n x n: (2, 1); 256 rows of n: (1, 256)),
     # so the benchmark presets (element counts) become sizes round((preset / c) ** (1 / k)).
     size_scale: tuple[int, int] = (1, 1)
+    # (subscript, extent) of the inner dimensions of 3-D and deeper arrays (`A[i][j][k]` of
+    # `T A[n][q][p]`: ("j", "q")): the user's loop needs 0 <= j < q, so the harness skips other cases.
+    index_bounds: tuple[tuple[str, str], ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------

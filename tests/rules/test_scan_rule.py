@@ -29,6 +29,13 @@ SCANS = {
     "scan_uint32_invariant": """void ramp(uint32_t *restrict a, uint32_t k, int n) {
     for (int i = 1; i < n; i++) a[i] = a[i - 1] + k;
 }""",
+    # the previous element inside a longer sum: `b[i - 1] + a[i] + d[i]` is `(b[i - 1] + a[i]) + d[i]`
+    "scan_float_two_terms": """void psum2(float *restrict b, const float *restrict a, const float *restrict d, int n) {
+    for (int i = 1; i < n; i++) b[i] = b[i - 1] + a[i] + d[i];
+}""",
+    "scan_int_term_first": """void psum3(int32_t *restrict b, const int32_t *restrict a, int n) {
+    for (int i = 1; i < n; i++) b[i] = a[i] + b[i - 1] + 3;
+}""",
     # 8/16-bit sums: C adds in int and truncates, wrapping narrow lanes give the same bits
     "scan_int16_dpcm": """void dpcm(int16_t *out, const int16_t *d, int n) {
     for (int i = 1; i < n; i++) out[i] = (int16_t)(out[i - 1] + d[i]);

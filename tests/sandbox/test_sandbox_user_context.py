@@ -174,9 +174,22 @@ def test_never_a_wrong_verified_rewrite(name: str, scanned: ScanReport, tmp_path
             assert stop(loop) is not None, f"{name}: a vectorizable loop without a rewrite says nothing"
 
 
-@pytest.mark.parametrize("name", ["cmul_sample32f_t.c", "cmul_mycomplex.c", "macro_misread.c"])
+@pytest.mark.parametrize("name", ["cmul_sample32f_t.c", "cmul_mycomplex.c", "cmul_cf32_t.c", "cmul_std.cpp"])
+def test_a_complex_multiply_through_any_typedef_name_is_a_complex_rewrite(name: str, scanned: ScanReport) -> None:
+    """Whatever the typedef is called, the element is read as complex: the verified rewrite multiplies
+    interleaved (real, imaginary) lanes and asserts the complex type, never a float lane-wise multiply."""
+    f = _file(scanned, name)
+    (loop,) = f.loops
+    verified = [r for r in loop.results if r.verdict.status == Status.VERIFIED]
+    assert verified, [(r.verdict.status, r.verdict.detail) for r in loop.results]
+    for r in verified:
+        assert r.candidate.origin == "rules:complex_multiply"
+        assert "_mm256_addsub_ps" in r.candidate.function and "_mm256_movemask_ps(both_nan)" in r.candidate.function
+
+
+@pytest.mark.parametrize("name", ["macro_misread.c"])
 def test_a_misread_type_fails_to_build_and_says_which(name: str, scanned: ScanReport) -> None:
-    """simdlens reads these element types as float; the compiler, in the user's context, disagrees."""
+    """simdlens reads this element type as float; the compiler, in the user's context, disagrees."""
     f = _file(scanned, name)
     results = [r for loop in f.loops for r in loop.results]
     if not results:  # a later analysis that refuses (or reads the type right) is fine too

@@ -180,21 +180,24 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         const = "const " if root not in written else ""
         rq = f"{restrict_kw} " if arr.restrict else ""
         elem = arr.elem.c
-        rows = _row_extent(arr.decl, root)
+        extents = _inner_extents(arr.decl, root)
+        rows = "][".join(extents) if extents else None
         if rows is None and any(a.root == root and a.base.startswith(root + "[") for a, _w, _s in accs):
             raise NoKernel(f"{root} is a pointer to pointers (rows in separate allocations): the harness cannot "
                            "allocate its footprint")
         at = position(root)
-        if rows is not None:
+        if extents:
             # a 2-D array (`T A[N][M]`, `T (*A)[M]`, VLA `T A[n][m]`) is passed as a pointer to its rows
-            if not _constant_extent(rows, ctx):
-                names = _extent_names(rows)
-                extents = [] if cpp_needed or site.language == "cpp" or not names else [
+            # (a 3-D one, `T A[n][q][p]`, as a pointer to its planes)
+            if not all(_constant_extent(x, ctx) for x in extents):
+                names = sorted({n for x in extents for n in _extent_names(x)})
+                ext_params = [] if cpp_needed or site.language == "cpp" or not names else [
                     n if loop.scalar(n) is not None else _extent_param(n, user, ctx) for n in names]
-                if not extents or None in extents:
-                    raise NoKernel(f"the row length {rows} of the 2-D array {root} is neither a constant nor a parameter "
+                if not ext_params or None in ext_params:
+                    shape = f"row length {rows}" if len(extents) == 1 else f"inner extents [{rows}]"
+                    raise NoKernel(f"the {shape} of the array {root} is neither a constant nor a parameter "
                                    "the kernel can declare before it")
-                for extent in extents:
+                for extent in ext_params:
                     if isinstance(extent, KernelParam) and extent.name not in {q.name for _, q in params}:
                         params.append((-1, extent))  # read by the array's type only: declared first
                 at = max([at, *(position(n) + 1 for n in names if loop.scalar(n) is not None)])
@@ -203,7 +206,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             decl = f"{const}{arr.elem.spelling} *{rq}{pname}"
         else:
             decl = f"{const}{elem} *{rq}{pname}"
-        spelled = "" if src else user.array_param(root, pname, const, rq, rows is not None)
+        spelled = "" if src else user.array_param(root, pname, const, rq, len(extents))
         if arr.elem.is_complex and _COMPLEX_WORD.search(arr.decl) and not _COMPLEX_WORD.search(spelled):
             spelled = ""  # tree-sitter reads `float complex *c` as `float` and a declarator `complex`
         params.append((at, KernelParam(pname, decl, role, arr.elem, arr.restrict, src, spelled)))
@@ -345,9 +348,28 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         params=tuple(plist), footprints=tuple(footprints), trip_count=trip, loop_id=site.loop_id,
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
         size_param=size_param, path=site.path, size_max=size_max, context=context, type_facts=facts,
-        real_sizes=real_sizes,
+        real_sizes=real_sizes, index_bounds=_index_bounds(loop, accs, renames),
     )
     return _in_nest(kernel, site, source, ctx)
+
+
+def _index_bounds(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The row subscripts of 3-D and deeper arrays after the first, with their extents: `A[r][q][k]` of
+    `T A[n][Q][P]` needs 0 <= q < Q (C checks no bound of the first subscript, and the column's bound
+    is the footprint's and `size_max`'s)."""
+    out: list[tuple[str, str]] = []
+    for a, _w, _s in accs:
+        arr = loop.array(a.root)
+        if arr is None or not a.base.startswith(a.root + "["):
+            continue
+        extents, rows = _inner_extents(arr.decl, a.root), _row_indices(a.base, a.root)
+        if len(extents) < 2 or len(rows) != len(extents):
+            continue
+        for row, ext in zip(rows[1:], extents, strict=False):
+            pair = (_rename(row, renames), ext)
+            if pair not in out:
+                out.append(pair)
+    return tuple(out)
 
 
 def _real_sizes(loop: LoopIR, accs: list[tuple[Access, bool, Any]], size_max: int | None, ctx: Any) -> tuple[int, ...]:
@@ -427,14 +449,35 @@ def _is_container(decl: str) -> bool:
     return bool(re.search(r"\b(?:std::)?(vector|array|valarray|span)\s*<", decl))
 
 
-def _row_extent(decl: str, root: str) -> str | None:
-    """The row length of a 2-D array declaration (`T root[A][B]`, `T root[][B]`, `T (*root)[B]`), else
-    None (also for 3-D and deeper arrays)."""
+def _inner_extents(decl: str, root: str) -> tuple[str, ...]:
+    """The extents after the first of an array declaration: the row length of a 2-D array (`T root[A][B]`,
+    `T root[][B]`, `T (*root)[B]` -> ("B",)), the plane shape of a 3-D one (`T root[A][B][C]` ->
+    ("B", "C")); () for a 1-D array, a pointer, or an extent left empty."""
     name = r"(?<![\w.>])" + re.escape(root)
-    m = (re.search(name + r"\s*\[[^\]]*\]\s*\[([^\]]*)\](?!\s*\[)", decl)
-         or re.search(r"\(\s*\*\s*(?:(?:const|restrict|__restrict__|__restrict|volatile)\s+)*" + re.escape(root)
-                      + r"\s*\)\s*\[([^\]]*)\](?!\s*\[)", decl))
-    return m.group(1).strip() or None if m else None
+    m = re.search(name + r"\s*((?:\[[^\]]*\]\s*){2,})", decl)
+    groups = re.findall(r"\[([^\]]*)\]", m.group(1))[1:] if m else []
+    if not m:
+        m = re.search(r"\(\s*\*\s*(?:(?:const|restrict|__restrict__|__restrict|volatile)\s+)*" + re.escape(root)
+                      + r"\s*\)\s*((?:\[[^\]]*\]\s*)+)", decl)
+        groups = re.findall(r"\[([^\]]*)\]", m.group(1)) if m else []
+    extents = tuple(g.strip() for g in groups)
+    return extents if extents and all(extents) else ()
+
+
+def _row_indices(base: str, root: str) -> list[str]:
+    """The row subscripts of a row base: `m[j]` -> ["j"], `A[r][q]` -> ["r", "q"]."""
+    out: list[str] = []
+    depth, start = 0, -1
+    for k, ch in enumerate(base[len(root):], len(root)):
+        if ch == "[":
+            depth += 1
+            if depth == 1:
+                start = k + 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 0:
+                out.append(base[start:k])
+    return out
 
 
 def _extent_param(name: str, user: _UserDeclarations, ctx: Any) -> KernelParam | None:
@@ -694,15 +737,19 @@ def _index_text(row: str, coeff: int, iv: str, offset: int, sym: str) -> str:
 
 
 def _row_offset(a: Access, loop: LoopIR, renames: dict[str, str]) -> str:
-    """For a row base `m[j]` of a 2-D array, the flat offset of the row: `(j) * (B)`."""
+    """For a row base `m[j]` of a 2-D array, the flat offset of the row: `(j) * (B)`; for `A[r][q]` of a
+    3-D array `T A[n][Q][P]`, `((r) * (Q) + (q)) * (P)`."""
     if not a.base.startswith(a.root + "["):
         return ""
     arr = loop.array(a.root)
-    ext = _row_extent(arr.decl, a.root) if arr is not None else None
-    row = a.base[len(a.root) + 1:-1]
-    if ext is None:
+    extents = _inner_extents(arr.decl, a.root) if arr is not None else ()
+    rows = _row_indices(a.base, a.root)
+    if not extents or len(rows) != len(extents):
         return ""
-    return f"({_rename(row, renames)}) * ({ext})"
+    flat = f"({_rename(rows[0], renames)})"
+    for row, ext in zip(rows[1:], extents, strict=False):
+        flat = f"({flat} * ({ext}) + ({_rename(row, renames)}))"
+    return f"{flat} * ({extents[-1]})"
 
 
 def _combine(exprs: list[str], op: str) -> str:
@@ -741,8 +788,8 @@ def _size_max(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[
         arr = loop.array(a.root)
         if arr is None or not a.base.startswith(a.root + "[") or not a.coeff or a.symbolic:
             continue
-        ext = _row_extent(arr.decl, a.root)
-        length = _int_value(ext, ctx) if ext is not None else None
+        extents = _inner_extents(arr.decl, a.root)
+        length = _int_value(extents[-1], ctx) if extents else None
         if length is not None and length > 0:
             rows.append((a.coeff, a.offset, length))
     if not rows:
@@ -1083,22 +1130,24 @@ class _UserDeclarations:
         spelled = self.type_of(name)
         return f"{spelled} {pname}" if spelled else ""
 
-    def array_param(self, root: str, pname: str, const: str, restrict: str, two_d: bool) -> str:
+    def array_param(self, root: str, pname: str, const: str, restrict: str, inner: int) -> str:
         """The kernel parameter for array `root` spelled from its declaration: `const REAL *a`,
-        `float (*m)[M]`, a container's element type; "" when the declaration is not one of these."""
+        `float (*m)[M]` (`inner` extents after the first: 1), `float (*v)[Q][P]` (2), a container's
+        element type; "" when the declaration is not one of these."""
         found = self._declarations().get(root)
         if found is None:
             return ""
         type_text, ops, element = found
         if element:
-            if any(op != "ref" for op, _ in ops) or two_d:
+            if any(op != "ref" for op, _ in ops) or inner:
                 return ""
             type_text = element
-        elif two_d:
-            if len(ops) != 2 or ops[0][0] not in ("ptr", "arr") or ops[1][0] != "arr" or not ops[1][1]:
+        elif inner:
+            if len(ops) != inner + 1 or ops[0][0] not in ("ptr", "arr") or any(
+                    op != "arr" or not size for op, size in ops[1:]):
                 return ""
             c = const if const and not re.search(r"\bconst\b", type_text) else ""
-            return f"{c}{type_text} (*{restrict}{pname})[{ops[1][1]}]"
+            return f"{c}{type_text} (*{restrict}{pname})" + "".join(f"[{size}]" for _, size in ops[1:])
         elif len(ops) != 1 or ops[0][0] not in ("ptr", "arr"):
             return ""
         c = const if const and not re.search(r"\bconst\b", type_text) else ""
@@ -1162,7 +1211,8 @@ def _type_facts(params: list[KernelParam], user: _UserDeclarations) -> tuple[Typ
         t = fact_type(p.elem)
         if p.spelled:
             if p.role in arrays:
-                facts.append(TypeFact(f"{p.name}[0][0]" if "(*" in p.spelled else f"{p.name}[0]", t, f"{p.name}[]"))
+                dims = len(re.findall(r"\[[^\]]*\]", p.spelled.rsplit(")", 1)[-1])) if "(*" in p.spelled else 0
+                facts.append(TypeFact(p.name + "[0]" * (dims + 1), t, f"{p.name}[]"))
             elif p.role == ParamRole.RESULT:
                 facts.append(TypeFact(f"*{p.name}", t, p.source or p.name))
             else:

@@ -98,6 +98,13 @@ def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:
             factor = _times_previous(prev_side, target)
             if factor is not None:
                 return factor, term
+        inner = value.lhs
+        if isinstance(inner, Binary) and inner.op == "+" and inner.type.name == value.type.name:
+            # `b[i - 1] + a[i] + d[i]` is `(b[i - 1] + a[i]) + d[i]`: the term a[i] + d[i] (a scan
+            # reassociates its additions anyway; integer sums wrap alike in any order)
+            for prev_side, term in ((inner.lhs, inner.rhs), (inner.rhs, inner.lhs)):
+                if _previous(prev_side, target):
+                    return None, Binary("+", term, value.rhs, value.type)
     # `x[i] -= l[i] * x[i - 1]` is one too (factor -l[i]), but its terms cancel: the reassociated results
     # can differ by more than any tolerance the sandbox can justify, so it stays a recurrence
     return None

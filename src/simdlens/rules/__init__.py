@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from simdlens.analysis.ir import Access, Carry, LoopIR, ScalarRole, Step, walk_stmts
 from simdlens.analysis.typefacts import fact_type
@@ -36,6 +37,7 @@ from simdlens.core import (
     TextEdit,
     TypeFact,
 )
+from simdlens.rules.complex_multiply import ComplexMultiplyLowering, complex_product
 from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.histogram import HistogramLowering
 from simdlens.rules.idioms import rule_name, summary
@@ -131,11 +133,15 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
 
     flat = flat_parts(loop) if loop.inner is None else None  # complex parts computed alike: one contiguous loop
     loop = flat or loop
-    options = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
+    options: dict[str, Any] = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     # a running sum: the scan algorithm; a histogram update: conflict detection
-    lowering = (ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
-                else InterchangeLowering if formulation == "interchange"
-                else OuterLoopLowering if loop.inner is not None else Lowering)
+    lowering: Any = (ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
+                     else InterchangeLowering if formulation == "interchange"
+                     else OuterLoopLowering if loop.inner is not None else Lowering)
+    if complex_product(loop) is not None:  # a*b of complex elements: as the user's build computes it (Annex G)
+        lowering = ComplexMultiplyLowering
+        options["user_flags"] = tuple(user_flags or ())
+        options["compiler"] = settings.compiler
     kernel_span = kernel_loop_span(kernel.source, kernel.language)
     kernel_body = user_body = None
     if flat is None and _own_body_fits(loop) and kernel_span is not None:
@@ -157,8 +163,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
                 raise Unsupported("the interchanged nest's remainder cannot run the inner loop's body as written")
         else:
             kernel_body, user_body = _braced(kernel_body), _braced(user_body)
-    in_kernel = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options).build()  # type: ignore[arg-type]
-    in_user = lowering(loop, table, to_user, scalar_body=user_body, **options).build()  # type: ignore[arg-type]
+    in_kernel: Lowered = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options).build()
+    in_user: Lowered = lowering(loop, table, to_user, scalar_body=user_body, **options).build()
     rule = rule_name(in_kernel.features, loop)
     caveats = list(in_kernel.caveats)
 

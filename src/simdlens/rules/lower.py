@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY
 from simdlens.analysis.inductions import induction_subscript, unit_induction
 from simdlens.analysis.ir import (
     IV,
@@ -434,6 +435,9 @@ class Lowering:
         if e.func == ROUND_TO_INT32:
             return self.round_to_int32(e)
         name = _CALLS.get(e.func.removeprefix("std::"))
+        if e.func in COMPLEX_MULTIPLY:  # rules/complex_multiply.py takes only the plain shape
+            raise Unsupported("a complex multiply is rewritten only as the whole body of a loop over consecutive "
+                              "elements counting up by 1 (c[i] = a[i] * b[i])")
         if name is None:
             raise Unsupported(f"call to {e.func}()")
         t = e.type

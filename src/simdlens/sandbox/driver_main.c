@@ -78,7 +78,7 @@ static void sl_scalars(sl_case_state *st, long size, sl_rng *r, int mode, long s
 /* Footprints, regions (overlap pair `pair` shares one buffer at `off` elements) -> 0, or 2 = skip. */
 static int sl_layout(sl_case_state *st, int pair, long off) {
     sl_footprints(st->iv, st->dv, st->lo, st->hi, &st->trip);
-    if (st->trip > SL_MAX_TRIP) return 2;
+    if (st->trip < 0 || st->trip > SL_MAX_TRIP) return 2;  /* < 0: a subscript outside the array's shape */
     for (int j = 0; j < SL_NPARAMS; j++) {
         st->region[j] = j;
         st->off_b[j] = 0;

@@ -352,6 +352,8 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
             fp.append(f"    long long {p.name} = sl_iv[{i}]; (void){p.name};")
             continue
         fp.append(f"    {p.decl} = ({param_type(p)}){src}[{i}]; (void){p.name};")
+    for sub, ext in kernel.index_bounds:  # the user's loop itself would index outside the declared shape
+        fp.append(f"    if (!(0 <= (long long)({sub}) && (long long)({sub}) < (long long)({ext}))) {{ *sl_trip = -1; return; }}")
     for i, p in enumerate(kernel.params):
         if p.role in ARRAY_ROLES:
             f = footprint.get(p.name)

@@ -200,18 +200,26 @@ def array_base(lb: LoopBuilder, b: tree_sitter.Node) -> tuple[str, str, CType, D
         root, _bt, elem, d2 = array_base(lb, obj)
         return root, f"{squash(node_text(obj))}.data()", elem, d2
     if t == "subscript_expression":
-        # a row of a 2-D array or of a pointer-to-pointer: a[j][...]
+        # a row of a 2-D array or of a pointer-to-pointer, a[j][...], or of a deeper array, a[r][q][...]
+        rows = [b]
         inner = unwrap(field_of(b, "argument"))
+        while inner is not None and inner.type == "subscript_expression":
+            rows.append(inner)
+            inner = unwrap(field_of(inner, "argument"))
         if inner is None or inner.type != "identifier":
             raise Unsupported("unsupported", f"unsupported row expression {node_text(b)}", b)
         name = node_text(inner)
         d = lb.decl_of(name)
         if d is None:
             raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", b)
-        row = index_node(b)
-        if not invariant_index(lb, row):
+        if not all(invariant_index(lb, index_node(r)) for r in rows):
+            if len(rows) > 1:
+                raise Unsupported("unsupported", f"{node_text(b)}: a row of a {len(rows) + 1}-D array that "
+                                  "moves with the counter", b)
             raise Unsupported("row_varies", "row varies", b)
-        elem = elem_of(lb, d, b, 2)
+        if len(rows) > 1 and (d.pointer > 1 or len(d.extents) + d.pointer != len(rows) + 1):
+            raise Unsupported("indirect_rows", f"{node_text(b)}: rows reached through pointers", b)
+        elem = elem_of(lb, d, b, len(rows) + 1)
         return name, squash(node_text(b)), elem, d
     raise Unsupported("unsupported", f"unsupported array expression {node_text(b)[:40]}", b)
 

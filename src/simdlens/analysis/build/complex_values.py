@@ -1,6 +1,9 @@
 """Complex numbers as interleaved (real, imaginary) pairs (C11 6.2.5p13: a complex is an array of two
-reals): element accesses split into parts; element-wise +, -, conj and scaling by a real; complex
-multiply, division and cabs refused with the reason.
+reals): element accesses split into parts; element-wise +, -, conj and scaling by a real; a complex
+multiply that is a whole stored value (`c[i] = a[i] * b[i]`, `c[i] *= w[i]`, an operand may be conj'd)
+becomes two `Call`s of COMPLEX_MULTIPLY (real, imaginary part; args: the operands' parts), which only
+`rules.complex_multiply` lowers (with C Annex G's inf/NaN recomputation); other multiplies, division and
+cabs are refused with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from simdlens.analysis.ir import (
     DOUBLE,
     FLOAT,
     Access,
+    Call,
     Const,
     CType,
     Expr,
@@ -82,10 +86,10 @@ def complex_arith(op: str, a: tuple[Expr, Expr | None, CType | None],
                           "rules) is not rewritten", n)
     if op == "*":
         if a[2] is not None and b[2] is not None:
-            raise Unsupported("complex", f"complex multiply of '{ct.spelling}' is not rewritten: a*b "
-                              "recomputes inf/NaN results (C Annex G; gcc's __mulsc3/__muldc3, also behind "
-                              "std::complex) unless -fcx-limited-range or -ffast-math, and gcc fuses its products "
-                              "under -mfma despite -ffp-contract=off, so no lane-wise multiply matches it exactly", n)
+            raise Unsupported("complex", f"complex multiply of '{ct.spelling}' inside a larger expression is not "
+                              "rewritten: a*b recomputes inf/NaN results (C Annex G; gcc's __mulsc3/__muldc3, also "
+                              "behind std::complex) unless -fcx-limited-range or -ffast-math; only a product stored "
+                              "as it is (c[i] = a[i] * b[i]) is rewritten", n)
         z, r = (a, b) if a[2] is not None else (b, a)
         assert z[1] is not None
         return expressions.arith("*", z[0], r[0], n), expressions.arith("*", z[1], r[0], n), ct
@@ -104,14 +108,51 @@ def complex_arith(op: str, a: tuple[Expr, Expr | None, CType | None],
 def complex_store(lb: LoopBuilder, acc: Access, op: str, right: tree_sitter.Node, e: tree_sitter.Node) -> list[Stmt]:
     """`c[i] = <complex expression>`: two stores, the real part and the imaginary part."""
     real, imag = complex_parts(acc, e)
-    value = complex_value(lb, right)
-    if op != "=":
-        value = complex_arith(op[:-1], (Load(real), Load(imag), acc.elem), value, e)
+    whole = unwrap(right) or right
+    if op == "=" and whole.type == "binary_expression" and op_of(whole) == "*":
+        left_v, right_v = complex_value(lb, field_of(whole, "left")), complex_value(lb, field_of(whole, "right"))
+        value = (complex_multiply(left_v, right_v, acc.elem, whole)
+                 or complex_arith("*", left_v, right_v, whole))
+    else:
+        value = complex_value(lb, right)
+        if op == "*=":
+            value = complex_multiply((Load(real), Load(imag), acc.elem), value, acc.elem, e) or complex_arith(
+                "*", (Load(real), Load(imag), acc.elem), value, e)
+        elif op != "=":
+            value = complex_arith(op[:-1], (Load(real), Load(imag), acc.elem), value, e)
     re_v, im_v, _ct = value
     if im_v is None:  # a real value stored into a complex: imaginary part +0
         im_v = Const(0.0, real.elem, "0")
     span = node_span(e)
     return [Store(real, convert(re_v, real.elem), span), Store(imag, convert(im_v, imag.elem), span)]
+
+
+def complex_multiply(a: tuple[Expr, Expr | None, CType | None], b: tuple[Expr, Expr | None, CType | None],
+                     stored: CType, n: tree_sitter.Node) -> tuple[Expr, Expr | None, CType | None] | None:
+    """A complex times a complex stored as it is: the two parts as COMPLEX_MULTIPLY calls on the operands'
+    parts (each a part load, negated for conj), or None when this is no such product (scaling by a real)."""
+    if a[2] is None or b[2] is None:
+        return None
+    if a[2].name != b[2].name or a[2].name != stored.name:
+        raise Unsupported("complex", f"complex multiply of '{a[2].spelling}' and '{b[2].spelling}' stored into "
+                          f"'{stored.spelling}' (the parts change precision) is not rewritten", n)
+    parts = (a[0], a[1], b[0], b[1])
+    if not all(p is not None and _is_part(p) for p in parts):
+        raise Unsupported("complex", f"complex multiply of '{stored.spelling}' is rewritten only between two "
+                          "elements (either may be conj'd), stored as the whole value", n)
+    args = tuple(p for p in parts if p is not None)
+    part = FLOAT if stored.name == "float" else DOUBLE
+    return (Call(COMPLEX_MULTIPLY[0], args, part), Call(COMPLEX_MULTIPLY[1], args, part), stored)
+
+
+def _is_part(e: Expr) -> bool:
+    """A complex element's part as loaded, or its negation (the imaginary part of a conj)."""
+    return isinstance(e, Load) or (isinstance(e, Unary) and e.op == "-" and isinstance(e.operand, Load))
+
+
+# The real and imaginary part of `a * b` (C Annex G: recomputed by __mulsc3/__muldc3 when both are NaN);
+# args (a.re, a.im, b.re, b.im). Not a function any C code calls: a lowering that does not know them refuses.
+COMPLEX_MULTIPLY = ("simdlens_complex_multiply_real", "simdlens_complex_multiply_imag")
 
 
 def complex_part_call(lb: LoopBuilder, fname: str, arg: tree_sitter.Node, n: tree_sitter.Node) -> Expr:
@@ -136,8 +177,8 @@ def complex_part_reason(op: str, span: Span) -> Reason:
                   "loops over complex elements are not vectorized", span)
 
 
-COMPLEX_SUPPORTED = ("complex arrays are rewritten for element-wise +, -, conj and scaling by a real, and "
-                     "creal/cimag of their elements")
+COMPLEX_SUPPORTED = ("complex arrays are rewritten for element-wise +, -, conj, scaling by a real, a product "
+                     "stored as it is (c[i] = a[i] * b[i]), and creal/cimag of their elements")
 
 
 REAL_CALLS = frozenset({"creal", "crealf", "std::real", "real", "__real__"})

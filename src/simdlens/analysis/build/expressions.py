@@ -338,6 +338,13 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     arg_nodes = [a for a in args_node.named_children if a.type != "comment"]
     if fname in ("__real__", "__imag__"):  # GNU operators on complex values, not functions
         raise Unsupported("complex", complex_values.complex_part_reason(fname, node_span(n)).message, n)
+    cast_to = _cpp_cast_type(lb, f) if lb.cpp and len(arg_nodes) == 1 else None
+    if cast_to is not None:  # `static_cast<int8_t>(v)`, `float(i)`: C++ spellings of a cast
+        ct = ctype_of(cast_to, lb.ctx)
+        if ct is None:
+            raise Unsupported("long_double" if "long double" in cast_to else "unknown_type",
+                              f"unknown type '{cast_to}' in a cast", n)
+        return Cast(expr(lb, arg_nodes[0]), ct, implicit=False)
     inner = unwrap(f) if f.type == "parenthesized_expression" else None
     if inner is not None and inner.type == "identifier" and len(arg_nodes) == 1 and lb.decl_of(node_text(inner)) is None:
         # `(pixel_t)(x)`: the parser cannot know pixel_t is a type; it is a cast
@@ -371,6 +378,12 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         if fname == "std::max":
             return Select(Binary("<", a, b, INT32), b, a, ta)
         return Select(Binary("<", b, a, INT32), b, a, ta)
+    if lb.cpp and fname == "std::clamp" and len(args) == 3:
+        v, lo, hi = args
+        if len({expr_type(x).name for x in args}) != 1:
+            raise Unsupported("type_error", f"{fname} with different argument types", n)
+        t = expr_type(v)  # comp(v, lo) ? lo : comp(hi, v) ? hi : v, as the standard defines it
+        return Select(Binary("<", v, lo, INT32), lo, Select(Binary("<", hi, v, INT32), hi, v, t), t)
     fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), lb.cpp)
     if fn is None:
         macro = getattr(lb.ctx, "function_macros", {}).get(fname) or getattr(lb.ctx, "helper_functions", {}).get(fname)
@@ -388,6 +401,24 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         lb.reasons.append(Reason("fma_call", f"{fn.name} must stay fused (one rounding): needs FMA "
                                  "instructions", node_span(n)))
     return Call(fn.name, conv, fn.result)
+
+
+def _cpp_cast_type(lb: LoopBuilder, f: tree_sitter.Node) -> str | None:
+    """The type of a C++ value cast: `static_cast<T>` (T not a pointer or reference), or a functional
+    cast `T(v)` to an arithmetic type (`float(i)`, `int8_t(v)`); None for anything else."""
+    if f.type == "primitive_type":
+        return " ".join(node_text(f).split())
+    if f.type in ("identifier", "qualified_identifier", "type_identifier") and lb.decl_of(node_text(f)) is None \
+            and ctype_of(node_text(f), lb.ctx) is not None:
+        return node_text(f)  # `sample_t(v)` with `typedef float sample_t;`
+    if f.type != "template_function" or node_text(f.child_by_field_name("name")) not in ("static_cast", "std::static_cast"):
+        return None
+    targs = f.child_by_field_name("arguments")
+    types = [c for c in targs.named_children if c.type == "type_descriptor"] if targs is not None else []
+    if len(types) != 1:
+        return None
+    spelled = " ".join(node_text(types[0]).split())
+    return None if "*" in spelled or "&" in spelled else spelled
 
 
 def pure_size_method(lb: LoopBuilder, type_text: str) -> bool:

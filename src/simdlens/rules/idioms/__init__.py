@@ -10,14 +10,13 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("interchange", "outer_loop", "scan", "histogram", "search", "compress", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
+FAMILIES = ("complex_multiply", "interchange", "outer_loop", "scan", "histogram", "search", "compress", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
             "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
 # What the vector loop of each family does, for the comment line at the top of a rewrite ({vf}: lanes per step).
 SUMMARY = {
-    "interchange": "the nest's loops swapped: for each value of the inner loop's counter, {vf} contiguous elements per step",
-    "outer_loop": "{vf} columns of the outer loop per step, the inner loop run once per step on vectors of them",
+    "complex_multiply": "multiplies {vf} complex elements per step over interleaved real/imaginary lanes",
     "scan": "running sums across the {vf} lanes of each step, carried from one step to the next",
     "search": "tests {vf} elements per step and stops at the first step with a match",
     "compress": "packs the selected elements of each {vf}-element step next to each other",
@@ -42,9 +41,14 @@ SUMMARY = {
 }
 
 
+# Families whose last partial step runs as a masked vector step instead of the scalar loop.
+MASKED_REMAINDER = frozenset({"complex_multiply"})
+
+
 def summary(rule: str, vf: int) -> str:
-    """One line saying what the vector loop of `rule` does (the scalar loop after it runs the rest)."""
-    return SUMMARY.get(rule, SUMMARY["elementwise"]).format(vf=vf) + "; the scalar loop after it runs the rest"
+    """One line saying what the vector loop of `rule` does and what runs the rest."""
+    rest = "the last partial step is masked" if rule in MASKED_REMAINDER else "the scalar loop after it runs the rest"
+    return SUMMARY.get(rule, SUMMARY["elementwise"]).format(vf=vf) + "; " + rest
 
 
 def rule_name(features: frozenset[str], loop: LoopIR) -> str:
