@@ -1,7 +1,8 @@
 """In-program check of a small program with nests, in-place calls and large arrays.
 
 `benchmarks/in_program/nest_kernels.c` holds the loops of a small program; `nest_main.c` calls each
-function the way the program does: nests at their real sizes (a 1024 x 1024 image scaled in place,
+function the way the program does: nests at their real sizes (column sweeps of 256 x 256 globals, whose
+rewrites replace the whole nest; a 1024 x 1024 image scaled in place,
 131,072 rows of 12 columns, a 256 x 256 global matrix), element-wise loops in place (`saxpy(x, x, a, n)`,
 `clamp16(s, s, ...)`) and on 4M-element arrays, a dot product of an array with itself. This script
 
@@ -44,7 +45,7 @@ HERE = ROOT / "benchmarks" / "in_program"
 KERNELS = HERE / "nest_kernels.c"
 MAIN = HERE / "nest_main.c"
 BUILD = ["-O3", "-march=native", "-falign-functions=64", "-falign-loops=64", "-ffp-contract=off"]
-CALLS = ("column_sweep", "rows_global", "scale_rows", "short_rows", "saxpy", "clamp16", "total", "dot", "row_sums")
+CALLS = ("column_sweep", "column_recurrence", "column_recurrence_n", "mvt", "rows_global", "scale_rows", "short_rows", "saxpy", "clamp16", "total", "dot", "row_sums")
 
 
 @dataclass(frozen=True)

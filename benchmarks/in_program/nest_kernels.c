@@ -14,6 +14,32 @@ void column_sweep(void)
             aa[j][i] = aa[j][i] + bb[j][i] * cc[j][i];
 }
 
+float xs[LEN_2D], ys[LEN_2D];
+
+/* a column sweep with a recurrence along j (TSVC-like): each column depends on the row before */
+void column_recurrence(void)
+{
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j-1][i] + bb[j][i];
+}
+
+/* the same with the size as a parameter (called with 256) */
+void column_recurrence_n(int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 1; j < n; j++)
+            aa[j][i] = aa[j-1][i] + bb[j][i];
+}
+
+/* mvt: a reduction over j into xs[i], j inner (a column of aa, ys[j] one value per j) */
+void mvt(void)
+{
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            xs[i] += aa[j][i] * ys[j];
+}
+
 /* rows of a global matrix, constant bounds */
 void rows_global(void)
 {

@@ -9,7 +9,11 @@
 
 #define LEN_2D 256
 extern float aa[LEN_2D][LEN_2D], bb[LEN_2D][LEN_2D], cc[LEN_2D][LEN_2D];
+extern float xs[LEN_2D], ys[LEN_2D];
 void column_sweep(void);
+void column_recurrence(void);
+void column_recurrence_n(int n);
+void mvt(void);
 void rows_global(void);
 void scale_rows(float *x, const float *y, int rows, int cols);
 void short_rows(int *restrict out, const int *restrict in, int rows, int cols);
@@ -26,6 +30,9 @@ static int16_t *sa;
 static volatile float sink;
 
 static void run_column_sweep(void) { column_sweep(); }
+static void run_column_recurrence(void) { column_recurrence(); }
+static void run_column_recurrence_n(void) { column_recurrence_n(LEN_2D); }
+static void run_mvt(void) { mvt(); }
 static void run_rows_global(void) { rows_global(); }
 static void run_scale_rows(void) { scale_rows(fx, fx, ROWS, COLS); }          /* in place */
 static void run_short_rows(void) { short_rows(ia, ib, SHORT_ROWS, SHORT_COLS); }
@@ -36,7 +43,9 @@ static void run_dot(void) { sink = dot(fy, fy, LARGE); }                     /* 
 static void run_row_sums(void) { row_sums(fs, fy, ROWS, COLS); }
 
 static const struct { const char *name; void (*run)(void); } calls[] = {
-    {"column_sweep", run_column_sweep}, {"rows_global", run_rows_global}, {"scale_rows", run_scale_rows},
+    {"column_sweep", run_column_sweep}, {"column_recurrence", run_column_recurrence},
+    {"column_recurrence_n", run_column_recurrence_n}, {"mvt", run_mvt},
+    {"rows_global", run_rows_global}, {"scale_rows", run_scale_rows},
     {"short_rows", run_short_rows}, {"saxpy", run_saxpy}, {"clamp16", run_clamp16}, {"total", run_total},
     {"dot", run_dot}, {"row_sums", run_row_sums},
 };
@@ -68,6 +77,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < (size_t)LARGE; i++) { s = s * 1103515245u + 12345u; sa[i] = (int16_t)(s >> 16); }
     for (int i = 0; i < LEN_2D; i++)
         for (int j = 0; j < LEN_2D; j++) { aa[i][j] = 1.0f; bb[i][j] = (float)(i + j) / 512.0f; cc[i][j] = 0.5f; }
+    for (int i = 0; i < LEN_2D; i++) { xs[i] = 0.0f; ys[i] = (float)(i % 7) / 8.0f; }
     void (*run)(void) = NULL;
     for (size_t k = 0; k < sizeof calls / sizeof calls[0]; k++)
         if (strcmp(calls[k].name, argv[1]) == 0) run = calls[k].run;

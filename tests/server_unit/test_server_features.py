@@ -301,10 +301,13 @@ def test_a_column_sweep_says_why_in_the_diagnostic_and_the_hover() -> None:
     fa = analyze_file(source, "/tmp/t.c", "c")
     states = [LoopState(LoopReport(a, None), LoopStatus.ANALYSED) for a in fa.analyses]
     snap = snapshot(*states, source=source)
-    (diag,) = diagnostics.diagnostics(snap, "all", "utf-16")  # the inner loop; the outer one stays quiet
-    assert diag.code == "SL201" and diag.message.startswith(
-        "not vectorizable: the inner loop walks a column of bb, aa (stride 64): the compiler vectorizes the outer "
-        "loop over i, contiguous; simdlens does not rewrite the outer loop yet")
+    # the outer loop is the candidate (vectorized across i, the whole nest); the inner loop says so
+    outer, diag = diagnostics.diagnostics(snap, "all", "utf-16")
+    assert outer.code == "SL101" and outer.range.start.line == 3
+    assert diag.code == "SL201" and diag.message == (
+        "not vectorizable: the inner loop walks a column of bb, aa (stride 64): the outer loop (line 4) is "
+        "vectorized across i instead, contiguous; its rewrite replaces the whole nest")
     text = hover.hover_markdown(states[1])
-    assert "walks a column of bb, aa" in text and "outer loop over i" in text
+    assert "walks a column of bb, aa" in text and "the outer loop (line 4) is vectorized across i" in text
+    assert "replaces the whole nest" in hover.hover_markdown(states[0])
     assert code_actions.code_actions(snap, 0, len(source), "utf-16", lazy=False, document_changes=True) == []

@@ -139,7 +139,7 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
             if threading.active_count() > 1:
                 time.sleep(0)
             pause = time.perf_counter() + GIL_SLICE_S
-    _column_sweeps(analyses, tree, source)
+    _column_sweeps(analyses, tree, source, ctx)
     # outer loops whose inner loop carries a recurrence along its own counter
     for i, inner in _only_inner_loops(analyses):
         try:
@@ -149,44 +149,90 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
             errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error: {e}")
 
 
-def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes) -> None:
+def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes, ctx: Any = None) -> None:
     """Inner loops that walk a column of what their outer loop walks contiguously (`a[j][i]`, `j`
-    inner) are not rewritten (gather/scatter would lose to the compiler's outer-loop vectorization):
-    they say so, and so does the outer loop (analysis/nest.py)."""
-    from dataclasses import replace
-
-    from simdlens.analysis.nest import (
-        COLUMN_SWEEP,
-        column_arrays,
-        column_sweep_message,
-        may_walk_column,
-        outer_loop,
-    )
+    inner) are never rewritten alone (gather/scatter would lose to outer-loop vectorization): when the
+    lanes over the outer counter are independent, the OUTER loop becomes the candidate, vectorized
+    across its counter with the inner loop inside each step (analysis/outer_vector.py); else both
+    loops say why (analysis/nest.py)."""
+    from simdlens.analysis.nest import may_walk_column, outer_loop
 
     for k, a in enumerate(analyses):
-        if a.loop is None or a.site.depth == 0 or a.verdict == LoopVerdict.NOT_VECTORIZABLE:
+        if a.loop is None or a.site.depth == 0:
+            continue
+        if a.verdict == LoopVerdict.NOT_VECTORIZABLE and not _carried_by_inner_only(a):
             continue
         if not may_walk_column(a.loop):  # the common case, on the editor's path: no outer loop to read
             continue
         try:
             outer = outer_loop(tree.root_node, source, a.site.span.start_byte, a.site.span.end_byte)
-            columns = column_arrays(a.loop, outer.iv) if outer is not None else []
+            if outer is not None:
+                _column_sweep(analyses, k, outer, source, ctx)
         except Exception:  # a judgement about the nest must not take the loop down
             log.exception("column sweep of the loop at %s:%d", a.site.path, a.site.span.start.line + 1)
-            continue
-        if outer is None or not columns:
-            continue
+
+
+def _carried_by_inner_only(a: Analysis) -> bool:
+    """A loop refused only for a recurrence (`aa[j][i] = aa[j-1][i] + ...`): carried by the inner counter,
+    which outer-loop vectorization keeps sequential."""
+    from simdlens.analysis.legality import INFORMATIONAL
+
+    return any(r.code == "recurrence" for r in a.reasons) and all(
+        r.code in INFORMATIONAL or r.code == "recurrence" for r in a.reasons)
+
+
+def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, ctx: Any) -> None:
+    from dataclasses import replace
+
+    from simdlens.analysis.kernel import _int_value
+    from simdlens.analysis.nest import COLUMN_SWEEP, column_arrays, column_sweep_message, columns_text
+    from simdlens.analysis.outer_vector import OUTER_NEST, outer_ir
+
+    a = analyses[k]
+    assert a.loop is not None
+    columns = column_arrays(a.loop, outer.iv)
+    if not columns:
+        return
+    i = next((j for j in range(k - 1, -1, -1) if analyses[j].site.depth == a.site.depth - 1
+              and analyses[j].site.span.contains(a.site.span)), None)
+    o = analyses[i] if i is not None else None
+    line = a.site.span.start.line + 1
+    nest = None
+    if o is not None and o.loop is None and o.site.role == LoopRole.OUTER:
+        header = source[a.site.header.start_byte:a.site.header.end_byte].decode("utf-8", "replace")
+        nest = outer_ir(a.loop, outer, " ".join(header.split()), lambda text: _int_value(text, ctx))
+    if o is not None and i is not None and nest is not None and not isinstance(nest, str):
+        nest_loop, checks = nest
+        names = columns_text(columns)
+        analyses[k] = replace(a, verdict=LoopVerdict.NOT_VECTORIZABLE, reasons=(Reason(
+            COLUMN_SWEEP, f"the inner loop walks a column of {names}: the outer loop (line {o.site.span.start.line + 1}) "
+            f"is vectorized across {outer.iv} instead, contiguous; its rewrite replaces the whole nest", a.site.header),
+            *a.reasons))
+        note = Reason("outer_vectorizable", f"the inner loop at line {line} walks a column of {names}: vectorize this loop "
+                      f"across {outer.iv} (contiguous), the inner loop running inside each vector step; the rewrite "
+                      "replaces the whole nest", o.site.header)
+        analyses[i] = replace(o, site=replace(o.site, role=LoopRole.OUTER_VECTORIZABLE),
+                              verdict=LoopVerdict.VECTORIZABLE_WITH_CHECKS if checks else LoopVerdict.VECTORIZABLE,
+                              loop=nest_loop, alias_checks=checks,
+                              reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")),
+                              facts=o.facts | {"outer", OUTER_NEST})
+        return
+    if a.verdict == LoopVerdict.NOT_VECTORIZABLE:
+        return  # refused already (a recurrence the outer loop cannot take over): its own reason stands
+    if isinstance(nest, str):  # the nest has no contiguous formulation simdlens can write: say why
+        message = (f"the inner loop walks a column of {columns_text(columns)}: a gather/scatter rewrite of it would "
+                   f"be slower in its nest, and the nest is not vectorized across {outer.iv}: {nest}")
+        outer_note = (f"the inner loop at line {line} walks a column; this nest is not vectorized across {outer.iv}: "
+                      f"{nest}")
+    else:
         message = column_sweep_message(columns, outer.iv)
-        analyses[k] = replace(a, verdict=LoopVerdict.NOT_VECTORIZABLE,
-                              reasons=(Reason(COLUMN_SWEEP, message, a.site.header), *a.reasons))
-        i = next((j for j in range(k - 1, -1, -1) if analyses[j].site.depth == a.site.depth - 1
-                  and analyses[j].site.span.contains(a.site.span)), None)
-        if i is not None:
-            o = analyses[i]
-            line = a.site.span.start.line + 1
-            note = Reason(COLUMN_SWEEP, f"the inner loop at line {line} walks a column: the compiler vectorizes this "
-                          f"loop over {outer.iv}, contiguous; simdlens does not rewrite outer loops yet", o.site.header)
-            analyses[i] = replace(o, reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")))
+        outer_note = (f"the inner loop at line {line} walks a column: the compiler vectorizes this loop over "
+                      f"{outer.iv}, contiguous; simdlens does not rewrite this nest")
+    analyses[k] = replace(a, verdict=LoopVerdict.NOT_VECTORIZABLE,
+                          reasons=(Reason(COLUMN_SWEEP, message, a.site.header), *a.reasons))
+    if o is not None and i is not None:
+        note = Reason(COLUMN_SWEEP, outer_note, o.site.header)
+        analyses[i] = replace(o, reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")))
 
 
 def _too_deep(site: LoopSite, tree: Any) -> Reason | None:
@@ -243,6 +289,7 @@ class LazyKernels(Mapping[str, Kernel]):
 
     def __init__(self, analyses: tuple[Analysis, ...], source: bytes, ctx: Any) -> None:
         self._candidates = {a.site.loop_id: a for a in analyses if a.verdict != LoopVerdict.NOT_VECTORIZABLE}
+        self._analyses = analyses  # an outer-loop rewrite's reference is built from its inner loop
         self._source = source
         self._ctx = ctx
         self._done: dict[str, Kernel | None] = {}
@@ -258,7 +305,9 @@ class LazyKernels(Mapping[str, Kernel]):
             from simdlens.analysis.kernel import kernel_or_reason
 
             try:
-                found = kernel_or_reason(a, self._source, self._ctx)
+                from simdlens.analysis.outer_vector import OUTER_NEST
+
+                found = self._nest_reference(a) if OUTER_NEST in a.facts else kernel_or_reason(a, self._source, self._ctx)
             except Exception as e:  # kernel_or_reason never raises by contract; belt and braces
                 log.exception("kernel of %s", loop_id)
                 self.errors.append(f"{a.site.path}:{a.site.span.start.line + 1}: internal error extracting the "
@@ -270,6 +319,15 @@ class LazyKernels(Mapping[str, Kernel]):
                 k = found
         self._done[loop_id] = k
         return k
+
+    def _nest_reference(self, outer: Analysis) -> Kernel | str:
+        from simdlens.analysis.outer_vector import nest_reference
+
+        inner = next((b for b in self._analyses if b.site.depth == outer.site.depth + 1
+                      and outer.site.span.contains(b.site.span)), None)
+        if inner is None:
+            return "the nest's inner loop was not found"
+        return nest_reference(outer, inner, self._source, self._ctx)
 
     def reason(self, loop_id: str) -> str:
         """Why a loop has no kernel ("" when it has one): the stage that stopped, in words."""

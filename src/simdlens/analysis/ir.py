@@ -511,6 +511,16 @@ class Moved:
 
 
 @dataclass(frozen=True, slots=True)
+class InnerLoop:
+    """Outer-loop vectorization (analysis/outer_vector.py): the loop every vector step of the outer
+    loop runs in, scalar, as the user wrote its header; `iv` is its counter."""
+
+    iv: str
+    header: str  # `for (int j = 1; j < n; j++)`
+    trip_count: str = ""  # its iteration count as C (>= 0), over names outside the nest
+
+
+@dataclass(frozen=True, slots=True)
 class LoopIR:
     iv: str
     iv_type: CType
@@ -533,6 +543,9 @@ class LoopIR:
     # Declarations the loop's own text needs from before it, as C the kernel puts before the loop: the end
     # pointer of `while (p < end)`, spelled `const float *end = p + (n);`.
     setup: tuple[str, ...] = ()
+    # Set when this is the outer loop of a nest vectorized across its counter: the body runs inside
+    # this inner loop once per vector step (its accesses are affine in `iv`, the inner counter a scalar).
+    inner: InnerLoop | None = None
 
     def array(self, root: str) -> Array | None:
         for a in self.arrays:

@@ -266,10 +266,14 @@ def column_arrays(inner: Any, outer_iv: str) -> list[tuple[str, int | None]]:
     return found
 
 
-def column_sweep_message(columns: list[tuple[str, int | None]], outer_iv: str) -> str:
+def columns_text(columns: list[tuple[str, int | None]]) -> str:
+    """"aa, bb (stride 256)": the arrays a column sweep walks, and their stride when they share one."""
     names = ", ".join(dict.fromkeys(root for root, _ in columns))
     strides = {s for _, s in columns}
-    stride = f" (stride {next(iter(strides))})" if len(strides) == 1 and None not in strides else ""
-    return (f"the inner loop walks a column of {names}{stride}: the compiler vectorizes the outer loop over "
+    return names + (f" (stride {next(iter(strides))})" if len(strides) == 1 and None not in strides else "")
+
+
+def column_sweep_message(columns: list[tuple[str, int | None]], outer_iv: str) -> str:
+    return (f"the inner loop walks a column of {columns_text(columns)}: the compiler vectorizes the outer loop over "
             f"{outer_iv}, contiguous; simdlens does not rewrite the outer loop yet (a gather/scatter rewrite "
             "of this loop would be slower in its nest)")

@@ -43,6 +43,7 @@ from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.histogram import HistogramLowering
 from simdlens.rules.idioms import rule_name, summary
 from simdlens.rules.lower import Lowered, Lowering, Unsupported
+from simdlens.rules.outer import InterchangeLowering, OuterLoopLowering, nest_overlap_test
 from simdlens.rules.scalar import ScalarPrinter
 from simdlens.rules.scan import ScanLowering
 from simdlens.rules.tables import IsaTable, TableError, available_isas, isa_flags, known_intrinsics, load_isa
@@ -85,7 +86,8 @@ class RuleProposal:
 
 def propose(analysis: Analysis, kernel: Kernel, isa: str, settings: Settings, *, source: bytes | None = None,
             user_flags: tuple[str, ...] | None = None) -> RuleProposal:
-    """Rule-based candidates for one loop on one ISA (at most one), or notes saying why there are none.
+    """Rule-based candidates for one loop on one ISA (one; two formulations for a nest vectorized across
+    its outer counter, rules/outer.py), or notes saying why there are none.
 
     `source` (the user's file) lets the edit keep the original loop text in the fallback branch and add
     `#include <immintrin.h>`; `user_flags` (from compile_commands.json) decide the flag caveat.
@@ -98,18 +100,24 @@ def propose(analysis: Analysis, kernel: Kernel, isa: str, settings: Settings, *,
         table = load_isa(isa)
     except TableError as exc:
         return RuleProposal((), (f"rules: broken ISA table: {exc}",))
-    try:
-        candidate = _candidate(analysis, analysis.loop, kernel, table, settings, source, user_flags)
-    except Unsupported as exc:
-        return RuleProposal((), (f"rules: {exc}",))
-    except Exception as exc:  # a bug here must cost one loop its candidate, never the scan or the editor
-        log.exception("rule engine failed on loop %s", analysis.site.loop_id)
-        return RuleProposal((), (f"rules: internal error ({type(exc).__name__}); please report this loop",))
-    return RuleProposal((candidate,), ())
+    # a nest vectorized across its outer counter has two formulations, measured against each other
+    formulations = ("interchange", "outer_loop") if analysis.loop.inner is not None else ("",)
+    candidates: list[Candidate] = []
+    notes: list[str] = []
+    for formulation in formulations:
+        try:
+            candidates.append(_candidate(analysis, analysis.loop, kernel, table, settings, source, user_flags,
+                                         formulation))
+        except Unsupported as exc:
+            notes.append(f"rules: {exc}")
+        except Exception as exc:  # a bug here must cost one loop its candidate, never the scan or the editor
+            log.exception("rule engine failed on loop %s", analysis.site.loop_id)
+            notes.append(f"rules: internal error ({type(exc).__name__}); please report this loop")
+    return RuleProposal(tuple(candidates), () if candidates else tuple(notes))
 
 
 def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable, settings: Settings,
-               source: bytes | None, user_flags: tuple[str, ...] | None) -> Candidate:
+               source: bytes | None, user_flags: tuple[str, ...] | None, formulation: str = "") -> Candidate:
     kernel_names = {p.source: p.name for p in kernel.params if p.source and p.role != ParamRole.RESULT}
     for p in kernel.params:  # the kernel passes a container's storage as a plain pointer of its name
         if p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
@@ -124,13 +132,14 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     def to_user(text: str) -> str:
         return rename_text(text, user_names) if user_names else text
 
-    flat = flat_parts(loop)  # complex parts computed alike: one contiguous loop over the parts
+    flat = flat_parts(loop) if loop.inner is None else None  # complex parts computed alike: one contiguous loop
     loop = flat or loop
     options: dict[str, Any] = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     # a running sum: the scan algorithm; a histogram update: conflict detection
     lowering: Any = (CarriedScanLowering if "scalar_scan" in analysis.facts else
                      ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
-                     else Lowering)
+                     else InterchangeLowering if formulation == "interchange"
+                     else OuterLoopLowering if loop.inner is not None else Lowering)
     if complex_product(loop) is not None:  # a*b of complex elements: as the user's build computes it (Annex G)
         lowering = ComplexMultiplyLowering
         options["user_flags"] = tuple(user_flags or ())
@@ -144,8 +153,18 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
             site = kernel.loop_span or analysis.site.span
             user_body = for_body_lines(source[site.start_byte:site.end_byte].decode("utf-8", "replace"),
                                        site.start.column, analysis.site.language)
-        if user_body is None or not _body_text_fits(loop, "\n".join(user_body)):
+        # an outer loop's body is its inner loop, which assigns its own counter: kept as written
+        if user_body is None or (loop.inner is None and not _body_text_fits(loop, "\n".join(user_body))):
             kernel_body = user_body = None  # both or neither: the sandbox verifies the code the user gets
+    if loop.inner is not None:
+        if kernel_body is None or user_body is None:
+            raise Unsupported("the nest's remainder cannot run the outer loop's body as written")
+        if formulation == "interchange":  # the remainder runs the inner loop's body
+            kernel_body, user_body = _inner_body(kernel_body, kernel.language), _inner_body(user_body, kernel.language)
+            if kernel_body is None or user_body is None:
+                raise Unsupported("the interchanged nest's remainder cannot run the inner loop's body as written")
+        else:
+            kernel_body, user_body = _braced(kernel_body), _braced(user_body)
     in_kernel: Lowered = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options).build()
     in_user: Lowered = lowering(loop, table, to_user, scalar_body=user_body, **options).build()
     rule = rule_name(in_kernel.features, loop)
@@ -163,7 +182,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     vector_k = _block(header, in_kernel)
     if checks:
         k_column = k_start - (kernel.source.rfind("\n", 0, k_start) + 1)
-        vector_k = _versioned(vector_k, _overlap_test(loop, analysis.alias_checks, to_kernel, in_kernel.vf), kernel_loop_text,
+        overlap = (nest_overlap_test(loop, kernel, analysis.alias_checks, to_kernel) if loop.inner is not None
+                   else _overlap_test(loop, analysis.alias_checks, to_kernel, in_kernel.vf))
+        vector_k = _versioned(vector_k, overlap, kernel_loop_text,
                               k_column)
         pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
         caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
@@ -180,7 +201,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     guards = edit_guards(facts, kernel, analysis.site.language)
     vector_u[2:2] = ["    " + line for line in guards]
     if checks:
-        vector_u = _versioned(vector_u, _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf), original,
+        overlap = (nest_overlap_test(loop, kernel, analysis.alias_checks, to_user) if loop.inner is not None
+                   else _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf))
+        vector_u = _versioned(vector_u, overlap, original,
                               span.start.column if source is not None else 0)
     edits: list[TextEdit] = []
     missing = [f for f in flags if not _enabled(f, user_flags, table)]
@@ -216,6 +239,21 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
             edits.insert(0, inc)
     return Candidate(kernel_hash=kernel.content_hash, isa=table.name, origin=f"rules:{rule}", function=function,
                      edits=tuple(edits), caveats=tuple(caveats), flags=flags, support="", type_facts=facts)
+
+
+def _braced(body: list[str]) -> list[str]:
+    """An outer loop's body (its inner loop) as a block of its own lines, for the remainder's header."""
+    if body[0].lstrip().startswith("{"):
+        return body
+    return ["{", "    " + body[0], *body[1:], "}"]
+
+
+def _inner_body(outer_body: list[str], language: str) -> list[str] | None:
+    """The body of the inner loop that is an outer loop's whole body (its lines as `for_body_lines` gives them)."""
+    text = "\n".join(outer_body).strip()
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1].strip()
+    return for_body_lines(text, 0, language)  # type: ignore[arg-type]
 
 
 def _type_facts(loop: LoopIR, kernel: Kernel, loop_span: tuple[int, int]) -> tuple[TypeFact, ...]:

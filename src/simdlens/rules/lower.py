@@ -446,10 +446,12 @@ class Lowering:
         if name in ("adds", "subs"):
             self.features.add("saturate")
         w = self.width(t)
+        product, addend = ((e.lhs, e.rhs) if isinstance(e.lhs, Binary) and e.lhs.op == "*"
+                           else (e.rhs, e.lhs))  # `c + a*b` (`C[i][j] += A[i][k] * B[k][j]`) too
         if (self.allow_contraction and t.is_float and e.op == "+"
-                and isinstance(e.lhs, Binary) and e.lhs.op == "*"):
-            a, b = self.expr(e.lhs.lhs), self.expr(e.lhs.rhs)
-            c = self.expr(e.rhs)
+                and isinstance(product, Binary) and product.op == "*"):
+            a, b = self.expr(product.lhs), self.expr(product.rhs)
+            c = self.expr(addend)
             self.caveat("contracts a*b+c into a fused multiply-add (one rounding instead of two)")
             return self.op("fma", t.name, w, a=a.name, b=b.name, c=c.name)
         lhs = self.convert(self.expr(e.lhs), t.name)
@@ -638,6 +640,10 @@ class Lowering:
             if access_key(a) not in self.unconditional:
                 raise Unsupported(f"{a.base}[{a.offset}] is read only under a condition")
             index = f"{a.offset}" + (f" + ({self.rename(a.symbolic)})" if a.symbolic else "")
+            if a.symbolic and not a.offset:  # `y[j]`, not `y[0 + (j)]`
+                index = self.rename(a.symbolic)
+            if a.root not in self.stored_roots and self.hoists_fixed_loads():  # `A[i][k]` of C[i][j] += A[i][k] * B[k][j]
+                return self.splat(f"{self.rename(a.base)}[{index}]", a.elem)
             return self.splat_here(f"{self.rename(a.base)}[{index}]", a.elem)  # read in the step: never speculative
         if stride != 1:
             grouped = self.strided.load(a)
@@ -663,6 +669,12 @@ class Lowering:
             self.features.add("masked")
         m = self.mask_as(m, a.elem.bits)
         return self.op("maskload", a.elem.name, w, hint=_hint(a.root), p=self.address(a), m=m.name)
+
+    def hoists_fixed_loads(self) -> bool:
+        """An element read at a fixed index is broadcast once before the loop when the loop surely runs
+        (a positive constant trip count: the scalar loop reads it too, so the read is not speculative)."""
+        trip = self.loop.trip_count.strip().strip("()")
+        return trip.isdigit() and int(trip) > 0 and not self.carried
 
     def store(self, a: Access, value: VVal) -> None:
         """Stores happen where the schedule puts their statement; a condition always applies to them."""

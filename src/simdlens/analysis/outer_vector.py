@@ -1,0 +1,374 @@
+"""Outer-loop vectorization of a column sweep: the whole nest, vectorized across the outer counter.
+
+A 2-level nest whose inner loop walks a column (`for (i..) for (j..) aa[j][i] = aa[j-1][i] + bb[j][i];`,
+`x1[i] += A[j][i] * y[j]` with `j` inner) is contiguous along the OUTER counter. What an expert (and
+gcc) writes: the outer loop steps W lanes over `i`, and each step runs the inner loop, scalar over
+`j`, on vectors `aa[j][i..i+W)`; the outer loop's last iterations run as the user wrote them.
+
+`outer_ir` re-reads the inner loop's IR with the outer counter as the loop's counter: every access
+becomes affine in `i` (coefficient 1: a contiguous vector; 0: one value for every lane, broadcast, as
+`y[j]`), the inner counter becomes a scalar of the body, and `LoopIR.inner` carries the inner loop's
+header, which the lowering (`rules.outer.OuterLoopLowering`) wraps around each vector step. A reduction
+into memory at a subscript the inner loop does not move (`x1[i] += ...`) becomes a store the lowering
+keeps in a register across the inner loop (a vector accumulator over `i`).
+
+Legal when the lanes are independent: every array the nest writes is touched only at the lane's own
+column (the same offset in `i` in every access: a dependence `aa[j-1][i] -> aa[j][i]` is carried by
+`j` alone, which stays a sequential loop), and nothing the nest writes may overlap another array it
+touches (array objects, or `restrict`). Anything else keeps the `column_sweep` reason.
+
+`nest_reference` is the kernel such a rewrite is tested and timed against: the user's whole nest as
+one function (the nest kernel of analysis/nest.py with the inner loop's own text in place of the call).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from simdlens.analysis.ir import (
+    IV,
+    Access,
+    Binary,
+    Call,
+    Cast,
+    Const,
+    Expr,
+    If,
+    InnerLoop,
+    Let,
+    Load,
+    LoopIR,
+    Reduce,
+    ReduceOp,
+    Scalar,
+    ScalarRole,
+    Select,
+    Stmt,
+    Store,
+    Unary,
+    Var,
+)
+from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop
+from simdlens.analysis.parse import normalized_tokens
+from simdlens.core import Analysis, Kernel, KernelParam, LoopVerdict, ParamRole
+
+OUTER_NEST = "outer_nest"  # the fact of an outer loop vectorized across its counter (analysis.facts)
+_FLAT_2D = re.compile(r"^\(&(?P<root>[A-Za-z_]\w*)\[0\]\[0\]\)$")  # how the builder spells a 2-D array's base
+_REDUCE_OPS = {ReduceOp.ADD: "+", ReduceOp.SUB: "-", ReduceOp.MUL: "*", ReduceOp.AND: "&", ReduceOp.OR: "|",
+               ReduceOp.XOR: "^"}
+
+
+class _Refused(Exception):
+    """Why the nest is not vectorized across its outer counter (a sentence)."""
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.>]){re.escape(name)}(?!\w)", text) is not None
+
+
+def _terms(symbolic: str) -> list[str]:
+    """The top-level `+` terms of a subscript's invariant part ("r*n + i" -> ["r*n", "i"])."""
+    out, depth, cur = [], 0, ""
+    for ch in symbolic:
+        depth += 1 if ch in "([" else -1 if ch in ")]" else 0
+        if ch == "+" and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return [t[1:-1].strip() if t.startswith("(") and t.endswith(")") and t.count("(") == 1 else t for t in out]
+
+
+class _Reader:
+    """The inner loop's body re-read with the outer counter `i` as the loop counter."""
+
+    def __init__(self, inner: LoopIR, outer: OuterLoop, int_value: Callable[[str], int | None]) -> None:
+        self.inner = inner
+        self.int_value = int_value
+        self.j = inner.iv
+        self.i = outer.iv
+        self.outer = outer
+        self.lanes: dict[tuple[str, str, int, str], tuple[int, str] | None] = {}  # new access -> (i offset, rest)
+
+    def access(self, a: Access) -> Access:
+        j, i = self.j, self.i
+        if a.coeff is None:
+            return self._flat(a)
+        terms = _terms(a.symbolic) if a.symbolic else []
+        own = [t for t in terms if t == i]
+        others = [t for t in terms if t != i]
+        if len(own) > 1 or any(_mentions(t, i) or _mentions(t, j) for t in others) or _mentions(a.base, i):
+            raise _Refused(f"the subscript of {a.root} mixes {i} into its other terms")
+        c, o = a.coeff, a.offset
+        if not own:  # one element for every lane (`y[j]`): a broadcast, read in the step
+            sym = " + ".join([*others, *([f"{j}" if c == 1 else f"{c} * {j}"] if c else [])])
+            new = Access(a.root, a.base, a.elem, 0, o, sym, None, a.span)
+            self.lanes[_key(new)] = None
+            return new
+        row = abs(c)
+        if row == 1:
+            raise _Refused(f"{a.root} is walked along a diagonal of {i} and {j}")
+        oi = o - round(o / row) * row if row > 1 else o
+        if row > 1 and 2 * abs(oi) >= row:
+            raise _Refused(f"cannot tell the row from the column in a subscript of {a.root}")
+        if row > 1 and not _FLAT_2D.match(a.base) and not self._within_row(row, oi):
+            raise _Refused(f"the columns {i} of {a.root} may run past its row length {row} into the next row")
+        oj = o - oi  # elements: rows times the row length
+        m = _FLAT_2D.match(a.base)
+        if m is not None and c > 1 and oj % c == 0:  # `aa[j - 1][i]` as the user reads it
+            rows = oj // c
+            base = f"{m.group('root')}[{j}{f' + {rows}' if rows > 0 else f' - {-rows}' if rows < 0 else ''}]"
+            new = Access(a.root, base, a.elem, 1, oi, " + ".join(others), None, a.span)
+        else:
+            jterm = [] if c == 0 else [f"{j}" if c == 1 else f"{c} * {j}"]
+            sym = " + ".join([*others, *jterm]) + (f" + {oj}" if oj > 0 else f" - {-oj}" if oj < 0 else "")
+            new = Access(a.root, a.base, a.elem, 1, oi, sym.removeprefix(" + "), None, a.span)
+        self.lanes[_key(new)] = (oi, " + ".join(others))
+        return new
+
+    def _within_row(self, row: int, offset: int) -> bool:
+        """Whether every column the outer loop reaches (plus `offset`) lies inside one row of `row`
+        elements: a pointer's rows are only as far apart as the subscript says, so a column past the row
+        would be the next row's element, which another lane touches (a true 2-D array's columns are
+        inside its rows, or the user's code breaks the declared extent)."""
+        lo, hi = self.int_value(self.outer.lower), self.int_value(self.outer.upper)
+        if lo is None or hi is None:
+            return False
+        last = hi - 1 if self.outer.cmp == "<" else hi
+        return lo + offset >= 0 and last + offset < row
+
+    def _flat(self, a: Access) -> Access:
+        """`x[j * n + i]`: a row length `n` that is the outer loop's own bound (`i < n` from 0), so the
+        lanes of one step stay inside one row."""
+        j, i = self.j, self.i
+        idx = a.index
+        while isinstance(idx, Cast):
+            idx = idx.operand
+        if a.symbolic or a.offset or not isinstance(idx, Binary) or idx.op != "+":
+            raise _Refused(f"the subscript of {a.root} is not `{j} * n + {i}`")
+        for prod, rest in ((idx.lhs, idx.rhs), (idx.rhs, idx.lhs)):
+            while isinstance(rest, Cast):
+                rest = rest.operand
+            if not (isinstance(rest, Var) and rest.name == i) or not isinstance(prod, Binary) or prod.op != "*":
+                continue
+            parts = [p.operand if isinstance(p, Cast) else p for p in (prod.lhs, prod.rhs)]
+            ivs = [p for p in parts if isinstance(p, IV) and p.name == j]
+            rows = [p for p in parts if isinstance(p, Var)]
+            if len(ivs) == 1 and len(rows) == 1:
+                n = rows[0].name
+                if (self.outer.lower.strip() != "0" or self.outer.cmp != "<" or self.outer.upper.strip() != n):
+                    raise _Refused(f"the row length {n} of {a.root} is not the outer loop's bound")
+                # the lanes would be contiguous (`&x[j * n + i]`), but the inner loop's kernel has no
+                # footprint for a computed subscript, so the nest could not be verified
+                raise _Refused(f"the flat subscript {a.root}[{j} * {n} + {i}] has no footprint the harness can "
+                               "allocate yet")
+        raise _Refused(f"the subscript of {a.root} is not `{j} * n + {i}`")
+
+    def expr(self, e: Expr) -> Expr:
+        if isinstance(e, Load):
+            return Load(self.access(e.access))
+        if isinstance(e, IV):
+            raise _Refused(f"the value of the inner counter {self.j} is used (not only as a subscript)")
+        if isinstance(e, Var):
+            return IV(e.name, e.type) if e.name == self.i else e
+        if isinstance(e, Const):
+            return e
+        if isinstance(e, Unary):
+            return Unary(e.op, self.expr(e.operand), e.type)
+        if isinstance(e, Binary):
+            return Binary(e.op, self.expr(e.lhs), self.expr(e.rhs), e.type)
+        if isinstance(e, Cast):
+            return Cast(self.expr(e.operand), e.type, e.implicit)
+        if isinstance(e, Select):
+            return Select(self.expr(e.cond), self.expr(e.then), self.expr(e.else_), e.type)
+        if isinstance(e, Call):
+            return Call(e.func, tuple(self.expr(x) for x in e.args), e.type)
+        raise _Refused(f"expression {type(e).__name__}")
+
+    def stmt(self, s: Stmt) -> Stmt:
+        if isinstance(s, Store):
+            value = self.expr(s.value)
+            return Store(self.access(s.access), value, s.span)
+        if isinstance(s, Let):
+            return Let(s.name, s.type, self.expr(s.value), s.span)
+        if isinstance(s, If):
+            return If(self.expr(s.cond), tuple(self.stmt(x) for x in s.then), tuple(self.stmt(x) for x in s.else_),
+                      s.span)
+        if isinstance(s, Reduce) and s.access is not None and s.op in _REDUCE_OPS:
+            # `x1[i] += v` in the j loop: a store of x1[i] + v, kept in a register across j by the lowering
+            target = self.access(s.access)
+            old: Expr = Load(target)
+            if target.elem != s.type:
+                old = Cast(old, s.type, True)
+            return Store(target, Binary(_REDUCE_OPS[s.op], old, self.expr(s.value), s.type), s.span)
+        raise _Refused(f"the inner loop's {type(s).__name__.lower()} statement has no vector form across the outer loop")
+
+
+def _key(a: Access) -> tuple[str, str, int, str]:
+    return (a.root, a.base, a.offset, a.symbolic)
+
+
+def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
+             int_value: Callable[[str], int | None] = lambda _text: None) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
+    """The nest as one loop over the outer counter whose body runs inside the inner loop (`LoopIR.inner`)
+    and the pointer pairs the rewrite checks at run time (they may overlap: no restrict), or why the
+    lanes over the outer counter are not independent (a sentence). `int_value(text)` evaluates a constant
+    expression of the user's file (None when it is not one)."""
+    i, j = outer.iv, inner.iv
+    try:
+        if not inner.iv_declared_in_loop or inner.moved or inner.setup or inner.runs_at_least_once:
+            raise _Refused(f"the inner loop's counter {j} is not its own (declared before it, or moved)")
+        if any(_mentions(t, i) for t in (inner.lower, inner.upper, inner.trip_count)):
+            raise _Refused(f"the inner loop's bounds depend on {i} (a triangular nest)")
+        if outer.step != 1 or outer.cmp not in ("<", "<=") or not outer.iv_type:
+            raise _Refused(f"the outer loop does not count {i} up by 1 from a counter it declares")
+        iv_type = _INT_TYPES.get(outer.iv_type)
+        if iv_type is None:
+            raise _Refused(f"the outer counter's type {outer.iv_type} is not a plain integer")
+        for sc in inner.scalars:
+            if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL):
+                raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
+        reader = _Reader(inner, outer, int_value)
+        body = tuple(reader.stmt(s) for s in inner.body)
+        checks = _lanes_independent(body, reader, inner, i)
+    except _Refused as exc:
+        return str(exc)
+    scalars = (*(sc for sc in inner.scalars if sc.name != i), Scalar(j, iv_type, ScalarRole.LOCAL))
+    return LoopIR(
+        iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
+        step=1, trip_count=_trip(outer), body=body, arrays=inner.arrays,
+        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count),
+    ), checks
+
+
+def _trip(outer: OuterLoop) -> str:
+    """The outer loop's iteration count as C text, negative when it runs none (the vector loop then does
+    not run, and the remainder tests the user's own condition)."""
+    lower = "" if outer.lower.strip() == "0" else f" - ({outer.lower})"
+    return f"({outer.upper}){lower}" + (" + 1" if outer.cmp == "<=" else "")
+
+
+def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR,
+                       i: str) -> tuple[tuple[str, str], ...]:
+    """Refuses lanes that depend on each other; returns the pairs of pointers (no restrict) the rewrite
+    must check at run time: their elements over the whole nest disjoint, or (rules/outer.py) the very
+    same pointer where each iteration reads an element before writing it (an in-place call)."""
+    from simdlens.analysis.build import accesses_of
+
+    accs = accesses_of(body)
+    written = {a.root for a, w, _ in accs if w}
+    for root in sorted(written):
+        lanes = {reader.lanes.get(_key(a)) for a, _w, _s in accs if a.root == root}
+        if None in lanes:
+            raise _Refused(f"{root} is written at an element every lane of {i} shares")
+        if len(lanes) > 1:
+            raise _Refused(f"{root} is written at one column of {i} and read at another: the lanes over {i} "
+                           "depend on each other")
+    roots = {a.root for a, _w, _s in accs}
+    checks: set[tuple[str, str]] = set()
+    for w in sorted(written):
+        aw = inner.array(w)
+        for x in sorted(roots - {w}):
+            ax = inner.array(x)
+            if aw is None or ax is None:
+                raise _Refused(f"cannot tell whether {w} and {x} overlap")
+            if (aw.pointer or ax.pointer) and not (aw.restrict or ax.restrict):
+                if "->" in w + x or "." in w + x:
+                    raise _Refused(f"{w} and {x} may overlap (pointers without restrict)")
+                checks.add((min(w, x), max(w, x)))
+    return tuple(sorted(checks))
+
+
+def is_outer_nest(analysis: Analysis) -> bool:
+    return OUTER_NEST in analysis.facts and analysis.loop is not None and analysis.loop.inner is not None
+
+
+def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) -> Kernel | str:
+    """The user's nest as one function: the kernel an outer-loop rewrite is verified and timed against.
+    Built from the inner loop's kernel (parameters, footprints, sizes spelled from the user's code) and
+    its nest kernel (the outer loop as written), with the inner loop's own text in place of the call."""
+    from simdlens.analysis.kernel import kernel_or_reason
+
+    found = kernel_or_reason(replace(inner, verdict=LoopVerdict.VECTORIZABLE), source, ctx)
+    if isinstance(found, str):
+        return found
+    nest = found.nest
+    if nest is None:
+        return "the nest's outer loop cannot be written as a stand-alone function"
+    lines = found.source.rstrip("\n").split("\n")
+    if len(lines) < 4 or lines[1] != "{" or lines[-1] != "}" or not lines[2].lstrip().startswith("for"):
+        return "the inner loop needs declarations around it: the nest cannot be written as one function"
+    loop_text = "\n".join(lines[2:-1])
+    call = re.compile(rf"^\s*{INNER_NAME}\(.*\);\s*$", re.MULTILINE)
+    if len(call.findall(nest.source)) != 1:
+        return "the nest's outer loop cannot be written as a stand-alone function"
+    text = call.sub(lambda _m: "\n".join("    " + x for x in loop_text.split("\n")), nest.source)
+    i = outer.loop.iv if outer.loop is not None else ""
+    facts = tuple(f for f in found.type_facts if not (i and _mentions(f.expr, i)))
+    by_root = {p.source or p.name: p.name for p in nest.params}
+    overlap = {tuple(sorted((by_root[x], by_root[y]))) for x, y in outer.alias_checks if x in by_root and y in by_root}
+    may_alias = tuple(sorted({*nest.may_alias, *overlap}))  # the harness tests them at small offsets too
+    tested = {name for pair in may_alias for name in pair}  # called overlapping: never `restrict` there
+    params = tuple(p if p.name in tested else _distinct(p, inner, nest.language) for p in nest.params)
+    prints = tuple(replace(f, lo=_folded(f.lo, ctx), hi=_folded(f.hi, ctx)) for f in nest.footprints)
+    sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
+    text = text.replace(nest.signature, sig, 1)
+    size_max, real = nest.size_max, nest.real_sizes
+    if nest.size_param is not None and size_max is None and inner.loop is not None:
+        size_max = _declared_extent(inner.loop, ctx)
+        real = (size_max,) if size_max is not None else real
+    digest = hashlib.sha256(f"outer\0{nest.content_hash}\0{found.content_hash}\0{normalized_tokens(text)}"
+                            f"\0{size_max}\0{real}".encode())
+    return replace(nest, source=text, signature=sig, params=params, footprints=prints, may_alias=may_alias,  # type: ignore[arg-type]
+                   loop_id=outer.site.loop_id,
+                   loop_span=outer.site.span, facts=outer.facts, type_facts=facts, nest=None, size_max=size_max,
+                   real_sizes=real,
+                   content_hash=digest.hexdigest(), context=found.context)
+
+
+def _declared_extent(loop: LoopIR, ctx: Any) -> int | None:
+    """The smallest extent of the 2-D array objects the nest walks (`float aa[256][256]`: 256), which
+    bounds both counters of a column sweep over them: the harness never sets the size past it (the
+    user's own nest would break the declared extent there), and it is the size the code uses."""
+    from simdlens.analysis.kernel import _int_value
+
+    extents = []
+    for arr in loop.arrays:
+        m = re.search(rf"(?<![\w.]){re.escape(arr.root)}\s*\[([^\]]+)\]\s*\[([^\]]+)\]", arr.decl)
+        if arr.pointer or m is None:
+            continue
+        for text in m.groups():
+            value = _int_value(text, ctx)
+            if value is None or value <= 0:
+                return None
+            extents.append(value)
+    return min(extents) if extents else None
+
+
+def _folded(text: str, ctx: Any) -> str:
+    """A footprint bound of a constant nest as its number (the run-time overlap check reads it)."""
+    from simdlens.analysis.kernel import _int_value
+
+    value = _int_value(text, ctx)
+    return str(value) if value is not None else text
+
+
+def _distinct(p: KernelParam, inner: Analysis, language: str) -> KernelParam:
+    """A parameter standing for an array object of the user's (a global or local array, not a pointer),
+    declared `restrict`: distinct objects never overlap, which the compiler knows in the user's file
+    and must know in the reference too (else -O3 cannot vectorize the nest as it does there)."""
+    arr = inner.loop.array(p.source or p.name) if inner.loop is not None else None
+    if arr is None or arr.pointer or p.restrict or p.role not in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
+        return p
+    kw = "__restrict" if language == "cpp" else "restrict"
+
+    def qualified(decl: str) -> str:
+        return re.sub(rf"\*\s*{re.escape(p.name)}\b", f"*{kw} {p.name}", decl, count=1)
+
+    return replace(p, decl=qualified(p.decl), spelled=qualified(p.spelled) if p.spelled else "", restrict=True)

@@ -1,0 +1,176 @@
+"""Outer-loop vectorization: the generic lowering of a nest's outer loop, the inner loop inside each step.
+
+The analysis (analysis/outer_vector.py) hands over the nest as one loop over the outer counter whose
+accesses are contiguous (or broadcast) in it, with `LoopIR.inner` naming the inner loop. This lowering
+is the generic `Lowering` with two changes to the loop skeleton:
+
+- each vector step runs inside the inner loop's header as the user wrote it (`for (int j = 1; j < n;
+  j++) { <one step over lanes i..i+W> }`), so the dependence the inner loop carries stays sequential;
+- an element the inner loop does not move (`x1[i]` of `x1[i] += A[j][i] * y[j]`) lives in a register
+  across the inner loop: loaded before it, stored after it (a vector accumulator over `i`).
+
+The tail is always the scalar remainder (the outer loop's last iterations, the user's own inner loop):
+a masked tail would run the whole inner loop once more under a mask.
+
+`InterchangeLowering` is the other formulation of the same nest (the loops swapped, rows streamed):
+which one wins depends on the nest (a register accumulator over `i` vs whole cache lines per row), so
+both are proposed, verified and measured, and the faster one is offered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from simdlens.analysis.ir import Access, Exit, LoopIR, Stmt, Store, walk_stmts
+from simdlens.core import Footprint, Kernel, KernelParam
+from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _indent, access_key
+from simdlens.rules.tables import IsaTable
+
+
+class OuterLoopLowering(Lowering):
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], **options: object) -> None:
+        if loop.inner is None:
+            raise Unsupported("not an outer loop with its inner loop")
+        super().__init__(loop, replace(table, tail="scalar"), rename, **options)  # type: ignore[arg-type]
+        self.inner = loop.inner
+        self.features.add("outer_loop")
+        self.kept = self._kept_in_registers()
+        self.registers: dict[tuple[str, str, int, str], VVal] = {}
+
+    def _kept_in_registers(self) -> dict[tuple[str, str, int, str], Access]:
+        """The written elements the inner loop does not move, touched in every iteration and nowhere else in
+        their array."""
+        from simdlens.analysis.build import accesses_of
+
+        j = self.inner.iv
+        moves = re.compile(rf"(?<![\w.>]){re.escape(j)}(?!\w)")
+        accs = accesses_of(self.body)
+        kept: dict[tuple[str, str, int, str], Access] = {}
+        for s in walk_stmts(self.body):
+            if not isinstance(s, Store):
+                continue
+            a = s.access
+            if moves.search(f"{a.base} {a.symbolic}") or a.coeff != 1 or access_key(a) not in self.unconditional:
+                continue  # (an element touched only under a condition is never read or written speculatively)
+            if all(access_key(b) == access_key(a) for b, _w, _s in accs if b.root == a.root):
+                kept[access_key(a)] = a
+        return kept
+
+    def hoists_fixed_loads(self) -> bool:
+        return False  # `y[j]` changes with the inner loop, which runs inside the vector loop
+
+    def load(self, a: Access) -> VVal:
+        reg = self.registers.get(access_key(a))
+        if reg is not None:
+            # the register itself: a kept element is the only element of its array the body touches, so no
+            # read is scheduled before a store it must not see (those are reads of other elements)
+            return reg
+        return super().load(a)
+
+    def store(self, a: Access, value: VVal) -> None:
+        reg = self.registers.get(access_key(a))
+        if reg is None:
+            super().store(a, value)
+            return
+        value = self.convert(value, a.elem.name)
+        if self.ctx_mask is not None:  # a store under a condition: the lanes where it holds take the value
+            value = self.select(self.mask_as(self.ctx_mask, a.elem.bits), value, reg)
+        self.lines.append(f"{reg.name} = {value.name};")
+
+    def _step(self, head: tuple[Stmt, ...], exit_stmt: Exit | None, body: tuple[Stmt, ...],
+              tail: str | None) -> list[str]:
+        if exit_stmt is not None or tail is not None:
+            raise Unsupported("an outer-loop rewrite with an early exit or a masked tail")
+        self.block = _Block()
+        self.lines = []
+        self.registers = {}
+        for key, a in self.kept.items():  # the accumulators over i, read once before the inner loop
+            self.registers[key] = super().load(a)
+        before = self.lines
+        step = super()._step(head, exit_stmt, body, tail)
+        after = [self.fill(self.template("store", a.elem.name, self.width(a.elem)), p=self.address(a),
+                           a=self.registers[key].name) + ";" for key, a in self.kept.items()]
+        self.registers = {}
+        code = [*before, f"{self.rename(self.inner.header)} {{", *_indent(step), "}", *after]
+        trip = self.inner.trip_count.strip().strip("()")
+        if self.kept and not (trip.isdigit() and int(trip) > 0):  # no inner iteration: the nest touches nothing
+            return [f"if (({self.rename(self.inner.trip_count)}) > 0) {{", *_indent(code), "}"]
+        return code
+
+
+class InterchangeLowering(Lowering):
+    """The same nest with its loops swapped: the inner loop's header outside, the outer counter's loop
+    vectorized inside it (contiguous rows streamed one after another), its remainder the inner loop's
+    body as the user wrote it. Legal whenever the outer-loop rewrite is: every dependence joins two
+    iterations of the same outer counter (analysis/outer_vector.py), whose order over `j` both keep."""
+
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], **options: object) -> None:
+        if loop.inner is None:
+            raise Unsupported("not an outer loop with its inner loop")
+        super().__init__(loop, table, rename, **options)  # type: ignore[arg-type]
+        self.inner = loop.inner
+        self.features.add("interchange")
+
+    def build(self) -> Lowered:
+        lowered = super().build()
+        code = [f"{self.rename(self.inner.header)} {{", *_indent(lowered.code), "}"]
+        return Lowered(code, lowered.vf, lowered.caveats, lowered.features)
+
+
+def nest_overlap_test(loop: LoopIR, kernel: Kernel, pairs: tuple[tuple[str, str], ...],
+                      rename: Callable[[str], str]) -> str:
+    """The run-time condition under which a nest rewrite is correct for pointers that may overlap: the
+    elements each touches over the whole nest (the kernel's footprints) are disjoint, or, for an in-place
+    call (`f(x, x)`), the two are the same pointer and every iteration touches the same element of both,
+    reading before it writes (a vector step loads all its lanes before storing them)."""
+    by_root = {p.source or p.name: p for p in kernel.params}
+    if any(p.source for p in kernel.params):
+        raise Unsupported("a nest whose arrays the kernel renames cannot be checked for overlap at run time")
+    prints = {f.param: f for f in kernel.footprints}
+    tests = []
+    for x, y in pairs:
+        px, py = by_root.get(x), by_root.get(y)
+        if px is None or py is None or px.elem is None or py.elem is None or px.name not in prints \
+                or py.name not in prints:
+            raise Unsupported(f"cannot bound the accesses of {x} and {y} for a run-time check")
+        (x_lo, x_hi), (y_lo, y_hi) = (_bounds(p, prints[p.name], rename) for p in (px, py))
+        disjoint = f"({x_hi} <= {y_lo} || {y_hi} <= {x_lo})"
+        if _same_elements_in_place(loop, x, y):
+            disjoint = f"({disjoint} || {x_lo} == {y_lo})"
+        tests.append(disjoint)
+    return " && ".join(tests) or "1"
+
+
+def _bounds(p: KernelParam, f: Footprint, rename: Callable[[str], str]) -> tuple[str, str]:
+    assert p.elem is not None
+    base = f"(const {p.elem.c} *)(const void *){rename(p.name)}"
+
+    def at(index: str) -> str:
+        return f"(__UINTPTR_TYPE__)({base})" if index == "0" else f"(__UINTPTR_TYPE__)({base} + {index})"
+
+    hi = str(int(f.hi) + 1) if f.hi.isdigit() else f"({rename(f.hi)}) + 1"
+    return at(f.lo if f.lo.lstrip("-").isdigit() else f"({rename(f.lo)})"), at(hi)
+
+
+def _same_elements_in_place(loop: LoopIR, x: str, y: str) -> bool:
+    """Whether the nest stays correct when `x` and `y` are the same pointer: every access of either is the
+    same element of the step (one offset, one row), one of them is only read, and no statement reads
+    either after a statement wrote one (the scalar nest reads element i before writing it)."""
+    from simdlens.analysis.build import accesses_of
+
+    mine = [(a, w) for a, w, _s in accesses_of(loop.body) if a.root in (x, y)]
+    if any(a.coeff != 1 or a.base != a.root for a, _w in mine):
+        return False
+    if len({(a.offset, a.symbolic, a.elem.name) for a, _w in mine}) != 1:
+        return False
+    if len({a.root for a, w in mine if w}) > 1:
+        return False
+    written = False
+    for s in loop.body:
+        touched = [(a, w) for a, w, _s in accesses_of((s,)) if a.root in (x, y)]
+        if written and any(not w for _a, w in touched):
+            return False
+        written = written or any(w for _a, w in touched)
+    return True

@@ -1,0 +1,151 @@
+"""Column sweeps (the inner loop walks a column, the outer loop is contiguous) become one candidate for
+the whole nest, attached to the outer loop: vectorized across the outer counter, the inner loop inside
+each step. Nests whose lanes over the outer counter would depend on each other stay refused."""
+
+from __future__ import annotations
+
+from simdlens.analysis import analyze_file, why_no_kernel
+from simdlens.analysis.ir import Load, Store, walk_exprs
+from simdlens.core import Analysis, LoopRole, LoopVerdict
+
+SWEEPS = b"""\
+#define LEN_2D 256
+float aa[LEN_2D][LEN_2D], bb[LEN_2D][LEN_2D];
+float x1[LEN_2D], y1[LEN_2D];
+
+/* TSVC-like: a recurrence along j, column by column */
+void sweep(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j-1][i] + bb[j][i];
+}
+
+/* the size as a parameter: tested and timed only up to the arrays' declared extent */
+void sweep_n(int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 1; j < n; j++)
+            aa[j][i] = aa[j-1][i] + bb[j][i];
+}
+
+/* mvt: a reduction over j into x1[i] */
+void mvt(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            x1[i] += aa[j][i] * y1[j];
+}
+
+/* lane i reads what lane i+1 wrote one row before: the lanes over i depend on each other */
+void skewed(void) {
+    for (int i = 0; i < LEN_2D - 1; i++)
+        for (int j = 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j-1][i+1] + bb[j][i];
+}
+
+/* columns past a pointer's row length (4): lane i + 4 is the next row's lane i */
+void past_the_row(float *restrict a, const float *restrict b) {
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 64; j++)
+            a[j * 4 + i] = a[j * 4 + i + 4] + b[j * 4 + i];
+}
+
+/* pointers that may overlap (a[j * LEN_2D + i]: a column of a flat matrix): checked at run time */
+void maybe_overlap(float *a, const float *b) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            a[j * LEN_2D + i] = b[j * LEN_2D + i] * 2.0f;
+}
+"""
+
+
+def _by_function() -> tuple[dict[str, list[Analysis]], object]:
+    fa = analyze_file(SWEEPS, "sweeps.c", "c")
+    by_fn: dict[str, list[Analysis]] = {}
+    for a in fa.analyses:
+        by_fn.setdefault(a.site.function or "", []).append(a)
+    return by_fn, fa.kernels
+
+
+def test_a_column_sweep_with_a_recurrence_along_j_is_vectorized_across_i() -> None:
+    by_fn, kernels = _by_function()
+    outer, inner = by_fn["sweep"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.site.role is LoopRole.OUTER_VECTORIZABLE
+    assert outer.reasons[0].code == "outer_vectorizable" and "replaces the whole nest" in outer.reasons[0].message
+    loop = outer.loop
+    assert loop is not None and loop.iv == "i" and loop.inner is not None
+    assert loop.inner.header == "for (int j = 1; j < LEN_2D; j++)"
+    # every access is contiguous in i, read the way the user wrote it
+    accesses = {(x.access.base, x.access.coeff) for s in loop.body if isinstance(s, Store)
+                for x in walk_exprs(s.value) if isinstance(x, Load)}
+    assert accesses == {("aa[j - 1]", 1), ("bb[j]", 1)}
+    # the inner loop is never a candidate of its own (no gather/scatter rewrite), and says where the rewrite is
+    assert inner.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.site.loop_id not in kernels  # type: ignore[operator]
+    assert inner.reasons[0].code == "column_sweep" and "the outer loop (line 7)" in inner.reasons[0].message
+    # the reference is the user's whole nest, distinct array objects declared restrict as in the file
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert kernel.signature == "void simdlens_kernel(float (*restrict aa)[LEN_2D], const float (*restrict bb)[LEN_2D])"
+    assert "for (int i = 0; i < LEN_2D; i++)" in kernel.source and "aa[j][i] = aa[j-1][i] + bb[j][i];" in kernel.source
+    assert kernel.nest is None and kernel.loop_span == outer.site.span
+
+
+def test_a_parameter_bound_is_never_set_past_the_declared_extent() -> None:
+    by_fn, kernels = _by_function()
+    outer = by_fn["sweep_n"][0]
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert kernel.size_param == "n" and kernel.size_scale == (2, 1)  # n x n elements
+    assert kernel.size_max == 256 and kernel.real_sizes == (256,)
+
+
+def test_a_reduction_over_j_into_x_of_i_becomes_a_store_of_contiguous_lanes() -> None:
+    by_fn, _ = _by_function()
+    outer, inner = by_fn["mvt"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.loop is not None
+    (store,) = outer.loop.body
+    assert isinstance(store, Store) and store.access.base == "x1" and store.access.coeff == 1
+    # y1[j] is one value for every lane: a broadcast
+    (y,) = [x.access for x in walk_exprs(store.value) if isinstance(x, Load) and x.access.root == "y1"]
+    assert y.coeff == 0 and y.symbolic == "j"
+    assert inner.reasons[0].code == "column_sweep"
+
+
+def test_lanes_that_depend_on_each_other_keep_the_column_sweep_reason() -> None:
+    by_fn, kernels = _by_function()
+    outer, inner = by_fn["skewed"]
+    assert outer.verdict is LoopVerdict.NOT_VECTORIZABLE and outer.loop is None
+    assert inner.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.reasons[0].code == "column_sweep"
+    assert "aa is written at one column of i and read at another" in inner.reasons[0].message
+    assert outer.site.loop_id not in kernels  # type: ignore[operator]
+    assert why_no_kernel(kernels, outer.site.loop_id) == "the loop is not vectorizable"  # type: ignore[arg-type]
+
+
+def test_columns_past_a_pointers_row_length_keep_the_column_sweep_reason() -> None:
+    by_fn, _ = _by_function()
+    outer, inner = by_fn["past_the_row"]
+    assert outer.verdict is LoopVerdict.NOT_VECTORIZABLE
+    assert inner.reasons[0].message.endswith("the columns i of a may run past its row length 4 into the next row")
+
+
+def test_pointers_that_may_overlap_are_checked_at_run_time() -> None:
+    by_fn, kernels = _by_function()
+    outer, inner = by_fn["maybe_overlap"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE_WITH_CHECKS and outer.alias_checks == (("a", "b"),)
+    assert inner.reasons[0].code == "column_sweep"
+    # the harness tests the reference at small overlaps too; the footprints of a constant nest are numbers
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert kernel.may_alias == (("a", "b"),)
+    assert {(f.param, f.lo, f.hi) for f in kernel.footprints} == {("a", "0", "65535"), ("b", "0", "65535")}
+
+
+def test_an_array_object_the_harness_passes_overlapping_is_not_declared_restrict() -> None:
+    code = b"""#define N 256
+float aa[N][N];
+void mixed(const float *p) {
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            aa[j][i] = p[j * N + i] * 2.0f;
+}
+"""
+    fa = analyze_file(code, "mixed.c", "c")
+    outer = fa.analyses[0]
+    kernel = fa.kernels[outer.site.loop_id]
+    assert outer.alias_checks == (("aa", "p"),) and kernel.may_alias == (("aa", "p"),)
+    assert kernel.signature == "void simdlens_kernel(float (*aa)[N], const float *p)"  # p may point into aa

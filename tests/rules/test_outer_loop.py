@@ -1,0 +1,241 @@
+"""A column sweep is rewritten as a nest: the outer loop vectorized across its contiguous counter (the
+inner loop inside each vector step), and the same nest interchanged; both verified against the user's
+whole nest, no gather or scatter anywhere, and the code action's edit computes what the original does."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+from rules_support import apply_edits, build_and_run, needs_compiler
+
+from simdlens.analysis import analyze_file
+from simdlens.config import Settings
+from simdlens.core import Candidate, Kernel, Status
+from simdlens.rules import propose
+from simdlens.sandbox import Sandbox
+from simdlens.sandbox.cpu import host_cpu
+
+HEAD = """#define LEN_2D 256
+float aa[LEN_2D][LEN_2D], bb[LEN_2D][LEN_2D];
+float x1[LEN_2D], y1[LEN_2D];
+"""
+SWEEP = HEAD + """void sweep(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j-1][i] + bb[j][i];
+}
+"""
+MVT = HEAD + """void mvt(void) {
+    for (int i = 0; i < LEN_2D - 3; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            x1[i] += aa[j][i] * y1[j];
+}
+"""
+# x1[i] is touched only where the condition holds: masked loads and stores, no register across j
+COND = HEAD + """void cond_sum(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j < LEN_2D; j++)
+            if (aa[j][i] > 2.0f)
+                x1[i] += aa[j][i] * 0.5f;
+}
+"""
+MAIN = """
+#include <stdio.h>
+int main(void)
+{
+    for (int j = 0; j < LEN_2D; j++) {
+        x1[j] = (float)(j %% 7) - 3.0f; y1[j] = (float)(j %% 5) * 0.25f;
+        for (int i = 0; i < LEN_2D; i++) { aa[j][i] = (float)((i * 3 + j) %% 11) * 0.5f; bb[j][i] = (float)(i %% 3); }
+    }
+    %s();
+    double sum = 0;
+    for (int j = 0; j < LEN_2D; j++) {
+        sum += x1[j] * (j + 1);
+        for (int i = 0; i < LEN_2D; i++) sum += aa[j][i] * (1 + (i ^ j) %% 5);
+    }
+    printf("%%.6f\\n", sum);
+    return 0;
+}
+"""
+
+
+def _proposal(code: str, isa: str = "avx2") -> tuple[bytes, Kernel, tuple[Candidate, ...]]:
+    source = code.encode()
+    fa = analyze_file(source, "/tmp/outer_nest.c", "c")
+    outer = next(a for a in fa.analyses if a.site.depth == 0)
+    kernel = fa.kernels[outer.site.loop_id]
+    return source, kernel, propose(outer, kernel, isa, Settings(), source=source).candidates
+
+
+def test_both_formulations_are_proposed_without_gather_or_scatter() -> None:
+    for code in (SWEEP, MVT):
+        for isa in ("avx2", "avx512"):
+            _, _, candidates = _proposal(code, isa)
+            assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+            for c in candidates:
+                assert not re.search(r"gather|scatter", c.function), c.function
+
+
+def test_an_element_touched_under_a_condition_is_never_read_or_written_speculatively() -> None:
+    _, _, candidates = _proposal(COND)
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    inner = outer.function.index("for (int j = 0; j < LEN_2D; j++)")
+    assert inner < outer.function.index("_mm256_maskload_ps(&x1[i]") < outer.function.index("_mm256_maskstore_ps(&x1[i]")
+    assert "_mm256_loadu_ps(&x1[i])" not in outer.function
+
+
+def test_the_outer_loop_rewrite_keeps_x_of_i_in_a_register_and_broadcasts_y_of_j() -> None:
+    _, _, candidates = _proposal(MVT)
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    text = outer.function
+    start, inner, end = text.index("_mm256_loadu_ps(&x1[i])"), text.index("for (int j = 0; j < LEN_2D; j++)"), \
+        text.index("_mm256_storeu_ps(&x1[i]")
+    assert start < inner < text.index("_mm256_set1_ps(y1[j])") < end  # one load and one store of x1 per 8 columns
+    assert "for (; i < LEN_2D - 3; i++) {" in text  # the outer loop's last iterations, as the user wrote them
+    (swapped,) = [c for c in candidates if c.origin == "rules:interchange"]
+    assert swapped.function.index("for (int j = 0; j < LEN_2D; j++) {") < swapped.function.index("int i = 0;")
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_the_edited_file_computes_what_the_original_does(tmp_path: Path) -> None:
+    for name, code in (("sweep", SWEEP), ("mvt", MVT), ("cond_sum", COND)):
+        source, _, candidates = _proposal(code)
+        (tmp_path / "original.c").write_text(code + MAIN % name)
+        expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
+        for c in candidates:
+            edited = apply_edits(source, c.edits).decode()
+            assert "#if defined(__AVX2__)" in edited and edited.count("for (int i = 0;") == 1  # the #else branch
+            (tmp_path / "edited.c").write_text(edited + MAIN % name)
+            assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected, (name, c.origin)
+
+
+@needs_compiler
+@pytest.mark.sandbox
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_the_sandbox_verifies_the_rewrites_against_the_users_nest(rule_settings: Settings) -> None:
+    kernels = [_proposal(SWEEP)[1:], _proposal(MVT)[1:]]
+    sweep_kernel, sweep = kernels[0]
+    # a rewrite that reads the row it writes instead of the one before: the nest's reference must catch it
+    (outer,) = [c for c in sweep if c.origin == "rules:outer_loop"]
+    wrong = Candidate(outer.kernel_hash, outer.isa, "rules:wrong", outer.function.replace("&aa[j - 1][i]", "&aa[j][i]"),
+                      outer.edits, flags=outer.flags, type_facts=outer.type_facts)
+
+    async def main() -> list[list[tuple[str, Status]]]:
+        async with Sandbox(rule_settings) as sandbox:
+            out = []
+            for kernel, candidates in [(sweep_kernel, (*sweep, wrong)), kernels[1]]:
+                results = await sandbox.verify(kernel, candidates, bench=False)
+                out.append([(r.candidate.origin, r.verdict.status) for r in results])
+            return out
+
+    sweep_results, mvt_results = asyncio.run(main())
+    assert dict(sweep_results) == {"rules:interchange": Status.VERIFIED, "rules:outer_loop": Status.VERIFIED,
+                                   "rules:wrong": Status.MISMATCH}
+    assert dict(mvt_results) == {"rules:interchange": Status.VERIFIED, "rules:outer_loop": Status.VERIFIED}
+
+
+def test_a_nest_with_dependent_lanes_gets_no_candidate() -> None:
+    code = HEAD + """void skewed(void) {
+    for (int i = 0; i < LEN_2D - 1; i++)
+        for (int j = 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j-1][i+1] + bb[j][i];
+}"""
+    fa = analyze_file(code.encode(), "/tmp/skewed.c", "c")
+    assert not fa.kernels  # neither the outer loop nor a gather/scatter rewrite of the inner loop
+
+
+COLUMNS = """#define N 64
+void scale_cols(float *a, const float *b) {
+    for (int i = 0; i < N - 5; i++)
+        for (int j = 0; j < N; j++)
+            a[j * N + i] = b[j * N + i] * 2.0f + 1.0f;
+}
+"""
+IN_PLACE_MAIN = """
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+void original(float *a, const float *b);
+int vector_path(float *a, const float *b);
+int main(void)
+{
+    static float x[3 * N * N], y[3 * N * N];
+    int bad = 0;
+    for (int shift = -2; shift <= 2; shift++) {
+        for (int k = 0; k < 3 * N * N; k++) x[k] = y[k] = (float)(k % 13) - 6.0f;
+        scale_cols(x + N * N + shift, x + N * N);
+        original(y + N * N + shift, y + N * N);
+        if (memcmp(x, y, sizeof x) != 0) { printf("shift=%d differs\\n", shift); bad = 1; }
+    }
+    /* in place, one element apart, disjoint */
+    printf("%d %d %d\\n", vector_path(x + N * N, x + N * N), vector_path(x + N * N + 1, x + N * N),
+           vector_path(x, x + N * N));
+    return bad;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_an_in_place_call_of_a_nest_runs_the_vector_code_and_overlaps_fall_back(tmp_path: Path) -> None:
+    source, _, candidates = _proposal(COLUMNS)
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    for c in candidates:
+        condition = re.search(r"^\s*if \((.*)\)\s*$", c.function, re.M)
+        assert condition is not None, c.function
+        (tmp_path / "edited.c").write_bytes(apply_edits(source, c.edits))
+        (tmp_path / "original.c").write_text(COLUMNS.replace("scale_cols(", "original("))
+        (tmp_path / "path.c").write_text(f"#include <stdint.h>\n#define N 64\nint vector_path(float *a, const float *b) "
+                                         f"{{ return {condition.group(1)}; }}\n")
+        (tmp_path / "main.c").write_text("#define N 64\nvoid scale_cols(float *a, const float *b);\n" + IN_PLACE_MAIN)
+        run = build_and_run(tmp_path, "avx2", ("edited.c", "original.c", "path.c", "main.c"))
+        assert run.returncode == 0, run.stdout[:2000]
+        assert run.stdout.splitlines()[-1] == "1 0 1", (c.origin, run.stdout)
+
+
+MATMUL = """#define N 128
+float A[N][N], B[N][N], C[N][N];
+void matmul_ikj(void) {
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < N; k++)
+            for (int j = 0; j < N; j++)
+                C[i][j] += A[i][k] * B[k][j];
+}
+"""
+
+
+def test_the_ikj_matrix_product_broadcasts_a_once_and_fuses_over_j() -> None:
+    source = MATMUL.encode()
+    fa = analyze_file(source, "/tmp/matmul.c", "c")
+    inner = fa.analyses[-1]
+    kernel = fa.kernels[inner.site.loop_id]
+    # timed in its k loop (i is a parameter the harness sets): N x N elements per call
+    assert kernel.nest is not None and "for (int k = 0; k < N; k++)" in kernel.nest.source
+    (fused,) = propose(inner, kernel, "avx2", Settings(allow_contraction=True), source=source).candidates
+    text = fused.function
+    assert text.index("const __m256 k3 = _mm256_set1_ps(A[i][k]);") < text.index("for (; left >= 8")
+    assert "_mm256_fmadd_ps(k3, B4, C5)" in text and "_mm256_mul_ps" not in text
+    (plain,) = propose(inner, kernel, "avx2", Settings(), source=source).candidates
+    assert "_mm256_fmadd_ps" not in plain.function  # contraction changes rounding: only when the user allows it
+
+
+def test_mvt_written_with_i_inner_is_the_inner_loops_rewrite_with_y_of_j_broadcast_once() -> None:
+    code = HEAD + """void mvt_rows(void) {
+    for (int j = 0; j < LEN_2D; j++)
+        for (int i = 0; i < LEN_2D; i++)
+            x1[i] += aa[j][i] * y1[j];
+}
+"""
+    source = code.encode()
+    fa = analyze_file(source, "/tmp/mvt_rows.c", "c")
+    outer, inner = fa.analyses
+    assert "outer_nest" not in outer.facts and outer.site.loop_id not in fa.kernels  # not a column sweep
+    kernel = fa.kernels[inner.site.loop_id]
+    assert kernel.nest is not None  # timed in its j loop
+    (cand,) = propose(inner, kernel, "avx2", Settings(), source=source).candidates
+    text = cand.function
+    assert text.index("_mm256_set1_ps(y1[j])") < text.index("for (; left >= 8")
