@@ -38,6 +38,13 @@ void zmul(z_t *restrict c, const z_t *restrict a, const z_t *restrict b, int n) 
 void zmul_inplace(double complex *restrict x, const double complex *restrict w, int n) {
     for (int i = 0; i < n; i++) x[i] *= w[i];
 }
+void cmul_walk(sample32f_t *cVector, const sample32f_t *aVector, const sample32f_t *bVector, unsigned n) {
+    sample32f_t *cPtr = cVector;
+    const sample32f_t *aPtr = aVector;
+    const sample32f_t *bPtr = bVector;
+    for (unsigned number = 0; number < n; number++)
+        *cPtr++ = (*aPtr++) * (*bPtr++);
+}
 void cmul_sum(float complex *restrict c, const float complex *restrict a, const float complex *restrict b, int n) {
     for (int i = 0; i < n; i++) c[i] = a[i] * b[i] + a[i];
 }
@@ -50,7 +57,7 @@ void cmul(cf *__restrict c, const cf *__restrict a, const cf *__restrict b, int 
 }
 """
 
-PRODUCTS = ("cmul", "cmul_cf32", "zmul", "zmul_inplace")
+PRODUCTS = ("cmul", "cmul_cf32", "zmul", "zmul_inplace", "cmul_walk")
 
 
 def _loops(source: bytes, path: str, lang: str) -> dict[str, tuple[Analysis, Kernel | None]]:
@@ -99,6 +106,14 @@ def test_the_rewrite_follows_the_builds_products() -> None:
         assert re.search(r"_mm256_movemask_p[sd]\(both_nan\)", cand.function)  # Annex G elements redone
         assert "c[i] = a[i] * b[i];" in cand.function  # ... by the user's own statement
         assert not any(re.search(r"\bfused\b|\bfma\b|reassoc", c) for c in cand.caveats)  # compared exactly
+
+
+def test_a_pointer_walk_redoes_annex_g_elements_with_an_indexed_statement() -> None:
+    """`*cPtr++ = (*aPtr++) * (*bPtr++);` cannot run as written inside the vector step (the vector code
+    indexes the pointers): the redo is the same product on the user's own pointers, indexed."""
+    _, cand = _candidate("cmul_walk")
+    assert "cPtr[number] = aPtr[number] * bPtr[number];" in cand.function
+    assert "*cPtr++" not in cand.function.split("#else")[0].split("else {")[0]
 
 
 @pytest.mark.parametrize(("name", "flags", "fused"), [

@@ -206,6 +206,8 @@ class ComplexMultiplyLowering:
         if loop.step != 1 or loop.runs_at_least_once or loop.iv_live_out or loop.moved or loop.setup:
             raise Unsupported(f"complex multiply of '{p.spelling}' is rewritten only in a loop counting up by 1")
         if not self.scalar_body:
+            self.scalar_body = self._product_statement()
+        if not self.scalar_body:
             raise Unsupported(f"complex multiply of '{p.spelling}': the loop body as written is needed to redo "
                               "elements whose parts are both NaN (C Annex G)")
         vt = self.t.vtype(p.part, self.t.vector_bits)
@@ -231,6 +233,29 @@ class ComplexMultiplyLowering:
                    "elements whose real and imaginary results are both NaN are redone by your own statement "
                    "(C Annex G: __mulsc3/__muldc3 recovers infinities)"]
         return Lowered(out, self.vf, tuple(caveats), frozenset({"complex_multiply"}))
+
+    def _product_statement(self) -> list[str] | None:
+        """The user's product as one indexed statement, `c[k] = a[k] * b[k]` on the user's own complex
+        pointers, for a body that cannot run as written (`*cPtr++ = (*aPtr++) * (*bPtr++);` walks
+        pointers the vector code indexes instead): the same operator on the same types, so the same
+        Annex G recovery. None for conj'd operands (C and C++ spell conj differently)."""
+        p = self.p
+        if p.conj_a or p.conj_b:
+            return None
+        iv = self.rename(self.loop.iv)
+        elements = [self._element(a, iv) for a in (p.dst, p.a, p.b)]
+        if None in elements:
+            return None
+        dst, a, b = elements
+        return [f"{dst} = {a} * {b};"]
+
+    def _element(self, a: Access, iv: str) -> str | None:
+        """`root[iv + c]` for the real part `((float *)(root))[2*iv + 2c]` of a complex element."""
+        if a.coeff != 2 or a.symbolic or a.offset % 2 or not re.fullmatch(r"[A-Za-z_]\w*", a.root) \
+                or a.base.replace(" ", "") != f"(({self.p.part}*)({a.root}))":
+            return None
+        off = a.offset // 2
+        return f"{self.rename(a.root)}[{iv}" + (f" + {off}]" if off > 0 else f" - {-off}]" if off else "]")
 
     def step(self, vt: str, iv: str, mask: str | None, all_lanes: str) -> list[str]:
         """One vector of elements starting at `iv` (`mask`: only the lanes of the remainder)."""
