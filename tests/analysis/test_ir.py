@@ -4,6 +4,7 @@ conversion on assignment, and the header normalisation (bounds, steps, trip coun
 from __future__ import annotations
 
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -232,14 +233,35 @@ def test_conversion_to_bool_is_a_comparison_not_a_truncation() -> None:
     assert isinstance(ne, Binary) and ne.op == "!=" and ne.type.name == "int32"
 
 
+def _python_source(name: str) -> Any:
+    """The module as Python source, also when the installed one is compiled by mypyc (a compiled
+    __init__ has no signature to inspect)."""
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    module = importlib.import_module(name)
+    if str(module.__file__).endswith(".py"):
+        return module
+    path = Path(str(module.__file__)).with_name(name.rsplit(".", 1)[1] + ".py")
+    spec = importlib.util.spec_from_file_location(name + "_source", path)
+    assert spec is not None and spec.loader is not None
+    source = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.modules[spec.name] = source  # dataclasses resolve the module of their annotations through sys.modules
+    spec.loader.exec_module(source)
+    return source
+
+
 def test_written_out_inits_take_exactly_the_fields() -> None:
     """The IR nodes whose __init__ is written out (for speed, see ir.py) take every field, in order, with the
     dataclass's defaults, and set each one: an added field cannot be forgotten there."""
     import dataclasses
     import inspect
 
-    from simdlens.analysis import ir
-    from simdlens.analysis.build.declarations import Decl
+    ir = _python_source("simdlens.analysis.ir")
+    Decl = _python_source("simdlens.analysis.build.declarations").Decl
 
     classes = [c for c in vars(ir).values() if isinstance(c, type) and dataclasses.is_dataclass(c)] + [Decl]
     # dataclass makes its __init__ from a string: any other is written out
