@@ -340,7 +340,7 @@ class _Judge:
             for r in cond_roots:
                 self.reasons.append(Reason("guarded_load", f"{r} is read only under a condition: a rewrite must not "
                                            "read it speculatively (masked loads)", spans.get(r)))
-        if any(acc.index is not None and not write for acc, write, _ in self.accs):
+        if any(acc.index is not None and not write and not self._walks_with_loop(acc) for acc, write, _ in self.accs):
             self.facts.add("gather")
 
     # ---- dependences --------------------------------------------------------------------------------
@@ -568,6 +568,11 @@ class _Judge:
             return  # within one statement its loads happen before its store anyway
         backward.append((src, dst, dist, w, a, kind))
 
+    def _walks_with_loop(self, acc: Access) -> bool:
+        """`x[j + c]` with `j++` once per iteration: contiguous, neither a gather nor a scatter."""
+        found = induction_subscript(acc)
+        return found is not None and induction_affine(self.loop, acc, False).index is None
+
     def _unit_walk(self, acc: Access, at: int) -> Access:
         """`x[j + c]` with `j++` once per iteration as an affine access (j's Step before statement `at`
         adds one), or `acc` unchanged."""
@@ -617,7 +622,8 @@ class _Judge:
         packed = {id(s.dst) for s in self.stmts if isinstance(s, Pack)}
         for a, w, _ in accs:
             if w and a.index is not None and id(a) not in packed and "histogram" not in self.facts and not any(
-                    x.root == a.root for x, ww, _ in accs if x is not a and not (ww and x.index is a.index)):
+                    x.root == a.root for x, ww, _ in accs if x is not a and not (ww and x.index is a.index)) \
+                    and not self._walks_with_loop(a):
                 self.facts.add("scatter")
                 if not any(r.code == "scatter" for r in self.reasons):
                     self.reasons.append(Reason("scatter", f"writes {_show(a, iv)} through an index array (scatter: "
