@@ -65,6 +65,16 @@ def build_and_run(folder: Path, isa: str, sources: Sequence[str], libs: Sequence
     return subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
 
 
+def run_edited_against_original(folder: Path, isa: str, name: str, source: bytes, edits: Sequence[TextEdit],
+                                original: str, main: str, libs: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """The user's file with a candidate's `edits` applied (`edited.c`), the function `name` of `original`
+    renamed `original` (`original.c`), and `main` calling both: built for `isa` and run."""
+    (folder / "edited.c").write_bytes(apply_edits(source, edits))
+    (folder / "original.c").write_text(original.replace(f"{name}(", "original("))
+    (folder / "main.c").write_text(main)
+    return build_and_run(folder, isa, ("edited.c", "original.c", "main.c"), libs)
+
+
 def verify_cases(cases: list[tuple[str, str]], rule_settings: Settings) -> dict[str, CaseResult]:
     """Analyse each (name, code) like a user's file, propose AVX2 and AVX-512 candidates, verify them all."""
     out: dict[str, CaseResult] = {}

@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
-from rules_support import ISAS, analyse, apply_edits, build_and_run, needs_compiler
+from rules_support import ISAS, analyse, needs_compiler, run_edited_against_original
 
 from simdlens.config import Settings
 from simdlens.rules import propose
@@ -102,10 +102,7 @@ def test_division_by_a_variable_matches_c(tmp_path: Path, isa: str, name: str) -
     assert "div_pd" in cand.function and "cvttpd_epi32" in cand.function, cand.function
     if not host_cpu().runs(isa):
         pytest.skip(f"this CPU does not run {isa}")
-    (tmp_path / "edited.c").write_bytes(apply_edits(source, cand.edits))
-    (tmp_path / "original.c").write_text(code.replace(f"{name}(", "original("))
-    (tmp_path / "main.c").write_text(MAIN.replace("NAME", name))
-    run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"))
+    run = run_edited_against_original(tmp_path, isa, name, source, cand.edits, code, MAIN.replace("NAME", name))
     assert run.returncode == 0, run.stdout[:2000]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rules_support import ISAS, analyse, apply_edits, build_and_run, needs_compiler, verify_cases
+from rules_support import ISAS, analyse, needs_compiler, run_edited_against_original, verify_cases
 
 from simdlens.config import Settings
 from simdlens.core import Status
@@ -91,10 +91,8 @@ def test_lrintf_stores_match_the_library_in_every_mode(tmp_path: Path, isa: str,
     assert "lrintf" in cand.function  # the scalar remainder is still the user's loop
     if not host_cpu().runs(isa):
         pytest.skip(f"this CPU does not run {isa}")
-    (tmp_path / "edited.c").write_bytes(apply_edits(source, cand.edits))
-    (tmp_path / "original.c").write_text("#include <stdint.h>\n" + code.replace(f"{name}(", "original("))
-    (tmp_path / "main.c").write_text(MAIN.replace("ELEM", LOOPS[name][0]).replace("NAME", name))
-    run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"), libs=("-lm",))
+    run = run_edited_against_original(tmp_path, isa, name, source, cand.edits, "#include <stdint.h>\n" + code,
+                                      MAIN.replace("ELEM", LOOPS[name][0]).replace("NAME", name), libs=("-lm",))
     assert run.returncode == 0, run.stdout[:2000]
 
 

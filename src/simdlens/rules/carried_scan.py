@@ -39,10 +39,7 @@ class CarriedScanLowering(Lowering):
         ct = c_type(found.elem)
         printer = ScalarPrinter(iv, self.rename)
         var = self.rename(found.var)
-        out = [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
-               else f"{iv} = {self.rename(loop.lower)};"]
-        left = self.fresh("left")
-        out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
+        out, left = self.counter_start()
         carry = self.fresh("carry")
         carried = VVal(carry, elem, width)
 

@@ -37,10 +37,7 @@ class HistogramLowering(Lowering):
         vf, iv = self.vf, self.iv
         width = self.width(elem)
         printer = ScalarPrinter(iv, self.rename)
-        out = [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
-               else f"{iv} = {self.rename(loop.lower)};"]
-        left = self.fresh("left")
-        out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
+        out, left = self.counter_start()
 
         self.block, self.lines, self.base = _Block(), [], iv
         pointer, bins = self.lane_indices(hist.target)

@@ -1096,6 +1096,14 @@ class Lowering:
 
     # ---- the whole loop -------------------------------------------------------------------------
 
+    def counter_start(self) -> tuple[list[str], str]:
+        """The counter set to its first value and a count of the iterations left: (lines, its name)."""
+        loop, iv = self.loop, self.iv
+        first = f"{iv} = {self.rename(loop.lower)};"
+        left = self.fresh("left")
+        return [f"{c_type(loop.iv_type)} {first}" if loop.iv_declared_in_loop else first,
+                f"long long {left} = (long long)({self.rename(loop.trip_count)});"], left
+
     def build(self) -> Lowered:
         loop = self.loop
         if loop.step == 0:
@@ -1140,13 +1148,7 @@ class Lowering:
         vf, iv = self.vf, self.iv
         if exit_stmt is None and split is None and not self.carried:
             self.copies = self.accumulators(body)
-        out: list[str] = []
-        if loop.iv_declared_in_loop:
-            out.append(f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};")
-        else:
-            out.append(f"{iv} = {self.rename(loop.lower)};")
-        left = self.fresh("left")
-        out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
+        out, left = self.counter_start()
         for decl in loop.setup:  # `end` of `while (p < end)`: the vector code counts instead
             out += [f"(void){m.group(1)};" for m in [re.search(r"(\w+)\s*=", decl)] if m]
         start = self.fresh("start")

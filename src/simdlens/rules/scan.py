@@ -46,10 +46,7 @@ class ScanLowering(Lowering):
         vf, iv = self.vf, self.iv
         width = self.width(elem)
         printer = ScalarPrinter(iv, self.rename)
-        out = [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
-               else f"{iv} = {self.rename(loop.lower)};"]
-        left = self.fresh("left")
-        out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
+        out, left = self.counter_start()
         previous = printer.expr(Load(replace(scan.target, offset=scan.target.offset - 1)))
         carry = self.fresh("carry")
 
@@ -127,10 +124,7 @@ class ScanLowering(Lowering):
         width = self.width(elem)
         ct = c_type(rec.elem)
         printer = ScalarPrinter(iv, self.rename)
-        out = [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
-               else f"{iv} = {self.rename(loop.lower)};"]
-        left = self.fresh("left")
-        out.append(f"long long {left} = (long long)({self.rename(loop.trip_count)});")
+        out, left = self.counter_start()
         one_back = printer.expr(Load(replace(rec.target, offset=rec.target.offset - 1)))
         two_back = printer.expr(Load(replace(rec.target, offset=rec.target.offset - 2)))
         h, k = self.fresh("impulse"), self.fresh("k")
