@@ -140,7 +140,11 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
         if ct is None:
             raise Unsupported("long_double" if "long double" in spelled else "unknown_type",
                               f"unknown type '{spelled}' in a cast", n)
-        return Cast(expr(lb, field_of(n, "value")), ct, implicit=False)
+        value = expr(lb, field_of(n, "value"))
+        vt = expr_type(value)
+        if vt.name == ct.name and vt.is_complex == ct.is_complex:
+            return value  # `(int)x` of an int (a helper function's parameters): nothing to convert
+        return Cast(value, ct, implicit=False)
     if t == "call_expression":
         return call(lb, n)
     if t == "sizeof_expression":
@@ -386,9 +390,12 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return Select(Binary("<", v, lo, INT32), lo, Select(Binary("<", hi, v, INT32), hi, v, t), t)
     fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), lb.cpp)
     if fn is None:
-        macro = getattr(lb.ctx, "function_macros", {}).get(fname) or getattr(lb.ctx, "helper_functions", {}).get(fname)
+        macro = getattr(lb.ctx, "function_macros", {}).get(fname)
         if macro is not None:
             return macros.expand_macro(lb, fname, str(macro), args, n)
+        helper = getattr(lb.ctx, "helper_functions", {}).get(fname)
+        if helper is not None:
+            return macros.expand_helper(lb, fname, helper, args, n)
         raise Unsupported("call", f"calls {fname}", n)
     if len(args) != len(fn.args):
         raise Unsupported("call", f"calls {fname} with {len(args)} arguments", n)

@@ -12,7 +12,8 @@ import tree_sitter
 from simdlens.analysis.build import expressions
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.syntax import IDENTIFIER, Unsupported, node_text
-from simdlens.analysis.ir import Expr
+from simdlens.analysis.context.records import HelperFunction
+from simdlens.analysis.ir import Expr, expr_type
 
 
 def expand_macro(lb: LoopBuilder, name: str, define: str, args: list[Expr], n: tree_sitter.Node) -> Expr:
@@ -33,6 +34,34 @@ def expand_macro(lb: LoopBuilder, name: str, define: str, args: list[Expr], n: t
         raise Unsupported(e.reason.code, f"in the macro {name}: {e.reason.message}", n) from None
     finally:
         lb.macro_args.pop()
+
+
+# The C spelling of each canonical type, for a template parameter deduced from an argument
+_SPELLING = {"int8": "signed char", "uint8": "unsigned char", "int16": "short", "uint16": "unsigned short",
+             "int32": "int", "uint32": "unsigned int", "int64": "long long", "uint64": "unsigned long long",
+             "float": "float", "double": "double"}
+
+
+def expand_helper(lb: LoopBuilder, name: str, helper: HelperFunction, args: list[Expr], n: tree_sitter.Node) -> Expr:
+    """A call of a one-`return` helper function: its default arguments filled in and its template types
+    deduced from the arguments as C++ does (exact types, no promotion), then read like a macro."""
+    missing = helper.arity - len(args)
+    if missing < 0 or missing > len(helper.defaults):
+        raise Unsupported("call", f"calls {name} with {len(args)} arguments", n)
+    for text in helper.defaults[len(helper.defaults) - missing:]:
+        parsed = macro_body(f"#define simdlens_default() {text}", lb.site.language)
+        if parsed is None:
+            raise Unsupported("call", f"cannot read the default argument {text} of {name}", n)
+        args = [*args, expressions.expr(lb, parsed[1])]
+    define = helper.define
+    for tparam in dict.fromkeys(tp for tp, _ in helper.deduced):
+        types = [expr_type(args[k]) for tp, k in helper.deduced if tp == tparam]
+        t = types[0]
+        spelled = _SPELLING.get(t.name)
+        if spelled is None or any(x.is_complex or x.spelling in ("bool", "_Bool") or x.name != t.name for x in types):
+            raise Unsupported("call", f"cannot deduce {tparam} of the template {name} from its arguments", n)
+        define = re.sub(rf"\b{re.escape(tparam)}\b", spelled, define)
+    return expand_macro(lb, name, define, args, n)
 
 
 _MACRO_BODIES: dict[tuple[str, str], tuple[list[str], tree_sitter.Node, tree_sitter.Tree] | None] = {}

@@ -22,6 +22,7 @@ from simdlens.analysis.context.records import (
     MAX_MACRO_DEPTH,
     MAX_TYPEDEF_CHAIN,
     Declaration,
+    HelperFunction,
     LocalTypedef,
     StructDef,
     Typedef,
@@ -92,8 +93,8 @@ class FileContext:
     header_digest: str = ""
     macros: Mapping[str, str] = field(default_factory=dict)
     function_macros: Mapping[str, str] = field(default_factory=dict)  # name -> the whole `#define` line
-    # `static` one-`return` helper functions, read like function-like macros in expressions (never in `#if`)
-    helper_functions: Mapping[str, str] = field(default_factory=dict)
+    # one-`return` helper functions, read like function-like macros in expressions (never in `#if`)
+    helper_functions: Mapping[str, HelperFunction] = field(default_factory=dict)
     typedefs: Mapping[str, Typedef] = field(default_factory=dict)
     structs: Mapping[str, StructDef] = field(default_factory=dict)
     enums: Mapping[str, str] = field(default_factory=dict)  # enum type name -> underlying type spelling

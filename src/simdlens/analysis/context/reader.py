@@ -18,6 +18,7 @@ from simdlens.analysis.context.records import (
     MAX_HEADERS,
     MAX_INCLUDE_DEPTH,
     Declaration,
+    HelperFunction,
     LocalTypedef,
     StructDef,
     Typedef,
@@ -143,7 +144,8 @@ class DeclarationReader:
         self.header_hashes: list[str] = []  # sha256 of each of `headers`' text as it was read
         self.macros: dict[str, str] = dict(defines)
         self.function_macros: dict[str, str] = {}
-        self.helper_functions: dict[str, str] = {}  # see _helper_function: expressions only, never `defined()`
+        self.helper_functions: dict[str, HelperFunction] = {}  # see _helper_function: expressions only, never `defined()`
+        self._defined: set[str] = set()  # every function defined: a second definition is an overload
         self.typedefs: dict[str, Typedef] = {}
         self.structs: dict[str, StructDef] = {}
         self.enums: dict[str, str] = {}
@@ -218,36 +220,75 @@ class DeclarationReader:
         elif t in _RECORD_TYPES or t == "enum_specifier":
             self._specifier(node, path, standalone=True)
         elif t == "template_declaration":
-            return
+            self._helper_template(node)
         elif t in _CONTAINERS:
             body = node.child_by_field_name("body")
             self._visit_children(body if body is not None else node, path, here, depth, top)
 
-    def _helper_function(self, node: tree_sitter.Node) -> None:
-        """`static inline int clamp(int v, int lo, int hi) { return ...; }` (issue 15's __SSAT-style helpers):
-        the analysis expands a call of it like the macro `((int)(body))` with each parameter `((T)(p))`, the
-        conversions a call makes (arguments are evaluated once, before the expansion: its IR is pure)."""
-        storage = {node_text(c) for c in node.named_children if c.type == "storage_class_specifier"}
+    def _helper_function(self, node: tree_sitter.Node, type_params: tuple[str, ...] = ()) -> None:
+        """`static inline int clamp(int v, int lo, int hi) { return ...; }`, C++ `inline` ones in a namespace,
+        with default arguments, and function templates deducing their types from their parameters (the
+        image and DSP libraries' `Average`, `RestrictRange`, `Max<T>`): see `HelperFunction`. A name defined
+        twice (C++ overloads) is nobody's helper: the call would need overload resolution."""
         decl, body, rtype = (node.child_by_field_name(f) for f in ("declarator", "body", "type"))
-        if "static" not in storage or decl is None or decl.type != "function_declarator" or body is None or rtype is None:
+        inner = decl
+        while inner is not None and inner.type in ("pointer_declarator", "reference_declarator"):
+            inner = inner.child_by_field_name("declarator") or inner.named_child(0)
+        if inner is None or inner.type != "function_declarator":
             return
-        name, plist = node_text(decl.child_by_field_name("declarator")), decl.child_by_field_name("parameters")
+        name = node_text(inner.child_by_field_name("declarator"))
+        if name in self._defined:
+            self.helper_functions.pop(name, None)
+            return
+        self._defined.add(name)
+        if inner is not decl or body is None or rtype is None:
+            return
+        plist = decl.child_by_field_name("parameters")
         stmts = [c for c in body.named_children if c.type != "comment"]
         if (plist is None or not re.fullmatch(r"[A-Za-z_]\w*", name) or name in self.macros
-                or name in self.function_macros or name in self.helper_functions or len(stmts) != 1 or stmts[0].type != "return_statement"
+                or name in self.function_macros or len(stmts) != 1 or stmts[0].type != "return_statement"
                 or not stmts[0].named_children):
             return
         params: list[tuple[str, str]] = []
+        defaults: list[str] = []
         for p in plist.named_children:
             pdecl, ptype = p.child_by_field_name("declarator"), p.child_by_field_name("type")
-            if p.type != "parameter_declaration" or pdecl is None or pdecl.type != "identifier" or ptype is None:
-                return  # pointers, arrays, `void`, variadic: not an expression helper
-            params.append((node_text(pdecl), " ".join(node_text(c) for c in p.children if c.type in ("type_qualifier",))
-                           + " " + node_text(ptype)))
+            qualifiers = [node_text(c) for c in p.children if c.type == "type_qualifier"]
+            if pdecl is not None and pdecl.type == "reference_declarator" and "const" in qualifiers:
+                pdecl = pdecl.named_child(0)  # `const T &x`: read only, the value itself
+            if (p.type not in ("parameter_declaration", "optional_parameter_declaration") or pdecl is None
+                    or pdecl.type != "identifier" or ptype is None):
+                return  # pointers, arrays, `void`, variadic, non-const references: not an expression helper
+            default = p.child_by_field_name("default_value")
+            if default is not None:
+                defaults.append(node_text(default))
+            elif defaults:
+                return  # a parameter without a default after one with: not valid C++
+            params.append((node_text(pdecl), " ".join([*qualifiers, node_text(ptype)])))
+        deduced: list[tuple[str, int]] = []
+        for t in type_params:
+            at = [(t, k) for k, (_, spelled) in enumerate(params) if re.sub(r"\bconst\b", "", spelled).strip() == t]
+            if not at:
+                return  # a template parameter not deduced from a by-value parameter: `Max<int>(...)` is not read
+            deduced += at
         expr = node_text(stmts[0].named_children[0])
         for pname, spelled in params:
-            expr = re.sub(rf"(?<![\w.>])\b{re.escape(pname)}\b", f"(({spelled.strip()})({pname}))", expr)
-        self.helper_functions[name] = f"#define {name}({', '.join(p for p, _ in params)}) (({node_text(rtype)})({expr}))"
+            expr = re.sub(rf"(?<![\w.>:])\b{re.escape(pname)}\b", f"(({spelled.strip()})({pname}))", expr)
+        define = f"#define {name}({', '.join(p for p, _ in params)}) (({node_text(rtype)})({expr}))"
+        self.helper_functions[name] = HelperFunction(define, len(params), tuple(defaults), tuple(deduced))
+
+    def _helper_template(self, node: tree_sitter.Node) -> None:
+        """`template <class T> T Max(T a, T b) { return a > b ? a : b; }`: a helper whose types come from the call."""
+        plist, inner = node.child_by_field_name("parameters"), node.named_children[-1] if node.named_children else None
+        if plist is None or inner is None or inner.type != "function_definition":
+            return
+        names = []
+        for p in plist.named_children:
+            ids = [c for c in p.named_children if c.type == "type_identifier"]
+            if p.type != "type_parameter_declaration" or len(ids) != 1:
+                return  # non-type parameters, defaults, packs
+            names.append(node_text(ids[0]))
+        self._helper_function(inner, tuple(names))
 
     def _forget_macro(self, name: str) -> None:
         if any(d.kind == "macro" and d.names == (name,) for d in self.decls):

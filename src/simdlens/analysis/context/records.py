@@ -107,3 +107,20 @@ class LocalTypedef:
     end: int = field(compare=False)
     typedef: Typedef
     declaration: Declaration
+
+
+@dataclass(frozen=True)
+class HelperFunction:
+    """A function whose body is one `return expr;`, read like a function-like macro in expressions.
+
+    `define` is `#define NAME(p1, p2) ((R)(expr))` with each parameter spelled `((T)(p))`: the
+    conversions a call makes (arguments are evaluated once, before the call: the IR is pure).
+    `defaults` are the default arguments of the trailing parameters (C++ `int lo = 0`); `deduced`
+    pairs each template type parameter with every function parameter that deduces it
+    (`template <class T> T Max(T a, T b)`: (T, 0), (T, 1)), spelled in `define` by its name.
+    """
+
+    define: str
+    arity: int
+    defaults: tuple[str, ...] = ()
+    deduced: tuple[tuple[str, int], ...] = ()

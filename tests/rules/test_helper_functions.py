@@ -1,0 +1,126 @@
+"""Image and DSP libraries write their per-pixel operations as small functions: C++ `inline` ones in a
+namespace, with default arguments (`RestrictRange(v, lo = 0, hi = 255)`), function templates
+(`template <class T> T Max(T a, T b)`). A loop calling one is read through the function's `return`
+expression with C++'s conversions (template types deduced from the arguments), so it gets a rewrite that
+the sandbox verifies against the user's own loop; overloads and helpers that cannot be read stay calls."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+from rules_support import require_host
+
+from simdlens.analysis import analyze_file
+from simdlens.config import Settings
+from simdlens.core import LoopVerdict, Status
+from simdlens.rules import propose
+from simdlens.sandbox import Sandbox
+
+SOURCE = b"""#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace Base {
+inline int Average(int a, int b) { return (a + b + 1) >> 1; }
+inline int RestrictRange(int value, int min = 0, int max = 255) { return std::max(min, std::min(value, max)); }
+template <class T> T Max(T a, T b) { return a > b ? a : b; }
+template <class T> T AddWrap(T a, T b) { return a + b; }
+inline int Twice(int x) { return 2 * x; }
+inline float Twice(float x) { return 2 * x; }
+inline int Scale(const int &x, int by = 3) { return x * by; }
+
+void average(const uint8_t *a, const uint8_t *b, size_t n, uint8_t *dst)
+{
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = (uint8_t)Average(a[i], b[i]);
+}
+
+void to_gray(const int16_t *src, size_t n, uint8_t *dst)
+{
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = (uint8_t)RestrictRange(src[i]);
+}
+
+void max_u8(const uint8_t *a, const uint8_t *b, size_t n, uint8_t *dst)
+{
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = Max(a[i], b[i]);
+}
+
+void add_wrap(const uint8_t *a, const uint8_t *b, size_t n, int *dst)
+{
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = AddWrap(a[i], b[i]);
+}
+
+void twice(const int *a, size_t n, int *dst)
+{
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = Twice(a[i]);
+}
+
+void scale(const int *a, size_t n, int *dst)
+{
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = Scale(a[i]);
+}
+
+void mixed(const uint8_t *a, const int *b, size_t n, int *dst)
+{
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = Max(a[i], b[i]);
+}
+}
+"""
+
+
+def _analyses() -> dict[str, object]:
+    fa = analyze_file(SOURCE, "/tmp/helpers.cpp", "cpp")
+    return {a.site.function: (a, fa.kernels.get(a.site.loop_id)) for a in fa.analyses}
+
+
+def test_inline_default_and_template_helpers_are_read_through() -> None:
+    by = _analyses()
+    for name in ("average", "to_gray", "max_u8", "add_wrap", "scale"):
+        a, kernel = by[name]
+        assert a.verdict is not LoopVerdict.NOT_VECTORIZABLE, (name, a.reasons)
+        assert kernel is not None, name
+
+
+def test_overloads_and_undeducible_templates_stay_calls() -> None:
+    by = _analyses()
+    a, _ = by["twice"]
+    assert a.verdict is LoopVerdict.NOT_VECTORIZABLE and "calls Twice" in a.reasons[0].message
+    a, _ = by["mixed"]  # Max(uint8_t, int): C++ cannot deduce T either
+    assert a.verdict is LoopVerdict.NOT_VECTORIZABLE and "cannot deduce T" in a.reasons[0].message
+
+
+def test_the_template_result_is_converted_to_the_deduced_type() -> None:
+    a, _ = _analyses()["add_wrap"]  # T = uint8_t: 200 + 100 wraps to 44 before it is stored to int
+    stored = a.loop.body[0].value
+    assert stored.type.name == "int32" and stored.operand.type.name == "uint8", stored
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not installed")
+def test_helper_loops_verify_against_the_users_own_functions(rule_settings: Settings) -> None:
+    require_host("avx2")
+    by = _analyses()
+    settings = rule_settings
+
+    async def run() -> dict[str, Status]:
+        out: dict[str, Status] = {}
+        async with Sandbox(settings) as sandbox:
+            for name in ("average", "to_gray", "max_u8", "add_wrap", "scale"):
+                a, kernel = by[name]
+                proposal = propose(a, kernel, "avx2", settings, source=SOURCE)
+                assert proposal.candidates, (name, proposal.notes)
+                results = await sandbox.verify(kernel, proposal.candidates, bench=False)
+                out[name] = results[0].verdict.status
+                if name == "average":
+                    assert proposal.candidates[0].origin == "rules:byte_avg"  # one vpavgb, as gcc and experts do
+        return out
+
+    statuses = asyncio.run(run())
+    assert statuses == dict.fromkeys(statuses, Status.VERIFIED), statuses
