@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 from lsprotocol import types
-from server_builders import DOT_LOOP, SOURCE, compiler_wins, dot_report, failed, prefix_report, ratio
+from server_builders import DOT_LOOP, SOURCE, compiler_wins, dot_report, failed, measurement, prefix_report, ratio
 
-from simdlens.core import Status
+from simdlens.core import CandidateResult, LoopReport, Status, Verdict
 from simdlens.server.documents import APPLIED
 from simdlens.server.features import code_actions, code_lens, diagnostics, hover
 from simdlens.server.features.commands import (
@@ -95,6 +95,18 @@ def test_code_lens_titles_and_commands() -> None:
     demand = snapshot(LoopState(dataclasses.replace(dot_report(), results=()), LoopStatus.SKIPPED,
                                 "verify on demand — click to verify"))
     assert code_lens.code_lenses(demand, "utf-16")[0].command.command == VERIFY_LOOP
+
+
+def test_a_lens_that_is_not_a_win_says_why_at_the_size_that_decided() -> None:
+    # 5.1x (4.9-5.3) at 4K, but slower than the compiler at 1M: the title must not call 4.9x "not reliably faster"
+    report = dot_report()
+    cand = report.results[0].candidate
+    fast, slow = measurement(ratio(5.3, 4.9, 5.6), ratio(5.08, 4.94, 5.3)).sizes
+    slow = dataclasses.replace(slow, vs_native_autovec=ratio(0.7, 0.6, 0.8))
+    m = dataclasses.replace(measurement(ratio(5.3, 4.9, 5.6), ratio(5.08, 4.94, 5.3)), sizes=(fast, slow))
+    lost = LoopReport(report.analysis, report.kernel, (CandidateResult(cand, Verdict(Status.VERIFIED), m),))
+    title = code_lens.code_lenses(snapshot(done(lost)), "utf-16")[0].command.title
+    assert "slowest 4.94" not in title and "0.70x at n=1048576" in title, title
 
 
 def test_hover_leads_with_one_line_then_a_compact_table() -> None:
