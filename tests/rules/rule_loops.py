@@ -275,6 +275,11 @@ SPECIAL["node_splitting"] = """void node_split(float *restrict a, float *restric
 SPECIAL["reorder"] = """void reorder(float *restrict a, float *restrict d, const float *restrict b, int n) {
     for (int i = 1; i < n; i++) { d[i] = a[i - 1] * 2.0f; a[i] = b[i] + 1.0f; }
 }"""
+# one temporary assigned twice, the second value stored to the element a later statement reads one
+# iteration on (TSVC s261): the vector step runs the second pair first, each with its own `t`
+SPECIAL["reorder_reused_temporary"] = """void reused_t(float *restrict a, float *restrict c, const float *restrict b, const float *restrict d, int n) {
+    float t; for (int i = 1; i < n; i++) { t = a[i] + b[i]; a[i] = t + c[i - 1]; t = c[i] * d[i]; c[i] = t; }
+}"""
 SPECIAL["anti_after_store"] = """void anti(float *restrict a, const float *restrict b, float *restrict c, int n) {
     for (int i = 0; i < n - 1; i++) { a[i] = b[i] * 2.0f; c[i] = a[i + 1] + a[i]; }
 }"""

@@ -6,7 +6,16 @@ import dataclasses
 
 import pytest
 from lsprotocol import types
-from server_builders import DOT_LOOP, SOURCE, compiler_wins, dot_report, failed, measurement, prefix_report, ratio
+from server_builders import (
+    DOT_LOOP,
+    SOURCE,
+    compiler_wins,
+    dot_report,
+    failed,
+    measurement,
+    prefix_report,
+    ratio,
+)
 
 from simdlens.core import CandidateResult, LoopReport, Status, Verdict
 from simdlens.server.documents import APPLIED

@@ -339,7 +339,7 @@ def inline_division_locals(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
         if (isinstance(let, Let) and isinstance(store, Store) and store.access.elem.bits < 32
                 and _divides(store.value, let.name) and _only_use(body, let.name, store)):
             value = let.value if expr_type(let.value).name == let.type.name else Cast(let.value, let.type, implicit=True)
-            inlined = _substitute(store.value, let.name, value)
+            inlined = substitute_var(store.value, let.name, value)
             if inlined is not None:
                 out[k:k + 2] = [Store(store.access, inlined, store.span)]
                 continue
@@ -368,7 +368,7 @@ def _only_use(body: tuple[Stmt, ...], name: str, user: Store) -> bool:
     return True
 
 
-def _substitute(e: Expr, name: str, value: Expr) -> Expr | None:
+def substitute_var(e: Expr, name: str, value: Expr) -> Expr | None:
     """`e` with every read of `name` replaced by `value` (None where that is not simple: an index)."""
     if isinstance(e, Var):
         return value if e.name == name else e
@@ -379,21 +379,21 @@ def _substitute(e: Expr, name: str, value: Expr) -> Expr | None:
         return e if index is None or not any(isinstance(x, Var) and x.name == name for x in walk_exprs(index)) \
             else None
     if isinstance(e, Cast):
-        inner = _substitute(e.operand, name, value)
+        inner = substitute_var(e.operand, name, value)
         return None if inner is None else Cast(inner, e.type, e.implicit)
     if isinstance(e, Unary):
-        inner = _substitute(e.operand, name, value)
+        inner = substitute_var(e.operand, name, value)
         return None if inner is None else Unary(e.op, inner, e.type)
     if isinstance(e, Binary):
-        lhs, rhs = _substitute(e.lhs, name, value), _substitute(e.rhs, name, value)
+        lhs, rhs = substitute_var(e.lhs, name, value), substitute_var(e.rhs, name, value)
         return None if lhs is None or rhs is None else Binary(e.op, lhs, rhs, e.type)
     if isinstance(e, Select):
-        parts = [_substitute(x, name, value) for x in (e.cond, e.then, e.else_)]
+        parts = [substitute_var(x, name, value) for x in (e.cond, e.then, e.else_)]
         if any(x is None for x in parts):
             return None
         return Select(parts[0], parts[1], parts[2], e.type)  # type: ignore[arg-type]
     if isinstance(e, Call):
-        args = [_substitute(x, name, value) for x in e.args]
+        args = [substitute_var(x, name, value) for x in e.args]
         return None if any(x is None for x in args) else Call(e.func, tuple(args), e.type)  # type: ignore[arg-type]
     return None
 

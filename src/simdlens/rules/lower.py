@@ -65,6 +65,7 @@ from simdlens.rules.divide import (
     lower_division_through_double,
     magic_divisor,
     narrow_division,
+    substitute_var,
 )
 from simdlens.rules.interleave import StridedGroups
 from simdlens.rules.reverse import ReversedAccesses
@@ -1847,6 +1848,39 @@ def _names_used(s: Stmt) -> set[str]:
     return {y.name for x in walk_stmts((s,)) for e in _stmt_exprs(x) for y in walk_exprs(e) if isinstance(y, Var)}
 
 
+def own_names(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+    """`body` with each later assignment of a temporary assigned twice (`t = a[i] + b[i]; a[i] = t + c[i-1];
+    t = c[i] * d[i]; c[i] = t;`) given its own name up to the next one, so that only real dependences
+    order a vector step's statements. The names live only in the lowering's environment; the scalar
+    remainder keeps the user's, and with them the value a temporary has after the loop."""
+    counts: dict[str, int] = {}
+    for s in body:
+        if isinstance(s, Let):
+            counts[s.name] = counts.get(s.name, 0) + 1
+    nested = {x.name for s in body if not isinstance(s, Let) for x in walk_stmts((s,)) if isinstance(x, Let)}
+    for name in [k for k, c in counts.items() if c > 1 and k not in nested]:
+        renamed: list[Stmt] = []
+        version, current_var = 0, None
+        for s in body:
+            if current_var is not None and isinstance(s, Let | Store):
+                value = substitute_var(s.value, name, current_var)
+                index = s.access.index if isinstance(s, Store) else None
+                if value is None or (index is not None and name in {v.name for v in walk_exprs(index) if isinstance(v, Var)}):
+                    break
+                s = Let(s.name, s.type, value, s.span) if isinstance(s, Let) else Store(s.access, value, s.span)
+            elif current_var is not None and name in _names_used(s):
+                break  # read inside a statement this renaming does not rewrite: keep the user's name
+            if isinstance(s, Let) and s.name == name:
+                version += 1
+                if version > 1:
+                    current_var = Var(f"{name}'{version}", s.type)
+                    s = Let(current_var.name, s.type, s.value, s.span)
+            renamed.append(s)
+        else:
+            body = tuple(renamed)
+    return body
+
+
 def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[tuple[str, str, int, str]]]:
     """The statements of one vector step in a valid order, and the loads to issue before all of them.
 
@@ -1855,6 +1889,7 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
     value, so it is issued at the start of the step ("preloaded") or, if it also has to see another
     store, ordered before the store; of two stores to one element the later iteration's comes last.
     Raises `Unsupported` when the constraints conflict."""
+    body = own_names(body)
     n = len(body)
     mem = [_memory(s) for s in body]
     after: dict[int, set[int]] = {j: set() for j in range(n)}  # j must come after every i in after[j]
@@ -1888,6 +1923,8 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
         for j in range(i + 1, n):
             if defined & _names_used(body[j]):
                 after[j].add(i)
+            if _names_used(body[i]) & {s.name for s in walk_stmts((body[j],)) if isinstance(s, Let)}:
+                after[j].add(i)  # j assigns a temporary i still reads (one own_names could not rename)
     unconditional = _unconditional_accesses(body)
     preload: set[tuple[str, str, int, str]] = set()
     for j in range(n):  # loads that must read the old value of an element a store of this step changes
