@@ -36,6 +36,13 @@ SCANS = {
     "scan_int_term_first": """void psum3(int32_t *restrict b, const int32_t *restrict a, int n) {
     for (int i = 1; i < n; i++) b[i] = a[i] + b[i - 1] + 3;
 }""",
+    # a chain of additions and subtractions with loop-invariant scalars (TSVC s242): the rest is the term
+    "scan_float_chain_scalars": """void s242(float *restrict a, const float *restrict b, const float *restrict c, float s1, float s2, int n) {
+    for (int i = 1; i < n; i++) a[i] = a[i - 1] + s1 + s2 + b[i] + c[i];
+}""",
+    "scan_int_minus_term": """void delta(int32_t *restrict x, const int32_t *restrict y, const int32_t *restrict z, int n) {
+    for (int i = 1; i < n; i++) x[i] = x[i - 1] - y[i] + z[i];
+}""",
     # 8/16-bit sums: C adds in int and truncates, wrapping narrow lanes give the same bits
     "scan_int16_dpcm": """void dpcm(int16_t *out, const int16_t *d, int n) {
     for (int i = 1; i < n; i++) out[i] = (int16_t)(out[i - 1] + d[i]);
@@ -61,6 +68,10 @@ NOT_SCANS = {
 }""",
     "nonlinear": """void chain(float *a, int n) {
     for (int i = 1; i < n; i++) a[i] = a[i] / (1.0f + a[i - 1] * a[i - 1]);
+}""",
+    # the previous element subtracted: each element flips its sign, not a running sum
+    "minus_previous": """void alt(int32_t *restrict x, const int32_t *restrict y, int n) {
+    for (int i = 1; i < n; i++) x[i] = y[i] + 1 - x[i - 1];
 }""",
     # reads two earlier elements: a second-order recurrence
     "two_back": """void fib(int32_t *f, int n) {

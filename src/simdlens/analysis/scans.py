@@ -32,6 +32,7 @@ from simdlens.analysis.ir import (
     Running,
     Stmt,
     Store,
+    Unary,
     Var,
     expr_type,
     walk_exprs,
@@ -104,16 +105,28 @@ def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:
             factor = _times_previous(prev_side, target)
             if factor is not None:
                 return factor, term
-        inner = value.lhs
-        if isinstance(inner, Binary) and inner.op == "+" and inner.type.name == value.type.name:
-            # `b[i - 1] + a[i] + d[i]` is `(b[i - 1] + a[i]) + d[i]`: the term a[i] + d[i] (a scan
-            # reassociates its additions anyway; integer sums wrap alike in any order)
-            for prev_side, term in ((inner.lhs, inner.rhs), (inner.rhs, inner.lhs)):
-                if _previous(prev_side, target):
-                    return None, Binary("+", term, value.rhs, value.type)
+    if value.op in ("+", "-"):
+        # `b[i - 1] + a[i] + d[i]`, `a[i - 1] + s1 + s2 + b[i] - c[i]`: the previous element once, added,
+        # and the rest the term (a scan reassociates its additions anyway; integer sums wrap alike in any order)
+        leaves = _sum_leaves(value, value.type.name, False)
+        previous = [k for k, (negated, leaf) in enumerate(leaves) if _previous(leaf, target)]
+        if len(previous) == 1 and not leaves[previous[0]][0] and len(leaves) > 2:
+            rest = [x for k, x in enumerate(leaves) if k != previous[0]]
+            negated, first = rest[0]
+            term = Unary("-", first, value.type) if negated else first
+            for negated, leaf in rest[1:]:
+                term = Binary("-" if negated else "+", term, leaf, value.type)
+            return None, term
     # `x[i] -= l[i] * x[i - 1]` is one too (factor -l[i]), but its terms cancel: the reassociated results
     # can differ by more than any tolerance the sandbox can justify, so it stays a recurrence
     return None
+
+
+def _sum_leaves(e: Expr, type_name: str, negated: bool) -> list[tuple[bool, Expr]]:
+    """The operands of a chain of `+` and `-` computed in one type, each with whether it is subtracted."""
+    if isinstance(e, Binary) and e.op in ("+", "-") and e.type.name == type_name:
+        return _sum_leaves(e.lhs, type_name, negated) + _sum_leaves(e.rhs, type_name, negated != (e.op == "-"))
+    return [(negated, e)]
 
 
 def _times_previous(e: Expr, target: Access) -> Expr | None:
