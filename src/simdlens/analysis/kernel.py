@@ -352,18 +352,28 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         params=tuple(plist), footprints=tuple(footprints), trip_count=trip, loop_id=site.loop_id,
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
         size_param=size_param, path=site.path, size_max=size_max, context=context, type_facts=facts,
-        real_sizes=real_sizes, index_bounds=_index_bounds(loop, accs, renames),
+        real_sizes=real_sizes, index_bounds=_index_bounds(loop, accs, renames, source),
     )
     return _in_nest(kernel, site, source, ctx)
 
 
-def _index_bounds(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[str, str]) -> tuple[tuple[str, str], ...]:
+def _index_bounds(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[str, str],
+                  source: bytes) -> tuple[tuple[str, str], ...]:
     """The row subscripts of 3-D and deeper arrays after the first, with their extents: `A[r][q][k]` of
     `T A[n][Q][P]` needs 0 <= q < Q (C checks no bound of the first subscript, and the column's bound
-    is the footprint's and `size_max`'s)."""
+    is the footprint's and `size_max`'s); and the column of a column walk (`bb[j][i - 1]`, `j` the
+    loop's counter: 0 <= i - 1 < LEN), which no footprint bounds: a test with i = 0 is the user's UB."""
     out: list[tuple[str, str]] = []
     for a, _w, _s in accs:
         arr = loop.array(a.root)
+        if arr is not None and a.base == f"(&{a.root}[0][0])" and a.span is not None:
+            extents = _inner_extents(arr.decl, a.root)
+            rows = _row_indices(source[a.span.start_byte:a.span.end_byte].decode(errors="replace"), a.root)
+            if len(extents) == 1 and len(rows) == 2 and not _mentions(rows[1], loop.iv):
+                pair = (_rename(rows[1], renames), extents[0])
+                if pair not in out:
+                    out.append(pair)
+            continue
         if arr is None or not a.base.startswith(a.root + "["):
             continue
         extents, rows = _inner_extents(arr.decl, a.root), _row_indices(a.base, a.root)
