@@ -33,8 +33,17 @@ WRAPS = {
         prev = x[i];
     }
 }""",
+    # a carried copy of a temporary (TSVC s252): the temporary's expression one iteration back
+    "wrap_temporary": """void s252(float *restrict a, const float *restrict b, const float *restrict c, int n) {
+    float t = 0.0f, s;
+    for (int i = 0; i < n; i++) {
+        s = b[i] * c[i];
+        a[i] = s + t;
+        t = s;
+    }
+}""",
 }
-PEELED = {"wrap_one": 1, "wrap_two": 2, "wrap_value": 1}
+PEELED = {"wrap_one": 1, "wrap_two": 2, "wrap_value": 1, "wrap_temporary": 1}
 
 
 @pytest.mark.parametrize("name", list(WRAPS))

@@ -1249,6 +1249,7 @@ class Lowering:
         if carries and exit_stmt is not None:
             raise Unsupported("a carried value in a loop with an early exit")
         at = {s.var: n for n, s in carries}
+        lets = _plain_temporaries(body, {s.var for _, s in carries})
         depth: dict[str, int] = {}
         for n, s in reversed(carries):  # `im2 = im1; im1 = i;`: im1 is resolved first
             source = _bare_var(s.value)
@@ -1259,7 +1260,7 @@ class Lowering:
                 self.carried[s.var] = _shift(self.carried[source], self.loop, self.stored_roots, s.var)
                 depth[s.var] = depth[source] + 1
             else:
-                self.carried[s.var] = _shift(s.value, self.loop, self.stored_roots, s.var)
+                self.carried[s.var] = _shift(s.value, self.loop, self.stored_roots, s.var, _before(lets, body, n))
                 depth[s.var] = 1
             self.features.add("peel")
         return max(depth.values(), default=0)
@@ -1789,12 +1790,37 @@ def _bare_var(e: Expr) -> str | None:
     return e.name if isinstance(e, Var) else None
 
 
-def _shift(e: Expr, loop: LoopIR, stored: set[str], var: str) -> Expr:
+def _plain_temporaries(body: tuple[Stmt, ...], carried: set[str]) -> dict[str, Expr]:
+    """Temporaries assigned once, unconditionally, at the top level of the body and never from a carried
+    value: a carried copy of one (`s = b[i] * c[i]; a[i] = s + t; t = s;`) is its expression one iteration back."""
+    counts: dict[str, int] = {}
+    for x in walk_stmts(body):
+        if isinstance(x, Let):
+            counts[x.name] = counts.get(x.name, 0) + 1
+    return {x.name: x.value for x in body if isinstance(x, Let) and counts[x.name] == 1
+            and not (_names_in(x.value) & carried)}
+
+
+def _before(lets: dict[str, Expr], body: tuple[Stmt, ...], n: int) -> dict[str, Expr]:
+    """The temporaries of `lets` assigned before statement n (their value when it runs)."""
+    earlier = {x.name for x in body[:n] if isinstance(x, Let)}
+    return {k: v for k, v in lets.items() if k in earlier}
+
+
+def _names_in(e: Expr) -> set[str]:
+    return {y.name for y in walk_exprs(e) if isinstance(y, Var)}
+
+
+def _shift(e: Expr, loop: LoopIR, stored: set[str], var: str, lets: dict[str, Expr] | None = None) -> Expr:
     """`e` as it was one iteration earlier (for a carried value), or `Unsupported`."""
     if isinstance(e, Const):
         return e
     if isinstance(e, IV):
         return Binary("-", e, Const(loop.step, loop.iv_type), e.type)
+    if isinstance(e, Var) and lets is not None and e.name in lets and e.name != var:
+        value = lets[e.name]
+        shifted = _shift(value, loop, stored, var, {k: v for k, v in lets.items() if k != e.name})
+        return shifted if expr_type(value).name == e.type.name else Cast(shifted, e.type, implicit=True)
     if isinstance(e, Var):
         scalar = loop.scalar(e.name)
         if e.name == var or (scalar is not None and scalar.role.value != "invariant"):
@@ -1806,16 +1832,16 @@ def _shift(e: Expr, loop: LoopIR, stored: set[str], var: str) -> Expr:
             raise Unsupported(f"`{var}` is carried from {a.base}[...], which the loop writes or indexes indirectly")
         return Load(Access(a.root, a.base, a.elem, a.coeff, a.offset - a.coeff * loop.step, a.symbolic, None, a.span))
     if isinstance(e, Unary):
-        return Unary(e.op, _shift(e.operand, loop, stored, var), e.type)
+        return Unary(e.op, _shift(e.operand, loop, stored, var, lets), e.type)
     if isinstance(e, Cast):
-        return Cast(_shift(e.operand, loop, stored, var), e.type, e.implicit)
+        return Cast(_shift(e.operand, loop, stored, var, lets), e.type, e.implicit)
     if isinstance(e, Binary):
-        return Binary(e.op, _shift(e.lhs, loop, stored, var), _shift(e.rhs, loop, stored, var), e.type)
+        return Binary(e.op, _shift(e.lhs, loop, stored, var, lets), _shift(e.rhs, loop, stored, var, lets), e.type)
     if isinstance(e, Select):
-        return Select(_shift(e.cond, loop, stored, var), _shift(e.then, loop, stored, var),
-                      _shift(e.else_, loop, stored, var), e.type)
+        return Select(_shift(e.cond, loop, stored, var, lets), _shift(e.then, loop, stored, var, lets),
+                      _shift(e.else_, loop, stored, var, lets), e.type)
     if isinstance(e, Call):
-        return Call(e.func, tuple(_shift(x, loop, stored, var) for x in e.args), e.type)
+        return Call(e.func, tuple(_shift(x, loop, stored, var, lets) for x in e.args), e.type)
     raise Unsupported(f"`{var}` is carried from an expression simdlens cannot shift")
 
 
