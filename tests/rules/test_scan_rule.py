@@ -43,6 +43,16 @@ SCANS = {
     "scan_int_minus_term": """void delta(int32_t *restrict x, const int32_t *restrict y, const int32_t *restrict z, int n) {
     for (int i = 1; i < n; i++) x[i] = x[i - 1] - y[i] + z[i];
 }""",
+    # element-wise statements beside the running sum (TSVC s221), before it and after it
+    "scan_float_beside_before": """void s221(float *restrict a, float *restrict b, const float *restrict c, const float *restrict d, int n) {
+    for (int i = 1; i < n; i++) { a[i] += c[i] * d[i]; b[i] = b[i - 1] + a[i] + d[i]; }
+}""",
+    "scan_beside_after": """void twice(int32_t *restrict x, int32_t *restrict y, const int32_t *restrict z, int n) {
+    for (int i = 1; i < n; i++) { x[i] = x[i - 1] + z[i]; y[i] = x[i] * 2; }
+}""",
+    "scan_float_beside_reads_old": """void old(float *restrict x, float *restrict y, const float *restrict z, int n) {
+    for (int i = 1; i < n; i++) { y[i] = x[i] + 1.0f; x[i] = x[i - 1] + z[i]; }
+}""",
     # 8/16-bit sums: C adds in int and truncates, wrapping narrow lanes give the same bits
     "scan_int16_dpcm": """void dpcm(int16_t *out, const int16_t *d, int n) {
     for (int i = 1; i < n; i++) out[i] = (int16_t)(out[i - 1] + d[i]);
@@ -72,6 +82,11 @@ NOT_SCANS = {
     # the previous element subtracted: each element flips its sign, not a running sum
     "minus_previous": """void alt(int32_t *restrict x, const int32_t *restrict y, int n) {
     for (int i = 1; i < n; i++) x[i] = y[i] + 1 - x[i - 1];
+}""",
+    # a linear recurrence with another statement: its non-finite steps are redone in scalar, which would
+    # run the other statement twice
+    "linear_beside": """void iir_side(float *restrict y, float *restrict o, const float *restrict c, const float *restrict x, int n) {
+    for (int i = 1; i < n; i++) { o[i] = x[i] * 2.0f; y[i] = c[i] * y[i - 1] + x[i]; }
 }""",
     # reads two earlier elements: a second-order recurrence
     "two_back": """void fib(int32_t *f, int n) {

@@ -55,14 +55,47 @@ class FirstOrderScan:
     term: Expr
     elem: CType
     factor: Expr | None = None
+    # Element-wise statements of a running sum's body before and after its store (TSVC s221's
+    # `a[i] += c[i] * d[i]; b[i] = b[i - 1] + a[i] + d[i];`): they neither read nor write the target.
+    before: tuple[Stmt, ...] = ()
+    after: tuple[Stmt, ...] = ()
 
 
 def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     """The scan this loop computes, or None when it is anything else."""
-    if loop.step != 1 or len(loop.body) != 1:
+    if loop.step != 1:
         return None
-    store = loop.body[0]
-    if not isinstance(store, Store) or not _contiguous(store.access):
+    stores = [k for k, s in enumerate(loop.body) if isinstance(s, Store) and _contiguous(s.access)
+              and any(_previous(x, s.access) for x in walk_exprs(s.value))]
+    if len(stores) != 1:
+        return None
+    at = stores[0]
+    scan = _one_scan(loop.body[at])
+    if scan is None or len(loop.body) == 1:
+        return scan
+    others = loop.body[:at] + loop.body[at + 1:]
+    if scan.factor is not None or not all(_beside(s, scan.target) for s in others):
+        return None  # a linear recurrence's non-finite steps are redone in scalar: nothing may have run twice
+    return FirstOrderScan(scan.target, scan.term, scan.elem, None, loop.body[:at], loop.body[at + 1:])
+
+
+def _beside(s: Stmt, target: Access) -> bool:
+    """`s` is a plain store or temporary of its own iteration that writes nothing of the running sum's array
+    and reads of it only the element its own iteration stores (before the scan's store: the old value)."""
+    if isinstance(s, Store):
+        if s.access.root == target.root or not _contiguous(s.access):
+            return False
+    elif not isinstance(s, Let):
+        return False
+    own = (target.base, target.offset, target.symbolic, target.coeff, target.index)
+    return all(not (isinstance(x, Load) and x.access.root == target.root
+                    and (x.access.base, x.access.offset, x.access.symbolic, x.access.coeff, x.access.index) != own)
+               for x in walk_exprs(s.value))
+
+
+def _one_scan(store: Stmt) -> FirstOrderScan | None:
+    """The scan one statement computes by itself."""
+    if not isinstance(store, Store):
         return None
     target, value = store.access, store.value
     if target.elem.name in NARROW_TYPES:

@@ -12,6 +12,8 @@ the identity: term 0, factor 1). Then lane j holds the composition of iterations
 `factor * carry + term` (the carry: every lane holding the last result of the previous step, table
 row `last_lane`) gives the VF results. The chain left between vectors is one multiply-add and one
 permute per VF elements instead of one per element. The remainder runs the loop's own statement.
+Element-wise statements beside a running sum (`a[i] += c[i] * d[i]; b[i] = b[i - 1] + a[i] + d[i];`)
+run in the same step with the generic lowering, before or after the scan as the user wrote them.
 
 Integer sums wrap exactly as the scalar loop's; float results are reassociated (a caveat), which the
 sandbox checks with its summation tolerance.
@@ -54,6 +56,7 @@ class ScanLowering(Lowering):
         self.block, self.lines, self.base = _Block(), [], iv
         zero = self.zero(scan.elem)
         one = self.splat(literal(1, scan.elem), scan.elem) if scan.factor is not None else zero  # factors' fill
+        self.statements(scan.before)  # element-wise statements whose results the terms may read
         term = scan.term
         if scan.elem.bits < 32 and isinstance(term, Cast):  # computed in int by C, the same bits in narrow lanes
             narrow = _demote(term.operand, scan.elem)
@@ -94,7 +97,9 @@ class ScanLowering(Lowering):
                     "}"]
             self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
         else:
-            step = [*self.lines, store, take_carry, f"{iv} += {vf};"]
+            computed, self.lines = self.lines, []
+            self.statements(scan.after)  # after the running values are stored: they may read them
+            step = [*computed, store, take_carry, *self.lines, f"{iv} += {vf};"]
         splat = self.fill(self.template("set1", elem, width), x=previous)
         vector = [f"if ({left} >= {vf}) {{",
                   f"    {self.ctype_of(sums)} {carry} = {splat};",
