@@ -386,8 +386,9 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         v, lo, hi = args
         if len({expr_type(x).name for x in args}) != 1:
             raise Unsupported("type_error", f"{fname} with different argument types", n)
-        t = expr_type(v)  # comp(v, lo) ? lo : comp(hi, v) ? hi : v, as the standard defines it
-        return Select(Binary("<", v, lo, INT32), lo, Select(Binary("<", hi, v, INT32), hi, v, t), t)
+        t = expr_type(v)  # std::min(std::max(v, lo), hi), as libstdc++ writes it (lo > hi, UB, gives hi)
+        m = Select(Binary("<", v, lo, INT32), lo, v, t)
+        return Select(Binary("<", hi, m, INT32), hi, m, t)
     fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), lb.cpp)
     if fn is None:
         macro = getattr(lb.ctx, "function_macros", {}).get(fname)
