@@ -280,6 +280,11 @@ SPECIAL["reorder"] = """void reorder(float *restrict a, float *restrict d, const
 SPECIAL["reorder_reused_temporary"] = """void reused_t(float *restrict a, float *restrict c, const float *restrict b, const float *restrict d, int n) {
     float t; for (int i = 1; i < n; i++) { t = a[i] + b[i]; a[i] = t + c[i - 1]; t = c[i] * d[i]; c[i] = t; }
 }"""
+# in-place pairs read into temporaries, then both written (a rotary embedding): q[2*i] and q[2*i + 1]
+# never share an element, so nothing orders the loads after the stores
+SPECIAL["rotate_pairs_in_place"] = """void rope(float *q, const float *restrict c, const float *restrict s, int n) {
+    for (int i = 0; i < n; i++) { float x0 = q[2 * i], x1 = q[2 * i + 1]; q[2 * i] = x0 * c[i] - x1 * s[i]; q[2 * i + 1] = x0 * s[i] + x1 * c[i]; }
+}"""
 SPECIAL["anti_after_store"] = """void anti(float *restrict a, const float *restrict b, float *restrict c, int n) {
     for (int i = 0; i < n - 1; i++) { a[i] = b[i] * 2.0f; c[i] = a[i + 1] + a[i]; }
 }"""

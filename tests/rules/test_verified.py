@@ -41,7 +41,7 @@ EXPECTED_FAMILY = {
     "induction_both_branches": "select", "triangular_back": "reduction", "branch_store_int8": "select", "walk_header_pointer_sum": "dot_product", "guarded_load": "select", "search_break": "search", "count_if": "reduction",
     "gather": "gather", "guarded_gather": "gather", "strided_load": "strided", "step_two": "strided", "peel": "peel",
     "compress": "compress", "split": "split", "invariant_element": "elementwise", "down_by_three": "strided",
-    "node_splitting": "elementwise", "reorder": "elementwise", "reorder_reused_temporary": "elementwise", "anti_after_store": "elementwise",
+    "node_splitting": "elementwise", "reorder": "elementwise", "reorder_reused_temporary": "elementwise", "rotate_pairs_in_place": "strided", "anti_after_store": "elementwise",
     "symbolic_distance": "elementwise", "sad": "sad", "sad_u32": "sad", "sad_i64": "sad", "sad_int8": "reduction",
     "search_after": "search", "fmin_clamp": "elementwise",
     "fmax_double": "elementwise", "div_pow2": "elementwise", "div_pow2_narrow": "convert",
