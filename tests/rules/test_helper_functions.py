@@ -67,6 +67,16 @@ void scale(const int *a, size_t n, int *dst)
         dst[i] = Scale(a[i]);
 }
 
+template <class T> T Min(T a, T b) { return a < b ? a : b; }
+
+uint8_t min_value(const uint8_t *src, size_t n)
+{
+    uint8_t m = 255;
+    for (size_t i = 0; i < n; ++i)
+        m = Min(m, src[i]);
+    return m;
+}
+
 void mixed(const uint8_t *a, const int *b, size_t n, int *dst)
 {
     for (size_t i = 0; i < n; ++i)
@@ -83,10 +93,12 @@ def _analyses() -> dict[str, object]:
 
 def test_inline_default_and_template_helpers_are_read_through() -> None:
     by = _analyses()
-    for name in ("average", "to_gray", "max_u8", "add_wrap", "scale"):
+    for name in ("average", "to_gray", "max_u8", "add_wrap", "scale", "min_value"):
         a, kernel = by[name]
         assert a.verdict is not LoopVerdict.NOT_VECTORIZABLE, (name, a.reasons)
         assert kernel is not None, name
+    # `m = Min(m, src[i])` on uint8_t: the helper's `(uint8_t)(a < b ? a : b)` is a min reduction
+    assert [r.code for r in by["min_value"][0].reasons] == ["reduction"], by["min_value"][0].reasons
 
 
 def test_overloads_and_undeducible_templates_stay_calls() -> None:
@@ -112,7 +124,7 @@ def test_helper_loops_verify_against_the_users_own_functions(rule_settings: Sett
     async def run() -> dict[str, Status]:
         out: dict[str, Status] = {}
         async with Sandbox(settings) as sandbox:
-            for name in ("average", "to_gray", "max_u8", "add_wrap", "scale"):
+            for name in ("average", "to_gray", "max_u8", "add_wrap", "scale", "min_value"):
                 a, kernel = by[name]
                 proposal = propose(a, kernel, "avx2", settings, source=SOURCE)
                 assert proposal.candidates, (name, proposal.notes)

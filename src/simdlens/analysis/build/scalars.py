@@ -495,6 +495,11 @@ def minmax_ir(name: str, t: CType, value: Expr, span: Span) -> Reduce | None:
     `var = (v cmp' var) ? v : var`. The complementary form (the old value kept when the comparison
     holds) is exact only without NaNs: integers."""
     sel = strip_implicit_casts(value)
+    if isinstance(sel, Cast) and sel.type.name == t.name:
+        inner = strip_implicit_casts(sel.operand)  # `(uint8_t)(a < b ? a : b)` (a helper's return): either arm, unchanged
+        if isinstance(inner, Select) and all(expr_type(strip_implicit_casts(x)).name == t.name
+                                             for x in (inner.then, inner.else_)):
+            sel = inner
     if not isinstance(sel, Select):
         return None
     c = strip_implicit_casts(sel.cond)
