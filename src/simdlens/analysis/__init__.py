@@ -212,7 +212,8 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, c
                       f"across {outer.iv} (contiguous), the inner loop running inside each vector step; the rewrite "
                       "replaces the whole nest", o.site.header)
         analyses[i] = replace(o, site=replace(o.site, role=LoopRole.OUTER_VECTORIZABLE),
-                              verdict=LoopVerdict.VECTORIZABLE_WITH_CHECKS if checks else LoopVerdict.VECTORIZABLE,
+                              verdict=(LoopVerdict.VECTORIZABLE_WITH_CHECKS if checks or (nest_loop.inner and nest_loop.inner.guard)
+                                       else LoopVerdict.VECTORIZABLE),
                               loop=nest_loop, alias_checks=checks,
                               reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")),
                               facts=o.facts | {"outer", OUTER_NEST})

@@ -518,6 +518,7 @@ class InnerLoop:
     iv: str
     header: str  # `for (int j = 1; j < n; j++)`
     trip_count: str = ""  # its iteration count as C (>= 0), over names outside the nest
+    guard: str = ""  # a C condition over the user's names the rewrite checks at run time (else the user's nest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -620,7 +620,8 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                     los.append(f"({c})")
                     his.append(f"({c}) + ({trip}) - 1")
                     continue
-                ind = _induction_span(a, loop, renames, trip) or _carried_span(a, loop, renames, first, last)
+                ind = (_induction_span(a, loop, renames, trip) or _carried_span(a, loop, renames, first, last)
+                       or _column_span(a, loop, renames, first, last))
                 if ind is not None:
                     los.append(ind[0])
                     his.append(ind[1])
@@ -707,6 +708,21 @@ def _carried_span(a: Access, loop: LoopIR, renames: dict[str, str], first: str, 
         ends = [f"({first}) + {off}", f"({last}) + {off}", *(f"({renames.get(e, e)}) + {off}" for e in entries)]
         return _combine(ends, "<"), _combine(ends, ">")
     return None
+
+
+def _column_span(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str) -> tuple[str, str] | None:
+    """`x[(j + c) * n + i]` (a column of a flat matrix, `n` and `i` fixed in the loop): the element at the
+    first and at the last counter value, the lower and the higher of the two."""
+    from simdlens.analysis.nest import flat_column
+
+    flat = flat_column(a.index, loop.iv)
+    written = {sc.name for sc in loop.scalars if sc.role is not ScalarRole.INVARIANT}
+    if flat is None or flat.row in written or flat.column in written:
+        return None  # a row length or column the loop changes: no two-ended span
+    row, column = _rename(flat.row, renames), _rename(flat.column, renames)
+    shift = f" + {flat.shift}" if flat.shift > 0 else f" - {-flat.shift}" if flat.shift < 0 else ""
+    ends = [f"(({t}){shift}) * ({row}) + ({column})" for t in (first, last)]
+    return _combine(ends, "<"), _combine(ends, ">")
 
 
 def _span_of(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str, los: list[str],

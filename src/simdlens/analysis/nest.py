@@ -221,18 +221,51 @@ def _outer_term(symbolic: str, iv: str) -> bool:
     return iv in (t.strip().strip("()") for t in re.split(r"[+]", symbolic))
 
 
-def _column_index(index: Any, inner_iv: str, outer_iv: str) -> bool:
-    """`j*n + i` / `i + n*j` (inner counter times a row length, plus the outer counter)."""
-    from simdlens.analysis.ir import IV, Binary, Var
+@dataclass(frozen=True)
+class FlatColumn:
+    """A flat subscript walking a column: `(j + shift) * row + column` (`A[j*ld + i]`, `A[i + (j-1)*n]`)."""
 
+    shift: int  # rows past the counter's: -1 for `(j - 1) * n`
+    row: str  # the row length, a variable
+    column: str  # the variable added to it (the outer counter, or a parameter in the inner loop's kernel)
+
+
+def flat_column(index: Any, counter: str) -> FlatColumn | None:
+    """`index` as `(counter + c) * row + column` (casts aside; either operand order), else None."""
+    from simdlens.analysis.ir import IV, Binary, Cast, Const, Var
+
+    def bare(e: Any) -> Any:
+        while isinstance(e, Cast):
+            e = e.operand
+        return e
+
+    def moving(e: Any) -> int | None:  # `j`, `j + c`, `j - c`: c
+        e = bare(e)
+        if isinstance(e, IV) and e.name == counter:
+            return 0
+        if isinstance(e, Binary) and e.op in ("+", "-") and isinstance(bare(e.rhs), Const):
+            c, inner = bare(e.rhs).value, bare(e.lhs)
+            if isinstance(c, int) and isinstance(inner, IV) and inner.name == counter:
+                return c if e.op == "+" else -c
+        return None
+
+    index = bare(index)
     if not isinstance(index, Binary) or index.op != "+":
-        return False
-    for prod, rest in ((index.lhs, index.rhs), (index.rhs, index.lhs)):
-        if isinstance(rest, Var | IV) and rest.name == outer_iv and isinstance(prod, Binary) and prod.op == "*":
-            names = {getattr(prod.lhs, "name", None), getattr(prod.rhs, "name", None)}
-            if inner_iv in names and isinstance(prod.lhs, IV) != isinstance(prod.rhs, IV):
-                return True
-    return False
+        return None
+    for prod, rest in ((bare(index.lhs), bare(index.rhs)), (bare(index.rhs), bare(index.lhs))):
+        if not isinstance(rest, Var) or not isinstance(prod, Binary) or prod.op != "*":
+            continue
+        for walk, row in ((prod.lhs, bare(prod.rhs)), (prod.rhs, bare(prod.lhs))):
+            shift = moving(walk)
+            if shift is not None and isinstance(row, Var) and row.name not in (counter, rest.name):
+                return FlatColumn(shift, row.name, rest.name)
+    return None
+
+
+def _column_index(index: Any, inner_iv: str, outer_iv: str) -> bool:
+    """`j*n + i` / `i + n*(j-1)` (inner counter times a row length, plus the outer counter)."""
+    flat = flat_column(index, inner_iv)
+    return flat is not None and flat.column == outer_iv
 
 
 def may_walk_column(inner: Any) -> bool:

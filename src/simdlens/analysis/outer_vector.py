@@ -52,7 +52,7 @@ from simdlens.analysis.ir import (
     Unary,
     Var,
 )
-from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop
+from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, flat_column
 from simdlens.analysis.parse import normalized_tokens
 from simdlens.core import Analysis, Kernel, KernelParam, LoopVerdict, ParamRole
 
@@ -95,6 +95,7 @@ class _Reader:
         self.i = outer.iv
         self.outer = outer
         self.lanes: dict[tuple[str, str, int, str], tuple[int, str] | None] = {}  # new access -> (i offset, rest)
+        self.guards: set[str] = set()  # C conditions the rewrite checks at run time (rows long enough)
 
     def access(self, a: Access) -> Access:
         j, i = self.j, self.i
@@ -144,31 +145,22 @@ class _Reader:
         return lo + offset >= 0 and last + offset < row
 
     def _flat(self, a: Access) -> Access:
-        """`x[j * n + i]`: a row length `n` that is the outer loop's own bound (`i < n` from 0), so the
-        lanes of one step stay inside one row."""
+        """`x[j * n + i]`, `x[(j - 1) * ld + i]`: a column of a flat matrix, contiguous in `i`. The lanes of
+        one step are distinct elements when the columns the outer loop reaches fit in a row: surely when
+        `n` is the outer loop's own bound (`i < n` from 0), else checked at run time (`guards`)."""
         j, i = self.j, self.i
-        idx = a.index
-        while isinstance(idx, Cast):
-            idx = idx.operand
-        if a.symbolic or a.offset or not isinstance(idx, Binary) or idx.op != "+":
+        flat = flat_column(a.index, j)
+        if a.symbolic or a.offset or flat is None or flat.column != i:
             raise _Refused(f"the subscript of {a.root} is not `{j} * n + {i}`")
-        for prod, rest in ((idx.lhs, idx.rhs), (idx.rhs, idx.lhs)):
-            while isinstance(rest, Cast):
-                rest = rest.operand
-            if not (isinstance(rest, Var) and rest.name == i) or not isinstance(prod, Binary) or prod.op != "*":
-                continue
-            parts = [p.operand if isinstance(p, Cast) else p for p in (prod.lhs, prod.rhs)]
-            ivs = [p for p in parts if isinstance(p, IV) and p.name == j]
-            rows = [p for p in parts if isinstance(p, Var)]
-            if len(ivs) == 1 and len(rows) == 1:
-                n = rows[0].name
-                if (self.outer.lower.strip() != "0" or self.outer.cmp != "<" or self.outer.upper.strip() != n):
-                    raise _Refused(f"the row length {n} of {a.root} is not the outer loop's bound")
-                # the lanes would be contiguous (`&x[j * n + i]`), but the inner loop's kernel has no
-                # footprint for a computed subscript, so the nest could not be verified
-                raise _Refused(f"the flat subscript {a.root}[{j} * {n} + {i}] has no footprint the harness can "
-                               "allocate yet")
-        raise _Refused(f"the subscript of {a.root} is not `{j} * n + {i}`")
+        n, outer = flat.row, self.outer
+        if not (outer.lower.strip() == "0" and outer.cmp == "<" and outer.upper.strip() == n):
+            fits = "<=" if outer.cmp == "<" else "<"
+            lower = "" if outer.lower.strip() == "0" else f" - (long long)({outer.lower})"
+            self.guards.add(f"(long long)({outer.upper}){lower} {fits} (long long)({n})")
+        shift = f" + {flat.shift}" if flat.shift > 0 else f" - {-flat.shift}" if flat.shift < 0 else ""
+        new = Access(a.root, a.base, a.elem, 1, 0, f"({j}{shift}) * {n}" if shift else f"{j} * {n}", None, a.span)
+        self.lanes[_key(new)] = (0, "")
+        return new
 
     def expr(self, e: Expr) -> Expr:
         if isinstance(e, Load):
@@ -243,7 +235,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=inner.arrays,
-        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count),
+        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards))),
     ), checks
 
 

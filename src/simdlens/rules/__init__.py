@@ -171,7 +171,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     caveats = list(in_kernel.caveats)
 
     checks = analysis.verdict == LoopVerdict.VECTORIZABLE_WITH_CHECKS
-    if checks and not analysis.alias_checks:
+    if checks and not analysis.alias_checks and not (loop.inner is not None and loop.inner.guard):
         raise Unsupported("the loop needs run-time checks the analysis did not name")
     loop_span = kernel_loop_span(kernel.source, kernel.language)
     if loop_span is None:
@@ -186,8 +186,12 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
                    else _overlap_test(loop, analysis.alias_checks, to_kernel, in_kernel.vf))
         vector_k = _versioned(vector_k, overlap, kernel_loop_text,
                               k_column)
-        pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
-        caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
+        if analysis.alias_checks:
+            pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
+            caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
+        if loop.inner is not None and loop.inner.guard:
+            caveats.append(f"checks at run time that the columns the nest walks fit in one row ({loop.inner.guard}); "
+                           "runs your nest if they do not")
     function = kernel.source[:k_start] + "\n    ".join(vector_k) + kernel.source[k_end:]
     flags = table.flags_for(function)
     facts = _type_facts(loop, kernel, (k_start, k_end))

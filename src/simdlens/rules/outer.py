@@ -121,15 +121,15 @@ class InterchangeLowering(Lowering):
 
 def nest_overlap_test(loop: LoopIR, kernel: Kernel, pairs: tuple[tuple[str, str], ...],
                       rename: Callable[[str], str]) -> str:
-    """The run-time condition under which a nest rewrite is correct for pointers that may overlap: the
-    elements each touches over the whole nest (the kernel's footprints) are disjoint, or, for an in-place
+    """The run-time condition under which a nest rewrite is correct: the analysis's guard (the columns fit
+    in a row of a flat matrix), and for pointers that may overlap, the elements each touches over the whole nest (the kernel's footprints) are disjoint, or, for an in-place
     call (`f(x, x)`), the two are the same pointer and every iteration touches the same element of both,
     reading before it writes (a vector step loads all its lanes before storing them)."""
     by_root = {p.source or p.name: p for p in kernel.params}
-    if any(p.source for p in kernel.params):
+    tests = [f"({rename(loop.inner.guard)})"] if loop.inner is not None and loop.inner.guard else []
+    if pairs and any(p.source for p in kernel.params):
         raise Unsupported("a nest whose arrays the kernel renames cannot be checked for overlap at run time")
     prints = {f.param: f for f in kernel.footprints}
-    tests = []
     for x, y in pairs:
         px, py = by_root.get(x), by_root.get(y)
         if px is None or py is None or px.elem is None or py.elem is None or px.name not in prints \
