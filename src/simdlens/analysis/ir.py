@@ -519,6 +519,11 @@ class InnerLoop:
     header: str  # `for (int j = 1; j < n; j++)`
     trip_count: str = ""  # its iteration count as C (>= 0), over names outside the nest
     guard: str = ""  # a C condition over the user's names the rewrite checks at run time (else the user's nest)
+    # A triangular nest (a bound moves with the outer counter, `j = i + 1`, `j < i`): the counter's type
+    # and its range [first, end) as C over the outer counter; empty otherwise.
+    counter_type: str = ""
+    first: str = ""
+    end: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ variant, so the outer loop, its strides and its trip counts are part of what is 
 Handled (the common 2-level nest): a perfect nest (the outer body is the inner loop alone), an outer
 `for (T v = lo; v CMP hi; v++ / v-- / v += c / v -= c)` whose bounds are constants (macros, literals)
 or integer parameters, an inner kernel with no results (element-wise: nothing returned, nothing
-reduced) whose trip count does not depend on `v` (not triangular). The size of the nest: constant
+reduced); its trip count may depend on `v` (a triangle: the elements are then the rows' mean length times
+their number). The size of the nest: constant
 bounds make a constant nest (timed once, at its real size); a parameter bound is set to the size as
 the inner loop's is, and `Kernel.size_scale` says how the elements grow with it, so the presets (4K,
 64K, 1M elements) stay element counts of the whole nest.
@@ -101,6 +102,11 @@ def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int) -> Oute
                      m.group("hi").strip(), m.group("cmp"), step, header, fn_text)
 
 
+def mentions(text: str, name: str) -> bool:
+    """Whether C text `text` uses the variable `name` (not a member or a longer name)."""
+    return re.search(rf"(?<![\w.>]){re.escape(name)}(?!\w)", text) is not None
+
+
 def substitute(text: str, name: str, value: str) -> str:
     return re.sub(r"(?<![\w.>])" + re.escape(name) + r"(?!\w)", f"({value})", text)
 
@@ -141,8 +147,6 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
     iv = loop.iv
     if iv in by_name and by_name[iv].role not in (ParamRole.SCALAR, ParamRole.COUNT):
         return f"the outer counter {iv} is an array"
-    if re.search(rf"(?<![\w.>]){re.escape(iv)}(?!\w)", inner.trip_count):
-        return "the inner loop's trip count depends on the outer counter (a triangular nest)"
     constants: dict[str, int] = {}
     new_params: list[KernelParam] = []
     bound_params: list[str] = []
@@ -168,6 +172,12 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
         lower, upper = substitute(lower, name, str(value)), substitute(upper, name, str(value))
     trip = outer_trip(loop, lower, upper)
     last = f"({lower}) + ({trip} - 1) * ({loop.step})"
+    elements = f"(long long)({trip}) * ({inner.trip_count})"
+    if mentions(inner.trip_count, iv):
+        # a triangle (`j = i + 1`, `j < i`): its rows' lengths step evenly, so their sum is the mean of the
+        # first and the last times the number of rows
+        ends = (substitute(inner.trip_count, iv, lower), substitute(inner.trip_count, iv, last))
+        elements = f"(long long)({trip}) * (({ends[0]}) + ({ends[1]})) / 2"
     footprints = []
     for f in inner.footprints:
         lo_a, lo_b = substitute(f.lo, iv, lower), substitute(f.lo, iv, last)
@@ -186,6 +196,8 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
             also.append(name)
     if size is None:
         exponent, factor = 1, 1
+    elif mentions(inner.trip_count, iv):  # a triangle: about half of a square
+        exponent, factor = (2 if bound_params else 1), 1
     elif inner.size_param == size:
         exponent = 2 if bound_params else 1
         factor = 1 if bound_params else max(1, _constant_trip(loop, int_value(lower), int_value(upper)))
@@ -202,7 +214,7 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
     digest = hashlib.sha256(f"{inner.content_hash}\0{normalized_tokens(source)}\0{trip}".encode()).hexdigest()
     return replace(
         inner, source=source, signature=sig, params=params, footprints=tuple(footprints),
-        trip_count=f"(long long)({trip}) * ({inner.trip_count})", content_hash=digest, size_param=size,
+        trip_count=elements, content_hash=digest, size_param=size,
         size_max=inner.size_max if size == inner.size_param else None,
         real_sizes=inner.real_sizes if size == inner.size_param and not bound_params else (),
         type_facts=(), nest=None, also_size=tuple(also), size_scale=(exponent, factor),

@@ -53,6 +53,7 @@ from simdlens.analysis.ir import (
     Var,
 )
 from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, flat_column
+from simdlens.analysis.nest import mentions as _mentions
 from simdlens.analysis.parse import normalized_tokens
 from simdlens.core import Analysis, Kernel, KernelParam, LoopVerdict, ParamRole
 
@@ -64,10 +65,6 @@ _REDUCE_OPS = {ReduceOp.ADD: "+", ReduceOp.SUB: "-", ReduceOp.MUL: "*", ReduceOp
 
 class _Refused(Exception):
     """Why the nest is not vectorized across its outer counter (a sentence)."""
-
-
-def _mentions(text: str, name: str) -> bool:
-    return re.search(rf"(?<![\w.>]){re.escape(name)}(?!\w)", text) is not None
 
 
 def _terms(symbolic: str) -> list[str]:
@@ -216,8 +213,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     try:
         if not inner.iv_declared_in_loop or inner.moved or inner.setup or inner.runs_at_least_once:
             raise _Refused(f"the inner loop's counter {j} is not its own (declared before it, or moved)")
-        if any(_mentions(t, i) for t in (inner.lower, inner.upper, inner.trip_count)):
-            raise _Refused(f"the inner loop's bounds depend on {i} (a triangular nest)")
+        triangle = _triangle(inner, i) if any(_mentions(t, i) for t in (inner.lower, inner.upper)) else None
         if outer.step != 1 or outer.cmp not in ("<", "<=") or not outer.iv_type:
             raise _Refused(f"the outer loop does not count {i} up by 1 from a counter it declares")
         iv_type = _INT_TYPES.get(outer.iv_type)
@@ -235,8 +231,26 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=inner.arrays,
-        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards))),
+        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
+                                                      *(triangle or ("", "", ""))),
     ), checks
+
+
+_MOVING_BOUND = r"\(?\s*{i}\s*(?:[+-]\s*\d+\s*)?\)?"  # `i`, `i + 1`, `(i - 2)`: the outer counter plus a constant
+
+
+def _triangle(inner: LoopIR, i: str) -> tuple[str, str, str]:
+    """(counter type, first, end) of an inner loop whose bounds move with the outer counter `i` by
+    `i + c` (a triangle or a band): each lane of a vector step then runs the rows every lane runs
+    inside the vector loop and its own first or last rows alone (rules/outer.py)."""
+    if inner.step != 1 or inner.cmp not in ("<", "<="):
+        raise _Refused(f"the inner loop's bounds depend on {i} and it does not count up by 1 to a `<` bound")
+    moving = re.compile(_MOVING_BOUND.format(i=re.escape(i)))
+    for bound in (inner.lower, inner.upper):
+        if _mentions(bound, i) and moving.fullmatch(bound.strip()) is None:
+            raise _Refused(f"the inner loop's bound {bound.strip()} depends on {i} other than as {i} plus a constant")
+    end = inner.upper if inner.cmp == "<" else f"({inner.upper}) + 1"
+    return inner.iv_type.spelling, inner.lower, end
 
 
 def _trip(outer: OuterLoop) -> str:

@@ -156,6 +156,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         # an outer loop's body is its inner loop, which assigns its own counter: kept as written
         if user_body is None or (loop.inner is None and not _body_text_fits(loop, "\n".join(user_body))):
             kernel_body = user_body = None  # both or neither: the sandbox verifies the code the user gets
+    k_options: dict[str, Any] = {}
+    u_options: dict[str, Any] = {}
     if loop.inner is not None:
         if kernel_body is None or user_body is None:
             raise Unsupported("the nest's remainder cannot run the outer loop's body as written")
@@ -164,9 +166,14 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
             if kernel_body is None or user_body is None:
                 raise Unsupported("the interchanged nest's remainder cannot run the inner loop's body as written")
         else:
+            if loop.inner.first:  # a triangle: each lane's own rows run the inner loop's body as written
+                bodies = (_inner_body(kernel_body, kernel.language), _inner_body(user_body, kernel.language))
+                if bodies[0] is None or bodies[1] is None:
+                    raise Unsupported("the triangular nest's lanes cannot run the inner loop's body as written")
+                k_options, u_options = {"inner_body": bodies[0]}, {"inner_body": bodies[1]}
             kernel_body, user_body = _braced(kernel_body), _braced(user_body)
-    in_kernel: Lowered = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options).build()
-    in_user: Lowered = lowering(loop, table, to_user, scalar_body=user_body, **options).build()
+    in_kernel: Lowered = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options, **k_options).build()
+    in_user: Lowered = lowering(loop, table, to_user, scalar_body=user_body, **options, **u_options).build()
     rule = rule_name(in_kernel.features, loop)
     caveats = list(in_kernel.caveats)
 

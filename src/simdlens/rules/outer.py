@@ -24,17 +24,23 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from simdlens.analysis.ir import Access, Exit, LoopIR, Stmt, Store, walk_stmts
+from simdlens.analysis.nest import mentions, substitute
 from simdlens.core import Footprint, Kernel, KernelParam
 from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _indent, access_key
+from simdlens.rules.scalar import c_type
 from simdlens.rules.tables import IsaTable
 
 
 class OuterLoopLowering(Lowering):
-    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], **options: object) -> None:
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
+                 inner_body: list[str] | None = None, **options: object) -> None:
         if loop.inner is None:
             raise Unsupported("not an outer loop with its inner loop")
+        if loop.inner.first and inner_body is None:
+            raise Unsupported("a triangular nest's lanes run the inner loop's body as written: it was not found")
         super().__init__(loop, replace(table, tail="scalar"), rename, **options)  # type: ignore[arg-type]
         self.inner = loop.inner
+        self.inner_body = inner_body or []
         self.features.add("outer_loop")
         self.kept = self._kept_in_registers()
         self.registers: dict[tuple[str, str, int, str], VVal] = {}
@@ -93,11 +99,47 @@ class OuterLoopLowering(Lowering):
         after = [self.fill(self.template("store", a.elem.name, self.width(a.elem)), p=self.address(a),
                            a=self.registers[key].name) + ";" for key, a in self.kept.items()]
         self.registers = {}
+        if self.inner.first:
+            return self._triangle(before, step, after)
         code = [*before, f"{self.rename(self.inner.header)} {{", *_indent(step), "}", *after]
         trip = self.inner.trip_count.strip().strip("()")
         if self.kept and not (trip.isdigit() and int(trip) > 0):  # no inner iteration: the nest touches nothing
             return [f"if (({self.rename(self.inner.trip_count)}) > 0) {{", *_indent(code), "}"]
         return code
+
+    def _triangle(self, before: list[str], step: list[str], after: list[str]) -> list[str]:
+        """A step of a triangular nest: lane k runs rows [first(i+k), end(i+k)) of the inner loop. The rows
+        all lanes run, [first(i+W-1), end(i)), are the vector loop; a lane's own rows before and after
+        them run the inner loop's body as written, one lane at a time (the lanes are independent, and
+        each keeps its rows in order)."""
+        i, j, inner = self.loop.iv, self.inner.iv, self.inner
+        ct = inner.counter_type
+        moves_first, moves_end = mentions(inner.first, i), mentions(inner.end, i)
+        lo, hi = self.fresh(f"{j}_from"), self.fresh(f"{j}_to")
+        code = [f"/* rows every lane runs: {j} from {lo} to {hi}; each lane's own rows before and after, as written */",
+                f"const {ct} {lo} = {self.rename(substitute(inner.first, i, f'{self.iv} + {self.vf - 1}'))};",
+                f"const {ct} {hi} = {self.rename(inner.end)};"]
+        if moves_first:
+            code += self._own_rows(f"{j} < {lo}", "")
+        vector = [*before, f"for ({ct} {j} = {lo}; {j} < {hi}; {j}++) {{", *_indent(step), "}", *after]
+        code += [f"if ({hi} > {lo}) {{", *_indent(vector), "}"] if self.kept else vector
+        if moves_end:
+            code += self._own_rows("", f"{lo} > {hi} ? {lo} : {hi}")
+        return code
+
+    def _own_rows(self, stop: str, start: str) -> list[str]:
+        """Each lane's rows the vector loop does not run: from the inner loop's first row (or `start`) while
+        the inner loop's own condition (and `stop`) holds, the outer counter being the lane's."""
+        i, j, inner = self.loop.iv, self.inner.iv, self.inner
+        it = self.loop.iv_type.spelling or c_type(self.loop.iv_type)
+        lane, own = self.fresh("lane"), self.fresh(f"{i}_lane")
+        cond = f"{j} < {self.rename(inner.end)}" + (f" && {stop}" if stop else "")
+        rows = [f"for ({inner.counter_type} {j} = {start or self.rename(inner.first)}; {cond}; {j}++)",
+                *_indent(self.inner_body)]
+        return [f"for (int {lane} = 0; {lane} < {self.vf}; {lane}++) {{",
+                f"    const {it} {own} = {self.iv} + {lane};",
+                f"    {{  /* the user's {i}, the lane's */",
+                f"        {it} {i} = {own};", *_indent(_indent(rows)), "    }", "}"]
 
 
 class InterchangeLowering(Lowering):
@@ -109,6 +151,9 @@ class InterchangeLowering(Lowering):
     def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], **options: object) -> None:
         if loop.inner is None:
             raise Unsupported("not an outer loop with its inner loop")
+        if loop.inner.first:
+            raise Unsupported("a triangular nest is not interchanged (its inner loop's bounds move with the outer "
+                              "counter); the outer-loop rewrite keeps them")
         super().__init__(loop, table, rename, **options)  # type: ignore[arg-type]
         self.inner = loop.inner
         self.features.add("interchange")
