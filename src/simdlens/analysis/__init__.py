@@ -173,12 +173,14 @@ def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes, ctx: Any 
 
 
 def _carried_by_inner_only(a: Analysis) -> bool:
-    """A loop refused only for a recurrence (`aa[j][i] = aa[j-1][i] + ...`): carried by the inner counter,
-    which outer-loop vectorization keeps sequential."""
+    """A loop refused only for a recurrence (`aa[j][i] = aa[j-1][i] + ...`: carried by the inner counter,
+    which outer-loop vectorization keeps sequential), a write through a computed subscript (a VLA's
+    column, `A[j][i]`) or pointers that may overlap: the nest's own judgement decides (and checks)."""
     from simdlens.analysis.legality import INFORMATIONAL
 
-    return any(r.code == "recurrence" for r in a.reasons) and all(
-        r.code in INFORMATIONAL or r.code == "recurrence" for r in a.reasons)
+    carried = ("recurrence", "scatter_conflict", "may_alias")  # outer_vector.py judges the nest's lanes itself
+    return any(r.code in carried for r in a.reasons) and all(r.code in INFORMATIONAL or r.code in carried
+                                                             for r in a.reasons)
 
 
 def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, ctx: Any) -> None:

@@ -599,6 +599,8 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                 lo_o, hi_o = spread.get(key, (a.offset, a.offset))
                 spread[key] = (min(lo_o, a.offset), max(hi_o, a.offset))
         done: set[tuple[str, int | None, str]] = set()
+        columns = _column_spans(items, loop, renames, first, last)
+        done_columns: set[tuple[str, str]] = set()
         for a in items:
             if a.index is None:
                 key = (a.base, a.coeff, a.symbolic)
@@ -620,8 +622,14 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                     los.append(f"({c})")
                     his.append(f"({c}) + ({trip}) - 1")
                     continue
-                ind = (_induction_span(a, loop, renames, trip) or _carried_span(a, loop, renames, first, last)
-                       or _column_span(a, loop, renames, first, last))
+                column = columns.get(id(a))
+                if column is not None:  # a column of a flat matrix: its rows' lowest and highest, once
+                    if column[0] not in done_columns:
+                        done_columns.add(column[0])
+                        los.append(column[1])
+                        his.append(column[2])
+                    continue
+                ind = _induction_span(a, loop, renames, trip) or _carried_span(a, loop, renames, first, last)
                 if ind is not None:
                     los.append(ind[0])
                     his.append(ind[1])
@@ -710,19 +718,32 @@ def _carried_span(a: Access, loop: LoopIR, renames: dict[str, str], first: str, 
     return None
 
 
-def _column_span(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str) -> tuple[str, str] | None:
-    """`x[(j + c) * n + i]` (a column of a flat matrix, `n` and `i` fixed in the loop): the element at the
-    first and at the last counter value, the lower and the higher of the two."""
+def _column_spans(items: list[Access], loop: LoopIR, renames: dict[str, str], first: str,
+                  last: str) -> dict[int, tuple[tuple[str, str], str, str]]:
+    """For each access `x[(j + c) * n + i]` (a column of a flat matrix or a VLA, `n` and `i` fixed in the
+    loop), by id: (its row length and column, the lowest element, the highest) over every such access
+    with that row length and column. The row length is taken as positive: a VLA's must be, and a nest
+    rewrite runs only where the columns fit in a row (analysis/outer_vector.py)."""
     from simdlens.analysis.nest import flat_column
 
-    flat = flat_column(a.index, loop.iv)
     written = {sc.name for sc in loop.scalars if sc.role is not ScalarRole.INVARIANT}
-    if flat is None or flat.row in written or flat.column in written:
-        return None  # a row length or column the loop changes: no two-ended span
-    row, column = _rename(flat.row, renames), _rename(flat.column, renames)
-    shift = f" + {flat.shift}" if flat.shift > 0 else f" - {-flat.shift}" if flat.shift < 0 else ""
-    ends = [f"(({t}){shift}) * ({row}) + ({column})" for t in (first, last)]
-    return _combine(ends, "<"), _combine(ends, ">")
+    found: dict[int, tuple[str, str]] = {}
+    shifts: dict[tuple[str, str], list[int]] = {}
+    for a in items:
+        flat = flat_column(a.index, loop.iv) if a.index is not None else None
+        if flat is None or flat.row in written or flat.column in written:
+            continue
+        key = (flat.row, flat.column)
+        found[id(a)] = key
+        shifts.setdefault(key, []).append(flat.shift)
+    (low, high) = (first, last) if loop.step > 0 else (last, first)
+    spans = {}
+    for key, cs in shifts.items():
+        row, column = _rename(key[0], renames), _rename(key[1], renames)
+        lo_c, hi_c = min(cs), max(cs)
+        spans[key] = (_index_text(f"(({low}){f' + {lo_c}' if lo_c else ''}) * ({row})", 0, "", 0, column),
+                      _index_text(f"(({high}){f' + {hi_c}' if hi_c else ''}) * ({row})", 0, "", 0, column))
+    return {k: (key, *spans[key]) for k, key in found.items()}
 
 
 def _span_of(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str, los: list[str],

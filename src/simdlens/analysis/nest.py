@@ -154,7 +154,10 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
         if name == iv:
             return "the outer loop's bounds use its own counter"
         if name in by_name:
-            if by_name[name].role is not ParamRole.COUNT:
+            p = by_name[name]
+            if p.role is ParamRole.SCALAR and p.elem is not None and not p.elem.is_float:
+                by_name[name] = replace(p, role=ParamRole.COUNT)  # a row length the outer loop also runs to
+            elif p.role is not ParamRole.COUNT:
                 return f"the outer bound {name} is not a count"
             bound_params.append(name)
             continue
@@ -186,7 +189,7 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
         hi = f.hi if hi_a == f.hi else f"(({hi_a}) > ({hi_b}) ? ({hi_a}) : ({hi_b}))"
         footprints.append(Footprint(f.param, lo, hi, f.guarded, f.indexes))
     iv_param = by_name.get(iv)
-    params = tuple(p for p in inner.params if p.name != iv) + tuple(new_params)
+    params = tuple(by_name[p.name] for p in inner.params if p.name != iv) + tuple(new_params)
     size = inner.size_param if inner.size_param != iv else None
     also: list[str] = []
     for name in bound_params:

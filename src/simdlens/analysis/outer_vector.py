@@ -150,12 +150,16 @@ class _Reader:
         if a.symbolic or a.offset or flat is None or flat.column != i:
             raise _Refused(f"the subscript of {a.root} is not `{j} * n + {i}`")
         n, outer = flat.row, self.outer
-        if not (outer.lower.strip() == "0" and outer.cmp == "<" and outer.upper.strip() == n):
+        if not _FLAT_2D.match(a.base) and not (outer.lower.strip() == "0" and outer.cmp == "<"
+                                               and outer.upper.strip() == n):
             fits = "<=" if outer.cmp == "<" else "<"
             lower = "" if outer.lower.strip() == "0" else f" - (long long)({outer.lower})"
             self.guards.add(f"(long long)({outer.upper}){lower} {fits} (long long)({n})")
         shift = f" + {flat.shift}" if flat.shift > 0 else f" - {-flat.shift}" if flat.shift < 0 else ""
-        new = Access(a.root, a.base, a.elem, 1, 0, f"({j}{shift}) * {n}" if shift else f"{j} * {n}", None, a.span)
+        if _FLAT_2D.match(a.base):  # a VLA's column (`B[k][j]`, row length nj): its row, as the user reads it
+            new = Access(a.root, f"{a.root}[{j}{shift}]", a.elem, 1, 0, "", None, a.span)
+        else:
+            new = Access(a.root, a.base, a.elem, 1, 0, f"({j}{shift}) * {n}" if shift else f"{j} * {n}", None, a.span)
         self.lanes[_key(new)] = (0, "")
         return new
 
