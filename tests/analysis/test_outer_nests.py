@@ -149,3 +149,105 @@ void mixed(const float *p) {
     kernel = fa.kernels[outer.site.loop_id]
     assert outer.alias_checks == (("aa", "p"),) and kernel.may_alias == (("aa", "p"),)
     assert kernel.signature == "void simdlens_kernel(float (*aa)[N], const float *p)"  # p may point into aa
+
+
+MORE = b"""\
+#define N 128
+float A[N][N], B[N][N], C[N][N];
+float x[N], y[N];
+
+/* a flat matrix with a leading dimension: the columns walked must fit in a row, checked at run time */
+void flat_ld(int n, int m, int ld, double *restrict P, const double *restrict Q) {
+    for (int i = 0; i < m; i++)
+        for (int j = 1; j < n; j++)
+            P[j * ld + i] = P[(j - 1) * ld + i] + Q[j * ld + i];
+}
+
+/* a triangle: the inner loop starts below the diagonal */
+void below(void) {
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++)
+            A[j][i] = A[j][i] * x[i];
+}
+
+/* a bound moving with i other than by a constant: refused */
+void skewed_bound(void) {
+    for (int i = 0; i < N / 2; i++)
+        for (int j = 0; j < 2 * i; j++)
+            A[j][i] = A[j][i] + 1.0f;
+}
+
+/* gemm's order: a statement before the k loop (an imperfect nest) */
+void gemm_beta(float alpha, float beta) {
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            C[i][j] *= beta;
+            for (int k = 0; k < N; k++)
+                C[i][j] += alpha * A[i][k] * B[k][j];
+        }
+}
+
+/* a VLA's column: the row length n is known at run time */
+void vla_cols(int n, double V[n][n], const double *restrict w) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            V[j][i] = V[j][i] * w[j];
+}
+"""
+
+
+def _more() -> tuple[dict[str, list[Analysis]], object]:
+    fa = analyze_file(MORE, "more.c", "c")
+    by_fn: dict[str, list[Analysis]] = {}
+    for a in fa.analyses:
+        by_fn.setdefault(a.site.function or "", []).append(a)
+    return by_fn, fa.kernels
+
+
+def test_a_flat_column_with_a_leading_dimension_is_vectorized_with_a_run_time_check() -> None:
+    by_fn, kernels = _more()
+    outer, inner = by_fn["flat_ld"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE_WITH_CHECKS and outer.alias_checks == ()
+    assert outer.loop is not None and outer.loop.inner is not None
+    assert outer.loop.inner.guard == "(long long)(m) <= (long long)(ld)"
+    assert {(x.access.base, x.access.symbolic) for s in outer.loop.body if isinstance(s, Store)
+            for x in walk_exprs(s.value) if isinstance(x, Load)} == {("P", "(j - 1) * ld"), ("Q", "j * ld")}
+    assert inner.reasons[0].code == "column_sweep" and inner.site.loop_id not in kernels  # type: ignore[operator]
+    # the reference (the user's nest) has footprints the harness allocates: rows 0 .. n-1 of ld elements
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert {f.param for f in kernel.footprints} == {"P", "Q"} and "ld" in kernel.signature
+
+
+def test_a_triangular_nest_carries_its_moving_bounds() -> None:
+    by_fn, kernels = _more()
+    outer, inner = by_fn["below"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.loop is not None and outer.loop.inner is not None
+    tri = outer.loop.inner
+    assert (tri.counter_type, tri.first, tri.end) == ("int", "i + 1", "N")
+    # the reference times the triangle: N * (N - 1) / 2 elements
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert "for (int j = i + 1; j < N; j++)" in kernel.source and kernel.trip_count.endswith(") / 2")
+    skewed_outer, skewed = by_fn["skewed_bound"]
+    assert skewed_outer.verdict is LoopVerdict.NOT_VECTORIZABLE
+    assert skewed.reasons[0].message.endswith("the inner loop's bound 2 * i depends on i other than as i plus a constant")
+
+
+def test_an_imperfect_nest_never_gets_a_gather_rewrite_of_its_inner_loop() -> None:
+    by_fn, kernels = _more()
+    _, middle, inner = by_fn["gemm_beta"]
+    assert inner.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.site.loop_id not in kernels  # type: ignore[operator]
+    assert inner.reasons[0].code == "column_sweep" and "an imperfect nest" in inner.reasons[0].message
+    assert middle.reasons[0].code == "column_sweep" and "an imperfect nest" in middle.reasons[0].message
+
+
+def test_a_vlas_column_is_read_as_its_row_in_the_nest() -> None:
+    by_fn, kernels = _more()
+    outer, inner = by_fn["vla_cols"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.loop is not None
+    assert outer.alias_checks == ()  # w is restrict
+    assert outer.loop.inner is not None and outer.loop.inner.guard == ""  # a VLA's columns are inside its rows
+    (v,) = {(x.access.base, x.access.coeff) for s in outer.loop.body if isinstance(s, Store)
+            for x in walk_exprs(s.value) if isinstance(x, Load) and x.access.root == "V"}
+    assert v == ("V[j]", 1)
+    assert inner.reasons[0].code == "column_sweep"
+    assert kernels[outer.site.loop_id].size_param == "n"  # type: ignore[index]

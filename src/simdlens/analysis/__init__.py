@@ -165,7 +165,7 @@ def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes, ctx: Any 
         if not may_walk_column(a.loop):  # the common case, on the editor's path: no outer loop to read
             continue
         try:
-            outer = outer_loop(tree.root_node, source, a.site.span.start_byte, a.site.span.end_byte)
+            outer = outer_loop(tree.root_node, source, a.site.span.start_byte, a.site.span.end_byte, imperfect=True)
             if outer is not None:
                 _column_sweep(analyses, k, outer, source, ctx)
         except Exception:  # a judgement about the nest must not take the loop down
@@ -199,8 +199,11 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, c
               and analyses[j].site.span.contains(a.site.span)), None)
     o = analyses[i] if i is not None else None
     line = a.site.span.start.line + 1
-    nest = None
-    if o is not None and o.loop is None and o.site.role == LoopRole.OUTER:
+    nest: Any = None
+    if not outer.perfect:  # never a gather/scatter rewrite of the inner loop: the nest is contiguous along i
+        nest = (f"the outer loop runs statements besides the inner loop (an imperfect nest), which simdlens does "
+                "not vectorize across the outer counter yet")
+    elif o is not None and o.loop is None and o.site.role == LoopRole.OUTER:
         header = source[a.site.header.start_byte:a.site.header.end_byte].decode("utf-8", "replace")
         nest = outer_ir(a.loop, outer, " ".join(header.split()), lambda text: _int_value(text, ctx))
     if o is not None and i is not None and nest is not None and not isinstance(nest, str):

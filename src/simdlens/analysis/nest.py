@@ -39,6 +39,7 @@ _INT_TYPES: dict[str, CType] = {
     "size_t": UINT64, "unsigned long": UINT64, "unsigned long long": UINT64,
 }
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+_LOOPS = ("for_statement", "while_statement", "do_statement", "for_range_loop")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class OuterLoop:
     step: int
     header: str  # `for (int j = 0; j < m; j++)`
     function_text: str  # the enclosing function (for the types of bound parameters)
+    perfect: bool = True  # the outer body is the inner loop alone
 
 
 def step_of(text: str, iv: str) -> int | None:
@@ -67,18 +69,21 @@ def step_of(text: str, iv: str) -> int | None:
     return None
 
 
-def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int) -> OuterLoop | None:
-    """The `for` loop whose body is exactly the loop at [start_byte, end_byte), or None."""
+def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfect: bool = False) -> OuterLoop | None:
+    """The `for` loop whose body is exactly the loop at [start_byte, end_byte) (or, with `imperfect`, holds
+    it among statements that are not loops), or None."""
     node = root.descendant_for_byte_range(start_byte, end_byte)
     while node is not None and not (node.start_byte == start_byte and node.end_byte == end_byte
-                                    and node.type in ("for_statement", "while_statement", "do_statement")):
+                                    and node.type in _LOOPS):
         node = node.parent
     if node is None:
         return None
     parent = node.parent
+    perfect = True
     if parent is not None and parent.type == "compound_statement":
         statements = [c for c in parent.named_children if c.type != "comment"]
-        if len(statements) != 1:
+        perfect = len(statements) == 1
+        if not perfect and (not imperfect or any(c.type in _LOOPS for c in statements if c.start_byte != node.start_byte)):
             return None  # not a perfect nest: the outer loop does more than run the inner one
         parent = parent.parent
     if parent is None or parent.type != "for_statement":
@@ -99,7 +104,7 @@ def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int) -> Oute
         fn = fn.parent
     fn_text = source[fn.start_byte:fn.end_byte].decode("utf-8", "replace") if fn is not None else ""
     return OuterLoop(m.group("iv"), " ".join((m.group("type") or "").split()), m.group("lo").strip(),
-                     m.group("hi").strip(), m.group("cmp"), step, header, fn_text)
+                     m.group("hi").strip(), m.group("cmp"), step, header, fn_text, perfect)
 
 
 def mentions(text: str, name: str) -> bool:
