@@ -167,7 +167,7 @@ def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes, ctx: Any 
         try:
             outer = outer_loop(tree.root_node, source, a.site.span.start_byte, a.site.span.end_byte, imperfect=True)
             if outer is not None:
-                _column_sweep(analyses, k, outer, source, ctx)
+                _column_sweep(analyses, k, outer, tree, source, ctx)
         except Exception:  # a judgement about the nest must not take the loop down
             log.exception("column sweep of the loop at %s:%d", a.site.path, a.site.span.start.line + 1)
 
@@ -183,9 +183,10 @@ def _carried_by_inner_only(a: Analysis) -> bool:
                                                              for r in a.reasons)
 
 
-def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, ctx: Any) -> None:
+def _column_sweep(analyses: list[Analysis], k: int, outer: Any, tree: Any, source: bytes, ctx: Any) -> None:
     from dataclasses import replace
 
+    from simdlens.analysis.build.loop import build_around
     from simdlens.analysis.kernel import _int_value
     from simdlens.analysis.nest import COLUMN_SWEEP, column_arrays, column_sweep_message, columns_text
     from simdlens.analysis.outer_vector import OUTER_NEST, outer_ir
@@ -200,12 +201,16 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, c
     o = analyses[i] if i is not None else None
     line = a.site.span.start.line + 1
     nest: Any = None
-    if not outer.perfect:  # never a gather/scatter rewrite of the inner loop: the nest is contiguous along i
-        nest = (f"the outer loop runs statements besides the inner loop (an imperfect nest), which simdlens does "
-                "not vectorize across the outer counter yet")
-    elif o is not None and o.loop is None and o.site.role == LoopRole.OUTER:
-        header = source[a.site.header.start_byte:a.site.header.end_byte].decode("utf-8", "replace")
-        nest = outer_ir(a.loop, outer, " ".join(header.split()), lambda text: _int_value(text, ctx))
+    if o is not None and o.loop is None and o.site.role == LoopRole.OUTER:
+        around = None
+        if not outer.perfect:  # the statements around the inner loop, read as a loop over the outer counter
+            around, why = build_around(o.site, tree, source, ctx, a.site.span.start_byte)
+            if around is None:
+                nest = "the statements around the inner loop cannot be read: " + (why[0].message if why else "")
+        if nest is None:
+            header = source[a.site.header.start_byte:a.site.header.end_byte].decode("utf-8", "replace")
+            nest = outer_ir(a.loop, outer, " ".join(header.split()), lambda text: _int_value(text, ctx), around,
+                            a.site.span.start_byte)
     if o is not None and i is not None and nest is not None and not isinstance(nest, str):
         nest_loop, checks = nest
         names = columns_text(columns)

@@ -524,6 +524,10 @@ class InnerLoop:
     counter_type: str = ""
     first: str = ""
     end: str = ""
+    # An imperfect nest: the outer loop's statements before and after the inner loop, in its own terms
+    # (affine in the outer counter), run once per vector step around the inner loop.
+    before: tuple[Stmt, ...] = ()
+    after: tuple[Stmt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

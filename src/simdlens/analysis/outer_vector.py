@@ -208,16 +208,22 @@ def _key(a: Access) -> tuple[str, str, int, str]:
 
 
 def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
-             int_value: Callable[[str], int | None] = lambda _text: None) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
+             int_value: Callable[[str], int | None] = lambda _text: None, around: LoopIR | None = None,
+             inner_start: int = 0) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
     """The nest as one loop over the outer counter whose body runs inside the inner loop (`LoopIR.inner`)
     and the pointer pairs the rewrite checks at run time (they may overlap: no restrict), or why the
     lanes over the outer counter are not independent (a sentence). `int_value(text)` evaluates a constant
-    expression of the user's file (None when it is not one)."""
+    expression of the user's file (None when it is not one). `around`: an imperfect nest's outer loop
+    read without its inner loop (which starts at byte `inner_start`)."""
     i, j = outer.iv, inner.iv
     try:
+        before, after = _around(around, inner_start, inner, i) if around is not None else ((), ())
         if not inner.iv_declared_in_loop or inner.moved or inner.setup or inner.runs_at_least_once:
             raise _Refused(f"the inner loop's counter {j} is not its own (declared before it, or moved)")
         triangle = _triangle(inner, i) if any(_mentions(t, i) for t in (inner.lower, inner.upper)) else None
+        if triangle is not None and around is not None:
+            raise _Refused("a triangular nest with statements around its inner loop is not vectorized across "
+                           f"{i} (each lane's own rows would run apart from them)")
         if outer.step != 1 or outer.cmp not in ("<", "<=") or not outer.iv_type:
             raise _Refused(f"the outer loop does not count {i} up by 1 from a counter it declares")
         iv_type = _INT_TYPES.get(outer.iv_type)
@@ -228,15 +234,18 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
         reader = _Reader(inner, outer, int_value)
         body = tuple(reader.stmt(s) for s in inner.body)
-        checks = _lanes_independent(body, reader, inner, i)
+        _own_lanes(before + after, reader, body, i)
+        checks = _lanes_independent(before + body + after, reader, inner, i)
     except _Refused as exc:
         return str(exc)
-    scalars = (*(sc for sc in inner.scalars if sc.name != i), Scalar(j, iv_type, ScalarRole.LOCAL))
+    outside = tuple(sc for sc in (around.scalars if around is not None else ()) if sc.name != i
+                    and inner.scalar(sc.name) is None)
+    scalars = (*(sc for sc in inner.scalars if sc.name != i), *outside, Scalar(j, iv_type, ScalarRole.LOCAL))
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=inner.arrays,
         scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
-                                                      *(triangle or ("", "", ""))),
+                                                      *(triangle or ("", "", "")), before, after),
     ), checks
 
 
@@ -255,6 +264,42 @@ def _triangle(inner: LoopIR, i: str) -> tuple[str, str, str]:
             raise _Refused(f"the inner loop's bound {bound.strip()} depends on {i} other than as {i} plus a constant")
     end = inner.upper if inner.cmp == "<" else f"({inner.upper}) + 1"
     return inner.iv_type.spelling, inner.lower, end
+
+
+def _around(around: LoopIR, inner_start: int, inner: LoopIR, i: str) -> tuple[tuple[Stmt, ...], tuple[Stmt, ...]]:
+    """An imperfect nest's statements before and after its inner loop (`C[i][j] *= beta;` before gemm's k
+    loop): stores and temporaries of the outer loop's own iteration, which the vector step runs around
+    the inner loop, the lanes' elements in registers across it (rules/outer.py)."""
+    for sc in around.scalars:
+        if sc.name != i and sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL):
+            raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between the outer loop's statements and "
+                           "its inner loop")
+        if sc.role is ScalarRole.LOCAL and inner.scalar(sc.name) is not None:
+            raise _Refused(f"the inner loop reads `{sc.name}`, which the outer loop sets around it (one value per lane)")
+    before: list[Stmt] = []
+    after: list[Stmt] = []
+    for s in around.body:
+        if not isinstance(s, Store | Let | If) or s.span is None:
+            raise _Refused(f"the outer loop's {type(s).__name__.lower()} statement around its inner loop has no "
+                           "vector form")
+        (before if s.span.start_byte < inner_start else after).append(s)
+    return tuple(before), tuple(after)
+
+
+def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...], i: str) -> None:
+    """Record the lane of each access of the statements around the inner loop (contiguous in `i`: the
+    lane's own element; fixed: one every lane shares), each an element the inner loop touches as well
+    (its footprint is what the harness allocates)."""
+    from simdlens.analysis.build import accesses_of
+
+    inside = {_key(a) for a, _w, _s in accesses_of(body)}
+    for a, _w, _s in accesses_of(stmts):
+        if a.coeff not in (0, 1) or a.index is not None:
+            raise _Refused(f"{a.root} is reached around the inner loop other than at the lane's own element")
+        if _key(a) not in inside:
+            raise _Refused(f"{a.root}[...] is touched around the inner loop at an element the inner loop does not "
+                           "touch")
+        reader.lanes[_key(a)] = (a.offset, a.symbolic) if a.coeff == 1 else None
 
 
 def _trip(outer: OuterLoop) -> str:
@@ -309,12 +354,20 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
     if isinstance(found, str):
         return found
     nest = found.nest
-    if nest is None:
-        return "the nest's outer loop cannot be written as a stand-alone function"
-    lines = found.source.rstrip("\n").split("\n")
-    if len(lines) < 4 or lines[1] != "{" or lines[-1] != "}" or not lines[2].lstrip().startswith("for"):
-        return "the inner loop needs declarations around it: the nest cannot be written as one function"
-    loop_text = "\n".join(lines[2:-1])
+    imperfect = outer.loop is not None and outer.loop.inner is not None and bool(
+        outer.loop.inner.before or outer.loop.inner.after)
+    if imperfect:
+        made = _imperfect_nest(outer, inner, found, source, ctx)
+        if isinstance(made, str):
+            return made
+        nest, loop_text = made
+    else:
+        if nest is None:
+            return "the nest's outer loop cannot be written as a stand-alone function"
+        lines = found.source.rstrip("\n").split("\n")
+        if len(lines) < 4 or lines[1] != "{" or lines[-1] != "}" or not lines[2].lstrip().startswith("for"):
+            return "the inner loop needs declarations around it: the nest cannot be written as one function"
+        loop_text = "\n".join(lines[2:-1])
     call = re.compile(rf"^\s*{INNER_NAME}\(.*\);\s*$", re.MULTILINE)
     if len(call.findall(nest.source)) != 1:
         return "the nest's outer loop cannot be written as a stand-alone function"
@@ -340,6 +393,33 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
                    loop_span=outer.site.span, facts=outer.facts, type_facts=facts, nest=None, size_max=size_max,
                    real_sizes=real,
                    content_hash=digest.hexdigest(), context=found.context)
+
+
+def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: bytes, ctx: Any) -> tuple[Kernel, str] | str:
+    """An imperfect nest's kernel around its inner loop's (`found`), and the outer loop's body as the user
+    wrote it (in place of the call): the invariant scalars only the statements around the inner loop read
+    (`beta` of `C[i][j] *= beta`) are parameters too."""
+    from simdlens.analysis.kernel import _FileSyntax, _int_value
+    from simdlens.analysis.nest import nest_kernel, outer_loop
+
+    assert outer.loop is not None
+    if any(p.source for p in found.params):
+        return "the inner loop's kernel renames the user's names: the imperfect nest cannot be written around it"
+    syntax = _FileSyntax.of(source, outer.site.language)
+    loop = outer_loop(syntax.root, source, inner.site.span.start_byte, inner.site.span.end_byte, imperfect=True)
+    if loop is None:
+        return "the nest's outer loop cannot be written as a stand-alone function"
+    nest = nest_kernel(found, loop, lambda text: _int_value(text, ctx))
+    if isinstance(nest, str):
+        return nest
+    names = {p.name for p in nest.params} | {loop.iv}
+    extra = tuple(KernelParam(sc.name, f"{sc.type.c} {sc.name}", ParamRole.SCALAR, sc.type) for sc in outer.loop.scalars
+                  if sc.role is ScalarRole.INVARIANT and sc.name not in names)
+    params = nest.params + extra
+    sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
+    text = source[outer.site.span.start_byte:outer.site.span.end_byte].decode("utf-8", "replace")
+    body = text[text.index(loop.header) + len(loop.header):].strip()
+    return replace(nest, params=params, signature=sig, source=nest.source.replace(nest.signature, sig, 1)), body
 
 
 def _declared_extent(loop: LoopIR, ctx: Any) -> int | None:

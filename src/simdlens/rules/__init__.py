@@ -52,6 +52,7 @@ from simdlens.rules.text import (
     enclosing_function_start,
     file_includes,
     for_body_lines,
+    inner_for_body_lines,
     guard_condition,
     guard_wrap,
     include_edit,
@@ -260,11 +261,11 @@ def _braced(body: list[str]) -> list[str]:
 
 
 def _inner_body(outer_body: list[str], language: str) -> list[str] | None:
-    """The body of the inner loop that is an outer loop's whole body (its lines as `for_body_lines` gives them)."""
+    """The body of the inner loop of an outer loop's body (its lines as `for_body_lines` gives them)."""
     text = "\n".join(outer_body).strip()
     if text.startswith("{") and text.endswith("}"):
         text = text[1:-1].strip()
-    return for_body_lines(text, 0, language)  # type: ignore[arg-type]
+    return inner_for_body_lines(text, language)  # type: ignore[arg-type]
 
 
 def _type_facts(loop: LoopIR, kernel: Kernel, loop_span: tuple[int, int]) -> tuple[TypeFact, ...]:

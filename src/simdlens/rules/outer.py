@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from simdlens.analysis.ir import Access, Exit, LoopIR, Stmt, Store, walk_stmts
+from simdlens.analysis.ir import Access, Exit, If, LoopIR, Stmt, Store, walk_stmts
 from simdlens.analysis.nest import mentions, substitute
 from simdlens.core import Footprint, Kernel, KernelParam
 from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _indent, access_key
@@ -52,7 +52,7 @@ class OuterLoopLowering(Lowering):
 
         j = self.inner.iv
         moves = re.compile(rf"(?<![\w.>]){re.escape(j)}(?!\w)")
-        accs = accesses_of(self.body)
+        accs = accesses_of(self.inner.before + self.body + self.inner.after)
         kept: dict[tuple[str, str, int, str], Access] = {}
         for s in walk_stmts(self.body):
             if not isinstance(s, Store):
@@ -89,23 +89,34 @@ class OuterLoopLowering(Lowering):
               tail: str | None) -> list[str]:
         if exit_stmt is not None or tail is not None:
             raise Unsupported("an outer-loop rewrite with an early exit or a masked tail")
-        self.block = _Block()
+        self.block = around = _Block()
         self.lines = []
         self.registers = {}
         for key, a in self.kept.items():  # the accumulators over i, read once before the inner loop
             self.registers[key] = super().load(a)
+        self.statements(self.inner.before)  # an imperfect nest's statements before the inner loop (`C *= beta`)
         before = self.lines
         step = super()._step(head, exit_stmt, body, tail)
-        after = [self.fill(self.template("store", a.elem.name, self.width(a.elem)), p=self.address(a),
-                           a=self.registers[key].name) + ";" for key, a in self.kept.items()]
+        self.block, self.lines = around, []
+        self.statements(self.inner.after)
+        after = [*self.lines, *(self.fill(self.template("store", a.elem.name, self.width(a.elem)), p=self.address(a),
+                                          a=self.registers[key].name) + ";" for key, a in self.kept.items())]
         self.registers = {}
         if self.inner.first:
             return self._triangle(before, step, after)
         code = [*before, f"{self.rename(self.inner.header)} {{", *_indent(step), "}", *after]
         trip = self.inner.trip_count.strip().strip("()")
-        if self.kept and not (trip.isdigit() and int(trip) > 0):  # no inner iteration: the nest touches nothing
+        if self.kept.keys() - self._touched_around() and not (trip.isdigit() and int(trip) > 0):
+            # no inner iteration: the nest touches nothing (unless the statements around it do)
             return [f"if (({self.rename(self.inner.trip_count)}) > 0) {{", *_indent(code), "}"]
         return code
+
+    def _touched_around(self) -> set[tuple[str, str, int, str]]:
+        """The elements an imperfect nest's statements around the inner loop touch whatever the condition."""
+        from simdlens.analysis.build import accesses_of
+
+        return {access_key(a) for s in (*self.inner.before, *self.inner.after) if not isinstance(s, If)
+                for a, _w, _s in accesses_of((s,))}
 
     def _triangle(self, before: list[str], step: list[str], after: list[str]) -> list[str]:
         """A step of a triangular nest: lane k runs rows [first(i+k), end(i+k)) of the inner loop. The rows
@@ -156,12 +167,26 @@ class InterchangeLowering(Lowering):
                               "counter); the outer-loop rewrite keeps them")
         super().__init__(loop, table, rename, **options)  # type: ignore[arg-type]
         self.inner = loop.inner
+        self.options = {k: v for k, v in options.items() if k != "scalar_body"}
         self.features.add("interchange")
 
     def build(self) -> Lowered:
         lowered = super().build()
         code = [f"{self.rename(self.inner.header)} {{", *_indent(lowered.code), "}"]
-        return Lowered(code, lowered.vf, lowered.caveats, lowered.features)
+        caveats, features = list(lowered.caveats), set(lowered.features)
+        # an imperfect nest, distributed: the statements before the inner loop for every i, the swapped nest,
+        # the statements after it for every i (each i keeps its order: its lanes depend on no other i)
+        around = []
+        for stmts in (self.inner.before, self.inner.after):
+            if not stmts:
+                around.append([])
+                continue
+            part = Lowering(replace(self.loop, body=stmts, inner=None), self.t, self.rename,
+                            **self.options).build()  # type: ignore[arg-type]
+            caveats += [c for c in part.caveats if c not in caveats]
+            features |= set(part.features)
+            around.append(["{", *_indent(part.code), "}"])
+        return Lowered([*around[0], *code, *around[1]], lowered.vf, caveats, features)
 
 
 def nest_overlap_test(loop: LoopIR, kernel: Kernel, pairs: tuple[tuple[str, str], ...],
