@@ -187,6 +187,15 @@ void gemm_beta(float alpha, float beta) {
         }
 }
 
+/* a statement around the inner loop touching an element the inner loop does not: refused */
+void around_other(void) {
+    for (int i = 0; i < N; i++) {
+        x[i] = y[i] * 2.0f;
+        for (int j = 0; j < N; j++)
+            A[j][i] += B[j][i];
+    }
+}
+
 /* a VLA's column: the row length n is known at run time */
 void vla_cols(int n, double V[n][n], const double *restrict w) {
     for (int i = 0; i < n; i++)
@@ -232,12 +241,27 @@ def test_a_triangular_nest_carries_its_moving_bounds() -> None:
     assert skewed.reasons[0].message.endswith("the inner loop's bound 2 * i depends on i other than as i plus a constant")
 
 
-def test_an_imperfect_nest_never_gets_a_gather_rewrite_of_its_inner_loop() -> None:
+def test_an_imperfect_nest_runs_its_statements_around_the_inner_loop_in_each_vector_step() -> None:
     by_fn, kernels = _more()
     _, middle, inner = by_fn["gemm_beta"]
     assert inner.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.site.loop_id not in kernels  # type: ignore[operator]
-    assert inner.reasons[0].code == "column_sweep" and "an imperfect nest" in inner.reasons[0].message
-    assert middle.reasons[0].code == "column_sweep" and "an imperfect nest" in middle.reasons[0].message
+    assert inner.reasons[0].code == "column_sweep"
+    assert middle.verdict is LoopVerdict.VECTORIZABLE and middle.loop is not None and middle.loop.inner is not None
+    (scale,) = middle.loop.inner.before
+    assert isinstance(scale, Store) and (scale.access.base, scale.access.coeff) == ("C[i]", 1)
+    assert middle.loop.inner.after == ()
+    # the reference is the user's whole j loop; beta, read only around the k loop, is a parameter too
+    kernel = kernels[middle.site.loop_id]  # type: ignore[index]
+    assert "C[i][j] *= beta;" in kernel.source and kernel.signature.endswith("float beta)")
+
+
+def test_an_imperfect_nest_that_touches_other_elements_around_its_inner_loop_keeps_no_gather_rewrite() -> None:
+    by_fn, kernels = _more()
+    outer, inner = by_fn["around_other"]
+    assert outer.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.verdict is LoopVerdict.NOT_VECTORIZABLE
+    assert inner.site.loop_id not in kernels  # type: ignore[operator]
+    assert inner.reasons[0].code == "column_sweep" and inner.reasons[0].message.endswith(
+        "y[...] is touched around the inner loop at an element the inner loop does not touch")
 
 
 def test_a_vlas_column_is_read_as_its_row_in_the_nest() -> None:

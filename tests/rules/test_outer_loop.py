@@ -329,3 +329,36 @@ def test_a_flat_column_with_a_leading_dimension_checks_that_the_columns_fit_in_a
         assert "_mm256_loadu_ps(&A[i + ((j - 1) * ld)])" in c.function and not re.search(r"gather|scatter", c.function)
         run = run_edited_against_original(tmp_path, "avx2", "flat_cols", source, c.edits, LEADING, LEADING_MAIN)
         assert run.returncode == 0, (c.origin, run.stdout)
+
+
+GEMM = HEAD + """void gemm_rows(float alpha, float beta) {
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < LEN_2D - 3; j++) {
+            x1[j] *= beta;
+            for (int k = 0; k < LEN_2D; k++)
+                x1[j] += alpha * aa[i][k] * bb[k][j];
+            x1[j] = x1[j] - 1.0f;
+        }
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_an_imperfect_nest_keeps_its_statements_around_the_inner_loop(tmp_path: Path) -> None:
+    source = GEMM.encode()
+    fa = analyze_file(source, "/tmp/gemm_rows.c", "c")
+    middle = fa.analyses[1]
+    kernel = fa.kernels[middle.site.loop_id]
+    candidates = propose(middle, kernel, "avx2", Settings(), source=source).candidates
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    text = outer.function  # x1[j..j+8) in a register: scaled, accumulated over k, decremented, stored once
+    assert text.index("_mm256_loadu_ps(&x1[j])") < text.index("for (int k = 0; k < LEN_2D; k++)") \
+        < text.index("_mm256_sub_ps") < text.index("_mm256_storeu_ps(&x1[j]")
+    main = MAIN.replace("%s();", "gemm_rows(0.75f, 1.5f);").replace("%%", "%")
+    (tmp_path / "original.c").write_text(GEMM + main)
+    expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
+    for c in candidates:
+        (tmp_path / "edited.c").write_text(apply_edits(source, c.edits).decode() + main)
+        assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected, c.origin
