@@ -187,13 +187,24 @@ void gemm_beta(float alpha, float beta) {
         }
 }
 
-/* a statement around the inner loop touching an element the inner loop does not: refused */
+/* a statement around the inner loop touching an element of A the inner loop reaches otherwise: refused */
 void around_other(void) {
     for (int i = 0; i < N; i++) {
-        x[i] = y[i] * 2.0f;
-        for (int j = 0; j < N; j++)
+        A[0][i] = y[i] * 2.0f;
+        for (int j = 1; j < N; j++)
             A[j][i] += B[j][i];
     }
+}
+
+/* matmul with its sum in a temporary: a vector register across k, stored after it */
+void dot_temp(void) {
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            float s = 0.0f;
+            for (int k = 0; k < N; k++)
+                s += A[i][k] * B[k][j];
+            C[i][j] = s;
+        }
 }
 
 /* a VLA's column: the row length n is known at run time */
@@ -261,7 +272,19 @@ def test_an_imperfect_nest_that_touches_other_elements_around_its_inner_loop_kee
     assert outer.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.verdict is LoopVerdict.NOT_VECTORIZABLE
     assert inner.site.loop_id not in kernels  # type: ignore[operator]
     assert inner.reasons[0].code == "column_sweep" and inner.reasons[0].message.endswith(
-        "y[...] is touched around the inner loop at an element the inner loop does not touch")
+        "A[...] is touched around the inner loop at an element the inner loop does not touch")
+
+
+def test_a_sum_kept_in_a_temporary_of_the_outer_loop_is_a_register_across_the_inner_loop() -> None:
+    by_fn, kernels = _more()
+    _, middle, inner = by_fn["dot_temp"]
+    assert middle.verdict is LoopVerdict.VECTORIZABLE and middle.loop is not None and middle.loop.inner is not None
+    assert [type(s).__name__ for s in middle.loop.inner.before] == ["Let"]  # s = 0
+    assert [type(s).__name__ for s in middle.loop.body] == ["Let"]  # s = s + A[i][k] * B[k][j]
+    assert inner.reasons[0].code == "column_sweep"
+    kernel = kernels[middle.site.loop_id]  # type: ignore[index]
+    assert "float s = 0.0f;" in kernel.source and "s" not in {p.name for p in kernel.params}
+    assert kernel.signature.endswith("float (*restrict C)[N])")  # C, only stored around the k loop, is a parameter too
 
 
 def test_a_vlas_column_is_read_as_its_row_in_the_nest() -> None:

@@ -362,3 +362,34 @@ def test_an_imperfect_nest_keeps_its_statements_around_the_inner_loop(tmp_path: 
     for c in candidates:
         (tmp_path / "edited.c").write_text(apply_edits(source, c.edits).decode() + main)
         assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected, c.origin
+
+
+DOT_TEMP = HEAD + """void dot_temp(void) {
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < LEN_2D - 1; j++) {
+            float s = x1[j];
+            for (int k = 0; k < LEN_2D; k++)
+                s += aa[i][k] * bb[k][j];
+            y1[j] = s * 0.5f;
+        }
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_a_sum_in_a_temporary_of_the_outer_loop_is_kept_in_a_register(tmp_path: Path) -> None:
+    source = DOT_TEMP.encode()
+    fa = analyze_file(source, "/tmp/dot_temp.c", "c")
+    middle = fa.analyses[1]
+    (c,) = propose(middle, fa.kernels[middle.site.loop_id], "avx2", Settings(), source=source).candidates
+    assert c.origin == "rules:outer_loop"  # the temporary is one value per j: the nest is not distributed
+    text = c.function
+    assert text.index("_mm256_loadu_ps(&x1[j])") < text.index("for (int k = 0; k < LEN_2D; k++)") \
+        < text.index("_mm256_storeu_ps(&y1[j]")
+    main = MAIN.replace("%s();", "dot_temp();").replace("%%", "%").replace("sum += x1[j] * (j + 1);",
+                                                                            "sum += y1[j] * (j + 1);")
+    (tmp_path / "original.c").write_text(DOT_TEMP + main)
+    expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
+    (tmp_path / "edited.c").write_text(apply_edits(source, c.edits).decode() + main)
+    assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected

@@ -93,6 +93,7 @@ class _Reader:
         self.outer = outer
         self.lanes: dict[tuple[str, str, int, str], tuple[int, str] | None] = {}  # new access -> (i offset, rest)
         self.guards: set[str] = set()  # C conditions the rewrite checks at run time (rows long enough)
+        self.accumulators: set[str] = set()  # scalars set before the inner loop that it reduces into (`s += ...`)
 
     def access(self, a: Access) -> Access:
         j, i = self.j, self.i
@@ -193,6 +194,9 @@ class _Reader:
         if isinstance(s, If):
             return If(self.expr(s.cond), tuple(self.stmt(x) for x in s.then), tuple(self.stmt(x) for x in s.else_),
                       s.span)
+        if isinstance(s, Reduce) and s.access is None and s.var in self.accumulators and s.op in _REDUCE_OPS:
+            # `s += v` into a scalar set before the inner loop: one value per lane, a vector register across j
+            return Let(s.var, s.type, Binary(_REDUCE_OPS[s.op], Var(s.var, s.type), self.expr(s.value), s.type), s.span)
         if isinstance(s, Reduce) and s.access is not None and s.op in _REDUCE_OPS:
             # `x1[i] += v` in the j loop: a store of x1[i] + v, kept in a register across j by the lowering
             target = self.access(s.access)
@@ -217,7 +221,8 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     read without its inner loop (which starts at byte `inner_start`)."""
     i, j = outer.iv, inner.iv
     try:
-        before, after = _around(around, inner_start, inner, i) if around is not None else ((), ())
+        accumulators = _accumulators(around, inner) if around is not None else set()
+        before, after = _around(around, inner_start, inner, i, accumulators) if around is not None else ((), ())
         if not inner.iv_declared_in_loop or inner.moved or inner.setup or inner.runs_at_least_once:
             raise _Refused(f"the inner loop's counter {j} is not its own (declared before it, or moved)")
         triangle = _triangle(inner, i) if any(_mentions(t, i) for t in (inner.lower, inner.upper)) else None
@@ -230,20 +235,23 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
         if iv_type is None:
             raise _Refused(f"the outer counter's type {outer.iv_type} is not a plain integer")
         for sc in inner.scalars:
-            if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL):
+            if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL) and sc.name not in accumulators:
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
         reader = _Reader(inner, outer, int_value)
+        reader.accumulators = accumulators
         body = tuple(reader.stmt(s) for s in inner.body)
         _own_lanes(before + after, reader, body, i)
-        checks = _lanes_independent(before + body + after, reader, inner, i)
+        arrays = inner.arrays + tuple(a for a in (around.arrays if around is not None else ()) if inner.array(a.root) is None)
+        checks = _lanes_independent(before + body + after, reader, replace(inner, arrays=arrays), i)
     except _Refused as exc:
         return str(exc)
     outside = tuple(sc for sc in (around.scalars if around is not None else ()) if sc.name != i
                     and inner.scalar(sc.name) is None)
-    scalars = (*(sc for sc in inner.scalars if sc.name != i), *outside, Scalar(j, iv_type, ScalarRole.LOCAL))
+    scalars = (*(replace(sc, role=ScalarRole.LOCAL, live_out=False) if sc.name in accumulators else sc for sc in inner.scalars
+                 if sc.name != i), *outside, Scalar(j, iv_type, ScalarRole.LOCAL))
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
-        step=1, trip_count=_trip(outer), body=body, arrays=inner.arrays,
+        step=1, trip_count=_trip(outer), body=body, arrays=arrays,
         scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
                                                       *(triangle or ("", "", "")), before, after),
     ), checks
@@ -266,7 +274,15 @@ def _triangle(inner: LoopIR, i: str) -> tuple[str, str, str]:
     return inner.iv_type.spelling, inner.lower, end
 
 
-def _around(around: LoopIR, inner_start: int, inner: LoopIR, i: str) -> tuple[tuple[Stmt, ...], tuple[Stmt, ...]]:
+def _accumulators(around: LoopIR, inner: LoopIR) -> set[str]:
+    """The temporaries the outer loop sets and the inner loop only reduces into (`double s = 0.0;` then
+    `s += A[i][k] * B[k][j];`): per lane, a vector register across the inner loop."""
+    set_around = {sc.name for sc in around.scalars if sc.role is ScalarRole.LOCAL}
+    return {sc.name for sc in inner.scalars if sc.role is ScalarRole.REDUCTION and sc.name in set_around}
+
+
+def _around(around: LoopIR, inner_start: int, inner: LoopIR, i: str,
+            accumulators: set[str]) -> tuple[tuple[Stmt, ...], tuple[Stmt, ...]]:
     """An imperfect nest's statements before and after its inner loop (`C[i][j] *= beta;` before gemm's k
     loop): stores and temporaries of the outer loop's own iteration, which the vector step runs around
     the inner loop, the lanes' elements in registers across it (rules/outer.py)."""
@@ -274,7 +290,7 @@ def _around(around: LoopIR, inner_start: int, inner: LoopIR, i: str) -> tuple[tu
         if sc.name != i and sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL):
             raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between the outer loop's statements and "
                            "its inner loop")
-        if sc.role is ScalarRole.LOCAL and inner.scalar(sc.name) is not None:
+        if sc.role is ScalarRole.LOCAL and inner.scalar(sc.name) is not None and sc.name not in accumulators:
             raise _Refused(f"the inner loop reads `{sc.name}`, which the outer loop sets around it (one value per lane)")
     before: list[Stmt] = []
     after: list[Stmt] = []
@@ -288,15 +304,16 @@ def _around(around: LoopIR, inner_start: int, inner: LoopIR, i: str) -> tuple[tu
 
 def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...], i: str) -> None:
     """Record the lane of each access of the statements around the inner loop (contiguous in `i`: the
-    lane's own element; fixed: one every lane shares), each an element the inner loop touches as well
-    (its footprint is what the harness allocates)."""
+    lane's own element; fixed: one every lane shares); an array the inner loop touches too is touched
+    around it at the same elements (the harness allocates what the inner loop's footprint says)."""
     from simdlens.analysis.build import accesses_of
 
     inside = {_key(a) for a, _w, _s in accesses_of(body)}
+    roots = {k[0] for k in inside}
     for a, _w, _s in accesses_of(stmts):
         if a.coeff not in (0, 1) or a.index is not None:
             raise _Refused(f"{a.root} is reached around the inner loop other than at the lane's own element")
-        if _key(a) not in inside:
+        if a.root in roots and _key(a) not in inside:
             raise _Refused(f"{a.root}[...] is touched around the inner loop at an element the inner loop does not "
                            "touch")
         reader.lanes[_key(a)] = (a.offset, a.symbolic) if a.coeff == 1 else None
@@ -373,12 +390,13 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
         return "the nest's outer loop cannot be written as a stand-alone function"
     text = call.sub(lambda _m: "\n".join("    " + x for x in loop_text.split("\n")), nest.source)
     i = outer.loop.iv if outer.loop is not None else ""
-    facts = tuple(f for f in found.type_facts if not (i and _mentions(f.expr, i)))
+    local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL} if outer.loop is not None else set()
+    facts = tuple(f for f in found.type_facts if not any(_mentions(f.expr, x) for x in {i, *local} if x))
     by_root = {p.source or p.name: p.name for p in nest.params}
     overlap = {tuple(sorted((by_root[x], by_root[y]))) for x, y in outer.alias_checks if x in by_root and y in by_root}
     may_alias = tuple(sorted({*nest.may_alias, *overlap}))  # the harness tests them at small offsets too
     tested = {name for pair in may_alias for name in pair}  # called overlapping: never `restrict` there
-    params = tuple(p if p.name in tested else _distinct(p, inner, nest.language) for p in nest.params)
+    params = tuple(p if p.name in tested else _distinct(p, outer.loop or inner.loop, nest.language) for p in nest.params)
     prints = tuple(replace(f, lo=_folded(f.lo, ctx), hi=_folded(f.hi, ctx)) for f in nest.footprints)
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = text.replace(nest.signature, sig, 1)
@@ -399,7 +417,7 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     """An imperfect nest's kernel around its inner loop's (`found`), and the outer loop's body as the user
     wrote it (in place of the call): the invariant scalars only the statements around the inner loop read
     (`beta` of `C[i][j] *= beta`) are parameters too."""
-    from simdlens.analysis.kernel import _FileSyntax, _int_value
+    from simdlens.analysis.kernel import _FileSyntax, _int_value, kernel_or_reason
     from simdlens.analysis.nest import nest_kernel, outer_loop
 
     assert outer.loop is not None
@@ -409,17 +427,35 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     loop = outer_loop(syntax.root, source, inner.site.span.start_byte, inner.site.span.end_byte, imperfect=True)
     if loop is None:
         return "the nest's outer loop cannot be written as a stand-alone function"
-    nest = nest_kernel(found, loop, lambda text: _int_value(text, ctx))
+    # a sum the inner loop leaves in a temporary of the outer loop's (`s += ...`) stays in the user's text
+    local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL}
+    element_wise = replace(found, return_type=None, params=tuple(
+        p for p in found.params if p.role is not ParamRole.RESULT and (p.source or p.name) not in local))
+    nest = nest_kernel(element_wise, loop, lambda text: _int_value(text, ctx))
     if isinstance(nest, str):
         return nest
+    # the arrays only the statements around the inner loop touch (`C[i][j] = s;`): their parameters and
+    # footprints over the outer loop, from the kernel of those statements as a loop of their own
+    inner_loop = outer.loop.inner
+    assert inner_loop is not None
+    own = replace(outer, loop=replace(outer.loop, body=inner_loop.before + inner_loop.after, inner=None),
+                  verdict=LoopVerdict.VECTORIZABLE)
+    around = kernel_or_reason(own, source, ctx)
+    if isinstance(around, str):
+        return f"the statements around the inner loop have no kernel: {around}"
     names = {p.name for p in nest.params} | {loop.iv}
-    extra = tuple(KernelParam(sc.name, f"{sc.type.c} {sc.name}", ParamRole.SCALAR, sc.type) for sc in outer.loop.scalars
-                  if sc.role is ScalarRole.INVARIANT and sc.name not in names)
+    invariant = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.INVARIANT}
+    extra = tuple(p for p in around.params if p.name not in names and (
+        p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT) or (p.role is ParamRole.SCALAR and p.name in invariant)))
+    if any(p.source for p in extra):
+        return "the statements around the inner loop reach arrays through expressions the kernel renames"
     params = nest.params + extra
+    prints = nest.footprints + tuple(f for f in around.footprints if f.param in {p.name for p in extra})
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = source[outer.site.span.start_byte:outer.site.span.end_byte].decode("utf-8", "replace")
     body = text[text.index(loop.header) + len(loop.header):].strip()
-    return replace(nest, params=params, signature=sig, source=nest.source.replace(nest.signature, sig, 1)), body
+    return replace(nest, params=params, signature=sig, footprints=prints,
+                   source=nest.source.replace(nest.signature, sig, 1)), body
 
 
 def _declared_extent(loop: LoopIR, ctx: Any) -> int | None:
@@ -449,11 +485,11 @@ def _folded(text: str, ctx: Any) -> str:
     return str(value) if value is not None else text
 
 
-def _distinct(p: KernelParam, inner: Analysis, language: str) -> KernelParam:
+def _distinct(p: KernelParam, nest: LoopIR | None, language: str) -> KernelParam:
     """A parameter standing for an array object of the user's (a global or local array, not a pointer),
     declared `restrict`: distinct objects never overlap, which the compiler knows in the user's file
     and must know in the reference too (else -O3 cannot vectorize the nest as it does there)."""
-    arr = inner.loop.array(p.source or p.name) if inner.loop is not None else None
+    arr = nest.array(p.source or p.name) if nest is not None else None
     if arr is None or arr.pointer or p.restrict or p.role not in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
         return p
     kw = "__restrict" if language == "cpp" else "restrict"

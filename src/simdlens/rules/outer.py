@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from simdlens.analysis.ir import Access, Exit, If, LoopIR, Stmt, Store, walk_stmts
+from simdlens.analysis.ir import Access, Exit, Expr, If, Let, LoopIR, Stmt, Store, Var, walk_stmts
 from simdlens.analysis.nest import mentions, substitute
 from simdlens.core import Footprint, Kernel, KernelParam
 from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _indent, access_key
@@ -44,6 +44,10 @@ class OuterLoopLowering(Lowering):
         self.features.add("outer_loop")
         self.kept = self._kept_in_registers()
         self.registers: dict[tuple[str, str, int, str], VVal] = {}
+        # temporaries set around the inner loop and assigned in it (`s += v` read as `s = s + v`)
+        self.summed = {x.name for x in walk_stmts(self.body) if isinstance(x, Let)} & {
+            x.name for x in walk_stmts(self.inner.before) if isinstance(x, Let)}
+        self.sums: dict[str, VVal] = {}  # their registers in the current step
 
     def _kept_in_registers(self) -> dict[tuple[str, str, int, str], Access]:
         """The written elements the inner loop does not move, touched in every iteration and nowhere else in
@@ -63,6 +67,23 @@ class OuterLoopLowering(Lowering):
             if all(access_key(b) == access_key(a) for b, _w, _s in accs if b.root == a.root):
                 kept[access_key(a)] = a
         return kept
+
+    def expr(self, e: Expr) -> VVal:
+        if isinstance(e, Var) and e.name in self.sums:
+            return self.sums[e.name]
+        return super().expr(e)
+
+    def statement(self, s: Stmt) -> None:
+        if not (isinstance(s, Let) and s.name in self.summed):
+            super().statement(s)
+            return
+        # a temporary the inner loop sums into (`s = 0` before it, `s += ...` in it): a register across it
+        value = self.convert(self.expr(s.value), s.type.name)
+        reg = self.sums.get(s.name)
+        if reg is None:
+            self.sums[s.name] = self.emit(value.name, value.elem, value.width, hint=s.name)
+        else:
+            self.lines.append(f"{reg.name} = {value.name};")
 
     def hoists_fixed_loads(self) -> bool:
         return False  # `y[j]` changes with the inner loop, which runs inside the vector loop
@@ -92,6 +113,7 @@ class OuterLoopLowering(Lowering):
         self.block = around = _Block()
         self.lines = []
         self.registers = {}
+        self.sums = {}
         for key, a in self.kept.items():  # the accumulators over i, read once before the inner loop
             self.registers[key] = super().load(a)
         self.statements(self.inner.before)  # an imperfect nest's statements before the inner loop (`C *= beta`)
@@ -165,6 +187,9 @@ class InterchangeLowering(Lowering):
         if loop.inner.first:
             raise Unsupported("a triangular nest is not interchanged (its inner loop's bounds move with the outer "
                               "counter); the outer-loop rewrite keeps them")
+        if any(isinstance(x, Let) for x in walk_stmts(loop.inner.before + loop.inner.after)):
+            raise Unsupported("a nest whose statements around the inner loop keep a temporary is not interchanged "
+                              "(one value per outer iteration); the outer-loop rewrite keeps it in a register")
         super().__init__(loop, table, rename, **options)  # type: ignore[arg-type]
         self.inner = loop.inner
         self.options = {k: v for k, v in options.items() if k != "scalar_body"}
