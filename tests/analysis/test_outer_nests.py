@@ -240,7 +240,7 @@ def test_a_flat_column_with_a_leading_dimension_is_vectorized_with_a_run_time_ch
 
 def test_a_triangular_nest_carries_its_moving_bounds() -> None:
     by_fn, kernels = _more()
-    outer, inner = by_fn["below"]
+    outer, _inner = by_fn["below"]
     assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.loop is not None and outer.loop.inner is not None
     tri = outer.loop.inner
     assert (tri.counter_type, tri.first, tri.end) == ("int", "i + 1", "N")

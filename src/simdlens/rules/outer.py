@@ -201,7 +201,7 @@ class InterchangeLowering(Lowering):
         caveats, features = list(lowered.caveats), set(lowered.features)
         # an imperfect nest, distributed: the statements before the inner loop for every i, the swapped nest,
         # the statements after it for every i (each i keeps its order: its lanes depend on no other i)
-        around = []
+        around: list[list[str]] = []
         for stmts in (self.inner.before, self.inner.after):
             if not stmts:
                 around.append([])
@@ -211,7 +211,7 @@ class InterchangeLowering(Lowering):
             caveats += [c for c in part.caveats if c not in caveats]
             features |= set(part.features)
             around.append(["{", *_indent(part.code), "}"])
-        return Lowered([*around[0], *code, *around[1]], lowered.vf, caveats, features)
+        return Lowered([*around[0], *code, *around[1]], lowered.vf, tuple(caveats), frozenset(features))
 
 
 def nest_overlap_test(loop: LoopIR, kernel: Kernel, pairs: tuple[tuple[str, str], ...],
