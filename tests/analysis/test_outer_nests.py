@@ -57,8 +57,8 @@ void maybe_overlap(float *a, const float *b) {
 """
 
 
-def _by_function() -> tuple[dict[str, list[Analysis]], object]:
-    fa = analyze_file(SWEEPS, "sweeps.c", "c")
+def _by_function(source: bytes = SWEEPS) -> tuple[dict[str, list[Analysis]], object]:
+    fa = analyze_file(source, "sweeps.c", "c")
     by_fn: dict[str, list[Analysis]] = {}
     for a in fa.analyses:
         by_fn.setdefault(a.site.function or "", []).append(a)
@@ -217,11 +217,7 @@ void vla_cols(int n, double V[n][n], const double *restrict w) {
 
 
 def _more() -> tuple[dict[str, list[Analysis]], object]:
-    fa = analyze_file(MORE, "more.c", "c")
-    by_fn: dict[str, list[Analysis]] = {}
-    for a in fa.analyses:
-        by_fn.setdefault(a.site.function or "", []).append(a)
-    return by_fn, fa.kernels
+    return _by_function(MORE)
 
 
 def test_a_flat_column_with_a_leading_dimension_is_vectorized_with_a_run_time_check() -> None:

@@ -278,16 +278,22 @@ def test_a_triangular_nest_runs_the_shared_rows_as_vectors_and_is_not_interchang
     assert text.index("for (int j = j_from; j < j_to; j++) {") < text.index("int i = i_lane;")
 
 
+def _edits_compute_the_same(tmp_path: Path, code: str, main: str, candidates: tuple[Candidate, ...]) -> None:
+    """The user's file with each candidate's edits, run with `main`, prints what the original prints."""
+    (tmp_path / "original.c").write_text(code + main)
+    expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
+    for c in candidates:
+        (tmp_path / "edited.c").write_text(apply_edits(code.encode(), c.edits).decode() + main)
+        assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected, c.origin
+
+
 @needs_compiler
 @pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
 def test_an_edited_triangular_nest_computes_what_the_original_does(tmp_path: Path) -> None:
     for name, code in TRIANGLES.items():
-        source, _, candidates = _proposal(code)
+        _, _, candidates = _proposal(code)
         assert [c.origin for c in candidates] == ["rules:outer_loop"], name
-        (tmp_path / "original.c").write_text(code + MAIN % name)
-        expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
-        (tmp_path / "edited.c").write_text(apply_edits(source, candidates[0].edits).decode() + MAIN % name)
-        assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected, name
+        _edits_compute_the_same(tmp_path, code, MAIN % name, candidates)
 
 
 LEADING = """void flat_cols(int n, int m, int ld, float *restrict A, const float *restrict B) {
@@ -356,12 +362,8 @@ def test_an_imperfect_nest_keeps_its_statements_around_the_inner_loop(tmp_path: 
     text = outer.function  # x1[j..j+8) in a register: scaled, accumulated over k, decremented, stored once
     assert text.index("_mm256_loadu_ps(&x1[j])") < text.index("for (int k = 0; k < LEN_2D; k++)") \
         < text.index("_mm256_sub_ps") < text.index("_mm256_storeu_ps(&x1[j]")
-    main = MAIN.replace("%s();", "gemm_rows(0.75f, 1.5f);").replace("%%", "%")
-    (tmp_path / "original.c").write_text(GEMM + main)
-    expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
-    for c in candidates:
-        (tmp_path / "edited.c").write_text(apply_edits(source, c.edits).decode() + main)
-        assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected, c.origin
+    _edits_compute_the_same(tmp_path, GEMM, MAIN.replace("%s();", "gemm_rows(0.75f, 1.5f);").replace("%%", "%"),
+                            candidates)
 
 
 DOT_TEMP = HEAD + """void dot_temp(void) {
@@ -389,7 +391,4 @@ def test_a_sum_in_a_temporary_of_the_outer_loop_is_kept_in_a_register(tmp_path: 
         < text.index("_mm256_storeu_ps(&y1[j]")
     main = MAIN.replace("%s();", "dot_temp();").replace("%%", "%").replace("sum += x1[j] * (j + 1);",
                                                                             "sum += y1[j] * (j + 1);")
-    (tmp_path / "original.c").write_text(DOT_TEMP + main)
-    expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
-    (tmp_path / "edited.c").write_text(apply_edits(source, c.edits).decode() + main)
-    assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected
+    _edits_compute_the_same(tmp_path, DOT_TEMP, main, (c,))
