@@ -45,7 +45,8 @@ HERE = ROOT / "benchmarks" / "in_program"
 KERNELS = HERE / "nest_kernels.c"
 MAIN = HERE / "nest_main.c"
 BUILD = ["-O3", "-march=native", "-falign-functions=64", "-falign-loops=64", "-ffp-contract=off"]
-CALLS = ("column_sweep", "column_recurrence", "column_recurrence_n", "mvt", "rows_global", "scale_rows", "short_rows", "saxpy", "clamp16", "total", "dot", "row_sums")
+CALLS = ("column_sweep", "column_recurrence", "column_recurrence_n", "mvt", "rows_global", "scale_rows", "short_rows",
+         "saxpy", "clamp16", "total", "dot", "row_sums", "lower_columns", "gemv_t", "gemm_vla")
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=5, help="original/edited process pairs (default 5)")
     ap.add_argument("--rounds", type=int, default=9, help="samples per process (default 9)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--only", action="append", default=[], metavar="FUNCTION",
+                    help="time only these functions in the program (the scan still reads the whole file)")
     args = ap.parse_args(argv)
     isa = args.isa or host_cpu().best_isa
     if isa is None:
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         original = build(work, original_text, "original")
         for k, rw in enumerate(found):
-            if not (rw.offered or rw.old_rule) or rw.function not in CALLS:
+            if not (rw.offered or rw.old_rule) or rw.function not in CALLS or (args.only and rw.function not in args.only):
                 rows.append((rw, None, "not offered by either rule"))
                 continue
             try:

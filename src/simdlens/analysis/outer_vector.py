@@ -12,6 +12,11 @@ header, which the lowering (`rules.outer.OuterLoopLowering`) wraps around each v
 into memory at a subscript the inner loop does not move (`x1[i] += ...`) becomes a store the lowering
 keeps in a register across the inner loop (a vector accumulator over `i`).
 
+Also: flat columns `x[(j + c)*ld + i]` (a run-time guard that the columns fit in a row when `ld` is not
+the outer bound) and VLA columns; triangles (inner bounds `i + c`, kept in `InnerLoop.first/end`);
+imperfect nests (the outer loop's statements around the inner loop, read by the builder without it, in
+`InnerLoop.before/after`, a temporary the inner loop sums into one value per lane).
+
 Legal when the lanes are independent: every array the nest writes is touched only at the lane's own
 column (the same offset in `i` in every access: a dependence `aa[j-1][i] -> aa[j][i]` is carried by
 `j` alone, which stays a sequential loop), and nothing the nest writes may overlap another array it

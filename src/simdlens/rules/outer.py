@@ -12,7 +12,13 @@ is the generic `Lowering` with two changes to the loop skeleton:
 The tail is always the scalar remainder (the outer loop's last iterations, the user's own inner loop):
 a masked tail would run the whole inner loop once more under a mask.
 
-`InterchangeLowering` is the other formulation of the same nest (the loops swapped, rows streamed):
+A triangular nest (`InnerLoop.first/end`: bounds `i + c`) runs the rows every lane shares as the vector
+loop and each lane's own first or last rows with the user's inner body; an imperfect nest's statements
+around the inner loop (`InnerLoop.before/after`) run in the step around it, on the same registers, a
+temporary the inner loop sums into (`s += ...`) a register too.
+
+`InterchangeLowering` is the other formulation of the same nest (the loops swapped, rows streamed; an
+imperfect nest distributed, its statements around the inner loop as loops of their own):
 which one wins depends on the nest (a register accumulator over `i` vs whole cache lines per row), so
 both are proposed, verified and measured, and the faster one is offered.
 """
@@ -217,9 +223,10 @@ class InterchangeLowering(Lowering):
 def nest_overlap_test(loop: LoopIR, kernel: Kernel, pairs: tuple[tuple[str, str], ...],
                       rename: Callable[[str], str]) -> str:
     """The run-time condition under which a nest rewrite is correct: the analysis's guard (the columns fit
-    in a row of a flat matrix), and for pointers that may overlap, the elements each touches over the whole nest (the kernel's footprints) are disjoint, or, for an in-place
-    call (`f(x, x)`), the two are the same pointer and every iteration touches the same element of both,
-    reading before it writes (a vector step loads all its lanes before storing them)."""
+    in a row of a flat matrix), and for pointers that may overlap, the elements each touches over the
+    whole nest (the kernel's footprints) are disjoint, or, for an in-place call (`f(x, x)`), the two are
+    the same pointer and every iteration touches the same element of both, reading before it writes (a
+    vector step loads all its lanes before storing them)."""
     by_root = {p.source or p.name: p for p in kernel.params}
     tests = [f"({rename(loop.inner.guard)})"] if loop.inner is not None and loop.inner.guard else []
     if pairs and any(p.source for p in kernel.params):
