@@ -141,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         original = build(work, original_text, "original")
         for k, rw in enumerate(found):
-            if not (rw.offered or rw.old_rule) or rw.function not in CALLS or (args.only and rw.function not in args.only):
+            if args.only and rw.function not in args.only:
+                rows.append((rw, None, "not timed in this run (--only)"))
+                continue
+            if not (rw.offered or rw.old_rule) or rw.function not in CALLS:
                 rows.append((rw, None, "not offered by either rule"))
                 continue
             try:
