@@ -264,16 +264,22 @@ TRIANGLES = {
 }
 
 
-def test_a_triangular_nest_runs_the_shared_rows_as_vectors_and_is_not_interchanged() -> None:
+def test_a_triangular_nest_runs_the_shared_rows_as_vectors_or_swaps_its_bounds() -> None:
     _, _, candidates = _proposal(TRIANGLES["tri_below"])
-    (outer,) = candidates  # interchanging would need the bounds rewritten: only the outer-loop form
+    (swapped,) = [c for c in candidates if c.origin == "rules:interchange"]
+    # j's whole range outside; for each j the i whose rows hold it (j >= i + 1: i <= j - 1)
+    assert "for (int j = (0) + 1; j < LEN_2D; j++) {" in swapped.function
+    assert "const int i_to = ((LEN_2D - 5) < (j) - ((0) + 1) + 1 ? (LEN_2D - 5) : (j) - ((0) + 1) + 1);" \
+        in swapped.function
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
     text = outer.function
-    assert outer.origin == "rules:outer_loop" and not re.search(r"gather|scatter", text)
+    assert not re.search(r"gather|scatter", text + swapped.function)
     assert "const int j_from = (i + 7) + 1;" in text and "const int j_to = LEN_2D;" in text
     # lane k's rows i+k+1 .. i+7 run the user's body with the lane's i, before the vector loop
     assert text.index("int i = i_lane;") < text.index("for (int j = j_from; j < j_to; j++) {")
     _, _, above = _proposal(TRIANGLES["tri_above"])
-    text = above[0].function  # j <= i: the rows of lane 0 are shared, each lane's last ones after the vector loop
+    text = next(c.function for c in above if c.origin == "rules:outer_loop")
+    # j <= i: the rows of lane 0 are shared, each lane's last ones after the vector loop
     assert "const int j_to = (i) + 1;" in text
     assert text.index("for (int j = j_from; j < j_to; j++) {") < text.index("int i = i_lane;")
 
@@ -292,7 +298,7 @@ def _edits_compute_the_same(tmp_path: Path, code: str, main: str, candidates: tu
 def test_an_edited_triangular_nest_computes_what_the_original_does(tmp_path: Path) -> None:
     for name, code in TRIANGLES.items():
         _, _, candidates = _proposal(code)
-        assert [c.origin for c in candidates] == ["rules:outer_loop"], name
+        assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"], name
         _edits_compute_the_same(tmp_path, code, MAIN % name, candidates)
 
 

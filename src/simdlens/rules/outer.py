@@ -32,7 +32,16 @@ from dataclasses import replace
 from simdlens.analysis.ir import Access, Exit, Expr, If, Let, LoopIR, Stmt, Store, Var, walk_stmts
 from simdlens.analysis.nest import mentions, substitute
 from simdlens.core import Footprint, Kernel, KernelParam
-from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _indent, access_key
+from simdlens.rules.lower import (
+    Lowered,
+    Lowering,
+    Unsupported,
+    VVal,
+    _Block,
+    _identifiers,
+    _indent,
+    access_key,
+)
 from simdlens.rules.scalar import c_type
 from simdlens.rules.tables import IsaTable
 
@@ -190,20 +199,25 @@ class InterchangeLowering(Lowering):
     def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], **options: object) -> None:
         if loop.inner is None:
             raise Unsupported("not an outer loop with its inner loop")
-        if loop.inner.first:
-            raise Unsupported("a triangular nest is not interchanged (its inner loop's bounds move with the outer "
-                              "counter); the outer-loop rewrite keeps them")
         if any(isinstance(x, Let) for x in walk_stmts(loop.inner.before + loop.inner.after)):
             raise Unsupported("a nest whose statements around the inner loop keep a temporary is not interchanged "
                               "(one value per outer iteration); the outer-loop rewrite keeps it in a register")
+        inner = loop.inner
+        self.header: str = inner.header
+        self.bounds: list[str] = []
+        if inner.first:
+            taken = _identifiers(loop)
+            loop, self.header, self.bounds = _swapped_triangle(loop)
+            if {loop.lower, loop.upper} & taken:
+                raise Unsupported(f"the names {loop.lower} and {loop.upper} the swapped triangle needs are taken")
         super().__init__(loop, table, rename, **options)  # type: ignore[arg-type]
-        self.inner = loop.inner
+        self.inner = inner
         self.options = {k: v for k, v in options.items() if k != "scalar_body"}
         self.features.add("interchange")
 
     def build(self) -> Lowered:
         lowered = super().build()
-        code = [f"{self.rename(self.inner.header)} {{", *_indent(lowered.code), "}"]
+        code = [f"{self.rename(self.header)} {{", *(self.rename(b) for b in self.bounds), *_indent(lowered.code), "}"]
         caveats, features = list(lowered.caveats), set(lowered.features)
         # an imperfect nest, distributed: the statements before the inner loop for every i, the swapped nest,
         # the statements after it for every i (each i keeps its order: its lanes depend on no other i)
@@ -218,6 +232,28 @@ class InterchangeLowering(Lowering):
             features |= set(part.features)
             around.append(["{", *_indent(part.code), "}"])
         return Lowered([*around[0], *code, *around[1]], lowered.vf, tuple(caveats), frozenset(features))
+
+
+def _swapped_triangle(loop: LoopIR) -> tuple[LoopIR, str, list[str]]:
+    """A triangle's loops swapped: the inner counter's whole range outside (`j` from first(lowest i) to
+    end(highest i)), and for each `j` the outer counters whose rows hold it (`j >= i + a` is
+    `i <= j - a`, `j < i + b` is `i > j - b`), as the vector loop's bounds (empty ones run nothing)."""
+    inner = loop.inner
+    assert inner is not None
+    i, j = loop.iv, inner.iv
+    lo_i, hi_i = loop.lower, loop.upper if loop.cmp == "<" else f"({loop.upper}) + 1"
+    (ilo, ihi), (jmin, jmax) = (lo_i, hi_i), (inner.first, inner.end)
+    if mentions(inner.first, i):
+        top = f"({j}) - ({substitute(inner.first, i, '0')}) + 1"
+        ihi, jmin = f"(({hi_i}) < {top} ? ({hi_i}) : {top})", substitute(inner.first, i, lo_i)
+    if mentions(inner.end, i):
+        bottom = f"({j}) - ({substitute(inner.end, i, '0')}) + 1"
+        ilo, jmax = f"(({lo_i}) > {bottom} ? ({lo_i}) : {bottom})", substitute(inner.end, i, f"({hi_i}) - 1")
+    first, end = f"{i}_from", f"{i}_to"  # named: the vector loop and its remainder read them
+    it = loop.iv_type.spelling or c_type(loop.iv_type)
+    bounds = [f"    const {it} {first} = {ilo};  /* the {i} whose rows hold {j} */", f"    const {it} {end} = {ihi};"]
+    swapped = replace(loop, lower=first, upper=end, cmp="<", trip_count=f"{end} - {first}")
+    return swapped, f"for ({inner.counter_type} {j} = {jmin}; {j} < {jmax}; {j}++)", bounds
 
 
 def nest_overlap_test(loop: LoopIR, kernel: Kernel, pairs: tuple[tuple[str, str], ...],
