@@ -13,7 +13,8 @@ The tail is always the scalar remainder (the outer loop's last iterations, the u
 a masked tail would run the whole inner loop once more under a mask.
 
 A triangular nest (`InnerLoop.first/end`: bounds `i + c`) runs the rows every lane shares as the vector
-loop and each lane's own first or last rows with the user's inner body; an imperfect nest's statements
+loop and each lane's own first or last rows with the user's inner body (interchanged: the bounds
+swapped); an imperfect nest's statements
 around the inner loop (`InnerLoop.before/after`) run in the step around it, on the same registers, a
 temporary the inner loop sums into (`s += ...`) a register too.
 
