@@ -294,3 +294,19 @@ def test_a_vlas_column_is_read_as_its_row_in_the_nest() -> None:
     assert v == ("V[j]", 1)
     assert inner.reasons[0].code == "column_sweep"
     assert kernels[outer.site.loop_id].size_param == "n"  # type: ignore[index]
+
+
+def test_the_j_k_nest_of_an_i_j_k_product_is_timed_in_its_i_loop() -> None:
+    src = b"""void mm(int ni, int nj, int nk, double C[ni][nj], double A[ni][nk], double B[nk][nj]) {
+  for (int i = 0; i < ni; i++)
+    for (int j = 0; j < nj; j++)
+      for (int k = 0; k < nk; k++) C[i][j] += A[i][k] * B[k][j];
+}
+"""
+    fa = analyze_file(src, "mm.c", "c")
+    middle = fa.analyses[1]
+    kernel = fa.kernels[middle.site.loop_id]
+    # the reference is the j-k nest (i a parameter); what is timed is the whole i-j-k nest, all three sizes set
+    assert kernel.nest is not None and "for (int i = 0; i < ni; i++)" in kernel.nest.source
+    assert kernel.nest.size_param == "nk" and kernel.nest.size_scale == (3, 1)
+    assert set(kernel.nest.also_size) == {"nj", "ni"}

@@ -196,19 +196,20 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
     iv_param = by_name.get(iv)
     params = tuple(by_name[p.name] for p in inner.params if p.name != iv) + tuple(new_params)
     size = inner.size_param if inner.size_param != iv else None
-    also: list[str] = []
+    also: list[str] = [name for name in inner.also_size if name != iv]  # (an inner nest's other sizes)
     for name in bound_params:
         if size is None:
             size = name
-        elif name != size:
+        elif name != size and name not in also:
             also.append(name)
     if size is None:
         exponent, factor = 1, 1
     elif mentions(inner.trip_count, iv):  # a triangle: about half of a square
-        exponent, factor = (2 if bound_params else 1), 1
-    elif inner.size_param == size:
-        exponent = 2 if bound_params else 1
-        factor = 1 if bound_params else max(1, _constant_trip(loop, int_value(lower), int_value(upper)))
+        exponent, factor = inner.size_scale[0] + (1 if bound_params else 0), inner.size_scale[1]
+    elif inner.size_param == size:  # (the inner kernel may be a nest already: the j-k pair of i-j-k)
+        exponent = inner.size_scale[0] + (1 if bound_params else 0)
+        factor = inner.size_scale[1] * (1 if bound_params else max(1, _constant_trip(loop, int_value(lower),
+                                                                                      int_value(upper))))
     else:  # the outer bound is the size; the inner trip count is a constant
         exponent, factor = 1, max(1, int_value(inner.trip_count) or 1)
     declare = ""

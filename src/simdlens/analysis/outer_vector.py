@@ -411,11 +411,29 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
         real = (size_max,) if size_max is not None else real
     digest = hashlib.sha256(f"outer\0{nest.content_hash}\0{found.content_hash}\0{normalized_tokens(text)}"
                             f"\0{size_max}\0{real}".encode())
-    return replace(nest, source=text, signature=sig, params=params, footprints=prints, may_alias=may_alias,  # type: ignore[arg-type]
-                   loop_id=outer.site.loop_id,
-                   loop_span=outer.site.span, facts=outer.facts, type_facts=facts, nest=None, size_max=size_max,
-                   real_sizes=real,
-                   content_hash=digest.hexdigest(), context=found.context)
+    reference = replace(nest, source=text, signature=sig, params=params, footprints=prints,
+                        may_alias=may_alias, loop_id=outer.site.loop_id,  # type: ignore[arg-type]
+                        loop_span=outer.site.span, facts=outer.facts,
+                        type_facts=facts, nest=None, size_max=size_max, real_sizes=real,
+                        content_hash=digest.hexdigest(), context=found.context)
+    return _in_its_loop(reference, outer, source, ctx)
+
+
+def _in_its_loop(reference: Kernel, outer: Analysis, source: bytes, ctx: Any) -> Kernel:
+    """A nest that is itself the body of a counted loop (the j-k pair of an i-j-k product, `i` fixed) is
+    timed inside that loop (`Kernel.nest`), so the whole nest the user runs is what is measured."""
+    from simdlens.analysis.kernel import _FileSyntax, _int_value
+    from simdlens.analysis.nest import nest_kernel, outer_loop
+
+    if outer.site.depth == 0:
+        return reference
+    syntax = _FileSyntax.of(source, outer.site.language)
+    loop = outer_loop(syntax.root, source, outer.site.span.start_byte, outer.site.span.end_byte)
+    wrapped = nest_kernel(reference, loop, lambda text: _int_value(text, ctx)) if loop is not None else None
+    if wrapped is None or isinstance(wrapped, str):
+        return reference
+    digest = hashlib.sha256(f"{reference.content_hash}\0nest:{wrapped.content_hash}".encode()).hexdigest()
+    return replace(reference, nest=wrapped, content_hash=digest)
 
 
 def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: bytes, ctx: Any) -> tuple[Kernel, str] | str:
