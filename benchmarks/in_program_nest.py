@@ -4,7 +4,9 @@
 function the way the program does: nests at their real sizes (column sweeps of 256 x 256 globals, whose
 rewrites replace the whole nest; a 1024 x 1024 image scaled in place,
 131,072 rows of 12 columns, a 256 x 256 global matrix), element-wise loops in place (`saxpy(x, x, a, n)`,
-`clamp16(s, s, ...)`) and on 4M-element arrays, a dot product of an array with itself. This script
+`clamp16(s, s, ...)`) and on 4M-element arrays, a dot product of an array with itself, a triangle of the
+global matrix, the transposed product of a flat 1024 x 1024 matrix and gemm over VLAs (8 rows of C, the
+whole i-j-k nest). `--only FUNCTION` times only the named functions. This script
 
 1. scans nest_kernels.c (`simdlens scan --json`, full benchmark protocol);
 2. takes every verified rewrite: the ones simdlens OFFERS as wins (`"win": true`, the low end of the
