@@ -4,7 +4,9 @@
 function the way the program does: nests at their real sizes (column sweeps of 256 x 256 globals, whose
 rewrites replace the whole nest; a 1024 x 1024 image scaled in place,
 131,072 rows of 12 columns, a 256 x 256 global matrix), element-wise loops in place (`saxpy(x, x, a, n)`,
-`clamp16(s, s, ...)`) and on 4M-element arrays, a dot product of an array with itself. This script
+`clamp16(s, s, ...)`) and on 4M-element arrays, a dot product of an array with itself, a triangle of the
+global matrix, the transposed product of a flat 1024 x 1024 matrix and gemm over VLAs (8 rows of C, the
+whole i-j-k nest). `--only FUNCTION` times only the named functions. This script
 
 1. scans nest_kernels.c (`simdlens scan --json`, full benchmark protocol);
 2. takes every verified rewrite: the ones simdlens OFFERS as wins (`"win": true`, the low end of the
@@ -45,7 +47,8 @@ HERE = ROOT / "benchmarks" / "in_program"
 KERNELS = HERE / "nest_kernels.c"
 MAIN = HERE / "nest_main.c"
 BUILD = ["-O3", "-march=native", "-falign-functions=64", "-falign-loops=64", "-ffp-contract=off"]
-CALLS = ("column_sweep", "column_recurrence", "column_recurrence_n", "mvt", "rows_global", "scale_rows", "short_rows", "saxpy", "clamp16", "total", "dot", "row_sums")
+CALLS = ("column_sweep", "column_recurrence", "column_recurrence_n", "mvt", "rows_global", "scale_rows", "short_rows",
+         "saxpy", "clamp16", "total", "dot", "row_sums", "lower_columns", "gemv_t", "gemm_vla")
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=5, help="original/edited process pairs (default 5)")
     ap.add_argument("--rounds", type=int, default=9, help="samples per process (default 9)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--only", action="append", default=[], metavar="FUNCTION",
+                    help="time only these functions in the program (the scan still reads the whole file)")
     args = ap.parse_args(argv)
     isa = args.isa or host_cpu().best_isa
     if isa is None:
@@ -138,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         original = build(work, original_text, "original")
         for k, rw in enumerate(found):
+            if args.only and rw.function not in args.only:
+                rows.append((rw, None, "not timed in this run (--only)"))
+                continue
             if not (rw.offered or rw.old_rule) or rw.function not in CALLS:
                 rows.append((rw, None, "not offered by either rule"))
                 continue

@@ -313,3 +313,89 @@ void pick_by_sign(void)
         }
     }
 }
+
+/* Loop nests whose inner loop walks a column (issue 15): flat leading dimensions, triangles, VLAs,
+ * i-j-k products with and without statements around the k loop. */
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void flat_column_blend(int rows, int cols, int ld, REAL *restrict A, const REAL *restrict B, REAL w)
+{
+    for (int c = 0; c < cols; c++)
+        for (int r = 1; r < rows; r++)
+            A[r * ld + c] = w * A[(r - 1) * ld + c] + (1.0 - w) * B[r * ld + c];
+}
+
+// bench: domain=hpc category=nest expect=vectorizable style=hpc_2d
+void flat_transposed_gemv(int n, const REAL *restrict M, const REAL *restrict v, REAL *restrict out)
+{
+    for (int c = 0; c < n; c++)
+        for (int r = 0; r < n; r++)
+            out[c] += M[r * n + c] * v[r];
+}
+
+// bench: domain=hpc category=nest expect=vectorizable style=hpc_2d
+void lower_column_scale(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = i + 1; j < LEN; j++)
+            aa[j][i] = aa[j][i] * a[i] - bb[j][i];
+}
+
+// bench: domain=hpc category=nest expect=vectorizable style=hpc_2d
+void upper_transposed_gemv(void)
+{
+    for (int i = 0; i < LEN; i++)
+        for (int j = 0; j <= i; j++)
+            b[i] += cc[j][i] * a[j];
+}
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void vla_lower_update(int n, REAL L[n][n], const REAL d[n])
+{
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            L[j][i] = L[j][i] - d[j] * L[j][i];
+}
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void vla_gemm_ijk(int ni, int nj, int nk, REAL alpha, REAL beta, REAL C[ni][nj], REAL A[ni][nk], REAL B[nk][nj])
+{
+    for (int i = 0; i < ni; i++)
+        for (int j = 0; j < nj; j++) {
+            C[i][j] *= beta;
+            for (int k = 0; k < nk; k++)
+                C[i][j] += alpha * A[i][k] * B[k][j];
+        }
+}
+
+// bench: domain=hpc category=nest expect=vectorizable style=hpc_2d
+void ijk_matmul_global(void)
+{
+    for (int i = 0; i < LEN2; i++)
+        for (int j = 0; j < LEN2; j++)
+            for (int k = 0; k < LEN2; k++)
+                dd[i][j] += aa[i][k] * bb[k][j];
+}
+
+// bench: domain=hpc category=nest expect=vectorizable style=hpc_2d
+void ijk_matmul_temp(void)
+{
+    for (int i = 0; i < LEN2; i++)
+        for (int j = 0; j < LEN2; j++) {
+            REAL s = 0.0;
+            for (int k = 0; k < LEN2; k++)
+                s += aa[i][k] * bb[k][j];
+            dd[i][j] = s;
+        }
+}
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void vla_2mm_first(int ni, int nj, int nk, REAL alpha, REAL T[ni][nj], REAL P[ni][nk], REAL Q[nk][nj])
+{
+    for (int i = 0; i < ni; i++)
+        for (int j = 0; j < nj; j++) {
+            T[i][j] = 0.0;
+            for (int k = 0; k < nk; k++)
+                T[i][j] += alpha * P[i][k] * Q[k][j];
+        }
+}

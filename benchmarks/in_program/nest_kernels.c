@@ -106,3 +106,30 @@ void row_sums(float *restrict s, const float *restrict m, int rows, int cols)
         s[r] = t;
     }
 }
+
+/* a triangle of the global matrix: the columns below the diagonal updated (j inner, from i + 1) */
+void lower_columns(void)
+{
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = i + 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j][i] * 0.999f + bb[j][i] * xs[i];
+}
+
+/* the transposed product of a flat n x n matrix: a column walk with a run-time row length */
+void gemv_t(int n, const float *restrict M, const float *restrict v, float *restrict out)
+{
+    for (int c = 0; c < n; c++)
+        for (int r = 0; r < n; r++)
+            out[c] += M[r * n + c] * v[r];
+}
+
+/* gemm over VLAs, k inner, C[i][j] scaled before the k loop (an imperfect nest) */
+void gemm_vla(int ni, int nj, int nk, float alpha, float beta, float C[ni][nj], float A[ni][nk], float B[nk][nj])
+{
+    for (int i = 0; i < ni; i++)
+        for (int j = 0; j < nj; j++) {
+            C[i][j] *= beta;
+            for (int k = 0; k < nk; k++)
+                C[i][j] += alpha * A[i][k] * B[k][j];
+        }
+}

@@ -22,9 +22,12 @@ void clamp16(int16_t *dst, const int16_t *src, int16_t lo, int16_t hi, int n);
 float total(const float *x, int n);
 float dot(const float *a, const float *b, int n);
 void row_sums(float *restrict s, const float *restrict m, int rows, int cols);
+void lower_columns(void);
+void gemv_t(int n, const float *restrict M, const float *restrict v, float *restrict out);
+void gemm_vla(int ni, int nj, int nk, float alpha, float beta, float C[ni][nj], float A[ni][nk], float B[nk][nj]);
 
-enum { ROWS = 1024, COLS = 1024, SHORT_ROWS = 1 << 17, SHORT_COLS = 12, LARGE = 1 << 22 };
-static float *fx, *fy, *fs;
+enum { ROWS = 1024, COLS = 1024, SHORT_ROWS = 1 << 17, SHORT_COLS = 12, LARGE = 1 << 22, GEMM_ROWS = 8 };
+static float *fx, *fy, *fs, *fc;
 static int *ia, *ib;
 static int16_t *sa;
 static volatile float sink;
@@ -41,13 +44,19 @@ static void run_clamp16(void) { clamp16(sa, sa, -1000, 1000, LARGE); }      /* i
 static void run_total(void) { sink = total(fy, LARGE); }
 static void run_dot(void) { sink = dot(fy, fy, LARGE); }                     /* the same array twice */
 static void run_row_sums(void) { row_sums(fs, fy, ROWS, COLS); }
+static void run_lower_columns(void) { lower_columns(); }
+static void run_gemv_t(void) { gemv_t(ROWS, fy, fx, fs); }                    /* a 1024 x 1024 matrix, 4 MB */
+static void run_gemm_vla(void) {                                               /* 8 rows of C, B 1024 x 1024 */
+    gemm_vla(GEMM_ROWS, COLS, ROWS, 0.5f, 0.999f, (float (*)[COLS])fc, (float (*)[ROWS])fy, (float (*)[COLS])fx);
+}
 
 static const struct { const char *name; void (*run)(void); } calls[] = {
     {"column_sweep", run_column_sweep}, {"column_recurrence", run_column_recurrence},
     {"column_recurrence_n", run_column_recurrence_n}, {"mvt", run_mvt},
     {"rows_global", run_rows_global}, {"scale_rows", run_scale_rows},
     {"short_rows", run_short_rows}, {"saxpy", run_saxpy}, {"clamp16", run_clamp16}, {"total", run_total},
-    {"dot", run_dot}, {"row_sums", run_row_sums},
+    {"dot", run_dot}, {"row_sums", run_row_sums}, {"lower_columns", run_lower_columns}, {"gemv_t", run_gemv_t},
+    {"gemm_vla", run_gemm_vla},
 };
 
 static double now_ns(void) {
@@ -68,6 +77,8 @@ int main(int argc, char **argv) {
     fx = aligned_alloc(64, big * sizeof(float));
     fy = aligned_alloc(64, big * sizeof(float));
     fs = aligned_alloc(64, ROWS * sizeof(float));
+    fc = aligned_alloc(64, (size_t)GEMM_ROWS * COLS * sizeof(float));
+    for (size_t i = 0; i < (size_t)GEMM_ROWS * COLS; i++) fc[i] = 1.0f;
     ia = aligned_alloc(64, (size_t)SHORT_ROWS * SHORT_COLS * sizeof(int));
     ib = aligned_alloc(64, (size_t)SHORT_ROWS * SHORT_COLS * sizeof(int));
     sa = aligned_alloc(64, (size_t)LARGE * sizeof(int16_t));

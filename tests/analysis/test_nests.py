@@ -96,10 +96,12 @@ def test_column_sweeps_are_rewritten_as_a_nest_never_by_gather_scatter() -> None
     assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.reasons[0].code == "outer_vectorizable"
     assert "line 9 walks a column" in outer.reasons[0].message
     assert "for (int j = 0; j < LEN_2D; j++)" in kernels["column_sweep"].source
-    # the flat spelling j*n + i is refused (before, a scatter rewrite for AVX-512): no footprint for the nest yet
-    flat = by_fn["column_sweep_flat"][1]
+    # the flat spelling j*n + i (before, a scatter rewrite for AVX-512) is the same nest: its outer loop is the candidate
+    flat_outer, flat = by_fn["column_sweep_flat"]
     assert flat.verdict is LoopVerdict.NOT_VECTORIZABLE and flat.reasons[0].code == "column_sweep"
-    assert "no footprint the harness can allocate yet" in flat.reasons[0].message
+    assert "the outer loop (line 14) is vectorized across i" in flat.reasons[0].message
+    assert flat_outer.verdict is LoopVerdict.VECTORIZABLE and flat_outer.loop is not None
+    assert flat_outer.loop.inner is not None and flat_outer.loop.inner.guard == ""  # n is the outer bound: rows fit
     # a transpose has no contiguous formulation of both arrays: still a candidate
     assert by_fn["transpose_copy"][1].verdict is not LoopVerdict.NOT_VECTORIZABLE
 
@@ -128,8 +130,12 @@ def test_inner_loops_are_timed_in_their_nest() -> None:
     assert square is not None and square.size_param == "n" and square.also_size == () and square.size_scale == (2, 1)
     assert square.may_alias == kernels["rows_square"].may_alias  # in-place calls are still tested and timed
 
-    # reductions and triangular nests are timed alone (not yet in their nest)
-    assert kernels["row_sums"].nest is None and kernels["triangle"].nest is None
+    # reductions are timed alone (not yet in their nest)
+    assert kernels["row_sums"].nest is None
+    # a triangle is timed in its nest: n x n / 2 elements, about, as the presets count n x n
+    tri = kernels["triangle"].nest
+    assert tri is not None and "for (int i = 0; i < n; i++)" in tri.source
+    assert tri.size_param == "n" and tri.size_scale == (2, 1) and tri.trip_count.endswith(") / 2")
 
 
 def test_nest_variant_runs_the_outer_loop_around_the_inlined_inner_function() -> None:

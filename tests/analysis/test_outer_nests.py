@@ -57,8 +57,8 @@ void maybe_overlap(float *a, const float *b) {
 """
 
 
-def _by_function() -> tuple[dict[str, list[Analysis]], object]:
-    fa = analyze_file(SWEEPS, "sweeps.c", "c")
+def _by_function(source: bytes = SWEEPS) -> tuple[dict[str, list[Analysis]], object]:
+    fa = analyze_file(source, "sweeps.c", "c")
     by_fn: dict[str, list[Analysis]] = {}
     for a in fa.analyses:
         by_fn.setdefault(a.site.function or "", []).append(a)
@@ -149,3 +149,164 @@ void mixed(const float *p) {
     kernel = fa.kernels[outer.site.loop_id]
     assert outer.alias_checks == (("aa", "p"),) and kernel.may_alias == (("aa", "p"),)
     assert kernel.signature == "void simdlens_kernel(float (*aa)[N], const float *p)"  # p may point into aa
+
+
+MORE = b"""\
+#define N 128
+float A[N][N], B[N][N], C[N][N];
+float x[N], y[N];
+
+/* a flat matrix with a leading dimension: the columns walked must fit in a row, checked at run time */
+void flat_ld(int n, int m, int ld, double *restrict P, const double *restrict Q) {
+    for (int i = 0; i < m; i++)
+        for (int j = 1; j < n; j++)
+            P[j * ld + i] = P[(j - 1) * ld + i] + Q[j * ld + i];
+}
+
+/* a triangle: the inner loop starts below the diagonal */
+void below(void) {
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++)
+            A[j][i] = A[j][i] * x[i];
+}
+
+/* a bound moving with i other than by a constant: refused */
+void skewed_bound(void) {
+    for (int i = 0; i < N / 2; i++)
+        for (int j = 0; j < 2 * i; j++)
+            A[j][i] = A[j][i] + 1.0f;
+}
+
+/* gemm's order: a statement before the k loop (an imperfect nest) */
+void gemm_beta(float alpha, float beta) {
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            C[i][j] *= beta;
+            for (int k = 0; k < N; k++)
+                C[i][j] += alpha * A[i][k] * B[k][j];
+        }
+}
+
+/* a statement around the inner loop touching an element of A the inner loop reaches otherwise: refused */
+void around_other(void) {
+    for (int i = 0; i < N; i++) {
+        A[0][i] = y[i] * 2.0f;
+        for (int j = 1; j < N; j++)
+            A[j][i] += B[j][i];
+    }
+}
+
+/* matmul with its sum in a temporary: a vector register across k, stored after it */
+void dot_temp(void) {
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            float s = 0.0f;
+            for (int k = 0; k < N; k++)
+                s += A[i][k] * B[k][j];
+            C[i][j] = s;
+        }
+}
+
+/* a VLA's column: the row length n is known at run time */
+void vla_cols(int n, double V[n][n], const double *restrict w) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            V[j][i] = V[j][i] * w[j];
+}
+"""
+
+
+def _more() -> tuple[dict[str, list[Analysis]], object]:
+    return _by_function(MORE)
+
+
+def test_a_flat_column_with_a_leading_dimension_is_vectorized_with_a_run_time_check() -> None:
+    by_fn, kernels = _more()
+    outer, inner = by_fn["flat_ld"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE_WITH_CHECKS and outer.alias_checks == ()
+    assert outer.loop is not None and outer.loop.inner is not None
+    assert outer.loop.inner.guard == "(long long)(m) <= (long long)(ld)"
+    assert {(x.access.base, x.access.symbolic) for s in outer.loop.body if isinstance(s, Store)
+            for x in walk_exprs(s.value) if isinstance(x, Load)} == {("P", "(j - 1) * ld"), ("Q", "j * ld")}
+    assert inner.reasons[0].code == "column_sweep" and inner.site.loop_id not in kernels  # type: ignore[operator]
+    # the reference (the user's nest) has footprints the harness allocates: rows 0 .. n-1 of ld elements
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert {f.param for f in kernel.footprints} == {"P", "Q"} and "ld" in kernel.signature
+
+
+def test_a_triangular_nest_carries_its_moving_bounds() -> None:
+    by_fn, kernels = _more()
+    outer, _inner = by_fn["below"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.loop is not None and outer.loop.inner is not None
+    tri = outer.loop.inner
+    assert (tri.counter_type, tri.first, tri.end) == ("int", "i + 1", "N")
+    # the reference times the triangle: N * (N - 1) / 2 elements
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert "for (int j = i + 1; j < N; j++)" in kernel.source and kernel.trip_count.endswith(") / 2")
+    skewed_outer, skewed = by_fn["skewed_bound"]
+    assert skewed_outer.verdict is LoopVerdict.NOT_VECTORIZABLE
+    assert skewed.reasons[0].message.endswith("the inner loop's bound 2 * i depends on i other than as i plus a constant")
+
+
+def test_an_imperfect_nest_runs_its_statements_around_the_inner_loop_in_each_vector_step() -> None:
+    by_fn, kernels = _more()
+    _, middle, inner = by_fn["gemm_beta"]
+    assert inner.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.site.loop_id not in kernels  # type: ignore[operator]
+    assert inner.reasons[0].code == "column_sweep"
+    assert middle.verdict is LoopVerdict.VECTORIZABLE and middle.loop is not None and middle.loop.inner is not None
+    (scale,) = middle.loop.inner.before
+    assert isinstance(scale, Store) and (scale.access.base, scale.access.coeff) == ("C[i]", 1)
+    assert middle.loop.inner.after == ()
+    # the reference is the user's whole j loop; beta, read only around the k loop, is a parameter too
+    kernel = kernels[middle.site.loop_id]  # type: ignore[index]
+    assert "C[i][j] *= beta;" in kernel.source and kernel.signature.endswith("float beta)")
+
+
+def test_an_imperfect_nest_that_touches_other_elements_around_its_inner_loop_keeps_no_gather_rewrite() -> None:
+    by_fn, kernels = _more()
+    outer, inner = by_fn["around_other"]
+    assert outer.verdict is LoopVerdict.NOT_VECTORIZABLE and inner.verdict is LoopVerdict.NOT_VECTORIZABLE
+    assert inner.site.loop_id not in kernels  # type: ignore[operator]
+    assert inner.reasons[0].code == "column_sweep" and inner.reasons[0].message.endswith(
+        "A[...] is touched around the inner loop at an element the inner loop does not touch")
+
+
+def test_a_sum_kept_in_a_temporary_of_the_outer_loop_is_a_register_across_the_inner_loop() -> None:
+    by_fn, kernels = _more()
+    _, middle, inner = by_fn["dot_temp"]
+    assert middle.verdict is LoopVerdict.VECTORIZABLE and middle.loop is not None and middle.loop.inner is not None
+    assert [type(s).__name__ for s in middle.loop.inner.before] == ["Let"]  # s = 0
+    assert [type(s).__name__ for s in middle.loop.body] == ["Let"]  # s = s + A[i][k] * B[k][j]
+    assert inner.reasons[0].code == "column_sweep"
+    kernel = kernels[middle.site.loop_id]  # type: ignore[index]
+    assert "float s = 0.0f;" in kernel.source and "s" not in {p.name for p in kernel.params}
+    assert kernel.signature.endswith("float (*restrict C)[N])")  # C, only stored around the k loop, is a parameter too
+
+
+def test_a_vlas_column_is_read_as_its_row_in_the_nest() -> None:
+    by_fn, kernels = _more()
+    outer, inner = by_fn["vla_cols"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.loop is not None
+    assert outer.alias_checks == ()  # w is restrict
+    assert outer.loop.inner is not None and outer.loop.inner.guard == ""  # a VLA's columns are inside its rows
+    (v,) = {(x.access.base, x.access.coeff) for s in outer.loop.body if isinstance(s, Store)
+            for x in walk_exprs(s.value) if isinstance(x, Load) and x.access.root == "V"}
+    assert v == ("V[j]", 1)
+    assert inner.reasons[0].code == "column_sweep"
+    assert kernels[outer.site.loop_id].size_param == "n"  # type: ignore[index]
+
+
+def test_the_j_k_nest_of_an_i_j_k_product_is_timed_in_its_i_loop() -> None:
+    src = b"""void mm(int ni, int nj, int nk, double C[ni][nj], double A[ni][nk], double B[nk][nj]) {
+  for (int i = 0; i < ni; i++)
+    for (int j = 0; j < nj; j++)
+      for (int k = 0; k < nk; k++) C[i][j] += A[i][k] * B[k][j];
+}
+"""
+    fa = analyze_file(src, "mm.c", "c")
+    middle = fa.analyses[1]
+    kernel = fa.kernels[middle.site.loop_id]
+    # the reference is the j-k nest (i a parameter); what is timed is the whole i-j-k nest, all three sizes set
+    assert kernel.nest is not None and "for (int i = 0; i < ni; i++)" in kernel.nest.source
+    assert kernel.nest.size_param == "nk" and kernel.nest.size_scale == (3, 1)
+    assert set(kernel.nest.also_size) == {"nj", "ni"}

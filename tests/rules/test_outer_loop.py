@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from rules_support import apply_edits, build_and_run, needs_compiler
+from rules_support import apply_edits, build_and_run, needs_compiler, run_edited_against_original
 
 from simdlens.analysis import analyze_file
 from simdlens.config import Settings
@@ -239,3 +239,162 @@ def test_mvt_written_with_i_inner_is_the_inner_loops_rewrite_with_y_of_j_broadca
     (cand,) = propose(inner, kernel, "avx2", Settings(), source=source).candidates
     text = cand.function
     assert text.index("_mm256_set1_ps(y1[j])") < text.index("for (; left >= 8")
+
+
+# triangles and a band: each lane runs its own first or last rows as written, the rows all lanes share vectorized
+TRIANGLES = {
+    "tri_below": HEAD + """void tri_below(void) {
+    for (int i = 0; i < LEN_2D - 5; i++)
+        for (int j = i + 1; j < LEN_2D; j++)
+            aa[j][i] = aa[j - 1][i] * 0.5f + bb[j][i];
+}
+""",
+    "tri_above": HEAD + """void tri_above(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        for (int j = 0; j <= i; j++)
+            x1[i] += aa[j][i] * y1[j];
+}
+""",
+    "band": HEAD + """void band(void) {
+    for (int i = 0; i < LEN_2D - 3; i++)
+        for (int j = i; j < i + 3; j++)
+            aa[j][i] = aa[j][i] + bb[j][i];
+}
+""",
+}
+
+
+def test_a_triangular_nest_runs_the_shared_rows_as_vectors_or_swaps_its_bounds() -> None:
+    _, _, candidates = _proposal(TRIANGLES["tri_below"])
+    (swapped,) = [c for c in candidates if c.origin == "rules:interchange"]
+    # j's whole range outside; for each j the i whose rows hold it (j >= i + 1: i <= j - 1)
+    assert "for (int j = (0) + 1; j < LEN_2D; j++) {" in swapped.function
+    assert "const int i_to = ((LEN_2D - 5) < (j) - ((0) + 1) + 1 ? (LEN_2D - 5) : (j) - ((0) + 1) + 1);" \
+        in swapped.function
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    text = outer.function
+    assert not re.search(r"gather|scatter", text + swapped.function)
+    assert "const int j_from = (i + 7) + 1;" in text and "const int j_to = LEN_2D;" in text
+    # lane k's rows i+k+1 .. i+7 run the user's body with the lane's i, before the vector loop
+    assert text.index("int i = i_lane;") < text.index("for (int j = j_from; j < j_to; j++) {")
+    _, _, above = _proposal(TRIANGLES["tri_above"])
+    text = next(c.function for c in above if c.origin == "rules:outer_loop")
+    # j <= i: the rows of lane 0 are shared, each lane's last ones after the vector loop
+    assert "const int j_to = (i) + 1;" in text
+    assert text.index("for (int j = j_from; j < j_to; j++) {") < text.index("int i = i_lane;")
+
+
+def _edits_compute_the_same(tmp_path: Path, code: str, main: str, candidates: tuple[Candidate, ...]) -> None:
+    """The user's file with each candidate's edits, run with `main`, prints what the original prints."""
+    (tmp_path / "original.c").write_text(code + main)
+    expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
+    for c in candidates:
+        (tmp_path / "edited.c").write_text(apply_edits(code.encode(), c.edits).decode() + main)
+        assert build_and_run(tmp_path, "avx2", ["edited.c"]).stdout == expected, c.origin
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_an_edited_triangular_nest_computes_what_the_original_does(tmp_path: Path) -> None:
+    for name, code in TRIANGLES.items():
+        _, _, candidates = _proposal(code)
+        assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"], name
+        _edits_compute_the_same(tmp_path, code, MAIN % name, candidates)
+
+
+LEADING = """void flat_cols(int n, int m, int ld, float *restrict A, const float *restrict B) {
+    for (int i = 0; i < m; i++)
+        for (int j = 1; j < n; j++)
+            A[j * ld + i] += A[(j - 1) * ld + i] * 0.5f + B[j * ld + i];
+}
+"""
+LEADING_MAIN = """
+#include <stdio.h>
+#include <string.h>
+void flat_cols(int n, int m, int ld, float *restrict A, const float *restrict B);
+void original(int n, int m, int ld, float *restrict A, const float *restrict B);
+int main(void)
+{
+    static float x[64 * 64], y[64 * 64], b[64 * 64];
+    int bad = 0;
+    for (int k = 0; k < 64 * 64; k++) b[k] = (float)(k % 13) - 6.0f;
+    /* rows longer than the columns walked (the vector path), and shorter (rows overlap: the user's nest) */
+    int shapes[][3] = {{40, 37, 45}, {40, 37, 37}, {40, 37, 20}, {40, 37, 5}, {9, 61, 61}};
+    for (int s = 0; s < 5; s++) {
+        for (int k = 0; k < 64 * 64; k++) x[k] = y[k] = (float)(k % 7);
+        flat_cols(shapes[s][0], shapes[s][1], shapes[s][2], x, b);
+        original(shapes[s][0], shapes[s][1], shapes[s][2], y, b);
+        if (memcmp(x, y, sizeof x) != 0) { printf("shape %d differs\\n", s); bad = 1; }
+    }
+    return bad;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_a_flat_column_with_a_leading_dimension_checks_that_the_columns_fit_in_a_row(tmp_path: Path) -> None:
+    source, _, candidates = _proposal(LEADING)
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    for c in candidates:
+        assert "if (((long long)(m) <= (long long)(ld)))" in c.function, c.function
+        assert "_mm256_loadu_ps(&A[i + ((j - 1) * ld)])" in c.function and not re.search(r"gather|scatter", c.function)
+        run = run_edited_against_original(tmp_path, "avx2", "flat_cols", source, c.edits, LEADING, LEADING_MAIN)
+        assert run.returncode == 0, (c.origin, run.stdout)
+
+
+GEMM = HEAD + """void gemm_rows(float alpha, float beta) {
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < LEN_2D - 3; j++) {
+            x1[j] *= beta;
+            for (int k = 0; k < LEN_2D; k++)
+                x1[j] += alpha * aa[i][k] * bb[k][j];
+            x1[j] = x1[j] - 1.0f;
+        }
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_an_imperfect_nest_keeps_its_statements_around_the_inner_loop(tmp_path: Path) -> None:
+    source = GEMM.encode()
+    fa = analyze_file(source, "/tmp/gemm_rows.c", "c")
+    middle = fa.analyses[1]
+    kernel = fa.kernels[middle.site.loop_id]
+    candidates = propose(middle, kernel, "avx2", Settings(), source=source).candidates
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    text = outer.function  # x1[j..j+8) in a register: scaled, accumulated over k, decremented, stored once
+    assert text.index("_mm256_loadu_ps(&x1[j])") < text.index("for (int k = 0; k < LEN_2D; k++)") \
+        < text.index("_mm256_sub_ps") < text.index("_mm256_storeu_ps(&x1[j]")
+    _edits_compute_the_same(tmp_path, GEMM, MAIN.replace("%s();", "gemm_rows(0.75f, 1.5f);").replace("%%", "%"),
+                            candidates)
+
+
+DOT_TEMP = HEAD + """void dot_temp(void) {
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < LEN_2D - 1; j++) {
+            float s = x1[j];
+            for (int k = 0; k < LEN_2D; k++)
+                s += aa[i][k] * bb[k][j];
+            y1[j] = s * 0.5f;
+        }
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_a_sum_in_a_temporary_of_the_outer_loop_is_kept_in_a_register(tmp_path: Path) -> None:
+    source = DOT_TEMP.encode()
+    fa = analyze_file(source, "/tmp/dot_temp.c", "c")
+    middle = fa.analyses[1]
+    (c,) = propose(middle, fa.kernels[middle.site.loop_id], "avx2", Settings(), source=source).candidates
+    assert c.origin == "rules:outer_loop"  # the temporary is one value per j: the nest is not distributed
+    text = c.function
+    assert text.index("_mm256_loadu_ps(&x1[j])") < text.index("for (int k = 0; k < LEN_2D; k++)") \
+        < text.index("_mm256_storeu_ps(&y1[j]")
+    main = MAIN.replace("%s();", "dot_temp();").replace("%%", "%").replace("sum += x1[j] * (j + 1);",
+                                                                            "sum += y1[j] * (j + 1);")
+    _edits_compute_the_same(tmp_path, DOT_TEMP, main, (c,))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sandbox_testkit import needs_compiler, run
 
@@ -47,3 +49,36 @@ def test_the_whole_nest_is_timed_at_its_real_size(base_settings: Settings) -> No
         (size,) = m.sizes
         assert size.n == 256 * 255 and size.real  # every element the nest runs, at the size the code uses
         assert size.vs_native_autovec is not None and size.vs_native_autovec.runs >= base_settings.bench.processes
+
+
+TRIANGLE = b"""\
+#define LEN_2D 256
+float aa[LEN_2D][LEN_2D], bb[LEN_2D][LEN_2D];
+void below(int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            aa[j][i] = aa[j - 1][i] * 0.5f + bb[j][i];
+}
+"""
+
+
+def test_a_triangle_is_verified_over_the_triangle_and_a_rewrite_that_skips_its_own_rows_is_caught(
+        base_settings: Settings) -> None:
+    fa = analyze_file(TRIANGLE, "below.c", "c")
+    outer = fa.analyses[0]
+    kernel = fa.kernels[outer.site.loop_id]
+    assert kernel.size_param == "n" and kernel.size_max == 256
+    candidates = propose(outer, kernel, "avx2", base_settings, source=TRIANGLE).candidates
+    (good,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    (swapped,) = [c for c in candidates if c.origin == "rules:interchange"]
+    # each lane's rows above the shared ones left out: the sizes the harness tests must show it
+    bad = replace(good, origin="rules:wrong", function=good.function.replace("j < j_from; j++)", "j < j_from && 0; j++)"))
+    assert bad.function != good.function
+
+    async def go() -> tuple[CandidateResult, ...]:
+        async with Sandbox(base_settings) as sandbox:
+            return await sandbox.verify(kernel, (good, swapped, bad), bench=False)
+
+    results = {r.candidate.origin: r.verdict.status for r in run(go)}
+    assert results == {"rules:outer_loop": Status.VERIFIED, "rules:interchange": Status.VERIFIED,
+                       "rules:wrong": Status.MISMATCH}

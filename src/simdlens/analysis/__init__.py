@@ -165,25 +165,28 @@ def _column_sweeps(analyses: list[Analysis], tree: Any, source: bytes, ctx: Any 
         if not may_walk_column(a.loop):  # the common case, on the editor's path: no outer loop to read
             continue
         try:
-            outer = outer_loop(tree.root_node, source, a.site.span.start_byte, a.site.span.end_byte)
+            outer = outer_loop(tree.root_node, source, a.site.span.start_byte, a.site.span.end_byte, imperfect=True)
             if outer is not None:
-                _column_sweep(analyses, k, outer, source, ctx)
+                _column_sweep(analyses, k, outer, tree, source, ctx)
         except Exception:  # a judgement about the nest must not take the loop down
             log.exception("column sweep of the loop at %s:%d", a.site.path, a.site.span.start.line + 1)
 
 
 def _carried_by_inner_only(a: Analysis) -> bool:
-    """A loop refused only for a recurrence (`aa[j][i] = aa[j-1][i] + ...`): carried by the inner counter,
-    which outer-loop vectorization keeps sequential."""
+    """A loop refused only for a recurrence (`aa[j][i] = aa[j-1][i] + ...`: carried by the inner counter,
+    which outer-loop vectorization keeps sequential), a write through a computed subscript (a VLA's
+    column, `A[j][i]`) or pointers that may overlap: the nest's own judgement decides (and checks)."""
     from simdlens.analysis.legality import INFORMATIONAL
 
-    return any(r.code == "recurrence" for r in a.reasons) and all(
-        r.code in INFORMATIONAL or r.code == "recurrence" for r in a.reasons)
+    carried = ("recurrence", "scatter_conflict", "may_alias")  # outer_vector.py judges the nest's lanes itself
+    return any(r.code in carried for r in a.reasons) and all(r.code in INFORMATIONAL or r.code in carried
+                                                             for r in a.reasons)
 
 
-def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, ctx: Any) -> None:
+def _column_sweep(analyses: list[Analysis], k: int, outer: Any, tree: Any, source: bytes, ctx: Any) -> None:
     from dataclasses import replace
 
+    from simdlens.analysis.build.loop import build_around
     from simdlens.analysis.kernel import _int_value
     from simdlens.analysis.nest import COLUMN_SWEEP, column_arrays, column_sweep_message, columns_text
     from simdlens.analysis.outer_vector import OUTER_NEST, outer_ir
@@ -197,10 +200,17 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, c
               and analyses[j].site.span.contains(a.site.span)), None)
     o = analyses[i] if i is not None else None
     line = a.site.span.start.line + 1
-    nest = None
+    nest: Any = None
     if o is not None and o.loop is None and o.site.role == LoopRole.OUTER:
-        header = source[a.site.header.start_byte:a.site.header.end_byte].decode("utf-8", "replace")
-        nest = outer_ir(a.loop, outer, " ".join(header.split()), lambda text: _int_value(text, ctx))
+        around = None
+        if not outer.perfect:  # the statements around the inner loop, read as a loop over the outer counter
+            around, why = build_around(o.site, tree, source, ctx, a.site.span.start_byte)
+            if around is None:
+                nest = "the statements around the inner loop cannot be read: " + (why[0].message if why else "")
+        if nest is None:
+            header = source[a.site.header.start_byte:a.site.header.end_byte].decode("utf-8", "replace")
+            nest = outer_ir(a.loop, outer, " ".join(header.split()), lambda text: _int_value(text, ctx), around,
+                            a.site.span.start_byte)
     if o is not None and i is not None and nest is not None and not isinstance(nest, str):
         nest_loop, checks = nest
         names = columns_text(columns)
@@ -212,7 +222,8 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, source: bytes, c
                       f"across {outer.iv} (contiguous), the inner loop running inside each vector step; the rewrite "
                       "replaces the whole nest", o.site.header)
         analyses[i] = replace(o, site=replace(o.site, role=LoopRole.OUTER_VECTORIZABLE),
-                              verdict=LoopVerdict.VECTORIZABLE_WITH_CHECKS if checks else LoopVerdict.VECTORIZABLE,
+                              verdict=(LoopVerdict.VECTORIZABLE_WITH_CHECKS if checks or (nest_loop.inner and nest_loop.inner.guard)
+                                       else LoopVerdict.VECTORIZABLE),
                               loop=nest_loop, alias_checks=checks,
                               reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")),
                               facts=o.facts | {"outer", OUTER_NEST})

@@ -518,6 +518,16 @@ class InnerLoop:
     iv: str
     header: str  # `for (int j = 1; j < n; j++)`
     trip_count: str = ""  # its iteration count as C (>= 0), over names outside the nest
+    guard: str = ""  # a C condition over the user's names the rewrite checks at run time (else the user's nest)
+    # A triangular nest (a bound moves with the outer counter, `j = i + 1`, `j < i`): the counter's type
+    # and its range [first, end) as C over the outer counter; empty otherwise.
+    counter_type: str = ""
+    first: str = ""
+    end: str = ""
+    # An imperfect nest: the outer loop's statements before and after the inner loop, in its own terms
+    # (affine in the outer counter), run once per vector step around the inner loop.
+    before: tuple[Stmt, ...] = ()
+    after: tuple[Stmt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -609,6 +609,8 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                 lo_o, hi_o = spread.get(key, (a.offset, a.offset))
                 spread[key] = (min(lo_o, a.offset), max(hi_o, a.offset))
         done: set[tuple[str, int | None, str]] = set()
+        columns = _column_spans(items, loop, renames, first, last)
+        done_columns: set[tuple[str, str]] = set()
         for a in items:
             if a.index is None:
                 key = (a.base, a.coeff, a.symbolic)
@@ -629,6 +631,13 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                     c = renames.get(pk.counter, pk.counter)
                     los.append(f"({c})")
                     his.append(f"({c}) + ({trip}) - 1")
+                    continue
+                column = columns.get(id(a))
+                if column is not None:  # a column of a flat matrix: its rows' lowest and highest, once
+                    if column[0] not in done_columns:
+                        done_columns.add(column[0])
+                        los.append(column[1])
+                        his.append(column[2])
                     continue
                 ind = _induction_span(a, loop, renames, trip) or _carried_span(a, loop, renames, first, last)
                 if ind is not None:
@@ -717,6 +726,34 @@ def _carried_span(a: Access, loop: LoopIR, renames: dict[str, str], first: str, 
         ends = [f"({first}) + {off}", f"({last}) + {off}", *(f"({renames.get(e, e)}) + {off}" for e in entries)]
         return _combine(ends, "<"), _combine(ends, ">")
     return None
+
+
+def _column_spans(items: list[Access], loop: LoopIR, renames: dict[str, str], first: str,
+                  last: str) -> dict[int, tuple[tuple[str, str], str, str]]:
+    """For each access `x[(j + c) * n + i]` (a column of a flat matrix or a VLA, `n` and `i` fixed in the
+    loop), by id: (its row length and column, the lowest element, the highest) over every such access
+    with that row length and column. The row length is taken as positive: a VLA's must be, and a nest
+    rewrite runs only where the columns fit in a row (analysis/outer_vector.py)."""
+    from simdlens.analysis.nest import flat_column
+
+    written = {sc.name for sc in loop.scalars if sc.role is not ScalarRole.INVARIANT}
+    found: dict[int, tuple[str, str]] = {}
+    shifts: dict[tuple[str, str], list[int]] = {}
+    for a in items:
+        flat = flat_column(a.index, loop.iv) if a.index is not None else None
+        if flat is None or flat.row in written or flat.column in written:
+            continue
+        key = (flat.row, flat.column)
+        found[id(a)] = key
+        shifts.setdefault(key, []).append(flat.shift)
+    (low, high) = (first, last) if loop.step > 0 else (last, first)
+    spans = {}
+    for key, cs in shifts.items():
+        row, column = _rename(key[0], renames), _rename(key[1], renames)
+        lo_c, hi_c = min(cs), max(cs)
+        spans[key] = (_index_text(f"(({low}){f' + {lo_c}' if lo_c else ''}) * ({row})", 0, "", 0, column),
+                      _index_text(f"(({high}){f' + {hi_c}' if hi_c else ''}) * ({row})", 0, "", 0, column))
+    return {k: (key, *spans[key]) for k, key in found.items()}
 
 
 def _span_of(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last: str, los: list[str],

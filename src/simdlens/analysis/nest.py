@@ -11,7 +11,8 @@ variant, so the outer loop, its strides and its trip counts are part of what is 
 Handled (the common 2-level nest): a perfect nest (the outer body is the inner loop alone), an outer
 `for (T v = lo; v CMP hi; v++ / v-- / v += c / v -= c)` whose bounds are constants (macros, literals)
 or integer parameters, an inner kernel with no results (element-wise: nothing returned, nothing
-reduced) whose trip count does not depend on `v` (not triangular). The size of the nest: constant
+reduced); its trip count may depend on `v` (a triangle: the elements are then the rows' mean length times
+their number). The size of the nest: constant
 bounds make a constant nest (timed once, at its real size); a parameter bound is set to the size as
 the inner loop's is, and `Kernel.size_scale` says how the elements grow with it, so the presets (4K,
 64K, 1M elements) stay element counts of the whole nest.
@@ -38,6 +39,7 @@ _INT_TYPES: dict[str, CType] = {
     "size_t": UINT64, "unsigned long": UINT64, "unsigned long long": UINT64,
 }
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+_LOOPS = ("for_statement", "while_statement", "do_statement", "for_range_loop")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class OuterLoop:
     step: int
     header: str  # `for (int j = 0; j < m; j++)`
     function_text: str  # the enclosing function (for the types of bound parameters)
+    perfect: bool = True  # the outer body is the inner loop alone
 
 
 def step_of(text: str, iv: str) -> int | None:
@@ -66,18 +69,21 @@ def step_of(text: str, iv: str) -> int | None:
     return None
 
 
-def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int) -> OuterLoop | None:
-    """The `for` loop whose body is exactly the loop at [start_byte, end_byte), or None."""
+def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfect: bool = False) -> OuterLoop | None:
+    """The `for` loop whose body is exactly the loop at [start_byte, end_byte) (or, with `imperfect`, holds
+    it among statements that are not loops), or None."""
     node = root.descendant_for_byte_range(start_byte, end_byte)
     while node is not None and not (node.start_byte == start_byte and node.end_byte == end_byte
-                                    and node.type in ("for_statement", "while_statement", "do_statement")):
+                                    and node.type in _LOOPS):
         node = node.parent
     if node is None:
         return None
     parent = node.parent
+    perfect = True
     if parent is not None and parent.type == "compound_statement":
         statements = [c for c in parent.named_children if c.type != "comment"]
-        if len(statements) != 1:
+        perfect = len(statements) == 1
+        if not perfect and (not imperfect or any(c.type in _LOOPS for c in statements if c.start_byte != node.start_byte)):
             return None  # not a perfect nest: the outer loop does more than run the inner one
         parent = parent.parent
     if parent is None or parent.type != "for_statement":
@@ -98,7 +104,12 @@ def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int) -> Oute
         fn = fn.parent
     fn_text = source[fn.start_byte:fn.end_byte].decode("utf-8", "replace") if fn is not None else ""
     return OuterLoop(m.group("iv"), " ".join((m.group("type") or "").split()), m.group("lo").strip(),
-                     m.group("hi").strip(), m.group("cmp"), step, header, fn_text)
+                     m.group("hi").strip(), m.group("cmp"), step, header, fn_text, perfect)
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether C text `text` uses the variable `name` (not a member or a longer name)."""
+    return re.search(rf"(?<![\w.>]){re.escape(name)}(?!\w)", text) is not None
 
 
 def substitute(text: str, name: str, value: str) -> str:
@@ -141,8 +152,6 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
     iv = loop.iv
     if iv in by_name and by_name[iv].role not in (ParamRole.SCALAR, ParamRole.COUNT):
         return f"the outer counter {iv} is an array"
-    if re.search(rf"(?<![\w.>]){re.escape(iv)}(?!\w)", inner.trip_count):
-        return "the inner loop's trip count depends on the outer counter (a triangular nest)"
     constants: dict[str, int] = {}
     new_params: list[KernelParam] = []
     bound_params: list[str] = []
@@ -150,7 +159,10 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
         if name == iv:
             return "the outer loop's bounds use its own counter"
         if name in by_name:
-            if by_name[name].role is not ParamRole.COUNT:
+            p = by_name[name]
+            if p.role is ParamRole.SCALAR and p.elem is not None and not p.elem.is_float:
+                by_name[name] = replace(p, role=ParamRole.COUNT)  # a row length the outer loop also runs to
+            elif p.role is not ParamRole.COUNT:
                 return f"the outer bound {name} is not a count"
             bound_params.append(name)
             continue
@@ -168,6 +180,12 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
         lower, upper = substitute(lower, name, str(value)), substitute(upper, name, str(value))
     trip = outer_trip(loop, lower, upper)
     last = f"({lower}) + ({trip} - 1) * ({loop.step})"
+    elements = f"(long long)({trip}) * ({inner.trip_count})"
+    if mentions(inner.trip_count, iv):
+        # a triangle (`j = i + 1`, `j < i`): its rows' lengths step evenly, so their sum is the mean of the
+        # first and the last times the number of rows
+        ends = (substitute(inner.trip_count, iv, lower), substitute(inner.trip_count, iv, last))
+        elements = f"(long long)({trip}) * (({ends[0]}) + ({ends[1]})) / 2"
     footprints = []
     for f in inner.footprints:
         lo_a, lo_b = substitute(f.lo, iv, lower), substitute(f.lo, iv, last)
@@ -176,19 +194,22 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
         hi = f.hi if hi_a == f.hi else f"(({hi_a}) > ({hi_b}) ? ({hi_a}) : ({hi_b}))"
         footprints.append(Footprint(f.param, lo, hi, f.guarded, f.indexes))
     iv_param = by_name.get(iv)
-    params = tuple(p for p in inner.params if p.name != iv) + tuple(new_params)
+    params = tuple(by_name[p.name] for p in inner.params if p.name != iv) + tuple(new_params)
     size = inner.size_param if inner.size_param != iv else None
-    also: list[str] = []
+    also: list[str] = [name for name in inner.also_size if name != iv]  # (an inner nest's other sizes)
     for name in bound_params:
         if size is None:
             size = name
-        elif name != size:
+        elif name != size and name not in also:
             also.append(name)
     if size is None:
         exponent, factor = 1, 1
-    elif inner.size_param == size:
-        exponent = 2 if bound_params else 1
-        factor = 1 if bound_params else max(1, _constant_trip(loop, int_value(lower), int_value(upper)))
+    elif mentions(inner.trip_count, iv):  # a triangle: about half of a square
+        exponent, factor = inner.size_scale[0] + (1 if bound_params else 0), inner.size_scale[1]
+    elif inner.size_param == size:  # (the inner kernel may be a nest already: the j-k pair of i-j-k)
+        exponent = inner.size_scale[0] + (1 if bound_params else 0)
+        factor = inner.size_scale[1] * (1 if bound_params else max(1, _constant_trip(loop, int_value(lower),
+                                                                                      int_value(upper))))
     else:  # the outer bound is the size; the inner trip count is a constant
         exponent, factor = 1, max(1, int_value(inner.trip_count) or 1)
     declare = ""
@@ -202,7 +223,7 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
     digest = hashlib.sha256(f"{inner.content_hash}\0{normalized_tokens(source)}\0{trip}".encode()).hexdigest()
     return replace(
         inner, source=source, signature=sig, params=params, footprints=tuple(footprints),
-        trip_count=f"(long long)({trip}) * ({inner.trip_count})", content_hash=digest, size_param=size,
+        trip_count=elements, content_hash=digest, size_param=size,
         size_max=inner.size_max if size == inner.size_param else None,
         real_sizes=inner.real_sizes if size == inner.size_param and not bound_params else (),
         type_facts=(), nest=None, also_size=tuple(also), size_scale=(exponent, factor),
@@ -221,18 +242,51 @@ def _outer_term(symbolic: str, iv: str) -> bool:
     return iv in (t.strip().strip("()") for t in re.split(r"[+]", symbolic))
 
 
-def _column_index(index: Any, inner_iv: str, outer_iv: str) -> bool:
-    """`j*n + i` / `i + n*j` (inner counter times a row length, plus the outer counter)."""
-    from simdlens.analysis.ir import IV, Binary, Var
+@dataclass(frozen=True)
+class FlatColumn:
+    """A flat subscript walking a column: `(j + shift) * row + column` (`A[j*ld + i]`, `A[i + (j-1)*n]`)."""
 
+    shift: int  # rows past the counter's: -1 for `(j - 1) * n`
+    row: str  # the row length, a variable
+    column: str  # the variable added to it (the outer counter, or a parameter in the inner loop's kernel)
+
+
+def flat_column(index: Any, counter: str) -> FlatColumn | None:
+    """`index` as `(counter + c) * row + column` (casts aside; either operand order), else None."""
+    from simdlens.analysis.ir import IV, Binary, Cast, Const, Var
+
+    def bare(e: Any) -> Any:
+        while isinstance(e, Cast):
+            e = e.operand
+        return e
+
+    def moving(e: Any) -> int | None:  # `j`, `j + c`, `j - c`: c
+        e = bare(e)
+        if isinstance(e, IV) and e.name == counter:
+            return 0
+        if isinstance(e, Binary) and e.op in ("+", "-") and isinstance(bare(e.rhs), Const):
+            c, inner = bare(e.rhs).value, bare(e.lhs)
+            if isinstance(c, int) and isinstance(inner, IV) and inner.name == counter:
+                return c if e.op == "+" else -c
+        return None
+
+    index = bare(index)
     if not isinstance(index, Binary) or index.op != "+":
-        return False
-    for prod, rest in ((index.lhs, index.rhs), (index.rhs, index.lhs)):
-        if isinstance(rest, Var | IV) and rest.name == outer_iv and isinstance(prod, Binary) and prod.op == "*":
-            names = {getattr(prod.lhs, "name", None), getattr(prod.rhs, "name", None)}
-            if inner_iv in names and isinstance(prod.lhs, IV) != isinstance(prod.rhs, IV):
-                return True
-    return False
+        return None
+    for prod, rest in ((bare(index.lhs), bare(index.rhs)), (bare(index.rhs), bare(index.lhs))):
+        if not isinstance(rest, Var) or not isinstance(prod, Binary) or prod.op != "*":
+            continue
+        for walk, row in ((prod.lhs, bare(prod.rhs)), (prod.rhs, bare(prod.lhs))):
+            shift = moving(walk)
+            if shift is not None and isinstance(row, Var) and row.name not in (counter, rest.name):
+                return FlatColumn(shift, row.name, rest.name)
+    return None
+
+
+def _column_index(index: Any, inner_iv: str, outer_iv: str) -> bool:
+    """`j*n + i` / `i + n*(j-1)` (inner counter times a row length, plus the outer counter)."""
+    flat = flat_column(index, inner_iv)
+    return flat is not None and flat.column == outer_iv
 
 
 def may_walk_column(inner: Any) -> bool:

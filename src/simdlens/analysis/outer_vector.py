@@ -12,6 +12,11 @@ header, which the lowering (`rules.outer.OuterLoopLowering`) wraps around each v
 into memory at a subscript the inner loop does not move (`x1[i] += ...`) becomes a store the lowering
 keeps in a register across the inner loop (a vector accumulator over `i`).
 
+Also: flat columns `x[(j + c)*ld + i]` (a run-time guard that the columns fit in a row when `ld` is not
+the outer bound) and VLA columns; triangles (inner bounds `i + c`, kept in `InnerLoop.first/end`);
+imperfect nests (the outer loop's statements around the inner loop, read by the builder without it, in
+`InnerLoop.before/after`, a temporary the inner loop sums into one value per lane).
+
 Legal when the lanes are independent: every array the nest writes is touched only at the lane's own
 column (the same offset in `i` in every access: a dependence `aa[j-1][i] -> aa[j][i]` is carried by
 `j` alone, which stays a sequential loop), and nothing the nest writes may overlap another array it
@@ -52,7 +57,8 @@ from simdlens.analysis.ir import (
     Unary,
     Var,
 )
-from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop
+from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, flat_column
+from simdlens.analysis.nest import mentions as _mentions
 from simdlens.analysis.parse import normalized_tokens
 from simdlens.core import Analysis, Kernel, KernelParam, LoopVerdict, ParamRole
 
@@ -64,10 +70,6 @@ _REDUCE_OPS = {ReduceOp.ADD: "+", ReduceOp.SUB: "-", ReduceOp.MUL: "*", ReduceOp
 
 class _Refused(Exception):
     """Why the nest is not vectorized across its outer counter (a sentence)."""
-
-
-def _mentions(text: str, name: str) -> bool:
-    return re.search(rf"(?<![\w.>]){re.escape(name)}(?!\w)", text) is not None
 
 
 def _terms(symbolic: str) -> list[str]:
@@ -95,6 +97,8 @@ class _Reader:
         self.i = outer.iv
         self.outer = outer
         self.lanes: dict[tuple[str, str, int, str], tuple[int, str] | None] = {}  # new access -> (i offset, rest)
+        self.guards: set[str] = set()  # C conditions the rewrite checks at run time (rows long enough)
+        self.accumulators: set[str] = set()  # scalars set before the inner loop that it reduces into (`s += ...`)
 
     def access(self, a: Access) -> Access:
         j, i = self.j, self.i
@@ -144,31 +148,26 @@ class _Reader:
         return lo + offset >= 0 and last + offset < row
 
     def _flat(self, a: Access) -> Access:
-        """`x[j * n + i]`: a row length `n` that is the outer loop's own bound (`i < n` from 0), so the
-        lanes of one step stay inside one row."""
+        """`x[j * n + i]`, `x[(j - 1) * ld + i]`: a column of a flat matrix, contiguous in `i`. The lanes of
+        one step are distinct elements when the columns the outer loop reaches fit in a row: surely when
+        `n` is the outer loop's own bound (`i < n` from 0), else checked at run time (`guards`)."""
         j, i = self.j, self.i
-        idx = a.index
-        while isinstance(idx, Cast):
-            idx = idx.operand
-        if a.symbolic or a.offset or not isinstance(idx, Binary) or idx.op != "+":
+        flat = flat_column(a.index, j)
+        if a.symbolic or a.offset or flat is None or flat.column != i:
             raise _Refused(f"the subscript of {a.root} is not `{j} * n + {i}`")
-        for prod, rest in ((idx.lhs, idx.rhs), (idx.rhs, idx.lhs)):
-            while isinstance(rest, Cast):
-                rest = rest.operand
-            if not (isinstance(rest, Var) and rest.name == i) or not isinstance(prod, Binary) or prod.op != "*":
-                continue
-            parts = [p.operand if isinstance(p, Cast) else p for p in (prod.lhs, prod.rhs)]
-            ivs = [p for p in parts if isinstance(p, IV) and p.name == j]
-            rows = [p for p in parts if isinstance(p, Var)]
-            if len(ivs) == 1 and len(rows) == 1:
-                n = rows[0].name
-                if (self.outer.lower.strip() != "0" or self.outer.cmp != "<" or self.outer.upper.strip() != n):
-                    raise _Refused(f"the row length {n} of {a.root} is not the outer loop's bound")
-                # the lanes would be contiguous (`&x[j * n + i]`), but the inner loop's kernel has no
-                # footprint for a computed subscript, so the nest could not be verified
-                raise _Refused(f"the flat subscript {a.root}[{j} * {n} + {i}] has no footprint the harness can "
-                               "allocate yet")
-        raise _Refused(f"the subscript of {a.root} is not `{j} * n + {i}`")
+        n, outer = flat.row, self.outer
+        if not _FLAT_2D.match(a.base) and not (outer.lower.strip() == "0" and outer.cmp == "<"
+                                               and outer.upper.strip() == n):
+            fits = "<=" if outer.cmp == "<" else "<"
+            lower = "" if outer.lower.strip() == "0" else f" - (long long)({outer.lower})"
+            self.guards.add(f"(long long)({outer.upper}){lower} {fits} (long long)({n})")
+        shift = f" + {flat.shift}" if flat.shift > 0 else f" - {-flat.shift}" if flat.shift < 0 else ""
+        if _FLAT_2D.match(a.base):  # a VLA's column (`B[k][j]`, row length nj): its row, as the user reads it
+            new = Access(a.root, f"{a.root}[{j}{shift}]", a.elem, 1, 0, "", None, a.span)
+        else:
+            new = Access(a.root, a.base, a.elem, 1, 0, f"({j}{shift}) * {n}" if shift else f"{j} * {n}", None, a.span)
+        self.lanes[_key(new)] = (0, "")
+        return new
 
     def expr(self, e: Expr) -> Expr:
         if isinstance(e, Load):
@@ -200,6 +199,9 @@ class _Reader:
         if isinstance(s, If):
             return If(self.expr(s.cond), tuple(self.stmt(x) for x in s.then), tuple(self.stmt(x) for x in s.else_),
                       s.span)
+        if isinstance(s, Reduce) and s.access is None and s.var in self.accumulators and s.op in _REDUCE_OPS:
+            # `s += v` into a scalar set before the inner loop: one value per lane, a vector register across j
+            return Let(s.var, s.type, Binary(_REDUCE_OPS[s.op], Var(s.var, s.type), self.expr(s.value), s.type), s.span)
         if isinstance(s, Reduce) and s.access is not None and s.op in _REDUCE_OPS:
             # `x1[i] += v` in the j loop: a store of x1[i] + v, kept in a register across j by the lowering
             target = self.access(s.access)
@@ -215,36 +217,111 @@ def _key(a: Access) -> tuple[str, str, int, str]:
 
 
 def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
-             int_value: Callable[[str], int | None] = lambda _text: None) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
+             int_value: Callable[[str], int | None] = lambda _text: None, around: LoopIR | None = None,
+             inner_start: int = 0) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
     """The nest as one loop over the outer counter whose body runs inside the inner loop (`LoopIR.inner`)
     and the pointer pairs the rewrite checks at run time (they may overlap: no restrict), or why the
     lanes over the outer counter are not independent (a sentence). `int_value(text)` evaluates a constant
-    expression of the user's file (None when it is not one)."""
+    expression of the user's file (None when it is not one). `around`: an imperfect nest's outer loop
+    read without its inner loop (which starts at byte `inner_start`)."""
     i, j = outer.iv, inner.iv
     try:
+        accumulators = _accumulators(around, inner) if around is not None else set()
+        before, after = _around(around, inner_start, inner, i, accumulators) if around is not None else ((), ())
         if not inner.iv_declared_in_loop or inner.moved or inner.setup or inner.runs_at_least_once:
             raise _Refused(f"the inner loop's counter {j} is not its own (declared before it, or moved)")
-        if any(_mentions(t, i) for t in (inner.lower, inner.upper, inner.trip_count)):
-            raise _Refused(f"the inner loop's bounds depend on {i} (a triangular nest)")
+        triangle = _triangle(inner, i) if any(_mentions(t, i) for t in (inner.lower, inner.upper)) else None
+        if triangle is not None and around is not None:
+            raise _Refused("a triangular nest with statements around its inner loop is not vectorized across "
+                           f"{i} (each lane's own rows would run apart from them)")
         if outer.step != 1 or outer.cmp not in ("<", "<=") or not outer.iv_type:
             raise _Refused(f"the outer loop does not count {i} up by 1 from a counter it declares")
         iv_type = _INT_TYPES.get(outer.iv_type)
         if iv_type is None:
             raise _Refused(f"the outer counter's type {outer.iv_type} is not a plain integer")
         for sc in inner.scalars:
-            if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL):
+            if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL) and sc.name not in accumulators:
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
         reader = _Reader(inner, outer, int_value)
+        reader.accumulators = accumulators
         body = tuple(reader.stmt(s) for s in inner.body)
-        checks = _lanes_independent(body, reader, inner, i)
+        _own_lanes(before + after, reader, body, i)
+        arrays = inner.arrays + tuple(a for a in (around.arrays if around is not None else ()) if inner.array(a.root) is None)
+        checks = _lanes_independent(before + body + after, reader, replace(inner, arrays=arrays), i)
     except _Refused as exc:
         return str(exc)
-    scalars = (*(sc for sc in inner.scalars if sc.name != i), Scalar(j, iv_type, ScalarRole.LOCAL))
+    outside = tuple(sc for sc in (around.scalars if around is not None else ()) if sc.name != i
+                    and inner.scalar(sc.name) is None)
+    scalars = (*(replace(sc, role=ScalarRole.LOCAL, live_out=False) if sc.name in accumulators else sc for sc in inner.scalars
+                 if sc.name != i), *outside, Scalar(j, iv_type, ScalarRole.LOCAL))
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
-        step=1, trip_count=_trip(outer), body=body, arrays=inner.arrays,
-        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count),
+        step=1, trip_count=_trip(outer), body=body, arrays=arrays,
+        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
+                                                      *(triangle or ("", "", "")), before, after),
     ), checks
+
+
+_MOVING_BOUND = r"\(?\s*{i}\s*(?:[+-]\s*\d+\s*)?\)?"  # `i`, `i + 1`, `(i - 2)`: the outer counter plus a constant
+
+
+def _triangle(inner: LoopIR, i: str) -> tuple[str, str, str]:
+    """(counter type, first, end) of an inner loop whose bounds move with the outer counter `i` by
+    `i + c` (a triangle or a band): each lane of a vector step then runs the rows every lane runs
+    inside the vector loop and its own first or last rows alone (rules/outer.py)."""
+    if inner.step != 1 or inner.cmp not in ("<", "<="):
+        raise _Refused(f"the inner loop's bounds depend on {i} and it does not count up by 1 to a `<` bound")
+    moving = re.compile(_MOVING_BOUND.format(i=re.escape(i)))
+    for bound in (inner.lower, inner.upper):
+        if _mentions(bound, i) and moving.fullmatch(bound.strip()) is None:
+            raise _Refused(f"the inner loop's bound {bound.strip()} depends on {i} other than as {i} plus a constant")
+    end = inner.upper if inner.cmp == "<" else f"({inner.upper}) + 1"
+    return inner.iv_type.spelling, inner.lower, end
+
+
+def _accumulators(around: LoopIR, inner: LoopIR) -> set[str]:
+    """The temporaries the outer loop sets and the inner loop only reduces into (`double s = 0.0;` then
+    `s += A[i][k] * B[k][j];`): per lane, a vector register across the inner loop."""
+    set_around = {sc.name for sc in around.scalars if sc.role is ScalarRole.LOCAL}
+    return {sc.name for sc in inner.scalars if sc.role is ScalarRole.REDUCTION and sc.name in set_around}
+
+
+def _around(around: LoopIR, inner_start: int, inner: LoopIR, i: str,
+            accumulators: set[str]) -> tuple[tuple[Stmt, ...], tuple[Stmt, ...]]:
+    """An imperfect nest's statements before and after its inner loop (`C[i][j] *= beta;` before gemm's k
+    loop): stores and temporaries of the outer loop's own iteration, which the vector step runs around
+    the inner loop, the lanes' elements in registers across it (rules/outer.py)."""
+    for sc in around.scalars:
+        if sc.name != i and sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL):
+            raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between the outer loop's statements and "
+                           "its inner loop")
+        if sc.role is ScalarRole.LOCAL and inner.scalar(sc.name) is not None and sc.name not in accumulators:
+            raise _Refused(f"the inner loop reads `{sc.name}`, which the outer loop sets around it (one value per lane)")
+    before: list[Stmt] = []
+    after: list[Stmt] = []
+    for s in around.body:
+        if not isinstance(s, Store | Let | If) or s.span is None:
+            raise _Refused(f"the outer loop's {type(s).__name__.lower()} statement around its inner loop has no "
+                           "vector form")
+        (before if s.span.start_byte < inner_start else after).append(s)
+    return tuple(before), tuple(after)
+
+
+def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...], i: str) -> None:
+    """Record the lane of each access of the statements around the inner loop (contiguous in `i`: the
+    lane's own element; fixed: one every lane shares); an array the inner loop touches too is touched
+    around it at the same elements (the harness allocates what the inner loop's footprint says)."""
+    from simdlens.analysis.build import accesses_of
+
+    inside = {_key(a) for a, _w, _s in accesses_of(body)}
+    roots = {k[0] for k in inside}
+    for a, _w, _s in accesses_of(stmts):
+        if a.coeff not in (0, 1) or a.index is not None:
+            raise _Refused(f"{a.root} is reached around the inner loop other than at the lane's own element")
+        if a.root in roots and _key(a) not in inside:
+            raise _Refused(f"{a.root}[...] is touched around the inner loop at an element the inner loop does not "
+                           "touch")
+        reader.lanes[_key(a)] = (a.offset, a.symbolic) if a.coeff == 1 else None
 
 
 def _trip(outer: OuterLoop) -> str:
@@ -299,23 +376,32 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
     if isinstance(found, str):
         return found
     nest = found.nest
-    if nest is None:
-        return "the nest's outer loop cannot be written as a stand-alone function"
-    lines = found.source.rstrip("\n").split("\n")
-    if len(lines) < 4 or lines[1] != "{" or lines[-1] != "}" or not lines[2].lstrip().startswith("for"):
-        return "the inner loop needs declarations around it: the nest cannot be written as one function"
-    loop_text = "\n".join(lines[2:-1])
+    imperfect = outer.loop is not None and outer.loop.inner is not None and bool(
+        outer.loop.inner.before or outer.loop.inner.after)
+    if imperfect:
+        made = _imperfect_nest(outer, inner, found, source, ctx)
+        if isinstance(made, str):
+            return made
+        nest, loop_text = made
+    else:
+        if nest is None:
+            return "the nest's outer loop cannot be written as a stand-alone function"
+        lines = found.source.rstrip("\n").split("\n")
+        if len(lines) < 4 or lines[1] != "{" or lines[-1] != "}" or not lines[2].lstrip().startswith("for"):
+            return "the inner loop needs declarations around it: the nest cannot be written as one function"
+        loop_text = "\n".join(lines[2:-1])
     call = re.compile(rf"^\s*{INNER_NAME}\(.*\);\s*$", re.MULTILINE)
     if len(call.findall(nest.source)) != 1:
         return "the nest's outer loop cannot be written as a stand-alone function"
     text = call.sub(lambda _m: "\n".join("    " + x for x in loop_text.split("\n")), nest.source)
     i = outer.loop.iv if outer.loop is not None else ""
-    facts = tuple(f for f in found.type_facts if not (i and _mentions(f.expr, i)))
+    local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL} if outer.loop is not None else set()
+    facts = tuple(f for f in found.type_facts if not any(_mentions(f.expr, x) for x in {i, *local} if x))
     by_root = {p.source or p.name: p.name for p in nest.params}
     overlap = {tuple(sorted((by_root[x], by_root[y]))) for x, y in outer.alias_checks if x in by_root and y in by_root}
     may_alias = tuple(sorted({*nest.may_alias, *overlap}))  # the harness tests them at small offsets too
     tested = {name for pair in may_alias for name in pair}  # called overlapping: never `restrict` there
-    params = tuple(p if p.name in tested else _distinct(p, inner, nest.language) for p in nest.params)
+    params = tuple(p if p.name in tested else _distinct(p, outer.loop or inner.loop, nest.language) for p in nest.params)
     prints = tuple(replace(f, lo=_folded(f.lo, ctx), hi=_folded(f.hi, ctx)) for f in nest.footprints)
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = text.replace(nest.signature, sig, 1)
@@ -325,11 +411,74 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
         real = (size_max,) if size_max is not None else real
     digest = hashlib.sha256(f"outer\0{nest.content_hash}\0{found.content_hash}\0{normalized_tokens(text)}"
                             f"\0{size_max}\0{real}".encode())
-    return replace(nest, source=text, signature=sig, params=params, footprints=prints, may_alias=may_alias,  # type: ignore[arg-type]
-                   loop_id=outer.site.loop_id,
-                   loop_span=outer.site.span, facts=outer.facts, type_facts=facts, nest=None, size_max=size_max,
-                   real_sizes=real,
-                   content_hash=digest.hexdigest(), context=found.context)
+    reference = replace(nest, source=text, signature=sig, params=params, footprints=prints,
+                        may_alias=may_alias, loop_id=outer.site.loop_id,  # type: ignore[arg-type]
+                        loop_span=outer.site.span, facts=outer.facts,
+                        type_facts=facts, nest=None, size_max=size_max, real_sizes=real,
+                        content_hash=digest.hexdigest(), context=found.context)
+    return _in_its_loop(reference, outer, source, ctx)
+
+
+def _in_its_loop(reference: Kernel, outer: Analysis, source: bytes, ctx: Any) -> Kernel:
+    """A nest that is itself the body of a counted loop (the j-k pair of an i-j-k product, `i` fixed) is
+    timed inside that loop (`Kernel.nest`), so the whole nest the user runs is what is measured."""
+    from simdlens.analysis.kernel import _FileSyntax, _int_value
+    from simdlens.analysis.nest import nest_kernel, outer_loop
+
+    if outer.site.depth == 0:
+        return reference
+    syntax = _FileSyntax.of(source, outer.site.language)
+    loop = outer_loop(syntax.root, source, outer.site.span.start_byte, outer.site.span.end_byte)
+    wrapped = nest_kernel(reference, loop, lambda text: _int_value(text, ctx)) if loop is not None else None
+    if wrapped is None or isinstance(wrapped, str):
+        return reference
+    digest = hashlib.sha256(f"{reference.content_hash}\0nest:{wrapped.content_hash}".encode()).hexdigest()
+    return replace(reference, nest=wrapped, content_hash=digest)
+
+
+def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: bytes, ctx: Any) -> tuple[Kernel, str] | str:
+    """An imperfect nest's kernel around its inner loop's (`found`), and the outer loop's body as the user
+    wrote it (in place of the call): the invariant scalars only the statements around the inner loop read
+    (`beta` of `C[i][j] *= beta`) are parameters too."""
+    from simdlens.analysis.kernel import _FileSyntax, _int_value, kernel_or_reason
+    from simdlens.analysis.nest import nest_kernel, outer_loop
+
+    assert outer.loop is not None
+    if any(p.source for p in found.params):
+        return "the inner loop's kernel renames the user's names: the imperfect nest cannot be written around it"
+    syntax = _FileSyntax.of(source, outer.site.language)
+    loop = outer_loop(syntax.root, source, inner.site.span.start_byte, inner.site.span.end_byte, imperfect=True)
+    if loop is None:
+        return "the nest's outer loop cannot be written as a stand-alone function"
+    # a sum the inner loop leaves in a temporary of the outer loop's (`s += ...`) stays in the user's text
+    local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL}
+    element_wise = replace(found, return_type=None, params=tuple(
+        p for p in found.params if p.role is not ParamRole.RESULT and (p.source or p.name) not in local))
+    nest = nest_kernel(element_wise, loop, lambda text: _int_value(text, ctx))
+    if isinstance(nest, str):
+        return nest
+    # the arrays only the statements around the inner loop touch (`C[i][j] = s;`): their parameters and
+    # footprints over the outer loop, from the kernel of those statements as a loop of their own
+    inner_loop = outer.loop.inner
+    assert inner_loop is not None
+    own = replace(outer, loop=replace(outer.loop, body=inner_loop.before + inner_loop.after, inner=None),
+                  verdict=LoopVerdict.VECTORIZABLE)
+    around = kernel_or_reason(own, source, ctx)
+    if isinstance(around, str):
+        return f"the statements around the inner loop have no kernel: {around}"
+    names = {p.name for p in nest.params} | {loop.iv}
+    invariant = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.INVARIANT}
+    extra = tuple(p for p in around.params if p.name not in names and (
+        p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT) or (p.role is ParamRole.SCALAR and p.name in invariant)))
+    if any(p.source for p in extra):
+        return "the statements around the inner loop reach arrays through expressions the kernel renames"
+    params = nest.params + extra
+    prints = nest.footprints + tuple(f for f in around.footprints if f.param in {p.name for p in extra})
+    sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
+    text = source[outer.site.span.start_byte:outer.site.span.end_byte].decode("utf-8", "replace")
+    body = text[text.index(loop.header) + len(loop.header):].strip()
+    return replace(nest, params=params, signature=sig, footprints=prints,
+                   source=nest.source.replace(nest.signature, sig, 1)), body
 
 
 def _declared_extent(loop: LoopIR, ctx: Any) -> int | None:
@@ -359,11 +508,11 @@ def _folded(text: str, ctx: Any) -> str:
     return str(value) if value is not None else text
 
 
-def _distinct(p: KernelParam, inner: Analysis, language: str) -> KernelParam:
+def _distinct(p: KernelParam, nest: LoopIR | None, language: str) -> KernelParam:
     """A parameter standing for an array object of the user's (a global or local array, not a pointer),
     declared `restrict`: distinct objects never overlap, which the compiler knows in the user's file
     and must know in the reference too (else -O3 cannot vectorize the nest as it does there)."""
-    arr = inner.loop.array(p.source or p.name) if inner.loop is not None else None
+    arr = nest.array(p.source or p.name) if nest is not None else None
     if arr is None or arr.pointer or p.restrict or p.role not in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
         return p
     kw = "__restrict" if language == "cpp" else "restrict"

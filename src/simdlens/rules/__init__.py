@@ -55,6 +55,7 @@ from simdlens.rules.text import (
     guard_condition,
     guard_wrap,
     include_edit,
+    inner_for_body_lines,
     insertion_at,
     kernel_loop_span,
     line_indent,
@@ -156,6 +157,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         # an outer loop's body is its inner loop, which assigns its own counter: kept as written
         if user_body is None or (loop.inner is None and not _body_text_fits(loop, "\n".join(user_body))):
             kernel_body = user_body = None  # both or neither: the sandbox verifies the code the user gets
+    k_options: dict[str, Any] = {}
+    u_options: dict[str, Any] = {}
     if loop.inner is not None:
         if kernel_body is None or user_body is None:
             raise Unsupported("the nest's remainder cannot run the outer loop's body as written")
@@ -164,14 +167,19 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
             if kernel_body is None or user_body is None:
                 raise Unsupported("the interchanged nest's remainder cannot run the inner loop's body as written")
         else:
+            if loop.inner.first:  # a triangle: each lane's own rows run the inner loop's body as written
+                bodies = (_inner_body(kernel_body, kernel.language), _inner_body(user_body, kernel.language))
+                if bodies[0] is None or bodies[1] is None:
+                    raise Unsupported("the triangular nest's lanes cannot run the inner loop's body as written")
+                k_options, u_options = {"inner_body": bodies[0]}, {"inner_body": bodies[1]}
             kernel_body, user_body = _braced(kernel_body), _braced(user_body)
-    in_kernel: Lowered = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options).build()
-    in_user: Lowered = lowering(loop, table, to_user, scalar_body=user_body, **options).build()
+    in_kernel: Lowered = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options, **k_options).build()
+    in_user: Lowered = lowering(loop, table, to_user, scalar_body=user_body, **options, **u_options).build()
     rule = rule_name(in_kernel.features, loop)
     caveats = list(in_kernel.caveats)
 
     checks = analysis.verdict == LoopVerdict.VECTORIZABLE_WITH_CHECKS
-    if checks and not analysis.alias_checks:
+    if checks and not analysis.alias_checks and not (loop.inner is not None and loop.inner.guard):
         raise Unsupported("the loop needs run-time checks the analysis did not name")
     loop_span = kernel_loop_span(kernel.source, kernel.language)
     if loop_span is None:
@@ -186,8 +194,12 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
                    else _overlap_test(loop, analysis.alias_checks, to_kernel, in_kernel.vf))
         vector_k = _versioned(vector_k, overlap, kernel_loop_text,
                               k_column)
-        pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
-        caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
+        if analysis.alias_checks:
+            pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
+            caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
+        if loop.inner is not None and loop.inner.guard:
+            caveats.append(f"checks at run time that the columns the nest walks fit in one row ({loop.inner.guard}); "
+                           "runs your nest if they do not")
     function = kernel.source[:k_start] + "\n    ".join(vector_k) + kernel.source[k_end:]
     flags = table.flags_for(function)
     facts = _type_facts(loop, kernel, (k_start, k_end))
@@ -249,11 +261,11 @@ def _braced(body: list[str]) -> list[str]:
 
 
 def _inner_body(outer_body: list[str], language: str) -> list[str] | None:
-    """The body of the inner loop that is an outer loop's whole body (its lines as `for_body_lines` gives them)."""
+    """The body of the inner loop of an outer loop's body (its lines as `for_body_lines` gives them)."""
     text = "\n".join(outer_body).strip()
     if text.startswith("{") and text.endswith("}"):
         text = text[1:-1].strip()
-    return for_body_lines(text, 0, language)  # type: ignore[arg-type]
+    return inner_for_body_lines(text, language)  # type: ignore[arg-type]
 
 
 def _type_facts(loop: LoopIR, kernel: Kernel, loop_span: tuple[int, int]) -> tuple[TypeFact, ...]:

@@ -12,7 +12,14 @@ is the generic `Lowering` with two changes to the loop skeleton:
 The tail is always the scalar remainder (the outer loop's last iterations, the user's own inner loop):
 a masked tail would run the whole inner loop once more under a mask.
 
-`InterchangeLowering` is the other formulation of the same nest (the loops swapped, rows streamed):
+A triangular nest (`InnerLoop.first/end`: bounds `i + c`) runs the rows every lane shares as the vector
+loop and each lane's own first or last rows with the user's inner body (interchanged: the bounds
+swapped); an imperfect nest's statements
+around the inner loop (`InnerLoop.before/after`) run in the step around it, on the same registers, a
+temporary the inner loop sums into (`s += ...`) a register too.
+
+`InterchangeLowering` is the other formulation of the same nest (the loops swapped, rows streamed; an
+imperfect nest distributed, its statements around the inner loop as loops of their own):
 which one wins depends on the nest (a register accumulator over `i` vs whole cache lines per row), so
 both are proposed, verified and measured, and the faster one is offered.
 """
@@ -23,21 +30,40 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from simdlens.analysis.ir import Access, Exit, LoopIR, Stmt, Store, walk_stmts
+from simdlens.analysis.ir import Access, Exit, Expr, If, Let, LoopIR, Stmt, Store, Var, walk_stmts
+from simdlens.analysis.nest import mentions, substitute
 from simdlens.core import Footprint, Kernel, KernelParam
-from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _indent, access_key
+from simdlens.rules.lower import (
+    Lowered,
+    Lowering,
+    Unsupported,
+    VVal,
+    _Block,
+    _identifiers,
+    _indent,
+    access_key,
+)
+from simdlens.rules.scalar import c_type
 from simdlens.rules.tables import IsaTable
 
 
 class OuterLoopLowering(Lowering):
-    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], **options: object) -> None:
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
+                 inner_body: list[str] | None = None, **options: object) -> None:
         if loop.inner is None:
             raise Unsupported("not an outer loop with its inner loop")
+        if loop.inner.first and inner_body is None:
+            raise Unsupported("a triangular nest's lanes run the inner loop's body as written: it was not found")
         super().__init__(loop, replace(table, tail="scalar"), rename, **options)  # type: ignore[arg-type]
         self.inner = loop.inner
+        self.inner_body = inner_body or []
         self.features.add("outer_loop")
         self.kept = self._kept_in_registers()
         self.registers: dict[tuple[str, str, int, str], VVal] = {}
+        # temporaries set around the inner loop and assigned in it (`s += v` read as `s = s + v`)
+        self.summed = {x.name for x in walk_stmts(self.body) if isinstance(x, Let)} & {
+            x.name for x in walk_stmts(self.inner.before) if isinstance(x, Let)}
+        self.sums: dict[str, VVal] = {}  # their registers in the current step
 
     def _kept_in_registers(self) -> dict[tuple[str, str, int, str], Access]:
         """The written elements the inner loop does not move, touched in every iteration and nowhere else in
@@ -46,7 +72,7 @@ class OuterLoopLowering(Lowering):
 
         j = self.inner.iv
         moves = re.compile(rf"(?<![\w.>]){re.escape(j)}(?!\w)")
-        accs = accesses_of(self.body)
+        accs = accesses_of(self.inner.before + self.body + self.inner.after)
         kept: dict[tuple[str, str, int, str], Access] = {}
         for s in walk_stmts(self.body):
             if not isinstance(s, Store):
@@ -57,6 +83,23 @@ class OuterLoopLowering(Lowering):
             if all(access_key(b) == access_key(a) for b, _w, _s in accs if b.root == a.root):
                 kept[access_key(a)] = a
         return kept
+
+    def expr(self, e: Expr) -> VVal:
+        if isinstance(e, Var) and e.name in self.sums:
+            return self.sums[e.name]
+        return super().expr(e)
+
+    def statement(self, s: Stmt) -> None:
+        if not (isinstance(s, Let) and s.name in self.summed):
+            super().statement(s)
+            return
+        # a temporary the inner loop sums into (`s = 0` before it, `s += ...` in it): a register across it
+        value = self.convert(self.expr(s.value), s.type.name)
+        reg = self.sums.get(s.name)
+        if reg is None:
+            self.sums[s.name] = self.emit(value.name, value.elem, value.width, hint=s.name)
+        else:
+            self.lines.append(f"{reg.name} = {value.name};")
 
     def hoists_fixed_loads(self) -> bool:
         return False  # `y[j]` changes with the inner loop, which runs inside the vector loop
@@ -83,21 +126,69 @@ class OuterLoopLowering(Lowering):
               tail: str | None) -> list[str]:
         if exit_stmt is not None or tail is not None:
             raise Unsupported("an outer-loop rewrite with an early exit or a masked tail")
-        self.block = _Block()
+        self.block = around = _Block()
         self.lines = []
         self.registers = {}
+        self.sums = {}
         for key, a in self.kept.items():  # the accumulators over i, read once before the inner loop
             self.registers[key] = super().load(a)
+        self.statements(self.inner.before)  # an imperfect nest's statements before the inner loop (`C *= beta`)
         before = self.lines
         step = super()._step(head, exit_stmt, body, tail)
-        after = [self.fill(self.template("store", a.elem.name, self.width(a.elem)), p=self.address(a),
-                           a=self.registers[key].name) + ";" for key, a in self.kept.items()]
+        self.block, self.lines = around, []
+        self.statements(self.inner.after)
+        after = [*self.lines, *(self.fill(self.template("store", a.elem.name, self.width(a.elem)), p=self.address(a),
+                                          a=self.registers[key].name) + ";" for key, a in self.kept.items())]
         self.registers = {}
+        if self.inner.first:
+            return self._triangle(before, step, after)
         code = [*before, f"{self.rename(self.inner.header)} {{", *_indent(step), "}", *after]
         trip = self.inner.trip_count.strip().strip("()")
-        if self.kept and not (trip.isdigit() and int(trip) > 0):  # no inner iteration: the nest touches nothing
+        if self.kept.keys() - self._touched_around() and not (trip.isdigit() and int(trip) > 0):
+            # no inner iteration: the nest touches nothing (unless the statements around it do)
             return [f"if (({self.rename(self.inner.trip_count)}) > 0) {{", *_indent(code), "}"]
         return code
+
+    def _touched_around(self) -> set[tuple[str, str, int, str]]:
+        """The elements an imperfect nest's statements around the inner loop touch whatever the condition."""
+        from simdlens.analysis.build import accesses_of
+
+        return {access_key(a) for s in (*self.inner.before, *self.inner.after) if not isinstance(s, If)
+                for a, _w, _s in accesses_of((s,))}
+
+    def _triangle(self, before: list[str], step: list[str], after: list[str]) -> list[str]:
+        """A step of a triangular nest: lane k runs rows [first(i+k), end(i+k)) of the inner loop. The rows
+        all lanes run, [first(i+W-1), end(i)), are the vector loop; a lane's own rows before and after
+        them run the inner loop's body as written, one lane at a time (the lanes are independent, and
+        each keeps its rows in order)."""
+        i, j, inner = self.loop.iv, self.inner.iv, self.inner
+        ct = inner.counter_type
+        moves_first, moves_end = mentions(inner.first, i), mentions(inner.end, i)
+        lo, hi = self.fresh(f"{j}_from"), self.fresh(f"{j}_to")
+        code = [f"/* rows every lane runs: {j} from {lo} to {hi}; each lane's own rows before and after, as written */",
+                f"const {ct} {lo} = {self.rename(substitute(inner.first, i, f'{self.iv} + {self.vf - 1}'))};",
+                f"const {ct} {hi} = {self.rename(inner.end)};"]
+        if moves_first:
+            code += self._own_rows(f"{j} < {lo}", "")
+        vector = [*before, f"for ({ct} {j} = {lo}; {j} < {hi}; {j}++) {{", *_indent(step), "}", *after]
+        code += [f"if ({hi} > {lo}) {{", *_indent(vector), "}"] if self.kept else vector
+        if moves_end:
+            code += self._own_rows("", f"{lo} > {hi} ? {lo} : {hi}")
+        return code
+
+    def _own_rows(self, stop: str, start: str) -> list[str]:
+        """Each lane's rows the vector loop does not run: from the inner loop's first row (or `start`) while
+        the inner loop's own condition (and `stop`) holds, the outer counter being the lane's."""
+        i, j, inner = self.loop.iv, self.inner.iv, self.inner
+        it = self.loop.iv_type.spelling or c_type(self.loop.iv_type)
+        lane, own = self.fresh("lane"), self.fresh(f"{i}_lane")
+        cond = f"{j} < {self.rename(inner.end)}" + (f" && {stop}" if stop else "")
+        rows = [f"for ({inner.counter_type} {j} = {start or self.rename(inner.first)}; {cond}; {j}++)",
+                *_indent(self.inner_body)]
+        return [f"for (int {lane} = 0; {lane} < {self.vf}; {lane}++) {{",
+                f"    const {it} {own} = {self.iv} + {lane};",
+                f"    {{  /* the user's {i}, the lane's */",
+                f"        {it} {i} = {own};", *_indent(_indent(rows)), "    }", "}"]
 
 
 class InterchangeLowering(Lowering):
@@ -109,27 +200,75 @@ class InterchangeLowering(Lowering):
     def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], **options: object) -> None:
         if loop.inner is None:
             raise Unsupported("not an outer loop with its inner loop")
+        if any(isinstance(x, Let) for x in walk_stmts(loop.inner.before + loop.inner.after)):
+            raise Unsupported("a nest whose statements around the inner loop keep a temporary is not interchanged "
+                              "(one value per outer iteration); the outer-loop rewrite keeps it in a register")
+        inner = loop.inner
+        self.header: str = inner.header
+        self.bounds: list[str] = []
+        if inner.first:
+            taken = _identifiers(loop)
+            loop, self.header, self.bounds = _swapped_triangle(loop)
+            if {loop.lower, loop.upper} & taken:
+                raise Unsupported(f"the names {loop.lower} and {loop.upper} the swapped triangle needs are taken")
         super().__init__(loop, table, rename, **options)  # type: ignore[arg-type]
-        self.inner = loop.inner
+        self.inner = inner
+        self.options = {k: v for k, v in options.items() if k != "scalar_body"}
         self.features.add("interchange")
 
     def build(self) -> Lowered:
         lowered = super().build()
-        code = [f"{self.rename(self.inner.header)} {{", *_indent(lowered.code), "}"]
-        return Lowered(code, lowered.vf, lowered.caveats, lowered.features)
+        code = [f"{self.rename(self.header)} {{", *(self.rename(b) for b in self.bounds), *_indent(lowered.code), "}"]
+        caveats, features = list(lowered.caveats), set(lowered.features)
+        # an imperfect nest, distributed: the statements before the inner loop for every i, the swapped nest,
+        # the statements after it for every i (each i keeps its order: its lanes depend on no other i)
+        around: list[list[str]] = []
+        for stmts in (self.inner.before, self.inner.after):
+            if not stmts:
+                around.append([])
+                continue
+            part = Lowering(replace(self.loop, body=stmts, inner=None), self.t, self.rename,
+                            **self.options).build()  # type: ignore[arg-type]
+            caveats += [c for c in part.caveats if c not in caveats]
+            features |= set(part.features)
+            around.append(["{", *_indent(part.code), "}"])
+        return Lowered([*around[0], *code, *around[1]], lowered.vf, tuple(caveats), frozenset(features))
+
+
+def _swapped_triangle(loop: LoopIR) -> tuple[LoopIR, str, list[str]]:
+    """A triangle's loops swapped: the inner counter's whole range outside (`j` from first(lowest i) to
+    end(highest i)), and for each `j` the outer counters whose rows hold it (`j >= i + a` is
+    `i <= j - a`, `j < i + b` is `i > j - b`), as the vector loop's bounds (empty ones run nothing)."""
+    inner = loop.inner
+    assert inner is not None
+    i, j = loop.iv, inner.iv
+    lo_i, hi_i = loop.lower, loop.upper if loop.cmp == "<" else f"({loop.upper}) + 1"
+    (ilo, ihi), (jmin, jmax) = (lo_i, hi_i), (inner.first, inner.end)
+    if mentions(inner.first, i):
+        top = f"({j}) - ({substitute(inner.first, i, '0')}) + 1"
+        ihi, jmin = f"(({hi_i}) < {top} ? ({hi_i}) : {top})", substitute(inner.first, i, lo_i)
+    if mentions(inner.end, i):
+        bottom = f"({j}) - ({substitute(inner.end, i, '0')}) + 1"
+        ilo, jmax = f"(({lo_i}) > {bottom} ? ({lo_i}) : {bottom})", substitute(inner.end, i, f"({hi_i}) - 1")
+    first, end = f"{i}_from", f"{i}_to"  # named: the vector loop and its remainder read them
+    it = loop.iv_type.spelling or c_type(loop.iv_type)
+    bounds = [f"    const {it} {first} = {ilo};  /* the {i} whose rows hold {j} */", f"    const {it} {end} = {ihi};"]
+    swapped = replace(loop, lower=first, upper=end, cmp="<", trip_count=f"{end} - {first}")
+    return swapped, f"for ({inner.counter_type} {j} = {jmin}; {j} < {jmax}; {j}++)", bounds
 
 
 def nest_overlap_test(loop: LoopIR, kernel: Kernel, pairs: tuple[tuple[str, str], ...],
                       rename: Callable[[str], str]) -> str:
-    """The run-time condition under which a nest rewrite is correct for pointers that may overlap: the
-    elements each touches over the whole nest (the kernel's footprints) are disjoint, or, for an in-place
-    call (`f(x, x)`), the two are the same pointer and every iteration touches the same element of both,
-    reading before it writes (a vector step loads all its lanes before storing them)."""
+    """The run-time condition under which a nest rewrite is correct: the analysis's guard (the columns fit
+    in a row of a flat matrix), and for pointers that may overlap, the elements each touches over the
+    whole nest (the kernel's footprints) are disjoint, or, for an in-place call (`f(x, x)`), the two are
+    the same pointer and every iteration touches the same element of both, reading before it writes (a
+    vector step loads all its lanes before storing them)."""
     by_root = {p.source or p.name: p for p in kernel.params}
-    if any(p.source for p in kernel.params):
+    tests = [f"({rename(loop.inner.guard)})"] if loop.inner is not None and loop.inner.guard else []
+    if pairs and any(p.source for p in kernel.params):
         raise Unsupported("a nest whose arrays the kernel renames cannot be checked for overlap at run time")
     prints = {f.param: f for f in kernel.footprints}
-    tests = []
     for x, y in pairs:
         px, py = by_root.get(x), by_root.get(y)
         if px is None or py is None or px.elem is None or py.elem is None or px.name not in prints \

@@ -72,6 +72,19 @@ def for_body_lines(loop_text: str, column: int, language: Language) -> list[str]
     return out
 
 
+def inner_for_body_lines(block_text: str, language: Language) -> list[str] | None:
+    """The body of the one `for` statement among the statements `block_text` (an outer loop's body, its
+    braces removed), as the user wrote it; None unless there is exactly one."""
+    data = ("void simdlens_probe(void) {\n" + block_text + "\n}").encode("utf-8")
+    root = parse(data, language).root_node
+    fn = next((n for n in root.named_children if n.type == "function_definition"), None)
+    block = fn.child_by_field_name("body") if fn is not None else None
+    loops = [n for n in block.named_children if n.type == "for_statement"] if block is not None else []
+    if len(loops) != 1 or loops[0].has_error:
+        return None
+    return for_body_lines(data[loops[0].start_byte:loops[0].end_byte].decode("utf-8"), 0, language)
+
+
 def line_indent(source: bytes | None, span: Span) -> tuple[str, int | None]:
     """The whitespace before the loop on its first line and that line's start byte (None when the
     loop does not start its line, or the source is unknown)."""

@@ -343,6 +343,9 @@ def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n
     cols = lb.int_text(d.extents[1])
     ra, ca = affine(lb, index_node(row_sub)), affine(lb, col)
     if cols is None and ra is not None and ra.coeff != 0 and ca is not None and ca.coeff == 0:
+        column = vla_column(lb, name, d.extents[1], row_sub, col, n)
+        if column is not None:
+            return Access(name, f"(&{name}[0][0])", elem, None, 0, "", column, node_span(n))
         raise Unsupported("column_walk", f"{node_text(n)} walks a column of {name}, whose row length "
                           f"{d.extents[1]} is known only at run time: a strided access (vectorizing the loop over "
                           "its columns, or interchanging the loops, reads rows contiguously)", n)
@@ -352,6 +355,25 @@ def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n
     # the whole array as one pointer: `aa[0][256*i + j]` would index row 0 past its end (UB, and
     # -fsanitize=bounds says so); `(&aa[0][0])[256*i + j]` is pointer arithmetic over the object
     return Access(name, f"(&{name}[0][0])", elem, flat.coeff, flat.offset, flat.symbolic, None, node_span(n))
+
+
+def vla_column(lb: LoopBuilder, name: str, extent: str, row_sub: tree_sitter.Node, col: tree_sitter.Node,
+               n: tree_sitter.Node) -> Expr | None:
+    """`B[k][j]` of a VLA `double B[nk][nj]` with `k` the counter: the flat subscript `k * nj + j`, when the
+    row length is a variable the loop only reads (a column walk, strided by it: analysis/nest.py and
+    outer_vector.py read it as a column of a flat matrix, contiguous along the loop around it)."""
+    length = extent.strip()
+    if re.fullmatch(r"[A-Za-z_]\w*", length) is None or length == lb.iv or length in lb.written_names \
+            or length in lb.locals:
+        return None
+    d = lb.decl_of(length)
+    if d is None:
+        return None
+    row_len = expressions.declared_scalar(lb, length, d, n)
+    if row_len.type.is_float:
+        return None
+    row = expressions.expr(lb, index_node(row_sub))
+    return expressions.arith("+", expressions.arith("*", row, row_len, n), expressions.expr(lb, col), n)
 
 
 def sum_terms(lb: LoopBuilder, n: tree_sitter.Node, sign: int) -> list[tuple[int, tree_sitter.Node]]:

@@ -68,6 +68,7 @@ class LoopBuilder:
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
         self.macro_args_seen: set[str] = set()  # object-like macros being read from clang's expansion
         self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
+        self.skip: tree_sitter.Node | None = None  # the inner loop of an imperfect nest, read on its own
         self.count_var: str | None = None  # the count of a pointer walk (`while (n--)`)
         self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
         self.reduce_ops: dict[str, str] = {}  # reduction variable -> its operator

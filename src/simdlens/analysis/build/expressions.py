@@ -211,22 +211,7 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return known
     d = lb.decl_of(name)
     if d is not None:
-        if d.func_ptr:
-            raise Unsupported("function_pointer", f"{name} is a function pointer", n)
-        if d.volatile:
-            raise Unsupported("volatile", f"{name} is volatile: every access must happen as written", n)
-        if d.atomic or "atomic" in d.type:
-            raise Unsupported("atomic", f"{name} is atomic", n)
-        if d.pointer or d.extents or d.container:
-            raise Unsupported("pointer_value", f"uses the pointer/array {name} as a value", n)
-        ct = ctype_of(complex_spelling(d) or d.type, lb.ctx)
-        if ct is None:
-            raise Unsupported("long_double" if "long double" in d.type else "unknown_type",
-                              f"unknown type '{d.type}' of {name}", n)
-        if name not in lb.scalars:
-            lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
-        var = lb.invariant_vars[name] = Var(name, ct)
-        return var
+        return declared_scalar(lb, name, d, n)
     # macros and enumerators
     ctx = lb.ctx
     if ctx is not None:
@@ -265,6 +250,26 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         v2, ct2 = _LIMITS[name]
         return Const(v2, ct2, name)
     raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", n)
+
+
+def declared_scalar(lb: LoopBuilder, name: str, d: Decl, n: tree_sitter.Node) -> Var:
+    """The declared variable `name` read in the loop (never written there): an invariant scalar."""
+    if d.func_ptr:
+        raise Unsupported("function_pointer", f"{name} is a function pointer", n)
+    if d.volatile:
+        raise Unsupported("volatile", f"{name} is volatile: every access must happen as written", n)
+    if d.atomic or "atomic" in d.type:
+        raise Unsupported("atomic", f"{name} is atomic", n)
+    if d.pointer or d.extents or d.container:
+        raise Unsupported("pointer_value", f"uses the pointer/array {name} as a value", n)
+    ct = ctype_of(complex_spelling(d) or d.type, lb.ctx)
+    if ct is None:
+        raise Unsupported("long_double" if "long double" in d.type else "unknown_type",
+                          f"unknown type '{d.type}' of {name}", n)
+    if name not in lb.scalars:
+        lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
+    var = lb.invariant_vars[name] = Var(name, ct)
+    return var
 
 
 def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:

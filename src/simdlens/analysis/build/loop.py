@@ -88,6 +88,26 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
         return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
 
 
+def build_around(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any,
+                 inner_start: int) -> tuple[LoopIR | None, tuple[Reason, ...]]:
+    """The statements of an imperfect nest's outer loop at `site` besides its inner loop (the loop starting
+    at byte `inner_start`, left out), as the IR of a loop over the outer counter. Never raises."""
+    try:
+        scoped = getattr(ctx, "at", None)
+        if scoped is not None:
+            ctx = scoped(site.span.start_byte)
+        found = found_loop(tree, site.span.start_byte, site.span.end_byte)
+        node = found[0] if found is not None else loop_node(tree, site)
+        inner = _first_inner_loop(node) if node is not None else None
+        if node is None or node.has_error or inner is None or inner.start_byte != inner_start:
+            return None, (Reason("parse", "the nest could not be found in the syntax tree", site.header),)
+        b = LoopBuilder(site, node, found[1] if found is not None else enclosing_function(node), tree, source, ctx)
+        b.skip = inner
+        return build_ir(b)
+    except RecursionError:
+        return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
+
+
 def _blocked_in_macro(reasons: tuple[Reason, ...], ctx: Any) -> bool:
     """Whether a blocking reason points inside a function-like macro's arguments or name (the only case
     where clang's expansion can read the loop differently; re-parsing the file for every blocked loop

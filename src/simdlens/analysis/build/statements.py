@@ -133,6 +133,8 @@ def statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
     if t in LOOP_TYPES:
         if lb.unroll is not None and n.id == lb.unroll.id:
             return unrolled(lb, n, cond)
+        if lb.skip is not None and n.id == lb.skip.id and not cond:
+            return []
         raise Unsupported("nested_loop", "contains another loop", n)
     if t in ("break_statement", "return_statement", "continue_statement"):
         raise Unsupported("unsupported_control", f"'{node_text(n).strip()}' in an unsupported position", n)
