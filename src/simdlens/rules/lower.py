@@ -1923,7 +1923,7 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
     def same(a: Access, b: Access) -> bool:
         """Whether the two can touch one element: `q[2*i]` and `q[2*i + 1]` never do (other parity)."""
         return (a.root == b.root and a.base == b.base and a.symbolic == b.symbolic and a.affine
-                and a.coeff == b.coeff and a.coeff != 0 and (a.offset - b.offset) % a.coeff == 0)
+                and a.coeff is not None and a.coeff == b.coeff and a.coeff != 0 and (a.offset - b.offset) % a.coeff == 0)
 
     def later(x: Access, y: Access) -> int:
         """> 0 when the iteration touching an element through `y` comes after the one through `x`."""
