@@ -82,6 +82,18 @@ def test_a_dot_product_keeps_the_accumulators_the_avx2_table_asks_for() -> None:
     assert f"per lane in {expected} accumulators" in " ".join(cand.caveats)
 
 
+@pytest.mark.parametrize("name", ["isum", "imin", "ixor"])
+def test_integer_lanes_are_folded_in_registers_after_the_loop(name: str) -> None:
+    # halves and byte shifts with the reduction's own op (fold_low / fold_half / lane0 rows): no spill to
+    # an array and no lane loop; that the result still matches is test_reductions_with_several_accumulators
+    source, analysis, kernel = analyse(name, KERNELS[name])
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
+    after = cand.function.split("_mm256_extracti128_si256(", 1)
+    assert len(after) == 2 and "_mm_srli_si128(" in after[1] and "_mm_cvtsi128_si32(" in after[1], cand.function
+    assert "_lane[" not in cand.function, cand.function
+
+
 def test_the_count_follows_the_table_data() -> None:
     table = load_isa("avx2")
     slow_adds = dataclasses.replace(table, chains={**table.chains, ("add", "float"): (1.0, 1.0)})
