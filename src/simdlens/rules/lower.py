@@ -393,8 +393,8 @@ class Lowering:
                                           [x.access for x in walk_exprs(e.then) if isinstance(x, Load)])
             then = self.under(m, lambda: self.convert(self.expr(e.then), t.name))
             other = self.under(self.mnot(m), lambda: self.convert(self.expr(e.else_), t.name))
-            for key in shared:  # loaded under this ?:'s own mask: not valid outside it
-                del self.block.preloaded[key]
+            for read in shared:  # loaded under this ?:'s own mask: not valid outside it
+                del self.block.preloaded[read]
             return self.select(m, then, other)
         if isinstance(e, Call):
             return self.call(e)
@@ -832,7 +832,8 @@ class Lowering:
 
     def statement(self, s: Stmt) -> None:
         if isinstance(s, Store):
-            self.store(s.access, self.expr(s.value))
+            narrowed = self._saturating_narrow(s)
+            self.store(s.access, narrowed if narrowed is not None else self.expr(s.value))
         elif isinstance(s, Let):
             self.block.env[s.name] = self.convert(self.expr(s.value), s.type.name)
         elif isinstance(s, If):
@@ -873,6 +874,23 @@ class Lowering:
                 raise Unsupported(f"`{s.var}` carries a value into the next iteration under a condition")
         else:
             raise Unsupported(f"statement {type(s).__name__}")
+
+    def _saturating_narrow(self, s: Store) -> VVal | None:
+        """`dst[i] = x < L ? L : x > H ? H : x` with [L, H] exactly dst's range and x a wider signed
+        integer: one saturating pack (table rows `narrow_sat_<type>`) clamps and narrows; None otherwise."""
+        t = s.access.elem
+        cast = isinstance(s.value, Cast)
+        clamp = _clamp(s.value.operand if isinstance(s.value, Cast) else s.value)
+        if clamp is None or t.is_float or (cast and expr_type(s.value).is_float):
+            return None
+        lo, hi, x = clamp
+        xt = expr_type(x)
+        if xt.is_float or not xt.signed or xt.bits <= t.bits or (lo, hi) != _int_range(t):
+            return None
+        template = self.t.op(f"narrow_sat_{t.name}", xt.name, self.width(xt))
+        if template is None:
+            return None
+        return self.emit(self.fill(template, a=self.expr(x).name), t.name, self.width(t))
 
     def last_value(self, s: LastValue) -> None:
         """`if (c) last = v;`: the highest lane of this step whose condition holds sets last (bit scan)."""
@@ -967,6 +985,15 @@ class Lowering:
             elif isinstance(st, ArgReduce):
                 chains.append(("argmin" if st.cmp == "<" else "argmax", st.type.name))
         return max((self.t.accumulators(op, elem, len(loads)) for op, elem in chains), default=1)
+
+    def store_steps(self, body: tuple[Stmt, ...]) -> int:
+        """Steps per iteration for a loop whose narrowest store fills part of a register (int16 results of
+        float lanes: 16 of 32 bytes): as many as fill a whole one, so the loop's own count, compare and
+        branch are paid per register stored, as a hand-unrolled loop does (at most `max_accumulators`)."""
+        bits = [s.access.elem.bits for s in walk_stmts(body) if isinstance(s, Store)]
+        if not bits or self.sad_vars or self.count_vars or self.madd_vars:
+            return 1
+        return max(1, min(self.t.max_accumulators, self.t.vector_bits // (self.vf * min(bits))))
 
     def reduce(self, s: Reduce) -> None:
         t = s.type
@@ -1197,7 +1224,7 @@ class Lowering:
         last = 1 if last_values else 0  # iterations kept for the scalar remainder
         vf, iv = self.vf, self.iv
         if exit_stmt is None and split is None and not self.carried:
-            self.copies = self.accumulators(body)
+            self.copies = max(self.accumulators(body), self.store_steps(body))
         out, left = self.counter_start()
         for decl in loop.setup:  # `end` of `while (p < end)`: the vector code counts instead
             out += [f"(void){m.group(1)};" for m in [re.search(r"(\w+)\s*=", decl)] if m]
@@ -1224,8 +1251,9 @@ class Lowering:
                 unrolled += self._step(head, exit_stmt, body, tail=None) + advance
             self.copy = 0
             span = self.copies * vf
-            loop_lines = [f"/* {self.copies} vector steps per iteration, each into its own accumulators "
-                          f"(they do not wait for each other) */",
+            why = ("each into its own accumulators (they do not wait for each other)" if self.reductions or self.arg_lanes
+                   else "so that each iteration stores whole registers")
+            loop_lines = [f"/* {self.copies} vector steps per iteration, {why} */",
                           f"for (; {left} >= {span + reserve}; {left} -= {span}) {{",
                           *_indent(unrolled), "}", *loop_lines]
         if align is not None and exit_stmt is not None:
@@ -1711,6 +1739,30 @@ def _min_max(e: Select) -> Expr | None:
         if not lo <= hi:
             return None
     return Binary("min" if kind == "hi" else "max", Const(k, t, literal(k, t)), other, t)
+
+
+def _clamp(e: Expr) -> tuple[int | float, int | float, Expr] | None:
+    """(L, H, x) for x clamped to [L, H] by two constant bounds: `x < L ? L : x > H ? H : x` (any order)
+    or `min(max(x, L), H)` (the saturate pass's form)."""
+    if isinstance(e, Select):
+        outer = _bound_of(e)
+        inner = _bound_of(outer[3]) if outer is not None and isinstance(outer[3], Select) else None
+        if outer is None or inner is None or outer[0] == inner[0] or not _same_expr(inner[2], outer[2]) \
+                or not _same_expr(inner[3], outer[2]):
+            return None
+        lo, hi = sorted((outer[1], inner[1]))
+        return lo, hi, outer[2]
+    if isinstance(e, Binary) and e.op in ("min", "max"):
+        k, other = (e.lhs, e.rhs) if isinstance(e.lhs, Const) else (e.rhs, e.lhs)
+        if not isinstance(k, Const) or not isinstance(other, Binary) or other.op not in ("min", "max") \
+                or other.op == e.op:
+            return None
+        k2, x = (other.lhs, other.rhs) if isinstance(other.lhs, Const) else (other.rhs, other.lhs)
+        if not isinstance(k2, Const) or isinstance(x, Const):
+            return None
+        lo, hi = (k.value, k2.value) if e.op == "max" else (k2.value, k.value)
+        return (lo, hi, x) if lo <= hi else None
+    return None
 
 
 def _bound_of(e: Select) -> tuple[str, int | float, Expr, Expr] | None:
