@@ -128,6 +128,8 @@ def test_cases_that_all_read_an_element_load_it_once_and_widen_the_tag_once() ->
     assert step.count("coef[i]") == 1 and "maskload" in step, step
     # kind[i] == k compares 32-bit lanes of kind widened once, not byte masks each widened for their blend
     assert step.count("_mm256_cvtepi8_epi32") == 1, step
+    # case 0 stores 0: the mask clears those lanes with an and-not (table row select_zero_then), no blend
+    assert "_mm256_andnot_si256(" in step and step.count("_mm256_blendv_epi8(") == 2, step
 
 
 @pytest.mark.parametrize("name", list(CONVERTED))

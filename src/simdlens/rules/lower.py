@@ -598,7 +598,17 @@ class Lowering:
 
     def select(self, m: VVal, then: VVal, other: VVal) -> VVal:
         m = self.mask_as(m, ctype(then.elem).bits)
+        for arm, op in ((then, "select_zero_then"), (other, "select_zero_else")):
+            if self.t.mask == "vector" and self._is_zero(arm) and self.t.op(op, then.elem, then.width) is not None:
+                return self.op(op, then.elem, then.width, m=m.name, t=then.name, e=other.name)
         return self.op("select", then.elem, then.width, m=m.name, t=then.name, e=other.name)
+
+    def _is_zero(self, v: VVal) -> bool:
+        """Whether `v` is the broadcast constant 0 of its lanes."""
+        t = ctype(v.elem)
+        template = self.t.op("set1", v.elem, v.width)
+        return template is not None and self._hoisted.get(
+            f"{v.elem}/{v.width}/{self.fill(template, x=literal(0, t))}") == v.name
 
     def memory_mask(self, a: Access) -> VVal | None:
         guard = None if access_key(a) in self.unconditional else self.ctx_mask
