@@ -599,7 +599,7 @@ class Lowering:
     def select(self, m: VVal, then: VVal, other: VVal) -> VVal:
         m = self.mask_as(m, ctype(then.elem).bits)
         for arm, op in ((then, "select_zero_then"), (other, "select_zero_else")):
-            if self.t.mask == "vector" and self._is_zero(arm) and self.t.op(op, then.elem, then.width) is not None:
+            if self._is_zero(arm) and self.t.op(op, then.elem, then.width) is not None:
                 return self.op(op, then.elem, then.width, m=m.name, t=then.name, e=other.name)
         return self.op("select", then.elem, then.width, m=m.name, t=then.name, e=other.name)
 
@@ -1473,6 +1473,15 @@ class Lowering:
         for var, acc in self.reductions.items():
             s = reduces[var]
             t = s.type
+            wide = {"sad": "uint64", "madd": "int32"}.get(
+                "sad" if var in self.sad_vars or var in self.count_vars else "madd" if var in self.madd_vars else "")
+            folded = self._vector_fold(acc, s, op="add") if wide is not None else None
+            if folded is not None:  # the uint64 / int32 lane sums, added modulo 2^bits like the scalar's additions
+                lines, top = folded
+                unsigned = "unsigned long long" if wide == "uint64" else "unsigned"
+                out += ["{", *_indent(lines), f"    {self.rename(var)} = ({c_type(t)})(({unsigned}){self.rename(var)} "
+                        f"+ ({unsigned}){top});", "}"]
+                continue
             if var in self.sad_vars or var in self.count_vars:  # sum the uint64 lanes, then add modulo 2^bits
                 lanes, k, total = self.fresh(f"{var}_lane"), self.fresh("k"), self.fresh(f"{var}_total")
                 n = acc.width // 64
@@ -1490,7 +1499,8 @@ class Lowering:
                         f"  for (int {k} = 0; {k} < {count}; {k}++) {name} = ({c_type(t)})((unsigned){name} "
                         f"+ (unsigned){lanes}[{k}]); }}"]
                 continue
-            folded = self._vector_fold(acc, s) if not t.is_float else None
+            reassociated = t.is_float and s.op in (ReduceOp.ADD, ReduceOp.MUL)  # per-lane partial sums already
+            folded = self._vector_fold(acc, s) if not t.is_float or reassociated else None
             if folded is not None:  # halves and shifts in registers: no spill, no lane loop
                 lines, top = folded
                 if s.op in (ReduceOp.MIN, ReduceOp.MAX):
@@ -1532,14 +1542,15 @@ class Lowering:
                     f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; }} }}"]
         return out
 
-    def _vector_fold(self, acc: VVal, s: Reduce) -> tuple[list[str], str] | None:
-        """The lanes of an integer accumulator combined with its own operation (exact: integer min, max,
-        wrapping add and the bit operations are associative): the lines, and the C name of the result.
-        None when the table lacks a step (the caller spills and folds in C)."""
-        op = {ReduceOp.MIN: "min", ReduceOp.MAX: "max", ReduceOp.ADD: "add", ReduceOp.AND: "and",
-              ReduceOp.OR: "or", ReduceOp.XOR: "xor"}.get(s.op)
+    def _vector_fold(self, acc: VVal, s: Reduce, op: str | None = None) -> tuple[list[str], str] | None:
+        """The lanes of an accumulator combined with its own operation (`op`: the lanes' own sum for psadbw /
+        pmaddwd lanes): exact for integer min, max, wrapping add and the bit operations (associative), a
+        reassociation for float sums and products (already made per lane). The lines, and the C name of
+        the result; None when the table lacks a step (the caller spills and folds in C)."""
+        op = op or {ReduceOp.MIN: "min", ReduceOp.MAX: "max", ReduceOp.ADD: "add", ReduceOp.AND: "and",
+                    ReduceOp.OR: "or", ReduceOp.XOR: "xor", ReduceOp.MUL: "mul"}.get(s.op)
         elem, bits = acc.elem, ctype(acc.elem).bits
-        if op is None or elem != s.type.name:
+        if op is None or (elem != s.type.name and op != "add"):
             return None
         w, steps = acc.width, []
         while w > bits:
@@ -1559,8 +1570,8 @@ class Lowering:
             hi = self.emit(self.fill(self.template("fold_half", elem, w), a=v.name, x=str(half // 8)), elem, out, hint="hi")
             lo = self.emit(self.fill(self.template("fold_low", elem, w), a=v.name), elem, out, hint="lo") if w > 128 else v
             v = self.op(op, elem, out, hint="fold", a=lo.name, b=hi.name)
-        top = self.fresh(f"{s.var}_top")
-        self.lines.append(f"{c_type(s.type)} {top} = ({c_type(s.type)}){self.fill(self.template('lane0', elem, 128), a=v.name)};")
+        top, lane = self.fresh(f"{s.var}_top"), c_type(ctype(elem))
+        self.lines.append(f"{lane} {top} = ({lane}){self.fill(self.template('lane0', elem, 128), a=v.name)};")
         lines, self.lines = self.lines, saved
         return lines, top
 
