@@ -82,6 +82,24 @@ def test_a_dot_product_keeps_the_accumulators_the_avx2_table_asks_for() -> None:
     assert f"per lane in {expected} accumulators" in " ".join(cand.caveats)
 
 
+FSUM = "float fsum(const float *x, int n) { float s = 0; for (int i = 0; i < n; i++) s += x[i] * 0.5f; return s; }"
+
+
+@pytest.mark.parametrize("name", ["isum", "imin", "ixor", "dot16", "fsum"])
+def test_the_lanes_are_folded_in_registers_after_the_loop(name: str) -> None:
+    # halves and byte shifts with the reduction's own op (fold_low / fold_half / lane0 rows): no spill to
+    # an array and no lane loop (pmaddwd's int32 pair sums and a float sum, already reassociated, too);
+    # that the results still match is test_reductions_with_several_accumulators and the sandbox's tests
+    source, analysis, kernel = analyse(name, KERNELS.get(name, FSUM))
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
+    half, lane = ("_mm256_extractf128_ps(", "_mm_cvtss_f32(") if name == "fsum" else \
+        ("_mm256_extracti128_si256(", "_mm_cvtsi128_si32(")
+    after = cand.function.split(half, 1)
+    assert len(after) == 2 and "_mm_srli_si128(" in after[1] and lane in after[1], cand.function
+    assert "_lane[" not in cand.function, cand.function
+
+
 def test_the_count_follows_the_table_data() -> None:
     table = load_isa("avx2")
     slow_adds = dataclasses.replace(table, chains={**table.chains, ("add", "float"): (1.0, 1.0)})

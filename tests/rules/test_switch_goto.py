@@ -11,6 +11,7 @@ from rules_support import CaseResult, analyse, needs_compiler, require_host, ver
 from simdlens.analysis.ir import If, Select, Store
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
+from simdlens.rules import propose
 
 CONVERTED = {
     "switch_one_store": """void blend(float *restrict out, const float *restrict a, const float *restrict b, const uint8_t *restrict mode, int n) {
@@ -48,6 +49,16 @@ CONVERTED = {
         default: out[i] = 0; break;
         case 1: out[i] = a[i]; break;
         case 2: out[i] = 2 * a[i];
+        }
+    }
+}""",
+    "switch_cases_share_a_read": """void unpack(int32_t *restrict q, const int32_t *restrict coef, const int8_t *restrict kind, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (kind[i]) {
+        case 0: q[i] = 0; break;
+        case 1: q[i] = coef[i] + 7; break;
+        case 2: q[i] = coef[i] >> 2; break;
+        default: q[i] = coef[i] * 3; break;
         }
     }
 }""",
@@ -106,6 +117,19 @@ def test_a_switch_without_default_keeps_the_other_lanes() -> None:
     assert a.loop is not None
     (chain,) = a.loop.body
     assert isinstance(chain, If) and isinstance(chain.else_[0], If) and not chain.else_[0].else_
+
+
+def test_cases_that_all_read_an_element_load_it_once_and_widen_the_tag_once() -> None:
+    source, a, kernel = analyse("switch_cases_share_a_read", CONVERTED["switch_cases_share_a_read"])
+    assert kernel is not None
+    (candidate, *_) = propose(a, kernel, "avx2", Settings(), source=source).candidates
+    step = candidate.function.split("for (; left")[1].split("for (;")[0]
+    # coef[i] is read by every case but case 0: one load masked by kind != 0, not one per case
+    assert step.count("coef[i]") == 1 and "maskload" in step, step
+    # kind[i] == k compares 32-bit lanes of kind widened once, not byte masks each widened for their blend
+    assert step.count("_mm256_cvtepi8_epi32") == 1, step
+    # case 0 stores 0: the mask clears those lanes with an and-not (table row select_zero_then), no blend
+    assert "_mm256_andnot_si256(" in step and step.count("_mm256_blendv_epi8(") == 2, step
 
 
 @pytest.mark.parametrize("name", list(CONVERTED))

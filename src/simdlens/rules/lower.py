@@ -128,6 +128,7 @@ class _Block:
     stepped: set[str] = field(default_factory=set)
     preloaded: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)
     loaded: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)  # plain loads since the last store
+    widened: dict[tuple[str, str], VVal] = field(default_factory=dict)  # conversions of this step's loads
 
 
 def access_key(a: Access) -> tuple[str, str, int, str]:
@@ -370,6 +371,12 @@ class Lowering:
         if isinstance(e, Load):
             return self.load(e.access)
         if isinstance(e, Cast):
+            if isinstance(e.operand, Load):  # a loaded value is never reassigned: convert it once per step
+                v = self.expr(e.operand)
+                key = (v.name, t.name)
+                if key not in self.block.widened:
+                    self.block.widened[key] = self.convert(v, t.name)
+                return self.block.widened[key]
             return self.convert(self.expr(e.operand), t.name)
         if isinstance(e, Unary):
             return self.unary(e)
@@ -383,8 +390,12 @@ class Lowering:
                 return self.expr(bounded)
             self.features.add("select")
             m = self.cond(e.cond)
+            shared = self._preload_shared(_sure_reads(e.then) & _sure_reads(e.else_),
+                                          [x.access for x in walk_exprs(e.then) if isinstance(x, Load)])
             then = self.under(m, lambda: self.convert(self.expr(e.then), t.name))
             other = self.under(self.mnot(m), lambda: self.convert(self.expr(e.else_), t.name))
+            for read in shared:  # loaded under this ?:'s own mask: not valid outside it
+                del self.block.preloaded[read]
             return self.select(m, then, other)
         if isinstance(e, Call):
             return self.call(e)
@@ -511,6 +522,7 @@ class Lowering:
     def cond(self, e: Expr) -> VVal:
         """`e` as a mask (true lanes = C truth)."""
         if isinstance(e, Binary) and e.op in _CMP:
+            e = self._strict(e)
             ot = e.operand_type
             a = self.convert(self.expr(e.lhs), ot.name)
             b = self.convert(self.expr(e.rhs), ot.name)
@@ -527,6 +539,26 @@ class Lowering:
             return self.cond(e.operand)  # widening keeps zero / non-zero
         v = self.expr(e)
         return self.compare("ne", v, self.zero(ctype(v.elem)))
+
+    def _strict(self, e: Binary) -> Binary:
+        """`x >= K` as `x > K - 1` and `x <= K` as `x < K + 1` on integer lanes the table compares only
+        strictly (AVX2's pcmpgt): one compare instead of a compare and a not."""
+        lhs, rhs, op = e.lhs, e.rhs, e.op
+        if isinstance(lhs, Const) and not isinstance(rhs, Const):
+            lhs, rhs, op = rhs, lhs, {"<=": ">=", ">=": "<=", "<": ">", ">": "<"}.get(op, op)
+        t = expr_type(lhs)
+        if op not in ("<=", ">=") or not isinstance(rhs, Const) or t.is_float:
+            return e
+        w = self.width(t)
+        if self.t.op(_CMP[op], t.name, w) is not None or self.t.op(_SWAP[_CMP[op]], t.name, w) is not None:
+            return e
+        k, strict = (int(rhs.value) - 1, ">") if op == ">=" else (int(rhs.value) + 1, "<")
+        if self.t.op(_CMP[strict], t.name, w) is None and self.t.op(_SWAP[_CMP[strict]], t.name, w) is None:
+            return e
+        lo, hi = _int_range(t)
+        if not lo <= k <= hi or expr_type(rhs).name != t.name:
+            return e
+        return Binary(strict, lhs, Const(k, t, str(k)), e.type)
 
     def compare(self, op: str, a: VVal, b: VVal) -> VVal:
         t = ctype(a.elem)
@@ -567,7 +599,17 @@ class Lowering:
 
     def select(self, m: VVal, then: VVal, other: VVal) -> VVal:
         m = self.mask_as(m, ctype(then.elem).bits)
+        for arm, op in ((then, "select_zero_then"), (other, "select_zero_else")):
+            if self._is_zero(arm) and self.t.op(op, then.elem, then.width) is not None:
+                return self.op(op, then.elem, then.width, m=m.name, t=then.name, e=other.name)
         return self.op("select", then.elem, then.width, m=m.name, t=then.name, e=other.name)
+
+    def _is_zero(self, v: VVal) -> bool:
+        """Whether `v` is the broadcast constant 0 of its lanes."""
+        t = ctype(v.elem)
+        template = self.t.op("set1", v.elem, v.width)
+        return template is not None and self._hoisted.get(
+            f"{v.elem}/{v.width}/{self.fill(template, x=literal(0, t))}") == v.name
 
     def memory_mask(self, a: Access) -> VVal | None:
         guard = None if access_key(a) in self.unconditional else self.ctx_mask
@@ -801,12 +843,16 @@ class Lowering:
 
     def statement(self, s: Stmt) -> None:
         if isinstance(s, Store):
-            self.store(s.access, self.expr(s.value))
+            narrowed = self._saturating_narrow(s)
+            self.store(s.access, narrowed if narrowed is not None else self.expr(s.value))
         elif isinstance(s, Let):
             self.block.env[s.name] = self.convert(self.expr(s.value), s.type.name)
         elif isinstance(s, If):
             self.features.add("select")
             m = self.cond(s.cond)
+            shared = self._preload_shared(
+                _unconditional_accesses(s.then) & _unconditional_accesses(s.else_) if s.else_ else set(),
+                [a for st in s.then for a in _memory(st)[0]])
             saved = dict(self.block.env)
             self.under(m, lambda: self._run(s.then))
             then_env = self.block.env
@@ -815,6 +861,8 @@ class Lowering:
                 self.under(self.mnot(m), lambda: self._run(s.else_))
             else_env = self.block.env
             self.block.env = self._merge(m, saved, then_env, else_env)
+            for key in shared:  # loaded under this if's own mask: not valid outside it
+                del self.block.preloaded[key]
         elif isinstance(s, Reduce):
             self.reduce(s)
         elif isinstance(s, ArgReduce):
@@ -838,6 +886,23 @@ class Lowering:
         else:
             raise Unsupported(f"statement {type(s).__name__}")
 
+    def _saturating_narrow(self, s: Store) -> VVal | None:
+        """`dst[i] = x < L ? L : x > H ? H : x` with [L, H] exactly dst's range and x a wider signed
+        integer: one saturating pack (table rows `narrow_sat_<type>`) clamps and narrows; None otherwise."""
+        t = s.access.elem
+        cast = isinstance(s.value, Cast)
+        clamp = _clamp(s.value.operand if isinstance(s.value, Cast) else s.value)
+        if clamp is None or t.is_float or (cast and expr_type(s.value).is_float):
+            return None
+        lo, hi, x = clamp
+        xt = expr_type(x)
+        if xt.is_float or not xt.signed or xt.bits <= t.bits or (lo, hi) != _int_range(t):
+            return None
+        template = self.t.op(f"narrow_sat_{t.name}", xt.name, self.width(xt))
+        if template is None:
+            return None
+        return self.emit(self.fill(template, a=self.expr(x).name), t.name, self.width(t))
+
     def last_value(self, s: LastValue) -> None:
         """`if (c) last = v;`: the highest lane of this step whose condition holds sets last (bit scan)."""
         m = self.ctx_mask
@@ -855,6 +920,19 @@ class Lowering:
         self.lines.append(f"{{ unsigned long long {lanes} = ({bits}) & {hex((1 << self.vf) - 1)}ULL;")
         self.lines.append(f"  if ({lanes}) {{ {c_type(s.type)} {spill}[{self.vf}]; {store} "
                           f"{var} = {spill}[63 - __builtin_clzll({lanes})]; }} }}")
+
+    def _preload_shared(self, both: set[tuple[str, str, int, str]], loads: list[Access]) -> list[tuple[str, str, int, str]]:
+        """Load once, under the mask the current `if` / `?:` runs under, what both its branches surely read
+        (a `switch` whose cases all read raw[i]: one masked load, not one per case); `loads` are the then
+        side's. Arrays the loop never writes only; the caller drops the keys after the branches."""
+        keys: list[tuple[str, str, int, str]] = []
+        for a in loads:
+            key = access_key(a)
+            if (key in both and key not in keys and key not in self.block.preloaded and a.coeff is not None
+                    and a.root not in self.stored_roots and key not in self.unconditional):
+                self.block.preloaded[key] = self.load(a)
+                keys.append(key)
+        return keys
 
     def _merge(self, m: VVal, before: dict[str, VVal], then_env: dict[str, VVal],
                else_env: dict[str, VVal]) -> dict[str, VVal]:
@@ -918,6 +996,15 @@ class Lowering:
             elif isinstance(st, ArgReduce):
                 chains.append(("argmin" if st.cmp == "<" else "argmax", st.type.name))
         return max((self.t.accumulators(op, elem, len(loads)) for op, elem in chains), default=1)
+
+    def store_steps(self, body: tuple[Stmt, ...]) -> int:
+        """Steps per iteration for a loop whose narrowest store fills part of a register (int16 results of
+        float lanes: 16 of 32 bytes): as many as fill a whole one, so the loop's own count, compare and
+        branch are paid per register stored, as a hand-unrolled loop does (at most `max_accumulators`)."""
+        bits = [s.access.elem.bits for s in walk_stmts(body) if isinstance(s, Store)]
+        if not bits or self.sad_vars or self.count_vars or self.madd_vars:
+            return 1
+        return max(1, min(self.t.max_accumulators, self.t.vector_bits // (self.vf * min(bits))))
 
     def reduce(self, s: Reduce) -> None:
         t = s.type
@@ -1148,7 +1235,7 @@ class Lowering:
         last = 1 if last_values else 0  # iterations kept for the scalar remainder
         vf, iv = self.vf, self.iv
         if exit_stmt is None and split is None and not self.carried:
-            self.copies = self.accumulators(body)
+            self.copies = max(self.accumulators(body), self.store_steps(body))
         out, left = self.counter_start()
         for decl in loop.setup:  # `end` of `while (p < end)`: the vector code counts instead
             out += [f"(void){m.group(1)};" for m in [re.search(r"(\w+)\s*=", decl)] if m]
@@ -1175,8 +1262,9 @@ class Lowering:
                 unrolled += self._step(head, exit_stmt, body, tail=None) + advance
             self.copy = 0
             span = self.copies * vf
-            loop_lines = [f"/* {self.copies} vector steps per iteration, each into its own accumulators "
-                          f"(they do not wait for each other) */",
+            why = ("each into its own accumulators (they do not wait for each other)" if self.reductions or self.arg_lanes
+                   else "so that each iteration stores whole registers")
+            loop_lines = [f"/* {self.copies} vector steps per iteration, {why} */",
                           f"for (; {left} >= {span + reserve}; {left} -= {span}) {{",
                           *_indent(unrolled), "}", *loop_lines]
         if align is not None and exit_stmt is not None:
@@ -1387,6 +1475,15 @@ class Lowering:
         for var, acc in self.reductions.items():
             s = reduces[var]
             t = s.type
+            wide = {"sad": "uint64", "madd": "int32"}.get(
+                "sad" if var in self.sad_vars or var in self.count_vars else "madd" if var in self.madd_vars else "")
+            folded = self._vector_fold(acc, s, op="add") if wide is not None else None
+            if folded is not None:  # the uint64 / int32 lane sums, added modulo 2^bits like the scalar's additions
+                lines, top = folded
+                unsigned = "unsigned long long" if wide == "uint64" else "unsigned"
+                out += ["{", *_indent(lines), f"    {self.rename(var)} = ({c_type(t)})(({unsigned}){self.rename(var)} "
+                        f"+ ({unsigned}){top});", "}"]
+                continue
             if var in self.sad_vars or var in self.count_vars:  # sum the uint64 lanes, then add modulo 2^bits
                 lanes, k, total = self.fresh(f"{var}_lane"), self.fresh("k"), self.fresh(f"{var}_total")
                 n = acc.width // 64
@@ -1403,6 +1500,17 @@ class Lowering:
                 out += [f"{{ int {lanes}[{count}]; {store};",
                         f"  for (int {k} = 0; {k} < {count}; {k}++) {name} = ({c_type(t)})((unsigned){name} "
                         f"+ (unsigned){lanes}[{k}]); }}"]
+                continue
+            reassociated = t.is_float and s.op in (ReduceOp.ADD, ReduceOp.MUL)  # per-lane partial sums already
+            folded = self._vector_fold(acc, s) if not t.is_float or reassociated else None
+            if folded is not None:  # halves and shifts in registers: no spill, no lane loop
+                lines, top = folded
+                if s.op in (ReduceOp.MIN, ReduceOp.MAX):
+                    seen = f"{self.iv} != {start} && " if var in self.narrowed else ""
+                    lines.append(f"if ({seen}{top} {s.cmp} {name}) {name} = {top};")
+                else:
+                    lines.append(f"{name} = {name} {s.op.value} {top};")
+                out += ["{", *_indent(lines), "}"]
                 continue
             store = self.fill(self.template("store", t.name, acc.width), p=lanes, a=acc.name)
             if s.op in (ReduceOp.MIN, ReduceOp.MAX):
@@ -1435,6 +1543,39 @@ class Lowering:
                     f"    if ({bv}[{k}] {ar.cmp} {b} || ({bv}[{k}] == {b} && {bi}[{k}] < {i})) "
                     f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; }} }}"]
         return out
+
+    def _vector_fold(self, acc: VVal, s: Reduce, op: str | None = None) -> tuple[list[str], str] | None:
+        """The lanes of an accumulator combined with its own operation (`op`: the lanes' own sum for psadbw /
+        pmaddwd lanes): exact for integer min, max, wrapping add and the bit operations (associative), a
+        reassociation for float sums and products (already made per lane). The lines, and the C name of
+        the result; None when the table lacks a step (the caller spills and folds in C)."""
+        op = op or {ReduceOp.MIN: "min", ReduceOp.MAX: "max", ReduceOp.ADD: "add", ReduceOp.AND: "and",
+                    ReduceOp.OR: "or", ReduceOp.XOR: "xor", ReduceOp.MUL: "mul"}.get(s.op)
+        elem, bits = acc.elem, ctype(acc.elem).bits
+        if op is None or (elem != s.type.name and op != "add"):
+            return None
+        w, steps = acc.width, []
+        while w > bits:
+            half = w // 2
+            needed = ["fold_half", op] + (["fold_low"] if w > 128 else [])
+            if any(self.t.op(x, elem, w if x.startswith("fold") else max(half, 128)) is None for x in needed):
+                return None
+            steps.append(w)
+            w = half
+        if self.t.op("lane0", elem, 128) is None:
+            return None
+        saved, self.lines = self.lines, []
+        v = acc
+        for w in steps:
+            half = w // 2
+            out = max(half, 128)  # the register the half lives in
+            hi = self.emit(self.fill(self.template("fold_half", elem, w), a=v.name, x=str(half // 8)), elem, out, hint="hi")
+            lo = self.emit(self.fill(self.template("fold_low", elem, w), a=v.name), elem, out, hint="lo") if w > 128 else v
+            v = self.op(op, elem, out, hint="fold", a=lo.name, b=hi.name)
+        top, lane = self.fresh(f"{s.var}_top"), c_type(ctype(elem))
+        self.lines.append(f"{lane} {top} = ({lane}){self.fill(self.template('lane0', elem, 128), a=v.name)};")
+        lines, self.lines = self.lines, saved
+        return lines, top
 
     def _merge_copies(self, reduces: dict[str, Reduce]) -> list[str]:
         """Fold accumulator copies 1.. into copy 0, vector by vector, with the reduction's own operation
@@ -1575,33 +1716,32 @@ def _identifiers(loop: LoopIR) -> set[str]:
 def _unconditional_accesses(body: tuple[Stmt, ...]) -> set[tuple[str, str, int, str]]:
     """Accesses every iteration performs: reading them for all lanes is not speculative."""
     keys: set[tuple[str, str, int, str]] = set()
-
-    def visit(e: Expr) -> None:
-        if isinstance(e, Load):
-            keys.add(access_key(e.access))
-            if e.access.index is not None:
-                visit(e.access.index)
-        elif isinstance(e, Unary | Cast):
-            visit(e.operand)
-        elif isinstance(e, Binary):
-            visit(e.lhs)
-            if e.op not in ("&&", "||"):
-                visit(e.rhs)
-        elif isinstance(e, Select):
-            visit(e.cond)
-        elif isinstance(e, Call):
-            for a in e.args:
-                visit(a)
-
     for s in body:
         if isinstance(s, Store):
             keys.add(access_key(s.access))
+        if isinstance(s, If) and s.else_:  # what both branches do, the iteration does
+            keys |= _unconditional_accesses(s.then) & _unconditional_accesses(s.else_)
         if isinstance(s, If | Exit | Expand):  # an expand's fill is read only where its condition fails
-            visit(s.cond)
+            keys |= _sure_reads(s.cond)
         elif not isinstance(s, Pack):
             for e in _stmt_exprs(s):
-                visit(e)
+                keys |= _sure_reads(e)
     return keys
+
+
+def _sure_reads(e: Expr) -> set[tuple[str, str, int, str]]:
+    """The loads evaluating `e` surely performs (not those behind `&&`, `||` or only one side of `?:`)."""
+    if isinstance(e, Load):
+        return {access_key(e.access)} | (_sure_reads(e.access.index) if e.access.index is not None else set())
+    if isinstance(e, Unary | Cast):
+        return _sure_reads(e.operand)
+    if isinstance(e, Binary):
+        return _sure_reads(e.lhs) | (_sure_reads(e.rhs) if e.op not in ("&&", "||") else set())
+    if isinstance(e, Select):
+        return _sure_reads(e.cond) | (_sure_reads(e.then) & _sure_reads(e.else_))
+    if isinstance(e, Call):
+        return {k for a in e.args for k in _sure_reads(a)}
+    return set()
 
 
 def _min_max(e: Select) -> Expr | None:
@@ -1622,6 +1762,30 @@ def _min_max(e: Select) -> Expr | None:
         if not lo <= hi:
             return None
     return Binary("min" if kind == "hi" else "max", Const(k, t, literal(k, t)), other, t)
+
+
+def _clamp(e: Expr) -> tuple[int | float, int | float, Expr] | None:
+    """(L, H, x) for x clamped to [L, H] by two constant bounds: `x < L ? L : x > H ? H : x` (any order)
+    or `min(max(x, L), H)` (the saturate pass's form)."""
+    if isinstance(e, Select):
+        outer = _bound_of(e)
+        inner = _bound_of(outer[3]) if outer is not None and isinstance(outer[3], Select) else None
+        if outer is None or inner is None or outer[0] == inner[0] or not _same_expr(inner[2], outer[2]) \
+                or not _same_expr(inner[3], outer[2]):
+            return None
+        lo, hi = sorted((outer[1], inner[1]))
+        return lo, hi, outer[2]
+    if isinstance(e, Binary) and e.op in ("min", "max"):
+        k, other = (e.lhs, e.rhs) if isinstance(e.lhs, Const) else (e.rhs, e.lhs)
+        if not isinstance(k, Const) or not isinstance(other, Binary) or other.op not in ("min", "max") \
+                or other.op == e.op:
+            return None
+        k2, x = (other.lhs, other.rhs) if isinstance(other.lhs, Const) else (other.rhs, other.lhs)
+        if not isinstance(k2, Const) or isinstance(x, Const):
+            return None
+        lo, hi = (k.value, k2.value) if e.op == "max" else (k2.value, k.value)
+        return (lo, hi, x) if lo <= hi else None
+    return None
 
 
 def _bound_of(e: Select) -> tuple[str, int | float, Expr, Expr] | None:
@@ -2002,8 +2166,8 @@ def _demote_stmt(s: Stmt) -> Stmt:
                   tuple(_demote_stmt(x) for x in s.else_), s.span)
     if isinstance(s, Exit):
         return Exit(_demote_cond(s.cond), s.kind, s.value, s.span)
-    if isinstance(s, Store):
-        return Store(s.access, _demote_conds(s.value), s.span)
+    if isinstance(s, Store):  # wide lanes: `tag[i] == 3` widens tag once for every compare, not each mask
+        return Store(s.access, _demote_conds(s.value, constants=False), s.span)
     if isinstance(s, Pack) and s.dst.elem.bits < 32 and not s.dst.elem.is_float:  # byte / 16-bit compress
         narrow = _demote(s.value.operand if isinstance(s.value, Cast) else s.value, s.dst.elem)
         return Pack(_demote_cond(s.cond), s.dst, s.counter, s.value if narrow is None else narrow, s.span)
@@ -2085,28 +2249,31 @@ def _avg(e: Binary, t: CType) -> Expr | None:
     return Binary("avg", a, b, t)
 
 
-def _demote_cond(e: Expr) -> Expr:
+def _demote_cond(e: Expr, constants: bool = True) -> Expr:
+    """Compares of two narrow values (and of one with a constant, unless `constants` is False) in the
+    narrow type."""
     if isinstance(e, Binary) and e.op in _CMP:
         a, b = _narrow_source(e.lhs), _narrow_source(e.rhs)
-        if a is None and b is not None and isinstance(e.lhs, Const) and _fits(e.lhs, expr_type(b)):
+        if constants and a is None and b is not None and isinstance(e.lhs, Const) and _fits(e.lhs, expr_type(b)):
             return Binary(e.op, Const(int(e.lhs.value), expr_type(b), e.lhs.text), b, e.type)
-        if b is None and a is not None and isinstance(e.rhs, Const) and _fits(e.rhs, expr_type(a)):
+        if constants and b is None and a is not None and isinstance(e.rhs, Const) and _fits(e.rhs, expr_type(a)):
             return Binary(e.op, a, Const(int(e.rhs.value), expr_type(a), e.rhs.text), e.type)
         if a is not None and b is not None and expr_type(a).name == expr_type(b).name:
             return Binary(e.op, a, b, e.type)
         return e
     if isinstance(e, Binary) and e.op in ("&&", "||"):
-        return Binary(e.op, _demote_cond(e.lhs), _demote_cond(e.rhs), e.type)
+        return Binary(e.op, _demote_cond(e.lhs, constants), _demote_cond(e.rhs, constants), e.type)
     if isinstance(e, Unary) and e.op == "!":
-        return Unary("!", _demote_cond(e.operand), e.type)
+        return Unary("!", _demote_cond(e.operand, constants), e.type)
     return e
 
 
-def _demote_conds(e: Expr) -> Expr:
+def _demote_conds(e: Expr, constants: bool = True) -> Expr:
     if isinstance(e, Select):
-        return Select(_demote_cond(e.cond), _demote_conds(e.then), _demote_conds(e.else_), e.type)
+        return Select(_demote_cond(e.cond, constants), _demote_conds(e.then, constants),
+                      _demote_conds(e.else_, constants), e.type)
     if isinstance(e, Cast):
-        return Cast(_demote_conds(e.operand), e.type, e.implicit)
+        return Cast(_demote_conds(e.operand, constants), e.type, e.implicit)
     return e
 
 
