@@ -24,6 +24,7 @@ from simdlens.core import Analysis, Kernel, Language, LoopRole, LoopSite, LoopVe
 
 log = logging.getLogger(__name__)
 
+# a loop the builder would follow deeper than `loops.MAX_NESTING` syntax-tree levels (build_loop says it)
 TOO_DEEP = "the loop is too deeply nested to analyse"
 GIL_SLICE_S = 0.002  # the longest the analysis of a file holds the GIL without a pause
 
@@ -121,8 +122,7 @@ def _judge_all(sites: tuple[LoopSite, ...] | list[LoopSite], tree: Any, source: 
     pause = time.perf_counter() + GIL_SLICE_S
     for site in sites:
         try:
-            deep = _too_deep(site, tree)
-            loop, reasons = (None, (deep,)) if deep is not None else build_loop(site, tree, source, ctx)
+            loop, reasons = build_loop(site, tree, source, ctx)
             a = judge(site, loop, reasons, ctx)
         except Exception as e:  # one loop must not take the file down
             log.exception("analysing the loop at %s:%d", site.path, site.span.start.line + 1)
@@ -244,25 +244,6 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, tree: Any, sourc
     if o is not None and i is not None:
         note = Reason(COLUMN_SWEEP, outer_note, o.site.header)
         analyses[i] = replace(o, reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")))
-
-
-def _too_deep(site: LoopSite, tree: Any) -> Reason | None:
-    """"too deeply nested" for a loop the builder would follow deeper than `loops.MAX_NESTING` levels
-    (an outer loop is not built: its inner loops are)."""
-    from simdlens.analysis.loops import found_loop, nested_beyond
-
-    if site.role == LoopRole.OUTER:
-        return None
-    found = found_loop(tree, site.span.start_byte, site.span.end_byte)
-    if found is None:
-        from simdlens.analysis.build import loop_node
-
-        node = loop_node(tree, site)
-    else:
-        node = found[0]
-    if node is None or not nested_beyond(node):
-        return None
-    return Reason("too_complex", TOO_DEEP, site.header)
 
 
 def _only_inner_loops(analyses: list[Analysis]) -> Iterator[tuple[int, Analysis]]:

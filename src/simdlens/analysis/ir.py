@@ -24,10 +24,11 @@ from typing import Literal, TypeAlias
 
 from simdlens.core import Span
 
-# The most numerous IR nodes (thousands per file) write their `__init__` out: compiled, it is a native
-# __init__ ~20x faster than the one `dataclass` generates, which mypyc leaves to the interpreter. The
-# dataclass keeps everything else (frozen, eq, hash, repr, replace); tests/analysis/test_ir.py checks that
-# each written-out __init__ takes exactly the fields, with their defaults.
+# The IR nodes the builder makes (thousands per file; a `LoopIR` per loop) write their `__init__` out:
+# compiled, it is a native __init__ ~20x faster than the one `dataclass` generates, which mypyc leaves
+# to the interpreter. The dataclass keeps everything else (frozen, eq, hash, repr, replace);
+# tests/analysis/test_ir.py checks that each written-out __init__ takes exactly the fields, with their
+# defaults.
 
 # --------------------------------------------------------------------------------------------------
 # Types
@@ -187,6 +188,11 @@ class Unary:
     operand: Expr
     type: CType
 
+    def __init__(self, op: str, operand: Expr, type: CType) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "operand", operand)
+        object.__setattr__(self, "type", type)
+
 
 @dataclass(frozen=True, slots=True)
 class Binary:
@@ -218,6 +224,13 @@ class Select:
     else_: Expr
     type: CType
 
+    def __init__(self, cond: Expr, then: Expr, else_: Expr,
+                 type: CType) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "cond", cond)
+        object.__setattr__(self, "then", then)
+        object.__setattr__(self, "else_", else_)
+        object.__setattr__(self, "type", type)
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -226,6 +239,12 @@ class Call:
     func: str
     args: tuple[Expr, ...]
     type: CType
+
+    def __init__(self, func: str, args: tuple[Expr, ...],
+                 type: CType) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "func", func)
+        object.__setattr__(self, "args", args)
+        object.__setattr__(self, "type", type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +298,13 @@ class Let:
     value: Expr
     span: Span | None = None
 
+    def __init__(self, name: str, type: CType, value: Expr,
+                 span: Span | None = None) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "span", span)
+
 
 class ReduceOp(enum.StrEnum):
     ADD = "+"
@@ -306,6 +332,16 @@ class Reduce:
     # Set when the reduction accumulates into memory at a loop-invariant subscript
     # (`c[i][j] += a[i][k] * b[k][j]` in the k loop) instead of a scalar; `var` is then its C text.
     access: Access | None = None
+
+    def __init__(self, var: str, op: ReduceOp, value: Expr, type: CType, cmp: str = "", span: Span | None = None,
+                 access: Access | None = None) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "var", var)
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "cmp", cmp)
+        object.__setattr__(self, "span", span)
+        object.__setattr__(self, "access", access)
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +424,13 @@ class If:
     else_: tuple[Stmt, ...] = ()
     span: Span | None = None
 
+    def __init__(self, cond: Expr, then: tuple[Stmt, ...], else_: tuple[Stmt, ...] = (),
+                 span: Span | None = None) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "cond", cond)
+        object.__setattr__(self, "then", then)
+        object.__setattr__(self, "else_", else_)
+        object.__setattr__(self, "span", span)
+
 
 @dataclass(frozen=True, slots=True)
 class Exit:
@@ -400,6 +443,14 @@ class Exit:
     # `if (c) { var = value; break; }`: the scalar that receives `value` on the way out ("" = none).
     var: str = ""
 
+    def __init__(self, cond: Expr, kind: Literal["break", "return"], value: Expr | None = None,
+                 span: Span | None = None, var: str = "") -> None:  # written out: see the top of the module
+        object.__setattr__(self, "cond", cond)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "span", span)
+        object.__setattr__(self, "var", var)
+
 
 @dataclass(frozen=True, slots=True)
 class Pack:
@@ -410,6 +461,14 @@ class Pack:
     counter: str
     value: Expr
     span: Span | None = None
+
+    def __init__(self, cond: Expr, dst: Access, counter: str, value: Expr,
+                 span: Span | None = None) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "cond", cond)
+        object.__setattr__(self, "dst", dst)
+        object.__setattr__(self, "counter", counter)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "span", span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -556,6 +615,28 @@ class LoopIR:
     # Set when this is the outer loop of a nest vectorized across its counter: the body runs inside
     # this inner loop once per vector step (its accesses are affine in `iv`, the inner counter a scalar).
     inner: InnerLoop | None = None
+
+    def __init__(self, iv: str, iv_type: CType, lower: str, upper: str, cmp: str, step: int, trip_count: str,
+                 body: tuple[Stmt, ...], arrays: tuple[Array, ...], scalars: tuple[Scalar, ...],
+                 iv_declared_in_loop: bool = True, iv_live_out: bool = False,
+                 runs_at_least_once: bool = False, moved: tuple[Moved, ...] = (), setup: tuple[str, ...] = (),
+                 inner: InnerLoop | None = None) -> None:  # written out: see the top of the module
+        object.__setattr__(self, "iv", iv)
+        object.__setattr__(self, "iv_type", iv_type)
+        object.__setattr__(self, "lower", lower)
+        object.__setattr__(self, "upper", upper)
+        object.__setattr__(self, "cmp", cmp)
+        object.__setattr__(self, "step", step)
+        object.__setattr__(self, "trip_count", trip_count)
+        object.__setattr__(self, "body", body)
+        object.__setattr__(self, "arrays", arrays)
+        object.__setattr__(self, "scalars", scalars)
+        object.__setattr__(self, "iv_declared_in_loop", iv_declared_in_loop)
+        object.__setattr__(self, "iv_live_out", iv_live_out)
+        object.__setattr__(self, "runs_at_least_once", runs_at_least_once)
+        object.__setattr__(self, "moved", moved)
+        object.__setattr__(self, "setup", setup)
+        object.__setattr__(self, "inner", inner)
 
     def array(self, root: str) -> Array | None:
         for a in self.arrays:

@@ -38,8 +38,8 @@ import tree_sitter
 
 from simdlens.analysis.context import FileContext, in_regions, inactive_regions
 from simdlens.analysis.parse import normalized_tokens
-from simdlens.analysis.positions import node_span
-from simdlens.core import Language, LoopKind, LoopRole, LoopSite, Point, Span
+from simdlens.analysis.spans import new_point, new_span, node_span
+from simdlens.core import Language, LoopKind, LoopRole, LoopSite, Span
 
 _LOOP_KINDS = {
     "for_statement": LoopKind.FOR,
@@ -92,12 +92,13 @@ def identity_text(text: bytes) -> bytes:
     changes (spaces kept only where tokens would otherwise join). Used for loop ids: it is much
     cheaper than `normalized_tokens`. Texts with quotes or a split exponent (`1e -5`) go through the
     exact tokenizer."""
-    if b"//" in text or b"/*" in text:
-        if b'"' in text or b"'" in text:  # a comment may hold a quote, a string may hold `//`
+    # (`find`, not `in`: `bytes in bytes` first tries the needle as an int and raises and clears a TypeError)
+    if text.find(b"//") >= 0 or text.find(b"/*") >= 0:
+        if text.find(b'"') >= 0 or text.find(b"'") >= 0:  # a comment may hold a quote, a string may hold `//`
             text = _COMMENT_OR_LITERAL.sub(_drop_comment, text)
         else:
             text = _COMMENT.sub(b" ", text)
-    if (b'"' in text or b"'" in text or b"\x01" in text
+    if (text.find(b'"') >= 0 or text.find(b"'") >= 0 or text.find(b"\x01") >= 0
             or (_EXPONENT_SIGN.search(text) and _SPLIT_EXPONENT.search(text))):
         # The exact token stream; the \x02 marker keeps it apart from every compact form.
         return b"\x02" + normalized_tokens(text).encode("utf-8")
@@ -407,9 +408,9 @@ def _header_and_body(node: tree_sitter.Node, body: tree_sitter.Node | None, kind
             break
         before = child
     if before is None or before.end_byte <= node.start_byte:
-        return Span(span.start_byte, body_span.start_byte, span.start, body_span.start), body_span
+        return new_span(span.start_byte, body_span.start_byte, span.start, body_span.start), body_span
     end = before.end_point
-    return Span(span.start_byte, before.end_byte, span.start, Point(end[0], end[1])), body_span
+    return new_span(span.start_byte, before.end_byte, span.start, new_point(end[0], end[1])), body_span
 
 
 def _function_name(node: tree_sitter.Node) -> str | None:

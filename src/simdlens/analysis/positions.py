@@ -4,7 +4,7 @@ Inside simdlens every position is byte based (tree-sitter's unit): a `Span` hold
 0-based (line, byte-column) `Point`s. Editors speak LSP positions: a 0-based line and a character
 offset counted in UTF-16 code units (VS Code, the JSON report), UTF-8 bytes or UTF-32 code points,
 whichever encoding the client negotiated. `LineIndex` converts both ways for one document text;
-`node_span` turns a tree-sitter node into a `Span`.
+`node_span` (from `spans`) turns a tree-sitter node into a `Span`.
 
 Two notions of line meet here. tree-sitter's rows (a `Point`'s line) end at "\\n" only; LSP lines
 end at "\\n", "\\r\\n" or a lone "\\r", as the specification says. They differ only in a text with a
@@ -19,8 +19,9 @@ from __future__ import annotations
 import bisect
 import re
 from array import array
-from typing import Literal, Protocol
+from typing import Literal
 
+from simdlens.analysis.spans import node_span
 from simdlens.core import Point, Span
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
@@ -29,42 +30,7 @@ LspRange = tuple[LspPosition, LspPosition]
 
 ENCODINGS: tuple[Encoding, ...] = ("utf-8", "utf-16", "utf-32")
 
-
-class _NodeLike(Protocol):
-    @property
-    def start_byte(self) -> int: ...
-    @property
-    def end_byte(self) -> int: ...
-    @property
-    def start_point(self) -> tuple[int, int]: ...
-    @property
-    def end_point(self) -> tuple[int, int]: ...
-
-
-def node_span(node: _NodeLike) -> Span:
-    """The `Span` of a tree-sitter node."""
-    s, e = node.start_point, node.end_point
-    start = _new(Point)
-    _set_line(start, s[0])
-    _set_column(start, s[1])
-    end = _new(Point)
-    _set_line(end, e[0])
-    _set_column(end, e[1])
-    span = _new(Span)
-    _set_start_byte(span, node.start_byte)
-    _set_end_byte(span, node.end_byte)
-    _set_start(span, start)
-    _set_end(span, end)
-    return span
-
-
-# The analysis makes ~8,000 spans per 1,000 loops. A frozen dataclass's generated __init__ sets each field
-# with object.__setattr__ by name; filling the slots directly makes the same objects in a third of the time
-# (tests/analysis/test_positions.py checks they equal the ones the constructors make).
-_new = object.__new__
-_set_line, _set_column = Point.__dict__["line"].__set__, Point.__dict__["column"].__set__
-_set_start_byte, _set_end_byte = Span.__dict__["start_byte"].__set__, Span.__dict__["end_byte"].__set__
-_set_start, _set_end = Span.__dict__["start"].__set__, Span.__dict__["end"].__set__
+__all__ = ["ENCODINGS", "LineIndex", "join_spans", "node_span"]  # node_span is compiled, in analysis/spans.py
 
 
 def join_spans(first: Span, last: Span) -> Span:

@@ -85,8 +85,9 @@ _NEON_HINT = re.compile(rb"\dx\d")
 
 def uses_intrinsics(text: bytes) -> str:
     """The first SIMD type or intrinsic call in `text` (comments ignored), or ""."""
-    if (b"__m" not in text and b"_mm" not in text and b"sv" not in text
-            and (b"_t" not in text or _NEON_HINT.search(text) is None)):
+    # (`find`, not `in`: `bytes in bytes` first tries the needle as an int and raises and clears a TypeError)
+    if (text.find(b"__m") < 0 and text.find(b"_mm") < 0 and text.find(b"sv") < 0
+            and (text.find(b"_t") < 0 or _NEON_HINT.search(text) is None)):
         return ""
     m = _INTRINSIC.search(text)
     if m is None:

@@ -50,7 +50,7 @@ from simdlens.analysis.ir import (
     expr_type,
     walk_exprs,
 )
-from simdlens.analysis.positions import node_span
+from simdlens.analysis.spans import node_span
 from simdlens.core import Span
 
 _NO_SYMBOLS: dict[str, int] = {}  # shared by every `Aff` without symbols: never written to

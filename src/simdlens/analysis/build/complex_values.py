@@ -28,7 +28,7 @@ from simdlens.analysis.ir import (
     Unary,
     expr_type,
 )
-from simdlens.analysis.positions import node_span
+from simdlens.analysis.spans import node_span
 from simdlens.core import Reason, Span
 
 

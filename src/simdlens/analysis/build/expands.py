@@ -12,7 +12,7 @@ from simdlens.analysis.build.c_types import convert
 from simdlens.analysis.build.declarations import Decl
 from simdlens.analysis.build.syntax import field_of, index_node, node_text, op_of, unwrap
 from simdlens.analysis.ir import Access, Expand, Expr, Scalar, ScalarRole, Stmt, Var
-from simdlens.analysis.positions import node_span
+from simdlens.analysis.spans import node_span
 from simdlens.core import Span
 
 

@@ -47,7 +47,7 @@ from simdlens.analysis.ir import (
     Var,
     expr_type,
 )
-from simdlens.analysis.positions import node_span
+from simdlens.analysis.spans import node_span
 from simdlens.core import Reason, Span
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import tree_sitter
 
+from simdlens.analysis import TOO_DEEP
 from simdlens.analysis.build import complex_values, headers, macros, statements, uses, walks
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of
@@ -18,7 +19,7 @@ from simdlens.analysis.build.declarations import enclosing_function, file_scan, 
 from simdlens.analysis.build.syntax import IDENTIFIER, LOOP_TYPES, Unsupported, stmts_of
 from simdlens.analysis.context import annotate_reasons, skipping_directive
 from simdlens.analysis.ir import IV, LoopIR, Moved, Scalar, ScalarRole, Stmt
-from simdlens.analysis.loops import found_loop
+from simdlens.analysis.loops import found_loop, nested_beyond
 from simdlens.analysis.rewritten import rewrite_containing, uses_intrinsics
 from simdlens.core import LoopRole, LoopSite, Reason
 
@@ -30,6 +31,11 @@ _WRITTEN_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRo
 def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     """The loop at `site` as IR, plus the reasons anything could not be expressed. Never raises."""
     try:
+        found = found_loop(tree, site.span.start_byte, site.span.end_byte)
+        node = found[0] if found is not None else loop_node(tree, site)
+        # deeper than the builder may follow (an outer loop is not built: its inner loops are)
+        if node is not None and site.role != LoopRole.OUTER and nested_beyond(node):
+            return None, (Reason("too_complex", TOO_DEEP, site.header),)
         if getattr(ctx, "unread_includes", None) is not None:  # a FileContext: it knows the build's macros
             skipped = skipping_directive(tree, source, ctx, site.span.start_byte)
             if skipped is not None:  # only when the caller's find_loops did not already leave it out
@@ -38,8 +44,6 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
         scoped = getattr(ctx, "at", None)
         if scoped is not None:  # with the typedefs its function declared before it (`typedef double dd;`)
             ctx = scoped(site.span.start_byte)
-        found = found_loop(tree, site.span.start_byte, site.span.end_byte)
-        node = found[0] if found is not None else loop_node(tree, site)
         if node is None:
             return None, (Reason("parse", "the loop could not be found in the syntax tree", site.header),)
         if node.has_error:
@@ -85,7 +89,7 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
                 return expanded
         return ir, annotate_reasons(reasons, ctx)
     except RecursionError:
-        return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
+        return None, (Reason("too_complex", TOO_DEEP, site.header),)
 
 
 def build_around(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any,
@@ -112,7 +116,8 @@ def _blocked_in_macro(reasons: tuple[Reason, ...], ctx: Any) -> bool:
     """Whether a blocking reason points inside a function-like macro's arguments or name (the only case
     where clang's expansion can read the loop differently; re-parsing the file for every blocked loop
     would cost the editor a parse per loop)."""
-    uses = getattr(getattr(ctx, "facts", None), "uses", ())
+    facts = getattr(ctx, "facts", None)  # (usually None: getattr(None, …) would raise and catch an AttributeError)
+    uses = getattr(facts, "uses", ()) if facts is not None else ()
     return bool(uses) and any(
         r.span is not None and any(u.start < r.span.end_byte and r.span.start_byte < u.end for u in uses)
         for r in reasons if _blocking((r,)))

@@ -57,8 +57,8 @@ from simdlens.analysis.ir import (
     expr_type,
     walk_exprs,
 )
-from simdlens.analysis.positions import node_span
 from simdlens.analysis.ranges import outside_walk
+from simdlens.analysis.spans import node_span
 from simdlens.core import Reason, Span
 
 

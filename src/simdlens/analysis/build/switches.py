@@ -19,7 +19,7 @@ from simdlens.analysis.build import expressions, statements
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.syntax import Unsupported, field_of, node_text
 from simdlens.analysis.ir import INT32, Access, Binary, Const, Expr, If, Select, Stmt, Store, Unary
-from simdlens.analysis.positions import node_span
+from simdlens.analysis.spans import node_span
 
 _STOPS = ("break_statement", "continue_statement", "return_statement", "goto_statement", "labeled_statement")
 

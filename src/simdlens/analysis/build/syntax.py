@@ -9,7 +9,7 @@ import re
 import tree_sitter
 
 from simdlens.analysis.ir import ReduceOp
-from simdlens.analysis.positions import node_span
+from simdlens.analysis.spans import node_span
 from simdlens.core import Reason
 
 IDENTIFIER = re.compile(r"[A-Za-z_]\w*")

@@ -10,7 +10,7 @@ import tree_sitter
 
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.declarations import file_scan, kinds_of
-from simdlens.analysis.positions import node_span
+from simdlens.analysis.spans import node_span
 from simdlens.core import Reason
 
 _USE_PATTERNS: dict[str, re.Pattern[bytes]] = {}  # name -> a mention of it (`used_after`)
