@@ -232,7 +232,10 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         in_bound = _mentions(loop.trip_count, name) or _mentions(loop.upper, name) or _mentions(loop.lower, name)
         role = ParamRole.COUNT if in_bound and sc.role == ScalarRole.INVARIANT else ParamRole.SCALAR
         spelled = "" if src else user.scalar_param(name, pname)
-        params.append((position(name), KernelParam(pname, f"{sc.type.c} {pname}", role, sc.type, False, src, spelled)))
+        ctext = sc.type.spelling if sc.type.is_complex else sc.type.c  # a complex scalar keeps its own type
+        if sc.type.is_complex and _COMPLEX_WORD.search(sc.decl or "") and not _COMPLEX_WORD.search(spelled):
+            spelled = ""  # tree-sitter reads `float complex s` as `float` and a declarator `complex`
+        params.append((position(name), KernelParam(pname, f"{ctext} {pname}", role, sc.type, False, src, spelled)))
         if sc.role in _RESULT_ROLES or (sc.role != ScalarRole.INVARIANT and sc.live_out):
             results.append((pname, sc.type))
     # the counter, when declared outside the loop
