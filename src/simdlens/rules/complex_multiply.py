@@ -190,6 +190,22 @@ class InterleavedLanes:
         names = identifiers(loop)
         self._taken = names | set(re.findall(r"[A-Za-z_]\w*", " ".join([*(scalar_body or []), *map(rename, names)])))
 
+    def prologue(self, what: str) -> tuple[str, str, str, str, list[str]]:
+        """(vector type, mask type, counter, elements left, the lines that start them) for a loop counting
+        up by 1; `what` names the operation in a refusal."""
+        loop = self.loop
+        if loop.step != 1 or loop.runs_at_least_once or loop.iv_live_out or loop.moved or loop.setup:
+            raise Unsupported(f"{what} is rewritten only in a loop counting up by 1")
+        vt = self.t.vtype(self.part, self.t.vector_bits)
+        it = self.t.vtype("int", self.t.vector_bits)
+        if vt is None or it is None:
+            raise Unsupported(f"{self.t.name} has no register of {self.part} lanes")
+        iv = self.rename(loop.iv)
+        left = self.fresh("left")
+        return vt, it, iv, left, [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
+                                  else f"{iv} = {self.rename(loop.lower)};",
+                                  f"long long {left} = (long long)({self.rename(loop.trip_count)});"]
+
     def fresh(self, hint: str) -> str:
         name, n = hint, 1
         while name in self._taken:
@@ -248,24 +264,14 @@ class ComplexMultiplyLowering(InterleavedLanes):
 
     def build(self) -> Lowered:
         loop, p = self.loop, self.p
-        if loop.step != 1 or loop.runs_at_least_once or loop.iv_live_out or loop.moved or loop.setup:
-            raise Unsupported(f"complex multiply of '{p.spelling}' is rewritten only in a loop counting up by 1")
+        vt, it, iv, left, out = self.prologue(f"complex multiply of '{p.spelling}'")
         if not self.scalar_body:
             self.scalar_body = self._product_statement()
         if not self.scalar_body:
             raise Unsupported(f"complex multiply of '{p.spelling}': the loop body as written is needed to redo "
                               "elements whose parts are both NaN (C Annex G)")
-        vt = self.t.vtype(p.part, self.t.vector_bits)
-        it = self.t.vtype("int", self.t.vector_bits)
-        if vt is None or it is None:
-            raise Unsupported(f"{self.t.name} has no register of {p.part} lanes")
-        iv = self.rename(loop.iv)
-        left = self.fresh("left")
         all_lanes = self.fresh("all_lanes")
-        out = [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
-               else f"{iv} = {self.rename(loop.lower)};",
-               f"long long {left} = (long long)({self.rename(loop.trip_count)});",
-               f"const {it} {all_lanes} = {self.op('first_lanes', x=str(self.parts))};"]
+        out.append(f"const {it} {all_lanes} = {self.op('first_lanes', x=str(self.parts))};")
         for operand in (p.a, p.b):
             if isinstance(operand, str) and operand not in self.broadcast:
                 name = self.broadcast[operand] = self.fresh(f"{_hint(operand)}_v")

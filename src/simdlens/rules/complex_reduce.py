@@ -70,19 +70,9 @@ class ComplexReduceLowering(InterleavedLanes):
 
     def build(self) -> Lowered:
         loop, red = self.loop, self.red
-        if loop.step != 1 or loop.runs_at_least_once or loop.iv_live_out or loop.moved or loop.setup:
-            raise Unsupported(f"complex sum into '{red.type.spelling}' is rewritten only in a loop counting up by 1")
-        vt = self.t.vtype(self.part, self.t.vector_bits)
-        it = self.t.vtype("int", self.t.vector_bits)
-        if vt is None or it is None:
-            raise Unsupported(f"{self.t.name} has no register of {self.part} lanes")
-        iv = self.rename(loop.iv)
-        left = self.fresh("left")
+        vt, it, iv, left, out = self.prologue(f"complex sum into '{red.type.spelling}'")
         accs = [self.fresh("acc_v") for _ in range(ACCUMULATORS)]
-        out = [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
-               else f"{iv} = {self.rename(loop.lower)};",
-               f"long long {left} = (long long)({self.rename(loop.trip_count)});",
-               *(f"{vt} {acc} = {self.op('set1', x='0')};" for acc in accs)]
+        out += [f"{vt} {acc} = {self.op('set1', x='0')};" for acc in accs]
         unrolled: list[str] = []
         for k, acc in enumerate(accs):
             unrolled += self.step(vt, f"({iv} + {k * self.vf})" if k else iv, None, acc, "")
