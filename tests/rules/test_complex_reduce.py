@@ -50,6 +50,12 @@ z_t zdotc(const z_t *x, const z_t *y, int n) {
         acc += conj(x[i]) * y[i];
     return acc;
 }
+double complex ztotal(const double complex *x, int n) {
+    double complex s = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    return s;
+}
 lv_32fc_t cscaled(const lv_32fc_t *x, int n) {
     lv_32fc_t s = 0;
     for (int i = 0; i < n; i++)
@@ -80,7 +86,7 @@ cf cdotc(const cf *a, const cf *b, int n) {
 }
 """
 
-REDUCED = ("cdot", "cdotc", "csum", "zneg_sum", "zdotc")
+REDUCED = ("cdot", "cdotc", "csum", "zneg_sum", "zdotc", "ztotal")
 
 
 def _reduced(name: str, source: bytes = SOURCE, path: str = "dot.c", lang: str = "c") -> tuple[Kernel, Candidate]:
@@ -96,6 +102,9 @@ def test_the_kernel_returns_the_complex_accumulator_in_the_users_type() -> None:
     assert "_mm256_xor_ps" in cand.function  # conj: the imaginary lanes' signs flipped
     assert "conjf(b[(i + k)])" in cand.function  # Annex G: the user's own operator on those elements
     assert len(re.findall(r"acc_v\d* = _mm256_add_ps", cand.function)) >= 2  # two accumulators in flight
+    # `double complex s` (which the syntax tree reads as `double`): the kernel still returns the complex
+    total, _ = _reduced("ztotal")
+    assert total.signature.startswith("double complex simdlens_kernel(") and "double complex s" in total.signature
 
 
 @pytest.mark.parametrize(("name", "words"), [
