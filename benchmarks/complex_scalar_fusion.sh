@@ -4,17 +4,24 @@
 # VOLK's *c++ = (*a++) * s) it prints which rounding each part matches on finite data:
 #   re: separate ar*sr - ai*si | A fma(L.r, R.r, -(L.i*R.i)) | B fma(-L.i, R.i, L.r*R.r)
 #   im: separate               | A fma(L.r, R.i, L.i*R.r)    | B fma(L.i, R.r, L.r*R.i)
-# (L, R: the left and right operand as written). usage: benchmarks/complex_scalar_fusion.sh [compiler]
+# (L, R: the left and right operand as written). usage: benchmarks/complex_scalar_fusion.sh [compiler [conj]]
+# `conj` multiplies by conj(s) instead of s; `SAN=1` builds the kernels with the sandbox's sanitizers.
 set -euo pipefail
 CC=${1:-gcc}
+MODE=${2:-}
+SANFLAGS=""
+if [ "${SAN:-}" = 1 ]; then
+    SANFLAGS="-fsanitize=address,undefined -fno-sanitize=signed-integer-overflow,shift -fno-sanitize-recover=all"
+fi
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 cat > "$d/k.c" <<'C'
 #include <complex.h>
 typedef T complex cT;
-void kmul(cT *restrict c, const cT *restrict a, cT s, int n) { for (int i = 0; i < n; i++) c[i] = a[i] * s; }
-void kmul_l(cT *restrict c, const cT *restrict a, cT s, int n) { for (int i = 0; i < n; i++) c[i] = s * a[i]; }
-void kmul_p(cT *cv, const cT *av, const cT s, unsigned n) { cT *c = cv; const cT *a = av; for (unsigned i = 0; i < n; i++) *c++ = (*a++) * s; }
+#define S CONJ(s)
+void kmul(cT *restrict c, const cT *restrict a, cT s, int n) { for (int i = 0; i < n; i++) c[i] = a[i] * S; }
+void kmul_l(cT *restrict c, const cT *restrict a, cT s, int n) { for (int i = 0; i < n; i++) c[i] = S * a[i]; }
+void kmul_p(cT *cv, const cT *av, const cT s, unsigned n) { cT *c = cv; const cT *a = av; for (unsigned i = 0; i < n; i++) *c++ = (*a++) * S; }
 C
 cat > "$d/main.c" <<'C'
 #include <complex.h>
@@ -34,12 +41,12 @@ int main(void) {
     for (int i = 0; i < N; i++) a[i] = rnd() + rnd() * I;
     const char *names[3] = {"a[i]*s", "s*a[i]", "*c++=(*a++)*s"};
     for (int t = 0; t < 3; t++) {
-        int okre[3] = {1, 1, 1}, okim[3] = {1, 1, 1};
+        int okre[3] = {1, 1, 1}, okim[3] = {1, 1, 1};  /* the scalar's imaginary part as multiplied: */
         for (int rep = 0; rep < 20; rep++) {
             cT s = rnd() + rnd() * I;
             memset(c, 0, sizeof c);
             if (t == 0) kmul(c, a, s, N); else if (t == 1) kmul_l(c, a, s, N); else kmul_p(c, a, s, N);
-            T sr = crealT(s), si = cimagT(s);
+            T sr = crealT(s), si = SIGN * cimagT(s);
             for (int i = 0; i < N; i++) {
                 T ar = crealT(a[i]), ai = cimagT(a[i]);
                 T lr = t == 1 ? sr : ar, li = t == 1 ? si : ai, rr = t == 1 ? ar : sr, ri = t == 1 ? ai : si;
@@ -59,11 +66,12 @@ int main(void) {
 C
 for T in float double; do
     if [ $T = float ]; then D="-DT=float -DcrealT=crealf -DcimagT=cimagf -DFMA=fmaf"; else D="-DT=double -DcrealT=creal -DcimagT=cimag -DFMA=fma"; fi
+    if [ "$MODE" = conj ]; then D="$D -DCONJ=conj$([ $T = float ] && echo f) -DSIGN=-1"; else D="$D -DCONJ= -DSIGN=1"; fi
     for F in "-O2" "-O3" "-O2 -mfma" "-O3 -mfma" "-O2 -march=haswell" "-O3 -march=x86-64-v3" "-O2 -march=native" \
              "-O3 -march=native" "-O3 -march=native -ffp-contract=off" "-O2 -mfma -ffp-contract=off" "-O2 -mfma -std=c11" \
              "-O0 -mfma" "-O1 -mfma" "-Os -mfma" "-O2 -mfma -fno-tree-vectorize" "-O2 -mfma -fno-tree-vectorize -ffp-contract=off"; do
         # shellcheck disable=SC2086
-        $CC $D $F -c "$d/k.c" -o "$d/k.o" && gcc $D -O0 -ffp-contract=off "$d/main.c" "$d/k.o" -lm -o "$d/m" \
+        $CC $D $F $SANFLAGS -c "$d/k.c" -o "$d/k.o" && gcc $D $SANFLAGS -O0 -ffp-contract=off "$d/main.c" "$d/k.o" -lm -o "$d/m" \
             && echo "$CC $T $F: $("$d/m")"
     done
 done

@@ -82,7 +82,7 @@ def test_the_scalar_is_broadcast_once_and_the_redo_names_it() -> None:
 
 @pytest.mark.parametrize(("name", "flags"), [
     ("cscal", ("-O2",)), ("cscal", ("-O2", "-mfma")), ("cscal", ("-O3", "-march=native")), ("zscal_left", ("-O2",)),
-    ("zscal_right", ("-O3",)), ("cscal_conj", ("-O2",)),
+    ("zscal_right", ("-O3",)), ("cscal_conj", ("-O2",)), ("cscal_conj", ("-O3", "-march=native")),
 ])
 def test_products_are_separate_where_gcc_never_fuses_them(name: str, flags: tuple[str, ...]) -> None:
     """No FMA, or float on gcc's SLP path (measured: separate whatever the side, the sanitizers or the
@@ -91,7 +91,7 @@ def test_products_are_separate_where_gcc_never_fuses_them(name: str, flags: tupl
     assert "fmaddsub" not in cand.function and "addsub" in cand.function
 
 @pytest.mark.parametrize(("name", "flags", "words"), [
-    ("cscal_conj", ("-O2", "-mfma"), ("'lv_32fc_t'", "conj")),
+    ("cscal_conj", ("-O1", "-mfma"), ("'lv_32fc_t'", "conj")),
     # gcc fuses one product, and which one moves with the code around the loop
     ("zscal_right", ("-O2", "-mfma"), ("'z_t'", "order of the function's parameters")),
     ("zscal_left", ("-O3", "-march=native"), ("'z_t'", "order of the function's parameters")),
@@ -120,7 +120,7 @@ def test_scalar_products_verify_exactly_in_c_and_cpp(tmp_path: Path) -> None:
 
 @pytest.mark.sandbox
 def test_float_scalar_products_verify_under_the_users_mfma(tmp_path: Path) -> None:
-    work = [_scalar("cscal", ("-O2", "-mfma")), _scalar("cscal_walk", ("-O2", "-mfma"))]
+    work = [_scalar(name, ("-O2", "-mfma")) for name in ("cscal", "cscal_walk", "cscal_conj")]
     for status, detail in _verify(work, tmp_path, extra=("-mfma",)):
         assert status == Status.VERIFIED and "exactly" in detail, detail
 
