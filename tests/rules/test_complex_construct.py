@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_complex_multiply import _candidate, _loops, _verify
+from test_complex_multiply import _all_verified, _candidate, _loops
 
 from simdlens.analysis.ir import Binary, Const, Store, walk_exprs
-from simdlens.core import LoopVerdict, Status
+from simdlens.core import LoopVerdict
 
 SOURCE = b"""#include <complex.h>
 typedef float complex lv_32fc_t;
@@ -65,6 +65,4 @@ def test_the_gnu_operator_form_is_refused_saying_which_spelling_is_rewritten() -
 
 @pytest.mark.sandbox
 def test_construction_and_gnu_parts_verify_exactly(tmp_path: Path) -> None:
-    work = [_candidate(name, source=SOURCE, path="mk.c") for name in BUILT]
-    for (status, detail), name in zip(_verify(work, tmp_path), BUILT, strict=True):
-        assert status == Status.VERIFIED and "exactly" in detail, (name, detail)
+    _all_verified([_candidate(name, source=SOURCE, path="mk.c") for name in BUILT], list(BUILT), tmp_path, "exactly")

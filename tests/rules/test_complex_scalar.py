@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_complex_multiply import _candidate, _loops, _verify
+from test_complex_multiply import _all_verified, _candidate, _loops, _verify
 
 from simdlens.config import Settings
 from simdlens.core import Status
@@ -114,8 +114,7 @@ def test_a_complex_value_the_loop_computes_is_refused_naming_the_type() -> None:
 def test_scalar_products_verify_exactly_in_c_and_cpp(tmp_path: Path) -> None:
     work = [_scalar(name) for name in SCALED]
     work.append(_scalar("cscal", source=SOURCE_CPP, path="iq.cpp", lang="cpp"))
-    for (status, detail), name in zip(_verify(work, tmp_path), [*SCALED, "std::complex<float>"], strict=True):
-        assert status == Status.VERIFIED and "exactly" in detail, (name, detail)
+    _all_verified(work, [*SCALED, "std::complex<float>"], tmp_path, "exactly")
 
 
 @pytest.mark.sandbox
