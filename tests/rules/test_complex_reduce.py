@@ -184,3 +184,16 @@ def test_an_infinite_product_is_summed_as_annex_g_gives_it(tmp_path: Path) -> No
     run = run_edited_against_original(tmp_path, "avx2", "cdotc", source, cand.edits, original, MAIN)
     assert run.returncode == 0, run.stdout[:2000] + run.stderr[:2000]
     assert int(run.stdout.rsplit(":", 1)[1]) > 0
+
+
+@pytest.mark.sandbox
+def test_a_complex_result_misread_as_its_part_type_fails_to_build(tmp_path: Path) -> None:
+    """A kernel returning `double` where the driver reads a `double complex` (the syntax tree's reading of
+    `double complex s`) would hand back the imaginary part by accident of registers: it does not build."""
+    kernel, cand = _reduced("ztotal")
+    misread = kernel.source.replace("double complex simdlens_kernel(", "double simdlens_kernel(", 1)
+    bad = replace(kernel, source=misread, signature=kernel.signature.replace("double complex simdlens_kernel(",
+                                                                             "double simdlens_kernel(", 1))
+    assert misread != kernel.source
+    ((status, detail),) = _verify([(bad, replace(cand, function=misread))], tmp_path)
+    assert status != Status.VERIFIED and "the kernel returns double" in detail, detail

@@ -244,11 +244,22 @@ def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str =
         facts_function(kernel, (*facts_of(kernel), *facts), kernel.language),
         '#line 1 "simdlens-wrapper"',
         f"#undef {kernel.name}",
+        *_return_size_check(kernel, ret),
         f"{linkage}{ret} {symbol}({_param_list(kernel, spelled=True)});",
         f"{ret} {symbol}({_param_list(kernel, spelled=True)}) {{ {body} }}",
         "",
     ]
     return "\n".join(parts)
+
+
+def _return_size_check(kernel: Kernel, ret: str) -> list[str]:
+    """The kernel's return type as written has the size of the one the driver reads (a `double complex`
+    read as `double` would hand back half a result, by accident of registers): asserted at compile time."""
+    if kernel.return_type is None or ret == "void":
+        return []
+    canonical = _canonical(kernel.return_type, kernel.language)
+    keyword = "static_assert" if kernel.language == "cpp" else "_Static_assert"
+    return [f'{keyword}(sizeof({ret}) == sizeof({canonical}), "simdlens: the kernel returns {ret}, not {canonical}");']
 
 
 def nest_variant_source(kernel: Kernel, symbol: str, function: str, *, support: str = "", vector: bool = False) -> str:
