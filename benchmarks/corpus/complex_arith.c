@@ -118,3 +118,92 @@ void iq_normalize(cf32 *restrict out, const cf32 *restrict a, const cf32 *restri
     for (int i = 0; i < n; i++)
         out[i] = a[i] / b[i];
 }
+
+/* ---- multiply by a complex scalar, sums and dot products, complex from parts (session 7) ---- */
+
+#define IQ_MAKE(r, i) ((r) + _Complex_I * (i))
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_rotate(cf32 *restrict out, const cf32 *restrict in, cf32 phasor, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = in[i] * phasor;
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable_with_checks style=complex
+void iq_rotate_walk(cf32 *dst, const cf32 *src, const cf32 rot, unsigned int count)
+{
+    cf32 *o = dst;
+    const cf32 *x = src;
+    for (unsigned int k = 0; k < count; k++)
+        *o++ = (*x++) * rot;
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void spectrum_twiddle(double complex *restrict y, const double complex *restrict x, double complex w, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = x[i] * w;
+}
+
+// bench: domain=complex category=reduction expect=vectorizable style=complex
+cf64 zdot_plain(const cf64 *a, const cf64 *b, int n)
+{
+    cf64 acc = 0;
+    for (int i = 0; i < n; i++)
+        acc += a[i] * b[i];
+    return acc;
+}
+
+// bench: domain=complex category=reduction expect=vectorizable style=complex
+cf32 iq_dc_offset(const cf32 *x, int n)
+{
+    cf32 dc = 0;
+    for (int i = 0; i < n; i++)
+        dc += x[i];
+    return n > 0 ? dc / (float)n : dc;
+}
+
+// bench: domain=complex category=reduction expect=vectorizable style=complex
+cf32 iq_chirp_product(const cf32 *x, int n)
+{
+    cf32 p = 1;
+    for (int i = 0; i < n; i++)
+        p *= x[i];
+    return p;
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_pack(cf32 *restrict out, const float *restrict re, const float *restrict im, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = re[i] + im[i] * I;
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_pack_macro(cf32 *restrict out, const float *restrict re, const float *restrict im, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = IQ_MAKE(re[i], im[i]);
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_pack_exact(cf32 *restrict out, const float *restrict re, const float *restrict im, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = CMPLXF(re[i], im[i]);
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_power_gnu(float *restrict p, const cf32 *restrict x, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = __real__(x[i]) * __real__(x[i]) + __imag__(x[i]) * __imag__(x[i]);
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void iq_power_gnu_operator(float *restrict p, const cf32 *restrict x, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = __real__ x[i] * __real__ x[i] + __imag__ x[i] * __imag__ x[i];
+}

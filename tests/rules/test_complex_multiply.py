@@ -91,6 +91,12 @@ def _verify(work: list[tuple[Kernel, Candidate]], tmp_path: Path, extra: tuple[s
     return asyncio.run(run())
 
 
+def _all_verified(work: list[tuple[Kernel, Candidate]], names: list[str], tmp_path: Path, how: str) -> None:
+    """Every candidate of `work` verifies, `how` ("exactly", "tolerance") saying how it was compared."""
+    for (status, detail), name in zip(_verify(work, tmp_path), names, strict=True):
+        assert status == Status.VERIFIED and how in detail, (name, detail)
+
+
 def test_the_rewrite_follows_the_builds_products() -> None:
     """Default -O2 (no FMA): products rounded one by one; double under -mfma: gcc's vfmaddsub (even with
     -ffp-contract=off); float under -mfma: gcc's SLP path keeps mulps + addsubps."""

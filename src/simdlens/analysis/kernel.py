@@ -232,7 +232,10 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         in_bound = _mentions(loop.trip_count, name) or _mentions(loop.upper, name) or _mentions(loop.lower, name)
         role = ParamRole.COUNT if in_bound and sc.role == ScalarRole.INVARIANT else ParamRole.SCALAR
         spelled = "" if src else user.scalar_param(name, pname)
-        params.append((position(name), KernelParam(pname, f"{sc.type.c} {pname}", role, sc.type, False, src, spelled)))
+        ctext = sc.type.spelling if sc.type.is_complex else sc.type.c  # a complex scalar keeps its own type
+        if sc.type.is_complex and _COMPLEX_WORD.search(sc.decl or "") and not _COMPLEX_WORD.search(spelled):
+            spelled = ""  # tree-sitter reads `float complex s` as `float` and a declarator `complex`
+        params.append((position(name), KernelParam(pname, f"{ctext} {pname}", role, sc.type, False, src, spelled)))
         if sc.role in _RESULT_ROLES or (sc.role != ScalarRole.INVARIANT and sc.live_out):
             results.append((pname, sc.type))
     # the counter, when declared outside the loop
@@ -309,6 +312,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     rtext = rtype.c if rtype else "void"
     if rtype is not None and not returns and results:
         rtext = user.type_of(results[0][0]) or rtext  # the user's own spelling of the result's type
+        if rtype.is_complex and not _COMPLEX_WORD.search(rtext):  # tree-sitter reads `double complex s` as `double`
+            rtext = rtype.spelling
     sig = f"{rtext} {KERNEL_NAME}({', '.join(p.signature_decl for p in plist) or 'void'})"
     lines = [sig, "{"]
     lines += ["    " + d for d in pre_decls]
@@ -427,6 +432,9 @@ def _in_nest(kernel: Kernel, site: Any, source: bytes, ctx: Any) -> Kernel:
 def _to_result_pointer(plist: list[KernelParam], name: str, t: CType, pre: list[str], post: list[str],
                        fresh: Any, user: _UserDeclarations) -> None:
     """Turn the by-value parameter `name` into a RESULT pointer read at entry and written back at exit."""
+    if t.is_complex:
+        raise NoKernel(f"the complex accumulator {name} ('{t.spelling}') is one of several results: a complex "
+                       "sum or dot product is rewritten only as the loop's one result")
     ptr = fresh(f"simdlens_{name}")
     for i, p in enumerate(plist):
         if p.name == name:

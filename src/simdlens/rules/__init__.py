@@ -40,6 +40,7 @@ from simdlens.core import (
 from simdlens.rules.carried_scan import CarriedScanLowering
 from simdlens.rules.complex_multiply import ComplexMultiplyLowering, complex_product
 from simdlens.rules.complex_parts import flat_parts
+from simdlens.rules.complex_reduce import ComplexReduceLowering, complex_reduction
 from simdlens.rules.histogram import HistogramLowering
 from simdlens.rules.idioms import rule_name, summary
 from simdlens.rules.lower import Lowered, Lowering, Unsupported
@@ -145,6 +146,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         lowering = ComplexMultiplyLowering
         options["user_flags"] = tuple(user_flags or ())
         options["compiler"] = settings.compiler
+    elif complex_reduction(loop) is not None:  # acc += a[i] * conjf(b[i]) into a complex accumulator
+        lowering = ComplexReduceLowering
+        options.update(user_flags=tuple(user_flags or ()), compiler=settings.compiler, cpp=kernel.language == "cpp")
     kernel_span = kernel_loop_span(kernel.source, kernel.language)
     kernel_body = user_body = None
     if flat is None and _own_body_fits(loop) and kernel_span is not None:

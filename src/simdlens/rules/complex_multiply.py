@@ -9,7 +9,9 @@ fuses two of the products into FMAs depends on the flags and the path its vector
     r = addsub(dup_real(a) * b, t)                 separate: [ar*br - ai*bi, ar*bi + ai*br]
     r = fmaddsub(dup_real(a), b, t)                fused:    [fma(ar, br, -ai*bi), fma(ar, bi, ai*br)]
 
-and each element whose parts are both NaN is redone by the user's own statement (which calls __mulsc3 as
+A loop-invariant complex scalar operand (`c[i] = a[i] * s`, VOLK's s32fc_multiply) is broadcast once
+before the loop (`complex_broadcast`); gcc fuses its products differently by the scalar's side, so the
+side is a fact of the table. Each element whose parts are both NaN is redone by the user's own statement (which calls __mulsc3 as
 the original does); the other elements are stored with a masked store. The remainder is one masked step, so
 no other element runs the user's statement under the candidate's -mfma. Under -fcx-limited-range (not on
 the sandbox's flag allow-list) the redo computes the same inline products, so the rewrite is the same.
@@ -26,8 +28,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY
-from simdlens.analysis.ir import Access, Call, Expr, Load, LoopIR, Store, Unary
+from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY, COMPLEX_PART
+from simdlens.analysis.ir import Access, Call, Expr, Load, LoopIR, Store, Unary, Var
 from simdlens.rules.lower import Lowered, Unsupported
 from simdlens.rules.lower import _identifiers as identifiers
 from simdlens.rules.scalar import c_type
@@ -36,11 +38,12 @@ from simdlens.rules.tables import IsaTable
 
 @dataclass(frozen=True)
 class ComplexProduct:
-    """`dst = a * b` with a, b complex elements (either may be conj'd), parts of type `part`."""
+    """`dst = a * b` with a, b complex elements or loop-invariant complex scalars (either may be conj'd),
+    parts of type `part`."""
 
     dst: Access  # the real part; the imaginary part is the next one
-    a: Access
-    b: Access
+    a: Access | str  # an element's real part, or the name of a complex scalar the loop never writes
+    b: Access | str
     conj_a: bool
     conj_b: bool
     part: str  # "float" | "double"
@@ -51,8 +54,15 @@ class ComplexProduct:
         """Both operands are the same element, as given (`a[i] * a[i]`)."""
         return _same(self.a, self.b) and self.conj_a == self.conj_b
 
+    @property
+    def scalar(self) -> str | bool:
+        """Which operand is a complex scalar: "left", "right" (gcc fuses differently by side), or False."""
+        return "left" if isinstance(self.a, str) else "right" if isinstance(self.b, str) else False
 
-def _same(x: Access, y: Access) -> bool:
+
+def _same(x: Access | str, y: Access | str) -> bool:
+    if isinstance(x, str) or isinstance(y, str):
+        return x == y
     return (x.root, x.base, x.coeff, x.offset, x.symbolic) == (y.root, y.base, y.coeff, y.offset, y.symbolic)
 
 
@@ -75,10 +85,14 @@ def complex_product(loop: LoopIR) -> ComplexProduct | None:
     return ComplexProduct(re_s.access, a, b, conj_a, conj_b, re_v.type.name, spelling or f"{re_v.type.name} complex")
 
 
-def _operand(real: Expr, imag: Expr) -> tuple[Access | None, bool]:
-    """(the element's real-part access, conj'd) for parts (re, im) or (re, -im) of one element."""
+def _operand(real: Expr, imag: Expr) -> tuple[Access | str | None, bool]:
+    """(the element's real-part access or the complex scalar's name, conj'd) for parts (re, im) or
+    (re, -im) of one element or scalar."""
     conj = isinstance(imag, Unary) and imag.op == "-"
     im = imag.operand if isinstance(imag, Unary) and conj else imag
+    if isinstance(real, Call) and isinstance(im, Call) and (real.func, im.func) == COMPLEX_PART \
+            and real.args == im.args and isinstance(real.args[0], Var):
+        return real.args[0].name, conj
     if not isinstance(real, Load) or not isinstance(im, Load):
         return None, False
     r, i = real.access, im.access
@@ -104,7 +118,7 @@ _FMA_MARCH = re.compile(r"-march=(native|haswell|broadwell|skylake\S*|x86-64-v[3
 
 
 def build_facts(flags: tuple[str, ...], part: str, conj: bool, square: bool = False,
-                compiler: str = "") -> dict[str, Any]:
+                compiler: str = "", scalar: str | bool = False) -> dict[str, Any]:
     """The facts `complex_multiply.toml` is keyed on, read from the user's flags (last one wins, as in gcc)."""
     fma = False
     opt = "-O2"
@@ -134,7 +148,7 @@ def build_facts(flags: tuple[str, ...], part: str, conj: bool, square: bool = Fa
     if not contract:
         contract = "off" if std_iso else "fast"
     return {"compiler": "clang" if "clang" in Path(compiler).name else "gcc", "part": part, "fma": fma, "opt": opt, "slp": slp and tree and opt in ("-O2", "-O3"),
-            "contract": contract, "tuned": tuned, "conj": conj, "square": square}
+            "contract": contract, "tuned": tuned, "conj": conj, "square": square, "scalar": scalar}
 
 
 def products_fused(product: ComplexProduct, flags: tuple[str, ...], compiler: str = "") -> bool:
@@ -143,7 +157,8 @@ def products_fused(product: ComplexProduct, flags: tuple[str, ...], compiler: st
         if flag in ("-ffast-math", "-Ofast", "-funsafe-math-optimizations") or flag.startswith("-fcx-fortran"):
             raise Unsupported(f"complex multiply of '{product.spelling}' under {flag}: the compiler may reassociate "
                               "and vectorize it its own way, so no rewrite can match the build exactly")
-    facts = build_facts(flags, product.part, product.conj_a or product.conj_b, product.square, compiler)
+    facts = build_facts(flags, product.part, product.conj_a or product.conj_b, product.square, compiler,
+                        product.scalar)
     unknown, cases = _cases()
     for when, products, reason in cases:
         if all(facts.get(k) == v or (isinstance(v, list) and facts.get(k) in v) for k, v in when.items()):
@@ -159,26 +174,37 @@ def products_fused(product: ComplexProduct, flags: tuple[str, ...], compiler: st
 # The lowering
 
 
-class ComplexMultiplyLowering:
-    """Same interface as `rules.lower.Lowering` (the rule engine picks it for a complex product)."""
+class InterleavedLanes:
+    """What the complex lowerings share: fresh names, the ISA table's ops on `part` lanes, part addresses."""
 
-    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
-                 allow_contraction: bool = False, max_lanes: int | None = None,
-                 scalar_body: list[str] | None = None, user_flags: tuple[str, ...] = (), compiler: str = ""):
-        product = complex_product(loop)
-        if product is None:
-            raise Unsupported("not a complex multiply stored as it is")
-        self.loop, self.t, self.rename, self.p = loop, table, rename, product
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], part: str, spelling: str,
+                 scalar_body: list[str] | None, max_lanes: int | None):
+        self.loop, self.t, self.rename, self.part, self.spelling = loop, table, rename, part, spelling
         self.scalar_body = scalar_body
-        self.parts = table.vector_bits // (32 if product.part == "float" else 64)  # lanes: 2 per element
+        self.parts = table.vector_bits // (32 if part == "float" else 64)  # lanes: 2 per element
         self.vf = self.parts // 2
+        self.fused = False  # products: fma(re) and fma(im) with one product rounded, as gcc's vfmaddsub
         if max_lanes is not None and max_lanes < self.vf:
             raise Unsupported(f"a dependence allows only {max_lanes} elements per step")
-        flags = user_flags or ("-O2",)
-        self.fused = products_fused(product, flags, compiler)
         # nothing the loop, its bounds or the user's statement name (in either naming context)
         names = identifiers(loop)
         self._taken = names | set(re.findall(r"[A-Za-z_]\w*", " ".join([*(scalar_body or []), *map(rename, names)])))
+
+    def prologue(self, what: str) -> tuple[str, str, str, str, list[str]]:
+        """(vector type, mask type, counter, elements left, the lines that start them) for a loop counting
+        up by 1; `what` names the operation in a refusal."""
+        loop = self.loop
+        if loop.step != 1 or loop.runs_at_least_once or loop.iv_live_out or loop.moved or loop.setup:
+            raise Unsupported(f"{what} is rewritten only in a loop counting up by 1")
+        vt = self.t.vtype(self.part, self.t.vector_bits)
+        it = self.t.vtype("int", self.t.vector_bits)
+        if vt is None or it is None:
+            raise Unsupported(f"{self.t.name} has no register of {self.part} lanes")
+        iv = self.rename(loop.iv)
+        left = self.fresh("left")
+        return vt, it, iv, left, [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
+                                  else f"{iv} = {self.rename(loop.lower)};",
+                                  f"long long {left} = (long long)({self.rename(loop.trip_count)});"]
 
     def fresh(self, hint: str) -> str:
         name, n = hint, 1
@@ -189,10 +215,10 @@ class ComplexMultiplyLowering:
         return name
 
     def op(self, name: str, **fields: str) -> str:
-        template = self.t.op(name, self.p.part, self.t.vector_bits)
+        template = self.t.op(name, self.part, self.t.vector_bits)
         if template is None:
-            raise Unsupported(f"complex multiply of '{self.p.spelling}': the {self.t.name} table has no {name} row "
-                              f"for {self.p.part} lanes (rewritten for AVX2 only so far)")
+            raise Unsupported(f"complex arithmetic on '{self.spelling}': the {self.t.name} table has no {name} row "
+                              f"for {self.part} lanes (rewritten for AVX2 only so far)")
         return re.sub(r"\{(\w+)\}", lambda m: fields[m.group(1)], template)
 
     def address(self, a: Access, iv: str) -> str:
@@ -201,31 +227,60 @@ class ComplexMultiplyLowering:
             index += f" + ({self.rename(a.symbolic)})"
         return f"&{self.rename(a.base)}[{index}]"
 
+    def element(self, a: Access | str, iv: str) -> str | None:
+        """`root[iv + c]` for the real part `((float *)(root))[2*iv + 2c]` of a complex element (a complex
+        scalar: its name); None for an element addressed otherwise."""
+        if isinstance(a, str):
+            return self.rename(a)
+        if a.coeff != 2 or a.symbolic or a.offset % 2 or not re.fullmatch(r"[A-Za-z_]\w*", a.root) \
+                or a.base.replace(" ", "") != f"(({self.part}*)({a.root}))":
+            return None
+        off = a.offset // 2
+        return f"{self.rename(a.root)}[{iv}" + (f" + {off}]" if off > 0 else f" - {-off}]" if off else "]")
+
+    def product(self, a: str, b: str, value: Callable[[str, str], str]) -> str:
+        """The lanes of `a * b` (both loaded, conj applied) as the build computes them (`self.fused`)."""
+        cross = value("cross", self.op("mul", a=value("a_imag", self.op("complex_dup_imag", a=a)),
+                                       b=value("b_swapped", self.op("complex_swap", a=b))))
+        a_real = value("a_real", self.op("complex_dup_real", a=a))
+        if self.fused:
+            return value("prod", self.op("fmaddsub", a=a_real, b=b, c=cross))
+        return value("prod", self.op("addsub", a=value("straight", self.op("mul", a=a_real, b=b)), b=cross))
+
+
+class ComplexMultiplyLowering(InterleavedLanes):
+    """Same interface as `rules.lower.Lowering` (the rule engine picks it for a complex product)."""
+
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
+                 allow_contraction: bool = False, max_lanes: int | None = None,
+                 scalar_body: list[str] | None = None, user_flags: tuple[str, ...] = (), compiler: str = ""):
+        product = complex_product(loop)
+        if product is None:
+            raise Unsupported("not a complex multiply stored as it is")
+        super().__init__(loop, table, rename, product.part, product.spelling, scalar_body, max_lanes)
+        self.p = product
+        self.fused = products_fused(product, user_flags or ("-O2",), compiler)
+        self.broadcast: dict[str, str] = {}  # a complex scalar -> its (re, im) pairs in every element's lanes
+
     def build(self) -> Lowered:
         loop, p = self.loop, self.p
-        if loop.step != 1 or loop.runs_at_least_once or loop.iv_live_out or loop.moved or loop.setup:
-            raise Unsupported(f"complex multiply of '{p.spelling}' is rewritten only in a loop counting up by 1")
+        vt, it, iv, left, out = self.prologue(f"complex multiply of '{p.spelling}'")
         if not self.scalar_body:
             self.scalar_body = self._product_statement()
         if not self.scalar_body:
             raise Unsupported(f"complex multiply of '{p.spelling}': the loop body as written is needed to redo "
                               "elements whose parts are both NaN (C Annex G)")
-        vt = self.t.vtype(p.part, self.t.vector_bits)
-        it = self.t.vtype("int", self.t.vector_bits)
-        if vt is None or it is None:
-            raise Unsupported(f"{self.t.name} has no register of {p.part} lanes")
-        iv = self.rename(loop.iv)
-        left = self.fresh("left")
         all_lanes = self.fresh("all_lanes")
-        out = [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
-               else f"{iv} = {self.rename(loop.lower)};",
-               f"long long {left} = (long long)({self.rename(loop.trip_count)});",
-               f"const {it} {all_lanes} = {self.op('first_lanes', x=str(self.parts))};"]
+        out.append(f"const {it} {all_lanes} = {self.op('first_lanes', x=str(self.parts))};")
+        for operand in (p.a, p.b):
+            if isinstance(operand, str) and operand not in self.broadcast:
+                name = self.broadcast[operand] = self.fresh(f"{_hint(operand)}_v")
+                out.append(f"const {vt} {name} = {self.op('complex_broadcast', p=f'&({self.rename(operand)})')};")
         full = self.step(vt, iv, None, all_lanes)
         out += [f"for (; {left} >= {self.vf}; {left} -= {self.vf}) {{", *_indent(full), f"    {iv} += {self.vf};", "}"]
         lanes = self.fresh("tail_lanes")
         tail = [f"const {it} {lanes} = {self.op('first_lanes', x=f'2 * {left}')};",
-                *self.step(vt, iv, lanes, lanes)]
+                *self.step(vt, iv, lanes, lanes, left)]
         out += [f"if ({left} > 0) {{", *_indent(tail), f"    {iv} += ({c_type(loop.iv_type)}){left};", "}"]
         kind = ("single-rounding multiply-add/subtract (vfmaddsub), as your build computes it" if self.fused
                 else "multiply, then add/subtract, as your build computes it")
@@ -243,22 +298,14 @@ class ComplexMultiplyLowering:
         if p.conj_a or p.conj_b:
             return None
         iv = self.rename(self.loop.iv)
-        elements = [self._element(a, iv) for a in (p.dst, p.a, p.b)]
+        elements = [self.element(a, iv) for a in (p.dst, p.a, p.b)]
         if None in elements:
             return None
         dst, a, b = elements
         return [f"{dst} = {a} * {b};"]
 
-    def _element(self, a: Access, iv: str) -> str | None:
-        """`root[iv + c]` for the real part `((float *)(root))[2*iv + 2c]` of a complex element."""
-        if a.coeff != 2 or a.symbolic or a.offset % 2 or not re.fullmatch(r"[A-Za-z_]\w*", a.root) \
-                or a.base.replace(" ", "") != f"(({self.p.part}*)({a.root}))":
-            return None
-        off = a.offset // 2
-        return f"{self.rename(a.root)}[{iv}" + (f" + {off}]" if off > 0 else f" - {-off}]" if off else "]")
-
-    def step(self, vt: str, iv: str, mask: str | None, all_lanes: str) -> list[str]:
-        """One vector of elements starting at `iv` (`mask`: only the lanes of the remainder)."""
+    def step(self, vt: str, iv: str, mask: str | None, all_lanes: str, left: str = "") -> list[str]:
+        """One vector of elements starting at `iv` (`mask`: only the `left` elements of the remainder)."""
         p = self.p
         lines: list[str] = []
 
@@ -267,21 +314,17 @@ class ComplexMultiplyLowering:
             lines.append(f"const {vt} {name} = {text};")
             return name
 
-        def load(a: Access, conj: bool, hint: str) -> str:
-            where = self.address(a, iv)
-            text = self.op("load", p=where) if mask is None else self.op("maskload", p=where, m=mask)
-            v = value(hint, text)
+        def load(a: Access | str, conj: bool, hint: str) -> str:
+            if isinstance(a, str):
+                v = self.broadcast[a]
+            else:
+                where = self.address(a, iv)
+                v = value(hint, self.op("load", p=where) if mask is None else self.op("maskload", p=where, m=mask))
             return value(f"{hint}_conj", self.op("complex_conj", a=v)) if conj else v
 
-        a = load(p.a, p.conj_a, f"{_hint(p.a.root)}_v")
-        b = a if p.square else load(p.b, p.conj_b, f"{_hint(p.b.root)}_v")
-        cross = value("cross", self.op("mul", a=value("a_imag", self.op("complex_dup_imag", a=a)),
-                                       b=value("b_swapped", self.op("complex_swap", a=b))))
-        a_real = value("a_real", self.op("complex_dup_real", a=a))
-        if self.fused:
-            prod = value("prod", self.op("fmaddsub", a=a_real, b=b, c=cross))
-        else:
-            prod = value("prod", self.op("addsub", a=value("straight", self.op("mul", a=a_real, b=b)), b=cross))
+        a = load(p.a, p.conj_a, f"{_hint(p.a if isinstance(p.a, str) else p.a.root)}_v")
+        b = a if p.square else load(p.b, p.conj_b, f"{_hint(p.b if isinstance(p.b, str) else p.b.root)}_v")
+        prod = self.product(a, b, value)
         dst = self.address(p.dst, iv)
         store = (self.op("store", p=dst, a=prod) if mask is None else self.op("maskstore", p=dst, m=mask, a=prod)) + ";"
         both_nan = value("both_nan", self.op("complex_both_nan", a=prod))
@@ -290,7 +333,9 @@ class ComplexMultiplyLowering:
         k = self.fresh("k")
         assert self.scalar_body is not None
         keep = self.op("mask_without", a=both_nan, m=mask or all_lanes)
-        return [*lines, f"const int {redo} = {self.op('lane_bits', a=both_nan)};",
+        # a masked-off lane is 0, and 0 times an infinite scalar is NaN: never redo an element past the end
+        bits = self.op("lane_bits", a=both_nan) + (f" & ((1 << (2 * (int){left})) - 1)" if mask is not None else "")
+        return [*lines, f"const int {redo} = {bits};",
                 f"if ({redo} == 0) {{", f"    {store}", "} else {  /* Annex G: these elements as your code computes them */",
                 f"    {self.op('maskstore', p=dst, m=keep, a=prod)};",
                 f"    const {c_type(self.loop.iv_type)} {first} = {iv};",

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY
+from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY, COMPLEX_TERM
 from simdlens.analysis.inductions import induction_subscript, unit_induction
 from simdlens.analysis.ir import (
     IV,
@@ -474,6 +474,9 @@ class Lowering:
         if e.func == ROUND_TO_INT32:
             return self.round_to_int32(e)
         name = _CALLS.get(e.func.removeprefix("std::"))
+        if e.func == COMPLEX_TERM:  # rules/complex_reduce.py takes only one accumulator as the whole body
+            raise Unsupported("a complex sum or dot product is rewritten only as the whole body of its loop "
+                              "(acc += a[i] * conjf(b[i]))")
         if e.func in COMPLEX_MULTIPLY:  # rules/complex_multiply.py takes only the plain shape
             raise Unsupported("a complex multiply is rewritten only as the whole body of a loop over consecutive "
                               "elements counting up by 1 (c[i] = a[i] * b[i])")

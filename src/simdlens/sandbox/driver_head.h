@@ -59,7 +59,24 @@ typedef struct {
     int indexes; /* an index array: the parameter its values subscript (gather/scatter), else -1 */
     int spread;  /* an integer scalar in subscripts (a dependence distance...): odd seeds give it 8..127 */
     int divisor; /* an integer divisor (`a[i] / b[i]`): never 0 or -1, which C leaves undefined (x / 0, INT_MIN / -1) */
+    int cplx;    /* a complex scalar: its imaginary part is drawn too (case state dv[SL_NPARAMS + 1 + j]) */
 } sl_param;
+
+#ifndef __cplusplus
+/* A complex scalar from its parts without arithmetic (x + y*I would turn an infinite y into a NaN real part). */
+static float _Complex sl_complexf(double re, double im) {
+    union { float _Complex z; float p[2]; } u;
+    u.p[0] = (float)re;
+    u.p[1] = (float)im;
+    return u.z;
+}
+static double _Complex sl_complex(double re, double im) {
+    union { double _Complex z; double p[2]; } u;
+    u.p[0] = re;
+    u.p[1] = im;
+    return u.z;
+}
+#endif
 
 typedef struct {
     uint64_t s;

@@ -15,7 +15,7 @@
 
 typedef struct {
     long long iv[SL_NPARAMS + 1];
-    double dv[SL_NPARAMS + 1];
+    double dv[2 * (SL_NPARAMS + 1)];  /* then the imaginary parts of complex scalars (sl_param.cplx) */
     long lo[SL_NPARAMS + 1], hi[SL_NPARAMS + 1];
     long long trip;
     int region[SL_NPARAMS + 1];  /* index of the param owning the buffer this array lives in */
@@ -33,6 +33,18 @@ static int sl_is_array(int role) { return role == SL_IN || role == SL_OUT || rol
 static const int sl_spread_values[] = {8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 100, 127};
 
 #define SL_NSPREAD ((long)(sizeof sl_spread_values / sizeof sl_spread_values[0]))
+
+/* A float scalar's value: exact cases mix signs, magnitudes and (one in four) special values. */
+static double sl_float_scalar(sl_rng *r, int mode) {
+    double v = mode == SL_DATA_EXACT ? ((sl_next(r) & 1) ? -1.0 : 1.0) * (0.25 + 3.75 * sl_unit(r))
+                                     : 0.5 + 1.5 * sl_unit(r);
+    /* Exact cases: one scalar in four is special too (a clamp limit of -0.0 meets a +0.0 element). */
+    if (mode == SL_DATA_EXACT && sl_next(r) % 4 == 0) {
+        static const double specials[] = {0.0, -0.0, NAN, INFINITY, -INFINITY, 1.0, -1.0};
+        v = specials[sl_next(r) % (sizeof specials / sizeof specials[0])];
+    }
+    return v;
+}
 
 /* Scalar parameters for one case. `spread` >= 0 gives the subscript scalars (sl_param.spread) the
  * values 8..127, cycling deterministically (15 consecutive spread cases see every value). */
@@ -57,15 +69,10 @@ static void sl_scalars(sl_case_state *st, long size, sl_rng *r, int mode, long s
             st->dv[j] = (double)st->iv[j];
         } else if (p->role == SL_SCALAR) {
             if (sl_is_float(p->kind)) {
-                double v = mode == SL_DATA_EXACT ? ((sl_next(r) & 1) ? -1.0 : 1.0) * (0.25 + 3.75 * sl_unit(r))
-                                                 : 0.5 + 1.5 * sl_unit(r);
-                /* Exact cases: one scalar in four is special too (a clamp limit of -0.0 meets a +0.0 element). */
-                if (mode == SL_DATA_EXACT && sl_next(r) % 4 == 0) {
-                    static const double specials[] = {0.0, -0.0, NAN, INFINITY, -INFINITY, 1.0, -1.0};
-                    v = specials[sl_next(r) % (sizeof specials / sizeof specials[0])];
-                }
+                double v = sl_float_scalar(r, mode);
                 st->dv[j] = v;
                 st->iv[j] = (long long)v;
+                st->dv[SL_NPARAMS + 1 + j] = p->cplx ? sl_float_scalar(r, mode) : 0.0;
             } else {
                 st->iv[j] = p->kind == SL_BOOL ? (long long)(sl_next(r) & 1)
                           : p->divisor ? 1 + (long long)(sl_next(r) % 7) : (long long)(sl_next(r) % 8);
@@ -203,7 +210,9 @@ static void sl_report(const sl_case_state *st, long size, unsigned long long see
     for (int j = 0; j < SL_NPARAMS && used < sizeof scalars; j++) {
         const sl_param *p = &sl_params[j];
         if (p->role != SL_SCALAR && p->role != SL_COUNT && p->role != SL_EXTENT) continue;
-        int w = sl_is_float(p->kind) ? snprintf(scalars + used, sizeof scalars - used, "%s%s = %g", used ? ", " : "", p->name, st->dv[j])
+        int w = p->cplx ? snprintf(scalars + used, sizeof scalars - used, "%s%s = (%g, %g)", used ? ", " : "", p->name,
+                                   st->dv[j], st->dv[SL_NPARAMS + 1 + j])
+              : sl_is_float(p->kind) ? snprintf(scalars + used, sizeof scalars - used, "%s%s = %g", used ? ", " : "", p->name, st->dv[j])
                                      : snprintf(scalars + used, sizeof scalars - used, "%s%s = %lld", used ? ", " : "", p->name, st->iv[j]);
         if (w < 0) break;
         used += (size_t)w;
@@ -256,11 +265,15 @@ static int sl_check_case(long size, unsigned long long seed, int pair, long off,
     if (!bad && SL_RET_KIND >= 0) {
         double rt = SL_RET_KIND == SL_F64 ? rtol * (DBL_EPSILON / FLT_EPSILON) : rtol;
         double at = SL_RET_KIND == SL_F64 ? atol * (DBL_EPSILON / FLT_EPSILON) : atol;
-        if (!sl_equal(ret[0], ret[1], SL_RET_KIND, SL_RET_SIZE, rt, at)) {
-            sl_format(exp_s, sizeof exp_s, ret[0], SL_RET_KIND);
-            sl_format(got_s, sizeof got_s, ret[1], SL_RET_KIND);
-            sl_report(&st, size, seed, "return", 0, exp_s, got_s, pair, off);
-            bad = 1;
+        const int part = SL_RET_SIZE / SL_RET_PARTS;  /* a complex result: its real, then its imaginary part */
+        for (int k = 0; k < SL_RET_PARTS && !bad; k++) {
+            if (!sl_equal(ret[0] + k * part, ret[1] + k * part, SL_RET_KIND, part, rt, at)) {
+                sl_format(exp_s, sizeof exp_s, ret[0] + k * part, SL_RET_KIND);
+                sl_format(got_s, sizeof got_s, ret[1] + k * part, SL_RET_KIND);
+                sl_report(&st, size, seed, k ? "return (imaginary part)" : SL_RET_PARTS > 1 ? "return (real part)" : "return",
+                          0, exp_s, got_s, pair, off);
+                bad = 1;
+            }
         }
     }
     sl_release(&st, 2);

@@ -139,13 +139,20 @@ def return_type(kernel: Kernel, *, spelled: bool = True) -> str:
     """The kernel's return type as written in its signature, without storage words (`spelled=False`:
     simdlens's canonical spelling, for the driver, which does not see the user's file)."""
     if not spelled:
-        return kernel.return_type.c if kernel.return_type else "void"
+        return _canonical(kernel.return_type, kernel.language) if kernel.return_type else "void"
     sig = kernel.signature
     idx = re.search(rf"\b{re.escape(kernel.name)}\s*\(", sig)
     text = STORAGE_WORDS.sub("", sig[: idx.start()] if idx else "").strip()
     if text:
         return text
     return kernel.return_type.c if kernel.return_type else "void"
+
+
+def _canonical(ctype: CType, language: str) -> str:
+    """A spelling of `ctype` the driver compiles without the user's file (`float _Complex` for a complex)."""
+    if ctype.is_complex:
+        return f"std::complex<{ctype.name}>" if language == "cpp" else f"{ctype.name} _Complex"
+    return ctype.c
 
 
 def _param_list(kernel: Kernel, *, spelled: bool = False) -> str:
@@ -237,11 +244,22 @@ def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str =
         facts_function(kernel, (*facts_of(kernel), *facts), kernel.language),
         '#line 1 "simdlens-wrapper"',
         f"#undef {kernel.name}",
+        *_return_size_check(kernel, ret),
         f"{linkage}{ret} {symbol}({_param_list(kernel, spelled=True)});",
         f"{ret} {symbol}({_param_list(kernel, spelled=True)}) {{ {body} }}",
         "",
     ]
     return "\n".join(parts)
+
+
+def _return_size_check(kernel: Kernel, ret: str) -> list[str]:
+    """The kernel's return type as written has the size of the one the driver reads (a `double complex`
+    read as `double` would hand back half a result, by accident of registers): asserted at compile time."""
+    if kernel.return_type is None or ret == "void":
+        return []
+    canonical = _canonical(kernel.return_type, kernel.language)
+    keyword = "static_assert" if kernel.language == "cpp" else "_Static_assert"
+    return [f'{keyword}(sizeof({ret}) == sizeof({canonical}), "simdlens: the kernel returns {ret}, not {canonical}");']
 
 
 def nest_variant_source(kernel: Kernel, symbol: str, function: str, *, support: str = "", vector: bool = False) -> str:
@@ -309,17 +327,19 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
         size = f"(int)sizeof({p.elem.c})" if p.elem is not None and p.role in ARRAY_ROLES else "0"
         target = footprint.get(p.name)
         indexes = position.get(target.indexes, -1) if target is not None and target.indexes else -1
+        cplx = int(p.elem is not None and p.elem.is_complex and p.role not in ARRAY_ROLES)
         rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}, {indexes}, {int(p.name in spread)}, '
-                    f'{int(p.name in divisors)}}},')
+                    f'{int(p.name in divisors)}, {cplx}}},')
     out += [f"#define SL_NPARAMS {len(kernel.params)}",
-            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1, 0, 0}', "};"]
+            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1, 0, 0, 0}', "};"]
     pairs = array_pairs(kernel)
     out += [f"#define SL_NPAIRS {len(pairs)}", "static const int sl_pairs[SL_NPAIRS + 1][2] = {"
             + "".join(f"{{{a}, {b}}}, " for a, b in pairs) + "{0, 0}};"]
     if kernel.return_type is None or ret == "void":
-        out += ["#define SL_RET_KIND (-1)", "#define SL_RET_SIZE 0"]
+        out += ["#define SL_RET_KIND (-1)", "#define SL_RET_SIZE 0", "#define SL_RET_PARTS 1"]
     else:
-        out += [f"#define SL_RET_KIND {kind_of(kernel.return_type)}", f"#define SL_RET_SIZE (int)sizeof({ret})"]
+        out += [f"#define SL_RET_KIND {kind_of(kernel.return_type)}", f"#define SL_RET_SIZE (int)sizeof({ret})",
+                f"#define SL_RET_PARTS {2 if kernel.return_type.is_complex else 1}"]
     scalar_names = frozenset(p.name for p in kernel.params if p.role not in ARRAY_ROLES)
     types = ", ".join(param_type(p, scalar_names) for p in kernel.params) or "void"
     out.append(f"typedef {ret} (*sl_fn)({types});")
@@ -331,6 +351,10 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     for i, p in enumerate(kernel.params):
         if p.role in ARRAY_ROLES:
             args.append(f"SL_P(sl_p[{i}])")
+        elif p.elem is not None and p.elem.is_complex:  # both parts drawn (sl_param.cplx), never `(T)re`
+            parts = f"sl_dv[{i}], sl_dv[SL_NPARAMS + 1 + {i}]"
+            args.append(f"std::complex<{p.elem.name}>({parts})" if cpp
+                        else f"({param_type(p)})sl_complex{'f' if p.elem.name == 'float' else ''}({parts})")
         else:
             src = "sl_dv" if p.elem is not None and p.elem.is_float else "sl_iv"
             args.append(f"({param_type(p)}){src}[{i}]")

@@ -8,11 +8,14 @@ cabs are refused with the reason.
 
 from __future__ import annotations
 
+import re
+
 import tree_sitter
 
-from simdlens.analysis.build import accesses, expressions
+from simdlens.analysis.build import accesses, expressions, macros
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert
+from simdlens.analysis.build.declarations import Decl
 from simdlens.analysis.build.syntax import Unsupported, field_of, node_text, op_of, squash, unwrap
 from simdlens.analysis.ir import (
     DOUBLE,
@@ -23,6 +26,10 @@ from simdlens.analysis.ir import (
     CType,
     Expr,
     Load,
+    Reduce,
+    ReduceOp,
+    Scalar,
+    ScalarRole,
     Stmt,
     Store,
     Unary,
@@ -74,7 +81,55 @@ def complex_value(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr |
             if ct is None or im is None:
                 raise Unsupported("complex", f"{fname} of a real value", n)
             return re_, negate(im), ct
+        if fname in MAKE_CALLS and len(args) == 2:  # CMPLXF(x, y): the parts as given, no arithmetic
+            part = MAKE_CALLS[fname] or expr_type(expressions.expr(lb, args[0])).name
+            if part not in ("float", "double"):
+                raise Unsupported("complex", f"{fname} of '{part}' parts is not rewritten", n)
+            pt = FLOAT if part == "float" else DOUBLE
+            return (convert(expressions.expr(lb, args[0]), pt), convert(expressions.expr(lb, args[1]), pt),
+                    CType(part, f"{part} _Complex", is_complex=True))
+        macro = _function_macro(lb, fname, len(args))
+        if macro is not None:  # `lv_cmake(r, i)` = `((r) + _Complex_I * (i))`: the body read as a complex value
+            params, body = macro
+            lb.macro_args.append(dict(zip(params, (expressions.expr(lb, a) for a in args), strict=True)))
+            try:
+                return complex_value(lb, body)
+            finally:
+                lb.macro_args.pop()
+    unit = imaginary_unit(lb, n)
+    if unit is not None:
+        return unit
     return expressions.expr(lb, n), None, None
+
+
+# The complex made from two real parts, and the type of its parts (None: the arguments' own type).
+MAKE_CALLS = {"CMPLXF": "float", "CMPLX": "double", "__builtin_complex": None}
+
+_IMAGINARY_LITERAL = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:[fF]?[ijIJ]|[ijIJ][fF]?)")
+
+
+def imaginary_unit(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[Expr, Expr | None, CType | None] | None:
+    """`I`, `_Complex_I` (complex.h: the float complex (0, 1)) and GNU imaginary literals (`2.0if`), as
+    (0, value); None for anything else. `I` only when the file neither declares nor defines it."""
+    text = node_text(n)
+    if n.type == "identifier" and (text == "_Complex_I" or (
+            text == "I" and lb.decl_of("I") is None and "I" not in getattr(lb.ctx, "macros", {}))):
+        return Const(0.0, FLOAT, "0.0f"), Const(1.0, FLOAT, "1.0f"), CType("float", "float _Complex", is_complex=True)
+    if n.type == "number_literal" and _IMAGINARY_LITERAL.fullmatch(text):
+        pt = FLOAT if "f" in text.lower() else DOUBLE
+        value = float(re.sub(r"[fFiIjJ]", "", text))
+        zero, one = ("0.0f", f"{value!r}f") if pt is FLOAT else ("0.0", repr(value))
+        return Const(0.0, pt, zero), Const(value, pt, one), CType(pt.name, f"{pt.name} _Complex", is_complex=True)
+    return None
+
+
+def _function_macro(lb: LoopBuilder, name: str, nargs: int) -> tuple[list[str], tree_sitter.Node] | None:
+    """The parameters and parsed body of the file's function-like macro `name` taking `nargs` arguments."""
+    define = getattr(lb.ctx, "function_macros", {}).get(name) if lb.ctx is not None else None
+    if define is None or len(lb.macro_args) > 8:
+        return None
+    parsed = macros.macro_body(str(define), lb.site.language)
+    return parsed if parsed is not None and len(parsed[0]) == nargs else None
 
 
 def complex_arith(op: str, a: tuple[Expr, Expr | None, CType | None],
@@ -112,11 +167,11 @@ def complex_store(lb: LoopBuilder, acc: Access, op: str, right: tree_sitter.Node
     real, imag = complex_parts(acc, e)
     whole = unwrap(right) or right
     if op == "=" and whole.type == "binary_expression" and op_of(whole) == "*":
-        left_v, right_v = complex_value(lb, field_of(whole, "left")), complex_value(lb, field_of(whole, "right"))
+        left_v, right_v = product_operand(lb, field_of(whole, "left")), product_operand(lb, field_of(whole, "right"))
         value = (complex_multiply(left_v, right_v, acc.elem, whole)
                  or complex_arith("*", left_v, right_v, whole))
     else:
-        value = complex_value(lb, right)
+        value = product_operand(lb, right) if op == "*=" else complex_value(lb, right)
         if op == "*=":
             value = complex_multiply((Load(real), Load(imag), acc.elem), value, acc.elem, e) or complex_arith(
                 "*", (Load(real), Load(imag), acc.elem), value, e)
@@ -141,15 +196,81 @@ def complex_multiply(a: tuple[Expr, Expr | None, CType | None], b: tuple[Expr, E
     parts = (a[0], a[1], b[0], b[1])
     if not all(p is not None and _is_part(p) for p in parts):
         raise Unsupported("complex", f"complex multiply of '{stored.spelling}' is rewritten only between two "
-                          "elements (either may be conj'd), stored as the whole value", n)
+                          "elements or an element and a complex scalar the loop never writes (either may be "
+                          "conj'd), stored as the whole value", n)
     args = tuple(p for p in parts if p is not None)
     part = FLOAT if stored.name == "float" else DOUBLE
     return (Call(COMPLEX_MULTIPLY[0], args, part), Call(COMPLEX_MULTIPLY[1], args, part), stored)
 
 
 def _is_part(e: Expr) -> bool:
-    """A complex element's part as loaded, or its negation (the imaginary part of a conj)."""
-    return isinstance(e, Load) or (isinstance(e, Unary) and e.op == "-" and isinstance(e.operand, Load))
+    """A complex element's part as loaded, or a loop-invariant complex scalar's part (`COMPLEX_PART`), or
+    its negation (the imaginary part of a conj)."""
+    if isinstance(e, Unary) and e.op == "-":
+        e = e.operand
+    return isinstance(e, Load) or (isinstance(e, Call) and e.func in COMPLEX_PART)
+
+
+def product_operand(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr | None, CType | None]:
+    """An operand of a complex product: as `complex_value`, or a complex scalar the loop never writes (`s`,
+    `conjf(s)`: VOLK's multiply by a scalar), its parts as `COMPLEX_PART` calls only `complex_multiply` reads."""
+    n = unwrap(node) or node
+    conj = False
+    if n.type == "call_expression" and squash(node_text(field_of(n, "function"))) in CONJ_CALLS:
+        args = [a for a in field_of(n, "arguments").named_children if a.type != "comment"]
+        if len(args) == 1 and (unwrap(args[0]) or args[0]).type == "identifier":
+            n, conj = unwrap(args[0]) or args[0], True
+    if n.type != "identifier":
+        return complex_value(lb, node)
+    var = expressions.identifier(lb, n)
+    ct = expr_type(var)
+    if not ct.is_complex:
+        return var, None, None
+    if lb.invariant_vars.get(node_text(n)) is not var:
+        raise Unsupported("complex", f"complex multiply of '{ct.spelling}' by {node_text(n)}, a complex value the "
+                          "loop computes: only elements and complex scalars the loop never writes are multiplied", n)
+    part = FLOAT if ct.name == "float" else DOUBLE
+    imag: Expr = Call(COMPLEX_PART[1], (var,), part)
+    return Call(COMPLEX_PART[0], (var,), part), negate(imag) if conj else imag, ct
+
+
+def complex_reduce(lb: LoopBuilder, name: str, t: CType, op: str, right: tree_sitter.Node | None,
+                   e: tree_sitter.Node, cond: bool) -> list[Stmt]:
+    """`acc += a[i]`, `acc -= a[i]`, `acc += a[i] * b[i]` (either operand may be conj'd) into a complex
+    scalar declared outside the loop: one `Reduce` of a COMPLEX_TERM call (its real and imaginary part),
+    which only `rules.complex_reduce` lowers; anything else is refused naming the complex type."""
+    what = f"the complex accumulator {name} ('{t.spelling}')"
+    uses = lb.uses.get(name, [])
+    others = [u for u in uses if not (e.start_byte <= u.pos < e.end_byte)]
+    if op not in ("+=", "-=") or right is None or cond or others \
+            or any(u.pos >= right.start_byte and u.pos < right.end_byte for u in uses):
+        raise Unsupported("complex", f"{what} is updated other than by one unconditional `{name} += <element or "
+                          "product of elements>`: only complex sums and dot products are rewritten", e)
+    whole = unwrap(right) or right
+    if whole.type == "binary_expression" and op_of(whole) == "*":
+        left_v, right_v = complex_value(lb, field_of(whole, "left")), complex_value(lb, field_of(whole, "right"))
+        value = complex_multiply(left_v, right_v, t, whole)
+    else:
+        value = complex_value(lb, right)
+    re_, im, ct = value if value is not None else (None, None, None)
+    if re_ is None or im is None or ct is None:
+        raise Unsupported("complex", f"{what} accumulates a real value or a real multiple: only complex elements and "
+                          "products of two complex elements are summed", e)
+    if ct.name != t.name or not all(_is_part(x) or (isinstance(x, Call) and x.func in COMPLEX_MULTIPLY) for x in (re_, im)):
+        raise Unsupported("complex", f"{what} accumulates '{ct.spelling}' values computed other than as an element "
+                          "or a product of two elements: only complex sums and dot products are rewritten", e)
+    lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=(lb.decl_of(name) or Decl(name, "")).text)
+    part = FLOAT if t.name == "float" else DOUBLE
+    term = Call(COMPLEX_TERM, (re_, im), part)
+    return [Reduce(name, ReduceOp.ADD if op == "+=" else ReduceOp.SUB, term, t, "", node_span(e))]
+
+
+# A complex value added into a complex accumulator (args: its real and imaginary part), inside Reduce only.
+COMPLEX_TERM = "simdlens_complex_term"
+
+
+# The real and imaginary part of a loop-invariant complex scalar (arg: its Var), inside COMPLEX_MULTIPLY only.
+COMPLEX_PART = ("simdlens_complex_scalar_real", "simdlens_complex_scalar_imag")
 
 
 # The real and imaginary part of `a * b` (C Annex G: recomputed by __mulsc3/__muldc3 when both are NaN);
@@ -175,8 +296,10 @@ def complex_part_call(lb: LoopBuilder, fname: str, arg: tree_sitter.Node, n: tre
 
 
 def complex_part_reason(op: str, span: Span) -> Reason:
-    return Reason("complex", f"GNU {op} (the {'real' if 'real' in op else 'imaginary'} part of a complex value): "
-                  "loops over complex elements are not vectorized", span)
+    part = "real" if "real" in op else "imaginary"
+    return Reason("complex", f"GNU {op} written as an operator (`{op} z`, the {part} part of a complex value) is not "
+                  f"parsed here; the same loop with `{op}(z)` or `{'crealf' if part == 'real' else 'cimagf'}(z)` "
+                  "is rewritten", span)
 
 
 COMPLEX_SUPPORTED = ("complex arrays are rewritten for element-wise +, -, conj, scaling by a real, a product "

@@ -161,7 +161,14 @@ def _param_decls(params: tree_sitter.Node, kinds: Kinds, scope: tuple[int, int])
             if p.type in ("parameter_declaration", "optional_parameter_declaration"):
                 text = node_text(p).strip()
                 for d in decls_of(p, kinds, is_param=True, scope=scope):
-                    entries.append(((d.name, d.type, d.pointer, d.extents, d.const, d.volatile, d.restrict, d.atomic,
+                    name, base_type = d.name, d.type
+                    err = p.next_sibling
+                    if name in ("complex", "_Complex") and err is not None and err.type == "ERROR" \
+                            and err.named_child_count == 1 and err.named_children[0].type == "identifier":
+                        # `float complex w` without <complex.h> seen: `complex` parsed as the name, `w` an error
+                        name, base_type = node_text(err.named_children[0]), f"{d.type} {d.name}"
+                        text = f"{text} {name}"
+                    entries.append(((name, base_type, d.pointer, d.extents, d.const, d.volatile, d.restrict, d.atomic,
                                      d.static, d.reference, d.func_ptr), text, p.start_byte - base))
         if len(_PARAM_SHAPES) > 4096:
             _PARAM_SHAPES.clear()

@@ -345,8 +345,8 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     fname = squash(node_text(f))
     args_node = field_of(n, "arguments")
     arg_nodes = [a for a in args_node.named_children if a.type != "comment"]
-    if fname in ("__real__", "__imag__"):  # GNU operators on complex values, not functions
-        raise Unsupported("complex", complex_values.complex_part_reason(fname, node_span(n)).message, n)
+    if fname in ("__real__", "__imag__") and len(arg_nodes) == 1:  # GNU operators, parenthesised: `__real__(z)`
+        return complex_values.complex_part_call(lb, fname, arg_nodes[0], n)
     cast_to = _cpp_cast_type(lb, f) if lb.cpp and len(arg_nodes) == 1 else None
     if cast_to is not None:  # `static_cast<int8_t>(v)`, `float(i)`: C++ spellings of a cast
         ct = ctype_of(cast_to, lb.ctx)

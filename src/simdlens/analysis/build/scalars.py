@@ -7,7 +7,7 @@ from __future__ import annotations
 import tree_sitter
 
 from simdlens.analysis import mathcalls, scans
-from simdlens.analysis.build import accesses, counters, expressions, statements
+from simdlens.analysis.build import accesses, complex_values, counters, expressions, statements
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert, ctype_of, promote, strip_implicit_casts, usual
 from simdlens.analysis.build.declarations import Decl, complex_spelling
@@ -56,7 +56,7 @@ from simdlens.analysis.spans import node_span
 from simdlens.core import Span
 
 
-def outer_scalar(lb: LoopBuilder, name: str, node: tree_sitter.Node) -> CType:
+def outer_scalar(lb: LoopBuilder, name: str, node: tree_sitter.Node, complex_ok: bool = False) -> CType:
     d = lb.decl_of(name)
     if d is None:
         raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", node)
@@ -68,7 +68,7 @@ def outer_scalar(lb: LoopBuilder, name: str, node: tree_sitter.Node) -> CType:
     if t is None:
         raise Unsupported("long_double" if "long double" in d.type else "unknown_type",
                           f"unknown type '{d.type}' of {name}", node)
-    if t.is_complex:
+    if t.is_complex and not complex_ok:
         raise Unsupported("complex", f"the loop updates the complex scalar {name} ('{t.spelling}'): complex "
                           "reductions (sums, dot products) are not rewritten", node)
     return t
@@ -77,8 +77,10 @@ def outer_scalar(lb: LoopBuilder, name: str, node: tree_sitter.Node) -> CType:
 def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node | None, e: tree_sitter.Node,
                   cond: bool) -> list[Stmt]:
     """An assignment to a scalar declared outside the loop: classify it."""
-    t = outer_scalar(lb, name, e)
+    t = outer_scalar(lb, name, e, complex_ok=True)
     lb.written_outer.add(name)
+    if t.is_complex:  # a complex sum or dot product (`acc += a[i] * conjf(b[i])`), or refused naming the type
+        return complex_values.complex_reduce(lb, name, t, op, right, e, cond)
     decl_text = (lb.decl_of(name) or Decl(name, "")).text
     uses = lb.uses.get(name, [])
     inside = [u for u in uses if e.start_byte <= u.pos < e.end_byte]

@@ -10,13 +10,14 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("complex_multiply", "interchange", "outer_loop", "hold", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
+FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
             "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
 # What the vector loop of each family does, for the comment line at the top of a rewrite ({vf}: lanes per step).
 SUMMARY = {
     "complex_multiply": "multiplies {vf} complex elements per step over interleaved real/imaginary lanes",
+    "complex_reduce": "adds {vf} complex terms per step into interleaved real/imaginary accumulators, summed after the loop",
     "scan": "running sums across the {vf} lanes of each step, carried from one step to the next",
     "search": "tests {vf} elements per step and stops at the first step with a match",
     "compress": "packs the selected elements of each {vf}-element step next to each other",
@@ -44,7 +45,7 @@ SUMMARY = {
 
 
 # Families whose last partial step runs as a masked vector step instead of the scalar loop.
-MASKED_REMAINDER = frozenset({"complex_multiply"})
+MASKED_REMAINDER = frozenset({"complex_multiply", "complex_reduce"})
 
 
 def summary(rule: str, vf: int) -> str:

@@ -1,0 +1,160 @@
+"""Complex sums and dot products `acc += a[i]`, `acc += a[i] * conjf(b[i])` over interleaved lanes.
+
+Each vector accumulator holds the running (real, imaginary) sums of every element lane; two of them are in
+flight in the main loop (the add's latency), then a single step and one masked step, then the even lanes
+are added into the accumulator's real part and the odd lanes into its imaginary part. That reassociates
+the floating-point additions (the caveat; the sandbox compares with the float-reduction tolerance). A
+product term is computed as the user's build computes `a * b` (`complex_multiply.toml`), and an element
+whose parts are both NaN is recomputed with the user's own operator (C Annex G's __mulsc3/__muldc3), so
+an infinite product is never summed as a NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY, COMPLEX_TERM
+from simdlens.analysis.ir import Access, Call, LoopIR, Reduce, ReduceOp
+from simdlens.rules.complex_multiply import (
+    ComplexProduct,
+    InterleavedLanes,
+    _indent,
+    _operand,
+    products_fused,
+)
+from simdlens.rules.lower import Lowered, Unsupported
+from simdlens.rules.scalar import c_type
+from simdlens.rules.tables import IsaTable
+
+ACCUMULATORS = 2  # vectors in flight: a float add's latency over its throughput on the targets measured
+
+
+def complex_reduction(loop: LoopIR) -> Reduce | None:
+    """The loop's body as one complex sum or dot product, or None."""
+    if len(loop.body) != 1 or not isinstance(loop.body[0], Reduce):
+        return None
+    red = loop.body[0]
+    if not red.type.is_complex or not isinstance(red.value, Call) or red.value.func != COMPLEX_TERM:
+        return None
+    return red
+
+
+class ComplexReduceLowering(InterleavedLanes):
+    """Same interface as `rules.lower.Lowering` (the rule engine picks it for a complex reduction)."""
+
+    def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
+                 allow_contraction: bool = False, max_lanes: int | None = None,
+                 scalar_body: list[str] | None = None, user_flags: tuple[str, ...] = (), compiler: str = "",
+                 cpp: bool = False):
+        red = complex_reduction(loop)
+        if red is None:
+            raise Unsupported("not a complex sum or dot product")
+        super().__init__(loop, table, rename, red.type.name, red.type.spelling, scalar_body, None)
+        self.red, self.cpp = red, cpp
+        assert isinstance(red.value, Call)
+        re_v, im_v = red.value.args
+        if isinstance(re_v, Call) and isinstance(im_v, Call) and re_v.func in COMPLEX_MULTIPLY:
+            a, conj_a = _operand(re_v.args[0], re_v.args[1])
+            b, conj_b = _operand(re_v.args[2], re_v.args[3])
+            if a is None or b is None or isinstance(a, str) or isinstance(b, str):
+                raise Unsupported(f"complex dot product into '{red.type.spelling}': only products of two elements")
+            # the product's facts for the table (its destination is not used)
+            self.prod: ComplexProduct | None = ComplexProduct(a, a, b, conj_a, conj_b, red.type.name, red.type.spelling)
+            self.fused = products_fused(self.prod, user_flags or ("-O2",), compiler)
+        else:
+            a, conj_a = _operand(re_v, im_v)
+            if a is None or isinstance(a, str):
+                raise Unsupported(f"complex sum into '{red.type.spelling}': only elements are summed")
+            self.prod = None
+        self.a, self.conj_a = a, conj_a  # the summed element, or the product's left operand
+
+    def build(self) -> Lowered:
+        loop, red = self.loop, self.red
+        vt, it, iv, left, out = self.prologue(f"complex sum into '{red.type.spelling}'")
+        accs = [self.fresh("acc_v") for _ in range(ACCUMULATORS)]
+        out += [f"{vt} {acc} = {self.op('set1', x='0')};" for acc in accs]
+        unrolled: list[str] = []
+        for k, acc in enumerate(accs):
+            unrolled += self.step(vt, f"({iv} + {k * self.vf})" if k else iv, None, acc, "")
+        width = ACCUMULATORS * self.vf
+        out += [f"for (; {left} >= {width}; {left} -= {width}) {{", *_indent(unrolled), f"    {iv} += {width};", "}",
+                f"for (; {left} >= {self.vf}; {left} -= {self.vf}) {{", *_indent(self.step(vt, iv, None, accs[0], "")),
+                f"    {iv} += {self.vf};", "}"]
+        lanes = self.fresh("tail_lanes")
+        tail = [f"const {it} {lanes} = {self.op('first_lanes', x=f'2 * {left}')};",
+                *self.step(vt, iv, lanes, accs[0], left)]
+        out += [f"if ({left} > 0) {{", *_indent(tail), f"    {iv} += ({c_type(loop.iv_type)}){left};", "}"]
+        for acc in accs[1:]:
+            out.append(f"{accs[0]} = {self.op('add', a=accs[0], b=acc)};")
+        lanes_of = self.fresh("sums")
+        out += [f"{self.part} {lanes_of}[{self.parts}];", self.op("store", p=lanes_of, a=accs[0]) + ";"]
+        sign = "+=" if red.op == ReduceOp.ADD else "-="
+        target = f"(({self.part} *)&({self.rename(red.var)}))"  # C11 6.2.5p13 / [complex.numbers]: two parts
+        for part in (0, 1):
+            total = _pairwise([f"{lanes_of}[{k}]" for k in range(part, self.parts, 2)])
+            out.append(f"{target}[{part}] {sign} {total};")
+        kind = "sum" if self.prod is None else "dot product"
+        caveats = [f"complex {kind} into '{red.type.spelling}' over interleaved real/imaginary lanes: reassociates "
+                   "floating-point additions (real and imaginary parts summed in another order)"]
+        if self.prod is not None:
+            caveats.append("products whose real and imaginary parts are both NaN are recomputed with your own "
+                           "operator (C Annex G: __mulsc3/__muldc3 recovers infinities)")
+        return Lowered(out, self.vf, tuple(caveats), frozenset({"complex_reduce"}))
+
+    def step(self, vt: str, iv: str, mask: str | None, acc: str, left: str) -> list[str]:
+        """Add one vector of terms starting at element `iv` into `acc` (`mask`: the `left` remainder)."""
+        lines: list[str] = []
+
+        def value(hint: str, text: str) -> str:
+            name = self.fresh(hint)
+            lines.append(f"{vt} {name} = {text};")
+            return name
+
+        def load(a: Access | str, conj: bool) -> str:
+            assert isinstance(a, Access)
+            where = self.address(a, iv)
+            v = value("x", self.op("load", p=where) if mask is None else self.op("maskload", p=where, m=mask))
+            return value("x_conj", self.op("complex_conj", a=v)) if conj else v
+
+        if self.prod is None:
+            term = load(self.a, self.conj_a)
+        else:
+            term = self.product(load(self.prod.a, self.prod.conj_a), load(self.prod.b, self.prod.conj_b), value)
+            lines += self._annex_g(term, iv, mask, left)
+        return [*lines, f"{acc} = {self.op('add', a=acc, b=term)};"]  # `acc -= x`: subtracted once, at the end
+
+    def _annex_g(self, prod: str, iv: str, mask: str | None, left: str) -> list[str]:
+        """Elements whose product's parts are both NaN, recomputed with the user's operator."""
+        assert self.prod is not None
+        k = self.fresh("k")
+        where = f"({iv} + {k})"
+        a_e, b_e = self.element(self.prod.a, where), self.element(self.prod.b, where)
+        if a_e is None or b_e is None:
+            raise Unsupported(f"complex dot product into '{self.spelling}': its elements are not indexed by the "
+                              "counter, so an Annex G element cannot be recomputed")
+        conj = "std::conj" if self.cpp else "conjf" if self.part == "float" else "conj"
+        a_t = f"{conj}({a_e})" if self.prod.conj_a else a_e
+        b_t = f"{conj}({b_e})" if self.prod.conj_b else b_e
+        both_nan, redo, parts, one = self.fresh("both_nan"), self.fresh("redo"), self.fresh("parts"), self.fresh("one")
+        bits = self.op("lane_bits", a=both_nan) + (f" & ((1 << (2 * (int){left})) - 1)" if mask is not None else "")
+        return [f"const {self.t.vtype(self.part, self.t.vector_bits)} {both_nan} = "
+                f"{self.op('complex_both_nan', a=prod)};",
+                f"const int {redo} = {bits};",
+                f"if ({redo} != 0) {{  /* Annex G: these products as your code computes them */",
+                f"    {self.part} {parts}[{self.parts}];",
+                f"    {self.op('store', p=parts, a=prod)};",
+                f"    for (int {k} = 0; {k} < {self.vf}; {k}++) {{",
+                f"        if ((({redo} >> (2 * {k})) & 1) == 0) continue;",
+                f"        const {self.spelling} {one} = {a_t} * {b_t};",
+                f"        {parts}[2 * {k}] = ((const {self.part} *)&{one})[0];",
+                f"        {parts}[2 * {k} + 1] = ((const {self.part} *)&{one})[1];",
+                "    }",
+                f"    {prod} = {self.op('load', p=parts)};",
+                "}"]
+
+
+def _pairwise(terms: list[str]) -> str:
+    """`((t0 + t1) + (t2 + t3))`: the lanes added as a tree (fewer roundings in a row than a chain)."""
+    while len(terms) > 1:
+        terms = [f"({terms[i]} + {terms[i + 1]})" if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+    return terms[0]

@@ -1,0 +1,68 @@
+"""A complex built from real parts (`re[i] + im[i] * I`, a `((r) + _Complex_I * (i))` macro, `CMPLXF`)
+and parts read with GNU `__real__(z)` / `__imag__(z)`: verified exactly. `re + im * I` is C's real-times-
+complex and complex addition, (re + im*0, im*1): an infinite imaginary part makes the real part NaN in
+the user's build, and the exact comparison on inf/NaN data holds the rewrite to that."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_complex_multiply import _all_verified, _candidate, _loops
+
+from simdlens.analysis.ir import Binary, Const, Store, walk_exprs
+from simdlens.core import LoopVerdict
+
+SOURCE = b"""#include <complex.h>
+typedef float complex lv_32fc_t;
+#define lv_cmake(r, i) ((r) + _Complex_I * (i))
+
+void from_i(lv_32fc_t *restrict out, const float *restrict re, const float *restrict im, int n) {
+    for (int i = 0; i < n; i++)
+        out[i] = re[i] + im[i] * I;
+}
+void from_macro(lv_32fc_t *restrict out, const float *restrict re, const float *restrict im, int n) {
+    for (int i = 0; i < n; i++)
+        out[i] = lv_cmake(re[i], im[i]);
+}
+void from_cmplxf(lv_32fc_t *restrict out, const float *restrict re, const float *restrict im, int n) {
+    for (int i = 0; i < n; i++)
+        out[i] = CMPLXF(re[i], im[i]);
+}
+void power_gnu(float *restrict p, const lv_32fc_t *restrict x, int n) {
+    for (int i = 0; i < n; i++)
+        p[i] = __real__(x[i]) * __real__(x[i]) + __imag__(x[i]) * __imag__(x[i]);
+}
+void power_gnu_operator(float *restrict p, const lv_32fc_t *restrict x, int n) {
+    for (int i = 0; i < n; i++)
+        p[i] = __real__ x[i] * __real__ x[i] + __imag__ x[i] * __imag__ x[i];
+}
+"""
+
+BUILT = ("from_i", "from_macro", "from_cmplxf", "power_gnu")
+
+
+def test_re_plus_im_times_i_keeps_cs_multiply_by_zero() -> None:
+    """The real part is re + im * 0.0f (NaN for an infinite im), not re; CMPLXF takes the parts as given."""
+    for name in ("from_i", "from_macro"):
+        a, _ = _loops(SOURCE, "mk.c", "c")[name]
+        assert a.loop is not None
+        real = a.loop.body[0]
+        assert isinstance(real, Store)
+        zero_products = [e for e in walk_exprs(real.value) if isinstance(e, Binary) and e.op == "*"
+                         and any(isinstance(x, Const) and x.value == 0.0 for x in (e.lhs, e.rhs))]
+        assert zero_products, (name, real.value)
+    a, _ = _loops(SOURCE, "mk.c", "c")["from_cmplxf"]
+    assert a.loop is not None and not any(isinstance(e, Binary) for s in a.loop.body if isinstance(s, Store)
+                                          for e in walk_exprs(s.value))
+
+
+def test_the_gnu_operator_form_is_refused_saying_which_spelling_is_rewritten() -> None:
+    a, kernel = _loops(SOURCE, "mk.c", "c")["power_gnu_operator"]
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE and kernel is None
+    assert "__real__(z)" in a.reasons[0].message and "crealf(z)" in a.reasons[0].message
+
+
+@pytest.mark.sandbox
+def test_construction_and_gnu_parts_verify_exactly(tmp_path: Path) -> None:
+    _all_verified([_candidate(name, source=SOURCE, path="mk.c") for name in BUILT], list(BUILT), tmp_path, "exactly")
