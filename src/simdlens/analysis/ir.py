@@ -311,7 +311,9 @@ class Reduce:
 @dataclass(frozen=True, slots=True)
 class ArgReduce:
     """`if (value <cmp> best) { best = value; best_index = iv; }`: argmin/argmax.
-    With a strict `cmp` ("<" / ">") the first index wins ties, as in the scalar loop."""
+    With a strict `cmp` ("<" / ">") the first index wins ties, as in the scalar loop.
+    Written against the array (`if (x[i] > x[best]) best = i;`), no variable keeps the best value:
+    `value_var` is "" and `at_index` is the compared value at the index's current value (`x[best]`)."""
 
     value_var: str
     index_var: str
@@ -320,6 +322,7 @@ class ArgReduce:
     index: Expr  # usually IV(...)
     type: CType
     span: Span | None = None
+    at_index: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +413,7 @@ class Pack:
     counter: str
     value: Expr
     span: Span | None = None
+    lead: int = 0  # 1 when the counter steps before the store (`{ j++; dst[j] = value; }`): dst[counter + 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +427,7 @@ class Expand:
     counter: str
     fill: Expr | None = None
     span: Span | None = None
+    lead: int = 0  # 1 when the counter steps before the read (`{ j++; dst[i] = src[j]; }`): src[counter + 1]
 
 
 Stmt: TypeAlias = Store | Let | Reduce | ArgReduce | Step | Carry | LastValue | Running | Hold | If | Exit | Pack | Expand

@@ -162,7 +162,10 @@ class _Judge:
                           "permutation built from the mask (AVX-512 vexpand; AVX2 a permutation from pdep)", xp.span)
         if any(isinstance(s, Pack) for s in stmts):
             pk = next(s for s in stmts if isinstance(s, Pack))
-            return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
+            return Reason("pack", f"packs the selected elements into consecutive elements of {pk.dst.base} (compress): "
+                          "where each one lands depends on how many were selected before it, so compilers leave it "
+                          "scalar; a SIMD rewrite moves each vector's selected lanes next to each other and stores "
+                          "them together (AVX-512 vcompress; AVX2 a permutation built from the mask)", pk.span)
         reds = [s for s in stmts if isinstance(s, (Reduce, ArgReduce))]
         lasts = sorted({s.var for s in stmts if isinstance(s, LastValue)})
         if lasts and not reds and not any(isinstance(s, Store) for s in stmts):
@@ -205,7 +208,7 @@ class _Judge:
             return Reason("scan", f"{what}. Compilers leave this recurrence scalar; a SIMD scan computes a vector "
                           "of results at once", self.site.header)
         if reds:
-            names = sorted({s.var if isinstance(s, Reduce) else s.value_var for s in reds})
+            names = sorted({s.var if isinstance(s, Reduce) else s.value_var or s.index_var for s in reds})
             kinds = sorted({_red_word(s) for s in reds})
             return Reason("reduction", f"{', '.join(kinds)} of {', '.join(names)}", self.site.header)
         def shown(a: Access) -> str:
@@ -251,9 +254,16 @@ class _Judge:
             elif isinstance(s, ArgReduce):
                 self.facts.add("argminmax")
                 tie = "first" if s.cmp in ("<", ">") else "last"
-                self.reasons.append(Reason("argminmax", f"arg{'max' if s.cmp in ('>', '>=') else 'min'}: "
-                                           f"{s.value_var} and its index {s.index_var} ({tie} index wins ties)",
-                                           s.span))
+                word = f"arg{'max' if s.cmp in ('>', '>=') else 'min'}"
+                if s.at_index is None:
+                    self.reasons.append(Reason("argminmax", f"{word}: {s.value_var} and its index {s.index_var} "
+                                               f"({tie} index wins ties)", s.span))
+                else:  # `if (x[i] > x[best]) best = i;`
+                    self.reasons.append(Reason("argminmax", f"{word} written against the array: {s.index_var} is "
+                                               "set only under a condition that reads the element at it, which "
+                                               f"compilers treat as a recurrence; a SIMD {word} keeps each "
+                                               "lane's best value and index and compares the lanes after the "
+                                               f"loop ({tie} index wins ties, a NaN element is never taken)", s.span))
             elif isinstance(s, Step):
                 self.facts.add("induction")
                 self.reasons.append(Reason("induction", f"{s.var} steps by a constant each iteration: computed "
