@@ -1,7 +1,8 @@
 """`switch` and forward `goto` in a loop body: a switch on a per-element value whose cases end in `break`
 if-converts (one blended store when every case stores the same element), and `if (c) goto L; ...; L:`
-is `if (!c) { ... }`; both rewrites verify against the user's loop. A case that falls through, a case
-that leaves the loop, or a label another jump can reach keeps the loop scalar with the reason."""
+is `if (!c) { ... }`; both rewrites verify against the user's loop. A case
+that leaves the loop, or a label another jump can reach keeps the loop scalar with the reason. A case that
+falls through runs its own statements and then the next case's."""
 
 from __future__ import annotations
 
@@ -51,6 +52,29 @@ CONVERTED = {
         }
     }
 }""",
+    # a case without break runs on into the next: case 0 stores twice, the second store wins
+    "falls_through_stores": """void f(int32_t *restrict out, const int32_t *restrict op, const int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (op[i]) {
+        case 0: out[i] = a[i] + 1;
+        case 1: out[i] = a[i] * 2; break;
+        default: out[i] = 0; break;
+        }
+    }
+}""",
+    # Duff-style accumulation: each case adds its term and falls into the smaller ones
+    "falls_through_chain": """void weigh(int32_t *restrict out, const int32_t *restrict level, const int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        int32_t v = 0;
+        switch (level[i] & 3) {
+        case 3: v += a[i];
+        case 2: v += a[i] << 1;
+        case 1: v += 1; break;
+        default: v = -1;
+        }
+        out[i] = v;
+    }
+}""",
     "goto_skip": """void scale_valid(float *restrict out, const float *restrict in, const uint8_t *restrict ok, float g, int n) {
     for (int i = 0; i < n; i++) {
         if (!ok[i])
@@ -62,15 +86,6 @@ CONVERTED = {
 }
 
 REFUSED = {
-    "falls_through": ("""void f(int32_t *restrict out, const int32_t *restrict op, const int32_t *restrict a, int n) {
-    for (int i = 0; i < n; i++) {
-        switch (op[i]) {
-        case 0: out[i] = a[i] + 1;
-        case 1: out[i] = a[i] * 2; break;
-        default: out[i] = 0; break;
-        }
-    }
-}""", "falls through into the next case"),
     "case_leaves": ("""void f(int32_t *restrict out, const int32_t *restrict op, int n) {
     for (int i = 0; i < n; i++) {
         switch (op[i]) {
@@ -106,6 +121,16 @@ def test_a_switch_without_default_keeps_the_other_lanes() -> None:
     assert a.loop is not None
     (chain,) = a.loop.body
     assert isinstance(chain, If) and isinstance(chain.else_[0], If) and not chain.else_[0].else_
+
+
+def test_a_case_that_falls_through_runs_the_next_cases_statements_too() -> None:
+    _, a, _ = analyse("falls_through_stores", CONVERTED["falls_through_stores"])
+    assert a.loop is not None
+    (chain,) = a.loop.body  # op 0 stores a[i] + 1, then case 1's a[i] * 2 over it
+    assert isinstance(chain, If) and [type(s) for s in chain.then] == [Store, Store]
+    assert isinstance(chain.else_[0], If) and [type(s) for s in chain.else_[0].then] == [Store]
+    why = next(r for r in a.reasons if r.code == "if_convert")
+    assert "compilers leave a switch in a loop scalar" in why.message and "fall through" in why.message
 
 
 @pytest.mark.parametrize("name", list(CONVERTED))

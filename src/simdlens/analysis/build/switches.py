@@ -5,10 +5,12 @@
     if (c) goto next; A; next: B;
         -> if (!c) { A } B
 
-Each lane then takes the branch of its own value (blends, masked stores), as for any `if`. A case that
-runs on into the next one (statements and no `break`), a `break` or `goto` inside a case's statements,
-a case label that is not a constant, or a label reached from anywhere but one forward `goto` of the
-same block stays unconverted, with the reason saying which.
+    switch (op[i]) { case 0: A; case 1: B; break; default: C; }     (case 0 falls through)
+        -> if (op[i] == 0) { A B } else if (op[i] == 1) { B } else { C }
+
+Each lane then takes the branch of its own value (blends, masked stores), as for any `if`. A `break` or
+`goto` inside a case's statements, a case label that is not a constant, or a label reached from
+anywhere but one forward `goto` of the same block stays unconverted, with the reason saying which.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.syntax import Unsupported, field_of, node_text
 from simdlens.analysis.ir import INT32, Access, Binary, Const, Expr, If, Select, Stmt, Store, Unary
 from simdlens.analysis.positions import node_span
+from simdlens.core import Reason
 
 _STOPS = ("break_statement", "continue_statement", "return_statement", "goto_statement", "labeled_statement")
 
@@ -30,6 +33,7 @@ def switch_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[S
     body = n.child_by_field_name("body")
     cases = [c for c in (body.named_children if body is not None else []) if c.type == "case_statement"]
     groups: list[tuple[list[Expr], list[tree_sitter.Node], bool]] = []  # (labels, statements, has default)
+    falls: list[bool] = []  # whether each group runs on into the next one
     labels: list[Expr] = []
     default = False
     for k, case in enumerate(cases):
@@ -48,18 +52,24 @@ def switch_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[S
         ends = stmts[-1].type == "break_statement"
         if ends:
             stmts = stmts[:-1]
-        elif k != len(cases) - 1:
-            raise Unsupported("switch", f"case '{node_text(case).split(':')[0].strip()}' falls through into the next "
-                              "case: the switch is not if-converted (give each case its own break)", case)
         for s in stmts:
             if s.type in _STOPS or _contains(s, _STOPS):
                 raise Unsupported("switch", "a case leaves or jumps from inside its statements "
                                   f"('{node_text(s).strip()[:30]}'): the switch is not if-converted", s)
         groups.append((labels, stmts, default))
+        falls.append(not ends and k != len(cases) - 1)
         labels, default = [], False
     if labels or default:  # trailing labels without statements: those values do nothing
         groups.append((labels, [], default))
+        falls.append(False)
+    for k in range(len(groups) - 2, -1, -1):  # a case without break runs its own statements, then the next's
+        if falls[k]:
+            groups[k] = (groups[k][0], groups[k][1] + groups[k + 1][1], groups[k][2])
     span = node_span(n)
+    through = " (cases that fall through run the next case's statements too)" if any(falls) else ""
+    lb.reasons.append(Reason("if_convert", f"a switch on {node_text(field_of(n, 'condition')).strip('() ')}{through}: "
+                             "compilers leave a switch in a loop scalar; a SIMD rewrite evaluates every case for all "
+                             "lanes and blends the results, each lane keeping its own case's", span))
     # a value no label matches runs the default's statements; so do the default group's own labels (C's
     # labels are distinct, so they match no other group)
     defaults = [stmts for _labels, stmts, is_default in groups if is_default]
@@ -115,6 +125,9 @@ def goto_skip(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> tuple[l
     c = expressions.expr(lb, field_of(n, "condition"))
     skipped = statements.block(lb, nodes[i + 1:j], True)
     lb.reasons[:] = [r for r in lb.reasons if r.code != "goto"]  # reported by the uses walk: converted now
+    lb.reasons.append(Reason("if_convert", f"`goto {name}` skips the rest of the iteration where its condition "
+                             "holds: read as an `if` around the skipped statements, which a SIMD rewrite runs for all "
+                             "lanes under a mask", node_span(n)))
     return [If(Unary("!", c, INT32), tuple(skipped), (), node_span(n))], j
 
 
