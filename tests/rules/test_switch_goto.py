@@ -75,6 +75,31 @@ CONVERTED = {
         out[i] = v;
     }
 }""",
+    # two gotos to one label: the second skips the rest of what the first did not skip
+    "two_gotos_one_label": """void scale_below(float *restrict out, const float *restrict in, const uint8_t *restrict ok, float g, float lim, int n) {
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            goto next;
+        float t = in[i] * g;
+        if (t > lim)
+            goto next;
+        out[i] = t;
+    next:;
+    }
+}""",
+    # nested skips: the inner jump lands before the outer one's label
+    "nested_gotos": """void layered(int32_t *restrict out, const int32_t *restrict a, const int32_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) {
+        if (a[i] < 0)
+            goto done;
+        if (b[i] == 0)
+            goto half;
+        out[i] = a[i] * b[i];
+    half:
+        out[i] += a[i];
+    done:;
+    }
+}""",
     "goto_skip": """void scale_valid(float *restrict out, const float *restrict in, const uint8_t *restrict ok, float g, int n) {
     for (int i = 0; i < n; i++) {
         if (!ok[i])
@@ -94,6 +119,17 @@ REFUSED = {
         }
     }
 }""", "leaves or jumps"),
+    # the second jump starts inside the first one's skip and lands past its label
+    "crossing_gotos": ("""void f(int32_t *restrict out, const int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        if (a[i] < 0) goto first;
+        if (a[i] > 9) goto second;
+        out[i] = 1;
+    first:
+        out[i] += 2;
+    second:;
+    }
+}""", "goto"),
     "two_jumps_to_one_label": ("""void f(int32_t *restrict out, const int32_t *restrict op, int k, int n) {
     for (int i = 0; i < n; i++) {
         switch (op[i]) {
