@@ -205,6 +205,11 @@ class _Judge:
                               "results carried from the previous vector", self.site.header)
             what = ("a first-order linear recurrence: each element is a multiple of the one before it plus a "
                     "term" if "linear_recurrence" in self.facts else "a running sum: each element adds the one before it")
+            coupled = first_order_scan(self.loop)
+            if coupled is not None and coupled.companion is not None:
+                x, y = coupled.companion.access.base, coupled.target.base
+                what = (f"coupled recurrences ({x}[i] from {y}[i-1], {y}[i] from {x}[i]): substituting {x}[i], {y} "
+                        f"alone is {what[:1].lower() + what[1:]}, and {x} follows from it")
             return Reason("scan", f"{what}. Compilers leave this recurrence scalar; a SIMD scan computes a vector "
                           "of results at once", self.site.header)
         if reds:

@@ -32,6 +32,7 @@ from simdlens.analysis.ir import (
     Running,
     Stmt,
     Store,
+    Unary,
     Var,
     expr_type,
     walk_exprs,
@@ -54,10 +55,15 @@ class FirstOrderScan:
     term: Expr
     elem: CType
     factor: Expr | None = None
+    # A coupled pair `x[i] = f(target[i - 1]); target[i] = g(x[i]);`: the statement computing x, which a
+    # rewrite runs after the scan (x[i] then reads target[i - 1] from the results just stored).
+    companion: Store | None = None
 
 
 def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     """The scan this loop computes, or None when it is anything else."""
+    if loop.step == 1 and len(loop.body) == 2:
+        return _coupled(loop.body[0], loop.body[1])
     if loop.step != 1 or len(loop.body) != 1:
         return None
     store = loop.body[0]
@@ -78,6 +84,83 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
         if not _clean(e, target):
             return None
     return FirstOrderScan(target, term, target.elem, factor)
+
+
+def _coupled(first: Stmt, second: Stmt) -> FirstOrderScan | None:
+    """`a[i] = b[i - 1] + c[i]; b[i] = a[i] * d[i];`: substituting a[i], b alone is first-order linear
+    (`b[i] = d[i] * b[i - 1] + c[i] * d[i]`): b is the scan, a follows from it (the pair is a linear system
+    of two recurrences whose matrix has rank one)."""
+    if not isinstance(first, Store) or not isinstance(second, Store):
+        return None
+    x, y = first.access, second.access
+    if not (_contiguous(x) and _contiguous(y)) or x.root == y.root or x.elem.name != y.elem.name:
+        return None
+    if y.elem.name not in SCAN_TYPES:
+        return None
+    for e in walk_exprs(first.value):  # x from the previous element of y and inputs only
+        if isinstance(e, Load) and (e.access.root == x.root or (e.access.root == y.root and not _previous(e, y))):
+            return None
+    for e in walk_exprs(second.value):  # y from x[i] and inputs only
+        if isinstance(e, Load) and (e.access.root == y.root or (e.access.root == x.root and not _same_element(e.access, x))):
+            return None
+    found = _linear(_substituted(second.value, x, first.value), y)
+    if found is None:
+        return None
+    factor, term = found
+    if term is None:
+        return None
+    if factor is not None and not y.elem.is_float:
+        return None  # signed products overflow (undefined in the loop itself)
+    for e in (term, *((factor,) if factor is not None else ())):
+        if not _clean(e, y) or any(isinstance(z, Load) and z.access.root == y.root for z in walk_exprs(e)):
+            return None
+    return FirstOrderScan(y, term, y.elem, factor, first)
+
+
+def _same_element(a: Access, b: Access) -> bool:
+    return (a.root, a.base, a.coeff, a.offset, a.symbolic) == (b.root, b.base, b.coeff, b.offset, b.symbolic)
+
+
+def _substituted(e: Expr, at: Access, by: Expr) -> Expr:
+    """`e` with every load of the element `at` replaced by `by`."""
+    if isinstance(e, Load) and _same_element(e.access, at):
+        return by
+    if isinstance(e, Binary):
+        return Binary(e.op, _substituted(e.lhs, at, by), _substituted(e.rhs, at, by), e.type)
+    if isinstance(e, Cast):
+        return Cast(_substituted(e.operand, at, by), e.type, e.implicit)
+    return e
+
+
+def _linear(e: Expr, target: Access) -> tuple[Expr | None, Expr | None] | None:
+    """(factor, term) of `e` = factor * target[i - 1] + term (None: factor 1, term 0) through +, - and
+    products by values that do not read target; None when e is not of that form or does not read it."""
+    if _previous(e, target):
+        return None, None
+    if not isinstance(e, Binary) or e.type.name != target.elem.name or e.op not in ("+", "-", "*"):
+        return None
+    left, right = _linear(e.lhs, target), _linear(e.rhs, target)
+    free_l = left is None and not _reads_root(e.lhs, target)
+    free_r = right is None and not _reads_root(e.rhs, target)
+    t = e.type
+    if e.op in ("+", "-") and left is not None and free_r:
+        f, term = left
+        return f, (Binary(e.op, term, e.rhs, t) if term is not None else
+                   e.rhs if e.op == "+" else Unary("-", e.rhs, t))
+    if e.op == "+" and right is not None and free_l:
+        f, term = right
+        return f, Binary("+", e.lhs, term, t) if term is not None else e.lhs
+    if e.op == "*":
+        for part, m, free in ((left, e.rhs, free_r), (right, e.lhs, free_l)):
+            if part is not None and free:
+                f, term = part
+                return (Binary("*", f, m, t) if f is not None else m), (Binary("*", term, m, t) if term is not None
+                                                                        else None)
+    return None
+
+
+def _reads_root(e: Expr, target: Access) -> bool:
+    return any(isinstance(x, Load) and x.access.root == target.root for x in walk_exprs(e))
 
 
 def _narrow_sum(target: Access, value: Expr) -> FirstOrderScan | None:
