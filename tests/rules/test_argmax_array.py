@@ -1,8 +1,8 @@
 """Argmax/argmin written against the array (`if (x[i] > x[best]) best = i;`): compilers call it a
 conditional recurrence and leave it scalar; simdlens reads it as the value form `if (x[i] > m) { m =
-x[i]; best = i; }` with m = x[best] on entry, and its rewrite verifies. The first index still wins ties,
-a NaN element is never taken, and a NaN at the start index keeps it. Shapes where x[best] is not the
-running best keep a reason."""
+x[i]; best = i; }` with m = x[best] on entry, and its rewrite verifies. The first index still wins ties
+(the last with `>=`/`<=`, in both forms), a NaN element is never taken, and a NaN at the start index keeps
+it. Shapes where x[best] is not the running best keep a reason."""
 
 from __future__ import annotations
 
@@ -43,6 +43,21 @@ ARGS = {
     int at = 0;
     for (int i = 0; i < n - 1; i++)
         if (d[i + 1] - d[i] < d[at + 1] - d[at]) at = i;
+    return at;
+}""",
+    # `>=` / `<=`: the last index wins ties (lanes start at the lowest index value; the fold takes the
+    # highest index among the lanes that took an element)
+    "last_index_argmax": """int last_loudest(const float *x, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] >= x[best]) best = i;
+    return best;
+}""",
+    "last_index_value_argmin": """long last_lowest(const int32_t *v, long n) {
+    int32_t m = v[0];
+    long at = 0;
+    for (long i = 0; i < n; i++)
+        if (v[i] <= m) { m = v[i]; at = i; }
     return at;
 }""",
 }
@@ -94,15 +109,17 @@ def test_where_the_element_at_the_index_is_not_the_best_it_stays_refused(name: s
     assert a.reasons, "a loop without a rewrite keeps a reason"
 
 
-def test_a_non_strict_comparison_names_the_last_index_rule(rule_settings: Settings) -> None:
+def test_a_non_strict_comparison_says_the_last_index_wins(rule_settings: Settings) -> None:
     from simdlens.rules import propose
 
-    code = ARGS["float_argmax"].replace("x[i] > x[best]", "x[i] >= x[best]")
-    source, a, kernel = analyse("last_wins", code)
+    _, a, _ = analyse("last_wins", ARGS["last_index_argmax"])
     assert "last index wins ties" in next(r for r in a.reasons if r.code == "argminmax").message
+    # an unsigned index has no lowest value apart from 0, which an iteration can have: refused, saying so
+    code = ARGS["last_index_argmax"].replace("int best = 0;", "unsigned best = 0;").replace("int last", "unsigned last")
+    source, a, kernel = analyse("last_wins_unsigned", code)
     assert kernel is not None
     proposal = propose(a, kernel, "avx2", rule_settings, source=source)
-    assert not proposal.candidates and any("non-strict" in n for n in proposal.notes), proposal.notes
+    assert not proposal.candidates and any("signed 32/64-bit index" in n for n in proposal.notes), proposal.notes
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +143,7 @@ def test_the_argmax_against_the_array_verifies(args: dict[str, CaseResult], name
 
 TIES_MAIN = r"""#include <math.h>
 #include <stdio.h>
-int loudest(const float *x, int n);
+int NAME(const float *x, int n);
 int original(const float *x, int n);
 int main(void) {
     static float x[1000];
@@ -137,7 +154,7 @@ int main(void) {
         for (int k = 0; k < 1000; k++) { s = s * 1664525u + 1013904223u; x[k] = pool[(s >> 9) % 7]; }
         if (trial % 3 == 0) x[0] = NAN;  /* a NaN at the start index: nothing beats it */
         int n = 1 + trial * 7 % 999;
-        if (loudest(x, n) != original(x, n)) { printf("trial %d n %d: %d vs %d\n", trial, n, loudest(x, n), original(x, n)); bad++; }
+        if (NAME(x, n) != original(x, n)) { printf("trial %d n %d: %d vs %d\n", trial, n, NAME(x, n), original(x, n)); bad++; }
     }
     return bad != 0;
 }
@@ -146,13 +163,16 @@ int main(void) {
 
 @needs_compiler
 @pytest.mark.sandbox
-def test_ties_and_nans_give_the_first_index_as_the_loop_does(rule_settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("case", "function"), [("float_argmax", "loudest"), ("last_index_argmax", "last_loudest")])
+def test_ties_and_nans_give_the_index_the_loop_gives(rule_settings: Settings, tmp_path, case: str,  # type: ignore[no-untyped-def]
+                                                     function: str) -> None:
+    """Many equal values, +0/-0 and NaNs (one at the start index): the first index for `>`, the last for `>=`."""
     from simdlens.rules import propose
 
     require_host("avx2")
-    source, a, kernel = analyse("float_argmax", ARGS["float_argmax"])
+    source, a, kernel = analyse(case, ARGS[case])
     assert kernel is not None
     (candidate,) = propose(a, kernel, "avx2", rule_settings, source=source).candidates
-    run = run_edited_against_original(tmp_path, "avx2", "loudest", source, candidate.edits,
-                                      "#include <stdint.h>\n" + ARGS["float_argmax"], TIES_MAIN)
+    run = run_edited_against_original(tmp_path, "avx2", function, source, candidate.edits,
+                                      "#include <stdint.h>\n" + ARGS[case], TIES_MAIN.replace("NAME", function))
     assert run.returncode == 0, run.stdout + run.stderr

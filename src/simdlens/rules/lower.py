@@ -1061,13 +1061,14 @@ class Lowering:
         self.lines.append(f"{acc.name} = {new.name};")
 
     def arg_reduce(self, s: ArgReduce) -> None:
-        if s.cmp not in ("<", ">"):
-            raise Unsupported("argmin/argmax with a non-strict comparison (last index wins)")
         if self.loop.step != 1:
             raise Unsupported("argmin/argmax over a reverse loop")
         self.features.add("argminmax")
         index_scalar = self.loop.scalar(s.index_var)
         it = index_scalar.type if index_scalar else self.loop.iv_type
+        if s.cmp in ("<=", ">=") and (it.is_float or not it.signed or it.bits < 32):
+            raise Unsupported(f"argmin/argmax with a non-strict comparison (last index wins) into a {it.name} index "
+                              "(its lanes start at the type's lowest value, which needs a signed 32/64-bit index)")
         t = s.type
         key = _arg_key(s)
         lanes = self.arg_lanes if self.copy == 0 else {v: x for (v, j), x in self.spare_args.items() if j == self.copy}
@@ -1079,8 +1080,11 @@ class Lowering:
             where = VVal(self.fresh(f"{s.index_var}_lanes{suffix}"), it.name, self.width(it))
             self.pre.append(f"{self.ctype_of(best)} {best.name} = "
                             f"{self.fill(self.template('set1', t.name, best.width), x=self.arg_values[key])};")
+            # last index wins (`>=`): a lane that never took an element holds the lowest index value, so the
+            # fold can tell it from a lane that took one equal to the start value
+            start = _lowest_index(it) if s.cmp in ("<=", ">=") else self.rename(s.index_var)
             self.pre.append(f"{self.ctype_of(where)} {where.name} = "
-                            f"{self.fill(self.template('set1', it.name, where.width), x=self.rename(s.index_var))};")
+                            f"{self.fill(self.template('set1', it.name, where.width), x=start)};")
             if self.copy == 0:
                 self.arg_lanes[key] = (best, where)
             else:
@@ -1436,11 +1440,24 @@ class Lowering:
                 out += self._zero_fixup(s, printer, start)
         arg_copies = [(v, x) for v, x in self.arg_lanes.items()]
         arg_copies += [(v, x) for (v, _), x in sorted(self.spare_args.items(), key=lambda kv: kv[0][1])]
+        taken: dict[str, str] = {}  # last index wins: whether the fold has taken a lane yet
         for key, (best, where) in arg_copies:  # the fold takes the best value, then the lowest index
             ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and _arg_key(x) == key)
             it = ctype(where.elem)
             b, i = self.arg_values[key], self.rename(ar.index_var)
             bv, bi, k = self.fresh(f"{b}_lane"), self.fresh(f"{ar.index_var}_lane"), self.fresh("k")
+            if ar.cmp in ("<=", ">="):  # the best value, then the highest index of a lane that took an element
+                if key not in taken:
+                    taken[key] = self.fresh(f"{ar.index_var}_taken")
+                    out.append(f"int {taken[key]} = 0;")
+                got, strict = taken[key], ar.cmp[0]
+                out += [f"{{ {c_type(ar.type)} {bv}[{vf}]; {c_type(it)} {bi}[{vf}];",
+                        f"  {self.fill(self.template('store', ar.type.name, best.width), p=bv, a=best.name)};",
+                        f"  {self.fill(self.template('store', it.name, where.width), p=bi, a=where.name)};",
+                        f"  for (int {k} = 0; {k} < {vf}; {k}++)",
+                        f"    if ({bi}[{k}] != {_lowest_index(it)} && ({bv}[{k}] {strict} {b} || ({bv}[{k}] == {b} && "
+                        f"(!{got} || {bi}[{k}] > {i})))) {{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; {got} = 1; }} }}"]
+                continue
             out += [f"{{ {c_type(ar.type)} {bv}[{vf}]; {c_type(it)} {bi}[{vf}];",
                     f"  {self.fill(self.template('store', ar.type.name, best.width), p=bv, a=best.name)};",
                     f"  {self.fill(self.template('store', it.name, where.width), p=bi, a=where.name)};",
@@ -1836,6 +1853,11 @@ def _shift(e: Expr, loop: LoopIR, stored: set[str], var: str) -> Expr:
 def _lead(lead: int) -> str:
     """The subscript's distance from the counter of a pack/expand whose counter steps first (` + 1`)."""
     return f" + {lead}" if lead else ""
+
+
+def _lowest_index(t: CType) -> str:
+    """The lowest value of a signed index type, as C: no iteration of a counted loop has it."""
+    return "(-2147483647 - 1)" if t.bits == 32 else "(-9223372036854775807LL - 1)"
 
 
 def _arg_key(s: ArgReduce) -> str:
