@@ -323,6 +323,9 @@ class ArgReduce:
     type: CType
     span: Span | None = None
     at_index: Expr | None = None
+    # Other variables the branch sets to loop-invariant values (`xindex = i;` beside `yindex = j;` in the
+    # j loop of a matrix argmax): set after the loop when the best changed in it.
+    also: tuple[tuple[str, Expr], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

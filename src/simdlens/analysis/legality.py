@@ -261,8 +261,10 @@ class _Judge:
                 tie = "first" if s.cmp in ("<", ">") else "last"
                 word = f"arg{'max' if s.cmp in ('>', '>=') else 'min'}"
                 if s.at_index is None:
+                    also = "".join(f"; {v} is set to a value of the outer loop when the best changes in this loop"
+                                   for v, _ in s.also)
                     self.reasons.append(Reason("argminmax", f"{word}: {s.value_var} and its index {s.index_var} "
-                                               f"({tie} index wins ties)", s.span))
+                                               f"({tie} index wins ties){also}", s.span))
                 else:  # `if (x[i] > x[best]) best = i;`
                     self.reasons.append(Reason("argminmax", f"{word} written against the array: {s.index_var} is "
                                                "set only under a condition that reads the element at it, which "
@@ -776,7 +778,7 @@ def _vars_used(s: Stmt) -> set[str]:
         elif isinstance(x, Expand):
             exprs.extend((x.cond, *((x.fill,) if x.fill is not None else ())))
         elif isinstance(x, ArgReduce):
-            exprs.extend((x.value, x.index))
+            exprs.extend((x.value, x.index, *(e for _, e in x.also)))
     for e in exprs:
         for y in walk_exprs(e):
             if isinstance(y, Var):

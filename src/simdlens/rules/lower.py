@@ -1440,16 +1440,17 @@ class Lowering:
                 out += self._zero_fixup(s, printer, start)
         arg_copies = [(v, x) for v, x in self.arg_lanes.items()]
         arg_copies += [(v, x) for (v, _), x in sorted(self.spare_args.items(), key=lambda kv: kv[0][1])]
-        taken: dict[str, str] = {}  # last index wins: whether the fold has taken a lane yet
+        taken: dict[str, str] = {}  # whether the fold has taken a lane yet (last index wins; `also` variables)
         for key, (best, where) in arg_copies:  # the fold takes the best value, then the lowest index
             ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and _arg_key(x) == key)
             it = ctype(where.elem)
             b, i = self.arg_values[key], self.rename(ar.index_var)
             bv, bi, k = self.fresh(f"{b}_lane"), self.fresh(f"{ar.index_var}_lane"), self.fresh("k")
+            if key not in taken and (ar.cmp in ("<=", ">=") or ar.also):
+                taken[key] = self.fresh(f"{ar.index_var}_taken")
+                out.append(f"int {taken[key]} = 0;")
+            mark = f" {taken[key]} = 1;" if key in taken else ""
             if ar.cmp in ("<=", ">="):  # the best value, then the highest index of a lane that took an element
-                if key not in taken:
-                    taken[key] = self.fresh(f"{ar.index_var}_taken")
-                    out.append(f"int {taken[key]} = 0;")
                 got, strict = taken[key], ar.cmp[0]
                 out += [f"{{ {c_type(ar.type)} {bv}[{vf}]; {c_type(it)} {bi}[{vf}];",
                         f"  {self.fill(self.template('store', ar.type.name, best.width), p=bv, a=best.name)};",
@@ -1463,7 +1464,14 @@ class Lowering:
                     f"  {self.fill(self.template('store', it.name, where.width), p=bi, a=where.name)};",
                     f"  for (int {k} = 0; {k} < {vf}; {k}++)",
                     f"    if ({bv}[{k}] {ar.cmp} {b} || ({bv}[{k}] == {b} && {bi}[{k}] < {i})) "
-                    f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; }} }}"]
+                    f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}];{mark} }} }}"]
+        done: set[str] = set()
+        for key, _lanes in arg_copies:  # `xindex = i;` beside the moving index: set when a lane won
+            ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and _arg_key(x) == key)
+            if ar.also and key not in done:
+                done.add(key)
+                sets = " ".join(f"{self.rename(v)} = {printer.expr(e)};" for v, e in ar.also)
+                out.append(f"if ({taken[key]}) {{ {sets} }}")
         return out
 
     def _merge_copies(self, reduces: dict[str, Reduce]) -> list[str]:

@@ -178,8 +178,9 @@ class ScalarPrinter:
             best = self.rename(s.value_var) if s.at_index is None else self.expr(s.at_index)
             if s.at_index is not None:  # `if (x[i] > x[best]) best = i;`: no value variable to update
                 return [f"{ind}if (({self.expr(s.value)}) {s.cmp} ({best})) {idx} = {self.expr(s.index)};"]
+            also = "".join(f" {self.rename(v)} = {self.expr(e)};" for v, e in s.also)
             return [f"{ind}{{ {c_type(s.type)} simd_t = {self.expr(s.value)};",
-                    f"{ind}  if (simd_t {s.cmp} {best}) {{ {best} = simd_t; {idx} = {self.expr(s.index)}; }} }}"]
+                    f"{ind}  if (simd_t {s.cmp} {best}) {{ {best} = simd_t; {idx} = {self.expr(s.index)};{also} }} }}"]
         if isinstance(s, Step):
             return [f"{ind}{self.rename(s.var)} += {self.expr(s.step)};"]
         if isinstance(s, Running):

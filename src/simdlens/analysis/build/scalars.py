@@ -350,7 +350,7 @@ def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
     c = unwrap(cnode)
     if else_nodes or c is None or c.type != "binary_expression" or op_of(c) not in ("<", "<=", ">", ">=") or cond:
         return None
-    if not then or len(then) > 2:
+    if not then or len(then) > 3:
         return None
     parts = [statements.assign_parts(s) for s in then]
     if any(p is None for p in parts):
@@ -386,17 +386,32 @@ def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
         lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=(lb.decl_of(name) or Decl(name, "")).text)
         lb.written_outer.add(name)
         return [Reduce(name, ReduceOp.MAX if cmp in (">", ">=") else ReduceOp.MIN, convert(value, t), t, cmp, span)]
-    other = next(p for p in parts if p is not None and p[0] != name)
-    iname, inode = other
-    if iname in lb.locals or any(not (stmt_start <= u.pos < stmt_end) for u in lb.uses.get(iname, [])):
-        raise Unsupported("recurrence", f"{iname} is also used elsewhere in the loop", c)
+    others = [p for p in parts if p is not None and p[0] != name]
+    if len({p[0] for p in others}) != len(others):
+        return None
+    if len(others) == 2:  # `max = aa[i][j]; xindex = i; yindex = j;` in the j loop: one index moves with j
+        moving = [p for p in others if lb.mentions(p[1], lb.iv)]
+        fixed = [p for p in others if not lb.mentions(p[1], lb.iv) and is_invariant(lb, p[1])]
+        if len(moving) != 1 or len(fixed) != 1:
+            return None
+        others = moving + fixed
+    iname, inode = others[0]
+    for oname, _ in others:
+        if oname in lb.locals or any(not (stmt_start <= u.pos < stmt_end) for u in lb.uses.get(oname, [])):
+            raise Unsupported("recurrence", f"{oname} is also used elsewhere in the loop", c)
     it = outer_scalar(lb, iname, c)
     index = convert(expressions.expr(lb, inode), it)
+    also: list[tuple[str, Expr]] = []
+    for oname, onode in others[1:]:
+        also.append((oname, convert(expressions.expr(lb, onode), outer_scalar(lb, oname, c))))
+        lb.scalars[oname] = Scalar(oname, expr_type(also[-1][1]), ScalarRole.ARG_INDEX,
+                                   decl=(lb.decl_of(oname) or Decl(oname, "")).text)
+        lb.written_outer.add(oname)
     dt = (lb.decl_of(name) or Decl(name, "")).text
     lb.scalars[name] = Scalar(name, t, ScalarRole.ARG_VALUE, decl=dt)
     lb.scalars[iname] = Scalar(iname, it, ScalarRole.ARG_INDEX, decl=(lb.decl_of(iname) or Decl(iname, "")).text)
     lb.written_outer.update((name, iname))
-    return [ArgReduce(name, iname, cmp, convert(value, t), index, t, span)]
+    return [ArgReduce(name, iname, cmp, convert(value, t), index, t, span, None, tuple(also))]
 
 
 def if_argindex(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node],
