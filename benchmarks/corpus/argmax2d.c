@@ -1,5 +1,6 @@
 /* simdlens benchmark corpus: argmax over a matrix and over a column (issue 16, 2-D reductions): the
-   position of the largest element, the first one on ties. Written for this project. */
+   position of the largest element, the first one on ties; with a row index set beside the column index
+   (`xindex = i; yindex = j;`). Written for this project. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,4 +46,40 @@ void best_class_per_row(int32_t *restrict label, const float *restrict score, in
             }
         label[r] = at;
     }
+}
+
+#define GRID 256
+float heat[GRID][GRID];
+
+// bench: domain=families category=argmax_2d expect=vectorizable
+float hottest_row_and_column(int *row, int *col)
+{
+    float best = heat[0][0];
+    int r = 0, c = 0;
+    for (int y = 0; y < GRID; y++)
+        for (int x = 0; x < GRID; x++)
+            if (heat[y][x] > best) {
+                best = heat[y][x];
+                r = y;
+                c = x;
+            }
+    *row = r;
+    *col = c;
+    return best;
+}
+
+// bench: domain=families category=argmax_2d expect=vectorizable
+int coldest_station(int *day_out, const float (*reading)[24], int days)
+{
+    float low = reading[0][0];
+    int day = 0, hour = 0;
+    for (int d = 0; d < days; d++)
+        for (int h = 0; h < 24; h++)
+            if (reading[d][h] < low) {
+                low = reading[d][h];
+                day = d;
+                hour = h;
+            }
+    *day_out = day;
+    return hour;
 }

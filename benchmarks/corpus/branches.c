@@ -1,6 +1,7 @@
 /* simdlens benchmark corpus: control flow in the loop body that if-converts to blends (issue 16):
-   a switch on a per-element code with break-terminated cases, and a forward goto that skips the rest of
-   an iteration. Written for this project. */
+   a switch on a per-element code with break-terminated cases and with cases that fall through into the
+   next, and forward gotos that skip the rest of an iteration (one, two to one label, nested). Written
+   for this project. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,5 +89,63 @@ void denoise_above_floor(int16_t *restrict pcm, const int16_t *restrict noise, i
         pcm[i] = (int16_t)(pcm[i] - noise[i]);
     done:
         ;
+    }
+}
+
+// bench: domain=families category=switch_fallthrough expect=vectorizable
+void tier_rewards(int32_t *restrict points, const uint8_t *restrict tier, const int32_t *restrict spend, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int32_t p = 0;
+        switch (tier[i]) {
+        case 3: p += spend[i] / 4;   /* gold also earns the silver and bronze rewards */
+        case 2: p += spend[i] >> 3;
+        case 1: p += 10; break;
+        default: p = 0;
+        }
+        points[i] = p;
+    }
+}
+
+// bench: domain=families category=switch_fallthrough expect=vectorizable
+void widen_window(float *restrict w, const int32_t *restrict edge, const float *restrict x, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float v = x[i];
+        switch (edge[i]) {
+        case -1: v = -v;
+        case 0: v = v * 0.5f;
+        default: break;
+        }
+        w[i] = v;
+    }
+}
+
+// bench: domain=families category=gotos expect=vectorizable
+void apply_credit(int32_t *restrict balance, const int32_t *restrict credit, const uint8_t *restrict frozen, int32_t cap, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (frozen[i])
+            goto skip;
+        int32_t b = balance[i] + credit[i];
+        if (b > cap)
+            goto skip;
+        balance[i] = b;
+    skip:;
+    }
+}
+
+// bench: domain=families category=gotos expect=vectorizable
+void shade_visible(float *restrict color, const float *restrict depth, const float *restrict light, float near_z, float far_z, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (depth[i] > far_z)
+            goto culled;
+        if (depth[i] < near_z)
+            goto unlit;
+        color[i] = color[i] * light[i];
+    unlit:
+        color[i] = color[i] + 0.05f;
+    culled:;
     }
 }

@@ -1,4 +1,5 @@
-/* simdlens benchmark corpus: recurrences a SIMD scan computes (compilers leave them scalar). */
+/* simdlens benchmark corpus: recurrences a SIMD scan computes (compilers leave them scalar), coupled
+   pairs among them (`a[i] = b[i - 1] + c[i]; b[i] = a[i] * d[i];`). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,4 +72,34 @@ void second_order(float *restrict y, const float *restrict x, float a1, float a2
 {
     for (int i = 2; i < n; i++)
         y[i] = x[i] + a1 * y[i - 1] + a2 * y[i - 2];
+}
+
+#define SPAN 4096
+float s_in[SPAN], s_out[SPAN], s_gain[SPAN], s_bias[SPAN];
+
+// bench: domain=scan category=coupled_recurrence expect=vectorizable
+void staged_gain(void)
+{
+    for (int i = 1; i < SPAN; i++) {
+        s_in[i] = s_out[i - 1] + s_bias[i];
+        s_out[i] = s_in[i] * s_gain[i];
+    }
+}
+
+// bench: domain=scan category=coupled_recurrence expect=vectorizable
+void leaky_stage_pair(double *restrict level, double *restrict flow, const double *restrict inflow, double leak, int n)
+{
+    for (int t = 1; t < n; t++) {
+        flow[t] = leak * level[t - 1] + inflow[t];
+        level[t] = flow[t] - 0.25 * inflow[t];
+    }
+}
+
+// bench: domain=scan category=coupled_recurrence expect=vectorizable
+void ledger_pair(int64_t *restrict opening, int64_t *restrict closing, const int64_t *restrict moves, int days)
+{
+    for (int d = 1; d < days; d++) {
+        opening[d] = closing[d - 1];
+        closing[d] = opening[d] + moves[d];
+    }
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from rules_support import CaseResult, analyse, needs_compiler, require_host, verify_cases
 
-from simdlens.analysis.ir import Expand
+from simdlens.analysis.ir import Expand, Pack
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
 
@@ -37,6 +37,38 @@ EXPANDS = {
             s[i] = kept[j++];
         else
             s[i] = old[i];
+    }
+    return j;
+}""",
+    # TSVC's form: the counter steps first, so the element read is the one after it (in place on `a`)
+    "tsvc_counter_stepped_first": """int expand_in_place(float *restrict a, const float *restrict b, int n) {
+    int j = -1;
+    for (int i = 0; i < n; i++) {
+        if (a[i] > 0.0f) {
+            j++;
+            a[i] = b[j];
+        }
+    }
+    return j;
+}""",
+    "prefix_increment": """int refill(double *restrict d, const double *restrict e, const double *restrict c, int n) {
+    int j = -1;
+    for (int i = 0; i < n; i++)
+        if (c[i] > 0.0)
+            d[i] = e[++j];
+    return j;
+}""",
+}
+
+# The packing twin of TSVC's form: `{ j++; a[j] = b[i]; }` writes one past the counter.
+PACKS = {
+    "tsvc_pack_stepped_first": """int keep_positive(float *restrict a, const float *restrict b, int n) {
+    int j = -1;
+    for (int i = 0; i < n; i++) {
+        if (b[i] > 0.0f) {
+            j++;
+            a[j] = b[i];
+        }
     }
     return j;
 }""",
@@ -70,9 +102,24 @@ def test_other_uses_of_the_counter_are_not_an_expand(name: str) -> None:
     assert a.loop is None or not any(isinstance(s, Expand) for s in a.loop.body)
 
 
+def test_a_counter_stepped_first_reads_the_element_after_it() -> None:
+    _, a, kernel = analyse("tsvc", EXPANDS["tsvc_counter_stepped_first"])
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None and isinstance(a.loop.body[0], Expand) and a.loop.body[0].lead == 1
+    assert kernel is not None and any(f.lo == "(j + 1)" for f in kernel.footprints), kernel.footprints
+
+
+def test_a_pack_stepped_first_is_a_candidate_that_says_why() -> None:
+    _, a, kernel = analyse("pack", PACKS["tsvc_pack_stepped_first"])
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.reasons[0].code == "pack" and "compilers leave it scalar" in a.reasons[0].message
+    assert a.loop is not None and isinstance(a.loop.body[0], Pack) and a.loop.body[0].lead == 1
+    assert kernel is not None
+
+
 @pytest.fixture(scope="module")
 def expands(rule_settings: Settings) -> dict[str, CaseResult]:
-    return verify_cases(list(EXPANDS.items()), rule_settings)
+    return verify_cases([*EXPANDS.items(), *PACKS.items()], rule_settings)
 
 
 @needs_compiler
@@ -85,6 +132,21 @@ def test_the_expand_rewrite_verifies(expands: dict[str, CaseResult], name: str, 
     result = case.results[isa]
     assert result.candidate.origin == "rules:expand"
     assert ("_pdep_u64" if isa == "avx2" else "expandloadu") in result.candidate.function
+    if result.verdict.status == Status.UNSUPPORTED_CPU:
+        require_host(isa)
+    assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{result.candidate.function}"
+
+
+@needs_compiler
+@pytest.mark.sandbox
+@pytest.mark.parametrize("isa", ["avx2", "avx512"])
+@pytest.mark.parametrize("name", list(PACKS))
+def test_the_pack_stepped_first_verifies(expands: dict[str, CaseResult], name: str, isa: str) -> None:
+    case = expands[name]
+    assert isa in case.results, case.notes
+    result = case.results[isa]
+    assert result.candidate.origin == "rules:compress"
+    assert "a[j + 1]" in result.candidate.function or "&a[j + 1]" in result.candidate.function
     if result.verdict.status == Status.UNSUPPORTED_CPU:
         require_host(isa)
     assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{result.candidate.function}"

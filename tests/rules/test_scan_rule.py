@@ -67,8 +67,28 @@ SCANS = {
     "linear_double_decay": """void decay(double *restrict y, const double *restrict x, double a, int n) {
     for (int i = 1; i < n; i++) y[i] = x[i] + y[i - 1] * a;
 }""",
+    # coupled recurrences: substituting a[i], b alone is first-order linear and a follows from b
+    "coupled_float_pair": """void pair(float *restrict a, float *restrict b, const float *restrict c, const float *restrict d, int n) {
+    for (int i = 1; i < n; i++) {
+        a[i] = b[i - 1] + c[i];
+        b[i] = a[i] * d[i];
+    }
+}""",
+    "coupled_double_swapped": """void swapped(double *restrict p, double *restrict q, const double *restrict u, double g, int n) {
+    for (int i = 1; i < n; i++) {
+        q[i] = g * p[i - 1] - u[i];
+        p[i] = q[i] + u[i] * 0.5;
+    }
+}""",
+    "coupled_int_sum": """void csum(int32_t *restrict s, int32_t *restrict t, const int32_t *restrict v, int n) {
+    for (int i = 1; i < n; i++) {
+        s[i] = t[i - 1] + v[i];
+        t[i] = s[i] + 3;
+    }
+}""",
 }
-LINEAR = {"linear_float_iir", "linear_double_decay"}
+LINEAR = {"linear_float_iir", "linear_double_decay", "coupled_float_pair", "coupled_double_swapped"}
+COUPLED = {"coupled_float_pair", "coupled_double_swapped", "coupled_int_sum"}
 NARROW = {"scan_int16_dpcm", "scan_uint8"}
 
 NOT_SCANS = {
@@ -100,6 +120,20 @@ NOT_SCANS = {
     "linear_int": """void lcg(int32_t *restrict x, const int32_t *restrict a, int n) {
     for (int i = 1; i < n; i++) x[i] = a[i] * x[i - 1] + 1;
 }""",
+    # coupled, but b[i] is not linear in b[i - 1]
+    "coupled_nonlinear": """void cn(float *restrict a, float *restrict b, const float *restrict c, int n) {
+    for (int i = 1; i < n; i++) {
+        a[i] = b[i - 1] * b[i - 1];
+        b[i] = a[i] + c[i];
+    }
+}""",
+    # a reads its own previous element too: a 2 x 2 system, not one recurrence
+    "coupled_both_carried": """void cb(float *restrict a, float *restrict b, const float *restrict d, int n) {
+    for (int i = 1; i < n; i++) {
+        a[i] = b[i - 1] + a[i - 1];
+        b[i] = a[i] * d[i];
+    }
+}""",
 }
 
 
@@ -112,6 +146,7 @@ def test_a_running_sum_is_a_candidate_with_the_reason_a_simd_engineer_gives(name
     assert summary.code == "scan"
     assert "Compilers leave this recurrence scalar" in summary.message and "SIMD scan" in summary.message
     assert ("linear recurrence" in summary.message) == (name in LINEAR)
+    assert ("coupled recurrences" in summary.message) == (name in COUPLED)
     assert kernel is not None
 
 

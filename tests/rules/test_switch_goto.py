@@ -1,7 +1,8 @@
 """`switch` and forward `goto` in a loop body: a switch on a per-element value whose cases end in `break`
 if-converts (one blended store when every case stores the same element), and `if (c) goto L; ...; L:`
-is `if (!c) { ... }`; both rewrites verify against the user's loop. A case that falls through, a case
-that leaves the loop, or a label another jump can reach keeps the loop scalar with the reason."""
+is `if (!c) { ... }`; both rewrites verify against the user's loop. A case
+that leaves the loop, or a label another jump can reach keeps the loop scalar with the reason. A case that
+falls through runs its own statements and then the next case's."""
 
 from __future__ import annotations
 
@@ -62,6 +63,54 @@ CONVERTED = {
         }
     }
 }""",
+    # a case without break runs on into the next: case 0 stores twice, the second store wins
+    "falls_through_stores": """void f(int32_t *restrict out, const int32_t *restrict op, const int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        switch (op[i]) {
+        case 0: out[i] = a[i] + 1;
+        case 1: out[i] = a[i] * 2; break;
+        default: out[i] = 0; break;
+        }
+    }
+}""",
+    # Duff-style accumulation: each case adds its term and falls into the smaller ones
+    "falls_through_chain": """void weigh(int32_t *restrict out, const int32_t *restrict level, const int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        int32_t v = 0;
+        switch (level[i] & 3) {
+        case 3: v += a[i];
+        case 2: v += a[i] << 1;
+        case 1: v += 1; break;
+        default: v = -1;
+        }
+        out[i] = v;
+    }
+}""",
+    # two gotos to one label: the second skips the rest of what the first did not skip
+    "two_gotos_one_label": """void scale_below(float *restrict out, const float *restrict in, const uint8_t *restrict ok, float g, float lim, int n) {
+    for (int i = 0; i < n; i++) {
+        if (!ok[i])
+            goto next;
+        float t = in[i] * g;
+        if (t > lim)
+            goto next;
+        out[i] = t;
+    next:;
+    }
+}""",
+    # nested skips: the inner jump lands before the outer one's label
+    "nested_gotos": """void layered(int32_t *restrict out, const int32_t *restrict a, const int32_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) {
+        if (a[i] < 0)
+            goto done;
+        if (b[i] == 0)
+            goto half;
+        out[i] = a[i] * b[i];
+    half:
+        out[i] += a[i];
+    done:;
+    }
+}""",
     "goto_skip": """void scale_valid(float *restrict out, const float *restrict in, const uint8_t *restrict ok, float g, int n) {
     for (int i = 0; i < n; i++) {
         if (!ok[i])
@@ -73,15 +122,6 @@ CONVERTED = {
 }
 
 REFUSED = {
-    "falls_through": ("""void f(int32_t *restrict out, const int32_t *restrict op, const int32_t *restrict a, int n) {
-    for (int i = 0; i < n; i++) {
-        switch (op[i]) {
-        case 0: out[i] = a[i] + 1;
-        case 1: out[i] = a[i] * 2; break;
-        default: out[i] = 0; break;
-        }
-    }
-}""", "falls through into the next case"),
     "case_leaves": ("""void f(int32_t *restrict out, const int32_t *restrict op, int n) {
     for (int i = 0; i < n; i++) {
         switch (op[i]) {
@@ -90,6 +130,17 @@ REFUSED = {
         }
     }
 }""", "leaves or jumps"),
+    # the second jump starts inside the first one's skip and lands past its label
+    "crossing_gotos": ("""void f(int32_t *restrict out, const int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        if (a[i] < 0) goto first;
+        if (a[i] > 9) goto second;
+        out[i] = 1;
+    first:
+        out[i] += 2;
+    second:;
+    }
+}""", "goto"),
     "two_jumps_to_one_label": ("""void f(int32_t *restrict out, const int32_t *restrict op, int k, int n) {
     for (int i = 0; i < n; i++) {
         switch (op[i]) {
@@ -130,6 +181,16 @@ def test_cases_that_all_read_an_element_load_it_once_and_widen_the_tag_once() ->
     assert step.count("_mm256_cvtepi8_epi32") == 1, step
     # case 0 stores 0: the mask clears those lanes with an and-not (table row select_zero_then), no blend
     assert "_mm256_andnot_si256(" in step and step.count("_mm256_blendv_epi8(") == 2, step
+
+
+def test_a_case_that_falls_through_runs_the_next_cases_statements_too() -> None:
+    _, a, _ = analyse("falls_through_stores", CONVERTED["falls_through_stores"])
+    assert a.loop is not None
+    (chain,) = a.loop.body  # op 0 stores a[i] + 1, then case 1's a[i] * 2 over it
+    assert isinstance(chain, If) and [type(s) for s in chain.then] == [Store, Store]
+    assert isinstance(chain.else_[0], If) and [type(s) for s in chain.else_[0].then] == [Store]
+    why = next(r for r in a.reasons if r.code == "if_convert")
+    assert "compilers leave a switch in a loop scalar" in why.message and "fall through" in why.message
 
 
 @pytest.mark.parametrize("name", list(CONVERTED))

@@ -347,7 +347,9 @@ class Reduce:
 @dataclass(frozen=True, slots=True)
 class ArgReduce:
     """`if (value <cmp> best) { best = value; best_index = iv; }`: argmin/argmax.
-    With a strict `cmp` ("<" / ">") the first index wins ties, as in the scalar loop."""
+    With a strict `cmp` ("<" / ">") the first index wins ties, as in the scalar loop.
+    Written against the array (`if (x[i] > x[best]) best = i;`), no variable keeps the best value:
+    `value_var` is "" and `at_index` is the compared value at the index's current value (`x[best]`)."""
 
     value_var: str
     index_var: str
@@ -356,6 +358,10 @@ class ArgReduce:
     index: Expr  # usually IV(...)
     type: CType
     span: Span | None = None
+    at_index: Expr | None = None
+    # Other variables the branch sets to loop-invariant values (`xindex = i;` beside `yindex = j;` in the
+    # j loop of a matrix argmax): set after the loop when the best changed in it.
+    also: tuple[tuple[str, Expr], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,14 +467,16 @@ class Pack:
     counter: str
     value: Expr
     span: Span | None = None
+    lead: int = 0  # 1 when the counter steps before the store (`{ j++; dst[j] = value; }`): dst[counter + 1]
 
     def __init__(self, cond: Expr, dst: Access, counter: str, value: Expr,
-                 span: Span | None = None) -> None:  # written out: see the top of the module
+                 span: Span | None = None, lead: int = 0) -> None:  # written out: see the top of the module
         object.__setattr__(self, "cond", cond)
         object.__setattr__(self, "dst", dst)
         object.__setattr__(self, "counter", counter)
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "span", span)
+        object.__setattr__(self, "lead", lead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,6 +490,7 @@ class Expand:
     counter: str
     fill: Expr | None = None
     span: Span | None = None
+    lead: int = 0  # 1 when the counter steps before the read (`{ j++; dst[i] = src[j]; }`): src[counter + 1]
 
 
 Stmt: TypeAlias = Store | Let | Reduce | ArgReduce | Step | Carry | LastValue | Running | Hold | If | Exit | Pack | Expand

@@ -636,7 +636,7 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                 pk = next((s for s in walk_stmts(loop.body) if (isinstance(s, Pack) and s.dst is a)
                            or (isinstance(s, Expand) and s.src is a)), None)
                 if pk is not None:  # a pack writes, an expand reads, at most one element per iteration from counter
-                    c = renames.get(pk.counter, pk.counter)
+                    c = renames.get(pk.counter, pk.counter) + (f" + {pk.lead}" if pk.lead else "")
                     los.append(f"({c})")
                     his.append(f"({c}) + ({trip}) - 1")
                     continue

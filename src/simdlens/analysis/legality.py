@@ -162,7 +162,10 @@ class _Judge:
                           "permutation built from the mask (AVX-512 vexpand; AVX2 a permutation from pdep)", xp.span)
         if any(isinstance(s, Pack) for s in stmts):
             pk = next(s for s in stmts if isinstance(s, Pack))
-            return Reason("pack", f"packs selected elements into {pk.dst.base} (compress)", pk.span)
+            return Reason("pack", f"packs the selected elements into consecutive elements of {pk.dst.base} (compress): "
+                          "where each one lands depends on how many were selected before it, so compilers leave it "
+                          "scalar; a SIMD rewrite moves each vector's selected lanes next to each other and stores "
+                          "them together (AVX-512 vcompress; AVX2 a permutation built from the mask)", pk.span)
         reds = [s for s in stmts if isinstance(s, (Reduce, ArgReduce))]
         lasts = sorted({s.var for s in stmts if isinstance(s, LastValue)})
         if lasts and not reds and not any(isinstance(s, Store) for s in stmts):
@@ -202,10 +205,15 @@ class _Judge:
                               "results carried from the previous vector", self.site.header)
             what = ("a first-order linear recurrence: each element is a multiple of the one before it plus a "
                     "term" if "linear_recurrence" in self.facts else "a running sum: each element adds the one before it")
+            coupled = first_order_scan(self.loop)
+            if coupled is not None and coupled.coupled and isinstance(coupled.after[0], Store):
+                x, y = coupled.after[0].access.base, coupled.target.base
+                what = (f"coupled recurrences ({x}[i] from {y}[i-1], {y}[i] from {x}[i]): substituting {x}[i], {y} "
+                        f"alone is {what[:1].lower() + what[1:]}, and {x} follows from it")
             return Reason("scan", f"{what}. Compilers leave this recurrence scalar; a SIMD scan computes a vector "
                           "of results at once", self.site.header)
         if reds:
-            names = sorted({s.var if isinstance(s, Reduce) else s.value_var for s in reds})
+            names = sorted({s.var if isinstance(s, Reduce) else s.value_var or s.index_var for s in reds})
             kinds = sorted({_red_word(s) for s in reds})
             return Reason("reduction", f"{', '.join(kinds)} of {', '.join(names)}", self.site.header)
         def shown(a: Access) -> str:
@@ -251,9 +259,18 @@ class _Judge:
             elif isinstance(s, ArgReduce):
                 self.facts.add("argminmax")
                 tie = "first" if s.cmp in ("<", ">") else "last"
-                self.reasons.append(Reason("argminmax", f"arg{'max' if s.cmp in ('>', '>=') else 'min'}: "
-                                           f"{s.value_var} and its index {s.index_var} ({tie} index wins ties)",
-                                           s.span))
+                word = f"arg{'max' if s.cmp in ('>', '>=') else 'min'}"
+                if s.at_index is None:
+                    also = "".join(f"; {v} is set to a value of the outer loop when the best changes in this loop"
+                                   for v, _ in s.also)
+                    self.reasons.append(Reason("argminmax", f"{word}: {s.value_var} and its index {s.index_var} "
+                                               f"({tie} index wins ties){also}", s.span))
+                else:  # `if (x[i] > x[best]) best = i;`
+                    self.reasons.append(Reason("argminmax", f"{word} written against the array: {s.index_var} is "
+                                               "set only under a condition that reads the element at it, which "
+                                               f"compilers treat as a recurrence; a SIMD {word} keeps each "
+                                               "lane's best value and index and compares the lanes after the "
+                                               f"loop ({tie} index wins ties, a NaN element is never taken)", s.span))
             elif isinstance(s, Step):
                 self.facts.add("induction")
                 self.reasons.append(Reason("induction", f"{s.var} steps by a constant each iteration: computed "
@@ -761,7 +778,7 @@ def _vars_used(s: Stmt) -> set[str]:
         elif isinstance(x, Expand):
             exprs.extend((x.cond, *((x.fill,) if x.fill is not None else ())))
         elif isinstance(x, ArgReduce):
-            exprs.extend((x.value, x.index))
+            exprs.extend((x.value, x.index, *(e for _, e in x.also)))
     for e in exprs:
         for y in walk_exprs(e):
             if isinstance(y, Var):

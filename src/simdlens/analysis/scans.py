@@ -55,16 +55,23 @@ class FirstOrderScan:
     term: Expr
     elem: CType
     factor: Expr | None = None
-    # Element-wise statements of a running sum's body before and after its store (TSVC s221's
-    # `a[i] += c[i] * d[i]; b[i] = b[i - 1] + a[i] + d[i];`): they neither read nor write the target.
+    # Element-wise statements of the body before and after the scan's store (TSVC s221's `a[i] += c[i] *
+    # d[i]; b[i] = b[i - 1] + a[i] + d[i];`): they write nothing of the target and read of it only target[i].
+    # A coupled pair `x[i] = f(target[i - 1]); target[i] = g(x[i]);` has the statement computing x after
+    # the scan (x[i] then reads target[i - 1] from the results just stored).
     before: tuple[Stmt, ...] = ()
     after: tuple[Stmt, ...] = ()
+    coupled: bool = False  # `after` is the pair's x statement
 
 
 def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     """The scan this loop computes, or None when it is anything else."""
     if loop.step != 1:
         return None
+    if len(loop.body) == 2:
+        coupled = _coupled(loop.body[0], loop.body[1])
+        if coupled is not None:
+            return coupled
     stores = [k for k, s in enumerate(loop.body) if isinstance(s, Store) and _contiguous(s.access)
               and any(_previous(x, s.access) for x in walk_exprs(s.value))]
     if len(stores) != 1:
@@ -73,10 +80,10 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     scan = _one_scan(loop.body[at])
     if scan is None or len(loop.body) == 1:
         return scan
-    others = loop.body[:at] + loop.body[at + 1:]
-    if scan.factor is not None or not all(_beside(s, scan.target) for s in others):
-        return None  # a linear recurrence's non-finite steps are redone in scalar: nothing may have run twice
-    return FirstOrderScan(scan.target, scan.term, scan.elem, None, loop.body[:at], loop.body[at + 1:])
+    before, after = loop.body[:at], loop.body[at + 1:]
+    if (scan.factor is not None and before) or not all(_beside(s, scan.target) for s in before + after):
+        return None  # a linear recurrence's non-finite steps are redone in scalar: nothing may have run before
+    return FirstOrderScan(scan.target, scan.term, scan.elem, scan.factor, before, after)
 
 
 def _beside(s: Stmt, target: Access) -> bool:
@@ -112,6 +119,83 @@ def _one_scan(store: Stmt) -> FirstOrderScan | None:
         if not _clean(e, target):
             return None
     return FirstOrderScan(target, term, target.elem, factor)
+
+
+def _coupled(first: Stmt, second: Stmt) -> FirstOrderScan | None:
+    """`a[i] = b[i - 1] + c[i]; b[i] = a[i] * d[i];`: substituting a[i], b alone is first-order linear
+    (`b[i] = d[i] * b[i - 1] + c[i] * d[i]`): b is the scan, a follows from it (the pair is a linear system
+    of two recurrences whose matrix has rank one)."""
+    if not isinstance(first, Store) or not isinstance(second, Store):
+        return None
+    x, y = first.access, second.access
+    if not (_contiguous(x) and _contiguous(y)) or x.root == y.root or x.elem.name != y.elem.name:
+        return None
+    if y.elem.name not in SCAN_TYPES:
+        return None
+    for e in walk_exprs(first.value):  # x from the previous element of y and inputs only
+        if isinstance(e, Load) and (e.access.root == x.root or (e.access.root == y.root and not _previous(e, y))):
+            return None
+    for e in walk_exprs(second.value):  # y from x[i] and inputs only
+        if isinstance(e, Load) and (e.access.root == y.root or (e.access.root == x.root and not _same_element(e.access, x))):
+            return None
+    found = _linear(_substituted(second.value, x, first.value), y)
+    if found is None:
+        return None
+    factor, term = found
+    if term is None:
+        return None
+    if factor is not None and not y.elem.is_float:
+        return None  # signed products overflow (undefined in the loop itself)
+    for e in (term, *((factor,) if factor is not None else ())):
+        if not _clean(e, y) or any(isinstance(z, Load) and z.access.root == y.root for z in walk_exprs(e)):
+            return None
+    return FirstOrderScan(y, term, y.elem, factor, after=(first,), coupled=True)
+
+
+def _same_element(a: Access, b: Access) -> bool:
+    return (a.root, a.base, a.coeff, a.offset, a.symbolic) == (b.root, b.base, b.coeff, b.offset, b.symbolic)
+
+
+def _substituted(e: Expr, at: Access, by: Expr) -> Expr:
+    """`e` with every load of the element `at` replaced by `by`."""
+    if isinstance(e, Load) and _same_element(e.access, at):
+        return by
+    if isinstance(e, Binary):
+        return Binary(e.op, _substituted(e.lhs, at, by), _substituted(e.rhs, at, by), e.type)
+    if isinstance(e, Cast):
+        return Cast(_substituted(e.operand, at, by), e.type, e.implicit)
+    return e
+
+
+def _linear(e: Expr, target: Access) -> tuple[Expr | None, Expr | None] | None:
+    """(factor, term) of `e` = factor * target[i - 1] + term (None: factor 1, term 0) through +, - and
+    products by values that do not read target; None when e is not of that form or does not read it."""
+    if _previous(e, target):
+        return None, None
+    if not isinstance(e, Binary) or e.type.name != target.elem.name or e.op not in ("+", "-", "*"):
+        return None
+    left, right = _linear(e.lhs, target), _linear(e.rhs, target)
+    free_l = left is None and not _reads_root(e.lhs, target)
+    free_r = right is None and not _reads_root(e.rhs, target)
+    t = e.type
+    if e.op in ("+", "-") and left is not None and free_r:
+        f, term = left
+        return f, (Binary(e.op, term, e.rhs, t) if term is not None else
+                   e.rhs if e.op == "+" else Unary("-", e.rhs, t))
+    if e.op == "+" and right is not None and free_l:
+        f, term = right
+        return f, Binary("+", e.lhs, term, t) if term is not None else e.lhs
+    if e.op == "*":
+        for part, m, free in ((left, e.rhs, free_r), (right, e.lhs, free_l)):
+            if part is not None and free:
+                f, term = part
+                return (Binary("*", f, m, t) if f is not None else m), (Binary("*", term, m, t) if term is not None
+                                                                        else None)
+    return None
+
+
+def _reads_root(e: Expr, target: Access) -> bool:
+    return any(isinstance(x, Load) and x.access.root == target.root for x in walk_exprs(e))
 
 
 def _narrow_sum(target: Access, value: Expr) -> FirstOrderScan | None:

@@ -200,6 +200,7 @@ class Lowering:
         self.copy = 0
         self.spare: dict[tuple[str, int], VVal] = {}
         self.spare_args: dict[tuple[str, int], tuple[VVal, VVal]] = {}
+        self.arg_values: dict[str, str] = {}  # argmin/argmax (by `_arg_key`) -> the C variable of its best value
         self.inductions: dict[str, str] = {}  # var -> its step as C text
         self.carried: dict[str, Expr] = {}  # var -> its value one iteration earlier, as an expression
         self.split_roots: set[str] = set()
@@ -799,7 +800,7 @@ class Lowering:
         value = self.convert(self.expr(s.value), t.name)
         counter = self.rename(s.counter)
         self.features.add("compress")
-        self.lines.append(self.fill(self.template("compress", t.name, w), p=f"&{self.rename(s.dst.base)}[{counter}]",
+        self.lines.append(self.fill(self.template("compress", t.name, w), p=f"&{self.rename(s.dst.base)}[{counter}{_lead(s.lead)}]",
                                     m=m.name, a=value.name) + ";")
         bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
         self.lines.append(f"{counter} += __builtin_popcountll({bits});")
@@ -825,7 +826,8 @@ class Lowering:
         m = self.mask_as(m, t.bits)
         counter = self.rename(s.counter)
         self.features.add("expand")
-        moved = self.emit(self.fill(load, p=f"&{self.rename(s.src.base)}[{counter}]", m=m.name), t.name, w, hint="moved")
+        moved = self.emit(self.fill(load, p=f"&{self.rename(s.src.base)}[{counter}{_lead(s.lead)}]", m=m.name), t.name, w,
+                          hint="moved")
         if s.fill is None:
             self.under(m, lambda: self._stored(s.dst, moved))
         else:
@@ -1150,29 +1152,36 @@ class Lowering:
         self.lines.append(f"{acc.name} = {new.name};")
 
     def arg_reduce(self, s: ArgReduce) -> None:
-        if s.cmp not in ("<", ">"):
-            raise Unsupported("argmin/argmax with a non-strict comparison (last index wins)")
         if self.loop.step != 1:
             raise Unsupported("argmin/argmax over a reverse loop")
         self.features.add("argminmax")
         index_scalar = self.loop.scalar(s.index_var)
         it = index_scalar.type if index_scalar else self.loop.iv_type
+        if s.cmp in ("<=", ">=") and (it.is_float or not it.signed or it.bits < 32):
+            raise Unsupported(f"argmin/argmax with a non-strict comparison (last index wins) into a {it.name} index "
+                              "(its lanes start at the type's lowest value, which needs a signed 32/64-bit index)")
         t = s.type
+        key = _arg_key(s)
         lanes = self.arg_lanes if self.copy == 0 else {v: x for (v, j), x in self.spare_args.items() if j == self.copy}
-        if s.value_var not in lanes:
+        if key not in self.arg_values:
+            self.arg_values[key] = self.rename(s.value_var) if s.value_var else self._value_at_index(s)
+        if key not in lanes:
             suffix = str(self.copy) if self.copy else ""
-            best = VVal(self.fresh(f"{s.value_var}_lanes{suffix}"), t.name, self.width(t))
+            best = VVal(self.fresh(f"{s.value_var or s.index_var + '_value'}_lanes{suffix}"), t.name, self.width(t))
             where = VVal(self.fresh(f"{s.index_var}_lanes{suffix}"), it.name, self.width(it))
             self.pre.append(f"{self.ctype_of(best)} {best.name} = "
-                            f"{self.fill(self.template('set1', t.name, best.width), x=self.rename(s.value_var))};")
+                            f"{self.fill(self.template('set1', t.name, best.width), x=self.arg_values[key])};")
+            # last index wins (`>=`): a lane that never took an element holds the lowest index value, so the
+            # fold can tell it from a lane that took one equal to the start value
+            start = _lowest_index(it) if s.cmp in ("<=", ">=") else self.rename(s.index_var)
             self.pre.append(f"{self.ctype_of(where)} {where.name} = "
-                            f"{self.fill(self.template('set1', it.name, where.width), x=self.rename(s.index_var))};")
+                            f"{self.fill(self.template('set1', it.name, where.width), x=start)};")
             if self.copy == 0:
-                self.arg_lanes[s.value_var] = (best, where)
+                self.arg_lanes[key] = (best, where)
             else:
-                self.spare_args[(s.value_var, self.copy)] = (best, where)
-            lanes[s.value_var] = (best, where)
-        best, where = lanes[s.value_var]
+                self.spare_args[(key, self.copy)] = (best, where)
+            lanes[key] = (best, where)
+        best, where = lanes[key]
         value = self.convert(self.expr(s.value), t.name)
         index = self.convert(self.expr(s.index), it.name)
         better = self.compare(_CMP[s.cmp], value, best)
@@ -1184,6 +1193,16 @@ class Lowering:
         new_where = self.select(better, index, where)
         self.lines.append(f"{best.name} = {new_best.name};")
         self.lines.append(f"{where.name} = {new_where.name};")
+
+    def _value_at_index(self, s: ArgReduce) -> str:
+        """`if (x[i] > x[best]) best = i;` keeps no best value: a variable holding x[best], read only
+        when the loop runs (the scalar loop reads it on its first iteration, not before)."""
+        assert s.at_index is not None
+        name = self.fresh(f"{s.index_var}_value")
+        at = ScalarPrinter(self.iv, self.rename).expr(s.at_index)
+        self.pre.append(f"{c_type(s.type)} {name} = ({self.rename(self.loop.trip_count)}) > 0 ? {at} : "
+                        f"{literal(0, s.type)};")
+        return name
 
     # ---- the whole loop -------------------------------------------------------------------------
 
@@ -1534,17 +1553,38 @@ class Lowering:
                 out += self._zero_fixup(s, printer, start)
         arg_copies = [(v, x) for v, x in self.arg_lanes.items()]
         arg_copies += [(v, x) for (v, _), x in sorted(self.spare_args.items(), key=lambda kv: kv[0][1])]
-        for value_var, (best, where) in arg_copies:  # the fold takes the best value, then the lowest index
-            ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and x.value_var == value_var)
+        taken: dict[str, str] = {}  # whether the fold has taken a lane yet (last index wins; `also` variables)
+        for key, (best, where) in arg_copies:  # the fold takes the best value, then the lowest index
+            ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and _arg_key(x) == key)
             it = ctype(where.elem)
-            bv, bi, k = self.fresh(f"{value_var}_lane"), self.fresh(f"{ar.index_var}_lane"), self.fresh("k")
-            b, i = self.rename(value_var), self.rename(ar.index_var)
+            b, i = self.arg_values[key], self.rename(ar.index_var)
+            bv, bi, k = self.fresh(f"{b}_lane"), self.fresh(f"{ar.index_var}_lane"), self.fresh("k")
+            if key not in taken and (ar.cmp in ("<=", ">=") or ar.also):
+                taken[key] = self.fresh(f"{ar.index_var}_taken")
+                out.append(f"int {taken[key]} = 0;")
+            mark = f" {taken[key]} = 1;" if key in taken else ""
+            if ar.cmp in ("<=", ">="):  # the best value, then the highest index of a lane that took an element
+                got, strict = taken[key], ar.cmp[0]
+                out += [f"{{ {c_type(ar.type)} {bv}[{vf}]; {c_type(it)} {bi}[{vf}];",
+                        f"  {self.fill(self.template('store', ar.type.name, best.width), p=bv, a=best.name)};",
+                        f"  {self.fill(self.template('store', it.name, where.width), p=bi, a=where.name)};",
+                        f"  for (int {k} = 0; {k} < {vf}; {k}++)",
+                        f"    if ({bi}[{k}] != {_lowest_index(it)} && ({bv}[{k}] {strict} {b} || ({bv}[{k}] == {b} && "
+                        f"(!{got} || {bi}[{k}] > {i})))) {{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; {got} = 1; }} }}"]
+                continue
             out += [f"{{ {c_type(ar.type)} {bv}[{vf}]; {c_type(it)} {bi}[{vf}];",
                     f"  {self.fill(self.template('store', ar.type.name, best.width), p=bv, a=best.name)};",
                     f"  {self.fill(self.template('store', it.name, where.width), p=bi, a=where.name)};",
                     f"  for (int {k} = 0; {k} < {vf}; {k}++)",
                     f"    if ({bv}[{k}] {ar.cmp} {b} || ({bv}[{k}] == {b} && {bi}[{k}] < {i})) "
-                    f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; }} }}"]
+                    f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}];{mark} }} }}"]
+        done: set[str] = set()
+        for key, _lanes in arg_copies:  # `xindex = i;` beside the moving index: set when a lane won
+            ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and _arg_key(x) == key)
+            if ar.also and key not in done:
+                done.add(key)
+                sets = " ".join(f"{self.rename(v)} = {printer.expr(e)};" for v, e in ar.also)
+                out.append(f"if ({taken[key]}) {{ {sets} }}")
         return out
 
     def _vector_fold(self, acc: VVal, s: Reduce, op: str | None = None) -> tuple[list[str], str] | None:
@@ -2010,6 +2050,21 @@ def _shift(e: Expr, loop: LoopIR, stored: set[str], var: str, lets: dict[str, Ex
     if isinstance(e, Call):
         return Call(e.func, tuple(_shift(x, loop, stored, var, lets) for x in e.args), e.type)
     raise Unsupported(f"`{var}` is carried from an expression simdlens cannot shift")
+
+
+def _lead(lead: int) -> str:
+    """The subscript's distance from the counter of a pack/expand whose counter steps first (` + 1`)."""
+    return f" + {lead}" if lead else ""
+
+
+def _lowest_index(t: CType) -> str:
+    """The lowest value of a signed index type, as C: no iteration of a counted loop has it."""
+    return "(-2147483647 - 1)" if t.bits == 32 else "(-9223372036854775807LL - 1)"
+
+
+def _arg_key(s: ArgReduce) -> str:
+    """What names an argmin/argmax in the lowering: its value variable, or its index when it has none."""
+    return s.value_var or s.index_var
 
 
 def _indent(lines: list[str], by: str = "    ") -> list[str]:

@@ -174,9 +174,13 @@ class ScalarPrinter:
             op = "+" if s.op == ReduceOp.ADD else s.op.value
             return [f"{ind}{var} = {var} {op} {value};"]
         if isinstance(s, ArgReduce):
-            best, idx = self.rename(s.value_var), self.rename(s.index_var)
+            idx = self.rename(s.index_var)
+            best = self.rename(s.value_var) if s.at_index is None else self.expr(s.at_index)
+            if s.at_index is not None:  # `if (x[i] > x[best]) best = i;`: no value variable to update
+                return [f"{ind}if (({self.expr(s.value)}) {s.cmp} ({best})) {idx} = {self.expr(s.index)};"]
+            also = "".join(f" {self.rename(v)} = {self.expr(e)};" for v, e in s.also)
             return [f"{ind}{{ {c_type(s.type)} simd_t = {self.expr(s.value)};",
-                    f"{ind}  if (simd_t {s.cmp} {best}) {{ {best} = simd_t; {idx} = {self.expr(s.index)}; }} }}"]
+                    f"{ind}  if (simd_t {s.cmp} {best}) {{ {best} = simd_t; {idx} = {self.expr(s.index)};{also} }} }}"]
         if isinstance(s, Step):
             return [f"{ind}{self.rename(s.var)} += {self.expr(s.step)};"]
         if isinstance(s, Running):
@@ -197,12 +201,14 @@ class ScalarPrinter:
                 what = f"{{ {self.rename(s.var)} = {self.expr(s.value)}; break; }}"
             return [f"{ind}if ({self.expr(s.cond)}) {what}"]
         if isinstance(s, Expand):
-            src = f"{self.rename(s.src.base)}[{self.rename(s.counter)}++]"
+            step = f"++{self.rename(s.counter)}" if s.lead else f"{self.rename(s.counter)}++"
+            src = f"{self.rename(s.src.base)}[{step}]"
             out = [f"{ind}if ({self.expr(s.cond)}) {self.access(s.dst)} = {src};"]
             if s.fill is not None:
                 out.append(f"{ind}else {self.access(s.dst)} = {self.expr(s.fill)};")
             return out
         if isinstance(s, Pack):
-            dst = f"{self.rename(s.dst.base)}[{self.rename(s.counter)}++]"
+            step = f"++{self.rename(s.counter)}" if s.lead else f"{self.rename(s.counter)}++"
+            dst = f"{self.rename(s.dst.base)}[{step}]"
             return [f"{ind}if ({self.expr(s.cond)}) {dst} = {self.expr(s.value)};"]
         raise TypeError(f"unknown statement {s!r}")

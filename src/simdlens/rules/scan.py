@@ -77,7 +77,12 @@ class ScanLowering(Lowering):
             k *= 2
         carried = carry if factor is None else self.op("mul", elem, width, a=factor.name, b=carry, hint="scaled").name
         sums = self.op("add", elem, width, a=sums.name, b=carried, hint="sums")
-        store = self.fill(self.template("store", elem, width), p=self.address(scan.target), a=sums.name) + ";"
+        stores = [self.fill(self.template("store", elem, width), p=self.address(scan.target), a=sums.name) + ";"]
+        if scan.after:  # statements after the scan's store (a coupled pair's `x[i] = f(y[i - 1])`): they read its results
+            computed, self.lines = self.lines, []
+            self.statements(scan.after)
+            stores += self.lines
+            self.lines = computed
         take_carry = f"{carry} = {self.fill(self.template('last_lane', elem, width), a=sums.name)};"
         if factor is not None and scan.elem.is_float:
             # Combined factors can meet inf * 0 or inf - inf where the scalar order does not (and overflow
@@ -87,7 +92,7 @@ class ScanLowering(Lowering):
             redo = self.fresh("lane")
             step = [*self.lines,
                     f"if (({bits} & {hex((1 << vf) - 1)}u) == {hex((1 << vf) - 1)}u) {{",
-                    f"    {store}", f"    {take_carry}", f"    {iv} += {vf};",
+                    *("    " + s for s in stores), f"    {take_carry}", f"    {iv} += {vf};",
                     "} else {",
                     f"    for (int {redo} = 0; {redo} < {vf}; {redo}++, {iv}++) {{",
                     *printer.stmts(loop.body, "        "), "    }",
@@ -97,9 +102,7 @@ class ScanLowering(Lowering):
                     "}"]
             self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
         else:
-            computed, self.lines = self.lines, []
-            self.statements(scan.after)  # after the running values are stored: they may read them
-            step = [*computed, store, take_carry, *self.lines, f"{iv} += {vf};"]
+            step = [*self.lines, *stores, take_carry, f"{iv} += {vf};"]
         splat = self.fill(self.template("set1", elem, width), x=previous)
         vector = [f"if ({left} >= {vf}) {{",
                   f"    {self.ctype_of(sums)} {carry} = {splat};",

@@ -528,6 +528,8 @@ def _visit_accesses(s: Stmt, top: Stmt, out: list[tuple[Access, bool, Stmt]]) ->
     elif isinstance(s, ArgReduce):
         _expr_accesses(s.value, top, out)
         _expr_accesses(s.index, top, out)
+        if s.at_index is not None:  # `x[best]`: the entry value of best is read too
+            _expr_accesses(s.at_index, top, out)
     elif isinstance(s, If):
         _expr_accesses(s.cond, top, out)
         for x in s.then:

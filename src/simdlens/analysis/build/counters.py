@@ -4,6 +4,8 @@ how an update steps a name, and the trip count as C text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tree_sitter
 
 from simdlens.analysis.build.builder import LoopBuilder
@@ -134,3 +136,28 @@ def trip_count(lb: LoopBuilder, lower: str, upper: str, cmp: str, step: int, t: 
     if cmp in ("<", ">"):
         return f"({hi} > {lo} ? ({hi} - {lo}" + (f" + {s - 1}) / {s}" if s > 1 else ")") + " : 0)"
     return f"({hi} >= {lo} ? ({hi} - {lo})" + (f" / {s}" if s > 1 else "") + " + 1 : 0)"
+
+
+def stepped_subscript(then: list[tree_sitter.Node], index_of: Callable[[tree_sitter.Node], tree_sitter.Node | None]
+                      ) -> tuple[tree_sitter.Node, str, int] | None:
+    """The assignment of a pack/expand branch, its counter, and the counter's lead: `x[j++]` and
+    `x[j] = ...; j++;` read or write at the counter (lead 0), `x[++j]` and `j++; x[j] = ...;` one past it
+    (lead 1). `index_of` picks the subscript holding the counter out of an assignment expression."""
+    assigns = [unwrap(st.named_children[0]) if st.type == "expression_statement" and st.named_children else None
+               for st in then]
+    if len(then) == 1 and assigns[0] is not None and assigns[0].type == "assignment_expression":
+        idx = unwrap(index_of(assigns[0]))
+        if idx is not None and idx.type == "update_expression" and op_of(idx) == "++":
+            return assigns[0], updated_name(idx), 0 if is_postfix(idx) else 1
+        return None
+    if len(then) != 2 or assigns[0] is None or assigns[1] is None:
+        return None
+    for at, step, lead in ((0, 1, 0), (1, 0, 1)):
+        a, u = assigns[at], assigns[step]
+        assert a is not None and u is not None
+        if a.type != "assignment_expression" or u.type != "update_expression" or op_of(u) != "++":
+            continue
+        idx = unwrap(index_of(a))
+        if idx is not None and idx.type == "identifier" and updated_name(u) == node_text(idx):
+            return a, node_text(idx), lead
+    return None

@@ -18,26 +18,17 @@ from simdlens.core import Span
 
 def if_expand(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node],
               else_nodes: list[tree_sitter.Node], span: Span, cond: bool) -> list[Stmt] | None:
-    """The `Expand` of `if (c) dst[i] = src[j++];` / `if (c) { dst[i] = src[j]; j++; }`, or None."""
+    """The `Expand` of `if (c) dst[i] = src[j++];` / `if (c) { dst[i] = src[j]; j++; }`, or of TSVC's
+    `if (c) { j++; dst[i] = src[j]; }` / `dst[i] = src[++j]` (the element after the counter), or None."""
     if cond or not then or len(then) > 2 or len(else_nodes) > 1:
         return None
-    parts = _assignment(then[0])
-    if parts is None:
+    found = counters.stepped_subscript(then, _source_index)
+    if found is None or op_of(found[0]) != "=":
         return None
-    left, right = parts
-    src = unwrap(right)
-    if left.type != "subscript_expression" or src is None or src.type != "subscript_expression":
+    a, counter, lead = found
+    left, src = unwrap(a.child_by_field_name("left")), unwrap(a.child_by_field_name("right"))
+    if left is None or left.type != "subscript_expression" or src is None or src.type != "subscript_expression":
         return None
-    idx = unwrap(index_node(src))
-    if idx is None:
-        return None
-    counter = ""
-    if len(then) == 1 and idx.type == "update_expression" and op_of(idx) == "++" and counters.is_postfix(idx):
-        counter = counters.updated_name(idx)
-    elif len(then) == 2 and idx.type == "identifier" and then[1].type == "expression_statement" and then[1].named_children:
-        u = unwrap(then[1].named_children[0])
-        if u is not None and u.type == "update_expression" and op_of(u) == "++" and counters.updated_name(u) == node_text(idx):
-            counter = node_text(idx)
     if not counter or counter in lb.locals or counter == lb.iv:
         return None
     if any(not (span.start_byte <= u.pos < span.end_byte) for u in lb.uses.get(counter, [])):
@@ -64,7 +55,13 @@ def if_expand(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
     c = expressions.expr(lb, cnode)
     lb.scalars[counter] = Scalar(counter, ct, ScalarRole.COUNTER, decl=(lb.decl_of(counter) or Decl(counter, "")).text)
     lb.written_outer.add(counter)
-    return [Expand(c, dst, source, counter, fill, span)]
+    return [Expand(c, dst, source, counter, fill, span, lead)]
+
+
+def _source_index(a: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The subscript of the element an assignment reads: `src[j]` of `dst[i] = src[j]`."""
+    src = unwrap(a.child_by_field_name("right"))
+    return index_node(src) if src is not None and src.type == "subscript_expression" else None
 
 
 def _assignment(n: tree_sitter.Node) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:

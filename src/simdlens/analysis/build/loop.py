@@ -12,7 +12,7 @@ from typing import Any
 import tree_sitter
 
 from simdlens.analysis import TOO_DEEP
-from simdlens.analysis.build import complex_values, headers, macros, statements, uses, walks
+from simdlens.analysis.build import complex_values, headers, macros, scalars, statements, uses, walks
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of
 from simdlens.analysis.build.declarations import enclosing_function, file_scan, loop_node
@@ -200,6 +200,9 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     uses.scan_uses(lb, body)
     pre: list[Stmt] = header.pop("exits")
     stmts = pre + statements.block(lb, stmts_of(body), cond=False)
+    clash = scalars.argindex_overwritten(tuple(stmts))
+    if clash is not None:
+        return None, (*lb.reasons, clash)
     bound_names = set(IDENTIFIER.findall(header["upper"])) - {lb.iv}
     if lb.pointer_walk and lb.count_var:  # stepped by the excluded statement or the header only
         bound_names.discard(lb.count_var)

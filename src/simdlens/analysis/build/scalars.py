@@ -25,6 +25,7 @@ from simdlens.analysis.build.syntax import (
 )
 from simdlens.analysis.ir import (
     INT32,
+    IV,
     Access,
     ArgReduce,
     Binary,
@@ -51,9 +52,10 @@ from simdlens.analysis.ir import (
     Var,
     expr_type,
     walk_exprs,
+    walk_stmts,
 )
 from simdlens.analysis.spans import node_span
-from simdlens.core import Span
+from simdlens.core import Reason, Span
 
 
 def outer_scalar(lb: LoopBuilder, name: str, node: tree_sitter.Node, complex_ok: bool = False) -> CType:
@@ -350,7 +352,7 @@ def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
     c = unwrap(cnode)
     if else_nodes or c is None or c.type != "binary_expression" or op_of(c) not in ("<", "<=", ">", ">=") or cond:
         return None
-    if not then or len(then) > 2:
+    if not then or len(then) > 3:
         return None
     parts = [statements.assign_parts(s) for s in then]
     if any(p is None for p in parts):
@@ -386,17 +388,128 @@ def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
         lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=(lb.decl_of(name) or Decl(name, "")).text)
         lb.written_outer.add(name)
         return [Reduce(name, ReduceOp.MAX if cmp in (">", ">=") else ReduceOp.MIN, convert(value, t), t, cmp, span)]
-    other = next(p for p in parts if p is not None and p[0] != name)
-    iname, inode = other
-    if iname in lb.locals or any(not (stmt_start <= u.pos < stmt_end) for u in lb.uses.get(iname, [])):
-        raise Unsupported("recurrence", f"{iname} is also used elsewhere in the loop", c)
+    others = [p for p in parts if p is not None and p[0] != name]
+    if len({p[0] for p in others}) != len(others):
+        return None
+    if len(others) == 2:  # `max = aa[i][j]; xindex = i; yindex = j;` in the j loop: one index moves with j
+        moving = [p for p in others if lb.mentions(p[1], lb.iv)]
+        fixed = [p for p in others if not lb.mentions(p[1], lb.iv) and is_invariant(lb, p[1])]
+        if len(moving) != 1 or len(fixed) != 1:
+            return None
+        others = moving + fixed
+    iname, inode = others[0]
+    for oname, _ in others:
+        if oname in lb.locals or any(not (stmt_start <= u.pos < stmt_end) for u in lb.uses.get(oname, [])):
+            raise Unsupported("recurrence", f"{oname} is also used elsewhere in the loop", c)
     it = outer_scalar(lb, iname, c)
     index = convert(expressions.expr(lb, inode), it)
+    also: list[tuple[str, Expr]] = []
+    for oname, onode in others[1:]:
+        also.append((oname, convert(expressions.expr(lb, onode), outer_scalar(lb, oname, c))))
+        lb.scalars[oname] = Scalar(oname, expr_type(also[-1][1]), ScalarRole.ARG_INDEX,
+                                   decl=(lb.decl_of(oname) or Decl(oname, "")).text)
+        lb.written_outer.add(oname)
     dt = (lb.decl_of(name) or Decl(name, "")).text
     lb.scalars[name] = Scalar(name, t, ScalarRole.ARG_VALUE, decl=dt)
     lb.scalars[iname] = Scalar(iname, it, ScalarRole.ARG_INDEX, decl=(lb.decl_of(iname) or Decl(iname, "")).text)
     lb.written_outer.update((name, iname))
-    return [ArgReduce(name, iname, cmp, convert(value, t), index, t, span)]
+    return [ArgReduce(name, iname, cmp, convert(value, t), index, t, span, None, tuple(also))]
+
+
+def if_argindex(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node],
+                 else_nodes: list[tree_sitter.Node], span: Span, cond: bool) -> list[Stmt] | None:
+    """`if (x[i] > x[best]) best = i;`: an argmax written against the array. The value at `best` is the
+    running best, so it is the value form `if (x[i] > m) { m = x[i]; best = i; }` with m = x[best] on
+    entry (NaN and ties as there: a NaN is never taken, the first index wins a strict comparison)."""
+    c = unwrap(cnode)
+    if else_nodes or cond or len(then) != 1 or c is None or c.type != "binary_expression" or \
+            op_of(c) not in ("<", "<=", ">", ">="):
+        return None
+    parts = statements.assign_parts(then[0])
+    if parts is None or squash(node_text(parts[1])) != lb.iv:
+        return None
+    name = parts[0]
+    if name in lb.locals or name == lb.iv or name in lb.walkers or name == lb.count_var:
+        return None
+    cl, cr = unwrap(c.child_by_field_name("left")), unwrap(c.child_by_field_name("right"))
+    if cl is None or cr is None or lb.mentions(cl, name) == lb.mentions(cr, name):
+        return None
+    here, there = (cl, cr) if lb.mentions(cr, name) else (cr, cl)  # x[i] and x[best]
+    if squash(_renamed(here, lb.iv, name)) != squash(node_text(there)):
+        return None
+    if any(not (span.start_byte <= u.pos < span.end_byte) for u in lb.uses.get(name, [])):
+        raise Unsupported("recurrence", f"{name} is an argmax index that is also used elsewhere in the loop", c)
+    it = outer_scalar(lb, name, c)
+    if it.is_float or it.bits < lb.iv_type.bits:
+        return None  # the index would be rounded or truncated: x[best] is no longer the best value
+    value = expressions.expr(lb, here)
+    at = _at_index(value, name, it)
+    if at is None:
+        return None
+    cmp = op_of(c) if here is cl else FLIP[op_of(c)]  # value cmp x[best]
+    lb.scalars[name] = Scalar(name, it, ScalarRole.ARG_INDEX, decl=(lb.decl_of(name) or Decl(name, "")).text)
+    lb.written_outer.add(name)
+    return [ArgReduce("", name, cmp, value, convert(IV(lb.iv, lb.iv_type), it), expr_type(value), span, at)]
+
+
+def argindex_overwritten(body: tuple[Stmt, ...]) -> Reason | None:
+    """Why an argmax against the array is a recurrence after all: the loop writes the array it compares,
+    so x[best] is no longer the value that won (None when it does not)."""
+    written = {a.root for a, w, _ in accesses.accesses_of(body) if w}
+    for s in walk_stmts(body):
+        if isinstance(s, ArgReduce) and s.at_index is not None:
+            for x in walk_exprs(s.at_index):
+                if isinstance(x, Load) and x.access.root in written:
+                    return Reason("recurrence", f"{s.index_var} is compared through {x.access.root}[{s.index_var}], "
+                                  f"which the loop also writes: the element at {s.index_var} may no longer be the "
+                                  "value that won, a recurrence", s.span)
+    return None
+
+
+def _renamed(node: tree_sitter.Node, old: str, new: str) -> str:
+    """The source text of `node` with every identifier `old` spelled `new`."""
+    text, start = node_text(node), node.start_byte
+    stack, hits = [node], []
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier" and node_text(n) == old:
+            hits.append(n.start_byte - start)
+        stack.extend(n.children)
+    for pos in sorted(hits, reverse=True):
+        text = text[:pos] + new + text[pos + len(old):]
+    return text
+
+
+def _at_index(e: Expr, name: str, t: CType) -> Expr | None:
+    """`e` (a value of iteration i) at i = `name`: `x[i + 1]` -> `x[name + 1]`; None when it is not a
+    function of the counter through unit-stride subscripts and invariants."""
+    if isinstance(e, Const):
+        return e
+    if isinstance(e, IV):
+        return Cast(Var(name, t), e.type, True)
+    if isinstance(e, Var):
+        return None  # a temporary of the iteration, or the index itself
+    if isinstance(e, Load):
+        a = e.access
+        if a.index is not None or a.coeff not in (0, 1):
+            return None
+        if a.coeff == 0:
+            return e
+        sym = f"({a.symbolic}) + {name}" if a.symbolic else name
+        return Load(Access(a.root, a.base, a.elem, 0, a.offset, sym, None, a.span))
+    if isinstance(e, Unary):
+        x = _at_index(e.operand, name, t)
+        return None if x is None else Unary(e.op, x, e.type)
+    if isinstance(e, Cast):
+        x = _at_index(e.operand, name, t)
+        return None if x is None else Cast(x, e.type, e.implicit)
+    if isinstance(e, Binary):
+        lhs, rhs = _at_index(e.lhs, name, t), _at_index(e.rhs, name, t)
+        return None if lhs is None or rhs is None else Binary(e.op, lhs, rhs, e.type)
+    if isinstance(e, Call):
+        args = [_at_index(x, name, t) for x in e.args]
+        return None if any(x is None for x in args) else Call(e.func, tuple(x for x in args if x is not None), e.type)
+    return None
 
 
 def if_select(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
@@ -428,30 +541,16 @@ def if_select(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
 
 def if_pack(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node], else_nodes: list[tree_sitter.Node],
             span: Span, cond: bool) -> list[Stmt] | None:
-    """if (c) b[j++] = x;  /  if (c) { b[j] = x; j++; }"""
+    """if (c) b[j++] = x;  /  if (c) { b[j] = x; j++; }  /  TSVC's if (c) { j++; b[j] = x; } (one past j)"""
     if else_nodes or cond or not then or len(then) > 2:
         return None
-    first = then[0]
-    if first.type != "expression_statement" or not first.named_children:
+    found = counters.stepped_subscript(then, _target_index)
+    if found is None or op_of(found[0]) != "=":
         return None
-    a = unwrap(first.named_children[0])
-    if a is None or a.type != "assignment_expression" or op_of(a) != "=":
-        return None
+    a, counter, lead = found
     left = unwrap(a.child_by_field_name("left"))
     if left is None or left.type != "subscript_expression":
         return None
-    idx = unwrap(index_node(left))
-    if idx is None:
-        return None
-    counter = ""
-    if len(then) == 1 and idx.type == "update_expression" and op_of(idx) == "++" and counters.is_postfix(idx):
-        counter = counters.updated_name(idx)
-    elif len(then) == 2 and idx.type == "identifier":
-        second = then[1]
-        if second.type == "expression_statement" and second.named_children:
-            u = unwrap(second.named_children[0])
-            if u is not None and counters.updated_name(u) == node_text(idx) and u.type == "update_expression" and op_of(u) == "++":
-                counter = node_text(idx)
     if not counter or counter in lb.locals:
         return None
     if any(not (span.start_byte <= u.pos < span.end_byte) for u in lb.uses.get(counter, [])):
@@ -468,7 +567,13 @@ def if_pack(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Nod
     value = convert(expressions.expr(lb, field_of(a, "right")), elem)
     lb.scalars[counter] = Scalar(counter, ct, ScalarRole.COUNTER, decl=(lb.decl_of(counter) or Decl(counter, "")).text)
     lb.written_outer.add(counter)
-    return [Pack(c, dst, counter, value, span)]
+    return [Pack(c, dst, counter, value, span, lead)]
+
+
+def _target_index(a: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The subscript of the element an assignment writes: `b[j]` of `b[j] = x`."""
+    left = unwrap(a.child_by_field_name("left"))
+    return index_node(left) if left is not None and left.type == "subscript_expression" else None
 
 
 def _shape(e: Expr) -> object:

@@ -477,7 +477,8 @@ def _shared_tail(a: tree_sitter.Node, b: tree_sitter.Node) -> tree_sitter.Node |
 def _branches(lb: LoopBuilder, n: tree_sitter.Node, cnode: tree_sitter.Node, then: list[tree_sitter.Node],
               else_nodes: list[tree_sitter.Node], span: Span, cond: bool) -> list[Stmt]:
     """The IR of `if (cnode) then else else_nodes`: a min/max, a pack, a select, or an if-converted branch."""
-    mm = scalars.if_minmax(lb, cnode, then, else_nodes, span, cond)
+    mm = scalars.if_minmax(lb, cnode, then, else_nodes, span, cond) or scalars.if_argindex(lb, cnode, then, else_nodes,
+                                                                                           span, cond)
     if mm is not None:
         return mm
     pk = scalars.if_pack(lb, cnode, then, else_nodes, span, cond) or expands.if_expand(lb, cnode, then, else_nodes,

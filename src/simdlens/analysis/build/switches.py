@@ -5,10 +5,15 @@
     if (c) goto next; A; next: B;
         -> if (!c) { A } B
 
-Each lane then takes the branch of its own value (blends, masked stores), as for any `if`. A case that
-runs on into the next one (statements and no `break`), a `break` or `goto` inside a case's statements,
-a case label that is not a constant, or a label reached from anywhere but one forward `goto` of the
-same block stays unconverted, with the reason saying which.
+    switch (op[i]) { case 0: A; case 1: B; break; default: C; }     (case 0 falls through)
+        -> if (op[i] == 0) { A B } else if (op[i] == 1) { B } else { C }
+    if (c1) goto L; A; if (c2) goto L; B; L: C;
+        -> if (!c1) { A if (!c2) { B } } C
+
+Each lane then takes the branch of its own value (blends, masked stores), as for any `if`. A `break` or
+`goto` inside a case's statements, a case label that is not a constant, a backward `goto`, one that
+leaves its label's block, or jumps that cross (one starting inside another's skip and landing past its
+label) stay unconverted, with the reason saying which.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.syntax import Unsupported, field_of, node_text
 from simdlens.analysis.ir import INT32, Access, Binary, Const, Expr, If, Select, Stmt, Store, Unary
 from simdlens.analysis.spans import node_span
+from simdlens.core import Reason
 
 _STOPS = ("break_statement", "continue_statement", "return_statement", "goto_statement", "labeled_statement")
 
@@ -30,6 +36,7 @@ def switch_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[S
     body = n.child_by_field_name("body")
     cases = [c for c in (body.named_children if body is not None else []) if c.type == "case_statement"]
     groups: list[tuple[list[Expr], list[tree_sitter.Node], bool]] = []  # (labels, statements, has default)
+    falls: list[bool] = []  # whether each group runs on into the next one
     labels: list[Expr] = []
     default = False
     for k, case in enumerate(cases):
@@ -48,18 +55,24 @@ def switch_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[S
         ends = stmts[-1].type == "break_statement"
         if ends:
             stmts = stmts[:-1]
-        elif k != len(cases) - 1:
-            raise Unsupported("switch", f"case '{node_text(case).split(':')[0].strip()}' falls through into the next "
-                              "case: the switch is not if-converted (give each case its own break)", case)
         for s in stmts:
             if s.type in _STOPS or _contains(s, _STOPS):
                 raise Unsupported("switch", "a case leaves or jumps from inside its statements "
                                   f"('{node_text(s).strip()[:30]}'): the switch is not if-converted", s)
         groups.append((labels, stmts, default))
+        falls.append(not ends and k != len(cases) - 1)
         labels, default = [], False
     if labels or default:  # trailing labels without statements: those values do nothing
         groups.append((labels, [], default))
+        falls.append(False)
+    for k in range(len(groups) - 2, -1, -1):  # a case without break runs its own statements, then the next's
+        if falls[k]:
+            groups[k] = (groups[k][0], groups[k][1] + groups[k + 1][1], groups[k][2])
     span = node_span(n)
+    through = " (cases that fall through run the next case's statements too)" if any(falls) else ""
+    lb.reasons.append(Reason("if_convert", f"a switch on {node_text(field_of(n, 'condition')).strip('() ')}{through}: "
+                             "compilers leave a switch in a loop scalar; a SIMD rewrite evaluates every case for all "
+                             "lanes and blends the results, each lane keeping its own case's", span))
     # a value no label matches runs the default's statements; so do the default group's own labels (C's
     # labels are distinct, so they match no other group)
     defaults = [stmts for _labels, stmts, is_default in groups if is_default]
@@ -92,17 +105,13 @@ def _same_place(a: Access, b: Access) -> bool:
 
 
 def goto_skip(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> tuple[list[Stmt], int] | None:
-    """`if (c) goto L; A; L: B` in one block: (`[if (!c) { A }]`, the index of `L: B`), or None."""
+    """`if (c) goto L; A; L: B` in one block: (`[if (!c) { A }]`, the index of `L: B`), or None. Several
+    such gotos convert when every goto of the body has this shape and their jumps nest (`if (c2) goto L;`
+    inside A, to the same L or to a label inside A); one that crosses another's label does not."""
+    name = _goto_target(nodes[i])
+    if name is None:
+        return None
     n = nodes[i]
-    if n.type != "if_statement" or n.child_by_field_name("alternative") is not None:
-        return None
-    then = statements.stmts_of(n.child_by_field_name("consequence"))
-    if len(then) != 1 or then[0].type != "goto_statement":
-        return None
-    label = then[0].child_by_field_name("label")
-    if label is None:
-        return None
-    name = node_text(label)
     for j in range(i + 1, len(nodes)):
         target = nodes[j]
         if target.type == "labeled_statement" and node_text(target.child_by_field_name("label") or target) == name:
@@ -110,12 +119,82 @@ def goto_skip(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> tuple[l
     else:
         return None
     whole = lb.body_node
-    if whole is None or _count(whole, "goto_statement") != 1 or _count(whole, "labeled_statement") != 1:
+    if whole is None or not _nested_forward_gotos(whole):
         return None  # another jump or another label could reach the code between
     c = expressions.expr(lb, field_of(n, "condition"))
-    skipped = statements.block(lb, nodes[i + 1:j], True)
+    skipped = _skip_to(lb, nodes[i + 1:j], name)
     lb.reasons[:] = [r for r in lb.reasons if r.code != "goto"]  # reported by the uses walk: converted now
+    lb.reasons.append(Reason("if_convert", f"`goto {name}` skips the rest of the iteration where its condition "
+                             "holds: read as an `if` around the skipped statements, which a SIMD rewrite runs for all "
+                             "lanes under a mask", node_span(n)))
     return [If(Unary("!", c, INT32), tuple(skipped), (), node_span(n))], j
+
+
+def _skip_to(lb: LoopBuilder, nodes: list[tree_sitter.Node], name: str) -> list[Stmt]:
+    """The statements before label `name`, where another `if (c) goto name;` skips the rest of them (one
+    scope: a variable declared before that jump is read after it)."""
+    lb.scopes.append(set())
+    try:
+        return _skip_in_scope(lb, nodes, name)
+    finally:
+        lb.scopes.pop()
+
+
+def _skip_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], name: str) -> list[Stmt]:
+    for k, n in enumerate(nodes):
+        if _goto_target(n) == name:
+            head = statements.block_in_scope(lb, nodes[:k], True)
+            c = expressions.expr(lb, field_of(n, "condition"))
+            rest = _skip_in_scope(lb, nodes[k + 1:], name)
+            return [*head, If(Unary("!", c, INT32), tuple(rest), (), node_span(n))]
+    return statements.block_in_scope(lb, nodes, True)
+
+
+def _goto_target(n: tree_sitter.Node) -> str | None:
+    """L of `if (c) goto L;` / `if (c) { goto L; }` (no else), else None."""
+    if n.type != "if_statement" or n.child_by_field_name("alternative") is not None:
+        return None
+    then = statements.stmts_of(n.child_by_field_name("consequence"))
+    if len(then) != 1 or then[0].type != "goto_statement":
+        return None
+    label = then[0].child_by_field_name("label")
+    return node_text(label) if label is not None else None
+
+
+def _nested_forward_gotos(body: tree_sitter.Node) -> bool:
+    """Every goto of the body is `if (c) goto L;` in the block of its label L, before it; labels are
+    unique; and a jump that starts between another jump and its label lands at or before that label."""
+    labels: dict[str, tree_sitter.Node] = {}
+    jumps: list[tuple[int, int]] = []  # (start of the `if`, start of its label)
+    stack = [body]
+    gotos: list[tree_sitter.Node] = []
+    while stack:
+        x = stack.pop()
+        if x.type == "labeled_statement":
+            name = node_text(x.child_by_field_name("label") or x)
+            if name in labels:
+                return False
+            labels[name] = x
+        elif x.type == "goto_statement":
+            gotos.append(x)
+        stack.extend(x.children)
+    for g in gotos:
+        owner = g.parent
+        if owner is not None and owner.type == "compound_statement":
+            owner = owner.parent
+        label = labels.get(node_text(g.child_by_field_name("label") or g))
+        if owner is None or owner.type != "if_statement" or _goto_target(owner) is None or label is None:
+            return False
+        if owner.parent is None or label.parent is None or owner.parent.id != label.parent.id:
+            return False  # not in the label's block
+        if label.start_byte < owner.end_byte:
+            return False  # a backward jump: a loop inside the body
+        jumps.append((owner.start_byte, label.start_byte))
+    for a_from, a_to in jumps:
+        for b_from, b_to in jumps:
+            if a_from < b_from < a_to < b_to:
+                return False  # b starts inside a's skip and lands past a's label
+    return True
 
 
 def _contains(n: tree_sitter.Node, kinds: tuple[str, ...]) -> bool:
@@ -126,12 +205,3 @@ def _contains(n: tree_sitter.Node, kinds: tuple[str, ...]) -> bool:
             return True
         stack.extend(x.children)
     return False
-
-
-def _count(n: tree_sitter.Node, kind: str) -> int:
-    found, stack = 0, [n]
-    while stack:
-        x = stack.pop()
-        found += x.type == kind
-        stack.extend(x.children)
-    return found

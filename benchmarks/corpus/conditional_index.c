@@ -1,0 +1,135 @@
+/* simdlens benchmark corpus: indices that move only under a condition (issue 16): argmax and argmin
+   written against the array (`if (x[i] > x[best]) best = i;`), and counters advanced under a condition
+   before the element they pick is read or written (`if (c) { j++; a[i] = b[j]; }`), in the style of
+   benchmark kernels over global arrays and of library code over pointers. Written for this project. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LEN 4096
+#define ROWS 256
+
+float a[LEN], b[LEN], c[LEN], d[LEN], e[LEN];
+float aa[ROWS][ROWS];
+
+// bench: domain=families category=argmax_array expect=vectorizable
+int loudest_sample(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
+// bench: domain=families category=argmax_array expect=vectorizable
+int closest_to_zero(const double *residual, int n)
+{
+    int at = 0;
+    for (int i = 0; i < n; i++)
+        if (fabs(residual[i]) < fabs(residual[at]))
+            at = i;
+    return at;
+}
+
+// bench: domain=families category=argmax_array expect=vectorizable
+int busiest_slot(const int32_t *load, int slots)
+{
+    int busiest = 0;
+    for (int s = 1; s < slots; s++)
+        if (load[s] > load[busiest])
+            busiest = s;
+    return busiest;
+}
+
+// bench: domain=families category=argmax_array expect=vectorizable
+long widest_gap(const float *restrict gap, long n)
+{
+    long w = 0;
+    for (long i = 1; i < n; i++)
+        if (gap[w] < gap[i])
+            w = i;
+    return w;
+}
+
+// bench: domain=families category=argmax_array expect=vectorizable
+int global_minimum_at(void)
+{
+    int lo = 0;
+    for (int i = 0; i < LEN; i++)
+        if (a[i] < a[lo])
+            lo = i;
+    return lo;
+}
+
+// bench: domain=families category=argmax_array expect=vectorizable
+int coolest_in_row(int r)
+{
+    int col = 0;
+    for (int k = 1; k < ROWS; k++)
+        if (aa[r][k] < aa[r][col])
+            col = k;
+    return col;
+}
+
+// bench: domain=families category=expand expect=vectorizable
+int refill_positive(void)
+{
+    int j = -1;
+    for (int i = 0; i < LEN; i++) {
+        if (a[i] > 0.0f) {
+            j++;
+            a[i] = b[j];
+        }
+    }
+    return j;
+}
+
+// bench: domain=families category=expand expect=vectorizable
+int replace_flagged(void)
+{
+    int next = -1;
+    for (int i = 0; i < LEN; i++)
+        if (c[i] < d[i])
+            e[i] = b[++next];
+    return next;
+}
+
+// bench: domain=families category=expand expect=vectorizable
+int decode_sparse(int32_t *restrict dense, const int32_t *restrict values, const uint8_t *restrict present, int n)
+{
+    int k = -1;
+    for (int i = 0; i < n; i++) {
+        if (present[i]) {
+            ++k;
+            dense[i] = values[k];
+        }
+    }
+    return k;
+}
+
+// bench: domain=families category=compress expect=vectorizable
+int keep_above_floor(float floor_level)
+{
+    int j = -1;
+    for (int i = 0; i < LEN; i++) {
+        if (b[i] > floor_level) {
+            j++;
+            a[j] = b[i];
+        }
+    }
+    return j;
+}
+
+// bench: domain=families category=compress expect=vectorizable
+long select_scaled(double *restrict kept, const double *restrict v, double scale, double limit, long n)
+{
+    long m = -1;
+    for (long i = 0; i < n; i++) {
+        if (v[i] < limit) {
+            ++m;
+            kept[m] = v[i] * scale;
+        }
+    }
+    return m;
+}
