@@ -9,7 +9,9 @@ script
 2. builds a program that links the ORIGINAL file and the EDITED file, both with
    `-O3 -march=native -falign-functions=64 -falign-loops=64` (the compiler's best against the rewrite;
    the edited file's ISA guard is on because -march=native enables the ISA);
-3. calls the user's own function (found and driven as in `apply_audit.py`: buffers, sizes, scalars) at
+3. fills the file's global arrays with the same data in both (untouched globals are zero pages: a masked
+   store that never writes keeps faulting on them, a cost no initialised program sees), then
+   calls the user's own function (found and driven as in `apply_audit.py`: buffers, sizes, scalars) at
    each size of `--sizes` (default 4096 and 1,048,576 elements: in L1/L2 and from memory), both through
    function pointers, in rounds that alternate which variant goes first, each sample repeating the
    call for about 5 ms; the ratio of a round is original / edited time;
@@ -49,6 +51,7 @@ from apply_audit import (
     function_signature,
 )
 
+from simdlens.analysis.context.file_context import FileContext
 from simdlens.analysis.parse import language_for
 from simdlens.sandbox.cpu import host_cpu
 
@@ -101,10 +104,41 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
     return out
 
 
-def timing_driver(sig: Signature, sizes: list[int], rounds: int) -> str:
+def global_arrays(source: bytes, path: Path, language: str) -> list[tuple[str, int]]:
+    """(name, dimensions) of the file's writable global arrays of numbers: a function over globals (TSVC's
+    `void s000(void)`) reads them, so the program fills them with the same data for both variants."""
+    ctx = FileContext.build(source, str(path), language)  # type: ignore[arg-type]
+    out = []
+    for g in ctx.globals.values():
+        t = ctx.resolve_type(g.type)
+        if g.extents and all(g.extents) and not g.pointer and not g.const and t is not None and not t.is_complex:
+            out.append((g.name, len(g.extents)))
+    return out
+
+
+def _fill_globals(arrays: list[tuple[str, int]]) -> list[str]:
+    """main()'s first lines: each global array filled like a buffer (integers as indices below the smallest
+    row count, so that an index array stays inside what it indexes), and copied into the edited file's."""
+    if not arrays:
+        return []
+    L = ["    size_t aud_rows = (size_t)-1;"]
+    for name, _ in arrays:
+        L.append(f"    if (sizeof {name} / sizeof {name}[0] < aud_rows) aud_rows = sizeof {name} / sizeof {name}[0];")
+    L.append("    aud_rng = 0x2545F4914F6CDD1Dull;")
+    for k, (name, dims) in enumerate(arrays):
+        first = f"&{name}" + "[0]" * dims
+        L.append(f"    {{ __typeof__({first}) p = {first}; typedef __typeof__(*p) T;")
+        L.append(f"      aud_fill(p, sizeof {name} / sizeof *p, sizeof *p, AUD_ISFLT(T), AUD_ISSGN(T), AUD_ISBOOL(T), 0, "
+                 f"!AUD_ISFLT(T), aud_rows);")
+        L.append(f"      memcpy(aud_edit_globals[{k}], p, sizeof {name}); }}")
+    return L
+
+
+def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tuple[str, int]]) -> str:
     """A main() that times the original and the edited function, alternating, at each size."""
     P = sig.params
-    L = ["extern __typeof__(&" + sig.name + ") aud_edit_ptr;", DRIVER_RUNTIME.replace("AUD_SIZES", "1"),
+    L = ["extern __typeof__(&" + sig.name + ") aud_edit_ptr;", "extern void *aud_edit_globals[];",
+         DRIVER_RUNTIME.replace("AUD_SIZES", "1"),
          "#include <time.h>",
          "static double aud_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); "
          "return t.tv_sec * 1e9 + t.tv_nsec; }",
@@ -112,6 +146,7 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int) -> str:
     for i, p in enumerate(P):
         L.append(f"typedef {p.ctype} aud_t{i};")
     L.append("int main(void) {")
+    L += _fill_globals(arrays)
     L.append(f"    static const size_t aud_ns[] = {{{', '.join(map(str, sizes))}}};")
     L.append(f"    __typeof__(&{sig.name}) volatile aud_fn[2] = {{&{sig.name}, aud_edit_ptr}};")
     L.append("    for (size_t si = 0; si < sizeof aud_ns / sizeof aud_ns[0]; si++) {")
@@ -178,18 +213,22 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
     line0 = claim.line - 1
     try:
         sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
-        driver = timing_driver(sig, sizes, rounds)
+        arrays = global_arrays(original.encode("utf-8"), path, language)
+        driver = timing_driver(sig, sizes, rounds, arrays)
     except Unsupported as e:
         return InProgram(claim, {}, f"skipped: {e}")
     (work / "driver.c").write_text(f"#include \"{work / 'original.c'}\"\n" + driver, encoding="utf-8")
-    (work / "edit_tu.c").write_text(_edited_tu(work / "edited.c", edited, sig.name, language), encoding="utf-8")
+    exported = "void *aud_edit_globals[] = {" + "".join(f"(void *)&{name}, " for name, _ in arrays) + "0};\n"
+    (work / "edit_tu.c").write_text(_edited_tu(work / "edited.c", edited, sig.name, language) + exported,
+                                    encoding="utf-8")
     cc = _compiler(language)
     inc = ["-I", str(path.parent)]
     for src, obj in (("driver.c", "driver.o"), ("edit_tu.c", "edit_tu.o")):
         ok, msg = _compile([cc, *BUILD, "-w", *inc, "-c", str(work / src), "-o", str(work / obj)], work)
         if not ok:
             return InProgram(claim, {}, f"skipped: build failed: {msg}")
-    subprocess.run(["objcopy", "--keep-global-symbol=aud_edit_ptr", str(work / "edit_tu.o")], check=True, cwd=work)
+    subprocess.run(["objcopy", "--keep-global-symbol=aud_edit_ptr", "--keep-global-symbol=aud_edit_globals",
+                    str(work / "edit_tu.o")], check=True, cwd=work)
     ok, msg = _compile([cc, str(work / "driver.o"), str(work / "edit_tu.o"), "-lm", "-o", str(work / "timing")], work)
     if not ok:
         return InProgram(claim, {}, f"skipped: link failed: {msg}")
