@@ -588,6 +588,10 @@ def _dispatch(kernel: Kernel, loop: LoopIR, function: str, table: IsaTable, flag
     helper = f"simdlens_{re.sub(r'[^0-9A-Za-z]', '', site.loop_id)[:10]}_{table.name}"
     targets = ",".join(table.flags[f].target for f in flags)
     text = function.replace(f"{kernel.name}(", f"{helper}(", 1)
+    before_loop = source[where[0]:span.start_byte].decode("utf-8", errors="replace")
+    local_types = re.findall(r"\btypedef\b[^;{}]*?\b([A-Za-z_]\w*)\s*;|\busing\s+([A-Za-z_]\w*)\s*=", before_loop)
+    if any(re.search(rf"\b{name}\b", text) for pair in local_types for name in pair if name):
+        return None  # the helper lives at file scope, where a typedef of the function is not visible
     # The helper's signature spells types as the kernel does (<stdint.h> names): bring those headers.
     _, present = file_includes(source, where[0], kernel.language)
     headers = "".join(f"{line}\n" for line in re.findall(r"^#include\s*<[^>]+>", kernel.preamble, re.M)
