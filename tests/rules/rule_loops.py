@@ -285,6 +285,13 @@ SPECIAL["reorder_reused_temporary"] = """void reused_t(float *restrict a, float 
 SPECIAL["rotate_pairs_in_place"] = """void rope(float *q, const float *restrict c, const float *restrict s, int n) {
     for (int i = 0; i < n; i++) { float x0 = q[2 * i], x1 = q[2 * i + 1]; q[2 * i] = x0 * c[i] - x1 * s[i]; q[2 * i + 1] = x0 * s[i] + x1 * c[i]; }
 }"""
+# a cast to bool is `x != 0` (2 becomes 1), in both spellings of a C cast
+SPECIAL["cast_to_bool"] = """void to_bool(uint8_t *restrict o, const uint8_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) o[i] = (_Bool)a[i];
+}"""
+SPECIAL["cast_to_bool_parenthesised"] = """void to_bool_plus(int32_t *restrict o, const int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) o[i] = (_Bool)(a[i] & 6) + 1;
+}"""
 SPECIAL["anti_after_store"] = """void anti(float *restrict a, const float *restrict b, float *restrict c, int n) {
     for (int i = 0; i < n - 1; i++) { a[i] = b[i] * 2.0f; c[i] = a[i + 1] + a[i]; }
 }"""

@@ -181,7 +181,7 @@ def usual(a: CType, b: CType) -> CType:
     return s  # a wider signed type represents every value of the unsigned one (LP64)
 
 
-_BOOL_SPELLINGS = frozenset({"bool", "_Bool", "const bool", "const _Bool"})
+BOOL_SPELLINGS = frozenset({"bool", "_Bool", "const bool", "const _Bool"})
 
 
 def convert(e: Expr, t: CType) -> Expr:
@@ -189,7 +189,7 @@ def convert(e: Expr, t: CType) -> Expr:
 
     Conversion to `_Bool` / `bool` is `e != 0` (2 becomes 1), not a truncation, so it is spelled out."""
     et = expr_type(e)
-    if t.spelling in _BOOL_SPELLINGS and et.spelling not in _BOOL_SPELLINGS:
+    if t.spelling in BOOL_SPELLINGS and et.spelling not in BOOL_SPELLINGS:
         if not (isinstance(e, Binary) and e.op in ("<", "<=", ">", ">=", "==", "!=", "&&", "||")) and not (
                 isinstance(e, Unary) and e.op == "!"):
             e = Binary("!=", e, Cast(Const(0, INT32, "0"), et, implicit=True) if et.name != "int32"

@@ -11,7 +11,7 @@ import tree_sitter
 from simdlens.analysis import mathcalls
 from simdlens.analysis.build import accesses, complex_values, counters, macros
 from simdlens.analysis.build.builder import LoopBuilder
-from simdlens.analysis.build.c_types import char_value, convert, ctype_of, literal, promote, usual
+from simdlens.analysis.build.c_types import BOOL_SPELLINGS, char_value, convert, ctype_of, literal, promote, usual
 from simdlens.analysis.build.declarations import Decl, complex_spelling, container_kind, file_scan
 from simdlens.analysis.build.syntax import (
     ARITH,
@@ -140,11 +140,7 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
         if ct is None:
             raise Unsupported("long_double" if "long double" in spelled else "unknown_type",
                               f"unknown type '{spelled}' in a cast", n)
-        value = expr(lb, field_of(n, "value"))
-        vt = expr_type(value)
-        if vt.name == ct.name and vt.is_complex == ct.is_complex:
-            return value  # `(int)x` of an int (a helper function's parameters): nothing to convert
-        return Cast(value, ct, implicit=False)
+        return explicit_cast(expr(lb, field_of(n, "value")), ct)
     if t == "call_expression":
         return call(lb, n)
     if t == "sizeof_expression":
@@ -167,6 +163,16 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
     raise Unsupported("unsupported", f"unsupported expression '{node_text(n)[:40]}'", n)
 
 
+def explicit_cast(value: Expr, ct: CType) -> Expr:
+    """A cast the user wrote, in any of its spellings (`(T)x`, `(T)(x)`, `static_cast<T>(x)`, `T(x)`)."""
+    vt = expr_type(value)
+    if ct.spelling in BOOL_SPELLINGS and vt.spelling not in BOOL_SPELLINGS:
+        return convert(value, ct)  # `(bool)x` is `x != 0`: 2 becomes 1
+    if vt.name == ct.name and vt.is_complex == ct.is_complex:
+        return value  # `(int)x` of an int (a helper function's parameters): nothing to convert
+    return Cast(value, ct, implicit=False)
+
+
 def type_in_parentheses(lb: LoopBuilder, n: tree_sitter.Node) -> Expr | None:
     """`(real_t) - x`: the parser, not knowing real_t is a type, reads a subtraction; it is a cast of
     `-x`. None when the parenthesised name is not a type."""
@@ -186,12 +192,12 @@ def type_in_parentheses(lb: LoopBuilder, n: tree_sitter.Node) -> Expr | None:
         raise Unsupported("unsupported", f"'{node_text(n)[:40]}' is a cast to {name} of '{op}…', which the "
                           "syntax tree reads as an operation: add parentheses around the operand", n)
     if op == "*":  # `(q31)*a++ * *b++`: the cast of `*a++`
-        return Cast(Load(accesses.deref(lb, r, right, Span(n.children[1].start_byte, right.end_byte,
-                                                           node_span(n.children[1]).start, node_span(right).end))),
-                    ct, implicit=False)
+        return explicit_cast(Load(accesses.deref(lb, r, right, Span(n.children[1].start_byte, right.end_byte,
+                                                                    node_span(n.children[1]).start,
+                                                                    node_span(right).end))), ct)
     value = expr(lb, right)
     pt = promote(expr_type(value))
-    return Cast(Unary(op, convert(value, pt), pt) if op == "-" else convert(value, pt), ct, implicit=False)
+    return explicit_cast(Unary(op, convert(value, pt), pt) if op == "-" else convert(value, pt), ct)
 
 
 def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
@@ -353,13 +359,13 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         if ct is None:
             raise Unsupported("long_double" if "long double" in cast_to else "unknown_type",
                               f"unknown type '{cast_to}' in a cast", n)
-        return Cast(expr(lb, arg_nodes[0]), ct, implicit=False)
+        return explicit_cast(expr(lb, arg_nodes[0]), ct)
     inner = unwrap(f) if f.type == "parenthesized_expression" else None
     if inner is not None and inner.type == "identifier" and len(arg_nodes) == 1 and lb.decl_of(node_text(inner)) is None:
         # `(pixel_t)(x)`: the parser cannot know pixel_t is a type; it is a cast
         ct = ctype_of(node_text(inner), lb.ctx)
         if ct is not None:
-            return Cast(expr(lb, arg_nodes[0]), ct, implicit=False)
+            return explicit_cast(expr(lb, arg_nodes[0]), ct)
     if f.type == "field_expression":
         obj = unwrap(f.child_by_field_name("argument"))
         member = node_text(f.child_by_field_name("field"))
