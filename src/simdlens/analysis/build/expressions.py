@@ -11,7 +11,15 @@ import tree_sitter
 from simdlens.analysis import mathcalls
 from simdlens.analysis.build import accesses, complex_values, counters, macros
 from simdlens.analysis.build.builder import LoopBuilder
-from simdlens.analysis.build.c_types import BOOL_SPELLINGS, char_value, convert, ctype_of, literal, promote, usual
+from simdlens.analysis.build.c_types import (
+    BOOL_SPELLINGS,
+    char_value,
+    convert,
+    ctype_of,
+    literal,
+    promote,
+    usual,
+)
 from simdlens.analysis.build.declarations import Decl, complex_spelling, container_kind, file_scan
 from simdlens.analysis.build.syntax import (
     ARITH,
