@@ -158,6 +158,17 @@ void ring_gradient(float *restrict g, const float *restrict f, int n)
     }
 }
 
+// bench: domain=families category=wrap_around expect=vectorizable
+void energy_step(float *restrict step, const float *restrict v, const float *restrict m, int n)
+{
+    float before = 0.0f, now;
+    for (int i = 0; i < n; i++) {
+        now = m[i] * v[i] * v[i];
+        step[i] = now - before;
+        before = now;
+    }
+}
+
 // bench: domain=families category=last_value expect=vectorizable
 int last_dropout(const float *restrict level, float floor_db, int frames)
 {

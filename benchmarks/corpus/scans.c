@@ -103,3 +103,19 @@ void ledger_pair(int64_t *restrict opening, int64_t *restrict closing, const int
         closing[d] = opening[d] + moves[d];
     }
 }
+
+// bench: domain=scan category=scan expect=vectorizable
+void cumulative_cost(float *restrict cost, const float *restrict base, const float *restrict extra, float fee, float tax, int n)
+{
+    for (int i = 1; i < n; i++)
+        cost[i] = cost[i - 1] + fee + tax + base[i] - extra[i];
+}
+
+// bench: domain=scan category=scan expect=vectorizable
+void settle_and_total(float *restrict settled, float *restrict total, const float *restrict rate, const float *restrict qty, int n)
+{
+    for (int i = 1; i < n; i++) {
+        settled[i] += rate[i] * qty[i];
+        total[i] = total[i - 1] + settled[i] + qty[i];
+    }
+}
