@@ -227,6 +227,8 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
         size_max=inner.size_max if size == inner.size_param else None,
         real_sizes=inner.real_sizes if size == inner.size_param and not bound_params else (),
         type_facts=(), nest=None, also_size=tuple(also), size_scale=(exponent, factor),
+        # the outer counter is the nest's own loop here, not a parameter: its columns are the loop's range
+        index_bounds=tuple(b for b in inner.index_bounds if not re.search(rf"(?<![\w.]){re.escape(iv)}\b", b[0])),
     )
 
 

@@ -83,7 +83,19 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     before, after = loop.body[:at], loop.body[at + 1:]
     if (scan.factor is not None and before) or not all(_beside(s, scan.target) for s in before + after):
         return None  # a linear recurrence's non-finite steps are redone in scalar: nothing may have run before
+    if not _own_elements(before + after, (scan.term, *(s.value for s in before + after))):
+        return None  # `a[i] = a[i - 1] + b[i - 1]; b[i] = a[i] * d[i];`: the two carry each other
     return FirstOrderScan(scan.target, scan.term, scan.elem, scan.factor, before, after)
+
+
+def _own_elements(others: tuple[Stmt, ...], exprs: tuple[Expr, ...]) -> bool:
+    """Every read of an array the statements beside the scan write is of the element its own iteration
+    writes: no value crosses iterations except through the scan."""
+    written = {(s.access.root, s.access.base, s.access.offset, s.access.symbolic) for s in others
+               if isinstance(s, Store)}
+    roots = {w[0] for w in written}
+    return all((x.access.root, x.access.base, x.access.offset, x.access.symbolic) in written
+               for e in exprs for x in walk_exprs(e) if isinstance(x, Load) and x.access.root in roots)
 
 
 def _beside(s: Stmt, target: Access) -> bool:
