@@ -302,6 +302,18 @@ int sad(const uint8_t *a, const uint8_t *b, int n) {
     for (int i = 0; i < n; i++) s += abs(a[i] - b[i]);
     return s;
 }"""
+# the select image libraries write for |a - b| (an AbsDifference helper): psadbw too
+SPECIAL["sad_select"] = """int sad_select(const uint8_t *a, const uint8_t *b, int n) {
+    int s = 0;
+    for (int i = 0; i < n; i++) s += a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
+    return s;
+}"""
+# the arms the other way round: -|a - b|, an ordinary sum
+SPECIAL["sad_select_negated"] = """int neg_sad(const uint8_t *a, const uint8_t *b, int n) {
+    int s = 0;
+    for (int i = 0; i < n; i++) s += a[i] < b[i] ? a[i] - b[i] : b[i] - a[i];
+    return s;
+}"""
 SPECIAL["search_after"] = """int find_store(int *restrict d, const int *restrict a, int n) {
     for (int i = 0; i < n; i++) { if (a[i] > 100) return i; d[i] = a[i] * 2; }
     return -1;

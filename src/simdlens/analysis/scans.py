@@ -83,7 +83,8 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     before, after = loop.body[:at], loop.body[at + 1:]
     if (scan.factor is not None and before) or not all(_beside(s, scan.target) for s in before + after):
         return None  # a linear recurrence's non-finite steps are redone in scalar: nothing may have run before
-    if not _own_elements(before + after, (scan.term, *(s.value for s in before + after))):
+    values = tuple(s.value for s in before + after if isinstance(s, Store | Let))  # _beside admits only these
+    if not _own_elements(before + after, (scan.term, *values)):
         return None  # `a[i] = a[i - 1] + b[i - 1]; b[i] = a[i] * d[i];`: the two carry each other
     return FirstOrderScan(scan.target, scan.term, scan.elem, scan.factor, before, after)
 

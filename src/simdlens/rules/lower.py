@@ -1892,13 +1892,31 @@ def _sad_pair(s: Stmt) -> tuple[Expr, Expr] | None:
     v = s.value
     if isinstance(v, Cast) and not expr_type(v.operand).is_float and not v.type.is_float:
         v = v.operand
-    if not (isinstance(v, Unary) and v.op == "abs" and v.type.name == "int32"
-            and isinstance(v.operand, Binary) and v.operand.op == "-" and v.operand.type.name == "int32"):
+    diff = _abs_difference(v)
+    if diff is None:
         return None
-    x, y = _narrow_source(v.operand.lhs), _narrow_source(v.operand.rhs)
+    x, y = _narrow_source(diff.lhs), _narrow_source(diff.rhs)
     if x is None or y is None or expr_type(x).name != "uint8" or expr_type(y).name != "uint8":
         return None
     return x, y
+
+
+def _abs_difference(v: Expr) -> Binary | None:
+    """The int32 difference `x - y` whose absolute value `v` is: `abs(x - y)`, or the select image code
+    writes, `x > y ? x - y : y - x` (any comparison of x and y, the arms that make it non-negative)."""
+    if isinstance(v, Unary) and v.op == "abs" and v.type.name == "int32" and isinstance(v.operand, Binary) \
+            and v.operand.op == "-" and v.operand.type.name == "int32":
+        return v.operand
+    if not (isinstance(v, Select) and isinstance(v.cond, Binary) and v.cond.op in ("<", "<=", ">", ">=")
+            and isinstance(v.then, Binary) and isinstance(v.else_, Binary) and v.type.name == "int32"):
+        return None
+    p, q = v.cond.lhs, v.cond.rhs
+    larger, smaller = (v.then, v.else_) if v.cond.op in (">", ">=") else (v.else_, v.then)  # p > q: p - q
+    if not (isinstance(larger, Binary) and isinstance(smaller, Binary) and larger.op == smaller.op == "-"
+            and _same_expr(larger.lhs, p) and _same_expr(larger.rhs, q)
+            and _same_expr(smaller.lhs, q) and _same_expr(smaller.rhs, p)):
+        return None
+    return larger
 
 
 def _count_cond(s: Stmt) -> Expr | None:
