@@ -13,8 +13,8 @@ int loudest_sample(const float *x, int n)
        winning a tie, then the scalar loop finishes the rest against x[best] */
     int i = 1;
     if (n - 1 >= 8) {
-        __m256 lane_best = _mm256_set1_ps(x[0]);
-        __m256i lane_at = _mm256_setzero_si256();
+        __m256 lane_best = _mm256_set1_ps(x[best]);
+        __m256i lane_at = _mm256_set1_epi32(best);
         __m256i idx = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8);
         const __m256i step = _mm256_set1_epi32(8);
         for (; i + 8 <= n; i += 8) {
