@@ -314,6 +314,16 @@ SPECIAL["sad_select_negated"] = """int neg_sad(const uint8_t *a, const uint8_t *
     for (int i = 0; i < n; i++) s += a[i] < b[i] ? a[i] - b[i] : b[i] - a[i];
     return s;
 }"""
+# `a > b ? a : b` of two arrays: one max (pmaxub), not a compare and a blend
+SPECIAL["select_max_u8"] = """void max_u8(uint8_t *restrict o, const uint8_t *restrict a, const uint8_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) o[i] = a[i] > b[i] ? a[i] : b[i];
+}"""
+# std::max(0, std::min(v, 255)) spelled in C: the outer bound compares the inner one's result; one packuswb
+SPECIAL["clamp_nested_to_u8"] = """#define MAX2(x, y) ((x) > (y) ? (x) : (y))
+#define MIN2(x, y) ((x) < (y) ? (x) : (y))
+void gray(uint8_t *restrict o, const int16_t *restrict s, int n) {
+    for (int i = 0; i < n; i++) o[i] = (uint8_t)MAX2(MIN2(s[i], 255), 0);
+}"""
 SPECIAL["search_after"] = """int find_store(int *restrict d, const int *restrict a, int n) {
     for (int i = 0; i < n; i++) { if (a[i] > 100) return i; d[i] = a[i] * 2; }
     return -1;

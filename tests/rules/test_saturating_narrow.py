@@ -82,3 +82,19 @@ def test_the_pack_stores_the_users_values(tmp_path: Path, name: str) -> None:
     run = run_edited_against_original(tmp_path, "avx2", name, source, cand.edits,
                                       "#include <stdint.h>\n" + CASES[name][0], MAIN.format(name=name, d=d, a=a, b=b))
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_select_of_two_arrays_is_one_min_or_max_and_a_nested_clamp_one_pack() -> None:
+    """`a[i] > b[i] ? a[i] : b[i]` is pmaxub; `MAX(MIN(s[i], 255), 0)` (the outer bound compares the inner
+    one's result, as std::max(0, std::min(v, 255)) does) narrows int16 lanes with one packuswb."""
+    import rule_loops
+    from rules_support import analyse
+
+    from simdlens.config import Settings
+    from simdlens.rules import propose
+
+    for name, want, never in (("select_max_u8", "_mm256_max_epu8", "blendv"), ("clamp_nested_to_u8", "packus", "blendv")):
+        source, a, kernel = analyse(name, rule_loops.SPECIAL[name])
+        assert kernel is not None
+        function = propose(a, kernel, "avx2", Settings(), source=source).candidates[0].function
+        assert want in function and never not in function, function

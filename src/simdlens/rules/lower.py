@@ -387,8 +387,9 @@ class Lowering:
             return self.binary(e)
         if isinstance(e, Select):
             bounded = _min_max(e)
-            if bounded is not None:  # `x > K ? K : x`: one min/max instead of a compare and a blend
-                return self.expr(bounded)
+            if bounded is not None and (not isinstance(bounded, Binary)
+                                        or self.t.op(bounded.op, t.name, self.width(t)) is not None):
+                return self.expr(bounded)  # `x > K ? K : x`, `a > b ? a : b`: one min/max, not a compare and a blend
             self.features.add("select")
             m = self.cond(e.cond)
             shared = self._preload_shared(_sure_reads(e.then) & _sure_reads(e.else_),
@@ -900,6 +901,9 @@ class Lowering:
         if clamp is None or t.is_float or (cast and expr_type(s.value).is_float):
             return None
         lo, hi, x = clamp
+        narrower = _narrow_source(x)
+        if narrower is not None and expr_type(narrower).signed and expr_type(narrower).bits > t.bits:
+            x = narrower  # `(int)src[i]` of an int16: packed from its own 16-bit lanes
         xt = expr_type(x)
         if xt.is_float or not xt.signed or xt.bits <= t.bits or (lo, hi) != _int_range(t):
             return None
@@ -1794,7 +1798,7 @@ def _min_max(e: Select) -> Expr | None:
     integer, or K != 0)."""
     side = _bound_of(e)
     if side is None:
-        return None
+        return _pick(e)
     kind, k, x, other = side
     t = e.type
     if not _same_expr(other, x):
@@ -1807,17 +1811,38 @@ def _min_max(e: Select) -> Expr | None:
     return Binary("min" if kind == "hi" else "max", Const(k, t, literal(k, t)), other, t)
 
 
+def _pick(e: Select) -> Expr | None:
+    """`x > y ? x : y` as max(x, y) and `x < y ? x : y` as min(x, y) (either arm order): the table's max is
+    `a > b ? a : b`, min `a < b ? a : b`, exactly (NaN and equal floats give b); `>=`/`<=` for integers,
+    where equal values are the same value."""
+    c, t = e.cond, e.type
+    if not isinstance(c, Binary) or c.op not in ("<", "<=", ">", ">=") or expr_type(c.lhs).name != t.name \
+            or expr_type(c.rhs).name != t.name or (c.op in ("<=", ">=") and t.is_float):
+        return None
+    x, y = c.lhs, c.rhs
+    if _same_expr(e.then, x) and _same_expr(e.else_, y):  # x > y ? x : y
+        return Binary("max" if c.op in (">", ">=") else "min", x, y, t)
+    if _same_expr(e.then, y) and _same_expr(e.else_, x) and not t.is_float:  # x > y ? y : x (ties: same value)
+        return Binary("min" if c.op in (">", ">=") else "max", x, y, t)
+    return None
+
+
 def _clamp(e: Expr) -> tuple[int | float, int | float, Expr] | None:
     """(L, H, x) for x clamped to [L, H] by two constant bounds: `x < L ? L : x > H ? H : x` (any order)
     or `min(max(x, L), H)` (the saturate pass's form)."""
     if isinstance(e, Select):
         outer = _bound_of(e)
         inner = _bound_of(outer[3]) if outer is not None and isinstance(outer[3], Select) else None
-        if outer is None or inner is None or outer[0] == inner[0] or not _same_expr(inner[2], outer[2]) \
-                or not _same_expr(inner[3], outer[2]):
+        if outer is None or inner is None or outer[0] == inner[0]:
+            return None
+        if _same_expr(outer[2], outer[3]) and _same_expr(inner[2], inner[3]):  # `m > L ? m : L`, m x's other bound
+            x = inner[2]
+        elif _same_expr(inner[2], outer[2]) and _same_expr(inner[3], outer[2]):
+            x = outer[2]
+        else:
             return None
         lo, hi = sorted((outer[1], inner[1]))
-        return lo, hi, outer[2]
+        return (lo, hi, x) if lo <= hi else None
     if isinstance(e, Binary) and e.op in ("min", "max"):
         k, other = (e.lhs, e.rhs) if isinstance(e.lhs, Const) else (e.rhs, e.lhs)
         if not isinstance(k, Const) or not isinstance(other, Binary) or other.op not in ("min", "max") \
@@ -1839,14 +1864,22 @@ def _bound_of(e: Select) -> tuple[str, int | float, Expr, Expr] | None:
     x, op, k = c.lhs, c.op, c.rhs
     if isinstance(x, Const) and not isinstance(k, Const):
         x, k, op = k, x, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
-    arm = e.then
-    while isinstance(arm, Cast) and isinstance(arm.operand, Const) and arm.type.name == t.name:
-        arm = arm.operand
+    arm, other = e.then, e.else_
+    if not t.is_float and isinstance(_constant_arm(e.else_, t), Const) and not isinstance(_constant_arm(arm, t), Const):
+        # `x > K ? x : K` is `x <= K ? K : x`: the comparison negated (for integers: no NaN to order)
+        arm, other, op = e.else_, e.then, {">": "<=", ">=": "<", "<": ">=", "<=": ">"}[op]
+    arm = _constant_arm(arm, t)
     if not isinstance(k, Const) or not isinstance(arm, Const) or arm.value != k.value or isinstance(x, Const):
         return None
     if op in ("<=", ">=") and t.is_float and k.value == 0:
         return None  # x == +-0: C returns K's zero, min/max x's
-    return ("hi" if op in (">", ">=") else "lo"), k.value, x, e.else_
+    return ("hi" if op in (">", ">=") else "lo"), k.value, x, other
+
+
+def _constant_arm(arm: Expr, t: CType) -> Expr:
+    while isinstance(arm, Cast) and isinstance(arm.operand, Const) and arm.type.name == t.name:
+        arm = arm.operand
+    return arm
 
 
 def _same_expr(a: Expr, b: Expr) -> bool:
@@ -2236,6 +2269,8 @@ def _demote_stmt(s: Stmt) -> Stmt:
         narrow = _demote(value, s.access.elem)
         if narrow is not None:
             return Store(s.access, narrow, s.span)
+        if _clamp(value) is not None:
+            return s  # a clamp and a narrowing: one saturating pack (`_saturating_narrow`) reads it whole
         return Store(s.access, _demote_conds(s.value), s.span)
     if isinstance(s, If):
         return If(_demote_cond(s.cond), tuple(_demote_stmt(x) for x in s.then),
