@@ -81,36 +81,31 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     if scan is None or len(loop.body) == 1:
         return scan
     before, after = loop.body[:at], loop.body[at + 1:]
-    if (scan.factor is not None and before) or not all(_beside(s, scan.target) for s in before + after):
+    if (scan.factor is not None and before) or not all(_plain(s, scan.target) for s in before + after):
         return None  # a linear recurrence's non-finite steps are redone in scalar: nothing may have run before
-    values = tuple(s.value for s in before + after if isinstance(s, Store | Let))  # _beside admits only these
-    if not _own_elements(before + after, (scan.term, *values)):
+    values = (scan.term, *(s.value for s in before + after if isinstance(s, Store | Let)))  # _plain: only these
+    if not _own_elements((loop.body[at], *before, *after), values):
         return None  # `a[i] = a[i - 1] + b[i - 1]; b[i] = a[i] * d[i];`: the two carry each other
     return FirstOrderScan(scan.target, scan.term, scan.elem, scan.factor, before, after)
 
 
-def _own_elements(others: tuple[Stmt, ...], exprs: tuple[Expr, ...]) -> bool:
-    """Every read of an array the statements beside the scan write is of the element its own iteration
-    writes: no value crosses iterations except through the scan."""
-    written = {(s.access.root, s.access.base, s.access.offset, s.access.symbolic) for s in others
-               if isinstance(s, Store)}
-    roots = {w[0] for w in written}
-    return all((x.access.root, x.access.base, x.access.offset, x.access.symbolic) in written
-               for e in exprs for x in walk_exprs(e) if isinstance(x, Load) and x.access.root in roots)
-
-
-def _beside(s: Stmt, target: Access) -> bool:
-    """`s` is a plain store or temporary of its own iteration that writes nothing of the running sum's array
-    and reads of it only the element its own iteration stores (before the scan's store: the old value)."""
+def _plain(s: Stmt, target: Access) -> bool:
+    """`s` is a temporary or a contiguous store of its own iteration that leaves the running sum's array alone."""
     if isinstance(s, Store):
-        if s.access.root == target.root or not _contiguous(s.access):
-            return False
-    elif not isinstance(s, Let):
-        return False
-    own = (target.base, target.offset, target.symbolic, target.coeff, target.index)
-    return all(not (isinstance(x, Load) and x.access.root == target.root
-                    and (x.access.base, x.access.offset, x.access.symbolic, x.access.coeff, x.access.index) != own)
-               for x in walk_exprs(s.value))
+        return s.access.root != target.root and _contiguous(s.access)
+    return isinstance(s, Let)
+
+
+def _own_elements(statements: tuple[Stmt, ...], exprs: tuple[Expr, ...]) -> bool:
+    """Every read of an array the statements write is of the element its own iteration writes (before the
+    write: the old value; after it: the new one): no value crosses iterations except through the scan."""
+    def key(a: Access) -> tuple[object, ...]:
+        return a.root, a.base, a.offset, a.symbolic, a.coeff, a.index
+
+    written = {key(s.access) for s in statements if isinstance(s, Store)}
+    roots = {w[0] for w in written}
+    return all(key(x.access) in written for e in exprs for x in walk_exprs(e)
+               if isinstance(x, Load) and x.access.root in roots)
 
 
 def _one_scan(store: Stmt) -> FirstOrderScan | None:
