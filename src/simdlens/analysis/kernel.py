@@ -74,6 +74,7 @@ from simdlens.analysis.ir import (
     walk_stmts,
 )
 from simdlens.analysis.legality import guarded_roots
+from simdlens.analysis.nest import mentions
 from simdlens.analysis.parse import normalized_tokens, tokenize
 from simdlens.analysis.typefacts import fact_type
 from simdlens.core import (
@@ -229,7 +230,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             src = name
         else:
             pname, src = name, ""
-        in_bound = _mentions(loop.trip_count, name) or _mentions(loop.upper, name) or _mentions(loop.lower, name)
+        in_bound = mentions(loop.trip_count, name) or mentions(loop.upper, name) or mentions(loop.lower, name)
         role = ParamRole.COUNT if in_bound and sc.role == ScalarRole.INVARIANT else ParamRole.SCALAR
         spelled = "" if src else user.scalar_param(name, pname)
         ctext = sc.type.spelling if sc.type.is_complex else sc.type.c  # a complex scalar keeps its own type
@@ -374,7 +375,7 @@ def _index_bounds(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: d
         if arr is not None and a.base == f"(&{a.root}[0][0])" and a.span is not None:
             extents = _inner_extents(arr.decl, a.root)
             rows = _row_indices(source[a.span.start_byte:a.span.end_byte].decode(errors="replace"), a.root)
-            if len(extents) == 1 and len(rows) == 2 and not _mentions(rows[1], loop.iv):
+            if len(extents) == 1 and len(rows) == 2 and not mentions(rows[1], loop.iv):
                 pair = (_rename(rows[1], renames), extents[0])
                 if pair not in out:
                     out.append(pair)
@@ -526,10 +527,6 @@ def _constant_extent(text: str, ctx: Any) -> bool:
         return ev is not None and ev(text) is not None
     except Exception:
         return False
-
-
-def _mentions(text: str, name: str) -> bool:
-    return re.search(r"(?<![\w.>])" + re.escape(name) + r"(?!\w)", text) is not None
 
 
 def _body_locals(loop: LoopIR, text: str) -> set[str]:
@@ -829,7 +826,7 @@ def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam]
     lower = _rename(loop.lower, renames)
     for text in (upper, lower):
         for n in names:
-            if _mentions(text, n):
+            if mentions(text, n):
                 return n
     return None
 

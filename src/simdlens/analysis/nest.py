@@ -228,7 +228,7 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
         real_sizes=inner.real_sizes if size == inner.size_param and not bound_params else (),
         type_facts=(), nest=None, also_size=tuple(also), size_scale=(exponent, factor),
         # the outer counter is the nest's own loop here, not a parameter: its columns are the loop's range
-        index_bounds=tuple(b for b in inner.index_bounds if not re.search(rf"(?<![\w.]){re.escape(iv)}\b", b[0])),
+        index_bounds=tuple(b for b in inner.index_bounds if not mentions(b[0], iv)),
     )
 
 
