@@ -115,6 +115,34 @@ def test_the_template_result_is_converted_to_the_deduced_type() -> None:
     assert stored.type.name == "int32" and stored.operand.type.name == "uint8", stored
 
 
+STATEMENT_HELPERS = b"""#include <stdint.h>
+static inline int32_t sat(int32_t v, uint32_t bits) {
+    if (bits > 0U && bits < 32U) {
+        const int32_t top = (int32_t)((1U << (bits - 1U)) - 1U);
+        if (v > top) return top;
+        else if (v < -top - 1) return -top - 1;
+    }
+    return v;
+}
+static inline int positive(int v) { if (v > 0) return v; }
+static inline int bumped(int v) { int w = v; w += 1; return w; }
+static inline int shadowed(int v) { int w = 1; { int w = v * 2; if (w > 9) return 9; } return w; }
+void use_sat(int16_t *restrict o, const int16_t *restrict a, int n) { for (int i = 0; i < n; i++) o[i] = (int16_t)sat(a[i] * 3, 16); }
+void use_positive(int *restrict o, const int *restrict a, int n) { for (int i = 0; i < n; i++) o[i] = positive(a[i]); }
+void use_bumped(int *restrict o, const int *restrict a, int n) { for (int i = 0; i < n; i++) o[i] = bumped(a[i]); }
+void use_shadowed(int *restrict o, const int *restrict a, int n) { for (int i = 0; i < n; i++) o[i] = shadowed(a[i]); }
+"""
+
+
+def test_helpers_of_ifs_returns_and_local_constants_are_read_as_one_expression() -> None:
+    fa = analyze_file(STATEMENT_HELPERS, "/tmp/statement_helpers.c", "c")
+    by = {a.site.function: a for a in fa.analyses}
+    assert by["use_sat"].verdict is LoopVerdict.VECTORIZABLE, by["use_sat"].reasons
+    # a path that falls off the end, an assignment, a block's local used after it: no expression
+    for name, helper in (("use_positive", "positive"), ("use_bumped", "bumped"), ("use_shadowed", "shadowed")):
+        assert f"calls {helper}" in by[name].reasons[0].message, by[name].reasons
+
+
 @pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not installed")
 def test_helper_loops_verify_against_the_users_own_functions(rule_settings: Settings) -> None:
     require_host("avx2")

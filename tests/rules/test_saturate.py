@@ -28,6 +28,22 @@ void minmax(int8_t *out, const int8_t *a, const int8_t *b, int n)
 { for (int i = 0; i < n; i++) { int s = a[i] + b[i]; out[i] = s > 255 ? 255 : s; } }""", "adds_epu8"),
     "u16_floor": ("uint16_t", """void u16_floor(uint16_t *out, const uint16_t *a, const uint16_t *b, int n)
 { for (int i = 0; i < n; i++) { int d = a[i] - b[i]; if (d < 0) d = 0; out[i] = (uint16_t)d; } }""", "subs_epu16"),
+    # DSP libraries' saturation helper: `if`/`return` and local constants, the bound an expression of
+    # its argument (`(1U << (bits - 1U)) - 1U`), which the reading computes as C does
+    "helper_ifs": ("int16_t", """static inline int32_t sat(int32_t v, uint32_t bits)
+{ if (bits > 0U && bits < 32U) { const int32_t top = (int32_t)((1U << (bits - 1U)) - 1U); const int32_t bottom = -top - 1;
+  if (v > top) return top; else if (v < bottom) return bottom; } return v; }
+void helper_ifs(int16_t *out, const int16_t *a, const int16_t *b, int n)
+{ for (int i = 0; i < n; i++) out[i] = (int16_t)sat((int32_t)a[i] + b[i], 16); }""", "adds_epi16"),
+    # every `return` of the helper converts to uint8_t, and the ternary C reads it as promotes back
+    "helper_clip": ("uint8_t", """static inline uint8_t clip(int v) { if (v < 0) return 0; if (v > 255) return 255; return (uint8_t)v; }
+void helper_clip(uint8_t *out, const uint8_t *a, const uint8_t *b, int n)
+{ for (int i = 0; i < n; i++) out[i] = clip(a[i] - b[i]); }""", "subs_epu8"),
+    "macro_bounds": ("int16_t", """#define TOP ((1 << 15) - 1)
+#define BOTTOM (-(1 << 15))
+void macro_bounds(int16_t *out, const int16_t *a, const int16_t *b, int n)
+{ for (int i = 0; i < n; i++) { int s = a[i] + b[i]; out[i] = (int16_t)(s > TOP ? TOP : s < BOTTOM ? BOTTOM : s); } }""",
+                     "adds_epi16"),
     # not the type's range: an ordinary clamp, no saturating instruction
     "narrower": ("int16_t", """void narrower(int16_t *out, const int16_t *a, const int16_t *b, int n)
 { for (int i = 0; i < n; i++) { int s = a[i] + b[i]; if (s > 32000) s = 32000; if (s < -32768) s = -32768; out[i] = s; } }""",

@@ -105,7 +105,7 @@ def _saturating(value: Expr, elem: CType) -> Expr | None:
         return None
     while isinstance(value, Cast) and not expr_type(value.operand).is_float:
         value = value.operand  # the store's conversion; the clamp makes it exact
-    clamped = _clamp(value)
+    clamped = _clamp(_narrowed_outside(value, elem) or value)
     if clamped is None:
         return None
     x, lo, hi = clamped
@@ -188,6 +188,27 @@ def _clamp(e: Expr) -> tuple[Expr, int | None, int | None] | None:
     if lo is not None and hi is not None and lo > hi:
         return None
     return subject, lo, hi
+
+
+def _narrowed_outside(e: Expr, elem: CType) -> Expr | None:
+    """A clamp whose arms convert to the stored type and back (a helper's `if (v > 255) return 255; …
+    return (uint8_t)v;` in a ternary, which C promotes again), read without the round trip: the store
+    converts the result to `elem` anyway, and `(elem)(int)(elem)v` is `(elem)v`. None when no arm has one."""
+    changed = False
+
+    def arms(x: Expr) -> Expr:
+        nonlocal changed
+        if isinstance(x, Select):
+            return Select(x.cond, arms(x.then), arms(x.else_), x.type)
+        if (isinstance(x, Cast) and isinstance(x.operand, Cast) and x.operand.type.name == elem.name
+                and not x.type.is_float and x.type.bits >= elem.bits and not expr_type(x.operand.operand).is_float):
+            changed = True
+            inner = x.operand.operand
+            return inner if expr_type(inner).name == x.type.name else Cast(inner, x.type, implicit=True)
+        return x
+
+    got = arms(e) if isinstance(e, Select) else e
+    return got if changed else None
 
 
 def _same(a: Expr, b: Expr) -> bool:

@@ -20,6 +20,7 @@ from simdlens.analysis.ir import (
     Const,
     CType,
     Expr,
+    Select,
     Unary,
     expr_type,
 )
@@ -197,7 +198,71 @@ def convert(e: Expr, t: CType) -> Expr:
         return Cast(e, t, implicit=True)
     if et.name == t.name:
         return e
-    return Cast(e, t, implicit=True)
+    return folded(Cast(e, t, implicit=True))
+
+
+def _in_type(v: int, t: CType) -> int | None:
+    """`v` as a value of the integer type `t`: unsigned wraps, signed overflow is undefined (None)."""
+    bits = t.bits
+    if not t.signed:
+        return v % (1 << bits)
+    return v if -(1 << (bits - 1)) <= v < (1 << (bits - 1)) else None
+
+
+def _int_const(e: Expr) -> int | None:
+    if isinstance(e, Const) and not e.type.is_float and not e.type.is_complex and isinstance(e.value, int):
+        return e.value
+    return None
+
+
+def _int_result(op: str, a: int, b: int, bits: int) -> int | None:
+    """`a op b` as C computes it on integers of `bits` bits, or None where C leaves it undefined."""
+    if op in ("/", "%"):
+        if b == 0:
+            return None
+        q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)  # C truncates toward zero
+        return q if op == "/" else a - q * b
+    if op in ("<<", ">>"):
+        if b < 0 or b >= bits or (op == "<<" and a < 0):
+            return None
+        return a << b if op == "<<" else a >> b
+    ops = {"+": a + b, "-": a - b, "*": a * b, "&": a & b, "|": a | b, "^": a ^ b,
+           "<": int(a < b), "<=": int(a <= b), ">": int(a > b), ">=": int(a >= b), "==": int(a == b),
+           "!=": int(a != b), "&&": int(bool(a) and bool(b)), "||": int(bool(a) or bool(b))}
+    return ops.get(op)
+
+
+def folded(e: Expr) -> Expr:
+    """`e` computed now where C computes it from integer constants (`(1U << (16 - 1U)) - 1U` is 32767U,
+    `(sat >= 1U) ? … : …` with `sat` 16 takes its first branch): a rule then sees the bound that a helper
+    function or a macro spells as an expression. Floating-point stays as written (its rounding is the
+    target's), and so does whatever C leaves undefined (signed overflow, a shift past the width)."""
+    if isinstance(e, Cast) and not e.type.is_float and not e.type.is_complex and e.type.spelling not in BOOL_SPELLINGS:
+        v = _int_const(e.operand)
+        if v is not None:
+            bits = e.type.bits
+            w = v % (1 << bits)
+            w = w - (1 << bits) if e.type.signed and w >= 1 << (bits - 1) else w  # gcc: modulo 2^N
+            return Const(w, e.type, str(w))
+    elif isinstance(e, Unary) and not e.type.is_float and e.op in ("-", "~", "!"):
+        v = _int_const(e.operand)
+        if v is not None:
+            r = _in_type(-v if e.op == "-" else ~v if e.op == "~" else int(not v), e.type)
+            if r is not None:
+                return Const(r, e.type, str(r))
+    elif isinstance(e, Binary) and not e.type.is_float:
+        a, b = _int_const(e.lhs), _int_const(e.rhs)
+        if a is not None and b is not None:
+            v = _int_result(e.op, a, b, expr_type(e.lhs).bits)
+            r = None if v is None else _in_type(v, e.type)
+            if r is not None:
+                return Const(r, e.type, str(r))
+    elif isinstance(e, Select):
+        c = _int_const(e.cond)
+        if c is not None:
+            return e.then if c else e.else_
+    return e
+
 
 
 def strip_implicit_casts(e: Expr) -> Expr:

@@ -16,6 +16,7 @@ from simdlens.analysis.build.c_types import (
     char_value,
     convert,
     ctype_of,
+    folded,
     literal,
     promote,
     usual,
@@ -65,13 +66,13 @@ def arith(op: str, a: Expr, b: Expr, node: tree_sitter.Node) -> Expr:
         if ta.is_float or tb.is_float:
             raise Unsupported("type_error", "shift of a floating-point value", node)
         t = promote(ta)
-        return Binary(op, convert(a, t), convert(b, t), t)
+        return folded(Binary(op, convert(a, t), convert(b, t), t))
     if op in ("%", "&", "|", "^") and (ta.is_float or tb.is_float):
         raise Unsupported("type_error", f"'{op}' on a floating-point value", node)
     t = usual(ta, tb)
     if op in CMP:
-        return Binary(op, convert(a, t), convert(b, t), INT32)
-    return Binary(op, convert(a, t), convert(b, t), t)
+        return folded(Binary(op, convert(a, t), convert(b, t), INT32))
+    return folded(Binary(op, convert(a, t), convert(b, t), t))
 
 
 def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
@@ -117,7 +118,7 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
         a = expr(lb, field_of(n, "left"))
         b = expr(lb, field_of(n, "right"))
         if op in ("&&", "||"):
-            return Binary(op, a, b, INT32)
+            return folded(Binary(op, a, b, INT32))
         if op not in ARITH and op not in CMP and op not in ("<<", ">>"):
             raise Unsupported("unsupported", f"operator {op}", n)
         return arith(op, a, b, n)
@@ -126,19 +127,19 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
         a = expr(lb, field_of(n, "argument"))
         ta = expr_type(a)
         if op == "!":
-            return Unary("!", a, INT32)
+            return folded(Unary("!", a, INT32))
         if op == "+":
             return convert(a, promote(ta))
         if op == "~" and ta.is_float:
             raise Unsupported("type_error", "'~' on a floating-point value", n)
         pt = promote(ta)
-        return Unary(op, convert(a, pt), pt)
+        return folded(Unary(op, convert(a, pt), pt))
     if t == "conditional_expression":
         cond_e = expr(lb, field_of(n, "condition"))
         a = expr(lb, field_of(n, "consequence"))
         b = expr(lb, field_of(n, "alternative"))
         rt = usual(expr_type(a), expr_type(b))
-        return Select(cond_e, convert(a, rt), convert(b, rt), rt)
+        return folded(Select(cond_e, convert(a, rt), convert(b, rt), rt))
     if t == "cast_expression":
         tn = field_of(n, "type")
         spelled = " ".join(node_text(tn).split())
@@ -178,7 +179,7 @@ def explicit_cast(value: Expr, ct: CType) -> Expr:
         return convert(value, ct)  # `(bool)x` is `x != 0`: 2 becomes 1
     if vt.name == ct.name and vt.is_complex == ct.is_complex:
         return value  # `(int)x` of an int (a helper function's parameters): nothing to convert
-    return Cast(value, ct, implicit=False)
+    return folded(Cast(value, ct, implicit=False))
 
 
 def type_in_parentheses(lb: LoopBuilder, n: tree_sitter.Node) -> Expr | None:

@@ -45,6 +45,72 @@ def _words(source: bytes, words: tuple[bytes, ...]) -> list[tuple[int, int]]:
     return sorted(out)
 
 
+_HELPER_TEXT_LIMIT = 4000  # every `if` copies what follows it: a long chain is no helper
+
+
+def _returned_value(stmts: list[tree_sitter.Node], returning: str) -> str | None:
+    """What a helper's body returns, as one C expression, or None: `T x = e;` locals read through their
+    values, `if (c) return a; … return b;` as `(c) ? a : b` (each value converted to the return type by
+    `returning`, a `%s` pattern, as its own `return` does). Anything else (assignments, loops, a path
+    that falls off the end) is no expression helper."""
+    if not stmts:
+        return None
+    s, rest = stmts[0], stmts[1:]
+    t = s.type
+    if t == "comment":
+        return _returned_value(rest, returning)
+    if t == "return_statement":
+        return returning % node_text(s.named_children[0]) if s.named_children else None
+    if t == "compound_statement":
+        inner = list(s.named_children)
+        following = " ".join(node_text(r) for r in rest)
+        if any(re.search(rf"\b{re.escape(n)}\b", following) for n in _local_names(inner)):
+            return None  # a block's local shadows a name used after it
+        return _returned_value(inner + rest, returning)
+    if t == "if_statement":
+        cond, then, alt = (s.child_by_field_name(f) for f in ("condition", "consequence", "alternative"))
+        if cond is None or then is None or any(c.type in ("declaration", "init_statement") for c in cond.named_children):
+            return None
+        if alt is not None and alt.type == "else_clause":
+            alt = alt.named_child(0)
+        taken = _returned_value([then, *rest], returning)
+        other = _returned_value([alt, *rest] if alt is not None else rest, returning)
+        if taken is None or other is None:
+            return None
+        value = f"({node_text(cond)} ? {taken} : {other})"
+        return value if len(value) <= _HELPER_TEXT_LIMIT else None
+    if t == "declaration":
+        kinds = {c.type for c in s.children if c.type not in ("init_declarator", ";", ",")}
+        ctype = s.child_by_field_name("type")
+        inits = [c for c in s.named_children if c.type == "init_declarator"]
+        if (ctype is None or ctype.type == "placeholder_type_specifier" or node_text(ctype) == "auto"
+                or "storage_class_specifier" in kinds or not inits
+                or len(inits) != len(s.children_by_field_name("declarator"))):
+            return None  # `static`, `auto`, a local without a value
+        after = _returned_value(rest, returning)
+        spelled = " ".join([*(node_text(c) for c in s.children if c.type == "type_qualifier"), node_text(ctype)])
+        for init in reversed(inits):
+            name_node, init_value = init.child_by_field_name("declarator"), init.child_by_field_name("value")
+            if after is None or name_node is None or name_node.type != "identifier" or init_value is None \
+                    or init_value.type == "initializer_list":
+                return None
+            read = f"(({spelled})({node_text(init_value)}))"
+            after = re.sub(rf"(?<![\w.>:])\b{re.escape(node_text(name_node))}\b", read.replace("\\", r"\\"), after)
+        return after if after is not None and len(after) <= _HELPER_TEXT_LIMIT else None
+    return None
+
+
+def _local_names(stmts: list[tree_sitter.Node]) -> list[str]:
+    out = []
+    for s in stmts:
+        if s.type == "declaration":
+            for d in s.children_by_field_name("declarator"):
+                n = d.child_by_field_name("declarator") if d.type == "init_declarator" else d
+                if n is not None:
+                    out.append(node_text(n))
+    return out
+
+
 def read_local_typedefs(root: tree_sitter.Node, source: bytes, path: str, language: Language) -> tuple[LocalTypedef, ...]:
     """The typedefs (and C++ `using T = …;`) declared inside blocks of the file, in file order."""
     out: list[LocalTypedef] = []
@@ -244,10 +310,9 @@ class DeclarationReader:
         if inner is not decl or body is None or rtype is None:
             return
         plist = decl.child_by_field_name("parameters")
-        stmts = [c for c in body.named_children if c.type != "comment"]
+        returned = _returned_value(body.named_children, f"(({node_text(rtype)})(%s))")
         if (plist is None or not re.fullmatch(r"[A-Za-z_]\w*", name) or name in self.macros
-                or name in self.function_macros or len(stmts) != 1 or stmts[0].type != "return_statement"
-                or not stmts[0].named_children):
+                or name in self.function_macros or returned is None):
             return
         params: list[tuple[str, str]] = []
         defaults: list[str] = []
@@ -271,10 +336,10 @@ class DeclarationReader:
             if not at:
                 return  # a template parameter not deduced from a by-value parameter: `Max<int>(...)` is not read
             deduced += at
-        expr = node_text(stmts[0].named_children[0])
+        expr = returned
         for pname, spelled in params:
             expr = re.sub(rf"(?<![\w.>:])\b{re.escape(pname)}\b", f"(({spelled.strip()})({pname}))", expr)
-        define = f"#define {name}({', '.join(p for p, _ in params)}) (({node_text(rtype)})({expr}))"
+        define = f"#define {name}({', '.join(p for p, _ in params)}) ({expr})"
         self.helper_functions[name] = HelperFunction(define, len(params), tuple(defaults), tuple(deduced))
 
     def _helper_template(self, node: tree_sitter.Node) -> None:
