@@ -104,6 +104,25 @@ CASES = {
     }
     return d;
 }""",
+    # the count read in the body: its value on entry moved once per iteration (after the test's
+    # decrement in `while (n--)`; before the header's `n -= 2`; before the body's own `left--`)
+    "count_read_after_test": """void fade(float *restrict d, const float *restrict s, unsigned n)
+{
+    while (n--)
+        *d++ = *s++ * (float)(int)n;
+}""",
+    "count_read_by_twos": """void ramp2(int *restrict d, int n)
+{
+    for (; n >= 2; n -= 2) { *d++ = n; *d++ = -n; }
+}""",
+    "count_read_block_style": """void weights(q31 *restrict d, const q31 *restrict s, uint32_t size)
+{
+    uint32_t left = size;
+    while (left > 0U) {
+        *d++ = *s++ * (q31)(size - left);
+        left--;
+    }
+}""",
 }
 
 

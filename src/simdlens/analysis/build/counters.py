@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import tree_sitter
 
-from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.builder import WALK_IV, LoopBuilder
 from simdlens.analysis.build.syntax import FLIP, Unsupported, field_of, node_text, op_of, unwrap
-from simdlens.analysis.ir import CType
+from simdlens.analysis.ir import INT32, INT64, IV, Binary, Cast, Const, CType, Expr, Var
 
 
 def is_postfix(upd: tree_sitter.Node) -> bool:
@@ -161,3 +161,19 @@ def stepped_subscript(then: list[tree_sitter.Node], index_of: Callable[[tree_sit
         if idx is not None and idx.type == "identifier" and updated_name(u) == node_text(idx):
             return a, node_text(idx), lead
     return None
+
+
+def count_value(lb: LoopBuilder, name: str, t: CType) -> Expr:
+    """What the body of a pointer walk reads of its count `name` (`outIndex = blockSize - blkCnt`): the
+    value it had on entry, moved by the loop once per iteration so far. Computed in the count's own
+    type (at least `int`): the value is the variable's, so it fits, and unsigned wraps alike."""
+    wide = t if t.bits >= 32 else INT32
+    per = lb.count_move[0]
+    iterations: Expr = Cast(IV(WALK_IV, INT64), wide, implicit=True)
+    if abs(per) != 1:
+        iterations = Binary("*", Const(abs(per), wide), iterations, wide)
+    entry: Expr = Var(name, t) if wide is t else Cast(Var(name, t), wide, implicit=True)
+    value: Expr = Binary("-" if per < 0 else "+", entry, iterations, wide)
+    if lb.count_read_offset:
+        value = Binary("-" if lb.count_read_offset < 0 else "+", value, Const(abs(lb.count_read_offset), wide), wide)
+    return value if wide is t else Cast(value, t, implicit=True)

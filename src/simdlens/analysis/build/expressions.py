@@ -220,7 +220,10 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     if name in lb.locals:
         return Var(name, lb.locals[name])
     if lb.pointer_walk and name == lb.count_var:
-        raise Unsupported("counter_modified", f"the count {name} is used in the body", n)
+        counted = lb.scalars.get(name)
+        if counted is None:
+            raise Unsupported("counter_modified", f"the count {name} is used in the body", n)
+        return counters.count_value(lb, name, counted.type)
     known = lb.invariant_vars.get(name)
     if known is not None:  # read before: the checks below passed and its scalar is registered
         return known

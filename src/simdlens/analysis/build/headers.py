@@ -245,7 +245,8 @@ def while_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         lb.pointer_walk = True
         lb.count_var = name
         lb.count_move = (-1, -1)  # tested once more than the body runs, and decremented by that test too
-        # the count itself: passed in, counted down by the loop (not read in the body)
+        lb.count_read_offset = -1  # the test has decremented it before the body runs
+        # the count itself: passed in, counted down by the loop (the body reads it through count_value)
         lb.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
         return {"lower": "0", "upper": name, "cmp": "<", "step": 1, "trip": f"(({name}) > 0 ? ({name}) : 0)",
                 "declared": True, "exits": []}

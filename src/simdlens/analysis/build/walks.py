@@ -14,7 +14,7 @@ import tree_sitter
 from simdlens.analysis.build import counters, expressions
 from simdlens.analysis.build.builder import WALK_IV, LoopBuilder
 from simdlens.analysis.build.declarations import Decl
-from simdlens.analysis.build.syntax import IDENTIFIER, Unsupported, node_text, op_of, squash, stmts_of, unwrap
+from simdlens.analysis.build.syntax import IDENTIFIER, Unsupported, node_text, op_of, squash, unwrap
 from simdlens.analysis.ir import (
     INT64,
     Access,
@@ -179,13 +179,8 @@ def end_value(lb: LoopBuilder, d: Decl, p: str) -> tuple[tree_sitter.Node, tree_
 def walk_counted_by(lb: LoopBuilder, name: str, t: CType, step: int, trip: str, node: tree_sitter.Node,
                     skip: tree_sitter.Node | None) -> dict[str, Any]:
     """Pointers walk in a loop whose counter `name` does not count iterations from 0 by 1: count them
-    with the synthetic counter instead, and `name` becomes a count the loop moves by `step`."""
-    mention = re.compile(r"(?<![\w.>])" + re.escape(name) + r"\b")
-    for c in stmts_of(lb.body_node):
-        if (skip is None or c.id != skip.id) and mention.search(node_text(c)):
-            raise Unsupported("pointer_walk", f"pointers advance in a loop whose counter {name} does not count "
-                              f"from 0 by 1 and is read in the body: index the pointers by {name} instead",
-                              c)
+    with the synthetic counter instead, and `name` becomes a count the loop moves by `step` (the body
+    reads it through `counters.count_value`; `skip`, the statement stepping it, is left out of the body)."""
     decl = lb.decl_of(name)
     lb.iv, lb.iv_type = WALK_IV, INT64
     lb.pointer_walk = True
