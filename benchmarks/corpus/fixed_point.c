@@ -12,6 +12,17 @@ typedef int64_t fx63;
 #define FX15_MAX ((1 << 15) - 1)
 #define FX15_MIN (-(1 << 15))
 
+/* arithmetic spelled as macros whose casts the parser reads as calls without the typedefs */
+#define WIDEN(x) ((fx31)(x))
+#define NARROW(x) ((fx15)(x))
+#define SHIFT_DOWN(a, s) ((a) >> (s))
+#define ROUND_DOWN(a, s) (SHIFT_DOWN((a) + ((WIDEN(1) << (s)) >> 1), s))
+#define MUL_16X16(a, b) (((fx31)(fx15)(a)) * ((fx31)(fx15)(b)))
+#define ACC_ADD(a, b) ((fx31)(a) + (fx31)(b))
+#define ACC_MAC(c, a, b) (ACC_ADD((c), MUL_16X16((a), (b))))
+#define MUL_Q15(a, b) (SHIFT_DOWN(MUL_16X16((a), (b)), 15))
+#define CLIP16(x) (NARROW((x) > 32767 ? 32767 : (x) < -32768 ? -32768 : (x)))
+
 /* saturate `v` to a signed `bits`-bit range */
 static inline int32_t fx_saturate(int32_t v, uint32_t bits)
 {
@@ -129,4 +140,36 @@ void fx15_abs_sat(const fx15 *in, fx15 *out, uint32_t count)
         *out++ = (fx15)fx_saturate(v < 0 ? -v : v, 16);
         left--;
     }
+}
+
+// bench: domain=dsp category=reduction expect=vectorizable style=dsp_pointer
+fx31 fx15_correlate(const fx15 *x, const fx15 *y, int len)
+{
+    fx31 acc = 0;
+    for (int k = 0; k < len; k++)
+        acc = ACC_MAC(acc, x[k], y[k]);
+    return acc;
+}
+
+// bench: domain=dsp category=reduction expect=vectorizable style=dsp_pointer
+fx31 fx15_energy_scaled(const fx15 *x, int len, int shift)
+{
+    fx31 e = 0;
+    for (int k = 0; k < len; k++)
+        e = ACC_ADD(e, SHIFT_DOWN(MUL_16X16(x[k], x[k]), shift));
+    return e;
+}
+
+// bench: domain=dsp category=saturate expect=vectorizable_with_checks style=dsp_pointer
+void fx15_feedforward(fx15 *out, const fx15 *in, int len, int delay, fx15 gain)
+{
+    for (int k = 0; k < len; k++)
+        out[k] = CLIP16(ACC_ADD(in[k], MUL_Q15(in[k - delay], gain)));
+}
+
+// bench: domain=dsp category=saturate expect=vectorizable_with_checks style=dsp_pointer
+void fx31_to_fx15_rounded(fx15 *out, const fx31 *in, int len)
+{
+    for (int k = 0; k < len; k++)
+        out[k] = CLIP16(ROUND_DOWN(in[k], 12));
 }

@@ -93,3 +93,17 @@ def test_a_carried_value_keeps_the_strict_check() -> None:
     (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
     assert cand.origin == "rules:peel"
     assert "] == (__UINTPTR_TYPE__)" not in cand.function, cand.function
+
+
+# `x[i - t]` reads what an earlier step stored when y == x: its range is part of the check, and equal
+# pointers are no longer harmless (a fixed-point comb filter, `y[i] = x[i] + x[i - t] / 2`)
+DELAYED = ("void comb(short *y, const short *x, int n, int t)\n"
+           "{ for (int i = 0; i < n; i++) y[i] = (short)(x[i] + (x[i - t] >> 1)); }")
+
+
+def test_a_read_at_a_symbolic_distance_is_in_the_check_and_keeps_it_strict() -> None:
+    source, analysis, kernel = analyse("comb", DELAYED)
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
+    assert "] == (__UINTPTR_TYPE__)" not in cand.function, cand.function  # y == x falls back
+    assert "(-t)]" in cand.function.split("{")[1], cand.function  # the overlap test bounds x[i - t]

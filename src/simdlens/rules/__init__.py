@@ -362,9 +362,11 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
 
     def group(name: str) -> list[tuple[Access, bool]]:
         key = squash(name)
+        # every access of a pointer, at any symbolic offset (`x[i]` and `x[i - T]`): a check that left one
+        # out would let `x == y` through while x[i - T] reads what an earlier step stored
         mine = [(a, w) for a, w in accesses
                 if squash(f"{a.base}+{a.symbolic}" if a.symbolic else a.base) == key
-                or (not a.symbolic and a.base == a.root and squash(a.root) == key)]
+                or (a.base == a.root and squash(a.root) == key)]
         if not mine:  # rows of a 2-D array (`A[i][j]`: base `A[i]`) or a flat `A[i*ld + j]`: all its accesses
             mine = [(a, w) for a, w in accesses if squash(a.root) == key]
         # the element a memory reduction updates (`x[i] -= u[j] * x[j]`) is part of the array's range too

@@ -358,6 +358,34 @@ def is_data_call(n: tree_sitter.Node) -> bool:
     return f is not None and f.type == "field_expression" and node_text(f.child_by_field_name("field")) == "data"
 
 
+def _casts_read_as_calls(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[list[CType], tree_sitter.Node] | None:
+    """`(T)(x)` parses as a call of `(T)`, and `(T1)(T2)(x)` (a fixed-point macro's `((val32)(val16)(a))`)
+    as a call of that call, when the parser does not know the names are types: (the types, outermost
+    first, and x), or None when any of them names a value or is no type."""
+    lists = []
+    f = n
+    while f.type == "call_expression":
+        args = [a for a in field_of(f, "arguments").named_children if a.type != "comment"]
+        if len(args) != 1:
+            return None
+        lists.append(args[0])
+        f = field_of(f, "function")
+    inner = unwrap(f) if f.type == "parenthesized_expression" else None
+    if inner is None:
+        return None
+    names = [inner, *reversed(lists[1:])]
+    types = []
+    for name_node in names:
+        name = node_text(name_node)
+        if name_node.type != "identifier" or lb.decl_of(name) is not None or name in lb.locals or name == lb.iv:
+            return None
+        ct = ctype_of(name, lb.ctx)
+        if ct is None:
+            return None
+        types.append(ct)
+    return types, lists[0]
+
+
 def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     f = field_of(n, "function")
     fname = squash(node_text(f))
@@ -372,12 +400,13 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
             raise Unsupported("long_double" if "long double" in cast_to else "unknown_type",
                               f"unknown type '{cast_to}' in a cast", n)
         return explicit_cast(expr(lb, arg_nodes[0]), ct)
-    inner = unwrap(f) if f.type == "parenthesized_expression" else None
-    if inner is not None and inner.type == "identifier" and len(arg_nodes) == 1 and lb.decl_of(node_text(inner)) is None:
-        # `(pixel_t)(x)`: the parser cannot know pixel_t is a type; it is a cast
-        ct = ctype_of(node_text(inner), lb.ctx)
-        if ct is not None:
-            return explicit_cast(expr(lb, arg_nodes[0]), ct)
+    casts = _casts_read_as_calls(lb, n)
+    if casts is not None:  # `(pixel_t)(x)`, `(val32)(val16)(a)`: the parser cannot know these are types
+        types, value_node = casts
+        value = expr(lb, value_node)
+        for ct in reversed(types):
+            value = explicit_cast(value, ct)
+        return value
     if f.type == "field_expression":
         obj = unwrap(f.child_by_field_name("argument"))
         member = node_text(f.child_by_field_name("field"))

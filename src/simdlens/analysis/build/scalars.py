@@ -181,6 +181,14 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         if mm is not None and not reads_elsewhere and not writes_elsewhere and not cond:
             lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
             return [mm]
+        updated = reduction_ir(name, t, expressions.expr(lb, right))  # e.g. `s = ADD32(s, x)`, a macro's sum
+        if updated is not None and not reads_elsewhere and not writes_elsewhere and not cond \
+                and len([u for u in inside if not u.write]) == 1:
+            prev = lb.scalars.get(name)  # invariant: registered by this update's own read of it
+            if (prev is None or prev.role in (ScalarRole.REDUCTION, ScalarRole.INVARIANT)) \
+                    and lb.reduce_ops.setdefault(name, updated[0]) == updated[0]:
+                lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=decl_text)
+                return [Reduce(name, REDUCE_OPS[updated[0]], convert(updated[1], t), t, "", span)]
         linear = scans.linear_update(name, t, expressions.expr(lb, right)) if not cond and not writes_elsewhere \
             and len([u for u in inside if not u.write]) == 1 else None
         if linear is not None:  # `s = s * c + a[i]`: a first-order recurrence carried in s (a scan)
@@ -595,6 +603,27 @@ def _shape(e: Expr) -> object:
 
 def _mentions_var(e: Expr, name: str) -> bool:
     return any(isinstance(x, Var) and x.name == name for x in walk_exprs(e))
+
+
+def reduction_ir(name: str, t: CType, value: Expr) -> tuple[str, Expr] | None:
+    """An update whose expression is `name op x`, x free of `name`, once its macros are read (a fixed-point
+    library's `s = ADD32(s, MULT16_16(a[i], b[i]))`): (op, x). `name` may be widened on the way, never
+    narrowed; a float update must be computed in the accumulator's own type (else rounding differs)."""
+    e = strip_implicit_casts(value)
+    if not isinstance(e, Binary) or e.op not in REDUCE_OPS or (t.is_float and e.type.name != t.name) \
+            or (not t.is_float and e.type.is_float):
+        return None
+
+    def is_self(x: Expr) -> bool:
+        while isinstance(x, Cast) and not x.type.is_float and not t.is_float and x.type.bits >= t.bits:
+            x = x.operand
+        return isinstance(x, Var) and x.name == name
+
+    if is_self(e.lhs) and not _mentions_var(e.rhs, name):
+        return e.op, e.rhs
+    if e.op != "-" and is_self(e.rhs) and not _mentions_var(e.lhs, name):
+        return e.op, e.lhs
+    return None
 
 
 def minmax_ir(name: str, t: CType, value: Expr, span: Span) -> Reduce | None:
