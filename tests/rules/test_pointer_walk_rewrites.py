@@ -115,6 +115,20 @@ CASES = {
 {
     for (; n >= 2; n -= 2) { *d++ = n; *d++ = -n; }
 }""",
+    # a DSP library's max with its index: the index counted from the count (`blockSize - blkCnt`), which
+    # wraps for counts above the size; ties still go to the earliest iteration
+    "argmax_counted_down": """void max_index(const float *src, uint32_t size, float *result, uint32_t *index)
+{
+    float best = *src++, v;
+    uint32_t left = size - 1U, at = 0U;
+    while (left > 0U) {
+        v = *src++;
+        if (best < v) { best = v; at = size - left; }
+        left--;
+    }
+    *result = best;
+    *index = at;
+}""",
     "count_read_block_style": """void weights(q31 *restrict d, const q31 *restrict s, uint32_t size)
 {
     uint32_t left = size;

@@ -201,6 +201,7 @@ class Lowering:
         self.spare: dict[tuple[str, int], VVal] = {}
         self.spare_args: dict[tuple[str, int], tuple[VVal, VVal]] = {}
         self.arg_values: dict[str, str] = {}  # argmin/argmax (by `_arg_key`) -> the C variable of its best value
+        self.arg_origins: dict[str, str] = {}  # argmin/argmax -> the C variable of its index at the first iteration
         self.inductions: dict[str, str] = {}  # var -> its step as C text
         self.carried: dict[str, Expr] = {}  # var -> its value one iteration earlier, as an expression
         self.split_roots: set[str] = set()
@@ -1169,6 +1170,8 @@ class Lowering:
         lanes = self.arg_lanes if self.copy == 0 else {v: x for (v, j), x in self.spare_args.items() if j == self.copy}
         if key not in self.arg_values:
             self.arg_values[key] = self.rename(s.value_var) if s.value_var else self._value_at_index(s)
+        if key not in self.arg_origins and s.cmp in ("<", ">"):
+            self.arg_origins[key] = self._index_origin(s, it)
         if key not in lanes:
             suffix = str(self.copy) if self.copy else ""
             best = VVal(self.fresh(f"{s.value_var or s.index_var + '_value'}_lanes{suffix}"), t.name, self.width(t))
@@ -1197,6 +1200,23 @@ class Lowering:
         new_where = self.select(better, index, where)
         self.lines.append(f"{best.name} = {new_best.name};")
         self.lines.append(f"{where.name} = {new_where.name};")
+
+    def _index_origin(self, s: ArgReduce, it: CType) -> str:
+        """Ties go to the earliest iteration, which the fold finds by comparing indices counted from the
+        first iteration's, in the index type's unsigned width (`blockSize - blkCnt` of a walk counted down
+        wraps where the iterations do not). The index must advance by a positive constant per iteration."""
+        def invariant(name: str) -> bool:
+            scalar = self.loop.scalar(name)
+            return scalar is not None and scalar.role is ScalarRole.INVARIANT
+
+        step = _iv_coefficient(s.index, invariant)
+        if step is None or step <= 0 or it.is_float:
+            raise Unsupported("argmin/argmax whose index does not advance with the iterations: the lanes' "
+                              "indices cannot say which came first")
+        name = self.fresh(f"{s.index_var}_origin")
+        first = ScalarPrinter(f"({self.rename(self.loop.lower)})", self.rename).expr(s.index)
+        self.pre.append(f"const {_unsigned_c(it)} {name} = ({_unsigned_c(it)})({first});")
+        return name
 
     def _value_at_index(self, s: ArgReduce) -> str:
         """`if (x[i] > x[best]) best = i;` keeps no best value: a variable holding x[best], read only
@@ -1576,12 +1596,13 @@ class Lowering:
                         f"    if ({bi}[{k}] != {_lowest_index(it)} && ({bv}[{k}] {strict} {b} || ({bv}[{k}] == {b} && "
                         f"(!{got} || {bi}[{k}] > {i})))) {{ {b} = {bv}[{k}]; {i} = {bi}[{k}]; {got} = 1; }} }}"]
                 continue
+            origin, u = self.arg_origins[key], _unsigned_c(it)
             out += [f"{{ {c_type(ar.type)} {bv}[{vf}]; {c_type(it)} {bi}[{vf}];",
                     f"  {self.fill(self.template('store', ar.type.name, best.width), p=bv, a=best.name)};",
                     f"  {self.fill(self.template('store', it.name, where.width), p=bi, a=where.name)};",
                     f"  for (int {k} = 0; {k} < {vf}; {k}++)",
-                    f"    if ({bv}[{k}] {ar.cmp} {b} || ({bv}[{k}] == {b} && {bi}[{k}] < {i})) "
-                    f"{{ {b} = {bv}[{k}]; {i} = {bi}[{k}];{mark} }} }}"]
+                    f"    if ({bv}[{k}] {ar.cmp} {b} || ({bv}[{k}] == {b} && ({u})({bi}[{k}] - {origin}) < "
+                    f"({u})({i} - {origin}))) {{ {b} = {bv}[{k}]; {i} = {bi}[{k}];{mark} }} }}"]
         done: set[str] = set()
         for key, _lanes in arg_copies:  # `xindex = i;` beside the moving index: set when a lane won
             ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and _arg_key(x) == key)
@@ -2397,3 +2418,35 @@ def _fits(c: Const, t: CType) -> bool:
 
 
 __all__ = ["Lowered", "Lowering", "ScalarPrinter", "Unsupported", "VVal", "demote_body"]
+
+
+def _iv_coefficient(e: Expr, invariant: Callable[[str], bool]) -> int | None:
+    """How much the integer expression `e` advances per iteration (`i + off`: 1, `n - (k - i)`: 1), or
+    None when it is not the counter times a constant plus values the loop does not change."""
+    if isinstance(e, IV):
+        return 1
+    if isinstance(e, Const):
+        return 0 if not e.type.is_float else None
+    if isinstance(e, Var):
+        return 0 if invariant(e.name) else None
+    if isinstance(e, Cast):
+        return None if e.type.is_float or expr_type(e.operand).is_float else _iv_coefficient(e.operand, invariant)
+    if isinstance(e, Binary) and e.op in ("+", "-") and not e.type.is_float:
+        a, b = _iv_coefficient(e.lhs, invariant), _iv_coefficient(e.rhs, invariant)
+        return None if a is None or b is None else (a + b if e.op == "+" else a - b)
+    if isinstance(e, Binary) and e.op == "*" and not e.type.is_float:
+        a, b = _iv_coefficient(e.lhs, invariant), _iv_coefficient(e.rhs, invariant)
+        if a is None or b is None:
+            return None
+        if a == 0 and isinstance(e.lhs, Const) and isinstance(e.lhs.value, int):
+            return e.lhs.value * b
+        if b == 0 and isinstance(e.rhs, Const) and isinstance(e.rhs.value, int):
+            return a * e.rhs.value
+        return 0 if a == 0 and b == 0 else None
+    return None
+
+
+def _unsigned_c(t: CType) -> str:
+    """The unsigned C integer type as wide as `t`."""
+    return {8: "unsigned char", 16: "unsigned short", 32: "unsigned int", 64: "unsigned long long"}[t.bits]
+
