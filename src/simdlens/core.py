@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -89,6 +90,20 @@ class LoopSite:
     role: LoopRole
     loop_id: str  # stable: hash of the normalised loop text + function name + occurrence index
 
+    def __init__(self, path: str, language: Language, kind: LoopKind, span: Span, header: Span, body: Span,
+                 function: str | None, depth: int, role: LoopRole, loop_id: str) -> None:  # written out: see _slot_setters
+        put = _SITE_SLOTS
+        put[0](self, path)
+        put[1](self, language)
+        put[2](self, kind)
+        put[3](self, span)
+        put[4](self, header)
+        put[5](self, body)
+        put[6](self, function)
+        put[7](self, depth)
+        put[8](self, role)
+        put[9](self, loop_id)
+
 
 class LoopVerdict(enum.StrEnum):
     VECTORIZABLE = "vectorizable"
@@ -108,6 +123,12 @@ class Reason:
     message: str
     span: Span | None = None
 
+    def __init__(self, code: str, message: str, span: Span | None = None) -> None:  # written out: see _slot_setters
+        put = _REASON_SLOTS
+        put[0](self, code)
+        put[1](self, message)
+        put[2](self, span)
+
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
@@ -124,6 +145,31 @@ class Analysis:
     alias_checks: tuple[tuple[str, str], ...] = ()
     # Largest vector length (in lanes) the dependences allow; None = unlimited.
     max_lanes: int | None = None
+
+    def __init__(self, site: LoopSite, verdict: LoopVerdict, reasons: tuple[Reason, ...], loop: LoopIR | None,
+                 facts: frozenset[str] = frozenset(), alias_checks: tuple[tuple[str, str], ...] = (),
+                 max_lanes: int | None = None) -> None:  # written out: see _slot_setters
+        put = _ANALYSIS_SLOTS
+        put[0](self, site)
+        put[1](self, verdict)
+        put[2](self, reasons)
+        put[3](self, loop)
+        put[4](self, facts)
+        put[5](self, alias_checks)
+        put[6](self, max_lanes)
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
+    """The setters of a slotted dataclass's fields, in order. The analysis makes a LoopSite, an Analysis
+    and a few Reasons per loop (thousands per file); a frozen dataclass's generated __init__ sets each
+    field with object.__setattr__ by name, and filling the slots directly takes a fifth of the time
+    (tests/analysis/test_ir.py checks these __init__s take exactly the fields)."""
+    return tuple(cls.__dict__[f.name].__set__ for f in fields(cls))
+
+
+_SITE_SLOTS = _slot_setters(LoopSite)
+_REASON_SLOTS = _slot_setters(Reason)
+_ANALYSIS_SLOTS = _slot_setters(Analysis)
 
 
 # --------------------------------------------------------------------------------------------------

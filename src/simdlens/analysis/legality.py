@@ -922,11 +922,15 @@ def _guarded_division(s: Stmt, guard: bool = False) -> bool:
     if isinstance(s, If):
         return _division_in(s.cond, guard) or any(_guarded_division(x, True) for x in s.then + s.else_)
     g = guard or isinstance(s, Pack)
-    v = getattr(s, "value", None)
+    # (the classes, not getattr(s, "cond", None): compiled, a missing attribute raises and clears an error)
+    v = s.value if isinstance(s, _WITH_VALUE) else None
     if v is not None and not isinstance(v, str) and _division_in(v, g):
         return True
-    c = getattr(s, "cond", None)
+    c = s.cond if isinstance(s, (Exit, Pack, Expand)) else None
     return c is not None and not isinstance(c, str) and _division_in(c, g)
+
+
+_WITH_VALUE = (Store, Let, Reduce, ArgReduce, Carry, LastValue, Running, Hold, Exit, Pack)  # the statements with a `value`
 
 
 def _division_in(e: Expr, g: bool) -> bool:

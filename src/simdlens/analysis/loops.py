@@ -402,11 +402,18 @@ def _header_and_body(node: tree_sitter.Node, body: tree_sitter.Node | None, kind
     if kind == LoopKind.DO_WHILE:
         first = node.child(0) if node.child_count else None
         return (node_span(first) if first is not None else span), body_span
-    before = None  # the token before the body (not `body.prev_sibling`: that walks down from the root)
-    for child in node.children:
-        if child.id == body.id:
-            break
-        before = child
+    # The token before the body (not `body.prev_sibling`: that walks down from the root). The body is
+    # almost always the last child: then reading two children avoids making a node of every token.
+    before = None
+    count = node.child_count
+    last = node.child(count - 1) if count else None
+    if last is not None and last.id == body.id:
+        before = node.child(count - 2) if count >= 2 else None
+    else:
+        for child in node.children:
+            if child.id == body.id:
+                break
+            before = child
     if before is None or before.end_byte <= node.start_byte:
         return new_span(span.start_byte, body_span.start_byte, span.start, body_span.start), body_span
     end = before.end_point
