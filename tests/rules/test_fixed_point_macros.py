@@ -28,6 +28,14 @@ CASES = {
 { val32 e = 0; for (int i = 0; i < n; i++) e = ADD32(e, SHR32(MULT16_16(x[i], x[i]), shift)); return e; }""",
     "window": MACROS + """void window(val16 *out, const val16 *in, const val16 *w, int n)
 { for (int i = 0; i < n; i++) out[i] = (val16)MULT16_16_Q15(in[i], w[i]); }""",
+    # a Q31 add saturated through 64 bits: arithmetic shifts of int64 lanes, which AVX2 lacks (emulated
+    # in the ISA table: the logical shift with the sign shifted in from the top)
+    "add_q31": """static inline int32_t clip_q63_to_q31(int64_t x)
+{ return ((int32_t)(x >> 32) != ((int32_t)x >> 31)) ? ((0x7FFFFFFF ^ ((int32_t)(x >> 63)))) : (int32_t)x; }
+void add_q31(const int32_t *a, const int32_t *b, int32_t *out, int n)
+{ for (int i = 0; i < n; i++) out[i] = clip_q63_to_q31((int64_t)a[i] + b[i]); }""",
+    "shift_q63": """void shift_q63(int64_t *out, const int64_t *in, int n, int s)
+{ for (int i = 0; i < n; i++) out[i] = in[i] >> s; }""",
 }
 
 
