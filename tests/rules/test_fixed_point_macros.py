@@ -34,6 +34,11 @@ CASES = {
 { return ((int32_t)(x >> 32) != ((int32_t)x >> 31)) ? ((0x7FFFFFFF ^ ((int32_t)(x >> 63)))) : (int32_t)x; }
 void add_q31(const int32_t *a, const int32_t *b, int32_t *out, int n)
 { for (int i = 0; i < n; i++) out[i] = clip_q63_to_q31((int64_t)a[i] + b[i]); }""",
+    # a codec's float-to-Q15 conversion: the float clamped in a local reassigned once, then rounded with
+    # gcc's builtin (no <math.h>); the rounding pass reads the local through both of its assignments
+    "float_to_q15": """void float_to_q15(const float *in, int16_t *out, int n)
+{ for (int i = 0; i < n; i++) { float v = in[i] * 32768.f; v = v > 32767.f ? 32767.f : v < -32768.f ? -32768.f : v;
+  out[i] = (int16_t)__builtin_lrintf(v); } }""",
     "shift_q63": """void shift_q63(int64_t *out, const int64_t *in, int n, int s)
 { for (int i = 0; i < n; i++) out[i] = in[i] >> s; }""",
 }

@@ -90,10 +90,12 @@ _CPP_OVERLOADED = frozenset(
 
 
 def lookup(name: str, arg_types: tuple[CType, ...] = (), cpp: bool = False) -> MathFunction | None:
-    """The table entry for a call to `name` ("sqrtf", "std::sqrt", "::fabs"), or None if not a known
+    """The table entry for a call to `name` ("sqrtf", "std::sqrt", "::fabs", "__builtin_lrintf"), or None if not a known
     pure function. For C++ `std::f` / `f` overloads, float arguments pick the float version."""
     bare = name
     is_std = False
+    if bare.startswith("__builtin_"):  # gcc's and clang's names for the same functions, no header needed
+        bare = bare[len("__builtin_"):]
     if bare.startswith("::"):
         bare = bare[2:]
     if bare.startswith("std::"):

@@ -20,6 +20,7 @@ import dataclasses
 
 from simdlens.analysis.ir import (
     Binary,
+    Call,
     Cast,
     Const,
     CType,
@@ -31,6 +32,7 @@ from simdlens.analysis.ir import (
     Select,
     Stmt,
     Store,
+    Unary,
     Var,
     expr_type,
     walk_exprs,
@@ -78,6 +80,10 @@ def _inline(e: Expr, env: dict[str, Expr]) -> Expr:
         return Select(_inline(e.cond, env), _inline(e.then, env), _inline(e.else_, env), e.type)
     if isinstance(e, Cast):
         return Cast(_inline(e.operand, env), e.type, e.implicit)
+    if isinstance(e, Unary):
+        return Unary(e.op, _inline(e.operand, env), e.type)
+    if isinstance(e, Call):  # `lrintf(v)` of a local: its value too, or the local's removal leaves it unbound
+        return Call(e.func, tuple(_inline(a, env) for a in e.args), e.type)
     return e
 
 
