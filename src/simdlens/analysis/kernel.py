@@ -230,7 +230,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             src = name
         else:
             pname, src = name, ""
-        in_bound = mentions(loop.trip_count, name) or mentions(loop.upper, name) or mentions(loop.lower, name)
+        in_bound = any(mentions(expand_macros(t, ctx), name) for t in (loop.trip_count, loop.upper, loop.lower))
         role = ParamRole.COUNT if in_bound and sc.role == ScalarRole.INVARIANT else ParamRole.SCALAR
         spelled = "" if src else user.scalar_param(name, pname)
         ctext = sc.type.spelling if sc.type.is_complex else sc.type.c  # a complex scalar keeps its own type
@@ -334,7 +334,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     footprints = _footprints(loop, accs, renames, trip, guarded_roots, plist)
     if isinstance(footprints, str):
         raise NoKernel(footprints)
-    size_param = _size_param(loop, renames, plist)
+    size_param = _size_param(loop, renames, plist, ctx)
     size_max = _size_max(loop, accs, renames, size_param, ctx) if size_param is not None else None
     by_root = {p.source or p.name: p.name for p in plist}
     pairs: set[tuple[str, str]] = set()
@@ -417,10 +417,11 @@ def _in_nest(kernel: Kernel, site: Any, source: bytes, ctx: Any) -> Kernel:
         return kernel
     try:
         syntax = _FileSyntax.of(source, site.language)
-        outer = outer_loop(syntax.root, source, site.span.start_byte, site.span.end_byte)
+        outer = outer_loop(syntax.root, source, site.span.start_byte, site.span.end_byte, imperfect=True,
+                           beside_loops=True)
         if outer is None:
             return kernel
-        nest = nest_kernel(kernel, outer, lambda text: _int_value(text, ctx))
+        nest = nest_kernel(kernel, outer, lambda text: _int_value(text, ctx), lambda text: expand_macros(text, ctx))
     except (ValueError, KeyError, IndexError, AttributeError, TypeError, RecursionError):
         return kernel
     if isinstance(nest, str):
@@ -820,10 +821,10 @@ def _combine(exprs: list[str], op: str) -> str:
     return acc
 
 
-def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam]) -> str | None:
+def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam], ctx: Any = None) -> str | None:
     names = [p.name for p in params if p.role == ParamRole.COUNT]
-    upper = _rename(loop.upper, renames)
-    lower = _rename(loop.lower, renames)
+    upper = _rename(expand_macros(loop.upper, ctx), renames)  # `i < _PB_N` with `#define _PB_N n`: n is the size
+    lower = _rename(expand_macros(loop.lower, ctx), renames)
     for text in (upper, lower):
         for n in names:
             if mentions(text, n):
@@ -851,7 +852,8 @@ def _size_max(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[
             rows.append((a.coeff, a.offset, length))
     if not rows:
         return None
-    lower_text, upper_text = _rename(loop.lower, renames), _rename(loop.upper, renames)
+    lower_text = _rename(expand_macros(loop.lower, ctx), renames)
+    upper_text = _rename(expand_macros(loop.upper, ctx), renames)
 
     def columns_fit(n: int) -> bool | None:
         lower = _int_value(_substitute(lower_text, size, n), ctx)
@@ -891,6 +893,17 @@ def _int_value(text: str, ctx: Any) -> int | None:
     except Exception:
         return None
     return v if isinstance(v, int) else None
+
+
+def expand_macros(text: str, ctx: Any, depth: int = 0) -> str:
+    """`text` with the object-like macros it names replaced by their values, parenthesised (`_PB_N` ->
+    `(n)` with `#define _PB_N n`): what a bound is in terms of the function's variables."""
+    macros = getattr(ctx, "macros", None)
+    if not macros or depth > 8:
+        return text
+    out = re.sub(r"(?<![\w.>])[A-Za-z_]\w*", lambda m: f"({macros[m.group(0)].strip()})"
+                 if m.group(0) in macros and macros[m.group(0)].strip() else m.group(0), text)
+    return text if out == text else expand_macros(out, ctx, depth + 1)
 
 
 def _expand_function_macros(text: str, macros: Any, depth: int = 0) -> str:

@@ -422,14 +422,15 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
 def _in_its_loop(reference: Kernel, outer: Analysis, source: bytes, ctx: Any) -> Kernel:
     """A nest that is itself the body of a counted loop (the j-k pair of an i-j-k product, `i` fixed) is
     timed inside that loop (`Kernel.nest`), so the whole nest the user runs is what is measured."""
-    from simdlens.analysis.kernel import _FileSyntax, _int_value
+    from simdlens.analysis.kernel import _FileSyntax, _int_value, expand_macros
     from simdlens.analysis.nest import nest_kernel, outer_loop
 
     if outer.site.depth == 0:
         return reference
     syntax = _FileSyntax.of(source, outer.site.language)
     loop = outer_loop(syntax.root, source, outer.site.span.start_byte, outer.site.span.end_byte)
-    wrapped = nest_kernel(reference, loop, lambda text: _int_value(text, ctx)) if loop is not None else None
+    wrapped = nest_kernel(reference, loop, lambda text: _int_value(text, ctx),
+                          lambda text: expand_macros(text, ctx)) if loop is not None else None
     if wrapped is None or isinstance(wrapped, str):
         return reference
     digest = hashlib.sha256(f"{reference.content_hash}\0nest:{wrapped.content_hash}".encode()).hexdigest()
@@ -440,7 +441,7 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     """An imperfect nest's kernel around its inner loop's (`found`), and the outer loop's body as the user
     wrote it (in place of the call): the invariant scalars only the statements around the inner loop read
     (`beta` of `C[i][j] *= beta`) are parameters too."""
-    from simdlens.analysis.kernel import _FileSyntax, _int_value, kernel_or_reason
+    from simdlens.analysis.kernel import _FileSyntax, _int_value, expand_macros, kernel_or_reason
     from simdlens.analysis.nest import nest_kernel, outer_loop
 
     assert outer.loop is not None
@@ -454,7 +455,7 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL}
     element_wise = replace(found, return_type=None, params=tuple(
         p for p in found.params if p.role is not ParamRole.RESULT and (p.source or p.name) not in local))
-    nest = nest_kernel(element_wise, loop, lambda text: _int_value(text, ctx))
+    nest = nest_kernel(element_wise, loop, lambda text: _int_value(text, ctx), lambda text: expand_macros(text, ctx))
     if isinstance(nest, str):
         return nest
     # the arrays only the statements around the inner loop touch (`C[i][j] = s;`): their parameters and
