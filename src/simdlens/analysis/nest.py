@@ -142,11 +142,17 @@ def _constant_trip(loop: OuterLoop, lower: Any, upper: Any) -> int:
     return max(0, (span + s - 1) // s)
 
 
-def _declared_type(name: str, function_text: str) -> CType | None:
-    """The integer type `name` is declared with in the enclosing function (parameter or local)."""
+def declared_spelling(name: str, function_text: str) -> str:
+    """The integer type `name` is declared with in the enclosing function (a parameter, a local, one of a
+    list: `int i, j, k;` at its top), "" when none is found."""
     words = "|".join(sorted((re.escape(t) for t in _INT_TYPES), key=len, reverse=True))
-    m = re.search(rf"(?<![\w])(?:const\s+)?({words})\s+{re.escape(name)}\s*[,;)=]", function_text)
-    return _INT_TYPES.get(" ".join(m.group(1).split())) if m else None
+    m = re.search(rf"(?<![\w])(?:const\s+)?({words})\s+(?:[A-Za-z_]\w*\s*(?:=[^,;()]*)?,\s*)*"
+                  rf"{re.escape(name)}\s*[,;)=]", function_text)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+def _declared_type(name: str, function_text: str) -> CType | None:
+    return _INT_TYPES.get(declared_spelling(name, function_text))
 
 
 def _set_in(name: str, statements: tuple[str, ...]) -> bool:

@@ -56,8 +56,9 @@ from simdlens.analysis.ir import (
     Store,
     Unary,
     Var,
+    walk_stmts,
 )
-from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, flat_column
+from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, declared_spelling, flat_column
 from simdlens.analysis.nest import mentions as _mentions
 from simdlens.analysis.parse import normalized_tokens
 from simdlens.core import Analysis, Kernel, KernelParam, LoopVerdict, ParamRole
@@ -228,17 +229,23 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     try:
         accumulators = _accumulators(around, inner) if around is not None else set()
         before, after = _around(around, inner_start, inner, i, accumulators) if around is not None else ((), ())
-        if not inner.iv_declared_in_loop or inner.moved or inner.setup or inner.runs_at_least_once:
-            raise _Refused(f"the inner loop's counter {j} is not its own (declared before it, or moved)")
+        if inner.moved or inner.setup or inner.runs_at_least_once:
+            raise _Refused(f"the inner loop's counter {j} is not its own (moved, or tested before it runs)")
         triangle = _triangle(inner, i) if any(_mentions(t, i) for t in (inner.lower, inner.upper)) else None
-        if triangle is not None and around is not None:
-            raise _Refused("a triangular nest with statements around its inner loop is not vectorized across "
-                           f"{i} (each lane's own rows would run apart from them)")
-        if outer.step != 1 or outer.cmp not in ("<", "<=") or not outer.iv_type:
-            raise _Refused(f"the outer loop does not count {i} up by 1 from a counter it declares")
-        iv_type = _INT_TYPES.get(outer.iv_type)
+        if triangle is not None and (accumulators or any(isinstance(x, Let) for x in walk_stmts(before + after))):
+            raise _Refused("a triangular nest whose statements around its inner loop keep a temporary is not "
+                           f"vectorized across {i} (each lane's own rows run apart from its register)")
+        if triangle is not None and not inner.iv_declared_in_loop:
+            # (a counter the function declares keeps the last row's end, which the lanes' own rows change)
+            raise _Refused(f"the triangle's inner counter {j} is declared before it: its last value is the user's")
+        if outer.step != 1 or outer.cmp not in ("<", "<="):
+            raise _Refused(f"the outer loop does not count {i} up by 1")
+        # a counter declared at the top of the function (`int i, j, k;`) is its declaration's type; the
+        # rewrite assigns it as the user's loops do, so both counters end where the user's nest leaves them
+        spelled = outer.iv_type or declared_spelling(i, outer.function_text)
+        iv_type = _INT_TYPES.get(spelled)
         if iv_type is None:
-            raise _Refused(f"the outer counter's type {outer.iv_type} is not a plain integer")
+            raise _Refused(f"the outer counter's type {spelled or '(unknown)'} is not a plain integer")
         for sc in inner.scalars:
             if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL) and sc.name not in accumulators:
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
@@ -255,9 +262,9 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     scalars = (*(replace(sc, role=ScalarRole.LOCAL, live_out=False) if sc.name in accumulators else sc for sc in inner.scalars
                  if sc.name != i), *outside, Scalar(j, iv_type, ScalarRole.LOCAL))
     return LoopIR(
-        iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
+        iv=i, iv_type=replace(iv_type, spelling=spelled), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=arrays,
-        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
+        scalars=scalars, iv_declared_in_loop=bool(outer.iv_type), inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
                                                       *(triangle or ("", "", "")), before, after),
     ), checks
 
@@ -387,13 +394,20 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
         if nest is None:
             return "the nest's outer loop cannot be written as a stand-alone function"
         lines = found.source.rstrip("\n").split("\n")
+        if inner.loop is not None and not inner.loop.iv_declared_in_loop:  # its counter: declared by the nest
+            j = re.escape(inner.loop.iv)
+            lines = [x for k, x in enumerate(lines) if not (k == 2 and re.fullmatch(rf"\s*[\w\s]+\s{j};", x)
+                                                            or k == len(lines) - 2 and x.strip() == f"return {inner.loop.iv};")]
         if len(lines) < 4 or lines[1] != "{" or lines[-1] != "}" or not lines[2].lstrip().startswith("for"):
             return "the inner loop needs declarations around it: the nest cannot be written as one function"
         loop_text = "\n".join(lines[2:-1])
     call = re.compile(rf"^\s*{INNER_NAME}\(.*\);\s*$", re.MULTILINE)
-    if len(call.findall(nest.source)) != 1:
+    nest_text = re.sub(r"^\s*volatile __typeof__\(.*\n", "", nest.source.replace("simdlens_kept = ", ""), flags=re.MULTILINE)
+    if len(call.findall(nest_text)) != 1:
         return "the nest's outer loop cannot be written as a stand-alone function"
-    text = call.sub(lambda _m: "\n".join("    " + x for x in loop_text.split("\n")), nest.source)
+    text = call.sub(lambda _m: "\n".join("    " + x for x in loop_text.split("\n")), nest_text)
+    if inner.loop is not None and not inner.loop.iv_declared_in_loop:  # `int i, j;` at the function's top
+        text = text.replace("\n{\n", f"\n{{\n    {inner.loop.iv_type.spelling or inner.loop.iv_type.c} {inner.loop.iv};\n", 1)
     i = outer.loop.iv if outer.loop is not None else ""
     local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL} if outer.loop is not None else set()
     facts = tuple(f for f in found.type_facts if not any(_mentions(f.expr, x) for x in {i, *local} if x))
@@ -491,7 +505,14 @@ def _declared_extent(loop: LoopIR, ctx: Any) -> int | None:
     extents = []
     for arr in loop.arrays:
         m = re.search(rf"(?<![\w.]){re.escape(arr.root)}\s*\[([^\]]+)\]\s*\[([^\]]+)\]", arr.decl)
-        if arr.pointer or m is None:
+        if arr.pointer:  # a parameter `T X[R][C]` / `T (*X)[C]`: its row length C bounds the columns walked
+            row = re.search(rf"(?:(?<![\w.]){re.escape(arr.root)}\s*\[[^\]]*\]|\(\s*\*\s*{re.escape(arr.root)}\s*\))"
+                            r"\s*\[([^\]]+)\]\s*$", arr.decl.strip().rstrip(",;)"))
+            value = _int_value(row.group(1), ctx) if row is not None else None
+            if value is not None and value > 0:  # (a VLA's row length is a parameter: the size itself)
+                extents.append(value)
+            continue
+        if m is None:
             continue
         for text in m.groups():
             value = _int_value(text, ctx)

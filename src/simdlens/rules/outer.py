@@ -58,7 +58,10 @@ class OuterLoopLowering(Lowering):
         self.inner = loop.inner
         self.inner_body = inner_body or []
         self.features.add("outer_loop")
-        self.kept = self._kept_in_registers()
+        # a triangle's statements around its inner loop run before and after every lane's own rows, which
+        # are scalar code on memory: nothing is kept in a register across them
+        around = bool(loop.inner.first and (loop.inner.before or loop.inner.after))
+        self.kept = {} if around else self._kept_in_registers()
         self.registers: dict[tuple[str, str, int, str], VVal] = {}
         # temporaries set around the inner loop and assigned in it (`s += v` read as `s = s + v`)
         self.summed = {x.name for x in walk_stmts(self.body) if isinstance(x, Let)} & {
@@ -168,13 +171,17 @@ class OuterLoopLowering(Lowering):
         code = [f"/* rows every lane runs: {j} from {lo} to {hi}; each lane's own rows before and after, as written */",
                 f"const {ct} {lo} = {self.rename(substitute(inner.first, i, f'{self.iv} + {self.vf - 1}'))};",
                 f"const {ct} {hi} = {self.rename(inner.end)};"]
+        around = bool(inner.before or inner.after)  # (then nothing is kept in a register: __init__)
+        if around:
+            code += before  # every lane's statements before its rows, the lanes' own rows included
         if moves_first:
             code += self._own_rows(f"{j} < {lo}", "")
-        vector = [*before, f"for ({ct} {j} = {lo}; {j} < {hi}; {j}++) {{", *_indent(step), "}", *after]
+        vector = [*([] if around else before), f"for ({ct} {j} = {lo}; {j} < {hi}; {j}++) {{", *_indent(step), "}",
+                  *([] if around else after)]
         code += [f"if ({hi} > {lo}) {{", *_indent(vector), "}"] if self.kept else vector
         if moves_end:
             code += self._own_rows("", f"{lo} > {hi} ? {lo} : {hi}")
-        return code
+        return code + (after if around else [])
 
     def _own_rows(self, stop: str, start: str) -> list[str]:
         """Each lane's rows the vector loop does not run: from the inner loop's first row (or `start`) while
@@ -206,6 +213,7 @@ class InterchangeLowering(Lowering):
         inner = loop.inner
         self.header: str = inner.header
         self.bounds: list[str] = []
+        self.whole = loop  # the statements around the inner loop run over the outer loop's own range
         if inner.first:
             taken = _identifiers(loop)
             loop, self.header, self.bounds = _swapped_triangle(loop)
@@ -227,7 +235,7 @@ class InterchangeLowering(Lowering):
             if not stmts:
                 around.append([])
                 continue
-            part = Lowering(replace(self.loop, body=stmts, inner=None), self.t, self.rename,
+            part = Lowering(replace(self.whole, body=stmts, inner=None), self.t, self.rename,
                             **self.options).build()  # type: ignore[arg-type]
             caveats += [c for c in part.caveats if c not in caveats]
             features |= set(part.features)
