@@ -206,3 +206,49 @@ def test_a_column_next_to_values_the_outer_loop_broadcasts_is_a_column_sweep() -
     assert column.verdict is LoopVerdict.NOT_VECTORIZABLE and column.reasons[0].code == "column_sweep"
     assert "column of A (stride 512)" in column.reasons[0].message
     assert row.verdict is not LoopVerdict.NOT_VECTORIZABLE  # a row: a dot product of contiguous rows
+
+
+POLY = b"""\
+#define N 128
+#define DATA_TYPE double
+#define _PB_N n
+#define _PB_M m
+void two_inner(int m, int n, DATA_TYPE A[N][N], DATA_TYPE x[N], DATA_TYPE y[N], DATA_TYPE tmp[N])
+{
+    int i, j;
+    for (i = 0; i < _PB_M; i++) {
+        tmp[i] = 0.0;
+        for (j = 0; j < _PB_N; j++)
+            tmp[i] = tmp[i] + A[i][j] * x[j];
+        for (j = 0; j < _PB_N; j++)
+            y[j] = y[j] + A[i][j] * tmp[i];
+    }
+}
+void row_pointer(int n, double *restrict A, double *restrict out)
+{
+    for (int i = 0; i < n; i++) {
+        double *row = A + i * n;
+        for (int j = 0; j < n; j++)
+            out[j] += row[j];
+    }
+}
+"""
+
+
+def test_two_inner_loops_of_one_outer_loop_are_each_timed_in_it_at_the_macro_spelled_sizes() -> None:
+    fa = analyze_file(POLY, "poly.c", "c")
+    dot, update = [a for a in fa.analyses if a.site.function == "two_inner" and a.site.depth == 1]
+    for a in (dot, update):
+        k = fa.kernels[a.site.loop_id]
+        # `j < _PB_N` with `#define _PB_N n`: n is the size (not a scalar the harness sets to a few), and
+        # A's row length is the size the code uses
+        assert k.size_param == "n" and k.real_sizes == (128,)
+        nest = k.nest
+        assert nest is not None and nest.return_type is None
+        assert "for (i = 0; i < (m); i++)" in nest.source and nest.signature.endswith("int m)")
+        assert nest.size_param == "n" and nest.also_size == ("m",) and nest.size_scale == (2, 1)
+    # the row reduction leaves its counter j (declared at the function's top): kept, so no loop is dropped
+    assert "simdlens_kept = simdlens_inner(" in fa.kernels[dot.site.loop_id].nest.source  # type: ignore[union-attr]
+    # a row pointer the outer loop sets beside the inner loop: a nest without it would time one row
+    (inner,) = [a for a in fa.analyses if a.site.function == "row_pointer" and a.site.depth == 1]
+    assert fa.kernels[inner.site.loop_id].nest is None

@@ -398,3 +398,57 @@ def test_a_sum_in_a_temporary_of_the_outer_loop_is_kept_in_a_register(tmp_path: 
     main = MAIN.replace("%s();", "dot_temp();").replace("%%", "%").replace("sum += x1[j] * (j + 1);",
                                                                             "sum += y1[j] * (j + 1);")
     _edits_compute_the_same(tmp_path, DOT_TEMP, main, (c,))
+
+
+# PolyBench declares every counter at the top of the function; the caller reads them after the nest here
+TOP_COUNTERS = HEAD + """int top_counters(void) {
+    int i, j;
+    for (i = 0; i < LEN_2D - 3; i++) {
+        x1[i] = 0.0f;
+        for (j = 0; j < LEN_2D; j++)
+            x1[i] += aa[j][i] * y1[j];
+    }
+    return i * 1000 + j;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_counters_declared_at_the_top_of_the_function_end_where_the_users_nest_leaves_them(tmp_path: Path) -> None:
+    source = TOP_COUNTERS.encode()
+    fa = analyze_file(source, "/tmp/top_counters.c", "c")
+    outer = next(a for a in fa.analyses if a.site.depth == 0)
+    kernel = fa.kernels[outer.site.loop_id]
+    assert kernel.source.index("int j;") < kernel.source.index("for (i = 0;")  # the reference declares j
+    candidates = propose(outer, kernel, "avx2", Settings(), source=source).candidates
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    for c in candidates:
+        assert "int i" not in c.function and "int j" not in c.function, c.origin  # the user's counters
+        assert not re.search(r"gather|scatter", c.function)
+    main = MAIN.replace("%s();", 'printf("%%d\\n", top_counters());') % ()
+    _edits_compute_the_same(tmp_path, TOP_COUNTERS, main, candidates)
+
+
+# a triangle with statements before and after its inner loop (cholesky / trmm style)
+TRI_AROUND = HEAD + """void tri_around(void) {
+    for (int i = 0; i < LEN_2D - 2; i++) {
+        x1[i] = bb[1][i] * 2.0f;
+        for (int j = i; j < LEN_2D; j++)
+            x1[i] += aa[j][i] * y1[j];
+        x1[i] = x1[i] * 0.5f - bb[2][i];
+    }
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_a_triangle_runs_its_statements_around_before_and_after_every_lanes_rows(tmp_path: Path) -> None:
+    source, _, candidates = _proposal(TRI_AROUND)
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    text = outer.function  # the statement before, each lane's own rows, the shared rows, the statement after
+    assert text.index("_mm256_storeu_ps(&x1[i]") < text.index("int i = i_lane;") \
+        < text.index("for (int j = j_from; j < j_to; j++) {") < text.index("_mm256_sub_ps")
+    _edits_compute_the_same(tmp_path, TRI_AROUND, MAIN % "tri_around", candidates)

@@ -205,7 +205,8 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any, expand: Any = No
             continue
         value_text = expand(name) if expand is not None else name
         if value_text != name and name not in spelled and len(spelled) < 16:
-            spelled[name] = value_text  # a macro over the function's variables: its names are the bounds
+            bare = re.fullmatch(r"\(\s*([A-Za-z_]\w*)\s*\)", value_text.strip())
+            spelled[name] = bare.group(1) if bare else value_text  # a macro over the function's variables
             names += [n for n in dict.fromkeys(_IDENT.findall(value_text)) if n not in names]
             continue
         ctype = _declared_type(name, loop.function_text)
