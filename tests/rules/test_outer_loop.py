@@ -445,7 +445,7 @@ TRI_AROUND = HEAD + """void tri_around(void) {
 @needs_compiler
 @pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
 def test_a_triangle_runs_its_statements_around_before_and_after_every_lanes_rows(tmp_path: Path) -> None:
-    source, _, candidates = _proposal(TRI_AROUND)
+    _, _, candidates = _proposal(TRI_AROUND)
     assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
     (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
     text = outer.function  # the statement before, each lane's own rows, the shared rows, the statement after

@@ -395,9 +395,10 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
             return "the nest's outer loop cannot be written as a stand-alone function"
         lines = found.source.rstrip("\n").split("\n")
         if inner.loop is not None and not inner.loop.iv_declared_in_loop:  # its counter: declared by the nest
-            j = re.escape(inner.loop.iv)
-            lines = [x for k, x in enumerate(lines) if not (k == 2 and re.fullmatch(rf"\s*[\w\s]+\s{j};", x)
-                                                            or k == len(lines) - 2 and x.strip() == f"return {inner.loop.iv};")]
+            j = inner.loop.iv
+            declares = len(lines) > 2 and re.fullmatch(rf"\s*[\w\s]+\s{re.escape(j)};", lines[2]) is not None
+            returns = len(lines) > 2 and lines[-2].strip() == f"return {j};"
+            lines = [x for k, x in enumerate(lines) if not ((k == 2 and declares) or (k == len(lines) - 2 and returns))]
         if len(lines) < 4 or lines[1] != "{" or lines[-1] != "}" or not lines[2].lstrip().startswith("for"):
             return "the inner loop needs declarations around it: the nest cannot be written as one function"
         loop_text = "\n".join(lines[2:-1])
