@@ -424,7 +424,8 @@ def test_counters_declared_at_the_top_of_the_function_end_where_the_users_nest_l
     candidates = propose(outer, kernel, "avx2", Settings(), source=source).candidates
     assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
     for c in candidates:
-        assert "int i" not in c.function and "int j" not in c.function, c.origin  # the user's counters
+        edit = "".join(e.new_text for e in c.edits)
+        assert not re.search(r"\bint [ij]\b", edit), (c.origin, edit)  # the rewrite assigns the user's counters
         assert not re.search(r"gather|scatter", c.function)
     main = MAIN.replace("%s();", 'printf("%%d\\n", top_counters());') % ()
     _edits_compute_the_same(tmp_path, TOP_COUNTERS, main, candidates)
@@ -452,3 +453,23 @@ def test_a_triangle_runs_its_statements_around_before_and_after_every_lanes_rows
     assert text.index("_mm256_storeu_ps(&x1[i]") < text.index("int i = i_lane;") \
         < text.index("for (int j = j_from; j < j_to; j++) {") < text.index("_mm256_sub_ps")
     _edits_compute_the_same(tmp_path, TRI_AROUND, MAIN % "tri_around", candidates)
+
+
+# m[i] is read after s[i] was reset around the inner loop: called with s == m, the user's nest reads the 0
+RESET = """void reset_then_sum(float *s, const float *m, const float *A) {
+    for (int i = 0; i < 64; i++) {
+        s[i] = 0.0f;
+        for (int j = 0; j < 64; j++)
+            s[i] += A[j * 64 + i] * m[i];
+    }
+}
+"""
+
+
+def test_an_in_place_call_is_refused_when_a_statement_around_the_inner_loop_writes_what_it_reads() -> None:
+    _, _, candidates = _proposal(RESET)
+    assert candidates
+    for c in candidates:
+        condition = re.search(r"^\s*if \((.*)\)\s*$", c.function, re.M)
+        assert condition is not None and "(const float *)(const void *)s" in condition.group(1), c.function
+        assert " == " not in condition.group(1), (c.origin, condition.group(1))  # no exact-aliasing path

@@ -307,7 +307,9 @@ def _same_elements_in_place(loop: LoopIR, x: str, y: str) -> bool:
     either after a statement wrote one (the scalar nest reads element i before writing it)."""
     from simdlens.analysis.build import accesses_of
 
-    mine = [(a, w) for a, w, _s in accesses_of(loop.body) if a.root in (x, y)]
+    # an imperfect nest's statements around the inner loop are part of each step, in order
+    body = (*loop.inner.before, *loop.body, *loop.inner.after) if loop.inner is not None else loop.body
+    mine = [(a, w) for a, w, _s in accesses_of(body) if a.root in (x, y)]
     if any(a.coeff != 1 or a.base != a.root for a, _w in mine):
         return False
     if len({(a.offset, a.symbolic, a.elem.name) for a, _w in mine}) != 1:
@@ -315,7 +317,12 @@ def _same_elements_in_place(loop: LoopIR, x: str, y: str) -> bool:
     if len({a.root for a, w in mine if w}) > 1:
         return False
     written = False
-    for s in loop.body:
+    # the inner loop's body runs again after itself: a read there of an element it does not move (`x[i]`)
+    # follows its own earlier writes
+    fixed = loop.inner is not None and any(not mentions(f"{a.base} {a.symbolic}", loop.inner.iv)
+                                           for a, _w, _s in accesses_of(loop.body) if a.root in (x, y))
+    order = (*loop.inner.before, *loop.body, *loop.body, *loop.inner.after) if fixed and loop.inner else body
+    for s in order:
         touched = [(a, w) for a, w, _s in accesses_of((s,)) if a.root in (x, y)]
         if written and any(not w for _a, w in touched):
             return False
