@@ -133,3 +133,42 @@ void gemm_vla(int ni, int nj, int nk, float alpha, float beta, float C[ni][nj], 
                 C[i][j] += alpha * A[i][k] * B[k][j];
         }
 }
+
+/* two inner loops in one outer loop (a row dot product, then a row update; PolyBench atax-like), the
+ * counters declared at the top and the bounds spelled through macros over the parameters */
+#define NR_P nr
+#define NC_P nc
+void dot_then_update(int nr, int nc, float G[LEN_2D][LEN_2D], const float *u, float *r, float *acc)
+{
+    int i, j;
+    for (i = 0; i < NR_P; i++) {
+        r[i] = 0.0f;
+        for (j = 0; j < NC_P; j++)
+            r[i] = r[i] + G[i][j] * u[j];
+        for (j = 0; j < NC_P; j++)
+            acc[j] = acc[j] + G[i][j] * r[i];
+    }
+}
+
+/* column means with the counters declared at the top of the function (PolyBench correlation-like) */
+void column_means(int nr, int nc, float X[LEN_2D][LEN_2D], float *mu, float inv)
+{
+    int r, c;
+    for (c = 0; c < NC_P; c++) {
+        mu[c] = 0.0f;
+        for (r = 0; r < NR_P; r++)
+            mu[c] += X[r][c];
+        mu[c] *= inv;
+    }
+}
+
+/* a triangle with statements before and after its inner loop */
+void lower_sums(void)
+{
+    for (int i = 0; i < LEN_2D; i++) {
+        xs[i] = ys[i];
+        for (int j = i; j < LEN_2D; j++)
+            xs[i] += bb[j][i];
+        xs[i] = xs[i] * 0.5f;
+    }
+}
