@@ -8,11 +8,12 @@ whose body is the outer loop as the user wrote it, calling `simdlens_inner(...)`
 function, or a candidate's) once per outer iteration. The sandbox times that function for every
 variant, so the outer loop, its strides and its trip counts are part of what is measured.
 
-Handled (the common 2-level nest): a perfect nest (the outer body is the inner loop alone), an outer
-`for (T v = lo; v CMP hi; v++ / v-- / v += c / v -= c)` whose bounds are constants (macros, literals)
-or integer parameters, an inner kernel with no results (element-wise: nothing returned, nothing
-reduced); its trip count may depend on `v` (a triangle: the elements are then the rows' mean length times
-their number). The size of the nest: constant
+Handled (the common 2-level nest): an outer `for (T v = lo; v CMP hi; v++ / v-- / v += c / v -= c)`
+whose bounds are constants (macros, literals), integer parameters or macros naming them (`_PB_N`), its
+body the inner loop, possibly beside other statements and loops (atax's two inner loops: those are
+not timed); an inner kernel with or without results (a returned one is kept in a volatile); its trip
+count may depend on `v` (a triangle: the elements are then the rows' mean length times their
+number). The size of the nest: constant
 bounds make a constant nest (timed once, at its real size); a parameter bound is set to the size as
 the inner loop's is, and `Kernel.size_scale` says how the elements grow with it, so the presets (4K,
 64K, 1M elements) stay element counts of the whole nest.
