@@ -452,3 +452,16 @@ void lower_column_sums_scaled(int n, REAL L[LEN][LEN], REAL s[LEN], const REAL w
         s[i] = s[i] * HALF;
     }
 }
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void unit_lower_rows(int n, REAL T[LEN][LEN], const REAL dinv[LEN])
+{
+    int i, j, k;
+    for (i = 1; i < n; i++) {
+        for (j = 0; j < i; j++) {
+            for (k = 0; k < j; k++)
+                T[i][j] -= T[i][k] * T[j][k];
+            T[i][j] *= dinv[j];
+        }
+    }
+}

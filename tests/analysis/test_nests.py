@@ -252,3 +252,31 @@ def test_two_inner_loops_of_one_outer_loop_are_each_timed_in_it_at_the_macro_spe
     # a row pointer the outer loop sets beside the inner loop: a nest without it would time one row
     (inner,) = [a for a in fa.analyses if a.site.function == "row_pointer" and a.site.depth == 1]
     assert fa.kernels[inner.site.loop_id].nest is None
+
+
+FACTOR = b"""\
+#define N 128
+void factor_rows(int n, double A[N][N])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i; j++) {
+            for (k = 0; k < j; k++)
+                A[i][j] -= A[i][k] * A[j][k];
+            A[i][j] *= 0.5;
+        }
+    }
+}
+"""
+
+
+def test_a_row_dot_product_into_an_element_of_the_same_matrix_is_a_checked_reduction() -> None:
+    fa = analyze_file(FACTOR, "factor.c", "c")
+    inner = next(a for a in fa.analyses if a.site.depth == 2)
+    # A[j][k] is another row of A than the A[i][j] summed into: checked at run time, not a recurrence
+    assert inner.verdict is LoopVerdict.VECTORIZABLE_WITH_CHECKS, [r.message for r in inner.reasons]
+    assert inner.reasons[0].message == "sum of A[i][j]"
+    k = fa.kernels[inner.site.loop_id]
+    # the trip count is j, and A[i][j] is a column too: j stays below the row length (127, not 128)
+    assert k.size_param == "j" and k.size_max == 127
+    assert k.nest is not None and "for (j = 0; j < i; j++)" in k.nest.source

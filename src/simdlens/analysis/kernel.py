@@ -842,15 +842,22 @@ def _size_max(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[
     access exists or its column cannot be evaluated. Past it the user's own loop indexes out of its
     declared extent, which -fsanitize=bounds reports against the original."""
     rows: list[tuple[int, int, int]] = []  # (coeff, offset, row length)
+    at_size: list[tuple[int, int]] = []  # (offset, row length) of a column that is the size itself: A[i][j], j < size
     for a, _w, _s in accs:
         arr = loop.array(a.root)
-        if arr is None or not a.base.startswith(a.root + "[") or not a.coeff or a.symbolic:
+        if arr is None or not a.base.startswith(a.root + "["):
+            continue
+        fixed = not a.coeff and a.symbolic and _rename(a.symbolic, renames).replace(" ", "") == size
+        if (not a.coeff or a.symbolic) and not fixed:
             continue
         extents = _inner_extents(arr.decl, a.root)
         length = _int_value(extents[-1], ctx) if extents else None
         if length is not None and length > 0:
-            rows.append((a.coeff, a.offset, length))
-    if not rows:
+            if fixed:
+                at_size.append((a.offset, length))
+            else:
+                rows.append((a.coeff, a.offset, length))
+    if not rows and not at_size:
         return None
     lower_text = _rename(expand_macros(loop.lower, ctx), renames)
     upper_text = _rename(expand_macros(loop.upper, ctx), renames)
@@ -863,7 +870,8 @@ def _size_max(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[
         ivs = _first_last(lower, upper, loop.cmp, loop.step)
         if ivs is None:
             return True  # the loop does not run
-        return all(0 <= c * iv + k < length for c, k, length in rows for iv in ivs)
+        return all(0 <= c * iv + k < length for c, k, length in rows for iv in ivs) \
+            and all(0 <= n + k < length for k, length in at_size)
 
     if columns_fit(_SIZE_SEARCH_LIMIT) is not False or columns_fit(0) is not True:
         return None
