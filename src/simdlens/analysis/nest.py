@@ -188,8 +188,12 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any, expand: Any = No
     bound_params: list[str] = []
     spelled: dict[str, str] = {}  # a bound's macro -> its value (`_PB_N` -> `(n)`)
     names = list(dict.fromkeys(_IDENT.findall(f"{loop.lower} {loop.upper}")))
+    seen: set[str] = set()
     while names:
         name = names.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
         if name == iv:
             return "the outer loop's bounds use its own counter"
         if name in by_name:
@@ -208,7 +212,7 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any, expand: Any = No
         if value_text != name and name not in spelled and len(spelled) < 16:
             bare = re.fullmatch(r"\(\s*([A-Za-z_]\w*)\s*\)", value_text.strip())
             spelled[name] = bare.group(1) if bare else value_text  # a macro over the function's variables
-            names += [n for n in dict.fromkeys(_IDENT.findall(value_text)) if n not in names]
+            names += [n for n in dict.fromkeys(_IDENT.findall(value_text)) if n not in seen]
             continue
         ctype = _declared_type(name, loop.function_text)
         if ctype is None:
