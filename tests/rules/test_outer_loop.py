@@ -473,3 +473,54 @@ def test_an_in_place_call_is_refused_when_a_statement_around_the_inner_loop_writ
         condition = re.search(r"^\s*if \((.*)\)\s*$", c.function, re.M)
         assert condition is not None and "(const float *)(const void *)s" in condition.group(1), c.function
         assert " == " not in condition.group(1), (c.origin, condition.group(1))  # no exact-aliasing path
+
+
+# syrk's k-j order: every lane over k sums into the same C[i][j]; swapped, a row dot product per j
+SYRK = """#define N 64
+double C[N][N], A[N][N];
+int syrk_rows(int i, int m, double alpha) {
+    int j, k;
+    j = -7;
+    for (k = 0; k < m; k++)
+        for (j = 0; j <= i; j++)
+            C[i][j] += alpha * A[i][k] * A[j][k];
+    return j * 1000 + k;
+}
+"""
+SYRK_MAIN = """
+#include <stdio.h>
+int main(void)
+{
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) { A[r][c] = (double)((r * 7 + c * 3) % 11) * 0.125; C[r][c] = (double)(r - c); }
+    int got = syrk_rows(40, 61, 0.5) + syrk_rows(9, 0, 2.0) + syrk_rows(63, 64, -1.0);
+    double sum = 0.0;
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) sum += C[r][c] * (1 + (r ^ c) % 5);
+    printf("%d %.6f\\n", got, sum);
+    return 0;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_a_sum_every_lane_shares_is_interchanged_into_row_dot_products(tmp_path: Path) -> None:
+    source = SYRK.encode()
+    fa = analyze_file(source, "/tmp/syrk_rows.c", "c")
+    outer = next(a for a in fa.analyses if a.site.depth == 0)
+    assert "float_reduction" in {r.code for r in outer.reasons}  # the sums are reassociated: said so
+    kernel = fa.kernels[outer.site.loop_id]
+    (c,) = propose(outer, kernel, "avx2", Settings(), source=source).candidates
+    assert c.origin == "rules:interchange" and any("reassociates" in x for x in c.caveats)
+    text = c.function  # for each j: 4 accumulators over k, summed into C[i][j] once
+    assert text.index("for (j = 0; j <= i; j++) {") < text.index("_mm256_loadu_pd(&A[j][k])") \
+        < text.index("C[i][j] = C[i][j] + ")
+    # the counters the function declares end where the user's nest leaves them, also when k runs no iteration
+    assert "for (k = 0; k < m; k++) for (j = 0; j <= i; j++) { }" in text
+    (tmp_path / "original.c").write_text(SYRK + SYRK_MAIN)
+    expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
+    (tmp_path / "edited.c").write_text(apply_edits(source, c.edits).decode() + SYRK_MAIN)
+    got = build_and_run(tmp_path, "avx2", ["edited.c"]).stdout
+    assert got.split()[0] == expected.split()[0]  # the counters, exactly
+    assert abs(float(got.split()[1]) - float(expected.split()[1])) <= 1e-9 * abs(float(expected.split()[1]))

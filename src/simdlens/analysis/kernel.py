@@ -855,7 +855,7 @@ def _size_max(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[
         if length is not None and length > 0:
             if fixed:
                 at_size.append((a.offset, length))
-            else:
+            elif a.coeff:
                 rows.append((a.coeff, a.offset, length))
     if not rows and not at_size:
         return None

@@ -56,6 +56,7 @@ from simdlens.analysis.ir import (
     Store,
     Unary,
     Var,
+    walk_exprs,
     walk_stmts,
 )
 from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, declared_spelling, flat_column
@@ -217,6 +218,41 @@ def _key(a: Access) -> tuple[str, str, int, str]:
     return (a.root, a.base, a.offset, a.symbolic)
 
 
+def _sums_across(body: tuple[Stmt, ...], reader: _Reader, allowed: bool) -> tuple[Stmt, ...]:
+    """`C[i][j] += alpha * A[i][k] * A[j][k]` with `k` the outer counter (syrk's k-j order): an element
+    every lane shares, summed into. With the loops swapped it is a row dot product per `j`, a sum into
+    memory over `k` (`Reduce`, reassociated: the interchange only, rules/outer.py). Kept as it is unless
+    the element is read and written by that update alone."""
+    from simdlens.analysis.build import accesses_of
+
+    out: list[Stmt] = []
+    for s in body:
+        if not (allowed and isinstance(s, Store) and reader.lanes.get(_key(s.access)) is None
+                and isinstance(s.value, Binary) and s.value.op in ("+", "-")):
+            out.append(s)
+            continue
+        target, value = s.access, s.value
+        old, other = (value.lhs, value.rhs) if _is_load_of(value.lhs, target) else (value.rhs, value.lhs)
+        if not _is_load_of(old, target) or (value.op == "-" and old is not value.lhs) \
+                or any(isinstance(x, Load) and x.access.root == target.root for x in walk_exprs(other)):
+            out.append(s)
+            continue
+        touched = [a for a, _w, _s in accesses_of(body) if a.root == target.root]
+        if any(_key(a) != _key(target) for a in touched):
+            out.append(s)
+            continue
+        text = f"{target.base}[{target.symbolic or target.offset}]"
+        out.append(Reduce(text, ReduceOp.ADD if value.op == "+" else ReduceOp.SUB, other, target.elem, "", s.span,
+                          access=target))
+    return tuple(out)
+
+
+def _is_load_of(e: Expr, a: Access) -> bool:
+    while isinstance(e, Cast):
+        e = e.operand
+    return isinstance(e, Load) and _key(e.access) == _key(a)
+
+
 def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
              int_value: Callable[[str], int | None] = lambda _text: None, around: LoopIR | None = None,
              inner_start: int = 0) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
@@ -251,7 +287,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
         reader = _Reader(inner, outer, int_value)
         reader.accumulators = accumulators
-        body = tuple(reader.stmt(s) for s in inner.body)
+        body = _sums_across(tuple(reader.stmt(s) for s in inner.body), reader, triangle is None and around is None)
         _own_lanes(before + after, reader, body, i)
         arrays = inner.arrays + tuple(a for a in (around.arrays if around is not None else ()) if inner.array(a.root) is None)
         checks = _lanes_independent(before + body + after, reader, replace(inner, arrays=arrays), i)
@@ -347,7 +383,8 @@ def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR,
 
     accs = accesses_of(body)
     written = {a.root for a, w, _ in accs if w}
-    for root in sorted(written):
+    summed = {x.access.root for x in walk_stmts(body) if isinstance(x, Reduce) and x.access is not None}
+    for root in sorted(written - summed):  # (a sum every lane shares: _sums_across, interchanged only)
         lanes = {reader.lanes.get(_key(a)) for a, _w, _s in accs if a.root == root}
         if None in lanes:
             raise _Refused(f"{root} is written at an element every lane of {i} shares")

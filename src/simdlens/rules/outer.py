@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from simdlens.analysis.ir import Access, Exit, Expr, If, Let, LoopIR, Stmt, Store, Var, walk_stmts
+from simdlens.analysis.ir import Access, Exit, Expr, If, Let, LoopIR, Reduce, Stmt, Store, Var, walk_stmts
 from simdlens.analysis.nest import mentions, substitute
 from simdlens.core import Footprint, Kernel, KernelParam
 from simdlens.rules.lower import (
@@ -54,6 +54,9 @@ class OuterLoopLowering(Lowering):
             raise Unsupported("not an outer loop with its inner loop")
         if loop.inner.first and inner_body is None:
             raise Unsupported("a triangular nest's lanes run the inner loop's body as written: it was not found")
+        if any(isinstance(x, Reduce) for x in walk_stmts(loop.body)):
+            raise Unsupported(f"an element every lane of {loop.iv} sums into: only the interchanged nest sums it "
+                              "(a dot product per row of the inner loop)")
         super().__init__(loop, replace(table, tail="scalar"), rename, **options)  # type: ignore[arg-type]
         self.inner = loop.inner
         self.inner_body = inner_body or []
@@ -240,7 +243,26 @@ class InterchangeLowering(Lowering):
             caveats += [c for c in part.caveats if c not in caveats]
             features |= set(part.features)
             around.append(["{", *_indent(part.code), "}"])
-        return Lowered([*around[0], *code, *around[1]], lowered.vf, tuple(caveats), frozenset(features))
+        nest, replay = [*around[0], *code, *around[1]], self._replayed_counters()
+        if replay:  # no outer iteration: the user's nest leaves the inner counter as it was, so nothing runs
+            whole = self.whole
+            nest = [f"if (({self.rename(whole.lower)}) {whole.cmp} ({self.rename(whole.upper)})) {{", *_indent(nest), "}"]
+        return Lowered([*nest, *replay], lowered.vf, tuple(caveats), frozenset(features))
+
+    def _replayed_counters(self) -> list[str]:
+        """Counters the function declares (`int i, j;` at its top) end where the user's nest leaves them:
+        swapped, the loops would leave other values when one of them runs no iteration. After the
+        swapped nest (which runs only when the outer loop would), the user's headers around an empty
+        body set them (the compiler computes it, or drops it when nothing reads them)."""
+        whole, inner = self.whole, self.inner
+        outer_own = whole.iv_declared_in_loop
+        inner_own = re.match(rf"\s*for\s*\(\s*{re.escape(inner.iv)}\s*=", inner.header) is None
+        if outer_own and inner_own:
+            return []
+        i = whole.iv
+        head = f"for ({i} = {whole.lower}; {i} {whole.cmp} {whole.upper}; {i}++)"
+        body = "{ }" if inner_own else f"{self.rename(inner.header)} {{ }}"
+        return ["/* the counters end where the user's nest leaves them */", f"{self.rename(head)} {body}"]
 
 
 def _swapped_triangle(loop: LoopIR) -> tuple[LoopIR, str, list[str]]:
