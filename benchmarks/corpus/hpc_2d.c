@@ -465,3 +465,13 @@ void unit_lower_rows(int n, REAL T[LEN][LEN], const REAL dinv[LEN])
         }
     }
 }
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void gram_lower_kj(int n, int m, REAL s, REAL Gm[LEN][LEN], REAL F[LEN][LEN])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++)
+        for (k = 0; k < m; k++)
+            for (j = 0; j <= i; j++)
+                Gm[i][j] += s * F[i][k] * F[j][k];
+}
