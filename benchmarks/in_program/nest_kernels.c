@@ -172,3 +172,25 @@ void lower_sums(void)
         xs[i] = xs[i] * 0.5f;
     }
 }
+
+/* syrk's k-j order: every k adds into the same C[i][j] (swapped: a row dot product per j) */
+void gram_kj(int n, int m, float Gm[LEN_2D][LEN_2D], float F[LEN_2D][LEN_2D])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++)
+        for (k = 0; k < m; k++)
+            for (j = 0; j <= i; j++)
+                Gm[i][j] += F[i][k] * F[j][k];
+}
+
+/* a row-oriented triangular update: a dot product of two rows into an element of the same matrix */
+void factor_rows(int n, float T[LEN_2D][LEN_2D], const float *dinv)
+{
+    int i, j, k;
+    for (i = 1; i < n; i++)
+        for (j = 0; j < i; j++) {
+            for (k = 0; k < j; k++)
+                T[i][j] -= T[i][k] * T[j][k];
+            T[i][j] *= dinv[j];
+        }
+}
