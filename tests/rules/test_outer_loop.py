@@ -416,12 +416,8 @@ TOP_COUNTERS = HEAD + """int top_counters(void) {
 @needs_compiler
 @pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
 def test_counters_declared_at_the_top_of_the_function_end_where_the_users_nest_leaves_them(tmp_path: Path) -> None:
-    source = TOP_COUNTERS.encode()
-    fa = analyze_file(source, "/tmp/top_counters.c", "c")
-    outer = next(a for a in fa.analyses if a.site.depth == 0)
-    kernel = fa.kernels[outer.site.loop_id]
+    _, kernel, candidates = _proposal(TOP_COUNTERS)
     assert kernel.source.index("int j;") < kernel.source.index("for (i = 0;")  # the reference declares j
-    candidates = propose(outer, kernel, "avx2", Settings(), source=source).candidates
     assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
     for c in candidates:
         edit = "".join(e.new_text for e in c.edits)
@@ -506,12 +502,8 @@ int main(void)
 @needs_compiler
 @pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
 def test_a_sum_every_lane_shares_is_interchanged_into_row_dot_products(tmp_path: Path) -> None:
-    source = SYRK.encode()
-    fa = analyze_file(source, "/tmp/syrk_rows.c", "c")
-    outer = next(a for a in fa.analyses if a.site.depth == 0)
-    assert "float_reduction" in {r.code for r in outer.reasons}  # the sums are reassociated: said so
-    kernel = fa.kernels[outer.site.loop_id]
-    (c,) = propose(outer, kernel, "avx2", Settings(), source=source).candidates
+    source, kernel, (c,) = _proposal(SYRK)
+    assert "float_reduction" in kernel.facts  # the sums are reassociated: said so
     assert c.origin == "rules:interchange" and any("reassociates" in x for x in c.caveats)
     text = c.function  # for each j: 4 accumulators over k, summed into C[i][j] once
     assert text.index("for (j = 0; j <= i; j++) {") < text.index("_mm256_loadu_pd(&A[j][k])") \
