@@ -458,9 +458,10 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = text.replace(nest.signature, sig, 1)
     size_max, real = nest.size_max, nest.real_sizes
-    if nest.size_param is not None and size_max is None and inner.loop is not None:
-        size_max = _declared_extent(inner.loop, ctx)
-        real = (size_max,) if size_max is not None else real
+    extent = _declared_extent(inner.loop, ctx) if nest.size_param is not None and inner.loop is not None else None
+    if extent is not None and (size_max is None or extent < size_max):
+        # (the outer counter walks the columns too: syrk's k < m over A's rows of 380, its j over C's 400)
+        size_max, real = extent, (extent,)
     digest = hashlib.sha256(f"outer\0{nest.content_hash}\0{found.content_hash}\0{normalized_tokens(text)}"
                             f"\0{size_max}\0{real}".encode())
     reference = replace(nest, source=text, signature=sig, params=params, footprints=prints,
