@@ -5,8 +5,10 @@ function the way the program does: nests at their real sizes (column sweeps of 2
 rewrites replace the whole nest; a 1024 x 1024 image scaled in place,
 131,072 rows of 12 columns, a 256 x 256 global matrix), element-wise loops in place (`saxpy(x, x, a, n)`,
 `clamp16(s, s, ...)`) and on 4M-element arrays, a dot product of an array with itself, a triangle of the
-global matrix, the transposed product of a flat 1024 x 1024 matrix and gemm over VLAs (8 rows of C, the
-whole i-j-k nest). `--only FUNCTION` times only the named functions. This script
+global matrix, the transposed product of a flat 1024 x 1024 matrix, gemm over VLAs (8 rows of C, the
+whole i-j-k nest), two inner loops in one outer loop (a row dot product, then a row update), column
+means with the counters declared at the function's top, a triangle with statements around its
+inner loop, syrk's k-j order (a sum every k shares) and a row dot product into the same matrix. `--only FUNCTION` times only the named functions. This script
 
 1. scans nest_kernels.c (`simdlens scan --json`, full benchmark protocol);
 2. takes every verified rewrite: the ones simdlens OFFERS as wins (`"win": true`, the low end of the
@@ -48,7 +50,8 @@ KERNELS = HERE / "nest_kernels.c"
 MAIN = HERE / "nest_main.c"
 BUILD = ["-O3", "-march=native", "-falign-functions=64", "-falign-loops=64", "-ffp-contract=off"]
 CALLS = ("column_sweep", "column_recurrence", "column_recurrence_n", "mvt", "rows_global", "scale_rows", "short_rows",
-         "saxpy", "clamp16", "total", "dot", "row_sums", "lower_columns", "gemv_t", "gemm_vla")
+         "saxpy", "clamp16", "total", "dot", "row_sums", "lower_columns", "gemv_t", "gemm_vla",
+         "dot_then_update", "column_means", "lower_sums", "gram_kj", "factor_rows")
 
 
 @dataclass(frozen=True)

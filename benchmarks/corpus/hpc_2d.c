@@ -19,6 +19,10 @@ float ff[LEN][LEN];
 float gg[LEN][LEN];
 int ii[LEN][LEN];
 
+/* bounds spelled through macros over the function's parameters, as benchmark suites spell them */
+#define NROWS_P nrows
+#define NCOLS_P ncols
+
 // bench: domain=hpc category=elementwise expect=vectorizable style=hpc_2d
 void row_add(void)
 {
@@ -398,4 +402,76 @@ void vla_2mm_first(int ni, int nj, int nk, REAL alpha, REAL T[ni][nj], REAL P[ni
             for (int k = 0; k < nk; k++)
                 T[i][j] += alpha * P[i][k] * Q[k][j];
         }
+}
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void dot_rows_then_spread(int nrows, int ncols, REAL G[LEN][LEN], const REAL u[LEN], REAL r[LEN], REAL acc[LEN])
+{
+    int i, j;
+    for (i = 0; i < NROWS_P; i++) {
+        r[i] = 0.0;
+        for (j = 0; j < NCOLS_P; j++)
+            r[i] = r[i] + G[i][j] * u[j];
+        for (j = 0; j < NCOLS_P; j++)
+            acc[j] = acc[j] + G[i][j] * r[i];
+    }
+}
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void spread_then_dot_rows(int nrows, int ncols, REAL G[LEN][LEN], const REAL u[LEN], REAL acc[LEN], REAL d[LEN])
+{
+    int i, j;
+    for (i = 0; i < NROWS_P; i++) {
+        for (j = 0; j < NCOLS_P; j++)
+            acc[j] += u[i] * G[i][j];
+        d[i] = 0.0;
+        for (j = 0; j < NCOLS_P; j++)
+            d[i] += G[i][j] * u[j];
+    }
+}
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void column_means_top_counters(int nrows, int ncols, REAL X[LEN][LEN], REAL mu[LEN], REAL inv_rows)
+{
+    int r, c;
+    for (c = 0; c < NCOLS_P; c++) {
+        mu[c] = 0.0;
+        for (r = 0; r < NROWS_P; r++)
+            mu[c] += X[r][c];
+        mu[c] *= inv_rows;
+    }
+}
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void lower_column_sums_scaled(int n, REAL L[LEN][LEN], REAL s[LEN], const REAL w[LEN])
+{
+    for (int i = 0; i < n; i++) {
+        s[i] = w[i];
+        for (int j = i; j < n; j++)
+            s[i] += L[j][i];
+        s[i] = s[i] * HALF;
+    }
+}
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void unit_lower_rows(int n, REAL T[LEN][LEN], const REAL dinv[LEN])
+{
+    int i, j, k;
+    for (i = 1; i < n; i++) {
+        for (j = 0; j < i; j++) {
+            for (k = 0; k < j; k++)
+                T[i][j] -= T[i][k] * T[j][k];
+            T[i][j] *= dinv[j];
+        }
+    }
+}
+
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void gram_lower_kj(int n, int m, REAL s, REAL Gm[LEN][LEN], REAL F[LEN][LEN])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++)
+        for (k = 0; k < m; k++)
+            for (j = 0; j <= i; j++)
+                Gm[i][j] += s * F[i][k] * F[j][k];
 }

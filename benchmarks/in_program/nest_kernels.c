@@ -96,7 +96,7 @@ float dot(const float *a, const float *b, int n)
     return s;
 }
 
-/* row sums of a matrix: a reduction in a nest (timed alone: reductions are not yet timed in their nest) */
+/* row sums of a matrix: a reduction in a nest (timed in its nest since session 8; timed alone before) */
 void row_sums(float *restrict s, const float *restrict m, int rows, int cols)
 {
     for (int r = 0; r < rows; r++) {
@@ -131,5 +131,66 @@ void gemm_vla(int ni, int nj, int nk, float alpha, float beta, float C[ni][nj], 
             C[i][j] *= beta;
             for (int k = 0; k < nk; k++)
                 C[i][j] += alpha * A[i][k] * B[k][j];
+        }
+}
+
+/* two inner loops in one outer loop (a row dot product, then a row update; PolyBench atax-like), the
+ * counters declared at the top and the bounds spelled through macros over the parameters */
+#define NR_P nr
+#define NC_P nc
+void dot_then_update(int nr, int nc, float G[LEN_2D][LEN_2D], const float *u, float *r, float *acc)
+{
+    int i, j;
+    for (i = 0; i < NR_P; i++) {
+        r[i] = 0.0f;
+        for (j = 0; j < NC_P; j++)
+            r[i] = r[i] + G[i][j] * u[j];
+        for (j = 0; j < NC_P; j++)
+            acc[j] = acc[j] + G[i][j] * r[i];
+    }
+}
+
+/* column means with the counters declared at the top of the function (PolyBench correlation-like) */
+void column_means(int nr, int nc, float X[LEN_2D][LEN_2D], float *mu, float inv)
+{
+    int r, c;
+    for (c = 0; c < NC_P; c++) {
+        mu[c] = 0.0f;
+        for (r = 0; r < NR_P; r++)
+            mu[c] += X[r][c];
+        mu[c] *= inv;
+    }
+}
+
+/* a triangle with statements before and after its inner loop */
+void lower_sums(void)
+{
+    for (int i = 0; i < LEN_2D; i++) {
+        xs[i] = ys[i];
+        for (int j = i; j < LEN_2D; j++)
+            xs[i] += bb[j][i];
+        xs[i] = xs[i] * 0.5f;
+    }
+}
+
+/* syrk's k-j order: every k adds into the same C[i][j] (swapped: a row dot product per j) */
+void gram_kj(int n, int m, float Gm[LEN_2D][LEN_2D], float F[LEN_2D][LEN_2D])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++)
+        for (k = 0; k < m; k++)
+            for (j = 0; j <= i; j++)
+                Gm[i][j] += F[i][k] * F[j][k];
+}
+
+/* a row-oriented triangular update: a dot product of two rows into an element of the same matrix */
+void factor_rows(int n, float T[LEN_2D][LEN_2D], const float *dinv)
+{
+    int i, j, k;
+    for (i = 1; i < n; i++)
+        for (j = 0; j < i; j++) {
+            for (k = 0; k < j; k++)
+                T[i][j] -= T[i][k] * T[j][k];
+            T[i][j] *= dinv[j];
         }
 }

@@ -25,6 +25,11 @@ void row_sums(float *restrict s, const float *restrict m, int rows, int cols);
 void lower_columns(void);
 void gemv_t(int n, const float *restrict M, const float *restrict v, float *restrict out);
 void gemm_vla(int ni, int nj, int nk, float alpha, float beta, float C[ni][nj], float A[ni][nk], float B[nk][nj]);
+void dot_then_update(int nr, int nc, float G[LEN_2D][LEN_2D], const float *u, float *r, float *acc);
+void column_means(int nr, int nc, float X[LEN_2D][LEN_2D], float *mu, float inv);
+void lower_sums(void);
+void gram_kj(int n, int m, float Gm[LEN_2D][LEN_2D], float F[LEN_2D][LEN_2D]);
+void factor_rows(int n, float T[LEN_2D][LEN_2D], const float *dinv);
 
 enum { ROWS = 1024, COLS = 1024, SHORT_ROWS = 1 << 17, SHORT_COLS = 12, LARGE = 1 << 22, GEMM_ROWS = 8 };
 static float *fx, *fy, *fs, *fc;
@@ -50,13 +55,20 @@ static void run_gemm_vla(void) {                                               /
     gemm_vla(GEMM_ROWS, COLS, ROWS, 0.5f, 0.999f, (float (*)[COLS])fc, (float (*)[ROWS])fy, (float (*)[COLS])fx);
 }
 
+static void run_dot_then_update(void) { dot_then_update(LEN_2D, LEN_2D, bb, ys, fs, fx); }
+static void run_column_means(void) { column_means(LEN_2D, LEN_2D, bb, fs, 1.0f / LEN_2D); }
+static void run_lower_sums(void) { lower_sums(); }
+static void run_gram_kj(void) { gram_kj(LEN_2D, LEN_2D, cc, bb); }
+static void run_factor_rows(void) { factor_rows(LEN_2D, aa, ys); }
+
 static const struct { const char *name; void (*run)(void); } calls[] = {
     {"column_sweep", run_column_sweep}, {"column_recurrence", run_column_recurrence},
     {"column_recurrence_n", run_column_recurrence_n}, {"mvt", run_mvt},
     {"rows_global", run_rows_global}, {"scale_rows", run_scale_rows},
     {"short_rows", run_short_rows}, {"saxpy", run_saxpy}, {"clamp16", run_clamp16}, {"total", run_total},
     {"dot", run_dot}, {"row_sums", run_row_sums}, {"lower_columns", run_lower_columns}, {"gemv_t", run_gemv_t},
-    {"gemm_vla", run_gemm_vla},
+    {"gemm_vla", run_gemm_vla}, {"dot_then_update", run_dot_then_update}, {"column_means", run_column_means},
+    {"lower_sums", run_lower_sums}, {"gram_kj", run_gram_kj}, {"factor_rows", run_factor_rows},
 };
 
 static double now_ns(void) {

@@ -130,8 +130,10 @@ def test_inner_loops_are_timed_in_their_nest() -> None:
     assert square is not None and square.size_param == "n" and square.also_size == () and square.size_scale == (2, 1)
     assert square.may_alias == kernels["rows_square"].may_alias  # in-place calls are still tested and timed
 
-    # reductions are timed alone (not yet in their nest)
-    assert kernels["row_sums"].nest is None
+    # a reduction is timed in its nest too: the sum it returns is kept (a volatile), so no loop is dropped
+    sums = kernels["row_sums"].nest
+    assert sums is not None and sums.return_type is None
+    assert "simdlens_kept = simdlens_inner(" in sums.source and "volatile __typeof__(simdlens_inner(" in sums.source
     # a triangle is timed in its nest: n x n / 2 elements, about, as the presets count n x n
     tri = kernels["triangle"].nest
     assert tri is not None and "for (int i = 0; i < n; i++)" in tri.source
@@ -204,3 +206,77 @@ def test_a_column_next_to_values_the_outer_loop_broadcasts_is_a_column_sweep() -
     assert column.verdict is LoopVerdict.NOT_VECTORIZABLE and column.reasons[0].code == "column_sweep"
     assert "column of A (stride 512)" in column.reasons[0].message
     assert row.verdict is not LoopVerdict.NOT_VECTORIZABLE  # a row: a dot product of contiguous rows
+
+
+POLY = b"""\
+#define N 128
+#define DATA_TYPE double
+#define _PB_N n
+#define _PB_M m
+void two_inner(int m, int n, DATA_TYPE A[N][N], DATA_TYPE x[N], DATA_TYPE y[N], DATA_TYPE tmp[N])
+{
+    int i, j;
+    for (i = 0; i < _PB_M; i++) {
+        tmp[i] = 0.0;
+        for (j = 0; j < _PB_N; j++)
+            tmp[i] = tmp[i] + A[i][j] * x[j];
+        for (j = 0; j < _PB_N; j++)
+            y[j] = y[j] + A[i][j] * tmp[i];
+    }
+}
+void row_pointer(int n, double *restrict A, double *restrict out)
+{
+    for (int i = 0; i < n; i++) {
+        double *row = A + i * n;
+        for (int j = 0; j < n; j++)
+            out[j] += row[j];
+    }
+}
+"""
+
+
+def test_two_inner_loops_of_one_outer_loop_are_each_timed_in_it_at_the_macro_spelled_sizes() -> None:
+    fa = analyze_file(POLY, "poly.c", "c")
+    dot, update = [a for a in fa.analyses if a.site.function == "two_inner" and a.site.depth == 1]
+    for a in (dot, update):
+        k = fa.kernels[a.site.loop_id]
+        # `j < _PB_N` with `#define _PB_N n`: n is the size (not a scalar the harness sets to a few), and
+        # A's row length is the size the code uses
+        assert k.size_param == "n" and k.real_sizes == (128,)
+        nest = k.nest
+        assert nest is not None and nest.return_type is None
+        assert "for (i = 0; i < (m); i++)" in nest.source and nest.signature.endswith("int m)")
+        assert nest.size_param == "n" and nest.also_size == ("m",) and nest.size_scale == (2, 1)
+    # the row reduction leaves its counter j (declared at the function's top): kept, so no loop is dropped
+    assert "simdlens_kept = simdlens_inner(" in fa.kernels[dot.site.loop_id].nest.source  # type: ignore[union-attr]
+    # a row pointer the outer loop sets beside the inner loop: a nest without it would time one row
+    (inner,) = [a for a in fa.analyses if a.site.function == "row_pointer" and a.site.depth == 1]
+    assert fa.kernels[inner.site.loop_id].nest is None
+
+
+FACTOR = b"""\
+#define N 128
+void factor_rows(int n, double A[N][N])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i; j++) {
+            for (k = 0; k < j; k++)
+                A[i][j] -= A[i][k] * A[j][k];
+            A[i][j] *= 0.5;
+        }
+    }
+}
+"""
+
+
+def test_a_row_dot_product_into_an_element_of_the_same_matrix_is_a_checked_reduction() -> None:
+    fa = analyze_file(FACTOR, "factor.c", "c")
+    inner = next(a for a in fa.analyses if a.site.depth == 2)
+    # A[j][k] is another row of A than the A[i][j] summed into: checked at run time, not a recurrence
+    assert inner.verdict is LoopVerdict.VECTORIZABLE_WITH_CHECKS, [r.message for r in inner.reasons]
+    assert inner.reasons[0].message == "sum of A[i][j]"
+    k = fa.kernels[inner.site.loop_id]
+    # the trip count is j, and A[i][j] is a column too: j stays below the row length (127, not 128)
+    assert k.size_param == "j" and k.size_max == 127
+    assert k.nest is not None and "for (j = 0; j < i; j++)" in k.nest.source

@@ -310,3 +310,53 @@ def test_the_j_k_nest_of_an_i_j_k_product_is_timed_in_its_i_loop() -> None:
     assert kernel.nest is not None and "for (int i = 0; i < ni; i++)" in kernel.nest.source
     assert kernel.nest.size_param == "nk" and kernel.nest.size_scale == (3, 1)
     assert set(kernel.nest.also_size) == {"nj", "ni"}
+
+
+TOP = b"""\
+#define N 256
+double A[N][N], m[N], s[N];
+
+/* correlation-style: the counters declared at the top of the function */
+void col_mean(double scale) {
+    int i, j;
+    for (j = 0; j < N; j++) {
+        m[j] = 0.0;
+        for (i = 0; i < N; i++)
+            m[j] += A[i][j];
+        m[j] *= scale;
+    }
+}
+
+/* a triangle whose counter the function declares: its last value depends on the last row's bounds */
+void tri_top(void) {
+    int i, j;
+    for (i = 0; i < N; i++)
+        for (j = i; j < N; j++)
+            s[i] += A[j][i];
+}
+
+/* a triangle whose statements around the inner loop keep a temporary: one register per lane */
+void tri_temp(void) {
+    for (int i = 0; i < N; i++) {
+        double t = 0.0;
+        for (int j = i; j < N; j++)
+            t += A[j][i];
+        s[i] = t;
+    }
+}
+"""
+
+
+def test_counters_declared_at_the_top_of_the_function_do_not_stop_the_nest() -> None:
+    by_fn, kernels = _by_function(TOP)
+    outer, inner = by_fn["col_mean"]
+    assert outer.verdict is LoopVerdict.VECTORIZABLE and outer.site.role is LoopRole.OUTER_VECTORIZABLE
+    assert inner.reasons[0].code == "column_sweep" and "vectorized across j instead" in inner.reasons[0].message
+    assert outer.loop is not None and not outer.loop.iv_declared_in_loop and outer.loop.iv_type.spelling == "int"
+    # the reference nest declares the inner counter the user's function declares
+    kernel = kernels[outer.site.loop_id]  # type: ignore[index]
+    assert kernel.source.index("int i;") < kernel.source.index("for (j = 0; j < N; j++)")
+    for name, why in (("tri_top", "the triangle's inner counter j is declared before it"),
+                      ("tri_temp", "statements around its inner loop keep a temporary")):
+        tri_outer, tri_inner = by_fn[name]
+        assert tri_outer.verdict is LoopVerdict.NOT_VECTORIZABLE and why in tri_inner.reasons[0].message, name

@@ -398,3 +398,121 @@ def test_a_sum_in_a_temporary_of_the_outer_loop_is_kept_in_a_register(tmp_path: 
     main = MAIN.replace("%s();", "dot_temp();").replace("%%", "%").replace("sum += x1[j] * (j + 1);",
                                                                             "sum += y1[j] * (j + 1);")
     _edits_compute_the_same(tmp_path, DOT_TEMP, main, (c,))
+
+
+# PolyBench declares every counter at the top of the function; the caller reads them after the nest here
+TOP_COUNTERS = HEAD + """int top_counters(void) {
+    int i, j;
+    for (i = 0; i < LEN_2D - 3; i++) {
+        x1[i] = 0.0f;
+        for (j = 0; j < LEN_2D; j++)
+            x1[i] += aa[j][i] * y1[j];
+    }
+    return i * 1000 + j;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_counters_declared_at_the_top_of_the_function_end_where_the_users_nest_leaves_them(tmp_path: Path) -> None:
+    _, kernel, candidates = _proposal(TOP_COUNTERS)
+    assert kernel.source.index("int j;") < kernel.source.index("for (i = 0;")  # the reference declares j
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    for c in candidates:
+        edit = "".join(e.new_text for e in c.edits)
+        assert not re.search(r"\bint [ij]\b", edit), (c.origin, edit)  # the rewrite assigns the user's counters
+        assert not re.search(r"gather|scatter", c.function)
+    main = MAIN.replace("%s();", 'printf("%%d\\n", top_counters());') % ()
+    _edits_compute_the_same(tmp_path, TOP_COUNTERS, main, candidates)
+
+
+# a triangle with statements before and after its inner loop (cholesky / trmm style)
+TRI_AROUND = HEAD + """void tri_around(void) {
+    for (int i = 0; i < LEN_2D - 2; i++) {
+        x1[i] = bb[1][i] * 2.0f;
+        for (int j = i; j < LEN_2D; j++)
+            x1[i] += aa[j][i] * y1[j];
+        x1[i] = x1[i] * 0.5f - bb[2][i];
+    }
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_a_triangle_runs_its_statements_around_before_and_after_every_lanes_rows(tmp_path: Path) -> None:
+    _, _, candidates = _proposal(TRI_AROUND)
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    (outer,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    text = outer.function  # the statement before, each lane's own rows, the shared rows, the statement after
+    assert text.index("_mm256_storeu_ps(&x1[i]") < text.index("int i = i_lane;") \
+        < text.index("for (int j = j_from; j < j_to; j++) {") < text.index("_mm256_sub_ps")
+    _edits_compute_the_same(tmp_path, TRI_AROUND, MAIN % "tri_around", candidates)
+
+
+# m[i] is read after s[i] was reset around the inner loop: called with s == m, the user's nest reads the 0
+RESET = """void reset_then_sum(float *s, const float *m, const float *A) {
+    for (int i = 0; i < 64; i++) {
+        s[i] = 0.0f;
+        for (int j = 0; j < 64; j++)
+            s[i] += A[j * 64 + i] * m[i];
+    }
+}
+"""
+
+
+def test_an_in_place_call_is_refused_when_a_statement_around_the_inner_loop_writes_what_it_reads() -> None:
+    _, _, candidates = _proposal(RESET)
+    assert candidates
+    for c in candidates:
+        condition = re.search(r"^\s*if \((.*)\)\s*$", c.function, re.M)
+        assert condition is not None and "(const float *)(const void *)s" in condition.group(1), c.function
+        assert " == " not in condition.group(1), (c.origin, condition.group(1))  # no exact-aliasing path
+
+
+# syrk's k-j order: every lane over k sums into the same C[i][j]; swapped, a row dot product per j
+SYRK = """#define N 64
+double C[N][N], A[N][N];
+int syrk_rows(int i, int m, double alpha) {
+    int j, k;
+    j = -7;
+    for (k = 0; k < m; k++)
+        for (j = 0; j <= i; j++)
+            C[i][j] += alpha * A[i][k] * A[j][k];
+    return j * 1000 + k;
+}
+"""
+SYRK_MAIN = """
+#include <stdio.h>
+int main(void)
+{
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) { A[r][c] = (double)((r * 7 + c * 3) % 11) * 0.125; C[r][c] = (double)(r - c); }
+    int got = syrk_rows(40, 61, 0.5) + syrk_rows(9, 0, 2.0) + syrk_rows(63, 64, -1.0);
+    double sum = 0.0;
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) sum += C[r][c] * (1 + (r ^ c) % 5);
+    printf("%d %.6f\\n", got, sum);
+    return 0;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_a_sum_every_lane_shares_is_interchanged_into_row_dot_products(tmp_path: Path) -> None:
+    source, kernel, (c,) = _proposal(SYRK)
+    assert "float_reduction" in kernel.facts  # the sums are reassociated: said so
+    assert c.origin == "rules:interchange" and any("reassociates" in x for x in c.caveats)
+    text = c.function  # for each j: 4 accumulators over k, summed into C[i][j] once
+    assert text.index("for (j = 0; j <= i; j++) {") < text.index("_mm256_loadu_pd(&A[j][k])") \
+        < text.index("C[i][j] = C[i][j] + ")
+    # the counters the function declares end where the user's nest leaves them, also when k runs no iteration
+    assert "for (k = 0; k < m; k++) for (j = 0; j <= i; j++) { }" in text
+    (tmp_path / "original.c").write_text(SYRK + SYRK_MAIN)
+    expected = build_and_run(tmp_path, "avx2", ["original.c"]).stdout
+    (tmp_path / "edited.c").write_text(apply_edits(source, c.edits).decode() + SYRK_MAIN)
+    got = build_and_run(tmp_path, "avx2", ["edited.c"]).stdout
+    assert got.split()[0] == expected.split()[0]  # the counters, exactly
+    assert abs(float(got.split()[1]) - float(expected.split()[1])) <= 1e-9 * abs(float(expected.split()[1]))

@@ -187,6 +187,7 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, tree: Any, sourc
     from dataclasses import replace
 
     from simdlens.analysis.build.loop import build_around
+    from simdlens.analysis.ir import Reduce, walk_stmts
     from simdlens.analysis.kernel import _int_value
     from simdlens.analysis.nest import COLUMN_SWEEP, column_arrays, column_sweep_message, columns_text
     from simdlens.analysis.outer_vector import OUTER_NEST, outer_ir
@@ -218,15 +219,21 @@ def _column_sweep(analyses: list[Analysis], k: int, outer: Any, tree: Any, sourc
             COLUMN_SWEEP, f"the inner loop walks a column of {names}: the outer loop (line {o.site.span.start.line + 1}) "
             f"is vectorized across {outer.iv} instead, contiguous; its rewrite replaces the whole nest", a.site.header),
             *a.reasons))
-        note = Reason("outer_vectorizable", f"the inner loop at line {line} walks a column of {names}: vectorize this loop "
-                      f"across {outer.iv} (contiguous), the inner loop running inside each vector step; the rewrite "
-                      "replaces the whole nest", o.site.header)
+        sums = [x for x in walk_stmts(nest_loop.body) if isinstance(x, Reduce) and x.access is not None]
+        how = (f"the loops swapped, each row of it a sum over {outer.iv} (contiguous) into {sums[0].var}" if sums else
+               f"vectorize this loop across {outer.iv} (contiguous), the inner loop running inside each vector step")
+        note = Reason("outer_vectorizable", f"the inner loop at line {line} walks a column of {names}: {how}; the "
+                      "rewrite replaces the whole nest", o.site.header)
+        sums = [x for x in sums if x.type.is_float]
+        reassociated = tuple(Reason("float_reduction", f"interchanging the loops reorders the floating-point "
+                                    f"additions into {x.var}: the result can differ in the last bits", o.site.header)
+                             for x in sums[:1])
         analyses[i] = replace(o, site=replace(o.site, role=LoopRole.OUTER_VECTORIZABLE),
                               verdict=(LoopVerdict.VECTORIZABLE_WITH_CHECKS if checks or (nest_loop.inner and nest_loop.inner.guard)
                                        else LoopVerdict.VECTORIZABLE),
                               loop=nest_loop, alias_checks=checks,
-                              reasons=(note, *(r for r in o.reasons if r.code != "outer_loop")),
-                              facts=o.facts | {"outer", OUTER_NEST})
+                              reasons=(note, *(r for r in o.reasons if r.code != "outer_loop"), *reassociated),
+                              facts=o.facts | {"outer", OUTER_NEST} | ({"float_reduction"} if sums else set()))
         return
     if a.verdict == LoopVerdict.NOT_VECTORIZABLE:
         return  # refused already (a recurrence the outer loop cannot take over): its own reason stands

@@ -230,7 +230,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             src = name
         else:
             pname, src = name, ""
-        in_bound = mentions(loop.trip_count, name) or mentions(loop.upper, name) or mentions(loop.lower, name)
+        in_bound = any(mentions(expand_macros(t, ctx), name) for t in (loop.trip_count, loop.upper, loop.lower))
         role = ParamRole.COUNT if in_bound and sc.role == ScalarRole.INVARIANT else ParamRole.SCALAR
         spelled = "" if src else user.scalar_param(name, pname)
         ctext = sc.type.spelling if sc.type.is_complex else sc.type.c  # a complex scalar keeps its own type
@@ -334,7 +334,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     footprints = _footprints(loop, accs, renames, trip, guarded_roots, plist)
     if isinstance(footprints, str):
         raise NoKernel(footprints)
-    size_param = _size_param(loop, renames, plist)
+    size_param = _size_param(loop, renames, plist, ctx)
     size_max = _size_max(loop, accs, renames, size_param, ctx) if size_param is not None else None
     by_root = {p.source or p.name: p.name for p in plist}
     pairs: set[tuple[str, str]] = set()
@@ -417,10 +417,11 @@ def _in_nest(kernel: Kernel, site: Any, source: bytes, ctx: Any) -> Kernel:
         return kernel
     try:
         syntax = _FileSyntax.of(source, site.language)
-        outer = outer_loop(syntax.root, source, site.span.start_byte, site.span.end_byte)
+        outer = outer_loop(syntax.root, source, site.span.start_byte, site.span.end_byte, imperfect=True,
+                           beside_loops=True)
         if outer is None:
             return kernel
-        nest = nest_kernel(kernel, outer, lambda text: _int_value(text, ctx))
+        nest = nest_kernel(kernel, outer, lambda text: _int_value(text, ctx), lambda text: expand_macros(text, ctx))
     except (ValueError, KeyError, IndexError, AttributeError, TypeError, RecursionError):
         return kernel
     if isinstance(nest, str):
@@ -820,10 +821,10 @@ def _combine(exprs: list[str], op: str) -> str:
     return acc
 
 
-def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam]) -> str | None:
+def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam], ctx: Any = None) -> str | None:
     names = [p.name for p in params if p.role == ParamRole.COUNT]
-    upper = _rename(loop.upper, renames)
-    lower = _rename(loop.lower, renames)
+    upper = _rename(expand_macros(loop.upper, ctx), renames)  # `i < _PB_N` with `#define _PB_N n`: n is the size
+    lower = _rename(expand_macros(loop.lower, ctx), renames)
     for text in (upper, lower):
         for n in names:
             if mentions(text, n):
@@ -841,17 +842,25 @@ def _size_max(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[
     access exists or its column cannot be evaluated. Past it the user's own loop indexes out of its
     declared extent, which -fsanitize=bounds reports against the original."""
     rows: list[tuple[int, int, int]] = []  # (coeff, offset, row length)
+    at_size: list[tuple[int, int]] = []  # (offset, row length) of a column that is the size itself: A[i][j], j < size
     for a, _w, _s in accs:
         arr = loop.array(a.root)
-        if arr is None or not a.base.startswith(a.root + "[") or not a.coeff or a.symbolic:
+        if arr is None or not a.base.startswith(a.root + "["):
+            continue
+        fixed = not a.coeff and a.symbolic and _rename(a.symbolic, renames).replace(" ", "") == size
+        if (not a.coeff or a.symbolic) and not fixed:
             continue
         extents = _inner_extents(arr.decl, a.root)
         length = _int_value(extents[-1], ctx) if extents else None
         if length is not None and length > 0:
-            rows.append((a.coeff, a.offset, length))
-    if not rows:
+            if fixed:
+                at_size.append((a.offset, length))
+            elif a.coeff:
+                rows.append((a.coeff, a.offset, length))
+    if not rows and not at_size:
         return None
-    lower_text, upper_text = _rename(loop.lower, renames), _rename(loop.upper, renames)
+    lower_text = _rename(expand_macros(loop.lower, ctx), renames)
+    upper_text = _rename(expand_macros(loop.upper, ctx), renames)
 
     def columns_fit(n: int) -> bool | None:
         lower = _int_value(_substitute(lower_text, size, n), ctx)
@@ -861,7 +870,8 @@ def _size_max(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[
         ivs = _first_last(lower, upper, loop.cmp, loop.step)
         if ivs is None:
             return True  # the loop does not run
-        return all(0 <= c * iv + k < length for c, k, length in rows for iv in ivs)
+        return all(0 <= c * iv + k < length for c, k, length in rows for iv in ivs) \
+            and all(0 <= n + k < length for k, length in at_size)
 
     if columns_fit(_SIZE_SEARCH_LIMIT) is not False or columns_fit(0) is not True:
         return None
@@ -891,6 +901,17 @@ def _int_value(text: str, ctx: Any) -> int | None:
     except Exception:
         return None
     return v if isinstance(v, int) else None
+
+
+def expand_macros(text: str, ctx: Any, depth: int = 0) -> str:
+    """`text` with the object-like macros it names replaced by their values, parenthesised (`_PB_N` ->
+    `(n)` with `#define _PB_N n`): what a bound is in terms of the function's variables."""
+    macros = getattr(ctx, "macros", None)
+    if not macros or depth > 8:
+        return text
+    out = re.sub(r"(?<![\w.>])[A-Za-z_]\w*", lambda m: f"({macros[m.group(0)].strip()})"
+                 if m.group(0) in macros and macros[m.group(0)].strip() else m.group(0), text)
+    return text if out == text else expand_macros(out, ctx, depth + 1)
 
 
 def _expand_function_macros(text: str, macros: Any, depth: int = 0) -> str:

@@ -8,11 +8,12 @@ whose body is the outer loop as the user wrote it, calling `simdlens_inner(...)`
 function, or a candidate's) once per outer iteration. The sandbox times that function for every
 variant, so the outer loop, its strides and its trip counts are part of what is measured.
 
-Handled (the common 2-level nest): a perfect nest (the outer body is the inner loop alone), an outer
-`for (T v = lo; v CMP hi; v++ / v-- / v += c / v -= c)` whose bounds are constants (macros, literals)
-or integer parameters, an inner kernel with no results (element-wise: nothing returned, nothing
-reduced); its trip count may depend on `v` (a triangle: the elements are then the rows' mean length times
-their number). The size of the nest: constant
+Handled (the common 2-level nest): an outer `for (T v = lo; v CMP hi; v++ / v-- / v += c / v -= c)`
+whose bounds are constants (macros, literals), integer parameters or macros naming them (`_PB_N`), its
+body the inner loop, possibly beside other statements and loops (atax's two inner loops: those are
+not timed); an inner kernel with or without results (a returned one is kept in a volatile); its trip
+count may depend on `v` (a triangle: the elements are then the rows' mean length times their
+number). The size of the nest: constant
 bounds make a constant nest (timed once, at its real size); a parameter bound is set to the size as
 the inner loop's is, and `Kernel.size_scale` says how the elements grow with it, so the presets (4K,
 64K, 1M elements) stay element counts of the whole nest.
@@ -55,6 +56,7 @@ class OuterLoop:
     header: str  # `for (int j = 0; j < m; j++)`
     function_text: str  # the enclosing function (for the types of bound parameters)
     perfect: bool = True  # the outer body is the inner loop alone
+    beside: tuple[str, ...] = ()  # the outer body's other statements, as written
 
 
 def step_of(text: str, iv: str) -> int | None:
@@ -69,9 +71,11 @@ def step_of(text: str, iv: str) -> int | None:
     return None
 
 
-def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfect: bool = False) -> OuterLoop | None:
+def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfect: bool = False,
+               beside_loops: bool = False) -> OuterLoop | None:
     """The `for` loop whose body is exactly the loop at [start_byte, end_byte) (or, with `imperfect`, holds
-    it among statements that are not loops), or None."""
+    it among statements that are not loops; with `beside_loops` too, among other loops: atax's two inner
+    loops), or None."""
     node = root.descendant_for_byte_range(start_byte, end_byte)
     while node is not None and not (node.start_byte == start_byte and node.end_byte == end_byte
                                     and node.type in _LOOPS):
@@ -80,11 +84,14 @@ def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfe
         return None
     parent = node.parent
     perfect = True
+    beside: list[str] = []
     if parent is not None and parent.type == "compound_statement":
         statements = [c for c in parent.named_children if c.type != "comment"]
         perfect = len(statements) == 1
-        if not perfect and (not imperfect or any(c.type in _LOOPS for c in statements if c.start_byte != node.start_byte)):
+        others = [c for c in statements if c.start_byte != node.start_byte]
+        if not perfect and (not imperfect or (not beside_loops and any(c.type in _LOOPS for c in others))):
             return None  # not a perfect nest: the outer loop does more than run the inner one
+        beside = [source[c.start_byte:c.end_byte].decode("utf-8", "replace") for c in others]
         parent = parent.parent
     if parent is None or parent.type != "for_statement":
         return None
@@ -104,7 +111,7 @@ def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfe
         fn = fn.parent
     fn_text = source[fn.start_byte:fn.end_byte].decode("utf-8", "replace") if fn is not None else ""
     return OuterLoop(m.group("iv"), " ".join((m.group("type") or "").split()), m.group("lo").strip(),
-                     m.group("hi").strip(), m.group("cmp"), step, header, fn_text, perfect)
+                     m.group("hi").strip(), m.group("cmp"), step, header, fn_text, perfect, tuple(beside))
 
 
 def mentions(text: str, name: str) -> bool:
@@ -136,26 +143,57 @@ def _constant_trip(loop: OuterLoop, lower: Any, upper: Any) -> int:
     return max(0, (span + s - 1) // s)
 
 
-def _declared_type(name: str, function_text: str) -> CType | None:
-    """The integer type `name` is declared with in the enclosing function (parameter or local)."""
+def declared_spelling(name: str, function_text: str) -> str:
+    """The integer type `name` is declared with in the enclosing function (a parameter, a local, one of a
+    list: `int i, j, k;` at its top), "" when none is found."""
     words = "|".join(sorted((re.escape(t) for t in _INT_TYPES), key=len, reverse=True))
-    m = re.search(rf"(?<![\w])(?:const\s+)?({words})\s+{re.escape(name)}\s*[,;)=]", function_text)
-    return _INT_TYPES.get(" ".join(m.group(1).split())) if m else None
+    m = re.search(rf"(?<![\w])(?:const\s+)?({words})\s+(?:[A-Za-z_]\w*\s*(?:=[^,;()]*)?,\s*)*"
+                  rf"{re.escape(name)}\s*[,;)=]", function_text)
+    return " ".join(m.group(1).split()) if m else ""
 
 
-def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
+def _declared_type(name: str, function_text: str) -> CType | None:
+    return _INT_TYPES.get(declared_spelling(name, function_text))
+
+
+def _set_in(name: str, statements: tuple[str, ...]) -> bool:
+    """Whether one of `statements` (C text) declares or assigns the variable `name`."""
+    n = re.escape(name)
+    pattern = rf"(?<![\w.>]){n}\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)|(?:\+\+|--)\s*{n}(?!\w)|(?<![\w.>]){n}\s*(?:\+\+|--)"
+    return any(re.search(pattern, text) for text in statements)
+
+
+def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any, expand: Any = None) -> Kernel | str:
     """The nest kernel around `inner`, or why there is none (a sentence). `int_value(text)` evaluates a
-    constant expression of the user's file (macros, enums), None when it is not one."""
-    if inner.return_type is not None or any(p.role is ParamRole.RESULT for p in inner.params):
-        return "the inner loop leaves a result (a reduction): only element-wise nests are timed in their nest"
+    constant expression of the user's file (macros, enums), None when it is not one; `expand(text)` spells
+    its object-like macros out (`_PB_N` -> `(n)`: the bound is the function's `n`).
+
+    A result the inner loop leaves (a sum it returns, its counter) is kept in a volatile per outer
+    iteration, so the compiler cannot drop the loop; results through pointers stay parameters. Statements
+    beside the inner loop (an imperfect nest, atax's second inner loop) are not part of the timed nest,
+    unless they set a variable the inner loop reads other than a float value (a row pointer, a bound:
+    the nest would time other rows or trip counts than the user's)."""
+    if inner.return_type is not None and inner.return_type.is_complex:
+        return "the inner loop leaves a complex result: only real results are timed in their nest"
     by_name = {p.name: p for p in inner.params}
     iv = loop.iv
     if iv in by_name and by_name[iv].role not in (ParamRole.SCALAR, ParamRole.COUNT):
         return f"the outer counter {iv} is an array"
+    for p in inner.params:
+        if (p.source or p.name) != iv and p.role is not ParamRole.RESULT and _set_in(p.source or p.name, loop.beside) \
+                and not (p.role is ParamRole.SCALAR and p.elem is not None and p.elem.is_float):
+            return f"a statement beside the inner loop sets {p.source or p.name}, which the inner loop reads"
     constants: dict[str, int] = {}
     new_params: list[KernelParam] = []
     bound_params: list[str] = []
-    for name in dict.fromkeys(_IDENT.findall(f"{loop.lower} {loop.upper}")):
+    spelled: dict[str, str] = {}  # a bound's macro -> its value (`_PB_N` -> `(n)`)
+    names = list(dict.fromkeys(_IDENT.findall(f"{loop.lower} {loop.upper}")))
+    seen: set[str] = set()
+    while names:
+        name = names.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
         if name == iv:
             return "the outer loop's bounds use its own counter"
         if name in by_name:
@@ -170,12 +208,20 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
         if isinstance(value, int):
             constants[name] = value
             continue
+        value_text = expand(name) if expand is not None else name
+        if value_text != name and name not in spelled and len(spelled) < 16:
+            bare = re.fullmatch(r"\(\s*([A-Za-z_]\w*)\s*\)", value_text.strip())
+            spelled[name] = bare.group(1) if bare else value_text  # a macro over the function's variables
+            names += [n for n in dict.fromkeys(_IDENT.findall(value_text)) if n not in seen]
+            continue
         ctype = _declared_type(name, loop.function_text)
         if ctype is None:
             return f"the type of the outer bound {name} is not known"
         new_params.append(KernelParam(name, f"{ctype.spelling} {name}", ParamRole.COUNT, ctype))
         bound_params.append(name)
-    lower, upper = loop.lower, loop.upper
+    lower, upper, header = loop.lower, loop.upper, loop.header
+    for name, text in spelled.items():  # the kernel's preamble has only the inner loop's macros
+        lower, upper, header = (substitute(x, name, text) for x in (lower, upper, header))
     for name, value in constants.items():  # the driver does not see the user's macros: numbers there
         lower, upper = substitute(lower, name, str(value)), substitute(upper, name, str(value))
     trip = outer_trip(loop, lower, upper)
@@ -218,14 +264,18 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any) -> Kernel | str:
             return f"the type of the outer counter {iv} is not known"
         declare = f"    {iv_param.signature_decl};\n"
     args = ", ".join(p.name for p in inner.params)
+    call = f"{INNER_NAME}({args})"
+    if inner.return_type is not None:  # a result nothing reads: kept, or the compiler drops the loop
+        declare += f"    volatile __typeof__({call}) simdlens_kept;\n"
+        call = f"simdlens_kept = {call}"
     sig = f"void {inner.name}({', '.join(p.signature_decl for p in params) or 'void'})"
-    source = f"{sig}\n{{\n{declare}    {loop.header}\n        {INNER_NAME}({args});\n}}\n"
+    source = f"{sig}\n{{\n{declare}    {header}\n        {call};\n}}\n"
     digest = hashlib.sha256(f"{inner.content_hash}\0{normalized_tokens(source)}\0{trip}".encode()).hexdigest()
     return replace(
-        inner, source=source, signature=sig, params=params, footprints=tuple(footprints),
+        inner, source=source, signature=sig, params=params, footprints=tuple(footprints), return_type=None,
         trip_count=elements, content_hash=digest, size_param=size,
         size_max=inner.size_max if size == inner.size_param else None,
-        real_sizes=inner.real_sizes if size == inner.size_param and not bound_params else (),
+        real_sizes=inner.real_sizes if size == inner.size_param else (),  # (a square of the row length)
         type_facts=(), nest=None, also_size=tuple(also), size_scale=(exponent, factor),
         # the outer counter is the nest's own loop here, not a parameter: its columns are the loop's range
         index_bounds=tuple(b for b in inner.index_bounds if not mentions(b[0], iv)),

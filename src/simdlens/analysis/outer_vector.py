@@ -56,8 +56,10 @@ from simdlens.analysis.ir import (
     Store,
     Unary,
     Var,
+    walk_exprs,
+    walk_stmts,
 )
-from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, flat_column
+from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, declared_spelling, flat_column
 from simdlens.analysis.nest import mentions as _mentions
 from simdlens.analysis.parse import normalized_tokens
 from simdlens.core import Analysis, Kernel, KernelParam, LoopVerdict, ParamRole
@@ -216,6 +218,41 @@ def _key(a: Access) -> tuple[str, str, int, str]:
     return (a.root, a.base, a.offset, a.symbolic)
 
 
+def _sums_across(body: tuple[Stmt, ...], reader: _Reader, allowed: bool) -> tuple[Stmt, ...]:
+    """`C[i][j] += alpha * A[i][k] * A[j][k]` with `k` the outer counter (syrk's k-j order): an element
+    every lane shares, summed into. With the loops swapped it is a row dot product per `j`, a sum into
+    memory over `k` (`Reduce`, reassociated: the interchange only, rules/outer.py). Kept as it is unless
+    the element is read and written by that update alone."""
+    from simdlens.analysis.build import accesses_of
+
+    out: list[Stmt] = []
+    for s in body:
+        if not (allowed and isinstance(s, Store) and reader.lanes.get(_key(s.access)) is None
+                and isinstance(s.value, Binary) and s.value.op in ("+", "-")):
+            out.append(s)
+            continue
+        target, value = s.access, s.value
+        old, other = (value.lhs, value.rhs) if _is_load_of(value.lhs, target) else (value.rhs, value.lhs)
+        if not _is_load_of(old, target) or (value.op == "-" and old is not value.lhs) \
+                or any(isinstance(x, Load) and x.access.root == target.root for x in walk_exprs(other)):
+            out.append(s)
+            continue
+        touched = [a for a, _w, _s in accesses_of(body) if a.root == target.root]
+        if any(_key(a) != _key(target) for a in touched):
+            out.append(s)
+            continue
+        text = f"{target.base}[{target.symbolic or target.offset}]"
+        out.append(Reduce(text, ReduceOp.ADD if value.op == "+" else ReduceOp.SUB, other, target.elem, "", s.span,
+                          access=target))
+    return tuple(out)
+
+
+def _is_load_of(e: Expr, a: Access) -> bool:
+    while isinstance(e, Cast):
+        e = e.operand
+    return isinstance(e, Load) and _key(e.access) == _key(a)
+
+
 def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
              int_value: Callable[[str], int | None] = lambda _text: None, around: LoopIR | None = None,
              inner_start: int = 0) -> tuple[LoopIR, tuple[tuple[str, str], ...]] | str:
@@ -228,23 +265,29 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     try:
         accumulators = _accumulators(around, inner) if around is not None else set()
         before, after = _around(around, inner_start, inner, i, accumulators) if around is not None else ((), ())
-        if not inner.iv_declared_in_loop or inner.moved or inner.setup or inner.runs_at_least_once:
-            raise _Refused(f"the inner loop's counter {j} is not its own (declared before it, or moved)")
+        if inner.moved or inner.setup or inner.runs_at_least_once:
+            raise _Refused(f"the inner loop's counter {j} is not its own (moved, or tested before it runs)")
         triangle = _triangle(inner, i) if any(_mentions(t, i) for t in (inner.lower, inner.upper)) else None
-        if triangle is not None and around is not None:
-            raise _Refused("a triangular nest with statements around its inner loop is not vectorized across "
-                           f"{i} (each lane's own rows would run apart from them)")
-        if outer.step != 1 or outer.cmp not in ("<", "<=") or not outer.iv_type:
-            raise _Refused(f"the outer loop does not count {i} up by 1 from a counter it declares")
-        iv_type = _INT_TYPES.get(outer.iv_type)
+        if triangle is not None and (accumulators or any(isinstance(x, Let) for x in walk_stmts(before + after))):
+            raise _Refused("a triangular nest whose statements around its inner loop keep a temporary is not "
+                           f"vectorized across {i} (each lane's own rows run apart from its register)")
+        if triangle is not None and not inner.iv_declared_in_loop:
+            # (a counter the function declares keeps the last row's end, which the lanes' own rows change)
+            raise _Refused(f"the triangle's inner counter {j} is declared before it: its last value is the user's")
+        if outer.step != 1 or outer.cmp not in ("<", "<="):
+            raise _Refused(f"the outer loop does not count {i} up by 1")
+        # a counter declared at the top of the function (`int i, j, k;`) is its declaration's type; the
+        # rewrite assigns it as the user's loops do, so both counters end where the user's nest leaves them
+        spelled = outer.iv_type or declared_spelling(i, outer.function_text)
+        iv_type = _INT_TYPES.get(spelled)
         if iv_type is None:
-            raise _Refused(f"the outer counter's type {outer.iv_type} is not a plain integer")
+            raise _Refused(f"the outer counter's type {spelled or '(unknown)'} is not a plain integer")
         for sc in inner.scalars:
             if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL) and sc.name not in accumulators:
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
         reader = _Reader(inner, outer, int_value)
         reader.accumulators = accumulators
-        body = tuple(reader.stmt(s) for s in inner.body)
+        body = _sums_across(tuple(reader.stmt(s) for s in inner.body), reader, triangle is None and around is None)
         _own_lanes(before + after, reader, body, i)
         arrays = inner.arrays + tuple(a for a in (around.arrays if around is not None else ()) if inner.array(a.root) is None)
         checks = _lanes_independent(before + body + after, reader, replace(inner, arrays=arrays), i)
@@ -255,9 +298,9 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     scalars = (*(replace(sc, role=ScalarRole.LOCAL, live_out=False) if sc.name in accumulators else sc for sc in inner.scalars
                  if sc.name != i), *outside, Scalar(j, iv_type, ScalarRole.LOCAL))
     return LoopIR(
-        iv=i, iv_type=replace(iv_type, spelling=outer.iv_type), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
+        iv=i, iv_type=replace(iv_type, spelling=spelled), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=arrays,
-        scalars=scalars, iv_declared_in_loop=True, inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
+        scalars=scalars, iv_declared_in_loop=bool(outer.iv_type), inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
                                                       *(triangle or ("", "", "")), before, after),
     ), checks
 
@@ -340,7 +383,8 @@ def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR,
 
     accs = accesses_of(body)
     written = {a.root for a, w, _ in accs if w}
-    for root in sorted(written):
+    summed = {x.access.root for x in walk_stmts(body) if isinstance(x, Reduce) and x.access is not None}
+    for root in sorted(written - summed):  # (a sum every lane shares: _sums_across, interchanged only)
         lanes = {reader.lanes.get(_key(a)) for a, _w, _s in accs if a.root == root}
         if None in lanes:
             raise _Refused(f"{root} is written at an element every lane of {i} shares")
@@ -387,13 +431,21 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
         if nest is None:
             return "the nest's outer loop cannot be written as a stand-alone function"
         lines = found.source.rstrip("\n").split("\n")
+        if inner.loop is not None and not inner.loop.iv_declared_in_loop:  # its counter: declared by the nest
+            j = inner.loop.iv
+            declares = len(lines) > 2 and re.fullmatch(rf"\s*[\w\s]+\s{re.escape(j)};", lines[2]) is not None
+            returns = len(lines) > 2 and lines[-2].strip() == f"return {j};"
+            lines = [x for k, x in enumerate(lines) if not ((k == 2 and declares) or (k == len(lines) - 2 and returns))]
         if len(lines) < 4 or lines[1] != "{" or lines[-1] != "}" or not lines[2].lstrip().startswith("for"):
             return "the inner loop needs declarations around it: the nest cannot be written as one function"
         loop_text = "\n".join(lines[2:-1])
     call = re.compile(rf"^\s*{INNER_NAME}\(.*\);\s*$", re.MULTILINE)
-    if len(call.findall(nest.source)) != 1:
+    nest_text = re.sub(r"^\s*volatile __typeof__\(.*\n", "", nest.source.replace("simdlens_kept = ", ""), flags=re.MULTILINE)
+    if len(call.findall(nest_text)) != 1:
         return "the nest's outer loop cannot be written as a stand-alone function"
-    text = call.sub(lambda _m: "\n".join("    " + x for x in loop_text.split("\n")), nest.source)
+    text = call.sub(lambda _m: "\n".join("    " + x for x in loop_text.split("\n")), nest_text)
+    if inner.loop is not None and not inner.loop.iv_declared_in_loop:  # `int i, j;` at the function's top
+        text = text.replace("\n{\n", f"\n{{\n    {inner.loop.iv_type.spelling or inner.loop.iv_type.c} {inner.loop.iv};\n", 1)
     i = outer.loop.iv if outer.loop is not None else ""
     local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL} if outer.loop is not None else set()
     facts = tuple(f for f in found.type_facts if not any(_mentions(f.expr, x) for x in {i, *local} if x))
@@ -406,9 +458,10 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = text.replace(nest.signature, sig, 1)
     size_max, real = nest.size_max, nest.real_sizes
-    if nest.size_param is not None and size_max is None and inner.loop is not None:
-        size_max = _declared_extent(inner.loop, ctx)
-        real = (size_max,) if size_max is not None else real
+    extent = _declared_extent(inner.loop, ctx) if nest.size_param is not None and inner.loop is not None else None
+    if extent is not None and (size_max is None or extent < size_max):
+        # (the outer counter walks the columns too: syrk's k < m over A's rows of 380, its j over C's 400)
+        size_max, real = extent, (extent,)
     digest = hashlib.sha256(f"outer\0{nest.content_hash}\0{found.content_hash}\0{normalized_tokens(text)}"
                             f"\0{size_max}\0{real}".encode())
     reference = replace(nest, source=text, signature=sig, params=params, footprints=prints,
@@ -422,14 +475,15 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
 def _in_its_loop(reference: Kernel, outer: Analysis, source: bytes, ctx: Any) -> Kernel:
     """A nest that is itself the body of a counted loop (the j-k pair of an i-j-k product, `i` fixed) is
     timed inside that loop (`Kernel.nest`), so the whole nest the user runs is what is measured."""
-    from simdlens.analysis.kernel import _FileSyntax, _int_value
+    from simdlens.analysis.kernel import _FileSyntax, _int_value, expand_macros
     from simdlens.analysis.nest import nest_kernel, outer_loop
 
     if outer.site.depth == 0:
         return reference
     syntax = _FileSyntax.of(source, outer.site.language)
     loop = outer_loop(syntax.root, source, outer.site.span.start_byte, outer.site.span.end_byte)
-    wrapped = nest_kernel(reference, loop, lambda text: _int_value(text, ctx)) if loop is not None else None
+    wrapped = nest_kernel(reference, loop, lambda text: _int_value(text, ctx),
+                          lambda text: expand_macros(text, ctx)) if loop is not None else None
     if wrapped is None or isinstance(wrapped, str):
         return reference
     digest = hashlib.sha256(f"{reference.content_hash}\0nest:{wrapped.content_hash}".encode()).hexdigest()
@@ -440,7 +494,7 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     """An imperfect nest's kernel around its inner loop's (`found`), and the outer loop's body as the user
     wrote it (in place of the call): the invariant scalars only the statements around the inner loop read
     (`beta` of `C[i][j] *= beta`) are parameters too."""
-    from simdlens.analysis.kernel import _FileSyntax, _int_value, kernel_or_reason
+    from simdlens.analysis.kernel import _FileSyntax, _int_value, expand_macros, kernel_or_reason
     from simdlens.analysis.nest import nest_kernel, outer_loop
 
     assert outer.loop is not None
@@ -454,7 +508,7 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL}
     element_wise = replace(found, return_type=None, params=tuple(
         p for p in found.params if p.role is not ParamRole.RESULT and (p.source or p.name) not in local))
-    nest = nest_kernel(element_wise, loop, lambda text: _int_value(text, ctx))
+    nest = nest_kernel(element_wise, loop, lambda text: _int_value(text, ctx), lambda text: expand_macros(text, ctx))
     if isinstance(nest, str):
         return nest
     # the arrays only the statements around the inner loop touch (`C[i][j] = s;`): their parameters and
@@ -490,7 +544,14 @@ def _declared_extent(loop: LoopIR, ctx: Any) -> int | None:
     extents = []
     for arr in loop.arrays:
         m = re.search(rf"(?<![\w.]){re.escape(arr.root)}\s*\[([^\]]+)\]\s*\[([^\]]+)\]", arr.decl)
-        if arr.pointer or m is None:
+        if arr.pointer:  # a parameter `T X[R][C]` / `T (*X)[C]`: its row length C bounds the columns walked
+            row = re.search(rf"(?:(?<![\w.]){re.escape(arr.root)}\s*\[[^\]]*\]|\(\s*\*\s*{re.escape(arr.root)}\s*\))"
+                            r"\s*\[([^\]]+)\]\s*$", arr.decl.strip().rstrip(",;)"))
+            value = _int_value(row.group(1), ctx) if row is not None else None
+            if value is not None and value > 0:  # (a VLA's row length is a parameter: the size itself)
+                extents.append(value)
+            continue
+        if m is None:
             continue
         for text in m.groups():
             value = _int_value(text, ctx)

@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from simdlens.analysis.ir import Access, Exit, Expr, If, Let, LoopIR, Stmt, Store, Var, walk_stmts
+from simdlens.analysis.ir import Access, Exit, Expr, If, Let, LoopIR, Reduce, Stmt, Store, Var, walk_stmts
 from simdlens.analysis.nest import mentions, substitute
 from simdlens.core import Footprint, Kernel, KernelParam
 from simdlens.rules.lower import (
@@ -54,11 +54,17 @@ class OuterLoopLowering(Lowering):
             raise Unsupported("not an outer loop with its inner loop")
         if loop.inner.first and inner_body is None:
             raise Unsupported("a triangular nest's lanes run the inner loop's body as written: it was not found")
+        if any(isinstance(x, Reduce) for x in walk_stmts(loop.body)):
+            raise Unsupported(f"an element every lane of {loop.iv} sums into: only the interchanged nest sums it "
+                              "(a dot product per row of the inner loop)")
         super().__init__(loop, replace(table, tail="scalar"), rename, **options)  # type: ignore[arg-type]
         self.inner = loop.inner
         self.inner_body = inner_body or []
         self.features.add("outer_loop")
-        self.kept = self._kept_in_registers()
+        # a triangle's statements around its inner loop run before and after every lane's own rows, which
+        # are scalar code on memory: nothing is kept in a register across them
+        around = bool(loop.inner.first and (loop.inner.before or loop.inner.after))
+        self.kept = {} if around else self._kept_in_registers()
         self.registers: dict[tuple[str, str, int, str], VVal] = {}
         # temporaries set around the inner loop and assigned in it (`s += v` read as `s = s + v`)
         self.summed = {x.name for x in walk_stmts(self.body) if isinstance(x, Let)} & {
@@ -168,13 +174,17 @@ class OuterLoopLowering(Lowering):
         code = [f"/* rows every lane runs: {j} from {lo} to {hi}; each lane's own rows before and after, as written */",
                 f"const {ct} {lo} = {self.rename(substitute(inner.first, i, f'{self.iv} + {self.vf - 1}'))};",
                 f"const {ct} {hi} = {self.rename(inner.end)};"]
+        around = bool(inner.before or inner.after)  # (then nothing is kept in a register: __init__)
+        if around:
+            code += before  # every lane's statements before its rows, the lanes' own rows included
         if moves_first:
             code += self._own_rows(f"{j} < {lo}", "")
-        vector = [*before, f"for ({ct} {j} = {lo}; {j} < {hi}; {j}++) {{", *_indent(step), "}", *after]
+        vector = [*([] if around else before), f"for ({ct} {j} = {lo}; {j} < {hi}; {j}++) {{", *_indent(step), "}",
+                  *([] if around else after)]
         code += [f"if ({hi} > {lo}) {{", *_indent(vector), "}"] if self.kept else vector
         if moves_end:
             code += self._own_rows("", f"{lo} > {hi} ? {lo} : {hi}")
-        return code
+        return code + (after if around else [])
 
     def _own_rows(self, stop: str, start: str) -> list[str]:
         """Each lane's rows the vector loop does not run: from the inner loop's first row (or `start`) while
@@ -206,6 +216,7 @@ class InterchangeLowering(Lowering):
         inner = loop.inner
         self.header: str = inner.header
         self.bounds: list[str] = []
+        self.whole = loop  # the statements around the inner loop run over the outer loop's own range
         if inner.first:
             taken = _identifiers(loop)
             loop, self.header, self.bounds = _swapped_triangle(loop)
@@ -227,12 +238,31 @@ class InterchangeLowering(Lowering):
             if not stmts:
                 around.append([])
                 continue
-            part = Lowering(replace(self.loop, body=stmts, inner=None), self.t, self.rename,
+            part = Lowering(replace(self.whole, body=stmts, inner=None), self.t, self.rename,
                             **self.options).build()  # type: ignore[arg-type]
             caveats += [c for c in part.caveats if c not in caveats]
             features |= set(part.features)
             around.append(["{", *_indent(part.code), "}"])
-        return Lowered([*around[0], *code, *around[1]], lowered.vf, tuple(caveats), frozenset(features))
+        nest, replay = [*around[0], *code, *around[1]], self._replayed_counters()
+        if replay:  # no outer iteration: the user's nest leaves the inner counter as it was, so nothing runs
+            whole = self.whole
+            nest = [f"if (({self.rename(whole.lower)}) {whole.cmp} ({self.rename(whole.upper)})) {{", *_indent(nest), "}"]
+        return Lowered([*nest, *replay], lowered.vf, tuple(caveats), frozenset(features))
+
+    def _replayed_counters(self) -> list[str]:
+        """Counters the function declares (`int i, j;` at its top) end where the user's nest leaves them:
+        swapped, the loops would leave other values when one of them runs no iteration. After the
+        swapped nest (which runs only when the outer loop would), the user's headers around an empty
+        body set them (the compiler computes it, or drops it when nothing reads them)."""
+        whole, inner = self.whole, self.inner
+        outer_own = whole.iv_declared_in_loop
+        inner_own = re.match(rf"\s*for\s*\(\s*{re.escape(inner.iv)}\s*=", inner.header) is None
+        if outer_own and inner_own:
+            return []
+        i = whole.iv
+        head = f"for ({i} = {whole.lower}; {i} {whole.cmp} {whole.upper}; {i}++)"
+        body = "{ }" if inner_own else f"{self.rename(inner.header)} {{ }}"
+        return ["/* the counters end where the user's nest leaves them */", f"{self.rename(head)} {body}"]
 
 
 def _swapped_triangle(loop: LoopIR) -> tuple[LoopIR, str, list[str]]:
@@ -299,7 +329,9 @@ def _same_elements_in_place(loop: LoopIR, x: str, y: str) -> bool:
     either after a statement wrote one (the scalar nest reads element i before writing it)."""
     from simdlens.analysis.build import accesses_of
 
-    mine = [(a, w) for a, w, _s in accesses_of(loop.body) if a.root in (x, y)]
+    # an imperfect nest's statements around the inner loop are part of each step, in order
+    body = (*loop.inner.before, *loop.body, *loop.inner.after) if loop.inner is not None else loop.body
+    mine = [(a, w) for a, w, _s in accesses_of(body) if a.root in (x, y)]
     if any(a.coeff != 1 or a.base != a.root for a, _w in mine):
         return False
     if len({(a.offset, a.symbolic, a.elem.name) for a, _w in mine}) != 1:
@@ -307,7 +339,12 @@ def _same_elements_in_place(loop: LoopIR, x: str, y: str) -> bool:
     if len({a.root for a, w in mine if w}) > 1:
         return False
     written = False
-    for s in loop.body:
+    # the inner loop's body runs again after itself: a read there of an element it does not move (`x[i]`)
+    # follows its own earlier writes
+    fixed = loop.inner is not None and any(not mentions(f"{a.base} {a.symbolic}", loop.inner.iv)
+                                           for a, _w, _s in accesses_of(loop.body) if a.root in (x, y))
+    order = (*loop.inner.before, *loop.body, *loop.body, *loop.inner.after) if fixed and loop.inner else body
+    for s in order:
         touched = [(a, w) for a, w, _s in accesses_of((s,)) if a.root in (x, y)]
         if written and any(not w for _a, w in touched):
             return False

@@ -426,6 +426,8 @@ class KernelRun:
                 break
             if batch < protocol.REMEASURES:
                 self.progress("bench", f"measuring {len(undecided)} candidate(s) again: the first measurement was noisy")
+        if not out:  # every size skipped (its bounds leave the loop empty or outside the arrays): never silent
+            return {}, f"not timed: no benchmark size of {','.join(map(str, sizes))} ran"
         return out, ""
 
 

@@ -245,7 +245,9 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
             v = lb.int_text(name)
             if v is not None:
                 return Const(v, INT32 if -(1 << 31) <= v < (1 << 31) else INT64, name)
-            if getattr(ctx, "facts", None) is not None and name not in lb.macro_args_seen:
+            # clang's full expansion, or a macro naming one variable (`#define _PB_N n`), which is that variable
+            plain_name = re.fullmatch(r"\(?\s*[A-Za-z_]\w*\s*\)?", body) is not None
+            if (getattr(ctx, "facts", None) is not None or plain_name) and name not in lb.macro_args_seen:
                 parsed = macros.macro_body(f"#define {name}() {body}", lb.site.language)  # clang's full expansion
                 if parsed is not None:
                     lb.macro_args.append({})

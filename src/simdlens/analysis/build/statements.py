@@ -371,7 +371,15 @@ def _reads_only_other_elements(lb: LoopBuilder, acc: Access, operand: tree_sitte
     finally:
         lb.walked = walked  # read again by memory_reduction
     reads = [x.access for x in walk_exprs(value) if isinstance(x, Load) and x.access.root == acc.root]
-    return bool(reads) and all(outside_walk(acc, r, *lb.bounds) for r in reads)
+    return bool(reads) and all(outside_walk(acc, r, *lb.bounds) or _other_row(acc, r) for r in reads)
+
+
+def _other_row(acc: Access, read: Access) -> bool:
+    """`A[j][k]` read beside the sum into `A[i][j]` (cholesky, lu): another row of the array, which the
+    legality pass checks at run time against the element summed into (the two may be one row)."""
+    row = acc.root + "["
+    return read.base != acc.base and acc.base.startswith(row) and read.base.startswith(row) \
+        and read.index is None and acc.index is None
 
 
 def reads_root(node: tree_sitter.Node, root: str) -> bool:
