@@ -28,6 +28,7 @@ from simdlens.analysis.build.syntax import (
     WRAPPER_KIND_IDS,
     Unsupported,
     field_of,
+    index_node,
     node_text,
     op_of,
     squash,
@@ -302,9 +303,32 @@ def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     root = re.split(r"->|\.", name)[0]
     if root == lb.iv or root in lb.locals:
         raise Unsupported("unsupported", f"member of a loop-varying value {name}", n)
+    moving = _moving_structure(lb, n.child_by_field_name("argument"))
+    if moving:  # `pts[i].x`, `p->x` of a walking p: one element per iteration, never a loop-invariant scalar
+        raise Unsupported("array_of_structs", f"{node_text(n)} reads a member of an array of structures "
+                          f"({moving}): {accesses.AOS_NOT_REWRITTEN}", n)
     if name not in lb.scalars:
         lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=ft.text)
     return Var(name, ct)
+
+
+def _moving_structure(lb: LoopBuilder, arg: tree_sitter.Node | None) -> str:
+    """How the structure a member is read from moves with the loop ("pts[i]: a subscript that varies",
+    "p: a pointer the loop moves"), or "" when it is the same structure in every iteration."""
+    while arg is not None:
+        arg = unwrap(arg) or arg
+        if arg.type == "subscript_expression":
+            if not accesses.invariant_index(lb, index_node(arg)):
+                return f"{squash(node_text(arg))}: a subscript that varies with the loop"
+        elif arg.type == "identifier":
+            name = node_text(arg)
+            if name in lb.walkers or name in lb.written_names:
+                return f"{name}: a pointer the loop moves"
+            return ""
+        elif arg.type not in ("field_expression", "pointer_expression"):
+            return ""
+        arg = arg.child_by_field_name("argument")
+    return ""
 
 
 def field_decl(lb: LoopBuilder, n: tree_sitter.Node) -> Decl | None:
