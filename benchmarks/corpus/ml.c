@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <string.h>
 
 // bench: domain=ml category=select expect=vectorizable
 void relu(float *restrict out, const float *restrict in, int n)
@@ -112,4 +113,46 @@ void embedding_lookup(float *restrict out, const float *restrict table, const in
 {
     for (int i = 0; i < n; i++)
         out[i] = table[ids[i] * dim + d];
+}
+
+// bench: domain=ml category=conversion expect=vectorizable
+void weights_to_bf16(uint16_t *restrict out, const float *restrict w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &w[i], sizeof bits);
+        uint32_t bias = 0x7fffu + ((bits >> 16) & 1u);
+        out[i] = (uint16_t)((bits + bias) >> 16);
+    }
+}
+
+// bench: domain=ml category=elementwise expect=vectorizable
+void float_exponents(int32_t *restrict ex, const float *restrict v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int32_t word;
+        memcpy(&word, v + i, 4);
+        ex[i] = ((word >> 23) & 255) - 127;
+    }
+}
+
+// bench: domain=ml category=elementwise expect=vectorizable
+void activations_abs_bits(uint32_t *restrict mag, const float *restrict act, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t raw;
+        __builtin_memcpy(&raw, &act[i], sizeof(raw));
+        mag[i] = raw & 0x7fffffffu;
+    }
+}
+
+// bench: domain=ml category=conversion expect=vectorizable
+void bf16_to_weights(float *restrict w, const uint16_t *restrict in, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t wide = (uint32_t)in[i] << 16;
+        float f;
+        memcpy(&f, &wide, sizeof f);
+        w[i] = f;
+    }
 }

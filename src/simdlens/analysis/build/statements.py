@@ -12,6 +12,7 @@ import tree_sitter
 from simdlens.analysis import mathcalls
 from simdlens.analysis.build import (
     accesses,
+    bit_copies,
     complex_values,
     counters,
     expands,
@@ -265,6 +266,8 @@ def expression_statement(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> li
         name = node_text(e.child_by_field_name("function"))
         if mathcalls.lookup(name, cpp=lb.cpp) is not None:
             return []
+        if squash(name) in bit_copies.MEMCPY:
+            return bit_copies.bit_copy(lb, e)
         raise Unsupported("call", f"calls {name}", e)
     if t in ("identifier", "number_literal"):
         return []

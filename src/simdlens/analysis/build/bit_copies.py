@@ -1,0 +1,107 @@
+"""`memcpy` between a loop temporary and an array element of the same size: the way C code reads a float's
+bits (`uint32_t u; memcpy(&u, &src[i], 4);`, the fp32 -> bf16 rounding of ML code) without breaking
+strict aliasing. Copying an element's bytes into a temporary of another type is a load of that element
+as the temporary's type, and the other way round a store: the access keeps the array as its root (the
+dependence and overlap tests see the same bytes) and reads it through a cast base,
+`((const uint32_t *)(src))[i]`, as the complex parts are read. A copy between two temporaries (a value's
+bits, `memcpy(&f, &u, 4)`) is refused with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import tree_sitter
+
+from simdlens.analysis.build import accesses
+from simdlens.analysis.build.builder import LoopBuilder
+from simdlens.analysis.build.c_types import ctype_of
+from simdlens.analysis.build.syntax import Unsupported, field_of, node_text, op_of, squash, unwrap
+from simdlens.analysis.ir import Access, CType, Let, Load, Stmt, Store, Var
+from simdlens.analysis.spans import node_span
+
+MEMCPY = frozenset({"memcpy", "__builtin_memcpy", "std::memcpy", "memmove", "__builtin_memmove", "std::memmove"})
+
+
+def bit_copy(lb: LoopBuilder, call: tree_sitter.Node) -> list[Stmt]:
+    """The statement `memcpy(dst, src, size)` as a Let of the temporary or a Store of the element."""
+    name = squash(node_text(field_of(call, "function")))
+    args = [a for a in field_of(call, "arguments").named_children if a.type != "comment"]
+    if len(args) != 3:
+        raise Unsupported("call", f"calls {name}", call)
+    dst, src, size = args
+    local_dst, local_src = _local(lb, dst), _local(lb, src)
+    if local_dst and local_src:
+        raise Unsupported("bit_cast", f"{name} copies the bits of the temporary {local_src} into {local_dst}: "
+                          "reinterpreting a computed value is not rewritten (copying an array element, "
+                          f"{name}(&{local_dst}, &src[i], sizeof {local_dst}), is)", call)
+    if not local_dst and not local_src:
+        raise Unsupported("call", f"{name} copies between arrays: not rewritten (only an element copied to or "
+                          "from a loop temporary of the same size is)", call)
+    local = local_dst or local_src
+    t = lb.locals[local]
+    element = unwrap(src if local_dst else dst) or (src if local_dst else dst)
+    acc = _element(lb, element)
+    if acc is None:
+        raise Unsupported("call", f"{name} copies {node_text(element)}: only one array element "
+                          f"(&a[i], a + i, or a walking pointer) is copied to or from {local}", call)
+    if acc.elem.is_complex or acc.elem.bits != t.bits:
+        raise Unsupported("bit_cast", f"{name} copies {node_text(size)} bytes between {local} ('{t.spelling}') "
+                          f"and {node_text(element)} ('{acc.elem.spelling}'): not the same size", call)
+    if _bytes(lb, size, t, element) != t.bits // 8:
+        raise Unsupported("bit_cast", f"{name} copies {node_text(size)} bytes, not the {t.bits // 8} bytes of {local} "
+                          f"('{t.spelling}')", call)
+    arr = lb.arrays.get(acc.root)
+    if arr is not None and t != acc.elem:
+        lb.arrays[acc.root] = replace(arr, bytes_copied=True)
+    seen = _seen_as(acc, t, read_only=bool(local_dst))
+    if local_dst:
+        lb.local_aff.pop(local, None)
+        return [Let(local, t, Load(seen), node_span(call))]
+    return [Store(seen, Var(local, t), node_span(call))]
+
+
+def _seen_as(acc: Access, t: CType, *, read_only: bool) -> Access:
+    """The element read or written as `t` (the same bytes: `t` has the element's size)."""
+    if t == acc.elem:
+        return acc
+    const = "const " if read_only else ""
+    return Access(acc.root, f"(({const}{t.c} *)({acc.base}))", t, acc.coeff, acc.offset, acc.symbolic, acc.index,
+                  acc.span)
+
+
+def _local(lb: LoopBuilder, n: tree_sitter.Node) -> str:
+    """The loop temporary `&u` points at, or ""."""
+    n = unwrap(n) or n
+    if n.type == "pointer_expression" and op_of(n) == "&":
+        arg = unwrap(field_of(n, "argument"))
+        if arg is not None and arg.type == "identifier" and node_text(arg) in lb.locals:
+            return node_text(arg)
+    return ""
+
+
+def _element(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
+    """The array element an address names: `&a[i]`, `&*p`, `a + i`, `p` or `p++` (read as `*(…)`)."""
+    if n.type == "pointer_expression" and op_of(n) == "&":
+        arg = unwrap(field_of(n, "argument"))
+        if arg is None or arg.type not in ("subscript_expression", "pointer_expression"):
+            return None
+        return accesses.access(lb, arg)
+    if n.type in ("identifier", "binary_expression", "update_expression"):
+        return accesses.deref(lb, n, n, node_span(n))
+    return None
+
+
+def _bytes(lb: LoopBuilder, size: tree_sitter.Node, t: CType, element: tree_sitter.Node) -> int | None:
+    """The byte count a size argument gives: a constant, or `sizeof` of the temporary, the element or a type."""
+    n = unwrap(size) or size
+    if n.type == "sizeof_expression":
+        inner = n.child_by_field_name("value") or n.child_by_field_name("type")
+        text = squash(node_text(inner)).strip("()") if inner is not None else ""
+        if text in lb.locals:
+            return lb.locals[text].bits // 8
+        if text == squash(node_text(element)):
+            return t.bits // 8  # the element: checked to be t's size by the caller
+        ct = ctype_of(text, lb.ctx)
+        return ct.bits // 8 if ct is not None else None
+    return lb.int_text(node_text(n))
