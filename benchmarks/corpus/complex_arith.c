@@ -207,3 +207,16 @@ void iq_power_gnu_operator(float *restrict p, const cf32 *restrict x, int n)
     for (int i = 0; i < n; i++)
         p[i] = __real__ x[i] * __real__ x[i] + __imag__ x[i] * __imag__ x[i];
 }
+
+// bench: domain=complex category=elementwise expect=vectorizable_with_checks style=complex
+void mix_down_blocks(cf32 *baseband, const cf32 *rf, const cf32 lo, unsigned int count)
+{
+    unsigned int blocks = count / 4u;
+    while (blocks > 0u) {
+        *baseband++ = (*rf++) * lo;
+        *baseband++ = (*rf++) * lo;
+        *baseband++ = (*rf++) * lo;
+        *baseband++ = (*rf++) * lo;
+        blocks--;
+    }
+}
