@@ -42,7 +42,7 @@ def analysis(code: str, lang: str) -> tuple[bytes, Analysis, object]:
 @pytest.mark.parametrize("lang", ["c", "cpp"])
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_member_of_the_current_structure_is_refused_with_the_reason(name: str, lang: str) -> None:
-    source, a, kernel = analysis(REFUSED[name], lang)
+    _, a, kernel = analysis(REFUSED[name], lang)
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE, a.reasons
     reason = next(r for r in a.reasons if r.code == "array_of_structs")
     assert "array of structures" in reason.message and "not rewritten" in reason.message
