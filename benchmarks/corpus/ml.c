@@ -156,3 +156,17 @@ void bf16_to_weights(float *restrict w, const uint16_t *restrict in, int n)
         w[i] = f;
     }
 }
+
+// bench: domain=ml category=math_call expect=vectorizable
+void bucketize_floor(float *restrict bucket, const float *restrict x, float inv_width, int n)
+{
+    for (int i = 0; i < n; i++)
+        bucket[i] = floorf(x[i] * inv_width);
+}
+
+// bench: domain=ml category=math_call expect=vectorizable
+void signed_step(float *restrict out, const float *restrict grad, float lr, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = copysignf(lr, grad[i]);
+}

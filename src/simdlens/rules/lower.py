@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from simdlens.analysis import mathcalls
 from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY, COMPLEX_TERM
 from simdlens.analysis.inductions import induction_subscript, unit_induction
 from simdlens.analysis.ir import (
@@ -87,7 +88,9 @@ _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "&": "and", "|": "or",
           "min": "min", "max": "max"}
 _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf": "fma", "fma": "fma",
           "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax",
-          "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint"}
+          "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint",
+          "floorf": "floor", "floor": "floor", "ceilf": "ceil", "ceil": "ceil", "truncf": "trunc", "trunc": "trunc",
+          "copysignf": "copysign", "copysign": "copysign", "fdimf": "fdim", "fdim": "fdim"}
 
 
 # Names for the temporaries an operator makes (numbered from the second one on): readable rewrites.
@@ -483,6 +486,9 @@ class Lowering:
             raise Unsupported("a complex multiply is rewritten only as the whole body of a loop over consecutive "
                               "elements counting up by 1 (c[i] = a[i] * b[i])")
         if name is None:
+            known = mathcalls.lookup(e.func, cpp=False)
+            if known is not None and known.note:  # why the table has no vector version of it
+                raise Unsupported(f"{e.func}() {known.note}")
             raise Unsupported(f"call to {e.func}()")
         t = e.type
         args = [self.convert(self.expr(a), t.name).name for a in e.args]
@@ -496,7 +502,7 @@ class Lowering:
                 raise Unsupported(f"{e.func}() of two values that can both be zero: the sign of the zero it "
                                   f"returns depends on the operand order the compiler picks")
             return self.op(name, t.name, self.width(t), a=args[0], b=args[1])
-        return self.op(name, t.name, self.width(t), a=args[0])
+        return self.op(name, t.name, self.width(t), **dict(zip(("a", "b"), args, strict=False)))
 
     def round_to_int32(self, e: Call) -> VVal:
         """cvtps2dq of the clamped float, after a check that stops the step where a lane is outside the

@@ -448,7 +448,7 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return Unary("abs", conv[0], fn.result)
     if not fn.vector:
         lb.reasons.append(Reason("math_call", f"{fn.name} {fn.note}", node_span(n)))
-    if fn.name.startswith("fma"):
+    if fn.name in ("fma", "fmaf"):  # not fmax / fmaxf
         lb.reasons.append(Reason("fma_call", f"{fn.name} must stay fused (one rounding): needs FMA "
                                  "instructions", node_span(n)))
     return Call(fn.name, conv, fn.result)
