@@ -416,6 +416,8 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         raise Unsupported("function_pointer", f"calls through the function pointer {fname}", n)
     if fname in complex_values.COMPLEX_CALLS and len(arg_nodes) == 1:
         return complex_values.complex_part_call(lb, fname, arg_nodes[0], n)
+    if not _readable_call(lb, fname):  # said before its arguments are read: `lv_conj(*p++)` is a call first
+        raise Unsupported("call", f"calls {fname}", n)
     args = [expr(lb, a) for a in arg_nodes]
     if lb.cpp and fname in ("std::max", "std::min", "max", "min") and len(args) == 2 and fname.startswith("std"):
         a, b = args
@@ -452,6 +454,14 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         lb.reasons.append(Reason("fma_call", f"{fn.name} must stay fused (one rounding): needs FMA "
                                  "instructions", node_span(n)))
     return Call(fn.name, conv, fn.result)
+
+
+def _readable_call(lb: LoopBuilder, fname: str) -> bool:
+    """Whether a call of `fname` can be read at all: a math function, a macro or helper of the file, or
+    C++'s std::min / std::max / std::clamp."""
+    return (mathcalls.lookup(fname, (), lb.cpp) is not None
+            or fname in getattr(lb.ctx, "function_macros", {}) or fname in getattr(lb.ctx, "helper_functions", {})
+            or (lb.cpp and fname in ("std::max", "std::min", "std::clamp")))
 
 
 def _cpp_cast_type(lb: LoopBuilder, f: tree_sitter.Node) -> str | None:
