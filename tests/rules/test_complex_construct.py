@@ -41,9 +41,22 @@ void imag_walk_operator(float *out, const lv_32fc_t *in, unsigned int num) {
     for (unsigned int k = 0; k < num; k++)
         *out++ = __imag__ *in++;
 }
+void from_imaginary_literal(lv_32fc_t *restrict out, const float *restrict re, const float *restrict im, int n) {
+    for (int i = 0; i < n; i++)
+        out[i] = re[i] + im[i] * 1.0fi;
+}
+void shift_imaginary(double complex *restrict o, const double complex *restrict a, int n) {
+    for (int i = 0; i < n; i++)
+        o[i] = a[i] + 2.5i;
+}
+void rotate_by_literal(lv_32fc_t *restrict o, const lv_32fc_t *restrict a, int n) {
+    for (int i = 0; i < n; i++)
+        o[i] = a[i] * 1.0if;
+}
 """
 
-BUILT = ("from_i", "from_macro", "from_cmplxf", "power_gnu", "power_gnu_operator", "imag_walk_operator")
+BUILT = ("from_i", "from_macro", "from_cmplxf", "power_gnu", "power_gnu_operator", "imag_walk_operator",
+         "from_imaginary_literal", "shift_imaginary")
 
 
 def test_re_plus_im_times_i_keeps_cs_multiply_by_zero() -> None:
@@ -72,6 +85,16 @@ def test_the_gnu_operator_form_is_read_as_the_parenthesised_one() -> None:
     parenthesised, _ = loops["power_gnu"]
     assert operator.loop is not None and parenthesised.loop is not None
     assert [type(s) for s in operator.loop.body] == [type(s) for s in parenthesised.loop.body]
+
+
+def test_imaginary_constants_are_read_not_syntax_errors() -> None:
+    """GNU's `1.0fi` / `2.5i` (tree-sitter stops at the suffix) are the complex (+0, value) of their type."""
+    loops = _loops(SOURCE, "mk.c", "c")
+    for name in ("from_imaginary_literal", "shift_imaginary"):
+        a, kernel = loops[name]
+        assert a.verdict != LoopVerdict.NOT_VECTORIZABLE and kernel is not None, (name, a.reasons)
+    a, kernel = loops["rotate_by_literal"]  # a product with a constant: refused with the reason, not a syntax error
+    assert kernel is None and a.reasons[0].code == "complex" and "complex multiply" in a.reasons[0].message
 
 
 @pytest.mark.sandbox
