@@ -220,3 +220,10 @@ void mix_down_blocks(cf32 *baseband, const cf32 *rf, const cf32 lo, unsigned int
         blocks--;
     }
 }
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void quadrature_pack(cf32 *restrict iq, const float *restrict in_phase, const float *restrict quad, int n)
+{
+    for (int i = 0; i < n; i++)
+        iq[i] = in_phase[i] + quad[i] * 1.0fi;
+}
