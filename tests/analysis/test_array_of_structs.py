@@ -64,3 +64,20 @@ def test_member_of_one_fixed_structure_is_still_an_invariant() -> None:
     assert a.verdict != LoopVerdict.NOT_VECTORIZABLE, a.reasons
     assert kernel is not None
     assert propose(a, kernel, "avx2", Settings(), source=source).candidates
+
+
+CPP_CONTAINERS = {
+    "vector_subscript": "void f(std::vector<float> &out, const std::vector<pt2> &pts) {\n"
+                        "  for (size_t i = 0; i < pts.size(); ++i) out[i] = pts[i].x * pts[i].y; }",
+    "range_for": "float f(const std::vector<pt2> &pts) { float s = 0; for (const pt2 &p : pts) s += p.x; return s; }",
+    "local_copy": "float f(const pt2 *pts, int n) { float s = 0; for (int i = 0; i < n; i++) { pt2 p = pts[i]; s += p.y; }"
+                  " return s; }",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CPP_CONTAINERS))
+def test_structures_in_containers_and_copies_say_array_of_structs(name: str) -> None:
+    source = ("#include <vector>\n" + PRE + CPP_CONTAINERS[name] + "\n").encode()
+    (a,) = analyze_file(source, "aos.cpp", "cpp").analyses
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert any(r.code == "array_of_structs" for r in a.reasons), a.reasons

@@ -153,6 +153,9 @@ def elem_of(lb: LoopBuilder, d: Decl, node: tree_sitter.Node, depth: int) -> CTy
     if ct is None:
         if "long double" in spelled:
             raise Unsupported("long_double", f"{d.name} holds long double (x87, no SIMD)", node)
+        struct_of = getattr(lb.ctx, "struct_of", None)
+        if struct_of is not None and struct_of(spelled) is not None:
+            raise Unsupported("array_of_structs", f"{d.name} holds structures ('{spelled}'): {AOS_NOT_REWRITTEN}", node)
         raise Unsupported("unknown_type", f"unknown element type '{spelled}' of {d.name}", node)
     return ct
 

@@ -289,6 +289,10 @@ def declared_scalar(lb: LoopBuilder, name: str, d: Decl, n: tree_sitter.Node) ->
 
 def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     """`p->n`, `s.k`: a loop-invariant scalar member read."""
+    moving = _moving_structure(lb, n.child_by_field_name("argument"))
+    if moving:  # `pts[i].x`, `p->x` of a walking p: one element per iteration, never a loop-invariant scalar
+        raise Unsupported("array_of_structs", f"{node_text(n)} reads a member of an array of structures "
+                          f"({moving}): {accesses.AOS_NOT_REWRITTEN}", n)
     ft = field_decl(lb, n)
     if ft is None:
         raise Unsupported("unknown_type", f"cannot find the type of {node_text(n)}", n)
@@ -303,10 +307,6 @@ def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     root = re.split(r"->|\.", name)[0]
     if root == lb.iv or root in lb.locals:
         raise Unsupported("unsupported", f"member of a loop-varying value {name}", n)
-    moving = _moving_structure(lb, n.child_by_field_name("argument"))
-    if moving:  # `pts[i].x`, `p->x` of a walking p: one element per iteration, never a loop-invariant scalar
-        raise Unsupported("array_of_structs", f"{node_text(n)} reads a member of an array of structures "
-                          f"({moving}): {accesses.AOS_NOT_REWRITTEN}", n)
     if name not in lb.scalars:
         lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=ft.text)
     return Var(name, ct)

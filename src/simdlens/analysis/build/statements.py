@@ -207,6 +207,10 @@ def declaration(lb: LoopBuilder, n: tree_sitter.Node) -> list[Stmt]:
         if d.volatile or d.atomic:
             raise Unsupported("volatile", f"{d.name} is volatile/atomic", n)
         t = ctype_of(d.type, lb.ctx)
+        struct_of = getattr(lb.ctx, "struct_of", None)
+        if t is None and struct_of is not None and struct_of(d.type) is not None:
+            raise Unsupported("array_of_structs", f"declares {d.name}, a structure ('{d.type}'), inside the loop: "
+                              f"{accesses.AOS_NOT_REWRITTEN}", n)
         if t is None:
             raise Unsupported("unknown_type" if "long double" not in d.type else "long_double",
                               f"unknown type '{d.type}' of {d.name}", n)
