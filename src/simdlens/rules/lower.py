@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from simdlens.analysis import mathcalls
+from simdlens.analysis.build.bit_copies import BIT_CAST
 from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY, COMPLEX_TERM
 from simdlens.analysis.inductions import induction_subscript, unit_induction
 from simdlens.analysis.ir import (
@@ -478,6 +479,10 @@ class Lowering:
     def call(self, e: Call) -> VVal:
         if e.func == ROUND_TO_INT32:
             return self.round_to_int32(e)
+        if e.func == BIT_CAST:  # the same lanes' bits as another type of their size: no instruction
+            v = self.expr(e.args[0])
+            return self.emit(self.fill(self.template("reinterpret", e.type.name, v.width), a=v.name), e.type.name,
+                             v.width, hint="bits")
         name = _CALLS.get(e.func.removeprefix("std::"))
         if e.func == COMPLEX_TERM:  # rules/complex_reduce.py takes only one accumulator as the whole body
             raise Unsupported("a complex sum or dot product is rewritten only as the whole body of its loop "
@@ -502,7 +507,9 @@ class Lowering:
                 raise Unsupported(f"{e.func}() of two values that can both be zero: the sign of the zero it "
                                   f"returns depends on the operand order the compiler picks")
             return self.op(name, t.name, self.width(t), a=args[0], b=args[1])
-        return self.op(name, t.name, self.width(t), **dict(zip(("a", "b"), args, strict=False)))
+        if len(args) == 2:  # copysign, fdim
+            return self.op(name, t.name, self.width(t), a=args[0], b=args[1])
+        return self.op(name, t.name, self.width(t), a=args[0])
 
     def round_to_int32(self, e: Call) -> VVal:
         """cvtps2dq of the clamped float, after a check that stops the step where a lane is outside the

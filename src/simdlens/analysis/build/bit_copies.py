@@ -4,7 +4,7 @@ strict aliasing. Copying an element's bytes into a temporary of another type is 
 as the temporary's type, and the other way round a store: the access keeps the array as its root (the
 dependence and overlap tests see the same bytes) and reads it through a cast base,
 `((const uint32_t *)(src))[i]`, as the complex parts are read. A copy between two temporaries (a value's
-bits, `memcpy(&f, &u, 4)`) is refused with the reason.
+bits, `memcpy(&f, &u, 4)`) is a BIT_CAST call, which the rules lower to a register cast.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from simdlens.analysis.build import accesses
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of
 from simdlens.analysis.build.syntax import Unsupported, field_of, node_text, op_of, squash, unwrap
-from simdlens.analysis.ir import Access, CType, Let, Load, Stmt, Store, Var
+from simdlens.analysis.ir import Access, Call, CType, Let, Load, Stmt, Store, Var
 from simdlens.analysis.spans import node_span
+
+# Call name: the bits of its one argument as the call's type (of the same size)
+BIT_CAST = "simdlens_bit_cast"
 
 MEMCPY = frozenset({"memcpy", "__builtin_memcpy", "std::memcpy", "memmove", "__builtin_memmove", "std::memmove"})
 
@@ -31,10 +34,13 @@ def bit_copy(lb: LoopBuilder, call: tree_sitter.Node) -> list[Stmt]:
         raise Unsupported("call", f"calls {name}", call)
     dst, src, size = args
     local_dst, local_src = _local(lb, dst), _local(lb, src)
-    if local_dst and local_src:
-        raise Unsupported("bit_cast", f"{name} copies the bits of the temporary {local_src} into {local_dst}: "
-                          "reinterpreting a computed value is not rewritten (copying an array element, "
-                          f"{name}(&{local_dst}, &src[i], sizeof {local_dst}), is)", call)
+    if local_dst and local_src:  # a computed value's bits as another type (bf16 -> fp32: `memcpy(&f, &u, 4)`)
+        to, source = lb.locals[local_dst], lb.locals[local_src]
+        if to.bits != source.bits or to.is_complex or source.is_complex or _bytes(lb, size, to, dst) != to.bits // 8:
+            raise Unsupported("bit_cast", f"{name} copies {node_text(size)} bytes between {local_src} "
+                              f"('{source.spelling}') and {local_dst} ('{to.spelling}'): not the whole of both", call)
+        lb.local_aff.pop(local_dst, None)
+        return [Let(local_dst, to, Call(BIT_CAST, (Var(local_src, source),), to), node_span(call))]
     if not local_dst and not local_src:
         raise Unsupported("call", f"{name} copies between arrays: not rewritten (only an element copied to or "
                           "from a loop temporary of the same size is)", call)
