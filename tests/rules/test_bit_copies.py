@@ -1,7 +1,8 @@
 """`memcpy` of an array element into a loop temporary of the same size (how C and C++ read a float's bits
 without breaking strict aliasing: the fp32 -> bf16 conversions of ML code) is a load of the element as the
 temporary's type, verified exactly in the user's file; a copy between two temporaries (a computed value's
-bits, bf16 -> fp32) is a register cast; a copy of another size is refused naming it. memcpy reads any object, so an array it copies from may overlap arrays
+bits, bf16 -> fp32) is a register cast, and so is a union temporary read through another member than the
+one written; a copy of another size is refused naming it. memcpy reads any object, so an array it copies from may overlap arrays
 of other types: the rewrite checks the overlap at run time."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from simdlens.core import LoopVerdict
 
 SOURCE = b"""#include <stdint.h>
 #include <string.h>
+typedef union { float f; uint32_t u; } f32_bits;
 
 void bf16_truncate(uint16_t *dst, const float *src, int n) {
     for (int i = 0; i < n; ++i) {
@@ -53,6 +55,23 @@ void bf16_widen_walk(float *out, const uint16_t *in, unsigned count) {
         *out++ = f * 0.5f;
     }
 }
+void bf16_through_union(uint16_t *restrict dst, const float *restrict src, int n) {
+    for (int i = 0; i < n; i++) {
+        f32_bits v;
+        v.f = src[i];
+        dst[i] = (uint16_t)(v.u >> 16);
+    }
+}
+void widen_through_union(float *restrict dst, const uint16_t *restrict src, int n) {
+    for (int i = 0; i < n; i++) {
+        f32_bits v;
+        v.u = (uint32_t)src[i] << 16;
+        dst[i] = v.f;
+    }
+}
+void union_under_condition(float *restrict dst, const uint32_t *restrict src, int n) {
+    for (int i = 0; i < n; i++) { f32_bits v; v.f = 0.0f; if (src[i] > 5u) v.u = src[i]; dst[i] = v.f; }
+}
 void short_copy(uint32_t *restrict dst, const float *restrict src, int n) {
     for (int i = 0; i < n; ++i) {
         uint32_t u = 0;
@@ -62,7 +81,8 @@ void short_copy(uint32_t *restrict dst, const float *restrict src, int n) {
 }
 """
 
-BUILT = ("bf16_truncate", "bf16_round_even", "exponent_field", "bf16_widen", "bf16_widen_walk")
+BUILT = ("bf16_truncate", "bf16_round_even", "exponent_field", "bf16_widen", "bf16_widen_walk", "bf16_through_union",
+         "widen_through_union")
 
 
 def test_a_copied_element_is_a_load_of_its_bits() -> None:
@@ -86,6 +106,15 @@ def test_a_temporarys_bits_are_a_register_cast_and_a_wrong_size_is_refused() -> 
     a, kernel = _loops(SOURCE, "bits.c", "c")["short_copy"]
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE and kernel is None
     assert a.reasons[0].code == "bit_cast" and "copies 2 bytes" in a.reasons[0].message
+
+
+def test_a_union_read_through_another_member_is_its_bits() -> None:
+    loops = _loops(SOURCE, "bits.c", "c")
+    for name in ("bf16_through_union", "widen_through_union"):
+        a, kernel = loops[name]
+        assert a.verdict != LoopVerdict.NOT_VECTORIZABLE and kernel is not None, (name, a.reasons)
+    a, kernel = loops["union_under_condition"]  # which member holds the bits would depend on the branch
+    assert kernel is None and a.reasons[0].code == "bit_cast" and "under a condition" in a.reasons[0].message
 
 
 @pytest.mark.sandbox

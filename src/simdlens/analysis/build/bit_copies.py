@@ -4,7 +4,8 @@ strict aliasing. Copying an element's bytes into a temporary of another type is 
 as the temporary's type, and the other way round a store: the access keeps the array as its root (the
 dependence and overlap tests see the same bytes) and reads it through a cast base,
 `((const uint32_t *)(src))[i]`, as the complex parts are read. A copy between two temporaries (a value's
-bits, `memcpy(&f, &u, 4)`) is a BIT_CAST call, which the rules lower to a register cast.
+bits, `memcpy(&f, &u, 4)`) is a BIT_CAST call, which the rules lower to a register cast; so is reading a
+union temporary through another member than the one last written (`v.f = x[i]; out[i] = v.u >> 16;`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import tree_sitter
 
 from simdlens.analysis.build import accesses
 from simdlens.analysis.build.builder import LoopBuilder
-from simdlens.analysis.build.c_types import ctype_of
+from simdlens.analysis.build.c_types import convert, ctype_of
 from simdlens.analysis.build.syntax import Unsupported, field_of, node_text, op_of, squash, unwrap
-from simdlens.analysis.ir import Access, Call, CType, Let, Load, Stmt, Store, Var
+from simdlens.analysis.ir import Access, Call, CType, Expr, Let, Load, Scalar, ScalarRole, Stmt, Store, Var
 from simdlens.analysis.spans import node_span
 
 # Call name: the bits of its one argument as the call's type (of the same size)
 BIT_CAST = "simdlens_bit_cast"
+
+# Scalar.decl of a union temporary: its IR type is the member last written, not its declared type
+UNION_TEMPORARY = "union temporary"
 
 MEMCPY = frozenset({"memcpy", "__builtin_memcpy", "std::memcpy", "memmove", "__builtin_memmove", "std::memmove"})
 
@@ -111,3 +115,59 @@ def _bytes(lb: LoopBuilder, size: tree_sitter.Node, t: CType, element: tree_sitt
         ct = ctype_of(text, lb.ctx)
         return ct.bits // 8 if ct is not None else None
     return lb.int_text(node_text(n))
+
+
+def union_local(lb: LoopBuilder, name: str, type_text: str) -> bool:
+    """Register a body temporary of a union type whose members are scalars of one size (the bits of one
+    value seen as several types); False for any other type."""
+    struct_of = getattr(lb.ctx, "struct_of", None)
+    record = struct_of(type_text) if struct_of is not None else None
+    if record is None or record.kind != "union" or not record.fields:
+        return False
+    members: dict[str, CType] = {}
+    for f in record.fields:
+        t = ctype_of(f.type, lb.ctx) if not (f.pointer or f.extents or f.volatile or f.atomic) else None
+        if t is None or t.is_complex:
+            return False
+        members[f.name] = t
+    if len({t.bits for t in members.values()}) != 1:
+        return False
+    lb.unions[name] = members
+    lb.union_member.pop(name, None)
+    return True
+
+
+def union_write(lb: LoopBuilder, name: str, member: str, value: Expr, cond: bool, n: tree_sitter.Node) -> list[Stmt]:
+    """`v.f = value`: the union temporary now holds a value of f's type."""
+    t = lb.unions[name].get(member)
+    if t is None:
+        raise Unsupported("bit_cast", f"the union {name} has no scalar member {member}", n)
+    if cond:  # which member holds the bits would depend on the branch taken
+        raise Unsupported("bit_cast", f"writes the union member {name}.{member} under a condition", n)
+    lb.locals[name] = t
+    lb.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=UNION_TEMPORARY)
+    lb.union_member[name] = member
+    return [Let(name, t, convert(value, t), node_span(n))]
+
+
+def union_read(lb: LoopBuilder, name: str, member: str, n: tree_sitter.Node) -> Expr:
+    """`v.u`: the value last written, or its bits as u's type."""
+    t = lb.unions[name].get(member)
+    if t is None:
+        raise Unsupported("bit_cast", f"the union {name} has no scalar member {member}", n)
+    written = lb.union_member.get(name)
+    if written is None:
+        raise Unsupported("bit_cast", f"reads {name}.{member} before the iteration writes a member of {name}", n)
+    held = lb.locals[name]
+    return Var(name, held) if written == member else Call(BIT_CAST, (Var(name, held),), t)
+
+
+def union_member_of(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[str, str] | None:
+    """(temporary, member) for `v.m` of a union temporary of the body, else None."""
+    n = unwrap(n) or n
+    if n.type != "field_expression" or op_of(n) == "->" or not lb.unions:
+        return None
+    arg = unwrap(n.child_by_field_name("argument"))
+    if arg is None or arg.type != "identifier" or node_text(arg) not in lb.unions:
+        return None
+    return node_text(arg), node_text(n.child_by_field_name("field"))

@@ -52,6 +52,8 @@ class LoopBuilder:
         self.locals: dict[str, CType] = {}
         self.scopes: list[set[str]] = []  # names declared in each enclosing block of the body, innermost last
         self.local_aff: dict[str, Aff] = {}
+        self.unions: dict[str, dict[str, CType]] = {}  # union temporaries of the body: member -> type
+        self.union_member: dict[str, str] = {}  # the member each union temporary was last written through
         self.arrays: dict[str, Array] = {}
         self.scalars: dict[str, Scalar] = {}
         self.uses: dict[str, list[Use]] = {}

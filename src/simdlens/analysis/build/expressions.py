@@ -9,7 +9,7 @@ import re
 import tree_sitter
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.build import accesses, complex_values, counters, macros
+from simdlens.analysis.build import accesses, bit_copies, complex_values, counters, macros
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import (
     BOOL_SPELLINGS,
@@ -288,7 +288,10 @@ def declared_scalar(lb: LoopBuilder, name: str, d: Decl, n: tree_sitter.Node) ->
 
 
 def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
-    """`p->n`, `s.k`: a loop-invariant scalar member read."""
+    """`p->n`, `s.k`: a loop-invariant scalar member read (or a member of a union temporary)."""
+    union = bit_copies.union_member_of(lb, n)
+    if union is not None:
+        return bit_copies.union_read(lb, union[0], union[1], n)
     moving = _moving_structure(lb, n.child_by_field_name("argument"))
     if moving:  # `pts[i].x`, `p->x` of a walking p: one element per iteration, never a loop-invariant scalar
         raise Unsupported("array_of_structs", f"{node_text(n)} reads a member of an array of structures "
