@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+typedef union { float value; uint32_t word; } fp32_word;
+
 // bench: domain=ml category=select expect=vectorizable
 void relu(float *restrict out, const float *restrict in, int n)
 {
@@ -169,4 +171,14 @@ void signed_step(float *restrict out, const float *restrict grad, float lr, int 
 {
     for (int i = 0; i < n; i++)
         out[i] = copysignf(lr, grad[i]);
+}
+
+// bench: domain=ml category=conversion expect=vectorizable
+void activations_to_bf16_union(uint16_t *restrict out, const float *restrict act, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fp32_word w;
+        w.value = act[i];
+        out[i] = (uint16_t)(w.word >> 16);
+    }
 }
