@@ -72,6 +72,9 @@ void widen_through_union(float *restrict dst, const uint16_t *restrict src, int 
 void union_under_condition(float *restrict dst, const uint32_t *restrict src, int n) {
     for (int i = 0; i < n; i++) { f32_bits v; v.f = 0.0f; if (src[i] > 5u) v.u = src[i]; dst[i] = v.f; }
 }
+void sizes_of_the_element(uint32_t *restrict o, const float *restrict src, int n) {
+    for (int i = 0; i < n; i++) { uint32_t w, v; memcpy(&w, src + i, sizeof *src); memcpy(&v, &src[i], sizeof src[i]); o[i] = w ^ v; }
+}
 void short_copy(uint32_t *restrict dst, const float *restrict src, int n) {
     for (int i = 0; i < n; ++i) {
         uint32_t u = 0;
@@ -90,6 +93,8 @@ def test_a_copied_element_is_a_load_of_its_bits() -> None:
     for name in BUILT:
         a, kernel = loops[name]
         assert a.verdict != LoopVerdict.NOT_VECTORIZABLE and kernel is not None, (name, a.reasons)
+    a, kernel = loops["sizes_of_the_element"]  # `sizeof *src`, `sizeof src[i]`: the element's 4 bytes
+    assert a.verdict != LoopVerdict.NOT_VECTORIZABLE and kernel is not None, a.reasons
     a, _ = loops["bf16_truncate"]
     assert "reads src" in a.reasons[0].message  # the user's name, not the cast base
     # memcpy reads any object: a float array read through it may overlap the uint16 output

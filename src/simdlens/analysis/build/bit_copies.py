@@ -10,6 +10,7 @@ union temporary through another member than the one last written (`v.f = x[i]; o
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import tree_sitter
@@ -58,7 +59,7 @@ def bit_copy(lb: LoopBuilder, call: tree_sitter.Node) -> list[Stmt]:
     if acc.elem.is_complex or acc.elem.bits != t.bits:
         raise Unsupported("bit_cast", f"{name} copies {node_text(size)} bytes between {local} ('{t.spelling}') "
                           f"and {node_text(element)} ('{acc.elem.spelling}'): not the same size", call)
-    if _bytes(lb, size, t, element) != t.bits // 8:
+    if _bytes(lb, size, t, element, acc.root) != t.bits // 8:
         raise Unsupported("bit_cast", f"{name} copies {node_text(size)} bytes, not the {t.bits // 8} bytes of {local} "
                           f"('{t.spelling}')", call)
     arr = lb.arrays.get(acc.root)
@@ -102,7 +103,7 @@ def _element(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
     return None
 
 
-def _bytes(lb: LoopBuilder, size: tree_sitter.Node, t: CType, element: tree_sitter.Node) -> int | None:
+def _bytes(lb: LoopBuilder, size: tree_sitter.Node, t: CType, element: tree_sitter.Node, root: str = "") -> int | None:
     """The byte count a size argument gives: a constant, or `sizeof` of the temporary, the element or a type."""
     n = unwrap(size) or size
     if n.type == "sizeof_expression":
@@ -110,8 +111,10 @@ def _bytes(lb: LoopBuilder, size: tree_sitter.Node, t: CType, element: tree_sitt
         text = squash(node_text(inner)).strip("()") if inner is not None else ""
         if text in lb.locals:
             return lb.locals[text].bits // 8
-        if text == squash(node_text(element)):
-            return t.bits // 8  # the element: checked to be t's size by the caller
+        address = squash(node_text(element))
+        if text in (address.removeprefix("&"), f"*{address}", f"*({address})") or (
+                root and re.fullmatch(rf"\*\s*{re.escape(root)}|{re.escape(root)}\s*\[.*\]", text)):
+            return t.bits // 8  # an element (`sizeof src[i]`, `sizeof *src`): checked to be t's size by the caller
         ct = ctype_of(text, lb.ctx)
         return ct.bits // 8 if ct is not None else None
     return lb.int_text(node_text(n))
