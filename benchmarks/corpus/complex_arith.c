@@ -7,6 +7,7 @@
 typedef float complex cf32;
 typedef double _Complex cf64;
 #define SAMPLE float complex
+#define CONJUGATE(z) (~(z))
 
 // bench: domain=complex category=elementwise expect=vectorizable style=complex
 void iq_add(cf32 *restrict out, const cf32 *restrict a, const cf32 *restrict b, int n)
@@ -226,4 +227,13 @@ void quadrature_pack(cf32 *restrict iq, const float *restrict in_phase, const fl
 {
     for (int i = 0; i < n; i++)
         iq[i] = in_phase[i] + quad[i] * 1.0fi;
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable_with_checks style=complex
+void conjugate_stream(cf32 *dst, const cf32 *src, unsigned int count)
+{
+    cf32 *d = dst;
+    const cf32 *s = src;
+    for (unsigned int k = 0; k < count; k++)
+        *d++ = CONJUGATE(*s++);
 }

@@ -16,6 +16,7 @@ from simdlens.core import LoopVerdict
 SOURCE = b"""#include <complex.h>
 typedef float complex lv_32fc_t;
 #define lv_cmake(r, i) ((r) + _Complex_I * (i))
+#define lv_conj(x) (~(x))
 
 void from_i(lv_32fc_t *restrict out, const float *restrict re, const float *restrict im, int n) {
     for (int i = 0; i < n; i++)
@@ -49,6 +50,12 @@ void shift_imaginary(double complex *restrict o, const double complex *restrict 
     for (int i = 0; i < n; i++)
         o[i] = a[i] + 2.5i;
 }
+void conj_macro_walk(lv_32fc_t *cVector, const lv_32fc_t *aVector, unsigned int num_points) {
+    lv_32fc_t *cPtr = cVector;
+    const lv_32fc_t *aPtr = aVector;
+    for (unsigned int number = 0; number < num_points; number++)
+        *cPtr++ = lv_conj(*aPtr++);
+}
 void rotate_by_literal(lv_32fc_t *restrict o, const lv_32fc_t *restrict a, int n) {
     for (int i = 0; i < n; i++)
         o[i] = a[i] * 1.0if;
@@ -56,7 +63,7 @@ void rotate_by_literal(lv_32fc_t *restrict o, const lv_32fc_t *restrict a, int n
 """
 
 BUILT = ("from_i", "from_macro", "from_cmplxf", "power_gnu", "power_gnu_operator", "imag_walk_operator",
-         "from_imaginary_literal", "shift_imaginary")
+         "from_imaginary_literal", "shift_imaginary", "conj_macro_walk")
 
 
 def test_re_plus_im_times_i_keeps_cs_multiply_by_zero() -> None:
@@ -85,6 +92,12 @@ def test_the_gnu_operator_form_is_read_as_the_parenthesised_one() -> None:
     parenthesised, _ = loops["power_gnu"]
     assert operator.loop is not None and parenthesised.loop is not None
     assert [type(s) for s in operator.loop.body] == [type(s) for s in parenthesised.loop.body]
+
+
+def test_a_macro_of_a_complex_argument_is_read_with_the_complex_value() -> None:
+    """VOLK's `#define lv_conj(x) (~(x))` applied to `*aPtr++`: the parameter stands for the complex element."""
+    a, kernel = _loops(SOURCE, "mk.c", "c")["conj_macro_walk"]
+    assert a.verdict != LoopVerdict.NOT_VECTORIZABLE and kernel is not None, a.reasons
 
 
 def test_imaginary_constants_are_read_not_syntax_errors() -> None:

@@ -213,6 +213,9 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     name = node_text(n)
     if lb.macro_args and name in lb.macro_args[-1]:
         return lb.macro_args[-1][name]
+    if lb.macro_complex_args and name in lb.macro_complex_args[-1]:
+        raise Unsupported("complex", f"uses the complex macro argument {name} where a real value is needed: "
+                          f"{complex_values.COMPLEX_SUPPORTED}", n)
     if name == lb.iv:
         return IV(name, lb.iv_type)
     if lb.range_ref is not None and name == lb.range_ref[0]:
