@@ -7,6 +7,7 @@
 typedef float complex cf32;
 typedef double _Complex cf64;
 #define SAMPLE float complex
+#define CONJUGATE(z) (~(z))
 
 // bench: domain=complex category=elementwise expect=vectorizable style=complex
 void iq_add(cf32 *restrict out, const cf32 *restrict a, const cf32 *restrict b, int n)
@@ -206,4 +207,33 @@ void iq_power_gnu_operator(float *restrict p, const cf32 *restrict x, int n)
 {
     for (int i = 0; i < n; i++)
         p[i] = __real__ x[i] * __real__ x[i] + __imag__ x[i] * __imag__ x[i];
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable_with_checks style=complex
+void mix_down_blocks(cf32 *baseband, const cf32 *rf, const cf32 lo, unsigned int count)
+{
+    unsigned int blocks = count / 4u;
+    while (blocks > 0u) {
+        *baseband++ = (*rf++) * lo;
+        *baseband++ = (*rf++) * lo;
+        *baseband++ = (*rf++) * lo;
+        *baseband++ = (*rf++) * lo;
+        blocks--;
+    }
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable style=complex
+void quadrature_pack(cf32 *restrict iq, const float *restrict in_phase, const float *restrict quad, int n)
+{
+    for (int i = 0; i < n; i++)
+        iq[i] = in_phase[i] + quad[i] * 1.0fi;
+}
+
+// bench: domain=complex category=elementwise expect=vectorizable_with_checks style=complex
+void conjugate_stream(cf32 *dst, const cf32 *src, unsigned int count)
+{
+    cf32 *d = dst;
+    const cf32 *s = src;
+    for (unsigned int k = 0; k < count; k++)
+        *d++ = CONJUGATE(*s++);
 }

@@ -2,6 +2,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef struct { float re, im; } iq_sample;
+struct vec3 { float x, y, z; };
+
 // bench: domain=audio category=stride expect=vectorizable
 void stereo_split(float *restrict l, float *restrict r, const float *restrict s, int frames)
 {
@@ -73,4 +76,25 @@ void pack_pairs_i64(int64_t *restrict d, const int64_t *restrict a, const int64_
         d[2 * i] = a[i] + b[i];
         d[2 * i + 1] = a[i] - b[i];
     }
+}
+
+// bench: domain=audio category=stride expect=vectorizable
+void iq_power(float *restrict pw, const iq_sample *restrict iq, int n)
+{
+    for (int i = 0; i < n; i++)
+        pw[i] = iq[i].re * iq[i].re + iq[i].im * iq[i].im;
+}
+
+// bench: domain=physics category=stride expect=vectorizable
+void vec3_dot_axis(float *restrict out, const struct vec3 *restrict v, float ax, float ay, float az, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = v[i].x * ax + v[i].y * ay + v[i].z * az;
+}
+
+// bench: domain=physics category=stride expect=vectorizable
+void vec3_lift(struct vec3 *restrict v, float dz, int n)
+{
+    for (int i = 0; i < n; i++)
+        v[i].z = v[i].z + dz;
 }

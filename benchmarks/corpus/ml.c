@@ -2,6 +2,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <string.h>
+
+typedef union { float value; uint32_t word; } fp32_word;
 
 // bench: domain=ml category=select expect=vectorizable
 void relu(float *restrict out, const float *restrict in, int n)
@@ -112,4 +115,70 @@ void embedding_lookup(float *restrict out, const float *restrict table, const in
 {
     for (int i = 0; i < n; i++)
         out[i] = table[ids[i] * dim + d];
+}
+
+// bench: domain=ml category=conversion expect=vectorizable
+void weights_to_bf16(uint16_t *restrict out, const float *restrict w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &w[i], sizeof bits);
+        uint32_t bias = 0x7fffu + ((bits >> 16) & 1u);
+        out[i] = (uint16_t)((bits + bias) >> 16);
+    }
+}
+
+// bench: domain=ml category=elementwise expect=vectorizable
+void float_exponents(int32_t *restrict ex, const float *restrict v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int32_t word;
+        memcpy(&word, v + i, 4);
+        ex[i] = ((word >> 23) & 255) - 127;
+    }
+}
+
+// bench: domain=ml category=elementwise expect=vectorizable
+void activations_abs_bits(uint32_t *restrict mag, const float *restrict act, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t raw;
+        __builtin_memcpy(&raw, &act[i], sizeof(raw));
+        mag[i] = raw & 0x7fffffffu;
+    }
+}
+
+// bench: domain=ml category=conversion expect=vectorizable
+void bf16_to_weights(float *restrict w, const uint16_t *restrict in, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t wide = (uint32_t)in[i] << 16;
+        float f;
+        memcpy(&f, &wide, sizeof f);
+        w[i] = f;
+    }
+}
+
+// bench: domain=ml category=math_call expect=vectorizable
+void bucketize_floor(float *restrict bucket, const float *restrict x, float inv_width, int n)
+{
+    for (int i = 0; i < n; i++)
+        bucket[i] = floorf(x[i] * inv_width);
+}
+
+// bench: domain=ml category=math_call expect=vectorizable
+void signed_step(float *restrict out, const float *restrict grad, float lr, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = copysignf(lr, grad[i]);
+}
+
+// bench: domain=ml category=conversion expect=vectorizable
+void activations_to_bf16_union(uint16_t *restrict out, const float *restrict act, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fp32_word w;
+        w.value = act[i];
+        out[i] = (uint16_t)(w.word >> 16);
+    }
 }

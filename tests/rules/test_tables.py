@@ -29,6 +29,9 @@ BITS = {"int8": 8, "uint8": 8, "int16": 16, "uint16": 16, "int32": 32, "uint32":
         "uint64": 64, "float": 32, "double": 64}
 STATEMENT_OPS = ("store", "maskstore", "scatter", "maskscatter", "compress")
 INDEXED_OPS = ("gather", "maskgather", "scatter", "maskscatter", "lane_from")  # {a} holds int32 lane indices
+# the operand type of a `reinterpret` row, by its result type
+REINTERPRETED = {"float": "int32", "int32": "float", "uint32": "float", "double": "int64", "int64": "double",
+                 "uint64": "double"}
 
 
 def _instances(isa: str) -> list[str]:
@@ -52,6 +55,8 @@ def _instances(isa: str) -> list[str]:
         is_mask_op = op in ("mand", "mor", "mnot")
         operand = mask(elem, width) if is_mask_op else vec(elem, width)
         index = vec("int32", lanes * 32) if op in INDEXED_OPS else operand
+        if op == "reinterpret":  # its operand: the lanes of the other kind of the same size
+            index = vec(REINTERPRETED[elem], width)
         decl = [f"{index} a{n} = {{0}};", f"{operand} b{n} = {{0}}, c{n} = {{0}}, d{n} = {{0}}, t{n} = {{0}}, e{n} = {{0}};",
                 f"{mask(elem, width)} m{n} = {{0}};", f"{C_TYPE[elem]} buf{n}[64] = {{0}};"]
         text = template

@@ -546,10 +546,11 @@ class Array:
     volatile: bool = False
     extent: str = ""  # declared element count when known ("N", "1024")
     decl: str = ""  # declaration text
+    bytes_copied: bool = False  # memcpy reads or writes its bytes: strict aliasing does not separate it
 
     def __init__(self, root: str, elem: CType, pointer: bool, restrict: bool = False, const: bool = False,
                  is_global: bool = False, is_param: bool = False, volatile: bool = False, extent: str = "",
-                 decl: str = "") -> None:  # written out: see the top of the module
+                 decl: str = "", bytes_copied: bool = False) -> None:  # written out: see the top of the module
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "elem", elem)
         object.__setattr__(self, "pointer", pointer)
@@ -560,6 +561,7 @@ class Array:
         object.__setattr__(self, "volatile", volatile)
         object.__setattr__(self, "extent", extent)
         object.__setattr__(self, "decl", decl)
+        object.__setattr__(self, "bytes_copied", bytes_copied)
 
 
 @dataclass(frozen=True, slots=True)

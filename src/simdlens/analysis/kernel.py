@@ -263,7 +263,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             if walker is None:
                 raise NoKernel(f"the walking pointer {mv.name} reaches no array the kernel can allocate")
             entry, far = fresh(f"{mv.name}_at"), fresh(f"{mv.name}_moved")
-            pre_decls += [f"const {walker.elem.c} *const {entry} = {mv.name};", f"int64_t {far} = 0;"]
+            elem = walker.elem.spelling if walker.elem.is_complex else walker.elem.c  # as the kernel declares it
+            pre_decls += [f"const {elem} *const {entry} = {mv.name};", f"int64_t {far} = 0;"]
             moved_post.append(f"{far} = {mv.name} - {entry};")
             results.append((far, INT64))
         else:

@@ -217,9 +217,10 @@ class _Judge:
             kinds = sorted({_red_word(s) for s in reds})
             return Reason("reduction", f"{', '.join(kinds)} of {', '.join(names)}", self.site.header)
         def shown(a: Access) -> str:
-            # a container's storage, or the parts of a complex array (`((float *)(c))`): the user's name
-            return a.root if a.base in (a.root + ".data()", f"((float *)({a.root}))", f"((double *)({a.root}))",
-                                        f"(&{a.root}[0][0])") else a.base
+            # a container's storage, the parts of a complex array (`((float *)(c))`), the bits of an element
+            # (`((const uint32_t *)(src))`): the user's name
+            return a.root if a.base in (a.root + ".data()", f"(&{a.root}[0][0])") or (
+                a.base.startswith("((") and a.base.endswith(f" *)({a.root}))")) else a.base
 
         written = sorted({shown(a) for a, w, _ in self.accs if w})
         read = sorted({shown(a) for a, w, _ in self.accs if not w} - set(written))
@@ -821,8 +822,9 @@ def _may_alias(r1: str, a1: Array, r2: str, a2: Array) -> bool:
     """Whether storage reached through roots r1 and r2 may overlap (C's rules, LP64)."""
     if a1.restrict or a2.restrict:
         return False
-    # strict aliasing: differently typed objects do not overlap (char types and signed/unsigned twins may)
-    if (a1.elem.name != a2.elem.name and a1.elem.name not in _CHAR_TYPES and a2.elem.name not in _CHAR_TYPES
+    # strict aliasing: differently typed objects do not overlap (char types and signed/unsigned twins may,
+    # and so may bytes memcpy copies: it reads any object and gives allocated storage the copied type)
+    if not a1.bytes_copied and not a2.bytes_copied and (a1.elem.name != a2.elem.name and a1.elem.name not in _CHAR_TYPES and a2.elem.name not in _CHAR_TYPES
             and a1.elem.name.lstrip("u") != a2.elem.name.lstrip("u")):
         return False
     m1, m2 = "->" in r1 or "." in r1, "->" in r2 or "." in r2

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from simdlens.analysis.build.bit_copies import UNION_TEMPORARY
 from simdlens.analysis.ir import Access, Carry, LoopIR, ScalarRole, Step, walk_stmts
 from simdlens.analysis.typefacts import fact_type
 from simdlens.config import Settings
@@ -278,7 +279,8 @@ def _type_facts(loop: LoopIR, kernel: Kernel, loop_span: tuple[int, int]) -> tup
     the types of the loop's own temporaries and counter, as declared in the loop."""
     facts = list(kernel.type_facts)
     declared = local_scalar_types(kernel.source, kernel.language, loop_span)
-    typed = {s.name: s.type for s in loop.scalars if s.role == ScalarRole.LOCAL}
+    # a union temporary's IR type is the member last written: its declared type is the union
+    typed = {s.name: s.type for s in loop.scalars if s.role == ScalarRole.LOCAL and s.decl != UNION_TEMPORARY}
     if loop.iv_declared_in_loop:
         typed[loop.iv] = loop.iv_type
     for name, ctype in sorted(typed.items()):

@@ -190,11 +190,14 @@ class InterleavedLanes:
         names = identifiers(loop)
         self._taken = names | set(re.findall(r"[A-Za-z_]\w*", " ".join([*(scalar_body or []), *map(rename, names)])))
 
-    def prologue(self, what: str) -> tuple[str, str, str, str, list[str]]:
+    def prologue(self, what: str, *, moves: bool = False) -> tuple[str, str, str, str, list[str]]:
         """(vector type, mask type, counter, elements left, the lines that start them) for a loop counting
-        up by 1; `what` names the operation in a refusal."""
+        up by 1 (from 0 when it moves pointers or counts read after it: `moves`, see `moved_after`); `what`
+        names the operation in a refusal."""
         loop = self.loop
-        if loop.step != 1 or loop.runs_at_least_once or loop.iv_live_out or loop.moved or loop.setup:
+        moved_ok = moves and loop.lower.strip() == "0"
+        if loop.step != 1 or loop.runs_at_least_once or loop.iv_live_out or (loop.moved and not moved_ok) \
+                or loop.setup:
             raise Unsupported(f"{what} is rewritten only in a loop counting up by 1")
         vt = self.t.vtype(self.part, self.t.vector_bits)
         it = self.t.vtype("int", self.t.vector_bits)
@@ -205,6 +208,16 @@ class InterleavedLanes:
         return vt, it, iv, left, [f"{c_type(loop.iv_type)} {iv} = {self.rename(loop.lower)};" if loop.iv_declared_in_loop
                                   else f"{iv} = {self.rename(loop.lower)};",
                                   f"long long {left} = (long long)({self.rename(loop.trip_count)});"]
+
+    def moved_after(self, iv: str) -> list[str]:
+        """Walking pointers and counts read after the loop, left where the original loop leaves them: the
+        vector code indexes off their entry values, and the counter (from 0) holds the iterations run."""
+        out = []
+        for mv in self.loop.moved:
+            runs = iv if mv.every == 1 else f"({iv} / {mv.every})"
+            extra = f" + ({mv.extra})" if mv.extra else ""
+            out.append(f"{self.rename(mv.name)} += ({mv.per_iteration}) * {runs}{extra};")
+        return out
 
     def fresh(self, hint: str) -> str:
         name, n = hint, 1
@@ -264,7 +277,7 @@ class ComplexMultiplyLowering(InterleavedLanes):
 
     def build(self) -> Lowered:
         loop, p = self.loop, self.p
-        vt, it, iv, left, out = self.prologue(f"complex multiply of '{p.spelling}'")
+        vt, it, iv, left, out = self.prologue(f"complex multiply of '{p.spelling}'", moves=True)
         if not self.scalar_body:
             self.scalar_body = self._product_statement()
         if not self.scalar_body:
@@ -282,6 +295,7 @@ class ComplexMultiplyLowering(InterleavedLanes):
         tail = [f"const {it} {lanes} = {self.op('first_lanes', x=f'2 * {left}')};",
                 *self.step(vt, iv, lanes, lanes, left)]
         out += [f"if ({left} > 0) {{", *_indent(tail), f"    {iv} += ({c_type(loop.iv_type)}){left};", "}"]
+        out += self.moved_after(iv)
         kind = ("single-rounding multiply-add/subtract (vfmaddsub), as your build computes it" if self.fused
                 else "multiply, then add/subtract, as your build computes it")
         caveats = [f"complex multiply of '{p.spelling}' as {kind} over interleaved real/imaginary lanes",

@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from simdlens.analysis import mathcalls
+from simdlens.analysis.build.bit_copies import BIT_CAST
 from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY, COMPLEX_TERM
 from simdlens.analysis.inductions import induction_subscript, unit_induction
 from simdlens.analysis.ir import (
@@ -87,7 +89,9 @@ _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "&": "and", "|": "or",
           "min": "min", "max": "max"}
 _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf": "fma", "fma": "fma",
           "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax",
-          "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint"}
+          "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint",
+          "floorf": "floor", "floor": "floor", "ceilf": "ceil", "ceil": "ceil", "truncf": "trunc", "trunc": "trunc",
+          "copysignf": "copysign", "copysign": "copysign", "fdimf": "fdim", "fdim": "fdim"}
 
 
 # Names for the temporaries an operator makes (numbered from the second one on): readable rewrites.
@@ -476,6 +480,10 @@ class Lowering:
     def call(self, e: Call) -> VVal:
         if e.func == ROUND_TO_INT32:
             return self.round_to_int32(e)
+        if e.func == BIT_CAST:  # the same lanes' bits as another type of their size: no instruction
+            v = self.expr(e.args[0])
+            return self.emit(self.fill(self.template("reinterpret", e.type.name, v.width), a=v.name), e.type.name,
+                             v.width, hint="bits")
         name = _CALLS.get(e.func.removeprefix("std::"))
         if e.func == COMPLEX_TERM:  # rules/complex_reduce.py takes only one accumulator as the whole body
             raise Unsupported("a complex sum or dot product is rewritten only as the whole body of its loop "
@@ -484,6 +492,9 @@ class Lowering:
             raise Unsupported("a complex multiply is rewritten only as the whole body of a loop over consecutive "
                               "elements counting up by 1 (c[i] = a[i] * b[i])")
         if name is None:
+            known = mathcalls.lookup(e.func, cpp=False)
+            if known is not None and known.note:  # why the table has no vector version of it
+                raise Unsupported(f"{e.func}() {known.note}")
             raise Unsupported(f"call to {e.func}()")
         t = e.type
         args = [self.convert(self.expr(a), t.name).name for a in e.args]
@@ -496,6 +507,8 @@ class Lowering:
                 # -O0 and -O2), so for a +0/-0 pair no rewrite can match the user's build bit for bit
                 raise Unsupported(f"{e.func}() of two values that can both be zero: the sign of the zero it "
                                   f"returns depends on the operand order the compiler picks")
+            return self.op(name, t.name, self.width(t), a=args[0], b=args[1])
+        if len(args) == 2:  # copysign, fdim
             return self.op(name, t.name, self.width(t), a=args[0], b=args[1])
         return self.op(name, t.name, self.width(t), a=args[0])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from simdlens.analysis.build.bit_copies import BIT_CAST
 from simdlens.analysis.ir import (
     IV,
     Access,
@@ -39,6 +40,7 @@ from simdlens.analysis.ir import (
     Store,
     Unary,
     Var,
+    expr_type,
 )
 
 # Builtin spellings that need no header, for declarations simdlens generates.
@@ -133,6 +135,10 @@ class ScalarPrinter:
             return f"({self.expr(e.lhs)} {e.op} {self.expr(e.rhs)})"
         if isinstance(e, Select):
             return f"({self.expr(e.cond)} ? {self.expr(e.then)} : {self.expr(e.else_)})"
+        if isinstance(e, Call) and e.func == BIT_CAST:  # GNU C and C++ alike: memcpy in a statement expression
+            source = c_type(expr_type(e.args[0]))
+            return (f"({{ {source} bits_in_ = {self.expr(e.args[0])}; {c_type(e.type)} bits_out_; "
+                    "__builtin_memcpy(&bits_out_, &bits_in_, sizeof bits_out_); bits_out_; })")
         if isinstance(e, Call):
             return f"{e.func}({', '.join(self.expr(a) for a in e.args)})"
         if isinstance(e, Cast):

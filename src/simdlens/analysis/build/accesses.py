@@ -153,6 +153,9 @@ def elem_of(lb: LoopBuilder, d: Decl, node: tree_sitter.Node, depth: int) -> CTy
     if ct is None:
         if "long double" in spelled:
             raise Unsupported("long_double", f"{d.name} holds long double (x87, no SIMD)", node)
+        struct_of = getattr(lb.ctx, "struct_of", None)
+        if struct_of is not None and struct_of(spelled) is not None:
+            raise Unsupported("array_of_structs", f"{d.name} holds structures ('{spelled}'): {AOS_NOT_REWRITTEN}", node)
         raise Unsupported("unknown_type", f"unknown element type '{spelled}' of {d.name}", node)
     return ct
 
@@ -227,6 +230,11 @@ def array_base(lb: LoopBuilder, b: tree_sitter.Node) -> tuple[str, str, CType, D
     raise Unsupported("unsupported", f"unsupported array expression {node_text(b)[:40]}", b)
 
 
+# Members of consecutive structures are interleaved in memory; no rule de-interleaves them yet.
+AOS_NOT_REWRITTEN = ("not rewritten: de-interleaving the members of consecutive structures is not implemented "
+                     "(a structure of arrays, one array per member, vectorizes)")
+
+
 def invariant_index(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
     a = affine(lb, n)
     return a is not None and a.coeff == 0
@@ -273,7 +281,7 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
         if obj is not None and obj.type == "subscript_expression":
             # `p[i].x = …`: an array of structures, strided by the structure's size
             raise Unsupported("array_of_structs", f"{node_text(n)} writes a member of an array of structures: "
-                              "not rewritten (a structure of arrays, one array per member, vectorizes)", n)
+                              f"{AOS_NOT_REWRITTEN}", n)
         raise Unsupported("unsupported", f"assignment to the member {node_text(n)}", n)
     raise Unsupported("unsupported", f"unsupported assignment target {node_text(n)[:40]}", n)
 

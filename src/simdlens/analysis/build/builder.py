@@ -52,6 +52,8 @@ class LoopBuilder:
         self.locals: dict[str, CType] = {}
         self.scopes: list[set[str]] = []  # names declared in each enclosing block of the body, innermost last
         self.local_aff: dict[str, Aff] = {}
+        self.unions: dict[str, dict[str, CType]] = {}  # union temporaries of the body: member -> type
+        self.union_member: dict[str, str] = {}  # the member each union temporary was last written through
         self.arrays: dict[str, Array] = {}
         self.scalars: dict[str, Scalar] = {}
         self.uses: dict[str, list[Use]] = {}
@@ -66,6 +68,8 @@ class LoopBuilder:
         self.ints: dict[str, int | None] = {}  # `int_text` answers
         self.range_ref: tuple[str, Access] | None = None  # `for (T &x : v)`: x is v[k]
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
+        # the complex arguments of those macros, as (real part, imaginary part, complex type)
+        self.macro_complex_args: list[dict[str, tuple[Expr, Expr | None, CType | None]]] = []
         self.macro_args_seen: set[str] = set()  # object-like macros being read from clang's expansion
         self.unroll: tree_sitter.Node | None = None  # a short inner loop analysed unrolled
         self.skip: tree_sitter.Node | None = None  # the inner loop of an imperfect nest, read on its own

@@ -55,6 +55,8 @@ def complex_value(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr |
     """(real part, imaginary part or None for a real value, the complex type or None)."""
     n = unwrap(node) or node
     t = n.type
+    if t == "identifier" and lb.macro_complex_args and node_text(n) in lb.macro_complex_args[-1]:
+        return lb.macro_complex_args[-1][node_text(n)]  # a macro parameter bound to a complex argument
     if t in ("subscript_expression", "pointer_expression") and op_of(n) != "&":
         acc = accesses.access(lb, n)
         if not acc.elem.is_complex:
@@ -91,11 +93,14 @@ def complex_value(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr |
         macro = _function_macro(lb, fname, len(args))
         if macro is not None:  # `lv_cmake(r, i)` = `((r) + _Complex_I * (i))`: the body read as a complex value
             params, body = macro
-            lb.macro_args.append(dict(zip(params, (expressions.expr(lb, a) for a in args), strict=True)))
+            values = [complex_value(lb, a) for a in args]  # `lv_conj(*p++)` = `(~(*p++))`: complex arguments too
+            lb.macro_args.append({p: v[0] for p, v in zip(params, values, strict=True) if v[2] is None})
+            lb.macro_complex_args.append({p: v for p, v in zip(params, values, strict=True) if v[2] is not None})
             try:
                 return complex_value(lb, body)
             finally:
                 lb.macro_args.pop()
+                lb.macro_complex_args.pop()
     unit = imaginary_unit(lb, n)
     if unit is not None:
         return unit

@@ -9,7 +9,7 @@ import re
 import tree_sitter
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.build import accesses, complex_values, counters, macros
+from simdlens.analysis.build import accesses, bit_copies, complex_values, counters, macros
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import (
     BOOL_SPELLINGS,
@@ -29,6 +29,7 @@ from simdlens.analysis.build.syntax import (
     WRAPPER_KIND_IDS,
     Unsupported,
     field_of,
+    index_node,
     node_text,
     op_of,
     squash,
@@ -213,6 +214,9 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     name = node_text(n)
     if lb.macro_args and name in lb.macro_args[-1]:
         return lb.macro_args[-1][name]
+    if lb.macro_complex_args and name in lb.macro_complex_args[-1]:
+        raise Unsupported("complex", f"uses the complex macro argument {name} where a real value is needed: "
+                          f"{complex_values.COMPLEX_SUPPORTED}", n)
     if name == lb.iv:
         return IV(name, lb.iv_type)
     if lb.range_ref is not None and name == lb.range_ref[0]:
@@ -293,7 +297,14 @@ def declared_scalar(lb: LoopBuilder, name: str, d: Decl, n: tree_sitter.Node) ->
 
 
 def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
-    """`p->n`, `s.k`: a loop-invariant scalar member read."""
+    """`p->n`, `s.k`: a loop-invariant scalar member read (or a member of a union temporary)."""
+    union = bit_copies.union_member_of(lb, n)
+    if union is not None:
+        return bit_copies.union_read(lb, union[0], union[1], n)
+    moving = _moving_structure(lb, n.child_by_field_name("argument"))
+    if moving:  # `pts[i].x`, `p->x` of a walking p: one element per iteration, never a loop-invariant scalar
+        raise Unsupported("array_of_structs", f"{node_text(n)} reads a member of an array of structures "
+                          f"({moving}): {accesses.AOS_NOT_REWRITTEN}", n)
     ft = field_decl(lb, n)
     if ft is None:
         raise Unsupported("unknown_type", f"cannot find the type of {node_text(n)}", n)
@@ -311,6 +322,25 @@ def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     if name not in lb.scalars:
         lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=ft.text)
     return Var(name, ct)
+
+
+def _moving_structure(lb: LoopBuilder, arg: tree_sitter.Node | None) -> str:
+    """How the structure a member is read from moves with the loop ("pts[i]: a subscript that varies",
+    "p: a pointer the loop moves"), or "" when it is the same structure in every iteration."""
+    while arg is not None:
+        arg = unwrap(arg) or arg
+        if arg.type == "subscript_expression":
+            if not accesses.invariant_index(lb, index_node(arg)):
+                return f"{squash(node_text(arg))}: a subscript that varies with the loop"
+        elif arg.type == "identifier":
+            name = node_text(arg)
+            if name in lb.walkers or name in lb.written_names:
+                return f"{name}: a pointer the loop moves"
+            return ""
+        elif arg.type not in ("field_expression", "pointer_expression"):
+            return ""
+        arg = arg.child_by_field_name("argument")
+    return ""
 
 
 def field_decl(lb: LoopBuilder, n: tree_sitter.Node) -> Decl | None:
@@ -427,6 +457,8 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         raise Unsupported("function_pointer", f"calls through the function pointer {fname}", n)
     if fname in complex_values.COMPLEX_CALLS and len(arg_nodes) == 1:
         return complex_values.complex_part_call(lb, fname, arg_nodes[0], n)
+    if not _readable_call(lb, fname):  # said before its arguments are read: `lv_conj(*p++)` is a call first
+        raise Unsupported("call", f"calls {fname}", n)
     args = [expr(lb, a) for a in arg_nodes]
     if lb.cpp and fname in ("std::max", "std::min", "max", "min") and len(args) == 2 and fname.startswith("std"):
         a, b = args
@@ -459,10 +491,18 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return Unary("abs", conv[0], fn.result)
     if not fn.vector:
         lb.reasons.append(Reason("math_call", f"{fn.name} {fn.note}", node_span(n)))
-    if fn.name.startswith("fma"):
+    if fn.name in ("fma", "fmaf"):  # not fmax / fmaxf
         lb.reasons.append(Reason("fma_call", f"{fn.name} must stay fused (one rounding): needs FMA "
                                  "instructions", node_span(n)))
     return Call(fn.name, conv, fn.result)
+
+
+def _readable_call(lb: LoopBuilder, fname: str) -> bool:
+    """Whether a call of `fname` can be read at all: a math function, a macro or helper of the file, or
+    C++'s std::min / std::max / std::clamp."""
+    return (mathcalls.lookup(fname, (), lb.cpp) is not None
+            or fname in getattr(lb.ctx, "function_macros", {}) or fname in getattr(lb.ctx, "helper_functions", {})
+            or (lb.cpp and fname in ("std::max", "std::min", "std::clamp")))
 
 
 def _cpp_cast_type(lb: LoopBuilder, f: tree_sitter.Node) -> str | None:

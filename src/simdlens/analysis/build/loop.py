@@ -46,10 +46,15 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
             ctx = scoped(site.span.start_byte)
         if node is None:
             return None, (Reason("parse", "the loop could not be found in the syntax tree", site.header),)
-        if node.has_error:
-            gnu = _GNU_COMPLEX_PART.search(source, node.start_byte, node.end_byte)
-            if gnu is not None:  # tree-sitter does not know these unary operators
+        gnu = _GNU_COMPLEX_PART.search(source, node.start_byte, node.end_byte)
+        imaginary = _IMAGINARY_LITERAL.search(source, node.start_byte, node.end_byte)
+        if gnu is not None or imaginary is not None:  # GNU C the syntax tree does not know
+            built = _gnu_build(site, source, ctx)
+            if built is not None:
+                return built
+            if gnu is not None:
                 return None, (complex_values.complex_part_reason(gnu.group().decode(), site.header),)
+        if node.has_error:
             expanded = _expanded_build(site, tree, source, ctx)  # `for (…) BODY(i)`: read clang's expansion
             if expanded is not None:
                 return expanded
@@ -142,9 +147,34 @@ def _expanded_build(site: LoopSite, tree: tree_sitter.Tree, source: bytes,
     if expanded is None:
         return None
     text, what = expanded
-    delta = len(text) - len(source)
+    note = Reason("macro_expanded", f"read through clang's expansion of {what}", site.header)
+    return _build_from_text(site, text, len(text) - len(source), ctx, note)
+
+
+def _gnu_build(site: LoopSite, source: bytes, ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]] | None:
+    """The loop built from its text with the GNU C tree-sitter does not parse written in forms it does,
+    with the same meaning: the unary `__real__ x[i]` as `__real__(x[i])` (it binds like any unary operator,
+    after the postfix ones; `__imag__ *p` even parses as a product), and an imaginary constant `2.0fi` as
+    `__builtin_complex(0.0f, 2.0f)` (the complex (+0, 2) of its type). None when that does not parse."""
+    lo, hi = site.span.start_byte, site.span.end_byte
+    loop_text = _GNU_PART_OPERAND.sub(rb"\1(\2)", source[lo:hi])
+    loop_text = _IMAGINARY_LITERAL.sub(_imaginary_as_complex, loop_text)
+    text = source[:lo] + loop_text + source[hi:]
+    return _build_from_text(site, text, len(text) - len(source), ctx, None)
+
+
+def _imaginary_as_complex(m: re.Match[bytes]) -> bytes:
+    single = b"f" in m.group(2).lower()
+    return b"__builtin_complex(%s, %s)" % (b"0.0f" if single else b"0.0", m.group(1) + (b"f" if single else b""))
+
+
+def _build_from_text(site: LoopSite, text: bytes, delta: int, ctx: Any,
+                     note: Reason | None) -> tuple[LoopIR | None, tuple[Reason, ...]] | None:
+    """The loop at the site's start in `text`, which differs from the source inside the loop only and is
+    `delta` bytes longer; None when it does not parse there."""
     from simdlens.analysis.parse import parse
 
+    lo, hi = site.span.start_byte, site.span.end_byte
     new_tree = parse(text, site.language)
     wider = replace(site, span=replace(site.span, end_byte=hi + delta))
     node = new_tree.root_node.descendant_for_byte_range(lo, lo + 1)
@@ -154,8 +184,7 @@ def _expanded_build(site: LoopSite, tree: tree_sitter.Tree, source: bytes,
         return None
     b = LoopBuilder(wider, node, enclosing_function(node), new_tree, text, ctx)
     ir, reasons = build_ir(b)
-    note = Reason("macro_expanded", f"read through clang's expansion of {what}", site.header)
-    return ir, annotate_reasons((note, *reasons), ctx)
+    return ir, annotate_reasons((note, *reasons) if note is not None else reasons, ctx)
 
 
 def _already_vectorized(site: LoopSite, node: tree_sitter.Node, tree: tree_sitter.Tree, source: bytes) -> Reason | None:
@@ -280,5 +309,12 @@ def without_misread_casts(lb: LoopBuilder, body: tree_sitter.Node) -> tree_sitte
 
 
 _GNU_COMPLEX_PART = re.compile(rb"\b__(?:real|imag)__\b")
+# a GNU imaginary floating constant (`1.0i`, `2.5fi`, `1e3if`, `.5j`): its value, and its suffix
+_IMAGINARY_LITERAL = re.compile(rb"(?<![\w.])((?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)"
+                                rb"([fF][iIjJ]|[iIjJ][fF]?)(?![\w.])")
+# `__real__` and the postfix expression it applies to: a name or a parenthesised group, then subscripts,
+# calls, members and ++/--, with any `*` in front (`__real__ *p++` is `__real__(*p++)`)
+_GNU_PART_OPERAND = re.compile(rb"\b(__(?:real|imag)__)\s+(\**\s*(?:[A-Za-z_]\w*|\([^()]*\))"
+                               rb"(?:\s*\[[^\[\]]*\]|\s*\([^()]*\)|\s*(?:\.|->)\s*[A-Za-z_]\w*|\s*\+\+|\s*--)*)")
 
 _PARENTHESISED_NAME = re.compile(rb"\(\s*[A-Za-z_]\w*\s*\)\s*[-+*&]")

@@ -12,6 +12,7 @@ import tree_sitter
 from simdlens.analysis import mathcalls
 from simdlens.analysis.build import (
     accesses,
+    bit_copies,
     complex_values,
     counters,
     expands,
@@ -206,6 +207,14 @@ def declaration(lb: LoopBuilder, n: tree_sitter.Node) -> list[Stmt]:
         if d.volatile or d.atomic:
             raise Unsupported("volatile", f"{d.name} is volatile/atomic", n)
         t = ctype_of(d.type, lb.ctx)
+        if t is None and dn.type != "init_declarator" and bit_copies.union_local(lb, d.name, d.type):
+            if lb.scopes:
+                lb.scopes[-1].add(d.name)
+            continue  # its value is indeterminate until a member is written
+        struct_of = getattr(lb.ctx, "struct_of", None)
+        if t is None and struct_of is not None and struct_of(d.type) is not None:
+            raise Unsupported("array_of_structs", f"declares {d.name}, a structure ('{d.type}'), inside the loop: "
+                              f"{accesses.AOS_NOT_REWRITTEN}", n)
         if t is None:
             raise Unsupported("unknown_type" if "long double" not in d.type else "long_double",
                               f"unknown type '{d.type}' of {d.name}", n)
@@ -265,6 +274,8 @@ def expression_statement(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> li
         name = node_text(e.child_by_field_name("function"))
         if mathcalls.lookup(name, cpp=lb.cpp) is not None:
             return []
+        if squash(name) in bit_copies.MEMCPY:
+            return bit_copies.bit_copy(lb, e)
         raise Unsupported("call", f"calls {name}", e)
     if t in ("identifier", "number_literal"):
         return []
@@ -315,6 +326,11 @@ def assign_value(lb: LoopBuilder, left: tree_sitter.Node, op: str, right: tree_s
                 lb.local_aff.pop(name, None)
             return [Let(name, t, convert(value, t), node_span(e))]
         return scalars.scalar_update(lb, name, op, right, e, cond)
+    union = bit_copies.union_member_of(lb, left)
+    if union is not None:
+        if op != "=":
+            raise Unsupported("bit_cast", f"updates the union member {node_text(left)} with {op}", e)
+        return bit_copies.union_write(lb, union[0], union[1], expressions.expr(lb, right), cond, e)
     acc = accesses.access(lb, left)
     if acc.elem.is_complex:
         return complex_values.complex_store(lb, acc, op, right, e)

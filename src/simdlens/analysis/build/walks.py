@@ -306,8 +306,11 @@ def _moved_stmt(s: Stmt, back: int, walkers: dict[str, int], *, keep_spans: bool
 
 
 def _moved_access(a: Access, back: int, walkers: dict[str, int], rolled: bool) -> Access:
-    if a.root in walkers and a.index is None and a.coeff == walkers[a.root]:
-        return replace(a, offset=a.offset - back, coeff=1 if rolled else a.coeff, span=a.span if rolled else None)
+    step = walkers.get(a.root, 0)
+    if step and a.index is None and a.coeff is not None and a.coeff > 0 and a.coeff % step == 0:
+        parts = a.coeff // step  # 1, or 2 for a part of a complex element (its real parts at 2*i, 2*i + 1)
+        return replace(a, offset=a.offset - parts * back, coeff=parts if rolled else a.coeff,
+                       span=a.span if rolled else None)
     return replace(a, span=a.span if rolled else None,
                    index=_moved_expr(a.index, back, walkers, rolled) if a.index is not None else None)
 
