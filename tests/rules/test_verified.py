@@ -24,8 +24,6 @@ REFUSED = {
     ("cond_store_uint16", "avx2"): "under a mask",
     ("widen_int64", "avx2"): "no conversion from int64",
     ("widen_uint64", "avx2"): "no conversion from uint64",
-    # AVX2 has no 64-bit arithmetic shift right (signed division by 2^k needs one).
-    ("div_pow2_i64", "avx2"): "no shr for 4 int64",
     # fminf of two values that can both be zero: the zero's sign depends on gcc's operand order.
     **{(name, isa): "can both be zero" for name in ("fmin_signed_zero", "fmin_variable_clamp") for isa in ISAS},
 }
