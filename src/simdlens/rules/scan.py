@@ -24,8 +24,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from simdlens.analysis.ir import Cast, Load, LoopIR
-from simdlens.analysis.scans import FirstOrderScan, SecondOrderScan, first_order_scan, second_order_scan
-from simdlens.rules.lower import Lowered, Lowering, Unsupported, _Block, _demote
+from simdlens.analysis.scans import (
+    FirstOrderScan,
+    MatrixScan,
+    SecondOrderScan,
+    first_order_scan,
+    matrix_scan,
+    second_order_scan,
+)
+from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _demote
 from simdlens.rules.scalar import ScalarPrinter, c_type, literal
 
 
@@ -42,6 +49,10 @@ class ScanLowering(Lowering):
         second = second_order_scan(self.loop)
         if second is not None:
             return self.build_second_order(second)
+        if first_order_scan(self.loop) is None:
+            pair = matrix_scan(self.loop)
+            if pair is not None:
+                return self.build_matrix(pair)
         loop: LoopIR = self.loop
         scan = self.scan()
         elem = scan.elem.name
@@ -193,5 +204,84 @@ class ScanLowering(Lowering):
         self.features.add("scan")
         self.caveat("reassociates floating-point additions and multiplications (each vector is computed from the "
                     "filter's impulse response)")
+        self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
+        return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
+
+    def build_matrix(self, rec: MatrixScan) -> Lowered:
+        """Two coupled recurrences, `(x, y)[i] = M(i) (x, y)[i-1] + t(i)`: each lane holds its iteration's 2 x 2
+        matrix and term pair; log2(VF) rounds compose every lane with the lane k below it (`t = M t' + t`,
+        `M = M M'`, the k lowest lanes filled with the identity), then `M (carry_x, carry_y) + t` gives VF
+        results of each array. Zero coefficients (None) cost nothing until a round fills them in."""
+        loop: LoopIR = self.loop
+        elem = rec.elem.name
+        vf, iv = self.vf, self.iv
+        width = self.width(elem)
+        printer = ScalarPrinter(iv, self.rename)
+        out, left = self.counter_start()
+        previous = [printer.expr(Load(replace(t, offset=t.offset - 1))) for t in (rec.x, rec.y)]
+        carries = [self.fresh("carry_x"), self.fresh("carry_y")]
+        self.block, self.lines, self.base = _Block(), [], iv
+        zero = self.zero(rec.elem)
+        one = self.splat(literal(1, rec.elem), rec.elem)
+
+        def mul(a: VVal | None, b: VVal | None) -> VVal | None:
+            return None if a is None or b is None else self.op("mul", elem, width, a=a.name, b=b.name, hint="p")
+
+        def add(a: VVal | None, b: VVal | None) -> VVal | None:
+            return a if b is None else b if a is None else self.op("add", elem, width, a=a.name, b=b.name, hint="s")
+
+        def shift(v: VVal | None, k: int, identity: VVal | None) -> VVal | None:
+            if v is None and identity is None:
+                return None  # a zero shifted in zeros
+            return self.op(f"scan_shift{k}", elem, width, a=(v or zero).name, b=(identity or zero).name, hint="below")
+
+        m = [None if e is None else self.convert(self.expr(e), elem) for e in rec.matrix]  # a, b, c, d
+        t = [None if e is None else self.convert(self.expr(e), elem) for e in rec.terms]
+        identity = (one, None, None, one)
+        k = 1
+        while k < vf:
+            ms = [shift(m[j], k, identity[j]) for j in range(4)]
+            ts = [shift(t[j], k, None) for j in range(2)]
+            t = [add(add(mul(m[0], ts[0]), mul(m[1], ts[1])), t[0]), add(add(mul(m[2], ts[0]), mul(m[3], ts[1])), t[1])]
+            m = [add(mul(m[0], ms[0]), mul(m[1], ms[2])), add(mul(m[0], ms[1]), mul(m[1], ms[3])),
+                 add(mul(m[2], ms[0]), mul(m[3], ms[2])), add(mul(m[2], ms[1]), mul(m[3], ms[3]))]
+            k *= 2
+        cx, cy = (VVal(c, elem, width) for c in carries)
+        results = [add(add(mul(m[0], cx), mul(m[1], cy)), t[0]), add(add(mul(m[2], cx), mul(m[3], cy)), t[1])]
+        if results[0] is None or results[1] is None:
+            raise Unsupported("a coupled pair with an array that reads no earlier element")
+        xs, ys = results
+        stores = [self.fill(self.template("store", elem, width), p=self.address(a), a=v.name) + ";"
+                  for a, v in ((rec.x, xs), (rec.y, ys))]
+        take = [f"{c} = {self.fill(self.template('last_lane', elem, width), a=v.name)};" for c, v in zip(carries, results, strict=True)]
+        # products of matrices overflow or meet inf * 0 where the loop's order does not: such a step is redone
+        finite = self.mand(self.compare("eq", self.op("sub", elem, width, a=xs.name, b=xs.name, hint="zeroes"), zero),
+                           self.compare("eq", self.op("sub", elem, width, a=ys.name, b=ys.name, hint="zeroes"), zero))
+        bits = self.fill(self.template("mbits", finite.elem, finite.width), m=finite.name)
+        redo, full = self.fresh("lane"), hex((1 << vf) - 1)
+        finite_now = " && ".join(f"{p} - {p} == 0" for p in previous)
+        step = [*self.lines,
+                f"if (({bits} & {full}u) == {full}u) {{", *("    " + s for s in stores + take), f"    {iv} += {vf};",
+                "} else {",
+                f"    for (int {redo} = 0; {redo} < {vf}; {redo}++, {iv}++) {{", *printer.stmts(loop.body, "        "),
+                "    }",
+                f"    if (!({finite_now})) {{ {left} -= {vf}; break; }}",
+                *(f"    {c} = {self.fill(self.template('set1', elem, width), x=p)};" for c, p in zip(carries, previous, strict=True)),
+                "}"]
+        vt = self.ctype_of(xs)
+        vector = [f"if ({left} >= {vf}) {{",
+                  *(f"    {vt} {c} = {self.fill(self.template('set1', elem, width), x=p)};"
+                    for c, p in zip(carries, previous, strict=True)),
+                  *("    " + line for line in self.pre),
+                  f"    for (; {left} >= {vf}; {left} -= {vf}) {{",
+                  *("        " + line for line in step),
+                  "    }",
+                  "}"]
+        epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {iv}++) {{", *printer.stmts(loop.body, "    "), "}"]
+        if loop.runs_at_least_once:
+            epilogue[0] = f"for (; {left} > 0; {left}--, {iv}++) {{"
+        self.features.add("scan")
+        self.caveat("reassociates floating-point additions and multiplications (a SIMD scan composes the 2 x 2 "
+                    "matrices of each vector's iterations first)")
         self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
         return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
