@@ -71,6 +71,8 @@ def test_the_split_rewrite_verifies(crossings: dict[str, CaseResult], name: str,
     cand = result.candidate
     assert cand.origin == "rules:split"
     assert cand.function.count("left = rest;") == 1  # two halves
+    if isa == "avx2":  # `(float)1.0` is a float broadcast: 8 float lanes, not 4 as for a double
+        assert "(avx2, 8 lanes)" in cand.function
     if result.verdict.status == Status.UNSUPPORTED_CPU:
         require_host(isa)
     assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{cand.function}"

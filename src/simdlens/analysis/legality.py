@@ -213,8 +213,9 @@ class _Judge:
             if "matrix_scan" in self.facts:
                 pair = matrix_scan(self.loop)
                 assert pair is not None
-                x, y = pair.x.base, pair.y.base
-                return Reason("scan", f"coupled linear recurrences ({x}[i] and {y}[i] from {x}[i-1] and {y}[i-1]): "
+                x, y, i = pair.x.base, pair.y.base, self.loop.iv
+                return Reason("scan", f"coupled linear recurrences ({x}[{i}] and {y}[{i}] from {x}[{i}-1] and "
+                              f"{y}[{i}-1]): "
                               "a 2 x 2 linear system carried from each iteration to the next. Compilers leave it "
                               "scalar; a SIMD scan combines the 2 x 2 matrices and terms of a vector's iterations "
                               "in log2(lanes) rounds and carries the two last results between vectors",

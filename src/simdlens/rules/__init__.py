@@ -354,9 +354,9 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             accesses.append((affine(s.access), True))
         if isinstance(s, Pack | Expand):  # the counter's elements: at most one per iteration from its entry value
             packed = s.dst if isinstance(s, Pack) else s.src
-            reach = f"{s.counter} + (long long)({loop.trip_count})"
+            after = f"{s.counter} + (long long)({loop.trip_count})"
             accesses += [(Access(packed.root, packed.base, packed.elem, 0, s.lead, s.counter), isinstance(s, Pack)),
-                         (Access(packed.root, packed.base, packed.elem, 0, s.lead - 1, reach), isinstance(s, Pack))]
+                         (Access(packed.root, packed.base, packed.elem, 0, s.lead - 1, after), isinstance(s, Pack))]
             if isinstance(s, Expand):
                 accesses.append((affine(s.dst), True))
         for attr in ("value", "cond", "index", "step", "factor", "fill"):

@@ -247,10 +247,11 @@ class ScanLowering(Lowering):
                  add(mul(m[2], ms[0]), mul(m[3], ms[2])), add(mul(m[2], ms[1]), mul(m[3], ms[3]))]
             k *= 2
         cx, cy = (VVal(c, elem, width) for c in carries)
-        results = [add(add(mul(m[0], cx), mul(m[1], cy)), t[0]), add(add(mul(m[2], cx), mul(m[3], cy)), t[1])]
-        if results[0] is None or results[1] is None:
+        xs = add(add(mul(m[0], cx), mul(m[1], cy)), t[0])
+        ys = add(add(mul(m[2], cx), mul(m[3], cy)), t[1])
+        if xs is None or ys is None:
             raise Unsupported("a coupled pair with an array that reads no earlier element")
-        xs, ys = results
+        results = (xs, ys)
         stores = [self.fill(self.template("store", elem, width), p=self.address(a), a=v.name) + ";"
                   for a, v in ((rec.x, xs), (rec.y, ys))]
         take = [f"{c} = {self.fill(self.template('last_lane', elem, width), a=v.name)};" for c, v in zip(carries, results, strict=True)]
