@@ -10,10 +10,13 @@
     if (c1) goto L; A; if (c2) goto L; B; L: C;
         -> if (!c1) { A if (!c2) { B } } C
 
+    if (c1) goto L20; A; goto L30; L20: B; L30: C;               (jumps that do not nest)
+        -> if (!c1) { A } if (c1) { B } C                           (each statement under its paths)
+
 Each lane then takes the branch of its own value (blends, masked stores), as for any `if`. A `break` or
-`goto` inside a case's statements, a case label that is not a constant, a backward `goto`, one that
-leaves its label's block, or jumps that cross (one starting inside another's skip and landing past its
-label) stay unconverted, with the reason saying which.
+`goto` inside a case's statements, a case label that is not a constant, a backward `goto` (a loop inside
+the body), one that leaves its label's block, or a jump whose condition the statements after it change
+stay unconverted, with the reason saying which.
 """
 
 from __future__ import annotations
@@ -181,10 +184,8 @@ def _nested_forward_gotos(body: tree_sitter.Node) -> bool:
     unique; and a jump that starts between another jump and its label lands at or before that label."""
     labels: dict[str, tree_sitter.Node] = {}
     jumps: list[tuple[int, int]] = []  # (start of the `if`, start of its label)
-    stack = [body]
     gotos: list[tree_sitter.Node] = []
-    while stack:
-        x = stack.pop()
+    for x in _all_nodes(body):
         if x.type == "labeled_statement":
             name = node_text(x.child_by_field_name("label") or x)
             if name in labels:
@@ -192,7 +193,6 @@ def _nested_forward_gotos(body: tree_sitter.Node) -> bool:
             labels[name] = x
         elif x.type == "goto_statement":
             gotos.append(x)
-        stack.extend(x.children)
     for g in gotos:
         owner = g.parent
         if owner is not None and owner.type == "compound_statement":
