@@ -124,6 +124,9 @@ class Lowered:
 class _Block:
     """Per-step state: temporaries defined so far and stores waiting until all loads are done."""
 
+    # the vector this step stored at an access (whole, unmasked): a later read one element back is built from it
+    stored: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)
+
     env: dict[str, VVal] = field(default_factory=dict)
     stepped: set[str] = field(default_factory=set)
     preloaded: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)
@@ -207,6 +210,10 @@ class Lowering:
         # loop overwrites later: `a[i] = s * e[i]; s = b[i] + c[i]; b[i] = ...`); self.carried then holds the
         # value of the iteration itself
         self.carried_regs: dict[str, str] = {}
+        # a store's access -> the register holding the element before its first lane (the previous step's
+        # last): `b[i] = ...; a[i] = b[i - 1] + ...` reads b[i - 1] from registers, not from a store just made
+        self.forwards: dict[tuple[str, str, int, str], str] = {}
+        self.left: str | None = None  # the count of iterations left (counter_start names it)
         self.split_roots: set[str] = set()
         self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
             s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack | Expand)}
@@ -714,6 +721,10 @@ class Lowering:
             m = self.mask_as(m, a.elem.bits)
             return self.op("maskgather", a.elem.name, w, hint=_hint(a.root), p=pointer, a=lanes.name, m=m.name,
                            e=self.zero(a.elem).name)
+        if m is None and a.coeff == 1:
+            forwarded = self.forwarded(a)
+            if forwarded is not None:
+                return forwarded
         if m is None:  # `x[i] * x[i]` loads x[i] once (`x[j]` moves when j steps: loaded each time)
             if access_key(a) not in self.block.loaded or a.coeff is None:
                 self.block.loaded[access_key(a)] = self.op("load", a.elem.name, w, hint=_hint(a.root), p=self.address(a))
@@ -725,6 +736,27 @@ class Lowering:
             self.features.add("masked")
         m = self.mask_as(m, a.elem.bits)
         return self.op("maskload", a.elem.name, w, hint=_hint(a.root), p=self.address(a), m=m.name)
+
+    def forwarded(self, a: Access) -> VVal | None:
+        """`a` one element before what this step stored (a flow dependence of distance 1 the schedule put
+        after its store) as that vector moved up one lane, lane 0 from the previous step: reading it back
+        from memory right after the store would stall on store-to-load forwarding of a misaligned load.
+        Only for an array stored once per iteration, unconditionally, in a loop without carried values."""
+        key = (a.root, a.base, a.offset + 1, a.symbolic)
+        stored = self.block.stored.get(key)
+        if stored is None or stored.elem != a.elem.name or self.carried or self.loop.step != 1:
+            return None
+        writes = [s for s in walk_stmts(self.loop.body) if isinstance(s, Store) and s.access.root == a.root]
+        if len(writes) != 1 or writes[0] not in self.loop.body or self.left is None \
+                or self.t.op("scan_shift1", a.elem.name, stored.width) is None:
+            return None
+        if key not in self.forwards:
+            reg = self.fresh(f"{_hint(a.root)}_before")
+            first = ScalarPrinter(self.iv, self.rename).expr(Load(a))
+            splat = self.fill(self.template("set1", a.elem.name, stored.width), x=f"({self.left} > 0 ? {first} : 0)")
+            self.pre.append(f"{self.ctype_of(stored)} {reg} = {splat};")
+            self.forwards[key] = reg
+        return self.op("scan_shift1", a.elem.name, stored.width, a=stored.name, b=self.forwards[key], hint=_hint(a.root))
 
     def hoists_fixed_loads(self) -> bool:
         """An element read at a fixed index is broadcast once before the loop when the loop surely runs
@@ -761,6 +793,8 @@ class Lowering:
             return
         if m is None:
             self.lines.append(self.fill(self.template("store", a.elem.name, w), p=self.address(a), a=value.name) + ";")
+            if a.coeff == 1:
+                self.block.stored[access_key(a)] = value
             return
         if self.t.op("maskstore", a.elem.name, w) is None:
             raise Unsupported(f"{self.t.name} cannot store {a.elem.name} elements under a mask "
@@ -1222,7 +1256,7 @@ class Lowering:
         """The counter set to its first value and a count of the iterations left: (lines, its name)."""
         loop, iv = self.loop, self.iv
         first = f"{iv} = {self.rename(loop.lower)};"
-        left = self.fresh("left")
+        left = self.left = self.fresh("left")
         return [f"{c_type(loop.iv_type)} {first}" if loop.iv_declared_in_loop else first,
                 f"long long {left} = (long long)({self.rename(loop.trip_count)});"], left
 
@@ -1527,6 +1561,10 @@ class Lowering:
                     self.block.preloaded[access_key(a)] = self.load(a)
         self.statements(order)
         lines += moves
+        for key, reg in self.forwards.items():  # the next step's element before its first lane
+            if key in self.block.stored and tail is None:
+                v = self.block.stored[key]
+                lines.append(f"{reg} = {self.fill(self.template('last_lane', v.elem, v.width), a=v.name)};")
         return lines
 
     def _carried_registers(self) -> list[str]:
