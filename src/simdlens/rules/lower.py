@@ -293,13 +293,17 @@ class Lowering:
                 continue
             exprs = (s.cond,) if isinstance(s, Exit) else tuple(_stmt_exprs(s))  # an exit's value is scalar
             for e in exprs:
-                for x in walk_exprs(e):
+                nodes = walk_exprs(e)
+                # `(float)1.0`: a constant converted where it stands is a broadcast of the converted value
+                folded = {id(x.operand) for x in nodes
+                          if isinstance(x, Cast) and isinstance(x.operand, Const) and x.type.is_float}
+                for x in nodes:
                     if isinstance(x, Binary) and (x.op in _CMP or x.op in ("&&", "||")):
                         continue  # a condition is a mask; its int result type holds no lanes
                     if isinstance(x, Unary) and x.op == "!":
                         continue
-                    if isinstance(x, Const):
-                        continue  # a constant takes the type of what uses it (`(float)1.0` is a float broadcast)
+                    if id(x) in folded:
+                        continue
                     bits.add(expr_type(x).bits)
             if isinstance(s, Store):
                 bits.add(s.access.elem.bits)
@@ -2333,9 +2337,11 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
     after: dict[int, set[int]] = {j: set() for j in range(n)}  # j must come after every i in after[j]
 
     def same(a: Access, b: Access) -> bool:
-        """Whether the two can touch one element: `q[2*i]` and `q[2*i + 1]` never do (other parity)."""
+        """Whether the two can touch one element: `q[2*i]` and `q[2*i + 1]` never do (other parity), nor
+        `a[i + 1]` and `a[i + 2]` when i steps by 5 (the elements iterations touch are `coeff * step` apart)."""
         return (a.root == b.root and a.base == b.base and a.symbolic == b.symbolic and a.affine
-                and a.coeff is not None and a.coeff == b.coeff and a.coeff != 0 and (a.offset - b.offset) % a.coeff == 0)
+                and a.coeff is not None and a.coeff == b.coeff and a.coeff != 0
+                and (a.offset - b.offset) % (a.coeff * step) == 0)
 
     def later(x: Access, y: Access) -> int:
         """> 0 when the iteration touching an element through `y` comes after the one through `x`."""
