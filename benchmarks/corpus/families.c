@@ -208,3 +208,13 @@ void fold_and_keep(void)
         fold_out[i] = mixed;
     }
 }
+
+// bench: domain=families category=recurrence expect=vectorizable
+void two_stage_delay(float *restrict stage1, float *restrict stage2, const float *restrict in,
+                     const float *restrict gain, int n)
+{
+    for (int i = 1; i < n; i++) {
+        stage2[i] = stage1[i - 1] * gain[i] + in[i];
+        stage1[i] = in[i] * gain[i];
+    }
+}
