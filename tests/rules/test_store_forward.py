@@ -37,8 +37,19 @@ void s1213(void) {
         y[i] = u[i] * 3;
     }
 }""",
+    # split where a backward read crosses the forward writes: the first half ends in scalar iterations, so
+    # the register is set from memory again before the second half
+    "split_halves": """void cross_and_forward(float *restrict a, float *restrict b, float *restrict c, int n) {
+    for (int i = 1; i < n; i++) {
+        float x = a[n - 1 - i];
+        c[i] = b[i - 1] + x;
+        b[i] = x * 2.0f;
+        a[i] = x + 1.0f;
+    }
+}""",
 }
-READ_BACK = {"s1213_globals": "&b[i - 1]", "temporary_then_store": "&c[i - 1]", "int_pipeline": "&y[i - 1]"}
+READ_BACK = {"s1213_globals": "&b[i - 1]", "temporary_then_store": "&c[i - 1]", "int_pipeline": "&y[i - 1]",
+             "split_halves": "&b[i - 1]"}
 
 
 @pytest.fixture(scope="module")

@@ -213,6 +213,7 @@ class Lowering:
         # a store's access -> the register holding the element before its first lane (the previous step's
         # last): `b[i] = ...; a[i] = b[i - 1] + ...` reads b[i - 1] from registers, not from a store just made
         self.forwards: dict[tuple[str, str, int, str], str] = {}
+        self.forward_resets: list[str] = []  # each forwarding register set from memory again
         self.left: str | None = None  # the count of iterations left (counter_start names it)
         self.split_roots: set[str] = set()
         self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
@@ -745,11 +746,14 @@ class Lowering:
         """`a` one element before what this step stored (a flow dependence of distance 1 the schedule put
         after its store) as that vector moved up one lane, lane 0 from the previous step: reading it back
         from memory right after the store would stall on store-to-load forwarding of a misaligned load.
-        Only for an array stored once per iteration, unconditionally, in a loop without carried values."""
+        Only for an array stored once per iteration, unconditionally, in a loop without carried values; a
+        split loop sets the register again before its second half (its first half ends in scalar)."""
         key = (a.root, a.base, a.offset + 1, a.symbolic)
         stored = self.block.stored.get(key)
         if stored is None or stored.elem != a.elem.name or self.carried or self.loop.step != 1:
             return None
+        if "search" in self.features:
+            return None  # a search's alignment runs scalar iterations after the register's first value
         writes = [s for s in walk_stmts(self.loop.body) if isinstance(s, Store) and s.access.root == a.root]
         if len(writes) != 1 or writes[0] not in self.loop.body or self.left is None \
                 or self.t.op("scan_shift1", a.elem.name, stored.width) is None:
@@ -760,6 +764,7 @@ class Lowering:
             splat = self.fill(self.template("set1", a.elem.name, stored.width), x=f"({self.left} > 0 ? {first} : 0)")
             self.pre.append(f"{self.ctype_of(stored)} {reg} = {splat};")
             self.forwards[key] = reg
+            self.forward_resets.append(f"{reg} = {splat};")
         return self.op("scan_shift1", a.elem.name, stored.width, a=stored.name, b=self.forwards[key], hint=_hint(a.root))
 
     def hoists_fixed_loads(self) -> bool:
@@ -1408,7 +1413,8 @@ class Lowering:
             half = [*loop_lines, *tail_lines, *counted]
             out[-1] = (f"long long {rest} = (long long)({self.rename(loop.trip_count)}), "
                        f"{left} = {split} < 0 ? 0 : {split} > {rest} ? {rest} : {split};")
-            code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *half, *self._moves()]
+            code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *self.forward_resets, *half,
+                    *self._moves()]
             return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
         code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue, *self._moves()]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
