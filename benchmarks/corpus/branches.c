@@ -149,3 +149,48 @@ void shade_visible(float *restrict color, const float *restrict depth, const flo
     culled:;
     }
 }
+
+// bench: domain=families category=gotos expect=vectorizable
+void route_by_sign(float *restrict gain, float *restrict loss, const float *restrict delta,
+                   const float *restrict weight, int n)
+{
+    for (int i = 0; i < n; ++i) {
+        if (delta[i] < 0.0f)
+            goto negative;
+        gain[i] = delta[i] * weight[i];
+        goto next;
+    negative:
+        loss[i] = loss[i] + delta[i] * weight[i];
+    next:;
+    }
+}
+
+// bench: domain=families category=gotos expect=vectorizable
+void bounce_step(float *restrict pos, float *restrict vel, const float *restrict acc, const float *restrict drag,
+                 float wall, float dt, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (pos[i] > wall)
+            goto reflect;
+        vel[i] = vel[i] + acc[i] * dt;
+        if (vel[i] <= 0.0f)
+            goto move;
+        vel[i] = vel[i] * drag[i];
+        goto move;
+    reflect:
+        vel[i] = -vel[i];
+    move:
+        pos[i] = pos[i] + vel[i] * dt;
+    }
+}
+
+// bench: domain=families category=goto expect=not_vectorizable
+void halve_until_small(float *x, int n)
+{
+    for (int i = 0; i < n; i++) {
+    again:
+        x[i] = x[i] * 0.5f;
+        if (x[i] > 1.0f && x[i] < 1.0e30f)
+            goto again;
+    }
+}

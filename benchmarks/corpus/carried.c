@@ -147,3 +147,15 @@ int restore_valid(double *restrict series, const double *restrict kept, const ui
     }
     return j;
 }
+
+// bench: domain=families category=wrap_around expect=vectorizable
+void delay_line_mix(float *restrict out, float *restrict line, const float *restrict input,
+                    const float *restrict feedback, const float *restrict wet, int n)
+{
+    float held = 0.0f;
+    for (int i = 0; i < n; i++) {
+        out[i] = held * wet[i];
+        held = line[i] + input[i];
+        line[i] = out[i] + feedback[i];
+    }
+}

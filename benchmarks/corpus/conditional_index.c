@@ -133,3 +133,31 @@ long select_scaled(double *restrict kept, const double *restrict v, double scale
     }
     return m;
 }
+
+#define GRID 128
+float grid_cells[GRID][GRID];
+float hot_cells[GRID * GRID];
+
+// bench: domain=families category=compress expect=vectorizable
+int collect_hot_cells(float threshold)
+{
+    int count = -1;
+    for (int r = 0; r < GRID; r++)
+        for (int col = 0; col < GRID; col++)
+            if (grid_cells[r][col] > threshold) {
+                count++;
+                hot_cells[count] = grid_cells[r][col];
+            }
+    return count + 1;
+}
+
+// bench: domain=families category=compress expect=vectorizable_with_checks
+int gather_bright(const float *image, int rows, int cols, float *bright, float cutoff)
+{
+    int found = 0;
+    for (int r = 0; r < rows; r++)
+        for (int col = 0; col < cols; col++)
+            if (image[r * cols + col] > cutoff)
+                bright[found++] = image[r * cols + col];
+    return found;
+}

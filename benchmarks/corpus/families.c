@@ -188,3 +188,33 @@ int32_t last_valid_reading(const int32_t *restrict reading, const uint8_t *restr
             value = reading[i];
     return value;
 }
+
+// bench: domain=families category=recurrence expect=vectorizable
+void symmetrize_taps(float *restrict taps, int n)
+{
+    for (int i = 0; i < n; i++)
+        taps[i] = 0.5f * (taps[i] + taps[n - 1 - i]);
+}
+
+#define FOLD_LEN 4096
+float fold_buf[FOLD_LEN], fold_gain[FOLD_LEN], fold_out[FOLD_LEN];
+
+// bench: domain=families category=recurrence expect=vectorizable
+void fold_and_keep(void)
+{
+    for (int i = 0; i < FOLD_LEN; i++) {
+        float mixed = fold_buf[FOLD_LEN - 1 - i] * fold_gain[i] + fold_out[i];
+        fold_buf[i] = mixed + 1.0f;
+        fold_out[i] = mixed;
+    }
+}
+
+// bench: domain=families category=recurrence expect=vectorizable
+void two_stage_delay(float *restrict stage1, float *restrict stage2, const float *restrict in,
+                     const float *restrict gain, int n)
+{
+    for (int i = 1; i < n; i++) {
+        stage2[i] = stage1[i - 1] * gain[i] + in[i];
+        stage1[i] = in[i] * gain[i];
+    }
+}

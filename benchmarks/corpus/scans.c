@@ -119,3 +119,27 @@ void settle_and_total(float *restrict settled, float *restrict total, const floa
         total[i] = total[i - 1] + settled[i] + qty[i];
     }
 }
+
+/* Two coupled recurrences, each from the previous elements of both: a 2 x 2 linear system (matrix scan). */
+
+// bench: domain=scan category=coupled_recurrence expect=vectorizable
+void smooth_level_and_trend(double *restrict level, double *restrict trend, const double *restrict obs,
+                            const double *restrict weight, const double *restrict retain, int n)
+{
+    for (int t = 1; t < n; t++) {
+        level[t] = weight[t] * obs[t] + retain[t] * (level[t - 1] + trend[t - 1]);
+        trend[t] = 0.8 * trend[t - 1] + 0.1 * level[t];
+    }
+}
+
+#define TANK_STEPS 4096
+float tank_upper[TANK_STEPS], tank_lower[TANK_STEPS], inflow_upper[TANK_STEPS], inflow_lower[TANK_STEPS];
+
+// bench: domain=scan category=coupled_recurrence expect=vectorizable
+void two_tank_levels(void)
+{
+    for (int k = 1; k < TANK_STEPS; k++) {
+        tank_upper[k] = 0.92f * tank_upper[k - 1] + 0.03f * tank_lower[k - 1] + inflow_upper[k];
+        tank_lower[k] = 0.06f * tank_upper[k - 1] + 0.9f * tank_lower[k - 1] + inflow_lower[k];
+    }
+}

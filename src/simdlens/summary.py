@@ -151,6 +151,11 @@ def not_a_win(result: CandidateResult, *, scalar_loop: bool = False) -> str:
     measured = f" (best verified rewrite: {ratio.median:.2f}x vs -O3 -march=native)" if ratio else ""
     if scalar_loop:
         return f"compilers leave this loop scalar, and their scalar code is as fast as the verified rewrite here{measured}"
+    scalar = [x.vs_scalar.median for x, _ in deciding if x.vs_scalar is not None and x.vs_scalar.median > 0]
+    if scalar and max(scalar) < WIN_MARGIN:  # the scalar build is as fast too: not a matter of the vectorizer
+        native = f", {ratio.median:.2f}x vs -O3 -march=native" if ratio else ""
+        return (f"the verified rewrite is no faster than this loop's scalar code here ({max(scalar):.2f}x vs "
+                f"-O3 -fno-tree-vectorize{native})")
     return f"the compiler already vectorizes this loop as well{measured}"
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from simdlens.analysis import analyze_file
 from simdlens.config import Settings
-from simdlens.core import Analysis, CandidateResult, Kernel, TextEdit
+from simdlens.core import Analysis, CandidateResult, Kernel, LoopRole, TextEdit
 from simdlens.rules import propose
 from simdlens.sandbox import Sandbox
 from simdlens.sandbox.cpu import ISA_FLAGS, host_cpu
@@ -42,8 +42,10 @@ def analyse(name: str, code: str) -> tuple[bytes, Analysis, Kernel | None]:
     """Analyse one C function like a user's file: (source bytes, its one loop's analysis, its kernel)."""
     source = ("#include <stdint.h>\n" + code + "\n").encode()
     fa = analyze_file(source, f"/tmp/{name}.c", "c")
-    assert len(fa.analyses) == 1, fa
-    a = fa.analyses[0]
+    # a nest: its inner loop (the candidate the outer loop's analysis names)
+    loops = [a for a in fa.analyses if a.site.role == LoopRole.INNERMOST] if len(fa.analyses) > 1 else fa.analyses
+    assert len(loops) == 1, fa
+    a = loops[0]
     return source, a, fa.kernels.get(a.site.loop_id)
 
 

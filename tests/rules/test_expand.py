@@ -74,6 +74,32 @@ PACKS = {
 }""",
 }
 
+# Packing the elements of a matrix (the inner loop of a row nest, the counter carried across rows): over a
+# global 2-D array (TSVC s343's shape), and through pointers the analysis cannot separate, where the
+# rewrite checks at run time that the counter's elements (at most one per iteration from its entry value)
+# do not overlap the matrix.
+PACKS_2D = {
+    "matrix_global": """#define N 64
+float aa[N][N], flat[N * N];
+int keep_positive_2d(void) {
+    int k = -1;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            if (aa[i][j] > (float)0.) {
+                k++;
+                flat[k] = aa[i][j];
+            }
+    return k;
+}""",
+    "rows_through_pointers": """int pack_rows(const float *m, int rows, int cols, float *out, float t) {
+    int n = 0;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            if (m[r * cols + c] > t) out[n++] = m[r * cols + c];
+    return n;
+}""",
+}
+
 NOT_EXPANDS = {
     # the counter is read elsewhere in the body: not a plain expand
     "counter_read": """void f(float *restrict out, const float *restrict packed, const uint8_t *restrict m, int *restrict at, int n) {
@@ -119,7 +145,7 @@ def test_a_pack_stepped_first_is_a_candidate_that_says_why() -> None:
 
 @pytest.fixture(scope="module")
 def expands(rule_settings: Settings) -> dict[str, CaseResult]:
-    return verify_cases([*EXPANDS.items(), *PACKS.items()], rule_settings)
+    return verify_cases([*EXPANDS.items(), *PACKS.items(), *PACKS_2D.items()], rule_settings)
 
 
 @needs_compiler
@@ -147,6 +173,22 @@ def test_the_pack_stepped_first_verifies(expands: dict[str, CaseResult], name: s
     result = case.results[isa]
     assert result.candidate.origin == "rules:compress"
     assert "a[j + 1]" in result.candidate.function or "&a[j + 1]" in result.candidate.function
+    if result.verdict.status == Status.UNSUPPORTED_CPU:
+        require_host(isa)
+    assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{result.candidate.function}"
+
+
+@needs_compiler
+@pytest.mark.sandbox
+@pytest.mark.parametrize("isa", ["avx2", "avx512"])
+@pytest.mark.parametrize("name", list(PACKS_2D))
+def test_a_matrix_pack_verifies(expands: dict[str, CaseResult], name: str, isa: str) -> None:
+    case = expands[name]
+    assert isa in case.results, case.notes
+    result = case.results[isa]
+    assert result.candidate.origin == "rules:compress"
+    if name == "rows_through_pointers":  # the overlap check bounds out[] by the counter's entry value
+        assert "&out[(0) + (n)]" in result.candidate.function, result.candidate.function
     if result.verdict.status == Status.UNSUPPORTED_CPU:
         require_host(isa)
     assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{result.candidate.function}"

@@ -127,13 +127,7 @@ NOT_SCANS = {
         b[i] = a[i] + c[i];
     }
 }""",
-    # a reads its own previous element too: a 2 x 2 system, not one recurrence
-    "coupled_both_carried": """void cb(float *restrict a, float *restrict b, const float *restrict d, int n) {
-    for (int i = 1; i < n; i++) {
-        a[i] = b[i - 1] + a[i - 1];
-        b[i] = a[i] * d[i];
-    }
-}""",
+    # (a pair where a also reads its own previous element is a 2 x 2 system: test_matrix_scan.py)
 }
 
 

@@ -1,8 +1,10 @@
 """`switch` and forward `goto` in a loop body: a switch on a per-element value whose cases end in `break`
 if-converts (one blended store when every case stores the same element), and `if (c) goto L; ...; L:`
-is `if (!c) { ... }`; both rewrites verify against the user's loop. A case
-that leaves the loop, or a label another jump can reach keeps the loop scalar with the reason. A case that
-falls through runs its own statements and then the next case's."""
+is `if (!c) { ... }`; both rewrites verify against the user's loop. Forward gotos that do not nest (an
+if/else written with gotos, jumps that cross) put each statement under the condition that some path of
+jumps reaches it. A case that leaves the loop, a jump back (a loop inside the body), or a jump whose
+condition the skipped statements change keeps the loop scalar with the reason. A case that falls through
+runs its own statements and then the next case's."""
 
 from __future__ import annotations
 
@@ -111,6 +113,44 @@ CONVERTED = {
     done:;
     }
 }""",
+    # the second jump starts inside the first one's skip and lands past its label: each statement runs under
+    # the condition that some path of jumps reaches it
+    "crossing_gotos": """void f(int32_t *restrict out, const int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        if (a[i] < 0) goto first;
+        if (a[i] > 9) goto second;
+        out[i] = 1;
+    first:
+        out[i] += 2;
+    second:;
+    }
+}""",
+    # an if/else written with gotos (TSVC s1161): an unconditional jump over the else part
+    "goto_else": """void split_by_sign(float *restrict a, float *restrict b, const float *restrict c, const float *restrict d,
+                   int n) {
+    for (int i = 0; i < n; ++i) {
+        if (c[i] < 0.0f) goto negative;
+        a[i] = c[i] + d[i] * d[i];
+        goto next;
+    negative:
+        b[i] = a[i] + d[i];
+    next:;
+    }
+}""",
+    # TSVC s279's shape: a jump from inside the then-part to the statement after the else-part
+    "goto_else_with_a_jump_inside": """void settle(float *restrict a, float *restrict b, float *restrict c, const float *restrict d, int n) {
+    for (int i = 0; i < n; i++) {
+        if (a[i] > 0.0f) goto positive;
+        b[i] = -b[i] + d[i] * d[i];
+        if (b[i] <= a[i]) goto join;
+        c[i] += d[i];
+        goto join;
+    positive:
+        c[i] = -c[i] + d[i];
+    join:
+        a[i] = b[i] + c[i] * d[i];
+    }
+}""",
     "goto_skip": """void scale_valid(float *restrict out, const float *restrict in, const uint8_t *restrict ok, float g, int n) {
     for (int i = 0; i < n; i++) {
         if (!ok[i])
@@ -130,15 +170,24 @@ REFUSED = {
         }
     }
 }""", "leaves or jumps"),
-    # the second jump starts inside the first one's skip and lands past its label
-    "crossing_gotos": ("""void f(int32_t *restrict out, const int32_t *restrict a, int n) {
+    # a jump back to a label earlier in the body: a loop inside the iteration
+    "backward_goto": ("""void halve(float *x, int n) {
     for (int i = 0; i < n; i++) {
-        if (a[i] < 0) goto first;
-        if (a[i] > 9) goto second;
-        out[i] = 1;
-    first:
-        out[i] += 2;
-    second:;
+    again:
+        x[i] *= 0.5f;
+        if (x[i] > 1.0f) goto again;
+    }
+}""", "jumps back"),
+    # a jump's condition reads what a statement it guards wrote after the jump: evaluated again it differs
+    "condition_changed_after_its_jump": ("""void f(int32_t *restrict out, int32_t *restrict a, int n) {
+    for (int i = 0; i < n; i++) {
+        if (a[i] < 0) goto neg;
+        a[i] = -1;
+        goto done;
+    neg:
+        a[i] = 5;
+    done:
+        out[i] = a[i];
     }
 }""", "goto"),
     "two_jumps_to_one_label": ("""void f(int32_t *restrict out, const int32_t *restrict op, int k, int n) {

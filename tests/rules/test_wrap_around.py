@@ -1,6 +1,8 @@
 """Wrap-around variables (`b[i] = a[i] + a[im1]; im1 = i;`, and two deep: `im2 = im1; im1 = i;`):
 the first iterations read the index from before the loop, the rest read a[i - 1] (a[i - 2]). simdlens
-peels those iterations, reads the rest with contiguous loads, and the rewrite verifies."""
+peels those iterations, reads the rest with contiguous loads, and the rewrite verifies. A carried value
+read from elements the loop overwrites later in the iteration (TSVC s2251) is computed for a whole step
+before its stores and moved up one lane; one read from elements already written is refused, saying why."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from rules_support import CaseResult, analyse, needs_compiler, require_host, ver
 
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
+from simdlens.rules import propose
 
 WRAPS = {
     "wrap_one": """void smooth(float *restrict b, const float *restrict a, int n) {
@@ -42,8 +45,38 @@ WRAPS = {
         t = s;
     }
 }""",
+    # TSVC s2251: s carries b[i] + c[i] and the loop overwrites b[i] after reading it: each step computes s from
+    # the old elements before its stores and moves the values up one lane, the previous step's last in lane 0
+    "wrap_overwritten": """void s2251(float *restrict a, float *restrict b, const float *restrict c, const float *restrict d,
+           const float *restrict e, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        a[i] = s * e[i];
+        s = b[i] + c[i];
+        b[i] = a[i] + d[i];
+    }
+}""",
 }
-PEELED = {"wrap_one": 1, "wrap_two": 2, "wrap_value": 1, "wrap_temporary": 1}
+PEELED = {"wrap_one": 1, "wrap_two": 2, "wrap_value": 1, "wrap_temporary": 1, "wrap_overwritten": 1}
+
+# carried values no step can compute ahead of its stores: no rewrite, and the reason says why
+REFUSED = {
+    "carried_from_its_own_product": ("""void rec(float *restrict a, const float *restrict c, const float *restrict e, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        a[i] = s * e[i];
+        s = a[i] + c[i];
+    }
+}""", "which the loop writes before it in the same iteration"),
+    "carried_from_an_earlier_store": ("""void behind(float *restrict a, float *restrict b, const float *restrict e, int n) {
+    float s = 0.0f;
+    for (int i = 1; i < n; i++) {
+        a[i] = s * e[i];
+        s = b[i - 1];
+        b[i] = a[i] + 1.0f;
+    }
+}""", "elements an earlier iteration of the loop wrote"),
+}
 
 
 @pytest.mark.parametrize("name", list(WRAPS))
@@ -76,3 +109,13 @@ def test_the_wrap_around_rewrite_verifies(wraps: dict[str, CaseResult], name: st
     if result.verdict.status == Status.UNSUPPORTED_CPU:
         require_host(isa)
     assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{cand.function}"
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_a_carried_value_from_stored_elements_says_why_it_is_not_rewritten(name: str, rule_settings: Settings) -> None:
+    code, why = REFUSED[name]
+    source, a, kernel = analyse(name, code)
+    assert kernel is not None
+    proposal = propose(a, kernel, "avx2", rule_settings, source=source)
+    assert not proposal.candidates
+    assert any(why in note for note in proposal.notes), proposal.notes

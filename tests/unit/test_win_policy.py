@@ -89,6 +89,11 @@ def test_the_reason_a_rewrite_is_not_offered_says_where_it_falls_short() -> None
     assert summary.not_a_win(partial) == "faster than -O3 -march=native at some sizes only: 2.00x at n=4096, 1.00x at n=65536"
     tie = _result(_size(4096, (1.01, 0.98, 1.03)))
     assert summary.not_a_win(tie) == "the compiler already vectorizes this loop as well (best verified rewrite: 1.01x vs -O3 -march=native)"
+    # no faster than the scalar build either (a loop neither compiler vectorizes, memory-bound or costly
+    # shuffles): the reason does not blame the vectorizer
+    slow = _result(_size(4096, (0.35, 0.33, 0.37), user=0.34))
+    assert summary.not_a_win(slow) == ("the verified rewrite is no faster than this loop's scalar code here "
+                                       "(0.34x vs -O3 -fno-tree-vectorize, 0.35x vs -O3 -march=native)")
     # a memory-bound preset does not veto when the code's own size decided
     own = _result(_size(65536, (1.5, 1.4, 1.6), real=True), _size(1048576, (0.8, 0.7, 0.9)))
     assert summary.is_win(own)

@@ -61,7 +61,14 @@ from simdlens.analysis.ir import (
     walk_stmts,
 )
 from simdlens.analysis.ranges import outside_walk
-from simdlens.analysis.scans import SecondOrderScan, first_order_scan, scalar_scan, second_order_scan
+from simdlens.analysis.scans import (
+    MatrixScan,
+    SecondOrderScan,
+    first_order_scan,
+    matrix_scan,
+    scalar_scan,
+    second_order_scan,
+)
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
 # Reason codes that describe a vectorizable loop rather than block it.
@@ -203,6 +210,16 @@ class _Judge:
                               "the two before it plus a term. Compilers leave this recurrence scalar; a SIMD rewrite "
                               "computes a vector of results at once from the filter's impulse response and the two "
                               "results carried from the previous vector", self.site.header)
+            if "matrix_scan" in self.facts:
+                pair = matrix_scan(self.loop)
+                assert pair is not None
+                x, y, i = pair.x.base, pair.y.base, self.loop.iv
+                return Reason("scan", f"coupled linear recurrences ({x}[{i}] and {y}[{i}] from {x}[{i}-1] and "
+                              f"{y}[{i}-1]): "
+                              "a 2 x 2 linear system carried from each iteration to the next. Compilers leave it "
+                              "scalar; a SIMD scan combines the 2 x 2 matrices and terms of a vector's iterations "
+                              "in log2(lanes) rounds and carries the two last results between vectors",
+                              self.site.header)
             what = ("a first-order linear recurrence: each element is a multiple of the one before it plus a "
                     "term" if "linear_recurrence" in self.facts else "a running sum: each element adds the one before it")
             coupled = first_order_scan(self.loop)
@@ -390,6 +407,7 @@ class _Judge:
         lanes: list[int] = []
         scan = first_order_scan(loop) if backward else None
         second = second_order_scan(loop) if backward and scan is None else None
+        matrix = matrix_scan(loop) if backward and scan is None and second is None else None
         for src, dst, k, w, a, kind in backward:
             cyclic = src == dst or _reaches(edges, dst, src)
             if scan is not None and k == 1 and w.root == scan.target.root:
@@ -397,6 +415,9 @@ class _Judge:
                 continue
             if second is not None and k in (1, 2) and w.root == second.target.root:
                 self._scan_found(second)
+                continue
+            if matrix is not None and k == 1 and w.root in (matrix.x.root, matrix.y.root):
+                self._scan_found(matrix)
                 continue
             if not cyclic:
                 self.facts.add("reorder")
@@ -426,6 +447,8 @@ class _Judge:
         self.facts.add("scan")
         if isinstance(scan, SecondOrderScan):
             self.facts.add("second_order")
+        elif isinstance(scan, MatrixScan):
+            self.facts.update(("matrix_scan", "linear_recurrence"))
         elif scan.factor is not None:
             self.facts.add("linear_recurrence")
         if scan.elem.is_float:
@@ -505,6 +528,15 @@ class _Judge:
             self.facts.add("split")
             self.reasons.append(Reason("split", f"{_show(a, iv)} reads the element that {_show(w, iv)} overwrites in one "
                                        "iteration: the loop is split there (one-time dependence)", a.span))
+            return
+        if (c1, c2) == (1, -1) and w.base == a.base and not a_is_write and loop.step == 1 and ai <= si:
+            # `x = a[n - 1 - i] ...; a[i] = x;`: the walks cross once. Iterations before the crossing read elements
+            # not written yet, those after it elements written before it: two halves, each independent
+            self.facts.add("split")
+            self.reasons.append(Reason("split", f"{_show(a, iv)} walks {a.base} backwards while {_show(w, iv)} "
+                                       "writes it forwards: until the two meet the loop reads old elements, after "
+                                       "that elements it has already written; the loop is split where they cross "
+                                       "and each half is vectorized", a.span))
             return
         if w.symbolic != a.symbolic:
             if c1 == c2:

@@ -486,3 +486,90 @@ def _reads_any(e: Expr, names: set[str]) -> bool:
 
 def _roots(s: Stmt) -> set[str]:
     return {s.access.root} if isinstance(s, Store) else set()
+
+
+@dataclass(frozen=True)
+class MatrixScan:
+    """Two coupled first-order linear recurrences, each element of both arrays a linear combination of the
+    previous elements of both plus a term (a 2 x 2 linear system; float or double):
+
+        x[i] = a(i) x[i-1] + b(i) y[i-1] + u(i)
+        y[i] = c(i) x[i-1] + d(i) y[i-1] + v(i)
+
+    `matrix` is (a, b, c, d), `terms` (u, v); None is a zero coefficient or term. A statement reading the
+    other's element of its own iteration (`y[i] = c*x[i] + ...` after x's statement) has it substituted."""
+
+    x: Access
+    y: Access
+    matrix: tuple[Expr | None, Expr | None, Expr | None, Expr | None]
+    terms: tuple[Expr | None, Expr | None]
+    elem: CType
+
+    @property
+    def target(self) -> Access:
+        return self.x
+
+
+def matrix_scan(loop: LoopIR) -> MatrixScan | None:
+    """The 2 x 2 linear system of recurrences this loop is, or None (first_order_scan's shapes come first)."""
+    if loop.step != 1 or len(loop.body) != 2:
+        return None
+    first, second = loop.body
+    if not isinstance(first, Store) or not isinstance(second, Store):
+        return None
+    x, y = first.access, second.access
+    if not (_contiguous(x) and _contiguous(y)) or x.root == y.root or x.elem.name != y.elem.name:
+        return None
+    if not x.elem.is_float:
+        return None  # integer products of coefficients overflow where the loop's own do not
+    previous = (x, y)
+    row_x = _affine(first.value, previous, x.elem)
+    # the second statement may read the first's element of this iteration: its value, substituted
+    row_y = _affine(_substituted(second.value, x, first.value), previous, y.elem)
+    if row_x is None or row_y is None:
+        return None
+    (a, b), u = row_x
+    (c, d), v = row_y
+    if (a is None and b is None) or (c is None and d is None):
+        return None  # a statement that carries nothing: element-wise beside a scan (first_order_scan's shapes)
+    for e in (a, b, c, d, u, v):
+        if e is not None and not _clean(e, x):
+            return None
+    return MatrixScan(x, y, (a, b, c, d), (u, v), x.elem)
+
+
+_Row = tuple[tuple["Expr | None", ...], "Expr | None"]
+
+
+def _affine(e: Expr, previous: tuple[Access, ...], t: CType) -> _Row | None:
+    """(coefficients, term) of `e` = sum of coefficient_k * previous_k[i - 1] + term, through + and products by
+    values that read none of the arrays; None: another shape (or it reads them otherwise). A subtraction
+    is another shape: the scan combines coefficients and terms of many iterations, and where they cancel
+    no tolerance bounds the reassociated result (a rotation's `c x - s y` differs in the 5th digit)."""
+    none: tuple[Expr | None, ...] = (None,) * len(previous)
+    for k, p in enumerate(previous):
+        if _previous(e, p):
+            return tuple(Const(1, t, "1") if j == k else None for j in range(len(previous))), None
+    if not any(_reads_root(e, p) for p in previous):
+        return none, e
+    if not isinstance(e, Binary) or e.type.name != t.name or e.op not in ("+", "*"):
+        return None
+    left, right = _affine(e.lhs, previous, t), _affine(e.rhs, previous, t)
+    if left is None or right is None:
+        return None
+    if e.op == "*":
+        for part, scale in ((left, e.rhs), (right, e.lhs)):
+            if not any(_reads_root(scale, p) for p in previous):
+                return (tuple(None if c is None else _scaled(c, scale, t) for c in part[0]),
+                        None if part[1] is None else Binary("*", part[1], scale, t))
+        return None  # a product of two previous elements
+    return (tuple(_combined(p, q, t) for p, q in zip(left[0], right[0], strict=True)),
+            _combined(left[1], right[1], t))
+
+
+def _scaled(c: Expr, by: Expr, t: CType) -> Expr:
+    return by if isinstance(c, Const) and c.text == "1" else Binary("*", c, by, t)
+
+
+def _combined(p: Expr | None, q: Expr | None, t: CType) -> Expr | None:
+    return p if q is None else q if p is None else Binary("+", p, q, t)

@@ -339,7 +339,7 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
     same array, the run-time distance is 0 or at least a whole vector step."""
     assert callable(rename)
     from simdlens.analysis.inductions import induction_affine, induction_subscript
-    from simdlens.analysis.ir import Load, Reduce, Step, Store, walk_exprs, walk_stmts
+    from simdlens.analysis.ir import Expand, Load, Pack, Reduce, Step, Store, walk_exprs, walk_stmts
 
     accesses: list[tuple[Access, bool]] = []
     stepped: set[str] = set()
@@ -354,6 +354,13 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
         if isinstance(s, Store) or (isinstance(s, Reduce) and s.access is not None):  # `c[i] += …`: written
             assert s.access is not None
             accesses.append((affine(s.access), True))
+        if isinstance(s, Pack | Expand):  # the counter's elements: at most one per iteration from its entry value
+            packed = s.dst if isinstance(s, Pack) else s.src
+            after = f"{s.counter} + (long long)({loop.trip_count})"
+            accesses += [(Access(packed.root, packed.base, packed.elem, 0, s.lead, s.counter), isinstance(s, Pack)),
+                         (Access(packed.root, packed.base, packed.elem, 0, s.lead - 1, after), isinstance(s, Pack))]
+            if isinstance(s, Expand):
+                accesses.append((affine(s.dst), True))
         for attr in ("value", "cond", "index", "step", "factor", "fill"):
             e = getattr(s, attr, None)
             if e is not None and not isinstance(e, str | tuple):

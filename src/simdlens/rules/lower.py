@@ -128,6 +128,9 @@ class Lowered:
 class _Block:
     """Per-step state: temporaries defined so far and stores waiting until all loads are done."""
 
+    # the vector this step stored at an access (whole, unmasked): a later read one element back is built from it
+    stored: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)
+
     env: dict[str, VVal] = field(default_factory=dict)
     stepped: set[str] = field(default_factory=set)
     preloaded: dict[tuple[str, str, int, str], VVal] = field(default_factory=dict)
@@ -208,6 +211,15 @@ class Lowering:
         self.arg_origins: dict[str, str] = {}  # argmin/argmax -> the C variable of its index at the first iteration
         self.inductions: dict[str, str] = {}  # var -> its step as C text
         self.carried: dict[str, Expr] = {}  # var -> its value one iteration earlier, as an expression
+        # var -> the register carrying its value from the previous step's last lane (its value reads elements the
+        # loop overwrites later: `a[i] = s * e[i]; s = b[i] + c[i]; b[i] = ...`); self.carried then holds the
+        # value of the iteration itself
+        self.carried_regs: dict[str, str] = {}
+        # a store's access -> the register holding the element before its first lane (the previous step's
+        # last): `b[i] = ...; a[i] = b[i - 1] + ...` reads b[i - 1] from registers, not from a store just made
+        self.forwards: dict[tuple[str, str, int, str], str] = {}
+        self.forward_resets: list[str] = []  # each forwarding register set from memory again
+        self.left: str | None = None  # the count of iterations left (counter_start names it)
         self.split_roots: set[str] = set()
         self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
             s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack | Expand)}
@@ -287,10 +299,16 @@ class Lowering:
                 continue
             exprs = (s.cond,) if isinstance(s, Exit) else tuple(_stmt_exprs(s))  # an exit's value is scalar
             for e in exprs:
-                for x in walk_exprs(e):
+                nodes = walk_exprs(e)
+                # `(float)1.0`: a constant converted where it stands is a broadcast of the converted value
+                folded = {id(x.operand) for x in nodes
+                          if isinstance(x, Cast) and isinstance(x.operand, Const) and x.type.is_float}
+                for x in nodes:
                     if isinstance(x, Binary) and (x.op in _CMP or x.op in ("&&", "||")):
                         continue  # a condition is a mask; its int result type holds no lanes
                     if isinstance(x, Unary) and x.op == "!":
+                        continue
+                    if id(x) in folded:
                         continue
                     bits.add(expr_type(x).bits)
             if isinstance(s, Store):
@@ -354,6 +372,8 @@ class Lowering:
         t = expr_type(e)
         if isinstance(e, Const):
             return self.splat(literal(e.value, t), t)
+        if isinstance(e, Cast) and isinstance(e.operand, Const):  # `(real_t)1.0`: converted once, as C does
+            return self.splat(f"(({c_type(t)})({literal(e.operand.value, e.operand.type)}))", t)
         if isinstance(e, Binary | Cast) and not t.is_float and self._invariant_int(e):
             # `(long)r * cols` in a row's loop: computed once in scalar, as C computes it, and broadcast (a
             # lane-wise multiply of 64-bit lanes would need AVX-512)
@@ -363,7 +383,7 @@ class Lowering:
                 return self.block.env[e.name]
             if e.name in self.inductions:
                 return self.induction_value(e.name, t)
-            if e.name in self.carried:
+            if e.name in self.carried and e.name not in self.carried_regs:
                 return self.convert(self.expr(self.carried[e.name]), t.name)
             scalar = self.loop.scalar(e.name)
             if scalar is not None and scalar.role.value not in ("invariant", "local"):
@@ -720,6 +740,10 @@ class Lowering:
             m = self.mask_as(m, a.elem.bits)
             return self.op("maskgather", a.elem.name, w, hint=_hint(a.root), p=pointer, a=lanes.name, m=m.name,
                            e=self.zero(a.elem).name)
+        if m is None and a.coeff == 1:
+            forwarded = self.forwarded(a)
+            if forwarded is not None:
+                return forwarded
         if m is None:  # `x[i] * x[i]` loads x[i] once (`x[j]` moves when j steps: loaded each time)
             if access_key(a) not in self.block.loaded or a.coeff is None:
                 self.block.loaded[access_key(a)] = self.op("load", a.elem.name, w, hint=_hint(a.root), p=self.address(a))
@@ -731,6 +755,31 @@ class Lowering:
             self.features.add("masked")
         m = self.mask_as(m, a.elem.bits)
         return self.op("maskload", a.elem.name, w, hint=_hint(a.root), p=self.address(a), m=m.name)
+
+    def forwarded(self, a: Access) -> VVal | None:
+        """`a` one element before what this step stored (a flow dependence of distance 1 the schedule put
+        after its store) as that vector moved up one lane, lane 0 from the previous step: reading it back
+        from memory right after the store would stall on store-to-load forwarding of a misaligned load.
+        Only for an array stored once per iteration, unconditionally, in a loop without carried values; a
+        split loop sets the register again before its second half (its first half ends in scalar)."""
+        key = (a.root, a.base, a.offset + 1, a.symbolic)
+        stored = self.block.stored.get(key)
+        if stored is None or stored.elem != a.elem.name or self.carried or self.loop.step != 1:
+            return None
+        if "search" in self.features:
+            return None  # a search's alignment runs scalar iterations after the register's first value
+        writes = [s for s in walk_stmts(self.loop.body) if isinstance(s, Store) and s.access.root == a.root]
+        if len(writes) != 1 or writes[0] not in self.loop.body or self.left is None \
+                or self.t.op("scan_shift1", a.elem.name, stored.width) is None:
+            return None
+        if key not in self.forwards:
+            reg = self.fresh(f"{_hint(a.root)}_before")
+            first = ScalarPrinter(self.iv, self.rename).expr(Load(a))
+            splat = self.fill(self.template("set1", a.elem.name, stored.width), x=f"({self.left} > 0 ? {first} : 0)")
+            self.pre.append(f"{self.ctype_of(stored)} {reg} = {splat};")
+            self.forwards[key] = reg
+            self.forward_resets.append(f"{reg} = {splat};")
+        return self.op("scan_shift1", a.elem.name, stored.width, a=stored.name, b=self.forwards[key], hint=_hint(a.root))
 
     def hoists_fixed_loads(self) -> bool:
         """An element read at a fixed index is broadcast once before the loop when the loop surely runs
@@ -767,6 +816,8 @@ class Lowering:
             return
         if m is None:
             self.lines.append(self.fill(self.template("store", a.elem.name, w), p=self.address(a), a=value.name) + ";")
+            if a.coeff == 1:
+                self.block.stored[access_key(a)] = value
             return
         if self.t.op("maskstore", a.elem.name, w) is None:
             raise Unsupported(f"{self.t.name} cannot store {a.elem.name} elements under a mask "
@@ -1247,7 +1298,7 @@ class Lowering:
         """The counter set to its first value and a count of the iterations left: (lines, its name)."""
         loop, iv = self.loop, self.iv
         first = f"{iv} = {self.rename(loop.lower)};"
-        left = self.fresh("left")
+        left = self.left = self.fresh("left")
         return [f"{c_type(loop.iv_type)} {first}" if loop.iv_declared_in_loop else first,
                 f"long long {left} = (long long)({self.rename(loop.trip_count)});"], left
 
@@ -1306,6 +1357,10 @@ class Lowering:
             inc = f"{iv} += {loop.step};" if loop.step > 0 else f"{iv} -= {-loop.step};"
             once = [f"if ({left} > 0) {{", *printer.stmts(loop.body, "    "), f"    {inc}", f"    {left}--;", "}"]
             peel = [*once * depth, f"const {c_type(loop.iv_type)} {peeled} = {iv};"]
+            for var, reg in self.carried_regs.items():  # the value the next iteration reads, in every lane
+                elem = self._carried_type(var)
+                vt = self.ctype_of(VVal(reg, elem, self.width(elem)))
+                peel.append(f"{vt} {reg} = {self.fill(self.template('set1', elem, self.width(elem)), x=self.rename(var))};")
         main = self._step(head, exit_stmt, body, tail=None)
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
@@ -1341,7 +1396,8 @@ class Lowering:
                           f"if ({go})", *loop_lines]
 
         tail_lines: list[str] = []
-        masked_tail = self.t.tail == "masked" and exit_stmt is None and not last_values and not self.guarded
+        masked_tail = (self.t.tail == "masked" and exit_stmt is None and not last_values and not self.guarded
+                       and not self.carried_regs)  # a register carry takes the last lane of whole steps
         if masked_tail:
             mask_t = self.t.mask_ctype(vf)
             tm = VVal(self.fresh("tail"), "int32", self.width("int32"), True)
@@ -1358,7 +1414,13 @@ class Lowering:
         if self.carried:  # hand the values at the start of iteration iv on to the scalar epilogue
             now = ScalarPrinter(iv, self.rename)
             for s in body:
-                if isinstance(s, Carry):
+                if isinstance(s, Carry) and s.var in self.carried_regs:  # lane 0 holds the last step's last value
+                    elem = self._carried_type(s.var)
+                    spill = self.fresh("spill")
+                    combine.append(f"{{ {c_type(ctype(elem))} {spill}[{vf}]; "
+                                   f"{self.fill(self.template('store', elem, self.width(elem)), p=spill, a=self.carried_regs[s.var])}; "
+                                   f"{self.rename(s.var)} = {spill}[0]; }}")
+                elif isinstance(s, Carry):
                     combine.append(f"if ({iv} != {peeled}) {self.rename(s.var)} = {now.expr(self.carried[s.var])};")
         epilogue: list[str] = []
         if not masked_tail:
@@ -1384,7 +1446,8 @@ class Lowering:
             half = [*loop_lines, *tail_lines, *counted]
             out[-1] = (f"long long {rest} = (long long)({self.rename(loop.trip_count)}), "
                        f"{left} = {split} < 0 ? 0 : {split} > {rest} ? {rest} : {split};")
-            code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *half, *self._moves()]
+            code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *self.forward_resets, *half,
+                    *self._moves()]
             return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
         code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue, *self._moves()]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
@@ -1407,7 +1470,16 @@ class Lowering:
                 self.carried[s.var] = _shift(self.carried[source], self.loop, self.stored_roots, s.var)
                 depth[s.var] = depth[source] + 1
             else:
-                self.carried[s.var] = _shift(s.value, self.loop, self.stored_roots, s.var, _before(lets, body, n))
+                earlier = _before(lets, body, n)
+                try:
+                    self.carried[s.var] = _shift(s.value, self.loop, self.stored_roots, s.var, earlier)
+                except Unsupported:
+                    value = _inlined(s.value, earlier)
+                    why = _overwritten_read(value, body, n, self.loop)
+                    if why is not None:
+                        raise Unsupported(f"`{s.var}` is carried from {why}") from None
+                    self.carried[s.var] = value  # computed at the top of each step, moved up one lane
+                    self.carried_regs[s.var] = self.fresh(f"{s.var}_carry")
                 depth[s.var] = 1
             self.features.add("peel")
         return max(depth.values(), default=0)
@@ -1456,22 +1528,26 @@ class Lowering:
 
     def _split_point(self, body: tuple[Stmt, ...], exit_stmt: Exit | None) -> str | None:
         """For `a[i] = a[k] + ...` (a[k] read while the loop writes a): how many iterations read the old
-        a[k] (C text), so the loop can run as two halves in which a[k] is invariant; None if no such read."""
+        a[k] (C text), so the loop can run as two halves in which a[k] is invariant; for `x = a[k - i] ...;
+        a[i] = x;` how many iterations come before the walks cross (the first half reads elements not written
+        yet, the second only elements the first wrote). None if no such read."""
         loop = self.loop
         fixed = [x.access for st in walk_stmts(body) for e in _stmt_exprs(st) for x in walk_exprs(e)
-                 if isinstance(x, Load) and x.access.coeff == 0 and x.access.root in self.stored_roots]
+                 if isinstance(x, Load) and x.access.coeff in (0, -1) and x.access.root in self.stored_roots]
         if not fixed:
             return None
-        what = f"{fixed[0].base}[...] read at a fixed index while the loop writes it"
+        crossing = fixed[0].coeff == -1
+        what = (f"{fixed[0].base}[...] read backwards while the loop writes it forwards" if crossing else
+                f"{fixed[0].base}[...] read at a fixed index while the loop writes it")
         if exit_stmt is not None or abs(loop.step) != 1 or any(
                 isinstance(st, Reduce | ArgReduce | Carry | Step | Pack | Expand) for st in walk_stmts(body)):
             raise Unsupported(f"{what}, together with a reduction, exit or carried value")
-        if len({(a.root, a.base, a.offset, a.symbolic) for a in fixed}) != 1:
+        if len({(a.root, a.base, a.offset, a.symbolic, a.coeff) for a in fixed}) != 1:
             raise Unsupported(f"{what}, at more than one index")
         a = fixed[0]
         stores = [st.access for st in walk_stmts(body) if isinstance(st, Store) and st.access.root == a.root]
         if len({(x.coeff, x.base, x.offset, x.symbolic) for x in stores}) != 1 or stores[0].coeff != 1 \
-                or stores[0].base != a.base:
+                or stores[0].base != a.base or (crossing and loop.step != 1):
             raise Unsupported(f"{what}, stored in a way simdlens cannot split at")
         self.split_roots.add(a.root)
         self.features.add("split")
@@ -1480,8 +1556,11 @@ class Lowering:
         def index(x: Access) -> str:
             return f"{x.offset}" + (f" + ({self.rename(x.symbolic)})" if x.symbolic else "")
 
-        writer = f"({index(a)} - ({index(st)}))"  # the iteration that writes a[k] (and reads it last)
         lower = f"({self.rename(loop.lower)})"
+        if crossing:  # iterations i >= lower with k - i >= i + o (read at or after the element written)
+            room = f"((long long)({index(a)}) - (long long)({index(st)}) - 2 * (long long){lower})"
+            return f"(({room} + 2) / 2)"  # C's division truncates: no iteration when room < 0
+        writer = f"({index(a)} - ({index(st)}))"  # the iteration that writes a[k] (and reads it last)
         count = f"({writer} - {lower} + 1)" if loop.step > 0 else f"({lower} - {writer} + 1)"
         return f"((long long){count})"
 
@@ -1517,13 +1596,36 @@ class Lowering:
             else:  # the scalar loop redoes this step and stops where the source stops
                 lines.append(f"if ({bits}) break;")
         self.statements(stores_first)
+        moves = self._carried_registers()
         order, preload = schedule(body, self.loop.step)
         for st in body:  # loads that must see the memory as it was before this step's stores
             for a in _memory(st)[0]:
                 if access_key(a) in preload and access_key(a) not in self.block.preloaded:
                     self.block.preloaded[access_key(a)] = self.load(a)
         self.statements(order)
+        lines += moves
+        for key, reg in self.forwards.items():  # the next step's element before its first lane
+            if key in self.block.stored and tail is None:
+                v = self.block.stored[key]
+                lines.append(f"{reg} = {self.fill(self.template('last_lane', v.elem, v.width), a=v.name)};")
         return lines
+
+    def _carried_registers(self) -> list[str]:
+        """Each register-carried scalar's lanes for this step: its value at this step's iterations (computed
+        before any store: they read elements the step overwrites), moved up one lane with the previous step's
+        last value in lane 0. Returns the lines that carry this step's last value into the next step."""
+        moves = []
+        for var, reg in self.carried_regs.items():
+            elem = self._carried_type(var)
+            width = self.width(elem)
+            now = self.convert(self.expr(self.carried[var]), elem)
+            self.block.env[var] = self.op("scan_shift1", elem, width, a=now.name, b=reg, hint=var)
+            moves.append(f"{reg} = {self.fill(self.template('last_lane', elem, width), a=now.name)};")
+        return moves
+
+    def _carried_type(self, var: str) -> str:
+        sc = self.loop.scalar(var)
+        return sc.type.name if sc is not None else expr_type(self.carried[var]).name
 
     def _combine(self, printer: ScalarPrinter, start: str) -> list[str]:
         """Fold the lanes of each reduction into the scalar variable, in C, with the loop's own operators."""
@@ -2099,6 +2201,53 @@ def _before(lets: dict[str, Expr], body: tuple[Stmt, ...], n: int) -> dict[str, 
     return {k: v for k, v in lets.items() if k in earlier}
 
 
+def _inlined(e: Expr, lets: dict[str, Expr]) -> Expr:
+    """`e` with the temporaries of `lets` replaced by their values (converted to the temporary's type)."""
+    if isinstance(e, Var) and e.name in lets:
+        value = _inlined(lets[e.name], {k: v for k, v in lets.items() if k != e.name})
+        return value if expr_type(value).name == e.type.name else Cast(value, e.type, implicit=True)
+    if isinstance(e, Unary):
+        return Unary(e.op, _inlined(e.operand, lets), e.type)
+    if isinstance(e, Cast):
+        return Cast(_inlined(e.operand, lets), e.type, e.implicit)
+    if isinstance(e, Binary):
+        return Binary(e.op, _inlined(e.lhs, lets), _inlined(e.rhs, lets), e.type)
+    if isinstance(e, Select):
+        return Select(_inlined(e.cond, lets), _inlined(e.then, lets), _inlined(e.else_, lets), e.type)
+    if isinstance(e, Call):
+        return Call(e.func, tuple(_inlined(x, lets) for x in e.args), e.type)
+    return e
+
+
+def _overwritten_read(e: Expr, body: tuple[Stmt, ...], n: int, loop: LoopIR) -> str | None:
+    """None when `e`, the value statement n carries, reads of the arrays the loop writes only elements no
+    iteration has written yet when it runs (written at the top level after statement n, at the same element
+    or a later one: `s = b[i] + c[i]; b[i] = ...`), so that computing it for a whole step before the step's
+    stores is exact; otherwise what it reads that is not (for the reason)."""
+    for x in walk_exprs(e):
+        if isinstance(x, Var):
+            sc = loop.scalar(x.name)
+            if sc is None or sc.role.value != "invariant":
+                return f"`{x.name}`, which changes in the loop"
+        if not isinstance(x, Load):
+            continue
+        a = x.access
+        for k, st in enumerate(body):
+            if not any(_writes_root(w, a.root) for w in walk_stmts((st,))):
+                continue
+            if k <= n or not isinstance(st, Store):
+                return (f"{a.base}[...], which the loop writes before it in the same iteration: it depends on "
+                        "its own previous value (a recurrence)")
+            w = st.access
+            if a.coeff != 1 or w.coeff != 1 or (a.base, a.symbolic) != (w.base, w.symbolic) or a.offset < w.offset:
+                return f"{a.base}[...], elements an earlier iteration of the loop wrote"
+    return None
+
+
+def _writes_root(s: Stmt, root: str) -> bool:
+    return (isinstance(s, Store) and s.access.root == root) or (isinstance(s, Pack | Expand) and s.dst.root == root)
+
+
 def _names_in(e: Expr) -> set[str]:
     return {y.name for y in walk_exprs(e) if isinstance(y, Var)}
 
@@ -2228,9 +2377,11 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
     after: dict[int, set[int]] = {j: set() for j in range(n)}  # j must come after every i in after[j]
 
     def same(a: Access, b: Access) -> bool:
-        """Whether the two can touch one element: `q[2*i]` and `q[2*i + 1]` never do (other parity)."""
+        """Whether the two can touch one element: `q[2*i]` and `q[2*i + 1]` never do (other parity), nor
+        `a[i + 1]` and `a[i + 2]` when i steps by 5 (the elements iterations touch are `coeff * step` apart)."""
         return (a.root == b.root and a.base == b.base and a.symbolic == b.symbolic and a.affine
-                and a.coeff is not None and a.coeff == b.coeff and a.coeff != 0 and (a.offset - b.offset) % a.coeff == 0)
+                and a.coeff is not None and a.coeff == b.coeff and a.coeff != 0
+                and (a.offset - b.offset) % (a.coeff * step) == 0)
 
     def later(x: Access, y: Access) -> int:
         """> 0 when the iteration touching an element through `y` comes after the one through `x`."""

@@ -23,9 +23,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simdlens.analysis.ir import Cast, Load, LoopIR
-from simdlens.analysis.scans import FirstOrderScan, SecondOrderScan, first_order_scan, second_order_scan
-from simdlens.rules.lower import Lowered, Lowering, Unsupported, _Block, _demote
+from simdlens.analysis.ir import Cast, Load
+from simdlens.analysis.scans import (
+    FirstOrderScan,
+    MatrixScan,
+    SecondOrderScan,
+    first_order_scan,
+    matrix_scan,
+    second_order_scan,
+)
+from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, _demote
 from simdlens.rules.scalar import ScalarPrinter, c_type, literal
 
 
@@ -42,7 +49,10 @@ class ScanLowering(Lowering):
         second = second_order_scan(self.loop)
         if second is not None:
             return self.build_second_order(second)
-        loop: LoopIR = self.loop
+        if first_order_scan(self.loop) is None:
+            pair = matrix_scan(self.loop)
+            if pair is not None:
+                return self.build_matrix(pair)
         scan = self.scan()
         elem = scan.elem.name
         vf, iv = self.vf, self.iv
@@ -84,38 +94,16 @@ class ScanLowering(Lowering):
             stores += self.lines
             self.lines = computed
         take_carry = f"{carry} = {self.fill(self.template('last_lane', elem, width), a=sums.name)};"
+        splat = self.fill(self.template("set1", elem, width), x=previous)
         if factor is not None and scan.elem.is_float:
             # Combined factors can meet inf * 0 or inf - inf where the scalar order does not (and overflow
             # where it does not): a step with a non-finite result redoes its iterations in scalar.
             finite = self.compare("eq", self.op("sub", elem, width, a=sums.name, b=sums.name, hint="zeroes"), zero)
-            bits = self.fill(self.template("mbits", finite.elem, finite.width), m=finite.name)
-            redo = self.fresh("lane")
-            step = [*self.lines,
-                    f"if (({bits} & {hex((1 << vf) - 1)}u) == {hex((1 << vf) - 1)}u) {{",
-                    *("    " + s for s in stores), f"    {take_carry}", f"    {iv} += {vf};",
-                    "} else {",
-                    f"    for (int {redo} = 0; {redo} < {vf}; {redo}++, {iv}++) {{",
-                    *printer.stmts(loop.body, "        "), "    }",
-                    # a non-finite running value stays so: the scalar remainder finishes at scalar speed
-                    f"    if (!({previous} - {previous} == 0)) {{ {left} -= {vf}; break; }}",
-                    f"    {carry} = {self.fill(self.template('set1', elem, width), x=previous)};",
-                    "}"]
-            self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
+            step = self.guarded_step(finite, [*stores, take_carry], [previous], [f"{carry} = {splat};"], left)
         else:
             step = [*self.lines, *stores, take_carry, f"{iv} += {vf};"]
-        splat = self.fill(self.template("set1", elem, width), x=previous)
-        vector = [f"if ({left} >= {vf}) {{",
-                  f"    {self.ctype_of(sums)} {carry} = {splat};",
-                  *("    " + line for line in self.pre),  # broadcasts the step needs, inside the vector branch
-                  f"    for (; {left} >= {vf}; {left} -= {vf}) {{",
-                  *("        " + line for line in step),
-                  "    }",
-                  "}"]
-        inc = f"{iv}++"
-        epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {inc}) {{",
-                    *printer.stmts(loop.body, "    "), "}"]
-        if loop.runs_at_least_once:  # a do-while: the counted remainder, not the re-tested bound
-            epilogue[0] = f"for (; {left} > 0; {left}--, {inc}) {{"
+        vector = self.vector_loop([f"{self.ctype_of(sums)} {carry} = {splat};"], step, left)
+        epilogue = self.remainder(printer, left)
         self.features.add("scan")
         if scan.elem.is_float:
             what = "additions and multiplications" if scan.factor is not None else "additions"
@@ -126,7 +114,6 @@ class ScanLowering(Lowering):
         """`y[i] = t(i) + c1 y[i-1] + c2 y[i-2]`: per vector, the terms convolved with the impulse response h
         (lane k: sum over j <= k of h[k - j] t[j], by VF - 1 one-lane shifts), plus h[k + 1] y[i-1] and
         c2 h[k] y[i-2] from the two results carried from the previous vector."""
-        loop: LoopIR = self.loop
         elem = rec.elem.name
         vf, iv = self.vf, self.iv
         width = self.width(elem)
@@ -165,33 +152,108 @@ class ScanLowering(Lowering):
                  f"{p2} = {self.fill(self.template('last_lane2', elem, width), a=sums.name)};"]
         # an unstable filter overflows; a step with a non-finite result redoes its iterations in scalar
         finite = self.compare("eq", self.op("sub", elem, width, a=sums.name, b=sums.name, hint="zeroes"), zero)
-        bits = self.fill(self.template("mbits", finite.elem, finite.width), m=finite.name)
-        redo = self.fresh("lane")
-        full = hex((1 << vf) - 1)
-        step = [*self.lines,
-                f"if (({bits} & {full}u) == {full}u) {{", f"    {store}", *("    " + c for c in carry), f"    {iv} += {vf};",
-                "} else {",
-                f"    for (int {redo} = 0; {redo} < {vf}; {redo}++, {iv}++) {{",
-                *printer.stmts(loop.body, "        "), "    }",
-                f"    if (!({one_back} - {one_back} == 0 && {two_back} - {two_back} == 0)) {{ {left} -= {vf}; break; }}",
-                f"    {p1} = {self.fill(self.template('set1', elem, width), x=one_back)};",
-                f"    {p2} = {self.fill(self.template('set1', elem, width), x=two_back)};",
-                "}"]
+        reset = [f"{p} = {self.fill(self.template('set1', elem, width), x=x)};" for p, x in ((p1, one_back), (p2, two_back))]
+        step = self.guarded_step(finite, [store, *carry], [one_back, two_back], reset, left)
         vt = self.ctype_of(sums)
-        vector = [f"if ({left} >= {vf}) {{",
-                  *("    " + line for line in response),
-                  *("    " + line for line in self.pre),
-                  f"    {vt} {p1} = {self.fill(self.template('set1', elem, width), x=one_back)};",
-                  f"    {vt} {p2} = {self.fill(self.template('set1', elem, width), x=two_back)};",
-                  f"    for (; {left} >= {vf}; {left} -= {vf}) {{",
-                  *("        " + line for line in step),
-                  "    }",
-                  "}"]
-        epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {iv}++) {{", *printer.stmts(loop.body, "    "), "}"]
-        if loop.runs_at_least_once:
-            epilogue[0] = f"for (; {left} > 0; {left}--, {iv}++) {{"
+        vector = self.vector_loop([*response, *(f"{vt} {r}" for r in reset)], step, left)
+        epilogue = self.remainder(printer, left)
         self.features.add("scan")
         self.caveat("reassociates floating-point additions and multiplications (each vector is computed from the "
                     "filter's impulse response)")
-        self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
         return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
+
+    def build_matrix(self, rec: MatrixScan) -> Lowered:
+        """Two coupled recurrences, `(x, y)[i] = M(i) (x, y)[i-1] + t(i)`: each lane holds its iteration's 2 x 2
+        matrix and term pair; log2(VF) rounds compose every lane with the lane k below it (`t = M t' + t`,
+        `M = M M'`, the k lowest lanes filled with the identity), then `M (carry_x, carry_y) + t` gives VF
+        results of each array. Zero coefficients (None) cost nothing until a round fills them in."""
+        elem = rec.elem.name
+        vf, iv = self.vf, self.iv
+        width = self.width(elem)
+        printer = ScalarPrinter(iv, self.rename)
+        out, left = self.counter_start()
+        previous = [printer.expr(Load(replace(t, offset=t.offset - 1))) for t in (rec.x, rec.y)]
+        carries = [self.fresh("carry_x"), self.fresh("carry_y")]
+        self.block, self.lines, self.base = _Block(), [], iv
+        zero = self.zero(rec.elem)
+        one = self.splat(literal(1, rec.elem), rec.elem)
+
+        def mul(a: VVal | None, b: VVal | None) -> VVal | None:
+            return None if a is None or b is None else self.op("mul", elem, width, a=a.name, b=b.name, hint="p")
+
+        def add(a: VVal | None, b: VVal | None) -> VVal | None:
+            return a if b is None else b if a is None else self.op("add", elem, width, a=a.name, b=b.name, hint="s")
+
+        def shift(v: VVal | None, k: int, identity: VVal | None) -> VVal | None:
+            if v is None and identity is None:
+                return None  # a zero shifted in zeros
+            return self.op(f"scan_shift{k}", elem, width, a=(v or zero).name, b=(identity or zero).name, hint="below")
+
+        m = [None if e is None else self.convert(self.expr(e), elem) for e in rec.matrix]  # a, b, c, d
+        t = [None if e is None else self.convert(self.expr(e), elem) for e in rec.terms]
+        identity = (one, None, None, one)
+        k = 1
+        while k < vf:
+            ms = [shift(m[j], k, identity[j]) for j in range(4)]
+            ts = [shift(t[j], k, None) for j in range(2)]
+            t = [add(add(mul(m[0], ts[0]), mul(m[1], ts[1])), t[0]), add(add(mul(m[2], ts[0]), mul(m[3], ts[1])), t[1])]
+            m = [add(mul(m[0], ms[0]), mul(m[1], ms[2])), add(mul(m[0], ms[1]), mul(m[1], ms[3])),
+                 add(mul(m[2], ms[0]), mul(m[3], ms[2])), add(mul(m[2], ms[1]), mul(m[3], ms[3]))]
+            k *= 2
+        cx, cy = (VVal(c, elem, width) for c in carries)
+        xs = add(add(mul(m[0], cx), mul(m[1], cy)), t[0])
+        ys = add(add(mul(m[2], cx), mul(m[3], cy)), t[1])
+        if xs is None or ys is None:
+            raise Unsupported("a coupled pair with an array that reads no earlier element")
+        results = (xs, ys)
+        stores = [self.fill(self.template("store", elem, width), p=self.address(a), a=v.name) + ";"
+                  for a, v in ((rec.x, xs), (rec.y, ys))]
+        take = [f"{c} = {self.fill(self.template('last_lane', elem, width), a=v.name)};" for c, v in zip(carries, results, strict=True)]
+        # products of matrices overflow or meet inf * 0 where the loop's order does not: such a step is redone
+        finite = self.mand(self.compare("eq", self.op("sub", elem, width, a=xs.name, b=xs.name, hint="zeroes"), zero),
+                           self.compare("eq", self.op("sub", elem, width, a=ys.name, b=ys.name, hint="zeroes"), zero))
+        reset = [f"{c} = {self.fill(self.template('set1', elem, width), x=p)};"
+                 for c, p in zip(carries, previous, strict=True)]
+        step = self.guarded_step(finite, stores + take, previous, reset, left)
+        vt = self.ctype_of(xs)
+        vector = self.vector_loop([f"{vt} {r}" for r in reset], step, left)
+        epilogue = self.remainder(printer, left)
+        self.features.add("scan")
+        self.caveat("reassociates floating-point additions and multiplications (a SIMD scan composes the 2 x 2 "
+                    "matrices of each vector's iterations first)")
+        return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
+
+    def guarded_step(self, finite: VVal, done: list[str], previous: list[str], reset: list[str], left: str) -> list[str]:
+        """A step's lines: `done` (its stores and carries) when every lane of `finite` is set; else its
+        iterations redone in scalar, in the loop's order, and the carries `reset` from the last results, or
+        the vector loop left when those (`previous`) are not finite: a non-finite running value stays so, and
+        the scalar remainder finishes at scalar speed."""
+        vf, iv = self.vf, self.iv
+        bits = self.fill(self.template("mbits", finite.elem, finite.width), m=finite.name)
+        redo, full = self.fresh("lane"), hex((1 << vf) - 1)
+        finite_now = " && ".join(f"{p} - {p} == 0" for p in previous)
+        printer = ScalarPrinter(iv, self.rename)
+        self.caveat("a vector step whose results are not all finite is recomputed in scalar, in the loop's order")
+        return [*self.lines,
+                f"if (({bits} & {full}u) == {full}u) {{", *("    " + s for s in done), f"    {iv} += {vf};",
+                "} else {",
+                f"    for (int {redo} = 0; {redo} < {vf}; {redo}++, {iv}++) {{", *printer.stmts(self.loop.body, "        "),
+                "    }",
+                f"    if (!({finite_now})) {{ {left} -= {vf}; break; }}",
+                *("    " + r for r in reset),
+                "}"]
+
+    def vector_loop(self, setup: list[str], step: list[str], left: str) -> list[str]:
+        """The vector loop in its branch: `setup` (the carries' first values) and the broadcasts the step needs,
+        then whole steps while `left` holds VF iterations."""
+        vf = self.vf
+        return [f"if ({left} >= {vf}) {{", *("    " + line for line in setup), *("    " + line for line in self.pre),
+                f"    for (; {left} >= {vf}; {left} -= {vf}) {{", *("        " + line for line in step), "    }", "}"]
+
+    def remainder(self, printer: ScalarPrinter, left: str) -> list[str]:
+        """The iterations left after the vector loop, as the loop's own statements."""
+        loop, iv = self.loop, self.iv
+        head = f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {iv}++) {{"
+        if loop.runs_at_least_once:  # a do-while: the counted remainder, not the re-tested bound
+            head = f"for (; {left} > 0; {left}--, {iv}++) {{"
+        return [head, *printer.stmts(loop.body, "    "), "}"]

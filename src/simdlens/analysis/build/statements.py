@@ -87,6 +87,10 @@ def block_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -
             return out
         if t == "if_statement" and n.child_by_field_name("alternative") is None:
             skip = switches.goto_skip(lb, nodes, i)  # `if (c) goto L; A; L: B` is `if (!c) { A } B`
+            if skip is None and switches.is_goto(n):  # jumps that do not nest: each statement under its path
+                paths = switches.goto_paths(lb, nodes, i)
+                if paths is not None:
+                    return out + paths
             if skip is not None:
                 out.extend(skip[0])
                 target = nodes[skip[1]]
@@ -141,6 +145,8 @@ def statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
         raise Unsupported("unsupported_control", f"'{node_text(n).strip()}' in an unsupported position", n)
     if t == "switch_statement":
         return switches.switch_statement(lb, n, cond)
+    if t == "labeled_statement":
+        switches.backward_jumps(lb, n)  # a jump back to it: say so
     if t in CONTROL:
         return []  # already reported
     if t == "comment" or t == ";":

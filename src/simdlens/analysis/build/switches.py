@@ -10,10 +10,13 @@
     if (c1) goto L; A; if (c2) goto L; B; L: C;
         -> if (!c1) { A if (!c2) { B } } C
 
+    if (c1) goto L20; A; goto L30; L20: B; L30: C;               (jumps that do not nest)
+        -> if (!c1) { A } if (c1) { B } C                           (each statement under its paths)
+
 Each lane then takes the branch of its own value (blends, masked stores), as for any `if`. A `break` or
-`goto` inside a case's statements, a case label that is not a constant, a backward `goto`, one that
-leaves its label's block, or jumps that cross (one starting inside another's skip and landing past its
-label) stay unconverted, with the reason saying which.
+`goto` inside a case's statements, a case label that is not a constant, a backward `goto` (a loop inside
+the body), one that leaves its label's block, or a jump whose condition the statements after it change
+stay unconverted, with the reason saying which.
 """
 
 from __future__ import annotations
@@ -23,7 +26,22 @@ import tree_sitter
 from simdlens.analysis.build import expressions, statements
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.syntax import Unsupported, field_of, node_text
-from simdlens.analysis.ir import INT32, Access, Binary, Const, Expr, If, Select, Stmt, Store, Unary
+from simdlens.analysis.ir import (
+    INT32,
+    Access,
+    Binary,
+    Const,
+    Expr,
+    If,
+    Load,
+    Select,
+    Stmt,
+    Store,
+    Unary,
+    Var,
+    walk_exprs,
+    walk_stmts,
+)
 from simdlens.analysis.spans import node_span
 from simdlens.core import Reason
 
@@ -166,10 +184,8 @@ def _nested_forward_gotos(body: tree_sitter.Node) -> bool:
     unique; and a jump that starts between another jump and its label lands at or before that label."""
     labels: dict[str, tree_sitter.Node] = {}
     jumps: list[tuple[int, int]] = []  # (start of the `if`, start of its label)
-    stack = [body]
     gotos: list[tree_sitter.Node] = []
-    while stack:
-        x = stack.pop()
+    for x in _all_nodes(body):
         if x.type == "labeled_statement":
             name = node_text(x.child_by_field_name("label") or x)
             if name in labels:
@@ -177,7 +193,6 @@ def _nested_forward_gotos(body: tree_sitter.Node) -> bool:
             labels[name] = x
         elif x.type == "goto_statement":
             gotos.append(x)
-        stack.extend(x.children)
     for g in gotos:
         owner = g.parent
         if owner is not None and owner.type == "compound_statement":
@@ -205,3 +220,167 @@ def _contains(n: tree_sitter.Node, kinds: tuple[str, ...]) -> bool:
             return True
         stack.extend(x.children)
     return False
+
+
+def goto_paths(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> list[Stmt] | None:
+    """Forward gotos that do not nest (an `if/else` written `if (c) goto L20; A; goto L30; L20: B; L30: C;`,
+    TSVC s1161 and s279): the statements of `nodes[i:]`, each under the condition that execution reaches it
+    (an `||` of the paths of jump decisions leading there), or None when the block has another shape.
+
+    Every goto and label of the body must be one of these statements (`if (c) goto L;`, `goto L;`, `L: S`),
+    each jump forward, each label once. A path condition is evaluated again where it guards a statement,
+    so the statements between a jump and that statement must not write what its condition reads."""
+    whole = lb.body_node
+    if whole is None or any(n.parent is None or n.parent.id != whole.id for n in nodes):
+        return None  # only the top level of the loop body
+    items = nodes[i:]
+    labels = {node_text(n.child_by_field_name("label") or n): k for k, n in enumerate(items)
+              if n.type == "labeled_statement"}
+    top = {n.id for n in items}
+    for x in _all_nodes(whole):
+        if x.type == "labeled_statement" and x.id not in top:
+            return None
+        if x.type == "goto_statement":
+            owner = x.parent
+            if owner is not None and owner.type == "compound_statement":
+                owner = owner.parent
+            if owner is None or (owner.id not in top and x.parent is not None and x.parent.id != whole.id):
+                return None
+    if len(labels) != sum(1 for n in items if n.type == "labeled_statement"):
+        return None  # a label twice
+    conds: list[Expr] = []
+    written: list[set[str]] = []  # per condition: what the statements since its jump wrote
+    reach: dict[int, list[frozenset[tuple[int, bool]]]] = {0: [frozenset()]}
+    out: list[Stmt] = []
+    for k, n in enumerate(items):
+        paths = _simplified(reach.get(k, []))
+        node = n
+        if n.type == "labeled_statement":
+            inner = [c for c in n.named_children if c.type not in ("statement_identifier", "comment")]
+            if not inner:
+                reach.setdefault(k + 1, []).extend(paths)
+                continue
+            node = inner[0]
+        target = _goto_target(node)
+        if target is None and node.type == "expression_statement" and node.named_child_count == 0:
+            reach.setdefault(k + 1, []).extend(paths)
+            continue
+        if target is None and node.type == "goto_statement":
+            label = node_text(node.child_by_field_name("label") or node)
+            if labels.get(label, -1) <= k:
+                return None  # backward: a loop inside the body
+            reach.setdefault(labels[label], []).extend(paths)
+            continue  # nothing falls through an unconditional jump
+        if target is not None:
+            if labels.get(target, -1) <= k:
+                return None
+            c = expressions.expr(lb, field_of(node, "condition"))
+            conds.append(c)
+            written.append(set())
+            j = len(conds) - 1
+            reach.setdefault(labels[target], []).extend(p | {(j, True)} for p in paths)
+            reach.setdefault(k + 1, []).extend(p | {(j, False)} for p in paths)
+            continue
+        if node.type in _STOPS or _contains(node, _STOPS):
+            return None
+        if not paths:
+            continue  # no path reaches it
+        guarded = paths != [frozenset()]
+        try:
+            stmts = statements.statement(lb, node, guarded)
+        except Unsupported as e:  # as block_in_scope does: the reason, and the statement left out
+            lb.reasons.append(e.reason)
+            stmts = []
+        used = {j for p in paths for j, _ in p}
+        if any(_reads(conds[j]) & written[j] for j in used):
+            return None  # a condition's inputs changed since its jump: evaluating it here would differ
+        if guarded:
+            out.append(If(_condition(paths, conds), tuple(stmts), (), node_span(node)))
+        else:
+            out.extend(stmts)
+        writes = _writes(stmts)
+        for w in written:
+            w |= writes
+        reach.setdefault(k + 1, []).extend(paths)
+    lb.reasons[:] = [r for r in lb.reasons if r.code != "goto"]  # converted
+    lb.reasons.append(Reason("if_convert", "the gotos of the body jump forward only: each statement runs where "
+                             "the jumps' conditions lead to it (an if/else written with gotos), which a SIMD "
+                             "rewrite evaluates for all lanes under masks", node_span(items[0])))
+    return out
+
+
+def _all_nodes(n: tree_sitter.Node) -> list[tree_sitter.Node]:
+    out, stack = [], [n]
+    while stack:
+        x = stack.pop()
+        out.append(x)
+        stack.extend(x.children)
+    return out
+
+
+def _simplified(paths: list[frozenset[tuple[int, bool]]]) -> list[frozenset[tuple[int, bool]]]:
+    """The same condition with fewer paths: `p && c || p && !c` is `p`, and a path that contains another
+    is implied by it."""
+    now = set(paths)
+    changed = True
+    while changed:
+        changed = False
+        for p in list(now):
+            for j, v in p:
+                twin = (p - {(j, v)}) | {(j, not v)}
+                if twin in now:
+                    now -= {p, twin}
+                    now.add(p - {(j, v)})
+                    changed = True
+                    break
+            if changed:
+                break
+        now = {p for p in now if not any(q < p for q in now)}
+    return sorted(now, key=lambda p: sorted(p))
+
+
+def _condition(paths: list[frozenset[tuple[int, bool]]], conds: list[Expr]) -> Expr:
+    """`||` over the paths of `&&` over their decisions (a jump taken: its condition; not taken: its negation)."""
+    out: Expr | None = None
+    for p in paths:
+        term: Expr | None = None
+        for j, taken in sorted(p):
+            d = conds[j] if taken else Unary("!", conds[j], INT32)
+            term = d if term is None else Binary("&&", term, d, INT32)
+        assert term is not None  # the empty path (always) is never guarded
+        out = term if out is None else Binary("||", out, term, INT32)
+    assert out is not None
+    return out
+
+
+def _reads(e: Expr) -> set[str]:
+    return {x.access.root if isinstance(x, Load) else x.name for x in walk_exprs(e) if isinstance(x, Load | Var)}
+
+
+def _writes(stmts: list[Stmt]) -> set[str]:
+    out: set[str] = set()
+    for s in walk_stmts(tuple(stmts)):
+        if isinstance(s, Store):
+            out.add(s.access.root)
+        name = getattr(s, "var", None) or getattr(s, "name", None)
+        if isinstance(name, str):
+            out.add(name)
+    return out
+
+
+def is_goto(n: tree_sitter.Node) -> bool:
+    """`if (c) goto L;`."""
+    return _goto_target(n) is not None
+
+
+def backward_jumps(lb: LoopBuilder, label: tree_sitter.Node) -> None:
+    """Raise the reason a `goto` back to `label` (later in the body) keeps the loop scalar, if there is one."""
+    name = node_text(label.child_by_field_name("label") or label)
+    whole = lb.body_node
+    for x in _all_nodes(whole) if whole is not None else []:
+        if x.type == "goto_statement" and x.start_byte > label.start_byte \
+                and node_text(x.child_by_field_name("label") or x) == name:
+            lb.reasons[:] = [r for r in lb.reasons if r.code != "goto"]  # this one says more
+            raise Unsupported("goto", f"`goto {name}` jumps back: part of the iteration repeats until a condition "
+                              "fails, a loop inside the body that runs a different number of times per element; "
+                              "neither compilers nor the SIMD rules vectorize it", x)

@@ -32,7 +32,7 @@ SUMMARY = {
     "dot_product": "multiplies and adds {vf} pairs per step into vector accumulators, added up after the loop",
     "reduction": "folds {vf} elements per step into vector accumulators, combined after the loop",
     "peel": "{vf} elements per step, the value carried from the previous iteration taken from the previous step",
-    "split": "{vf} elements per step, in two halves around the element the loop reads at a fixed index",
+    "split": "{vf} elements per step, in two halves: around the element the loop reads at a fixed index, or where a backward read crosses the forward writes",
     "gather": "{vf} elements per step, the indexed ones loaded with a gather",
     "strided": "{vf} elements per step, the strided ones loaded as blocks and shuffled apart",
     "select": "{vf} elements per step, both sides of the condition computed and blended",
