@@ -191,6 +191,10 @@ class Lowering:
         self.vf = self._choose_vf(max_lanes)
         self.iv = rename(loop.iv)
         self.base = self.iv  # C expression: the lowest element index of the current step
+        # the counter's lanes as a vector carried from step to step (`counter_lanes`); set by `build`
+        self.carry_counter = False
+        self.counter_vector: VVal | None = None
+        self.counter_init: list[str] = []  # its first value, computed right before the vector loop
         self.tail_mask: VVal | None = None
         self.ctx_mask: VVal | None = None
         self.unconditional = _unconditional_accesses(self.body)
@@ -379,6 +383,24 @@ class Lowering:
     def zero(self, t: CType) -> VVal:
         return self.splat(literal(0, t), t)
 
+    def counter_lanes(self) -> VVal:
+        """The loop counter in every lane (lane k: iv + k * step). In a loop that runs its steps straight
+        through it is one vector carried from step to step, one add per step as a hand-written loop keeps
+        its index vector (not a broadcast of the counter and an add in every step)."""
+        it = self.loop.iv_type
+        w = self.width(it)
+        lanes = self.iota(it, str(abs(self.loop.step)))
+        if not self.carry_counter:
+            return self.op("add", it.name, w, a=self.splat_here(self.base, it).name, b=lanes.name)
+        if self.counter_vector is None:
+            v = VVal(self.fresh(f"{_hint(self.iv)}_lanes"), it.name, w)
+            start = VVal(self.fresh(f"{_hint(self.iv)}_start"), it.name, w)
+            self.counter_init = [
+                f"const {self.ctype_of(start)} {start.name} = {self.fill(self.template('set1', it.name, w), x=self.iv)};",
+                f"{self.ctype_of(v)} {v.name} = {self.fill(self.template('add', it.name, w), a=start.name, b=lanes.name)};"]
+            self.counter_vector = v
+        return self.counter_vector
+
     def iota(self, t: CType, scale: str = "1") -> VVal:
         if t.is_float:
             raise Unsupported("a floating-point induction (lane values would round differently)")
@@ -424,10 +446,7 @@ class Lowering:
                 raise Unsupported(f"`{e.name}` ({scalar.role.value}) is read inside the loop body")
             return self.splat(self.rename(e.name), t)
         if isinstance(e, IV):
-            start = self.splat_here(self.base, self.loop.iv_type)
-            v = self.op("add", self.loop.iv_type.name, self.width(self.loop.iv_type),
-                        a=start.name, b=self.iota(self.loop.iv_type, str(abs(self.loop.step))).name)
-            return self.convert(v, t.name)
+            return self.convert(self.counter_lanes(), t.name)
         if isinstance(e, Load):
             return self.load(e.access)
         if isinstance(e, Cast):
@@ -1343,10 +1362,16 @@ class Lowering:
             inc = f"{iv} += {loop.step};" if loop.step > 0 else f"{iv} -= {-loop.step};"
             once = [f"if ({left} > 0) {{", *printer.stmts(loop.body, "    "), f"    {inc}", f"    {left}--;", "}"]
             peel = [*once * depth, f"const {c_type(loop.iv_type)} {peeled} = {iv};"]
+        self.carry_counter = exit_stmt is None and loop.step > 0  # no step leaves early: the lanes stay in step
         main = self._step(head, exit_stmt, body, tail=None)
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
+        if self.counter_vector is not None:
+            it = self.loop.iv_type
+            by = self.splat(str(vf * loop.step), it)
+            advance.append(f"{self.counter_vector.name} = "
+                           f"{self.fill(self.template('add', it.name, self.counter_vector.width), a=self.counter_vector.name, b=by.name)};")
         reserve = max(self.strided.reserve, last)  # elements the scalar remainder must keep for itself
         loop_lines = [f"for (; {left} >= {vf + reserve}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
         if self.count_vars:
@@ -1418,12 +1443,13 @@ class Lowering:
             counted = [] if masked_tail else [f"for (; {left} > 0; {left}--, {inc}) {{",
                                                *printer.stmts(loop.body, "    "), "}"]
             rest = self.fresh("rest")
-            half = [*loop_lines, *tail_lines, *counted]
+            half = [*self.counter_init, *loop_lines, *tail_lines, *counted]  # the scalar iterations between move the counter
             out[-1] = (f"long long {rest} = (long long)({self.rename(loop.trip_count)}), "
                        f"{left} = {split} < 0 ? 0 : {split} > {rest} ? {rest} : {split};")
             code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *half, *self._moves()]
             return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
-        code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue, *self._moves()]
+        code = [*out, *self.pre, *peel, *fixups, *self.counter_init, *loop_lines, *tail_lines, *combine, *epilogue,
+                *self._moves()]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
 
     def _carries(self, body: tuple[Stmt, ...], exit_stmt: Exit | None) -> int:
