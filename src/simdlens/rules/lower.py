@@ -1443,7 +1443,10 @@ class Lowering:
             counted = [] if masked_tail else [f"for (; {left} > 0; {left}--, {inc}) {{",
                                                *printer.stmts(loop.body, "    "), "}"]
             rest = self.fresh("rest")
-            half = [*self.counter_init, *loop_lines, *tail_lines, *counted]  # the scalar iterations between move the counter
+            vector = [*loop_lines, *tail_lines]
+            if self.counter_init:  # set up again in each half (the scalar iterations between move the counter)
+                vector = ["{", *_indent([*self.counter_init, *vector]), "}"]
+            half = [*vector, *counted]
             out[-1] = (f"long long {rest} = (long long)({self.rename(loop.trip_count)}), "
                        f"{left} = {split} < 0 ? 0 : {split} > {rest} ? {rest} : {split};")
             code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *half, *self._moves()]
