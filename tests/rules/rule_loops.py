@@ -258,6 +258,10 @@ SPECIAL.update({
 SPECIAL["split"] = """void one_time(float *restrict a, const float *restrict b, int n) {
     for (int i = 0; i < n; i++) a[i] = a[n / 2] + b[i];
 }"""
+# the counter as a value in both halves: its lane vector is set up again after the scalar iterations between
+SPECIAL["split_counter"] = """void one_time_iv(int *restrict a, const int *restrict b, int n) {
+    for (int i = 0; i < n; i++) a[i] = a[n / 2] + b[i] + i;
+}"""
 SPECIAL["invariant_element"] = """void scale_by_first(float *restrict d, const float *restrict a, int n) {
     for (int i = 0; i < n; i++) d[i] = a[i] * a[0];
 }"""

@@ -219,3 +219,17 @@ def test_a_small_integer_dot_product_uses_pmaddwd_and_matches_modulo_2_32(tmp_pa
                                      .replace("NAME", name))
     run = build_and_run(tmp_path, "avx2", ("edited.c", "original.c", "main.c"))
     assert run.returncode == 0, run.stdout[:2000]
+
+
+def test_an_index_vector_is_carried_from_step_to_step() -> None:
+    """argmin's index lanes are one vector set up once before the loop and moved on by one add per step (as
+    an expert's index vector), not the counter broadcast into a register and added to 0..7 in every step;
+    that the indices stay right is test_reductions_with_several_accumulators_match_the_scalar_loop."""
+    source, analysis, kernel = analyse("argmin", KERNELS["argmin"])
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
+    before, loop = cand.function.split("for (; left", 1)
+    assert "__m256i i_lanes = _mm256_add_epi32(i_start, " in before, cand.function
+    steps = loop.split("i += 8;")[:-1]
+    assert steps and all("_mm256_set1_epi32" not in s for s in steps), cand.function
+    assert loop.count("i_lanes = _mm256_add_epi32(i_lanes, ") == len(steps), cand.function

@@ -38,6 +38,7 @@ EXPECTED_FAMILY = {
     "induction": "induction", "induction_store": "induction", "induction_load_after_step": "induction", "induction_same_array": "induction",
     "induction_both_branches": "select", "triangular_back": "reduction", "branch_store_int8": "select", "walk_header_pointer_sum": "dot_product", "guarded_load": "select", "search_break": "search", "count_if": "reduction",
     "gather": "gather", "guarded_gather": "gather", "strided_load": "strided", "step_two": "strided", "peel": "peel",
+    "split_counter": "split",
     "compress": "compress", "split": "split", "invariant_element": "elementwise", "down_by_three": "strided",
     "node_splitting": "elementwise", "reorder": "elementwise", "reorder_reused_temporary": "elementwise", "rotate_pairs_in_place": "strided", "cast_to_bool": "convert",
     "cast_to_bool_parenthesised": "convert", "anti_after_store": "elementwise",

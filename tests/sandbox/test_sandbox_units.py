@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sandbox_kernels import FMAX, INC, SAXPY, U8ADD
 
 from simdlens.compile_db import CompileDatabase, sanitize_arguments
-from simdlens.core import Ratio
+from simdlens.core import Kernel, Ratio
 from simdlens.sandbox import bench, harness
 from simdlens.sandbox.compiler import parse_diagnostics
 from simdlens.sandbox.cpu import HostCpu, parse_cpuinfo
@@ -152,6 +153,18 @@ def test_branchy_kernels_rotate_buffers() -> None:
 
     assert bench.branchy(ICOND) and bench.branchy(GUARDED) and bench.branchy(FMAX)
     assert not bench.branchy(SAXPY) and not bench.branchy(U8ADD)
+
+
+def test_a_counted_while_loop_is_timed_on_one_buffer() -> None:
+    """`while (n--) acc += *a++ * *b++;` has no data-dependent branch: timed like the same `for` loop (one
+    buffer, so its "L1" size is L1-resident), while a loop whose own condition reads memory still rotates."""
+    def kernel(body: str) -> Kernel:
+        return replace(SAXPY, source="float simdlens_kernel(const float *a, unsigned n) {\n" + body + "}\n")
+
+    assert not bench.branchy(kernel("    float acc = 0;\n    while (n--)\n        acc += *a++;\n    return acc;\n"))
+    assert not bench.branchy(kernel("    float acc = 0;\n    do { acc += *a++; } while (--n);\n    return acc;\n"))
+    assert bench.branchy(kernel("    float acc = 0;\n    while (*a != 0.0f)\n        acc += *a++;\n    return acc;\n"))
+    assert bench.branchy(kernel("    float acc = 0;\n    while (n--) { if (*a > 0) acc += *a; a++; }\n    return acc;\n"))
 
 
 def test_bench_output_parsing() -> None:

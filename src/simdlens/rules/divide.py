@@ -337,7 +337,7 @@ def inline_division_locals(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
     while k + 1 < len(out):
         let, store = out[k], out[k + 1]
         if (isinstance(let, Let) and isinstance(store, Store) and store.access.elem.bits < 32
-                and _divides(store.value, let.name) and _only_use(body, let.name, store)):
+                and _divides(store.value, let.name) and only_use(body, let.name, store)):
             value = let.value if expr_type(let.value).name == let.type.name else Cast(let.value, let.type, implicit=True)
             inlined = substitute_var(store.value, let.name, value)
             if inlined is not None:
@@ -352,7 +352,7 @@ def _divides(e: Expr, name: str) -> bool:
                and constant_value(x.rhs) is not None for x in walk_exprs(e))
 
 
-def _only_use(body: tuple[Stmt, ...], name: str, user: Store) -> bool:
+def only_use(body: tuple[Stmt, ...], name: str, user: Store) -> bool:
     """`name` is defined once, and read only by `user` (not in an index)."""
     defs = [s for s in walk_stmts(body) if isinstance(s, Let) and s.name == name]
     if len(defs) != 1:

@@ -67,6 +67,7 @@ from simdlens.rules.divide import (
     lower_division_through_double,
     magic_divisor,
     narrow_division,
+    only_use,
     substitute_var,
 )
 from simdlens.rules.interleave import StridedGroups
@@ -193,9 +194,14 @@ class Lowering:
             narrow = narrow_minmax(self.body, table)
             if narrow is not None:
                 self.body, self.narrowed = narrow
+        self.body = self._inline_packed_sources(self.body)
         self.vf = self._choose_vf(max_lanes)
         self.iv = rename(loop.iv)
         self.base = self.iv  # C expression: the lowest element index of the current step
+        # the counter's lanes as a vector carried from step to step (`counter_lanes`); set by `build`
+        self.carry_counter = False
+        self.counter_vector: VVal | None = None
+        self.counter_init: list[str] = []  # its first value, computed right before the vector loop
         self.tail_mask: VVal | None = None
         self.ctx_mask: VVal | None = None
         self.unconditional = _unconditional_accesses(self.body)
@@ -287,7 +293,11 @@ class Lowering:
 
     def _choose_vf(self, max_lanes: int | None) -> int:
         bits = set()
+        packed = {id(s) for s in self.body if self._packs_whole_registers(s)}
         for s in walk_stmts(self.body):
+            if isinstance(s, Store) and id(s) in packed:
+                bits.add(s.access.elem.bits)  # its source runs in as many registers as it takes to fill one store
+                continue
             if isinstance(s, Reduce) and s.var in self.sad_vars:
                 bits.add(8)  # its lanes are the bytes; the 32-bit difference never exists as a vector
                 continue
@@ -298,6 +308,10 @@ class Lowering:
                 bits.add(16)  # one lane per 16-bit operand; products exist only as pair sums
                 continue
             exprs = (s.cond,) if isinstance(s, Exit) else tuple(_stmt_exprs(s))  # an exit's value is scalar
+            source = _narrowing_clamp(s) if isinstance(s, Store) else None
+            if isinstance(s, Store) and source is not None and self.t.op(
+                    f"narrow_sat_{s.access.elem.name}", expr_type(source).name, self.t.vector_bits) is not None:
+                exprs = (source,)  # one saturating pack of the source's lanes: the clamp's int lanes never exist
             for e in exprs:
                 nodes = walk_exprs(e)
                 # `(float)1.0`: a constant converted where it stands is a broadcast of the converted value
@@ -331,6 +345,55 @@ class Lowering:
             raise Unsupported(f"mixes {min(bits)}-bit and {widest}-bit elements too narrow for {self.t.name}")
         return vf
 
+    def _packs_whole_registers(self, s: Stmt) -> bool:
+        """A top-level clamp-and-narrow store whose source (contiguous loads, invariants and arithmetic no
+        wider than itself) the table packs from whole registers into one (`narrow_sat_<T>_x<k>` rows): the
+        loop then runs one lane per stored element and computes the source in k registers."""
+        x = _narrowing_clamp(s) if isinstance(s, Store) and self.loop.step == 1 else None
+        if x is None or not isinstance(s, Store):
+            return False
+        t, xt = s.access.elem, expr_type(x)
+        if self.t.op(f"narrow_sat_{t.name}_x{xt.bits // t.bits}", xt.name, self.t.vector_bits) is None:
+            return False
+        stored = {st.access.root for st in walk_stmts(self.body) if isinstance(st, Store)}
+        for e in walk_exprs(x):
+            if isinstance(e, Load):
+                a = e.access
+                if a.coeff != 1 or a.root in stored:
+                    return False
+            elif isinstance(e, Var):
+                scalar = self.loop.scalar(e.name)
+                if scalar is None or scalar.role != ScalarRole.INVARIANT:
+                    return False  # a temporary or a counter has one value per lane of the whole step
+            elif not isinstance(e, Const | Cast | Binary | Unary | Call) or expr_type(e).bits > xt.bits \
+                    or (isinstance(e, Binary) and (e.op in _CMP or e.op in ("&&", "||"))):
+                return False
+        return True
+
+    def _inline_packed_sources(self, body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+        """`int v = (int)rintf(x[i] * s); q[i] = clamp(v)` with v read nowhere else and right before the
+        store: the store reads the expression itself when that lets it pack whole registers."""
+        out: list[Stmt] = list(body)
+        dropped: set[int] = set()
+        for k, s in enumerate(body):
+            x = _narrowing_clamp(s)
+            if not isinstance(s, Store) or not isinstance(x, Var):
+                continue
+            lets = [(j, b) for j, b in enumerate(body[:k]) if isinstance(b, Let) and b.name == x.name]
+            scalar = self.loop.scalar(x.name)
+            if not lets or scalar is None or scalar.live_out or not only_use(body, x.name, s):
+                continue
+            at, let = lets[-1]
+            if any(not isinstance(b, Let) or b.name in _names_in(let.value) for b in body[at + 1:k]):
+                continue  # something between them could change what the temporary's expression reads
+            value = let.value if expr_type(let.value).name == let.type.name else Cast(let.value, let.type, implicit=True)
+            inlined = substitute_var(s.value, x.name, value)
+            store = Store(s.access, inlined, s.span) if inlined is not None else None
+            if store is not None and self._packs_whole_registers(store):
+                out[k] = store
+                dropped.add(at)
+        return tuple(st for j, st in enumerate(out) if j not in dropped)
+
     # ---- values ----------------------------------------------------------------------------------
 
     def splat(self, text: str, t: CType) -> VVal:
@@ -342,6 +405,24 @@ class Lowering:
 
     def zero(self, t: CType) -> VVal:
         return self.splat(literal(0, t), t)
+
+    def counter_lanes(self) -> VVal:
+        """The loop counter in every lane (lane k: iv + k * step). In a loop that runs its steps straight
+        through it is one vector carried from step to step, one add per step as a hand-written loop keeps
+        its index vector (not a broadcast of the counter and an add in every step)."""
+        it = self.loop.iv_type
+        w = self.width(it)
+        lanes = self.iota(it, str(abs(self.loop.step)))
+        if not self.carry_counter:
+            return self.op("add", it.name, w, a=self.splat_here(self.base, it).name, b=lanes.name)
+        if self.counter_vector is None:
+            v = VVal(self.fresh(f"{_hint(self.iv)}_lanes"), it.name, w)
+            start = VVal(self.fresh(f"{_hint(self.iv)}_start"), it.name, w)
+            self.counter_init = [
+                f"const {self.ctype_of(start)} {start.name} = {self.fill(self.template('set1', it.name, w), x=self.iv)};",
+                f"{self.ctype_of(v)} {v.name} = {self.fill(self.template('add', it.name, w), a=start.name, b=lanes.name)};"]
+            self.counter_vector = v
+        return self.counter_vector
 
     def iota(self, t: CType, scale: str = "1") -> VVal:
         if t.is_float:
@@ -390,10 +471,7 @@ class Lowering:
                 raise Unsupported(f"`{e.name}` ({scalar.role.value}) is read inside the loop body")
             return self.splat(self.rename(e.name), t)
         if isinstance(e, IV):
-            start = self.splat_here(self.base, self.loop.iv_type)
-            v = self.op("add", self.loop.iv_type.name, self.width(self.loop.iv_type),
-                        a=start.name, b=self.iota(self.loop.iv_type, str(abs(self.loop.step))).name)
-            return self.convert(v, t.name)
+            return self.convert(self.counter_lanes(), t.name)
         if isinstance(e, Load):
             return self.load(e.access)
         if isinstance(e, Cast):
@@ -960,22 +1038,33 @@ class Lowering:
     def _saturating_narrow(self, s: Store) -> VVal | None:
         """`dst[i] = x < L ? L : x > H ? H : x` with [L, H] exactly dst's range and x a wider signed
         integer: one saturating pack (table rows `narrow_sat_<type>`) clamps and narrows; None otherwise."""
-        t = s.access.elem
-        cast = isinstance(s.value, Cast)
-        clamp = _clamp(s.value.operand if isinstance(s.value, Cast) else s.value)
-        if clamp is None or t.is_float or (cast and expr_type(s.value).is_float):
+        x = _narrowing_clamp(s)
+        if x is None:
             return None
-        lo, hi, x = clamp
-        narrower = _narrow_source(x)
-        if narrower is not None and expr_type(narrower).signed and expr_type(narrower).bits > t.bits:
-            x = narrower  # `(int)src[i]` of an int16: packed from its own 16-bit lanes
-        xt = expr_type(x)
-        if xt.is_float or not xt.signed or xt.bits <= t.bits or (lo, hi) != _int_range(t):
-            return None
+        t, xt = s.access.elem, expr_type(x)
+        parts = self.width(xt) // self.t.vector_bits
+        if parts > 1:
+            return self._pack_registers(t, x, parts)
         template = self.t.op(f"narrow_sat_{t.name}", xt.name, self.width(xt))
         if template is None:
             return None
         return self.emit(self.fill(template, a=self.expr(x).name), t.name, self.width(t))
+
+    def _pack_registers(self, t: CType, x: Expr, parts: int) -> VVal:
+        """x computed for `parts` consecutive runs of lanes, each a whole register, then packed with
+        saturation into one register of t (`narrow_sat_<T>_x<parts>`: packs/packus, then a lane permute)."""
+        template = self.template(f"narrow_sat_{t.name}_x{parts}", expr_type(x).name, self.t.vector_bits)
+        vf, base, loaded = self.vf, self.base, self.block.loaded
+        names = []
+        try:
+            self.vf = vf // parts
+            for j in range(parts):
+                self.base = base if j == 0 else f"{base} + {j * self.vf}"
+                self.block.loaded = {}  # a load of the other run's lanes is another register
+                names.append(self.expr(x).name)
+        finally:
+            self.vf, self.base, self.block.loaded = vf, base, loaded
+        return self.emit(self.fill(template, **dict(zip("abcd", names, strict=False))), t.name, self.width(t))
 
     def last_value(self, s: LastValue) -> None:
         """`if (c) last = v;`: the highest lane of this step whose condition holds sets last (bit scan)."""
@@ -1361,10 +1450,16 @@ class Lowering:
                 elem = self._carried_type(var)
                 vt = self.ctype_of(VVal(reg, elem, self.width(elem)))
                 peel.append(f"{vt} {reg} = {self.fill(self.template('set1', elem, self.width(elem)), x=self.rename(var))};")
+        self.carry_counter = exit_stmt is None and loop.step > 0  # no step leaves early: the lanes stay in step
         main = self._step(head, exit_stmt, body, tail=None)
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
+        if self.counter_vector is not None:
+            it = self.loop.iv_type
+            by = self.splat(str(vf * loop.step), it)
+            advance.append(f"{self.counter_vector.name} = "
+                           f"{self.fill(self.template('add', it.name, self.counter_vector.width), a=self.counter_vector.name, b=by.name)};")
         reserve = max(self.strided.reserve, last)  # elements the scalar remainder must keep for itself
         loop_lines = [f"for (; {left} >= {vf + reserve}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
         if self.count_vars:
@@ -1443,13 +1538,17 @@ class Lowering:
             counted = [] if masked_tail else [f"for (; {left} > 0; {left}--, {inc}) {{",
                                                *printer.stmts(loop.body, "    "), "}"]
             rest = self.fresh("rest")
-            half = [*loop_lines, *tail_lines, *counted]
+            vector = [*loop_lines, *tail_lines]
+            if self.counter_init:  # set up again in each half (the scalar iterations between move the counter)
+                vector = ["{", *_indent([*self.counter_init, *vector]), "}"]
+            half = [*vector, *counted]
             out[-1] = (f"long long {rest} = (long long)({self.rename(loop.trip_count)}), "
                        f"{left} = {split} < 0 ? 0 : {split} > {rest} ? {rest} : {split};")
             code = [*out, *self.pre, f"{rest} -= {left};", *half, f"{left} = {rest};", *self.forward_resets, *half,
                     *self._moves()]
             return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
-        code = [*out, *self.pre, *peel, *fixups, *loop_lines, *tail_lines, *combine, *epilogue, *self._moves()]
+        code = [*out, *self.pre, *peel, *fixups, *self.counter_init, *loop_lines, *tail_lines, *combine, *epilogue,
+                *self._moves()]
         return Lowered(code, vf, tuple(self.caveats), frozenset(self.features))
 
     def _carries(self, body: tuple[Stmt, ...], exit_stmt: Exit | None) -> int:
@@ -1990,6 +2089,26 @@ def _clamp(e: Expr) -> tuple[int | float, int | float, Expr] | None:
         lo, hi = (k.value, k2.value) if e.op == "max" else (k2.value, k.value)
         return (lo, hi, x) if lo <= hi else None
     return None
+
+
+def _narrowing_clamp(s: Stmt) -> Expr | None:
+    """The source x of `dst[i] = clamp(x, dst's range)` with x a wider signed integer (the narrower value an
+    int clamp widened, `(int)src[i]` of an int16, when there is one): one saturating pack stores it."""
+    if not isinstance(s, Store) or s.access.elem.is_float:
+        return None
+    t = s.access.elem
+    cast = isinstance(s.value, Cast)
+    clamp = _clamp(s.value.operand if isinstance(s.value, Cast) else s.value)
+    if clamp is None or (cast and expr_type(s.value).is_float):
+        return None
+    lo, hi, x = clamp
+    narrower = _narrow_source(x)
+    if narrower is not None and expr_type(narrower).signed and expr_type(narrower).bits > t.bits:
+        x = narrower  # `(int)src[i]` of an int16: packed from its own 16-bit lanes
+    xt = expr_type(x)
+    if xt.is_float or not xt.signed or xt.bits <= t.bits or (lo, hi) != _int_range(t):
+        return None
+    return x
 
 
 def _bound_of(e: Select) -> tuple[str, int | float, Expr, Expr] | None:

@@ -41,6 +41,8 @@ WARMUP_NS = 50_000_000
 ROTATING_BUFFERS = 16
 BRANCH_FACTS = frozenset({"search", "compress", "guarded_load", "branch", "conditional", "early_exit"})
 _BRANCHY = re.compile(r"\bif\s*\(|\?|\bbreak\b|\bwhile\s*\(|\breturn\b[^;]*;\s*\S")
+_LOOP_WORD = re.compile(r"\b(for|while|do)\b")
+_READS_MEMORY = re.compile(r"[\[*]|->|\w\s*\(")  # a subscript, a dereference, a member through a pointer, a call
 BASELINES = ("scalar", "user_flags", "native_autovec")
 # Fresh batches measured when a batch cannot decide a win (summary.undecided); one is enough to get
 # past a disturbed process, more would only hunt for a lucky batch.
@@ -60,7 +62,33 @@ def branchy(kernel: Kernel) -> bool:
     if kernel.facts & BRANCH_FACTS:
         return True
     body = kernel.source[kernel.source.find("{") + 1:] if "{" in kernel.source else kernel.source
-    return bool(_BRANCHY.search(body.rsplit("}", 1)[0]))
+    return bool(_BRANCHY.search(_without_counted_header(body.rsplit("}", 1)[0])))
+
+
+def _without_counted_header(body: str) -> str:
+    """`body` without the kernel loop's own `while (n--)` header (or a do-loop's closing `while`) when its
+    condition reads no memory: a counted loop, whose one exit the predictor learns (`while (*p)` stays)."""
+    first = _LOOP_WORD.search(body)
+    if first is None or first.group(1) == "for":
+        return body
+    at = first.start() if first.group(1) == "while" else body.rfind("while")
+    cond = _condition(body, at)
+    if cond is None or _READS_MEMORY.search(cond):
+        return body
+    return body[:at] + body[at + len("while"):]
+
+
+def _condition(text: str, at: int) -> str | None:
+    """The parenthesised condition after the keyword at `at` (balanced), or None."""
+    start = text.find("(", at)
+    if at < 0 or start < 0:
+        return None
+    depth = 0
+    for k in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[k], 0)
+        if depth == 0:
+            return text[start + 1:k]
+    return None
 
 
 @dataclass(frozen=True)
