@@ -381,12 +381,14 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
         # the element a memory reduction updates (`x[i] -= u[j] * x[j]`) is part of the array's range too
         mine += [(a, w) for a, w in accesses if a.coeff == 0 and squash(a.root) == key and a.base == a.root
                  and (a, w) not in mine]
-        # per row/offset: a forward walk of one element per iteration, a fixed group (`2*i`, `2*i + 1`:
-        # the parts of a complex number), or elements the counter does not move (`x[i]` in a `j` loop)
+        # per row/offset: a walk of one element per iteration (forwards, or backwards: `v[n - 1 - i]`), a
+        # fixed group (`2*i`, `2*i + 1`: the parts of a complex number), or elements the counter does not
+        # move (`x[i]` in a `j` loop)
         walks = {(a.base, a.symbolic): {b.coeff for b, _ in mine if (b.base, b.symbolic) == (a.base, a.symbolic)}
                  for a, _ in mine}
-        if (not mine or any(a.coeff is None or a.coeff < 0 for a, _ in mine)
-                or any(len(c) != 1 for c in walks.values()) or len(set().union(*walks.values()) - {0}) > 1):
+        strides = {abs(c) for c in set().union(*walks.values()) if c is not None} - {0}
+        if (not mine or any(a.coeff is None for a, _ in mine)
+                or any(len(c) != 1 for c in walks.values()) or len(strides) > 1):
             raise Unsupported(f"cannot bound the accesses of {name} for a run-time check")
         return mine
 
@@ -400,8 +402,9 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             base, sym = rename(key[0]), (f" + ({rename(key[1])})" if key[1] else "")
             lo, hi = min(a.offset for a in sub), max(a.offset for a in sub)
             coeff = sub[0].coeff
-            scale = "" if coeff == 1 else f"{coeff} * "
-            low, high = (f"{scale}{lo_iv} + ", f"{scale}{hi_iv} + ") if coeff else ("", "")  # 0: fixed elements
+            scale = "" if coeff == 1 else f"({coeff}) * "
+            first, past = (lo_iv, hi_iv) if coeff is not None and coeff > 0 else (hi_iv, lo_iv)  # backwards: swapped
+            low, high = (f"{scale}{first} + ", f"{scale}{past} + ") if coeff else ("", "")  # 0: fixed elements
             los.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{low}({lo}){sym}]")
             his.append(f"(__UINTPTR_TYPE__)(const void *)&{base}[{high}({hi + 1}){sym}]")
         return _hull(los, "<"), _hull(his, ">")
