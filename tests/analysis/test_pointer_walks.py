@@ -142,6 +142,14 @@ def test_a_counter_read_in_the_body_of_a_walk_that_does_not_count_from_zero_is_i
     assert value.op == "-" and value.lhs.name == "n" and value.rhs.operand.name == a.loop.iv, value
 
 
+def test_a_counter_the_header_starts_is_not_read_as_its_value_on_entry() -> None:
+    # `for (i = 1; …)`: the loop sets i before its first iteration, so i on entry says nothing
+    a = one("""void f(float *restrict d, int n) {
+        for (int i = 1; i < n; i++) *d++ = (float)i;
+    }""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE and "the count i is used in the body" in messages(a)
+
+
 def test_a_pointer_advanced_only_sometimes_is_refused_with_that_reason() -> None:
     a = one("""void f(float *restrict d, const float *restrict s, unsigned n) {
         while (n--) { float v = *s++; if (v > 0.0f) *d++ = v; }

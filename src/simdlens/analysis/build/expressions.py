@@ -225,7 +225,7 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return Var(name, lb.locals[name])
     if lb.pointer_walk and name == lb.count_var:
         counted = lb.scalars.get(name)
-        if counted is None:
+        if counted is None or not lb.count_readable:
             raise Unsupported("counter_modified", f"the count {name} is used in the body", n)
         return counters.count_value(lb, name, counted.type)
     known = lb.invariant_vars.get(name)

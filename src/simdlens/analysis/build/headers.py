@@ -154,6 +154,7 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         if len(conjuncts) > 1:
             raise Unsupported("pointer_walk", "pointers advance in a loop with several conditions that does "
                               "not count from 0 by 1", node)
+        lb.count_readable = squash(lower) == iv  # `for (i = 1; …)`: the value on entry is not the first one
         return walks.walk_counted_by(lb, iv, iv_type, step, trip, node, skip=None)
     for c in conjuncts:
         if c is counter_cmp:
