@@ -73,7 +73,7 @@ from simdlens.rules.divide import (
 from simdlens.rules.interleave import StridedGroups
 from simdlens.rules.reverse import ReversedAccesses
 from simdlens.rules.round_convert import ROUND_TO_INT32, rounded_stores
-from simdlens.rules.saturate import saturating_stores
+from simdlens.rules.saturate import _inline, saturating_stores
 from simdlens.rules.scalar import BUILTIN_C, ScalarPrinter, c_type, literal
 from simdlens.rules.tables import IsaTable
 
@@ -1573,7 +1573,7 @@ class Lowering:
                 try:
                     self.carried[s.var] = _shift(s.value, self.loop, self.stored_roots, s.var, earlier)
                 except Unsupported:
-                    value = _inlined(s.value, earlier)
+                    value = _inline(s.value, earlier)
                     why = _overwritten_read(value, body, n, self.loop)
                     if why is not None:
                         raise Unsupported(f"`{s.var}` is carried from {why}") from None
@@ -2318,24 +2318,6 @@ def _before(lets: dict[str, Expr], body: tuple[Stmt, ...], n: int) -> dict[str, 
     """The temporaries of `lets` assigned before statement n (their value when it runs)."""
     earlier = {x.name for x in body[:n] if isinstance(x, Let)}
     return {k: v for k, v in lets.items() if k in earlier}
-
-
-def _inlined(e: Expr, lets: dict[str, Expr]) -> Expr:
-    """`e` with the temporaries of `lets` replaced by their values (converted to the temporary's type)."""
-    if isinstance(e, Var) and e.name in lets:
-        value = _inlined(lets[e.name], {k: v for k, v in lets.items() if k != e.name})
-        return value if expr_type(value).name == e.type.name else Cast(value, e.type, implicit=True)
-    if isinstance(e, Unary):
-        return Unary(e.op, _inlined(e.operand, lets), e.type)
-    if isinstance(e, Cast):
-        return Cast(_inlined(e.operand, lets), e.type, e.implicit)
-    if isinstance(e, Binary):
-        return Binary(e.op, _inlined(e.lhs, lets), _inlined(e.rhs, lets), e.type)
-    if isinstance(e, Select):
-        return Select(_inlined(e.cond, lets), _inlined(e.then, lets), _inlined(e.else_, lets), e.type)
-    if isinstance(e, Call):
-        return Call(e.func, tuple(_inlined(x, lets) for x in e.args), e.type)
-    return e
 
 
 def _overwritten_read(e: Expr, body: tuple[Stmt, ...], n: int, loop: LoopIR) -> str | None:

@@ -71,8 +71,8 @@ def saturating_stores(body: tuple[Stmt, ...], loop: LoopIR) -> tuple[Stmt, ...]:
 
 
 def _inline(e: Expr, env: dict[str, Expr]) -> Expr:
-    if isinstance(e, Var) and e.name in env:
-        value = env[e.name]
+    if isinstance(e, Var) and e.name in env:  # a value may read earlier temporaries: those too, never itself
+        value = _inline(env[e.name], {k: v for k, v in env.items() if k != e.name})
         return value if expr_type(value).name == e.type.name else Cast(value, e.type, implicit=True)
     if isinstance(e, Binary):
         return Binary(e.op, _inline(e.lhs, env), _inline(e.rhs, env), e.type)
