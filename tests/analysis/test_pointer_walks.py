@@ -345,3 +345,13 @@ def test_an_update_is_not_moved_before_a_condition_with_side_effects() -> None:
         reads = [x.access for s in walk_stmts(a.loop.body) if isinstance(s, Reduce) for x in walk_exprs(s.value)
                  if isinstance(x, Load)]
         assert all(r.offset == 1 for r in reads if r.root == "p"), reads
+
+
+def test_a_walking_pointer_offset_by_a_constant_moves_with_it() -> None:
+    """`*(p - 1)` of a walking p is the element before `*p` on every iteration (VOLK's fm_detect), not one
+    fixed element: reading it as fixed would broadcast p[-1] to every lane."""
+    ir = loop("void d(float *out, const float *in, unsigned n) { const float *p = in + 1; float *o = out;\n"
+              "  for (unsigned i = 1; i < n; i++) { *o++ = *p - *(p - 1); p++; } }")
+    reads = sorted((x.access.coeff, x.access.offset) for s in walk_stmts(ir.body) if isinstance(s, Store)
+                   for x in walk_exprs(s.value) if isinstance(x, Load))
+    assert reads == [(1, -1), (1, 0)]

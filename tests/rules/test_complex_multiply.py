@@ -45,6 +45,13 @@ void cmul_walk(sample32f_t *cVector, const sample32f_t *aVector, const sample32f
     for (unsigned number = 0; number < n; number++)
         *cPtr++ = (*aPtr++) * (*bPtr++);
 }
+void cmul_conj_walk(sample32f_t *cVector, const sample32f_t *aVector, const sample32f_t *bVector, unsigned n) {
+    sample32f_t *cPtr = cVector;
+    const sample32f_t *aPtr = aVector;
+    const sample32f_t *bPtr = bVector;
+    for (unsigned number = 0; number < n; number++)
+        *cPtr++ = (*aPtr++) * conjf(*bPtr++);
+}
 void cmul_sum(float complex *restrict c, const float complex *restrict a, const float complex *restrict b, int n) {
     for (int i = 0; i < n; i++) c[i] = a[i] * b[i] + a[i];
 }
@@ -55,9 +62,12 @@ typedef std::complex<float> cf;
 void cmul(cf *__restrict c, const cf *__restrict a, const cf *__restrict b, int n) {
     for (int i = 0; i < n; i++) c[i] = a[i] * b[i];
 }
+void cmul_conj_walk(cf *c, const cf *a, const cf *b, unsigned n) {
+    for (unsigned k = 0; k < n; k++) *c++ = std::conj(*a++) * *b++;
+}
 """
 
-PRODUCTS = ("cmul", "cmul_cf32", "zmul", "zmul_inplace", "cmul_walk")
+PRODUCTS = ("cmul", "cmul_cf32", "zmul", "zmul_inplace", "cmul_walk", "cmul_conj_walk")
 
 
 def _loops(source: bytes, path: str, lang: str) -> dict[str, tuple[Analysis, Kernel | None]]:
@@ -122,6 +132,15 @@ def test_a_pointer_walk_redoes_annex_g_elements_with_an_indexed_statement() -> N
     assert "*cPtr++" not in cand.function.split("#else")[0].split("else {")[0]
 
 
+def test_a_conjugated_pointer_walk_redoes_annex_g_elements_with_the_languages_conj() -> None:
+    """`*cPtr++ = (*aPtr++) * conjf(*bPtr++)` (VOLK's multiply_conjugate): the redo conjugates as the
+    user's language spells it (a GCC/clang builtin in C, needing no header; std::conj in C++)."""
+    _, cand = _candidate("cmul_conj_walk")
+    assert "cPtr[number] = aPtr[number] * __builtin_conjf(bPtr[number]);" in cand.function
+    _, cpp = _candidate("cmul_conj_walk", source=SOURCE_CPP, path="iq.cpp", lang="cpp")
+    assert "std::conj(a[k]) * b[k];" in cpp.function, cpp.function
+
+
 @pytest.mark.parametrize(("name", "flags", "fused"), [
     ("cmul", ("-O1", "-mfma"), False),
     ("cmul", ("-Os", "-mfma"), False),
@@ -165,8 +184,9 @@ def test_a_product_inside_a_larger_expression_is_refused_with_annex_g() -> None:
 @pytest.mark.sandbox
 def test_products_verify_exactly_in_c_and_cpp(tmp_path: Path) -> None:
     work = [_candidate(name) for name in PRODUCTS]
-    work.append(_candidate("cmul", source=SOURCE_CPP, path="iq.cpp", lang="cpp"))
-    for (status, detail), name in zip(_verify(work, tmp_path), [*PRODUCTS, "std::complex<float>"], strict=True):
+    work += [_candidate(name, source=SOURCE_CPP, path="iq.cpp", lang="cpp") for name in ("cmul", "cmul_conj_walk")]
+    names = [*PRODUCTS, "std::complex<float>", "std::conj walk"]
+    for (status, detail), name in zip(_verify(work, tmp_path), names, strict=True):
         assert status == Status.VERIFIED, (name, detail)
         assert "exactly" in detail, (name, detail)
 

@@ -62,6 +62,30 @@ lv_32fc_t cscaled(const lv_32fc_t *x, int n) {
         s += x[i] * 0.5f;
     return s;
 }
+lv_32fc_t cdot_real(const lv_32fc_t *taps, const float *x, unsigned n) {
+    lv_32fc_t acc = 0;
+    for (unsigned i = 0; i < n; i++)
+        acc += taps[i] * x[i];
+    return acc;
+}
+lv_32fc_t cdot_s16(const short *x, const lv_32fc_t *taps, unsigned n) {
+    lv_32fc_t acc = 0;
+    for (unsigned i = 0; i < n; i++)
+        acc += taps[i] * (float)x[i];
+    return acc;
+}
+z_t zdot_real(const z_t *z, const double *w, int n) {
+    z_t s = 0;
+    for (int i = 0; i < n; i++)
+        s += w[i] * z[i];
+    return s;
+}
+lv_32fc_t cstrided_scale(const lv_32fc_t *x, const float *w, int n) {
+    lv_32fc_t s = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i] * w[2 * i];
+    return s;
+}
 lv_32fc_t cprod(const lv_32fc_t *x, int n) {
     lv_32fc_t p = 1;
     for (int i = 0; i < n; i++)
@@ -86,7 +110,7 @@ cf cdotc(const cf *a, const cf *b, int n) {
 }
 """
 
-REDUCED = ("cdot", "cdotc", "csum", "zneg_sum", "zdotc", "ztotal")
+REDUCED = ("cdot", "cdotc", "csum", "zneg_sum", "zdotc", "ztotal", "cdot_real", "cdot_s16", "zdot_real", "cscaled")
 
 
 def _reduced(name: str, source: bytes = SOURCE, path: str = "dot.c", lang: str = "c") -> tuple[Kernel, Candidate]:
@@ -107,8 +131,21 @@ def test_the_kernel_returns_the_complex_accumulator_in_the_users_type() -> None:
     assert total.signature.startswith("double complex simdlens_kernel(") and "double complex s" in total.signature
 
 
+def test_a_complex_times_a_real_element_is_summed_with_the_real_duplicated_into_both_lanes() -> None:
+    """`acc += taps[i] * x[i]` (x real: a FIR's complex taps on a real signal): C multiplies each part by x
+    (no Annex G case), so the rewrite multiplies the taps by x duplicated into both lanes of each element."""
+    for name, dup in (("cdot_real", "_mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps("),
+                      ("cdot_s16", "_mm_cvtepi32_ps(_mm_cvtepi16_epi32(_mm_loadu_si64("),
+                      ("zdot_real", "_mm256_permute4x64_pd(_mm256_castpd128_pd256(_mm_loadu_pd(")):
+        _, cand = _reduced(name)
+        assert cand.origin == "rules:complex_reduce" and dup in cand.function, (name, cand.function)
+        assert "both_nan" not in cand.function and "addsub" not in cand.function  # no complex product
+    _, scaled = _reduced("cscaled")  # `s += x[i] * 0.5f`: the constant broadcast once, before the loop
+    assert "_mm256_set1_ps(0.5f)" in scaled.function.split("for (;")[0], scaled.function
+
+
 @pytest.mark.parametrize(("name", "words"), [
-    ("cscaled", ("'lv_32fc_t'", "real multiple")),
+    ("cstrided_scale", ("'lv_32fc_t'", "real multiples")),
     ("cprod", ("'lv_32fc_t'", "only complex sums and dot products")),
     ("cpositive", ("'lv_32fc_t'", "unconditional")),
 ])
@@ -197,3 +234,13 @@ def test_a_complex_result_misread_as_its_part_type_fails_to_build(tmp_path: Path
     assert misread != kernel.source
     ((status, detail),) = _verify([(bad, replace(cand, function=misread))], tmp_path)
     assert status != Status.VERIFIED and "the kernel returns double" in detail, detail
+
+
+@pytest.mark.sandbox
+def test_a_real_factor_in_the_wrong_lanes_never_verifies(tmp_path: Path) -> None:
+    """x[k] must scale both parts of element k: the factors laid out lane by lane instead is a mismatch."""
+    kernel, good = _reduced("cdot_real")
+    lane_wise = good.function.replace("_mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3)", "_mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3)")
+    assert lane_wise != good.function
+    ((status, detail),) = _verify([(kernel, replace(good, function=lane_wise))], tmp_path)
+    assert status == Status.MISMATCH, detail

@@ -626,12 +626,16 @@ class LoopIR:
     # Set when this is the outer loop of a nest vectorized across its counter: the body runs inside
     # this inner loop once per vector step (its accesses are affine in `iv`, the inner counter a scalar).
     inner: InnerLoop | None = None
+    # The function's `const int k = 4;` the loop reads as constants (a step, a bound), declared as C the
+    # kernel puts before the loop: `const int k = 4;`.
+    constants: tuple[str, ...] = ()
 
     def __init__(self, iv: str, iv_type: CType, lower: str, upper: str, cmp: str, step: int, trip_count: str,
                  body: tuple[Stmt, ...], arrays: tuple[Array, ...], scalars: tuple[Scalar, ...],
                  iv_declared_in_loop: bool = True, iv_live_out: bool = False,
                  runs_at_least_once: bool = False, moved: tuple[Moved, ...] = (), setup: tuple[str, ...] = (),
-                 inner: InnerLoop | None = None) -> None:  # written out: see the top of the module
+                 inner: InnerLoop | None = None,
+                 constants: tuple[str, ...] = ()) -> None:  # written out: see the top of the module
         object.__setattr__(self, "iv", iv)
         object.__setattr__(self, "iv_type", iv_type)
         object.__setattr__(self, "lower", lower)
@@ -648,6 +652,7 @@ class LoopIR:
         object.__setattr__(self, "moved", moved)
         object.__setattr__(self, "setup", setup)
         object.__setattr__(self, "inner", inner)
+        object.__setattr__(self, "constants", constants)
 
     def array(self, root: str) -> Array | None:
         for a in self.arrays:

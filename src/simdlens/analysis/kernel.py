@@ -252,6 +252,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
 
     exits = [s for s in walk_stmts(loop.body) if isinstance(s, Exit)]
     returns = [s for s in exits if s.kind == "return"]
+    pre_decls[0:0] = loop.constants  # the function's constants the loop's text names
     pre_decls += loop.setup
     # pointers and counts the loop moves and the user's code reads after it: how far they moved is a result
     moved_post: list[str] = []

@@ -145,8 +145,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
                      else OuterLoopLowering if loop.inner is not None else Lowering)
     if complex_product(loop) is not None:  # a*b of complex elements: as the user's build computes it (Annex G)
         lowering = ComplexMultiplyLowering
-        options["user_flags"] = tuple(user_flags or ())
-        options["compiler"] = settings.compiler
+        options.update(user_flags=tuple(user_flags or ()), compiler=settings.compiler, cpp=kernel.language == "cpp")
     elif complex_reduction(loop) is not None:  # acc += a[i] * conjf(b[i]) into a complex accumulator
         lowering = ComplexReduceLowering
         options.update(user_flags=tuple(user_flags or ()), compiler=settings.compiler, cpp=kernel.language == "cpp")

@@ -261,17 +261,23 @@ class InterleavedLanes:
         return value("prod", self.op("addsub", a=value("straight", self.op("mul", a=a_real, b=b)), b=cross))
 
 
+def conj_spelling(part: str, cpp: bool) -> str:
+    """The user's language's conj for a complex of `part`s: GCC and clang's builtins need no header in C."""
+    return "std::conj" if cpp else "__builtin_conjf" if part == "float" else "__builtin_conj"
+
+
 class ComplexMultiplyLowering(InterleavedLanes):
     """Same interface as `rules.lower.Lowering` (the rule engine picks it for a complex product)."""
 
     def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
                  allow_contraction: bool = False, max_lanes: int | None = None,
-                 scalar_body: list[str] | None = None, user_flags: tuple[str, ...] = (), compiler: str = ""):
+                 scalar_body: list[str] | None = None, user_flags: tuple[str, ...] = (), compiler: str = "",
+                 cpp: bool = False):
         product = complex_product(loop)
         if product is None:
             raise Unsupported("not a complex multiply stored as it is")
         super().__init__(loop, table, rename, product.part, product.spelling, scalar_body, max_lanes)
-        self.p = product
+        self.p, self.cpp = product, cpp
         self.fused = products_fused(product, user_flags or ("-O2",), compiler)
         self.broadcast: dict[str, str] = {}  # a complex scalar -> its (re, im) pairs in every element's lanes
 
@@ -307,15 +313,15 @@ class ComplexMultiplyLowering(InterleavedLanes):
         """The user's product as one indexed statement, `c[k] = a[k] * b[k]` on the user's own complex
         pointers, for a body that cannot run as written (`*cPtr++ = (*aPtr++) * (*bPtr++);` walks
         pointers the vector code indexes instead): the same operator on the same types, so the same
-        Annex G recovery. None for conj'd operands (C and C++ spell conj differently)."""
+        Annex G recovery; a conj'd operand through the language's conj (exact: it negates one part)."""
         p = self.p
-        if p.conj_a or p.conj_b:
-            return None
         iv = self.rename(self.loop.iv)
         elements = [self.element(a, iv) for a in (p.dst, p.a, p.b)]
         if None in elements:
             return None
         dst, a, b = elements
+        conj = conj_spelling(self.part, self.cpp)
+        a, b = (f"{conj}({a})" if p.conj_a else a), (f"{conj}({b})" if p.conj_b else b)
         return [f"{dst} = {a} * {b};"]
 
     def step(self, vt: str, iv: str, mask: str | None, all_lanes: str, left: str = "") -> list[str]:

@@ -1,4 +1,5 @@
-"""Complex sums and dot products `acc += a[i]`, `acc += a[i] * conjf(b[i])` over interleaved lanes.
+"""Complex sums and dot products `acc += a[i]`, `acc += a[i] * conjf(b[i])`, `acc += taps[i] * x[i]` (x real)
+over interleaved lanes.
 
 Each vector accumulator holds the running (real, imaginary) sums of every element lane; two of them are in
 flight in the main loop (the add's latency), then a single step and one masked step, then the even lanes
@@ -6,24 +7,26 @@ are added into the accumulator's real part and the odd lanes into its imaginary 
 the floating-point additions (the caveat; the sandbox compares with the float-reduction tolerance). A
 product term is computed as the user's build computes `a * b` (`complex_multiply.toml`), and an element
 whose parts are both NaN is recomputed with the user's own operator (C Annex G's __mulsc3/__muldc3), so
-an infinite product is never summed as a NaN.
+an infinite product is never summed as a NaN. A real factor (C multiplies each part by it: no Annex G
+case) is loaded half a register at a time and duplicated into both lanes of its element.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY, COMPLEX_TERM
-from simdlens.analysis.ir import Access, Call, LoopIR, Reduce, ReduceOp
+from simdlens.analysis.build.complex_values import COMPLEX_MULTIPLY, COMPLEX_TERM, real_factor
+from simdlens.analysis.ir import Access, Call, Cast, Load, LoopIR, Reduce, ReduceOp, expr_type
 from simdlens.rules.complex_multiply import (
     ComplexProduct,
     InterleavedLanes,
     _indent,
     _operand,
+    conj_spelling,
     products_fused,
 )
 from simdlens.rules.lower import Lowered, Unsupported
-from simdlens.rules.scalar import c_type
+from simdlens.rules.scalar import ScalarPrinter, c_type
 from simdlens.rules.tables import IsaTable
 
 ACCUMULATORS = 2  # vectors in flight: a float add's latency over its throughput on the targets measured
@@ -51,8 +54,22 @@ class ComplexReduceLowering(InterleavedLanes):
             raise Unsupported("not a complex sum or dot product")
         super().__init__(loop, table, rename, red.type.name, red.type.spelling, scalar_body, None)
         self.red, self.cpp = red, cpp
+        self._splat: str | None = None  # the register of a scalar real factor, set before the loop
+        self._pre: list[str] = []
         assert isinstance(red.value, Call)
         re_v, im_v = red.value.args
+        # `acc += z[i] * x[i]`: x's access and its integer type or ""; `acc += z[i] * s`: s as C text
+        self.factor: tuple[Access, str] | str | None = None
+        scaled = real_factor(re_v, im_v)
+        if scaled is not None:
+            re_v, im_v, r = scaled
+            source = r
+            while isinstance(source, Cast) and not expr_type(source.operand).is_float:
+                source = source.operand  # `(float)s16[i]`: converted in the table row
+            if isinstance(source, Load):
+                self.factor = (source.access, "" if source is r else source.access.elem.name)
+            else:
+                self.factor = ScalarPrinter(loop.iv, rename).expr(r)
         if isinstance(re_v, Call) and isinstance(im_v, Call) and re_v.func in COMPLEX_MULTIPLY:
             a, conj_a = _operand(re_v.args[0], re_v.args[1])
             b, conj_b = _operand(re_v.args[2], re_v.args[3])
@@ -77,6 +94,7 @@ class ComplexReduceLowering(InterleavedLanes):
         for k, acc in enumerate(accs):
             unrolled += self.step(vt, f"({iv} + {k * self.vf})" if k else iv, None, acc, "")
         width = ACCUMULATORS * self.vf
+        out += self._pre
         out += [f"for (; {left} >= {width}; {left} -= {width}) {{", *_indent(unrolled), f"    {iv} += {width};", "}",
                 f"for (; {left} >= {self.vf}; {left} -= {self.vf}) {{", *_indent(self.step(vt, iv, None, accs[0], "")),
                 f"    {iv} += {self.vf};", "}"]
@@ -116,12 +134,37 @@ class ComplexReduceLowering(InterleavedLanes):
             v = value("x", self.op("load", p=where) if mask is None else self.op("maskload", p=where, m=mask))
             return value("x_conj", self.op("complex_conj", a=v)) if conj else v
 
-        if self.prod is None:
+        if self.factor is not None:
+            term = value("scaled", self.op("mul", a=load(self.a, self.conj_a), b=self._real_factor(iv, mask, left, lines)))
+        elif self.prod is None:
             term = load(self.a, self.conj_a)
         else:
             term = self.product(load(self.prod.a, self.prod.conj_a), load(self.prod.b, self.prod.conj_b), value)
             lines += self._annex_g(term, iv, mask, left)
         return [*lines, f"{acc} = {self.op('add', a=acc, b=term)};"]  # `acc -= x`: subtracted once, at the end
+
+    def _real_factor(self, iv: str, mask: str | None, left: str, lines: list[str]) -> str:
+        """The real factors of the elements at `iv`, each in both lanes of its element (the remainder's read
+        through a zero-filled copy of its `left` values, so nothing past the array is touched)."""
+        assert self.factor is not None
+        if isinstance(self.factor, str):  # one value for every lane, set once before the loop
+            if self._splat is None:
+                self._splat = self.fresh("scale")
+                self._pre.append(f"const {self.t.vtype(self.part, self.t.vector_bits)} {self._splat} = "
+                                 f"{self.op('set1', x=self.factor)};")
+            return self._splat
+        a, integer = self.factor
+        op = "complex_real_factor" + (f"_{integer}" if integer else "")
+        where = f"&{self.rename(a.base)}[{iv}" + (f" + {a.offset}" if a.offset else "") + (
+            f" + ({self.rename(a.symbolic)})" if a.symbolic else "") + "]"
+        if mask is not None:
+            rest, k = self.fresh("rest"), self.fresh("k")
+            lines += [f"{c_type(a.elem)} {rest}[{self.vf}] = {{0}};",
+                      f"for (long long {k} = 0; {k} < {left}; {k}++) {rest}[{k}] = ({where})[{k}];"]
+            where = rest
+        name = self.fresh("r")
+        lines.append(f"{self.t.vtype(self.part, self.t.vector_bits)} {name} = {self.op(op, p=where)};")
+        return name
 
     def _annex_g(self, prod: str, iv: str, mask: str | None, left: str) -> list[str]:
         """Elements whose product's parts are both NaN, recomputed with the user's operator."""
@@ -132,7 +175,7 @@ class ComplexReduceLowering(InterleavedLanes):
         if a_e is None or b_e is None:
             raise Unsupported(f"complex dot product into '{self.spelling}': its elements are not indexed by the "
                               "counter, so an Annex G element cannot be recomputed")
-        conj = "std::conj" if self.cpp else "conjf" if self.part == "float" else "conj"
+        conj = conj_spelling(self.part, self.cpp)
         a_t = f"{conj}({a_e})" if self.prod.conj_a else a_e
         b_t = f"{conj}({b_e})" if self.prod.conj_b else b_e
         both_nan, redo, parts, one = self.fresh("both_nan"), self.fresh("redo"), self.fresh("parts"), self.fresh("one")

@@ -164,7 +164,7 @@ class Lowering:
         self._taken |= {x for a in loop.arrays for x in re.findall(r"[A-Za-z_]\w*", rename(a.root))}
         self._roots = {_hint(a.root) for a in loop.arrays}
         self._counter = 0
-        self.body = demote_body(rounded_stores(saturating_stores(loop.body, loop), loop))
+        self.body = demote_body(rounded_stores(saturating_stores(loop.body, loop), loop), table)
         self.guarded = False  # a step may stop before its stores and leave the block to the scalar loop
         # `acc += abs(x - y)` on bytes: psadbw sums 8 byte differences per 64-bit lane, so a loop made only
         # of such sums runs one lane per byte (32 / 64) instead of one per 32-bit accumulator lane
@@ -571,6 +571,10 @@ class Lowering:
             c = self.expr(addend)
             self.caveat("contracts a*b+c into a fused multiply-add (one rounding instead of two)")
             return self.op("fma", t.name, w, a=a.name, b=b.name, c=c.name)
+        count = e.rhs.value if name in ("shl", "shr") and isinstance(e.rhs, Const) else None
+        if isinstance(count, int) and 0 <= count < t.bits and self.t.op(name + "i", t.name, w) is not None:
+            lhs = self.convert(self.expr(e.lhs), t.name)  # by a constant: the lanes' own shift (16-bit lanes have no variable one)
+            return self.op(name + "i", t.name, w, a=lhs.name, x=str(count), hint="shifted")
         lhs = self.convert(self.expr(e.lhs), t.name)
         rhs = self.convert(self.expr(e.rhs), t.name)
         return self.op(name, t.name, w, a=lhs.name, b=rhs.name, hint=_RESULT_NAMES.get(name, "t"))
@@ -2543,30 +2547,36 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
 _WRAPPING = ("+", "-", "&", "|", "^")
 
 
-def demote_body(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
-    """Rewrite stores of narrow elements whose value only wraps (and narrow compares) to narrow types,
-    so that a byte loop runs 32 (AVX2) or 64 (AVX-512) lanes wide instead of 8 or 16."""
-    return tuple(_demote_stmt(s) for s in inline_division_locals(body))
+def demote_body(body: tuple[Stmt, ...], table: IsaTable | None = None) -> tuple[Stmt, ...]:
+    """Rewrite stores and temporaries of narrow elements whose value only wraps (and narrow compares) to
+    narrow types, so that a byte loop runs 32 (AVX2) or 64 (AVX-512) lanes wide instead of 8 or 16.
+    Shifts by a constant stay narrow where `table` shifts lanes of that width."""
+    shifts = frozenset((op, t) for op in ("shli", "shri") for t in ("int8", "uint8", "int16", "uint16")
+                       if table is not None and table.op(op, t, table.vector_bits) is not None)
+    return tuple(_demote_stmt(s, shifts) for s in inline_division_locals(body))
 
 
-def _demote_stmt(s: Stmt) -> Stmt:
+def _demote_stmt(s: Stmt, shifts: frozenset[tuple[str, str]] = frozenset()) -> Stmt:
+    if isinstance(s, Let) and 8 <= s.type.bits < 32 and not s.type.is_float:  # `uint8_t m = a[i] + b[i];`
+        narrow = _demote(s.value.operand if isinstance(s.value, Cast) else s.value, s.type, shifts)
+        return s if narrow is None else Let(s.name, s.type, narrow, s.span)
     if isinstance(s, Store) and s.access.elem.bits < 32 and not s.access.elem.is_float:
         value = s.value.operand if isinstance(s.value, Cast) else s.value
-        narrow = _demote(value, s.access.elem)
+        narrow = _demote(value, s.access.elem, shifts)
         if narrow is not None:
             return Store(s.access, narrow, s.span)
         if _clamp(value) is not None:
             return s  # a clamp and a narrowing: one saturating pack (`_saturating_narrow`) reads it whole
         return Store(s.access, _demote_conds(s.value), s.span)
     if isinstance(s, If):
-        return If(_demote_cond(s.cond), tuple(_demote_stmt(x) for x in s.then),
-                  tuple(_demote_stmt(x) for x in s.else_), s.span)
+        return If(_demote_cond(s.cond), tuple(_demote_stmt(x, shifts) for x in s.then),
+                  tuple(_demote_stmt(x, shifts) for x in s.else_), s.span)
     if isinstance(s, Exit):
         return Exit(_demote_cond(s.cond), s.kind, s.value, s.span)
     if isinstance(s, Store):  # wide lanes: `tag[i] == 3` widens tag once for every compare, not each mask
         return Store(s.access, _demote_conds(s.value, constants=False), s.span)
     if isinstance(s, Pack) and s.dst.elem.bits < 32 and not s.dst.elem.is_float:  # byte / 16-bit compress
-        narrow = _demote(s.value.operand if isinstance(s.value, Cast) else s.value, s.dst.elem)
+        narrow = _demote(s.value.operand if isinstance(s.value, Cast) else s.value, s.dst.elem, shifts)
         return Pack(_demote_cond(s.cond), s.dst, s.counter, s.value if narrow is None else narrow, s.span)
     return s
 
@@ -2579,15 +2589,16 @@ def _narrow_source(e: Expr) -> Expr | None:
     return None
 
 
-def _demote(e: Expr, t: CType) -> Expr | None:
-    """`e` computed in narrow type `t` with the same low bits, or None."""
+def _demote(e: Expr, t: CType, shifts: frozenset[tuple[str, str]] = frozenset()) -> Expr | None:
+    """`e` computed in narrow type `t` with the same low bits, or None. `shifts`: the (op, type) pairs of
+    constant shifts the target has."""
     et = expr_type(e)
     if et.is_float:
         return None
     if isinstance(e, Const):
         return Const(int(e.value), t, e.text)
     if isinstance(e, Cast) and not expr_type(e.operand).is_float and expr_type(e.operand).bits > et.bits >= t.bits:
-        inner = _demote(e.operand, t)  # `(char)(ch - 32)`: a narrowing keeps the low bits t holds
+        inner = _demote(e.operand, t, shifts)  # `(char)(ch - 32)`: a narrowing keeps the low bits t holds
         if inner is not None:
             return inner
     src = _narrow_source(e)
@@ -2608,20 +2619,43 @@ def _demote(e: Expr, t: CType) -> Expr | None:
         if avg is not None:
             return avg
         if e.op in _WRAPPING or (e.op == "*" and t.bits == 16):
-            lhs, rhs = _demote(e.lhs, t), _demote(e.rhs, t)
+            lhs, rhs = _demote(e.lhs, t, shifts), _demote(e.rhs, t, shifts)
             if lhs is not None and rhs is not None:
                 return Binary(e.op, lhs, rhs, t)
+        if e.op in ("<<", ">>"):
+            return _demote_shift(e, t, shifts)
         if e.op in ("/", "%"):
             return narrow_division(e, t, _demote)  # by a constant, on 16-bit lanes (divide.py)
         return None
     if isinstance(e, Unary) and e.op in ("-", "~"):
-        inner = _demote(e.operand, t)
+        inner = _demote(e.operand, t, shifts)
         return Unary(e.op, inner, t) if inner is not None else None
     if isinstance(e, Select):
-        then, other = _demote(e.then, t), _demote(e.else_, t)
+        then, other = _demote(e.then, t, shifts), _demote(e.else_, t, shifts)
         if then is not None and other is not None:
             return Select(_demote_cond(e.cond), then, other, t)
     return None
+
+
+def _demote_shift(e: Binary, t: CType, shifts: frozenset[tuple[str, str]]) -> Expr | None:
+    """A shift by a constant below t's width in t's lanes: `x << c` keeps the low bits of x's low bits;
+    `x >> c` only when x is a t-wide value widened (zero- or sign-extended as the narrow shift fills)."""
+    count = e.rhs if isinstance(e.rhs, Const) else None
+    c = count.value if count is not None else None
+    if count is None or not isinstance(c, int) or not 0 <= c < t.bits:
+        return None
+    if e.op == "<<":
+        lhs = _demote(e.lhs, t, shifts) if ("shli", t.name) in shifts else None
+        return Binary("<<", lhs, Const(c, t, count.text), t) if lhs is not None else None
+    src = _narrow_source(e.lhs)
+    if src is None or expr_type(src).bits > t.bits:
+        return None
+    st = ctype(("int" if expr_type(src).signed else "uint") + str(t.bits))  # widened as C widens it, to t's width
+    if ("shri", st.name) not in shifts:
+        return None
+    value = src if expr_type(src).name == st.name else Cast(src, st, implicit=True)
+    shifted = Binary(">>", value, Const(c, st, count.text), st)  # the source's own signedness picks the fill
+    return shifted if st.name == t.name else Cast(shifted, t, implicit=True)
 
 
 def _avg(e: Binary, t: CType) -> Expr | None:

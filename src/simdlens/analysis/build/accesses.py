@@ -330,6 +330,14 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
             if ax is None:
                 raise Unsupported("pointer_arith", f"unsupported pointer arithmetic {node_text(arg)}", arg)
             agg = agg.add(ax, s)
+        walker = unwrap(ptrs[0][1])
+        name = node_text(walker) if walker is not None and walker.type == "identifier" else ""
+        if lb.walkers.get(name):  # `*(p - 1)` of a walking p: p[-1], which moves with p as `p[-1]` does
+            if agg.coeff != 0:
+                raise Unsupported("pointer_walk", f"{node_text(arg)} offsets a walking pointer by the counter", arg)
+            real = lb.walk_alias.get(name, name)
+            return Access(real, real, elem, lb.walkers[name], agg.offset + lb.walked.get(name, 0), agg.symbolic,
+                          None, span)
         return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
     raise Unsupported("pointer_arith", f"unsupported dereference {node_text(n)}", n)
 

@@ -81,6 +81,7 @@ class LoopBuilder:
         self.header_reads: set[str] = set()
         self.bounds: tuple[str, str, str, int] | None = None  # (lower, upper, cmp, step) once the header is read
         self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
+        self.constants: list[str] = []  # `const int k = 4;` of the function read as constants (LoopIR.constants)
         self.setup: list[str] = []  # declarations before the loop its condition needs (`const float *end = p + n;`)
         self.outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
         self.invariant_vars: dict[str, Var] = {}  # `expressions.identifier` answers for variables declared outside the body
@@ -124,6 +125,7 @@ class LoopBuilder:
     def int_text(self, text: str) -> int | None:
         if text in self.ints:
             return self.ints[text]
+        self.ints[text] = None  # `const int k = k + 1;` reads itself: unknown, not endless
         v = self.ints[text] = self._int_text_uncached(text)
         return v
 
@@ -136,7 +138,7 @@ class LoopBuilder:
             return None
         if t.isascii() and t.isidentifier():  # a bare name (`n`, `LEN`): what the regexes below find
             if self.is_variable(t):
-                return None
+                return self._const_local(t)
         elif not _CONSTANT_CHARS.fullmatch(t) or any(self.is_variable(w) for w in IDENTIFIER.findall(t)):
             return None
         cache = ctx_cache(self.ctx).ints
@@ -149,6 +151,18 @@ class LoopBuilder:
         cache[t] = v if isinstance(v, int) else None
         return cache[t]
 
+    def _const_local(self, name: str) -> int | None:
+        """The value of a `const int k = 4;` (static or not, local or global): C forbids changing it, so
+        its initializer's constant value is its value everywhere."""
+        d = self.decl_of(name)
+        if d is None or not d.const or d.is_param or d.pointer or d.extents or d.volatile:
+            return None
+        m = re.search(rf"(?<![\w.>]){re.escape(name)}\s*=\s*([^,;{{}}]+)", d.text)
+        value = self.int_text(m.group(1)) if m is not None else None
+        if value is not None and m is not None and not d.is_global:  # a global is in the kernel's file context
+            self.constants.append(f"const {d.type} {name} = {m.group(1).strip()};")
+        return value
+
     def is_variable(self, name: str) -> bool:
         return self.decl_of(name) is not None and not self.is_macro(name)
 
@@ -160,7 +174,7 @@ class LoopBuilder:
             c = literal(node_text(n))
             return c.value if isinstance(c.value, int) and not c.type.is_float else None
         if n.type == "identifier" and self.is_variable(node_text(n)):
-            return None
+            return self._const_local(node_text(n))
         if n.type in ("identifier", "binary_expression", "unary_expression", "sizeof_expression", "cast_expression"):
             return self.int_text(node_text(n))
         return None

@@ -21,7 +21,9 @@ from simdlens.analysis.ir import (
     DOUBLE,
     FLOAT,
     Access,
+    Binary,
     Call,
+    Cast,
     Const,
     CType,
     Expr,
@@ -33,6 +35,7 @@ from simdlens.analysis.ir import (
     Stmt,
     Store,
     Unary,
+    Var,
     expr_type,
 )
 from simdlens.analysis.spans import node_span
@@ -208,6 +211,24 @@ def complex_multiply(a: tuple[Expr, Expr | None, CType | None], b: tuple[Expr, E
     return (Call(COMPLEX_MULTIPLY[0], args, part), Call(COMPLEX_MULTIPLY[1], args, part), stored)
 
 
+def real_factor(re_: Expr, im: Expr) -> tuple[Expr, Expr, Expr] | None:
+    """(element's real part, imaginary part, r) for the parts `(re * r, im * r)` of a complex element times a
+    real element r read contiguously (or an integer one converted to the parts' type, `(float)s16[i]`), a
+    constant, or a scalar (`s += x[i] * 0.5f`; the legality stage checks the loop never writes it)."""
+    if not (isinstance(re_, Binary) and isinstance(im, Binary) and re_.op == im.op == "*"):
+        return None
+    for (a, r), (b, r2) in (((re_.lhs, re_.rhs), (im.lhs, im.rhs)), ((re_.rhs, re_.lhs), (im.rhs, im.lhs))):
+        source = r
+        while isinstance(source, Cast) and not expr_type(source.operand).is_float:
+            source = source.operand
+        element = (isinstance(source, Load) and source.access.coeff == 1 and source.access.index is None
+                   and not source.access.elem.is_complex)
+        if (isinstance(a, Load) and isinstance(b, Load) and r == r2 and expr_type(r).name == expr_type(a).name
+                and (element or isinstance(source, Const | Var))):
+            return a, b, r
+    return None
+
+
 def _is_part(e: Expr) -> bool:
     """A complex element's part as loaded, or a loop-invariant complex scalar's part (`COMPLEX_PART`), or
     its negation (the imaginary part of a conj)."""
@@ -255,13 +276,20 @@ def complex_reduce(lb: LoopBuilder, name: str, t: CType, op: str, right: tree_si
     if whole.type == "binary_expression" and op_of(whole) == "*":
         left_v, right_v = complex_value(lb, field_of(whole, "left")), complex_value(lb, field_of(whole, "right"))
         value = complex_multiply(left_v, right_v, t, whole)
+        if value is None and (left_v[2] is None) != (right_v[2] is None):  # `taps[i] * x[i]`: a real multiple
+            value = complex_arith("*", left_v, right_v, whole)
+            if value[1] is None or real_factor(value[0], value[1]) is None:
+                raise Unsupported("complex", f"{what} accumulates an element times a real value other than a real "
+                                  "element (or an integer element converted): only those real multiples are summed", e)
     else:
         value = complex_value(lb, right)
     re_, im, ct = value if value is not None else (None, None, None)
     if re_ is None or im is None or ct is None:
-        raise Unsupported("complex", f"{what} accumulates a real value or a real multiple: only complex elements and "
-                          "products of two complex elements are summed", e)
-    if ct.name != t.name or not all(_is_part(x) or (isinstance(x, Call) and x.func in COMPLEX_MULTIPLY) for x in (re_, im)):
+        raise Unsupported("complex", f"{what} accumulates a real value: only complex elements, their real "
+                          "multiples and products of two complex elements are summed", e)
+    if real_factor(re_, im) is not None:
+        pass
+    elif ct.name != t.name or not all(_is_part(x) or (isinstance(x, Call) and x.func in COMPLEX_MULTIPLY) for x in (re_, im)):
         raise Unsupported("complex", f"{what} accumulates '{ct.spelling}' values computed other than as an element "
                           "or a product of two elements: only complex sums and dot products are rewritten", e)
     lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=(lb.decl_of(name) or Decl(name, "")).text)

@@ -45,7 +45,33 @@ def cmp_on(c: tree_sitter.Node, iv: str) -> tuple[str, str] | None:
         return op, node_text(right)
     if right is not None and right.type == "identifier" and node_text(right) == iv and left is not None:
         return FLIP[op], node_text(left)
+    if op == "!=" or left is None or right is None:
+        return None
+    # `i + 1 < n`: `i < n - 1` counted in long long, where `n - 1` of an unsigned n = 0 cannot wrap
+    shift = _counter_plus(left, iv)
+    if shift is not None:
+        return op, f"(long long)({node_text(right)}) - {shift}"
+    shift = _counter_plus(right, iv)
+    if shift is not None:
+        return FLIP[op], f"(long long)({node_text(left)}) - {shift}"
     return None
+
+
+def _counter_plus(n: tree_sitter.Node, iv: str) -> int | None:
+    """c for `iv + c`, `c + iv` and (-c) `iv - c`, c a small non-negative integer literal; else None."""
+    if n.type != "binary_expression" or op_of(n) not in ("+", "-"):
+        return None
+    a, b = unwrap(n.child_by_field_name("left")), unwrap(n.child_by_field_name("right"))
+    if a is None or b is None:
+        return None
+    if op_of(n) == "+" and b.type == "identifier" and node_text(b) == iv:
+        a, b = b, a
+    if a.type != "identifier" or node_text(a) != iv or b.type != "number_literal":
+        return None
+    digits = node_text(b).rstrip("uUlL")
+    if not digits.isdigit() or int(digits) > 1 << 20:
+        return None
+    return int(digits) if op_of(n) == "+" else -int(digits)
 
 
 def comma_parts(lb: LoopBuilder, n: tree_sitter.Node) -> list[tree_sitter.Node]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import tree_sitter
 
-from simdlens.analysis import TOO_DEEP
+from simdlens.analysis import TOO_DEEP, mathcalls
 from simdlens.analysis.build import complex_values, headers, macros, scalars, statements, uses, walks
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of
@@ -22,6 +22,9 @@ from simdlens.analysis.ir import IV, LoopIR, Moved, Scalar, ScalarRole, Stmt
 from simdlens.analysis.loops import found_loop, nested_beyond
 from simdlens.analysis.rewritten import rewrite_containing, uses_intrinsics
 from simdlens.core import LoopRole, LoopSite, Reason
+
+# Functions whose parenthesised call the parser may read as a function type in a cast (`(crealf(z)) * w`)
+_PURE_CALLS = complex_values.COMPLEX_CALLS | mathcalls.known_names()
 
 # Roles of scalars the loop writes (a set: reading enum members costs more than a hash lookup)
 _WRITTEN_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRole.CARRIED, ScalarRole.ARG_VALUE,
@@ -271,6 +274,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
         scalars=tuple(sorted(lb.scalars.values(), key=lambda s: s.name)),
         iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
         runs_at_least_once=header.get("once", False), moved=tuple(moved), setup=tuple(lb.setup),
+        constants=tuple(dict.fromkeys(lb.constants)),
     )
     return ir, tuple(lb.reasons)
 
@@ -282,7 +286,7 @@ def without_misread_casts(lb: LoopBuilder, body: tree_sitter.Node) -> tree_sitte
         if ctype_of(name, lb.ctx) is not None:
             return False
         ctx = lb.ctx
-        return (name == lb.iv or lb.decl_of(name) is not None
+        return (name == lb.iv or lb.decl_of(name) is not None or name in _PURE_CALLS
                 or (ctx is not None and (name in getattr(ctx, "macros", {})
                                          or name in getattr(ctx, "enum_constants", {}))))
 
@@ -317,4 +321,4 @@ _IMAGINARY_LITERAL = re.compile(rb"(?<![\w.])((?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)
 _GNU_PART_OPERAND = re.compile(rb"\b(__(?:real|imag)__)\s+(\**\s*(?:[A-Za-z_]\w*|\([^()]*\))"
                                rb"(?:\s*\[[^\[\]]*\]|\s*\([^()]*\)|\s*(?:\.|->)\s*[A-Za-z_]\w*|\s*\+\+|\s*--)*)")
 
-_PARENTHESISED_NAME = re.compile(rb"\(\s*[A-Za-z_]\w*\s*\)\s*[-+*&]")
+_PARENTHESISED_NAME = re.compile(rb"\(\s*[A-Za-z_]\w*\s*(?:\((?:[^()]|\([^()]*\))*\)\s*)?\)\s*[-+*&]")

@@ -67,9 +67,13 @@ def expand_helper(lb: LoopBuilder, name: str, helper: HelperFunction, args: list
 _MACRO_BODIES: dict[tuple[str, str], tuple[list[str], tree_sitter.Node, tree_sitter.Tree] | None] = {}
 
 
+_CALL_TEXT = re.compile(r"([A-Za-z_]\w*)\s*\(.*\)", re.DOTALL)
+
+
 def unparenthesised_values(text: bytes, root: tree_sitter.Node, is_value: Any) -> bytes | None:
     """`text` with the parentheses of every `(x)` the parser read as a cast blanked out, where x names a
-    value rather than a type (`((r) + _Complex_I * (i))` in a macro, `(k) + a[i] * 2`): the parser
+    value rather than a type (`((r) + _Complex_I * (i))` in a macro, `(k) + a[i] * 2`), or x is a call of
+    a function that names a value (`(crealf(z[i])) * y`, a macro's expansion): the parser
     cannot tell them apart without knowing the names, and a cast binds tighter than `+`, so the reading
     is wrong twice over. Same length, so every byte offset stays put. None when there is none."""
     out: bytearray | None = None
@@ -80,8 +84,9 @@ def unparenthesised_values(text: bytes, root: tree_sitter.Node, is_value: Any) -
             tn = n.child_by_field_name("type")
             name = node_text(tn).strip()
             kids = n.children
-            if (IDENTIFIER.fullmatch(name) and is_value(name) and len(kids) >= 3 and kids[0].type == "("
-                    and kids[2].type == ")"):
+            call = _CALL_TEXT.fullmatch(name)  # `(crealf(z[i])) * y`: a call read as a function type
+            if (((IDENTIFIER.fullmatch(name) and is_value(name)) or (call is not None and is_value(call.group(1))))
+                    and len(kids) >= 3 and kids[0].type == "(" and kids[2].type == ")"):
                 if out is None:
                     out = bytearray(text)
                 out[kids[0].start_byte] = out[kids[2].start_byte] = 0x20
