@@ -44,6 +44,13 @@ void helper_clip(uint8_t *out, const uint8_t *a, const uint8_t *b, int n)
 void macro_bounds(int16_t *out, const int16_t *a, const int16_t *b, int n)
 { for (int i = 0; i < n; i++) { int s = a[i] + b[i]; out[i] = (int16_t)(s > TOP ? TOP : s < BOTTOM ? BOTTOM : s); } }""",
                      "adds_epi16"),
+    # |v| saturated: pabs leaves the minimum as it is, so an unsigned min with the maximum follows
+    "abs_if": ("int16_t", """void abs_if(int16_t *out, const int16_t *a, const int16_t *b, int n)
+{ (void)b; for (int i = 0; i < n; i++) { int16_t v = a[i]; int m = v < 0 ? -v : v; if (m > 32767) m = 32767; out[i] = (int16_t)m; } }""",
+               "abs_epi16"),
+    "abs_call": ("int8_t", """#include <stdlib.h>
+void abs_call(int8_t *out, const int8_t *a, const int8_t *b, int n)
+{ (void)b; for (int i = 0; i < n; i++) { int m = abs(a[i]); out[i] = (int8_t)(m > 127 ? 127 : m); } }""", "abs_epi8"),
     # not the type's range: an ordinary clamp, no saturating instruction
     "narrower": ("int16_t", """void narrower(int16_t *out, const int16_t *a, const int16_t *b, int n)
 { for (int i = 0; i < n; i++) { int s = a[i] + b[i]; if (s > 32000) s = 32000; if (s < -32768) s = -32768; out[i] = s; } }""",

@@ -536,8 +536,10 @@ class Lowering:
             return self.op("sub", t.name, w, a=self.zero(t).name, b=a.name)
         if e.op == "~":
             return self.op("not", t.name, w, a=a.name)
-        if e.op == "abs":
-            return self.op("abs", t.name, w, a=a.name)
+        if e.op in ("abs", "abs_sat"):
+            if e.op == "abs_sat":
+                self.features.add("saturate")
+            return self.op(e.op, t.name, w, a=a.name)
         raise Unsupported(f"unary operator {e.op}")
 
     def binary(self, e: Binary) -> VVal:

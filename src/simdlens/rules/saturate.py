@@ -3,6 +3,7 @@
     int s = a[i] + b[i]; if (s > 32767) s = 32767; if (s < -32768) s = -32768; out[i] = s;
     out[i] = (int16_t)(s > 32767 ? 32767 : s < -32768 ? -32768 : s);      (any nesting order)
     out[i] = s > 255 ? 255 : s;                                           (uint8 + uint8: only the top)
+    out[i] = (int16_t)sat(v < 0 ? -v : v);                                (|v|: the minimum becomes the maximum)
 
 A sum or difference of two values of the stored element type, computed in a wider int and clamped to
 exactly that type's range, is what `adds`/`subs` (`_mm256_adds_epi16`, `_mm256_subs_epu8`, ...) compute
@@ -96,7 +97,7 @@ def _dead_elsewhere(body: tuple[Stmt, ...], loop: LoopIR, name: str, defs: list[
         if k in defs or k == user:
             continue
         for st in walk_stmts((s,)):
-            exprs = [getattr(st, f) for f in ("value", "cond", "index", "step")]
+            exprs = [getattr(st, f, None) for f in ("value", "cond", "index", "step")]
             if any(isinstance(x, Var) and x.name == name for e in exprs if e is not None and not isinstance(e, str)
                    for x in walk_exprs(e)):
                 return False
@@ -115,6 +116,9 @@ def _saturating(value: Expr, elem: CType) -> Expr | None:
     if clamped is None:
         return None
     x, lo, hi = clamped
+    magnitude = _abs_of(x, elem)
+    if magnitude is not None and elem.signed and hi == bounds[1] and (lo is None or lo <= 0):
+        return Unary("abs_sat", magnitude, elem)  # |v| of the type's minimum is its maximum, not itself
     if not isinstance(x, Binary) or x.op not in ("+", "-") or x.type.is_float or x.type.bits < 32:
         return None
     lhs, rhs = _narrow(x.lhs, elem), _narrow(x.rhs, elem)
@@ -150,6 +154,20 @@ def _clamped_in_int16(x: Binary, lo: int | None, hi: int | None, elem: CType) ->
     a, b = (e if expr_type(e).name == "int16" else Cast(e, _INT16, implicit=True) for e in operands if e is not None)
     saturated = Binary("adds" if x.op == "+" else "subs", a, b, _INT16)
     return Binary("min", Binary("max", saturated, Const(lo, _INT16, str(lo)), _INT16), Const(hi, _INT16, str(hi)), _INT16)
+
+
+def _abs_of(x: Expr, elem: CType) -> Expr | None:
+    """v for `|v|` computed in int of a value v of type `elem` (`abs(v)`, `v < 0 ? -v : v`), else None."""
+    if isinstance(x, Unary) and x.op == "abs" and x.type.bits >= 32:
+        return _narrow(x.operand, elem)
+    if isinstance(x, Select) and isinstance(x.cond, Binary) and x.cond.op in ("<", "<=", ">", ">="):
+        c = x.cond
+        v = c.lhs if isinstance(c.rhs, Const) and c.rhs.value == 0 else None
+        negated, kept = (x.then, x.else_) if c.op in ("<", "<=") else (x.else_, x.then)
+        if (v is not None and isinstance(negated, Unary) and negated.op == "-" and negated.type.bits >= 32
+                and _same(negated.operand, v) and _same(kept, v)):
+            return _narrow(v, elem)
+    return None
 
 
 def _widened(e: Expr) -> Expr | None:
