@@ -39,7 +39,7 @@ INFO_URI = "https://github.com/simdlens/simdlens"
 RULES: dict[str, tuple[str, str, str]] = {  # code -> (name, short description, SARIF level)
     "SL101": ("Vectorizable", "Loop is vectorizable (no rewrite verified)", "note"),
     "SL102": ("VerifiedRewrite", "Verified SIMD rewrite available, faster than the compiler", "warning"),
-    "SL103": ("CompilerVectorizes", "The compiler already vectorizes this loop as well as the rewrite", "note"),
+    "SL103": ("CompilerAsFast", "The compiler's own code (vectorized or scalar) is as fast as the verified rewrite", "note"),
     "SL201": ("NotVectorizable", "Loop is not vectorizable", "none"),
 }
 _SIMD_FLAG_PREFIXES = ("sse", "ssse", "avx", "fma", "f16c", "amx", "gfni", "vaes", "vpclmul", "bmi", "popcnt")

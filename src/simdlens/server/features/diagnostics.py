@@ -4,7 +4,8 @@ Codes are stable (editors and users filter on them):
 
     SL101  vectorizable (not verified yet, or no rewrite survived verification)
     SL102  verified rewrite available, with its measured speedup over the user's build
-    SL103  the compiler already vectorizes this loop (a verified rewrite is not faster than -O3 -march=native)
+    SL103  the compiler's code is as fast: no verified rewrite is faster than -O3 -march=native (the compiler
+           vectorizes the loop, or its scalar code is as fast)
     SL201  not vectorizable: the first reason
 
 The `diagnostics` setting picks the verbosity: "all", "verified" (SL102 only) or "off".
@@ -45,7 +46,7 @@ def _diagnostic(snapshot: DocumentSnapshot, state: LoopState, encoding: Encoding
     elif outcome is Outcome.COMPILER_WINS:
         closest = summary.best(report)
         code, severity = "SL103", hint
-        message = summary.not_a_win(closest) if closest is not None else "the compiler already vectorizes this loop"
+        message = summary.not_a_win(closest) if closest is not None else "the compiler's code is as fast as any verified rewrite"
     else:
         code, severity = "SL101", hint
         checks = " with runtime overlap checks" if report.analysis.verdict is LoopVerdict.VECTORIZABLE_WITH_CHECKS else ""
