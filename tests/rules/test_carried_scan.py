@@ -86,6 +86,14 @@ SCANS = {
     }
     return held;
 }""",
+    # the factor outside the sum: distributed, `s = c * s + c * x[i]`
+    "factor_outside_the_sum": """void decay(float *restrict out, const float *restrict x, float c, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        s = (s + x[i]) * c;
+        out[i] = s;
+    }
+}""",
     "int_sum_through_a_temporary": """void offsets(int32_t *restrict end, const int32_t *restrict len, int n) {
     int32_t at = 0;
     for (int i = 0; i < n; i++) {
