@@ -79,10 +79,10 @@ SCANS = {
     "state_through_two_temporaries": """double settle(double *restrict seen, const double *restrict in, const double *restrict out, double keep, int n) {
     double held = 0.0;
     for (int i = 0; i < n; i++) {
-        double net = in[i] - out[i];
-        double total = held + net;
+        double total = in[i] + held;
+        double kept = keep * total;
+        held = kept - out[i] * keep;
         seen[i] = total;
-        held = total * keep;
     }
     return held;
 }""",
