@@ -159,3 +159,28 @@ void delay_line_mix(float *restrict out, float *restrict line, const float *rest
         line[i] = out[i] + feedback[i];
     }
 }
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+void feedback_echo(float *restrict wet, const float *restrict dry, float mix, float decay, int n)
+{
+    float echo = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float y = mix * dry[i] + echo;
+        wet[i] = y;
+        echo = decay * y;
+    }
+}
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+double reservoir_levels(double *restrict level, const double *restrict inflow, const double *restrict outflow,
+                        double retain, int n)
+{
+    double stored = 0.0;
+    for (int i = 0; i < n; i++) {
+        double net = inflow[i] - outflow[i];
+        double total = stored + net;
+        level[i] = total;
+        stored = total * retain;
+    }
+    return stored;
+}

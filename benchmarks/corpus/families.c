@@ -218,3 +218,16 @@ void two_stage_delay(float *restrict stage1, float *restrict stage2, const float
         stage1[i] = in[i] * gain[i];
     }
 }
+
+#define COHORTS 192
+#define YEARS 128
+float stock[YEARS][COHORTS], survival[YEARS][COHORTS], recruits[YEARS][COHORTS];
+
+// bench: domain=families category=guarded_nest expect=vectorizable
+void project_live_cohorts(void)
+{
+    for (int c = 0; c < COHORTS; c++)
+        if (stock[0][c] > 0.0f)
+            for (int y = 1; y < YEARS; y++)
+                stock[y][c] = stock[y - 1][c] * survival[y][c] + recruits[y][c];
+}

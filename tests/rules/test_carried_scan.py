@@ -65,6 +65,43 @@ SCANS = {
         x[i] = s;
     }
 }""",
+    # the filter state carried through the temporary the output is (`d = a * (b * x + d)`): substituted, a
+    # first-order linear recurrence in d; the output reads d's previous value
+    "state_through_a_temporary": """void one_pole(const float *restrict src, float *restrict dst, float g, float fb, unsigned count) {
+    float d = 0.0f;
+    while (count > 0U) {
+        float y = g * (*src++) + d;
+        d = fb * y;
+        *dst++ = y;
+        count--;
+    }
+}""",
+    "state_through_two_temporaries": """double settle(double *restrict seen, const double *restrict in, const double *restrict out, double keep, int n) {
+    double held = 0.0;
+    for (int i = 0; i < n; i++) {
+        double total = in[i] + held;
+        double kept = keep * total;
+        held = kept - out[i] * keep;
+        seen[i] = total;
+    }
+    return held;
+}""",
+    # the factor outside the sum: distributed, `s = c * s + c * x[i]`
+    "factor_outside_the_sum": """void decay(float *restrict out, const float *restrict x, float c, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        s = (s + x[i]) * c;
+        out[i] = s;
+    }
+}""",
+    "int_sum_through_a_temporary": """void offsets(int32_t *restrict end, const int32_t *restrict len, int n) {
+    int32_t at = 0;
+    for (int i = 0; i < n; i++) {
+        int32_t next = at + len[i];
+        end[i] = next;
+        at = next;
+    }
+}""",
 }
 
 HELD = {
@@ -114,6 +151,24 @@ REFUSED = {
     }
 }""",
     # the update's input is computed from the running value itself
+    # through a temporary, but not linear in the carried value
+    "squared_through_a_temporary": """void square_chain(float *restrict out, const float *restrict x, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float t = x[i] + s;
+        out[i] = t;
+        s = t * t;
+    }
+}""",
+    # an integer multiple: the lanes' combined products would overflow where the loop's do not
+    "integer_multiple_through_a_temporary": """void triple_chain(int32_t *restrict out, const int32_t *restrict x, int n) {
+    int32_t s = 0;
+    for (int i = 0; i < n; i++) {
+        int32_t t = s + x[i];
+        out[i] = t;
+        s = 3 * t;
+    }
+}""",
     "input_reads_it": """void feedback(float *restrict out, const float *restrict x, int n) {
     float s = 0.0f;
     for (int i = 0; i < n; i++) {

@@ -516,3 +516,29 @@ def test_a_sum_every_lane_shares_is_interchanged_into_row_dot_products(tmp_path:
     got = build_and_run(tmp_path, "avx2", ["edited.c"]).stdout
     assert got.split()[0] == expected.split()[0]  # the counters, exactly
     assert abs(float(got.split()[1]) - float(expected.split()[1])) <= 1e-9 * abs(float(expected.split()[1]))
+
+
+# the inner loop runs only for the columns whose first row is positive (TSVC s275's shape): the guard is
+# read once per vector step, the column sweep runs under it, and the row it just stored stays in a register
+GUARDED = HEAD + """void guarded_sweep(void) {
+    for (int i = 0; i < LEN_2D; i++)
+        if (aa[0][i] > 1.0f)
+            for (int j = 1; j < LEN_2D; j++)
+                aa[j][i] = aa[j-1][i] * 0.5f + bb[j][i];
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_a_guarded_column_sweep_runs_under_its_condition_and_keeps_the_stored_row_in_a_register(tmp_path: Path) -> None:
+    fa = analyze_file(GUARDED.encode(), "/tmp/guarded.c", "c")
+    outer = next(a for a in fa.analyses if a.site.depth == 0)
+    assert outer.loop is not None and outer.loop.inner is not None and outer.verdict.value.startswith("vectorizable")
+    _, _, candidates = _proposal(GUARDED)
+    (vector,) = [c for c in candidates if c.origin == "rules:outer_loop"]
+    text = vector.function
+    # the guard is computed before the inner loop; in it, memory is read for the previous row only once
+    assert text.index("_mm256_cmp_ps") < text.index("for (int j = 1; j < LEN_2D; j++)")
+    assert "aa_first ? _mm256_maskload_ps(&aa[j - 1][i]" in text and "_mm256_maskstore_ps(&aa[j][i]" in text
+    _edits_compute_the_same(tmp_path, GUARDED, MAIN % "guarded_sweep", candidates)

@@ -690,6 +690,36 @@ def walk_exprs(e: Expr) -> tuple[Expr, ...]:
     return tuple(out)
 
 
+def substitute_var(e: Expr, name: str, value: Expr) -> Expr | None:
+    """`e` with every read of `name` replaced by `value` (None where that is not simple: an index)."""
+    if isinstance(e, Var):
+        return value if e.name == name else e
+    if isinstance(e, Const | IV):
+        return e
+    if isinstance(e, Load):
+        index = e.access.index
+        return e if index is None or not any(isinstance(x, Var) and x.name == name for x in walk_exprs(index)) \
+            else None
+    if isinstance(e, Cast):
+        inner = substitute_var(e.operand, name, value)
+        return None if inner is None else Cast(inner, e.type, e.implicit)
+    if isinstance(e, Unary):
+        inner = substitute_var(e.operand, name, value)
+        return None if inner is None else Unary(e.op, inner, e.type)
+    if isinstance(e, Binary):
+        lhs, rhs = substitute_var(e.lhs, name, value), substitute_var(e.rhs, name, value)
+        return None if lhs is None or rhs is None else Binary(e.op, lhs, rhs, e.type)
+    if isinstance(e, Select):
+        parts = [substitute_var(x, name, value) for x in (e.cond, e.then, e.else_)]
+        if any(x is None for x in parts):
+            return None
+        return Select(parts[0], parts[1], parts[2], e.type)  # type: ignore[arg-type]
+    if isinstance(e, Call):
+        args = [substitute_var(x, name, value) for x in e.args]
+        return None if any(x is None for x in args) else Call(e.func, tuple(args), e.type)  # type: ignore[arg-type]
+    return None
+
+
 def walk_stmts(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
     """Every statement, including those nested in `If`, pre-order."""
     out: list[Stmt] = []

@@ -293,6 +293,11 @@ class _Judge:
                 self.facts.add("induction")
                 self.reasons.append(Reason("induction", f"{s.var} steps by a constant each iteration: computed "
                                            "from the lane number", s.span))
+            elif isinstance(s, Carry) and _through_itself(s, self.stmts):
+                self.reasons.append(Reason("recurrence", f"{s.var} is computed from its own previous value through "
+                                           "the temporaries of the body, in a form no scan computes (a scan "
+                                           "needs a multiple of it plus a term, and for integers a plain sum): "
+                                           "a recurrence", s.span))
             elif isinstance(s, Carry):
                 self.facts.add("peel")
                 if _is_counter(s.value, self.loop) or _is_carried_var(s.value, self.stmts):
@@ -726,6 +731,26 @@ def _is_counter(e: Expr, loop: LoopIR) -> bool:
     while isinstance(e, Cast):
         e = e.operand
     return isinstance(e, IV)
+
+
+def _through_itself(carry: Carry, stmts: Iterable[Stmt]) -> bool:
+    """`t = x[i] + s; s = t * t;`: the carried value is computed from itself through temporaries of the body
+    (the linear ones became scans when the loop was built)."""
+    lets = {s.name: s.value for s in stmts if isinstance(s, Let)}
+    seen: set[str] = set()
+    todo = [x.name for x in walk_exprs(carry.value) if isinstance(x, Var) and x.name in lets]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for x in walk_exprs(lets[name]):
+            if isinstance(x, Var):
+                if x.name == carry.var:
+                    return True
+                if x.name in lets:
+                    todo.append(x.name)
+    return False
 
 
 def _is_carried_var(e: Expr, stmts: Iterable[Stmt]) -> bool:

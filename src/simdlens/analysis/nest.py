@@ -85,6 +85,10 @@ def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfe
     parent = node.parent
     perfect = True
     beside: list[str] = []
+    guarded = imperfect and parent is not None and parent.type == "if_statement" \
+        and parent.child_by_field_name("alternative") is None
+    if guarded:  # `if (c) for (...)`: the inner loop runs under a condition of the outer iteration
+        node, parent = parent, parent.parent
     if parent is not None and parent.type == "compound_statement":
         statements = [c for c in parent.named_children if c.type != "comment"]
         perfect = len(statements) == 1
@@ -95,6 +99,7 @@ def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfe
         parent = parent.parent
     if parent is None or parent.type != "for_statement":
         return None
+    perfect = perfect and not guarded
     body = parent.child_by_field_name("body")
     if body is None:
         return None

@@ -35,6 +35,7 @@ from dataclasses import replace
 from typing import Any
 
 from simdlens.analysis.ir import (
+    INT32,
     IV,
     Access,
     Binary,
@@ -65,6 +66,7 @@ from simdlens.analysis.parse import normalized_tokens
 from simdlens.core import Analysis, Kernel, KernelParam, LoopVerdict, ParamRole
 
 OUTER_NEST = "outer_nest"  # the fact of an outer loop vectorized across its counter (analysis.facts)
+GUARD = "simdlens_guard"  # the temporary holding the condition an inner loop runs under (`if (c) for (...)`)
 _FLAT_2D = re.compile(r"^\(&(?P<root>[A-Za-z_]\w*)\[0\]\[0\]\)$")  # how the builder spells a 2-D array's base
 _REDUCE_OPS = {ReduceOp.ADD: "+", ReduceOp.SUB: "-", ReduceOp.MUL: "*", ReduceOp.AND: "&", ReduceOp.OR: "|",
                ReduceOp.XOR: "^"}
@@ -288,6 +290,11 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
         reader = _Reader(inner, outer, int_value)
         reader.accumulators = accumulators
         body = _sums_across(tuple(reader.stmt(s) for s in inner.body), reader, triangle is None and around is None)
+        if any(isinstance(s, Let) and s.name == GUARD for s in before):
+            if triangle is not None:
+                raise _Refused("a triangular nest whose inner loop runs under a condition is not vectorized across "
+                               f"{i}")
+            body = (If(Var(GUARD, INT32), body),)
         _own_lanes(before + after, reader, body, i)
         arrays = inner.arrays + tuple(a for a in (around.arrays if around is not None else ()) if inner.array(a.root) is None)
         checks = _lanes_independent(before + body + after, reader, replace(inner, arrays=arrays), i)
@@ -295,8 +302,9 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
         return str(exc)
     outside = tuple(sc for sc in (around.scalars if around is not None else ()) if sc.name != i
                     and inner.scalar(sc.name) is None)
+    guard = tuple(Scalar(GUARD, INT32, ScalarRole.LOCAL) for s in before if isinstance(s, Let) and s.name == GUARD)
     scalars = (*(replace(sc, role=ScalarRole.LOCAL, live_out=False) if sc.name in accumulators else sc for sc in inner.scalars
-                 if sc.name != i), *outside, Scalar(j, iv_type, ScalarRole.LOCAL))
+                 if sc.name != i), *outside, *guard, Scalar(j, iv_type, ScalarRole.LOCAL))
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=spelled), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=arrays,
@@ -343,6 +351,11 @@ def _around(around: LoopIR, inner_start: int, inner: LoopIR, i: str,
     before: list[Stmt] = []
     after: list[Stmt] = []
     for s in around.body:
+        if isinstance(s, If) and not s.then and not s.else_ and s.span is not None \
+                and s.span.start_byte < inner_start < s.span.end_byte:
+            # `if (c) for (...)`: c once per outer iteration, before the inner loop; the inner body runs under it
+            before.append(Let(GUARD, INT32, s.cond, s.span))
+            continue
         if not isinstance(s, Store | Let | If) or s.span is None:
             raise _Refused(f"the outer loop's {type(s).__name__.lower()} statement around its inner loop has no "
                            "vector form")
@@ -353,7 +366,8 @@ def _around(around: LoopIR, inner_start: int, inner: LoopIR, i: str,
 def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...], i: str) -> None:
     """Record the lane of each access of the statements around the inner loop (contiguous in `i`: the
     lane's own element; fixed: one every lane shares); an array the inner loop touches too is touched
-    around it at the same elements (the harness allocates what the inner loop's footprint says)."""
+    around it at the same elements (the harness allocates what the inner loop's footprint says), or, read
+    by the inner loop's guard, at a row the inner loop reads too."""
     from simdlens.analysis.build import accesses_of
 
     inside = {_key(a) for a, _w, _s in accesses_of(body)}
@@ -361,10 +375,31 @@ def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...],
     for a, _w, _s in accesses_of(stmts):
         if a.coeff not in (0, 1) or a.index is not None:
             raise _Refused(f"{a.root} is reached around the inner loop other than at the lane's own element")
-        if a.root in roots and _key(a) not in inside:
+        if a.root in roots and _key(a) not in inside and not _row_read_inside(a, stmts, inside, reader):
             raise _Refused(f"{a.root}[...] is touched around the inner loop at an element the inner loop does not "
                            "touch")
         reader.lanes[_key(a)] = (a.offset, a.symbolic) if a.coeff == 1 else None
+
+
+def _row_read_inside(a: Access, stmts: tuple[Stmt, ...], inside: set[tuple[str, str, int, str]], reader: _Reader) -> bool:
+    """`aa[0][i]` read by the guard of `for (j = 1; ...) ... aa[j - 1][i] ...`: a constant row inside the rows
+    the inner loop reads (its counter's first value plus the row's offset), at the same column."""
+    if not any(isinstance(s, Let) and s.name == GUARD and any(isinstance(x, Load) and x.access == a
+                                                                for x in walk_exprs(s.value)) for s in stmts):
+        return False
+    row = re.fullmatch(rf"{re.escape(a.root)}\[\s*(\d+)\s*\]", a.base.strip())
+    first, end = reader.int_value(reader.inner.lower), reader.int_value(reader.inner.upper)
+    if row is None or first is None or end is None or reader.inner.step != 1 or reader.inner.cmp != "<":
+        return False
+    j = re.escape(reader.inner.iv)
+    for root, base, offset, symbolic in inside:
+        m = re.fullmatch(rf"{re.escape(a.root)}\[\s*{j}\s*(?:([+-])\s*(\d+))?\s*\]", base.strip())
+        if root != a.root or m is None or (offset, symbolic) != (a.offset, a.symbolic):
+            continue
+        shift = int(m.group(2) or 0) * (-1 if m.group(1) == "-" else 1)
+        if first + shift <= int(row.group(1)) < end + shift:
+            return True
+    return False
 
 
 def _trip(outer: OuterLoop) -> str:
@@ -517,22 +552,35 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     assert inner_loop is not None
     own = replace(outer, loop=replace(outer.loop, body=inner_loop.before + inner_loop.after, inner=None),
                   verdict=LoopVerdict.VECTORIZABLE)
-    around = kernel_or_reason(own, source, ctx)
-    if isinstance(around, str):
-        return f"the statements around the inner loop have no kernel: {around}"
     names = {p.name for p in nest.params} | {loop.iv}
+    around = kernel_or_reason(own, source, ctx)
+    if isinstance(around, str) and not _only_guards(inner_loop.before + inner_loop.after, names):
+        return f"the statements around the inner loop have no kernel: {around}"
     invariant = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.INVARIANT}
-    extra = tuple(p for p in around.params if p.name not in names and (
+    extra = () if isinstance(around, str) else tuple(p for p in around.params if p.name not in names and (
         p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT) or (p.role is ParamRole.SCALAR and p.name in invariant)))
     if any(p.source for p in extra):
         return "the statements around the inner loop reach arrays through expressions the kernel renames"
     params = nest.params + extra
-    prints = nest.footprints + tuple(f for f in around.footprints if f.param in {p.name for p in extra})
+    prints = nest.footprints + (() if isinstance(around, str) else
+                                tuple(f for f in around.footprints if f.param in {p.name for p in extra}))
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = source[outer.site.span.start_byte:outer.site.span.end_byte].decode("utf-8", "replace")
     body = text[text.index(loop.header) + len(loop.header):].strip()
     return replace(nest, params=params, signature=sig, footprints=prints,
                    source=nest.source.replace(nest.signature, sig, 1)), body
+
+
+def _only_guards(stmts: tuple[Stmt, ...], names: set[str]) -> bool:
+    """The statements around the inner loop are only the condition it runs under, reading nothing the inner
+    loop's kernel does not already have (then they need no kernel of their own)."""
+    from simdlens.analysis.build import accesses_of
+
+    if not all(isinstance(s, Let) and s.name == GUARD for s in stmts):
+        return False
+    roots = {a.root for a, _w, _s in accesses_of(stmts)}
+    read = {x.name for s in stmts if isinstance(s, Let) for x in walk_exprs(s.value) if isinstance(x, Var)}
+    return roots <= names and read <= names
 
 
 def _declared_extent(loop: LoopIR, ctx: Any) -> int | None:

@@ -14,6 +14,7 @@ exactly (integer sums) or up to reassociation (floats); the analysis keeps them 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from simdlens.analysis.ir import (
@@ -178,14 +179,20 @@ def _substituted(e: Expr, at: Access, by: Expr) -> Expr:
 def _linear(e: Expr, target: Access) -> tuple[Expr | None, Expr | None] | None:
     """(factor, term) of `e` = factor * target[i - 1] + term (None: factor 1, term 0) through +, - and
     products by values that do not read target; None when e is not of that form or does not read it."""
-    if _previous(e, target):
+    return _linear_in(e, target.elem, lambda x: _previous(x, target), lambda x: _reads_root(x, target))
+
+
+def _linear_in(e: Expr, t: CType, carried: Callable[[Expr], bool],
+               reads: Callable[[Expr], bool]) -> tuple[Expr | None, Expr | None] | None:
+    """(factor, term) of `e` = factor * v + term, where `carried` tells the reads of the carried value v and
+    `reads` whether an expression reads it at all; None when e is not of that form or does not read v."""
+    if carried(e):
         return None, None
-    if not isinstance(e, Binary) or e.type.name != target.elem.name or e.op not in ("+", "-", "*"):
+    if not isinstance(e, Binary) or e.type.name != t.name or e.op not in ("+", "-", "*"):
         return None
-    left, right = _linear(e.lhs, target), _linear(e.rhs, target)
-    free_l = left is None and not _reads_root(e.lhs, target)
-    free_r = right is None and not _reads_root(e.rhs, target)
-    t = e.type
+    left, right = _linear_in(e.lhs, t, carried, reads), _linear_in(e.rhs, t, carried, reads)
+    free_l = left is None and not reads(e.lhs)
+    free_r = right is None and not reads(e.rhs)
     if e.op in ("+", "-") and left is not None and free_r:
         f, term = left
         return f, (Binary(e.op, term, e.rhs, t) if term is not None else
@@ -377,18 +384,19 @@ def _invariant(e: Expr, loop: LoopIR) -> bool:
     return True
 
 
-def linear_update(var: str, t: CType, value: Expr) -> tuple[Expr, Expr] | None:
-    """(factor, term) when `value` is `factor * var + term` (either order of either operation) with neither
-    reading var: `s = s * c + a[i]`, `s = alpha * x[i] + (1 - alpha) * s`. Floating point only (integer
-    products of lanes would overflow where the loop's do not), computed in var's own type."""
-    if not t.is_float or not isinstance(value, Binary) or value.op != "+" or value.type.name != t.name:
+def linear_update(var: str, t: CType, value: Expr) -> tuple[Expr | None, Expr] | None:
+    """(factor, term) when `value` is `factor * var + term` through +, - and products by values that do not
+    read var: `s = s * c + a[i]`, `s = alpha * x[i] + (1 - alpha) * s`, and with a temporary substituted
+    `d = a1 * (b0 * x[i] + d)` (distributed: factor a1, term a1 * b0 * x[i]). Factor None is 1 (a running
+    sum). Products only in floating point (integer products of lanes would overflow where the loop's do not), computed
+    in var's own type; integers only as sums (factor 1: they wrap alike in any order). A value with no term
+    (`s = s * c`) is not a scan this rule computes."""
+    if not t.is_float and t.name not in SCAN_TYPES:
         return None
-    for side, term in ((value.lhs, value.rhs), (value.rhs, value.lhs)):
-        if isinstance(side, Binary) and side.op == "*" and side.type.name == t.name:
-            for v, factor in ((side.lhs, side.rhs), (side.rhs, side.lhs)):
-                if isinstance(v, Var) and v.name == var and not _reads(factor, var) and not _reads(term, var):
-                    return factor, term
-    return None
+    found = _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var, lambda e: _reads(e, var))
+    if found is None or found[1] is None or (found[0] is not None and not t.is_float):
+        return None
+    return found[0], found[1]
 
 
 def _reads(e: Expr, var: str) -> bool:

@@ -56,6 +56,7 @@ from simdlens.analysis.ir import (
     Unary,
     Var,
     expr_type,
+    substitute_var,
     walk_exprs,
     walk_stmts,
 )
@@ -68,7 +69,6 @@ from simdlens.rules.divide import (
     magic_divisor,
     narrow_division,
     only_use,
-    substitute_var,
 )
 from simdlens.rules.interleave import StridedGroups
 from simdlens.rules.reverse import ReversedAccesses

@@ -30,8 +30,24 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from simdlens.analysis.ir import Access, Exit, Expr, If, Let, LoopIR, Reduce, Stmt, Store, Var, walk_stmts
+from simdlens.analysis.ir import (
+    INT32,
+    Access,
+    Exit,
+    Expr,
+    If,
+    Let,
+    Load,
+    LoopIR,
+    Reduce,
+    Stmt,
+    Store,
+    Var,
+    walk_exprs,
+    walk_stmts,
+)
 from simdlens.analysis.nest import mentions, substitute
+from simdlens.analysis.outer_vector import GUARD
 from simdlens.core import Footprint, Kernel, KernelParam
 from simdlens.rules.lower import (
     Lowered,
@@ -41,6 +57,7 @@ from simdlens.rules.lower import (
     _Block,
     _identifiers,
     _indent,
+    _stmt_exprs,
     access_key,
 )
 from simdlens.rules.scalar import c_type
@@ -70,6 +87,14 @@ class OuterLoopLowering(Lowering):
         self.summed = {x.name for x in walk_stmts(self.body) if isinstance(x, Let)} & {
             x.name for x in walk_stmts(self.inner.before) if isinstance(x, Let)}
         self.sums: dict[str, VVal] = {}  # their registers in the current step
+        self.set_before: dict[str, VVal] = {}  # the other temporaries set before the inner loop, this step
+        # a read of the row the previous inner iteration stored (`aa[j-1][i]` of `aa[j][i] = ...`): that
+        # store's value, kept in a register across the inner loop (read back, a masked store would not be
+        # forwarded to the load, and even a plain one adds its latency to the chain)
+        self.row_carry = self._rows_carried()
+        self.row_regs: dict[tuple[str, str, int, str], tuple[str, str]] = {}  # store key: (register, first-pass flag)
+        self.row_values: dict[tuple[str, str, int, str], VVal] = {}  # this step's value of each carried read
+        self.row_updates: list[str] = []
 
     def _kept_in_registers(self) -> dict[tuple[str, str, int, str], Access]:
         """The written elements the inner loop does not move, touched in every iteration and nowhere else in
@@ -90,9 +115,54 @@ class OuterLoopLowering(Lowering):
                 kept[access_key(a)] = a
         return kept
 
+    def _rows_carried(self) -> dict[tuple[str, str, int, str], tuple[str, str, int, str]]:
+        """Reads (access key) of the element the previous inner iteration stored, with that store's key: the
+        array is stored once, in every inner iteration (or under the inner loop's guard alone: other lanes'
+        values are never stored), the inner counter steps by 1, and nothing else of the array is read."""
+        j = self.inner.iv
+        if self.inner.first or not re.search(rf"(?<![\w.>]){re.escape(j)}\s*\+\+|\+\+\s*{re.escape(j)}(?!\w)",
+                                             self.inner.header):
+            return {}
+        top = self.body
+        if len(top) == 1 and isinstance(top[0], If) and not top[0].else_ and top[0].cond == Var(GUARD, INT32):
+            top = top[0].then
+        stores = [x for x in walk_stmts(self.body) if isinstance(x, Store)]
+        reads = [x.access for st in walk_stmts(self.body) for e in _stmt_exprs(st) for x in walk_exprs(e) if isinstance(x, Load)]
+        flat = re.compile(r"[\s()]")
+        out: dict[tuple[str, str, int, str], tuple[str, str, int, str]] = {}
+        for st in top:
+            if not isinstance(st, Store) or st.access.coeff != 1 or [x.access.root for x in stores].count(st.access.root) != 1:
+                continue
+            a = st.access
+            if not mentions(a.base, j) or mentions(a.symbolic, j) or access_key(a) in self.kept:
+                continue  # (an element the inner loop does not move is kept in a register already)
+            back = flat.sub("", substitute(a.base, j, f"{j} - 1"))
+            found = [b for b in reads if b.root == a.root]
+            if found and all((b.coeff, b.offset, b.symbolic, b.index) == (1, a.offset, a.symbolic, None)
+                             and flat.sub("", b.base) == back for b in found):
+                out.update({access_key(b): access_key(a) for b in found})
+        return out
+
+    def _row_read(self, a: Access) -> VVal:
+        """The carried read: the register, or memory on the inner loop's first pass."""
+        key = access_key(a)
+        if key in self.row_values:
+            return self.row_values[key]
+        reg, first = self.row_regs[self.row_carry[key]]
+        w = self.width(a.elem)
+        m = self.memory_mask(a)
+        text = (self.fill(self.template("load", a.elem.name, w), p=self.address(a)) if m is None else
+                self.fill(self.template("maskload", a.elem.name, w), p=self.address(a),
+                          m=self.mask_as(m, a.elem.bits).name))
+        v = self.emit(f"{first} ? {text} : {reg}", a.elem.name, w, hint=a.root)
+        self.row_values[key] = v
+        return v
+
     def expr(self, e: Expr) -> VVal:
         if isinstance(e, Var) and e.name in self.sums:
             return self.sums[e.name]
+        if isinstance(e, Var) and e.name not in self.block.env and e.name in self.set_before:
+            return self.set_before[e.name]  # a temporary set before the inner loop (its guard): one value per lane
         return super().expr(e)
 
     def statement(self, s: Stmt) -> None:
@@ -111,6 +181,8 @@ class OuterLoopLowering(Lowering):
         return False  # `y[j]` changes with the inner loop, which runs inside the vector loop
 
     def load(self, a: Access) -> VVal:
+        if access_key(a) in self.row_carry and self.row_carry[access_key(a)] in self.row_regs:
+            return self._row_read(a)
         reg = self.registers.get(access_key(a))
         if reg is not None:
             # the register itself: a kept element is the only element of its array the body touches, so no
@@ -120,6 +192,9 @@ class OuterLoopLowering(Lowering):
 
     def store(self, a: Access, value: VVal) -> None:
         reg = self.registers.get(access_key(a))
+        if access_key(a) in self.row_regs:  # the next inner iteration reads it from the register
+            value = self.convert(value, a.elem.name)
+            self.row_updates.append(f"{self.row_regs[access_key(a)][0]} = {value.name};")
         if reg is None:
             super().store(a, value)
             return
@@ -139,8 +214,18 @@ class OuterLoopLowering(Lowering):
         for key, a in self.kept.items():  # the accumulators over i, read once before the inner loop
             self.registers[key] = super().load(a)
         self.statements(self.inner.before)  # an imperfect nest's statements before the inner loop (`C *= beta`)
+        self.set_before = dict(around.env)
+        self.row_regs, self.row_values, self.row_updates = {}, {}, []
+        for key in sorted(set(self.row_carry.values())):
+            elem = next(x.access.elem for x in walk_stmts(self.body) if isinstance(x, Store) and access_key(x.access) == key)
+            zero = self.zero(elem)
+            reg, first = self.fresh(f"{key[0]}_row"), self.fresh(f"{key[0]}_first")
+            self.lines += [f"{self.ctype_of(zero)} {reg} = {zero.name};", f"int {first} = 1;"]
+            self.row_regs[key] = (reg, first)
         before = self.lines
         step = super()._step(head, exit_stmt, body, tail)
+        step += [*self.row_updates, *(f"{first} = 0;" for _reg, first in self.row_regs.values())]
+        self.row_regs, self.row_values = {}, {}
         self.block, self.lines = around, []
         self.statements(self.inner.after)
         after = [*self.lines, *(self.fill(self.template("store", a.elem.name, self.width(a.elem)), p=self.address(a),

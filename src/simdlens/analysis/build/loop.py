@@ -231,7 +231,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
         body = without_misread_casts(lb, body)
     uses.scan_uses(lb, body)
     pre: list[Stmt] = header.pop("exits")
-    stmts = pre + statements.block(lb, stmts_of(body), cond=False)
+    stmts = scalars.carried_through_temporaries(lb, pre + statements.block(lb, stmts_of(body), cond=False))
     clash = scalars.argindex_overwritten(tuple(stmts))
     if clash is not None:
         return None, (*lb.reasons, clash)

@@ -51,6 +51,7 @@ from simdlens.analysis.ir import (
     Unary,
     Var,
     expr_type,
+    substitute_var,
     walk_exprs,
     walk_stmts,
 )
@@ -679,3 +680,37 @@ def minmax_exact(value: CType, var: CType) -> bool:
     if value.name == var.name:
         return True
     return usual(value, var).name == var.name and (value.is_float == var.is_float)
+
+
+def carried_through_temporaries(lb: LoopBuilder, stmts: list[Stmt]) -> list[Stmt]:
+    """A carried value computed from itself through temporaries of the body, a recurrence written the way
+    filters are (`acc = b0 * x[i] + d1; d1 = a1 * acc; out[i] = acc;`): with the temporaries substituted it
+    is `d1 = a1 * d1 + a1 * b0 * x[i]`, a first-order linear recurrence carried in d1 (a `Running` the scan
+    rules compute), and the temporaries reading d1 read its previous value as before."""
+    once = {n for n in {s.name for s in walk_stmts(tuple(stmts)) if isinstance(s, Let)}
+            if sum(1 for s in walk_stmts(tuple(stmts)) if isinstance(s, Let) and s.name == n) == 1}
+    lets: dict[str, Expr] = {}  # each temporary of the body's top level, its own temporaries substituted
+    out = list(stmts)
+    for k, s in enumerate(stmts):
+        if isinstance(s, Let) and s.name in once:
+            lets[s.name] = _inlined(s.value, lets)
+        elif isinstance(s, Carry):
+            value = _inlined(s.value, lets)
+            if value is s.value or not any(isinstance(x, Var) and x.name == s.var for x in walk_exprs(value)):
+                continue
+            linear = scans.linear_update(s.var, s.type, value)
+            sc = lb.scalars.get(s.var)
+            if linear is None or sc is None:
+                continue
+            lb.scalars[s.var] = Scalar(sc.name, sc.type, ScalarRole.RUNNING, sc.live_out, sc.decl)
+            out[k] = Running(s.var, linear[1], s.type, linear[0], s.span)
+    return out
+
+
+def _inlined(e: Expr, lets: dict[str, Expr]) -> Expr:
+    """`e` with the temporaries it reads replaced by their values (`e` itself when it reads none)."""
+    for x in walk_exprs(e):
+        if isinstance(x, Var) and x.name in lets:
+            replaced = substitute_var(e, x.name, lets[x.name])
+            return e if replaced is None else _inlined(replaced, lets)
+    return e

@@ -432,6 +432,9 @@ def if_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]
         if len(else_nodes) == 1 and else_nodes[0].type == "compound_statement":
             else_nodes = stmts_of(else_nodes[0])
     span = node_span(n)
+    if lb.skip is not None and not else_nodes and [x.id for x in then] == [lb.skip.id] and not cond:
+        # `if (c) for (...)`: the guard of a nest's inner loop, left out (outer_vector.py masks the loop with it)
+        return [If(expressions.expr(lb, cnode), (), (), span)]
     # search: if (c) break; / if (c) return e; / if (c) { x = e; break; }
     if then and then[-1].type in ("break_statement", "return_statement"):
         c = expressions.expr(lb, cnode)
