@@ -47,7 +47,7 @@ from simdlens.core import Language
 
 log = logging.getLogger(__name__)
 
-FACTS_VERSION = "1"  # part of every cache key: bump when what is extracted changes
+FACTS_VERSION = "2"  # part of every cache key: bump when what is extracted changes
 MAX_PROBED_MACROS = 2000
 MAX_PROBED_USES = 4000
 _CACHE_ENTRIES = 32
@@ -67,6 +67,31 @@ _SCALAR_KINDS = {
 
 
 @dataclass(frozen=True)
+class FieldLayout:
+    """One member of a structure as clang lays it out: `offset` in bytes, `scalar` its canonical scalar
+    type (int8 … double; "" for anything else: a struct, pointer, complex, bit-field), `count` the
+    extent of a fixed-size array member of scalars (1 for a scalar member)."""
+
+    name: str
+    offset: int
+    scalar: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """A structure's layout (sizeof, alignof, members in order), for arrays of structures read as
+    strided views of one member type (docs/analysis.md, "Arrays of structures")."""
+
+    size: int
+    align: int
+    fields: tuple[FieldLayout, ...]
+
+    def field(self, name: str) -> FieldLayout | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True)
 class TypeFact:
     """A type as clang sees it.
 
@@ -82,6 +107,7 @@ class TypeFact:
     const: bool = False
     volatile: bool = False
     restrict: bool = False
+    layout: RecordLayout | None = None  # a complete struct's layout (kind "struct")
 
     @property
     def is_scalar(self) -> bool:
@@ -733,12 +759,34 @@ class _Extractor:
                     else None
                 elem = _SCALAR_KINDS.get(inner.kind.name, "") if inner is not None else ""
                 return TypeFact(t.spelling, canon.spelling, "complex", elem, const, volatile, restrict)
-            return TypeFact(t.spelling, canon.spelling, kind, "", const, volatile, restrict)
+            layout = self._layout(canon) if kind == "struct" else None
+            return TypeFact(t.spelling, canon.spelling, kind, "", const, volatile, restrict, layout)
         kind = {"LONGDOUBLE": "long_double", "VECTOR": "vector", "EXTVECTOR": "vector", "POINTER": "pointer",
                 "LVALUEREFERENCE": "pointer", "CONSTANTARRAY": "array", "INCOMPLETEARRAY": "array",
                 "VARIABLEARRAY": "array", "DEPENDENTSIZEDARRAY": "array", "FUNCTIONPROTO": "function",
                 "FUNCTIONNOPROTO": "function"}.get(kind_name, "other")
         return TypeFact(t.spelling, canon.spelling, kind, "", const, volatile, restrict)
+
+    def _layout(self, canon: Any) -> RecordLayout | None:
+        """sizeof, alignof and member offsets of a complete struct, as clang computes them."""
+        ci = self.ci
+        size, align = canon.get_size(), canon.get_align()
+        if size <= 0 or align <= 0:
+            return None  # incomplete or dependent
+        fields: list[FieldLayout] = []
+        for f in canon.get_fields():
+            bits = f.get_field_offsetof()
+            if bits < 0:
+                return None
+            ft = f.type.get_canonical()
+            count = 1
+            if ft.kind == ci.TypeKind.CONSTANTARRAY:
+                count, ft = ft.element_count, ft.element_type.get_canonical()
+            # bit-fields, bools and enums are not plain lanes: random test data would be invalid values
+            plain = not f.is_bitfield() and bits % 8 == 0 and ft.kind.name != "BOOL"
+            scalar = _SCALAR_KINDS.get(ft.kind.name, "") if plain else ""
+            fields.append(FieldLayout(f.spelling, bits // 8, scalar, count))
+        return RecordLayout(size, align, tuple(fields))
 
     # ---- variables --------------------------------------------------------------------------------
 
