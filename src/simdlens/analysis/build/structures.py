@@ -69,7 +69,7 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
     found = ctx.element_layout(real, lb.node.start_byte, lb.site.function or "") if hasattr(
         ctx, "element_layout") else None
     if found is None:
-        raise Unsupported("array_of_structs", f"{text} reads a member of an array of structures ({real}): its "
+        raise Unsupported("array_of_structs", f"{text} is a member of an array of structures ({real}): its "
                           "layout (sizeof, member offsets) is taken from clang, which gave no facts for it", n)
     spelling, layout = found
     spelling = " ".join(w for w in spelling.split() if w not in ("const", "volatile"))
