@@ -90,11 +90,19 @@ def test_a_loop_over_structures_gets_a_verified_rewrite(name: str, results: dict
     assert "_Static_assert(sizeof(" in edit and "__builtin_offsetof(__typeof__(" in edit, edit
 
 
-def test_the_particle_update_is_shuffled_blocks_not_gathers(results: dict) -> None:  # type: ignore[type-arg]
-    _, (r,) = results["advance"]
+def test_members_read_apart_are_shuffled_blocks_not_gathers(results: dict) -> None:  # type: ignore[type-arg]
+    _, (r,) = results["power"]
     assert r.candidate.origin == "rules:strided"
-    assert "_mm256_loadu_ps(&((float *)(p))[3 * (i)" in r.candidate.function
+    assert "_mm256_loadu_ps(&((float *)(z))[2 * (i)" in r.candidate.function
     assert "gather" not in r.candidate.function
+
+
+def test_every_member_computed_alike_is_one_flat_loop(results: dict) -> None:  # type: ignore[type-arg]
+    """`p[i].x += v[i].x * dt` for x, y and z is `P[k] += V[k] * dt` over 3n floats: no shuffles at all."""
+    _, (r,) = results["advance"]
+    assert r.candidate.origin == "rules:elementwise"
+    assert "_mm256_loadu_ps(&((float *)(p))[simdlens_part])" in r.candidate.function
+    assert "permute" not in r.candidate.function and "blend" not in r.candidate.function
 
 
 def test_the_overlap_check_bounds_whole_structures(results: dict) -> None:  # type: ignore[type-arg]

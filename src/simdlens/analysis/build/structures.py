@@ -71,10 +71,11 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
     if found is None:
         raise Unsupported("array_of_structs", f"{text} is a member of an array of structures ({real}): its "
                           "layout (sizeof, member offsets) is taken from clang, which gave no facts for it", n)
-    spelling, layout = found
+    spelling, kind, layout = found
     spelling = " ".join(w for w in spelling.split() if w not in ("const", "volatile"))
     if layout is None:
-        raise Unsupported("array_of_structs", f"{text}: clang gives no layout for '{spelling}'", n)
+        what = "a union: its members share their bytes" if kind == "union" else f"clang gives no layout for it ({kind})"
+        raise Unsupported("array_of_structs", f"{text}: the elements of {real} are '{spelling}', {what}", n)
     member = layout.field(fname)
     if member is None or not member.scalar:
         raise Unsupported("array_of_structs", f"{text}: the member {fname} of '{spelling}' is not a plain number "

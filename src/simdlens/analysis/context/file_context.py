@@ -300,14 +300,14 @@ class FileContext:
         return VarDecl(name, element, pointer, extents, v.element.const, v.element.volatile, v.restrict,
                        static=False, extern=False, text=decl_text, param=v.role == "param")
 
-    def element_layout(self, name: str, byte: int, function: str = "") -> tuple[str, Any] | None:
-        """For a pointer to or array of structures visible at `byte`: (the element's spelling, clang's
-        `RecordLayout` of it, None when clang could not lay it out); None when clang has no facts or
-        the element is not a structure."""
+    def element_layout(self, name: str, byte: int, function: str = "") -> tuple[str, str, Any] | None:
+        """For a pointer to or array of records visible at `byte`: (the element's spelling, its kind as
+        clang says it, "struct" or "union", clang's `RecordLayout` of a struct or None); None when clang
+        has no facts for the variable."""
         v = self._var_fact(name, byte, function)
-        if v is None or v.element.kind != "struct":
+        if v is None:
             return None
-        return v.element.spelling, v.element.layout
+        return v.element.spelling, v.element.kind, v.element.layout
 
     def _var_fact(self, name: str, byte: int, function: str) -> Any:
         facts = self.facts
