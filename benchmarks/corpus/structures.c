@@ -51,6 +51,17 @@ void rgba_to_luma(uint8_t *luma, const rgba8 *px, int n)
         luma[i] = (uint8_t)((77 * px[i].r + 150 * px[i].g + 29 * px[i].b) >> 8);
 }
 
+// bench: domain=image category=stride expect=vectorizable_with_checks
+void grey_to_rgba(rgba8 *px, const uint8_t *grey, int n)
+{
+    for (int i = 0; i < n; i++) {
+        px[i].r = grey[i];
+        px[i].g = grey[i];
+        px[i].b = grey[i];
+        px[i].a = 255;
+    }
+}
+
 // bench: domain=physics category=stride expect=vectorizable
 void particles_scale_x(particle3 *p, float s, int n)
 {

@@ -40,6 +40,8 @@ CASES = {
             "    float im = a[i].re * b[i].im + a[i].im * b[i].re; c[i].re = re; c[i].im = im; } }",
     "luma": "void f(uint8_t *y, const rgba *px, int n) {\n"
             "  for (int i = 0; i < n; i++) y[i] = (uint8_t)((77 * px[i].r + 150 * px[i].g + 29 * px[i].b) >> 8); }",
+    "grey_to_rgba": "void f(rgba *px, const uint8_t *g, int n) {\n"
+                    "  for (int i = 0; i < n; i++) { px[i].r = g[i]; px[i].g = g[i]; px[i].b = g[i]; px[i].a = 255; } }",
     "walk": "void f(vec3 *p, float s, int n) { for (; n > 0; n--, p++) p->x *= s; }",
     "radius_f64": "void f(double *r, const pt2d *q, int n) {\n"
                   "  for (int i = 0; i < n; i++) r[i] = q[i].x * q[i].x + q[i].y * q[i].y; }",
