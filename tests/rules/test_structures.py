@@ -43,6 +43,8 @@ CASES = {
     "grey_to_rgba": "void f(rgba *px, const uint8_t *g, int n) {\n"
                     "  for (int i = 0; i < n; i++) { px[i].r = g[i]; px[i].g = g[i]; px[i].b = g[i]; px[i].a = 255; } }",
     "walk": "void f(vec3 *p, float s, int n) { for (; n > 0; n--, p++) p->x *= s; }",
+    # the pointer is read after the loop: it moves by whole structures in the reference and the rewrite
+    "walk_returned": "vec3 *f(vec3 *p, float s, int n) { for (; n > 0; n--, p++) p->z *= s; return p; }",
     "radius_f64": "void f(double *r, const pt2d *q, int n) {\n"
                   "  for (int i = 0; i < n; i++) r[i] = q[i].x * q[i].x + q[i].y * q[i].y; }",
     "array_member": "void f(float *out, const quad *q, int n) {\n"

@@ -265,7 +265,9 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
                 raise NoKernel(f"the walking pointer {mv.name} reaches no array the kernel can allocate")
             entry, far = fresh(f"{mv.name}_at"), fresh(f"{mv.name}_moved")
             elem = walker.elem.spelling if walker.elem.is_complex else walker.elem.c  # as the kernel declares it
-            pre_decls += [f"const {elem} *const {entry} = {mv.name};", f"int64_t {far} = 0;"]
+            # a walk over structures (read as their members) moves by whole structures: the pointer's own type
+            start = f"__typeof__({mv.name}) const" if walker.record else f"const {elem} *const"  # GNU C and C++
+            pre_decls += [f"{start} {entry} = {mv.name};", f"int64_t {far} = 0;"]
             moved_post.append(f"{far} = {mv.name} - {entry};")
             results.append((far, INT64))
         else:
