@@ -15,6 +15,7 @@ typedef struct { float px, py, pz, mass; } body4;
 typedef struct { float c[4]; } quad4;
 typedef struct __attribute__((packed)) { uint8_t tag; float value; } packed_sample;
 typedef struct { float weight; int32_t count; } tally;
+typedef struct { particle3 pos, vel; float mass, charge; } particle;
 
 // bench: domain=physics category=stride expect=vectorizable_with_checks
 void particles_advance(particle3 *pos, const particle3 *vel, float dt, int n)
@@ -67,6 +68,13 @@ void particles_scale_x(particle3 *p, float s, int n)
 {
     for (; n > 0; n--, p++)
         p->x *= s;
+}
+
+// bench: domain=physics category=stride expect=vectorizable
+void particles_gravity(particle *p, float g_dt, int n)
+{
+    for (; n > 0; n--, p++)
+        p->vel.z -= g_dt;
 }
 
 // bench: domain=audio category=stride expect=vectorizable_with_checks

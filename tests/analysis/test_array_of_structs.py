@@ -10,6 +10,8 @@ invariant. (tests/rules/test_structures.py verifies the rewrites in the sandbox.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from simdlens.analysis import analyze_file
@@ -22,6 +24,7 @@ PRE = """#include <stddef.h>
 typedef struct { float x, y; } pt2;
 typedef struct { float x, y, z; } pt3;
 struct body { double px, py, vx, vy; };
+typedef struct { pt2 at; float w; } node2;
 """
 
 READ = {
@@ -34,6 +37,8 @@ READ = {
                   " return s; }",
     "offset_subscript": "void f(float *o, const pt2 *p, int n) { for (int i = 0; i < n; i++) o[i] = p[i + 1].y; }",
     "walking_pointer": "void f(float *o, const pt2 *p, int n) { for (int i = 0; i < n; i++) { o[i] = p->x; p++; } }",
+    "nested": "void f(float *o, const node2 *q, int n) {\n"
+              "  for (int i = 0; i < n; i++) o[i] = q[i].at.y * q[i].w; }",
 }
 
 needs_libclang = pytest.mark.skipif(bool(libclang_problem()), reason="libclang is not available")
@@ -56,9 +61,8 @@ def test_members_of_moving_structures_are_strided_accesses_with_their_layout_ass
     assert a.verdict != LoopVerdict.NOT_VECTORIZABLE, a.reasons
     assert kernel is not None
     facts = {(f.expr, f.type) for f in kernel.type_facts}
-    root = next(p.name for p in kernel.params if p.spelled and ("pt" in p.spelled or "body" in p.spelled))
-    size = {"pt2": 8, "pt3": 12, "struct body": 32}[next(t for t in ("struct body", "pt3", "pt2")
-                                                          if t in kernel.source)]
+    sizes = {"pt2": 8, "pt3": 12, "body": 32, "node2": 12}
+    root, size = next((p.name, sizes[t]) for p in kernel.params for t in sizes if re.search(rf"\b{t}\b", p.spelled))
     assert (f"{root}[0]", f"size {size}") in facts
     assert all(not (e == f"{root}[0]" and t in ("float", "double")) for e, t in facts)  # never "a pt3 is a float"
     assert propose(a, kernel, "avx2", Settings(), source=source).candidates
@@ -94,9 +98,12 @@ REFUSED = {  # (the loop, what its reason says)
     "union": ("typedef union { float f; int i; } fu;\n"
               "void f(float *o, const fu *u, int n) { for (int i = 0; i < n; i++) o[i] = u[i].f; }",
               "the elements of u are 'fu', a union"),
-    "nested": ("typedef struct { pt2 at; float w; } node;\n"
-               "void f(float *o, const node *q, int n) { for (int i = 0; i < n; i++) o[i] = q[i].at.x; }",
-               "q[i].at.x reads a member of an array of structures"),
+    "union_member": ("typedef struct { union { float f; int i; } u; float w; } node;\n"
+                     "void f(float *o, const node *q, int n) { for (int i = 0; i < n; i++) o[i] = q[i].u.f; }",
+                     "the member u.f of 'node' is not a plain number"),
+    "whole_nested": ("typedef struct { pt2 at; float w; } node;\n"
+                     "void f(pt2 *o, const node *q, int n) { for (int i = 0; i < n; i++) o[i] = q[i].at; }",
+                     "o holds structures ('pt2')"),
 }
 
 

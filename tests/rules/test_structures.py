@@ -28,6 +28,7 @@ typedef struct { float re, im; } cpx;
 typedef struct { uint8_t r, g, b, a; } rgba;
 typedef struct { double x, y; } pt2d;
 typedef struct { float c[4]; } quad;
+typedef struct { vec3 pos, vel; float mass, charge; } particle;
 """
 
 CASES = {
@@ -45,6 +46,7 @@ CASES = {
     "walk": "void f(vec3 *p, float s, int n) { for (; n > 0; n--, p++) p->x *= s; }",
     # the pointer is read after the loop: it moves by whole structures in the reference and the rewrite
     "walk_returned": "vec3 *f(vec3 *p, float s, int n) { for (; n > 0; n--, p++) p->z *= s; return p; }",
+    "nested_walk": "void f(particle *p, float g, int n) { for (; n > 0; n--, p++) p->vel.z -= g; }",
     "radius_f64": "void f(double *r, const pt2d *q, int n) {\n"
                   "  for (int i = 0; i < n; i++) r[i] = q[i].x * q[i].x + q[i].y * q[i].y; }",
     "array_member": "void f(float *out, const quad *q, int n) {\n"

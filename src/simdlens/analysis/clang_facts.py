@@ -47,7 +47,7 @@ from simdlens.core import Language
 
 log = logging.getLogger(__name__)
 
-FACTS_VERSION = "2"  # part of every cache key: bump when what is extracted changes
+FACTS_VERSION = "3"  # part of every cache key: bump when what is extracted changes
 MAX_PROBED_MACROS = 2000
 MAX_PROBED_USES = 4000
 _CACHE_ENTRIES = 32
@@ -70,7 +70,8 @@ _SCALAR_KINDS = {
 class FieldLayout:
     """One member of a structure as clang lays it out: `offset` in bytes, `scalar` its canonical scalar
     type (int8 … double; "" for anything else: a struct, pointer, complex, bit-field), `count` the
-    extent of a fixed-size array member of scalars (1 for a scalar member)."""
+    extent of a fixed-size array member of scalars (1 for a scalar member). The members of a nested
+    structure follow it as their paths ("pos.x", offsets from the outer structure's start)."""
 
     name: str
     offset: int
@@ -769,12 +770,17 @@ class _Extractor:
 
     def _layout(self, canon: Any) -> RecordLayout | None:
         """sizeof, alignof and member offsets of a complete struct, as clang computes them."""
-        ci = self.ci
         size, align = canon.get_size(), canon.get_align()
         if size <= 0 or align <= 0:
             return None  # incomplete or dependent
+        fields = self._fields(canon, "", 0, 0)
+        return None if fields is None else RecordLayout(size, align, tuple(fields))
+
+    def _fields(self, record: Any, prefix: str, base: int, depth: int) -> list[FieldLayout] | None:
+        """The members of `record` (a nested structure's members too, as "pos.x"), offsets from `base`."""
+        ci = self.ci
         fields: list[FieldLayout] = []
-        for f in canon.get_fields():
+        for f in record.get_fields():
             bits = f.get_field_offsetof()
             if bits < 0:
                 return None
@@ -785,8 +791,14 @@ class _Extractor:
             # bit-fields, bools and enums are not plain lanes: random test data would be invalid values
             plain = not f.is_bitfield() and bits % 8 == 0 and ft.kind.name != "BOOL"
             scalar = _SCALAR_KINDS.get(ft.kind.name, "") if plain else ""
-            fields.append(FieldLayout(f.spelling, bits // 8, scalar, count))
-        return RecordLayout(size, align, tuple(fields))
+            name, offset = prefix + f.spelling, base + bits // 8
+            fields.append(FieldLayout(name, offset, scalar, count))
+            nested = ft.get_declaration()
+            if (count == 1 and plain and depth < 4 and ft.kind == ci.TypeKind.RECORD and f.spelling
+                    and nested.kind == ci.CursorKind.STRUCT_DECL):
+                inner = self._fields(ft, name + ".", offset, depth + 1)
+                fields += inner or []
+        return fields
 
     # ---- variables --------------------------------------------------------------------------------
 

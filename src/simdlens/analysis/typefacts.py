@@ -64,7 +64,8 @@ def fact_assertion(fact: TypeFact, language: str, *, literal_types: bool = False
         if layout["what"] == "size":
             test = f"sizeof({fact.expr}) == {layout['n']}"
         else:
-            holder, member = fact.expr.rsplit(".", 1)
+            holder, member = fact.expr.split("].", 1)  # "p[0].pos.x": the member path from the element
+            holder += "]"
             record = (f"std::remove_cv<std::remove_reference<decltype({holder})>::type>::type" if language == "cpp"
                       else f"__typeof__({holder})")
             test = f"__builtin_offsetof({record}, {member}) == {layout['n']}"

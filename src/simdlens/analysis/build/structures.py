@@ -7,8 +7,9 @@ member offsets) is clang's (`clang_facts.RecordLayout`), used only when it divid
 of the member type; the kernel and every rewrite assert it at compile time (`kernel._type_facts`), so
 a misread layout fails to build instead of verifying.
 
-Read here: `p[e].f`, `p[e].f[k]` (a constant k in a fixed-size array member) for an affine e, and
-`p->f`, `p->f[k]` of a pointer the loop walks. Other shapes keep the builder's reason.
+Read here: `p[e].f`, `p[e].f[k]` (a constant k in a fixed-size array member), `p[e].a.f` (a member of a
+nested structure) for an affine e, and the same through `p->` of a pointer the loop walks. Other
+shapes keep the builder's reason.
 """
 
 from __future__ import annotations
@@ -41,12 +42,18 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
         element, field = index_node(n), inner
     elif n.type != "field_expression":
         return None
-    obj = unwrap(field.child_by_field_name("argument"))
-    name_node = field.child_by_field_name("field")
-    if obj is None or name_node is None:
-        return None
-    fname = node_text(name_node)
-    arrow = op_of(field) == "->" or node_text(field)[len(node_text(obj)):].lstrip(") \t\n").startswith("->")
+    names: list[str] = []  # `p[i].pos.x`: the path "pos.x" into the structure
+    while True:
+        obj = unwrap(field.child_by_field_name("argument"))
+        name_node = field.child_by_field_name("field")
+        if obj is None or name_node is None:
+            return None
+        names.insert(0, node_text(name_node))
+        arrow = op_of(field) == "->" or node_text(field)[len(node_text(obj)):].lstrip(") \t\n").startswith("->")
+        if arrow or obj.type != "field_expression":
+            break
+        field = obj
+    fname = ".".join(names)
     idx: tree_sitter.Node | None = None
     if not arrow and obj.type == "subscript_expression":
         holder = unwrap(obj.child_by_field_name("argument"))
