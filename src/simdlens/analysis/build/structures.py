@@ -22,7 +22,7 @@ from simdlens.analysis.build.syntax import Unsupported, index_node, node_text, o
 from simdlens.analysis.ir import Access, CType
 from simdlens.analysis.spans import node_span
 
-# the spelling of a member's scalar type in the strided view (what `CType.c` compiles with <stdint.h>)
+# bytes of each canonical scalar type a member may have
 _BYTES = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8,
           "float": 4, "double": 8}
 # the harness misaligns its buffers by multiples of 8 bytes: a structure aligned beyond that is not tested
