@@ -35,7 +35,8 @@ HOT_MODULES = (
     "simdlens.analysis.build.complex_values", "simdlens.analysis.build.counters",
     "simdlens.analysis.build.declarations", "simdlens.analysis.build.expands", "simdlens.analysis.build.expressions",
     "simdlens.analysis.build.headers", "simdlens.analysis.build.loop", "simdlens.analysis.build.macros",
-    "simdlens.analysis.build.scalars", "simdlens.analysis.build.statements", "simdlens.analysis.build.switches",
+    "simdlens.analysis.build.scalars", "simdlens.analysis.build.statements", "simdlens.analysis.build.structures",
+    "simdlens.analysis.build.switches",
     "simdlens.analysis.build.syntax", "simdlens.analysis.build.uses", "simdlens.analysis.build.walks",
     "simdlens.analysis.ir", "simdlens.analysis.legality", "simdlens.analysis.loops", "simdlens.analysis.spans")
 # A wheel's files are unpacked one after another: a source a moment newer than its extension is no edit.

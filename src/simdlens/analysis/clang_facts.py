@@ -47,7 +47,7 @@ from simdlens.core import Language
 
 log = logging.getLogger(__name__)
 
-FACTS_VERSION = "1"  # part of every cache key: bump when what is extracted changes
+FACTS_VERSION = "3"  # part of every cache key: bump when what is extracted changes
 MAX_PROBED_MACROS = 2000
 MAX_PROBED_USES = 4000
 _CACHE_ENTRIES = 32
@@ -67,6 +67,32 @@ _SCALAR_KINDS = {
 
 
 @dataclass(frozen=True)
+class FieldLayout:
+    """One member of a structure as clang lays it out: `offset` in bytes, `scalar` its canonical scalar
+    type (int8 … double; "" for anything else: a struct, pointer, complex, bit-field), `count` the
+    extent of a fixed-size array member of scalars (1 for a scalar member). The members of a nested
+    structure follow it as their paths ("pos.x", offsets from the outer structure's start)."""
+
+    name: str
+    offset: int
+    scalar: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """A structure's layout (sizeof, alignof, members in order), for arrays of structures read as
+    strided views of one member type (docs/analysis.md, "Arrays of structures")."""
+
+    size: int
+    align: int
+    fields: tuple[FieldLayout, ...]
+
+    def field(self, name: str) -> FieldLayout | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True)
 class TypeFact:
     """A type as clang sees it.
 
@@ -82,6 +108,7 @@ class TypeFact:
     const: bool = False
     volatile: bool = False
     restrict: bool = False
+    layout: RecordLayout | None = None  # a complete struct's layout (kind "struct")
 
     @property
     def is_scalar(self) -> bool:
@@ -733,12 +760,45 @@ class _Extractor:
                     else None
                 elem = _SCALAR_KINDS.get(inner.kind.name, "") if inner is not None else ""
                 return TypeFact(t.spelling, canon.spelling, "complex", elem, const, volatile, restrict)
-            return TypeFact(t.spelling, canon.spelling, kind, "", const, volatile, restrict)
+            layout = self._layout(canon) if kind == "struct" else None
+            return TypeFact(t.spelling, canon.spelling, kind, "", const, volatile, restrict, layout)
         kind = {"LONGDOUBLE": "long_double", "VECTOR": "vector", "EXTVECTOR": "vector", "POINTER": "pointer",
                 "LVALUEREFERENCE": "pointer", "CONSTANTARRAY": "array", "INCOMPLETEARRAY": "array",
                 "VARIABLEARRAY": "array", "DEPENDENTSIZEDARRAY": "array", "FUNCTIONPROTO": "function",
                 "FUNCTIONNOPROTO": "function"}.get(kind_name, "other")
         return TypeFact(t.spelling, canon.spelling, kind, "", const, volatile, restrict)
+
+    def _layout(self, canon: Any) -> RecordLayout | None:
+        """sizeof, alignof and member offsets of a complete struct, as clang computes them."""
+        size, align = canon.get_size(), canon.get_align()
+        if size <= 0 or align <= 0:
+            return None  # incomplete or dependent
+        fields = self._fields(canon, "", 0, 0)
+        return None if fields is None else RecordLayout(size, align, tuple(fields))
+
+    def _fields(self, record: Any, prefix: str, base: int, depth: int) -> list[FieldLayout] | None:
+        """The members of `record` (a nested structure's members too, as "pos.x"), offsets from `base`."""
+        ci = self.ci
+        fields: list[FieldLayout] = []
+        for f in record.get_fields():
+            bits = f.get_field_offsetof()
+            if bits < 0:
+                return None
+            ft = f.type.get_canonical()
+            count = 1
+            if ft.kind == ci.TypeKind.CONSTANTARRAY:
+                count, ft = ft.element_count, ft.element_type.get_canonical()
+            # bit-fields, bools and enums are not plain lanes: random test data would be invalid values
+            plain = not f.is_bitfield() and bits % 8 == 0 and ft.kind.name != "BOOL"
+            scalar = _SCALAR_KINDS.get(ft.kind.name, "") if plain else ""
+            name, offset = prefix + f.spelling, base + bits // 8
+            fields.append(FieldLayout(name, offset, scalar, count))
+            nested = ft.get_declaration()
+            if (count == 1 and plain and depth < 4 and ft.kind == ci.TypeKind.RECORD and f.spelling
+                    and nested.kind == ci.CursorKind.STRUCT_DECL):
+                inner = self._fields(ft, name + ".", offset, depth + 1)
+                fields += inner or []
+        return fields
 
     # ---- variables --------------------------------------------------------------------------------
 

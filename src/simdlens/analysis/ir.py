@@ -547,10 +547,19 @@ class Array:
     extent: str = ""  # declared element count when known ("N", "1024")
     decl: str = ""  # declaration text
     bytes_copied: bool = False  # memcpy reads or writes its bytes: strict aliasing does not separate it
+    # an array of structures read as a flat array of `elem` (build/structures.py): elements per structure
+    # (0: not one), the structure's spelling and size in bytes, and the members the loop touches with
+    # their byte offsets, all asserted at compile time wherever the kernel or a rewrite is built
+    record: int = 0
+    record_type: str = ""
+    record_bytes: int = 0
+    members: tuple[tuple[str, int], ...] = ()
 
     def __init__(self, root: str, elem: CType, pointer: bool, restrict: bool = False, const: bool = False,
                  is_global: bool = False, is_param: bool = False, volatile: bool = False, extent: str = "",
-                 decl: str = "", bytes_copied: bool = False) -> None:  # written out: see the top of the module
+                 decl: str = "", bytes_copied: bool = False, record: int = 0, record_type: str = "",
+                 record_bytes: int = 0, members: tuple[tuple[str, int], ...] = ()
+                 ) -> None:  # written out: see the top of the module
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "elem", elem)
         object.__setattr__(self, "pointer", pointer)
@@ -562,6 +571,23 @@ class Array:
         object.__setattr__(self, "extent", extent)
         object.__setattr__(self, "decl", decl)
         object.__setattr__(self, "bytes_copied", bytes_copied)
+        object.__setattr__(self, "record", record)
+        object.__setattr__(self, "record_type", record_type)
+        object.__setattr__(self, "record_bytes", record_bytes)
+        object.__setattr__(self, "members", members)
+
+    def with_record(self, record: int, record_type: str, record_bytes: int,
+                    members: tuple[tuple[str, int], ...]) -> Array:
+        return Array(self.root, self.elem, self.pointer, self.restrict, self.const, self.is_global, self.is_param,
+                     self.volatile, self.extent, self.decl, self.bytes_copied, record, record_type, record_bytes,
+                     members)
+
+    def whole_records(self, lo: int, hi: int) -> tuple[int, int]:
+        """Element offsets `lo`..`hi` widened to the whole structures holding them (unchanged when the
+        array is not one of structures): footprints and overlap checks bound whole structures."""
+        if self.record <= 1:
+            return lo, hi
+        return lo - lo % self.record, hi - hi % self.record + self.record - 1
 
 
 @dataclass(frozen=True, slots=True)

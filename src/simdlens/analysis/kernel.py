@@ -55,6 +55,7 @@ from simdlens.analysis.ir import (
     INT64,
     IV,
     Access,
+    Array,
     Binary,
     Call,
     Carry,
@@ -265,7 +266,9 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
                 raise NoKernel(f"the walking pointer {mv.name} reaches no array the kernel can allocate")
             entry, far = fresh(f"{mv.name}_at"), fresh(f"{mv.name}_moved")
             elem = walker.elem.spelling if walker.elem.is_complex else walker.elem.c  # as the kernel declares it
-            pre_decls += [f"const {elem} *const {entry} = {mv.name};", f"int64_t {far} = 0;"]
+            # a walk over structures (read as their members) moves by whole structures: the pointer's own type
+            start = f"__typeof__({mv.name}) const" if walker.record else f"const {elem} *const"  # GNU C and C++
+            pre_decls += [f"{start} {entry} = {mv.name};", f"int64_t {far} = 0;"]
             moved_post.append(f"{far} = {mv.name} - {entry};")
             results.append((far, INT64))
         else:
@@ -346,7 +349,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             pairs.add((x, y))
     may_alias = tuple(sorted(pairs))
     context = user.context(set(tokenize(text)))
-    facts = _type_facts(plist, user)
+    facts = _type_facts(plist, user, loop)
     keyed = preamble + "\n" + func + "".join(f"\n{f.expr}:{f.type}" for f in facts)
     content_hash = hashlib.sha256((normalized_tokens(keyed) + (context.digest if context else "")).encode()).hexdigest()
     headers = getattr(ctx, "header_digest", "")
@@ -625,6 +628,9 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                 if key not in done:
                     done.add(key)
                     lo_o, hi_o = spread[key]
+                    arr = loop.array(root)
+                    if arr is not None:  # an array of structures: the whole structures touched
+                        lo_o, hi_o = arr.whole_records(lo_o, hi_o)
                     lo_list: list[str] = []
                     hi_list: list[str] = []
                     _span_of(replace(a, offset=lo_o), loop, renames, first, last, lo_list, [])
@@ -1280,16 +1286,31 @@ class _UserDeclarations:
                            hashlib.sha256(f"{digest}\0{text}".encode()).hexdigest())
 
 
-def _type_facts(params: list[KernelParam], user: _UserDeclarations) -> tuple[TypeFact, ...]:
+def record_facts(name: str, record: Array, member_type: str) -> list[TypeFact]:
+    """The layout a strided view of an array of structures `name` relies on (build/structures.py):
+    sizeof the structure, and each member it touches: its type and its byte offset."""
+    facts = [TypeFact(f"{name}[0]", f"size {record.record_bytes}", f"{name}[]")]
+    for path, offset in record.members:
+        member = path.split("[", 1)[0]
+        facts.append(TypeFact(f"{name}[0].{path}", member_type, f"{name}[].{member}"))
+        facts.append(TypeFact(f"{name}[0].{member}", f"offset {offset}", f"{name}[].{member}"))
+    return facts
+
+
+def _type_facts(params: list[KernelParam], user: _UserDeclarations, loop: LoopIR) -> tuple[TypeFact, ...]:
     """What the harness assumes about each parameter whose type comes from the user's declarations:
-    the element type of every array, the type of every scalar and result."""
+    the element type of every array, the type of every scalar and result; for an array of structures
+    read as a strided view, the structure's size and each touched member's type and offset."""
     facts: list[TypeFact] = []
     arrays = (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT)
     for p in params:
         if p.elem is None:
             continue
         t = fact_type(p.elem)
-        if p.spelled:
+        record = loop.array(p.name) if p.spelled and p.role in arrays and not p.source else None
+        if record is not None and record.record:
+            facts += record_facts(p.name, record, t)
+        elif p.spelled:
             if p.role in arrays:
                 dims = len(re.findall(r"\[[^\]]*\]", p.spelled.rsplit(")", 1)[-1])) if "(*" in p.spelled else 0
                 facts.append(TypeFact(p.name + "[0]" * (dims + 1), t, f"{p.name}[]"))

@@ -28,6 +28,7 @@ _FACT_LITERAL = {"float": "1.0f", "double": "1.0", "bool": "true",
 # complex element types by name: C's _Complex, C++'s std::complex (the rewrite reads either as part pairs)
 _COMPLEX_NAMES = {"c": {"complex float": "_Complex float", "complex double": "_Complex double"},
                   "cpp": {"complex float": "std::complex<float>", "complex double": "std::complex<double>"}}
+_LAYOUT = re.compile(r"(?P<what>size|offset) (?P<n>\d+)")  # `TypeFact.type` of a structure's layout
 _FACT_WORDS = {
     "float": "float", "double": "double", "bool": "bool",
     "complex float": "a complex float", "complex double": "a complex double",
@@ -43,7 +44,10 @@ def fact_type(ctype: CType) -> str:
 
 
 def describe(type_name: str) -> str:
-    """"float", "a signed 32-bit integer"."""
+    """"float", "a signed 32-bit integer", "12 bytes" (a size), "at byte 4" (a member's offset)."""
+    layout = _LAYOUT.fullmatch(type_name)
+    if layout is not None:
+        return f"{layout['n']} bytes" if layout["what"] == "size" else f"at byte {layout['n']}"
     return _FACT_WORDS.get(type_name, type_name)
 
 
@@ -55,6 +59,17 @@ def fact_assertion(fact: TypeFact, language: str, *, literal_types: bool = False
     form); without it the plain names read better (the form in the user's edit)."""
     text = message or f"{FACT_MARK}{fact.subject} is {describe(fact.type)}"
     quoted = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    layout = _LAYOUT.fullmatch(fact.type)
+    if layout is not None:  # a structure's size, a member's offset (arrays of structures as strided views)
+        if layout["what"] == "size":
+            test = f"sizeof({fact.expr}) == {layout['n']}"
+        else:
+            holder, member = fact.expr.split("].", 1)  # "p[0].pos.x": the member path from the element
+            holder += "]"
+            record = (f"std::remove_cv<std::remove_reference<decltype({holder})>::type>::type" if language == "cpp"
+                      else f"__typeof__({holder})")
+            test = f"__builtin_offsetof({record}, {member}) == {layout['n']}"
+        return f"static_assert({test}, {quoted});" if language == "cpp" else f"_Static_assert({test}, {quoted});"
     if fact.type in _COMPLEX_NAMES["c"]:
         named = _COMPLEX_NAMES["cpp" if language == "cpp" else "c"][fact.type]
         if language == "cpp":

@@ -401,6 +401,9 @@ def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: obje
             base, sym = rename(key[0]), (f" + ({rename(key[1])})" if key[1] else "")
             lo, hi = min(a.offset for a in sub), max(a.offset for a in sub)
             coeff = sub[0].coeff
+            arr = loop.array(sub[0].root)
+            if arr is not None and arr.record and coeff is not None and coeff % arr.record == 0:
+                lo, hi = arr.whole_records(lo, hi)  # an array of structures: the whole structures touched
             scale = "" if coeff == 1 else f"({coeff}) * "
             first, past = (lo_iv, hi_iv) if coeff is not None and coeff > 0 else (hi_iv, lo_iv)  # backwards: swapped
             low, high = (f"{scale}{first} + ", f"{scale}{past} + ") if coeff else ("", "")  # 0: fixed elements

@@ -1,11 +1,15 @@
-"""Complex arrays whose real and imaginary parts are computed alike, as one flat loop over the parts.
+"""Complex arrays whose real and imaginary parts are computed alike, and arrays of structures whose
+members are computed alike, as one flat loop over the parts.
 
 The analysis reads a complex statement `c[i] = a[i] + b[i]` as two real ones on the arrays seen as
-their parts, `c[2*i] = a[2*i] + b[2*i]` and `c[2*i+1] = a[2*i+1] + b[2*i+1]`. When every imaginary
-statement is its real twin with each part access moved by one (add, subtract, scale by a real, copy),
-the pair is one statement over consecutive parts, `c[k] = a[k] + b[k]` for k in [2*lower, 2*upper): a
-contiguous loop the element-wise lowering vectorizes without de-interleaving. Anything else (conj,
-creal/cimag, a real array next to the complex ones) keeps the strided-group path.
+their parts, `c[2*i] = a[2*i] + b[2*i]` and `c[2*i+1] = a[2*i+1] + b[2*i+1]`, and the members of an
+array of structures the same way (`p[i].y` of `struct { float x, y, z; }` is `((float *)(p))[3*i + 1]`).
+When the body is S such statements, S the stride, and statement k is statement 0 with each part access
+moved by k (add, subtract, scale by an invariant, copy: `p[i].x += v[i].x * dt` for x, y and z), the
+group is one statement over consecutive parts, `c[k] = a[k] + b[k]` for k in [S*lower, S*upper): the
+same operations in the same order, a contiguous loop the element-wise lowering vectorizes without
+de-interleaving. Anything else (conj, creal/cimag, a real array next to the complex ones, a member the
+loop does not write) keeps the strided-group path.
 """
 
 from __future__ import annotations
@@ -29,38 +33,46 @@ from simdlens.analysis.ir import (
     walk_exprs,
 )
 
-PART_IV = "simdlens_part"  # the flat counter over parts: 2*i + p
+PART_IV = "simdlens_part"  # the flat counter over parts: S*i + p
 _PART_IV_TYPE = CType("int64", "long long")
 
 
 def flat_parts(loop: LoopIR) -> LoopIR | None:
     """The equivalent loop over consecutive parts, or None when the statements are not part-parallel."""
     body = loop.body
-    if (not body or len(body) % 2 or loop.step != 1 or loop.cmp != "<" or loop.runs_at_least_once
+    first = body[0] if body else None
+    stride = first.access.coeff if isinstance(first, Store) and first.access.coeff is not None else 0
+    if (stride < 2 or len(body) % stride or loop.step != 1 or loop.cmp != "<" or loop.runs_at_least_once
             or not loop.iv_declared_in_loop or loop.iv_live_out):
         return None
     flat: list[Store] = []
-    for real, imag in zip(body[::2], body[1::2], strict=True):
-        if not isinstance(real, Store) or not isinstance(imag, Store) or not _is_part(real.access, 0):
+    for at in range(0, len(body), stride):
+        lead = body[at]
+        if not isinstance(lead, Store) or not _is_part(lead.access, 0, stride):
             return None
-        if imag.access != replace(real.access, offset=real.access.offset + 1, span=imag.access.span):
-            return None
-        exprs = walk_exprs(real.value)
+        exprs = walk_exprs(lead.value)
         if any(isinstance(e, IV) for e in exprs):
             return None
-        if any(isinstance(e, Load) and not _is_part(e.access, 0) for e in exprs):
+        if any(isinstance(e, Load) and not _is_part(e.access, 0, stride) for e in exprs):
             return None
-        if _moved(real.value) != _without_spans(imag.value):
-            return None
-        flat.append(Store(_flat(real.access), _flatten(real.value), real.span))
-    # 2LL: twice an int count may not fit an int
-    return replace(loop, iv=PART_IV, iv_type=_PART_IV_TYPE, lower=f"2LL * ({loop.lower})",
-                   upper=f"2LL * ({loop.upper})", trip_count=f"2LL * ({loop.trip_count})", body=tuple(flat))
+        for k in range(1, stride):  # statement k: the lead with every part moved by k
+            twin = body[at + k]
+            if not isinstance(twin, Store) or twin.access != replace(lead.access, offset=lead.access.offset + k,
+                                                                     span=twin.access.span):
+                return None
+            if _moved(lead.value, k) != _without_spans(twin.value):
+                return None
+        flat.append(Store(_flat(lead.access), _flatten(lead.value), lead.span))
+    # S LL: S times an int count may not fit an int
+    return replace(loop, iv=PART_IV, iv_type=_PART_IV_TYPE, lower=f"{stride}LL * ({loop.lower})",
+                   upper=f"{stride}LL * ({loop.upper})", trip_count=f"{stride}LL * ({loop.trip_count})",
+                   body=tuple(flat))
 
 
-def _is_part(a: Access, part: int) -> bool:
-    """A complex element's part `part` (0 real, 1 imaginary) as the analysis reads it."""
-    return a.coeff == 2 and a.index is None and a.offset % 2 == part and a.base.startswith("((")
+def _is_part(a: Access, part: int, stride: int) -> bool:
+    """Part `part` of a complex element (0 real, 1 imaginary) or member `part` of a structure, as the
+    analysis reads them: a view `((T *)(c))[stride*i + offset]` of the array."""
+    return a.coeff == stride and a.index is None and a.offset % stride == part and a.base.startswith("((")
 
 
 def _flat(a: Access) -> Access:
@@ -82,8 +94,8 @@ def _map_loads(e: Expr, fn: Callable[[Access], Access]) -> Expr:
     return e  # Const, Var, IV
 
 
-def _moved(e: Expr) -> Expr:
-    return _map_loads(e, lambda a: replace(a, offset=a.offset + 1, span=None))
+def _moved(e: Expr, by: int) -> Expr:
+    return _map_loads(e, lambda a: replace(a, offset=a.offset + by, span=None))
 
 
 def _without_spans(e: Expr) -> Expr:

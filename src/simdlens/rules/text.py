@@ -252,7 +252,7 @@ def edit_guards(facts: tuple[TypeFact, ...], kernel: Kernel, language: Language)
     same_name = {p.name for p in kernel.params if not p.source and p.role != ParamRole.RESULT}
     lines: list[str] = []
     for fact in facts:
-        if not fact.subject.endswith("[]") and fact.type not in ("float", "double"):
+        if "[]" not in fact.subject and fact.type not in ("float", "double"):
             continue  # counters and integer scalars: the vector code converts them explicitly
         head = re.match(r"[A-Za-z_]\w*", fact.expr)
         if (head is not None and head.group(0) in same_name) or fact.expr.startswith(("((", "*(")):

@@ -9,7 +9,7 @@ import re
 
 import tree_sitter
 
-from simdlens.analysis.build import counters, expressions
+from simdlens.analysis.build import counters, expressions, structures
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of, literal
 from simdlens.analysis.build.declarations import Decl, complex_spelling
@@ -230,9 +230,9 @@ def array_base(lb: LoopBuilder, b: tree_sitter.Node) -> tuple[str, str, CType, D
     raise Unsupported("unsupported", f"unsupported array expression {node_text(b)[:40]}", b)
 
 
-# Members of consecutive structures are interleaved in memory; no rule de-interleaves them yet.
-AOS_NOT_REWRITTEN = ("not rewritten: de-interleaving the members of consecutive structures is not implemented "
-                     "(a structure of arrays, one array per member, vectorizes)")
+# What build/structures.py reads as a strided view; other members of moving structures keep this reason.
+AOS_NOT_REWRITTEN = ("not rewritten: only `p[i].f`, `p[i].f[k]`, `p[i].a.f` and `p->f` of a walking p, with f a "
+                     "number, are read as strided arrays (a structure of arrays, one array per member, vectorizes)")
 
 
 def invariant_index(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
@@ -250,6 +250,10 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
     if t == "subscript_expression":
         arg = unwrap(field_of(n, "argument"))
         assert arg is not None
+        if arg.type == "field_expression":
+            member = structures.member_access(lb, n)  # `s[i].v[k]`: a member array of a structure
+            if member is not None:
+                return member
         idx = index_node(n)
         try:
             root, base, elem, d = array_base(lb, arg)
@@ -277,6 +281,9 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
         assert arg is not None
         return deref(lb, arg, n, span)
     if t == "field_expression":
+        member = structures.member_access(lb, n)  # `p[i].x = …`, `p->x = …`: a strided view of the structures
+        if member is not None:
+            return member
         obj = unwrap(n.child_by_field_name("argument"))
         if obj is not None and obj.type == "subscript_expression":
             # `p[i].x = …`: an array of structures, strided by the structure's size

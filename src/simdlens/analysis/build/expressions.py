@@ -9,7 +9,7 @@ import re
 import tree_sitter
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.build import accesses, bit_copies, complex_values, counters, macros
+from simdlens.analysis.build import accesses, bit_copies, complex_values, counters, macros, structures
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import (
     BOOL_SPELLINGS,
@@ -301,6 +301,9 @@ def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     union = bit_copies.union_member_of(lb, n)
     if union is not None:
         return bit_copies.union_read(lb, union[0], union[1], n)
+    member = structures.member_access(lb, n)
+    if member is not None:  # `pts[i].x`, `p->x` of a walking p: a strided view of the structures
+        return Load(member)
     moving = _moving_structure(lb, n.child_by_field_name("argument"))
     if moving:  # `pts[i].x`, `p->x` of a walking p: one element per iteration, never a loop-invariant scalar
         raise Unsupported("array_of_structs", f"{node_text(n)} reads a member of an array of structures "

@@ -290,16 +290,7 @@ class FileContext:
         """A variable visible at `byte` (in `function`) as clang declares it, for declarations simdlens's
         reader cannot read (parameters written through a macro: `REAL VEC(x, N)`); None without facts.
         With an earlier version's facts, whose positions moved, a parameter is matched by its function."""
-        facts = self.facts
-        if facts is None:
-            return None
-        if self._facts_problem:  # an earlier version's: by name within the function, globals by name
-            short = function.rsplit("::", 1)[-1]
-            v = next((x for x in facts.variables if x.name == name and x.role == "param" and short
-                      and x.function == short), None) or \
-                next((x for x in facts.variables if x.name == name and x.role == "global"), None)
-        else:
-            v = facts.variable(name, byte)
+        v = self._var_fact(name, byte, function)
         if v is None:
             return None
         element = " ".join(w for w in SPELLING_TOKEN.findall(v.element.spelling) if w not in QUALIFIERS)
@@ -308,6 +299,26 @@ class FileContext:
         decl_text = declaration_text(v, element)
         return VarDecl(name, element, pointer, extents, v.element.const, v.element.volatile, v.restrict,
                        static=False, extern=False, text=decl_text, param=v.role == "param")
+
+    def element_layout(self, name: str, byte: int, function: str = "") -> tuple[str, str, Any] | None:
+        """For a pointer to or array of records visible at `byte`: (the element's spelling, its kind as
+        clang says it, "struct" or "union", clang's `RecordLayout` of a struct or None); None when clang
+        has no facts for the variable."""
+        v = self._var_fact(name, byte, function)
+        if v is None:
+            return None
+        return v.element.spelling, v.element.kind, v.element.layout
+
+    def _var_fact(self, name: str, byte: int, function: str) -> Any:
+        facts = self.facts
+        if facts is None:
+            return None
+        if self._facts_problem:  # an earlier version's: by name within the function, globals by name
+            short = function.rsplit("::", 1)[-1]
+            return next((x for x in facts.variables if x.name == name and x.role == "param" and short
+                         and x.function == short), None) or \
+                next((x for x in facts.variables if x.name == name and x.role == "global"), None)
+        return facts.variable(name, byte)
 
     def _resolve(self, spelling: str, depth: int) -> CType | None:
         if depth > MAX_TYPEDEF_CHAIN:
