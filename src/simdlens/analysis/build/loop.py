@@ -305,6 +305,7 @@ def without_misread_casts(lb: LoopBuilder, body: tree_sitter.Node) -> tree_sitte
     if new_body is None or new_body.has_error or (lb.exclude is not None and new_exclude is None):
         return body
     lb.body_node, lb.exclude = new_body, new_exclude
+    lb.text_source = fixed  # the same bytes outside the body
     return new_body
 
 
