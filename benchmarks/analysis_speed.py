@@ -14,10 +14,13 @@ full <= 150 ms, re-analysis <= 20 ms on the project's 2-core machine.
 
     .venv/bin/python benchmarks/analysis_speed.py [--runs 9] [--lines 10000] [--write FILE]
     .venv/bin/python benchmarks/analysis_speed.py --hostile [--runs 3]
+    .venv/bin/python benchmarks/analysis_speed.py --stages [--runs 5]
 
 `--hostile` times hostile files instead (issue 17): N nested `for` loops for growing N (the loop
 search must stay linear in depth: time / N should not grow with N), and the deep-nesting inputs that
-crashed the compiled build (each must end with "too deeply nested", quickly).
+crashed the compiled build (each must end with "too deeply nested", quickly). `--stages` splits the full
+analysis into its stages instead (CPU ms each: parse, file context, finding loops, building the IR, judging,
+the nest passes), to say where the time goes.
 """
 
 from __future__ import annotations
@@ -185,9 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lines", type=int, default=10_000)
     ap.add_argument("--write", help="also write the generated file here")
     ap.add_argument("--hostile", action="store_true", help="time deep nesting instead (issue 17)")
+    ap.add_argument("--stages", action="store_true", help="CPU time of each stage of the full analysis instead")
     args = ap.parse_args(argv)
     if args.hostile:
         return hostile(args.runs)
+    if args.stages:
+        return stages(generate(args.lines), args.runs)
     # The analyser logs each loop it fails on; count those (below) instead of flooding the table.
     logging.getLogger("simdlens").addHandler(logging.NullHandler())
     logging.getLogger("simdlens").propagate = False
@@ -288,6 +294,51 @@ def main(argv: list[str] | None = None) -> int:
         cpu = statistics.median(c for _w, c in samples)
         verdict = "" if goal is None else (f"<= {goal:.0f} ms  " + ("ok" if med <= goal else "MISSED"))
         print(f"{name:<34} {med:>10.1f} {min(wall):>8.1f} {max(wall):>8.1f} {cpu:>8.1f}  {verdict}")
+    return 0
+
+
+def stages(source: bytes, runs: int) -> int:
+    """CPU ms of each stage of `analyze_file` on `source`, run one after another as it runs them."""
+    import gc
+
+    from simdlens._native import HOT_PATH
+    from simdlens.analysis import _column_sweeps, _only_inner_loops
+    from simdlens.analysis.build import build_loop
+    from simdlens.analysis.build.declarations import release_file_scans
+    from simdlens.analysis.legality import judge, refine_outer
+
+    logging.getLogger("simdlens").addHandler(logging.NullHandler())
+    logging.getLogger("simdlens").propagate = False
+    load_before = os.getloadavg()[0]
+    names = ("parse", "FileContext.build", "find_loops", "build_loop (IR)", "judge", "column sweeps + refine_outer")
+    times: dict[str, list[float]] = {name: [] for name in (*names, "total")}
+    for _ in range(runs):
+        gc.disable()  # as analyze_file does while it runs
+        marks = [time.process_time()]
+        tree = parse(source, "c")
+        marks.append(time.process_time())
+        ctx = FileContext.build(source, "generated.c", "c", tree=tree)
+        marks.append(time.process_time())
+        sites = find_loops(tree, source, "generated.c", "c", ctx=ctx)
+        marks.append(time.process_time())
+        built = [build_loop(site, tree, source, ctx) for site in sites]
+        marks.append(time.process_time())
+        analyses = [judge(site, loop, reasons, ctx) for site, (loop, reasons) in zip(sites, built, strict=True)]
+        marks.append(time.process_time())
+        _column_sweeps(analyses, tree, source, ctx)
+        for i, inner in list(_only_inner_loops(analyses)):
+            analyses[i] = refine_outer(analyses[i], inner, source)
+        marks.append(time.process_time())
+        gc.enable()
+        release_file_scans()
+        for name, t0, t1 in zip(names, marks, marks[1:], strict=False):  # (one more mark than stages)
+            times[name].append((t1 - t0) * 1000.0)
+        times["total"].append((marks[-1] - marks[0]) * 1000.0)
+    print(f"analysis hot path: {HOT_PATH.why}")
+    print(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; {runs} runs, CPU ms")
+    print(f"{'stage':<30} {'median':>8} {'min':>8} {'max':>8}")
+    for name, samples in times.items():
+        print(f"{name:<30} {statistics.median(samples):>8.1f} {min(samples):>8.1f} {max(samples):>8.1f}")
     return 0
 
 

@@ -18,7 +18,6 @@ from simdlens.analysis.build.syntax import (
     Unsupported,
     field_of,
     index_node,
-    node_text,
     op_of,
     squash,
     unwrap,
@@ -164,7 +163,7 @@ def array_base(lb: LoopBuilder, b: tree_sitter.Node) -> tuple[str, str, CType, D
     """A pointer expression indexed once: root, base text, element type, declaration."""
     t = b.type
     if t == "identifier":
-        name = node_text(b)
+        name = lb.text(b)
         if name in lb.locals or name == lb.iv:
             raise Unsupported("unsupported", f"{name} is not an array", b)
         if name in lb.walk_alias:  # p of `for (T *p = a; ...)`: elements of a (root a, see `access`)
@@ -186,8 +185,8 @@ def array_base(lb: LoopBuilder, b: tree_sitter.Node) -> tuple[str, str, CType, D
     if t == "field_expression":
         fd = expressions.field_decl(lb, b)
         if fd is None:
-            raise Unsupported("unknown_type", f"cannot find the type of {node_text(b)}", b)
-        text = squash(node_text(b))
+            raise Unsupported("unknown_type", f"cannot find the type of {lb.text(b)}", b)
+        text = squash(lb.text(b))
         root0 = re.split(r"->|\.|\[", text)[0]
         if root0 == lb.iv or root0 in lb.locals:
             raise Unsupported("unsupported", f"array member of a loop-varying value ({text})", b)
@@ -197,14 +196,14 @@ def array_base(lb: LoopBuilder, b: tree_sitter.Node) -> tuple[str, str, CType, D
     if t == "call_expression" and expressions.is_data_call(b):
         obj = unwrap(field_of(b, "function").child_by_field_name("argument"))
         if obj is None or obj.type not in ("identifier", "field_expression"):
-            raise Unsupported("unsupported", f"unsupported {node_text(b)}", b)
+            raise Unsupported("unsupported", f"unsupported {lb.text(b)}", b)
         if obj.type == "identifier":
-            d = lb.decl_of(node_text(obj))
+            d = lb.decl_of(lb.text(obj))
             if d is None or not d.container:
-                raise Unsupported("unknown_type", f"cannot find the container {node_text(obj)}", b)
-            return node_text(obj), f"{node_text(obj)}.data()", elem_of(lb, d, b, 1), d
+                raise Unsupported("unknown_type", f"cannot find the container {lb.text(obj)}", b)
+            return lb.text(obj), f"{lb.text(obj)}.data()", elem_of(lb, d, b, 1), d
         root, _bt, elem, d2 = array_base(lb, obj)
-        return root, f"{squash(node_text(obj))}.data()", elem, d2
+        return root, f"{squash(lb.text(obj))}.data()", elem, d2
     if t == "subscript_expression":
         # a row of a 2-D array or of a pointer-to-pointer, a[j][...], or of a deeper array, a[r][q][...]
         rows = [b]
@@ -213,21 +212,21 @@ def array_base(lb: LoopBuilder, b: tree_sitter.Node) -> tuple[str, str, CType, D
             rows.append(inner)
             inner = unwrap(field_of(inner, "argument"))
         if inner is None or inner.type != "identifier":
-            raise Unsupported("unsupported", f"unsupported row expression {node_text(b)}", b)
-        name = node_text(inner)
+            raise Unsupported("unsupported", f"unsupported row expression {lb.text(b)}", b)
+        name = lb.text(inner)
         d = lb.decl_of(name)
         if d is None:
             raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", b)
         if not all(invariant_index(lb, index_node(r)) for r in rows):
             if len(rows) > 1:
-                raise Unsupported("unsupported", f"{node_text(b)}: a row of a {len(rows) + 1}-D array that "
+                raise Unsupported("unsupported", f"{lb.text(b)}: a row of a {len(rows) + 1}-D array that "
                                   "moves with the counter", b)
             raise Unsupported("row_varies", "row varies", b)
         if len(rows) > 1 and (d.pointer > 1 or len(d.extents) + d.pointer != len(rows) + 1):
-            raise Unsupported("indirect_rows", f"{node_text(b)}: rows reached through pointers", b)
+            raise Unsupported("indirect_rows", f"{lb.text(b)}: rows reached through pointers", b)
         elem = elem_of(lb, d, b, len(rows) + 1)
-        return name, squash(node_text(b)), elem, d
-    raise Unsupported("unsupported", f"unsupported array expression {node_text(b)[:40]}", b)
+        return name, squash(lb.text(b)), elem, d
+    raise Unsupported("unsupported", f"unsupported array expression {lb.text(b)[:40]}", b)
 
 
 # What build/structures.py reads as a strided view; other members of moving structures keep this reason.
@@ -246,7 +245,7 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
     span = node_span(n)
     t = n.type
     if t == "call_expression" and expressions.is_data_call(n):
-        raise Unsupported("pointer_value", f"uses {node_text(n)} as a value", n)
+        raise Unsupported("pointer_value", f"uses {lb.text(n)} as a value", n)
     if t == "subscript_expression":
         arg = unwrap(field_of(n, "argument"))
         assert arg is not None
@@ -267,7 +266,7 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
             w = lb.walked.get(root, 0)
             aff = affine(lb, idx)
             if aff is None or aff.coeff != 0:
-                raise Unsupported("pointer_walk", f"{node_text(n)} indexes a walking pointer by the counter", n)
+                raise Unsupported("pointer_walk", f"{lb.text(n)} indexes a walking pointer by the counter", n)
             return Access(real, real, elem, lb.walkers[root], aff.offset + w, aff.symbolic, None, span)
         aff = affine(lb, idx)
         if aff is not None:
@@ -287,17 +286,17 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
         obj = unwrap(n.child_by_field_name("argument"))
         if obj is not None and obj.type == "subscript_expression":
             # `p[i].x = …`: an array of structures, strided by the structure's size
-            raise Unsupported("array_of_structs", f"{node_text(n)} writes a member of an array of structures: "
+            raise Unsupported("array_of_structs", f"{lb.text(n)} writes a member of an array of structures: "
                               f"{AOS_NOT_REWRITTEN}", n)
-        raise Unsupported("unsupported", f"assignment to the member {node_text(n)}", n)
-    raise Unsupported("unsupported", f"unsupported assignment target {node_text(n)[:40]}", n)
+        raise Unsupported("unsupported", f"assignment to the member {lb.text(n)}", n)
+    raise Unsupported("unsupported", f"unsupported assignment target {lb.text(n)[:40]}", n)
 
 
 def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Span) -> Access:
     """`*arg` (the dereference `n`): a walking pointer, a pointer, or pointer + offset."""
     if arg.type == "update_expression":
         p = unwrap(arg.child_by_field_name("argument"))
-        name = node_text(p) if p is not None and p.type == "identifier" else ""
+        name = lb.text(p) if p is not None and p.type == "identifier" else ""
         if name in lb.walkers:
             post = counters.is_postfix(arg)
             inc = 1 if op_of(arg) == "++" else -1
@@ -310,9 +309,9 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
             elem = elem_of(lb, d, n, 1)
             note_array(lb, real, d, elem)
             return Access(real, real, elem, lb.walkers[name], off, "", None, span)
-        raise Unsupported("side_effect", f"'{node_text(arg)}' inside an expression", arg)
+        raise Unsupported("side_effect", f"'{lb.text(arg)}' inside an expression", arg)
     if arg.type == "identifier":
-        name = node_text(arg)
+        name = lb.text(arg)
         real = lb.walk_alias.get(name, name)
         d = lb.decl_of(real)
         if d is None:
@@ -326,7 +325,7 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
         terms = sum_terms(lb, arg, 1)
         ptrs = [(s, x) for s, x in terms if pointerish(lb, x)]
         if len(ptrs) != 1 or ptrs[0][0] != 1:
-            raise Unsupported("pointer_arith", f"unsupported pointer arithmetic {node_text(arg)}", arg)
+            raise Unsupported("pointer_arith", f"unsupported pointer arithmetic {lb.text(arg)}", arg)
         root, base, elem, d = array_base(lb, ptrs[0][1])
         note_array(lb, root, d, elem)
         agg = Aff(0, 0)
@@ -335,25 +334,25 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
                 continue
             ax = affine(lb, x)
             if ax is None:
-                raise Unsupported("pointer_arith", f"unsupported pointer arithmetic {node_text(arg)}", arg)
+                raise Unsupported("pointer_arith", f"unsupported pointer arithmetic {lb.text(arg)}", arg)
             agg = agg.add(ax, s)
         walker = unwrap(ptrs[0][1])
-        name = node_text(walker) if walker is not None and walker.type == "identifier" else ""
+        name = lb.text(walker) if walker is not None and walker.type == "identifier" else ""
         if lb.walkers.get(name):  # `*(p - 1)` of a walking p: p[-1], which moves with p as `p[-1]` does
             if agg.coeff != 0:
-                raise Unsupported("pointer_walk", f"{node_text(arg)} offsets a walking pointer by the counter", arg)
+                raise Unsupported("pointer_walk", f"{lb.text(arg)} offsets a walking pointer by the counter", arg)
             real = lb.walk_alias.get(name, name)
             return Access(real, real, elem, lb.walkers[name], agg.offset + lb.walked.get(name, 0), agg.symbolic,
                           None, span)
         return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
-    raise Unsupported("pointer_arith", f"unsupported dereference {node_text(n)}", n)
+    raise Unsupported("pointer_arith", f"unsupported dereference {lb.text(n)}", n)
 
 
 def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n: tree_sitter.Node) -> Access:
     """`a[i][j]` where the row moves with the counter: flatten when the row length is a constant."""
     inner = unwrap(field_of(row_sub, "argument"))
     assert inner is not None
-    name = node_text(inner)
+    name = lb.text(inner)
     d = lb.decl_of(name)
     if d is None:
         raise Unsupported("unknown_identifier", f"cannot find {name}", n)
@@ -361,7 +360,7 @@ def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n
     note_array(lb, name, d, elem)
     if d.pointer or len(d.extents) != 2:
         index = expressions.expr(lb, index_node(row_sub))
-        raise Unsupported("indirect_rows", f"{node_text(n)}: every iteration loads a different row pointer "
+        raise Unsupported("indirect_rows", f"{lb.text(n)}: every iteration loads a different row pointer "
                           f"({type(index).__name__})", n)
     cols = lb.int_text(d.extents[1])
     ra, ca = affine(lb, index_node(row_sub)), affine(lb, col)
@@ -369,11 +368,11 @@ def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n
         column = vla_column(lb, name, d.extents[1], row_sub, col, n)
         if column is not None:
             return Access(name, f"(&{name}[0][0])", elem, None, 0, "", column, node_span(n))
-        raise Unsupported("column_walk", f"{node_text(n)} walks a column of {name}, whose row length "
+        raise Unsupported("column_walk", f"{lb.text(n)} walks a column of {name}, whose row length "
                           f"{d.extents[1]} is known only at run time: a strided access (vectorizing the loop over "
                           "its columns, or interchanging the loops, reads rows contiguously)", n)
     if cols is None or ra is None or ca is None:
-        raise Unsupported("unsupported", f"cannot flatten {node_text(n)}", n)
+        raise Unsupported("unsupported", f"cannot flatten {lb.text(n)}", n)
     flat = ra.scale(cols).add(ca)
     # the whole array as one pointer: `aa[0][256*i + j]` would index row 0 past its end (UB, and
     # -fsanitize=bounds says so); `(&aa[0][0])[256*i + j]` is pointer arithmetic over the object
@@ -409,7 +408,7 @@ def sum_terms(lb: LoopBuilder, n: tree_sitter.Node, sign: int) -> list[tuple[int
 
 def pointerish(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
     if n.type == "identifier":
-        d = None if node_text(n) in lb.locals else lb.decl_of(node_text(n))
+        d = None if lb.text(n) in lb.locals else lb.decl_of(lb.text(n))
         return d is not None and (d.pointer > 0 or bool(d.extents))
     if n.type == "field_expression":
         fd = expressions.field_decl(lb, n)
@@ -424,10 +423,10 @@ def affine(lb: LoopBuilder, node: tree_sitter.Node) -> Aff | None:
         return None
     t = n.type
     if t == "number_literal":
-        c = literal(node_text(n))
+        c = literal(lb.text(n))
         return Aff(0, c.value) if isinstance(c.value, int) and not c.type.is_float else None
     if t == "identifier":
-        name = node_text(n)
+        name = lb.text(n)
         if lb.macro_args and name in lb.macro_args[-1]:
             bound = lb.macro_args[-1][name]
             return Aff(0, bound.value) if isinstance(bound, Const) and isinstance(bound.value, int) else None
@@ -472,22 +471,22 @@ def affine(lb: LoopBuilder, node: tree_sitter.Node) -> Aff | None:
             if not b.coeff and not b.sym:
                 return a.scale(b.offset)
             if not a.coeff and not b.coeff:  # product of invariants: one symbol
-                return Aff(0, 0, {squash(node_text(n)): 1})
+                return Aff(0, 0, {squash(lb.text(n)): 1})
             return None
         if not mentions_varying(lb, n):
-            v = lb.int_text(node_text(n))
-            return Aff(0, v) if v is not None else Aff(0, 0, {squash(node_text(n)): 1})
+            v = lb.int_text(lb.text(n))
+            return Aff(0, v) if v is not None else Aff(0, 0, {squash(lb.text(n)): 1})
         return None
     if t == "unary_expression" and op_of(n) in ("-", "+"):
         a = affine(lb, field_of(n, "argument"))
         return None if a is None else (a.scale(-1) if op_of(n) == "-" else a)
     if t == "cast_expression":
-        ct = ctype_of(node_text(n.child_by_field_name("type")), lb.ctx)
+        ct = ctype_of(lb.text(n.child_by_field_name("type")), lb.ctx)
         if ct is not None and not ct.is_float and ct.bits >= 32:
             return affine(lb, field_of(n, "value"))
         return None
     if t in ("sizeof_expression",):
-        v = lb.int_text(node_text(n))
+        v = lb.int_text(lb.text(n))
         return Aff(0, v) if v is not None else None
     if t == "field_expression" and not mentions_varying(lb, n):
         try:
@@ -506,7 +505,7 @@ def mentions_varying(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
                       "assignment_expression"):
             return True
         if x.type == "identifier":
-            nm = node_text(x)
+            nm = lb.text(x)
             if nm == lb.iv or nm in lb.locals or nm in lb.walkers or nm in lb.written_names:
                 return True
         stack.extend(x.named_children)

@@ -18,7 +18,7 @@ import tree_sitter
 from simdlens.analysis.build import accesses
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert, ctype_of
-from simdlens.analysis.build.syntax import Unsupported, field_of, node_text, op_of, squash, unwrap
+from simdlens.analysis.build.syntax import Unsupported, field_of, op_of, squash, unwrap
 from simdlens.analysis.ir import Access, Call, CType, Expr, Let, Load, Scalar, ScalarRole, Stmt, Store, Var
 from simdlens.analysis.spans import node_span
 
@@ -33,7 +33,7 @@ MEMCPY = frozenset({"memcpy", "__builtin_memcpy", "std::memcpy", "memmove", "__b
 
 def bit_copy(lb: LoopBuilder, call: tree_sitter.Node) -> list[Stmt]:
     """The statement `memcpy(dst, src, size)` as a Let of the temporary or a Store of the element."""
-    name = squash(node_text(field_of(call, "function")))
+    name = squash(lb.text(field_of(call, "function")))
     args = [a for a in field_of(call, "arguments").named_children if a.type != "comment"]
     if len(args) != 3:
         raise Unsupported("call", f"calls {name}", call)
@@ -42,7 +42,7 @@ def bit_copy(lb: LoopBuilder, call: tree_sitter.Node) -> list[Stmt]:
     if local_dst and local_src:  # a computed value's bits as another type (bf16 -> fp32: `memcpy(&f, &u, 4)`)
         to, source = lb.locals[local_dst], lb.locals[local_src]
         if to.bits != source.bits or to.is_complex or source.is_complex or _bytes(lb, size, to, dst) != to.bits // 8:
-            raise Unsupported("bit_cast", f"{name} copies {node_text(size)} bytes between {local_src} "
+            raise Unsupported("bit_cast", f"{name} copies {lb.text(size)} bytes between {local_src} "
                               f"('{source.spelling}') and {local_dst} ('{to.spelling}'): not the whole of both", call)
         lb.local_aff.pop(local_dst, None)
         return [Let(local_dst, to, Call(BIT_CAST, (Var(local_src, source),), to), node_span(call))]
@@ -54,13 +54,13 @@ def bit_copy(lb: LoopBuilder, call: tree_sitter.Node) -> list[Stmt]:
     element = unwrap(src if local_dst else dst) or (src if local_dst else dst)
     acc = _element(lb, element)
     if acc is None:
-        raise Unsupported("call", f"{name} copies {node_text(element)}: only one array element "
+        raise Unsupported("call", f"{name} copies {lb.text(element)}: only one array element "
                           f"(&a[i], a + i, or a walking pointer) is copied to or from {local}", call)
     if acc.elem.is_complex or acc.elem.bits != t.bits:
-        raise Unsupported("bit_cast", f"{name} copies {node_text(size)} bytes between {local} ('{t.spelling}') "
-                          f"and {node_text(element)} ('{acc.elem.spelling}'): not the same size", call)
+        raise Unsupported("bit_cast", f"{name} copies {lb.text(size)} bytes between {local} ('{t.spelling}') "
+                          f"and {lb.text(element)} ('{acc.elem.spelling}'): not the same size", call)
     if _bytes(lb, size, t, element, acc.root) != t.bits // 8:
-        raise Unsupported("bit_cast", f"{name} copies {node_text(size)} bytes, not the {t.bits // 8} bytes of {local} "
+        raise Unsupported("bit_cast", f"{name} copies {lb.text(size)} bytes, not the {t.bits // 8} bytes of {local} "
                           f"('{t.spelling}')", call)
     arr = lb.arrays.get(acc.root)
     if arr is not None and t != acc.elem:
@@ -86,8 +86,8 @@ def _local(lb: LoopBuilder, n: tree_sitter.Node) -> str:
     n = unwrap(n) or n
     if n.type == "pointer_expression" and op_of(n) == "&":
         arg = unwrap(field_of(n, "argument"))
-        if arg is not None and arg.type == "identifier" and node_text(arg) in lb.locals:
-            return node_text(arg)
+        if arg is not None and arg.type == "identifier" and lb.text(arg) in lb.locals:
+            return lb.text(arg)
     return ""
 
 
@@ -108,16 +108,16 @@ def _bytes(lb: LoopBuilder, size: tree_sitter.Node, t: CType, element: tree_sitt
     n = unwrap(size) or size
     if n.type == "sizeof_expression":
         inner = n.child_by_field_name("value") or n.child_by_field_name("type")
-        text = squash(node_text(inner)).strip("()") if inner is not None else ""
+        text = squash(lb.text(inner)).strip("()") if inner is not None else ""
         if text in lb.locals:
             return lb.locals[text].bits // 8
-        address = squash(node_text(element))
+        address = squash(lb.text(element))
         if text in (address.removeprefix("&"), f"*{address}", f"*({address})") or (
                 root and re.fullmatch(rf"\*\s*{re.escape(root)}|{re.escape(root)}\s*\[.*\]", text)):
             return t.bits // 8  # an element (`sizeof src[i]`, `sizeof *src`): checked to be t's size by the caller
         ct = ctype_of(text, lb.ctx)
         return ct.bits // 8 if ct is not None else None
-    return lb.int_text(node_text(n))
+    return lb.int_text(lb.text(n))
 
 
 def union_local(lb: LoopBuilder, name: str, type_text: str) -> bool:
@@ -171,6 +171,6 @@ def union_member_of(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[str, str] | N
     if n.type != "field_expression" or op_of(n) == "->" or not lb.unions:
         return None
     arg = unwrap(n.child_by_field_name("argument"))
-    if arg is None or arg.type != "identifier" or node_text(arg) not in lb.unions:
+    if arg is None or arg.type != "identifier" or lb.text(arg) not in lb.unions:
         return None
-    return node_text(arg), node_text(n.child_by_field_name("field"))
+    return lb.text(arg), lb.text(n.child_by_field_name("field"))

@@ -16,7 +16,7 @@ from simdlens.analysis.build import accesses, expressions, macros
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert
 from simdlens.analysis.build.declarations import Decl
-from simdlens.analysis.build.syntax import Unsupported, field_of, node_text, op_of, squash, unwrap
+from simdlens.analysis.build.syntax import Unsupported, field_of, op_of, squash, unwrap
 from simdlens.analysis.ir import (
     DOUBLE,
     FLOAT,
@@ -58,8 +58,8 @@ def complex_value(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr |
     """(real part, imaginary part or None for a real value, the complex type or None)."""
     n = unwrap(node) or node
     t = n.type
-    if t == "identifier" and lb.macro_complex_args and node_text(n) in lb.macro_complex_args[-1]:
-        return lb.macro_complex_args[-1][node_text(n)]  # a macro parameter bound to a complex argument
+    if t == "identifier" and lb.macro_complex_args and lb.text(n) in lb.macro_complex_args[-1]:
+        return lb.macro_complex_args[-1][lb.text(n)]  # a macro parameter bound to a complex argument
     if t in ("subscript_expression", "pointer_expression") and op_of(n) != "&":
         acc = accesses.access(lb, n)
         if not acc.elem.is_complex:
@@ -79,7 +79,7 @@ def complex_value(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr |
             return re_, negate(im) if im is not None else None, ct
         return negate(re_), negate(im) if im is not None else None, ct
     if t == "call_expression":
-        fname = squash(node_text(field_of(n, "function")))
+        fname = squash(lb.text(field_of(n, "function")))
         args = [a for a in field_of(n, "arguments").named_children if a.type != "comment"]
         if fname in CONJ_CALLS and len(args) == 1:
             re_, im, ct = complex_value(lb, args[0])
@@ -95,15 +95,17 @@ def complex_value(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr |
                     CType(part, f"{part} _Complex", is_complex=True))
         macro = _function_macro(lb, fname, len(args))
         if macro is not None:  # `lv_cmake(r, i)` = `((r) + _Complex_I * (i))`: the body read as a complex value
-            params, body = macro
+            params, body, text = macro
             values = [complex_value(lb, a) for a in args]  # `lv_conj(*p++)` = `(~(*p++))`: complex arguments too
             lb.macro_args.append({p: v[0] for p, v in zip(params, values, strict=True) if v[2] is None})
             lb.macro_complex_args.append({p: v for p, v in zip(params, values, strict=True) if v[2] is not None})
+            outer, lb.text_source = lb.text_source, text
             try:
                 return complex_value(lb, body)
             finally:
                 lb.macro_args.pop()
                 lb.macro_complex_args.pop()
+                lb.text_source = outer
     unit = imaginary_unit(lb, n)
     if unit is not None:
         return unit
@@ -119,7 +121,7 @@ _IMAGINARY_LITERAL = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:[fF]?[i
 def imaginary_unit(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[Expr, Expr | None, CType | None] | None:
     """`I`, `_Complex_I` (complex.h: the float complex (0, 1)) and GNU imaginary literals (`2.0if`), as
     (0, value); None for anything else. `I` only when the file neither declares nor defines it."""
-    text = node_text(n)
+    text = lb.text(n)
     if n.type == "identifier" and (text == "_Complex_I" or (
             text == "I" and lb.decl_of("I") is None and "I" not in getattr(lb.ctx, "macros", {}))):
         return Const(0.0, FLOAT, "0.0f"), Const(1.0, FLOAT, "1.0f"), CType("float", "float _Complex", is_complex=True)
@@ -131,8 +133,9 @@ def imaginary_unit(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[Expr, Expr | N
     return None
 
 
-def _function_macro(lb: LoopBuilder, name: str, nargs: int) -> tuple[list[str], tree_sitter.Node] | None:
-    """The parameters and parsed body of the file's function-like macro `name` taking `nargs` arguments."""
+def _function_macro(lb: LoopBuilder, name: str, nargs: int) -> tuple[list[str], tree_sitter.Node, bytes] | None:
+    """The parameters and parsed body of the file's function-like macro `name` taking `nargs` arguments, and
+    the text it was parsed from."""
     define = getattr(lb.ctx, "function_macros", {}).get(name) if lb.ctx is not None else None
     if define is None or len(lb.macro_args) > 8:
         return None
@@ -242,7 +245,7 @@ def product_operand(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr
     `conjf(s)`: VOLK's multiply by a scalar), its parts as `COMPLEX_PART` calls only `complex_multiply` reads."""
     n = unwrap(node) or node
     conj = False
-    if n.type == "call_expression" and squash(node_text(field_of(n, "function"))) in CONJ_CALLS:
+    if n.type == "call_expression" and squash(lb.text(field_of(n, "function"))) in CONJ_CALLS:
         args = [a for a in field_of(n, "arguments").named_children if a.type != "comment"]
         if len(args) == 1 and (unwrap(args[0]) or args[0]).type == "identifier":
             n, conj = unwrap(args[0]) or args[0], True
@@ -252,8 +255,8 @@ def product_operand(lb: LoopBuilder, node: tree_sitter.Node) -> tuple[Expr, Expr
     ct = expr_type(var)
     if not ct.is_complex:
         return var, None, None
-    if lb.invariant_vars.get(node_text(n)) is not var:
-        raise Unsupported("complex", f"complex multiply of '{ct.spelling}' by {node_text(n)}, a complex value the "
+    if lb.invariant_vars.get(lb.text(n)) is not var:
+        raise Unsupported("complex", f"complex multiply of '{ct.spelling}' by {lb.text(n)}, a complex value the "
                           "loop computes: only elements and complex scalars the loop never writes are multiplied", n)
     part = FLOAT if ct.name == "float" else DOUBLE
     imag: Expr = Call(COMPLEX_PART[1], (var,), part)
@@ -314,7 +317,7 @@ COMPLEX_MULTIPLY = ("simdlens_complex_multiply_real", "simdlens_complex_multiply
 def complex_part_call(lb: LoopBuilder, fname: str, arg: tree_sitter.Node, n: tree_sitter.Node) -> Expr:
     """crealf / cimagf / std::real / std::imag of a complex value; cabsf and friends are refused."""
     if fname in CONJ_CALLS:
-        raise Unsupported("complex", f"uses the complex value {node_text(n)} where a real one is needed: "
+        raise Unsupported("complex", f"uses the complex value {lb.text(n)} where a real one is needed: "
                           f"{COMPLEX_SUPPORTED}", n)
     if fname in ABS_CALLS:
         raise Unsupported("complex", f"{fname} of a complex value is not rewritten: it is hypot (scaled against "

@@ -102,21 +102,21 @@ def step_of(lb: LoopBuilder, u: tree_sitter.Node, name: str) -> int:
     if op in ("+=", "-="):
         v = lb.int_const(right)
         if v is None:
-            raise Unsupported("variable_step", f"{name} {op} {node_text(right)}: the step is not a constant", u)
+            raise Unsupported("variable_step", f"{name} {op} {lb.text(right)}: the step is not a constant", u)
         return v if op == "+=" else -v
     if op == "=":
         r = unwrap(right)
         if r is not None and r.type == "binary_expression" and op_of(r) in ("+", "-"):
             left, rr = unwrap(r.child_by_field_name("left")), r.child_by_field_name("right")
-            if left is not None and node_text(left) == name and rr is not None:
+            if left is not None and lb.text(left) == name and rr is not None:
                 v = lb.int_const(rr)
                 if v is not None:
                     return v if op_of(r) == "+" else -v
-            if op_of(r) == "+" and rr is not None and node_text(unwrap(rr)) == name and left is not None:
+            if op_of(r) == "+" and rr is not None and lb.text(unwrap(rr)) == name and left is not None:
                 v = lb.int_const(left)
                 if v is not None:
                     return v
-    raise Unsupported("variable_step", f"'{node_text(u)}' is not a constant step", u)
+    raise Unsupported("variable_step", f"'{lb.text(u)}' is not a constant step", u)
 
 
 def trip_count(lb: LoopBuilder, lower: str, upper: str, cmp: str, step: int, t: CType, cnode: tree_sitter.Node) -> str:

@@ -10,7 +10,7 @@ from simdlens.analysis.build import accesses, counters, expressions, scalars
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert
 from simdlens.analysis.build.declarations import Decl
-from simdlens.analysis.build.syntax import field_of, index_node, node_text, op_of, unwrap
+from simdlens.analysis.build.syntax import field_of, index_node, op_of, unwrap
 from simdlens.analysis.ir import Access, Expand, Expr, Scalar, ScalarRole, Stmt, Var
 from simdlens.analysis.spans import node_span
 from simdlens.core import Span
@@ -37,7 +37,7 @@ def if_expand(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
     dst = accesses.access(lb, left)
     if else_nodes:
         other = _assignment(else_nodes[0])
-        if other is None or unwrap(other[0]) is None or node_text(other[0]).replace(" ", "") != node_text(left).replace(" ", ""):
+        if other is None or unwrap(other[0]) is None or lb.text(other[0]).replace(" ", "") != lb.text(left).replace(" ", ""):
             return None
         fill = convert(expressions.expr(lb, other[1]), dst.elem)
     if dst.index is not None or dst.coeff != 1:

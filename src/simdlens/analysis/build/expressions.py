@@ -85,28 +85,28 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
     if t == "identifier":  # the node types are tested most frequent first
         ident = identifier(lb, n)
         if expr_type(ident).is_complex:
-            raise Unsupported("complex", f"{node_text(n)} is a complex scalar ('{expr_type(ident).spelling}'): "
+            raise Unsupported("complex", f"{lb.text(n)} is a complex scalar ('{expr_type(ident).spelling}'): "
                               "complex reductions and complex temporaries are not rewritten", n)
         return ident
     if t == "number_literal":
-        c = literal(node_text(n))
+        c = literal(lb.text(n))
         if c.type.name == "long double":
             raise Unsupported("long_double", "uses a long double literal", n)
         return c
     if t == "char_literal":
-        v = char_value(node_text(n))
-        return Const(v, CType("int8", "char") if lb.cpp else INT32, node_text(n))
+        v = char_value(lb.text(n))
+        return Const(v, CType("int8", "char") if lb.cpp else INT32, lb.text(n))
     if t in ("true", "false"):
         return Const(1 if t == "true" else 0, CType("uint8", "bool"), t)
     if t in ("subscript_expression", "pointer_expression", "field_expression") or (
             t == "call_expression" and is_data_call(n)):
         if t == "pointer_expression" and op_of(n) == "&":
-            raise Unsupported("address_of", f"takes an address ('{node_text(n)}')", n)
+            raise Unsupported("address_of", f"takes an address ('{lb.text(n)}')", n)
         if t == "field_expression":
             return member_scalar(lb, n)
         acc = accesses.access(lb, n)
         if acc.elem.is_complex:
-            raise Unsupported("complex", f"uses the complex value {node_text(n)} ('{acc.elem.spelling}') where "
+            raise Unsupported("complex", f"uses the complex value {lb.text(n)} ('{acc.elem.spelling}') where "
                               f"a real one is needed: {complex_values.COMPLEX_SUPPORTED}", n)
         return Load(acc)
     if t == "binary_expression":
@@ -143,7 +143,7 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
         return folded(Select(cond_e, convert(a, rt), convert(b, rt), rt))
     if t == "cast_expression":
         tn = field_of(n, "type")
-        spelled = " ".join(node_text(tn).split())
+        spelled = " ".join(lb.text(tn).split())
         if "*" in spelled:
             raise Unsupported("pointer_cast", f"casts to the pointer type {spelled}", n)
         ct = ctype_of(spelled, lb.ctx)
@@ -154,23 +154,23 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
     if t == "call_expression":
         return call(lb, n)
     if t == "sizeof_expression":
-        size = lb.int_text(node_text(n))
+        size = lb.int_text(lb.text(n))
         if size is None:
-            raise Unsupported("unsupported", f"cannot evaluate {node_text(n)}", n)
-        return Const(size, UINT64, node_text(n))
+            raise Unsupported("unsupported", f"cannot evaluate {lb.text(n)}", n)
+        return Const(size, UINT64, lb.text(n))
     if t in ("update_expression",):
         name = counters.updated_name(n)
         raise Unsupported("counter_modified" if name == lb.iv else "side_effect",
-                          f"'{node_text(n)}' inside an expression", n)
+                          f"'{lb.text(n)}' inside an expression", n)
     if t == "assignment_expression":
-        raise Unsupported("side_effect", f"assignment inside an expression ('{node_text(n)}')", n)
+        raise Unsupported("side_effect", f"assignment inside an expression ('{lb.text(n)}')", n)
     if t == "comma_expression":
         raise Unsupported("side_effect", "comma expression", n)
     if t == "gnu_asm_expression":
         raise Unsupported("asm", "contains inline assembly", n)
     if t == "null":
         raise Unsupported("pointer_value", "uses NULL", n)
-    raise Unsupported("unsupported", f"unsupported expression '{node_text(n)[:40]}'", n)
+    raise Unsupported("unsupported", f"unsupported expression '{lb.text(n)[:40]}'", n)
 
 
 def explicit_cast(value: Expr, ct: CType) -> Expr:
@@ -189,7 +189,7 @@ def type_in_parentheses(lb: LoopBuilder, n: tree_sitter.Node) -> Expr | None:
     inner = unwrap(field_of(n, "left"))
     if inner is None or inner.type not in ("identifier", "type_identifier"):
         return None
-    name = node_text(inner)
+    name = lb.text(inner)
     if lb.decl_of(name) is not None or name in lb.locals or name == lb.iv:
         return None
     ct = ctype_of(name, lb.ctx)
@@ -199,7 +199,7 @@ def type_in_parentheses(lb: LoopBuilder, n: tree_sitter.Node) -> Expr | None:
     r = unwrap(right)
     if op == "&" or r is None or r.type in ("binary_expression", "conditional_expression",
                                             "assignment_expression", "comma_expression"):
-        raise Unsupported("unsupported", f"'{node_text(n)[:40]}' is a cast to {name} of '{op}…', which the "
+        raise Unsupported("unsupported", f"'{lb.text(n)[:40]}' is a cast to {name} of '{op}…', which the "
                           "syntax tree reads as an operation: add parentheses around the operand", n)
     if op == "*":  # `(q31)*a++ * *b++`: the cast of `*a++`
         return explicit_cast(Load(accesses.deref(lb, r, right, Span(n.children[1].start_byte, right.end_byte,
@@ -211,7 +211,7 @@ def type_in_parentheses(lb: LoopBuilder, n: tree_sitter.Node) -> Expr | None:
 
 
 def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
-    name = node_text(n)
+    name = lb.text(n)
     if lb.macro_args and name in lb.macro_args[-1]:
         return lb.macro_args[-1][name]
     if lb.macro_complex_args and name in lb.macro_complex_args[-1]:
@@ -256,11 +256,13 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
                 if parsed is not None:
                     lb.macro_args.append({})
                     lb.macro_args_seen.add(name)
+                    outer, lb.text_source = lb.text_source, parsed[2]
                     try:
                         return expr(lb, parsed[1])
                     finally:
                         lb.macro_args.pop()
                         lb.macro_args_seen.discard(name)
+                        lb.text_source = outer
             raise Unsupported("macro", f"cannot evaluate the macro {name}", n)
         if name in getattr(ctx, "enum_constants", {}):
             v = lb.int_text(name)
@@ -306,19 +308,19 @@ def member_scalar(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return Load(member)
     moving = _moving_structure(lb, n.child_by_field_name("argument"))
     if moving:  # `pts[i].x`, `p->x` of a walking p: one element per iteration, never a loop-invariant scalar
-        raise Unsupported("array_of_structs", f"{node_text(n)} reads a member of an array of structures "
+        raise Unsupported("array_of_structs", f"{lb.text(n)} reads a member of an array of structures "
                           f"({moving}): {accesses.AOS_NOT_REWRITTEN}", n)
     ft = field_decl(lb, n)
     if ft is None:
-        raise Unsupported("unknown_type", f"cannot find the type of {node_text(n)}", n)
+        raise Unsupported("unknown_type", f"cannot find the type of {lb.text(n)}", n)
     if ft.pointer or ft.extents:
-        raise Unsupported("pointer_value", f"uses the pointer {node_text(n)} as a value", n)
+        raise Unsupported("pointer_value", f"uses the pointer {lb.text(n)} as a value", n)
     if ft.volatile or ft.atomic:
-        raise Unsupported("volatile", f"{node_text(n)} is volatile/atomic", n)
+        raise Unsupported("volatile", f"{lb.text(n)} is volatile/atomic", n)
     ct = ctype_of(ft.type, lb.ctx)
     if ct is None:
-        raise Unsupported("unknown_type", f"unknown type '{ft.type}' of {node_text(n)}", n)
-    name = squash(node_text(n))
+        raise Unsupported("unknown_type", f"unknown type '{ft.type}' of {lb.text(n)}", n)
+    name = squash(lb.text(n))
     root = re.split(r"->|\.", name)[0]
     if root == lb.iv or root in lb.locals:
         raise Unsupported("unsupported", f"member of a loop-varying value {name}", n)
@@ -334,9 +336,9 @@ def _moving_structure(lb: LoopBuilder, arg: tree_sitter.Node | None) -> str:
         arg = unwrap(arg) or arg
         if arg.type == "subscript_expression":
             if not accesses.invariant_index(lb, index_node(arg)):
-                return f"{squash(node_text(arg))}: a subscript that varies with the loop"
+                return f"{squash(lb.text(arg))}: a subscript that varies with the loop"
         elif arg.type == "identifier":
-            name = node_text(arg)
+            name = lb.text(arg)
             if name in lb.walkers or name in lb.written_names:
                 return f"{name}: a pointer the loop moves"
             return ""
@@ -349,14 +351,14 @@ def _moving_structure(lb: LoopBuilder, arg: tree_sitter.Node | None) -> str:
 def field_decl(lb: LoopBuilder, n: tree_sitter.Node) -> Decl | None:
     """The declaration of the member a field_expression names."""
     arg = unwrap(n.child_by_field_name("argument"))
-    fname = node_text(n.child_by_field_name("field"))
-    arrow = op_of(n) == "->" or "->" in node_text(n)[len(node_text(arg)) if arg is not None else 0:][:3]
+    fname = lb.text(n.child_by_field_name("field"))
+    arrow = op_of(n) == "->" or "->" in lb.text(n)[len(lb.text(arg)) if arg is not None else 0:][:3]
     if arg is None:
         return None
     if arg.type == "this":
         return lb.member_decl(fname)
     if arg.type == "identifier":
-        d = lb.decl_of(node_text(arg))
+        d = lb.decl_of(lb.text(arg))
         if d is None:
             return None
         if arrow and d.pointer != 1 and not (d.extents and d.pointer == 0):
@@ -371,7 +373,7 @@ def field_decl(lb: LoopBuilder, n: tree_sitter.Node) -> Decl | None:
         inner_arg = unwrap(arg.child_by_field_name("argument"))
         if inner_arg is None or inner_arg.type != "identifier":
             return None
-        d = lb.decl_of(node_text(inner_arg))
+        d = lb.decl_of(lb.text(inner_arg))
         if d is None:
             return None
         type_text = d.type
@@ -411,7 +413,7 @@ def _casts_read_as_calls(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[list[CTy
     names = [inner, *reversed(lists[1:])]
     types = []
     for name_node in names:
-        name = node_text(name_node)
+        name = lb.text(name_node)
         if name_node.type != "identifier" or lb.decl_of(name) is not None or name in lb.locals or name == lb.iv:
             return None
         ct = ctype_of(name, lb.ctx)
@@ -423,7 +425,7 @@ def _casts_read_as_calls(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[list[CTy
 
 def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     f = field_of(n, "function")
-    fname = squash(node_text(f))
+    fname = squash(lb.text(f))
     args_node = field_of(n, "arguments")
     arg_nodes = [a for a in args_node.named_children if a.type != "comment"]
     if fname in ("__real__", "__imag__") and len(arg_nodes) == 1:  # GNU operators, parenthesised: `__real__(z)`
@@ -444,15 +446,15 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return value
     if f.type == "field_expression":
         obj = unwrap(f.child_by_field_name("argument"))
-        member = node_text(f.child_by_field_name("field"))
+        member = lb.text(f.child_by_field_name("field"))
         if member in ("real", "imag") and not arg_nodes and obj is not None:  # std::complex's own accessors
             return complex_values.complex_part_call(lb, member, obj, n)
         if obj is not None and obj.type == "identifier" and member == "size" and not arg_nodes:
-            d = lb.decl_of(node_text(obj))
+            d = lb.decl_of(lb.text(obj))
             if d is not None and (d.container or (not d.pointer and pure_size_method(lb, d.type))):
-                if node_text(obj) in lb.written_names:
+                if lb.text(obj) in lb.written_names:
                     raise Unsupported("call", f"calls {fname}", n)
-                name = f"{node_text(obj)}.size()"
+                name = f"{lb.text(obj)}.size()"
                 lb.scalars.setdefault(name, Scalar(name, UINT64, ScalarRole.INVARIANT))
                 return Var(name, UINT64)
         raise Unsupported("call", f"calls {fname}", n)
@@ -512,17 +514,17 @@ def _cpp_cast_type(lb: LoopBuilder, f: tree_sitter.Node) -> str | None:
     """The type of a C++ value cast: `static_cast<T>` (T not a pointer or reference), or a functional
     cast `T(v)` to an arithmetic type (`float(i)`, `int8_t(v)`); None for anything else."""
     if f.type == "primitive_type":
-        return " ".join(node_text(f).split())
-    if f.type in ("identifier", "qualified_identifier", "type_identifier") and lb.decl_of(node_text(f)) is None \
-            and ctype_of(node_text(f), lb.ctx) is not None:
-        return node_text(f)  # `sample_t(v)` with `typedef float sample_t;`
-    if f.type != "template_function" or node_text(f.child_by_field_name("name")) not in ("static_cast", "std::static_cast"):
+        return " ".join(lb.text(f).split())
+    if f.type in ("identifier", "qualified_identifier", "type_identifier") and lb.decl_of(lb.text(f)) is None \
+            and ctype_of(lb.text(f), lb.ctx) is not None:
+        return lb.text(f)  # `sample_t(v)` with `typedef float sample_t;`
+    if f.type != "template_function" or lb.text(f.child_by_field_name("name")) not in ("static_cast", "std::static_cast"):
         return None
     targs = f.child_by_field_name("arguments")
     types = [c for c in targs.named_children if c.type == "type_descriptor"] if targs is not None else []
     if len(types) != 1:
         return None
-    spelled = " ".join(node_text(types[0]).split())
+    spelled = " ".join(lb.text(types[0]).split())
     return None if "*" in spelled or "&" in spelled else spelled
 
 

@@ -72,7 +72,7 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
             if len(ds) != 1 or values[0] is None or ds[0].pointer or ds[0].extents:
                 raise Unsupported("unsupported_loop", "the loop header declares more than one counter or a "
                                   "pointer", init)
-            iv, declared, lower = ds[0].name, True, node_text(values[0])
+            iv, declared, lower = ds[0].name, True, lb.text(values[0])
             iv_type = ctype_of(ds[0].type, lb.ctx)
             if iv_type is None:
                 raise Unsupported("unknown_type", f"unknown counter type '{ds[0].type}'", init)
@@ -81,7 +81,7 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
             if left is None or left.type != "identifier":
                 raise Unsupported("unsupported_loop", "the loop header initialises something other than a counter",
                                   init)
-            iv, lower = node_text(left), node_text(init.child_by_field_name("right"))
+            iv, lower = lb.text(left), lb.text(init.child_by_field_name("right"))
         else:
             raise Unsupported("unsupported_loop", "the loop header initialises several variables", init)
     if cond is None:
@@ -118,7 +118,7 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         elif name and lb.is_pointer(name):
             walkers[name] = walkers.get(name, 0) + counters.step_of(lb, u, name)
         else:
-            raise Unsupported("unsupported_loop", f"the loop header updates '{node_text(u)}'", u)
+            raise Unsupported("unsupported_loop", f"the loop header updates '{lb.text(u)}'", u)
     if step_info is None:
         raise Unsupported("not_counted", f"the loop header does not step {iv}", node)
     step = step_info[1]
@@ -183,7 +183,7 @@ def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     if d is None or (d.pointer and not d.container):
         raise Unsupported("unsupported_loop", "range-based for over a pointer", node)
     if d.container in ("vector", "span"):
-        upper = f"{squash(node_text(rng))}.size()"
+        upper = f"{squash(lb.text(rng))}.size()"
         lb.scalars[upper] = Scalar(upper, UINT64, ScalarRole.INVARIANT)
     elif d.container == "array":
         m = re.search(r",\s*([^>]+)>", d.type)
@@ -193,8 +193,8 @@ def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     else:
         upper = ""
     if not upper:
-        raise Unsupported("unsupported_loop", f"cannot tell how many elements {node_text(rng)} has", node)
-    spelled = " ".join(node_text(node.child_by_field_name("type")).split())
+        raise Unsupported("unsupported_loop", f"cannot tell how many elements {lb.text(rng)} has", node)
+    spelled = " ".join(lb.text(node.child_by_field_name("type")).split())
     var_t = elem if spelled in ("auto", "") else ctype_of(spelled, lb.ctx)
     if var_t is None:
         raise Unsupported("unknown_type", f"unknown type '{spelled}'", node)
@@ -203,7 +203,7 @@ def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     lb.iv, lb.iv_type = WALK_IV, UINT64
     accesses.note_array(lb, root, d, elem)
     acc = Access(root, base, elem, 1, 0, "", None, node_span(rng))
-    name = node_text(name_node)
+    name = lb.text(name_node)
     pre: list[Stmt] = []
     if reference:
         lb.range_ref = (name, acc)
@@ -211,7 +211,7 @@ def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         lb.locals[name] = var_t
         lb.scalars[name] = Scalar(name, var_t, ScalarRole.LOCAL)
         pre.append(Let(name, var_t, convert(Load(acc), var_t), node_span(decl)))
-    lb.reasons.append(Reason("range_for", f"a range-based for over {node_text(rng)}: counted by a synthetic "
+    lb.reasons.append(Reason("range_for", f"a range-based for over {lb.text(rng)}: counted by a synthetic "
                              "counter", lb.site.header))
     return {"lower": "0", "upper": upper, "cmp": "<", "step": 1, "trip": f"(({upper}) > 0 ? ({upper}) : 0)",
             "declared": True, "exits": pre}
@@ -230,10 +230,10 @@ def while_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     elif cond.type == "binary_expression" and op_of(cond) in (">", "!="):
         left, right = unwrap(cond.child_by_field_name("left")), unwrap(cond.child_by_field_name("right"))
         if (left is not None and left.type == "update_expression" and op_of(left) == "--" and counters.is_postfix(left)
-                and right is not None and node_text(right).strip() == "0"):
+                and right is not None and lb.text(right).strip() == "0"):
             counted = unwrap(left.child_by_field_name("argument"))
     if counted is not None and counted.type == "identifier":
-        name = node_text(counted)
+        name = lb.text(counted)
         decl = lb.decl_of(name)
         t = ctype_of(decl.type, lb.ctx) if decl is not None and not decl.pointer else None
         if t is None or t.is_float:
@@ -378,7 +378,7 @@ def do_prefix_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitter.
     got = lb.safe(lambda: expressions.expr(lb, bound))  # typed, so the names it uses become kernel parameters
     if got is not None and expr_type(got).is_float:
         lb.reasons.append(Reason("float_counter", "the bound is a floating-point value", node_span(bound)))
-    upper = node_text(bound).strip()
+    upper = lb.text(bound).strip()
     trip = counters.trip_count(lb, name, upper, cmp, step, t, cond)
     return {"lower": name, "upper": upper, "cmp": cmp, "step": step, "trip": trip, "declared": False,
             "exits": []}
@@ -388,7 +388,7 @@ def register_bound(lb: LoopBuilder, c: tree_sitter.Node, iv: str) -> None:
     """Type the bound so the variables it names are known (kernels pass them in)."""
     for side in ("left", "right"):
         x = unwrap(c.child_by_field_name(side))
-        if x is not None and not (x.type == "identifier" and node_text(x) == iv):
+        if x is not None and not (x.type == "identifier" and lb.text(x) == iv):
             got = lb.safe(lambda x=x: expressions.expr(lb, x))
             if got is not None and expr_type(got).is_float:
                 lb.reasons.append(Reason("float_counter", "the bound is a floating-point value", node_span(x)))

@@ -49,8 +49,12 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
             ctx = scoped(site.span.start_byte)
         if node is None:
             return None, (Reason("parse", "the loop could not be found in the syntax tree", site.header),)
-        gnu = _GNU_COMPLEX_PART.search(source, node.start_byte, node.end_byte)
-        imaginary = _IMAGINARY_LITERAL.search(source, node.start_byte, node.end_byte)
+        lo, hi = node.start_byte, node.end_byte
+        # (each full pattern only where a cheap test finds what it needs: they start with a look-behind or \b and
+        # try every byte of the loop)
+        gnu = _GNU_COMPLEX_PART.search(source, lo, hi) if (
+            source.find(b"_real__", lo, hi) >= 0 or source.find(b"_imag__", lo, hi) >= 0) else None
+        imaginary = _IMAGINARY_LITERAL.search(source, lo, hi) if _IMAGINARY_HINT.search(source, lo, hi) else None
         if gnu is not None or imaginary is not None:  # GNU C the syntax tree does not know
             built = _gnu_build(site, source, ctx)
             if built is not None:
@@ -309,10 +313,13 @@ def without_misread_casts(lb: LoopBuilder, body: tree_sitter.Node) -> tree_sitte
     if new_body is None or new_body.has_error or (lb.exclude is not None and new_exclude is None):
         return body
     lb.body_node, lb.exclude = new_body, new_exclude
+    lb.text_source = fixed  # the same bytes outside the body
     return new_body
 
 
 _GNU_COMPLEX_PART = re.compile(rb"\b__(?:real|imag)__\b")
+# what every imaginary constant below holds: a digit or point, then its suffix
+_IMAGINARY_HINT = re.compile(rb"[\d.][fF]?[iIjJ]")
 # a GNU imaginary floating constant (`1.0i`, `2.5fi`, `1e3if`, `.5j`): its value, and its suffix
 _IMAGINARY_LITERAL = re.compile(rb"(?<![\w.])((?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)"
                                 rb"([fF][iIjJ]|[iIjJ][fF]?)(?![\w.])")

@@ -24,16 +24,18 @@ def expand_macro(lb: LoopBuilder, name: str, define: str, args: list[Expr], n: t
     parsed = macro_body(define, lb.site.language)
     if parsed is None:
         raise Unsupported("macro", f"cannot read the definition of the macro {name}", n)
-    params, body = parsed
+    params, body, text = parsed
     if len(params) != len(args):
         raise Unsupported("macro", f"{name} takes {len(params)} arguments", n)
     lb.macro_args.append(dict(zip(params, args, strict=True)))
+    outer, lb.text_source = lb.text_source, text
     try:
         return expressions.expr(lb, body)
     except Unsupported as e:
         raise Unsupported(e.reason.code, f"in the macro {name}: {e.reason.message}", n) from None
     finally:
         lb.macro_args.pop()
+        lb.text_source = outer
 
 
 # The C spelling of each canonical type, for a template parameter deduced from an argument
@@ -52,7 +54,11 @@ def expand_helper(lb: LoopBuilder, name: str, helper: HelperFunction, args: list
         parsed = macro_body(f"#define simdlens_default() {text}", lb.site.language)
         if parsed is None:
             raise Unsupported("call", f"cannot read the default argument {text} of {name}", n)
-        args = [*args, expressions.expr(lb, parsed[1])]
+        outer, lb.text_source = lb.text_source, parsed[2]
+        try:
+            args = [*args, expressions.expr(lb, parsed[1])]
+        finally:
+            lb.text_source = outer
     define = helper.define
     for tparam in dict.fromkeys(tp for tp, _ in helper.deduced):
         types = [expr_type(args[k]) for tp, k in helper.deduced if tp == tparam]
@@ -64,7 +70,7 @@ def expand_helper(lb: LoopBuilder, name: str, helper: HelperFunction, args: list
     return expand_macro(lb, name, define, args, n)
 
 
-_MACRO_BODIES: dict[tuple[str, str], tuple[list[str], tree_sitter.Node, tree_sitter.Tree] | None] = {}
+_MACRO_BODIES: dict[tuple[str, str], tuple[list[str], tree_sitter.Node, tree_sitter.Tree, bytes] | None] = {}
 
 
 _CALL_TEXT = re.compile(r"([A-Za-z_]\w*)\s*\(.*\)", re.DOTALL)
@@ -94,8 +100,9 @@ def unparenthesised_values(text: bytes, root: tree_sitter.Node, is_value: Any) -
     return bytes(out) if out is not None else None
 
 
-def macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node] | None:
-    """The parameters and the parsed body expression of `#define NAME(params) body`."""
+def macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node, bytes] | None:
+    """The parameters and the parsed body expression of `#define NAME(params) body`, and the text it was
+    parsed from (read it with that as the builder's `text_source`)."""
     key = (define, language)
     if key not in _MACRO_BODIES:
         from simdlens.analysis.parse import parse
@@ -108,14 +115,15 @@ def macro_body(define: str, language: str) -> tuple[list[str], tree_sitter.Node]
             tree = parse(text, language)  # type: ignore[arg-type]
             fixed = unparenthesised_values(text, tree.root_node, lambda name: name in params)  # `(r)` is a parameter
             if fixed is not None:
+                text = fixed
                 tree = parse(fixed, language)  # type: ignore[arg-type]
             decl = tree.root_node.named_child(0)
             init = decl.child_by_field_name("declarator") if decl is not None else None
             value = init.child_by_field_name("value") if init is not None else None
             if value is not None and not tree.root_node.has_error:
-                got = (params, value, tree)
+                got = (params, value, tree, text)
         if len(_MACRO_BODIES) > 256:
             _MACRO_BODIES.clear()
         _MACRO_BODIES[key] = got
     entry = _MACRO_BODIES[key]
-    return None if entry is None else (entry[0], entry[1])
+    return None if entry is None else (entry[0], entry[1], entry[3])

@@ -112,9 +112,9 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         r = unwrap(right)
         if r is not None and r.type == "binary_expression" and op_of(r) in REDUCE_OPS:
             lft, rgt = unwrap(r.child_by_field_name("left")), unwrap(r.child_by_field_name("right"))
-            if lft is not None and lft.type == "identifier" and node_text(lft) == name:
+            if lft is not None and lft.type == "identifier" and lb.text(lft) == name:
                 red_op, value_node = op_of(r), r.child_by_field_name("right")
-            elif rgt is not None and rgt.type == "identifier" and node_text(rgt) == name and op_of(r) != "-":
+            elif rgt is not None and rgt.type == "identifier" and lb.text(rgt) == name and op_of(r) != "-":
                 red_op, value_node = op_of(r), r.child_by_field_name("left")
             elif op_of(r) in ("+", "-") and leftmost_is(r, name):
                 red_op, value_node = "chain", r
@@ -231,12 +231,12 @@ def compound_updates(lb: LoopBuilder, name: str, red_op: str) -> set[int]:
         if ex.type == "assignment_expression":
             left = unwrap(ex.child_by_field_name("left"))
             op = op_of(ex)
-            if (left is not None and left.type == "identifier" and node_text(left) == name and op.endswith("=")
+            if (left is not None and left.type == "identifier" and lb.text(left) == name and op.endswith("=")
                     and op[:-1] == red_op and not lb.mentions(field_of(ex, "right"), name)):
                 out.add(left.start_byte)
         elif ex.type == "update_expression" and red_op in "+-" and op_of(ex) == red_op * 2:
             arg = unwrap(ex.child_by_field_name("argument"))
-            if arg is not None and node_text(arg) == name:
+            if arg is not None and lb.text(arg) == name:
                 out.add(arg.start_byte)
     return out
 
@@ -277,7 +277,7 @@ def is_invariant(lb: LoopBuilder, node: tree_sitter.Node) -> bool:
                  "update_expression", "assignment_expression"):
             return False
         if t == "identifier":
-            nm = node_text(n)
+            nm = lb.text(n)
             if nm == lb.iv or nm in lb.locals or nm in lb.written_outer or nm in lb.walkers:
                 return False
             if nm in lb.written_names:
@@ -299,7 +299,7 @@ def minmax_select(lb: LoopBuilder, name: str, t: CType, right: tree_sitter.Node,
         cl, cr = unwrap(c.child_by_field_name("left")), unwrap(c.child_by_field_name("right"))
         if cl is None or cr is None:
             return None
-        sa, sb, scl, scr = squash(node_text(a)), squash(node_text(b)), squash(node_text(cl)), squash(node_text(cr))
+        sa, sb, scl, scr = squash(lb.text(a)), squash(lb.text(b)), squash(lb.text(cl)), squash(lb.text(cr))
         op = op_of(c)
         # Normalise to `var = (value cmp var) ? value : var`.
         if sb == name and scr == name and sa == scl:  # (v cmp m) ? v : m
@@ -314,11 +314,11 @@ def minmax_select(lb: LoopBuilder, name: str, t: CType, right: tree_sitter.Node,
             return minmax_reduce(lb, name, t, v, inv, span)
         return None
     if r.type == "call_expression":
-        fname = node_text(r.child_by_field_name("function"))
+        fname = lb.text(r.child_by_field_name("function"))
         args = [a for a in field_of(r, "arguments").named_children if a.type != "comment"]
         if len(args) != 2:
             return None
-        s0, s1 = squash(node_text(args[0])), squash(node_text(args[1]))
+        s0, s1 = squash(lb.text(args[0])), squash(lb.text(args[1]))
         bare = fname.replace("std::", "")
         if bare in ("fmaxf", "fmax", "fminf", "fmin") and name in (s0, s1):
             v = args[1] if s0 == name else args[0]
@@ -369,12 +369,12 @@ def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
     cl, cr = unwrap(c.child_by_field_name("left")), unwrap(c.child_by_field_name("right"))
     if cl is None or cr is None:
         return None
-    scl, scr = squash(node_text(cl)), squash(node_text(cr))
+    scl, scr = squash(lb.text(cl)), squash(lb.text(cr))
     best = None
     for p in parts:
         assert p is not None
         nm, rhs = p
-        srhs = squash(node_text(rhs))
+        srhs = squash(lb.text(rhs))
         if nm not in lb.locals and ((scr == nm and srhs == scl) or (scl == nm and srhs == scr)):
             best = (nm, rhs)
     if best is None:
@@ -435,7 +435,7 @@ def if_argindex(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter
             op_of(c) not in ("<", "<=", ">", ">="):
         return None
     parts = statements.assign_parts(then[0])
-    if parts is None or squash(node_text(parts[1])) != lb.iv:
+    if parts is None or squash(lb.text(parts[1])) != lb.iv:
         return None
     name = parts[0]
     if name in lb.locals or name == lb.iv or name in lb.walkers or name == lb.count_var:
@@ -444,7 +444,7 @@ def if_argindex(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter
     if cl is None or cr is None or lb.mentions(cl, name) == lb.mentions(cr, name):
         return None
     here, there = (cl, cr) if lb.mentions(cr, name) else (cr, cl)  # x[i] and x[best]
-    if squash(_renamed(here, lb.iv, name)) != squash(node_text(there)):
+    if squash(_renamed(here, lb.iv, name)) != squash(lb.text(there)):
         return None
     if any(not (span.start_byte <= u.pos < span.end_byte) for u in lb.uses.get(name, [])):
         raise Unsupported("recurrence", f"{name} is an argmax index that is also used elsewhere in the loop", c)

@@ -142,7 +142,7 @@ def statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
             return []
         raise Unsupported("nested_loop", "contains another loop", n)
     if t in ("break_statement", "return_statement", "continue_statement"):
-        raise Unsupported("unsupported_control", f"'{node_text(n).strip()}' in an unsupported position", n)
+        raise Unsupported("unsupported_control", f"'{lb.text(n).strip()}' in an unsupported position", n)
     if t == "switch_statement":
         return switches.switch_statement(lb, n, cond)
     if t == "labeled_statement":
@@ -155,9 +155,9 @@ def statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
         live = live_branch(lb.tree, lb.source, lb.site.language, n)
         if live is not None:
             return block(lb, live, cond)
-        raise Unsupported("unsupported", f"'{node_text(n).splitlines()[0].strip()[:40]}' inside the loop: which "
+        raise Unsupported("unsupported", f"'{lb.text(n).splitlines()[0].strip()[:40]}' inside the loop: which "
                           "branch is compiled depends on the build", n)
-    raise Unsupported("unsupported", f"unsupported statement '{node_text(n).strip()[:40]}'", n)
+    raise Unsupported("unsupported", f"unsupported statement '{lb.text(n).strip()[:40]}'", n)
 
 
 def unrolled(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
@@ -175,7 +175,7 @@ def unrolled(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
         k, start = ds[0].name, lb.int_const(vals[0])
     elif init.type == "assignment_expression":
         left = unwrap(init.child_by_field_name("left"))
-        k, start = (node_text(left) if left is not None else ""), lb.int_const(field_of(init, "right"))
+        k, start = (lb.text(left) if left is not None else ""), lb.int_const(field_of(init, "right"))
         if uses.used_after(lb, k):
             raise Unsupported("nested_loop", f"the inner counter {k} is used after the loop", n)
     else:
@@ -277,7 +277,7 @@ def expression_statement(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> li
             val = expressions.arith("+" if op_of(e) == "++" else "-", Load(acc), one, e)
             return [Store(acc, convert(val, acc.elem), node_span(e))]
     if t == "call_expression":
-        name = node_text(e.child_by_field_name("function"))
+        name = lb.text(e.child_by_field_name("function"))
         if mathcalls.lookup(name, cpp=lb.cpp) is not None:
             return []
         if squash(name) in bit_copies.MEMCPY:
@@ -307,14 +307,14 @@ def assign(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> list[Stmt]:
 
 def assign_value(lb: LoopBuilder, left: tree_sitter.Node, op: str, right: tree_sitter.Node, e: tree_sitter.Node,
                  cond: bool) -> list[Stmt]:
-    if left.type == "identifier" and lb.range_ref is not None and node_text(left) == lb.range_ref[0]:
+    if left.type == "identifier" and lb.range_ref is not None and lb.text(left) == lb.range_ref[0]:
         acc = lb.range_ref[1]
         value = expressions.expr(lb, right)
         if op != "=":
             value = expressions.arith(op[:-1], Load(acc), value, e)
         return [Store(acc, convert(value, acc.elem), node_span(e))]
     if left.type == "identifier":
-        name = node_text(left)
+        name = lb.text(left)
         if name == lb.iv or (lb.pointer_walk and name == lb.count_var):
             raise Unsupported("counter_modified", f"the body changes the counter {name}", e)
         if name in lb.walkers:  # `p += 4;`: later accesses through p are 4 elements further on
@@ -335,7 +335,7 @@ def assign_value(lb: LoopBuilder, left: tree_sitter.Node, op: str, right: tree_s
     union = bit_copies.union_member_of(lb, left)
     if union is not None:
         if op != "=":
-            raise Unsupported("bit_cast", f"updates the union member {node_text(left)} with {op}", e)
+            raise Unsupported("bit_cast", f"updates the union member {lb.text(left)} with {op}", e)
         return bit_copies.union_write(lb, union[0], union[1], expressions.expr(lb, right), cond, e)
     acc = accesses.access(lb, left)
     if acc.elem.is_complex:
@@ -449,8 +449,8 @@ def if_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]
             a = unwrap(then[0].named_children[0]) if then[0].named_children else None
             if a is not None and a.type == "assignment_expression" and op_of(a) == "=":
                 lft = unwrap(a.child_by_field_name("left"))
-                if lft is not None and lft.type == "identifier" and node_text(lft) not in lb.locals:
-                    var = node_text(lft)
+                if lft is not None and lft.type == "identifier" and lb.text(lft) not in lb.locals:
+                    var = lb.text(lft)
                     t = scalars.outer_scalar(lb, var, a)
                     value = convert(expressions.expr(lb, field_of(a, "right")), t)
                     lb.scalars[var] = Scalar(var, t, ScalarRole.LOCAL, decl=(lb.decl_of(var) or Decl(var, "")).text)

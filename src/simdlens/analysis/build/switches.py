@@ -64,7 +64,7 @@ def switch_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[S
         else:
             c = expressions.expr(lb, label)
             if not isinstance(c, Const):
-                raise Unsupported("switch", f"the case label '{node_text(label)}' is not a constant: the switch "
+                raise Unsupported("switch", f"the case label '{lb.text(label)}' is not a constant: the switch "
                                   "is not if-converted", label)
             labels.append(c)
         stmts = [s for s in case.named_children if s.type != "comment" and s != label]
@@ -76,7 +76,7 @@ def switch_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[S
         for s in stmts:
             if s.type in _STOPS or _contains(s, _STOPS):
                 raise Unsupported("switch", "a case leaves or jumps from inside its statements "
-                                  f"('{node_text(s).strip()[:30]}'): the switch is not if-converted", s)
+                                  f"('{lb.text(s).strip()[:30]}'): the switch is not if-converted", s)
         groups.append((labels, stmts, default))
         falls.append(not ends and k != len(cases) - 1)
         labels, default = [], False
@@ -88,7 +88,7 @@ def switch_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[S
             groups[k] = (groups[k][0], groups[k][1] + groups[k + 1][1], groups[k][2])
     span = node_span(n)
     through = " (cases that fall through run the next case's statements too)" if any(falls) else ""
-    lb.reasons.append(Reason("if_convert", f"a switch on {node_text(field_of(n, 'condition')).strip('() ')}{through}: "
+    lb.reasons.append(Reason("if_convert", f"a switch on {lb.text(field_of(n, 'condition')).strip('() ')}{through}: "
                              "compilers leave a switch in a loop scalar; a SIMD rewrite evaluates every case for all "
                              "lanes and blends the results, each lane keeping its own case's", span))
     # a value no label matches runs the default's statements; so do the default group's own labels (C's
@@ -132,7 +132,7 @@ def goto_skip(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> tuple[l
     n = nodes[i]
     for j in range(i + 1, len(nodes)):
         target = nodes[j]
-        if target.type == "labeled_statement" and node_text(target.child_by_field_name("label") or target) == name:
+        if target.type == "labeled_statement" and lb.text(target.child_by_field_name("label") or target) == name:
             break
     else:
         return None
@@ -234,7 +234,7 @@ def goto_paths(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> list[S
     if whole is None or any(n.parent is None or n.parent.id != whole.id for n in nodes):
         return None  # only the top level of the loop body
     items = nodes[i:]
-    labels = {node_text(n.child_by_field_name("label") or n): k for k, n in enumerate(items)
+    labels = {lb.text(n.child_by_field_name("label") or n): k for k, n in enumerate(items)
               if n.type == "labeled_statement"}
     top = {n.id for n in items}
     for x in _all_nodes(whole):
@@ -266,7 +266,7 @@ def goto_paths(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> list[S
             reach.setdefault(k + 1, []).extend(paths)
             continue
         if target is None and node.type == "goto_statement":
-            label = node_text(node.child_by_field_name("label") or node)
+            label = lb.text(node.child_by_field_name("label") or node)
             if labels.get(label, -1) <= k:
                 return None  # backward: a loop inside the body
             reach.setdefault(labels[label], []).extend(paths)
@@ -375,11 +375,11 @@ def is_goto(n: tree_sitter.Node) -> bool:
 
 def backward_jumps(lb: LoopBuilder, label: tree_sitter.Node) -> None:
     """Raise the reason a `goto` back to `label` (later in the body) keeps the loop scalar, if there is one."""
-    name = node_text(label.child_by_field_name("label") or label)
+    name = lb.text(label.child_by_field_name("label") or label)
     whole = lb.body_node
     for x in _all_nodes(whole) if whole is not None else []:
         if x.type == "goto_statement" and x.start_byte > label.start_byte \
-                and node_text(x.child_by_field_name("label") or x) == name:
+                and lb.text(x.child_by_field_name("label") or x) == name:
             lb.reasons[:] = [r for r in lb.reasons if r.code != "goto"]  # this one says more
             raise Unsupported("goto", f"`goto {name}` jumps back: part of the iteration repeats until a condition "
                               "fails, a loop inside the body that runs a different number of times per element; "

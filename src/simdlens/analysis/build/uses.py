@@ -119,7 +119,10 @@ def used_after(lb: LoopBuilder, name: str) -> bool:
     if pat is None:
         if len(_USE_PATTERNS) > 4096:
             _USE_PATTERNS.clear()
-        pat = _USE_PATTERNS[name] = re.compile(rb"(?<![\w.>])" + re.escape(name.encode()) + rb"\b")
+        # The name first, then the look-behind before it: a pattern that starts with a look-behind cannot skip to
+        # its first letter and tries every byte (~50 vs ~0.5 µs over a few hundred bytes without the name).
+        word = re.escape(name.encode())
+        pat = _USE_PATTERNS[name] = re.compile(word + rb"(?<![\w.>]" + word + rb")\b")
     if pat.search(lb.source, lb.node.end_byte, fn.end_byte):
         return True
     if lb.outermost_start is None:  # the same for every name: found once

@@ -14,7 +14,7 @@ import tree_sitter
 from simdlens.analysis.build import counters, expressions
 from simdlens.analysis.build.builder import WALK_IV, LoopBuilder
 from simdlens.analysis.build.declarations import Decl
-from simdlens.analysis.build.syntax import IDENTIFIER, Unsupported, node_text, op_of, squash, unwrap
+from simdlens.analysis.build.syntax import IDENTIFIER, Unsupported, op_of, squash, unwrap
 from simdlens.analysis.ir import (
     INT64,
     Access,
@@ -44,7 +44,7 @@ def walk_trip(lb: LoopBuilder, count: tree_sitter.Node, cond: tree_sitter.Node, 
     got = lb.safe(lambda: expressions.expr(lb, count))  # typed, so the names it uses become kernel parameters
     if got is not None and expr_type(got).is_float:
         raise Unsupported("type_error", "a floating-point pointer offset", count)
-    n = f"({squash(node_text(count))})"
+    n = f"({squash(lb.text(count))})"
     rounded = n if step == 1 or op_of(cond) == "!=" else f"({n} + {step - 1})"
     return f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
 
@@ -58,7 +58,7 @@ def end_pointer_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitte
     left, right = unwrap(cond.child_by_field_name("left")), unwrap(cond.child_by_field_name("right"))
     if left is None or right is None or left.type != "identifier" or right.type != "identifier":
         return None
-    p, end = (node_text(left), node_text(right)) if op_of(cond) != ">" else (node_text(right), node_text(left))
+    p, end = (lb.text(left), lb.text(right)) if op_of(cond) != ">" else (lb.text(right), lb.text(left))
     pd, ed = lb.decl_of(p), lb.decl_of(end)
     if pd is None or ed is None or not pd.pointer or not ed.pointer or ed.is_param or ed.is_global:
         return None
@@ -68,7 +68,7 @@ def end_pointer_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitte
                           f"as `{end} = {p} + count` in this function", cond)
     value, count = span
     between = lb.source[value.end_byte:node.start_byte].decode("utf-8", "replace")
-    for name in {p, end, *IDENTIFIER.findall(node_text(count))}:
+    for name in {p, end, *IDENTIFIER.findall(lb.text(count))}:
         if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
                      + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
             raise Unsupported("not_counted", f"{name} changes between the declaration of {end} and the loop",
@@ -79,13 +79,13 @@ def end_pointer_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitte
         raise Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {p} does not move "
                           "forward once per iteration", cond)
     if end in lb.walkers or re.search(r"(?<![\w.>])" + re.escape(end) + r"\s*(?:\+\+|--|[-+]?=(?!=))|"
-                                      r"(?:\+\+|--)\s*" + re.escape(end) + r"\b", node_text(body)):
+                                      r"(?:\+\+|--)\s*" + re.escape(end) + r"\b", lb.text(body)):
         raise Unsupported("not_counted", f"the body changes the end pointer {end}", cond)
     trip = walk_trip(lb, count, cond, step)
     lb.iv, lb.iv_type = WALK_IV, INT64
     lb.pointer_walk = True
     const = "const " if ed.const else ""
-    lb.setup.append(f"{const}{ed.type} {'*' * ed.pointer}{end} = {p} + ({squash(node_text(count))});")
+    lb.setup.append(f"{const}{ed.type} {'*' * ed.pointer}{end} = {p} + ({squash(lb.text(count))});")
     return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
 
 
@@ -95,38 +95,38 @@ def pointer_for_header(lb: LoopBuilder, node: tree_sitter.Node, d: Decl, value: 
     p = d.name
     base_node = unwrap(value)
     cond = unwrap(node.child_by_field_name("condition"))
-    bd = lb.decl_of(node_text(base_node)) if base_node is not None and base_node.type == "identifier" else None
+    bd = lb.decl_of(lb.text(base_node)) if base_node is not None and base_node.type == "identifier" else None
     refuse = Unsupported("unsupported_loop", f"the loop header declares the pointer {p}: only `{p} = a; "
                          f"{p} < a + n` (or an end pointer declared as a + n) is understood", node)
     if bd is None or base_node is None or cond is None or cond.type != "binary_expression" \
             or op_of(cond) not in ("<", "!=", ">") or not bd.pointer or bd.extents:
         raise refuse
-    base = node_text(base_node)
+    base = lb.text(base_node)
     left, right = unwrap(cond.child_by_field_name("left")), unwrap(cond.child_by_field_name("right"))
     mine, bound = (left, right) if op_of(cond) != ">" else (right, left)
-    if mine is None or bound is None or mine.type != "identifier" or node_text(mine) != p:
+    if mine is None or bound is None or mine.type != "identifier" or lb.text(mine) != p:
         raise refuse
     count: tree_sitter.Node | None = None
     end_decl = ""
     if bound.type == "binary_expression" and op_of(bound) == "+":
         a, b = unwrap(bound.child_by_field_name("left")), unwrap(bound.child_by_field_name("right"))
-        if a is not None and a.type == "identifier" and node_text(a) == base:
+        if a is not None and a.type == "identifier" and lb.text(a) == base:
             count = b
-        elif b is not None and b.type == "identifier" and node_text(b) == base:
+        elif b is not None and b.type == "identifier" and lb.text(b) == base:
             count = a
     elif bound.type == "identifier":
-        ed = lb.decl_of(node_text(bound))
+        ed = lb.decl_of(lb.text(bound))
         got = end_value(lb, ed, base) if ed is not None and ed.pointer and not ed.is_param else None
         if got is not None and ed is not None:
             count = got[1]
             between = lb.source[got[0].end_byte:node.start_byte].decode("utf-8", "replace")
-            for name in {base, node_text(bound), *IDENTIFIER.findall(node_text(count))}:
+            for name in {base, lb.text(bound), *IDENTIFIER.findall(lb.text(count))}:
                 if re.search(r"(?:\+\+|--)\s*" + re.escape(name) + r"\b|(?<![\w.>])" + re.escape(name)
                              + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
                     raise Unsupported("not_counted", f"{name} changes between the declaration of "
-                                      f"{node_text(bound)} and the loop", cond)
+                                      f"{lb.text(bound)} and the loop", cond)
             const = "const " if ed.const else ""
-            end_decl = f"{const}{ed.type} {'*' * ed.pointer}{node_text(bound)} = {base} + ({squash(node_text(count))});"
+            end_decl = f"{const}{ed.type} {'*' * ed.pointer}{lb.text(bound)} = {base} + ({squash(lb.text(count))});"
     if count is None:
         raise refuse
     walkers: dict[str, int] = {}
@@ -134,7 +134,7 @@ def pointer_for_header(lb: LoopBuilder, node: tree_sitter.Node, d: Decl, value: 
         for part in counters.comma_parts(lb, u) if u.type == "comma_expression" else [u]:
             name = counters.updated_name(part)
             if not name or not (name == p or lb.is_pointer(name)):
-                raise Unsupported("unsupported_loop", f"the loop header updates '{node_text(part)}'", part)
+                raise Unsupported("unsupported_loop", f"the loop header updates '{lb.text(part)}'", part)
             walkers[name] = walkers.get(name, 0) + counters.step_of(lb, part, name)
     lb.walk_alias[p] = base
     walk_setup(lb, lb.body_node)
@@ -163,15 +163,15 @@ def end_value(lb: LoopBuilder, d: Decl, p: str) -> tuple[tree_sitter.Node, tree_
         inner = dn.child_by_field_name("declarator")
         while inner is not None and inner.type != "identifier":
             inner = inner.child_by_field_name("declarator")
-        if value is None or inner is None or node_text(inner) != d.name:
+        if value is None or inner is None or lb.text(inner) != d.name:
             continue
         v = unwrap(value)
         if v is None or v.type != "binary_expression" or op_of(v) != "+":
             return None
         a, b = unwrap(v.child_by_field_name("left")), unwrap(v.child_by_field_name("right"))
-        if a is not None and b is not None and a.type == "identifier" and node_text(a) == p:
+        if a is not None and b is not None and a.type == "identifier" and lb.text(a) == p:
             return value, b
-        if a is not None and b is not None and b.type == "identifier" and node_text(b) == p:
+        if a is not None and b is not None and b.type == "identifier" and lb.text(b) == p:
             return value, a
     return None
 
@@ -241,8 +241,10 @@ def _steps(lb: LoopBuilder, root: tree_sitter.Node) -> dict[str, int]:
     return steps
 
 
-# (the lookbehind only skips tries inside a name, which fail: without it each name costs its length squared)
-_STEPPED_NAMES = re.compile(rb"(?<![A-Za-z_])([A-Za-z_]\w*)\s*(?:\+\+|--|[-+*/%&|^<>]*=(?!=))|(?:\+\+|--)\s*([A-Za-z_]\w*)")
+# (the lookbehind only skips tries inside a name, which fail: without it each name costs its length squared; it
+# follows the name's first letter, so that the search skips to letters instead of trying it at every byte)
+_STEPPED_NAMES = re.compile(rb"([A-Za-z_](?<![A-Za-z_][A-Za-z_])\w*)\s*(?:\+\+|--|[-+*/%&|^<>]*=(?!=))"
+                            rb"|(?:\+\+|--)\s*([A-Za-z_]\w*)")
 
 
 def stmt_exprs(s: Stmt) -> list[Expr]:
