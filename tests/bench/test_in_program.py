@@ -1,0 +1,62 @@
+"""benchmarks/in_program.py: a C++ file is built with g++ and its function driven by its own C++ name
+(a namespace, a `std::vector<T> &` parameter, a global array), the original against the edited copy; an
+edit that does not build is reported as skipped, never timed."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+_spec = importlib.util.spec_from_file_location("in_program", ROOT / "benchmarks" / "in_program.py")
+assert _spec is not None and _spec.loader is not None
+in_program = importlib.util.module_from_spec(_spec)
+sys.modules["in_program"] = in_program  # its dataclasses look their module up
+_spec.loader.exec_module(in_program)
+
+pytestmark = pytest.mark.skipif(shutil.which("g++") is None or shutil.which("objcopy") is None,
+                                reason="needs g++ and objcopy")
+
+SOURCE = """\
+#include <vector>
+float bias[64];
+namespace phys {
+void scale_add(std::vector<float> &out, const float *in, float g, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = g * in[i] + bias[i & 63];
+}
+}
+"""
+
+
+def _claim(path: Path, new_text: str) -> object:
+    line = SOURCE.splitlines().index("        out[i] = g * in[i] + bias[i & 63];")
+    edit = {"range": {"start": {"line": line, "character": 8}, "end": {"line": line, "character": 42}},
+            "newText": new_text}
+    return in_program.Claim(path, "scale_add", line, "avx2", "rules:test", {64: 2.0}, {"edits": [edit]})
+
+
+def test_cpp_function_is_driven_by_its_namespace_name(tmp_path: Path) -> None:
+    path = tmp_path / "phys.cpp"
+    path.write_text(SOURCE, encoding="utf-8")
+    row = in_program.measure(_claim(path, "out[i] = bias[i & 63] + in[i] * g;"), [64, 256], 1, 1, tmp_path / "w")
+    assert row.note == ""
+    assert set(row.ratios) == {64, 256}
+    assert all(m > 0 for m, _lo, _hi in row.ratios.values())
+    driver = (tmp_path / "w" / "driver.cpp").read_text(encoding="utf-8")
+    assert "phys::scale_add" in driver and "std::vector<aud_t0>" in driver
+    assert "aud_edit::bias" in (tmp_path / "w" / "edit_tu.cpp").read_text(encoding="utf-8")
+
+
+def test_cpp_edit_that_does_not_build_is_not_timed(tmp_path: Path) -> None:
+    path = tmp_path / "phys.cpp"
+    path.write_text(SOURCE, encoding="utf-8")
+    row = in_program.measure(_claim(path, "out[i] = undeclared_name * in[i];"), [64], 1, 1, tmp_path / "w")
+    assert row.ratios == {}
+    assert row.note.startswith("skipped: build failed")
