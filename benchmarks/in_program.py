@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -70,6 +71,7 @@ class Claim:
     origin: str
     claimed: dict[int, float]  # n -> median ratio vs -O3 -march=native the scan measured
     candidate: dict  # type: ignore[type-arg]
+    nested: bool = False  # the loop is in a nest: its sizes count the nest's elements (n x n)
 
 
 @dataclass(frozen=True)
@@ -97,14 +99,21 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
     out = []
     for f in doc["files"]:
         for loop in f["loops"]:
+            nested = loop.get("role", "").startswith("outer") or any(
+                _inside(loop["range"], other["range"]) for other in f["loops"] if other is not loop)
             for c in loop["candidates"]:
                 if c["status"] != "verified" or not c.get("win"):
                     continue
                 sizes = (c.get("measurement") or {}).get("sizes") or []
                 claimed = {s["n"]: s["vs_native_autovec"]["median"] for s in sizes if s.get("vs_native_autovec")}
                 out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
-                                 c["isa"], c["origin"], claimed, c))
+                                 c["isa"], c["origin"], claimed, c, nested))
     return out
+
+
+def _inside(inner: dict, outer: dict) -> bool:  # type: ignore[type-arg]
+    start = (outer["start"]["line"], outer["start"]["character"]) < (inner["start"]["line"], inner["start"]["character"])
+    return start and (inner["end"]["line"], inner["end"]["character"]) <= (outer["end"]["line"], outer["end"]["character"])
 
 
 def global_arrays(source: bytes, path: Path, language: str) -> list[tuple[str, int]]:
@@ -137,8 +146,17 @@ def _fill_globals(arrays: list[tuple[str, int]]) -> list[str]:
     return L
 
 
+def _mentions(text: str, names: dict[str, str]) -> bool:
+    return any(w in names for w in re.findall(r"[A-Za-z_]\w*", text))
+
+
+def _renamed(text: str, names: dict[str, str]) -> str:
+    """An extent as the driver spells it: the function's parameters are the driver's variables."""
+    return re.sub(r"[A-Za-z_]\w*", lambda m: names.get(m.group(0), m.group(0)), text)
+
+
 def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tuple[str, int]],
-                  language: str = "c") -> str:
+                  language: str = "c", nested: bool = False) -> str:
     """A main() that times the original and the edited function, alternating, at each size. In C++ the
     edited function keeps its C++ type; only the two exported objects have C linkage (see `edit_unit`)."""
     P = sig.params
@@ -155,7 +173,26 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
         L.append(f"typedef {p.ctype} aud_t{i};")
     L.append("int main(void) {")
     L += _fill_globals(arrays)
-    L.append(f"    static const size_t aud_ns[] = {{{', '.join(map(str, sizes))}}};")
+    matrices = [p for p in P if p.kind == "matrix"]
+    if matrices and cpp:
+        raise Unsupported("a 2-D array parameter of a C++ function is not driven")
+    own = {p.name: f"aud_s{i}" for i, p in enumerate(P) if p.kind in ("size", "dim", "scalar")}
+    fixed = [e for m in matrices for e in m.extents if e and not _mentions(e, own)]
+    if matrices and len(fixed) == sum(len(m.extents) for m in matrices):
+        # Declared sizes (`A[LEN][LEN]`): the code's own size, timed once; every size or extent parameter
+        # takes the smallest declared extent (the loops cannot run past any of them).
+        L.append("    static const size_t aud_ns[] = {" + " * ".join(f"(size_t)({e})" for e in matrices[0].extents)
+                 + "};")
+        L.append("    size_t aud_ext = (size_t)-1;")
+        L += [f"    if ((size_t)({e}) < aud_ext) aud_ext = (size_t)({e});" for e in fixed]
+        extent = "aud_ext"
+    else:
+        L.append(f"    static const size_t aud_ns[] = {{{', '.join(map(str, sizes))}}};")
+        # `A[n][m]`: every size or extent parameter the d-th root of the element count (an n^d nest)
+        depth = max((len(m.extents) for m in matrices), default=0)
+        # (a nest over flat arrays, `M[r * n + c]`: n x n elements, as the scan counts them)
+        depth = depth or (2 if nested else 0)
+        extent = f"(size_t)llround(pow((double)n, 1.0 / {depth}))" if depth else ""
     L.append(f"    __typeof__(&{sig.name}) volatile aud_fn[2] = {{&{sig.name}, aud_edit_ptr}};")
     L.append("    for (size_t si = 0; si < sizeof aud_ns / sizeof aud_ns[0]; si++) {")
     L.append("    size_t n = aud_ns[si], cnt = 8 * n + 128;")
@@ -163,7 +200,20 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     args: list[list[str]] = [[], []]
     for i, p in enumerate(P):
         t = f"aud_t{i}"
-        if p.kind == "buffer":
+        if p.kind == "matrix":
+            elems = " * ".join(f"(size_t)({_renamed(e, own)})" for e in p.extents)
+            for v in (0, 1):
+                L.append(f"    {t} *aud_m{v}_{i} = ({t} *)malloc({elems} * sizeof({t}) + 64);")
+            L.append(f"    aud_fill(aud_m0_{i}, {elems}, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), AUD_ISBOOL({t}), "
+                     f"0, 0, n);")
+            L.append(f"    memcpy(aud_m1_{i}, aud_m0_{i}, {elems} * sizeof({t}));")
+            for v in (0, 1):
+                args[v].append(f"(void *)aud_m{v}_{i}")
+        elif p.kind in ("size", "dim") and extent:
+            L.append(f"    {t} aud_s{i} = ({t}){extent};")
+            args[0].append(f"aud_s{i}")
+            args[1].append(f"aud_s{i}")
+        elif p.kind == "buffer":
             for v in (0, 1):
                 L.append(f"    {t} *aud_b{v}_{i} = ({t} *)malloc(cnt * sizeof({t}) + 64);")
             L.append(f"    aud_fill(aud_b0_{i}, cnt, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), AUD_ISBOOL({t}), 0, "
@@ -208,8 +258,9 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     L.append("            ns[v] = (aud_now() - t0) / reps; }")
     L.append('        printf("n=%zu orig=%.1f edit=%.1f\\n", n, ns[0], ns[1]); }')
     for i, p in enumerate(P):
-        if p.kind == "buffer":
-            L.append(f"    free(aud_b0_{i}); free(aud_b1_{i});")
+        if p.kind in ("buffer", "matrix"):
+            b = "b" if p.kind == "buffer" else "m"
+            L.append(f"    free(aud_{b}0_{i}); free(aud_{b}1_{i});")
     L.append("    }")
     L.append("    return 0; }")
     return "\n".join(L) + "\n"
@@ -254,7 +305,7 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
     try:
         sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
         arrays = global_arrays(original.encode("utf-8"), path, language)
-        driver = timing_driver(sig, sizes, rounds, arrays, language)
+        driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested)
     except Unsupported as e:
         return InProgram(claim, {}, f"skipped: {e}")
     (work / f"driver{ext}").write_text(f"#include \"{work / f'original{ext}'}\"\n" + driver, encoding="utf-8")
@@ -272,7 +323,10 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
         return InProgram(claim, {}, f"skipped: link failed: {msg}")
     per_process: dict[int, list[float]] = {}
     for _ in range(processes):
-        out = subprocess.run([str(work / "timing")], capture_output=True, text=True, timeout=600, cwd=work).stdout
+        proc = subprocess.run([str(work / "timing")], capture_output=True, text=True, timeout=600, cwd=work)
+        if proc.returncode != 0:
+            return InProgram(claim, {}, f"skipped: the timing program failed (exit {proc.returncode})")
+        out = proc.stdout
         rounds_by_n: dict[int, list[float]] = {}
         for line in out.splitlines():
             fields = dict(kv.split("=") for kv in line.split())

@@ -60,3 +60,50 @@ def test_cpp_edit_that_does_not_build_is_not_timed(tmp_path: Path) -> None:
     row = in_program.measure(_claim(path, "out[i] = undeclared_name * in[i];"), [64], 1, 1, tmp_path / "w")
     assert row.ratios == {}
     assert row.note.startswith("skipped: build failed")
+
+
+C_SOURCE = """\
+#define LEN 64
+void col_means(int rows, int cols, double X[LEN][LEN], double mu[LEN])
+{
+    for (int j = 0; j < cols; j++) {
+        double s = 0.0;
+        for (int i = 0; i < rows; i++)
+            s += X[i][j];
+        mu[j] = s;
+    }
+}
+void scale_vla(int n, int m, double A[n][m], double g)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            A[i][j] *= g;
+}
+"""
+
+
+def _c_claim(path: Path, function: str, old: str, new: str) -> object:
+    line = C_SOURCE.splitlines().index(old)
+    start = len(old) - len(old.lstrip())
+    edit = {"range": {"start": {"line": line, "character": start}, "end": {"line": line, "character": len(old)}},
+            "newText": new}
+    return in_program.Claim(path, function, line, "avx2", "rules:test", {}, {"edits": [edit]})
+
+
+def test_declared_matrix_is_driven_at_its_declared_size(tmp_path: Path) -> None:
+    path = tmp_path / "nest.c"
+    path.write_text(C_SOURCE, encoding="utf-8")
+    claim = _c_claim(path, "col_means", "            s += X[i][j];", "s = s + X[i][j];")
+    row = in_program.measure(claim, [4096, 1048576], 1, 1, tmp_path / "w")
+    assert row.note == ""
+    assert set(row.ratios) == {64 * 64}  # the nest at its declared 64 x 64, not the preset sizes
+
+
+def test_vla_matrix_is_driven_at_each_size(tmp_path: Path) -> None:
+    path = tmp_path / "nest.c"
+    path.write_text(C_SOURCE, encoding="utf-8")
+    claim = _c_claim(path, "scale_vla", "            A[i][j] *= g;", "A[i][j] = A[i][j] * g;")
+    row = in_program.measure(claim, [4096, 16384], 1, 1, tmp_path / "w")
+    assert row.note == ""
+    assert set(row.ratios) == {4096, 16384}
+    assert "llround(pow((double)n, 1.0 / 2))" in (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
