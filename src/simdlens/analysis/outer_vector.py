@@ -59,10 +59,17 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, declared_spelling, distinct_param, flat_column
+from simdlens.analysis.nest import (
+    _INT_TYPES,
+    INNER_NAME,
+    OuterLoop,
+    declared_spelling,
+    distinct_param,
+    flat_column,
+)
 from simdlens.analysis.nest import mentions as _mentions
 from simdlens.analysis.parse import normalized_tokens
-from simdlens.core import Analysis, Kernel, KernelParam, LoopVerdict, ParamRole
+from simdlens.core import Analysis, Kernel, LoopVerdict, ParamRole
 
 OUTER_NEST = "outer_nest"  # the fact of an outer loop vectorized across its counter (analysis.facts)
 _FLAT_2D = re.compile(r"^\(&(?P<root>[A-Za-z_]\w*)\[0\]\[0\]\)$")  # how the builder spells a 2-D array's base
