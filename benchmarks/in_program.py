@@ -71,7 +71,7 @@ class Claim:
     origin: str
     claimed: dict[int, float]  # n -> median ratio vs -O3 -march=native the scan measured
     candidate: dict  # type: ignore[type-arg]
-    nested: bool = False  # the loop is in a nest: its sizes count the nest's elements (n x n)
+    nested: int = 1  # how many loops deep its nest goes: its sizes count the nest's iterations (n x n, ...)
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,7 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
     out = []
     for f in doc["files"]:
         for loop in f["loops"]:
-            nested = loop.get("role", "").startswith("outer") or any(
-                _inside(loop["range"], other["range"]) for other in f["loops"] if other is not loop)
+            nested = _depth(loop, f["loops"])
             for c in loop["candidates"]:
                 if c["status"] != "verified" or not c.get("win"):
                     continue
@@ -109,6 +108,16 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
                 out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
                                  c["isa"], c["origin"], claimed, c, nested))
     return out
+
+
+def _depth(loop: dict, loops: list[dict]) -> int:  # type: ignore[type-arg]
+    """How many loops deep the nest around and inside `loop` goes (1: a loop alone): its sizes count the
+    iterations of the whole nest (n x n, n x n x n), as the scan counts them."""
+    mine = [x for x in loops if x.get("function") == loop.get("function")]
+    def level(x: dict) -> int:  # type: ignore[type-arg]
+        return sum(1 for o in mine if o is not x and _inside(x["range"], o["range"]))
+    return 1 + max((level(x) for x in mine if x is loop or _inside(x["range"], loop["range"])
+                    or _inside(loop["range"], x["range"])), default=0)
 
 
 def _inside(inner: dict, outer: dict) -> bool:  # type: ignore[type-arg]
@@ -156,7 +165,7 @@ def _renamed(text: str, names: dict[str, str]) -> str:
 
 
 def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tuple[str, int]],
-                  language: str = "c", nested: bool = False) -> str:
+                  language: str = "c", nested: int = 1) -> str:
     """A main() that times the original and the edited function, alternating, at each size. In C++ the
     edited function keeps its C++ type; only the two exported objects have C linkage (see `edit_unit`)."""
     P = sig.params
@@ -188,10 +197,9 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
         extent = "aud_ext"
     else:
         L.append(f"    static const size_t aud_ns[] = {{{', '.join(map(str, sizes))}}};")
-        # `A[n][m]`: every size or extent parameter the d-th root of the element count (an n^d nest)
-        depth = max((len(m.extents) for m in matrices), default=0)
-        # (a nest over flat arrays, `M[r * n + c]`: n x n elements, as the scan counts them)
-        depth = depth or (2 if nested else 0)
+        # a nest d loops deep (`A[n][m]`, flat `M[r * n + c]`): every size or extent parameter the d-th
+        # root of the count, so the nest runs about that many iterations, as the scan counts them
+        depth = max(nested, *(len(m.extents) for m in matrices)) if matrices or nested > 1 else 0
         extent = f"(size_t)llround(pow((double)n, 1.0 / {depth}))" if depth else ""
     L.append(f"    __typeof__(&{sig.name}) volatile aud_fn[2] = {{&{sig.name}, aud_edit_ptr}};")
     L.append("    for (size_t si = 0; si < sizeof aud_ns / sizeof aud_ns[0]; si++) {")
