@@ -199,7 +199,7 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
         L.append(f"    static const size_t aud_ns[] = {{{', '.join(map(str, sizes))}}};")
         # a nest d loops deep (`A[n][m]`, flat `M[r * n + c]`): every size or extent parameter the d-th
         # root of the count, so the nest runs about that many iterations, as the scan counts them
-        depth = max(nested, *(len(m.extents) for m in matrices)) if matrices or nested > 1 else 0
+        depth = max([nested, *(len(m.extents) for m in matrices)]) if matrices or nested > 1 else 0
         extent = f"(size_t)llround(pow((double)n, 1.0 / {depth}))" if depth else ""
     L.append(f"    __typeof__(&{sig.name}) volatile aud_fn[2] = {{&{sig.name}, aud_edit_ptr}};")
     L.append("    for (size_t si = 0; si < sizeof aud_ns / sizeof aud_ns[0]; si++) {")

@@ -73,6 +73,12 @@ void col_means(int rows, int cols, double X[LEN][LEN], double mu[LEN])
         mu[j] = s;
     }
 }
+void flat_t(int n, const double *M, const double *v, double *out)
+{
+    for (int c = 0; c < n; c++)
+        for (int r = 0; r < n; r++)
+            out[c] += M[r * n + c] * v[r];
+}
 void scale_vla(int n, int m, double A[n][m], double g)
 {
     for (int i = 0; i < n; i++)
@@ -107,3 +113,13 @@ def test_vla_matrix_is_driven_at_each_size(tmp_path: Path) -> None:
     assert row.note == ""
     assert set(row.ratios) == {4096, 16384}
     assert "llround(pow((double)n, 1.0 / 2))" in (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
+
+
+def test_flat_nest_is_driven_at_the_root_of_the_count(tmp_path: Path) -> None:
+    # `M[r * n + c]` over n x n: at 1M elements n must be 1024, not 1M (the buffers hold 8M + 128)
+    path = tmp_path / "nest.c"
+    path.write_text(C_SOURCE, encoding="utf-8")
+    claim = _c_claim(path, "flat_t", "            out[c] += M[r * n + c] * v[r];", "out[c] = out[c] + M[r * n + c] * v[r];")
+    claim = in_program.Claim(claim.file, claim.function, claim.line, claim.isa, claim.origin, {}, claim.candidate, 2)
+    row = in_program.measure(claim, [4096, 1048576], 1, 1, tmp_path / "w")
+    assert row.note == "" and set(row.ratios) == {4096, 1048576}
