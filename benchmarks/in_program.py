@@ -382,8 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         c = row.claim
         claimed = ", ".join(f"{v:.2f}x at {n}" for n, v in sorted(c.claimed.items()))
-        measured = row.note or " / ".join(f"{m:.2f}x ({lo:.2f}–{hi:.2f})" for m, lo, hi in
-                                          (row.ratios[n] for n in sizes if n in row.ratios))
+        measured = row.note or " / ".join(f"{m:.2f}x ({lo:.2f}–{hi:.2f})" + ("" if n in sizes else f" at {n}")
+                                          for n, (m, lo, hi) in sorted(row.ratios.items()))  # (a declared size)
         print(f"| {c.file.name}:{c.line} `{c.function}` | {c.isa} | {c.origin} | {claimed} | {measured} | "
               f"{'yes' if row.holds() else 'no' if not row.note else '—'} |")
     measured_rows = [r for r in rows if not r.note]
