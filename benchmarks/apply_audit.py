@@ -95,12 +95,13 @@ class Param:
     """A parameter of the audited function, as the driver will feed it."""
 
     name: str
-    kind: str  # buffer | vector | size | scalar
+    kind: str  # buffer | vector | size | dim | scalar | matrix
     ctype: str  # element type for buffer/vector, the type for scalars
     index_like: bool = False
     stride_like: bool = False
     const: bool = False  # pointee is const
     restrict: bool = False
+    extents: tuple[str, ...] = ()  # a matrix (`T A[R][C]`, `T A[n][m]`): each dimension's declared extent, as written
 
 
 @dataclass(frozen=True)
@@ -308,9 +309,13 @@ def _classify_param(p: tree_sitter.Node, header_ids: set[str]) -> Param:
         raise Unsupported(f"{ttext} parameter")
     depth, node = 0, decl
     ref = False
+    extents: list[str] = []  # the array declarators' sizes, last dimension first
     while node.type != "identifier":
         if node.type in ("pointer_declarator", "array_declarator"):
             depth += 1
+            if node.type == "array_declarator":
+                size = node.child_by_field_name("size")
+                extents.append(_text(size) if size is not None else "")
         elif node.type == "reference_declarator":
             ref = True
         elif node.type in ("function_declarator", "parenthesized_declarator"):
@@ -330,6 +335,9 @@ def _classify_param(p: tree_sitter.Node, header_ids: set[str]) -> Param:
         raise Unsupported(f"reference parameter {ttext} &{name}")
     if "<" in ttext:
         raise Unsupported(f"parameter type {ttext}")
+    if depth > 1 and len(extents) == depth and all(extents[:-1]) and decl.type == "array_declarator":
+        # `T A[R][C]` (C only: the timing driver in in_program.py feeds it; the differential driver does not)
+        return Param(name, "matrix", ttext, extents=tuple(reversed(extents)))
     if depth > 1:
         raise Unsupported(f"pointer-to-pointer parameter {name}")
     if depth == 1:
@@ -701,6 +709,8 @@ def audit_candidate(path: Path, rel: str, loop: dict, cand: dict, work: Path, gu
     header = lines[line0] if line0 < len(lines) else ""
     try:
         sig = function_signature(original.encode("utf-8"), language, line0, header)
+        if any(p.kind == "matrix" for p in sig.params):
+            raise Unsupported("2-D array parameter")
     except Unsupported as e:
         return flags_check() or row("skipped", str(e))
     has_size = any(p.kind in ("size", "vector") for p in sig.params)

@@ -8,7 +8,10 @@ script
 1. applies the candidate's edits to a copy of its file (as the code action does);
 2. builds a program that links the ORIGINAL file and the EDITED file, both with
    `-O3 -march=native -falign-functions=64 -falign-loops=64` (the compiler's best against the rewrite;
-   the edited file's ISA guard is on because -march=native enables the ISA);
+   the edited file's ISA guard is on because -march=native enables the ISA). C++ files build with g++
+   -std=gnu++17: the edited copy is included inside `namespace aud_edit`, the user's function is called
+   by its own (possibly namespace-qualified) C++ name, and only the edited function's pointer and the
+   global-array table cross the link with C names; `std::vector<T> &` parameters get vectors;
 3. fills the file's global arrays with the same data in both (untouched globals are zero pages: a masked
    store that never writes keeps faulting on them, a cost no initialised program sees), then
    calls the user's own function (found and driven as in `apply_audit.py`: buffers, sizes, scalars) at
@@ -23,13 +26,14 @@ faster where the user calls it); the table also shows the memory-bound size. Exi
 offered win holds at its claimed size, 1 otherwise, 2 on usage errors.
 
 Usage: .venv/bin/python benchmarks/in_program.py [PATH...] [--isa avx2] [--sizes 4096,1048576]
-       [--json rows.json] [--save-scan scan.json]
+       [--json rows.json] [--save-scan scan.json] [--from-scan scan.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -67,6 +71,7 @@ class Claim:
     origin: str
     claimed: dict[int, float]  # n -> median ratio vs -O3 -march=native the scan measured
     candidate: dict  # type: ignore[type-arg]
+    nested: int = 1  # how many loops deep its nest goes: its sizes count the nest's iterations (n x n, ...)
 
 
 @dataclass(frozen=True)
@@ -94,14 +99,30 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
     out = []
     for f in doc["files"]:
         for loop in f["loops"]:
+            nested = _depth(loop, f["loops"])
             for c in loop["candidates"]:
                 if c["status"] != "verified" or not c.get("win"):
                     continue
                 sizes = (c.get("measurement") or {}).get("sizes") or []
                 claimed = {s["n"]: s["vs_native_autovec"]["median"] for s in sizes if s.get("vs_native_autovec")}
                 out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
-                                 c["isa"], c["origin"], claimed, c))
+                                 c["isa"], c["origin"], claimed, c, nested))
     return out
+
+
+def _depth(loop: dict, loops: list[dict]) -> int:  # type: ignore[type-arg]
+    """How many loops deep the nest around and inside `loop` goes (1: a loop alone): its sizes count the
+    iterations of the whole nest (n x n, n x n x n), as the scan counts them."""
+    mine = [x for x in loops if x.get("function") == loop.get("function")]
+    def level(x: dict) -> int:  # type: ignore[type-arg]
+        return sum(1 for o in mine if o is not x and _inside(x["range"], o["range"]))
+    return 1 + max((level(x) for x in mine if x is loop or _inside(x["range"], loop["range"])
+                    or _inside(loop["range"], x["range"])), default=0)
+
+
+def _inside(inner: dict, outer: dict) -> bool:  # type: ignore[type-arg]
+    start = (outer["start"]["line"], outer["start"]["character"]) < (inner["start"]["line"], inner["start"]["character"])
+    return start and (inner["end"]["line"], inner["end"]["character"]) <= (outer["end"]["line"], outer["end"]["character"])
 
 
 def global_arrays(source: bytes, path: Path, language: str) -> list[tuple[str, int]]:
@@ -134,10 +155,24 @@ def _fill_globals(arrays: list[tuple[str, int]]) -> list[str]:
     return L
 
 
-def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tuple[str, int]]) -> str:
-    """A main() that times the original and the edited function, alternating, at each size."""
+def _mentions(text: str, names: dict[str, str]) -> bool:
+    return any(w in names for w in re.findall(r"[A-Za-z_]\w*", text))
+
+
+def _renamed(text: str, names: dict[str, str]) -> str:
+    """An extent as the driver spells it: the function's parameters are the driver's variables."""
+    return re.sub(r"[A-Za-z_]\w*", lambda m: names.get(m.group(0), m.group(0)), text)
+
+
+def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tuple[str, int]],
+                  language: str = "c", nested: int = 1) -> str:
+    """A main() that times the original and the edited function, alternating, at each size. In C++ the
+    edited function keeps its C++ type; only the two exported objects have C linkage (see `edit_unit`)."""
     P = sig.params
-    L = ["extern __typeof__(&" + sig.name + ") aud_edit_ptr;", "extern void *aud_edit_globals[];",
+    cpp = language == "cpp"
+    link = 'extern "C" ' if cpp else "extern "
+    L = [f"{link}__typeof__(&{sig.name}) aud_edit_ptr;", f"{link}void *aud_edit_globals[];",
+         *(["#include <vector>"] if cpp else []),
          DRIVER_RUNTIME.replace("AUD_SIZES", "1"),
          "#include <time.h>",
          "static double aud_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); "
@@ -147,7 +182,25 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
         L.append(f"typedef {p.ctype} aud_t{i};")
     L.append("int main(void) {")
     L += _fill_globals(arrays)
-    L.append(f"    static const size_t aud_ns[] = {{{', '.join(map(str, sizes))}}};")
+    matrices = [p for p in P if p.kind == "matrix"]
+    if matrices and cpp:
+        raise Unsupported("a 2-D array parameter of a C++ function is not driven")
+    own = {p.name: f"aud_s{i}" for i, p in enumerate(P) if p.kind in ("size", "dim", "scalar")}
+    fixed = [e for m in matrices for e in m.extents if e and not _mentions(e, own)]
+    if matrices and len(fixed) == sum(len(m.extents) for m in matrices):
+        # Declared sizes (`A[LEN][LEN]`): the code's own size, timed once; every size or extent parameter
+        # takes the smallest declared extent (the loops cannot run past any of them).
+        L.append("    static const size_t aud_ns[] = {" + " * ".join(f"(size_t)({e})" for e in matrices[0].extents)
+                 + "};")
+        L.append("    size_t aud_ext = (size_t)-1;")
+        L += [f"    if ((size_t)({e}) < aud_ext) aud_ext = (size_t)({e});" for e in fixed]
+        extent = "aud_ext"
+    else:
+        L.append(f"    static const size_t aud_ns[] = {{{', '.join(map(str, sizes))}}};")
+        # a nest d loops deep (`A[n][m]`, flat `M[r * n + c]`): every size or extent parameter the d-th
+        # root of the count, so the nest runs about that many iterations, as the scan counts them
+        depth = max([nested, *(len(m.extents) for m in matrices)]) if matrices or nested > 1 else 0
+        extent = f"(size_t)llround(pow((double)n, 1.0 / {depth}))" if depth else ""
     L.append(f"    __typeof__(&{sig.name}) volatile aud_fn[2] = {{&{sig.name}, aud_edit_ptr}};")
     L.append("    for (size_t si = 0; si < sizeof aud_ns / sizeof aud_ns[0]; si++) {")
     L.append("    size_t n = aud_ns[si], cnt = 8 * n + 128;")
@@ -155,7 +208,20 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     args: list[list[str]] = [[], []]
     for i, p in enumerate(P):
         t = f"aud_t{i}"
-        if p.kind == "buffer":
+        if p.kind == "matrix":
+            elems = " * ".join(f"(size_t)({_renamed(e, own)})" for e in p.extents)
+            for v in (0, 1):
+                L.append(f"    {t} *aud_m{v}_{i} = ({t} *)malloc({elems} * sizeof({t}) + 64);")
+            L.append(f"    aud_fill(aud_m0_{i}, {elems}, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), AUD_ISBOOL({t}), "
+                     f"0, 0, n);")
+            L.append(f"    memcpy(aud_m1_{i}, aud_m0_{i}, {elems} * sizeof({t}));")
+            for v in (0, 1):
+                args[v].append(f"(void *)aud_m{v}_{i}")
+        elif p.kind in ("size", "dim") and extent:
+            L.append(f"    {t} aud_s{i} = ({t}){extent};")
+            args[0].append(f"aud_s{i}")
+            args[1].append(f"aud_s{i}")
+        elif p.kind == "buffer":
             for v in (0, 1):
                 L.append(f"    {t} *aud_b{v}_{i} = ({t} *)malloc(cnt * sizeof({t}) + 64);")
             L.append(f"    aud_fill(aud_b0_{i}, cnt, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), AUD_ISBOOL({t}), 0, "
@@ -163,6 +229,13 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
             L.append(f"    memcpy(aud_b1_{i}, aud_b0_{i}, cnt * sizeof({t}));")
             for v in (0, 1):
                 args[v].append(f"aud_b{v}_{i} + 32")
+        elif p.kind == "vector":
+            L.append(f"    std::vector<{t}> aud_v0_{i}(n);")
+            L.append(f"    if (n) aud_fill(aud_v0_{i}.data(), n, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), "
+                     f"AUD_ISBOOL({t}), 0, {int(p.index_like)}, n);")
+            L.append(f"    std::vector<{t}> aud_v1_{i} = aud_v0_{i};")
+            for v in (0, 1):
+                args[v].append(f"aud_v{v}_{i}")
         elif p.kind == "size":
             L.append(f"    {t} aud_s{i} = ({t})n;")
             args[0].append(f"aud_s{i}")
@@ -193,48 +266,75 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     L.append("            ns[v] = (aud_now() - t0) / reps; }")
     L.append('        printf("n=%zu orig=%.1f edit=%.1f\\n", n, ns[0], ns[1]); }')
     for i, p in enumerate(P):
-        if p.kind == "buffer":
-            L.append(f"    free(aud_b0_{i}); free(aud_b1_{i});")
+        if p.kind in ("buffer", "matrix"):
+            b = "b" if p.kind == "buffer" else "m"
+            L.append(f"    free(aud_{b}0_{i}); free(aud_{b}1_{i});")
     L.append("    }")
     L.append("    return 0; }")
     return "\n".join(L) + "\n"
 
 
+def edit_unit(edited_path: Path, edited: str, fn: str, language: str, arrays: list[tuple[str, int]]) -> str:
+    """The translation unit exporting the EDITED function and the addresses of its copies of the file's
+    globals (C++: the edited file sits in namespace aud_edit, so its globals are aud_edit::name)."""
+    scope = "aud_edit::" if language == "cpp" else ""
+    link = 'extern "C" ' if language == "cpp" else ""
+    return (_edited_tu(edited_path, edited, fn, language) + f"{link}void *aud_edit_globals[];\n"
+            "void *aud_edit_globals[] = {" + "".join(f"(void *)&{scope}{name}, " for name, _ in arrays) + "0};\n")
+
+
+def _link(cc: str, work: Path) -> tuple[bool, str]:
+    """Links driver.o and edit_tu.o. C: only the two exported objects stay global in edit_tu.o (every other
+    name of the edited file is a duplicate of the original's). C++: the namespace keeps the edited names
+    apart; only extern "C" functions escape it, and then they are localized as in C."""
+    cmd = [cc, str(work / "driver.o"), str(work / "edit_tu.o"), "-lm", "-o", str(work / "timing")]
+    localize = ["objcopy", "--keep-global-symbol=aud_edit_ptr", "--keep-global-symbol=aud_edit_globals",
+                str(work / "edit_tu.o")]
+    if cc == "gcc":
+        subprocess.run(localize, check=True, cwd=work)
+        return _compile(cmd, work)
+    ok, msg = _compile(cmd, work)
+    if not ok:
+        subprocess.run(localize, check=True, cwd=work)
+        ok, msg = _compile(cmd, work)
+    return ok, msg
+
+
 def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: Path) -> InProgram:
     path = claim.file if claim.file.is_absolute() else ROOT / claim.file
     language = language_for(path) or "c"
-    if language != "c":
-        return InProgram(claim, {}, "C++ files are not driven by this script")
+    ext = ".cpp" if language == "cpp" else ".c"
     original = path.read_bytes().decode("utf-8")
     edited = apply_edits(original, claim.candidate["edits"])
     work.mkdir(parents=True, exist_ok=True)
-    (work / "original.c").write_text(original, encoding="utf-8")
-    (work / "edited.c").write_text(edited, encoding="utf-8")
+    (work / f"original{ext}").write_text(original, encoding="utf-8")
+    (work / f"edited{ext}").write_text(edited, encoding="utf-8")
     line0 = claim.line - 1
     try:
         sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
         arrays = global_arrays(original.encode("utf-8"), path, language)
-        driver = timing_driver(sig, sizes, rounds, arrays)
+        driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested)
     except Unsupported as e:
         return InProgram(claim, {}, f"skipped: {e}")
-    (work / "driver.c").write_text(f"#include \"{work / 'original.c'}\"\n" + driver, encoding="utf-8")
-    exported = "void *aud_edit_globals[] = {" + "".join(f"(void *)&{name}, " for name, _ in arrays) + "0};\n"
-    (work / "edit_tu.c").write_text(_edited_tu(work / "edited.c", edited, sig.name, language) + exported,
-                                    encoding="utf-8")
+    (work / f"driver{ext}").write_text(f"#include \"{work / f'original{ext}'}\"\n" + driver, encoding="utf-8")
+    (work / f"edit_tu{ext}").write_text(edit_unit(work / f"edited{ext}", edited, sig.name, language, arrays),
+                                        encoding="utf-8")
     cc = _compiler(language)
     inc = ["-I", str(path.parent)]
-    for src, obj in (("driver.c", "driver.o"), ("edit_tu.c", "edit_tu.o")):
-        ok, msg = _compile([cc, *BUILD, "-w", *inc, "-c", str(work / src), "-o", str(work / obj)], work)
+    std = ["-std=gnu++17"] if language == "cpp" else []
+    for src, obj in ((f"driver{ext}", "driver.o"), (f"edit_tu{ext}", "edit_tu.o")):
+        ok, msg = _compile([cc, *std, *BUILD, "-w", *inc, "-c", str(work / src), "-o", str(work / obj)], work)
         if not ok:
             return InProgram(claim, {}, f"skipped: build failed: {msg}")
-    subprocess.run(["objcopy", "--keep-global-symbol=aud_edit_ptr", "--keep-global-symbol=aud_edit_globals",
-                    str(work / "edit_tu.o")], check=True, cwd=work)
-    ok, msg = _compile([cc, str(work / "driver.o"), str(work / "edit_tu.o"), "-lm", "-o", str(work / "timing")], work)
+    ok, msg = _link(cc, work)
     if not ok:
         return InProgram(claim, {}, f"skipped: link failed: {msg}")
     per_process: dict[int, list[float]] = {}
     for _ in range(processes):
-        out = subprocess.run([str(work / "timing")], capture_output=True, text=True, timeout=600, cwd=work).stdout
+        proc = subprocess.run([str(work / "timing")], capture_output=True, text=True, timeout=600, cwd=work)
+        if proc.returncode != 0:
+            return InProgram(claim, {}, f"skipped: the timing program failed (exit {proc.returncode})")
+        out = proc.stdout
         rounds_by_n: dict[int, list[float]] = {}
         for line in out.splitlines():
             fields = dict(kv.split("=") for kv in line.split())
@@ -249,13 +349,14 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("paths", nargs="*", type=Path, help="C files or directories (default: benchmarks/corpus/)")
+    ap.add_argument("paths", nargs="*", type=Path, help="C/C++ files or directories (default: benchmarks/corpus/)")
     ap.add_argument("--isa", default=None, help="the ISA to rewrite for (default: the best this CPU runs)")
     ap.add_argument("--sizes", default="4096,1048576", help="element counts to call the function with")
     ap.add_argument("--rounds", type=int, default=9, help="alternating rounds per process (default 9)")
     ap.add_argument("--processes", type=int, default=3, help="separate processes (default 3)")
     ap.add_argument("--quick", action="store_true", help="pass --quick to the scan (claims at one size)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--from-scan", type=Path, help="use this saved `scan --json` document instead of scanning")
     ap.add_argument("--save-scan", type=Path, help="also write the scan's --json document (every loop, every candidate)")
     args = ap.parse_args(argv)
     isa = args.isa or host_cpu().best_isa
@@ -264,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     paths = [p.resolve() for p in (args.paths or [ROOT / "benchmarks" / "corpus"])]
     sizes = [int(s) for s in args.sizes.split(",")]
-    document = scan(paths, isa, args.quick)
+    document = (json.loads(args.from_scan.read_text(encoding="utf-8")) if args.from_scan
+                else scan(paths, isa, args.quick))
     if args.save_scan:
         args.save_scan.write_text(json.dumps(document, indent=1), encoding="utf-8")
     claims = offered_wins(document)
@@ -280,8 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         c = row.claim
         claimed = ", ".join(f"{v:.2f}x at {n}" for n, v in sorted(c.claimed.items()))
-        measured = row.note or " / ".join(f"{m:.2f}x ({lo:.2f}–{hi:.2f})" for m, lo, hi in
-                                          (row.ratios[n] for n in sizes if n in row.ratios))
+        measured = row.note or " / ".join(f"{m:.2f}x ({lo:.2f}–{hi:.2f})" + ("" if n in sizes else f" at {n}")
+                                          for n, (m, lo, hi) in sorted(row.ratios.items()))  # (a declared size)
         print(f"| {c.file.name}:{c.line} `{c.function}` | {c.isa} | {c.origin} | {claimed} | {measured} | "
               f"{'yes' if row.holds() else 'no' if not row.note else '—'} |")
     measured_rows = [r for r in rows if not r.note]

@@ -112,6 +112,12 @@ def test_inner_loops_are_timed_in_their_nest() -> None:
     assert const is not None and const.size_param is None  # constant bounds: timed once, at its real size
     assert "for (int i = 0; i < LEN_2D; i++)\n        simdlens_inner(aa, i, bb, cc);" in const.source
     assert [p.name for p in const.params] == ["aa", "bb", "cc"]  # the outer counter is the nest's own
+    # distinct global arrays, as the compiler knows them in the user's file (without `restrict` -O3
+    # versions the nest or reloads what it hoists in the program, and a rewrite looks faster than it is)
+    assert const.signature == ("void simdlens_kernel(float (*restrict aa)[LEN_2D], const float (*restrict bb)[LEN_2D], "
+                               "const float (*restrict cc)[LEN_2D])")
+    assert all(p.restrict for p in const.params) and const.source.startswith(const.signature)
+    assert not any(p.restrict for p in kernels["rows_square"].nest.params)  # pointers: tested overlapping
     assert harness.bench_sizes(const, (4096, 65536, 1048576)) == (harness.CONSTANT_SIZE,)
     assert harness.real_size_set(const) == {harness.CONSTANT_SIZE}
 

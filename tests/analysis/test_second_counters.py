@@ -42,3 +42,18 @@ def test_a_counter_stepping_with_the_loop_is_a_walk(body: str) -> None:
 def test_a_counter_that_does_not_step_every_iteration_stays_refused(body: str) -> None:
     a, _ = _judge(body)
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE, [r.message for r in a.reasons]
+
+
+def test_both_branches_storing_at_the_stepped_counter_store_once() -> None:
+    # `j++` both branches begin with runs before the `if`; then each branch stores a[j]: one element,
+    # stored on every iteration with the branch's value (a select and one store, not two masked stores)
+    from simdlens.analysis.ir import If, Select, Store, walk_stmts
+
+    a, _ = _judge("if (b[i] > 0.0f) { j++; a[j] = b[i]; } else { j++; a[j] = -b[i]; }")
+    assert a.loop is not None
+    stores = [s for s in walk_stmts(a.loop.body) if isinstance(s, Store)]
+    assert len(stores) == 1 and isinstance(stores[0].value, Select)
+    assert not any(isinstance(s, If) for s in a.loop.body)
+    # different elements in the two branches stay an `if` (each branch's store under its own condition)
+    b, _ = _judge("if (b[i] > 0.0f) { j++; a[j] = b[i]; } else { j++; a[i] = -b[i]; }")
+    assert b.loop is None or any(isinstance(s, If) for s in b.loop.body)

@@ -192,7 +192,7 @@ def test_every_2d_shape_gets_a_kernel_and_a_verified_rewrite(tmp_path: Path) -> 
     assert "double (*L)[n]" in sig["trisolv"]
     # a 3-D array is a pointer to its planes, spelled as declared
     assert "double (*A)[n][n]" in sig["heat3d"] and "float (*V)[nq][np]" in sig["planes"]
-    assert "double (*G)[200]" in sig["global_rows"]
+    assert "double (*restrict G)[200]" in sig["global_rows"]  # a global array object: distinct, as in the file
     statuses = _verify(SOURCE_2D, "grid.c", "c", tmp_path)
     assert set(statuses) == set(loops)
     assert all(s and all(v == Status.VERIFIED for v in s.values()) for s in statuses.values()), statuses

@@ -15,7 +15,9 @@ Kernel format (C11, or C++17 only when the loop's own text needs C++):
 - Parameters are the loop's free variables, named like the user's variables so that a rewrite of the
   kernel body splices back into the user's file: arrays and pointers as `T *name` (a global array or
   a local array becomes a pointer parameter of the same name; a 2-D array `float m[N][M]` becomes
-  `float (*m)[M]`), `const` when the loop only reads them, `restrict` only when the user wrote it;
+  `float (*m)[M]`), `const` when the loop only reads them, `restrict` when the user wrote it or the
+  parameter stands for an array object (distinct objects never overlap: the compiler knows it in the
+  user's file) the harness never calls overlapping;
   scalars by value. Member arrays and members read as scalars are renamed (`p->x` -> `p_x`,
   `v.size()` -> `v_size`, `v.data()` -> `v`), recorded in `KernelParam.source`.
 - Results: the values the loop leaves behind (reductions, argmin/argmax, pack counters, inductions and
@@ -75,7 +77,7 @@ from simdlens.analysis.ir import (
     walk_stmts,
 )
 from simdlens.analysis.legality import guarded_roots
-from simdlens.analysis.nest import mentions
+from simdlens.analysis.nest import distinct_param, mentions
 from simdlens.analysis.parse import normalized_tokens, tokenize
 from simdlens.analysis.typefacts import fact_type
 from simdlens.core import (
@@ -320,6 +322,18 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         rtext = user.type_of(results[0][0]) or rtext  # the user's own spelling of the result's type
         if rtype.is_complex and not _COMPLEX_WORD.search(rtext):  # tree-sitter reads `double complex s` as `double`
             rtext = rtype.spelling
+    by_root = {p.source or p.name: p.name for p in plist}
+    pairs: set[tuple[str, str]] = set()
+    for a, b in analysis.alias_checks:
+        if a in by_root and b in by_root and by_root[a] != by_root[b]:
+            x, y = sorted((by_root[a], by_root[b]))
+            pairs.add((x, y))
+    may_alias = tuple(sorted(pairs))
+    # Array objects (globals, locals) are distinct: `restrict` in the kernel, as the compiler knows them in the
+    # user's file (else -O3 versions the loop or reloads what it hoists there, and the baseline is slower
+    # than in the program); never a parameter the harness calls overlapping.
+    tested = {name for pair in may_alias for name in pair}
+    plist = [p if p.name in tested else distinct_param(p, loop, site.language) for p in plist]
     sig = f"{rtext} {KERNEL_NAME}({', '.join(p.signature_decl for p in plist) or 'void'})"
     lines = [sig, "{"]
     lines += ["    " + d for d in pre_decls]
@@ -341,13 +355,6 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         raise NoKernel(footprints)
     size_param = _size_param(loop, renames, plist, ctx)
     size_max = _size_max(loop, accs, renames, size_param, ctx) if size_param is not None else None
-    by_root = {p.source or p.name: p.name for p in plist}
-    pairs: set[tuple[str, str]] = set()
-    for a, b in analysis.alias_checks:
-        if a in by_root and b in by_root and by_root[a] != by_root[b]:
-            x, y = sorted((by_root[a], by_root[b]))
-            pairs.add((x, y))
-    may_alias = tuple(sorted(pairs))
     context = user.context(set(tokenize(text)))
     facts = _type_facts(plist, user, loop)
     keyed = preamble + "\n" + func + "".join(f"\n{f.expr}:{f.type}" for f in facts)

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from simdlens.analysis.ir import INT32, INT64, UINT32, UINT64, CType
+from simdlens.analysis.ir import INT32, INT64, UINT32, UINT64, CType, LoopIR
 from simdlens.analysis.parse import normalized_tokens
 from simdlens.core import Footprint, Kernel, KernelParam, ParamRole
 
@@ -285,6 +285,21 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any, expand: Any = No
         # the outer counter is the nest's own loop here, not a parameter: its columns are the loop's range
         index_bounds=tuple(b for b in inner.index_bounds if not mentions(b[0], iv)),
     )
+
+
+def distinct_param(p: KernelParam, nest: LoopIR | None, language: str) -> KernelParam:
+    """A parameter standing for an array object of the user's (a global or local array, not a pointer),
+    declared `restrict`: distinct objects never overlap, which the compiler knows in the user's file
+    and must know in the reference too (else -O3 cannot vectorize the nest as it does there)."""
+    arr = nest.array(p.source or p.name) if nest is not None else None
+    if arr is None or arr.pointer or p.restrict or p.role not in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
+        return p
+    kw = "__restrict" if language == "cpp" else "restrict"
+
+    def qualified(decl: str) -> str:
+        return re.sub(rf"\*\s*{re.escape(p.name)}\b", f"*{kw} {p.name}", decl, count=1)
+
+    return replace(p, decl=qualified(p.decl), spelled=qualified(p.spelled) if p.spelled else "", restrict=True)
 
 
 # --------------------------------------------------------------------------------------------------

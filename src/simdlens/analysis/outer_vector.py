@@ -60,10 +60,17 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.nest import _INT_TYPES, INNER_NAME, OuterLoop, declared_spelling, flat_column
+from simdlens.analysis.nest import (
+    _INT_TYPES,
+    INNER_NAME,
+    OuterLoop,
+    declared_spelling,
+    distinct_param,
+    flat_column,
+)
 from simdlens.analysis.nest import mentions as _mentions
 from simdlens.analysis.parse import normalized_tokens
-from simdlens.core import Analysis, Kernel, KernelParam, LoopVerdict, ParamRole
+from simdlens.core import Analysis, Kernel, LoopVerdict, ParamRole
 
 OUTER_NEST = "outer_nest"  # the fact of an outer loop vectorized across its counter (analysis.facts)
 GUARD = "simdlens_guard"  # the temporary holding the condition an inner loop runs under (`if (c) for (...)`)
@@ -488,7 +495,7 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
     overlap = {tuple(sorted((by_root[x], by_root[y]))) for x, y in outer.alias_checks if x in by_root and y in by_root}
     may_alias = tuple(sorted({*nest.may_alias, *overlap}))  # the harness tests them at small offsets too
     tested = {name for pair in may_alias for name in pair}  # called overlapping: never `restrict` there
-    params = tuple(p if p.name in tested else _distinct(p, outer.loop or inner.loop, nest.language) for p in nest.params)
+    params = tuple(p if p.name in tested else distinct_param(p, outer.loop or inner.loop, nest.language) for p in nest.params)
     prints = tuple(replace(f, lo=_folded(f.lo, ctx), hi=_folded(f.hi, ctx)) for f in nest.footprints)
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = text.replace(nest.signature, sig, 1)
@@ -615,18 +622,3 @@ def _folded(text: str, ctx: Any) -> str:
 
     value = _int_value(text, ctx)
     return str(value) if value is not None else text
-
-
-def _distinct(p: KernelParam, nest: LoopIR | None, language: str) -> KernelParam:
-    """A parameter standing for an array object of the user's (a global or local array, not a pointer),
-    declared `restrict`: distinct objects never overlap, which the compiler knows in the user's file
-    and must know in the reference too (else -O3 cannot vectorize the nest as it does there)."""
-    arr = nest.array(p.source or p.name) if nest is not None else None
-    if arr is None or arr.pointer or p.restrict or p.role not in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT):
-        return p
-    kw = "__restrict" if language == "cpp" else "restrict"
-
-    def qualified(decl: str) -> str:
-        return re.sub(rf"\*\s*{re.escape(p.name)}\b", f"*{kw} {p.name}", decl, count=1)
-
-    return replace(p, decl=qualified(p.decl), spelled=qualified(p.spelled) if p.spelled else "", restrict=True)

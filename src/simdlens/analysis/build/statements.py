@@ -538,8 +538,9 @@ def _one_store_of_either(c: Expr, then_s: list[Stmt], else_s: list[Stmt], span: 
     if len(then_s) != 1 or len(else_s) != 1 or not isinstance(then_s[0], Store) or not isinstance(else_s[0], Store):
         return None
     a, b = then_s[0].access, else_s[0].access
-    if a.index is not None or b.index is not None or (a.root, a.base, a.coeff, a.offset, a.symbolic, a.elem) != (
-            b.root, b.base, b.coeff, b.offset, b.symbolic, b.elem):
+    # (an index both spell as the same scalar, `a[j]` after a `j++` both branches began with, is one element)
+    if a.index != b.index or not (a.index is None or isinstance(a.index, Var)) or (
+            a.root, a.base, a.coeff, a.offset, a.symbolic, a.elem) != (b.root, b.base, b.coeff, b.offset, b.symbolic, b.elem):
         return None
     return Store(a, Select(c, then_s[0].value, else_s[0].value, a.elem), span)
 

@@ -1,0 +1,125 @@
+"""benchmarks/in_program.py: a C++ file is built with g++ and its function driven by its own C++ name
+(a namespace, a `std::vector<T> &` parameter, a global array), the original against the edited copy; an
+edit that does not build is reported as skipped, never timed."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+_spec = importlib.util.spec_from_file_location("in_program", ROOT / "benchmarks" / "in_program.py")
+assert _spec is not None and _spec.loader is not None
+in_program = importlib.util.module_from_spec(_spec)
+sys.modules["in_program"] = in_program  # its dataclasses look their module up
+_spec.loader.exec_module(in_program)
+
+pytestmark = pytest.mark.skipif(shutil.which("g++") is None or shutil.which("objcopy") is None,
+                                reason="needs g++ and objcopy")
+
+SOURCE = """\
+#include <vector>
+float bias[64];
+namespace phys {
+void scale_add(std::vector<float> &out, const float *in, float g, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = g * in[i] + bias[i & 63];
+}
+}
+"""
+
+
+def _claim(path: Path, new_text: str) -> object:
+    line = SOURCE.splitlines().index("        out[i] = g * in[i] + bias[i & 63];")
+    edit = {"range": {"start": {"line": line, "character": 8}, "end": {"line": line, "character": 42}},
+            "newText": new_text}
+    return in_program.Claim(path, "scale_add", line, "avx2", "rules:test", {64: 2.0}, {"edits": [edit]})
+
+
+def test_cpp_function_is_driven_by_its_namespace_name(tmp_path: Path) -> None:
+    path = tmp_path / "phys.cpp"
+    path.write_text(SOURCE, encoding="utf-8")
+    row = in_program.measure(_claim(path, "out[i] = bias[i & 63] + in[i] * g;"), [64, 256], 1, 1, tmp_path / "w")
+    assert row.note == ""
+    assert set(row.ratios) == {64, 256}
+    assert all(m > 0 for m, _lo, _hi in row.ratios.values())
+    driver = (tmp_path / "w" / "driver.cpp").read_text(encoding="utf-8")
+    assert "phys::scale_add" in driver and "std::vector<aud_t0>" in driver
+    assert "aud_edit::bias" in (tmp_path / "w" / "edit_tu.cpp").read_text(encoding="utf-8")
+
+
+def test_cpp_edit_that_does_not_build_is_not_timed(tmp_path: Path) -> None:
+    path = tmp_path / "phys.cpp"
+    path.write_text(SOURCE, encoding="utf-8")
+    row = in_program.measure(_claim(path, "out[i] = undeclared_name * in[i];"), [64], 1, 1, tmp_path / "w")
+    assert row.ratios == {}
+    assert row.note.startswith("skipped: build failed")
+
+
+C_SOURCE = """\
+#define LEN 64
+void col_means(int rows, int cols, double X[LEN][LEN], double mu[LEN])
+{
+    for (int j = 0; j < cols; j++) {
+        double s = 0.0;
+        for (int i = 0; i < rows; i++)
+            s += X[i][j];
+        mu[j] = s;
+    }
+}
+void flat_t(int n, const double *M, const double *v, double *out)
+{
+    for (int c = 0; c < n; c++)
+        for (int r = 0; r < n; r++)
+            out[c] += M[r * n + c] * v[r];
+}
+void scale_vla(int n, int m, double A[n][m], double g)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++)
+            A[i][j] *= g;
+}
+"""
+
+
+def _c_claim(path: Path, function: str, old: str, new: str) -> object:
+    line = C_SOURCE.splitlines().index(old)
+    start = len(old) - len(old.lstrip())
+    edit = {"range": {"start": {"line": line, "character": start}, "end": {"line": line, "character": len(old)}},
+            "newText": new}
+    return in_program.Claim(path, function, line, "avx2", "rules:test", {}, {"edits": [edit]})
+
+
+def test_declared_matrix_is_driven_at_its_declared_size(tmp_path: Path) -> None:
+    path = tmp_path / "nest.c"
+    path.write_text(C_SOURCE, encoding="utf-8")
+    claim = _c_claim(path, "col_means", "            s += X[i][j];", "s = s + X[i][j];")
+    row = in_program.measure(claim, [4096, 1048576], 1, 1, tmp_path / "w")
+    assert row.note == ""
+    assert set(row.ratios) == {64 * 64}  # the nest at its declared 64 x 64, not the preset sizes
+
+
+def test_vla_matrix_is_driven_at_each_size(tmp_path: Path) -> None:
+    path = tmp_path / "nest.c"
+    path.write_text(C_SOURCE, encoding="utf-8")
+    claim = _c_claim(path, "scale_vla", "            A[i][j] *= g;", "A[i][j] = A[i][j] * g;")
+    row = in_program.measure(claim, [4096, 16384], 1, 1, tmp_path / "w")
+    assert row.note == ""
+    assert set(row.ratios) == {4096, 16384}
+    assert "llround(pow((double)n, 1.0 / 2))" in (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
+
+
+def test_flat_nest_is_driven_at_the_root_of_the_count(tmp_path: Path) -> None:
+    # `M[r * n + c]` over n x n: at 1M elements n must be 1024, not 1M (the buffers hold 8M + 128)
+    path = tmp_path / "nest.c"
+    path.write_text(C_SOURCE, encoding="utf-8")
+    claim = _c_claim(path, "flat_t", "            out[c] += M[r * n + c] * v[r];", "out[c] = out[c] + M[r * n + c] * v[r];")
+    claim = in_program.Claim(claim.file, claim.function, claim.line, claim.isa, claim.origin, {}, claim.candidate, 2)
+    row = in_program.measure(claim, [4096, 1048576], 1, 1, tmp_path / "w")
+    assert row.note == "" and set(row.ratios) == {4096, 1048576}
