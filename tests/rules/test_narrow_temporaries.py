@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from rules_support import analyse, needs_compiler, run_edited_against_original
+from test_saturating_narrow import MAIN  # extremes of both operands' types, every remainder length
 
 from simdlens.config import Settings
 from simdlens.rules import propose
@@ -39,26 +40,6 @@ CASES = {
                    ("int16_t", "int16_t", "int16_t"), ("_epi32(",), ("_mm256_srai_epi16(",)),
 }
 
-MAIN = """#include <stdio.h>
-#include <stdint.h>
-void {name}({d} *, const {a} *, const {b} *, int);
-void original({d} *, const {a} *, const {b} *, int);
-int main(void)
-{{
-    static {a} a[3000]; static {b} b[3000]; static {d} x[3000], y[3000];
-    unsigned r = 11u;
-    for (int j = 0; j < 3000; j++) {{
-        r = r * 1103515245u + 12345u;
-        a[j] = ({a})(r >> 9); b[j] = ({b})(r >> 17);
-        if (j % 89 == 0) {{ a[j] = ({a})(j & 1 ? -1 : 0x7fff); b[j] = ({b})(j & 2 ? -128 : 127); }}
-    }}
-    for (int n = 2960; n <= 3000; n++) {{
-        {name}(x, a, b, n); original(y, a, b, n);
-        for (int j = 0; j < n; j++) if (x[j] != y[j]) {{ printf("n=%d j=%d %d %d\\n", n, j, (int)x[j], (int)y[j]); return 1; }}
-    }}
-    return 0;
-}}
-"""
 
 
 def _candidate(name: str):  # type: ignore[no-untyped-def]
