@@ -86,6 +86,12 @@ lv_32fc_t cstrided_scale(const lv_32fc_t *x, const float *w, int n) {
         s += x[i] * w[2 * i];
     return s;
 }
+lv_32fc_t cnarrowed_scale(const z_t *z, const double *w, int n) {
+    lv_32fc_t s = 0;
+    for (int i = 0; i < n; i++)
+        s += z[i] * w[i];
+    return s;
+}
 lv_32fc_t cprod(const lv_32fc_t *x, int n) {
     lv_32fc_t p = 1;
     for (int i = 0; i < n; i++)
@@ -146,6 +152,7 @@ def test_a_complex_times_a_real_element_is_summed_with_the_real_duplicated_into_
 
 @pytest.mark.parametrize(("name", "words"), [
     ("cstrided_scale", ("'lv_32fc_t'", "real multiples")),
+    ("cnarrowed_scale", ("'lv_32fc_t'", "'z_t' values")),  # double parts summed into float ones
     ("cprod", ("'lv_32fc_t'", "only complex sums and dot products")),
     ("cpositive", ("'lv_32fc_t'", "unconditional")),
 ])

@@ -573,11 +573,11 @@ class Lowering:
             c = self.expr(addend)
             self.caveat("contracts a*b+c into a fused multiply-add (one rounding instead of two)")
             return self.op("fma", t.name, w, a=a.name, b=b.name, c=c.name)
+        lhs = self.convert(self.expr(e.lhs), t.name)
         count = e.rhs.value if name in ("shl", "shr") and isinstance(e.rhs, Const) else None
         if isinstance(count, int) and 0 <= count < t.bits and self.t.op(name + "i", t.name, w) is not None:
-            lhs = self.convert(self.expr(e.lhs), t.name)  # by a constant: the lanes' own shift (16-bit lanes have no variable one)
+            # by a constant: the lanes' own shift (16-bit lanes have no variable one)
             return self.op(name + "i", t.name, w, a=lhs.name, x=str(count), hint="shifted")
-        lhs = self.convert(self.expr(e.lhs), t.name)
         rhs = self.convert(self.expr(e.rhs), t.name)
         return self.op(name, t.name, w, a=lhs.name, b=rhs.name, hint=_RESULT_NAMES.get(name, "t"))
 

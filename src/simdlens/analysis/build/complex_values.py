@@ -276,12 +276,14 @@ def complex_reduce(lb: LoopBuilder, name: str, t: CType, op: str, right: tree_si
         raise Unsupported("complex", f"{what} is updated other than by one unconditional `{name} += <element or "
                           "product of elements>`: only complex sums and dot products are rewritten", e)
     whole = unwrap(right) or right
+    scaled = False  # a complex element times a real one (`real_factor`)
     if whole.type == "binary_expression" and op_of(whole) == "*":
         left_v, right_v = complex_value(lb, field_of(whole, "left")), complex_value(lb, field_of(whole, "right"))
         value = complex_multiply(left_v, right_v, t, whole)
         if value is None and (left_v[2] is None) != (right_v[2] is None):  # `taps[i] * x[i]`: a real multiple
             value = complex_arith("*", left_v, right_v, whole)
-            if value[1] is None or real_factor(value[0], value[1]) is None:
+            scaled = value[1] is not None and real_factor(value[0], value[1]) is not None
+            if not scaled:
                 raise Unsupported("complex", f"{what} accumulates an element times a real value other than a real "
                                   "element (or an integer element converted): only those real multiples are summed", e)
     else:
@@ -290,9 +292,8 @@ def complex_reduce(lb: LoopBuilder, name: str, t: CType, op: str, right: tree_si
     if re_ is None or im is None or ct is None:
         raise Unsupported("complex", f"{what} accumulates a real value: only complex elements, their real "
                           "multiples and products of two complex elements are summed", e)
-    if real_factor(re_, im) is not None:
-        pass
-    elif ct.name != t.name or not all(_is_part(x) or (isinstance(x, Call) and x.func in COMPLEX_MULTIPLY) for x in (re_, im)):
+    if ct.name != t.name or not (scaled or all(_is_part(x) or (isinstance(x, Call) and x.func in COMPLEX_MULTIPLY)
+                                              for x in (re_, im))):
         raise Unsupported("complex", f"{what} accumulates '{ct.spelling}' values computed other than as an element "
                           "or a product of two elements: only complex sums and dot products are rewritten", e)
     lb.scalars[name] = Scalar(name, t, ScalarRole.REDUCTION, decl=(lb.decl_of(name) or Decl(name, "")).text)
