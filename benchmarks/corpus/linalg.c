@@ -114,3 +114,44 @@ void vsqrt(double *restrict out, const double *restrict in, int n)
     for (int i = 0; i < n; i++)
         out[i] = sqrt(in[i]);
 }
+
+/* The reference BLAS as f2c translates it: 1-based loops over pointers moved back by one, and |x| as a
+ * comma expression through a temporary declared at the top of the function. */
+typedef double f2c_double;
+typedef float f2c_real;
+
+// bench: domain=linalg category=reduction expect=vectorizable
+f2c_double f2c_abs_sum(int *n, f2c_double *dx)
+{
+    int i__1;
+    f2c_double d__1;
+    static int i__;
+    static f2c_double total;
+    --dx;
+    total = 0.;
+    i__1 = *n;
+    for (i__ = 1; i__ <= i__1; ++i__) {
+        total += (d__1 = dx[i__], d__1 >= 0. ? d__1 : -d__1);
+    }
+    return total;
+}
+
+// bench: domain=linalg category=argmax expect=vectorizable
+int f2c_abs_max_index(int *n, f2c_real *sx)
+{
+    int ret_val, i__1;
+    f2c_real r__1;
+    static int i__;
+    static f2c_real best;
+    --sx;
+    ret_val = 1;
+    best = (r__1 = sx[1], r__1 >= 0.f ? r__1 : -r__1);
+    i__1 = *n;
+    for (i__ = 2; i__ <= i__1; ++i__) {
+        if ((r__1 = sx[i__], r__1 >= 0.f ? r__1 : -r__1) > best) {
+            ret_val = i__;
+            best = (r__1 = sx[i__], r__1 >= 0.f ? r__1 : -r__1);
+        }
+    }
+    return ret_val;
+}

@@ -182,3 +182,17 @@ void activations_to_bf16_union(uint16_t *restrict out, const float *restrict act
         out[i] = (uint16_t)(w.word >> 16);
     }
 }
+
+// bench: domain=ml category=conversion expect=vectorizable
+void quantize_rounded_i8(int8_t *restrict q, const float *restrict x, int n, float inv_scale)
+{
+    for (int i = 0; i < n; i++)
+        q[i] = (int8_t)roundf(x[i] * inv_scale);  /* halfway cases away from zero, as roundf does */
+}
+
+// bench: domain=ml category=math_call expect=vectorizable_with_checks
+void snap_to_grid(double *w, const double *v, int n, double step)
+{
+    for (int i = 0; i < n; i++)
+        w[i] = round(v[i] / step) * step;
+}

@@ -286,3 +286,23 @@ def test_a_row_dot_product_into_an_element_of_the_same_matrix_is_a_checked_reduc
     # the trip count is j, and A[i][j] is a column too: j stays below the row length (127, not 128)
     assert k.size_param == "j" and k.size_max == 127
     assert k.nest is not None and "for (j = 0; j < i; j++)" in k.nest.source
+
+
+def test_an_inner_array_that_moves_with_the_outer_counter_is_not_timed_as_one_buffer() -> None:
+    """`y[i].qs[j]` reaches the inner kernel as one buffer `y_i__qs`; a nest around it would write the same
+    32 bytes on every outer pass, which the compiler folds to the last pass (a 1,400x "speedup" once): the
+    inner loop is timed alone instead."""
+    source = b"""#include <stdint.h>
+#define QK 32
+typedef struct { float d; int8_t qs[QK]; } block;
+void quantize(const float *x, block *y, int nb, float id) {
+    for (int i = 0; i < nb; i++)
+        for (int j = 0; j < QK; j++)
+            y[i].qs[j] = (int8_t)(x[i * QK + j] * id);
+}
+"""
+    fa = analyze_file(source, "/tmp/blocks.c", "c")
+    (inner,) = [a for a in fa.analyses if a.site.role.value == "innermost"]
+    kernel = fa.kernels[inner.site.loop_id]
+    assert kernel is not None and any(p.source == "y[i].qs" for p in kernel.params)
+    assert kernel.nest is None

@@ -1,6 +1,8 @@
 """`rintf` / `nearbyintf` (and the double forms) become one round instruction in the current rounding
-mode, and give the C library's result in every rounding mode, for ties, negatives, huge values, NaN
-and infinities."""
+mode; `roundf` / `round` (halfway cases away from zero, which no mode does) become a truncation plus one
+unit toward the value's sign where the dropped fraction is at least one half. Each gives the C library's
+result in every rounding mode, for ties, the largest float below 0.5, negatives and negative zeros, huge
+values, NaN and infinities."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from simdlens.sandbox.cpu import host_cpu
 CASES = {
     "rint_f": ("float", "rintf"), "nearby_f": ("float", "nearbyintf"),
     "rint_d": ("double", "rint"), "nearby_d": ("double", "nearbyint"),
+    "round_f": ("float", "roundf"), "round_d": ("double", "round"),
 }
 
 MAIN = """
@@ -30,8 +33,9 @@ int main(void)
 {
     static T x[200], a[200], b[200];
     const T special[] = {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, -0.0, 0.0, 1e30, -1e30,
-                         8388608.5, 4503599627370495.5, INFINITY, -INFINITY, NAN, 3.7, -3.7};
-    for (int j = 0; j < 200; j++) x[j] = j < 18 ? special[j] : (T)((j * 37 % 101) - 50) / (T)4;
+                         8388608.5, 4503599627370495.5, INFINITY, -INFINITY, NAN, 3.7, -3.7,
+                         8388607.5, -8388607.5, -0.3, -0.49999997, 0.50000006, -1e-40};
+    for (int j = 0; j < 200; j++) x[j] = j < 24 ? special[j] : (T)((j * 37 % 101) - 50) / (T)4;
     const int modes[] = {FE_TONEAREST, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO};
     for (int m = 0; m < 4; m++) {
         fesetround(modes[m]);

@@ -47,7 +47,7 @@ for _fn in (
     + _family("floor", 1, True)
     + _family("ceil", 1, True)
     + _family("trunc", 1, True)
-    + _family("round", 1, True, "rounds halfway cases away from zero: not _MM_FROUND_TO_NEAREST_INT")
+    + _family("round", 1, True)
     + _family("rint", 1, True)
     + _family("nearbyint", 1, True)
     + _family("copysign", 2, True)

@@ -184,6 +184,9 @@ def nest_kernel(inner: Kernel, loop: OuterLoop, int_value: Any, expand: Any = No
     iv = loop.iv
     if iv in by_name and by_name[iv].role not in (ParamRole.SCALAR, ParamRole.COUNT):
         return f"the outer counter {iv} is an array"
+    for p in inner.params:  # `y[i].qs` as one buffer: the nest would write the same row on every pass
+        if p.source and p.source != iv and mentions(p.source, iv):
+            return f"the inner loop's array {p.source} moves with the outer counter {iv}"
     for p in inner.params:
         if (p.source or p.name) != iv and p.role is not ParamRole.RESULT and _set_in(p.source or p.name, loop.beside) \
                 and not (p.role is ParamRole.SCALAR and p.elem is not None and p.elem.is_float):

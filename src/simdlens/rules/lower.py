@@ -92,6 +92,7 @@ _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf"
           "fminf": "fmin", "fmin": "fmin", "fmaxf": "fmax", "fmax": "fmax",
           "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint",
           "floorf": "floor", "floor": "floor", "ceilf": "ceil", "ceil": "ceil", "truncf": "trunc", "trunc": "trunc",
+          "roundf": "round", "round": "round",
           "copysignf": "copysign", "copysign": "copysign", "fdimf": "fdim", "fdim": "fdim"}
 
 

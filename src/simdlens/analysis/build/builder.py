@@ -17,7 +17,7 @@ import tree_sitter
 from simdlens.analysis.build.c_types import ctx_cache, literal
 from simdlens.analysis.build.declarations import Decl, function_scope
 from simdlens.analysis.build.syntax import IDENTIFIER, Unsupported, unwrap
-from simdlens.analysis.ir import INT32, Access, Array, CType, Expr, Scalar, Var
+from simdlens.analysis.ir import INT32, Access, Array, CType, Expr, Scalar, Stmt, Var
 from simdlens.core import LoopSite, Reason
 
 if TYPE_CHECKING:
@@ -85,6 +85,8 @@ class LoopBuilder:
         self.bounds: tuple[str, str, str, int] | None = None  # (lower, upper, cmp, step) once the header is read
         self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
         self.constants: list[str] = []  # `const int k = 4;` of the function read as constants (LoopIR.constants)
+        self.before: list[Stmt] | None = None  # what a comma expression's first parts run before its statement
+        self.before_cond = False  # whether that statement runs under a condition
         self.setup: list[str] = []  # declarations before the loop its condition needs (`const float *end = p + n;`)
         self.outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
         self.invariant_vars: dict[str, Var] = {}  # `expressions.identifier` answers for variables declared outside the body

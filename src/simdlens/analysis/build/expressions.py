@@ -165,12 +165,42 @@ def expr(lb: LoopBuilder, node: tree_sitter.Node) -> Expr:
     if t == "assignment_expression":
         raise Unsupported("side_effect", f"assignment inside an expression ('{lb.text(n)}')", n)
     if t == "comma_expression":
-        raise Unsupported("side_effect", "comma expression", n)
+        return comma_value(lb, n)
     if t == "gnu_asm_expression":
         raise Unsupported("asm", "contains inline assembly", n)
     if t == "null":
         raise Unsupported("pointer_value", "uses NULL", n)
     raise Unsupported("unsupported", f"unsupported expression '{lb.text(n)[:40]}'", n)
+
+
+def comma_value(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
+    """`(t = x[i], t >= 0 ? t : -t)` (f2c's |x|): the first parts run as statements before the one being
+    built, the last is the value. Only where a statement collects them, and not under `?:`, `&&` or `||`,
+    whose operands may not run."""
+    from simdlens.analysis.build import statements  # statements builds expressions: imported when used
+
+    parts = counters.comma_parts(lb, n)
+    if lb.before is None:
+        raise Unsupported("side_effect", "comma expression outside a statement of the body", n)
+    if _maybe_skipped(n):
+        raise Unsupported("side_effect", "comma expression in an operand C may not evaluate (a `?:` branch, "
+                          "the right of `&&`/`||`)", n)
+    for p in parts[:-1]:
+        lb.before.extend(statements.expression_statement(lb, p, lb.before_cond))
+    return expr(lb, parts[-1])
+
+
+def _maybe_skipped(n: tree_sitter.Node) -> bool:
+    """Whether `n` sits in an operand that C may not evaluate (a `?:` branch, the right of `&&`/`||`)."""
+    child, up = n, n.parent
+    while up is not None and up.type not in ("expression_statement", "if_statement", "declaration",
+                                            "init_declarator", "return_statement"):
+        if up.type == "conditional_expression" and child.id != field_of(up, "condition").id:
+            return True
+        if up.type == "binary_expression" and op_of(up) in ("&&", "||") and child.id != field_of(up, "left").id:
+            return True
+        child, up = up, up.parent
+    return False
 
 
 def explicit_cast(value: Expr, ct: CType) -> Expr:

@@ -374,12 +374,13 @@ def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
     for p in parts:
         assert p is not None
         nm, rhs = p
-        srhs = squash(lb.text(rhs))
+        srhs = squash(lb.text(unwrap(rhs) or rhs))  # `m = (x);` against `x > m`
         if nm not in lb.locals and ((scr == nm and srhs == scl) or (scl == nm and srhs == scr)):
             best = (nm, rhs)
     if best is None:
         return None
-    name, vnode = best
+    name = best[0]
+    vnode = cl if scr == name else cr  # the condition's spelling of the value: C evaluates it first
     op = op_of(c)
     cmp = op if scr == name else FLIP[op]  # value cmp var
     t = outer_scalar(lb, name, c)

@@ -119,6 +119,17 @@ def is_continue_if(n: tree_sitter.Node) -> bool:
 
 
 def statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
+    """The IR of one statement, after what the comma expressions in it run first (`(t = x[i], t < 0 ? -t : t)`)."""
+    outer, outer_cond = lb.before, lb.before_cond
+    lb.before, lb.before_cond = [], cond
+    try:
+        got = _statement(lb, n, cond)
+        return lb.before + got if lb.before else got
+    finally:
+        lb.before, lb.before_cond = outer, outer_cond
+
+
+def _statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
     t = n.type
     if t == "expression_statement":
         if n.named_child_count == 1:  # the usual case: the expression alone
