@@ -16,6 +16,7 @@ from simdlens.analysis.build.declarations import decls_of, kinds_of
 from simdlens.analysis.build.syntax import (
     FLIP,
     Unsupported,
+    braced_value,
     field_of,
     node_text,
     op_of,
@@ -72,7 +73,19 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
             if len(ds) != 1 or values[0] is None or ds[0].pointer or ds[0].extents:
                 raise Unsupported("unsupported_loop", "the loop header declares more than one counter or a "
                                   "pointer", init)
-            iv, declared, lower = ds[0].name, True, lb.text(values[0])
+            first = values[0]
+            if first.type == "initializer_list":  # `for (std::size_t i{}; ...)`, `i{0}`
+                inner = braced_value(first)
+                if isinstance(inner, bool):
+                    if not inner:
+                        raise Unsupported("unsupported_loop", "the counter's brace initialiser holds several values",
+                                          init)
+                    lower = "0"
+                else:
+                    lower = lb.text(inner)
+            else:
+                lower = lb.text(first)
+            iv, declared = ds[0].name, True
             iv_type = ctype_of(ds[0].type, lb.ctx)
             if iv_type is None:
                 raise Unsupported("unknown_type", f"unknown counter type '{ds[0].type}'", init)
@@ -141,6 +154,9 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     if init is not None and declared:
         for v in init.children_by_field_name("declarator"):
             val = v.child_by_field_name("value")
+            if val is not None and val.type == "initializer_list":
+                braced = braced_value(val)
+                val = braced if isinstance(braced, tree_sitter.Node) else None
             if val is not None:
                 lb.safe(lambda val=val: expressions.expr(lb, val))
     elif init is not None:

@@ -30,6 +30,7 @@ from simdlens.analysis.build.syntax import (
     REDUCE_OPS,
     WRAPPER_KIND_IDS,
     Unsupported,
+    braced_value,
     field_of,
     node_text,
     op_of,
@@ -244,9 +245,16 @@ def declaration(lb: LoopBuilder, n: tree_sitter.Node) -> list[Stmt]:
         lb.locals[d.name] = t
         lb.scalars[d.name] = Scalar(d.name, t, ScalarRole.LOCAL)
         value = dn.child_by_field_name("value") if dn.type == "init_declarator" else None
+        if value is not None and value.type == "initializer_list":  # `float t{a[i] * b[i]};`, `int k{};`
+            inner = braced_value(value)
+            if inner is False:
+                raise Unsupported("unsupported", f"brace initialiser of the scalar {d.name} with several values",
+                                  value)
+            if inner is True:
+                out.append(Let(d.name, t, Const(0, t, "0"), node_span(dn)))
+                continue
+            value = inner
         if value is not None:
-            if value.type == "initializer_list":
-                raise Unsupported("unsupported", "brace initialiser", value)
             aff = accesses.affine(lb, value) if not t.is_float else None
             if aff is not None:
                 lb.local_aff[d.name] = aff

@@ -114,3 +114,14 @@ def index_node(sub: tree_sitter.Node) -> tree_sitter.Node:
                 return kids[0]
         raise Unsupported("unsupported", "unsupported subscript", sub)
     return idx
+
+
+def braced_value(init: tree_sitter.Node) -> tree_sitter.Node | bool | None:
+    """A C++ brace initialiser of a scalar (`float acc{}`, `std::size_t i{0}`, `float t{a[i] * b[i]}`): the
+    one expression it holds, True for `{}` (the value 0), False when it holds more (or designators)."""
+    items = [c for c in init.named_children if c.type != "comment"]
+    if not items:
+        return True
+    if len(items) == 1 and items[0].type not in ("initializer_list", "initializer_pair"):
+        return items[0]
+    return False
