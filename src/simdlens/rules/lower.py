@@ -174,7 +174,7 @@ class Lowering:
         # `n += buf[i] == '\n'` on bytes: 0/1 bytes added into byte counters, folded into 64-bit sums with
         # psadbw every 255 steps (before a counter could wrap), one lane per byte
         self.count_vars: set[str] = set()
-        self.count_bytes: dict[str, VVal] = {}
+        self.count_bytes: dict[tuple[str, int], VVal] = {}  # (var, accumulator copy) -> its byte counters
         if (max_lanes is None and not self.sad_vars and self.body
                 and all(_count_cond(s) is not None for s in self.body)
                 and table.op("sad", "uint8", table.vector_bits) is not None):
@@ -1172,8 +1172,6 @@ class Lowering:
     def accumulators(self, body: tuple[Stmt, ...]) -> int:
         """Independent accumulators per reduction: enough to cover the latency of the op on the
         accumulator chain at the rate the loop can start steps (ISA table `[[reduction]]` rows)."""
-        if self.count_vars:
-            return 1  # the byte counters are the many chains; psadbw runs once per 255 steps
         loads = {access_key(x.access) for st in walk_stmts(body) for e in _stmt_exprs(st) for x in walk_exprs(e)
                  if isinstance(x, Load)}
         chains: list[tuple[str, str]] = []
@@ -1181,6 +1179,8 @@ class Lowering:
             if isinstance(st, Reduce):
                 if st.var in self.sad_vars:
                     chains.append(("add", "uint64"))
+                elif st.var in self.count_vars:
+                    chains.append(("add", "uint8"))  # the byte counter; psadbw runs once per 255 iterations
                 else:
                     chains.append(({ReduceOp.ADD: "add", ReduceOp.SUB: "add"}.get(st.op, st.op.name.lower()),
                                    st.type.name))
@@ -1291,26 +1291,28 @@ class Lowering:
         self.lines.append(f"{counter.name} = {new.name};")
 
     def _count_counter(self, var: str, w: int) -> VVal:
-        counter = self.count_bytes.get(var)
+        counter = self.count_bytes.get((var, self.copy))
         if counter is None:
             counter = VVal(self.fresh(f"{var}_bytes"), "uint8", w)
-            self.count_bytes[var] = counter
+            self.count_bytes[(var, self.copy)] = counter
         return counter
 
-    def _count_blocks(self, left: str, main: list[str]) -> list[str]:
-        """The main loop of a byte-count reduction: blocks of at most 255 steps, each ending with the
-        byte counters folded into the 64-bit sums."""
-        vf, reserve = self.vf, self.strided.reserve
+    def _count_blocks(self, left: str, main: list[str], vf: int) -> list[str]:
+        """The main loop of a byte-count reduction (`main`: `vf` elements, one add into each byte counter it
+        uses): blocks of at most 255 iterations, each ending with the byte counters folded into the 64-bit sums."""
+        reserve = self.strided.reserve
         u8 = ctype("uint8")
         zero = self.zero(u8)
         block = self.fresh("block")
-        decls = [f"{self.ctype_of(b)} {b.name} = {zero.name};" for b in self.count_bytes.values()]
+        text = "\n".join(main)
+        used = {key: b for key, b in self.count_bytes.items() if re.search(rf"\b{b.name}\b", text)}
+        decls = [f"{self.ctype_of(b)} {b.name} = {zero.name};" for b in used.values()]
         flush = []
-        for var, b in self.count_bytes.items():
+        for (var, _), b in used.items():
             acc = self.reductions[var]
             sums = self.fill(self.template("sad", "uint8", b.width), a=b.name, b=zero.name)
             flush.append(f"{acc.name} = {self.fill(self.template('add', 'uint64', acc.width), a=acc.name, b=sums)};")
-        return ["/* byte counters, folded into the 64-bit sums every 255 steps (before a counter could wrap) */",
+        return ["/* byte counters, folded into the 64-bit sums every 255 iterations (before a counter could wrap) */",
                 f"while ({left} >= {vf + reserve}) {{", *_indent(decls),
                 f"    long long {block} = " + (f"({left} - {reserve}) / {vf};" if reserve else f"{left} / {vf};"),
                 f"    if ({block} > 255) {block} = 255;",
@@ -1491,7 +1493,7 @@ class Lowering:
         reserve = max(self.strided.reserve, last)  # elements the scalar remainder must keep for itself
         loop_lines = [f"for (; {left} >= {vf + reserve}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
         if self.count_vars:
-            loop_lines = self._count_blocks(left, main + advance)
+            loop_lines = self._count_blocks(left, main + advance, vf)
         if self.copies > 1:  # the same step with accumulator copy j; the loop above then runs at most copies - 1 times
             unrolled: list[str] = []
             for copy in range(self.copies):
@@ -1501,9 +1503,9 @@ class Lowering:
             span = self.copies * vf
             why = ("each into its own accumulators (they do not wait for each other)" if self.reductions or self.arg_lanes
                    else "so that each iteration stores whole registers")
-            loop_lines = [f"/* {self.copies} vector steps per iteration, {why} */",
-                          f"for (; {left} >= {span + reserve}; {left} -= {span}) {{",
-                          *_indent(unrolled), "}", *loop_lines]
+            first = (self._count_blocks(left, unrolled, span) if self.count_vars else
+                     [f"for (; {left} >= {span + reserve}; {left} -= {span}) {{", *_indent(unrolled), "}"])
+            loop_lines = [f"/* {self.copies} vector steps per iteration, {why} */", *first, *loop_lines]
         if align is not None and exit_stmt is not None:
             # scalar iterations until the searched array is aligned to a whole vector: from then on every
             # vector load stays inside one aligned block holding an element the scalar loop reads
