@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rules_support import analyse, needs_compiler, run_edited_against_original
+from rules_support import analyse, needs_compiler, one_candidate, run_edited_against_original
 
 from simdlens.config import Settings
+from simdlens.core import Candidate
 from simdlens.rules import propose
 from simdlens.sandbox.cpu import host_cpu
 
@@ -75,12 +76,8 @@ int main(void)
 """
 
 
-def _candidate(name: str):  # type: ignore[no-untyped-def]
-    code = CASES[name][0]
-    source, analysis, kernel = analyse(name, code)
-    assert kernel is not None
-    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
-    return source, cand
+def _candidate(name: str) -> tuple[bytes, Candidate]:
+    return one_candidate(name, CASES[name][0])
 
 
 @pytest.mark.parametrize("name", list(CASES))
