@@ -13,7 +13,7 @@ import pytest
 
 from simdlens.analysis import analyze_file
 from simdlens.config import Settings
-from simdlens.core import Analysis, CandidateResult, Kernel, LoopRole, TextEdit
+from simdlens.core import Analysis, Candidate, CandidateResult, Kernel, LoopRole, TextEdit
 from simdlens.rules import propose
 from simdlens.sandbox import Sandbox
 from simdlens.sandbox.cpu import ISA_FLAGS, host_cpu
@@ -47,6 +47,14 @@ def analyse(name: str, code: str) -> tuple[bytes, Analysis, Kernel | None]:
     assert len(loops) == 1, fa
     a = loops[0]
     return source, a, fa.kernels.get(a.site.loop_id)
+
+
+def one_candidate(name: str, code: str, isa: str = "avx2") -> tuple[bytes, Candidate]:
+    """The user's file holding function `name` (`code`) and the one candidate the rules propose for its loop."""
+    source, analysis, kernel = analyse(name, code)
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, isa, Settings(), source=source).candidates
+    return source, cand
 
 
 def apply_edits(source: bytes, edits: Sequence[TextEdit]) -> bytes:

@@ -233,3 +233,17 @@ def test_an_index_vector_is_carried_from_step_to_step() -> None:
     steps = loop.split("i += 8;")[:-1]
     assert steps and all("_mm256_set1_epi32" not in s for s in steps), cand.function
     assert loop.count("i_lanes = _mm256_add_epi32(i_lanes, ") == len(steps), cand.function
+
+
+def test_argmin_copies_are_combined_in_registers_before_one_lane_fold() -> None:
+    """The argmin's accumulator copies meet vector by vector (better, or equal with an earlier index) and
+    only copy 0's 8 lanes are spilled and compared in C: one lane fold after the loop, not one per copy (it
+    runs per row in a matrix's row loop). That ties still go to the first index is
+    test_reductions_with_several_accumulators_match_the_scalar_loop (many equal values)."""
+    source, analysis, kernel = analyse("argmin", KERNELS["argmin"])
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
+    assert "vector steps per iteration" in cand.function
+    after = cand.function.split("for (; left >= 8; left -= 8)")[1]
+    assert after.count("_mm256_storeu_ps(") == 1 and after.count("_mm256_storeu_si256(") == 1, cand.function
+    assert "_CMP_EQ_OQ" in after and "_mm256_cmpgt_epi32(" in after, cand.function

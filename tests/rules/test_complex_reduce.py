@@ -251,3 +251,18 @@ def test_a_real_factor_in_the_wrong_lanes_never_verifies(tmp_path: Path) -> None
     assert lane_wise != good.function
     ((status, detail),) = _verify([(kernel, replace(good, function=lane_wise))], tmp_path)
     assert status == Status.MISMATCH, detail
+
+
+def test_the_accumulators_in_flight_come_from_the_isa_table() -> None:
+    """As many vector sums in flight as the table's add latency x steps per cycle (bounded by the loads a step
+    makes) asks for: a dot product (two loads a step) and a sum (one) on AVX2, each folded once after the loop."""
+    from simdlens.rules.tables import load_isa
+
+    table = load_isa("avx2")
+    for name, loads in (("cdotc", 2), ("csum", 1)):
+        _, cand = _reduced(name)
+        want = table.accumulators("add", "float", loads)
+        assert want > 1
+        declared = re.findall(r"__m256 (acc_v\d*) = _mm256_set1_ps\(0\)", cand.function)
+        assert len(declared) == want, cand.function
+        assert f"for (; left >= {want * 4}; left -= {want * 4})" in cand.function, cand.function

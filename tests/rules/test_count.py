@@ -1,5 +1,6 @@
 """Counting bytes that pass a test (`lines += buf[i] == '\\n'`) runs one lane per byte: 0/1 bytes added
-into byte counters that are folded into 64-bit sums every 255 steps, so no counter wraps, whatever the
+into byte counters (as many as the ISA table's figures ask for) that are folded into 64-bit sums every 255
+iterations, so no counter wraps, whatever the
 length; the count equals the scalar loop's for every length around the block boundaries."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from rules_support import ISAS, analyse, apply_edits, build_and_run, needs_compi
 
 from simdlens.config import Settings
 from simdlens.rules import propose
+from simdlens.rules.tables import load_isa
 from simdlens.sandbox.cpu import host_cpu
 
 CASES = {
@@ -34,7 +36,8 @@ int main(void)
     char *buf = malloc(N);
     unsigned r = 3u;
     for (int j = 0; j < N; j++) { r = r * 1103515245u + 12345u; buf[j] = (r >> 20) % 7 == 0 ? '\\n' : (char)(r >> 9); }
-    for (int j = 0; j < 9000; j++) buf[N - 9000 + j] = '\\n';  /* runs of hits longer than 255 steps */
+    /* runs of hits longer than 255 iterations of the unrolled loop: every byte counter reaches 255 */
+    for (int j = 0; j < 30000; j++) buf[N - 30000 + j] = '\\n';
     const long long sizes[] = {0, 1, 31, 32, 33, 63, 64, 100, 8159, 8160, 8161, 8192, 16320, 16321, 39999, 40000};
     for (int k = 0; k < 16; k++)
         for (int off = 0; off < 2; off++) {
@@ -59,6 +62,8 @@ def test_byte_counts_run_in_byte_lanes_and_match_the_scalar_loop(tmp_path: Path,
     (cand,) = proposal.candidates
     lanes = 32 if isa == "avx2" else 64
     assert cand.origin == "rules:count" and f"{lanes} lanes" in cand.function, cand.function
+    copies = load_isa(isa).accumulators("add", "uint8", 1)  # the byte counter's chain, from the ISA table
+    assert copies == 1 or f"{copies} vector steps per iteration" in cand.function, cand.function
     if not host_cpu().runs(isa):
         pytest.skip(f"this CPU does not run {isa}")
     (tmp_path / "edited.c").write_bytes(apply_edits(source, cand.edits))

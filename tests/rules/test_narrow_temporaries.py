@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rules_support import analyse, needs_compiler, run_edited_against_original
+from rules_support import needs_compiler, one_candidate, run_edited_against_original
 from test_saturating_narrow import MAIN  # extremes of both operands' types, every remainder length
 
-from simdlens.config import Settings
-from simdlens.rules import propose
+from simdlens.core import Candidate
 from simdlens.sandbox.cpu import host_cpu
 
 CASES = {
@@ -42,11 +41,8 @@ CASES = {
 
 
 
-def _candidate(name: str):  # type: ignore[no-untyped-def]
-    source, analysis, kernel = analyse(name, CASES[name][0])
-    assert kernel is not None
-    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
-    return source, cand
+def _candidate(name: str) -> tuple[bytes, Candidate]:
+    return one_candidate(name, CASES[name][0])
 
 
 @pytest.mark.parametrize("name", list(CASES))

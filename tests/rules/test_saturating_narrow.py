@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rules_support import analyse, needs_compiler, run_edited_against_original
+from rules_support import analyse, needs_compiler, one_candidate, run_edited_against_original
 
 from simdlens.config import Settings
+from simdlens.core import Candidate
 from simdlens.rules import propose
 from simdlens.sandbox.cpu import host_cpu
 
@@ -75,12 +76,8 @@ int main(void)
 """
 
 
-def _candidate(name: str):  # type: ignore[no-untyped-def]
-    code = CASES[name][0]
-    source, analysis, kernel = analyse(name, code)
-    assert kernel is not None
-    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
-    return source, cand
+def _candidate(name: str) -> tuple[bytes, Candidate]:
+    return one_candidate(name, CASES[name][0])
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -93,8 +90,9 @@ def test_a_clamp_to_the_stored_range_is_one_saturating_pack(name: str) -> None:
 
 def test_half_register_stores_run_two_steps_per_iteration() -> None:
     code = ("void halve_s16(int16_t *restrict d, const int32_t *restrict a, const int32_t *restrict b, int n)\n"
-            "{ for (int i = 0; i < n; i++) d[i] = (int16_t)((a[i] + b[i]) >> 1); }")
-    source, analysis, kernel = analyse("halve_s16", code)  # 8 int32 lanes per step give 16 bytes: two steps store 32
+            "{ for (int i = 0; i < n; i++) d[i] = (int16_t)((a[i] + b[i] + i) >> 1); }")
+    # the counter's lanes are one register of 8: 8 int32 lanes per step give 16 bytes, two steps store 32
+    source, analysis, kernel = analyse("halve_s16", code)
     assert kernel is not None
     (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
     assert "2 vector steps per iteration, so that each iteration stores whole registers" in cand.function

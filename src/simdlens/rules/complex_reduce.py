@@ -1,8 +1,8 @@
 """Complex sums and dot products `acc += a[i]`, `acc += a[i] * conjf(b[i])`, `acc += taps[i] * x[i]` (x real)
 over interleaved lanes.
 
-Each vector accumulator holds the running (real, imaginary) sums of every element lane; two of them are in
-flight in the main loop (the add's latency), then a single step and one masked step, then the even lanes
+Each vector accumulator holds the running (real, imaginary) sums of every element lane; as many of them are in
+flight in the main loop as the add's latency and the loads of a step need (ISA table `[[reduction]]` data), then a single step and one masked step, then the even lanes
 are added into the accumulator's real part and the odd lanes into its imaginary part. That reassociates
 the floating-point additions (the caveat; the sandbox compares with the float-reduction tolerance). A
 product term is computed as the user's build computes `a * b` (`complex_multiply.toml`), and an element
@@ -28,8 +28,6 @@ from simdlens.rules.complex_multiply import (
 from simdlens.rules.lower import Lowered, Unsupported
 from simdlens.rules.scalar import ScalarPrinter, c_type
 from simdlens.rules.tables import IsaTable
-
-ACCUMULATORS = 2  # vectors in flight: a float add's latency over its throughput on the targets measured
 
 
 def complex_reduction(loop: LoopIR) -> Reduce | None:
@@ -88,12 +86,13 @@ class ComplexReduceLowering(InterleavedLanes):
     def build(self) -> Lowered:
         loop, red = self.loop, self.red
         vt, it, iv, left, out = self.prologue(f"complex sum into '{red.type.spelling}'")
-        accs = [self.fresh("acc_v") for _ in range(ACCUMULATORS)]
+        loads = (1 if self.prod is None else 2) + (1 if isinstance(self.factor, tuple) else 0)
+        accs = [self.fresh("acc_v") for _ in range(self.t.accumulators("add", self.part, loads))]
         out += [f"{vt} {acc} = {self.op('set1', x='0')};" for acc in accs]
         unrolled: list[str] = []
         for k, acc in enumerate(accs):
             unrolled += self.step(vt, f"({iv} + {k * self.vf})" if k else iv, None, acc, "")
-        width = ACCUMULATORS * self.vf
+        width = len(accs) * self.vf
         out += self._pre
         out += [f"for (; {left} >= {width}; {left} -= {width}) {{", *_indent(unrolled), f"    {iv} += {width};", "}",
                 f"for (; {left} >= {self.vf}; {left} -= {self.vf}) {{", *_indent(self.step(vt, iv, None, accs[0], "")),
@@ -102,8 +101,10 @@ class ComplexReduceLowering(InterleavedLanes):
         tail = [f"const {it} {lanes} = {self.op('first_lanes', x=f'2 * {left}')};",
                 *self.step(vt, iv, lanes, accs[0], left)]
         out += [f"if ({left} > 0) {{", *_indent(tail), f"    {iv} += ({c_type(loop.iv_type)}){left};", "}"]
-        for acc in accs[1:]:
-            out.append(f"{accs[0]} = {self.op('add', a=accs[0], b=acc)};")
+        while len(accs) > 1:  # pairwise: (acc0 + acc2) + (acc1 + acc3)
+            half = (len(accs) + 1) // 2
+            out += [f"{accs[k]} = {self.op('add', a=accs[k], b=accs[k + half])};" for k in range(len(accs) - half)]
+            accs = accs[:half]
         lanes_of = self.fresh("sums")
         out += [f"{self.part} {lanes_of}[{self.parts}];", self.op("store", p=lanes_of, a=accs[0]) + ";"]
         sign = "+=" if red.op == ReduceOp.ADD else "-="

@@ -68,7 +68,6 @@ from simdlens.rules.divide import (
     lower_division_through_double,
     magic_divisor,
     narrow_division,
-    only_use,
 )
 from simdlens.rules.interleave import StridedGroups
 from simdlens.rules.reverse import ReversedAccesses
@@ -176,7 +175,7 @@ class Lowering:
         # `n += buf[i] == '\n'` on bytes: 0/1 bytes added into byte counters, folded into 64-bit sums with
         # psadbw every 255 steps (before a counter could wrap), one lane per byte
         self.count_vars: set[str] = set()
-        self.count_bytes: dict[str, VVal] = {}
+        self.count_bytes: dict[tuple[str, int], VVal] = {}  # (var, accumulator copy) -> its byte counters
         if (max_lanes is None and not self.sad_vars and self.body
                 and all(_count_cond(s) is not None for s in self.body)
                 and table.op("sad", "uint8", table.vector_bits) is not None):
@@ -195,7 +194,9 @@ class Lowering:
             narrow = narrow_minmax(self.body, table)
             if narrow is not None:
                 self.body, self.narrowed = narrow
-        self.body = self._inline_packed_sources(self.body)
+        # a narrowing store packed from whole registers -> the private temporaries its source is computed from
+        self.packed_lets: dict[int, tuple[Stmt, ...]] = {}
+        self.body = self._attach_packed_temporaries(self.body)
         self.vf = self._choose_vf(max_lanes)
         self.iv = rename(loop.iv)
         self.base = self.iv  # C expression: the lowest element index of the current step
@@ -205,7 +206,8 @@ class Lowering:
         self.counter_init: list[str] = []  # its first value, computed right before the vector loop
         self.tail_mask: VVal | None = None
         self.ctx_mask: VVal | None = None
-        self.unconditional = _unconditional_accesses(self.body)
+        self.unconditional = _unconditional_accesses(
+            self.body + tuple(let for lets in self.packed_lets.values() for let in lets))
         self.block = _Block()
         self.reductions: dict[str, VVal] = {}
         self.arg_lanes: dict[str, tuple[VVal, VVal]] = {}
@@ -294,7 +296,7 @@ class Lowering:
 
     def _choose_vf(self, max_lanes: int | None) -> int:
         bits = set()
-        packed = {id(s) for s in self.body if self._packs_whole_registers(s)}
+        packed = {id(s) for s in self.body if isinstance(s, Store) and self._whole_register_pack(s) is not None}
         for s in walk_stmts(self.body):
             if isinstance(s, Store) and id(s) in packed:
                 bits.add(s.access.elem.bits)  # its source runs in as many registers as it takes to fill one store
@@ -309,7 +311,7 @@ class Lowering:
                 bits.add(16)  # one lane per 16-bit operand; products exist only as pair sums
                 continue
             exprs = (s.cond,) if isinstance(s, Exit) else tuple(_stmt_exprs(s))  # an exit's value is scalar
-            source = _narrowing_clamp(s) if isinstance(s, Store) else None
+            source = _narrowing_clamp(s) if isinstance(s, Store) else None  # packed one register at a time
             if isinstance(s, Store) and source is not None and self.t.op(
                     f"narrow_sat_{s.access.elem.name}", expr_type(source).name, self.t.vector_bits) is not None:
                 exprs = (source,)  # one saturating pack of the source's lanes: the clamp's int lanes never exist
@@ -346,54 +348,68 @@ class Lowering:
             raise Unsupported(f"mixes {min(bits)}-bit and {widest}-bit elements too narrow for {self.t.name}")
         return vf
 
-    def _packs_whole_registers(self, s: Stmt) -> bool:
-        """A top-level clamp-and-narrow store whose source (contiguous loads, invariants and arithmetic no
-        wider than itself) the table packs from whole registers into one (`narrow_sat_<T>_x<k>` rows): the
-        loop then runs one lane per stored element and computes the source in k registers."""
-        x = _narrowing_clamp(s) if isinstance(s, Store) and self.loop.step == 1 else None
-        if x is None or not isinstance(s, Store):
-            return False
-        t, xt = s.access.elem, expr_type(x)
-        if self.t.op(f"narrow_sat_{t.name}_x{xt.bits // t.bits}", xt.name, self.t.vector_bits) is None:
-            return False
+    def _whole_register_pack(self, s: Store, lets: tuple[Stmt, ...] | None = None) -> tuple[str, Expr] | None:
+        """(table row, source) of a top-level narrowing store whose source (contiguous loads, invariants, the
+        private temporaries `lets` and arithmetic no wider than itself) the table packs from whole registers
+        into one: a clamp to the stored range (`narrow_sat_<T>_x<k>`) or a plain conversion, which keeps the
+        low bits (`narrow_<T>_x<k>`). The loop then runs one lane per stored element, the source in k registers."""
+        if self.loop.step != 1:
+            return None
+        lets = self.packed_lets.get(id(s), ()) if lets is None else lets
+        source, row = _narrowing_clamp(s), "narrow_sat"
+        if source is None:
+            source, row = _narrowing_conversion(s), "narrow"
+        if source is None:
+            return None
+        t, xt = s.access.elem, expr_type(source)
+        row = f"{row}_{t.name}_x{xt.bits // t.bits}"
+        if self.t.op(row, xt.name, self.t.vector_bits) is None:
+            return None
         stored = {st.access.root for st in walk_stmts(self.body) if isinstance(st, Store)}
-        for e in walk_exprs(x):
-            if isinstance(e, Load):
-                a = e.access
-                if a.coeff != 1 or a.root in stored:
-                    return False
-            elif isinstance(e, Var):
-                scalar = self.loop.scalar(e.name)
-                if scalar is None or scalar.role != ScalarRole.INVARIANT:
-                    return False  # a temporary or a counter has one value per lane of the whole step
-            elif not isinstance(e, Const | Cast | Binary | Unary | Call) or expr_type(e).bits > xt.bits \
-                    or (isinstance(e, Binary) and (e.op in _CMP or e.op in ("&&", "||"))):
-                return False
-        return True
+        defined: set[str] = set()
+        for st in (*lets, Store(s.access, source, s.span)):
+            for inner in walk_stmts((st,)):
+                if (isinstance(inner, Store) and inner is not st) or not isinstance(inner, Let | If | Store) or (isinstance(inner, Let) and (
+                        inner.type.bits > xt.bits or (inner is not st and inner.name not in defined))):
+                    return None  # `if (v < 0) v = 0;` only of a temporary already computed in these lanes
+                for x in (y for e in _stmt_exprs(inner) for y in walk_exprs(e)):
+                    if isinstance(x, Load):
+                        if x.access.coeff != 1 or x.access.root in stored:
+                            return None
+                    elif isinstance(x, Var):
+                        scalar = self.loop.scalar(x.name)
+                        if x.name not in defined and (scalar is None or scalar.role != ScalarRole.INVARIANT):
+                            return None  # a counter, or a temporary computed elsewhere: one value per lane of the step
+                    elif not isinstance(x, Const | Cast | Binary | Unary | Call | Select) or expr_type(x).bits > xt.bits \
+                            or (isinstance(x, Binary) and x.op in ("&&", "||")):
+                        return None
+            if isinstance(st, Let):
+                defined.add(st.name)
+        return row, source
 
-    def _inline_packed_sources(self, body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
-        """`int v = (int)rintf(x[i] * s); q[i] = clamp(v)` with v read nowhere else and right before the
-        store: the store reads the expression itself when that lets it pack whole registers."""
-        out: list[Stmt] = list(body)
+    def _attach_packed_temporaries(self, body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+        """`float s = x[i] * k; s = clamp(s); q[i] = (int16_t)s` with s read and assigned nowhere else: the
+        temporaries right before a narrowing store (and `if`s that only reassign them) go with it, computed for
+        each register it packs."""
         dropped: set[int] = set()
         for k, s in enumerate(body):
-            x = _narrowing_clamp(s)
-            if not isinstance(s, Store) or not isinstance(x, Var):
+            if not isinstance(s, Store) or (_narrowing_clamp(s) is None and _narrowing_conversion(s) is None):
                 continue
-            lets = [(j, b) for j, b in enumerate(body[:k]) if isinstance(b, Let) and b.name == x.name]
-            scalar = self.loop.scalar(x.name)
-            if not lets or scalar is None or scalar.live_out or not only_use(body, x.name, s):
-                continue
-            at, let = lets[-1]
-            if any(not isinstance(b, Let) or b.name in _names_in(let.value) for b in body[at + 1:k]):
-                continue  # something between them could change what the temporary's expression reads
-            value = let.value if expr_type(let.value).name == let.type.name else Cast(let.value, let.type, implicit=True)
-            inlined = substitute_var(s.value, x.name, value)
-            store = Store(s.access, inlined, s.span) if inlined is not None else None
-            if store is not None and self._packs_whole_registers(store):
-                out[k] = store
-                dropped.add(at)
-        return tuple(st for j, st in enumerate(out) if j not in dropped)
+            j = k
+            while j > 0 and isinstance(body[j - 1], Let | If) and j - 1 not in dropped:
+                j -= 1
+            for first in range(j, k):
+                lets = body[first:k]
+                names = {st.name for st in walk_stmts(lets) if isinstance(st, Let)}
+                outside = [b for n, b in enumerate(body) if not first <= n <= k]
+                if any(sc is None or sc.live_out for sc in map(self.loop.scalar, names)) or any(
+                        names & _stmt_names(b) for b in outside):
+                    continue
+                if self._whole_register_pack(s, lets) is not None:
+                    self.packed_lets[id(s)] = lets
+                    dropped.update(range(first, k))
+                break
+        return tuple(st for n, st in enumerate(body) if n not in dropped)
 
     # ---- values ----------------------------------------------------------------------------------
 
@@ -999,7 +1015,7 @@ class Lowering:
 
     def statement(self, s: Stmt) -> None:
         if isinstance(s, Store):
-            narrowed = self._saturating_narrow(s)
+            narrowed = self._narrowing_pack(s)
             self.store(s.access, narrowed if narrowed is not None else self.expr(s.value))
         elif isinstance(s, Let):
             self.block.env[s.name] = self.convert(self.expr(s.value), s.type.name)
@@ -1042,35 +1058,41 @@ class Lowering:
         else:
             raise Unsupported(f"statement {type(s).__name__}")
 
-    def _saturating_narrow(self, s: Store) -> VVal | None:
-        """`dst[i] = x < L ? L : x > H ? H : x` with [L, H] exactly dst's range and x a wider signed
-        integer: one saturating pack (table rows `narrow_sat_<type>`) clamps and narrows; None otherwise."""
+    def _narrowing_pack(self, s: Store) -> VVal | None:
+        """A narrowing store packed from whole registers (`_whole_register_pack`), or `dst[i] = x < L ? L : x >
+        H ? H : x` with [L, H] exactly dst's range and x a wider signed integer: one saturating pack (table rows
+        `narrow_sat_<type>`) clamps and narrows; None otherwise."""
+        pack = self._whole_register_pack(s)
+        if pack is not None and self.width(expr_type(pack[1])) > self.t.vector_bits:
+            return self._pack_registers(s, *pack)
+        self.statements(self.packed_lets.get(id(s), ()))  # another statement's lanes decided: computed in them
         x = _narrowing_clamp(s)
         if x is None:
             return None
         t, xt = s.access.elem, expr_type(x)
-        parts = self.width(xt) // self.t.vector_bits
-        if parts > 1:
-            return self._pack_registers(t, x, parts)
         template = self.t.op(f"narrow_sat_{t.name}", xt.name, self.width(xt))
         if template is None:
             return None
         return self.emit(self.fill(template, a=self.expr(x).name), t.name, self.width(t))
 
-    def _pack_registers(self, t: CType, x: Expr, parts: int) -> VVal:
-        """x computed for `parts` consecutive runs of lanes, each a whole register, then packed with
-        saturation into one register of t (`narrow_sat_<T>_x<parts>`: packs/packus, then a lane permute)."""
-        template = self.template(f"narrow_sat_{t.name}_x{parts}", expr_type(x).name, self.t.vector_bits)
-        vf, base, loaded = self.vf, self.base, self.block.loaded
+    def _pack_registers(self, s: Store, row: str, x: Expr) -> VVal:
+        """x (after the store's private temporaries) computed for consecutive runs of lanes, each a whole
+        register, then packed into one register of the stored type (`row`: packs/packus, then a lane permute)."""
+        t = s.access.elem
+        parts = self.width(expr_type(x)) // self.t.vector_bits
+        template = self.template(row, expr_type(x).name, self.t.vector_bits)
+        vf, base, loaded, env = self.vf, self.base, self.block.loaded, self.block.env
         names = []
         try:
             self.vf = vf // parts
             for j in range(parts):
                 self.base = base if j == 0 else f"{base} + {j * self.vf}"
                 self.block.loaded = {}  # a load of the other run's lanes is another register
+                self.block.env = dict(env)
+                self.statements(self.packed_lets.get(id(s), ()))
                 names.append(self.expr(x).name)
         finally:
-            self.vf, self.base, self.block.loaded = vf, base, loaded
+            self.vf, self.base, self.block.loaded, self.block.env = vf, base, loaded, env
         return self.emit(self.fill(template, **dict(zip("abcd", names, strict=False))), t.name, self.width(t))
 
     def last_value(self, s: LastValue) -> None:
@@ -1151,8 +1173,6 @@ class Lowering:
     def accumulators(self, body: tuple[Stmt, ...]) -> int:
         """Independent accumulators per reduction: enough to cover the latency of the op on the
         accumulator chain at the rate the loop can start steps (ISA table `[[reduction]]` rows)."""
-        if self.count_vars:
-            return 1  # the byte counters are the many chains; psadbw runs once per 255 steps
         loads = {access_key(x.access) for st in walk_stmts(body) for e in _stmt_exprs(st) for x in walk_exprs(e)
                  if isinstance(x, Load)}
         chains: list[tuple[str, str]] = []
@@ -1160,6 +1180,8 @@ class Lowering:
             if isinstance(st, Reduce):
                 if st.var in self.sad_vars:
                     chains.append(("add", "uint64"))
+                elif st.var in self.count_vars:
+                    chains.append(("add", "uint8"))  # the byte counter; psadbw runs once per 255 iterations
                 else:
                     chains.append(({ReduceOp.ADD: "add", ReduceOp.SUB: "add"}.get(st.op, st.op.name.lower()),
                                    st.type.name))
@@ -1270,26 +1292,28 @@ class Lowering:
         self.lines.append(f"{counter.name} = {new.name};")
 
     def _count_counter(self, var: str, w: int) -> VVal:
-        counter = self.count_bytes.get(var)
+        counter = self.count_bytes.get((var, self.copy))
         if counter is None:
             counter = VVal(self.fresh(f"{var}_bytes"), "uint8", w)
-            self.count_bytes[var] = counter
+            self.count_bytes[(var, self.copy)] = counter
         return counter
 
-    def _count_blocks(self, left: str, main: list[str]) -> list[str]:
-        """The main loop of a byte-count reduction: blocks of at most 255 steps, each ending with the
-        byte counters folded into the 64-bit sums."""
-        vf, reserve = self.vf, self.strided.reserve
+    def _count_blocks(self, left: str, main: list[str], vf: int) -> list[str]:
+        """The main loop of a byte-count reduction (`main`: `vf` elements, one add into each byte counter it
+        uses): blocks of at most 255 iterations, each ending with the byte counters folded into the 64-bit sums."""
+        reserve = self.strided.reserve
         u8 = ctype("uint8")
         zero = self.zero(u8)
         block = self.fresh("block")
-        decls = [f"{self.ctype_of(b)} {b.name} = {zero.name};" for b in self.count_bytes.values()]
+        text = "\n".join(main)
+        used = {key: b for key, b in self.count_bytes.items() if re.search(rf"\b{b.name}\b", text)}
+        decls = [f"{self.ctype_of(b)} {b.name} = {zero.name};" for b in used.values()]
         flush = []
-        for var, b in self.count_bytes.items():
+        for (var, _), b in used.items():
             acc = self.reductions[var]
             sums = self.fill(self.template("sad", "uint8", b.width), a=b.name, b=zero.name)
             flush.append(f"{acc.name} = {self.fill(self.template('add', 'uint64', acc.width), a=acc.name, b=sums)};")
-        return ["/* byte counters, folded into the 64-bit sums every 255 steps (before a counter could wrap) */",
+        return ["/* byte counters, folded into the 64-bit sums every 255 iterations (before a counter could wrap) */",
                 f"while ({left} >= {vf + reserve}) {{", *_indent(decls),
                 f"    long long {block} = " + (f"({left} - {reserve}) / {vf};" if reserve else f"{left} / {vf};"),
                 f"    if ({block} > 255) {block} = 255;",
@@ -1470,7 +1494,7 @@ class Lowering:
         reserve = max(self.strided.reserve, last)  # elements the scalar remainder must keep for itself
         loop_lines = [f"for (; {left} >= {vf + reserve}; {left} -= {vf}) {{", *_indent(main + advance), "}"]
         if self.count_vars:
-            loop_lines = self._count_blocks(left, main + advance)
+            loop_lines = self._count_blocks(left, main + advance, vf)
         if self.copies > 1:  # the same step with accumulator copy j; the loop above then runs at most copies - 1 times
             unrolled: list[str] = []
             for copy in range(self.copies):
@@ -1480,9 +1504,9 @@ class Lowering:
             span = self.copies * vf
             why = ("each into its own accumulators (they do not wait for each other)" if self.reductions or self.arg_lanes
                    else "so that each iteration stores whole registers")
-            loop_lines = [f"/* {self.copies} vector steps per iteration, {why} */",
-                          f"for (; {left} >= {span + reserve}; {left} -= {span}) {{",
-                          *_indent(unrolled), "}", *loop_lines]
+            first = (self._count_blocks(left, unrolled, span) if self.count_vars else
+                     [f"for (; {left} >= {span + reserve}; {left} -= {span}) {{", *_indent(unrolled), "}"])
+            loop_lines = [f"/* {self.copies} vector steps per iteration, {why} */", *first, *loop_lines]
         if align is not None and exit_stmt is not None:
             # scalar iterations until the searched array is aligned to a whole vector: from then on every
             # vector load stays inside one aligned block holding an element the scalar loop reads
@@ -1739,6 +1763,7 @@ class Lowering:
         vf = self.vf
         reduces = {s.var: s for s in walk_stmts(self.body) if isinstance(s, Reduce)}
         out += self._merge_copies(reduces)
+        out += self._merge_arg_copies()
         for var, acc in self.reductions.items():
             s = reduces[var]
             t = s.type
@@ -1887,6 +1912,33 @@ class Lowering:
         merged, self.lines = self.lines, saved
         return merged
 
+    def _merge_arg_copies(self) -> list[str]:
+        """Fold argmin/argmax copies 1.. into copy 0 vector by vector with the lane fold's own rule (better, or
+        equal and earlier: the index counted from the first iteration's, unsigned), so one lane fold of vf
+        lanes runs after the loop, not one per copy (per row, in a matrix's row loop). First index wins only."""
+        saved, self.lines = self.lines, []
+        origins: dict[str, VVal] = {}
+        for (key, copy), (best, where) in sorted(self.spare_args.items(), key=lambda kv: kv[0][1]):
+            ar = next(x for x in walk_stmts(self.body) if isinstance(x, ArgReduce) and _arg_key(x) == key)
+            it, w = ctype(where.elem), where.width
+            u = f"uint{it.bits}"
+            if ar.cmp not in ("<", ">") or it.is_float or self.t.op("sub", it.name, w) is None or not any(
+                    self.t.op(op, u, w) is not None for op in ("lt", "gt")):
+                continue
+            best0, where0 = self.arg_lanes[key]
+            if key not in origins:
+                origins[key] = self.splat_here(self.arg_origins[key], it)
+            origin = origins[key]
+            since = [self.op("sub", it.name, w, a=x.name, b=origin.name) for x in (where, where0)]
+            earlier = self.compare("lt", VVal(since[0].name, u, w), VVal(since[1].name, u, w))
+            tie = self.mand(self.compare("eq", best, best0), earlier)
+            take = self.mor(self.compare(_CMP[ar.cmp], best, best0), tie)
+            new_best, new_where = self.select(take, best, best0), self.select(take, where, where0)
+            self.lines += [f"{best0.name} = {new_best.name};", f"{where0.name} = {new_where.name};"]
+            del self.spare_args[(key, copy)]
+        merged, self.lines = self.lines, saved
+        return merged
+
     def _zero_fixup(self, s: Reduce, printer: ScalarPrinter, start: str) -> list[str]:
         """Lanes cannot tell +0 from -0 apart in order; when the result is a zero, find the scalar's one."""
         if self.ctx_or_guarded(s):
@@ -1951,6 +2003,18 @@ def _check_stores_before_exit(head: tuple[Stmt, ...], exit_stmt: Exit) -> None:
     if any(isinstance(s, Let) and n > next(k for k, x in enumerate(head) if isinstance(x, Store))
            for n, s in enumerate(head)):
         raise Unsupported("a temporary computed after a store that precedes the exit")
+
+
+def _stmt_names(s: Stmt) -> set[str]:
+    """The variables a statement (and any nested in it) reads or assigns."""
+    names: set[str] = set()
+    for st in walk_stmts((s,)):
+        names |= {x for e in _stmt_exprs(st) for x in _names_in(e)}
+        names |= {v for f in ("name", "var", "index_var") if isinstance(v := getattr(st, f, None), str)}
+        access = getattr(st, "access", None)
+        if isinstance(access, Access) and isinstance(access.index, Expr):
+            names |= _names_in(access.index)
+    return names
 
 
 def _stmt_exprs(s: Stmt) -> Iterator[Expr]:
@@ -2116,6 +2180,18 @@ def _narrowing_clamp(s: Stmt) -> Expr | None:
     if xt.is_float or not xt.signed or xt.bits <= t.bits or (lo, hi) != _int_range(t):
         return None
     return x
+
+
+def _narrowing_conversion(s: Stmt) -> Expr | None:
+    """The source of `dst[i] = (T)x` with x a wider integer, or a float as wide as int32 (converted to int32 first,
+    as C's conversion truncates toward zero): the store keeps the low bits of each value."""
+    if not isinstance(s, Store) or s.access.elem.is_float or not isinstance(s.value, Cast):
+        return None
+    x, t = s.value.operand, s.access.elem
+    xt = expr_type(x)
+    if xt.is_float:
+        return Cast(x, ctype("int32"), implicit=True) if xt.bits == 32 and t.bits < 32 else None
+    return x if xt.bits > t.bits else None
 
 
 def _bound_of(e: Select) -> tuple[str, int | float, Expr, Expr] | None:
@@ -2569,7 +2645,7 @@ def _demote_stmt(s: Stmt, shifts: frozenset[tuple[str, str]] = frozenset()) -> S
         if narrow is not None:
             return Store(s.access, narrow, s.span)
         if _clamp(value) is not None:
-            return s  # a clamp and a narrowing: one saturating pack (`_saturating_narrow`) reads it whole
+            return s  # a clamp and a narrowing: one saturating pack (`_narrowing_pack`) reads it whole
         return Store(s.access, _demote_conds(s.value), s.span)
     if isinstance(s, If):
         return If(_demote_cond(s.cond), tuple(_demote_stmt(x, shifts) for x in s.then),
