@@ -27,7 +27,7 @@ CASES = {
     "swap_bytes": ("void swap_bytes(uint16_t *d, const uint16_t *a, const uint16_t *b, int n)\n"
                    "{ (void)b; for (int i = 0; i < n; i++) { uint16_t v = a[i];\n"
                    "  v = (uint16_t)(((v >> 8) & 0xff) | ((v << 8) & 0xff00)); d[i] = v; } }",
-                   ("uint16_t", "uint16_t", "uint16_t"), ("_mm256_srli_epi16(", "_mm256_slli_epi16("), ("_epi32(",)),
+                   ("uint16_t", "uint16_t", "uint16_t"), ("_mm256_shuffle_epi8(",), ("_epi32(",)),  # a byte swap
     "pack_565": ("void pack_565(uint16_t *d, const uint8_t *a, const uint8_t *b, int n)\n"
                  "{ for (int i = 0; i < n; i++) d[i] = (uint16_t)(((a[i] >> 3) << 11) | ((b[i] >> 2) << 5)); }",
                  ("uint16_t", "uint8_t", "uint8_t"), ("_mm256_srli_epi16(", "_mm256_slli_epi16("), ("_epi32(",)),

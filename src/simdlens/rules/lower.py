@@ -60,6 +60,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
+from simdlens.rules.byte_permute import BytePermutation, byte_permutation
 from simdlens.rules.divide import (
     NoDivisionPlan,
     constant_value,
@@ -459,6 +460,10 @@ class Lowering:
             # `(long)r * cols` in a row's loop: computed once in scalar, as C computes it, and broadcast (a
             # lane-wise multiply of 64-bit lanes would need AVX-512)
             return self.splat(ScalarPrinter(self.iv, self.rename).expr(e), t)
+        if isinstance(e, Binary | Call | Cast) and not t.is_float:
+            perm = byte_permutation(e)  # a byte swap written out: one byte shuffle, not shifts, masks and ors
+            if perm is not None and self.t.op("permute_bytes", t.name, self.width(t)) is not None:
+                return self.permute_bytes(perm, t)
         if isinstance(e, Var):
             if e.name in self.block.env:
                 return self.block.env[e.name]
@@ -505,6 +510,17 @@ class Lowering:
         if isinstance(e, Call):
             return self.call(e)
         raise Unsupported(f"expression {type(e).__name__} is not supported")
+
+    def permute_bytes(self, perm: BytePermutation, t: CType) -> VVal:
+        """The bytes of each lane of `perm.source` rearranged by the table's byte shuffle (rules/byte_permute.py)."""
+        w = self.width(t)
+        source = self.convert(self.expr(perm.source), t.name)
+        blocks = max(w, 128) // 128  # the control fills the whole register, one pattern per 128-bit block
+        control = self.hoist(self.fill(self.template("byte_control", "int8", w),
+                                       args=", ".join(str(b) for b in perm.control() * blocks)), "int8", w,
+                             hint="byte_order")
+        self.features.add("permute_bytes")
+        return self.op("permute_bytes", t.name, w, a=source.name, b=control.name, hint="swapped")
 
     def _invariant_int(self, e: Expr) -> bool:
         """`e` is integer arithmetic (no division: it could trap) on constants and loop-invariant scalars."""
