@@ -327,3 +327,15 @@ void dsp_swap_halves_q15x2(uint32_t *restrict dst, const uint32_t *restrict src,
         dst[k] = ((v & 0x00ff00ffu) << 8) | ((v >> 8) & 0x00ff00ffu);
     }
 }
+
+// bench: domain=dsp category=byte_permute expect=vectorizable
+void dsp_byteswap_u64_halves(uint64_t *words, unsigned count)
+{
+    uint32_t *half = (uint32_t *)words;
+    for (unsigned k = 0; k < count; k++) {
+        uint32_t first = half[0];
+        uint32_t second = half[1];
+        *half++ = __builtin_bswap32(second);
+        *half++ = __builtin_bswap32(first);
+    }
+}

@@ -120,3 +120,14 @@ void argb_to_rgba_packed(uint32_t *pixels, int n)
     for (int i = 0; i < n; i++)
         pixels[i] = (pixels[i] << 8) | (pixels[i] >> 24);
 }
+
+// bench: domain=image category=byte_permute expect=vectorizable
+void rgba_to_bgra_bytes(uint8_t *restrict dst, const uint8_t *restrict src, int pixels)
+{
+    for (int i = 0; i < pixels; i++) {
+        dst[4 * i + 0] = src[4 * i + 2];
+        dst[4 * i + 1] = src[4 * i + 1];
+        dst[4 * i + 2] = src[4 * i + 0];
+        dst[4 * i + 3] = src[4 * i + 3];
+    }
+}

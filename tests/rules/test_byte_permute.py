@@ -131,3 +131,70 @@ def test_a_user_function_named_like_a_swap_is_not_taken_for_the_builtin() -> Non
             "{ for (int i = 0; i < n; i++) d[i] = bswap32(s[i]); }")
     _, analysis, _ = analyse("f", code)
     assert any("calls bswap32" in r.message for r in analysis.reasons), analysis.reasons
+
+
+GROUPS = {
+    # name: (element type, the loop over groups of `s` into `d` (or `d` in place), whether it is one byte shuffle)
+    "rgba_to_bgra": ("uint8_t", "d[4 * i] = s[4 * i + 2]; d[4 * i + 1] = s[4 * i + 1]; d[4 * i + 2] = s[4 * i];"
+                     " d[4 * i + 3] = s[4 * i + 3];", True),
+    "argb_to_bgra": ("uint8_t", "uint8_t a = s[4 * i], r = s[4 * i + 1], g = s[4 * i + 2], b = s[4 * i + 3];"
+                     " d[4 * i] = b; d[4 * i + 1] = g; d[4 * i + 2] = r; d[4 * i + 3] = a;", True),
+    # a 64-bit word kept as two 32-bit halves: halves swapped and each byte-swapped, in place
+    "word_halves_swapped": ("uint32_t", "uint32_t lo = d[2 * i], hi = d[2 * i + 1];"
+                            " d[2 * i] = __builtin_bswap32(hi); d[2 * i + 1] = __builtin_bswap32(lo);", True),
+    "stereo_swap_q15": ("int16_t", "int16_t l = s[2 * i], r = s[2 * i + 1]; d[2 * i] = r; d[2 * i + 1] = l;", True),
+    # 12-byte groups never fill a 16-byte block evenly: shuffled apart and back
+    "xyz_to_zyx": ("int32_t", "d[3 * i] = s[3 * i + 2]; d[3 * i + 1] = s[3 * i + 1]; d[3 * i + 2] = s[3 * i];", False),
+    # one position computed: not a permutation
+    "bgra_dimmed_alpha": ("uint8_t", "d[4 * i] = s[4 * i + 2]; d[4 * i + 1] = s[4 * i + 1]; d[4 * i + 2] = s[4 * i];"
+                          " d[4 * i + 3] = (uint8_t)(s[4 * i + 3] >> 1);", False),
+}
+
+GROUP_MAIN = """#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+void {name}({t} *restrict, const {t} *restrict, int);
+void original({t} *restrict, const {t} *restrict, int);
+int main(void)
+{{
+    static {t} s[4 * 5000], x[4 * 5000], y[4 * 5000];
+    unsigned long long r = 11u;
+    for (int j = 0; j < 4 * 5000; j++) {{
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        s[j] = ({t})(r ^ (r >> 29));
+    }}
+    for (int n = 4980; n <= 5000; n++) {{
+        memcpy(x, s, sizeof s); memcpy(y, s, sizeof s);
+        {name}(x, s, n); original(y, s, n);
+        if (memcmp(x, y, sizeof x)) {{ printf("n=%d\\n", n); return 1; }}
+    }}
+    return 0;
+}}
+"""
+
+
+def _group_code(name: str) -> str:
+    elem, body, _ = GROUPS[name]
+    return (f"void {name}({elem} *restrict d, const {elem} *restrict s, int n)\n"
+            f"{{ (void)s; for (int i = 0; i < n; i++) {{ {body} }} }}")
+
+
+@needs_compiler
+@pytest.mark.parametrize("name", list(GROUPS))
+def test_a_permuted_group_is_one_byte_shuffle_per_block_and_gives_the_users_values(tmp_path: Path, name: str) -> None:
+    elem, _, one_shuffle = GROUPS[name]
+    code = _group_code(name)
+    source, analysis, kernel = analyse(name, code)
+    assert kernel is not None
+    (cand,) = propose(analysis, kernel, "avx2", Settings(), source=source).candidates
+    step = cand.function.split("for (; left")[1].split("for (;")[0]
+    registers = step.count("_mm256_loadu_si256")
+    if one_shuffle:  # each block register: one load, one shuffle, one store; nothing else
+        assert step.count("_mm256_shuffle_epi8(") == registers == step.count("_mm256_storeu_si256"), cand.function
+        assert "unpack" not in step and "permute" not in step and "_or_si256" not in step, cand.function
+    else:
+        assert any(op in step for op in ("unpack", "permute", "blend")), cand.function  # shuffled apart and back
+    require_host("avx2")
+    run = run_edited_against_original(tmp_path, "avx2", name, source, cand.edits, "#include <stdint.h>\n" + code,
+                                      GROUP_MAIN.format(name=name, t=elem))
+    assert run.returncode == 0, run.stdout + run.stderr

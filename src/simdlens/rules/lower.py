@@ -230,6 +230,7 @@ class Lowering:
         self.split_roots: set[str] = set()
         self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
             s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack | Expand)}
+        self.byte_picks: dict[str, tuple[str, tuple[int, ...]]] = {}  # permute_bytes result -> (source, picks)
         self.strided = StridedGroups(self)  # constant-stride groups: block loads/stores + shuffles
         self.reversed = ReversedAccesses(self)  # stride -1: a block load/store + a lane reversal
 
@@ -520,7 +521,9 @@ class Lowering:
                                        args=", ".join(str(b) for b in perm.control() * blocks)), "int8", w,
                              hint="byte_order")
         self.features.add("permute_bytes")
-        return self.op("permute_bytes", t.name, w, a=source.name, b=control.name, hint="swapped")
+        result = self.op("permute_bytes", t.name, w, a=source.name, b=control.name, hint="swapped")
+        self.byte_picks[result.name] = (source.name, perm.picks)  # a strided group may fold it into its shuffle
+        return result
 
     def _invariant_int(self, e: Expr) -> bool:
         """`e` is integer arithmetic (no division: it could trap) on constants and loop-invariant scalars."""
