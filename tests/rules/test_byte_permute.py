@@ -192,6 +192,7 @@ def test_a_permuted_group_is_one_byte_shuffle_per_block_and_gives_the_users_valu
     if one_shuffle:  # each block register: one load, one shuffle, one store; nothing else
         assert step.count("_mm256_shuffle_epi8(") == registers == step.count("_mm256_storeu_si256"), cand.function
         assert "unpack" not in step and "permute" not in step and "_or_si256" not in step, cand.function
+        assert cand.origin == "rules:permute_bytes"
     else:
         assert any(op in step for op in ("unpack", "permute", "blend")), cand.function  # shuffled apart and back
     require_host("avx2")
