@@ -372,9 +372,11 @@ class StridedGroups:
             key, _, position = origin
             sources.add(key)
             picks += [b if b < 0 else position * size + b for b in moved]
-        (key,) = sources if len(sources) == 1 else (None,)
-        regs = state.registers.get((key, 0)) if key is not None else None
-        if key is None or regs is None or self.loads[key].low != group.low or self.loads[key].stride != group.stride:
+        if len(sources) != 1:
+            return None
+        (key,) = sources
+        regs = state.registers.get((key, 0))
+        if regs is None or self.loads[key].low != group.low or self.loads[key].stride != group.stride:
             return None
         block = [b if b < 0 else k // len(picks) * len(picks) + b for k in range(16) for b in [picks[k % len(picks)]]]
         control = low.hoist(low.fill(low.template("byte_control", "int8", width),
