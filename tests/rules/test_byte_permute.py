@@ -118,6 +118,8 @@ def test_the_rewrite_gives_the_users_values(tmp_path: Path, name: str) -> None:
 def test_the_sandbox_verifies_byte_swaps_against_the_users_loop(rule_settings: Settings) -> None:
     require_host("avx2")
     cases = [(n, _code(n, *SWAPS[n][:2])) for n in ("bswap32_shifts", "bswap64_builtin", "red_blue")]
+    # POSIX's network byte order: a byte swap on x86, built with the user's own include
+    cases.append(("from_network", "#include <arpa/inet.h>\n" + _code("from_network", "uint32_t", "ntohl(v)")))
     results = verify_cases(cases, rule_settings)
     for name, _ in cases:
         result = results[name].results["avx2"]

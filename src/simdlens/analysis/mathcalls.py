@@ -85,6 +85,11 @@ for _fn in (
         MathFunction("__builtin_bswap16", (UINT16,), UINT16, True, _BYTE_SHUFFLE),
         MathFunction("__builtin_bswap32", (UINT32,), UINT32, True, _BYTE_SHUFFLE),
         MathFunction("__builtin_bswap64", (UINT64,), UINT64, True, _BYTE_SHUFFLE),
+        # POSIX's byte order conversions (<arpa/inet.h>): byte swaps on x86-64, a little-endian machine
+        MathFunction("ntohs", (UINT16,), UINT16, True, _BYTE_SHUFFLE),
+        MathFunction("htons", (UINT16,), UINT16, True, _BYTE_SHUFFLE),
+        MathFunction("ntohl", (UINT32,), UINT32, True, _BYTE_SHUFFLE),
+        MathFunction("htonl", (UINT32,), UINT32, True, _BYTE_SHUFFLE),
         MathFunction("abs", (INT32,), INT32, True),
         MathFunction("labs", (INT64,), INT64, True),
         MathFunction("llabs", (INT64,), INT64, True),

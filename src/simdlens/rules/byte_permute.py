@@ -22,8 +22,10 @@ from simdlens.rules.saturate import _same  # the same value wherever it was writ
 ZERO = -1  # a byte known to be zero
 UNKNOWN = -2  # a byte that is no byte of the value (a sign fill): must be cleared before the result
 
-# gcc's and clang's byte-swap builtins: the argument's bytes in reverse order
-BSWAP = {"__builtin_bswap16": 16, "__builtin_bswap32": 32, "__builtin_bswap64": 64}
+# byte swaps: the argument's bytes in reverse order (gcc's and clang's builtins; POSIX's network byte order
+# conversions, which are byte swaps on x86, a little-endian machine)
+BSWAP = {"__builtin_bswap16": 16, "__builtin_bswap32": 32, "__builtin_bswap64": 64,
+         "ntohs": 16, "htons": 16, "ntohl": 32, "htonl": 32}
 
 _BUDGET = 64  # nodes: a permutation of at most 8 bytes is written in far fewer (a long sum fails fast)
 
