@@ -131,3 +131,10 @@ void rgba_to_bgra_bytes(uint8_t *restrict dst, const uint8_t *restrict src, int 
         dst[4 * i + 3] = src[4 * i + 3];
     }
 }
+
+// bench: domain=image category=conversion expect=vectorizable
+void blend_weighted_u8(uint8_t *restrict out, const uint8_t *restrict fg, const uint8_t *restrict bg, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = (uint8_t)((fg[i] * 5 + bg[i] * 3) >> 3);
+}
