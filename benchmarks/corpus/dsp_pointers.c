@@ -293,3 +293,49 @@ void dsp_side_f32(float *restrict side, const float *restrict stereo, size_t fra
     for (const float *p = stereo; p != end; p += 2)
         *side++ = 0.5f * (p[0] - p[1]);
 }
+
+// bench: domain=dsp category=byte_permute expect=vectorizable
+void dsp_byteswap_u32(uint32_t *words, unsigned count)
+{
+    uint32_t *w = words;
+    for (unsigned k = 0; k < count; k++) {
+        uint32_t x = *w;
+        x = (x << 24) | ((x & 0xff00u) << 8) | ((x >> 8) & 0xff00u) | (x >> 24);
+        *w++ = x;
+    }
+}
+
+// bench: domain=dsp category=byte_permute expect=vectorizable
+void dsp_be16_to_host(uint16_t *restrict dst, const uint16_t *restrict src, unsigned n)
+{
+    while (n--)
+        *dst++ = __builtin_bswap16(*src++);
+}
+
+// bench: domain=dsp category=byte_permute expect=vectorizable
+void dsp_be64_to_host(uint64_t *restrict dst, const uint64_t *restrict src, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        dst[k] = __builtin_bswap64(src[k]);
+}
+
+// bench: domain=dsp category=byte_permute expect=vectorizable
+void dsp_swap_halves_q15x2(uint32_t *restrict dst, const uint32_t *restrict src, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        uint32_t v = src[k];
+        dst[k] = ((v & 0x00ff00ffu) << 8) | ((v >> 8) & 0x00ff00ffu);
+    }
+}
+
+// bench: domain=dsp category=byte_permute expect=vectorizable
+void dsp_byteswap_u64_halves(uint64_t *words, unsigned count)
+{
+    uint32_t *half = (uint32_t *)words;
+    for (unsigned k = 0; k < count; k++) {
+        uint32_t first = half[0];
+        uint32_t second = half[1];
+        *half++ = __builtin_bswap32(second);
+        *half++ = __builtin_bswap32(first);
+    }
+}

@@ -104,3 +104,37 @@ void deinterleave_alpha(uint8_t *restrict alpha, const uint8_t *restrict rgba, i
     for (int i = 0; i < pixels; i++)
         alpha[i] = rgba[4 * i + 3];
 }
+
+// bench: domain=image category=byte_permute expect=vectorizable
+void rgba_to_bgra_packed(uint32_t *restrict dst, const uint32_t *restrict src, int pixels)
+{
+    for (int i = 0; i < pixels; i++) {
+        uint32_t p = src[i];
+        dst[i] = (p & 0xff00ff00u) | ((p >> 16) & 0xffu) | ((p & 0xffu) << 16);
+    }
+}
+
+// bench: domain=image category=byte_permute expect=vectorizable
+void argb_to_rgba_packed(uint32_t *pixels, int n)
+{
+    for (int i = 0; i < n; i++)
+        pixels[i] = (pixels[i] << 8) | (pixels[i] >> 24);
+}
+
+// bench: domain=image category=byte_permute expect=vectorizable
+void rgba_to_bgra_bytes(uint8_t *restrict dst, const uint8_t *restrict src, int pixels)
+{
+    for (int i = 0; i < pixels; i++) {
+        dst[4 * i + 0] = src[4 * i + 2];
+        dst[4 * i + 1] = src[4 * i + 1];
+        dst[4 * i + 2] = src[4 * i + 0];
+        dst[4 * i + 3] = src[4 * i + 3];
+    }
+}
+
+// bench: domain=image category=conversion expect=vectorizable
+void blend_weighted_u8(uint8_t *restrict out, const uint8_t *restrict fg, const uint8_t *restrict bg, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = (uint8_t)((fg[i] * 5 + bg[i] * 3) >> 3);
+}

@@ -26,13 +26,25 @@ CASES = {
     "swap_bytes": ("void swap_bytes(uint16_t *d, const uint16_t *a, const uint16_t *b, int n)\n"
                    "{ (void)b; for (int i = 0; i < n; i++) { uint16_t v = a[i];\n"
                    "  v = (uint16_t)(((v >> 8) & 0xff) | ((v << 8) & 0xff00)); d[i] = v; } }",
-                   ("uint16_t", "uint16_t", "uint16_t"), ("_mm256_srli_epi16(", "_mm256_slli_epi16("), ("_epi32(",)),
+                   ("uint16_t", "uint16_t", "uint16_t"), ("_mm256_shuffle_epi8(",), ("_epi32(",)),  # a byte swap
     "pack_565": ("void pack_565(uint16_t *d, const uint8_t *a, const uint8_t *b, int n)\n"
                  "{ for (int i = 0; i < n; i++) d[i] = (uint16_t)(((a[i] >> 3) << 11) | ((b[i] >> 2) << 5)); }",
                  ("uint16_t", "uint8_t", "uint8_t"), ("_mm256_srli_epi16(", "_mm256_slli_epi16("), ("_epi32(",)),
     "signed_shifts": ("void signed_shifts(int16_t *d, const int16_t *a, const int8_t *b, int n)\n"
                       "{ for (int i = 0; i < n; i++) d[i] = (int16_t)((a[i] >> 3) + (b[i] >> 1) - (a[i] << 2)); }",
                       ("int16_t", "int16_t", "int8_t"), ("_mm256_srai_epi16(", "_mm256_slli_epi16("), ("_epi32(",)),
+    # a weighted sum of bytes whose every value fits 16 bits (at most 65,280): 16-bit lanes, a logical shift
+    "luma_bytes": ("void luma_bytes(uint8_t *d, const uint8_t *a, const uint8_t *b, int n)\n"
+                   "{ for (int i = 0; i < n; i++) d[i] = (uint8_t)((77 * a[i] + 150 * b[i] + 29 * a[i]) >> 8); }",
+                   ("uint8_t", "uint8_t", "uint8_t"), ("_mm256_mullo_epi16(", "_mm256_srli_epi16("), ("_epi32(",)),
+    # signed values in [-1019, 1021]: int16 lanes, an arithmetic shift
+    "signed_weights": ("void signed_weights(int16_t *d, const int8_t *a, const int8_t *b, int n)\n"
+                       "{ for (int i = 0; i < n; i++) d[i] = (int16_t)((3 * a[i] - 5 * b[i]) >> 2); }",
+                       ("int16_t", "int8_t", "int8_t"), ("_mm256_srai_epi16(",), ("_epi32(",)),
+    # up to 102,000: 16-bit lanes would wrap before the shift
+    "heavy_weights": ("void heavy_weights(uint8_t *d, const uint8_t *a, const uint8_t *b, int n)\n"
+                      "{ for (int i = 0; i < n; i++) d[i] = (uint8_t)((200 * a[i] + 200 * b[i]) >> 8); }",
+                      ("uint8_t", "uint8_t", "uint8_t"), ("_epi32(",), ("_mm256_srli_epi16(",)),
     # the sum needs 17 bits before the shift: 16-bit lanes would lose its carry
     "halved_sum": ("void halved_sum(int16_t *d, const int16_t *a, const int16_t *b, int n)\n"
                    "{ for (int i = 0; i < n; i++) { int16_t s = (int16_t)((a[i] + b[i]) >> 1); d[i] = s; } }",

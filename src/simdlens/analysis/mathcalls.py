@@ -37,6 +37,8 @@ def _family(base: str, arity: int, vector: bool, note: str = "") -> list[MathFun
 _SVML = ("has no SIMD instruction, and the vector math libraries (glibc libmvec, Intel SVML) round it "
          "differently from libm: not rewritten, the result would not be the same bit for bit")
 
+_BYTE_SHUFFLE = "is a byte shuffle: rewritten where the ISA table has one (a permute_bytes row)"
+UINT16, UINT32, UINT64 = CType("uint16", "uint16_t"), CType("uint32", "uint32_t"), CType("uint64", "uint64_t")
 _TABLE: dict[str, MathFunction] = {}
 for _fn in (
     _family("sqrt", 1, True)
@@ -79,6 +81,15 @@ for _fn in (
         # long result: exact in SIMD for the values int32 holds (cvtps2dq), see rules/round_convert.py
         MathFunction("lrintf", (FLOAT,), INT64, True, "rounds in the current mode; cvtps2dq for int32-range values"),
         MathFunction("lrint", (DOUBLE,), INT64, True, "rounds in the current mode; cvtpd2dq for int32-range values"),
+        # gcc's / clang's byte swaps (only by these names: a user's own `bswap32` may do anything)
+        MathFunction("__builtin_bswap16", (UINT16,), UINT16, True, _BYTE_SHUFFLE),
+        MathFunction("__builtin_bswap32", (UINT32,), UINT32, True, _BYTE_SHUFFLE),
+        MathFunction("__builtin_bswap64", (UINT64,), UINT64, True, _BYTE_SHUFFLE),
+        # POSIX's byte order conversions (<arpa/inet.h>): byte swaps on x86-64, a little-endian machine
+        MathFunction("ntohs", (UINT16,), UINT16, True, _BYTE_SHUFFLE),
+        MathFunction("htons", (UINT16,), UINT16, True, _BYTE_SHUFFLE),
+        MathFunction("ntohl", (UINT32,), UINT32, True, _BYTE_SHUFFLE),
+        MathFunction("htonl", (UINT32,), UINT32, True, _BYTE_SHUFFLE),
         MathFunction("abs", (INT32,), INT32, True),
         MathFunction("labs", (INT64,), INT64, True),
         MathFunction("llabs", (INT64,), INT64, True),
@@ -97,6 +108,8 @@ def lookup(name: str, arg_types: tuple[CType, ...] = (), cpp: bool = False) -> M
     pure function. For C++ `std::f` / `f` overloads, float arguments pick the float version."""
     bare = name
     is_std = False
+    if name in _TABLE and name.startswith("__builtin_"):  # builtins with no library name
+        return _TABLE[name]
     if bare.startswith("__builtin_"):  # gcc's and clang's names for the same functions, no header needed
         bare = bare[len("__builtin_"):]
     if bare.startswith("::"):

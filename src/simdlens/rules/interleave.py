@@ -90,6 +90,7 @@ class StridedGroups:
         self.stores: dict[GroupKey, StoreGroup] = {}
         self._state = _StepState()
         self._block: object = None
+        self.origins: dict[str, tuple[GroupKey, int, int]] = {}  # lanes -> (load group, block, position)
         t = low.t
         if t.tail == "masked" and t.mask != "kmask":
             return  # masked tails are prefix masks of mask registers here
@@ -307,6 +308,7 @@ class StridedGroups:
         lanes = low.emit(low.fill(low.template(f"deinterleave{s}_{position}", elem, width), **operands), elem, width,
                          hint=_hint(key[0]))
         state.lanes[(key, a.offset)] = lanes
+        self.origins[lanes.name] = (key, block, position)
         return lanes
 
     def store(self, a: Access, value: VVal) -> bool:
@@ -333,9 +335,10 @@ class StridedGroups:
         values = [pending.get(group.low + p, filler) for p in range(s)]
         operands = dict(zip("abcd", (v.name for v in values), strict=False))
         count = f"{self._tail_lanes(state)} * {s}" if low.tail_mask is not None else ""
+        shuffled = self._byte_shuffled(group, values, state, elem, width) if not count else None
         for r in range(s):
-            v = low.emit(low.fill(low.template(f"interleave{s}_{r}", elem, width), **operands), elem, width,
-                         hint=_hint(key[0]))
+            v = shuffled[r] if shuffled is not None else low.emit(
+                low.fill(low.template(f"interleave{s}_{r}", elem, width), **operands), elem, width, hint=_hint(key[0]))
             address = self._index(key, group.low + r * vf)
             m = self._written(group, r, elem, width, count)
             if m is None:
@@ -347,6 +350,40 @@ class StridedGroups:
         state.seen[key] = 0
         self._forget(state, a.root)
         return True
+
+    def _byte_shuffled(self, group: StoreGroup, values: list[VVal], state: _StepState, elem: str,
+                       width: int) -> list[VVal] | None:
+        """The store's block registers as one byte shuffle of a load group's block registers each, when every
+        position of the group is a fixed byte permutation (or a copy) of a position of the same load group
+        (`d[4*i] = s[4*i + 2]; ... `: RGBA to BGRA; two swapped and byte-swapped halves of a 64-bit word), and a
+        group is a whole number of bytes dividing the shuffle's 16-byte block; else None (de- and re-interleave)."""
+        low = self.low
+        size = width // low.vf // 8  # bytes per element
+        if (len(group.offsets) != group.stride or 16 % (group.stride * size)
+                or low.t.op("permute_bytes", elem, width) is None):
+            return None
+        sources: set[GroupKey] = set()
+        picks: list[int] = []
+        for v in values:
+            source, moved = low.byte_picks.get(v.name, (v.name, tuple(range(size))))
+            origin = self.origins.get(source)
+            if origin is None or origin[1] != 0 or len(moved) != size:
+                return None
+            key, _, position = origin
+            sources.add(key)
+            picks += [b if b < 0 else position * size + b for b in moved]
+        if len(sources) != 1:
+            return None
+        (key,) = sources
+        regs = state.registers.get((key, 0))
+        if regs is None or self.loads[key].low != group.low or self.loads[key].stride != group.stride:
+            return None
+        block = [b if b < 0 else k // len(picks) * len(picks) + b for k in range(16) for b in [picks[k % len(picks)]]]
+        control = low.hoist(low.fill(low.template("byte_control", "int8", width),
+                                     args=", ".join(map(str, block * (max(width, 128) // 128)))), "int8", width,
+                            hint="byte_order")
+        low.features.add("permute_bytes")
+        return [low.op("permute_bytes", elem, width, a=r.name, b=control.name, hint="swapped") for r in regs]
 
     @staticmethod
     def _forget(state: _StepState, root: str) -> None:

@@ -60,6 +60,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
+from simdlens.rules.byte_permute import BytePermutation, byte_permutation
 from simdlens.rules.divide import (
     NoDivisionPlan,
     constant_value,
@@ -75,6 +76,7 @@ from simdlens.rules.round_convert import ROUND_TO_INT32, rounded_stores
 from simdlens.rules.saturate import _inline, saturating_stores
 from simdlens.rules.scalar import BUILTIN_C, ScalarPrinter, c_type, literal
 from simdlens.rules.tables import IsaTable
+from simdlens.rules.value_range import type_range, value_range
 
 
 class Unsupported(Exception):
@@ -232,6 +234,7 @@ class Lowering:
         self.split_roots: set[str] = set()
         self.stored_roots = {s.access.root for s in walk_stmts(loop.body) if isinstance(s, Store)} | {
             s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack | Expand)}
+        self.byte_picks: dict[str, tuple[str, tuple[int, ...]]] = {}  # permute_bytes result -> (source, picks)
         self.strided = StridedGroups(self)  # constant-stride groups: block loads/stores + shuffles
         self.reversed = ReversedAccesses(self)  # stride -1: a block load/store + a lane reversal
 
@@ -476,6 +479,10 @@ class Lowering:
             # `(long)r * cols` in a row's loop: computed once in scalar, as C computes it, and broadcast (a
             # lane-wise multiply of 64-bit lanes would need AVX-512)
             return self.splat(ScalarPrinter(self.iv, self.rename).expr(e), t)
+        if isinstance(e, Binary | Call | Cast) and not t.is_float:
+            perm = byte_permutation(e)  # a byte swap written out: one byte shuffle, not shifts, masks and ors
+            if perm is not None and self.t.op("permute_bytes", t.name, self.width(t)) is not None:
+                return self.permute_bytes(perm, t)
         if isinstance(e, Var):
             if e.name in self.block.env:
                 return self.block.env[e.name]
@@ -522,6 +529,19 @@ class Lowering:
         if isinstance(e, Call):
             return self.call(e)
         raise Unsupported(f"expression {type(e).__name__} is not supported")
+
+    def permute_bytes(self, perm: BytePermutation, t: CType) -> VVal:
+        """The bytes of each lane of `perm.source` rearranged by the table's byte shuffle (rules/byte_permute.py)."""
+        w = self.width(t)
+        source = self.convert(self.expr(perm.source), t.name)
+        blocks = max(w, 128) // 128  # the control fills the whole register, one pattern per 128-bit block
+        control = self.hoist(self.fill(self.template("byte_control", "int8", w),
+                                       args=", ".join(str(b) for b in perm.control() * blocks)), "int8", w,
+                             hint="byte_order")
+        self.features.add("permute_bytes")
+        result = self.op("permute_bytes", t.name, w, a=source.name, b=control.name, hint="swapped")
+        self.byte_picks[result.name] = (source.name, perm.picks)  # a strided group may fold it into its shuffle
+        return result
 
     def _invariant_int(self, e: Expr) -> bool:
         """`e` is integer arithmetic (no division: it could trap) on constants and loop-invariant scalars."""
@@ -2721,20 +2741,37 @@ def _demote_shift(e: Binary, t: CType, shifts: frozenset[tuple[str, str]]) -> Ex
     `x >> c` only when x is a t-wide value widened (zero- or sign-extended as the narrow shift fills)."""
     count = e.rhs if isinstance(e.rhs, Const) else None
     c = count.value if count is not None else None
-    if count is None or not isinstance(c, int) or not 0 <= c < t.bits:
+    if count is None or not isinstance(c, int) or c < 0:
         return None
+    if c >= t.bits:  # `(sum of bytes) >> 8` stored as a byte: the sum's own 16 bits may hold it
+        return _shift_in_16_bits(e, t, c, shifts) if e.op == ">>" else None
     if e.op == "<<":
         lhs = _demote(e.lhs, t, shifts) if ("shli", t.name) in shifts else None
         return Binary("<<", lhs, Const(c, t, count.text), t) if lhs is not None else None
     src = _narrow_source(e.lhs)
     if src is None or expr_type(src).bits > t.bits:
-        return None
+        return _shift_in_16_bits(e, t, c, shifts)
     st = ctype(("int" if expr_type(src).signed else "uint") + str(t.bits))  # widened as C widens it, to t's width
     if ("shri", st.name) not in shifts:
         return None
     value = src if expr_type(src).name == st.name else Cast(src, st, implicit=True)
     shifted = Binary(">>", value, Const(c, st, count.text), st)  # the source's own signedness picks the fill
     return shifted if st.name == t.name else Cast(shifted, t, implicit=True)
+
+
+def _shift_in_16_bits(e: Binary, t: CType, count: int, shifts: frozenset[tuple[str, str]]) -> Expr | None:
+    """`x >> c` stored to 8 or 16 bits, x a sum of products of narrow values whose every value fits 16 bits
+    (`(77 * r + 150 * g + 29 * b) >> 8` of bytes): x in 16-bit lanes (its wrapping arithmetic is exact there),
+    the shift of the lanes' type whose range holds x's values."""
+    lo, hi = value_range(e.lhs)
+    wide = next((w for w in (ctype("uint16"), ctype("int16")) if type_range(w.name)[0] <= lo and hi <= type_range(w.name)[1]), None)
+    if wide is None or t.bits > 16 or count >= 16 or ("shri", wide.name) not in shifts:
+        return None
+    inner = _demote(e.lhs, wide, shifts)
+    if inner is None:
+        return None
+    shifted = Binary(">>", inner, Const(count, wide), wide)
+    return shifted if wide.name == t.name else Cast(shifted, t, implicit=True)
 
 
 def _avg(e: Binary, t: CType) -> Expr | None:

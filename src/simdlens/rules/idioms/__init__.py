@@ -11,7 +11,7 @@ from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_s
 
 # Most specific first.
 FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
-            "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
+            "permute_bytes", "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
 # What the vector loop of each family does, for the comment line at the top of a rewrite ({vf}: lanes per step).
@@ -39,6 +39,7 @@ SUMMARY = {
     "divide": "{vf} elements per step, divided without an integer divide instruction",
     "convert": "converts {vf} elements per step",
     "induction": "{vf} elements per step, the counters advanced by {vf} steps at a time",
+    "permute_bytes": "{vf} elements per step, the bytes of each rearranged by one byte shuffle",
     "reverse": "{vf} elements per step, walking backwards with the lanes reversed",
     "elementwise": "computes {vf} elements per step",
 }
