@@ -164,3 +164,40 @@ def test_helper_loops_verify_against_the_users_own_functions(rule_settings: Sett
 
     statuses = asyncio.run(run())
     assert statuses == dict.fromkeys(statuses, Status.VERIFIED), statuses
+
+
+# Multimedia frameworks' style: a specifier macro before the return type (which the parser misreads as
+# the type, leaving the real type stray) and the public name an object-like macro naming the C version.
+CODEC_HELPERS = b"""#include <stdint.h>
+#define always_inline_fn inline __attribute__((always_inline))
+static always_inline_fn uint8_t clip_u8_c(int a) { if (a & (~0xFF)) return (~a) >> 31; else return a; }
+#define clip_u8 clip_u8_c
+#define NOT_SPECIFIERS const
+static NOT_SPECIFIERS uint8_t broken(int a) { return a; }
+void put_clamped(uint8_t *restrict px, const int16_t *restrict blk, int n)
+{ for (int j = 0; j < n; j++) px[j] = clip_u8(blk[j]); }
+void use_broken(uint8_t *restrict px, const int16_t *restrict blk, int n)
+{ for (int j = 0; j < n; j++) px[j] = broken(blk[j]); }
+"""
+
+
+def test_specifier_macros_and_alias_macros_of_helpers_are_read_through(rule_settings: Settings) -> None:
+    fa = analyze_file(CODEC_HELPERS, "/tmp/codec_helpers.c", "c")
+    by = {a.site.function: a for a in fa.analyses}
+    assert by["put_clamped"].verdict is LoopVerdict.VECTORIZABLE, by["put_clamped"].reasons
+    # a macro holding more than specifiers (a qualifier here): not a helper the analysis reads
+    assert "calls broken" in by["use_broken"].reasons[0].message, by["use_broken"].reasons
+    if shutil.which("gcc") is None:
+        return
+    require_host("avx2")
+    a = by["put_clamped"]
+    kernel = fa.kernels[a.site.loop_id]
+    assert kernel is not None
+    proposal = propose(a, kernel, "avx2", rule_settings, source=CODEC_HELPERS)
+    assert proposal.candidates, proposal.notes
+
+    async def run() -> Status:
+        async with Sandbox(rule_settings) as sandbox:
+            return (await sandbox.verify(kernel, proposal.candidates[:1], bench=False))[0].verdict.status
+
+    assert asyncio.run(run()) is Status.VERIFIED

@@ -455,7 +455,7 @@ def _casts_read_as_calls(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[list[CTy
 
 def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     f = field_of(n, "function")
-    fname = squash(lb.text(f))
+    fname = _through_aliases(lb, squash(lb.text(f)))
     args_node = field_of(n, "arguments")
     arg_nodes = [a for a in args_node.named_children if a.type != "comment"]
     if fname in ("__real__", "__imag__") and len(arg_nodes) == 1:  # GNU operators, parenthesised: `__real__(z)`
@@ -530,6 +530,20 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         lb.reasons.append(Reason("fma_call", f"{fn.name} must stay fused (one rounding): needs FMA "
                                  "instructions", node_span(n)))
     return Call(fn.name, conv, fn.result)
+
+
+def _through_aliases(lb: LoopBuilder, fname: str) -> str:
+    """`#define av_clip_uint8 av_clip_uint8_c`: a call of an object-like macro naming another function is a
+    call of that function (followed a few names deep)."""
+    object_macros = getattr(lb.ctx, "macros", {})
+    for _ in range(4):
+        if fname in getattr(lb.ctx, "function_macros", {}) or fname in getattr(lb.ctx, "helper_functions", {}):
+            return fname
+        value = object_macros.get(fname)
+        if value is None or not IDENTIFIER.fullmatch(value.strip()):
+            return fname
+        fname = value.strip()
+    return fname
 
 
 def _readable_call(lb: LoopBuilder, fname: str) -> bool:

@@ -45,6 +45,9 @@ def _words(source: bytes, words: tuple[bytes, ...]) -> list[tuple[int, int]]:
     return sorted(out)
 
 
+# what a FORCE_INLINE-style macro may hold: function specifiers and attributes, no type
+_SPECIFIER_MACRO = re.compile(r"__attribute__\s*\(\(.*?\)\)|\b(?:static|inline|__inline__|__inline|extern|"
+                              r"__forceinline|constexpr)\b", re.DOTALL)
 _HELPER_TEXT_LIMIT = 4000  # every `if` copies what follows it: a long chain is no helper
 
 
@@ -309,8 +312,11 @@ class DeclarationReader:
         self._defined.add(name)
         if inner is not decl or body is None or rtype is None:
             return
+        returns = self._return_type(node, rtype)
+        if returns is None:
+            return
         plist = decl.child_by_field_name("parameters")
-        returned = _returned_value(body.named_children, f"(({node_text(rtype)})(%s))")
+        returned = _returned_value(body.named_children, f"(({returns})(%s))")
         if (plist is None or not re.fullmatch(r"[A-Za-z_]\w*", name) or name in self.macros
                 or name in self.function_macros or returned is None):
             return
@@ -341,6 +347,19 @@ class DeclarationReader:
             expr = re.sub(rf"(?<![\w.>:])\b{re.escape(pname)}\b", f"(({spelled.strip()})({pname}))", expr)
         define = f"#define {name}({', '.join(p for p, _ in params)}) ({expr})"
         self.helper_functions[name] = HelperFunction(define, len(params), tuple(defaults), tuple(deduced))
+
+    def _return_type(self, node: tree_sitter.Node, rtype: tree_sitter.Node) -> str | None:
+        """The helper's return type as written. `static FORCE_INLINE uint8_t f(int a)`, with FORCE_INLINE a
+        macro of specifiers (`inline __attribute__((always_inline))`), parses as the type FORCE_INLINE and
+        a stray `uint8_t`: the stray name is the type. None when the declaration has other errors."""
+        stray = [c for c in node.children if c.type == "ERROR"]
+        if not stray:
+            return node_text(rtype)
+        words = _SPECIFIER_MACRO.sub(" ", self.macros.get(node_text(rtype), "?")).split()
+        kids = stray[0].named_children
+        if len(stray) != 1 or words or len(kids) != 1 or kids[0].type not in ("identifier", "type_identifier"):
+            return None
+        return node_text(kids[0])
 
     def _helper_template(self, node: tree_sitter.Node) -> None:
         """`template <class T> T Max(T a, T b) { return a > b ? a : b; }`: a helper whose types come from the call."""
