@@ -177,8 +177,16 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
                     raise Unsupported("the triangular nest's lanes cannot run the inner loop's body as written")
                 k_options, u_options = {"inner_body": bodies[0]}, {"inner_body": bodies[1]}
             kernel_body, user_body = _braced(kernel_body), _braced(user_body)
-    in_kernel: Lowered = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options, **k_options).build()
-    in_user: Lowered = lowering(loop, table, to_user, scalar_body=user_body, **options, **u_options).build()
+    try:
+        in_kernel: Lowered = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options, **k_options).build()
+        in_user: Lowered = lowering(loop, table, to_user, scalar_body=user_body, **options, **u_options).build()
+    except Unsupported:
+        if lowering is not Lowering:
+            raise
+        # sums kept in 16-bit lanes run twice the lanes: their loads may lack the table's rows at that count
+        options["sums_in_16_bits"] = False
+        in_kernel = lowering(loop, table, to_kernel, scalar_body=kernel_body, **options, **k_options).build()
+        in_user = lowering(loop, table, to_user, scalar_body=user_body, **options, **u_options).build()
     rule = rule_name(in_kernel.features, loop)
     caveats = list(in_kernel.caveats)
 

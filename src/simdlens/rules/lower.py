@@ -150,7 +150,7 @@ class Lowering:
 
     def __init__(self, loop: LoopIR, table: IsaTable, rename: Callable[[str], str], *,
                  allow_contraction: bool = False, max_lanes: int | None = None,
-                 scalar_body: list[str] | None = None):
+                 scalar_body: list[str] | None = None, sums_in_16_bits: bool = True):
         self.loop = loop
         self.scalar_body = scalar_body  # the user's own loop body for the scalar remainder (None: print the IR)
         self.t = table
@@ -166,7 +166,7 @@ class Lowering:
         self._taken |= {x for a in loop.arrays for x in re.findall(r"[A-Za-z_]\w*", rename(a.root))}
         self._roots = {_hint(a.root) for a in loop.arrays}
         self._counter = 0
-        self.body = demote_body(rounded_stores(saturating_stores(loop.body, loop), loop), table)
+        self.body = demote_body(rounded_stores(saturating_stores(loop.body, loop), loop), table, sums_in_16_bits)
         self.guarded = False  # a step may stop before its stores and leave the block to the scalar loop
         # `acc += abs(x - y)` on bytes: psadbw sums 8 byte differences per 64-bit lane, so a loop made only
         # of such sums runs one lane per byte (32 / 64) instead of one per 32-bit accumulator lane
@@ -2646,12 +2646,15 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
 _WRAPPING = ("+", "-", "&", "|", "^")
 
 
-def demote_body(body: tuple[Stmt, ...], table: IsaTable | None = None) -> tuple[Stmt, ...]:
+def demote_body(body: tuple[Stmt, ...], table: IsaTable | None = None, sums_in_16_bits: bool = True) -> tuple[Stmt, ...]:
     """Rewrite stores and temporaries of narrow elements whose value only wraps (and narrow compares) to
     narrow types, so that a byte loop runs 32 (AVX2) or 64 (AVX-512) lanes wide instead of 8 or 16.
-    Shifts by a constant stay narrow where `table` shifts lanes of that width."""
+    Shifts by a constant stay narrow where `table` shifts lanes of that width; with `sums_in_16_bits`, also a
+    shifted sum of narrow values whose values fit 16 bits (`_shift_in_16_bits`)."""
     shifts = frozenset((op, t) for op in ("shli", "shri") for t in ("int8", "uint8", "int16", "uint16")
                        if table is not None and table.op(op, t, table.vector_bits) is not None)
+    if sums_in_16_bits:
+        shifts |= {_SUMS_16}
     return tuple(_demote_stmt(s, shifts) for s in inline_division_locals(body))
 
 
@@ -2759,10 +2762,15 @@ def _demote_shift(e: Binary, t: CType, shifts: frozenset[tuple[str, str]]) -> Ex
     return shifted if st.name == t.name else Cast(shifted, t, implicit=True)
 
 
+_SUMS_16 = ("sums", "int16")  # in demote's `shifts`: shifted sums of narrow values may run in 16-bit lanes
+
+
 def _shift_in_16_bits(e: Binary, t: CType, count: int, shifts: frozenset[tuple[str, str]]) -> Expr | None:
     """`x >> c` stored to 8 or 16 bits, x a sum of products of narrow values whose every value fits 16 bits
     (`(77 * r + 150 * g + 29 * b) >> 8` of bytes): x in 16-bit lanes (its wrapping arithmetic is exact there),
     the shift of the lanes' type whose range holds x's values."""
+    if _SUMS_16 not in shifts:
+        return None
     lo, hi = value_range(e.lhs)
     wide = next((w for w in (ctype("uint16"), ctype("int16")) if type_range(w.name)[0] <= lo and hi <= type_range(w.name)[1]), None)
     if wide is None or t.bits > 16 or count >= 16 or ("shri", wide.name) not in shifts:
