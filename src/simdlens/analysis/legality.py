@@ -68,6 +68,7 @@ from simdlens.analysis.scans import (
     matrix_scan,
     scalar_scan,
     second_order_scan,
+    state_scan,
 )
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
@@ -190,6 +191,8 @@ class _Judge:
             return Reason("histogram", f"a histogram update of {bins}: two iterations may add to the same bin, so "
                           "compilers leave it scalar; AVX-512 finds the equal indices of a vector (vpconflictd), adds "
                           "their weights together and scatters one total per bin", self.site.header)
+        if "state_scan" in self.facts:
+            return next(r for r in self.reasons if r.code == "scan")
         if "scalar_scan" in self.facts:
             upd = next(x for x in stmts if isinstance(x, Running | Hold))
             if isinstance(upd, Hold):
@@ -257,7 +260,10 @@ class _Judge:
         self._aliasing()
 
     def _scalars(self) -> None:
+        state = self._state()
         for s in self.stmts:
+            if isinstance(s, Carry | Running) and s.var in state:
+                continue
             if isinstance(s, Reduce):
                 if s.type.is_float and s.op in (ReduceOp.ADD, ReduceOp.SUB, ReduceOp.MUL):
                     self.facts.add("float_reduction")
@@ -325,6 +331,31 @@ class _Judge:
                 self.facts.add("last_value")
                 self.reasons.append(Reason("last_value", f"{sc.name} is used after the loop: its last value is kept",
                                            self.site.header))
+
+    def _state(self) -> tuple[str, ...]:
+        """The two scalars of a 2 x 2 linear state carried through the body (`state_scan`), their reason given."""
+        found = state_scan(self.loop)
+        if found is None:
+            return ()
+        one, two = found.vars
+        span = self.loop.body[found.carries[0]].span
+        if found.subtracts:
+            self.reasons.append(Reason("recurrence", f"{one} and {two} carry a 2 x 2 linear state through the body "
+                                       "(a biquad in Direct Form II transposed), but the update subtracts a state "
+                                       "value: a SIMD scan composes the updates of a vector's iterations, where "
+                                       "such terms cancel, and the reassociated result can differ from the loop's "
+                                       "beyond any tolerance that can be checked; with the feedback coefficients "
+                                       "stored negated and added (as CMSIS-DSP stores them: z1 = b1*x + a1*y + z2) "
+                                       "it is vectorized: a recurrence", span))
+            return found.vars
+        self.facts.update(("scan", "state_scan"))
+        self.reasons.append(Reason("scan", f"{one} and {two} carry a 2 x 2 linear state from each iteration to the "
+                                   "next (a biquad's state in Direct Form II transposed, a coupled resonator): "
+                                   "compilers leave this recurrence scalar; a SIMD rewrite composes the 2 x 2 "
+                                   "updates of a vector's iterations in log2(lanes) shift-and-multiply rounds and "
+                                   "carries the two state values between vectors, reassociating the "
+                                   "floating-point arithmetic", span))
+        return found.vars
 
     def _scalar_scan(self, s: Running | Hold) -> None:
         """A scalar read in the body and carried from iteration to iteration: a scan when the body has the

@@ -21,6 +21,7 @@ from simdlens.analysis.ir import (
     Access,
     Binary,
     Call,
+    Carry,
     Cast,
     Const,
     CType,
@@ -36,6 +37,7 @@ from simdlens.analysis.ir import (
     Unary,
     Var,
     expr_type,
+    substitute_var,
     walk_exprs,
     walk_stmts,
 )
@@ -183,16 +185,33 @@ def _linear(e: Expr, target: Access) -> tuple[Expr | None, Expr | None] | None:
 
 
 def _linear_in(e: Expr, t: CType, carried: Callable[[Expr], bool],
-               reads: Callable[[Expr], bool]) -> tuple[Expr | None, Expr | None] | None:
+               reads: Callable[[Expr], bool], minus: bool = False) -> tuple[Expr | None, Expr | None] | None:
     """(factor, term) of `e` = factor * v + term, where `carried` tells the reads of the carried value v and
-    `reads` whether an expression reads it at all; None when e is not of that form or does not read v."""
+    `reads` whether an expression reads it at all; None when e is not of that form or does not read v.
+    With `minus`, v may also be subtracted or negated (a biquad's `- a1 * y`): the factor is negated."""
     if carried(e):
         return None, None
+    if minus and isinstance(e, Unary) and e.op == "-" and e.type.name == t.name:
+        inner = _linear_in(e.operand, t, carried, reads, minus)
+        return None if inner is None else (_negated(inner[0], t), None if inner[1] is None else Unary("-", inner[1], t))
     if not isinstance(e, Binary) or e.type.name != t.name or e.op not in ("+", "-", "*"):
         return None
-    left, right = _linear_in(e.lhs, t, carried, reads), _linear_in(e.rhs, t, carried, reads)
+    left, right = _linear_in(e.lhs, t, carried, reads, minus), _linear_in(e.rhs, t, carried, reads, minus)
     free_l = left is None and not reads(e.lhs)
     free_r = right is None and not reads(e.rhs)
+    if e.op in ("+", "-") and left is not None and right is not None and (e.op == "+" or minus):
+        # the carried value on both sides (`a*t + b*(s + t)` with s substituted): the factors add up
+        one = Const(1, t, "1")
+        factor = Binary(e.op, left[0] if left[0] is not None else one, right[0] if right[0] is not None else one, t)
+        terms = [x for x in (left[1], right[1]) if x is not None]
+        if len(terms) == 2:
+            return factor, Binary(e.op, terms[0], terms[1], t)
+        if terms and (terms[0] is left[1] or e.op == "+"):
+            return factor, terms[0]
+        return factor, Unary("-", terms[0], t) if terms else None
+    if minus and e.op == "-" and right is not None and free_l:
+        f, term = right
+        return _negated(f, t), Binary("-", e.lhs, term, t) if term is not None else e.lhs
     if e.op in ("+", "-") and left is not None and free_r:
         f, term = left
         return f, (Binary(e.op, term, e.rhs, t) if term is not None else
@@ -207,6 +226,11 @@ def _linear_in(e: Expr, t: CType, carried: Callable[[Expr], bool],
                 return (Binary("*", f, m, t) if f is not None else m), (Binary("*", term, m, t) if term is not None
                                                                         else None)
     return None
+
+
+def _negated(f: Expr | None, t: CType) -> Expr:
+    """-f, f None being 1."""
+    return Unary("-", f if f is not None else Const(1, t, "1"), t)
 
 
 def _reads_root(e: Expr, target: Access) -> bool:
@@ -447,26 +471,42 @@ def scalar_scan(loop: LoopIR) -> ScalarScan | None:
                 tainted.add(s.name)
     if any(_reads_any(e, tainted) for e in inputs):
         return None  # the update's inputs read the scalar it sets
+    if not _own_elements_only(loop):
+        return None
+    loads = _loads_by_root(loop)
+    for n in before:
+        s = loop.body[n]
+        if isinstance(s, Store) and s.access.root in loads:
+            return None  # stored ahead of the update and read: the step computes it after the scan
+    return ScalarScan(var, elem, update, index, frozenset(before))
+
+
+def _loads_by_root(loop: LoopIR) -> dict[str, set[tuple[str, int, str]]]:
     loads: dict[str, set[tuple[str, int, str]]] = {}
-    stores: dict[str, set[tuple[str, int, str]]] = {}
     for s in walk_stmts(loop.body):
         for e in _exprs_of(s):
             for x in walk_exprs(e):
                 if isinstance(x, Load):
-                    if not _contiguous(x.access) and x.access.index is None:
-                        return None
                     loads.setdefault(x.access.root, set()).add((x.access.base, x.access.offset, x.access.symbolic))
-        if isinstance(s, Store):
-            stores.setdefault(s.access.root, set()).add((s.access.base, s.access.offset, s.access.symbolic))
+    return loads
+
+
+def _own_elements_only(loop: LoopIR) -> bool:
+    """Every load contiguous (or an indexed gather), each array stored by one statement, and an array both read
+    and written read only at the element stored (each iteration reads before it writes, as a vector step does)."""
+    for s in walk_stmts(loop.body):
+        for e in _exprs_of(s):
+            if any(isinstance(x, Load) and not _contiguous(x.access) and x.access.index is None for x in walk_exprs(e)):
+                return False
     stored = [s.access.root for s in loop.body if isinstance(s, Store)]
     if len(stored) != len(set(stored)):
-        return None  # two stores to one array: their order would have to be kept across the scan
-    for root, at in stores.items():
-        if root in loads and (len(at) != 1 or loads[root] != at):
-            return None
-        if any(root in _roots(loop.body[n]) for n in before if isinstance(loop.body[n], Store)) and root in loads:
-            return None
-    return ScalarScan(var, elem, update, index, frozenset(before))
+        return False  # two stores to one array: their order would have to be kept across the scan
+    loads = _loads_by_root(loop)
+    stores: dict[str, set[tuple[str, int, str]]] = {}
+    for s in loop.body:
+        if isinstance(s, Store):
+            stores.setdefault(s.access.root, set()).add((s.access.base, s.access.offset, s.access.symbolic))
+    return all(root not in loads or (len(at) == 1 and loads[root] == at) for root, at in stores.items())
 
 
 def _update_of(s: Stmt) -> tuple[str, CType, tuple[Expr, ...]] | None:
@@ -479,7 +519,7 @@ def _update_of(s: Stmt) -> tuple[str, CType, tuple[Expr, ...]] | None:
 
 
 def _exprs_of(s: Stmt) -> tuple[Expr, ...]:
-    if isinstance(s, Store | Let | Hold):
+    if isinstance(s, Store | Let | Hold | Carry):
         return (s.value,)
     if isinstance(s, Running):
         return (s.value, *((s.factor,) if s.factor is not None else ()))
@@ -490,10 +530,6 @@ def _exprs_of(s: Stmt) -> tuple[Expr, ...]:
 
 def _reads_any(e: Expr, names: set[str]) -> bool:
     return any(isinstance(x, Var) and x.name in names for x in walk_exprs(e))
-
-
-def _roots(s: Stmt) -> set[str]:
-    return {s.access.root} if isinstance(s, Store) else set()
 
 
 @dataclass(frozen=True)
@@ -581,3 +617,98 @@ def _scaled(c: Expr, by: Expr, t: CType) -> Expr:
 
 def _combined(p: Expr | None, q: Expr | None, t: CType) -> Expr | None:
     return p if q is None else q if p is None else Binary("+", p, q, t)
+
+
+@dataclass(frozen=True)
+class StateScan:
+    """Two scalars carried through the temporaries of the body as a 2 x 2 linear system, as a biquad keeps its
+    state in Direct Form II transposed (`y = b0*x + d1; d1 = b1*x - a1*y + d2; d2 = b2*x - a2*y;`): with the
+    temporaries substituted, (s1, s2) = M(i) (s1, s2)_prev + t(i). `matrix` is (a, b, c, d) of M, `terms` t,
+    None a zero; `carries` the body's two `Carry` statements (their indices), float or double. `subtracts`:
+    a state value is subtracted (`d1 = b1*x - a1*y + d2`), which the rules refuse: composed over a vector the
+    terms cancel, and no tolerance bounds the reassociated result (the matrix scan's rotation, alike)."""
+
+    vars: tuple[str, str]
+    carries: tuple[int, int]
+    matrix: tuple[Expr | None, Expr | None, Expr | None, Expr | None]
+    terms: tuple[Expr | None, Expr | None]
+    elem: CType
+    subtracts: bool
+
+
+def state_scan(loop: LoopIR) -> StateScan | None:
+    """The loop as a 2 x 2 linear state update carried in two scalars, or None.
+
+    The body is temporaries (each assigned once), contiguous stores and the two carried values; the second
+    may read the first's new value (substituted). Each new value must be a combination of both previous
+    values through +, - and products by values that read neither, and the arrays follow `scalar_scan`'s
+    rule (read and written only at the element stored)."""
+    if loop.step != 1:
+        return None
+    carries = [(n, s) for n, s in enumerate(loop.body) if isinstance(s, Carry | Running)]
+    if len(carries) != 2:
+        return None
+    (n1, c1), (n2, c2) = carries
+    t = c1.type
+    if not t.is_float or c2.type.name != t.name or c1.var == c2.var:
+        return None
+    old = {c.var: Var(c.var + "@previous", t) for c in (c1, c2)}  # the values carried in, never a C name
+    env: dict[str, Expr] = dict(old)
+    news: list[Expr] = []
+    for s in loop.body:
+        if isinstance(s, Let | Carry | Running):
+            name = s.name if isinstance(s, Let) else s.var
+            if isinstance(s, Let) and name in env:
+                return None  # a temporary assigned twice, or named like the state
+            value: Expr | None = s.value if not isinstance(s, Running) else _assigned(s)
+            for key, by in env.items():
+                value = substitute_var(value, key, by) if value is not None else None
+            if value is None:
+                return None
+            env[name] = value
+            if not isinstance(s, Let):
+                news.append(value)
+        elif not (isinstance(s, Store) and _contiguous(s.access)):
+            return None
+    names = [old[c1.var].name, old[c2.var].name]
+    rows = [_state_row(value, t, names, False) for value in news]
+    subtracts = False
+    if rows[0] is None or rows[1] is None:
+        rows = [_state_row(value, t, names, True) for value in news]
+        subtracts = True
+    if rows[0] is None or rows[1] is None:
+        return None
+    (a, b, u), (c, d, v) = rows
+    if (a is None and b is None) or (c is None and d is None):
+        return None  # a value that is not carried from the state is a temporary (or a one-scalar scan)
+    if not _own_elements_only(loop):
+        return None
+    return StateScan((c1.var, c2.var), (n1, n2), (a, b, c, d), (u, v), t, subtracts)
+
+
+def _assigned(s: Running) -> Expr:
+    """The value a `Running` assigns: `factor * var + value` (factor None: 1)."""
+    var: Expr = Var(s.var, s.type)
+    return Binary("+", var if s.factor is None else Binary("*", s.factor, var, s.type), s.value, s.type)
+
+
+def _state_row(value: Expr, t: CType, names: list[str],
+               minus: bool) -> tuple[Expr | None, Expr | None, Expr | None] | None:
+    """(coefficient of names[0], of names[1], term) of `value`, each None when zero; None if not linear (with
+    `minus`, a state value may be subtracted)."""
+    coeffs: list[Expr | None] = []
+    rest: Expr | None = value
+    for name in names:
+        if rest is None or not _reads(rest, name):
+            coeffs.append(None)
+            continue
+        found = _linear_in(rest, t, lambda e, n=name: isinstance(e, Var) and e.name == n,  # type: ignore[misc]
+                           lambda e, n=name: _reads(e, n), minus)  # type: ignore[misc]
+        if found is None:
+            return None
+        coeffs.append(found[0] if found[0] is not None else Const(1, t, "1"))
+        rest = found[1]
+    for e in (*coeffs, rest):
+        if e is not None and any(_reads(e, n) for n in names):
+            return None  # a product of state values
+    return coeffs[0], coeffs[1], rest

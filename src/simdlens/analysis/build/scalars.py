@@ -690,6 +690,7 @@ def carried_through_temporaries(lb: LoopBuilder, stmts: list[Stmt]) -> list[Stmt
     once = {n for n in {s.name for s in walk_stmts(tuple(stmts)) if isinstance(s, Let)}
             if sum(1 for s in walk_stmts(tuple(stmts)) if isinstance(s, Let) and s.name == n) == 1}
     lets: dict[str, Expr] = {}  # each temporary of the body's top level, its own temporaries substituted
+    others = {s.var for s in walk_stmts(tuple(stmts)) if isinstance(s, Carry | Running | Hold | LastValue)}
     out = list(stmts)
     for k, s in enumerate(stmts):
         if isinstance(s, Let) and s.name in once:
@@ -700,8 +701,9 @@ def carried_through_temporaries(lb: LoopBuilder, stmts: list[Stmt]) -> list[Stmt
                 continue
             linear = scans.linear_update(s.var, s.type, value)
             sc = lb.scalars.get(s.var)
-            if linear is None or sc is None:
-                continue
+            if linear is None or sc is None or any(isinstance(x, Var) and x.name in others and x.name != s.var
+                                                   for e in linear if e is not None for x in walk_exprs(e)):
+                continue  # no scan, or a term carried in another scalar too: a state of two (scans.state_scan)
             lb.scalars[s.var] = Scalar(sc.name, sc.type, ScalarRole.RUNNING, sc.live_out, sc.decl)
             out[k] = Running(s.var, linear[1], s.type, linear[0], s.span)
     return out
