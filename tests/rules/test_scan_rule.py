@@ -67,6 +67,13 @@ SCANS = {
     "linear_double_decay": """void decay(double *restrict y, const double *restrict x, double a, int n) {
     for (int i = 1; i < n; i++) y[i] = x[i] + y[i - 1] * a;
 }""",
+    # divided by an invariant (TSVC s2111's row, a one-pole average): the division distributed over the sum
+    "linear_float_divided": """void avg(float *restrict y, const float *restrict x, float c, int n) {
+    for (int i = 1; i < n; i++) y[i] = (y[i - 1] + x[i]) / c;
+}""",
+    "linear_double_prev_divided": """void ddiv(double *restrict y, const double *restrict x, double c, int n) {
+    for (int i = 1; i < n; i++) y[i] = y[i - 1] / c + x[i];
+}""",
     # coupled recurrences: substituting a[i], b alone is first-order linear and a follows from b
     "coupled_float_pair": """void pair(float *restrict a, float *restrict b, const float *restrict c, const float *restrict d, int n) {
     for (int i = 1; i < n; i++) {
@@ -87,7 +94,8 @@ SCANS = {
     }
 }""",
 }
-LINEAR = {"linear_float_iir", "linear_double_decay", "coupled_float_pair", "coupled_double_swapped"}
+LINEAR = {"linear_float_iir", "linear_double_decay", "coupled_float_pair", "coupled_double_swapped",
+          "linear_float_divided", "linear_double_prev_divided"}
 COUPLED = {"coupled_float_pair", "coupled_double_swapped", "coupled_int_sum"}
 NARROW = {"scan_int16_dpcm", "scan_uint8"}
 
@@ -111,6 +119,10 @@ NOT_SCANS = {
     # reads two earlier elements: a second-order recurrence
     "two_back": """void fib(int32_t *f, int n) {
     for (int i = 2; i < n; i++) f[i] = f[i - 1] + f[i - 2];
+}""",
+    # divided by a value read from the array itself: no factor describes it
+    "divided_by_itself": """void dself(float *restrict y, const float *restrict x, int n) {
+    for (int i = 1; i < n; i++) y[i] = (y[i - 1] + x[i]) / y[i - 1];
 }""",
     # a linear recurrence whose terms cancel (forward substitution): no tolerance bounds its reassociation
     "linear_minus": """void fsub(double *restrict x, const double *restrict l, int n) {

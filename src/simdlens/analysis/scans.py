@@ -254,6 +254,15 @@ def _narrow_sum(target: Access, value: Expr) -> FirstOrderScan | None:
 
 def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:
     """(factor, term) of `value` as a function of the previous element, or None."""
+    if value.op == "/" and value.type.is_float and isinstance(value.lhs, Binary) \
+            and value.lhs.type.name == value.type.name and not _reads_root(value.rhs, target):
+        # `(y[i - 1] + x[i]) / c` (TSVC s2111's row): factor f / c, term t / c (the division distributed)
+        inner = _split(value.lhs, target)
+        if inner is None:
+            return None
+        f, term = inner
+        return (Binary("/", f if f is not None else Const(1, value.type, "1"), value.rhs, value.type),
+                Binary("/", term, value.rhs, value.type))
     if value.op == "+":
         for prev_side, term in ((value.lhs, value.rhs), (value.rhs, value.lhs)):
             if _previous(prev_side, target):
@@ -291,6 +300,9 @@ def _times_previous(e: Expr, target: Access) -> Expr | None:
             return e.lhs
         if _previous(e.lhs, target):
             return e.rhs
+    if isinstance(e, Binary) and e.op == "/" and e.type.is_float and e.type.name == target.elem.name \
+            and _previous(e.lhs, target) and not _reads_root(e.rhs, target):
+        return Binary("/", Const(1, e.type, "1"), e.rhs, e.type)  # `y[i - 1] / c`: the factor 1 / c
     return None
 
 
@@ -676,9 +688,10 @@ def state_scan(loop: LoopIR) -> StateScan | None:
     if rows[0] is None or rows[1] is None:
         rows = [_state_row(value, t, names, True) for value in news]
         subtracts = True
-    if rows[0] is None or rows[1] is None:
+    row_x, row_y = rows
+    if row_x is None or row_y is None:
         return None
-    (a, b, u), (c, d, v) = rows
+    (a, b, u), (c, d, v) = row_x, row_y
     if (a is None and b is None) or (c is None and d is None):
         return None  # a value that is not carried from the state is a temporary (or a one-scalar scan)
     if not _own_elements_only(loop):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simdlens.analysis.ir import Cast, CType, Load
+from simdlens.analysis.ir import Binary, Cast, CType, Load, walk_exprs
 from simdlens.analysis.scans import (
     FirstOrderScan,
     MatrixScan,
@@ -108,6 +108,8 @@ class ScanLowering(Lowering):
         if scan.elem.is_float:
             what = "additions and multiplications" if scan.factor is not None else "additions"
             self.caveat(f"reassociates floating-point {what} (a SIMD scan combines within each vector first)")
+            if scan.factor is not None and any(isinstance(x, Binary) and x.op == "/" for x in walk_exprs(scan.factor)):
+                self.caveat("distributes the division over the sum ((y + x) / c computed as y * (1 / c) + x / c)")
         return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
 
     def build_second_order(self, rec: SecondOrderScan) -> Lowered:
