@@ -43,6 +43,17 @@ STATES = {
     }
     return p + v;
 }""",
+    # the state read after its carried assignment (`p = np; pos[i] = p;`): the temporary it copied
+    "read_after_the_copy": """double rc(const double *restrict f, double *restrict pos, double k, double c, int n) {
+    double p = 0.0, v = 1.0;
+    for (int i = 0; i < n; i++) {
+        double np = k * p + c * v + f[i];
+        v = c * p + k * v;
+        p = np;
+        pos[i] = p;
+    }
+    return v;
+}""",
     # the second update reads the first's new value (substituted), both stored after their updates
     "reads_the_new_value": """void nv(const float *restrict u, float *restrict o1, float *restrict o2, float a, float b, int n) {
     float s = 1.0f, t = 0.0f;
@@ -156,3 +167,18 @@ def test_a_rewrite_reading_the_wrong_state_never_verifies(states: dict[str, Case
     for status, detail in _verify([(kernel, replace(good, function=reads_new)), (kernel, replace(good, function=wrong_carry))],
                                   tmp_path):
         assert status == Status.MISMATCH, detail
+
+
+def test_a_read_after_the_copy_of_a_temporary_assigned_again_stays_refused() -> None:
+    """`prev = cur; cur = cur + 1; b[i] += prev;`: the read after the copy is not the temporary's final value."""
+    _, a, _ = analyse("reassigned", """void ra(const float *restrict a, float *restrict b, int n) {
+    float prev = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float cur = a[i] * 2.0f;
+        b[i] = prev;
+        prev = cur;
+        cur = cur + 1.0f;
+        b[i] += prev;
+    }
+}""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE

@@ -214,8 +214,13 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         lb.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text)
         return [Let(name, t, value, span)]
     if [u for u in reads_elsewhere if u.pos >= e.end_byte]:
-        raise Unsupported("unsupported_scalar", f"{name} is read both before its assignment (last iteration's "
-                          "value) and after it (this iteration's value)", e)
+        # `p = np; pos[i] = p;`: a read after the assignment is the temporary it copied, when nothing
+        # assigns that temporary again afterwards
+        if not (isinstance(value, Var) and value.name in lb.locals
+                and not [u for u in lb.uses.get(value.name, []) if u.write and u.pos >= e.end_byte]):
+            raise Unsupported("unsupported_scalar", f"{name} is read both before its assignment (last "
+                              "iteration's value) and after it (this iteration's value)", e)
+        lb.copied_after[name] = (e.end_byte, value)
     lb.scalars[name] = Scalar(name, t, ScalarRole.CARRIED, decl=decl_text)
     return [Carry(name, value, t, span)]
 
