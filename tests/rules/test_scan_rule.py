@@ -4,8 +4,13 @@ integers, within the summation tolerance for floats). Recurrences no scan comput
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 from rules_support import CaseResult, analyse, needs_compiler, require_host, verify_cases
+from test_complex_multiply import _verify
 
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
@@ -192,3 +197,19 @@ def test_the_scan_rewrite_verifies(scans: dict[str, CaseResult], name: str, isa:
         require_host(isa)
     assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{cand.function}"
     assert ("exactly" in result.verdict.detail) == (not floats), result.verdict.detail
+
+
+@needs_compiler
+@pytest.mark.sandbox
+def test_a_divided_recurrence_read_as_a_product_never_verifies(scans: dict[str, CaseResult], tmp_path: Path) -> None:
+    """`(y[i-1] + x[i]) / c` with the factor read as `1 * c` (the division taken for a product): a mismatch."""
+    require_host("avx2")
+    case = scans["linear_float_divided"]
+    good = case.results["avx2"].candidate
+    assert case.kernel is not None
+    divisions = re.findall(r"_mm256_div_ps\(\w+, \w+\)", good.function)  # the terms' x / c, then the factor 1 / c
+    assert len(divisions) == 2, good.function
+    wrong = good.function.replace(divisions[1], divisions[1].replace("_mm256_div_ps", "_mm256_mul_ps"))
+    assert wrong != good.function
+    ((status, detail),) = _verify([(case.kernel, replace(good, function=wrong))], tmp_path)
+    assert status == Status.MISMATCH, detail
