@@ -79,6 +79,13 @@ SCANS = {
     "linear_double_prev_divided": """void ddiv(double *restrict y, const double *restrict x, double c, int n) {
     for (int i = 1; i < n; i++) y[i] = y[i - 1] / c + x[i];
 }""",
+    # a wavefront (TSVC s2111 style): along each row a divided recurrence whose term reads the row above
+    "wavefront_rows_float": """float wave_grid[64][64];
+void wave(void) {
+    for (int j = 1; j < 64; j++)
+        for (int i = 1; i < 64; i++)
+            wave_grid[j][i] = (wave_grid[j][i - 1] + wave_grid[j - 1][i]) / 2.5f;
+}""",
     # coupled recurrences: substituting a[i], b alone is first-order linear and a follows from b
     "coupled_float_pair": """void pair(float *restrict a, float *restrict b, const float *restrict c, const float *restrict d, int n) {
     for (int i = 1; i < n; i++) {
@@ -100,7 +107,7 @@ SCANS = {
 }""",
 }
 LINEAR = {"linear_float_iir", "linear_double_decay", "coupled_float_pair", "coupled_double_swapped",
-          "linear_float_divided", "linear_double_prev_divided"}
+          "linear_float_divided", "linear_double_prev_divided", "wavefront_rows_float"}
 COUPLED = {"coupled_float_pair", "coupled_double_swapped", "coupled_int_sum"}
 NARROW = {"scan_int16_dpcm", "scan_uint8"}
 
@@ -128,6 +135,19 @@ NOT_SCANS = {
     # divided by a value read from the array itself: no factor describes it
     "divided_by_itself": """void dself(float *restrict y, const float *restrict x, int n) {
     for (int i = 1; i < n; i++) y[i] = (y[i - 1] + x[i]) / y[i - 1];
+}""",
+    # the term reads a row that may be the row being written (k == j): not a separate row
+    "row_maybe_the_same": """float rg[64][64];
+void rows_k(int k) {
+    for (int j = 1; j < 64; j++)
+        for (int i = 1; i < 64; i++)
+            rg[j][i] = rg[j][i - 1] * 0.5f + rg[k][i];
+}""",
+    # rows of a pointer-to-pointer grid may be the same storage
+    "pointer_rows": """void prow(float **g, int n) {
+    for (int j = 1; j < n; j++)
+        for (int i = 1; i < n; i++)
+            g[j][i] = g[j][i - 1] * 0.5f + g[j - 1][i];
 }""",
     # a linear recurrence whose terms cancel (forward substitution): no tolerance bounds its reassociation
     "linear_minus": """void fsub(double *restrict x, const double *restrict l, int n) {

@@ -66,6 +66,8 @@ from simdlens.analysis.scans import (
     SecondOrderScan,
     first_order_scan,
     matrix_scan,
+    row_difference,
+    row_subscript,
     scalar_scan,
     second_order_scan,
     state_scan,
@@ -520,9 +522,9 @@ class _Judge:
                 return
             w, a = w2, a2  # `x[j]` of a second counter stepping with the loop: an affine walk
         if w.base != a.base:
-            rows = _rows(w.base, w.root), _rows(a.base, a.root)
+            rows = row_subscript(w.base, w.root), row_subscript(a.base, a.root)
             if arr is not None and not arr.pointer and rows[0] is not None and rows[1] is not None:
-                d = _row_difference(rows[0], rows[1])
+                d = row_difference(rows[0], rows[1])
                 if d is not None and d != 0:
                     return  # different rows of a true 2-D array
                 if d is None:
@@ -875,34 +877,6 @@ def _vars_used(s: Stmt) -> set[str]:
     return out
 
 
-_ROW = re.compile(r"^(.+?)\[(.*)\]$")
-
-
-def _rows(base: str, root: str) -> str | None:
-    if not base.startswith(root + "["):
-        return None
-    m = _ROW.match(base)
-    return m.group(2) if m else None
-
-
-def _row_difference(r1: str, r2: str) -> int | None:
-    """r1 - r2 when both are `x`, `x+c` or `x-c` of the same x (or constants); None when unknown."""
-    def split(r: str) -> tuple[str, int] | None:
-        m = re.fullmatch(r"([A-Za-z_]\w*)?([+-]\d+)?", r)
-        if m is None:
-            if re.fullmatch(r"\d+", r):
-                return "", int(r)
-            return None
-        return m.group(1) or "", int(m.group(2) or 0)
-
-    a, b = split(r1), split(r2)
-    if a is None or b is None or a[0] != b[0]:
-        if r1 == r2:
-            return 0
-        return None
-    return a[1] - b[1]
-
-
 _CHAR_TYPES = frozenset({"int8", "uint8"})
 
 
@@ -1053,7 +1027,7 @@ def refine_outer(outer: Analysis, inner: Analysis, source: bytes = b"") -> Analy
     rows: set[str] = set()
     for a, _w, _s in accesses_of(loop.body):
         arr = loop.array(a.root)
-        row = _rows(a.base, a.root)
+        row = row_subscript(a.base, a.root)
         if arr is None or arr.pointer or row is None or a.index is not None:
             return outer
         rows.add(row)

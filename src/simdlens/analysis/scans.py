@@ -14,6 +14,7 @@ exactly (integer sums) or up to reassociation (floats); the analysis keeps them 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -80,7 +81,9 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     if len(stores) != 1:
         return None
     at = stores[0]
-    scan = _one_scan(loop.body[at])
+    target = loop.body[at]
+    array = loop.array(target.access.root) if isinstance(target, Store) else None
+    scan = _one_scan(target, array is not None and not array.pointer)
     if scan is None or len(loop.body) == 1:
         return scan
     before, after = loop.body[:at], loop.body[at + 1:]
@@ -111,8 +114,9 @@ def _own_elements(statements: tuple[Stmt, ...], exprs: tuple[Expr, ...]) -> bool
                if isinstance(x, Load) and x.access.root in roots)
 
 
-def _one_scan(store: Stmt) -> FirstOrderScan | None:
-    """The scan one statement computes by itself."""
+def _one_scan(store: Stmt, rows: bool = False) -> FirstOrderScan | None:
+    """The scan one statement computes by itself; with `rows` (target a 2-D array object) its terms may read
+    another row of it a constant number of rows away (TSVC s2111's `aa[j-1][i]`)."""
     if not isinstance(store, Store):
         return None
     target, value = store.access, store.value
@@ -127,7 +131,7 @@ def _one_scan(store: Stmt) -> FirstOrderScan | None:
     if factor is not None and not target.elem.is_float:
         return None  # signed products overflow (undefined in the loop itself); sums wrap the same way
     for e in (term, *((factor,) if factor is not None else ())):
-        if not _clean(e, target):
+        if not _clean(e, target, rows):
             return None
     return FirstOrderScan(target, term, target.elem, factor)
 
@@ -306,8 +310,9 @@ def _times_previous(e: Expr, target: Access) -> Expr | None:
     return None
 
 
-def _clean(e: Expr, target: Access) -> bool:
-    """`e` reads only contiguous elements, and of target only the one being replaced."""
+def _clean(e: Expr, target: Access, rows: bool = False) -> bool:
+    """`e` reads only contiguous elements, and of target only the one being replaced (with `rows`, also
+    another row of a 2-D array object, which the loop's walk along one row never reaches)."""
     for x in walk_exprs(e):
         if isinstance(x, Load):
             a = x.access
@@ -315,10 +320,44 @@ def _clean(e: Expr, target: Access) -> bool:
                 return False
             if a.root == target.root and (a.base, a.offset, a.symbolic) != (target.base, target.offset,
                                                                              target.symbolic):
-                return False
+                apart = row_difference(row_subscript(a.base, a.root), row_subscript(target.base, target.root))
+                if not (rows and apart is not None and apart != 0):
+                    return False
         elif isinstance(x, Call):
             return False  # a call's lanes would need the math-call rules too
     return True
+
+
+_ROW = re.compile(r"^(.+?)\[(.*)\]$")
+
+
+def row_subscript(base: str, root: str) -> str | None:
+    """`j-1` of the row base `aa[j-1]` of root `aa`; None when the base is not a row of root."""
+    if not base.startswith(root + "["):
+        return None
+    m = _ROW.match(base)
+    return m.group(2) if m else None
+
+
+def row_difference(r1: str | None, r2: str | None) -> int | None:
+    """r1 - r2 when both are `x`, `x+c` or `x-c` of the same x (or constants); None when unknown."""
+    if r1 is None or r2 is None:
+        return None
+
+    def split(r: str) -> tuple[str, int] | None:
+        m = re.fullmatch(r"([A-Za-z_]\w*)?([+-]\d+)?", r)
+        if m is None:
+            if re.fullmatch(r"\d+", r):
+                return "", int(r)
+            return None
+        return m.group(1) or "", int(m.group(2) or 0)
+
+    a, b = split(r1), split(r2)
+    if a is None or b is None or a[0] != b[0]:
+        if r1 == r2:
+            return 0
+        return None
+    return a[1] - b[1]
 
 
 def _contiguous(a: Access) -> bool:
