@@ -43,6 +43,22 @@ STATES = {
     }
     return p + v;
 }""",
+    # CMSIS-DSP's own body: each state value assigned, then completed by a compound update
+    "cmsis_compound": """void cm(const float *pIn, float *pOut, const float *coeffs, float *pState, unsigned blockSize) {
+    float b0 = coeffs[0], b1 = coeffs[1], b2 = coeffs[2], a1 = coeffs[3], a2 = coeffs[4];
+    float d1 = pState[0], d2 = pState[1];
+    for (unsigned k = 0; k < blockSize; k++) {
+        float xn = pIn[k];
+        float acc = b0 * xn + d1;
+        d1 = b1 * xn + d2;
+        d1 += a1 * acc;
+        d2 = b2 * xn;
+        d2 += a2 * acc;
+        pOut[k] = acc;
+    }
+    pState[0] = d1;
+    pState[1] = d2;
+}""",
     # the state read after its carried assignment (`p = np; pos[i] = p;`): the temporary it copied
     "read_after_the_copy": """double rc(const double *restrict f, double *restrict pos, double k, double c, int n) {
     double p = 0.0, v = 1.0;
@@ -182,3 +198,18 @@ def test_a_read_after_the_copy_of_a_temporary_assigned_again_stays_refused() -> 
     }
 }""")
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+
+
+def test_a_scalar_read_between_its_assignment_and_its_compound_update_stays_refused() -> None:
+    """`s = x[i] * 0.5f; y[i] += s; s += x[i];`: the read between sees the first part, not a carried value."""
+    _, a, _ = analyse("between", """void tb(const float *restrict x, float *restrict y, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        y[i] = s;
+        s = x[i] * 0.5f;
+        y[i] += s;
+        s += x[i];
+    }
+}""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert any("assigned several times" in r.message for r in a.reasons), a.reasons

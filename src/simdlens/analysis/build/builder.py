@@ -82,6 +82,7 @@ class LoopBuilder:
         self.count_readable = True  # False when the header's own init sets count_var: its entry value is not that
         # a carried scalar set from a body temporary (`p = np;`): where the assignment ends, and the temporary
         self.copied_after: dict[str, tuple[int, Expr]] = {}
+        self.parts: dict[str, Expr] = {}  # `d1 = e1;` completed by a later `d1 += e2;`: the first part, a temporary
         self.reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
         self.header_reads: set[str] = set()
         self.bounds: tuple[str, str, str, int] | None = None  # (lower, upper, cmp, step) once the header is read
