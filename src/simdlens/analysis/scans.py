@@ -260,7 +260,7 @@ def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:
     """(factor, term) of `value` as a function of the previous element, or None."""
     if value.op == "/" and value.type.is_float and isinstance(value.lhs, Binary) \
             and value.lhs.type.name == value.type.name and not _reads_root(value.rhs, target):
-        # `(y[i - 1] + x[i]) / c` (TSVC s2111's row): factor f / c, term t / c (the division distributed)
+        # `(y[i - 1] + x[i]) / c` (a wavefront's row): factor f / c, term t / c (the division distributed)
         inner = _split(value.lhs, target)
         if inner is None:
             return None
