@@ -184,3 +184,48 @@ double reservoir_levels(double *restrict level, const double *restrict inflow, c
     }
     return stored;
 }
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+void biquad_section(const float *restrict in, float *restrict out, const float *restrict coef,
+                    float *restrict state, int n)
+{
+    /* Direct Form II transposed, feedback coefficients stored negated (added, not subtracted) */
+    float b0 = coef[0], b1 = coef[1], b2 = coef[2], na1 = coef[3], na2 = coef[4];
+    float z1 = state[0], z2 = state[1];
+    for (int i = 0; i < n; i++) {
+        float sample = in[i];
+        float y = b0 * sample + z1;
+        z1 = b1 * sample + na1 * y + z2;
+        z2 = b2 * sample + na2 * y;
+        out[i] = y;
+    }
+    state[0] = z1;
+    state[1] = z2;
+}
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+double resonator_track(const double *restrict force, double *restrict position, double keep, double couple,
+                       double gain, int n)
+{
+    double p = 0.0, v = 0.0;
+    for (int i = 0; i < n; i++) {
+        double next_p = keep * p + couple * v + gain * force[i];
+        v = couple * p + keep * v;
+        p = next_p;
+        position[i] = next_p;
+    }
+    return p + v;
+}
+
+// bench: domain=families category=scalar_scan expect=not_vectorizable
+void biquad_subtracting(const float *restrict in, float *restrict out, float b0, float b1, float b2,
+                        float a1, float a2, int n)
+{
+    float w1 = 0.0f, w2 = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float y = b0 * in[i] + w1;
+        w1 = b1 * in[i] - a1 * y + w2;
+        w2 = b2 * in[i] - a2 * y;
+        out[i] = y;
+    }
+}

@@ -231,3 +231,15 @@ void project_live_cohorts(void)
             for (int y = 1; y < YEARS; y++)
                 stock[y][c] = stock[y - 1][c] * survival[y][c] + recruits[y][c];
 }
+
+#define SHEET 192
+float sheet[SHEET][SHEET];
+
+// bench: domain=families category=recurrence expect=vectorizable
+void relax_wavefront(void)
+{
+    /* each cell from its left neighbour (just updated) and the cell above (previous row), damped */
+    for (int r = 1; r < SHEET; r++)
+        for (int c = 1; c < SHEET; c++)
+            sheet[r][c] = (sheet[r][c - 1] + sheet[r - 1][c]) / 2.2f;
+}

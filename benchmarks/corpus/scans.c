@@ -143,3 +143,11 @@ void two_tank_levels(void)
         tank_lower[k] = 0.06f * tank_upper[k - 1] + 0.9f * tank_lower[k - 1] + inflow_lower[k];
     }
 }
+
+// bench: domain=scan category=linear_recurrence expect=vectorizable
+void weighted_average_track(float *restrict avg, const float *restrict reading, int n)
+{
+    /* three parts history, one part new reading: the recurrence divided by a constant */
+    for (int i = 1; i < n; i++)
+        avg[i] = (avg[i - 1] * 3.0f + reading[i]) / 4.0f;
+}

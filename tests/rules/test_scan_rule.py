@@ -4,8 +4,13 @@ integers, within the summation tolerance for floats). Recurrences no scan comput
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 from rules_support import CaseResult, analyse, needs_compiler, require_host, verify_cases
+from test_complex_multiply import _verify
 
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
@@ -67,6 +72,20 @@ SCANS = {
     "linear_double_decay": """void decay(double *restrict y, const double *restrict x, double a, int n) {
     for (int i = 1; i < n; i++) y[i] = x[i] + y[i - 1] * a;
 }""",
+    # divided by an invariant (TSVC s2111's row, a one-pole average): the division distributed over the sum
+    "linear_float_divided": """void avg(float *restrict y, const float *restrict x, float c, int n) {
+    for (int i = 1; i < n; i++) y[i] = (y[i - 1] + x[i]) / c;
+}""",
+    "linear_double_prev_divided": """void ddiv(double *restrict y, const double *restrict x, double c, int n) {
+    for (int i = 1; i < n; i++) y[i] = y[i - 1] / c + x[i];
+}""",
+    # a wavefront (TSVC s2111 style): along each row a divided recurrence whose term reads the row above
+    "wavefront_rows_float": """float wave_grid[64][64];
+void wave(void) {
+    for (int j = 1; j < 64; j++)
+        for (int i = 1; i < 64; i++)
+            wave_grid[j][i] = (wave_grid[j][i - 1] + wave_grid[j - 1][i]) / 2.5f;
+}""",
     # coupled recurrences: substituting a[i], b alone is first-order linear and a follows from b
     "coupled_float_pair": """void pair(float *restrict a, float *restrict b, const float *restrict c, const float *restrict d, int n) {
     for (int i = 1; i < n; i++) {
@@ -87,7 +106,8 @@ SCANS = {
     }
 }""",
 }
-LINEAR = {"linear_float_iir", "linear_double_decay", "coupled_float_pair", "coupled_double_swapped"}
+LINEAR = {"linear_float_iir", "linear_double_decay", "coupled_float_pair", "coupled_double_swapped",
+          "linear_float_divided", "linear_double_prev_divided", "wavefront_rows_float"}
 COUPLED = {"coupled_float_pair", "coupled_double_swapped", "coupled_int_sum"}
 NARROW = {"scan_int16_dpcm", "scan_uint8"}
 
@@ -111,6 +131,23 @@ NOT_SCANS = {
     # reads two earlier elements: a second-order recurrence
     "two_back": """void fib(int32_t *f, int n) {
     for (int i = 2; i < n; i++) f[i] = f[i - 1] + f[i - 2];
+}""",
+    # divided by a value read from the array itself: no factor describes it
+    "divided_by_itself": """void dself(float *restrict y, const float *restrict x, int n) {
+    for (int i = 1; i < n; i++) y[i] = (y[i - 1] + x[i]) / y[i - 1];
+}""",
+    # the term reads a row that may be the row being written (k == j): not a separate row
+    "row_maybe_the_same": """float rg[64][64];
+void rows_k(int k) {
+    for (int j = 1; j < 64; j++)
+        for (int i = 1; i < 64; i++)
+            rg[j][i] = rg[j][i - 1] * 0.5f + rg[k][i];
+}""",
+    # rows of a pointer-to-pointer grid may be the same storage
+    "pointer_rows": """void prow(float **g, int n) {
+    for (int j = 1; j < n; j++)
+        for (int i = 1; i < n; i++)
+            g[j][i] = g[j][i - 1] * 0.5f + g[j - 1][i];
 }""",
     # a linear recurrence whose terms cancel (forward substitution): no tolerance bounds its reassociation
     "linear_minus": """void fsub(double *restrict x, const double *restrict l, int n) {
@@ -180,3 +217,19 @@ def test_the_scan_rewrite_verifies(scans: dict[str, CaseResult], name: str, isa:
         require_host(isa)
     assert result.verdict.status == Status.VERIFIED, f"{result.verdict.status}: {result.verdict.detail}\n{cand.function}"
     assert ("exactly" in result.verdict.detail) == (not floats), result.verdict.detail
+
+
+@needs_compiler
+@pytest.mark.sandbox
+def test_a_divided_recurrence_read_as_a_product_never_verifies(scans: dict[str, CaseResult], tmp_path: Path) -> None:
+    """`(y[i-1] + x[i]) / c` with the factor read as `1 * c` (the division taken for a product): a mismatch."""
+    require_host("avx2")
+    case = scans["linear_float_divided"]
+    good = case.results["avx2"].candidate
+    assert case.kernel is not None
+    divisions = re.findall(r"_mm256_div_ps\(\w+, \w+\)", good.function)  # the terms' x / c, then the factor 1 / c
+    assert len(divisions) == 2, good.function
+    wrong = good.function.replace(divisions[1], divisions[1].replace("_mm256_div_ps", "_mm256_mul_ps"))
+    assert wrong != good.function
+    ((status, detail),) = _verify([(case.kernel, replace(good, function=wrong))], tmp_path)
+    assert status == Status.MISMATCH, detail

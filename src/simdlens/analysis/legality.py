@@ -66,8 +66,11 @@ from simdlens.analysis.scans import (
     SecondOrderScan,
     first_order_scan,
     matrix_scan,
+    row_difference,
+    row_subscript,
     scalar_scan,
     second_order_scan,
+    state_scan,
 )
 from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 
@@ -190,6 +193,8 @@ class _Judge:
             return Reason("histogram", f"a histogram update of {bins}: two iterations may add to the same bin, so "
                           "compilers leave it scalar; AVX-512 finds the equal indices of a vector (vpconflictd), adds "
                           "their weights together and scatters one total per bin", self.site.header)
+        if "state_scan" in self.facts:
+            return next(r for r in self.reasons if r.code == "scan")
         if "scalar_scan" in self.facts:
             upd = next(x for x in stmts if isinstance(x, Running | Hold))
             if isinstance(upd, Hold):
@@ -257,7 +262,10 @@ class _Judge:
         self._aliasing()
 
     def _scalars(self) -> None:
+        state = self._state()
         for s in self.stmts:
+            if isinstance(s, Carry | Running) and s.var in state:
+                continue
             if isinstance(s, Reduce):
                 if s.type.is_float and s.op in (ReduceOp.ADD, ReduceOp.SUB, ReduceOp.MUL):
                     self.facts.add("float_reduction")
@@ -325,6 +333,31 @@ class _Judge:
                 self.facts.add("last_value")
                 self.reasons.append(Reason("last_value", f"{sc.name} is used after the loop: its last value is kept",
                                            self.site.header))
+
+    def _state(self) -> tuple[str, ...]:
+        """The two scalars of a 2 x 2 linear state carried through the body (`state_scan`), their reason given."""
+        found = state_scan(self.loop)
+        if found is None:
+            return ()
+        one, two = found.vars
+        span = self.loop.body[found.carries[0]].span
+        if found.subtracts:
+            self.reasons.append(Reason("recurrence", f"{one} and {two} carry a 2 x 2 linear state through the body "
+                                       "(a biquad in Direct Form II transposed), but the update subtracts a state "
+                                       "value: a SIMD scan composes the updates of a vector's iterations, where "
+                                       "such terms cancel, and the reassociated result can differ from the loop's "
+                                       "beyond any tolerance that can be checked; with the feedback coefficients "
+                                       "stored negated and added (as CMSIS-DSP stores them: z1 = b1*x + a1*y + z2) "
+                                       "it is vectorized: a recurrence", span))
+            return found.vars
+        self.facts.update(("scan", "state_scan"))
+        self.reasons.append(Reason("scan", f"{one} and {two} carry a 2 x 2 linear state from each iteration to the "
+                                   "next (a biquad's state in Direct Form II transposed, a coupled resonator): "
+                                   "compilers leave this recurrence scalar; a SIMD rewrite composes the 2 x 2 "
+                                   "updates of a vector's iterations in log2(lanes) shift-and-multiply rounds and "
+                                   "carries the two state values between vectors, reassociating the "
+                                   "floating-point arithmetic", span))
+        return found.vars
 
     def _scalar_scan(self, s: Running | Hold) -> None:
         """A scalar read in the body and carried from iteration to iteration: a scan when the body has the
@@ -489,9 +522,9 @@ class _Judge:
                 return
             w, a = w2, a2  # `x[j]` of a second counter stepping with the loop: an affine walk
         if w.base != a.base:
-            rows = _rows(w.base, w.root), _rows(a.base, a.root)
+            rows = row_subscript(w.base, w.root), row_subscript(a.base, a.root)
             if arr is not None and not arr.pointer and rows[0] is not None and rows[1] is not None:
-                d = _row_difference(rows[0], rows[1])
+                d = row_difference(rows[0], rows[1])
                 if d is not None and d != 0:
                     return  # different rows of a true 2-D array
                 if d is None:
@@ -844,34 +877,6 @@ def _vars_used(s: Stmt) -> set[str]:
     return out
 
 
-_ROW = re.compile(r"^(.+?)\[(.*)\]$")
-
-
-def _rows(base: str, root: str) -> str | None:
-    if not base.startswith(root + "["):
-        return None
-    m = _ROW.match(base)
-    return m.group(2) if m else None
-
-
-def _row_difference(r1: str, r2: str) -> int | None:
-    """r1 - r2 when both are `x`, `x+c` or `x-c` of the same x (or constants); None when unknown."""
-    def split(r: str) -> tuple[str, int] | None:
-        m = re.fullmatch(r"([A-Za-z_]\w*)?([+-]\d+)?", r)
-        if m is None:
-            if re.fullmatch(r"\d+", r):
-                return "", int(r)
-            return None
-        return m.group(1) or "", int(m.group(2) or 0)
-
-    a, b = split(r1), split(r2)
-    if a is None or b is None or a[0] != b[0]:
-        if r1 == r2:
-            return 0
-        return None
-    return a[1] - b[1]
-
-
 _CHAR_TYPES = frozenset({"int8", "uint8"})
 
 
@@ -1022,7 +1027,7 @@ def refine_outer(outer: Analysis, inner: Analysis, source: bytes = b"") -> Analy
     rows: set[str] = set()
     for a, _w, _s in accesses_of(loop.body):
         arr = loop.array(a.root)
-        row = _rows(a.base, a.root)
+        row = row_subscript(a.base, a.root)
         if arr is None or arr.pointer or row is None or a.index is not None:
             return outer
         rows.add(row)

@@ -14,6 +14,7 @@ exactly (integer sums) or up to reassociation (floats); the analysis keeps them 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from simdlens.analysis.ir import (
     Access,
     Binary,
     Call,
+    Carry,
     Cast,
     Const,
     CType,
@@ -36,6 +38,7 @@ from simdlens.analysis.ir import (
     Unary,
     Var,
     expr_type,
+    substitute_var,
     walk_exprs,
     walk_stmts,
 )
@@ -78,7 +81,9 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     if len(stores) != 1:
         return None
     at = stores[0]
-    scan = _one_scan(loop.body[at])
+    target = loop.body[at]
+    array = loop.array(target.access.root) if isinstance(target, Store) else None
+    scan = _one_scan(target, array is not None and not array.pointer)
     if scan is None or len(loop.body) == 1:
         return scan
     before, after = loop.body[:at], loop.body[at + 1:]
@@ -109,8 +114,9 @@ def _own_elements(statements: tuple[Stmt, ...], exprs: tuple[Expr, ...]) -> bool
                if isinstance(x, Load) and x.access.root in roots)
 
 
-def _one_scan(store: Stmt) -> FirstOrderScan | None:
-    """The scan one statement computes by itself."""
+def _one_scan(store: Stmt, rows: bool = False) -> FirstOrderScan | None:
+    """The scan one statement computes by itself; with `rows` (target a 2-D array object) its terms may read
+    another row of it a constant number of rows away (TSVC s2111's `aa[j-1][i]`)."""
     if not isinstance(store, Store):
         return None
     target, value = store.access, store.value
@@ -125,7 +131,7 @@ def _one_scan(store: Stmt) -> FirstOrderScan | None:
     if factor is not None and not target.elem.is_float:
         return None  # signed products overflow (undefined in the loop itself); sums wrap the same way
     for e in (term, *((factor,) if factor is not None else ())):
-        if not _clean(e, target):
+        if not _clean(e, target, rows):
             return None
     return FirstOrderScan(target, term, target.elem, factor)
 
@@ -183,16 +189,33 @@ def _linear(e: Expr, target: Access) -> tuple[Expr | None, Expr | None] | None:
 
 
 def _linear_in(e: Expr, t: CType, carried: Callable[[Expr], bool],
-               reads: Callable[[Expr], bool]) -> tuple[Expr | None, Expr | None] | None:
+               reads: Callable[[Expr], bool], minus: bool = False) -> tuple[Expr | None, Expr | None] | None:
     """(factor, term) of `e` = factor * v + term, where `carried` tells the reads of the carried value v and
-    `reads` whether an expression reads it at all; None when e is not of that form or does not read v."""
+    `reads` whether an expression reads it at all; None when e is not of that form or does not read v.
+    With `minus`, v may also be subtracted or negated (a biquad's `- a1 * y`): the factor is negated."""
     if carried(e):
         return None, None
+    if minus and isinstance(e, Unary) and e.op == "-" and e.type.name == t.name:
+        inner = _linear_in(e.operand, t, carried, reads, minus)
+        return None if inner is None else (_negated(inner[0], t), None if inner[1] is None else Unary("-", inner[1], t))
     if not isinstance(e, Binary) or e.type.name != t.name or e.op not in ("+", "-", "*"):
         return None
-    left, right = _linear_in(e.lhs, t, carried, reads), _linear_in(e.rhs, t, carried, reads)
+    left, right = _linear_in(e.lhs, t, carried, reads, minus), _linear_in(e.rhs, t, carried, reads, minus)
     free_l = left is None and not reads(e.lhs)
     free_r = right is None and not reads(e.rhs)
+    if e.op in ("+", "-") and left is not None and right is not None and (e.op == "+" or minus):
+        # the carried value on both sides (`a*t + b*(s + t)` with s substituted): the factors add up
+        one = Const(1, t, "1")
+        factor = Binary(e.op, left[0] if left[0] is not None else one, right[0] if right[0] is not None else one, t)
+        terms = [x for x in (left[1], right[1]) if x is not None]
+        if len(terms) == 2:
+            return factor, Binary(e.op, terms[0], terms[1], t)
+        if terms and (terms[0] is left[1] or e.op == "+"):
+            return factor, terms[0]
+        return factor, Unary("-", terms[0], t) if terms else None
+    if minus and e.op == "-" and right is not None and free_l:
+        f, term = right
+        return _negated(f, t), Binary("-", e.lhs, term, t) if term is not None else e.lhs
     if e.op in ("+", "-") and left is not None and free_r:
         f, term = left
         return f, (Binary(e.op, term, e.rhs, t) if term is not None else
@@ -207,6 +230,11 @@ def _linear_in(e: Expr, t: CType, carried: Callable[[Expr], bool],
                 return (Binary("*", f, m, t) if f is not None else m), (Binary("*", term, m, t) if term is not None
                                                                         else None)
     return None
+
+
+def _negated(f: Expr | None, t: CType) -> Expr:
+    """-f, f None being 1."""
+    return Unary("-", f if f is not None else Const(1, t, "1"), t)
 
 
 def _reads_root(e: Expr, target: Access) -> bool:
@@ -230,6 +258,15 @@ def _narrow_sum(target: Access, value: Expr) -> FirstOrderScan | None:
 
 def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:
     """(factor, term) of `value` as a function of the previous element, or None."""
+    if value.op == "/" and value.type.is_float and isinstance(value.lhs, Binary) \
+            and value.lhs.type.name == value.type.name and not _reads_root(value.rhs, target):
+        # `(y[i - 1] + x[i]) / c` (a wavefront's row): factor f / c, term t / c (the division distributed)
+        inner = _split(value.lhs, target)
+        if inner is None:
+            return None
+        f, term = inner
+        return (Binary("/", f if f is not None else Const(1, value.type, "1"), value.rhs, value.type),
+                Binary("/", term, value.rhs, value.type))
     if value.op == "+":
         for prev_side, term in ((value.lhs, value.rhs), (value.rhs, value.lhs)):
             if _previous(prev_side, target):
@@ -267,11 +304,15 @@ def _times_previous(e: Expr, target: Access) -> Expr | None:
             return e.lhs
         if _previous(e.lhs, target):
             return e.rhs
+    if isinstance(e, Binary) and e.op == "/" and e.type.is_float and e.type.name == target.elem.name \
+            and _previous(e.lhs, target) and not _reads_root(e.rhs, target):
+        return Binary("/", Const(1, e.type, "1"), e.rhs, e.type)  # `y[i - 1] / c`: the factor 1 / c
     return None
 
 
-def _clean(e: Expr, target: Access) -> bool:
-    """`e` reads only contiguous elements, and of target only the one being replaced."""
+def _clean(e: Expr, target: Access, rows: bool = False) -> bool:
+    """`e` reads only contiguous elements, and of target only the one being replaced (with `rows`, also
+    another row of a 2-D array object, which the loop's walk along one row never reaches)."""
     for x in walk_exprs(e):
         if isinstance(x, Load):
             a = x.access
@@ -279,10 +320,44 @@ def _clean(e: Expr, target: Access) -> bool:
                 return False
             if a.root == target.root and (a.base, a.offset, a.symbolic) != (target.base, target.offset,
                                                                              target.symbolic):
-                return False
+                apart = row_difference(row_subscript(a.base, a.root), row_subscript(target.base, target.root))
+                if not (rows and apart is not None and apart != 0):
+                    return False
         elif isinstance(x, Call):
             return False  # a call's lanes would need the math-call rules too
     return True
+
+
+_ROW = re.compile(r"^(.+?)\[(.*)\]$")
+
+
+def row_subscript(base: str, root: str) -> str | None:
+    """`j-1` of the row base `aa[j-1]` of root `aa`; None when the base is not a row of root."""
+    if not base.startswith(root + "["):
+        return None
+    m = _ROW.match(base)
+    return m.group(2) if m else None
+
+
+def row_difference(r1: str | None, r2: str | None) -> int | None:
+    """r1 - r2 when both are `x`, `x+c` or `x-c` of the same x (or constants); None when unknown."""
+    if r1 is None or r2 is None:
+        return None
+
+    def split(r: str) -> tuple[str, int] | None:
+        m = re.fullmatch(r"([A-Za-z_]\w*)?([+-]\d+)?", r)
+        if m is None:
+            if re.fullmatch(r"\d+", r):
+                return "", int(r)
+            return None
+        return m.group(1) or "", int(m.group(2) or 0)
+
+    a, b = split(r1), split(r2)
+    if a is None or b is None or a[0] != b[0]:
+        if r1 == r2:
+            return 0
+        return None
+    return a[1] - b[1]
 
 
 def _contiguous(a: Access) -> bool:
@@ -447,26 +522,42 @@ def scalar_scan(loop: LoopIR) -> ScalarScan | None:
                 tainted.add(s.name)
     if any(_reads_any(e, tainted) for e in inputs):
         return None  # the update's inputs read the scalar it sets
+    if not _own_elements_only(loop):
+        return None
+    loads = _loads_by_root(loop)
+    for n in before:
+        s = loop.body[n]
+        if isinstance(s, Store) and s.access.root in loads:
+            return None  # stored ahead of the update and read: the step computes it after the scan
+    return ScalarScan(var, elem, update, index, frozenset(before))
+
+
+def _loads_by_root(loop: LoopIR) -> dict[str, set[tuple[str, int, str]]]:
     loads: dict[str, set[tuple[str, int, str]]] = {}
-    stores: dict[str, set[tuple[str, int, str]]] = {}
     for s in walk_stmts(loop.body):
         for e in _exprs_of(s):
             for x in walk_exprs(e):
                 if isinstance(x, Load):
-                    if not _contiguous(x.access) and x.access.index is None:
-                        return None
                     loads.setdefault(x.access.root, set()).add((x.access.base, x.access.offset, x.access.symbolic))
-        if isinstance(s, Store):
-            stores.setdefault(s.access.root, set()).add((s.access.base, s.access.offset, s.access.symbolic))
+    return loads
+
+
+def _own_elements_only(loop: LoopIR) -> bool:
+    """Every load contiguous (or an indexed gather), each array stored by one statement, and an array both read
+    and written read only at the element stored (each iteration reads before it writes, as a vector step does)."""
+    for s in walk_stmts(loop.body):
+        for e in _exprs_of(s):
+            if any(isinstance(x, Load) and not _contiguous(x.access) and x.access.index is None for x in walk_exprs(e)):
+                return False
     stored = [s.access.root for s in loop.body if isinstance(s, Store)]
     if len(stored) != len(set(stored)):
-        return None  # two stores to one array: their order would have to be kept across the scan
-    for root, at in stores.items():
-        if root in loads and (len(at) != 1 or loads[root] != at):
-            return None
-        if any(root in _roots(loop.body[n]) for n in before if isinstance(loop.body[n], Store)) and root in loads:
-            return None
-    return ScalarScan(var, elem, update, index, frozenset(before))
+        return False  # two stores to one array: their order would have to be kept across the scan
+    loads = _loads_by_root(loop)
+    stores: dict[str, set[tuple[str, int, str]]] = {}
+    for s in loop.body:
+        if isinstance(s, Store):
+            stores.setdefault(s.access.root, set()).add((s.access.base, s.access.offset, s.access.symbolic))
+    return all(root not in loads or (len(at) == 1 and loads[root] == at) for root, at in stores.items())
 
 
 def _update_of(s: Stmt) -> tuple[str, CType, tuple[Expr, ...]] | None:
@@ -479,7 +570,7 @@ def _update_of(s: Stmt) -> tuple[str, CType, tuple[Expr, ...]] | None:
 
 
 def _exprs_of(s: Stmt) -> tuple[Expr, ...]:
-    if isinstance(s, Store | Let | Hold):
+    if isinstance(s, Store | Let | Hold | Carry):
         return (s.value,)
     if isinstance(s, Running):
         return (s.value, *((s.factor,) if s.factor is not None else ()))
@@ -490,10 +581,6 @@ def _exprs_of(s: Stmt) -> tuple[Expr, ...]:
 
 def _reads_any(e: Expr, names: set[str]) -> bool:
     return any(isinstance(x, Var) and x.name in names for x in walk_exprs(e))
-
-
-def _roots(s: Stmt) -> set[str]:
-    return {s.access.root} if isinstance(s, Store) else set()
 
 
 @dataclass(frozen=True)
@@ -581,3 +668,99 @@ def _scaled(c: Expr, by: Expr, t: CType) -> Expr:
 
 def _combined(p: Expr | None, q: Expr | None, t: CType) -> Expr | None:
     return p if q is None else q if p is None else Binary("+", p, q, t)
+
+
+@dataclass(frozen=True)
+class StateScan:
+    """Two scalars carried through the temporaries of the body as a 2 x 2 linear system, as a biquad keeps its
+    state in Direct Form II transposed (`y = b0*x + d1; d1 = b1*x - a1*y + d2; d2 = b2*x - a2*y;`): with the
+    temporaries substituted, (s1, s2) = M(i) (s1, s2)_prev + t(i). `matrix` is (a, b, c, d) of M, `terms` t,
+    None a zero; `carries` the body's two `Carry` statements (their indices), float or double. `subtracts`:
+    a state value is subtracted (`d1 = b1*x - a1*y + d2`), which the rules refuse: composed over a vector the
+    terms cancel, and no tolerance bounds the reassociated result (the matrix scan's rotation, alike)."""
+
+    vars: tuple[str, str]
+    carries: tuple[int, int]
+    matrix: tuple[Expr | None, Expr | None, Expr | None, Expr | None]
+    terms: tuple[Expr | None, Expr | None]
+    elem: CType
+    subtracts: bool
+
+
+def state_scan(loop: LoopIR) -> StateScan | None:
+    """The loop as a 2 x 2 linear state update carried in two scalars, or None.
+
+    The body is temporaries (each assigned once), contiguous stores and the two carried values; the second
+    may read the first's new value (substituted). Each new value must be a combination of both previous
+    values through +, - and products by values that read neither, and the arrays follow `scalar_scan`'s
+    rule (read and written only at the element stored)."""
+    if loop.step != 1:
+        return None
+    carries = [(n, s) for n, s in enumerate(loop.body) if isinstance(s, Carry | Running)]
+    if len(carries) != 2:
+        return None
+    (n1, c1), (n2, c2) = carries
+    t = c1.type
+    if not t.is_float or c2.type.name != t.name or c1.var == c2.var:
+        return None
+    old = {c.var: Var(c.var + "@previous", t) for c in (c1, c2)}  # the values carried in, never a C name
+    env: dict[str, Expr] = dict(old)
+    news: list[Expr] = []
+    for s in loop.body:
+        if isinstance(s, Let | Carry | Running):
+            name = s.name if isinstance(s, Let) else s.var
+            if isinstance(s, Let) and name in env:
+                return None  # a temporary assigned twice, or named like the state
+            value: Expr | None = s.value if not isinstance(s, Running) else _assigned(s)
+            for key, by in env.items():
+                value = substitute_var(value, key, by) if value is not None else None
+            if value is None:
+                return None
+            env[name] = value
+            if not isinstance(s, Let):
+                news.append(value)
+        elif not (isinstance(s, Store) and _contiguous(s.access)):
+            return None
+    names = [old[c1.var].name, old[c2.var].name]
+    rows = [_state_row(value, t, names, False) for value in news]
+    subtracts = False
+    if rows[0] is None or rows[1] is None:
+        rows = [_state_row(value, t, names, True) for value in news]
+        subtracts = True
+    row_x, row_y = rows
+    if row_x is None or row_y is None:
+        return None
+    (a, b, u), (c, d, v) = row_x, row_y
+    if (a is None and b is None) or (c is None and d is None):
+        return None  # a value that is not carried from the state is a temporary (or a one-scalar scan)
+    if not _own_elements_only(loop):
+        return None
+    return StateScan((c1.var, c2.var), (n1, n2), (a, b, c, d), (u, v), t, subtracts)
+
+
+def _assigned(s: Running) -> Expr:
+    """The value a `Running` assigns: `factor * var + value` (factor None: 1)."""
+    var: Expr = Var(s.var, s.type)
+    return Binary("+", var if s.factor is None else Binary("*", s.factor, var, s.type), s.value, s.type)
+
+
+def _state_row(value: Expr, t: CType, names: list[str],
+               minus: bool) -> tuple[Expr | None, Expr | None, Expr | None] | None:
+    """(coefficient of names[0], of names[1], term) of `value`, each None when zero; None if not linear (with
+    `minus`, a state value may be subtracted)."""
+    coeffs: list[Expr | None] = []
+    rest: Expr | None = value
+    for name in names:
+        if rest is None or not _reads(rest, name):
+            coeffs.append(None)
+            continue
+        found = _linear_in(rest, t, lambda e, n=name: isinstance(e, Var) and e.name == n,  # type: ignore[misc]
+                           lambda e, n=name: _reads(e, n), minus)  # type: ignore[misc]
+        if found is None:
+            return None
+        coeffs.append(found[0] if found[0] is not None else Const(1, t, "1"))
+        rest = found[1]
+    for e in (*coeffs, rest):
+        if e is not None and any(_reads(e, n) for n in names):
+            return None  # a product of state values
+    return coeffs[0], coeffs[1], rest

@@ -38,7 +38,7 @@ from simdlens.core import (
     TextEdit,
     TypeFact,
 )
-from simdlens.rules.carried_scan import CarriedScanLowering
+from simdlens.rules.carried_scan import CarriedScanLowering, StateScanLowering
 from simdlens.rules.complex_multiply import ComplexMultiplyLowering, complex_product
 from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.complex_reduce import ComplexReduceLowering, complex_reduction
@@ -140,6 +140,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     options: dict[str, Any] = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
     # a running sum: the scan algorithm; a histogram update: conflict detection
     lowering: Any = (CarriedScanLowering if "scalar_scan" in analysis.facts else
+                     StateScanLowering if "state_scan" in analysis.facts else
                      ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
                      else InterchangeLowering if formulation == "interchange"
                      else OuterLoopLowering if loop.inner is not None else Lowering)

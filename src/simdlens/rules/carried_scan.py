@@ -18,9 +18,10 @@ carried value.
 from __future__ import annotations
 
 from simdlens.analysis.ir import Hold, If, LoopIR, Running, Store
-from simdlens.analysis.scans import ScalarScan, scalar_scan
+from simdlens.analysis.scans import ScalarScan, scalar_scan, state_scan
 from simdlens.rules.lower import Lowered, Lowering, Unsupported, VVal, _Block, ctype
 from simdlens.rules.scalar import ScalarPrinter, c_type
+from simdlens.rules.scan import matrix_prefix
 
 
 class CarriedScanLowering(Lowering):
@@ -153,3 +154,79 @@ class CarriedScanLowering(Lowering):
             k *= 2
         self.features.add("hold")
         return self.select(selected, values, carry)
+
+
+class StateScanLowering(Lowering):
+    """Lower a loop `state_scan` recognises (two scalars carrying a 2 x 2 linear state, a biquad in Direct Form
+    II transposed): one step computes both scalars' VF new values with `rules.scan.matrix_prefix`, their
+    previous values as those moved up one lane (lane 0 from the carries), then runs the body's other
+    statements with them: a statement ahead of a scalar's update reads its previous value, one after it the
+    new value."""
+
+    def build(self) -> Lowered:
+        loop: LoopIR = self.loop
+        found = state_scan(loop)
+        if found is None:
+            raise Unsupported("the two carried scalars have a shape the state rule does not cover")
+        if loop.moved:
+            raise Unsupported(f"the loop moves {loop.moved[0].name}, read after it: the state rule does not advance it")
+        t = found.elem
+        elem, vf, iv = t.name, self.vf, self.iv
+        width = self.width(elem)
+        printer = ScalarPrinter(iv, self.rename)
+        names = [self.rename(v) for v in found.vars]
+        out, left = self.counter_start()
+        carries = [VVal(self.fresh("state"), elem, width) for _ in found.vars]
+
+        self.block, self.lines, self.base = _Block(), [], iv
+        m = [None if e is None else self.convert(self.expr(e), elem) for e in found.matrix]
+        terms = [None if e is None else self.convert(self.expr(e), elem) for e in found.terms]
+        news = matrix_prefix(self, t, m, terms, carries)
+        mark = len(self.lines)  # the body's statements run only when the step's values are all finite
+        for var, new, carry in zip(found.vars, news, carries, strict=True):
+            self.block.env[var] = self.op("scan_shift1", elem, width, a=new.name, b=carry.name, hint="previous")
+        for n, s in enumerate(loop.body):
+            if n in found.carries:
+                self.block.env[found.vars[found.carries.index(n)]] = news[found.carries.index(n)]
+            else:
+                self.statement(s)
+        after, self.lines = self.lines[mark:], self.lines[:mark]
+        # products of the composed updates overflow or meet inf * 0 where the loop's order does not: such a step
+        # is redone in scalar, and a non-finite state ends the vector loop
+        zero = self.zero(t)
+        ok = [self.compare("eq", self.op("sub", elem, width, a=v.name, b=v.name, hint="zeroes"), zero) for v in news]
+        finite = self.mand(ok[0], ok[1])
+        bits = self.fill(self.template("mbits", finite.elem, finite.width), m=finite.name)
+        full, redo, spill = hex((1 << vf) - 1), self.fresh("lane"), self.fresh("lanes")
+        take = [f"{c.name} = {self.fill(self.template('last_lane', elem, width), a=v.name)};"
+                for c, v in zip(carries, news, strict=True)]
+        to_scalar = (f"{{ {c_type(t)} {spill}[{vf}]; " + " ".join(
+            f"{self.fill(self.template('store', elem, width), p=spill, a=c.name)}; {x} = {spill}[0];"
+            for c, x in zip(carries, names, strict=True)) + " }")
+        set_carries = [f"{c.name} = {self.fill(self.template('set1', elem, width), x=x)};"
+                       for c, x in zip(carries, names, strict=True)]
+        finite_now = " && ".join(f"{x} - {x} == 0" for x in names)
+        step = [*self.lines,
+                f"if (({bits} & {full}u) == {full}u) {{", *("    " + x for x in after), *("    " + x for x in take),
+                f"    {iv} += {vf};",
+                "} else {",
+                f"    {to_scalar}",
+                f"    for (int {redo} = 0; {redo} < {vf}; {redo}++, {iv}++) {{", *printer.stmts(loop.body, "        "),
+                "    }",
+                *("    " + x for x in set_carries),
+                f"    if (!({finite_now})) {{ {left} -= {vf}; break; }}",
+                "}"]
+        vt = self.ctype_of(news[0])
+        vector = [f"if ({left} >= {vf}) {{", *(f"    {vt} {x}" for x in set_carries), *("    " + x for x in self.pre),
+                  f"    for (; {left} >= {vf}; {left} -= {vf}) {{", *("        " + x for x in step), "    }",
+                  f"    {to_scalar}", "}"]
+        epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {iv}++) {{", *printer.stmts(loop.body, "    "),
+                    "}"]
+        if loop.runs_at_least_once:  # a do-while: the counted remainder, not the re-tested bound
+            epilogue[0] = f"for (; {left} > 0; {left}--, {iv}++) {{"
+        self.features.add("scan")
+        self.caveat("reassociates the floating-point additions and multiplications that update "
+                    f"`{found.vars[0]}` and `{found.vars[1]}` (a SIMD scan composes the 2 x 2 updates of each "
+                    "vector's iterations first)")
+        self.caveat("a vector step whose values are not all finite is recomputed in scalar, in the loop's order")
+        return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))

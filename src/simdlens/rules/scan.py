@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simdlens.analysis.ir import Cast, Load
+from simdlens.analysis.ir import Binary, Cast, CType, Load, walk_exprs
 from simdlens.analysis.scans import (
     FirstOrderScan,
     MatrixScan,
@@ -108,6 +108,8 @@ class ScanLowering(Lowering):
         if scan.elem.is_float:
             what = "additions and multiplications" if scan.factor is not None else "additions"
             self.caveat(f"reassociates floating-point {what} (a SIMD scan combines within each vector first)")
+            if scan.factor is not None and any(isinstance(x, Binary) and x.op == "/" for x in walk_exprs(scan.factor)):
+                self.caveat("distributes the division over the sum ((y + x) / c computed as y * (1 / c) + x / c)")
         return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
 
     def build_second_order(self, rec: SecondOrderScan) -> Lowered:
@@ -175,36 +177,10 @@ class ScanLowering(Lowering):
         previous = [printer.expr(Load(replace(t, offset=t.offset - 1))) for t in (rec.x, rec.y)]
         carries = [self.fresh("carry_x"), self.fresh("carry_y")]
         self.block, self.lines, self.base = _Block(), [], iv
-        zero = self.zero(rec.elem)
-        one = self.splat(literal(1, rec.elem), rec.elem)
-
-        def mul(a: VVal | None, b: VVal | None) -> VVal | None:
-            return None if a is None or b is None else self.op("mul", elem, width, a=a.name, b=b.name, hint="p")
-
-        def add(a: VVal | None, b: VVal | None) -> VVal | None:
-            return a if b is None else b if a is None else self.op("add", elem, width, a=a.name, b=b.name, hint="s")
-
-        def shift(v: VVal | None, k: int, identity: VVal | None) -> VVal | None:
-            if v is None and identity is None:
-                return None  # a zero shifted in zeros
-            return self.op(f"scan_shift{k}", elem, width, a=(v or zero).name, b=(identity or zero).name, hint="below")
-
         m = [None if e is None else self.convert(self.expr(e), elem) for e in rec.matrix]  # a, b, c, d
         t = [None if e is None else self.convert(self.expr(e), elem) for e in rec.terms]
-        identity = (one, None, None, one)
-        k = 1
-        while k < vf:
-            ms = [shift(m[j], k, identity[j]) for j in range(4)]
-            ts = [shift(t[j], k, None) for j in range(2)]
-            t = [add(add(mul(m[0], ts[0]), mul(m[1], ts[1])), t[0]), add(add(mul(m[2], ts[0]), mul(m[3], ts[1])), t[1])]
-            m = [add(mul(m[0], ms[0]), mul(m[1], ms[2])), add(mul(m[0], ms[1]), mul(m[1], ms[3])),
-                 add(mul(m[2], ms[0]), mul(m[3], ms[2])), add(mul(m[2], ms[1]), mul(m[3], ms[3]))]
-            k *= 2
-        cx, cy = (VVal(c, elem, width) for c in carries)
-        xs = add(add(mul(m[0], cx), mul(m[1], cy)), t[0])
-        ys = add(add(mul(m[2], cx), mul(m[3], cy)), t[1])
-        if xs is None or ys is None:
-            raise Unsupported("a coupled pair with an array that reads no earlier element")
+        xs, ys = matrix_prefix(self, rec.elem, m, t, [VVal(c, elem, width) for c in carries])
+        zero = self.zero(rec.elem)
         results = (xs, ys)
         stores = [self.fill(self.template("store", elem, width), p=self.address(a), a=v.name) + ";"
                   for a, v in ((rec.x, xs), (rec.y, ys))]
@@ -257,3 +233,42 @@ class ScanLowering(Lowering):
         if loop.runs_at_least_once:  # a do-while: the counted remainder, not the re-tested bound
             head = f"for (; {left} > 0; {left}--, {iv}++) {{"
         return [head, *printer.stmts(loop.body, "    "), "}"]
+
+
+def matrix_prefix(lw: Lowering, elem_type: CType, m: list[VVal | None], t: list[VVal | None],
+                  carries: list[VVal]) -> tuple[VVal, VVal]:
+    """The VF values of a 2 x 2 linear system `(x, y) = M (x, y)_prev + t`: each lane's matrix m (a, b, c, d)
+    and terms t composed with the lane k below it for k = 1, 2, 4, … (`t = M t' + t`, `M = M M'`, the k lowest
+    lanes filled with the identity), then applied to the carried values. None is a zero, costing nothing until a
+    round fills it in."""
+    elem = elem_type.name
+    width = lw.width(elem)
+    zero = lw.zero(elem_type)
+    one = lw.splat(literal(1, elem_type), elem_type)
+
+    def mul(a: VVal | None, b: VVal | None) -> VVal | None:
+        return None if a is None or b is None else lw.op("mul", elem, width, a=a.name, b=b.name, hint="p")
+
+    def add(a: VVal | None, b: VVal | None) -> VVal | None:
+        return a if b is None else b if a is None else lw.op("add", elem, width, a=a.name, b=b.name, hint="s")
+
+    def shift(v: VVal | None, k: int, identity: VVal | None) -> VVal | None:
+        if v is None and identity is None:
+            return None  # a zero shifted in zeros
+        return lw.op(f"scan_shift{k}", elem, width, a=(v or zero).name, b=(identity or zero).name, hint="below")
+
+    identity = (one, None, None, one)
+    k = 1
+    while k < lw.vf:
+        ms = [shift(m[j], k, identity[j]) for j in range(4)]
+        ts = [shift(t[j], k, None) for j in range(2)]
+        t = [add(add(mul(m[0], ts[0]), mul(m[1], ts[1])), t[0]), add(add(mul(m[2], ts[0]), mul(m[3], ts[1])), t[1])]
+        m = [add(mul(m[0], ms[0]), mul(m[1], ms[2])), add(mul(m[0], ms[1]), mul(m[1], ms[3])),
+             add(mul(m[2], ms[0]), mul(m[3], ms[2])), add(mul(m[2], ms[1]), mul(m[3], ms[3]))]
+        k *= 2
+    cx, cy = carries
+    xs = add(add(mul(m[0], cx), mul(m[1], cy)), t[0])
+    ys = add(add(mul(m[2], cx), mul(m[3], cy)), t[1])
+    if xs is None or ys is None:
+        raise Unsupported("a coupled pair with a value that reads no earlier one")
+    return xs, ys

@@ -309,6 +309,10 @@ def _runtime(name: str) -> str:
     return resources.files("simdlens.sandbox").joinpath(name).read_text(encoding="utf-8")
 
 
+# Analysis facts of loops whose carried state is fed back through scalar coefficients.
+FEEDBACK_FACTS = frozenset({"second_order", "state_scan"})
+
+
 def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     """The driver TU calling `variants` (symbols; check: (reference, candidate); bench: several)."""
     validate(kernel)
@@ -330,6 +334,11 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
         cplx = int(p.elem is not None and p.elem.is_complex and p.role not in ARRAY_ROLES)
         rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}, {indexes}, {int(p.name in spread)}, '
                     f'{int(p.name in divisors)}, {cplx}}},')
+    # Timing scalars in [0.5, 2) make a filter's feedback (`y = x + a1 y1 + a2 y2`, a biquad's state) unstable:
+    # it overflows within a few hundred elements and the rewrite then times its scalar fallback. Scaled to
+    # [0.125, 0.5) the feedback sums to less than 1 and the filter stays stable, as a real one is.
+    scale = "0.25" if FEEDBACK_FACTS & kernel.facts else "1.0"
+    out += [f"#define SL_BENCH_SCALAR_SCALE {scale}"]
     out += [f"#define SL_NPARAMS {len(kernel.params)}",
             "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1, 0, 0, 0}', "};"]
     pairs = array_pairs(kernel)

@@ -80,6 +80,9 @@ class LoopBuilder:
         self.count_move = (0, 0)  # how the loop moves count_var: per iteration, once more at the end
         self.count_read_offset = 0  # the body reads count_var as its entry value + count_move[0] * iteration + this
         self.count_readable = True  # False when the header's own init sets count_var: its entry value is not that
+        # a carried scalar set from a body temporary (`p = np;`): where the assignment ends, and the temporary
+        self.copied_after: dict[str, tuple[int, Expr]] = {}
+        self.parts: dict[str, Expr] = {}  # `d1 = e1;` completed by a later `d1 += e2;`: the first part, a temporary
         self.reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
         self.header_reads: set[str] = set()
         self.bounds: tuple[str, str, str, int] | None = None  # (lower, upper, cmp, step) once the header is read

@@ -253,6 +253,9 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return Load(lb.range_ref[1])
     if name in lb.locals:
         return Var(name, lb.locals[name])
+    copied = lb.copied_after.get(name)
+    if copied is not None and n.start_byte >= copied[0]:  # read after `name = temporary;`: the temporary
+        return copied[1]
     if lb.pointer_walk and name == lb.count_var:
         counted = lb.scalars.get(name)
         if counted is None or not lb.count_readable:

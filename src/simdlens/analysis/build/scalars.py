@@ -122,6 +122,14 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         raise Unsupported("recurrence", f"{name} {op} ...: a recurrence", e)
     if op in ("+=", "-=") and right is None:  # ++ / --
         red_op = op[0]
+    part = lb.parts.pop(name, None)
+    if part is not None and op in ("+=", "-=") and right is not None and not cond:
+        # `d1 = b1*x + d2; d1 += a1*acc;` (CMSIS-DSP's DF-II-T): the carried value is the part plus this term
+        if [u for u in inside if u.pos >= right.start_byte] or [u for u in reads_elsewhere if u.pos >= e.end_byte]:
+            raise Unsupported("recurrence", f"{name} is assigned several times in the body", e)
+        total = expressions.arith(op[0], part, expressions.expr(lb, right), right)
+        lb.scalars[name] = Scalar(name, t, ScalarRole.CARRIED, decl=decl_text)
+        return [Carry(name, convert(total, t), t, span)]
     if red_op:
         self_refs = [u for u in inside if value_node is not None and value_node.start_byte <= u.pos < value_node.end_byte]
         if red_op == "chain":
@@ -209,13 +217,29 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         raise Unsupported("conditional_assign", f"{name} is assigned only on some iterations and keeps its old "
                           "value otherwise: a conditional recurrence", e)
     if writes_elsewhere:
-        raise Unsupported("recurrence", f"{name} is assigned several times in the body", e)
+        later = compound_updates(lb, name, "+") | compound_updates(lb, name, "-")
+        between = [u for u in reads_elsewhere if e.end_byte <= u.pos < writes_elsewhere[0].pos]
+        if len(writes_elsewhere) != 1 or writes_elsewhere[0].pos not in later or writes_elsewhere[0].pos < e.end_byte \
+                or between or [u for u in inside if not u.write]:
+            raise Unsupported("recurrence", f"{name} is assigned several times in the body", e)
+        temp = f"{name}_part"  # the first part of the value, completed by the compound update after it
+        if lb.decl_of(temp) is not None or temp in lb.locals or temp in lb.uses:
+            raise Unsupported("recurrence", f"{name} is assigned several times in the body", e)
+        lb.locals[temp] = t
+        lb.scalars[temp] = Scalar(temp, t, ScalarRole.LOCAL, decl=temp)
+        lb.parts[name] = Var(temp, t)
+        return [Let(temp, t, value, span)]
     if not [u for u in reads_elsewhere if u.pos < e.start_byte]:
         lb.scalars[name] = Scalar(name, t, ScalarRole.LOCAL, decl=decl_text)
         return [Let(name, t, value, span)]
     if [u for u in reads_elsewhere if u.pos >= e.end_byte]:
-        raise Unsupported("unsupported_scalar", f"{name} is read both before its assignment (last iteration's "
-                          "value) and after it (this iteration's value)", e)
+        # `p = np; pos[i] = p;`: a read after the assignment is the temporary it copied, when nothing
+        # assigns that temporary again afterwards
+        if not (isinstance(value, Var) and value.name in lb.locals
+                and not [u for u in lb.uses.get(value.name, []) if u.write and u.pos >= e.end_byte]):
+            raise Unsupported("unsupported_scalar", f"{name} is read both before its assignment (last "
+                              "iteration's value) and after it (this iteration's value)", e)
+        lb.copied_after[name] = (e.end_byte, value)
     lb.scalars[name] = Scalar(name, t, ScalarRole.CARRIED, decl=decl_text)
     return [Carry(name, value, t, span)]
 
@@ -691,6 +715,7 @@ def carried_through_temporaries(lb: LoopBuilder, stmts: list[Stmt]) -> list[Stmt
     once = {n for n in {s.name for s in walk_stmts(tuple(stmts)) if isinstance(s, Let)}
             if sum(1 for s in walk_stmts(tuple(stmts)) if isinstance(s, Let) and s.name == n) == 1}
     lets: dict[str, Expr] = {}  # each temporary of the body's top level, its own temporaries substituted
+    others = {s.var for s in walk_stmts(tuple(stmts)) if isinstance(s, Carry | Running | Hold | LastValue)}
     out = list(stmts)
     for k, s in enumerate(stmts):
         if isinstance(s, Let) and s.name in once:
@@ -701,8 +726,9 @@ def carried_through_temporaries(lb: LoopBuilder, stmts: list[Stmt]) -> list[Stmt
                 continue
             linear = scans.linear_update(s.var, s.type, value)
             sc = lb.scalars.get(s.var)
-            if linear is None or sc is None:
-                continue
+            if linear is None or sc is None or any(isinstance(x, Var) and x.name in others and x.name != s.var
+                                                   for e in linear if e is not None for x in walk_exprs(e)):
+                continue  # no scan, or a term carried in another scalar too: a state of two (scans.state_scan)
             lb.scalars[s.var] = Scalar(sc.name, sc.type, ScalarRole.RUNNING, sc.live_out, sc.decl)
             out[k] = Running(s.var, linear[1], s.type, linear[0], s.span)
     return out
