@@ -475,3 +475,15 @@ void gram_lower_kj(int n, int m, REAL s, REAL Gm[LEN][LEN], REAL F[LEN][LEN])
             for (j = 0; j <= i; j++)
                 Gm[i][j] += s * F[i][k] * F[j][k];
 }
+
+/* Doolittle's upper rows: for c >= r the sum runs over p < r, so U[r][c] is never one of the U[r][p] or
+ * the column U[p][c] it reads (bounds-derived facts p < r <= c): the c loop is independent across c */
+// bench: domain=hpc category=nest expect=vectorizable style=hpc_2d
+void doolittle_upper_rows(int n, REAL U[LEN][LEN])
+{
+    int r, c, p;
+    for (r = 0; r < n; r++)
+        for (c = r; c < n; c++)
+            for (p = 0; p < r; p++)
+                U[r][c] = U[r][c] - U[r][p] * U[p][c];
+}

@@ -70,6 +70,7 @@ from simdlens.analysis.nest import (
 )
 from simdlens.analysis.nest import mentions as _mentions
 from simdlens.analysis.parse import normalized_tokens
+from simdlens.analysis.ranges import other_row_of_walk, outside_walk
 from simdlens.core import Analysis, Kernel, LoopVerdict, ParamRole
 
 OUTER_NEST = "outer_nest"  # the fact of an outer loop vectorized across its counter (analysis.facts)
@@ -110,8 +111,16 @@ class _Reader:
         self.lanes: dict[tuple[str, str, int, str], tuple[int, str] | None] = {}  # new access -> (i offset, rest)
         self.guards: set[str] = set()  # C conditions the rewrite checks at run time (rows long enough)
         self.accumulators: set[str] = set()  # scalars set before the inner loop that it reduces into (`s += ...`)
+        self.apart = _reads_apart(inner, outer.iv)  # reads the loops' bounds keep off every element written
+        self.apart_new: set[tuple[str, str, int, str]] = set()  # the same reads, re-read across the outer counter
 
     def access(self, a: Access) -> Access:
+        new = self._access(a)
+        if (a.root, a.base, a.coeff, a.offset, a.symbolic) in self.apart:
+            self.apart_new.add(_key(new))
+        return new
+
+    def _access(self, a: Access) -> Access:
         j, i = self.j, self.i
         if a.coeff is None:
             return self._flat(a)
@@ -227,6 +236,27 @@ def _key(a: Access) -> tuple[str, str, int, str]:
     return (a.root, a.base, a.offset, a.symbolic)
 
 
+def _reads_apart(inner: LoopIR, i: str) -> set[tuple[str, str, int | None, int, str]]:
+    """The inner loop's reads of an array it writes that never touch an element it writes, for any value of
+    the counters around (lu's `A[i][k]`, `k < i`, and column `A[k][j]` beside the sum into `A[i][j]`,
+    `j >= i`): every lane may read them, whatever the others write. Not when the inner bounds move with
+    the outer counter `i` (`k < j`, `j` the lanes: one lane's walk reaches another lane's element)."""
+    from simdlens.analysis.build import accesses_of
+
+    if _mentions(inner.lower, i) or _mentions(inner.upper, i):
+        return set()
+    accs = accesses_of(inner.body)
+    writes = [a for a, w, _s in accs if w]
+    bounds = (inner.lower, inner.upper, inner.cmp, inner.step, inner.enclosing)
+    out: set[tuple[str, str, int | None, int, str]] = set()
+    for r, w_, _s in accs:
+        mine = [w for w in writes if w.root == r.root]
+        if not w_ and mine and all(w.index is None and (outside_walk(w, r, *bounds) or other_row_of_walk(w, r, *bounds))
+                                   for w in mine):
+            out.add((r.root, r.base, r.coeff, r.offset, r.symbolic))
+    return out
+
+
 def _sums_across(body: tuple[Stmt, ...], reader: _Reader, allowed: bool) -> tuple[Stmt, ...]:
     """`C[i][j] += alpha * A[i][k] * A[j][k]` with `k` the outer counter (syrk's k-j order): an element
     every lane shares, summed into. With the loops swapped it is a row dot product per `j`, a sum into
@@ -280,9 +310,6 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
         if triangle is not None and (accumulators or any(isinstance(x, Let) for x in walk_stmts(before + after))):
             raise _Refused("a triangular nest whose statements around its inner loop keep a temporary is not "
                            f"vectorized across {i} (each lane's own rows run apart from its register)")
-        if triangle is not None and not inner.iv_declared_in_loop:
-            # (a counter the function declares keeps the last row's end, which the lanes' own rows change)
-            raise _Refused(f"the triangle's inner counter {j} is declared before it: its last value is the user's")
         if outer.step != 1 or outer.cmp not in ("<", "<="):
             raise _Refused(f"the outer loop does not count {i} up by 1")
         # a counter declared at the top of the function (`int i, j, k;`) is its declaration's type; the
@@ -305,6 +332,9 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
         _own_lanes(before + after, reader, body, i)
         arrays = inner.arrays + tuple(a for a in (around.arrays if around is not None else ()) if inner.array(a.root) is None)
         checks = _lanes_independent(before + body + after, reader, replace(inner, arrays=arrays), i)
+        if triangle is not None and not inner.iv_declared_in_loop:
+            # (a counter the function declares keeps the last row's end, which the lanes' own rows change)
+            raise _Refused(f"the triangle's inner counter {j} is declared before it: its last value is the user's")
     except _Refused as exc:
         return str(exc)
     outside = tuple(sc for sc in (around.scalars if around is not None else ()) if sc.name != i
@@ -315,9 +345,20 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=spelled), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=arrays,
-        scalars=scalars, iv_declared_in_loop=bool(outer.iv_type), inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
+        scalars=scalars, iv_declared_in_loop=bool(outer.iv_type), enclosing=_facts_across(inner, i),
+        inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
                                                       *(triangle or ("", "", "")), before, after),
     ), checks
+
+
+def _facts_across(inner: LoopIR, i: str) -> tuple[tuple[str, str, str, str, int], ...]:
+    """The loops around the nest vectorized across `i`: the inner loop's own header is a fact there too
+    (`k < i` of lu's `A[i][k]`, broadcast: never one of the columns the lanes write), unless its bounds move
+    with `i` (then it is a fact of one lane, not of the step)."""
+    around = tuple(e for e in inner.enclosing if e[0] != i)
+    if _mentions(inner.lower, i) or _mentions(inner.upper, i):
+        return around
+    return ((inner.iv, inner.lower, inner.upper, inner.cmp, inner.step), *around)
 
 
 _MOVING_BOUND = r"\(?\s*{i}\s*(?:[+-]\s*\d+\s*)?\)?"  # `i`, `i + 1`, `(i - 2)`: the outer counter plus a constant
@@ -427,7 +468,8 @@ def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR,
     written = {a.root for a, w, _ in accs if w}
     summed = {x.access.root for x in walk_stmts(body) if isinstance(x, Reduce) and x.access is not None}
     for root in sorted(written - summed):  # (a sum every lane shares: _sums_across, interchanged only)
-        lanes = {reader.lanes.get(_key(a)) for a, _w, _s in accs if a.root == root}
+        lanes = {reader.lanes.get(_key(a)) for a, w, _s in accs if a.root == root
+                 and (w or _key(a) not in reader.apart_new)}
         if None in lanes:
             raise _Refused(f"{root} is written at an element every lane of {i} shares")
         if len(lanes) > 1:
@@ -523,7 +565,8 @@ def _in_its_loop(reference: Kernel, outer: Analysis, source: bytes, ctx: Any) ->
     if outer.site.depth == 0:
         return reference
     syntax = _FileSyntax.of(source, outer.site.language)
-    loop = outer_loop(syntax.root, source, outer.site.span.start_byte, outer.site.span.end_byte)
+    loop = outer_loop(syntax.root, source, outer.site.span.start_byte, outer.site.span.end_byte, imperfect=True,
+                      beside_loops=True)
     wrapped = nest_kernel(reference, loop, lambda text: _int_value(text, ctx),
                           lambda text: expand_macros(text, ctx)) if loop is not None else None
     if wrapped is None or isinstance(wrapped, str):

@@ -48,6 +48,7 @@ from simdlens.analysis.ir import (
 )
 from simdlens.analysis.nest import mentions, substitute
 from simdlens.analysis.outer_vector import GUARD
+from simdlens.analysis.ranges import rows_apart
 from simdlens.core import Footprint, Kernel, KernelParam
 from simdlens.rules.lower import (
     Lowered,
@@ -111,8 +112,9 @@ class OuterLoopLowering(Lowering):
             a = s.access
             if moves.search(f"{a.base} {a.symbolic}") or a.coeff != 1 or access_key(a) not in self.unconditional:
                 continue  # (an element touched only under a condition is never read or written speculatively)
-            if all(access_key(b) == access_key(a) for b, _w, _s in accs if b.root == a.root):
-                kept[access_key(a)] = a
+            if all(access_key(b) == access_key(a) or (not w and (access_key(b) in self.apart or rows_apart(
+                    a, b, self.loop.enclosing))) for b, w, _s in accs if b.root == a.root):
+                kept[access_key(a)] = a  # (besides it, reads the bounds keep off it: lu's A[i][k], A[k][j])
         return kept
 
     def _rows_carried(self) -> dict[tuple[str, str, int, str], tuple[str, str, int, str]]:
