@@ -97,3 +97,21 @@ def test_the_reason_a_rewrite_is_not_offered_says_where_it_falls_short() -> None
     # a memory-bound preset does not veto when the code's own size decided
     own = _result(_size(65536, (1.5, 1.4, 1.6), real=True), _size(1048576, (0.8, 0.7, 0.9)))
     assert summary.is_win(own)
+
+
+def _process(candidate_over_native: float) -> bench.ProcessTimes:
+    # ns/element per variant: scalar, user flags, -O3 -march=native, the candidate
+    return bench.ProcessTimes({4096: (4096, (4.0, 1.0, 1.0, 1.0 / candidate_over_native))})
+
+
+def test_a_re_measured_rewrite_is_judged_on_both_batches_not_on_a_lucky_second_one() -> None:
+    first = [_process(r) for r in (1.00, 1.02, 1.12, 1.15, 1.20)]  # undecided: median 1.12, slowest 1.00
+    lucky = [_process(r) for r in (1.06, 1.10, 1.14, 1.18, 1.26)]  # the same loop, a luckier batch
+    def judged(processes: list[bench.ProcessTimes]) -> CandidateResult:
+        sizes = bench.summarize(processes, [4096], 3)
+        return _result(*sizes)
+    assert summary.undecided(judged(first).measurement)  # type: ignore[arg-type]
+    assert summary.is_win(judged(lucky))  # alone, the second batch would offer it
+    both = judged(first + lucky)
+    assert not summary.is_win(both) and "not reliably faster" in summary.not_a_win(both)
+    assert both.measurement.sizes[0].vs_native_autovec.runs == 10  # type: ignore[union-attr]

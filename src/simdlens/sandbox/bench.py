@@ -14,8 +14,9 @@ few hundred ms, and the minimum of samples is a worse statistic than the median.
   (`Ratio`), `noisy` when (max - min) / median > 10%;
 - re-measured once when undecided (`summary.undecided`: at a deciding size the low end is under the
   win margin while the median is over it, or max/min of the per-process ratios is wide): a fresh
-  batch of K processes replaces the first (REMEASURES); the quoted and judged numbers are the fresh
-  batch's. A rewrite is offered as a win only when the low end beats the compiler (summary.is_win);
+  batch of K processes joins the first (REMEASURES); the quoted and judged numbers are both batches'
+  (a fresh batch replacing the first offered a rewrite identical to the compiler's loop on one lucky
+  batch). A rewrite is offered as a win only when the low end beats the compiler (summary.is_win);
 - sizes: BenchSettings.sizes (4K: "L1", 64K: "L2", 1M: "memory", labelled by element count), capped
   by the arrays' declared extents, plus the sizes the code itself uses (`Kernel.real_sizes`, marked
   `real`); a constant trip count is timed once, at itself (marked `real`, labelled by its element
@@ -44,8 +45,8 @@ _BRANCHY = re.compile(r"\bif\s*\(|\?|\bbreak\b|\bwhile\s*\(|\breturn\b[^;]*;\s*\
 _LOOP_WORD = re.compile(r"\b(for|while|do)\b")
 _READS_MEMORY = re.compile(r"[\[*]|->|\w\s*\(")  # a subscript, a dereference, a member through a pointer, a call
 BASELINES = ("scalar", "user_flags", "native_autovec")
-# Fresh batches measured when a batch cannot decide a win (summary.undecided); one is enough to get
-# past a disturbed process, more would only hunt for a lucky batch.
+# Fresh batches measured when a batch cannot decide a win (summary.undecided): their processes join the
+# first batch's, so a claim holds on both; one is enough, more would only hunt for a lucky batch.
 REMEASURES = 1
 
 
