@@ -487,3 +487,19 @@ void doolittle_upper_rows(int n, REAL U[LEN][LEN])
             for (p = 0; p < r; p++)
                 U[r][c] = U[r][c] - U[r][p] * U[p][c];
 }
+
+/* the same rows with the sum in a temporary the function declares, read from and stored back to the
+ * row's own element around the p loop (the form of a factorization that keeps its accumulator apart) */
+// bench: domain=hpc category=nest expect=vectorizable style=hpc_2d
+void doolittle_rows_acc(int n, REAL U[LEN][LEN])
+{
+    int r, c, p;
+    REAL acc;
+    for (r = 0; r < n; r++)
+        for (c = r; c < n; c++) {
+            acc = U[r][c];
+            for (p = 0; p < r; p++)
+                acc -= U[r][p] * U[p][c];
+            U[r][c] = acc;
+        }
+}

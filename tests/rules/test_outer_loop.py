@@ -615,3 +615,34 @@ def test_lu_rows_are_vectorized_across_j_from_the_facts_the_triangular_bounds_gi
     rows = next(a for a in fa.analyses if a.site.depth == 0)
     _edits_compute_the_same(tmp_path, LU_ROWS, LU_ROWS_MAIN,
                             propose(rows, fa.kernels[rows.site.loop_id], "avx2", Settings(), source=LU_ROWS.encode()).candidates)
+
+
+# ludcmp's form of the same rows: the sum kept in a temporary the function declares, read from and
+# stored to the lane's own element around the inner loop, which the inner loop's reads never reach
+LUDCMP_ROWS = """#define N 64
+double A[N][N];
+void ludcmp_rows(int i, int n)
+{
+    int j, k;
+    double w;
+    for (j = i; j < n; j++) {
+        w = A[i][j];
+        for (k = 0; k < i; k++)
+            w -= A[i][k] * A[k][j];
+        A[i][j] = w;
+    }
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_ludcmp_rows_keep_their_temporary_around_the_inner_loop(tmp_path: Path) -> None:
+    source, kernel, candidates = _proposal(LUDCMP_ROWS)
+    assert [c.origin for c in candidates] == ["rules:outer_loop"]  # (a temporary: not interchanged)
+    assert "double w;" in kernel.source  # the nest the sandbox runs declares the function's temporary
+    _edits_compute_the_same(tmp_path, LUDCMP_ROWS, LU_ROWS_MAIN.replace("lu_rows", "ludcmp_rows"), candidates)
+    # the temporary written back one column over is another lane's element: refused
+    shifted = LUDCMP_ROWS.replace("A[i][j] = w;", "A[i][j + 1] = w;").replace("j < n;", "j < n - 1;")
+    fa = analyze_file(shifted.encode(), "/tmp/shifted.c", "c")
+    assert not any(a.site.depth == 0 and a.site.loop_id in fa.kernels for a in fa.analyses)

@@ -236,17 +236,22 @@ def _key(a: Access) -> tuple[str, str, int, str]:
     return (a.root, a.base, a.offset, a.symbolic)
 
 
-def _reads_apart(inner: LoopIR, i: str) -> set[tuple[str, str, int | None, int, str]]:
-    """The inner loop's reads of an array it writes that never touch an element it writes, for any value of
-    the counters around (lu's `A[i][k]`, `k < i`, and column `A[k][j]` beside the sum into `A[i][j]`,
-    `j >= i`): every lane may read them, whatever the others write. Not when the inner bounds move with
-    the outer counter `i` (`k < j`, `j` the lanes: one lane's walk reaches another lane's element)."""
+def _reads_apart(inner: LoopIR, i: str, around: tuple[Stmt, ...] = ()) -> set[tuple[str, str, int | None, int, str]]:
+    """The inner loop's reads of an array the nest writes that never touch an element it writes, for any value
+    of the counters around (lu's `A[i][k]`, `k < i`, and column `A[k][j]` beside the sum into `A[i][j]`,
+    `j >= i`; ludcmp's `A[i][j] = w;` after the loop): every lane may read them, whatever the others write.
+    Not when the inner bounds move with the outer counter `i` (`k < j`, `j` the lanes: one lane's walk
+    reaches another lane's element)."""
     from simdlens.analysis.build import accesses_of
 
     if _mentions(inner.lower, i) or _mentions(inner.upper, i):
         return set()
     accs = accesses_of(inner.body)
-    writes = [a for a, w, _s in accs if w]
+    # the statements around write the lane's own element: to the inner loop, one element at `i`
+    writes = [a for a, w, _s in accs if w] + [
+        Access(a.root, a.base, a.elem, 0, a.offset, i, None, a.span) if a.coeff == 1 and not a.symbolic
+        and a.index is None else Access(a.root, a.base, a.elem, None, 0, "", Var(i, INT32), a.span)
+        for a, w, _s in accesses_of(around) if w]
     bounds = (inner.lower, inner.upper, inner.cmp, inner.step, inner.enclosing)
     out: set[tuple[str, str, int | None, int, str]] = set()
     for r, w_, _s in accs:
@@ -322,6 +327,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
             if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL) and sc.name not in accumulators:
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
         reader = _Reader(inner, outer, int_value)
+        reader.apart = _reads_apart(inner, i, before + after)
         reader.accumulators = accumulators
         body = _sums_across(tuple(reader.stmt(s) for s in inner.body), reader, triangle is None and around is None)
         if any(isinstance(s, Let) and s.name == GUARD for s in before):
@@ -423,10 +429,20 @@ def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...],
     for a, _w, _s in accesses_of(stmts):
         if a.coeff not in (0, 1) or a.index is not None:
             raise _Refused(f"{a.root} is reached around the inner loop other than at the lane's own element")
-        if a.root in roots and _key(a) not in inside and not _row_read_inside(a, stmts, inside, reader):
+        if a.root in roots and _key(a) not in inside and not _row_read_inside(a, stmts, inside, reader) \
+                and not (a.coeff == 1 and _apart_inside(a.root, body, reader)):
             raise _Refused(f"{a.root}[...] is touched around the inner loop at an element the inner loop does not "
                            "touch")
         reader.lanes[_key(a)] = (a.offset, a.symbolic) if a.coeff == 1 else None
+
+
+def _apart_inside(root: str, body: tuple[Stmt, ...], reader: _Reader) -> bool:
+    """Every access of `root` in the inner loop is a read the bounds keep off the elements the nest writes
+    (ludcmp's `w = A[i][j]; for (k < i) w -= A[i][k] * A[k][j]; A[i][j] = w;`): the statements around may
+    then touch the lane's own element of it (the nest's footprint takes in theirs, `_imperfect_nest`)."""
+    from simdlens.analysis.build import accesses_of
+
+    return all(not w and _key(a) in reader.apart_new for a, w, _s in accesses_of(body) if a.root == root)
 
 
 def _row_read_inside(a: Access, stmts: tuple[Stmt, ...], inside: set[tuple[str, str, int, str]], reader: _Reader) -> bool:
@@ -538,6 +554,8 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
     may_alias = tuple(sorted({*nest.may_alias, *overlap}))  # the harness tests them at small offsets too
     tested = {name for pair in may_alias for name in pair}  # called overlapping: never `restrict` there
     params = tuple(p if p.name in tested else distinct_param(p, outer.loop or inner.loop, nest.language) for p in nest.params)
+    kept = {p.name for p in params}  # (a fact about a result the nest keeps in the user's own temporary: gone)
+    facts = tuple(f for f in facts if not any(_mentions(f.expr, p.name) for p in found.params if p.name not in kept))
     prints = tuple(replace(f, lo=_folded(f.lo, ctx), hi=_folded(f.hi, ctx)) for f in nest.footprints)
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = text.replace(nest.signature, sig, 1)
@@ -583,8 +601,6 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     from simdlens.analysis.nest import nest_kernel, outer_loop
 
     assert outer.loop is not None
-    if any(p.source for p in found.params):
-        return "the inner loop's kernel renames the user's names: the imperfect nest cannot be written around it"
     syntax = _FileSyntax.of(source, outer.site.language)
     loop = outer_loop(syntax.root, source, inner.site.span.start_byte, inner.site.span.end_byte, imperfect=True)
     if loop is None:
@@ -593,6 +609,8 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL}
     element_wise = replace(found, return_type=None, params=tuple(
         p for p in found.params if p.role is not ParamRole.RESULT and (p.source or p.name) not in local))
+    if any(p.source for p in element_wise.params):
+        return "the inner loop's kernel renames the user's names: the imperfect nest cannot be written around it"
     nest = nest_kernel(element_wise, loop, lambda text: _int_value(text, ctx), lambda text: expand_macros(text, ctx))
     if isinstance(nest, str):
         return nest
@@ -611,12 +629,26 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
         p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT) or (p.role is ParamRole.SCALAR and p.name in invariant)))
     if any(p.source for p in extra):
         return "the statements around the inner loop reach arrays through expressions the kernel renames"
-    params = nest.params + extra
+    written = {} if isinstance(around, str) else {p.name: p for p in around.params
+                                                  if p.role in (ParamRole.OUT, ParamRole.INOUT)}
+    # an array the inner loop only reads and the statements around write (ludcmp's A[i][j] = w): not const
+    params = tuple(written[p.name] if p.role is ParamRole.IN and p.name in written else p for p in nest.params) + extra
     prints = nest.footprints + (() if isinstance(around, str) else
                                 tuple(f for f in around.footprints if f.param in {p.name for p in extra}))
+    if not isinstance(around, str):  # an array both touch (ludcmp's A[i][j] around A[i][k]): the hull of both
+        theirs = {f.param: replace(f, lo=expand_macros(f.lo, ctx), hi=expand_macros(f.hi, ctx))
+                  for f in around.footprints if f.param not in {p.name for p in extra}}  # (the driver has no macros)
+        prints = tuple(replace(f, lo=f"(({f.lo}) < ({o.lo}) ? ({f.lo}) : ({o.lo}))", hi=f"(({f.hi}) > ({o.hi}) ? "
+                               f"({f.hi}) : ({o.hi}))") if (o := theirs.get(f.param)) is not None and (f.lo, f.hi) != (o.lo, o.hi)
+                       else f for f in prints)
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = source[outer.site.span.start_byte:outer.site.span.end_byte].decode("utf-8", "replace")
     body = text[text.index(loop.header) + len(loop.header):].strip()
+    # a temporary the function declares at its top (ludcmp's `DATA_TYPE w;`): the nest declares it too
+    tops = [sc for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL and sc.name not in (loop.iv, inner_loop.iv)
+            and not re.search(rf"[\w*]\s+{re.escape(sc.name)}\s*[=;,]", body)]
+    if tops:
+        body = "{\n" + "".join(f"    {sc.type.spelling or sc.type.c} {sc.name};\n" for sc in tops) + body + "\n}"
     return replace(nest, params=params, signature=sig, footprints=prints,
                    source=nest.source.replace(nest.signature, sig, 1)), body
 
