@@ -638,7 +638,7 @@ void ludcmp_rows(int i, int n)
 @needs_compiler
 @pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
 def test_ludcmp_rows_keep_their_temporary_around_the_inner_loop(tmp_path: Path) -> None:
-    source, kernel, candidates = _proposal(LUDCMP_ROWS)
+    _, kernel, candidates = _proposal(LUDCMP_ROWS)
     assert [c.origin for c in candidates] == ["rules:outer_loop"]  # (a temporary: not interchanged)
     assert "double w;" in kernel.source  # the nest the sandbox runs declares the function's temporary
     _edits_compute_the_same(tmp_path, LUDCMP_ROWS, LU_ROWS_MAIN.replace("lu_rows", "ludcmp_rows"), candidates)
