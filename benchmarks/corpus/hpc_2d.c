@@ -503,3 +503,18 @@ void doolittle_rows_acc(int n, REAL U[LEN][LEN])
             U[r][c] = acc;
         }
 }
+
+/* a symmetric product: the upper half summed over the rows of X, each sum mirrored into the lower half
+ * (G[j][i] of lane j meets row i only on the diagonal, the lane's own element) */
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void gram_mirror(int n, int m, REAL G[LEN][LEN], const REAL X[LEN][LEN])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++)
+        for (j = i; j < n; j++) {
+            G[i][j] = 0.0;
+            for (k = 0; k < m; k++)
+                G[i][j] += X[k][i] * X[k][j];
+            G[j][i] = G[i][j];
+        }
+}

@@ -646,3 +646,50 @@ def test_ludcmp_rows_keep_their_temporary_around_the_inner_loop(tmp_path: Path) 
     shifted = LUDCMP_ROWS.replace("A[i][j] = w;", "A[i][j + 1] = w;").replace("j < n;", "j < n - 1;")
     fa = analyze_file(shifted.encode(), "/tmp/shifted.c", "c")
     assert not any(a.site.depth == 0 and a.site.loop_id in fa.kernels for a in fa.analyses)
+
+
+# covariance (PolyBench): the symmetric matrix's lower half mirrored from the upper one after each sum.
+# The mirror cov[j][i] of lane j meets row i only at the diagonal j == i, the lane's own element
+COVARIANCE = """#define N 64
+double cov[N][N], data[N][N];
+void cov_rows(int i, int m, int n, double scale)
+{
+    int j, k;
+    for (j = i; j < m; j++) {
+        cov[i][j] = 0.0;
+        for (k = 0; k < n; k++)
+            cov[i][j] += data[k][i] * data[k][j];
+        cov[i][j] *= scale;
+        cov[j][i] = cov[i][j];
+    }
+}
+"""
+COVARIANCE_MAIN = """
+#include <stdio.h>
+int main(void)
+{
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) { data[r][c] = (double)((r * 5 + c * 3) % 13) * 0.25 - 1.0; cov[r][c] = -7.0; }
+    for (int i = 0; i < 61; i++) cov_rows(i, 61, 50, 0.5);
+    cov_rows(3, 64, 64, 0.25); cov_rows(63, 64, 17, 1.0); cov_rows(9, 9, 5, 1.0);
+    double sum = 0.0;
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) sum += cov[r][c] * (1 + (r ^ c) % 5);
+    printf("%.6f\\n", sum);
+    return 0;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_covariance_rows_mirror_each_lanes_sum_after_the_inner_loop(tmp_path: Path) -> None:
+    _, _, candidates = _proposal(COVARIANCE)
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    _edits_compute_the_same(tmp_path, COVARIANCE, COVARIANCE_MAIN, candidates)
+    # a mirror one column over is another lane's row: refused, with the reason
+    for wrong in ("cov[j][i + 1] = cov[i][j];", "cov[j][j] = cov[i][j];"):
+        fa = analyze_file(COVARIANCE.replace("cov[j][i] = cov[i][j];", wrong).encode(), "/tmp/cov.c", "c")
+        outer = next(a for a in fa.analyses if a.site.depth == 0)
+        assert outer.site.loop_id not in fa.kernels
+        assert "not vectorized across j" in outer.reasons[0].message, outer.reasons[0].message

@@ -113,6 +113,7 @@ class _Reader:
         self.accumulators: set[str] = set()  # scalars set before the inner loop that it reduces into (`s += ...`)
         self.apart = _reads_apart(inner, outer.iv)  # reads the loops' bounds keep off every element written
         self.apart_new: set[tuple[str, str, int, str]] = set()  # the same reads, re-read across the outer counter
+        self.transposed: set[tuple[str, str, int, str]] = set()  # mirrored stores around the inner loop (`_transposed`)
 
     def access(self, a: Access) -> Access:
         new = self._access(a)
@@ -426,7 +427,10 @@ def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...],
 
     inside = {_key(a) for a, _w, _s in accesses_of(body)}
     roots = {k[0] for k in inside}
-    for a, _w, _s in accesses_of(stmts):
+    for a, w, _s in accesses_of(stmts):
+        if w and _transposed(a, stmts + body, i) is not None:
+            reader.transposed.add(_key(a))  # covariance's `cov[j][i] = cov[i][j];`: only the lane's own mirror
+            continue
         if a.coeff not in (0, 1) or a.index is not None:
             raise _Refused(f"{a.root} is reached around the inner loop other than at the lane's own element")
         if a.root in roots and _key(a) not in inside and not _row_read_inside(a, stmts, inside, reader) \
@@ -434,6 +438,26 @@ def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...],
             raise _Refused(f"{a.root}[...] is touched around the inner loop at an element the inner loop does not "
                            "touch")
         reader.lanes[_key(a)] = (a.offset, a.symbolic) if a.coeff == 1 else None
+
+
+def _transposed(a: Access, stmts: tuple[Stmt, ...], i: str) -> str | None:
+    """`X[j][c]` stored around the inner loop (`j` the outer counter: a column of a 2-D array, flat `R*j + c`)
+    where every other access of X there is `X[c][j]` (`cov[j][i] = cov[i][j];`): the row `c` of a lane's
+    store meets the other accesses' row only at the diagonal `j == c`, the lane's own element (their
+    columns are inside the row), so no lane touches another's. The mirrored row `c`, or None."""
+    from simdlens.analysis.build import accesses_of
+
+    m = _FLAT_2D.match(a.base)
+    if m is None or a.coeff is None or a.coeff <= 1 or a.offset or not re.fullmatch(r"[A-Za-z_]\w*", a.symbolic) \
+            or a.symbolic == i:
+        return None
+    c = a.symbolic
+    others = [b for b, _w, _s in accesses_of(stmts) if b.root == a.root and _key(b) != _key(a)]
+    own = re.compile(rf"{re.escape(a.root)}\[\s*{re.escape(c)}\s*\]")
+    if not others or any(b.coeff != 1 or b.offset or b.symbolic or b.index is not None or not own.fullmatch(b.base)
+                         for b in others):
+        return None
+    return c
 
 
 def _apart_inside(root: str, body: tuple[Stmt, ...], reader: _Reader) -> bool:
@@ -485,7 +509,7 @@ def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR,
     summed = {x.access.root for x in walk_stmts(body) if isinstance(x, Reduce) and x.access is not None}
     for root in sorted(written - summed):  # (a sum every lane shares: _sums_across, interchanged only)
         lanes = {reader.lanes.get(_key(a)) for a, w, _s in accs if a.root == root
-                 and (w or _key(a) not in reader.apart_new)}
+                 and (w or _key(a) not in reader.apart_new) and _key(a) not in reader.transposed}
         if None in lanes:
             raise _Refused(f"{root} is written at an element every lane of {i} shares")
         if len(lanes) > 1:

@@ -417,7 +417,7 @@ class KernelRun:
                     return {}, f"not timed: the benchmark run failed ({describe_failure(result, self_limits)})"
                 processes.append(protocol.parse_bench_output(result.stdout.decode(errors="replace"), len(variants)))
             for i in undecided:
-                sizes_m = protocol.summarize(processes, sizes, 3 + i, real=real, by_trip=by_trip)
+                sizes_m = protocol.summarize(processes, sizes, 3 + i, real=real, by_trip=by_trip, trim=min(batch, 1))
                 if sizes_m:
                     out[i] = protocol.measurement(sizes_m, tc.version, self.env.host.model, build.user.user_args())
             # a batch that cannot decide a candidate is joined by a fresh one (bench.py, REMEASURES)
