@@ -113,7 +113,7 @@ class _Reader:
         self.accumulators: set[str] = set()  # scalars set before the inner loop that it reduces into (`s += ...`)
         self.apart = _reads_apart(inner, outer.iv)  # reads the loops' bounds keep off every element written
         self.apart_new: set[tuple[str, str, int, str]] = set()  # the same reads, re-read across the outer counter
-        self.transposed: set[tuple[str, str, int, str]] = set()  # mirrored stores around the inner loop (`_transposed`)
+        self.transposed: set[tuple[str, str, int, str]] = set()  # mirrored stores around the inner loop (`transposed_row`)
 
     def access(self, a: Access) -> Access:
         new = self._access(a)
@@ -428,7 +428,7 @@ def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...],
     inside = {_key(a) for a, _w, _s in accesses_of(body)}
     roots = {k[0] for k in inside}
     for a, w, _s in accesses_of(stmts):
-        if w and _transposed(a, stmts + body, i) is not None:
+        if w and transposed_row(a, stmts + body, i) is not None:
             reader.transposed.add(_key(a))  # covariance's `cov[j][i] = cov[i][j];`: only the lane's own mirror
             continue
         if a.coeff not in (0, 1) or a.index is not None:
@@ -440,7 +440,7 @@ def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...],
         reader.lanes[_key(a)] = (a.offset, a.symbolic) if a.coeff == 1 else None
 
 
-def _transposed(a: Access, stmts: tuple[Stmt, ...], i: str) -> str | None:
+def transposed_row(a: Access, stmts: tuple[Stmt, ...], i: str) -> str | None:
     """`X[j][c]` stored around the inner loop (`j` the outer counter: a column of a 2-D array, flat `R*j + c`)
     where every other access of X there is `X[c][j]` (`cov[j][i] = cov[i][j];`): the row `c` of a lane's
     store meets the other accesses' row only at the diagonal `j == c`, the lane's own element (their
