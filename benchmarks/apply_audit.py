@@ -243,6 +243,12 @@ def function_signature(source: bytes, language: str, loop_line: int, loop_header
     plist = decl.child_by_field_name("parameters")
     params: list[Param] = []
     header_ids = set(re.findall(r"[A-Za-z_]\w*", loop_header))
+    # a bound of another loop of the nest (gram_mirror's `k < m` under the claimed `j < n`) is a size too:
+    # driven as a random small scalar, the program would time another nest than the one the scan measured
+    for node in _descendants(fn):
+        cond = node.child_by_field_name("condition") if node.type == "for_statement" else None
+        if cond is not None:
+            header_ids |= set(re.findall(r"[A-Za-z_]\w*", _text(cond)))
     for p in plist.named_children if plist is not None else ():
         if p.type == "comment":
             continue

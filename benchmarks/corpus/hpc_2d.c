@@ -475,3 +475,46 @@ void gram_lower_kj(int n, int m, REAL s, REAL Gm[LEN][LEN], REAL F[LEN][LEN])
             for (j = 0; j <= i; j++)
                 Gm[i][j] += s * F[i][k] * F[j][k];
 }
+
+/* Doolittle's upper rows: for c >= r the sum runs over p < r, so U[r][c] is never one of the U[r][p] or
+ * the column U[p][c] it reads (bounds-derived facts p < r <= c): the c loop is independent across c */
+// bench: domain=hpc category=nest expect=vectorizable style=hpc_2d
+void doolittle_upper_rows(int n, REAL U[LEN][LEN])
+{
+    int r, c, p;
+    for (r = 0; r < n; r++)
+        for (c = r; c < n; c++)
+            for (p = 0; p < r; p++)
+                U[r][c] = U[r][c] - U[r][p] * U[p][c];
+}
+
+/* the same rows with the sum in a temporary the function declares, read from and stored back to the
+ * row's own element around the p loop (the form of a factorization that keeps its accumulator apart) */
+// bench: domain=hpc category=nest expect=vectorizable style=hpc_2d
+void doolittle_rows_acc(int n, REAL U[LEN][LEN])
+{
+    int r, c, p;
+    REAL acc;
+    for (r = 0; r < n; r++)
+        for (c = r; c < n; c++) {
+            acc = U[r][c];
+            for (p = 0; p < r; p++)
+                acc -= U[r][p] * U[p][c];
+            U[r][c] = acc;
+        }
+}
+
+/* a symmetric product: the upper half summed over the rows of X, each sum mirrored into the lower half
+ * (G[j][i] of lane j meets row i only on the diagonal, the lane's own element) */
+// bench: domain=hpc category=nest expect=vectorizable_with_checks style=hpc_2d
+void gram_mirror(int n, int m, REAL G[LEN][LEN], const REAL X[LEN][LEN])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++)
+        for (j = i; j < n; j++) {
+            G[i][j] = 0.0;
+            for (k = 0; k < m; k++)
+                G[i][j] += X[k][i] * X[k][j];
+            G[j][i] = G[i][j];
+        }
+}

@@ -123,3 +123,32 @@ def test_flat_nest_is_driven_at_the_root_of_the_count(tmp_path: Path) -> None:
     claim = in_program.Claim(claim.file, claim.function, claim.line, claim.isa, claim.origin, {}, claim.candidate, 2)
     row = in_program.measure(claim, [4096, 1048576], 1, 1, tmp_path / "w")
     assert row.note == "" and set(row.ratios) == {4096, 1048576}
+
+
+MIRROR = """\
+#define LEN 64
+void gram_mirror(int n, int m, double G[LEN][LEN], const double X[LEN][LEN])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++)
+        for (j = i; j < n; j++) {
+            G[i][j] = 0.0;
+            for (k = 0; k < m; k++)
+                G[i][j] += X[k][i] * X[k][j];
+            G[j][i] = G[i][j];
+        }
+}
+"""
+
+
+def test_a_bound_of_another_loop_of_the_nest_is_driven_as_a_size() -> None:
+    # the claim is the j loop's; m bounds the k loop inside it. Driven as a small random scalar, the program
+    # would time a 1-7 iteration k loop against a claim measured at m = 64 (session 10: 1.0x against 7.4x)
+    from apply_audit import function_signature
+
+    line = MIRROR.splitlines().index("        for (j = i; j < n; j++) {")
+    sig = function_signature(MIRROR.encode(), "c", line, MIRROR.splitlines()[line])
+    kinds = {p.name: p.kind for p in sig.params}
+    assert kinds["n"] == "size" and kinds["m"] == "dim"
+    driver = in_program.timing_driver(sig, [4096], 1, [])
+    assert "aud_ext" in driver.split("aud_s1 =")[1].split(";")[0]  # m takes the declared extent, as n does

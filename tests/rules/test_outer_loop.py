@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rules_support import apply_edits, build_and_run, needs_compiler, run_edited_against_original
@@ -542,3 +543,153 @@ def test_a_guarded_column_sweep_runs_under_its_condition_and_keeps_the_stored_ro
     assert text.index("_mm256_cmp_ps") < text.index("for (int j = 1; j < LEN_2D; j++)")
     assert "aa_first ? _mm256_maskload_ps(&aa[j - 1][i]" in text and "_mm256_maskstore_ps(&aa[j][i]" in text
     _edits_compute_the_same(tmp_path, GUARDED, MAIN % "guarded_sweep", candidates)
+
+
+# lu's second nest (PolyBench): for j >= i, A[i][j] -= A[i][k] * A[k][j] over k < i. The bounds say the
+# sum's element is never one the k loop reads (A[i][k]: k < i <= j; the column A[k][j]: rows k < i), so
+# the lanes over j are independent; the first nest (k < j, j < i) reads what earlier lanes wrote
+LU = """#define N 64
+void lu(int n, double A[N][N])
+{
+    int i, j, k;
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i; j++) {
+            for (k = 0; k < j; k++)
+                A[i][j] -= A[i][k] * A[k][j];
+            A[i][j] /= A[j][j];
+        }
+        for (j = i; j < n; j++)
+            for (k = 0; k < i; k++)
+                A[i][j] -= A[i][k] * A[k][j];
+    }
+}
+"""
+LU_ROWS = """#define N 64
+double A[N][N];
+void lu_rows(int i, int n)
+{
+    int j, k;
+    for (j = i; j < n; j++)
+        for (k = 0; k < i; k++)
+            A[i][j] -= A[i][k] * A[k][j];
+}
+"""
+LU_ROWS_MAIN = """
+#include <stdio.h>
+int main(void)
+{
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) A[r][c] = (double)((r * 7 + c * 3) % 11) * 0.125 - 0.5;
+    lu_rows(5, N); lu_rows(40, 61); lu_rows(0, N); lu_rows(63, 64);
+    double sum = 0.0;
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) sum += A[r][c] * (1 + (r ^ c) % 5);
+    printf("%.6f\\n", sum);
+    return 0;
+}
+"""
+
+
+def _nest_at(code: str, line: int) -> tuple[Any, Kernel | None]:
+    fa = analyze_file(code.encode(), "/tmp/lu.c", "c")
+    a = next(a for a in fa.analyses if a.site.span.start.line + 1 == line)
+    return a, fa.kernels.get(a.site.loop_id)
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_lu_rows_are_vectorized_across_j_from_the_facts_the_triangular_bounds_give(tmp_path: Path) -> None:
+    outer, kernel = _nest_at(LU, 11)
+    assert kernel is not None, [r.message for r in outer.reasons]
+    candidates = propose(outer, kernel, "avx2", Settings(), source=LU.encode()).candidates
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    assert not any(re.search(r"gather|scatter", c.function) for c in candidates)
+    # the first nest's lanes depend on each other (A[i][k], k < j, is what the lane of column k wrote)
+    first, none = _nest_at(LU, 6)
+    assert none is None and "not vectorized across j" in first.reasons[0].message
+    # with k reaching i, the column A[k][j] reads row i, which the lanes write: no longer a sum, no rewrite
+    for wrong in (LU.replace("k < i;", "k <= i;"), LU.replace("j = i; j < n", "j = i - 1; j < n")):
+        inner, _ = _nest_at(wrong, 12)
+        assert inner.reasons[0].code == "recurrence" and _nest_at(wrong, 11)[1] is None
+    fa = analyze_file(LU_ROWS.encode(), "/tmp/lu_rows.c", "c")
+    rows = next(a for a in fa.analyses if a.site.depth == 0)
+    _edits_compute_the_same(tmp_path, LU_ROWS, LU_ROWS_MAIN,
+                            propose(rows, fa.kernels[rows.site.loop_id], "avx2", Settings(), source=LU_ROWS.encode()).candidates)
+
+
+# ludcmp's form of the same rows: the sum kept in a temporary the function declares, read from and
+# stored to the lane's own element around the inner loop, which the inner loop's reads never reach
+LUDCMP_ROWS = """#define N 64
+double A[N][N];
+void ludcmp_rows(int i, int n)
+{
+    int j, k;
+    double w;
+    for (j = i; j < n; j++) {
+        w = A[i][j];
+        for (k = 0; k < i; k++)
+            w -= A[i][k] * A[k][j];
+        A[i][j] = w;
+    }
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_ludcmp_rows_keep_their_temporary_around_the_inner_loop(tmp_path: Path) -> None:
+    _, kernel, candidates = _proposal(LUDCMP_ROWS)
+    assert [c.origin for c in candidates] == ["rules:outer_loop"]  # (a temporary: not interchanged)
+    assert "double w;" in kernel.source  # the nest the sandbox runs declares the function's temporary
+    _edits_compute_the_same(tmp_path, LUDCMP_ROWS, LU_ROWS_MAIN.replace("lu_rows", "ludcmp_rows"), candidates)
+    # the temporary written back one column over is another lane's element: refused
+    shifted = LUDCMP_ROWS.replace("A[i][j] = w;", "A[i][j + 1] = w;").replace("j < n;", "j < n - 1;")
+    fa = analyze_file(shifted.encode(), "/tmp/shifted.c", "c")
+    assert not any(a.site.depth == 0 and a.site.loop_id in fa.kernels for a in fa.analyses)
+
+
+# covariance (PolyBench): the symmetric matrix's lower half mirrored from the upper one after each sum.
+# The mirror cov[j][i] of lane j meets row i only at the diagonal j == i, the lane's own element
+COVARIANCE = """#define N 64
+double cov[N][N], data[N][N];
+void cov_rows(int i, int m, int n, double scale)
+{
+    int j, k;
+    for (j = i; j < m; j++) {
+        cov[i][j] = 0.0;
+        for (k = 0; k < n; k++)
+            cov[i][j] += data[k][i] * data[k][j];
+        cov[i][j] *= scale;
+        cov[j][i] = cov[i][j];
+    }
+}
+"""
+COVARIANCE_MAIN = """
+#include <stdio.h>
+int main(void)
+{
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) { data[r][c] = (double)((r * 5 + c * 3) % 13) * 0.25 - 1.0; cov[r][c] = -7.0; }
+    for (int i = 0; i < 61; i++) cov_rows(i, 61, 50, 0.5);
+    cov_rows(3, 64, 64, 0.25); cov_rows(63, 64, 17, 1.0); cov_rows(9, 9, 5, 1.0);
+    double sum = 0.0;
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) sum += cov[r][c] * (1 + (r ^ c) % 5);
+    printf("%.6f\\n", sum);
+    return 0;
+}
+"""
+
+
+@needs_compiler
+@pytest.mark.skipif(not host_cpu().runs("avx2"), reason="host lacks AVX2")
+def test_covariance_rows_mirror_each_lanes_sum_after_the_inner_loop(tmp_path: Path) -> None:
+    _, _, candidates = _proposal(COVARIANCE)
+    assert sorted(c.origin for c in candidates) == ["rules:interchange", "rules:outer_loop"]
+    _edits_compute_the_same(tmp_path, COVARIANCE, COVARIANCE_MAIN, candidates)
+    # a mirror one column over is another lane's row: refused, with the reason
+    for wrong in ("cov[j][i + 1] = cov[i][j];", "cov[j][j] = cov[i][j];"):
+        fa = analyze_file(COVARIANCE.replace("cov[j][i] = cov[i][j];", wrong).encode(), "/tmp/cov.c", "c")
+        outer = next(a for a in fa.analyses if a.site.depth == 0)
+        assert outer.site.loop_id not in fa.kernels
+        assert "not vectorized across j" in outer.reasons[0].message, outer.reasons[0].message

@@ -97,3 +97,26 @@ def test_the_reason_a_rewrite_is_not_offered_says_where_it_falls_short() -> None
     # a memory-bound preset does not veto when the code's own size decided
     own = _result(_size(65536, (1.5, 1.4, 1.6), real=True), _size(1048576, (0.8, 0.7, 0.9)))
     assert summary.is_win(own)
+
+
+def _process(candidate_over_native: float) -> bench.ProcessTimes:
+    # ns/element per variant: scalar, user flags, -O3 -march=native, the candidate
+    return bench.ProcessTimes({4096: (4096, (4.0, 1.0, 1.0, 1.0 / candidate_over_native))})
+
+
+def test_a_re_measured_rewrite_is_judged_on_both_batches_not_on_a_lucky_second_one() -> None:
+    first = [_process(r) for r in (1.00, 1.02, 1.12, 1.15, 1.20)]  # undecided: median 1.12, slowest 1.00
+    lucky = [_process(r) for r in (1.06, 1.10, 1.14, 1.18, 1.26)]  # the same loop, a luckier batch
+    def judged(processes: list[bench.ProcessTimes], trim: int = 0) -> CandidateResult:
+        sizes = bench.summarize(processes, [4096], 3, trim=trim)
+        return _result(*sizes)
+    assert summary.undecided(judged(first).measurement)  # type: ignore[arg-type]
+    assert summary.is_win(judged(lucky))  # alone, the second batch would offer it
+    both = judged(first + lucky, trim=1)  # pooled, the one slowest process left out
+    assert not summary.is_win(both) and "not reliably faster" in summary.not_a_win(both)
+    assert both.measurement.sizes[0].vs_native_autovec.runs == 9  # type: ignore[union-attr]
+    # a clear win with one disturbed process (gesummv under load: 9.8x, one process 0.55x): offered
+    disturbed = [_process(r) for r in (0.55, 9.1, 9.6, 10.2, 11.0)]
+    assert summary.undecided(judged(disturbed).measurement)  # type: ignore[arg-type]
+    again = judged(disturbed + [_process(r) for r in (8.8, 9.4, 9.9, 10.4, 12.0)], trim=1)
+    assert summary.is_win(again) and again.measurement.sizes[0].vs_native_autovec.lo == 8.8  # type: ignore[union-attr]

@@ -655,13 +655,17 @@ class LoopIR:
     # The function's `const int k = 4;` the loop reads as constants (a step, a bound), declared as C the
     # kernel puts before the loop: `const int k = 4;`.
     constants: tuple[str, ...] = ()
+    # The counted loops around this one, innermost first, (counter, lower, upper, cmp, step): their bounds
+    # are facts about the subscripts (`j >= i` inside `for (j = i; ...)`, read by ranges.outside_walk).
+    enclosing: tuple[tuple[str, str, str, str, int], ...] = ()
 
     def __init__(self, iv: str, iv_type: CType, lower: str, upper: str, cmp: str, step: int, trip_count: str,
                  body: tuple[Stmt, ...], arrays: tuple[Array, ...], scalars: tuple[Scalar, ...],
                  iv_declared_in_loop: bool = True, iv_live_out: bool = False,
                  runs_at_least_once: bool = False, moved: tuple[Moved, ...] = (), setup: tuple[str, ...] = (),
                  inner: InnerLoop | None = None,
-                 constants: tuple[str, ...] = ()) -> None:  # written out: see the top of the module
+                 constants: tuple[str, ...] = (),
+                 enclosing: tuple[tuple[str, str, str, str, int], ...] = ()) -> None:  # written out: see the top
         object.__setattr__(self, "iv", iv)
         object.__setattr__(self, "iv_type", iv_type)
         object.__setattr__(self, "lower", lower)
@@ -679,6 +683,7 @@ class LoopIR:
         object.__setattr__(self, "setup", setup)
         object.__setattr__(self, "inner", inner)
         object.__setattr__(self, "constants", constants)
+        object.__setattr__(self, "enclosing", enclosing)
 
     def array(self, root: str) -> Array | None:
         for a in self.arrays:

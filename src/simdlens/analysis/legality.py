@@ -60,7 +60,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.ranges import outside_walk
+from simdlens.analysis.ranges import other_row_of_walk, outside_walk
 from simdlens.analysis.scans import (
     MatrixScan,
     SecondOrderScan,
@@ -521,6 +521,9 @@ class _Judge:
                 self._indirect(w, a, a_is_write)
                 return
             w, a = w2, a2  # `x[j]` of a second counter stepping with the loop: an affine walk
+        fixed, walk = (w, a) if (w.coeff or 0) == 0 else (a, w)
+        if other_row_of_walk(fixed, walk, loop.lower, loop.upper, loop.cmp, loop.step, loop.enclosing):
+            return  # `A[i][j]` against the column `A[k][j]` walking rows `k < i` only
         if w.base != a.base:
             rows = row_subscript(w.base, w.root), row_subscript(a.base, a.root)
             if arr is not None and not arr.pointer and rows[0] is not None and rows[1] is not None:
@@ -555,7 +558,7 @@ class _Judge:
             return
         if c1 == 0 or c2 == 0:
             fixed, walk = (w, a) if c1 == 0 else (a, w)
-            if outside_walk(fixed, walk, loop.lower, loop.upper, loop.cmp, loop.step):
+            if outside_walk(fixed, walk, loop.lower, loop.upper, loop.cmp, loop.step, loop.enclosing):
                 return  # `x[i]` against `x[j]` for j < i: the walk never reaches the fixed element
             if c1 == 0:
                 self.reasons.append(Reason("invariant_store", f"{_show(w, iv)} is written on every iteration while "

@@ -71,6 +71,32 @@ def step_of(text: str, iv: str) -> int | None:
     return None
 
 
+def counted_header(header: str) -> tuple[str, str, str, str, int] | None:
+    """(counter, lower, upper, cmp, step) of a `for` header counting by a constant step, else None."""
+    m = _HEADER.fullmatch(header.strip())
+    step = step_of(m.group("step"), m.group("iv")) if m is not None else None
+    if m is None or step is None or m.group("cmp") == "!=" or (m.group("cmp") in ("<", "<=")) != (step > 0):
+        return None
+    return m.group("iv"), m.group("lo").strip(), m.group("hi").strip(), m.group("cmp"), step
+
+
+def enclosing_counters(node: Any, source: bytes) -> tuple[tuple[str, str, str, str, int], ...]:
+    """The counted `for` loops around `node` (a tree-sitter node), innermost first, as `counted_header`
+    reads them: facts the loop's subscripts may rely on (`j >= i` inside `for (j = i; ...)`). A loop whose
+    body assigns its counter is left out (its bounds would say nothing there)."""
+    out: list[tuple[str, str, str, str, int]] = []
+    parent = node.parent
+    while parent is not None and parent.type != "function_definition":
+        body = parent.child_by_field_name("body") if parent.type == "for_statement" else None
+        if body is not None and body.start_byte <= node.start_byte:
+            found = counted_header(source[parent.start_byte:body.start_byte].decode("utf-8", "replace"))
+            text = source[body.start_byte:body.end_byte].decode("utf-8", "replace")
+            if found is not None and not _set_in(found[0], (text,)):
+                out.append(found)
+        parent = parent.parent
+    return tuple(out)
+
+
 def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfect: bool = False,
                beside_loops: bool = False) -> OuterLoop | None:
     """The `for` loop whose body is exactly the loop at [start_byte, end_byte) (or, with `imperfect`, holds

@@ -70,6 +70,7 @@ from simdlens.analysis.nest import (
 )
 from simdlens.analysis.nest import mentions as _mentions
 from simdlens.analysis.parse import normalized_tokens
+from simdlens.analysis.ranges import other_row_of_walk, outside_walk
 from simdlens.core import Analysis, Kernel, LoopVerdict, ParamRole
 
 OUTER_NEST = "outer_nest"  # the fact of an outer loop vectorized across its counter (analysis.facts)
@@ -110,8 +111,17 @@ class _Reader:
         self.lanes: dict[tuple[str, str, int, str], tuple[int, str] | None] = {}  # new access -> (i offset, rest)
         self.guards: set[str] = set()  # C conditions the rewrite checks at run time (rows long enough)
         self.accumulators: set[str] = set()  # scalars set before the inner loop that it reduces into (`s += ...`)
+        self.apart = _reads_apart(inner, outer.iv)  # reads the loops' bounds keep off every element written
+        self.apart_new: set[tuple[str, str, int, str]] = set()  # the same reads, re-read across the outer counter
+        self.transposed: set[tuple[str, str, int, str]] = set()  # mirrored stores around the inner loop (`transposed_row`)
 
     def access(self, a: Access) -> Access:
+        new = self._access(a)
+        if (a.root, a.base, a.coeff, a.offset, a.symbolic) in self.apart:
+            self.apart_new.add(_key(new))
+        return new
+
+    def _access(self, a: Access) -> Access:
         j, i = self.j, self.i
         if a.coeff is None:
             return self._flat(a)
@@ -227,6 +237,32 @@ def _key(a: Access) -> tuple[str, str, int, str]:
     return (a.root, a.base, a.offset, a.symbolic)
 
 
+def _reads_apart(inner: LoopIR, i: str, around: tuple[Stmt, ...] = ()) -> set[tuple[str, str, int | None, int, str]]:
+    """The inner loop's reads of an array the nest writes that never touch an element it writes, for any value
+    of the counters around (lu's `A[i][k]`, `k < i`, and column `A[k][j]` beside the sum into `A[i][j]`,
+    `j >= i`; ludcmp's `A[i][j] = w;` after the loop): every lane may read them, whatever the others write.
+    Not when the inner bounds move with the outer counter `i` (`k < j`, `j` the lanes: one lane's walk
+    reaches another lane's element)."""
+    from simdlens.analysis.build import accesses_of
+
+    if _mentions(inner.lower, i) or _mentions(inner.upper, i):
+        return set()
+    accs = accesses_of(inner.body)
+    # the statements around write the lane's own element: to the inner loop, one element at `i`
+    writes = [a for a, w, _s in accs if w] + [
+        Access(a.root, a.base, a.elem, 0, a.offset, i, None, a.span) if a.coeff == 1 and not a.symbolic
+        and a.index is None else Access(a.root, a.base, a.elem, None, 0, "", Var(i, INT32), a.span)
+        for a, w, _s in accesses_of(around) if w]
+    bounds = (inner.lower, inner.upper, inner.cmp, inner.step, inner.enclosing)
+    out: set[tuple[str, str, int | None, int, str]] = set()
+    for r, w_, _s in accs:
+        mine = [w for w in writes if w.root == r.root]
+        if not w_ and mine and all(w.index is None and (outside_walk(w, r, *bounds) or other_row_of_walk(w, r, *bounds))
+                                   for w in mine):
+            out.add((r.root, r.base, r.coeff, r.offset, r.symbolic))
+    return out
+
+
 def _sums_across(body: tuple[Stmt, ...], reader: _Reader, allowed: bool) -> tuple[Stmt, ...]:
     """`C[i][j] += alpha * A[i][k] * A[j][k]` with `k` the outer counter (syrk's k-j order): an element
     every lane shares, summed into. With the loops swapped it is a row dot product per `j`, a sum into
@@ -280,9 +316,6 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
         if triangle is not None and (accumulators or any(isinstance(x, Let) for x in walk_stmts(before + after))):
             raise _Refused("a triangular nest whose statements around its inner loop keep a temporary is not "
                            f"vectorized across {i} (each lane's own rows run apart from its register)")
-        if triangle is not None and not inner.iv_declared_in_loop:
-            # (a counter the function declares keeps the last row's end, which the lanes' own rows change)
-            raise _Refused(f"the triangle's inner counter {j} is declared before it: its last value is the user's")
         if outer.step != 1 or outer.cmp not in ("<", "<="):
             raise _Refused(f"the outer loop does not count {i} up by 1")
         # a counter declared at the top of the function (`int i, j, k;`) is its declaration's type; the
@@ -295,6 +328,7 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
             if sc.role not in (ScalarRole.INVARIANT, ScalarRole.LOCAL) and sc.name not in accumulators:
                 raise _Refused(f"`{sc.name}` ({sc.role.value}) carries a value between inner iterations")
         reader = _Reader(inner, outer, int_value)
+        reader.apart = _reads_apart(inner, i, before + after)
         reader.accumulators = accumulators
         body = _sums_across(tuple(reader.stmt(s) for s in inner.body), reader, triangle is None and around is None)
         if any(isinstance(s, Let) and s.name == GUARD for s in before):
@@ -305,6 +339,9 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
         _own_lanes(before + after, reader, body, i)
         arrays = inner.arrays + tuple(a for a in (around.arrays if around is not None else ()) if inner.array(a.root) is None)
         checks = _lanes_independent(before + body + after, reader, replace(inner, arrays=arrays), i)
+        if triangle is not None and not inner.iv_declared_in_loop:
+            # (a counter the function declares keeps the last row's end, which the lanes' own rows change)
+            raise _Refused(f"the triangle's inner counter {j} is declared before it: its last value is the user's")
     except _Refused as exc:
         return str(exc)
     outside = tuple(sc for sc in (around.scalars if around is not None else ()) if sc.name != i
@@ -315,9 +352,20 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     return LoopIR(
         iv=i, iv_type=replace(iv_type, spelling=spelled), lower=outer.lower, upper=outer.upper, cmp=outer.cmp,
         step=1, trip_count=_trip(outer), body=body, arrays=arrays,
-        scalars=scalars, iv_declared_in_loop=bool(outer.iv_type), inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
+        scalars=scalars, iv_declared_in_loop=bool(outer.iv_type), enclosing=_facts_across(inner, i),
+        inner=InnerLoop(j, inner_header, inner.trip_count, " && ".join(sorted(reader.guards)),
                                                       *(triangle or ("", "", "")), before, after),
     ), checks
+
+
+def _facts_across(inner: LoopIR, i: str) -> tuple[tuple[str, str, str, str, int], ...]:
+    """The loops around the nest vectorized across `i`: the inner loop's own header is a fact there too
+    (`k < i` of lu's `A[i][k]`, broadcast: never one of the columns the lanes write), unless its bounds move
+    with `i` (then it is a fact of one lane, not of the step)."""
+    around = tuple(e for e in inner.enclosing if e[0] != i)
+    if _mentions(inner.lower, i) or _mentions(inner.upper, i):
+        return around
+    return ((inner.iv, inner.lower, inner.upper, inner.cmp, inner.step), *around)
 
 
 _MOVING_BOUND = r"\(?\s*{i}\s*(?:[+-]\s*\d+\s*)?\)?"  # `i`, `i + 1`, `(i - 2)`: the outer counter plus a constant
@@ -379,13 +427,46 @@ def _own_lanes(stmts: tuple[Stmt, ...], reader: _Reader, body: tuple[Stmt, ...],
 
     inside = {_key(a) for a, _w, _s in accesses_of(body)}
     roots = {k[0] for k in inside}
-    for a, _w, _s in accesses_of(stmts):
+    for a, w, _s in accesses_of(stmts):
+        if w and transposed_row(a, stmts + body, i) is not None:
+            reader.transposed.add(_key(a))  # covariance's `cov[j][i] = cov[i][j];`: only the lane's own mirror
+            continue
         if a.coeff not in (0, 1) or a.index is not None:
             raise _Refused(f"{a.root} is reached around the inner loop other than at the lane's own element")
-        if a.root in roots and _key(a) not in inside and not _row_read_inside(a, stmts, inside, reader):
+        if a.root in roots and _key(a) not in inside and not _row_read_inside(a, stmts, inside, reader) \
+                and not (a.coeff == 1 and _apart_inside(a.root, body, reader)):
             raise _Refused(f"{a.root}[...] is touched around the inner loop at an element the inner loop does not "
                            "touch")
         reader.lanes[_key(a)] = (a.offset, a.symbolic) if a.coeff == 1 else None
+
+
+def transposed_row(a: Access, stmts: tuple[Stmt, ...], i: str) -> str | None:
+    """`X[j][c]` stored around the inner loop (`j` the outer counter: a column of a 2-D array, flat `R*j + c`)
+    where every other access of X there is `X[c][j]` (`cov[j][i] = cov[i][j];`): the row `c` of a lane's
+    store meets the other accesses' row only at the diagonal `j == c`, the lane's own element (their
+    columns are inside the row), so no lane touches another's. The mirrored row `c`, or None."""
+    from simdlens.analysis.build import accesses_of
+
+    m = _FLAT_2D.match(a.base)
+    if m is None or a.coeff is None or a.coeff <= 1 or a.offset or not re.fullmatch(r"[A-Za-z_]\w*", a.symbolic) \
+            or a.symbolic == i:
+        return None
+    c = a.symbolic
+    others = [b for b, _w, _s in accesses_of(stmts) if b.root == a.root and _key(b) != _key(a)]
+    own = re.compile(rf"{re.escape(a.root)}\[\s*{re.escape(c)}\s*\]")
+    if not others or any(b.coeff != 1 or b.offset or b.symbolic or b.index is not None or not own.fullmatch(b.base)
+                         for b in others):
+        return None
+    return c
+
+
+def _apart_inside(root: str, body: tuple[Stmt, ...], reader: _Reader) -> bool:
+    """Every access of `root` in the inner loop is a read the bounds keep off the elements the nest writes
+    (ludcmp's `w = A[i][j]; for (k < i) w -= A[i][k] * A[k][j]; A[i][j] = w;`): the statements around may
+    then touch the lane's own element of it (the nest's footprint takes in theirs, `_imperfect_nest`)."""
+    from simdlens.analysis.build import accesses_of
+
+    return all(not w and _key(a) in reader.apart_new for a, w, _s in accesses_of(body) if a.root == root)
 
 
 def _row_read_inside(a: Access, stmts: tuple[Stmt, ...], inside: set[tuple[str, str, int, str]], reader: _Reader) -> bool:
@@ -427,7 +508,8 @@ def _lanes_independent(body: tuple[Stmt, ...], reader: _Reader, inner: LoopIR,
     written = {a.root for a, w, _ in accs if w}
     summed = {x.access.root for x in walk_stmts(body) if isinstance(x, Reduce) and x.access is not None}
     for root in sorted(written - summed):  # (a sum every lane shares: _sums_across, interchanged only)
-        lanes = {reader.lanes.get(_key(a)) for a, _w, _s in accs if a.root == root}
+        lanes = {reader.lanes.get(_key(a)) for a, w, _s in accs if a.root == root
+                 and (w or _key(a) not in reader.apart_new) and _key(a) not in reader.transposed}
         if None in lanes:
             raise _Refused(f"{root} is written at an element every lane of {i} shares")
         if len(lanes) > 1:
@@ -496,6 +578,8 @@ def nest_reference(outer: Analysis, inner: Analysis, source: bytes, ctx: Any) ->
     may_alias = tuple(sorted({*nest.may_alias, *overlap}))  # the harness tests them at small offsets too
     tested = {name for pair in may_alias for name in pair}  # called overlapping: never `restrict` there
     params = tuple(p if p.name in tested else distinct_param(p, outer.loop or inner.loop, nest.language) for p in nest.params)
+    kept = {p.name for p in params}  # (a fact about a result the nest keeps in the user's own temporary: gone)
+    facts = tuple(f for f in facts if not any(_mentions(f.expr, p.name) for p in found.params if p.name not in kept))
     prints = tuple(replace(f, lo=_folded(f.lo, ctx), hi=_folded(f.hi, ctx)) for f in nest.footprints)
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = text.replace(nest.signature, sig, 1)
@@ -523,7 +607,8 @@ def _in_its_loop(reference: Kernel, outer: Analysis, source: bytes, ctx: Any) ->
     if outer.site.depth == 0:
         return reference
     syntax = _FileSyntax.of(source, outer.site.language)
-    loop = outer_loop(syntax.root, source, outer.site.span.start_byte, outer.site.span.end_byte)
+    loop = outer_loop(syntax.root, source, outer.site.span.start_byte, outer.site.span.end_byte, imperfect=True,
+                      beside_loops=True)
     wrapped = nest_kernel(reference, loop, lambda text: _int_value(text, ctx),
                           lambda text: expand_macros(text, ctx)) if loop is not None else None
     if wrapped is None or isinstance(wrapped, str):
@@ -540,8 +625,6 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     from simdlens.analysis.nest import nest_kernel, outer_loop
 
     assert outer.loop is not None
-    if any(p.source for p in found.params):
-        return "the inner loop's kernel renames the user's names: the imperfect nest cannot be written around it"
     syntax = _FileSyntax.of(source, outer.site.language)
     loop = outer_loop(syntax.root, source, inner.site.span.start_byte, inner.site.span.end_byte, imperfect=True)
     if loop is None:
@@ -550,6 +633,8 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
     local = {sc.name for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL}
     element_wise = replace(found, return_type=None, params=tuple(
         p for p in found.params if p.role is not ParamRole.RESULT and (p.source or p.name) not in local))
+    if any(p.source for p in element_wise.params):
+        return "the inner loop's kernel renames the user's names: the imperfect nest cannot be written around it"
     nest = nest_kernel(element_wise, loop, lambda text: _int_value(text, ctx), lambda text: expand_macros(text, ctx))
     if isinstance(nest, str):
         return nest
@@ -568,12 +653,26 @@ def _imperfect_nest(outer: Analysis, inner: Analysis, found: Kernel, source: byt
         p.role in (ParamRole.IN, ParamRole.OUT, ParamRole.INOUT) or (p.role is ParamRole.SCALAR and p.name in invariant)))
     if any(p.source for p in extra):
         return "the statements around the inner loop reach arrays through expressions the kernel renames"
-    params = nest.params + extra
+    written = {} if isinstance(around, str) else {p.name: p for p in around.params
+                                                  if p.role in (ParamRole.OUT, ParamRole.INOUT)}
+    # an array the inner loop only reads and the statements around write (ludcmp's A[i][j] = w): not const
+    params = tuple(written[p.name] if p.role is ParamRole.IN and p.name in written else p for p in nest.params) + extra
     prints = nest.footprints + (() if isinstance(around, str) else
                                 tuple(f for f in around.footprints if f.param in {p.name for p in extra}))
+    if not isinstance(around, str):  # an array both touch (ludcmp's A[i][j] around A[i][k]): the hull of both
+        theirs = {f.param: replace(f, lo=expand_macros(f.lo, ctx), hi=expand_macros(f.hi, ctx))
+                  for f in around.footprints if f.param not in {p.name for p in extra}}  # (the driver has no macros)
+        prints = tuple(replace(f, lo=f"(({f.lo}) < ({o.lo}) ? ({f.lo}) : ({o.lo}))", hi=f"(({f.hi}) > ({o.hi}) ? "
+                               f"({f.hi}) : ({o.hi}))") if (o := theirs.get(f.param)) is not None and (f.lo, f.hi) != (o.lo, o.hi)
+                       else f for f in prints)
     sig = f"void {nest.name}({', '.join(p.signature_decl for p in params) or 'void'})"
     text = source[outer.site.span.start_byte:outer.site.span.end_byte].decode("utf-8", "replace")
     body = text[text.index(loop.header) + len(loop.header):].strip()
+    # a temporary the function declares at its top (ludcmp's `DATA_TYPE w;`): the nest declares it too
+    tops = [sc for sc in outer.loop.scalars if sc.role is ScalarRole.LOCAL and sc.name not in (loop.iv, inner_loop.iv)
+            and not re.search(rf"[\w*]\s+{re.escape(sc.name)}\s*[=;,]", body)]
+    if tops:
+        body = "{\n" + "".join(f"    {sc.type.spelling or sc.type.c} {sc.name};\n" for sc in tops) + body + "\n}"
     return replace(nest, params=params, signature=sig, footprints=prints,
                    source=nest.source.replace(nest.signature, sig, 1)), body
 

@@ -48,17 +48,83 @@ def walk_bounds(lower: str, upper: str, cmp: str, step: int) -> tuple[tuple[str,
     return None
 
 
-def outside_walk(fixed: Access, walking: Access, lower: str, upper: str, cmp: str, step: int) -> bool:
+Enclosing = tuple[tuple[str, str, str, str, int], ...]  # (counter, lower, upper, cmp, step) of the loops around
+
+
+def outside_walk(fixed: Access, walking: Access, lower: str, upper: str, cmp: str, step: int,
+                 enclosing: Enclosing = ()) -> bool:
     """`fixed` (an element the counter does not move) is never one of the elements `walking` (one per
-    iteration, `x[iv + c]`) touches, for any value the symbols take."""
+    iteration, `x[iv + c]`) touches, for any value the symbols take. `enclosing`: the headers of the loops
+    around, whose counters' ranges the fixed subscript may be read in (`A[i][j]` with `j >= i` against
+    `A[i][k]`, `k < i`: lu)."""
     if fixed.coeff != 0 or walking.coeff != 1 or walking.symbolic or fixed.base != walking.base:
         return False
+    sym, c = _symbol_plus(fixed.symbolic) if fixed.symbolic else ("", 0)
+    if not sym:
+        return False  # a constant element against a symbolic walk: unknown; constants are the GCD test's
+    return _apart((sym, c + fixed.offset), walking.offset, lower, upper, cmp, step, enclosing)
+
+
+def other_row_of_walk(fixed: Access, walking: Access, lower: str, upper: str, cmp: str, step: int,
+                      enclosing: Enclosing = ()) -> bool:
+    """`fixed` = `A[r][c]` (a row the counter does not move) against `walking` = `A[k][c]` (a column of the
+    same 2-D array, read flat as `k * R + c`): the walk never reaches row `r` (`k < j < i` in lu's
+    `A[i][j] -= A[i][k] * A[k][j]`), so the two are never one element."""
+    m = re.fullmatch(rf"{re.escape(fixed.root)}\[(?P<row>[^\[\]]+)\]", fixed.base.replace(" ", ""))
+    row = walking.coeff
+    if m is None or fixed.coeff != 0 or row is None or row <= 1 or walking.base != f"(&{fixed.root}[0][0])" \
+            or walking.symbolic != fixed.symbolic or (walking.offset - fixed.offset) % row != 0:
+        return False
+    sym, c = _symbol_plus(m.group("row"))
+    return bool(sym) and _apart((sym, c), (walking.offset - fixed.offset) // row, lower, upper, cmp, step, enclosing)
+
+
+def _apart(fixed: tuple[str, int], shift: int, lower: str, upper: str, cmp: str, step: int,
+           enclosing: Enclosing) -> bool:
+    """The value `fixed` (symbol + constant) lies outside every value the counter plus `shift` takes."""
     bounds = walk_bounds(lower, upper, cmp, step)
     if bounds is None:
         return False
+    ranges = _ranges(enclosing)
     (lo_sym, lo_c), (hi_sym, hi_c) = bounds
-    sym, c = _symbol_plus(fixed.symbolic) if fixed.symbolic else ("", 0)
-    c += fixed.offset
-    if not sym:
-        return False  # a constant element against a symbolic walk: unknown; constants are the GCD test's
-    return (sym == hi_sym and c > hi_c + walking.offset) or (sym == lo_sym and c < lo_c + walking.offset)
+    highest = _chain((hi_sym, hi_c + shift), ranges, 1)
+    lowest = _chain((lo_sym, lo_c + shift), ranges, 0)
+    return any(s == t and c > d for s, c in _chain(fixed, ranges, 0) for t, d in highest) \
+        or any(s == t and c < d for s, c in _chain(fixed, ranges, 1) for t, d in lowest)
+
+
+def _ranges(enclosing: Enclosing) -> dict[str, tuple[tuple[str, int], tuple[str, int]]]:
+    out: dict[str, tuple[tuple[str, int], tuple[str, int]]] = {}
+    for iv, lower, upper, cmp, step in enclosing:
+        bounds = walk_bounds(lower, upper, cmp, step)
+        if bounds is not None and iv not in out:  # (the innermost loop of a counter's name)
+            out[iv] = bounds
+    return out
+
+
+def _chain(value: tuple[str, int], ranges: dict[str, tuple[tuple[str, int], tuple[str, int]]],
+           side: int) -> list[tuple[str, int]]:
+    """`value` and what it is at least (side 0) or at most (side 1) through the enclosing counters' bounds:
+    `j` with `i <= j` gives `j`, `i` (and `i`'s own lower bound, and so on)."""
+    out = [value]
+    seen = {value[0]}
+    while value[0] in ranges:
+        sym, c = ranges[value[0]][side]
+        if sym in seen:
+            break
+        value = (sym, c + value[1])
+        seen.add(sym)
+        out.append(value)
+    return out
+
+
+def rows_apart(a: Access, b: Access, enclosing: Enclosing = ()) -> bool:
+    """`a` and `b` are rows `A[r]`, `A[s]` of one 2-D array whose row numbers never meet for the values the
+    counters around take (`A[k]` and `A[i]` with `k < i`): never the same element."""
+    rows = [re.fullmatch(rf"{re.escape(x.root)}\[(?P<row>[^\[\]]+)\]", x.base.replace(" ", "")) for x in (a, b)]
+    if a.root != b.root or rows[0] is None or rows[1] is None:
+        return False
+    ranges = _ranges(enclosing)
+    ra, rb = _symbol_plus(rows[0].group("row")), _symbol_plus(rows[1].group("row"))
+    return any(s == t and c < d for s, c in _chain(ra, ranges, 1) for t, d in _chain(rb, ranges, 0)) \
+        or any(s == t and c > d for s, c in _chain(ra, ranges, 0) for t, d in _chain(rb, ranges, 1))

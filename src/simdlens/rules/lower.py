@@ -60,6 +60,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
+from simdlens.analysis.ranges import outside_walk
 from simdlens.rules.byte_permute import BytePermutation, byte_permutation
 from simdlens.rules.divide import (
     NoDivisionPlan,
@@ -236,6 +237,12 @@ class Lowering:
             s.dst.root for s in walk_stmts(loop.body) if isinstance(s, Pack | Expand)}
         self.byte_picks: dict[str, tuple[str, tuple[int, ...]]] = {}  # permute_bytes result -> (source, picks)
         self.strided = StridedGroups(self)  # constant-stride groups: block loads/stores + shuffles
+        stores = [s.access for s in walk_stmts(loop.body) if isinstance(s, Store)]
+        # reads at a fixed index the loops' bounds keep off every element stored (lu's `A[i][k]`, k < i <= j)
+        self.apart = {access_key(x.access) for st in walk_stmts(loop.body) for e in _stmt_exprs(st) for x in walk_exprs(e)
+                      if isinstance(x, Load) and x.access.coeff == 0 and x.access.root in self.stored_roots
+                      and all(outside_walk(x.access, w, loop.lower, loop.upper, loop.cmp, loop.step, loop.enclosing)
+                              for w in stores if w.root == x.access.root)}
         self.reversed = ReversedAccesses(self)  # stride -1: a block load/store + a lane reversal
 
     # ---- names and emission ----------------------------------------------------------------------
@@ -837,7 +844,7 @@ class Lowering:
         m = self.memory_mask(a)
         stride = self.stride(a)
         if stride == 0:  # one element for every lane
-            if a.root in self.stored_roots and a.root not in self.split_roots:
+            if a.root in self.stored_roots and a.root not in self.split_roots and access_key(a) not in self.apart:
                 raise Unsupported(f"{a.base}[...] is read at a fixed index while {a.root} is written "
                                   f"(a one-time dependence: needs loop splitting)")
             if access_key(a) not in self.unconditional:
@@ -1683,9 +1690,13 @@ class Lowering:
         yet, the second only elements the first wrote). None if no such read."""
         loop = self.loop
         fixed = [x.access for st in walk_stmts(body) for e in _stmt_exprs(st) for x in walk_exprs(e)
-                 if isinstance(x, Load) and x.access.coeff in (0, -1) and x.access.root in self.stored_roots]
+                 if isinstance(x, Load) and x.access.coeff in (0, -1) and x.access.root in self.stored_roots
+                 and access_key(x.access) not in self.apart]
         if not fixed:
             return None
+        if loop.inner is not None:
+            raise Unsupported("an element the nest writes is read at a fixed index: the halves would need the "
+                              "inner loop in their scalar part")
         crossing = fixed[0].coeff == -1
         what = (f"{fixed[0].base}[...] read backwards while the loop writes it forwards" if crossing else
                 f"{fixed[0].base}[...] read at a fixed index while the loop writes it")

@@ -47,7 +47,8 @@ from simdlens.analysis.ir import (
     walk_stmts,
 )
 from simdlens.analysis.nest import mentions, substitute
-from simdlens.analysis.outer_vector import GUARD
+from simdlens.analysis.outer_vector import GUARD, transposed_row
+from simdlens.analysis.ranges import rows_apart
 from simdlens.core import Footprint, Kernel, KernelParam
 from simdlens.rules.lower import (
     Lowered,
@@ -111,9 +112,18 @@ class OuterLoopLowering(Lowering):
             a = s.access
             if moves.search(f"{a.base} {a.symbolic}") or a.coeff != 1 or access_key(a) not in self.unconditional:
                 continue  # (an element touched only under a condition is never read or written speculatively)
-            if all(access_key(b) == access_key(a) for b, _w, _s in accs if b.root == a.root):
-                kept[access_key(a)] = a
+            if all(access_key(b) == access_key(a) or (not w and (access_key(b) in self.apart or rows_apart(
+                    a, b, self.loop.enclosing))) or (w and self._mirror(b)) for b, w, _s in accs if b.root == a.root):
+                kept[access_key(a)] = a  # (besides it, reads the bounds keep off it: lu's A[i][k], A[k][j])
         return kept
+
+    def _mirror(self, b: Access) -> bool:
+        """`cov[j][i] = cov[i][j];` after the inner loop (analysis/outer_vector.py, `transposed_row`): it reads
+        the register, and the register's store after it writes the one element they share, the diagonal,
+        with the same value."""
+        after = {access_key(x.access) for x in walk_stmts(self.inner.after) if isinstance(x, Store)}
+        stmts = self.inner.before + self.body + self.inner.after
+        return access_key(b) in after and transposed_row(b, stmts, self.loop.iv) is not None
 
     def _rows_carried(self) -> dict[tuple[str, str, int, str], tuple[str, str, int, str]]:
         """Reads (access key) of the element the previous inner iteration stored, with that store's key: the

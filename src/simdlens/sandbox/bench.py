@@ -14,8 +14,11 @@ few hundred ms, and the minimum of samples is a worse statistic than the median.
   (`Ratio`), `noisy` when (max - min) / median > 10%;
 - re-measured once when undecided (`summary.undecided`: at a deciding size the low end is under the
   win margin while the median is over it, or max/min of the per-process ratios is wide): a fresh
-  batch of K processes replaces the first (REMEASURES); the quoted and judged numbers are the fresh
-  batch's. A rewrite is offered as a win only when the low end beats the compiler (summary.is_win);
+  batch of K processes joins the first (REMEASURES); the quoted and judged numbers are both batches'
+  but their one slowest process per ratio (a fresh batch replacing the first offered a rewrite
+  identical to the compiler's loop on one lucky batch; a pool keeping every process let one disturbed
+  process veto a 9.8x median). A rewrite is offered as a win only when the low end beats the compiler
+  (summary.is_win);
 - sizes: BenchSettings.sizes (4K: "L1", 64K: "L2", 1M: "memory", labelled by element count), capped
   by the arrays' declared extents, plus the sizes the code itself uses (`Kernel.real_sizes`, marked
   `real`); a constant trip count is timed once, at itself (marked `real`, labelled by its element
@@ -44,8 +47,8 @@ _BRANCHY = re.compile(r"\bif\s*\(|\?|\bbreak\b|\bwhile\s*\(|\breturn\b[^;]*;\s*\
 _LOOP_WORD = re.compile(r"\b(for|while|do)\b")
 _READS_MEMORY = re.compile(r"[\[*]|->|\w\s*\(")  # a subscript, a dereference, a member through a pointer, a call
 BASELINES = ("scalar", "user_flags", "native_autovec")
-# Fresh batches measured when a batch cannot decide a win (summary.undecided); one is enough to get
-# past a disturbed process, more would only hunt for a lucky batch.
+# Fresh batches measured when a batch cannot decide a win (summary.undecided): their processes join the
+# first batch's, so a claim holds on both; one is enough, more would only hunt for a lucky batch.
 REMEASURES = 1
 
 
@@ -116,19 +119,21 @@ def parse_bench_output(text: str, variants: int) -> ProcessTimes:
     return ProcessTimes(sizes)
 
 
-def ratio(values: Sequence[float]) -> Ratio | None:
-    good = [v for v in values if v > 0 and v == v]
+def ratio(values: Sequence[float], trim: int = 0) -> Ratio | None:
+    """Median and min..max of per-process ratios; `trim`: the slowest ones left out (a pooled re-measure
+    drops its one most disturbed process, so that one process cannot veto what all the others show)."""
+    good = sorted(v for v in values if v > 0 and v == v)[trim:]
     if not good:
         return None
     return Ratio(median=statistics.median(good), lo=min(good), hi=max(good), runs=len(good))
 
 
 def summarize(processes: Sequence[ProcessTimes], sizes: Sequence[int], candidate_index: int, *,
-              real: frozenset[int] = frozenset(), by_trip: bool = False) -> tuple[SizeMeasurement, ...]:
+              real: frozenset[int] = frozenset(), by_trip: bool = False, trim: int = 0) -> tuple[SizeMeasurement, ...]:
     """Per size: per-process ratios baseline/candidate -> median and min..max. Variant indices:
     0 scalar, 1 user flags, 2 -O3 -march=native, 3.. candidates. `real`: the sizes the code itself
     uses; `by_trip`: a size is named by the elements it runs (a constant trip count, or a nest
-    whose size sets several bounds)."""
+    whose size sets several bounds); `trim`: the slowest ratios of each left out (`ratio`)."""
     out: list[SizeMeasurement] = []
     for requested in sizes:
         rows = [p.sizes[requested][1] for p in processes if requested in p.sizes]
@@ -142,8 +147,8 @@ def summarize(processes: Sequence[ProcessTimes], sizes: Sequence[int], candidate
         ns["candidate"] = statistics.median(cand)
         label = size_label(n)
         out.append(SizeMeasurement(
-            n=n, label=label, ns_per_element=ns, vs_scalar=ratio(per_base["scalar"]),
-            vs_user_flags=ratio(per_base["user_flags"]), vs_native_autovec=ratio(per_base["native_autovec"]),
+            n=n, label=label, ns_per_element=ns, vs_scalar=ratio(per_base["scalar"], trim),
+            vs_user_flags=ratio(per_base["user_flags"], trim), vs_native_autovec=ratio(per_base["native_autovec"], trim),
             memory_bound=label == "memory", real=requested in real,
         ))
     return tuple(out)

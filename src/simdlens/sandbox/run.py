@@ -404,8 +404,8 @@ class KernelRun:
         tc = build.compiler.toolchain
         undecided = list(range(len(candidates)))
         out: dict[int, Measurement] = {}
+        processes = []  # every batch's: a re-measured rewrite is judged on all its processes
         for batch in range(1 + protocol.REMEASURES):
-            processes = []
             for k in range(max(1, settings.processes)):
                 self_limits = self.env.limits(asan=False)
                 result = await self.env.isolation.run(argv, mounts=(mount, *build.compiler.toolchain.mounts), cwd=mount,
@@ -417,10 +417,10 @@ class KernelRun:
                     return {}, f"not timed: the benchmark run failed ({describe_failure(result, self_limits)})"
                 processes.append(protocol.parse_bench_output(result.stdout.decode(errors="replace"), len(variants)))
             for i in undecided:
-                sizes_m = protocol.summarize(processes, sizes, 3 + i, real=real, by_trip=by_trip)
+                sizes_m = protocol.summarize(processes, sizes, 3 + i, real=real, by_trip=by_trip, trim=min(batch, 1))
                 if sizes_m:
                     out[i] = protocol.measurement(sizes_m, tc.version, self.env.host.model, build.user.user_args())
-            # a batch that cannot decide a candidate is replaced by a fresh one (bench.py, REMEASURES)
+            # a batch that cannot decide a candidate is joined by a fresh one (bench.py, REMEASURES)
             undecided = [i for i in undecided if i in out and summary.undecided(out[i])]
             if not undecided:
                 break

@@ -86,6 +86,7 @@ class LoopBuilder:
         self.reduce_ops: dict[str, str] = {}  # reduction variable -> its operator
         self.header_reads: set[str] = set()
         self.bounds: tuple[str, str, str, int] | None = None  # (lower, upper, cmp, step) once the header is read
+        self.enclosing: tuple[tuple[str, str, str, str, int], ...] = ()  # the counted loops around (nest.enclosing_counters)
         self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
         self.constants: list[str] = []  # `const int k = 4;` of the function read as constants (LoopIR.constants)
         self.before: list[Stmt] | None = None  # what a comma expression's first parts run before its statement

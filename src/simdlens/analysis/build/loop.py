@@ -20,6 +20,7 @@ from simdlens.analysis.build.syntax import IDENTIFIER, LOOP_TYPES, Unsupported, 
 from simdlens.analysis.context import annotate_reasons, skipping_directive
 from simdlens.analysis.ir import IV, LoopIR, Moved, Scalar, ScalarRole, Stmt
 from simdlens.analysis.loops import found_loop, nested_beyond
+from simdlens.analysis.nest import enclosing_counters
 from simdlens.analysis.rewritten import rewrite_containing, uses_intrinsics
 from simdlens.core import LoopRole, LoopSite, Reason
 
@@ -231,6 +232,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     # read by the condition before each iteration's body (a bound the body changes has its own reason)
     lb.header_reads = set(lb.scalars) - set(IDENTIFIER.findall(header["upper"]))
     lb.bounds = (header["lower"], header["upper"], header["cmp"], header["step"])
+    lb.enclosing = enclosing_counters(lb.node, lb.source)
     if _PARENTHESISED_NAME.search(lb.source, body.start_byte, body.end_byte):
         body = without_misread_casts(lb, body)
     uses.scan_uses(lb, body)
@@ -278,7 +280,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
         scalars=tuple(sorted(lb.scalars.values(), key=lambda s: s.name)),
         iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
         runs_at_least_once=header.get("once", False), moved=tuple(moved), setup=tuple(lb.setup),
-        constants=tuple(dict.fromkeys(lb.constants)),
+        constants=tuple(dict.fromkeys(lb.constants)), enclosing=lb.enclosing,
     )
     return ir, tuple(lb.reasons)
 

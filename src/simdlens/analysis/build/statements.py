@@ -59,7 +59,7 @@ from simdlens.analysis.ir import (
     expr_type,
     walk_exprs,
 )
-from simdlens.analysis.ranges import outside_walk
+from simdlens.analysis.ranges import other_row_of_walk, outside_walk
 from simdlens.analysis.spans import node_span
 from simdlens.core import Reason, Span
 
@@ -412,7 +412,8 @@ def _reads_only_other_elements(lb: LoopBuilder, acc: Access, operand: tree_sitte
     finally:
         lb.walked = walked  # read again by memory_reduction
     reads = [x.access for x in walk_exprs(value) if isinstance(x, Load) and x.access.root == acc.root]
-    return bool(reads) and all(outside_walk(acc, r, *lb.bounds) or _other_row(acc, r) for r in reads)
+    return bool(reads) and all(outside_walk(acc, r, *lb.bounds, lb.enclosing) or _other_row(acc, r)
+                               or other_row_of_walk(acc, r, *lb.bounds, lb.enclosing) for r in reads)
 
 
 def _other_row(acc: Access, read: Access) -> bool:
