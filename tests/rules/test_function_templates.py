@@ -160,3 +160,28 @@ def test_template_loops_verify_and_the_edit_keeps_other_instantiations(rule_sett
             require_host("avx2")
         outputs[name] = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
     assert outputs["edited"] == outputs["original"] == outputs["edited_plain"] != ""
+
+
+def test_a_spliced_model_rewrite_is_also_only_for_the_analysed_instantiation(tmp_path: Path) -> None:
+    """The model's edits go through `model.splice`: the same `if constexpr` wrapping as the rules'."""
+    import dataclasses
+    import shutil
+
+    from simdlens.model.splice import splice_edits
+
+    fa, by_fn = _analyses()
+    a = by_fn["add_arrays"]
+    kernel = fa.kernels[a.site.loop_id]
+    (rule,) = propose(a, kernel, "avx2", Settings(), source=SOURCE).candidates
+    model = dataclasses.replace(rule, origin="model:test-model", edits=())
+    edits = splice_edits(kernel, model, source=SOURCE)
+    assert edits is not None
+    edited = apply_edits(SOURCE, edits).decode()
+    assert "if constexpr (std::is_same<T, float>::value) {" in edited and "#include <type_traits>" in edited
+    if shutil.which("g++") is None:
+        pytest.skip("g++ not installed")
+    (tmp_path / "spliced.cpp").write_text(edited + "template void add_arrays<int>(int*, const int*, const int*, "
+                                          "std::size_t);\n")
+    build = subprocess.run(["g++", "-std=c++17", "-mavx2", "-mfma", "-fsyntax-only", str(tmp_path / "spliced.cpp")],
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
