@@ -7,6 +7,8 @@ original loop. No binding, two bindings, or a class template: refused with a rea
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from rules_support import apply_edits, needs_compiler, require_host
 from simdlens.analysis import analyze_file
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
+from simdlens.model.splice import splice_edits
 from simdlens.rules import propose
 from simdlens.sandbox import Sandbox
 
@@ -164,11 +167,6 @@ def test_template_loops_verify_and_the_edit_keeps_other_instantiations(rule_sett
 
 def test_a_spliced_model_rewrite_is_also_only_for_the_analysed_instantiation(tmp_path: Path) -> None:
     """The model's edits go through `model.splice`: the same `if constexpr` wrapping as the rules'."""
-    import dataclasses
-    import shutil
-
-    from simdlens.model.splice import splice_edits
-
     fa, by_fn = _analyses()
     a = by_fn["add_arrays"]
     kernel = fa.kernels[a.site.loop_id]
