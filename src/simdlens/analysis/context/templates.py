@@ -21,6 +21,7 @@ from simdlens.analysis.context.reader import words
 _HOW = ("a loop in a template: simdlens analyses it for one instantiation named in the file "
         "(`template void f<float>(...)` or a call `f<float>(...)`)")
 
+_NAME_BEFORE_ANGLE = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\s*<")  # `f<` of `f<float>(…)`, one pass over the file
 _TYPE_ARGUMENT = re.compile(r"[A-Za-z_][\w\s:]*")  # a (qualified) type name: `float`, `unsigned int`, `std::int16_t`
 
 
@@ -64,13 +65,15 @@ def read_templates(root: tree_sitter.Node, source: bytes) -> tuple[TemplateScope
     uses: dict[str, list[tree_sitter.Node]] = {}  # `f<float>` in instantiations and calls, by name
     names = {_function_name(d.named_children[-1]) for d in decls.values()
              if d.named_children and d.named_children[-1].type == "function_definition"}
-    for name in sorted(names - {""}):
-        for start, end in words(source, (name.encode(),)):
-            ident = root.descendant_for_byte_range(start, end)
-            use = ident.parent if ident is not None else None
-            if use is not None and use.type == "template_function" and use.child_by_field_name("name") == ident \
-                    and not _specialization(use):
-                uses.setdefault(name, []).append(use)
+    for m in _NAME_BEFORE_ANGLE.finditer(source) if names - {""} else ():
+        name = m.group(1).decode("utf-8", "replace")
+        if name not in names:
+            continue
+        ident = root.descendant_for_byte_range(m.start(1), m.end(1))
+        use = ident.parent if ident is not None else None
+        if use is not None and use.type == "template_function" and use.child_by_field_name("name") == ident \
+                and not _specialization(use):
+            uses.setdefault(name, []).append(use)
     scopes = (_scope(decls[k], uses) for k in sorted(decls))
     return tuple(s for s in scopes if s is not None)
 
