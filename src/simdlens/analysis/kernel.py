@@ -125,6 +125,10 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     if loop is None or analysis.verdict == LoopVerdict.NOT_VECTORIZABLE:
         raise NoKernel("the loop is not vectorizable")
     site = analysis.site
+    template = getattr(ctx, "template_at", None)
+    bound = template(site.span.start_byte) if template is not None else None
+    if bound is not None and bound.problem:
+        bound = None  # a template loop that needs none of its parameters (build_loop refuses the others)
     scoped = getattr(ctx, "at", None)
     if scoped is not None:  # the typedefs its function declared before the loop go into the preamble too
         ctx = scoped(site.span.start_byte)
@@ -355,7 +359,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         raise NoKernel(footprints)
     size_param = _size_param(loop, renames, plist, ctx)
     size_max = _size_max(loop, accs, renames, size_param, ctx) if size_param is not None else None
-    context = user.context(set(tokenize(text)))
+    context = user.context(set(tokenize(text)), bound.declarations() if bound is not None else ())
     facts = _type_facts(plist, user, loop)
     keyed = preamble + "\n" + func + "".join(f"\n{f.expr}:{f.type}" for f in facts)
     content_hash = hashlib.sha256((normalized_tokens(keyed) + (context.digest if context else "")).encode()).hexdigest()
@@ -371,6 +375,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
         size_param=size_param, path=site.path, size_max=size_max, context=context, type_facts=facts,
         real_sizes=real_sizes, index_bounds=_index_bounds(loop, accs, renames, source),
+        instantiation=bound.condition() if bound is not None else "",
     )
     return _in_nest(kernel, site, source, ctx)
 
@@ -1260,9 +1265,10 @@ class _UserDeclarations:
             return None
         return f"(({type_text} *)0)->{m.group(3)}", source.strip()
 
-    def context(self, loop_tokens: set[str]) -> UserContext | None:
+    def context(self, loop_tokens: set[str], binding: tuple[str, ...] = ()) -> UserContext | None:
         """The user's file up to the outermost declaration holding the loop that is not a namespace,
-        `extern "C"` block or `#if` (a function, a class, a template), with what is open there closed."""
+        `extern "C"` block or `#if` (a function, a class, a template), with what is open there closed;
+        in a function template, its `binding` (`typedef float T;`) follows."""
         if self.syntax is None or self.function is None:
             return None
         cut = self.function
@@ -1288,7 +1294,7 @@ class _UserDeclarations:
         usings = ["using namespace " + "::".join(namespaces[:k + 1]) + ";" for k in range(len(namespaces))]
         called = frozenset(n for n in loop_tokens if re.fullmatch(r"[A-Za-z_]\w*", n))
         digest = self.syntax.digest(cut.start_byte, called)
-        text = "".join(line + "\n" for line in (*closers, *usings, *self._local_types()))
+        text = "".join(line + "\n" for line in (*closers, *usings, *binding, *self._local_types()))
         return UserContext(self.syntax.source, cut.start_byte, text, self.site.language, self.site.path,
                            hashlib.sha256(f"{digest}\0{text}".encode()).hexdigest())
 

@@ -7,7 +7,8 @@ type simdlens misread fails to build instead of verifying (docs/sandbox.md, "Typ
 engine also writes its facts into the edit it applies, as a guard against later type changes.
 
     C    _Static_assert(__builtin_types_compatible_p(__typeof__(c[0]), float), "...");
-    C++  static_assert(std::is_same<std::remove_cv<std::remove_reference<decltype(c[0])>::type>::type, float>::value, "...");
+    C++  static_assert(std::is_same<typename std::remove_cv<typename std::remove_reference<decltype(c[0])>::type>::type,
+                                float>::value, "...");
 
 Floats and booleans must be that very type (a `float complex`, a `long double`, a struct fail); an
 integer must be an integer (or enum) of the same size and signedness (`long` and `long long` are one
@@ -51,6 +52,12 @@ def describe(type_name: str) -> str:
     return _FACT_WORDS.get(type_name, type_name)
 
 
+def _cpp_type(expr: str) -> str:
+    """The C++ type of `expr` without reference and qualifiers; `typename` because in a function template
+    the expression's type may depend on the template's parameters (and C++11 allows it anywhere)."""
+    return f"typename std::remove_cv<typename std::remove_reference<decltype({expr})>::type>::type"
+
+
 def fact_assertion(fact: TypeFact, language: str, *, literal_types: bool = False, message: str = "") -> str:
     """Block-scope compile-time assertion(s) of `fact` (one line each).
 
@@ -66,28 +73,27 @@ def fact_assertion(fact: TypeFact, language: str, *, literal_types: bool = False
         else:
             holder, member = fact.expr.split("].", 1)  # "p[0].pos.x": the member path from the element
             holder += "]"
-            record = (f"std::remove_cv<std::remove_reference<decltype({holder})>::type>::type" if language == "cpp"
-                      else f"__typeof__({holder})")
+            record = _cpp_type(holder) if language == "cpp" else f"__typeof__({holder})"
             test = f"__builtin_offsetof({record}, {member}) == {layout['n']}"
         return f"static_assert({test}, {quoted});" if language == "cpp" else f"_Static_assert({test}, {quoted});"
     if fact.type in _COMPLEX_NAMES["c"]:
         named = _COMPLEX_NAMES["cpp" if language == "cpp" else "c"][fact.type]
         if language == "cpp":
-            t = f"std::remove_cv<std::remove_reference<decltype({fact.expr})>::type>::type"
+            t = _cpp_type(fact.expr)
             return f"static_assert(std::is_same<{t}, {named}>::value, {quoted});"
         name = f"__typeof__({_FACT_LITERAL[fact.type]})" if literal_types else named
         return f"_Static_assert(__builtin_types_compatible_p(__typeof__({fact.expr}), {name}), {quoted});"
     if fact.type in _FACT_LITERAL:
         literal = _FACT_LITERAL[fact.type] if literal_types else ""
         if language == "cpp":
-            t = f"std::remove_cv<std::remove_reference<decltype({fact.expr})>::type>::type"
+            t = _cpp_type(fact.expr)
             return f"static_assert(std::is_same<{t}, {f'decltype({literal})' if literal else fact.type}>::value, {quoted});"
         name = "_Bool" if fact.type == "bool" else (f"__typeof__({literal})" if literal else fact.type)
         return f"_Static_assert(__builtin_types_compatible_p(__typeof__({fact.expr}), {name}), {quoted});"
     bits = int(fact.type.lstrip("uint"))
     unsigned = fact.type.startswith("u")
     if language == "cpp":
-        t = f"std::remove_cv<std::remove_reference<decltype({fact.expr})>::type>::type"
+        t = _cpp_type(fact.expr)
         return (f"static_assert((std::is_integral<{t}>::value || std::is_enum<{t}>::value) && !std::is_same<{t}, bool>::value"
                 f" && sizeof({t}) == {bits // 8} && {'' if unsigned else '!'}std::is_unsigned<{t}>::value, {quoted});")
     # the class first (1 integer, 3 enum): a cast of a struct, to test its sign, is an error of its own

@@ -36,6 +36,7 @@ from simdlens.rules.text import (
     guard_condition,
     guard_wrap,
     insertion_at,
+    instantiation_wrap,
     intrinsics_include,
     line_indent,
     with_leading_pragmas,
@@ -76,7 +77,7 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
 
     language = kernel.context.language if kernel.context is not None else kernel.language  # the user's file's
     guards = edit_guards(candidate.type_facts, kernel, language)
-    if guards and language == "cpp":
+    if (guards or kernel.instantiation) and language == "cpp":
         includes = [*includes, "type_traits"]  # the guards' std::is_same
     lines = [f"#include <{h}>\n" for h in dict.fromkeys(includes) if h not in _INTRINSIC_HEADERS and missing(h)]
     guarded_include = intrinsics_include(condition)
@@ -105,6 +106,10 @@ def splice_edits(kernel: Kernel, candidate: Candidate, *, guard: str = "ifdef", 
     directive = indent if prefix_ok else ""  # the loop's own indentation already precedes the first one
     if guards:  # the type facts the rewrite was verified under, asserted where it runs (docs/sandbox.md)
         block = _with_guards(block, guards)
+    if kernel.instantiation and source is not None:  # a function template: only for the analysed instantiation
+        original = source[span.start_byte:span.end_byte].decode("utf-8", "replace")
+        block = "\n".join(instantiation_wrap(kernel.instantiation, block.splitlines(), original,
+                                             " " * span.start.column))
     body = textwrap.indent(block, indent)
     # The marker names where the rewrite came from; the analysis uses it to leave the rewrite alone.
     marker = f"{indent}/* simdlens {candidate.origin} ({candidate.isa}) */\n"

@@ -59,6 +59,7 @@ from simdlens.rules.text import (
     include_edit,
     inner_for_body_lines,
     insertion_at,
+    instantiation_wrap,
     kernel_loop_span,
     line_indent,
     local_scalar_types,
@@ -230,6 +231,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
                    else _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf))
         vector_u = _versioned(vector_u, overlap, original,
                               span.start.column if source is not None else 0)
+    if kernel.instantiation:  # a function template: the vector code is for the analysed instantiation only
+        vector_u = instantiation_wrap(kernel.instantiation, vector_u, original,
+                                      " " * span.start.column if source is not None else "")
     edits: list[TextEdit] = []
     missing = [f for f in flags if not _enabled(f, user_flags, table)]
     dispatch = settings.guard == "dispatch" and source is not None
@@ -252,7 +256,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         # dispatch calls the helper only after a CPU check, so its header must always be there (x86 only)
         condition = "" if dispatch and helper_edit is not None else _guard_condition(flags, table)
         inc = include_edit(source, span.start_byte, analysis.site.language, condition)
-        if guards and analysis.site.language == "cpp":  # the guards' std::is_same
+        if (guards or kernel.instantiation) and analysis.site.language == "cpp":  # the guards' std::is_same
             offset, present = file_includes(source, span.start_byte, analysis.site.language)
             if "<type_traits>" not in present:
                 if inc is not None and not dispatch:

@@ -203,6 +203,20 @@ def guard_wrap(condition: str, vector: str, indent: str, *, directive_indent: st
     return before, after
 
 
+def instantiation_wrap(condition: str, vector: list[str], original: str, indent: str) -> list[str]:
+    """In a function template analysed for one instantiation, the vector lines compiled only for it:
+
+        if constexpr (<condition>) { <vector> } else { <original loop> }
+
+    (every other instantiation keeps the original loop; the discarded branch is never instantiated, so its
+    intrinsics and type assertions are not checked there). `original` is the loop's text as in the file,
+    its later lines indented by `indent` and more; the result's lines are relative to `indent`."""
+    first, *rest = original.split("\n")
+    kept = [line[len(indent):] if line.startswith(indent) else line.lstrip() for line in rest]
+    return [f"if constexpr ({condition}) {{", *("    " + x for x in vector), "} else {",
+            *("    " + x if x else x for x in (first, *kept)), "}"]
+
+
 def enclosing_function_start(source: bytes, span: Span, language: Language) -> tuple[int, int] | None:
     """(byte, line) where the file-scope function holding `span` starts, for inserting a helper before it."""
     tree = parse(source, language)

@@ -34,6 +34,23 @@ _WRITTEN_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRo
 
 def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     """The loop at `site` as IR, plus the reasons anything could not be expressed. Never raises."""
+    built = _build_loop(site, tree, source, ctx)
+    template = getattr(ctx, "template_at", None)
+    scope = template(site.span.start_byte) if template is not None else None
+    if scope is None or not scope.problem or not _blocking(built[1]):
+        return built  # outside templates, bound, or a loop that needs none of the template's parameters
+    names = [n for n, _ in scope.params if n]
+    if any(r.code in _UNRESOLVED or any(re.search(rf"\b{re.escape(n)}\b", r.message) for n in names)
+           for r in built[1] if _blocking((r,))):
+        return None, (Reason("template", scope.problem, site.header),)
+    return built
+
+
+# Reasons a loop in a template without one binding gets because a template parameter is not known
+_UNRESOLVED = frozenset({"unknown_type", "unknown_identifier", "macro"})
+
+
+def _build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     try:
         found = found_loop(tree, site.span.start_byte, site.span.end_byte)
         node = found[0] if found is not None else loop_node(tree, site)

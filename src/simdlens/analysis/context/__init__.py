@@ -28,12 +28,13 @@ Preprocessor conditionals are followed the way the compiler would, as far as the
 allow (`#ifdef`, `#ifndef`, `#if defined(X) && X > 1`; unknown identifiers in `#if` are 0, as in C).
 Deciding which code is *skipped* is stricter (`inactive_regions`: only what is certain, a loop is
 never hidden on a guess). Typedefs declared inside function bodies are scoped: `at(byte)` is the
-context seen from one position of the file.
+context seen from one position of the file (inside a function template, with its binding).
 Data models are LP64 (x86-64 Linux): `long` is 64-bit, `char` is signed.
 
 One module per concern: `records` (what is declared), `reader` (reading the file and its headers into
 records), `file_context` (`FileContext` and its queries), `spellings` (type spellings and builtin
-types), `constants` (integer constant expressions), `conditionals` (code the preprocessor skips).
+types), `constants` (integer constant expressions), `conditionals` (code the preprocessor skips),
+`templates` (the one instantiation of a function template a file names, see `at`).
 """
 
 from simdlens.analysis.context.conditionals import (

@@ -38,6 +38,7 @@ from simdlens.analysis.context.spellings import (
     declaration_text,
     spelling_words,
 )
+from simdlens.analysis.context.templates import TemplateScope, read_templates
 from simdlens.analysis.ir import CType
 from simdlens.analysis.parse import parse, tokenize
 from simdlens.core import Language, Reason
@@ -104,6 +105,7 @@ class FileContext:
     defines: Mapping[str, str] = field(default_factory=dict)  # the -D defines given to build()
     notes: tuple[str, ...] = ()  # one line per header that could not be used
     local_typedefs: tuple[LocalTypedef, ...] = ()  # typedefs in function bodies, by scope (see `at`)
+    templates: tuple[TemplateScope, ...] = ()  # template declarations and their bindings (see `at`)
     # Headers that were not found or not read (system ones too: <limits.h> defines CHAR_BIT): macros
     # simdlens cannot see may come from them, so a macro it does not know is not known to be undefined.
     unread_includes: tuple[str, ...] = ()
@@ -149,6 +151,7 @@ class FileContext:
             enums=b.enums, enum_constants=b.enum_constants, globals=b.globals, declarations=tuple(b.decls),
             defines=defines, notes=tuple(b.notes),
             local_typedefs=reader.read_local_typedefs(tree.root_node, source, path, language),
+            templates=read_templates(tree.root_node, source) if language == "cpp" else (),
             unread_includes=tuple(dict.fromkeys(b.unread)), defines_complete=defines_complete,
         )
 
@@ -197,24 +200,45 @@ class FileContext:
 
     def at(self, byte: int) -> FileContext:
         """This context as seen from `byte` of the file: with the typedefs that the enclosing function
-        (or block) declared before it, `typedef double dd;` in a function body. `self` when there are
+        (or block) declared before it, `typedef double dd;` in a function body, and inside a function
+        template its binding (`typedef float T;`, `N` = 64: see `templates`). `self` when there are
         none; the same object for every position that sees the same typedefs."""
-        if not self.local_typedefs:
-            return self
         visible = tuple(k for k, lt in enumerate(self.local_typedefs) if lt.start <= byte < lt.end)
-        if not visible:
+        bound = self.template_at(byte)
+        if bound is not None and bound.problem:
+            bound = None
+        if not visible and bound is None:
             return self
-        scoped = self._scoped.get(visible)
+        key = (*visible, -1 - self.templates.index(bound)) if bound is not None else visible
+        scoped = self._scoped.get(key)
         if scoped is None:
             # file order: an inner block's typedef wins over an outer one of the same name
-            innermost = {lt.typedef.name: lt for lt in [self.local_typedefs[k] for k in visible]}
-            local = tuple(dict.fromkeys(lt.declaration for lt in innermost.values()))
+            in_body = {lt.typedef.name: lt for lt in [self.local_typedefs[k] for k in visible]}
+            local = tuple(dict.fromkeys(lt.declaration for lt in in_body.values()))
+            innermost = {n: lt.typedef for n, lt in in_body.items()}
+            constants: dict[str, str] = {}
+            if bound is not None:  # the template's parameters, before the typedefs of its body (they may use them)
+                for (name, kind), arg in zip(bound.params, bound.args, strict=True):
+                    if kind:
+                        constants[name] = f"({arg})"
+                    else:
+                        innermost.setdefault(name, Typedef(name, arg, text=f"typedef {arg} {name};"))
+                local = tuple(Declaration("typedef" if not kind else "global", (name,), text, self.path)
+                              for (name, kind), text in zip(bound.params, bound.declarations(), strict=True)) + local
             # A shadowed file-level declaration must not reach a kernel preamble: gcc rejects both.
-            kept = tuple(d for d in self.declarations if d.kind == "macro" or not innermost.keys() & set(d.names))
-            scoped = replace(self, typedefs=ChainMap({n: lt.typedef for n, lt in innermost.items()}, dict(self.typedefs)),
-                             declarations=kept + local, local_typedefs=(), _values={}, _scoped={})
-            self._scoped[visible] = scoped
+            hidden = innermost.keys() | constants.keys()
+            kept = tuple(d for d in self.declarations if (d.kind == "macro" and not constants.keys() & set(d.names))
+                         or not hidden & set(d.names))
+            scoped = replace(self, typedefs=ChainMap(innermost, dict(self.typedefs)),
+                             macros=ChainMap(constants, dict(self.macros)) if constants else self.macros,
+                             declarations=kept + local, local_typedefs=(), templates=(), _values={}, _scoped={})
+            self._scoped[key] = scoped
         return scoped
+
+    def template_at(self, byte: int) -> TemplateScope | None:
+        """The outermost template declaration holding `byte` (a function template inside a class template
+        is the class's), or None outside templates."""
+        return next((t for t in self.templates if t.start <= byte < t.end), None)
 
 
     def resolve_type(self, spelling: str) -> CType | None:

@@ -31,7 +31,7 @@ from simdlens.workspace_files import UnreadableFile, is_regular_file, read_works
 _WORD_BYTE = re.compile(rb"\w")
 
 
-def _words(source: bytes, words: tuple[bytes, ...]) -> list[tuple[int, int]]:
+def words(source: bytes, words: tuple[bytes, ...]) -> list[tuple[int, int]]:
     """The (start, end) of every occurrence of `words` as a whole word, in order (bytes.find is several
     times faster than a regex search over a big file)."""
     out: list[tuple[int, int]] = []
@@ -117,7 +117,7 @@ def _local_names(stmts: list[tree_sitter.Node]) -> list[str]:
 def read_local_typedefs(root: tree_sitter.Node, source: bytes, path: str, language: Language) -> tuple[LocalTypedef, ...]:
     """The typedefs (and C++ `using T = …;`) declared inside blocks of the file, in file order."""
     out: list[LocalTypedef] = []
-    for start, end in _words(source, (b"typedef", b"using")):
+    for start, end in words(source, (b"typedef", b"using")):
         keyword = root.descendant_for_byte_range(start, end)
         node = keyword.parent if keyword is not None and keyword.type in ("typedef", "using") else None
         if node is None or node.type not in ("type_definition", "alias_declaration"):
