@@ -312,6 +312,19 @@ SPECIAL["sad_select"] = """int sad_select(const uint8_t *a, const uint8_t *b, in
     for (int i = 0; i < n; i++) s += a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
     return s;
 }"""
+# |a - b| as codecs' FFABS macro spells it, a select on the difference's sign: psadbw too
+SPECIAL["sad_sign_select"] = """#define FFABS(a) ((a) >= 0 ? (a) : (-(a)))
+int sad_sign(const uint8_t *a, const uint8_t *b, int n) {
+    int s = 0;
+    for (int i = 0; i < n; i++) s += FFABS(a[i] - b[i]);
+    return s;
+}"""
+# the sign test the other way round (`d < 0 ? -d : d`), and its negation -|a - b|: an ordinary sum
+SPECIAL["sad_sign_select_negated"] = """int neg_sad_sign(const uint8_t *a, const uint8_t *b, int n) {
+    int s = 0;
+    for (int i = 0; i < n; i++) s += (a[i] - b[i]) < 0 ? (a[i] - b[i]) : -(a[i] - b[i]);
+    return s;
+}"""
 # the arms the other way round: -|a - b|, an ordinary sum
 SPECIAL["sad_select_negated"] = """int neg_sad(const uint8_t *a, const uint8_t *b, int n) {
     int s = 0;

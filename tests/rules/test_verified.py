@@ -43,7 +43,7 @@ EXPECTED_FAMILY = {
     "node_splitting": "elementwise", "reorder": "elementwise", "reorder_reused_temporary": "elementwise", "rotate_pairs_in_place": "strided", "cast_to_bool": "convert",
     "cast_to_bool_parenthesised": "convert", "anti_after_store": "elementwise",
     "symbolic_distance": "elementwise", "select_max_u8": "elementwise", "clamp_nested_to_u8": "elementwise",
-    "sad": "sad", "sad_select": "sad", "sad_select_negated": "reduction", "sad_u32": "sad", "sad_i64": "sad", "sad_int8": "reduction",
+    "sad": "sad", "sad_select": "sad", "sad_select_negated": "reduction", "sad_sign_select": "sad", "sad_sign_select_negated": "reduction", "sad_u32": "sad", "sad_i64": "sad", "sad_int8": "reduction",
     "search_after": "search", "fmin_clamp": "elementwise",
     "fmax_double": "elementwise", "div_pow2": "elementwise", "div_pow2_narrow": "convert",
     "strided_store_cond": "strided", "interleave": "strided",

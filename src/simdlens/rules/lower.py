@@ -2310,7 +2310,12 @@ def _abs_difference(v: Expr) -> Binary | None:
             and v.operand.op == "-" and v.operand.type.name == "int32":
         return v.operand
     if not (isinstance(v, Select) and isinstance(v.cond, Binary) and v.cond.op in ("<", "<=", ">", ">=")
-            and isinstance(v.then, Binary) and isinstance(v.else_, Binary) and v.type.name == "int32"):
+            and v.type.name == "int32"):
+        return None
+    negated = _sign_select(v)
+    if negated is not None:
+        return negated
+    if not (isinstance(v.then, Binary) and isinstance(v.else_, Binary)):
         return None
     p, q = v.cond.lhs, v.cond.rhs
     larger, smaller = (v.then, v.else_) if v.cond.op in (">", ">=") else (v.else_, v.then)  # p > q: p - q
@@ -2319,6 +2324,20 @@ def _abs_difference(v: Expr) -> Binary | None:
             and _same_expr(smaller.lhs, q) and _same_expr(smaller.rhs, p)):
         return None
     return larger
+
+
+def _sign_select(v: Select) -> Binary | None:
+    """`d` when `v` is |d| written as a select on d's sign, d a difference (`FFABS(a - b)`: `(a - b) >= 0 ?
+    (a - b) : -(a - b)`, or `d < 0 ? -d : d`)."""
+    assert isinstance(v.cond, Binary)
+    d = v.cond.lhs
+    if not (isinstance(d, Binary) and d.op == "-" and d.type.name == "int32" and isinstance(v.cond.rhs, Const)
+            and v.cond.rhs.value == 0):
+        return None
+    plain, negative = (v.then, v.else_) if v.cond.op in (">", ">=") else (v.else_, v.then)
+    if _same_expr(plain, d) and isinstance(negative, Unary) and negative.op == "-" and _same_expr(negative.operand, d):
+        return d
+    return None
 
 
 def _count_cond(s: Stmt) -> Expr | None:
