@@ -40,7 +40,7 @@ def test_a_step_named_by_a_const_local_is_that_constant(decl: str) -> None:
     fa = _analyses(UNROLLED % decl)
     (a,) = fa.analyses
     assert a.loop is not None, a.reasons
-    assert a.loop.step == 4
+    assert a.loop.rolled == 4 and a.loop.step == 1  # U read as 4: four copies of one iteration, rolled
     assert any("U = " in c for c in a.loop.constants)
     kernel = fa.kernels[a.site.loop_id]
     assert kernel is not None

@@ -658,6 +658,9 @@ class LoopIR:
     # The counted loops around this one, innermost first, (counter, lower, upper, cmp, step): their bounds
     # are facts about the subscripts (`j >= i` inside `for (j = i; ...)`, read by ranges.outside_walk).
     enclosing: tuple[tuple[str, str, str, str, int], ...] = ()
+    # The user's body is this many hand-unrolled copies of `body`, read as one iteration each (the header
+    # fields are the rolled loop's; analysis/build/reroll.py); 0 when it is not
+    rolled: int = 0
 
     def __init__(self, iv: str, iv_type: CType, lower: str, upper: str, cmp: str, step: int, trip_count: str,
                  body: tuple[Stmt, ...], arrays: tuple[Array, ...], scalars: tuple[Scalar, ...],
@@ -665,7 +668,8 @@ class LoopIR:
                  runs_at_least_once: bool = False, moved: tuple[Moved, ...] = (), setup: tuple[str, ...] = (),
                  inner: InnerLoop | None = None,
                  constants: tuple[str, ...] = (),
-                 enclosing: tuple[tuple[str, str, str, str, int], ...] = ()) -> None:  # written out: see the top
+                 enclosing: tuple[tuple[str, str, str, str, int], ...] = (),
+                 rolled: int = 0) -> None:  # written out: see the top
         object.__setattr__(self, "iv", iv)
         object.__setattr__(self, "iv_type", iv_type)
         object.__setattr__(self, "lower", lower)
@@ -684,6 +688,7 @@ class LoopIR:
         object.__setattr__(self, "inner", inner)
         object.__setattr__(self, "constants", constants)
         object.__setattr__(self, "enclosing", enclosing)
+        object.__setattr__(self, "rolled", rolled)
 
     def array(self, root: str) -> Array | None:
         for a in self.arrays:

@@ -845,6 +845,10 @@ def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam]
     names = [p.name for p in params if p.role == ParamRole.COUNT]
     upper = _rename(expand_macros(loop.upper, ctx), renames)  # `i < _PB_N` with `#define _PB_N n`: n is the size
     lower = _rename(expand_macros(loop.lower, ctx), renames)
+    # a count the bound names beyond the start (`i < start + len`, a rolled `m + 4 * (...n...)`) is the size
+    beyond = [n for n in names if mentions(upper, n) and not mentions(lower, n)]
+    if beyond:
+        return beyond[0]
     for text in (upper, lower):
         for n in names:
             if mentions(text, n):

@@ -78,7 +78,7 @@ from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 INFORMATIONAL = frozenset({
     "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
-    "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for",
+    "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for", "unrolled",
     "scan", "histogram", "expand",
     "macro_expanded", "semantic_facts",  # notes on where the reading came from (analysis.clang_facts)
 })

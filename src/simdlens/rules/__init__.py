@@ -500,12 +500,13 @@ def _exact_alias_safe(loop: LoopIR, gx: list[tuple[Access, bool]], gy: list[tupl
 
 def _own_body_fits(loop: LoopIR) -> bool:
     """The user's loop body can run the scalar remainder unchanged: nothing it does lives in the loop header
-    or moves with the vector code (inductions, carried values, walking pointers, setup)."""
+    or moves with the vector code (inductions, carried values, walking pointers, setup), and is one iteration
+    (not hand-unrolled copies read as one)."""
     from simdlens.analysis.build import WALK_IV
 
     # a pointer walk's body reads its pointers (`*p * *p` of `for (const float *p = src; ...; p++)`),
     # which the vector code replaces by a synthetic counter
-    return loop.iv != WALK_IV and not loop.moved and not loop.setup and not any(
+    return loop.iv != WALK_IV and not loop.moved and not loop.setup and not loop.rolled and not any(
         isinstance(s, Step | Carry) for s in walk_stmts(loop.body))
 
 

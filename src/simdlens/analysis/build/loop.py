@@ -12,7 +12,7 @@ from typing import Any
 import tree_sitter
 
 from simdlens.analysis import TOO_DEEP, mathcalls
-from simdlens.analysis.build import complex_values, headers, macros, scalars, statements, uses, walks
+from simdlens.analysis.build import complex_values, headers, macros, reroll, scalars, statements, uses, walks
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of
 from simdlens.analysis.build.declarations import enclosing_function, file_scan, loop_node
@@ -278,6 +278,16 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
             stmts, unrolled = again
             header["trip"] = header["upper"] = f"(({unrolled}) * ({header['trip']}))"
             lb.walkers = {name: 1 for name in lb.walkers}
+    rolled = 0
+    if not lb.pointer_walk and header["step"] >= 2 and header["cmp"] in ("<", "<=") and not header.get("once"):
+        copy = reroll.reroll_counted(stmts, header["step"])
+        if copy is not None:  # `for (i = m; i < n; i += 4) { d[i] = ..; d[i + 1] = ..; .. }`: one element a step
+            stmts, rolled = copy, header["step"]
+            header["trip"] = f"(long long)({rolled}) * ({header['trip']})"
+            header["upper"] = f"({header['lower']}) + {header['trip']}"
+            header["cmp"], header["step"] = "<", 1
+            lb.reasons.append(Reason("unrolled", f"the body is {rolled} hand-unrolled copies of one iteration: "
+                                     "read as that iteration over the same elements", lb.site.header))
     moved: list[Moved] = []
     if lb.walkers or lb.count_var:
         for name in sorted(lb.walkers):
@@ -297,7 +307,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
         scalars=tuple(sorted(lb.scalars.values(), key=lambda s: s.name)),
         iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
         runs_at_least_once=header.get("once", False), moved=tuple(moved), setup=tuple(lb.setup),
-        constants=tuple(dict.fromkeys(lb.constants)), enclosing=lb.enclosing,
+        constants=tuple(dict.fromkeys(lb.constants)), enclosing=lb.enclosing, rolled=rolled,
     )
     return ir, tuple(lb.reasons)
 
