@@ -155,3 +155,31 @@ int f2c_abs_max_index(int *n, f2c_real *sx)
     }
     return ret_val;
 }
+
+/* The reference BLAS unrolls by hand: a cleanup loop for n % 4 (or % 5), then the rest 4 (5) at a time. */
+// bench: domain=linalg category=elementwise expect=vectorizable_with_checks
+void axpy_unrolled_by_4(int n, double da, const double *dx, double *dy)
+{
+    int i, m = n % 4;
+    for (i = 0; i < m; i++)
+        dy[i] += da * dx[i];
+    for (i = m; i < n; i += 4) {
+        dy[i] += da * dx[i];
+        dy[i + 1] += da * dx[i + 1];
+        dy[i + 2] += da * dx[i + 2];
+        dy[i + 3] += da * dx[i + 3];
+    }
+}
+
+// bench: domain=linalg category=reduction expect=vectorizable
+double dot_unrolled_by_5(int n, const double *dx, const double *dy)
+{
+    double dtemp = 0.0;
+    int i, m = n % 5;
+    for (i = 0; i < m; i++)
+        dtemp += dx[i] * dy[i];
+    for (i = m; i < n; i += 5)
+        dtemp = dtemp + dx[i] * dy[i] + dx[i + 1] * dy[i + 1] + dx[i + 2] * dy[i + 2] + dx[i + 3] * dy[i + 3]
+              + dx[i + 4] * dy[i + 4];
+    return dtemp;
+}
