@@ -72,6 +72,7 @@ class Claim:
     claimed: dict[int, float]  # n -> median ratio vs -O3 -march=native the scan measured
     candidate: dict  # type: ignore[type-arg]
     nested: int = 1  # how many loops deep its nest goes: its sizes count the nest's iterations (n x n, ...)
+    feedback: bool = False  # a recurrence through its scalars (a scan, a filter): driven with stable ones
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
                 sizes = (c.get("measurement") or {}).get("sizes") or []
                 claimed = {s["n"]: s["vs_native_autovec"]["median"] for s in sizes if s.get("vs_native_autovec")}
                 out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
-                                 c["isa"], c["origin"], claimed, c, nested))
+                                 c["isa"], c["origin"], claimed, c, nested, "scan" in loop.get("reason_codes", ())))
     return out
 
 
@@ -165,9 +166,13 @@ def _renamed(text: str, names: dict[str, str]) -> str:
 
 
 def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tuple[str, int]],
-                  language: str = "c", nested: int = 1) -> str:
+                  language: str = "c", nested: int = 1, feedback: bool = False) -> str:
     """A main() that times the original and the edited function, alternating, at each size. In C++ the
-    edited function keeps its C++ type; only the two exported objects have C linkage (see `edit_unit`)."""
+    edited function keeps its C++ type; only the two exported objects have C linkage (see `edit_unit`).
+    Float scalars are 0.75, or 0.25 for a recurrence through them (`feedback`): a filter whose every
+    coefficient is 0.75 overflows within a few hundred samples and both versions then time their
+    non-finite fallback, where a real filter is stable (the sandbox times such kernels the same way)."""
+    flt = "0.25" if feedback else "0.75"
     P = sig.params
     cpp = language == "cpp"
     link = 'extern "C" ' if cpp else "extern "
@@ -245,7 +250,7 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
             args[0].append(f"aud_s{i}")
             args[1].append(f"aud_s{i}")
         elif p.kind == "scalar":
-            L.append(f"    {t} aud_s{i} = AUD_ISFLT({t}) ? ({t})0.75 : ({t})(1 + (long)(aud_next() % 7));")
+            L.append(f"    {t} aud_s{i} = AUD_ISFLT({t}) ? ({t}){flt} : ({t})(1 + (long)(aud_next() % 7));")
             args[0].append(f"aud_s{i}")
             args[1].append(f"aud_s{i}")
         else:
@@ -313,7 +318,7 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
     try:
         sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
         arrays = global_arrays(original.encode("utf-8"), path, language)
-        driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested)
+        driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested, claim.feedback)
     except Unsupported as e:
         return InProgram(claim, {}, f"skipped: {e}")
     (work / f"driver{ext}").write_text(f"#include \"{work / f'original{ext}'}\"\n" + driver, encoding="utf-8")

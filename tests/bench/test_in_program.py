@@ -152,3 +152,33 @@ def test_a_bound_of_another_loop_of_the_nest_is_driven_as_a_size() -> None:
     assert kinds["n"] == "size" and kinds["m"] == "dim"
     driver = in_program.timing_driver(sig, [4096], 1, [])
     assert "aud_ext" in driver.split("aud_s1 =")[1].split(";")[0]  # m takes the declared extent, as n does
+
+
+BIQUAD = """void biquad(float *restrict y, const float *restrict x, int n, float b0, float b1, float b2, float a1, float a2)
+{
+    float d1 = 0.0f, d2 = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float out = b0 * x[i] + d1;
+        d1 = b1 * x[i] + a1 * out + d2;
+        d2 = b2 * x[i] + a2 * out;
+        y[i] = out;
+    }
+}
+"""
+
+
+def test_a_filter_is_driven_with_stable_coefficients() -> None:
+    # every coefficient 0.75 makes this biquad overflow within a few hundred samples: both versions would
+    # time their non-finite fallback (session 10: 1.00x in the program against 3.40x claimed)
+    from apply_audit import function_signature
+
+    line = BIQUAD.splitlines().index("    for (int i = 0; i < n; i++) {")
+    sig = function_signature(BIQUAD.encode(), "c", line, BIQUAD.splitlines()[line])
+    stable = in_program.timing_driver(sig, [4096], 1, [], feedback=True)
+    plain = in_program.timing_driver(sig, [4096], 1, [])
+    assert ")0.25 :" in stable and ")0.75 :" not in stable and ")0.75 :" in plain
+    claims = in_program.offered_wins({"files": [{"path": "f.c", "loops": [
+        {"function": "biquad", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 6, "character": 5}},
+         "reason_codes": ["scan", "float_reduction"],
+         "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:scan"}]}]}]})
+    assert [c.feedback for c in claims] == [True]
