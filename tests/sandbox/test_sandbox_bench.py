@@ -37,7 +37,8 @@ def test_quick_benchmark_times_only_verified_candidates_against_three_baselines(
     assert size.n == 4096 and size.label == "L1"
     assert set(size.ns_per_element) == {"scalar", "user_flags", "native_autovec", "candidate"}
     assert size.vs_scalar is not None and size.vs_user_flags is not None and size.vs_native_autovec is not None
-    assert size.vs_scalar.runs == base_settings.bench.processes
+    p = base_settings.bench.processes  # or a re-measured batch pooled with the first, less its slowest process
+    assert size.vs_scalar.runs in (p, 2 * p - 1)
     assert size.vs_scalar.lo <= size.vs_scalar.median <= size.vs_scalar.hi
     # 8 floats per instruction against a scalar loop: a real, large speedup.
     assert size.vs_scalar.median > 2.0
@@ -51,7 +52,7 @@ def test_full_protocol_labels_sizes_and_repeats_within_noise(base_settings: Sett
     assert m is not None
     assert [(s.n, s.label, s.memory_bound) for s in m.sizes] == [(4096, "L1", False), (65536, "L2", False), (1048576, "memory", True)]
     l1 = m.sizes[0].vs_scalar
-    assert l1 is not None and l1.runs == 5 and l1.noisy == (l1.spread > 0.10)
+    assert l1 is not None and l1.runs in (5, 9) and l1.noisy == (l1.spread > 0.10)  # 9: re-measured, pooled
 
 
 @pytest.mark.slow
