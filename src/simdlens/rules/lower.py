@@ -1091,6 +1091,10 @@ class Lowering:
         `narrow_sat_<type>`) clamps and narrows; None otherwise."""
         pack = self._whole_register_pack(s)
         if pack is not None and self.width(expr_type(pack[1])) > self.t.vector_bits:
+            parts = self.width(expr_type(pack[1])) // self.t.vector_bits
+            row = self.template(pack[0], expr_type(pack[1]).name, self.t.vector_bits)
+            if len(set(re.findall(r"\{([a-d])\}", row))) != parts:  # sums kept in 16 bits: half the registers
+                raise Unsupported("the pack's registers do not match the lanes of the stored value")
             return self._pack_registers(s, *pack)
         self.statements(self.packed_lets.get(id(s), ()))  # another statement's lanes decided: computed in them
         x = _narrowing_clamp(s)
