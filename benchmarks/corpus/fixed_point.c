@@ -173,3 +173,19 @@ void fx31_to_fx15_rounded(fx15 *out, const fx31 *in, int len)
     for (int k = 0; k < len; k++)
         out[k] = CLIP16(ROUND_DOWN(in[k], 12));
 }
+
+// bench: domain=dsp category=reduction expect=vectorizable style=dsp_pointer
+fx63 fx31_dot_wide(const fx31 *a, const fx31 *b, uint32_t count)
+{
+    fx63 acc = 0;
+    while (count--)
+        acc += ((fx63)*a++ * *b++) >> 14;  /* Q31 x Q31 -> Q48, kept in 64 bits */
+    return acc;
+}
+
+// bench: domain=dsp category=elementwise expect=vectorizable style=dsp_pointer
+void fx31_mul_wide(fx63 *out, const fx31 *a, const fx31 *b, uint32_t count)
+{
+    for (uint32_t k = 0; k < count; k++)
+        out[k] = (fx63)a[k] * b[k];
+}

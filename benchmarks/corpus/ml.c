@@ -196,3 +196,20 @@ void snap_to_grid(double *w, const double *v, int n, double step)
     for (int i = 0; i < n; i++)
         w[i] = round(v[i] / step) * step;
 }
+
+// bench: domain=ml category=reduction expect=vectorizable
+float nan_skipping_sum(const float *x, int n)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        if (!isnan(x[i]))
+            s += x[i];
+    return s;
+}
+
+// bench: domain=ml category=select expect=vectorizable_with_checks
+void replace_non_finite(float *y, const float *x, int n, float fill)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = isfinite(x[i]) ? x[i] : fill;
+}

@@ -617,6 +617,11 @@ class Lowering:
             c = self.expr(addend)
             self.caveat("contracts a*b+c into a fused multiply-add (one rounding instead of two)")
             return self.op("fma", t.name, w, a=a.name, b=b.name, c=c.name)
+        if name == "mul" and t.bits == 64 and not t.is_float:
+            widened = _product_from32(e)
+            if widened is not None and self.t.op(widened, t.name, w) is not None:
+                a, b = self.convert(self.expr(e.lhs), t.name), self.convert(self.expr(e.rhs), t.name)
+                return self.op(widened, t.name, w, a=a.name, b=b.name, hint="prod")
         lhs = self.convert(self.expr(e.lhs), t.name)
         count = e.rhs.value if name in ("shl", "shr") and isinstance(e.rhs, Const) else None
         if isinstance(count, int) and 0 <= count < t.bits and self.t.op(name + "i", t.name, w) is not None:
@@ -2259,6 +2264,17 @@ def _same_expr(a: Expr, b: Expr) -> bool:
     from simdlens.rules.saturate import _same
 
     return _same(a, b)
+
+
+def _product_from32(e: Binary) -> str | None:
+    """The even-lane multiply that gives 64-bit product `e` exactly, when both factors' values fit 32 bits
+    (`(int64_t)a[i] * b[i]` of int32 arrays): the table op for signed or unsigned 32-bit factors."""
+    ranges = (value_range(e.lhs), value_range(e.rhs))
+    if all(lo >= -(1 << 31) and hi < (1 << 31) for lo, hi in ranges):
+        return "mul_from32_signed"
+    if all(lo >= 0 and hi < (1 << 32) for lo, hi in ranges):
+        return "mul_from32_unsigned"
+    return None
 
 
 def _nonzero_constant(e: Expr) -> bool:

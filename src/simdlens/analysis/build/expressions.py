@@ -513,6 +513,9 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         t = expr_type(v)  # std::min(std::max(v, lo), hi), as libstdc++ writes it (lo > hi, UB, gives hi)
         m = Select(Binary("<", v, lo, INT32), lo, v, t)
         return Select(Binary("<", hi, m, INT32), hi, m, t)
+    if fname.removeprefix("std::").removeprefix("__builtin_") in _CLASSIFY and len(args) == 1 \
+            and expr_type(args[0]).is_float:
+        return _classify(fname.removeprefix("std::").removeprefix("__builtin_"), args[0])
     fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), lb.cpp)
     if fn is None:
         macro = getattr(lb.ctx, "function_macros", {}).get(fname)
@@ -535,6 +538,19 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     return Call(fn.name, conv, fn.result)
 
 
+_CLASSIFY = ("isnan", "isfinite")
+
+
+def _classify(name: str, x: Expr) -> Expr:
+    """`isnan(x)` is `x != x` (true only for a NaN); `isfinite(x)` is `|x| < inf` (false for inf and NaN):
+    comparisons the lowering already has, 0 or 1 as glibc's builtins give. (`isinf` is left out: glibc's
+    returns -1 for -inf in C and a bool in C++.)"""
+    t = expr_type(x)
+    if name == "isnan":
+        return Binary("!=", x, x, INT32)
+    return Binary("<", Unary("abs", x, t), Const(float("inf"), t), INT32)
+
+
 def _through_aliases(lb: LoopBuilder, fname: str) -> str:
     """`#define av_clip_uint8 av_clip_uint8_c`: a call of an object-like macro naming another function is a
     call of that function (followed a few names deep)."""
@@ -553,6 +569,7 @@ def _readable_call(lb: LoopBuilder, fname: str) -> bool:
     """Whether a call of `fname` can be read at all: a math function, a macro or helper of the file, or
     C++'s std::min / std::max / std::clamp."""
     return (mathcalls.lookup(fname, (), lb.cpp) is not None
+            or fname.removeprefix("std::").removeprefix("__builtin_") in _CLASSIFY
             or fname in getattr(lb.ctx, "function_macros", {}) or fname in getattr(lb.ctx, "helper_functions", {})
             or (lb.cpp and fname in ("std::max", "std::min", "std::clamp")))
 
