@@ -69,7 +69,8 @@ class LoopBuilder:
         self.pointer_walk = False
         self.decl_cache: dict[str, Decl | None] = {}
         self.ints: dict[str, int | None] = {}  # `int_text` answers
-        self.range_ref: tuple[str, Access] | None = None  # `for (T &x : v)`: x is v[k]
+        self.references: dict[str, Access] = {}  # `for (T &x : v)`, `T &x = a[i];`: x is that element
+        self.struct_refs: dict[str, tree_sitter.Node] = {}  # `const vec3 &v = p[i].vel;`: v.x is p[i].vel.x
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
         # the complex arguments of those macros, as (real part, imaginary part, complex type)
         self.macro_complex_args: list[dict[str, tuple[Expr, Expr | None, CType | None]]] = []

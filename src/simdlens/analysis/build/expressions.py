@@ -179,12 +179,12 @@ def comma_value(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     whose operands may not run."""
     from simdlens.analysis.build import statements  # statements builds expressions: imported when used
 
-    parts = counters.comma_parts(lb, n)
     if lb.before is None:
         raise Unsupported("side_effect", "comma expression outside a statement of the body", n)
     if _maybe_skipped(n):
         raise Unsupported("side_effect", "comma expression in an operand C may not evaluate (a `?:` branch, "
                           "the right of `&&`/`||`)", n)
+    parts = counters.comma_parts(lb, n)
     for p in parts[:-1]:
         lb.before.extend(statements.expression_statement(lb, p, lb.before_cond))
     return expr(lb, parts[-1])
@@ -249,8 +249,8 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
                           f"{complex_values.COMPLEX_SUPPORTED}", n)
     if name == lb.iv:
         return IV(name, lb.iv_type)
-    if lb.range_ref is not None and name == lb.range_ref[0]:
-        return Load(lb.range_ref[1])
+    if name in lb.references:
+        return Load(lb.references[name])
     if name in lb.locals:
         return Var(name, lb.locals[name])
     copied = lb.copied_after.get(name)

@@ -222,7 +222,7 @@ def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     name = lb.text(name_node)
     pre: list[Stmt] = []
     if reference:
-        lb.range_ref = (name, acc)
+        lb.references[name] = acc
     else:
         lb.locals[name] = var_t
         lb.scalars[name] = Scalar(name, var_t, ScalarRole.LOCAL)

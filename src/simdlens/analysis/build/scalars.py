@@ -556,8 +556,7 @@ def if_select(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
     if first is None or second is None or first[0] != second[0]:
         return None
     name = first[0]
-    if name in lb.locals or name == lb.iv or name in lb.walkers or name == lb.count_var or (
-            lb.range_ref is not None and name == lb.range_ref[0]):
+    if name in lb.locals or name == lb.iv or name in lb.walkers or name == lb.count_var or name in lb.references:
         return None
     uses = lb.uses.get(name, [])
     inside = [u for u in uses if span.start_byte <= u.pos < span.end_byte]

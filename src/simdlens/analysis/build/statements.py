@@ -26,6 +26,7 @@ from simdlens.analysis.build.c_types import convert, ctype_of, promote, usual
 from simdlens.analysis.build.declarations import Decl, decls_of, kinds_of
 from simdlens.analysis.build.syntax import (
     CONTROL,
+    IDENTIFIER,
     LOOP_TYPES,
     REDUCE_OPS,
     WRAPPER_KIND_IDS,
@@ -220,6 +221,10 @@ def declaration(lb: LoopBuilder, n: tree_sitter.Node) -> list[Stmt]:
             raise Unsupported("static_local", f"'static {d.name}' keeps its value across iterations", n)
         if d.extents:
             raise Unsupported("local_array", f"declares the array {d.name} inside the loop", n)
+        if d.reference and not d.pointer and dn.type == "init_declarator" and bind_reference(lb, d, dn):
+            if lb.scopes:
+                lb.scopes[-1].add(d.name)
+            continue
         if d.pointer or d.reference:
             raise Unsupported("local_pointer", f"declares the pointer/reference {d.name} inside the loop", n)
         if d.volatile or d.atomic:
@@ -266,6 +271,32 @@ def declaration(lb: LoopBuilder, n: tree_sitter.Node) -> list[Stmt]:
     return out
 
 
+def bind_reference(lb: LoopBuilder, d: Decl, dn: tree_sitter.Node) -> bool:
+    """`float &y = out[i];` / `const vec3 &v = p[i].vel;` (C++): the name stands for that element or structure
+    from here on, when its subscript reads nothing the body changes (a reference binds once). False when
+    the initialiser is not an element of an array the loop reads by its counter."""
+    value = unwrap(dn.child_by_field_name("value"))
+    if value is None or value.type not in ("subscript_expression", "field_expression", "pointer_expression"):
+        return False
+    if any(name in lb.written_names or name in lb.walkers for name in IDENTIFIER.findall(lb.text(value))):
+        return False  # `auto &r = a[j];` with j stepped later: the element it names is fixed when it binds
+    t = ctype_of(d.type, lb.ctx)
+    if t is None:
+        struct_of = getattr(lb.ctx, "struct_of", None)
+        if struct_of is None or struct_of(d.type) is None or value.type == "pointer_expression":
+            return False
+        lb.struct_refs[d.name] = value  # its members are read through structures.member_access
+        return True
+    acc = accesses.access(lb, value)
+    if not acc.affine:
+        return False
+    if acc.elem.name != t.name:
+        raise Unsupported("type_error", f"the reference {d.name} ('{d.type}') names an element of another type "
+                          f"({acc.elem.c})", dn)
+    lb.references[d.name] = acc
+    return True
+
+
 def expression_statement(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> list[Stmt]:
     e = unwrap(e) or e
     t = e.type
@@ -279,8 +310,8 @@ def expression_statement(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> li
     if t == "update_expression":
         name = counters.updated_name(e)
         arg = unwrap(e.child_by_field_name("argument"))
-        if name and lb.range_ref is not None and name == lb.range_ref[0]:
-            acc = lb.range_ref[1]
+        if name and name in lb.references:
+            acc = lb.references[name]
             val = expressions.arith("+" if op_of(e) == "++" else "-", Load(acc), Const(1, INT32, "1"), e)
             return [Store(acc, convert(val, acc.elem), node_span(e))]
         if name:
@@ -326,8 +357,8 @@ def assign(lb: LoopBuilder, e: tree_sitter.Node, cond: bool) -> list[Stmt]:
 
 def assign_value(lb: LoopBuilder, left: tree_sitter.Node, op: str, right: tree_sitter.Node, e: tree_sitter.Node,
                  cond: bool) -> list[Stmt]:
-    if left.type == "identifier" and lb.range_ref is not None and lb.text(left) == lb.range_ref[0]:
-        acc = lb.range_ref[1]
+    if left.type == "identifier" and lb.text(left) in lb.references:
+        acc = lb.references[lb.text(left)]
         value = expressions.expr(lb, right)
         if op != "=":
             value = expressions.arith(op[:-1], Load(acc), value, e)

@@ -50,6 +50,8 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
             return None
         names.insert(0, node_text(name_node))
         arrow = op_of(field) == "->" or node_text(field)[len(node_text(obj)):].lstrip(") \t\n").startswith("->")
+        if not arrow and obj.type == "identifier" and node_text(obj) in lb.struct_refs:
+            obj = lb.struct_refs[node_text(obj)]  # `v.x` with `const vec3 &v = p[i].vel;`: p[i].vel.x
         if arrow or obj.type != "field_expression":
             break
         field = obj

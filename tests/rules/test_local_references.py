@@ -1,0 +1,105 @@
+"""C++ references declared in a loop body (`float &o = out[i];`, `const vec3 &v = p[i].vel;`) name the element
+they bind to: the loop reads as if the element were spelled at every use, and its rewrite is verified in
+the sandbox against the user's loop. A reference whose subscript the body changes later (`float &r =
+a[j]; j++;`: it still names the old element) or of another type than the element is refused, saying so."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from simdlens.analysis import analyze_file
+from simdlens.analysis.clang_facts import libclang_problem, semantic_facts
+from simdlens.config import Settings
+from simdlens.core import Analysis, Kernel
+from simdlens.rules import propose
+from simdlens.sandbox import Sandbox
+from simdlens.sandbox.cpu import host_cpu
+
+PRE = """#include <cstddef>
+struct vec3 { float x, y, z; };
+struct particle { vec3 pos; vec3 vel; float mass; float pad; };
+"""
+
+# name: (loop written with references, the same loop with the elements spelled out)
+SAME = {
+    "scalar_refs": (
+        "void f(float *__restrict out, const float *__restrict in, int n, float g) {\n"
+        "  for (int i = 0; i < n; ++i) { float &o = out[i]; const float &x = in[i]; o = x * g; o += 1.0f; } }",
+        "void f(float *__restrict out, const float *__restrict in, int n, float g) {\n"
+        "  for (int i = 0; i < n; ++i) { out[i] = in[i] * g; out[i] += 1.0f; } }"),
+    "member_of_struct_ref": (
+        "float f(const particle *ps, int n) { float e = 0.0f;\n"
+        "  for (int i = 0; i < n; ++i) { const vec3 &v = ps[i].vel; e += ps[i].mass * (v.x * v.x + v.y * v.y); }\n"
+        "  return e; }",
+        "float f(const particle *ps, int n) { float e = 0.0f;\n"
+        "  for (int i = 0; i < n; ++i) { e += ps[i].mass * (ps[i].vel.x * ps[i].vel.x + ps[i].vel.y * ps[i].vel.y); }\n"
+        "  return e; }"),
+    "whole_struct_ref": (
+        "void f(particle *ps, int n, float dt) {\n"
+        "  for (int i = 0; i < n; ++i) { particle &p = ps[i]; p.pos.x += p.vel.x * dt; p.pos.y += p.vel.y * dt; } }",
+        "void f(particle *ps, int n, float dt) {\n"
+        "  for (int i = 0; i < n; ++i) { ps[i].pos.x += ps[i].vel.x * dt; ps[i].pos.y += ps[i].vel.y * dt; } }"),
+}
+
+REFUSED = {
+    "rebound_subscript": ("void f(float *a, int n) { int j = 0;\n"
+                          "  for (int i = 0; i < n; ++i) { float &r = a[j]; j++; r = 2.0f; } }",
+                          "declares the pointer/reference r"),
+    "other_type": ("void f(float *a, const int *b, int n) {\n"
+                   "  for (int i = 0; i < n; ++i) { const float &r = b[i]; a[i] = r; } }",
+                   "names an element of another type"),
+}
+
+needs_libclang = pytest.mark.skipif(bool(libclang_problem()), reason="libclang is not available")
+
+
+def _analysis(code: str) -> tuple[bytes, Analysis, Kernel | None]:
+    source = (PRE + code + "\n").encode()
+    facts = semantic_facts(source, "refs.cpp", "cpp")
+    fa = analyze_file(source, "refs.cpp", "cpp", facts=facts)
+    (a,) = fa.analyses
+    return source, a, fa.kernels.get(a.site.loop_id)
+
+
+def _vector_code(code: str) -> tuple[str, ...]:
+    source, a, kernel = _analysis(code)
+    assert kernel is not None, a.reasons
+    # the vector statements (the scalar remainder keeps the user's own spelling)
+    return tuple("\n".join(line for line in c.function.splitlines() if "_mm256" in line)
+                 for c in propose(a, kernel, "avx2", Settings(), source=source).candidates)
+
+
+@needs_libclang
+@pytest.mark.parametrize("name", sorted(SAME))
+def test_a_reference_reads_as_the_element_it_binds(name: str) -> None:
+    with_refs, spelled = SAME[name]
+    rewritten = _vector_code(with_refs)
+    assert rewritten and rewritten == _vector_code(spelled)
+
+
+@needs_libclang
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_references_that_do_not_stand_for_one_element_are_refused(name: str) -> None:
+    code, reason = REFUSED[name]
+    _, a, kernel = _analysis(code)
+    assert kernel is None
+    assert any(reason in r.message for r in a.reasons), a.reasons
+
+
+@needs_libclang
+@pytest.mark.parametrize("name", sorted(SAME))
+def test_rewrites_of_loops_with_references_verify_against_the_users_loop(name: str) -> None:
+    if not host_cpu().runs("avx2"):
+        pytest.skip("this CPU does not run avx2")
+    source, a, kernel = _analysis(SAME[name][0])
+    assert kernel is not None
+    candidates = propose(a, kernel, "avx2", Settings(), source=source).candidates
+    assert candidates
+
+    async def verify() -> list[str]:
+        async with Sandbox(Settings()) as sandbox:
+            return [str(r.verdict.status) for r in await sandbox.verify(kernel, tuple(candidates), bench=False)]
+
+    assert asyncio.run(verify()) == ["verified"] * len(candidates)
