@@ -97,3 +97,38 @@ void random_kick(float *v, int n, float (*rng)())
     for (int i = 0; i < n; i++)
         v[i] += rng();
 }
+
+struct Body {
+    float px, py, pz;
+    float vx, vy, vz;
+    float mass, radius;
+};
+
+// bench: domain=physics category=reduction expect=vectorizable
+float body_kinetic_energy(const Body *bodies, int n)
+{
+    float e = 0.0f;
+    for (int i = 0; i < n; i++) {
+        const Body &b = bodies[i];  // a reference to the element, as game code writes it
+        e += 0.5f * b.mass * (b.vx * b.vx + b.vy * b.vy + b.vz * b.vz);
+    }
+    return e;
+}
+
+// bench: domain=physics category=reduction expect=vectorizable
+float total_mass(const std::vector<float> &masses)
+{
+    float m = 0.0f;
+    for (std::vector<float>::const_iterator it = masses.begin(); it != masses.end(); ++it)
+        m += *it;
+    return m;
+}
+
+// bench: domain=physics category=elementwise expect=vectorizable
+void damp_speeds(std::vector<float> &speed, float k)
+{
+    for (auto it = speed.begin(); it != speed.end(); ++it) {
+        float &s = *it;
+        s -= k * s;
+    }
+}

@@ -1,7 +1,11 @@
 """C++ references declared in a loop body (`float &o = out[i];`, `const vec3 &v = p[i].vel;`) name the element
 they bind to: the loop reads as if the element were spelled at every use, and its rewrite is verified in
 the sandbox against the user's loop. A reference whose subscript the body changes later (`float &r =
-a[j]; j++;`: it still names the old element) or of another type than the element is refused, saying so."""
+a[j]; j++;`: it still names the old element) or of another type than the element is refused, saying so.
+
+Iterator loops over containers (`for (auto it = v.begin(); it != v.end(); ++it) *it += 1;`) read like a
+range-based for by reference: `*it` is the element; a body that moves the iterator or uses it otherwise is
+refused."""
 
 from __future__ import annotations
 
@@ -103,3 +107,50 @@ def test_rewrites_of_loops_with_references_verify_against_the_users_loop(name: s
             return [str(r.verdict.status) for r in await sandbox.verify(kernel, tuple(candidates), bench=False)]
 
     assert asyncio.run(verify()) == ["verified"] * len(candidates)
+
+
+ITERATORS = {
+    "vector_increment": ("#include <vector>\nvoid f(std::vector<int> &v) {\n"
+                         "  for (auto it = v.begin(); it != v.end(); ++it) *it += 1; }"),
+    "const_iterator_sum": ("#include <vector>\nfloat f(const std::vector<float> &v) { float s = 0.0f;\n"
+                           "  for (std::vector<float>::const_iterator it = v.cbegin(); it != v.cend(); it++) s += *it;\n"
+                           "  return s; }"),
+    "std_begin_array": ("#include <array>\nvoid f(std::array<float, 256> &a, float g) {\n"
+                        "  for (auto it = std::begin(a); it != std::end(a); ++it) *it = *it * g; }"),
+}
+
+ITERATORS_REFUSED = {
+    "moves_inside": ("#include <vector>\nvoid f(std::vector<int> &v) {\n"
+                     "  for (auto it = v.begin(); it != v.end(); ++it) { *it = 0; ++it; } }",
+                     "the body moves the iterator it"),
+    "position_from_iterator": ("#include <vector>\nvoid f(std::vector<int> &v) {\n"
+                               "  for (auto it = v.begin(); it != v.end(); ++it) *it = (int)(it - v.begin()); }",
+                               "uses the iterator it other than as *it"),
+}
+
+
+@needs_libclang
+@pytest.mark.parametrize("name", sorted(ITERATORS))
+def test_iterator_loops_over_containers_verify_against_the_users_loop(name: str) -> None:
+    if not host_cpu().runs("avx2"):
+        pytest.skip("this CPU does not run avx2")
+    source, a, kernel = _analysis(ITERATORS[name])
+    assert kernel is not None, a.reasons
+    assert any("an iterator loop over" in r.message for r in a.reasons)
+    candidates = propose(a, kernel, "avx2", Settings(), source=source).candidates
+    assert candidates
+
+    async def verify() -> list[str]:
+        async with Sandbox(Settings()) as sandbox:
+            return [str(r.verdict.status) for r in await sandbox.verify(kernel, tuple(candidates), bench=False)]
+
+    assert asyncio.run(verify()) == ["verified"] * len(candidates)
+
+
+@needs_libclang
+@pytest.mark.parametrize("name", sorted(ITERATORS_REFUSED))
+def test_iterator_loops_that_use_the_iterator_otherwise_are_refused(name: str) -> None:
+    code, reason = ITERATORS_REFUSED[name]
+    _, a, kernel = _analysis(code)
+    assert kernel is None
+    assert any(reason in r.message for r in a.reasons), a.reasons

@@ -52,6 +52,7 @@ from typing import Any
 
 from simdlens.analysis import mathcalls
 from simdlens.analysis.build import WALK_IV, accesses_of, strip_implicit_casts
+from simdlens.analysis.build.headers import BEGIN_CALL
 from simdlens.analysis.ir import (
     INT32,
     INT64,
@@ -150,6 +151,19 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         k = WALK_IV
         text = (f"for (size_t {k} = 0; {k} < {loop.upper}; {k}++) {{\n        {m.group('decl').strip()} = "
                 f"{m.group('rng').strip()}[{k}];\n        {body}\n    }}")
+    iterator_for = "iterator_for" in analysis.facts
+    if iterator_for:
+        # `for (auto it = v.begin(); it != v.end(); ++it) body` -> an indexed loop with `it` a pointer into v
+        header = source[site.header.start_byte:site.header.end_byte].decode("utf-8", "replace")
+        body = source[site.body.start_byte:site.body.end_byte].decode("utf-8", "replace")
+        m = re.fullmatch(r"\s*for\s*\((?P<decl>[^;=]*?)(?P<it>\w+)\s*=\s*(?P<init>[^;]*);.*\)\s*", header, re.DOTALL)
+        got = BEGIN_CALL.fullmatch(re.sub(r"\s+", "", m.group("init"))) if m is not None else None
+        if m is None or got is None:
+            raise NoKernel("cannot read the iterator loop's header")
+        k = WALK_IV
+        text = (f"for (size_t {k} = 0; {k} < {loop.upper}; {k}++) {{\n        auto *{m.group('it')} = "
+                f"&{got.group(1) or got.group(2)}[{k}];\n        {body}\n    }}")
+    range_for = range_for or iterator_for  # C++ either way
     cpp_needed = site.language == "cpp" and (range_for or bool(_CPP_MARKERS.search(_strip_comments(text))))
     restrict_kw = "__restrict" if cpp_needed else "restrict"
 

@@ -78,7 +78,8 @@ from simdlens.core import Analysis, LoopRole, LoopSite, LoopVerdict, Reason
 INFORMATIONAL = frozenset({
     "elementwise", "reduction", "search", "pack", "float_reduction", "minmax", "argminmax", "induction", "peel",
     "distance", "split", "reorder", "gather", "scatter", "guarded_load", "masked_store", "math_call", "fma_call",
-    "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for", "unrolled",
+    "pointer_walk", "if_convert", "last_value", "outer_vectorizable", "guarded_division", "range_for", "iterator_for",
+    "unrolled",
     "scan", "histogram", "expand",
     "macro_expanded", "semantic_facts",  # notes on where the reading came from (analysis.clang_facts)
 })
@@ -122,7 +123,7 @@ class _Judge:
     def result(self) -> Analysis:
         codes = {r.code for r in self.reasons}
         for c in codes:
-            if c in ("pointer_walk", "range_for"):
+            if c in ("pointer_walk", "range_for", "iterator_for"):
                 self.facts.add(c)
             elif c == "outer_vectorizable":
                 self.facts.add("outer")

@@ -278,6 +278,8 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
     if t == "pointer_expression" and op_of(n) == "*":
         arg = unwrap(field_of(n, "argument"))
         assert arg is not None
+        if arg.type == "identifier" and lb.text(arg) in lb.iterators:  # `*it` of `for (auto it = v.begin(); …)`
+            return lb.iterators[lb.text(arg)]
         return deref(lb, arg, n, span)
     if t == "field_expression":
         member = structures.member_access(lb, n)  # `p[i].x = …`, `p->x = …`: a strided view of the structures

@@ -251,6 +251,8 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return IV(name, lb.iv_type)
     if name in lb.references:
         return Load(lb.references[name])
+    if name in lb.iterators:
+        raise Unsupported("unsupported_loop", f"uses the iterator {name} other than as *{name}", n)
     if name in lb.locals:
         return Var(name, lb.locals[name])
     copied = lb.copied_after.get(name)

@@ -70,6 +70,9 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
             values = [d.child_by_field_name("value") for d in init.children_by_field_name("declarator")]
             if len(ds) == 1 and values[0] is not None and ds[0].pointer == 1 and not ds[0].extents:
                 return walks.pointer_for_header(lb, node, ds[0], values[0])
+            container = _begin_of(lb, values[0]) if len(ds) == 1 and values[0] is not None else None
+            if container is not None:
+                return iterator_header(lb, node, ds[0].name, container)
             if len(ds) != 1 or values[0] is None or ds[0].pointer or ds[0].extents:
                 raise Unsupported("unsupported_loop", "the loop header declares more than one counter or a "
                                   "pointer", init)
@@ -184,17 +187,50 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
             "declared": declared, "exits": exits}
 
 
-def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
-    """`for (T &x : v)` / `for (T x : v)` over a std::vector, std::array or array: x is v[k]."""
+BEGIN_CALL = re.compile(r"(?:std::)?c?begin\((\w+(?:\.\w+)*)\)|(\w+(?:\.\w+)*)\.c?begin\(\)")
+_END = re.compile(r"(?:std::)?c?end\((\w+(?:\.\w+)*)\)|(\w+(?:\.\w+)*)\.c?end\(\)")
+
+
+def _begin_of(lb: LoopBuilder, value: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The container `v` of an iterator initialised to `v.begin()`, `v.cbegin()` or `std::begin(v)`."""
+    v = unwrap(value)
+    if v is None or v.type != "call_expression" or not BEGIN_CALL.fullmatch(squash(lb.text(v))):
+        return None
+    f = field_of(v, "function")
+    if f.type == "field_expression":
+        return unwrap(f.child_by_field_name("argument"))
+    args = [a for a in field_of(v, "arguments").named_children if a.type != "comment"]
+    return unwrap(args[0]) if len(args) == 1 else None
+
+
+def iterator_header(lb: LoopBuilder, node: tree_sitter.Node, it: str, container: tree_sitter.Node) -> dict[str, Any]:
+    """`for (auto it = v.begin(); it != v.end(); ++it)` over a std::vector, std::array or array: `*it` is v[k],
+    as in a range-based for by reference; anything else done with `it` is refused."""
     lb.body_node = node.child_by_field_name("body")
-    rng = unwrap(node.child_by_field_name("right"))
-    decl = node.child_by_field_name("declarator")
-    if rng is None or decl is None or rng.type not in ("identifier", "field_expression"):
-        raise Unsupported("unsupported_loop", "range-based for over something other than a named container", node)
-    reference = decl.type == "reference_declarator"
-    name_node = decl.named_child(0) if reference else decl
-    if name_node is None or name_node.type != "identifier":
-        raise Unsupported("unsupported_loop", "range-based for with a structured binding", node)
+    cond = unwrap(node.child_by_field_name("condition"))
+    updates = node.children_by_field_name("update")
+    name = squash(lb.text(container))
+    ends = _END.fullmatch(squash(lb.text(field_of(cond, "right")))) if cond is not None and \
+        cond.type == "binary_expression" and op_of(cond) in ("!=", "<") else None
+    if cond is None or ends is None or (ends.group(1) or ends.group(2)) != name \
+            or squash(lb.text(field_of(cond, "left"))) != it:
+        raise Unsupported("unsupported_loop", f"an iterator loop that does not stop at {name}.end()", node)
+    if len(updates) != 1 or squash(lb.text(updates[0])) not in (f"++{it}", f"{it}++"):
+        raise Unsupported("unsupported_loop", f"an iterator loop that does not step {it} by one", node)
+    body = lb.text(lb.body_node) if lb.body_node is not None else ""
+    moved = (r"(?:\+\+|--)\s*{0}\b|\b{0}\s*(?:\+\+|--)|(?<![\w.>*]){0}\s*[-+]?=(?!=)").format(re.escape(it))
+    if re.search(moved, body):  # `it++`, `++it`, `it += 2`, `it = …` (not `*it = …`)
+        raise Unsupported("unsupported_loop", f"the body moves the iterator {it}", node)
+    acc, upper = _container_walk(lb, container, node)
+    lb.iterators[it] = acc
+    lb.reasons.append(Reason("iterator_for", f"an iterator loop over {name}: counted by a synthetic counter",
+                             lb.site.header))
+    return {"lower": "0", "upper": upper, "cmp": "<", "step": 1, "trip": f"(({upper}) > 0 ? ({upper}) : 0)",
+            "declared": True, "exits": []}
+
+
+def _container_walk(lb: LoopBuilder, rng: tree_sitter.Node, node: tree_sitter.Node) -> tuple[Access, str]:
+    """The element k of container `rng` counted by the synthetic counter, and its element count."""
     root, base, elem, d = accesses.array_base(lb, rng)
     if d is None or (d.pointer and not d.container):
         raise Unsupported("unsupported_loop", "range-based for over a pointer", node)
@@ -210,15 +246,30 @@ def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         upper = ""
     if not upper:
         raise Unsupported("unsupported_loop", f"cannot tell how many elements {lb.text(rng)} has", node)
+    lb.iv, lb.iv_type = WALK_IV, UINT64
+    accesses.note_array(lb, root, d, elem)
+    return Access(root, base, elem, 1, 0, "", None, node_span(rng)), upper
+
+
+def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
+    """`for (T &x : v)` / `for (T x : v)` over a std::vector, std::array or array: x is v[k]."""
+    lb.body_node = node.child_by_field_name("body")
+    rng = unwrap(node.child_by_field_name("right"))
+    decl = node.child_by_field_name("declarator")
+    if rng is None or decl is None or rng.type not in ("identifier", "field_expression"):
+        raise Unsupported("unsupported_loop", "range-based for over something other than a named container", node)
+    reference = decl.type == "reference_declarator"
+    name_node = decl.named_child(0) if reference else decl
+    if name_node is None or name_node.type != "identifier":
+        raise Unsupported("unsupported_loop", "range-based for with a structured binding", node)
+    acc, upper = _container_walk(lb, rng, node)
+    elem = acc.elem
     spelled = " ".join(lb.text(node.child_by_field_name("type")).split())
     var_t = elem if spelled in ("auto", "") else ctype_of(spelled, lb.ctx)
     if var_t is None:
         raise Unsupported("unknown_type", f"unknown type '{spelled}'", node)
     if reference and var_t.name != elem.name:
         raise Unsupported("type_error", "a reference of another type than the elements", node)
-    lb.iv, lb.iv_type = WALK_IV, UINT64
-    accesses.note_array(lb, root, d, elem)
-    acc = Access(root, base, elem, 1, 0, "", None, node_span(rng))
     name = lb.text(name_node)
     pre: list[Stmt] = []
     if reference:
