@@ -1257,6 +1257,14 @@ class Lowering:
             return 1
         return max(1, min(self.t.max_accumulators, self.t.vector_bits // (self.vf * min(bits))))
 
+    def _short_step(self, step: list[str]) -> bool:
+        """Whether an element-wise loop's step is short enough (`short_step` vector instructions, ISA table) that
+        its count, compare and branch cost as much as part of the work: it then runs twice an iteration, as an
+        expert unrolls a byte loop (to_upper 0.90x -> see docs/benchmarks.md "Session 11 (narrow)")."""
+        if self.reductions or self.arg_lanes or self.carried or self.carried_regs or self.forwards or self.count_vars:
+            return False
+        return sum(1 for line in step if not line.lstrip().startswith("/*")) <= self.t.short_step
+
     def reduce(self, s: Reduce) -> None:
         t = s.type
         self.features.add("reduction")
@@ -1542,6 +1550,8 @@ class Lowering:
                 peel.append(f"{vt} {reg} = {self.fill(self.template('set1', elem, self.width(elem)), x=self.rename(var))};")
         self.carry_counter = exit_stmt is None and loop.step > 0  # no step leaves early: the lanes stay in step
         main = self._step(head, exit_stmt, body, tail=None)
+        if self.copies == 1 and exit_stmt is None and split is None and self._short_step(main):
+            self.copies = 2
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
@@ -1562,7 +1572,8 @@ class Lowering:
             self.copy = 0
             span = self.copies * vf
             why = ("each into its own accumulators (they do not wait for each other)" if self.reductions or self.arg_lanes
-                   else "so that each iteration stores whole registers")
+                   else "so that each iteration stores whole registers" if self.store_steps(body) > 1
+                   else "a short step: the loop's count and branch are paid once for both")
             first = (self._count_blocks(left, unrolled, span) if self.count_vars else
                      [f"for (; {left} >= {span + reserve}; {left} -= {span}) {{", *_indent(unrolled), "}"])
             loop_lines = [f"/* {self.copies} vector steps per iteration, {why} */", *first, *loop_lines]
