@@ -54,13 +54,14 @@ void u8_mix(const uint8_t *a, const uint8_t *b, uint8_t *out, int count)
 // expert: corpus=fixed_point.c function=fx15_add_sat isa=avx2
 void fx15_add_sat(const fx15 *a, const fx15 *b, fx15 *out, uint32_t count)
 {
+    uint32_t left = count;  /* the corpus loop counts `left` down: its kernel has left, not count */
     // expert loop {
     /* adds_epi16: 32 saturated Q15 sums per step in two independent registers, when out is in place or apart */
     const char *o = (const char *)out, *x = (const char *)a, *y = (const char *)b;
-    const long bytes = 2 * (long)count;
+    const long bytes = 2 * (long)left;
     const int vector = (o == x || o + bytes <= x || x + bytes <= o) && (o == y || o + bytes <= y || y + bytes <= o);
     uint32_t k = 0;
-    for (; vector && k + 32 <= count; k += 32) {
+    for (; vector && k + 32 <= left; k += 32) {
         __m256i s0 = _mm256_adds_epi16(_mm256_loadu_si256((const __m256i *)(a + k)),
                                        _mm256_loadu_si256((const __m256i *)(b + k)));
         __m256i s1 = _mm256_adds_epi16(_mm256_loadu_si256((const __m256i *)(a + k + 16)),
@@ -68,7 +69,7 @@ void fx15_add_sat(const fx15 *a, const fx15 *b, fx15 *out, uint32_t count)
         _mm256_storeu_si256((__m256i *)(out + k), s0);
         _mm256_storeu_si256((__m256i *)(out + k + 16), s1);
     }
-    for (; k < count; k++)
+    for (; k < left; k++)
         out[k] = (fx15)fx_saturate((fx31)a[k] + b[k], 16);
     // } expert loop
 }

@@ -405,6 +405,14 @@ SPECIAL["div_pow2_narrow"] = """void sdiv(int16_t *restrict d, const int16_t *re
           int n) {
     for (int i = 0; i < n; i++) { d[i] = a[i] / 8 + a[i] % 4; e[i] = b[i] / 2 + b[i] % 64; }
 }"""
+# Mixed-width narrowing stores, one saturating: 32 lanes a step, the int16 store two registers, each packed by packssdw.
+SPECIAL["narrow_mixed_sat"] = """void mixsat(int16_t *restrict d, uint8_t *restrict e, const int32_t *restrict a, const int32_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) {
+        int v = a[i] + b[i];
+        d[i] = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+        e[i] = (uint8_t)(a[i] >> 4);
+    }
+}"""
 
 # A local reassigned inside `if` branches: after the if, each lane holds the value of the branch it took
 # (the bundled image_filter.c brightness loop once lost both clamps).

@@ -106,9 +106,9 @@ def test_a_narrowing_store_fills_a_whole_register_every_step(name: str) -> None:
     _, cand = _candidate(name)
     lanes = 256 // (16 if "16" in CASES[name][1][0] else 8)
     assert f"avx2, {lanes} lanes" in cand.function and f"for (; left >= {lanes}; left -= {lanes})" in cand.function
-    step = cand.function.split("for (; left")[1].split("}")[0]
+    step = cand.function.split("for (; left")[-1].split("}")[0]  # one step (a short one also runs twice an iteration)
     assert step.count("_mm256_storeu_si256(") == 1 and "_mm_storeu" not in step, cand.function
-    assert "vector steps per iteration" not in cand.function, cand.function
+    assert "so that each iteration stores whole registers" not in cand.function, cand.function
 
 
 @needs_compiler

@@ -200,6 +200,7 @@ class Lowering:
         # a narrowing store packed from whole registers -> the private temporaries its source is computed from
         self.packed_lets: dict[int, tuple[Stmt, ...]] = {}
         self.body = self._attach_packed_temporaries(self.body)
+        self.packed_stores: set[int] = set()  # those of them storing whole registers (`_choose_vf` decides)
         self.vf = self._choose_vf(max_lanes)
         self.iv = rename(loop.iv)
         self.base = self.iv  # C expression: the lowest element index of the current step
@@ -305,58 +306,73 @@ class Lowering:
     # ---- choosing the vectorization factor ------------------------------------------------------
 
     def _choose_vf(self, max_lanes: int | None) -> int:
-        bits = set()
-        packed = {id(s) for s in self.body if isinstance(s, Store) and self._whole_register_pack(s) is not None}
+        bits: set[int] = set()
+        packed = {id(s): s for s in self.body if isinstance(s, Store) and self._whole_register_pack(s) is not None}
         for s in walk_stmts(self.body):
-            if isinstance(s, Store) and id(s) in packed:
-                bits.add(s.access.elem.bits)  # its source runs in as many registers as it takes to fill one store
-                continue
             if isinstance(s, Reduce) and s.var in self.sad_vars:
                 bits.add(8)  # its lanes are the bytes; the 32-bit difference never exists as a vector
-                continue
-            if isinstance(s, Reduce) and s.var in self.count_vars:
+            elif isinstance(s, Reduce) and s.var in self.count_vars:
                 bits.add(8)  # byte compares, byte counters
-                continue
-            if isinstance(s, Reduce) and s.var in self.madd_vars:
+            elif isinstance(s, Reduce) and s.var in self.madd_vars:
                 bits.add(16)  # one lane per 16-bit operand; products exist only as pair sums
-                continue
-            exprs = (s.cond,) if isinstance(s, Exit) else tuple(_stmt_exprs(s))  # an exit's value is scalar
-            source = _narrowing_clamp(s) if isinstance(s, Store) else None  # packed one register at a time
-            if isinstance(s, Store) and source is not None and self.t.op(
-                    f"narrow_sat_{s.access.elem.name}", expr_type(source).name, self.t.vector_bits) is not None:
-                exprs = (source,)  # one saturating pack of the source's lanes: the clamp's int lanes never exist
-            for e in exprs:
-                nodes = walk_exprs(e)
-                # `(float)1.0`: a constant converted where it stands is a broadcast of the converted value
-                folded = {id(x.operand) for x in nodes
-                          if isinstance(x, Cast) and isinstance(x.operand, Const) and x.type.is_float}
-                for x in nodes:
-                    if isinstance(x, Binary) and (x.op in _CMP or x.op in ("&&", "||")):
-                        continue  # a condition is a mask; its int result type holds no lanes
-                    if isinstance(x, Unary) and x.op == "!":
-                        continue
-                    if id(x) in folded:
-                        continue
-                    bits.add(expr_type(x).bits)
-            if isinstance(s, Store):
-                bits.add(s.access.elem.bits)
-            if isinstance(s, Expand):
-                bits.add(s.dst.elem.bits)
-            if isinstance(s, Reduce | Let | Step | Carry | ArgReduce | LastValue | Running | Hold):
-                bits.add(s.type.bits)
-            if isinstance(s, ArgReduce):
-                scalar = self.loop.scalar(s.index_var)
-                bits.add(scalar.type.bits if scalar else 32)
-        widest = max(bits or {32})
+            elif id(s) not in packed:
+                bits |= self._lane_bits(s)
+        # the narrowest packed store decides the lanes (a wider one stores several whole registers); one
+        # narrower than what the rest needs is computed in its source's lanes instead, which may widen them
+        while packed:
+            widest = max(bits | {min(p.access.elem.bits for p in packed.values())})
+            narrower = [k for k, p in packed.items() if p.access.elem.bits < widest]
+            if not narrower:
+                break
+            for k in narrower:
+                bits |= self._lane_bits(packed.pop(k))
+        lane_bits = bits | ({min(p.access.elem.bits for p in packed.values())} if packed else set())
+        widest = max(lane_bits or {32})
         vf = self.t.vector_bits // widest
         if max_lanes is not None and max_lanes < vf:  # a dependence distance caps the lanes: use a narrower register
             fit = 1 << (max(max_lanes, 1).bit_length() - 1)
             if fit * widest < 128 or self.t.vtype("int", fit * widest) is None:
                 raise Unsupported(f"a dependence allows only {max_lanes} lanes, too few for {self.t.name}")
             vf = fit
-        if vf * min(bits or {32}) < 32:
-            raise Unsupported(f"mixes {min(bits)}-bit and {widest}-bit elements too narrow for {self.t.name}")
+        all_bits = bits | {p.access.elem.bits for p in packed.values()}
+        if vf * min(all_bits or {32}) < 32:
+            raise Unsupported(f"mixes {min(all_bits)}-bit and {max(all_bits)}-bit elements too narrow for {self.t.name}")
+        # stores of whole registers only: a dependence may have left fewer lanes than one register of them
+        self.packed_stores = {k for k, p in packed.items() if vf * p.access.elem.bits >= self.t.vector_bits}
         return vf
+
+    def _lane_bits(self, s: Stmt) -> set[int]:
+        """The element widths statement `s` computes in lanes (not its nested statements'), each needing
+        one register of the loop's lanes."""
+        bits: set[int] = set()
+        exprs = (s.cond,) if isinstance(s, Exit) else tuple(_stmt_exprs(s))  # an exit's value is scalar
+        source = _narrowing_clamp(s) if isinstance(s, Store) else None  # packed one register at a time
+        if isinstance(s, Store) and source is not None and self.t.op(
+                f"narrow_sat_{s.access.elem.name}", expr_type(source).name, self.t.vector_bits) is not None:
+            exprs = (source,)  # one saturating pack of the source's lanes: the clamp's int lanes never exist
+        for e in exprs:
+            nodes = walk_exprs(e)
+            # `(float)1.0`: a constant converted where it stands is a broadcast of the converted value
+            folded = {id(x.operand) for x in nodes
+                      if isinstance(x, Cast) and isinstance(x.operand, Const) and x.type.is_float}
+            for x in nodes:
+                if isinstance(x, Binary) and (x.op in _CMP or x.op in ("&&", "||")):
+                    continue  # a condition is a mask; its int result type holds no lanes
+                if isinstance(x, Unary) and x.op == "!":
+                    continue
+                if id(x) in folded:
+                    continue
+                bits.add(expr_type(x).bits)
+        if isinstance(s, Store):
+            bits.add(s.access.elem.bits)
+        if isinstance(s, Expand):
+            bits.add(s.dst.elem.bits)
+        if isinstance(s, Reduce | Let | Step | Carry | ArgReduce | LastValue | Running | Hold):
+            bits.add(s.type.bits)
+        if isinstance(s, ArgReduce):
+            scalar = self.loop.scalar(s.index_var)
+            bits.add(scalar.type.bits if scalar else 32)
+        return bits
 
     def _whole_register_pack(self, s: Store, lets: tuple[Stmt, ...] | None = None) -> tuple[str, Expr] | None:
         """(table row, source) of a top-level narrowing store whose source (contiguous loads, invariants, the
@@ -1046,7 +1062,9 @@ class Lowering:
             self.statement(s)
 
     def statement(self, s: Stmt) -> None:
-        if isinstance(s, Store):
+        if isinstance(s, Store) and id(s) in self.packed_stores:
+            self._pack_registers(s)
+        elif isinstance(s, Store):
             narrowed = self._narrowing_pack(s)
             self.store(s.access, narrowed if narrowed is not None else self.expr(s.value))
         elif isinstance(s, Let):
@@ -1091,16 +1109,9 @@ class Lowering:
             raise Unsupported(f"statement {type(s).__name__}")
 
     def _narrowing_pack(self, s: Store) -> VVal | None:
-        """A narrowing store packed from whole registers (`_whole_register_pack`), or `dst[i] = x < L ? L : x >
-        H ? H : x` with [L, H] exactly dst's range and x a wider signed integer: one saturating pack (table rows
-        `narrow_sat_<type>`) clamps and narrows; None otherwise."""
-        pack = self._whole_register_pack(s)
-        if pack is not None and self.width(expr_type(pack[1])) > self.t.vector_bits:
-            parts = self.width(expr_type(pack[1])) // self.t.vector_bits
-            row = self.template(pack[0], expr_type(pack[1]).name, self.t.vector_bits)
-            if len(set(re.findall(r"\{([a-d])\}", row))) != parts:  # sums kept in 16 bits: half the registers
-                raise Unsupported("the pack's registers do not match the lanes of the stored value")
-            return self._pack_registers(s, *pack)
+        """`dst[i] = x < L ? L : x > H ? H : x` with [L, H] exactly dst's range and x a wider signed integer: one
+        saturating pack (table rows `narrow_sat_<type>`) clamps and narrows; None otherwise. A store the
+        loop does not pack from whole registers (`_pack_registers`) computes its private temporaries here."""
         self.statements(self.packed_lets.get(id(s), ()))  # another statement's lanes decided: computed in them
         x = _narrowing_clamp(s)
         if x is None:
@@ -1111,25 +1122,42 @@ class Lowering:
             return None
         return self.emit(self.fill(template, a=self.expr(x).name), t.name, self.width(t))
 
-    def _pack_registers(self, s: Store, row: str, x: Expr) -> VVal:
-        """x (after the store's private temporaries) computed for consecutive runs of lanes, each a whole
-        register, then packed into one register of the stored type (`row`: packs/packus, then a lane permute)."""
-        t = s.access.elem
-        parts = self.width(expr_type(x)) // self.t.vector_bits
-        template = self.template(row, expr_type(x).name, self.t.vector_bits)
+    def _pack_registers(self, s: Store) -> None:
+        """A narrowing store of whole registers (`_whole_register_pack`): its source (after the store's private
+        temporaries) computed for consecutive runs of lanes, each a whole register, k of them packed into
+        one register of the stored type (the table row: packs/packus, then a lane permute) and stored. A
+        store wider than the loop's narrowest packed one stores several registers a step (int16 at a byte
+        store's 32 lanes: two)."""
+        pack = self._whole_register_pack(s)
+        assert pack is not None
+        row, x = pack
+        t, xt = s.access.elem, expr_type(x)
+        stores = self.width(t) // self.t.vector_bits
+        if stores > 1 and (self.tail_mask is not None or self.stride(s.access) != 1):
+            raise Unsupported(f"a narrowing store to {s.access.base} of {stores} registers a step under a tail mask "
+                              f"or strided")
+        template = self.template(row, xt.name, self.t.vector_bits)
+        k = xt.bits // t.bits
         vf, base, loaded, env = self.vf, self.base, self.block.loaded, self.block.env
-        names = []
         try:
-            self.vf = vf // parts
-            for j in range(parts):
-                self.base = base if j == 0 else f"{base} + {j * self.vf}"
-                self.block.loaded = {}  # a load of the other run's lanes is another register
-                self.block.env = dict(env)
-                self.statements(self.packed_lets.get(id(s), ()))
-                names.append(self.expr(x).name)
+            for r in range(stores):
+                names = []
+                self.vf = vf // (stores * k)
+                for j in range(r * k, (r + 1) * k):
+                    self.base = base if j == 0 else f"{base} + {j * self.vf}"
+                    self.block.loaded = {}  # a load of the other run's lanes is another register
+                    self.block.env = dict(env)
+                    self.statements(self.packed_lets.get(id(s), ()))
+                    names.append(self.expr(x).name)
+                self.vf = vf // stores
+                self.base = base if r == 0 else f"{base} + {r * self.vf}"
+                packed = self.emit(self.fill(template, **dict(zip("abcd", names, strict=False))), t.name, self.width(t))
+                self.store(s.access, packed)
         finally:
             self.vf, self.base, self.block.loaded, self.block.env = vf, base, loaded, env
-        return self.emit(self.fill(template, **dict(zip("abcd", names, strict=False))), t.name, self.width(t))
+        self.block.loaded.clear()  # a later load may read what these stores wrote
+        if stores > 1:
+            self.block.stored.pop(access_key(s.access), None)  # no one register holds all the stored lanes
 
     def last_value(self, s: LastValue) -> None:
         """`if (c) last = v;`: the highest lane of this step whose condition holds sets last (bit scan)."""
@@ -1233,6 +1261,14 @@ class Lowering:
         if not bits or self.sad_vars or self.count_vars or self.madd_vars:
             return 1
         return max(1, min(self.t.max_accumulators, self.t.vector_bits // (self.vf * min(bits))))
+
+    def _short_step(self, step: list[str]) -> bool:
+        """Whether an element-wise loop's step is short enough (`short_step` vector instructions, ISA table) that
+        its count, compare and branch cost as much as part of the work: it then runs twice an iteration, as an
+        expert unrolls a byte loop (to_upper 0.90x -> see docs/benchmarks.md "Session 11 (narrow)")."""
+        if self.reductions or self.arg_lanes or self.carried or self.carried_regs or self.forwards or self.count_vars:
+            return False
+        return sum(1 for line in step if not line.lstrip().startswith("/*")) <= self.t.short_step
 
     def reduce(self, s: Reduce) -> None:
         t = s.type
@@ -1519,6 +1555,8 @@ class Lowering:
                 peel.append(f"{vt} {reg} = {self.fill(self.template('set1', elem, self.width(elem)), x=self.rename(var))};")
         self.carry_counter = exit_stmt is None and loop.step > 0  # no step leaves early: the lanes stay in step
         main = self._step(head, exit_stmt, body, tail=None)
+        if self.copies == 1 and exit_stmt is None and split is None and self._short_step(main):
+            self.copies = 2
         align = self._search_alignment(head, exit_stmt) if exit_stmt is not None else None
         step_text = f"{iv} += {vf * loop.step};" if loop.step > 0 else f"{iv} -= {-vf * loop.step};"
         advance = [step_text] + [f"{self.rename(v)} += {vf} * {st};" for v, st in self.inductions.items()]
@@ -1539,7 +1577,8 @@ class Lowering:
             self.copy = 0
             span = self.copies * vf
             why = ("each into its own accumulators (they do not wait for each other)" if self.reductions or self.arg_lanes
-                   else "so that each iteration stores whole registers")
+                   else "so that each iteration stores whole registers" if self.store_steps(body) > 1
+                   else "a short step: the loop's count and branch are paid once for both")
             first = (self._count_blocks(left, unrolled, span) if self.count_vars else
                      [f"for (; {left} >= {span + reserve}; {left} -= {span}) {{", *_indent(unrolled), "}"])
             loop_lines = [f"/* {self.copies} vector steps per iteration, {why} */", *first, *loop_lines]

@@ -77,6 +77,7 @@ class IsaTable:
     chains: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     loads_per_cycle: float = 2.0
     max_accumulators: int = 1
+    short_step: int = 0  # an element-wise step of at most this many vector instructions runs twice an iteration
 
     def op(self, name: str, elem: str, width: int) -> str | None:
         """The template for `name` on `elem` lanes filling `width` bits, or None if the ISA has none."""
@@ -278,10 +279,13 @@ def _build(name: str, data: dict[str, Any], parent: IsaTable | None) -> IsaTable
     if not isinstance(loads_per_cycle, int | float) or loads_per_cycle <= 0 \
             or not isinstance(max_accumulators, int) or not 1 <= max_accumulators <= 16:
         raise TableError(f"{where}: reduction_machine needs loads_per_cycle > 0 and max_accumulators in 1..16")
+    short_step = machine.get("short_step", parent.short_step if parent else 0)
+    if not isinstance(short_step, int) or short_step < 0:
+        raise TableError(f"{where}: reduction_machine needs short_step >= 0")
 
     return IsaTable(name=name, vector_bits=vector_bits, mask=mask, tail=tail, flags=flags, vtypes=vtypes,
                     intrinsics=intrinsics, ops=ops, converts=converts, semantics=semantics, chains=chains,
-                    loads_per_cycle=float(loads_per_cycle), max_accumulators=max_accumulators)
+                    loads_per_cycle=float(loads_per_cycle), max_accumulators=max_accumulators, short_step=short_step)
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:

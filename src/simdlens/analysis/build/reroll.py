@@ -13,24 +13,23 @@ floating-point sum happens in the original order. (Pointer walks have their own 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
+from simdlens.analysis.build.walks import moved_expr, moved_stmt
 from simdlens.analysis.ir import (
     IV,
     Access,
     Binary,
-    Call,
-    Cast,
     Expr,
     If,
     Let,
-    Load,
     Reduce,
     ReduceOp,
-    Select,
     Stmt,
     Store,
-    Unary,
+    walk_exprs,
+    walk_stmts,
 )
 
 
@@ -42,14 +41,14 @@ def reroll_counted(stmts: list[Stmt], u: int) -> list[Stmt] | None:
         chain = _chained_sum(stmts[0], u)
         if chain is not None:
             return [chain]
-    if u < 2 or not stmts or len(stmts) % u:
+    if u < 2 or not stmts or len(stmts) % u or any(_reads_counter(s) for s in stmts):
         return None
     m = len(stmts) // u
-    first = [_shifted_stmt(s, 0, keep_spans=False) for s in stmts[:m]]
+    first = [moved_stmt(s, _shifted(0), keep_spans=False) for s in stmts[:m]]
     if any(s is None for s in first):
         return None
     for j in range(1, u):
-        if [_shifted_stmt(s, j, keep_spans=False) for s in stmts[j * m:(j + 1) * m]] != first:
+        if [moved_stmt(s, _shifted(j), keep_spans=False) for s in stmts[j * m:(j + 1) * m]] != first:
             return None
     return list(stmts[:m])
 
@@ -66,74 +65,34 @@ def _chained_sum(s: Stmt, u: int) -> Stmt | None:
         e = e.lhs
     terms.append(e)
     terms.reverse()
-    if len(terms) != u:
+    if len(terms) != u or any(isinstance(x, IV) for t in terms for x in walk_exprs(t)):
         return None
-    first = _shifted_expr(terms[0], 0)
-    if first is None or any(_shifted_expr(t, j) != first for j, t in enumerate(terms)):
+    first = moved_expr(terms[0], _shifted(0))
+    if first is None or any(moved_expr(t, _shifted(j)) != first for j, t in enumerate(terms)):
         return None
     return Reduce(s.var, s.op, terms[0], s.type, s.cmp, s.span)
 
 
-def _shifted_stmt(s: Stmt, back: int, *, keep_spans: bool) -> Stmt | None:
-    """`s` with every access that moves with the counter `back` copies earlier (spans dropped unless
-    `keep_spans`); None for statements the re-roller does not take, or that read the counter's value."""
-    def ex(e: Expr) -> Expr | None:
-        return _shifted_expr(e, back)
+def _reads_counter(s: Stmt) -> bool:
+    """Whether `s` reads the counter's value (`b[i + 1] = i + 1`: the copies differ in a value, not only in
+    where they look)."""
+    for x in walk_stmts((s,)):
+        roots = [x.cond] if isinstance(x, If) else [x.value] if isinstance(x, Store | Let | Reduce) else []
+        if isinstance(x, Store) and x.access.index is not None:
+            roots.append(x.access.index)
+        if any(isinstance(y, IV) for r in roots for y in walk_exprs(r)):
+            return True
+    return False
 
-    span = s.span if keep_spans else None
-    if isinstance(s, Store):
-        acc, value = _shifted_access(s.access, back), ex(s.value)
-        return None if acc is None or value is None else Store(acc, value, span)
-    if isinstance(s, Let):
-        value = ex(s.value)
-        return None if value is None else Let(s.name, s.type, value, span)
-    if isinstance(s, Reduce) and s.access is None:
-        value = ex(s.value)
-        return None if value is None else Reduce(s.var, s.op, value, s.type, s.cmp, span)
-    if isinstance(s, If):
-        cond = ex(s.cond)
-        then = [_shifted_stmt(x, back, keep_spans=keep_spans) for x in s.then]
-        other = [_shifted_stmt(x, back, keep_spans=keep_spans) for x in s.else_]
-        if cond is None or any(x is None for x in then) or any(x is None for x in other):
+
+def _shifted(back: int) -> Callable[[Access], Access | None]:
+    """Every access that moves with the counter `back` copies earlier (spans dropped); None for an access
+    that moves in no known way (an indirect one's index is moved itself)."""
+    def move(a: Access) -> Access | None:
+        if a.index is not None:
+            index = moved_expr(a.index, move)
+            return None if index is None else replace(a, index=index, span=None)
+        if a.coeff is None:
             return None
-        return If(cond, tuple(x for x in then if x is not None), tuple(x for x in other if x is not None), span)
-    return None
-
-
-def _shifted_access(a: Access, back: int) -> Access | None:
-    if a.index is not None:
-        index = _shifted_expr(a.index, back)
-        return None if index is None else replace(a, index=index, span=None)
-    if a.coeff is None:
-        return None
-    return replace(a, offset=a.offset - a.coeff * back, span=None)
-
-
-def _shifted_expr(e: Expr, back: int) -> Expr | None:
-    if isinstance(e, IV):
-        return None  # `b[i + 1] = i + 1`: the copies differ in a value, not only in where they look
-    if isinstance(e, Load):
-        acc = _shifted_access(e.access, back)
-        return None if acc is None else Load(acc)
-    if isinstance(e, Binary):
-        lhs, rhs = _shifted_expr(e.lhs, back), _shifted_expr(e.rhs, back)
-        return None if lhs is None or rhs is None else Binary(e.op, lhs, rhs, e.type)
-    if isinstance(e, Unary):
-        x = _shifted_expr(e.operand, back)
-        return None if x is None else Unary(e.op, x, e.type)
-    if isinstance(e, Cast):
-        x = _shifted_expr(e.operand, back)
-        return None if x is None else Cast(x, e.type, e.implicit)
-    if isinstance(e, Select):
-        parts = [_shifted_expr(x, back) for x in (e.cond, e.then, e.else_)]
-        if any(x is None for x in parts):
-            return None
-        cond, then, other = parts
-        assert cond is not None and then is not None and other is not None
-        return Select(cond, then, other, e.type)
-    if isinstance(e, Call):
-        args = [_shifted_expr(x, back) for x in e.args]
-        if any(x is None for x in args):
-            return None
-        return Call(e.func, tuple(x for x in args if x is not None), e.type)
-    return e
+        return replace(a, offset=a.offset - a.coeff * back, span=None)
+    return move

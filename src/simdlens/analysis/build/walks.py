@@ -6,6 +6,7 @@ into the one iteration it repeats.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -270,66 +271,82 @@ def reroll(stmts: list[Stmt], walkers: dict[str, int]) -> tuple[list[Stmt], int]
     if u < 2 or not stmts or len(stmts) % u:
         return None
     m = len(stmts) // u
-    first = [_moved_stmt(x, 0, walkers) for x in stmts[:m]]
+    first = [moved_stmt(x, _walker_mover(0, walkers, False), keep_spans=False) for x in stmts[:m]]
     if any(x is None for x in first):
         return None
     for j in range(1, u):
-        if [_moved_stmt(x, j, walkers) for x in stmts[j * m:(j + 1) * m]] != first:
+        back = _walker_mover(j, walkers, False)
+        if [moved_stmt(x, back, keep_spans=False) for x in stmts[j * m:(j + 1) * m]] != first:
             return None
     rolled: list[Stmt] = []
     for x in stmts[:m]:
-        got = _moved_stmt(x, 0, walkers, keep_spans=True, rolled=True)
+        got = moved_stmt(x, _walker_mover(0, walkers, True), keep_spans=True)
         assert got is not None
         rolled.append(got)
     return rolled, u
 
 
-def _moved_stmt(s: Stmt, back: int, walkers: dict[str, int], *, keep_spans: bool = False,
-                rolled: bool = False) -> Stmt | None:
-    """`s` with its accesses through walkers moved `back` elements back (and, `rolled`, advancing one
-    element per iteration), spans dropped unless `keep_spans`; None for statements a copy cannot be."""
-    def ex(e: Expr) -> Expr:
-        return _moved_expr(e, back, walkers, rolled)
-
-    if isinstance(s, Store):
-        return Store(_moved_access(s.access, back, walkers, rolled), ex(s.value), s.span if keep_spans else None)
-    if isinstance(s, Let):
-        return Let(s.name, s.type, ex(s.value), s.span if keep_spans else None)
-    if isinstance(s, Reduce) and s.access is None:
-        return Reduce(s.var, s.op, ex(s.value), s.type, s.cmp, s.span if keep_spans else None)
-    if isinstance(s, If):
-        then = [_moved_stmt(x, back, walkers, keep_spans=keep_spans, rolled=rolled) for x in s.then]
-        other = [_moved_stmt(x, back, walkers, keep_spans=keep_spans, rolled=rolled) for x in s.else_]
-        if any(x is None for x in then) or any(x is None for x in other):
+def _walker_mover(back: int, walkers: dict[str, int], rolled: bool) -> Callable[[Access], Access | None]:
+    """Accesses through walkers moved `back` elements back (and, `rolled`, advancing one element per
+    iteration; otherwise their spans dropped); every other access as it is."""
+    def move(a: Access) -> Access | None:
+        step = walkers.get(a.root, 0)
+        if step and a.index is None and a.coeff is not None and a.coeff > 0 and a.coeff % step == 0:
+            parts = a.coeff // step  # 1, or 2 for a part of a complex element (its real parts at 2*i, 2*i + 1)
+            return replace(a, offset=a.offset - parts * back, coeff=parts if rolled else a.coeff,
+                           span=a.span if rolled else None)
+        index = moved_expr(a.index, move) if a.index is not None else None
+        if a.index is not None and index is None:
             return None
-        return If(ex(s.cond), tuple(x for x in then if x is not None), tuple(x for x in other if x is not None),
-                  s.span if keep_spans else None)
+        return replace(a, span=a.span if rolled else None, index=index)
+    return move
+
+
+def moved_stmt(s: Stmt, move: Callable[[Access], Access | None], *, keep_spans: bool) -> Stmt | None:
+    """`s` with every access replaced by what `move` makes of it (spans dropped unless `keep_spans`); None
+    for statements a copy of an unrolled body cannot be, or an access `move` refuses. The pointer-walk and
+    the counted re-rollers (`reroll.reroll_counted`) differ only in their movers."""
+    def ex(e: Expr) -> Expr | None:
+        return moved_expr(e, move)
+
+    span = s.span if keep_spans else None
+    if isinstance(s, Store):
+        acc, value = move(s.access), ex(s.value)
+        return None if acc is None or value is None else Store(acc, value, span)
+    if isinstance(s, Let):
+        value = ex(s.value)
+        return None if value is None else Let(s.name, s.type, value, span)
+    if isinstance(s, Reduce) and s.access is None:
+        value = ex(s.value)
+        return None if value is None else Reduce(s.var, s.op, value, s.type, s.cmp, span)
+    if isinstance(s, If):
+        cond = ex(s.cond)
+        then = [moved_stmt(x, move, keep_spans=keep_spans) for x in s.then]
+        other = [moved_stmt(x, move, keep_spans=keep_spans) for x in s.else_]
+        if cond is None or any(x is None for x in then) or any(x is None for x in other):
+            return None
+        return If(cond, tuple(x for x in then if x is not None), tuple(x for x in other if x is not None), span)
     return None
 
 
-def _moved_access(a: Access, back: int, walkers: dict[str, int], rolled: bool) -> Access:
-    step = walkers.get(a.root, 0)
-    if step and a.index is None and a.coeff is not None and a.coeff > 0 and a.coeff % step == 0:
-        parts = a.coeff // step  # 1, or 2 for a part of a complex element (its real parts at 2*i, 2*i + 1)
-        return replace(a, offset=a.offset - parts * back, coeff=parts if rolled else a.coeff,
-                       span=a.span if rolled else None)
-    return replace(a, span=a.span if rolled else None,
-                   index=_moved_expr(a.index, back, walkers, rolled) if a.index is not None else None)
-
-
-def _moved_expr(e: Expr, back: int, walkers: dict[str, int], rolled: bool) -> Expr:
+def moved_expr(e: Expr, move: Callable[[Access], Access | None]) -> Expr | None:
+    """`e` with every access replaced by what `move` makes of it; None when `move` refuses one."""
     if isinstance(e, Load):
-        return Load(_moved_access(e.access, back, walkers, rolled))
+        acc = move(e.access)
+        return None if acc is None else Load(acc)
     if isinstance(e, Binary):
-        return Binary(e.op, _moved_expr(e.lhs, back, walkers, rolled), _moved_expr(e.rhs, back, walkers, rolled),
-                      e.type)
+        lhs, rhs = moved_expr(e.lhs, move), moved_expr(e.rhs, move)
+        return None if lhs is None or rhs is None else Binary(e.op, lhs, rhs, e.type)
     if isinstance(e, Unary):
-        return Unary(e.op, _moved_expr(e.operand, back, walkers, rolled), e.type)
+        x = moved_expr(e.operand, move)
+        return None if x is None else Unary(e.op, x, e.type)
     if isinstance(e, Cast):
-        return Cast(_moved_expr(e.operand, back, walkers, rolled), e.type, e.implicit)
+        x = moved_expr(e.operand, move)
+        return None if x is None else Cast(x, e.type, e.implicit)
     if isinstance(e, Select):
-        return Select(_moved_expr(e.cond, back, walkers, rolled), _moved_expr(e.then, back, walkers, rolled),
-                      _moved_expr(e.else_, back, walkers, rolled), e.type)
+        cond, then, other = moved_expr(e.cond, move), moved_expr(e.then, move), moved_expr(e.else_, move)
+        return None if cond is None or then is None or other is None else Select(cond, then, other, e.type)
     if isinstance(e, Call):
-        return Call(e.func, tuple(_moved_expr(x, back, walkers, rolled) for x in e.args), e.type)
+        args = [moved_expr(x, move) for x in e.args]
+        return None if any(x is None for x in args) else Call(e.func, tuple(x for x in args if x is not None), e.type)
     return e
