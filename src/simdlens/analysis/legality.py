@@ -64,6 +64,8 @@ from simdlens.analysis.ranges import other_row_of_walk, outside_walk
 from simdlens.analysis.scans import (
     MatrixScan,
     SecondOrderScan,
+    cancelling_factor,
+    cancelling_reason,
     first_order_scan,
     matrix_scan,
     row_difference,
@@ -464,7 +466,10 @@ class _Judge:
                 continue
             lanes.append(k)
             if k == 1:
-                self.reasons.append(Reason("recurrence", _recurrence_message(w, a, kind, k, iv), a.span))
+                cancelling = cancelling_factor(loop) if kind == "flow" else None
+                message = (cancelling_reason(f"{_show(w, iv)} = f * {_show(a, iv)} + t", cancelling)
+                           if cancelling is not None else _recurrence_message(w, a, kind, k, iv))
+                self.reasons.append(Reason("recurrence", message, a.span))
             else:
                 elem = (loop.array(w.root) or _dummy(w)).elem
                 fits = [f"{isa} ({bits // elem.bits} lanes)" for isa, bits in _WIDTHS if bits // elem.bits <= k]
