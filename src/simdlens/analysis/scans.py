@@ -538,6 +538,34 @@ def linear_update(var: str, t: CType, value: Expr) -> tuple[Expr | None, Expr] |
     return found[0], found[1]
 
 
+def recurrence_detail(loop: LoopIR, root: str) -> str | None:
+    """What a SIMD engineer adds to "a recurrence" when the loop stores `root` from its previous element and
+    no scan takes it: the update is not linear in it (TSVC s222's `e[i - 1] * e[i - 1]`), or it is a scan
+    by itself that the statements beside it keep from being one (TSVC s256's column store)."""
+    stores = [s for s in loop.body if isinstance(s, Store) and s.access.root == root
+              and any(_previous(x, s.access) for x in walk_exprs(s.value))]
+    if loop.step != 1 or len(stores) != 1 or not _contiguous(stores[0].access):
+        return None
+    store = stores[0]
+
+    def reads(e: Expr) -> bool:
+        return any(_previous(y, store.access) for y in walk_exprs(e))
+    for x in walk_exprs(store.value):
+        if (isinstance(x, Binary) and ((x.op == "*" and reads(x.lhs) and reads(x.rhs)) or (x.op in ("/", "%")
+                                                                                         and reads(x.rhs)))) \
+                or (isinstance(x, Call) and reads(x)):
+            how = "a call on it" if isinstance(x, Call) else "multiplied by itself" if x.op == "*" else "divided by it"
+            return (f"the new element is not a linear function of the previous one ({how}): a non-linear "
+                    "recurrence, which no SIMD scan computes")
+    if _one_scan(store) is not None and len(loop.body) > 1:
+        others = [s for s in loop.body if s is not store]
+        if any(isinstance(s, Store) and not _contiguous(s.access) for s in others):
+            return ("by itself a scan, but a statement beside it stores with a stride (a column), which a "
+                    "scan's vector step does not; interchanging the loops would make that store contiguous")
+        return "by itself a scan, but the statements beside it read or write what the scan carries"
+    return None
+
+
 def cancelling_reason(subject: str, factor: Expr) -> str:
     """What a SIMD engineer says of a linear recurrence whose negated factor varies (`_steady` refuses it)."""
     if _constant(factor) == -1:
