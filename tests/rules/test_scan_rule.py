@@ -230,6 +230,41 @@ def test_a_cancelling_recurrence_says_why_no_scan_is_offered(name: str, says: st
     assert "no rewrite is offered" in message and "is scanned" in message
 
 
+OTHER_REASONS = {
+    # TSVC s222's e[i] = e[i-1] * e[i-1]: the reason says why no scan computes it
+    "squared_previous": ("""void sq(float *restrict e, int n) {
+    for (int i = 1; i < n; i++) e[i] = e[i - 1] * e[i - 1];
+}""", "not a linear function of the previous one (multiplied by itself): a non-linear recurrence"),
+    # TSVC s256: a scan by itself, kept from being one by a column store beside it
+    "scan_beside_a_column": ("""float col_a[64], col_aa[64][64], col_bb[64][64];
+void beside(void) {
+    for (int i = 0; i < 64; i++)
+        for (int j = 1; j < 64; j++) {
+            col_a[j] = 1.0f - col_a[j - 1];
+            col_aa[j][i] = col_a[j] + col_bb[j][i];
+        }
+}""", "by itself a scan, but a statement beside it stores with a stride (a column)"),
+    # TSVC s257: a[i] written, then read in the same iteration of the inner loop: no value crosses iterations
+    "written_then_read": ("""float wr_a[64], wr_aa[64][64], wr_bb[64][64];
+void wr(void) {
+    for (int i = 1; i < 64; i++)
+        for (int j = 0; j < 64; j++) {
+            wr_a[i] = wr_aa[j][i] - wr_a[i - 1];
+            wr_aa[j][i] = wr_a[i] + wr_bb[j][i];
+        }
+}""", "read only after that write in the same iteration (wr_a[i]): a value kept in memory, not carried"),
+}
+
+
+@pytest.mark.parametrize("name", list(OTHER_REASONS))
+def test_a_refused_recurrence_says_what_kind_it_is(name: str) -> None:
+    code, says = OTHER_REASONS[name]
+    _, a, _ = analyse(name, code)
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    message = next(r.message for r in a.reasons if r.code == "recurrence")
+    assert says in message, message
+
+
 @pytest.fixture(scope="module")
 def scans(rule_settings: Settings) -> dict[str, CaseResult]:
     return verify_cases(list(SCANS.items()), rule_settings)
