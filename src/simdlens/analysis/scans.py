@@ -295,7 +295,7 @@ def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:
                 term = Binary("-" if negated else "+", term, leaf, value.type)
             return None, term
     found = _distributed(value, target)
-    if found is not None and (found[0] is None or _steady(*found)):
+    if found is not None and (found[0] is None or _steady(found[0], found[1])):
         return found
     return None
 
@@ -348,7 +348,7 @@ def cancelling_factor(loop: LoopIR) -> Expr | None:
     if loop.step != 1 or len(stores) != 1:
         return None
     found = _distributed(stores[0].value, stores[0].access)
-    return found[0] if found is not None and found[0] is not None and not _steady(*found) else None
+    return found[0] if found is not None and found[0] is not None and not _steady(found[0], found[1]) else None
 
 
 def _sum_leaves(e: Expr, type_name: str, negated: bool) -> list[tuple[bool, Expr]]:
