@@ -253,6 +253,17 @@ void wr(void) {
             wr_aa[j][i] = wr_a[i] + wr_bb[j][i];
         }
 }""", "read only after that write in the same iteration (wr_a[i]): a value kept in memory, not carried"),
+    # Livermore kernel 23: linear in the previous element through the temporary qa, and it reads ahead
+    "through_a_temporary": ("""double k23_za[8][64], k23_zr[8][64], k23_zq[8][64];
+void k23(void) {
+    for (int j = 1; j < 7; j++)
+        for (int k = 1; k < 63; k++) {
+            double qa = k23_za[j + 1][k] * k23_zr[j][k] + k23_za[j][k + 1] + k23_za[j][k - 1] * k23_zq[j][k];
+            k23_za[j][k] += 0.175 * (qa - k23_za[j][k]);
+        }
+}""", "with the temporary qa substituted, a first-order linear recurrence along the loop, which a SIMD scan "
+       "computes; the scan rule does not take a store computed through a temporary yet, nor a term that reads "
+       "the old elements ahead of the store"),
 }
 
 

@@ -543,21 +543,36 @@ def recurrence_detail(loop: LoopIR, root: str) -> str | None:
     """What a SIMD engineer adds to "a recurrence" when the loop stores `root` from its previous element and
     no scan takes it: the update is not linear in it (TSVC s222's `e[i - 1] * e[i - 1]`), or it is a scan
     by itself that the statements beside it keep from being one (TSVC s256's column store)."""
+    def inlined(e: Expr) -> Expr:  # the body's temporaries substituted (Livermore kernel 23's `qa`)
+        for s in loop.body:
+            if isinstance(s, Let):
+                e = substitute_var(e, s.name, s.value) or e
+        return e
     stores = [s for s in loop.body if isinstance(s, Store) and s.access.root == root
-              and any(_previous(x, s.access) for x in walk_exprs(s.value))]
+              and any(_previous(x, s.access) for x in walk_exprs(inlined(s.value)))]
     if loop.step != 1 or len(stores) != 1 or not _contiguous(stores[0].access):
         return None
     store = stores[0]
 
     def reads(e: Expr) -> bool:
         return any(_previous(y, store.access) for y in walk_exprs(e))
-    for x in walk_exprs(store.value):
+    value = inlined(store.value)
+    for x in walk_exprs(value):
         if (isinstance(x, Binary) and ((x.op == "*" and reads(x.lhs) and reads(x.rhs)) or (x.op in ("/", "%")
                                                                                          and reads(x.rhs)))) \
                 or (isinstance(x, Call) and reads(x)):
             how = "a call on it" if isinstance(x, Call) else "multiplied by itself" if x.op == "*" else "divided by it"
             return (f"the new element is not a linear function of the previous one ({how}): a non-linear "
                     "recurrence, which no SIMD scan computes")
+    if value is not store.value and _linear_in(value, store.access.elem, lambda x: _previous(x, store.access),
+                                               reads, True) is not None:
+        names = ", ".join(s.name for s in loop.body if isinstance(s, Let))
+        t = store.access
+        ahead = any(isinstance(x, Load) and (x.access.root, x.access.base, x.access.symbolic) == (t.root, t.base, t.symbolic)
+                    and x.access.offset > t.offset for x in walk_exprs(value))
+        return (f"with the temporary {names} substituted, a first-order linear recurrence along the loop, which a "
+                "SIMD scan computes; the scan rule does not take a store computed through a temporary yet"
+                + (", nor a term that reads the old elements ahead of the store" if ahead else ""))
     if _one_scan(store) is not None and len(loop.body) > 1:
         others = [s for s in loop.body if s is not store]
         if any(isinstance(s, Store) and not _contiguous(s.access) for s in others):
