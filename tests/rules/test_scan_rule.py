@@ -121,11 +121,29 @@ void wave(void) {
     "linear_float_product_of_sum": """void gain(float *restrict x, const float *restrict y, const float *restrict z, int n) {
     for (int i = 1; i < n; i++) x[i] = z[i] * (y[i] + x[i - 1]);
 }""",
+    # a store computed through temporaries of the body (Livermore kernel 23), whose term reads the rows above
+    # and below and the old element ahead of the store (za[j][k + 1]): with qa substituted, a linear recurrence
+    "linear_double_through_temporary_k23": """double k23_za[8][64], k23_zr[8][64], k23_zq[8][64], k23_zm[8][64];
+void k23(void) {
+    for (int j = 1; j < 7; j++)
+        for (int k = 1; k < 63; k++) {
+            double qa = k23_za[j + 1][k] * k23_zr[j][k] + k23_za[j - 1][k] * k23_zm[j][k] + k23_za[j][k + 1]
+                        + k23_za[j][k - 1] * k23_zq[j][k];
+            k23_za[j][k] += 0.175 * (qa - k23_za[j][k]);
+        }
+}""",
+    "linear_float_through_temporary": """void tmp_iir(float *restrict x, const float *restrict y, const float *restrict c, int n) {
+    for (int i = 1; i < n; i++) { float t = c[i] * x[i - 1]; x[i] = t + y[i]; }
+}""",
+    # the term reads the old element ahead of the store: each step loads it before it stores
+    "scan_float_reads_ahead": """void ahead(float *restrict x, const float *restrict y, int n) {
+    for (int i = 1; i < n - 1; i++) x[i] = x[i - 1] + 0.5f * x[i + 1] + y[i];
+}""",
 }
-LINEAR = {"linear_float_iir", "linear_double_decay", "coupled_float_pair", "coupled_double_swapped",
+LINEAR = {"linear_double_through_temporary_k23", "linear_float_through_temporary", "linear_float_iir", "linear_double_decay", "coupled_float_pair", "coupled_double_swapped",
           "linear_float_divided", "linear_double_prev_divided", "wavefront_rows_float", "linear_float_one_minus",
           "linear_double_half_difference", "linear_float_product_of_sum"}
-DISTRIBUTED = {"linear_double_half_difference", "linear_float_product_of_sum"}
+DISTRIBUTED = {"linear_double_half_difference", "linear_float_product_of_sum", "linear_double_through_temporary_k23"}
 COUPLED = {"coupled_float_pair", "coupled_double_swapped", "coupled_int_sum"}
 NARROW = {"scan_int16_dpcm", "scan_uint8"}
 
@@ -253,17 +271,12 @@ void wr(void) {
             wr_aa[j][i] = wr_a[i] + wr_bb[j][i];
         }
 }""", "read only after that write in the same iteration (wr_a[i]): a value kept in memory, not carried"),
-    # Livermore kernel 23: linear in the previous element through the temporary qa, and it reads ahead
-    "through_a_temporary": ("""double k23_za[8][64], k23_zr[8][64], k23_zq[8][64];
-void k23(void) {
-    for (int j = 1; j < 7; j++)
-        for (int k = 1; k < 63; k++) {
-            double qa = k23_za[j + 1][k] * k23_zr[j][k] + k23_za[j][k + 1] + k23_za[j][k - 1] * k23_zq[j][k];
-            k23_za[j][k] += 0.175 * (qa - k23_za[j][k]);
-        }
-}""", "with the temporary qa substituted, a first-order linear recurrence along the loop, which a SIMD scan "
-       "computes; the scan rule does not take a store computed through a temporary yet, nor a term that reads "
-       "the old elements ahead of the store"),
+    # through a temporary, with a second store beside the scan's: not the shape the rule takes
+    "through_a_temporary_beside": ("""void tb(float *restrict x, float *restrict o, const float *restrict c, const float *restrict y, int n) {
+    for (int i = 1; i < n; i++) { float t = c[i] * x[i - 1]; x[i] = t + y[i]; o[i] = t; }
+}""", "with the temporary t substituted, a first-order linear recurrence along the loop, which a SIMD scan "
+       "computes; the scan rule takes a store computed through temporaries only when the body is those "
+       "temporaries and that store"),
 }
 
 

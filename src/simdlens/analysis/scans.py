@@ -77,6 +77,9 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
         coupled = _coupled(loop.body[0], loop.body[1])
         if coupled is not None:
             return coupled
+    through = _through_temporaries(loop)
+    if through is not None:
+        return through
     stores = [k for k, s in enumerate(loop.body) if isinstance(s, Store) and _contiguous(s.access)
               and any(_previous(x, s.access) for x in walk_exprs(s.value))]
     if len(stores) != 1:
@@ -94,6 +97,27 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     if not _own_elements((loop.body[at], *before, *after), values):
         return None  # `a[i] = a[i - 1] + b[i - 1]; b[i] = a[i] * d[i];`: the two carry each other
     return FirstOrderScan(scan.target, scan.term, scan.elem, scan.factor, before, after)
+
+
+def _through_temporaries(loop: LoopIR) -> FirstOrderScan | None:
+    """Temporaries, each assigned once, then one store that reads them (Livermore kernel 23: `qa = ... +
+    za[j][k - 1] * zq[j][k]; za[j][k] += 0.175 * (qa - za[j][k]);`): with them substituted, the store alone
+    is the scan. The step computes the substituted expressions; the scalar redo and remainder print the
+    loop's own statements, temporaries included."""
+    *lets, store = loop.body
+    if not lets or not all(isinstance(s, Let) for s in lets) or not isinstance(store, Store):
+        return None
+    names = [s.name for s in lets if isinstance(s, Let)]
+    if len(set(names)) != len(names):
+        return None
+    value: Expr | None = store.value
+    for s in reversed(lets):  # a later temporary may read an earlier one: substitute the later first
+        assert isinstance(s, Let)
+        value = substitute_var(value, s.name, s.value) if value is not None else None
+    if value is None or not _contiguous(store.access) or not any(_previous(x, store.access) for x in walk_exprs(value)):
+        return None
+    array = loop.array(store.access.root)
+    return _one_scan(Store(store.access, value, store.span), array is not None and not array.pointer)
 
 
 def _plain(s: Stmt, target: Access) -> bool:
@@ -132,7 +156,7 @@ def _one_scan(store: Stmt, rows: bool = False) -> FirstOrderScan | None:
     if factor is not None and not target.elem.is_float:
         return None  # signed products overflow (undefined in the loop itself); sums wrap the same way
     for e in (term, *((factor,) if factor is not None else ())):
-        if not _clean(e, target, rows):
+        if not _clean(e, target, rows, True):
             return None
     return FirstOrderScan(target, term, target.elem, factor, distributed=_product_over_sum(value, target))
 
@@ -371,16 +395,18 @@ def _times_previous(e: Expr, target: Access) -> Expr | None:
     return None
 
 
-def _clean(e: Expr, target: Access, rows: bool = False) -> bool:
+def _clean(e: Expr, target: Access, rows: bool = False, reads_ahead: bool = False) -> bool:
     """`e` reads only contiguous elements, and of target only the one being replaced (with `rows`, also
-    another row of a 2-D array object, which the loop's walk along one row never reaches)."""
+    another row of a 2-D array object, which the loop's walk along one row never reaches; with `reads_ahead`,
+    also elements after it, which a step loads before its store: old values, as in the loop)."""
     for x in walk_exprs(e):
         if isinstance(x, Load):
             a = x.access
             if not _contiguous(a):
                 return False
-            if a.root == target.root and (a.base, a.offset, a.symbolic) != (target.base, target.offset,
-                                                                             target.symbolic):
+            ahead = reads_ahead and (a.base, a.symbolic) == (target.base, target.symbolic) and a.offset > target.offset
+            if a.root == target.root and not ahead and (a.base, a.offset, a.symbolic) != (
+                    target.base, target.offset, target.symbolic):  # ahead: an old element, loaded before the store
                 apart = row_difference(row_subscript(a.base, a.root), row_subscript(target.base, target.root))
                 if not (rows and apart is not None and apart != 0):
                     return False
@@ -571,8 +597,9 @@ def recurrence_detail(loop: LoopIR, root: str) -> str | None:
         ahead = any(isinstance(x, Load) and (x.access.root, x.access.base, x.access.symbolic) == (t.root, t.base, t.symbolic)
                     and x.access.offset > t.offset for x in walk_exprs(value))
         return (f"with the temporary {names} substituted, a first-order linear recurrence along the loop, which a "
-                "SIMD scan computes; the scan rule does not take a store computed through a temporary yet"
-                + (", nor a term that reads the old elements ahead of the store" if ahead else ""))
+                "SIMD scan computes; the scan rule takes a store computed through temporaries only when the body is "
+                "those temporaries and that store" + (" (its term reads old elements ahead of the store, which the "
+                                                      "scan allows)" if ahead else ""))
     if _one_scan(store) is not None and len(loop.body) > 1:
         others = [s for s in loop.body if s is not store]
         if any(isinstance(s, Store) and not _contiguous(s.access) for s in others):
