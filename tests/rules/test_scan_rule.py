@@ -193,6 +193,9 @@ void rows_k(int k) {
     "k5_tridiagonal": """void k5(float *restrict x, const float *restrict y, const float *restrict z, int n) {
     for (int i = 1; i < n; i++) x[i] = z[i] * (y[i] - x[i - 1]);
 }""",
+    "one_pole_on_the_output": """void lp(float *restrict y, const float *restrict x, float a, int n) {
+    for (int i = 1; i < n; i++) y[i] = y[i - 1] + a * (x[i] - y[i - 1]);
+}""",
     # factor -1 with a varying term: an alternating sum of every term before it, which crosses zero
     "alternating_sum": """void alt(double *restrict x, const double *restrict y, int n) {
     for (int i = 1; i < n; i++) x[i] = y[i] - x[i - 1];
@@ -234,8 +237,10 @@ def test_other_recurrences_stay_refused(name: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "says"), [
-    ("k5_tridiagonal", "subtracted under a varying factor (from z): a SIMD scan would compute it, but its combined "
-                       "terms alternate in sign and cancel"),
+    ("k5_tridiagonal", "subtracted under a varying factor (from z): a SIMD scan would compute it, but where that "
+                       "factor is negative its combined terms alternate in sign and cancel"),
+    # the classic one-pole lowpass written on the previous output: its factor 1 - a has the sign a gives it
+    ("one_pole_on_the_output", "subtracted under a loop-invariant but signed factor (from a)"),
     ("linear_minus", "subtracted under a varying factor (from l)"),
     ("alternating_sum", "with f = -1 alternates: each value is an alternating sum of all the terms before it"),
 ])
