@@ -192,3 +192,19 @@ void forward_eliminate(float *restrict elim, const float *restrict rhs, const fl
     for (int i = 1; i < n; i++)
         elim[i] = pivot[i] * (rhs[i] - elim[i - 1]);
 }
+
+#define SHEET 96
+double sheet_val[SHEET][SHEET], pull_n[SHEET][SHEET], pull_s[SHEET][SHEET], pull_e[SHEET][SHEET], pull_w[SHEET][SHEET];
+
+// bench: domain=scan category=linear_recurrence expect=vectorizable
+void implicit_row_relax(void)
+{
+    /* a Gauss-Seidel-style sweep along each row: the west neighbour is already updated (a recurrence
+       through the temporary), the east one not yet, the rows above and below are other rows */
+    for (int r = 1; r < SHEET - 1; r++)
+        for (int c = 1; c < SHEET - 1; c++) {
+            double pull = sheet_val[r + 1][c] * pull_n[r][c] + sheet_val[r - 1][c] * pull_s[r][c]
+                        + sheet_val[r][c + 1] * pull_e[r][c] + sheet_val[r][c - 1] * pull_w[r][c];
+            sheet_val[r][c] += 0.3 * (pull - sheet_val[r][c]);
+        }
+}
