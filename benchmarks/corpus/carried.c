@@ -229,3 +229,14 @@ void biquad_subtracting(const float *restrict in, float *restrict out, float b0,
         out[i] = y;
     }
 }
+
+// bench: domain=families category=scalar_scan expect=vectorizable
+void halfway_chaser(float *restrict pos, const float *restrict goal, int n)
+{
+    /* half of what separates the goal from the previous value: factor -0.5, carried in a scalar */
+    float p = 0.0f;
+    for (int i = 0; i < n; i++) {
+        p = 0.5f * (goal[i] - p);
+        pos[i] = p;
+    }
+}

@@ -183,3 +183,15 @@ double dot_unrolled_by_5(int n, const double *dx, const double *dy)
               + dx[i + 4] * dy[i + 4];
     return dtemp;
 }
+
+// bench: domain=linalg category=reduction expect=vectorizable
+void memory_kernel_response(int n, double *restrict resp, const double *restrict kern)
+{
+    /* each response accumulates the kernel against all earlier responses, newest first, in place: a dot
+       product into resp[t] that walks resp backwards from resp[t - 1], never reaching resp[t] */
+    for (int t = 1; t < n; t++) {
+        resp[t] = 0.5;
+        for (int lag = 0; lag < t; lag++)
+            resp[t] += kern[lag] * resp[t - 1 - lag];
+    }
+}

@@ -151,3 +151,60 @@ void weighted_average_track(float *restrict avg, const float *restrict reading, 
     for (int i = 1; i < n; i++)
         avg[i] = (avg[i - 1] * 3.0f + reading[i]) / 4.0f;
 }
+
+// bench: domain=scan category=scan expect=vectorizable
+void reservoir_drawdown(float *restrict level, const float *restrict draw, int n)
+{
+    /* each day's level is yesterday's minus the day's draw: a running sum of negated terms */
+    for (int d = 1; d < n; d++)
+        level[d] = level[d - 1] - draw[d];
+}
+
+// bench: domain=scan category=linear_recurrence expect=vectorizable
+void toggle_duty(float *restrict duty, int n)
+{
+    /* a duty cycle that flips to its complement each period: factor -1, constant term */
+    for (int p = 1; p < n; p++)
+        duty[p] = 1.0f - duty[p - 1];
+}
+
+// bench: domain=scan category=linear_recurrence expect=vectorizable
+void damped_error_feedback(double *restrict err, const double *restrict demand, int n)
+{
+    /* a quarter of the gap between demand and the previous correction: factor -0.25 */
+    for (int k = 1; k < n; k++)
+        err[k] = 0.25 * (demand[k] - err[k - 1]);
+}
+
+// bench: domain=scan category=linear_recurrence expect=vectorizable
+void compounding_with_deposit(float *restrict balance, const float *restrict deposit,
+                              const float *restrict growth, int n)
+{
+    /* the deposit joins the balance before the period's growth applies: a product over a sum */
+    for (int m = 1; m < n; m++)
+        balance[m] = growth[m] * (deposit[m] + balance[m - 1]);
+}
+
+// bench: domain=scan category=recurrence expect=not_vectorizable
+void forward_eliminate(float *restrict elim, const float *restrict rhs, const float *restrict pivot, int n)
+{
+    /* tridiagonal forward sweep: the negated, varying factor -pivot[i] makes the scan's terms cancel */
+    for (int i = 1; i < n; i++)
+        elim[i] = pivot[i] * (rhs[i] - elim[i - 1]);
+}
+
+#define SHEET 96
+double sheet_val[SHEET][SHEET], pull_n[SHEET][SHEET], pull_s[SHEET][SHEET], pull_e[SHEET][SHEET], pull_w[SHEET][SHEET];
+
+// bench: domain=scan category=linear_recurrence expect=vectorizable
+void implicit_row_relax(void)
+{
+    /* a Gauss-Seidel-style sweep along each row: the west neighbour is already updated (a recurrence
+       through the temporary), the east one not yet, the rows above and below are other rows */
+    for (int r = 1; r < SHEET - 1; r++)
+        for (int c = 1; c < SHEET - 1; c++) {
+            double pull = sheet_val[r + 1][c] * pull_n[r][c] + sheet_val[r - 1][c] * pull_s[r][c]
+                        + sheet_val[r][c + 1] * pull_e[r][c] + sheet_val[r][c - 1] * pull_w[r][c];
+            sheet_val[r][c] += 0.3 * (pull - sheet_val[r][c]);
+        }
+}

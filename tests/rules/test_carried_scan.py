@@ -102,6 +102,14 @@ SCANS = {
         at = next;
     }
 }""",
+    # the running value subtracted under a constant factor in (-1, 0): `0.5 * y - 0.5 * s`
+    "float_half_difference": """void halve(float *restrict out, const float *restrict y, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) {
+        s = 0.5f * (y[i] - s);
+        out[i] = s;
+    }
+}""",
 }
 
 HELD = {
@@ -213,6 +221,33 @@ def test_a_scalar_whose_inputs_read_it_stays_a_recurrence(name: str) -> None:
     _, a, _ = analyse(name, REFUSED[name])
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
     assert any(r.code in ("recurrence", "conditional_assign") for r in a.reasons), a.reasons
+
+
+def test_a_scalar_subtracted_under_a_varying_factor_says_why_no_scan_is_offered() -> None:
+    """`x = z[i] * (y[i] - x)` (Livermore kernel 5 carried in a scalar): a linear recurrence whose negated factor
+    varies; a stress run of the sandbox's data exceeded its tolerance, so the reason says so instead of calling
+    it a plain recurrence."""
+    _, a, _ = analyse("k5_scalar", """void k5s(float *restrict out, const float *restrict y, const float *restrict z, int n) {
+    float x = 0.0f;
+    for (int i = 1; i < n; i++) { x = z[i] * (y[i] - x); out[i] = x; }
+}""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    message = next(r.message for r in a.reasons if r.code == "recurrence")
+    assert "subtracted under a varying factor (from z)" in message and "alternate in sign and cancel" in message
+
+
+def test_a_value_carried_through_a_store_names_the_store() -> None:
+    """Livermore kernel 19: `stb5` is carried through `b5[k]`, stored in the same iteration; the reason names it
+    (it is not a factor -1 alternating sum, which the term `b5[k]` alone would suggest)."""
+    _, a, _ = analyse("k19", """void k19(double *restrict b5, const double *restrict sa, const double *restrict sb, double stb5, int n) {
+    for (int k = 0; k < n; k++) {
+        b5[k] = sa[k] + stb5 * sb[k];
+        stb5 = b5[k] - stb5;
+    }
+}""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    message = next(r.message for r in a.reasons if r.code == "recurrence")
+    assert "through b5, which the loop stores in the same iteration" in message and "alternat" not in message
 
 
 @pytest.fixture(scope="module")

@@ -64,8 +64,11 @@ from simdlens.analysis.ranges import other_row_of_walk, outside_walk
 from simdlens.analysis.scans import (
     MatrixScan,
     SecondOrderScan,
+    cancelling_factor,
+    cancelling_reason,
     first_order_scan,
     matrix_scan,
+    recurrence_detail,
     row_difference,
     row_subscript,
     scalar_scan,
@@ -465,7 +468,12 @@ class _Judge:
                 continue
             lanes.append(k)
             if k == 1:
-                self.reasons.append(Reason("recurrence", _recurrence_message(w, a, kind, k, iv), a.span))
+                cancelling = cancelling_factor(loop) if kind == "flow" else None
+                detail = recurrence_detail(loop, w.root) if kind == "flow" and cancelling is None else None
+                message = (cancelling_reason(f"{_show(w, iv)} = f * {_show(a, iv)} + t", cancelling)
+                           if cancelling is not None else _recurrence_message(w, a, kind, k, iv)
+                           + (f": {detail}" if detail else ""))
+                self.reasons.append(Reason("recurrence", message, a.span))
             else:
                 elem = (loop.array(w.root) or _dummy(w)).elem
                 fits = [f"{isa} ({bits // elem.bits} lanes)" for isa, bits in _WIDTHS if bits // elem.bits <= k]
@@ -551,6 +559,14 @@ class _Judge:
             if w.symbolic != a.symbolic:
                 self.reasons.append(Reason("unknown_dependence", f"{_show(w, iv)} and {_show(a, iv)} may be the same "
                                            "element", a.span))
+                return
+            if not a_is_write and si < ai and isinstance(self.loop.body[si], Store):
+                # TSVC s257: `a[i] = aa[j][i] - a[i-1]; aa[j][i] = a[i] + bb[j][i];` over j
+                self.reasons.append(Reason("recurrence", f"{_show(w, iv)} is written on every iteration and read only "
+                                           f"after that write in the same iteration ({_show(a, iv)}): a value kept in "
+                                           "memory, not carried from one iteration to the next; a SIMD rewrite would "
+                                           "keep it in a register and store its last value after the loop, which "
+                                           "the rules do not do yet", a.span))
                 return
             self.reasons.append(Reason("recurrence" if not a_is_write else "invariant_store",
                                        f"{_show(w, iv)} is written on every iteration and "

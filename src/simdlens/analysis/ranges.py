@@ -57,7 +57,16 @@ def outside_walk(fixed: Access, walking: Access, lower: str, upper: str, cmp: st
     iteration, `x[iv + c]`) touches, for any value the symbols take. `enclosing`: the headers of the loops
     around, whose counters' ranges the fixed subscript may be read in (`A[i][j]` with `j >= i` against
     `A[i][k]`, `k < i`: lu)."""
-    if fixed.coeff != 0 or walking.coeff != 1 or walking.symbolic or fixed.base != walking.base:
+    if fixed.coeff != 0 or fixed.base != walking.base:
+        return False
+    if walking.symbolic and walking.symbolic == fixed.symbolic and walking.coeff in (1, -1):
+        # `w[i]` against `w[i - k - 1]`, k from 0 up (Livermore kernel 6, TSVC s118): the walk stays on one side
+        bounds = walk_bounds(lower, upper, cmp, step)
+        if bounds is None or bounds[0][0]:
+            return False
+        first = walking.offset + walking.coeff * bounds[0][1]  # the walk's element nearest the fixed one
+        return fixed.offset > first if walking.coeff == -1 else fixed.offset < first
+    if walking.coeff != 1 or walking.symbolic:
         return False
     sym, c = _symbol_plus(fixed.symbolic) if fixed.symbolic else ("", 0)
     if not sym:

@@ -66,6 +66,7 @@ class FirstOrderScan:
     before: tuple[Stmt, ...] = ()
     after: tuple[Stmt, ...] = ()
     coupled: bool = False  # `after` is the pair's x statement
+    distributed: bool = False  # a product over a sum with the previous element (`0.5f * (y[i] - x[i - 1])`)
 
 
 def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
@@ -76,6 +77,9 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
         coupled = _coupled(loop.body[0], loop.body[1])
         if coupled is not None:
             return coupled
+    through = _through_temporaries(loop)
+    if through is not None:
+        return through
     stores = [k for k, s in enumerate(loop.body) if isinstance(s, Store) and _contiguous(s.access)
               and any(_previous(x, s.access) for x in walk_exprs(s.value))]
     if len(stores) != 1:
@@ -93,6 +97,27 @@ def first_order_scan(loop: LoopIR) -> FirstOrderScan | None:
     if not _own_elements((loop.body[at], *before, *after), values):
         return None  # `a[i] = a[i - 1] + b[i - 1]; b[i] = a[i] * d[i];`: the two carry each other
     return FirstOrderScan(scan.target, scan.term, scan.elem, scan.factor, before, after)
+
+
+def _through_temporaries(loop: LoopIR) -> FirstOrderScan | None:
+    """Temporaries, each assigned once, then one store that reads them (Livermore kernel 23: `qa = ... +
+    za[j][k - 1] * zq[j][k]; za[j][k] += 0.175 * (qa - za[j][k]);`): with them substituted, the store alone
+    is the scan. The step computes the substituted expressions; the scalar redo and remainder print the
+    loop's own statements, temporaries included."""
+    *lets, store = loop.body
+    if not lets or not all(isinstance(s, Let) for s in lets) or not isinstance(store, Store):
+        return None
+    names = [s.name for s in lets if isinstance(s, Let)]
+    if len(set(names)) != len(names):
+        return None
+    value: Expr | None = store.value
+    for s in reversed(lets):  # a later temporary may read an earlier one: substitute the later first
+        assert isinstance(s, Let)
+        value = substitute_var(value, s.name, s.value) if value is not None else None
+    if value is None or not _contiguous(store.access) or not any(_previous(x, store.access) for x in walk_exprs(value)):
+        return None
+    array = loop.array(store.access.root)
+    return _one_scan(Store(store.access, value, store.span), array is not None and not array.pointer)
 
 
 def _plain(s: Stmt, target: Access) -> bool:
@@ -131,9 +156,16 @@ def _one_scan(store: Stmt, rows: bool = False) -> FirstOrderScan | None:
     if factor is not None and not target.elem.is_float:
         return None  # signed products overflow (undefined in the loop itself); sums wrap the same way
     for e in (term, *((factor,) if factor is not None else ())):
-        if not _clean(e, target, rows):
+        if not _clean(e, target, rows, True):
             return None
-    return FirstOrderScan(target, term, target.elem, factor)
+    return FirstOrderScan(target, term, target.elem, factor, distributed=_product_over_sum(value, target))
+
+
+def _product_over_sum(value: Expr, target: Access) -> bool:
+    """`value` multiplies a sum or difference holding the previous element (the scan distributes it)."""
+    def holds(e: Expr) -> bool:
+        return isinstance(e, Binary | Unary) and e.op in ("+", "-") and any(_previous(x, target) for x in walk_exprs(e))
+    return any(isinstance(x, Binary) and x.op == "*" and (holds(x.lhs) or holds(x.rhs)) for x in walk_exprs(value))
 
 
 def _coupled(first: Stmt, second: Stmt) -> FirstOrderScan | None:
@@ -286,9 +318,62 @@ def _split(value: Binary, target: Access) -> tuple[Expr | None, Expr] | None:
             for negated, leaf in rest[1:]:
                 term = Binary("-" if negated else "+", term, leaf, value.type)
             return None, term
-    # `x[i] -= l[i] * x[i - 1]` is one too (factor -l[i]), but its terms cancel: the reassociated results
-    # can differ by more than any tolerance the sandbox can justify, so it stays a recurrence
+    found = _distributed(value, target)
+    if found is not None and (found[0] is None or _steady(found[0], found[1])):
+        return found
     return None
+
+
+def _distributed(value: Expr, target: Access) -> tuple[Expr | None, Expr] | None:
+    """(factor, term) of a float `value` linear in the previous element through +, -, negation and products
+    by values that do not read it, products distributed over the sums (`z[i] * (y[i] - x[i - 1])`: factor
+    -z[i], term z[i] * y[i]; `1 - a[i - 1]`: factor -1); None for another shape or with no term."""
+    if not target.elem.is_float:
+        return None
+    found = _linear_in(value, target.elem, lambda x: _previous(x, target),
+                       lambda x: any(_previous(y, target) for y in walk_exprs(x)), True)  # `_clean` checks the rest
+    if found is None or found[1] is None:
+        return None
+    return found[0], found[1]
+
+
+def _steady(factor: Expr, term: Expr) -> bool:
+    """A subtracted recurrence whose reassociation the sandbox's tolerance bounds: a constant factor above -1
+    (in (-1, 0) combined factors shrink, and with them old rounding errors; a positive one is the plain linear
+    recurrence), -1 with an invariant term (`1 - a[i - 1]`:
+    combined factors +-1 and terms 0 or c, exact), or a varying factor that holds no negation or subtraction
+    (positive wherever the loop's data are). A negated varying factor alternates the signs of the terms a
+    scan combines: on a stress run of the sandbox's own data (150,501 cases each) Livermore kernel 5's
+    `z[i] * (y[i] - x[i - 1])` exceeded the tolerance in 296 (up to 1,600 times it); `y[i] - x[i - 1]`, an
+    alternating sum that crosses zero, in 4 (double) and 2 (float, carried)."""
+    value = _constant(factor)
+    if value is not None:
+        return value > -1 or (value == -1 and not any(isinstance(x, Load) for x in walk_exprs(term)))
+    return not any(isinstance(x, Unary | Binary) and x.op == "-" for x in walk_exprs(factor))
+
+
+def _constant(e: Expr) -> float | None:
+    """The value of a constant expression of literals, negation and products; None otherwise."""
+    if isinstance(e, Const):
+        return float(e.value)
+    if isinstance(e, Unary) and e.op == "-":
+        inner = _constant(e.operand)
+        return None if inner is None else -inner
+    if isinstance(e, Binary) and e.op == "*":
+        lhs, rhs = _constant(e.lhs), _constant(e.rhs)
+        return None if lhs is None or rhs is None else lhs * rhs
+    return None
+
+
+def cancelling_factor(loop: LoopIR) -> Expr | None:
+    """The factor of the loop's one linear recurrence through memory when it is the shape `_steady` refuses
+    (`x[i] = z[i] * (y[i] - x[i - 1])`): the reason then says why no scan is offered."""
+    stores = [s for s in loop.body if isinstance(s, Store) and _contiguous(s.access)
+              and any(_previous(x, s.access) for x in walk_exprs(s.value))]
+    if loop.step != 1 or len(stores) != 1:
+        return None
+    found = _distributed(stores[0].value, stores[0].access)
+    return found[0] if found is not None and found[0] is not None and not _steady(found[0], found[1]) else None
 
 
 def _sum_leaves(e: Expr, type_name: str, negated: bool) -> list[tuple[bool, Expr]]:
@@ -310,16 +395,18 @@ def _times_previous(e: Expr, target: Access) -> Expr | None:
     return None
 
 
-def _clean(e: Expr, target: Access, rows: bool = False) -> bool:
+def _clean(e: Expr, target: Access, rows: bool = False, reads_ahead: bool = False) -> bool:
     """`e` reads only contiguous elements, and of target only the one being replaced (with `rows`, also
-    another row of a 2-D array object, which the loop's walk along one row never reaches)."""
+    another row of a 2-D array object, which the loop's walk along one row never reaches; with `reads_ahead`,
+    also elements after it, which a step loads before its store: old values, as in the loop)."""
     for x in walk_exprs(e):
         if isinstance(x, Load):
             a = x.access
             if not _contiguous(a):
                 return False
-            if a.root == target.root and (a.base, a.offset, a.symbolic) != (target.base, target.offset,
-                                                                             target.symbolic):
+            ahead = reads_ahead and (a.base, a.symbolic) == (target.base, target.symbolic) and a.offset > target.offset
+            if a.root == target.root and not ahead and (a.base, a.offset, a.symbolic) != (
+                    target.base, target.offset, target.symbolic):  # ahead: an old element, loaded before the store
                 apart = row_difference(row_subscript(a.base, a.root), row_subscript(target.base, target.root))
                 if not (rows and apart is not None and apart != 0):
                     return False
@@ -469,9 +556,94 @@ def linear_update(var: str, t: CType, value: Expr) -> tuple[Expr | None, Expr] |
     if not t.is_float and t.name not in SCAN_TYPES:
         return None
     found = _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var, lambda e: _reads(e, var))
+    if found is None and t.is_float:  # `x = z[i] * (y[i] - x)`, `x = 1 - x`: subtracted (see `_steady`)
+        found = _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var, lambda e: _reads(e, var), True)
+        if found is not None and found[0] is not None and found[1] is not None and not _steady(found[0], found[1]):
+            return None
     if found is None or found[1] is None or (found[0] is not None and not t.is_float):
         return None
     return found[0], found[1]
+
+
+def recurrence_detail(loop: LoopIR, root: str) -> str | None:
+    """What a SIMD engineer adds to "a recurrence" when the loop stores `root` from its previous element and
+    no scan takes it: the update is not linear in it (TSVC s222's `e[i - 1] * e[i - 1]`), or it is a scan
+    by itself that the statements beside it keep from being one (TSVC s256's column store)."""
+    def inlined(e: Expr) -> Expr:  # the body's temporaries substituted (Livermore kernel 23's `qa`)
+        for s in loop.body:
+            if isinstance(s, Let):
+                e = substitute_var(e, s.name, s.value) or e
+        return e
+    stores = [s for s in loop.body if isinstance(s, Store) and s.access.root == root
+              and any(_previous(x, s.access) for x in walk_exprs(inlined(s.value)))]
+    if loop.step != 1 or len(stores) != 1 or not _contiguous(stores[0].access):
+        return None
+    store = stores[0]
+
+    def reads(e: Expr) -> bool:
+        return any(_previous(y, store.access) for y in walk_exprs(e))
+    value = inlined(store.value)
+    for x in walk_exprs(value):
+        if (isinstance(x, Binary) and ((x.op == "*" and reads(x.lhs) and reads(x.rhs)) or (x.op in ("/", "%")
+                                                                                         and reads(x.rhs)))) \
+                or (isinstance(x, Call) and reads(x)):
+            how = "a call on it" if isinstance(x, Call) else "multiplied by itself" if x.op == "*" else "divided by it"
+            return (f"the new element is not a linear function of the previous one ({how}): a non-linear "
+                    "recurrence, which no SIMD scan computes")
+    if value is not store.value and _linear_in(value, store.access.elem, lambda x: _previous(x, store.access),
+                                               reads, True) is not None:
+        names = ", ".join(s.name for s in loop.body if isinstance(s, Let))
+        t = store.access
+        ahead = any(isinstance(x, Load) and (x.access.root, x.access.base, x.access.symbolic) == (t.root, t.base, t.symbolic)
+                    and x.access.offset > t.offset for x in walk_exprs(value))
+        return (f"with the temporary {names} substituted, a first-order linear recurrence along the loop, which a "
+                "SIMD scan computes; the scan rule takes a store computed through temporaries only when the body is "
+                "those temporaries and that store" + (" (its term reads old elements ahead of the store, which the "
+                                                      "scan allows)" if ahead else ""))
+    if _one_scan(store) is not None and len(loop.body) > 1:
+        others = [s for s in loop.body if s is not store]
+        if any(isinstance(s, Store) and not _contiguous(s.access) for s in others):
+            return ("by itself a scan, but a statement beside it stores with a stride (a column), which a "
+                    "scan's vector step does not; interchanging the loops would make that store contiguous")
+        return "by itself a scan, but the statements beside it read or write what the scan carries"
+    return None
+
+
+def cancelling_reason(subject: str, factor: Expr) -> str:
+    """What a SIMD engineer says of a linear recurrence whose negated factor varies (`_steady` refuses it)."""
+    if _constant(factor) == -1:
+        return (f"{subject} with f = -1 alternates: each value is an alternating sum of all the terms before it. A "
+                "SIMD scan would compute it, but where that sum crosses zero the reassociated result cannot match "
+                "the loop's within a relative tolerance (a stress run of the sandbox's own data exceeded it in a few "
+                "cases in 100,000), so no rewrite is offered and it stays a recurrence (with a constant term, "
+                "`1 - a[i-1]`, or a constant factor between -1 and 1, `0.5f * (y[i] - a[i-1])`, it is scanned)")
+    if _constant(factor) is not None:  # below -1: combined factors alternate and grow (not measured)
+        return (f"{subject} is a first-order linear recurrence whose previous value is subtracted under a constant "
+                "factor below -1: a SIMD scan would compute it, but its combined factors alternate in sign and "
+                "grow, so its terms cancel as Livermore kernel 5's do beyond the sandbox's tolerance; no rewrite "
+                "is offered and it stays a recurrence (a constant factor between -1 and 0, `0.5f * (y[i] - "
+                "a[i-1])`, is scanned)")
+    names = sorted({x.access.root for x in walk_exprs(factor) if isinstance(x, Load)}
+                   | {x.name for x in walk_exprs(factor) if isinstance(x, Var)})
+    source = f" (from {', '.join(names)})" if names else ""
+    varying = "varying" if any(isinstance(x, Load) for x in walk_exprs(factor)) else "loop-invariant but signed"
+    return (f"{subject} is a first-order linear recurrence whose previous value is subtracted under a {varying} "
+            f"factor{source}: a SIMD scan would compute it, but where that factor is negative its combined terms "
+            "alternate in sign and cancel, "
+            "and on a stress run of the sandbox's own data the reassociated results differed from the loop's by up "
+            "to 1,600 times its tolerance (about 1 case in 500), so no rewrite is offered and it stays a recurrence "
+            "(a constant factor between -1 and 1, `0.5f * (y[i] - a[i-1])`, is scanned)")
+
+
+def cancelling_update(var: str, t: CType, value: Expr) -> Expr | None:
+    """The factor of `var = value` when it is a first-order recurrence `linear_update` refuses only because
+    the factor is negated and varies (`_steady`)."""
+    if not t.is_float or _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var,
+                                    lambda e: _reads(e, var)) is not None:
+        return None
+    found = _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var, lambda e: _reads(e, var), True)
+    return found[0] if found is not None and found[0] is not None and found[1] is not None \
+        and not _steady(found[0], found[1]) else None
 
 
 def _reads(e: Expr, var: str) -> bool:

@@ -110,6 +110,8 @@ class ScanLowering(Lowering):
             self.caveat(f"reassociates floating-point {what} (a SIMD scan combines within each vector first)")
             if scan.factor is not None and any(isinstance(x, Binary) and x.op == "/" for x in walk_exprs(scan.factor)):
                 self.caveat("distributes the division over the sum ((y + x) / c computed as y * (1 / c) + x / c)")
+            if scan.distributed:
+                self.caveat("distributes the product over the sum (c * (y - x) computed as (-c) * x + c * y)")
         return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
 
     def build_second_order(self, rec: SecondOrderScan) -> Lowered:

@@ -4,6 +4,8 @@ values, pack counters and private temporaries; a reason instead when an update i
 
 from __future__ import annotations
 
+import re
+
 import tree_sitter
 
 from simdlens.analysis import mathcalls, scans
@@ -203,7 +205,7 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         if linear is not None:  # `s = s * c + a[i]`: a first-order recurrence carried in s (a scan)
             lb.scalars[name] = Scalar(name, t, ScalarRole.RUNNING, decl=decl_text)
             return [Running(name, linear[1], t, linear[0], span)]
-        raise Unsupported("recurrence", f"{name} is computed from its own previous value: a recurrence", e)
+        raise Unsupported("recurrence", _self_update_reason(lb, name, t, expressions.expr(lb, right)), e)
     value = convert(expressions.expr(lb, right), t)
     if cond and not reads_elsewhere and not writes_elsewhere and not [u for u in inside if not u.write]:
         # `if (c) last = v;` with last read nowhere in the body: the last iteration where c held wins
@@ -731,6 +733,22 @@ def carried_through_temporaries(lb: LoopBuilder, stmts: list[Stmt]) -> list[Stmt
             lb.scalars[s.var] = Scalar(sc.name, sc.type, ScalarRole.RUNNING, sc.live_out, sc.decl)
             out[k] = Running(s.var, linear[1], s.type, linear[0], s.span)
     return out
+
+
+def _self_update_reason(lb: LoopBuilder, name: str, t: CType, value: Expr) -> str:
+    """Why `name = value` (computed from its own previous value) is no scan this rule computes."""
+    body = lb.text(lb.body_node)
+    stored = sorted({x.access.root for x in walk_exprs(value) if isinstance(x, Load)
+                     and re.search(rf"\b{re.escape(x.access.root)}\s*\[[^;]*?\]\s*[-+*/]?=(?!=)", body)})
+    if stored:  # Livermore kernel 19: `b5[k] = sa[k] + stb5 * sb[k]; stb5 = b5[k] - stb5;`
+        return (f"{name} is computed from its own previous value through {', '.join(stored)}, which the loop "
+                f"stores in the same iteration: with that store substituted it may be a first-order linear "
+                "recurrence a SIMD scan computes, but a value carried through a stored element is not read that "
+                "way yet, so it stays a recurrence")
+    cancelling = scans.cancelling_update(name, t, value)
+    if cancelling is not None:
+        return scans.cancelling_reason(f"{name} = f * {name} + t", cancelling)
+    return f"{name} is computed from its own previous value: a recurrence"
 
 
 def _inlined(e: Expr, lets: dict[str, Expr]) -> Expr:
