@@ -2,7 +2,8 @@
 (`template void f<float>(…);`) or calls with all template arguments written (`f<int, 64>(x)`). The
 kernel is built for that binding (`typedef float T;` before it), verifies in the sandbox, and the edit
 compiles its vector code only for that binding, so every other instantiation still builds and keeps the
-original loop. No binding, two bindings, or a class template: refused with a reason that says so."""
+original loop. Without clang's facts, no binding, two bindings, or a class template: refused with a reason
+that says so."""
 
 from __future__ import annotations
 
@@ -83,15 +84,16 @@ def test_a_function_template_is_read_for_the_instantiation_the_file_names() -> N
 @pytest.mark.parametrize("code, expected", [
     (b"template <typename T> void s(T *o, const T *a, T k, int n) { for (int i = 0; i < n; ++i) o[i] = a[i] * k; }\n"
      b"void g(float *o, const float *a, int n) { s(o, a, 2.0f, n); }\n",
-     "found none (a call that deduces them does not name one)"),
+     "found none (loops in class templates and deduced instantiations need clang's semantic facts)"),
     (b"template <typename T> void t(T *o, const T *a, int n) { for (int i = 0; i < n; ++i) o[i] = a[i] + a[i]; }\n"
      b"template void t<float>(float *, const float *, int);\ntemplate void t<double>(double *, const double *, int);\n",
      "found 2: t<float>, t<double>"),
     (b"template <typename T> struct Buf { T *p; int n; void scale(T k) { for (int i = 0; i < n; ++i) p[i] *= k; } };\n"
      b"template struct Buf<float>;\n",
-     "loops in class templates are not analysed"),
+     "loops in class templates and deduced instantiations need clang's semantic facts"),
 ])
 def test_templates_without_one_named_instantiation_are_refused_with_that_reason(code: bytes, expected: str) -> None:
+    """Without clang's facts (they bind deduced and class instantiations: test_class_templates.py)."""
     _, by_fn = _analyses(code, "refused.cpp")
     (a,) = by_fn.values()
     assert a.verdict is LoopVerdict.NOT_VECTORIZABLE
