@@ -1,0 +1,205 @@
+"""Loops in class templates and in templates called with deduced arguments, bound from clang's
+instantiations (`clang_facts.SemanticFacts.instantiations`): `template struct Tensor<float>;`, a variable
+`Tensor<float> t;`, an alias `using TensorF = Tensor<float>;`, a deduced call `scale(buf, 0.5f, n)`, a
+member template called `s.add(q, n)`, an out-of-class member `Tensor<T>::mul_`. The kernel is compiled
+with the class template and the binding before it, its members' types asserted through `Tensor<T>`, so
+a wrong binding fails to build; the edit keeps every other instantiation on the original loop."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import subprocess
+from pathlib import Path
+
+import pytest
+from rules_support import apply_edits, needs_compiler, require_host
+
+from simdlens.analysis import analyze_file
+from simdlens.analysis.clang_facts import libclang_problem, semantic_facts
+from simdlens.config import Settings
+from simdlens.core import LoopVerdict, Status
+from simdlens.rules import propose
+from simdlens.sandbox import Sandbox
+
+pytestmark = pytest.mark.skipif(bool(libclang_problem()), reason="libclang is not available")
+
+SOURCE = b"""#include <cstddef>
+template <typename T>
+struct Tensor {
+    T *data;
+    std::size_t n;
+    void add_(const Tensor &o) {
+        for (std::size_t i = 0; i < n; ++i) data[i] += o.data[i];
+    }
+    void mul_(const Tensor &o);
+};
+template <typename T>
+void Tensor<T>::mul_(const Tensor &o) {
+    for (std::size_t i = 0; i < n; ++i) data[i] *= o.data[i];
+}
+template struct Tensor<float>;
+
+template <typename V>
+struct Ring {
+    V *x; int len;
+    void shift(V k) { for (int i = 0; i < len; ++i) x[i] = x[i] + k; }
+};
+using RingI = Ring<int>;
+
+template <class T>
+void scale(T *x, T s, int n) {
+    for (int i = 0; i < n; ++i) x[i] *= s;
+}
+void run(float *buf, int n) { scale(buf, 0.5f, n); }
+
+struct Acc {
+    template <class U> void bump(U *q, int n) { for (int i = 0; i < n; ++i) q[i] += 3; }
+};
+void acc(short *q, int n) { Acc a; a.bump(q, n); }
+"""
+
+# Other instantiations than the analysed ones, and a program printing what every loop computes
+OTHERS = """
+template struct Tensor<double>;
+#include <cstdio>
+int main() {
+    float a[37], b[37]; double da[37], db[37]; int r[21]; short q[19]; float s[33]; long ls[9];
+    for (int i = 0; i < 37; i++) { a[i] = i * 0.5f; b[i] = 3 - i; da[i] = i * 0.25; db[i] = i - 7; }
+    for (int i = 0; i < 21; i++) r[i] = i * 9 - 50;
+    for (int i = 0; i < 19; i++) q[i] = (short)(i * 1000 - 9000);
+    for (int i = 0; i < 33; i++) s[i] = i * 1.5f;
+    for (int i = 0; i < 9; i++) ls[i] = i;
+    Tensor<float> t{a, 37}, u{b, 37}; t.add_(u); t.mul_(u);
+    Tensor<double> dt{da, 37}, du{db, 37}; dt.add_(du); dt.mul_(du);
+    RingI ring{r, 21}; ring.shift(7);
+    Ring<long> lring{ls, 9}; lring.shift(2);
+    run(s, 33); scale(ls, 3L, 9);
+    acc(q, 19);
+    for (int i = 0; i < 37; i++) printf("%g %g\\n", a[i], da[i]);
+    for (int i = 0; i < 21; i++) printf("%d %d\\n", r[i], i < 19 ? q[i] : 0);
+    for (int i = 0; i < 33; i++) printf("%g %ld\\n", s[i], i < 9 ? ls[i] : 0L);
+}
+"""
+
+
+def _analyses(source: bytes = SOURCE, name: str = "cls_tmpl.cpp"):  # type: ignore[no-untyped-def]
+    path = f"/tmp/{name}"
+    fa = analyze_file(source, path, "cpp", facts=semantic_facts(source, path, "cpp"))
+    return fa, {a.site.function: a for a in fa.analyses}
+
+
+def _elements(a) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {x.root: x.elem.name for x in a.loop.arrays if x.elem}
+
+
+def test_each_form_is_read_for_the_instantiation_clang_made() -> None:
+    fa, by_fn = _analyses()
+    expected = {"Tensor::add_": ("Tensor<float>", "float"), "Tensor::mul_": ("Tensor<float>", "float"),
+                "Ring::shift": ("Ring<int>", "int32"), "scale": ("scale<float>", "float"),
+                "Acc::bump": ("bump<short>", "int16")}
+    for fn, (spelled, elem) in expected.items():
+        a = by_fn[fn]
+        assert a.verdict in (LoopVerdict.VECTORIZABLE, LoopVerdict.VECTORIZABLE_WITH_CHECKS), (fn, a.reasons)
+        assert set(_elements(a).values()) == {elem}, (fn, _elements(a))
+        notes = [r.message for r in a.reasons if r.code == "instantiation"]
+        assert notes == [f"in a template: analysed for {spelled}"], (fn, notes)
+    add = fa.kernels[by_fn["Tensor::add_"].site.loop_id]
+    assert add.instantiation == "std::is_same<T, float>::value"
+    # the class template is in the kernel's context, then the binding; members are asserted through it
+    assert add.context is not None and add.context.text().rstrip().endswith("};\n#line 1 \"simdlens-context\"\n"
+                                                                           "typedef float T;\n#undef main")
+    assert {f.expr for f in add.type_facts} == {"((Tensor<T> *)0)->data[0]", "((Tensor<T> *)0)->n",
+                                               "((const Tensor<T> *)0)->data[0]"}
+
+
+def test_several_instantiations_analyse_the_first_and_name_the_others() -> None:
+    code = (b"template <typename T> void twice(T *o, const T *a, int n) { for (int i = 0; i < n; ++i) o[i] = a[i] + a[i]; }\n"
+            b"void f(double *o, const double *a, float *p, const float *b, int n) { twice(o, a, n); twice(p, b, n); }\n")
+    fa, by_fn = _analyses(code, "several.cpp")
+    a = by_fn["twice"]
+    assert a.verdict in (LoopVerdict.VECTORIZABLE, LoopVerdict.VECTORIZABLE_WITH_CHECKS), a.reasons
+    assert set(_elements(a).values()) == {"double"}
+    assert [r.message for r in a.reasons if r.code == "instantiation"] == [
+        "in a template: analysed for twice<double>; also used: twice<float> (they keep the original loop)"]
+    assert fa.kernels[a.site.loop_id].instantiation == "std::is_same<T, double>::value"
+
+
+@pytest.mark.parametrize("code, expected", [
+    (b"template <typename T> struct Box { T *p; int n; void z() { for (int i = 0; i < n; ++i) p[i] = 0; } };\n",
+     "found none: the file instantiates Box nowhere"),
+    (b"#include <complex>\n"
+     b"template <typename T> struct Box { T *p; int n; void z() { for (int i = 0; i < n; ++i) p[i] *= p[i]; } };\n"
+     b"template struct Box<std::complex<float>>;\n",
+     "is not a scalar type name"),
+])
+def test_a_class_template_without_a_scalar_instantiation_is_refused_with_that_reason(code: bytes, expected: str) -> None:
+    _, by_fn = _analyses(code, "refused_class.cpp")
+    (a,) = by_fn.values()
+    assert a.verdict is LoopVerdict.NOT_VECTORIZABLE
+    assert any(r.code == "template" and r.message.endswith(expected) for r in a.reasons), a.reasons
+
+
+@needs_compiler
+@pytest.mark.sandbox
+def test_a_wrong_binding_fails_to_build_and_is_never_verified(rule_settings: Settings) -> None:
+    """The members' types are asserted through `Tensor<T>` in the user's class: a binding read wrong
+    (int for a float tensor) makes the reference fail to build, never verify."""
+    fa, by_fn = _analyses()
+    a = by_fn["Tensor::add_"]
+    kernel = fa.kernels[a.site.loop_id]
+    (cand,) = propose(a, kernel, "avx2", rule_settings, source=SOURCE).candidates[:1]
+    assert kernel.context is not None
+    wrong = dataclasses.replace(kernel.context, closers=kernel.context.closers.replace("typedef float T;",
+                                                                                         "typedef double T;"))
+    lied = dataclasses.replace(kernel, context=wrong, content_hash=kernel.content_hash + "-wrong")
+
+    async def run() -> Status:
+        async with Sandbox(rule_settings) as sandbox:
+            (r,) = await sandbox.verify(lied, (cand,), bench=False)
+            return r.verdict.status
+
+    assert asyncio.run(run()) is not Status.VERIFIED
+
+
+@needs_compiler
+@pytest.mark.sandbox
+def test_every_form_verifies_and_the_edit_keeps_other_instantiations(rule_settings: Settings, tmp_path: Path) -> None:
+    fa, by_fn = _analyses()
+    work, edits = [], []
+    for fn in ("Tensor::add_", "Tensor::mul_", "Ring::shift", "scale", "Acc::bump"):
+        a = by_fn[fn]
+        kernel = fa.kernels[a.site.loop_id]
+        cands = propose(a, kernel, "avx2", rule_settings, source=SOURCE).candidates
+        assert cands, fn
+        work.append((fn, kernel, cands[0]))
+        edits += list(cands[0].edits)
+
+    async def run() -> dict[str, Status]:
+        async with Sandbox(rule_settings) as sandbox:
+            out = {}
+            for fn, kernel, cand in work:
+                (r,) = await sandbox.verify(kernel, (cand,), bench=False)
+                out[fn] = r.verdict.status
+            return out
+
+    got = asyncio.run(run())
+    if Status.UNSUPPORTED_CPU in got.values():
+        require_host("avx2")
+    assert set(got.values()) == {Status.VERIFIED}, got
+
+    edited = apply_edits(SOURCE, edits).decode()
+    assert "if constexpr (std::is_same<T, float>::value) {" in edited
+    assert "if constexpr (std::is_same<V, int>::value) {" in edited
+    (tmp_path / "edited.cpp").write_text(edited + OTHERS)
+    (tmp_path / "original.cpp").write_text(SOURCE.decode() + OTHERS)
+    outputs = {}
+    for name, flags in (("edited", ["-mavx2", "-mfma"]), ("original", [])):
+        exe = tmp_path / name
+        build = subprocess.run(["g++", "-std=c++17", "-O2", "-Wall", *flags, "-o", str(exe), str(tmp_path / f"{name}.cpp")],
+                               capture_output=True, text=True)
+        assert build.returncode == 0, build.stderr
+        if name == "edited":
+            require_host("avx2")
+        outputs[name] = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
+    assert outputs["edited"] == outputs["original"] != ""
