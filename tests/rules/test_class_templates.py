@@ -1,7 +1,7 @@
 """Loops in class templates and in templates called with deduced arguments, bound from clang's
 instantiations (`clang_facts.SemanticFacts.instantiations`): `template struct Tensor<float>;`, a variable
 `Tensor<float> t;`, an alias `using TensorF = Tensor<float>;`, a deduced call `scale(buf, 0.5f, n)`, a
-member template called `s.add(q, n)`, an out-of-class member `Tensor<T>::mul_`. The kernel is compiled
+member template called `a.bump(q, n)`, an out-of-class member `Tensor<T>::mul_`. The kernel is compiled
 with the class template and the binding before it, its members' types asserted through `Tensor<T>`, so
 a wrong binding fails to build; the edit keeps every other instantiation on the original loop."""
 

@@ -40,7 +40,8 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
     if scope is None:
         return built
     if not scope.problem:  # bound: say which instantiation the loop was read for
-        return built[0], (*built[1], Reason("instantiation", scope.note(), site.header)) if scope.note() else built[1]
+        note = scope.note()
+        return (built[0], (*built[1], Reason("instantiation", note, site.header))) if note else built
     if not _blocking(built[1]):
         return built  # a loop that needs none of the template's parameters
     names = [n for n, _ in scope.params if n]

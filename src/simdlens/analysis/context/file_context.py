@@ -189,7 +189,9 @@ class FileContext:
                                                                "enums", "enum_constants", "globals", "defines")):
             return self
         ctx = self.with_facts(facts)  # declarations are then matched by function, macro uses by their text
-        return replace(ctx, _facts_problem="an earlier version's (this version's are being computed)")
+        # instantiations are matched by position, which moved: the templates keep this text's own reading
+        return replace(ctx, templates=mine.templates, _facts_problem="an earlier version's (this version's are being "
+                       "computed)")
 
     @property
     def semantic_note(self) -> str:
