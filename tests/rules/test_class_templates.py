@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import subprocess
 from pathlib import Path
 
 import pytest
-from rules_support import apply_edits, needs_compiler, require_host
+from rules_support import apply_edits, cpp_outputs, needs_compiler, require_host, verify_first_candidates
 
 from simdlens.analysis import analyze_file
 from simdlens.analysis.clang_facts import libclang_problem, semantic_facts
@@ -165,25 +164,9 @@ def test_a_wrong_binding_fails_to_build_and_is_never_verified(rule_settings: Set
 @needs_compiler
 @pytest.mark.sandbox
 def test_every_form_verifies_and_the_edit_keeps_other_instantiations(rule_settings: Settings, tmp_path: Path) -> None:
-    fa, by_fn = _analyses()
-    work, edits = [], []
-    for fn in ("Tensor::add_", "Tensor::mul_", "Ring::shift", "scale", "Acc::bump"):
-        a = by_fn[fn]
-        kernel = fa.kernels[a.site.loop_id]
-        cands = propose(a, kernel, "avx2", rule_settings, source=SOURCE).candidates
-        assert cands, fn
-        work.append((fn, kernel, cands[0]))
-        edits += list(cands[0].edits)
-
-    async def run() -> dict[str, Status]:
-        async with Sandbox(rule_settings) as sandbox:
-            out = {}
-            for fn, kernel, cand in work:
-                (r,) = await sandbox.verify(kernel, (cand,), bench=False)
-                out[fn] = r.verdict.status
-            return out
-
-    got = asyncio.run(run())
+    fa, _ = _analyses()
+    got, edits = verify_first_candidates(fa, ("Tensor::add_", "Tensor::mul_", "Ring::shift", "scale", "Acc::bump"),
+                                         SOURCE, rule_settings)
     if Status.UNSUPPORTED_CPU in got.values():
         require_host("avx2")
     assert set(got.values()) == {Status.VERIFIED}, got
@@ -191,15 +174,6 @@ def test_every_form_verifies_and_the_edit_keeps_other_instantiations(rule_settin
     edited = apply_edits(SOURCE, edits).decode()
     assert "if constexpr (std::is_same<T, float>::value) {" in edited
     assert "if constexpr (std::is_same<V, int>::value) {" in edited
-    (tmp_path / "edited.cpp").write_text(edited + OTHERS)
-    (tmp_path / "original.cpp").write_text(SOURCE.decode() + OTHERS)
-    outputs = {}
-    for name, flags in (("edited", ["-mavx2", "-mfma"]), ("original", [])):
-        exe = tmp_path / name
-        build = subprocess.run(["g++", "-std=c++17", "-O2", "-Wall", *flags, "-o", str(exe), str(tmp_path / f"{name}.cpp")],
-                               capture_output=True, text=True)
-        assert build.returncode == 0, build.stderr
-        if name == "edited":
-            require_host("avx2")
-        outputs[name] = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
+    outputs = cpp_outputs(tmp_path, {"edited": (edited + OTHERS, ["-mavx2", "-mfma"]),
+                                     "original": (SOURCE.decode() + OTHERS, [])})
     assert outputs["edited"] == outputs["original"] != ""

@@ -7,21 +7,19 @@ that says so."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from rules_support import apply_edits, needs_compiler, require_host
+from rules_support import apply_edits, cpp_outputs, needs_compiler, require_host, verify_first_candidates
 
 from simdlens.analysis import analyze_file
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
 from simdlens.model.splice import splice_edits
 from simdlens.rules import propose
-from simdlens.sandbox import Sandbox
 
 SOURCE = b"""#include <cstddef>
 #include <cstdint>
@@ -125,26 +123,8 @@ def test_an_explicit_specialization_is_an_ordinary_function() -> None:
 @needs_compiler
 @pytest.mark.sandbox
 def test_template_loops_verify_and_the_edit_keeps_other_instantiations(rule_settings: Settings, tmp_path: Path) -> None:
-    fa, by_fn = _analyses()
-    work = []
-    edits = []
-    for fn in ("add_arrays", "sum_fixed"):
-        a = by_fn[fn]
-        kernel = fa.kernels[a.site.loop_id]
-        cands = propose(a, kernel, "avx2", rule_settings, source=SOURCE).candidates
-        assert cands, fn
-        work.append((fn, kernel, cands[0]))
-        edits += list(cands[0].edits)
-
-    async def run() -> dict[str, Status]:
-        async with Sandbox(rule_settings) as sandbox:
-            out = {}
-            for fn, kernel, cand in work:
-                (r,) = await sandbox.verify(kernel, (cand,), bench=False)
-                out[fn] = r.verdict.status
-            return out
-
-    got = asyncio.run(run())
+    fa, _ = _analyses()
+    got, edits = verify_first_candidates(fa, ("add_arrays", "sum_fixed"), SOURCE, rule_settings)
     if Status.UNSUPPORTED_CPU in got.values():
         require_host("avx2")
     assert got == {"add_arrays": Status.VERIFIED, "sum_fixed": Status.VERIFIED}, got
@@ -152,18 +132,9 @@ def test_template_loops_verify_and_the_edit_keeps_other_instantiations(rule_sett
     edited = apply_edits(SOURCE, edits).decode()
     assert "if constexpr (std::is_same<T, float>::value) {" in edited
     assert "if constexpr (std::is_same<T, int>::value && N == (64)) {" in edited
-    (tmp_path / "edited.cpp").write_text(edited + OTHERS)
-    (tmp_path / "original.cpp").write_text(SOURCE.decode() + OTHERS)
-    outputs = {}
-    for name, flags in (("edited", ["-mavx2", "-mfma"]), ("edited_plain", []), ("original", [])):
-        exe = tmp_path / name
-        src = tmp_path / ("original.cpp" if name == "original" else "edited.cpp")
-        build = subprocess.run(["g++", "-std=c++17", "-O2", "-Wall", *flags, "-o", str(exe), str(src)],
-                               capture_output=True, text=True)
-        assert build.returncode == 0, build.stderr
-        if name == "edited":
-            require_host("avx2")
-        outputs[name] = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
+    outputs = cpp_outputs(tmp_path, {"edited": (edited + OTHERS, ["-mavx2", "-mfma"]),
+                                     "edited_plain": (edited + OTHERS, []),
+                                     "original": (SOURCE.decode() + OTHERS, [])})
     assert outputs["edited"] == outputs["original"] == outputs["edited_plain"] != ""
 
 
