@@ -131,6 +131,10 @@ def test_several_instantiations_analyse_the_first_and_name_the_others() -> None:
      b"template <typename T> struct Box { T *p; int n; void z() { for (int i = 0; i < n; ++i) p[i] *= p[i]; } };\n"
      b"template struct Box<std::complex<float>>;\n",
      "is not a scalar type name"),
+    (b"template <typename T> struct Box { T *p; int n; };\n"
+     b"template <typename T> struct Box<T *> { T **p; int n; void z() { for (int i = 0; i < n; ++i) p[i] = 0; } };\n"
+     b"Box<int *> b;\n",
+     "loops in a partial specialization (Box<T *>) are not analysed"),
 ])
 def test_a_class_template_without_a_scalar_instantiation_is_refused_with_that_reason(code: bytes, expected: str) -> None:
     _, by_fn = _analyses(code, "refused_class.cpp")

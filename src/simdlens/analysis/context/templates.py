@@ -113,8 +113,8 @@ def bind(scopes: tuple[TemplateScope, ...], facts: Any) -> tuple[TemplateScope, 
 
 
 def _bound(scope: TemplateScope, found: tuple[Any, ...]) -> TemplateScope:
-    if any(not n for n, _ in scope.params):
-        return scope  # unread parameters: the problem says so already
+    if any(not n for n, _ in scope.params) or "partial specialization" in scope.problem:
+        return scope  # unread parameters, or a partial specialization: the problem says so already
     name = scope.function or "this template"
     base = TemplateScope(scope.start, scope.end, scope.function, scope.params, outer=scope.outer)
     if scope.args:  # an explicit instantiation the file writes (libclang shows no cursor for a function's)
@@ -178,8 +178,11 @@ def _scope(decl: tree_sitter.Node, uses: dict[str, list[tree_sitter.Node]]) -> T
     params = template_parameters(plist)
     if inner is not None and inner.type in ("struct_specifier", "class_specifier") and \
             inner.child_by_field_name("body") is not None:
-        return TemplateScope(start, end, _text(inner.child_by_field_name("name")), tuple(params),
-                             problem=f"{_HOW}; {_NO_FACTS}")
+        name_node = inner.child_by_field_name("name")
+        if name_node is not None and name_node.type == "template_type":  # its arguments are not its parameters
+            return TemplateScope(start, end, _text(name_node), tuple(params), problem=f"{_HOW}; loops in a partial "
+                                 f"specialization ({_text(name_node)}) are not analysed")
+        return TemplateScope(start, end, _text(name_node), tuple(params), problem=f"{_HOW}; {_NO_FACTS}")
     if inner is None or inner.type != "function_definition":
         return TemplateScope(start, end, "", tuple(params), problem=f"{_HOW}; this template declares no function "
                              "or class")
