@@ -181,3 +181,31 @@ def test_every_form_verifies_and_the_edit_keeps_other_instantiations(rule_settin
     outputs = cpp_outputs(tmp_path, {"edited": (edited + OTHERS, ["-mavx2", "-mfma"]),
                                      "original": (SOURCE.decode() + OTHERS, [])})
     assert outputs["edited"] == outputs["original"] != ""
+
+
+VARIABLE = (b"template <typename T> struct Vec {\n"
+            b"    T *p; int n;\n"
+            b"    void half() { for (int i = 0; i < n; ++i) p[i] = p[i] * T(0.5); }\n"
+            b"    template <class U> void put(const U *u) { for (int i = 0; i < n; ++i) p[i] = T(u[i]); }\n"
+            b"};\n"
+            b"void use(const int *src) { Vec<double> v; v.half(); v.put(src); }\n")
+
+
+def test_a_variable_binds_its_class_and_a_member_template_binds_both_levels() -> None:
+    fa, by_fn = _analyses(VARIABLE, "variable.cpp")
+    half, put = by_fn["Vec::half"], by_fn["Vec::put"]
+    assert set(_elements(half).values()) == {"double"}
+    assert _elements(put) == {"p": "double", "u": "int32"}
+    assert [r.message for r in put.reasons if r.code == "instantiation"] == [
+        "in a template: analysed for Vec<double>::put<int>"]
+    assert fa.kernels[put.site.loop_id].instantiation == "std::is_same<T, double>::value && std::is_same<U, int>::value"
+
+
+@needs_compiler
+@pytest.mark.sandbox
+def test_the_variable_and_nested_member_template_forms_verify(rule_settings: Settings) -> None:
+    fa, _ = _analyses(VARIABLE, "variable.cpp")
+    got, _ = verify_first_candidates(fa, ("Vec::half", "Vec::put"), VARIABLE, rule_settings)
+    if Status.UNSUPPORTED_CPU in got.values():
+        require_host("avx2")
+    assert set(got.values()) == {Status.VERIFIED}, got
