@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 FACTS_VERSION = "4"  # part of every cache key: bump when what is extracted changes
 MAX_PROBED_MACROS = 2000
 MAX_PROBED_USES = 4000
+MAX_WALKED_CURSORS = 200_000  # the main file's declarations walked for template instantiations
 _CACHE_ENTRIES = 32
 
 # clang's canonical builtin type kinds -> simdlens's canonical scalar names (LP64, x86-64: char is signed)
@@ -587,7 +588,12 @@ class _Extractor:
                        and os.path.abspath(d.location.file.name) == self.path)[:20]
         stamps = tuple(self._stamps(tu))
         # Pass 2: the same file with probe lines: clang expands and evaluates the macros.
-        instantiations = _Instantiations(ci, self.from_main).run(tu) if b"template" in self.source else ()
+        instantiations: tuple[Instantiation, ...] = ()
+        if b"template" in self.source:
+            try:
+                instantiations = _Instantiations(ci, self.from_main).run(tu)
+            except Exception as e:  # the other facts stand without them: templates then read as without clang
+                log.warning("template instantiations of %s: %s: %s", self.path, type(e).__name__, e)
         macro_facts, use_facts = self._probe(tu, macros, uses)
         return stamps, SemanticFacts(self.path, True, "", errors, _headers_note(), 0.0, dict(self.typedefs),
                                      macro_facts, tuple(variables), use_facts, instantiations)
@@ -876,10 +882,14 @@ class _Instantiations:
 
     def run(self, tu: Any) -> tuple[Instantiation, ...]:
         K = self.ci.CursorKind
+        budget = MAX_WALKED_CURSORS
         for top in tu.cursor.get_children():
             if not self.from_main(top.location):
                 continue
             for c in top.walk_preorder():
+                budget -= 1
+                if budget < 0:
+                    break  # a huge file: the instantiations found so far (the first uses are the ones read)
                 kind = c.kind
                 if kind in (K.CALL_EXPR, K.DECL_REF_EXPR, K.MEMBER_REF_EXPR):
                     ref = c.referenced
