@@ -121,7 +121,8 @@ def _bound(scope: TemplateScope, found: tuple[Any, ...]) -> TemplateScope:
         others = tuple(dict.fromkeys(i.spelled for i in found if i.args != scope.args and i.spelled != scope.spelled))
         return replace(scope, others=others)
     if not found:
-        return replace(base, problem=f"{_HOW}; found none: the file instantiates {name} nowhere")
+        return replace(base, problem=f"{_HOW}; found none: the file uses {name} nowhere outside a template "
+                       "(a use inside another template's body is not followed)")
     usable = [i for i in found if len(i.args) == len(scope.params) and all(i.args)]
     if not usable:
         return replace(base, problem=f"{_HOW}; the template arguments of {', '.join(i.spelled for i in found)} are not "
