@@ -561,6 +561,8 @@ class _Extractor:
         # Macros to probe can only come from the file, a local header or an -I directory: without any,
         # there is no probe pass, and building a preamble for it would only cost time.
         self.may_probe = b"define" in source or b'include "' in source or any(a.startswith("-I") for a in args)
+        self.templates = b"template" in source  # the instantiations are looked for only then
+        self.main_tops: list[Any] = []  # the main file's top-level declarations (`_scan`), for `_Instantiations`
         try:
             source.decode("utf-8")
             self.utf8 = True
@@ -589,9 +591,10 @@ class _Extractor:
         stamps = tuple(self._stamps(tu))
         # Pass 2: the same file with probe lines: clang expands and evaluates the macros.
         instantiations: tuple[Instantiation, ...] = ()
-        if b"template" in self.source:
+        if self.templates:
             try:
-                instantiations = _Instantiations(ci, self.from_main).run(tu)
+                instantiations = _Instantiations(ci, self.from_main).run(sorted(
+                    self.main_tops, key=lambda c: c.extent.start.offset))
             except Exception as e:  # the other facts stand without them: templates then read as without clang
                 log.warning("template instantiations of %s: %s: %s", self.path, type(e).__name__, e)
         macro_facts, use_facts = self._probe(tu, macros, uses)
@@ -654,6 +657,8 @@ class _Extractor:
                     macros[c.spelling] = (" ".join(toks), os.path.abspath(f.name))
             elif kind in (K.TYPEDEF_DECL, K.TYPE_ALIAS_DECL):
                 self._typedef(c)
+                if self.templates and self.from_main(c.location):  # `using TensorF = Tensor<float>;`
+                    self.main_tops.append(c)
             elif kind == K.INCLUSION_DIRECTIVE:
                 continue
             elif not c.location.is_in_system_header:
@@ -663,6 +668,8 @@ class _Extractor:
         for c in later:  # declarations of the main file and its local headers
             kind = c.kind
             main = self.from_main(c.location)
+            if main and self.templates:
+                self.main_tops.append(c)
             if kind == K.VAR_DECL and main:
                 variables.append(self._var(c, "global", "", (0, end_of_file), ranges))
                 continue
@@ -880,12 +887,11 @@ class _Instantiations:
         self.found: dict[tuple[int, tuple[str, ...]], Instantiation] = {}
         self.members: dict[int, list[int]] = {}  # a class template's start -> its out-of-class members' starts
 
-    def run(self, tu: Any) -> tuple[Instantiation, ...]:
+    def run(self, tops: list[Any]) -> tuple[Instantiation, ...]:
+        """`tops`: the main file's top-level declarations, in file order."""
         K = self.ci.CursorKind
         budget = MAX_WALKED_CURSORS
-        for top in tu.cursor.get_children():
-            if not self.from_main(top.location):
-                continue
+        for top in tops:
             for c in top.walk_preorder():
                 budget -= 1
                 if budget < 0:
