@@ -908,10 +908,10 @@ class _Instantiations:
                     self._function(c)
                 elif kind in (K.TYPE_ALIAS_DECL, K.TYPEDEF_DECL):
                     self._type(c.underlying_typedef_type)
-                elif kind in (K.CXX_METHOD, K.CONSTRUCTOR, K.DESTRUCTOR) and c.lexical_parent is not None and \
-                        c.lexical_parent.kind != c.semantic_parent.kind:  # defined outside its class
-                    owner = c.semantic_parent
-                    if owner is not None and owner.kind == K.CLASS_TEMPLATE and self.from_main(owner.location):
+                elif kind in (K.CXX_METHOD, K.CONSTRUCTOR, K.DESTRUCTOR):
+                    owner, lexical = c.semantic_parent, c.lexical_parent
+                    outside = owner is not None and lexical is not None and lexical.kind != owner.kind
+                    if outside and owner.kind == K.CLASS_TEMPLATE and self.from_main(owner.location):
                         self.members.setdefault(owner.extent.start.offset, []).append(c.extent.start.offset)
         out = list(self.found.values())
         for i in list(out):  # a member defined outside its class template is instantiated with its class
@@ -984,9 +984,10 @@ class _Instantiations:
             written, made = written.get_canonical(), made.get_canonical()
             while written.kind in indirect and made.kind == written.kind:
                 written, made = written.get_pointee().get_canonical(), made.get_pointee().get_canonical()
-            name = _CV.sub("", written.spelling)
-            if name in tparams:
-                found.setdefault(name, _CV.sub("", made.spelling))
+            qualifiers = _CV.match(written.spelling)  # `const U *x` given `const float *`: U is float
+            name = written.spelling[qualifiers.end():] if qualifiers else written.spelling
+            if name in tparams and (not qualifiers or made.spelling.startswith(qualifiers.group(0))):
+                found.setdefault(name, made.spelling[qualifiers.end():] if qualifiers else made.spelling)
         return tuple(found.get(t, "") for t in tparams) if all(t in found for t in tparams) else ()
 
     def _argument(self, decl: Any, k: int) -> str:

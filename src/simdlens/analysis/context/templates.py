@@ -27,6 +27,7 @@ from simdlens.analysis.context.reader import words
 _HOW = ("a loop in a template: simdlens analyses it for one instantiation named in the file "
         "(`template void f<float>(...)` or a call `f<float>(...)`)")
 _NO_FACTS = "loops in class templates and deduced instantiations need clang's semantic facts"
+_PARTIAL = "loops in a partial specialization"
 
 _NAME_BEFORE_ANGLE = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\s*<")  # `f<` of `f<float>(…)`, one pass over the file
 _TYPE_ARGUMENT = re.compile(r"[A-Za-z_][\w\s:]*")  # a (qualified) type name: `float`, `unsigned int`, `std::int16_t`
@@ -40,11 +41,11 @@ class TemplateScope:
     start: int = field(compare=False)
     end: int = field(compare=False)
     function: str
-    params: tuple[tuple[str, str], ...]  # (name, "" for a type parameter or the declared type of a value one)
+    # (name, "" for a type parameter or the declared type of a value one); a member template of a class
+    # template has its class's parameters first, then its own
+    params: tuple[tuple[str, str], ...]
     args: tuple[str, ...] = ()  # the binding, one argument per parameter (empty when `problem`)
     problem: str = ""  # why the template's loops are not analysed ("" when bound)
-    # Parameters of the enclosing class templates come first in `params` (a member template's own follow)
-    outer: int = field(default=0, compare=False)
     spelled: str = ""  # the analysed instantiation as reasons name it ("Tensor<float>")
     others: tuple[str, ...] = ()  # the file's other instantiations, which keep the original loop
 
@@ -101,7 +102,7 @@ def read_templates(root: tree_sitter.Node, source: bytes) -> tuple[TemplateScope
         if enclosing:  # a member template of a class template: the class's parameters come first
             outer = enclosing[-1]
             scope = TemplateScope(scope.start, scope.end, scope.function, outer.params + scope.params,
-                                  problem=scope.problem or f"{_HOW}; {_NO_FACTS}", outer=len(outer.params))
+                                  problem=scope.problem or f"{_HOW}; {_NO_FACTS}")
         scopes.append(scope)
     return tuple(scopes)
 
@@ -113,10 +114,10 @@ def bind(scopes: tuple[TemplateScope, ...], facts: Any) -> tuple[TemplateScope, 
 
 
 def _bound(scope: TemplateScope, found: tuple[Any, ...]) -> TemplateScope:
-    if any(not n for n, _ in scope.params) or "partial specialization" in scope.problem:
+    if any(not n for n, _ in scope.params) or _PARTIAL in scope.problem:
         return scope  # unread parameters, or a partial specialization: the problem says so already
     name = scope.function or "this template"
-    base = TemplateScope(scope.start, scope.end, scope.function, scope.params, outer=scope.outer)
+    base = TemplateScope(scope.start, scope.end, scope.function, scope.params)
     if scope.args:  # an explicit instantiation the file writes (libclang shows no cursor for a function's)
         others = tuple(dict.fromkeys(i.spelled for i in found if i.args != scope.args and i.spelled != scope.spelled))
         return replace(scope, others=others)
@@ -181,8 +182,8 @@ def _scope(decl: tree_sitter.Node, uses: dict[str, list[tree_sitter.Node]]) -> T
             inner.child_by_field_name("body") is not None:
         name_node = inner.child_by_field_name("name")
         if name_node is not None and name_node.type == "template_type":  # its arguments are not its parameters
-            return TemplateScope(start, end, _text(name_node), tuple(params), problem=f"{_HOW}; loops in a partial "
-                                 f"specialization ({_text(name_node)}) are not analysed")
+            return TemplateScope(start, end, _text(name_node), tuple(params),
+                                 problem=f"{_HOW}; {_PARTIAL} ({_text(name_node)}) are not analysed")
         return TemplateScope(start, end, _text(name_node), tuple(params), problem=f"{_HOW}; {_NO_FACTS}")
     if inner is None or inner.type != "function_definition":
         return TemplateScope(start, end, "", tuple(params), problem=f"{_HOW}; this template declares no function "
