@@ -209,3 +209,16 @@ def test_the_variable_and_nested_member_template_forms_verify(rule_settings: Set
     if Status.UNSUPPORTED_CPU in got.values():
         require_host("avx2")
     assert set(got.values()) == {Status.VERIFIED}, got
+
+
+def test_a_member_template_argument_keeps_the_qualifiers_its_parameter_does_not_spell() -> None:
+    code = (b"struct S {\n"
+            b"    template <class U> float sum(U *x, int n) { float s = 0; for (int i = 0; i < n; ++i) s += x[i]; return s; }\n"
+            b"    template <class U> void add(const U *x, U *y, int n) { for (int i = 0; i < n; ++i) y[i] += x[i]; }\n"
+            b"};\n"
+            b"float f(const float *p, float *q, S &s, int n) { s.add(p, q, n); return s.sum(p, n); }\n")
+    fa, by_fn = _analyses(code, "qualifiers.cpp")
+    notes = {fn: [r.message for r in a.reasons if r.code == "instantiation"] for fn, a in by_fn.items()}
+    assert notes == {"S::sum": ["in a template: analysed for sum<const float>"],
+                     "S::add": ["in a template: analysed for add<float>"]}
+    assert fa.kernels[by_fn["S::sum"].site.loop_id].instantiation == "std::is_same<U, const float>::value"
