@@ -24,7 +24,9 @@ from simdlens.expert_set import ExpertRow
 from simdlens.model.repair import ModelProposal, pass_at_k
 
 _META = re.compile(r"//\s*bench:\s*(.*)")
-_FUNC = re.compile(r"^[A-Za-z_][\w\s\*:<>&,]*?\b([A-Za-z_]\w*)\s*\(")
+# (a member defined outside its class template, `void Tensor<T>::add_(`, is named `Tensor::add_`, as the scan does)
+_FUNC = re.compile(r"^[A-Za-z_][\w\s\*:<>&,]*?\b((?:[A-Za-z_]\w*(?:<[^<>()]*>)?::)*[A-Za-z_]\w*)\s*\(")
+_QUALIFIER_ARGUMENTS = re.compile(r"<[^<>]*>(?=::)")
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,10 @@ class CorpusLoop:
 
 
 # Corpus files written in one of the styles real code uses (issue 14), for entries without `style=`.
-STYLE_OF_FILE = {"dsp_pointers.c": "dsp_pointer", "hpc_2d.c": "hpc_2d", "complex_arith.c": "complex"}
+STYLE_OF_FILE = {"dsp_pointers.c": "dsp_pointer", "hpc_2d.c": "hpc_2d", "complex_arith.c": "complex",
+                 "templates.cpp": "template"}
 STYLE_NAMES = {"dsp_pointer": "DSP pointer style (`*out++ = *a++ * *b++`)",
+               "template": "C++ templates (class template members, deduced calls)",
                "hpc_2d": "macro-heavy HPC kernels over 2-D arrays",
                "complex": "complex arithmetic (`float complex`, typedefs)"}
 
@@ -56,7 +60,8 @@ def read_corpus(root: Path) -> list[CorpusLoop]:
             if not meta:
                 continue
             fields = dict(kv.split("=", 1) for kv in meta.group(1).split() if "=" in kv)
-            func = next((m.group(1) for m in (_FUNC.match(s) for s in lines[i + 1:i + 4]) if m), "")
+            func = next((_QUALIFIER_ARGUMENTS.sub("", m.group(1)) for m in (_FUNC.match(s) for s in lines[i + 1:i + 4])
+                         if m), "")
             entries.append(CorpusLoop(str(path), func, fields.get("domain", "?"), fields.get("category", "?"),
                                       fields.get("expect", "?"), fields.get("style", STYLE_OF_FILE.get(path.name, ""))))
     return entries

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from simdlens.analysis import analyze_file
+from simdlens.analysis import FileAnalysis, analyze_file
 from simdlens.config import Settings
-from simdlens.core import Analysis, Candidate, CandidateResult, Kernel, LoopRole, TextEdit
+from simdlens.core import Analysis, Candidate, CandidateResult, Kernel, LoopRole, Status, TextEdit
 from simdlens.rules import propose
 from simdlens.sandbox import Sandbox
 from simdlens.sandbox.cpu import ISA_FLAGS, host_cpu
@@ -113,3 +113,43 @@ def verify_cases(cases: list[tuple[str, str]], rule_settings: Settings) -> dict[
 
     asyncio.run(main())
     return out
+
+
+def verify_first_candidates(fa: FileAnalysis, functions: Sequence[str], source: bytes,
+                            rule_settings: Settings) -> tuple[dict[str, Status], list[TextEdit]]:
+    """The first AVX2 candidate of the loop of each of `functions` (of the analysed file `fa`), verified in
+    the sandbox: its status per function, and the edits of all of them."""
+    by_fn = {a.site.function: a for a in fa.analyses}
+    work, edits = [], []
+    for fn in functions:
+        a = by_fn[fn]
+        kernel = fa.kernels[a.site.loop_id]
+        candidates = propose(a, kernel, "avx2", rule_settings, source=source).candidates
+        assert candidates, fn
+        work.append((fn, kernel, candidates[0]))
+        edits += list(candidates[0].edits)
+
+    async def run() -> dict[str, Status]:
+        async with Sandbox(rule_settings) as sandbox:
+            out = {}
+            for fn, kernel, candidate in work:
+                (r,) = await sandbox.verify(kernel, (candidate,), bench=False)
+                out[fn] = r.verdict.status
+            return out
+
+    return asyncio.run(run()), edits
+
+
+def cpp_outputs(folder: Path, programs: dict[str, tuple[str, Sequence[str]]]) -> dict[str, str]:
+    """Each named C++ program (text, extra g++ flags) built with g++ -std=c++17 -O2 -Wall and run: its output."""
+    outputs = {}
+    for name, (text, flags) in programs.items():
+        (folder / f"{name}.cpp").write_text(text)
+        exe = folder / name
+        build = subprocess.run(["g++", "-std=c++17", "-O2", "-Wall", *flags, "-o", str(exe), str(folder / f"{name}.cpp")],
+                               capture_output=True, text=True)
+        assert build.returncode == 0, build.stderr
+        if "-mavx2" in flags:
+            require_host("avx2")
+        outputs[name] = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
+    return outputs

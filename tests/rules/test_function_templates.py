@@ -2,25 +2,24 @@
 (`template void f<float>(…);`) or calls with all template arguments written (`f<int, 64>(x)`). The
 kernel is built for that binding (`typedef float T;` before it), verifies in the sandbox, and the edit
 compiles its vector code only for that binding, so every other instantiation still builds and keeps the
-original loop. No binding, two bindings, or a class template: refused with a reason that says so."""
+original loop. Without clang's facts, no binding, two bindings, or a class template: refused with a reason
+that says so."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from rules_support import apply_edits, needs_compiler, require_host
+from rules_support import apply_edits, cpp_outputs, needs_compiler, require_host, verify_first_candidates
 
 from simdlens.analysis import analyze_file
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status
 from simdlens.model.splice import splice_edits
 from simdlens.rules import propose
-from simdlens.sandbox import Sandbox
 
 SOURCE = b"""#include <cstddef>
 #include <cstdint>
@@ -83,15 +82,16 @@ def test_a_function_template_is_read_for_the_instantiation_the_file_names() -> N
 @pytest.mark.parametrize("code, expected", [
     (b"template <typename T> void s(T *o, const T *a, T k, int n) { for (int i = 0; i < n; ++i) o[i] = a[i] * k; }\n"
      b"void g(float *o, const float *a, int n) { s(o, a, 2.0f, n); }\n",
-     "found none (a call that deduces them does not name one)"),
+     "found none (loops in class templates and deduced instantiations need clang's semantic facts)"),
     (b"template <typename T> void t(T *o, const T *a, int n) { for (int i = 0; i < n; ++i) o[i] = a[i] + a[i]; }\n"
      b"template void t<float>(float *, const float *, int);\ntemplate void t<double>(double *, const double *, int);\n",
      "found 2: t<float>, t<double>"),
     (b"template <typename T> struct Buf { T *p; int n; void scale(T k) { for (int i = 0; i < n; ++i) p[i] *= k; } };\n"
      b"template struct Buf<float>;\n",
-     "loops in class templates are not analysed"),
+     "loops in class templates and deduced instantiations need clang's semantic facts"),
 ])
 def test_templates_without_one_named_instantiation_are_refused_with_that_reason(code: bytes, expected: str) -> None:
+    """Without clang's facts (they bind deduced and class instantiations: test_class_templates.py)."""
     _, by_fn = _analyses(code, "refused.cpp")
     (a,) = by_fn.values()
     assert a.verdict is LoopVerdict.NOT_VECTORIZABLE
@@ -123,26 +123,8 @@ def test_an_explicit_specialization_is_an_ordinary_function() -> None:
 @needs_compiler
 @pytest.mark.sandbox
 def test_template_loops_verify_and_the_edit_keeps_other_instantiations(rule_settings: Settings, tmp_path: Path) -> None:
-    fa, by_fn = _analyses()
-    work = []
-    edits = []
-    for fn in ("add_arrays", "sum_fixed"):
-        a = by_fn[fn]
-        kernel = fa.kernels[a.site.loop_id]
-        cands = propose(a, kernel, "avx2", rule_settings, source=SOURCE).candidates
-        assert cands, fn
-        work.append((fn, kernel, cands[0]))
-        edits += list(cands[0].edits)
-
-    async def run() -> dict[str, Status]:
-        async with Sandbox(rule_settings) as sandbox:
-            out = {}
-            for fn, kernel, cand in work:
-                (r,) = await sandbox.verify(kernel, (cand,), bench=False)
-                out[fn] = r.verdict.status
-            return out
-
-    got = asyncio.run(run())
+    fa, _ = _analyses()
+    got, edits = verify_first_candidates(fa, ("add_arrays", "sum_fixed"), SOURCE, rule_settings)
     if Status.UNSUPPORTED_CPU in got.values():
         require_host("avx2")
     assert got == {"add_arrays": Status.VERIFIED, "sum_fixed": Status.VERIFIED}, got
@@ -150,18 +132,9 @@ def test_template_loops_verify_and_the_edit_keeps_other_instantiations(rule_sett
     edited = apply_edits(SOURCE, edits).decode()
     assert "if constexpr (std::is_same<T, float>::value) {" in edited
     assert "if constexpr (std::is_same<T, int>::value && N == (64)) {" in edited
-    (tmp_path / "edited.cpp").write_text(edited + OTHERS)
-    (tmp_path / "original.cpp").write_text(SOURCE.decode() + OTHERS)
-    outputs = {}
-    for name, flags in (("edited", ["-mavx2", "-mfma"]), ("edited_plain", []), ("original", [])):
-        exe = tmp_path / name
-        src = tmp_path / ("original.cpp" if name == "original" else "edited.cpp")
-        build = subprocess.run(["g++", "-std=c++17", "-O2", "-Wall", *flags, "-o", str(exe), str(src)],
-                               capture_output=True, text=True)
-        assert build.returncode == 0, build.stderr
-        if name == "edited":
-            require_host("avx2")
-        outputs[name] = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
+    outputs = cpp_outputs(tmp_path, {"edited": (edited + OTHERS, ["-mavx2", "-mfma"]),
+                                     "edited_plain": (edited + OTHERS, []),
+                                     "original": (SOURCE.decode() + OTHERS, [])})
     assert outputs["edited"] == outputs["original"] == outputs["edited_plain"] != ""
 
 

@@ -17,7 +17,7 @@ from server_builders import (
     ratio,
 )
 
-from simdlens.core import CandidateResult, LoopReport, Status, Verdict
+from simdlens.core import CandidateResult, LoopReport, Reason, Status, Verdict
 from simdlens.server.documents import APPLIED
 from simdlens.server.features import code_actions, code_lens, diagnostics, hover
 from simdlens.server.features.commands import (
@@ -332,3 +332,13 @@ def test_a_column_sweep_says_why_in_the_diagnostic_and_the_hover() -> None:
     assert "walks a column of bb, aa" in text and "the outer loop (line 4) is vectorized across i" in text
     assert "replaces the whole nest" in hover.hover_markdown(states[0])
     assert code_actions.code_actions(snap, 0, len(source), "utf-16", lazy=False, document_changes=True) == []
+
+
+def test_hover_always_names_the_template_instantiation_the_loop_was_read_for() -> None:
+    report = dot_report()
+    notes = tuple(Reason("note", f"note {k}") for k in range(4))
+    said = Reason("instantiation", "in a template: analysed for dot<float>; also used: dot<double> (they keep the "
+                                   "original loop)")
+    analysis = dataclasses.replace(report.analysis, reasons=(*notes, said))
+    text = hover.hover_markdown(done(dataclasses.replace(report, analysis=analysis)))
+    assert "in a template: analysed for" in text and "also used" in text and "note 3" not in text

@@ -11,7 +11,11 @@
                a constant, and its type when it names one (`#define REAL double`);
 - `variables`  parameters, locals and globals with their declared type and array shape (constant
                extents, VLA extents, pointer-to-array), including declarations written through macros;
-- `uses`       each function-like macro used in a function body -> its expansion at that place.
+- `uses`       each function-like macro used in a function body -> its expansion at that place;
+- `instantiations` each template of the main file (a function template, a class template, a member
+               defined outside its class) -> the template arguments of every instantiation the file
+               uses, as clang instantiated it (explicit instantiations, calls with deduced arguments,
+               variables, aliases and members of class template specialisations).
 
 Expansions and values are clang's own: the file is parsed once with a few probe lines appended
 (`static const char p[] = STR(NAME);` stringifies the expansion after it happened, `enum { v = (NAME) };`
@@ -47,9 +51,10 @@ from simdlens.core import Language
 
 log = logging.getLogger(__name__)
 
-FACTS_VERSION = "3"  # part of every cache key: bump when what is extracted changes
+FACTS_VERSION = "4"  # part of every cache key: bump when what is extracted changes
 MAX_PROBED_MACROS = 2000
 MAX_PROBED_USES = 4000
+MAX_WALKED_CURSORS = 200_000  # the main file's declarations walked for template instantiations
 _CACHE_ENTRIES = 32
 
 # clang's canonical builtin type kinds -> simdlens's canonical scalar names (LP64, x86-64: char is signed)
@@ -161,6 +166,19 @@ class MacroUse:
 
 
 @dataclass(frozen=True)
+class Instantiation:
+    """One instantiation of a template of the main file, as clang made it. `start` is the byte of the
+    template's `template` keyword (a member defined outside its class template: that definition's),
+    `args` its template arguments in order (a type as clang's canonical spelling, "float"; a value
+    as its number, "64"; "" for an argument clang does not report), `spelled` how reasons name it
+    ("Tensor<float>", "scale<float, 4>")."""
+
+    start: int
+    args: tuple[str, ...]
+    spelled: str
+
+
+@dataclass(frozen=True)
 class SemanticFacts:
     path: str
     ok: bool  # clang produced an AST for the file
@@ -173,6 +191,11 @@ class SemanticFacts:
     macros: Mapping[str, MacroFact] = field(default_factory=dict)
     variables: tuple[VarFact, ...] = field(default=(), compare=False)
     uses: tuple[MacroUse, ...] = field(default=(), compare=False)
+    instantiations: tuple[Instantiation, ...] = field(default=(), compare=False)
+
+    def bindings(self, start: int) -> tuple[Instantiation, ...]:
+        """The instantiations of the template declared at byte `start`, first use first."""
+        return tuple(i for i in self.instantiations if i.start == start)
 
     def variable(self, name: str, byte: int) -> VarFact | None:
         """The declaration of `name` visible at `byte` of the main file (innermost scope first)."""
@@ -383,7 +406,8 @@ def semantic_facts(source: bytes, path: str, language: Language, *, include_dirs
         _remember(key, ((), failed))  # this text fails again: the server must not retry it on every pass
         return failed
     facts = SemanticFacts(facts.path, facts.ok, facts.problem, facts.errors, facts.builtin_headers,
-                          time.perf_counter() - started, facts.typedefs, facts.macros, facts.variables, facts.uses)
+                          time.perf_counter() - started, facts.typedefs, facts.macros, facts.variables, facts.uses,
+                          facts.instantiations)
     _remember(key, (stamps, facts))
     if disk is not None and facts.ok:
         _disk_put(disk, key, (stamps, facts))
@@ -520,6 +544,7 @@ def _from_main_file(ci: Any) -> Any:
 _STRINGIFY = ("\n#define SIMDLENS_STR_(...) #__VA_ARGS__\n"
               "#define SIMDLENS_STR(...) SIMDLENS_STR_(__VA_ARGS__)\n")
 _WORDS = re.compile(r"[A-Za-z_][\w\s*]*")
+_CV = re.compile(r"^(?:(?:const|volatile)\s+)+")
 
 
 class _Extractor:
@@ -536,6 +561,8 @@ class _Extractor:
         # Macros to probe can only come from the file, a local header or an -I directory: without any,
         # there is no probe pass, and building a preamble for it would only cost time.
         self.may_probe = b"define" in source or b'include "' in source or any(a.startswith("-I") for a in args)
+        self.templates = b"template" in source  # the instantiations are looked for only then
+        self.main_tops: list[Any] = []  # the main file's top-level declarations (`_scan`), for `_Instantiations`
         try:
             source.decode("utf-8")
             self.utf8 = True
@@ -563,9 +590,16 @@ class _Extractor:
                        and os.path.abspath(d.location.file.name) == self.path)[:20]
         stamps = tuple(self._stamps(tu))
         # Pass 2: the same file with probe lines: clang expands and evaluates the macros.
+        instantiations: tuple[Instantiation, ...] = ()
+        if self.templates:
+            try:
+                instantiations = _Instantiations(ci, self.from_main).run(sorted(
+                    self.main_tops, key=lambda c: c.extent.start.offset))
+            except Exception as e:  # the other facts stand without them: templates then read as without clang
+                log.warning("template instantiations of %s: %s: %s", self.path, type(e).__name__, e)
         macro_facts, use_facts = self._probe(tu, macros, uses)
         return stamps, SemanticFacts(self.path, True, "", errors, _headers_note(), 0.0, dict(self.typedefs),
-                                     macro_facts, tuple(variables), use_facts)
+                                     macro_facts, tuple(variables), use_facts, instantiations)
 
     def _stamps(self, tu: Any) -> Iterable[tuple[str, int, int]]:
         for inc in tu.get_includes():
@@ -623,6 +657,8 @@ class _Extractor:
                     macros[c.spelling] = (" ".join(toks), os.path.abspath(f.name))
             elif kind in (K.TYPEDEF_DECL, K.TYPE_ALIAS_DECL):
                 self._typedef(c)
+                if self.templates and self.from_main(c.location):  # `using TensorF = Tensor<float>;`
+                    self.main_tops.append(c)
             elif kind == K.INCLUSION_DIRECTIVE:
                 continue
             elif not c.location.is_in_system_header:
@@ -632,6 +668,8 @@ class _Extractor:
         for c in later:  # declarations of the main file and its local headers
             kind = c.kind
             main = self.from_main(c.location)
+            if main and self.templates:
+                self.main_tops.append(c)
             if kind == K.VAR_DECL and main:
                 variables.append(self._var(c, "global", "", (0, end_of_file), ranges))
                 continue
@@ -835,6 +873,141 @@ class _Extractor:
         through = through or any(lo < end and start < hi for lo, hi in macro_ranges[max(0, k - 8):k])
         return VarFact(c.spelling, role, function, scope, start, self._type_fact(t), self._type_fact(cur),
                        tuple(dims), restrict, through)
+
+
+class _Instantiations:
+    """The instantiations of the main file's templates: clang resolved every call and type, so each
+    call's function, each variable's, alias's and explicit instantiation's class, and each member call's
+    class is a specialisation whose template and arguments clang reports (no deduction here)."""
+
+    def __init__(self, ci: Any, from_main: Any) -> None:
+        self.ci = ci
+        self.from_main = from_main
+        self.specialized = _specialized_template(ci)
+        self.found: dict[tuple[int, tuple[str, ...]], Instantiation] = {}
+        self.members: dict[int, list[int]] = {}  # a class template's start -> its out-of-class members' starts
+
+    def run(self, tops: list[Any]) -> tuple[Instantiation, ...]:
+        """`tops`: the main file's top-level declarations, in file order."""
+        K = self.ci.CursorKind
+        budget = MAX_WALKED_CURSORS
+        for top in tops:
+            for c in top.walk_preorder():
+                budget -= 1
+                if budget < 0:
+                    break  # a huge file: the instantiations found so far (the first uses are the ones read)
+                kind = c.kind
+                if kind in (K.CALL_EXPR, K.DECL_REF_EXPR, K.MEMBER_REF_EXPR):
+                    ref = c.referenced
+                    if ref is not None:
+                        self._function(ref)
+                        self._class(ref.semantic_parent)
+                elif kind in (K.VAR_DECL, K.FIELD_DECL, K.PARM_DECL, K.STRUCT_DECL, K.CLASS_DECL):
+                    self._type(c.type)
+                elif kind == K.FUNCTION_DECL and not c.is_definition():  # `template void f<float>(…);`
+                    self._function(c)
+                elif kind in (K.TYPE_ALIAS_DECL, K.TYPEDEF_DECL):
+                    self._type(c.underlying_typedef_type)
+                elif kind in (K.CXX_METHOD, K.CONSTRUCTOR, K.DESTRUCTOR):
+                    owner, lexical = c.semantic_parent, c.lexical_parent
+                    outside = owner is not None and lexical is not None and lexical.kind != owner.kind
+                    if outside and owner.kind == K.CLASS_TEMPLATE and self.from_main(owner.location):
+                        self.members.setdefault(owner.extent.start.offset, []).append(c.extent.start.offset)
+        out = list(self.found.values())
+        for i in list(out):  # a member defined outside its class template is instantiated with its class
+            out += [Instantiation(m, i.args, i.spelled) for m in self.members.get(i.start, ())]
+        return tuple(out)
+
+    def _type(self, t: Any) -> None:
+        t = t.get_canonical()
+        while t.kind in (self.ci.TypeKind.POINTER, self.ci.TypeKind.LVALUEREFERENCE, self.ci.TypeKind.RVALUEREFERENCE):
+            t = t.get_pointee().get_canonical()
+        if t.kind == self.ci.TypeKind.RECORD:
+            self._class(t.get_declaration())
+
+    def _class(self, decl: Any) -> None:
+        K = self.ci.CursorKind
+        if decl is None or decl.kind not in (K.STRUCT_DECL, K.CLASS_DECL):
+            return
+        pattern = self.specialized(decl)
+        if pattern is not None and pattern.kind == K.CLASS_TEMPLATE and self.from_main(pattern.location):
+            self._add(pattern, decl)
+
+    def _function(self, ref: Any) -> None:
+        K = self.ci.CursorKind
+        if ref.kind not in (K.FUNCTION_DECL, K.CXX_METHOD):
+            return
+        pattern = self.specialized(ref)
+        if pattern is not None and pattern.kind == K.FUNCTION_TEMPLATE and self.from_main(pattern.location):
+            self._add(pattern, ref)
+
+    def _add(self, pattern: Any, decl: Any) -> None:
+        n = decl.get_num_template_arguments()  # clang reports them for functions and classes, not methods
+        args = tuple(self._argument(decl, k) for k in range(n)) if n >= 0 else self._method_arguments(pattern, decl)
+        owner = decl.semantic_parent
+        if decl.kind == self.ci.CursorKind.CXX_METHOD and owner is not None and owner.kind in (
+                self.ci.CursorKind.STRUCT_DECL, self.ci.CursorKind.CLASS_DECL):
+            outer = self.specialized(owner)  # a member template of a class template: the class's arguments first
+            if outer is not None and outer.kind == self.ci.CursorKind.CLASS_TEMPLATE:
+                k = owner.get_num_template_arguments()
+                own = args
+                args = tuple(self._argument(owner, j) for j in range(k)) + own if k >= 0 and own else ()
+                key = (pattern.extent.start.offset, args)
+                if args and key not in self.found:
+                    self.found[key] = Instantiation(key[0], args, f"{owner.displayname}::{pattern.spelling}<"
+                                                    f"{', '.join(own)}>")
+                return
+        key = (pattern.extent.start.offset, args)
+        if key not in self.found:
+            spelled = f"{pattern.spelling}<{', '.join(args)}>" if args else decl.displayname
+            self.found[key] = Instantiation(key[0], args, spelled)
+
+    def _method_arguments(self, pattern: Any, method: Any) -> tuple[str, ...]:
+        """A member function template's arguments (clang's C API reports none for methods): each type
+        parameter is read off the first function parameter the template declares as exactly it (`U v`,
+        `const U *x`, `U &r`), in the instantiated method's type at the same place; () when one is not."""
+        K = self.ci.CursorKind
+        tparams = [c.type.get_canonical().spelling for c in pattern.get_children()
+                   if c.kind in (K.TEMPLATE_TYPE_PARAMETER, K.TEMPLATE_NON_TYPE_PARAMETER,
+                                 K.TEMPLATE_TEMPLATE_PARAMETER)]
+        kinds = [c.kind for c in pattern.get_children() if c.kind in (
+            K.TEMPLATE_TYPE_PARAMETER, K.TEMPLATE_NON_TYPE_PARAMETER, K.TEMPLATE_TEMPLATE_PARAMETER)]
+        if any(k != K.TEMPLATE_TYPE_PARAMETER for k in kinds):
+            return ()
+        found: dict[str, str] = {}
+        pattern_types = [a.type for a in pattern.get_children() if a.kind == K.PARM_DECL]
+        method_types = list(method.type.argument_types())
+        if len(pattern_types) != len(method_types):
+            return ()
+        indirect = (self.ci.TypeKind.POINTER, self.ci.TypeKind.LVALUEREFERENCE, self.ci.TypeKind.RVALUEREFERENCE)
+        for written, made in zip(pattern_types, method_types, strict=True):
+            written, made = written.get_canonical(), made.get_canonical()
+            while written.kind in indirect and made.kind == written.kind:
+                written, made = written.get_pointee().get_canonical(), made.get_pointee().get_canonical()
+            qualifiers = _CV.match(written.spelling)  # `const U *x` given `const float *`: U is float
+            name = written.spelling[qualifiers.end():] if qualifiers else written.spelling
+            if name in tparams and (not qualifiers or made.spelling.startswith(qualifiers.group(0))):
+                found.setdefault(name, made.spelling[qualifiers.end():] if qualifiers else made.spelling)
+        return tuple(found.get(t, "") for t in tparams) if all(t in found for t in tparams) else ()
+
+    def _argument(self, decl: Any, k: int) -> str:
+        kind = decl.get_template_argument_kind(k).name
+        if kind == "TYPE":
+            return str(decl.get_template_argument_type(k).get_canonical().spelling)
+        if kind == "INTEGRAL":
+            return str(decl.get_template_argument_value(k))
+        return ""
+
+
+@functools.cache
+def _specialized_template(ci: Any) -> Any:
+    """clang_getSpecializedCursorTemplate (not wrapped by the Python bindings): the template a
+    specialisation was instantiated from, or None."""
+    f = ci.conf.lib.clang_getSpecializedCursorTemplate
+    f.argtypes = [ci.Cursor]
+    f.restype = ci.Cursor
+    f.errcheck = ci.Cursor.from_result
+    return f
 
 
 def _outer_extent(spelling: str) -> str:

@@ -53,6 +53,7 @@ from typing import Any
 from simdlens.analysis import mathcalls
 from simdlens.analysis.build import WALK_IV, accesses_of, strip_implicit_casts
 from simdlens.analysis.build.headers import BEGIN_CALL
+from simdlens.analysis.context.templates import template_parameters
 from simdlens.analysis.ir import (
     INT32,
     INT64,
@@ -1281,7 +1282,16 @@ class _UserDeclarations:
         pointers = [op for op, _ in ops if op != "ref"]
         if (m.group(2) == "->") != (pointers == ["ptr"]) or len(pointers) > 1:
             return None
+        cls = self.class_template()[0]
+        if cls:  # in a class template its own name stands for the class with its parameters, `Tensor<T>`
+            type_text = re.sub(rf"\b{re.escape(cls.split('<', 1)[0])}\b(?!\s*<)", cls, type_text)
         return f"(({type_text} *)0)->{m.group(3)}", source.strip()
+
+    def this_member(self, name: str) -> str:
+        """For a data member used without `this->` in a method of a class template, `((Tensor<T> *)0)->data`
+        ("" elsewhere): its type fact is stated through the class, bound to the analysed instantiation."""
+        cls, fields = self.class_template()
+        return f"(({cls} *)0)->{name}" if cls and name in fields else ""
 
     def context(self, loop_tokens: set[str], binding: tuple[str, ...] = ()) -> UserContext | None:
         """The user's file up to the outermost declaration holding the loop that is not a namespace,
@@ -1311,10 +1321,68 @@ class _UserDeclarations:
                         namespaces.insert(0, self.syntax.text(name))
         usings = ["using namespace " + "::".join(namespaces[:k + 1]) + ";" for k in range(len(namespaces))]
         called = frozenset(n for n in loop_tokens if re.fullmatch(r"[A-Za-z_]\w*", n))
-        digest = self.syntax.digest(cut.start_byte, called)
+        # A class template is kept whole (its methods are instantiated only when used, never here): the type
+        # facts name its members through it, `((Tensor<T> *)0)->data[0]`, once the binding follows.
+        end = cut.end_byte if _class_of_template(cut) is not None else cut.start_byte
+        digest = self.syntax.digest(end, called)
         text = "".join(line + "\n" for line in (*closers, *usings, *binding, *self._local_types()))
-        return UserContext(self.syntax.source, cut.start_byte, text, self.site.language, self.site.path,
+        return UserContext(self.syntax.source, end, text, self.site.language, self.site.path,
                            hashlib.sha256(f"{digest}\0{text}".encode()).hexdigest())
+
+    def class_template(self) -> tuple[str, frozenset[str]]:
+        """In a method of a class template (in its body, or defined outside it as `Tensor<T>::add_`): the class
+        as that method spells it (`Tensor<T>`) and the names of its data members; ("", {}) elsewhere."""
+        if self.syntax is None or self.function is None:
+            return "", frozenset()
+        node = self.function.parent
+        while node is not None and node.type != "translation_unit":
+            if node.type == "template_declaration" and _class_of_template(node) is not None:
+                cls = _class_of_template(node)
+                assert cls is not None
+                plist = node.child_by_field_name("parameters")
+                names = [n for n, _ in template_parameters(plist)] if plist is not None else [""]
+                if not all(names):
+                    return "", frozenset()
+                return f"{self.syntax.text(cls.child_by_field_name('name'))}<{', '.join(names)}>", _fields(cls)
+            node = node.parent
+        if self.function.parent is None or self.function.parent.type != "template_declaration":
+            return "", frozenset()
+        declarator = self.function.child_by_field_name("declarator")
+        while declarator is not None and declarator.type != "qualified_identifier":
+            declarator = declarator.child_by_field_name("declarator")
+        scope = declarator.child_by_field_name("scope") if declarator is not None else None
+        if scope is None or scope.type != "template_type":  # `template <typename T> void Tensor<T>::add_(…)`
+            return "", frozenset()
+        name = self.syntax.text(scope.child_by_field_name("name"))
+        for top in self.syntax.root.named_children:
+            cls = _class_of_template(top) if top.end_byte <= self.function.start_byte else None
+            if cls is not None and self.syntax.text(cls.child_by_field_name("name")) == name:
+                return " ".join(self.syntax.text(scope).split()), _fields(cls)
+        return "", frozenset()
+
+
+def _class_of_template(node: Any) -> Any:
+    """The class or struct a template declaration defines (with a body), or None."""
+    inner = node.named_children[-1] if node.type == "template_declaration" and node.named_children else None
+    if inner is not None and inner.type in ("struct_specifier", "class_specifier") and \
+            inner.child_by_field_name("body") is not None and inner.child_by_field_name("name") is not None:
+        return inner
+    return None
+
+
+def _fields(cls: Any) -> frozenset[str]:
+    """The names of a class's data members (not its methods)."""
+    out: set[str] = set()
+    body = cls.child_by_field_name("body")
+    for f in body.named_children if body is not None else ():
+        if f.type != "field_declaration":
+            continue
+        for d in f.children_by_field_name("declarator"):
+            while d is not None and d.type not in ("field_identifier", "function_declarator"):
+                d = d.child_by_field_name("declarator")
+            if d is not None and d.type == "field_identifier" and d.text is not None:
+                out.add(d.text.decode("utf-8", "replace"))
+    return frozenset(out)
 
 
 def record_facts(name: str, record: Array, member_type: str) -> list[TypeFact]:
@@ -1349,6 +1417,9 @@ def _type_facts(params: list[KernelParam], user: _UserDeclarations, loop: LoopIR
                 facts.append(TypeFact(f"*{p.name}", t, p.source or p.name))
             else:
                 facts.append(TypeFact(p.name, t, p.name))
+        elif not p.source and user.this_member(p.name):  # a member of a class template, `data[i]` in its method
+            expr = user.this_member(p.name)
+            facts.append(TypeFact(f"{expr}[0]", t, f"{p.name}[]") if p.role in arrays else TypeFact(expr, t, p.name))
         elif p.source and not p.source.endswith(")"):
             member = user.member_base(p.source)
             if member is not None:

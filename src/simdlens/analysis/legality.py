@@ -85,6 +85,7 @@ INFORMATIONAL = frozenset({
     "unrolled",
     "scan", "histogram", "expand",
     "macro_expanded", "semantic_facts",  # notes on where the reading came from (analysis.clang_facts)
+    "instantiation",  # the template instantiation a loop in a template was read for (context.templates)
 })
 # Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
 ALREADY_VECTORIZED = frozenset({"intrinsics", "simdlens_rewrite"})

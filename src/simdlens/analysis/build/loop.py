@@ -37,12 +37,19 @@ def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) 
     built = _build_loop(site, tree, source, ctx)
     template = getattr(ctx, "template_at", None)
     scope = template(site.span.start_byte) if template is not None else None
-    if scope is None or not scope.problem or not _blocking(built[1]):
-        return built  # outside templates, bound, or a loop that needs none of the template's parameters
+    if scope is None:
+        return built
+    if not scope.problem:  # bound: say which instantiation the loop was read for
+        note = scope.note()
+        return (built[0], (*built[1], Reason("instantiation", note, site.header))) if note else built
+    if not _blocking(built[1]):
+        return built  # a loop that needs none of the template's parameters
     names = [n for n, _ in scope.params if n]
     if any(r.code in _UNRESOLVED or any(re.search(rf"\b{re.escape(n)}\b", r.message) for n in names)
            for r in built[1] if _blocking((r,))):
-        return None, (Reason("template", scope.problem, site.header),)
+        note = getattr(ctx, "semantic_note", "")  # without clang's facts: the server re-analyses when they come
+        return None, (Reason("template", scope.problem, site.header),
+                      *((Reason("semantic_facts", note, site.header),) if note else ()))
     return built
 
 

@@ -38,7 +38,7 @@ from simdlens.analysis.context.spellings import (
     declaration_text,
     spelling_words,
 )
-from simdlens.analysis.context.templates import TemplateScope, read_templates
+from simdlens.analysis.context.templates import TemplateScope, bind, read_templates
 from simdlens.analysis.ir import CType
 from simdlens.analysis.parse import parse, tokenize
 from simdlens.core import Language, Reason
@@ -170,8 +170,9 @@ class FileContext:
             if m.expansion:
                 macros[name] = m.expansion
                 function_macros.pop(name, None)
+        templates = bind(plain.templates, facts)  # clang's instantiations, deduced and implicit ones too
         return replace(plain, macros=macros, function_macros=function_macros, facts=facts, _facts_problem="",
-                       _values={}, _scoped={}, _plain=plain)
+                       templates=templates, _values={}, _scoped={}, _plain=plain)
 
     def with_earlier_facts(self, earlier: FileContext) -> FileContext:
         """This context (of an edited text) with the facts of `earlier` (the text before the edit) while
@@ -188,7 +189,9 @@ class FileContext:
                                                                "enums", "enum_constants", "globals", "defines")):
             return self
         ctx = self.with_facts(facts)  # declarations are then matched by function, macro uses by their text
-        return replace(ctx, _facts_problem="an earlier version's (this version's are being computed)")
+        # instantiations are matched by position, which moved: the templates keep this text's own reading
+        return replace(ctx, templates=mine.templates, _facts_problem="an earlier version's (this version's are being "
+                       "computed)")
 
     @property
     def semantic_note(self) -> str:
@@ -236,9 +239,10 @@ class FileContext:
         return scoped
 
     def template_at(self, byte: int) -> TemplateScope | None:
-        """The outermost template declaration holding `byte` (a function template inside a class template
-        is the class's), or None outside templates."""
-        return next((t for t in self.templates if t.start <= byte < t.end), None)
+        """The innermost template declaration holding `byte` (a member template of a class template
+        binds the class's parameters too), or None outside templates."""
+        inside = [t for t in self.templates if t.start <= byte < t.end]
+        return inside[-1] if inside else None
 
 
     def resolve_type(self, spelling: str) -> CType | None:

@@ -289,7 +289,7 @@ class DeclarationReader:
         elif t in _RECORD_TYPES or t == "enum_specifier":
             self._specifier(node, path, standalone=True)
         elif t == "template_declaration":
-            self._helper_template(node)
+            self._helper_template(node, path)
         elif t in _CONTAINERS:
             body = node.child_by_field_name("body")
             self._visit_children(body if body is not None else node, path, here, depth, top)
@@ -361,9 +361,14 @@ class DeclarationReader:
             return None
         return node_text(kids[0])
 
-    def _helper_template(self, node: tree_sitter.Node) -> None:
-        """`template <class T> T Max(T a, T b) { return a > b ? a : b; }`: a helper whose types come from the call."""
+    def _helper_template(self, node: tree_sitter.Node, path: str) -> None:
+        """`template <class T> T Max(T a, T b) { return a > b ? a : b; }`: a helper whose types come from the call;
+        `template <typename T> struct Tensor { T *data; … }`: its members, for loops in its methods (their
+        types are the template's parameters, bound where the loop is read: `templates`)."""
         plist, inner = node.child_by_field_name("parameters"), node.named_children[-1] if node.named_children else None
+        if inner is not None and inner.type in ("struct_specifier", "class_specifier") and plist is not None:
+            self._specifier(inner, path, standalone=False)
+            return
         if plist is None or inner is None or inner.type != "function_definition":
             return
         names = []

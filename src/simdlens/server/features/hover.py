@@ -187,7 +187,9 @@ def hover_markdown(state: LoopState) -> str:
         parts.append("\n".join(table))
     where = f" in `{site.function}`" if site.function else ""
     about = [f"`{site.kind.value}` loop{where}: {_verdict(state)}"]
-    about += [escape(r.message) for r in analysis.reasons[:3]]
+    # the template instantiation the loop was read for is always said, however many reasons come first
+    shown = [*analysis.reasons[:3], *(r for r in analysis.reasons[3:] if r.code == "instantiation")]
+    about += [escape(r.message) for r in shown]
     if report.notes:
         about += [escape(n) for n in report.notes[:2]]
     parts.append("\n".join(f"- {line}" for line in about))
