@@ -652,10 +652,10 @@ class Lowering:
         if name in ("fmin", "fmax"):
             zero = [i for i, a in enumerate(e.args) if _zero_constant(a)]
             if zero and not any(_nonzero_constant(a) for a in e.args):
-                # gcc puts a constant operand second (its canonical order, at every -O level), and glibc's
-                # fmaxf keeps the second operand on a tie and drops a NaN: max(v, K) is exactly that
-                v, k = args[1 - zero[0]], args[zero[0]]
-                return self.op(name[1:], t.name, self.width(t), a=v, b=k)
+                # a tie gives the constant (gcc 12 and clang 19 at -O0..-O3 with glibc 2.36: the constant goes
+                # second, fmaxf keeps the second) and a NaN operand the other: max(v, K) is exactly that
+                other, const = args[1 - zero[0]], args[zero[0]]
+                return self.op(name[1:], t.name, self.width(t), a=other, b=const)
             if not any(_nonzero_constant(a) for a in e.args):
                 # gcc treats fmin/fmax as commutative and picks the operand order itself (differently at
                 # -O0 and -O2), so for a +0/-0 pair no rewrite can match the user's build bit for bit
