@@ -1287,9 +1287,12 @@ class Lowering:
         comparison would cover too."""
         if self.ctx_or_guarded(s):
             raise Unsupported(f"a conditional {s.cmp}() reduction (its NaN-start re-run needs every iteration)")
-        if any(isinstance(x, Store) and x.access.elem.is_float for x in walk_stmts(self.body)):
-            raise Unsupported(f"a {s.cmp}() reduction beside floating-point stores: the sign of its zero result is "
-                              f"the compiler's choice, and a check that lets it differ would not see a store's")
+        if any((isinstance(x, Store) and x.access.elem.is_float) or (isinstance(x, Reduce | ArgReduce) and x.type.is_float
+                                                                    and x.cmp not in ("fmin", "fmax"))
+               for x in walk_stmts(self.body)):
+            raise Unsupported(f"a {s.cmp}() reduction beside floating-point stores or other float reductions: the sign "
+                              f"of its zero result is the compiler's choice, and a check that lets it differ would "
+                              f"not see theirs")
         self.caveat(f"the sign of a zero {s.cmp}() result is the compiler's choice (C leaves a +0/-0 tie open and gcc "
                     f"passes the operands in either order, even within one program): the rewrite may return the other zero")
 
