@@ -213,3 +213,52 @@ void replace_non_finite(float *y, const float *x, int n, float fill)
     for (int i = 0; i < n; i++)
         y[i] = isfinite(x[i]) ? x[i] : fill;
 }
+
+// bench: domain=ml category=reduction expect=vectorizable
+float block_abs_peak(const float *restrict w, int n)
+{
+    float peak = 0.0f;  /* the scale of a symmetric int8 block: its largest magnitude */
+    for (int k = 0; k < n; k++)
+        peak = fmaxf(peak, fabsf(w[k]));
+    return peak;
+}
+
+// bench: domain=ml category=reduction expect=vectorizable
+float logit_ceiling(const float *restrict logits, int vocab)
+{
+    float top = -INFINITY;  /* softmax's shift: NaN logits are skipped by fmaxf */
+    for (int v = 0; v < vocab; v++)
+        top = fmaxf(top, logits[v]);
+    return top;
+}
+
+// bench: domain=ml category=reduction expect=vectorizable
+double nearest_centroid_gap(const double *restrict dist, int k, double cutoff)
+{
+    double best = cutoff;
+    for (int c = 0; c < k; c++)
+        best = fmin(dist[c] * dist[c], best);
+    return best;
+}
+
+// bench: domain=ml category=math_call expect=vectorizable
+void hard_swish(float *restrict y, const float *restrict x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = x[i] * fminf(1.0f, fmaxf(0.0f, x[i] * (1.0f / 6.0f) + 0.5f));
+}
+
+// bench: domain=ml category=math_call expect=vectorizable
+void relu6(float *restrict y, const float *restrict x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = fminf(fmaxf(x[i], 0.0f), 6.0f);
+}
+
+// bench: domain=ml category=math_call expect=vectorizable
+void elementwise_maximum(float *restrict out, const float *restrict a, const float *restrict b, int n)
+{
+    /* refused: two values that can both be zero, and gcc picks fmaxf's operand order itself */
+    for (int i = 0; i < n; i++)
+        out[i] = fmaxf(a[i], b[i]);
+}

@@ -197,6 +197,8 @@ _FMAX_BODY = """float simdlens_kernel(const float *a, int n) {
     _mm256_storeu_ps(lanes, vm);
     float m = -INFINITY;
     for (int k = 0; k < 8; k++) if (lanes[k] > m) m = lanes[k];
+    /* a max of zero: the loop keeps the first zero it reached, +0 or -0, which the lanes cannot tell */
+    if (m == 0) for (int k = 0; k < i; k++) if (a[k] == 0) { m = a[k]; break; }
     for (; i < n; i++) if (a[i] > m) m = a[i];
     return m;
 }

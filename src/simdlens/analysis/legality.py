@@ -280,11 +280,15 @@ class _Judge:
                 if s.op in (ReduceOp.MIN, ReduceOp.MAX):
                     self.facts.add("minmax")
                     if s.type.is_float:
-                        nan = ("NaN elements are ignored" if s.cmp in ("fmin", "fmax") else
-                               f"a NaN element never replaces {s.var} (compare '{s.cmp}'), but a NaN start value stays")
-                        self.reasons.append(Reason("minmax", f"running {s.op.value} of {s.var}: {nan}, and which of "
-                                                   "-0.0 / +0.0 survives a tie depends on the order; a rewrite must "
-                                                   "keep that", s.span))
+                        if s.cmp in ("fmin", "fmax"):
+                            text = (f"NaN elements are ignored (a NaN start gives way to the first number), and "
+                                    f"which of -0.0 / +0.0 a tie keeps is the compiler's choice of {s.cmp}()'s "
+                                    f"operand order")
+                        else:
+                            text = (f"a NaN element never replaces {s.var} (compare '{s.cmp}'), but a NaN start value "
+                                    f"stays, and which of -0.0 / +0.0 survives a tie depends on the order; a rewrite "
+                                    f"must keep that")
+                        self.reasons.append(Reason("minmax", f"running {s.op.value} of {s.var}: {text}", s.span))
                 if s.access is not None:
                     self.facts.add("memory_reduction")
             elif isinstance(s, ArgReduce):

@@ -671,6 +671,12 @@ class Lowering:
             self.caveat("uses fused multiply-add as the source's fma() does")
             return self.op("fma", t.name, self.width(t), a=args[0], b=args[1], c=args[2])
         if name in ("fmin", "fmax"):
+            zero = [i for i, a in enumerate(e.args) if _zero_constant(a)]
+            if zero and not any(_nonzero_constant(a) for a in e.args):
+                # a tie gives the constant (gcc 12 and clang 19 at -O0..-O3 with glibc 2.36: the constant goes
+                # second, fmaxf keeps the second) and a NaN operand the other: max(v, K) is exactly that
+                other, const = args[1 - zero[0]], args[zero[0]]
+                return self.op(name[1:], t.name, self.width(t), a=other, b=const)
             if not any(_nonzero_constant(a) for a in e.args):
                 # gcc treats fmin/fmax as commutative and picks the operand order itself (differently at
                 # -O0 and -O2), so for a +0/-0 pair no rewrite can match the user's build bit for bit
@@ -1278,8 +1284,8 @@ class Lowering:
             self.caveat(f"reassociates floating-point additions (partial sums {spread})")
         if t.is_float and s.op == ReduceOp.MUL:
             self.caveat(f"reassociates floating-point multiplications (partial products {spread})")
-        if s.op in (ReduceOp.MIN, ReduceOp.MAX) and s.cmp not in _CMP:
-            raise Unsupported(f"{s.cmp}() reduction (NaN and signed-zero rules differ from the min/max instructions)")
+        if s.cmp in ("fmin", "fmax"):
+            self.check_fmin_fmax(s)
         if s.var in self.sad_vars:
             self.sad_reduce(s)
             return
@@ -1299,8 +1305,12 @@ class Lowering:
             new = self.op(minmax, t.name, w, a=acc.name, b=value.name)  # integers: which of two equals wins is moot
             if mask is not None:
                 new = self.select(mask, new, acc)
+        elif s.cmp in ("fmin", "fmax") and self.t.op(minmax, t.name, w) is not None:
+            new = self.op(minmax, t.name, w, a=value.name, b=acc.name)  # value > acc ? value : acc: NaN keeps acc
+            if mask is not None:
+                new = self.select(mask, new, acc)
         elif s.op in (ReduceOp.MIN, ReduceOp.MAX):
-            better = self.compare(_CMP[s.cmp], value, acc)
+            better = self.compare(_CMP[_lane_cmp(s)], value, acc)
             if mask is not None:
                 better = self.mand(better, mask)
             new = self.select(better, value, acc)
@@ -1310,6 +1320,22 @@ class Lowering:
             name = {"+": "add", "-": "add", "*": "mul", "&": "and", "|": "or", "^": "xor"}[s.op.value]
             new = self.op(name, t.name, w, a=acc.name, b=value.name)
         self.lines.append(f"{acc.name} = {new.name};")
+
+    def check_fmin_fmax(self, s: Reduce) -> None:
+        """`m = fmaxf(m, v)`: the lanes keep `v > m ? v : m` (a NaN element keeps m, as fmaxf does); a NaN start
+        re-runs the user's call (`_rerun_fixup`). The sign of a zero result is left open, as C and gcc leave it,
+        so the check compares zeros without their sign: only where the loop stores no float that the looser
+        comparison would cover too."""
+        if self.ctx_or_guarded(s):
+            raise Unsupported(f"a conditional {s.cmp}() reduction (its NaN-start re-run needs every iteration)")
+        if any((isinstance(x, Store) and x.access.elem.is_float) or (isinstance(x, Reduce | ArgReduce) and x.type.is_float
+                                                                    and x.cmp not in ("fmin", "fmax"))
+               for x in walk_stmts(self.body)):
+            raise Unsupported(f"a {s.cmp}() reduction beside floating-point stores or other float reductions: the sign "
+                              f"of its zero result is the compiler's choice, and a check that lets it differ would "
+                              f"not see theirs")
+        self.caveat(f"the sign of a zero {s.cmp}() result is the compiler's choice (C leaves a +0/-0 tie open and gcc "
+                    f"passes the operands in either order, even within one program): the rewrite may return the other zero")
 
     def sad_reduce(self, s: Reduce) -> None:
         """`acc += abs(x - y)` on uint8: per-8-byte sums of absolute differences into uint64 lanes."""
@@ -1885,7 +1911,7 @@ class Lowering:
                 continue
             store = self.fill(self.template("store", t.name, acc.width), p=lanes, a=acc.name)
             if s.op in (ReduceOp.MIN, ReduceOp.MAX):
-                fold = f"if ({lanes}[{k}] {s.cmp} {name}) {name} = {lanes}[{k}];"
+                fold = f"if ({lanes}[{k}] {_lane_cmp(s)} {name}) {name} = {lanes}[{k}];"
                 if var in self.narrowed:  # lanes that saw no element hold the identity, which m must not meet
                     top, above = self.fresh(f"{var}_best"), ">" if s.op == ReduceOp.MAX else "<"
                     out += [f"{{ {c_type(t)} {lanes}[{vf}]; {store}; {c_type(t)} {top} = {lanes}[0];",
@@ -1898,7 +1924,9 @@ class Lowering:
                 fold = f"{name} = {name} {op} {lanes}[{k}];"
             out += [f"{{ {c_type(t)} {lanes}[{vf}]; {store};",
                     f"  for (int {k} = 0; {k} < {vf}; {k}++) {fold} }}"]
-            if t.is_float and s.op in (ReduceOp.MIN, ReduceOp.MAX):
+            if s.cmp in ("fmin", "fmax"):
+                out += self._rerun_fixup(s, start)
+            elif t.is_float and s.op in (ReduceOp.MIN, ReduceOp.MAX):
                 out += self._zero_fixup(s, printer, start)
         arg_copies = [(v, x) for v, x in self.arg_lanes.items()]
         arg_copies += [(v, x) for (v, _), x in sorted(self.spare_args.items(), key=lambda kv: kv[0][1])]
@@ -1983,7 +2011,7 @@ class Lowering:
                 if not s.type.is_float and self.t.op(minmax, acc.elem, acc.width) is not None:
                     new = self.op(minmax, acc.elem, acc.width, a=acc.name, b=spare.name)
                 else:
-                    new = self.select(self.compare(_CMP[s.cmp], spare, acc), spare, acc)
+                    new = self.select(self.compare(_CMP[_lane_cmp(s)], spare, acc), spare, acc)
             else:
                 name = {"+": "add", "-": "add", "*": "mul", "&": "and", "|": "or", "^": "xor"}[s.op.value]
                 new = self.op(name, acc.elem, acc.width, a=acc.name, b=spare.name)
@@ -2040,6 +2068,22 @@ class Lowering:
                 f"        if ({k}_v == 0) {take}",
                 "    }", "}"]
 
+    def _rerun_fixup(self, s: Reduce, start: str) -> list[str]:
+        """fmaxf/fminf: the lanes' `value > acc ? value : acc` is the running max (equal non-zero floats have
+        equal bits; NaN elements are skipped either way) unless the start is NaN, which fmaxf drops for the
+        first number: then the user's own call re-runs over the vector part."""
+        k = self.fresh("k")
+        lets = {x.name: x.value for x in self.body if isinstance(x, Let)}
+        rerun = ScalarPrinter(k, self.rename, inline=lets).stmt(s, " " * 8)
+        name, t = self.rename(s.var), c_type(s.type)
+        init = self.fresh(f"{s.var}_init")
+        self.pre.append(f"const {t} {init} = {name};")
+        self.features.add("need_start")
+        return [f"if ({init} != {init}) {{  /* a NaN start: fmaxf drops it for the first number */",
+                f"    {name} = {init};",
+                f"    for ({c_type(self.loop.iv_type)} {k} = {start}; {k} != {self.iv}; {k} += {self.loop.step}) {{",
+                *rerun, "    }", "}"]
+
     def ctx_or_guarded(self, s: Reduce) -> bool:
         return s not in self.body
 
@@ -2062,6 +2106,12 @@ class Lowering:
 # --------------------------------------------------------------------------------------------------
 # Analysis helpers over the IR
 # --------------------------------------------------------------------------------------------------
+
+
+def _lane_cmp(s: Reduce) -> str:
+    """The comparison a min/max reduction's lanes and lane fold use: `value > acc` (`<`) keeps the running
+    value on a NaN element, as fmaxf/fminf do (a NaN start is `_rerun_fixup`'s)."""
+    return {"fmax": ">", "fmin": "<"}.get(s.cmp, s.cmp)
 
 
 def _check_stores_before_exit(head: tuple[Stmt, ...], exit_stmt: Exit) -> None:
@@ -2321,6 +2371,13 @@ def _nonzero_constant(e: Expr) -> bool:
     while isinstance(e, Cast | Unary) and (not isinstance(e, Unary) or e.op == "-"):
         e = e.operand
     return isinstance(e, Const) and e.value != 0
+
+
+def _zero_constant(e: Expr) -> bool:
+    """A +0 or -0 constant (`0.0f`, `-0.0`, `(float)0`)."""
+    while isinstance(e, Cast | Unary) and (not isinstance(e, Unary) or e.op == "-"):
+        e = e.operand
+    return isinstance(e, Const) and e.value == 0
 
 
 def _divide_by_power_of_two(e: Binary) -> Expr:

@@ -11,7 +11,8 @@ Three kinds of translation unit are generated (see docs/sandbox.md for the whole
 - a *plan*: the list of test cases (size, seed, overlap pair, offset) passed on the command line.
 
 Test data (driver_head.h): a seeded splitmix64 stream; floats mix wide-range normals, small integers
-and special values (NaN, -NaN, +-0, +-inf, denormals, +-max, +-1); integers mix full-range values,
+and special values (NaN, -NaN, +-0, +-inf, denormals, +-max, +-1), and in zero-tie cases are all <= 0
+or all >= 0 with NaN and both zeros mixed in (a max or min ends at a tie of +0 and -0); integers mix full-range values,
 small values in [-100, 100] and specials (0, 1, -1, min, max, high-bit values). Integer SCALAR
 parameters get values in [0, 7] (they are often shift counts), COUNT parameters other than the size
 get 0..4; those that appear in a footprint (`spread_params`: a distance `k` in `a[i + k]`, a row
@@ -52,10 +53,12 @@ _ROLE = {
 TOLERANT_CAVEATS = re.compile(r"reassociat|\bcontract|\bfma\b(?!-)|\bfused\b", re.IGNORECASE)
 ROW_POINTER = re.compile(r"\)\s*(\[[^\]]*\]\s*)+")
 STORAGE_WORDS = re.compile(r"\b(static|inline|__inline__|__inline|extern|__attribute__\s*\(\(.*?\)\))\s*")
-DATA_EXACT, DATA_TOLERANT, DATA_BENCH = 0, 1, 2
+# Caveats that let a zero compare equal to a zero of the other sign (nothing else loosens).
+ZERO_SIGN_CAVEATS = re.compile(r"sign of a zero .* is the compiler's choice", re.IGNORECASE)
+DATA_EXACT, DATA_TOLERANT, DATA_BENCH, DATA_ZERO_SIGN = 0, 1, 2, 3
 LARGE_SIZE = 100_003
 RANDOM_SIZES = 4
-SEEDS_PER_EDGE_SIZE = 8  # seeds cycle through four special-value densities (driver_head.h)
+SEEDS_PER_EDGE_SIZE = 8  # seeds cycle through six special-value densities (driver_head.h)
 OVERLAP_OFFSETS = (0, 1, -1, 2, -2, 3, -3, 7, -7)
 
 
@@ -88,6 +91,13 @@ def kind_of(ctype: CType | None) -> str:
 def uses_tolerance(candidate: Candidate) -> bool:
     """Whether floats of this candidate are compared with the documented tolerance."""
     return any(TOLERANT_CAVEATS.search(c) for c in candidate.caveats)
+
+
+def data_mode(candidate: Candidate) -> int:
+    """The driver's data and comparison mode for checking `candidate` (DATA_EXACT unless a caveat says)."""
+    if uses_tolerance(candidate):
+        return DATA_TOLERANT
+    return DATA_ZERO_SIGN if any(ZERO_SIGN_CAVEATS.search(c) for c in candidate.caveats) else DATA_EXACT
 
 
 def param_type(param: KernelParam, scalars: frozenset[str] = frozenset()) -> str:

@@ -345,13 +345,14 @@ class KernelRun:
             first = link.diagnostics[0]
             return Verdict(Status.COMPILE_ERROR, first.message, diagnostics=link.diagnostics)
         plan = harness.check_plan(kernel, (candidate.isa,), quick=quick)
-        mode = harness.DATA_TOLERANT if harness.uses_tolerance(candidate) else harness.DATA_EXACT
+        mode = harness.data_mode(candidate)
         mount = Mount(build.directory, "/sb")
         argv = [f"{self.env.isolation.path(mount)}/{exe}", "check", str(mode), harness.encode_plan(plan)]
         result = await self.env.isolation.run(argv, mounts=(mount, *build.compiler.toolchain.mounts), cwd=mount,
                                               limits=self.env.limits(asan=True), env=self.env.asan_env())
         log.debug("check run %s: %.3f s, %d cases", exe, result.wall, len(plan))
-        return interpret_check(result, self.env.limits(asan=True), tolerant=mode == harness.DATA_TOLERANT)
+        return interpret_check(result, self.env.limits(asan=True), tolerant=mode == harness.DATA_TOLERANT,
+                               zero_sign=mode == harness.DATA_ZERO_SIGN)
 
     async def benchmark(self, candidates: list[Candidate], *, quick: bool) -> tuple[dict[int, Measurement], str]:
         """Time the candidates against the three baselines: in the loop's nest when the kernel has one
@@ -489,7 +490,7 @@ def _sanitizer_summary(stderr: str) -> tuple[Status, str] | None:
     return None
 
 
-def interpret_check(result: RunResult, limits: Limits, *, tolerant: bool = False) -> Verdict:
+def interpret_check(result: RunResult, limits: Limits, *, tolerant: bool = False, zero_sign: bool = False) -> Verdict:
     stdout = result.stdout.decode(errors="replace")
     stderr = result.stderr.decode(errors="replace")
     marker = _last_marker(stdout)
@@ -526,7 +527,8 @@ def interpret_check(result: RunResult, limits: Limits, *, tolerant: bool = False
         for line in reversed(stdout.splitlines()):
             if line.startswith("PASS\t"):
                 parts = line.split("\t")
-                rule = "within the documented float tolerance" if tolerant else "exactly"
+                rule = ("within the documented float tolerance" if tolerant else
+                        "exactly, but for the sign of a zero fmaxf/fminf result" if zero_sign else "exactly")
                 return Verdict(Status.VERIFIED, f"{parts[1]} test cases agree with the original {rule}")
         return fail(Status.CRASH, "exited before the test finished")
     if result.signal is not None:
