@@ -45,6 +45,16 @@ SAME = {
         "  for (int i = 0; i < n; ++i) { particle &p = ps[i]; p.pos.x += p.vel.x * dt; p.pos.y += p.vel.y * dt; } }",
         "void f(particle *ps, int n, float dt) {\n"
         "  for (int i = 0; i < n; ++i) { ps[i].pos.x += ps[i].vel.x * dt; ps[i].pos.y += ps[i].vel.y * dt; } }"),
+    "conditional_write": (
+        "void f(float *__restrict out, const float *__restrict x, int n) {\n"
+        "  for (int i = 0; i < n; ++i) { float &r = out[i]; if (x[i] > 0) r = x[i]; } }",
+        "void f(float *__restrict out, const float *__restrict x, int n) {\n"
+        "  for (int i = 0; i < n; ++i) { if (x[i] > 0) out[i] = x[i]; } }"),
+    "local_of_the_same_name_after_the_block": (
+        "void f(float *__restrict out, float *__restrict a, int n) {\n"
+        "  for (int i = 0; i < n; ++i) { { float &r = a[i]; r = 1.0f; } { float r = 2.0f; out[i] = r; } } }",
+        "void f(float *__restrict out, float *__restrict a, int n) {\n"
+        "  for (int i = 0; i < n; ++i) { { a[i] = 1.0f; } { float r = 2.0f; out[i] = r; } } }"),
 }
 
 REFUSED = {

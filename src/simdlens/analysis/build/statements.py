@@ -247,6 +247,7 @@ def declaration(lb: LoopBuilder, n: tree_sitter.Node) -> list[Stmt]:
                               f"{d.name}: rename one of them", n)
         if lb.scopes:
             lb.scopes[-1].add(d.name)
+        lb.references.pop(d.name, None)  # a reference of the same name in a block before this one has ended
         lb.locals[d.name] = t
         lb.scalars[d.name] = Scalar(d.name, t, ScalarRole.LOCAL)
         value = dn.child_by_field_name("value") if dn.type == "init_declarator" else None
