@@ -2,7 +2,7 @@
 
 - `isnan(x)` / `isfinite(x)` (glibc's builtins, 0 or 1) are comparisons: `x != x` and `|x| < inf`, so a NaN
   filter (`if (!isnan(x[i])) s += x[i]`) or a mask of NaNs is vectorized, exact for NaN, infinities, zeros of
-  both signs and subnormals;
+  both signs and subnormals; `isinf(x)` is `|x| == inf`, with glibc's sign in C (-1 for -inf);
 - a 64-bit product of factors that fit 32 bits (`(int64_t)a[i] * b[i]`, a fixed-point dot product) is one
   even-lane 32x32 -> 64 multiply (`vpmuldq` / `vpmuludq`); any other 64-bit product on AVX2, which has no
   64-bit multiply, is three of them (modulo 2^64, as C's unsigned product).
@@ -24,6 +24,9 @@ CLASSIFY = {
     "nan_to_zero": ("float", "out[i] = isnan(x[i]) ? 0.0f : x[i];"),
     "finite_or_minus_one": ("float", "out[i] = isfinite(x[i]) ? x[i] : -1.0f;"),
     "nan_as_int": ("int", "out[i] = __builtin_isnan(x[i]);"),
+    "inf_with_sign": ("int", "out[i] = isinf(x[i]);"),  # glibc's C macro: -1 for -inf
+    "inf_as_bool": ("int", "out[i] = __builtin_isinf(x[i]);"),
+    "skip_infinities": ("float", "out[i] = isinf(x[i]) ? 0.0f : x[i];"),
 }
 
 CLASSIFY_MAIN = """

@@ -517,7 +517,9 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return Select(Binary("<", hi, m, INT32), hi, m, t)
     if fname.removeprefix("std::").removeprefix("__builtin_") in _CLASSIFY and len(args) == 1 \
             and expr_type(args[0]).is_float:
-        return _classify(fname.removeprefix("std::").removeprefix("__builtin_"), args[0])
+        # C's isinf is glibc's __builtin_isinf_sign; C++'s, and gcc's __builtin_isinf, a bool
+        signed = fname == "__builtin_isinf_sign" or (fname == "isinf" and not lb.cpp)
+        return _classify(fname.removeprefix("std::").removeprefix("__builtin_"), args[0], signed)
     fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), lb.cpp)
     if fn is None:
         macro = getattr(lb.ctx, "function_macros", {}).get(fname)
@@ -540,17 +542,25 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
     return Call(fn.name, conv, fn.result)
 
 
-_CLASSIFY = ("isnan", "isfinite")
+_CLASSIFY = ("isnan", "isfinite", "isinf", "isinf_sign")
 
 
-def _classify(name: str, x: Expr) -> Expr:
+def _classify(name: str, x: Expr, signed: bool) -> Expr:
     """`isnan(x)` is `x != x` (true only for a NaN); `isfinite(x)` is `|x| < inf` (false for inf and NaN):
-    comparisons the lowering already has, 0 or 1 as glibc's builtins give. (`isinf` is left out: glibc's
-    returns -1 for -inf in C and a bool in C++.)"""
+    comparisons the lowering already has, 0 or 1 as glibc's builtins give. `isinf(x)` is `|x| == inf` in
+    C++ and as `__builtin_isinf` (a bool); glibc's C macro is `__builtin_isinf_sign`, -1 for -inf (`signed`).
+    The sandbox checks the reading against the user's own build, whose C library decides."""
     t = expr_type(x)
+    inf = Const(float("inf"), t)
     if name == "isnan":
         return Binary("!=", x, x, INT32)
-    return Binary("<", Unary("abs", x, t), Const(float("inf"), t), INT32)
+    if name == "isfinite":
+        return Binary("<", Unary("abs", x, t), inf, INT32)
+    if not signed:
+        return Binary("==", Unary("abs", x, t), inf, INT32)
+    return Select(Binary("==", x, inf, INT32), Const(1, INT32),
+                  Select(Binary("==", x, Const(float("-inf"), t), INT32), Const(-1, INT32), Const(0, INT32), INT32),
+                  INT32)
 
 
 def _through_aliases(lb: LoopBuilder, fname: str) -> str:
