@@ -6,6 +6,9 @@
 
 typedef float complex cf32;
 typedef double _Complex cf64;
+#ifndef CMPLXF /* C11's, which glibc's <complex.h> defines only for gcc: clang has the same builtin */
+#define CMPLXF(x, y) __builtin_complex((float)(x), (float)(y))
+#endif
 #define SAMPLE float complex
 #define CONJUGATE(z) (~(z))
 
