@@ -77,6 +77,21 @@ def _analysis(code: str) -> tuple[bytes, Analysis, Kernel | None]:
     return source, a, fa.kernels.get(a.site.loop_id)
 
 
+def _assert_verified(code: str) -> Analysis:
+    """Every AVX2 candidate for the loop of `code` verifies in the sandbox against the user's loop."""
+    source, a, kernel = _analysis(code)
+    assert kernel is not None, a.reasons
+    candidates = propose(a, kernel, "avx2", Settings(), source=source).candidates
+    assert candidates
+
+    async def verify() -> list[str]:
+        async with Sandbox(Settings()) as sandbox:
+            return [str(r.verdict.status) for r in await sandbox.verify(kernel, tuple(candidates), bench=False)]
+
+    assert asyncio.run(verify()) == ["verified"] * len(candidates)
+    return a
+
+
 def _vector_code(code: str) -> tuple[str, ...]:
     source, a, kernel = _analysis(code)
     assert kernel is not None, a.reasons
@@ -107,16 +122,7 @@ def test_references_that_do_not_stand_for_one_element_are_refused(name: str) -> 
 def test_rewrites_of_loops_with_references_verify_against_the_users_loop(name: str) -> None:
     if not host_cpu().runs("avx2"):
         pytest.skip("this CPU does not run avx2")
-    source, a, kernel = _analysis(SAME[name][0])
-    assert kernel is not None
-    candidates = propose(a, kernel, "avx2", Settings(), source=source).candidates
-    assert candidates
-
-    async def verify() -> list[str]:
-        async with Sandbox(Settings()) as sandbox:
-            return [str(r.verdict.status) for r in await sandbox.verify(kernel, tuple(candidates), bench=False)]
-
-    assert asyncio.run(verify()) == ["verified"] * len(candidates)
+    _assert_verified(SAME[name][0])
 
 
 ITERATORS = {
@@ -144,17 +150,8 @@ ITERATORS_REFUSED = {
 def test_iterator_loops_over_containers_verify_against_the_users_loop(name: str) -> None:
     if not host_cpu().runs("avx2"):
         pytest.skip("this CPU does not run avx2")
-    source, a, kernel = _analysis(ITERATORS[name])
-    assert kernel is not None, a.reasons
+    a = _assert_verified(ITERATORS[name])
     assert any("an iterator loop over" in r.message for r in a.reasons)
-    candidates = propose(a, kernel, "avx2", Settings(), source=source).candidates
-    assert candidates
-
-    async def verify() -> list[str]:
-        async with Sandbox(Settings()) as sandbox:
-            return [str(r.verdict.status) for r in await sandbox.verify(kernel, tuple(candidates), bench=False)]
-
-    assert asyncio.run(verify()) == ["verified"] * len(candidates)
 
 
 @needs_libclang
