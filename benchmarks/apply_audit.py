@@ -376,6 +376,7 @@ static uint64_t aud_next(void) { aud_rng ^= aud_rng << 13; aud_rng ^= aud_rng >>
 static double aud_unit(void) { return (double)(aud_next() >> 11) * (1.0 / 9007199254740992.0); }
 static const char *aud_modes[] = {"random", "special", "ties", "random-misaligned"};
 static int aud_tol;
+static double aud_span = 4.0; /* random floats are uniform in [-aud_span, aud_span) */
 /* mode: 0 random, 1 special values, 2 few distinct values (ties) */
 static void aud_fill(void *p, size_t cnt, size_t sz, int isflt, int sgn, int isbool, int mode, int idx, size_t n) {
     unsigned char *b = (unsigned char *)p;
@@ -398,7 +399,7 @@ static void aud_fill(void *p, size_t cnt, size_t sz, int isflt, int sgn, int isb
                 int k = (int)((r >> 20) % (aud_tol ? 9 : 11));
                 v = sp_exact[k];
                 if (k == 7 && sz == 4) v = 1.4e-45;
-            } else v = aud_unit() * 8.0 - 4.0;
+            } else v = (aud_unit() * 2.0 - 1.0) * aud_span;
             if (sz == 4) { float f = (float)v; memcpy(b + i * sz, &f, 4); }
             else if (sz == 8) { memcpy(b + i * sz, &v, 8); }
             else { long double l = v; memset(b + i * sz, 0, sz); memcpy(b + i * sz, &l, sz < sizeof l ? sz : sizeof l); }

@@ -171,7 +171,9 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     edited function keeps its C++ type; only the two exported objects have C linkage (see `edit_unit`).
     Float scalars are 0.75, or 0.25 for a recurrence through them (`feedback`): a filter whose every
     coefficient is 0.75 overflows within a few hundred samples and both versions then time their
-    non-finite fallback, where a real filter is stable (the sandbox times such kernels the same way)."""
+    non-finite fallback, where a real filter is stable (the sandbox times such kernels the same way).
+    For the same reason a recurrence's float arrays (factors read per element, `g[m] * (d[m] + b[m-1])`)
+    are drawn from [-1, 1) instead of [-4, 4), as the sandbox's timing data are."""
     flt = "0.25" if feedback else "0.75"
     P = sig.params
     cpp = language == "cpp"
@@ -186,6 +188,8 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     for i, p in enumerate(P):
         L.append(f"typedef {p.ctype} aud_t{i};")
     L.append("int main(void) {")
+    if feedback:
+        L.append("    aud_span = 1.0;")
     L += _fill_globals(arrays)
     matrices = [p for p in P if p.kind == "matrix"]
     if matrices and cpp:

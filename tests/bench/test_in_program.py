@@ -177,6 +177,7 @@ def test_a_filter_is_driven_with_stable_coefficients() -> None:
     stable = in_program.timing_driver(sig, [4096], 1, [], feedback=True)
     plain = in_program.timing_driver(sig, [4096], 1, [])
     assert ")0.25 :" in stable and ")0.75 :" not in stable and ")0.75 :" in plain
+    assert "aud_span = 1.0;" in stable and "aud_span = 1.0;" not in plain  # factors in [-1, 1) too
     claims = in_program.offered_wins({"files": [{"path": "f.c", "loops": [
         {"function": "biquad", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 6, "character": 5}},
          "reason_codes": ["scan", "float_reduction"],
