@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from simdlens.analysis.loops import QUALIFIER_ARGUMENTS
 from simdlens.core import CandidateResult, LoopReport, LoopRole, Ratio, SizeMeasurement, Status
 from simdlens.expert_set import ExpertRow
 from simdlens.model.repair import ModelProposal, pass_at_k
@@ -26,7 +27,6 @@ from simdlens.model.repair import ModelProposal, pass_at_k
 _META = re.compile(r"//\s*bench:\s*(.*)")
 # (a member defined outside its class template, `void Tensor<T>::add_(`, is named `Tensor::add_`, as the scan does)
 _FUNC = re.compile(r"^[A-Za-z_][\w\s\*:<>&,]*?\b((?:[A-Za-z_]\w*(?:<[^<>()]*>)?::)*[A-Za-z_]\w*)\s*\(")
-_QUALIFIER_ARGUMENTS = re.compile(r"<[^<>]*>(?=::)")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def read_corpus(root: Path) -> list[CorpusLoop]:
             if not meta:
                 continue
             fields = dict(kv.split("=", 1) for kv in meta.group(1).split() if "=" in kv)
-            func = next((_QUALIFIER_ARGUMENTS.sub("", m.group(1)) for m in (_FUNC.match(s) for s in lines[i + 1:i + 4])
+            func = next((QUALIFIER_ARGUMENTS.sub("", m.group(1)) for m in (_FUNC.match(s) for s in lines[i + 1:i + 4])
                          if m), "")
             entries.append(CorpusLoop(str(path), func, fields.get("domain", "?"), fields.get("category", "?"),
                                       fields.get("expect", "?"), fields.get("style", STYLE_OF_FILE.get(path.name, ""))))

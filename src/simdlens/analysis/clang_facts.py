@@ -967,13 +967,11 @@ class _Instantiations:
         parameter is read off the first function parameter the template declares as exactly it (`U v`,
         `const U *x`, `U &r`), in the instantiated method's type at the same place; () when one is not."""
         K = self.ci.CursorKind
-        tparams = [c.type.get_canonical().spelling for c in pattern.get_children()
-                   if c.kind in (K.TEMPLATE_TYPE_PARAMETER, K.TEMPLATE_NON_TYPE_PARAMETER,
-                                 K.TEMPLATE_TEMPLATE_PARAMETER)]
-        kinds = [c.kind for c in pattern.get_children() if c.kind in (
+        declared = [c for c in pattern.get_children() if c.kind in (
             K.TEMPLATE_TYPE_PARAMETER, K.TEMPLATE_NON_TYPE_PARAMETER, K.TEMPLATE_TEMPLATE_PARAMETER)]
-        if any(k != K.TEMPLATE_TYPE_PARAMETER for k in kinds):
+        if any(c.kind != K.TEMPLATE_TYPE_PARAMETER for c in declared):
             return ()
+        tparams = [c.type.get_canonical().spelling for c in declared]
         found: dict[str, str] = {}
         pattern_types = [a.type for a in pattern.get_children() if a.kind == K.PARM_DECL]
         method_types = list(method.type.argument_types())

@@ -1146,6 +1146,7 @@ class _UserDeclarations:
             self.syntax = None
         self.function = self._enclosing_function()
         self._decls: dict[str, tuple[str, list[tuple[str, str]], str]] | None = None
+        self._class: tuple[str, frozenset[str]] | None = None  # `class_template`'s answer, once asked
 
     def _enclosing_function(self) -> Any:
         if self.syntax is None:
@@ -1332,6 +1333,11 @@ class _UserDeclarations:
     def class_template(self) -> tuple[str, frozenset[str]]:
         """In a method of a class template (in its body, or defined outside it as `Tensor<T>::add_`): the class
         as that method spells it (`Tensor<T>`) and the names of its data members; ("", {}) elsewhere."""
+        if self._class is None:
+            self._class = self._find_class_template()
+        return self._class
+
+    def _find_class_template(self) -> tuple[str, frozenset[str]]:
         if self.syntax is None or self.function is None:
             return "", frozenset()
         node = self.function.parent
@@ -1417,8 +1423,7 @@ def _type_facts(params: list[KernelParam], user: _UserDeclarations, loop: LoopIR
                 facts.append(TypeFact(f"*{p.name}", t, p.source or p.name))
             else:
                 facts.append(TypeFact(p.name, t, p.name))
-        elif not p.source and user.this_member(p.name):  # a member of a class template, `data[i]` in its method
-            expr = user.this_member(p.name)
+        elif not p.source and (expr := user.this_member(p.name)):  # a member of a class template, `data[i]`
             facts.append(TypeFact(f"{expr}[0]", t, f"{p.name}[]") if p.role in arrays else TypeFact(expr, t, p.name))
         elif p.source and not p.source.endswith(")"):
             member = user.member_base(p.source)

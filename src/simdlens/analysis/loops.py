@@ -420,7 +420,7 @@ def _header_and_body(node: tree_sitter.Node, body: tree_sitter.Node | None, kind
     return new_span(span.start_byte, before.end_byte, span.start, new_point(end[0], end[1])), body_span
 
 
-_QUALIFIER_ARGUMENTS = re.compile(r"<[^<>]*>(?=::)")
+QUALIFIER_ARGUMENTS = re.compile(r"<[^<>]*>(?=::)")
 
 
 def _function_name(node: tree_sitter.Node) -> str | None:
@@ -438,7 +438,7 @@ def _function_name(node: tree_sitter.Node) -> str | None:
         return None
     name = "".join(decl.text.decode("utf-8", "replace").split())
     if "<" in name:  # `Tensor<T>::add_`, defined outside its class template: named as inside it, `Tensor::add_`
-        name = _QUALIFIER_ARGUMENTS.sub("", name)
+        name = QUALIFIER_ARGUMENTS.sub("", name)
     if "::" not in name:
         cls = _enclosing_class(node)
         if cls:

@@ -555,9 +555,9 @@ def linear_update(var: str, t: CType, value: Expr) -> tuple[Expr | None, Expr] |
     (`s = s * c`) is not a scan this rule computes."""
     if not t.is_float and t.name not in SCAN_TYPES:
         return None
-    found = _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var, lambda e: _reads(e, var))
+    found = _self_linear(var, t, value)
     if found is None and t.is_float:  # `x = z[i] * (y[i] - x)`, `x = 1 - x`: subtracted (see `_steady`)
-        found = _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var, lambda e: _reads(e, var), True)
+        found = _self_linear(var, t, value, subtracted=True)
         if found is not None and found[0] is not None and found[1] is not None and not _steady(found[0], found[1]):
             return None
     if found is None or found[1] is None or (found[0] is not None and not t.is_float):
@@ -638,12 +638,16 @@ def cancelling_reason(subject: str, factor: Expr) -> str:
 def cancelling_update(var: str, t: CType, value: Expr) -> Expr | None:
     """The factor of `var = value` when it is a first-order recurrence `linear_update` refuses only because
     the factor is negated and varies (`_steady`)."""
-    if not t.is_float or _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var,
-                                    lambda e: _reads(e, var)) is not None:
+    if not t.is_float or _self_linear(var, t, value) is not None:
         return None
-    found = _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var, lambda e: _reads(e, var), True)
+    found = _self_linear(var, t, value, subtracted=True)
     return found[0] if found is not None and found[0] is not None and found[1] is not None \
         and not _steady(found[0], found[1]) else None
+
+
+def _self_linear(var: str, t: CType, value: Expr, subtracted: bool = False) -> tuple[Expr | None, Expr | None] | None:
+    """`_linear_in` of `var = value` in var's own previous value (`subtracted`: through - and products too)."""
+    return _linear_in(value, t, lambda e: isinstance(e, Var) and e.name == var, lambda e: _reads(e, var), subtracted)
 
 
 def _reads(e: Expr, var: str) -> bool:

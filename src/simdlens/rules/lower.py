@@ -101,7 +101,8 @@ _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf"
 # Names for the temporaries an operator makes (numbered from the second one on): readable rewrites.
 _RESULT_NAMES = {"add": "sum", "sub": "diff", "mul": "prod", "div": "quot", "min": "smaller", "max": "larger",
                  "and": "bits_and", "or": "bits_or", "xor": "bits_xor", "shl": "shifted", "shr": "shifted",
-                 "avg": "avg", "adds": "sat_sum", "subs": "sat_diff"}
+                 "avg": "avg", "adds": "sat_sum", "subs": "sat_diff", "mul_from32_signed": "prod",
+                 "mul_from32_unsigned": "prod"}
 
 
 def ctype(name: str) -> CType:
@@ -636,8 +637,7 @@ class Lowering:
         if name == "mul" and t.bits == 64 and not t.is_float:
             widened = _product_from32(e)
             if widened is not None and self.t.op(widened, t.name, w) is not None:
-                a, b = self.convert(self.expr(e.lhs), t.name), self.convert(self.expr(e.rhs), t.name)
-                return self.op(widened, t.name, w, a=a.name, b=b.name, hint="prod")
+                name = widened  # one even-lane multiply of the widened lanes
         lhs = self.convert(self.expr(e.lhs), t.name)
         count = e.rhs.value if name in ("shl", "shr") and isinstance(e.rhs, Const) else None
         if isinstance(count, int) and 0 <= count < t.bits and self.t.op(name + "i", t.name, w) is not None:

@@ -515,11 +515,11 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         t = expr_type(v)  # std::min(std::max(v, lo), hi), as libstdc++ writes it (lo > hi, UB, gives hi)
         m = Select(Binary("<", v, lo, INT32), lo, v, t)
         return Select(Binary("<", hi, m, INT32), hi, m, t)
-    if fname.removeprefix("std::").removeprefix("__builtin_") in _CLASSIFY and len(args) == 1 \
-            and expr_type(args[0]).is_float:
+    classify = _classification(fname)
+    if classify and len(args) == 1 and expr_type(args[0]).is_float:
         # C's isinf is glibc's __builtin_isinf_sign; C++'s, and gcc's __builtin_isinf, a bool
         signed = fname == "__builtin_isinf_sign" or (fname == "isinf" and not lb.cpp)
-        return _classify(fname.removeprefix("std::").removeprefix("__builtin_"), args[0], signed)
+        return _classify(classify, args[0], signed)
     fn = mathcalls.lookup(fname, tuple(expr_type(a) for a in args), lb.cpp)
     if fn is None:
         macro = getattr(lb.ctx, "function_macros", {}).get(fname)
@@ -543,6 +543,12 @@ def call(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
 
 
 _CLASSIFY = ("isnan", "isfinite", "isinf", "isinf_sign")
+
+
+def _classification(fname: str) -> str:
+    """"isnan" for `isnan`, `std::isnan` and `__builtin_isnan` (likewise isfinite, isinf); "" for other calls."""
+    name = fname.removeprefix("std::").removeprefix("__builtin_")
+    return name if name in _CLASSIFY else ""
 
 
 def _classify(name: str, x: Expr, signed: bool) -> Expr:
@@ -581,7 +587,7 @@ def _readable_call(lb: LoopBuilder, fname: str) -> bool:
     """Whether a call of `fname` can be read at all: a math function, a macro or helper of the file, or
     C++'s std::min / std::max / std::clamp."""
     return (mathcalls.lookup(fname, (), lb.cpp) is not None
-            or fname.removeprefix("std::").removeprefix("__builtin_") in _CLASSIFY
+            or bool(_classification(fname))
             or fname in getattr(lb.ctx, "function_macros", {}) or fname in getattr(lb.ctx, "helper_functions", {})
             or (lb.cpp and fname in ("std::max", "std::min", "std::clamp")))
 
