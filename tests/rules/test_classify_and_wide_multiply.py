@@ -13,10 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rules_support import ISAS, analyse, apply_edits, build_and_run, needs_compiler
+from rules_support import ISAS, needs_compiler, one_candidate, run_edited_against_original
 
-from simdlens.config import Settings
-from simdlens.rules import propose
 from simdlens.sandbox.cpu import host_cpu
 
 CLASSIFY = {
@@ -53,15 +51,6 @@ int main(void)
 """
 
 
-def _rewrite(name: str, code: str, isa: str) -> tuple[bytes, str]:
-    source, analysis, kernel = analyse(name, code)
-    assert kernel is not None, analysis.reasons
-    proposal = propose(analysis, kernel, isa, Settings(), source=source)
-    assert proposal.candidates, proposal.notes
-    cand = proposal.candidates[0]
-    return apply_edits(source, cand.edits), cand.function
-
-
 @needs_compiler
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("name", list(CLASSIFY))
@@ -69,13 +58,11 @@ def test_isnan_and_isfinite_are_vectorized_exactly(tmp_path: Path, isa: str, nam
     out, body = CLASSIFY[name]
     code = (f"#include <math.h>\nvoid {name}({out} *restrict out, const float *restrict x, int n)\n"
             f"{{ for (int i = 0; i < n; i++) {body} }}")
-    edited, _ = _rewrite(name, code, isa)
+    source, cand = one_candidate(name, code, isa)
     if not host_cpu().runs(isa):
         pytest.skip(f"this CPU does not run {isa}")
-    (tmp_path / "edited.c").write_bytes(edited)
-    (tmp_path / "original.c").write_text(code.replace(f"{name}(", "original("))
-    (tmp_path / "main.c").write_text(CLASSIFY_MAIN.replace("OUT", out).replace("NAME", name))
-    run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"), libs=("-lm",))
+    run = run_edited_against_original(tmp_path, isa, name, source, cand.edits, code,
+                                      CLASSIFY_MAIN.replace("OUT", out).replace("NAME", name), libs=("-lm",))
     assert run.returncode == 0, run.stdout[:2000]
 
 
@@ -120,17 +107,15 @@ def test_64_bit_products_are_exact(tmp_path: Path, isa: str, name: str) -> None:
     ta, tb, tr, even_lane = PRODUCTS[name]
     code = (f"#include <stdint.h>\nvoid {name}({tr} *restrict out, const {ta} *restrict a, const {tb} *restrict b,"
             f" int n)\n{{ for (int i = 0; i < n; i++) out[i] = ({tr})a[i] * b[i]; }}")
-    edited, function = _rewrite(name, code, isa)
+    source, cand = one_candidate(name, code, isa)
+    function = cand.function
     if isa == "avx2":  # the 32-bit factors take one multiply; the others three, on the halves shifted down
         assert (even_lane or "_mm256_mul_epu32") in function
         assert (even_lane is None) == ("_mm256_srli_epi64" in function), function
     if not host_cpu().runs(isa):
         pytest.skip(f"this CPU does not run {isa}")
-    (tmp_path / "edited.c").write_bytes(edited)
-    (tmp_path / "original.c").write_text(code.replace(f"{name}(", "original("))
-    (tmp_path / "main.c").write_text(f"#include <stdint.h>\ntypedef {ta} A; typedef {tb} B; typedef {tr} R;\n"
-                                     + PRODUCT_MAIN.replace("NAME", name))
-    run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"))
+    main = f"#include <stdint.h>\ntypedef {ta} A; typedef {tb} B; typedef {tr} R;\n" + PRODUCT_MAIN.replace("NAME", name)
+    run = run_edited_against_original(tmp_path, isa, name, source, cand.edits, code, main)
     assert run.returncode == 0, run.stdout[:2000]
 
 
@@ -138,5 +123,6 @@ def test_64_bit_products_are_exact(tmp_path: Path, isa: str, name: str) -> None:
 def test_a_fixed_point_dot_product_accumulates_the_even_lane_products(tmp_path: Path) -> None:
     code = ("#include <stdint.h>\nint64_t q31_dot(const int32_t *pA, const int32_t *pB, uint32_t n)\n"
             "{ int64_t sum = 0; while (n--) sum += ((int64_t)*pA++ * *pB++) >> 14; return sum; }")
-    _, function = _rewrite("q31_dot", code, "avx2")
+    _, cand = one_candidate("q31_dot", code, "avx2")
+    function = cand.function
     assert "_mm256_mul_epi32" in function and "_mm256_mul_epu32" not in function, function
