@@ -225,8 +225,8 @@ def test_a_scalar_whose_inputs_read_it_stays_a_recurrence(name: str) -> None:
 
 def test_a_scalar_subtracted_under_a_varying_factor_says_why_no_scan_is_offered() -> None:
     """`x = z[i] * (y[i] - x)` (Livermore kernel 5 carried in a scalar): a linear recurrence whose negated factor
-    varies; a stress run of the sandbox's data exceeded its tolerance, so the reason says so instead of calling
-    it a plain recurrence."""
+    varies; a stress run of the sandbox's data exceeded its tolerance (docs/rules.md), so the reason says why
+    instead of calling it a plain recurrence."""
     _, a, _ = analyse("k5_scalar", """void k5s(float *restrict out, const float *restrict y, const float *restrict z, int n) {
     float x = 0.0f;
     for (int i = 1; i < n; i++) { x = z[i] * (y[i] - x); out[i] = x; }

@@ -614,8 +614,7 @@ def cancelling_reason(subject: str, factor: Expr) -> str:
     if _constant(factor) == -1:
         return (f"{subject} with f = -1 alternates: each value is an alternating sum of all the terms before it. A "
                 "SIMD scan would compute it, but where that sum crosses zero the reassociated result cannot match "
-                "the loop's within a relative tolerance (a stress run of the sandbox's own data exceeded it in a few "
-                "cases in 100,000), so no rewrite is offered and it stays a recurrence (with a constant term, "
+                "the loop's within a relative tolerance (docs/rules.md, \"Subtracted previous values\"), so no rewrite is offered and it stays a recurrence (with a constant term, "
                 "`1 - a[i-1]`, or a constant factor between -1 and 1, `0.5f * (y[i] - a[i-1])`, it is scanned)")
     if _constant(factor) is not None:  # below -1: combined factors alternate and grow (not measured)
         return (f"{subject} is a first-order linear recurrence whose previous value is subtracted under a constant "
@@ -629,9 +628,8 @@ def cancelling_reason(subject: str, factor: Expr) -> str:
     varying = "varying" if any(isinstance(x, Load) for x in walk_exprs(factor)) else "loop-invariant but signed"
     return (f"{subject} is a first-order linear recurrence whose previous value is subtracted under a {varying} "
             f"factor{source}: a SIMD scan would compute it, but where that factor is negative its combined terms "
-            "alternate in sign and cancel, "
-            "and on a stress run of the sandbox's own data the reassociated results differed from the loop's by up "
-            "to 1,600 times its tolerance (about 1 case in 500), so no rewrite is offered and it stays a recurrence "
+            "alternate in sign and cancel, so the reassociated results can differ from the loop's beyond the "
+            "sandbox's tolerance (docs/rules.md, \"Subtracted previous values\"); no rewrite is offered and it stays a recurrence "
             "(a constant factor between -1 and 1, `0.5f * (y[i] - a[i-1])`, is scanned)")
 
 
