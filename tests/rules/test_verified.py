@@ -17,11 +17,6 @@ pytestmark = [needs_compiler, pytest.mark.sandbox]
 
 # Combinations the rules refuse on purpose (the note must say why), everything else must verify.
 REFUSED = {
-    # AVX2 has no masked byte / 16-bit stores: a conditional store would write unselected elements.
-    ("cond_store_int8", "avx2"): "under a mask",
-    ("cond_store_uint8", "avx2"): "under a mask",
-    ("cond_store_int16", "avx2"): "under a mask",
-    ("cond_store_uint16", "avx2"): "under a mask",
     ("widen_int64", "avx2"): "no conversion from int64",
     ("widen_uint64", "avx2"): "no conversion from uint64",
     # fminf of two values that can both be zero: the zero's sign depends on gcc's operand order.

@@ -974,14 +974,36 @@ class Lowering:
             if a.coeff == 1:
                 self.block.stored[access_key(a)] = value
             return
-        if self.t.op("maskstore", a.elem.name, w) is None:
+        if self.t.op("maskstore", a.elem.name, w) is None and not self.t.test_store_mask:
             raise Unsupported(f"{self.t.name} cannot store {a.elem.name} elements under a mask "
                               f"(conditional store to {a.base})")
         if self.ctx_mask is not None:
             self.features.add("masked")
         m = self.mask_as(m, a.elem.bits)
+        if self.t.test_store_mask:
+            self.tested_store(a, value, m, w)
+            return
         self.lines.append(self.fill(self.template("maskstore", a.elem.name, w), p=self.address(a), m=m.name,
                                     a=value.name) + ";")
+
+    def tested_store(self, a: Access, value: VVal, m: VVal, w: int) -> None:
+        """A contiguous store under a vector mask, its lanes tested first (`test_store_mask`, ISA table): no
+        lane selected stores nothing, every lane one plain store, a mix the masked store, or the selected
+        lanes one by one where the ISA has no masked store for the type (never an unselected element)."""
+        bits, address = self.fresh("bits"), self.address(a)
+        full = hex((1 << (w // a.elem.bits)) - 1)
+        self.lines.append(f"const unsigned {bits} = {self.fill(self.template('mbits', m.elem, m.width), m=m.name)};")
+        whole = self.fill(self.template("store", a.elem.name, w), p=address, a=value.name)
+        self.lines.append(f"if ({bits} == {full}u) {whole};")
+        masked = self.t.op("maskstore", a.elem.name, w)
+        if masked is not None:
+            self.lines.append(f"else if ({bits} != 0) {self.fill(masked, p=address, m=m.name, a=value.name)};")
+            return
+        lanes, k, left = self.fresh(f"{_hint(a.root)}_lanes"), self.fresh("k"), self.fresh("left_bits")
+        spill = self.fill(self.template("store", a.elem.name, w), p=lanes, a=value.name)
+        self.lines.append(f"else if ({bits} != 0) {{ {c_type(a.elem)} {lanes}[{w // a.elem.bits}]; {spill}; "
+                          f"for (unsigned {left} = {bits}; {left} != 0; {left} &= {left} - 1) {{ "
+                          f"const int {k} = __builtin_ctz({left}); ({address})[{k}] = {lanes}[{k}]; }} }}")
 
     def lane_stores(self, a: Access, value: VVal, m: VVal | None, stride: int) -> None:
         """A strided store without a scatter instruction: spill the lanes, store them one by one in

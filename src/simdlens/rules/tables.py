@@ -78,6 +78,7 @@ class IsaTable:
     loads_per_cycle: float = 2.0
     max_accumulators: int = 1
     short_step: int = 0  # an element-wise step of at most this many vector instructions runs twice an iteration
+    test_store_mask: bool = False  # a store under a vector mask tests its lanes first (skip / plain / masked)
 
     def op(self, name: str, elem: str, width: int) -> str | None:
         """The template for `name` on `elem` lanes filling `width` bits, or None if the ISA has none."""
@@ -282,10 +283,15 @@ def _build(name: str, data: dict[str, Any], parent: IsaTable | None) -> IsaTable
     short_step = machine.get("short_step", parent.short_step if parent else 0)
     if not isinstance(short_step, int) or short_step < 0:
         raise TableError(f"{where}: reduction_machine needs short_step >= 0")
+    stores = _table(data, "store_machine", where)
+    test_store_mask = stores.get("test_mask", parent.test_store_mask if parent else False)
+    if not isinstance(test_store_mask, bool):
+        raise TableError(f"{where}: store_machine test_mask must be true or false")
 
     return IsaTable(name=name, vector_bits=vector_bits, mask=mask, tail=tail, flags=flags, vtypes=vtypes,
                     intrinsics=intrinsics, ops=ops, converts=converts, semantics=semantics, chains=chains,
-                    loads_per_cycle=float(loads_per_cycle), max_accumulators=max_accumulators, short_step=short_step)
+                    loads_per_cycle=float(loads_per_cycle), max_accumulators=max_accumulators, short_step=short_step,
+                    test_store_mask=test_store_mask)
 
 
 def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
