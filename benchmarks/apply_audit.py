@@ -211,6 +211,7 @@ def _enclosing_function(tree: tree_sitter.Tree, byte: int) -> tree_sitter.Node |
 
 def function_signature(source: bytes, language: str, loop_line: int, loop_header: str) -> Signature:
     """The signature of the function holding the loop on 0-based `loop_line`, classified for the driver."""
+    source = _COMPLEX_SPELLING.sub(lambda m: b"aud_c_" + re.sub(rb"[ \t]+", b"_", m.group(1) or m.group(2)), source)
     tree = parse(source, language)
     line_start = sum(len(x) for x in source.splitlines(keepends=True)[:loop_line])
     first = len(source[line_start:]) - len(source[line_start:].lstrip())
@@ -273,7 +274,16 @@ def function_signature(source: bytes, language: str, loop_line: int, loop_header
                 raise Unsupported("function in an anonymous namespace")
             qualified = f"{_text(ns)}::{qualified}"
         scope = scope.parent
+    params = [replace(p, ctype=_COMPLEX_PLACEHOLDER.sub(lambda m: f"{m.group(1).replace('_', ' ')} _Complex", p.ctype))
+              for p in params]
     return Signature(qualified, tuple(params), returns_void)
+
+
+# tree-sitter-c reads C99's `float complex` / `double _Complex` as a type and a stray name: the signature is
+# parsed with one placeholder type name per complex type, spelled back as `T _Complex` for the driver
+_COMPLEX_SPELLING = re.compile(rb"\b(long[ \t]+double|double|float)[ \t]+(?:complex|_Complex)\b"
+                               rb"|\b(?:complex|_Complex)[ \t]+(long[ \t]+double|double|float)\b")
+_COMPLEX_PLACEHOLDER = re.compile(r"\baud_c_(long_double|double|float)\b")
 
 
 _RESTRICT = ("restrict", "__restrict", "__restrict__")
@@ -368,9 +378,11 @@ DRIVER_RUNTIME = r"""
 #include <stdint.h>
 #include <math.h>
 #include <float.h>
+/* a complex type's part (GNU __real__ of a real type is itself); AUD_ISFLT is 2 for complex types */
+#define AUD_PART(T) __typeof__(__real__ (T)0)
 #define AUD_ISBOOL(T) ((T)2 == (T)1)
-#define AUD_ISFLT(T) (!AUD_ISBOOL(T) && (T)0.5 != (T)0)
-#define AUD_ISSGN(T) ((T)-1 < (T)0)
+#define AUD_ISFLT(T) (AUD_ISBOOL(T) || (AUD_PART(T))0.5 == (AUD_PART(T))0 ? 0 : sizeof(T) == 2 * sizeof(AUD_PART(T)) ? 2 : 1)
+#define AUD_ISSGN(T) ((AUD_PART(T))-1 < (AUD_PART(T))0)
 static uint64_t aud_rng;
 static uint64_t aud_next(void) { aud_rng ^= aud_rng << 13; aud_rng ^= aud_rng >> 7; aud_rng ^= aud_rng << 17; return aud_rng; }
 static double aud_unit(void) { return (double)(aud_next() >> 11) * (1.0 / 9007199254740992.0); }
@@ -380,6 +392,7 @@ static double aud_span = 4.0; /* random floats are uniform in [-aud_span, aud_sp
 /* mode: 0 random, 1 special values, 2 few distinct values (ties) */
 static void aud_fill(void *p, size_t cnt, size_t sz, int isflt, int sgn, int isbool, int mode, int idx, size_t n) {
     unsigned char *b = (unsigned char *)p;
+    if (isflt == 2) { cnt *= 2; sz /= 2; }  /* complex: its real and imaginary parts */
     for (size_t i = 0; i < cnt; i++) {
         uint64_t r = aud_next();
         if (isbool) { unsigned char v = (unsigned char)(r & 1); memcpy(b + i * sz, &v, 1); continue; }
@@ -424,6 +437,13 @@ static void aud_fill(void *p, size_t cnt, size_t sz, int isflt, int sgn, int isb
     }
 }
 static void aud_show(char *out, size_t cap, const void *p, size_t sz, int isflt, int sgn) {
+    if (isflt == 2) {
+        char re[64], im[64];
+        aud_show(re, sizeof re, p, sz / 2, 1, sgn);
+        aud_show(im, sizeof im, (const char *)p + sz / 2, sz / 2, 1, sgn);
+        snprintf(out, cap, "%s + %s i", re, im);
+        return;
+    }
     if (isflt && sz == 4) { float f; uint32_t u; memcpy(&f, p, 4); memcpy(&u, p, 4); snprintf(out, cap, "%.9g (0x%08x)", (double)f, u); }
     else if (isflt && sz == 8) { double d; uint64_t u; memcpy(&d, p, 8); memcpy(&u, p, 8); snprintf(out, cap, "%.17g (0x%016llx)", d, (unsigned long long)u); }
     else {
@@ -435,6 +455,7 @@ static void aud_show(char *out, size_t cap, const void *p, size_t sz, int isflt,
 }
 /* index of the first differing element, or -1 */
 static long aud_cmp(const void *a, const void *b, size_t cnt, size_t sz, int isflt) {
+    if (isflt == 2) { long k = aud_cmp(a, b, 2 * cnt, sz / 2, 1); return k < 0 ? k : k / 2; }
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
     for (size_t i = 0; i < cnt; i++) {
         const unsigned char *p = x + i * sz, *q = y + i * sz;

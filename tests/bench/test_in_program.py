@@ -183,3 +183,30 @@ def test_a_filter_is_driven_with_stable_coefficients() -> None:
          "reason_codes": ["scan", "float_reduction"],
          "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:scan"}]}]}]})
     assert [c.feedback for c in claims] == [True]
+
+
+COMPLEX = """\
+#include <complex.h>
+void cscale(float complex *out, const float complex *in, float complex g, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = g * in[i];
+}
+"""
+
+
+def test_complex_arrays_and_scalars_are_driven(tmp_path: Path) -> None:
+    # a complex type's sign test `(T)-1 < (T)0` did not compile, and a `float complex` scalar was a parse
+    # error (session 12: 16 of complex_arith.c's 18 wins skipped); each part is filled as a float of its own
+    path = tmp_path / "cplx.c"
+    path.write_text(COMPLEX, encoding="utf-8")
+    old = "        out[i] = g * in[i];"
+    line = COMPLEX.splitlines().index(old)
+    edit = {"range": {"start": {"line": line, "character": 8}, "end": {"line": line, "character": len(old)}},
+            "newText": "out[i] = in[i] * g;"}
+    claim = in_program.Claim(path, "cscale", line, "avx2", "rules:test", {}, {"edits": [edit]})
+    row = in_program.measure(claim, [4096], 1, 1, tmp_path / "w")
+    assert row.note == "" and set(row.ratios) == {4096}
+    # every parameter keeps its complex type (tree-sitter-c reads `float complex g` as `float complex`, `g`)
+    driver = (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
+    assert driver.count("typedef float _Complex aud_t") == 3
