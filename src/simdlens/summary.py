@@ -156,16 +156,19 @@ def not_a_win(result: CandidateResult, *, scalar_loop: bool = False) -> str:
     deciding = [(s, r) for s in deciding_sizes(m.sizes) if (r := compiler_ratio(s)) is not None]
     for s, r in deciding:
         if r.median >= WIN_MARGIN and r.lo < WIN_MARGIN:
-            return (f"not reliably faster than -O3 -march=native: {r.median:.2f}x ({r.lo:.2f}–{r.hi:.2f}) at n={s.n}, "
-                    f"its slowest run under {WIN_MARGIN:.2f}x")
+            note = build_note(result, s)
+            return (f"not reliably faster than -O3 -march=native: {r.median:.2f}x ({r.lo:.2f}–{r.hi:.2f}) at n={s.n}"
+                    f"{f' ({note})' if note else ''}, its slowest run under {WIN_MARGIN:.2f}x")
     if any(r.lo >= WIN_MARGIN for _, r in deciding) and any(r.lo < WIN_MARGIN for _, r in deciding):
         text = ", ".join(f"{r.median:.2f}x at n={s.n}" for s, r in deciding)
         return f"faster than -O3 -march=native at some sizes only: {text}"
     veto = _vetoed(m.sizes)
     if veto is not None and (r := compiler_ratio(veto)) is not None:
         return f"slower than -O3 -march=native from memory: {r.median:.2f}x at n={veto.n}"
-    ratio = vs_compiler(result)
-    measured = f" (best verified rewrite: {ratio.median:.2f}x vs -O3 -march=native)" if ratio else ""
+    ratio, size = vs_compiler(result), headline(result)
+    note = build_note(result, size) if size is not None else ""
+    measured = (f" (best verified rewrite: {ratio.median:.2f}x vs -O3 -march=native{f'; {note}' if note else ''})"
+                if ratio else "")
     if scalar_loop:
         return f"compilers leave this loop scalar, and their scalar code is as fast as the verified rewrite here{measured}"
     scalar = [x.vs_scalar.median for x, _ in deciding if x.vs_scalar is not None and x.vs_scalar.median > 0]
