@@ -412,14 +412,21 @@ class SizeMeasurement:
     ns_per_element: dict[str, float] = field(default_factory=dict)  # variant -> median ns/element
     vs_scalar: Ratio | None = None
     vs_user_flags: Ratio | None = None
+    # Over the rewrite's slower build per process (sandbox/bench.py): the two below, whose lower one a
+    # program built at either set of flags could see; this one is quoted and judged (summary.py).
     vs_native_autovec: Ratio | None = None
     memory_bound: bool = False
     # A size the code itself uses (a constant trip count, its arrays' declared extent, a nest's constant
     # bounds), not only a cache preset: such sizes decide whether a rewrite is a win (summary.py).
     real: bool = False
+    # -O3 -march=native over the rewrite built at the user's flags, and over the rewrite built at
+    # -O3 -march=native itself (None: measured before the sandbox built it twice).
+    vs_native_user_build: Ratio | None = None
+    vs_native_native_build: Ratio | None = None
 
     def __hash__(self) -> int:  # dict field: hash by identity of the numbers that matter
-        return hash((self.n, self.label, self.vs_scalar, self.vs_user_flags, self.vs_native_autovec, self.real))
+        return hash((self.n, self.label, self.vs_scalar, self.vs_user_flags, self.vs_native_autovec, self.real,
+                     self.vs_native_user_build, self.vs_native_native_build))
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,9 @@ def _speedup(result: CandidateResult) -> dict[str, Any] | None:
         "vs_scalar": _r(size.vs_scalar.median) if size.vs_scalar else None,
         "vs_user_flags": _r(size.vs_user_flags.median) if size.vs_user_flags else None,
         "vs_native_autovec": _r(size.vs_native_autovec.median) if size.vs_native_autovec else None,
+        # the rewrite's two builds against -O3 -march=native; vs_native_autovec is their lower (per process)
+        "vs_native_user_build": _r(size.vs_native_user_build.median) if size.vs_native_user_build else None,
+        "vs_native_native_build": _r(size.vs_native_native_build.median) if size.vs_native_native_build else None,
         "spread": _r(max((r.spread for r in ratios), default=0.0)),
         "n": size.n,
     }
@@ -123,7 +126,9 @@ def _candidate_json(index: LineIndex, result: CandidateResult) -> dict[str, Any]
             "compiler": m.compiler, "cpu": m.cpu, "user_flags": list(m.user_flags), "date": m.date, "host": m.host,
             "sizes": [{"n": s.n, "label": s.label, "memory_bound": s.memory_bound, "real": s.real,
                        "vs_scalar": _ratio(s.vs_scalar), "vs_user_flags": _ratio(s.vs_user_flags),
-                       "vs_native_autovec": _ratio(s.vs_native_autovec)} for s in m.sizes],
+                       "vs_native_autovec": _ratio(s.vs_native_autovec),
+                       "vs_native_user_build": _ratio(s.vs_native_user_build),
+                       "vs_native_native_build": _ratio(s.vs_native_native_build)} for s in m.sizes],
         }
     return out
 
@@ -215,7 +220,8 @@ def _speedup_text(result: CandidateResult) -> str:
     if size.vs_user_flags:
         parts.append(f"{summary.ratio_text(size.vs_user_flags)} vs your build")
     if size.vs_native_autovec:
-        parts.append(f"{summary.ratio_text(size.vs_native_autovec)} vs -O3 -march=native")
+        note = summary.build_note(result, size)
+        parts.append(f"{summary.ratio_text(size.vs_native_autovec)} vs -O3 -march=native" + (f" ({note})" if note else ""))
     where = f"n={size.n}" + (", memory-bound" if size.memory_bound else "")
     return (", ".join(parts) or "no ratio measured") + f" ({where}, {result.measurement.cpu if result.measurement else ''})"
 
@@ -329,7 +335,8 @@ def _speed_text(report: LoopReport) -> str:
     if size.vs_user_flags:
         parts.append(f"{summary.short_ratio(size.vs_user_flags)} vs yours")
     if size.vs_native_autovec:
-        parts.append(f"{size.vs_native_autovec.median:.2f}x vs -O3 native")
+        note = summary.build_note(best, size)
+        parts.append(f"{size.vs_native_autovec.median:.2f}x vs -O3 native" + (f" ({note})" if note else ""))
     if any(r is not None and r.noisy for r in (size.vs_user_flags, size.vs_native_autovec)):
         parts.append("noisy")
     if size.memory_bound:

@@ -101,7 +101,8 @@ def check_scan_json(doc: Any) -> list[str]:
                     c.problems.append(f"{cw}: missing 'speedup'")
                 elif cand["speedup"] is not None:
                     sp = cand["speedup"]
-                    for key in ("vs_scalar", "vs_user_flags", "vs_native_autovec"):
+                    for key in ("vs_scalar", "vs_user_flags", "vs_native_autovec", "vs_native_user_build",
+                                "vs_native_native_build"):
                         v = c.need(sp, key, (int, float, type(None)), cw + ".speedup")
                         if isinstance(v, int | float) and v <= 0:
                             c.problems.append(f"{cw}.speedup.{key} not positive")

@@ -74,7 +74,8 @@ def test_json_positions_are_utf16_and_speedups_come_from_the_l1_size() -> None:
     # "  /* " = 5 units, the emoji is 2 UTF-16 units (4 bytes), " */ " = 4 units.
     assert loop["range"]["start"] == {"line": 1, "character": 11}
     good, bad = loop["candidates"]
-    assert good["speedup"] == {"vs_scalar": 5.0, "vs_user_flags": 2.0, "vs_native_autovec": 1.6, "spread": 0.1, "n": 4096}
+    assert good["speedup"] == {"vs_scalar": 5.0, "vs_user_flags": 2.0, "vs_native_autovec": 1.6, "spread": 0.1, "n": 4096,
+                               "vs_native_user_build": None, "vs_native_native_build": None}
     assert good["edits"][0]["range"]["start"] == {"line": 1, "character": 11}
     assert bad["status"] == "mismatch" and bad["edits"] == [] and bad["speedup"] is None
     assert bad["counterexample"]["index"] == 3
@@ -97,6 +98,29 @@ def test_a_rewrite_not_faster_than_the_compiler_is_sl103_everywhere() -> None:
     console.print(report.to_table(scan))
     text = console.export_text()
     assert "win.c:2" in text and "verified" in text and "already vectorizes" in text
+
+
+def test_every_rendering_says_which_build_of_the_rewrite_a_ratio_is_for_when_they_differ() -> None:
+    """The rewrite is timed built at the user's flags and at -O3 -march=native; the lower ratio is quoted
+    (here the -O3 -march=native build: 0.93x, as mul64 in a program built that way) and both are shown."""
+    base = loop_report("mul64.c", 0.93)
+    size = dataclasses.replace(base.results[0].measurement.sizes[0],  # type: ignore[union-attr]
+                               vs_native_user_build=Ratio(1.21, 1.14, 1.22, 3), vs_native_native_build=Ratio(0.93, 0.91, 0.98, 3))
+    result = dataclasses.replace(base.results[0], measurement=dataclasses.replace(base.results[0].measurement, sizes=(size,)))
+    scan = scan_of(("mul64.c", dataclasses.replace(base, results=(result,))))
+    doc = report.to_json(scan)
+    assert check_scan_json(doc) == []
+    (cand,) = doc["files"][0]["loops"][0]["candidates"]
+    assert not cand["win"] and cand["speedup"]["vs_native_autovec"] == 0.93
+    assert (cand["speedup"]["vs_native_user_build"], cand["speedup"]["vs_native_native_build"]) == (1.21, 0.93)
+    (sized,) = cand["measurement"]["sizes"]
+    assert sized["vs_native_user_build"]["lo"] == 1.14 and sized["vs_native_native_build"]["hi"] == 0.98
+    note = "1.21x built at -O2, 0.93x built at -O3 -march=native"
+    (sarif,) = report.to_sarif(scan)["runs"][0]["results"]
+    assert f"vs -O3 -march=native ({note})" in sarif["message"]["text"]
+    console = Console(width=250, record=True, file=io.StringIO())
+    console.print(report.to_table(scan))
+    assert f"0.93x vs -O3 native ({note})" in console.export_text()
 
 
 def test_sarif_uses_file_uris_for_absolute_paths() -> None:

@@ -35,8 +35,13 @@ def test_quick_benchmark_times_only_verified_candidates_against_three_baselines(
     assert m.user_flags[0] == "-O2"
     (size,) = m.sizes  # quick: one size
     assert size.n == 4096 and size.label == "L1"
-    assert set(size.ns_per_element) == {"scalar", "user_flags", "native_autovec", "candidate"}
+    assert set(size.ns_per_element) == {"scalar", "user_flags", "native_autovec", "candidate", "candidate_native"}
     assert size.vs_scalar is not None and size.vs_user_flags is not None and size.vs_native_autovec is not None
+    # the rewrite is timed built at the user's flags and at -O3 -march=native: the lower ratio per process is judged
+    builds = (size.vs_native_user_build, size.vs_native_native_build)
+    assert all(b is not None and b.runs == size.vs_native_autovec.runs for b in builds)
+    assert size.vs_native_autovec.median <= min(b.median for b in builds if b is not None)
+    assert size.vs_native_autovec.lo <= min(b.lo for b in builds if b is not None)
     p = base_settings.bench.processes  # or a re-measured batch pooled with the first, less its slowest process
     assert size.vs_scalar.runs in (p, 2 * p - 1)
     assert size.vs_scalar.lo <= size.vs_scalar.median <= size.vs_scalar.hi

@@ -7,6 +7,7 @@ from simdlens import summary
 from simdlens.core import Candidate, CandidateResult, Measurement, Ratio, SizeMeasurement, Status, Verdict
 from simdlens.sandbox import bench
 from simdlens.server.features.code_actions import action_title
+from simdlens.server.features.hover import compact_table
 from simdlens.server.features.measured import per_size
 
 
@@ -120,3 +121,44 @@ def test_a_re_measured_rewrite_is_judged_on_both_batches_not_on_a_lucky_second_o
     assert summary.undecided(judged(disturbed).measurement)  # type: ignore[arg-type]
     again = judged(disturbed + [_process(r) for r in (8.8, 9.4, 9.9, 10.4, 12.0)], trim=1)
     assert summary.is_win(again) and again.measurement.sizes[0].vs_native_autovec.lo == 8.8  # type: ignore[union-attr]
+
+
+def _builds(at_user_flags: float, at_native: float) -> bench.ProcessTimes:
+    # ns/element: scalar, user flags (-O2), -O3 -march=native, the rewrite built at -O2, the rewrite built
+    # at -O3 -march=native; the arguments are the rewrite's speedups over -O3 -march=native
+    return bench.ProcessTimes({4096: (4096, (4.0, 2.0, 1.0, 1.0 / at_user_flags, 1.0 / at_native))})
+
+
+def test_the_rewrites_slower_build_is_judged_and_both_are_shown() -> None:
+    # mul64 (session 11, a standalone driver): 1.21x, 1.22x, 1.14x built -O2 -mavx2 -mfma; 0.98x, 0.98x,
+    # 0.93x built -O3 -march=native, as in a program built that way: not offered
+    (size,) = bench.summarize([_builds(u, n) for u, n in ((1.21, 0.98), (1.22, 0.98), (1.14, 0.93))], [4096], 3,
+                              native_index=4)
+    assert size.vs_native_user_build is not None and size.vs_native_native_build is not None
+    assert (size.vs_native_user_build.median, size.vs_native_native_build.median) == (1.21, 0.98)
+    assert size.vs_native_autovec == size.vs_native_native_build  # the lower one is quoted and judged
+    assert size.vs_user_flags is not None and size.vs_user_flags.median == 2.42  # the user's build: its own rewrite
+    assert size.ns_per_element["candidate_native"] == 1 / 0.98
+    mul64 = _result(size)
+    assert not summary.is_win(mul64)
+    assert summary.not_a_win(mul64) == ("the compiler already vectorizes this loop as well (best verified rewrite: 0.98x "
+                                        "vs -O3 -march=native; 1.21x built at -O2, 0.98x built at -O3 -march=native)")
+    assert summary.build_note(mul64, size) == "1.21x built at -O2, 0.98x built at -O3 -march=native"
+    assert any("0.98x (0.93–0.98) (1.21x built at -O2, 0.98x built at -O3 -march=native)" in line
+               for line in compact_table([mul64]))  # the hover
+    # mul64 in the sandbox this session: the median beats the margin, the slowest process does not
+    (undecided,) = bench.summarize([_builds(u, n) for u, n in ((1.32, 1.08), (1.45, 0.95), (1.10, 1.15))], [4096], 3,
+                                   native_index=4)
+    assert summary.not_a_win(_result(undecided)) == (
+        "not reliably faster than -O3 -march=native: 1.08x (0.95–1.10) at n=4096 (1.32x built at -O2, 1.08x built at "
+        "-O3 -march=native), its slowest run under 1.05x")
+    # per process: each build is 1.30x in two of three processes, but in each process one of them is 1.02x
+    (mixed,) = bench.summarize([_builds(1.30, 1.02), _builds(1.02, 1.30), _builds(1.30, 1.30)], [4096], 3, native_index=4)
+    assert mixed.vs_native_user_build.median == mixed.vs_native_native_build.median == 1.30  # type: ignore[union-attr]
+    assert mixed.vs_native_autovec == Ratio(1.02, 1.02, 1.30, 3)
+    # a win whose builds differ says both in its code action; builds within the noise say nothing more
+    (win,) = bench.summarize([_builds(2.0, 1.4), _builds(2.1, 1.45), _builds(1.9, 1.35)], [4096], 3, native_index=4)
+    assert summary.is_win(_result(win))
+    assert action_title(_result(win)).endswith("; vs -O3 -march=native 2.00x built at -O2, 1.40x built at -O3 -march=native")
+    (same,) = bench.summarize([_builds(1.42, 1.40), _builds(1.45, 1.44), _builds(1.38, 1.35)], [4096], 3, native_index=4)
+    assert summary.build_note(_result(same), same) == "" and "march" not in action_title(_result(same))

@@ -13,7 +13,8 @@ allow-listed compile_commands.json flags plus `Settings.extra_flags`, default -O
     bench   scalar     -O3 -fno-tree-vectorize   (clang: -O3 -fno-vectorize -fno-slp-vectorize)
             user       the user flags
             native     -O3 -march=native          (what the compiler's own vectorizer gives)
-            candidate  user flags + ISA flags (+ -ffp-contract=off as above)
+            candidate  user flags + ISA flags (+ -ffp-contract=off as above), and again with the user's
+                       -O level replaced by -O3 -march=native (bench.py: the lower ratio is judged)
             driver     -O2
 
 Every bench build also gets ALIGN_FLAGS (-falign-functions=64 -falign-loops=64): code layout alone

@@ -4,7 +4,7 @@ outcome as a `Verdict`, then time the survivors.
 Per kernel, once (a `KernelBuild`, kept while the kernel is unchanged): the reference's checking
 object, the check driver object, and later the three benchmark builds of the reference. Per candidate:
 its checking object (compile errors come from here), a link, one sandboxed run of the whole test plan,
-and, when it passed, its benchmark object.
+and, when it passed, its two benchmark objects (at the user's flags and at -O3 -march=native).
 
 Who gets blamed: the driver prints "@R"/"@C" before calling the reference/candidate, so a crash,
 sanitizer report or timeout while the *reference* runs is the kernel's problem (REJECTED, "cannot
@@ -35,6 +35,7 @@ from simdlens.sandbox.compiler import (
     ALIGN_FLAGS,
     ASAN_CANDIDATE,
     ASAN_REF,
+    CompileOutcome,
     Compiler,
     Toolchain,
     candidate_flags,
@@ -110,6 +111,10 @@ class KernelBuild:
 
     def _non_opt(self) -> tuple[str, ...]:
         return (*self.lang, *self.user.flags, *self.user.define_args(), *self.context_flags())
+
+    def native_flags(self) -> tuple[str, ...]:
+        """The user's flags but for the optimisation: -O3 -march=native (the compiler's best effort)."""
+        return (*self._non_opt(), "-O3", "-march=native")
 
     def _user_dirs(self) -> tuple[str, ...]:
         if self.kernel.context is None:
@@ -222,7 +227,7 @@ class KernelBuild:
         variants = {
             "scalar": (*self._non_opt(), *tc.scalar_flags(), *ALIGN_FLAGS),
             "user": (*self.user_flags(), *ALIGN_FLAGS),
-            "native": (*self._non_opt(), "-O3", "-march=native", *ALIGN_FLAGS),
+            "native": (*self.native_flags(), *ALIGN_FLAGS),
         }
         jobs = []
         for name, flags in variants.items():
@@ -373,23 +378,22 @@ class KernelRun:
         if failure is not None:
             return {}, f"not timed: {failure}"
         syms = [_symbol(c) for c in candidates]
-        for c, sym in zip(candidates, syms, strict=True):
-            flags = (*build.user_flags(), *self._isa_flags(c), *ALIGN_FLAGS)
-            source = f"{sym}_check.c"
-            if nest:
-                source = f"{sym}_nest.c"
-                build.write(source, harness.nest_variant_source(kernel, sym, c.function, support=c.support, vector=True))
-            outcome = await build.compiler.compile(build.directory, source, f"{prefix}{sym}_bench.o", kernel.language, flags,
-                                                   pch=not nest, mounts=build.mounts())
-            if not outcome.ok:
-                return {}, "not timed: the benchmark build failed"
-        variants = ("sl_ref_scalar", "sl_ref_user", "sl_ref_native", *syms)
+        native_syms = [f"{sym}_native" for sym in syms]  # its own symbol: the link keeps one of equal names
+        for c, sym, native_sym in zip(candidates, syms, native_syms, strict=True):
+            builds = ((sym, (*build.user_flags(), *self._isa_flags(c), *ALIGN_FLAGS)),
+                      (native_sym, (*build.native_flags(), *self._isa_flags(c), *ALIGN_FLAGS)))
+            outcomes = await asyncio.gather(*(self._bench_object(c, name, flags, nest=nest) for name, flags in builds))
+            for (name, _), outcome in zip(builds, outcomes, strict=True):
+                if not outcome.ok:
+                    at = " at -O3 -march=native" if name == native_sym else ""
+                    return {}, f"not timed: the benchmark build{at} failed"
+        variants = ("sl_ref_scalar", "sl_ref_user", "sl_ref_native", *syms, *native_syms)
         tag = hashlib.sha256("\0".join((prefix, *variants)).encode()).hexdigest()[:12]
         build.write(f"driver_bench_{tag}.c", harness.driver_source(timed, variants))
         driver = await build.compiler.compile(build.directory, f"driver_bench_{tag}.c", f"driver_bench_{tag}.o", kernel.language,
                                               (*build.lang, *build.user.define_args(), "-O2", *ALIGN_FLAGS))
         objs = (f"driver_bench_{tag}.o", f"{prefix}ref_scalar.o", f"{prefix}ref_user.o", f"{prefix}ref_native.o",
-                *(f"{prefix}{s}_bench.o" for s in syms))
+                *(f"{prefix}{s}_bench.o" for s in (*syms, *native_syms)))
         exe = f"bench_{tag}"
         link = await build.compiler.link(build.directory, objs, exe, kernel.language, SHARED_CONTEXT) if driver.ok else driver
         if not link.ok:
@@ -418,7 +422,8 @@ class KernelRun:
                     return {}, f"not timed: the benchmark run failed ({describe_failure(result, self_limits)})"
                 processes.append(protocol.parse_bench_output(result.stdout.decode(errors="replace"), len(variants)))
             for i in undecided:
-                sizes_m = protocol.summarize(processes, sizes, 3 + i, real=real, by_trip=by_trip, trim=min(batch, 1))
+                sizes_m = protocol.summarize(processes, sizes, 3 + i, native_index=3 + len(syms) + i, real=real,
+                                             by_trip=by_trip, trim=min(batch, 1))
                 if sizes_m:
                     out[i] = protocol.measurement(sizes_m, tc.version, self.env.host.model, build.user.user_args())
             # a batch that cannot decide a candidate is joined by a fresh one (bench.py, REMEASURES)
@@ -430,6 +435,19 @@ class KernelRun:
         if not out:  # every size skipped (its bounds leave the loop empty or outside the arrays): never silent
             return {}, f"not timed: no benchmark size of {','.join(map(str, sizes))} ran"
         return out, ""
+
+    async def _bench_object(self, candidate: Candidate, symbol: str, flags: tuple[str, ...], *, nest: bool) -> CompileOutcome:
+        """One benchmark build of a candidate, defining `symbol` (of its nest when `nest`)."""
+        build = self.build
+        source = f"{bench_prefix(nest)}{symbol}_bench.c"
+        if nest:
+            build.write(source, harness.nest_variant_source(self.kernel, symbol, candidate.function,
+                                                            support=candidate.support, vector=True))
+        else:
+            build.write(source, harness.variant_source(self.kernel, symbol, candidate.function, support=candidate.support,
+                                                       vector=True, facts=candidate.type_facts))
+        return await build.compiler.compile(build.directory, source, f"{bench_prefix(nest)}{symbol}_bench.o",
+                                            self.kernel.language, flags, pch=not nest, mounts=build.mounts())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -73,6 +73,10 @@ def action_title(result: CandidateResult) -> str:
         title = f"Vectorize with {isa} — verified (not benchmarked)"
     else:
         title = f"Vectorize with {isa} — verified, {measured}"
+        size = summary.headline(result)
+        note = summary.build_note(result, size) if size is not None else ""
+        if note:  # a program built at -O3 -march=native compiles the rewrite differently: say both
+            title += f"; vs -O3 -march=native {note}"
     caveats = summary.semantic_caveats(result)
     if caveats:
         title += f" ({'; '.join(caveats)})"

@@ -70,6 +70,9 @@ def measurement_table(result: CandidateResult) -> list[str]:
         )
     lines.append("")
     lines.append(f"ns per element, median of {_processes(result)} processes; {escape(m.compiler)}, {escape(m.cpu)}.")
+    builds = [f"{size.n}: {note}" for size in m.sizes if (note := summary.build_note(result, size))]
+    if builds:  # the lower of the rewrite's two builds is the ratio shown
+        lines.append(f"vs -O3 -march=native, the lower of the rewrite's two builds: {escape('; '.join(builds))}.")
     if any(s.memory_bound for s in m.sizes):
         lines.append("Memory-bound sizes do not repeat well: read their ranges, not the medians.")
     return lines
@@ -162,8 +165,9 @@ def compact_table(results: list[CandidateResult]) -> list[str]:
     native = size.vs_native_autovec if size else None
     m = best.measurement
     assert m is not None
+    note = summary.build_note(best, size) if size is not None else ""
     against = (f" {summary.isa_name(best.candidate.isa)} vs `-O3 -march=native` at {size_name(size.n)}: "
-               f"{times_range(native)}." if size is not None and native is not None else "")
+               f"{times_range(native)}{f' ({escape(note)})' if note else ''}." if size is not None and native is not None else "")
     lines += ["", f"Median (min–max) of {_processes(best)} processes.{against} {escape(m.compiler)}, {escape(m.cpu)}."]
     return lines
 
