@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from simdlens.analysis import mathcalls
 from simdlens.analysis.build.bit_copies import BIT_CAST
@@ -173,23 +173,29 @@ class Lowering:
         # `acc += abs(x - y)` on bytes: psadbw sums 8 byte differences per 64-bit lane, so a loop made only
         # of such sums runs one lane per byte (32 / 64) instead of one per 32-bit accumulator lane
         self.sad_vars: set[str] = set()
-        if (max_lanes is None and self.body and all(_sad_pair(s) is not None for s in self.body)
+        # these idioms read a body of sums only; a temporary `int d = a[i] - b[i]; s += d < 0 ? -d : d;` is
+        # read through (the spelled-out sum, as the user's compiler sees it after inlining d)
+        sums = sums_of_locals(self.body) or self.body
+        if (max_lanes is None and sums and all(_sad_pair(s) is not None for s in sums)
                 and table.op("sad", "uint8", table.vector_bits) is not None):
+            self.body = sums
             self.sad_vars = {s.var for s in self.body if isinstance(s, Reduce)}
         # `n += buf[i] == '\n'` on bytes: 0/1 bytes added into byte counters, folded into 64-bit sums with
         # psadbw every 255 steps (before a counter could wrap), one lane per byte
         self.count_vars: set[str] = set()
         self.count_bytes: dict[tuple[str, int], VVal] = {}  # (var, accumulator copy) -> its byte counters
-        if (max_lanes is None and not self.sad_vars and self.body
-                and all(_count_cond(s) is not None for s in self.body)
+        if (max_lanes is None and not self.sad_vars and sums
+                and all(_count_cond(s) is not None for s in sums)
                 and table.op("sad", "uint8", table.vector_bits) is not None):
+            self.body = sums
             self.count_vars = {s.var for s in self.body if isinstance(s, Reduce)}
         # `acc += a[i] * b[i]` on 8/16-bit values into a 32-bit acc: pmaddwd multiplies 16-bit lanes and adds
         # neighbouring products into one int32 lane, so the loop runs one lane per 16-bit value
         self.madd_vars: set[str] = set()
-        if (max_lanes is None and not self.sad_vars and not self.count_vars and self.body
-                and all(_madd_pair(s) is not None for s in self.body)
+        if (max_lanes is None and not self.sad_vars and not self.count_vars and sums
+                and all(_madd_pair(s) is not None for s in sums)
                 and table.op("madd", "int16", table.vector_bits) is not None):
+            self.body = sums
             self.madd_vars = {s.var for s in self.body if isinstance(s, Reduce)}
         # `if (img[i] > m) m = img[i]` with int m over bytes: the lanes keep bytes (32 / 64 per register),
         # start at the byte type's identity and meet m only in the fold after the loop
@@ -2422,6 +2428,36 @@ def _divide_by_power_of_two(e: Binary) -> Expr:
     bias = Cast(Binary(">>", sign, Const(t.bits - k, u), u), t, implicit=False)  # 2^k - 1 when x < 0
     q = Binary(">>", Binary("+", x, bias, t), Const(k, t), t)
     return q if e.op == "/" else Binary("-", x, Binary("<<", q, Const(k, t), t), t)
+
+
+def sums_of_locals(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+    """A body of temporaries and sums as the sums alone, each temporary's value (converted to its declared
+    type) written where it is read; () when the body holds anything else or a read cannot be replaced."""
+    values: dict[str, Expr] = {}
+    out: list[Stmt] = []
+
+    def inlined(e: Expr) -> Expr | None:
+        for name, value in values.items():
+            e2 = substitute_var(e, name, value)
+            if e2 is None:
+                return None
+            e = e2
+        return e
+
+    for s in body:
+        if isinstance(s, Let) and s.name not in values:
+            value = inlined(s.value)
+            if value is None:
+                return ()
+            values[s.name] = value if expr_type(value).name == s.type.name else Cast(value, s.type, implicit=True)
+        elif isinstance(s, Reduce) and s.access is None and s.var not in values:
+            value = inlined(s.value)
+            if value is None:
+                return ()
+            out.append(replace(s, value=value))
+        else:
+            return ()
+    return tuple(out)
 
 
 def _sad_pair(s: Stmt) -> tuple[Expr, Expr] | None:
