@@ -66,16 +66,23 @@ def decide(package_dir: Path, environ: Mapping[str, str]) -> HotPath:
     if environ.get("SIMDLENS_PURE_PYTHON"):
         return HotPath(False, "Python source (SIMDLENS_PURE_PYTHON is set)")
     stale = []
+    missing = []
     for module in HOT_MODULES:
         source, ext = module_files(package_dir, module)
         if ext is None:
-            return HotPath(False, "Python source (not compiled at install: no C compiler or Python headers; "
-                                  "see setup.py)")
+            missing.append(source.name)
+            continue
         try:
             if source.stat().st_mtime > ext.stat().st_mtime + _EDIT_SLACK_S:
                 stale.append(source.name)
         except OSError:
             pass  # an install without the .py: the extension is all there is
+    if missing and len(missing) < len(HOT_MODULES):  # an install from before these modules joined the hot path
+        return HotPath(False, f"Python source ({', '.join(missing)} not compiled: the install predates them; "
+                              "reinstall to recompile)")
+    if missing:
+        return HotPath(False, "Python source (not compiled at install: no C compiler or Python headers; "
+                              "see setup.py)")
     if stale:
         return HotPath(False, f"Python source ({', '.join(stale)} changed since compiled; reinstall to recompile)")
     return HotPath(True, "compiled with mypyc")
@@ -98,6 +105,6 @@ class SourceFirst(importlib.abc.MetaPathFinder):
 _PACKAGE_DIR = Path(__file__).resolve().parent
 HOT_PATH = decide(_PACKAGE_DIR, os.environ)
 if not HOT_PATH.compiled and any(module_files(_PACKAGE_DIR, m)[1] is not None for m in HOT_MODULES):
-    if "changed since compiled" in HOT_PATH.why:
+    if "reinstall" in HOT_PATH.why:  # an edit, or an install older than the hot path
         log.warning("simdlens analysis: %s", HOT_PATH.why)
     sys.meta_path.insert(0, SourceFirst(_PACKAGE_DIR))

@@ -306,3 +306,24 @@ void quantize(const float *x, block *y, int nb, float id) {
     kernel = fa.kernels[inner.site.loop_id]
     assert kernel is not None and any(p.source == "y[i].qs" for p in kernel.params)
     assert kernel.nest is None
+
+
+def test_a_loop_in_a_lambda_still_sees_the_counted_loop_around_the_lambda() -> None:
+    # find_loops counts loops from the nearest function, the lambda (depth 0): the builder must still walk up
+    # past it to the counter `j` the subscripts' facts rely on; a loop alone in its function has none
+    src = b"""\
+void rows(float *a, int n) {
+    for (int j = 0; j < n; j++) {
+        auto clear = [&](int m) { for (int i = j; i < m; i++) a[i] = 0.0f; };
+        clear(n);
+    }
+}
+void alone(float *a, int n) {
+    for (int i = 0; i < n; i++) a[i] = 1.0f;
+}
+"""
+    loops = {a.site.span.start.line + 1: a for a in analyze_file(src, "lam.cpp", "cpp").analyses}
+    in_lambda, alone = loops[3], loops[8]
+    assert in_lambda.site.depth == 0 and in_lambda.loop is not None
+    assert [e[0] for e in in_lambda.loop.enclosing] == ["j"]
+    assert alone.loop is not None and alone.loop.enclosing == ()

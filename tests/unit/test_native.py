@@ -57,6 +57,15 @@ def test_a_source_unpacked_just_after_its_extension_is_not_an_edit(tmp_path: Pat
     assert decide(pkg, {}).compiled
 
 
+def test_an_install_older_than_a_hot_module_says_so(tmp_path: Path) -> None:
+    pkg = _fake_package(tmp_path, compiled=True)
+    (pkg / "analysis" / "build" / f"switches{SUFFIX}").unlink()  # compiled before switches.py joined the hot path
+    got = decide(pkg, {})
+    assert not got.compiled
+    assert "switches.py not compiled" in got.why and "reinstall" in got.why
+    assert "no C compiler" not in got.why
+
+
 def test_the_environment_can_ask_for_the_source(tmp_path: Path) -> None:
     got = decide(_fake_package(tmp_path, compiled=True), {"SIMDLENS_PURE_PYTHON": "1"})
     assert not got.compiled

@@ -95,6 +95,7 @@ class LoopBuilder:
         self.before_cond = False  # whether that statement runs under a condition
         self.setup: list[str] = []  # declarations before the loop its condition needs (`const float *end = p + n;`)
         self.outermost_start: int | None = None  # start of the outermost enclosing loop (-1: none), once known
+        self.unnested = False  # known to have no loop around it in its function (see loop._builder)
         self.invariant_vars: dict[str, Var] = {}  # `expressions.identifier` answers for variables declared outside the body
         self.bases: dict[str, tuple[str, str, CType, Decl | None]] = {}  # `accesses.array_base` answers for named arrays
 

@@ -99,8 +99,7 @@ def _build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any)
             line = inner.start_point[0] + 1 if inner is not None else 0
             if site.role == LoopRole.OUTER_VECTORIZABLE and inner is not None:
                 # the inner loop runs a few constant times: unrolled, the outer loop is an ordinary candidate
-                b = LoopBuilder(site, node, found[1] if found is not None else enclosing_function(node), tree, source,
-                                ctx)
+                b = _builder(site, node, found, tree, source, ctx)
                 b.unroll = inner
                 ir, reasons = build_ir(b)
                 if ir is not None:
@@ -111,8 +110,7 @@ def _build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any)
                                      "outer-loop vectorization, but not analysable", site.header), *reasons)
             return None, (Reason("outer_loop", f"contains the loop at line {line}: the inner loop is the candidate",
                                  site.header),)
-        fn = found[1] if found is not None else enclosing_function(node)
-        b = LoopBuilder(site, node, fn, tree, source, ctx)
+        b = _builder(site, node, found, tree, source, ctx)
         ir, reasons = build_ir(b)
         for r in reasons:  # `__m256 *v` used without any intrinsic call: still SIMD code
             if r.code == "unknown_type" and (simd := uses_intrinsics(r.message.encode())):
@@ -142,11 +140,22 @@ def build_around(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any
         inner = _first_inner_loop(node) if node is not None else None
         if node is None or node.has_error or inner is None or inner.start_byte != inner_start:
             return None, (Reason("parse", "the nest could not be found in the syntax tree", site.header),)
-        b = LoopBuilder(site, node, found[1] if found is not None else enclosing_function(node), tree, source, ctx)
+        b = _builder(site, node, found, tree, source, ctx)
         b.skip = inner
         return build_ir(b)
     except RecursionError:
         return None, (Reason("too_complex", "the loop is too deeply nested to analyse", site.header),)
+
+
+def _builder(site: LoopSite, node: tree_sitter.Node, found: tuple[tree_sitter.Node, tree_sitter.Node | None] | None,
+             tree: tree_sitter.Tree, source: bytes, ctx: Any) -> LoopBuilder:
+    """The builder of the loop `node`; `found`: find_loops' record of it (its node and function), if any."""
+    fn = found[1] if found is not None else enclosing_function(node)
+    b = LoopBuilder(site, node, fn, tree, source, ctx)
+    # find_loops counted the loops between this one and its function (`site.depth`): with none, and that function
+    # a definition (not a lambda inside one), no loop encloses it, and nothing needs to walk up the tree to see so
+    b.unnested = found is not None and site.depth == 0 and fn is not None and fn.type == "function_definition"
+    return b
 
 
 def _blocked_in_macro(reasons: tuple[Reason, ...], ctx: Any) -> bool:
@@ -256,7 +265,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     # read by the condition before each iteration's body (a bound the body changes has its own reason)
     lb.header_reads = set(lb.scalars) - set(IDENTIFIER.findall(header["upper"]))
     lb.bounds = (header["lower"], header["upper"], header["cmp"], header["step"])
-    lb.enclosing = enclosing_counters(lb.node, lb.source)
+    lb.enclosing = () if lb.unnested else enclosing_counters(lb.node, lb.source)
     if _PARENTHESISED_NAME.search(lb.source, body.start_byte, body.end_byte):
         body = without_misread_casts(lb, body)
     uses.scan_uses(lb, body)

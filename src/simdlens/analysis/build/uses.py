@@ -126,6 +126,6 @@ def used_after(lb: LoopBuilder, name: str) -> bool:
     if pat.search(lb.source, lb.node.end_byte, fn.end_byte):
         return True
     if lb.outermost_start is None:  # the same for every name: found once
-        lb.outermost_start = file_scan(lb.tree).outermost_loop_start(lb.node, fn)
+        lb.outermost_start = -1 if lb.unnested else file_scan(lb.tree).outermost_loop_start(lb.node, fn)
     start = lb.outermost_start
     return start >= 0 and pat.search(lb.source, start, lb.node.start_byte) is not None
