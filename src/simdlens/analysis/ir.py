@@ -362,6 +362,11 @@ class ArgReduce:
     # Other variables the branch sets to loop-invariant values (`xindex = i;` beside `yindex = j;` in the
     # j loop of a matrix argmax): set after the loop when the best changed in it.
     also: tuple[tuple[str, Expr], ...] = ()
+    # "fmax"/"fmin" for ggml's `m = fmaxf(m, v); if (m == v) k = i;` (cmp ">="/"<="): a NaN start is dropped
+    # for the first number, which a lane's compare would not do
+    call: str = ""
+    # whether the best value can be read after the loop (a function local that is never mentioned again cannot)
+    value_read: bool = True
 
 
 @dataclass(frozen=True, slots=True)

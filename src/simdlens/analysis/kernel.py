@@ -59,6 +59,7 @@ from simdlens.analysis.ir import (
     INT64,
     IV,
     Access,
+    ArgReduce,
     Array,
     Binary,
     Call,
@@ -238,6 +239,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     # scalars
     results: list[tuple[str, CType]] = []
     body_locals = _body_locals(loop, text)
+    # an fmaxf argmax's best value that nothing reads after the loop: its zero's sign is the compiler's choice
+    unread = {s.value_var for s in walk_stmts(loop.body) if isinstance(s, ArgReduce) and s.call and not s.value_read}
     for sc in loop.scalars:
         name = sc.name
         if name in body_locals:
@@ -259,7 +262,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         if sc.type.is_complex and _COMPLEX_WORD.search(sc.decl or "") and not _COMPLEX_WORD.search(spelled):
             spelled = ""  # tree-sitter reads `float complex s` as `float` and a declarator `complex`
         params.append((position(name), KernelParam(pname, f"{ctext} {pname}", role, sc.type, False, src, spelled)))
-        if sc.role in _RESULT_ROLES or (sc.role != ScalarRole.INVARIANT and sc.live_out):
+        if (sc.role in _RESULT_ROLES or (sc.role != ScalarRole.INVARIANT and sc.live_out)) and name not in unread:
             results.append((pname, sc.type))
     # the counter, when declared outside the loop
     if not loop.iv_declared_in_loop:

@@ -295,7 +295,12 @@ class _Judge:
                 self.facts.add("argminmax")
                 tie = "first" if s.cmp in ("<", ">") else "last"
                 word = f"arg{'max' if s.cmp in ('>', '>=') else 'min'}"
-                if s.at_index is None:
+                if s.call:  # `m = fmaxf(m, v); if (m == v) k = i;` (ggml)
+                    self.reasons.append(Reason("argminmax", f"{word} kept with {s.call}(): {s.value_var} and its index "
+                                               f"{s.index_var} (the last index whose element is at least the best so "
+                                               "far wins; a NaN element is never taken); compilers leave it scalar, a "
+                                               f"SIMD {word} keeps each lane's best value and index", s.span))
+                elif s.at_index is None:
                     also = "".join(f"; {v} is set to a value of the outer loop when the best changes in this loop"
                                    for v, _ in s.also)
                     self.reasons.append(Reason("argminmax", f"{word}: {s.value_var} and its index {s.index_var} "

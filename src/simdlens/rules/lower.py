@@ -1449,6 +1449,8 @@ class Lowering:
                               "(its lanes start at the type's lowest value, which needs a signed 32/64-bit index)")
         t = s.type
         key = _arg_key(s)
+        if s.call and key not in self.arg_values:
+            self.check_fmax_argindex(s)
         lanes = self.arg_lanes if self.copy == 0 else {v: x for (v, j), x in self.spare_args.items() if j == self.copy}
         if key not in self.arg_values:
             self.arg_values[key] = self.rename(s.value_var) if s.value_var else self._value_at_index(s)
@@ -1482,6 +1484,27 @@ class Lowering:
         new_where = self.select(better, index, where)
         self.lines.append(f"{best.name} = {new_best.name};")
         self.lines.append(f"{where.name} = {new_where.name};")
+
+    def check_fmax_argindex(self, s: ArgReduce) -> None:
+        """`m = fmaxf(m, v); if (m == v) k = i;` runs as `v >= m` per lane, the same index for every start but a
+        NaN one (fmaxf drops it for the first number): then the whole loop runs in scalar. A zero `m` keeps the
+        sign the compiler's operand order gives, so when `m` can be read after the loop the check lets it differ."""
+        call = s.call + ("f" if s.type.name == "float" else "")  # fmaxf / fmax: the C name the user called
+        if s not in self.body:
+            raise Unsupported(f"a conditional {call}() argmin/argmax (its NaN-start fallback needs every iteration)")
+        assert self.left is not None
+        self.pre.append(f"if ({self.rename(s.value_var)} != {self.rename(s.value_var)}) {self.left} = 0;  "
+                        f"/* a NaN start: {call}() drops it for the first number, so the scalar loop runs it all */")
+        if not s.value_read:
+            return
+        if any((isinstance(x, Store) and x.access.elem.is_float) or (isinstance(x, Reduce | ArgReduce) and x is not s
+                                                                    and x.type.is_float) for x in walk_stmts(self.body)):
+            raise Unsupported(f"a {call}() argmin/argmax whose best value is read after the loop, beside "
+                              f"floating-point stores or reductions: the sign of its zero value is the compiler's "
+                              f"choice, and a check that lets it differ would not see theirs")
+        self.caveat(f"the sign of a zero {call}() result {s.value_var} is the compiler's choice (C leaves a +0/-0 "
+                    f"tie open and gcc passes the operands in either order): the rewrite may keep the other zero; "
+                    f"the index {s.index_var} is exact")
 
     def _index_origin(self, s: ArgReduce, it: CType) -> str:
         """Ties go to the earliest iteration, which the fold finds by comparing indices counted from the
@@ -1558,6 +1581,8 @@ class Lowering:
         depth = self._carries(body, exit_stmt)
 
         split = self._split_point(body, exit_stmt)
+        if split is not None and any(isinstance(x, ArgReduce) and x.call for x in walk_stmts(body)):
+            raise Unsupported("an fmaxf()/fminf() argmin/argmax in a loop vectorized in two halves")
         if last_values and split is not None:
             raise Unsupported(f"`{last_values[0]}` is used after the loop, which is vectorized in two halves")
         last = 1 if last_values else 0  # iterations kept for the scalar remainder

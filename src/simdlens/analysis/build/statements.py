@@ -75,6 +75,7 @@ def block(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -> list[St
 
 def block_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -> list[Stmt]:
     out: list[Stmt] = []
+    paired: set[int] = set()  # statements read together with the one before them
     for i, n in enumerate(nodes):
         if lb.exclude is not None and n.id == lb.exclude.id:
             continue
@@ -99,6 +100,19 @@ def block_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -
                 inner = [c for c in target.named_children if c.type not in ("statement_identifier", "comment")]
                 out.extend(block_in_scope(lb, inner + nodes[skip[1] + 1:], cond))
                 return out
+        if i in paired:
+            continue
+        if t == "expression_statement" and i + 1 < len(nodes):  # `m = fmaxf(m, v); if (m == v) k = i;`
+            try:
+                pair = scalars.fmax_argindex(lb, n, nodes[i + 1], cond)
+            except Unsupported as e:
+                lb.reasons.append(e.reason)
+                paired.add(i + 1)
+                continue
+            if pair is not None:
+                out.extend(pair)
+                paired.add(i + 1)
+                continue
         if t in ("break_statement", "return_statement") and not cond:
             lb.reasons.append(Reason("unconditional_exit", "leaves the loop unconditionally: it runs once",
                                      node_span(n)))
