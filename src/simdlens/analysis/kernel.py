@@ -673,8 +673,11 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                            or (isinstance(s, Expand) and s.src is a)), None)
                 if pk is not None:  # a pack writes, an expand reads, at most one element per iteration from counter
                     c = renames.get(pk.counter, pk.counter) + (f" + {pk.lead}" if pk.lead else "")
+                    # (k packs in turn at one counter, TSVC s123: up to k elements per iteration)
+                    per = sum(1 for s in walk_stmts(loop.body) if isinstance(s, Pack) and s.counter == pk.counter
+                              and s.dst.root == root) if isinstance(pk, Pack) else 1
                     los.append(f"({c})")
-                    his.append(f"({c}) + ({trip}) - 1")
+                    his.append(f"({c}) + ({trip}) - 1" if per == 1 else f"({c}) + {per} * ({trip}) - 1")
                     continue
                 column = columns.get(id(a))
                 if column is not None:  # a column of a flat matrix: its rows' lowest and highest, once

@@ -656,6 +656,64 @@ def if_pack(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Nod
     return [Pack(c, dst, counter, value, span, lead)]
 
 
+def pack_run(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int, cond: bool) -> tuple[list[Stmt], int] | None:
+    """TSVC s123's `j++; a[j] = x; if (c) { j++; a[j] = y; }`: stores at one counter, each one past the last,
+    some under a condition: one pack per store, in order (the lowering interleaves them lane by lane). The
+    Packs and how many of `nodes` from `i` they take; None unless there are two or more, one conditional."""
+    if cond:
+        return None
+    items: list[tuple[tree_sitter.Node, str, int, tree_sitter.Node | None, int]] = []  # assignment, counter, lead, cond
+    k = i
+    while k < len(nodes):
+        n = nodes[k]
+        if n.type == "if_statement" and n.child_by_field_name("alternative") is None:
+            found, c, used = counters.stepped_subscript(stmts_of(n.child_by_field_name("consequence")),
+                                                        _target_index), field_of(n, "condition"), 1
+        elif n.type == "expression_statement":
+            found, c, used = counters.stepped_subscript(nodes[k:k + 2], _target_index), None, 2
+            if found is None:
+                found, used = counters.stepped_subscript(nodes[k:k + 1], _target_index), 1
+        else:
+            break
+        if found is None or op_of(found[0]) != "=" or (items and found[1:] != items[0][1:3]):
+            break
+        items.append((found[0], found[1], found[2], c, used))
+        k += used
+    if len(items) < 2 or all(c is None for *_, c, _ in items):
+        return None
+    counter, lead = items[0][1], items[0][2]
+    lefts = [unwrap(a.child_by_field_name("left")) for a, *_ in items]
+    if counter in lb.locals or any(x is None for x in lefts) or \
+            len({squash(lb.text(field_of(x, "argument"))) for x in lefts if x is not None}) != 1:
+        return None
+    if any(not (nodes[i].start_byte <= u.pos < nodes[k - 1].end_byte) for u in lb.uses.get(counter, [])):
+        raise Unsupported("recurrence", f"the output counter {counter} is also used elsewhere in the loop", nodes[i])
+    ct = outer_scalar(lb, counter, nodes[i])
+    if ct.is_float:
+        return None
+    out: list[Stmt] = []
+    at = i
+    for a, _, _, c, used in items:
+        left = unwrap(a.child_by_field_name("left"))
+        assert left is not None
+        if lb.mentions(field_of(a, "right"), counter):
+            raise Unsupported("recurrence", f"a value stored at the output counter {counter} reads it", a)
+        base = unwrap(field_of(left, "argument"))
+        assert base is not None
+        root, base_text, elem, arr = accesses.array_base(lb, base)
+        accesses.note_array(lb, root, arr, elem)
+        dst = Access(root, base_text, elem, None, 0, "", Var(counter, ct), node_span(left))
+        test = expressions.expr(lb, c) if c is not None else Const(1, INT32, "1")
+        value = convert(expressions.expr(lb, field_of(a, "right")), elem)
+        span = new_span(nodes[at].start_byte, nodes[at + used - 1].end_byte, node_span(nodes[at]).start,
+                        node_span(nodes[at + used - 1]).end)
+        out.append(Pack(test, dst, counter, value, span, lead))
+        at += used
+    lb.scalars[counter] = Scalar(counter, ct, ScalarRole.COUNTER, decl=(lb.decl_of(counter) or Decl(counter, "")).text)
+    lb.written_outer.add(counter)
+    return out, k - i
+
+
 def _target_index(a: tree_sitter.Node) -> tree_sitter.Node | None:
     """The subscript of the element an assignment writes: `b[j]` of `b[j] = x`."""
     left = unwrap(a.child_by_field_name("left"))

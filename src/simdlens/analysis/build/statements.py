@@ -98,10 +98,24 @@ def block_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -
                 out.extend(skip[0])
                 target = nodes[skip[1]]
                 inner = [c for c in target.named_children if c.type not in ("statement_identifier", "comment")]
+                if skip[2] is not None:  # `if (c) goto L; A; continue; L: B`: B only where c holds
+                    out.append(If(skip[2], tuple(block_in_scope(lb, inner + nodes[skip[1] + 1:], True)), (),
+                                  node_span(target)))
+                    return out
                 out.extend(block_in_scope(lb, inner + nodes[skip[1] + 1:], cond))
                 return out
         if i in paired:
             continue
+        if t in ("expression_statement", "if_statement"):  # `j++; a[j] = x; if (c) { j++; a[j] = y; }`
+            try:
+                run = scalars.pack_run(lb, nodes, i, cond)
+            except Unsupported as e:
+                lb.reasons.append(e.reason)
+                break
+            if run is not None:
+                out.extend(run[0])
+                paired.update(range(i + 1, i + run[1]))
+                continue
         if t == "expression_statement" and i + 1 < len(nodes):  # `m = fmaxf(m, v); if (m == v) k = i;`
             try:
                 pair = scalars.fmax_argindex(lb, n, nodes[i + 1], cond)
