@@ -6,16 +6,14 @@ never mentioned after the loop cannot), and then with the zero-sign caveat of fm
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import pytest
-from rules_support import ISAS, analyse, needs_compiler, require_host, verify_cases
+from rules_support import ISAS, analyse, needs_compiler, require_host, verify_cases, verify_status
 
 from simdlens.config import Settings
-from simdlens.core import Candidate, Kernel, Status
+from simdlens.core import Status
 from simdlens.rules import propose
-from simdlens.sandbox import Sandbox
 
 pytestmark = [needs_compiler, pytest.mark.sandbox]
 
@@ -67,14 +65,6 @@ def test_fmax_argmax_is_verified(results: dict, name: str, isa: str) -> None:  #
     assert result.verdict.status == Status.VERIFIED, result.verdict
 
 
-def _verify(rule_settings: Settings, kernel: Kernel, cand: Candidate) -> Status:
-    async def main() -> Status:
-        async with Sandbox(rule_settings) as sandbox:
-            (r,) = await sandbox.verify(kernel, (cand,), bench=False)
-            return r.verdict.status
-    return asyncio.run(main())
-
-
 @pytest.mark.parametrize("wrong", ["strict", "no_nan_start"])
 def test_wrong_readings_fail_verification(rule_settings: Settings, wrong: str) -> None:
     """A strict `>` keeps the first of equal maxima where the loop keeps the last; without the NaN-start
@@ -89,7 +79,7 @@ def test_wrong_readings_fail_verification(rule_settings: Settings, wrong: str) -
         fn = fn.replace("_CMP_LE_OQ", "_CMP_LT_OQ")
     assert fn != cand.function, cand.function
     require_host("avx2")
-    assert _verify(rule_settings, kernel, dataclasses.replace(cand, function=fn)) == Status.MISMATCH
+    assert verify_status(rule_settings, kernel, dataclasses.replace(cand, function=fn)) == Status.MISMATCH
 
 
 def test_fmax_argmax_refusals_say_why() -> None:

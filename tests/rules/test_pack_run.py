@@ -5,16 +5,14 @@ is compressed in order; the harness's buffer for the packed array holds k elemen
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import pytest
-from rules_support import analyse, needs_compiler, one_candidate, require_host, verify_cases
+from rules_support import analyse, needs_compiler, one_candidate, require_host, verify_cases, verify_status
 
 from simdlens.config import Settings
-from simdlens.core import Candidate, Kernel, Status
+from simdlens.core import Status
 from simdlens.rules import propose
-from simdlens.sandbox import Sandbox
 
 pytestmark = [needs_compiler, pytest.mark.sandbox]
 
@@ -69,14 +67,6 @@ def test_pack_run_is_verified(results: dict, name: str) -> None:  # type: ignore
     assert any("mask registers" in n for n in case.notes["avx512"]), case.notes  # refused there, saying why
 
 
-def _verify(rule_settings: Settings, kernel: Kernel, cand: Candidate) -> Status:
-    async def main() -> Status:
-        async with Sandbox(rule_settings) as sandbox:
-            (r,) = await sandbox.verify(kernel, (cand,), bench=False)
-            return r.verdict.status
-    return asyncio.run(main())
-
-
 def test_stores_packed_one_after_the_other_fail(rule_settings: Settings) -> None:
     """Without the interleave (the values in the wrong slots: a's then b's lane order swapped) the packed
     array's order differs from the loop's: a mismatch."""
@@ -88,7 +78,7 @@ def test_stores_packed_one_after_the_other_fail(rule_settings: Settings) -> None
     wrong = cand.function.replace(line, line.replace(f"({a}, {b})", f"({b}, {a})"))
     assert wrong != cand.function
     require_host("avx2")
-    assert _verify(rule_settings, kernel, dataclasses.replace(cand, function=wrong)) == Status.MISMATCH
+    assert verify_status(rule_settings, kernel, dataclasses.replace(cand, function=wrong)) == Status.MISMATCH
 
 
 def test_a_counter_read_elsewhere_is_refused_with_why() -> None:
