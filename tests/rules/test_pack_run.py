@@ -103,3 +103,16 @@ def test_one_conditional_pack_keeps_its_own_lowering() -> None:
     *cnt = j;
 }""")
     assert "_pext_u64" in cand.function and "unpacklo" not in cand.function, cand.function
+
+
+def test_a_condition_reading_the_counter_is_refused() -> None:
+    """`if (j < 100) { j++; a[j] = ...; }` tests the counter the store before it moved: not a lane's mask."""
+    _, analysis, _ = analyse("capped", """void capped(float *restrict a, const float *restrict b, int n) {
+    int j = -1;
+    for (int i = 0; i < n; i++) {
+        j++; a[j] = b[i];
+        if (j < 100) { j++; a[j] = -b[i]; }
+    }
+}""")
+    assert analysis.verdict.value == "not_vectorizable"
+    assert any("condition of a store at the output counter j reads it" in r.message for r in analysis.reasons)

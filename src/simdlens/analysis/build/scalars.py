@@ -696,8 +696,9 @@ def pack_run(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int, cond: bool)
     for a, _, _, c, used in items:
         left = unwrap(a.child_by_field_name("left"))
         assert left is not None
-        if lb.mentions(field_of(a, "right"), counter):
-            raise Unsupported("recurrence", f"a value stored at the output counter {counter} reads it", a)
+        if lb.mentions(field_of(a, "right"), counter) or (c is not None and lb.mentions(c, counter)):
+            raise Unsupported("recurrence", f"a value or condition of a store at the output counter {counter} "
+                              "reads it", a)
         base = unwrap(field_of(left, "argument"))
         assert base is not None
         root, base_text, elem, arr = accesses.array_base(lb, base)
