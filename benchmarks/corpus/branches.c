@@ -194,3 +194,36 @@ void halve_until_small(float *x, int n)
             goto again;
     }
 }
+
+// bench: domain=families category=goto_carry expect=vectorizable
+void settle_or_spill(float *restrict level, float *restrict spill, const float *restrict inflow,
+                     const float *restrict cap, int n)
+{
+    /* a cell under its cap settles; one over it spills into the next cell's spill, which that cell reads
+       when it settles (TSVC s161 style: the two paths never meet in one iteration) */
+    for (int i = 0; i < n - 1; i++) {
+        if (inflow[i] > cap[i])
+            goto overflow;
+        level[i] = spill[i] + inflow[i];
+        goto next;
+    overflow:
+        spill[i + 1] = (inflow[i] - cap[i]) + level[i] * 0.5f;
+    next:;
+    }
+}
+
+#define CELLS 4096
+double pressure[CELLS], carry_in[CELLS], demand[CELLS], gain[CELLS];
+
+// bench: domain=families category=goto_carry expect=vectorizable
+void relay_pressure(void)
+{
+    for (int i = 0; i < CELLS - 1; i++) {
+        if (demand[i] >= 0.0)
+            goto pass_on;
+        pressure[i] = carry_in[i] * gain[i] + demand[i];
+        continue;
+    pass_on:
+        carry_in[i + 1] = pressure[i] - demand[i] * gain[i];
+    }
+}

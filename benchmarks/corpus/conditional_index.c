@@ -161,3 +161,46 @@ int gather_bright(const float *image, int rows, int cols, float *bright, float c
                 bright[found++] = image[r * cols + col];
     return found;
 }
+
+// bench: domain=families category=pack_run expect=vectorizable
+int split_pass_through(void)
+{
+    /* every element gives a base value, positive c[] ones a second, stored right after it (TSVC s123 style) */
+    int j = -1;
+    for (int i = 0; i < LEN / 2; i++) {
+        j++;
+        a[j] = b[i] + d[i] * e[i];
+        if (c[i] > 0.0f) {
+            j++;
+            a[j] = c[i] + d[i] * e[i];
+        }
+    }
+    return j;
+}
+
+// bench: domain=families category=pack_run expect=vectorizable
+size_t emit_events(int32_t *restrict out, const int32_t *restrict stamp, const int32_t *restrict level, size_t n)
+{
+    /* an event log: each sample's time stamp, then its level only when it crossed the threshold */
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[w++] = stamp[i];
+        if (level[i] > 1000)
+            out[w++] = level[i] - 1000;
+    }
+    return w;
+}
+
+// bench: domain=families category=pack_run expect=vectorizable
+int keep_signed_parts(double *restrict parts, const double *restrict x, int n)
+{
+    /* the positive and the negative part of each sample, each kept only when it is not zero */
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (x[i] > 0.0)
+            parts[k++] = x[i];
+        if (x[i] < 0.0)
+            parts[k++] = -x[i] * 0.5;
+    }
+    return k;
+}

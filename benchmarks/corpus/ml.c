@@ -262,3 +262,43 @@ void elementwise_maximum(float *restrict out, const float *restrict a, const flo
     for (int i = 0; i < n; i++)
         out[i] = fmaxf(a[i], b[i]);
 }
+
+// bench: domain=ml category=argmax expect=vectorizable
+int greedy_token(const float *restrict logits, int vocab)
+{
+    /* greedy decoding: the last of equal top logits wins, NaN logits never do */
+    float top = -INFINITY;
+    int token = 0;
+    for (int v = 0; v < vocab; v++) {
+        top = fmaxf(top, logits[v]);
+        if (top == logits[v])
+            token = v;
+    }
+    return token;
+}
+
+// bench: domain=ml category=argmax expect=vectorizable
+int closest_codeword(const float *restrict dist2, int codes, float *restrict best_out)
+{
+    /* vector quantizer: the nearest codeword and its squared distance, from a cut-off the caller passes */
+    float best = *best_out;
+    int code = -1;
+    for (int c = 0; c < codes; c++) {
+        best = fminf(best, dist2[c] * 0.5f);
+        if (dist2[c] * 0.5f == best) code = c;
+    }
+    *best_out = best;
+    return code;
+}
+
+// bench: domain=ml category=argmax expect=vectorizable
+long loudest_frame(const double *restrict energy, long frames)
+{
+    double peak = -HUGE_VAL;
+    long at = 0;
+    for (long f = 0; f < frames; ++f) {
+        peak = fmax(energy[f], peak);
+        if (energy[f] == peak) { at = f; }
+    }
+    return at;
+}

@@ -281,3 +281,22 @@ def test_written_out_inits_take_exactly_the_fields() -> None:
         values = {f.name: f"value of {f.name}" for f in fields}
         made = cls(**values)
         assert all(getattr(made, name) == value for name, value in values.items()), cls.__name__
+
+
+def test_fmaxf_then_equality_is_an_argmax_with_the_last_index() -> None:
+    """ggml's `m = fmaxf(m, x[i]); if (m == x[i]) k = i;` is one argmax (last index wins, fmaxf's NaN start
+    kept), whether `m` is read after the loop or not; a third read of `m` in the body leaves it a recurrence."""
+    from simdlens.analysis.ir import ArgReduce
+    pre = "#include <math.h>\nint k; float top;"
+    got = loop_of("float m = -INFINITY;\nfor (int i = 0; i < n; i++) { m = fmaxf(m, b[i]); if (m == b[i]) k = i; }",
+                  pre=pre)
+    (s,) = got.body
+    assert isinstance(s, ArgReduce) and (s.cmp, s.call, s.value_read) == (">=", "fmax", False), s
+    got = loop_of("for (int i = 0; i < n; i++) { top = fminf(b[i] * 2.0f, top); if (b[i] * 2.0f == top) k = i; }",
+                  pre=pre)
+    (s,) = got.body
+    assert isinstance(s, ArgReduce) and (s.cmp, s.call, s.value_read) == ("<=", "fmin", True), s  # a global
+    a = analyse("float m = -INFINITY;\nfor (int i = 0; i < n; i++) { m = fmaxf(m, b[i]); if (m == b[i]) k = i; "
+                "a[i] = m; }", pre=pre)
+    assert a.verdict.value == "not_vectorizable" and any("m is also used elsewhere" in r.message for r in a.reasons), \
+        a.reasons

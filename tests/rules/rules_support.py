@@ -115,6 +115,15 @@ def verify_cases(cases: list[tuple[str, str]], rule_settings: Settings) -> dict[
     return out
 
 
+def verify_status(rule_settings: Settings, kernel: Kernel, cand: Candidate) -> Status:
+    """The sandbox's verdict on one candidate (no benchmark): what a test feeding it a wrong variant checks."""
+    async def main() -> Status:
+        async with Sandbox(rule_settings) as sandbox:
+            (r,) = await sandbox.verify(kernel, (cand,), bench=False)
+            return r.verdict.status
+    return asyncio.run(main())
+
+
 def verify_first_candidates(fa: FileAnalysis, functions: Sequence[str], source: bytes,
                             rule_settings: Settings) -> tuple[dict[str, Status], list[TextEdit]]:
     """The first AVX2 candidate of the loop of each of `functions` (of the analysed file `fa`), verified in

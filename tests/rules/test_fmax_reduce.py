@@ -7,16 +7,14 @@ re-run, or a strict `>` reduction without its zero re-scan (compared with signs)
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import pytest
-from rules_support import ISAS, analyse, needs_compiler, require_host, verify_cases
+from rules_support import ISAS, analyse, needs_compiler, require_host, verify_cases, verify_status
 
 from simdlens.config import Settings
-from simdlens.core import Candidate, Kernel, Status
+from simdlens.core import Status
 from simdlens.rules import propose
-from simdlens.sandbox import Sandbox
 
 pytestmark = [needs_compiler, pytest.mark.sandbox]
 
@@ -69,14 +67,6 @@ def test_fmax_reduction_is_verified(results: dict, name: str, isa: str) -> None:
     assert result.verdict.status == Status.VERIFIED, result.verdict
 
 
-def _verify(rule_settings: Settings, kernel: Kernel, cand: Candidate) -> Status:
-    async def main() -> Status:
-        async with Sandbox(rule_settings) as sandbox:
-            (r,) = await sandbox.verify(kernel, (cand,), bench=False)
-            return r.verdict.status
-    return asyncio.run(main())
-
-
 @pytest.mark.parametrize("wrong", ["swapped", "no_nan_start"])
 def test_wrong_operand_order_fails_verification(rule_settings: Settings, wrong: str) -> None:
     """With the operands of vmaxps swapped a NaN element replaces the max; without the re-run a NaN start
@@ -94,7 +84,7 @@ def test_wrong_operand_order_fails_verification(rule_settings: Settings, wrong: 
             fn = fn.replace(line, line.replace(f"_mm256_max_ps({a}, {b})", f"_mm256_max_ps({b}, {a})"))
     assert fn != cand.function
     require_host("avx2")
-    assert _verify(rule_settings, kernel, dataclasses.replace(cand, function=fn)) == Status.MISMATCH
+    assert verify_status(rule_settings, kernel, dataclasses.replace(cand, function=fn)) == Status.MISMATCH
 
 
 STRICT_MAX = """float strict_max(const float *x, int n) {
@@ -114,9 +104,9 @@ def test_zero_tie_data_catches_a_lost_first_zero(rule_settings: Settings) -> Non
     assert "if (m == 0 && !(m_init == 0))" in cand.function, cand.function
     assert not any("compiler's choice" in c for c in cand.caveats)  # compared with the zero's sign
     require_host("avx2")
-    assert _verify(rule_settings, kernel, cand) == Status.VERIFIED
+    assert verify_status(rule_settings, kernel, cand) == Status.VERIFIED
     wrong = cand.function.replace("if (m == 0 && !(m_init == 0))", "if (0)")
-    assert _verify(rule_settings, kernel, dataclasses.replace(cand, function=wrong)) == Status.MISMATCH
+    assert verify_status(rule_settings, kernel, dataclasses.replace(cand, function=wrong)) == Status.MISMATCH
 
 
 REFUSED = {
@@ -180,12 +170,12 @@ def test_fmax_against_a_zero_constant_is_exact(rule_settings: Settings, name: st
     assert intrinsic in cand.function, cand.function
     assert not any("sign of a zero" in c for c in cand.caveats), cand.caveats
     require_host("avx2")
-    assert _verify(rule_settings, kernel, cand) == Status.VERIFIED
+    assert verify_status(rule_settings, kernel, cand) == Status.VERIFIED
     line = next(x for x in cand.function.splitlines() if f"{intrinsic}(" in x)
     a, b = line.split(f"{intrinsic}(")[1].split(")")[0].split(", ")
     wrong = cand.function.replace(line, line.replace(f"{intrinsic}({a}, {b})", f"{intrinsic}({b}, {a})"))
     assert wrong != cand.function
-    assert _verify(rule_settings, kernel, dataclasses.replace(cand, function=wrong)) == Status.MISMATCH
+    assert verify_status(rule_settings, kernel, dataclasses.replace(cand, function=wrong)) == Status.MISMATCH
 
 
 def test_fmin_of_two_arrays_is_still_refused() -> None:

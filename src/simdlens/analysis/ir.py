@@ -19,6 +19,7 @@ Expressions and statements are frozen dataclasses; tuples, never lists.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
@@ -362,6 +363,11 @@ class ArgReduce:
     # Other variables the branch sets to loop-invariant values (`xindex = i;` beside `yindex = j;` in the
     # j loop of a matrix argmax): set after the loop when the best changed in it.
     also: tuple[tuple[str, Expr], ...] = ()
+    # "fmax"/"fmin" for ggml's `m = fmaxf(m, v); if (m == v) k = i;` (cmp ">="/"<="): a NaN start is dropped
+    # for the first number, which a lane's compare would not do
+    call: str = ""
+    # whether the best value can be read after the loop (a function local that is never mentioned again cannot)
+    value_read: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -766,3 +772,18 @@ def walk_stmts(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
             out.extend(walk_stmts(s.else_))
     return tuple(out)
 
+
+
+def exclusive_ifs(x: Stmt, y: Stmt, written: Collection[str], fixed: Callable[[str], bool]) -> bool:
+    """`x` is `if (c)` and `y` `if (!c)` or the other way round (an if/else written with forward gotos, TSVC
+    s161), `c` reading no array in `written` and only variables `fixed` accepts: no iteration runs both."""
+    if not isinstance(x, If) or not isinstance(y, If) or x.else_ or y.else_:
+        return False
+    a, b = x.cond, y.cond
+    if not ((isinstance(b, Unary) and b.op == "!" and b.operand == a) or
+            (isinstance(a, Unary) and a.op == "!" and a.operand == b)):
+        return False
+    for e in walk_exprs(a):
+        if (isinstance(e, Load) and e.access.root in written) or (isinstance(e, Var) and not fixed(e.name)):
+            return False
+    return True

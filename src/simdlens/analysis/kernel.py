@@ -59,6 +59,7 @@ from simdlens.analysis.ir import (
     INT64,
     IV,
     Access,
+    ArgReduce,
     Array,
     Binary,
     Call,
@@ -238,6 +239,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     # scalars
     results: list[tuple[str, CType]] = []
     body_locals = _body_locals(loop, text)
+    # an fmaxf argmax's best value that nothing reads after the loop: its zero's sign is the compiler's choice
+    unread = {s.value_var for s in walk_stmts(loop.body) if isinstance(s, ArgReduce) and s.call and not s.value_read}
     for sc in loop.scalars:
         name = sc.name
         if name in body_locals:
@@ -259,7 +262,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         if sc.type.is_complex and _COMPLEX_WORD.search(sc.decl or "") and not _COMPLEX_WORD.search(spelled):
             spelled = ""  # tree-sitter reads `float complex s` as `float` and a declarator `complex`
         params.append((position(name), KernelParam(pname, f"{ctext} {pname}", role, sc.type, False, src, spelled)))
-        if sc.role in _RESULT_ROLES or (sc.role != ScalarRole.INVARIANT and sc.live_out):
+        if (sc.role in _RESULT_ROLES or (sc.role != ScalarRole.INVARIANT and sc.live_out)) and name not in unread:
             results.append((pname, sc.type))
     # the counter, when declared outside the loop
     if not loop.iv_declared_in_loop:
@@ -670,8 +673,11 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
                            or (isinstance(s, Expand) and s.src is a)), None)
                 if pk is not None:  # a pack writes, an expand reads, at most one element per iteration from counter
                     c = renames.get(pk.counter, pk.counter) + (f" + {pk.lead}" if pk.lead else "")
+                    # (k packs in turn at one counter, TSVC s123: up to k elements per iteration)
+                    per = sum(1 for s in walk_stmts(loop.body) if isinstance(s, Pack) and s.counter == pk.counter
+                              and s.dst.root == root) if isinstance(pk, Pack) else 1
                     los.append(f"({c})")
-                    his.append(f"({c}) + ({trip}) - 1")
+                    his.append(f"({c}) + ({trip}) - 1" if per == 1 else f"({c}) + {per} * ({trip}) - 1")
                     continue
                 column = columns.get(id(a))
                 if column is not None:  # a column of a flat matrix: its rows' lowest and highest, once

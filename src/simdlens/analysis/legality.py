@@ -37,6 +37,7 @@ from simdlens.analysis.ir import (
     Call,
     Carry,
     Cast,
+    Const,
     Exit,
     Expand,
     Expr,
@@ -57,6 +58,7 @@ from simdlens.analysis.ir import (
     Store,
     Unary,
     Var,
+    exclusive_ifs,
     walk_exprs,
     walk_stmts,
 )
@@ -177,10 +179,14 @@ class _Judge:
                           "permutation built from the mask (AVX-512 vexpand; AVX2 a permutation from pdep)", xp.span)
         if any(isinstance(s, Pack) for s in stmts):
             pk = next(s for s in stmts if isinstance(s, Pack))
+            k = sum(1 for s in stmts if isinstance(s, Pack) and s.counter == pk.counter and s.dst.root == pk.dst.root)
+            run = (f"; {k} stores in turn at the counter {pk.counter}, some under a condition (an induction "
+                   "advanced under a condition): the rewrite interleaves their values and masks lane by lane "
+                   "first") if k > 1 else ""
             return Reason("pack", f"packs the selected elements into consecutive elements of {pk.dst.base} (compress): "
                           "where each one lands depends on how many were selected before it, so compilers leave it "
                           "scalar; a SIMD rewrite moves each vector's selected lanes next to each other and stores "
-                          "them together (AVX-512 vcompress; AVX2 a permutation built from the mask)", pk.span)
+                          f"them together (AVX-512 vcompress; AVX2 a permutation built from the mask){run}", pk.span)
         reds = [s for s in stmts if isinstance(s, (Reduce, ArgReduce))]
         lasts = sorted({s.var for s in stmts if isinstance(s, LastValue)})
         if lasts and not reds and not any(isinstance(s, Store) for s in stmts):
@@ -295,7 +301,12 @@ class _Judge:
                 self.facts.add("argminmax")
                 tie = "first" if s.cmp in ("<", ">") else "last"
                 word = f"arg{'max' if s.cmp in ('>', '>=') else 'min'}"
-                if s.at_index is None:
+                if s.call:  # `m = fmaxf(m, v); if (m == v) k = i;` (ggml)
+                    self.reasons.append(Reason("argminmax", f"{word} kept with {s.call}(): {s.value_var} and its index "
+                                               f"{s.index_var} (the last index whose element is at least the best so "
+                                               "far wins; a NaN element is never taken); compilers leave it scalar, a "
+                                               f"SIMD {word} keeps each lane's best value and index", s.span))
+                elif s.at_index is None:
                     also = "".join(f"; {v} is set to a value of the outer loop when the best changes in this loop"
                                    for v, _ in s.also)
                     self.reasons.append(Reason("argminmax", f"{word}: {s.value_var} and its index {s.index_var} "
@@ -658,7 +669,7 @@ class _Judge:
         """Classify one dependence: `a` touches `w`'s element k iterations after `w` (k < 0: before)."""
         iv = self.loop.iv
         if k == 0:
-            if si != ai:
+            if si != ai and not _exclusive(self.loop, si, ai):
                 edges.add((min(si, ai), max(si, ai)))
             return
         if k > 0:  # w first (iteration t), then a (iteration t + k)
@@ -699,6 +710,8 @@ class _Judge:
         iv = self.loop.iv
         if w.index is not None and isinstance(w.index, Var) and any(
                 isinstance(s, Pack) and s.counter == w.index.name for s in self.stmts):
+            if a_is_write and a.index == w.index and a.root == w.root:
+                return  # two packs at one counter (`j++; a[j] = x; if (c) { j++; a[j] = y; }`): in turn, never the same element
             self.reasons.append(Reason("pack_in_place", f"packs into {w.base} while also accessing it "
                                        f"({_show(a, iv)})", a.span))
             return
@@ -988,8 +1001,19 @@ def _guarded_stmt(s: Stmt, guard: bool, out: list[tuple[Access, bool, bool]]) ->
             _guarded_expr(s.value, True, out)
     elif isinstance(s, Pack):
         _guarded_expr(s.cond, guard, out)
-        _guarded_expr(s.value, True, out)
+        always = isinstance(s.cond, Const) and s.cond.value != 0  # a store of a pack run made on every pass
+        _guarded_expr(s.value, guard or not always, out)
         out.append((s.dst, True, True))
+
+
+def _exclusive(loop: LoopIR, i: int, j: int) -> bool:
+    """Top-level statements i and j never run in the same iteration (`ir.exclusive_ifs`)."""
+    def fixed(name: str) -> bool:
+        sc = loop.scalar(name)
+        return sc is not None and sc.role == ScalarRole.INVARIANT
+
+    written = {a.root for a, w, _ in accesses_of(loop.body) if w}
+    return exclusive_ifs(loop.body[i], loop.body[j], written, fixed)
 
 
 def _signature(a: Access) -> tuple[object, ...]:

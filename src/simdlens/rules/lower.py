@@ -55,6 +55,7 @@ from simdlens.analysis.ir import (
     Store,
     Unary,
     Var,
+    exclusive_ifs,
     expr_type,
     substitute_var,
     walk_exprs,
@@ -573,6 +574,10 @@ class Lowering:
         self.byte_picks[result.name] = (source.name, perm.picks)  # a strided group may fold it into its shuffle
         return result
 
+    def _invariant(self, name: str) -> bool:
+        sc = self.loop.scalar(name)
+        return sc is not None and sc.role == ScalarRole.INVARIANT
+
     def _invariant_int(self, e: Expr) -> bool:
         """`e` is integer arithmetic (no division: it could trap) on constants and loop-invariant scalars."""
         for x in walk_exprs(e):
@@ -1054,6 +1059,44 @@ class Lowering:
         bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
         self.lines.append(f"{counter} += __builtin_popcountll({bits});")
 
+    def pack_run(self, run: tuple[Pack, ...]) -> None:
+        """TSVC s123's `j++; a[j] = x; if (c) { j++; a[j] = y; }`: k stores in turn at one counter. Iteration r's
+        stores go to slots r*k .. r*k + k-1 of the step's sequence, so the k values and their masks are
+        interleaved lane by lane (table rows `interleave<k>_<q>`: register q of a0 b0 a1 b1 ...) and each of
+        the k registers is compressed in order (the selected lanes stored contiguously, counted)."""
+        k, first = len(run), run[0]
+        if any(p not in self.body for p in run):
+            raise Unsupported("a run of packs under a condition")
+        if self.t.mask == "kmask":
+            raise Unsupported(f"{self.t.name}: interleaving the masks of {k} packs at one counter needs vector "
+                              "masks (its masks are mask registers)")
+        t = first.dst.elem
+        w = self.width(t)
+        self.block.loaded.clear()
+        values, masks = [], []
+        for p in run:
+            m = self.cond(p.cond)
+            for extra in (self.ctx_mask, self.tail_mask):
+                if extra is not None:
+                    m = self.mand(m, extra)
+            masks.append(self.mask_as(m, t.bits))
+            values.append(self.convert(self.expr(p.value), t.name))
+        counter = self.rename(first.counter)
+        names = "abcd"
+        for q in range(k):
+            op = f"interleave{k}_{q}"
+            v = self.emit(self.fill(self.template(op, t.name, w), **{names[j]: values[j].name for j in range(k)}),
+                          t.name, w)
+            me = masks[0].elem
+            m = self.emit(self.fill(self.template(op, me, w), **{names[j]: masks[j].name for j in range(k)}),
+                          me, w, True, "m")
+            self.features.add("compress")
+            self.lines.append(self.fill(self.template("compress", t.name, w),
+                                        p=f"&{self.rename(first.dst.base)}[{counter}{_lead(first.lead)}]",
+                                        m=m.name, a=v.name) + ";")
+            bits = self.fill(self.template("mbits", m.elem, m.width), m=m.name)
+            self.lines.append(f"{counter} += __builtin_popcountll({bits});")
+
     def expand(self, s: Expand) -> None:
         """`if (cond) dst[i] = src[counter++]`: load as many elements from src[counter] as lanes are selected,
         move them to the selected lanes (table row `expand_load`), store them there, count them."""
@@ -1131,7 +1174,12 @@ class Lowering:
         elif isinstance(s, Exit):
             raise Unsupported("an early exit that is not at the top of the loop body")
         elif isinstance(s, Pack):
-            self.pack(s)
+            run = _pack_run_of(s, self.body)
+            if len(run) > 1:
+                if s is run[0]:
+                    self.pack_run(run)
+            else:
+                self.pack(s)
         elif isinstance(s, Expand):
             self.expand(s)
         elif isinstance(s, LastValue):
@@ -1477,6 +1525,8 @@ class Lowering:
                               "(its lanes start at the type's lowest value, which needs a signed 32/64-bit index)")
         t = s.type
         key = _arg_key(s)
+        if s.call and key not in self.arg_values:
+            self.check_fmax_argindex(s)
         lanes = self.arg_lanes if self.copy == 0 else {v: x for (v, j), x in self.spare_args.items() if j == self.copy}
         if key not in self.arg_values:
             self.arg_values[key] = self.rename(s.value_var) if s.value_var else self._value_at_index(s)
@@ -1510,6 +1560,27 @@ class Lowering:
         new_where = self.select(better, index, where)
         self.lines.append(f"{best.name} = {new_best.name};")
         self.lines.append(f"{where.name} = {new_where.name};")
+
+    def check_fmax_argindex(self, s: ArgReduce) -> None:
+        """`m = fmaxf(m, v); if (m == v) k = i;` runs as `v >= m` per lane, the same index for every start but a
+        NaN one (fmaxf drops it for the first number): then the whole loop runs in scalar. A zero `m` keeps the
+        sign the compiler's operand order gives, so when `m` can be read after the loop the check lets it differ."""
+        call = s.call + ("f" if s.type.name == "float" else "")  # fmaxf / fmax: the C name the user called
+        if s not in self.body:
+            raise Unsupported(f"a conditional {call}() argmin/argmax (its NaN-start fallback needs every iteration)")
+        assert self.left is not None
+        self.pre.append(f"if ({self.rename(s.value_var)} != {self.rename(s.value_var)}) {self.left} = 0;  "
+                        f"/* a NaN start: {call}() drops it for the first number, so the scalar loop runs it all */")
+        if not s.value_read:
+            return
+        if any((isinstance(x, Store) and x.access.elem.is_float) or (isinstance(x, Reduce | ArgReduce) and x is not s
+                                                                    and x.type.is_float) for x in walk_stmts(self.body)):
+            raise Unsupported(f"a {call}() argmin/argmax whose best value is read after the loop, beside "
+                              f"floating-point stores or reductions: the sign of its zero value is the compiler's "
+                              f"choice, and a check that lets it differ would not see theirs")
+        self.caveat(f"the sign of a zero {call}() result {s.value_var} is the compiler's choice (C leaves a +0/-0 "
+                    f"tie open and gcc passes the operands in either order): the rewrite may keep the other zero; "
+                    f"the index {s.index_var} is exact")
 
     def _index_origin(self, s: ArgReduce, it: CType) -> str:
         """Ties go to the earliest iteration, which the fold finds by comparing indices counted from the
@@ -1586,6 +1657,8 @@ class Lowering:
         depth = self._carries(body, exit_stmt)
 
         split = self._split_point(body, exit_stmt)
+        if split is not None and any(isinstance(x, ArgReduce) and x.call for x in walk_stmts(body)):
+            raise Unsupported("an fmaxf()/fminf() argmin/argmax in a loop vectorized in two halves")
         if last_values and split is not None:
             raise Unsupported(f"`{last_values[0]}` is used after the loop, which is vectorized in two halves")
         last = 1 if last_values else 0  # iterations kept for the scalar remainder
@@ -1860,7 +1933,7 @@ class Lowering:
                 lines.append(f"if ({bits}) break;")
         self.statements(stores_first)
         moves = self._carried_registers()
-        order, preload = schedule(body, self.loop.step)
+        order, preload = schedule(body, self.loop.step, self._invariant)
         for st in body:  # loads that must see the memory as it was before this step's stores
             for a in _memory(st)[0]:
                 if access_key(a) in preload and access_key(a) not in self.block.preloaded:
@@ -2704,6 +2777,20 @@ def _lowest_index(t: CType) -> str:
     return "(-2147483647 - 1)" if t.bits == 32 else "(-9223372036854775807LL - 1)"
 
 
+def _pack_run_of(s: Pack, body: tuple[Stmt, ...]) -> tuple[Pack, ...]:
+    """The consecutive packs of `body` at `s`'s counter and array that `s` belongs to (itself alone if none)."""
+    if s not in body:
+        return (s,)
+    at = body.index(s)
+    same = [isinstance(x, Pack) and x.counter == s.counter and x.dst.root == s.dst.root for x in body]
+    lo, hi = at, at + 1
+    while lo > 0 and same[lo - 1]:
+        lo -= 1
+    while hi < len(body) and same[hi]:
+        hi += 1
+    return tuple(x for x in body[lo:hi] if isinstance(x, Pack))
+
+
 def _arg_key(s: ArgReduce) -> str:
     """What names an argmin/argmax in the lowering: its value variable, or its index when it has none."""
     return s.value_var or s.index_var
@@ -2771,17 +2858,22 @@ def own_names(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
     return body
 
 
-def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[tuple[str, str, int, str]]]:
+def schedule(body: tuple[Stmt, ...], step: int, fixed: Callable[[str], bool] = lambda _: False
+             ) -> tuple[tuple[Stmt, ...], set[tuple[str, str, int, str]]]:
     """The statements of one vector step in a valid order, and the loads to issue before all of them.
 
     Program order, except where a vector step must differ: a load of an element an earlier iteration
     wrote must come after that store; a load of an element a later iteration writes must read the old
     value, so it is issued at the start of the step ("preloaded") or, if it also has to see another
     store, ordered before the store; of two stores to one element the later iteration's comes last.
+    Two statements that never run in the same iteration (`if (c)` and `if (!c)`, `exclusive_ifs`; `fixed`
+    names the loop's invariant scalars) have no order within one: only across iterations.
     Raises `Unsupported` when the constraints conflict."""
     body = own_names(body)
     n = len(body)
     mem = [_memory(s) for s in body]
+    written = {st.root for m in mem for st in m[1]}
+    apart = {(i, j) for i in range(n) for j in range(n) if i != j and exclusive_ifs(body[i], body[j], written, fixed)}
     after: dict[int, set[int]] = {j: set() for j in range(n)}  # j must come after every i in after[j]
 
     def same(a: Access, b: Access) -> bool:
@@ -2803,7 +2895,7 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
                 for st in mem[i][1]:
                     if i != j and same(ld, st):
                         d = later(ld, st)
-                        if d < 0 or (d == 0 and i < j):
+                        if d < 0 or (d == 0 and i < j and (i, j) not in apart):
                             after[j].add(i)  # j reads what i wrote (this step or before)
                             sees.add((j, access_key(ld)))
             if i == j:
@@ -2826,7 +2918,7 @@ def schedule(body: tuple[Stmt, ...], step: int) -> tuple[tuple[Stmt, ...], set[t
                 continue
             for ld in mem[j][0]:
                 for st in mem[i][1]:
-                    if same(ld, st) and (later(ld, st) > 0 or (ld.offset == st.offset and j < i)):
+                    if same(ld, st) and (later(ld, st) > 0 or (ld.offset == st.offset and j < i and (i, j) not in apart)):
                         key = access_key(ld)
                         if key in unconditional and not any(k == key for _, k in sees):
                             preload.add(key)

@@ -184,6 +184,10 @@ class ScalarPrinter:
             best = self.rename(s.value_var) if s.at_index is None else self.expr(s.at_index)
             if s.at_index is not None:  # `if (x[i] > x[best]) best = i;`: no value variable to update
                 return [f"{ind}if (({self.expr(s.value)}) {s.cmp} ({best})) {idx} = {self.expr(s.index)};"]
+            if s.call:  # `m = fmaxf(m, v); if (m == v) k = i;` as the user wrote it (a NaN start differs from `>=`)
+                suffix = "f" if s.type.name == "float" else ""
+                return [f"{ind}{{ {c_type(s.type)} simd_t = {self.expr(s.value)}; {best} = {s.call}{suffix}({best}, simd_t);",
+                        f"{ind}  if ({best} == simd_t) {idx} = {self.expr(s.index)}; }}"]
             also = "".join(f" {self.rename(v)} = {self.expr(e)};" for v, e in s.also)
             return [f"{ind}{{ {c_type(s.type)} simd_t = {self.expr(s.value)};",
                     f"{ind}  if (simd_t {s.cmp} {best}) {{ {best} = simd_t; {idx} = {self.expr(s.index)};{also} }} }}"]

@@ -9,7 +9,7 @@ import re
 import tree_sitter
 
 from simdlens.analysis import mathcalls, scans
-from simdlens.analysis.build import accesses, complex_values, counters, expressions, statements
+from simdlens.analysis.build import accesses, complex_values, counters, expressions, statements, uses
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert, ctype_of, promote, strip_implicit_casts, usual
 from simdlens.analysis.build.declarations import Decl, complex_spelling
@@ -57,7 +57,7 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.spans import node_span
+from simdlens.analysis.spans import new_span, node_span
 from simdlens.core import Reason, Span
 
 
@@ -452,6 +452,57 @@ def if_minmax(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.N
     return [ArgReduce(name, iname, cmp, convert(value, t), index, t, span, None, tuple(also))]
 
 
+def fmax_argindex(lb: LoopBuilder, n: tree_sitter.Node, nxt: tree_sitter.Node, cond: bool) -> list[Stmt] | None:
+    """ggml's `m = fmaxf(m, v); if (m == v) k = i;`: the last index whose element is at least the max so far,
+    which is `if (v >= m) { m = v; k = i; }` (a NaN `v` is never taken by either) except for a NaN start,
+    which fmaxf drops for the first number (the lowering runs that case in scalar). The sign of a zero `m`
+    is the compiler's choice of fmaxf's operand order, so whether `m` is read after the loop is kept."""
+    if cond or n.type != "expression_statement" or nxt.type != "if_statement" or \
+            nxt.child_by_field_name("alternative") is not None or not n.named_children:
+        return None
+    a = unwrap(n.named_children[0])
+    if a is None or a.type != "assignment_expression" or op_of(a) != "=":
+        return None
+    left, call = unwrap(a.child_by_field_name("left")), unwrap(a.child_by_field_name("right"))
+    if left is None or left.type != "identifier" or call is None or call.type != "call_expression":
+        return None
+    name, bare = lb.text(left), lb.text(call.child_by_field_name("function")).replace("std::", "")
+    args = [x for x in field_of(call, "arguments").named_children if x.type != "comment"]
+    if bare not in ("fmaxf", "fmax", "fminf", "fmin") or len(args) != 2 or name in lb.locals:
+        return None
+    s0, s1 = squash(lb.text(args[0])), squash(lb.text(args[1]))
+    if name not in (s0, s1) or s0 == s1:
+        return None
+    vnode = args[1] if s0 == name else args[0]
+    c, then = unwrap(field_of(nxt, "condition")), stmts_of(nxt.child_by_field_name("consequence"))
+    if c is None or c.type != "binary_expression" or op_of(c) != "==" or len(then) != 1:
+        return None
+    sides = {squash(lb.text(x)) for x in (c.child_by_field_name("left"), c.child_by_field_name("right")) if x is not None}
+    parts = statements.assign_parts(then[0])
+    if sides != {name, squash(lb.text(vnode))} or parts is None or lb.mentions(vnode, name):
+        return None
+    iname, inode = parts
+    if iname in (name, lb.iv) or iname in lb.locals or lb.mentions(inode, name) or lb.mentions(inode, iname):
+        return None
+    span = new_span(n.start_byte, nxt.end_byte, node_span(n).start, node_span(nxt).end)
+    for v in (name, iname):
+        if any(not (n.start_byte <= u.pos < nxt.end_byte) for u in lb.uses.get(v, [])):
+            raise Unsupported("recurrence", f"{v} is also used elsewhere in the loop", c)
+    t, it = outer_scalar(lb, name, a), outer_scalar(lb, iname, c)
+    value = expressions.expr(lb, vnode)
+    fn = mathcalls.lookup(bare, (expr_type(value),), lb.cpp)
+    if fn is None or fn.result.name != t.name or not t.is_float:
+        return None
+    d = lb.scope.lookup(name, lb.node.start_byte, lb.node.end_byte)  # function scope only: a global stays visible
+    read = d is None or d.static or d.reference or d.pointer > 0 or uses.used_after(lb, name)
+    lb.scalars[name] = Scalar(name, t, ScalarRole.ARG_VALUE, decl=(lb.decl_of(name) or Decl(name, "")).text)
+    lb.scalars[iname] = Scalar(iname, it, ScalarRole.ARG_INDEX, decl=(lb.decl_of(iname) or Decl(iname, "")).text)
+    lb.written_outer.update((name, iname))
+    cmp = ">=" if "max" in bare else "<="
+    return [ArgReduce(name, iname, cmp, convert(value, t), convert(expressions.expr(lb, inode), it), t, span,
+                      None, (), "fmax" if "max" in bare else "fmin", read)]
+
+
 def if_argindex(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Node],
                  else_nodes: list[tree_sitter.Node], span: Span, cond: bool) -> list[Stmt] | None:
     """`if (x[i] > x[best]) best = i;`: an argmax written against the array. The value at `best` is the
@@ -603,6 +654,65 @@ def if_pack(lb: LoopBuilder, cnode: tree_sitter.Node, then: list[tree_sitter.Nod
     lb.scalars[counter] = Scalar(counter, ct, ScalarRole.COUNTER, decl=(lb.decl_of(counter) or Decl(counter, "")).text)
     lb.written_outer.add(counter)
     return [Pack(c, dst, counter, value, span, lead)]
+
+
+def pack_run(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int, cond: bool) -> tuple[list[Stmt], int] | None:
+    """TSVC s123's `j++; a[j] = x; if (c) { j++; a[j] = y; }`: stores at one counter, each one past the last,
+    some under a condition: one pack per store, in order (the lowering interleaves them lane by lane). The
+    Packs and how many of `nodes` from `i` they take; None unless there are two or more, one conditional."""
+    if cond:
+        return None
+    items: list[tuple[tree_sitter.Node, str, int, tree_sitter.Node | None, int]] = []  # assignment, counter, lead, cond
+    k = i
+    while k < len(nodes):
+        n = nodes[k]
+        if n.type == "if_statement" and n.child_by_field_name("alternative") is None:
+            found, c, used = counters.stepped_subscript(stmts_of(n.child_by_field_name("consequence")),
+                                                        _target_index), field_of(n, "condition"), 1
+        elif n.type == "expression_statement":
+            found, c, used = counters.stepped_subscript(nodes[k:k + 2], _target_index), None, 2
+            if found is None:
+                found, used = counters.stepped_subscript(nodes[k:k + 1], _target_index), 1
+        else:
+            break
+        if found is None or op_of(found[0]) != "=" or (items and found[1:] != items[0][1:3]):
+            break
+        items.append((found[0], found[1], found[2], c, used))
+        k += used
+    if len(items) < 2 or all(c is None for *_, c, _ in items):
+        return None
+    counter, lead = items[0][1], items[0][2]
+    lefts = [unwrap(a.child_by_field_name("left")) for a, *_ in items]
+    if counter in lb.locals or any(x is None for x in lefts) or \
+            len({squash(lb.text(field_of(x, "argument"))) for x in lefts if x is not None}) != 1:
+        return None
+    if any(not (nodes[i].start_byte <= u.pos < nodes[k - 1].end_byte) for u in lb.uses.get(counter, [])):
+        raise Unsupported("recurrence", f"the output counter {counter} is also used elsewhere in the loop", nodes[i])
+    ct = outer_scalar(lb, counter, nodes[i])
+    if ct.is_float:
+        return None
+    out: list[Stmt] = []
+    at = i
+    for a, _, _, c, used in items:
+        left = unwrap(a.child_by_field_name("left"))
+        assert left is not None
+        if lb.mentions(field_of(a, "right"), counter) or (c is not None and lb.mentions(c, counter)):
+            raise Unsupported("recurrence", f"a value or condition of a store at the output counter {counter} "
+                              "reads it", a)
+        base = unwrap(field_of(left, "argument"))
+        assert base is not None
+        root, base_text, elem, arr = accesses.array_base(lb, base)
+        accesses.note_array(lb, root, arr, elem)
+        dst = Access(root, base_text, elem, None, 0, "", Var(counter, ct), node_span(left))
+        test = expressions.expr(lb, c) if c is not None else Const(1, INT32, "1")
+        value = convert(expressions.expr(lb, field_of(a, "right")), elem)
+        span = new_span(nodes[at].start_byte, nodes[at + used - 1].end_byte, node_span(nodes[at]).start,
+                        node_span(nodes[at + used - 1]).end)
+        out.append(Pack(test, dst, counter, value, span, lead))
+        at += used
+    lb.scalars[counter] = Scalar(counter, ct, ScalarRole.COUNTER, decl=(lb.decl_of(counter) or Decl(counter, "")).text)
+    lb.written_outer.add(counter)
+    return out, k - i
 
 
 def _target_index(a: tree_sitter.Node) -> tree_sitter.Node | None:

@@ -75,6 +75,7 @@ def block(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -> list[St
 
 def block_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -> list[Stmt]:
     out: list[Stmt] = []
+    paired: set[int] = set()  # statements read together with the one before them
     for i, n in enumerate(nodes):
         if lb.exclude is not None and n.id == lb.exclude.id:
             continue
@@ -97,8 +98,35 @@ def block_in_scope(lb: LoopBuilder, nodes: list[tree_sitter.Node], cond: bool) -
                 out.extend(skip[0])
                 target = nodes[skip[1]]
                 inner = [c for c in target.named_children if c.type not in ("statement_identifier", "comment")]
+                if skip[2] is not None:  # `if (c) goto L; A; continue; L: B`: B only where c holds
+                    out.append(If(skip[2], tuple(block_in_scope(lb, inner + nodes[skip[1] + 1:], True)), (),
+                                  node_span(target)))
+                    return out
                 out.extend(block_in_scope(lb, inner + nodes[skip[1] + 1:], cond))
                 return out
+        if i in paired:
+            continue
+        if t in ("expression_statement", "if_statement"):  # `j++; a[j] = x; if (c) { j++; a[j] = y; }`
+            try:
+                run = scalars.pack_run(lb, nodes, i, cond)
+            except Unsupported as e:
+                lb.reasons.append(e.reason)
+                break
+            if run is not None:
+                out.extend(run[0])
+                paired.update(range(i + 1, i + run[1]))
+                continue
+        if t == "expression_statement" and i + 1 < len(nodes):  # `m = fmaxf(m, v); if (m == v) k = i;`
+            try:
+                pair = scalars.fmax_argindex(lb, n, nodes[i + 1], cond)
+            except Unsupported as e:
+                lb.reasons.append(e.reason)
+                paired.add(i + 1)
+                continue
+            if pair is not None:
+                out.extend(pair)
+                paired.add(i + 1)
+                continue
         if t in ("break_statement", "return_statement") and not cond:
             lb.reasons.append(Reason("unconditional_exit", "leaves the loop unconditionally: it runs once",
                                      node_span(n)))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import tree_sitter
 
-from simdlens.analysis.build import expressions, statements
+from simdlens.analysis.build import accesses, expressions, statements
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.syntax import Unsupported, field_of, node_text
 from simdlens.analysis.ir import (
@@ -33,6 +33,7 @@ from simdlens.analysis.ir import (
     Const,
     Expr,
     If,
+    Let,
     Load,
     Select,
     Stmt,
@@ -122,8 +123,9 @@ def _same_place(a: Access, b: Access) -> bool:
     return (a.root, a.base, a.coeff, a.offset, a.symbolic) == (b.root, b.base, b.coeff, b.offset, b.symbolic)
 
 
-def goto_skip(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> tuple[list[Stmt], int] | None:
-    """`if (c) goto L; A; L: B` in one block: (`[if (!c) { A }]`, the index of `L: B`), or None. Several
+def goto_skip(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> tuple[list[Stmt], int, Expr | None] | None:
+    """`if (c) goto L; A; L: B` in one block: (`[if (!c) { A }]`, the index of `L: B`, and `c` when A ends the
+    iteration with `continue`, so that B runs only where c holds), or None. Several
     such gotos convert when every goto of the body has this shape and their jumps nest (`if (c2) goto L;`
     inside A, to the same L or to a label inside A); one that crosses another's label does not."""
     name = _goto_target(nodes[i])
@@ -141,11 +143,22 @@ def goto_skip(lb: LoopBuilder, nodes: list[tree_sitter.Node], i: int) -> tuple[l
         return None  # another jump or another label could reach the code between
     c = expressions.expr(lb, field_of(n, "condition"))
     skipped = _skip_to(lb, nodes[i + 1:j], name)
+    if any(x.type == "continue_statement" for x in nodes[i + 1:j]):
+        # `if (c) goto L; A; continue; L: B`: B runs only where c holds, which is tested again after A
+        written = {a.root for a, w, _ in accesses.accesses_of(tuple(skipped)) if w}
+        assigned = lb.written_outer | {x.name for x in walk_stmts(tuple(skipped)) if isinstance(x, Let)}
+        if any((isinstance(x, Load) and x.access.root in written) or (isinstance(x, Var) and x.name in assigned)
+               for x in walk_exprs(c)):
+            raise Unsupported("goto", f"`goto {name}` skips statements that change what its condition reads, and "
+                              "`continue` skips the label's: the paths cannot be told apart after them", n)
+        label_cond: Expr | None = c
+    else:
+        label_cond = None
     lb.reasons[:] = [r for r in lb.reasons if r.code != "goto"]  # reported by the uses walk: converted now
     lb.reasons.append(Reason("if_convert", f"`goto {name}` skips the rest of the iteration where its condition "
                              "holds: read as an `if` around the skipped statements, which a SIMD rewrite runs for all "
                              "lanes under a mask", node_span(n)))
-    return [If(Unary("!", c, INT32), tuple(skipped), (), node_span(n))], j
+    return [If(Unary("!", c, INT32), tuple(skipped), (), node_span(n))], j, label_cond
 
 
 def _skip_to(lb: LoopBuilder, nodes: list[tree_sitter.Node], name: str) -> list[Stmt]:
