@@ -57,6 +57,7 @@ from apply_audit import (
 
 from simdlens.analysis.context.file_context import FileContext
 from simdlens.analysis.parse import language_for
+from simdlens.sandbox.bench import ROTATING_BUFFERS, branchy_text
 from simdlens.sandbox.cpu import host_cpu
 
 BUILD = ["-O3", "-march=native", "-falign-functions=64", "-falign-loops=64", "-ffp-contract=off"]
@@ -73,6 +74,7 @@ class Claim:
     candidate: dict  # type: ignore[type-arg]
     nested: int = 1  # how many loops deep its nest goes: its sizes count the nest's iterations (n x n, ...)
     feedback: bool = False  # a recurrence through its scalars (a scan, a filter): driven with stable ones
+    rotate: bool = False  # data-dependent branches: each call reads other buffers, as the sandbox's timing does
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,18 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
                 sizes = (c.get("measurement") or {}).get("sizes") or []
                 claimed = {s["n"]: s["vs_native_autovec"]["median"] for s in sizes if s.get("vs_native_autovec")}
                 out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
-                                 c["isa"], c["origin"], claimed, c, nested, "scan" in loop.get("reason_codes", ())))
+                                 c["isa"], c["origin"], claimed, c, nested, "scan" in loop.get("reason_codes", ()),
+                                 _branchy(Path(f["path"]), loop["range"])))
     return out
+
+
+def _branchy(path: Path, span: dict) -> bool:  # type: ignore[type-arg]
+    """Whether the loop at `span` of `path` has data-dependent branches (`sandbox.bench.branchy_text`)."""
+    try:
+        lines = (path if path.is_absolute() else ROOT / path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return False
+    return branchy_text("\n".join(lines[span["start"]["line"]:span["end"]["line"] + 1]))
 
 
 def _depth(loop: dict, loops: list[dict]) -> int:  # type: ignore[type-arg]
@@ -166,14 +178,17 @@ def _renamed(text: str, names: dict[str, str]) -> str:
 
 
 def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tuple[str, int]],
-                  language: str = "c", nested: int = 1, feedback: bool = False) -> str:
+                  language: str = "c", nested: int = 1, feedback: bool = False, rotate: bool = False) -> str:
     """A main() that times the original and the edited function, alternating, at each size. In C++ the
     edited function keeps its C++ type; only the two exported objects have C linkage (see `edit_unit`).
     Float scalars are 0.75, or 0.25 for a recurrence through them (`feedback`): a filter whose every
     coefficient is 0.75 overflows within a few hundred samples and both versions then time their
     non-finite fallback, where a real filter is stable (the sandbox times such kernels the same way).
     For the same reason a recurrence's float arrays (factors read per element, `g[m] * (d[m] + b[m-1])`)
-    are drawn from [-1, 1) instead of [-4, 4), as the sandbox's timing data are."""
+    are drawn from [-1, 1) instead of [-4, 4), as the sandbox's timing data are. A loop with data-dependent
+    branches (`rotate`) reads other data on each call up to 64K elements (ROTATING_BUFFERS copies of every
+    buffer parameter, each call the next): on one unchanged input the branch predictor learns the
+    scalar loop's branches, which a program working through its data does not see."""
     flt = "0.25" if feedback else "0.75"
     P = sig.params
     cpp = language == "cpp"
@@ -213,6 +228,7 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     L.append(f"    __typeof__(&{sig.name}) volatile aud_fn[2] = {{&{sig.name}, aud_edit_ptr}};")
     L.append("    for (size_t si = 0; si < sizeof aud_ns / sizeof aud_ns[0]; si++) {")
     L.append("    size_t n = aud_ns[si], cnt = 8 * n + 128;")
+    L.append(f"    size_t aud_r = {f'n <= 65536 ? {ROTATING_BUFFERS} : 1' if rotate else '1'};")
     L.append("    aud_rng = 0x9E3779B97F4A7C15ull ^ n;")
     args: list[list[str]] = [[], []]
     for i, p in enumerate(P):
@@ -232,12 +248,12 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
             args[1].append(f"aud_s{i}")
         elif p.kind == "buffer":
             for v in (0, 1):
-                L.append(f"    {t} *aud_b{v}_{i} = ({t} *)malloc(cnt * sizeof({t}) + 64);")
-            L.append(f"    aud_fill(aud_b0_{i}, cnt, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), AUD_ISBOOL({t}), 0, "
-                     f"{int(p.index_like)}, n);")
-            L.append(f"    memcpy(aud_b1_{i}, aud_b0_{i}, cnt * sizeof({t}));")
+                L.append(f"    {t} *aud_b{v}_{i} = ({t} *)malloc(aud_r * cnt * sizeof({t}) + 64);")
+            L.append(f"    aud_fill(aud_b0_{i}, aud_r * cnt, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), "
+                     f"AUD_ISBOOL({t}), 0, {int(p.index_like)}, n);")
+            L.append(f"    memcpy(aud_b1_{i}, aud_b0_{i}, aud_r * cnt * sizeof({t}));")
             for v in (0, 1):
-                args[v].append(f"aud_b{v}_{i} + 32")
+                args[v].append(f"aud_b{v}_{i} + 32 + aud_q % aud_r * cnt")
         elif p.kind == "vector":
             L.append(f"    std::vector<{t}> aud_v0_{i}(n);")
             L.append(f"    if (n) aud_fill(aud_v0_{i}.data(), n, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), "
@@ -263,15 +279,15 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     for v in (0, 1):
         call = f"aud_fn[{v}]({', '.join(args[v])})"
         calls.append(f"{call};" if sig.returns_void else f"aud_sink += (double){call};")
-    L.append(f"    double one = aud_now(); {calls[0]} one = aud_now() - one;")
+    L.append(f"    long aud_q = 0; double one = aud_now(); {calls[0]} one = aud_now() - one;")
     L.append("    long reps = one > 0 ? (long)(5e6 / one) : 1000; if (reps < 1) reps = 1;")
     L.append(f"    for (int r = 0; r < {rounds}; r++) {{")
     L.append("        double ns[2];")
     L.append("        for (int k = 0; k < 2; k++) {")
     L.append("            int v = (r + k) % 2;")
     L.append("            double t0 = aud_now();")
-    L.append(f"            if (v == 0) for (long q = 0; q < reps; q++) {{ {calls[0]} }}")
-    L.append(f"            else for (long q = 0; q < reps; q++) {{ {calls[1]} }}")
+    L.append(f"            if (v == 0) for (aud_q = 0; aud_q < reps; aud_q++) {{ {calls[0]} }}")
+    L.append(f"            else for (aud_q = 0; aud_q < reps; aud_q++) {{ {calls[1]} }}")
     L.append("            ns[v] = (aud_now() - t0) / reps; }")
     L.append('        printf("n=%zu orig=%.1f edit=%.1f\\n", n, ns[0], ns[1]); }')
     for i, p in enumerate(P):
@@ -322,7 +338,7 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
     try:
         sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
         arrays = global_arrays(original.encode("utf-8"), path, language)
-        driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested, claim.feedback)
+        driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested, claim.feedback, claim.rotate)
     except Unsupported as e:
         return InProgram(claim, {}, f"skipped: {e}")
     (work / f"driver{ext}").write_text(f"#include \"{work / f'original{ext}'}\"\n" + driver, encoding="utf-8")

@@ -210,3 +210,35 @@ def test_complex_arrays_and_scalars_are_driven(tmp_path: Path) -> None:
     # every parameter keeps its complex type (tree-sitter-c reads `float complex g` as `float complex`, `g`)
     driver = (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
     assert driver.count("typedef float _Complex aud_t") == 3
+
+
+GATE = """\
+void gate(float *x, float t, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (x[i] < t) x[i] = 0.0f;
+}
+"""
+
+
+def test_a_branchy_loop_reads_other_buffers_on_each_call(tmp_path: Path) -> None:
+    # on one unchanged 4,096-element input the predictor learns the scalar loop's branches (session 12: a
+    # pack rewrite 1.83-2.17x with rotating inputs read 0.56-0.65x on one buffer); the sandbox rotates 16
+    from apply_audit import function_signature
+
+    line = GATE.splitlines().index("    for (int i = 0; i < n; i++)")
+    sig = function_signature(GATE.encode(), "c", line, GATE.splitlines()[line])
+    rotating = in_program.timing_driver(sig, [4096], 1, [], rotate=True)
+    plain = in_program.timing_driver(sig, [4096], 1, [])
+    assert "aud_r = n <= 65536 ? 16 : 1;" in rotating and "aud_r = 1;" in plain
+    assert "aud_b0_0 + 32 + aud_q % aud_r * cnt" in rotating
+    path = tmp_path / "gate.c"
+    path.write_text(GATE + "void copy(float *y, const float *x, int n)\n{\n    for (int i = 0; i < n; i++) y[i] = x[i];\n}\n",
+                    encoding="utf-8")
+    win = [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:test"}]
+    claims = in_program.offered_wins({"files": [{"path": str(path), "loops": [
+        {"function": "gate", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 1, "character": 38}},
+         "candidates": win},
+        {"function": "copy", "range": {"start": {"line": 7, "character": 4}, "end": {"line": 7, "character": 50}},
+         "candidates": win}]}]})
+    assert [c.rotate for c in claims] == [True, False]

@@ -70,7 +70,12 @@ def branchy(kernel: Kernel) -> bool:
     if kernel.facts & BRANCH_FACTS:
         return True
     body = kernel.source[kernel.source.find("{") + 1:] if "{" in kernel.source else kernel.source
-    return bool(_BRANCHY.search(_without_counted_header(body.rsplit("}", 1)[0])))
+    return branchy_text(body.rsplit("}", 1)[0])
+
+
+def branchy_text(loop: str) -> bool:
+    """Whether a loop's text (header and body) has data-dependent control flow."""
+    return bool(_BRANCHY.search(_without_counted_header(loop)))
 
 
 def _without_counted_header(body: str) -> str:
