@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,7 +194,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     caveats = list(in_kernel.caveats)
 
     checks = analysis.verdict == LoopVerdict.VECTORIZABLE_WITH_CHECKS
-    if checks and not analysis.alias_checks and not (loop.inner is not None and loop.inner.guard):
+    if checks and not analysis.alias_checks and not (loop.inner is not None and loop.inner.guard) \
+            and not loop.unit_strides:
         raise Unsupported("the loop needs run-time checks the analysis did not name")
     loop_span = kernel_loop_span(kernel.source, kernel.language)
     if loop_span is None:
@@ -206,14 +208,16 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         k_column = k_start - (kernel.source.rfind("\n", 0, k_start) + 1)
         overlap = (nest_overlap_test(loop, kernel, analysis.alias_checks, to_kernel) if loop.inner is not None
                    else _overlap_test(loop, analysis.alias_checks, to_kernel, in_kernel.vf))
-        vector_k = _versioned(vector_k, overlap, kernel_loop_text,
-                              k_column)
+        vector_k = _versioned(vector_k, _stride_test(loop, to_kernel, overlap), kernel_loop_text, k_column)
         if analysis.alias_checks:
             pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
             caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
         if loop.inner is not None and loop.inner.guard:
             caveats.append(f"checks at run time that the columns the nest walks fit in one row ({loop.inner.guard}); "
                            "runs your nest if they do not")
+        if loop.unit_strides:
+            caveats.append(f"runs the vector loop only when {_stride_condition(loop, lambda name: name)}; your loop runs for "
+                           "any other stride")
     function = kernel.source[:k_start] + "\n    ".join(vector_k) + kernel.source[k_end:]
     flags = table.flags_for(function)
     facts = _type_facts(loop, kernel, (k_start, k_end))
@@ -229,7 +233,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     if checks:
         overlap = (nest_overlap_test(loop, kernel, analysis.alias_checks, to_user) if loop.inner is not None
                    else _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf))
-        vector_u = _versioned(vector_u, overlap, original,
+        vector_u = _versioned(vector_u, _stride_test(loop, to_user, overlap), original,
                               span.start.column if source is not None else 0)
     if kernel.instantiation:  # a function template: the vector code is for the analysed instantiation only
         vector_u = instantiation_wrap(kernel.instantiation, vector_u, original,
@@ -343,6 +347,19 @@ def _dedent(lines: list[str], column: int) -> list[str]:
         lead = len(x) - len(x.lstrip(" \t"))
         out.append(x[min(lead, column):])
     return out
+
+
+def _stride_condition(loop: LoopIR, rename: Callable[[str], str]) -> str:
+    """`incx == 1 && incy == 1`: the run-time strides the IR read as unit (LoopIR.unit_strides)."""
+    return " && ".join(f"{rename(name)} == {unit}" for name, unit in loop.unit_strides)
+
+
+def _stride_test(loop: LoopIR, rename: Callable[[str], str], overlap: str) -> str:
+    """The vector code's condition: the unit strides first (the overlap test's ranges assume them), then
+    the overlap test."""
+    if not loop.unit_strides:
+        return overlap
+    return f"({_stride_condition(loop, rename)}) && ({overlap})"
 
 
 def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: object, vf: int) -> str:

@@ -18,6 +18,7 @@ from simdlens.analysis.build.c_types import ctype_of
 from simdlens.analysis.build.declarations import enclosing_function, file_scan, loop_node
 from simdlens.analysis.build.syntax import IDENTIFIER, LOOP_TYPES, Unsupported, stmts_of
 from simdlens.analysis.context import annotate_reasons, skipping_directive
+from simdlens.analysis.inductions import stride_steps
 from simdlens.analysis.ir import IV, LoopIR, Moved, Scalar, ScalarRole, Stmt
 from simdlens.analysis.loops import found_loop, nested_beyond
 from simdlens.analysis.nest import enclosing_counters
@@ -295,6 +296,13 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
             header["cmp"], header["step"] = "<", 1
             lb.reasons.append(Reason("unrolled", f"the body is {rolled} hand-unrolled copies of one iteration: "
                                      "read as that iteration over the same elements", lb.site.header))
+    for name, kinds in sorted(lb.step_kinds.items()):
+        if name in lb.walk_strides and len(kinds) > 1:
+            return None, (*lb.reasons, Reason("variable_step", f"{name} advances by the run-time stride "
+                                              f"{lb.walk_strides[name]} and by a constant in one iteration",
+                                              lb.site.header))
+    for stride in stride_steps(tuple(stmts)):  # `ix += incx; … x[ix]`: a unit walk while incx == 1
+        lb.unit_strides.setdefault(stride, "1")
     moved: list[Moved] = []
     if lb.walkers or lb.count_var:
         for name in sorted(lb.walkers):
@@ -315,6 +323,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
         iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
         runs_at_least_once=header.get("once", False), moved=tuple(moved), setup=tuple(lb.setup),
         constants=tuple(dict.fromkeys(lb.constants)), enclosing=lb.enclosing, rolled=rolled,
+        unit_strides=tuple(sorted(lb.unit_strides.items())),
     )
     return ir, tuple(lb.reasons)
 
