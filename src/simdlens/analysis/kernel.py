@@ -393,9 +393,21 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
         size_param=size_param, path=site.path, size_max=size_max, context=context, type_facts=facts,
         real_sizes=real_sizes, index_bounds=_index_bounds(loop, accs, renames, source), unit_strides=unit_strides,
+        views=_byte_views(loop, accs, plist),
         instantiation=bound.condition() if bound is not None else "",
     )
     return _in_nest(kernel, site, source, ctx)
+
+
+def _byte_views(loop: LoopIR, accs: list[tuple[Access, bool, Any]], params: list[KernelParam]) -> tuple[tuple[str, int], ...]:
+    """(parameter, bytes) of each byte array read through a cast to a wider type (`*(float *)p`)."""
+    by_root = {p.source or p.name: p.name for p in params}
+    views: dict[str, int] = {}
+    for a, _w, _s in accs:
+        arr = loop.array(a.root)
+        if arr is not None and arr.elem.bits == 8 and a.elem.bits > 8 and a.base != a.root and a.root in by_root:
+            views[by_root[a.root]] = max(views.get(by_root[a.root], 1), a.elem.bits // 8)
+    return tuple(sorted(views.items()))
 
 
 def _index_bounds(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[str, str],
@@ -814,6 +826,18 @@ def _span_of(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last:
         fixed = _index_text(row, 0, "", a.offset, sym)
         los.append(fixed)
         his.append(fixed)
+        return
+    arr = loop.array(a.root)
+    if arr is not None and arr.elem.bits == 8 and a.elem.bits > 8 and a.base != a.root:
+        # `*(float *)p` of a byte walk: the bytes of each element read, from the first to the last
+        size = a.elem.bits // 8
+        if a.stride:
+            walk = [f"({_rename(a.stride, renames)}) * ({w})" for w in (first, last)]
+        else:
+            walk = [f"{size} * ({_index_text('', a.coeff, w, a.offset, '')})" for w in (first, last)]
+        ends = [_index_text("", a.coeff if a.stride else 1, w, 0, "") for w in walk]
+        los.append(_combine(ends, "<"))
+        his.append(f"{_combine(ends, '>')} + {size - 1}")
         return
     if a.stride:  # `x[i*incx]`: the counter's term times a run-time stride of either sign
         walk = f"({_rename(a.stride, renames)}) * ({first})", f"({_rename(a.stride, renames)}) * ({last})"

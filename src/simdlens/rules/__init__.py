@@ -523,8 +523,9 @@ def _own_body_fits(loop: LoopIR) -> bool:
 
     # a pointer walk's body reads its pointers (`*p * *p` of `for (const float *p = src; ...; p++)`),
     # which the vector code replaces by a synthetic counter
+    # a walk by a run-time stride (`p += is1` in the header) is read from its entry value too
     return loop.iv != WALK_IV and not loop.moved and not loop.setup and not loop.rolled and not any(
-        isinstance(s, Step | Carry) for s in walk_stmts(loop.body))
+        isinstance(s, Step | Carry) for s in walk_stmts(loop.body)) and not loop.unit_strides
 
 
 _ASSIGNED = re.compile(r"(?<![\w\].>])\s*\b([A-Za-z_]\w*)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)")

@@ -109,6 +109,8 @@ static int sl_layout(sl_case_state *st, int pair, long off) {
     if (pair >= 0) {
         int p = sl_pairs[pair][0], q = sl_pairs[pair][1];
         align = sl_params[p].esz > sl_params[q].esz ? sl_params[p].esz : sl_params[q].esz;
+        if (sl_params[p].view > align) align = sl_params[p].view;  /* bytes read as floats: whole floats apart */
+        if (sl_params[q].view > align) align = sl_params[q].view;
         st->region[q] = p;
         st->off_b[q] = off * align;  /* whole elements of both types: no misaligned pointer (UB) */
     }

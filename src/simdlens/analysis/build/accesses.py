@@ -329,6 +329,8 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
             note_array(lb, real, d, elem)
             return Access(real, real, elem, lb.walkers[name], off, "", None, span)
         raise Unsupported("side_effect", f"'{lb.text(arg)}' inside an expression", arg)
+    if arg.type == "cast_expression":
+        return byte_walk(lb, arg, n, span)
     if arg.type == "identifier":
         name = lb.text(arg)
         real = lb.walk_alias.get(name, name)
@@ -367,6 +369,47 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
                           walk_stride(lb, name, w, n))
         return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
     raise Unsupported("pointer_arith", f"unsupported dereference {lb.text(n)}", n)
+
+
+def byte_walk(lb: LoopBuilder, cast: tree_sitter.Node, n: tree_sitter.Node, span: Span) -> Access:
+    """`*(float *)p` of a `char *p` the loop walks by bytes (NumPy's ufunc loops): the element of the cast
+    type at the byte the walk has reached, read through the cast base `((float *)(p))`. Stepped by a
+    constant, it is a walk of step / sizeof(float) elements; stepped by a run-time stride (`p += is1`), one
+    element per step while `is1 == sizeof(float)` (`LoopIR.unit_strides`)."""
+    value = unwrap(cast.child_by_field_name("value"))
+    type_node = cast.child_by_field_name("type")
+    refuse = Unsupported("pointer_arith", f"unsupported dereference {lb.text(n)}", n)
+    if value is None or type_node is None or value.type != "identifier" or lb.text(value) not in lb.walkers:
+        raise refuse
+    name = lb.text(value)
+    real = lb.walk_alias.get(name, name)
+    d = lb.decl_of(real)
+    spelled = lb.text(type_node)
+    view = ctype_of(re.sub(r"\bconst\b|\*", " ", spelled).strip(), lb.ctx)
+    if d is None or view is None or view.is_complex or spelled.count("*") != 1:
+        raise refuse
+    byte = elem_of(lb, d, n, 1)
+    size = view.bits // 8
+    if byte.bits != 8 or byte.is_float:
+        raise Unsupported("pointer_arith", f"{lb.text(n)} reads {name}, which does not point to bytes, as "
+                          f"{spelled.replace('*', '').strip()}", n)
+    note_array(lb, real, d, byte)
+    stride, walked, step = lb.walk_strides.get(name, ""), lb.walked.get(name, 0), lb.walkers[name]
+    if stride:
+        if walked:
+            raise Unsupported("variable_step", f"{lb.text(n)} reads {name} after its step by {stride} in the "
+                              "same iteration: only reads before the step are read as a strided walk", n)
+        unit = lb.unit_strides.setdefault(stride, str(size))
+        if unit != str(size):
+            raise Unsupported("variable_step", f"{lb.text(n)} reads the walk by {stride} as {size}-byte elements "
+                              f"where another read takes {unit} bytes", n)
+        coeff, offset = step, 0
+    elif step % size or walked % size:
+        raise Unsupported("pointer_walk", f"{lb.text(n)}: {name} advances {step} bytes per iteration, not whole "
+                          f"{size}-byte elements", n)
+    else:
+        coeff, offset = step // size, walked // size
+    return Access(real, f"(({spelled})({real}))", view, coeff, offset, "", None, span, stride)
 
 
 def walk_stride(lb: LoopBuilder, name: str, walked: int, n: tree_sitter.Node) -> str:

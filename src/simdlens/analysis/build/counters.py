@@ -109,7 +109,7 @@ def runtime_stride(lb: LoopBuilder, right: tree_sitter.Node | None, name: str) -
         return None
     if stride not in lb.scalars:  # a parameter of the kernel, as any invariant it reads
         lb.scalars[stride] = Scalar(stride, t, ScalarRole.INVARIANT, decl=d.text)
-    lb.unit_strides.setdefault(stride, "1")
+    # the unit is one element; for bytes read through a cast (`*(float *)p`) the cast's size, set by that read
     lb.walk_strides[name] = stride
     lb.step_kinds.setdefault(name, set()).add(stride)
     return stride

@@ -13,6 +13,7 @@ import tree_sitter
 
 from simdlens.analysis import TOO_DEEP, mathcalls
 from simdlens.analysis.build import complex_values, headers, macros, reroll, scalars, statements, uses, walks
+from simdlens.analysis.build.accesses import accesses_of
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of
 from simdlens.analysis.build.declarations import enclosing_function, file_scan, loop_node
@@ -303,6 +304,12 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
                                               lb.site.header))
     for stride in stride_steps(tuple(stmts)):  # `ix += incx; … x[ix]`: a unit walk while incx == 1
         lb.unit_strides.setdefault(stride, "1")
+    for name, stride in sorted(lb.walk_strides.items()):
+        unit = lb.unit_strides.setdefault(stride, "1")  # no read through a cast: one element
+        plain = next((a for a, _w, _s in accesses_of(tuple(stmts)) if a.stride == stride and a.base == a.root), None)
+        if unit != "1" and plain is not None or unit != "1" and uses.used_after(lb, name):
+            return None, (*lb.reasons, Reason("variable_step", f"{name} walks {unit}-byte elements by {stride} bytes "
+                                              "and is also read as bytes, or after the loop", lb.site.header))
     moved: list[Moved] = []
     if lb.walkers or lb.count_var:
         for name in sorted(lb.walkers):
