@@ -840,8 +840,7 @@ def _span_of(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last:
         his.append(f"{_combine(ends, '>')} + {size - 1}")
         return
     if a.stride:  # `x[i*incx]`: the counter's term times a run-time stride of either sign
-        walk = f"({_rename(a.stride, renames)}) * ({first})", f"({_rename(a.stride, renames)}) * ({last})"
-        ends = [_index_text(row, a.coeff, w, a.offset, sym) for w in walk]
+        ends = [_index_text(row, a.coeff, f"({_rename(a.stride, renames)}) * ({w})", a.offset, sym) for w in (first, last)]
         los.append(_combine(ends, "<"))
         his.append(_combine(ends, ">"))
         return

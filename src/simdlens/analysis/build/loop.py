@@ -307,7 +307,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     for name, stride in sorted(lb.walk_strides.items()):
         unit = lb.unit_strides.setdefault(stride, "1")  # no read through a cast: one element
         plain = next((a for a, _w, _s in accesses_of(tuple(stmts)) if a.stride == stride and a.base == a.root), None)
-        if unit != "1" and plain is not None or unit != "1" and uses.used_after(lb, name):
+        if unit != "1" and (plain is not None or uses.used_after(lb, name)):
             return None, (*lb.reasons, Reason("variable_step", f"{name} walks {unit}-byte elements by {stride} bytes "
                                               "and is also read as bytes, or after the loop", lb.site.header))
     moved: list[Moved] = []
