@@ -59,7 +59,7 @@ def test_a_runtime_stride_is_a_check_and_the_rewrite_is_guarded_by_its_unit(name
     assert "runtime_stride" in analysis.facts
     stride = next(r.message for r in analysis.reasons if r.code == "runtime_stride")
     assert "known only at run time" in stride and "your loop otherwise" in stride
-    source, cand = one_candidate(name, code)
+    _, cand = one_candidate(name, code)
     assert f"if (({guard}) && (" in cand.function  # the vector code runs only under the unit strides
     assert any(f"only when {guard}" in c for c in cand.caveats)
     edit = max(cand.edits, key=lambda e: len(e.new_text)).new_text
@@ -84,7 +84,7 @@ def test_a_byte_walk_by_a_constant_size_reads_whole_elements() -> None:
      "{ for (long i = 0; i < n; i++, p += s) o[i] = *(float *)p + (float)*p; }", "variable_step"),
 ])
 def test_strides_that_no_unit_guard_describes_are_refused(code: str, why: str) -> None:
-    _, analysis, kernel = analyse("f", code)
+    _, analysis, _ = analyse("f", code)
     assert "runtime_stride" not in analysis.facts or why == "index", analysis.reasons
     if why == "variable_step":
         assert analysis.verdict == LoopVerdict.NOT_VECTORIZABLE
