@@ -278,7 +278,7 @@ class _Judge:
     def _strides(self) -> None:
         """Run-time strides the IR reads as unit: the rewrite's vector code runs only while they are."""
         for name, unit in self.loop.unit_strides:
-            used = sorted({a.base for a, _w, _s in self.accs if a.stride == name}
+            used = sorted({a.root for a, _w, _s in self.accs if a.stride == name}
                           | {a.base for a, _w, _s in self.accs if a.index is not None and _stepped_by(self.loop, a, name)})
             self.facts.add("runtime_stride")
             self.reasons.append(Reason("runtime_stride", f"{name} is a stride known only at run time ("
