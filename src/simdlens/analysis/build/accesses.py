@@ -282,8 +282,9 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
                           walk_stride(lb, root, w, n))
         aff = affine(lb, idx, strided=True)
         if aff is not None:
-            if aff.stride:  # `x[i*incx]`: read as `x[i]` while incx == 1 (LoopIR.unit_strides)
-                lb.unit_strides.setdefault(aff.stride, "1")
+            if aff.stride and lb.unit_strides.setdefault(aff.stride, "1") != "1":  # `x[i*incx]`: `x[i]` while incx == 1
+                raise Unsupported("variable_step", f"{lb.text(n)} needs the stride {aff.stride} to be 1 where a "
+                                  f"byte walk needs {lb.unit_strides[aff.stride]}: no one unit makes both contiguous", n)
             return Access(root, base, elem, aff.coeff, aff.offset, aff.symbolic, None, span, aff.stride)
         index = expressions.expr(lb, idx)
         if expr_type(index).is_float:
@@ -401,8 +402,8 @@ def byte_walk(lb: LoopBuilder, cast: tree_sitter.Node, n: tree_sitter.Node, span
                               "same iteration: only reads before the step are read as a strided walk", n)
         unit = lb.unit_strides.setdefault(stride, str(size))
         if unit != str(size):
-            raise Unsupported("variable_step", f"{lb.text(n)} reads the walk by {stride} as {size}-byte elements "
-                              f"where another read takes {unit} bytes", n)
+            raise Unsupported("variable_step", f"{lb.text(n)} needs the stride {stride} to be {size} (bytes) where "
+                              f"another access needs {unit}: no one unit makes both contiguous", n)
         coeff, offset = step, 0
     elif step % size or walked % size:
         raise Unsupported("pointer_walk", f"{lb.text(n)}: {name} advances {step} bytes per iteration, not whole "

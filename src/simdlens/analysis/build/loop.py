@@ -303,7 +303,9 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
                                               f"{lb.walk_strides[name]} and by a constant in one iteration",
                                               lb.site.header))
     for stride in stride_steps(tuple(stmts)):  # `ix += incx; … x[ix]`: a unit walk while incx == 1
-        lb.unit_strides.setdefault(stride, "1")
+        if lb.unit_strides.setdefault(stride, "1") != "1":
+            return None, (*lb.reasons, Reason("variable_step", f"{stride} steps an index by elements and a byte "
+                                              "walk by bytes", lb.site.header))
     for name, stride in sorted(lb.walk_strides.items()):
         unit = lb.unit_strides.setdefault(stride, "1")  # no read through a cast: one element
         plain = next((a for a, _w, _s in accesses_of(tuple(stmts)) if a.stride == stride and a.base == a.root), None)
