@@ -38,38 +38,38 @@ double blas_ddot_mul(int n, const double *x, int incx, const double *y, int incy
     return dot;
 }
 
-// expert: corpus=strided.c function=ufunc_float_add isa=avx2
-void ufunc_float_add(char **args, const np_intp *dims, const np_intp *steps)
+// expert: corpus=strided.c function=ufunc_int32_subtract isa=avx2
+void ufunc_int32_subtract(char **args, const np_intp *dims, const np_intp *steps)
 {
-    char *in1 = args[0], *in2 = args[1], *out = args[2];
-    np_intp s1 = steps[0], s2 = steps[1], so = steps[2];
-    np_intp count = dims[0];
+    char *pa = args[0], *pb = args[1], *po = args[2];
+    const np_intp sa = steps[0], sb = steps[1], so = steps[2];
+    np_intp n = dims[0];
     // expert loop {
-    /* NumPy's contiguous special case: all three steps are sizeof(float) and the output does not
-       overlap an input partially (in place, out == in1, is fine: each element is read before it is
+    /* NumPy's contiguous special case: all three steps are sizeof(int32_t) and the output does not
+       overlap an input partially (in place, po == pa, is fine: each element is read before it is
        written); otherwise the byte-strided loop as written */
-    const char *o = out;
-    const np_intp bytes = count * (np_intp)sizeof(float);
-    const int apart1 = o == in1 || o + bytes <= in1 || in1 + bytes <= o;
-    const int apart2 = o == in2 || o + bytes <= in2 || in2 + bytes <= o;
-    if (s1 == sizeof(float) && s2 == sizeof(float) && so == sizeof(float) && apart1 && apart2) {
-        const float *a = (const float *)in1, *b = (const float *)in2;
-        float *c = (float *)out;
+    const char *o = po;
+    const np_intp bytes = n * (np_intp)sizeof(int32_t);
+    const int apart_a = o == pa || o + bytes <= pa || pa + bytes <= o;
+    const int apart_b = o == pb || o + bytes <= pb || pb + bytes <= o;
+    if (sa == (np_intp)sizeof(int32_t) && sb == (np_intp)sizeof(int32_t) && so == (np_intp)sizeof(int32_t)
+            && apart_a && apart_b) {
+        const int32_t *a = (const int32_t *)pa, *b = (const int32_t *)pb;
+        int32_t *c = (int32_t *)po;
         np_intp k = 0;
-        for (; k + 16 <= count; k += 16) {
-            __m256 lo = _mm256_add_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k));
-            __m256 hi = _mm256_add_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8));
-            _mm256_storeu_ps(c + k, lo);
-            _mm256_storeu_ps(c + k + 8, hi);
+        for (; k + 16 <= n; k += 16) {
+            __m256i lo = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(a + k)),
+                                          _mm256_loadu_si256((const __m256i *)(b + k)));
+            __m256i hi = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(a + k + 8)),
+                                          _mm256_loadu_si256((const __m256i *)(b + k + 8)));
+            _mm256_storeu_si256((__m256i *)(c + k), lo);
+            _mm256_storeu_si256((__m256i *)(c + k + 8), hi);
         }
-        for (; k < count; k++)
-            c[k] = a[k] + b[k];
+        for (; k < n; k++)  /* wraps like the loop's int32 subtraction does in practice (gcc -O2: two's complement) */
+            c[k] = (int32_t)((uint32_t)a[k] - (uint32_t)b[k]);
     } else {
-        for (np_intp k = 0; k < count; k++, in1 += s1, in2 += s2, out += so) {
-            const float a = *(const float *)in1;
-            const float b = *(const float *)in2;
-            *(float *)out = a + b;
-        }
+        for (np_intp k = 0; k < n; k++, pa += sa, pb += sb, po += so)
+            *(int32_t *)po = *(const int32_t *)pa - *(const int32_t *)pb;
     }
     // } expert loop
 }
