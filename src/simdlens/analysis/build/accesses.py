@@ -281,6 +281,8 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
             return Access(real, real, elem, lb.walkers[root], aff.offset + w, aff.symbolic, None, span,
                           walk_stride(lb, root, w, n))
         aff = affine(lb, idx, strided=True)
+        if aff is not None and aff.stride and _moves_with_outer(lb, aff):
+            aff = affine(lb, idx)  # `A[j*ld + i]`, i an outer counter: a column walk (analysis/nest.py), not a stride
         if aff is not None:
             if aff.stride and lb.unit_strides.setdefault(aff.stride, "1") != "1":  # `x[i*incx]`: `x[i]` while incx == 1
                 raise Unsupported("variable_step", f"{lb.text(n)} needs the stride {aff.stride} to be 1 where a "
@@ -578,6 +580,12 @@ def affine(lb: LoopBuilder, node: tree_sitter.Node, strided: bool = False) -> Af
             return None
         return Aff(0, 0, {e.name: 1}) if isinstance(e, Var) and not e.type.is_float else None
     return None
+
+
+def _moves_with_outer(lb: LoopBuilder, aff: Aff) -> bool:
+    """Whether a subscript's other terms name a counter of an enclosing loop."""
+    outer = {e[0] for e in lb.enclosing}
+    return any(name in outer for term in aff.sym for name in IDENTIFIER_ONLY.findall(term))
 
 
 def _runtime_stride(walk: Aff, factor: Aff) -> Aff | None:
