@@ -7,18 +7,23 @@ wrong stride into the vector loop, or a fallback that is not the user's loop, fa
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from rules_support import analyse, needs_compiler, one_candidate, require_host, run_edited_against_original
+from rules_support import (
+    analyse,
+    needs_compiler,
+    one_candidate,
+    require_host,
+    run_edited_against_original,
+    verify_each,
+)
 
 from simdlens.config import SandboxSettings, Settings
 from simdlens.core import Candidate, Kernel, LoopVerdict, Status
 from simdlens.rules import propose
-from simdlens.sandbox import Sandbox
 
 AXPY_MUL = ("void axpy(int n, float a, const float *x, int incx, float *y, int incy)\n"
             "{ for (int i = 0; i < n; i++) y[i * incy] += a * x[i * incx]; }")
@@ -96,18 +101,8 @@ def test_strides_that_no_unit_guard_describes_are_refused(code: str, why: str) -
 
 
 def _verify(work: list[tuple[Kernel, Candidate]], tmp_path: Path) -> list[tuple[Status, str]]:
-    settings = Settings(cache_dir=str(tmp_path / "cache"), jobs=2,
-                        sandbox=SandboxSettings(cpu_seconds=10, wall_seconds=30.0))
-
-    async def run() -> list[tuple[Status, str]]:
-        out = []
-        async with Sandbox(settings) as sandbox:
-            for kernel, cand in work:
-                (r,) = await sandbox.verify(kernel, [cand], bench=False)
-                out.append((r.verdict.status, r.verdict.detail))
-        return out
-
-    return asyncio.run(run())
+    return verify_each(work, Settings(cache_dir=str(tmp_path / "cache"), jobs=2,
+                                      sandbox=SandboxSettings(cpu_seconds=10, wall_seconds=30.0)))
 
 
 @needs_compiler
