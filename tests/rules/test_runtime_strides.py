@@ -87,6 +87,9 @@ def test_a_byte_walk_by_a_constant_size_reads_whole_elements() -> None:
      "variable_step"),
     ("void f(char *p, long s, long n, float *o)\n"
      "{ for (long i = 0; i < n; i++, p += s) o[i] = *(float *)p + (float)*p; }", "variable_step"),
+    # beside a contiguous walk a stride is most often a leading dimension (a matrix column): read as before
+    ("void f(double *restrict col, const double *restrict M, int rows, int ld)\n"
+     "{ for (int r = 0; r < rows; r++) col[r] = M[r * ld]; }", "column"),
     # one stride, two units: `s == 4` for the byte walk, `s == 1` for the element subscript
     ("void f(const char *p, long s, const float *x, float *o, long n)\n"
      "{ for (long i = 0; i < n; i++, p += s) o[i] = *(const float *)p + x[i * s]; }", "variable_step"),

@@ -280,7 +280,7 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
                 raise Unsupported("pointer_walk", f"{lb.text(n)} indexes a walking pointer by the counter", n)
             return Access(real, real, elem, lb.walkers[root], aff.offset + w, aff.symbolic, None, span,
                           walk_stride(lb, root, w, n))
-        aff = affine(lb, idx, strided=True)
+        aff = affine(lb, idx, strided=lb.allow_strides)
         if aff is not None and aff.stride and _moves_with_outer(lb, aff):
             aff = affine(lb, idx)  # `A[j*ld + i]`, i an outer counter: a column walk (analysis/nest.py), not a stride
         if aff is not None:

@@ -98,7 +98,7 @@ def runtime_stride(lb: LoopBuilder, right: tree_sitter.Node | None, name: str) -
     """`x += incx` of a pointer x by an integer variable the loop does not change: a walk of one element
     per step while incx == 1 (recorded in `lb.unit_strides` and `lb.walk_strides`); else None."""
     r = unwrap(right) if right is not None else None
-    if r is None or r.type != "identifier" or not lb.is_pointer(name):
+    if r is None or r.type != "identifier" or not lb.is_pointer(name) or not lb.allow_strides:
         return None
     stride = lb.text(r)
     d = lb.decl_of(stride)

@@ -302,10 +302,16 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
             return None, (*lb.reasons, Reason("variable_step", f"{name} advances by the run-time stride "
                                               f"{lb.walk_strides[name]} and by a constant in one iteration",
                                               lb.site.header))
-    for stride in stride_steps(tuple(stmts)):  # `ix += incx; … x[ix]`: a unit walk while incx == 1
+    for stride in stride_steps(tuple(stmts)) if lb.allow_strides else ():  # `ix += incx; … x[ix]`: unit while incx == 1
         if lb.unit_strides.setdefault(stride, "1") != "1":
             return None, (*lb.reasons, Reason("variable_step", f"{stride} steps an index by elements and a byte "
                                               "walk by bytes", lb.site.header))
+    if lb.unit_strides and any(a.coeff and not a.stride for a, _w, _s in accesses_of(tuple(stmts))):
+        # a stride beside a walk that is contiguous whatever it is (`col[r] = M[r * ld]`) is most often a
+        # matrix's leading dimension, where the unit is the degenerate one-column case: read as before
+        again = LoopBuilder(lb.site, lb.node, lb.fn, lb.tree, lb.source, lb.ctx)
+        again.allow_strides = False
+        return build_ir(again)
     for name, stride in sorted(lb.walk_strides.items()):
         unit = lb.unit_strides.setdefault(stride, "1")  # no read through a cast: one element
         plain = next((a for a, _w, _s in accesses_of(tuple(stmts)) if a.stride == stride and a.base == a.root), None)
