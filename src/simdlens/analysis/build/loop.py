@@ -309,9 +309,9 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     if lb.unit_strides and any(a.coeff and not a.stride for a, _w, _s in accesses_of(tuple(stmts))):
         # a stride beside a walk that is contiguous whatever it is (`col[r] = M[r * ld]`) is most often a
         # matrix's leading dimension, where the unit is the degenerate one-column case: read as before
-        again = LoopBuilder(lb.site, lb.node, lb.fn, lb.tree, lb.source, lb.ctx)
-        again.allow_strides = False
-        return build_ir(again)
+        unstrided = LoopBuilder(lb.site, lb.node, lb.fn, lb.tree, lb.source, lb.ctx)
+        unstrided.allow_strides = False
+        return build_ir(unstrided)
     for name, stride in sorted(lb.walk_strides.items()):
         unit = lb.unit_strides.setdefault(stride, "1")  # no read through a cast: one element
         plain = next((a for a, _w, _s in accesses_of(tuple(stmts)) if a.stride == stride and a.base == a.root), None)
