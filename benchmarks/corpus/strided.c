@@ -9,7 +9,7 @@
 
 typedef ptrdiff_t np_intp;
 
-// bench: domain=numeric category=stride expect=vectorizable_with_checks style=runtime_stride
+// bench: domain=ml category=stride expect=vectorizable_with_checks style=runtime_stride
 void ufunc_float_add(char **args, const np_intp *dims, const np_intp *steps)
 {
     char *in1 = args[0], *in2 = args[1], *out = args[2];
@@ -22,7 +22,7 @@ void ufunc_float_add(char **args, const np_intp *dims, const np_intp *steps)
     }
 }
 
-// bench: domain=numeric category=stride expect=vectorizable_with_checks style=runtime_stride
+// bench: domain=ml category=stride expect=vectorizable_with_checks style=runtime_stride
 void ufunc_double_scale(char **args, const np_intp *dims, const np_intp *steps, double factor)
 {
     char *src = args[0], *dst = args[1];
@@ -32,7 +32,7 @@ void ufunc_double_scale(char **args, const np_intp *dims, const np_intp *steps, 
         *(double *)dst = *(const double *)src * factor;
 }
 
-// bench: domain=numeric category=stride expect=vectorizable_with_checks style=runtime_stride
+// bench: domain=ml category=stride expect=vectorizable_with_checks style=runtime_stride
 void ufunc_float_maximum(char **args, const np_intp *dims, const np_intp *steps)
 {
     char *pa = args[0], *pb = args[1], *po = args[2];
@@ -43,7 +43,7 @@ void ufunc_float_maximum(char **args, const np_intp *dims, const np_intp *steps)
     }
 }
 
-// bench: domain=numeric category=stride expect=vectorizable_with_checks style=runtime_stride
+// bench: domain=ml category=stride expect=vectorizable_with_checks style=runtime_stride
 void ufunc_int32_subtract(char **args, const np_intp *dims, const np_intp *steps)
 {
     char *pa = args[0], *pb = args[1], *po = args[2];
@@ -53,7 +53,7 @@ void ufunc_int32_subtract(char **args, const np_intp *dims, const np_intp *steps
         *(int32_t *)po = *(const int32_t *)pa - *(const int32_t *)pb;
 }
 
-// bench: domain=numeric category=stride expect=vectorizable_with_checks style=runtime_stride
+// bench: domain=ml category=stride expect=vectorizable_with_checks style=runtime_stride
 float ufunc_float_inner(const char *pa, np_intp sa, const char *pb, np_intp sb, np_intp n)
 {
     float acc = 0.0f;
@@ -62,7 +62,7 @@ float ufunc_float_inner(const char *pa, np_intp sa, const char *pb, np_intp sb, 
     return acc;
 }
 
-// bench: domain=numeric category=stride expect=vectorizable_with_checks style=runtime_stride
+// bench: domain=ml category=stride expect=vectorizable_with_checks style=runtime_stride
 void ufunc_double_negative_contig(char *src, char *dst, np_intp n)
 {
     for (np_intp k = 0; k < n; k++, src += sizeof(double), dst += sizeof(double))
