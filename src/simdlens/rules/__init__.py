@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from simdlens.analysis.build import accesses_of
 from simdlens.analysis.build.bit_copies import UNION_TEMPORARY
 from simdlens.analysis.ir import Access, Carry, LoopIR, ScalarRole, Step, walk_stmts
 from simdlens.analysis.typefacts import fact_type
@@ -303,7 +304,16 @@ def _type_facts(loop: LoopIR, kernel: Kernel, loop_span: tuple[int, int]) -> tup
         spelled = declared.get(name)
         if spelled:  # a type-level expression: the temporary itself only exists in the loop
             facts.append(TypeFact(f"*({spelled} *)0", fact_type(ctype), name))
+    for a in {a.base: a for a, _w, _s in accesses_of(loop.body) if _BYTE_VIEW.fullmatch(a.base)}.values():
+        arr = loop.array(a.root)  # `*(float *)ip1` of a byte walk: the cast's type is the one the lanes load
+        if arr is not None and arr.elem.bits == 8 and a.elem.bits > 8:
+            view = _BYTE_VIEW.fullmatch(a.base)
+            assert view is not None
+            facts.append(TypeFact(f"*({view.group(1)})0", fact_type(a.elem), f"{a.root} read as {view.group(1)}"))
     return tuple(facts)
+
+
+_BYTE_VIEW = re.compile(r"\(\((.+\*)\)\((\w+)\)\)")  # `((const float *)(ip1))`
 
 
 
