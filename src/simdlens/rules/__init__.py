@@ -163,7 +163,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
             user_body = for_body_lines(source[site.start_byte:site.end_byte].decode("utf-8", "replace"),
                                        site.start.column, analysis.site.language)
         # an outer loop's body is its inner loop, which assigns its own counter: kept as written
-        if user_body is None or (loop.inner is None and not _body_text_fits(loop, "\n".join(user_body))):
+        if user_body is None or (loop.inner is None and not _body_text_fits(loop, "\n".join(user_body))) \
+                or _header_steps_an_array(loop, kernel.source[kernel_span[0]:kernel_span[1]]):
             kernel_body = user_body = None  # both or neither: the sandbox verifies the code the user gets
     k_options: dict[str, Any] = {}
     u_options: dict[str, Any] = {}
@@ -539,6 +540,26 @@ def _own_body_fits(loop: LoopIR) -> bool:
 
 
 _ASSIGNED = re.compile(r"(?<![\w\].>])\s*\b([A-Za-z_]\w*)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)")
+
+
+def _header_steps_an_array(loop: LoopIR, loop_text: str) -> bool:
+    """`for (i = 0; i < n; i++, p++)`: the header's update steps a pointer the body reads (`*p`), which the
+    vector code indexes from its entry value instead: the body alone cannot run the remainder."""
+    start = loop_text.find("(")
+    if not loop_text.startswith("for") or start < 0:
+        return False
+    depth, parts, part = 0, [], ""
+    for ch in loop_text[start + 1:]:
+        if ch == ")" and depth == 0:
+            break
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == ";" and depth == 0:
+            parts.append(part)
+            part = ""
+        else:
+            part += ch
+    names = set(re.findall(r"[A-Za-z_]\w*", part)) if len(parts) == 2 else set()
+    return any(a.root in names for a in loop.arrays)
 
 
 def _body_text_fits(loop: LoopIR, text: str) -> bool:
