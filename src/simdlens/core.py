@@ -314,6 +314,12 @@ class Kernel:
     # (subscript, extent) of the inner dimensions of 3-D and deeper arrays (`A[i][j][k]` of
     # `T A[n][q][p]`: ("j", "q")): the user's loop needs 0 <= j < q, so the harness skips other cases.
     index_bounds: tuple[tuple[str, str], ...] = ()
+    # (parameter, unit as C) of the run-time strides a rewrite guards as unit (`incx`, "1"): the harness gives
+    # them the unit in half of the cases (the rewrite's vector path) and other strides in the rest (its fallback).
+    unit_strides: tuple[tuple[str, str], ...] = ()
+    # (parameter, bytes) of byte arrays the loop reads through a cast (`*(float *)p` of a `char *p`): their
+    # pointers must stay aligned to that size, also where the harness makes two of them overlap.
+    views: tuple[tuple[str, int], ...] = ()
     # In a function template: the C++ condition of the one instantiation the kernel stands for
     # (`std::is_same<T, float>::value && N == (64)`); an edit compiles its vector code only under it.
     instantiation: str = ""

@@ -43,11 +43,12 @@ class CorpusLoop:
 
 # Corpus files written in one of the styles real code uses (issue 14), for entries without `style=`.
 STYLE_OF_FILE = {"dsp_pointers.c": "dsp_pointer", "hpc_2d.c": "hpc_2d", "complex_arith.c": "complex",
-                 "templates.cpp": "template"}
+                 "templates.cpp": "template", "strided.c": "runtime_stride"}
 STYLE_NAMES = {"dsp_pointer": "DSP pointer style (`*out++ = *a++ * *b++`)",
                "template": "C++ templates (class template members, deduced calls)",
                "hpc_2d": "macro-heavy HPC kernels over 2-D arrays",
-               "complex": "complex arithmetic (`float complex`, typedefs)"}
+               "complex": "complex arithmetic (`float complex`, typedefs)",
+               "runtime_stride": "run-time strides (BLAS `x[i*incx]`, NumPy-ufunc byte steps)"}
 
 
 def read_corpus(root: Path) -> list[CorpusLoop]:

@@ -48,7 +48,7 @@ def test_a_link_without_its_block_is_an_error(tmp_path: Path) -> None:
 
 @pytest.mark.sandbox
 @pytest.mark.parametrize("category", ["linalg", "codec", "strings", "scans", "dsp_pointers", "hpc_2d", "complex_arith", "families",
-                                      "carried", "branches", "argmax2d", "fixed_point"])
+                                      "carried", "branches", "argmax2d", "fixed_point", "strided"])
 def test_expert_kernels_pass_the_differential_test(category: str) -> None:
     if not host_cpu().runs("avx2"):
         pytest.skip("this CPU does not run avx2")

@@ -162,3 +162,16 @@ def cpp_outputs(folder: Path, programs: dict[str, tuple[str, Sequence[str]]]) ->
             require_host("avx2")
         outputs[name] = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
     return outputs
+
+
+def verify_each(work: Sequence[tuple[Kernel, Candidate]], settings: Settings) -> list[tuple[Status, str]]:
+    """Each (kernel, candidate) of `work` verified in the sandbox, one after another: (status, detail)."""
+    async def run() -> list[tuple[Status, str]]:
+        out = []
+        async with Sandbox(settings) as sandbox:
+            for kernel, cand in work:
+                (r,) = await sandbox.verify(kernel, [cand], bench=False)
+                out.append((r.verdict.status, r.verdict.detail))
+        return out
+
+    return asyncio.run(run())

@@ -5,20 +5,18 @@ rewrite without the NaN redo or with the wrong fusion never verifies."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from rules_support import apply_edits, build_and_run, require_host
+from rules_support import apply_edits, build_and_run, require_host, verify_each
 
 from simdlens.analysis import analyze_file
 from simdlens.config import SandboxSettings, Settings
 from simdlens.core import Analysis, Candidate, Kernel, LoopRole, LoopVerdict, Status
 from simdlens.rules import propose
-from simdlens.sandbox import Sandbox
 
 SOURCE = b"""#include <complex.h>
 typedef float complex sample32f_t;
@@ -89,16 +87,7 @@ def _verify(work: list[tuple[Kernel, Candidate]], tmp_path: Path, extra: tuple[s
             compiler: str = "") -> list[tuple[Status, str]]:
     settings = Settings(cache_dir=str(tmp_path / "cache"), jobs=2, extra_flags=extra, compiler=compiler,
                         sandbox=SandboxSettings(cpu_seconds=10, wall_seconds=30.0))
-
-    async def run() -> list[tuple[Status, str]]:
-        out = []
-        async with Sandbox(settings) as sandbox:
-            for kernel, cand in work:
-                (r,) = await sandbox.verify(kernel, [cand], bench=False)
-                out.append((r.verdict.status, r.verdict.detail))
-        return out
-
-    return asyncio.run(run())
+    return verify_each(work, settings)
 
 
 def _all_verified(work: list[tuple[Kernel, Candidate]], names: list[str], tmp_path: Path, how: str) -> None:

@@ -129,6 +129,15 @@ CASES = {
     *result = best;
     *index = at;
 }""",
+    # the header steps the pointer the body reads: the remainder cannot be the body alone (it would read *p again)
+    "header_stepped_walker": """float header_sum(const float *p, int n)
+{
+    float s = 0;
+    int i;
+    for (i = 0; i < n; i++, p++)
+        s += *p;
+    return s;
+}""",
     "count_read_block_style": """void weights(q31 *restrict d, const q31 *restrict s, uint32_t size)
 {
     uint32_t left = size;

@@ -266,6 +266,11 @@ def test_check_output_becomes_the_right_verdict() -> None:
     assert interpret_check(_result(marker, timed_out=True, returncode=None), limits).status == Status.TIMEOUT
     assert interpret_check(_result(marker, cpu_exceeded=True, returncode=None, signal=24), limits).status == Status.TIMEOUT
     assert interpret_check(_result("PASS\t10\t0\n", returncode=0), limits).status == Status.VERIFIED
+    # a kernel with run-time strides: the cases at unit strides (the vector path) and at others (the fallback)
+    strided = interpret_check(_result("PASS\t10\t0\t4\n", returncode=0), limits)
+    assert strided.detail == ("10 test cases agree with the original exactly (4 at unit strides, the vector path; "
+                              "6 at other strides, your loop)")
+    assert "strides" not in interpret_check(_result("PASS\t10\t0\t-1\n", returncode=0), limits).detail
     assert "exited before" in interpret_check(_result(marker, returncode=0), limits).detail
     ref = interpret_check(_result("@R\t9\t1\t-1\t0\n", signal=11, returncode=None), limits)
     assert ref.status == Status.REJECTED and "original loop itself failed" in ref.detail  # not the candidate's fault

@@ -8,19 +8,41 @@ the run-time overlap check and the lowering read it as a contiguous walk instead
 from __future__ import annotations
 
 from simdlens.analysis.build import strip_implicit_casts
-from simdlens.analysis.ir import Access, Binary, Const, LoopIR, Step, Var, walk_stmts
+from simdlens.analysis.ir import Access, Binary, Const, Expr, LoopIR, Step, Stmt, Var, walk_stmts
 
 
 def unit_induction(loop: LoopIR, name: str) -> bool:
-    """`name` is stepped by exactly 1 once on every iteration (one top-level `Step`), the counter by 1."""
+    """`name` is stepped by exactly 1 once on every iteration (one top-level `Step`), the counter by 1; or
+    by a run-time stride the loop assumes is 1 (`ix += incx` with `incx` in `LoopIR.unit_strides`)."""
     if loop.step != 1:
         return False
-    steps = [s for s in walk_stmts(loop.body) if isinstance(s, Step) and s.var == name]
-    top = [s for s in loop.body if isinstance(s, Step) and s.var == name]
-    if len(steps) != 1 or top != steps:
-        return False
-    step = strip_implicit_casts(steps[0].step)
+    step = _only_step(loop.body, name)
+    if isinstance(step, Var):
+        return (step.name, "1") in loop.unit_strides
     return isinstance(step, Const) and step.value == 1
+
+
+def _only_step(body: tuple[Stmt, ...], name: str) -> Expr | None:
+    """The step of `name`'s one top-level `Step` (implicit casts aside), or None."""
+    steps = [s for s in walk_stmts(body) if isinstance(s, Step) and s.var == name]
+    top = [s for s in body if isinstance(s, Step) and s.var == name]
+    if len(steps) != 1 or top != steps:
+        return None
+    return strip_implicit_casts(steps[0].step)
+
+
+def stride_steps(body: tuple[Stmt, ...]) -> tuple[str, ...]:
+    """The run-time strides of BLAS-style index walks: `ix += incx` (one top-level step by an integer
+    variable) where `x[ix]` subscripts an array. Read as unit steps, the walk is `x[i]` while incx == 1."""
+    from simdlens.analysis.build.accesses import accesses_of
+
+    found: list[str] = []
+    for a, _w, _top in accesses_of(body):
+        sub = induction_subscript(a)
+        step = _only_step(body, sub[0]) if sub is not None else None
+        if isinstance(step, Var) and not step.type.is_float and step.name not in found:
+            found.append(step.name)
+    return tuple(found)
 
 
 def induction_subscript(a: Access) -> tuple[str, int] | None:

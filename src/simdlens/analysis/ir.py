@@ -149,9 +149,13 @@ class Access:
     symbolic: str = ""  # loop-invariant, non-constant part of the subscript as C text ("r*cols")
     index: Expr | None = None
     span: Span | None = None
+    # A run-time stride (`x[i*incx]`, `x[ix]` with `ix += incx`): the access really is
+    # `base[coeff*stride*iv + ...]`; the IR reads it with stride 1, which `LoopIR.unit_strides` assumes
+    stride: str = ""
 
     def __init__(self, root: str, base: str, elem: CType, coeff: int | None, offset: int = 0, symbolic: str = "",
-                 index: Expr | None = None, span: Span | None = None) -> None:  # written out: see the top of the module
+                 index: Expr | None = None, span: Span | None = None,
+                 stride: str = "") -> None:  # written out: see the top of the module
         object.__setattr__(self, "root", root)
         object.__setattr__(self, "base", base)
         object.__setattr__(self, "elem", elem)
@@ -160,6 +164,7 @@ class Access:
         object.__setattr__(self, "symbolic", symbolic)
         object.__setattr__(self, "index", index)
         object.__setattr__(self, "span", span)
+        object.__setattr__(self, "stride", stride)
 
     @property
     def affine(self) -> bool:
@@ -667,6 +672,9 @@ class LoopIR:
     # The user's body is this many hand-unrolled copies of `body`, read as one iteration each (the header
     # fields are the rolled loop's; analysis/build/reroll.py); 0 when it is not
     rolled: int = 0
+    # Run-time strides the IR reads as unit, (name, unit value as C): the IR is the loop only while every
+    # `name == unit` holds, so a rewrite runs its vector code under that guard and the user's loop otherwise
+    unit_strides: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, iv: str, iv_type: CType, lower: str, upper: str, cmp: str, step: int, trip_count: str,
                  body: tuple[Stmt, ...], arrays: tuple[Array, ...], scalars: tuple[Scalar, ...],
@@ -675,7 +683,7 @@ class LoopIR:
                  inner: InnerLoop | None = None,
                  constants: tuple[str, ...] = (),
                  enclosing: tuple[tuple[str, str, str, str, int], ...] = (),
-                 rolled: int = 0) -> None:  # written out: see the top
+                 rolled: int = 0, unit_strides: tuple[tuple[str, str], ...] = ()) -> None:  # written out: see the top
         object.__setattr__(self, "iv", iv)
         object.__setattr__(self, "iv_type", iv_type)
         object.__setattr__(self, "lower", lower)
@@ -695,6 +703,7 @@ class LoopIR:
         object.__setattr__(self, "constants", constants)
         object.__setattr__(self, "enclosing", enclosing)
         object.__setattr__(self, "rolled", rolled)
+        object.__setattr__(self, "unit_strides", unit_strides)
 
     def array(self, root: str) -> Array | None:
         for a in self.arrays:

@@ -387,15 +387,30 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     real_sizes = _real_sizes(loop, accs, size_max, ctx) if size_param is not None else ()
     if real_sizes:  # they are timed and decide a win: part of what the kernel is
         content_hash = hashlib.sha256(f"{content_hash}\0real:{real_sizes}".encode()).hexdigest()
+    unit_strides = tuple((renames.get(name, name), unit) for name, unit in loop.unit_strides)
+    if unit_strides:  # they decide the test values of those parameters
+        content_hash = hashlib.sha256(f"{content_hash}\0strides:{unit_strides}".encode()).hexdigest()
     kernel = Kernel(
         name=KERNEL_NAME, language=lang, preamble=preamble, source=func, signature=sig, return_type=rtype,
         params=tuple(plist), footprints=tuple(footprints), trip_count=trip, loop_id=site.loop_id,
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
         size_param=size_param, path=site.path, size_max=size_max, context=context, type_facts=facts,
-        real_sizes=real_sizes, index_bounds=_index_bounds(loop, accs, renames, source),
+        real_sizes=real_sizes, index_bounds=_index_bounds(loop, accs, renames, source), unit_strides=unit_strides,
+        views=_byte_views(loop, accs, plist),
         instantiation=bound.condition() if bound is not None else "",
     )
     return _in_nest(kernel, site, source, ctx)
+
+
+def _byte_views(loop: LoopIR, accs: list[tuple[Access, bool, Any]], params: list[KernelParam]) -> tuple[tuple[str, int], ...]:
+    """(parameter, bytes) of each byte array read through a cast to a wider type (`*(float *)p`)."""
+    by_root = {p.source or p.name: p.name for p in params}
+    views: dict[str, int] = {}
+    for a, _w, _s in accs:
+        arr = loop.array(a.root)
+        if arr is not None and arr.elem.bits == 8 and a.elem.bits > 8 and a.base != a.root and a.root in by_root:
+            views[by_root[a.root]] = max(views.get(by_root[a.root], 1), a.elem.bits // 8)
+    return tuple(sorted(views.items()))
 
 
 def _index_bounds(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dict[str, str],
@@ -643,18 +658,18 @@ def _footprints(loop: LoopIR, accs: list[tuple[Access, bool, Any]], renames: dic
         los: list[str] = []
         his: list[str] = []
         # accesses that differ only in their constant offset: keep the extreme offsets only
-        spread: dict[tuple[str, int | None, str], tuple[int, int]] = {}
+        spread: dict[tuple[str, int | None, str, str], tuple[int, int]] = {}
         for a in items:
             if a.index is None:
-                key = (a.base, a.coeff, a.symbolic)
+                key = (a.base, a.coeff, a.symbolic, a.stride)
                 lo_o, hi_o = spread.get(key, (a.offset, a.offset))
                 spread[key] = (min(lo_o, a.offset), max(hi_o, a.offset))
-        done: set[tuple[str, int | None, str]] = set()
+        done: set[tuple[str, int | None, str, str]] = set()
         columns = _column_spans(items, loop, renames, first, last)
         done_columns: set[tuple[str, str]] = set()
         for a in items:
             if a.index is None:
-                key = (a.base, a.coeff, a.symbolic)
+                key = (a.base, a.coeff, a.symbolic, a.stride)
                 if key not in done:
                     done.add(key)
                     lo_o, hi_o = spread[key]
@@ -738,14 +753,19 @@ def _induction_span(a: Access, loop: LoopIR, renames: dict[str, str], trip: str)
     sign = 1
     if isinstance(inc, Unary) and inc.op == "-":
         inc, sign = strip_implicit_casts(inc.operand), -1
-    if not isinstance(inc, Const) or not isinstance(inc.value, int):
-        return None
-    per = sign * inc.value
     tops = [top for acc, _w, top in accesses_of(loop.body) if acc is a]
     if not tops:
         return None
     after = loop.body.index(tops[0]) > pos
     j0 = renames.get(idx.name, idx.name)
+    if isinstance(inc, Var) and (inc.name, "1") in loop.unit_strides:  # `ix += incx`: incx of either sign
+        per_text = f"{'-' if sign < 0 else ''}({renames.get(inc.name, inc.name)})"
+        ends = [_index_text("", 0, "", off, f"{j0} + ({per_text}) * ({k})")
+                for k in ((1, f"{trip}") if after else (0, f"({trip}) - 1"))]
+        return _combine(ends, "<"), _combine(ends, ">")
+    if not isinstance(inc, Const) or not isinstance(inc.value, int):
+        return None
+    per = sign * inc.value
     base = per if after else 0
     first = _index_text("", 0, "", base + off, j0)
     last = _index_text("", per, f"({trip}) - 1", base + off, j0)
@@ -812,6 +832,23 @@ def _span_of(a: Access, loop: LoopIR, renames: dict[str, str], first: str, last:
         fixed = _index_text(row, 0, "", a.offset, sym)
         los.append(fixed)
         his.append(fixed)
+        return
+    arr = loop.array(a.root)
+    if arr is not None and arr.elem.bits == 8 and a.elem.bits > 8 and a.base != a.root:
+        # `*(float *)p` of a byte walk: the bytes of each element read, from the first to the last
+        size = a.elem.bits // 8
+        if a.stride:
+            walk = [f"({_rename(a.stride, renames)}) * ({w})" for w in (first, last)]
+        else:
+            walk = [f"{size} * ({_index_text('', a.coeff, w, a.offset, '')})" for w in (first, last)]
+        ends = [_index_text("", a.coeff if a.stride else 1, w, 0, "") for w in walk]
+        los.append(_combine(ends, "<"))
+        his.append(f"{_combine(ends, '>')} + {size - 1}")
+        return
+    if a.stride:  # `x[i*incx]`: the counter's term times a run-time stride of either sign
+        ends = [_index_text(row, a.coeff, f"({_rename(a.stride, renames)}) * ({w})", a.offset, sym) for w in (first, last)]
+        los.append(_combine(ends, "<"))
+        his.append(_combine(ends, ">"))
         return
     at_first = _index_text(row, a.coeff, first, a.offset, sym)
     at_last = _index_text(row, a.coeff, last, a.offset, sym)

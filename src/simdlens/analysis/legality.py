@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from simdlens.analysis.build import accesses_of
+from simdlens.analysis.build import accesses_of, strip_implicit_casts
 from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.inductions import induction_affine, induction_subscript
 from simdlens.analysis.ir import (
@@ -92,7 +92,15 @@ INFORMATIONAL = frozenset({
 # Codes of loops that are SIMD code already (fact "already_vectorized"): never proposed again.
 ALREADY_VECTORIZED = frozenset({"intrinsics", "simdlens_rewrite"})
 # Codes that need a runtime check rather than block.
-CHECKS = frozenset({"may_alias", "symbolic_distance", "rows_may_overlap"})
+CHECKS = frozenset({"may_alias", "symbolic_distance", "rows_may_overlap", "runtime_stride"})
+
+def _stepped_by(loop: LoopIR, a: Access, stride: str) -> bool:
+    """`x[ix]` where `ix += stride` walks the subscript."""
+    found = induction_subscript(a)
+    return found is not None and any(isinstance(s, Step) and s.var == found[0]
+                                     and isinstance(v := strip_implicit_casts(s.step), Var) and v.name == stride
+                                     for s in loop.body)
+
 
 _WIDTHS = (("SSE", 128), ("AVX2", 256), ("AVX-512", 512))
 
@@ -271,6 +279,17 @@ class _Judge:
         self._control()
         self._dependences()
         self._aliasing()
+        self._strides()
+
+    def _strides(self) -> None:
+        """Run-time strides the IR reads as unit: the rewrite's vector code runs only while they are."""
+        for name, unit in self.loop.unit_strides:
+            used = sorted({a.root for a, _w, _s in self.accs if a.stride == name}
+                          | {a.base for a, _w, _s in self.accs if a.index is not None and _stepped_by(self.loop, a, name)})
+            self.facts.add("runtime_stride")
+            self.reasons.append(Reason("runtime_stride", f"{name} is a stride known only at run time ("
+                                       f"{', '.join(used) or 'a walking pointer'}): a rewrite runs its vector loop "
+                                       f"when {name} == {unit} and your loop otherwise", self.site.header))
 
     def _scalars(self) -> None:
         state = self._state()

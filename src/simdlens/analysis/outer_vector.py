@@ -310,6 +310,8 @@ def outer_ir(inner: LoopIR, outer: OuterLoop, inner_header: str,
     try:
         accumulators = _accumulators(around, inner) if around is not None else set()
         before, after = _around(around, inner_start, inner, i, accumulators) if around is not None else ((), ())
+        if inner.unit_strides:  # its vector code would need the inner loop's stride guard around the nest
+            raise _Refused(f"the inner loop walks a run-time stride ({inner.unit_strides[0][0]})")
         if inner.moved or inner.setup or inner.runs_at_least_once:
             raise _Refused(f"the inner loop's counter {j} is not its own (moved, or tested before it runs)")
         triangle = _triangle(inner, i) if any(_mentions(t, i) for t in (inner.lower, inner.upper)) else None

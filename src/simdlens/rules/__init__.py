@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from simdlens.analysis.build import accesses_of
 from simdlens.analysis.build.bit_copies import UNION_TEMPORARY
 from simdlens.analysis.ir import Access, Carry, LoopIR, ScalarRole, Step, walk_stmts
 from simdlens.analysis.typefacts import fact_type
@@ -161,7 +163,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
             user_body = for_body_lines(source[site.start_byte:site.end_byte].decode("utf-8", "replace"),
                                        site.start.column, analysis.site.language)
         # an outer loop's body is its inner loop, which assigns its own counter: kept as written
-        if user_body is None or (loop.inner is None and not _body_text_fits(loop, "\n".join(user_body))):
+        if user_body is None or (loop.inner is None and not _body_text_fits(loop, "\n".join(user_body))) \
+                or _header_steps_an_array(loop, kernel.source[kernel_span[0]:kernel_span[1]]):
             kernel_body = user_body = None  # both or neither: the sandbox verifies the code the user gets
     k_options: dict[str, Any] = {}
     u_options: dict[str, Any] = {}
@@ -193,7 +196,8 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     caveats = list(in_kernel.caveats)
 
     checks = analysis.verdict == LoopVerdict.VECTORIZABLE_WITH_CHECKS
-    if checks and not analysis.alias_checks and not (loop.inner is not None and loop.inner.guard):
+    if checks and not analysis.alias_checks and not (loop.inner is not None and loop.inner.guard) \
+            and not loop.unit_strides:
         raise Unsupported("the loop needs run-time checks the analysis did not name")
     loop_span = kernel_loop_span(kernel.source, kernel.language)
     if loop_span is None:
@@ -206,14 +210,16 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
         k_column = k_start - (kernel.source.rfind("\n", 0, k_start) + 1)
         overlap = (nest_overlap_test(loop, kernel, analysis.alias_checks, to_kernel) if loop.inner is not None
                    else _overlap_test(loop, analysis.alias_checks, to_kernel, in_kernel.vf))
-        vector_k = _versioned(vector_k, overlap, kernel_loop_text,
-                              k_column)
+        vector_k = _versioned(vector_k, _stride_test(loop, to_kernel, overlap), kernel_loop_text, k_column)
         if analysis.alias_checks:
             pairs = ", ".join(f"{a}/{b}" for a, b in analysis.alias_checks)
             caveats.append(f"checks at run time that {pairs} do not overlap; runs the original loop if they do")
         if loop.inner is not None and loop.inner.guard:
             caveats.append(f"checks at run time that the columns the nest walks fit in one row ({loop.inner.guard}); "
                            "runs your nest if they do not")
+        if loop.unit_strides:
+            caveats.append(f"runs the vector loop only when {_stride_condition(loop, lambda name: name)}; your loop runs for "
+                           "any other stride")
     function = kernel.source[:k_start] + "\n    ".join(vector_k) + kernel.source[k_end:]
     flags = table.flags_for(function)
     facts = _type_facts(loop, kernel, (k_start, k_end))
@@ -229,7 +235,7 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     if checks:
         overlap = (nest_overlap_test(loop, kernel, analysis.alias_checks, to_user) if loop.inner is not None
                    else _overlap_test(loop, analysis.alias_checks, to_user, in_user.vf))
-        vector_u = _versioned(vector_u, overlap, original,
+        vector_u = _versioned(vector_u, _stride_test(loop, to_user, overlap), original,
                               span.start.column if source is not None else 0)
     if kernel.instantiation:  # a function template: the vector code is for the analysed instantiation only
         vector_u = instantiation_wrap(kernel.instantiation, vector_u, original,
@@ -299,7 +305,16 @@ def _type_facts(loop: LoopIR, kernel: Kernel, loop_span: tuple[int, int]) -> tup
         spelled = declared.get(name)
         if spelled:  # a type-level expression: the temporary itself only exists in the loop
             facts.append(TypeFact(f"*({spelled} *)0", fact_type(ctype), name))
+    for a in {a.base: a for a, _w, _s in accesses_of(loop.body) if _BYTE_VIEW.fullmatch(a.base)}.values():
+        arr = loop.array(a.root)  # `*(float *)ip1` of a byte walk: the cast's type is the one the lanes load
+        if arr is not None and arr.elem.bits == 8 and a.elem.bits > 8:
+            view = _BYTE_VIEW.fullmatch(a.base)
+            assert view is not None
+            facts.append(TypeFact(f"*({view.group(1)})0", fact_type(a.elem), f"{a.root} read as {view.group(1)}"))
     return tuple(facts)
+
+
+_BYTE_VIEW = re.compile(r"\(\((.+\*)\)\((\w+)\)\)")  # `((const float *)(ip1))`
 
 
 
@@ -343,6 +358,19 @@ def _dedent(lines: list[str], column: int) -> list[str]:
         lead = len(x) - len(x.lstrip(" \t"))
         out.append(x[min(lead, column):])
     return out
+
+
+def _stride_condition(loop: LoopIR, rename: Callable[[str], str]) -> str:
+    """`incx == 1 && incy == 1`: the run-time strides the IR read as unit (LoopIR.unit_strides)."""
+    return " && ".join(f"{rename(name)} == {unit}" for name, unit in loop.unit_strides)
+
+
+def _stride_test(loop: LoopIR, rename: Callable[[str], str], overlap: str) -> str:
+    """The vector code's condition: the unit strides first (the overlap test's ranges assume them), then
+    the overlap test."""
+    if not loop.unit_strides:
+        return overlap
+    return f"({_stride_condition(loop, rename)}) && ({overlap})"
 
 
 def _overlap_test(loop: LoopIR, pairs: tuple[tuple[str, str], ...], rename: object, vf: int) -> str:
@@ -506,11 +534,32 @@ def _own_body_fits(loop: LoopIR) -> bool:
 
     # a pointer walk's body reads its pointers (`*p * *p` of `for (const float *p = src; ...; p++)`),
     # which the vector code replaces by a synthetic counter
+    # a walk by a run-time stride (`p += is1` in the header) is read from its entry value too
     return loop.iv != WALK_IV and not loop.moved and not loop.setup and not loop.rolled and not any(
-        isinstance(s, Step | Carry) for s in walk_stmts(loop.body))
+        isinstance(s, Step | Carry) for s in walk_stmts(loop.body)) and not loop.unit_strides
 
 
 _ASSIGNED = re.compile(r"(?<![\w\].>])\s*\b([A-Za-z_]\w*)\s*(?:[-+*/%&|^]|<<|>>)?=(?!=)")
+
+
+def _header_steps_an_array(loop: LoopIR, loop_text: str) -> bool:
+    """`for (i = 0; i < n; i++, p++)`: the header's update steps a pointer the body reads (`*p`), which the
+    vector code indexes from its entry value instead: the body alone cannot run the remainder."""
+    start = loop_text.find("(")
+    if not loop_text.startswith("for") or start < 0:
+        return False
+    depth, parts, part = 0, [], ""
+    for ch in loop_text[start + 1:]:
+        if ch == ")" and depth == 0:
+            break
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == ";" and depth == 0:
+            parts.append(part)
+            part = ""
+        else:
+            part += ch
+    names = set(re.findall(r"[A-Za-z_]\w*", part)) if len(parts) == 2 else set()
+    return any(a.root in names for a in loop.arrays)
 
 
 def _body_text_fits(loop: LoopIR, text: str) -> bool:

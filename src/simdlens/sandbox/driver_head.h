@@ -63,6 +63,8 @@ typedef struct {
     int spread;  /* an integer scalar in subscripts (a dependence distance...): odd seeds give it 8..127 */
     int divisor; /* an integer divisor (`a[i] / b[i]`): never 0 or -1, which C leaves undefined (x / 0, INT_MIN / -1) */
     int cplx;    /* a complex scalar: its imaginary part is drawn too (case state dv[SL_NPARAMS + 1 + j]) */
+    int unit;    /* a run-time stride a rewrite guards as unit: this unit in even-seed cases, others in odd ones; else 0 */
+    int view;    /* a byte array read as wider elements (`*(float *)p`): their size, its pointer's alignment; else 0 */
 } sl_param;
 
 #ifndef __cplusplus

@@ -36,6 +36,11 @@ static const int sl_spread_values[] = {8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63,
 
 #define SL_NSPREAD ((long)(sizeof sl_spread_values / sizeof sl_spread_values[0]))
 
+/* Multiples of a stride's unit in the cases that do not run a guarded rewrite's vector path. */
+static const int sl_stride_factors[] = {2, -1, 3, 0, -2, 5};
+
+#define SL_NSTRIDE ((long)(sizeof sl_stride_factors / sizeof sl_stride_factors[0]))
+
 /* A float scalar's value: exact cases mix signs, magnitudes and (one in four) special values. */
 static double sl_float_scalar(sl_rng *r, int mode) {
     double v = mode == SL_DATA_EXACT ? ((sl_next(r) & 1) ? -1.0 : 1.0) * (0.25 + 3.75 * sl_unit(r))
@@ -61,6 +66,10 @@ static void sl_scalars(sl_case_state *st, long size, sl_rng *r, int mode, long s
         if (p->role == SL_SIZE) {
             st->iv[j] = size;
             st->dv[j] = (double)size;
+        } else if (p->unit) {
+            /* the unit (the rewrite's vector path), or in a spread case another stride of either sign (its fallback) */
+            st->iv[j] = spread < 0 ? p->unit : p->unit * sl_stride_factors[(spread + j) % SL_NSTRIDE];
+            st->dv[j] = (double)st->iv[j];
         } else if (spread >= 0 && p->spread) {
             st->iv[j] = sl_spread_values[(spread * 7 + j * 5) % SL_NSPREAD];
             st->dv[j] = (double)st->iv[j];
@@ -100,6 +109,8 @@ static int sl_layout(sl_case_state *st, int pair, long off) {
     if (pair >= 0) {
         int p = sl_pairs[pair][0], q = sl_pairs[pair][1];
         align = sl_params[p].esz > sl_params[q].esz ? sl_params[p].esz : sl_params[q].esz;
+        if (sl_params[p].view > align) align = sl_params[p].view;  /* bytes read as floats: whole floats apart */
+        if (sl_params[q].view > align) align = sl_params[q].view;
         st->region[q] = p;
         st->off_b[q] = off * align;  /* whole elements of both types: no misaligned pointer (UB) */
     }
@@ -226,6 +237,9 @@ static void sl_report(const sl_case_state *st, long size, unsigned long long see
     fflush(stdout);
 }
 
+/* The last case's strides (sl_param.unit): -1 none, 1 every one at its unit, 0 another. */
+static int sl_strides_seen = -1;
+
 static int sl_check_case(long size, unsigned long long seed, int pair, long off, int mode, int aligned) {
     sl_case_state st;
     sl_rng r = {seed * 0x2545F4914F6CDD1Dull + 1};
@@ -236,6 +250,9 @@ static int sl_check_case(long size, unsigned long long seed, int pair, long off,
     sl_scalars(&st, size, &r, mode, (seed & 1) ? (long)(seed >> 1) : -1);
     if ((seed & 1) && (sl_layout(&st, pair, off) || sl_bytes(&st) > SL_SPREAD_BYTES)) sl_scalars(&st, size, &r, mode, -1);
     if (sl_layout(&st, pair, off)) return 2;
+    sl_strides_seen = -1;
+    for (int j = 0; j < SL_NPARAMS; j++)
+        if (sl_params[j].unit) sl_strides_seen = (sl_strides_seen != 0) && st.iv[j] == sl_params[j].unit;
     sl_allocate(&st, &r, mode, aligned, 2);
     sl_mark('R', size, seed, pair, off);
     sl_call(sl_variants[0], st.ptr[0], st.iv, st.dv, ret[0]);
@@ -286,7 +303,7 @@ static int sl_check_case(long size, unsigned long long seed, int pair, long off,
 }
 
 static int sl_check(int mode, const char *plan) {
-    int cases = 0, skipped = 0;
+    int cases = 0, skipped = 0, units = 0, strided = 0;  /* cases with every stride at its unit, of those with strides */
     sl_zero_sign_free = mode == SL_DATA_ZERO_SIGN;
     if (sl_zero_sign_free) mode = SL_DATA_EXACT;
     long last_size = -1;
@@ -303,9 +320,15 @@ static int sl_check(int mode, const char *plan) {
         int rc = sl_check_case(size, seed, pair, off, mode, aligned);
         if (rc == 1) return 1;
         if (rc == 2) skipped++;
-        else cases++;
+        else {
+            cases++;
+            if (sl_strides_seen >= 0) {
+                strided = 1;
+                units += sl_strides_seen;
+            }
+        }
     }
-    printf("PASS\t%d\t%d\n", cases, skipped);
+    printf("PASS\t%d\t%d\t%d\n", cases, skipped, strided ? units : -1);
     return 0;
 }
 

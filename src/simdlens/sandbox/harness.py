@@ -333,7 +333,8 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     scalars = [(i, p) for i, p in enumerate(kernel.params) if p.role not in ARRAY_ROLES]
     out = [_runtime("driver_head.h"), "/* ---- the kernel's preamble ---- */", kernel.preamble.rstrip(), "",
            "/* ---- generated for this kernel ---- */"]
-    spread, divisors = spread_params(kernel), divisor_params(kernel)
+    strides, views = dict(kernel.unit_strides), dict(kernel.views)
+    spread, divisors = spread_params(kernel) - strides.keys(), divisor_params(kernel)
     rows = []
     for p in kernel.params:
         sized = p.name == kernel.size_param or p.name in kernel.also_size
@@ -342,15 +343,16 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
         target = footprint.get(p.name)
         indexes = position.get(target.indexes, -1) if target is not None and target.indexes else -1
         cplx = int(p.elem is not None and p.elem.is_complex and p.role not in ARRAY_ROLES)
+        unit = strides.get(p.name, "0")
         rows.append(f'    {{"{p.name}", {role}, {kind_of(p.elem)}, {size}, {indexes}, {int(p.name in spread)}, '
-                    f'{int(p.name in divisors)}, {cplx}}},')
+                    f'{int(p.name in divisors)}, {cplx}, (int)({unit}), {views.get(p.name, 0)}}},')
     # Timing scalars in [0.5, 2) make a filter's feedback (`y = x + a1 y1 + a2 y2`, a biquad's state) unstable:
     # it overflows within a few hundred elements and the rewrite then times its scalar fallback. Scaled to
     # [0.125, 0.5) the feedback sums to less than 1 and the filter stays stable, as a real one is.
     scale = "0.25" if FEEDBACK_FACTS & kernel.facts else "1.0"
     out += [f"#define SL_BENCH_SCALAR_SCALE {scale}"]
     out += [f"#define SL_NPARAMS {len(kernel.params)}",
-            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1, 0, 0, 0}', "};"]
+            "static const sl_param sl_params[SL_NPARAMS + 1] = {", *rows, '    {"", 0, 0, 0, -1, 0, 0, 0, 0, 0}', "};"]
     pairs = array_pairs(kernel)
     out += [f"#define SL_NPAIRS {len(pairs)}", "static const int sl_pairs[SL_NPAIRS + 1][2] = {"
             + "".join(f"{{{a}, {b}}}, " for a, b in pairs) + "{0, 0}};"]

@@ -547,7 +547,10 @@ def interpret_check(result: RunResult, limits: Limits, *, tolerant: bool = False
                 parts = line.split("\t")
                 rule = ("within the documented float tolerance" if tolerant else
                         "exactly, but for the sign of a zero fmaxf/fminf result" if zero_sign else "exactly")
-                return Verdict(Status.VERIFIED, f"{parts[1]} test cases agree with the original {rule}")
+                units = int(parts[3]) if len(parts) > 3 and parts[3].lstrip("-").isdigit() else -1
+                paths = (f" ({units} at unit strides, the vector path; {int(parts[1]) - units} at other strides, "
+                         "your loop)") if units >= 0 else ""
+                return Verdict(Status.VERIFIED, f"{parts[1]} test cases agree with the original {rule}{paths}")
         return fail(Status.CRASH, "exited before the test finished")
     if result.signal is not None:
         return fail(Status.CRASH, f"killed by {_signal_name(result.signal)}")

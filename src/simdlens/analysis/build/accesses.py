@@ -52,41 +52,46 @@ from simdlens.analysis.ir import (
 from simdlens.analysis.spans import node_span
 from simdlens.core import Span
 
-_NO_SYMBOLS: dict[str, int] = {}  # shared by every `Aff` without symbols: never written to
+_NO_SYMBOLS: dict[str, int] = {}
+IDENTIFIER_ONLY = re.compile(r"[A-Za-z_]\w*")  # shared by every `Aff` without symbols: never written to
 
 
 class Aff:
-    """A subscript as `coeff*iv + offset + sum(sym[s] * s)` over loop-invariant symbols `s`. Never
-    mutated once built (its `sym` may be shared)."""
+    """A subscript as `coeff*iv + offset + sum(sym[s] * s)` over loop-invariant symbols `s`; with a
+    run-time `stride` (`i*incx`), `coeff*stride*iv + ...`. Never mutated once built (its `sym` may be shared)."""
 
-    __slots__ = ("coeff", "offset", "sym")
+    __slots__ = ("coeff", "offset", "stride", "sym")
 
-    def __init__(self, coeff: int, offset: int, sym: dict[str, int] | None = None) -> None:
+    def __init__(self, coeff: int, offset: int, sym: dict[str, int] | None = None, stride: str = "") -> None:
         self.coeff = coeff
         self.offset = offset
         self.sym: dict[str, int] = sym if sym is not None else _NO_SYMBOLS
+        self.stride = stride
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Aff) and (self.coeff, self.offset, self.sym) == (other.coeff, other.offset,
-                                                                                  other.sym)
+        return isinstance(other, Aff) and (self.coeff, self.offset, self.sym, self.stride) == (
+            other.coeff, other.offset, other.sym, other.stride)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Aff(coeff={self.coeff!r}, offset={self.offset!r}, sym={self.sym!r})"
+        return f"Aff(coeff={self.coeff!r}, offset={self.offset!r}, sym={self.sym!r}, stride={self.stride!r})"
 
     def add(self, o: Aff, sign: int = 1) -> Aff:
+        # callers check first that the strides agree (`strides_agree`); terms that cancel leave no stride
+        stride = (self.stride or o.stride) if self.coeff + sign * o.coeff else ""
         if not self.sym and not o.sym:
-            return Aff(self.coeff + sign * o.coeff, self.offset + sign * o.offset)
+            return Aff(self.coeff + sign * o.coeff, self.offset + sign * o.offset, None, stride)
         sym = dict(self.sym)
         for k, v in o.sym.items():
             sym[k] = sym.get(k, 0) + sign * v
-        return Aff(self.coeff + sign * o.coeff, self.offset + sign * o.offset, {k: v for k, v in sym.items() if v})
+        return Aff(self.coeff + sign * o.coeff, self.offset + sign * o.offset, {k: v for k, v in sym.items() if v},
+                   stride)
 
     def scale(self, k: int) -> Aff:
         if not self.sym:
-            return Aff(self.coeff * k, self.offset * k)
-        return Aff(self.coeff * k, self.offset * k, {s: v * k for s, v in self.sym.items() if v * k})
+            return Aff(self.coeff * k, self.offset * k, None, self.stride)
+        return Aff(self.coeff * k, self.offset * k, {s: v * k for s, v in self.sym.items() if v * k}, self.stride)
 
     @property
     def symbolic(self) -> str:
@@ -98,6 +103,12 @@ class Aff:
             term = s if v == 1 else f"-{s}" if v == -1 else f"{v}*{s}"
             parts.append(term)
         return "+".join(parts).replace("+-", "-")
+
+
+def strides_agree(a: Aff, b: Aff) -> bool:
+    """Whether `a + b` has one stride: terms in the counter without a run-time stride and with one
+    (`i + i*incx`), or with two different ones, are not one strided walk."""
+    return not a.coeff or not b.coeff or a.stride == b.stride
 
 
 def note_array(lb: LoopBuilder, root: str, d: Decl | None, elem: CType, *, is_global: bool = False) -> None:
@@ -267,10 +278,16 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
             aff = affine(lb, idx)
             if aff is None or aff.coeff != 0:
                 raise Unsupported("pointer_walk", f"{lb.text(n)} indexes a walking pointer by the counter", n)
-            return Access(real, real, elem, lb.walkers[root], aff.offset + w, aff.symbolic, None, span)
-        aff = affine(lb, idx)
+            return Access(real, real, elem, lb.walkers[root], aff.offset + w, aff.symbolic, None, span,
+                          walk_stride(lb, root, w, n))
+        aff = affine(lb, idx, strided=lb.allow_strides)
+        if aff is not None and aff.stride and _moves_with_outer(lb, aff):
+            aff = affine(lb, idx)  # `A[j*ld + i]`, i an outer counter: a column walk (analysis/nest.py), not a stride
         if aff is not None:
-            return Access(root, base, elem, aff.coeff, aff.offset, aff.symbolic, None, span)
+            if aff.stride and lb.unit_strides.setdefault(aff.stride, "1") != "1":  # `x[i*incx]`: `x[i]` while incx == 1
+                raise Unsupported("variable_step", f"{lb.text(n)} needs the stride {aff.stride} to be 1 where a "
+                                  f"byte walk needs {lb.unit_strides[aff.stride]}: no one unit makes both contiguous", n)
+            return Access(root, base, elem, aff.coeff, aff.offset, aff.symbolic, None, span, aff.stride)
         index = expressions.expr(lb, idx)
         if expr_type(index).is_float:
             raise Unsupported("type_error", "floating-point subscript", idx)
@@ -300,6 +317,9 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
         p = unwrap(arg.child_by_field_name("argument"))
         name = lb.text(p) if p is not None and p.type == "identifier" else ""
         if name in lb.walkers:
+            if name in lb.walk_strides:
+                raise Unsupported("variable_step", f"{lb.text(arg)} steps {name}, which also advances by the "
+                                  f"run-time stride {lb.walk_strides[name]}", arg)
             post = counters.is_postfix(arg)
             inc = 1 if op_of(arg) == "++" else -1
             before = lb.walked.get(name, 0)
@@ -312,6 +332,8 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
             note_array(lb, real, d, elem)
             return Access(real, real, elem, lb.walkers[name], off, "", None, span)
         raise Unsupported("side_effect", f"'{lb.text(arg)}' inside an expression", arg)
+    if arg.type == "cast_expression":
+        return byte_walk(lb, arg, n, span)
     if arg.type == "identifier":
         name = lb.text(arg)
         real = lb.walk_alias.get(name, name)
@@ -321,7 +343,8 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
         elem = elem_of(lb, d, n, 1)
         note_array(lb, real, d, elem)
         if name in lb.walkers:
-            return Access(real, real, elem, lb.walkers[name], lb.walked.get(name, 0), "", None, span)
+            w = lb.walked.get(name, 0)
+            return Access(real, real, elem, lb.walkers[name], w, "", None, span, walk_stride(lb, name, w, n))
         return Access(name, name, elem, 0, 0, "", None, span)
     if arg.type == "binary_expression" and op_of(arg) in ("+", "-"):
         terms = sum_terms(lb, arg, 1)
@@ -344,10 +367,62 @@ def deref(lb: LoopBuilder, arg: tree_sitter.Node, n: tree_sitter.Node, span: Spa
             if agg.coeff != 0:
                 raise Unsupported("pointer_walk", f"{lb.text(arg)} offsets a walking pointer by the counter", arg)
             real = lb.walk_alias.get(name, name)
-            return Access(real, real, elem, lb.walkers[name], agg.offset + lb.walked.get(name, 0), agg.symbolic,
-                          None, span)
+            w = lb.walked.get(name, 0)
+            return Access(real, real, elem, lb.walkers[name], agg.offset + w, agg.symbolic, None, span,
+                          walk_stride(lb, name, w, n))
         return Access(root, base, elem, agg.coeff, agg.offset, agg.symbolic, None, span)
     raise Unsupported("pointer_arith", f"unsupported dereference {lb.text(n)}", n)
+
+
+def byte_walk(lb: LoopBuilder, cast: tree_sitter.Node, n: tree_sitter.Node, span: Span) -> Access:
+    """`*(float *)p` of a `char *p` the loop walks by bytes (NumPy's ufunc loops): the element of the cast
+    type at the byte the walk has reached, read through the cast base `((float *)(p))`. Stepped by a
+    constant, it is a walk of step / sizeof(float) elements; stepped by a run-time stride (`p += is1`), one
+    element per step while `is1 == sizeof(float)` (`LoopIR.unit_strides`)."""
+    value = unwrap(cast.child_by_field_name("value"))
+    type_node = cast.child_by_field_name("type")
+    refuse = Unsupported("pointer_arith", f"unsupported dereference {lb.text(n)}", n)
+    if value is None or type_node is None or value.type != "identifier" or lb.text(value) not in lb.walkers:
+        raise refuse
+    name = lb.text(value)
+    real = lb.walk_alias.get(name, name)
+    d = lb.decl_of(real)
+    spelled = lb.text(type_node)
+    view = ctype_of(re.sub(r"\bconst\b|\*", " ", spelled).strip(), lb.ctx)
+    if d is None or view is None or view.is_complex or spelled.count("*") != 1:
+        raise refuse
+    byte = elem_of(lb, d, n, 1)
+    size = view.bits // 8
+    if byte.bits != 8 or byte.is_float:
+        raise Unsupported("pointer_arith", f"{lb.text(n)} reads {name}, which does not point to bytes, as "
+                          f"{spelled.replace('*', '').strip()}", n)
+    note_array(lb, real, d, byte)
+    stride, walked, step = lb.walk_strides.get(name, ""), lb.walked.get(name, 0), lb.walkers[name]
+    if stride:
+        if walked:
+            raise Unsupported("variable_step", f"{lb.text(n)} reads {name} after its step by {stride} in the "
+                              "same iteration: only reads before the step are read as a strided walk", n)
+        unit = lb.unit_strides.setdefault(stride, str(size))
+        if unit != str(size):
+            raise Unsupported("variable_step", f"{lb.text(n)} needs the stride {stride} to be {size} (bytes) where "
+                              f"another access needs {unit}: no one unit makes both contiguous", n)
+        coeff, offset = step, 0
+    elif step % size or walked % size:
+        raise Unsupported("pointer_walk", f"{lb.text(n)}: {name} advances {step} bytes per iteration, not whole "
+                          f"{size}-byte elements", n)
+    else:
+        coeff, offset = step // size, walked // size
+    return Access(real, f"(({spelled})({real}))", view, coeff, offset, "", None, span, stride)
+
+
+def walk_stride(lb: LoopBuilder, name: str, walked: int, n: tree_sitter.Node) -> str:
+    """The run-time stride of a pointer stepped by one (`x += incx`), or "". Its accesses must come before
+    its step: after it, `x[0]` is `incx` elements on, which the IR's offset (in elements) cannot say."""
+    stride = lb.walk_strides.get(name, "")
+    if stride and walked:
+        raise Unsupported("variable_step", f"{lb.text(n)} reads {name} after `{name} += {stride}` in the same "
+                          "iteration: only accesses before the step are read as a strided walk", n)
+    return stride
 
 
 def flat_2d(lb: LoopBuilder, row_sub: tree_sitter.Node, col: tree_sitter.Node, n: tree_sitter.Node) -> Access:
@@ -418,8 +493,10 @@ def pointerish(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
     return n.type == "call_expression" and expressions.is_data_call(n)
 
 
-def affine(lb: LoopBuilder, node: tree_sitter.Node) -> Aff | None:
-    """The subscript as coeff*iv + offset + invariant symbols, or None when it is not affine."""
+def affine(lb: LoopBuilder, node: tree_sitter.Node, strided: bool = False) -> Aff | None:
+    """The subscript as coeff*iv + offset + invariant symbols, or None when it is not affine. With
+    `strided`, the counter times an integer variable the loop does not change (`i*incx`) is a run-time
+    stride (`Aff.stride`)."""
     n = unwrap(node) if node is None or node.kind_id in WRAPPER_KIND_IDS else node
     if n is None:
         return None
@@ -457,9 +534,15 @@ def affine(lb: LoopBuilder, node: tree_sitter.Node) -> Aff | None:
     if t == "binary_expression":
         op = op_of(n)
         if op in ("+", "-", "*", "<<"):
-            a, b = affine(lb, field_of(n, "left")), affine(lb, field_of(n, "right"))
+            a, b = affine(lb, field_of(n, "left"), strided), affine(lb, field_of(n, "right"), strided)
             if a is None or b is None:
                 return None
+            if op in ("+", "-") and not strides_agree(a, b):
+                return None
+            if op == "*" and strided:
+                stride = _runtime_stride(a, b) or _runtime_stride(b, a)
+                if stride is not None:
+                    return stride
             if op == "+":
                 return a.add(b)
             if op == "-":
@@ -480,12 +563,12 @@ def affine(lb: LoopBuilder, node: tree_sitter.Node) -> Aff | None:
             return Aff(0, v) if v is not None else Aff(0, 0, {squash(lb.text(n)): 1})
         return None
     if t == "unary_expression" and op_of(n) in ("-", "+"):
-        a = affine(lb, field_of(n, "argument"))
+        a = affine(lb, field_of(n, "argument"), strided)
         return None if a is None else (a.scale(-1) if op_of(n) == "-" else a)
     if t == "cast_expression":
         ct = ctype_of(lb.text(n.child_by_field_name("type")), lb.ctx)
         if ct is not None and not ct.is_float and ct.bits >= 32:
-            return affine(lb, field_of(n, "value"))
+            return affine(lb, field_of(n, "value"), strided)
         return None
     if t in ("sizeof_expression",):
         v = lb.int_text(lb.text(n))
@@ -497,6 +580,24 @@ def affine(lb: LoopBuilder, node: tree_sitter.Node) -> Aff | None:
             return None
         return Aff(0, 0, {e.name: 1}) if isinstance(e, Var) and not e.type.is_float else None
     return None
+
+
+def _moves_with_outer(lb: LoopBuilder, aff: Aff) -> bool:
+    """Whether a subscript's other terms name a counter of an enclosing loop."""
+    outer = {e[0] for e in lb.enclosing}
+    return any(name in outer for term in aff.sym for name in IDENTIFIER_ONLY.findall(term))
+
+
+def _runtime_stride(walk: Aff, factor: Aff) -> Aff | None:
+    """`c*i` times one invariant integer name (`incx`): the counter's term with that run-time stride."""
+    if not walk.coeff or walk.offset or walk.sym or walk.stride:
+        return None
+    if factor.coeff or factor.offset or factor.stride or len(factor.sym) != 1:
+        return None
+    name, times = next(iter(factor.sym.items()))
+    if times != 1 or IDENTIFIER_ONLY.fullmatch(name) is None:
+        return None
+    return Aff(walk.coeff, 0, None, name)
 
 
 def mentions_varying(lb: LoopBuilder, n: tree_sitter.Node) -> bool:

@@ -90,6 +90,10 @@ class LoopBuilder:
         self.bounds: tuple[str, str, str, int] | None = None  # (lower, upper, cmp, step) once the header is read
         self.enclosing: tuple[tuple[str, str, str, str, int], ...] = ()  # the counted loops around (nest.enclosing_counters)
         self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
+        self.unit_strides: dict[str, str] = {}  # run-time strides read as unit (LoopIR.unit_strides)
+        self.allow_strides = True  # False: read again without them (a stride beside a contiguous walk)
+        self.walk_strides: dict[str, str] = {}  # a pointer stepped by a run-time stride (`x += incx`): the stride
+        self.step_kinds: dict[str, set[str]] = {}  # a pointer's steps: "" constant, else the run-time stride
         self.constants: list[str] = []  # `const int k = 4;` of the function read as constants (LoopIR.constants)
         self.before: list[Stmt] | None = None  # what a comma expression's first parts run before its statement
         self.before_cond = False  # whether that statement runs under a condition

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import tree_sitter
 
 from simdlens.analysis.build.builder import WALK_IV, LoopBuilder
+from simdlens.analysis.build.c_types import ctype_of
 from simdlens.analysis.build.syntax import FLIP, Unsupported, field_of, node_text, op_of, unwrap
-from simdlens.analysis.ir import INT32, INT64, IV, Binary, Cast, Const, CType, Expr, Var
+from simdlens.analysis.ir import INT32, INT64, IV, Binary, Cast, Const, CType, Expr, Scalar, ScalarRole, Var
 
 
 def is_postfix(upd: tree_sitter.Node) -> bool:
@@ -93,16 +94,42 @@ def updated_name(u: tree_sitter.Node) -> str:
     return ""
 
 
+def runtime_stride(lb: LoopBuilder, right: tree_sitter.Node | None, name: str) -> str | None:
+    """`x += incx` of a pointer x by an integer variable the loop does not change: a walk of one element
+    per step while incx == 1 (recorded in `lb.unit_strides` and `lb.walk_strides`); else None."""
+    r = unwrap(right) if right is not None else None
+    if r is None or r.type != "identifier" or not lb.is_pointer(name) or not lb.allow_strides:
+        return None
+    stride = lb.text(r)
+    d = lb.decl_of(stride)
+    if d is None or d.pointer or d.extents or d.volatile or stride in lb.written_names or stride in lb.locals:
+        return None
+    t = ctype_of(d.type, lb.ctx)
+    if t is None or t.is_float:
+        return None
+    if stride not in lb.scalars:  # a parameter of the kernel, as any invariant it reads
+        lb.scalars[stride] = Scalar(stride, t, ScalarRole.INVARIANT, decl=d.text)
+    # the unit is one element; for bytes read through a cast (`*(float *)p`) the cast's size, set by that read
+    lb.walk_strides[name] = stride
+    lb.step_kinds.setdefault(name, set()).add(stride)
+    return stride
+
+
 def step_of(lb: LoopBuilder, u: tree_sitter.Node, name: str) -> int:
     u = unwrap(u) or u
     if u.type == "update_expression":
+        lb.step_kinds.setdefault(name, set()).add("")
         return 1 if op_of(u) == "++" else -1
     op = op_of(u)
     right = field_of(u, "right")
     if op in ("+=", "-="):
         v = lb.int_const(right)
         if v is None:
-            raise Unsupported("variable_step", f"{name} {op} {lb.text(right)}: the step is not a constant", u)
+            stride = runtime_stride(lb, right, name)
+            if stride is None:
+                raise Unsupported("variable_step", f"{name} {op} {lb.text(right)}: the step is not a constant", u)
+            return 1 if op == "+=" else -1
+        lb.step_kinds.setdefault(name, set()).add("")
         return v if op == "+=" else -v
     if op == "=":
         r = unwrap(right)

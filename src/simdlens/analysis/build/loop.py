@@ -13,11 +13,13 @@ import tree_sitter
 
 from simdlens.analysis import TOO_DEEP, mathcalls
 from simdlens.analysis.build import complex_values, headers, macros, reroll, scalars, statements, uses, walks
+from simdlens.analysis.build.accesses import accesses_of
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of
 from simdlens.analysis.build.declarations import enclosing_function, file_scan, loop_node
 from simdlens.analysis.build.syntax import IDENTIFIER, LOOP_TYPES, Unsupported, stmts_of
 from simdlens.analysis.context import annotate_reasons, skipping_directive
+from simdlens.analysis.inductions import stride_steps
 from simdlens.analysis.ir import IV, LoopIR, Moved, Scalar, ScalarRole, Stmt
 from simdlens.analysis.loops import found_loop, nested_beyond
 from simdlens.analysis.nest import enclosing_counters
@@ -304,6 +306,27 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
             header["cmp"], header["step"] = "<", 1
             lb.reasons.append(Reason("unrolled", f"the body is {rolled} hand-unrolled copies of one iteration: "
                                      "read as that iteration over the same elements", lb.site.header))
+    for name, kinds in sorted(lb.step_kinds.items()):
+        if name in lb.walk_strides and len(kinds) > 1:
+            return None, (*lb.reasons, Reason("variable_step", f"{name} advances by the run-time stride "
+                                              f"{lb.walk_strides[name]} and by a constant in one iteration",
+                                              lb.site.header))
+    for stride in stride_steps(tuple(stmts)) if lb.allow_strides else ():  # `ix += incx; … x[ix]`: unit while incx == 1
+        if lb.unit_strides.setdefault(stride, "1") != "1":
+            return None, (*lb.reasons, Reason("variable_step", f"{stride} steps an index by elements and a byte "
+                                              "walk by bytes", lb.site.header))
+    if lb.unit_strides and any(a.coeff and not a.stride for a, _w, _s in accesses_of(tuple(stmts))):
+        # a stride beside a walk that is contiguous whatever it is (`col[r] = M[r * ld]`) is most often a
+        # matrix's leading dimension, where the unit is the degenerate one-column case: read as before
+        unstrided = LoopBuilder(lb.site, lb.node, lb.fn, lb.tree, lb.source, lb.ctx)
+        unstrided.allow_strides = False
+        return build_ir(unstrided)
+    for name, stride in sorted(lb.walk_strides.items()):
+        unit = lb.unit_strides.setdefault(stride, "1")  # no read through a cast: one element
+        plain = next((a for a, _w, _s in accesses_of(tuple(stmts)) if a.stride == stride and a.base == a.root), None)
+        if unit != "1" and (plain is not None or uses.used_after(lb, name)):
+            return None, (*lb.reasons, Reason("variable_step", f"{name} walks {unit}-byte elements by {stride} bytes "
+                                              "and is also read as bytes, or after the loop", lb.site.header))
     moved: list[Moved] = []
     if lb.walkers or lb.count_var:
         for name in sorted(lb.walkers):
@@ -324,6 +347,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
         iv_declared_in_loop=header["declared"], iv_live_out=iv_live,
         runs_at_least_once=header.get("once", False), moved=tuple(moved), setup=tuple(lb.setup),
         constants=tuple(dict.fromkeys(lb.constants)), enclosing=lb.enclosing, rolled=rolled,
+        unit_strides=tuple(sorted(lb.unit_strides.items())),
     )
     return ir, tuple(lb.reasons)
 

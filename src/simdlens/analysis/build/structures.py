@@ -123,6 +123,9 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
         scaled = aff.scale(stride)
         coeff, off, sym = scaled.coeff, scaled.offset + offset, scaled.symbolic
     else:
+        if root in lb.walk_strides:  # `p += inc` of structures: a stride in structures, not in members
+            raise Unsupported("array_of_structs", f"{text}: a pointer to structures stepped by the run-time "
+                              f"stride {lb.walk_strides[root]} is not rewritten", n)
         coeff, off, sym = lb.walkers[root] * stride, lb.walked.get(root, 0) * stride + offset, ""
     accesses.note_array(lb, real, d, elem)
     arr = lb.arrays[real]
