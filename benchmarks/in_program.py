@@ -75,6 +75,7 @@ class Claim:
     nested: int = 1  # how many loops deep its nest goes: its sizes count the nest's iterations (n x n, ...)
     feedback: bool = False  # a recurrence through its scalars (a scan, a filter): driven with stable ones
     rotate: bool = False  # data-dependent branches: each call reads other buffers, as the sandbox's timing does
+    units: tuple[tuple[str, str], ...] = ()  # run-time strides and the values its vector path runs at (`incx == 1`)
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,13 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
                 claimed = {s["n"]: s["vs_native_autovec"]["median"] for s in sizes if s.get("vs_native_autovec")}
                 out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
                                  c["isa"], c["origin"], claimed, c, nested, "scan" in loop.get("reason_codes", ()),
-                                 _branchy(Path(f["path"]), loop["range"])))
+                                 _branchy(Path(f["path"]), loop["range"]),
+                                 tuple(m.groups() for r in loop.get("reasons", ()) if (m := _UNIT.search(r)))))
     return out
+
+
+# the reason of a run-time stride names the value the rewrite's vector path runs at
+_UNIT = re.compile(r"(\w+) is a stride known only at run time .*?vector loop when \1 == (\w+)")
 
 
 def _branchy(path: Path, span: dict) -> bool:  # type: ignore[type-arg]
@@ -178,7 +184,8 @@ def _renamed(text: str, names: dict[str, str]) -> str:
 
 
 def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tuple[str, int]],
-                  language: str = "c", nested: int = 1, feedback: bool = False, rotate: bool = False) -> str:
+                  language: str = "c", nested: int = 1, feedback: bool = False, rotate: bool = False,
+                  units: tuple[tuple[str, str], ...] = ()) -> str:
     """A main() that times the original and the edited function, alternating, at each size. In C++ the
     edited function keeps its C++ type; only the two exported objects have C linkage (see `edit_unit`).
     Float scalars are 0.75, or 0.25 for a recurrence through them (`feedback`): a filter whose every
@@ -188,7 +195,9 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     are drawn from [-1, 1) instead of [-4, 4), as the sandbox's timing data are. A loop with data-dependent
     branches (`rotate`) reads other data on each call up to 64K elements (ROTATING_BUFFERS copies of every
     buffer parameter, each call the next): on one unchanged input the branch predictor learns the
-    scalar loop's branches, which a program working through its data does not see."""
+    scalar loop's branches, which a program working through its data does not see. A run-time stride
+    the rewrite guards (`units`: `incx == 1`) takes that value: the claim is for the vector path (at
+    other strides both versions run the user's loop)."""
     flt = "0.25" if feedback else "0.75"
     P = sig.params
     cpp = language == "cpp"
@@ -269,6 +278,10 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
             L.append(f"    {t} aud_s{i} = ({t})3;")
             args[0].append(f"aud_s{i}")
             args[1].append(f"aud_s{i}")
+        elif p.kind == "scalar" and p.name in dict(units):
+            L.append(f"    {t} aud_s{i} = ({t})({dict(units)[p.name]});")
+            args[0].append(f"aud_s{i}")
+            args[1].append(f"aud_s{i}")
         elif p.kind == "scalar":
             L.append(f"    {t} aud_s{i} = AUD_ISFLT({t}) ? ({t}){flt} : ({t})(1 + (long)(aud_next() % 7));")
             args[0].append(f"aud_s{i}")
@@ -338,7 +351,8 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
     try:
         sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
         arrays = global_arrays(original.encode("utf-8"), path, language)
-        driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested, claim.feedback, claim.rotate)
+        driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested, claim.feedback, claim.rotate,
+                               claim.units)
     except Unsupported as e:
         return InProgram(claim, {}, f"skipped: {e}")
     (work / f"driver{ext}").write_text(f"#include \"{work / f'original{ext}'}\"\n" + driver, encoding="utf-8")

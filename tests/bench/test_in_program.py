@@ -242,3 +242,30 @@ def test_a_branchy_loop_reads_other_buffers_on_each_call(tmp_path: Path) -> None
         {"function": "copy", "range": {"start": {"line": 7, "character": 4}, "end": {"line": 7, "character": 50}},
          "candidates": win}]}]})
     assert [c.rotate for c in claims] == [True, False]
+
+
+AXPY = """\
+void axpy(int n, float a, const float *x, int incx, float *y, int incy)
+{
+    for (int i = 0; i < n; i++)
+        y[i * incy] += a * x[i * incx];
+}
+"""
+
+
+def test_a_guarded_run_time_stride_is_driven_at_its_unit() -> None:
+    # the rewrite's vector path runs at incx == 1 and incy == 1; at the random strides other scalars get, both
+    # versions would run the user's loop (session 12: blas_sscal_walk claimed 13.5x, 1.00x in the program)
+    from apply_audit import function_signature
+
+    line = AXPY.splitlines().index("    for (int i = 0; i < n; i++)")
+    sig = function_signature(AXPY.encode(), "c", line, AXPY.splitlines()[line])
+    reason = "incx is a stride known only at run time (x): a rewrite runs its vector loop when incx == 1 and your loop otherwise"
+    claims = in_program.offered_wins({"files": [{"path": "axpy.c", "loops": [
+        {"function": "axpy", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 1, "character": 40}},
+         "reasons": [reason, reason.replace("incx", "incy").replace("(x)", "(y)")],
+         "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:elementwise"}]}]}]})
+    assert claims[0].units == (("incx", "1"), ("incy", "1"))
+    driver = in_program.timing_driver(sig, [4096], 1, [], units=claims[0].units)
+    assert "aud_t3 aud_s3 = (aud_t3)(1);" in driver and "aud_t5 aud_s5 = (aud_t5)(1);" in driver
+    assert "aud_t1 aud_s1 = AUD_ISFLT(aud_t1)" in driver  # `a` stays a drawn scalar
