@@ -8,7 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rules_support import needs_compiler, one_candidate, require_host, run_edited_against_original
+from rules_support import (
+    needs_compiler,
+    one_candidate,
+    require_host,
+    run_edited_against_original,
+    verify_cases,
+)
+
+from simdlens.config import Settings
+from simdlens.core import Status
 
 pytestmark = [needs_compiler, pytest.mark.sandbox]
 
@@ -72,3 +81,21 @@ def test_a_conditional_store_never_writes_an_element_the_loop_does_not(tmp_path:
     run = run_edited_against_original(tmp_path, "avx2", name, source, candidate.edits, code, main)
     assert run.returncode == 0, run.stderr  # a write to the read-only page would be SIGSEGV
     assert run.stdout.strip() == "same"
+
+
+NARROW = {
+    # 8 lanes of int32 compute store 8 bytes: the mask fills half of an xmm register, whose movemask has bits
+    # past the 8 lanes; unmasked, they would store lanes 8..15 past the spilled ones
+    "narrow_cond": """void narrow_cond(uint8_t *restrict d, const float *restrict a, const int32_t *restrict b, int n) {
+    for (int i = 0; i < n; i++) if (a[i] > 0.0f) d[i] = (uint8_t)b[i];
+}""",
+}
+
+
+def test_a_narrow_conditional_store_counts_only_its_own_lanes(rule_settings: Settings) -> None:
+    case = verify_cases(list(NARROW.items()), rule_settings)["narrow_cond"]
+    result = case.results["avx2"]
+    assert "& 0xffu;" in result.candidate.function and "__builtin_ctz" in result.candidate.function
+    if result.verdict.status == Status.UNSUPPORTED_CPU:
+        require_host("avx2")
+    assert result.verdict.status == Status.VERIFIED, result.verdict.detail

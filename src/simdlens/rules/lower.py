@@ -1003,7 +1003,9 @@ class Lowering:
         lanes one by one where the ISA has no masked store for the type (never an unselected element)."""
         bits, address = self.fresh("bits"), self.address(a)
         full = hex((1 << (w // a.elem.bits)) - 1)
-        self.lines.append(f"const unsigned {bits} = {self.fill(self.template('mbits', m.elem, m.width), m=m.name)};")
+        # a partly filled register's movemask has bits past its lanes: only the lanes' own count
+        self.lines.append(f"const unsigned {bits} = ({self.fill(self.template('mbits', m.elem, m.width), m=m.name)}) "
+                          f"& {full}u;")
         whole = self.fill(self.template("store", a.elem.name, w), p=address, a=value.name)
         self.lines.append(f"if ({bits} == {full}u) {whole};")
         masked = self.t.op("maskstore", a.elem.name, w)
