@@ -31,6 +31,13 @@ LOOPS = {
     for (int i = 0; i < n; i++) { int hit = p[i] == 10; k += hit; }
     return k;
 }"""),
+    # the temporary's last value is read after the loop: the sums alone would not set it
+    "sad_last_value": ("rules:reduction", "", """int sad_last_value(const uint8_t *a, const uint8_t *b, int n, int *last) {
+    int s = 0, d = 0;
+    for (int i = 0; i < n; i++) { d = a[i] - b[i]; s += d < 0 ? -d : d; }
+    *last = d;
+    return s;
+}"""),
     # a temporary narrower than its value: stored as uint8 it wraps, so |d| is not the byte difference
     "narrow_temporary": ("rules:reduction", "", """int narrow_temporary(const uint8_t *a, const uint8_t *b, int n) {
     int s = 0;

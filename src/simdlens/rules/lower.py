@@ -176,7 +176,7 @@ class Lowering:
         self.sad_vars: set[str] = set()
         # these idioms read a body of sums only; a temporary `int d = a[i] - b[i]; s += d < 0 ? -d : d;` is
         # read through (the spelled-out sum, as the user's compiler sees it after inlining d)
-        sums = sums_of_locals(self.body) or self.body
+        sums = sums_of_locals(self.body, loop) or self.body
         if (max_lanes is None and sums and all(_sad_pair(s) is not None for s in sums)
                 and table.op("sad", "uint8", table.vector_bits) is not None):
             self.body = sums
@@ -2505,9 +2505,10 @@ def _divide_by_power_of_two(e: Binary) -> Expr:
     return q if e.op == "/" else Binary("-", x, Binary("<<", q, Const(k, t), t), t)
 
 
-def sums_of_locals(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+def sums_of_locals(body: tuple[Stmt, ...], loop: LoopIR) -> tuple[Stmt, ...]:
     """A body of temporaries and sums as the sums alone, each temporary's value (converted to its declared
-    type) written where it is read; () when the body holds anything else or a read cannot be replaced."""
+    type) written where it is read; () when the body holds anything else, a read cannot be replaced, or a
+    temporary's last value is used after the loop."""
     values: dict[str, Expr] = {}
     out: list[Stmt] = []
 
@@ -2521,6 +2522,9 @@ def sums_of_locals(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
 
     for s in body:
         if isinstance(s, Let) and s.name not in values:
+            scalar = loop.scalar(s.name)
+            if scalar is not None and scalar.live_out:
+                return ()
             value = inlined(s.value)
             if value is None:
                 return ()
