@@ -115,6 +115,20 @@ def verify_cases(cases: list[tuple[str, str]], rule_settings: Settings) -> dict[
     return out
 
 
+def case_result(case: CaseResult, isa: str) -> CandidateResult:
+    """The candidate `isa` got for a case of `verify_cases` (its loop had a kernel and a candidate)."""
+    assert case.kernel is not None, case.analysis
+    assert isa in case.results, case.notes
+    return case.results[isa]
+
+
+def assert_verified(result: CandidateResult, isa: str) -> None:
+    """The candidate builds; where this CPU runs `isa`, it verified."""
+    assert result.verdict.status in (Status.VERIFIED, Status.UNSUPPORTED_CPU), result.verdict
+    require_host(isa)
+    assert result.verdict.status == Status.VERIFIED, result.verdict
+
+
 def verify_status(rule_settings: Settings, kernel: Kernel, cand: Candidate) -> Status:
     """The sandbox's verdict on one candidate (no benchmark): what a test feeding it a wrong variant checks."""
     async def main() -> Status:

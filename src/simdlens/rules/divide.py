@@ -336,13 +336,18 @@ def inline_division_locals(body: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
         let, store = out[k], out[k + 1]
         if (isinstance(let, Let) and isinstance(store, Store) and store.access.elem.bits < 32
                 and _divides(store.value, let.name) and only_use(body, let.name, store)):
-            value = let.value if expr_type(let.value).name == let.type.name else Cast(let.value, let.type, implicit=True)
-            inlined = substitute_var(store.value, let.name, value)
+            inlined = substitute_var(store.value, let.name, let_value(let))
             if inlined is not None:
                 out[k:k + 2] = [Store(store.access, inlined, store.span)]
                 continue
         k += 1
     return tuple(out)
+
+
+def let_value(let: Let, value: Expr | None = None) -> Expr:
+    """What a read of the temporary `let` stands for: its value (or `value`), converted to its declared type."""
+    v = let.value if value is None else value
+    return v if expr_type(v).name == let.type.name else Cast(v, let.type, implicit=True)
 
 
 def _divides(e: Expr, name: str) -> bool:
@@ -467,5 +472,5 @@ def lower_division_through_double(low: Lowering, e: Binary) -> VVal:
 
 
 __all__ = ["DivisionPlan", "NoDivisionPlan", "PlanStep", "c_divide", "choose_multiplier", "constant_value",
-           "emit_plan", "inline_division_locals", "lower_division", "lower_division_through_double", "magic_divisor", "narrow_division", "plan_division",
+           "emit_plan", "inline_division_locals", "let_value", "lower_division", "lower_division_through_double", "magic_divisor", "narrow_division", "plan_division",
            "run_plan", "value_range", "wrap"]

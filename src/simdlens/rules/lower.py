@@ -67,6 +67,7 @@ from simdlens.rules.divide import (
     NoDivisionPlan,
     constant_value,
     inline_division_locals,
+    let_value,
     lower_division,
     lower_division_through_double,
     magic_divisor,
@@ -2528,7 +2529,7 @@ def sums_of_locals(body: tuple[Stmt, ...], loop: LoopIR) -> tuple[Stmt, ...]:
             value = inlined(s.value)
             if value is None:
                 return ()
-            values[s.name] = value if expr_type(value).name == s.type.name else Cast(value, s.type, implicit=True)
+            values[s.name] = let_value(s, value)
         elif isinstance(s, Reduce) and s.access is None and s.var not in values:
             value = inlined(s.value)
             if value is None:
