@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from rich.table import Table
+from rich.text import Text
 
 from simdlens import __version__, summary
 from simdlens.analysis.positions import LineIndex
@@ -354,9 +355,10 @@ def to_table(scan: ScanReport) -> Table:
         for report in f.loops:
             site = report.analysis.site
             unverified = f.unverified.get(site.loop_id, ())
-            table.add_row(f"{f.path}:{site.span.start.line + 1}", _VERDICT_TEXT.get(report.analysis.verdict.value,
-                                                                                     report.analysis.verdict.value),
-                          _result_text(report, unverified), _speed_text(report))
+            verdict = _VERDICT_TEXT.get(report.analysis.verdict.value, report.analysis.verdict.value)
+            # Plain Text cells: reasons quote C (`p[i].f`), which rich would read as markup tags.
+            table.add_row(Text(f"{f.path}:{site.span.start.line + 1}"), Text(verdict),
+                          Text(_result_text(report, unverified)), Text(_speed_text(report)))
     return table
 
 

@@ -127,3 +127,15 @@ def test_sarif_uses_file_uris_for_absolute_paths() -> None:
     sarif = report.to_sarif(scan_of(("/abs/dir with space/a.c", loop_report("/abs/dir with space/a.c", 2.0))))
     art = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert art == {"uri": "file:///abs/dir%20with%20space/a.c"}
+
+
+def test_the_table_prints_reasons_that_quote_c_subscripts_as_written() -> None:
+    """A reason quoting `p[i].f` must reach the terminal intact: rich would eat `[i]` as a markup tag."""
+    base = loop_report("[dir]/aos.cpp", 1.0)
+    said = "ps holds structures: only `p[i].f` and `p[i].f[k]` of a walking p are read as strided arrays"
+    analysis = Analysis(base.analysis.site, LoopVerdict.NOT_VECTORIZABLE, (Reason("structures", said),), None)
+    scan = scan_of(("[dir]/aos.cpp", LoopReport(analysis, None, ())))
+    console = Console(width=300, record=True, file=io.StringIO())
+    console.print(report.to_table(scan))
+    text = console.export_text()
+    assert "`p[i].f` and `p[i].f[k]`" in text and "[dir]/aos.cpp:2" in text
