@@ -119,6 +119,14 @@ class CompileFlags:
         """What the user's own build passes that matters for codegen: -O, -std, -m/-f, macros."""
         return (self.opt_level or "-O2", *((self.std,) if self.std else ()), *self.flags, *self.define_args())
 
+    @property
+    def is_native_build(self) -> bool:
+        """Whether the user already builds at -O3 -march=native: then a second build at those flags would
+        compile the same code (gcc's -march only sets the ISA flags not given explicitly, so a later
+        -march=native changes nothing)."""
+        arches = [f for f in self.flags if f.startswith("-march=")]
+        return self.opt_level == "-O3" and bool(arches) and arches[-1] == "-march=native"
+
 
 def sanitize_arguments(args: list[str] | tuple[str, ...], directory: str = ".") -> CompileFlags:
     """Keep only allow-listed flags from a compiler command line (without its argv[0])."""

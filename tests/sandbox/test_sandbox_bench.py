@@ -69,3 +69,16 @@ def test_branchy_int_loop_is_timed_over_rotating_buffers(base_settings: Settings
     assert m is not None and m.sizes[0].vs_scalar is not None
     # Branch mispredictions on random signs make the scalar loop slow; the blend has none.
     assert m.sizes[0].vs_scalar.median > 1.5
+
+
+def test_a_user_build_at_O3_march_native_times_the_rewrite_once(base_settings: Settings) -> None:
+    """When the user's flags are -O3 -march=native already, the rewrite built at them is the one both
+    baselines are judged against: no second, identical build of it is timed."""
+    settings = base_settings.replace(extra_flags=("-O3", "-march=native"))
+    (good,) = _verify(settings, ICOND, [cand(ICOND, "avx2", ICOND_AVX2)], quick=True)  # integers: no contraction at -O3 native
+    assert good.verdict.status == Status.VERIFIED and good.measurement is not None
+    assert good.measurement.user_flags[:1] == ("-O3",) and "-march=native" in good.measurement.user_flags
+    (size,) = good.measurement.sizes
+    assert set(size.ns_per_element) == {"scalar", "user_flags", "native_autovec", "candidate"}
+    assert size.vs_native_user_build is None and size.vs_native_native_build is None
+    assert size.vs_native_autovec is not None and size.vs_native_autovec.runs >= base_settings.bench.processes

@@ -39,6 +39,15 @@ def test_only_allow_listed_flags_survive() -> None:
     for bad in ("plugin", "evil", "specs", "@", "id_rsa", "shadow", "profile", "load", "sysroot", "rpath", "dump"):
         assert bad not in kept
     assert any("-fplugin" in d for d in flags.dropped) and any("-wrapper" in d for d in flags.dropped)
+    assert not flags.is_native_build  # -march=haswell: the -O3 -march=native build is another one
+
+
+@pytest.mark.parametrize(("args", "native"), [
+    (["-O3", "-march=native"], True), (["-march=native", "-mno-avx512f", "-O3"], True),
+    (["-O2", "-march=native"], False), (["-O3"], False), (["-O3", "-march=native", "-march=znver3"], False),
+    (["-Ofast", "-march=native"], False)])
+def test_a_build_is_native_when_it_is_O3_and_its_last_march_is_native(args: list[str], native: bool) -> None:
+    assert sanitize_arguments(args).is_native_build == native
 
 
 def test_database_compiler_is_used_only_when_allow_listed(tmp_path: Path) -> None:

@@ -378,14 +378,17 @@ class KernelRun:
         if failure is not None:
             return {}, f"not timed: {failure}"
         syms = [_symbol(c) for c in candidates]
-        native_syms = [f"{sym}_native" for sym in syms]  # its own symbol: the link keeps one of equal names
-        for c, sym, native_sym in zip(candidates, syms, native_syms, strict=True):
-            builds = ((sym, (*build.user_flags(), *self._isa_flags(c), *ALIGN_FLAGS)),
-                      (native_sym, (*build.native_flags(), *self._isa_flags(c), *ALIGN_FLAGS)))
+        # the candidate built at -O3 -march=native too, under its own symbol (the link keeps one of equal
+        # names), unless that is the user's build already
+        native_syms = [] if build.user.is_native_build else [f"{sym}_native" for sym in syms]
+        for i, (c, sym) in enumerate(zip(candidates, syms, strict=True)):
+            builds = [(sym, (*build.user_flags(), *self._isa_flags(c), *ALIGN_FLAGS))]
+            if native_syms:
+                builds.append((native_syms[i], (*build.native_flags(), *self._isa_flags(c), *ALIGN_FLAGS)))
             outcomes = await asyncio.gather(*(self._bench_object(c, name, flags, nest=nest) for name, flags in builds))
             for (name, _), outcome in zip(builds, outcomes, strict=True):
                 if not outcome.ok:
-                    at = " at -O3 -march=native" if name == native_sym else ""
+                    at = " at -O3 -march=native" if name in native_syms else ""
                     return {}, f"not timed: the benchmark build{at} failed"
         variants = ("sl_ref_scalar", "sl_ref_user", "sl_ref_native", *syms, *native_syms)
         tag = hashlib.sha256("\0".join((prefix, *variants)).encode()).hexdigest()[:12]
@@ -422,7 +425,7 @@ class KernelRun:
                     return {}, f"not timed: the benchmark run failed ({describe_failure(result, self_limits)})"
                 processes.append(protocol.parse_bench_output(result.stdout.decode(errors="replace"), len(variants)))
             for i in undecided:
-                sizes_m = protocol.summarize(processes, sizes, 3 + i, native_index=3 + len(syms) + i, real=real,
+                sizes_m = protocol.summarize(processes, sizes, 3 + i, native_index=3 + len(syms) + i if native_syms else None, real=real,
                                              by_trip=by_trip, trim=min(batch, 1))
                 if sizes_m:
                     out[i] = protocol.measurement(sizes_m, tc.version, self.env.host.model, build.user.user_args())
