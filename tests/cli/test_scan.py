@@ -340,3 +340,18 @@ def test_an_untrusted_workspace_compiles_and_runs_nothing(tmp_path) -> None:
     (f,) = result.files
     assert f.unverified and all(not lr.results for lr in f.loops)
     assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1] == len(f.unverified)  # progress reaches its total
+
+
+def test_the_table_reports_a_files_own_errors_on_stderr(tmp_path, capsys, monkeypatch) -> None:
+    """The JSON lists a file's errors; the table run must not hide them (the loops it could read still show)."""
+    from simdlens.analysis.context import FileContext
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("declarations unreadable")
+
+    monkeypatch.setattr(FileContext, "build", broken)
+    src = tmp_path / "f.c"
+    src.write_text("void f(float *restrict a, int n) { for (int i = 0; i < n; i++) a[i] *= 2.0f; }\n")
+    run = scan(capsys, "--no-verify", "--no-cache", str(src))
+    assert run.code == 0
+    assert f"simdlens: {src}: cannot read declarations: declarations unreadable" in run.err

@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
     for skipped in result.skipped:
         print(f"simdlens: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    for f in result.files:  # a file's own errors (a loop the analysis failed on) are never silent
+        for error in f.errors:
+            print(f"simdlens: {error}", file=sys.stderr)
     if args.sarif:
         text = json.dumps(report.to_sarif(result), indent=2)
         if args.sarif == "-":
