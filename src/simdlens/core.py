@@ -320,6 +320,9 @@ class Kernel:
     # (parameter, bytes) of byte arrays the loop reads through a cast (`*(float *)p` of a `char *p`): their
     # pointers must stay aligned to that size, also where the harness makes two of them overlap.
     views: tuple[tuple[str, int], ...] = ()
+    # A search loop that returns a pointer (`return &a[i];`, `return p;`): the array parameter it points
+    # into. The kernel returns `const void *`; the harness compares the element's offset in that array.
+    returns_address_in: str = ""
     # In a function template: the C++ condition of the one instantiation the kernel stands for
     # (`std::is_same<T, float>::value && N == (64)`); an edit compiles its vector code only under it.
     instantiation: str = ""

@@ -125,11 +125,44 @@ def test_while_pointer_below_end_counts_the_distance() -> None:
     assert a.loop.setup == ("const float *end = s + (n);",)
 
 
-def test_while_pointer_below_end_refuses_an_end_it_cannot_see() -> None:
-    a = one("""void f(float *restrict d, const float *restrict s, const float *end) {
+def test_an_end_pointer_parameter_bounds_the_walk_by_its_distance_on_entry() -> None:
+    """`f(p, end)`: the loop runs `end - p` times, read once before it; the kernel is given that count."""
+    fa = analyze_file((PRE + """void f(float *restrict d, const float *restrict s, const float *end) {
+        while (s < end) *d++ = *s++;
+    }""").encode(), "dsp.c", "c")
+    (a,) = fa.analyses
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None and a.loop.trip_count == "((end - s) > 0 ? (end - s) : 0)"
+    kernel = fa.kernels[a.site.loop_id]
+    assert kernel.size_param == "end_minus_s"
+    assert [(p.name, p.source) for p in kernel.params if p.role.value == "count"] == [("end_minus_s", "end - s")]
+    assert "const float *end = s + (end_minus_s);" in kernel.source
+
+
+def test_a_for_loop_stepping_a_pointer_to_a_given_end_is_a_walk() -> None:
+    a = one("""int f(const char *p, const char *end) {
+        int c = 0;
+        for (; p != end; ++p) c += *p == ',';
+        return c;
+    }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None and a.loop.trip_count == "((end - p) > 0 ? (end - p) : 0)"
+
+
+def test_while_pointer_below_end_refuses_an_end_it_cannot_see_or_may_miss() -> None:
+    unseen = one("""const float *last(const float *s);
+    void f(float *restrict d, const float *restrict s) {
+        const float *end = last(s);
         while (s < end) *d++ = *s++;
     }""")
-    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert unseen.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert "end is not declared as `end = s + count`" in unseen.reasons[0].message
+    skipped = one("""void f(float *p, float *end) { for (; p != end; p += 2) *p = 0; }""")
+    assert skipped.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert skipped.reasons[0].message == "p moves by 2 until it equals end: it may step over it"
+    moved = one("""void f(float *p, float *end) { while (p < end) { *p++ = 0; end--; } }""")
+    assert moved.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert "the body changes the end pointer end" in moved.reasons[0].message
 
 
 def test_a_counter_read_in_the_body_of_a_walk_that_does_not_count_from_zero_is_its_moving_value() -> None:

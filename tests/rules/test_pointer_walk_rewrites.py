@@ -7,6 +7,7 @@ original for many sizes, so the code after each loop sees the same pointers and 
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,21 @@ CASES = {
         s += *p;
     return s;
 }""",
+    "walk_to_a_given_end": """int commas(const char *p, const char *end)
+{
+    int c = 0;
+    while (p < end) {
+        c += *p == ',';
+        p++;
+    }
+    return c;
+}""",
+    "for_header_walks_to_end_and_returns_it": """char *fill(char *p, char *end, char v)
+{
+    for (; p != end; ++p)
+        *p = v;
+    return p;
+}""",
     "count_read_block_style": """void weights(q31 *restrict d, const q31 *restrict s, uint32_t size)
 {
     uint32_t left = size;
@@ -265,9 +281,27 @@ float to_q15(q15 *restrict dst, const float *restrict src, unsigned n)
     }
     return r;
 }
+
+const char *count_commas(const char *p, const char *end, int *count)
+{
+    int c = 0;
+    while (p < end) {
+        c += *p == ',';
+        p++;
+    }
+    *count = c;
+    return p;
+}
+
+float *scale_range(float *p, float *end, const float *restrict g)
+{
+    for (; p < end; ++p, ++g)
+        *p *= *g;
+    return p;
+}
 """
 
-FUNCTIONS = ("offset_q31", "mac_q15", "add8", "to_q15")
+FUNCTIONS = ("offset_q31", "mac_q15", "add8", "to_q15", "count_commas", "scale_range")
 
 MAIN = r"""
 #include <stdint.h>
@@ -279,7 +313,9 @@ typedef int32_t q31;
     void p##offset_q31(q31 *restrict, const q31 *restrict, q31, unsigned); \
     int64_t p##mac_q15(const q15 *restrict, const q15 *restrict, uint32_t); \
     unsigned p##add8(float *restrict, const float *restrict, const float *restrict, unsigned); \
-    float p##to_q15(q15 *restrict, const float *restrict, unsigned);
+    float p##to_q15(q15 *restrict, const float *restrict, unsigned); \
+    const char *p##count_commas(const char *, const char *, int *); \
+    float *p##scale_range(float *, float *, const float *restrict);
 SIGS()
 SIGS(original_)
 #define N 300
@@ -288,6 +324,7 @@ int main(void)
     static q31 i32[N], o1[N + 8], o2[N + 8];
     static q15 h1[N], h2[N], p1[N + 8], p2[N + 8];
     static float f1[N], f2[N], g1[N + 8], g2[N + 8];
+    static char text[N];
     unsigned seed = 12345u;
     for (int k = 0; k < N; k++) {
         seed = seed * 1103515245u + 12345u;
@@ -296,6 +333,7 @@ int main(void)
         h2[k] = (q15)(seed >> 13);
         f1[k] = (float)(int)(seed >> 9) / 65536.0f - 100.0f;
         f2[k] = (float)(k % 13) * 0.25f;
+        text[k] = (seed >> 11) % 4 == 0 ? ',' : (char)('a' + (seed >> 17) % 26);
     }
     f1[3] = 1e9f;
     f1[4] = -1e9f;
@@ -311,6 +349,12 @@ int main(void)
         memset(p1, 0x55, sizeof p1); memset(p2, 0x55, sizeof p2);
         float l1 = to_q15(p1, f1, n), l2 = original_to_q15(p2, f1, n);
         if (memcmp(&l1, &l2, sizeof l1) || memcmp(p1, p2, sizeof p1)) { printf("to_q15 n=%u\n", n); bad = 1; }
+        int c1 = -1, c2 = -1;
+        const char *e1 = count_commas(text, text + n, &c1), *e2 = original_count_commas(text, text + n, &c2);
+        if (c1 != c2 || e1 != e2) { printf("count_commas n=%u\n", n); bad = 1; }
+        memcpy(g1, f1, n * sizeof *f1); memcpy(g2, f1, n * sizeof *f1);
+        float *q1 = scale_range(g1, g1 + n, f2), *q2 = original_scale_range(g2, g2 + n, f2);
+        if (q1 - g1 != q2 - g2 || memcmp(g1, g2, sizeof g1)) { printf("scale_range n=%u\n", n); bad = 1; }
     }
     return bad;
 }
@@ -324,7 +368,7 @@ def test_every_loop_of_a_dsp_function_rewritten_leaves_the_same_pointers_and_cou
     if not host_cpu().runs(isa):
         pytest.skip(f"this CPU does not run {isa}")
     fa = analyze_file(PROGRAM, "dsp.c", "c")
-    assert len(fa.analyses) == 7
+    assert len(fa.analyses) == 9
     edits = {}
     for a in fa.analyses:
         kernel = fa.kernels.get(a.site.loop_id)
@@ -334,11 +378,11 @@ def test_every_loop_of_a_dsp_function_rewritten_leaves_the_same_pointers_and_cou
         for e in proposal.candidates[0].edits:  # each adds the same #include at the top: once
             edits[(e.span.start_byte, e.span.end_byte, e.new_text)] = e
     edited = apply_edits(PROGRAM, tuple(edits.values()))
-    assert edited.count(b"simdlens rules:") == 7
+    assert edited.count(b"simdlens rules:") == 9
     (tmp_path / "edited.c").write_bytes(edited)
     original = PROGRAM
     for f in FUNCTIONS:
-        original = original.replace(f" {f}(".encode(), f" original_{f}(".encode())
+        original = re.sub(rf"\b{f}\(".encode(), f"original_{f}(".encode(), original)
     (tmp_path / "original.c").write_bytes(original)
     (tmp_path / "main.c").write_text(MAIN)
     run = build_and_run(tmp_path, isa, ("edited.c", "original.c", "main.c"))

@@ -459,14 +459,17 @@ class Exit:
     span: Span | None = None
     # `if (c) { var = value; break; }`: the scalar that receives `value` on the way out ("" = none).
     var: str = ""
+    # `return &a[i];`, `return a + i;`, `return p;` (p walking): the address of the element `value` loads
+    address: bool = False
 
     def __init__(self, cond: Expr, kind: Literal["break", "return"], value: Expr | None = None,
-                 span: Span | None = None, var: str = "") -> None:  # written out: see the top of the module
+                 span: Span | None = None, var: str = "", address: bool = False) -> None:  # written out: see the top of the module
         object.__setattr__(self, "cond", cond)
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "span", span)
         object.__setattr__(self, "var", var)
+        object.__setattr__(self, "address", address)
 
 
 @dataclass(frozen=True, slots=True)

@@ -249,8 +249,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             pname = renames.get(name) or fresh(name.replace(".size()", "_size"))
             renames[name] = pname
             src = name
-        elif "->" in name or "." in name:
-            pname = fresh(name.replace("->", "_").replace(".", "_"))
+        elif "->" in name or "." in name or " - " in name:  # a member, or `end - p` (walks.py)
+            pname = fresh(name.replace("->", "_").replace(".", "_").replace(" - ", "_minus_"))
             renames[name] = pname
             src = name
         else:
@@ -278,7 +278,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
     exits = [s for s in walk_stmts(loop.body) if isinstance(s, Exit)]
     returns = [s for s in exits if s.kind == "return"]
     pre_decls[0:0] = loop.constants  # the function's constants the loop's text names
-    pre_decls += loop.setup
+    pre_decls += [_rename(decl, renames) for decl in loop.setup]  # `end = p + (end - p)`: the count passed in
     # pointers and counts the loop moves and the user's code reads after it: how far they moved is a result
     moved_post: list[str] = []
     for mv in loop.moved:
@@ -289,10 +289,9 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             if walker is None:
                 raise NoKernel(f"the walking pointer {mv.name} reaches no array the kernel can allocate")
             entry, far = fresh(f"{mv.name}_at"), fresh(f"{mv.name}_moved")
-            elem = walker.elem.spelling if walker.elem.is_complex else walker.elem.c  # as the kernel declares it
-            # a walk over structures (read as their members) moves by whole structures: the pointer's own type
-            start = f"__typeof__({mv.name}) const" if walker.record else f"const {elem} *const"  # GNU C and C++
-            pre_decls += [f"{start} {entry} = {mv.name};", f"int64_t {far} = 0;"]
+            # the pointer's own type (GNU C and C++): `char *` is not `int8_t *` to a subtraction, and a walk
+            # over structures (read as their members) moves by whole structures
+            pre_decls += [f"__typeof__({mv.name}) const {entry} = {mv.name};", f"int64_t {far} = 0;"]
             moved_post.append(f"{far} = {mv.name} - {entry};")
             results.append((far, INT64))
         else:
@@ -305,6 +304,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             results.append((final, count.type))
     ret_type: CType | None = None
     ret_void = False
+    address_in = ""  # the array parameter a returned pointer points into
     if returns:
         vals = [s.value for s in returns if s.value is not None]
         if vals:
@@ -313,6 +313,9 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             ret_type = expr_type(vals[0])
         else:
             ret_void = True
+        address_in = _returned_address(returns, renames)
+        if address_in:
+            ret_type = INT64  # the harness compares the element's offset in its array
     params.sort(key=lambda p: (p[0], p[1].name))
     plist = [p for _, p in params]
 
@@ -339,7 +342,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         # nothing observable: a harness could not tell a wrong rewrite from a right one
         raise NoKernel("the loop leaves no result a test can observe (it writes no array and no value used after it)")
     body_text = _rename(text, renames)
-    rtext = rtype.c if rtype else "void"
+    rtext = "const void *" if address_in else rtype.c if rtype else "void"  # any object pointer converts to it
     if rtype is not None and not returns and results:
         rtext = user.type_of(results[0][0]) or rtext  # the user's own spelling of the result's type
         if rtype.is_complex and not _COMPLEX_WORD.search(rtext):  # tree-sitter reads `double complex s` as `double`
@@ -396,7 +399,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         content_hash=content_hash, facts=analysis.facts, may_alias=may_alias, loop_span=site.span,
         size_param=size_param, path=site.path, size_max=size_max, context=context, type_facts=facts,
         real_sizes=real_sizes, index_bounds=_index_bounds(loop, accs, renames, source), unit_strides=unit_strides,
-        views=_byte_views(loop, accs, plist),
+        views=_byte_views(loop, accs, plist), returns_address_in=address_in,
         instantiation=bound.condition() if bound is not None else "",
     )
     return _in_nest(kernel, site, source, ctx)
@@ -897,6 +900,19 @@ def _combine(exprs: list[str], op: str) -> str:
     for e in uniq[1:]:
         acc = f"(({acc}) {op} ({e}) ? ({acc}) : ({e}))"
     return acc
+
+
+def _returned_address(returns: list[Exit], renames: dict[str, str]) -> str:
+    """The array parameter the loop's `return &a[i]` / `return a + i` / `return p` points into ("" when
+    it returns values); refused when it returns both, or pointers into different arrays."""
+    addressed = [s for s in returns if s.address and isinstance(s.value, Load)]
+    if not addressed:
+        return ""
+    roots = {s.value.access.root for s in addressed if isinstance(s.value, Load)}
+    if len(addressed) != len(returns) or len(roots) != 1:
+        raise NoKernel("the loop returns pointers into different arrays, or a pointer and a value")
+    root = roots.pop()
+    return renames.get(root, root)
 
 
 def _size_param(loop: LoopIR, renames: dict[str, str], params: list[KernelParam], ctx: Any = None) -> str | None:

@@ -2977,7 +2977,7 @@ def _demote_stmt(s: Stmt, shifts: frozenset[tuple[str, str]] = frozenset()) -> S
         return If(_demote_cond(s.cond), tuple(_demote_stmt(x, shifts) for x in s.then),
                   tuple(_demote_stmt(x, shifts) for x in s.else_), s.span)
     if isinstance(s, Exit):
-        return Exit(_demote_cond(s.cond), s.kind, s.value, s.span)
+        return Exit(_demote_cond(s.cond), s.kind, s.value, s.span, s.var, s.address)
     if isinstance(s, Store):  # wide lanes: `tag[i] == 3` widens tag once for every compare, not each mask
         return Store(s.access, _demote_conds(s.value, constants=False), s.span)
     if isinstance(s, Pack) and s.dst.elem.bits < 32 and not s.dst.elem.is_float:  # byte / 16-bit compress

@@ -206,7 +206,8 @@ class ScalarPrinter:
                 out += [f"{ind}}} else {{", *self.stmts(s.else_, ind + "    ")]
             return [*out, f"{ind}}}"]
         if isinstance(s, Exit):
-            what = "break;" if s.kind == "break" else (f"return {self.expr(s.value)};" if s.value else "return;")
+            returned = f"&{self.expr(s.value)}" if s.address and s.value is not None else self.expr(s.value) if s.value else ""
+            what = "break;" if s.kind == "break" else (f"return {returned};" if s.value else "return;")
             if s.kind == "break" and s.var and s.value is not None:  # `if (c) { pos = i; break; }`
                 what = f"{{ {self.rename(s.var)} = {self.expr(s.value)}; break; }}"
             return [f"{ind}if ({self.expr(s.cond)}) {what}"]

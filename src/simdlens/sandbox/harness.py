@@ -265,7 +265,7 @@ def variant_source(kernel: Kernel, symbol: str, function: str, *, support: str =
 def _return_size_check(kernel: Kernel, ret: str) -> list[str]:
     """The kernel's return type as written has the size of the one the driver reads (a `double complex`
     read as `double` would hand back half a result, by accident of registers): asserted at compile time."""
-    if kernel.return_type is None or ret == "void":
+    if kernel.return_type is None or ret == "void" or kernel.returns_address_in:  # a pointer: its offset is compared
         return []
     canonical = _canonical(kernel.return_type, kernel.language)
     keyword = "static_assert" if kernel.language == "cpp" else "_Static_assert"
@@ -327,7 +327,8 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     """The driver TU calling `variants` (symbols; check: (reference, candidate); bench: several)."""
     validate(kernel)
     cpp = kernel.language == "cpp"
-    ret = return_type(kernel, spelled=False)  # the driver does not see the user's file: canonical types
+    # the driver does not see the user's file: canonical types (a returned pointer: `const void *`)
+    ret = "const void *" if kernel.returns_address_in else return_type(kernel, spelled=False)
     footprint = {f.param: f for f in kernel.footprints}
     position = {p.name: i for i, p in enumerate(kernel.params)}
     scalars = [(i, p) for i, p in enumerate(kernel.params) if p.role not in ARRAY_ROLES]
@@ -358,6 +359,9 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
             + "".join(f"{{{a}, {b}}}, " for a, b in pairs) + "{0, 0}};"]
     if kernel.return_type is None or ret == "void":
         out += ["#define SL_RET_KIND (-1)", "#define SL_RET_SIZE 0", "#define SL_RET_PARTS 1"]
+    elif kernel.returns_address_in:  # compared as the element offset (a long long), see `store` below
+        out += [f"#define SL_RET_KIND {kind_of(kernel.return_type)}", "#define SL_RET_SIZE (int)sizeof(long long)",
+                "#define SL_RET_PARTS 1"]
     else:
         out += [f"#define SL_RET_KIND {kind_of(kernel.return_type)}", f"#define SL_RET_SIZE (int)sizeof({ret})",
                 f"#define SL_RET_PARTS {2 if kernel.return_type.is_complex else 1}"]
@@ -382,6 +386,12 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
     call = f"sl_f({', '.join(args)})"
     store = (f"{call};" if ret == "void" or kernel.return_type is None
              else f"{ret} sl_r = {call}; memcpy(sl_out, &sl_r, sizeof sl_r);")
+    if kernel.returns_address_in:  # where in its array the pointer points: the reference's and a rewrite's arrays differ
+        base = f"(const char *)SL_P(sl_p[{position[kernel.returns_address_in]}])"
+        elem = next(p.elem for p in kernel.params if p.name == kernel.returns_address_in)
+        assert elem is not None
+        store = (f"const void *sl_a = {call}; long long sl_r = sl_a ? (long long)((const char *)sl_a - {base}) / "
+                 f"(long long)sizeof({elem.c}) : -(1LL << 62); memcpy(sl_out, &sl_r, sizeof sl_r);")
     out += [
         "static void sl_call(sl_fn sl_f, void *const *sl_p, const long long *sl_iv, const double *sl_dv, void *sl_out) {",
         "    (void)sl_p; (void)sl_iv; (void)sl_dv; (void)sl_out;",

@@ -67,6 +67,7 @@ class LoopBuilder:
         self.exclude: tree_sitter.Node | None = None  # the while loop's own increment statement
         self.body_node: tree_sitter.Node | None = None
         self.pointer_walk = False
+        self.walks_to_end = ""  # p of `while (p < end)` with `end` given: its bound `end - p` is read on entry
         self.decl_cache: dict[str, Decl | None] = {}
         self.ints: dict[str, int | None] = {}  # `int_text` answers
         self.references: dict[str, Access] = {}  # `for (T &x : v)`, `T &x = a[i];`: x is that element

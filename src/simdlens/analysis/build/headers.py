@@ -142,6 +142,10 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     if iv_type is None:
         if decl is None:
             raise Unsupported("unknown_type", f"cannot find the declaration of the counter {iv}", node)
+        if decl.pointer and not decl.extents and not init:  # `for (; p < end; p++)`: a pointer walk to end
+            ended = walks.end_pointer_header(lb, node, counter_cmp, lb.body_node, {**walkers, iv: step})
+            if ended is not None and len(conjuncts) == 1:
+                return ended
         if decl.pointer or decl.extents:
             raise Unsupported("unsupported_loop", f"the counter {iv} is a pointer", node)
         iv_type = ctype_of(decl.type, lb.ctx)

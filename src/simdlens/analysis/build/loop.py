@@ -279,6 +279,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     bound_names = set(IDENTIFIER.findall(header["upper"])) - {lb.iv}
     if lb.pointer_walk and lb.count_var:  # stepped by the excluded statement or the header only
         bound_names.discard(lb.count_var)
+    bound_names.discard(lb.walks_to_end)  # the walk's own pointer: `end - p` is the count from its entry value
     for name in sorted(bound_names):
         if name in lb.written_names:
             lb.reasons.append(Reason("not_counted", f"the body changes {name}, which the loop bound uses: the "

@@ -502,6 +502,21 @@ def has_continue(body: tree_sitter.Node | None) -> bool:
     return False
 
 
+def _returned(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[Expr, bool]:
+    """What `return n;` inside the loop returns: a value, or (True) the address of the element the Load
+    reads (`&a[i]`, `a + i`, a walking `p`: a search that hands back where it stopped)."""
+    e = unwrap(n) or n
+    if e.type == "pointer_expression" and op_of(e) == "&":
+        target = unwrap(field_of(e, "argument"))
+        if target is not None and target.type in ("subscript_expression", "pointer_expression"):
+            return Load(accesses.access(lb, target)), True
+    sides = [unwrap(e.child_by_field_name(f)) for f in ("left", "right")] if e.type == "binary_expression" else []
+    if accesses.pointerish(lb, e) or (op_of(e) in ("+", "-") and any(
+            x is not None and accesses.pointerish(lb, x) for x in sides)):
+        return Load(accesses.deref(lb, e, e, node_span(e))), True
+    return expressions.expr(lb, n), False
+
+
 def if_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]:
     cnode = field_of(n, "condition")
     then = stmts_of(n.child_by_field_name("consequence"))
@@ -521,10 +536,11 @@ def if_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]
         last = then[-1]
         value: Expr | None = None
         var = ""
+        address = False
         if last.type == "return_statement":
             rv = [k for k in last.named_children if k.type != "comment"]
             if rv:
-                value = expressions.expr(lb, rv[0])
+                value, address = _returned(lb, rv[0])
         if len(then) == 2 and then[0].type == "expression_statement" and last.type == "break_statement":
             a = unwrap(then[0].named_children[0]) if then[0].named_children else None
             if a is not None and a.type == "assignment_expression" and op_of(a) == "=":
@@ -539,7 +555,7 @@ def if_statement(lb: LoopBuilder, n: tree_sitter.Node, cond: bool) -> list[Stmt]
                     raise Unsupported("unsupported_control", "unsupported statement before break", then[0])
         elif len(then) != 1:
             raise Unsupported("unsupported_control", "statements before a break/return", n)
-        out: list[Stmt] = [Exit(c, "break" if last.type == "break_statement" else "return", value, span, var)]
+        out: list[Stmt] = [Exit(c, "break" if last.type == "break_statement" else "return", value, span, var, address)]
         out.extend(block(lb, else_nodes, True))
         return out
     if then and else_nodes:

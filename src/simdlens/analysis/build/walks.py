@@ -45,15 +45,38 @@ def walk_trip(lb: LoopBuilder, count: tree_sitter.Node, cond: tree_sitter.Node, 
     got = lb.safe(lambda: expressions.expr(lb, count))  # typed, so the names it uses become kernel parameters
     if got is not None and expr_type(got).is_float:
         raise Unsupported("type_error", "a floating-point pointer offset", count)
-    n = f"({squash(lb.text(count))})"
-    rounded = n if step == 1 or op_of(cond) == "!=" else f"({n} + {step - 1})"
+    return _trip_text(f"({squash(lb.text(count))})", op_of(cond), step)
+
+
+def _trip_text(n: str, op: str, step: int) -> str:
+    """Iterations of a walk over `n` elements, `step` per iteration (`!=` lands on the end exactly)."""
+    rounded = n if step == 1 or op == "!=" else f"({n} + {step - 1})"
     return f"({n} > 0 ? {rounded} / {step} : 0)" if step > 1 else f"({n} > 0 ? {n} : 0)"
 
 
+def _end_parameter(lb: LoopBuilder, p: str, end: str, ed: Decl, op: str, step: int,
+                   cond: tree_sitter.Node) -> dict[str, Any]:
+    """`f(const char *p, const char *end) { while (p < end) ... }`: a walk of `end - p` elements from where
+    p starts. That difference is a count the kernel is given (the harness's size: it declares `end` as p
+    plus it) and the user's file reads once before the loop, as the written loop does at its first test."""
+    if step > 1 and op == "!=":
+        raise Unsupported("not_counted", f"{p} moves by {step} until it equals {end}: it may step over it", cond)
+    count = f"{end} - {p}"
+    lb.scalars[count] = Scalar(count, INT64, ScalarRole.INVARIANT)
+    trip = _trip_text(f"({count})", op, step)
+    lb.iv, lb.iv_type = WALK_IV, INT64
+    lb.pointer_walk = True
+    lb.walks_to_end = p
+    const = "const " if ed.const else ""
+    lb.setup.append(f"{const}{ed.type} {'*' * ed.pointer}{end} = {p} + ({count});")
+    return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
+
 def end_pointer_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitter.Node,
-                       body: tree_sitter.Node | None) -> dict[str, Any] | None:
-    """`const T *end = p + n; while (p < end) { ... *p++ ... }` (or `p != end`): a pointer walk of
-    ceil(n / step) iterations. None when the condition is not a pointer compared with such an end."""
+                       body: tree_sitter.Node | None, stepped: dict[str, int] | None = None) -> dict[str, Any] | None:
+    """`const T *end = p + n; while (p < end) { ... *p++ ... }` (or `p != end`, or `end` a parameter:
+    `_end_parameter`): a pointer walk of ceil(n / step) iterations. `stepped`: what a `for` header
+    steps (`for (; p < end; p++, q++)`). None when the condition is not a pointer compared with an end."""
     if cond.type != "binary_expression" or op_of(cond) not in ("<", "!=", ">"):
         return None
     left, right = unwrap(cond.child_by_field_name("left")), unwrap(cond.child_by_field_name("right"))
@@ -61,9 +84,13 @@ def end_pointer_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitte
         return None
     p, end = (lb.text(left), lb.text(right)) if op_of(cond) != ">" else (lb.text(right), lb.text(left))
     pd, ed = lb.decl_of(p), lb.decl_of(end)
-    if pd is None or ed is None or not pd.pointer or not ed.pointer or ed.is_param or ed.is_global:
+    if pd is None or ed is None or not pd.pointer or not ed.pointer or pd.extents or ed.extents:
         return None
-    span = end_value(lb, ed, p)
+    span = None if ed.is_param or ed.is_global else end_value(lb, ed, p)
+    if span is None and (ed.is_param or ed.is_global):
+        _walks_of(lb, body, stepped)
+        _end_stays(lb, p, end, body, cond)
+        return _end_parameter(lb, p, end, ed, op_of(cond), lb.walkers.get(p, 0), cond)
     if span is None:
         raise Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {end} is not declared "
                           f"as `{end} = {p} + count` in this function", cond)
@@ -74,14 +101,8 @@ def end_pointer_header(lb: LoopBuilder, node: tree_sitter.Node, cond: tree_sitte
                      + r"\s*(?:\+\+|--|[-+*/%&|^]?=(?!=))", between):
             raise Unsupported("not_counted", f"{name} changes between the declaration of {end} and the loop",
                               cond)
-    walk_setup(lb, body)
-    step = lb.walkers.get(p, 0)
-    if step <= 0:
-        raise Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {p} does not move "
-                          "forward once per iteration", cond)
-    if end in lb.walkers or re.search(r"(?<![\w.>])" + re.escape(end) + r"\s*(?:\+\+|--|[-+]?=(?!=))|"
-                                      r"(?:\+\+|--)\s*" + re.escape(end) + r"\b", lb.text(body)):
-        raise Unsupported("not_counted", f"the body changes the end pointer {end}", cond)
+    _walks_of(lb, body, stepped)
+    step = _end_stays(lb, p, end, body, cond)
     trip = walk_trip(lb, count, cond, step)
     lb.iv, lb.iv_type = WALK_IV, INT64
     lb.pointer_walk = True
@@ -150,6 +171,27 @@ def pointer_for_header(lb: LoopBuilder, node: tree_sitter.Node, d: Decl, value: 
     if end_decl:
         lb.setup.append(end_decl)
     return {"lower": "0", "upper": trip, "cmp": "<", "step": 1, "trip": trip, "declared": True, "exits": []}
+
+
+def _walks_of(lb: LoopBuilder, body: tree_sitter.Node | None, stepped: dict[str, int] | None) -> None:
+    """The pointers the body steps, and those the loop header steps."""
+    walk_setup(lb, body)
+    for name, by in (stepped or {}).items():
+        lb.walkers[name] = lb.walkers.get(name, 0) + by
+
+
+def _end_stays(lb: LoopBuilder, p: str, end: str, body: tree_sitter.Node | None, cond: tree_sitter.Node) -> int:
+    """How far p moves per iteration of `while (p < end)`, refusing a p that does not move forward once
+    per iteration or a body that moves `end`."""
+    step = lb.walkers.get(p, 0)
+    if step <= 0:
+        raise Unsupported("not_counted", f"the loop runs until {p} reaches {end}, and {p} does not move "
+                          "forward once per iteration", cond)
+    if end in lb.walkers or (body is not None and re.search(
+            r"(?<![\w.>])" + re.escape(end) + r"\s*(?:\+\+|--|[-+]?=(?!=))|(?:\+\+|--)\s*" + re.escape(end) + r"\b",
+            lb.text(body))):
+        raise Unsupported("not_counted", f"the body changes the end pointer {end}", cond)
+    return step
 
 
 def end_value(lb: LoopBuilder, d: Decl, p: str) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:
