@@ -104,3 +104,59 @@ void hex_dump_lengths(int *restrict lens, const unsigned *restrict v, int n, int
     for (int i = 0; i < n; i++)
         lens[i] = fmt(v[i]);
 }
+
+/* Ranges given as [begin, end) pointer pairs, as parsers write them, and searches that hand back where
+ * they stopped as a pointer (session 13). */
+
+// bench: domain=strings category=search expect=vectorizable style=pointer_range
+const char *find_in_range(const char *p, const char *end, char c)
+{
+    for (; p < end; p++)
+        if (*p == c)
+            return p;
+    return end;
+}
+
+// bench: domain=strings category=reduction expect=vectorizable style=pointer_range
+int count_fields(const char *p, const char *end, char sep)
+{
+    int fields = 1;
+    while (p < end) {
+        fields += *p == sep;
+        p++;
+    }
+    return fields;
+}
+
+// bench: domain=strings category=select expect=vectorizable style=pointer_range
+void lower_range(char *p, char *end)
+{
+    for (; p != end; ++p)
+        if (*p >= 'A' && *p <= 'Z')
+            *p += 'a' - 'A';
+}
+
+// bench: domain=strings category=search expect=vectorizable
+const uint8_t *first_non_ascii(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] & 0x80)
+            return s + i;
+    return NULL;
+}
+
+// bench: domain=strings category=elementwise expect=vectorizable_with_checks style=pointer_range
+void flip_case_copy(uint8_t *d, const uint8_t *s, const uint8_t *e)
+{
+    while (s != e)
+        *d++ = *s++ ^ 0x20;
+}
+
+// bench: domain=strings category=reduction expect=vectorizable style=pointer_range
+uint32_t sum_u16_range(const uint16_t *p, const uint16_t *end)
+{
+    uint32_t sum = 0;
+    for (; p < end; ++p)
+        sum += *p;
+    return sum;
+}

@@ -48,7 +48,8 @@ STYLE_NAMES = {"dsp_pointer": "DSP pointer style (`*out++ = *a++ * *b++`)",
                "template": "C++ templates (class template members, deduced calls)",
                "hpc_2d": "macro-heavy HPC kernels over 2-D arrays",
                "complex": "complex arithmetic (`float complex`, typedefs)",
-               "runtime_stride": "run-time strides (BLAS `x[i*incx]`, NumPy-ufunc byte steps)"}
+               "runtime_stride": "run-time strides (BLAS `x[i*incx]`, NumPy-ufunc byte steps)",
+               "pointer_range": "`[begin, end)` pointer pairs (`for (; p < end; p++)`)"}
 
 
 def read_corpus(root: Path) -> list[CorpusLoop]:
