@@ -139,6 +139,18 @@ def test_an_end_pointer_parameter_bounds_the_walk_by_its_distance_on_entry() -> 
     assert "const float *end = s + (end_minus_s);" in kernel.source
 
 
+def test_while_n_minus_minus_indexing_by_n_walks_the_arrays_backwards() -> None:
+    """`while (n--) a[n] = b[n] + 1;`: the k-th iteration reads n - k - 1 (the test has decremented it)."""
+    a = one("""void f(int *restrict a, const int *restrict b, unsigned n) { while (n--) a[n] = b[n] + 1; }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None
+    (store,) = a.loop.body
+    assert isinstance(store, Store) and (store.access.coeff, store.access.offset, store.access.symbolic) == (-1, -1, "n")
+    unindexed = one("""float f(float x, unsigned n) { float s = 0; while (n--) s += x; return s; }""")
+    assert unindexed.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert "without pointers that advance or arrays indexed by n" in unindexed.reasons[0].message
+
+
 def test_a_for_loop_stepping_a_pointer_to_a_given_end_is_a_walk() -> None:
     a = one("""int f(const char *p, const char *end) {
         int c = 0;

@@ -154,6 +154,18 @@ CASES = {
         *p = v;
     return p;
 }""",
+    "count_indexes_backwards": """void back(int32_t *restrict a, const int32_t *restrict b, unsigned n)
+{
+    while (n--)
+        a[n] = b[n] + 1;
+}""",
+    "search_from_the_end": """long rfind(const char *s, long n, char c)
+{
+    while (n--)
+        if (s[n] == c)
+            return n;
+    return -1;
+}""",
     "count_read_block_style": """void weights(q31 *restrict d, const q31 *restrict s, uint32_t size)
 {
     uint32_t left = size;

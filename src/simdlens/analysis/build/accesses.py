@@ -515,8 +515,8 @@ def affine(lb: LoopBuilder, node: tree_sitter.Node, strided: bool = False) -> Af
             return lb.local_aff[name]
         if name in lb.locals or name in lb.walkers:
             return None
-        if lb.pointer_walk and name == lb.count_var:
-            return None
+        if lb.pointer_walk and name == lb.count_var:  # `while (n--) a[n] = …`: its entry value moved per iteration
+            return Aff(lb.count_move[0], lb.count_read_offset, {name: 1}) if lb.count_readable else None
         if name in lb.written_names:
             return None
         d = lb.decl_of(name)

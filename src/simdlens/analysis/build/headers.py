@@ -310,9 +310,10 @@ def while_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         if t is None or t.is_float:
             raise Unsupported("unknown_type", f"cannot type the count {name}", cond)
         walks.walk_setup(lb, body)
-        if not lb.walkers:
-            raise Unsupported("not_counted", f"while ({name}--) without pointers that advance: nothing to "
-                              "index by", node)
+        indexed = body is not None and re.search(r"\[[^\]]*(?<![\w.>])" + re.escape(name) + r"\b", lb.text(body))
+        if not lb.walkers and not indexed:  # `while (n--) a[n] = …` indexes by the count itself
+            raise Unsupported("not_counted", f"while ({name}--) without pointers that advance or arrays indexed "
+                              f"by {name}: nothing to index by", node)
         lb.iv, lb.iv_type = WALK_IV, INT64
         lb.pointer_walk = True
         lb.count_var = name
