@@ -217,3 +217,24 @@ def test_a_static_helper_function_is_read_in_expressions_but_is_not_a_macro_to_t
     functions = [a.site.function for a in fa.analyses]
     assert functions == ["g"]  # `#if defined(clamp0)` is false: clamp0 is a function, not a macro
     assert fa.analyses[0].verdict is not LoopVerdict.NOT_VECTORIZABLE, fa.analyses[0].reasons  # read through
+
+
+EXTERN_C = ("#ifdef __cplusplus\nextern \"C\" {\n#endif\n" + fn(body(1)) + "#ifdef __cplusplus\n}\n#endif\n")
+
+
+def test_an_extern_c_guard_hides_no_loop_in_c_or_cpp() -> None:
+    """The parser nests `#ifdef __cplusplus` / `extern "C" {` / `#endif` by its braces, as if the functions
+    up to the closing `}` were under the `#ifdef`; the preprocessor ends the group at its `#endif`."""
+    assert found(EXTERN_C) == [1]
+    assert found(EXTERN_C, path="pp.cpp", language="cpp") == [1]
+
+
+@pytest.mark.parametrize(("path", "language"), [("pp.c", "c"), ("pp.cpp", "cpp")])
+def test_the_kernel_context_closes_the_extern_c_brace_under_its_own_condition(path: str, language: str) -> None:
+    """The file up to the function, then `}` only where `extern "C" {` was compiled: never an `#endif`
+    without its `#if`, never a `}` the C build never opened."""
+    fa = analyze_file(EXTERN_C.encode(), path, language)  # type: ignore[arg-type]
+    (a,) = fa.analyses
+    kernel = fa.kernels[a.site.loop_id]
+    assert kernel.context is not None
+    assert kernel.context.closers.startswith("#ifdef __cplusplus\n}\n#endif\n"), kernel.context.closers

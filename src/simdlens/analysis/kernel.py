@@ -53,6 +53,7 @@ from typing import Any
 from simdlens.analysis import mathcalls
 from simdlens.analysis.build import WALK_IV, accesses_of, strip_implicit_casts
 from simdlens.analysis.build.headers import BEGIN_CALL
+from simdlens.analysis.context.conditionals import open_conditionals
 from simdlens.analysis.context.templates import template_parameters
 from simdlens.analysis.ir import (
     INT32,
@@ -1370,11 +1371,21 @@ class _UserDeclarations:
             node = node.parent
         closers: list[str] = []
         namespaces: list[str] = []
+        source = self.syntax.source
+        at_cut = open_conditionals(source, cut.start_byte)
+        still_open = {at for at, _, _ in at_cut}
         for scope in open_scopes:  # innermost first
             if scope.type in ("preproc_if", "preproc_ifdef"):
-                closers.append("#endif")
+                if scope.start_byte in still_open:  # the parser also nests by braces: only a group open here
+                    closers.append("#endif")
             elif scope.type == "declaration_list":
-                closers.append("}")
+                # `#ifdef __cplusplus` / `extern "C" {` / `#endif`: the brace opened only where that group is
+                # compiled, so it is closed under the same condition
+                guards = [g for g in open_conditionals(source, scope.start_byte) if g[0] not in still_open]
+                if guards and all(first for _, _, first in guards):
+                    closers += [*(line for _, line, _ in guards), "}", *("#endif" for _ in guards)]
+                else:
+                    closers.append("}")
                 if scope.parent is not None and scope.parent.type == "namespace_definition":
                     name = scope.parent.child_by_field_name("name")
                     if name is not None:

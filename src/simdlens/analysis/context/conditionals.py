@@ -161,7 +161,7 @@ class _Conditions:
         undecided = False
         while node is not None and node.type in _CONDITIONALS:
             taken = True if node.type == "preproc_else" else self._decide(node)
-            branch = _branch_range(node)
+            branch = _branch_range(node, self.source)
             if earlier is True or taken is False:
                 if branch is not None:
                     self.inactive.append(branch)
@@ -300,8 +300,46 @@ def _macro_text_value(text: str, name: str) -> object:
     return "" if m.group(1) else " ".join(tokenize(m.group(2)))
 
 
-def _branch_range(node: tree_sitter.Node) -> tuple[int, int] | None:
-    """The bytes of one branch's own lines: after its directive line, up to the next `#elif`/`#else`/`#endif`."""
+_BRANCH_LINE = re.compile(rb"^[ \t]*#[ \t]*(ifdef|ifndef|if|elifdef|elifndef|elif|else|endif)\b", re.M)
+
+
+def _directive_end(source: bytes, start: int, end: int) -> int:
+    """Where the branch starting at `start` ends as the preprocessor pairs the directives: the next
+    `#elif`/`#else`/`#endif` of its own level, searched up to `end`. The parser nests by braces as well, so
+    `#ifdef __cplusplus` / `extern "C" {` / `#endif` reads as a branch reaching the closing `}`."""
+    depth = 0
+    for m in _BRANCH_LINE.finditer(source, start, end):
+        kind = m.group(1)
+        if kind.startswith(b"if"):
+            depth += 1
+        elif depth == 0:
+            return m.start()
+        elif kind == b"endif":
+            depth -= 1
+    return end
+
+
+def open_conditionals(source: bytes, pos: int) -> list[tuple[int, str, bool]]:
+    """The `#if`/`#ifdef` groups open at byte `pos`, outermost first, as the directives pair up: (the byte
+    of its `#`, its directive line, whether `pos` is in its first branch)."""
+    stack: list[tuple[int, str, bool]] = []
+    for m in _BRANCH_LINE.finditer(source, 0, pos):
+        kind = m.group(1)
+        hash_at = source.index(b"#", m.start())
+        if kind.startswith(b"if"):
+            line_end = source.find(b"\n", hash_at)
+            stack.append((hash_at, source[hash_at:line_end if line_end >= 0 else len(source)].decode("utf-8", "replace"),
+                          True))
+        elif stack and kind == b"endif":
+            stack.pop()
+        elif stack:
+            stack[-1] = (stack[-1][0], stack[-1][1], False)
+    return stack
+
+
+def _branch_range(node: tree_sitter.Node, source: bytes) -> tuple[int, int] | None:
+    """The bytes of one branch's own lines: after its directive line, up to the next `#elif`/`#else`/`#endif`
+    (as the directives pair up, never further than the parser's node: a skipped region only ever shrinks)."""
     start = None
     end = node.end_byte
     for i, child in enumerate(node.children):
@@ -316,7 +354,7 @@ def _branch_range(node: tree_sitter.Node) -> tuple[int, int] | None:
             start = child.end_byte
     if start is None or end <= start:
         return None
-    return start, end
+    return start, _directive_end(source, start, end)
 
 
 def skipping_directive(tree: tree_sitter.Tree, source: bytes, ctx: FileContext, byte: int) -> str | None:
