@@ -306,6 +306,8 @@ def is_invariant(lb: LoopBuilder, node: tree_sitter.Node) -> bool:
             nm = lb.text(n)
             if nm == lb.iv or nm in lb.locals or nm in lb.written_outer or nm in lb.walkers:
                 return False
+            if nm in lb.references or nm in lb.struct_refs or nm in lb.record_walks:  # an element of the array
+                return False
             if nm in lb.written_names:
                 return False
         stack.extend(n.named_children)
