@@ -101,7 +101,7 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
     member = layout.field(fname)
     if member is None or not member.scalar:
         raise Unsupported("array_of_structs", f"{text}: the member {fname} of '{spelling}' is not a plain number "
-                          "(a structure, pointer, bit-field, bool, enum or complex): not read as lanes", n)
+                          "(a structure, a class such as a container, a pointer, bit-field, bool, enum or complex): not read as lanes", n)
     k = 0
     if element is not None:
         at = accesses.affine(lb, element)
