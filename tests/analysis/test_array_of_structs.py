@@ -180,6 +180,9 @@ CPP_REFUSED = {  # (the loop, what its reason says)
                        "the member name of 'tag' is not a plain number"),
     "changed_copy": ("float f(const std::vector<pt2> &v) { float s = 0; for (pt2 p : v) { p.x *= 2; s += p.x; } return s; }",
                      "p is a copy of each structure of v and the body changes it"),
+    "whole_value": ("inline float len2(const pt2 &p) { return p.x * p.x + p.y * p.y; }\n"
+                    "float f(const std::vector<pt2> &v) { float s = 0; for (auto &p : v) s += len2(p); return s; }",
+                    "uses the structure p (each element of v) as a whole value"),
     "other_type": ("float f(const std::vector<pt3> &v) { float s = 0; for (const pt2 &p : v) s += p.y; return s; }",
                    "the loop variable p ('pt2') is not of the element type of v ('pt3')"),
 }

@@ -151,6 +151,12 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
     return Access(real, f"(({elem.c} *)({storage}))", elem, coeff, off, sym, None, node_span(n))
 
 
+def whole_record(lb: LoopBuilder, name: str, node: tree_sitter.Node) -> Unsupported:
+    """Why a range-based for's structure used as a value (an argument, an assignment) is not rewritten."""
+    return Unsupported("array_of_structs", f"uses the structure {name} (each element of {lb.record_walks[name]}) as "
+                       "a whole value: only its members that are numbers are read as lanes", node)
+
+
 def holds_records(lb: LoopBuilder, name: str, node: tree_sitter.Node) -> bool:
     """Whether the elements of the array or container `name` are structures: the builder's own reading
     of its element type says so (`accesses.elem_of`), and their members are read by `member_access`."""
