@@ -56,14 +56,12 @@ CASES = {
 }
 
 
-def _analysed(name: str) -> tuple[bytes, Analysis, Kernel]:
-    source = (PRE + CASES[name] + "\n").encode()
-    path = f"/tmp/simdlens-aos-{name}.c"
-    fa = analyze_file(source, path, "c", facts=semantic_facts(source, path, "c"))
+def _analysed(source: bytes, path: str, lang: str) -> tuple[Analysis, Kernel]:
+    fa = analyze_file(source, path, lang, facts=semantic_facts(source, path, lang))  # type: ignore[arg-type]
     (a,) = fa.analyses
     kernel = fa.kernels.get(a.site.loop_id)
     assert kernel is not None, a.reasons
-    return source, a, kernel
+    return a, kernel
 
 
 def _verify(kernel: Kernel, candidates: list, settings: Settings) -> tuple[CandidateResult, ...]:  # type: ignore[type-arg]
@@ -74,15 +72,22 @@ def _verify(kernel: Kernel, candidates: list, settings: Settings) -> tuple[Candi
     return asyncio.run(go())
 
 
+def _verified_cases(cases: dict[str, str], pre: str, lang: str, settings: Settings
+                    ) -> dict[str, tuple[Kernel, tuple[CandidateResult, ...]]]:
+    """Each case's kernel and the sandbox's results for its AVX2 candidates."""
+    out = {}
+    for name, code in cases.items():
+        source = (pre + code + "\n").encode()
+        a, kernel = _analysed(source, f"/tmp/simdlens-aos-{name}.{lang}", lang)
+        proposal = propose(a, kernel, "avx2", settings, source=source)
+        assert proposal.candidates, (name, proposal.notes)
+        out[name] = (kernel, _verify(kernel, list(proposal.candidates), settings))
+    return out
+
+
 @pytest.fixture(scope="module")
 def results(rule_settings: Settings) -> dict[str, tuple[Kernel, tuple[CandidateResult, ...]]]:
-    out = {}
-    for name in CASES:
-        source, a, kernel = _analysed(name)
-        proposal = propose(a, kernel, "avx2", rule_settings, source=source)
-        assert proposal.candidates, (name, proposal.notes)
-        out[name] = (kernel, _verify(kernel, list(proposal.candidates), rule_settings))
-    return out
+    return _verified_cases(CASES, PRE, "c", rule_settings)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -144,18 +149,7 @@ CPP_CASES = {  # C++ containers of structures: the same strided members as `Part
 
 @pytest.fixture(scope="module")
 def cpp_results(rule_settings: Settings) -> dict[str, tuple[Kernel, tuple[CandidateResult, ...]]]:
-    out = {}
-    for name, code in CPP_CASES.items():
-        source = (CPP_PRE + code + "\n").encode()
-        path = f"/tmp/simdlens-aos-{name}.cpp"
-        fa = analyze_file(source, path, "cpp", facts=semantic_facts(source, path, "cpp"))
-        (a,) = fa.analyses
-        kernel = fa.kernels.get(a.site.loop_id)
-        assert kernel is not None, a.reasons
-        proposal = propose(a, kernel, "avx2", rule_settings, source=source)
-        assert proposal.candidates, (name, proposal.notes)
-        out[name] = (kernel, _verify(kernel, list(proposal.candidates), rule_settings))
-    return out
+    return _verified_cases(CPP_CASES, CPP_PRE, "cpp", rule_settings)
 
 
 @pytest.mark.parametrize("name", sorted(CPP_CASES))
