@@ -127,6 +127,76 @@ def test_member_of_one_fixed_structure_is_still_an_invariant() -> None:
     assert propose(a, kernel, "avx2", Settings(), source=source).candidates
 
 
+CPP_PRE = "#include <vector>\n#include <array>\n#include <cstddef>\n" + PRE + "pt2 G[64];\n"
+
+CPP_READ = {  # (the loop, the array of structures, sizeof its element)
+    "vector_subscript": ("void f(std::vector<pt3> &v, float dt) {\n"
+                         "  for (size_t i = 0; i < v.size(); i++) v[i].x += v[i].z * dt; }", "v", 12),
+    "array_subscript": ("void f(std::array<struct body, 32> &b, float dt) {\n"
+                        "  for (size_t i = 0; i < b.size(); i++) b[i].px += b[i].vx * dt; }", "b", 32),
+    "range_for_reference": ("void f(std::vector<pt3> &v, float s) { for (auto &p : v) { p.x *= s; p.y *= s; p.z *= s; } }",
+                            "v", 12),
+    "range_for_const_reference": ("float f(const std::vector<pt3> &v) { float e = 0;\n"
+                                  "  for (const pt3 &p : v) e += p.x * p.x + p.y * p.y + p.z * p.z; return e; }", "v", 12),
+    "range_for_copy": ("float f(const std::vector<pt2> &v) { float s = 0; for (pt2 p : v) s += p.y; return s; }", "v", 8),
+    "range_for_nested": ("float f(const std::vector<node2> &v) { float s = 0;\n"
+                         "  for (const auto &q : v) s += q.at.y * q.w; return s; }", "v", 12),
+    "range_for_global_array": ("void f(float s) { for (pt2 &p : G) { p.x *= s; p.y *= s; } }", "G", 8),
+}
+
+
+def cpp_analysis(code: str) -> tuple[bytes, Analysis, Kernel | None]:
+    source = (CPP_PRE + code + "\n").encode()
+    fa = analyze_file(source, "aos.cpp", "cpp", facts=semantic_facts(source, "aos.cpp", "cpp"))
+    (a,) = fa.analyses
+    return source, a, fa.kernels.get(a.site.loop_id)
+
+
+@needs_libclang
+@pytest.mark.parametrize("name", sorted(CPP_READ))
+def test_cpp_containers_of_structures_are_read_like_pointers_to_structures(name: str) -> None:
+    """`v[i].x` of a std::vector / std::array of structures and `p.x` of a range-based for over one are the
+    same strided members as `v[i].x` of a `pt3 *v`: the kernel takes the structures as a pointer spelled
+    with the user's element type, and asserts their layout (a misread one fails to build)."""
+    code, root, size = CPP_READ[name]
+    source, a, kernel = cpp_analysis(code)
+    assert a.verdict != LoopVerdict.NOT_VECTORIZABLE, a.reasons
+    assert kernel is not None
+    param = next(p for p in kernel.params if p.name == root)
+    assert re.search(r"\b(pt2|pt3|node2|struct body) \*", param.spelled), param.spelled
+    facts = {(f.expr, f.type) for f in kernel.type_facts}
+    assert (f"{root}[0]", f"size {size}") in facts
+    assert all(not (e == f"{root}[0]" and t in ("float", "double")) for e, t in facts)
+    assert propose(a, kernel, "avx2", Settings(), source=source).candidates
+
+
+CPP_REFUSED = {  # (the loop, what its reason says)
+    "container_member": ("struct poly { std::vector<float> c; float w; };\n"
+                         "float f(const std::vector<poly> &ps) { float s = 0; for (const poly &p : ps) s += p.c[0];"
+                         " return s; }", "the member c of 'poly' is not a plain number (a structure, a class such as a "
+                         "container"),
+    "pointer_member": ("struct tag { const char *name; float w; };\n"
+                       "int f(const std::vector<tag> &ts) { int s = 0; for (const auto &t : ts) s += t.name[0]; return s; }",
+                       "the member name of 'tag' is not a plain number"),
+    "changed_copy": ("float f(const std::vector<pt2> &v) { float s = 0; for (pt2 p : v) { p.x *= 2; s += p.x; } return s; }",
+                     "p is a copy of each structure of v and the body changes it"),
+    "whole_value": ("inline float len2(const pt2 &p) { return p.x * p.x + p.y * p.y; }\n"
+                    "float f(const std::vector<pt2> &v) { float s = 0; for (auto &p : v) s += len2(p); return s; }",
+                    "uses the structure p (each element of v) as a whole value"),
+    "other_type": ("float f(const std::vector<pt3> &v) { float s = 0; for (const pt2 &p : v) s += p.y; return s; }",
+                   "the loop variable p ('pt2') is not of the element type of v ('pt3')"),
+}
+
+
+@needs_libclang
+@pytest.mark.parametrize("name", sorted(CPP_REFUSED))
+def test_cpp_containers_of_structures_that_cannot_be_lanes_are_refused_saying_why(name: str) -> None:
+    code, said = CPP_REFUSED[name]
+    _, a, kernel = cpp_analysis(code)
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE and kernel is None
+    assert any(said in r.message for r in a.reasons), a.reasons
+
+
 CPP_CONTAINERS = {
     "vector_subscript": "void f(std::vector<float> &out, const std::vector<pt2> &pts) {\n"
                         "  for (size_t i = 0; i < pts.size(); ++i) out[i] = pts[i].x * pts[i].y; }",
@@ -138,6 +208,7 @@ CPP_CONTAINERS = {
 
 @pytest.mark.parametrize("name", sorted(CPP_CONTAINERS))
 def test_structures_in_containers_and_copies_say_array_of_structs(name: str) -> None:
+    """Without clang's facts (no layout) a container of structures is refused like a pointer to them."""
     source = ("#include <vector>\n" + PRE + CPP_CONTAINERS[name] + "\n").encode()
     (a,) = analyze_file(source, "aos.cpp", "cpp").analyses
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE

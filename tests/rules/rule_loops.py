@@ -640,6 +640,15 @@ SPECIAL["quad_store_i64"] = """void quad(int64_t *restrict d, const int64_t *res
 SPECIAL["xyz_store_f64"] = """void xyz_d(double *restrict d, const double *restrict x, const double *restrict y, int n) {
     for (int i = 0; i < n; i++) { d[3 * i] = x[i]; d[3 * i + 1] = y[i]; d[3 * i + 2] = x[i] * y[i]; }
 }"""
+# 6-float records (x, y, z, vx, vy, vz): the velocities' block starts 3 floats in and ends 3 past the last record
+SPECIAL["six_velocities"] = """float speed2(const float *restrict p, int n) {
+    float e = 0.0f;
+    for (int i = 0; i < n; i++) e += p[6 * i + 3] * p[6 * i + 3] + p[6 * i + 4] * p[6 * i + 4] + p[6 * i + 5] * p[6 * i + 5];
+    return e;
+}"""
+SPECIAL["six_first_i32"] = """void first2(int32_t *restrict d, const int32_t *restrict p, int n) {
+    for (int i = 0; i < n; i++) d[i] = p[6 * i] - p[6 * i + 1];
+}"""
 # A signed 16-bit value divided by an unsigned constant: C divides the huge unsigned image of a negative
 # value, so the result must never come from a signed 16-bit multiply-high.
 SPECIAL["div_int16_by_unsigned"] = """void du(int16_t *restrict o, const int16_t *restrict a, int n) {

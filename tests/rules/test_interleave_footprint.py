@@ -25,7 +25,7 @@ CASES = ("odd_only", "even_only_u32", "stereo_split", "cmul_f32", "cmul_f64", "r
          "interleave3", "interleave4_u32", "aos_scale", "inplace_pair", "step_two", "strided_load", "cmul_mixed",
          "odd_only_reverse", "alpha_u8", "rgb_grey_u8", "interleave_u8", "stereo_split_i16", "stereo_mix_i16",
          "down_by_three", "odd_to_even", "group_cond_read", "group_symbolic",
-         "aos_norm_f64", "quad_store_i64", "xyz_store_f64")
+         "aos_norm_f64", "quad_store_i64", "xyz_store_f64", "six_velocities", "six_first_i32")
 REQUIRED = {"avx2": "avx2", "avx512": "avx512f"}
 
 GUARDED_BUFFER = r"""

@@ -40,7 +40,7 @@ def _checks(isa: str) -> tuple[list[str], int]:
         ct, vt = C_TYPE[elem], t.vtype(elem, width)
         load, store = t.op("load", elem, width), t.op("store", elem, width)
         assert vt and load and store, (isa, op, elem, width)
-        names = "abcd"[:stride]
+        names = "abcdef"[:stride]
         n = len(out)
         if de:  # the block holds element g in slot g; position `which`, lane k must be element stride*k + which
             fill = f"for (int g = 0; g < {stride * lanes}; g++) in[g] = ({ct})(g + 1);"

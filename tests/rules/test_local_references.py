@@ -128,6 +128,13 @@ ITERATORS = {
                         "  for (auto it = std::begin(a); it != std::end(a); ++it) *it = *it * g; }"),
 }
 
+RANGES = {  # a range-based for by reference reads the element: `x * x` changes every iteration
+    "const_reference_sum_of_squares": ("#include <vector>\nfloat f(const std::vector<float> &v) { float e = 0.0f;\n"
+                                       "  for (const float &x : v) e += x * x; return e; }"),
+    "structure_reference_update": ("#include <vector>\nvoid f(std::vector<particle> &ps, float dt) {\n"
+                                   "  for (auto &p : ps) { p.pos.x += p.vel.x * dt; p.pos.y += p.vel.y * dt; } }"),
+}
+
 ITERATORS_REFUSED = {
     "moves_inside": ("#include <vector>\nvoid f(std::vector<int> &v) {\n"
                      "  for (auto it = v.begin(); it != v.end(); ++it) { *it = 0; ++it; } }",
@@ -138,13 +145,19 @@ ITERATORS_REFUSED = {
 }
 
 
+# name: (an iterator or range-based for loop over a container, how the analysis says it counts it)
+WALKS = {**{name: (code, "an iterator loop over") for name, code in ITERATORS.items()},
+         **{name: (code, "a range-based for over") for name, code in RANGES.items()}}
+
+
 @needs_libclang
-@pytest.mark.parametrize("name", sorted(ITERATORS))
-def test_iterator_loops_over_containers_verify_against_the_users_loop(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(WALKS))
+def test_iterator_and_range_for_loops_over_containers_verify_against_the_users_loop(name: str) -> None:
     if not host_cpu().runs("avx2"):
         pytest.skip("this CPU does not run avx2")
-    a = _assert_verified(ITERATORS[name])
-    assert any("an iterator loop over" in r.message for r in a.reasons)
+    code, counted = WALKS[name]
+    a = _assert_verified(code)
+    assert any(counted in r.message for r in a.reasons)
 
 
 @needs_libclang

@@ -56,14 +56,12 @@ CASES = {
 }
 
 
-def _analysed(name: str) -> tuple[bytes, Analysis, Kernel]:
-    source = (PRE + CASES[name] + "\n").encode()
-    path = f"/tmp/simdlens-aos-{name}.c"
-    fa = analyze_file(source, path, "c", facts=semantic_facts(source, path, "c"))
+def _analysed(source: bytes, path: str, lang: str) -> tuple[Analysis, Kernel]:
+    fa = analyze_file(source, path, lang, facts=semantic_facts(source, path, lang))  # type: ignore[arg-type]
     (a,) = fa.analyses
     kernel = fa.kernels.get(a.site.loop_id)
     assert kernel is not None, a.reasons
-    return source, a, kernel
+    return a, kernel
 
 
 def _verify(kernel: Kernel, candidates: list, settings: Settings) -> tuple[CandidateResult, ...]:  # type: ignore[type-arg]
@@ -74,15 +72,22 @@ def _verify(kernel: Kernel, candidates: list, settings: Settings) -> tuple[Candi
     return asyncio.run(go())
 
 
+def _verified_cases(cases: dict[str, str], pre: str, lang: str, settings: Settings
+                    ) -> dict[str, tuple[Kernel, tuple[CandidateResult, ...]]]:
+    """Each case's kernel and the sandbox's results for its AVX2 candidates."""
+    out = {}
+    for name, code in cases.items():
+        source = (pre + code + "\n").encode()
+        a, kernel = _analysed(source, f"/tmp/simdlens-aos-{name}.{lang}", lang)
+        proposal = propose(a, kernel, "avx2", settings, source=source)
+        assert proposal.candidates, (name, proposal.notes)
+        out[name] = (kernel, _verify(kernel, list(proposal.candidates), settings))
+    return out
+
+
 @pytest.fixture(scope="module")
 def results(rule_settings: Settings) -> dict[str, tuple[Kernel, tuple[CandidateResult, ...]]]:
-    out = {}
-    for name in CASES:
-        source, a, kernel = _analysed(name)
-        proposal = propose(a, kernel, "avx2", rule_settings, source=source)
-        assert proposal.candidates, (name, proposal.notes)
-        out[name] = (kernel, _verify(kernel, list(proposal.candidates), rule_settings))
-    return out
+    return _verified_cases(CASES, PRE, "c", rule_settings)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -118,6 +123,46 @@ def test_the_overlap_check_bounds_whole_structures(results: dict) -> None:  # ty
     edit = "".join(e.new_text for e in r.candidate.edits)
     assert "&((float *)(p))[(3) * (0 + (1) * ((long long)(((n) > 0 ? (n) : 0)) - 1)) + (3)]" in edit, edit
     assert "&((float *)(p))[(3) * (0) + (0)]" in edit
+
+
+CPP_PRE = """#include <vector>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+struct Particle { float x, y, z, vx, vy, vz; };
+struct vec3f { float x, y, z; };
+struct Px { uint8_t r, g, b, a; };
+"""
+
+CPP_CASES = {  # C++ containers of structures: the same strided members as `Particle *ps`
+    "vector_subscript": "void f(std::vector<Particle> &ps, float dt) {\n"
+                        "  for (size_t i = 0; i < ps.size(); i++) ps[i].x += ps[i].vx * dt; }",
+    "range_for_update": "void f(std::vector<Particle> &ps, float dt) {\n"
+                        "  for (auto &p : ps) { p.x += p.vx * dt; p.y += p.vy * dt; p.z += p.vz * dt; } }",
+    "range_for_energy": "float f(const std::vector<Particle> &ps) { float e = 0;\n"
+                        "  for (const Particle &p : ps) e += p.vx * p.vx + p.vy * p.vy + p.vz * p.vz; return e; }",
+    "range_for_scale_all": "void f(std::vector<vec3f> &v, float s) { for (vec3f &p : v) { p.x *= s; p.y *= s; p.z *= s; } }",
+    "array_luma": "void f(const std::array<Px, 256> &px, uint8_t *__restrict y) {\n"
+                  "  for (size_t i = 0; i < px.size(); i++) y[i] = (uint8_t)((77 * px[i].r + 150 * px[i].g + 29 * px[i].b) >> 8); }",
+}
+
+
+@pytest.fixture(scope="module")
+def cpp_results(rule_settings: Settings) -> dict[str, tuple[Kernel, tuple[CandidateResult, ...]]]:
+    return _verified_cases(CPP_CASES, CPP_PRE, "cpp", rule_settings)
+
+
+@pytest.mark.parametrize("name", sorted(CPP_CASES))
+def test_a_loop_over_a_container_of_structures_gets_a_verified_rewrite(name: str, cpp_results: dict) -> None:  # type: ignore[type-arg]
+    """Verified in the user's file context, where `ps` is the std::vector: the edit reads its storage through
+    `ps.data()` and asserts the element's layout there (`sizeof(ps[0])`, each member's offset)."""
+    kernel, (r,) = cpp_results[name]
+    assert r.verdict.status == Status.VERIFIED, r.verdict
+    assert "built in your file's context" in r.verdict.detail
+    edit = "".join(e.new_text for e in r.candidate.edits)
+    root = next(p.name for p in kernel.params if p.role.value in ("in", "out", "inout") and "*" in p.spelled
+                and any(t in p.spelled for t in ("Particle", "vec3f", "Px")))
+    assert f"{root}.data()" in edit and f"sizeof({root}[0])" in edit and "__builtin_offsetof(" in edit, edit
 
 
 MISREAD = [TypeFact("p[0]", "size 16", "p[]"),  # sizeof(vec3) misread

@@ -51,11 +51,14 @@ from simdlens.core import Language
 
 log = logging.getLogger(__name__)
 
-FACTS_VERSION = "4"  # part of every cache key: bump when what is extracted changes
+FACTS_VERSION = "5"  # part of every cache key: bump when what is extracted changes
 MAX_PROBED_MACROS = 2000
 MAX_PROBED_USES = 4000
 MAX_WALKED_CURSORS = 200_000  # the main file's declarations walked for template instantiations
 _CACHE_ENTRIES = 32
+
+# C++ containers whose elements are contiguous, as clang spells them canonically (libc++: `std::__1::`)
+_CONTAINER = re.compile(r"(?:const\s+)?(?:volatile\s+)?std::(?:__\w+::)?(?:vector|array|span)<")
 
 # clang's canonical builtin type kinds -> simdlens's canonical scalar names (LP64, x86-64: char is signed)
 _SCALAR_KINDS = {
@@ -143,6 +146,7 @@ class VarFact:
     dims: tuple[str, ...] = ()
     restrict: bool = False  # the outermost pointer is restrict
     through_macro: bool = False  # the declaration is written through a macro
+    items: TypeFact | None = None  # a C++ container's elements (`std::vector<Particle> &` -> Particle)
 
 
 @dataclass(frozen=True)
@@ -872,7 +876,20 @@ class _Extractor:
         through = k > 0 and macro_ranges[k - 1][1] > start and macro_ranges[k - 1][0] < end
         through = through or any(lo < end and start < hi for lo, hi in macro_ranges[max(0, k - 8):k])
         return VarFact(c.spelling, role, function, scope, start, self._type_fact(t), self._type_fact(cur),
-                       tuple(dims), restrict, through)
+                       tuple(dims), restrict, through, self._items(t))
+
+    def _items(self, t: Any) -> TypeFact | None:
+        """The element type of the std::vector, std::array or std::span `t` names (through a reference)."""
+        ci = self.ci
+        if self.language != "cpp":
+            return None
+        canon = t.get_canonical()
+        if canon.kind in (ci.TypeKind.LVALUEREFERENCE, ci.TypeKind.RVALUEREFERENCE):
+            canon = canon.get_pointee().get_canonical()
+        if canon.kind != ci.TypeKind.RECORD or canon.get_num_template_arguments() < 1 or \
+                not _CONTAINER.match(canon.spelling):
+            return None
+        return self._type_fact(canon.get_template_argument_type(0))
 
 
 class _Instantiations:

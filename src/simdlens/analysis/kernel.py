@@ -1059,7 +1059,7 @@ _SCOPES = frozenset({"translation_unit", "declaration_list", "preproc_if", "prep
                      "preproc_elif", "preproc_elifdef"})
 _NOT_A_TYPE_WORD = re.compile(r"\b(?:constexpr|constinit|thread_local|inline|__inline__|__inline|mutable)\b\s*")
 _COMPLEX_WORD = re.compile(r"\b(?:_Complex|complex)\b")
-_CONTAINER_TYPE = re.compile(r"^(?:::)?(?:std::)?(?:vector|array|span)\s*<")
+_CONTAINER_TYPE = re.compile(r"^(?:const\s+)?(?:::)?(?:std::)?(?:vector|array|span)\s*<")
 _COMMENT = re.compile(rb"//[^\n]*|/\*[\s\S]*?\*/")
 _LAYOUT = re.compile(rb"[ \t\r\f\v]*\n\s*|[ \t\r\f\v]+")
 _SYNTAX_CACHE: list[_FileSyntax] = []

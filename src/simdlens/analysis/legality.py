@@ -261,7 +261,7 @@ class _Judge:
             # a container's storage, the parts of a complex array (`((float *)(c))`), the bits of an element
             # (`((const uint32_t *)(src))`): the user's name
             return a.root if a.base in (a.root + ".data()", f"(&{a.root}[0][0])") or (
-                a.base.startswith("((") and a.base.endswith(f" *)({a.root}))")) else a.base
+                a.base.startswith("((") and a.base.endswith((f" *)({a.root}))", f" *)({a.root}.data()))"))) else a.base
 
         written = sorted({shown(a) for a, w, _ in self.accs if w})
         read = sorted({shown(a) for a, w, _ in self.accs if not w} - set(written))

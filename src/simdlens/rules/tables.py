@@ -24,8 +24,8 @@ ELEMENT_TYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
 WIDTHS = (32, 64, 128, 256, 512)
 MASK_KINDS = ("vector", "kmask")
 TAILS = ("scalar", "masked")
-# {d}: the fourth operand of the stride-4 de-interleave / interleave ops
-PLACEHOLDERS = frozenset({"a", "b", "c", "d", "p", "m", "t", "e", "x", "args", "full"})
+# {d}: the fourth operand of the stride-4 de-interleave / interleave ops; {e} {f} the fifth and sixth of stride 6
+PLACEHOLDERS = frozenset({"a", "b", "c", "d", "p", "m", "t", "e", "f", "x", "args", "full"})
 # Memory operations touch exactly `width` bits, so a 64-bit access never falls back to a 128-bit row.
 MEMORY_OPS = frozenset({"load", "store", "maskload", "maskstore"})
 

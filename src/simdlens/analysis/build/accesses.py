@@ -241,7 +241,8 @@ def array_base(lb: LoopBuilder, b: tree_sitter.Node) -> tuple[str, str, CType, D
 
 
 # What build/structures.py reads as a strided view; other members of moving structures keep this reason.
-AOS_NOT_REWRITTEN = ("not rewritten: only `p[i].f`, `p[i].f[k]`, `p[i].a.f` and `p->f` of a walking p, with f a "
+AOS_NOT_REWRITTEN = ("not rewritten: only `p[i].f`, `p[i].f[k]`, `p[i].a.f` (p a pointer, array, std::vector, "
+                     "std::array or std::span), `x.f` of `for (auto &x : p)` and `p->f` of a walking p, with f a "
                      "number, are read as strided arrays (a structure of arrays, one array per member, vectorizes)")
 
 

@@ -73,6 +73,7 @@ class LoopBuilder:
         self.references: dict[str, Access] = {}  # `for (T &x : v)`, `T &x = a[i];`: x is that element
         self.iterators: dict[str, Access] = {}  # `for (auto it = v.begin(); it != v.end(); ++it)`: *it is v[k]
         self.struct_refs: dict[str, tree_sitter.Node] = {}  # `const vec3 &v = p[i].vel;`: v.x is p[i].vel.x
+        self.record_walks: dict[str, str] = {}  # `for (auto &q : ps)` over structures: q.x is ps[k].x
         self.macro_args: list[dict[str, Expr]] = []  # arguments of the function-like macros being expanded
         # the complex arguments of those macros, as (real part, imaginary part, complex type)
         self.macro_complex_args: list[dict[str, tuple[Expr, Expr | None, CType | None]]] = []

@@ -253,6 +253,8 @@ def identifier(lb: LoopBuilder, n: tree_sitter.Node) -> Expr:
         return Load(lb.references[name])
     if name in lb.iterators:
         raise Unsupported("unsupported_loop", f"uses the iterator {name} other than as *{name}", n)
+    if name in lb.record_walks:
+        raise structures.whole_record(lb, name, n)
     if name in lb.locals:
         return Var(name, lb.locals[name])
     copied = lb.copied_after.get(name)

@@ -9,10 +9,10 @@ from typing import Any
 
 import tree_sitter
 
-from simdlens.analysis.build import accesses, counters, expressions, statements, walks
+from simdlens.analysis.build import accesses, counters, expressions, statements, structures, walks
 from simdlens.analysis.build.builder import WALK_IV, LoopBuilder
 from simdlens.analysis.build.c_types import convert, ctype_of
-from simdlens.analysis.build.declarations import decls_of, kinds_of
+from simdlens.analysis.build.declarations import Decl, decls_of, kinds_of
 from simdlens.analysis.build.syntax import (
     FLIP,
     Unsupported,
@@ -236,6 +236,13 @@ def iterator_header(lb: LoopBuilder, node: tree_sitter.Node, it: str, container:
 def _container_walk(lb: LoopBuilder, rng: tree_sitter.Node, node: tree_sitter.Node) -> tuple[Access, str]:
     """The element k of container `rng` counted by the synthetic counter, and its element count."""
     root, base, elem, d = accesses.array_base(lb, rng)
+    upper = _element_count(lb, rng, d, node)
+    accesses.note_array(lb, root, d, elem)
+    return Access(root, base, elem, 1, 0, "", None, node_span(rng)), upper
+
+
+def _element_count(lb: LoopBuilder, rng: tree_sitter.Node, d: Decl | None, node: tree_sitter.Node) -> str:
+    """How many elements container `rng` has, as C text; the loop is counted by the synthetic counter."""
     if d is None or (d.pointer and not d.container):
         raise Unsupported("unsupported_loop", "range-based for over a pointer", node)
     if d.container in ("vector", "span"):
@@ -251,8 +258,7 @@ def _container_walk(lb: LoopBuilder, rng: tree_sitter.Node, node: tree_sitter.No
     if not upper:
         raise Unsupported("unsupported_loop", f"cannot tell how many elements {lb.text(rng)} has", node)
     lb.iv, lb.iv_type = WALK_IV, UINT64
-    accesses.note_array(lb, root, d, elem)
-    return Access(root, base, elem, 1, 0, "", None, node_span(rng)), upper
+    return upper
 
 
 def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
@@ -266,22 +272,27 @@ def range_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     name_node = decl.named_child(0) if reference else decl
     if name_node is None or name_node.type != "identifier":
         raise Unsupported("unsupported_loop", "range-based for with a structured binding", node)
-    acc, upper = _container_walk(lb, rng, node)
-    elem = acc.elem
     spelled = " ".join(lb.text(node.child_by_field_name("type")).split())
-    var_t = elem if spelled in ("auto", "") else ctype_of(spelled, lb.ctx)
-    if var_t is None:
-        raise Unsupported("unknown_type", f"unknown type '{spelled}'", node)
-    if reference and var_t.name != elem.name:
-        raise Unsupported("type_error", "a reference of another type than the elements", node)
     name = lb.text(name_node)
     pre: list[Stmt] = []
-    if reference:
-        lb.references[name] = acc
+    if rng.type == "identifier" and structures.holds_records(lb, lb.text(rng), rng):
+        # structures: `p.x` is a strided member of element k (build/structures.py)
+        upper = _element_count(lb, rng, lb.decl_of(lb.text(rng)), node)
+        structures.bind_range(lb, name, lb.text(rng), spelled, reference, node)
     else:
-        lb.locals[name] = var_t
-        lb.scalars[name] = Scalar(name, var_t, ScalarRole.LOCAL)
-        pre.append(Let(name, var_t, convert(Load(acc), var_t), node_span(decl)))
+        acc, upper = _container_walk(lb, rng, node)
+        elem = acc.elem
+        var_t = elem if spelled in ("auto", "") else ctype_of(spelled, lb.ctx)
+        if var_t is None:
+            raise Unsupported("unknown_type", f"unknown type '{spelled}'", node)
+        if reference and var_t.name != elem.name:
+            raise Unsupported("type_error", "a reference of another type than the elements", node)
+        if reference:
+            lb.references[name] = acc
+        else:
+            lb.locals[name] = var_t
+            lb.scalars[name] = Scalar(name, var_t, ScalarRole.LOCAL)
+            pre.append(Let(name, var_t, convert(Load(acc), var_t), node_span(decl)))
     lb.reasons.append(Reason("range_for", f"a range-based for over {lb.text(rng)}: counted by a synthetic "
                              "counter", lb.site.header))
     return {"lower": "0", "upper": upper, "cmp": "<", "step": 1, "trip": f"(({upper}) > 0 ? ({upper}) : 0)",

@@ -9,7 +9,15 @@ import re
 import tree_sitter
 
 from simdlens.analysis import mathcalls, scans
-from simdlens.analysis.build import accesses, complex_values, counters, expressions, statements, uses
+from simdlens.analysis.build import (
+    accesses,
+    complex_values,
+    counters,
+    expressions,
+    statements,
+    structures,
+    uses,
+)
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import convert, ctype_of, promote, strip_implicit_casts, usual
 from simdlens.analysis.build.declarations import Decl, complex_spelling
@@ -62,6 +70,8 @@ from simdlens.core import Reason, Span
 
 
 def outer_scalar(lb: LoopBuilder, name: str, node: tree_sitter.Node, complex_ok: bool = False) -> CType:
+    if name in lb.record_walks:
+        raise structures.whole_record(lb, name, node)
     d = lb.decl_of(name)
     if d is None:
         raise Unsupported("unknown_identifier", f"cannot find the declaration of {name}", node)
@@ -305,6 +315,8 @@ def is_invariant(lb: LoopBuilder, node: tree_sitter.Node) -> bool:
         if t == "identifier":
             nm = lb.text(n)
             if nm == lb.iv or nm in lb.locals or nm in lb.written_outer or nm in lb.walkers:
+                return False
+            if nm in lb.references or nm in lb.struct_refs or nm in lb.record_walks:  # an element of the array
                 return False
             if nm in lb.written_names:
                 return False

@@ -8,11 +8,14 @@ of the member type; the kernel and every rewrite assert it at compile time (`ker
 a misread layout fails to build instead of verifying.
 
 Read here: `p[e].f`, `p[e].f[k]` (a constant k in a fixed-size array member), `p[e].a.f` (a member of a
-nested structure) for an affine e, and the same through `p->` of a pointer the loop walks. Other
-shapes keep the builder's reason.
+nested structure) for an affine e, and the same through `p->` of a pointer the loop walks; p a pointer,
+an array, or a C++ std::vector / std::array / std::span of structures (its storage is `p.data()`), and
+`x.f` of a range-based for's `x` over one of them (`bind_range`). Other shapes keep the builder's reason.
 """
 
 from __future__ import annotations
+
+import re
 
 import tree_sitter
 
@@ -25,6 +28,12 @@ from simdlens.analysis.spans import node_span
 # bytes of each canonical scalar type a member may have
 _BYTES = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8,
           "float": 4, "double": 8}
+# the element type of a container's declaration, `std::vector<Particle>` -> "Particle"
+_ITEM = re.compile(r"^(?:std::)?\w+\s*<\s*([^,>]+)")
+_QUALIFIERS = ("const", "volatile", "struct", "class")
+# a member of `{0}` assigned or stepped: `p.x = `, `p.v[1] += `, `++p.x`, `p.pos.x--`
+_MEMBER_WRITE = (r"(?<![\w.>]){0}\s*\.[\w.\s]*(?:\[[^\]]*\]\s*)?(?:(?:[-+*/%&|^]|<<|>>)?=(?!=)|\+\+|--)"
+                 r"|(?:\+\+|--)\s*{0}\s*\.")
 # the harness misaligns its buffers by multiples of 8 bytes: a structure aligned beyond that is not tested
 MAX_ALIGN = 8
 
@@ -57,6 +66,7 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
         field = obj
     fname = ".".join(names)
     idx: tree_sitter.Node | None = None
+    ranged = False  # `p.x` of a range-based for's p
     if not arrow and obj.type == "subscript_expression":
         holder = unwrap(obj.child_by_field_name("argument"))
         idx = index_node(obj)
@@ -65,6 +75,8 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
         root = node_text(holder)
     elif arrow and obj.type == "identifier" and node_text(obj) in lb.walkers:
         root = node_text(obj)
+    elif not arrow and obj.type == "identifier" and node_text(obj) in lb.record_walks:
+        root, ranged = lb.record_walks[node_text(obj)], True  # `p.x` of `for (auto &p : ps)`: ps[k].x
     else:
         return None
     text = squash(node_text(n))
@@ -72,7 +84,8 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
     d = lb.decl_of(real)
     if d is None:
         raise Unsupported("unknown_identifier", f"cannot find the declaration of {real}", n)
-    if d.container or d.pointer + len(d.extents) != 1:
+    one_level = not (d.pointer or d.extents) if d.container else d.pointer + len(d.extents) == 1
+    if not one_level:
         raise Unsupported("array_of_structs", f"{text}: {real} is not a one-level array of structures", n)
     ctx = lb.ctx
     found = ctx.element_layout(real, lb.node.start_byte, lb.site.function or "") if hasattr(
@@ -88,7 +101,7 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
     member = layout.field(fname)
     if member is None or not member.scalar:
         raise Unsupported("array_of_structs", f"{text}: the member {fname} of '{spelling}' is not a plain number "
-                          "(a structure, pointer, bit-field, bool, enum or complex): not read as lanes", n)
+                          "(a structure, a class such as a container, a pointer, bit-field, bool, enum or complex): not read as lanes", n)
     k = 0
     if element is not None:
         at = accesses.affine(lb, element)
@@ -122,6 +135,8 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
                               "subscript is not rewritten", n)
         scaled = aff.scale(stride)
         coeff, off, sym = scaled.coeff, scaled.offset + offset, scaled.symbolic
+    elif ranged:  # element k of the range-based for's synthetic counter
+        coeff, off, sym = stride, offset, ""
     else:
         if root in lb.walk_strides:  # `p += inc` of structures: a stride in structures, not in members
             raise Unsupported("array_of_structs", f"{text}: a pointer to structures stepped by the run-time "
@@ -132,4 +147,42 @@ def member_access(lb: LoopBuilder, n: tree_sitter.Node) -> Access | None:
     path = f"{fname}[0]" if member.count > 1 else fname
     members = arr.members if any(m == path for m, _ in arr.members) else (*arr.members, (path, member.offset))
     lb.arrays[real] = arr.with_record(stride, spelling, layout.size, members)
-    return Access(real, f"(({elem.c} *)({real}))", elem, coeff, off, sym, None, node_span(n))
+    storage = f"{real}.data()" if d.container else real  # the kernel passes a container's storage as `real`
+    return Access(real, f"(({elem.c} *)({storage}))", elem, coeff, off, sym, None, node_span(n))
+
+
+def whole_record(lb: LoopBuilder, name: str, node: tree_sitter.Node) -> Unsupported:
+    """Why a range-based for's structure used as a value (an argument, an assignment) is not rewritten."""
+    return Unsupported("array_of_structs", f"uses the structure {name} (each element of {lb.record_walks[name]}) as "
+                       "a whole value: only its members that are numbers are read as lanes", node)
+
+
+def holds_records(lb: LoopBuilder, name: str, node: tree_sitter.Node) -> bool:
+    """Whether the elements of the array or container `name` are structures: the builder's own reading
+    of its element type says so (`accesses.elem_of`), and their members are read by `member_access`."""
+    d = lb.decl_of(name)
+    if d is None:
+        return False
+    try:
+        accesses.elem_of(lb, d, node, 1)
+    except Unsupported as e:
+        return e.code == "array_of_structs"
+    return False
+
+
+def bind_range(lb: LoopBuilder, var: str, root: str, spelled: str, reference: bool, node: tree_sitter.Node) -> None:
+    """`for (auto &p : ps)`, `for (const Particle &p : ps)`, `for (Particle p : arr)` over structures: `p.f`
+    is the member f of element k, read by `member_access`. A copy the body changes is not the element."""
+    d = lb.decl_of(root)
+    assert d is not None
+    m = _ITEM.match(d.type) if d.container else None
+    element = m.group(1) if m is not None else d.type
+    words = [w for w in spelled.split() if w not in _QUALIFIERS]
+    if words != ["auto"] and words != [w for w in element.split() if w not in _QUALIFIERS]:
+        raise Unsupported("type_error", f"the loop variable {var} ('{spelled}') is not of the element type of "
+                          f"{root} ('{element}')", node)
+    body = lb.text(lb.body_node) if lb.body_node is not None else ""
+    if not reference and re.search(_MEMBER_WRITE.format(re.escape(var)), body):
+        raise Unsupported("array_of_structs", f"{var} is a copy of each structure of {root} and the body changes "
+                          "it: not the element, not rewritten", node)
+    lb.record_walks[var] = root

@@ -329,13 +329,14 @@ class FileContext:
                        static=False, extern=False, text=decl_text, param=v.role == "param")
 
     def element_layout(self, name: str, byte: int, function: str = "") -> tuple[str, str, Any] | None:
-        """For a pointer to or array of records visible at `byte`: (the element's spelling, its kind as
-        clang says it, "struct" or "union", clang's `RecordLayout` of a struct or None); None when clang
-        has no facts for the variable."""
+        """For a pointer to, array of or C++ container of records visible at `byte`: (the element's
+        spelling, its kind as clang says it, "struct" or "union", clang's `RecordLayout` of a struct or
+        None); None when clang has no facts for the variable."""
         v = self._var_fact(name, byte, function)
         if v is None:
             return None
-        return v.element.spelling, v.element.kind, v.element.layout
+        element = v.items if v.items is not None else v.element
+        return element.spelling, element.kind, element.layout
 
     def _var_fact(self, name: str, byte: int, function: str) -> Any:
         facts = self.facts
