@@ -213,6 +213,9 @@ def validate(kernel: Kernel) -> None:
             raise KernelNotTestable(f"array parameter {p.name!r} has no footprint")
     if kernel.return_type is not None:
         kind_of(kernel.return_type)
+    if kernel.returns_address_in and not any(p.name == kernel.returns_address_in and p.role in ARRAY_ROLES
+                                             for p in kernel.params):
+        raise KernelNotTestable(f"the returned pointer points into {kernel.returns_address_in!r}, not an array parameter")
 
 
 # --------------------------------------------------------------------------------------------------

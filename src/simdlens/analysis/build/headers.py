@@ -142,9 +142,9 @@ def for_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
     if iv_type is None:
         if decl is None:
             raise Unsupported("unknown_type", f"cannot find the declaration of the counter {iv}", node)
-        if decl.pointer and not decl.extents and not init:  # `for (; p < end; p++)`: a pointer walk to end
+        if decl.pointer and not decl.extents and not init and len(conjuncts) == 1:  # `for (; p < end; p++)`
             ended = walks.end_pointer_header(lb, node, counter_cmp, lb.body_node, {**walkers, iv: step})
-            if ended is not None and len(conjuncts) == 1:
+            if ended is not None:
                 return ended
         if decl.pointer or decl.extents:
             raise Unsupported("unsupported_loop", f"the counter {iv} is a pointer", node)
