@@ -76,6 +76,7 @@ class Claim:
     feedback: bool = False  # a recurrence through its scalars (a scan, a filter): driven with stable ones
     rotate: bool = False  # data-dependent branches: each call reads other buffers, as the sandbox's timing does
     units: tuple[tuple[str, str], ...] = ()  # run-time strides and the values its vector path runs at (`incx == 1`)
+    ends: tuple[tuple[str, str], ...] = ()  # (end, p): `while (p < end)` with `end` a parameter, passed as p + n
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
                 out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
                                  c["isa"], c["origin"], claimed, c, nested, "scan" in loop.get("reason_codes", ()),
                                  _branchy(Path(f["path"]), loop["range"]),
-                                 tuple(m.groups() for r in loop.get("reasons", ()) if (m := _UNIT.search(r)))))
+                                 tuple(m.groups() for r in loop.get("reasons", ()) if (m := _UNIT.search(r))),
+                                 tuple((e["name"], e["start"]) for e in loop.get("end_pointers", ()))))
     return out
 
 
@@ -185,7 +187,7 @@ def _renamed(text: str, names: dict[str, str]) -> str:
 
 def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tuple[str, int]],
                   language: str = "c", nested: int = 1, feedback: bool = False, rotate: bool = False,
-                  units: tuple[tuple[str, str], ...] = ()) -> str:
+                  units: tuple[tuple[str, str], ...] = (), ends: tuple[tuple[str, str], ...] = ()) -> str:
     """A main() that times the original and the edited function, alternating, at each size. In C++ the
     edited function keeps its C++ type; only the two exported objects have C linkage (see `edit_unit`).
     Float scalars are 0.75, or 0.25 for a recurrence through them (`feedback`): a filter whose every
@@ -197,7 +199,8 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     buffer parameter, each call the next): on one unchanged input the branch predictor learns the
     scalar loop's branches, which a program working through its data does not see. A run-time stride
     the rewrite guards (`units`: `incx == 1`) takes that value: the claim is for the vector path (at
-    other strides both versions run the user's loop)."""
+    other strides both versions run the user's loop). An end pointer (`ends`: `while (p < end)`) is
+    passed as the pointer it bounds plus the size."""
     flt = "0.25" if feedback else "0.75"
     P = sig.params
     cpp = language == "cpp"
@@ -288,6 +291,12 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
             args[1].append(f"aud_s{i}")
         else:
             raise Unsupported(f"parameter {p.name}: a {p.kind} is not driven by the timing program")
+    index = {p.name: i for i, p in enumerate(P)}
+    for end, start in ends:
+        if end not in index or start not in index or P[index[start]].kind != "buffer":
+            raise Unsupported(f"the end pointer {end} of {start} is not a parameter pair the program can pass")
+        for v in (0, 1):
+            args[v][index[end]] = f"({args[v][index[start]]}) + n"
     calls = []
     for v in (0, 1):
         call = f"aud_fn[{v}]({', '.join(args[v])})"
@@ -352,7 +361,7 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
         sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
         arrays = global_arrays(original.encode("utf-8"), path, language)
         driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested, claim.feedback, claim.rotate,
-                               claim.units)
+                               claim.units, claim.ends)
     except Unsupported as e:
         return InProgram(claim, {}, f"skipped: {e}")
     (work / f"driver{ext}").write_text(f"#include \"{work / f'original{ext}'}\"\n" + driver, encoding="utf-8")

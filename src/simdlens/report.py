@@ -10,6 +10,7 @@ The JSON schema is design.md's, plus the additions documented in docs/scan.md.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,7 @@ from simdlens.core import (
     CandidateResult,
     LoopReport,
     LoopVerdict,
+    ParamRole,
     Ratio,
     SizeMeasurement,
     Span,
@@ -155,7 +157,16 @@ def _loop_json(index: LineIndex, report: LoopReport, unverified: tuple[Candidate
         "notes": list(report.notes),
         # Why a vectorizable loop has no verified rewrite that beats the compiler: {stage, reason}.
         "stopped": _stopped_json(report),
+        # A walk to an end pointer the function is given (`while (p < end)`): `end` and the pointer it bounds.
+        "end_pointers": _end_pointers(report),
     }
+
+
+def _end_pointers(report: LoopReport) -> list[dict[str, str]]:
+    """The kernel is given `end - p` as a count (analysis/build/walks.py): {"name": "end", "start": "p"}."""
+    params = report.kernel.params if report.kernel is not None else ()
+    found = (re.fullmatch(r"(\w+) - (\w+)", p.source) for p in params if p.role == ParamRole.COUNT and p.source)
+    return [{"name": m.group(1), "start": m.group(2)} for m in found if m]
 
 
 def _stopped_json(report: LoopReport) -> dict[str, str] | None:

@@ -269,3 +269,33 @@ def test_a_guarded_run_time_stride_is_driven_at_its_unit() -> None:
     driver = in_program.timing_driver(sig, [4096], 1, [], units=claims[0].units)
     assert "aud_t3 aud_s3 = (aud_t3)(1);" in driver and "aud_t5 aud_s5 = (aud_t5)(1);" in driver
     assert "aud_t1 aud_s1 = AUD_ISFLT(aud_t1)" in driver  # `a` stays a drawn scalar
+
+
+RANGE = """\
+int count_commas(const char *p, const char *end)
+{
+    int c = 0;
+    while (p < end) {
+        c += *p == ',';
+        p++;
+    }
+    return c;
+}
+"""
+
+
+def test_an_end_pointer_is_passed_as_the_pointer_it_bounds_plus_the_size(tmp_path: Path) -> None:
+    """`f(p, end)`: end gets p + n (two separate buffers would make `end - p` a random distance, and the
+    user's loop run off its buffer); the scan's `end_pointers` says which pointer it bounds."""
+    path = tmp_path / "range.c"
+    path.write_text(RANGE, encoding="utf-8")
+    line = RANGE.splitlines().index("    while (p < end) {")
+    claims = in_program.offered_wins({"files": [{"path": str(path), "loops": [
+        {"function": "count_commas", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 3, "character": 5}},
+         "reasons": [], "end_pointers": [{"name": "end", "start": "p"}],
+         "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:count", "edits": []}]}]}]})
+    assert claims[0].ends == (("end", "p"),)
+    row = in_program.measure(claims[0], [4096], 1, 1, tmp_path / "w")
+    assert row.note == "" and set(row.ratios) == {4096}
+    driver = (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
+    assert "aud_fn[0](aud_b0_0 + 32 + aud_q % aud_r * cnt, (aud_b0_0 + 32 + aud_q % aud_r * cnt) + n)" in driver
