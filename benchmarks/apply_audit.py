@@ -109,6 +109,7 @@ class Signature:
     name: str
     params: tuple[Param, ...]
     returns_void: bool
+    returns_pointer: bool = False
 
 
 class Unsupported(Exception):
@@ -209,8 +210,10 @@ def _enclosing_function(tree: tree_sitter.Tree, byte: int) -> tree_sitter.Node |
     return found
 
 
-def function_signature(source: bytes, language: str, loop_line: int, loop_header: str) -> Signature:
-    """The signature of the function holding the loop on 0-based `loop_line`, classified for the driver."""
+def function_signature(source: bytes, language: str, loop_line: int, loop_header: str,
+                       pointer_return: bool = False) -> Signature:
+    """The signature of the function holding the loop on 0-based `loop_line`, classified for the driver
+    (`pointer_return`: a function returning a pointer is accepted; the differential driver cannot compare one)."""
     source = _COMPLEX_SPELLING.sub(lambda m: b"aud_c_" + re.sub(rb"[ \t]+", b"_", m.group(1) or m.group(2)), source)
     tree = parse(source, language)
     line_start = sum(len(x) for x in source.splitlines(keepends=True)[:loop_line])
@@ -227,9 +230,9 @@ def function_signature(source: bytes, language: str, loop_line: int, loop_header
         parent = parent.parent
     decl = fn.child_by_field_name("declarator")
     rtype = fn.child_by_field_name("type")
-    pointer_return = False
+    returned: set[str] = set()
     while decl is not None and decl.type in ("pointer_declarator", "reference_declarator"):
-        pointer_return = True
+        returned.add(decl.type)
         decl = decl.child_by_field_name("declarator") or next(
             (c for c in decl.named_children if c.type.endswith("declarator")), None)
     if decl is None or decl.type != "function_declarator":
@@ -237,7 +240,7 @@ def function_signature(source: bytes, language: str, loop_line: int, loop_header
     name_node = decl.child_by_field_name("declarator")
     if name_node is None or name_node.type != "identifier":
         raise Unsupported(f"function name is a {name_node.type if name_node else 'nothing'} (method or operator)")
-    if pointer_return:
+    if "reference_declarator" in returned or (returned and not pointer_return):
         raise Unsupported("returns a pointer or reference")
     if any(c.type in ("storage_class_specifier",) and _text(c) == "inline" for c in fn.children):
         pass
@@ -276,7 +279,7 @@ def function_signature(source: bytes, language: str, loop_line: int, loop_header
         scope = scope.parent
     params = [replace(p, ctype=_COMPLEX_PLACEHOLDER.sub(lambda m: f"{m.group(1).replace('_', ' ')} _Complex", p.ctype))
               for p in params]
-    return Signature(qualified, tuple(params), returns_void)
+    return Signature(qualified, tuple(params), returns_void, bool(returned))
 
 
 # tree-sitter-c reads C99's `float complex` / `double _Complex` as a type and a stray name: the signature is

@@ -300,7 +300,8 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
     calls = []
     for v in (0, 1):
         call = f"aud_fn[{v}]({', '.join(args[v])})"
-        calls.append(f"{call};" if sig.returns_void else f"aud_sink += (double){call};")
+        value = f"(__UINTPTR_TYPE__)({call})" if sig.returns_pointer else call  # a search's pointer: its address
+        calls.append(f"{call};" if sig.returns_void else f"aud_sink += (double){value};")
     L.append(f"    long aud_q = 0; double one = aud_now(); {calls[0]} one = aud_now() - one;")
     L.append("    long reps = one > 0 ? (long)(5e6 / one) : 1000; if (reps < 1) reps = 1;")
     L.append(f"    for (int r = 0; r < {rounds}; r++) {{")
@@ -358,7 +359,8 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
     (work / f"edited{ext}").write_text(edited, encoding="utf-8")
     line0 = claim.line - 1
     try:
-        sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
+        sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0],
+                                 pointer_return=True)
         arrays = global_arrays(original.encode("utf-8"), path, language)
         driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested, claim.feedback, claim.rotate,
                                claim.units, claim.ends)

@@ -299,3 +299,27 @@ def test_an_end_pointer_is_passed_as_the_pointer_it_bounds_plus_the_size(tmp_pat
     assert row.note == "" and set(row.ratios) == {4096}
     driver = (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
     assert "aud_fn[0](aud_b0_0 + 32 + aud_q % aud_r * cnt, (aud_b0_0 + 32 + aud_q % aud_r * cnt) + n)" in driver
+
+
+FIND = """\
+const char *find_in_range(const char *p, const char *end, char c)
+{
+    for (; p < end; p++)
+        if (*p == c)
+            return p;
+    return end;
+}
+"""
+
+
+def test_a_search_returning_a_pointer_is_driven(tmp_path: Path) -> None:
+    path = tmp_path / "find.c"
+    path.write_text(FIND, encoding="utf-8")
+    line = FIND.splitlines().index("    for (; p < end; p++)")
+    claims = in_program.offered_wins({"files": [{"path": str(path), "loops": [
+        {"function": "find_in_range", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 3, "character": 20}},
+         "reasons": [], "end_pointers": [{"name": "end", "start": "p"}],
+         "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:search", "edits": []}]}]}]})
+    row = in_program.measure(claims[0], [4096], 1, 1, tmp_path / "w")
+    assert row.note == "" and set(row.ratios) == {4096}
+    assert "aud_sink += (double)(__UINTPTR_TYPE__)(aud_fn[0](" in (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
