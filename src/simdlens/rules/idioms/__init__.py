@@ -10,7 +10,7 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
+FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "checksum", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
             "permute_bytes", "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
@@ -18,6 +18,7 @@ FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "
 SUMMARY = {
     "complex_multiply": "multiplies {vf} complex elements per step over interleaved real/imaginary lanes",
     "complex_reduce": "adds {vf} complex terms per step into interleaved real/imaginary accumulators, summed after the loop",
+    "checksum": "two running sums (s2 adds s1) over blocks of {vf} elements: the block's sum and its sum weighted {vf}..1, exact modulo 2^32",
     "scan": "running sums across the {vf} lanes of each step, carried from one step to the next",
     "search": "tests {vf} elements per step and stops at the first step with a match",
     "compress": "packs the selected elements of each {vf}-element step next to each other",
