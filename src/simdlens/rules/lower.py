@@ -97,7 +97,8 @@ _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf"
           "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint",
           "floorf": "floor", "floor": "floor", "ceilf": "ceil", "ceil": "ceil", "truncf": "trunc", "trunc": "trunc",
           "roundf": "round", "round": "round",
-          "copysignf": "copysign", "copysign": "copysign", "fdimf": "fdim", "fdim": "fdim"}
+          "copysignf": "copysign", "copysign": "copysign", "fdimf": "fdim", "fdim": "fdim",
+          "__builtin_popcount": "popcount", "__builtin_popcountl": "popcount", "__builtin_popcountll": "popcount"}
 
 
 # Names for the temporaries an operator makes (numbered from the second one on): readable rewrites.
@@ -678,6 +679,10 @@ class Lowering:
                 raise Unsupported(f"{e.func}() {known.note}")
             raise Unsupported(f"call to {e.func}()")
         t = e.type
+        if name == "popcount":  # counted in the argument's own lanes, then converted to the int C returns
+            v = self.expr(e.args[0])
+            self.features.add("popcount")
+            return self.convert(self.op("popcount", v.elem, v.width, hint="bits_set", a=v.name), t.name)
         args = [self.convert(self.expr(a), t.name).name for a in e.args]
         if name == "fma":
             self.caveat("uses fused multiply-add as the source's fma() does")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "checksum", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
+FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "checksum", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "popcount", "dot_product", "reduction", "peel", "split", "gather",
             "permute_bytes", "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
@@ -30,6 +30,7 @@ SUMMARY = {
     "sad": "absolute byte differences summed by psadbw, {vf} per step",
     "madd": "16-bit products added in pairs (pmaddwd) into 32-bit sums, {vf} per step",
     "count": "counts matches in byte counters, folded into 64-bit sums before they could wrap",
+    "popcount": "counts the bits of {vf} elements per step: two nibble lookups per byte in a 16-entry table (pshufb), the bytes of each element added",
     "dot_product": "multiplies and adds {vf} pairs per step into vector accumulators, added up after the loop",
     "reduction": "folds {vf} elements per step into vector accumulators, combined after the loop",
     "peel": "{vf} elements per step, the value carried from the previous iteration taken from the previous step",

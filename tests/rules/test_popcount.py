@@ -1,0 +1,56 @@
+"""Bit counts (`c += __builtin_popcount(a[i])`, popcountll, an element-wise count) are read as pure calls and
+lowered with the table's popcount rows: two nibble lookups per byte in a 16-entry table (pshufb), then the
+bytes of each element added. AVX2 has no vector popcount; the sandbox compares with the user's loop."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from rules_support import analyse, assert_verified, case_result, needs_compiler, require_host, verify_cases, verify_status
+
+from simdlens.config import Settings
+from simdlens.core import LoopVerdict, Status
+
+CASES = [
+    ("bits32", "int bits32(const uint32_t *a, int n)\n"
+               "{ int c = 0; for (int i = 0; i < n; i++) c += __builtin_popcount(a[i]); return c; }"),
+    ("bits64", "long bits64(const uint64_t *a, int n)\n"
+               "{ long c = 0; for (int i = 0; i < n; i++) c += __builtin_popcountll(a[i]); return c; }"),
+    ("byte_bits", "size_t byte_bits(const uint8_t *a, size_t n)\n"
+                  "{ size_t c = 0; for (size_t i = 0; i < n; i++) c += __builtin_popcount(a[i]); return c; }"),
+    ("per_word", "void per_word(const uint32_t *a, uint8_t *out, int n)\n"
+                 "{ for (int i = 0; i < n; i++) out[i] = (uint8_t)__builtin_popcount(a[i]); }"),
+    ("hamming", "int hamming(const uint64_t *x, const uint64_t *y, int n)\n"
+                "{ int d = 0; for (int i = 0; i < n; i++) d += __builtin_popcountll(x[i] ^ y[i]); return d; }"),
+]
+
+
+@pytest.fixture(scope="module")
+def verified() -> dict:  # type: ignore[type-arg]
+    return verify_cases([(name, "#include <stddef.h>\n" + code) for name, code in CASES], Settings())
+
+
+def test_a_bit_count_is_no_longer_an_unknown_call() -> None:
+    _, a, _ = analyse("bits32", CASES[0][1])
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert not any(r.code == "call" for r in a.reasons)
+
+
+@needs_compiler
+@pytest.mark.parametrize("name", [name for name, _ in CASES])
+def test_bit_counts_verify_on_avx2(verified: dict, name: str) -> None:  # type: ignore[type-arg]
+    result = case_result(verified[name], "avx2")
+    assert result.candidate.origin == "rules:popcount"
+    assert "_mm256_shuffle_epi8" in result.candidate.function or "_mm_shuffle_epi8" in result.candidate.function
+    assert_verified(result, "avx2")
+
+
+@needs_compiler
+def test_a_wrong_nibble_table_is_a_mismatch(verified: dict) -> None:  # type: ignore[type-arg]
+    case = verified["bits32"]
+    cand = case_result(case, "avx2").candidate
+    wrong = replace(cand, function=cand.function.replace("2, 3, 3, 4", "2, 3, 3, 3"))
+    assert wrong.function != cand.function
+    require_host("avx2")
+    assert verify_status(Settings(), case.kernel, wrong) == Status.MISMATCH
