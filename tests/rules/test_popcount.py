@@ -7,7 +7,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from rules_support import analyse, assert_verified, case_result, needs_compiler, require_host, verify_cases, verify_status
+from rules_support import (
+    analyse,
+    assert_verified,
+    case_result,
+    needs_compiler,
+    require_host,
+    verify_cases,
+    verify_status,
+)
 
 from simdlens.config import Settings
 from simdlens.core import LoopVerdict, Status

@@ -14,7 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simdlens.analysis.ir import Binary, Cast, CType, Expr, LoopIR, Reduce, ReduceOp, Running, Var, expr_type, walk_exprs
+from simdlens.analysis.ir import (
+    Binary,
+    Cast,
+    CType,
+    Expr,
+    LoopIR,
+    Reduce,
+    ReduceOp,
+    Running,
+    Var,
+    expr_type,
+    walk_exprs,
+)
 
 # The sums' own types: 32-bit integers, whose wrap the vector lanes reproduce.
 PAIR_TYPES = frozenset({"int32", "uint32"})

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from simdlens.analysis.build import accesses_of, strip_implicit_casts
+from simdlens.analysis.checksums import running_pair
 from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.inductions import induction_affine, induction_subscript
 from simdlens.analysis.ir import (
@@ -62,7 +63,6 @@ from simdlens.analysis.ir import (
     walk_exprs,
     walk_stmts,
 )
-from simdlens.analysis.checksums import running_pair
 from simdlens.analysis.ranges import other_row_of_walk, outside_walk
 from simdlens.analysis.scans import (
     MatrixScan,

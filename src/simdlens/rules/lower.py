@@ -173,7 +173,7 @@ class Lowering:
         self._counter = 0
         self.body = demote_body(rounded_stores(saturating_stores(loop.body, loop), loop), table, sums_in_16_bits)
         self.guarded = False  # a step may stop before its stores and leave the block to the scalar loop
-        self.summed: Call | None = None  # the call a sum reduction adds, while its value is lowered (`reduce`)
+        self.summed_call: Call | None = None  # the call a sum reduction adds, while its value is lowered (`reduce`)
         # `acc += abs(x - y)` on bytes: psadbw sums 8 byte differences per 64-bit lane, so a loop made only
         # of such sums runs one lane per byte (32 / 64) instead of one per 32-bit accumulator lane
         self.sad_vars: set[str] = set()
@@ -684,7 +684,7 @@ class Lowering:
             v = self.expr(e.args[0])
             self.features.add("popcount")
             # only summed: lanes holding the counts of neighbouring elements together add up the same
-            op = "popcount_sum" if e is self.summed and self.t.op("popcount_sum", v.elem, v.width) else "popcount"
+            op = "popcount_sum" if e is self.summed_call and self.t.op("popcount_sum", v.elem, v.width) else "popcount"
             return self.convert(self.op(op, v.elem, v.width, hint="bits_set", a=v.name), t.name)
         args = [self.convert(self.expr(a), t.name).name for a in e.args]
         if name == "fma":
@@ -1387,10 +1387,10 @@ class Lowering:
         while isinstance(bare, Cast):
             bare = bare.operand
         # a sum of calls whose lanes need only add up to the right total (popcount: psadbw's pair sums)
-        self.summed = bare if isinstance(bare, Call) and s.op == ReduceOp.ADD and self.ctx_mask is None \
+        self.summed_call = bare if isinstance(bare, Call) and s.op == ReduceOp.ADD and self.ctx_mask is None \
             and self.tail_mask is None else None
         value = self.convert(self.expr(s.value), t.name)
-        self.summed = None
+        self.summed_call = None
         mask = self.ctx_mask if self.tail_mask is None else (
             self.tail_mask if self.ctx_mask is None else self.mand(self.ctx_mask, self.tail_mask))
         w = self.width(t)
