@@ -683,9 +683,12 @@ class Lowering:
         if name == "popcount":  # counted in the argument's own lanes, then converted to the int C returns
             v = self.expr(e.args[0])
             self.features.add("popcount")
-            # only summed: lanes holding the counts of neighbouring elements together add up the same
-            op = "popcount_sum" if e is self.summed_call and self.t.op("popcount_sum", v.elem, v.width) else "popcount"
-            return self.convert(self.op(op, v.elem, v.width, hint="bits_set", a=v.name), t.name)
+            if e is self.summed_call and self.t.op("popcount_sum", v.elem, v.width) is not None:
+                # only summed: lanes that add up to the total, kept in the argument's width (no narrowing to
+                # the int C returns and widening back to the sum's type: the counts are small)
+                sums = self.op("popcount_sum", v.elem, v.width, hint="bits_set", a=v.name)
+                return VVal(sums.name, f"int{ctype(v.elem).bits}", sums.width)
+            return self.convert(self.op("popcount", v.elem, v.width, hint="bits_set", a=v.name), t.name)
         args = [self.convert(self.expr(a), t.name).name for a in e.args]
         if name == "fma":
             self.caveat("uses fused multiply-add as the source's fma() does")
