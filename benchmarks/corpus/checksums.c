@@ -50,6 +50,18 @@ int record_digest(const uint8_t *rec, int n)
     return area - 3 * run;
 }
 
+// bench: domain=checksums category=checksum expect=vectorizable
+unsigned long stream_adler(unsigned long adler, const unsigned char *chunk, size_t size)
+{
+    unsigned long s2 = adler >> 16;
+    adler &= 0xffff;
+    for (size_t j = 0; j < size; j++) {
+        adler += chunk[j];
+        s2 += adler;
+    }
+    return (s2 % 65521ul) << 16 | (adler % 65521ul);
+}
+
 // bench: domain=checksums category=checksum expect=not_vectorizable
 uint32_t adler_reduced_each_byte(const uint8_t *data, int len)
 {

@@ -35,6 +35,11 @@ CASES = [
                "{ uint32_t lo = 7, hi = 3; for (int i = 0; i < n; i++) { hi += lo; lo += p[i]; } return hi ^ (lo << 7); }"),
     ("signed_sums", "int signed_sums(const unsigned char *p, int n)\n"
                     "{ int s = 0, t = 0; for (int i = 0; i < n; i++) { s += p[i]; t += s; } return t - s; }"),
+    ("zlib_style", "unsigned long zlib_style(const unsigned char *buf, size_t len, unsigned long adler)\n"
+                   "{ unsigned long sum2 = (adler >> 16) & 0xffff; adler &= 0xffff;\n"
+                   "  for (size_t k = 0; k < len; k++) { adler += buf[k]; sum2 += adler; } return adler | (sum2 << 16); }"),
+    ("wide_before", "long long wide_before(const unsigned short *w, int n)\n"
+                    "{ long long a = 0x7fffffff, b = 3; for (int i = 0; i < n; i++) { b += a; a += w[i]; } return a * 31 + b; }"),
 ]
 
 

@@ -28,8 +28,8 @@ from simdlens.analysis.ir import (
     walk_exprs,
 )
 
-# The sums' own types: 32-bit integers, whose wrap the vector lanes reproduce.
-PAIR_TYPES = frozenset({"int32", "uint32"})
+# The sums' own types: 32- and 64-bit integers, whose wrap the vector lanes reproduce.
+PAIR_TYPES = frozenset({"int32", "uint32", "int64", "uint64"})
 
 
 @dataclass(frozen=True)

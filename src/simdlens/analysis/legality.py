@@ -414,7 +414,7 @@ class _Judge:
                 f"{pair.second} waits for the one into {pair.first}, so compilers leave it scalar. A SIMD "
                 f"rewrite takes a block of k elements at once: {pair.first} gains their sum (psadbw), "
                 f"{pair.second} gains k times {pair.first} before the block plus the elements weighted "
-                f"{weights} (pmaddubsw + pmaddwd); exact modulo 2^32, whatever the grouping", s.span))
+                f"{weights} (pmaddubsw + pmaddwd); exact modulo 2^{pair.elem.bits}, whatever the grouping", s.span))
             return
         if found is None:
             what = "updated from its own value" if isinstance(s, Running) else "set only under a condition"

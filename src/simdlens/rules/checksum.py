@@ -22,8 +22,8 @@ from simdlens.analysis.ir import expr_type
 from simdlens.rules.lower import Lowered, Lowering, Unsupported, _Block
 from simdlens.rules.scalar import ScalarPrinter, c_type
 
-# The 32-bit lanes the partial sums are kept in, whatever the sums' own signedness: unsigned lanes wrap.
-_LANES = "uint32"
+# The lanes the partial sums are kept in, by the sums' width, whatever their signedness: unsigned lanes wrap.
+_LANES = {32: "uint32", 64: "uint64"}
 
 
 class ChecksumLowering(Lowering):
@@ -48,7 +48,12 @@ class ChecksumLowering(Lowering):
         for op in ("block_sum", "block_wsum"):
             if self.t.op(op, data, bits) is None:
                 raise Unsupported(f"{self.t.name} has no {op} row for {data} elements (the checksum rule)")
-        vt = self.t.vtype(_LANES, bits)
+        lanes_t = _LANES[pair.elem.bits]
+        # 64-bit sums: the rows' 32-bit partial sums added in pairs into 64-bit lanes first (table row)
+        widen = lanes_t != "uint32"
+        if widen and self.t.op("pair_sums", "uint32", bits) is None:
+            raise Unsupported(f"{self.t.name} has no pair_sums row for 64-bit sums (the checksum rule)")
+        vt = self.t.vtype(lanes_t, bits)
         assert vt is not None
         first, second = self.rename(pair.first), self.rename(pair.second)
         out, left = self.counter_start()
@@ -56,25 +61,30 @@ class ChecksumLowering(Lowering):
         before, sums, weighted = self.fresh("before"), self.fresh("sums"), self.fresh("weighted")
 
         def add(acc: str, value: str) -> str:
-            return f"{acc} = {self.fill(self.template('add', _LANES, bits), a=acc, b=value)};"
+            if widen:
+                value = self.emit(value, "uint32", bits, hint="part").name
+                value = self.fill(self.template("pair_sums", "uint32", bits), a=value)
+            return f"{acc} = {self.fill(self.template('add', lanes_t, bits), a=acc, b=value)};"
 
         def one_step() -> list[str]:
             self.block, self.lines, self.base = _Block(), [], iv
             x = self.expr(pair.data)
             block_sum = self.fill(self.template("block_sum", data, bits), a=x.name)
             block_wsum = self.fill(self.template("block_wsum", data, bits), a=x.name)
-            return [*self.lines, add(before, sums), add(sums, block_sum), add(weighted, block_wsum), f"{iv} += {vf};"]
+            step = [f"{before} = {self.fill(self.template('add', lanes_t, bits), a=before, b=sums)};"]
+            step += [add(sums, block_sum), add(weighted, block_wsum)]  # emit() adds the widened parts' lines
+            return [*self.lines, *step, f"{iv} += {vf};"]
 
         # two blocks an iteration, as an expert unrolls it: the loop's count, compare and branch are a large
         # part of a 7-instruction step
         twice = [*one_step(), *one_step()]
         step = one_step()
 
-        u = "uint32_t"
-        lanes = bits // 32
+        u = f"{lanes_t}_t"
+        lanes = bits // pair.elem.bits
         spill, k = self.fresh("lanes"), self.fresh("k")
         t_sums, t_before, t_weighted = self.fresh("sum"), self.fresh("sum_before"), self.fresh("sum_weighted")
-        store = self.template("store", _LANES, bits)
+        store = self.template("store", lanes_t, bits)
         ct = c_type(pair.elem)
         # s2 += s1 before the update: each iteration adds s1 without its own element
         own = f" - {t_sums}" if not pair.after else ""
@@ -88,7 +98,7 @@ class ChecksumLowering(Lowering):
                 f"{second} = ({ct})(({u}){second} + ({u})({start} - {left}) * ({u}){first} + {vf}u * {t_before} "
                 f"+ {t_weighted}{own});",
                 f"{first} = ({ct})(({u}){first} + {t_sums});"]
-        zero = self.fill(self.template("set1", _LANES, bits), x="0")
+        zero = self.fill(self.template("set1", lanes_t, bits), x="0")
         vector = [f"if ({left} >= {vf}) {{",
                   f"    long long {start} = {left};",
                   f"    {vt} {before} = {zero}, {sums} = {zero}, {weighted} = {zero};",

@@ -18,7 +18,7 @@ FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "
 SUMMARY = {
     "complex_multiply": "multiplies {vf} complex elements per step over interleaved real/imaginary lanes",
     "complex_reduce": "adds {vf} complex terms per step into interleaved real/imaginary accumulators, summed after the loop",
-    "checksum": "two running sums (s2 adds s1) over blocks of {vf} elements: the block's sum and its sum weighted {vf}..1, exact modulo 2^32",
+    "checksum": "two running sums (s2 adds s1) over blocks of {vf} elements: the block's sum and its sum weighted {vf}..1, exact in the sums' own wrap-around",
     "scan": "running sums across the {vf} lanes of each step, carried from one step to the next",
     "search": "tests {vf} elements per step and stops at the first step with a match",
     "compress": "packs the selected elements of each {vf}-element step next to each other",
