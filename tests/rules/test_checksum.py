@@ -74,8 +74,16 @@ def test_checksums_verify_on_avx2(verified: dict, name: str) -> None:  # type: i
     assert_verified(result, "avx2")
 
 
-def test_avx512_says_it_has_no_block_rows(verified: dict) -> None:  # type: ignore[type-arg]
-    assert any("block_sum" in n for n in verified["adler"].notes["avx512"])
+@needs_compiler
+@pytest.mark.parametrize("name", ["adler", "before", "zlib_style"])
+def test_byte_checksums_build_for_avx512(verified: dict, name: str) -> None:  # type: ignore[type-arg]
+    result = case_result(verified[name], "avx512")
+    assert "_mm512_maddubs_epi16" in result.candidate.function
+    assert_verified(result, "avx512")  # run only where the CPU has AVX-512
+
+
+def test_avx512_says_it_has_no_rows_for_16_bit_words(verified: dict) -> None:  # type: ignore[type-arg]
+    assert any("block_sum" in n for n in verified["fletcher"].notes["avx512"])
 
 
 @needs_compiler

@@ -55,6 +55,14 @@ def test_bit_counts_verify_on_avx2(verified: dict, name: str) -> None:  # type: 
 
 
 @needs_compiler
+@pytest.mark.parametrize("name", ["bits32", "bits64", "hamming"])
+def test_bit_counts_build_for_avx512(verified: dict, name: str) -> None:  # type: ignore[type-arg]
+    result = case_result(verified[name], "avx512")
+    assert "_mm512_shuffle_epi8" in result.candidate.function
+    assert_verified(result, "avx512")  # run only where the CPU has AVX-512
+
+
+@needs_compiler
 def test_a_wrong_nibble_table_is_a_mismatch(verified: dict) -> None:  # type: ignore[type-arg]
     case = verified["bits32"]
     cand = case_result(case, "avx2").candidate
