@@ -1632,6 +1632,14 @@ class Lowering:
 
     # ---- the whole loop -------------------------------------------------------------------------
 
+    def remainder(self, printer: ScalarPrinter, left: str) -> list[str]:
+        """The iterations left after a scan's vector loop, as the loop's own statements (`left`: the count)."""
+        loop, iv = self.loop, self.iv
+        head = f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {iv}++) {{"
+        if loop.runs_at_least_once:  # a do-while: the counted remainder, not the re-tested bound
+            head = f"for (; {left} > 0; {left}--, {iv}++) {{"
+        return [head, *printer.stmts(loop.body, "    "), "}"]
+
     def counter_start(self) -> tuple[list[str], str]:
         """The counter set to its first value and a count of the iterations left: (lines, its name)."""
         loop, iv = self.loop, self.iv
