@@ -43,6 +43,10 @@ class RunningPair:
     data: Expr  # the element added to `first`, in its own (narrower) type
     after: bool
 
+    @property
+    def data_bits(self) -> int:
+        return expr_type(self.data).bits
+
 
 def running_pair(loop: LoopIR) -> RunningPair | None:
     """The loop as the two sums of a checksum, or None when its body has another shape."""

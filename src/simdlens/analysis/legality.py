@@ -408,13 +408,15 @@ class _Judge:
             self.facts.update(("scan", "running_pair"))
             data = pair.data.access.base if isinstance(pair.data, Load) else "the element"
             weights = "k, k-1, ..., 1" if pair.after else "k-1, ..., 1, 0"
+            # bytes: psadbw and pmaddubsw; 16-bit words: pairwise adds and pmaddwd
+            plain, weighted = ("psadbw", "pmaddubsw + pmaddwd") if pair.data_bits == 8 else ("pairwise adds", "pmaddwd on the low and high bytes")
             self.reasons.append(Reason(
                 "scan", f"{pair.first} is a running sum of {data} and {pair.second} the running sum of "
                 f"{pair.first} (the two sums of an Adler-32 or Fletcher checksum): every addition into "
                 f"{pair.second} waits for the one into {pair.first}, so compilers leave it scalar. A SIMD "
-                f"rewrite takes a block of k elements at once: {pair.first} gains their sum (psadbw), "
+                f"rewrite takes a block of k elements at once: {pair.first} gains their sum ({plain}), "
                 f"{pair.second} gains k times {pair.first} before the block plus the elements weighted "
-                f"{weights} (pmaddubsw + pmaddwd); exact modulo 2^{pair.elem.bits}, whatever the grouping", s.span))
+                f"{weights} ({weighted}); exact modulo 2^{pair.elem.bits}, whatever the grouping", s.span))
             return
         if found is None:
             what = "updated from its own value" if isinstance(s, Running) else "set only under a condition"
