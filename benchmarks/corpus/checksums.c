@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// bench: domain=checksums category=checksum expect=vectorizable
+// bench: domain=families category=checksum expect=vectorizable
 uint32_t packet_adler(const uint8_t *payload, size_t len)
 {
     uint32_t lo = 1, hi = 0;
@@ -15,7 +15,7 @@ uint32_t packet_adler(const uint8_t *payload, size_t len)
     return ((hi % 65521u) << 16) | (lo % 65521u);
 }
 
-// bench: domain=checksums category=checksum expect=vectorizable
+// bench: domain=families category=checksum expect=vectorizable
 uint32_t sector_fletcher(const uint16_t *words, int count)
 {
     uint32_t first = 0xffff, second = 0xffff;
@@ -28,7 +28,7 @@ uint32_t sector_fletcher(const uint16_t *words, int count)
     return (second << 16) | first;
 }
 
-// bench: domain=checksums category=checksum expect=vectorizable
+// bench: domain=families category=checksum expect=vectorizable
 uint32_t frame_tag(const unsigned char *frame, int bytes, uint32_t seed)
 {
     uint32_t weight = seed, total = seed >> 3;
@@ -39,7 +39,7 @@ uint32_t frame_tag(const unsigned char *frame, int bytes, uint32_t seed)
     return total ^ (weight << 11);
 }
 
-// bench: domain=checksums category=checksum expect=vectorizable
+// bench: domain=families category=checksum expect=vectorizable
 int record_digest(const uint8_t *rec, int n)
 {
     int run = 0, area = 0;
@@ -50,7 +50,7 @@ int record_digest(const uint8_t *rec, int n)
     return area - 3 * run;
 }
 
-// bench: domain=checksums category=checksum expect=vectorizable
+// bench: domain=families category=checksum expect=vectorizable
 unsigned long stream_adler(unsigned long adler, const unsigned char *chunk, size_t size)
 {
     unsigned long s2 = adler >> 16;
@@ -62,7 +62,7 @@ unsigned long stream_adler(unsigned long adler, const unsigned char *chunk, size
     return (s2 % 65521ul) << 16 | (adler % 65521ul);
 }
 
-// bench: domain=checksums category=checksum expect=not_vectorizable
+// bench: domain=families category=checksum expect=not_vectorizable
 uint32_t adler_reduced_each_byte(const uint8_t *data, int len)
 {
     uint32_t a = 1, b = 0;
@@ -73,7 +73,7 @@ uint32_t adler_reduced_each_byte(const uint8_t *data, int len)
     return (b << 16) | a;
 }
 
-// bench: domain=checksums category=popcount expect=vectorizable
+// bench: domain=families category=popcount expect=vectorizable
 int bitmap_population(const uint32_t *bitmap, int words)
 {
     int set = 0;
@@ -82,7 +82,7 @@ int bitmap_population(const uint32_t *bitmap, int words)
     return set;
 }
 
-// bench: domain=checksums category=popcount expect=vectorizable
+// bench: domain=families category=popcount expect=vectorizable
 long fingerprint_distance(const uint64_t *fa, const uint64_t *fb, int lanes)
 {
     long dist = 0;
@@ -91,7 +91,7 @@ long fingerprint_distance(const uint64_t *fa, const uint64_t *fb, int lanes)
     return dist;
 }
 
-// bench: domain=checksums category=popcount expect=vectorizable
+// bench: domain=families category=popcount expect=vectorizable
 void mask_weights(uint8_t *restrict weight, const uint32_t *restrict mask, int n)
 {
     for (int i = 0; i < n; i++)
