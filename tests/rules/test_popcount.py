@@ -29,6 +29,8 @@ CASES = [
                   "{ size_t c = 0; for (size_t i = 0; i < n; i++) c += __builtin_popcount(a[i]); return c; }"),
     ("per_word", "void per_word(const uint32_t *a, uint8_t *out, int n)\n"
                  "{ for (int i = 0; i < n; i++) out[i] = (uint8_t)__builtin_popcount(a[i]); }"),
+    ("signed_bytes", "int signed_bytes(const signed char *a, int n)\n"
+                     "{ int c = 0; for (int i = 0; i < n; i++) c += __builtin_popcount(a[i]); return c; }"),
     ("hamming", "int hamming(const uint64_t *x, const uint64_t *y, int n)\n"
                 "{ int d = 0; for (int i = 0; i < n; i++) d += __builtin_popcountll(x[i] ^ y[i]); return d; }"),
 ]
@@ -52,6 +54,13 @@ def test_bit_counts_verify_on_avx2(verified: dict, name: str) -> None:  # type: 
     assert result.candidate.origin == "rules:popcount"
     assert "_mm256_shuffle_epi8" in result.candidate.function or "_mm_shuffle_epi8" in result.candidate.function
     assert_verified(result, "avx2")
+
+
+def test_bytes_are_counted_32_a_step_and_sign_extended_ones_as_32_bit_words(verified: dict) -> None:  # type: ignore[type-arg]
+    """popcount of a zero-extended byte is the byte's count: one lane per byte, summed by psadbw; a signed
+    char is sign-extended to 32 bits first (-1 has 32 bits set), so it keeps 32-bit lanes."""
+    assert "(avx2, 32 lanes)" in case_result(verified["byte_bits"], "avx2").candidate.function
+    assert "(avx2, 8 lanes)" in case_result(verified["signed_bytes"], "avx2").candidate.function
 
 
 @needs_compiler

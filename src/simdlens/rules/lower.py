@@ -2574,6 +2574,13 @@ def _sad_pair(s: Stmt) -> tuple[Expr, Expr] | None:
     v = s.value
     if isinstance(v, Cast) and not expr_type(v.operand).is_float and not v.type.is_float:
         v = v.operand
+    if isinstance(v, Call) and _CALLS.get(v.func) == "popcount" and len(v.args) == 1:
+        # the bits of zero-extended bytes: each byte's count, summed by psadbw against zero, one lane per byte
+        byte = _narrow_source(v.args[0])
+        if byte is None or expr_type(byte).name != "uint8":
+            return None
+        u8 = ctype("uint8")
+        return Call(v.func, (byte,), u8), Const(0, u8)
     diff = _abs_difference(v)
     if diff is None:
         return None

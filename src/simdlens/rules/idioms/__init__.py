@@ -10,7 +10,7 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "checksum", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "popcount", "dot_product", "reduction", "peel", "split", "gather",
+FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "checksum", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "popcount", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
             "permute_bytes", "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
