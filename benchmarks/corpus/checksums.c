@@ -97,3 +97,12 @@ void mask_weights(uint8_t *restrict weight, const uint32_t *restrict mask, int n
     for (int i = 0; i < n; i++)
         weight[i] = (uint8_t)__builtin_popcount(mask[i]);
 }
+
+// bench: domain=families category=popcount expect=vectorizable
+size_t ones_in_stream(const uint8_t *bytes, size_t count)
+{
+    size_t ones = 0;
+    for (size_t b = 0; b < count; b++)
+        ones += __builtin_popcount(bytes[b]);
+    return ones;
+}
