@@ -9,8 +9,9 @@ keeps three registers of 32-bit lanes, each lane a partial sum:
     weighted += block_wsum(x);      // pmaddubsw with VF..1 + pmaddwd (bytes): the weighted sum
 
 and after it s2 += done * s1 + VF * sum(before) + sum(weighted), s1 += sum(sums), in the sums' unsigned
-type: every operation is an addition or a multiplication modulo 2^32, so any grouping gives the loop's
-values exactly. The table rows `block_sum` / `block_wsum` say how one register is summed per element type;
+type: every operation is an addition or a multiplication modulo 2^32 (2^64 for 64-bit sums, whose registers
+hold 64-bit lanes: table row `pair_sums` widens each step's 32-bit partial sums), so any grouping gives the
+loop's values exactly. The table rows `block_sum` / `block_wsum` say how one register is summed per element type;
 a type without them has no rewrite. When s2 adds s1's value before the update (`s2 += s1; s1 += x[i];`),
 s2 ends lower by the elements' sum. The remainder runs the loop's own statements.
 """
@@ -36,14 +37,14 @@ class ChecksumLowering(Lowering):
         return found
 
     def _choose_vf(self, max_lanes: int | None) -> int:
-        # one lane per element: the sums exist only as the block's partial sums in 32-bit lanes
+        # one lane per element: the sums exist only as the block's partial sums in wider lanes
         return self.t.vector_bits // expr_type(self.pair().data).bits
 
     def build(self) -> Lowered:
         loop, pair, vf, iv = self.loop, self.pair(), self.vf, self.iv
         if loop.moved or loop.inner is not None or loop.unit_strides:
             raise Unsupported("the checksum rule covers counted loops over contiguous elements only")
-        data = expr_type(self.pair().data).name
+        data = expr_type(pair.data).name
         bits = self.t.vector_bits
         for op in ("block_sum", "block_wsum"):
             if self.t.op(op, data, bits) is None:
