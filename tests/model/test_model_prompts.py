@@ -96,3 +96,17 @@ def test_the_prompt_gives_structured_facts_and_the_known_algorithm() -> None:
     assert "pointers that may overlap" in text and "c/y" in text
     assert "Known SIMD algorithm for this loop: a SIMD scan" in text and "f*carry + t" in text
     assert "accumulators" not in text  # the reduction hint does not apply to a scan
+
+
+def test_a_checksum_pair_gets_the_block_algorithm_not_the_scan() -> None:
+    """Adler-32's two sums are summed over blocks (a weighted block sum), not scanned lane by lane."""
+    from simdlens.analysis import analyze_file
+    from simdlens.model.intrinsics import intrinsics_for
+
+    source = b"unsigned adler(const unsigned char *b, int n) {\n    unsigned s1 = 1, s2 = 0;\n" \
+             b"    for (int i = 0; i < n; i++) { s1 += b[i]; s2 += s1; }\n    return s2 << 16 | s1;\n}\n"
+    fa = analyze_file(source, "/tmp/adler.c", "c")
+    (a,) = fa.analyses
+    text = build_messages(fa.kernels[a.site.loop_id], a, intrinsics_for("avx2"))[1]["content"]
+    assert "Known SIMD algorithm for this loop: blocks of k elements" in text and "pmaddubsw" in text
+    assert "log2(lanes) rounds" not in text

@@ -35,9 +35,9 @@ int main(void)
     for (int i = 0; i < 1003; i++) { x[i] = (float)(i % 17) * 0.125f - 1.0f; v[i] = (float)(i % 5) * 0.5f; }
     struct particles p = { x, v, 1003 };
     float t = scale_sum(&p, 0.75f);
-    double check = 0;
-    for (int i = 0; i < 1003; i++) check = check * 1.0000001 + x[i];
-    printf("%.9g %.9g\\n", t, check);
+    unsigned long long check = 0;  /* an integer hash: a float one is itself a scan candidate (reassociated) */
+    for (int i = 0; i < 1003; i++) check = check * 1000003u + (unsigned long long)(long long)(x[i] * 4096.0f);
+    printf("%.9g %llu\\n", t, check);
     return 0;
 }
 """

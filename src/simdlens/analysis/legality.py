@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from simdlens.analysis.build import accesses_of, strip_implicit_casts
+from simdlens.analysis.checksums import running_pair
 from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.inductions import induction_affine, induction_subscript
 from simdlens.analysis.ir import (
@@ -212,7 +213,7 @@ class _Judge:
             return Reason("histogram", f"a histogram update of {bins}: two iterations may add to the same bin, so "
                           "compilers leave it scalar; AVX-512 finds the equal indices of a vector (vpconflictd), adds "
                           "their weights together and scatters one total per bin", self.site.header)
-        if "state_scan" in self.facts:
+        if "state_scan" in self.facts or "running_pair" in self.facts:
             return next(r for r in self.reasons if r.code == "scan")
         if "scalar_scan" in self.facts:
             upd = next(x for x in stmts if isinstance(x, Running | Hold))
@@ -402,6 +403,21 @@ class _Judge:
         """A scalar read in the body and carried from iteration to iteration: a scan when the body has the
         shape `scalar_scan` covers, a recurrence otherwise."""
         found = scalar_scan(self.loop)
+        pair = running_pair(self.loop) if found is None else None
+        if pair is not None:  # Adler-32 / Fletcher: s1 += x[i]; s2 += s1;
+            self.facts.update(("scan", "running_pair"))
+            data = pair.data.access.base if isinstance(pair.data, Load) else "the element"
+            weights = "k, k-1, ..., 1" if pair.after else "k-1, ..., 1, 0"
+            # bytes: psadbw and pmaddubsw; 16-bit words: pairwise adds and pmaddwd
+            plain, weighted = ("psadbw", "pmaddubsw + pmaddwd") if pair.data_bits == 8 else ("pairwise adds", "pmaddwd on the low and high bytes")
+            self.reasons.append(Reason(
+                "scan", f"{pair.first} is a running sum of {data} and {pair.second} the running sum of "
+                f"{pair.first} (the two sums of an Adler-32 or Fletcher checksum): every addition into "
+                f"{pair.second} waits for the one into {pair.first}, so compilers leave it scalar. A SIMD "
+                f"rewrite takes a block of k elements at once: {pair.first} gains their sum ({plain}), "
+                f"{pair.second} gains k times {pair.first} before the block plus the elements weighted "
+                f"{weights} ({weighted}); exact modulo 2^{pair.elem.bits}, whatever the grouping", s.span))
+            return
         if found is None:
             what = "updated from its own value" if isinstance(s, Running) else "set only under a condition"
             self.reasons.append(Reason("recurrence", f"{s.var} is {what} and read in the loop, in a body the scan "

@@ -37,6 +37,8 @@ def _family(base: str, arity: int, vector: bool, note: str = "") -> list[MathFun
 _SVML = ("has no SIMD instruction, and the vector math libraries (glibc libmvec, Intel SVML) round it "
          "differently from libm: not rewritten, the result would not be the same bit for bit")
 
+_BIT_COUNT = ("counts bits: AVX2 has no vector popcount, so each byte's count is looked up per nibble in a 16-entry "
+              "table (pshufb) and the bytes added; rewritten where the ISA table has a popcount row")
 _BYTE_SHUFFLE = "is a byte shuffle: rewritten where the ISA table has one (a permute_bytes row)"
 UINT16, UINT32, UINT64 = CType("uint16", "uint16_t"), CType("uint32", "uint32_t"), CType("uint64", "uint64_t")
 _TABLE: dict[str, MathFunction] = {}
@@ -90,6 +92,10 @@ for _fn in (
         MathFunction("htons", (UINT16,), UINT16, True, _BYTE_SHUFFLE),
         MathFunction("ntohl", (UINT32,), UINT32, True, _BYTE_SHUFFLE),
         MathFunction("htonl", (UINT32,), UINT32, True, _BYTE_SHUFFLE),
+        # gcc's / clang's bit counts (only by these names): a byte-table lookup per nibble on AVX2 (pshufb)
+        MathFunction("__builtin_popcount", (UINT32,), INT32, True, _BIT_COUNT),
+        MathFunction("__builtin_popcountl", (UINT64,), INT32, True, _BIT_COUNT),
+        MathFunction("__builtin_popcountll", (UINT64,), INT32, True, _BIT_COUNT),
         MathFunction("abs", (INT32,), INT32, True),
         MathFunction("labs", (INT64,), INT64, True),
         MathFunction("llabs", (INT64,), INT64, True),

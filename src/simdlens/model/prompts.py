@@ -180,6 +180,10 @@ ALGORITHMS = {
             "combining; then combine with the last result of the previous vector (carried in a register)",
     "linear_recurrence": "scan the pairs (factor, term): t[j] = f[j]*t[j-k] + t[j], f[j] = f[j]*f[j-k]; "
                          "the result is f*carry + t",
+    "running_pair": "blocks of k elements: s1 gains the block's sum (psadbw against zero for bytes), s2 gains "
+                    "k * (s1 before the block) + sum_j (k - j) * x[j] (pmaddubsw with the weights k..1, then pmaddwd "
+                    "by ones); keep partial sums in vector lanes and fold them after the loop, in unsigned "
+                    "arithmetic (exact, no reassociation caveat)",
     "search": "compare a whole vector, test the mask, and find the first set lane (ctz of the mask bits)",
     "gather": "indexed loads: vector gathers, or restructure the access if the index pattern is regular",
     "float_reduction": "keep 2-4 independent vector accumulators and combine them once after the loop",
@@ -198,6 +202,8 @@ def _facts_block(analysis: Analysis) -> list[str]:
     facts = set(analysis.facts)
     if "scan" in facts:
         facts.discard("float_reduction")  # a scan's reassociation is the scan itself, not accumulators
+    if "running_pair" in facts:
+        facts.discard("scan")  # a checksum's pair is summed over blocks, not scanned lane by lane
     hints = [text for fact, text in ALGORITHMS.items() if fact in facts]
     if hints:
         lines.append("Known SIMD algorithm for this loop: " + "; ".join(hints) + ".")

@@ -41,6 +41,7 @@ from simdlens.core import (
     TypeFact,
 )
 from simdlens.rules.carried_scan import CarriedScanLowering, StateScanLowering
+from simdlens.rules.checksum import ChecksumLowering
 from simdlens.rules.complex_multiply import ComplexMultiplyLowering, complex_product
 from simdlens.rules.complex_parts import flat_parts
 from simdlens.rules.complex_reduce import ComplexReduceLowering, complex_reduction
@@ -141,8 +142,9 @@ def _candidate(analysis: Analysis, loop: LoopIR, kernel: Kernel, table: IsaTable
     flat = flat_parts(loop) if loop.inner is None else None  # complex parts computed alike: one contiguous loop
     loop = flat or loop
     options: dict[str, Any] = {"allow_contraction": settings.allow_contraction, "max_lanes": analysis.max_lanes}
-    # a running sum: the scan algorithm; a histogram update: conflict detection
-    lowering: Any = (CarriedScanLowering if "scalar_scan" in analysis.facts else
+    # a running sum: the scan algorithm (two of them, a checksum: blocks); a histogram update: conflict detection
+    lowering: Any = (ChecksumLowering if "running_pair" in analysis.facts else
+                     CarriedScanLowering if "scalar_scan" in analysis.facts else
                      StateScanLowering if "state_scan" in analysis.facts else
                      ScanLowering if "scan" in analysis.facts else HistogramLowering if "histogram" in analysis.facts
                      else InterchangeLowering if formulation == "interchange"

@@ -98,10 +98,7 @@ class CarriedScanLowering(Lowering):
                   "    }",
                   f"    {to_scalar}",
                   "}"]
-        epilogue = [f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {iv}++) {{", *printer.stmts(loop.body, "    "),
-                    "}"]
-        if loop.runs_at_least_once:  # a do-while: the counted remainder, not the re-tested bound
-            epilogue[0] = f"for (; {left} > 0; {left}--, {iv}++) {{"
+        epilogue = self.remainder(printer, left)
         self.features.add("scan")
         return Lowered([*out, *vector, *epilogue], vf, tuple(self.caveats), frozenset(self.features))
 

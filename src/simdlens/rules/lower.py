@@ -97,7 +97,8 @@ _CALLS = {"sqrtf": "sqrt", "sqrt": "sqrt", "fabsf": "abs", "fabs": "abs", "fmaf"
           "rintf": "rint", "rint": "rint", "nearbyintf": "nearbyint", "nearbyint": "nearbyint",
           "floorf": "floor", "floor": "floor", "ceilf": "ceil", "ceil": "ceil", "truncf": "trunc", "trunc": "trunc",
           "roundf": "round", "round": "round",
-          "copysignf": "copysign", "copysign": "copysign", "fdimf": "fdim", "fdim": "fdim"}
+          "copysignf": "copysign", "copysign": "copysign", "fdimf": "fdim", "fdim": "fdim",
+          "__builtin_popcount": "popcount", "__builtin_popcountl": "popcount", "__builtin_popcountll": "popcount"}
 
 
 # Names for the temporaries an operator makes (numbered from the second one on): readable rewrites.
@@ -172,6 +173,7 @@ class Lowering:
         self._counter = 0
         self.body = demote_body(rounded_stores(saturating_stores(loop.body, loop), loop), table, sums_in_16_bits)
         self.guarded = False  # a step may stop before its stores and leave the block to the scalar loop
+        self.summed_call: Call | None = None  # the call a sum reduction adds, while its value is lowered (`reduce`)
         # `acc += abs(x - y)` on bytes: psadbw sums 8 byte differences per 64-bit lane, so a loop made only
         # of such sums runs one lane per byte (32 / 64) instead of one per 32-bit accumulator lane
         self.sad_vars: set[str] = set()
@@ -678,6 +680,15 @@ class Lowering:
                 raise Unsupported(f"{e.func}() {known.note}")
             raise Unsupported(f"call to {e.func}()")
         t = e.type
+        if name == "popcount":  # counted in the argument's own lanes, then converted to the int C returns
+            v = self.expr(e.args[0])
+            self.features.add("popcount")
+            if e is self.summed_call and self.t.op("popcount_sum", v.elem, v.width) is not None:
+                # only summed: lanes that add up to the total, kept in the argument's width (no narrowing to
+                # the int C returns and widening back to the sum's type: the counts are small)
+                sums = self.op("popcount_sum", v.elem, v.width, hint="bits_set", a=v.name)
+                return VVal(sums.name, f"int{ctype(v.elem).bits}", sums.width)
+            return self.convert(self.op("popcount", v.elem, v.width, hint="bits_set", a=v.name), t.name)
         args = [self.convert(self.expr(a), t.name).name for a in e.args]
         if name == "fma":
             self.caveat("uses fused multiply-add as the source's fma() does")
@@ -1375,7 +1386,14 @@ class Lowering:
             self.count_reduce(s)
             return
         acc = self.accumulator(s)
+        bare = s.value
+        while isinstance(bare, Cast):
+            bare = bare.operand
+        # a sum of calls whose lanes need only add up to the right total (popcount: psadbw's pair sums)
+        self.summed_call = bare if isinstance(bare, Call) and s.op == ReduceOp.ADD and self.ctx_mask is None \
+            and self.tail_mask is None else None
         value = self.convert(self.expr(s.value), t.name)
+        self.summed_call = None
         mask = self.ctx_mask if self.tail_mask is None else (
             self.tail_mask if self.ctx_mask is None else self.mand(self.ctx_mask, self.tail_mask))
         w = self.width(t)
@@ -1613,6 +1631,14 @@ class Lowering:
         return name
 
     # ---- the whole loop -------------------------------------------------------------------------
+
+    def remainder(self, printer: ScalarPrinter, left: str) -> list[str]:
+        """The iterations left after a scan's vector loop, as the loop's own statements (`left`: the count)."""
+        loop, iv = self.loop, self.iv
+        head = f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {iv}++) {{"
+        if loop.runs_at_least_once:  # a do-while: the counted remainder, not the re-tested bound
+            head = f"for (; {left} > 0; {left}--, {iv}++) {{"
+        return [head, *printer.stmts(loop.body, "    "), "}"]
 
     def counter_start(self) -> tuple[list[str], str]:
         """The counter set to its first value and a count of the iterations left: (lines, its name)."""
@@ -2548,6 +2574,13 @@ def _sad_pair(s: Stmt) -> tuple[Expr, Expr] | None:
     v = s.value
     if isinstance(v, Cast) and not expr_type(v.operand).is_float and not v.type.is_float:
         v = v.operand
+    if isinstance(v, Call) and _CALLS.get(v.func) == "popcount" and len(v.args) == 1:
+        # the bits of zero-extended bytes: each byte's count, summed by psadbw against zero, one lane per byte
+        byte = _narrow_source(v.args[0])
+        if byte is None or expr_type(byte).name != "uint8":
+            return None
+        u8 = ctype("uint8")
+        return Call(v.func, (byte,), u8), Const(0, u8)
     diff = _abs_difference(v)
     if diff is None:
         return None

@@ -228,14 +228,6 @@ class ScanLowering(Lowering):
         return [f"if ({left} >= {vf}) {{", *("    " + line for line in setup), *("    " + line for line in self.pre),
                 f"    for (; {left} >= {vf}; {left} -= {vf}) {{", *("        " + line for line in step), "    }", "}"]
 
-    def remainder(self, printer: ScalarPrinter, left: str) -> list[str]:
-        """The iterations left after the vector loop, as the loop's own statements."""
-        loop, iv = self.loop, self.iv
-        head = f"for (; {iv} {loop.cmp} {self.rename(loop.upper)}; {iv}++) {{"
-        if loop.runs_at_least_once:  # a do-while: the counted remainder, not the re-tested bound
-            head = f"for (; {left} > 0; {left}--, {iv}++) {{"
-        return [head, *printer.stmts(loop.body, "    "), "}"]
-
 
 def matrix_prefix(lw: Lowering, elem_type: CType, m: list[VVal | None], t: list[VVal | None],
                   carries: list[VVal]) -> tuple[VVal, VVal]:

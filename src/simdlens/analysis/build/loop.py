@@ -31,7 +31,8 @@ _PURE_CALLS = complex_values.COMPLEX_CALLS | mathcalls.known_names()
 
 # Roles of scalars the loop writes (a set: reading enum members costs more than a hash lookup)
 _WRITTEN_ROLES = frozenset({ScalarRole.REDUCTION, ScalarRole.INDUCTION, ScalarRole.CARRIED, ScalarRole.ARG_VALUE,
-                            ScalarRole.ARG_INDEX, ScalarRole.COUNTER, ScalarRole.LOCAL, ScalarRole.LAST})
+                            ScalarRole.ARG_INDEX, ScalarRole.COUNTER, ScalarRole.LOCAL, ScalarRole.LAST,
+                            ScalarRole.RUNNING})
 
 
 def build_loop(site: LoopSite, tree: tree_sitter.Tree, source: bytes, ctx: Any) -> tuple[LoopIR | None, tuple[Reason, ...]]:

@@ -8,7 +8,7 @@ import re
 
 import tree_sitter
 
-from simdlens.analysis import mathcalls, scans
+from simdlens.analysis import checksums, mathcalls, scans
 from simdlens.analysis.build import (
     accesses,
     complex_values,
@@ -867,6 +867,8 @@ def _self_update_reason(lb: LoopBuilder, name: str, t: CType, value: Expr) -> st
                 f"stores in the same iteration: with that store substituted it may be a first-order linear "
                 "recurrence a SIMD scan computes, but a value carried through a stored element is not read that "
                 "way yet, so it stays a recurrence")
+    if checksums.modulo_of_own_sum(value, name):  # Adler-32 with `% 65521` inside the loop
+        return checksums.modulo_reason(name)
     cancelling = scans.cancelling_update(name, t, value)
     if cancelling is not None:
         return scans.cancelling_reason(f"{name} = f * {name} + t", cancelling)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from simdlens.analysis.ir import Binary, Cast, LoopIR, Reduce, expr_type, walk_stmts
 
 # Most specific first.
-FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
+FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "hold", "checksum", "scan", "histogram", "search", "compress", "expand", "last_value", "argminmax", "byte_avg", "saturate", "popcount", "sad", "madd", "count", "dot_product", "reduction", "peel", "split", "gather",
             "permute_bytes", "strided", "select", "divide", "convert", "induction", "reverse", "elementwise")
 
 
@@ -18,6 +18,7 @@ FAMILIES = ("complex_multiply", "complex_reduce", "interchange", "outer_loop", "
 SUMMARY = {
     "complex_multiply": "multiplies {vf} complex elements per step over interleaved real/imaginary lanes",
     "complex_reduce": "adds {vf} complex terms per step into interleaved real/imaginary accumulators, summed after the loop",
+    "checksum": "two running sums (s2 adds s1) over blocks of {vf} elements: the block's sum and its sum weighted {vf}..1, exact in the sums' own wrap-around",
     "scan": "running sums across the {vf} lanes of each step, carried from one step to the next",
     "search": "tests {vf} elements per step and stops at the first step with a match",
     "compress": "packs the selected elements of each {vf}-element step next to each other",
@@ -29,6 +30,7 @@ SUMMARY = {
     "sad": "absolute byte differences summed by psadbw, {vf} per step",
     "madd": "16-bit products added in pairs (pmaddwd) into 32-bit sums, {vf} per step",
     "count": "counts matches in byte counters, folded into 64-bit sums before they could wrap",
+    "popcount": "counts the bits of {vf} elements per step: two nibble lookups per byte in a 16-entry table (pshufb), the bytes of each element added",
     "dot_product": "multiplies and adds {vf} pairs per step into vector accumulators, added up after the loop",
     "reduction": "folds {vf} elements per step into vector accumulators, combined after the loop",
     "peel": "{vf} elements per step, the value carried from the previous iteration taken from the previous step",
