@@ -112,12 +112,18 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
                 out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
                                  c["isa"], c["origin"], claimed, c, nested, "scan" in loop.get("reason_codes", ()),
                                  _branchy(Path(f["path"]), loop["range"]),
-                                 tuple(m.groups() for r in loop.get("reasons", ()) if (m := _UNIT.search(r)))))
+                                 tuple((u["name"], u["unit"]) for u in loop.get("unit_strides", ()))))
     return out
 
 
-# the reason of a run-time stride names the value the rewrite's vector path runs at
-_UNIT = re.compile(r"(\w+) is a stride known only at run time .*?vector loop when \1 == (\w+)")
+def _element_units(name: str, units: tuple[tuple[str, str], ...]) -> list[tuple[int, str]]:
+    """(index, unit) of the strides read through the buffer `name` (`*incx`, `steps[0]`)."""
+    out = []
+    for stride, unit in units:
+        m = re.fullmatch(r"\*(\w+)|(\w+)\[(\d+)\]", stride)
+        if m is not None and name in (m.group(1), m.group(2)):
+            out.append((int(m.group(3) or 0), unit))
+    return out
 
 
 def _branchy(path: Path, span: dict) -> bool:  # type: ignore[type-arg]
@@ -260,6 +266,9 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
                 L.append(f"    {t} *aud_b{v}_{i} = ({t} *)malloc(aud_r * cnt * sizeof({t}) + 64);")
             L.append(f"    aud_fill(aud_b0_{i}, aud_r * cnt, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), "
                      f"AUD_ISBOOL({t}), 0, {int(p.index_like)}, n);")
+            for k, unit in _element_units(p.name, units):  # a stride read through the buffer, in every copy
+                L.append(f"    for (size_t aud_u = 0; aud_u < aud_r; aud_u++) aud_b0_{i}[32 + aud_u * cnt + {k}] = "
+                         f"({t})({unit});")
             L.append(f"    memcpy(aud_b1_{i}, aud_b0_{i}, aud_r * cnt * sizeof({t}));")
             for v in (0, 1):
                 args[v].append(f"aud_b{v}_{i} + 32 + aud_q % aud_r * cnt")

@@ -338,7 +338,8 @@ class _Judge:
                                                f"loop ({tie} index wins ties, a NaN element is never taken)", s.span))
             elif isinstance(s, Step):
                 self.facts.add("induction")
-                self.reasons.append(Reason("induction", f"{s.var} steps by a constant each iteration: computed "
+                by = "a constant" if isinstance(strip_implicit_casts(s.step), Const) else "the same amount"
+                self.reasons.append(Reason("induction", f"{s.var} steps by {by} each iteration: computed "
                                            "from the lane number", s.span))
             elif isinstance(s, Carry) and _through_itself(s, self.stmts):
                 self.reasons.append(Reason("recurrence", f"{s.var} is computed from its own previous value through "
@@ -793,13 +794,14 @@ class _Judge:
         for sc in self.loop.scalars:
             g = self.globals.get(sc.name)
             is_global = g is not None and getattr(g, "text", None) == sc.decl and bool(sc.decl)
-            if not is_global and ("->" not in sc.name or sc.role != ScalarRole.INVARIANT):
+            element = sc.name.startswith("*") or sc.name.endswith("]")  # `*incx`, `dims[0]` (build/accesses.py)
+            if not is_global and (("->" not in sc.name and not element) or sc.role != ScalarRole.INVARIANT):
                 continue
             # a scalar the loop updates may also be read back through any pointer
             candidates = written if sc.role == ScalarRole.INVARIANT else {a.root for a, _w, _s in self.accs}
             for r in sorted(candidates):
                 arr = self.loop.array(r)
-                if arr is None or not arr.pointer or arr.restrict or r == sc.name.split("->")[0]:
+                if arr is None or not arr.pointer or arr.restrict or r == re.split(r"->|\[", sc.name.lstrip("*"))[0]:
                     continue
                 if arr.elem.name != sc.type.name and arr.elem.name not in _CHAR_TYPES and (
                         arr.elem.name.lstrip("u") != sc.type.name.lstrip("u")):

@@ -315,9 +315,11 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
         if lb.unit_strides.setdefault(stride, "1") != "1":
             return None, (*lb.reasons, Reason("variable_step", f"{stride} steps an index by elements and a byte "
                                               "walk by bytes", lb.site.header))
-    if lb.unit_strides and any(a.coeff and not a.stride for a, _w, _s in accesses_of(tuple(stmts))):
-        # a stride beside a walk that is contiguous whatever it is (`col[r] = M[r * ld]`) is most often a
-        # matrix's leading dimension, where the unit is the degenerate one-column case: read as before
+    if lb.index_strides and any(a.coeff and not a.stride for a, _w, _s in accesses_of(tuple(stmts))):
+        # a subscript's stride beside a walk that is contiguous whatever it is (`col[r] = M[r * ld]`) is most
+        # often a matrix's leading dimension, where the unit is the degenerate one-column case: read as before.
+        # A stepped index or pointer (`y[iy] += t * a[i + j*lda]; iy += incy;`, BLAS level 2) is a vector's
+        # increment, whose unit is the common case: it keeps its guard
         unstrided = LoopBuilder(lb.site, lb.node, lb.fn, lb.tree, lb.source, lb.ctx)
         unstrided.allow_strides = False
         return build_ir(unstrided)
