@@ -260,10 +260,10 @@ def test_a_guarded_run_time_stride_is_driven_at_its_unit() -> None:
 
     line = AXPY.splitlines().index("    for (int i = 0; i < n; i++)")
     sig = function_signature(AXPY.encode(), "c", line, AXPY.splitlines()[line])
-    reason = "incx is a stride known only at run time (x): a rewrite runs its vector loop when incx == 1 and your loop otherwise"
+    # scan --json names them (`unit_strides`), instead of the reason's prose the script once parsed
     claims = in_program.offered_wins({"files": [{"path": "axpy.c", "loops": [
         {"function": "axpy", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 1, "character": 40}},
-         "reasons": [reason, reason.replace("incx", "incy").replace("(x)", "(y)")],
+         "unit_strides": [{"name": "incx", "unit": "1"}, {"name": "incy", "unit": "1"}],
          "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:elementwise"}]}]}]})
     assert claims[0].units == (("incx", "1"), ("incy", "1"))
     driver = in_program.timing_driver(sig, [4096], 1, [], units=claims[0].units)

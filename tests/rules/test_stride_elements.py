@@ -15,16 +15,15 @@ from pathlib import Path
 import pytest
 from rules_support import (
     analyse,
+    kernel_candidate,
     needs_compiler,
     one_candidate,
     require_host,
     run_edited_against_original,
-    verify_each,
+    verify_briefly,
 )
 
-from simdlens.config import SandboxSettings, Settings
-from simdlens.core import Candidate, Kernel, LoopVerdict, ParamRole, Status
-from simdlens.rules import propose
+from simdlens.core import LoopVerdict, ParamRole, Status
 
 F2C_COPY = ("typedef int integer; typedef float real;\n"
             "int scopy_(integer *n, real *sx, integer *incx, real *sy, integer *incy)\n"
@@ -52,14 +51,6 @@ INT_COPY = ("void icopy(int n, const int *x, const int *incx, int *y)\n"
             "{ int ix = 0; for (int i = 0; i < n; i++) { y[i] = x[ix]; ix += *incx; } }")
 
 
-def _candidate(name: str, code: str) -> tuple[Kernel, Candidate]:
-    source, analysis, kernel = analyse(name, code)
-    assert kernel is not None, analysis.reasons
-    proposal = propose(analysis, kernel, "avx2", Settings(), source=source)
-    assert proposal.candidates, proposal.notes
-    return kernel, proposal.candidates[0]
-
-
 @pytest.mark.parametrize(("name", "code", "guard"), [
     ("scopy_", F2C_COPY, "*incx == 1 && *incy == 1"),
     ("add", UFUNC_STEPS, "steps[0] == 4 && steps[1] == 4 && steps[2] == 4"),
@@ -79,7 +70,7 @@ def test_a_stride_read_through_a_pointer_or_beside_a_column_is_guarded_by_its_un
 
 def test_an_element_bound_is_a_count_parameter_of_the_kernel() -> None:
     """`k < dims[0]`: the kernel once named `dims` without declaring it (the sandbox could not build it)."""
-    kernel, _ = _candidate("twice", DIMS_BOUND)
+    kernel, _ = kernel_candidate("twice", DIMS_BOUND)
     counts = [p for p in kernel.params if p.role == ParamRole.COUNT]
     assert [p.source for p in counts] == ["dims[0]"]
     assert f"k < {counts[0].name}" in kernel.source and "dims" not in kernel.source.replace(counts[0].name, "")
@@ -105,21 +96,17 @@ def test_an_element_that_varies_is_no_stride(code: str) -> None:
     assert not any(r.code == "runtime_stride" for r in analysis.reasons), analysis.reasons
 
 
-def _verify(work: list[tuple[Kernel, Candidate]], tmp_path: Path) -> list[tuple[Status, str]]:
-    return verify_each(work, Settings(cache_dir=str(tmp_path / "cache"), jobs=2,
-                                      sandbox=SandboxSettings(cpu_seconds=10, wall_seconds=30.0)))
-
-
 @needs_compiler
 def test_the_sandbox_verifies_both_paths_of_each_form(tmp_path: Path) -> None:
     require_host("avx2")
-    work = [_candidate("scopy_", F2C_COPY), _candidate("add", UFUNC_STEPS), _candidate("gemv", GEMV_N),
-            _candidate("gemv", GEMV_T), _candidate("icopy", INT_COPY), _candidate("twice", DIMS_BOUND)]
+    work = [kernel_candidate(name, code) for name, code in (
+        ("scopy_", F2C_COPY), ("add", UFUNC_STEPS), ("gemv", GEMV_N), ("gemv", GEMV_T), ("icopy", INT_COPY),
+        ("twice", DIMS_BOUND))]
     kernel, good = work[0]
     # other positive strides into the vector loop
     loose = good.function.replace("incx_ == 1 && incy_ == 1", "incx_ >= 1 && incy_ >= 1")
     assert loose != good.function
-    results = _verify([*work, (kernel, replace(good, function=loose))], tmp_path)
+    results = verify_briefly([*work, (kernel, replace(good, function=loose))], tmp_path)
     for status, detail in results[:5]:
         assert status == Status.VERIFIED, detail
         units, others = map(int, re.search(r"\((\d+) at unit strides, the vector path; (\d+) at other", detail).groups())

@@ -23,7 +23,8 @@ Kernel format (C11, or C++17 only when the loop's own text needs C++):
 - Results: the values the loop leaves behind (reductions, argmin/argmax, pack counters, inductions and
   carried scalars used after the loop, the counter when it is used after the loop). One result is the
   return value and its initial value is a by-value parameter of the same name; several results are
-  RESULT pointer parameters `simdlens_<name>` read at entry and written back at exit. A loop that
+  RESULT pointer parameters `simdlens_<name>` read at entry and written back at exit (an index whose entry
+  value places an array's footprint, `x[ix]`, stays a value parameter; its pointer is only written). A loop that
   `return`s from the enclosing function returns that value, and sets `*simdlens_returned` to 1 when it
   did (0 when the loop ran to its end).
 - Footprints give, per array parameter, the lowest and highest element index touched as C
