@@ -338,7 +338,9 @@ class _Judge:
                                                f"loop ({tie} index wins ties, a NaN element is never taken)", s.span))
             elif isinstance(s, Step):
                 self.facts.add("induction")
-                by = "a constant" if isinstance(strip_implicit_casts(s.step), Const) else "the same amount"
+                step = strip_implicit_casts(s.step)
+                step = strip_implicit_casts(step.operand) if isinstance(step, Unary) and step.op == "-" else step
+                by = "a constant" if isinstance(step, Const) else "the same amount"  # or a run-time stride
                 self.reasons.append(Reason("induction", f"{s.var} steps by {by} each iteration: computed "
                                            "from the lane number", s.span))
             elif isinstance(s, Carry) and _through_itself(s, self.stmts):
