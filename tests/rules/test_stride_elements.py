@@ -150,3 +150,19 @@ def test_the_edited_file_matches_the_original_when_the_loop_overwrites_its_strid
     source, cand = one_candidate("icopy", INT_COPY)
     run = run_edited_against_original(tmp_path, "avx2", "icopy", source, cand.edits, INT_COPY, MAIN)
     assert run.returncode == 0, run.stdout[:2000]
+
+
+@pytest.mark.parametrize(("code", "code_word"), [
+    # the reference BLAS's non-unit path as f2c writes it: the counter itself steps by the stride
+    ("typedef int integer;\nint sscal_(integer *n, float *sa, float *sx, integer *incx)\n"
+     "{ integer i__1, i__2, i__, nincx; --sx; nincx = *n * *incx; i__1 = nincx; i__2 = *incx;\n"
+     "  for (i__ = 1; i__ <= i__1; i__ += i__2) sx[i__] = *sa * sx[i__]; return 0; }", "variable_step"),
+    ("typedef int integer;\nint sscal_(integer *n, float *sa, float *sx, integer *incx)\n"
+     "{ integer i__1, i__2, i__, nincx; --sx; nincx = *n * *incx; i__1 = nincx; i__2 = *incx;\n"
+     "  for (i__ = 1; i__2 < 0 ? i__ >= i__1 : i__ <= i__1; i__ += i__2) sx[i__] = *sa * sx[i__]; return 0; }",
+     "not_counted"),
+])
+def test_a_counter_stepped_by_the_stride_is_refused_with_its_reason(code: str, code_word: str) -> None:
+    _, analysis, _ = analyse("sscal_", code)
+    assert analysis.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert any(r.code == code_word for r in analysis.reasons), analysis.reasons
