@@ -116,6 +116,18 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
     return out
 
 
+def _size_pointers(lines: list[str], loop_line: int) -> tuple[tuple[str, str], ...]:
+    """f2c passes the count by pointer (`i__1 = *n; for (i__ = 1; i__ <= i__1; ++i__)`, or `i <= *n` in the
+    header): (`*n`, "n"), so the driver writes the size into that buffer instead of a random int (up to 2^20,
+    past every buffer). Read from the loop's function (from its first column-0 line above the loop)."""
+    start = next((k for k in range(loop_line, -1, -1) if re.match(r"[A-Za-z_]", lines[k])), 0)
+    header, before = lines[loop_line], "\n".join(lines[start:loop_line])
+    bounds = {m.group(2) for m in re.finditer(r"\b(\w+)\s*=\s*\*\s*(\w+)\s*;", before)
+              if re.search(rf"\b{m.group(1)}\b", header)}
+    bounds |= set(re.findall(r"[<>]=?\s*\*\s*(\w+)", header))
+    return tuple((f"*{name}", "n") for name in sorted(bounds))
+
+
 def _element_units(name: str, units: tuple[tuple[str, str], ...]) -> list[tuple[int, str]]:
     """(index, unit) of the strides read through the buffer `name` (`*incx`, `steps[0]`)."""
     out = []
@@ -361,7 +373,7 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
         sig = function_signature(original.encode("utf-8"), language, line0, original.splitlines()[line0])
         arrays = global_arrays(original.encode("utf-8"), path, language)
         driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested, claim.feedback, claim.rotate,
-                               claim.units)
+                               claim.units + _size_pointers(original.splitlines(), line0))
     except Unsupported as e:
         return InProgram(claim, {}, f"skipped: {e}")
     (work / f"driver{ext}").write_text(f"#include \"{work / f'original{ext}'}\"\n" + driver, encoding="utf-8")

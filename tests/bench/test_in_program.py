@@ -310,3 +310,7 @@ def test_a_stride_read_through_a_pointer_is_driven_at_its_unit(tmp_path: Path) -
     for name in ("incx", "incy"):
         i = [p.name for p in sig.params].index(name)
         assert f"aud_b0_{i}[32 + aud_u * cnt + 0] = (aud_t{i})(1);" in driver
+    # f2c's count `i__1 = *n;` is the size, written into n's buffer (a random int would run past every buffer)
+    sized = in_program._size_pointers(F2C_SCOPY.splitlines(), line)
+    assert sized == (("*n", "n"),)
+    assert "aud_b0_0[32 + aud_u * cnt + 0] = (aud_t0)(n);" in in_program.timing_driver(sig, [4096], 1, [], units=sized)
