@@ -96,6 +96,20 @@ def test_an_element_that_varies_is_no_stride(code: str) -> None:
     assert not any(r.code == "runtime_stride" for r in analysis.reasons), analysis.reasons
 
 
+@pytest.mark.parametrize("code", [
+    "void f(int m, float *y, const float *x, int *inc)\n"
+    "{ int ix = 0; for (int k = 0; k < m; k++) { y[k] = x[ix]; ix += *inc; inc[0] = 2; } }",
+    "void f(long n, char *p, long *steps, float *o)\n"
+    "{ for (long k = 0; k < n; k++, p += steps[0]) { o[k] = *(float *)p; steps[k & 1] = k; } }",
+    "void f(float *y, const float *x, int *n)\n{ for (int k = 0; k < *n; k++) { y[k] = x[k]; if (x[k] < 0) *n = k; } }",
+])
+def test_a_loop_that_stores_through_the_element_s_pointer_is_refused(code: str) -> None:
+    """The loop's own store may change the stride or bound it reads (`inc[0] = 2` after the first iteration)."""
+    _, analysis, _ = analyse("f", code)
+    assert analysis.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert any(r.code == "variable_step" and "stores through" in r.message for r in analysis.reasons), analysis.reasons
+
+
 @needs_compiler
 def test_the_sandbox_verifies_both_paths_of_each_form(tmp_path: Path) -> None:
     require_host("avx2")

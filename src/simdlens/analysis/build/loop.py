@@ -306,6 +306,13 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
             header["cmp"], header["step"] = "<", 1
             lb.reasons.append(Reason("unrolled", f"the body is {rolled} hand-unrolled copies of one iteration: "
                                      "read as that iteration over the same elements", lb.site.header))
+    stored = {a.root for a, w, _s in accesses_of(tuple(stmts)) if w}
+    for name in sorted(lb.scalars):  # `*incx`, `dims[0]` read as invariant (accesses.invariant_element)
+        element = re.fullmatch(r"\*(\w+)|(\w+)\[\d+\]", name)
+        root = (element.group(1) or element.group(2)) if element is not None else ""
+        if root in stored:
+            return None, (*lb.reasons, Reason("variable_step", f"the loop reads {name} as a value that does not change "
+                                              f"and stores through {root}: it may change it", lb.site.header))
     for name, kinds in sorted(lb.step_kinds.items()):
         if name in lb.walk_strides and len(kinds) > 1:
             return None, (*lb.reasons, Reason("variable_step", f"{name} advances by the run-time stride "
