@@ -113,13 +113,31 @@ def offered_wins(doc: dict) -> list[Claim]:  # type: ignore[type-arg]
                 out.append(Claim(Path(f["path"]), loop.get("function") or "?", loop["range"]["start"]["line"] + 1,
                                  c["isa"], c["origin"], claimed, c, nested, "scan" in loop.get("reason_codes", ()),
                                  _branchy(Path(f["path"]), loop["range"]),
-                                 tuple(m.groups() for r in loop.get("reasons", ()) if (m := _UNIT.search(r))),
+                                 tuple((u["name"], u["unit"]) for u in loop.get("unit_strides", ())),
                                  tuple((e["name"], e["start"]) for e in loop.get("end_pointers", ()))))
     return out
 
 
-# the reason of a run-time stride names the value the rewrite's vector path runs at
-_UNIT = re.compile(r"(\w+) is a stride known only at run time .*?vector loop when \1 == (\w+)")
+def _size_pointers(lines: list[str], loop_line: int) -> tuple[tuple[str, str], ...]:
+    """f2c passes the count by pointer (`i__1 = *n; for (i__ = 1; i__ <= i__1; ++i__)`, or `i <= *n` in the
+    header): (`*n`, "n"), so the driver writes the size into that buffer instead of a random int (up to 2^20,
+    past every buffer). Read from the loop's function (from its first column-0 line above the loop)."""
+    start = next((k for k in range(loop_line, -1, -1) if re.match(r"[A-Za-z_]", lines[k])), 0)
+    header, before = lines[loop_line], "\n".join(lines[start:loop_line])
+    bounds = {m.group(2) for m in re.finditer(r"\b(\w+)\s*=\s*\*\s*(\w+)\s*;", before)
+              if re.search(rf"\b{m.group(1)}\b", header)}
+    bounds |= set(re.findall(r"[<>]=?\s*\*\s*(\w+)", header))
+    return tuple((f"*{name}", "n") for name in sorted(bounds))
+
+
+def _element_units(name: str, units: tuple[tuple[str, str], ...]) -> list[tuple[int, str]]:
+    """(index, unit) of the strides read through the buffer `name` (`*incx`, `steps[0]`)."""
+    out = []
+    for stride, unit in units:
+        m = re.fullmatch(r"\*(\w+)|(\w+)\[(\d+)\]", stride)
+        if m is not None and name in (m.group(1), m.group(2)):
+            out.append((int(m.group(3) or 0), unit))
+    return out
 
 
 def _branchy(path: Path, span: dict) -> bool:  # type: ignore[type-arg]
@@ -263,6 +281,9 @@ def timing_driver(sig: Signature, sizes: list[int], rounds: int, arrays: list[tu
                 L.append(f"    {t} *aud_b{v}_{i} = ({t} *)malloc(aud_r * cnt * sizeof({t}) + 64);")
             L.append(f"    aud_fill(aud_b0_{i}, aud_r * cnt, sizeof({t}), AUD_ISFLT({t}), AUD_ISSGN({t}), "
                      f"AUD_ISBOOL({t}), 0, {int(p.index_like)}, n);")
+            for k, unit in _element_units(p.name, units):  # a stride read through the buffer, in every copy
+                L.append(f"    for (size_t aud_u = 0; aud_u < aud_r; aud_u++) aud_b0_{i}[32 + aud_u * cnt + {k}] = "
+                         f"({t})({unit});")
             L.append(f"    memcpy(aud_b1_{i}, aud_b0_{i}, aud_r * cnt * sizeof({t}));")
             for v in (0, 1):
                 args[v].append(f"aud_b{v}_{i} + 32 + aud_q % aud_r * cnt")
@@ -363,7 +384,7 @@ def measure(claim: Claim, sizes: list[int], rounds: int, processes: int, work: P
                                  pointer_return=True)
         arrays = global_arrays(original.encode("utf-8"), path, language)
         driver = timing_driver(sig, sizes, rounds, arrays, language, claim.nested, claim.feedback, claim.rotate,
-                               claim.units, claim.ends)
+                               claim.units + _size_pointers(original.splitlines(), line0), claim.ends)
     except Unsupported as e:
         return InProgram(claim, {}, f"skipped: {e}")
     (work / f"driver{ext}").write_text(f"#include \"{work / f'original{ext}'}\"\n" + driver, encoding="utf-8")

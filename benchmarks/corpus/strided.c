@@ -127,3 +127,116 @@ void blas_srot_mul(int n, float *x, int incx, float *y, int incy, float c, float
         y[i * incy] = c * yi - s * xi;
     }
 }
+
+/* Session 13: strides and bounds read through memory (f2c passes every argument by pointer, NumPy reads
+ * `steps[0]` and `dims[0]` in place), and BLAS level-2 loops whose vector increment walks beside a
+ * contiguous column of the matrix. */
+typedef int f2c_int;
+
+// bench: domain=linalg category=stride expect=vectorizable_with_checks style=runtime_stride
+int f2c_daxpy_strided(f2c_int *n, double *da, double *dx, f2c_int *incx, double *dy, f2c_int *incy)
+{
+    f2c_int i__1, i__, ix, iy;
+    --dy;
+    --dx;
+    ix = 1;
+    iy = 1;
+    if (*incx < 0) ix = (1 - *n) * *incx + 1;
+    if (*incy < 0) iy = (1 - *n) * *incy + 1;
+    i__1 = *n;
+    for (i__ = 1; i__ <= i__1; ++i__) {
+        dy[iy] += *da * dx[ix];
+        ix += *incx;
+        iy += *incy;
+    }
+    return 0;
+}
+
+// bench: domain=linalg category=stride expect=vectorizable_with_checks style=runtime_stride
+double f2c_dnrm_sq_strided(f2c_int *n, double *dx, f2c_int *incx)
+{
+    f2c_int i__1, i__, ix;
+    double ssq;
+    --dx;
+    ssq = 0.;
+    ix = 1;
+    i__1 = *n;
+    for (i__ = 1; i__ <= i__1; ++i__) {
+        ssq += dx[ix] * dx[ix];
+        ix += *incx;
+    }
+    return ssq;
+}
+
+// bench: domain=linalg category=stride expect=vectorizable_with_checks style=runtime_stride
+int f2c_icopy_strided(f2c_int *n, f2c_int *ix_src, f2c_int *incx, f2c_int *iy_dst)
+{
+    f2c_int i__1, i__, kx;
+    --iy_dst;
+    --ix_src;
+    kx = 1;
+    i__1 = *n;
+    for (i__ = 1; i__ <= i__1; ++i__) {
+        iy_dst[i__] = ix_src[kx] + 1;
+        kx += *incx;
+    }
+    return 0;
+}
+
+// bench: domain=ml category=stride expect=vectorizable_with_checks style=runtime_stride
+void ufunc_double_multiply_inplace_steps(char **args, const np_intp *dimensions, const np_intp *steps)
+{
+    char *a = args[0], *b = args[1], *o = args[2];
+    for (np_intp k = 0; k < dimensions[0]; k++, a += steps[0], b += steps[1], o += steps[2])
+        *(double *)o = *(const double *)a * *(const double *)b;
+}
+
+// bench: domain=ml category=elementwise expect=vectorizable_with_checks style=runtime_stride
+void ufunc_float_sqrt_contig(char **args, const np_intp *dims)
+{
+    const float *in = (const float *)args[0];
+    float *out = (float *)args[1];
+    for (np_intp k = 0; k < dims[0]; k++)
+        out[k] = sqrtf(in[k] * in[k] + 1.0f);
+}
+
+// bench: domain=linalg category=stride expect=vectorizable_with_checks style=runtime_stride
+void blas_sgemv_col_incy(int m, int n, float alpha, const float *a, int lda, const float *x, float *y, int incy)
+{
+    for (int j = 0; j < n; j++) {
+        const float t = alpha * x[j];
+        int iy = incy < 0 ? (1 - m) * incy : 0;
+        for (int i = 0; i < m; i++) {
+            y[iy] += t * a[i + j * lda];
+            iy += incy;
+        }
+    }
+}
+
+// bench: domain=linalg category=stride expect=vectorizable_with_checks style=runtime_stride
+void blas_dgemv_trans_incx(int m, int n, double alpha, const double *a, int lda, const double *x, int incx,
+                           double *y)
+{
+    for (int j = 0; j < n; j++) {
+        double acc = 0.0;
+        int ix = incx < 0 ? (1 - m) * incx : 0;
+        for (int i = 0; i < m; i++) {
+            acc += a[i + j * lda] * x[ix];
+            ix += incx;
+        }
+        y[j] += alpha * acc;
+    }
+}
+
+// bench: domain=linalg category=stride expect=vectorizable_with_checks style=runtime_stride
+void blas_sger_incx(int m, int n, float alpha, const float *x, int incx, const float *y, float *a, int lda)
+{
+    for (int j = 0; j < n; j++) {
+        const float t = alpha * y[j];
+        int ix = incx < 0 ? (1 - m) * incx : 0;
+        for (int i = 0; i < m; i++) {
+            a[i + j * lda] += x[ix] * t;
+            ix += incx;
+        }
+    }
+}

@@ -155,6 +155,9 @@ def _loop_json(index: LineIndex, report: LoopReport, unverified: tuple[Candidate
         "kind": a.site.kind.value,
         "role": a.site.role.value,
         "notes": list(report.notes),
+        # The run-time strides a rewrite's vector path assumes, as the user spells them (`incx`, `*incx`,
+        # `steps[0]`), and the value each takes there (`1`, `4`): the guard `incx == 1 && …`.
+        "unit_strides": [{"name": name, "unit": unit} for name, unit in (a.loop.unit_strides if a.loop else ())],
         # Why a vectorizable loop has no verified rewrite that beats the compiler: {stage, reason}.
         "stopped": _stopped_json(report),
         # A walk to an end pointer the function is given (`while (p < end)`): `end` and the pointer it bounds.

@@ -260,15 +260,60 @@ def test_a_guarded_run_time_stride_is_driven_at_its_unit() -> None:
 
     line = AXPY.splitlines().index("    for (int i = 0; i < n; i++)")
     sig = function_signature(AXPY.encode(), "c", line, AXPY.splitlines()[line])
-    reason = "incx is a stride known only at run time (x): a rewrite runs its vector loop when incx == 1 and your loop otherwise"
+    # scan --json names them (`unit_strides`), instead of the reason's prose the script once parsed
     claims = in_program.offered_wins({"files": [{"path": "axpy.c", "loops": [
         {"function": "axpy", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 1, "character": 40}},
-         "reasons": [reason, reason.replace("incx", "incy").replace("(x)", "(y)")],
+         "unit_strides": [{"name": "incx", "unit": "1"}, {"name": "incy", "unit": "1"}],
          "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:elementwise"}]}]}]})
     assert claims[0].units == (("incx", "1"), ("incy", "1"))
     driver = in_program.timing_driver(sig, [4096], 1, [], units=claims[0].units)
     assert "aud_t3 aud_s3 = (aud_t3)(1);" in driver and "aud_t5 aud_s5 = (aud_t5)(1);" in driver
     assert "aud_t1 aud_s1 = AUD_ISFLT(aud_t1)" in driver  # `a` stays a drawn scalar
+
+
+F2C_SCOPY = """typedef int integer;
+int scopy_(integer *n, float *sx, integer *incx, float *sy, integer *incy)
+{
+    integer i__1, i__, ix = 1, iy = 1;
+    --sy;
+    --sx;
+    i__1 = *n;
+    for (i__ = 1; i__ <= i__1; ++i__) {
+        sy[iy] = sx[ix];
+        ix += *incx;
+        iy += *incy;
+    }
+    return 0;
+}
+"""
+
+
+def test_a_stride_read_through_a_pointer_is_driven_at_its_unit(tmp_path: Path) -> None:
+    # the claim is the vector path's (`*incx == 1`): scan --json names the strides (`unit_strides`), and the
+    # driver writes the unit into the buffer the stride is read through, in every rotated copy
+    from apply_audit import function_signature
+
+    from simdlens import report
+    from simdlens.config import Settings
+    from simdlens.pipeline import scan
+
+    path = tmp_path / "scopy.c"
+    path.write_text(F2C_SCOPY)
+    doc = report.to_json(scan([str(path)], Settings(cache_dir=str(tmp_path / "c"), isa="avx2"), use_cache=False,
+                              verify=False))
+    (loop,) = doc["files"][0]["loops"]
+    assert loop["unit_strides"] == [{"name": "*incx", "unit": "1"}, {"name": "*incy", "unit": "1"}]
+    units = tuple((u["name"], u["unit"]) for u in loop["unit_strides"])
+    line = F2C_SCOPY.splitlines().index("    for (i__ = 1; i__ <= i__1; ++i__) {")
+    sig = function_signature(F2C_SCOPY.encode(), "c", line, F2C_SCOPY.splitlines()[line])
+    driver = in_program.timing_driver(sig, [4096], 1, [], units=units)
+    for name in ("incx", "incy"):
+        i = [p.name for p in sig.params].index(name)
+        assert f"aud_b0_{i}[32 + aud_u * cnt + 0] = (aud_t{i})(1);" in driver
+    # f2c's count `i__1 = *n;` is the size, written into n's buffer (a random int would run past every buffer)
+    sized = in_program._size_pointers(F2C_SCOPY.splitlines(), line)
+    assert sized == (("*n", "n"),)
+    assert "aud_b0_0[32 + aud_u * cnt + 0] = (aud_t0)(n);" in in_program.timing_driver(sig, [4096], 1, [], units=sized)
 
 
 RANGE = """\

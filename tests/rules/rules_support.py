@@ -57,6 +57,15 @@ def one_candidate(name: str, code: str, isa: str = "avx2") -> tuple[bytes, Candi
     return source, cand
 
 
+def kernel_candidate(name: str, code: str, isa: str = "avx2") -> tuple[Kernel, Candidate]:
+    """The kernel of function `name`'s one loop and the first candidate the rules propose for it."""
+    source, analysis, kernel = analyse(name, code)
+    assert kernel is not None, analysis.reasons
+    proposal = propose(analysis, kernel, isa, Settings(), source=source)
+    assert proposal.candidates, proposal.notes
+    return kernel, proposal.candidates[0]
+
+
 def apply_edits(source: bytes, edits: Sequence[TextEdit]) -> bytes:
     """`source` with `edits` applied as an editor applies a WorkspaceEdit."""
     text = source
@@ -176,6 +185,14 @@ def cpp_outputs(folder: Path, programs: dict[str, tuple[str, Sequence[str]]]) ->
             require_host("avx2")
         outputs[name] = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
     return outputs
+
+
+def verify_briefly(work: Sequence[tuple[Kernel, Candidate]], tmp_path: Path) -> list[tuple[Status, str]]:
+    """`verify_each` with a private cache and short sandbox limits (10 s of CPU, 30 s of wall time per run)."""
+    from simdlens.config import SandboxSettings
+
+    return verify_each(work, Settings(cache_dir=str(tmp_path / "cache"), jobs=2,
+                                      sandbox=SandboxSettings(cpu_seconds=10, wall_seconds=30.0)))
 
 
 def verify_each(work: Sequence[tuple[Kernel, Candidate]], settings: Settings) -> list[tuple[Status, str]]:

@@ -14,16 +14,15 @@ from pathlib import Path
 import pytest
 from rules_support import (
     analyse,
+    kernel_candidate,
     needs_compiler,
     one_candidate,
     require_host,
     run_edited_against_original,
-    verify_each,
+    verify_briefly,
 )
 
-from simdlens.config import SandboxSettings, Settings
-from simdlens.core import Candidate, Kernel, LoopVerdict, Status
-from simdlens.rules import propose
+from simdlens.core import LoopVerdict, Status
 
 AXPY_MUL = ("void axpy(int n, float a, const float *x, int incx, float *y, int incy)\n"
             "{ for (int i = 0; i < n; i++) y[i * incy] += a * x[i * incx]; }")
@@ -42,14 +41,6 @@ UFUNC = ("typedef long npy_intp;\n"
 SQUARE_BYTES = ("void square(char *ip, char *op, long n)\n"
                 "{ for (long i = 0; i < n; i++, ip += sizeof(double), op += sizeof(double)) {\n"
                 "    const double v = *(double *)ip; *(double *)op = v * v; } }")
-
-
-def _candidate(name: str, code: str) -> tuple[Kernel, Candidate]:
-    source, analysis, kernel = analyse(name, code)
-    assert kernel is not None, analysis.reasons
-    proposal = propose(analysis, kernel, "avx2", Settings(), source=source)
-    assert proposal.candidates, proposal.notes
-    return kernel, proposal.candidates[0]
 
 
 @pytest.mark.parametrize(("name", "code", "guard"), [
@@ -73,7 +64,7 @@ def test_a_runtime_stride_is_a_check_and_the_rewrite_is_guarded_by_its_unit(name
 
 def test_a_byte_walk_by_a_constant_size_reads_whole_elements() -> None:
     """`ip += sizeof(double)` read as `*(double *)ip`: a contiguous walk of doubles, no guard needed."""
-    kernel, cand = _candidate("square", SQUARE_BYTES)
+    kernel, cand = kernel_candidate("square", SQUARE_BYTES)
     assert "_mm256_loadu_pd(&((double *)(ip))[" in cand.function
     assert not any("only when" in c for c in cand.caveats)  # no stride guard, only the overlap test
     assert dict(kernel.views) == {"ip": 8, "op": 8}  # the harness keeps the byte buffers aligned to doubles
@@ -103,23 +94,18 @@ def test_strides_that_no_unit_guard_describes_are_refused(code: str, why: str) -
         assert not any(r.code == "runtime_stride" for r in analysis.reasons)
 
 
-def _verify(work: list[tuple[Kernel, Candidate]], tmp_path: Path) -> list[tuple[Status, str]]:
-    return verify_each(work, Settings(cache_dir=str(tmp_path / "cache"), jobs=2,
-                                      sandbox=SandboxSettings(cpu_seconds=10, wall_seconds=30.0)))
-
-
 @needs_compiler
 def test_the_sandbox_runs_both_paths_and_a_wrong_guard_or_fallback_fails(tmp_path: Path) -> None:
     require_host("avx2")
-    work = [_candidate("axpy", AXPY_MUL), _candidate("axpy", AXPY_IDX), _candidate("scal", SCAL_WALK),
-            _candidate("add", UFUNC), _candidate("square", SQUARE_BYTES)]
+    work = [kernel_candidate(name, code) for name, code in (
+        ("axpy", AXPY_MUL), ("axpy", AXPY_IDX), ("scal", SCAL_WALK), ("add", UFUNC), ("square", SQUARE_BYTES))]
     kernel, good = work[0]
     # a guard that lets other positive strides into the contiguous vector loop
     loose = replace(good, function=good.function.replace("incx == 1 && incy == 1", "incx >= 1 && incy >= 1"))
     # a fallback that is not the user's loop: wrong whenever a stride is not 1
     else_at = good.function.rindex("else {")
     broken = replace(good, function=good.function[:else_at] + "else { }\n}\n")
-    results = _verify([*work, (kernel, loose), (kernel, broken)], tmp_path)
+    results = verify_briefly([*work, (kernel, loose), (kernel, broken)], tmp_path)
     for status, detail in results[:4]:
         assert status == Status.VERIFIED, detail
         units, others = map(int, re.search(r"\((\d+) at unit strides, the vector path; (\d+) at other", detail).groups())

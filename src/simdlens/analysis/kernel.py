@@ -23,7 +23,8 @@ Kernel format (C11, or C++17 only when the loop's own text needs C++):
 - Results: the values the loop leaves behind (reductions, argmin/argmax, pack counters, inductions and
   carried scalars used after the loop, the counter when it is used after the loop). One result is the
   return value and its initial value is a by-value parameter of the same name; several results are
-  RESULT pointer parameters `simdlens_<name>` read at entry and written back at exit. A loop that
+  RESULT pointer parameters `simdlens_<name>` read at entry and written back at exit (an index whose entry
+  value places an array's footprint, `x[ix]`, stays a value parameter; its pointer is only written). A loop that
   `return`s from the enclosing function returns that value, and sets `*simdlens_returned` to 1 when it
   did (0 when the loop ran to its end).
 - Footprints give, per array parameter, the lowest and highest element index touched as C
@@ -55,6 +56,7 @@ from simdlens.analysis.build import WALK_IV, accesses_of, strip_implicit_casts
 from simdlens.analysis.build.headers import BEGIN_CALL
 from simdlens.analysis.context.conditionals import open_conditionals
 from simdlens.analysis.context.templates import template_parameters
+from simdlens.analysis.inductions import induction_subscript
 from simdlens.analysis.ir import (
     INT32,
     INT64,
@@ -81,7 +83,7 @@ from simdlens.analysis.ir import (
     walk_stmts,
 )
 from simdlens.analysis.legality import guarded_roots
-from simdlens.analysis.nest import distinct_param, mentions
+from simdlens.analysis.nest import distinct_param, expression_pattern, mentions
 from simdlens.analysis.parse import normalized_tokens, tokenize
 from simdlens.analysis.typefacts import fact_type
 from simdlens.core import (
@@ -250,7 +252,8 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             pname = renames.get(name) or fresh(name.replace(".size()", "_size"))
             renames[name] = pname
             src = name
-        elif "->" in name or "." in name or " - " in name:  # a member, or `end - p` (walks.py)
+        elif "->" in name or "." in name or " - " in name or name.startswith("*") or name.endswith("]"):
+            # a member, `end - p` (walks.py), `*incx`, `dims[0]`
             pname = fresh(name.replace("->", "_").replace(".", "_").replace(" - ", "_minus_"))
             renames[name] = pname
             src = name
@@ -333,8 +336,9 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
         rtype = results[0][1]
         post.append(f"return {results[0][0]};")
     else:
+        subscripting = frozenset(found[0] for a, _w, _s in accs if (found := induction_subscript(a)) is not None)
         for name, t in results:
-            _to_result_pointer(plist, name, t, pre_decls, post, fresh, user)
+            _to_result_pointer(plist, name, t, pre_decls, post, fresh, user, subscripting)
         rtype = None
     del ret_void
     post[0:0] = moved_post
@@ -486,13 +490,18 @@ def _in_nest(kernel: Kernel, site: Any, source: bytes, ctx: Any) -> Kernel:
 
 
 def _to_result_pointer(plist: list[KernelParam], name: str, t: CType, pre: list[str], post: list[str],
-                       fresh: Any, user: _UserDeclarations) -> None:
-    """Turn the by-value parameter `name` into a RESULT pointer read at entry and written back at exit."""
+                       fresh: Any, user: _UserDeclarations, subscripting: frozenset[str] = frozenset()) -> None:
+    """Turn the by-value parameter `name` into a RESULT pointer read at entry and written back at exit; a
+    name in `subscripting` (`x[ix]`: the harness places x's footprint from ix at entry) keeps its by-value
+    parameter and gets a RESULT pointer written at exit only."""
     if t.is_complex:
         raise NoKernel(f"the complex accumulator {name} ('{t.spelling}') is one of several results: a complex "
                        "sum or dot product is rewritten only as the loop's one result")
     ptr = fresh(f"simdlens_{name}")
     for i, p in enumerate(plist):
+        if p.name == name and name in subscripting:  # its entry value places a footprint: it stays a value
+            plist.append(KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, p.source or name))
+            break
         if p.name == name:
             spelled_type = user.type_of(name) if not p.source else ""
             plist[i] = KernelParam(ptr, f"{t.c} *{ptr}", ParamRole.RESULT, t, False, p.source or name,
@@ -598,10 +607,7 @@ def _rename(text: str, renames: dict[str, str]) -> str:
         dst = renames[src]
         if src == dst:
             continue
-        parts = re.split(r"(->|\.|\(\))", src)
-        pat = r"\s*".join(re.escape(p) for p in parts if p)
-        pat = pat.replace(r"\(\)", r"\(\s*\)")
-        text = re.sub(r"(?<![\w.>])" + pat + r"(?!\w)", dst, text)
+        text = re.sub(expression_pattern(src), dst, text)
     return text
 
 

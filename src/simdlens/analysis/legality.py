@@ -339,7 +339,10 @@ class _Judge:
                                                f"loop ({tie} index wins ties, a NaN element is never taken)", s.span))
             elif isinstance(s, Step):
                 self.facts.add("induction")
-                self.reasons.append(Reason("induction", f"{s.var} steps by a constant each iteration: computed "
+                step = strip_implicit_casts(s.step)
+                step = strip_implicit_casts(step.operand) if isinstance(step, Unary) and step.op == "-" else step
+                by = "a constant" if isinstance(step, Const) else "the same amount"  # or a run-time stride
+                self.reasons.append(Reason("induction", f"{s.var} steps by {by} each iteration: computed "
                                            "from the lane number", s.span))
             elif isinstance(s, Carry) and _through_itself(s, self.stmts):
                 self.reasons.append(Reason("recurrence", f"{s.var} is computed from its own previous value through "
@@ -809,13 +812,14 @@ class _Judge:
         for sc in self.loop.scalars:
             g = self.globals.get(sc.name)
             is_global = g is not None and getattr(g, "text", None) == sc.decl and bool(sc.decl)
-            if not is_global and ("->" not in sc.name or sc.role != ScalarRole.INVARIANT):
+            element = sc.name.startswith("*") or sc.name.endswith("]")  # `*incx`, `dims[0]` (build/accesses.py)
+            if not is_global and (("->" not in sc.name and not element) or sc.role != ScalarRole.INVARIANT):
                 continue
             # a scalar the loop updates may also be read back through any pointer
             candidates = written if sc.role == ScalarRole.INVARIANT else {a.root for a, _w, _s in self.accs}
             for r in sorted(candidates):
                 arr = self.loop.array(r)
-                if arr is None or not arr.pointer or arr.restrict or r == sc.name.split("->")[0]:
+                if arr is None or not arr.pointer or arr.restrict or r == re.split(r"->|\[", sc.name.lstrip("*"))[0]:
                     continue
                 if arr.elem.name != sc.type.name and arr.elem.name not in _CHAR_TYPES and (
                         arr.elem.name.lstrip("u") != sc.type.name.lstrip("u")):

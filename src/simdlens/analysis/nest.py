@@ -145,9 +145,17 @@ def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfe
                      m.group("hi").strip(), m.group("cmp"), step, header, fn_text, perfect, tuple(beside))
 
 
+def expression_pattern(name: str) -> str:
+    """A regular expression for the C expression `name` as written in text: a variable (not a member or a
+    longer name), or a member, call or element read (`p->x`, `v.size()`, `*incx`, `steps[0]`) spaced any way."""
+    parts = [p for p in re.split(r"(->|\.|\(\)|\[|\]|\*)", name) if p]
+    pattern = r"\s*".join(re.escape(p) for p in parts).replace(r"\(\)", r"\(\s*\)")
+    return r"(?<![\w.>])" + pattern + r"(?!\w)"
+
+
 def mentions(text: str, name: str) -> bool:
-    """Whether C text `text` uses the variable `name` (not a member or a longer name)."""
-    return re.search(rf"(?<![\w.>]){re.escape(name)}(?!\w)", text) is not None
+    """Whether C text `text` uses the variable (or element, member) `name`."""
+    return re.search(expression_pattern(name), text) is not None
 
 
 def substitute(text: str, name: str, value: str) -> str:

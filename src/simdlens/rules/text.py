@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from simdlens.analysis.nest import expression_pattern
 from simdlens.analysis.parse import parse
 from simdlens.analysis.typefacts import describe, fact_assertion
 from simdlens.core import Kernel, Language, ParamRole, Point, Span, TextEdit, TypeFact
@@ -23,9 +24,7 @@ def rename_text(text: str, renames: dict[str, str]) -> str:
         dst = renames[src]
         if not src or src == dst:
             continue
-        parts = [p for p in re.split(r"(->|\.|\(\))", src) if p]
-        pattern = r"\s*".join(re.escape(p) for p in parts).replace(r"\(\)", r"\(\s*\)")
-        text = re.sub(r"(?<![\w.>])" + pattern + r"(?!\w)", dst, text)
+        text = re.sub(expression_pattern(src), dst, text)
     return text
 
 

@@ -251,6 +251,37 @@ def invariant_index(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
     return a is not None and a.coeff == 0
 
 
+def invariant_element(lb: LoopBuilder, n: tree_sitter.Node | None) -> Var | None:
+    """`*incx`, `steps[0]`: an integer element read through a pointer or array the loop neither moves nor
+    assigns, at a constant index (f2c's strides and bounds, NumPy's `steps[0]`, `dims[0]`). Read as a
+    loop-invariant scalar named by its text (a kernel parameter, as `p->n` is); a store of the loop that may
+    reach it gets a run-time check in legality, as a member read through a pointer does. Else None."""
+    n = unwrap(n)
+    if n is None:
+        return None
+    index: int | None = 0
+    if n.type == "pointer_expression" and op_of(n) == "*":
+        arg = unwrap(field_of(n, "argument"))
+    elif n.type == "subscript_expression":
+        arg, index = unwrap(field_of(n, "argument")), lb.int_const(index_node(n))
+    else:
+        return None
+    if arg is None or arg.type != "identifier" or index is None or index < 0:
+        return None
+    root = lb.text(arg)
+    d = lb.decl_of(root)
+    if d is None or d.pointer + len(d.extents) != 1 or d.volatile or d.atomic or d.container or d.reference \
+            or root in lb.written_names or root in lb.walkers or root in lb.locals or complex_spelling(d):
+        return None
+    ct = ctype_of(d.type, lb.ctx)
+    if ct is None or ct.is_float or ct.is_complex:
+        return None
+    name = f"*{root}" if n.type == "pointer_expression" else f"{root}[{index}]"
+    if name not in lb.scalars:
+        lb.scalars[name] = Scalar(name, ct, ScalarRole.INVARIANT, decl=d.text)
+    return Var(name, ct)
+
+
 def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
     if n.kind_id in WRAPPER_KIND_IDS:
         n = unwrap(n) or n
@@ -288,6 +319,8 @@ def access(lb: LoopBuilder, n: tree_sitter.Node) -> Access:
             if aff.stride and lb.unit_strides.setdefault(aff.stride, "1") != "1":  # `x[i*incx]`: `x[i]` while incx == 1
                 raise Unsupported("variable_step", f"{lb.text(n)} needs the stride {aff.stride} to be 1 where a "
                                   f"byte walk needs {lb.unit_strides[aff.stride]}: no one unit makes both contiguous", n)
+            if aff.stride:
+                lb.index_strides.add(aff.stride)
             return Access(root, base, elem, aff.coeff, aff.offset, aff.symbolic, None, span, aff.stride)
         index = expressions.expr(lb, idx)
         if expr_type(index).is_float:

@@ -94,6 +94,7 @@ class LoopBuilder:
         self.walk_alias: dict[str, str] = {}  # `for (T *p = a; ...)`: p walks the array a
         self.unit_strides: dict[str, str] = {}  # run-time strides read as unit (LoopIR.unit_strides)
         self.allow_strides = True  # False: read again without them (a stride beside a contiguous walk)
+        self.index_strides: set[str] = set()  # strides that multiply the counter in a subscript (`x[i*incx]`)
         self.walk_strides: dict[str, str] = {}  # a pointer stepped by a run-time stride (`x += incx`): the stride
         self.step_kinds: dict[str, set[str]] = {}  # a pointer's steps: "" constant, else the run-time stride
         self.constants: list[str] = []  # `const int k = 4;` of the function read as constants (LoopIR.constants)

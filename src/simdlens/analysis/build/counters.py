@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import tree_sitter
 
+from simdlens.analysis.build import accesses
 from simdlens.analysis.build.builder import WALK_IV, LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of
 from simdlens.analysis.build.syntax import FLIP, Unsupported, field_of, node_text, op_of, unwrap
@@ -98,8 +99,15 @@ def runtime_stride(lb: LoopBuilder, right: tree_sitter.Node | None, name: str) -
     """`x += incx` of a pointer x by an integer variable the loop does not change: a walk of one element
     per step while incx == 1 (recorded in `lb.unit_strides` and `lb.walk_strides`); else None."""
     r = unwrap(right) if right is not None else None
-    if r is None or r.type != "identifier" or not lb.is_pointer(name) or not lb.allow_strides:
+    if r is None or not lb.is_pointer(name) or not lb.allow_strides:
         return None
+    if r.type != "identifier":  # `x += *incx`, `ip1 += steps[0]`: an element the loop does not change
+        element = accesses.invariant_element(lb, r)
+        if element is None:
+            return None
+        lb.walk_strides[name] = element.name
+        lb.step_kinds.setdefault(name, set()).add(element.name)
+        return element.name
     stride = lb.text(r)
     d = lb.decl_of(stride)
     if d is None or d.pointer or d.extents or d.volatile or stride in lb.written_names or stride in lb.locals:

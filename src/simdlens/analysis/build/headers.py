@@ -472,6 +472,24 @@ def register_bound(lb: LoopBuilder, c: tree_sitter.Node, iv: str) -> None:
     for side in ("left", "right"):
         x = unwrap(c.child_by_field_name(side))
         if x is not None and not (x.type == "identifier" and lb.text(x) == iv):
+            _bound_elements(lb, x)
             got = lb.safe(lambda x=x: expressions.expr(lb, x))
             if got is not None and expr_type(got).is_float:
                 lb.reasons.append(Reason("float_counter", "the bound is a floating-point value", node_span(x)))
+
+
+def _bound_elements(lb: LoopBuilder, bound: tree_sitter.Node) -> None:
+    """The elements a bound reads through memory (`k < dims[0]`, f2c's `i <= *n`) as invariant scalars the
+    kernel passes as values; a read no value describes is refused (the kernel could not declare it)."""
+    stack = [bound]
+    while stack:
+        x = stack.pop()
+        if x.type == "sizeof_expression":
+            continue
+        if x.type == "subscript_expression" or (x.type == "pointer_expression" and op_of(x) == "*"):
+            if accesses.invariant_element(lb, x) is None:
+                lb.reasons.append(Reason("not_counted", f"the bound reads {squash(lb.text(x))} through memory, "
+                                         "not one element at a constant index of a pointer the loop leaves alone",
+                                         node_span(x)))
+            continue
+        stack.extend(x.named_children)

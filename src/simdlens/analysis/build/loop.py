@@ -308,6 +308,13 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
             header["cmp"], header["step"] = "<", 1
             lb.reasons.append(Reason("unrolled", f"the body is {rolled} hand-unrolled copies of one iteration: "
                                      "read as that iteration over the same elements", lb.site.header))
+    stored = {a.root for a, w, _s in accesses_of(tuple(stmts)) if w}
+    for name in sorted(lb.scalars):  # `*incx`, `dims[0]` read as invariant (accesses.invariant_element)
+        element = re.fullmatch(r"\*(\w+)|(\w+)\[\d+\]", name)
+        root = (element.group(1) or element.group(2)) if element is not None else ""
+        if root in stored:
+            return None, (*lb.reasons, Reason("variable_step", f"the loop reads {name} as a value that does not change "
+                                              f"and stores through {root}: it may change it", lb.site.header))
     for name, kinds in sorted(lb.step_kinds.items()):
         if name in lb.walk_strides and len(kinds) > 1:
             return None, (*lb.reasons, Reason("variable_step", f"{name} advances by the run-time stride "
@@ -317,9 +324,11 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
         if lb.unit_strides.setdefault(stride, "1") != "1":
             return None, (*lb.reasons, Reason("variable_step", f"{stride} steps an index by elements and a byte "
                                               "walk by bytes", lb.site.header))
-    if lb.unit_strides and any(a.coeff and not a.stride for a, _w, _s in accesses_of(tuple(stmts))):
-        # a stride beside a walk that is contiguous whatever it is (`col[r] = M[r * ld]`) is most often a
-        # matrix's leading dimension, where the unit is the degenerate one-column case: read as before
+    if lb.index_strides and any(a.coeff and not a.stride for a, _w, _s in accesses_of(tuple(stmts))):
+        # a subscript's stride beside a walk that is contiguous whatever it is (`col[r] = M[r * ld]`) is most
+        # often a matrix's leading dimension, where the unit is the degenerate one-column case: read as before.
+        # A stepped index or pointer (`y[iy] += t * a[i + j*lda]; iy += incy;`, BLAS level 2) is a vector's
+        # increment, whose unit is the common case: it keeps its guard
         unstrided = LoopBuilder(lb.site, lb.node, lb.fn, lb.tree, lb.source, lb.ctx)
         unstrided.allow_strides = False
         return build_ir(unstrided)

@@ -144,6 +144,7 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         return [Carry(name, convert(total, t), t, span)]
     if red_op:
         self_refs = [u for u in inside if value_node is not None and value_node.start_byte <= u.pos < value_node.end_byte]
+        element: Var | None = None
         if red_op == "chain":
             assert value_node is not None
             value = chain_without(lb, value_node, name, t)
@@ -154,8 +155,11 @@ def scalar_update(lb: LoopBuilder, name: str, op: str, right: tree_sitter.Node |
         elif self_refs:
             raise Unsupported("recurrence", f"{name} is updated from its own previous value: a recurrence", e)
         else:
-            value = expressions.expr(lb, value_node) if value_node is not None else Const(1, INT32, "1")
-        invariant = value_node is None or is_invariant(lb, value_node)
+            # `ix += *incx;` (f2c reads every stride through its pointer): a step by an invariant element
+            element = (accesses.invariant_element(lb, value_node)
+                       if red_op in "+-" and not cond and not writes_elsewhere else None)
+            value = element or (expressions.expr(lb, value_node) if value_node is not None else Const(1, INT32, "1"))
+        invariant = value_node is None or element is not None or is_invariant(lb, value_node)
         if red_op in "+-" and invariant and not cond and not writes_elsewhere:
             step = value if red_op == "+" else Unary("-", value, promote(expr_type(value)))
             lb.scalars[name] = Scalar(name, t, ScalarRole.INDUCTION, decl=decl_text)
