@@ -57,10 +57,11 @@ def _instances(isa: str) -> list[str]:
         index = vec("int32", lanes * 32) if op in INDEXED_OPS else operand
         if op == "reinterpret":  # its operand: the lanes of the other kind of the same size
             index = vec(REINTERPRETED[elem], width)
-        decl = [f"{index} a{n} = {{0}};", f"{operand} b{n} = {{0}}, c{n} = {{0}}, d{n} = {{0}}, t{n} = {{0}}, e{n} = {{0}};",
+        decl = [f"{index} a{n} = {{0}};",
+                f"{operand} b{n} = {{0}}, c{n} = {{0}}, d{n} = {{0}}, t{n} = {{0}}, e{n} = {{0}}, f{n} = {{0}};",
                 f"{mask(elem, width)} m{n} = {{0}};", f"{C_TYPE[elem]} buf{n}[64] = {{0}};"]
         text = template
-        for key, value in {"a": f"a{n}", "b": f"b{n}", "c": f"c{n}", "d": f"d{n}", "t": f"t{n}", "e": f"e{n}", "m": f"m{n}",
+        for key, value in {"a": f"a{n}", "b": f"b{n}", "c": f"c{n}", "d": f"d{n}", "t": f"t{n}", "e": f"e{n}", "f": f"f{n}", "m": f"m{n}",
                            "p": f"buf{n}", "x": "1", "args": ", ".join(["1"] * lanes),
                            "full": hex((1 << lanes) - 1)}.items():
             text = text.replace("{" + key + "}", value)
