@@ -80,33 +80,21 @@ def counted_header(header: str) -> tuple[str, str, str, str, int] | None:
     return m.group("iv"), m.group("lo").strip(), m.group("hi").strip(), m.group("cmp"), step
 
 
-def enclosing_counters(node: Any, source: bytes, root: Any) -> tuple[tuple[str, str, str, str, int], ...]:
+def enclosing_counters(node: Any, source: bytes) -> tuple[tuple[str, str, str, str, int], ...]:
     """The counted `for` loops around `node` (a tree-sitter node), innermost first, as `counted_header`
     reads them: facts the loop's subscripts may rely on (`j >= i` inside `for (j = i; ...)`). A loop whose
     body assigns its counter is left out (its bounds would say nothing there)."""
     out: list[tuple[str, str, str, str, int]] = []
-    for parent in _ancestors(root, node):
-        if parent.type == "function_definition":
-            break
+    parent = node.parent
+    while parent is not None and parent.type != "function_definition":
         body = parent.child_by_field_name("body") if parent.type == "for_statement" else None
         if body is not None and body.start_byte <= node.start_byte:
             found = counted_header(source[parent.start_byte:body.start_byte].decode("utf-8", "replace"))
             text = source[body.start_byte:body.end_byte].decode("utf-8", "replace")
             if found is not None and not _set_in(found[0], (text,)):
                 out.append(found)
+        parent = parent.parent
     return tuple(out)
-
-
-def _ancestors(root: Any, node: Any) -> list[Any]:
-    """The nodes around `node`, innermost first, up to `root`: one walk down from the root (each `Node.parent`
-    is a walk down from the root of its own, through every top-level declaration of the file)."""
-    chain = [root]
-    while chain[-1] != node:
-        below = chain[-1].child_with_descendant(node)
-        if below is None:  # `node` is not under `root`
-            return []
-        chain.append(below)
-    return chain[-2::-1]
 
 
 def outer_loop(root: Any, source: bytes, start_byte: int, end_byte: int, imperfect: bool = False,

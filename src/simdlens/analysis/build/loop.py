@@ -267,7 +267,7 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
     # read by the condition before each iteration's body (a bound the body changes has its own reason)
     lb.header_reads = set(lb.scalars) - set(IDENTIFIER.findall(header["upper"]))
     lb.bounds = (header["lower"], header["upper"], header["cmp"], header["step"])
-    lb.enclosing = () if lb.unnested else enclosing_counters(lb.node, lb.source, lb.tree.root_node)
+    lb.enclosing = () if lb.unnested else enclosing_counters(lb.node, lb.source)
     if _PARENTHESISED_NAME.search(lb.source, body.start_byte, body.end_byte):
         body = without_misread_casts(lb, body)
     uses.scan_uses(lb, body)
