@@ -31,14 +31,16 @@ log = logging.getLogger(__name__)
 # The IR builder's modules (the package's __init__ only re-exports), the IR, legality, the loop finder and
 # node spans; a literal, because setup.py reads it without importing the package.
 HOT_MODULES = (
-    "simdlens.analysis.build.accesses", "simdlens.analysis.build.builder", "simdlens.analysis.build.c_types",
+    "simdlens.analysis.build.accesses", "simdlens.analysis.build.bit_copies", "simdlens.analysis.build.builder",
+    "simdlens.analysis.build.c_types",
     "simdlens.analysis.build.complex_values", "simdlens.analysis.build.counters",
     "simdlens.analysis.build.declarations", "simdlens.analysis.build.expands", "simdlens.analysis.build.expressions",
     "simdlens.analysis.build.headers", "simdlens.analysis.build.loop", "simdlens.analysis.build.macros",
+    "simdlens.analysis.build.reroll",
     "simdlens.analysis.build.scalars", "simdlens.analysis.build.statements", "simdlens.analysis.build.structures",
     "simdlens.analysis.build.switches",
     "simdlens.analysis.build.syntax", "simdlens.analysis.build.uses", "simdlens.analysis.build.walks",
-    "simdlens.analysis.ir", "simdlens.analysis.legality", "simdlens.analysis.loops", "simdlens.analysis.spans")
+    "simdlens.analysis.inductions", "simdlens.analysis.ir", "simdlens.analysis.legality", "simdlens.analysis.loops", "simdlens.analysis.spans")
 # A wheel's files are unpacked one after another: a source a moment newer than its extension is no edit.
 _EDIT_SLACK_S = 2.0
 

@@ -34,12 +34,16 @@ def _only_step(body: tuple[Stmt, ...], name: str) -> Expr | None:
 def stride_steps(body: tuple[Stmt, ...]) -> tuple[str, ...]:
     """The run-time strides of BLAS-style index walks: `ix += incx` (one top-level step by an integer
     variable) where `x[ix]` subscripts an array. Read as unit steps, the walk is `x[i]` while incx == 1."""
+    # Only a name stepped at the top level by a variable can qualify: most bodies have none, and need no walk.
+    by_variable = {s.var for s in body if isinstance(s, Step) and isinstance(strip_implicit_casts(s.step), Var)}
+    if not by_variable:
+        return ()
     from simdlens.analysis.build.accesses import accesses_of
 
     found: list[str] = []
     for a, _w, _top in accesses_of(body):
         sub = induction_subscript(a)
-        step = _only_step(body, sub[0]) if sub is not None else None
+        step = _only_step(body, sub[0]) if sub is not None and sub[0] in by_variable else None
         if isinstance(step, Var) and not step.type.is_float and step.name not in found:
             found.append(step.name)
     return tuple(found)

@@ -167,8 +167,10 @@ def union_read(lb: LoopBuilder, name: str, member: str, n: tree_sitter.Node) -> 
 
 def union_member_of(lb: LoopBuilder, n: tree_sitter.Node) -> tuple[str, str] | None:
     """(temporary, member) for `v.m` of a union temporary of the body, else None."""
+    if not lb.unions:  # most bodies declare no union: nothing to read
+        return None
     n = unwrap(n) or n
-    if n.type != "field_expression" or op_of(n) == "->" or not lb.unions:
+    if n.type != "field_expression" or op_of(n) == "->":
         return None
     arg = unwrap(n.child_by_field_name("argument"))
     if arg is None or arg.type != "identifier" or lb.text(arg) not in lb.unions:
