@@ -329,18 +329,23 @@ int count_commas(const char *p, const char *end)
 """
 
 
+def _range_claim(tmp_path: Path, source: str, function: str, header: str, origin: str) -> object:
+    """The scan's claim for the loop under `header` of `source`, whose `end` bounds its walk of `p`."""
+    path = tmp_path / f"{function}.c"
+    path.write_text(source, encoding="utf-8")
+    line = source.splitlines().index(header)
+    return in_program.offered_wins({"files": [{"path": str(path), "loops": [
+        {"function": function, "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 3, "character": 5}},
+         "reasons": [], "end_pointers": [{"name": "end", "start": "p"}],
+         "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": origin, "edits": []}]}]}]})[0]
+
+
 def test_an_end_pointer_is_passed_as_the_pointer_it_bounds_plus_the_size(tmp_path: Path) -> None:
     """`f(p, end)`: end gets p + n (two separate buffers would make `end - p` a random distance, and the
     user's loop run off its buffer); the scan's `end_pointers` says which pointer it bounds."""
-    path = tmp_path / "range.c"
-    path.write_text(RANGE, encoding="utf-8")
-    line = RANGE.splitlines().index("    while (p < end) {")
-    claims = in_program.offered_wins({"files": [{"path": str(path), "loops": [
-        {"function": "count_commas", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 3, "character": 5}},
-         "reasons": [], "end_pointers": [{"name": "end", "start": "p"}],
-         "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:count", "edits": []}]}]}]})
-    assert claims[0].ends == (("end", "p"),)
-    row = in_program.measure(claims[0], [4096], 1, 1, tmp_path / "w")
+    claim = _range_claim(tmp_path, RANGE, "count_commas", "    while (p < end) {", "rules:count")
+    assert claim.ends == (("end", "p"),)  # type: ignore[attr-defined]
+    row = in_program.measure(claim, [4096], 1, 1, tmp_path / "w")
     assert row.note == "" and set(row.ratios) == {4096}
     driver = (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
     assert "aud_fn[0](aud_b0_0 + 32 + aud_q % aud_r * cnt, (aud_b0_0 + 32 + aud_q % aud_r * cnt) + n)" in driver
@@ -358,13 +363,7 @@ const char *find_in_range(const char *p, const char *end, char c)
 
 
 def test_a_search_returning_a_pointer_is_driven(tmp_path: Path) -> None:
-    path = tmp_path / "find.c"
-    path.write_text(FIND, encoding="utf-8")
-    line = FIND.splitlines().index("    for (; p < end; p++)")
-    claims = in_program.offered_wins({"files": [{"path": str(path), "loops": [
-        {"function": "find_in_range", "range": {"start": {"line": line, "character": 4}, "end": {"line": line + 3, "character": 20}},
-         "reasons": [], "end_pointers": [{"name": "end", "start": "p"}],
-         "candidates": [{"status": "verified", "win": True, "isa": "avx2", "origin": "rules:search", "edits": []}]}]}]})
-    row = in_program.measure(claims[0], [4096], 1, 1, tmp_path / "w")
+    claim = _range_claim(tmp_path, FIND, "find_in_range", "    for (; p < end; p++)", "rules:search")
+    row = in_program.measure(claim, [4096], 1, 1, tmp_path / "w")
     assert row.note == "" and set(row.ratios) == {4096}
     assert "aud_sink += (double)(__UINTPTR_TYPE__)(aud_fn[0](" in (tmp_path / "w" / "driver.c").read_text(encoding="utf-8")
