@@ -400,3 +400,11 @@ def test_a_walking_pointer_offset_by_a_constant_moves_with_it() -> None:
     reads = sorted((x.access.coeff, x.access.offset) for s in walk_stmts(ir.body) if isinstance(s, Store)
                    for x in walk_exprs(s.value) if isinstance(x, Load))
     assert reads == [(1, -1), (1, 0)]
+
+
+def test_a_pointer_stepped_while_a_condition_on_it_holds_is_refused_saying_so() -> None:
+    """`while (p < end && *p != ',') p++;` (skip to a delimiter, p read after): not 'cannot type the counter p'."""
+    a = one("""const char *skip(const char *p, const char *end) { while (p < end && *p != ',') p++; return p; }""")
+    assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
+    assert a.reasons[0].message.startswith("the loop steps the pointer p while a condition on it holds "
+                                           "(p < end && *p != ',')")

@@ -350,6 +350,10 @@ def while_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
                           "stepped at the end of the body)", cond)
     step = counters.step_of(lb, upd, name)
     decl = lb.decl_of(name)
+    if decl is not None and decl.pointer and not decl.extents:  # `while (p < end && *p != ',') p++;`
+        raise Unsupported("not_counted", f"the loop steps the pointer {name} while a condition on it holds "
+                          f"({' '.join(lb.text(cond).split())}): only a pointer walked to an end with nothing else in its "
+                          "condition is counted (`while (p < end)`, an early exit inside the body)", cond)
     t = ctype_of(decl.type, lb.ctx) if decl is not None and not decl.pointer and not decl.extents else None
     if t is None or t.is_float:
         raise Unsupported("unknown_type", f"cannot type the counter {name}", cond)
