@@ -160,3 +160,11 @@ uint32_t sum_u16_range(const uint16_t *p, const uint16_t *end)
         sum += *p;
     return sum;
 }
+
+// bench: domain=strings category=search expect=vectorizable style=pointer_range
+const char *skip_blanks(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}

@@ -9,6 +9,7 @@ from simdlens.analysis.ir import (
     IV,
     Binary,
     Cast,
+    Exit,
     If,
     Let,
     Load,
@@ -402,9 +403,19 @@ def test_a_walking_pointer_offset_by_a_constant_moves_with_it() -> None:
     assert reads == [(1, -1), (1, 0)]
 
 
-def test_a_pointer_stepped_while_a_condition_on_it_holds_is_refused_saying_so() -> None:
-    """`while (p < end && *p != ',') p++;` (skip to a delimiter, p read after): not 'cannot type the counter p'."""
+def test_a_walk_to_end_that_stops_where_the_rest_of_its_test_fails_is_a_search() -> None:
+    """`while (p < end && *p != ',') p++; return p;`: the walk to end with an exit at the top of the body
+    (read only while p is in range, as `&&` reads it); p is moved by the iterations run."""
     a = one("""const char *skip(const char *p, const char *end) { while (p < end && *p != ',') p++; return p; }""")
+    assert a.verdict == LoopVerdict.VECTORIZABLE, a.reasons
+    assert a.loop is not None and a.loop.trip_count == "((end - p) > 0 ? (end - p) : 0)"
+    assert any(isinstance(s, Exit) and s.kind == "break" for s in a.loop.body)
+    assert [m.name for m in a.loop.moved] == ["p"]
+
+
+def test_a_pointer_stepped_while_a_condition_on_it_holds_is_refused_saying_so() -> None:
+    """The element tested before the bound (`*p != ',' && p < end`): not 'cannot type the counter p'."""
+    a = one("""const char *skip(const char *p, const char *end) { while (*p != ',' && p < end) p++; return p; }""")
     assert a.verdict == LoopVerdict.NOT_VECTORIZABLE
     assert a.reasons[0].message.startswith("the loop steps the pointer p while a condition on it holds "
-                                           "(p < end && *p != ',')")
+                                           "(*p != ',' && p < end)")

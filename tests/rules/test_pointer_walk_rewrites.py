@@ -154,6 +154,12 @@ CASES = {
         *p = v;
     return p;
 }""",
+    "skip_while_a_condition_holds": """const char *skip_spaces(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\\t'))
+        p++;
+    return p;
+}""",
     "count_indexes_backwards": """void back(int32_t *restrict a, const int32_t *restrict b, unsigned n)
 {
     while (n--)

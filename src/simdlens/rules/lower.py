@@ -1662,7 +1662,8 @@ class Lowering:
         if last_values and (exits or any(isinstance(s, Carry) for s in body)):
             raise Unsupported(f"`{last_values[0]}` is used after the loop: its last value would have to come "
                               "from the last lane of a loop that may leave early or carries a value")
-        if loop.moved and (exits or loop.step != 1 or loop.lower.strip() != "0"):
+        # after a `break` the counter (from 0 by 1) holds the iterations run, as without one: `_moves` uses it
+        if loop.moved and (any(e.kind == "return" for e in exits) or loop.step != 1 or loop.lower.strip() != "0"):
             raise Unsupported("pointers or counts the loop moves are used after it, and this loop does not count "
                               "its iterations from 0 by 1 without leaving early")
         head: tuple[Stmt, ...] = ()

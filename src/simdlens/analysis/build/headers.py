@@ -334,10 +334,14 @@ def while_header(lb: LoopBuilder, node: tree_sitter.Node) -> dict[str, Any]:
         lb.scalars[name] = Scalar(name, t, ScalarRole.INVARIANT, decl=decl.text if decl else "")
         return {"lower": "0", "upper": name, "cmp": "<", "step": 1, "trip": f"(({name}) > 0 ? ({name}) : 0)",
                 "declared": True, "exits": []}
-    ended = walks.end_pointer_header(lb, node, cond, body)
-    if ended is not None:
-        return ended
     conjuncts = counters.conjuncts(cond)
+    # `while (p < end && *p == ' ') p++;`: a walk to end that leaves early where the rest of the test fails
+    # (read only while p is in range, as the `&&` reads it)
+    ended = walks.end_pointer_header(lb, node, conjuncts[0] if len(conjuncts) > 1 else cond, body)
+    if ended is not None:
+        for c in conjuncts[1:]:
+            ended["exits"].append(Exit(Unary("!", expressions.expr(lb, c), INT32), "break", span=node_span(c)))
+        return ended
     stmts = stmts_of(body)
     last = stmts[-1] if stmts else None
     if last is None or last.type != "expression_statement" or not last.named_children:
