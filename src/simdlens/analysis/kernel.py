@@ -52,7 +52,7 @@ from dataclasses import replace
 from typing import Any
 
 from simdlens.analysis import mathcalls
-from simdlens.analysis.build import WALK_IV, accesses_of, strip_implicit_casts
+from simdlens.analysis.build import WALK_IV, accesses_of, element_root, strip_implicit_casts
 from simdlens.analysis.build.headers import BEGIN_CALL
 from simdlens.analysis.context.conditionals import open_conditionals
 from simdlens.analysis.context.templates import template_parameters
@@ -252,7 +252,7 @@ def _extract(analysis: Analysis, source: bytes, ctx: Any) -> Kernel:
             pname = renames.get(name) or fresh(name.replace(".size()", "_size"))
             renames[name] = pname
             src = name
-        elif "->" in name or "." in name or " - " in name or name.startswith("*") or name.endswith("]"):
+        elif "->" in name or "." in name or " - " in name or element_root(name):
             # a member, `end - p` (walks.py), `*incx`, `dims[0]`
             pname = fresh(name.replace("->", "_").replace(".", "_").replace(" - ", "_minus_"))
             renames[name] = pname

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from simdlens.analysis.build import accesses_of, strip_implicit_casts
+from simdlens.analysis.build import accesses_of, element_root, strip_implicit_casts
 from simdlens.analysis.checksums import running_pair
 from simdlens.analysis.histograms import histogram_update
 from simdlens.analysis.inductions import induction_affine, induction_subscript
@@ -812,14 +812,14 @@ class _Judge:
         for sc in self.loop.scalars:
             g = self.globals.get(sc.name)
             is_global = g is not None and getattr(g, "text", None) == sc.decl and bool(sc.decl)
-            element = sc.name.startswith("*") or sc.name.endswith("]")  # `*incx`, `dims[0]` (build/accesses.py)
+            element = element_root(sc.name)  # `*incx`, `dims[0]` (build/accesses.py)
             if not is_global and (("->" not in sc.name and not element) or sc.role != ScalarRole.INVARIANT):
                 continue
             # a scalar the loop updates may also be read back through any pointer
             candidates = written if sc.role == ScalarRole.INVARIANT else {a.root for a, _w, _s in self.accs}
             for r in sorted(candidates):
                 arr = self.loop.array(r)
-                if arr is None or not arr.pointer or arr.restrict or r == re.split(r"->|\[", sc.name.lstrip("*"))[0]:
+                if arr is None or not arr.pointer or arr.restrict or r == (element or sc.name.split("->")[0]):
                     continue
                 if arr.elem.name != sc.type.name and arr.elem.name not in _CHAR_TYPES and (
                         arr.elem.name.lstrip("u") != sc.type.name.lstrip("u")):

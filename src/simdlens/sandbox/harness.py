@@ -387,14 +387,16 @@ def driver_source(kernel: Kernel, variants: tuple[str, ...]) -> str:
             src = "sl_dv" if p.elem is not None and p.elem.is_float else "sl_iv"
             args.append(f"({param_type(p)}){src}[{i}]")
     call = f"sl_f({', '.join(args)})"
-    store = (f"{call};" if ret == "void" or kernel.return_type is None
-             else f"{ret} sl_r = {call}; memcpy(sl_out, &sl_r, sizeof sl_r);")
     if kernel.returns_address_in:  # where in its array the pointer points: the reference's and a rewrite's arrays differ
         base = f"(const char *)SL_P(sl_p[{position[kernel.returns_address_in]}])"
         elem = next(p.elem for p in kernel.params if p.name == kernel.returns_address_in)
         assert elem is not None
         store = (f"const void *sl_a = {call}; long long sl_r = sl_a ? (long long)((const char *)sl_a - {base}) / "
                  f"(long long)sizeof({elem.c}) : -(1LL << 62); memcpy(sl_out, &sl_r, sizeof sl_r);")
+    elif ret == "void" or kernel.return_type is None:
+        store = f"{call};"
+    else:
+        store = f"{ret} sl_r = {call}; memcpy(sl_out, &sl_r, sizeof sl_r);"
     out += [
         "static void sl_call(sl_fn sl_f, void *const *sl_p, const long long *sl_iv, const double *sl_dv, void *sl_out) {",
         "    (void)sl_p; (void)sl_iv; (void)sl_dv; (void)sl_out;",

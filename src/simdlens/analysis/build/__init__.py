@@ -31,7 +31,7 @@ One module per concern (a newcomer can start at `loop`, which runs the others in
 - `c_types`, `declarations`, `syntax`: C types and literals, declarations in scope, tree-sitter helpers.
 """
 
-from simdlens.analysis.build.accesses import accesses_of
+from simdlens.analysis.build.accesses import accesses_of, element_root
 from simdlens.analysis.build.builder import WALK_IV
 from simdlens.analysis.build.c_types import (
                                              complex_type,
@@ -51,5 +51,6 @@ from simdlens.analysis.build.declarations import (
 )
 from simdlens.analysis.build.loop import build_loop
 
-__all__ = ["WALK_IV", "Decl", "accesses_of", "build_loop", "complex_type", "convert", "ctype_of", "enclosing_function",
+__all__ = ["WALK_IV", "Decl", "accesses_of", "build_loop", "complex_type", "convert", "ctype_of", "element_root",
+           "enclosing_function",
            "function_scope", "literal", "loop_node", "promote", "release_file_scans", "strip_implicit_casts", "usual"]

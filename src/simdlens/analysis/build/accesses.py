@@ -251,6 +251,16 @@ def invariant_index(lb: LoopBuilder, n: tree_sitter.Node) -> bool:
     return a is not None and a.coeff == 0
 
 
+_ELEMENT_NAME = re.compile(r"\*(\w+)|(\w+)\[\d+\]")
+
+
+def element_root(name: str) -> str:
+    """For the name `invariant_element` gives an element read as a scalar (`*incx`, `dims[0]`): the pointer
+    it is read through (`incx`, `dims`); "" for any other scalar."""
+    m = _ELEMENT_NAME.fullmatch(name)
+    return (m.group(1) or m.group(2)) if m is not None else ""
+
+
 def invariant_element(lb: LoopBuilder, n: tree_sitter.Node | None) -> Var | None:
     """`*incx`, `steps[0]`: an integer element read through a pointer or array the loop neither moves nor
     assigns, at a constant index (f2c's strides and bounds, NumPy's `steps[0]`, `dims[0]`). Read as a

@@ -13,7 +13,7 @@ import tree_sitter
 
 from simdlens.analysis import TOO_DEEP, mathcalls
 from simdlens.analysis.build import complex_values, headers, macros, reroll, scalars, statements, uses, walks
-from simdlens.analysis.build.accesses import accesses_of
+from simdlens.analysis.build.accesses import accesses_of, element_root
 from simdlens.analysis.build.builder import LoopBuilder
 from simdlens.analysis.build.c_types import ctype_of
 from simdlens.analysis.build.declarations import enclosing_function, file_scan, loop_node
@@ -310,9 +310,8 @@ def build_ir(lb: LoopBuilder) -> tuple[LoopIR | None, tuple[Reason, ...]]:
                                      "read as that iteration over the same elements", lb.site.header))
     stored = {a.root for a, w, _s in accesses_of(tuple(stmts)) if w}
     for name in sorted(lb.scalars):  # `*incx`, `dims[0]` read as invariant (accesses.invariant_element)
-        element = re.fullmatch(r"\*(\w+)|(\w+)\[\d+\]", name)
-        root = (element.group(1) or element.group(2)) if element is not None else ""
-        if root in stored:
+        root = element_root(name)
+        if root and root in stored:
             return None, (*lb.reasons, Reason("variable_step", f"the loop reads {name} as a value that does not change "
                                               f"and stores through {root}: it may change it", lb.site.header))
     for name, kinds in sorted(lb.step_kinds.items()):
