@@ -319,17 +319,35 @@ def _directive_end(source: bytes, start: int, end: int) -> int:
     return end
 
 
+_directive_cache: list[tuple[bytes, list[tuple[int, bytes, str]]]] = []
+
+
+def _branch_directives(source: bytes) -> list[tuple[int, bytes, str]]:
+    """The file's `#if…`/`#el…`/`#endif` lines in order: (byte of the `#`, kind, the line). Read once per
+    text (the kernels of a file each ask where they stand)."""
+    for text, found in _directive_cache:
+        if text is source:
+            return found
+    found = []
+    for m in _BRANCH_LINE.finditer(source):
+        hash_at = source.index(b"#", m.start())
+        line_end = source.find(b"\n", hash_at)
+        found.append((hash_at, m.group(1),
+                      source[hash_at:line_end if line_end >= 0 else len(source)].decode("utf-8", "replace")))
+    _directive_cache.insert(0, (source, found))
+    del _directive_cache[4:]
+    return found
+
+
 def open_conditionals(source: bytes, pos: int) -> list[tuple[int, str, bool]]:
     """The `#if`/`#ifdef` groups open at byte `pos`, outermost first, as the directives pair up: (the byte
     of its `#`, its directive line, whether `pos` is in its first branch)."""
     stack: list[tuple[int, str, bool]] = []
-    for m in _BRANCH_LINE.finditer(source, 0, pos):
-        kind = m.group(1)
-        hash_at = source.index(b"#", m.start())
+    for hash_at, kind, line in _branch_directives(source):
+        if hash_at >= pos:
+            break
         if kind.startswith(b"if"):
-            line_end = source.find(b"\n", hash_at)
-            stack.append((hash_at, source[hash_at:line_end if line_end >= 0 else len(source)].decode("utf-8", "replace"),
-                          True))
+            stack.append((hash_at, line, True))
         elif stack and kind == b"endif":
             stack.pop()
         elif stack:
